@@ -1,0 +1,43 @@
+/**
+ * Run configuration: data, validated on load, versioned. Each section's schema lives with the code
+ * that uses it; this file only composes them. A config's SHA-256 goes into the run id and manifest.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+export const runConfigSchema = z.object({
+  /** Free text, e.g. "manchester-2026.1", written to every manifest. */
+  configVersion: z.string().default('default'),
+  validate: z.object({
+    /** Exact duplicate rows within one file: kept (and counted) or quarantined as duplicates. */
+    exactDuplicates: z.enum(['keep', 'quarantine']).default('quarantine'),
+  }).default({ exactDuplicates: 'quarantine' }),
+  /** Linkage settings (matching/): owned by the linkage engine. */
+  linkage: z.looseObject({}).default({}),
+  /** Family-unit settings (matching/families): owned by the families stage. */
+  families: z.looseObject({}).default({}),
+  /** Risk stratification (models/): rule set, tiers, localities, disclosure control. */
+  stratify: z.looseObject({}).default({}),
+  /** Report settings: disclosure control for aggregates, etc. */
+  publish: z.looseObject({}).default({}),
+});
+export type RunConfig = z.infer<typeof runConfigSchema>;
+
+export function defaultRunConfig(): RunConfig {
+  return runConfigSchema.parse({});
+}
+
+export async function loadRunConfig(path: string | undefined): Promise<RunConfig> {
+  if (!path) return defaultRunConfig();
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`config ${path}: cannot read as JSON (${(err as Error).message})`, { cause: err });
+  }
+  const parsed = runConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`config ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
