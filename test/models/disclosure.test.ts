@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { protectTable, roundCount, publishedRate, type ProtectedTable, type TableInput } from '../../models/disclosure.ts';
+
+/** A seeded PRNG so the random tables are the same every run. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Rank of a matrix (Gaussian elimination). */
+function rank(m: number[][]): number {
+  const a = m.map((r) => [...r]);
+  let rk = 0;
+  const cols = a[0]?.length ?? 0;
+  for (let c = 0; c < cols && rk < a.length; c++) {
+    let p = -1;
+    for (let r = rk; r < a.length; r++) if (Math.abs(a[r]![c]!) > 1e-9) { p = r; break; }
+    if (p === -1) continue;
+    [a[rk], a[p]] = [a[p]!, a[rk]!];
+    for (let r = 0; r < a.length; r++) {
+      if (r === rk) continue;
+      const f = a[r]![c]! / a[rk]![c]!;
+      if (f !== 0) for (let k = c; k < cols; k++) a[r]![k]! -= f * a[rk]![k]!;
+    }
+    rk++;
+  }
+  return rk;
+}
+
+/**
+ * The attacker: knows every published cell EXACTLY (stronger than seeing rounded values) and every published total
+ * relation. A suppressed cell is recoverable iff its unit vector lies in the row space of the constraint matrix
+ * restricted to the suppressed unknowns. Returns the recoverable cells as "r,c" (r/c = -1 for totals).
+ */
+function recoverable(input: TableInput, out: ProtectedTable): string[] {
+  const R = input.rows.length;
+  const C = input.cols.length;
+  const unknowns: string[] = [];
+  const sup = (r: number, c: number): boolean => {
+    if (r < R && c < C) return out.cells[r]![c]!.suppressed !== null;
+    if (r < R) return out.rowTotals![r]!.suppressed !== null;
+    if (c < C) return out.colTotals![c]!.suppressed !== null;
+    return out.grandTotal!.suppressed !== null;
+  };
+  const nR = R + (input.colTotals ? 1 : 0);
+  const nC = C + (input.rowTotals ? 1 : 0);
+  for (let r = 0; r < nR; r++) for (let c = 0; c < nC; c++) if (sup(r, c)) unknowns.push(`${r},${c}`);
+  const idx = new Map(unknowns.map((u, i) => [u, i]));
+  const rowsOfA: number[][] = [];
+  const addLine = (cells: Array<[number, number, number]>) => {
+    const v = new Array<number>(unknowns.length).fill(0);
+    for (const [r, c, sign] of cells) {
+      const i = idx.get(`${r},${c}`);
+      if (i !== undefined) v[i] = sign;
+    }
+    rowsOfA.push(v);
+  };
+  if (input.rowTotals) for (let r = 0; r < nR; r++) addLine([...Array.from({ length: C }, (_, c) => [r, c, 1] as [number, number, number]), [r, C, -1]]);
+  if (input.colTotals) for (let c = 0; c < nC; c++) addLine([...Array.from({ length: R }, (_, r) => [r, c, 1] as [number, number, number]), [R, c, -1]]);
+  if (unknowns.length === 0) return [];
+  const full = rank(rowsOfA);
+  return unknowns.filter((_, j) => rank(rowsOfA.map((row) => row.filter((__, k) => k !== j))) < full);
+}
+
+const make = (counts: number[][], rowTotals = true, colTotals = true): TableInput => ({
+  rows: counts.map((_, i) => `r${i}`), cols: counts[0]!.map((_, i) => `c${i}`), counts, rowTotals, colTotals,
+});
+
+describe('disclosure control', () => {
+  it('suppresses 1-7, keeps zeros, rounds the rest to 5', () => {
+    const out = protectTable(make([[0, 3, 12], [8, 40, 27]], false, false));
+    expect(out.cells[0]!.map((c) => c.value)).toEqual([0, null, 10]);
+    expect(out.cells[0]![1]!.suppressed).toBe('primary');
+    expect(out.cells[1]!.map((c) => c.value)).toEqual([10, 40, 25]);
+    expect(roundCount(12, 5)).toBe(10);
+    expect(roundCount(13, 5)).toBe(15);
+  });
+
+  it('a naive table (primary only) IS recoverable from its totals: the attack works', () => {
+    const input = make([[3, 20, 30], [15, 25, 35]]);
+    const out = protectTable(input, { suppressMin: 1, suppressMax: 7, roundTo: 1, secondary: false });
+    expect(recoverable(input, out)).toEqual(['0,0']);
+  });
+
+  it('with secondary suppression the same attack recovers nothing', () => {
+    const input = make([[3, 20, 30], [15, 25, 35]]);
+    const out = protectTable(input);
+    expect(out.cells.flat().filter((c) => c.suppressed === 'secondary').length).toBeGreaterThan(0);
+    expect(recoverable(input, out)).toEqual([]);
+  });
+
+  it('a small total is itself suppressed and protected', () => {
+    const input = make([[2, 3, 0], [30, 40, 50], [20, 25, 35]]);
+    const out = protectTable(input);
+    expect(out.rowTotals![0]!.suppressed).toBe('primary');
+    expect(recoverable(input, out)).toEqual([]);
+  });
+
+  it('200 random sparse tables (like locality x month): no suppressed cell is recoverable', () => {
+    const rand = rng(42);
+    let suppressedSeen = 0;
+    for (let t = 0; t < 200; t++) {
+      const R = 1 + Math.floor(rand() * 5);
+      const C = 1 + Math.floor(rand() * 8);
+      const counts = Array.from({ length: R }, () => Array.from({ length: C }, () => (rand() < 0.3 ? Math.floor(rand() * 8) : Math.floor(rand() * 40))));
+      const rowTotals = rand() < 0.8;
+      const colTotals = rand() < 0.8;
+      const input = make(counts, rowTotals, colTotals);
+      const out = protectTable(input);
+      suppressedSeen += out.cells.flat().filter((c) => c.suppressed).length;
+      expect(recoverable(input, out), JSON.stringify(input)).toEqual([]);
+      // every published value is a multiple of 5 and no primary cell leaks
+      for (const c of out.cells.flat()) if (c.value !== null) expect(c.value % 5).toBe(0);
+      for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) {
+        const v = counts[r]![c]!;
+        if (v >= 1 && v <= 7) expect(out.cells[r]![c]!.value).toBeNull();
+      }
+    }
+    expect(suppressedSeen).toBeGreaterThan(100);
+  });
+
+  it('is configurable: suppress 1-9, no rounding', () => {
+    const out = protectTable(make([[9, 10]], false, false), { suppressMin: 1, suppressMax: 9, roundTo: 1, secondary: true });
+    expect(out.cells[0]!.map((c) => c.value)).toEqual([null, 10]);
+  });
+
+  it('rates come from published counts only', () => {
+    expect(publishedRate({ value: 10, suppressed: null }, { value: 40, suppressed: null })).toBe(25);
+    expect(publishedRate({ value: null, suppressed: 'primary' }, { value: 40, suppressed: null })).toBeNull();
+  });
+});
