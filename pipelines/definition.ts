@@ -1,0 +1,212 @@
+/**
+ * THE state machine of one run, built once from CDK constructs (JSONPath), executed two ways:
+ *  - AWS: infra/ deploys it, each Task invoking that stage's Lambda (functions/<task>.ts);
+ *  - locally: pipelines/local renders it to ASL JSON and runs it with aws-local-stepfunctions,
+ *    each Task state mapped to the same function the Lambda handler calls.
+ *
+ *   Prepare run -> Already done? -(yes)-> Skipped
+ *                        |(no)
+ *   Validate feeds (Map over $.run.feeds) -> Standardise -> Match -> Families -> Stratify -> Publish -> Finalise run
+ *   every stage: Retry (transient errors, exponential backoff with jitter)
+ *                Catch (States.ALL) -> "<Stage> failed" -> Record failure (manifest: failed) -> Notify failure (SNS) -> Run failed
+ *
+ * Data passing: the execution input is { asAt, force?, config?, ranBy? }; Prepare's result goes to $.run
+ * (runId, asAt, feeds, skip); each stage's result to $.results.<stage>; the error of a failed stage to $.error.
+ * Nothing here does I/O: a failed run leaves every stage's earlier outputs in place and can simply be re-run.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { PIPELINE_STAGE_NAMES } from './stages/index.ts';
+import { TRANSIENT_ERROR_NAME } from './stages/invoke.ts';
+
+/** Error names that are worth retrying (the stage wrapper renames transient failures to TRANSIENT_ERROR). */
+export const TRANSIENT_ERROR = TRANSIENT_ERROR_NAME;
+export const RETRYABLE_ERRORS = [
+  TRANSIENT_ERROR,
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+export const RETRY = { intervalSeconds: 2, maxAttempts: 3, backoffRate: 2, maxDelaySeconds: 30 } as const;
+
+/** One step of the run. `map` steps run once per feed ($.run.feeds); `withResults` steps also get $.results. */
+export interface PlannedStage {
+  name: string;
+  kind: 'task' | 'map';
+  withResults?: boolean;
+}
+
+/** The real pipeline. Tests build definitions over other (fake) plans with the same builder. */
+export const PIPELINE_PLAN: readonly PlannedStage[] = PIPELINE_STAGE_NAMES.map((name) => ({
+  name,
+  kind: name === 'validate' ? 'map' : 'task',
+  withResults: name === 'publish',
+}));
+
+/** The control tasks around the stages (each is a Lambda in AWS and a local function in the runner). */
+export const CONTROL_TASKS = ['prepare', 'finalise', 'record-failure'] as const;
+export type ControlTask = (typeof CONTROL_TASKS)[number];
+export const NOTIFY_STATE = 'Notify failure';
+
+export function stateNameOf(stage: string): string {
+  const title = stage.charAt(0).toUpperCase() + stage.slice(1).replaceAll('-', ' ');
+  return title;
+}
+
+export interface RunDefinitionProps {
+  plan?: readonly PlannedStage[];
+  /** The function behind each Task: a control task name or a stage name. */
+  functionFor(task: string): lambda.IFunction;
+  /** Where failures are announced (AWS: the ops topic; locally a stand-in ARN, the state is overridden). */
+  failureTopic: sns.ITopic;
+  /** Map concurrency for the validate fan-out. */
+  mapConcurrency?: number;
+  /** Per-task timeout (the Lambda maximum by default). */
+  taskTimeout?: Duration;
+}
+
+export interface RunDefinition {
+  chain: sfn.IChainable;
+  startState: sfn.State;
+  /** Task state name -> task name (control task or stage); the local runner maps these to functions. */
+  taskStates: Record<string, string>;
+}
+
+function addRetry(task: sfn.TaskStateBase): void {
+  task.addRetry({
+    errors: [...RETRYABLE_ERRORS],
+    interval: Duration.seconds(RETRY.intervalSeconds),
+    maxAttempts: RETRY.maxAttempts,
+    backoffRate: RETRY.backoffRate,
+    maxDelay: Duration.seconds(RETRY.maxDelaySeconds),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+}
+
+/** Builds the run state machine's states inside `scope`. Call once per scope. */
+export function buildRunDefinition(scope: Construct, props: RunDefinitionProps): RunDefinition {
+  const plan = props.plan ?? PIPELINE_PLAN;
+  const taskTimeout = sfn.Timeout.duration(props.taskTimeout ?? Duration.minutes(15));
+  const taskStates: Record<string, string> = {};
+  // payload undefined = the state's whole input (with payloadResponseOnly, Parameters are simply omitted)
+  const invoke = (stateName: string, task: string, payload: sfn.TaskInput | undefined, resultPath: string | undefined): tasks.LambdaInvoke => {
+    taskStates[stateName] = task;
+    const t = new tasks.LambdaInvoke(scope, stateName, {
+      lambdaFunction: props.functionFor(task),
+      ...(payload ? { payload } : {}),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      ...(resultPath ? { resultPath } : {}),
+      taskTimeout,
+    });
+    addRetry(t);
+    return t;
+  };
+  const stageEvent = (input: Record<string, unknown>) =>
+    sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.run.runId'), asAt: sfn.JsonPath.stringAt('$.run.asAt'), input });
+
+  // ---- failure path: record in the manifest, notify, fail with the original error -----------------
+  const recordFailure = invoke('Record failure', 'record-failure', undefined, sfn.JsonPath.DISCARD);
+  const notify = new tasks.SnsPublish(scope, NOTIFY_STATE, {
+    topic: props.failureTopic,
+    subject: 'Locality pipeline run failed',
+    message: sfn.TaskInput.fromObject({
+      asAt: sfn.JsonPath.stringAt('$.asAt'),
+      stage: sfn.JsonPath.stringAt('$.failedStage'),
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  notify.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), maxAttempts: 2, backoffRate: 2 });
+  const runFailed = new sfn.Fail(scope, 'Run failed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+  // A failing notification must not hide the failure: it still ends in "Run failed".
+  notify.addCatch(runFailed, { resultPath: '$.notifyError' });
+  recordFailure.addCatch(notify, { resultPath: '$.recordError' });
+  recordFailure.next(notify).next(runFailed);
+
+  const catchInto = (state: sfn.TaskStateBase | sfn.Map, stage: string) => {
+    const marker = new sfn.Pass(scope, `${stateNameOf(stage)} failed`, { result: sfn.Result.fromString(stage), resultPath: '$.failedStage' });
+    marker.next(recordFailure);
+    state.addCatch(marker, { errors: ['States.ALL'], resultPath: '$.error' });
+  };
+
+  // ---- the happy path -----------------------------------------------------------------------------
+  const begin = new sfn.Pass(scope, 'Begin run', { result: sfn.Result.fromObject({}), resultPath: '$.results' });
+  const prepare = invoke('Prepare run', 'prepare', undefined, '$.run');
+  catchInto(prepare, 'prepare');
+  const skipped = new sfn.Succeed(scope, 'Skipped (already done)');
+  const finalise = invoke('Finalise run', 'finalise', undefined, '$.summary');
+  catchInto(finalise, 'finalise');
+
+  let chain: sfn.Chain | undefined;
+  for (const stage of plan) {
+    const stateName = stateNameOf(stage.name);
+    let state: sfn.TaskStateBase | sfn.Map;
+    if (stage.kind === 'map') {
+      const map = new sfn.Map(scope, `${stateName} feeds`, {
+        itemsPath: '$.run.feeds',
+        itemSelector: {
+          runId: sfn.JsonPath.stringAt('$.run.runId'),
+          asAt: sfn.JsonPath.stringAt('$.run.asAt'),
+          input: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+        },
+        maxConcurrency: props.mapConcurrency ?? 4,
+        resultPath: `$.results.${stage.name}`,
+      });
+      map.itemProcessor(invoke(`${stateName} feed`, stage.name, undefined, undefined)); // default ResultPath "$": the item's result
+      state = map;
+    } else {
+      state = invoke(stateName, stage.name, stageEvent(stage.withResults ? { results: sfn.JsonPath.objectAt('$.results') } : {}), `$.results.${stage.name}`);
+    }
+    catchInto(state, stage.name);
+    chain = chain ? chain.next(state) : sfn.Chain.start(state);
+  }
+  const work = chain ? chain.next(finalise) : sfn.Chain.start(finalise);
+
+  const decide = new sfn.Choice(scope, 'Already done?')
+    .when(sfn.Condition.booleanEquals('$.run.skip', true), skipped)
+    .otherwise(work);
+  const definition = begin.next(prepare).next(decide);
+  return { chain: definition, startState: begin, taskStates };
+}
+
+/** A stand-in ARN for rendering outside a deployed stack. */
+export function localArn(service: 'lambda' | 'sns', name: string): string {
+  return service === 'lambda'
+    ? `arn:aws:lambda:eu-west-2:000000000000:function:locality-${name}`
+    : `arn:aws:sns:eu-west-2:000000000000:locality-${name}`;
+}
+
+export interface RenderedDefinition {
+  asl: Record<string, unknown>;
+  taskStates: Record<string, string>;
+}
+
+/** Renders the run definition to plain ASL JSON (for the local executor, docs and tests). */
+export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapConcurrency?: number } = {}): RenderedDefinition {
+  const app = new App();
+  const stack = new Stack(app, 'LocalityRender');
+  const fns = new Map<string, lambda.IFunction>();
+  const def = buildRunDefinition(stack, {
+    ...opts,
+    functionFor: (task) => {
+      let fn = fns.get(task);
+      if (!fn) {
+        fn = lambda.Function.fromFunctionAttributes(stack, `fn-${task}`, { functionArn: localArn('lambda', task), sameEnvironment: true });
+        fns.set(task, fn);
+      }
+      return fn;
+    },
+    failureTopic: sns.Topic.fromTopicArn(stack, 'failures', localArn('sns', 'run-failures')),
+  });
+  const graph = new sfn.StateGraph(def.startState, 'locality run');
+  const asl = stack.resolve(graph.toGraphJson()) as Record<string, unknown>;
+  return { asl, taskStates: def.taskStates };
+}

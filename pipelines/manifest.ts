@@ -1,0 +1,383 @@
+/**
+ * The run manifest (outputs `as_at=<date>/manifest.json`) and the three control tasks that write it:
+ *  - prepare:        selects the landing extracts for the as-at date, hashes them, derives the run id
+ *                    (as-at + input hashes + config hash), decides whether the run is already done, lists
+ *                    the feeds for the validate Map and writes the manifest with status "running";
+ *  - finalise:       status "ok", stage timings and counts in/out, input row counts;
+ *  - record-failure: status "failed" with the failing stage and its error; everything written so far stays.
+ * The same functions run in the Lambdas (functions/prepare.ts, ...) and in the local runner.
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { runConfigSchema, type RunConfig } from './config.ts';
+import { findFeed } from './feeds/catalogue.ts';
+import type { ObjectStore } from './io/object-store.ts';
+import { isIsoDate, keys, type Zone } from './layout.ts';
+import type { Log } from './log.ts';
+
+export const MANIFEST_VERSION = 1;
+
+export const isoDate = z.string().refine(isIsoDate, { message: 'must be a real date YYYY-MM-DD' });
+
+// ---- inputs -------------------------------------------------------------------------------------
+
+export interface InputFile {
+  key: string;
+  source: string;
+  feed: string;
+  extractDate: string;
+  sha256: string;
+  bytes: number;
+  /** From the validate stage: rows read, accepted, quarantined (absent until validate has run). */
+  rows?: number;
+  accepted?: number;
+  quarantined?: number;
+}
+
+const LANDING_KEY = /^([^/]+)\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/([^/]+)$/;
+
+/**
+ * The landing extracts a run at `asAt` reads: people and relationship feeds are snapshots (the latest extract
+ * dated on or before the as-at date), event feeds are incremental (every extract on or before it).
+ * Feeds missing from the catalogue are kept (validate rejects them with a clear error). Markers (`_READY`)
+ * and hidden files are not inputs.
+ */
+export async function selectInputs(landing: ObjectStore, asAt: string): Promise<Array<Omit<InputFile, 'sha256'>>> {
+  const all = await landing.list('');
+  const byFeed = new Map<string, Array<Omit<InputFile, 'sha256'>>>();
+  for (const o of all) {
+    const m = LANDING_KEY.exec(o.key);
+    if (!m) continue;
+    const [, source, feed, extractDate, name] = m as unknown as [string, string, string, string, string];
+    if (name.startsWith('_') || name.startsWith('.') || extractDate > asAt || !isIsoDate(extractDate)) continue;
+    const id = `${source}/${feed}`;
+    const list = byFeed.get(id) ?? [];
+    list.push({ key: o.key, source, feed, extractDate, bytes: o.size });
+    byFeed.set(id, list);
+  }
+  const out: Array<Omit<InputFile, 'sha256'>> = [];
+  for (const [, files] of [...byFeed.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const def = findFeed(files[0]!.source, files[0]!.feed);
+    const snapshot = def !== undefined && def.kind !== 'events';
+    if (snapshot) {
+      const latest = files.reduce((d, f) => (f.extractDate > d ? f.extractDate : d), '');
+      out.push(...files.filter((f) => f.extractDate === latest));
+    } else out.push(...files);
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** Hashes are cached per process by (store, key, size): a backfill hashes each extract once. */
+const hashCache = new Map<string, string>();
+
+export async function sha256Of(store: ObjectStore, key: string, size?: number): Promise<string> {
+  const cacheKey = size === undefined ? undefined : `${store.location}\u0000${key}\u0000${size}`;
+  const hit = cacheKey ? hashCache.get(cacheKey) : undefined;
+  if (hit) return hit;
+  const h = createHash('sha256');
+  for await (const chunk of await store.getStream(key)) h.update(chunk as Buffer);
+  const digest = h.digest('hex');
+  if (cacheKey) hashCache.set(cacheKey, digest);
+  return digest;
+}
+
+export async function hashInputs(landing: ObjectStore, asAt: string): Promise<InputFile[]> {
+  const selected = await selectInputs(landing, asAt);
+  const out: InputFile[] = [];
+  for (const f of selected) out.push({ ...f, sha256: await sha256Of(landing, f.key, f.bytes) });
+  return out;
+}
+
+// ---- config, identity -----------------------------------------------------------------------------
+
+/** JSON with object keys sorted at every level: the same value always serialises to the same bytes. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export function configHash(config: RunConfig): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex');
+}
+
+/** `<as-at>-<12 hex>`: the same as-at date, inputs and config always give the same run id. */
+export function deriveRunId(asAt: string, inputs: ReadonlyArray<Pick<InputFile, 'key' | 'sha256'>>, cfgHash: string): string {
+  const h = createHash('sha256').update(`locality-run/v1\n${asAt}\n${cfgHash}\n`);
+  for (const i of [...inputs].sort((a, b) => (a.key < b.key ? -1 : 1))) h.update(`${i.key}\t${i.sha256}\n`);
+  return `${asAt}-${h.digest('hex').slice(0, 12)}`;
+}
+
+/** Who ran it: an explicit principal (IAM ARN, EventBridge rule) when given, else the OS user. */
+export function whoRan(explicit?: string): string {
+  if (explicit) return explicit;
+  if (process.env.LOCALITY_RAN_BY) return process.env.LOCALITY_RAN_BY;
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME) return `aws-lambda:${process.env.AWS_LAMBDA_FUNCTION_NAME}`;
+  try {
+    return `os-user:${userInfo().username}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+let cachedCodeVersion: string | undefined;
+/** The code version: CODE_VERSION (stamped into the Lambdas at synth), else the git commit of the checkout. */
+export function codeVersion(): string {
+  if (process.env.CODE_VERSION) return process.env.CODE_VERSION;
+  if (cachedCodeVersion) return cachedCodeVersion;
+  try {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    cachedCodeVersion = `git:${commit}${dirty ? '+dirty' : ''}`;
+  } catch {
+    cachedCodeVersion = 'unknown';
+  }
+  return cachedCodeVersion;
+}
+
+// ---- the manifest ----------------------------------------------------------------------------------
+
+export const stageRecordSchema = z.object({
+  name: z.string(),
+  status: z.enum(['ok', 'failed', 'not-run']),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  durationMs: z.number().optional(),
+  /** Map stages: how many items (feeds) ran. */
+  items: z.number().optional(),
+  counts: z.record(z.string(), z.number()),
+});
+export type StageRecord = z.infer<typeof stageRecordSchema>;
+
+export const manifestSchema = z.object({
+  manifestVersion: z.literal(MANIFEST_VERSION),
+  runId: z.string(),
+  asAt: isoDate,
+  status: z.enum(['running', 'ok', 'failed']),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  ranBy: z.string(),
+  codeVersion: z.string(),
+  config: z.object({ version: z.string(), sha256: z.string(), value: z.unknown() }),
+  ruleSetVersion: z.string().optional(),
+  inputs: z.array(z.object({
+    key: z.string(), source: z.string(), feed: z.string(), extractDate: z.string(), sha256: z.string(), bytes: z.number(),
+    rows: z.number().optional(), accepted: z.number().optional(), quarantined: z.number().optional(),
+  })),
+  stages: z.array(stageRecordSchema),
+  error: z.object({ stage: z.string(), error: z.string(), cause: z.string() }).optional(),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export async function readManifest(outputs: ObjectStore, asAt: string): Promise<Manifest | undefined> {
+  const key = keys.manifest(asAt);
+  if (!(await outputs.exists(key))) return undefined;
+  const raw = JSON.parse((await outputs.get(key)).toString('utf8')) as unknown;
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`manifest ${outputs.location}/${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+export async function writeManifest(outputs: ObjectStore, m: Manifest): Promise<void> {
+  await outputs.put(keys.manifest(m.asAt), `${JSON.stringify(m, null, 2)}\n`);
+}
+
+/** The config a run was prepared with (stages read it from the manifest, so every Lambda agrees). */
+export async function configForRun(outputs: ObjectStore, asAt: string, runId: string): Promise<RunConfig> {
+  const m = await readManifest(outputs, asAt);
+  if (!m) throw new Error(`no manifest for as-at ${asAt} in ${outputs.location}: the run was not prepared`);
+  if (m.runId !== runId) throw new Error(`manifest for as-at ${asAt} belongs to run ${m.runId}, not ${runId}: another run of this date started since`);
+  return runConfigSchema.parse(m.config.value);
+}
+
+// ---- control tasks ---------------------------------------------------------------------------------
+
+export interface ControlDeps {
+  stores: Record<Zone, ObjectStore>;
+  log: Log;
+  /** The config to use when the event carries none (local: --config; AWS: the default). */
+  config?: RunConfig;
+  /** Lists the (source, feed) pairs to validate; defaults to the feeds of the selected inputs. */
+  discoverFeeds?: (asAt: string, config: RunConfig) => Promise<Array<{ source: string; feed: string }>>;
+}
+
+export const runRequestSchema = z.object({
+  asAt: isoDate,
+  force: z.boolean().optional(),
+  config: z.unknown().optional(),
+  ranBy: z.string().optional(),
+});
+export type RunRequest = z.infer<typeof runRequestSchema>;
+
+export interface PreparedRun {
+  runId: string;
+  asAt: string;
+  skip: boolean;
+  feeds: Array<{ source: string; feed: string }>;
+  [k: string]: unknown;
+}
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`${what}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+export async function prepareRun(deps: ControlDeps, event: unknown): Promise<PreparedRun> {
+  const req = parseOrThrow(runRequestSchema, event, 'run request');
+  const config = req.config === undefined ? (deps.config ?? runConfigSchema.parse({})) : parseOrThrow(runConfigSchema, req.config, 'run request config');
+  const inputs = await hashInputs(deps.stores.landing, req.asAt);
+  const cfgHash = configHash(config);
+  const runId = deriveRunId(req.asAt, inputs, cfgHash);
+  const previous = await readManifest(deps.stores.outputs, req.asAt).catch(() => undefined);
+  if (!req.force && previous?.status === 'ok' && previous.runId === runId) {
+    deps.log.info('run already done: skipped', { runId, asAt: req.asAt });
+    return { runId, asAt: req.asAt, skip: true, feeds: [] };
+  }
+  const feeds = deps.discoverFeeds
+    ? await deps.discoverFeeds(req.asAt, config)
+    : [...new Map(inputs.map((i) => [`${i.source}/${i.feed}`, { source: i.source, feed: i.feed }])).values()];
+  await writeManifest(deps.stores.outputs, {
+    manifestVersion: MANIFEST_VERSION,
+    runId,
+    asAt: req.asAt,
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    ranBy: whoRan(req.ranBy),
+    codeVersion: codeVersion(),
+    config: { version: config.configVersion, sha256: cfgHash, value: config },
+    inputs,
+    stages: [],
+  });
+  deps.log.info('run prepared', { runId, asAt: req.asAt, inputs: inputs.length, feeds: feeds.length });
+  return { runId, asAt: req.asAt, skip: false, feeds };
+}
+
+/** A stage's result as the stage wrapper returns it (see stages/invoke.ts). */
+const stageResultSchema = z.looseObject({
+  stage: z.string().optional(),
+  counts: z.record(z.string(), z.number()).default({}),
+  timing: z.object({ startedAt: z.string(), finishedAt: z.string(), durationMs: z.number() }).optional(),
+});
+type StageResult = z.infer<typeof stageResultSchema>;
+
+const runStateSchema = z.looseObject({
+  asAt: isoDate,
+  run: z.looseObject({ runId: z.string(), asAt: isoDate }).optional(),
+  results: z.record(z.string(), z.unknown()).default({}),
+  failedStage: z.string().optional(),
+  error: z.looseObject({ Error: z.string().default('Error'), Cause: z.unknown().optional() }).optional(),
+});
+
+function stageRecord(name: string, raw: unknown): StageRecord {
+  if (Array.isArray(raw)) {
+    const items = raw.map((r) => stageResultSchema.parse(r));
+    const counts: Record<string, number> = {};
+    for (const it of items) for (const [k, v] of Object.entries(it.counts)) counts[k] = (counts[k] ?? 0) + v;
+    const starts = items.map((i) => i.timing?.startedAt).filter((s): s is string => !!s).sort();
+    const ends = items.map((i) => i.timing?.finishedAt).filter((s): s is string => !!s).sort();
+    const startedAt = starts[0];
+    const finishedAt = ends[ends.length - 1];
+    return {
+      name, status: 'ok', items: items.length, counts,
+      ...(startedAt && finishedAt ? { startedAt, finishedAt, durationMs: Date.parse(finishedAt) - Date.parse(startedAt) } : {}),
+    };
+  }
+  const r: StageResult = stageResultSchema.parse(raw ?? {});
+  return { name, status: 'ok', counts: r.counts, ...(r.timing ?? {}) };
+}
+
+/** Row counts per input file, from validate's per-file counts (`files: [{ key|file, rows, accepted, quarantined }]`). */
+function inputRowCounts(validate: unknown): Map<string, { rows?: number; accepted?: number; quarantined?: number }> {
+  const out = new Map<string, { rows?: number; accepted?: number; quarantined?: number }>();
+  const items = Array.isArray(validate) ? validate : validate ? [validate] : [];
+  for (const item of items) {
+    const files = (item as { files?: unknown }).files;
+    if (!Array.isArray(files)) continue;
+    for (const f of files as Array<Record<string, unknown>>) {
+      const key = typeof f.key === 'string' ? f.key : typeof f.file === 'string' ? f.file : undefined;
+      if (!key) continue;
+      const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+      const q = f.quarantined;
+      const quarantined = typeof q === 'number' ? q : q && typeof q === 'object' ? Object.values(q as Record<string, number>).reduce((a, b) => a + b, 0) : undefined;
+      out.set(key, { rows: num(f.rows), accepted: num(f.accepted), quarantined });
+    }
+  }
+  return out;
+}
+
+function ruleSetVersionOf(results: Record<string, unknown>): string | undefined {
+  for (const r of Object.values(results)) {
+    const v = r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>).ruleSetVersion : undefined;
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
+}
+
+async function updateManifest(deps: ControlDeps, state: z.infer<typeof runStateSchema>, status: 'ok' | 'failed', stageOrder: readonly string[]): Promise<Manifest> {
+  const asAt = state.run?.asAt ?? state.asAt;
+  const previous = await readManifest(deps.stores.outputs, asAt).catch(() => undefined);
+  const runId = state.run?.runId;
+  const base: Manifest = previous && (runId === undefined || previous.runId === runId)
+    ? previous
+    : {
+      manifestVersion: MANIFEST_VERSION, runId: runId ?? `${asAt}-unprepared`, asAt, status: 'running', startedAt: new Date().toISOString(),
+      ranBy: whoRan(), codeVersion: codeVersion(), config: { version: 'unknown', sha256: '', value: null }, inputs: [], stages: [],
+    };
+  const names = [...new Set([...stageOrder, ...Object.keys(state.results)])];
+  const stages: StageRecord[] = names.map((n) =>
+    n in state.results ? stageRecord(n, state.results[n])
+    : n === state.failedStage ? { name: n, status: 'failed', counts: {} }
+    : { name: n, status: 'not-run', counts: {} });
+  const rows = inputRowCounts(state.results.validate);
+  const inputs = base.inputs.map((i) => ({ ...i, ...(rows.get(i.key) ?? {}) }));
+  const ruleSetVersion = ruleSetVersionOf(state.results) ?? base.ruleSetVersion;
+  const m: Manifest = {
+    ...base, status, finishedAt: new Date().toISOString(), inputs, stages,
+    ...(ruleSetVersion ? { ruleSetVersion } : {}),
+  };
+  if (status === 'failed') {
+    const cause = state.error?.Cause;
+    m.error = { stage: state.failedStage ?? 'unknown', error: state.error?.Error ?? 'Error', cause: typeof cause === 'string' ? describeCause(cause) : JSON.stringify(cause ?? null) };
+  } else delete m.error;
+  await writeManifest(deps.stores.outputs, m);
+  return m;
+}
+
+/** Lambda errors arrive as a JSON Cause ({ errorMessage, errorType, trace }); keep the message only. */
+function describeCause(cause: string): string {
+  try {
+    const c = JSON.parse(cause) as { errorMessage?: string };
+    if (typeof c.errorMessage === 'string') return c.errorMessage;
+  } catch { /* a plain message */ }
+  return cause;
+}
+
+export interface RunSummary {
+  runId: string;
+  asAt: string;
+  status: 'ok' | 'failed';
+  manifestKey: string;
+  [k: string]: unknown;
+}
+
+export async function finaliseRun(deps: ControlDeps, event: unknown, stageOrder: readonly string[]): Promise<RunSummary> {
+  const state = parseOrThrow(runStateSchema, event, 'finalise: run state');
+  const m = await updateManifest(deps, state, 'ok', stageOrder);
+  deps.log.info('run finished', { runId: m.runId, asAt: m.asAt, status: m.status });
+  return { runId: m.runId, asAt: m.asAt, status: 'ok', manifestKey: keys.manifest(m.asAt) };
+}
+
+export async function recordRunFailure(deps: ControlDeps, event: unknown, stageOrder: readonly string[]): Promise<RunSummary> {
+  const state = parseOrThrow(runStateSchema, event, 'record-failure: run state');
+  const m = await updateManifest(deps, state, 'failed', stageOrder);
+  deps.log.error('run failed', { runId: m.runId, asAt: m.asAt, stage: m.error?.stage ?? 'unknown', error: m.error?.error ?? 'Error' });
+  return { runId: m.runId, asAt: m.asAt, status: 'failed', manifestKey: keys.manifest(m.asAt) };
+}

@@ -1,0 +1,55 @@
+/**
+ * The stage registry: stage name -> the stage function and the zod schema of its input.
+ * The Lambda handlers (functions/*) and the local runner (pipelines/local) both look stages up here,
+ * so a Task state runs the very same function in AWS and on one machine.
+ *
+ * Add a stage with one line in `STAGES` once its file lands in this folder.
+ */
+import { z } from 'zod';
+import type { StageContext } from './context.ts';
+
+/** The stages of one run, in order (validate is a Map over feeds). */
+export const PIPELINE_STAGE_NAMES = ['validate', 'standardise', 'match', 'families', 'stratify', 'publish'] as const;
+export type PipelineStageName = (typeof PIPELINE_STAGE_NAMES)[number];
+
+/** What every stage returns: small JSON whose `counts` the run manifest records. */
+export interface StageOutput {
+  counts: Record<string, number>;
+  [more: string]: unknown;
+}
+
+export interface StageEntry<I = unknown> {
+  name: string;
+  /** Validates the stage's input (the `input` field of the Task's event). */
+  input: z.ZodType<I>;
+  run(ctx: StageContext, input: I): Promise<StageOutput>;
+}
+
+export function defineStage<S extends z.ZodType>(name: string, input: S, run: (ctx: StageContext, input: z.infer<S>) => Promise<StageOutput>): StageEntry<z.infer<S>> {
+  return { name, input: input as unknown as z.ZodType<z.infer<S>>, run };
+}
+
+/**
+ * Stages are loaded lazily: a Lambda imports only its own stage's dependencies, and a stage whose
+ * file has not landed yet is reported as missing (the runner skips it and says so) instead of breaking the build.
+ */
+type Loader = () => Promise<StageEntry<never>>;
+
+export const STAGES: Partial<Record<PipelineStageName, Loader>> = {
+  // one line per stage as it lands
+};
+
+export function hasStage(name: string): name is PipelineStageName {
+  return Object.hasOwn(STAGES, name);
+}
+
+export async function loadStage(name: string): Promise<StageEntry<unknown>> {
+  const load = (STAGES as Record<string, Loader | undefined>)[name];
+  if (!load) throw new Error(`unknown stage "${name}" (registered: ${Object.keys(STAGES).join(', ') || 'none'})`);
+  return (await load()) as StageEntry<unknown>;
+}
+
+/** The stages registered so far, in pipeline order. */
+export function registeredStages(): PipelineStageName[] {
+  return PIPELINE_STAGE_NAMES.filter((n) => hasStage(n));
+}
