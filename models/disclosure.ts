@@ -76,7 +76,7 @@ export function protectTable(input: TableInput, settings: DisclosureSettings = D
   for (let r = 0; r < nR; r++) {
     full.push([]);
     for (let c = 0; c < nC; c++) {
-      let v = 0;
+      let v: number;
       if (r < R && c < C) v = input.counts[r]![c]!;
       else if (r < R) v = input.counts[r]!.reduce((a, b) => a + b, 0);
       else if (c < C) v = input.counts.reduce((a, row) => a + row[c]!, 0);
