@@ -57,14 +57,15 @@ export function buildPostcodeLookup(rows: Iterable<Record<string, string>>, orig
 
 /**
  * Ward -> locality configuration. Accepted JSON shapes:
- *   { "localities": [ { "name": "North", "wards": ["E05..."] } ] }
+ *   { "localities": [ { "name": "North", "wards": ["E05..." | { "code": "E05...", "name": "..." }] } ] }
  *   { "localities": { "North": ["E05..."] } }
  *   { "E05...": "North" }  (a flat map)
  */
+const wardRef = z.union([z.string().min(1), z.object({ code: z.string().min(1) }).loose().transform((w) => w.code)]);
 const wardLocalityShapes = z.union([
-  z.object({ localities: z.array(z.object({ name: z.string().min(1), wards: z.array(z.string().min(1)) }).loose()) }).loose(),
+  z.object({ localities: z.array(z.object({ name: z.string().min(1), wards: z.array(wardRef) }).loose()) }).loose(),
   z.object({ localities: z.record(z.string(), z.array(z.string().min(1))) }).loose(),
-  z.record(z.string(), z.string().min(1)),
+  z.record(z.string(), z.string()),
 ]);
 
 export interface LocalityMap {
@@ -85,7 +86,7 @@ export function buildLocalityMap(raw: unknown, origin = 'ward-locality configura
   const v = parsed.data as Record<string, unknown>;
   if (Array.isArray(v.localities)) for (const l of v.localities as Array<{ name: string; wards: string[] }>) for (const w of l.wards) add(w, l.name);
   else if (v.localities && typeof v.localities === 'object') for (const [name, wards] of Object.entries(v.localities as Record<string, string[]>)) for (const w of wards) add(w, name);
-  else for (const [w, name] of Object.entries(v as Record<string, string>)) add(w, name);
+  else for (const [w, name] of Object.entries(v as Record<string, string>)) if (!w.startsWith('_')) add(w, name);
   return {
     names: [...new Set(map.values())].sort(),
     localityOfWard: (ward) => (ward ? map.get(ward) ?? null : null),

@@ -30,6 +30,7 @@ describe('locality lookup', () => {
   it('accepts the other configuration shapes and refuses a ward in two localities', () => {
     expect(buildLocalityMap({ localities: { North: ['W1'] } }).localityOfWard('W1')).toBe('North');
     expect(buildLocalityMap({ W1: 'North' }).localityOfWard('W1')).toBe('North');
+    expect(buildLocalityMap({ _comment: 'x', localities: [{ name: 'North', wards: [{ code: 'W1', name: 'Ward one' }] }] }).localityOfWard('W1')).toBe('North');
     expect(() => buildLocalityMap({ localities: { North: ['W1'], South: ['W1'] } }, 'localities.json')).toThrow(/localities\.json: ward W1 is in two localities/);
   });
 
