@@ -1,0 +1,233 @@
+/**
+ * Blocking: a union of equi-join rules. Each rule's key is an integer per record (-1 when any of
+ * its columns is null); candidate pairs are the record pairs sharing a key under at least one rule.
+ * A pair is produced only by the FIRST rule that finds it (a later rule skips pairs an earlier rule's
+ * key already joins), so each pair is scored once and no global pair set is needed: the work splits
+ * into independent shards by key hash (the unit of worker-thread and AWS Distributed Map fan-out).
+ * Pair counts per rule are computed by counting block sizes before any pair is materialised.
+ */
+import { makeComparator, postcodeParts, type PreparedComparison } from './comparisons.ts';
+import { ruleColumn, ruleTransform } from './settings.ts';
+import { soundex } from './similarity.ts';
+import type { EncodedColumn, LinkTable } from './table.ts';
+
+export type LinkType = 'dedupe_only' | 'link_only' | 'link_and_dedupe';
+
+export const MAX_RULES = 16;
+
+function transformFn(t: string | null, term: string): ((v: string) => string | null) | null {
+  if (t === null || t === '') return null;
+  const prefix = /^(?:prefix|first)(\d+)$/.exec(t);
+  if (prefix) {
+    const k = Number(prefix[1]);
+    return (v) => v.slice(0, k);
+  }
+  switch (t) {
+    case 'soundex': return (v) => soundex(v) || null;
+    case 'year': return (v) => (/^\d{4}/.test(v) ? v.slice(0, 4) : null);
+    case 'yearmonth': return (v) => (/^\d{4}-\d{2}/.test(v) ? v.slice(0, 7) : null);
+    case 'sector': return (v) => postcodeParts(v)?.sector ?? null;
+    case 'district': return (v) => postcodeParts(v)?.district ?? null;
+    case 'area': return (v) => postcodeParts(v)?.area ?? null;
+    case 'first_token': return (v) => v.split(/[\s-]+/)[0] ?? null;
+    case 'last_token': return (v) => v.split(/[\s-]+/).at(-1) ?? null;
+    default:
+      throw new Error(`rule term "${term}": unknown transform "${t}" (known: prefixN, soundex, year, yearmonth, sector, district, area, first_token, last_token)`);
+  }
+}
+
+/** Per record, the (possibly transformed) value code of one rule term. */
+export function termCodes(col: EncodedColumn, term: string): Int32Array {
+  const f = transformFn(ruleTransform(term), term);
+  if (!f) return col.codes;
+  const dict = new Map<string, number>();
+  const map = new Int32Array(col.values.length);
+  for (let i = 0; i < col.values.length; i++) {
+    const t = f(col.values[i]!);
+    if (t === null || t === '') map[i] = -1;
+    else {
+      let k = dict.get(t);
+      if (k === undefined) dict.set(t, (k = dict.size));
+      map[i] = k;
+    }
+  }
+  const out = new Int32Array(col.codes.length);
+  for (let i = 0; i < out.length; i++) {
+    const c = col.codes[i]!;
+    out[i] = c < 0 ? -1 : map[c]!;
+  }
+  return out;
+}
+
+/** Dense key per record for a rule (-1 when any term is null). */
+export function ruleKeys(table: LinkTable, rule: readonly string[]): Int32Array {
+  let keys: Int32Array | null = null;
+  for (const term of rule) {
+    const col = table.columns.get(ruleColumn(term));
+    if (!col) throw new Error(`rule term "${term}": no column "${ruleColumn(term)}"`);
+    const codes = termCodes(col, term);
+    if (keys === null) {
+      keys = codes;
+      continue;
+    }
+    let max = 0;
+    for (let i = 0; i < codes.length; i++) if (codes[i]! > max) max = codes[i]!;
+    const dict = new Map<number, number>();
+    const next = new Int32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) {
+      const a = keys[i]!;
+      const b = codes[i]!;
+      if (a < 0 || b < 0) {
+        next[i] = -1;
+        continue;
+      }
+      const combined = a * (max + 1) + b;
+      let k = dict.get(combined);
+      if (k === undefined) dict.set(combined, (k = dict.size));
+      next[i] = k;
+    }
+    keys = next;
+  }
+  return keys!;
+}
+
+export interface RuleCount {
+  rule: string;
+  /** Pairs the rule joins on its own (counted from block sizes, before materialising). */
+  pairs: number;
+  blocks: number;
+  /** Sizes of the largest blocks (record counts; no values). */
+  largestBlocks: number[];
+}
+
+export function ruleName(rule: readonly string[]): string {
+  return rule.join(' & ');
+}
+
+/** Pairs a rule would produce, by counting records per key (and per source dataset when linking). */
+export function countRulePairs(keys: Int32Array, source: Uint8Array, sourceCount: number, linkType: LinkType, rule: string): RuleCount {
+  let maxKey = -1;
+  for (let i = 0; i < keys.length; i++) if (keys[i]! > maxKey) maxKey = keys[i]!;
+  const K = maxKey + 1;
+  const perSource = linkType === 'link_only' && sourceCount > 1;
+  const counts = new Float64Array(K * (perSource ? sourceCount : 1));
+  const totals = new Float64Array(K);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k < 0) continue;
+    totals[k]!++;
+    if (perSource) counts[k * sourceCount + source[i]!]!++;
+  }
+  let pairs = 0;
+  let blocks = 0;
+  for (let k = 0; k < K; k++) {
+    const t = totals[k]!;
+    if (t === 0) continue;
+    blocks++;
+    if (perSource) {
+      let sq = 0;
+      for (let s = 0; s < sourceCount; s++) sq += counts[k * sourceCount + s]! ** 2;
+      pairs += (t * t - sq) / 2;
+    } else pairs += (t * (t - 1)) / 2;
+  }
+  const largest = Array.from(totals).sort((a, b) => b - a).slice(0, 5).filter((x) => x > 0);
+  return { rule, pairs, blocks, largestBlocks: largest };
+}
+
+/** Everything a shard needs: plain data (typed arrays, strings), so it can be posted to a worker. */
+export interface ShardInput {
+  n: number;
+  source: Uint8Array;
+  linkType: LinkType;
+  ruleKeys: Int32Array[];
+  comparisons: PreparedComparison[];
+}
+
+export interface ShardPairs {
+  count: number;
+  l: Int32Array;
+  r: Int32Array;
+  /** Bit j set when the pair agrees on blocking rule j; the lowest set bit is the rule that produced it. */
+  mask: Uint16Array;
+  /** count * comparisons levels, pair-major. */
+  gamma: Uint8Array;
+}
+
+export function shardOf(key: number, shardCount: number): number {
+  return (Math.imul(key, 0x9e3779b1) >>> 0) % shardCount;
+}
+
+/** Pairs of one shard (all rules), each with its level per comparison. */
+export function enumerateShard(input: ShardInput, shard: number, shardCount: number): ShardPairs {
+  const { ruleKeys: keys, source, linkType } = input;
+  if (input.n >= 1 << 24) throw new Error('blocking: at most 16,777,215 records per run');
+  const C = input.comparisons.length;
+  const comparators = input.comparisons.map(makeComparator);
+  const codes = input.comparisons.map((c) => c.codes);
+  const R = keys.length;
+  let cap = 1 << 16;
+  let l = new Int32Array(cap);
+  let r = new Int32Array(cap);
+  let mask = new Uint16Array(cap);
+  let gamma = new Uint8Array(cap * C);
+  let count = 0;
+  const grow = () => {
+    cap *= 2;
+    const l2 = new Int32Array(cap); l2.set(l); l = l2;
+    const r2 = new Int32Array(cap); r2.set(r); r = r2;
+    const m2 = new Uint16Array(cap); m2.set(mask); mask = m2;
+    const g2 = new Uint8Array(cap * C); g2.set(gamma); gamma = g2;
+  };
+  const SHIFT = 2 ** 24;
+  for (let k = 0; k < R; k++) {
+    const kk = keys[k]!;
+    let m = 0;
+    for (let i = 0; i < kk.length; i++) {
+      const key = kk[i]!;
+      if (key >= 0 && shardOf(key, shardCount) === shard) m++;
+    }
+    const packed = new Float64Array(m);
+    m = 0;
+    for (let i = 0; i < kk.length; i++) {
+      const key = kk[i]!;
+      if (key >= 0 && shardOf(key, shardCount) === shard) packed[m++] = key * SHIFT + i;
+    }
+    packed.sort();
+    let start = 0;
+    while (start < m) {
+      const key = Math.floor(packed[start]! / SHIFT);
+      let end = start + 1;
+      while (end < m && Math.floor(packed[end]! / SHIFT) === key) end++;
+      for (let x = start; x < end; x++) {
+        const a = packed[x]! - key * SHIFT;
+        for (let y = x + 1; y < end; y++) {
+          const b = packed[y]! - key * SHIFT;
+          if (linkType === 'link_only' && source[a] === source[b]) continue;
+          let earlier = false;
+          for (let j = 0; j < k; j++) {
+            const ka = keys[j]![a]!;
+            if (ka >= 0 && ka === keys[j]![b]) {
+              earlier = true;
+              break;
+            }
+          }
+          if (earlier) continue;
+          if (count === cap) grow();
+          let bits = 1 << k;
+          for (let j = k + 1; j < R; j++) {
+            const ka = keys[j]![a]!;
+            if (ka >= 0 && ka === keys[j]![b]) bits |= 1 << j;
+          }
+          l[count] = a;
+          r[count] = b;
+          mask[count] = bits;
+          const g = count * C;
+          for (let c = 0; c < C; c++) gamma[g + c] = comparators[c]!(codes[c]![a]!, codes[c]![b]!);
+          count++;
+        }
+      }
+      start = end;
+    }
+  }
+  return { count, l: l.slice(0, count), r: r.slice(0, count), mask: mask.slice(0, count), gamma: gamma.slice(0, count * C) };
+}

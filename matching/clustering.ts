@@ -1,0 +1,134 @@
+/**
+ * Clustering records into persons, resistant to chaining. Accepted links are taken strongest first
+ * (ties by record index: deterministic); a link merging two clusters is refused when
+ *  - the clusters hold different values of a strong identifier (e.g. two NHS number tokens), or
+ *  - the merge would join more than two records and rests on a single link between the two clusters
+ *    whose probability is below the stricter single-link bar.
+ * Every refusal is reported (record ids, reason, weights). Otherwise: connected components.
+ */
+
+export interface ClusterLinks {
+  count: number;
+  l: Int32Array;
+  r: Int32Array;
+  weight: Float64Array;
+  probability: Float64Array;
+}
+
+export interface RefusedMerge {
+  recordL: number;
+  recordR: number;
+  reason: 'different_strong_identifier' | 'single_weak_link';
+  /** The strong identifier column, for different_strong_identifier. */
+  column?: string;
+  matchWeight: number;
+  matchProbability: number;
+  /** Links between the two clusters and the sizes of the clusters at the time. */
+  linksBetween: number;
+  sizeL: number;
+  sizeR: number;
+}
+
+export interface ClusterOptions {
+  /** Per strong identifier column: value code per record (-1 none). */
+  strongIdentifiers: Array<{ column: string; codes: Int32Array }>;
+  singleLinkMinProbability: number;
+}
+
+export interface Clustering {
+  /** Per record: cluster index = the smallest record index in its cluster. */
+  cluster: Int32Array;
+  accepted: Uint8Array;
+  refused: RefusedMerge[];
+  sizeDistribution: Record<string, number>;
+}
+
+export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOptions): Clustering {
+  const parent = new Int32Array(n);
+  const size = new Int32Array(n).fill(1);
+  for (let i = 0; i < n; i++) parent[i] = i;
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  // members per root (linked lists) and adjacency over accepted links
+  const next = new Int32Array(n).fill(-1);
+  const tail = new Int32Array(n);
+  for (let i = 0; i < n; i++) tail[i] = i;
+  const degree = new Int32Array(n + 1);
+  for (let i = 0; i < links.count; i++) {
+    degree[links.l[i]! + 1]!++;
+    degree[links.r[i]! + 1]!++;
+  }
+  for (let i = 0; i < n; i++) degree[i + 1]! += degree[i]!;
+  const adj = new Int32Array(degree[n]!);
+  const fill = degree.slice(0, n);
+  for (let i = 0; i < links.count; i++) {
+    adj[fill[links.l[i]!]!++] = links.r[i]!;
+    adj[fill[links.r[i]!]!++] = links.l[i]!;
+  }
+  const strong = opts.strongIdentifiers.map((s) => ({ column: s.column, value: Int32Array.from(s.codes) }));
+  const order = Array.from({ length: links.count }, (_, i) => i).sort((x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!);
+  const accepted = new Uint8Array(links.count);
+  const refused: RefusedMerge[] = [];
+  for (const i of order) {
+    const a = links.l[i]!;
+    const b = links.r[i]!;
+    let ra = find(a);
+    let rb = find(b);
+    if (ra === rb) {
+      accepted[i] = 1;
+      continue;
+    }
+    const base = { recordL: a, recordR: b, matchWeight: links.weight[i]!, matchProbability: links.probability[i]!, sizeL: size[ra]!, sizeR: size[rb]! };
+    const conflict = strong.find((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb]);
+    if (conflict) {
+      refused.push({ ...base, reason: 'different_strong_identifier', column: conflict.column, linksBetween: linksBetween(ra, rb) });
+      continue;
+    }
+    if (size[ra]! + size[rb]! > 2 && links.probability[i]! < opts.singleLinkMinProbability) {
+      const between = linksBetween(ra, rb);
+      if (between <= 1) {
+        refused.push({ ...base, reason: 'single_weak_link', linksBetween: between });
+        continue;
+      }
+    }
+    // merge the smaller into the larger (ties: smaller root index wins)
+    if (size[ra]! < size[rb]! || (size[ra] === size[rb] && rb < ra)) [ra, rb] = [rb, ra];
+    parent[rb] = ra;
+    size[ra]! += size[rb]!;
+    next[tail[ra]!] = rb;
+    tail[ra] = tail[rb]!;
+    for (const s of strong) if (s.value[ra]! < 0) s.value[ra] = s.value[rb]!;
+    accepted[i] = 1;
+  }
+
+  function linksBetween(ra: number, rb: number): number {
+    const [small, other] = size[ra]! <= size[rb]! ? [ra, rb] : [rb, ra];
+    let count = 0;
+    for (let x = small; x !== -1; x = next[x]!) {
+      for (let k = degree[x]!; k < degree[x + 1]!; k++) if (find(adj[k]!) === other) count++;
+    }
+    return count;
+  }
+
+  const cluster = new Int32Array(n);
+  const minOf = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const root = find(i);
+    if (minOf[root] === -1) minOf[root] = i;
+    cluster[i] = minOf[root]!;
+  }
+  const dist: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    if (find(i) !== i) continue;
+    const k = String(size[i]);
+    dist[k] = (dist[k] ?? 0) + 1;
+  }
+  const sortedDist: Record<string, number> = {};
+  for (const k of Object.keys(dist).sort((x, y) => Number(x) - Number(y))) sortedDist[k] = dist[k]!;
+  return { cluster, accepted, refused, sizeDistribution: sortedDist };
+}

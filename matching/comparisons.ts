@@ -1,0 +1,354 @@
+/**
+ * Comparisons: each an ordered list of small named levels (Splink style). Level 0 is always "null"
+ * (either side missing: weight 0), level 1 "exact", the last "else". A comparison is *prepared* once
+ * from its encoded column (features per distinct value, plain typed arrays, so it can be sent to a
+ * worker thread) and turned into a comparator `(codeA, codeB) => level` with a per-pair cache.
+ */
+import type { ComparisonSettings, ComparisonType } from './settings.ts';
+import { jaroWinkler, levenshtein } from './similarity.ts';
+import type { EncodedColumn, Normaliser } from './table.ts';
+
+export type LevelKind =
+  | 'null' | 'exact' | 'parts' | 'alternatives' | 'jaro_winkler' | 'levenshtein'
+  | 'transposed_day_month' | 'one_edit' | 'same_year_month' | 'within_a_year'
+  | 'postcode_sector' | 'postcode_district' | 'postcode_area' | 'else';
+
+export interface LevelSpec {
+  label: string;
+  kind: LevelKind;
+  threshold?: number;
+}
+
+/** Canonical name form: upper case, accents folded, punctuation dropped, spaces collapsed. */
+export function normaliseName(v: string): string | null {
+  const s = v.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toUpperCase().replace(/[^A-Z\s-]/g, '').replace(/\s*-\s*/g, '-').replace(/\s+/g, ' ').trim();
+  return s === '' ? null : s;
+}
+
+export function normaliseString(v: string): string | null {
+  const s = v.toUpperCase().replace(/\s+/g, ' ').trim();
+  return s === '' ? null : s;
+}
+
+const UK_POSTCODE = /^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$/;
+
+export function normalisePostcodeUk(v: string): string | null {
+  const s = v.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  if (s === '') return null;
+  const m = UK_POSTCODE.exec(s);
+  return m ? `${m[1]} ${m[2]}` : s;
+}
+
+/** Parse a date written in `format` (tokens yyyy, MM, dd; other characters literal) to YYYY-MM-DD; raw value kept when it does not parse. */
+export function dateNormaliser(format: string | undefined): Normaliser {
+  const formats = format ? [format] : ['yyyy-MM-dd', 'yyyyMMdd', 'dd/MM/yyyy'];
+  const parsers = formats.map((f) => {
+    let re = '^';
+    const order: string[] = [];
+    for (let i = 0; i < f.length;) {
+      const tok = ['yyyy', 'MM', 'dd'].find((t) => f.startsWith(t, i));
+      if (tok) {
+        re += tok === 'yyyy' ? '(\\d{4})' : '(\\d{1,2})';
+        order.push(tok);
+        i += tok.length;
+      } else {
+        re += f[i]!.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+        i++;
+      }
+    }
+    return { re: new RegExp(`${re}$`), order };
+  });
+  return (v: string) => {
+    const t = v.trim();
+    if (t === '') return null;
+    for (const p of parsers) {
+      const m = p.re.exec(t);
+      if (!m) continue;
+      const parts: Record<string, number> = {};
+      p.order.forEach((tok, i) => (parts[tok] = Number(m[i + 1])));
+      const y = parts.yyyy!;
+      const mo = parts.MM!;
+      const d = parts.dd!;
+      const iso = `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+      return iso;
+    }
+    return t;
+  };
+}
+
+export function normaliserFor(c: ComparisonSettings): Normaliser | undefined {
+  switch (c.type) {
+    case 'name': return normaliseName;
+    case 'string': return normaliseString;
+    case 'postcode_uk': return normalisePostcodeUk;
+    case 'date': return dateNormaliser(c.format);
+    default: return undefined;
+  }
+}
+
+export function levelsFor(c: ComparisonSettings): LevelSpec[] {
+  const L: LevelSpec[] = [{ label: 'null', kind: 'null' }, { label: 'exact', kind: 'exact' }];
+  const jw = (defaults: number[]) => {
+    for (const s of c.similarities ?? defaults) L.push({ label: `jaro_winkler >= ${s}`, kind: 'jaro_winkler', threshold: s });
+  };
+  const lev = (defaults: number[]) => {
+    for (const d of c.distances ?? defaults) L.push({ label: `levenshtein <= ${d}`, kind: 'levenshtein', threshold: d });
+  };
+  switch (c.type as ComparisonType) {
+    case 'exact': break;
+    case 'identifier': lev([]); break;
+    case 'levenshtein': lev([1, 2]); break;
+    case 'jaro_winkler': jw([0.92, 0.88, 0.7]); break;
+    case 'string': lev([1]); jw([0.9, 0.8]); break;
+    case 'name':
+      if (c.parts) L.push({ label: 'a name part equal', kind: 'parts' });
+      L.push({ label: 'equivalent (nickname/transliteration)', kind: 'alternatives' });
+      jw([0.92, 0.88, 0.7]);
+      break;
+    case 'date':
+      L.push({ label: 'day and month transposed', kind: 'transposed_day_month' });
+      L.push({ label: 'one character edit', kind: 'one_edit' });
+      L.push({ label: 'same year and month', kind: 'same_year_month' });
+      L.push({ label: 'within a year', kind: 'within_a_year' });
+      break;
+    case 'postcode_uk':
+      L[1] = { label: 'full postcode', kind: 'exact' };
+      L.push({ label: 'same sector', kind: 'postcode_sector' }, { label: 'same district', kind: 'postcode_district' }, { label: 'same area', kind: 'postcode_area' });
+      break;
+  }
+  L.push({ label: 'else', kind: 'else' });
+  return L;
+}
+
+/** Compressed sparse rows: the integer set of distinct value i is data[offsets[i] .. offsets[i+1]). */
+export interface IntSets {
+  offsets: Int32Array;
+  data: Int32Array;
+}
+
+export interface PreparedComparison {
+  name: string;
+  column: string;
+  type: ComparisonType;
+  levels: LevelSpec[];
+  termFrequency: boolean;
+  codes: Int32Array;
+  values: string[];
+  alternatives?: IntSets;
+  parts?: IntSets;
+  /** date: days since 1970-01-01 per distinct value (NaN when not a date), and year*100+month. */
+  dayNumber?: Float64Array;
+  yearMonth?: Int32Array;
+  monthDay?: Int32Array;
+  /** postcode_uk: interned sector/district/area per distinct value (-1 when not a UK postcode). */
+  sector?: Int32Array;
+  district?: Int32Array;
+  area?: Int32Array;
+}
+
+export interface PrepareHooks {
+  /** Canonical forms (nickname and transliteration equivalents, including itself) of a normalised name. */
+  nameAlternatives?: (name: string) => readonly string[];
+}
+
+function intSets(values: string[], f: (v: string) => readonly string[]): IntSets {
+  const dict = new Map<string, number>();
+  const offsets = new Int32Array(values.length + 1);
+  const data: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const set = new Set<number>();
+    for (const s of f(values[i]!)) {
+      let c = dict.get(s);
+      if (c === undefined) dict.set(s, (c = dict.size));
+      set.add(c);
+    }
+    for (const c of [...set].sort((a, b) => a - b)) data.push(c);
+    offsets[i + 1] = data.length;
+  }
+  return { offsets, data: Int32Array.from(data) };
+}
+
+function intersects(s: IntSets, a: number, b: number): boolean {
+  let i = s.offsets[a]!;
+  const ie = s.offsets[a + 1]!;
+  let j = s.offsets[b]!;
+  const je = s.offsets[b + 1]!;
+  while (i < ie && j < je) {
+    const x = s.data[i]!;
+    const y = s.data[j]!;
+    if (x === y) return true;
+    if (x < y) i++;
+    else j++;
+  }
+  return false;
+}
+
+export function prepareComparison(c: ComparisonSettings, col: EncodedColumn, hooks: PrepareHooks = {}): PreparedComparison {
+  const p: PreparedComparison = {
+    name: c.name ?? c.column,
+    column: c.column,
+    type: c.type,
+    levels: levelsFor(c),
+    termFrequency: c.termFrequency ?? c.type === 'name',
+    codes: col.codes,
+    values: col.values,
+  };
+  const values = col.values;
+  if (c.type === 'name') {
+    const alt = hooks.nameAlternatives;
+    p.alternatives = intSets(values, (v) => {
+      const out = new Set<string>([v]);
+      for (const part of [v, ...v.split(/[\s-]+/)]) if (alt) for (const a of alt(part)) out.add(a);
+      return [...out];
+    });
+    if (c.parts) p.parts = intSets(values, (v) => v.split(/[\s-]+/).filter((x) => x.length > 1));
+  }
+  if (c.type === 'date') {
+    p.dayNumber = new Float64Array(values.length);
+    p.yearMonth = new Int32Array(values.length);
+    p.monthDay = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(values[i]!);
+      if (!m) {
+        p.dayNumber[i] = NaN;
+        p.yearMonth[i] = -1;
+        p.monthDay[i] = -1;
+        continue;
+      }
+      const y = Number(m[1]);
+      const mo = Number(m[2]);
+      const d = Number(m[3]);
+      p.dayNumber[i] = Date.UTC(y, mo - 1, d) / 86_400_000;
+      p.yearMonth[i] = y * 100 + mo;
+      p.monthDay[i] = mo * 100 + d;
+    }
+  }
+  if (c.type === 'postcode_uk') {
+    const dict = new Map<string, number>();
+    const intern = (s: string) => {
+      let k = dict.get(s);
+      if (k === undefined) dict.set(s, (k = dict.size));
+      return k;
+    };
+    p.sector = new Int32Array(values.length).fill(-1);
+    p.district = new Int32Array(values.length).fill(-1);
+    p.area = new Int32Array(values.length).fill(-1);
+    for (let i = 0; i < values.length; i++) {
+      const parts = postcodeParts(values[i]!);
+      if (!parts) continue;
+      p.sector[i] = intern(`S${parts.sector}`);
+      p.district[i] = intern(`D${parts.district}`);
+      p.area[i] = intern(`A${parts.area}`);
+    }
+  }
+  return p;
+}
+
+export function postcodeParts(pc: string): { sector: string; district: string; area: string } | null {
+  const m = /^([A-Z]{1,2})([0-9][A-Z0-9]?) ([0-9])[A-Z]{2}$/.exec(pc);
+  if (!m) return null;
+  return { sector: `${m[1]}${m[2]} ${m[3]}`, district: `${m[1]}${m[2]}`, area: m[1]! };
+}
+
+export type Comparator = (a: number, b: number) => number;
+
+const CACHE_LIMIT = 1 << 21;
+
+/** The comparator of a prepared comparison: level index for two codes (-1 = null). */
+export function makeComparator(p: PreparedComparison): Comparator {
+  const L = p.levels;
+  const elseLevel = L.length - 1;
+  const D = p.values.length + 1;
+  const values = p.values;
+  let cache = new Map<number, number>();
+  const needJw = L.some((l) => l.kind === 'jaro_winkler');
+  const needLev = L.some((l) => l.kind === 'levenshtein' || l.kind === 'one_edit');
+  const slow = (a: number, b: number): number => {
+    const va = values[a]!;
+    const vb = values[b]!;
+    let jw = -1;
+    let lev = -1;
+    for (let li = 2; li < elseLevel; li++) {
+      const lv = L[li]!;
+      switch (lv.kind) {
+        case 'jaro_winkler':
+          if (jw < 0) jw = needJw ? jaroWinkler(va, vb) : 0;
+          if (jw >= lv.threshold!) return li;
+          break;
+        case 'levenshtein':
+          if (lev < 0) lev = needLev ? levenshtein(va, vb) : 0;
+          if (lev <= lv.threshold!) return li;
+          break;
+        case 'one_edit':
+          if (lev < 0) lev = levenshtein(va, vb);
+          if (lev <= 1) return li;
+          break;
+        case 'alternatives':
+          if (intersects(p.alternatives!, a, b)) return li;
+          break;
+        case 'parts': {
+          const s = p.parts!;
+          const multi = s.offsets[a + 1]! - s.offsets[a]! > 1 || s.offsets[b + 1]! - s.offsets[b]! > 1;
+          if (multi && intersects(s, a, b)) return li;
+          break;
+        }
+        case 'transposed_day_month': {
+          const ya = p.yearMonth![a]!;
+          const yb = p.yearMonth![b]!;
+          if (ya < 0 || yb < 0) break;
+          const mda = p.monthDay![a]!;
+          const mdb = p.monthDay![b]!;
+          if (Math.floor(ya / 100) === Math.floor(yb / 100) && Math.floor(mda / 100) === mdb % 100 && mda % 100 === Math.floor(mdb / 100)) return li;
+          break;
+        }
+        case 'same_year_month':
+          if (p.yearMonth![a]! >= 0 && p.yearMonth![a] === p.yearMonth![b]) return li;
+          break;
+        case 'within_a_year': {
+          const d = Math.abs(p.dayNumber![a]! - p.dayNumber![b]!);
+          if (d <= 365) return li;
+          break;
+        }
+        case 'postcode_sector':
+          if (p.sector![a]! >= 0 && p.sector![a] === p.sector![b]) return li;
+          break;
+        case 'postcode_district':
+          if (p.district![a]! >= 0 && p.district![a] === p.district![b]) return li;
+          break;
+        case 'postcode_area':
+          if (p.area![a]! >= 0 && p.area![a] === p.area![b]) return li;
+          break;
+        default:
+          break;
+      }
+    }
+    return elseLevel;
+  };
+  return (a: number, b: number): number => {
+    if (a < 0 || b < 0) return 0;
+    if (a === b) return 1;
+    const key = a < b ? a * D + b : b * D + a;
+    let lvl = cache.get(key);
+    if (lvl === undefined) {
+      lvl = a < b ? slow(a, b) : slow(b, a);
+      if (cache.size >= CACHE_LIMIT) cache = new Map();
+      cache.set(key, lvl);
+    }
+    return lvl;
+  };
+}
+
+/** Default starting m for EM (in level order, null level 0): exact high, else low, the bands between. */
+export function initialM(levels: LevelSpec[]): number[] {
+  const k = levels.length - 1; // non-null levels
+  const m = new Array<number>(levels.length).fill(0);
+  if (k === 2) {
+    m[1] = 0.9;
+    m[2] = 0.1;
+    return m;
+  }
+  m[1] = 0.8;
+  m[k] = 0.05;
+  for (let i = 2; i < k; i++) m[i] = 0.15 / (k - 2);
+  return m;
+}

@@ -1,0 +1,88 @@
+/**
+ * A small, fast CSV parser into columns (RFC 4180 quoting; CRLF or LF). Header names and values are
+ * trimmed by the caller's table builder; here the header is trimmed so "a, b" headers work.
+ */
+export interface CsvColumns {
+  header: string[];
+  columns: Record<string, string[]>;
+  rows: number;
+}
+
+export function parseCsvColumns(text: string, origin = 'csv'): CsvColumns {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const cols: string[][] = [];
+  let header: string[] | null = null;
+  let row: string[] = [];
+  let i = 0;
+  const n = text.length;
+  let line = 1;
+  const endRow = () => {
+    if (header === null) {
+      header = row.map((h) => h.trim());
+      const seen = new Set<string>();
+      for (const h of header) {
+        if (seen.has(h)) throw new Error(`${origin}: line 1: column "${h}" appears twice`);
+        seen.add(h);
+      }
+      for (let k = 0; k < header.length; k++) cols.push([]);
+    } else if (!(row.length === 1 && row[0] === '')) {
+      if (row.length !== header.length) throw new Error(`${origin}: line ${line}: ${row.length} fields, the header has ${header.length}`);
+      for (let k = 0; k < row.length; k++) cols[k]!.push(row[k]!);
+    }
+    row = [];
+  };
+  while (i < n) {
+    let ch = text.charCodeAt(i);
+    // skip leading spaces before a quoted field (", " separated files)
+    let j = i;
+    while (j < n && text.charCodeAt(j) === 32) j++;
+    if (j < n && text.charCodeAt(j) === 34) {
+      i = j + 1;
+      let val = '';
+      let start = i;
+      for (;;) {
+        const q = text.indexOf('"', i);
+        if (q < 0) throw new Error(`${origin}: line ${line}: unterminated quoted field`);
+        if (text.charCodeAt(q + 1) === 34) {
+          val += text.slice(start, q + 1);
+          i = q + 2;
+          start = i;
+          continue;
+        }
+        val += text.slice(start, q);
+        i = q + 1;
+        break;
+      }
+      for (const c of val) if (c === '\n') line++;
+      while (i < n && text.charCodeAt(i) !== 44 && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
+      row.push(val);
+      ch = text.charCodeAt(i);
+    } else {
+      let e = i;
+      while (e < n) {
+        const c = text.charCodeAt(e);
+        if (c === 44 || c === 10 || c === 13) break;
+        e++;
+      }
+      row.push(text.slice(i, e));
+      i = e;
+      ch = text.charCodeAt(i);
+    }
+    if (i >= n) break;
+    if (ch === 44) {
+      i++;
+      if (i >= n) row.push('');
+      continue;
+    }
+    if (ch === 13) i++;
+    if (text.charCodeAt(i) === 10) i++;
+    endRow();
+    line++;
+  }
+  if (row.length > 0) endRow();
+  if (header === null) throw new Error(`${origin}: empty file (no header)`);
+  const h: string[] = header;
+  const columns: Record<string, string[]> = {};
+  h.forEach((name, k) => (columns[name] = cols[k]!));
+  return { header: h, columns, rows: cols[0]?.length ?? 0 };
+}

@@ -1,0 +1,370 @@
+/**
+ * The linkage engine, end to end and without I/O: encode -> block (count, refuse, shard) -> compare
+ * -> train (u, prior, m) -> score -> threshold -> cluster. Callers bring the data (columns) and an
+ * executor for the shards (in-process here; worker threads in matching/parallel.ts).
+ */
+import { countRulePairs, enumerateShard, MAX_RULES, ruleKeys, ruleName, type LinkType, type RuleCount, type ShardInput, type ShardPairs } from './blocking.ts';
+import { clusterRecords, type Clustering } from './clustering.ts';
+import { initialM, normaliserFor, prepareComparison, type PrepareHooks, type PreparedComparison } from './comparisons.ts';
+import { columnsUsed, ruleColumn, thresholdWeightOf, type LinkSettings } from './settings.ts';
+import { buildTable, type InputDataset, type LinkTable, type Normaliser } from './table.ts';
+import { estimateLambda, estimateU, mFromLabels, patternCounts, runEm, totalPairs, type EmSession } from './training.ts';
+
+/** Progress of long steps (structurally the pipelines' Progress port). */
+export interface EngineProgress {
+  start(label: string, total?: number): void;
+  tick(units?: number): void;
+  stop(): void;
+}
+const noProgress: EngineProgress = { start() {}, tick() {}, stop() {} };
+
+/** Runs the blocking shards: in-process, on worker threads, or (in AWS) as a Distributed Map. */
+export interface ShardExecutor {
+  run(input: ShardInput, shardCount: number, onShardDone: (pairs: number) => void): Promise<ShardPairs[]>;
+}
+
+export const inProcessExecutor: ShardExecutor = {
+  async run(input, shardCount, onShardDone) {
+    const out: ShardPairs[] = [];
+    for (let s = 0; s < shardCount; s++) {
+      const res = enumerateShard(input, s, shardCount);
+      onShardDone(res.count);
+      out.push(res);
+    }
+    return out;
+  },
+};
+
+export interface EngineOptions {
+  executor?: ShardExecutor;
+  progress?: EngineProgress;
+  hooks?: PrepareHooks;
+  /** Clerical labels (unique ids; with source_dataset names when linking) for m, when settings.labelledPairs is set. */
+  labels?: Array<{ idL: string; idR: string; sourceL?: string; sourceR?: string; match: boolean }>;
+}
+
+export interface ScoredPairs {
+  count: number;
+  l: Int32Array;
+  r: Int32Array;
+  mask: Uint16Array;
+  gamma: Uint8Array;
+  weight: Float64Array;
+  probability: Float64Array;
+}
+
+export interface ModelLevel {
+  label: string;
+  m: number | null;
+  u: number | null;
+  weight: number;
+}
+
+export interface ModelComparison {
+  name: string;
+  column: string;
+  type: string;
+  termFrequency: boolean;
+  mSource: 'em' | 'labels' | 'fixed' | 'default';
+  uSource: 'random_sample' | 'fixed';
+  levels: ModelLevel[];
+}
+
+export interface BlockingAnalysis {
+  rules: Array<RuleCount & { newPairs: number; cumulativePairs: number }>;
+  candidatePairs: number;
+  totalPossiblePairs: number;
+  reductionRatio: number;
+  maxPairsPerRule: number;
+  shards: number;
+}
+
+/** The model as saved (model.json): parameters and counts only, no value from the data. */
+export interface Model {
+  version: 1;
+  linkType: LinkType;
+  records: number;
+  sources: Array<{ name: string; records: number }>;
+  prior: { probability: number; weight: number; source: 'settings' | 'deterministic_rules' | 'em' };
+  threshold: { probability: number; weight: number };
+  comparisons: ModelComparison[];
+  u: { sampledPairs: number; exhaustive: boolean; seed: number };
+  em: { sessions: EmSession[] };
+  blocking: BlockingAnalysis;
+  deterministicRules: { rules: string[]; pairs: number; recall: number };
+  scoring: { pairsScored: number; pairsAtOrAboveThreshold: number };
+  clustering: { clusters: number; sizeDistribution: Record<string, number>; refusedMerges: number; refusedByReason: Record<string, number>; strongIdentifiers: string[]; singleLinkMinProbability: number };
+  timingsMs: Record<string, number>;
+}
+
+export interface LinkResult {
+  table: LinkTable;
+  comparisons: PreparedComparison[];
+  pairs: ScoredPairs;
+  /** Per comparison with TF: adjustment weight per distinct value (exact level only), else null. */
+  tfAdjustment: Array<Float64Array | null>;
+  levelWeights: number[][];
+  priorWeight: number;
+  thresholdWeight: number;
+  clustering: Clustering;
+  model: Model;
+}
+
+export function probabilityOf(weight: number): number {
+  return 1 / (1 + 2 ** -weight);
+}
+
+export async function linkRecords(datasets: InputDataset[], settings: LinkSettings, options: EngineOptions = {}): Promise<LinkResult> {
+  const progress = options.progress ?? noProgress;
+  const executor = options.executor ?? inProcessExecutor;
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const lap = (name: string) => {
+    const t = performance.now();
+    timings[name] = Math.round(t - t0);
+    t0 = t;
+  };
+  const linkType = settings.linkType;
+  if (linkType === 'dedupe_only' && datasets.length !== 1) throw new Error(`linkType dedupe_only takes one input; got ${datasets.length} (use link_only or link_and_dedupe)`);
+  if (linkType !== 'dedupe_only' && datasets.length < 2) throw new Error(`linkType ${linkType} needs at least two inputs`);
+  if (settings.comparisons.length > 13) throw new Error('at most 13 comparisons');
+  if (settings.blockingRules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} blocking rules`);
+
+  // 1. encode
+  const normalisers = new Map<string, Normaliser>();
+  for (const c of settings.comparisons) {
+    const f = normaliserFor(c);
+    if (f && !normalisers.has(c.column)) normalisers.set(c.column, f);
+  }
+  const table = buildTable(datasets, settings.uniqueIdColumn, columnsUsed(settings).filter((c) => c !== settings.uniqueIdColumn), normalisers);
+  const comparisons = settings.comparisons.map((c) => prepareComparison(c, table.columns.get(c.column)!, options.hooks));
+  for (const c of comparisons) if (c.levels.length > 15) throw new Error(`comparison ${c.name}: at most 14 levels`);
+  for (const [i, c] of settings.comparisons.entries()) {
+    const L = comparisons[i]!.levels.length - 1;
+    if (c.m && c.m.length !== L) throw new Error(`comparison ${comparisons[i]!.name}: m has ${c.m.length} values, the comparison has ${L} non-null levels (${comparisons[i]!.levels.slice(1).map((l) => l.label).join(', ')})`);
+    if (c.u && c.u.length !== L) throw new Error(`comparison ${comparisons[i]!.name}: u has ${c.u.length} values, the comparison has ${L} non-null levels`);
+  }
+  const C = comparisons.length;
+  lap('encode');
+
+  // 2. blocking: keys, counts, refusal before materialising
+  const keys = settings.blockingRules.map((r) => ruleKeys(table, r));
+  const counts = settings.blockingRules.map((r, i) => countRulePairs(keys[i]!, table.source, table.sources.length, linkType, ruleName(r)));
+  for (const c of counts) {
+    if (c.pairs > settings.maxPairsPerRule) {
+      throw new Error(`blocking rule [${c.rule}] would produce ${c.pairs.toLocaleString('en-GB')} candidate pairs, more than maxPairsPerRule ${settings.maxPairsPerRule.toLocaleString('en-GB')} (its largest block has ${c.largestBlocks[0] ?? 0} records): make the rule stricter (add a column or a transform) or raise maxPairsPerRule`);
+    }
+  }
+  const upperBound = counts.reduce((s, c) => s + c.pairs, 0);
+  lap('block_count');
+
+  // 3. compare, shard by shard
+  const shardInput: ShardInput = { n: table.n, source: table.source, linkType, ruleKeys: keys, comparisons };
+  progress.start('blocking and comparing pairs', upperBound);
+  const shards = await executor.run(shardInput, settings.shards, (n) => progress.tick(n));
+  progress.stop();
+  const pairs = concatShards(shards, C);
+  lap('compare');
+
+  const analysisRules = counts.map((c) => ({ ...c, newPairs: 0, cumulativePairs: 0 }));
+  for (let p = 0; p < pairs.count; p++) analysisRules[31 - Math.clz32(pairs.mask[p]! & -pairs.mask[p]!)]!.newPairs++;
+  let cum = 0;
+  for (const r of analysisRules) r.cumulativePairs = cum += r.newPairs;
+  const possible = totalPairs(table.n, table.source, table.sources.length, linkType);
+
+  // 4. u
+  const uEst = estimateU(comparisons, table.n, table.source, table.sources.length, linkType, settings.uSamplePairs, settings.seed);
+  const u = comparisons.map((c, i) => {
+    const fixed = settings.comparisons[i]!.u;
+    return fixed ? [0, ...fixed] : uEst.u[i]!;
+  });
+  lap('train_u');
+
+  // 5. m: fixed, labels, or EM sessions
+  const sessionRules = settings.em.sessions ?? settings.blockingRules.map((_, i) => i);
+  for (const s of sessionRules) if (s >= settings.blockingRules.length) throw new Error(`em.sessions: no blocking rule ${s}`);
+  const patterns = patternCounts(pairs.gamma, pairs.mask, pairs.count, C, sessionRules);
+  const m = comparisons.map((c, i) => {
+    const fixed = settings.comparisons[i]!.m;
+    return fixed ? [0, ...fixed] : initialM(c.levels);
+  });
+  const mSource: ModelComparison['mSource'][] = settings.comparisons.map((c) => (c.m ? 'fixed' : 'default'));
+  const sessions: EmSession[] = [];
+  if (settings.labelledPairs) {
+    const idx = new Map<string, number>();
+    for (let i = 0; i < table.n; i++) idx.set(`${table.sources[table.source[i]!]}\u0000${table.ids[i]}`, i);
+    const find = (id: string, src?: string) => idx.get(`${src ?? table.sources[0]}\u0000${id}`);
+    const matches: Array<[number, number]> = [];
+    for (const lab of options.labels ?? []) {
+      if (!lab.match) continue;
+      const a = find(lab.idL, lab.sourceL);
+      const b = find(lab.idR, lab.sourceR);
+      if (a !== undefined && b !== undefined) matches.push([a, b]);
+    }
+    if (matches.length === 0) throw new Error(`labelledPairs ${settings.labelledPairs}: no labelled match refers to records in the input`);
+    const mLab = mFromLabels(comparisons, matches);
+    for (let c = 0; c < C; c++) {
+      if (mSource[c] === 'fixed') continue;
+      m[c] = mLab[c]!;
+      mSource[c] = 'labels';
+    }
+  } else {
+    const sums = m.map((lv) => lv.map(() => 0));
+    const n = m.map(() => 0);
+    for (const [si, rule] of sessionRules.entries()) {
+      const ruleCols = new Set(settings.blockingRules[rule]!.map(ruleColumn));
+      const active = comparisons.map((c, i) => mSource[i] !== 'fixed' && !ruleCols.has(c.column));
+      const mSession = m.map((lv) => [...lv]);
+      const res = runEm(patterns, si, C, active, mSession, u, settings.em);
+      sessions.push({ rule: ruleName(settings.blockingRules[rule]!), pairs: res.pairs, fixedComparisons: comparisons.filter((_, i) => !active[i]).map((c) => c.name), iterations: res.iterations, converged: res.converged, lambda: res.lambda });
+      if (res.pairs === 0) continue;
+      for (let c = 0; c < C; c++) {
+        if (!active[c]) continue;
+        n[c]!++;
+        for (let l = 1; l < m[c]!.length; l++) sums[c]![l]! += mSession[c]![l]!;
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      if (n[c]! === 0) continue;
+      m[c] = sums[c]!.map((s, l) => (l === 0 ? 0 : s / n[c]!));
+      mSource[c] = 'em';
+    }
+  }
+  lap('train_m');
+
+  // 6. prior
+  let prior: Model['prior'];
+  let deterministicPairs = 0;
+  if (settings.deterministicRules.length > 0) {
+    const detKeys = settings.deterministicRules.map((r) => ruleKeys(table, r));
+    const detCounts = settings.deterministicRules.map((r, i) => countRulePairs(detKeys[i]!, table.source, table.sources.length, linkType, ruleName(r)));
+    for (const c of detCounts) {
+      if (c.pairs > settings.maxPairsPerRule) throw new Error(`deterministic rule [${c.rule}] would produce ${c.pairs} pairs, more than maxPairsPerRule ${settings.maxPairsPerRule}: make it stricter`);
+    }
+    deterministicPairs = enumerateShard({ n: table.n, source: table.source, linkType, ruleKeys: detKeys, comparisons: [] }, 0, 1).count;
+  }
+  if (settings.probabilityTwoRandomRecordsMatch !== undefined) {
+    const p = settings.probabilityTwoRandomRecordsMatch;
+    prior = { probability: p, weight: Math.log2(p / (1 - p)), source: 'settings' };
+  } else if (settings.deterministicRules.length > 0 && deterministicPairs > 0) {
+    const p = Math.min(0.99, deterministicPairs / settings.deterministicRecall / possible);
+    prior = { probability: p, weight: Math.log2(p / (1 - p)), source: 'deterministic_rules' };
+  } else {
+    const est = estimateLambda(patterns, patterns.sessions - 1, C, m, u);
+    const p = Math.min(0.99, Math.max((est.lambda * est.pairs) / possible, 1e-12));
+    prior = { probability: p, weight: Math.log2(p / (1 - p)), source: 'em' };
+  }
+
+  // 7. weights, TF, score
+  const levelWeights = m.map((lv, c) => lv.map((mv, l) => (l === 0 ? 0 : Math.log2(mv / u[c]![l]!))));
+  const tfAdjustment = comparisons.map((c, ci) => {
+    if (!c.termFrequency) return null;
+    const cnt = new Float64Array(c.values.length);
+    let nonNull = 0;
+    for (let i = 0; i < c.codes.length; i++) {
+      const v = c.codes[i]!;
+      if (v >= 0) {
+        cnt[v]!++;
+        nonNull++;
+      }
+    }
+    const uExact = u[ci]![1]!;
+    const adj = new Float64Array(c.values.length);
+    for (let v = 0; v < adj.length; v++) adj[v] = Math.max(-10, Math.min(10, Math.log2(uExact / Math.max(cnt[v]! / nonNull, 1e-9))));
+    return adj;
+  });
+  const thresholdWeight = thresholdWeightOf(settings);
+  const weight = new Float64Array(pairs.count);
+  const probability = new Float64Array(pairs.count);
+  const flatW = levelWeights.map((lv) => Float64Array.from(lv));
+  let above = 0;
+  progress.start('scoring pairs', pairs.count);
+  for (let p = 0; p < pairs.count; p++) {
+    let w = prior.weight;
+    const g = p * C;
+    const a = pairs.l[p]!;
+    for (let c = 0; c < C; c++) {
+      const lvl = pairs.gamma[g + c]!;
+      w += flatW[c]![lvl]!;
+      if (lvl === 1) {
+        const tf = tfAdjustment[c];
+        if (tf) w += tf[comparisons[c]!.codes[a]!]!;
+      }
+    }
+    weight[p] = w;
+    probability[p] = probabilityOf(w);
+    if (w >= thresholdWeight) above++;
+    if ((p & 0xfffff) === 0xfffff) progress.tick(0x100000);
+  }
+  progress.stop();
+  lap('score');
+
+  // 8. cluster accepted links
+  const linkIdx = new Int32Array(above);
+  for (let p = 0, k = 0; p < pairs.count; p++) if (weight[p]! >= thresholdWeight) linkIdx[k++] = p;
+  const strongCols = settings.clustering.strongIdentifiers.map((col) => {
+    const enc = table.columns.get(col);
+    if (!enc) throw new Error(`clustering.strongIdentifiers: no column "${col}"`);
+    return { column: col, codes: enc.codes };
+  });
+  const clustering = clusterRecords(table.n, {
+    count: above,
+    l: Int32Array.from(linkIdx, (p) => pairs.l[p]!),
+    r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
+    weight: Float64Array.from(linkIdx, (p) => weight[p]!),
+    probability: Float64Array.from(linkIdx, (p) => probability[p]!),
+  }, { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability });
+  lap('cluster');
+
+  const refusedByReason: Record<string, number> = {};
+  for (const r of clustering.refused) refusedByReason[r.reason] = (refusedByReason[r.reason] ?? 0) + 1;
+  const model: Model = {
+    version: 1,
+    linkType,
+    records: table.n,
+    sources: table.sources.map((name, i) => ({ name, records: table.source.reduce((s, x) => s + (x === i ? 1 : 0), 0) })),
+    prior,
+    threshold: { probability: probabilityOf(thresholdWeight), weight: thresholdWeight },
+    comparisons: comparisons.map((c, ci) => ({
+      name: c.name,
+      column: c.column,
+      type: c.type,
+      termFrequency: c.termFrequency,
+      mSource: mSource[ci]!,
+      uSource: settings.comparisons[ci]!.u ? 'fixed' : 'random_sample',
+      levels: c.levels.map((lv, l) => ({ label: lv.label, m: l === 0 ? null : m[ci]![l]!, u: l === 0 ? null : u[ci]![l]!, weight: levelWeights[ci]![l]! })),
+    })),
+    u: { sampledPairs: uEst.sampledPairs, exhaustive: uEst.exhaustive, seed: settings.seed },
+    em: { sessions },
+    blocking: { rules: analysisRules, candidatePairs: pairs.count, totalPossiblePairs: possible, reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible, maxPairsPerRule: settings.maxPairsPerRule, shards: settings.shards },
+    deterministicRules: { rules: settings.deterministicRules.map(ruleName), pairs: deterministicPairs, recall: settings.deterministicRecall },
+    scoring: { pairsScored: pairs.count, pairsAtOrAboveThreshold: above },
+    clustering: {
+      clusters: Object.values(clustering.sizeDistribution).reduce((s, x) => s + x, 0),
+      sizeDistribution: clustering.sizeDistribution,
+      refusedMerges: clustering.refused.length,
+      refusedByReason,
+      strongIdentifiers: settings.clustering.strongIdentifiers,
+      singleLinkMinProbability: settings.clustering.singleLinkMinProbability,
+    },
+    timingsMs: timings,
+  };
+  return { table, comparisons, pairs: { ...pairs, weight, probability }, tfAdjustment, levelWeights, priorWeight: prior.weight, thresholdWeight, clustering, model };
+}
+
+function concatShards(shards: ShardPairs[], C: number): Omit<ScoredPairs, 'weight' | 'probability'> {
+  const count = shards.reduce((s, x) => s + x.count, 0);
+  const l = new Int32Array(count);
+  const r = new Int32Array(count);
+  const mask = new Uint16Array(count);
+  const gamma = new Uint8Array(count * C);
+  let at = 0;
+  for (const s of shards) {
+    l.set(s.l, at);
+    r.set(s.r, at);
+    mask.set(s.mask, at);
+    gamma.set(s.gamma, at * C);
+    at += s.count;
+  }
+  return { count, l, r, mask, gamma };
+}

@@ -1,0 +1,83 @@
+/**
+ * Explanation of a scored pair: the prior, then each comparison's level, m, u and contribution
+ * (log2 m/u, plus the term-frequency adjustment on exact matches): the data behind a waterfall chart.
+ */
+import type { LinkResult } from './engine.ts';
+
+export interface ExplainedComparison {
+  comparison: string;
+  column: string;
+  level: string;
+  m: number | null;
+  u: number | null;
+  weight: number;
+  tfAdjustment: number;
+  /** Compared (normalised) values: only when asked for (they are clear data). */
+  valueL?: string | null;
+  valueR?: string | null;
+}
+
+export interface PairExplanation {
+  recordL: number;
+  recordR: number;
+  idL: string;
+  idR: string;
+  sourceL: string;
+  sourceR: string;
+  matchKey: string;
+  priorWeight: number;
+  comparisons: ExplainedComparison[];
+  matchWeight: number;
+  matchProbability: number;
+  /** Running total after the prior and each comparison, for the waterfall. */
+  cumulative: number[];
+}
+
+export function explainPair(res: LinkResult, p: number, opts: { includeValues?: boolean } = {}): PairExplanation {
+  const C = res.comparisons.length;
+  const a = res.pairs.l[p]!;
+  const b = res.pairs.r[p]!;
+  const mask = res.pairs.mask[p]!;
+  const rule = 31 - Math.clz32(mask & -mask);
+  const comparisons: ExplainedComparison[] = [];
+  let total = res.priorWeight;
+  const cumulative = [total];
+  for (let c = 0; c < C; c++) {
+    const cmp = res.comparisons[c]!;
+    const lvl = res.pairs.gamma[p * C + c]!;
+    const mc = res.model.comparisons[c]!.levels[lvl]!;
+    const tf = lvl === 1 && res.tfAdjustment[c] ? res.tfAdjustment[c]![cmp.codes[a]!]! : 0;
+    const e: ExplainedComparison = { comparison: cmp.name, column: cmp.column, level: mc.label, m: mc.m, u: mc.u, weight: mc.weight, tfAdjustment: tf };
+    if (opts.includeValues) {
+      const va = cmp.codes[a]!;
+      const vb = cmp.codes[b]!;
+      e.valueL = va < 0 ? null : cmp.values[va]!;
+      e.valueR = vb < 0 ? null : cmp.values[vb]!;
+    }
+    comparisons.push(e);
+    total += mc.weight + tf;
+    cumulative.push(total);
+  }
+  return {
+    recordL: a,
+    recordR: b,
+    idL: res.table.ids[a]!,
+    idR: res.table.ids[b]!,
+    sourceL: res.table.sources[res.table.source[a]!]!,
+    sourceR: res.table.sources[res.table.source[b]!]!,
+    matchKey: res.model.blocking.rules[rule]?.rule ?? String(rule),
+    priorWeight: res.priorWeight,
+    comparisons,
+    matchWeight: res.pairs.weight[p]!,
+    matchProbability: res.pairs.probability[p]!,
+    cumulative,
+  };
+}
+
+/** Indexes of the n scored pairs whose weight is nearest the threshold (ties by record index). */
+export function pairsNearestThreshold(res: LinkResult, n: number): number[] {
+  const idx = Array.from({ length: res.pairs.count }, (_, i) => i);
+  const d = (i: number) => Math.abs(res.pairs.weight[i]! - res.thresholdWeight);
+  idx.sort((x, y) => d(x) - d(y) || res.pairs.l[x]! - res.pairs.l[y]! || res.pairs.r[x]! - res.pairs.r[y]!);
+  return idx.slice(0, n);
+}

@@ -1,0 +1,228 @@
+/**
+ * Training the Fellegi-Sunter model:
+ * - u: level frequencies among seeded random record pairs (all pairs when there are few enough);
+ * - prior: pairs agreeing on the deterministic rules (divided by their recall) over all pairs,
+ *   or, without deterministic rules, expected matches among blocked pairs (EM on lambda only);
+ * - m: EM on blocked pairs, one session per blocking rule; comparisons on the session's own blocking
+ *   columns are left out (their agreement is forced by the blocking); sessions averaged;
+ * - or m from clerical labels. EM works on counts of distinct comparison vectors ("patterns"), so its
+ *   cost does not depend on the number of pairs.
+ */
+import { makeComparator, type PreparedComparison } from './comparisons.ts';
+import type { LinkType } from './blocking.ts';
+
+/** Seeded PRNG (mulberry32): same seed, same sample. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function totalPairs(n: number, source: Uint8Array, sourceCount: number, linkType: LinkType): number {
+  if (linkType !== 'link_only' || sourceCount < 2) return (n * (n - 1)) / 2;
+  const per = new Array<number>(sourceCount).fill(0);
+  for (let i = 0; i < n; i++) per[source[i]!]!++;
+  return (n * n - per.reduce((s, x) => s + x * x, 0)) / 2;
+}
+
+export interface UEstimate {
+  /** Per comparison, per level (index 0 = null, unused). */
+  u: number[][];
+  sampledPairs: number;
+  exhaustive: boolean;
+}
+
+/** u by random sampling of record pairs (exhaustive when all pairs fit in the sample). */
+export function estimateU(comparisons: PreparedComparison[], n: number, source: Uint8Array, sourceCount: number, linkType: LinkType, maxPairs: number, seed: number): UEstimate {
+  const comparators = comparisons.map(makeComparator);
+  const counts = comparisons.map((c) => new Float64Array(c.levels.length));
+  const C = comparisons.length;
+  const add = (a: number, b: number) => {
+    for (let c = 0; c < C; c++) counts[c]![comparators[c]!(comparisons[c]!.codes[a]!, comparisons[c]!.codes[b]!)]!++;
+  };
+  const total = totalPairs(n, source, sourceCount, linkType);
+  const crossOnly = linkType === 'link_only' && sourceCount > 1;
+  let sampled = 0;
+  const exhaustive = total <= maxPairs;
+  if (exhaustive) {
+    for (let a = 0; a < n; a++) {
+      for (let b = a + 1; b < n; b++) {
+        if (crossOnly && source[a] === source[b]) continue;
+        add(a, b);
+        sampled++;
+      }
+    }
+  } else {
+    const rand = rng(seed);
+    let guard = 0;
+    while (sampled < maxPairs && guard < maxPairs * 20) {
+      guard++;
+      const a = Math.floor(rand() * n);
+      const b = Math.floor(rand() * n);
+      if (a === b || (crossOnly && source[a] === source[b])) continue;
+      add(a, b);
+      sampled++;
+    }
+  }
+  const u = counts.map((cnt) => {
+    let nonNull = 0;
+    for (let l = 1; l < cnt.length; l++) nonNull += cnt[l]!;
+    const out = new Array<number>(cnt.length).fill(0);
+    for (let l = 1; l < cnt.length; l++) out[l] = nonNull === 0 ? 1 / (cnt.length - 1) : Math.max(cnt[l]!, 0.5) / (nonNull + 0.5);
+    return out;
+  });
+  return { u, sampledPairs: sampled, exhaustive };
+}
+
+/** Distinct comparison vectors with their counts (per EM session). */
+export interface Patterns {
+  /** patterns x C levels. */
+  gamma: Uint8Array;
+  /** patterns x sessions counts. */
+  counts: Float64Array;
+  size: number;
+  sessions: number;
+}
+
+/** Counts of comparison vectors among pairs, per session (session s = pairs whose mask has bit sessionRules[s]; the last column = all pairs). */
+export function patternCounts(gamma: Uint8Array, mask: Uint16Array, count: number, C: number, sessionRules: number[]): Patterns {
+  const S = sessionRules.length + 1;
+  const index = new Map<number, number>();
+  const pg: number[] = [];
+  const pc: number[] = [];
+  for (let p = 0; p < count; p++) {
+    let key = 0;
+    const g = p * C;
+    for (let c = 0; c < C; c++) key = key * 16 + gamma[g + c]!;
+    let idx = index.get(key);
+    if (idx === undefined) {
+      idx = index.size;
+      index.set(key, idx);
+      for (let c = 0; c < C; c++) pg.push(gamma[g + c]!);
+      for (let s = 0; s < S; s++) pc.push(0);
+    }
+    const m = mask[p]!;
+    for (let s = 0; s < S - 1; s++) if (m & (1 << sessionRules[s]!)) pc[idx * S + s]!++;
+    pc[idx * S + S - 1]!++;
+  }
+  return { gamma: Uint8Array.from(pg), counts: Float64Array.from(pc), size: index.size, sessions: S };
+}
+
+export interface EmIteration {
+  iteration: number;
+  lambda: number;
+  maxChange: number;
+}
+
+export interface EmSession {
+  rule: string;
+  pairs: number;
+  /** Comparisons not estimated in this session (they are on the blocking columns). */
+  fixedComparisons: string[];
+  iterations: EmIteration[];
+  converged: boolean;
+  lambda: number;
+}
+
+export interface EmOptions {
+  maxIterations: number;
+  tolerance: number;
+}
+
+function posterior(pat: Patterns, p: number, C: number, active: boolean[], m: number[][], u: number[][], logitLambda: number): number {
+  let w = logitLambda;
+  for (let c = 0; c < C; c++) {
+    if (!active[c]) continue;
+    const l = pat.gamma[p * C + c]!;
+    if (l === 0) continue;
+    w += Math.log(m[c]![l]! / u[c]![l]!);
+  }
+  return 1 / (1 + Math.exp(-w));
+}
+
+/** One EM session over the pattern counts in column `s`; updates m in place for active comparisons. */
+export function runEm(pat: Patterns, s: number, C: number, active: boolean[], m: number[][], u: number[][], opts: EmOptions, lambda0 = 0.3): { iterations: EmIteration[]; converged: boolean; lambda: number; pairs: number } {
+  let lambda = lambda0;
+  const iterations: EmIteration[] = [];
+  let converged = false;
+  let pairs = 0;
+  for (let p = 0; p < pat.size; p++) pairs += pat.counts[p * pat.sessions + s]!;
+  if (pairs === 0) return { iterations, converged: true, lambda, pairs };
+  for (let it = 1; it <= opts.maxIterations; it++) {
+    const acc = m.map((lv) => new Float64Array(lv.length));
+    let sumPost = 0;
+    const logit = Math.log(lambda / (1 - lambda));
+    for (let p = 0; p < pat.size; p++) {
+      const n = pat.counts[p * pat.sessions + s]!;
+      if (n === 0) continue;
+      const post = posterior(pat, p, C, active, m, u, logit) * n;
+      sumPost += post;
+      for (let c = 0; c < C; c++) if (active[c]) acc[c]![pat.gamma[p * C + c]!]! += post;
+    }
+    let maxChange = 0;
+    const newLambda = Math.min(Math.max(sumPost / pairs, 1e-9), 1 - 1e-9);
+    maxChange = Math.abs(newLambda - lambda);
+    lambda = newLambda;
+    for (let c = 0; c < C; c++) {
+      if (!active[c]) continue;
+      const a = acc[c]!;
+      let tot = 0;
+      for (let l = 1; l < a.length; l++) tot += a[l]!;
+      if (tot <= 0) continue;
+      for (let l = 1; l < a.length; l++) {
+        const v = Math.max(a[l]! / tot, 1e-6);
+        maxChange = Math.max(maxChange, Math.abs(v - m[c]![l]!));
+        m[c]![l] = v;
+      }
+    }
+    iterations.push({ iteration: it, lambda, maxChange });
+    if (maxChange < opts.tolerance) {
+      converged = true;
+      break;
+    }
+  }
+  return { iterations, converged, lambda, pairs };
+}
+
+/** Expected share of matches among the pairs in session column s, with m and u fixed (EM on lambda only). */
+export function estimateLambda(pat: Patterns, s: number, C: number, m: number[][], u: number[][], iterations = 50): { lambda: number; pairs: number } {
+  const active = new Array<boolean>(C).fill(true);
+  let lambda = 0.1;
+  let pairs = 0;
+  for (let p = 0; p < pat.size; p++) pairs += pat.counts[p * pat.sessions + s]!;
+  if (pairs === 0) return { lambda: 0, pairs };
+  for (let it = 0; it < iterations; it++) {
+    const logit = Math.log(lambda / (1 - lambda));
+    let sum = 0;
+    for (let p = 0; p < pat.size; p++) {
+      const n = pat.counts[p * pat.sessions + s]!;
+      if (n) sum += posterior(pat, p, C, active, m, u, logit) * n;
+    }
+    const next = Math.min(Math.max(sum / pairs, 1e-12), 1 - 1e-9);
+    if (Math.abs(next - lambda) < 1e-9) {
+      lambda = next;
+      break;
+    }
+    lambda = next;
+  }
+  return { lambda, pairs };
+}
+
+/** m from labelled true matches: level frequencies among them. */
+export function mFromLabels(comparisons: PreparedComparison[], matches: Array<[number, number]>): number[][] {
+  const comparators = comparisons.map(makeComparator);
+  return comparisons.map((c, ci) => {
+    const cnt = new Float64Array(c.levels.length);
+    for (const [a, b] of matches) cnt[comparators[ci]!(c.codes[a]!, c.codes[b]!)]!++;
+    let nonNull = 0;
+    for (let l = 1; l < cnt.length; l++) nonNull += cnt[l]!;
+    const out = new Array<number>(cnt.length).fill(0);
+    for (let l = 1; l < cnt.length; l++) out[l] = nonNull === 0 ? 1 / (cnt.length - 1) : Math.max(cnt[l]!, 0.5) / (nonNull + 0.5);
+    return out;
+  });
+}
