@@ -1,0 +1,171 @@
+/**
+ * Field builders for feed row schemas. Every CSV cell is a string (blank = ''); each builder returns a zod
+ * string schema whose failures carry a reason code ("<code>: <explanation>") the validate stage counts by,
+ * and JSON Schema metadata (pattern, enum, description, x-* ranges) for the generated provider docs.
+ * Failure messages never repeat the cell's value (they end up in counts and logs).
+ */
+import { z } from 'zod';
+import { isIsoDate } from '../../matching/standardise/dates.ts';
+
+/** Why a row is quarantined. Counts are kept per reason. */
+export const QUARANTINE_REASONS = [
+  'required', //            a required cell is blank
+  'bad_format', //          wrong shape (reference, postcode, code, term)
+  'invalid_date', //        not a real calendar date YYYY-MM-DD
+  'date_after_extract', //  a date that cannot be later than the extract date is
+  'date_out_of_range', //   before 1900, or an end before its start
+  'bad_token', //           identifier token not 64 lowercase hex characters
+  'bad_enum', //            not one of the allowed values
+  'not_a_number', //        not an integer / decimal where one is expected
+  'out_of_range', //        a number outside its plausible range
+  'inconsistent', //        fields that contradict each other
+  'field_count', //         the line has more or fewer fields than the header
+  'duplicate', //           an exact duplicate of an earlier row in the same file
+] as const;
+export type QuarantineReason = (typeof QUARANTINE_REASONS)[number];
+
+export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+export const REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$/;
+const DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
+
+export interface FieldMeta {
+  /** Blank not allowed. */
+  required: boolean;
+  /** Dates only: may not be later than the extract's dt= date. */
+  notAfterExtract?: boolean;
+  kind: 'ref' | 'token' | 'name' | 'text' | 'date' | 'enum' | 'integer' | 'decimal' | 'postcode' | 'code';
+  /** enum: the allowed non-blank values. */
+  values?: readonly string[];
+  /** integer/decimal: inclusive range. */
+  min?: number;
+  max?: number;
+}
+
+export interface Field {
+  schema: z.ZodType<string>;
+  meta: FieldMeta;
+  description: string;
+}
+
+function msg(code: QuarantineReason, text: string): string {
+  return `${code}: ${text}`;
+}
+
+function blankable(required: boolean, pattern: RegExp): RegExp {
+  return required ? pattern : new RegExp(`^(?:${pattern.source.replace(/^\^|\$$/g, '')})?$`);
+}
+
+function requiredCheck(required: boolean) {
+  return (s: string) => !required || s.length > 0;
+}
+
+/** A provider reference (person_ref, record_ref, ...): 1-64 of letters, digits and _ . : / -, starting alphanumeric. */
+export function ref(description: string, opts: { required?: boolean } = {}): Field {
+  const required = opts.required ?? true;
+  const schema = z.string()
+    .refine(requiredCheck(required), { message: msg('required', 'must not be blank'), abort: true })
+    .regex(blankable(required, REF_PATTERN), msg('bad_format', 'must be 1-64 letters, digits or _ . : / - starting with a letter or digit'))
+    .meta({ description });
+  return { schema, meta: { required, kind: 'ref' }, description };
+}
+
+/** A strong-identifier token: HMAC-SHA256 as 64 lowercase hex characters; blank when the source does not hold it. */
+export function token(description: string): Field {
+  const schema = z.string()
+    .regex(/^(?:[0-9a-f]{64})?$/, msg('bad_token', 'must be 64 lowercase hex characters (HMAC-SHA256 token), never a raw identifier'))
+    .meta({ description });
+  return { schema, meta: { required: false, kind: 'token' }, description };
+}
+
+/** A free-text name or address part (clear data: secure zone only). */
+export function text(description: string, opts: { required?: boolean; max?: number; kind?: 'name' | 'text' } = {}): Field {
+  const required = opts.required ?? false;
+  const max = opts.max ?? 100;
+  const schema = z.string()
+    .refine(requiredCheck(required), { message: msg('required', 'must not be blank'), abort: true })
+    .max(max, msg('out_of_range', `must be at most ${max} characters`))
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\u0000-\u001f\u007f]*$/, msg('bad_format', 'must not contain control characters or line breaks'))
+    .meta({ description, maxLength: max });
+  return { schema, meta: { required, kind: opts.kind ?? 'text' }, description };
+}
+
+/** An ISO date YYYY-MM-DD that is a real calendar date, on or after 1900-01-01. */
+export function date(description: string, opts: { required?: boolean; notAfterExtract?: boolean } = {}): Field {
+  const required = opts.required ?? false;
+  const notAfterExtract = opts.notAfterExtract ?? true;
+  const schema = z.string()
+    .refine(requiredCheck(required), { message: msg('required', 'must not be blank'), abort: true })
+    .refine((s) => s === '' || (DATE_SHAPE.test(s) && isIsoDate(s)), { message: msg('invalid_date', 'must be a real calendar date written YYYY-MM-DD'), abort: true })
+    .refine((s) => s === '' || s >= '1900-01-01', { message: msg('date_out_of_range', 'must not be before 1900-01-01') })
+    .meta({
+      description: `${description}${notAfterExtract ? ' Not later than the extract date.' : ''}`,
+      pattern: required ? DATE_SHAPE.source : `^(?:${DATE_SHAPE.source.slice(1, -1)})?$`,
+      format: required ? 'date' : undefined,
+      'x-not-after-extract-date': notAfterExtract || undefined,
+    });
+  return { schema, meta: { required, kind: 'date', notAfterExtract }, description };
+}
+
+/** One of a fixed set of values (case-sensitive, as written in the catalogue). */
+export function oneOf<const V extends readonly [string, ...string[]]>(values: V, description: string, opts: { required?: boolean } = {}): Field {
+  const required = opts.required ?? true;
+  const allowed = required ? [...values] : [...values, ''];
+  const schema = z.string()
+    .refine(requiredCheck(required), { message: msg('required', 'must not be blank'), abort: true })
+    .refine((s) => allowed.includes(s), { message: msg('bad_enum', `must be one of ${values.join(' | ')}${required ? '' : ' or blank'}`) })
+    .meta({ description, enum: allowed });
+  return { schema, meta: { required, kind: 'enum', values }, description };
+}
+
+/** A whole number in [min, max]. */
+export function integer(description: string, min: number, max: number, opts: { required?: boolean } = {}): Field {
+  const required = opts.required ?? false;
+  const schema = z.string()
+    .refine(requiredCheck(required), { message: msg('required', 'must not be blank'), abort: true })
+    .refine((s) => s === '' || /^-?\d{1,9}$/.test(s), { message: msg('not_a_number', 'must be a whole number'), abort: true })
+    .refine((s) => s === '' || (Number(s) >= min && Number(s) <= max), { message: msg('out_of_range', `must be from ${min} to ${max}`) })
+    .meta({ description: `${description} Whole number from ${min} to ${max}.`, pattern: required ? '^-?\\d{1,9}$' : '^(?:-?\\d{1,9})?$', 'x-minimum': min, 'x-maximum': max });
+  return { schema, meta: { required, kind: 'integer', min, max }, description };
+}
+
+/** A decimal number in [min, max] with at most `places` decimals. */
+export function decimal(description: string, min: number, max: number, places: number, opts: { required?: boolean } = {}): Field {
+  const required = opts.required ?? false;
+  const shape = new RegExp(`^\\d{1,6}(?:\\.\\d{1,${places}})?$`);
+  const schema = z.string()
+    .refine(requiredCheck(required), { message: msg('required', 'must not be blank'), abort: true })
+    .refine((s) => s === '' || shape.test(s), { message: msg('not_a_number', `must be a number with at most ${places} decimal places`), abort: true })
+    .refine((s) => s === '' || (Number(s) >= min && Number(s) <= max), { message: msg('out_of_range', `must be from ${min} to ${max}`) })
+    .meta({ description: `${description} Number from ${min} to ${max}, at most ${places} decimal places.`, pattern: required ? shape.source : `^(?:${shape.source.slice(1, -1)})?$`, 'x-minimum': min, 'x-maximum': max });
+  return { schema, meta: { required, kind: 'decimal', min, max }, description };
+}
+
+/**
+ * A UK postcode as typed: letters, digits and spaces, 2-10 characters. Typos are kept (standardise parses
+ * what it can: a mistyped postcode is evidence for linkage, not a reason to lose the row).
+ */
+export function postcode(description: string): Field {
+  const schema = z.string()
+    .regex(/^(?:[A-Za-z0-9 ]{2,10})?$/, msg('bad_format', 'must be a postcode: 2-10 letters, digits and spaces'))
+    .meta({ description });
+  return { schema, meta: { required: false, kind: 'postcode' }, description };
+}
+
+/** A short code matching a pattern (school URN, GP practice, term). */
+export function code(description: string, pattern: RegExp, explain: string, opts: { required?: boolean } = {}): Field {
+  const required = opts.required ?? false;
+  const schema = z.string()
+    .refine(requiredCheck(required), { message: msg('required', 'must not be blank'), abort: true })
+    .regex(blankable(required, pattern), msg('bad_format', explain))
+    .meta({ description });
+  return { schema, meta: { required, kind: 'code' }, description };
+}
+
+/** Split "<code>: <text>" issue messages; anything else (a zod default) is bad_format. */
+export function reasonOf(message: string): { reason: QuarantineReason; detail: string } {
+  const i = message.indexOf(': ');
+  const code = i > 0 ? message.slice(0, i) : '';
+  if ((QUARANTINE_REASONS as readonly string[]).includes(code)) return { reason: code as QuarantineReason, detail: message.slice(i + 2) };
+  return { reason: 'bad_format', detail: message };
+}
