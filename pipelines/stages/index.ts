@@ -5,7 +5,7 @@
  *
  * Add a stage with one line in `STAGES` once its file lands in this folder.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { StageContext } from './context.ts';
 
 /** The stages of one run, in order (validate is a Map over feeds). */

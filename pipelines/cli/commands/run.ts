@@ -1,0 +1,143 @@
+/** `locality run`: one as-at date through the whole pipeline on this machine (the same state machine as AWS). */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { loadRunConfig, type RunConfig } from '../../config.ts';
+import { isIsoDate } from '../../layout.ts';
+import { jsonLog } from '../../log.ts';
+import { runLocal, type LocalRunResult } from '../../local/runner.ts';
+import { cliProgress } from '../progress-bar.ts';
+
+export interface RunOptions {
+  landing: string;
+  out: string;
+  asAt?: string;
+  config?: string;
+  force?: boolean;
+}
+
+/** The latest extract date in a landing directory (`<source>/<feed>/dt=<date>/`). */
+export async function latestExtractDate(landing: string): Promise<string | undefined> {
+  let latest: string | undefined;
+  const sources = await readdir(landing, { withFileTypes: true }).catch(() => []);
+  for (const s of sources.filter((d) => d.isDirectory())) {
+    for (const f of (await readdir(join(landing, s.name), { withFileTypes: true })).filter((d) => d.isDirectory())) {
+      for (const d of await readdir(join(landing, s.name, f.name))) {
+        const m = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(d);
+        if (m && isIsoDate(m[1]!) && (!latest || m[1]! > latest)) latest = m[1]!;
+      }
+    }
+  }
+  return latest;
+}
+
+export async function resolveAsAt(landing: string, asAt: string | undefined): Promise<string> {
+  if (asAt) {
+    if (!isIsoDate(asAt)) throw new Error(`--as-at ${asAt}: must be a real date YYYY-MM-DD`);
+    return asAt;
+  }
+  const latest = await latestExtractDate(landing);
+  if (!latest) throw new Error(`--landing ${landing}: no extracts found (expected <source>/<feed>/dt=<YYYY-MM-DD>/<file>.csv); give --as-at or generate fixtures first`);
+  return latest;
+}
+
+/** Runs one as-at date with progress bars on stderr; returns the result for the summary. */
+export async function runWithProgress(opts: { landing: string; out: string; asAt: string; config: RunConfig; force?: boolean }): Promise<LocalRunResult> {
+  const progress = cliProgress();
+  const feedsOf = new Map<string, number>();
+  try {
+    return await runLocal({
+      landing: opts.landing,
+      out: opts.out,
+      asAt: opts.asAt,
+      config: opts.config,
+      force: opts.force ?? false,
+      log: jsonLog(),
+      progress,
+      onStage: (e) => {
+        if (e.stage === 'prepare' || e.stage === 'finalise' || e.stage === 'record-failure') return;
+        if (e.item !== undefined) {
+          // a Map item (validate one feed)
+          if (!feedsOf.has(e.stage)) {
+            feedsOf.set(e.stage, 0);
+            progress.stageStarted(e.stage);
+          }
+          if (e.state === 'succeeded') progress.stageItemDone(e.stage);
+          return;
+        }
+        if (e.state === 'started') progress.stageStarted(e.stage);
+        else if (e.state === 'succeeded') progress.stageFinished(e.stage, true);
+        else if (e.state === 'failed') progress.stageFinished(e.stage, false);
+      },
+    });
+  } finally {
+    progress.close();
+  }
+}
+
+const REPORTS: Array<[string, string]> = [
+  ['target lists', 'target-lists/index.html'],
+  ['Start Well report', 'start-well/report.html'],
+  ['match audit report', 'match-audit/report.html'],
+];
+
+export function formatSummary(r: LocalRunResult): string {
+  const lines: string[] = [];
+  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  if (r.status === 'skipped') {
+    lines.push(`as-at ${r.asAt}: already done (run ${r.runId}, same inputs and config); nothing to do. Use --force to run it again.`);
+  } else {
+    lines.push(`as-at ${r.asAt}: run ${r.runId} ${r.status === 'ok' ? 'finished' : 'FAILED'}`);
+  }
+  const m = r.manifest;
+  if (m && r.status !== 'skipped') {
+    lines.push('');
+    lines.push(`  ${'stage'.padEnd(12)} ${'status'.padEnd(8)} ${'time'.padStart(8)}  counts`);
+    for (const s of m.stages) {
+      const counts = Object.entries(s.counts).map(([k, v]) => `${k}=${v}`).join(' ');
+      const time = s.durationMs !== undefined ? `${(s.durationMs / 1000).toFixed(1)}s` : '';
+      lines.push(`  ${s.name.padEnd(12)} ${s.status.padEnd(8)} ${time.padStart(8)}  ${s.items !== undefined ? `feeds=${s.items} ` : ''}${counts}`);
+    }
+    const rows = m.inputs.reduce((a, i) => a + (i.rows ?? 0), 0);
+    lines.push('');
+    lines.push(`  inputs: ${m.inputs.length} files${rows ? `, ${rows} rows` : ''}; config ${m.config.version} (${m.config.sha256.slice(0, 12)})${m.ruleSetVersion ? `; rule set ${m.ruleSetVersion}` : ''}`);
+  }
+  if (r.error) lines.push('', `  failed in ${r.error.stage}: ${r.error.error}: ${r.error.cause}`, '  Fix the cause and run the same command again: completed work is kept and the run resumes cleanly.');
+  if (r.missingStages.length) lines.push('', `  not yet part of the pipeline (stages still to land): ${r.missingStages.join(', ')}`);
+  lines.push('');
+  const outRoot = join(r.outRoot, 'outputs', `as_at=${r.asAt}`);
+  for (const [label, path] of REPORTS) {
+    const p = join(outRoot, path);
+    lines.push(`  ${label.padEnd(20)} ${existsSync(p) ? rel(p) : '(not produced)'}`);
+  }
+  lines.push(`  ${'manifest'.padEnd(20)} ${existsSync(r.manifestPath) ? rel(r.manifestPath) : '(not written)'}`);
+  lines.push(`  ${'curated tables'.padEnd(20)} ${rel(join(r.outRoot, 'curated'))}/<table>/as_at=${r.asAt}/`);
+  lines.push(`  ${'secure zone'.padEnd(20)} ${rel(join(r.outRoot, 'secure'))}/as_at=${r.asAt}/ (clear identifiers, quarantine: restricted)`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runCommand(opts: RunOptions): Promise<LocalRunResult> {
+  const landing = resolve(opts.landing);
+  if (!existsSync(landing)) throw new Error(`--landing ${opts.landing}: no such directory`);
+  const asAt = await resolveAsAt(landing, opts.asAt);
+  const config = await loadRunConfig(opts.config);
+  const r = await runWithProgress({ landing, out: resolve(opts.out), asAt, config, force: opts.force ?? false });
+  process.stdout.write(formatSummary(r));
+  if (r.status === 'failed') process.exitCode = 1;
+  return r;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the whole pipeline for one as-at date on this machine (the deployed state machine, executed locally)')
+    .requiredOption('--landing <dir>', 'landing directory: <source>/<feed>/dt=<YYYY-MM-DD>/<file>.csv')
+    .requiredOption('--out <dir>', 'output root: secure/, curated/ and outputs/ are written under it')
+    .option('--as-at <date>', 'as-at date YYYY-MM-DD (default: the latest extract date in landing); later extracts are ignored')
+    .option('--config <file>', 'run config JSON (default: built-in defaults)')
+    .option('--force', 'run even if this as-at date was already done with the same inputs and config')
+    .action(async (o: RunOptions) => {
+      await runCommand(o);
+    });
+}

@@ -1,0 +1,64 @@
+/**
+ * `locality start` (what `npm start` runs): generate the default synthetic partnership data if it is not
+ * there yet, then run the whole pipeline on it and print where everything is.
+ */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadRunConfig } from '../../config.ts';
+import { formatSummary, resolveAsAt, runWithProgress } from './run.ts';
+
+export const START_DEFAULTS = {
+  out: 'out',
+  families: 2000,
+  seed: 'locality',
+  asAt: '2026-03-31',
+} as const;
+
+export interface StartOptions {
+  out: string;
+  families: string;
+  seed: string;
+  asAt: string;
+  config?: string;
+  force?: boolean;
+}
+
+/** Generates fixtures through the `generate` command (A's generator), exactly as a user would run it. */
+async function generateFixtures(fixtures: string, o: StartOptions): Promise<void> {
+  const { buildProgram } = await import('../main.ts');
+  const program = await buildProgram();
+  if (!program.commands.some((c) => c.name() === 'generate')) {
+    throw new Error('the `generate` command is not available yet: put landing extracts under ' + join(fixtures, 'landing') + ' and run again');
+  }
+  process.stderr.write(`generating synthetic partnership data (${o.families} families, seed ${o.seed}) into ${fixtures} ...\n`);
+  await program.parseAsync(['generate', '--families', o.families, '--seed', o.seed, '--as-at', o.asAt, '--out', fixtures], { from: 'user' });
+}
+
+export async function startCommand(o: StartOptions): Promise<void> {
+  const out = resolve(o.out);
+  const fixtures = join(out, 'fixtures');
+  const landing = join(fixtures, 'landing');
+  if (!existsSync(landing)) await generateFixtures(fixtures, o);
+  else process.stderr.write(`using the synthetic data already in ${landing} (delete ${fixtures} to regenerate)\n`);
+  const asAt = await resolveAsAt(landing, undefined);
+  const config = await loadRunConfig(o.config);
+  const r = await runWithProgress({ landing, out: join(out, 'pipeline'), asAt, config, force: o.force ?? false });
+  process.stdout.write(formatSummary(r));
+  if (r.status === 'failed') process.exitCode = 1;
+}
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('generate the default synthetic data if absent, then run the whole pipeline on it (what `npm start` does)')
+    .option('--out <dir>', 'root for fixtures/ and pipeline/', START_DEFAULTS.out)
+    .option('--families <n>', 'families to generate when fixtures are absent', String(START_DEFAULTS.families))
+    .option('--seed <s>', 'generator seed', START_DEFAULTS.seed)
+    .option('--as-at <date>', 'the date the generated data is as at (its latest extract)', START_DEFAULTS.asAt)
+    .option('--config <file>', 'run config JSON')
+    .option('--force', 'run again even if already done with the same inputs and config')
+    .action(async (o: StartOptions) => {
+      await startCommand(o);
+    });
+}
