@@ -1,0 +1,213 @@
+/**
+ * The clear quasi-identifiers the privacy scan looks for, taken from the secure zone's person records:
+ * forenames, middle names, surnames (and the parts of multi-part surnames), full names, dates of birth,
+ * postcodes, first address lines, and NHS number / UPN tokens. Held only in memory, never logged.
+ *
+ * Every entry remembers (a few of) the secure record ids it came from, so a finding can point an
+ * authorised officer at the secure record without the report repeating the value.
+ */
+import type { ObjectStore } from '../io/object-store.ts';
+import { iterateParquet, type ParquetRow } from '../io/parquet.ts';
+import { keys } from '../layout.ts';
+
+export const IDENTIFIER_KINDS = [
+  'forename', 'surname', 'full_name', 'date_of_birth', 'postcode', 'address', 'nhs_number_token', 'upn_token',
+] as const;
+export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
+
+export const KIND_LABELS: Record<IdentifierKind, string> = {
+  forename: 'forename',
+  surname: 'surname',
+  full_name: 'full name',
+  date_of_birth: 'date of birth',
+  postcode: 'full postcode',
+  address: 'address line',
+  nhs_number_token: 'NHS number token',
+  upn_token: 'UPN token',
+};
+
+/**
+ * Values that are not identifying even when a source put them in a name field: placeholders for
+ * unnamed babies, "unknown" markers, titles. Compared after normalisation.
+ */
+export const NON_IDENTIFYING = new Set([
+  'BABY', 'BABY BOY', 'BABY GIRL', 'BOY', 'GIRL', 'INFANT', 'UNBORN', 'TWIN', 'TWIN 1', 'TWIN 2', 'CHILD', 'MOTHER', 'FATHER',
+  'UNKNOWN', 'NOT KNOWN', 'NOTKNOWN', 'NK', 'N K', 'NONE', 'NULL', 'NA', 'N A', 'TEST', 'TBC', 'XXX', 'X', 'MALE', 'FEMALE',
+  'MR', 'MRS', 'MS', 'MISS', 'DR', 'MASTER',
+]);
+
+/** Upper case, accents folded, anything but letters and digits becomes one space. Same shape as standardise's names. */
+export function normaliseText(s: string): string {
+  return s
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, ' ')
+    .trim();
+}
+
+/** "m14 5rb" / "M145RB" -> "M145RB"; null when not a full UK postcode shape. */
+export function compactPostcode(s: string): string | null {
+  const c = s.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  return /^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$/.test(c) ? c : null;
+}
+
+export interface IdentifierIndex {
+  /** Normalised single- or multi-word values that leak when a whole value equals them. */
+  wholeValues: Map<string, { kind: IdentifierKind; recordIds: string[] }>;
+  /** Phrases (full names, address lines) that leak wherever they occur, keyed by their first word. */
+  phrases: Map<string, Array<{ words: string[]; kind: IdentifierKind; recordIds: string[] }>>;
+  postcodes: Map<string, string[]>;
+  tokens: Map<string, { kind: IdentifierKind; recordIds: string[] }>;
+  datesOfBirth: Map<string, string[]>;
+  /** How many distinct values of each kind are indexed (reported; never the values). */
+  counts: Record<IdentifierKind, number>;
+  records: number;
+}
+
+/** The person-record fields the scan uses; column names as in the secure Parquet (snake_case or camelCase). */
+export interface SecurePerson {
+  recordId: string;
+  forename: string | null;
+  middleNames: string | null;
+  surname: string | null;
+  surnameParts: string[];
+  dateOfBirth: string | null;
+  postcode: string | null;
+  addressLine1: string | null;
+  nhsNumberToken: string | null;
+  upnToken: string | null;
+}
+
+const MAX_IDS = 3;
+
+function remember(ids: string[], id: string): void {
+  if (ids.length < MAX_IDS && !ids.includes(id)) ids.push(id);
+}
+
+export function emptyIndex(): IdentifierIndex {
+  return {
+    wholeValues: new Map(), phrases: new Map(), postcodes: new Map(), tokens: new Map(), datesOfBirth: new Map(),
+    counts: Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>, records: 0,
+  };
+}
+
+function addWhole(ix: IdentifierIndex, raw: string | null, kind: IdentifierKind, recordId: string): void {
+  if (!raw) return;
+  const v = normaliseText(raw);
+  if (v.length < 2 || NON_IDENTIFYING.has(v) || /^\d+$/.test(v)) return;
+  const e = ix.wholeValues.get(v);
+  if (e) {
+    remember(e.recordIds, recordId);
+    // A value that is a full name for one record and a surname for another is reported as the stronger kind.
+    if (kind === 'full_name') e.kind = kind;
+    return;
+  }
+  ix.wholeValues.set(v, { kind, recordIds: [recordId] });
+  ix.counts[kind]++;
+}
+
+function addPhrase(ix: IdentifierIndex, raw: string, kind: IdentifierKind, recordId: string): void {
+  const words = normaliseText(raw).split(' ').filter(Boolean);
+  if (words.length < 2) return;
+  const first = words[0]!;
+  const list = ix.phrases.get(first) ?? [];
+  const same = list.find((p) => p.kind === kind && p.words.length === words.length && p.words.every((w, i) => w === words[i]));
+  if (same) {
+    remember(same.recordIds, recordId);
+    return;
+  }
+  list.push({ words, kind, recordIds: [recordId] });
+  ix.phrases.set(first, list);
+  ix.counts[kind]++;
+}
+
+export function addPerson(ix: IdentifierIndex, p: SecurePerson): void {
+  ix.records++;
+  const id = p.recordId;
+  addWhole(ix, p.forename, 'forename', id);
+  if (p.middleNames) for (const m of normaliseText(p.middleNames).split(' ')) addWhole(ix, m, 'forename', id);
+  addWhole(ix, p.surname, 'surname', id);
+  for (const part of p.surnameParts) addWhole(ix, part, 'surname', id);
+  const fn = p.forename ? normaliseText(p.forename) : '';
+  const sn = p.surname ? normaliseText(p.surname) : '';
+  if (fn.length >= 2 && sn.length >= 2 && !NON_IDENTIFYING.has(fn)) {
+    addPhrase(ix, `${fn} ${sn}`, 'full_name', id);
+    addPhrase(ix, `${sn} ${fn}`, 'full_name', id);
+    addWhole(ix, `${fn} ${sn}`, 'full_name', id);
+    addWhole(ix, `${sn} ${fn}`, 'full_name', id);
+  }
+  if (p.addressLine1) {
+    const a = normaliseText(p.addressLine1);
+    // A bare house name of one word is too weak to search in free text; it still counts as a whole value.
+    if (a.split(' ').length >= 2) addPhrase(ix, a, 'address', id);
+    else addWhole(ix, a, 'address', id);
+  }
+  const pc = p.postcode ? compactPostcode(p.postcode) : null;
+  if (pc) {
+    const ids = ix.postcodes.get(pc);
+    if (ids) remember(ids, id);
+    else {
+      ix.postcodes.set(pc, [id]);
+      ix.counts.postcode++;
+    }
+  }
+  for (const [tok, kind] of [[p.nhsNumberToken, 'nhs_number_token'], [p.upnToken, 'upn_token']] as const) {
+    if (!tok) continue;
+    const t = tok.trim().toLowerCase();
+    if (t.length < 16) continue;
+    const e = ix.tokens.get(t);
+    if (e) remember(e.recordIds, id);
+    else {
+      ix.tokens.set(t, { kind, recordIds: [id] });
+      ix.counts[kind]++;
+    }
+  }
+  if (p.dateOfBirth && /^\d{4}-\d{2}-\d{2}$/.test(p.dateOfBirth)) {
+    const ids = ix.datesOfBirth.get(p.dateOfBirth);
+    if (ids) remember(ids, id);
+    else {
+      ix.datesOfBirth.set(p.dateOfBirth, [id]);
+      ix.counts.date_of_birth++;
+    }
+  }
+}
+
+function pick(row: ParquetRow, ...names: string[]): string | null {
+  for (const n of names) {
+    const v = row[n];
+    if (typeof v === 'string') return v;
+    if (v !== undefined && v !== null && !Array.isArray(v)) return String(v);
+  }
+  return null;
+}
+
+/** Maps one secure person-records row (snake_case or camelCase columns) to the fields the scan needs. */
+export function securePersonFromRow(row: ParquetRow): SecurePerson {
+  const parts = row.surname_parts ?? row.surnameParts;
+  return {
+    recordId: pick(row, 'record_id', 'recordId') ?? '',
+    forename: pick(row, 'forename'),
+    middleNames: pick(row, 'middle_names', 'middleNames'),
+    surname: pick(row, 'surname'),
+    surnameParts: Array.isArray(parts) ? parts : typeof parts === 'string' && parts ? parts.split(/[|;,]/) : [],
+    dateOfBirth: pick(row, 'date_of_birth', 'dateOfBirth', 'dob'),
+    postcode: pick(row, 'postcode'),
+    addressLine1: pick(row, 'address_line1', 'address_line_1', 'addressLine1'),
+    nhsNumberToken: pick(row, 'nhs_number_token', 'nhsNumberToken'),
+    upnToken: pick(row, 'upn_token', 'upnToken'),
+  };
+}
+
+export const PERSON_RECORDS = 'person-records.parquet';
+
+/** Builds the index from the secure zone's person records for the as-at date. */
+export async function loadIdentifierIndex(secure: ObjectStore, asAt: string): Promise<IdentifierIndex> {
+  const key = keys.secure(asAt, PERSON_RECORDS);
+  if (!(await secure.exists(key))) {
+    throw new Error(`privacy scan: no secure person records at ${key} in ${secure.location}: run standardise first`);
+  }
+  const ix = emptyIndex();
+  for await (const batch of iterateParquet(secure, key)) for (const row of batch) addPerson(ix, securePersonFromRow(row));
+  return ix;
+}

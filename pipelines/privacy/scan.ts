@@ -1,0 +1,203 @@
+/**
+ * The privacy scan: every published output (the outputs zone and the curated tables for the as-at date)
+ * is checked for clear quasi-identifiers taken from the secure zone. The result says pass, or exactly
+ * what kind of identifier leaked where (file, row/column or JSON path or HTML line) and which secure
+ * record it belongs to (pseudonymous record ids). It never repeats a leaked value, in the result or in logs.
+ */
+import type { ObjectStore } from '../io/object-store.ts';
+import type { Log } from '../log.ts';
+import { unitsOf, unitsOfBuffer, formatOf, type FileFormat, type TextUnit } from './extract.ts';
+import { IDENTIFIER_KINDS, KIND_LABELS, compactPostcode, normaliseText, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
+
+export interface Finding {
+  zone: string;
+  key: string;
+  location: string;
+  kind: IdentifierKind;
+  /** Secure record ids the value belongs to (at most 3): lets an authorised officer check, without repeating the value. */
+  recordIds: string[];
+}
+
+export interface ScannedFile {
+  zone: string;
+  key: string;
+  format: FileFormat;
+  /** Text units checked (cells, JSON strings, HTML text nodes). */
+  units: number;
+  findings: number;
+  /** Set when the file could not be read: the scan then cannot vouch for it and fails. */
+  error?: string;
+}
+
+export interface ScanResult {
+  status: 'pass' | 'fail';
+  asAt: string;
+  /** Distinct values of each kind searched for (counts only). */
+  identifiersSearched: Record<IdentifierKind, number>;
+  secureRecords: number;
+  files: ScannedFile[];
+  /** The first findings, in file then location order (see findingsTotal for how many in all). */
+  findings: Finding[];
+  findingsTotal: number;
+  findingsByKind: Record<IdentifierKind, number>;
+  unreadableFiles: number;
+}
+
+export const MAX_FINDINGS_LISTED = 500;
+
+const DOB_FIELD = /(^|[_\s.-])(dob|birth|born|date_of_birth|dateofbirth|birth_?date)($|[_\s.-])/i;
+const DATE_IN_TEXT = /\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})(\d{2})(\d{2})\b/g;
+const POSTCODE_IN_TEXT = /\b([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})\b/g;
+const TOKEN_IN_TEXT = /\b[0-9a-f]{64}\b/gi;
+
+function isoDatesIn(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(DATE_IN_TEXT)) {
+    if (m[1]) out.push(`${m[1]}-${m[2]}-${m[3]}`);
+    else if (m[6]) out.push(`${m[6]}-${m[5]!.padStart(2, '0')}-${m[4]!.padStart(2, '0')}`);
+    else if (m[7]) out.push(`${m[7]}-${m[8]}-${m[9]}`);
+  }
+  return out;
+}
+
+/** The identifiers found in one unit of text: one hit per kind (the first). */
+export function checkUnit(ix: IdentifierIndex, unit: TextUnit): Array<{ kind: IdentifierKind; recordIds: string[] }> {
+  const hits = new Map<IdentifierKind, string[]>();
+  const hit = (kind: IdentifierKind, ids: string[]) => {
+    if (!hits.has(kind)) hits.set(kind, ids);
+  };
+  const norm = normaliseText(unit.text);
+  if (norm) {
+    const whole = ix.wholeValues.get(norm);
+    // Single names are only matched as a whole data value: in template text (headings, prose) a word such as
+    // "Ward" or "Young" is the report's own vocabulary. Full names and addresses count anywhere.
+    if (whole && (unit.position === 'data' || whole.kind === 'full_name' || whole.kind === 'address')) hit(whole.kind, whole.recordIds);
+    const words = norm.split(' ');
+    for (let i = 0; i < words.length; i++) {
+      const candidates = ix.phrases.get(words[i]!);
+      if (!candidates) continue;
+      for (const p of candidates) {
+        if (i + p.words.length > words.length || hits.has(p.kind)) continue;
+        let ok = true;
+        for (let j = 1; j < p.words.length; j++) if (words[i + j] !== p.words[j]) { ok = false; break; }
+        if (ok) hit(p.kind, p.recordIds);
+      }
+    }
+  }
+  const upper = unit.text.toUpperCase();
+  if (/\d[A-Z]{2}/.test(upper)) {
+    for (const m of upper.matchAll(POSTCODE_IN_TEXT)) {
+      const ids = ix.postcodes.get(compactPostcode(m[0]) ?? '');
+      if (ids) {
+        hit('postcode', ids);
+        break;
+      }
+    }
+  }
+  if (unit.text.length >= 64) {
+    for (const m of unit.text.matchAll(TOKEN_IN_TEXT)) {
+      const t = ix.tokens.get(m[0].toLowerCase());
+      if (t) hit(t.kind, t.recordIds);
+    }
+  }
+  // A date is only a date of birth where the field says so: event dates routinely equal someone's birthday.
+  if (unit.field && DOB_FIELD.test(unit.field)) {
+    for (const d of isoDatesIn(unit.text)) {
+      const ids = ix.datesOfBirth.get(d);
+      if (ids) {
+        hit('date_of_birth', ids);
+        break;
+      }
+    }
+  }
+  return [...hits.entries()].map(([kind, recordIds]) => ({ kind, recordIds }));
+}
+
+export interface ScanTarget {
+  zone: string;
+  store: ObjectStore;
+  key: string;
+}
+
+export class ScanCollector {
+  readonly files: ScannedFile[] = [];
+  readonly findings: Finding[] = [];
+  findingsTotal = 0;
+  readonly byKind = Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>;
+
+  constructor(readonly ix: IdentifierIndex, readonly log?: Log) {}
+
+  private addUnits(zone: string, key: string, file: ScannedFile, unit: TextUnit): void {
+    file.units++;
+    for (const h of checkUnit(this.ix, unit)) {
+      file.findings++;
+      this.findingsTotal++;
+      this.byKind[h.kind]++;
+      if (this.findings.length < MAX_FINDINGS_LISTED) this.findings.push({ zone, key, location: unit.location, kind: h.kind, recordIds: h.recordIds });
+      // Where and what kind, never the value.
+      if (file.findings <= 20) this.log?.warn('privacy scan: clear identifier in a published output', { zone, key, location: unit.location, kind: h.kind });
+    }
+  }
+
+  async scanObject(t: ScanTarget): Promise<ScannedFile> {
+    const file: ScannedFile = { zone: t.zone, key: t.key, format: formatOf(t.key), units: 0, findings: 0 };
+    try {
+      for await (const unit of unitsOf(t.store, t.key)) this.addUnits(t.zone, t.key, file, unit);
+    } catch (err) {
+      file.error = (err as Error).message;
+      this.log?.error('privacy scan: cannot read a published output', { zone: t.zone, key: t.key, error: file.error });
+    }
+    this.files.push(file);
+    return file;
+  }
+
+  /** Scan content not yet written (e.g. the audit report itself before it is published). */
+  scanBuffer(zone: string, key: string, content: Buffer | string): ScannedFile {
+    const file: ScannedFile = { zone, key, format: formatOf(key), units: 0, findings: 0 };
+    try {
+      for (const unit of unitsOfBuffer(key, Buffer.isBuffer(content) ? content : Buffer.from(content))) this.addUnits(zone, key, file, unit);
+    } catch (err) {
+      file.error = (err as Error).message;
+    }
+    this.files.push(file);
+    return file;
+  }
+
+  result(asAt: string): ScanResult {
+    const files = [...this.files].sort((a, b) => (a.zone + a.key < b.zone + b.key ? -1 : a.zone + a.key > b.zone + b.key ? 1 : 0));
+    const unreadable = files.filter((f) => f.error).length;
+    return {
+      status: this.findingsTotal === 0 && unreadable === 0 ? 'pass' : 'fail',
+      asAt,
+      identifiersSearched: { ...this.ix.counts },
+      secureRecords: this.ix.records,
+      files,
+      findings: [...this.findings].sort((a, b) => (a.zone + a.key < b.zone + b.key ? -1 : a.zone + a.key > b.zone + b.key ? 1 : 0)),
+      findingsTotal: this.findingsTotal,
+      findingsByKind: { ...this.byKind },
+      unreadableFiles: unreadable,
+    };
+  }
+}
+
+/** What a run publishes for an as-at date: the outputs zone under as_at=D/, and curated objects under .../as_at=D/. */
+export async function publishedObjects(stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, exclude: (zone: string, key: string) => boolean = () => false): Promise<ScanTarget[]> {
+  const out: ScanTarget[] = [];
+  for (const o of await stores.outputs.list(`as_at=${asAt}/`)) if (!exclude('outputs', o.key)) out.push({ zone: 'outputs', store: stores.outputs, key: o.key });
+  for (const o of await stores.curated.list('')) {
+    if ((o.key.includes(`/as_at=${asAt}/`) || o.key.startsWith(`as_at=${asAt}/`)) && !exclude('curated', o.key)) out.push({ zone: 'curated', store: stores.curated, key: o.key });
+  }
+  return out;
+}
+
+/** Scan every published object for the as-at date. */
+export async function scanPublished(ix: IdentifierIndex, stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, opts: { log?: Log; exclude?: (zone: string, key: string) => boolean } = {}): Promise<{ collector: ScanCollector; result: ScanResult }> {
+  const collector = new ScanCollector(ix, opts.log);
+  for (const t of await publishedObjects(stores, asAt, opts.exclude)) await collector.scanObject(t);
+  return { collector, result: collector.result(asAt) };
+}
+
+/** One line per finding, for a terminal: file, location and kind only. */
+export function describeFinding(f: Finding): string {
+  return `${f.zone}/${f.key}: ${KIND_LABELS[f.kind]} at ${f.location} (secure record ${f.recordIds.join(', ')})`;
+}
