@@ -1,0 +1,3 @@
+export * from './config.ts';
+export * from './build.ts';
+export * from './evaluate.ts';
