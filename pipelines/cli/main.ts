@@ -12,6 +12,7 @@ const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url))
 type Register = (program: Command) => void;
 const commandModules: Array<() => Promise<{ register: Register }>> = [
   // one line per command module, in the order they appear in --help
+  () => import('./commands/generate.ts'),
   () => import('./commands/feeds.ts'),
   () => import('./commands/start.ts'),
   () => import('./commands/run.ts'),
