@@ -1,0 +1,178 @@
+/**
+ * ObjectStore over one S3 bucket (optionally under a key prefix): the AWS twin of LocalObjectStore.
+ * - reads stream (GetObject's body is passed through, never buffered, by getStream);
+ * - writes go through @aws-sdk/lib-storage's Upload: one PutObject for small bodies, a multipart upload in
+ *   8 MiB parts for large ones (a failed multipart upload is aborted, so readers never see half an object);
+ * - the client retries throttling and transient errors with the SDK's adaptive retry strategy.
+ * Encryption is the bucket's default (SSE-KMS with the stack's key), enforced by bucket policy.
+ */
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { assertSafeKey, type ObjectInfo, type ObjectStore } from './object-store.ts';
+
+export const MULTIPART_PART_SIZE = 8 * 1024 * 1024;
+
+export function s3Client(region?: string): S3Client {
+  return new S3Client({ ...(region ? { region } : {}), maxAttempts: 6, retryMode: 'adaptive' });
+}
+
+export interface S3ObjectStoreOptions {
+  client: S3Client;
+  bucket: string;
+  /** Key prefix inside the bucket (no leading or trailing slash), e.g. "tenant-a". */
+  prefix?: string;
+  partSize?: number;
+  queueSize?: number;
+  /** Attempts per request on top of the SDK's own (throttling, 5xx, dropped connections). Default 4. */
+  attempts?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const RETRYABLE_NAMES = new Set(['SlowDown', 'ThrottlingException', 'RequestTimeout', 'InternalError', 'ServiceUnavailable', 'TimeoutError']);
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+export function isRetryableS3Error(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  return Boolean(e?.$retryable) || RETRYABLE_NAMES.has(e?.name ?? '') || RETRYABLE_CODES.has(e?.code ?? '') || status === 429 || status >= 500;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly attempts: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private tempDir: string | undefined;
+  private readonly downloaded = new Map<string, string>();
+
+  constructor(opts: S3ObjectStoreOptions) {
+    this.client = opts.client;
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix ? `${opts.prefix.replace(/^\/+|\/+$/g, '')}/` : '';
+    this.partSize = opts.partSize ?? MULTIPART_PART_SIZE;
+    this.queueSize = opts.queueSize ?? 4;
+    this.attempts = opts.attempts ?? 4;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** Runs a request, retrying transient failures with exponential backoff and full jitter. */
+  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (attempt >= this.attempts || !isRetryableS3Error(err)) throw err;
+        await this.sleep(Math.random() * 100 * 2 ** attempt);
+      }
+    }
+  }
+
+  get location(): string {
+    return `s3://${this.bucket}${this.prefix ? `/${this.prefix.slice(0, -1)}` : ''}`;
+  }
+
+  private key(key: string): string {
+    assertSafeKey(key);
+    return `${this.prefix}${key}`;
+  }
+
+  private async body(key: string): Promise<Readable> {
+    try {
+      const k = this.key(key);
+      const r = await this.retry(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k })));
+      if (!r.Body) throw new Error('empty body');
+      return r.Body as Readable;
+    } catch (err) {
+      throw new Error(`${this.location}/${key}: cannot read (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.body(key)) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array));
+    return Buffer.concat(chunks);
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    return this.body(key);
+  }
+
+  async put(key: string, body: Buffer | string | Readable): Promise<void> {
+    // A stream can be consumed once: its upload is not retried here (lib-storage retries parts through the client).
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.key(key), Body: body },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    try {
+      await (body instanceof Readable ? upload.done() : this.retry(() => new Upload({
+        client: this.client, params: { Bucket: this.bucket, Key: this.key(key), Body: body }, partSize: this.partSize, queueSize: this.queueSize, leavePartsOnError: false,
+      }).done()));
+    } catch (err) {
+      throw new Error(`${this.location}/${key}: cannot write (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+    }
+    this.downloaded.delete(key);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      const k = this.key(key);
+      await this.retry(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k })));
+      return true;
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}${prefix}`, ContinuationToken: token })));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      for (const o of page.Contents ?? []) {
+        if (!o.Key || o.Key.endsWith('/')) continue;
+        out.push({ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 });
+      }
+    } while (token);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(key: string): Promise<void> {
+    const k = this.key(key);
+    await this.retry(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k })));
+    this.downloaded.delete(key);
+  }
+
+  /** Streams the object to a temp file (once per key) for engines that read files, e.g. DuckDB. */
+  async localPath(key: string): Promise<string> {
+    const hit = this.downloaded.get(key);
+    if (hit) return hit;
+    this.tempDir ??= await mkdtemp(join(tmpdir(), 'locality-s3-'));
+    const path = join(this.tempDir, ...this.key(key).split('/'));
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(path, '..'), { recursive: true }));
+    await pipeline(await this.body(key), createWriteStream(path));
+    this.downloaded.set(key, path);
+    return path;
+  }
+
+  /** Removes temp downloads (Lambda /tmp is reused between invocations). */
+  async dispose(): Promise<void> {
+    if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+    this.tempDir = undefined;
+    this.downloaded.clear();
+  }
+}

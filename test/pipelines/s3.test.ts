@@ -1,0 +1,100 @@
+import {
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
+  ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand, AbortMultipartUploadCommand,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../pipelines/io/s3-object-store.ts';
+
+const s3 = mockClient(S3Client);
+const store = () => new S3ObjectStore({ client: new S3Client({ region: 'eu-west-2' }), bucket: 'curated-bucket', prefix: 'p', sleep: async () => {} });
+const body = (s: string | Buffer) => Readable.from([Buffer.from(s)]) as never;
+
+beforeEach(() => s3.reset());
+
+describe('S3 ObjectStore', () => {
+  it('streams reads and names the object when a read fails', async () => {
+    s3.on(GetObjectCommand, { Bucket: 'curated-bucket', Key: 'p/a/b.csv' }).resolves({ Body: Readable.from([Buffer.from('x,'), Buffer.from('y\n')]) as never });
+    const stream = await store().getStream('a/b.csv');
+    expect(stream).toBeInstanceOf(Readable);
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('x,y\n');
+    s3.on(GetObjectCommand, { Key: 'p/missing' }).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
+    await expect(store().get('missing')).rejects.toThrow('s3://curated-bucket/p/missing: cannot read (NoSuchKey');
+  });
+
+  it('writes small objects with one PutObject under the prefix', async () => {
+    s3.on(PutObjectCommand).resolves({});
+    await store().put('as_at=2026-03-31/manifest.json', '{"a":1}');
+    const calls = s3.commandCalls(PutObjectCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args[0].input).toMatchObject({ Bucket: 'curated-bucket', Key: 'p/as_at=2026-03-31/manifest.json' });
+  });
+
+  it('uploads large objects in parts (multipart) and completes them', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    s3.on(UploadPartCommand).callsFake((input: { PartNumber: number }) => ({ ETag: `"e${input.PartNumber}"` }));
+    s3.on(CompleteMultipartUploadCommand).resolves({});
+    const big = Buffer.alloc(12 * 1024 * 1024, 7);
+    await new S3ObjectStore({ client: new S3Client({ region: 'eu-west-2' }), bucket: 'b', partSize: 5 * 1024 * 1024 }).put('big.parquet', Readable.from([big]));
+    expect(s3.commandCalls(UploadPartCommand)).toHaveLength(3);
+    const done = s3.commandCalls(CompleteMultipartUploadCommand)[0]!.args[0].input;
+    expect(done.MultipartUpload?.Parts?.map((p) => p.PartNumber)).toEqual([1, 2, 3]);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('aborts a failed multipart upload and reports the key', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u2' });
+    s3.on(UploadPartCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalError' }));
+    s3.on(AbortMultipartUploadCommand).resolves({});
+    const big = Buffer.alloc(11 * 1024 * 1024, 1);
+    await expect(new S3ObjectStore({ client: new S3Client({ region: 'eu-west-2', maxAttempts: 1 }), bucket: 'b', partSize: 5 * 1024 * 1024 }).put('x.bin', Readable.from([big])))
+      .rejects.toThrow('s3://b/x.bin: cannot write');
+    expect(s3.commandCalls(AbortMultipartUploadCommand).length).toBe(1);
+  });
+
+  it('retries throttled and 5xx requests with backoff, but not client errors', async () => {
+    const slow = () => Object.assign(new Error('slow down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+    s3.on(HeadObjectCommand).rejectsOnce(slow()).rejectsOnce(slow()).resolves({});
+    expect(await store().exists('k')).toBe(true);
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(3);
+    s3.reset();
+    s3.on(HeadObjectCommand).rejects(slow());
+    await expect(store().exists('k')).rejects.toThrow('slow down');
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(4);
+    s3.reset();
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+    await expect(store().get('k')).rejects.toThrow('AccessDenied');
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+  });
+
+  it('says missing objects do not exist, lists across pages sorted and without the prefix, deletes', async () => {
+    s3.on(HeadObjectCommand).rejects(Object.assign(new Error('nf'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    expect(await store().exists('nope')).toBe(false);
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({ Contents: [{ Key: 'p/t/b', Size: 2 }, { Key: 'p/t/', Size: 0 }], IsTruncated: true, NextContinuationToken: 'n' })
+      .resolvesOnce({ Contents: [{ Key: 'p/t/a', Size: 1 }], IsTruncated: false });
+    expect(await store().list('t/')).toEqual([{ key: 't/a', size: 1 }, { key: 't/b', size: 2 }]);
+    expect(s3.commandCalls(ListObjectsV2Command)[1]!.args[0].input.ContinuationToken).toBe('n');
+    s3.on(DeleteObjectCommand).resolves({});
+    await store().delete('t/a');
+    expect(s3.commandCalls(DeleteObjectCommand)[0]!.args[0].input.Key).toBe('p/t/a');
+  });
+
+  it('downloads to a local file for DuckDB, once per key', async () => {
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: body('PAR1...') }));
+    const st = store();
+    const p = await st.localPath('records/as_at=2026-03-31/part-00000.parquet');
+    expect(await readFile(p, 'utf8')).toBe('PAR1...');
+    expect(await st.localPath('records/as_at=2026-03-31/part-00000.parquet')).toBe(p);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+    await st.dispose();
+  });
+
+  it('refuses unsafe keys', async () => {
+    await expect(store().get('../etc/passwd')).rejects.toThrow('unsafe object key');
+  });
+});
