@@ -4,8 +4,9 @@
  * start -> poll with exponential backoff -> page through results; a failed, cancelled or timed-out query
  * raises an error carrying the query execution id (look it up in the Athena console or CloudTrail).
  */
-import {
-  AthenaClient, GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type ColumnInfo,
+import type {
+  AthenaClient} from '@aws-sdk/client-athena';
+import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type ColumnInfo,
 } from '@aws-sdk/client-athena';
 import type { QueryEngine, Row } from './query-engine.ts';
 
