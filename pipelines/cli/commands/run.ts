@@ -84,7 +84,10 @@ const REPORTS: Array<[string, string]> = [
 
 export function formatSummary(r: LocalRunResult): string {
   const lines: string[] = [];
-  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  const rel = (p: string) => {
+    const r = relative(process.cwd(), p);
+    return r && !r.startsWith('..') ? r : p;
+  };
   if (r.status === 'skipped') {
     lines.push(`as-at ${r.asAt}: already done (run ${r.runId}, same inputs and config); nothing to do. Use --force to run it again.`);
   } else {

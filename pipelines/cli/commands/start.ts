@@ -2,7 +2,7 @@
  * `locality start` (what `npm start` runs): generate the default synthetic partnership data if it is not
  * there yet, then run the whole pipeline on it and print where everything is.
  */
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config.ts';
@@ -13,6 +13,8 @@ export const START_DEFAULTS = {
   families: 2000,
   seed: 'locality',
   asAt: '2026-03-31',
+  /** Monthly extracts, so a backfill over the last months has history to run on. */
+  extracts: 6,
 } as const;
 
 export interface StartOptions {
@@ -26,13 +28,11 @@ export interface StartOptions {
 
 /** Generates fixtures through the `generate` command (A's generator), exactly as a user would run it. */
 async function generateFixtures(fixtures: string, o: StartOptions): Promise<void> {
-  const { buildProgram } = await import('../main.ts');
-  const program = await buildProgram();
-  if (!program.commands.some((c) => c.name() === 'generate')) {
-    throw new Error('the `generate` command is not available yet: put landing extracts under ' + join(fixtures, 'landing') + ' and run again');
-  }
-  process.stderr.write(`generating synthetic partnership data (${o.families} families, seed ${o.seed}) into ${fixtures} ...\n`);
-  await program.parseAsync(['generate', '--families', o.families, '--seed', o.seed, '--as-at', o.asAt, '--out', fixtures], { from: 'user' });
+  const { register: registerGenerate } = await import('./generate.ts');
+  const program = new Command('locality').exitOverride();
+  registerGenerate(program);
+  process.stderr.write(`generating synthetic partnership data (${o.families} families, seed ${o.seed}, ${START_DEFAULTS.extracts} monthly extracts to ${o.asAt}) into ${fixtures} ...\n`);
+  await program.parseAsync(['generate', '--families', o.families, '--seed', o.seed, '--as-at', o.asAt, '--extracts', String(START_DEFAULTS.extracts), '--every', 'month', '--out', fixtures], { from: 'user' });
 }
 
 export async function startCommand(o: StartOptions): Promise<void> {
