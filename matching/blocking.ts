@@ -6,7 +6,7 @@
  * into independent shards by key hash (the unit of worker-thread and AWS Distributed Map fan-out).
  * Pair counts per rule are computed by counting block sizes before any pair is materialised.
  */
-import { makeComparator, postcodeParts, type PreparedComparison } from './comparisons.ts';
+import { makeRecordComparator, postcodeParts, type PreparedComparison } from './comparisons.ts';
 import { ruleColumn, ruleTransform } from './settings.ts';
 import { soundex } from './similarity.ts';
 import type { EncodedColumn, LinkTable } from './table.ts';
@@ -162,8 +162,7 @@ export function enumerateShard(input: ShardInput, shard: number, shardCount: num
   const { ruleKeys: keys, source, linkType } = input;
   if (input.n >= 1 << 24) throw new Error('blocking: at most 16,777,215 records per run');
   const C = input.comparisons.length;
-  const comparators = input.comparisons.map(makeComparator);
-  const codes = input.comparisons.map((c) => c.codes);
+  const comparators = input.comparisons.map(makeRecordComparator);
   const R = keys.length;
   let cap = 1 << 16;
   let l = new Int32Array(cap);
@@ -222,7 +221,7 @@ export function enumerateShard(input: ShardInput, shard: number, shardCount: num
           r[count] = b;
           mask[count] = bits;
           const g = count * C;
-          for (let c = 0; c < C; c++) gamma[g + c] = comparators[c]!(codes[c]![a]!, codes[c]![b]!);
+          for (let c = 0; c < C; c++) gamma[g + c] = comparators[c]!(a, b);
           count++;
         }
       }

@@ -7,9 +7,10 @@
 import type { ComparisonSettings, ComparisonType } from './settings.ts';
 import { jaroWinkler, levenshtein } from './similarity.ts';
 import type { EncodedColumn, Normaliser } from './table.ts';
+import { forenameAlternatives } from './standardise/names.ts';
 
 export type LevelKind =
-  | 'null' | 'exact' | 'parts' | 'alternatives' | 'jaro_winkler' | 'levenshtein'
+  | 'null' | 'exact' | 'swapped' | 'parts' | 'alternatives' | 'jaro_winkler' | 'levenshtein'
   | 'transposed_day_month' | 'one_edit' | 'same_year_month' | 'within_a_year'
   | 'postcode_sector' | 'postcode_district' | 'postcode_area' | 'else';
 
@@ -101,6 +102,7 @@ export function levelsFor(c: ComparisonSettings): LevelSpec[] {
     case 'jaro_winkler': jw([0.92, 0.88, 0.7]); break;
     case 'string': lev([1]); jw([0.9, 0.8]); break;
     case 'name':
+      if (c.swapWith) L.push({ label: `swapped with ${c.swapWith}`, kind: 'swapped' });
       if (c.parts) L.push({ label: 'a name part equal', kind: 'parts' });
       L.push({ label: 'equivalent (nickname/transliteration)', kind: 'alternatives' });
       jw([0.92, 0.88, 0.7]);
@@ -135,6 +137,8 @@ export interface PreparedComparison {
   codes: Int32Array;
   values: string[];
   alternatives?: IntSets;
+  /** name with swapWith: per record, the other column's value as a code of this column (-1 when absent). */
+  swapCodes?: Int32Array;
   parts?: IntSets;
   /** date: days since 1970-01-01 per distinct value (NaN when not a date), and year*100+month. */
   dayNumber?: Float64Array;
@@ -183,7 +187,7 @@ function intersects(s: IntSets, a: number, b: number): boolean {
   return false;
 }
 
-export function prepareComparison(c: ComparisonSettings, col: EncodedColumn, hooks: PrepareHooks = {}): PreparedComparison {
+export function prepareComparison(c: ComparisonSettings, col: EncodedColumn, hooks: PrepareHooks = {}, swapCol?: EncodedColumn): PreparedComparison {
   const p: PreparedComparison = {
     name: c.name ?? c.column,
     column: c.column,
@@ -195,13 +199,19 @@ export function prepareComparison(c: ComparisonSettings, col: EncodedColumn, hoo
   };
   const values = col.values;
   if (c.type === 'name') {
-    const alt = hooks.nameAlternatives;
+    const alt = hooks.nameAlternatives ?? forenameAlternatives;
     p.alternatives = intSets(values, (v) => {
       const out = new Set<string>([v]);
       for (const part of [v, ...v.split(/[\s-]+/)]) if (alt) for (const a of alt(part)) out.add(a);
       return [...out];
     });
     if (c.parts) p.parts = intSets(values, (v) => v.split(/[\s-]+/).filter((x) => x.length > 1));
+  }
+  if (swapCol) {
+    const dict = new Map<string, number>();
+    values.forEach((v, i) => dict.set(v, i));
+    const map = swapCol.values.map((v) => dict.get(v) ?? -1);
+    p.swapCodes = Int32Array.from(swapCol.codes, (x) => (x < 0 ? -1 : map[x]!));
   }
   if (c.type === 'date') {
     p.dayNumber = new Float64Array(values.length);
@@ -252,7 +262,22 @@ export function postcodeParts(pc: string): { sector: string; district: string; a
 
 export type Comparator = (a: number, b: number) => number;
 
-const CACHE_LIMIT = 1 << 21;
+/** Level of records i and j (record indexes): the code comparator plus the record-level swap check. */
+export function makeRecordComparator(p: PreparedComparison): Comparator {
+  const byCode = makeComparator(p);
+  const codes = p.codes;
+  const swap = p.swapCodes;
+  const swapLevel = p.levels.findIndex((l) => l.kind === 'swapped');
+  if (!swap || swapLevel < 0) return (i, j) => byCode(codes[i]!, codes[j]!);
+  return (i, j) => {
+    const a = codes[i]!;
+    const b = codes[j]!;
+    if (a >= 0 && b >= 0 && a !== b && (swap[i] === b || swap[j] === a)) return swapLevel;
+    return byCode(a, b);
+  };
+}
+
+const CACHE_SIZE = 1 << 18;
 
 /** The comparator of a prepared comparison: level index for two codes (-1 = null). */
 export function makeComparator(p: PreparedComparison): Comparator {
@@ -260,26 +285,33 @@ export function makeComparator(p: PreparedComparison): Comparator {
   const elseLevel = L.length - 1;
   const D = p.values.length + 1;
   const values = p.values;
-  let cache = new Map<number, number>();
-  const needJw = L.some((l) => l.kind === 'jaro_winkler');
-  const needLev = L.some((l) => l.kind === 'levenshtein' || l.kind === 'one_edit');
+  const minJw = Math.min(...L.filter((l) => l.kind === 'jaro_winkler').map((l) => l.threshold!));
   const slow = (a: number, b: number): number => {
     const va = values[a]!;
     const vb = values[b]!;
     let jw = -1;
     let lev = -1;
+    const la = va.length;
+    const lb = vb.length;
+    const minLen = la < lb ? la : lb;
+    const lenDiff = la < lb ? lb - la : la - lb;
+    // Jaro-Winkler upper bound from the lengths alone (every character of the shorter one matched)
+    const jBound = (minLen / la + minLen / lb + 1) / 3;
+    const jwBound = jBound + 0.4 * (1 - jBound);
     for (let li = 2; li < elseLevel; li++) {
       const lv = L[li]!;
       switch (lv.kind) {
         case 'jaro_winkler':
-          if (jw < 0) jw = needJw ? jaroWinkler(va, vb) : 0;
+          if (jw < 0) jw = jwBound < minJw ? 0 : jaroWinkler(va, vb);
           if (jw >= lv.threshold!) return li;
           break;
         case 'levenshtein':
-          if (lev < 0) lev = needLev ? levenshtein(va, vb) : 0;
+          if (lenDiff > lv.threshold!) break;
+          if (lev < 0) lev = levenshtein(va, vb);
           if (lev <= lv.threshold!) return li;
           break;
         case 'one_edit':
+          if (lenDiff > 1) break;
           if (lev < 0) lev = levenshtein(va, vb);
           if (lev <= 1) return li;
           break;
@@ -324,16 +356,20 @@ export function makeComparator(p: PreparedComparison): Comparator {
     }
     return elseLevel;
   };
+  // direct-mapped cache of (a, b) -> level: fixed memory, no allocation, overwritten on collision
+  const keys = new Float64Array(CACHE_SIZE).fill(-1);
+  const lv = new Uint8Array(CACHE_SIZE);
   return (a: number, b: number): number => {
     if (a < 0 || b < 0) return 0;
     if (a === b) return 1;
-    const key = a < b ? a * D + b : b * D + a;
-    let lvl = cache.get(key);
-    if (lvl === undefined) {
-      lvl = a < b ? slow(a, b) : slow(b, a);
-      if (cache.size >= CACHE_LIMIT) cache = new Map();
-      cache.set(key, lvl);
-    }
+    const lo = a < b ? a : b;
+    const hi = a < b ? b : a;
+    const key = lo * D + hi;
+    const h = (Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> 12) & (CACHE_SIZE - 1);
+    if (keys[h] === key) return lv[h]!;
+    const lvl = slow(lo, hi);
+    keys[h] = key;
+    lv[h] = lvl;
     return lvl;
   };
 }

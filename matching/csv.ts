@@ -32,7 +32,7 @@ export function parseCsvColumns(text: string, origin = 'csv'): CsvColumns {
     row = [];
   };
   while (i < n) {
-    let ch = text.charCodeAt(i);
+    let ch: number;
     // skip leading spaces before a quoted field (", " separated files)
     let j = i;
     while (j < n && text.charCodeAt(j) === 32) j++;

@@ -8,7 +8,7 @@ import { clusterRecords, type Clustering } from './clustering.ts';
 import { initialM, normaliserFor, prepareComparison, type PrepareHooks, type PreparedComparison } from './comparisons.ts';
 import { columnsUsed, ruleColumn, thresholdWeightOf, type LinkSettings } from './settings.ts';
 import { buildTable, type InputDataset, type LinkTable, type Normaliser } from './table.ts';
-import { estimateLambda, estimateU, mFromLabels, patternCounts, runEm, totalPairs, type EmSession } from './training.ts';
+import { allPairsUCounts, estimateLambda, mFromLabels, patternCounts, runEm, sampleUCounts, totalPairs, uFromCounts, type EmSession } from './training.ts';
 
 /** Progress of long steps (structurally the pipelines' Progress port). */
 export interface EngineProgress {
@@ -21,6 +21,24 @@ const noProgress: EngineProgress = { start() {}, tick() {}, stop() {} };
 /** Runs the blocking shards: in-process, on worker threads, or (in AWS) as a Distributed Map. */
 export interface ShardExecutor {
   run(input: ShardInput, shardCount: number, onShardDone: (pairs: number) => void): Promise<ShardPairs[]>;
+  /** u-sampling tasks: level counts per comparison over seeded random pairs. */
+  sampleU(input: ShardInput, tasks: UTask[]): Promise<number[][][]>;
+  close?(): Promise<void>;
+}
+
+export interface UTask {
+  pairs: number;
+  seed: number;
+}
+
+export function runUTask(input: ShardInput, t: UTask): number[][] {
+  return sampleUCounts(input.comparisons, input.n, input.source, sourceCountOf(input.source), input.linkType, t.pairs, t.seed);
+}
+
+function sourceCountOf(source: Uint8Array): number {
+  let max = 0;
+  for (let i = 0; i < source.length; i++) if (source[i]! > max) max = source[i]!;
+  return max + 1;
 }
 
 export const inProcessExecutor: ShardExecutor = {
@@ -32,6 +50,9 @@ export const inProcessExecutor: ShardExecutor = {
       out.push(res);
     }
     return out;
+  },
+  async sampleU(input, tasks) {
+    return tasks.map((t) => runUTask(input, t));
   },
 };
 
@@ -137,7 +158,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     if (f && !normalisers.has(c.column)) normalisers.set(c.column, f);
   }
   const table = buildTable(datasets, settings.uniqueIdColumn, columnsUsed(settings).filter((c) => c !== settings.uniqueIdColumn), normalisers);
-  const comparisons = settings.comparisons.map((c) => prepareComparison(c, table.columns.get(c.column)!, options.hooks));
+  const comparisons = settings.comparisons.map((c) => prepareComparison(c, table.columns.get(c.column)!, options.hooks, c.swapWith ? table.columns.get(c.swapWith) : undefined));
   for (const c of comparisons) if (c.levels.length > 15) throw new Error(`comparison ${c.name}: at most 14 levels`);
   for (const [i, c] of settings.comparisons.entries()) {
     const L = comparisons[i]!.levels.length - 1;
@@ -173,7 +194,18 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
   const possible = totalPairs(table.n, table.source, table.sources.length, linkType);
 
   // 4. u
-  const uEst = estimateU(comparisons, table.n, table.source, table.sources.length, linkType, settings.uSamplePairs, settings.seed);
+  const exhaustive = possible <= settings.uSamplePairs;
+  let uCounts: number[][][];
+  if (exhaustive) uCounts = [allPairsUCounts(comparisons, table.n, table.source, table.sources.length, linkType)];
+  else {
+    // a fixed split into seeded tasks: the same sample whatever the number of workers
+    const parts = 8;
+    const tasks = Array.from({ length: parts }, (_, i) => ({ pairs: Math.ceil(settings.uSamplePairs / parts), seed: settings.seed * 1000 + i }));
+    progress.start('sampling random pairs for u', parts);
+    uCounts = await executor.sampleU(shardInput, tasks);
+    progress.stop();
+  }
+  const uEst = { u: uFromCounts(uCounts), sampledPairs: exhaustive ? possible : Math.ceil(settings.uSamplePairs / 8) * 8, exhaustive };
   const u = comparisons.map((c, i) => {
     const fixed = settings.comparisons[i]!.u;
     return fixed ? [0, ...fixed] : uEst.u[i]!;

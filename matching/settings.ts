@@ -25,6 +25,8 @@ export const comparisonSchema = z.strictObject({
   termFrequency: z.boolean().optional(),
   /** name: also a level for "one part of a multi-part name equals a part of the other" (double-barrelled/changed surnames). */
   parts: z.boolean().optional(),
+  /** name: a level for first/last names swapped: this column equals the other record's `swapWith` column. */
+  swapWith: z.string().trim().min(1).optional(),
   /** Fixed m (and/or u) per level, in level order excluding the null level: skips estimating them. */
   m: z.array(probability).optional(),
   u: z.array(probability).optional(),
@@ -50,7 +52,7 @@ export const linkSettingsSchema = z.strictObject({
   /** Refuse to run when one blocking rule would produce more than this many candidate pairs. */
   maxPairsPerRule: z.int().positive().default(100_000_000),
   /** Seeded random sampling of record pairs for u. */
-  uSamplePairs: z.int().positive().default(2_000_000),
+  uSamplePairs: z.int().positive().default(1_000_000),
   seed: z.int().default(42),
   em: z.strictObject({
     maxIterations: z.int().positive().default(25),
@@ -94,7 +96,10 @@ export function thresholdWeightOf(s: LinkSettings): number {
 /** Columns a settings file reads (ids, comparisons, rules, strong identifiers). */
 export function columnsUsed(s: LinkSettings): string[] {
   const cols = new Set<string>([s.uniqueIdColumn]);
-  for (const c of s.comparisons) cols.add(c.column);
+  for (const c of s.comparisons) {
+    cols.add(c.column);
+    if (c.swapWith) cols.add(c.swapWith);
+  }
   for (const r of [...s.blockingRules, ...s.deterministicRules]) for (const t of r) cols.add(ruleColumn(t));
   for (const c of s.clustering.strongIdentifiers) cols.add(c);
   return [...cols];

@@ -8,7 +8,7 @@
  * - or m from clerical labels. EM works on counts of distinct comparison vectors ("patterns"), so its
  *   cost does not depend on the number of pairs.
  */
-import { makeComparator, type PreparedComparison } from './comparisons.ts';
+import { makeRecordComparator, type PreparedComparison } from './comparisons.ts';
 import type { LinkType } from './blocking.ts';
 
 /** Seeded PRNG (mulberry32): same seed, same sample. */
@@ -30,53 +30,56 @@ export function totalPairs(n: number, source: Uint8Array, sourceCount: number, l
   return (n * n - per.reduce((s, x) => s + x * x, 0)) / 2;
 }
 
-export interface UEstimate {
-  /** Per comparison, per level (index 0 = null, unused). */
-  u: number[][];
-  sampledPairs: number;
-  exhaustive: boolean;
-}
-
-/** u by random sampling of record pairs (exhaustive when all pairs fit in the sample). */
-export function estimateU(comparisons: PreparedComparison[], n: number, source: Uint8Array, sourceCount: number, linkType: LinkType, maxPairs: number, seed: number): UEstimate {
-  const comparators = comparisons.map(makeComparator);
+/** Level counts (per comparison) over `pairs` seeded random record pairs: one u-sampling task. */
+export function sampleUCounts(comparisons: PreparedComparison[], n: number, source: Uint8Array, sourceCount: number, linkType: LinkType, pairs: number, seed: number): number[][] {
+  const comparators = comparisons.map(makeRecordComparator);
   const counts = comparisons.map((c) => new Float64Array(c.levels.length));
   const C = comparisons.length;
-  const add = (a: number, b: number) => {
-    for (let c = 0; c < C; c++) counts[c]![comparators[c]!(comparisons[c]!.codes[a]!, comparisons[c]!.codes[b]!)]!++;
-  };
-  const total = totalPairs(n, source, sourceCount, linkType);
   const crossOnly = linkType === 'link_only' && sourceCount > 1;
+  const rand = rng(seed);
   let sampled = 0;
-  const exhaustive = total <= maxPairs;
-  if (exhaustive) {
-    for (let a = 0; a < n; a++) {
-      for (let b = a + 1; b < n; b++) {
-        if (crossOnly && source[a] === source[b]) continue;
-        add(a, b);
-        sampled++;
-      }
-    }
-  } else {
-    const rand = rng(seed);
-    let guard = 0;
-    while (sampled < maxPairs && guard < maxPairs * 20) {
-      guard++;
-      const a = Math.floor(rand() * n);
-      const b = Math.floor(rand() * n);
-      if (a === b || (crossOnly && source[a] === source[b])) continue;
-      add(a, b);
-      sampled++;
+  let guard = 0;
+  while (sampled < pairs && guard < pairs * 20 + 100) {
+    guard++;
+    const a = Math.floor(rand() * n);
+    const b = Math.floor(rand() * n);
+    if (a === b || (crossOnly && source[a] === source[b])) continue;
+    for (let c = 0; c < C; c++) counts[c]![comparators[c]!(a, b)]!++;
+    sampled++;
+  }
+  return counts.map((x) => Array.from(x));
+}
+
+/** Level counts over every record pair (small inputs: exact u). */
+export function allPairsUCounts(comparisons: PreparedComparison[], n: number, source: Uint8Array, sourceCount: number, linkType: LinkType): number[][] {
+  const comparators = comparisons.map(makeRecordComparator);
+  const counts = comparisons.map((c) => new Float64Array(c.levels.length));
+  const C = comparisons.length;
+  const crossOnly = linkType === 'link_only' && sourceCount > 1;
+  for (let a = 0; a < n; a++) {
+    for (let b = a + 1; b < n; b++) {
+      if (crossOnly && source[a] === source[b]) continue;
+      for (let c = 0; c < C; c++) counts[c]![comparators[c]!(a, b)]!++;
     }
   }
-  const u = counts.map((cnt) => {
+  return counts.map((x) => Array.from(x));
+}
+
+/** u per comparison and level from summed level counts (null level excluded; unseen levels get half a count). */
+export function uFromCounts(parts: number[][][]): number[][] {
+  const C = parts[0]?.length ?? 0;
+  const out: number[][] = [];
+  for (let c = 0; c < C; c++) {
+    const L = parts[0]![c]!.length;
+    const cnt = new Array<number>(L).fill(0);
+    for (const p of parts) for (let l = 0; l < L; l++) cnt[l]! += p[c]![l]!;
     let nonNull = 0;
-    for (let l = 1; l < cnt.length; l++) nonNull += cnt[l]!;
-    const out = new Array<number>(cnt.length).fill(0);
-    for (let l = 1; l < cnt.length; l++) out[l] = nonNull === 0 ? 1 / (cnt.length - 1) : Math.max(cnt[l]!, 0.5) / (nonNull + 0.5);
-    return out;
-  });
-  return { u, sampledPairs: sampled, exhaustive };
+    for (let l = 1; l < L; l++) nonNull += cnt[l]!;
+    const u = new Array<number>(L).fill(0);
+    for (let l = 1; l < L; l++) u[l] = nonNull === 0 ? 1 / (L - 1) : Math.max(cnt[l]!, 0.5) / (nonNull + 0.5);
+    out.push(u);
+  }
+  return out;
 }
 
 /** Distinct comparison vectors with their counts (per EM session). */
@@ -164,9 +167,8 @@ export function runEm(pat: Patterns, s: number, C: number, active: boolean[], m:
       sumPost += post;
       for (let c = 0; c < C; c++) if (active[c]) acc[c]![pat.gamma[p * C + c]!]! += post;
     }
-    let maxChange = 0;
     const newLambda = Math.min(Math.max(sumPost / pairs, 1e-9), 1 - 1e-9);
-    maxChange = Math.abs(newLambda - lambda);
+    let maxChange = Math.abs(newLambda - lambda);
     lambda = newLambda;
     for (let c = 0; c < C; c++) {
       if (!active[c]) continue;
@@ -215,10 +217,10 @@ export function estimateLambda(pat: Patterns, s: number, C: number, m: number[][
 
 /** m from labelled true matches: level frequencies among them. */
 export function mFromLabels(comparisons: PreparedComparison[], matches: Array<[number, number]>): number[][] {
-  const comparators = comparisons.map(makeComparator);
+  const comparators = comparisons.map(makeRecordComparator);
   return comparisons.map((c, ci) => {
     const cnt = new Float64Array(c.levels.length);
-    for (const [a, b] of matches) cnt[comparators[ci]!(c.codes[a]!, c.codes[b]!)]!++;
+    for (const [a, b] of matches) cnt[comparators[ci]!(a, b)]!++;
     let nonNull = 0;
     for (let l = 1; l < cnt.length; l++) nonNull += cnt[l]!;
     const out = new Array<number>(cnt.length).fill(0);

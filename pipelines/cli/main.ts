@@ -16,6 +16,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/feeds.ts'),
   () => import('./commands/start.ts'),
   () => import('./commands/run.ts'),
+  () => import('./commands/link.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {
