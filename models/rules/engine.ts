@@ -247,6 +247,6 @@ export function scoreFamily(family: FamilyForScoring, ruleSet: RuleSet, settings
 }
 
 /** Target-list order: score (high first), then headlines met, then family id: deterministic for ties. */
-export function rankOrder(a: Pick<FamilyScore, 'score' | 'headlines' | 'familyId'>, b: Pick<FamilyScore, 'score' | 'headlines' | 'familyId'>): number {
+export function rankOrder(a: { score: number; headlines: readonly string[]; familyId: string }, b: { score: number; headlines: readonly string[]; familyId: string }): number {
   return b.score - a.score || b.headlines.length - a.headlines.length || cmp(a.familyId, b.familyId);
 }

@@ -1,0 +1,77 @@
+/** Writes outputs/as_at=D/target-lists/: <Locality>.csv, <Locality>.xlsx, <Locality> - open to statutory services.csv, index.html. */
+import type { FiredRule } from '../../../models/rules/engine.ts';
+import { parseStratifyConfig, ruleSetOf } from '../../../models/config.ts';
+import { readParquet } from '../../io/parquet.ts';
+import { keys } from '../../layout.ts';
+import type { StageContext } from '../../stages/context.ts';
+import { loadLocalityLookups, str } from '../../stages/families.ts';
+import { readFamilyMembers } from '../../stages/stratify.ts';
+import { buildLocalityLists, localityFileName, statutoryRow, STATUTORY_HEADER, TARGET_LIST_HEADER, targetRow, type TargetFamily } from './build.ts';
+import { toCsv } from './csv.ts';
+import { renderTargetListIndex } from './html.ts';
+import { writeXlsx } from './xlsx.ts';
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export async function loadTargetFamilies(ctx: StageContext, asAt = ctx.asAt): Promise<TargetFamily[]> {
+  const fams = await readParquet(ctx.stores.curated, keys.curated('families', asAt));
+  const scores = new Map((await readParquet(ctx.stores.curated, keys.curated('scores', asAt))).map((r) => [str(r, 'family_id') ?? '', r]));
+  const members = new Map<string, TargetFamily['members']>();
+  for (const m of await readFamilyMembers(ctx, asAt)) {
+    const list = members.get(m.familyId) ?? [];
+    list.push({ personId: m.personId, role: m.role, membership: m.membership, ageBand: m.ageBand });
+    members.set(m.familyId, list);
+  }
+  return fams.map((f) => {
+    const familyId = str(f, 'family_id') ?? '';
+    const s = scores.get(familyId);
+    if (!s) throw new Error(`scores: family ${familyId} has no score row for as_at=${asAt}: run stratify first`);
+    return {
+      familyId,
+      locality: str(f, 'locality') ?? 'Unassigned',
+      wardCode: str(f, 'ward_code'),
+      score: Number(s.score ?? 0),
+      tier: str(s, 'tier'),
+      headlines: Array.isArray(s.headlines) ? s.headlines : [],
+      threeNeeds: s.three_needs === true,
+      openToStatutory: s.open_to_statutory === true,
+      reasons: JSON.parse(str(s, 'reasons') ?? '[]') as FiredRule[],
+      statutoryEvidence: JSON.parse(str(s, 'statutory_evidence') ?? '[]') as TargetFamily['statutoryEvidence'],
+      members: (members.get(familyId) ?? []).sort((a, b) => cmp(a.membership, b.membership) || cmp(a.personId, b.personId)),
+      flags: Array.isArray(f.flags) ? f.flags : [],
+      ruleSetVersion: str(s, 'rule_set_version') ?? '',
+    };
+  });
+}
+
+export async function publishTargetLists(ctx: StageContext): Promise<Record<string, number>> {
+  const cfg = parseStratifyConfig(ctx.config.stratify);
+  const ruleSet = ruleSetOf(cfg);
+  const families = await loadTargetFamilies(ctx);
+  // every configured locality gets a list (an empty one says so), plus Unassigned when families land there
+  const lookups = await loadLocalityLookups(cfg);
+  const lists = buildLocalityLists(families, lookups.localities.names);
+  const files: Record<string, { csv: string; xlsx: string; statutoryCsv: string }> = {};
+  const widths = [6, 15, 8, 7, 30, 80, 50, 30];
+  for (const l of lists) {
+    const base = localityFileName(l.locality);
+    const f = { csv: `${base}.csv`, xlsx: `${base}.xlsx`, statutoryCsv: `${base} - open to statutory services.csv` };
+    files[l.locality] = f;
+    const ranked = l.ranked.map(targetRow);
+    const stat = l.statutory.map(statutoryRow);
+    await ctx.stores.outputs.put(keys.output(ctx.asAt, `target-lists/${f.csv}`), toCsv(TARGET_LIST_HEADER, ranked));
+    await ctx.stores.outputs.put(keys.output(ctx.asAt, `target-lists/${f.statutoryCsv}`), toCsv(STATUTORY_HEADER, stat));
+    await ctx.stores.outputs.put(keys.output(ctx.asAt, `target-lists/${f.xlsx}`), writeXlsx([
+      { name: 'Target list', header: TARGET_LIST_HEADER, rows: ranked, widths },
+      { name: 'Open to statutory services', header: STATUTORY_HEADER, rows: stat, widths: [15, 50, 8, 7, 30, 80, 50, 30] },
+    ]));
+  }
+  const page = renderTargetListIndex({ asAt: ctx.asAt, runId: ctx.runId, ruleSet, tiers: cfg.tiers, lists, files });
+  await ctx.stores.outputs.put(keys.output(ctx.asAt, 'target-lists/index.html'), page);
+  return {
+    target_list_localities: lists.length,
+    target_list_families_ranked: lists.reduce((a, l) => a + l.ranked.length, 0),
+    target_list_families_statutory: lists.reduce((a, l) => a + l.statutory.length, 0),
+    target_list_families_not_listed: lists.reduce((a, l) => a + l.notListed, 0),
+  };
+}

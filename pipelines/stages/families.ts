@@ -1,0 +1,322 @@
+/**
+ * families stage: persons (C1's curated `persons`) + relationships + the secure person records' addresses ->
+ * curated `families` and `family_members` as at the run date, with each family's locality.
+ *
+ * Reads:  curated persons, relationships, facts (current pregnancies); secure as_at=D/person-records.parquet.
+ * Writes: curated families (family_id, locality, ward_code, postcode_district only, member counts, flags),
+ *         curated family_members (family_id, person_id, role, membership, age_band, is_child, evidence JSON),
+ *         secure  as_at=D/families/person-dobs.parquet (person_id, date_of_birth) for the rules' age-at-event tests
+ *         and the Start Well cohort: dates of birth never leave the secure zone.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { buildFamilies, parseFamiliesConfig, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
+import { assignLocality, buildLocalityMap, buildPostcodeLookup, type LocalityMap, type PostcodeLookup } from '../../models/localities.ts';
+import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
+import { addDays } from '../../models/dates.ts';
+import type { Fact, FactType } from '../../models/facts.ts';
+import { parseCsvColumns } from '../../matching/csv.ts';
+import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
+import { keys } from '../layout.ts';
+import type { StageContext } from './context.ts';
+
+export const familiesInputSchema = z.object({}).loose().default({});
+
+export const PERSON_RECORDS_KEY = 'person-records.parquet';
+export const PERSON_DOBS_KEY = 'families/person-dobs.parquet';
+
+// ------------------------------------------------------------------ tolerant row readers (snake_case or camelCase)
+
+export function str(row: ParquetRow, ...names: string[]): string | null {
+  for (const n of names) {
+    const v = row[n];
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'string') return v === '' ? null : v;
+    if (!Array.isArray(v)) return String(v);
+  }
+  return null;
+}
+
+function num(row: ParquetRow, ...names: string[]): number | null {
+  for (const n of names) {
+    const v = row[n];
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string' && v !== '' && Number.isFinite(Number(v))) return Number(v);
+  }
+  return null;
+}
+
+function need(row: ParquetRow, table: string, ...names: string[]): string {
+  const v = str(row, ...names);
+  if (v === null) throw new Error(`${table}: a row has no ${names[0]} (columns: ${Object.keys(row).join(', ')})`);
+  return v;
+}
+
+async function* rowsOf(ctx: StageContext, zone: 'curated' | 'secure', key: string, what: string): AsyncGenerator<ParquetRow> {
+  const store = ctx.stores[zone];
+  if (!(await store.exists(key))) throw new Error(`${what}: ${store.location}/${key} is missing: run the earlier stages first`);
+  for await (const batch of iterateParquet(store, key)) yield* batch;
+}
+
+/** record_id -> person_id from C1's curated persons table. */
+export async function readPersonMap(ctx: StageContext): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  for await (const r of rowsOf(ctx, 'curated', keys.curated('persons', ctx.asAt), 'persons')) map.set(need(r, 'persons', 'record_id', 'recordId'), need(r, 'persons', 'person_id', 'personId'));
+  return map;
+}
+
+function parseDetail(v: unknown): Record<string, string> {
+  if (v === null || v === undefined || v === '') return {};
+  if (typeof v === 'string') {
+    try {
+      const o = JSON.parse(v) as unknown;
+      if (o && typeof o === 'object' && !Array.isArray(o)) return Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, x]) => [k, x === null ? '' : String(x)]));
+    } catch {
+      throw new Error(`facts: detail is not JSON: ${v.slice(0, 40)}`);
+    }
+  }
+  if (typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, x === null ? '' : String(x)]));
+  return {};
+}
+
+export function factFromRow(r: ParquetRow): Fact {
+  const source = need(r, 'facts', 'source');
+  const feed = need(r, 'facts', 'feed');
+  const recordRef = need(r, 'facts', 'record_ref', 'recordRef');
+  return {
+    factId: str(r, 'fact_id', 'factId') ?? `${source}:${feed}:${recordRef}`,
+    type: need(r, 'facts', 'type', 'fact_type', 'factType') as FactType,
+    source,
+    feed,
+    recordRef,
+    recordId: need(r, 'facts', 'record_id', 'recordId'),
+    date: need(r, 'facts', 'date', 'event_date', 'eventDate'),
+    endDate: str(r, 'end_date', 'endDate'),
+    value: num(r, 'value'),
+    detail: parseDetail(r.detail ?? r.detail_json),
+  };
+}
+
+/** Facts with their person id (facts whose record is in no person are counted, not silently lost). */
+export async function readFacts(ctx: StageContext, personOf: Map<string, string>): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
+  const facts: Array<Fact & { personId: string }> = [];
+  let unmatched = 0;
+  for await (const r of rowsOf(ctx, 'curated', keys.curated('facts', ctx.asAt), 'facts')) {
+    const f = factFromRow(r);
+    const personId = str(r, 'person_id', 'personId') ?? personOf.get(f.recordId);
+    if (!personId) {
+      unmatched += 1;
+      continue;
+    }
+    facts.push({ ...f, personId });
+  }
+  return { facts, unmatched };
+}
+
+export async function readPersonDobs(ctx: StageContext): Promise<Map<string, string | null>> {
+  const m = new Map<string, string | null>();
+  for await (const r of rowsOf(ctx, 'secure', keys.secure(ctx.asAt, PERSON_DOBS_KEY), 'person dates of birth')) m.set(need(r, 'person-dobs', 'person_id'), str(r, 'date_of_birth'));
+  return m;
+}
+
+// ------------------------------------------------------------------ lookups
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function lookupPath(p: string): string {
+  if (isAbsolute(p)) return p;
+  const fromCwd = resolve(p);
+  return existsSync(fromCwd) ? fromCwd : join(projectRoot, p);
+}
+
+export interface LocalityLookups {
+  postcodes: PostcodeLookup;
+  localities: LocalityMap;
+  unassigned: string;
+}
+
+export async function loadLocalityLookups(cfg: StratifyConfig): Promise<LocalityLookups> {
+  const pdPath = lookupPath(cfg.localities.postcodeDirectory);
+  const wlPath = lookupPath(cfg.localities.wardLocalities);
+  let pdText: string;
+  let wlText: string;
+  try {
+    pdText = await readFile(pdPath, 'utf8');
+  } catch (err) {
+    throw new Error(`postcode directory ${pdPath}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    wlText = await readFile(wlPath, 'utf8');
+  } catch (err) {
+    throw new Error(`ward-locality configuration ${wlPath}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  const csv = parseCsvColumns(pdText, pdPath);
+  const rows = function* () {
+    for (let i = 0; i < csv.rows; i++) {
+      const row: Record<string, string> = {};
+      for (const h of csv.header) row[h] = csv.columns[h]![i]!;
+      yield row;
+    }
+  };
+  let wl: unknown;
+  try {
+    wl = JSON.parse(wlText);
+  } catch (err) {
+    throw new Error(`ward-locality configuration ${wlPath}: not JSON (${(err as Error).message})`, { cause: err });
+  }
+  return { postcodes: buildPostcodeLookup(rows(), pdPath), localities: buildLocalityMap(wl, wlPath), unassigned: cfg.localities.unassigned };
+}
+
+// ------------------------------------------------------------------ the stage
+
+const FAMILIES_COLUMNS: ParquetColumn[] = [
+  { name: 'family_id', type: 'VARCHAR' },
+  { name: 'as_at', type: 'DATE' },
+  { name: 'locality', type: 'VARCHAR' },
+  { name: 'ward_code', type: 'VARCHAR' },
+  { name: 'postcode_district', type: 'VARCHAR' },
+  { name: 'members', type: 'INTEGER' },
+  { name: 'children', type: 'INTEGER' },
+  { name: 'adults', type: 'INTEGER' },
+  { name: 'members_elsewhere', type: 'INTEGER' },
+  { name: 'flags', type: 'VARCHAR[]' },
+];
+
+const MEMBERS_COLUMNS: ParquetColumn[] = [
+  { name: 'family_id', type: 'VARCHAR' },
+  { name: 'person_id', type: 'VARCHAR' },
+  { name: 'role', type: 'VARCHAR' },
+  { name: 'membership', type: 'VARCHAR' },
+  { name: 'age_band', type: 'VARCHAR' },
+  { name: 'is_child', type: 'BOOLEAN' },
+  { name: 'evidence', type: 'VARCHAR' },
+];
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function modeOf(values: Array<{ v: string; date: string }>): string | null {
+  const tally = new Map<string, { n: number; latest: string }>();
+  for (const { v, date } of values) {
+    const t = tally.get(v) ?? { n: 0, latest: '' };
+    t.n += 1;
+    if (date > t.latest) t.latest = date;
+    tally.set(v, t);
+  }
+  const best = [...tally.entries()].sort((a, b) => b[1].n - a[1].n || cmp(b[1].latest, a[1].latest) || cmp(a[0], b[0]))[0];
+  return best ? best[0] : null;
+}
+
+export async function familiesStage(ctx: StageContext, _input: z.infer<typeof familiesInputSchema> = {}) {
+  const famCfg = parseFamiliesConfig(ctx.config.families);
+  const stratCfg = parseStratifyConfig(ctx.config.stratify);
+  const asAt = ctx.asAt;
+  ctx.progress.start('families: reading persons');
+  const personOf = await readPersonMap(ctx);
+
+  // secure person records: addresses and dates of birth per person
+  const people = new Map<string, { dobs: Array<{ v: string; date: string }>; addresses: FamilyPerson['addresses'] }>();
+  let recordsWithoutPerson = 0;
+  for await (const r of rowsOf(ctx, 'secure', keys.secure(asAt, PERSON_RECORDS_KEY), 'secure person records')) {
+    const recordId = need(r, 'person-records', 'record_id', 'recordId');
+    const personId = personOf.get(recordId);
+    if (!personId) {
+      recordsWithoutPerson += 1;
+      continue;
+    }
+    const p = people.get(personId) ?? { dobs: [], addresses: [] };
+    const extractDate = str(r, 'extract_date', 'extractDate') ?? '';
+    const dob = str(r, 'date_of_birth', 'dateOfBirth');
+    if (dob) p.dobs.push({ v: dob, date: extractDate });
+    p.addresses.push({ recordId, extractDate, postcode: str(r, 'postcode'), addressLine1: str(r, 'address_line1', 'address_line_1', 'addressLine1') });
+    people.set(personId, p);
+  }
+  // persons with no secure record still exist (their records were matched): keep them, with no address
+  for (const personId of new Set(personOf.values())) if (!people.has(personId)) people.set(personId, { dobs: [], addresses: [] });
+
+  // current pregnancies: a booking on or before the as-at date, not delivered, due no more than six weeks ago
+  const { facts } = await readFacts(ctx, personOf);
+  const delivered = new Set(facts.filter((f) => f.type === 'birth' && f.date <= asAt).map((f) => `${f.personId}|${f.source}:${f.feed}:${f.recordRef}`));
+  const expectant = new Set<string>();
+  for (const f of facts) {
+    if (f.type !== 'maternity_booking' || f.date > asAt) continue;
+    const edd = f.detail.estimated_delivery_date ?? '';
+    if (edd && edd < addDays(asAt, -42)) continue;
+    if (delivered.has(`${f.personId}|${f.source}:${f.feed}:${f.recordRef}`)) continue;
+    expectant.add(f.personId);
+  }
+
+  const persons: FamilyPerson[] = [...people.entries()].map(([personId, p]) => ({
+    personId,
+    dateOfBirth: modeOf(p.dobs),
+    addresses: p.addresses.sort((a, b) => cmp(a.recordId, b.recordId)),
+    expectant: expectant.has(personId),
+  }));
+
+  const relationships: FamilyRelationship[] = [];
+  let relationshipsUnmatched = 0;
+  for await (const r of rowsOf(ctx, 'curated', keys.curated('relationships', asAt), 'relationships')) {
+    const fromRecord = need(r, 'relationships', 'from_record_id', 'fromRecordId');
+    const toRecord = need(r, 'relationships', 'to_record_id', 'toRecordId');
+    const from = personOf.get(fromRecord);
+    const to = personOf.get(toRecord);
+    if (!from || !to) {
+      relationshipsUnmatched += 1;
+      continue;
+    }
+    const source = need(r, 'relationships', 'source');
+    const feed = need(r, 'relationships', 'feed');
+    const recordRef = need(r, 'relationships', 'record_ref', 'recordRef');
+    relationships.push({
+      relationshipId: str(r, 'relationship_id', 'relationshipId') ?? `${source}:${feed}:${recordRef}`,
+      source, feed, recordRef, fromPersonId: from, toPersonId: to,
+      relationship: need(r, 'relationships', 'relationship') as FamilyRelationship['relationship'],
+      groupRef: str(r, 'group_ref', 'groupRef'),
+      startDate: str(r, 'start_date', 'startDate'),
+      endDate: str(r, 'end_date', 'endDate'),
+    });
+  }
+  ctx.progress.stop();
+
+  ctx.progress.start('families: forming family units', persons.length);
+  const built = buildFamilies(persons, relationships, asAt, famCfg);
+  ctx.progress.stop();
+  const lookups = await loadLocalityLookups(stratCfg);
+
+  const byLocality: Record<string, number> = {};
+  let unassigned = 0;
+  const familyRows: ParquetRow[] = [];
+  const memberRows: ParquetRow[] = [];
+  for (const f of built.families) {
+    const loc = assignLocality(f.postcode, lookups.postcodes, lookups.localities, lookups.unassigned);
+    if (!loc.assigned) unassigned += 1;
+    byLocality[loc.locality] = (byLocality[loc.locality] ?? 0) + 1;
+    const primary = f.members.filter((m) => m.membership === 'primary');
+    familyRows.push({
+      family_id: f.familyId, as_at: asAt, locality: loc.locality, ward_code: loc.wardCode, postcode_district: loc.postcodeDistrict,
+      members: primary.length, children: primary.filter((m) => m.isChild).length, adults: primary.filter((m) => !m.isChild).length,
+      members_elsewhere: f.members.length - primary.length,
+      flags: loc.assigned ? f.flags : [...f.flags, loc.wardCode ? 'ward_not_in_any_locality' : 'postcode_not_in_directory'].sort(cmp),
+    });
+    for (const m of f.members) {
+      memberRows.push({ family_id: f.familyId, person_id: m.personId, role: m.role, membership: m.membership, age_band: m.ageBand, is_child: m.isChild, evidence: JSON.stringify(m.evidence) });
+    }
+  }
+  await writeParquet(ctx.stores.curated, keys.curated('families', asAt), FAMILIES_COLUMNS, familyRows);
+  await writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), MEMBERS_COLUMNS, memberRows);
+  const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth })).sort((a, b) => cmp(a.person_id, b.person_id));
+  await writeParquet(ctx.stores.secure, keys.secure(asAt, PERSON_DOBS_KEY), [{ name: 'person_id', type: 'VARCHAR' }, { name: 'date_of_birth', type: 'DATE' }], dobRows);
+
+  const counts: Record<string, number> = {
+    ...built.counts,
+    family_members_rows: memberRows.length,
+    families_unassigned_locality: unassigned,
+    relationships_without_person: relationshipsUnmatched,
+    person_records_without_person: recordsWithoutPerson,
+    expectant_mothers: expectant.size,
+  };
+  ctx.log.info('families formed', { families: built.families.length, unassigned, alsoIn: built.counts.also_in_memberships });
+  return { counts, byLocality };
+}

@@ -1,0 +1,120 @@
+/**
+ * stratify stage: each family's facts through the rule set -> curated `scores`
+ * (family_id, score, tier, headlines, three_needs, open_to_statutory, reasons JSON, rule_set_version).
+ *
+ * Reads: curated families, family_members, persons, facts; secure as_at=D/families/person-dobs.parquet.
+ */
+import { z } from 'zod';
+import { parseStratifyConfig, ruleSetOf } from '../../models/config.ts';
+import { scoreFamily, type FamilyForScoring, type FamilyScore, type PersonFact, type ScoringMember } from '../../models/rules/engine.ts';
+import { readParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
+import { keys } from '../layout.ts';
+import type { StageContext } from './context.ts';
+import { readFacts, readPersonDobs, readPersonMap, str } from './families.ts';
+
+export const stratifyInputSchema = z.object({}).loose().default({});
+
+const SCORES_COLUMNS: ParquetColumn[] = [
+  { name: 'family_id', type: 'VARCHAR' },
+  { name: 'as_at', type: 'DATE' },
+  { name: 'score', type: 'DOUBLE' },
+  { name: 'tier', type: 'VARCHAR' },
+  { name: 'headlines', type: 'VARCHAR[]' },
+  { name: 'headline_count', type: 'INTEGER' },
+  { name: 'three_needs', type: 'BOOLEAN' },
+  { name: 'open_to_statutory', type: 'BOOLEAN' },
+  { name: 'rules_fired', type: 'VARCHAR[]' },
+  { name: 'reasons', type: 'VARCHAR' },
+  { name: 'statutory_evidence', type: 'VARCHAR' },
+  { name: 'rule_set_version', type: 'VARCHAR' },
+];
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export interface MemberRow {
+  familyId: string;
+  personId: string;
+  role: string;
+  membership: 'primary' | 'also_in';
+  ageBand: string;
+  isChild: boolean;
+  evidence: string;
+}
+
+export async function readFamilyMembers(ctx: StageContext, asAt = ctx.asAt): Promise<MemberRow[]> {
+  const rows = await readParquet(ctx.stores.curated, keys.curated('family_members', asAt));
+  return rows.map((r) => ({
+    familyId: str(r, 'family_id') ?? '',
+    personId: str(r, 'person_id') ?? '',
+    role: str(r, 'role') ?? '',
+    membership: (str(r, 'membership') ?? 'primary') as 'primary' | 'also_in',
+    ageBand: str(r, 'age_band') ?? 'unknown',
+    isChild: r.is_child === true,
+    evidence: str(r, 'evidence') ?? '[]',
+  }));
+}
+
+/** Families with their members and facts, ready for the rule engine (dates of birth from the secure zone). */
+export async function loadFamiliesForScoring(ctx: StageContext): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
+  const members = await readFamilyMembers(ctx);
+  const dobs = await readPersonDobs(ctx);
+  const personOf = await readPersonMap(ctx);
+  const { facts, unmatched } = await readFacts(ctx, personOf);
+  const factsByPerson = new Map<string, PersonFact[]>();
+  for (const f of facts) factsByPerson.set(f.personId, [...(factsByPerson.get(f.personId) ?? []), f]);
+  const fams = new Map<string, ScoringMember[]>();
+  for (const m of members) {
+    const list = fams.get(m.familyId) ?? [];
+    list.push({ personId: m.personId, role: m.role, membership: m.membership, isChild: m.isChild, dateOfBirth: dobs.get(m.personId) ?? null });
+    fams.set(m.familyId, list);
+  }
+  const families = [...fams.entries()].sort((a, b) => cmp(a[0], b[0])).map(([familyId, ms]) => ({
+    familyId,
+    members: ms,
+    facts: ms.flatMap((m) => factsByPerson.get(m.personId) ?? []),
+  }));
+  return { families, factsWithoutPerson: unmatched };
+}
+
+export function scoreRow(s: FamilyScore, asAt: string): ParquetRow {
+  return {
+    family_id: s.familyId,
+    as_at: asAt,
+    score: s.score,
+    tier: s.tier,
+    headlines: s.headlines,
+    headline_count: s.headlines.length,
+    three_needs: s.threeNeeds,
+    open_to_statutory: s.openToStatutory,
+    rules_fired: s.reasons.map((r) => r.ruleId),
+    reasons: JSON.stringify(s.reasons),
+    statutory_evidence: JSON.stringify(s.statutoryEvidence),
+    rule_set_version: s.ruleSetVersion,
+  };
+}
+
+export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof stratifyInputSchema> = {}) {
+  const cfg = parseStratifyConfig(ctx.config.stratify);
+  const ruleSet = ruleSetOf(cfg);
+  const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx);
+  ctx.progress.start('stratify: scoring families', families.length);
+  const settings = { asAt: ctx.asAt, tiers: cfg.tiers, threeNeedsMinHeadlines: cfg.threeNeedsMinHeadlines, statutoryEpisodeTypes: cfg.statutoryEpisodeTypes, includeAlsoInMembers: cfg.includeAlsoInMembers };
+  const scores: FamilyScore[] = [];
+  for (const f of families) {
+    scores.push(scoreFamily(f, ruleSet, settings));
+    ctx.progress.tick();
+  }
+  ctx.progress.stop();
+  await writeParquet(ctx.stores.curated, keys.curated('scores', ctx.asAt), SCORES_COLUMNS, scores.map((s) => scoreRow(s, ctx.asAt)));
+  const counts: Record<string, number> = {
+    families_scored: scores.length,
+    families_with_a_rule_fired: scores.filter((s) => s.reasons.length > 0).length,
+    families_three_needs: scores.filter((s) => s.threeNeeds).length,
+    families_open_to_statutory: scores.filter((s) => s.openToStatutory).length,
+    facts_without_person: factsWithoutPerson,
+  };
+  for (const t of cfg.tiers) counts[`tier_${t.name}`] = scores.filter((s) => s.tier === t.name).length;
+  for (const r of ruleSet.rules) counts[`rule_${r.id}`] = scores.filter((s) => s.reasons.some((x) => x.ruleId === r.id)).length;
+  ctx.log.info('families scored', { families: scores.length, ruleSet: `${ruleSet.id}@${ruleSet.version}` });
+  return { counts, ruleSetVersion: `${ruleSet.id}@${ruleSet.version}` };
+}
