@@ -11,7 +11,9 @@ export const runConfigSchema = z.object({
   validate: z.object({
     /** Exact duplicate rows within one file: kept (and counted) or quarantined as duplicates. */
     exactDuplicates: z.enum(['keep', 'quarantine']).default('quarantine'),
-  }).default({ exactDuplicates: 'quarantine' }),
+    /** A file that cannot be read as its feed is rejected whole and recorded; 'fail' also fails the stage. */
+    onRejectedFile: z.enum(['continue', 'fail']).default('continue'),
+  }).default({ exactDuplicates: 'quarantine', onRejectedFile: 'continue' }),
   /** Linkage settings (matching/): owned by the linkage engine. */
   linkage: z.looseObject({}).default({}),
   /** Family-unit settings (matching/families): owned by the families stage. */

@@ -22,6 +22,7 @@ const REASON_TEXT: Record<(typeof QUARANTINE_REASONS)[number], string> = {
   out_of_range: 'a number is outside its plausible range, or a text cell is too long',
   inconsistent: 'cells of the row contradict each other (e.g. sessions_attended > sessions_possible)',
   field_count: 'the line has more or fewer fields than the header',
+  bad_quoting: 'CSV quoting is broken on the row: a quote inside an unquoted field, or text after a closing quote',
   duplicate: 'the row is an exact duplicate of an earlier row in the same file (config validate.exactDuplicates = "quarantine", the default)',
 };
 
@@ -36,7 +37,7 @@ function fieldRule(c: FeedContract, name: string): string {
   switch (m.kind) {
     case 'ref': return '1-64 of `A-Z a-z 0-9 _ . : / -`, starting with a letter or digit';
     case 'token': return '64 lowercase hex characters (HMAC-SHA256)';
-    case 'name': case 'text': return 'free text, no line breaks';
+    case 'name': case 'text': return 'free text, no control characters (tabs and line breaks allowed)';
     case 'date': return `YYYY-MM-DD, a real date from 1900-01-01${m.notAfterExtract ? ', not after the extract date' : ''}`;
     case 'enum': return (m.values ?? []).map((v) => `\`${v}\``).join(' \\| ');
     case 'integer': return `whole number ${m.min}-${m.max}`;

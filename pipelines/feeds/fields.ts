@@ -20,6 +20,7 @@ export const QUARANTINE_REASONS = [
   'out_of_range', //        a number outside its plausible range
   'inconsistent', //        fields that contradict each other
   'field_count', //         the line has more or fewer fields than the header
+  'bad_quoting', //         a quote inside an unquoted field, or text after a closing quote
   'duplicate', //           an exact duplicate of an earlier row in the same file
 ] as const;
 export type QuarantineReason = (typeof QUARANTINE_REASONS)[number];
@@ -77,7 +78,7 @@ export function token(description: string): Field {
   return { schema, meta: { required: false, kind: 'token' }, description };
 }
 
-/** A free-text name or address part (clear data: secure zone only). */
+/** A free-text name or address part (clear data: secure zone only). Line breaks inside a quoted cell are kept. */
 export function text(description: string, opts: { required?: boolean; max?: number; kind?: 'name' | 'text' } = {}): Field {
   const required = opts.required ?? false;
   const max = opts.max ?? 100;
@@ -85,7 +86,7 @@ export function text(description: string, opts: { required?: boolean; max?: numb
     .refine(requiredCheck(required), { message: msg('required', 'must not be blank'), abort: true })
     .max(max, msg('out_of_range', `must be at most ${max} characters`))
     // eslint-disable-next-line no-control-regex
-    .regex(/^[^\u0000-\u001f\u007f]*$/, msg('bad_format', 'must not contain control characters or line breaks'))
+    .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/, msg('bad_format', 'must not contain control characters (tabs and line breaks are allowed)'))
     .meta({ description, maxLength: max });
   return { schema, meta: { required, kind: opts.kind ?? 'text' }, description };
 }

@@ -164,7 +164,7 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(store: 
   const db = await openScratchDuckDb();
   try {
     await db.conn.run('SET threads = 1');
-    const from = `read_parquet(${sqlString(path)})`;
+    const from = `read_parquet(${sqlString(path)}, hive_partitioning = false)`;
     const result = await db.conn.stream(sql ? sql.replaceAll('{{file}}', from) : `SELECT * FROM ${from}`);
     const names = result.columnNames();
     for (;;) {

@@ -1,0 +1,401 @@
+/**
+ * validate: read each selected landing extract of one feed, check every row against the feed's zod contract,
+ * and carry good rows forward to the secure zone, bad rows to the quarantine, with counts that reconcile.
+ *
+ *  - `discoverFeeds(ctx)` lists the (source, feed) pairs with an extract dated on or before the as-at date
+ *    (unknown feeds too, so that validate rejects their files visibly).
+ *  - `validateStage(ctx, { source, feed })` picks the extracts (snapshot: latest on or before as-at; events:
+ *    all on or before as-at) and validates each file, streaming, in bounded memory:
+ *      * a file that cannot be read as its feed (unknown feed, misplaced, not .csv, empty, not UTF-8, NUL bytes,
+ *        unterminated quote, a required column missing, a duplicated column) is REJECTED whole: its counts entry
+ *        has status "rejected" and the error naming the file and the problem; nothing of it is carried forward;
+ *        the run goes on with other files (config validate.onRejectedFile = "fail" makes the stage fail instead);
+ *      * a bad row goes to the quarantine with file, line, field, reason, detail and the full raw row;
+ *      * exact duplicate rows (same cells as an earlier row of the same file) are quarantined as `duplicate`
+ *        (default) or kept and counted (validate.exactDuplicates = "keep");
+ *      * per file: rows = accepted + quarantined, exactly; sha256 and bytes of every input file.
+ *  Outputs (secure zone, clear data):
+ *      as_at=D/validated/<source>/<feed>/dt=<date>/<name>.parquet   accepted rows: _line + every feed column (VARCHAR)
+ *      as_at=D/quarantine/<source>/<feed>/dt=<date>/<name>.jsonl    one JSON object per quarantined row
+ *      as_at=D/validated/<source>/<feed>/_counts.json               the per-file counts (also returned)
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { findFeed, SOURCES } from '../feeds/catalogue.ts';
+import { checkRow, type FeedContract } from '../feeds/contract.ts';
+import { isSnapshot, selectExtracts, type ExtractFile } from '../feeds/extracts.ts';
+import type { QuarantineReason } from '../feeds/fields.ts';
+import { contractFor } from '../feeds/index.ts';
+import { CsvFileError, csvCell, readCsv, type CsvReadStats, type CsvRecord } from '../io/csv.ts';
+import type { ObjectStore } from '../io/object-store.ts';
+import { openScratchDuckDb } from '../io/parquet.ts';
+import { keys } from '../layout.ts';
+import type { StageContext } from './context.ts';
+import { defineStage } from './index.ts';
+
+export const validateInputSchema = z.object({ source: z.string().min(1), feed: z.string().min(1) });
+export type ValidateInput = z.infer<typeof validateInputSchema>;
+
+export interface FileCounts {
+  /** Landing key of the file. */
+  key: string;
+  extractDate: string;
+  sha256: string;
+  bytes: number;
+  status: 'accepted' | 'rejected';
+  /** For a rejected file: what is wrong, naming the file. */
+  error?: string;
+  /** Data rows read (header and blank lines excluded). Rejected files: 0. */
+  rows: number;
+  accepted: number;
+  quarantined: number;
+  quarantinedByReason: Partial<Record<QuarantineReason, number>>;
+  blankLines: number;
+  /** Exact duplicate rows kept (validate.exactDuplicates = "keep"); with "quarantine" they are in quarantinedByReason.duplicate. */
+  duplicatesKept: number;
+  /** Header columns not in the contract: read past, never carried forward. */
+  ignoredColumns: string[];
+  /** Optional contract columns absent from the header: read as blank. */
+  missingOptionalColumns: string[];
+  /** Secure-zone keys written for this file. */
+  acceptedKey?: string;
+  quarantineKey?: string;
+}
+
+export interface FeedCounts {
+  source: string;
+  feed: string;
+  asAt: string;
+  kind: string;
+  files: FileCounts[];
+  /** Extract files not read: dated after the as-at date, or older snapshots replaced by the latest. */
+  ignored: Array<{ key: string; why: 'after_as_at' | 'superseded_snapshot' }>;
+}
+
+export interface QuarantineEntry {
+  file: string;
+  line: number;
+  field: string;
+  reason: QuarantineReason;
+  detail: string;
+  /** Every problem found on the row (the first is `reason`). */
+  problems: Array<{ field: string; reason: QuarantineReason; detail: string }>;
+  /** The row's cells by header column (clear data: secure zone only). */
+  row: Record<string, string>;
+  /** The record's text as in the file. */
+  raw: string;
+}
+
+const validatedPrefix = (asAt: string, source: string, feed: string) => keys.secure(asAt, `validated/${source}/${feed}/`);
+export const countsKey = (asAt: string, source: string, feed: string) => keys.secure(asAt, `validated/${source}/${feed}/_counts.json`);
+export const acceptedKeyOf = (asAt: string, source: string, feed: string, f: Pick<ExtractFile, 'extractDate' | 'name'>) =>
+  keys.secure(asAt, `validated/${source}/${feed}/dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.parquet`);
+export const quarantineKeyOf = (asAt: string, source: string, feed: string, f: Pick<ExtractFile, 'extractDate' | 'name'>) =>
+  keys.quarantine(asAt, source, feed, `dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.jsonl`);
+
+// ---- discovery ------------------------------------------------------------------------------------
+
+/** (source, feed) pairs with at least one extract dated on or before the as-at date, sorted; unknown feeds included. */
+export async function discoverFeeds(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log'>): Promise<Array<{ source: string; feed: string }>> {
+  const listing = await ctx.stores.landing.list('');
+  const seen = new Map<string, { source: string; feed: string }>();
+  let stray = 0;
+  for (const o of listing) {
+    const parts = o.key.split('/');
+    const base = parts[parts.length - 1]!;
+    if (base.startsWith('_') || base.startsWith('.')) continue;
+    if (parts.length < 3) {
+      stray++;
+      continue;
+    }
+    const [source, feed] = parts as [string, string];
+    const m = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(parts[2] ?? '');
+    if (m && m[1]! > ctx.asAt) continue;
+    seen.set(`${source}/${feed}`, { source, feed });
+  }
+  if (stray > 0) ctx.log.warn('landing files outside <source>/<feed>/ are not read', { files: stray });
+  return [...seen.values()].sort((a, b) => (`${a.source}/${a.feed}` < `${b.source}/${b.feed}` ? -1 : 1));
+}
+
+// ---- the stage ------------------------------------------------------------------------------------
+
+export async function validateStage(ctx: StageContext, input: ValidateInput): Promise<{ counts: Record<string, number>; source: string; feed: string; files: FileCounts[] }> {
+  const { source, feed } = validateInputSchema.parse(input);
+  const secure = ctx.stores.secure;
+  // Idempotent: clear what an earlier run of this as-at date wrote for this feed.
+  for (const prefix of [validatedPrefix(ctx.asAt, source, feed), keys.quarantine(ctx.asAt, source, feed, '')]) {
+    for (const o of await secure.list(prefix)) await secure.delete(o.key);
+  }
+  const listing = await ctx.stores.landing.list(`${source}/${feed}/`);
+  const def = findFeed(source, feed);
+  const contract = contractFor(source, feed);
+  const files: FileCounts[] = [];
+  const ignored: FeedCounts['ignored'] = [];
+
+  if (!def || !contract) {
+    const known = (SOURCES as readonly string[]).includes(source) ? `source ${source} has no feed "${feed}"` : `unknown source "${source}"`;
+    for (const o of listing) {
+      const base = o.key.split('/').pop()!;
+      if (base.startsWith('_') || base.startsWith('.')) continue;
+      files.push(await rejected(ctx.stores.landing, o.key, o.size, dtOf(o.key), `unknown feed ${source}/${feed} (${known}; see docs/feeds)`));
+    }
+  } else {
+    const sel = selectExtracts(source, feed, def.kind, listing, ctx.asAt);
+    for (const m of sel.misplaced) files.push(await rejected(ctx.stores.landing, m.key, m.size, '', m.problem));
+    for (const f of sel.later) ignored.push({ key: f.key, why: 'after_as_at' });
+    for (const f of sel.superseded) ignored.push({ key: f.key, why: 'superseded_snapshot' });
+    const total = sel.selected.reduce((a, f) => a + f.size, 0);
+    ctx.progress.start(`validate ${source}/${feed}`, total);
+    let done = 0;
+    for (const f of sel.selected) {
+      const counts = await validateFile(ctx, contract, f, (b) => ctx.progress.update(done + b));
+      done += f.size;
+      files.push(counts);
+      ctx.log.info('file validated', { source, feed, extractDate: f.extractDate, status: counts.status, rows: counts.rows, accepted: counts.accepted, quarantined: counts.quarantined });
+      if (counts.status === 'rejected') ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, file: f.name });
+    }
+    ctx.progress.stop();
+  }
+  files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const feedCounts: FeedCounts = { source, feed, asAt: ctx.asAt, kind: def?.kind ?? 'unknown', files, ignored };
+  await secure.put(countsKey(ctx.asAt, source, feed), `${JSON.stringify(feedCounts, null, 2)}\n`);
+
+  const sum = (k: 'rows' | 'accepted' | 'quarantined' | 'blankLines' | 'duplicatesKept') => files.reduce((a, f) => a + f[k], 0);
+  const rejectedFiles = files.filter((f) => f.status === 'rejected');
+  const counts: Record<string, number> = {
+    files: files.length,
+    filesRejected: rejectedFiles.length,
+    filesIgnored: ignored.length,
+    rows: sum('rows'),
+    accepted: sum('accepted'),
+    quarantined: sum('quarantined'),
+    blankLines: sum('blankLines'),
+    duplicatesKept: sum('duplicatesKept'),
+  };
+  for (const f of files) for (const [r, n] of Object.entries(f.quarantinedByReason)) counts[`quarantined_${r}`] = (counts[`quarantined_${r}`] ?? 0) + (n ?? 0);
+  if (rejectedFiles.length > 0 && ctx.config.validate.onRejectedFile === 'fail') {
+    throw new Error(`validate ${source}/${feed}: ${rejectedFiles.length} file(s) rejected: ${rejectedFiles.map((f) => f.error).join('; ')}`);
+  }
+  return { counts, source, feed, files };
+}
+
+async function sha256Of(store: ObjectStore, key: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of await store.getStream(key)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function dtOf(key: string): string {
+  return /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? '';
+}
+
+async function rejected(landing: ObjectStore, key: string, bytes: number, extractDate: string, problem: string): Promise<FileCounts> {
+  return {
+    key, extractDate, sha256: await sha256Of(landing, key), bytes, status: 'rejected', error: `${key}: ${problem}`,
+    rows: 0, accepted: 0, quarantined: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
+  };
+}
+
+/** Thrown inside validateFile for a file-level problem (turned into a rejected FileCounts). */
+class FileRejection extends Error {}
+
+async function writeAll(ws: WriteStream, s: string): Promise<void> {
+  if (s.length === 0) return;
+  if (!ws.write(s)) await new Promise<void>((resolve, reject) => {
+    const onDrain = () => { ws.off('error', onError); resolve(); };
+    const onError = (e: Error) => { ws.off('drain', onDrain); reject(e); };
+    ws.once('drain', onDrain);
+    ws.once('error', onError);
+  });
+}
+
+async function closeStream(ws: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/** Validate one extract file. Never throws for bad data: file problems come back as status "rejected". */
+export async function validateFile(ctx: StageContext, contract: FeedContract, f: ExtractFile, onBytes?: (b: number) => void): Promise<FileCounts> {
+  const { source, feed } = contract;
+  const columns = Object.keys(contract.fields);
+  const counts: FileCounts = {
+    key: f.key, extractDate: f.extractDate, sha256: '', bytes: f.size, status: 'accepted',
+    rows: 0, accepted: 0, quarantined: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
+  };
+  if (!/\.csv$/i.test(f.name)) {
+    return rejected(ctx.stores.landing, f.key, f.size, f.extractDate, 'not a .csv file (providers send CSV: see docs/feeds)');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'locality-validate-'));
+  const goodPath = join(dir, 'accepted.csv');
+  const quarantinePath = join(dir, 'quarantine.jsonl');
+  const good = createWriteStream(goodPath, { highWaterMark: 1 << 20 });
+  const bad = createWriteStream(quarantinePath, { highWaterMark: 1 << 20 });
+  const reasons: Partial<Record<QuarantineReason, number>> = {};
+  const stats: CsvReadStats = { bytes: 0, sha256: '', blankLines: 0 };
+  try {
+    // Header of the temp CSV of accepted rows: _line then the contract columns.
+    await writeAll(good, `_line,${columns.join(',')}\n`);
+    let header: string[] | null = null;
+    let index: number[] = []; // contract column -> header position (-1 = absent optional column)
+    const schema = contract.rowSchema(f.extractDate);
+    try {
+      for await (const batch of readCsv(await ctx.stores.landing.getStream(f.key), stats, onBytes ? { onBytes } : {})) {
+        let goodOut = '';
+        let badOut = '';
+        for (const rec of batch) {
+          if (header === null) {
+            header = rec.fields;
+            index = mapHeader(contract, header, counts);
+            continue;
+          }
+          counts.rows++;
+          const entry = checkRecord(contract, schema, header, index, rec, f.key, f.extractDate);
+          if (entry) {
+            reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
+            counts.quarantined++;
+            badOut += `${JSON.stringify(entry)}\n`;
+          } else {
+            let line = String(rec.line);
+            for (const i of index) line += `,"${i < 0 ? '' : rec.fields[i]!.replaceAll('"', '""')}"`;
+            goodOut += `${line}\n`;
+          }
+        }
+        await writeAll(good, goodOut);
+        await writeAll(bad, badOut);
+      }
+      if (header === null) throw new FileRejection('empty file: no header row');
+    } catch (err) {
+      if (err instanceof CsvFileError || err instanceof FileRejection) {
+        return await rejected(ctx.stores.landing, f.key, f.size, f.extractDate, err.message);
+      }
+      throw err;
+    }
+    counts.sha256 = stats.sha256;
+    counts.blankLines = stats.blankLines;
+    await closeStream(good);
+    await closeStream(bad);
+
+    // Exact duplicates and the Parquet of accepted rows, in DuckDB (spills to disk: bounded memory).
+    const dup = await finishAccepted(ctx, contract, columns, goodPath, quarantinePath, f, ctx.config.validate.exactDuplicates);
+    if (ctx.config.validate.exactDuplicates === 'quarantine') {
+      if (dup.duplicates > 0) reasons.duplicate = (reasons.duplicate ?? 0) + dup.duplicates;
+      counts.quarantined += dup.duplicates;
+    } else counts.duplicatesKept = dup.duplicates;
+    counts.accepted = dup.accepted;
+    counts.acceptedKey = acceptedKeyOf(ctx.asAt, source, feed, f);
+    if (counts.quarantined > 0) {
+      counts.quarantineKey = quarantineKeyOf(ctx.asAt, source, feed, f);
+      await ctx.stores.secure.put(counts.quarantineKey, createReadStream(quarantinePath));
+    }
+    counts.quarantinedByReason = Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (counts.rows !== counts.accepted + counts.quarantined) {
+      throw new Error(`validate ${f.key}: counts do not reconcile (rows ${counts.rows} != accepted ${counts.accepted} + quarantined ${counts.quarantined})`);
+    }
+    return counts;
+  } finally {
+    good.destroy();
+    bad.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Map the header to the contract's columns; throws FileRejection when it cannot be read as the feed. */
+function mapHeader(contract: FeedContract, header: string[], counts: FileCounts): number[] {
+  const names = header.map((h) => h.trim());
+  const dupes = names.filter((n, i) => names.indexOf(n) !== i);
+  if (dupes.length > 0) throw new FileRejection(`header names column(s) more than once: ${[...new Set(dupes)].join(', ')}`);
+  const columns = Object.keys(contract.fields);
+  const missing = columns.filter((c) => !names.includes(c) && !contract.optionalColumns.includes(c));
+  if (missing.length > 0) {
+    const looksOther = header.length === 1 && /[;\t|]/.test(header[0]!) ? ` (the header looks delimited by ${JSON.stringify(/[;\t|]/.exec(header[0]!)![0])}, not commas: not CSV)` : '';
+    throw new FileRejection(`not a ${contract.source}/${contract.feed} file: required column(s) missing from the header: ${missing.join(', ')}${looksOther}`);
+  }
+  counts.ignoredColumns = names.filter((n) => !columns.includes(n));
+  counts.missingOptionalColumns = columns.filter((c) => !names.includes(c));
+  return columns.map((c) => names.indexOf(c));
+}
+
+function checkRecord(contract: FeedContract, schema: ReturnType<FeedContract['rowSchema']>, header: string[], index: number[], rec: CsvRecord, file: string, extractDate: string): QuarantineEntry | null {
+  const cells = (): Record<string, string> => {
+    const o: Record<string, string> = {};
+    for (let i = 0; i < Math.max(header.length, rec.fields.length); i++) o[header[i] ?? `_extra_${i + 1}`] = rec.fields[i] ?? '';
+    return o;
+  };
+  const entry = (field: string, reason: QuarantineReason, detail: string, problems?: QuarantineEntry['problems']): QuarantineEntry => ({
+    file, line: rec.line, field, reason, detail, problems: problems ?? [{ field, reason, detail }], row: cells(), raw: rec.raw,
+  });
+  if (rec.malformed) {
+    return entry(header[rec.malformedField ?? 0] ?? '', 'bad_quoting', rec.malformed);
+  }
+  if (rec.fields.length !== header.length) {
+    return entry('', 'field_count', `expected ${header.length} fields (as the header), found ${rec.fields.length}`);
+  }
+  const columns = Object.keys(contract.fields);
+  const row: Record<string, string> = {};
+  for (let c = 0; c < columns.length; c++) {
+    const i = index[c]!;
+    row[columns[c]!] = i < 0 ? '' : rec.fields[i]!;
+  }
+  const r = schema.safeParse(row);
+  if (r.success) return null;
+  const problems = checkRow(contract, row, extractDate);
+  const first = problems[0]!;
+  return entry(first.field, first.reason, first.detail, problems);
+}
+
+/**
+ * Load the accepted rows into DuckDB, find exact duplicates (all feed columns equal to an earlier row's),
+ * append their quarantine entries, and write the Parquet of accepted rows (ordered by line).
+ */
+async function finishAccepted(
+  ctx: StageContext, contract: FeedContract, columns: string[], goodPath: string, quarantinePath: string, f: ExtractFile, mode: 'keep' | 'quarantine',
+): Promise<{ accepted: number; duplicates: number }> {
+  const db = await openScratchDuckDb();
+  try {
+    const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+    const colTypes = `{'_line': 'BIGINT', ${columns.map((c) => `${q(c)}: 'VARCHAR'`).join(', ')}}`;
+    const ids = columns.map((c) => `"${c}"`).join(', ');
+    await db.conn.run(`CREATE TABLE t AS SELECT *, min(_line) OVER (PARTITION BY ${ids}) AS _first_line
+      FROM read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, columns = ${colTypes})`);
+    const dupRows = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM t WHERE _line <> _first_line')).getRowObjectsJS())[0]!.n as bigint;
+    const duplicates = Number(dupRows);
+    if (duplicates > 0 && mode === 'quarantine') {
+      const ws = createWriteStream(quarantinePath, { flags: 'a' });
+      const res = await db.conn.stream(`SELECT _line, _first_line, ${ids} FROM t WHERE _line <> _first_line ORDER BY _line`);
+      for (;;) {
+        const chunk = await res.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        let out = '';
+        for (const r of chunk.getRows()) {
+          const row: Record<string, string> = {};
+          for (let c = 0; c < columns.length; c++) row[columns[c]!] = String(r[c + 2] ?? '');
+          const detail = `exact duplicate of line ${String(r[1])}`;
+          const e: QuarantineEntry = {
+            file: f.key, line: Number(r[0]), field: '', reason: 'duplicate', detail, problems: [{ field: '', reason: 'duplicate', detail }],
+            row, raw: columns.map((c) => csvCell(row[c]!)).join(','),
+          };
+          out += `${JSON.stringify(e)}\n`;
+        }
+        await writeAll(ws, out);
+      }
+      await closeStream(ws);
+    }
+    const where = mode === 'quarantine' ? 'WHERE _line = _first_line' : '';
+    const file = join(db.dir, 'accepted.parquet');
+    await db.conn.run('SET threads = 1');
+    await db.conn.run(`COPY (SELECT _line, ${ids} FROM t ${where} ORDER BY _line) TO ${q(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+    const n = (await (await db.conn.run(`SELECT count(*)::BIGINT AS n FROM read_parquet(${q(file)})`)).getRowObjectsJS())[0]!.n as bigint;
+    await ctx.stores.secure.put(acceptedKeyOf(ctx.asAt, contract.source, contract.feed, f), createReadStream(file));
+    return { accepted: Number(n), duplicates };
+  } finally {
+    await db.dispose();
+  }
+}
+
+export { isSnapshot };
+
+/** The registry entry (pipelines/stages/index.ts). */
+export const stage = defineStage('validate', validateInputSchema, validateStage);
