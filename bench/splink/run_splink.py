@@ -11,7 +11,7 @@ settings so both tools compare the same columns and block on the same rules:
     jaro_winkler -> JaroWinklerAtThresholds(similarities, default [0.92, 0.88, 0.7])
     string       -> custom: exact / Levenshtein <= 1 / Jaro-Winkler >= similarities (default 0.9, 0.8)
     name         -> NameComparison(jaro_winkler_thresholds=similarities, default [0.92, 0.88, 0.7])
-    date         -> DateOfBirthComparison(input_is_string, datetime_format from `format`)
+    date         -> DateOfBirthComparison on the values normalised to YYYY-MM-DD (from `format`)
     postcode_uk  -> PostcodeComparison (full / sector / district / area)
     identifier   -> ExactMatch, or LevenshteinAtThresholds(distances) when distances are given
     termFrequency (default on for name) -> term_frequency_adjustments on the exact level
@@ -19,7 +19,9 @@ settings so both tools compare the same columns and block on the same rules:
 Where Splink has no equivalent it keeps its own library's levels: NameComparison has no
 nickname/transliteration level, DateOfBirthComparison's levels are exact / one edit / within a month
 / a year / ten years (ours: exact / day-month transposed / one edit / same year-month / within a year).
-Blocking-rule transforms (soundex, prefixN, year, yearmonth, sector, district, area, first_token,
+Values are normalised first as our engine does (names: accents folded, upper case, letters, spaces
+and hyphens only; strings: upper case, spaces collapsed; UK postcodes: "M145RB" -> "M14 5RB"), so both
+tools block and compare the same values. Blocking-rule transforms (soundex, prefixN, year, yearmonth, sector, district, area, first_token,
 last_token) become the same SQL expressions (soundex as a Python UDF identical to ours).
 
 Training is Splink's own, as in its tutorials: u by random sampling (uSamplePairs pairs, seed), the
@@ -51,16 +53,6 @@ logging.getLogger("splink").setLevel(logging.ERROR)
 def fail(message: str) -> None:
     print(f"run_splink: {message}", file=sys.stderr)
     sys.exit(2)
-
-
-def strftime_format(fmt: str | None) -> str:
-    """Our date formats (yyyy, MM, dd tokens) as strftime; default ISO."""
-    if not fmt:
-        return "%Y-%m-%d"
-    out = fmt.replace("yyyy", "%Y").replace("MM", "%m").replace("dd", "%d")
-    if "%Y" not in out or "%m" not in out or "%d" not in out:
-        fail(f"date format {fmt!r}: expected yyyy, MM and dd tokens")
-    return out
 
 
 def sql_identifier(name: str) -> str:
@@ -99,10 +91,6 @@ AREA = "^[A-Za-z]{1,2}"
 class RuleTranslator:
     """Blocking-rule terms ("column" or "column:transform", matching/blocking.ts) as Splink SQL."""
 
-    def __init__(self, comparisons: list[dict]):
-        self.date_formats = {c["column"].strip(): strftime_format(c.get("format"))
-                             for c in comparisons if c["type"] == "date"}
-
     def term(self, term: str) -> str:
         column, _, transform = term.rpartition(":") if ":" in term else (term, "", "")
         column = column.strip()
@@ -115,10 +103,10 @@ class RuleTranslator:
             return f"substr({c}, 1, {int(prefix.group(1))})"
         if transform == "soundex":
             return f"bench_soundex({c})"
-        if transform in ("year", "yearmonth"):
-            fmt = self.date_formats.get(column, "%Y-%m-%d")
-            out = "%Y" if transform == "year" else "%Y-%m"
-            return f"strftime(try_strptime({c}, '{fmt}'), '{out}')"
+        if transform == "year":
+            return f"CASE WHEN regexp_matches({c}, '^\\d{{4}}') THEN substr({c}, 1, 4) END"
+        if transform == "yearmonth":
+            return f"CASE WHEN regexp_matches({c}, '^\\d{{4}}-\\d{{2}}') THEN substr({c}, 1, 7) END"
         if transform in ("sector", "district", "area"):
             pattern = {"sector": SECTOR, "district": DISTRICT, "area": AREA}[transform]
             return f"nullif(regexp_extract(upper({c}), '{pattern}'), '')"
@@ -154,8 +142,8 @@ def comparison_to_splink(c: dict):
     elif kind == "name":
         comparison = cl.NameComparison(column, jaro_winkler_thresholds=sims or [0.92, 0.88, 0.7])
     elif kind == "date":
-        comparison = cl.DateOfBirthComparison(
-            column, input_is_string=True, datetime_format=strftime_format(c.get("format")))
+        # values are already YYYY-MM-DD (normalised on load, as ours)
+        comparison = cl.DateOfBirthComparison(column, input_is_string=True, datetime_format="%Y-%m-%d")
     elif kind == "postcode_uk":
         comparison = cl.PostcodeComparison(column)
     elif kind == "identifier":
@@ -167,23 +155,74 @@ def comparison_to_splink(c: dict):
     return comparison
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, paths: list[str]) -> list[str]:
-    """Load each input as an all-text table with trimmed names and values (blank -> NULL)."""
+# The same value normalisation our engine applies before blocking and comparing
+# (matching/comparisons.ts normaliserFor), in DuckDB SQL, so both tools see the same values.
+NORMALISE_SQL = {
+    "name": lambda c: (
+        "nullif(trim(regexp_replace(regexp_replace(regexp_replace(upper(strip_accents(" + c + ")), "
+        "'[^A-Z\\s-]', '', 'g'), '\\s*-\\s*', '-', 'g'), '\\s+', ' ', 'g')), '')"),
+    "string": lambda c: "nullif(trim(regexp_replace(upper(" + c + "), '\\s+', ' ', 'g')), '')",
+    "postcode_uk": lambda c: (
+        "nullif(regexp_replace(regexp_replace(upper(" + c + "), '[^A-Z0-9]', '', 'g'), "
+        "'^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$', '\\1 \\2'), '')"),
+}
+
+
+def date_normalise_sql(fmt: str | None):
+    """Dates parsed with `format` (default: yyyy-MM-dd, yyyyMMdd, dd/MM/yyyy) to YYYY-MM-DD; unparseable
+    values kept as they are (matching/comparisons.ts dateNormaliser)."""
+    formats = [fmt] if fmt else ["yyyy-MM-dd", "yyyyMMdd", "dd/MM/yyyy"]
+
+    def build(c: str) -> str:
+        cases = []
+        for f in formats:
+            regex, order, i = "^", [], 0
+            while i < len(f):
+                token = next((t for t in ("yyyy", "MM", "dd") if f.startswith(t, i)), None)
+                if token:
+                    regex += "(\\d{4})" if token == "yyyy" else "(\\d{1,2})"
+                    order.append(token)
+                    i += len(token)
+                else:
+                    regex += re.escape(f[i]).replace("'", "''")
+                    i += 1
+            regex += "$"
+            group = {t: order.index(t) + 1 for t in order}
+            if set(group) != {"yyyy", "MM", "dd"}:
+                fail(f"date format {f!r}: expected yyyy, MM and dd tokens")
+            part = lambda t, width: f"lpad(regexp_extract({c}, '{regex}', {group[t]}), {width}, '0')"
+            cases.append(f"WHEN regexp_matches({c}, '{regex}') THEN "
+                         f"{part('yyyy', 4)} || '-' || {part('MM', 2)} || '-' || {part('dd', 2)}")
+        return f"CASE {' '.join(cases)} ELSE {c} END"
+
+    return build
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, paths: list[str], comparisons: list[dict]) -> list[str]:
+    """Load each input as text with trimmed names and values (blank -> NULL), compared columns normalised."""
+    normaliser_of: dict[str, object] = {}
+    for c in comparisons:
+        column = c["column"].strip()
+        if column in normaliser_of:
+            continue
+        normaliser_of[column] = date_normalise_sql(c.get("format")) if c["type"] == "date" else NORMALISE_SQL.get(c["type"])
     tables = []
     for k, path in enumerate(paths):
         if not os.path.exists(path):
             fail(f"{path}: no such file")
+        escaped = path.replace("'", "''")
         if path.endswith(".parquet"):
-            source = f"read_parquet('{path}')"
+            source = f"read_parquet('{escaped}')"
         else:
-            source = f"read_csv('{path}', all_varchar = true, header = true, delim = ',', quote = '\"')"
+            source = f"read_csv('{escaped}', all_varchar = true, header = true, delim = ',', quote = '\"')"
         columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-        select = ", ".join(
-            f"nullif(trim(CAST({sql_identifier(col)} AS VARCHAR)), '') AS {sql_identifier(col.strip())}"
-            for col in columns
-        )
+        parts = []
+        for col in columns:
+            value = f"nullif(trim(CAST({sql_identifier(col)} AS VARCHAR)), '')"
+            normalise = normaliser_of.get(col.strip())
+            parts.append(f"{normalise(value) if normalise else value} AS {sql_identifier(col.strip())}")
         table = f"input_{k}"
-        con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM {source}")
+        con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(parts)} FROM {source}")
         tables.append(table)
     return tables
 
@@ -212,7 +251,7 @@ def main() -> None:
     if threshold_p is None and threshold_w is None:
         threshold_p = 0.5
     seed = int(ours.get("seed", 42))
-    rules = RuleTranslator(ours["comparisons"])
+    rules = RuleTranslator()
     blocking = [rules.rule(r) for r in ours["blockingRules"]]
 
     phases: dict[str, float] = {}
@@ -229,7 +268,7 @@ def main() -> None:
     con.create_function("bench_soundex", soundex, ["VARCHAR"], "VARCHAR", null_handling="special")
     if args.threads > 0:
         con.execute(f"SET threads = {args.threads}")
-    tables = load_inputs(con, args.inputs)
+    tables = load_inputs(con, args.inputs, ours["comparisons"])
     aliases = [Path(p).name for p in args.inputs]
     records = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
     db_api = DuckDBAPI(connection=con)
