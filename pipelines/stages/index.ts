@@ -37,6 +37,7 @@ type Loader = () => Promise<StageEntry<never>>;
 
 export const STAGES: Partial<Record<PipelineStageName, Loader>> = {
   // one line per stage as it lands
+  match: async () => (await import('./match.ts')).stage as unknown as StageEntry<never>,
   validate: async () => (await import('./validate.ts')).stage as unknown as StageEntry<never>,
 };
 
