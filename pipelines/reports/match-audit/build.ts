@@ -1,0 +1,62 @@
+/**
+ * Builds and publishes the match audit report for a run: outputs `as_at=D/match-audit/report.json` and
+ * `report.html` (same content). Called by the publish stage after the other outputs are written, so the
+ * privacy scan covers them; the report itself is scanned in memory before it is written, and never
+ * published if it would carry a clear identifier.
+ */
+import type { StageContext } from '../../stages/context.ts';
+import { keys } from '../../layout.ts';
+import { loadIdentifierIndex } from '../../privacy/identifiers.ts';
+import { describeFinding, scanPublished, ScanCollector } from '../../privacy/scan.ts';
+import { computeAudit } from './compute.ts';
+import { loadAuditData } from './load.ts';
+import type { MatchAuditReport } from './model.ts';
+import { renderAuditHtml } from './render.ts';
+
+export const MATCH_AUDIT_DIR = 'match-audit';
+export const matchAuditKeys = (asAt: string) => ({
+  json: keys.output(asAt, `${MATCH_AUDIT_DIR}/report.json`),
+  html: keys.output(asAt, `${MATCH_AUDIT_DIR}/report.html`),
+});
+
+export interface MatchAuditResult {
+  report: MatchAuditReport;
+  keys: { json: string; html: string };
+  counts: Record<string, number>;
+}
+
+type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log'>;
+
+export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult> {
+  const { asAt } = ctx;
+  const out = matchAuditKeys(asAt);
+  const cfgThreshold = (ctx.config.linkage as { thresholdWeight?: unknown }).thresholdWeight;
+  const { data, manifest, review } = await loadAuditData(ctx.stores, asAt, ctx.runId, typeof cfgThreshold === 'number' ? cfgThreshold : undefined);
+  const ix = await loadIdentifierIndex(ctx.stores.secure, asAt);
+  const auditPrefix = keys.output(asAt, `${MATCH_AUDIT_DIR}/`);
+  const { result: privacy } = await scanPublished(ix, ctx.stores, asAt, { log: ctx.log, exclude: (zone, key) => zone === 'outputs' && key.startsWith(auditPrefix) });
+  const report: MatchAuditReport = { ...computeAudit(data), privacy, manifest, review };
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const page = renderAuditHtml(report);
+  // The report must not itself leak: scan it before it is written.
+  const self = new ScanCollector(ix);
+  self.scanBuffer('outputs', out.json, json);
+  self.scanBuffer('outputs', out.html, page);
+  if (self.findingsTotal > 0) {
+    const first = self.result(asAt).findings.slice(0, 3).map(describeFinding).join('; ');
+    throw new Error(`match audit: the report itself would carry ${self.findingsTotal} clear identifiers (${first}): not published`);
+  }
+  await ctx.stores.outputs.put(out.json, json);
+  await ctx.stores.outputs.put(out.html, page);
+  const counts = {
+    audit_files_scanned: privacy.files.length,
+    audit_privacy_findings: privacy.findingsTotal,
+    audit_unreadable_files: privacy.unreadableFiles,
+    audit_inputs_reconcile: report.inputs.reconciles ? 1 : 0,
+    audit_conflicting_token_persons: report.clusters.conflictingTokens.persons,
+    audit_dob_spread_persons: report.clusters.implausibleDobSpread.persons,
+  };
+  if (privacy.status === 'fail') ctx.log.error('privacy scan failed: clear identifiers in published outputs', { asAt, findings: privacy.findingsTotal, unreadable: privacy.unreadableFiles, report: out.html });
+  else ctx.log.info('match audit report published', { asAt, filesScanned: privacy.files.length, report: out.html });
+  return { report, keys: out, counts };
+}

@@ -1,0 +1,224 @@
+/**
+ * Loads what the match audit report needs from the stores: per-file validation counts (secure zone),
+ * the curated tables (records, persons, pairs, links, families, family_members), the match model and
+ * clustering JSON, the few secure facts the cluster and bias checks need (held in memory only), the run
+ * manifest, and the clerical review estimate when there is one.
+ */
+import { z } from 'zod';
+import { PEOPLE_FEEDS } from '../../feeds/catalogue.ts';
+import type { ObjectStore } from '../../io/object-store.ts';
+import { iterateParquet, type ParquetRow } from '../../io/parquet.ts';
+import { keys, type Zone } from '../../layout.ts';
+import { PERSON_RECORDS } from '../../privacy/identifiers.ts';
+import { REVIEW_ESTIMATE } from '../../review/files.ts';
+import type { ReviewEstimate } from '../../review/estimate.ts';
+import type { AuditData, PairArrays, SecureFacts } from './compute.ts';
+import type { InputFileRow } from './model.ts';
+
+type Stores = Record<Zone, ObjectStore>;
+
+const num = z.coerce.number().int().min(0);
+const countsEntry = z.looseObject({
+  key: z.string().optional(),
+  file: z.string().optional(),
+  source: z.string().optional(),
+  feed: z.string().optional(),
+  extractDate: z.string().nullish(),
+  sha256: z.string().default(''),
+  rows: num.default(0),
+  accepted: num.default(0),
+  quarantined: z.union([num, z.record(z.string(), num)]).default(0),
+  quarantinedByReason: z.record(z.string(), num).optional(),
+  byReason: z.record(z.string(), num).optional(),
+  rejected: z.union([z.string(), z.boolean()]).nullish(),
+  error: z.string().nullish(),
+});
+const countsFile = z.union([z.array(countsEntry), z.looseObject({ files: z.array(countsEntry) })]);
+
+/** Parses one feed's `_counts.json` (written by validate) into report rows; names the file in errors. */
+export function parseCounts(raw: unknown, origin: string, source: string, feed: string): InputFileRow[] {
+  const parsed = countsFile.safeParse(raw);
+  if (!parsed.success) throw new Error(`${origin}: not a validation counts file: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.files;
+  return entries.map((e, i) => {
+    const key = e.key ?? e.file;
+    if (!key) throw new Error(`${origin}: file entry ${i + 1} has no "key"`);
+    const byReason = e.quarantinedByReason ?? e.byReason ?? (typeof e.quarantined === 'object' ? e.quarantined : {});
+    const quarantined = typeof e.quarantined === 'number' ? e.quarantined : Object.values(byReason).reduce((s, v) => s + v, 0);
+    const rejected = typeof e.rejected === 'string' ? e.rejected : e.rejected === true ? (e.error ?? 'rejected') : (e.error ?? null);
+    const sumReasons = Object.values(byReason).reduce((s, v) => s + v, 0);
+    return {
+      key,
+      source: e.source ?? source,
+      feed: e.feed ?? feed,
+      extractDate: e.extractDate ?? /dt=(\d{4}-\d{2}-\d{2})/.exec(key)?.[1] ?? null,
+      sha256: e.sha256,
+      rows: e.rows,
+      accepted: e.accepted,
+      quarantined,
+      quarantinedByReason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))),
+      rejected,
+      reconciles: e.rows === e.accepted + quarantined && quarantined === sumReasons,
+    };
+  });
+}
+
+export async function loadFileCounts(secure: ObjectStore, asAt: string): Promise<InputFileRow[]> {
+  const prefix = keys.secure(asAt, 'validated/');
+  const out: InputFileRow[] = [];
+  for (const o of await secure.list(prefix)) {
+    const m = /validated\/([^/]+)\/([^/]+)\/_counts\.json$/.exec(o.key);
+    if (!m) continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse((await secure.get(o.key)).toString('utf8'));
+    } catch (err) {
+      throw new Error(`${secure.location}/${o.key}: not valid JSON (${(err as Error).message})`, { cause: err });
+    }
+    out.push(...parseCounts(raw, `${secure.location}/${o.key}`, m[1]!, m[2]!));
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+async function* rowsOf(store: ObjectStore, key: string): AsyncGenerator<ParquetRow> {
+  for await (const batch of iterateParquet(store, key)) yield* batch;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
+
+async function loadPairs(store: ObjectStore, key: string, index: Map<string, number>, deterministicKeys: Set<string>): Promise<PairArrays> {
+  const l: number[] = [], r: number[] = [], w: number[] = [], det: number[] = [], k: number[] = [];
+  const keyIndex = new Map<string, number>();
+  const keyList: string[] = [];
+  if (await store.exists(key)) {
+    for await (const row of rowsOf(store, key)) {
+      const mk = str(row.match_key) ?? '';
+      let ki = keyIndex.get(mk);
+      if (ki === undefined) {
+        ki = keyList.length;
+        keyList.push(mk);
+        keyIndex.set(mk, ki);
+      }
+      l.push(index.get(str(row.record_id_l) ?? '') ?? -1);
+      r.push(index.get(str(row.record_id_r) ?? '') ?? -1);
+      const weight = typeof row.match_weight === 'number' ? row.match_weight : Number.NaN;
+      w.push(weight);
+      det.push(isDeterministicKey(mk, deterministicKeys) ? 1 : 0);
+      k.push(ki);
+    }
+  }
+  return { count: l.length, l: Int32Array.from(l), r: Int32Array.from(r), weight: Float64Array.from(w), deterministic: Uint8Array.from(det), key: Int32Array.from(k), keys: keyList };
+}
+
+/** A pair made by a deterministic rule: its match_key names one of the model's deterministic rules, or says so. */
+export function isDeterministicKey(matchKey: string, deterministicRules: Set<string>): boolean {
+  return deterministicRules.has(matchKey) || /^(deterministic|det)\b[:\s_-]?/i.test(matchKey);
+}
+
+export const MODEL_JSON = (asAt: string) => `match/as_at=${asAt}/model.json`;
+export const CLUSTERING_JSON = (asAt: string) => `match/as_at=${asAt}/clustering.json`;
+
+async function readJson(store: ObjectStore, key: string): Promise<Record<string, unknown> | null> {
+  if (!(await store.exists(key))) return null;
+  try {
+    return JSON.parse((await store.get(key)).toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`${store.location}/${key}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
+export interface LoadedAudit {
+  data: AuditData;
+  manifest: Record<string, unknown> | null;
+  review: ReviewEstimate | null;
+}
+
+export async function loadAuditData(stores: Stores, asAt: string, runId: string, fallbackThresholdWeight?: number): Promise<LoadedAudit> {
+  const recordsKey = keys.curated('records', asAt);
+  if (!(await stores.curated.exists(recordsKey))) throw new Error(`match audit: no curated records table at ${recordsKey} in ${stores.curated.location}: run standardise first`);
+  const records: AuditData['records'] = [];
+  const index = new Map<string, number>();
+  for await (const row of rowsOf(stores.curated, recordsKey)) {
+    const id = str(row.record_id) ?? '';
+    if (index.has(id)) continue;
+    index.set(id, records.length);
+    records.push({ recordId: id, source: str(row.source) ?? '', feed: str(row.feed) ?? '' });
+  }
+  const personOf: Array<string | null> = new Array(records.length).fill(null);
+  const personsKey = keys.curated('persons', asAt);
+  if (await stores.curated.exists(personsKey)) {
+    for await (const row of rowsOf(stores.curated, personsKey)) {
+      const i = index.get(str(row.record_id) ?? '');
+      if (i !== undefined) personOf[i] = str(row.person_id);
+    }
+  }
+  const model = await readJson(stores.curated, MODEL_JSON(asAt));
+  const clustering = await readJson(stores.curated, CLUSTERING_JSON(asAt));
+  const mt = (model?.threshold ?? null) as { weight?: number; probability?: number } | null;
+  const weight = typeof mt?.weight === 'number' ? mt.weight : fallbackThresholdWeight;
+  if (weight === undefined) throw new Error(`match audit: no threshold: ${MODEL_JSON(asAt)} is missing from ${stores.curated.location} (run match first)`);
+  const threshold = { weight, probability: typeof mt?.probability === 'number' ? mt.probability : 1 / (1 + 2 ** -weight) };
+  const detRules = new Set(((model?.deterministicRules as { rules?: string[] } | undefined)?.rules ?? []).map(String));
+  const pairs = await loadPairs(stores.curated, keys.curated('pairs', asAt), index, detRules);
+  const links = await loadPairs(stores.curated, keys.curated('links', asAt), index, detRules);
+
+  const secure: Array<SecureFacts | null> = new Array(records.length).fill(null);
+  const prKey = keys.secure(asAt, PERSON_RECORDS);
+  if (await stores.secure.exists(prKey)) {
+    for await (const row of rowsOf(stores.secure, prKey)) {
+      const i = index.get(str(row.record_id ?? row.recordId) ?? '');
+      if (i === undefined) continue;
+      secure[i] = {
+        dateOfBirth: str(row.date_of_birth ?? row.dateOfBirth),
+        sex: str(row.sex),
+        nhsNumberToken: str(row.nhs_number_token ?? row.nhsNumberToken),
+        upnToken: str(row.upn_token ?? row.upnToken),
+      };
+    }
+  }
+  let familiesOfPerson: Map<string, string[]> | null = null;
+  let localityOfFamily: Map<string, string> | null = null;
+  const fmKey = keys.curated('family_members', asAt);
+  if (await stores.curated.exists(fmKey)) {
+    familiesOfPerson = new Map();
+    for await (const row of rowsOf(stores.curated, fmKey)) {
+      const p = str(row.person_id);
+      const f = str(row.family_id);
+      if (!p || !f) continue;
+      const list = familiesOfPerson.get(p) ?? [];
+      if (!list.includes(f)) list.push(f);
+      familiesOfPerson.set(p, list);
+    }
+  }
+  const famKey = keys.curated('families', asAt);
+  if (await stores.curated.exists(famKey)) {
+    localityOfFamily = new Map();
+    for await (const row of rowsOf(stores.curated, famKey)) {
+      const f = str(row.family_id);
+      if (f) localityOfFamily.set(f, str(row.locality) ?? 'Unassigned');
+    }
+  }
+  const manifestRaw = await readJson(stores.outputs, keys.manifest(asAt));
+  // Only the stable, publishable parts of the manifest (no timestamps: the report is byte-for-byte reproducible).
+  const manifest = manifestRaw
+    ? Object.fromEntries(['runId', 'asAt', 'ranBy', 'codeVersion', 'config', 'ruleSetVersion', 'inputs'].filter((k) => k in manifestRaw).map((k) => {
+      const v = manifestRaw[k];
+      if (k === 'config' && v && typeof v === 'object') {
+        const c = v as { version?: unknown; sha256?: unknown };
+        return [k, { version: c.version, sha256: c.sha256 }];
+      }
+      return [k, v];
+    }))
+    : null;
+  const reviewKey = keys.secure(asAt, REVIEW_ESTIMATE);
+  const review = (await stores.secure.exists(reviewKey)) ? (JSON.parse((await stores.secure.get(reviewKey)).toString('utf8')) as ReviewEstimate) : null;
+  const peopleFeeds = new Set(PEOPLE_FEEDS.map((f) => `${f.source}/${f.feed}`));
+  return {
+    data: {
+      asAt, runId, files: await loadFileCounts(stores.secure, asAt), records, personOf, pairs, links, threshold, model, clustering, secure,
+      familiesOfPerson, localityOfFamily, peopleFeeds,
+    },
+    manifest,
+    review,
+  };
+}

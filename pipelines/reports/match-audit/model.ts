@@ -1,0 +1,107 @@
+/**
+ * The match audit report's content: one JSON document (report.json) that the HTML page (report.html)
+ * renders. Counts, rates, pseudonymous ids and model parameters only: never a value from the secure zone.
+ */
+import type { HistogramBin } from '../html/charts.ts';
+import type { ScanResult } from '../../privacy/scan.ts';
+import type { ReviewEstimate } from '../../review/estimate.ts';
+
+export interface InputFileRow {
+  key: string;
+  source: string;
+  feed: string;
+  extractDate: string | null;
+  sha256: string;
+  rows: number;
+  accepted: number;
+  quarantined: number;
+  quarantinedByReason: Record<string, number>;
+  /** The whole file was rejected (e.g. unreadable, missing column): why. */
+  rejected: string | null;
+  /** rows = accepted + quarantined and quarantined = sum of reasons. */
+  reconciles: boolean;
+}
+
+export interface SourceLinkage {
+  source: string;
+  records: number;
+  /** Records whose person has at least one record from another source. */
+  linkedToOtherSource: number;
+  shareLinkedToOtherSource: number;
+  /** Records whose person has at least one other record (any source). */
+  linkedToAnyRecord: number;
+}
+
+export interface SensitivityRow {
+  offset: number;
+  weight: number;
+  probability: number;
+  /** Pairs at or above the weight, plus deterministic links (accepted whatever the threshold). */
+  links: number;
+  /** Connected components over those links (before the chaining guard): what the person count would be. */
+  persons: number;
+}
+
+export interface BiasGroup {
+  group: string;
+  records: number;
+  linked: number;
+  rate: number;
+}
+
+export interface MatchAuditReport {
+  version: 1;
+  asAt: string;
+  runId: string;
+  inputs: {
+    files: InputFileRow[];
+    totals: { files: number; rows: number; accepted: number; quarantined: number; quarantinedByReason: Record<string, number>; rejectedFiles: number };
+    reconciles: boolean;
+    /** People feeds: accepted rows against records in the curated `records` table, per feed. */
+    peopleFeeds: Array<{ source: string; feed: string; acceptedRows: number; records: number }>;
+    problems: string[];
+  };
+  linkage: {
+    records: number;
+    persons: number;
+    pairsScored: number;
+    links: number;
+    deterministicLinks: number;
+    probabilisticLinks: number;
+    threshold: { weight: number; probability: number };
+    bySource: SourceLinkage[];
+    linksByRule: Array<{ matchKey: string; kind: 'deterministic' | 'probabilistic'; links: number; meanWeight: number | null }>;
+    weightHistogram: { binWidth: number; bins: HistogramBin[]; clampedBelow: number; clampedAbove: number; deterministicWithoutWeight: number };
+    sensitivity: SensitivityRow[];
+    model: ModelSummary | null;
+  };
+  clusters: {
+    sizeDistribution: Array<{ size: number; persons: number }>;
+    largest: Array<{ personId: string; records: number; sources: string[] }>;
+    conflictingTokens: { persons: number; personIds: string[] };
+    implausibleDobSpread: { thresholdDays: number; persons: number; personIds: string[] };
+    personsInMoreThanOneFamily: { persons: number; personIds: string[] } | null;
+    refusedMerges: { total: number; byReason: Record<string, number>; listed: Array<{ recordIdL: string; recordIdR: string; reason: string; column: string | null; matchWeight: number | null; matchProbability: number | null }> } | null;
+  };
+  bias: {
+    overall: { records: number; linked: number; rate: number };
+    byAgeBand: BiasGroup[];
+    bySex: BiasGroup[];
+    byLocality: BiasGroup[];
+    bySource: BiasGroup[];
+    /** Groups whose link rate is more than 10 percentage points below the overall rate (with at least 20 records). */
+    flagged: Array<{ dimension: string; group: string; rate: number; records: number }>;
+  };
+  privacy: Omit<ScanResult, 'findings'> & { findings: ScanResult['findings'] };
+  manifest: Record<string, unknown> | null;
+  review: ReviewEstimate | null;
+}
+
+export interface ModelSummary {
+  prior: { probability: number; weight: number; source: string };
+  comparisons: Array<{ name: string; mSource: string; uSource: string; termFrequency: boolean; levels: Array<{ label: string; m: number | null; u: number | null; weight: number }> }>;
+  em: Array<{ rule: string; pairs: number; iterations: number; converged: boolean; finalMaxChange: number | null; lambda: number; trace: number[]; fixedComparisons: string[] }>;
+  blocking: { candidatePairs: number; totalPossiblePairs: number; reductionRatio: number; rules: Array<{ rule: string; pairs: number; newPairs: number }> } | null;
+  deterministicRules: { rules: string[]; pairs: number; recall: number } | null;
+  u: { sampledPairs: number; exhaustive: boolean; seed: number } | null;
+}
