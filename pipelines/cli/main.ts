@@ -13,6 +13,7 @@ type Register = (program: Command) => void;
 const commandModules: Array<() => Promise<{ register: Register }>> = [
   // one line per command module, in the order they appear in --help
   () => import('./commands/generate.ts'),
+  () => import('./commands/tokenise.ts'),
   () => import('./commands/feeds.ts'),
   () => import('./commands/start.ts'),
   () => import('./commands/run.ts'),
