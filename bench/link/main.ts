@@ -182,7 +182,9 @@ function targets(results: ToolResult[]): string[] {
   const theirs = (d: string) => results.find((r) => r.dataset === d && r.tool === 'splink' && r.status === 'ok');
   const syn = ours('synthetic');
   if (syn && syn.wallSeconds !== null && syn.peakRssBytes !== null) {
-    out.push(`synthetic ${int(syn.records)} records: ${syn.wallSeconds.toFixed(1)} s (target <= 60 s: ${syn.wallSeconds <= 60 ? 'met' : 'MISSED'}), peak ${mib(syn.peakRssBytes)} (target <= 4096 MiB: ${syn.peakRssBytes <= 4 * 2 ** 30 ? 'met' : 'MISSED'})`);
+    const atScale = syn.records >= 1_000_000;
+    const verdict = (ok: boolean) => (atScale ? (ok ? 'met' : 'MISSED') : 'n/a below 1,000,000 records');
+    out.push(`synthetic ${int(syn.records)} records: ${syn.wallSeconds.toFixed(1)} s (target <= 60 s for 1M: ${verdict(syn.wallSeconds <= 60)}), peak ${mib(syn.peakRssBytes)} (target <= 4096 MiB: ${verdict(syn.peakRssBytes <= 4 * 2 ** 30)})`);
   }
   for (const d of new Set(results.map((r) => r.dataset))) {
     const a = ours(d);
