@@ -1,0 +1,257 @@
+import { describe, expect, it } from 'vitest';
+import { countRulePairs, enumerateShard, ruleKeys, type ShardInput } from '../../matching/blocking.ts';
+import { clusterRecords } from '../../matching/clustering.ts';
+import { linkRecords } from '../../matching/engine.ts';
+import { explainPair } from '../../matching/explain.ts';
+import { workerExecutor } from '../../matching/parallel.ts';
+import { parseLinkSettings } from '../../matching/settings.ts';
+import { buildTable } from '../../matching/table.ts';
+import { patternCounts, rng, runEm } from '../../matching/training.ts';
+
+describe('EM', () => {
+  it('recovers known m and lambda from simulated comparison vectors (u fixed)', () => {
+    // three comparisons, levels: 0 null, 1 exact, 2 close, 3 else
+    const mTrue = [[0, 0.85, 0.1, 0.05], [0, 0.7, 0.2, 0.1], [0, 0.9, 0.05, 0.05]];
+    const uTrue = [[0, 0.01, 0.04, 0.95], [0, 0.02, 0.08, 0.9], [0, 0.005, 0.015, 0.98]];
+    const lambda = 0.2;
+    const n = 200_000;
+    const C = 3;
+    const rand = rng(7);
+    const draw = (p: number[]) => {
+      let x = rand();
+      for (let l = 1; l < p.length; l++) {
+        x -= p[l]!;
+        if (x < 0) return l;
+      }
+      return p.length - 1;
+    };
+    const gamma = new Uint8Array(n * C);
+    for (let i = 0; i < n; i++) {
+      const match = rand() < lambda;
+      for (let c = 0; c < C; c++) gamma[i * C + c] = draw(match ? mTrue[c]! : uTrue[c]!);
+    }
+    const pat = patternCounts(gamma, new Uint16Array(n).fill(1), n, C, [0]);
+    const m = [[0, 0.5, 0.3, 0.2], [0, 0.5, 0.3, 0.2], [0, 0.5, 0.3, 0.2]];
+    const res = runEm(pat, 0, C, [true, true, true], m, uTrue, { maxIterations: 200, tolerance: 1e-7 });
+    expect(res.converged).toBe(true);
+    expect(res.lambda).toBeCloseTo(lambda, 2);
+    for (let c = 0; c < C; c++) for (let l = 1; l < 4; l++) expect(Math.abs(m[c]![l]! - mTrue[c]![l]!)).toBeLessThan(0.02);
+    // the history is recorded and the change shrinks
+    expect(res.iterations.length).toBeGreaterThan(1);
+    expect(res.iterations.at(-1)!.maxChange).toBeLessThan(res.iterations[0]!.maxChange);
+  });
+});
+
+function smallTable() {
+  const columns = {
+    id: ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
+    surname: ['SMITH', 'SMITH', 'SMITH', 'JONES', 'JONES', null, 'BROWN'],
+    dob: ['2001-01-01', '2001-01-01', '1999-05-05', '2001-01-01', '1980-02-02', '2001-01-01', null],
+  };
+  return buildTable([{ name: 't', columns }], 'id', ['surname', 'dob'], new Map());
+}
+
+describe('blocking', () => {
+  it('counts pairs per rule from block sizes, and the union scores each pair once with the first rule that found it', () => {
+    const t = smallTable();
+    const k1 = ruleKeys(t, ['surname']);
+    const k2 = ruleKeys(t, ['dob']);
+    expect(countRulePairs(k1, t.source, 1, 'dedupe_only', 'surname')).toMatchObject({ pairs: 4, blocks: 3, largestBlocks: [3, 2, 1] });
+    expect(countRulePairs(k2, t.source, 1, 'dedupe_only', 'dob').pairs).toBe(6 + 0 + 0);
+    const input: ShardInput = { n: t.n, source: t.source, linkType: 'dedupe_only', ruleKeys: [k1, k2], comparisons: [] };
+    const all = enumerateShard(input, 0, 1);
+    const pairs = Array.from({ length: all.count }, (_, i) => `${t.ids[all.l[i]!]}${t.ids[all.r[i]!]}:${all.mask[i]}`).sort();
+    // surname pairs: ab ac bc de; dob 2001-01-01 block {a,b,d,f}: ab (already) ad af bd bf df
+    expect(pairs).toEqual(['ab:3', 'ac:1', 'ad:2', 'af:2', 'bc:1', 'bd:2', 'bf:2', 'de:1', 'df:2']);
+    // sharding by key hash partitions the same pairs
+    const sharded = [0, 1, 2, 3].flatMap((s) => {
+      const r = enumerateShard(input, s, 4);
+      return Array.from({ length: r.count }, (_, i) => `${t.ids[r.l[i]!]}${t.ids[r.r[i]!]}:${r.mask[i]}`);
+    }).sort();
+    expect(sharded).toEqual(pairs);
+  });
+
+  it('link_only counts and produces only pairs across the two inputs', () => {
+    const a = { id: ['1', '2', '3'], k: ['X', 'X', 'Y'] };
+    const b = { id: ['1', '2'], k: ['X', 'Y'] };
+    const t = buildTable([{ name: 'a', columns: a }, { name: 'b', columns: b }], 'id', ['k'], new Map());
+    const keys = ruleKeys(t, ['k']);
+    expect(countRulePairs(keys, t.source, 2, 'link_only', 'k').pairs).toBe(2 * 1 + 1 * 1);
+    const res = enumerateShard({ n: t.n, source: t.source, linkType: 'link_only', ruleKeys: [keys], comparisons: [] }, 0, 1);
+    expect(res.count).toBe(3);
+    for (let i = 0; i < res.count; i++) expect(t.source[res.l[i]!]).not.toBe(t.source[res.r[i]!]);
+  });
+
+  it('transforms rule terms (prefix, soundex, year)', () => {
+    const t = buildTable([{ name: 't', columns: { id: ['1', '2', '3'], s: ['ROBERT', 'RUPERT', 'ROBIN'], d: ['2001-01-01', '2001-12-31', '2002-01-01'] } }], 'id', ['s', 'd'], new Map());
+    expect(countRulePairs(ruleKeys(t, ['s:soundex']), t.source, 1, 'dedupe_only', '').pairs).toBe(1);
+    expect(countRulePairs(ruleKeys(t, ['s:first3']), t.source, 1, 'dedupe_only', '').pairs).toBe(1);
+    expect(countRulePairs(ruleKeys(t, ['d:year']), t.source, 1, 'dedupe_only', '').pairs).toBe(1);
+    expect(() => ruleKeys(t, ['s:metaphone3'])).toThrow(/unknown transform "metaphone3"/);
+  });
+
+  it('refuses, before materialising, a rule that would produce more pairs than the cap', async () => {
+    const n = 400;
+    const columns = { id: Array.from({ length: n }, (_, i) => String(i)), state: Array.from({ length: n }, () => 'NSW'), name: Array.from({ length: n }, (_, i) => `N${i % 37}`) };
+    const settings = parseLinkSettings({ uniqueIdColumn: 'id', comparisons: [{ column: 'name', type: 'exact' }], blockingRules: [['name'], ['state']], maxPairsPerRule: 10_000 });
+    await expect(linkRecords([{ name: 'x.csv', columns }], settings)).rejects.toThrow(/blocking rule \[state\] would produce 79,800 candidate pairs, more than maxPairsPerRule 10,000 \(its largest block has 400 records\)/);
+  });
+});
+
+describe('clustering', () => {
+  const links = (rows: Array<[number, number, number]>) => ({
+    count: rows.length,
+    l: Int32Array.from(rows.map((r) => r[0])),
+    r: Int32Array.from(rows.map((r) => r[1])),
+    weight: Float64Array.from(rows.map((r) => Math.log2(r[2] / (1 - r[2])))),
+    probability: Float64Array.from(rows.map((r) => r[2])),
+  });
+
+  it('never merges clusters holding different strong identifier tokens, and reports the refusal', () => {
+    // 0-1 share token A; 2-3 share token B; a link 1-2 would chain them
+    const tokens = Int32Array.from([0, 0, 1, 1]);
+    const res = clusterRecords(4, links([[0, 1, 0.999], [2, 3, 0.999], [1, 2, 0.9999]]), { strongIdentifiers: [{ column: 'nhs', codes: tokens }], singleLinkMinProbability: 0.5 });
+    expect(Array.from(res.cluster)).toEqual([0, 0, 2, 2]);
+    expect(res.refused).toHaveLength(1);
+    expect(res.refused[0]).toMatchObject({ recordL: 1, recordR: 2, reason: 'different_strong_identifier', column: 'nhs' });
+  });
+
+  it('a merge of larger clusters resting on one link must pass the stricter bar; two links suffice', () => {
+    const none = { strongIdentifiers: [], singleLinkMinProbability: 0.99 };
+    // chain 0-1 (strong), 1-2 weak single link
+    const chain = clusterRecords(3, links([[0, 1, 0.999], [1, 2, 0.9]]), none);
+    expect(Array.from(chain.cluster)).toEqual([0, 0, 2]);
+    expect(chain.refused[0]).toMatchObject({ reason: 'single_weak_link', linksBetween: 1, sizeL: 2, sizeR: 1 });
+    // the same weak link, corroborated by a second link to the cluster: merged
+    const tri = clusterRecords(3, links([[0, 1, 0.999], [1, 2, 0.9], [0, 2, 0.8]]), none);
+    expect(Array.from(tri.cluster)).toEqual([0, 0, 0]);
+    expect(tri.refused).toHaveLength(0);
+    // a strong single link passes
+    expect(Array.from(clusterRecords(3, links([[0, 1, 0.999], [1, 2, 0.995]]), none).cluster)).toEqual([0, 0, 0]);
+    // two singletons: the ordinary threshold is enough
+    expect(Array.from(clusterRecords(2, links([[0, 1, 0.6]]), none).cluster)).toEqual([0, 0]);
+    expect(chain.sizeDistribution).toEqual({ 1: 1, 2: 1 });
+  });
+});
+
+function population(seed: number, people: number) {
+  const rand = rng(seed);
+  const first = ['OLIVER', 'GEORGE', 'AMELIA', 'ISLA', 'HARRY', 'JACK', 'MIA', 'NOAH', 'EMILY', 'LILY', 'THOMAS', 'SOPHIE'];
+  const last = ['SMITH', 'JONES', 'TAYLOR', 'BROWN', 'WILSON', 'EVANS', 'KHAN', 'PATEL', 'WALKER', 'WRIGHT', 'HUGHES', 'GREEN', 'HALL', 'WOOD'];
+  const cols = { id: [] as string[], first: [] as string[], last: [] as string[], dob: [] as string[], pc: [] as string[], person: [] as string[] };
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
+  const typo = (s: string) => {
+    const i = Math.floor(rand() * s.length);
+    return s.slice(0, i) + String.fromCharCode(65 + Math.floor(rand() * 26)) + s.slice(i + 1);
+  };
+  let id = 0;
+  for (let p = 0; p < people; p++) {
+    const f = pick(first);
+    const l = pick(last);
+    const dob = `${1950 + Math.floor(rand() * 60)}-${String(1 + Math.floor(rand() * 12)).padStart(2, '0')}-${String(1 + Math.floor(rand() * 28)).padStart(2, '0')}`;
+    const pc = `M${1 + Math.floor(rand() * 40)} ${1 + Math.floor(rand() * 9)}${pick(['AB', 'CD', 'EF', 'GH'])}`;
+    const copies = 1 + Math.floor(rand() * 3);
+    for (let k = 0; k < copies; k++) {
+      cols.id.push(`r${id++}`);
+      cols.first.push(rand() < 0.15 ? typo(f) : f);
+      cols.last.push(rand() < 0.15 ? typo(l) : l);
+      cols.dob.push(rand() < 0.1 ? dob.slice(0, 8) + '15' : dob);
+      cols.pc.push(rand() < 0.1 ? '' : pc);
+      cols.person.push(`p${p}`);
+    }
+  }
+  return cols;
+}
+
+const popSettings = {
+  uniqueIdColumn: 'id',
+  comparisons: [
+    { column: 'first', type: 'name' },
+    { column: 'last', type: 'name' },
+    { column: 'dob', type: 'date' },
+    { column: 'pc', type: 'postcode_uk' },
+  ],
+  blockingRules: [['first', 'last'], ['dob'], ['pc', 'first:first1']],
+  deterministicRules: [['first', 'last', 'dob']],
+  uSamplePairs: 20_000,
+  shards: 5,
+};
+
+describe('the engine end to end (in memory)', () => {
+  it('is deterministic: same seed, same weights, model and clusters, in-process or on worker threads', async () => {
+    const cols = population(3, 400);
+    const settings = parseLinkSettings(popSettings);
+    const a = await linkRecords([{ name: 'p.csv', columns: cols }], settings);
+    const b = await linkRecords([{ name: 'p.csv', columns: cols }], settings);
+    const ex = workerExecutor(2);
+    let c;
+    try {
+      c = await linkRecords([{ name: 'p.csv', columns: cols }], settings, { executor: ex });
+    } finally {
+      await ex.close!();
+    }
+    const strip = (m: typeof a.model) => JSON.stringify({ ...m, timingsMs: null });
+    expect(strip(b.model)).toBe(strip(a.model));
+    expect(strip(c.model)).toBe(strip(a.model));
+    expect(Array.from(b.pairs.weight)).toEqual(Array.from(a.pairs.weight));
+    expect(Array.from(c.pairs.weight)).toEqual(Array.from(a.pairs.weight));
+    expect(Array.from(c.clustering.cluster)).toEqual(Array.from(a.clustering.cluster));
+    // a different seed samples different pairs for u
+    const d = await linkRecords([{ name: 'p.csv', columns: cols }], parseLinkSettings({ ...popSettings, seed: 99 }));
+    expect(d.model.comparisons[0]!.levels[1]!.u).not.toBe(a.model.comparisons[0]!.levels[1]!.u);
+  });
+
+  it('finds the people in a noisy population, trains by EM, and explains every pair', async () => {
+    const cols = population(11, 600);
+    const res = await linkRecords([{ name: 'p.csv', columns: cols }], parseLinkSettings(popSettings));
+    const m = res.model;
+    expect(m.prior.source).toBe('deterministic_rules');
+    expect(m.em.sessions).toHaveLength(3);
+    expect(m.em.sessions[0]!.fixedComparisons).toEqual(['first', 'last']);
+    expect(m.comparisons.every((c) => c.mSource === 'em')).toBe(true);
+    // exact agreement is evidence for a match, disagreement against
+    for (const c of m.comparisons) {
+      expect(c.levels[1]!.weight).toBeGreaterThan(3);
+      expect(c.levels.at(-1)!.weight).toBeLessThan(0);
+    }
+    let tp = 0;
+    let fp = 0;
+    for (let p = 0; p < res.pairs.count; p++) {
+      if (res.pairs.weight[p]! < res.thresholdWeight) continue;
+      if (cols.person[res.pairs.l[p]!] === cols.person[res.pairs.r[p]!]) tp++;
+      else fp++;
+    }
+    const truePairs = new Map<string, number>();
+    for (const p of cols.person) truePairs.set(p, (truePairs.get(p) ?? 0) + 1);
+    const total = [...truePairs.values()].reduce((s, k) => s + (k * (k - 1)) / 2, 0);
+    expect(tp / (tp + fp)).toBeGreaterThan(0.97);
+    expect(tp / total).toBeGreaterThan(0.9);
+    // the explanation adds up to the pair's weight
+    const e = explainPair(res, 0, { includeValues: true });
+    expect(e.cumulative.at(-1)).toBeCloseTo(e.matchWeight, 9);
+    expect(e.comparisons.map((x) => x.comparison)).toEqual(['first', 'last', 'dob', 'pc']);
+    expect(e.comparisons[0]!.valueL).toBe(cols.first[res.pairs.l[0]!]);
+    // no value from the data in the model
+    const json = JSON.stringify(m);
+    for (const v of ['SMITH', 'OLIVER', '19']) expect(json.includes(`"${v}`)).toBe(false);
+  });
+
+  it('trains m from clerical labels when asked', async () => {
+    const cols = population(5, 200);
+    const labels = [];
+    for (let i = 0; i + 1 < cols.id.length; i++) if (cols.person[i] === cols.person[i + 1]) labels.push({ idL: cols.id[i]!, idR: cols.id[i + 1]!, match: true });
+    const res = await linkRecords([{ name: 'p.csv', columns: cols }], parseLinkSettings({ ...popSettings, labelledPairs: 'labels.csv' }), { labels });
+    expect(res.model.comparisons.every((c) => c.mSource === 'labels')).toBe(true);
+    expect(res.model.em.sessions).toHaveLength(0);
+    expect(res.model.comparisons[2]!.levels[1]!.m).toBeGreaterThan(0.7);
+    expect(res.model.comparisons[2]!.levels[1]!.m).toBeLessThan(0.9);
+  });
+
+  it('uses fixed m and u from the settings', async () => {
+    const cols = population(5, 100);
+    const s = parseLinkSettings({ ...popSettings, comparisons: [{ column: 'first', type: 'exact', m: [0.9, 0.1], u: [0.05, 0.95] }, ...popSettings.comparisons.slice(1)] });
+    const res = await linkRecords([{ name: 'p.csv', columns: cols }], s);
+    expect(res.model.comparisons[0]).toMatchObject({ mSource: 'fixed', uSource: 'fixed' });
+    expect(res.model.comparisons[0]!.levels[1]!.weight).toBeCloseTo(Math.log2(0.9 / 0.05), 9);
+  });
+});
