@@ -111,7 +111,7 @@ export async function buildAuditFixture(seed = 7): Promise<Fixture> {
   type Pair = { record_id_l: string; record_id_r: string; match_weight: number; match_probability: number; match_key: string };
   const pairs: Pair[] = [];
   const prob = (w: number) => 1 / (1 + 2 ** -w);
-  const keyFor = (a: Rec, b: Rec) => (a.nhs && a.nhs === b.nhs ? 'deterministic:nhs_number_token' : rnd() < 0.5 ? 'surname, date_of_birth' : 'postcode, forename');
+  const keyFor = (a: Rec, b: Rec) => (a.nhs && a.nhs === b.nhs ? 'nhs_number_token' : rnd() < 0.5 ? 'surname & date_of_birth' : 'postcode & forename:first1');
   for (const rs of byPerson.values()) {
     for (let i = 0; i < rs.length; i++) for (let j = i + 1; j < rs.length; j++) {
       const [a, b] = rs[i]!.record_id < rs[j]!.record_id ? [rs[i]!, rs[j]!] : [rs[j]!, rs[i]!];
@@ -125,7 +125,7 @@ export async function buildAuditFixture(seed = 7): Promise<Fixture> {
     if (a.person === b.person) continue;
     const [l, r] = a.record_id < b.record_id ? [a, b] : [b, a];
     const w = Math.round((-18 + rnd() * (k % 20 === 0 ? 26 : 18)) * 100) / 100;
-    pairs.push({ record_id_l: l.record_id, record_id_r: r.record_id, match_weight: w, match_probability: prob(w), match_key: 'surname, date_of_birth' });
+    pairs.push({ record_id_l: l.record_id, record_id_r: r.record_id, match_weight: w, match_probability: prob(w), match_key: 'surname & date_of_birth' });
   }
   const seen = new Set<string>();
   const uniq = pairs.filter((p) => !seen.has(`${p.record_id_l}|${p.record_id_r}`) && seen.add(`${p.record_id_l}|${p.record_id_r}`)).sort((a, b) => (a.record_id_l + a.record_id_r < b.record_id_l + b.record_id_r ? -1 : 1));
@@ -133,7 +133,7 @@ export async function buildAuditFixture(seed = 7): Promise<Fixture> {
   await writeParquet(stores.curated, `pairs/as_at=${AS_AT}/part-00000.parquet`, [...pairCols], uniq);
   const recPerson = new Map(recs.map((r) => [r.record_id, r.person]));
   // Links = accepted pairs that ended up inside one person.
-  await writeParquet(stores.curated, `links/as_at=${AS_AT}/part-00000.parquet`, [...pairCols], uniq.filter((p) => (p.match_weight >= THRESHOLD || p.match_key.startsWith('deterministic')) && recPerson.get(p.record_id_l) === recPerson.get(p.record_id_r)));
+  await writeParquet(stores.curated, `links/as_at=${AS_AT}/part-00000.parquet`, [...pairCols], uniq.filter((p) => p.match_weight >= THRESHOLD && recPerson.get(p.record_id_l) === recPerson.get(p.record_id_r)));
   const refusedPair = uniq.find((p) => p.match_weight >= THRESHOLD && recPerson.get(p.record_id_l) !== recPerson.get(p.record_id_r));
 
   // Families: persons grouped in threes by id, localities North/Central/South; one person in two families.
@@ -156,9 +156,9 @@ export async function buildAuditFixture(seed = 7): Promise<Fixture> {
       { name: 'date_of_birth', column: 'date_of_birth', type: 'date', termFrequency: false, mSource: 'em', uSource: 'random_sample', levels: [{ label: 'null', m: null, u: null, weight: 0 }, { label: 'exact', m: 0.88, u: 0.00005, weight: Math.log2(0.88 / 0.00005) }, { label: 'else', m: 0.12, u: 0.99995, weight: Math.log2(0.12 / 0.99995) }] },
     ],
     u: { sampledPairs: 200000, exhaustive: false, seed: 42 },
-    em: { sessions: [{ rule: 'surname, date_of_birth', pairs: 812, fixedComparisons: ['date_of_birth'], iterations: [{ iteration: 1, lambda: 0.3, maxChange: 0.2 }, { iteration: 2, lambda: 0.25, maxChange: 0.01 }, { iteration: 3, lambda: 0.24, maxChange: 0.00005 }], converged: true, lambda: 0.24 }] },
-    blocking: { rules: [{ rule: 'surname, date_of_birth', pairs: 900, blocks: 10, largestBlocks: [5], newPairs: 900, cumulativePairs: 900 }], candidatePairs: uniq.length, totalPossiblePairs: (recs.length * (recs.length - 1)) / 2, reductionRatio: 0.99, maxPairsPerRule: 1e8, shards: 1 },
-    deterministicRules: { rules: ['deterministic:nhs_number_token'], pairs: 60, recall: 0.9 },
+    em: { sessions: [{ rule: 'surname & date_of_birth', pairs: 812, fixedComparisons: ['date_of_birth'], iterations: [{ iteration: 1, lambda: 0.3, maxChange: 0.2 }, { iteration: 2, lambda: 0.25, maxChange: 0.01 }, { iteration: 3, lambda: 0.24, maxChange: 0.00005 }], converged: true, lambda: 0.24 }] },
+    blocking: { rules: [{ rule: 'surname & date_of_birth', pairs: 900, blocks: 10, largestBlocks: [5], newPairs: 900, cumulativePairs: 900 }], candidatePairs: uniq.length, totalPossiblePairs: (recs.length * (recs.length - 1)) / 2, reductionRatio: 0.99, maxPairsPerRule: 1e8, shards: 1 },
+    deterministicRules: { rules: ['nhs_number_token & date_of_birth', 'upn_token & date_of_birth', 'surname:soundex & date_of_birth'], pairs: 60, recall: 0.9 },
     scoring: { pairsScored: uniq.length, pairsAtOrAboveThreshold: 0 },
     clustering: { clusters: persons, sizeDistribution: {}, refusedMerges: 1, refusedByReason: {}, strongIdentifiers: ['nhs_number_token'], singleLinkMinProbability: 0.99 },
     timingsMs: {},

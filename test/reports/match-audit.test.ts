@@ -46,8 +46,13 @@ describe('match audit report: counts agree with the curated tables (recomputed i
   });
 
   it('records, persons, links and pairs', async () => {
-    const [r] = await sql(`SELECT (SELECT count(*) FROM ${curated('records')}) AS records, (SELECT count(DISTINCT person_id) FROM ${curated('persons')}) AS persons, (SELECT count(*) FROM ${curated('links')}) AS links, (SELECT count(*) FROM ${curated('pairs')}) AS pairs, (SELECT count(*) FROM ${curated('links')} WHERE match_key LIKE 'deterministic%') AS det`);
-    expect(report.linkage).toMatchObject({ records: r!.records, persons: r!.persons, links: r!.links, pairsScored: r!.pairs, deterministicLinks: r!.det, probabilisticLinks: Number(r!.links) - Number(r!.det) });
+    const secure = `read_parquet('${join(fx.root, 'out', 'secure', `as_at=${AS_AT}`, 'person-records.parquet')}')`;
+    const [r] = await sql(`SELECT (SELECT count(*) FROM ${curated('records')}) AS records, (SELECT count(DISTINCT person_id) FROM ${curated('persons')}) AS persons, (SELECT count(*) FROM ${curated('links')}) AS links, (SELECT count(*) FROM ${curated('pairs')}) AS pairs,
+      (SELECT count(*) FROM ${curated('links')} k JOIN ${secure} a ON a.record_id = k.record_id_l JOIN ${secure} b ON b.record_id = k.record_id_r
+        WHERE (a.nhs_number_token = b.nhs_number_token AND a.date_of_birth = b.date_of_birth) OR (a.upn_token = b.upn_token AND a.date_of_birth = b.date_of_birth)) AS det`);
+    expect(Number(r!.det)).toBeGreaterThan(0);
+    expect(report.linkage).toMatchObject({ records: r!.records, persons: r!.persons, links: r!.links, pairsScored: r!.pairs, deterministicLinks: Number(r!.det), probabilisticLinks: Number(r!.links) - Number(r!.det) });
+    expect(report.linkage.byDeterministicRule.skippedRules).toEqual(['surname:soundex & date_of_birth']);
   });
 
   it('records per source and the share linked to another source', async () => {
@@ -66,8 +71,8 @@ describe('match audit report: counts agree with the curated tables (recomputed i
     const [p] = await sql(`SELECT count(*) AS n, sum(CASE WHEN match_weight >= ${THRESHOLD} THEN 1 ELSE 0 END) AS above FROM ${curated('pairs')}`);
     expect(report.linkage.weightHistogram.bins.reduce((s, b) => s + b.count, 0)).toBe(p!.n);
     expect(report.linkage.weightHistogram.bins.filter((b) => b.from >= THRESHOLD).reduce((s, b) => s + b.count, 0)).toBe(Number(p!.above));
-    // At the threshold: probabilistic pairs at or above it plus deterministic pairs.
-    const [s] = await sql(`SELECT count(*) AS n FROM ${curated('pairs')} WHERE match_weight >= ${THRESHOLD} OR match_key LIKE 'deterministic%'`);
+    // At the threshold: the pairs at or above it.
+    const [s] = await sql(`SELECT count(*) AS n FROM ${curated('pairs')} WHERE match_weight >= ${THRESHOLD}`);
     expect(report.linkage.sensitivity.find((x) => x.offset === 0)!.links).toBe(s!.n);
     // Lower thresholds never give fewer links or more persons.
     const sens = report.linkage.sensitivity;

@@ -45,6 +45,12 @@ export interface AuditData {
   familiesOfPerson: Map<string, string[]> | null;
   localityOfFamily: Map<string, string> | null;
   peopleFeeds: Set<string>;
+  /**
+   * The model's deterministic rules (columns that must all be equal) with each column's values per record
+   * index, from the secure person records: to tell links a deterministic rule alone would make from links
+   * only the probabilistic score makes. Rules using transforms are listed in `skipped`.
+   */
+  deterministic: { rules: Array<{ name: string; columns: string[] }>; values: Map<string, Array<string | null>>; skipped: string[] };
 }
 
 export const SENSITIVITY_OFFSETS = [-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8] as const;
@@ -207,6 +213,41 @@ export function linksByRule(links: PairArrays): MatchAuditReport['linkage']['lin
     .sort((a, b) => (a.kind === b.kind ? b.links - a.links || (a.matchKey < b.matchKey ? -1 : 1) : a.kind === 'deterministic' ? -1 : 1));
 }
 
+/** Per link: the first deterministic rule whose columns are all present and equal on both records, else null. */
+export function deterministicRuleOf(d: AuditData, l: number, r: number): string | null {
+  if (l < 0 || r < 0) return null;
+  for (const rule of d.deterministic.rules) {
+    let ok = rule.columns.length > 0;
+    for (const c of rule.columns) {
+      const vals = d.deterministic.values.get(c);
+      const a = vals?.[l];
+      if (!vals || a === null || a === undefined || a === '' || a !== vals[r]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return rule.name;
+  }
+  return null;
+}
+
+export function linksByDeterministicRule(d: AuditData): MatchAuditReport['linkage']['byDeterministicRule'] {
+  const per = new Map<string, number>(d.deterministic.rules.map((r) => [r.name, 0]));
+  let deterministic = 0;
+  for (let p = 0; p < d.links.count; p++) {
+    const rule = d.links.deterministic[p] ? d.links.keys[d.links.key[p]!] ?? 'deterministic' : deterministicRuleOf(d, d.links.l[p]!, d.links.r[p]!);
+    if (rule === null) continue;
+    deterministic++;
+    per.set(rule, (per.get(rule) ?? 0) + 1);
+  }
+  return {
+    rules: [...per.entries()].map(([rule, links]) => ({ rule, links })),
+    deterministic,
+    probabilisticOnly: d.links.count - deterministic,
+    skippedRules: d.deterministic.skipped,
+  };
+}
+
 export function modelSummary(model: Record<string, unknown> | null): ModelSummary | null {
   if (!model) return null;
   const m = model as {
@@ -350,8 +391,7 @@ export function biasSection(d: AuditData, members: Map<string, number[]>): Match
 
 export function computeAudit(d: AuditData): Omit<MatchAuditReport, 'privacy' | 'manifest' | 'review'> {
   const members = groupMembers(d.personOf);
-  let det = 0;
-  for (let p = 0; p < d.links.count; p++) if (d.links.deterministic[p]) det++;
+  const byDet = linksByDeterministicRule(d);
   return {
     version: 1,
     asAt: d.asAt,
@@ -362,8 +402,9 @@ export function computeAudit(d: AuditData): Omit<MatchAuditReport, 'privacy' | '
       persons: members.size,
       pairsScored: d.pairs.count,
       links: d.links.count,
-      deterministicLinks: det,
-      probabilisticLinks: d.links.count - det,
+      deterministicLinks: byDet.deterministic,
+      probabilisticLinks: byDet.probabilisticOnly,
+      byDeterministicRule: byDet,
       threshold: d.threshold,
       bySource: linkageBySource(d, members),
       linksByRule: linksByRule(d.links),

@@ -115,6 +115,20 @@ export function isDeterministicKey(matchKey: string, deterministicRules: Set<str
   return deterministicRules.has(matchKey) || /^(deterministic|det)\b[:\s_-]?/i.test(matchKey);
 }
 
+const camel = (c: string) => c.replace(/_([a-z0-9])/g, (_m, x: string) => x.toUpperCase());
+
+/** "nhs_number_token & date_of_birth" -> columns; rules with transforms ("surname:soundex") cannot be re-checked here. */
+export function parseDeterministicRules(names: string[]): { rules: Array<{ name: string; columns: string[] }>; columns: string[]; skipped: string[] } {
+  const rules: Array<{ name: string; columns: string[] }> = [];
+  const skipped: string[] = [];
+  for (const name of names) {
+    const cols = name.split('&').map((c) => c.trim()).filter(Boolean);
+    if (cols.length === 0 || cols.some((c) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(c))) skipped.push(name);
+    else rules.push({ name, columns: cols });
+  }
+  return { rules, columns: [...new Set(rules.flatMap((r) => r.columns))].sort(), skipped };
+}
+
 export const MODEL_JSON = (asAt: string) => `match/as_at=${asAt}/model.json`;
 export const CLUSTERING_JSON = (asAt: string) => `match/as_at=${asAt}/clustering.json`;
 
@@ -163,11 +177,14 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const links = await loadPairs(stores.curated, keys.curated('links', asAt), index, detRules);
 
   const secure: Array<SecureFacts | null> = new Array(records.length).fill(null);
+  const detRulesParsed = parseDeterministicRules([...detRules]);
+  const detValues = new Map<string, Array<string | null>>(detRulesParsed.columns.map((c) => [c, new Array<string | null>(records.length).fill(null)]));
   const prKey = keys.secure(asAt, PERSON_RECORDS);
   if (await stores.secure.exists(prKey)) {
     for await (const row of rowsOf(stores.secure, prKey)) {
       const i = index.get(str(row.record_id ?? row.recordId) ?? '');
       if (i === undefined) continue;
+      for (const [c, vals] of detValues) vals[i] = str(row[c] ?? row[camel(c)]);
       secure[i] = {
         dateOfBirth: str(row.date_of_birth ?? row.dateOfBirth),
         sex: str(row.sex),
@@ -217,6 +234,7 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
     data: {
       asAt, runId, files: await loadFileCounts(stores.secure, asAt), records, personOf, pairs, links, threshold, model, clustering, secure,
       familiesOfPerson, localityOfFamily, peopleFeeds,
+      deterministic: { rules: detRulesParsed.rules, values: detValues, skipped: detRulesParsed.skipped },
     },
     manifest,
     review,

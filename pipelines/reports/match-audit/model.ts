@@ -66,8 +66,11 @@ export interface MatchAuditReport {
     persons: number;
     pairsScored: number;
     links: number;
+    /** Links whose records agree on every column of a deterministic rule (or made by one): a rule alone would link them. */
     deterministicLinks: number;
+    /** Links only the probabilistic score makes. */
     probabilisticLinks: number;
+    byDeterministicRule: { rules: Array<{ rule: string; links: number }>; deterministic: number; probabilisticOnly: number; skippedRules: string[] };
     threshold: { weight: number; probability: number };
     bySource: SourceLinkage[];
     linksByRule: Array<{ matchKey: string; kind: 'deterministic' | 'probabilistic'; links: number; meanWeight: number | null }>;

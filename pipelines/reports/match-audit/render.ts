@@ -133,7 +133,7 @@ ${keyFigures([
     { label: 'records', value: formatInt(L.records) },
     { label: 'persons', value: formatInt(L.persons), note: 'after clustering' },
     { label: 'pairs scored', value: formatInt(L.pairsScored) },
-    { label: 'links', value: formatInt(L.links), note: `${formatInt(L.deterministicLinks)} deterministic, ${formatInt(L.probabilisticLinks)} probabilistic` },
+    { label: 'links', value: formatInt(L.links), note: `${formatInt(L.deterministicLinks)} meet a deterministic rule, ${formatInt(L.probabilisticLinks)} by score only` },
     { label: 'threshold', value: formatDecimal(thr.weight, 2), note: `match weight (probability ${formatPercent(thr.probability, 2)})` },
   ])}
 ${stackedBarChart({
@@ -158,10 +158,19 @@ ${table({
     rows: L.bySource,
   })}
 ${table({
-    caption: 'Links by the rule that produced them',
+    caption: 'Links a deterministic rule alone would make (records agree on every column of the rule)',
     columns: [
-      { label: 'Rule (match key)', cell: (x: MatchAuditReport['linkage']['linksByRule'][number]) => code(x.matchKey) },
-      { label: 'Kind', key: 'kind' },
+      { label: 'Deterministic rule', cell: (x: { rule: string; links: number; plain?: boolean }) => (x.plain ? x.rule : code(x.rule)) },
+      { label: 'Links', key: 'links', kind: 'num' },
+    ],
+    rows: [...L.byDeterministicRule.rules, { rule: 'only the probabilistic score', links: L.byDeterministicRule.probabilisticOnly, plain: true }],
+  })}
+${L.byDeterministicRule.skippedRules.length ? para(`Not re-checked here (they use transforms): ${L.byDeterministicRule.skippedRules.join('; ')}.`, true) : ''}
+${table({
+    caption: 'Links by the blocking rule that first found the pair (match key)',
+    columns: [
+      { label: 'Match key', cell: (x: MatchAuditReport['linkage']['linksByRule'][number]) => code(x.matchKey) },
+      { label: 'How linked', cell: (x) => (x.kind === 'deterministic' ? 'deterministic rule' : 'match weight at or above the threshold') },
       { label: 'Links', key: 'links', kind: 'num' },
       { label: 'Mean weight', kind: 'num', cell: (x) => formatDecimal(x.meanWeight, 2) },
     ],
@@ -175,7 +184,7 @@ ${histogram({
     yLabel: 'pairs',
     threshold: { value: thr.weight, label: 'threshold' },
     logScale: true,
-    note: `Pairs at or above the threshold are linked. Weights outside the axis are counted in the end bins (${formatInt(L.weightHistogram.clampedBelow)} below, ${formatInt(L.weightHistogram.clampedAbove)} above)${L.weightHistogram.deterministicWithoutWeight ? `; ${formatInt(L.weightHistogram.deterministicWithoutWeight)} pairs have no weight` : ''}. Bar heights are on a log scale.`,
+    note: `Every pair the match stage kept (pairs far below the threshold are dropped there). Pairs at or above the threshold are linked, unless the chaining guard refused the merge. Weights outside the axis are counted in the end bins (${formatInt(L.weightHistogram.clampedBelow)} below, ${formatInt(L.weightHistogram.clampedAbove)} above)${L.weightHistogram.deterministicWithoutWeight ? `; ${formatInt(L.weightHistogram.deterministicWithoutWeight)} pairs have no weight` : ''}. Bar heights are on a log scale.`,
   })}
 ${subheading('Threshold sensitivity')}
 ${para(`How many links and persons there would be at other thresholds. A steep change near the threshold means many pairs are borderline. Persons here are connected components of the links, before the chaining guard, so at the threshold they can differ slightly from the ${formatInt(L.persons)} persons of the run${atThr ? ` (${formatInt(atThr.persons)} here)` : ''}.`)}
