@@ -69,7 +69,7 @@ async function generate(): Promise<void> {
       out += line;
     }
     bytes += Buffer.byteLength(out);
-    if (!ws.write(out)) await new Promise((res) => ws.once('drain', res));
+    if (!ws.write(out)) await new Promise<void>((res) => ws.once('drain', () => res()));
   }
   await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
   const { rename } = await import('node:fs/promises');
