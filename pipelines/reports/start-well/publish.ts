@@ -1,0 +1,78 @@
+/** Writes outputs/as_at=D/start-well/: report.html, report.csv, summary.json (protected figures, read by later runs for trends). */
+import { z } from 'zod';
+import { disclosureSettingsSchema, type DisclosureSettings } from '../../../models/disclosure.ts';
+import { buildStartWellCohort, startWellTables, type CohortPerson } from '../../../models/start-well.ts';
+import { parseStratifyConfig } from '../../../models/config.ts';
+import { readParquet } from '../../io/parquet.ts';
+import { keys } from '../../layout.ts';
+import type { StageContext } from '../../stages/context.ts';
+import { loadLocalityLookups, readFacts, readPersonDobs, readPersonMap, str } from '../../stages/families.ts';
+import { readFamilyMembers } from '../../stages/stratify.ts';
+import { renderStartWell, startWellCsv, summaryOf, type StartWellSummary } from './report.ts';
+
+export const startWellSettingsSchema = z.object({
+  disclosure: disclosureSettingsSchema.default(disclosureSettingsSchema.parse({})),
+  lateBookingWeeks: z.number().positive().default(13),
+}).loose();
+
+export function disclosureOf(publish: unknown): DisclosureSettings {
+  const r = z.object({ disclosure: disclosureSettingsSchema.optional() }).loose().safeParse(publish ?? {});
+  if (!r.success) throw new Error(`config publish.disclosure: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data.disclosure ?? disclosureSettingsSchema.parse({});
+}
+
+/** Earlier runs' summaries under the same output root (for trends). */
+export async function readStartWellHistory(ctx: StageContext): Promise<StartWellSummary[]> {
+  const out: StartWellSummary[] = [];
+  for (const o of await ctx.stores.outputs.list('as_at=')) {
+    const m = /^as_at=(\d{4}-\d{2}-\d{2})\/start-well\/summary\.json$/.exec(o.key);
+    if (!m || m[1]! >= ctx.asAt) continue;
+    try {
+      out.push(JSON.parse((await ctx.stores.outputs.get(o.key)).toString('utf8')) as StartWellSummary);
+    } catch (err) {
+      ctx.log.warn('start well: an earlier summary cannot be read; trend skips it', { key: o.key, error: (err as Error).message });
+    }
+  }
+  return out.sort((a, b) => (a.asAt < b.asAt ? -1 : 1));
+}
+
+export async function publishStartWell(ctx: StageContext): Promise<Record<string, number>> {
+  const settings = startWellSettingsSchema.parse({ ...(ctx.config.publish as Record<string, unknown>), disclosure: disclosureOf(ctx.config.publish) });
+  const stratCfg = parseStratifyConfig(ctx.config.stratify);
+  const lookups = await loadLocalityLookups(stratCfg);
+  const families = await readParquet(ctx.stores.curated, keys.curated('families', ctx.asAt));
+  const localityOf = new Map(families.map((f) => [str(f, 'family_id') ?? '', str(f, 'locality') ?? lookups.unassigned]));
+  const members = await readFamilyMembers(ctx);
+  const familyOfPerson = new Map<string, string>();
+  const familyMembers = new Map<string, Array<{ personId: string; isChild: boolean }>>();
+  for (const m of members) {
+    if (m.membership !== 'primary') continue;
+    familyOfPerson.set(m.personId, m.familyId);
+    familyMembers.set(m.familyId, [...(familyMembers.get(m.familyId) ?? []), { personId: m.personId, isChild: m.isChild }]);
+  }
+  const dobs = await readPersonDobs(ctx);
+  const personOf = await readPersonMap(ctx);
+  const { facts } = await readFacts(ctx, personOf);
+  const knownToSocialCare = new Set<string>();
+  for (const [recordId, personId] of personOf) if (recordId.startsWith('social_care:')) knownToSocialCare.add(personId);
+  const persons: CohortPerson[] = [...dobs.entries()].map(([personId, dateOfBirth]) => {
+    const familyId = familyOfPerson.get(personId) ?? null;
+    return { personId, dateOfBirth, familyId, locality: familyId ? localityOf.get(familyId) ?? lookups.unassigned : lookups.unassigned };
+  });
+  const cohort = buildStartWellCohort({ asAt: ctx.asAt, persons, familyMembers, facts, personOfRecord: personOf, knownToSocialCare, lateBookingWeeks: settings.lateBookingWeeks });
+  const tables = startWellTables(ctx.asAt, cohort, lookups.localities.names, settings.disclosure);
+  const history = await readStartWellHistory(ctx);
+  const summary = summaryOf(tables, settings.disclosure);
+  await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/report.html'), renderStartWell(tables, settings.disclosure, history, ctx.runId));
+  await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/report.csv'), startWellCsv(tables));
+  await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const suppressed = [tables.children, ...Object.values(tables.childIndicators), tables.pregnancies]
+    .flatMap((t) => [...t.cells.flat(), ...(t.rowTotals ?? []), ...(t.colTotals ?? []), ...(t.grandTotal ? [t.grandTotal] : [])]);
+  return {
+    start_well_children: cohort.filter((m) => m.kind === 'child').length,
+    start_well_pregnancies: cohort.filter((m) => m.kind === 'pregnancy').length,
+    start_well_cells_primary_suppressed: suppressed.filter((c) => c.suppressed === 'primary').length,
+    start_well_cells_secondary_suppressed: suppressed.filter((c) => c.suppressed === 'secondary').length,
+    start_well_trend_runs: history.length + 1,
+  };
+}

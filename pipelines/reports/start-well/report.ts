@@ -1,0 +1,170 @@
+/**
+ * The Start Well board's report: HTML (self-contained, inline SVG) + CSV + a machine-readable summary (published,
+ * protected figures only) that later runs read to draw trends. Every number here has been through disclosure control.
+ */
+import { publishedRate, type DisclosureSettings, type ProtectedTable, type PublishedCell } from '../../../models/disclosure.ts';
+import { PREGNANCY_COLUMNS, START_WELL_INDICATORS, type StartWellIndicator, type StartWellTables } from '../../../models/start-well.ts';
+import { formatMonth, html, keyFigures, lineChart, barChart, notice, para, renderPage, table, type PageSection } from '../html/index.ts';
+import { toCsv, type CellValue } from '../target-lists/csv.ts';
+
+export interface StartWellSummary {
+  asAt: string;
+  localities: string[];
+  children: { byLocality: Record<string, PublishedCell>; total: PublishedCell };
+  indicators: Record<string, { byLocality: Record<string, PublishedCell>; total: PublishedCell }>;
+  pregnancies: Record<string, { byLocality: Record<string, PublishedCell>; total: PublishedCell }>;
+  disclosure: DisclosureSettings;
+}
+
+const ALL = 'All localities';
+
+function margins(t: ProtectedTable, rows: string[]) {
+  return { byLocality: Object.fromEntries(rows.map((r, i) => [r, t.rowTotals![i]!])), total: t.grandTotal! };
+}
+
+export function summaryOf(t: StartWellTables, disclosure: DisclosureSettings): StartWellSummary {
+  const preg: StartWellSummary['pregnancies'] = {};
+  PREGNANCY_COLUMNS.forEach((c, j) => {
+    preg[c] = { byLocality: Object.fromEntries(t.localities.map((r, i) => [r, t.pregnancies.cells[i]![j]!])), total: t.pregnancies.colTotals![j]! };
+  });
+  return {
+    asAt: t.asAt,
+    localities: t.localities,
+    children: margins(t.children, t.localities),
+    indicators: Object.fromEntries(START_WELL_INDICATORS.map((ind) => [ind.id, margins(t.childIndicators[ind.id], t.localities)])),
+    pregnancies: preg,
+    disclosure,
+  };
+}
+
+const show = (c: PublishedCell | undefined): string => (!c ? '' : c.value === null ? (c.suppressed === 'primary' ? '*' : '**') : String(c.value));
+const rateText = (r: number | null) => (r === null ? '–' : `${r.toFixed(1)}%`);
+
+/** The CSV: one row per published figure (long format), counts and rates, suppressed cells marked. */
+export function startWellCsv(t: StartWellTables): Buffer {
+  const header = ['as_at', 'cohort', 'measure', 'locality', 'month_of_birth', 'count', 'suppressed', 'rate_percent'];
+  const rows: CellValue[][] = [];
+  const emit = (cohort: string, measure: string, tab: ProtectedTable, denom: ProtectedTable | null) => {
+    const cell = (r: number, c: number): PublishedCell => (r < tab.rows.length ? (c < tab.cols.length ? tab.cells[r]![c]! : tab.rowTotals![r]!) : (c < tab.cols.length ? tab.colTotals![c]! : tab.grandTotal!));
+    const dcell = (r: number, c: number): PublishedCell | null => {
+      if (!denom) return null;
+      return r < denom.rows.length ? (c < denom.cols.length ? denom.cells[r]![c]! : denom.rowTotals![r]!) : (c < denom.cols.length ? denom.colTotals![c]! : denom.grandTotal!);
+    };
+    for (let r = 0; r <= tab.rows.length; r++) {
+      for (let c = 0; c <= tab.cols.length; c++) {
+        const v = cell(r, c);
+        const d = dcell(r, c);
+        rows.push([t.asAt, cohort, measure, r < tab.rows.length ? tab.rows[r]! : ALL, c < tab.cols.length ? tab.cols[c]! : 'all', v.value, v.suppressed ?? '', d ? publishedRate(v, d) : null]);
+      }
+    }
+  };
+  emit('children_under_2', 'children', t.children, null);
+  for (const ind of START_WELL_INDICATORS) emit('children_under_2', ind.id, t.childIndicators[ind.id], t.children);
+  PREGNANCY_COLUMNS.forEach((c, j) => {
+    for (let r = 0; r <= t.localities.length; r++) {
+      const v = r < t.localities.length ? t.pregnancies.cells[r]![j]! : t.pregnancies.colTotals![j]!;
+      const d = r < t.localities.length ? t.pregnancies.cells[r]![0]! : t.pregnancies.colTotals![0]!;
+      rows.push([t.asAt, 'pregnancies', c, r < t.localities.length ? t.localities[r]! : ALL, 'unborn', v.value, v.suppressed ?? '', c === 'pregnancies' ? null : publishedRate(v, d)]);
+    }
+  });
+  return toCsv(header, rows);
+}
+
+function monthTable(caption: string, tab: ProtectedTable, denom: ProtectedTable | null): ReturnType<typeof table> {
+  type Row = { locality: string; cells: PublishedCell[]; total: PublishedCell; rate: number | null; totals?: boolean };
+  const rows: Row[] = tab.rows.map((r, i) => ({ locality: r, cells: tab.cells[i]!, total: tab.rowTotals![i]!, rate: denom ? publishedRate(tab.rowTotals![i]!, denom.rowTotals![i]!) : null }));
+  const totals: Row = { locality: ALL, cells: tab.colTotals!, total: tab.grandTotal!, rate: denom ? publishedRate(tab.grandTotal!, denom.grandTotal!) : null };
+  return table<Row>({
+    caption,
+    className: 'compact',
+    columns: [
+      { label: 'Locality', key: 'locality' },
+      ...tab.cols.map((c, j) => ({ label: formatMonth(c), kind: 'num' as const, cell: (r: Row) => show(r.cells[j]) })),
+      { label: 'Total', kind: 'num', cell: (r: Row) => show(r.total) },
+      ...(denom ? [{ label: 'Rate', kind: 'num' as const, cell: (r: Row) => rateText(r.rate) }] : []),
+    ],
+    rows,
+    totals,
+  });
+}
+
+export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettings, history: StartWellSummary[], runId?: string): string {
+  const s = summaryOf(t, disclosure);
+  const runs = [...history.filter((h) => h.asAt !== t.asAt), s].sort((a, b) => (a.asAt < b.asAt ? -1 : 1));
+  const rateOf = (sum: StartWellSummary, id: StartWellIndicator, loc?: string) => {
+    const num = loc ? sum.indicators[id]?.byLocality[loc] : sum.indicators[id]?.total;
+    const den = loc ? sum.children.byLocality[loc] : sum.children.total;
+    return num && den ? publishedRate(num, den) : null;
+  };
+  const summaryRows = START_WELL_INDICATORS.map((ind) => ({
+    label: ind.label,
+    ...Object.fromEntries(t.localities.map((l) => [l, `${show(s.indicators[ind.id]!.byLocality[l])} (${rateText(rateOf(s, ind.id, l))})`])),
+    all: `${show(s.indicators[ind.id]!.total)} (${rateText(rateOf(s, ind.id))})`,
+  }));
+  const sections: PageSection[] = [
+    {
+      title: 'Indicators by locality',
+      lead: 'Children under two at the as-at date: how many carry each indicator, and the rate among the locality\'s children.',
+      body: html`${table<Record<string, string>>({
+        caption: 'Children under two: count (rate) per indicator',
+        columns: [{ label: 'Indicator', key: 'label' }, ...t.localities.map((l) => ({ label: l, key: l, kind: 'num' as const })), { label: ALL, key: 'all', kind: 'num' }],
+        rows: [{ label: 'Children under two', ...Object.fromEntries(t.localities.map((l) => [l, show(s.children.byLocality[l])])), all: show(s.children.total) }, ...summaryRows],
+      })}${barChart({
+        title: `Rate per indicator, all localities (as at ${t.asAt})`,
+        valueLabel: 'per cent of children under two',
+        data: START_WELL_INDICATORS.map((ind) => ({ label: ind.label, value: rateOf(s, ind.id) ?? 0 })),
+        format: (v: number) => `${v.toFixed(1)}%`,
+        note: 'A suppressed rate is drawn as 0 and shown as – in the tables.',
+      })}`,
+    },
+    {
+      title: 'Pregnancies',
+      lead: 'Women with a current pregnancy (booked, not yet delivered) at the as-at date.',
+      body: table<{ locality: string; cells: PublishedCell[] }>({
+        caption: 'Pregnancies and their indicators',
+        columns: [{ label: 'Locality', key: 'locality' }, ...PREGNANCY_COLUMNS.map((c, j) => ({ label: c === 'pregnancies' ? 'Pregnancies' : START_WELL_INDICATORS.find((i) => i.id === c)!.label, kind: 'num' as const, cell: (r: { cells: PublishedCell[] }) => show(r.cells[j]) }))],
+        rows: t.localities.map((l, i) => ({ locality: l, cells: t.pregnancies.cells[i]! })),
+        totals: { locality: ALL, cells: t.pregnancies.colTotals! },
+      }),
+    },
+    {
+      title: 'By month of birth',
+      lead: 'Each measure by locality and month of birth. * suppressed (small number); ** suppressed so that a small number cannot be worked out from the totals.',
+      body: html`${monthTable('Children under two by month of birth', t.children, null)}${START_WELL_INDICATORS.map((ind) => monthTable(`${ind.label}: by month of birth`, t.childIndicators[ind.id], t.children))}`,
+    },
+    {
+      title: 'Trends across runs',
+      body: runs.length < 2
+        ? para('Trends appear here when the output root holds Start Well reports for more than one as-at date (e.g. after a monthly backfill).', true)
+        : html`${lineChart({
+          title: 'Children under two by locality',
+          xLabels: runs.map((r) => r.asAt),
+          series: [...new Set(runs.flatMap((r) => r.localities))].sort().map((l) => ({ name: l, values: runs.map((r) => r.children.byLocality[l]?.value ?? null) })),
+          yLabel: 'children',
+        })}${lineChart({
+          title: 'Indicator rates, all localities',
+          xLabels: runs.map((r) => r.asAt),
+          series: START_WELL_INDICATORS.map((ind) => ({ name: ind.label, values: runs.map((r) => rateOf(r, ind.id)) })),
+          yLabel: 'per cent',
+          format: (v: number) => `${v.toFixed(1)}%`,
+        })}`,
+    },
+    {
+      title: 'About these figures',
+      body: html`${para(`Disclosure control: counts from ${disclosure.suppressMin} to ${disclosure.suppressMax} are suppressed (*); other counts are rounded to the nearest ${disclosure.roundTo}; further cells are suppressed (**) wherever a suppressed number could otherwise be recovered from the row and column totals. Rates are computed from the published (rounded) numbers.`)}${para('Late booking: antenatal booking at 13 weeks or later. Low birth weight: under 2,500 g. Domestic abuse: a police-recorded incident in the past 12 months with a household member as victim, perpetrator or child present. Parent known to social care: an adult in the household (or the mother) holds a children\'s social care record. Teenage parent: the mother was under 20 at the birth (or at booking, for a pregnancy). Missed review: a mandated health visitor review recorded as missed.')}`,
+    },
+  ];
+  return renderPage({
+    title: 'Start Well: the first 1,000 days',
+    subtitle: `As at ${t.asAt}${runId ? ` · run ${runId}` : ''}`,
+    banner: notice('info', 'Disclosure control', `Small numbers suppressed (${disclosure.suppressMin}-${disclosure.suppressMax}), others rounded to ${disclosure.roundTo}, secondary suppression applied.`),
+    intro: keyFigures([
+      { label: 'children under two', value: show(s.children.total) },
+      { label: 'pregnancies', value: show(s.pregnancies.pregnancies?.total) },
+      { label: 'children with two or more indicators', value: show(s.indicators.two_or_more?.total), note: rateText(rateOf(s, 'two_or_more')) },
+      { label: 'localities', value: String(t.localities.length) },
+    ]),
+    sections,
+    footer: 'OFFICIAL. Aggregates only, after disclosure control; no person-level data.',
+  });
+}
