@@ -60,3 +60,8 @@ export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult>
   else ctx.log.info('match audit report published', { asAt, filesScanned: privacy.files.length, report: out.html });
   return { report, keys: out, counts };
 }
+
+/** The publish stage's step: builds the report and returns its counts (for the run manifest). */
+export async function publishMatchAudit(ctx: Ctx): Promise<Record<string, number>> {
+  return (await buildMatchAuditReport(ctx)).counts;
+}
