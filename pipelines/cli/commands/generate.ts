@@ -1,6 +1,8 @@
 /** `locality generate`: seeded synthetic partnership data (landing extracts + ground truth). */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { configWithOverrides } from '../../../fixtures/generator/config.ts';
 import { generate } from '../../../fixtures/generator/generate.ts';
 
 function positiveInt(name: string) {
@@ -20,11 +22,22 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output directory: writes <dir>/landing/... and <dir>/truth/...')
     .option('--extracts <k>', 'number of extracts (snapshots of people feeds, increments of event feeds)', positiveInt('--extracts'), 1)
     .option('--every <period>', 'spacing of extracts: month | quarter', 'month')
+    .option('--config <json>', 'override generator rates, e.g. {"problems":{"forenameTypo":0.05}} (see fixtures/generator/config.ts)')
     .option('--force', 'replace an existing <dir>/landing and <dir>/truth', false)
-    .action((o: { families: number; seed: string; asAt: string; out: string; extracts: number; every: string; force: boolean }) => {
+    .action((o: { families: number; seed: string; asAt: string; out: string; extracts: number; every: string; force: boolean; config?: string }) => {
       if (o.every !== 'month' && o.every !== 'quarter') throw new Error(`--every must be month or quarter, got "${o.every}"`);
+      let config;
+      if (o.config) {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(readFileSync(o.config, 'utf8'));
+        } catch (err) {
+          throw new Error(`generator config ${o.config}: cannot read as JSON (${(err as Error).message})`, { cause: err });
+        }
+        config = configWithOverrides(raw, `generator config ${o.config}`);
+      }
       const started = performance.now();
-      const s = generate({ families: o.families, seed: o.seed, asAt: o.asAt, out: o.out, extracts: o.extracts, every: o.every, force: o.force });
+      const s = generate({ families: o.families, seed: o.seed, asAt: o.asAt, out: o.out, extracts: o.extracts, every: o.every, force: o.force, config });
       const secs = (performance.now() - started) / 1000;
       process.stdout.write(
         `generated ${s.families} families (${s.persons} persons), ${s.totalRows} rows in ${s.extractDates.length} extract(s) ` +
