@@ -126,8 +126,15 @@ function factOrder(a: PersonFact, b: PersonFact): number {
   return cmp(b.date, a.date) || cmp(a.source, b.source) || cmp(a.feed, b.feed) || cmp(a.recordRef, b.recordRef) || cmp(a.personId, b.personId) || cmp(a.factId, b.factId);
 }
 
+/**
+ * Facts whose date is someone's date of birth (a birth): evidence gives the month only, so no date of birth reaches
+ * an output. The source record ref still lets authorised staff find the event.
+ */
+const DATE_IS_A_BIRTHDAY = new Set<string>(['birth']);
+
 function toEvidence(f: PersonFact): Evidence {
-  return { personId: f.personId, source: f.source, feed: f.feed, factType: f.type, date: f.date, endDate: f.endDate, recordRef: f.recordRef, value: f.value };
+  const date = DATE_IS_A_BIRTHDAY.has(f.type) ? f.date.slice(0, 7) : f.date;
+  return { personId: f.personId, source: f.source, feed: f.feed, factType: f.type, date, endDate: f.endDate, recordRef: f.recordRef, value: f.value };
 }
 
 function evidenceOrder(a: Evidence, b: Evidence): number {

@@ -22,6 +22,7 @@ import { parseCsvColumns } from '../../matching/csv.ts';
 import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
+import { defineStage } from './index.ts';
 
 export const familiesInputSchema = z.object({}).loose().default({});
 
@@ -320,3 +321,5 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   ctx.log.info('families formed', { families: built.families.length, unassigned, alsoIn: built.counts.also_in_memberships });
   return { counts, byLocality };
 }
+
+export const stage = defineStage('families', familiesInputSchema, familiesStage);

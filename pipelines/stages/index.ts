@@ -39,6 +39,10 @@ export const STAGES: Partial<Record<PipelineStageName, Loader>> = {
   // one line per stage as it lands
   match: async () => (await import('./match.ts')).stage as unknown as StageEntry<never>,
   validate: async () => (await import('./validate.ts')).stage as unknown as StageEntry<never>,
+  standardise: async () => (await import('./standardise.ts')).stage as unknown as StageEntry<never>,
+  families: async () => (await import('./families.ts')).stage as unknown as StageEntry<never>,
+  stratify: async () => (await import('./stratify.ts')).stage as unknown as StageEntry<never>,
+  publish: async () => (await import('./publish.ts')).stage as unknown as StageEntry<never>,
 };
 
 export function hasStage(name: string): name is PipelineStageName {

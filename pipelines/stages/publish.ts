@@ -10,6 +10,7 @@ import { publishMatchAudit } from '../reports/match-audit/build.ts';
 import { publishStartWell } from '../reports/start-well/publish.ts';
 import { publishTargetLists } from '../reports/target-lists/publish.ts';
 import type { StageContext } from './context.ts';
+import { defineStage } from './index.ts';
 
 export const publishInputSchema = z.object({
   /** Run only these steps (default: all). */
@@ -43,3 +44,5 @@ export async function publishStage(ctx: StageContext, input: z.infer<typeof publ
   ctx.log.info('published', { steps: done.join(',') });
   return { counts, steps: done };
 }
+
+export const stage = defineStage('publish', publishInputSchema, (ctx, input) => publishStage(ctx, input));

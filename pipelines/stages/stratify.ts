@@ -10,6 +10,7 @@ import { scoreFamily, type FamilyForScoring, type FamilyScore, type PersonFact, 
 import { readParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
+import { defineStage } from './index.ts';
 import { readFacts, readPersonDobs, readPersonMap, str } from './families.ts';
 
 export const stratifyInputSchema = z.object({}).loose().default({});
@@ -118,3 +119,5 @@ export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof st
   ctx.log.info('families scored', { families: scores.length, ruleSet: `${ruleSet.id}@${ruleSet.version}` });
   return { counts, ruleSetVersion: `${ruleSet.id}@${ruleSet.version}` };
 }
+
+export const stage = defineStage('stratify', stratifyInputSchema, stratifyStage);
