@@ -1,0 +1,4 @@
+/** Lambda for the families stage: a thin wrapper over pipelines/stages (see functions/lib/handler.ts). */
+import { stageHandler } from './lib/handler.ts';
+
+export const handler = stageHandler('families');

@@ -1,0 +1,53 @@
+/**
+ * The one shape every Lambda has: middy + Powertools logger (ids and counts only), a zod-parsed event,
+ * the AWS ports, then the shared pipeline function. Nothing else lives in a handler.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { z } from 'zod';
+import type { Log } from '../../pipelines/log.ts';
+import type { ControlDeps } from '../../pipelines/manifest.ts';
+import { noProgress } from '../../pipelines/progress.ts';
+import { invokeStage, stageEventSchema, type StageResult } from '../../pipelines/stages/invoke.ts';
+import { athenaEngine, awsStores, disposeStores } from './ports.ts';
+
+export const logger = new Logger({ serviceName: 'locality-pipeline' });
+const log: Log = {
+  debug: (m, f) => logger.debug(m, { ...f }),
+  info: (m, f) => logger.info(m, { ...f }),
+  warn: (m, f) => logger.warn(m, { ...f }),
+  error: (m, f) => logger.error(m, { ...f }),
+};
+
+function parse<S extends z.ZodType>(schema: S, event: unknown, what: string): z.infer<S> {
+  const r = schema.safeParse(event);
+  if (!r.success) throw new Error(`${what}: invalid event: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+/** The handler of a pipeline stage's Task: event { runId, asAt, input } -> the stage's result. */
+export function stageHandler(stage: string) {
+  return middy(async (event: unknown): Promise<StageResult> => {
+    const ev = parse(stageEventSchema, event, stage);
+    const stores = awsStores();
+    try {
+      return await invokeStage(stage, ev, { stores, queryEngine: async () => athenaEngine(), log, progress: noProgress });
+    } finally {
+      await disposeStores(stores);
+    }
+  }).use(injectLambdaContext(logger));
+}
+
+/** The handler of a control Task (prepare, finalise, record-failure): the run state in, a small result out. */
+export function controlHandler<S extends z.ZodType, R>(task: string, schema: S, fn: (deps: ControlDeps, event: z.infer<S>) => Promise<R>) {
+  return middy(async (event: unknown): Promise<R> => {
+    const ev = parse(schema, event, task);
+    const stores = awsStores();
+    try {
+      return await fn({ stores, log }, ev);
+    } finally {
+      await disposeStores(stores);
+    }
+  }).use(injectLambdaContext(logger));
+}

@@ -1,0 +1,37 @@
+/** The AWS ports a handler gives its stage: one S3 bucket per zone and Athena over the Glue tables. */
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { AthenaQueryEngine } from '../../pipelines/io/athena-query-engine.ts';
+import type { QueryEngine } from '../../pipelines/io/query-engine.ts';
+import { S3ObjectStore, s3Client } from '../../pipelines/io/s3-object-store.ts';
+import { CURATED_TABLES, ZONES, type Zone } from '../../pipelines/layout.ts';
+
+export const ZONE_BUCKET_ENV: Record<Zone, string> = {
+  landing: 'LANDING_BUCKET',
+  secure: 'SECURE_BUCKET',
+  curated: 'CURATED_BUCKET',
+  outputs: 'OUTPUTS_BUCKET',
+};
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set (the stack sets it on every function)`);
+  return v;
+}
+
+export function awsStores(): Record<Zone, S3ObjectStore> {
+  const client = s3Client();
+  return Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: env(ZONE_BUCKET_ENV[z]) })])) as Record<Zone, S3ObjectStore>;
+}
+
+export function athenaEngine(): QueryEngine {
+  return new AthenaQueryEngine({
+    client: new AthenaClient({ maxAttempts: 6, retryMode: 'adaptive' }),
+    workGroup: env('ATHENA_WORKGROUP'),
+    database: env('GLUE_DATABASE'),
+    tables: CURATED_TABLES,
+  });
+}
+
+export async function disposeStores(stores: Record<Zone, S3ObjectStore>): Promise<void> {
+  await Promise.all(Object.values(stores).map((s) => s.dispose()));
+}

@@ -1,0 +1,30 @@
+/**
+ * The CDK app (`npm run synth`, `npx cdk deploy`): one env-agnostic stack, checked by cdk-nag's AwsSolutions
+ * pack; synthesis fails on any unacknowledged finding.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { execFileSync } from 'node:child_process';
+import { APP_CONTEXT, LocalityPipelineStack } from './locality-stack.ts';
+
+function gitCommit(): string {
+  try {
+    return `git:${execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function buildApp(opts: { codeVersion?: string } = {}): { app: App; stack: LocalityPipelineStack } {
+  const app = new App({ postCliContext: APP_CONTEXT });
+  const stack = new LocalityPipelineStack(app, 'LocalityPipeline', {
+    description: 'Locality data-matching and risk stratification pipeline',
+    codeVersion: opts.codeVersion ?? process.env.CODE_VERSION ?? gitCommit(),
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0')) {
+  buildApp().app.synth();
+}

@@ -1,0 +1,295 @@
+/**
+ * The whole deployment in one stack: KMS key (rotated), secure buckets per zone (+ access logs, Athena results),
+ * one Lambda per task, THE run state machine (pipelines/definition.ts) with its failure topic, the backfill
+ * state machine (Distributed Map over as-at dates), the `_READY` trigger, and Glue + Athena for reporting.
+ */
+import { CfnParameter, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { buildRunDefinition, CONTROL_TASKS } from '../pipelines/definition.ts';
+import { CURATED_TABLES, type Zone } from '../pipelines/layout.ts';
+import { PIPELINE_STAGE_NAMES } from '../pipelines/stages/index.ts';
+import { CURATED_TABLE_COLUMNS, MANIFEST_COLUMNS, projection } from './glue-tables.ts';
+import { AccessLogBucket, SecureBucket } from './secure-defaults/buckets.ts';
+import { PipelineFunction } from './secure-defaults/functions.ts';
+import { acknowledgeAcceptedFindings } from './nag-acknowledgements.ts';
+import { FUNCTION_ACCESS } from './stage-access.ts';
+
+export const TASKS = [...CONTROL_TASKS, ...PIPELINE_STAGE_NAMES, 'backfill-plan'] as const;
+export const GLUE_DATABASE = 'locality_pipeline';
+export const ATHENA_WORKGROUP = 'locality-pipeline';
+export const BACKFILL_CONCURRENCY = 2;
+
+/** Context the app needs (feature flags used by this stack). */
+export const APP_CONTEXT = { '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2': true };
+
+export interface LocalityStackProps extends StackProps {
+  /** Stamped into every function as CODE_VERSION (the manifest's code version). */
+  codeVersion?: string;
+}
+
+export class LocalityPipelineStack extends Stack {
+  readonly key: kms.Key;
+  readonly buckets: Record<Zone | 'accessLogs' | 'athenaResults', s3.Bucket>;
+  readonly functions: Record<string, lambda.IFunction>;
+  readonly runStateMachine: sfn.StateMachine;
+  readonly backfillStateMachine: sfn.StateMachine;
+  readonly failureTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: LocalityStackProps = {}) {
+    super(scope, id, props);
+
+    // ---- encryption and storage ------------------------------------------------------------------
+    this.key = new kms.Key(this, 'DataKey', {
+      description: 'Locality pipeline: buckets, logs, topic, Athena results',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`));
+
+    const accessLogs = new AccessLogBucket(this, 'AccessLogs').bucket;
+    const secureBucket = (bid: string, extra: Partial<ConstructorParameters<typeof SecureBucket>[2]> = {}) =>
+      new SecureBucket(this, bid, { key: this.key, accessLogs, ...extra }).bucket;
+    this.buckets = {
+      accessLogs,
+      landing: secureBucket('Landing', { objectLockGovernanceDays: 365, eventBridge: true }),
+      secure: secureBucket('SecureMatchZone'),
+      curated: secureBucket('Curated'),
+      outputs: secureBucket('Outputs'),
+      athenaResults: secureBucket('AthenaResults', { noncurrentVersionDays: 7 }),
+    };
+
+    // ---- reporting: Glue tables with partition projection, Athena workgroup -----------------------
+    const db = new glue.CfnDatabase(this, 'GlueDatabase', {
+      catalogId: this.account,
+      databaseInput: { name: GLUE_DATABASE, description: 'Locality pipeline curated tables and run manifests (pseudonymous only)' },
+    });
+    const parquetTable = (table: string, columns: Array<{ name: string; type: string }>, location: string) => {
+      const t = new glue.CfnTable(this, `Table-${table}`, {
+        catalogId: this.account,
+        databaseName: GLUE_DATABASE,
+        tableInput: {
+          name: table,
+          tableType: 'EXTERNAL_TABLE',
+          partitionKeys: [{ name: 'as_at', type: 'string' }],
+          parameters: { classification: 'parquet', ...projection(`${location}/as_at=\${as_at}/`) },
+          storageDescriptor: {
+            columns,
+            location,
+            inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+            serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+          },
+        },
+      });
+      t.node.addDependency(db);
+    };
+    for (const table of CURATED_TABLES) parquetTable(table, CURATED_TABLE_COLUMNS[table], `s3://${this.buckets.curated.bucketName}/${table}`);
+    const manifests = new glue.CfnTable(this, 'Table-run_manifests', {
+      catalogId: this.account,
+      databaseName: GLUE_DATABASE,
+      tableInput: {
+        name: 'run_manifests',
+        tableType: 'EXTERNAL_TABLE',
+        partitionKeys: [{ name: 'as_at', type: 'string' }],
+        parameters: { classification: 'json', ...projection(`s3://${this.buckets.outputs.bucketName}/as_at=\${as_at}/`) },
+        storageDescriptor: {
+          columns: MANIFEST_COLUMNS,
+          location: `s3://${this.buckets.outputs.bucketName}/`,
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', parameters: { 'ignore.malformed.json': 'true' } },
+        },
+      },
+    });
+    manifests.node.addDependency(db);
+
+    const workgroup = new athena.CfnWorkGroup(this, 'AthenaWorkGroup', {
+      name: ATHENA_WORKGROUP,
+      description: 'Locality pipeline reports and information-governance queries',
+      state: 'ENABLED',
+      recursiveDeleteOption: false,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: 100 * 1024 ** 3,
+        engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
+        resultConfiguration: {
+          outputLocation: `s3://${this.buckets.athenaResults.bucketName}/results/`,
+          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: this.key.keyArn },
+        },
+      },
+    });
+
+    // ---- functions -------------------------------------------------------------------------------
+    const duckdbLayerArn = new CfnParameter(this, 'DuckDbLayerArn', {
+      type: 'String',
+      description: 'ARN of a Lambda layer (arm64, nodejs24.x) holding @duckdb/node-api under nodejs/node_modules: see README "Deploying to AWS"',
+      allowedPattern: '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:layer:[A-Za-z0-9_-]+:\\d+$',
+    });
+    const duckdb = lambda.LayerVersion.fromLayerVersionArn(this, 'DuckDbLayer', duckdbLayerArn.valueAsString);
+    const environment: Record<string, string> = {
+      LANDING_BUCKET: this.buckets.landing.bucketName,
+      SECURE_BUCKET: this.buckets.secure.bucketName,
+      CURATED_BUCKET: this.buckets.curated.bucketName,
+      OUTPUTS_BUCKET: this.buckets.outputs.bucketName,
+      ATHENA_WORKGROUP,
+      GLUE_DATABASE,
+      CODE_VERSION: props.codeVersion ?? 'unknown',
+    };
+    const functions: Record<string, lambda.IFunction> = {};
+    for (const task of TASKS) {
+      const pf = new PipelineFunction(this, `Fn-${task}`, {
+        entry: task,
+        key: this.key,
+        environment,
+        layers: task === 'backfill-plan' ? [] : [duckdb],
+        memoryMiB: task === 'backfill-plan' || task === 'finalise' || task === 'record-failure' ? 512 : 3008,
+        description: `Locality pipeline: ${task}`,
+      });
+      this.grantAccess(pf.fn, task, workgroup);
+      functions[task] = pf.fn;
+    }
+    this.functions = functions;
+
+    // ---- the run state machine (THE definition) --------------------------------------------------
+    this.failureTopic = new sns.Topic(this, 'RunFailures', { displayName: 'Locality pipeline run failures', masterKey: this.key, enforceSSL: true });
+    const run = buildRunDefinition(new Construct(this, 'Run'), {
+      functionFor: (t) => {
+        const fn = functions[t];
+        if (!fn) throw new Error(`no function for task ${t}`);
+        return fn;
+      },
+      failureTopic: this.failureTopic,
+    });
+    this.runStateMachine = new sfn.StateMachine(this, 'RunStateMachine', {
+      stateMachineName: undefined,
+      comment: 'One run of the locality pipeline for an as-at date',
+      definitionBody: sfn.DefinitionBody.fromChainable(run.chain),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: { destination: this.stateMachineLogs('RunLogs'), level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    this.key.grantEncryptDecrypt(this.runStateMachine);
+
+    // a provider (or the data coordinator) drops `<source>/<feed>/dt=<date>/_READY` when the extracts are in
+    const ready = new events.Rule(this, 'ReadyMarkerRule', {
+      description: 'Start a pipeline run when a _READY marker lands in the landing bucket',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [this.buckets.landing.bucketName] }, object: { key: events.Match.suffix('/_READY') } },
+      },
+    });
+    ready.addTarget(new targets.SfnStateMachine(this.runStateMachine, {
+      input: events.RuleTargetInput.fromObject({ marker: events.EventField.fromPath('$.detail.object.key'), ranBy: 'eventbridge:ready-marker' }),
+    }));
+
+    // ---- the backfill state machine: Distributed Map over as-at dates ---------------------------
+    const bf = new Construct(this, 'Backfill');
+    const plan = new tasks.LambdaInvoke(bf, 'Plan backfill', {
+      lambdaFunction: functions['backfill-plan']!,
+      payloadResponseOnly: true,
+      resultPath: '$.plan',
+    });
+    const each = new sfn.DistributedMap(bf, 'Each as-at date', {
+      itemsPath: '$.plan.periods',
+      maxConcurrency: BACKFILL_CONCURRENCY,
+      toleratedFailurePercentage: 0,
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      resultWriterV2: new sfn.ResultWriterV2({ bucket: this.buckets.outputs, prefix: 'backfills/' }),
+      resultPath: '$.results',
+    });
+    each.itemProcessor(new tasks.StepFunctionsStartExecution(bf, 'Run one as-at date', {
+      stateMachine: this.runStateMachine,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      associateWithParent: true,
+      input: sfn.TaskInput.fromObject({
+        asAt: sfn.JsonPath.stringAt('$.asAt'),
+        force: sfn.JsonPath.stringAt('$.force'),
+        ranBy: sfn.JsonPath.stringAt('$.ranBy'),
+      }),
+    }));
+    this.backfillStateMachine = new sfn.StateMachine(this, 'BackfillStateMachine', {
+      comment: 'Runs the pipeline once per as-at date between two dates (idempotent: dates already done are skipped)',
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(each)),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: { destination: this.stateMachineLogs('BackfillLogs'), level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    this.key.grantEncryptDecrypt(this.backfillStateMachine);
+
+    this.acknowledgeFindings();
+  }
+
+  private stateMachineLogs(id: string): logs.LogGroup {
+    return new logs.LogGroup(this, id, { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: this.key, removalPolicy: RemovalPolicy.RETAIN });
+  }
+
+  /** Least privilege from infra/stage-access.ts. */
+  private grantAccess(fn: lambda.Function, task: string, workgroup: athena.CfnWorkGroup): void {
+    const access = FUNCTION_ACCESS[task];
+    if (!access) throw new Error(`no access entry for ${task} in infra/stage-access.ts`);
+    const role = fn.role!;
+    const objectArns = (bucket: s3.IBucket, prefixes: string[]) => prefixes.map((p) => (p.endsWith('/') || p === '' ? bucket.arnForObjects(`${p}*`) : bucket.arnForObjects(p)));
+    let reads = false;
+    let writes = false;
+    for (const [zone, prefixes] of Object.entries(access.read ?? {}) as Array<[Zone, string[]]>) {
+      const b = this.buckets[zone];
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objectArns(b, prefixes) }));
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [b.bucketArn],
+        conditions: { StringLike: { 's3:prefix': prefixes.map((p) => (p.endsWith('/') || p === '' ? `${p}*` : p)) } },
+      }));
+      reads = true;
+    }
+    for (const [zone, prefixes] of Object.entries(access.write ?? {}) as Array<[Zone, string[]]>) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+        resources: objectArns(this.buckets[zone], prefixes),
+      }));
+      writes = true;
+    }
+    if (writes) this.key.grantEncryptDecrypt(role);
+    else if (reads) this.key.grantDecrypt(role);
+    if (access.athena) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
+        resources: [this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: workgroup.name })],
+      }));
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'],
+        resources: [
+          this.formatArn({ service: 'glue', resource: 'catalog' }),
+          this.formatArn({ service: 'glue', resource: 'database', resourceName: GLUE_DATABASE }),
+          this.formatArn({ service: 'glue', resource: 'table', resourceName: `${GLUE_DATABASE}/*` }),
+        ],
+      }));
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:ListBucket'],
+        resources: [this.buckets.athenaResults.bucketArn, this.buckets.athenaResults.arnForObjects('results/*')],
+      }));
+      this.key.grantEncryptDecrypt(role);
+    }
+  }
+
+  /** Findings accepted with a reason (infra/nag-acknowledgements.ts); anything else fails synthesis. */
+  private acknowledgeFindings(): void {
+    this.unacknowledgedFindings = acknowledgeAcceptedFindings(this);
+  }
+
+  /** Findings no row of ACCEPTED_FINDINGS covers (synthesis reports and fails on them). */
+  unacknowledgedFindings: Array<{ rule: string; path: string }> = [];
+}
