@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { buildStartWellCohort, startWellTables, START_WELL_INDICATORS, type CohortMember, type CohortPerson } from '../../models/start-well.ts';
+import { DEFAULT_DISCLOSURE, type ProtectedTable } from '../../models/disclosure.ts';
+import type { PersonFact } from '../../models/rules/engine.ts';
+import { renderStartWell, startWellCsv, summaryOf } from '../../pipelines/reports/start-well/report.ts';
+import { findExternalReferences } from '../../pipelines/reports/html/index.ts';
+import { recoverable } from '../models/recover.ts';
+
+const AS_AT = '2026-06-30';
+let n = 0;
+const fact = (personId: string, type: PersonFact['type'], date: string, opts: Partial<PersonFact> = {}): PersonFact => {
+  n += 1;
+  return { factId: `f${n}`, type, source: 'health', feed: 'maternity', recordRef: `M${n}`, recordId: `health:people:${personId}`, personId, date, endDate: null, value: null, detail: {}, ...opts };
+};
+
+describe('Start Well cohort', () => {
+  it('finds children under two and current pregnancies, with each indicator', () => {
+    const persons: CohortPerson[] = [
+      { personId: 'MUM', dateOfBirth: '2007-01-01', familyId: 'F1', locality: 'North' },
+      { personId: 'DAD', dateOfBirth: '1990-01-01', familyId: 'F1', locality: 'North' },
+      { personId: 'BABY', dateOfBirth: '2026-01-10', familyId: 'F1', locality: 'North' },
+      { personId: 'OLDER', dateOfBirth: '2024-06-30', familyId: 'F1', locality: 'North' }, // exactly two: not in the cohort
+      { personId: 'PREG', dateOfBirth: '1995-01-01', familyId: 'F2', locality: 'South' },
+      { personId: 'DONE', dateOfBirth: '1995-01-01', familyId: 'F3', locality: 'South' },
+    ];
+    const familyMembers = new Map([
+      ['F1', [{ personId: 'MUM', isChild: false }, { personId: 'DAD', isChild: false }, { personId: 'BABY', isChild: true }, { personId: 'OLDER', isChild: true }]],
+      ['F2', [{ personId: 'PREG', isChild: false }]],
+      ['F3', [{ personId: 'DONE', isChild: false }]],
+    ]);
+    const facts = [
+      fact('MUM', 'maternity_booking', '2025-05-01', { recordRef: 'ROW1', value: 14, detail: { estimated_delivery_date: '2026-01-12' } }),
+      fact('MUM', 'birth', '2026-01-10', { recordRef: 'ROW1', value: 2300, detail: { smoking_at_delivery: 'N', baby_record_id: 'health:people:BABY' } }),
+      fact('BABY', 'health_visitor_review', '2026-01-25', { feed: 'health_visiting', detail: { review: 'new_birth', status: 'missed' } }),
+      fact('DAD', 'police_incident', '2026-03-01', { source: 'police', feed: 'incidents', detail: { incident_type: 'domestic_abuse', role: 'perpetrator', incident_ref: 'I1' } }),
+      fact('PREG', 'maternity_booking', '2026-03-01', { recordRef: 'ROW2', value: 9, detail: { estimated_delivery_date: '2026-10-01' } }),
+      fact('DONE', 'maternity_booking', '2025-01-01', { recordRef: 'ROW3', value: 9, detail: { estimated_delivery_date: '2025-08-01' } }), // long overdue: not current
+    ];
+    const cohort = buildStartWellCohort({ asAt: AS_AT, persons, familyMembers, facts, personOfRecord: new Map([['health:people:BABY', 'BABY']]), knownToSocialCare: new Set(['DAD']) });
+    expect(cohort.map((m) => [m.kind, m.personId, m.column])).toEqual([['child', 'BABY', '2026-01'], ['pregnancy', 'PREG', 'unborn']]);
+    const baby = cohort[0]!.indicators;
+    expect(Object.entries(baby).filter(([, v]) => v).map(([k]) => k).sort()).toEqual(
+      ['domestic_abuse_household', 'late_booking', 'low_birth_weight', 'missed_new_birth', 'parent_known_to_social_care', 'teenage_parent', 'two_or_more'].sort());
+    expect(Object.values(cohort[1]!.indicators).some(Boolean)).toBe(false);
+  });
+});
+
+/** A seeded population of cohort members across 4 localities and the 24 months. */
+function population(size: number, seed: number): CohortMember[] {
+  let s = seed;
+  const r = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const locs = ['Central', 'North', 'South', 'Unassigned'];
+  const months = Array.from({ length: 24 }, (_, i) => { const d = new Date(Date.UTC(2024, 6 + i, 1)); return d.toISOString().slice(0, 7); });
+  return Array.from({ length: size }, (_, i) => {
+    const ind = Object.fromEntries(START_WELL_INDICATORS.map((x) => [x.id, r() < 0.12])) as CohortMember['indicators'];
+    ind.two_or_more = Object.entries(ind).filter(([k, v]) => k !== 'two_or_more' && v).length >= 2;
+    const preg = r() < 0.05;
+    return { kind: preg ? 'pregnancy' : 'child', personId: `P${i}`, locality: locs[Math.floor(r() * (r() < 0.1 ? 4 : 3))]!, column: preg ? 'unborn' : months[Math.floor(r() * 24)]!, indicators: ind } as CohortMember;
+  });
+}
+
+describe('Start Well disclosure control', () => {
+  const members = population(900, 7);
+  const tables = startWellTables(AS_AT, members, ['Central', 'North', 'South'], DEFAULT_DISCLOSURE);
+  const all: Array<[string, ProtectedTable, boolean]> = [['children', tables.children, true], ...START_WELL_INDICATORS.map((i) => [i.id, tables.childIndicators[i.id], true] as [string, ProtectedTable, boolean]), ['pregnancies', tables.pregnancies, false]];
+
+  it('has the 24 months of birth of children under two, and every locality plus Unassigned', () => {
+    expect(tables.months[0]).toBe('2024-07');
+    expect(tables.months.at(-1)).toBe('2026-06');
+    expect(tables.months).toHaveLength(24);
+    expect(tables.localities).toEqual(['Central', 'North', 'South', 'Unassigned']);
+  });
+
+  it('an attacker with every published figure and total recovers no suppressed cell in any table', () => {
+    let suppressed = 0;
+    for (const [name, t, both] of all) {
+      // rebuild the true counts the table came from, to give the attacker the structure
+      const counts = t.rows.map(() => t.cols.map(() => 0));
+      const input = { rows: t.rows, cols: t.cols, counts, rowTotals: both, colTotals: true };
+      suppressed += t.cells.flat().filter((c) => c.suppressed).length;
+      expect(recoverable(input, t), name).toEqual([]);
+    }
+    expect(suppressed).toBeGreaterThan(50);
+  });
+
+  it('publishes no count from 1 to 7 and only multiples of 5', () => {
+    for (const [, t] of all) {
+      for (const c of [...t.cells.flat(), ...(t.rowTotals ?? []), ...(t.colTotals ?? [])]) if (c.value !== null) expect(c.value % 5).toBe(0);
+    }
+    const truth = members.filter((m) => m.kind === 'child' && m.locality === 'Unassigned').length;
+    const pub = tables.children.rowTotals![3]!;
+    if (truth >= 1 && truth <= 7) expect(pub.value).toBeNull();
+  });
+
+  it('CSV and HTML carry the same protected figures; the page is self-contained', () => {
+    const csv = startWellCsv(tables).toString('utf8');
+    expect(csv.charCodeAt(0)).toBe(0xfeff);
+    expect(csv).toContain('as_at,cohort,measure,locality,month_of_birth,count,suppressed,rate_percent');
+    const grand = tables.children.grandTotal!.value;
+    expect(csv).toContain(`${AS_AT},children_under_2,children,All localities,all,${grand},,`);
+    const page = renderStartWell(tables, DEFAULT_DISCLOSURE, [{ ...summaryOf(tables, DEFAULT_DISCLOSURE), asAt: '2026-05-31' }]);
+    expect(findExternalReferences(page)).toEqual([]);
+    expect(page).toContain('<svg');
+    expect(page).toContain('Indicator rates, all localities');
+  });
+});
