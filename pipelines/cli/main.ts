@@ -18,6 +18,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/start.ts'),
   () => import('./commands/run.ts'),
   () => import('./commands/link.ts'),
+  () => import('./commands/explain.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -17,6 +17,8 @@ import { familiesStage } from '../../pipelines/stages/families.ts';
 import { stratifyStage } from '../../pipelines/stages/stratify.ts';
 import { publishStage } from '../../pipelines/stages/publish.ts';
 import { findExternalReferences } from '../../pipelines/reports/html/index.ts';
+import { loadExplanation, renderExplanation } from '../../pipelines/cli/commands/explain.ts';
+import { defaultRuleSet } from '../../models/rules/supporting-families.ts';
 
 const AS_AT = '2026-06-30';
 // real rows of fixtures/lookups/postcode-directory.csv: M4 1PZ -> E05011352 (North)
@@ -161,6 +163,24 @@ describe('families, stratify and publish stages', () => {
     await publishStage(ctx, { steps: ['target-lists', 'start-well'] });
     for (const f of await allFiles(join(root, 'outputs'))) expect((await readFile(f)).equals(before.get(f)!), f).toBe(true);
     for (const f of ['families', 'family_members', 'scores']) expect((await readFile(join(root, 'curated', keys.curated(f as 'families', AS_AT)))).equals(before.get(f)!), f).toBe(true);
+  });
+
+  it('explain prints the whole breakdown of a family, from the curated tables only', async () => {
+    const fams = await readParquet(ctx.stores.curated, keys.curated('families', AS_AT));
+    const id = String(fams.find((f) => f.locality === 'North')!.family_id);
+    const x = await loadExplanation(root, id);
+    expect(x.asAt).toBe(AS_AT);
+    const text = renderExplanation(x, defaultRuleSet());
+    expect(text).toContain(`Family ${id} as at ${AS_AT}`);
+    expect(text).toContain('Score 12 = 3 (SF-EDU-03) + 1 (SF-EYS-01) + 1 (SF-EYS-02) + 1 (SF-EYS-03) + 1 (SF-EYS-04) + 2 (SF-HLT-01) + 3 (SF-DA-01)');
+    expect(text).toContain('police/incidents police_incident on 2026-03-01, record ref PI-1, person P04');
+    expect(text).toContain('P05  parent (lives elsewhere), age band 35-44');
+    expect(text).toContain('because: schools/contacts relationship C5: P05 is father of P02');
+    expect(text).toContain('Supporting Families three-needs bar: met');
+    expect(text).toMatch(/Rules not met\n {2}SF-EDU-01 Persistent absence/);
+    for (const p of people) expect(text).not.toContain(p.surname);
+    await expect(loadExplanation(root, 'Fnope')).rejects.toThrow(/family Fnope: not in the run as at 2026-06-30/);
+    await expect(loadExplanation(root, id, '2020-01-01')).rejects.toThrow(/no run for that date/);
   });
 
   it('Start Well shows trends when the output root holds several as-at runs', async () => {
