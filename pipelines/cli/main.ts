@@ -19,6 +19,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/run.ts'),
   () => import('./commands/link.ts'),
   () => import('./commands/explain.ts'),
+  () => import('./commands/review.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -58,7 +58,8 @@ export function wilson(p: number, n: number, z = Z95): Interval {
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { estimate: p, lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
+  // At p = 0 or 1 the bound is exactly 0 or 1 (the arithmetic can miss it by one ulp).
+  return { estimate: p, lower: p <= 0 ? 0 : Math.max(0, centre - half), upper: p >= 1 ? 1 : Math.min(1, centre + half) };
 }
 
 export type Decision = 'match' | 'non-match' | 'unsure';

@@ -1,0 +1,216 @@
+/**
+ * Clerical review export: a stratified, seeded sample of scored pairs around the threshold, with both
+ * records' compared values side by side, written ONLY to the secure zone as a CSV (with an empty
+ * `decision` column for reviewers) and a reviewer-friendly HTML page, plus sample.json (ids, weights,
+ * strata and their populations) that the import uses to estimate precision and recall.
+ */
+import type { ObjectStore } from '../io/object-store.ts';
+import { iterateParquet } from '../io/parquet.ts';
+import { keys, type Zone } from '../layout.ts';
+import type { Log } from '../log.ts';
+import { PERSON_RECORDS } from '../privacy/identifiers.ts';
+import { formatDecimal, formatInt, formatPercent, html, notice, para, renderPage, table } from '../reports/html/index.ts';
+import { isDeterministicKey, MODEL_JSON } from '../reports/match-audit/load.ts';
+import { strataFor, stratumOf, type Stratum } from './estimate.ts';
+import { REVIEW_SAMPLE_CSV, REVIEW_SAMPLE_HTML, REVIEW_SAMPLE_JSON } from './files.ts';
+
+export const COMPARED_FIELDS = [
+  ['forename', 'Forename'], ['middle_names', 'Middle names'], ['surname', 'Surname'], ['date_of_birth', 'Date of birth'], ['sex', 'Sex'],
+  ['postcode', 'Postcode'], ['address_line1', 'Address line 1'], ['nhs_number_token', 'NHS number token'], ['upn_token', 'UPN token'],
+] as const;
+type Field = (typeof COMPARED_FIELDS)[number][0];
+const TOKEN_FIELDS = new Set<Field>(['nhs_number_token', 'upn_token']);
+
+export interface SampledPair {
+  pairId: string;
+  stratum: string;
+  recordIdL: string;
+  recordIdR: string;
+  matchWeight: number;
+  matchProbability: number;
+  matchKey: string;
+}
+
+export interface ReviewSample {
+  version: 1;
+  asAt: string;
+  threshold: number;
+  seed: number;
+  strata: Array<Stratum & { population: number; sampled: number }>;
+  pairs: SampledPair[];
+}
+
+/** Seeded PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Splits `size` over strata: equal shares, capped by each stratum's population, the remainder passed on. */
+export function allocate(size: number, populations: number[]): number[] {
+  const alloc = populations.map(() => 0);
+  let left = size;
+  let open = populations.map((p, i) => (p > 0 ? i : -1)).filter((i) => i >= 0);
+  while (left > 0 && open.length > 0) {
+    const share = Math.max(1, Math.floor(left / open.length));
+    const next: number[] = [];
+    for (const i of open) {
+      if (left === 0) break;
+      const take = Math.min(share, populations[i]! - alloc[i]!, left);
+      alloc[i]! += take;
+      left -= take;
+      if (alloc[i]! < populations[i]!) next.push(i);
+    }
+    open = next;
+  }
+  return alloc;
+}
+
+export interface ExportOptions {
+  asAt: string;
+  size: number;
+  seed?: number;
+  log?: Log;
+}
+
+export interface ExportResult {
+  sample: ReviewSample;
+  keys: { csv: string; html: string; json: string };
+}
+
+function csvCell(v: string | number | null): string {
+  const s = v === null ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : Array.isArray(v) ? v.join(' ') : String(v));
+
+export async function exportReviewSample(stores: Record<Zone, ObjectStore>, opts: ExportOptions): Promise<ExportResult> {
+  const { asAt } = opts;
+  const seed = opts.seed ?? 20260331;
+  if (!Number.isInteger(opts.size) || opts.size < 1) throw new Error(`review export: --size must be a whole number of pairs, at least 1 (got ${opts.size})`);
+  const pairsKey = keys.curated('pairs', asAt);
+  if (!(await stores.curated.exists(pairsKey))) throw new Error(`review export: no curated pairs at ${pairsKey} in ${stores.curated.location}: run the pipeline for ${asAt} first`);
+  const modelRaw = (await stores.curated.exists(MODEL_JSON(asAt))) ? (JSON.parse((await stores.curated.get(MODEL_JSON(asAt))).toString('utf8')) as { threshold?: { weight?: number }; deterministicRules?: { rules?: string[] } }) : null;
+  const threshold = modelRaw?.threshold?.weight;
+  if (typeof threshold !== 'number') throw new Error(`review export: no threshold: ${MODEL_JSON(asAt)} is missing or has no threshold.weight`);
+  const detRules = new Set(modelRaw?.deterministicRules?.rules ?? []);
+  const strata = strataFor(threshold);
+
+  // All scored pairs, by stratum (ids kept in pair order, which the match stage writes sorted).
+  const members = new Map<string, SampledPair[]>(strata.map((s) => [s.id, []]));
+  for await (const batch of iterateParquet(stores.curated, pairsKey)) {
+    for (const row of batch) {
+      const l = str(row.record_id_l) ?? '';
+      const r = str(row.record_id_r) ?? '';
+      const w = typeof row.match_weight === 'number' ? row.match_weight : Number.NaN;
+      const key = str(row.match_key) ?? '';
+      const s = stratumOf(strata, Number.isFinite(w) ? w : Number.POSITIVE_INFINITY, isDeterministicKey(key, detRules));
+      members.get(s.id)!.push({ pairId: '', stratum: s.id, recordIdL: l, recordIdR: r, matchWeight: w, matchProbability: typeof row.match_probability === 'number' ? row.match_probability : Number.NaN, matchKey: key });
+    }
+  }
+  const populations = strata.map((s) => members.get(s.id)!.length);
+  const alloc = allocate(opts.size, populations);
+  const rnd = prng(seed);
+  const picked: SampledPair[] = [];
+  strata.forEach((s, si) => {
+    const pool = members.get(s.id)!;
+    const k = alloc[si]!;
+    // Partial Fisher-Yates over a copy: seeded, so the same run and seed give the same sample.
+    const idx = pool.map((_, i) => i);
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(rnd() * (idx.length - i));
+      [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+    }
+    for (const i of idx.slice(0, k).sort((a, b) => a - b)) picked.push(pool[i]!);
+  });
+  picked.forEach((p, i) => (p.pairId = `R${String(i + 1).padStart(4, '0')}`));
+
+  // The compared values, from the secure person records.
+  const wanted = new Set(picked.flatMap((p) => [p.recordIdL, p.recordIdR]));
+  const values = new Map<string, Record<string, string | null>>();
+  const prKey = keys.secure(asAt, PERSON_RECORDS);
+  if (!(await stores.secure.exists(prKey))) throw new Error(`review export: no secure person records at ${prKey}`);
+  for await (const batch of iterateParquet(stores.secure, prKey)) {
+    for (const row of batch) {
+      const id = str(row.record_id ?? row.recordId) ?? '';
+      if (!wanted.has(id)) continue;
+      const camel = (c: string) => c.replace(/_([a-z0-9])/g, (_m, x: string) => x.toUpperCase());
+      values.set(id, { source: str(row.source), ...Object.fromEntries(COMPARED_FIELDS.map(([f]) => [f, str(row[f] ?? row[camel(f)] ?? (f === 'address_line1' ? row.address_line_1 : undefined))])) });
+    }
+  }
+  const sample: ReviewSample = {
+    version: 1, asAt, threshold, seed,
+    strata: strata.map((s, i) => ({ ...s, population: populations[i]!, sampled: alloc[i]! })),
+    pairs: picked,
+  };
+  const label = new Map(strata.map((s) => [s.id, s.label]));
+  const shown = (f: Field, v: string | null) => (v === null ? '' : TOKEN_FIELDS.has(f) ? `…${v.slice(-6)}` : v);
+  const header = ['pair_id', 'weight_band', 'match_weight', 'match_probability', 'match_key', 'record_id_l', 'record_id_r', 'source_l', 'source_r',
+    ...COMPARED_FIELDS.flatMap(([f]) => [`${f}_l`, `${f}_r`]), 'decision', 'notes'];
+  const lines = [header.join(',')];
+  for (const p of picked) {
+    const a = values.get(p.recordIdL) ?? {};
+    const b = values.get(p.recordIdR) ?? {};
+    lines.push([p.pairId, label.get(p.stratum) ?? p.stratum, formatDecimal(p.matchWeight, 3), formatDecimal(p.matchProbability, 6), p.matchKey, p.recordIdL, p.recordIdR, a.source ?? '', b.source ?? '',
+      ...COMPARED_FIELDS.flatMap(([f]) => [shown(f, a[f] ?? null), shown(f, b[f] ?? null)]), '', ''].map((v) => csvCell(v)).join(','));
+  }
+  const out = { csv: keys.secure(asAt, REVIEW_SAMPLE_CSV), html: keys.secure(asAt, REVIEW_SAMPLE_HTML), json: keys.secure(asAt, REVIEW_SAMPLE_JSON) };
+  await stores.secure.put(out.json, `${JSON.stringify(sample, null, 2)}\n`);
+  await stores.secure.put(out.csv, `${lines.join('\n')}\n`);
+  await stores.secure.put(out.html, reviewerPage(sample, values, label));
+  opts.log?.info('review sample exported to the secure zone', { asAt, pairs: picked.length, strata: strata.filter((_, i) => alloc[i]! > 0).length });
+  return { sample, keys: out };
+}
+
+function reviewerPage(sample: ReviewSample, values: Map<string, Record<string, string | null>>, label: Map<string, string>): string {
+  const cards = sample.pairs.map((p) => {
+    const a = values.get(p.recordIdL) ?? {};
+    const b = values.get(p.recordIdR) ?? {};
+    const rows = COMPARED_FIELDS.map(([f, name]) => {
+      const va = a[f] ?? null;
+      const vb = b[f] ?? null;
+      const token = TOKEN_FIELDS.has(f);
+      const same = va !== null && vb !== null && va === vb;
+      const verdict = va === null || vb === null ? 'missing' : same ? 'same' : 'different';
+      return { name, l: va === null ? '' : token ? `…${va.slice(-6)}` : va, r: vb === null ? '' : token ? `…${vb.slice(-6)}` : vb, verdict };
+    });
+    return { title: `Pair ${p.pairId}`, id: p.pairId, lead: `Match weight ${formatDecimal(p.matchWeight, 2)} (probability ${formatPercent(p.matchProbability, 2)}), band ${label.get(p.stratum) ?? p.stratum}, found by ${p.matchKey}`, body: html`${table({
+      caption: `${p.recordIdL} and ${p.recordIdR}`,
+      columns: [
+        { label: 'Field', key: 'name' },
+        { label: `Record ${p.recordIdL} (${a.source ?? ''})`, cell: (x: (typeof rows)[number]) => x.l },
+        { label: `Record ${p.recordIdR} (${b.source ?? ''})`, cell: (x) => x.r },
+        { label: 'Same?', cell: (x) => (x.verdict === 'same' ? html`<span class="ok">same</span>` : x.verdict === 'different' ? html`<span class="bad">different</span>` : html`<span class="muted">missing</span>`) },
+      ],
+      rows,
+      className: 'compact',
+    })}
+<p>Decision for <strong>${p.pairId}</strong>: write <code>match</code>, <code>non-match</code> or <code>unsure</code> in the <code>decision</code> column of sample.csv.</p>` };
+  });
+  return renderPage({
+    title: 'Clerical review: are these the same person?',
+    subtitle: `As at ${sample.asAt} · ${formatInt(sample.pairs.length)} pairs · threshold ${formatDecimal(sample.threshold, 2)}`,
+    banner: notice('warn', 'OFFICIAL-SENSITIVE', 'Clear personal data from the secure zone. Do not copy, print or move this page out of the secure environment.'),
+    intro: html`${para('For each pair, decide whether the two records are the same real person. Judge from the values, not from the weight. When you cannot tell, say unsure: it is better than a guess.')}
+${table({
+      caption: 'How the sample was drawn (match-weight bands around the threshold)',
+      columns: [
+        { label: 'Band', key: 'label' },
+        { label: 'Linked?', cell: (s: ReviewSample['strata'][number]) => (s.accepted ? 'yes' : 'no') },
+        { label: 'Pairs in band', key: 'population', kind: 'num' },
+        { label: 'Sampled', key: 'sampled', kind: 'num' },
+      ],
+      rows: sample.strata.filter((s) => s.population > 0),
+    })}`,
+    sections: cards,
+    footer: 'Produced by `locality review export`. Decisions go back with `locality review import`.',
+    tocMin: 99,
+  });
+}
