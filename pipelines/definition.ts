@@ -10,7 +10,8 @@
  *   every stage: Retry (transient errors, exponential backoff with jitter)
  *                Catch (States.ALL) -> "<Stage> failed" -> Record failure (manifest: failed) -> Notify failure (SNS) -> Run failed
  *
- * Data passing: the execution input is { asAt, force?, config?, ranBy? }; Prepare's result goes to $.run
+ * Data passing: the execution input is { asAt | marker, force?, config?, ranBy? } (marker: the key of a `_READY`
+ * object, as the EventBridge trigger sends it, whose dt=<date> gives the as-at date); Prepare's result goes to $.run
  * (runId, asAt, feeds, skip); each stage's result to $.results.<stage>; the error of a failed stage to $.error.
  * Nothing here does I/O: a failed run leaves every stage's earlier outputs in place and can simply be re-run.
  */
@@ -117,7 +118,6 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
     topic: props.failureTopic,
     subject: 'Locality pipeline run failed',
     message: sfn.TaskInput.fromObject({
-      asAt: sfn.JsonPath.stringAt('$.asAt'),
       stage: sfn.JsonPath.stringAt('$.failedStage'),
       error: sfn.JsonPath.stringAt('$.error.Error'),
       execution: sfn.JsonPath.stringAt('$$.Execution.Id'),

@@ -208,12 +208,23 @@ export interface ControlDeps {
   discoverFeeds?: (asAt: string, config: RunConfig) => Promise<Array<{ source: string; feed: string }>>;
 }
 
+/** `<source>/<feed>/dt=<date>/_READY` (or any key with a dt=<date>/ folder ending in _READY). */
+const MARKER = /(?:^|\/)dt=(\d{4}-\d{2}-\d{2})\/_READY$/;
+
+export function asAtFromMarker(marker: string): string {
+  const m = MARKER.exec(marker);
+  if (!m || !isIsoDate(m[1]!)) throw new Error(`marker "${marker}": expected <source>/<feed>/dt=<YYYY-MM-DD>/_READY`);
+  return m[1]!;
+}
+
 export const runRequestSchema = z.object({
-  asAt: isoDate,
+  asAt: isoDate.optional(),
+  /** The `_READY` object key that triggered the run (EventBridge): its dt=<date> is the as-at date. */
+  marker: z.string().optional(),
   force: z.boolean().optional(),
   config: z.unknown().optional(),
   ranBy: z.string().optional(),
-});
+}).refine((r) => r.asAt !== undefined || r.marker !== undefined, { message: 'give asAt (YYYY-MM-DD) or marker (a _READY key)', path: ['asAt'] });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 
 export interface PreparedRun {
@@ -231,8 +242,9 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
 }
 
 export async function prepareRun(deps: ControlDeps, event: unknown): Promise<PreparedRun> {
-  const req = parseOrThrow(runRequestSchema, event, 'run request');
-  const config = req.config === undefined ? (deps.config ?? runConfigSchema.parse({})) : parseOrThrow(runConfigSchema, req.config, 'run request config');
+  const request = parseOrThrow(runRequestSchema, event, 'run request');
+  const req = { ...request, asAt: request.asAt ?? asAtFromMarker(request.marker!) };
+  const config = req.config === undefined || req.config === null ? (deps.config ?? runConfigSchema.parse({})) : parseOrThrow(runConfigSchema, req.config, 'run request config');
   const inputs = await hashInputs(deps.stores.landing, req.asAt);
   const cfgHash = configHash(config);
   const runId = deriveRunId(req.asAt, inputs, cfgHash);
@@ -269,7 +281,8 @@ const stageResultSchema = z.looseObject({
 type StageResult = z.infer<typeof stageResultSchema>;
 
 const runStateSchema = z.looseObject({
-  asAt: isoDate,
+  asAt: isoDate.optional(),
+  marker: z.string().optional(),
   run: z.looseObject({ runId: z.string(), asAt: isoDate }).optional(),
   results: z.record(z.string(), z.unknown()).default({}),
   failedStage: z.string().optional(),
@@ -322,7 +335,8 @@ function ruleSetVersionOf(results: Record<string, unknown>): string | undefined 
 }
 
 async function updateManifest(deps: ControlDeps, state: z.infer<typeof runStateSchema>, status: 'ok' | 'failed', stageOrder: readonly string[]): Promise<Manifest> {
-  const asAt = state.run?.asAt ?? state.asAt;
+  const asAt = state.run?.asAt ?? state.asAt ?? (state.marker ? asAtFromMarker(state.marker) : undefined);
+  if (!asAt) throw new Error('run state has no as-at date (no asAt, no marker): nothing to record');
   const previous = await readManifest(deps.stores.outputs, asAt).catch(() => undefined);
   const runId = state.run?.runId;
   const base: Manifest = previous && (runId === undefined || previous.runId === runId)

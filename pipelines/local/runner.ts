@@ -13,7 +13,7 @@ import type { ObjectStore } from '../io/object-store.ts';
 import type { QueryEngine } from '../io/query-engine.ts';
 import { keys, type Zone } from '../layout.ts';
 import { jsonLog, type Log } from '../log.ts';
-import { finaliseRun, prepareRun, readManifest, recordRunFailure, type ControlDeps, type Manifest } from '../manifest.ts';
+import { finaliseRun, prepareRun, readManifest, recordRunFailure, whoRan, type ControlDeps, type Manifest } from '../manifest.ts';
 import { noProgress, type Progress } from '../progress.ts';
 import { hasStage, type StageEntry } from '../stages/index.ts';
 import { invokeStage, type StageDeps } from '../stages/invoke.ts';
@@ -99,8 +99,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   }
   // The SNS notification of the deployed machine: locally, a warning on stderr and the run result.
   handlers[NOTIFY_STATE] = async (input: Json) => {
-    notifications.push(input);
-    log.warn('run failed: notification', { asAt: String((input as { asAt?: string }).asAt ?? ''), stage: String((input as { failedStage?: string }).failedStage ?? '') });
+    // the SNS Publish parameters: { TopicArn, Message: { stage, error, execution }, Subject }
+    const message = (input as { Message?: { stage?: string; error?: string } } | null)?.Message ?? {};
+    notifications.push(message);
+    log.warn('run failed: notification', { stage: String(message.stage ?? ''), error: String(message.error ?? '') });
     return {};
   };
 
@@ -108,10 +110,11 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   if (opts.retryDelayMs !== undefined) for (const s of [...Object.keys(taskStates), NOTIFY_STATE]) retryOverrides[s] = opts.retryDelayMs;
 
   const machine = new StateMachine(asl as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
-  const execution = machine.run({ asAt: opts.asAt, ...(opts.force ? { force: true } : {}) }, {
+  const execution = machine.run({ asAt: opts.asAt, ranBy: whoRan(), ...(opts.force ? { force: true } : {}) }, {
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides },
     context: { Execution: { Id: `local:${opts.asAt}`, StartTime: new Date().toISOString() } },
   });
+  const failedStates = new Set<string>();
   const follow = (async () => {
     for await (const ev of execution.eventLogs) {
       if (!opts.onStage || !('state' in ev)) continue;
@@ -119,9 +122,12 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
       if (!task) continue;
       const item = ev.index;
       if (ev.type === 'StateEntered') opts.onStage({ stage: task, state: 'started', ...(item !== undefined ? { item } : {}) });
-      else if (ev.type === 'StateExited') opts.onStage({ stage: task, state: 'succeeded', ...(item !== undefined ? { item } : {}) });
-      else if (ev.type === 'StateFailed') opts.onStage({ stage: task, state: 'failed', ...(item !== undefined ? { item } : {}) });
-      else if (ev.type === 'StateRetried') opts.onStage({ stage: task, state: 'retrying', ...(item !== undefined ? { item } : {}) });
+      else if (ev.type === 'StateExited' && !failedStates.has(`${ev.state.name}#${item ?? ''}`)) opts.onStage({ stage: task, state: 'succeeded', ...(item !== undefined ? { item } : {}) });
+      else if (ev.type === 'StateFailed') {
+        failedStates.add(`${ev.state.name}#${item ?? ''}`);
+        opts.onStage({ stage: task, state: 'failed', ...(item !== undefined ? { item } : {}) });
+      } else if (ev.type === 'StateRetried') failedStates.delete(`${ev.state.name}#${item ?? ''}`);
+      if (ev.type === 'StateRetried') opts.onStage({ stage: task, state: 'retrying', ...(item !== undefined ? { item } : {}) });
     }
   })();
 
