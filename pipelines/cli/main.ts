@@ -15,6 +15,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/generate.ts'),
   () => import('./commands/tokenise.ts'),
   () => import('./commands/feeds.ts'),
+  () => import('./commands/validate.ts'),
   () => import('./commands/start.ts'),
   () => import('./commands/run.ts'),
   () => import('./commands/link.ts'),
