@@ -89,8 +89,8 @@ async function candidatePairsFromModel(outDir: string): Promise<number | null> {
   }
 }
 
-async function runTool(tool: Tool, ds: BenchDataset, truth: GroundTruth, resolver: KeyResolver, splink: SplinkEnv | null, timeout: number): Promise<ToolResult> {
-  const outDir = join(dataDir, 'runs', ds.name, tool);
+async function runTool(tool: Tool, ds: BenchDataset, truth: GroundTruth, resolver: KeyResolver, splink: SplinkEnv | null, timeout: number, runDir: string): Promise<ToolResult> {
+  const outDir = join(runDir, ds.name, tool);
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const base: ToolResult = { dataset: ds.name, tool, status: 'failed', records: truth.recordCount, candidatePairs: null, wallSeconds: null, pairsPerSecond: null, peakRssBytes: null, outDir };
@@ -204,6 +204,8 @@ async function main(): Promise<void> {
   const started = new Date();
   const all = datasets({ repoRoot, benchmarksDir, dataDir, syntheticRecords: opts.records, syntheticSeed: opts.seed });
   await mkdir(dataDir, { recursive: true });
+  // One folder per run, so two runs at once never write into each other's outputs.
+  const runDir = join(dataDir, 'runs', `${started.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${process.pid}`);
   if (!existsSync(benchmarksDir)) {
     log(`public benchmark data not found at ${benchmarksDir} (expected ../shared/benchmarks beside the repository): FEBRL and historical_50k are skipped`);
   }
@@ -244,10 +246,10 @@ async function main(): Promise<void> {
     const truth = new GroundTruth(truthRecords, ds.linkType);
     const resolver = new KeyResolver(ds.inputs, truthRecords);
     log(`  ${int(truth.recordCount)} records, ${int(truth.clusterCount)} true entities, ${int(truth.truePairs)} true pairs`);
-    const ours = await runTool('ours', ds, truth, resolver, splink, opts.timeout);
+    const ours = await runTool('ours', ds, truth, resolver, splink, opts.timeout, runDir);
     results.push(ours);
     if (splink) {
-      const theirs = await runTool('splink', ds, truth, resolver, splink, opts.timeout);
+      const theirs = await runTool('splink', ds, truth, resolver, splink, opts.timeout, runDir);
       results.push(theirs);
       ours.timeRatioOursOverSplink =
         ours.wallSeconds !== null && theirs.wallSeconds !== null ? ours.wallSeconds / theirs.wallSeconds : null;
