@@ -41,6 +41,8 @@ export interface ScanResult {
   findingsTotal: number;
   findingsByKind: Record<IdentifierKind, number>;
   unreadableFiles: number;
+  /** How many configuration values (sources, feeds, localities, age bands) were exempt from single-name matching. */
+  vocabularyExempt: number;
 }
 
 export const MAX_FINDINGS_LISTED = 500;
@@ -60,8 +62,19 @@ function isoDatesIn(text: string): string[] {
   return out;
 }
 
-/** The identifiers found in one unit of text: one hit per kind (the first). */
-export function checkUnit(ix: IdentifierIndex, unit: TextUnit): Array<{ kind: IdentifierKind; recordIds: string[] }> {
+/** Single names shorter than this are not matched alone ("EM", "LI" are also enum values such as m source "em"). */
+export const MIN_SINGLE_NAME_LENGTH = 3;
+const SINGLE_NAME_KINDS = new Set<IdentifierKind>(['forename', 'surname']);
+export function isSingleNameKind(kind: IdentifierKind): boolean {
+  return SINGLE_NAME_KINDS.has(kind);
+}
+
+/**
+ * The identifiers found in one unit of text: one hit per kind (the first). `vocabulary` holds normalised
+ * values that come from configuration, not from a person (source and feed names, localities, age bands):
+ * a whole value equal to one of them is not a single-name leak even when someone bears that surname.
+ */
+export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: ReadonlySet<string> = new Set()): Array<{ kind: IdentifierKind; recordIds: string[] }> {
   const hits = new Map<IdentifierKind, string[]>();
   const hit = (kind: IdentifierKind, ids: string[]) => {
     if (!hits.has(kind)) hits.set(kind, ids);
@@ -71,7 +84,8 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit): Array<{ kind: Id
     const whole = ix.wholeValues.get(norm);
     // Single names are only matched as a whole data value: in template text (headings, prose) a word such as
     // "Ward" or "Young" is the report's own vocabulary. Full names and addresses count anywhere.
-    if (whole && (unit.position === 'data' || whole.kind === 'full_name' || whole.kind === 'address')) hit(whole.kind, whole.recordIds);
+    const single = whole ? isSingleNameKind(whole.kind) : false;
+    if (whole && (!single || (unit.position === 'data' && norm.length >= MIN_SINGLE_NAME_LENGTH && !vocabulary.has(norm)))) hit(whole.kind, whole.recordIds);
     const words = norm.split(' ');
     for (let i = 0; i < words.length; i++) {
       const candidates = ix.phrases.get(words[i]!);
@@ -125,11 +139,19 @@ export class ScanCollector {
   findingsTotal = 0;
   readonly byKind = Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>;
 
-  constructor(readonly ix: IdentifierIndex, readonly log?: Log) {}
+  /** Normalised configuration values exempt from single-name matching (see checkUnit). */
+  readonly vocabulary = new Set<string>();
+
+  constructor(readonly ix: IdentifierIndex, readonly log?: Log, vocabulary: Iterable<string> = []) {
+    for (const v of vocabulary) {
+      const n = normaliseText(v);
+      if (n) this.vocabulary.add(n);
+    }
+  }
 
   private addUnits(zone: string, key: string, file: ScannedFile, unit: TextUnit): void {
     file.units++;
-    for (const h of checkUnit(this.ix, unit)) {
+    for (const h of checkUnit(this.ix, unit, this.vocabulary)) {
       file.findings++;
       this.findingsTotal++;
       this.byKind[h.kind]++;
@@ -176,6 +198,7 @@ export class ScanCollector {
       findingsTotal: this.findingsTotal,
       findingsByKind: { ...this.byKind },
       unreadableFiles: unreadable,
+      vocabularyExempt: this.vocabulary.size,
     };
   }
 }
@@ -191,8 +214,8 @@ export async function publishedObjects(stores: { outputs: ObjectStore; curated: 
 }
 
 /** Scan every published object for the as-at date. */
-export async function scanPublished(ix: IdentifierIndex, stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, opts: { log?: Log; exclude?: (zone: string, key: string) => boolean } = {}): Promise<{ collector: ScanCollector; result: ScanResult }> {
-  const collector = new ScanCollector(ix, opts.log);
+export async function scanPublished(ix: IdentifierIndex, stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, opts: { log?: Log; exclude?: (zone: string, key: string) => boolean; vocabulary?: Iterable<string> } = {}): Promise<{ collector: ScanCollector; result: ScanResult }> {
+  const collector = new ScanCollector(ix, opts.log, opts.vocabulary);
   for (const t of await publishedObjects(stores, asAt, opts.exclude)) await collector.scanObject(t);
   return { collector, result: collector.result(asAt) };
 }

@@ -88,6 +88,22 @@ describe('privacy scan', () => {
     expect(result.findingsByKind.full_name).toBe(2);
   });
 
+  it('does not take configuration vocabulary or two-letter enum values for names', async () => {
+    const { stores } = await setup();
+    const people = [...PEOPLE, { ...PEOPLE[1]!, record_id: 'police:people:X1', forename: 'EM', surname: 'SOUTH', surname_parts: ['SOUTH'] }];
+    await writeParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`, [
+      { name: 'record_id', type: 'VARCHAR' }, { name: 'forename', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' }, { name: 'surname_parts', type: 'VARCHAR[]' },
+    ], people.map((p) => ({ record_id: p.record_id, forename: p.forename, surname: p.surname, surname_parts: p.surname_parts })));
+    await stores.outputs.put(`as_at=${AS_AT}/model.json`, JSON.stringify({ comparisons: [{ mSource: 'em' }] }));
+    await stores.outputs.put(`as_at=${AS_AT}/target-lists/South.csv`, 'family_id,locality\nF1,South\n');
+    const ix = await loadIdentifierIndex(stores.secure, AS_AT);
+    const plain = await scanPublished(ix, stores, AS_AT);
+    expect(plain.result.findings.map((f) => `${f.key} ${f.kind}`)).toEqual([`as_at=${AS_AT}/target-lists/South.csv surname`]);
+    const withVocabulary = await scanPublished(ix, stores, AS_AT, { vocabulary: ['South', 'North'] });
+    expect(withVocabulary.result.status).toBe('pass');
+    expect(withVocabulary.result.vocabularyExempt).toBe(2);
+  });
+
   it('fails, rather than vouching, when a published file cannot be read', async () => {
     const { stores } = await setup();
     await stores.outputs.put(`as_at=${AS_AT}/broken.json`, '{"not json');

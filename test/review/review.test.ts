@@ -56,7 +56,9 @@ describe('review: export and import against a run', () => {
     expect((await fx.stores.outputs.list('')).map((o) => o.key)).toEqual(before.outputs);
     expect((await fx.stores.curated.list('')).map((o) => o.key)).toEqual(before.curated);
     const csv = (await fx.stores.secure.get(keys.csv)).toString();
-    const [[, header], [, first]] = [...csvRows(csv)] as Array<[number, string[]]>;
+    const parsed = [...csvRows(csv)];
+    const header = parsed[0]![1];
+    const first = parsed[1]![1];
     expect(header).toEqual(expect.arrayContaining(['pair_id', 'forename_l', 'forename_r', 'date_of_birth_l', 'date_of_birth_r', 'decision']));
     expect(first![header!.indexOf('forename_l')]).toMatch(/^[A-Z]+$/);
     const page = (await fx.stores.secure.get(keys.html)).toString();
