@@ -46,3 +46,12 @@ export async function testTree(): Promise<TestTree> {
 
 export const TOKEN_A = 'a'.repeat(64);
 export const TOKEN_B = '0123456789abcdef'.repeat(4);
+
+/** Every clear quasi-identifier value of the secure person records (names, postcodes, address lines, tokens). */
+export function clearValuesOf(people: ReadonlyArray<{ forename: string | null; surname: string | null; postcode: string | null; addressLine1: string | null; nhsNumberToken: string | null; upnToken: string | null; surnameParts: string[] }>): Set<string> {
+  const clear = new Set<string>();
+  for (const p of people) {
+    for (const v of [p.forename, p.surname, p.postcode, p.postcode?.replace(' ', ''), p.addressLine1, p.nhsNumberToken, p.upnToken, ...p.surnameParts]) if (v) clear.add(v.toUpperCase());
+  }
+  return clear;
+}
