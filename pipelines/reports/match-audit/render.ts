@@ -142,7 +142,7 @@ ${stackedBarChart({
     series: [
       { name: 'linked to another source', values: L.bySource.map((s) => s.linkedToOtherSource) },
       { name: 'linked within the source only', values: L.bySource.map((s) => s.linkedToAnyRecord - s.linkedToOtherSource) },
-      { name: 'not linked', values: L.bySource.map((s) => s.records - s.linkedToAnyRecord) },
+      { name: 'not linked', values: L.bySource.map((s) => s.records - s.linkedToAnyRecord), colour: '#b1b4b6' },
     ],
     valueLabel: 'records',
   })}
@@ -261,7 +261,7 @@ function biasTable(title: string, groups: BiasGroup[], overall: number): SafeHtm
   return html`${stackedBarChart({
     title: `Linked and unlinked records by ${title}`,
     categories: groups.map((g) => g.group),
-    series: [{ name: 'linked', values: groups.map((g) => g.linked) }, { name: 'not linked', values: groups.map((g) => g.records - g.linked) }],
+    series: [{ name: 'linked', values: groups.map((g) => g.linked) }, { name: 'not linked', values: groups.map((g) => g.records - g.linked), colour: '#b1b4b6' }],
     percent: true,
     valueLabel: 'records',
   })}${table({
