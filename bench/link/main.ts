@@ -39,6 +39,8 @@ interface ToolResult {
   peakRssBytes: number | null;
   measurement?: Measurement;
   scores?: OutputScores;
+  /** Splink's own phase timings (stats.json), seconds: where its time goes. */
+  phases?: Record<string, number>;
   /** Our wall time / Splink's, on the ours row. */
   timeRatioOursOverSplink?: number | null;
   outDir?: string;
@@ -120,6 +122,11 @@ async function runTool(tool: Tool, ds: BenchDataset, truth: GroundTruth, resolve
   base.peakRssBytes = m.peakRssBytes;
   if (tool === 'ours') base.candidatePairs = await candidatePairsFromModel(outDir);
   else {
+    try {
+      base.phases = (JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as { phases: Record<string, number> }).phases;
+    } catch {
+      // no stats: the table still has the wall time
+    }
     // Counted in a separate, untimed run so the timed job is exactly Splink's normal job.
     const counted = spawnSync(command, [join(repoRoot, 'bench', 'splink', 'run_splink.py'), '--settings', ds.settings, '--count-pairs', ...ds.inputs], {
       cwd: repoRoot,
@@ -267,6 +274,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log(renderTable(results));
   for (const r of results) if (r.note && r.status !== 'skipped') console.log(`note ${r.dataset}/${r.tool}: ${r.note}`);
+  for (const r of results) {
+    if (r.phases) console.log(`Splink phases on ${r.dataset} (s): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  }
   for (const s of skipped) console.log(`skipped ${s.dataset}: ${s.reason}`);
   const verdicts = targets(results);
   if (verdicts.length > 0) {
