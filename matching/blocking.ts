@@ -59,6 +59,35 @@ export function termCodes(col: EncodedColumn, term: string): Int32Array {
   return out;
 }
 
+/** Open-addressing hash of non-negative integer-valued doubles to dense ids (no allocation per key). */
+export class NumberInterner {
+  private keys: Float64Array;
+  private ids: Int32Array;
+  private mask: number;
+  size = 0;
+  constructor(expected: number) {
+    let cap = 1024;
+    while (cap < expected * 2) cap *= 2;
+    this.keys = new Float64Array(cap).fill(-1);
+    this.ids = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+  intern(k: number): number {
+    let h = (Math.imul((k % 4294967296) | 0, 0x9e3779b1) ^ Math.imul(Math.floor(k / 4294967296) | 0, 0x85ebca6b)) >>> 0;
+    for (;;) {
+      h &= this.mask;
+      const cur = this.keys[h]!;
+      if (cur === k) return this.ids[h]!;
+      if (cur === -1) {
+        this.keys[h] = k;
+        this.ids[h] = this.size;
+        return this.size++;
+      }
+      h++;
+    }
+  }
+}
+
 /** Dense key per record for a rule (-1 when any term is null). */
 export function ruleKeys(table: LinkTable, rule: readonly string[]): Int32Array {
   let keys: Int32Array | null = null;
@@ -72,19 +101,12 @@ export function ruleKeys(table: LinkTable, rule: readonly string[]): Int32Array 
     }
     let max = 0;
     for (let i = 0; i < codes.length; i++) if (codes[i]! > max) max = codes[i]!;
-    const dict = new Map<number, number>();
+    const interner = new NumberInterner(codes.length);
     const next = new Int32Array(codes.length);
     for (let i = 0; i < codes.length; i++) {
       const a = keys[i]!;
       const b = codes[i]!;
-      if (a < 0 || b < 0) {
-        next[i] = -1;
-        continue;
-      }
-      const combined = a * (max + 1) + b;
-      let k = dict.get(combined);
-      if (k === undefined) dict.set(combined, (k = dict.size));
-      next[i] = k;
+      next[i] = a < 0 || b < 0 ? -1 : interner.intern(a * (max + 1) + b);
     }
     keys = next;
   }
@@ -130,7 +152,8 @@ export function countRulePairs(keys: Int32Array, source: Uint8Array, sourceCount
       pairs += (t * t - sq) / 2;
     } else pairs += (t * (t - 1)) / 2;
   }
-  const largest = Array.from(totals).sort((a, b) => b - a).slice(0, 5).filter((x) => x > 0);
+  const sorted = totals.slice().sort();
+  const largest = Array.from(sorted.subarray(Math.max(0, K - 5))).reverse().filter((x) => x > 0);
   return { rule, pairs, blocks, largestBlocks: largest };
 }
 

@@ -140,6 +140,8 @@ export interface PreparedComparison {
   /** name with swapWith: per record, the other column's value as a code of this column (-1 when absent). */
   swapCodes?: Int32Array;
   parts?: IntSets;
+  /** Jaro-Winkler comparisons: per distinct value, 32 character-class counts (a bound that skips hopeless pairs). */
+  charCounts?: Uint8Array;
   /** date: days since 1970-01-01 per distinct value (NaN when not a date), and year*100+month. */
   dayNumber?: Float64Array;
   yearMonth?: Int32Array;
@@ -207,6 +209,19 @@ export function prepareComparison(c: ComparisonSettings, col: EncodedColumn, hoo
     });
     if (c.parts) p.parts = intSets(values, (v) => v.split(/[\s-]+/).filter((x) => x.length > 1));
   }
+  if (p.levels.some((l) => l.kind === 'jaro_winkler')) {
+    const h = new Uint8Array(values.length * 32);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      for (let k = 0; k < v.length; k++) {
+        const ch = v.charCodeAt(k);
+        const b = ch >= 65 && ch <= 90 ? ch - 65 : ch >= 97 && ch <= 122 ? ch - 97 : ch >= 48 && ch <= 57 ? 26 + ((ch - 48) % 5) : 31;
+        const at = i * 32 + b;
+        if (h[at]! < 255) h[at]!++;
+      }
+    }
+    p.charCounts = h;
+  }
   if (swapCol) {
     const dict = new Map<string, number>();
     values.forEach((v, i) => dict.set(v, i));
@@ -262,9 +277,14 @@ export function postcodeParts(pc: string): { sector: string; district: string; a
 
 export type Comparator = (a: number, b: number) => number;
 
+/** Whether the comparator reads the value strings (else codes and features suffice: no need to ship them to workers). */
+export function needsValues(p: PreparedComparison): boolean {
+  return p.levels.some((l) => l.kind === 'jaro_winkler' || l.kind === 'levenshtein' || l.kind === 'one_edit');
+}
+
 /** Level of records i and j (record indexes): the code comparator plus the record-level swap check. */
-export function makeRecordComparator(p: PreparedComparison): Comparator {
-  const byCode = makeComparator(p);
+export function makeRecordComparator(p: PreparedComparison, cached = true): Comparator {
+  const byCode = makeComparator(p, cached);
   const codes = p.codes;
   const swap = p.swapCodes;
   const swapLevel = p.levels.findIndex((l) => l.kind === 'swapped');
@@ -277,18 +297,19 @@ export function makeRecordComparator(p: PreparedComparison): Comparator {
   };
 }
 
-const CACHE_SIZE = 1 << 18;
+const CACHE_SIZE = 1 << 16;
 
 /** The comparator of a prepared comparison: level index for two codes (-1 = null). */
-export function makeComparator(p: PreparedComparison): Comparator {
+export function makeComparator(p: PreparedComparison, cached = true): Comparator {
   const L = p.levels;
   const elseLevel = L.length - 1;
-  const D = p.values.length + 1;
+  const D = 2 ** 26; // codes < 2^24: (lo, hi) packs exactly into a double
   const values = p.values;
+  const hist = p.charCounts;
   const minJw = Math.min(...L.filter((l) => l.kind === 'jaro_winkler').map((l) => l.threshold!));
   const slow = (a: number, b: number): number => {
-    const va = values[a]!;
-    const vb = values[b]!;
+    const va = values[a] ?? '';
+    const vb = values[b] ?? '';
     let jw = -1;
     let lev = -1;
     const la = va.length;
@@ -302,7 +323,29 @@ export function makeComparator(p: PreparedComparison): Comparator {
       const lv = L[li]!;
       switch (lv.kind) {
         case 'jaro_winkler':
-          if (jw < 0) jw = jwBound < minJw ? 0 : jaroWinkler(va, vb);
+          if (jw < 0) {
+            if (jwBound < minJw) jw = 0;
+            else {
+              // Jaro-Winkler can be no higher than with every common character matched in order
+              let bound = jwBound;
+              if (hist) {
+                let common = 0;
+                const oa = a * 32;
+                const ob = b * 32;
+                for (let k = 0; k < 32; k++) {
+                  const x = hist[oa + k]!;
+                  const y = hist[ob + k]!;
+                  common += x < y ? x : y;
+                }
+                const jmax = common === 0 ? 0 : (common / la + common / lb + 1) / 3;
+                let pre = 0;
+                const maxPre = Math.min(4, minLen);
+                while (pre < maxPre && va.charCodeAt(pre) === vb.charCodeAt(pre)) pre++;
+                bound = jmax + pre * 0.1 * (1 - jmax);
+              }
+              jw = bound < minJw ? 0 : jaroWinkler(va, vb);
+            }
+          }
           if (jw >= lv.threshold!) return li;
           break;
         case 'levenshtein':
@@ -312,7 +355,7 @@ export function makeComparator(p: PreparedComparison): Comparator {
           break;
         case 'one_edit':
           if (lenDiff > 1) break;
-          if (lev < 0) lev = levenshtein(va, vb);
+          if (lev < 0) lev = lenDiff === 0 ? hammingAtMost2(va, vb) : levenshtein(va, vb);
           if (lev <= 1) return li;
           break;
         case 'alternatives':
@@ -357,6 +400,13 @@ export function makeComparator(p: PreparedComparison): Comparator {
     return elseLevel;
   };
   // direct-mapped cache of (a, b) -> level: fixed memory, no allocation, overwritten on collision
+  if (!cached) {
+    return (a: number, b: number): number => {
+      if (a < 0 || b < 0) return 0;
+      if (a === b) return 1;
+      return a < b ? slow(a, b) : slow(b, a);
+    };
+  }
   const keys = new Float64Array(CACHE_SIZE).fill(-1);
   const lv = new Uint8Array(CACHE_SIZE);
   return (a: number, b: number): number => {
@@ -372,6 +422,13 @@ export function makeComparator(p: PreparedComparison): Comparator {
     lv[h] = lvl;
     return lvl;
   };
+}
+
+/** Equal-length strings: 0, 1 or 2 (= two or more) differing positions; for them edit distance <= 1 iff this is <= 1. */
+function hammingAtMost2(a: string, b: string): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) !== b.charCodeAt(i) && ++d === 2) return 2;
+  return d;
 }
 
 /** Default starting m for EM (in level order, null level 0): exact high, else low, the bands between. */

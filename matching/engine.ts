@@ -5,10 +5,10 @@
  */
 import { countRulePairs, enumerateShard, MAX_RULES, ruleKeys, ruleName, type LinkType, type RuleCount, type ShardInput, type ShardPairs } from './blocking.ts';
 import { clusterRecords, type Clustering } from './clustering.ts';
-import { initialM, normaliserFor, prepareComparison, type PrepareHooks, type PreparedComparison } from './comparisons.ts';
+import { initialM, needsValues, normaliserFor, prepareComparison, type PrepareHooks, type PreparedComparison } from './comparisons.ts';
 import { columnsUsed, ruleColumn, thresholdWeightOf, type LinkSettings } from './settings.ts';
 import { buildTable, type InputDataset, type LinkTable, type Normaliser } from './table.ts';
-import { allPairsUCounts, estimateLambda, mFromLabels, patternCounts, runEm, sampleUCounts, totalPairs, uFromCounts, type EmSession } from './training.ts';
+import { allPairsUCounts, estimateLambda, exactU, mFromLabels, patternCounts, runEm, sampleUCounts, totalPairs, uFromCounts, type EmSession } from './training.ts';
 
 /** Progress of long steps (structurally the pipelines' Progress port). */
 export interface EngineProgress {
@@ -180,7 +180,8 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
   lap('block_count');
 
   // 3. compare, shard by shard
-  const shardInput: ShardInput = { n: table.n, source: table.source, linkType, ruleKeys: keys, comparisons };
+  // what the shards need: value strings only for comparisons that read them
+  const shardInput: ShardInput = { n: table.n, source: table.source, linkType, ruleKeys: keys, comparisons: comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })) };
   progress.start('blocking and comparing pairs', upperBound);
   const shards = await executor.run(shardInput, settings.shards, (n) => progress.tick(n));
   progress.stop();
@@ -205,7 +206,20 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     uCounts = await executor.sampleU(shardInput, tasks);
     progress.stop();
   }
-  const uEst = { u: uFromCounts(uCounts), sampledPairs: exhaustive ? possible : Math.ceil(settings.uSamplePairs / 8) * 8, exhaustive };
+  const uSampled = uFromCounts(uCounts);
+  if (!exhaustive) {
+    // the exact level's u from value counts; the sampled other levels share the rest in their sampled proportions
+    for (let c = 0; c < C; c++) {
+      const ue = Math.max(exactU(comparisons[c]!, table.source, table.sources.length, linkType), 1e-9);
+      const us = uSampled[c]!;
+      let rest = 0;
+      for (let l = 2; l < us.length; l++) rest += us[l]!;
+      const scale = rest > 0 ? (1 - ue) / rest : 0;
+      us[1] = ue;
+      for (let l = 2; l < us.length; l++) us[l] = Math.max(us[l]! * scale, 1e-9);
+    }
+  }
+  const uEst = { u: uSampled, sampledPairs: exhaustive ? possible : Math.ceil(settings.uSamplePairs / 8) * 8, exhaustive };
   const u = comparisons.map((c, i) => {
     const fixed = settings.comparisons[i]!.u;
     return fixed ? [0, ...fixed] : uEst.u[i]!;

@@ -81,7 +81,7 @@ export function buildTable(datasets: InputDataset[], idColumn: string, columns: 
           codes[k++] = -1;
           continue;
         }
-        let code = rawCache.get(raw);
+        let code = norm ? rawCache.get(raw) : dict.get(raw);
         if (code === undefined) {
           const t = raw.trim();
           const v = t === '' ? null : norm ? norm(t) : t;
@@ -94,7 +94,7 @@ export function buildTable(datasets: InputDataset[], idColumn: string, columns: 
               dict.set(v, code);
             }
           }
-          rawCache.set(raw, code);
+          if (norm) rawCache.set(raw, code);
         }
         codes[k++] = code;
       }

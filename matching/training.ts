@@ -32,7 +32,7 @@ export function totalPairs(n: number, source: Uint8Array, sourceCount: number, l
 
 /** Level counts (per comparison) over `pairs` seeded random record pairs: one u-sampling task. */
 export function sampleUCounts(comparisons: PreparedComparison[], n: number, source: Uint8Array, sourceCount: number, linkType: LinkType, pairs: number, seed: number): number[][] {
-  const comparators = comparisons.map(makeRecordComparator);
+  const comparators = comparisons.map((c) => makeRecordComparator(c, false));
   const counts = comparisons.map((c) => new Float64Array(c.levels.length));
   const C = comparisons.length;
   const crossOnly = linkType === 'link_only' && sourceCount > 1;
@@ -63,6 +63,48 @@ export function allPairsUCounts(comparisons: PreparedComparison[], n: number, so
     }
   }
   return counts.map((x) => Array.from(x));
+}
+
+/**
+ * Exact-level u computed from value counts, not sampled: the share of non-null record pairs (in scope for
+ * the link type) holding the same value. Precise even for rare agreement (dates of birth, identifiers).
+ */
+export function exactU(p: PreparedComparison, source: Uint8Array, sourceCount: number, linkType: LinkType): number {
+  const crossOnly = linkType === 'link_only' && sourceCount > 1;
+  const S = crossOnly ? sourceCount : 1;
+  const cnt = new Float64Array(p.values.length * S);
+  const nonNull = new Float64Array(S);
+  for (let i = 0; i < p.codes.length; i++) {
+    const v = p.codes[i]!;
+    if (v < 0) continue;
+    const s = crossOnly ? source[i]! : 0;
+    cnt[v * S + s]!++;
+    nonNull[s]!++;
+  }
+  let same = 0;
+  let all = 0;
+  if (!crossOnly) {
+    for (let v = 0; v < p.values.length; v++) same += cnt[v]! * (cnt[v]! - 1) / 2;
+    all = nonNull[0]! * (nonNull[0]! - 1) / 2;
+  } else {
+    for (let v = 0; v < p.values.length; v++) {
+      let sum = 0;
+      let sq = 0;
+      for (let s = 0; s < S; s++) {
+        sum += cnt[v * S + s]!;
+        sq += cnt[v * S + s]! ** 2;
+      }
+      same += (sum * sum - sq) / 2;
+    }
+    let sum = 0;
+    let sq = 0;
+    for (let s = 0; s < S; s++) {
+      sum += nonNull[s]!;
+      sq += nonNull[s]! ** 2;
+    }
+    all = (sum * sum - sq) / 2;
+  }
+  return all === 0 ? 0 : same / all;
 }
 
 /** u per comparison and level from summed level counts (null level excluded; unseen levels get half a count). */
