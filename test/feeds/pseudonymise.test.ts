@@ -139,3 +139,22 @@ describe('tokenise (end to end)', () => {
     expect(parseColumnSpec('upn:pupil=token')).toEqual({ kind: 'upn', source: 'pupil', target: 'token' });
   });
 });
+
+describe('tokenise command (CLI)', () => {
+  it('reports bad rows by line and column without echoing any identifier, and exits 2', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = await mkdtemp(join(tmpdir(), 'tok-cli-'));
+    await writeFile(join(dir, 'in.csv'), 'person_ref,nhs_number\nA1,943 476 5919\nA2,9434765918\nA3,12345\n');
+    await writeFile(join(dir, 'key'), 'cli-test-partnership-key-0123456789\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'pipelines/cli/main.ts', 'tokenise', '--in', join(dir, 'in.csv'), '--out', join(dir, 'out.csv'),
+      '--column', 'nhs_number=nhs_number_token', '--key-file', join(dir, 'key')], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'debug' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('line 3, column nhs_number: bad_check_digit');
+    expect(r.stderr).toContain('line 4, column nhs_number: bad_length');
+    expect(r.stdout).toContain('3 rows in = 1 written');
+    for (const secret of ['9434765918', '12345', '943 476 5919', '9434765919', 'cli-test-partnership-key']) {
+      expect(r.stdout + r.stderr).not.toContain(secret);
+    }
+    expect(await readFile(join(dir, 'out.rejects.csv'), 'utf8')).toContain('3,nhs_number,bad_check_digit,A2,9434765918');
+  });
+});
