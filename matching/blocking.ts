@@ -185,7 +185,7 @@ export function enumerateShard(input: ShardInput, shard: number, shardCount: num
   const { ruleKeys: keys, source, linkType } = input;
   if (input.n >= 1 << 24) throw new Error('blocking: at most 16,777,215 records per run');
   const C = input.comparisons.length;
-  const comparators = input.comparisons.map(makeRecordComparator);
+  const comparators = input.comparisons.map((c) => makeRecordComparator(c));
   const R = keys.length;
   let cap = 1 << 16;
   let l = new Int32Array(cap);

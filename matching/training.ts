@@ -52,7 +52,7 @@ export function sampleUCounts(comparisons: PreparedComparison[], n: number, sour
 
 /** Level counts over every record pair (small inputs: exact u). */
 export function allPairsUCounts(comparisons: PreparedComparison[], n: number, source: Uint8Array, sourceCount: number, linkType: LinkType): number[][] {
-  const comparators = comparisons.map(makeRecordComparator);
+  const comparators = comparisons.map((c) => makeRecordComparator(c));
   const counts = comparisons.map((c) => new Float64Array(c.levels.length));
   const C = comparisons.length;
   const crossOnly = linkType === 'link_only' && sourceCount > 1;
@@ -82,7 +82,7 @@ export function exactU(p: PreparedComparison, source: Uint8Array, sourceCount: n
     nonNull[s]!++;
   }
   let same = 0;
-  let all = 0;
+  let all: number;
   if (!crossOnly) {
     for (let v = 0; v < p.values.length; v++) same += cnt[v]! * (cnt[v]! - 1) / 2;
     all = nonNull[0]! * (nonNull[0]! - 1) / 2;
@@ -259,7 +259,7 @@ export function estimateLambda(pat: Patterns, s: number, C: number, m: number[][
 
 /** m from labelled true matches: level frequencies among them. */
 export function mFromLabels(comparisons: PreparedComparison[], matches: Array<[number, number]>): number[][] {
-  const comparators = comparisons.map(makeRecordComparator);
+  const comparators = comparisons.map((c) => makeRecordComparator(c));
   return comparisons.map((c, ci) => {
     const cnt = new Float64Array(c.levels.length);
     for (const [a, b] of matches) cnt[comparators[ci]!(a, b)]!++;
