@@ -170,7 +170,7 @@ ${table({
     caption: 'Links by the blocking rule that first found the pair (match key)',
     columns: [
       { label: 'Match key', cell: (x: MatchAuditReport['linkage']['linksByRule'][number]) => code(x.matchKey) },
-      { label: 'How linked', cell: (x) => (x.kind === 'deterministic' ? 'deterministic rule' : 'match weight at or above the threshold') },
+      ...(L.linksByRule.some((x) => x.kind === 'deterministic') ? [{ label: 'How linked', cell: (x: MatchAuditReport['linkage']['linksByRule'][number]) => (x.kind === 'deterministic' ? 'deterministic rule' : 'match weight at or above the threshold') }] : []),
       { label: 'Links', key: 'links', kind: 'num' },
       { label: 'Mean weight', kind: 'num', cell: (x) => formatDecimal(x.meanWeight, 2) },
     ],
@@ -243,7 +243,7 @@ ${c.personsInMoreThanOneFamily ? '' : para('Family membership was not available 
 ${subheading('Merges refused by the chaining guard')}
 ${c.refusedMerges ? html`${para(`${formatInt(c.refusedMerges.total)} ${c.refusedMerges.total === 1 ? 'merge was' : 'merges were'} refused${Object.keys(c.refusedMerges.byReason).length ? `: ${Object.entries(c.refusedMerges.byReason).map(([k, v]) => `${k.replaceAll('_', ' ')} ${formatInt(v)}`).join(', ')}` : ''}.`)}
 ${table({
-    caption: 'Refused merges (strongest first)',
+    caption: `Refused merges (strongest first${c.refusedMerges.total > 20 ? `; the first 20 of ${formatInt(c.refusedMerges.total)}, up to 50 in report.json` : ''})`,
     columns: [
       { label: 'Record', cell: (x: NonNullable<MatchAuditReport['clusters']['refusedMerges']>['listed'][number]) => code(x.recordIdL) },
       { label: 'Record', cell: (x) => code(x.recordIdR) },
@@ -251,7 +251,7 @@ ${table({
       { label: 'Weight', kind: 'num', cell: (x) => formatDecimal(x.matchWeight, 2) },
       { label: 'Probability', kind: 'num', cell: (x) => formatPercent(x.matchProbability, 2) },
     ],
-    rows: c.refusedMerges.listed,
+    rows: c.refusedMerges.listed.slice(0, 20),
     rowHeader: false,
     empty: 'none.',
   })}` : para('The clustering summary (clustering.json) was not found for this run.', true)}`;
