@@ -26,7 +26,7 @@ export interface BenchDataset {
   idColumn: string;
 }
 
-export const DATASET_NAMES = ['febrl3', 'febrl4', 'historical_50k', 'synthetic'] as const;
+export const DATASET_NAMES = ['febrl3', 'febrl4', 'fake_1000', 'historical_50k', 'synthetic'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 function febrlCluster(id: string, file: string): string {
@@ -94,6 +94,15 @@ export function datasets(ctx: DatasetContext): Record<DatasetName, BenchDataset>
       settings: settings('febrl4'),
       idColumn: 'rec_id',
       truth: () => csvTruth([febrl('dataset4a.csv'), febrl('dataset4b.csv')], 'rec_id', (r, f) => febrlCluster(r.rec_id as string, f)),
+    },
+    fake_1000: {
+      name: 'fake_1000',
+      description: "Splink's fake_1000, dedupe 1,000 records",
+      linkType: 'dedupe_only',
+      inputs: [join(ctx.benchmarksDir, 'splink', 'fake_1000.csv')],
+      settings: settings('fake_1000'),
+      idColumn: 'unique_id',
+      truth: () => csvTruth([join(ctx.benchmarksDir, 'splink', 'fake_1000.csv')], 'unique_id', (r) => r.cluster as string, 'cluster'),
     },
     historical_50k: {
       name: 'historical_50k',

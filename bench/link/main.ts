@@ -41,6 +41,8 @@ interface ToolResult {
   scores?: OutputScores;
   /** Splink's own phase timings (stats.json), seconds: where its time goes. */
   phases?: Record<string, number>;
+  /** Settings of ours with no Splink translation (e.g. nickname/swap levels, the chaining guard). */
+  untranslatedSettings?: string[];
   /** Our wall time / Splink's, on the ours row. */
   timeRatioOursOverSplink?: number | null;
   outDir?: string;
@@ -123,7 +125,9 @@ async function runTool(tool: Tool, ds: BenchDataset, truth: GroundTruth, resolve
   if (tool === 'ours') base.candidatePairs = await candidatePairsFromModel(outDir);
   else {
     try {
-      base.phases = (JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as { phases: Record<string, number> }).phases;
+      const stats = JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as { phases: Record<string, number>; untranslatedSettings?: string[] };
+      base.phases = stats.phases;
+      base.untranslatedSettings = stats.untranslatedSettings ?? [];
     } catch {
       // no stats: the table still has the wall time
     }
@@ -276,6 +280,9 @@ async function main(): Promise<void> {
   for (const r of results) if (r.note && r.status !== 'skipped') console.log(`note ${r.dataset}/${r.tool}: ${r.note}`);
   for (const r of results) {
     if (r.phases) console.log(`Splink phases on ${r.dataset} (s): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    if (r.untranslatedSettings && r.untranslatedSettings.length > 0) {
+      console.log(`  settings with no Splink equivalent (ours only): ${r.untranslatedSettings.join(', ')}`);
+    }
   }
   for (const s of skipped) console.log(`skipped ${s.dataset}: ${s.reason}`);
   const verdicts = targets(results);

@@ -198,6 +198,25 @@ def date_normalise_sql(fmt: str | None):
     return build
 
 
+TRANSLATED_COMPARISON_KEYS = {"column", "type", "name", "format", "distances", "similarities", "termFrequency"}
+TRANSLATED_TOP_KEYS = {"linkType", "uniqueIdColumn", "comparisons", "blockingRules", "deterministicRules",
+                       "deterministicRecall", "probabilityTwoRandomRecordsMatch", "thresholdProbability",
+                       "thresholdWeight", "uSamplePairs", "seed", "em"}
+# Keys that change only how our engine runs, not the model: nothing to translate.
+ENGINE_ONLY_KEYS = {"workers", "shards", "maxPairsPerRule"}
+
+
+def untranslated(ours: dict) -> list[str]:
+    """Settings of ours that this translation does not carry over to Splink (reported, never hidden)."""
+    out = []
+    for c in ours.get("comparisons", []):
+        for key in sorted(set(c) - TRANSLATED_COMPARISON_KEYS):
+            out.append(f"comparisons[{c.get('column')}].{key}")
+    for key in sorted(set(ours) - TRANSLATED_TOP_KEYS - ENGINE_ONLY_KEYS):
+        out.append(key)
+    return out
+
+
 def load_inputs(con: duckdb.DuckDBPyConnection, paths: list[str], comparisons: list[dict]) -> list[str]:
     """Load each input as text with trimmed names and values (blank -> NULL), compared columns normalised."""
     normaliser_of: dict[str, object] = {}
@@ -363,6 +382,7 @@ def main() -> None:
         "phases": phases,
         "seconds": round(time.perf_counter() - t0, 3),
         "emFailures": em_failures,
+        "untranslatedSettings": untranslated(ours),
     }
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
 
