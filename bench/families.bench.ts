@@ -127,10 +127,37 @@ async function main(): Promise<void> {
   console.log(`  persons with records ${persons.length}, relationships ${rels.length}, true families ${new Set(truth.values()).size}, families formed ${built.families.length}, persons in no family ${built.personsWithoutFamily}`);
   console.log(`  ${fmt(m1)}   target F1 >= 0.95: ${m1.f1 >= 0.95 ? 'MET' : 'NOT MET'}`);
   console.log(`  counts ${JSON.stringify(built.counts)}`);
+  if (args.includes('--diagnose')) await diagnose(predicted, truth, persons);
   console.log(`  read + standardise ${((tRead - t0) / 1000).toFixed(2)} s, form families ${((tBuild - tRead) / 1000).toFixed(2)} s (${Math.round(persons.length / ((tBuild - tRead) / 1000)).toLocaleString('en-GB')} persons/s)`);
 
   // ---- 2. end to end through the stages
   await endToEnd(truePersonOfRecord, trueFamilyOfPerson);
+}
+
+/** Where recall is lost: persons not placed with the bulk of their true family, by truth role. */
+async function diagnose(predicted: Map<string, string>, truth: Map<string, string>, persons: FamilyPerson[]): Promise<void> {
+  const roles = new Map((await readCsvRows(join(DIR, 'truth', 'persons.csv'))).map((r) => [r.true_person_id!, r.role!]));
+  const byTrue = new Map<string, string[]>();
+  for (const [p, t] of truth) byTrue.set(t, [...(byTrue.get(t) ?? []), p]);
+  const tally = new Map<string, number>();
+  const pById = new Map(persons.map((p) => [p.personId, p]));
+  for (const members of byTrue.values()) {
+    const votes = new Map<string, number>();
+    for (const p of members) { const f = predicted.get(p); if (f) votes.set(f, (votes.get(f) ?? 0) + 1); }
+    const main = [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    for (const p of members) {
+      const f = predicted.get(p);
+      if (f === main) continue;
+      const pp = pById.get(p)!;
+      const k = `${roles.get(p)} ${f ? 'in another family' : 'in no family'}${main ? '' : ' (whole true family unplaced)'}${pp.addresses.length === 0 ? ', no address' : ''}${pp.dateOfBirth ? '' : ', no DOB'}`;
+      tally.set(k, (tally.get(k) ?? 0) + 1);
+      if (process.env.DIAG_SAMPLE && (tally.get(k) ?? 0) <= 2) {
+        const show = (id: string) => `${id} ${roles.get(id)} dob ${pById.get(id)?.dateOfBirth} fam ${predicted.get(id) ?? '-'} @ ${pById.get(id)?.addresses.map((a) => `${a.recordId}=${a.postcode}|${a.addressLine1}`).join(' ; ')}`;
+        console.log(`      e.g. ${k}:\n        ${members.map(show).join('\n        ')}`);
+      }
+    }
+  }
+  for (const [k, n] of [...tally.entries()].sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)}  ${k}`);
 }
 
 async function endToEnd(truePersonOfRecord: Map<string, string>, trueFamilyOfPerson: Map<string, string>): Promise<void> {

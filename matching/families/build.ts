@@ -104,9 +104,83 @@ class UnionFind {
   }
 }
 
-export function addressKey(a: Pick<PersonAddress, 'postcode' | 'addressLine1'>): string | null {
-  if (!a.postcode || !a.addressLine1) return null;
-  return `${a.postcode.toUpperCase().replace(/\s+/g, ' ').trim()}|${a.addressLine1.toUpperCase().replace(/\s+/g, ' ').trim()}`;
+
+const norm = (x: string | null) => (x ? x.toUpperCase().replace(/\s+/g, ' ').trim() || null : null);
+
+/** `POSTCODE|LINE 1`, either part possibly blank; null when both are blank. */
+export function rawAddressKey(a: Pick<PersonAddress, 'postcode' | 'addressLine1'>): string | null {
+  const pc = norm(a.postcode);
+  const line = norm(a.addressLine1);
+  return pc || line ? `${pc ?? ''}|${line ?? ''}` : null;
+}
+
+/** Optimal string alignment distance is at most 1 (one substitution, insertion, deletion or adjacent swap). */
+export function withinOneEdit(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true; // substitution
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2); // adjacent swap
+  }
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
+/**
+ * Address clusters: the same first line with postcodes one edit apart is one address (a postcode typo); an address
+ * with a blank postcode joins the one full address with that first line, and one with a blank first line joins the one
+ * full address at that postcode, when there is exactly one; otherwise they are no address (absent from the map: an
+ * ambiguous partial address must not make strangers co-resident). Returns raw key -> cluster key.
+ */
+export function clusterAddresses(addresses: Array<Pick<PersonAddress, 'postcode' | 'addressLine1'>>): Map<string, string> {
+  const counts = new Map<string, number>();
+  for (const a of addresses) {
+    const k = rawAddressKey(a);
+    if (k) counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const keysSorted = [...counts.keys()].sort(cmp);
+  const full = keysSorted.filter((k) => !k.startsWith('|') && !k.endsWith('|'));
+  const uf = new UnionFind();
+  const byLine = new Map<string, string[]>();
+  for (const k of full) {
+    const line = k.slice(k.indexOf('|') + 1);
+    byLine.set(line, [...(byLine.get(line) ?? []), k]);
+  }
+  for (const group of byLine.values()) {
+    for (let i = 0; i < group.length; i++) {
+      for (let j = i + 1; j < group.length; j++) {
+        const a = group[i]!;
+        const b = group[j]!;
+        // the same first line at a postcode one edit away is a typo of the same address
+        if (withinOneEdit(a.slice(0, a.indexOf('|')).replace(' ', ''), b.slice(0, b.indexOf('|')).replace(' ', ''))) uf.union(a, b);
+      }
+    }
+  }
+  // representative: the most-held full key of each cluster
+  const members = new Map<string, string[]>();
+  for (const k of full) members.set(uf.find(k), [...(members.get(uf.find(k)) ?? []), k]);
+  const rep = new Map<string, string>();
+  for (const ks of members.values()) {
+    const best = [...ks].sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || cmp(a, b))[0]!;
+    for (const k of ks) rep.set(k, best);
+  }
+  const out = new Map<string, string>();
+  for (const k of full) out.set(k, rep.get(k)!);
+  const clustersByLine = new Map<string, Set<string>>();
+  const clustersByPostcode = new Map<string, Set<string>>();
+  for (const k of full) {
+    const [pc, line] = [k.slice(0, k.indexOf('|')), k.slice(k.indexOf('|') + 1)];
+    clustersByLine.set(line, (clustersByLine.get(line) ?? new Set()).add(rep.get(k)!));
+    clustersByPostcode.set(pc, (clustersByPostcode.get(pc) ?? new Set()).add(rep.get(k)!));
+  }
+  for (const k of keysSorted) {
+    if (out.has(k)) continue;
+    const candidates = k.startsWith('|') ? clustersByLine.get(k.slice(1)) : clustersByPostcode.get(k.slice(0, -1));
+    // an ambiguous partial address is not an address: it makes no co-residence
+    if (candidates && candidates.size === 1) out.set(k, [...candidates][0]!);
+  }
+  return out;
 }
 
 export function familyIdOf(anchorPersonId: string): string {
@@ -131,13 +205,15 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   };
   const isAnchor = (id: string) => isChild(id) || (cfg.expectantMothersAnchor && byId.get(id)?.expectant === true);
 
-  // ---- addresses: every key a person's current records hold
-  const personKeys = new Map<string, Map<string, string[]>>(); // person -> key -> recordIds
-  const residents = new Map<string, Set<string>>(); // key -> persons
+  // ---- addresses: every address a person's current records hold, clustered to tolerate typos and blanks
+  const canonical = clusterAddresses(ids.flatMap((id) => byId.get(id)!.addresses));
+  const personKeys = new Map<string, Map<string, string[]>>(); // person -> address cluster -> recordIds
+  const residents = new Map<string, Set<string>>(); // address cluster -> persons
   for (const id of ids) {
     const m = new Map<string, string[]>();
     for (const a of byId.get(id)!.addresses) {
-      const k = addressKey(a);
+      const raw = rawAddressKey(a);
+      const k = raw === null ? undefined : canonical.get(raw);
       if (!k) continue;
       const list = m.get(k) ?? [];
       list.push(a.recordId);
@@ -172,11 +248,14 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   for (const g of groups.values()) for (const r of g) relUf.union(g[0]!.fromPersonId, r.fromPersonId);
 
   // ---- communal addresses
-  const configured = new Set(cfg.communalAddresses.map((c) => (c.addressLine1 ? addressKey({ postcode: c.postcode, addressLine1: c.addressLine1 }) : `${c.postcode.toUpperCase().replace(/\s+/g, ' ').trim()}|*`)));
+  const configured = new Set(cfg.communalAddresses.map((c) => {
+    const raw = rawAddressKey({ postcode: c.postcode, addressLine1: c.addressLine1 ?? null })!;
+    return c.addressLine1 ? canonical.get(raw) ?? raw : `${norm(c.postcode)}|*`;
+  }));
   const communal = new Map<string, 'configured' | 'keyword' | 'over_cap' | 'unrelated_adults'>();
   for (const [k, set] of [...residents.entries()].sort((a, b) => cmp(a[0], b[0]))) {
     const [pc, line] = k.split('|') as [string, string];
-    if (configured.has(k) || configured.has(`${pc}|*`)) communal.set(k, 'configured');
+    if (configured.has(k) || (pc && configured.has(`${pc}|*`))) communal.set(k, 'configured');
     else if (cfg.communalKeywords.some((w) => ` ${line} `.includes(` ${w.toUpperCase()} `))) communal.set(k, 'keyword');
     else if (set.size > cfg.householdSizeCap) communal.set(k, 'over_cap');
     else {
@@ -262,7 +341,7 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
     if (keysHeld.size > 1) flags.push('members_at_several_addresses');
     const fam: Family = {
       familyId,
-      postcode: best ? best[0].split('|')[0]! : null,
+      postcode: best ? best[0].split('|')[0]! || null : null,
       flags,
       members: members.map((id) => {
         const ev = [...(evidence.get(id) ?? [])];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildFamilies, familyPairwise, parseFamiliesConfig, type FamilyPerson, type FamilyRelationship, type Family } from '../../../matching/families/index.ts';
+import { buildFamilies, clusterAddresses, familyPairwise, parseFamiliesConfig, withinOneEdit, type FamilyPerson, type FamilyRelationship, type Family } from '../../../matching/families/index.ts';
 
 const AS_AT = '2026-06-30';
 const cfg = parseFamiliesConfig({});
@@ -118,6 +118,31 @@ describe('family units', () => {
     const a = buildFamilies(people, rels, AS_AT, cfg);
     const b = buildFamilies([...people].reverse(), [...rels].reverse(), AS_AT, cfg);
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+});
+
+describe('address clusters', () => {
+  it('a postcode typo, a blank postcode or a blank first line still find the household; an ambiguous partial address makes no co-residence', () => {
+    const c = clusterAddresses([
+      { postcode: 'M12 1GF', addressLine1: '109 KINGSWAY AVENUE' }, { postcode: 'M12 1GF', addressLine1: '109 KINGSWAY AVENUE' },
+      { postcode: 'M12 2GF', addressLine1: '109 KINGSWAY AVENUE' }, // typo
+      { postcode: null, addressLine1: '109 KINGSWAY AVENUE' }, // blank postcode, one match
+      { postcode: 'M12 1GF', addressLine1: null }, // blank line, one address known at the postcode
+      { postcode: 'M1 1AA', addressLine1: '1 HIGH STREET' }, { postcode: 'M9 9ZZ', addressLine1: '1 HIGH STREET' },
+      { postcode: null, addressLine1: '1 HIGH STREET' }, // two candidates: ambiguous
+    ]);
+    expect(c.get('M12 2GF|109 KINGSWAY AVENUE')).toBe('M12 1GF|109 KINGSWAY AVENUE');
+    expect(c.get('|109 KINGSWAY AVENUE')).toBe('M12 1GF|109 KINGSWAY AVENUE');
+    expect(c.get('M12 1GF|')).toBe('M12 1GF|109 KINGSWAY AVENUE');
+    expect(c.get('M1 1AA|1 HIGH STREET')).toBe('M1 1AA|1 HIGH STREET');
+    expect(c.get('M9 9ZZ|1 HIGH STREET')).toBe('M9 9ZZ|1 HIGH STREET');
+    expect(c.has('|1 HIGH STREET')).toBe(false);
+    expect([withinOneEdit('M205XR', 'M025XR'), withinOneEdit('M121GF', 'M122GF'), withinOneEdit('M14', 'M145'), withinOneEdit('M121GF', 'M133GF')]).toEqual([true, true, true, false]);
+  });
+
+  it('a child whose only record has a blank postcode still joins the household', () => {
+    const r = buildFamilies([person('PM', '1990-01-01', A), person('PC', '2020-01-01', null, { addresses: [{ recordId: 'health:people:X', extractDate: '2026-06-01', postcode: null, addressLine1: '12 ACACIA AVENUE' }] })], [], AS_AT, cfg);
+    expect(r.families.map((f) => membersOf(f))).toEqual([['PC', 'PM']]);
   });
 });
 
