@@ -56,21 +56,25 @@ export function defineFeed(spec: FeedContractSpec): FeedContract {
     'x-kind': spec.kind,
     'x-row-checks': checks.map((c) => `${c.field}: ${c.rule} (${c.reason})`),
   });
-  const dated = Object.entries(spec.fields).filter(([, f]) => f.meta.kind === 'date' && f.meta.notAfterExtract).map(([n]) => n);
   const cache = new Map<string, z.ZodType<Record<string, string>>>();
 
   // Row checks run only when every field is individually valid (`when`), so they can trust the cells.
   const onlyWhenFieldsValid = { when: (p: { issues: readonly unknown[] }) => p.issues.length === 0 };
-  let withChecks: z.ZodType<Record<string, string>> = base as unknown as z.ZodType<Record<string, string>>;
-  for (const c of checks) {
-    withChecks = withChecks.refine((row) => c.ok(row), { message: `${c.reason}: ${c.rule}`, path: [c.field], ...onlyWhenFieldsValid });
-  }
-  const build = (extractDate: string): z.ZodType<Record<string, string>> => {
-    let s = withChecks;
-    for (const n of dated) {
-      s = s.refine((row) => !row[n] || row[n] <= extractDate, { message: 'date_after_extract: must not be later than the extract date', path: [n], ...onlyWhenFieldsValid });
-    }
+  const withRowChecks = (o: z.ZodType<Record<string, string>>): z.ZodType<Record<string, string>> => {
+    let s = o;
+    for (const c of checks) s = s.refine((row) => c.ok(row), { message: `${c.reason}: ${c.rule}`, path: [c.field], ...onlyWhenFieldsValid });
     return s;
+  };
+  const withChecks = withRowChecks(base as unknown as z.ZodType<Record<string, string>>);
+  // With an extract date, each date flagged notAfterExtract gets one more check on the field itself.
+  const build = (extractDate: string): z.ZodType<Record<string, string>> => {
+    const dated: Record<string, z.ZodType<string>> = { ...shape };
+    for (const [name, f] of Object.entries(spec.fields)) {
+      if (f.meta.kind === 'date' && f.meta.notAfterExtract) {
+        dated[name] = (f.schema as z.ZodString).refine((v) => v === '' || v <= extractDate, { message: 'date_after_extract: must not be later than the extract date' });
+      }
+    }
+    return withRowChecks(z.strictObject(dated) as unknown as z.ZodType<Record<string, string>>);
   };
 
   return {

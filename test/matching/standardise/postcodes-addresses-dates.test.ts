@@ -65,3 +65,13 @@ describe('dates', () => {
     expect(addDays('2024-02-28', 2)).toBe('2024-03-01');
   });
 });
+
+describe('isIsoDate agrees with the calendar', () => {
+  it('matches Date for every day from 1899 to 2101 and rejects near misses', () => {
+    let d = Date.UTC(1899, 0, 1);
+    const end = Date.UTC(2101, 11, 31);
+    for (; d <= end; d += 86_400_000) expect(isIsoDate(new Date(d).toISOString().slice(0, 10))).toBe(true);
+    for (const bad of ['1900-02-29', '2100-02-29', '2023-04-31', '2023-00-10', '2023-01-00', '2023-1-01', '2023/01/01', '20230101', '2023-01-011', 'abcd-01-01', '2023-01-3a']) expect(isIsoDate(bad), bad).toBe(false);
+    expect(isIsoDate('2000-02-29')).toBe(true);
+  });
+});
