@@ -70,6 +70,9 @@ describe('match audit report of a real run', () => {
     expect(report.clusters.personsInMoreThanOneFamily?.persons).toBe(multi[0]!.n);
     const clustering = JSON.parse(await readFile(join(root, 'out', 'curated', 'match', `as_at=${AS_AT}`, 'clustering.json'), 'utf8')) as { refusedMerges: unknown[] };
     expect(report.clusters.refusedMerges?.total).toBe(clustering.refusedMerges.length);
+    // Two explained borderline pairs, one either side of the threshold; each explanation sums to its weight.
+    expect(report.linkage.explanations.map((e) => e.linked)).toEqual([true, false]);
+    for (const e of report.linkage.explanations) expect(e.priorWeight + e.comparisons.reduce((s, c) => s + c.weight, 0)).toBeCloseTo(e.matchWeight, 6);
   });
 
   it('the privacy scan passes the real outputs and catches a forename planted in a target list', async () => {

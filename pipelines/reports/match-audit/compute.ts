@@ -45,6 +45,8 @@ export interface AuditData {
   familiesOfPerson: Map<string, string[]> | null;
   localityOfFamily: Map<string, string> | null;
   peopleFeeds: Set<string>;
+  /** The match stage's secure explanations of pairs near the threshold (values are dropped here). */
+  reviewSample: Array<Record<string, unknown>> | null;
   /**
    * The model's deterministic rules (columns that must all be equal) with each column's values per record
    * index, from the secure person records: to tell links a deterministic rule alone would make from links
@@ -271,6 +273,32 @@ export function modelSummary(model: Record<string, unknown> | null): ModelSummar
   };
 }
 
+/** Up to two explained pairs nearest the threshold: the closest linked one and the closest not linked. No values. */
+export function explanations(d: AuditData): MatchAuditReport['linkage']['explanations'] {
+  if (!d.reviewSample) return [];
+  const t = d.threshold.weight;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
+  const all = d.reviewSample.map((p) => {
+    const w = num(p.matchWeight);
+    return {
+      recordIdL: String(p.idL ?? ''),
+      recordIdR: String(p.idR ?? ''),
+      matchKey: String(p.matchKey ?? ''),
+      priorWeight: num(p.priorWeight),
+      matchWeight: w,
+      matchProbability: num(p.matchProbability),
+      linked: w >= t,
+      comparisons: (Array.isArray(p.comparisons) ? (p.comparisons as Array<Record<string, unknown>>) : []).map((c) => ({
+        comparison: String(c.comparison ?? ''),
+        level: String(c.level ?? ''),
+        weight: num(c.weight) + (typeof c.tfAdjustment === 'number' ? c.tfAdjustment : 0),
+      })),
+    };
+  }).filter((e) => Number.isFinite(e.matchWeight) && Number.isFinite(e.priorWeight));
+  const nearest = (linked: boolean) => all.filter((e) => e.linked === linked).sort((a, b) => Math.abs(a.matchWeight - t) - Math.abs(b.matchWeight - t) || (a.recordIdL < b.recordIdL ? -1 : 1))[0];
+  return [nearest(true), nearest(false)].filter((e): e is NonNullable<typeof e> => e !== undefined);
+}
+
 // ---------------------------------------------------------------- clusters
 
 function daysBetween(a: string, b: string): number {
@@ -411,6 +439,7 @@ export function computeAudit(d: AuditData): Omit<MatchAuditReport, 'privacy' | '
       weightHistogram: weightHistogram(d.pairs, d.threshold.weight),
       sensitivity: thresholdSensitivity(d.records.length, d.pairs, d.threshold.weight),
       model: modelSummary(d.model),
+      explanations: explanations(d),
     },
     clusters: clustersSection(d, members),
     bias: biasSection(d, members),

@@ -227,13 +227,19 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
       return [k, v];
     }))
     : null;
+  const sampleKey = keys.secure(asAt, 'match/review-sample.json');
+  let reviewSample: Array<Record<string, unknown>> | null = null;
+  if (await stores.secure.exists(sampleKey)) {
+    const raw = JSON.parse((await stores.secure.get(sampleKey)).toString('utf8')) as { pairs?: unknown };
+    reviewSample = Array.isArray(raw.pairs) ? (raw.pairs as Array<Record<string, unknown>>) : null;
+  }
   const reviewKey = keys.secure(asAt, REVIEW_ESTIMATE);
   const review = (await stores.secure.exists(reviewKey)) ? (JSON.parse((await stores.secure.get(reviewKey)).toString('utf8')) as ReviewEstimate) : null;
   const peopleFeeds = new Set(PEOPLE_FEEDS.map((f) => `${f.source}/${f.feed}`));
   return {
     data: {
       asAt, runId, files: await loadFileCounts(stores.secure, asAt), records, personOf, pairs, links, threshold, model, clustering, secure,
-      familiesOfPerson, localityOfFamily, peopleFeeds,
+      familiesOfPerson, localityOfFamily, peopleFeeds, reviewSample,
       deterministic: { rules: detRulesParsed.rules, values: detValues, skipped: detRulesParsed.skipped },
     },
     manifest,

@@ -77,6 +77,8 @@ export interface MatchAuditReport {
     weightHistogram: { binWidth: number; bins: HistogramBin[]; clampedBelow: number; clampedAbove: number; deterministicWithoutWeight: number };
     sensitivity: SensitivityRow[];
     model: ModelSummary | null;
+    /** Pairs nearest the threshold (one linked, one not), explained: prior plus each comparison's level and weight. No values. */
+    explanations: LinkExplanation[];
   };
   clusters: {
     sizeDistribution: Array<{ size: number; persons: number }>;
@@ -107,4 +109,16 @@ export interface ModelSummary {
   blocking: { candidatePairs: number; totalPossiblePairs: number; reductionRatio: number; rules: Array<{ rule: string; pairs: number; newPairs: number }> } | null;
   deterministicRules: { rules: string[]; pairs: number; recall: number } | null;
   u: { sampledPairs: number; exhaustive: boolean; seed: number } | null;
+}
+
+export interface LinkExplanation {
+  recordIdL: string;
+  recordIdR: string;
+  matchKey: string;
+  priorWeight: number;
+  matchWeight: number;
+  matchProbability: number;
+  linked: boolean;
+  /** Each comparison's level and contribution (log2 m/u, term-frequency adjusted on exact matches). */
+  comparisons: Array<{ comparison: string; level: string; weight: number }>;
 }

@@ -4,7 +4,7 @@
  */
 import {
   barChart, factList, formatDate, formatDecimal, formatInt, formatPercent, formatProbability, formatSigned, histogram, html, keyFigures,
-  lineChart, notice, para, renderPage, stackedBarChart, subheading, table, type HtmlValue, type SafeHtml,
+  lineChart, notice, para, waterfallChart, renderPage, stackedBarChart, subheading, table, type HtmlValue, type SafeHtml,
 } from '../html/index.ts';
 import { KIND_LABELS } from '../../privacy/identifiers.ts';
 import type { BiasGroup, MatchAuditReport } from './model.ts';
@@ -207,6 +207,15 @@ ${table({
     ],
     rows: L.sensitivity,
   })}
+${L.explanations.length ? html`${subheading('How a borderline pair is scored')}
+${para('Every link can be explained: the prior weight, then each comparison\'s contribution log2(m/u) for the level the two records reached (term-frequency adjusted for exact names). These are the scored pairs nearest the threshold on either side.')}
+${L.explanations.map((e) => waterfallChart({
+    title: `${e.recordIdL} and ${e.recordIdR}: ${e.linked ? 'at or above the threshold' : 'below the threshold'} (match weight ${formatDecimal(e.matchWeight, 2)}, found by ${e.matchKey})`,
+    start: { label: 'Prior', value: e.priorWeight },
+    steps: e.comparisons.map((c) => ({ label: `${c.comparison}: ${c.level}`, value: c.weight })),
+    totalLabel: 'Match weight',
+    threshold: { value: thr.weight, label: 'threshold' },
+  }))}` : ''}
 ${L.model ? modelBody(L.model) : notice('warn', 'NO MODEL', 'The match model (model.json) was not found for this run.')}`;
 }
 
