@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -167,13 +167,14 @@ function ratioText(r: number | null | undefined): string {
 }
 
 export function renderTable(results: ToolResult[]): string {
-  const head = ['dataset', 'tool', 'records', 'candidate pairs', 'wall s', 'pairs/s', 'peak RSS', 'precision', 'recall', 'F1 (pairs)', 'F1 (clusters)', 'time ours/Splink'];
+  const head = ['dataset', 'tool', 'records', 'candidate pairs', 'wall s', 'CPU s', 'pairs/s', 'peak RSS', 'precision', 'recall', 'F1 (pairs)', 'F1 (clusters)', 'time ours/Splink'];
   const rows = results.map((r) => [
     r.dataset,
     r.status === 'ok' ? r.tool : `${r.tool} (${r.status})`,
     int(r.records),
     int(r.candidatePairs),
     fixed(r.wallSeconds, 1),
+    r.status === 'ok' ? fixed(r.measurement?.cpuSeconds, 1) : '-',
     int(r.pairsPerSecond),
     mib(r.peakRssBytes),
     fixed(r.scores?.pairs.precision, 4),
@@ -213,6 +214,7 @@ function targets(results: ToolResult[]): string[] {
 async function main(): Promise<void> {
   const opts = parseArgs();
   const started = new Date();
+  const loadAtStart = loadavg();
   const all = datasets({ repoRoot, benchmarksDir, dataDir, syntheticRecords: opts.records, syntheticSeed: opts.seed });
   await mkdir(dataDir, { recursive: true });
   // One folder per run, so two runs at once never write into each other's outputs.
@@ -270,10 +272,11 @@ async function main(): Promise<void> {
   }
 
   const memoryMethod = results.find((r) => r.measurement)?.measurement?.method ?? '';
+  const loadAtEnd = loadavg();
   console.log('');
-  console.log(`Linkage benchmark, ${started.toISOString()} (${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB)`);
+  console.log(`Linkage benchmark, ${started.toISOString()} (${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${loadAtEnd.map((l) => l.toFixed(1)).join(' ')} at end)`);
   console.log(`Splink: ${splink ? `${splink.splinkVersion}, DuckDB ${splink.duckdbVersion}` : `skipped (${splinkSkipped})`}`);
-  console.log(`wall s: child process spawn to exit (load, block, train, score, cluster, write); pairs/s = candidate pairs / wall s`);
+  console.log(`wall s: child process spawn to exit (load, block, train, score, cluster, write); CPU s: its user + system time; pairs/s = candidate pairs / wall s`);
   console.log(`peak RSS: ${memoryMethod}; F1 pairwise from pairs.csv at the settings threshold (0.5), true pairs missed by blocking = FN`);
   console.log('');
   console.log(renderTable(results));
@@ -304,7 +307,7 @@ async function main(): Promise<void> {
   const run = {
     startedAt: started.toISOString(),
     command: `npm run bench:link -- ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAtEnd },
     splink: splink ? { version: splink.splinkVersion, duckdb: splink.duckdbVersion } : { skipped: splinkSkipped },
     memoryMethod,
     results: results.map(({ outDir: _outDir, ...r }) => r),

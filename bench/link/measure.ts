@@ -24,6 +24,8 @@ export interface Measurement {
   maxRssSingleProcessBytes: number | null;
   /** Peak of the polled sum of VmRSS over the process tree, bytes. */
   polledTreeRssBytes: number;
+  /** User + system CPU seconds of the job's tree (GNU time); null without GNU time. Less sensitive than wall time to other load. */
+  cpuSeconds: number | null;
   method: string;
   timedOut: boolean;
 }
@@ -113,12 +115,16 @@ export async function runMeasured(command: string, args: string[], options: RunO
   closeSync(out);
   closeSync(err);
   let single: number | null = null;
+  let cpuSeconds: number | null = null;
   let code = exitCode;
   if (useTime) {
     try {
       const report = await readFile(timeFile, 'utf8');
       const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(report);
       if (m) single = Number(m[1]) * 1024;
+      const user = /User time \(seconds\): ([\d.]+)/.exec(report);
+      const system = /System time \(seconds\): ([\d.]+)/.exec(report);
+      if (user && system) cpuSeconds = Number(user[1]) + Number(system[1]);
       // GNU time exits with the job's status; "Command exited with non-zero status N" says which.
       const status = /Command exited with non-zero status (\d+)/.exec(report);
       if (status && code === 0) code = Number(status[1]);
@@ -134,6 +140,7 @@ export async function runMeasured(command: string, args: string[], options: RunO
     peakRssBytes: Math.max(single ?? 0, polled),
     maxRssSingleProcessBytes: single,
     polledTreeRssBytes: polled,
+    cpuSeconds,
     method: useTime ? 'max(GNU time ru_maxrss, polled process-tree VmRSS)' : 'polled process-tree VmRSS (/usr/bin/time absent)',
     timedOut,
   };
