@@ -72,6 +72,13 @@ export interface ScoredPairs {
   gamma: Uint8Array;
   weight: Float64Array;
   probability: Float64Array;
+  /** Index + 1 of the veto rule that blocks the pair (0 = none). */
+  vetoed: Uint8Array;
+}
+
+/** A pair is accepted when its weight reaches the threshold and no veto rule holds. */
+export function isAccepted(res: LinkResult, p: number): boolean {
+  return res.pairs.weight[p]! >= res.thresholdWeight && res.pairs.vetoed[p] === 0;
 }
 
 export interface ModelLevel {
@@ -113,7 +120,7 @@ export interface Model {
   em: { sessions: EmSession[] };
   blocking: BlockingAnalysis;
   deterministicRules: { rules: string[]; pairs: number; recall: number };
-  scoring: { pairsScored: number; pairsAtOrAboveThreshold: number };
+  scoring: { pairsScored: number; pairsAtOrAboveThreshold: number; vetoes: Array<{ name: string; pairsAtOrAboveThreshold: number }> };
   clustering: { clusters: number; sizeDistribution: Record<string, number>; refusedMerges: number; refusedByReason: Record<string, number>; strongIdentifiers: string[]; singleLinkMinProbability: number };
   timingsMs: Record<string, number>;
 }
@@ -140,10 +147,14 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
   const executor = options.executor ?? inProcessExecutor;
   const timings: Record<string, number> = {};
   let t0 = performance.now();
+  let c0 = process.cpuUsage().user;
   const lap = (name: string) => {
     const t = performance.now();
+    const c = process.cpuUsage().user;
     timings[name] = Math.round(t - t0);
+    timings[`${name}_cpu`] = Math.round((c - c0) / 1000);
     t0 = t;
+    c0 = c;
   };
   const linkType = settings.linkType;
   if (linkType === 'dedupe_only' && datasets.length !== 1) throw new Error(`linkType dedupe_only takes one input; got ${datasets.length} (use link_only or link_and_dedupe)`);
@@ -320,6 +331,21 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     return adj;
   });
   const thresholdWeight = thresholdWeightOf(settings);
+  const vetoes = settings.vetoRules.map((v) => {
+    const conds = Object.entries(v.when).map(([name, lv]) => {
+      const c = comparisons.findIndex((x) => x.name === name);
+      if (c < 0) throw new Error(`vetoRules "${v.name}": no comparison named "${name}" (comparisons: ${comparisons.map((x) => x.name).join(', ')})`);
+      const levels = new Uint8Array(16);
+      for (const want of lv) {
+        const hits = comparisons[c]!.levels.map((l, i) => (l.kind === want || l.label === want ? i : -1)).filter((i) => i >= 0);
+        if (hits.length === 0) throw new Error(`vetoRules "${v.name}": comparison "${name}" has no level "${want}" (levels: ${comparisons[c]!.levels.map((l) => l.kind).join(', ')})`);
+        for (const h of hits) levels[h] = 1;
+      }
+      return { c, levels };
+    });
+    return { name: v.name, conds, count: 0 };
+  });
+  const vetoed = new Uint8Array(pairs.count);
   const weight = new Float64Array(pairs.count);
   const probability = new Float64Array(pairs.count);
   const flatW = levelWeights.map((lv) => Float64Array.from(lv));
@@ -339,7 +365,14 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     }
     weight[p] = w;
     probability[p] = probabilityOf(w);
-    if (w >= thresholdWeight) above++;
+    for (let v = 0; v < vetoes.length; v++) {
+      if (vetoes[v]!.conds.every((k) => k.levels[pairs.gamma[g + k.c]!] === 1)) {
+        vetoed[p] = v + 1;
+        if (w >= thresholdWeight) vetoes[v]!.count++;
+        break;
+      }
+    }
+    if (w >= thresholdWeight && vetoed[p] === 0) above++;
     if ((p & 0xfffff) === 0xfffff) progress.tick(0x100000);
   }
   progress.stop();
@@ -347,7 +380,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
 
   // 8. cluster accepted links
   const linkIdx = new Int32Array(above);
-  for (let p = 0, k = 0; p < pairs.count; p++) if (weight[p]! >= thresholdWeight) linkIdx[k++] = p;
+  for (let p = 0, k = 0; p < pairs.count; p++) if (weight[p]! >= thresholdWeight && vetoed[p] === 0) linkIdx[k++] = p;
   const strongCols = settings.clustering.strongIdentifiers.map((col) => {
     const enc = table.columns.get(col);
     if (!enc) throw new Error(`clustering.strongIdentifiers: no column "${col}"`);
@@ -384,7 +417,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     em: { sessions },
     blocking: { rules: analysisRules, candidatePairs: pairs.count, totalPossiblePairs: possible, reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible, maxPairsPerRule: settings.maxPairsPerRule, shards: settings.shards },
     deterministicRules: { rules: settings.deterministicRules.map(ruleName), pairs: deterministicPairs, recall: settings.deterministicRecall },
-    scoring: { pairsScored: pairs.count, pairsAtOrAboveThreshold: above },
+    scoring: { pairsScored: pairs.count, pairsAtOrAboveThreshold: above, vetoes: vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })) },
     clustering: {
       clusters: Object.values(clustering.sizeDistribution).reduce((s, x) => s + x, 0),
       sizeDistribution: clustering.sizeDistribution,
@@ -395,10 +428,10 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     },
     timingsMs: timings,
   };
-  return { table, comparisons, pairs: { ...pairs, weight, probability }, tfAdjustment, levelWeights, priorWeight: prior.weight, thresholdWeight, clustering, model };
+  return { table, comparisons, pairs: { ...pairs, weight, probability, vetoed }, tfAdjustment, levelWeights, priorWeight: prior.weight, thresholdWeight, clustering, model };
 }
 
-function concatShards(shards: ShardPairs[], C: number): Omit<ScoredPairs, 'weight' | 'probability'> {
+function concatShards(shards: ShardPairs[], C: number): Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'> {
   const count = shards.reduce((s, x) => s + x.count, 0);
   const l = new Int32Array(count);
   const r = new Int32Array(count);

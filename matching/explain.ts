@@ -29,6 +29,8 @@ export interface PairExplanation {
   comparisons: ExplainedComparison[];
   matchWeight: number;
   matchProbability: number;
+  /** The veto rule that blocks the pair, if any. */
+  veto: string | null;
   /** Running total after the prior and each comparison, for the waterfall. */
   cumulative: number[];
 }
@@ -70,6 +72,7 @@ export function explainPair(res: LinkResult, p: number, opts: { includeValues?: 
     comparisons,
     matchWeight: res.pairs.weight[p]!,
     matchProbability: res.pairs.probability[p]!,
+    veto: res.pairs.vetoed[p] ? (res.model.scoring.vetoes[res.pairs.vetoed[p]! - 1]?.name ?? null) : null,
     cumulative,
   };
 }

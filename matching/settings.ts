@@ -49,6 +49,12 @@ export const linkSettingsSchema = z.strictObject({
   probabilityTwoRandomRecordsMatch: probability.optional(),
   thresholdProbability: probability.optional(),
   thresholdWeight: z.number().optional(),
+  /**
+   * Vetoes: combinations of comparison levels that no weight of other evidence may override, e.g. possible
+   * twins (forename completely different, same date of birth). Keys are comparison names; values level
+   * kinds or labels (e.g. "else", "exact"). A vetoed pair keeps its weight but is never accepted.
+   */
+  vetoRules: z.array(z.strictObject({ name: z.string().min(1), when: z.record(z.string(), z.array(z.string()).min(1)) })).default([]),
   /** Refuse to run when one blocking rule would produce more than this many candidate pairs. */
   maxPairsPerRule: z.int().positive().default(100_000_000),
   /** Seeded random sampling of record pairs for u. */

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { linkRecords, type ShardExecutor } from '../../matching/engine.ts';
+import { isAccepted, linkRecords, type ShardExecutor } from '../../matching/engine.ts';
 import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import { parseLinkSettings, type LinkSettings } from '../../matching/settings.ts';
@@ -152,7 +152,7 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   const linkRows: ParquetRow[] = [];
   let linkIdx = 0;
   for (let p = 0; p < pairs.count; p++) {
-    if (pairs.weight[p]! < res.thresholdWeight) continue;
+    if (!isAccepted(res, p)) continue;
     if (clustering.accepted[linkIdx++]) linkRows.push(pairRow(p));
   }
   linkRows.sort(byIds);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readInputColumns, loadSettings, loadLabels } from '../../pipelines/cli/commands/link.ts';
-import { linkRecords, type LinkResult } from '../../matching/engine.ts';
+import { isAccepted, linkRecords, type LinkResult } from '../../matching/engine.ts';
 import { GroundTruth, evaluatePairs, recordKey, type PairEvaluationResult, type TruthRecord } from '../../matching/evaluation.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import type { InputDataset } from '../../matching/table.ts';
@@ -63,6 +63,6 @@ export async function runCase(c: BenchmarkCase, workers = 2): Promise<{ metrics:
   const { table, pairs } = result;
   const key = (i: number) => recordKey(table.sources[table.source[i]!]!, table.ids[i]!);
   const predicted: Array<[string, string]> = [];
-  for (let p = 0; p < pairs.count; p++) if (pairs.weight[p]! >= result.thresholdWeight) predicted.push([key(pairs.l[p]!), key(pairs.r[p]!)]);
+  for (let p = 0; p < pairs.count; p++) if (isAccepted(result, p)) predicted.push([key(pairs.l[p]!), key(pairs.r[p]!)]);
   return { metrics: evaluatePairs(gt, predicted), result, seconds };
 }

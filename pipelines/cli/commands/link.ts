@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parseCsvColumns } from '../../../matching/csv.ts';
-import { linkRecords, type EngineOptions, type EngineProgress, type LinkResult } from '../../../matching/engine.ts';
+import { isAccepted, linkRecords, type EngineOptions, type EngineProgress, type LinkResult } from '../../../matching/engine.ts';
 import { explainPair, pairsNearestThreshold } from '../../../matching/explain.ts';
 import { workerExecutor } from '../../../matching/parallel.ts';
 import { parseLinkSettings, type LinkSettings } from '../../../matching/settings.ts';
@@ -133,7 +133,7 @@ export async function writeLinkOutputs(out: string, res: LinkResult, opts: { all
 
   // pairs.csv: pairs at or above the threshold (or all), ordered by record index
   const chosen: number[] = [];
-  for (let p = 0; p < pairs.count; p++) if (opts.allPairs || pairs.weight[p]! >= res.thresholdWeight) chosen.push(p);
+  for (let p = 0; p < pairs.count; p++) if (opts.allPairs || isAccepted(res, p)) chosen.push(p);
   chosen.sort((x, y) => pairs.l[x]! - pairs.l[y]! || pairs.r[x]! - pairs.r[y]!);
   const ruleNames = res.model.blocking.rules.map((r) => r.rule);
   const head = linking
