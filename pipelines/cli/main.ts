@@ -18,6 +18,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/validate.ts'),
   () => import('./commands/start.ts'),
   () => import('./commands/run.ts'),
+  () => import('./commands/backfill.ts'),
   () => import('./commands/link.ts'),
   () => import('./commands/explain.ts'),
   () => import('./commands/review.ts'),
