@@ -28,7 +28,6 @@ export function renderTargetListIndex(o: IndexOptions): string {
       { label: 'Three-needs bar met', key: 'three', kind: 'num' },
       { label: 'Open to statutory services (listed apart)', key: 'statutory', kind: 'num' },
       { label: 'Not listed (below the lowest tier)', key: 'notListed', kind: 'num' },
-      { label: 'Files', key: 'files', kind: 'code' },
     ],
     rows: o.lists.map((l) => ({
       locality: l.locality,
@@ -37,14 +36,17 @@ export function renderTargetListIndex(o: IndexOptions): string {
       three: l.ranked.filter((f) => f.threeNeeds).length,
       statutory: l.statutory.length,
       notListed: l.notListed,
-      files: `${o.files[l.locality]?.csv ?? ''}, ${o.files[l.locality]?.xlsx ?? ''}, ${o.files[l.locality]?.statutoryCsv ?? ''}`,
     })) as Array<Record<string, string | number>>,
   });
   const sections: PageSection[] = [
     {
       title: 'Localities',
       lead: 'Each locality\'s list is a CSV (opens in Excel) and an XLSX with a frozen header, in this folder. Families open to statutory services are in a separate file and never ranked.',
-      body: summary,
+      body: html`${summary}${table({
+        caption: 'Files in this folder',
+        columns: [{ label: 'Locality', key: 'locality' }, { label: 'Ranked list (CSV)', key: 'csv' }, { label: 'Ranked list and statutory sheet (Excel)', key: 'xlsx' }, { label: 'Open to statutory services (CSV)', key: 'stat' }],
+        rows: o.lists.map((l) => ({ locality: l.locality, csv: o.files[l.locality]?.csv ?? '', xlsx: o.files[l.locality]?.xlsx ?? '', stat: o.files[l.locality]?.statutoryCsv ?? '' })),
+      })}`,
     },
     ...o.lists.map((l) => ({
       title: `${l.locality}: top ${Math.min(topN, l.ranked.length)} of ${formatInt(l.ranked.length)}`,
@@ -53,7 +55,7 @@ export function renderTargetListIndex(o: IndexOptions): string {
         empty: 'no family in a tier.',
         columns: [
           { label: 'Rank', key: 'rank', kind: 'num' },
-          { label: 'Family', key: 'familyId', kind: 'code' },
+          { label: 'Family', key: 'familyId' },
           { label: 'Tier', key: 'tier' },
           { label: 'Score', key: 'score', kind: 'num' },
           { label: 'Headlines met', key: 'headlines' },
