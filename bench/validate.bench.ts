@@ -77,11 +77,13 @@ async function generate(): Promise<void> {
   await rename(`${file}.partial`, file);
 }
 
-interface Measure { name: string; seconds: number; cpuSeconds: number; rows: number; bytes: number; peakRssMb: number; extra?: Record<string, number> }
+interface Measure { name: string; seconds: number; cpuSeconds: number; rows: number; bytes: number; peakRssMb: number; peakHeapMb: number; extra?: Record<string, number> }
 
 async function child(kind: string): Promise<void> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  let peakHeap = 0;
+  const sampler = setInterval(() => { peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed); }, 100);
   let rows = 0;
   let extra: Record<string, number> | undefined;
   const bytes = statSync(file).size;
@@ -110,7 +112,9 @@ async function child(kind: string): Promise<void> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const m: Measure = { name: kind, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows, bytes, peakRssMb: process.resourceUsage().maxRSS / 1024, ...(extra ? { extra } : {}) };
+  clearInterval(sampler);
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  const m: Measure = { name: kind, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows, bytes, peakRssMb: process.resourceUsage().maxRSS / 1024, peakHeapMb: peakHeap / MB, ...(extra ? { extra } : {}) };
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
@@ -125,7 +129,7 @@ async function main(): Promise<void> {
   const run = (k: string): Measure => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, k], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').pop()!) as Measure;
   const base = run('count-lines');
   const val = run('validate');
-  const fmt = (m: Measure) => `${m.name.padEnd(12)} ${m.seconds.toFixed(1).padStart(7)} s wall ${m.cpuSeconds.toFixed(1).padStart(7)} s CPU  ${Math.round(m.rows / m.seconds).toLocaleString('en-GB').padStart(11)} rows/s  ${(m.bytes / MB / m.seconds).toFixed(1).padStart(7)} MB/s  ${Math.round(m.rows / m.cpuSeconds).toLocaleString('en-GB').padStart(11)} rows/CPU-s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB`;
+  const fmt = (m: Measure) => `${m.name.padEnd(12)} ${m.seconds.toFixed(1).padStart(7)} s wall ${m.cpuSeconds.toFixed(1).padStart(7)} s CPU  ${Math.round(m.rows / m.seconds).toLocaleString('en-GB').padStart(11)} rows/s  ${(m.bytes / MB / m.seconds).toFixed(1).padStart(7)} MB/s  ${Math.round(m.rows / m.cpuSeconds).toLocaleString('en-GB').padStart(11)} rows/CPU-s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  peak JS heap ${m.peakHeapMb.toFixed(0).padStart(4)} MB`;
   process.stdout.write(`${fmt(base)}  (baseline: raw LF counting)\n${fmt(val)}  rows ${val.rows.toLocaleString('en-GB')} = accepted ${val.extra!.accepted!.toLocaleString('en-GB')} + quarantined ${val.extra!.quarantined!.toLocaleString('en-GB')}\n`);
   process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores (wall-clock figures suffer on a shared machine; CPU-seconds less so)\n`);
   process.stdout.write(`validate is ${(val.seconds / base.seconds).toFixed(1)}x the wall time (${(val.cpuSeconds / base.cpuSeconds).toFixed(1)}x the CPU time) of raw line counting; peak RSS ${(val.peakRssMb).toFixed(0)} MB for a ${(val.bytes / MB).toFixed(0)} MiB file (${(val.peakRssMb / (val.bytes / MB)).toFixed(2)} MB per MiB)\n`);

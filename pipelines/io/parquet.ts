@@ -38,10 +38,13 @@ function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
-/** A DuckDB instance in its own temp directory (spill space), closed and removed by `dispose`. */
-export async function openScratchDuckDb(): Promise<{ dir: string; conn: DuckDBConnection; dispose: () => Promise<void> }> {
+/**
+ * A DuckDB instance in its own temp directory (spill space), closed and removed by `dispose`.
+ * `memoryLimit` caps DuckDB's buffer memory: beyond it, sorts, joins and aggregates spill to the temp directory.
+ */
+export async function openScratchDuckDb(memoryLimit = '512MB'): Promise<{ dir: string; conn: DuckDBConnection; dispose: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'locality-duckdb-'));
-  const instance = await DuckDBInstance.create(':memory:', { temp_directory: join(dir, 'spill'), memory_limit: '1GB' });
+  const instance = await DuckDBInstance.create(':memory:', { temp_directory: join(dir, 'spill'), memory_limit: memoryLimit });
   const conn = await instance.connect();
   return {
     dir,

@@ -37,6 +37,9 @@ import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
 
+/** DuckDB buffer memory for one file's duplicate detection and Parquet write. */
+const VALIDATE_DUCKDB_MEMORY = '256MB';
+
 export const validateInputSchema = z.object({ source: z.string().min(1), feed: z.string().min(1) });
 export type ValidateInput = z.infer<typeof validateInputSchema>;
 
@@ -353,7 +356,8 @@ function checkRecord(contract: FeedContract, schema: ReturnType<FeedContract['ro
 async function finishAccepted(
   ctx: StageContext, contract: FeedContract, columns: string[], goodPath: string, quarantinePath: string, f: ExtractFile, mode: 'keep' | 'quarantine',
 ): Promise<{ accepted: number; duplicates: number }> {
-  const db = await openScratchDuckDb();
+  // A small buffer pool: duplicate detection over a file of any size spills to disk instead of growing memory.
+  const db = await openScratchDuckDb(VALIDATE_DUCKDB_MEMORY);
   try {
     const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
     const colTypes = `{'_line': 'BIGINT', ${columns.map((c) => `${q(c)}: 'VARCHAR'`).join(', ')}}`;
