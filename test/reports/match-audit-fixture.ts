@@ -97,6 +97,7 @@ export async function buildAuditFixture(seed = 7): Promise<Fixture> {
     const quarantined = q.invalid_date_of_birth + q.missing_required_field;
     await stores.secure.put(`as_at=${AS_AT}/validated/${source}/${feed}/_counts.json`, JSON.stringify({
       files: [{ key: `${source}/${feed}/dt=2026-03-01/${feed}.csv`, sha256: (source + feed).padEnd(64, '0').slice(0, 64).replace(/[^0-9a-f]/g, 'a'), rows: accepted + quarantined, accepted, quarantined, quarantinedByReason: q }],
+      ignored: source === 'health' ? [{ key: 'health/people/dt=2026-02-01/people.csv', why: 'superseded_snapshot' }, { key: 'health/people/dt=2026-04-30/people.csv', why: 'after_as_at' }] : [],
     }));
   }
   await stores.secure.put(`as_at=${AS_AT}/validated/health/maternity/_counts.json`, JSON.stringify({ files: [{ key: 'health/maternity/dt=2026-03-01/maternity.csv', sha256: '1'.repeat(64), rows: 50, accepted: 50, quarantined: 0, quarantinedByReason: {} }] }));

@@ -43,6 +43,7 @@ describe('match audit report: counts agree with the curated tables (recomputed i
     expect(report.inputs.totals).toMatchObject({ files: 5, rows, accepted, quarantined });
     expect(report.inputs.reconciles).toBe(true);
     expect(report.inputs.files.map((f) => f.sha256.length)).toEqual([64, 64, 64, 64, 64]);
+    expect(report.inputs.ignored).toEqual([{ key: 'health/people/dt=2026-02-01/people.csv', why: 'superseded_snapshot' }, { key: 'health/people/dt=2026-04-30/people.csv', why: 'after_as_at' }]);
   });
 
   it('records, persons, links and pairs', async () => {

@@ -30,6 +30,8 @@ export interface AuditData {
   asAt: string;
   runId: string;
   files: InputFileRow[];
+  /** Files in landing not read for this run, and why (from the validation counts). */
+  ignoredFiles: Array<{ key: string; why: string }>;
   /** Curated `records`: in a fixed order (record index = position). */
   records: Array<{ recordId: string; source: string; feed: string }>;
   /** person id per record index (curated `persons`); null when a record has no person row. */
@@ -69,7 +71,7 @@ const sumValues = (o: Record<string, number>) => Object.values(o).reduce((s, v) 
 
 // ---------------------------------------------------------------- inputs
 
-export function inputsSection(files: InputFileRow[], records: AuditData['records'], peopleFeeds: Set<string>): MatchAuditReport['inputs'] {
+export function inputsSection(files: InputFileRow[], records: AuditData['records'], peopleFeeds: Set<string>, ignored: AuditData['ignoredFiles'] = []): MatchAuditReport['inputs'] {
   const sorted = [...files].sort(byKey((f) => f.key));
   const byReason: Record<string, number> = {};
   const problems: string[] = [];
@@ -103,7 +105,7 @@ export function inputsSection(files: InputFileRow[], records: AuditData['records
     const [source, feed] = id.split('/') as [string, string];
     return { source, feed, acceptedRows: accepted.get(id) ?? 0, records: recs.get(id) ?? 0 };
   });
-  return { files: sorted, totals, reconciles: problems.length === 0, peopleFeeds: people, problems };
+  return { files: sorted, totals, reconciles: problems.length === 0, peopleFeeds: people, problems, ignored };
 }
 
 // ---------------------------------------------------------------- linkage
@@ -424,7 +426,7 @@ export function computeAudit(d: AuditData): Omit<MatchAuditReport, 'privacy' | '
     version: 1,
     asAt: d.asAt,
     runId: d.runId,
-    inputs: inputsSection(d.files, d.records, d.peopleFeeds),
+    inputs: inputsSection(d.files, d.records, d.peopleFeeds, d.ignoredFiles),
     linkage: {
       records: d.records.length,
       persons: members.size,

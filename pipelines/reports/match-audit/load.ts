@@ -33,7 +33,15 @@ const countsEntry = z.looseObject({
   rejected: z.union([z.string(), z.boolean()]).nullish(),
   error: z.string().nullish(),
 });
-const countsFile = z.union([z.array(countsEntry), z.looseObject({ files: z.array(countsEntry) })]);
+const ignoredEntry = z.looseObject({ key: z.string(), why: z.string().default('') });
+const countsFile = z.union([z.array(countsEntry), z.looseObject({ files: z.array(countsEntry), ignored: z.array(ignoredEntry).optional() })]);
+
+/** Files present in landing but not read for this run (after the as-at date, superseded snapshots). */
+export function parseIgnored(raw: unknown): Array<{ key: string; why: string }> {
+  const parsed = countsFile.safeParse(raw);
+  if (!parsed.success || Array.isArray(parsed.data)) return [];
+  return (parsed.data.ignored ?? []).map((i) => ({ key: i.key, why: i.why }));
+}
 
 /** Parses one feed's `_counts.json` (written by validate) into report rows; names the file in errors. */
 export function parseCounts(raw: unknown, origin: string, source: string, feed: string): InputFileRow[] {
@@ -63,7 +71,7 @@ export function parseCounts(raw: unknown, origin: string, source: string, feed: 
   });
 }
 
-export async function loadFileCounts(secure: ObjectStore, asAt: string): Promise<InputFileRow[]> {
+export async function loadFileCounts(secure: ObjectStore, asAt: string, ignored: Array<{ key: string; why: string }> = []): Promise<InputFileRow[]> {
   const prefix = keys.secure(asAt, 'validated/');
   const out: InputFileRow[] = [];
   for (const o of await secure.list(prefix)) {
@@ -76,7 +84,9 @@ export async function loadFileCounts(secure: ObjectStore, asAt: string): Promise
       throw new Error(`${secure.location}/${o.key}: not valid JSON (${(err as Error).message})`, { cause: err });
     }
     out.push(...parseCounts(raw, `${secure.location}/${o.key}`, m[1]!, m[2]!));
+    ignored.push(...parseIgnored(raw));
   }
+  ignored.sort((a, b) => (a.key < b.key ? -1 : 1));
   return out.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
@@ -235,10 +245,11 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   }
   const reviewKey = keys.secure(asAt, REVIEW_ESTIMATE);
   const review = (await stores.secure.exists(reviewKey)) ? (JSON.parse((await stores.secure.get(reviewKey)).toString('utf8')) as ReviewEstimate) : null;
+  const ignoredFiles: Array<{ key: string; why: string }> = [];
   const peopleFeeds = new Set(PEOPLE_FEEDS.map((f) => `${f.source}/${f.feed}`));
   return {
     data: {
-      asAt, runId, files: await loadFileCounts(stores.secure, asAt), records, personOf, pairs, links, threshold, model, clustering, secure,
+      asAt, runId, files: await loadFileCounts(stores.secure, asAt, ignoredFiles), ignoredFiles, records, personOf, pairs, links, threshold, model, clustering, secure,
       familiesOfPerson, localityOfFamily, peopleFeeds, reviewSample,
       deterministic: { rules: detRulesParsed.rules, values: detValues, skipped: detRulesParsed.skipped },
     },

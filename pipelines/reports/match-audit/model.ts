@@ -60,6 +60,8 @@ export interface MatchAuditReport {
     /** People feeds: accepted rows against records in the curated `records` table, per feed. */
     peopleFeeds: Array<{ source: string; feed: string; acceptedRows: number; records: number }>;
     problems: string[];
+    /** Files in landing not read for this run: extracts after the as-at date, snapshots superseded by a later one. */
+    ignored: Array<{ key: string; why: string }>;
   };
   linkage: {
     records: number;

@@ -66,6 +66,16 @@ ${table({
     className: 'compact',
     totals: { key: 'Total', source: '', feed: '', extractDate: null, sha256: '', rows: t.rows, accepted: t.accepted, quarantined: t.quarantined, quarantinedByReason: t.quarantinedByReason, rejected: t.rejectedFiles ? `${t.rejectedFiles} files` : null, reconciles: r.inputs.reconciles },
   })}
+${r.inputs.ignored.length ? table({
+    caption: 'Files in landing not read for this run',
+    columns: [
+      { label: 'File', cell: (f: { key: string; why: string }) => code(f.key) },
+      { label: 'Why', cell: (f) => (f.why === 'after_as_at' ? 'extract dated after the as-at date' : f.why === 'superseded_snapshot' ? 'snapshot superseded by a later extract' : f.why.replaceAll('_', ' ')) },
+    ],
+    rows: r.inputs.ignored,
+    rowHeader: false,
+    className: 'compact',
+  }) : ''}
 ${reasons.length ? barChart({ title: 'Quarantined rows by reason', data: reasons.map((x) => ({ label: x.reason, value: x.n })), valueLabel: 'rows' }) : para('No row was quarantined.', true)}
 ${table({
     caption: 'People feeds: accepted rows and the records carried into matching',
