@@ -71,6 +71,9 @@ export function dateNormaliser(format: string | undefined): Normaliser {
       const mo = parts.MM!;
       const d = parts.dd!;
       const iso = `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+      // not a calendar date (e.g. 31 June): keep the digits as written, so exact and one-edit still compare
+      const dt = new Date(Date.UTC(y, mo - 1, d));
+      if (mo < 1 || mo > 12 || d < 1 || dt.getUTCDate() !== d) return t;
       return iso;
     }
     return t;
