@@ -6,6 +6,14 @@ import { addDays, addMonths, ageInYears, monthsEnding, yearMonth } from './dates
 import type { PersonFact } from './rules/engine.ts';
 import { protectTable, type DisclosureSettings, type ProtectedTable } from './disclosure.ts';
 
+/** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+
 export const START_WELL_INDICATORS = [
   { id: 'late_booking', label: 'Late antenatal booking (13 weeks or later)', applies: ['child', 'pregnancy'] },
   { id: 'smoking_at_delivery', label: 'Mother smoking at delivery', applies: ['child'] },
@@ -65,7 +73,7 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
   const twoYearsAgo = addMonths(asAt, -24);
   const byId = new Map(input.persons.map((p) => [p.personId, p]));
   const factsOf = new Map<string, PersonFact[]>();
-  for (const f of input.facts) if (f.date <= asAt) factsOf.set(f.personId, [...(factsOf.get(f.personId) ?? []), f]);
+  for (const f of input.facts) if (f.date <= asAt) pushTo(factsOf, f.personId, f);
   // births: baby person -> the mother's birth fact (and the booking on the same maternity row)
   const birthOfBaby = new Map<string, PersonFact>();
   const bookingByRow = new Map<string, PersonFact>();

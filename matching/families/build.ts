@@ -17,6 +17,14 @@ import { ageInYears } from '../../models/dates.ts';
 import { ageBandAt, type AgeBand } from '../../models/age-bands.ts';
 import type { FamiliesConfig } from './config.ts';
 
+/** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+
 export interface PersonAddress {
   recordId: string;
   extractDate: string;
@@ -145,7 +153,7 @@ export function clusterAddresses(addresses: Array<Pick<PersonAddress, 'postcode'
   const byLine = new Map<string, string[]>();
   for (const k of full) {
     const line = k.slice(k.indexOf('|') + 1);
-    byLine.set(line, [...(byLine.get(line) ?? []), k]);
+    pushTo(byLine, line, k);
   }
   for (const group of byLine.values()) {
     for (let i = 0; i < group.length; i++) {
@@ -159,7 +167,7 @@ export function clusterAddresses(addresses: Array<Pick<PersonAddress, 'postcode'
   }
   // representative: the most-held full key of each cluster
   const members = new Map<string, string[]>();
-  for (const k of full) members.set(uf.find(k), [...(members.get(uf.find(k)) ?? []), k]);
+  for (const k of full) pushTo(members, uf.find(k), k);
   const rep = new Map<string, string>();
   for (const ks of members.values()) {
     const best = [...ks].sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || cmp(a, b))[0]!;
@@ -243,7 +251,7 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   for (const r of rels) {
     if (!r.groupRef) continue;
     const g = `${r.source}:${r.groupRef}`;
-    groups.set(g, [...(groups.get(g) ?? []), r]);
+    pushTo(groups, g, r);
   }
   for (const g of groups.values()) for (const r of g) relUf.union(g[0]!.fromPersonId, r.fromPersonId);
 
@@ -267,7 +275,7 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   // ---- join: relationships between co-located persons, then co-residence
   const uf = new UnionFind();
   const evidence = new Map<string, MembershipEvidence[]>(); // person -> evidence (primary)
-  const addEv = (id: string, e: MembershipEvidence) => evidence.set(id, [...(evidence.get(id) ?? []), e]);
+  const addEv = (id: string, e: MembershipEvidence) => pushTo(evidence, id, e);
   const apart: FamilyRelationship[] = [];
   for (const r of rels) {
     if (sharesAddress(r.fromPersonId, r.toPersonId)) {
@@ -302,14 +310,14 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   const comps = new Map<string, string[]>();
   for (const id of ids) {
     const root = uf.find(id);
-    comps.set(root, [...(comps.get(root) ?? []), id]);
+    pushTo(comps, root, id);
   }
   const familyOfPerson = new Map<string, string>();
   const families: Family[] = [];
   const relsTo = new Map<string, FamilyRelationship[]>();
   for (const r of rels) {
-    relsTo.set(r.toPersonId, [...(relsTo.get(r.toPersonId) ?? []), r]);
-    relsTo.set(r.fromPersonId, [...(relsTo.get(r.fromPersonId) ?? []), r]);
+    pushTo(relsTo, r.toPersonId, r);
+    pushTo(relsTo, r.fromPersonId, r);
   }
   const roleIn = (id: string, memberSet: Set<string>): FamilyRole => {
     // an explicit parent-type relationship to a child in the family decides the role

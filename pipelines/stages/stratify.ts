@@ -13,6 +13,14 @@ import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
 import { readFacts, readPersonDobs, readPersonMap, str } from './families.ts';
 
+/** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+
 export const stratifyInputSchema = z.object({}).loose().default({});
 
 const SCORES_COLUMNS: ParquetColumn[] = [
@@ -62,7 +70,7 @@ export async function loadFamiliesForScoring(ctx: StageContext): Promise<{ famil
   const personOf = await readPersonMap(ctx);
   const { facts, unmatched } = await readFacts(ctx, personOf);
   const factsByPerson = new Map<string, PersonFact[]>();
-  for (const f of facts) factsByPerson.set(f.personId, [...(factsByPerson.get(f.personId) ?? []), f]);
+  for (const f of facts) pushTo(factsByPerson, f.personId, f);
   const fams = new Map<string, ScoringMember[]>();
   for (const m of members) {
     const list = fams.get(m.familyId) ?? [];

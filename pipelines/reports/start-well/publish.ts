@@ -10,6 +10,14 @@ import { loadLocalityLookups, readFacts, readPersonDobs, readPersonMap, str } fr
 import { readFamilyMembers } from '../../stages/stratify.ts';
 import { renderStartWell, startWellCsv, summaryOf, type StartWellSummary } from './report.ts';
 
+/** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+
 export const startWellSettingsSchema = z.object({
   disclosure: disclosureSettingsSchema.default(disclosureSettingsSchema.parse({})),
   lateBookingWeeks: z.number().positive().default(13),
@@ -48,7 +56,7 @@ export async function publishStartWell(ctx: StageContext): Promise<Record<string
   for (const m of members) {
     if (m.membership !== 'primary') continue;
     familyOfPerson.set(m.personId, m.familyId);
-    familyMembers.set(m.familyId, [...(familyMembers.get(m.familyId) ?? []), { personId: m.personId, isChild: m.isChild }]);
+    pushTo(familyMembers, m.familyId, { personId: m.personId, isChild: m.isChild });
   }
   const dobs = await readPersonDobs(ctx);
   const personOf = await readPersonMap(ctx);
