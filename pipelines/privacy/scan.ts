@@ -203,12 +203,15 @@ export class ScanCollector {
   }
 }
 
-/** What a run publishes for an as-at date: the outputs zone under as_at=D/, and curated objects under .../as_at=D/. */
+/**
+ * What a run publishes for an as-at date: everything in the outputs zone under as_at=D/, curated objects under
+ * .../as_at=D/, and objects in either zone that belong to no as-at date (e.g. a trend kept across runs).
+ */
 export async function publishedObjects(stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, exclude: (zone: string, key: string) => boolean = () => false): Promise<ScanTarget[]> {
   const out: ScanTarget[] = [];
-  for (const o of await stores.outputs.list(`as_at=${asAt}/`)) if (!exclude('outputs', o.key)) out.push({ zone: 'outputs', store: stores.outputs, key: o.key });
-  for (const o of await stores.curated.list('')) {
-    if ((o.key.includes(`/as_at=${asAt}/`) || o.key.startsWith(`as_at=${asAt}/`)) && !exclude('curated', o.key)) out.push({ zone: 'curated', store: stores.curated, key: o.key });
+  const ours = (key: string) => key.startsWith(`as_at=${asAt}/`) || key.includes(`/as_at=${asAt}/`) || !/(^|\/)as_at=/.test(key);
+  for (const [zone, store] of [['outputs', stores.outputs], ['curated', stores.curated]] as const) {
+    for (const o of await store.list('')) if (ours(o.key) && !exclude(zone, o.key)) out.push({ zone, store, key: o.key });
   }
   return out;
 }

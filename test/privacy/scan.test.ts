@@ -49,6 +49,14 @@ describe('privacy scan', () => {
     expect(result.files.every((f) => f.units > 0)).toBe(true);
   });
 
+  it('scans objects of no as-at date too, but not other dates\' outputs', async () => {
+    const { stores } = await setup();
+    await stores.outputs.put('start-well/trend.json', JSON.stringify({ note: 'Margot Ward' }));
+    await stores.outputs.put('as_at=2026-02-28/target-lists/North.csv', 'family_id,locality\nF1,Zebedee\n');
+    const { result } = await scanPublished(await loadIdentifierIndex(stores.secure, AS_AT), stores, AS_AT);
+    expect(result.findings.map((f) => `${f.zone}/${f.key} ${f.kind}`)).toEqual(['outputs/start-well/trend.json full_name']);
+  });
+
   it('catches a forename seeded into a target list, naming file, row and column, without repeating it', async () => {
     const { stores } = await setup();
     const key = `as_at=${AS_AT}/target-lists/North.csv`;
