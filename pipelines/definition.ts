@@ -192,7 +192,8 @@ export interface RenderedDefinition {
 /** Renders the run definition to plain ASL JSON (for the local executor, docs and tests). */
 export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapConcurrency?: number } = {}): RenderedDefinition {
   const app = new App();
-  const stack = new Stack(app, 'LocalityRender');
+  // a concrete environment, so ARNs render as plain strings (arn:aws:...) rather than partition tokens
+  const stack = new Stack(app, 'LocalityRender', { env: { account: '000000000000', region: 'eu-west-2' } });
   const fns = new Map<string, lambda.IFunction>();
   const def = buildRunDefinition(stack, {
     ...opts,
@@ -207,6 +208,23 @@ export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapC
     failureTopic: sns.Topic.fromTopicArn(stack, 'failures', localArn('sns', 'run-failures')),
   });
   const graph = new sfn.StateGraph(def.startState, 'locality run');
-  const asl = stack.resolve(graph.toGraphJson()) as Record<string, unknown>;
+  const asl = concrete(stack.resolve(graph.toGraphJson())) as Record<string, unknown>;
   return { asl, taskStates: def.taskStates };
+}
+
+/** Replaces the CloudFormation intrinsics left in the rendered ASL (the partition in service ARNs) with plain strings. */
+function concrete(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(concrete);
+  if (!v || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  if (o.Ref === 'AWS::Partition') return 'aws';
+  if (Array.isArray(o['Fn::Join'])) {
+    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => {
+      const c = concrete(p);
+      if (typeof c !== 'string') throw new Error(`renderRunDefinition: unresolved token ${JSON.stringify(p)}`);
+      return c;
+    }).join(sep);
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, concrete(x)]));
 }

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { NOTIFY_STATE, PIPELINE_PLAN, RETRYABLE_ERRORS, renderRunDefinition, TRANSIENT_ERROR } from '../../pipelines/definition.ts';
+import { isTransient } from '../../pipelines/stages/invoke.ts';
+
+type State = { Type: string; Next?: string; End?: boolean; Catch?: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>; Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number; JitterStrategy?: string }>; Resource?: string; Parameters?: unknown; ResultPath?: string | null; ItemsPath?: string; ItemProcessor?: { States: Record<string, State> }; Default?: string; Choices?: Array<{ Next: string }> };
+
+describe('the run definition (JSONPath ASL rendered from the CDK constructs)', () => {
+  const { asl, taskStates } = renderRunDefinition();
+  const states = (asl as { States: Record<string, State> }).States;
+
+  it('is JSONPath (no JSONata) and starts by preparing the run', () => {
+    expect(JSON.stringify(asl)).not.toContain('JSONata');
+    expect(asl.StartAt).toBe('Begin run');
+    expect(states['Begin run']!.Next).toBe('Prepare run');
+    expect(states['Already done?']!.Type).toBe('Choice');
+  });
+
+  it('walks validate (a Map over feeds), standardise, match, families, stratify, publish, then finalises', () => {
+    const order: string[] = [];
+    let s: string | undefined = states['Already done?']!.Default;
+    while (s) {
+      order.push(s);
+      s = states[s]!.Next;
+    }
+    expect(order).toEqual(['Validate feeds', 'Standardise', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']);
+    expect(states['Validate feeds']!.Type).toBe('Map');
+    expect(states['Validate feeds']!.ItemsPath).toBe('$.run.feeds');
+    expect(taskStates).toMatchObject({ 'Validate feed': 'validate', Standardise: 'standardise', Publish: 'publish', 'Prepare run': 'prepare', 'Record failure': 'record-failure' });
+    expect(PIPELINE_PLAN.map((p) => p.name)).toEqual(['validate', 'standardise', 'match', 'families', 'stratify', 'publish']);
+  });
+
+  it('every stage retries transient errors with exponential backoff and jitter, and catches everything else', () => {
+    for (const name of ['Prepare run', 'Validate feeds', 'Standardise', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']) {
+      const st = states[name]!;
+      const task = st.Type === 'Map' ? st.ItemProcessor!.States['Validate feed']! : st;
+      expect(task.Retry, name).toEqual([expect.objectContaining({ ErrorEquals: [...RETRYABLE_ERRORS], BackoffRate: 2, MaxAttempts: 3, JitterStrategy: 'FULL' })]);
+      expect(st.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) }]);
+      // the failure marker names the stage, then the failure is recorded, notified, and the run fails
+      const marker = states[st.Catch![0]!.Next]!;
+      expect(marker).toMatchObject({ Type: 'Pass', ResultPath: '$.failedStage', Next: 'Record failure' });
+    }
+    expect(states['Record failure']!.Next).toBe(NOTIFY_STATE);
+    expect(states[NOTIFY_STATE]!.Resource).toContain(':states:::sns:publish');
+    expect(states[NOTIFY_STATE]!.Next).toBe('Run failed');
+    expect(states['Run failed']).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+  });
+
+  it('stages receive { runId, asAt, input } and results collect under $.results.<stage>', () => {
+    expect(states.Match!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: {} });
+    expect(states.Match!.ResultPath).toBe('$.results.match');
+    expect(states.Publish!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { 'results.$': '$.results' } });
+  });
+
+  it('classifies transient failures (throttling, 5xx, dropped connections) for Retry, and not programming errors', () => {
+    expect(TRANSIENT_ERROR).toBe('Locality.Transient');
+    expect(isTransient(Object.assign(new Error('x'), { name: 'ThrottlingException' }))).toBe(true);
+    expect(isTransient(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isTransient(Object.assign(new Error('x'), { $metadata: { httpStatusCode: 503 } }))).toBe(true);
+    expect(isTransient(new TypeError('undefined is not a function'))).toBe(false);
+    expect(isTransient(Object.assign(new Error('x'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }))).toBe(false);
+  });
+
+  it('renders the same ASL every time (one definition, deterministic)', () => {
+    expect(JSON.stringify(renderRunDefinition().asl)).toBe(JSON.stringify(asl));
+  });
+});
