@@ -17,10 +17,10 @@ import { buildFamilies, parseFamiliesConfig, type FamilyPerson, type FamilyRelat
 import { assignLocality, buildLocalityMap, buildPostcodeLookup, type LocalityMap, type PostcodeLookup } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
 import { addDays } from '../../models/dates.ts';
-import type { Fact, FactType } from '../../models/facts.ts';
+import { FACT_TYPES, type Fact, type FactType } from '../../models/facts.ts';
 import { parseCsvColumns } from '../../matching/csv.ts';
 import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
-import { keys } from '../layout.ts';
+import { isIsoDate, keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
 
@@ -50,16 +50,37 @@ function num(row: ParquetRow, ...names: string[]): number | null {
   return null;
 }
 
+/** Where each row read by rowsOf came from ("<store>/<key> row <n>"), for errors that name file, row and field. */
+const rowOrigin = new WeakMap<object, string>();
+
+/** Where a row came from, for error messages. */
+export function originOf(row: ParquetRow, table: string): string {
+  return rowOrigin.get(row) ?? table;
+}
+
 function need(row: ParquetRow, table: string, ...names: string[]): string {
   const v = str(row, ...names);
-  if (v === null) throw new Error(`${table}: a row has no ${names[0]} (columns: ${Object.keys(row).join(', ')})`);
+  if (v === null) throw new Error(`${originOf(row, table)}, field ${names[0]}: missing (columns: ${Object.keys(row).join(', ')})`);
+  return v;
+}
+
+function needDate(row: ParquetRow, table: string, ...names: string[]): string {
+  const v = need(row, table, ...names);
+  if (!isIsoDate(v)) throw new Error(`${originOf(row, table)}, field ${names[0]}: not a date (YYYY-MM-DD)`);
   return v;
 }
 
 async function* rowsOf(ctx: StageContext, zone: 'curated' | 'secure', key: string, what: string): AsyncGenerator<ParquetRow> {
   const store = ctx.stores[zone];
   if (!(await store.exists(key))) throw new Error(`${what}: ${store.location}/${key} is missing: run the earlier stages first`);
-  for await (const batch of iterateParquet(store, key)) yield* batch;
+  let n = 0;
+  for await (const batch of iterateParquet(store, key)) {
+    for (const row of batch) {
+      n += 1;
+      rowOrigin.set(row, `${what} ${store.location}/${key} row ${n}`);
+      yield row;
+    }
+  }
 }
 
 /** record_id -> person_id from C1's curated persons table. */
@@ -83,19 +104,33 @@ function parseDetail(v: unknown): Record<string, string> {
   return {};
 }
 
+function optDate(row: ParquetRow, table: string, ...names: string[]): string | null {
+  const v = str(row, ...names);
+  if (v !== null && !isIsoDate(v)) throw new Error(`${originOf(row, table)}, field ${names[0]}: not a date (YYYY-MM-DD)`);
+  return v;
+}
+
+function factType(r: ParquetRow): FactType {
+  const t = need(r, 'facts', 'type', 'fact_type', 'factType');
+  if (!(FACT_TYPES as readonly string[]).includes(t)) throw new Error(`${originOf(r, 'facts')}, field type: unknown fact type "${t}" (known: ${FACT_TYPES.join(', ')})`);
+  return t as FactType;
+}
+
+const RELATIONSHIPS = ['mother', 'father', 'carer', 'step_parent', 'grandparent', 'sibling', 'other'] as const;
+
 export function factFromRow(r: ParquetRow): Fact {
   const source = need(r, 'facts', 'source');
   const feed = need(r, 'facts', 'feed');
   const recordRef = need(r, 'facts', 'record_ref', 'recordRef');
   return {
     factId: str(r, 'fact_id', 'factId') ?? `${source}:${feed}:${recordRef}`,
-    type: need(r, 'facts', 'type', 'fact_type', 'factType') as FactType,
+    type: factType(r),
     source,
     feed,
     recordRef,
     recordId: need(r, 'facts', 'record_id', 'recordId'),
-    date: need(r, 'facts', 'date', 'event_date', 'eventDate'),
-    endDate: str(r, 'end_date', 'endDate'),
+    date: needDate(r, 'facts', 'date', 'event_date', 'eventDate'),
+    endDate: optDate(r, 'facts', 'end_date', 'endDate'),
     value: num(r, 'value'),
     detail: parseDetail(r.detail ?? r.detail_json),
   };
@@ -121,6 +156,12 @@ export async function readPersonDobs(ctx: StageContext): Promise<Map<string, str
   const m = new Map<string, string | null>();
   for await (const r of rowsOf(ctx, 'secure', keys.secure(ctx.asAt, PERSON_DOBS_KEY), 'person dates of birth')) m.set(need(r, 'person-dobs', 'person_id'), str(r, 'date_of_birth'));
   return m;
+}
+
+function relationshipOf(r: ParquetRow): FamilyRelationship['relationship'] {
+  const v = need(r, 'relationships', 'relationship');
+  if (!(RELATIONSHIPS as readonly string[]).includes(v)) throw new Error(`${originOf(r, 'relationships')}, field relationship: unknown relationship "${v}" (known: ${RELATIONSHIPS.join(', ')})`);
+  return v as FamilyRelationship['relationship'];
 }
 
 // ------------------------------------------------------------------ lookups
@@ -273,10 +314,10 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
     relationships.push({
       relationshipId: str(r, 'relationship_id', 'relationshipId') ?? `${source}:${feed}:${recordRef}`,
       source, feed, recordRef, fromPersonId: from, toPersonId: to,
-      relationship: need(r, 'relationships', 'relationship') as FamilyRelationship['relationship'],
+      relationship: relationshipOf(r),
       groupRef: str(r, 'group_ref', 'groupRef'),
-      startDate: str(r, 'start_date', 'startDate'),
-      endDate: str(r, 'end_date', 'endDate'),
+      startDate: optDate(r, 'relationships', 'start_date', 'startDate'),
+      endDate: optDate(r, 'relationships', 'end_date', 'endDate'),
     });
   }
   ctx.progress.stop();

@@ -183,6 +183,29 @@ describe('families, stratify and publish stages', () => {
     await expect(loadExplanation(root, id, '2020-01-01')).rejects.toThrow(/no run for that date/);
   });
 
+  it('bad curated input gets an error naming the file, row and field', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'd-bad-'));
+    try {
+      const bad = makeCtx(dir);
+      await seed(bad);
+      await writeParquet(bad.stores.curated, keys.curated('facts', AS_AT), [
+        { name: 'type', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' }, { name: 'feed', type: 'VARCHAR' }, { name: 'record_ref', type: 'VARCHAR' },
+        { name: 'record_id', type: 'VARCHAR' }, { name: 'date', type: 'VARCHAR' },
+      ], [
+        { type: 'suspension', source: 'schools', feed: 'suspensions', record_ref: 'S1', record_id: 'schools:pupils:K1', date: '2026-01-01' },
+        { type: 'suspension', source: 'schools', feed: 'suspensions', record_ref: 'S2', record_id: 'schools:pupils:K1', date: '2026-13-01' },
+      ]);
+      await expect(familiesStage(bad)).rejects.toThrow(/facts .*facts\/as_at=2026-06-30\/part-00000\.parquet row 2, field date: not a date/);
+      await writeParquet(bad.stores.curated, keys.curated('facts', AS_AT), [
+        { name: 'type', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' }, { name: 'feed', type: 'VARCHAR' }, { name: 'record_ref', type: 'VARCHAR' },
+        { name: 'record_id', type: 'VARCHAR' }, { name: 'date', type: 'VARCHAR' },
+      ], [{ type: 'parking_ticket', source: 'x', feed: 'y', record_ref: 'S1', record_id: 'schools:pupils:K1', date: '2026-01-01' }]);
+      await expect(familiesStage(bad)).rejects.toThrow(/row 1, field type: unknown fact type "parking_ticket"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('Start Well shows trends when the output root holds several as-at runs', async () => {
     const later = makeCtx(root, '2026-07-31');
     await seed(later);
