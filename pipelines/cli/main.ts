@@ -22,6 +22,7 @@ const commandModules: Array<() => Promise<{ register: Register }>> = [
   () => import('./commands/link.ts'),
   () => import('./commands/explain.ts'),
   () => import('./commands/review.ts'),
+  () => import('./commands/privacy.ts'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -8,8 +8,7 @@ import type { StageContext } from '../../stages/context.ts';
 import { keys } from '../../layout.ts';
 import { loadIdentifierIndex } from '../../privacy/identifiers.ts';
 import { describeFinding, isSingleNameKind, scanPublished, ScanCollector } from '../../privacy/scan.ts';
-import { FEEDS } from '../../feeds/catalogue.ts';
-import { AGE_BANDS } from '../../../models/age-bands.ts';
+import { configurationVocabulary } from '../../privacy/vocabulary.ts';
 import { computeAudit } from './compute.ts';
 import { loadAuditData } from './load.ts';
 import type { MatchAuditReport } from './model.ts';
@@ -37,10 +36,7 @@ export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult>
   const ix = await loadIdentifierIndex(ctx.stores.secure, asAt);
   const auditPrefix = keys.output(asAt, `${MATCH_AUDIT_DIR}/`);
   // Configuration vocabulary (not from any person): exempt from single-name matching.
-  const vocabulary = [
-    ...FEEDS.flatMap((f) => [f.source, f.feed]), ...AGE_BANDS, 'male', 'female', 'not recorded', 'not in a family', 'Unassigned',
-    ...(data.localityOfFamily ? data.localityOfFamily.values() : []),
-  ];
+  const vocabulary = configurationVocabulary(data.localityOfFamily ? data.localityOfFamily.values() : []);
   const { result: privacy } = await scanPublished(ix, ctx.stores, asAt, { log: ctx.log, vocabulary, exclude: (zone, key) => zone === 'outputs' && key.startsWith(auditPrefix) });
   const report: MatchAuditReport = { ...computeAudit(data), privacy, manifest, review };
   const json = `${JSON.stringify(report, null, 2)}\n`;
