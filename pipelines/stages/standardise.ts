@@ -134,10 +134,12 @@ interface ValidatedFile {
   extractDate: string;
 }
 
-async function validatedFiles(secure: ObjectStore, asAt: string, def: FeedDefinition): Promise<ValidatedFile[] | null> {
+async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, def: FeedDefinition): Promise<ValidatedFile[] | null | 'other-run'> {
   const key = countsKey(asAt, def.source, def.feed);
   if (!(await secure.exists(key))) return null;
   const counts = JSON.parse((await secure.get(key)).toString('utf8')) as FeedCounts;
+  // Left by an earlier run of this as-at date whose landing had this feed and this run's does not.
+  if (counts.runId !== runId) return 'other-run';
   return counts.files
     .filter((f) => f.status === 'accepted' && f.acceptedKey)
     .map((f) => ({ key: f.acceptedKey!, extractDate: f.extractDate }))
@@ -199,13 +201,17 @@ export async function standardiseStage(ctx: StageContext, _input: z.infer<typeof
   const curated = ctx.stores.curated;
   const counts: Record<string, number> = {
     personRecords: 0, peopleRowsSuperseded: 0, facts: 0, eventRowsRead: 0, eventRowsSuperseded: 0,
-    relationships: 0, relationshipRowsSuperseded: 0, feedsWithoutValidatedData: 0, factsWithoutPersonRecord: 0, relationshipsWithoutPersonRecord: 0,
+    relationships: 0, relationshipRowsSuperseded: 0, feedsWithoutValidatedData: 0, feedsValidatedByAnotherRun: 0, factsWithoutPersonRecord: 0, relationshipsWithoutPersonRecord: 0,
   };
   const filesOf = new Map<string, ValidatedFile[]>();
   for (const def of FEEDS) {
-    const files = await validatedFiles(secure, asAt, def);
+    const files = await validatedFiles(secure, asAt, ctx.runId, def);
     if (files === null) counts.feedsWithoutValidatedData!++;
-    filesOf.set(`${def.source}/${def.feed}`, files ?? []);
+    if (files === 'other-run') {
+      counts.feedsValidatedByAnotherRun!++;
+      ctx.log.warn('validated data of another run ignored', { source: def.source, feed: def.feed, runId: ctx.runId });
+    }
+    filesOf.set(`${def.source}/${def.feed}`, Array.isArray(files) ? files : []);
   }
 
   // 1. people feeds -> secure person records (sorted by record_id); remember the ids for orphan counts.

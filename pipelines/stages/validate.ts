@@ -21,8 +21,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { findFeed, SOURCES } from '../feeds/catalogue.ts';
@@ -70,6 +71,8 @@ export interface FileCounts {
 }
 
 export interface FeedCounts {
+  /** The run that wrote these counts: standardise reads only counts of its own run. */
+  runId: string;
   source: string;
   feed: string;
   asAt: string;
@@ -164,7 +167,7 @@ export async function validateStage(ctx: StageContext, input: ValidateInput): Pr
     ctx.progress.stop();
   }
   files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const feedCounts: FeedCounts = { source, feed, asAt: ctx.asAt, kind: def?.kind ?? 'unknown', files, ignored };
+  const feedCounts: FeedCounts = { runId: ctx.runId, source, feed, asAt: ctx.asAt, kind: def?.kind ?? 'unknown', files, ignored };
   await secure.put(countsKey(ctx.asAt, source, feed), `${JSON.stringify(feedCounts, null, 2)}\n`);
 
   const sum = (k: 'rows' | 'accepted' | 'quarantined' | 'blankLines' | 'duplicatesKept') => files.reduce((a, f) => a + f[k], 0);
@@ -349,6 +352,28 @@ function checkRecord(contract: FeedContract, schema: ReturnType<FeedContract['ro
   return entry(first.field, first.reason, first.detail, problems);
 }
 
+/** Merge two JSONL files each sorted by `line` into `into` (rewritten in place), streaming. */
+async function mergeByLine(into: string, other: string): Promise<void> {
+  const merged = `${into}.merged`;
+  const ws = createWriteStream(merged, { highWaterMark: 1 << 20 });
+  const lineOf = (s: string) => Number(/"line":(\d+)/.exec(s)![1]);
+  const a = createInterface({ input: createReadStream(into), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const b = createInterface({ input: createReadStream(other), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  let x = await a.next();
+  let y = await b.next();
+  while (!x.done || !y.done) {
+    if (!x.done && (y.done || lineOf(x.value) <= lineOf(y.value))) {
+      await writeAll(ws, `${x.value}\n`);
+      x = await a.next();
+    } else if (!y.done) {
+      await writeAll(ws, `${y.value}\n`);
+      y = await b.next();
+    }
+  }
+  await closeStream(ws);
+  await rename(merged, into);
+}
+
 /**
  * Load the accepted rows into DuckDB, find exact duplicates (all feed columns equal to an earlier row's),
  * append their quarantine entries, and write the Parquet of accepted rows (ordered by line).
@@ -372,7 +397,8 @@ async function finishAccepted(
     const dupRows = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM t')).getRowObjectsJS())[0]!.n as bigint;
     const duplicates = Number(dupRows);
     if (duplicates > 0 && mode === 'quarantine') {
-      const ws = createWriteStream(quarantinePath, { flags: 'a' });
+      const dupPath = join(db.dir, 'duplicates.jsonl');
+      const ws = createWriteStream(dupPath);
       const res = await db.conn.stream(`SELECT _line, _first_line, ${ids} FROM t ORDER BY _line`);
       for (;;) {
         const chunk = await res.fetchChunk();
@@ -391,6 +417,7 @@ async function finishAccepted(
         await writeAll(ws, out);
       }
       await closeStream(ws);
+      await mergeByLine(quarantinePath, dupPath);
     }
     const where = mode === 'quarantine' && duplicates > 0 ? 'WHERE _line NOT IN (SELECT _line FROM t)' : '';
     const file = join(db.dir, 'accepted.parquet');

@@ -107,6 +107,15 @@ describe('standardise stage', () => {
     expect((await t.stores.secure.get(keys.secure(AS_AT, 'person-records.parquet'))).equals(sec)).toBe(true);
   });
 
+  it('ignores validated data left by another run of the same as-at date (a feed gone from the landing)', async () => {
+    await landing();
+    await runAll();
+    const ctx = { ...t.ctx(AS_AT), runId: 'another-run' };
+    await validateStage(ctx, { source: 'health', feed: 'people' });
+    const counts = (await standardiseStage(ctx)).counts;
+    expect(counts).toMatchObject({ personRecords: 3, feedsValidatedByAnotherRun: 4 });
+  });
+
   it('writes empty tables when nothing was validated', async () => {
     const counts = (await standardiseStage(t.ctx(AS_AT))).counts;
     expect(counts).toMatchObject({ personRecords: 0, facts: 0, relationships: 0, feedsWithoutValidatedData: 14 });
