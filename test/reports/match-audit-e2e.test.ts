@@ -75,6 +75,15 @@ describe('match audit report of a real run', () => {
     for (const e of report.linkage.explanations) expect(e.priorWeight + e.comparisons.reduce((s, c) => s + c.weight, 0)).toBeCloseTo(e.matchWeight, 6);
   });
 
+  it('carries the run manifest: who ran it, code version, config and rule-set versions, inputs', async () => {
+    const [v] = await sql(`SELECT string_agg(DISTINCT rule_set_version, ', ') AS v FROM ${table('scores')}`);
+    expect(report.manifest).toMatchObject({ asAt: AS_AT, ruleSetVersion: v!.v });
+    expect(String(report.manifest?.ranBy)).toMatch(/^(os-user:|aws-lambda:|.+)/);
+    expect(String(report.manifest?.codeVersion).length).toBeGreaterThan(3);
+    expect((report.manifest?.config as { sha256: string }).sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((report.manifest?.inputs as unknown[]).length).toBe(report.inputs.totals.files);
+  });
+
   it('the privacy scan passes the real outputs and catches a forename planted in a target list', async () => {
     expect(report.privacy.status).toBe('pass');
     expect(report.privacy.files.some((f) => f.format === 'xlsx')).toBe(true);

@@ -237,6 +237,13 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
       return [k, v];
     }))
     : null;
+  // At publish time the manifest is still the one prepare wrote: take the rule-set version from the scores.
+  const scoresKey = keys.curated('scores', asAt);
+  if (manifest && !manifest.ruleSetVersion && (await stores.curated.exists(scoresKey))) {
+    const versions = new Set<string>();
+    for await (const row of rowsOf(stores.curated, scoresKey)) if (typeof row.rule_set_version === 'string') versions.add(row.rule_set_version);
+    if (versions.size) manifest.ruleSetVersion = [...versions].sort().join(', ');
+  }
   const sampleKey = keys.secure(asAt, 'match/review-sample.json');
   let reviewSample: Array<Record<string, unknown>> | null = null;
   if (await stores.secure.exists(sampleKey)) {
