@@ -18,7 +18,7 @@ export interface ClusterLinks {
 export interface RefusedMerge {
   recordL: number;
   recordR: number;
-  reason: 'different_strong_identifier' | 'single_weak_link';
+  reason: 'different_strong_identifier' | 'single_weak_link' | 'known_different_people';
   /** The strong identifier column, for different_strong_identifier. */
   column?: string;
   matchWeight: number;
@@ -33,6 +33,8 @@ export interface ClusterOptions {
   /** Per strong identifier column: value code per record (-1 none). */
   strongIdentifiers: Array<{ column: string; codes: Int32Array }>;
   singleLinkMinProbability: number;
+  /** Pairs of records known to be different people (e.g. a mother and her baby): never in one cluster. */
+  cannotLink?: Array<[number, number]>;
 }
 
 export interface Clustering {
@@ -70,6 +72,20 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
     adj[fill[links.l[i]!]!++] = links.r[i]!;
     adj[fill[links.r[i]!]!++] = links.l[i]!;
   }
+  // cannot-link adjacency (CSR)
+  const cl = opts.cannotLink ?? [];
+  const clStart = new Int32Array(n + 1);
+  for (const [x, y] of cl) {
+    clStart[x + 1]!++;
+    clStart[y + 1]!++;
+  }
+  for (let i = 0; i < n; i++) clStart[i + 1]! += clStart[i]!;
+  const clAdj = new Int32Array(clStart[n]!);
+  const clFill = clStart.slice(0, n);
+  for (const [x, y] of cl) {
+    clAdj[clFill[x]!++] = y;
+    clAdj[clFill[y]!++] = x;
+  }
   const strong = opts.strongIdentifiers.map((s) => ({ column: s.column, value: Int32Array.from(s.codes) }));
   const order = Array.from({ length: links.count }, (_, i) => i).sort((x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!);
   const accepted = new Uint8Array(links.count);
@@ -84,6 +100,10 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       continue;
     }
     const base = { recordL: a, recordR: b, matchWeight: links.weight[i]!, matchProbability: links.probability[i]!, sizeL: size[ra]!, sizeR: size[rb]! };
+    if (cl.length > 0 && knownDifferent(ra, rb)) {
+      refused.push({ ...base, reason: 'known_different_people', linksBetween: linksBetween(ra, rb) });
+      continue;
+    }
     const conflict = strong.find((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb]);
     if (conflict) {
       refused.push({ ...base, reason: 'different_strong_identifier', column: conflict.column, linksBetween: linksBetween(ra, rb) });
@@ -104,6 +124,14 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
     tail[ra] = tail[rb]!;
     for (const s of strong) if (s.value[ra]! < 0) s.value[ra] = s.value[rb]!;
     accepted[i] = 1;
+  }
+
+  function knownDifferent(ra: number, rb: number): boolean {
+    const [small, other] = size[ra]! <= size[rb]! ? [ra, rb] : [rb, ra];
+    for (let x = small; x !== -1; x = next[x]!) {
+      for (let k = clStart[x]!; k < clStart[x + 1]!; k++) if (find(clAdj[k]!) === other) return true;
+    }
+    return false;
   }
 
   function linksBetween(ra: number, rb: number): number {

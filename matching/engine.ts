@@ -62,7 +62,12 @@ export interface EngineOptions {
   hooks?: PrepareHooks;
   /** Clerical labels (unique ids; with source_dataset names when linking) for m, when settings.labelledPairs is set. */
   labels?: Array<{ idL: string; idR: string; sourceL?: string; sourceR?: string; match: boolean }>;
+  /** Pairs of unique ids (first input) known to be different people, e.g. from relationship feeds: never linked. */
+  cannotLink?: Array<[string, string]>;
 }
+
+/** The `vetoed` code of a pair known to be two different people (cannotLink). */
+export const KNOWN_DIFFERENT = 255;
 
 export interface ScoredPairs {
   count: number;
@@ -120,7 +125,7 @@ export interface Model {
   em: { sessions: EmSession[] };
   blocking: BlockingAnalysis;
   deterministicRules: { rules: string[]; pairs: number; recall: number };
-  scoring: { pairsScored: number; pairsAtOrAboveThreshold: number; vetoes: Array<{ name: string; pairsAtOrAboveThreshold: number }> };
+  scoring: { pairsScored: number; pairsAtOrAboveThreshold: number; vetoes: Array<{ name: string; pairsAtOrAboveThreshold: number }>; knownDifferentPeople: { given: number; candidatePairs: number } };
   clustering: { clusters: number; sizeDistribution: Record<string, number>; refusedMerges: number; refusedByReason: Record<string, number>; strongIdentifiers: string[]; singleLinkMinProbability: number };
   timingsMs: Record<string, number>;
 }
@@ -346,6 +351,20 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     return { name: v.name, conds, count: 0 };
   });
   const vetoed = new Uint8Array(pairs.count);
+  const cannot: Array<[number, number]> = [];
+  const cannotKeys = new Set<number>();
+  if (options.cannotLink && options.cannotLink.length > 0) {
+    const idx = new Map<string, number>();
+    for (let i = 0; i < table.n; i++) if (table.source[i] === 0) idx.set(table.ids[i]!, i);
+    for (const [x, y] of options.cannotLink) {
+      const a = idx.get(x);
+      const b = idx.get(y);
+      if (a === undefined || b === undefined || a === b) continue;
+      cannot.push([a, b]);
+      cannotKeys.add(Math.min(a, b) * table.n + Math.max(a, b));
+    }
+  }
+  let knownDifferentPairs = 0;
   const weight = new Float64Array(pairs.count);
   const probability = new Float64Array(pairs.count);
   const flatW = levelWeights.map((lv) => Float64Array.from(lv));
@@ -365,7 +384,11 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     }
     weight[p] = w;
     probability[p] = probabilityOf(w);
-    for (let v = 0; v < vetoes.length; v++) {
+    if (cannotKeys.size > 0 && cannotKeys.has(a * table.n + pairs.r[p]!)) {
+      vetoed[p] = KNOWN_DIFFERENT;
+      knownDifferentPairs++;
+    }
+    for (let v = 0; v < vetoes.length && vetoed[p] === 0; v++) {
       if (vetoes[v]!.conds.every((k) => k.levels[pairs.gamma[g + k.c]!] === 1)) {
         vetoed[p] = v + 1;
         if (w >= thresholdWeight) vetoes[v]!.count++;
@@ -392,7 +415,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
     weight: Float64Array.from(linkIdx, (p) => weight[p]!),
     probability: Float64Array.from(linkIdx, (p) => probability[p]!),
-  }, { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability });
+  }, { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability, cannotLink: cannot });
   lap('cluster');
 
   const refusedByReason: Record<string, number> = {};
@@ -417,7 +440,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     em: { sessions },
     blocking: { rules: analysisRules, candidatePairs: pairs.count, totalPossiblePairs: possible, reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible, maxPairsPerRule: settings.maxPairsPerRule, shards: settings.shards },
     deterministicRules: { rules: settings.deterministicRules.map(ruleName), pairs: deterministicPairs, recall: settings.deterministicRecall },
-    scoring: { pairsScored: pairs.count, pairsAtOrAboveThreshold: above, vetoes: vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })) },
+    scoring: { pairsScored: pairs.count, pairsAtOrAboveThreshold: above, vetoes: vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })), knownDifferentPeople: { given: cannot.length, candidatePairs: knownDifferentPairs } },
     clustering: {
       clusters: Object.values(clustering.sizeDistribution).reduce((s, x) => s + x, 0),
       sizeDistribution: clustering.sizeDistribution,

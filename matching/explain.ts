@@ -72,7 +72,7 @@ export function explainPair(res: LinkResult, p: number, opts: { includeValues?: 
     comparisons,
     matchWeight: res.pairs.weight[p]!,
     matchProbability: res.pairs.probability[p]!,
-    veto: res.pairs.vetoed[p] ? (res.model.scoring.vetoes[res.pairs.vetoed[p]! - 1]?.name ?? null) : null,
+    veto: res.pairs.vetoed[p] === 255 ? 'known different people' : res.pairs.vetoed[p] ? (res.model.scoring.vetoes[res.pairs.vetoed[p]! - 1]?.name ?? null) : null,
     cumulative,
   };
 }

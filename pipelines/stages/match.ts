@@ -10,6 +10,8 @@
  *         curated match/as_at=D/model.json       the model (prior, m/u/weights, EM history, blocking analysis, counts; no data values);
  *         curated match/as_at=D/clustering.json  refused merges (record ids, reason, weights), cluster size distribution;
  *         secure  as_at=D/match/review-sample.json  explanations with compared values of the pairs nearest the threshold.
+ * Relationships (curated, when present) are cannot-link constraints: a mother and her baby, a contact and the pupil,
+ * are never one person, nor are the clusters holding them merged.
  * Settings: config.linkage.settings (a full linkage settings object) or matching/settings/partnership.json.
  */
 import { createHash } from 'node:crypto';
@@ -106,11 +108,24 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   ctx.progress.stop();
   const n = columns.record_id!.length;
 
+  // known different people: the two ends of every explicit relationship (mother -> baby, contact -> pupil, ...)
+  const cannotLink: Array<[string, string]> = [];
+  const relKey = keys.curated('relationships', asAt);
+  if (await ctx.stores.curated.exists(relKey)) {
+    for await (const batch of iterateParquet(ctx.stores.curated, relKey)) {
+      for (const r of batch as ParquetRow[]) {
+        const from = cell(r.from_record_id ?? r.fromRecordId);
+        const to = cell(r.to_record_id ?? r.toRecordId);
+        if (from && to && from !== to) cannotLink.push([from, to]);
+      }
+    }
+  }
+
   const workers = cfg.workers ?? (process.env.AWS_LAMBDA_FUNCTION_NAME ? 0 : Math.min(4, availableParallelism()));
   const executor: ShardExecutor | undefined = workers > 1 && n > 20_000 ? workerExecutor(workers) : undefined;
   let res;
   try {
-    res = await linkRecords([{ name: 'person-records', columns }], settings, { ...(executor ? { executor } : {}), progress: ctx.progress });
+    res = await linkRecords([{ name: 'person-records', columns }], settings, { ...(executor ? { executor } : {}), progress: ctx.progress, cannotLink });
   } finally {
     await executor?.close?.();
   }
