@@ -2,7 +2,7 @@
  * Glue tables over the curated Parquet (one per curated table) and over the run manifests in the outputs
  * bucket, each partitioned by `as_at` with partition projection (no crawler, no MSCK REPAIR: a new as-at
  * date is queryable the moment its files land). Column lists follow the stages' Parquet schemas; a test
- * checks them against the Parquet files a local run writes. The `as_at` data column some stages also write
+ * checks them against the Parquet files a local run writes. Dates the stages write as ISO text stay `string`. The `as_at` data column some stages also write
  * is the partition key here, so it is not repeated among the columns.
  */
 import type { CuratedTable } from '../pipelines/layout.ts';
@@ -13,9 +13,9 @@ export interface GlueColumn { name: string; type: GlueType }
 const c = (name: string, type: GlueType = 'string'): GlueColumn => ({ name, type });
 
 export const CURATED_TABLE_COLUMNS: Record<CuratedTable, GlueColumn[]> = {
-  records: [c('record_id'), c('source'), c('feed'), c('source_person_ref'), c('extract_date', 'date')],
-  facts: [c('fact_id'), c('type'), c('source'), c('feed'), c('record_ref'), c('record_id'), c('date', 'date'), c('end_date', 'date'), c('value', 'double'), c('detail')],
-  relationships: [c('relationship_id'), c('source'), c('feed'), c('record_ref'), c('from_record_id'), c('to_record_id'), c('relationship'), c('group_ref'), c('start_date', 'date'), c('end_date', 'date')],
+  records: [c('record_id'), c('source'), c('feed'), c('source_person_ref'), c('extract_date')],
+  facts: [c('fact_id'), c('type'), c('source'), c('feed'), c('record_ref'), c('record_id'), c('date'), c('end_date'), c('value', 'double'), c('detail')],
+  relationships: [c('relationship_id'), c('source'), c('feed'), c('record_ref'), c('from_record_id'), c('to_record_id'), c('relationship'), c('group_ref'), c('start_date'), c('end_date')],
   pairs: [c('record_id_l'), c('record_id_r'), c('match_weight', 'double'), c('match_probability', 'double'), c('match_key')],
   links: [c('record_id_l'), c('record_id_r'), c('match_weight', 'double'), c('match_probability', 'double'), c('match_key')],
   persons: [c('record_id'), c('person_id')],

@@ -20,6 +20,7 @@ import { Construct } from 'constructs';
 import { buildRunDefinition, CONTROL_TASKS } from '../pipelines/definition.ts';
 import { CURATED_TABLES, type Zone } from '../pipelines/layout.ts';
 import { PIPELINE_STAGE_NAMES } from '../pipelines/stages/index.ts';
+import { EXAMPLE_QUERIES } from './example-queries.ts';
 import { CURATED_TABLE_COLUMNS, MANIFEST_COLUMNS, projection } from './glue-tables.ts';
 import { AccessLogBucket, SecureBucket } from './secure-defaults/buckets.ts';
 import { PipelineFunction } from './secure-defaults/functions.ts';
@@ -131,6 +132,18 @@ export class LocalityPipelineStack extends Stack {
         },
       },
     });
+
+    for (const q of EXAMPLE_QUERIES) {
+      const nq = new athena.CfnNamedQuery(this, `Query-${q.name}`, {
+        name: q.name,
+        description: `${q.description} Set the as-at date (YYYY-MM-DD) before running.`.slice(0, 1024),
+        database: GLUE_DATABASE,
+        workGroup: ATHENA_WORKGROUP,
+        // the same table reference the Athena QueryEngine uses: one as-at partition of the Glue table
+        queryString: q.sql.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, `(SELECT * FROM "${GLUE_DATABASE}".$1 WHERE as_at = 'YYYY-MM-DD')`),
+      });
+      nq.node.addDependency(workgroup);
+    }
 
     // ---- functions -------------------------------------------------------------------------------
     const duckdbLayerArn = new CfnParameter(this, 'DuckDbLayerArn', {
