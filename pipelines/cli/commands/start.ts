@@ -10,7 +10,7 @@ import { formatSummary, resolveAsAt, runWithProgress } from './run.ts';
 
 export const START_DEFAULTS = {
   out: 'out',
-  families: 2000,
+  families: 1000,
   seed: 'locality',
   asAt: '2026-03-31',
   /** Monthly extracts, so a backfill over the last months has history to run on. */
