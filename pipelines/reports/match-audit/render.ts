@@ -15,6 +15,7 @@ const KIND_PLURALS: Record<keyof typeof KIND_LABELS, string> = {
   address: 'address lines', nhs_number_token: 'NHS number tokens', upn_token: 'UPN tokens',
 };
 const AGE_LABELS: Record<string, string> = { '0': 'under 1', '1': '1', unknown: 'not known' };
+const groupLabel = (dimension: string, group: string) => (dimension === 'age band' ? `aged ${AGE_LABELS[group] ?? group}` : `${dimension} ${group}`);
 const code = (s: string) => html`<code>${s}</code>`;
 const idList = (ids: string[], total: number) =>
   ids.length === 0 ? html`<span class="muted">none</span>` : html`${ids.map((id, i) => html`${i ? ', ' : ''}<code>${id}</code>`)}${total > ids.length ? html` <span class="muted">… and ${formatInt(total - ids.length)} more (all in report.json up to 50)</span>` : ''}`;
@@ -29,7 +30,7 @@ function checklist(r: MatchAuditReport): SafeHtml {
     [r.inputs.reconciles, 'Input counts reconcile', r.inputs.reconciles ? `every row of ${formatInt(r.inputs.totals.files)} files accepted or quarantined with a reason` : `${r.inputs.problems.length} discrepancies: see Inputs`],
     [r.clusters.conflictingTokens.persons === 0, 'Persons holding conflicting NHS number / UPN tokens', formatInt(r.clusters.conflictingTokens.persons)],
     [r.clusters.implausibleDobSpread.persons === 0, `Persons whose dates of birth span more than ${IMPLAUSIBLE_DOB_SPREAD_DAYS} days`, formatInt(r.clusters.implausibleDobSpread.persons)],
-    [r.bias.flagged.length === 0, 'Groups linked markedly less often than average', r.bias.flagged.length === 0 ? 'none' : r.bias.flagged.map((f) => `${f.dimension} ${f.group} (${formatPercent(f.rate)})`).join('; ')],
+    [r.bias.flagged.length === 0, 'Groups linked markedly less often than average', r.bias.flagged.length === 0 ? 'none' : r.bias.flagged.map((f) => `${groupLabel(f.dimension, f.group)} (${formatPercent(f.rate)})`).join('; ')],
     [r.review ? (r.review.precision?.lower ?? 0) >= 0.9 : null, 'Clerical review', r.review?.precision ? `precision ${formatPercent(r.review.precision.estimate)} (95% CI ${formatPercent(r.review.precision.lower)} to ${formatPercent(r.review.precision.upper)}) from ${formatInt(r.review.decisions.total)} decisions` : 'not done for this run (see Clerical review)'],
   ];
   return table({
@@ -301,7 +302,7 @@ function biasBody(r: MatchAuditReport): SafeHtml {
   const b = r.bias;
   return html`
 ${para(`A record is linked when its person holds at least one other record. Overall ${formatPercent(b.overall.rate)} of ${formatInt(b.overall.records)} records are linked. A group linked much less often than others may be under-served by the matching (for example names recorded differently, or fewer strong identifiers), and so under-represented in target lists.`)}
-${b.flagged.length ? notice('warn', 'LOOK AT THIS', html`Linked more than ${Math.round(BIAS_FLAG_POINTS * 100)} points below the overall rate (groups of ${BIAS_FLAG_MIN_RECORDS}+ records): ${b.flagged.map((f, i) => html`${i ? '; ' : ''}<strong>${f.dimension} ${f.group}</strong> ${formatPercent(f.rate)} of ${formatInt(f.records)}`)}`) : notice('pass', 'NO GROUP FLAGGED', `No group of ${BIAS_FLAG_MIN_RECORDS}+ records is linked more than ${Math.round(BIAS_FLAG_POINTS * 100)} points below the overall rate.`)}
+${b.flagged.length ? notice('warn', 'LOOK AT THIS', html`Linked more than ${Math.round(BIAS_FLAG_POINTS * 100)} points below the overall rate (groups of ${BIAS_FLAG_MIN_RECORDS}+ records): ${b.flagged.map((f, i) => html`${i ? '; ' : ''}<strong>${groupLabel(f.dimension, f.group)}</strong> ${formatPercent(f.rate)} of ${formatInt(f.records)}`)}`) : notice('pass', 'NO GROUP FLAGGED', `No group of ${BIAS_FLAG_MIN_RECORDS}+ records is linked more than ${Math.round(BIAS_FLAG_POINTS * 100)} points below the overall rate.`)}
 ${biasTable('age band', b.byAgeBand.map((g) => ({ ...g, group: AGE_LABELS[g.group] ?? g.group })), b.overall.rate)}
 ${biasTable('sex', b.bySex, b.overall.rate)}
 ${biasTable('locality', b.byLocality, b.overall.rate)}
