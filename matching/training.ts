@@ -158,6 +158,9 @@ export function patternCounts(gamma: Uint8Array, mask: Uint16Array, count: numbe
   return { gamma: Uint8Array.from(pg), counts: Float64Array.from(pc), size: index.size, sessions: S };
 }
 
+/** The smallest m EM may give a level: a level never seen among matches still happens (1 in 1000). */
+export const M_FLOOR = 1e-3;
+
 export interface EmIteration {
   iteration: number;
   lambda: number;
@@ -219,7 +222,7 @@ export function runEm(pat: Patterns, s: number, C: number, active: boolean[], m:
       for (let l = 1; l < a.length; l++) tot += a[l]!;
       if (tot <= 0) continue;
       for (let l = 1; l < a.length; l++) {
-        const v = Math.max(a[l]! / tot, 1e-6);
+        const v = Math.max(a[l]! / tot, M_FLOOR);
         maxChange = Math.max(maxChange, Math.abs(v - m[c]![l]!));
         m[c]![l] = v;
       }
