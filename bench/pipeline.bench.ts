@@ -1,0 +1,98 @@
+/**
+ * `npm run bench:pipeline`: the whole local pipeline (the run state machine on aws-local-stepfunctions, every
+ * stage) on generated families; prints each stage's wall time and the process's peak RSS during it, the total,
+ * and both as ratios of the targets for this 2-core machine (3 minutes, 6 GiB) measured in the same run.
+ *
+ *   BENCH_FAMILIES=100000                  families to generate (default 100,000)
+ *   BENCH_DIR=/tmp/locality-bench-pipeline  where the landing data is generated (reused when already there)
+ *
+ * Generation is timed separately and is not part of the pipeline's time. RSS is sampled every 50 ms
+ * (worker threads and DuckDB live in this process, so they are included).
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { runLocal } from '../pipelines/local/runner.ts';
+import { silentLog } from '../pipelines/log.ts';
+
+const families = Number(process.env.BENCH_FAMILIES ?? 100_000);
+const dir = process.env.BENCH_DIR ?? `/tmp/locality-bench-pipeline-${families}`;
+const AS_AT = '2026-03-31';
+const TARGET_MS = 3 * 60_000;
+const TARGET_RSS = 6 * 1024 ** 3;
+const GiB = 1024 ** 3;
+
+async function generate(): Promise<number> {
+  if (existsSync(join(dir, 'landing'))) return 0;
+  const t0 = performance.now();
+  const { register } = await import('../pipelines/cli/commands/generate.ts');
+  const program = new Command('locality').exitOverride();
+  register(program);
+  await program.parseAsync(['generate', '--families', String(families), '--seed', 'bench', '--as-at', AS_AT, '--extracts', '2', '--every', 'month', '--out', dir], { from: 'user' });
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  process.stderr.write(`bench:pipeline: ${families} families, ${availableParallelism()} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  const genMs = await generate();
+  const out = join(dir, 'out');
+  await rm(out, { recursive: true, force: true });
+
+  const stages = new Map<string, { start: number; end?: number; peak: number }>();
+  let current: string | undefined;
+  let overallPeak = 0;
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    overallPeak = Math.max(overallPeak, rss);
+    if (current) {
+      const s = stages.get(current)!;
+      s.peak = Math.max(s.peak, rss);
+    }
+  }, 50);
+  const t0 = performance.now();
+  const result = await runLocal({
+    landing: join(dir, 'landing'), out, asAt: AS_AT, log: silentLog,
+    onStage: (e) => {
+      if (e.item !== undefined && e.state !== 'started') return;
+      if (e.state === 'started' && !stages.has(e.stage)) {
+        stages.set(e.stage, { start: performance.now(), peak: process.memoryUsage.rss() });
+        current = e.stage;
+      } else if ((e.state === 'succeeded' || e.state === 'failed') && e.item === undefined) {
+        const s = stages.get(e.stage);
+        if (s) s.end = performance.now();
+      }
+    },
+  });
+  const totalMs = performance.now() - t0;
+  clearInterval(sampler);
+  overallPeak = Math.max(overallPeak, process.resourceUsage().maxRSS * 1024);
+  // a Map stage's end is the next stage's start
+  const names = [...stages.keys()];
+  names.forEach((n, i) => {
+    const s = stages.get(n)!;
+    s.end ??= names[i + 1] ? stages.get(names[i + 1]!)!.start : performance.now();
+  });
+
+  const lines: string[] = [];
+  lines.push(`families: ${families}   generation: ${genMs ? `${(genMs / 1000).toFixed(1)} s` : 'reused'}   run: ${result.status}${result.error ? ` (${result.error.stage}: ${result.error.cause.slice(0, 200)})` : ''}`);
+  lines.push('');
+  lines.push(`  ${'stage'.padEnd(16)} ${'wall s'.padStart(8)} ${'peak RSS GiB'.padStart(13)}`);
+  for (const n of names) {
+    const s = stages.get(n)!;
+    lines.push(`  ${n.padEnd(16)} ${((s.end! - s.start) / 1000).toFixed(1).padStart(8)} ${(s.peak / GiB).toFixed(2).padStart(13)}`);
+  }
+  lines.push(`  ${'total'.padEnd(16)} ${(totalMs / 1000).toFixed(1).padStart(8)} ${(overallPeak / GiB).toFixed(2).padStart(13)}`);
+  lines.push('');
+  lines.push(`  time / target (3 min):  ${(totalMs / TARGET_MS).toFixed(2)}  ${totalMs <= TARGET_MS ? 'within target' : 'OVER target'}`);
+  lines.push(`  peak RSS / target (6 GiB): ${(overallPeak / TARGET_RSS).toFixed(2)}  ${overallPeak <= TARGET_RSS ? 'within target' : 'OVER target'}`);
+  if (result.manifest) {
+    const counts = Object.fromEntries(result.manifest.stages.map((s) => [s.name, s.counts]));
+    lines.push(`  records: ${counts.standardise?.personRecords ?? '?'}   persons: ${counts.match?.persons ?? '?'}   families: ${counts.families?.families ?? '?'}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (result.status !== 'ok') process.exitCode = 1;
+}
+
+await main();
