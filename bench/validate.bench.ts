@@ -18,6 +18,8 @@ import { LocalObjectStore } from '../pipelines/io/local-object-store.ts';
 import { silentLog } from '../pipelines/log.ts';
 import { noProgress } from '../pipelines/progress.ts';
 import { validateStage } from '../pipelines/stages/validate.ts';
+import { contractFor } from '../pipelines/feeds/index.ts';
+import { readCsv } from '../pipelines/io/csv.ts';
 
 const MB = 1024 * 1024;
 const targetMb = Number(process.env.BENCH_VALIDATE_MB ?? 1024);
@@ -94,6 +96,26 @@ async function child(kind: string): Promise<void> {
       while ((i = b.indexOf(10, i + 1)) !== -1) rows++;
     }
     rows -= 1; // header
+  } else if (kind === 'csv-read' || kind === 'csv+schema') {
+    // The layers of validate on their own: the CSV reader alone, then the reader plus the zod row schema.
+    const contract = contractFor('health', 'people')!;
+    const schema = contract.rowSchema(extract);
+    const columns = Object.keys(contract.fields);
+    const stats = { bytes: 0, sha256: '', blankLines: 0 };
+    let bad = 0;
+    let header = true;
+    for await (const batch of readCsv(createReadStream(file, { highWaterMark: 1 << 16 }), stats)) {
+      for (const rec of batch) {
+        if (header) { header = false; continue; }
+        rows++;
+        if (kind === 'csv+schema') {
+          const row: Record<string, string> = {};
+          for (let i = 0; i < columns.length; i++) row[columns[i]!] = rec.fields[i] ?? '';
+          if (rec.fields.length !== columns.length || !schema.safeParse(row).success) bad++;
+        }
+      }
+    }
+    extra = { bad };
   } else {
     const out = join(dir, 'out');
     await rm(out, { recursive: true, force: true });
@@ -128,9 +150,11 @@ async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const run = (k: string): Measure => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, k], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').pop()!) as Measure;
   const base = run('count-lines');
+  const reader = run('csv-read');
+  const schema = run('csv+schema');
   const val = run('validate');
   const fmt = (m: Measure) => `${m.name.padEnd(12)} ${m.seconds.toFixed(1).padStart(7)} s wall ${m.cpuSeconds.toFixed(1).padStart(7)} s CPU  ${Math.round(m.rows / m.seconds).toLocaleString('en-GB').padStart(11)} rows/s  ${(m.bytes / MB / m.seconds).toFixed(1).padStart(7)} MB/s  ${Math.round(m.rows / m.cpuSeconds).toLocaleString('en-GB').padStart(11)} rows/CPU-s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  peak JS heap ${m.peakHeapMb.toFixed(0).padStart(4)} MB`;
-  process.stdout.write(`${fmt(base)}  (baseline: raw LF counting)\n${fmt(val)}  rows ${val.rows.toLocaleString('en-GB')} = accepted ${val.extra!.accepted!.toLocaleString('en-GB')} + quarantined ${val.extra!.quarantined!.toLocaleString('en-GB')}\n`);
+  process.stdout.write(`${fmt(base)}  (baseline: raw LF counting)\n${fmt(reader)}  (the CSV reader alone)\n${fmt(schema)}  (reader + zod row schema)\n${fmt(val)}  rows ${val.rows.toLocaleString('en-GB')} = accepted ${val.extra!.accepted!.toLocaleString('en-GB')} + quarantined ${val.extra!.quarantined!.toLocaleString('en-GB')}\n`);
   process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores (wall-clock figures suffer on a shared machine; CPU-seconds less so)\n`);
   process.stdout.write(`validate is ${(val.seconds / base.seconds).toFixed(1)}x the wall time (${(val.cpuSeconds / base.cpuSeconds).toFixed(1)}x the CPU time) of raw line counting; peak RSS ${(val.peakRssMb).toFixed(0)} MB for a ${(val.bytes / MB).toFixed(0)} MiB file (${(val.peakRssMb / (val.bytes / MB)).toFixed(2)} MB per MiB)\n`);
 }

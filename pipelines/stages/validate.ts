@@ -15,7 +15,7 @@
  *        (default) or kept and counted (validate.exactDuplicates = "keep");
  *      * per file: rows = accepted + quarantined, exactly; sha256 and bytes of every input file.
  *  Outputs (secure zone, clear data):
- *      as_at=D/validated/<source>/<feed>/dt=<date>/<name>.parquet   accepted rows: _line + every feed column (VARCHAR)
+ *      as_at=D/validated/<source>/<feed>/dt=<date>/<name>.parquet   accepted rows: _line + every feed column (VARCHAR) + _row_hash
  *      as_at=D/quarantine/<source>/<feed>/dt=<date>/<name>.jsonl    one JSON object per quarantined row
  *      as_at=D/validated/<source>/<feed>/_counts.json               the per-file counts (also returned)
  */
@@ -246,6 +246,7 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
     await writeAll(good, `_line,${columns.join(',')}\n`);
     let header: string[] | null = null;
     let index: number[] = []; // contract column -> header position (-1 = absent optional column)
+    let sameLayout = false;
     const schema = contract.rowSchema(f.extractDate);
     try {
       for await (const batch of readCsv(await ctx.stores.landing.getStream(f.key), stats, onBytes ? { onBytes } : {})) {
@@ -255,6 +256,7 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
           if (header === null) {
             header = rec.fields;
             index = mapHeader(contract, header, counts);
+            sameLayout = header.length === columns.length && header.every((h, i) => h === columns[i]);
             continue;
           }
           counts.rows++;
@@ -263,6 +265,8 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
             reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
             counts.quarantined++;
             badOut += `${JSON.stringify(entry)}\n`;
+          } else if (sameLayout) {
+            goodOut += `${rec.line},${rec.raw}\n`; // header is the contract's columns in order: the raw text is the row
           } else {
             let line = String(rec.line);
             for (const i of index) line += `,"${i < 0 ? '' : rec.fields[i]!.replaceAll('"', '""')}"`;
@@ -387,12 +391,20 @@ async function finishAccepted(
     const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
     const colTypes = `{'_line': 'BIGINT', ${columns.map((c) => `${q(c)}: 'VARCHAR'`).join(', ')}}`;
     const ids = columns.map((c) => `"${c}"`).join(', ');
-    const src = `read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, columns = ${colTypes})`;
-    // Duplicates in two cheap steps: rows whose 64-bit hash of all feed columns repeats are candidates;
-    // among those, rows equal in every column to an earlier line are the duplicates (exact, no hash trust).
-    await db.conn.run(`CREATE TABLE cand AS SELECT h FROM (SELECT hash(${ids}) AS h FROM ${src}) GROUP BY h HAVING count(*) > 1`);
+    // nullstr \x01 (a control character no valid cell holds): blank cells stay '' rather than NULL.
+    const src = `read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = '\x01', columns = ${colTypes})`;
+    // One read of the temp CSV: every accepted row to Parquet with a 53-bit hash of its feed columns.
+    // One thread: rows stay in file order and the Parquet bytes depend only on the rows.
+    const all = join(db.dir, 'all.parquet');
+    await db.conn.run('SET threads = 1');
+    await db.conn.run(`COPY (SELECT _line, ${ids}, (hash(${ids}) & 9007199254740991)::BIGINT AS _row_hash FROM ${src}) TO ${q(all)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`);
+    await db.conn.run('RESET threads');
+    const allRows = `read_parquet(${q(all)}, hive_partitioning = false)`;
+    // Duplicates: rows whose hash repeats are candidates (a one-column scan); among those, rows equal in
+    // every column to an earlier line are the duplicates (exact: the hash is only a filter).
+    await db.conn.run(`CREATE TABLE cand AS SELECT _row_hash AS h FROM ${allRows} GROUP BY _row_hash HAVING count(*) > 1`);
     await db.conn.run(`CREATE TABLE t AS SELECT * FROM (
-        SELECT *, min(_line) OVER (PARTITION BY ${ids}) AS _first_line FROM ${src} WHERE hash(${ids}) IN (SELECT h FROM cand)
+        SELECT _line, ${ids}, min(_line) OVER (PARTITION BY ${ids}) AS _first_line FROM ${allRows} WHERE _row_hash IN (SELECT h FROM cand)
       ) WHERE _line <> _first_line`);
     const dupRows = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM t')).getRowObjectsJS())[0]!.n as bigint;
     const duplicates = Number(dupRows);
@@ -419,11 +431,13 @@ async function finishAccepted(
       await closeStream(ws);
       await mergeByLine(quarantinePath, dupPath);
     }
-    const where = mode === 'quarantine' && duplicates > 0 ? 'WHERE _line NOT IN (SELECT _line FROM t)' : '';
-    const file = join(db.dir, 'accepted.parquet');
-    // One thread: rows stay in file order and the Parquet bytes depend only on the rows.
-    await db.conn.run('SET threads = 1');
-    await db.conn.run(`COPY (SELECT _line, ${ids} FROM ${src} ${where}) TO ${q(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`);
+    let file = all;
+    if (mode === 'quarantine' && duplicates > 0) {
+      // Rare: rewrite without the duplicate lines (from the Parquet, not the CSV).
+      file = join(db.dir, 'accepted.parquet');
+      await db.conn.run('SET threads = 1');
+      await db.conn.run(`COPY (SELECT * FROM ${allRows} WHERE _line NOT IN (SELECT _line FROM t)) TO ${q(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`);
+    }
     const n = (await (await db.conn.run(`SELECT count(*)::BIGINT AS n FROM read_parquet(${q(file)})`)).getRowObjectsJS())[0]!.n as bigint;
     await ctx.stores.secure.put(acceptedKeyOf(ctx.asAt, contract.source, contract.feed, f), createReadStream(file));
     return { accepted: Number(n), duplicates };

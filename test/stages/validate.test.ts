@@ -113,7 +113,7 @@ describe('validate stage', () => {
     const res = await validateStage(t.ctx('2026-01-15'), { source: 'police', feed: 'people' });
     expect(res.files[0]).toMatchObject({ status: 'accepted', accepted: 1, ignoredColumns: ['nhs_number'] });
     const rows = await readParquet(t.stores.secure, res.files[0]!.acceptedKey!);
-    expect(Object.keys(rows[0]!)).toEqual(['_line', 'person_ref', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1']);
+    expect(Object.keys(rows[0]!)).toEqual(['_line', 'person_ref', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1', '_row_hash']);
   });
 
   it('is idempotent: a re-run writes byte-identical outputs and removes stale ones', async () => {
