@@ -7,9 +7,10 @@
  * Each stratum's match rate p_h is estimated from its reviewed pairs; with N_h the stratum's pairs:
  *   precision = sum_accepted N_h p_h / sum_accepted N_h
  *   recall    = sum_accepted N_h p_h / sum_all N_h p_h      (among the scored, i.e. blocked, pairs)
- * Intervals: Wilson score intervals, with the stratified estimate's effective sample size
- * n_eff = p(1-p)/Var(p) (Var from the stratified variance with finite-population correction; the ratio's
- * variance for recall by the delta method). Per-stratum intervals are plain Wilson.
+ * Intervals: per stratum, Wilson score intervals. For precision and recall, each stratum's match rate is drawn
+ * (seeded, 4,000 times) from its Jeffreys posterior Beta(x + 1/2, n - x + 1/2) and the 2.5% / 97.5% quantiles
+ * of the resulting precision and recall are the 95% interval: honest when a big stratum has few reviewed pairs
+ * and none (or all) of them match, where normal approximations collapse or explode.
  */
 
 export interface Stratum {
@@ -62,6 +63,82 @@ export function wilson(p: number, n: number, z = Z95): Interval {
   return { estimate: p, lower: p <= 0 ? 0 : Math.max(0, centre - half), upper: p >= 1 ? 1 : Math.min(1, centre + half) };
 }
 
+const DRAWS = 4000;
+const SEED = 0x5eed;
+
+/** Seeded PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Gamma(shape, 1) by Marsaglia and Tsang (shape < 1 boosted by U^(1/shape)). */
+function gamma(shape: number, rnd: () => number): number {
+  if (shape < 1) return gamma(shape + 1, rnd) * Math.pow(rnd() || Number.MIN_VALUE, 1 / shape);
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number, v: number;
+    do {
+      const u1 = rnd() || Number.MIN_VALUE;
+      x = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * rnd());
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = rnd();
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(u || Number.MIN_VALUE) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+
+function beta(a: number, b: number, rnd: () => number): number {
+  const x = gamma(a, rnd);
+  return x / (x + gamma(b, rnd));
+}
+
+/** Posterior draws of precision and recall: each band's rate from Beta(x + 1/2, n - x + 1/2), seeded. */
+export function simulate(strata: ReadonlyArray<{ population: number; accepted: boolean; x: number; n: number }>, draws: number, seed: number): { precision: number[]; recall: number[] } {
+  const rnd = prng(seed);
+  const precision: number[] = [];
+  const recall: number[] = [];
+  const accN = strata.filter((s) => s.accepted).reduce((t, s) => t + s.population, 0);
+  for (let d = 0; d < draws; d++) {
+    let a = 0, b = 0;
+    for (const s of strata) {
+      const p = beta(s.x + 0.5, s.n - s.x + 0.5, rnd);
+      if (s.accepted) a += s.population * p;
+      else b += s.population * p;
+    }
+    if (accN > 0) precision.push(a / accN);
+    if (a + b > 0) recall.push(a / (a + b));
+  }
+  return { precision, recall };
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = (sorted.length - 1) * q;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
+}
+
+/**
+ * The 2.5% and 97.5% posterior quantiles around the point estimate. As with the Jeffreys interval, the bound is
+ * 0 (or 1) when every reviewed pair pointing that way agrees (no match found, or no non-match found).
+ */
+function interval(estimate: number, draws: number[], zeroPossible: boolean, onePossible: boolean): Interval {
+  const sorted = [...draws].sort((x, y) => x - y);
+  const lower = zeroPossible ? 0 : Math.min(estimate, quantile(sorted, 0.025));
+  const upper = onePossible ? 1 : Math.max(estimate, quantile(sorted, 0.975));
+  return { estimate, lower, upper };
+}
+
 export type Decision = 'match' | 'non-match' | 'unsure';
 
 export interface StratumResult extends Stratum {
@@ -107,8 +184,9 @@ export function estimateFromDecisions(
     const n = c.match + c.nonMatch;
     return { ...s, population: population[s.id] ?? 0, sampled: sampled[s.id] ?? 0, ...c, matchRate: n > 0 ? wilson(c.match / n, n) : null };
   });
-  // Stratified sums over reviewed strata; variance with finite-population correction and a continuity-adjusted p.
-  let accN = 0, accT = 0, accVar = 0, rejT = 0, rejVar = 0, unreviewedAcc = 0, unreviewed = 0;
+  // Point estimates: stratified sums over the reviewed strata.
+  let accN = 0, accT = 0, rejT = 0, unreviewedAcc = 0, unreviewed = 0;
+  const reviewed: Array<{ population: number; accepted: boolean; x: number; n: number }> = [];
   for (const r of results) {
     const n = r.match + r.nonMatch;
     if (r.population === 0) continue;
@@ -117,33 +195,17 @@ export function estimateFromDecisions(
       if (r.accepted) unreviewedAcc += r.population;
       continue;
     }
-    const p = r.match / n;
-    const pv = (r.match + 0.5) / (n + 1);
-    const fpc = Math.max(0, 1 - n / Math.max(n, r.population));
-    const v = (r.population * r.population * fpc * pv * (1 - pv)) / n;
+    reviewed.push({ population: r.population, accepted: r.accepted, x: r.match, n });
     if (r.accepted) {
       accN += r.population;
-      accT += r.population * p;
-      accVar += v;
-    } else {
-      rejT += r.population * p;
-      rejVar += v;
-    }
+      accT += r.population * (r.match / n);
+    } else rejT += r.population * (r.match / n);
   }
-  const ratio = (est: number, variance: number, fallbackN: number): Interval => {
-    const pv = Math.min(Math.max(est, 0.5 / Math.max(1, fallbackN)), 1 - 0.5 / Math.max(1, fallbackN));
-    const nEff = variance > 0 ? (pv * (1 - pv)) / variance : fallbackN;
-    return wilson(est, Math.max(1, nEff));
-  };
-  const reviewedAccepted = results.filter((r) => r.accepted).reduce((s, r) => s + r.match + r.nonMatch, 0);
-  const reviewedAll = results.reduce((s, r) => s + r.match + r.nonMatch, 0);
-  const precision = accN > 0 ? ratio(accT / accN, accVar / (accN * accN), reviewedAccepted) : null;
-  let recall: Interval | null = null;
-  if (accT + rejT > 0) {
-    const R = accT / (accT + rejT);
-    const varR = (rejT * rejT * accVar + accT * accT * rejVar) / (accT + rejT) ** 4;
-    recall = ratio(R, varR, reviewedAll);
-  }
+  const { precision: pDraws, recall: rDraws } = simulate(reviewed, DRAWS, SEED);
+  const acc = reviewed.filter((r) => r.accepted);
+  const rej = reviewed.filter((r) => !r.accepted);
+  const precision = accN > 0 ? interval(accT / accN, pDraws, acc.every((r) => r.x === 0), acc.every((r) => r.x === r.n)) : null;
+  const recall = accT + rejT > 0 ? interval(accT / (accT + rejT), rDraws, acc.every((r) => r.x === 0), rej.every((r) => r.x === 0)) : null;
   const total = decisions.length;
   const sum = (k: 'match' | 'nonMatch' | 'unsure') => results.reduce((s, r) => s + r[k], 0);
   return {
@@ -154,6 +216,6 @@ export function estimateFromDecisions(
     recall,
     unreviewedAcceptedPairs: unreviewedAcc,
     unreviewedPairs: unreviewed,
-    method: 'Stratified by match-weight band; Wilson 95% intervals using the effective sample size of the stratified estimate (finite-population corrected; delta method for recall). Recall is among scored (blocked) pairs; "unsure" decisions are left out.',
+    method: 'Stratified by match-weight band: each band counts in proportion to the pairs it holds. Per band: Wilson 95% intervals. Precision and recall: 95% intervals from 4,000 seeded draws of every band\'s match rate from its Jeffreys Beta(matches + ½, non-matches + ½) posterior. Recall is among scored (blocked) pairs; "unsure" decisions are left out.',
   };
 }
