@@ -338,7 +338,7 @@ ${table({
       { label: 'Unsure', key: 'unsure', kind: 'num' },
       { label: 'Match rate (95% CI)', cell: (s) => (s.matchRate ? `${formatPercent(s.matchRate.estimate)} (${formatPercent(s.matchRate.lower)} to ${formatPercent(s.matchRate.upper)})` : '–') },
     ],
-    rows: v.strata,
+    rows: v.strata.filter((s) => s.population > 0 || s.sampled > 0),
   })}`;
 }
 
