@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output directory: writes <dir>/landing/... and <dir>/truth/...')
     .option('--extracts <k>', 'number of extracts (snapshots of people feeds, increments of event feeds)', positiveInt('--extracts'), 1)
     .option('--every <period>', 'spacing of extracts: month | quarter', 'month')
-    .option('--config <json>', 'override generator rates, e.g. {"problems":{"forenameTypo":0.05}} (see fixtures/generator/config.ts)')
+    .option('--config <file>', 'JSON file overriding generator rates, e.g. {"problems":{"forenameTypo":0.05}} (names and defaults: fixtures/generator/config.ts)')
     .option('--force', 'replace an existing <dir>/landing and <dir>/truth', false)
     .action((o: { families: number; seed: string; asAt: string; out: string; extracts: number; every: string; force: boolean; config?: string }) => {
       if (o.every !== 'month' && o.every !== 'quarter') throw new Error(`--every must be month or quarter, got "${o.every}"`);
