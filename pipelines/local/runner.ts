@@ -7,7 +7,7 @@
 import { join, resolve } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { RunConfig } from '../config.ts';
-import { NOTIFY_STATE, PIPELINE_PLAN, RETRY, renderRunDefinition, type PlannedStage } from '../definition.ts';
+import { NOTIFY_STATE, PIPELINE_PLAN, RETRY, renderRunDefinition, stateNameOf, type PlannedStage } from '../definition.ts';
 import { LocalObjectStore } from '../io/local-object-store.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import type { QueryEngine } from '../io/query-engine.ts';
@@ -28,7 +28,7 @@ export interface LocalRunOptions {
   log?: Log;
   progress?: Progress;
   /** Told when a stage starts and ends (the CLI draws a line per stage). */
-  onStage?: (event: { stage: string; state: 'started' | 'succeeded' | 'failed' | 'retrying'; item?: number }) => void;
+  onStage?: (event: { stage: string; state: 'started' | 'succeeded' | 'failed' | 'retrying'; item?: number; items?: number }) => void;
   /** Default: the pipeline's stages that have landed in the registry. */
   plan?: readonly PlannedStage[];
   /** Default: the registry. Tests pass fake stages here. */
@@ -115,9 +115,23 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     context: { Execution: { Id: `local:${opts.asAt}`, StartTime: new Date().toISOString() } },
   });
   const failedStates = new Set<string>();
+  // Map states (validate over feeds) are reported as their stage too, with the number of items
+  const mapStates = Object.fromEntries(plan.filter((p) => p.kind === 'map').map((p) => [`${stateNameOf(p.name)} feeds`, p.name]));
   const follow = (async () => {
     for await (const ev of execution.eventLogs) {
       if (!opts.onStage || !('state' in ev)) continue;
+      const mapStage = mapStates[ev.state.name];
+      if (mapStage) {
+        if (ev.type === 'StateEntered') {
+          const feeds = (ev.state.input as { run?: { feeds?: unknown[] } } | null)?.run?.feeds;
+          opts.onStage({ stage: mapStage, state: 'started', ...(Array.isArray(feeds) ? { items: feeds.length } : {}) });
+        } else if (ev.type === 'StateExited' && !failedStates.has(ev.state.name)) opts.onStage({ stage: mapStage, state: 'succeeded' });
+        else if (ev.type === 'StateFailed') {
+          failedStates.add(ev.state.name);
+          opts.onStage({ stage: mapStage, state: 'failed' });
+        }
+        continue;
+      }
       const task = taskStates[ev.state.name];
       if (!task) continue;
       const item = ev.index;

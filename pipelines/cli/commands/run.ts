@@ -45,7 +45,6 @@ export async function resolveAsAt(landing: string, asAt: string | undefined): Pr
 /** Runs one as-at date with progress bars on stderr; returns the result for the summary. */
 export async function runWithProgress(opts: { landing: string; out: string; asAt: string; config: RunConfig; force?: boolean }): Promise<LocalRunResult> {
   const progress = cliProgress();
-  const feedsOf = new Map<string, number>();
   try {
     return await runLocal({
       landing: opts.landing,
@@ -59,14 +58,10 @@ export async function runWithProgress(opts: { landing: string; out: string; asAt
         if (e.stage === 'prepare' || e.stage === 'finalise' || e.stage === 'record-failure') return;
         if (e.item !== undefined) {
           // a Map item (validate one feed)
-          if (!feedsOf.has(e.stage)) {
-            feedsOf.set(e.stage, 0);
-            progress.stageStarted(e.stage);
-          }
           if (e.state === 'succeeded') progress.stageItemDone(e.stage);
           return;
         }
-        if (e.state === 'started') progress.stageStarted(e.stage);
+        if (e.state === 'started') progress.stageStarted(e.stage, e.items);
         else if (e.state === 'succeeded') progress.stageFinished(e.stage, true);
         else if (e.state === 'failed') progress.stageFinished(e.stage, false);
       },
