@@ -260,7 +260,7 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
             continue;
           }
           counts.rows++;
-          const entry = checkRecord(contract, schema, header, index, rec, f.key, f.extractDate);
+          const entry = checkRecord(contract, schema, columns, header, index, rec, f.key, f.extractDate);
           if (entry) {
             reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
             counts.quarantined++;
@@ -328,32 +328,27 @@ function mapHeader(contract: FeedContract, header: string[], counts: FileCounts)
   return columns.map((c) => names.indexOf(c));
 }
 
-function checkRecord(contract: FeedContract, schema: ReturnType<FeedContract['rowSchema']>, header: string[], index: number[], rec: CsvRecord, file: string, extractDate: string): QuarantineEntry | null {
-  const cells = (): Record<string, string> => {
-    const o: Record<string, string> = {};
-    for (let i = 0; i < Math.max(header.length, rec.fields.length); i++) o[header[i] ?? `_extra_${i + 1}`] = rec.fields[i] ?? '';
-    return o;
-  };
-  const entry = (field: string, reason: QuarantineReason, detail: string, problems?: QuarantineEntry['problems']): QuarantineEntry => ({
-    file, line: rec.line, field, reason, detail, problems: problems ?? [{ field, reason, detail }], row: cells(), raw: rec.raw,
-  });
-  if (rec.malformed) {
-    return entry(header[rec.malformedField ?? 0] ?? '', 'bad_quoting', rec.malformed);
-  }
+function quarantineEntry(header: string[], rec: CsvRecord, file: string, field: string, reason: QuarantineReason, detail: string, problems?: QuarantineEntry['problems']): QuarantineEntry {
+  const row: Record<string, string> = {};
+  for (let i = 0; i < Math.max(header.length, rec.fields.length); i++) row[header[i] ?? `_extra_${i + 1}`] = rec.fields[i] ?? '';
+  return { file, line: rec.line, field, reason, detail, problems: problems ?? [{ field, reason, detail }], row, raw: rec.raw };
+}
+
+/** null when the record is a good row; else its quarantine entry. No closures on the per-row path. */
+function checkRecord(contract: FeedContract, schema: ReturnType<FeedContract['rowSchema']>, columns: readonly string[], header: string[], index: number[], rec: CsvRecord, file: string, extractDate: string): QuarantineEntry | null {
+  if (rec.malformed) return quarantineEntry(header, rec, file, header[rec.malformedField ?? 0] ?? '', 'bad_quoting', rec.malformed);
   if (rec.fields.length !== header.length) {
-    return entry('', 'field_count', `expected ${header.length} fields (as the header), found ${rec.fields.length}`);
+    return quarantineEntry(header, rec, file, '', 'field_count', `expected ${header.length} fields (as the header), found ${rec.fields.length}`);
   }
-  const columns = Object.keys(contract.fields);
   const row: Record<string, string> = {};
   for (let c = 0; c < columns.length; c++) {
     const i = index[c]!;
     row[columns[c]!] = i < 0 ? '' : rec.fields[i]!;
   }
-  const r = schema.safeParse(row);
-  if (r.success) return null;
+  if (schema.safeParse(row).success) return null;
   const problems = checkRow(contract, row, extractDate);
   const first = problems[0]!;
-  return entry(first.field, first.reason, first.detail, problems);
+  return quarantineEntry(header, rec, file, first.field, first.reason, first.detail, problems);
 }
 
 /** Merge two JSONL files each sorted by `line` into `into` (rewritten in place), streaming. */
