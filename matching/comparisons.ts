@@ -108,6 +108,7 @@ export function levelsFor(c: ComparisonSettings): LevelSpec[] {
       if (c.swapWith) L.push({ label: `swapped with ${c.swapWith}`, kind: 'swapped' });
       if (c.parts) L.push({ label: 'a name part equal', kind: 'parts' });
       L.push({ label: 'equivalent (nickname/transliteration)', kind: 'alternatives' });
+      lev([]);
       jw([0.92, 0.88, 0.7]);
       break;
     case 'date':

@@ -336,20 +336,18 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     return adj;
   });
   const thresholdWeight = thresholdWeightOf(settings);
-  const vetoes = settings.vetoRules.map((v) => {
-    const conds = Object.entries(v.when).map(([name, lv]) => {
-      const c = comparisons.findIndex((x) => x.name === name);
-      if (c < 0) throw new Error(`vetoRules "${v.name}": no comparison named "${name}" (comparisons: ${comparisons.map((x) => x.name).join(', ')})`);
-      const levels = new Uint8Array(16);
-      for (const want of lv) {
-        const hits = comparisons[c]!.levels.map((l, i) => (l.kind === want || l.label === want ? i : -1)).filter((i) => i >= 0);
-        if (hits.length === 0) throw new Error(`vetoRules "${v.name}": comparison "${name}" has no level "${want}" (levels: ${comparisons[c]!.levels.map((l) => l.kind).join(', ')})`);
-        for (const h of hits) levels[h] = 1;
-      }
-      return { c, levels };
-    });
-    return { name: v.name, conds, count: 0 };
+  const levelSets = (v: { name: string }, spec: Record<string, string[]>) => Object.entries(spec).map(([name, lv]) => {
+    const c = comparisons.findIndex((x) => x.name === name);
+    if (c < 0) throw new Error(`vetoRules "${v.name}": no comparison named "${name}" (comparisons: ${comparisons.map((x) => x.name).join(', ')})`);
+    const levels = new Uint8Array(16);
+    for (const want of lv) {
+      const hits = comparisons[c]!.levels.map((l, i) => (l.kind === want || l.label === want ? i : -1)).filter((i) => i >= 0);
+      if (hits.length === 0) throw new Error(`vetoRules "${v.name}": comparison "${name}" has no level "${want}" (levels: ${comparisons[c]!.levels.map((l) => l.label).join(', ')})`);
+      for (const h of hits) levels[h] = 1;
+    }
+    return { c, levels };
   });
+  const vetoes = settings.vetoRules.map((v) => ({ name: v.name, conds: levelSets(v, v.when), unless: levelSets(v, v.unless ?? {}), count: 0 }));
   const vetoed = new Uint8Array(pairs.count);
   const cannot: Array<[number, number]> = [];
   const cannotKeys = new Set<number>();
@@ -389,7 +387,8 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
       knownDifferentPairs++;
     }
     for (let v = 0; v < vetoes.length && vetoed[p] === 0; v++) {
-      if (vetoes[v]!.conds.every((k) => k.levels[pairs.gamma[g + k.c]!] === 1)) {
+      const vt = vetoes[v]!;
+      if (vt.conds.every((k) => k.levels[pairs.gamma[g + k.c]!] === 1) && !vt.unless.some((k) => k.levels[pairs.gamma[g + k.c]!] === 1)) {
         vetoed[p] = v + 1;
         if (w >= thresholdWeight) vetoes[v]!.count++;
         break;

@@ -54,7 +54,12 @@ export const linkSettingsSchema = z.strictObject({
    * twins (forename completely different, same date of birth). Keys are comparison names; values level
    * kinds or labels (e.g. "else", "exact"). A vetoed pair keeps its weight but is never accepted.
    */
-  vetoRules: z.array(z.strictObject({ name: z.string().min(1), when: z.record(z.string(), z.array(z.string()).min(1)) })).default([]),
+  vetoRules: z.array(z.strictObject({
+    name: z.string().min(1),
+    when: z.record(z.string(), z.array(z.string()).min(1)),
+    /** The veto does not hold when any of these comparisons is at one of these levels (e.g. the NHS numbers agree). */
+    unless: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+  })).default([]),
   /** Refuse to run when one blocking rule would produce more than this many candidate pairs. */
   maxPairsPerRule: z.int().positive().default(100_000_000),
   /** Seeded random sampling of record pairs for u. */
