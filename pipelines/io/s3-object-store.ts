@@ -9,9 +9,9 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertSafeKey, type ObjectInfo, type ObjectStore } from './object-store.ts';
@@ -163,7 +163,7 @@ export class S3ObjectStore implements ObjectStore {
     if (hit) return hit;
     this.tempDir ??= await mkdtemp(join(tmpdir(), 'locality-s3-'));
     const path = join(this.tempDir, ...this.key(key).split('/'));
-    await import('node:fs/promises').then((fs) => fs.mkdir(join(path, '..'), { recursive: true }));
+    await mkdir(dirname(path), { recursive: true });
     await pipeline(await this.body(key), createWriteStream(path));
     this.downloaded.set(key, path);
     return path;
