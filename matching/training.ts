@@ -222,7 +222,8 @@ export function runEm(pat: Patterns, s: number, C: number, active: boolean[], m:
       for (let l = 1; l < a.length; l++) tot += a[l]!;
       if (tot <= 0) continue;
       for (let l = 1; l < a.length; l++) {
-        const v = Math.max(a[l]! / tot, M_FLOOR);
+        // a level (almost) never seen among matches: floored, but never made evidence for a match
+        const v = a[l]! / tot >= M_FLOOR ? a[l]! / tot : Math.min(M_FLOOR, u[c]![l]!);
         maxChange = Math.max(maxChange, Math.abs(v - m[c]![l]!));
         m[c]![l] = v;
       }

@@ -214,7 +214,9 @@ describe('the engine end to end (in memory)', () => {
     // exact agreement is evidence for a match, disagreement against
     for (const c of m.comparisons) {
       expect(c.levels[1]!.weight).toBeGreaterThan(3);
-      expect(c.levels.at(-1)!.weight).toBeLessThan(0);
+      // (a level never seen among matches is never evidence for one: the test postcodes are all in area M)
+      expect(c.levels.at(-1)!.weight).toBeLessThanOrEqual(0);
+      if (c.name !== 'pc') expect(c.levels.at(-1)!.weight).toBeLessThan(-3);
     }
     let tp = 0;
     let fp = 0;
