@@ -5,6 +5,7 @@
  * `rowSchema()` (no extract date) for the JSON Schema given to providers.
  */
 import { z } from 'zod';
+import { isIsoDate } from '../../matching/standardise/dates.ts';
 import type { FeedKind, Source } from './catalogue.ts';
 import { reasonOf, type Field, type QuarantineReason } from './fields.ts';
 
@@ -71,7 +72,7 @@ export function defineFeed(spec: FeedContractSpec): FeedContract {
     const dated: Record<string, z.ZodType<string>> = { ...shape };
     for (const [name, f] of Object.entries(spec.fields)) {
       if (f.meta.kind === 'date' && f.meta.notAfterExtract) {
-        dated[name] = (f.schema as z.ZodString).refine((v) => v === '' || v <= extractDate, { message: 'date_after_extract: must not be later than the extract date' });
+        dated[name] = (f.schema as z.ZodString).refine((v) => v === '' || v <= extractDate || !isIsoDate(v), { message: 'date_after_extract: must not be later than the extract date' });
       }
     }
     return withRowChecks(z.strictObject(dated) as unknown as z.ZodType<Record<string, string>>);
