@@ -147,7 +147,12 @@ export async function validateStage(ctx: StageContext, input: ValidateInput): Pr
     for (const o of listing) {
       const base = o.key.split('/').pop()!;
       if (base.startsWith('_') || base.startsWith('.')) continue;
-      files.push(await rejected(ctx.stores.landing, o.key, o.size, dtOf(o.key), `unknown feed ${source}/${feed} (${known}; see docs/feeds)`));
+      const dt = dtOf(o.key);
+      if (dt > ctx.asAt) {
+        ignored.push({ key: o.key, why: 'after_as_at' });
+        continue;
+      }
+      files.push(await rejected(ctx.stores.landing, o.key, o.size, dt, `unknown feed ${source}/${feed} (${known}; see docs/feeds)`));
     }
   } else {
     const sel = selectExtracts(source, feed, def.kind, listing, ctx.asAt);

@@ -103,7 +103,10 @@ describe('validate stage', () => {
 
   it('rejects every file of an unknown feed', async () => {
     await t.put('health/dental/dt=2026-01-10/x.csv', 'a\n1\n');
+    await t.put('health/dental/dt=2026-02-10/x.csv', 'a\n1\n'); // after the as-at date: ignored, not rejected
     const res = await validateStage(t.ctx('2026-01-15'), { source: 'health', feed: 'dental' });
+    expect(res.files).toHaveLength(1);
+    expect(res.counts.filesIgnored).toBe(1);
     expect(res.files[0]!.error).toBe('health/dental/dt=2026-01-10/x.csv: unknown feed health/dental (source health has no feed "dental"; see docs/feeds)');
     expect(res.counts.filesRejected).toBe(1);
   });
