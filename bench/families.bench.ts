@@ -158,6 +158,22 @@ async function diagnose(predicted: Map<string, string>, truth: Map<string, strin
     }
   }
   for (const [k, n] of [...tally.entries()].sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)}  ${k}`);
+  // precision: predicted families holding more than one true family, and what joined them
+  const byPred = new Map<string, string[]>();
+  for (const [p, f] of predicted) byPred.set(f, [...(byPred.get(f) ?? []), p]);
+  const why = new Map<string, number>();
+  const key = (a: FamilyPerson['addresses'][number]) => `${a.postcode ?? ''}|${a.addressLine1 ?? ''}`;
+  for (const members of byPred.values()) {
+    const trues = new Set(members.map((p) => truth.get(p)));
+    if (trues.size < 2) continue;
+    const keysOf = (t: string | undefined) => new Set(members.filter((p) => truth.get(p) === t).flatMap((p) => pById.get(p)!.addresses.filter((a) => a.postcode && a.addressLine1).map(key)));
+    const [t1, t2] = [...trues];
+    const k1 = keysOf(t1);
+    const shared = [...keysOf(t2)].some((k) => k1.has(k));
+    const k = `${trues.size} true families in one: ${shared ? 'they share an identical address in the data' : 'joined through an address cluster (typo / blank part) or a relationship'}`;
+    why.set(k, (why.get(k) ?? 0) + 1);
+  }
+  for (const [k, n] of [...why.entries()].sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)}  ${k}`);
 }
 
 async function endToEnd(truePersonOfRecord: Map<string, string>, trueFamilyOfPerson: Map<string, string>): Promise<void> {

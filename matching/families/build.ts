@@ -203,15 +203,15 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   const byId = new Map<string, FamilyPerson>();
   for (const p of [...persons].sort((a, b) => cmp(a.personId, b.personId))) byId.set(p.personId, p);
   const ids = [...byId.keys()];
-  const age = (id: string): number | null => {
-    const dob = byId.get(id)?.dateOfBirth ?? null;
-    return dob && dob <= asAt ? ageInYears(dob, asAt) : null;
-  };
-  const isChild = (id: string) => {
-    const a = age(id);
-    return a !== null && a < cfg.adultAge;
-  };
-  const isAnchor = (id: string) => isChild(id) || (cfg.expectantMothersAnchor && byId.get(id)?.expectant === true);
+  // ages once (dates are parsed once per person, not on every test)
+  const childSet = new Set<string>();
+  for (const id of ids) {
+    const dob = byId.get(id)!.dateOfBirth;
+    if (dob && dob <= asAt && ageInYears(dob, asAt) < cfg.adultAge) childSet.add(id);
+  }
+  const isChild = (id: string) => childSet.has(id);
+  const anchorSet = new Set(ids.filter((id) => childSet.has(id) || (cfg.expectantMothersAnchor && byId.get(id)!.expectant === true)));
+  const isAnchor = (id: string) => anchorSet.has(id);
 
   // ---- addresses: every address a person's current records hold, clustered to tolerate typos and blanks
   const canonical = clusterAddresses(ids.flatMap((id) => byId.get(id)!.addresses));

@@ -78,8 +78,7 @@ export function windowStart(rule: Pick<Rule, 'lookBack'>, asAt: string): string 
 }
 
 /** Is the fact in time for the rule? Window: after (as-at minus look-back), on or before the as-at date. */
-export function inTime(rule: Pick<Rule, 'timing' | 'lookBack'>, f: Pick<Fact, 'date' | 'endDate'>, asAt: string): boolean {
-  const start = windowStart(rule, asAt);
+export function inTime(rule: Pick<Rule, 'timing' | 'lookBack'>, f: Pick<Fact, 'date' | 'endDate'>, asAt: string, start = windowStart(rule, asAt)): boolean {
   const inWindow = (d: string | null) => d !== null && d > start && d <= asAt;
   const open = f.date <= asAt && (f.endDate === null || f.endDate > asAt);
   switch (rule.timing) {
@@ -178,10 +177,12 @@ function measureGroup(rule: Rule, facts: PersonFact[]): { measured: number; fire
 /** Evaluates one rule for one family; null when it does not fire. */
 export function evaluateRule(rule: Rule, family: FamilyForScoring, settings: Pick<ScoringSettings, 'asAt' | 'includeAlsoInMembers'>): FiredRule | null {
   const members = new Map(family.members.map((m) => [m.personId, m]));
+  const start = windowStart(rule, settings.asAt);
   const eligible = family.facts.filter((f) => {
+    if (!rule.facts.includes(f.type)) return false;
     const m = members.get(f.personId);
     if (!m || (m.membership === 'also_in' && !settings.includeAlsoInMembers)) return false;
-    return matchesWhere(rule, f, m) && inTime(rule, f, settings.asAt);
+    return matchesWhere(rule, f, m) && inTime(rule, f, settings.asAt, start);
   });
   if (eligible.length === 0) return null;
   const groups = new Map<string, PersonFact[]>();

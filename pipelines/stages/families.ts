@@ -64,17 +64,25 @@ function need(row: ParquetRow, table: string, ...names: string[]): string {
   return v;
 }
 
+const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+/** A real calendar date YYYY-MM-DD (cheap: the regex, then the calendar only for days 29-31). */
+function isDate(v: string): boolean {
+  if (!ISO_DATE.test(v)) return false;
+  return Number(v.slice(8, 10)) <= 28 || isIsoDate(v);
+}
+
 function needDate(row: ParquetRow, table: string, ...names: string[]): string {
   const v = need(row, table, ...names);
-  if (!isIsoDate(v)) throw new Error(`${originOf(row, table)}, field ${names[0]}: not a date (YYYY-MM-DD)`);
+  if (!isDate(v)) throw new Error(`${originOf(row, table)}, field ${names[0]}: not a date (YYYY-MM-DD)`);
   return v;
 }
 
-async function* rowsOf(ctx: StageContext, zone: 'curated' | 'secure', key: string, what: string): AsyncGenerator<ParquetRow> {
+/** Rows of a Parquet table; `sql` (with `{{file}}`) may project columns or filter rows (DuckDB, local or downloaded file). */
+async function* rowsOf(ctx: StageContext, zone: 'curated' | 'secure', key: string, what: string, sql?: string): AsyncGenerator<ParquetRow> {
   const store = ctx.stores[zone];
   if (!(await store.exists(key))) throw new Error(`${what}: ${store.location}/${key} is missing: run the earlier stages first`);
   let n = 0;
-  for await (const batch of iterateParquet(store, key)) {
+  for await (const batch of iterateParquet(store, key, sql)) {
     for (const row of batch) {
       n += 1;
       rowOrigin.set(row, `${what} ${store.location}/${key} row ${n}`);
@@ -106,7 +114,7 @@ function parseDetail(v: unknown): Record<string, string> {
 
 function optDate(row: ParquetRow, table: string, ...names: string[]): string | null {
   const v = str(row, ...names);
-  if (v !== null && !isIsoDate(v)) throw new Error(`${originOf(row, table)}, field ${names[0]}: not a date (YYYY-MM-DD)`);
+  if (v !== null && !isDate(v)) throw new Error(`${originOf(row, table)}, field ${names[0]}: not a date (YYYY-MM-DD)`);
   return v;
 }
 
@@ -137,10 +145,11 @@ export function factFromRow(r: ParquetRow): Fact {
 }
 
 /** Facts with their person id (facts whose record is in no person are counted, not silently lost). */
-export async function readFacts(ctx: StageContext, personOf: Map<string, string>): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
+export async function readFacts(ctx: StageContext, personOf: Map<string, string>, onlyTypes?: FactType[]): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
   const facts: Array<Fact & { personId: string }> = [];
   let unmatched = 0;
-  for await (const r of rowsOf(ctx, 'curated', keys.curated('facts', ctx.asAt), 'facts')) {
+  const sql = onlyTypes ? `SELECT * FROM {{file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')})` : undefined;
+  for await (const r of rowsOf(ctx, 'curated', keys.curated('facts', ctx.asAt), 'facts', sql)) {
     const f = factFromRow(r);
     const personId = str(r, 'person_id', 'personId') ?? personOf.get(f.recordId);
     if (!personId) {
@@ -261,7 +270,9 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   // secure person records: addresses and dates of birth per person
   const people = new Map<string, { dobs: Array<{ v: string; date: string }>; addresses: FamilyPerson['addresses'] }>();
   let recordsWithoutPerson = 0;
-  for await (const r of rowsOf(ctx, 'secure', keys.secure(asAt, PERSON_RECORDS_KEY), 'secure person records')) {
+  // only the columns family formation needs (names and tokens stay unread)
+  const projection = "SELECT COLUMNS('^(record_id|recordId|extract_date|extractDate|date_of_birth|dateOfBirth|postcode|address_line_?1|addressLine1)$') FROM {{file}}";
+  for await (const r of rowsOf(ctx, 'secure', keys.secure(asAt, PERSON_RECORDS_KEY), 'secure person records', projection)) {
     const recordId = need(r, 'person-records', 'record_id', 'recordId');
     const personId = personOf.get(recordId);
     if (!personId) {
@@ -279,7 +290,7 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   for (const personId of new Set(personOf.values())) if (!people.has(personId)) people.set(personId, { dobs: [], addresses: [] });
 
   // current pregnancies: a booking on or before the as-at date, not delivered, due no more than six weeks ago
-  const { facts } = await readFacts(ctx, personOf);
+  const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth']);
   const delivered = new Set(facts.filter((f) => f.type === 'birth' && f.date <= asAt).map((f) => `${f.personId}|${f.source}:${f.feed}:${f.recordRef}`));
   const expectant = new Set<string>();
   for (const f of facts) {
@@ -325,6 +336,7 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   ctx.progress.start('families: forming family units', persons.length);
   const built = buildFamilies(persons, relationships, asAt, famCfg);
   ctx.progress.stop();
+  ctx.progress.start('families: locality lookup', built.families.length);
   const lookups = await loadLocalityLookups(stratCfg);
 
   const byLocality: Record<string, number> = {};
@@ -346,6 +358,8 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
       memberRows.push({ family_id: f.familyId, person_id: m.personId, role: m.role, membership: m.membership, age_band: m.ageBand, is_child: m.isChild, evidence: JSON.stringify(m.evidence) });
     }
   }
+  ctx.progress.stop();
+  ctx.progress.start('families: writing tables');
   await writeParquet(ctx.stores.curated, keys.curated('families', asAt), FAMILIES_COLUMNS, familyRows);
   await writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), MEMBERS_COLUMNS, memberRows);
   const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth })).sort((a, b) => cmp(a.person_id, b.person_id));
@@ -359,6 +373,7 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
     person_records_without_person: recordsWithoutPerson,
     expectant_mothers: expectant.size,
   };
+  ctx.progress.stop();
   ctx.log.info('families formed', { families: built.families.length, unassigned, alsoIn: built.counts.also_in_memberships });
   return { counts, byLocality };
 }

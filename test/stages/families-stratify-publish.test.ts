@@ -188,6 +188,7 @@ describe('families, stratify and publish stages', () => {
     try {
       const bad = makeCtx(dir);
       await seed(bad);
+      await familiesStage(bad);
       await writeParquet(bad.stores.curated, keys.curated('facts', AS_AT), [
         { name: 'type', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' }, { name: 'feed', type: 'VARCHAR' }, { name: 'record_ref', type: 'VARCHAR' },
         { name: 'record_id', type: 'VARCHAR' }, { name: 'date', type: 'VARCHAR' },
@@ -195,12 +196,12 @@ describe('families, stratify and publish stages', () => {
         { type: 'suspension', source: 'schools', feed: 'suspensions', record_ref: 'S1', record_id: 'schools:pupils:K1', date: '2026-01-01' },
         { type: 'suspension', source: 'schools', feed: 'suspensions', record_ref: 'S2', record_id: 'schools:pupils:K1', date: '2026-13-01' },
       ]);
-      await expect(familiesStage(bad)).rejects.toThrow(/facts .*facts\/as_at=2026-06-30\/part-00000\.parquet row 2, field date: not a date/);
+      await expect(stratifyStage(bad)).rejects.toThrow(/facts .*facts\/as_at=2026-06-30\/part-00000\.parquet row 2, field date: not a date/);
       await writeParquet(bad.stores.curated, keys.curated('facts', AS_AT), [
         { name: 'type', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' }, { name: 'feed', type: 'VARCHAR' }, { name: 'record_ref', type: 'VARCHAR' },
         { name: 'record_id', type: 'VARCHAR' }, { name: 'date', type: 'VARCHAR' },
       ], [{ type: 'parking_ticket', source: 'x', feed: 'y', record_ref: 'S1', record_id: 'schools:pupils:K1', date: '2026-01-01' }]);
-      await expect(familiesStage(bad)).rejects.toThrow(/row 1, field type: unknown fact type "parking_ticket"/);
+      await expect(stratifyStage(bad)).rejects.toThrow(/row 1, field type: unknown fact type "parking_ticket"/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

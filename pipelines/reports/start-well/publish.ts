@@ -60,7 +60,8 @@ export async function publishStartWell(ctx: StageContext): Promise<Record<string
   }
   const dobs = await readPersonDobs(ctx);
   const personOf = await readPersonMap(ctx);
-  const { facts } = await readFacts(ctx, personOf);
+  // only the facts the Start Well indicators read
+  const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth', 'health_visitor_review', 'police_incident']);
   const knownToSocialCare = new Set<string>();
   for (const [recordId, personId] of personOf) if (recordId.startsWith('social_care:')) knownToSocialCare.add(personId);
   const persons: CohortPerson[] = [...dobs.entries()].map(([personId, dateOfBirth]) => {
