@@ -18,7 +18,7 @@ export interface ClusterLinks {
 export interface RefusedMerge {
   recordL: number;
   recordR: number;
-  reason: 'different_strong_identifier' | 'single_weak_link' | 'known_different_people';
+  reason: 'different_strong_identifier' | 'single_weak_link' | 'known_different_people' | 'ambiguous';
   /** The strong identifier column, for different_strong_identifier. */
   column?: string;
   matchWeight: number;
@@ -35,6 +35,12 @@ export interface ClusterOptions {
   singleLinkMinProbability: number;
   /** Pairs of records known to be different people (e.g. a mother and her baby): never in one cluster. */
   cannotLink?: Array<[number, number]>;
+  /**
+   * A record without a strong identifier whose links reach holders of two different values of it, the best
+   * two within this many bits of weight, is ambiguous (e.g. a parent's contact record named like the child):
+   * those links are all refused. 0 turns the check off.
+   */
+  ambiguityMarginWeight?: number;
 }
 
 export interface Clustering {
@@ -67,10 +73,46 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
   }
   for (let i = 0; i < n; i++) degree[i + 1]! += degree[i]!;
   const adj = new Int32Array(degree[n]!);
+  const adjLink = new Int32Array(degree[n]!);
   const fill = degree.slice(0, n);
   for (let i = 0; i < links.count; i++) {
+    adjLink[fill[links.l[i]!]!] = i;
     adj[fill[links.l[i]!]!++] = links.r[i]!;
+    adjLink[fill[links.r[i]!]!] = i;
     adj[fill[links.r[i]!]!++] = links.l[i]!;
+  }
+  // ambiguous records: no token of their own, links of near-equal weight to holders of different tokens
+  const dropped = new Uint8Array(links.count);
+  const refused: RefusedMerge[] = [];
+  const margin = opts.ambiguityMarginWeight ?? 0;
+  if (margin > 0) {
+    for (const s of opts.strongIdentifiers) {
+      for (let a = 0; a < n; a++) {
+        if (s.codes[a]! >= 0) continue;
+        let best = -Infinity;
+        let bestToken = -1;
+        let second = -Infinity;
+        for (let k = degree[a]!; k < degree[a + 1]!; k++) {
+          const t = s.codes[adj[k]!]!;
+          if (t < 0) continue;
+          const w = links.weight[adjLink[k]!]!;
+          if (t === bestToken) {
+            if (w > best) best = w;
+          } else if (w > best) {
+            if (bestToken >= 0) second = Math.max(second, best);
+            best = w;
+            bestToken = t;
+          } else if (w > second) second = w;
+        }
+        if (bestToken < 0 || second === -Infinity || best - second >= margin) continue;
+        for (let k = degree[a]!; k < degree[a + 1]!; k++) {
+          const li = adjLink[k]!;
+          if (s.codes[adj[k]!]! < 0 || dropped[li]) continue;
+          dropped[li] = 1;
+          refused.push({ recordL: links.l[li]!, recordR: links.r[li]!, reason: 'ambiguous', column: s.column, matchWeight: links.weight[li]!, matchProbability: links.probability[li]!, linksBetween: 1, sizeL: 1, sizeR: 1 });
+        }
+      }
+    }
   }
   // cannot-link adjacency (CSR)
   const cl = opts.cannotLink ?? [];
@@ -89,8 +131,8 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
   const strong = opts.strongIdentifiers.map((s) => ({ column: s.column, value: Int32Array.from(s.codes) }));
   const order = Array.from({ length: links.count }, (_, i) => i).sort((x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!);
   const accepted = new Uint8Array(links.count);
-  const refused: RefusedMerge[] = [];
   for (const i of order) {
+    if (dropped[i]) continue;
     const a = links.l[i]!;
     const b = links.r[i]!;
     let ra = find(a);

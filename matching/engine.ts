@@ -414,7 +414,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
     weight: Float64Array.from(linkIdx, (p) => weight[p]!),
     probability: Float64Array.from(linkIdx, (p) => probability[p]!),
-  }, { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability, cannotLink: cannot });
+  }, { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability, cannotLink: cannot, ambiguityMarginWeight: settings.clustering.ambiguityMarginWeight });
   lap('cluster');
 
   const refusedByReason: Record<string, number> = {};

@@ -78,7 +78,9 @@ export const linkSettingsSchema = z.strictObject({
     strongIdentifiers: z.array(z.string().trim().min(1)).default([]),
     /** A merge of clusters (more than two records) resting on a single link needs at least this probability. */
     singleLinkMinProbability: probability.default(0.99),
-  }).default({ strongIdentifiers: [], singleLinkMinProbability: 0.99 }),
+    /** Links of a record without a strong identifier to holders of two different ones, within this many bits, are refused (0 = off). */
+    ambiguityMarginWeight: z.number().min(0).default(0),
+  }).default({ strongIdentifiers: [], singleLinkMinProbability: 0.99, ambiguityMarginWeight: 0 }),
   /** Worker threads for scoring shards (0 = in-process); default: one per core, at most 4. */
   workers: z.int().min(0).optional(),
   shards: z.int().positive().default(16),

@@ -116,6 +116,27 @@ describe('clustering', () => {
     expect(res.refused[0]).toMatchObject({ recordL: 1, recordR: 2, reason: 'different_strong_identifier', column: 'nhs' });
   });
 
+  it('never joins records known to be different people, even through other records', () => {
+    const none = { strongIdentifiers: [], singleLinkMinProbability: 0.5 };
+    // 0 (mother) and 2 (baby) are known different; 1 links strongly to both
+    const res = clusterRecords(3, links([[0, 1, 0.999], [1, 2, 0.99]]), { ...none, cannotLink: [[0, 2]] });
+    expect(Array.from(res.cluster)).toEqual([0, 0, 2]);
+    expect(res.refused[0]).toMatchObject({ recordL: 1, recordR: 2, reason: 'known_different_people' });
+  });
+
+  it('refuses the links of a record without an identifier that fits two identifier holders about equally', () => {
+    // record 2 has no token and links to 0 (token A) and 1 (token B) with near-equal weight
+    const tokens = Int32Array.from([0, 1, -1]);
+    const opts = { strongIdentifiers: [{ column: 'nhs', codes: tokens }], singleLinkMinProbability: 0.5, ambiguityMarginWeight: 4 };
+    const res = clusterRecords(3, links([[0, 2, 0.999], [1, 2, 0.998]]), opts);
+    expect(Array.from(res.cluster)).toEqual([0, 1, 2]);
+    expect(res.refused.map((r) => r.reason)).toEqual(['ambiguous', 'ambiguous']);
+    // one clearly stronger: linked to it
+    const clear = clusterRecords(3, links([[0, 2, 0.99999], [1, 2, 0.9]]), opts);
+    expect(Array.from(clear.cluster)).toEqual([0, 1, 0]);
+    expect(clear.refused[0]).toMatchObject({ reason: 'different_strong_identifier' });
+  });
+
   it('a merge of larger clusters resting on one link must pass the stricter bar; two links suffice', () => {
     const none = { strongIdentifiers: [], singleLinkMinProbability: 0.99 };
     // chain 0-1 (strong), 1-2 weak single link
