@@ -9,7 +9,7 @@ import { iterateParquet } from '../io/parquet.ts';
 import { keys, type Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { PERSON_RECORDS } from '../privacy/identifiers.ts';
-import { formatDecimal, formatInt, formatPercent, html, notice, para, renderPage, table } from '../reports/html/index.ts';
+import { formatDecimal, formatInt, formatPercent, html, notice, para, renderPage, table, waterfallChart } from '../reports/html/index.ts';
 import { isDeterministicKey, MODEL_JSON } from '../reports/match-audit/load.ts';
 import { strataFor, stratumOf, type Stratum } from './estimate.ts';
 import { REVIEW_SAMPLE_CSV, REVIEW_SAMPLE_HTML, REVIEW_SAMPLE_JSON } from './files.ts';
@@ -164,12 +164,30 @@ export async function exportReviewSample(stores: Record<Zone, ObjectStore>, opts
   const out = { csv: keys.secure(asAt, REVIEW_SAMPLE_CSV), html: keys.secure(asAt, REVIEW_SAMPLE_HTML), json: keys.secure(asAt, REVIEW_SAMPLE_JSON) };
   await stores.secure.put(out.json, `${JSON.stringify(sample, null, 2)}\n`);
   await stores.secure.put(out.csv, `${lines.join('\n')}\n`);
-  await stores.secure.put(out.html, reviewerPage(sample, values, label));
+  // The match stage's explanations (secure) of the pairs nearest the threshold: shown as waterfalls where they overlap.
+  const explained = new Map<string, Explanation>();
+  const rsKey = keys.secure(asAt, 'match/review-sample.json');
+  if (await stores.secure.exists(rsKey)) {
+    const raw = JSON.parse((await stores.secure.get(rsKey)).toString('utf8')) as { pairs?: Explanation[] };
+    for (const e of raw.pairs ?? []) {
+      const [a, b] = [String(e.idL), String(e.idR)].sort();
+      explained.set(`${a}|${b}`, e);
+    }
+  }
+  await stores.secure.put(out.html, reviewerPage(sample, values, label, explained));
   opts.log?.info('review sample exported to the secure zone', { asAt, pairs: picked.length, strata: strata.filter((_, i) => alloc[i]! > 0).length });
   return { sample, keys: out };
 }
 
-function reviewerPage(sample: ReviewSample, values: Map<string, Record<string, string | null>>, label: Map<string, string>): string {
+interface Explanation {
+  idL: string;
+  idR: string;
+  priorWeight: number;
+  matchWeight: number;
+  comparisons: Array<{ comparison: string; level: string; weight: number; tfAdjustment?: number }>;
+}
+
+function reviewerPage(sample: ReviewSample, values: Map<string, Record<string, string | null>>, label: Map<string, string>, explained: Map<string, Explanation>): string {
   const cards = sample.pairs.map((p) => {
     const a = values.get(p.recordIdL) ?? {};
     const b = values.get(p.recordIdR) ?? {};
@@ -192,6 +210,16 @@ function reviewerPage(sample: ReviewSample, values: Map<string, Record<string, s
       rows,
       className: 'compact',
     })}
+${(() => {
+      const e = explained.get(`${p.recordIdL}|${p.recordIdR}`);
+      return e ? waterfallChart({
+        title: `How the model scored ${p.pairId}`,
+        start: { label: 'Prior', value: e.priorWeight },
+        steps: e.comparisons.map((c) => ({ label: `${c.comparison}: ${c.level}`, value: c.weight + (c.tfAdjustment ?? 0) })),
+        totalLabel: 'Match weight',
+        threshold: { value: sample.threshold, label: 'threshold' },
+      }) : '';
+    })()}
 <p>Decision for <strong>${p.pairId}</strong>: write <code>match</code>, <code>non-match</code> or <code>unsure</code> in the <code>decision</code> column of sample.csv.</p>` };
   });
   return renderPage({
