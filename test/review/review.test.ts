@@ -72,7 +72,7 @@ describe('review: export and import against a run', () => {
     await fx.stores.secure.put(`as_at=${AS_AT}/match/review-sample.json`, JSON.stringify({ pairs: [{ idL: p.recordIdR, idR: p.recordIdL, priorWeight: -10, matchWeight: p.matchWeight, comparisons: [{ comparison: 'surname', level: 'exact', weight: 8, tfAdjustment: -1 }] }] }));
     await exportReviewSample(fx.stores, { asAt: AS_AT, size: 40, seed: 5 });
     const withWhy = (await fx.stores.secure.get(keys.html)).toString();
-    expect(withWhy.match(/How the model scored/g)).toHaveLength(1);
+    expect(withWhy.match(/<figcaption[^>]*>How the model scored/g)).toHaveLength(1);
     expect(withWhy).toContain(`How the model scored ${p.pairId}`);
   });
 
