@@ -86,6 +86,21 @@ describe('link command', () => {
     for (const p of pairs) expect(p.source_dataset_l).not.toBe(p.source_dataset_r);
   });
 
+  it('trains m from clerical labels named in the settings (path relative to the settings file)', async () => {
+    const settings = JSON.parse(await readFile(SETTINGS, 'utf8'));
+    await writeFile('test/fixtures/link/.labelled-settings.tmp.json', JSON.stringify({ ...settings, labelledPairs: 'labels.csv' }));
+    try {
+      const out = join(dir, 'labels');
+      const { result } = await runLink({ settings: 'test/fixtures/link/.labelled-settings.tmp.json', out, inputs: [SAMPLE], workers: 0 });
+      expect(result.model.comparisons.every((c) => c.mSource === 'labels')).toBe(true);
+      expect(result.model.em.sessions).toHaveLength(0);
+      // 15 labelled matches, 6 with the soc_sec_id missing on one side (null level), 9 exact: m = 9 / (9 + 0.5)
+      expect(result.model.comparisons[5]!.levels[1]!.m).toBeCloseTo(9 / 9.5, 9);
+    } finally {
+      await rm('test/fixtures/link/.labelled-settings.tmp.json', { force: true });
+    }
+  });
+
   it('says clearly what is wrong: missing column, unknown type, unreadable file, bad settings', async () => {
     const bad = async (patch: object) => {
       const p = join(dir, `bad-${Math.random().toString(36).slice(2)}.json`);
