@@ -8,7 +8,8 @@
  *   2. end to end: validate -> standardise -> match -> families through the stage functions (each true person is
  *      judged by the family most of its records landed in), when those stages are registered.
  *
- * Options: --dir <d> (fixtures + scratch, default /tmp/locality-bench-families), --families <n>, --force.
+ * Options: --dir <d> (fixtures + scratch, default /tmp/locality-bench-families), --families <n>, --force,
+ * --diagnose (where recall and precision are lost), --formation-only (skip the end-to-end part).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
   console.log(`  read + standardise ${((tRead - t0) / 1000).toFixed(2)} s, form families ${((tBuild - tRead) / 1000).toFixed(2)} s (${Math.round(persons.length / ((tBuild - tRead) / 1000)).toLocaleString('en-GB')} persons/s)`);
 
   // ---- 2. end to end through the stages
+  if (args.includes('--formation-only')) return;
   await endToEnd(truePersonOfRecord, trueFamilyOfPerson);
 }
 

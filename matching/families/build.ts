@@ -226,12 +226,18 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
       const list = m.get(k) ?? [];
       list.push(a.recordId);
       m.set(k, list);
+    }
+    for (const l of m.values()) l.sort(cmp);
+    personKeys.set(id, m);
+    // where the person lives now: the address most of their records agree on (all of them on a tie). A stale address
+    // one source still holds is evidence for a relationship, but makes no co-residence (someone else may live there now).
+    const most = Math.max(0, ...[...m.values()].map((l) => l.length));
+    for (const [k, l] of m) {
+      if (l.length < most) continue;
       const set = residents.get(k) ?? new Set<string>();
       set.add(id);
       residents.set(k, set);
     }
-    for (const l of m.values()) l.sort(cmp);
-    personKeys.set(id, m);
   }
   const sharesAddress = (a: string, b: string): boolean => {
     const ka = personKeys.get(a)!;

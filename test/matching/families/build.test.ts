@@ -146,6 +146,18 @@ describe('address clusters', () => {
   });
 });
 
+describe('current address', () => {
+  it('a stale address one source still holds makes no co-residence with whoever lives there now', () => {
+    const movedMum: FamilyPerson = { personId: 'PMUM', dateOfBirth: '1990-01-01', addresses: [
+      { recordId: 'health:people:1', extractDate: '2026-06-01', postcode: 'M8 0AA', addressLine1: '3 BIRCH ROAD' },
+      { recordId: 'schools:contacts:1', extractDate: '2026-06-01', postcode: 'M8 0AA', addressLine1: '3 BIRCH ROAD' },
+      { recordId: 'police:people:1', extractDate: '2026-06-01', postcode: 'M14 5RB', addressLine1: '12 ACACIA AVENUE' }, // stale
+    ] };
+    const r = buildFamilies([movedMum, person('PKID', '2016-01-01', B), person('PNEWCHILD', '2019-01-01', A), person('PNEWDAD', '1985-01-01', A)], [], AS_AT, cfg);
+    expect(r.families.map((f) => membersOf(f)).sort()).toEqual([['PKID', 'PMUM'], ['PNEWCHILD', 'PNEWDAD']]);
+  });
+});
+
 describe('pairwise family accuracy', () => {
   it('counts pairs through the contingency table', () => {
     const truth = new Map([['a', 'T1'], ['b', 'T1'], ['c', 'T1'], ['d', 'T2']]);
