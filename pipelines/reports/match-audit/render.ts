@@ -31,7 +31,7 @@ function checklist(r: MatchAuditReport): SafeHtml {
     [r.clusters.conflictingTokens.persons === 0, 'Persons holding conflicting NHS number / UPN tokens', formatInt(r.clusters.conflictingTokens.persons)],
     [r.clusters.implausibleDobSpread.persons === 0, `Persons whose dates of birth span more than ${IMPLAUSIBLE_DOB_SPREAD_DAYS} days`, formatInt(r.clusters.implausibleDobSpread.persons)],
     [r.bias.flagged.length === 0, 'Groups linked markedly less often than average', r.bias.flagged.length === 0 ? 'none' : r.bias.flagged.map((f) => `${groupLabel(f.dimension, f.group)} (${formatPercent(f.rate)})`).join('; ')],
-    [r.review ? (r.review.precision?.lower ?? 0) >= 0.9 : null, 'Clerical review', r.review?.precision ? `precision ${formatPercent(r.review.precision.estimate)} (95% CI ${formatPercent(r.review.precision.lower)} to ${formatPercent(r.review.precision.upper)}) from ${formatInt(r.review.decisions.total)} decisions` : 'not done for this run (see Clerical review)'],
+    [r.review ? (r.review.precision?.lower ?? 0) >= 0.9 : null, 'Clerical review', r.review?.precision ? `precision ${formatPercent(r.review.precision.estimate)} (95% CI ${formatPercent(r.review.precision.lower)} to ${formatPercent(r.review.precision.upper)}) from ${formatInt(r.review.decisions.total)} decisions (looked at when the lower bound is under 90%)` : 'not done for this run (see Clerical review)'],
   ];
   return table({
     caption: 'What to check before signing off',
