@@ -39,7 +39,7 @@ function fieldRule(c: FeedContract, name: string): string {
     case 'token': return '64 lowercase hex characters (HMAC-SHA256)';
     case 'name': case 'text': return 'free text, no control characters (tabs and line breaks allowed)';
     case 'date': return `YYYY-MM-DD, a real date from 1900-01-01${m.notAfterExtract ? ', not after the extract date' : ''}`;
-    case 'enum': return (m.values ?? []).map((v) => `\`${v}\``).join(' \\| ');
+    case 'enum': return (m.values ?? []).map((v) => `\`${v}\``).join(' | ');
     case 'integer': return `whole number ${m.min}-${m.max}`;
     case 'decimal': return `number ${m.min}-${m.max}`;
     case 'postcode': return 'UK postcode as typed (2-10 letters, digits, spaces)';
@@ -100,8 +100,8 @@ export function indexMarkdown(): string {
     '',
     '## What happens to a bad file or row',
     '',
-    '- A **file** that cannot be read as its feed (unknown source/feed folder, not UTF-8, not CSV, a required column missing from the header, a column named twice) is **rejected whole**: the error names the file and the problem, it is recorded in the feed\'s `_counts.json` and the run manifest, and the run goes on with the other files.',
-    '- A **row** that breaks a rule goes to the **quarantine** (secure zone, `as_at=<date>/quarantine/<source>/<feed>/<file>.jsonl`) with the file, line, field and reason, and the full raw row. Counts reconcile exactly per file: rows = accepted + quarantined.',
+    '- A **file** that cannot be read as its feed (unknown source/feed folder, not in a `dt=YYYY-MM-DD` folder, not `.csv`, empty, not UTF-8, binary, an unterminated quote, a required column missing from the header, a column named twice) is **rejected whole**: the error names the file and the problem, it is recorded in the feed\'s `_counts.json` and the run manifest, and the run goes on with the other files (run config `validate.onRejectedFile: "fail"` stops the run instead).',
+    '- A **row** that breaks a rule goes to the **quarantine** (secure zone, `as_at=<as-at date>/quarantine/<source>/<feed>/dt=<extract date>/<file>.jsonl`, in line order) with the file, line, field, reason and the full raw row. Counts reconcile exactly per file: rows = accepted + quarantined. Header columns not listed here are read past and never carried forward.',
     '',
     '| quarantine reason | meaning |',
     '|---|---|',
