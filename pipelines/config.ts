@@ -4,6 +4,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { familiesConfigSchema } from '../matching/families/config.ts';
+import { stratifyConfigSchema } from '../models/config.ts';
+
+/** Validates a section with its owner's schema on load (errors name the field), keeping the section as written. */
+function checkedBy(schema: z.ZodType) {
+  return (v: unknown, ctx: z.RefinementCtx) => {
+    const r = schema.safeParse(v);
+    if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path as PropertyKey[] });
+  };
+}
 
 export const runConfigSchema = z.object({
   /** Free text, e.g. "manchester-2026.1", written to every manifest. */
@@ -17,9 +27,9 @@ export const runConfigSchema = z.object({
   /** Linkage settings (matching/): owned by the linkage engine. */
   linkage: z.looseObject({}).default({}),
   /** Family-unit settings (matching/families): owned by the families stage. */
-  families: z.looseObject({}).default({}),
+  families: z.looseObject({}).default({}).superRefine(checkedBy(familiesConfigSchema)),
   /** Risk stratification (models/): rule set, tiers, localities, disclosure control. */
-  stratify: z.looseObject({}).default({}),
+  stratify: z.looseObject({}).default({}).superRefine(checkedBy(stratifyConfigSchema)),
   /** Report settings: disclosure control for aggregates, etc. */
   publish: z.looseObject({}).default({}),
 });
