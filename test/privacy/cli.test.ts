@@ -1,7 +1,9 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../pipelines/cli/main.ts';
-import { AS_AT, buildAuditFixture } from '../reports/match-audit-fixture.ts';
+import { AS_AT, buildAuditFixture, removeAuditFixtures } from '../reports/match-audit-fixture.ts';
+
+afterAll(removeAuditFixtures);
 
 async function run(args: string[]): Promise<string> {
   const out: string[] = [];

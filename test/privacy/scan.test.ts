@@ -1,8 +1,8 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import { writeParquet } from '../../pipelines/io/parquet.ts';
 import { jsonLog } from '../../pipelines/log.ts';
@@ -18,8 +18,14 @@ const PEOPLE = [
   { record_id: 'schools:pupils:S9', forename: 'MARGOT', middle_names: 'ELSPETH', surname: 'WARD', surname_parts: ['WARD'], date_of_birth: '2015-11-30', postcode: 'M20 2AB', address_line1: 'FLAT 3 ORCHARD COURT', nhs_number_token: null, upn_token: null },
 ];
 
+const roots: string[] = [];
+afterAll(async () => {
+  for (const r of roots) await rm(r, { recursive: true, force: true });
+});
+
 async function setup() {
   const root = await mkdtemp(join(tmpdir(), 'privacy-'));
+  roots.push(root);
   const stores = { secure: new LocalObjectStore(join(root, 'secure')), curated: new LocalObjectStore(join(root, 'curated')), outputs: new LocalObjectStore(join(root, 'outputs')) };
   await writeParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`, [
     { name: 'record_id', type: 'VARCHAR' }, { name: 'forename', type: 'VARCHAR' }, { name: 'middle_names', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' },

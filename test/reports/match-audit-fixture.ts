@@ -4,7 +4,7 @@
  * match/model.json and clustering.json, and a manifest. Planted problems: one person holding two NHS
  * number tokens, one whose dates of birth are years apart, one person in two families, one refused merge.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
@@ -39,10 +39,18 @@ export interface Fixture {
   aForename: string;
 }
 
+const created: string[] = [];
+
+/** Removes every fixture directory made so far (call from afterAll). */
+export async function removeAuditFixtures(): Promise<void> {
+  for (const d of created.splice(0)) await rm(d, { recursive: true, force: true });
+}
+
 export async function buildAuditFixture(seed = 7): Promise<Fixture> {
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const root = await mkdtemp(join(tmpdir(), 'audit-'));
+  created.push(root);
   const stores = {
     landing: new LocalObjectStore(join(root, 'landing')),
     secure: new LocalObjectStore(join(root, 'out', 'secure')),

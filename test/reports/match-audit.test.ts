@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMatchAuditReport, matchAuditKeys } from '../../pipelines/reports/match-audit/build.ts';
 import type { MatchAuditReport } from '../../pipelines/reports/match-audit/model.ts';
 import { findExternalReferences } from '../../pipelines/reports/html/index.ts';
-import { AS_AT, THRESHOLD, buildAuditFixture, type Fixture } from './match-audit-fixture.ts';
+import { AS_AT, THRESHOLD, buildAuditFixture, removeAuditFixtures, type Fixture } from './match-audit-fixture.ts';
 
 /** Independent recomputation: plain SQL over the curated Parquet files and a plain read of the counts JSON. */
 async function sql(query: string): Promise<Array<Record<string, unknown>>> {
@@ -30,7 +30,7 @@ beforeAll(async () => {
   curated = (t) => `read_parquet('${join(fx.root, 'out', 'curated', t, `as_at=${AS_AT}`, 'part-00000.parquet')}')`;
 });
 
-afterAll(() => undefined);
+afterAll(removeAuditFixtures);
 
 describe('match audit report: counts agree with the curated tables (recomputed independently)', () => {
   it('inputs: per-file and total counts as the validation counts files say, and they reconcile', async () => {

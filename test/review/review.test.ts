@@ -1,11 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readParquet } from '../../pipelines/io/parquet.ts';
 import { buildMatchAuditReport } from '../../pipelines/reports/match-audit/build.ts';
 import { allocate, exportReviewSample } from '../../pipelines/review/export.ts';
 import { estimateFromDecisions, strataFor, wilson } from '../../pipelines/review/estimate.ts';
 import { importDecisions } from '../../pipelines/review/import.ts';
 import { csvRows } from '../../pipelines/privacy/extract.ts';
-import { AS_AT, THRESHOLD, buildAuditFixture } from '../reports/match-audit-fixture.ts';
+import { AS_AT, THRESHOLD, buildAuditFixture, removeAuditFixtures } from '../reports/match-audit-fixture.ts';
+
+afterAll(removeAuditFixtures);
 
 describe('review: estimates', () => {
   it('Wilson intervals match published values', () => {
