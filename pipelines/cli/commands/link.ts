@@ -13,7 +13,7 @@ import { isAccepted, linkRecords, type EngineOptions, type EngineProgress, type 
 import { explainPair, pairsNearestThreshold } from '../../../matching/explain.ts';
 import { workerExecutor } from '../../../matching/parallel.ts';
 import { parseLinkSettings, type LinkSettings } from '../../../matching/settings.ts';
-import type { InputDataset } from '../../../matching/table.ts';
+import { rowCount, type InputDataset } from '../../../matching/table.ts';
 import { cliProgress } from '../progress-bar.ts';
 
 /** Read a CSV or Parquet file into string columns (headers trimmed); values stay raw (trimmed later). */
@@ -99,7 +99,9 @@ export async function runLink(opts: LinkCommandOptions): Promise<{ result: LinkR
   for (const p of opts.inputs) datasets.push(await readInputColumns(p));
   if (new Set(datasets.map((d) => d.name)).size !== datasets.length) throw new Error('link: the input files must have different names (the name is the source_dataset)');
   const labels = settings.labelledPairs ? await loadLabels(resolve(dirname(opts.settings), settings.labelledPairs)) : undefined;
-  const workers = opts.workers ?? settings.workers ?? Math.min(4, availableParallelism());
+  // worker threads pay for themselves only on larger inputs (each starts its own TypeScript loader)
+  const records = datasets.reduce((n, d) => n + rowCount(d), 0);
+  const workers = opts.workers ?? settings.workers ?? (records >= 20_000 ? Math.min(4, availableParallelism()) : 0);
   const executor = workers > 0 ? workerExecutor(workers) : undefined;
   let result: LinkResult;
   try {
@@ -190,7 +192,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n < 0) throw new Error(`--explain: expected a whole number, got "${v}"`);
       return n;
     })
-    .option('--workers <n>', 'worker threads for the shards (0 = in-process; default: one per core, at most 4)', (v) => {
+    .option('--workers <n>', 'worker threads for the shards (0 = in-process; default: one per core, at most 4, from 20,000 records)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new Error(`--workers: expected a whole number, got "${v}"`);
       return n;
