@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
+import progressLib from 'cli-progress';
 import { configWithOverrides } from '../../../fixtures/generator/config.ts';
 import { generate } from '../../../fixtures/generator/generate.ts';
 
@@ -36,8 +37,20 @@ export function register(program: Command): void {
         }
         config = configWithOverrides(raw, `generator config ${o.config}`);
       }
+      // A progress bar on a terminal (the loop is synchronous: cli-progress redraws inside update()).
+      const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+      const bar = tty ? new progressLib.SingleBar({ stream: process.stderr, format: ' generate |{bar}| {percentage}% {value}/{total} families ETA {eta_formatted}', hideCursor: true }, progressLib.Presets.shades_classic) : undefined;
+      bar?.start(o.families, 0);
       const started = performance.now();
-      const s = generate({ families: o.families, seed: o.seed, asAt: o.asAt, out: o.out, extracts: o.extracts, every: o.every, force: o.force, config });
+      let s;
+      try {
+        s = generate({
+          families: o.families, seed: o.seed, asAt: o.asAt, out: o.out, extracts: o.extracts, every: o.every, force: o.force, config,
+          onFamily: bar ? (n) => { if (n % 100 === 0 || n === o.families) bar.update(n); } : undefined,
+        });
+      } finally {
+        bar?.stop();
+      }
       const secs = (performance.now() - started) / 1000;
       process.stdout.write(
         `generated ${s.families} families (${s.persons} persons), ${s.totalRows} rows in ${s.extractDates.length} extract(s) ` +
