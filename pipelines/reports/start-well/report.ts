@@ -37,6 +37,9 @@ export function summaryOf(t: StartWellTables, disclosure: DisclosureSettings): S
   };
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** "2026-03-31" -> "31 Mar 26": short enough for a chart axis. */
+const axisDate = (iso: string) => `${Number(iso.slice(8, 10))} ${MONTHS[Number(iso.slice(5, 7)) - 1]} ${iso.slice(2, 4)}`;
 const show = (c: PublishedCell | undefined): string => (!c ? '' : c.value === null ? (c.suppressed === 'primary' ? '*' : '**') : String(c.value));
 const rateText = (r: number | null) => (r === null ? '–' : `${r.toFixed(1)}%`);
 
@@ -138,14 +141,16 @@ export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettin
         ? para('Trends appear here when the output root holds Start Well reports for more than one as-at date (e.g. after a monthly backfill).', true)
         : html`${lineChart({
           title: 'Children under two by locality',
-          xLabels: runs.map((r) => r.asAt),
+          xLabels: runs.map((r) => axisDate(r.asAt)),
           series: [...new Set(runs.flatMap((r) => r.localities))].sort().map((l) => ({ name: l, values: runs.map((r) => r.children.byLocality[l]?.value ?? null) })),
           yLabel: 'children',
+          xLabel: 'as-at date',
         })}${lineChart({
           title: 'Indicator rates, all localities',
-          xLabels: runs.map((r) => r.asAt),
+          xLabels: runs.map((r) => axisDate(r.asAt)),
           series: START_WELL_INDICATORS.map((ind) => ({ name: ind.label, values: runs.map((r) => rateOf(r, ind.id)) })),
           yLabel: 'per cent',
+          xLabel: 'as-at date',
           format: (v: number) => `${v.toFixed(1)}%`,
         })}`,
     },
