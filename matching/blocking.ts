@@ -164,6 +164,45 @@ export interface ShardInput {
   linkType: LinkType;
   ruleKeys: Int32Array[];
   comparisons: PreparedComparison[];
+  /** Optional precomputed layout: per rule, records ordered by (shard, key, record) and each shard's start. */
+  layout?: ShardLayout;
+}
+
+export interface ShardLayout {
+  shardCount: number;
+  order: Int32Array[];
+  starts: Int32Array[];
+}
+
+/** Orders each rule's keyed records by (shard, key, record) once, so a shard reads only its own slice. */
+export function layoutShards(keys: Int32Array[], shardCount: number): ShardLayout | undefined {
+  if (shardCount > 31 || (keys[0]?.length ?? 0) >= 1 << 24) return undefined;
+  const order: Int32Array[] = [];
+  const starts: Int32Array[] = [];
+  const B24 = 2 ** 24;
+  const B48 = 2 ** 48;
+  for (const kk of keys) {
+    let m = 0;
+    for (let i = 0; i < kk.length; i++) if (kk[i]! >= 0) m++;
+    const packed = new Float64Array(m);
+    m = 0;
+    for (let i = 0; i < kk.length; i++) {
+      const key = kk[i]!;
+      if (key >= 0) packed[m++] = shardOf(key, shardCount) * B48 + key * B24 + i;
+    }
+    packed.sort();
+    const o = new Int32Array(m);
+    const st = new Int32Array(shardCount + 1);
+    for (let x = 0; x < m; x++) {
+      const v = packed[x]!;
+      o[x] = v % B24;
+      st[Math.floor(v / B48) + 1]!++;
+    }
+    for (let sh = 0; sh < shardCount; sh++) st[sh + 1]! += st[sh]!;
+    order.push(o);
+    starts.push(st);
+  }
+  return { shardCount, order, starts };
 }
 
 export interface ShardPairs {
@@ -204,17 +243,27 @@ export function enumerateShard(input: ShardInput, shard: number, shardCount: num
   for (let k = 0; k < R; k++) {
     const kk = keys[k]!;
     let m = 0;
-    for (let i = 0; i < kk.length; i++) {
-      const key = kk[i]!;
-      if (key >= 0 && shardOf(key, shardCount) === shard) m++;
+    let packed: Float64Array;
+    const lay = input.layout && input.layout.shardCount === shardCount ? input.layout : undefined;
+    if (lay) {
+      const from = lay.starts[k]![shard]!;
+      const to = lay.starts[k]![shard + 1]!;
+      const o = lay.order[k]!;
+      packed = new Float64Array(to - from);
+      for (let x = from; x < to; x++) packed[m++] = kk[o[x]!]! * SHIFT + o[x]!;
+    } else {
+      for (let i = 0; i < kk.length; i++) {
+        const key = kk[i]!;
+        if (key >= 0 && shardOf(key, shardCount) === shard) m++;
+      }
+      packed = new Float64Array(m);
+      m = 0;
+      for (let i = 0; i < kk.length; i++) {
+        const key = kk[i]!;
+        if (key >= 0 && shardOf(key, shardCount) === shard) packed[m++] = key * SHIFT + i;
+      }
+      packed.sort();
     }
-    const packed = new Float64Array(m);
-    m = 0;
-    for (let i = 0; i < kk.length; i++) {
-      const key = kk[i]!;
-      if (key >= 0 && shardOf(key, shardCount) === shard) packed[m++] = key * SHIFT + i;
-    }
-    packed.sort();
     let start = 0;
     while (start < m) {
       const key = Math.floor(packed[start]! / SHIFT);

@@ -287,7 +287,19 @@ export function needsValues(p: PreparedComparison): boolean {
 }
 
 /** Level of records i and j (record indexes): the code comparator plus the record-level swap check. */
+const memo = new WeakMap<PreparedComparison, Comparator>();
+
 export function makeRecordComparator(p: PreparedComparison, cached = true): Comparator {
+  // one cached comparator per prepared comparison (its cache is reused from shard to shard)
+  if (cached) {
+    let c = memo.get(p);
+    if (!c) memo.set(p, (c = buildRecordComparator(p, true)));
+    return c;
+  }
+  return buildRecordComparator(p, false);
+}
+
+function buildRecordComparator(p: PreparedComparison, cached: boolean): Comparator {
   const byCode = makeComparator(p, cached);
   const codes = p.codes;
   const swap = p.swapCodes;

@@ -3,7 +3,7 @@
  * -> train (u, prior, m) -> score -> threshold -> cluster. Callers bring the data (columns) and an
  * executor for the shards (in-process here; worker threads in matching/parallel.ts).
  */
-import { countRulePairs, enumerateShard, MAX_RULES, ruleKeys, ruleName, type LinkType, type RuleCount, type ShardInput, type ShardPairs } from './blocking.ts';
+import { countRulePairs, enumerateShard, layoutShards, MAX_RULES, ruleKeys, ruleName, type LinkType, type RuleCount, type ShardInput, type ShardPairs } from './blocking.ts';
 import { clusterRecords, type Clustering } from './clustering.ts';
 import { initialM, needsValues, normaliserFor, prepareComparison, type PrepareHooks, type PreparedComparison } from './comparisons.ts';
 import { columnsUsed, ruleColumn, thresholdWeightOf, type LinkSettings } from './settings.ts';
@@ -197,7 +197,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
 
   // 3. compare, shard by shard
   // what the shards need: value strings only for comparisons that read them
-  const shardInput: ShardInput = { n: table.n, source: table.source, linkType, ruleKeys: keys, comparisons: comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })) };
+  const shardInput: ShardInput = { n: table.n, source: table.source, linkType, ruleKeys: keys, comparisons: comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })), layout: layoutShards(keys, settings.shards) };
   progress.start('blocking and comparing pairs', upperBound);
   const shards = await executor.run(shardInput, settings.shards, (n) => progress.tick(n));
   progress.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countRulePairs, enumerateShard, ruleKeys, type ShardInput } from '../../matching/blocking.ts';
+import { countRulePairs, enumerateShard, layoutShards, ruleKeys, type ShardInput } from '../../matching/blocking.ts';
 import { clusterRecords } from '../../matching/clustering.ts';
 import { linkRecords } from '../../matching/engine.ts';
 import { explainPair } from '../../matching/explain.ts';
@@ -69,6 +69,13 @@ describe('blocking', () => {
       return Array.from({ length: r.count }, (_, i) => `${t.ids[r.l[i]!]}${t.ids[r.r[i]!]}:${r.mask[i]}`);
     }).sort();
     expect(sharded).toEqual(pairs);
+    // and with the precomputed (shard, key) layout the shards read only their own records
+    const laid = { ...input, layout: layoutShards([k1, k2], 4) };
+    const fromLayout = [0, 1, 2, 3].flatMap((s) => {
+      const r = enumerateShard(laid, s, 4);
+      return Array.from({ length: r.count }, (_, i) => `${t.ids[r.l[i]!]}${t.ids[r.r[i]!]}:${r.mask[i]}`);
+    }).sort();
+    expect(fromLayout).toEqual(pairs);
   });
 
   it('link_only counts and produces only pairs across the two inputs', () => {

@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { parseCsvColumns } from '../../../matching/csv.ts';
 import { isAccepted, linkRecords, type EngineOptions, type EngineProgress, type LinkResult } from '../../../matching/engine.ts';
 import { explainPair, pairsNearestThreshold } from '../../../matching/explain.ts';
@@ -21,7 +20,9 @@ export async function readInputColumns(path: string): Promise<InputDataset> {
   const name = basename(path);
   const ext = extname(path).toLowerCase();
   if (ext === '.parquet') {
-    let instance: DuckDBInstance | undefined;
+    // DuckDB (a native module) is loaded only for Parquet inputs
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    let instance: InstanceType<typeof DuckDBInstance> | undefined;
     try {
       instance = await DuckDBInstance.create(':memory:');
       const conn = await instance.connect();
