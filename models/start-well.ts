@@ -34,7 +34,7 @@ export interface CohortMember {
   /** The child, or the expectant mother. */
   personId: string;
   locality: string;
-  /** YYYY-MM of birth, or "unborn" for a pregnancy. */
+  /** YYYY-MM of birth; for a pregnancy the expected month of delivery (or "unknown"). */
   column: string;
   indicators: Record<StartWellIndicator, boolean>;
 }
@@ -61,7 +61,8 @@ export interface CohortInput {
   lateBookingWeeks?: number;
 }
 
-export const UNBORN = 'unborn';
+/** The column of a pregnancy whose expected delivery date is unknown (or outside the expected range). */
+export const UNKNOWN_MONTH = 'unknown';
 
 function key(f: PersonFact): string {
   return `${f.source}:${f.feed}:${f.recordRef}`;
@@ -129,7 +130,7 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
     seenMother.add(f.personId);
     const mother = byId.get(f.personId);
     out.push({
-      kind: 'pregnancy', personId: f.personId, locality: mother?.locality ?? 'Unassigned', column: UNBORN,
+      kind: 'pregnancy', personId: f.personId, locality: mother?.locality ?? 'Unassigned', column: edd ? yearMonth(edd) : UNKNOWN_MONTH,
       indicators: finish({
         late_booking: f.value != null && f.value >= lateWeeks,
         smoking_at_delivery: false, low_birth_weight: false, missed_new_birth: false, missed_6_8_week: false, missed_12_month: false, missed_2_2_5_year: false,
@@ -150,11 +151,15 @@ export interface StartWellTables {
   /** Children under two: localities x months of birth, both margins; one table per measure. */
   children: ProtectedTable;
   childIndicators: Record<StartWellIndicator, ProtectedTable>;
-  /** Pregnancies: localities x [pregnancies, each pregnancy indicator]; column totals only (the columns overlap). */
-  pregnancies: ProtectedTable;
+  /** Expected months of delivery of current pregnancies (the month six weeks before the as-at date to ten months after), then "unknown". */
+  pregnancyMonths: string[];
+  /** Pregnancies: localities x expected month of delivery, both margins. Its row totals are the pregnancies per locality. */
+  pregnanciesByMonth: ProtectedTable;
+  /** Pregnancy indicators: localities x indicator; column totals only (the columns overlap, so rows have no total). */
+  pregnancyIndicators: ProtectedTable;
 }
 
-export const PREGNANCY_COLUMNS: Array<'pregnancies' | StartWellIndicator> = ['pregnancies', ...START_WELL_INDICATORS.filter((i) => (i.applies as readonly string[]).includes('pregnancy')).map((i) => i.id)];
+export const PREGNANCY_INDICATORS: StartWellIndicator[] = START_WELL_INDICATORS.filter((i) => (i.applies as readonly string[]).includes('pregnancy')).map((i) => i.id);
 
 /**
  * Aggregates and protects. Children and pregnancies are kept in separate tables so that no two published tables
@@ -181,7 +186,14 @@ export function startWellTables(asAt: string, members: CohortMember[], localitie
   };
   const childIndicators = Object.fromEntries(START_WELL_INDICATORS.map((ind) => [ind.id, count((m) => m.indicators[ind.id])])) as Record<StartWellIndicator, ProtectedTable>;
   const preg = members.filter((m) => m.kind === 'pregnancy');
-  const pt = rows.map((r) => PREGNANCY_COLUMNS.map((c) => preg.filter((m) => m.locality === r && (c === 'pregnancies' || m.indicators[c])).length));
-  const pregnancies = protectTable({ rows, cols: PREGNANCY_COLUMNS, counts: pt, rowTotals: false, colTotals: true }, disclosure);
-  return { asAt, localities: rows, months, children: count(() => true), childIndicators, pregnancies };
+  const firstDue = yearMonth(addDays(asAt, -42));
+  const lastDue = yearMonth(addMonths(asAt, 10));
+  const pregnancyMonths = [...monthsEnding(lastDue + '-01', 13).filter((m) => m >= firstDue), UNKNOWN_MONTH];
+  const pIdx = new Map(pregnancyMonths.map((c, i) => [c, i]));
+  const byMonth = rows.map(() => pregnancyMonths.map(() => 0));
+  for (const m of preg) byMonth[rowIdx.get(m.locality)!]![pIdx.get(m.column) ?? pregnancyMonths.length - 1]! += 1;
+  const pregnanciesByMonth = protectTable({ rows, cols: pregnancyMonths, counts: byMonth, rowTotals: true, colTotals: true }, disclosure);
+  const pt = rows.map((r) => PREGNANCY_INDICATORS.map((c) => preg.filter((m) => m.locality === r && m.indicators[c]).length));
+  const pregnancyIndicators = protectTable({ rows, cols: PREGNANCY_INDICATORS, counts: pt, rowTotals: false, colTotals: true }, disclosure);
+  return { asAt, localities: rows, months, children: count(() => true), childIndicators, pregnancyMonths, pregnanciesByMonth, pregnancyIndicators };
 }

@@ -37,7 +37,7 @@ describe('Start Well cohort', () => {
       fact('DONE', 'maternity_booking', '2025-01-01', { recordRef: 'ROW3', value: 9, detail: { estimated_delivery_date: '2025-08-01' } }), // long overdue: not current
     ];
     const cohort = buildStartWellCohort({ asAt: AS_AT, persons, familyMembers, facts, personOfRecord: new Map([['health:people:BABY', 'BABY']]), knownToSocialCare: new Set(['DAD']) });
-    expect(cohort.map((m) => [m.kind, m.personId, m.column])).toEqual([['child', 'BABY', '2026-01'], ['pregnancy', 'PREG', 'unborn']]);
+    expect(cohort.map((m) => [m.kind, m.personId, m.column])).toEqual([['child', 'BABY', '2026-01'], ['pregnancy', 'PREG', '2026-10']]);
     const baby = cohort[0]!.indicators;
     expect(Object.entries(baby).filter(([, v]) => v).map(([k]) => k).sort()).toEqual(
       ['domestic_abuse_household', 'late_booking', 'low_birth_weight', 'missed_new_birth', 'parent_known_to_social_care', 'teenage_parent', 'two_or_more'].sort());
@@ -55,20 +55,22 @@ function population(size: number, seed: number): CohortMember[] {
     const ind = Object.fromEntries(START_WELL_INDICATORS.map((x) => [x.id, r() < 0.12])) as CohortMember['indicators'];
     ind.two_or_more = Object.entries(ind).filter(([k, v]) => k !== 'two_or_more' && v).length >= 2;
     const preg = r() < 0.05;
-    return { kind: preg ? 'pregnancy' : 'child', personId: `P${i}`, locality: locs[Math.floor(r() * (r() < 0.1 ? 4 : 3))]!, column: preg ? 'unborn' : months[Math.floor(r() * 24)]!, indicators: ind } as CohortMember;
+    return { kind: preg ? 'pregnancy' : 'child', personId: `P${i}`, locality: locs[Math.floor(r() * (r() < 0.1 ? 4 : 3))]!, column: preg ? `2026-${String(7 + Math.floor(r() * 6)).padStart(2, '0')}` : months[Math.floor(r() * 24)]!, indicators: ind } as CohortMember;
   });
 }
 
 describe('Start Well disclosure control', () => {
   const members = population(900, 7);
   const tables = startWellTables(AS_AT, members, ['Central', 'North', 'South'], DEFAULT_DISCLOSURE);
-  const all: Array<[string, ProtectedTable, boolean]> = [['children', tables.children, true], ...START_WELL_INDICATORS.map((i) => [i.id, tables.childIndicators[i.id], true] as [string, ProtectedTable, boolean]), ['pregnancies', tables.pregnancies, false]];
+  const all: Array<[string, ProtectedTable, boolean]> = [['children', tables.children, true], ...START_WELL_INDICATORS.map((i) => [i.id, tables.childIndicators[i.id], true] as [string, ProtectedTable, boolean]), ['pregnancies by month', tables.pregnanciesByMonth, true], ['pregnancy indicators', tables.pregnancyIndicators, false]];
 
   it('has the 24 months of birth of children under two, and every locality plus Unassigned', () => {
     expect(tables.months[0]).toBe('2024-07');
     expect(tables.months.at(-1)).toBe('2026-06');
     expect(tables.months).toHaveLength(24);
     expect(tables.localities).toEqual(['Central', 'North', 'South', 'Unassigned']);
+    expect(tables.pregnancyMonths).toEqual(['2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11', '2026-12', '2027-01', '2027-02', '2027-03', '2027-04', 'unknown']);
+    expect(tables.pregnanciesByMonth.grandTotal!.value === null || tables.pregnanciesByMonth.grandTotal!.value! % 5 === 0).toBe(true);
   });
 
   it('an attacker with every published figure and total recovers no suppressed cell in any table', () => {

@@ -75,7 +75,7 @@ export async function publishStartWell(ctx: StageContext): Promise<Record<string
   await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/report.html'), renderStartWell(tables, settings.disclosure, history, ctx.runId));
   await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/report.csv'), startWellCsv(tables));
   await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  const suppressed = [tables.children, ...Object.values(tables.childIndicators), tables.pregnancies]
+  const suppressed = [tables.children, ...Object.values(tables.childIndicators), tables.pregnanciesByMonth, tables.pregnancyIndicators]
     .flatMap((t) => [...t.cells.flat(), ...(t.rowTotals ?? []), ...(t.colTotals ?? []), ...(t.grandTotal ? [t.grandTotal] : [])]);
   return {
     start_well_children: cohort.filter((m) => m.kind === 'child').length,

@@ -3,7 +3,7 @@
  * protected figures only) that later runs read to draw trends. Every number here has been through disclosure control.
  */
 import { publishedRate, type DisclosureSettings, type ProtectedTable, type PublishedCell } from '../../../models/disclosure.ts';
-import { PREGNANCY_COLUMNS, START_WELL_INDICATORS, type StartWellIndicator, type StartWellTables } from '../../../models/start-well.ts';
+import { PREGNANCY_INDICATORS, START_WELL_INDICATORS, type StartWellIndicator, type StartWellTables } from '../../../models/start-well.ts';
 import { formatMonth, html, keyFigures, lineChart, barChart, notice, para, renderPage, table, type PageSection } from '../html/index.ts';
 import { toCsv, type CellValue } from '../target-lists/csv.ts';
 
@@ -23,9 +23,9 @@ function margins(t: ProtectedTable, rows: string[]) {
 }
 
 export function summaryOf(t: StartWellTables, disclosure: DisclosureSettings): StartWellSummary {
-  const preg: StartWellSummary['pregnancies'] = {};
-  PREGNANCY_COLUMNS.forEach((c, j) => {
-    preg[c] = { byLocality: Object.fromEntries(t.localities.map((r, i) => [r, t.pregnancies.cells[i]![j]!])), total: t.pregnancies.colTotals![j]! };
+  const preg: StartWellSummary['pregnancies'] = { pregnancies: margins(t.pregnanciesByMonth, t.localities) };
+  PREGNANCY_INDICATORS.forEach((c, j) => {
+    preg[c] = { byLocality: Object.fromEntries(t.localities.map((r, i) => [r, t.pregnancyIndicators.cells[i]![j]!])), total: t.pregnancyIndicators.colTotals![j]! };
   });
   return {
     asAt: t.asAt,
@@ -63,14 +63,19 @@ export function startWellCsv(t: StartWellTables): Buffer {
   };
   emit('children_under_2', 'children', t.children, null);
   for (const ind of START_WELL_INDICATORS) emit('children_under_2', ind.id, t.childIndicators[ind.id], t.children);
-  PREGNANCY_COLUMNS.forEach((c, j) => {
+  emit('pregnancies', 'pregnancies', t.pregnanciesByMonth, null);
+  PREGNANCY_INDICATORS.forEach((c, j) => {
     for (let r = 0; r <= t.localities.length; r++) {
-      const v = r < t.localities.length ? t.pregnancies.cells[r]![j]! : t.pregnancies.colTotals![j]!;
-      const d = r < t.localities.length ? t.pregnancies.cells[r]![0]! : t.pregnancies.colTotals![0]!;
-      rows.push([t.asAt, 'pregnancies', c, r < t.localities.length ? t.localities[r]! : ALL, 'unborn', v.value, v.suppressed ?? '', c === 'pregnancies' ? null : publishedRate(v, d)]);
+      const v = r < t.localities.length ? t.pregnancyIndicators.cells[r]![j]! : t.pregnancyIndicators.colTotals![j]!;
+      const d = r < t.localities.length ? t.pregnanciesByMonth.rowTotals![r]! : t.pregnanciesByMonth.grandTotal!;
+      rows.push([t.asAt, 'pregnancies', c, r < t.localities.length ? t.localities[r]! : ALL, 'all', v.value, v.suppressed ?? '', publishedRate(v, d)]);
     }
   });
   return toCsv(header, rows);
+}
+
+function monthLabel(c: string): string {
+  return /^\d{4}-\d{2}$/.test(c) ? formatMonth(c) : c;
 }
 
 function monthTable(caption: string, tab: ProtectedTable, denom: ProtectedTable | null): ReturnType<typeof table> {
@@ -82,7 +87,7 @@ function monthTable(caption: string, tab: ProtectedTable, denom: ProtectedTable 
     className: 'compact',
     columns: [
       { label: 'Locality', key: 'locality' },
-      ...tab.cols.map((c, j) => ({ label: formatMonth(c), kind: 'num' as const, cell: (r: Row) => show(r.cells[j]) })),
+      ...tab.cols.map((c, j) => ({ label: monthLabel(c), kind: 'num' as const, cell: (r: Row) => show(r.cells[j]) })),
       { label: 'Total', kind: 'num', cell: (r: Row) => show(r.total) },
       ...(denom ? [{ label: 'Rate', kind: 'num' as const, cell: (r: Row) => rateText(r.rate) }] : []),
     ],
@@ -122,13 +127,16 @@ export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettin
     },
     {
       title: 'Pregnancies',
-      lead: 'Women with a current pregnancy (booked, not yet delivered) at the as-at date.',
-      body: table<{ locality: string; cells: PublishedCell[] }>({
-        caption: 'Pregnancies and their indicators',
-        columns: [{ label: 'Locality', key: 'locality' }, ...PREGNANCY_COLUMNS.map((c, j) => ({ label: c === 'pregnancies' ? 'Pregnancies' : START_WELL_INDICATORS.find((i) => i.id === c)!.label, kind: 'num' as const, cell: (r: { cells: PublishedCell[] }) => show(r.cells[j]) }))],
-        rows: t.localities.map((l, i) => ({ locality: l, cells: t.pregnancies.cells[i]! })),
-        totals: { locality: ALL, cells: t.pregnancies.colTotals! },
-      }),
+      lead: 'Women with a current pregnancy (booked, not yet delivered) at the as-at date, by expected month of delivery, and the indicators known before birth.',
+      body: html`${monthTable('Pregnancies by expected month of delivery', t.pregnanciesByMonth, null)}${table<{ locality: string; cells: PublishedCell[]; denom: PublishedCell }>({
+        caption: 'Pregnancies: count (rate) per indicator',
+        columns: [{ label: 'Locality', key: 'locality' }, ...PREGNANCY_INDICATORS.map((c, j) => ({
+          label: START_WELL_INDICATORS.find((i) => i.id === c)!.label, kind: 'num' as const,
+          cell: (r: { cells: PublishedCell[]; denom: PublishedCell }) => `${show(r.cells[j])} (${rateText(publishedRate(r.cells[j]!, r.denom))})`,
+        }))],
+        rows: t.localities.map((l, i) => ({ locality: l, cells: t.pregnancyIndicators.cells[i]!, denom: t.pregnanciesByMonth.rowTotals![i]! })),
+        totals: { locality: ALL, cells: t.pregnancyIndicators.colTotals!, denom: t.pregnanciesByMonth.grandTotal! },
+      })}`,
     },
     {
       title: 'By month of birth',
