@@ -84,6 +84,8 @@ describe('validate + standardise on a generated landing', () => {
     for (const [store, key] of [
       ['secure', keys.secure(asAt, 'person-records.parquet')], ['curated', keys.curated('records', asAt)], ['curated', keys.curated('facts', asAt)], ['curated', keys.curated('relationships', asAt)],
       ['secure', keys.secure(asAt, 'validated/health/people/_counts.json')],
+      ['secure', keys.secure(asAt, 'validated/health/people/dt=2026-06-30/people.parquet')],
+      ['secure', keys.secure(asAt, 'validated/schools/attendance/dt=2026-05-30/attendance.parquet')],
     ] as const) {
       const a = await t.stores[store].get(key);
       const b = await t2.stores[store].get(key);
