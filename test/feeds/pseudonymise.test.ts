@@ -128,13 +128,18 @@ describe('tokenise (end to end)', () => {
     expect(rejects.split('\n')[0]).toBe('line,column,reason,person_ref,nhs_number,upn,note');
     expect(rejects).toContain('5,nhs_number,bad_check_digit,A3,9434765918');
   });
-  it('names the file and column when a named column is missing', async () => {
+  it('names the file and column when a named column is missing, and the file when it is not UTF-8', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tok-'));
     await writeFile(join(dir, 'in.csv'), 'person_ref,nhs\nA1,9434765919\n');
     await expect(tokeniseCsv({
       input: join(dir, 'in.csv'), output: join(dir, 'o.csv'), rejects: join(dir, 'r.csv'),
       key: tokenKeyFrom('test-partnership-key-0123456789', 't'), columns: [parseColumnSpec('nhs_number=nhs_number_token')],
     })).rejects.toThrow(/in\.csv: no column "nhs_number"/);
+    await writeFile(join(dir, 'latin1.csv'), Buffer.from('person_ref,nhs_number\nA1,9434765919 caf\xe9\n', 'latin1'));
+    await expect(tokeniseCsv({
+      input: join(dir, 'latin1.csv'), output: join(dir, 'o2.csv'), rejects: join(dir, 'r2.csv'),
+      key: tokenKeyFrom('test-partnership-key-0123456789', 't'), columns: [parseColumnSpec('nhs_number=nhs_number_token')],
+    })).rejects.toThrow(/latin1\.csv: not UTF-8.*line 2/);
     expect(() => parseColumnSpec('pupil=token')).toThrow(/cannot tell/);
     expect(parseColumnSpec('upn:pupil=token')).toEqual({ kind: 'upn', source: 'pupil', target: 'token' });
   });

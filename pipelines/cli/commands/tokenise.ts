@@ -9,7 +9,7 @@
  */
 import { createReadStream, closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { csvCell, readCsv, type CsvReadStats } from '../../io/csv.ts';
+import { CsvFileError, csvCell, readCsv, type CsvReadStats } from '../../io/csv.ts';
 import { loadTokenKey, normaliseIdentifier, hmacToken, type IdentifierKind, type InvalidReason, type TokenKey } from '../../feeds/pseudonymise.ts';
 
 export interface ColumnSpec { kind: IdentifierKind; source: string; target: string }
@@ -121,6 +121,10 @@ export async function tokeniseCsv(o: TokeniseOptions): Promise<TokeniseCounts> {
       }
     }
     if (header === null) throw new Error(`${o.input}: empty file (no header row)`);
+  } catch (err) {
+    // The whole file cannot be read as CSV (not UTF-8, unterminated quote, ...): name the file.
+    if (err instanceof CsvFileError) throw new Error(`${o.input}: ${err.message}`, { cause: err });
+    throw err;
   } finally {
     (out as FileSink | null)?.close();
     (rej as FileSink | null)?.close();
