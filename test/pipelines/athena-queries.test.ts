@@ -28,7 +28,7 @@ beforeAll(async () => {
   const r = await runLocal({ landing: LANDING, out: dir, asAt: AS_AT, log: silentLog });
   expect(r.status).toBe('ok');
   engine = await openLocalQueryEngine({ root: join(dir, 'curated') });
-});
+}, 300_000);
 afterAll(async () => {
   await engine?.close();
   await rm(dir, { recursive: true, force: true });

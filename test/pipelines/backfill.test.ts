@@ -94,7 +94,7 @@ describe('local backfill', () => {
     expect((await backfillLocal(opts())).done.map((d) => d.status)).toEqual(['skipped', 'skipped', 'skipped']);
     expect(runs).toEqual([]);
     expect((await backfillLocal({ ...opts(), force: true })).done.map((d) => d.status)).toEqual(['ok', 'ok', 'ok']);
-  });
+  }, 120_000);
 
   it('a changed extract changes the run id of the dates that read it, and only those re-run', async () => {
     await backfillLocal(opts());

@@ -73,7 +73,7 @@ describe('the whole pipeline, locally', () => {
       ['validate', 'standardise', 'match', 'families', 'stratify', 'publish'].map((n) => `${n}:ok`),
     );
     expect(ma.ruleSetVersion).toBeTruthy();
-  });
+  }, 300_000);
 
   it('a failure injected in a real stage is caught, recorded, and a re-run completes with the same outputs', async () => {
     let failures = 1;
@@ -104,5 +104,5 @@ describe('the whole pipeline, locally', () => {
     const fc = await files(out);
     const manifestKey = join('outputs', `as_at=${AS_AT}`, 'manifest.json');
     expect([...fc.keys()].filter((k) => fa.get(k) !== fc.get(k))).toEqual([manifestKey]);
-  });
+  }, 300_000);
 });
