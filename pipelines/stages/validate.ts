@@ -270,7 +270,7 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
             reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
             counts.quarantined++;
             badOut += `${JSON.stringify(entry)}\n`;
-          } else if (sameLayout) {
+          } else if (sameLayout && rec.raw.indexOf('\r') === -1) {
             goodOut += `${rec.line},${rec.raw}\n`; // header is the contract's columns in order: the raw text is the row
           } else {
             let line = String(rec.line);
@@ -392,7 +392,7 @@ async function finishAccepted(
     const colTypes = `{'_line': 'BIGINT', ${columns.map((c) => `${q(c)}: 'VARCHAR'`).join(', ')}}`;
     const ids = columns.map((c) => `"${c}"`).join(', ');
     // nullstr \x01 (a control character no valid cell holds): blank cells stay '' rather than NULL.
-    const src = `read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = '\x01', columns = ${colTypes})`;
+    const src = `read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = '\x01', new_line = '\\n', columns = ${colTypes})`;
     // One read of the temp CSV: every accepted row to Parquet with a 53-bit hash of its feed columns.
     // One thread: rows stay in file order and the Parquet bytes depend only on the rows.
     const all = join(db.dir, 'all.parquet');

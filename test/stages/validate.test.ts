@@ -54,6 +54,13 @@ describe('validate stage', () => {
     expect(counts.files[0]).toEqual(f);
   });
 
+  it('carries a lone CR inside a cell (quoted or not) forward unchanged', async () => {
+    await t.put('police/people/dt=2026-01-10/p.csv', 'person_ref,forename,surname,date_of_birth,sex,postcode,address_line_1\nP1,A\rB,C,,,,\nP2,"D\rE",F,,,,x\r\nP3,G,H,,,,\n');
+    const r = await validateStage(t.ctx('2026-01-15'), { source: 'police', feed: 'people' });
+    const rows = await readParquet(t.stores.secure, r.files[0]!.acceptedKey!);
+    expect(rows.map((x) => [x._line, x.forename, x.address_line_1])).toEqual([[2, 'A\rB', ''], [3, 'D\rE', 'x'], [4, 'G', '']]);
+  });
+
   it('keeps exact duplicates (counted) when config says keep', async () => {
     const row = `H1,${TOKEN_A},Amy,Smith,2015-02-28,F,M14 5RB,x,P84001`;
     await t.put('health/people/dt=2026-01-10/people.csv', `${HEALTH_HEADER}\n${row}\n${row}\n${row}\n`);
