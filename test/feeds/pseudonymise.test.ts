@@ -135,11 +135,16 @@ describe('tokenise (end to end)', () => {
       input: join(dir, 'in.csv'), output: join(dir, 'o.csv'), rejects: join(dir, 'r.csv'),
       key: tokenKeyFrom('test-partnership-key-0123456789', 't'), columns: [parseColumnSpec('nhs_number=nhs_number_token')],
     })).rejects.toThrow(/in\.csv: no column "nhs_number"/);
-    await writeFile(join(dir, 'latin1.csv'), Buffer.from('person_ref,nhs_number\nA1,9434765919 caf\xe9\n', 'latin1'));
+    // valid rows for more than one read chunk (64 KiB), then a Latin-1 byte: output has begun when the error comes
+    const good = 'A1,943 476 5919\n'.repeat(6000);
+    await writeFile(join(dir, 'latin1.csv'), Buffer.concat([Buffer.from(`person_ref,nhs_number\n${good}`), Buffer.from('A2,caf\xe9\n', 'latin1')]));
     await expect(tokeniseCsv({
       input: join(dir, 'latin1.csv'), output: join(dir, 'o2.csv'), rejects: join(dir, 'r2.csv'),
       key: tokenKeyFrom('test-partnership-key-0123456789', 't'), columns: [parseColumnSpec('nhs_number=nhs_number_token')],
-    })).rejects.toThrow(/latin1\.csv: not UTF-8.*line 2/);
+    })).rejects.toThrow(/latin1\.csv: not UTF-8.*line 6002/);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(dir, 'o2.csv'))).toBe(false); // no half-written output left behind
+    expect(existsSync(join(dir, 'r2.csv'))).toBe(false);
     expect(() => parseColumnSpec('pupil=token')).toThrow(/cannot tell/);
     expect(parseColumnSpec('upn:pupil=token')).toEqual({ kind: 'upn', source: 'pupil', target: 'token' });
   });

@@ -7,7 +7,7 @@
  * identifiers and stays with the provider) with line, column and reason; the terminal and logs get
  * line numbers, columns and reasons only, never a value. Rows in = rows written + rows rejected.
  */
-import { createReadStream, closeSync, openSync, writeSync } from 'node:fs';
+import { createReadStream, closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CsvFileError, csvCell, readCsv, type CsvReadStats } from '../../io/csv.ts';
 import { loadTokenKey, normaliseIdentifier, hmacToken, type IdentifierKind, type InvalidReason, type TokenKey } from '../../feeds/pseudonymise.ts';
@@ -122,6 +122,12 @@ export async function tokeniseCsv(o: TokeniseOptions): Promise<TokeniseCounts> {
     }
     if (header === null) throw new Error(`${o.input}: empty file (no header row)`);
   } catch (err) {
+    // No half-written output that could pass for a complete extract.
+    (out as FileSink | null)?.close();
+    (rej as FileSink | null)?.close();
+    out = rej = null;
+    rmSync(o.output, { force: true });
+    rmSync(o.rejects, { force: true });
     // The whole file cannot be read as CSV (not UTF-8, unterminated quote, ...): name the file.
     if (err instanceof CsvFileError) throw new Error(`${o.input}: ${err.message}`, { cause: err });
     throw err;
