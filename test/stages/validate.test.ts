@@ -61,6 +61,26 @@ describe('validate stage', () => {
     expect(rows.map((x) => [x._line, x.forename, x.address_line_1])).toEqual([[2, 'A\rB', ''], [3, 'D\rE', 'x'], [4, 'G', '']]);
   });
 
+  it('carries every accepted cell forward exactly (seeded round trip of awkward text through the temp CSV and DuckDB)', async () => {
+    let x = 12345;
+    const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const bits = ['', ' ', '  lead', 'trail  ', ',', '"', '""', "'", 'Zoë', 'Łódź', '日本', '\t', '\n', '\r\n', '\r', 'NULL', 'null', '\\N', 'a,b', ' "q" ', '😀'];
+    const cell = () => Array.from({ length: Math.floor(rnd() * 4) }, () => bits[Math.floor(rnd() * bits.length)]).join('');
+    const quote = (v: string) => (/[",\r\n]/.test(v) || rnd() < 0.3 ? `"${v.replaceAll('"', '""')}"` : v);
+    const expected: string[][] = [];
+    let csv = 'person_ref,forename,surname,date_of_birth,sex,postcode,address_line_1\r\n';
+    for (let i = 0; i < 400; i++) {
+      const row = [`P${i}`, cell(), cell(), '', 'U', '', cell()];
+      expected.push(row);
+      csv += `${row.map(quote).join(',')}${rnd() < 0.5 ? '\r\n' : '\n'}`;
+    }
+    await t.put('police/people/dt=2026-01-10/p.csv', csv);
+    const r = await validateStage(t.ctx('2026-01-15', { validate: { exactDuplicates: 'keep', onRejectedFile: 'continue' } }), { source: 'police', feed: 'people' });
+    expect(r.counts).toMatchObject({ rows: 400, accepted: 400 });
+    const rows = await readParquet(t.stores.secure, r.files[0]!.acceptedKey!);
+    expect(rows.map((o) => [o.person_ref, o.forename, o.surname, o.date_of_birth, o.sex, o.postcode, o.address_line_1])).toEqual(expected);
+  });
+
   it('keeps exact duplicates (counted) when config says keep', async () => {
     const row = `H1,${TOKEN_A},Amy,Smith,2015-02-28,F,M14 5RB,x,P84001`;
     await t.put('health/people/dt=2026-01-10/people.csv', `${HEALTH_HEADER}\n${row}\n${row}\n${row}\n`);
