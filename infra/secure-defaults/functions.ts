@@ -73,6 +73,16 @@ export class PipelineFunction extends Construct {
         externalModules: EXTERNAL_MODULES,
         define: { 'import.meta.url': '__locality_import_meta_url' },
         banner: 'const __locality_import_meta_url = require("url").pathToFileURL(__filename).href;',
+        // the reference lookups (postcode directory, ward -> locality) the families stage reads by relative path:
+        // Lambda's working directory is the bundle root, so they resolve as they do from a checkout
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `mkdir -p "${outputDir}/fixtures/lookups"`,
+            `cp "${inputDir}/fixtures/lookups/postcode-directory.csv" "${inputDir}/fixtures/lookups/localities.json" "${outputDir}/fixtures/lookups/"`,
+          ],
+        },
       },
     });
   }
