@@ -30,7 +30,8 @@ export const CASES: BenchmarkCase[] = [
   { name: 'febrl4', settings: 'bench/settings/febrl4.json', inputs: ['febrl/dataset4a.csv', 'febrl/dataset4b.csv'], truth: febrlTruth, floor: 0.999 },
   { name: 'febrl3', settings: 'bench/settings/febrl3.json', inputs: ['febrl/dataset3.csv'], truth: febrlTruth, floor: 0.995 },
   { name: 'fake_1000', settings: 'bench/settings/fake_1000.json', inputs: ['splink/fake_1000.csv'], truth: clusterColumn, floor: 0.87 },
-  { name: 'historical_50k', settings: 'bench/settings/historical_50k.json', inputs: ['splink/historical_figures_with_errors_50k.parquet'], truth: clusterColumn, floor: 0 },
+  // historical_50k has no published floor: Splink 4.0.17 scores 0.7639 with these settings on this machine (bench:link)
+  { name: 'historical_50k', settings: 'bench/settings/historical_50k.json', inputs: ['splink/historical_figures_with_errors_50k.parquet'], truth: clusterColumn, floor: 0.765 },
 ];
 
 export function benchmarksPresent(): boolean {
