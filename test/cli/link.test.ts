@@ -84,6 +84,13 @@ describe('link command', () => {
     const pairs = await csv(join(out, 'pairs.csv'));
     expect(pairs.length).toBeGreaterThan(0);
     for (const p of pairs) expect(p.source_dataset_l).not.toBe(p.source_dataset_r);
+    // link_and_dedupe also pairs records within each input
+    await writeFile(join(dir, 'both.json'), JSON.stringify({ ...settings, linkType: 'link_and_dedupe' }));
+    const both = join(dir, 'both');
+    await runLink({ settings: join(dir, 'both.json'), out: both, inputs: [join(dir, 'left.csv'), join(dir, 'right.csv')], workers: 0 });
+    const bothPairs = await csv(join(both, 'pairs.csv'));
+    expect(bothPairs.some((p) => p.source_dataset_l === p.source_dataset_r)).toBe(true);
+    expect(bothPairs.length).toBeGreaterThan(pairs.length);
   });
 
   it('trains m from clerical labels named in the settings (path relative to the settings file)', async () => {
