@@ -9,7 +9,7 @@
  *         and the Start Well cohort: dates of birth never leave the secure zone.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
@@ -19,6 +19,7 @@ import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts
 import { addDays } from '../../models/dates.ts';
 import { FACT_TYPES, type Fact, type FactType } from '../../models/facts.ts';
 import { parseCsvColumns } from '../../matching/csv.ts';
+import type { ObjectStore } from '../io/object-store.ts';
 import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
 import { isIsoDate, keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
@@ -189,21 +190,29 @@ export interface LocalityLookups {
   unassigned: string;
 }
 
-export async function loadLocalityLookups(cfg: StratifyConfig): Promise<LocalityLookups> {
-  const pdPath = lookupPath(cfg.localities.postcodeDirectory);
-  const wlPath = lookupPath(cfg.localities.wardLocalities);
-  let pdText: string;
-  let wlText: string;
-  try {
-    pdText = await readFile(pdPath, 'utf8');
-  } catch (err) {
-    throw new Error(`postcode directory ${pdPath}: cannot read (${(err as Error).message})`, { cause: err });
+/**
+ * Reads a lookup file: a path on this machine (absolute, from the working directory, or from the project root), or
+ * else the object `lookups/<file name>` in the landing zone (how a deployed pipeline, with no checkout beside it, gets
+ * the partnership's postcode directory and ward-locality configuration).
+ */
+async function readLookup(what: string, configured: string, landing?: ObjectStore): Promise<{ text: string; origin: string }> {
+  const local = lookupPath(configured);
+  if (existsSync(local)) {
+    try {
+      return { text: await readFile(local, 'utf8'), origin: local };
+    } catch (err) {
+      throw new Error(`${what} ${local}: cannot read (${(err as Error).message})`, { cause: err });
+    }
   }
-  try {
-    wlText = await readFile(wlPath, 'utf8');
-  } catch (err) {
-    throw new Error(`ward-locality configuration ${wlPath}: cannot read (${(err as Error).message})`, { cause: err });
-  }
+  const key = `lookups/${basename(configured)}`;
+  if (landing && (await landing.exists(key))) return { text: (await landing.get(key)).toString('utf8'), origin: `${landing.location}/${key}` };
+  throw new Error(`${what} ${configured}: not found (looked for ${local}${landing ? ` and ${landing.location}/${key}` : ''})`);
+}
+
+export async function loadLocalityLookups(cfg: StratifyConfig, landing?: ObjectStore): Promise<LocalityLookups> {
+  const pd = await readLookup('postcode directory', cfg.localities.postcodeDirectory, landing);
+  const wlFile = await readLookup('ward-locality configuration', cfg.localities.wardLocalities, landing);
+  const [pdText, pdPath, wlText, wlPath] = [pd.text, pd.origin, wlFile.text, wlFile.origin];
   const csv = parseCsvColumns(pdText, pdPath);
   const rows = function* () {
     for (let i = 0; i < csv.rows; i++) {
@@ -337,7 +346,7 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   const built = buildFamilies(persons, relationships, asAt, famCfg);
   ctx.progress.stop();
   ctx.progress.start('families: locality lookup', built.families.length);
-  const lookups = await loadLocalityLookups(stratCfg);
+  const lookups = await loadLocalityLookups(stratCfg, ctx.stores.landing);
 
   const byLocality: Record<string, number> = {};
   let unassigned = 0;

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { loadRunConfig } from '../../pipelines/config.ts';
 import { parseFamiliesConfig } from '../../matching/families/config.ts';
 import { parseStratifyConfig } from '../../models/config.ts';
+import { loadLocalityLookups } from '../../pipelines/stages/families.ts';
+import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 
 describe('families and stratify settings in the run config', () => {
   it('are validated when the config is loaded, naming the file and field', async () => {
@@ -19,6 +21,27 @@ describe('families and stratify settings in the run config', () => {
       expect(parseStratifyConfig(cfg.stratify).tiers).toEqual([{ name: 'act', minScore: 6 }]);
       await writeFile(f, JSON.stringify({ families: { householdSizeCapp: 8 } }));
       await expect(loadRunConfig(f)).rejects.toThrow(/families: Unrecognized key: "householdSizeCapp"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('locality lookups', () => {
+  it('come from the configured path, or else from lookups/<file> in the landing zone; missing both is a clear error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'd-lk-'));
+    try {
+      const landing = new LocalObjectStore(dir);
+      const cfg = parseStratifyConfig({ localities: { postcodeDirectory: 'nowhere/pd-2026.csv', wardLocalities: 'nowhere/wards.json' } });
+      await expect(loadLocalityLookups(cfg, landing)).rejects.toThrow(/postcode directory nowhere\/pd-2026\.csv: not found \(looked for .*nowhere\/pd-2026\.csv and .*lookups\/pd-2026\.csv\)/);
+      await landing.put('lookups/pd-2026.csv', 'pcd,pcd2,pcds,osward\nM1 1AA,M1  1AA,M1 1AA,W1\n');
+      await landing.put('lookups/wards.json', JSON.stringify({ localities: [{ name: 'North', wards: [{ code: 'W1', name: 'Ward one' }] }] }));
+      const lk = await loadLocalityLookups(cfg, landing);
+      expect(lk.localities.localityOfWard(lk.postcodes.wardOf('m11aa'))).toBe('North');
+      // the default: the committed fixtures/lookups files
+      const dflt = await loadLocalityLookups(parseStratifyConfig({}));
+      expect(dflt.localities.names).toEqual(['Central', 'North', 'South']);
+      expect(dflt.postcodes.size).toBeGreaterThan(1000);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

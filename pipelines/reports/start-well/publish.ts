@@ -47,7 +47,7 @@ export async function readStartWellHistory(ctx: StageContext): Promise<StartWell
 export async function publishStartWell(ctx: StageContext): Promise<Record<string, number>> {
   const settings = startWellSettingsSchema.parse({ ...(ctx.config.publish as Record<string, unknown>), disclosure: disclosureOf(ctx.config.publish) });
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
-  const lookups = await loadLocalityLookups(stratCfg);
+  const lookups = await loadLocalityLookups(stratCfg, ctx.stores.landing);
   const families = await readParquet(ctx.stores.curated, keys.curated('families', ctx.asAt));
   const localityOf = new Map(families.map((f) => [str(f, 'family_id') ?? '', str(f, 'locality') ?? lookups.unassigned]));
   const members = await readFamilyMembers(ctx);

@@ -49,7 +49,7 @@ export async function publishTargetLists(ctx: StageContext): Promise<Record<stri
   const ruleSet = ruleSetOf(cfg);
   const families = await loadTargetFamilies(ctx);
   // every configured locality gets a list (an empty one says so), plus Unassigned when families land there
-  const lookups = await loadLocalityLookups(cfg);
+  const lookups = await loadLocalityLookups(cfg, ctx.stores.landing);
   const lists = buildLocalityLists(families, lookups.localities.names);
   const files: Record<string, { csv: string; xlsx: string; statutoryCsv: string }> = {};
   const widths = [6, 15, 8, 7, 30, 80, 50, 30];
