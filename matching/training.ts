@@ -10,18 +10,10 @@
  */
 import { makeRecordComparator, type PreparedComparison } from './comparisons.ts';
 import type { LinkType } from './blocking.ts';
+import { mulberry32 } from './random.ts';
 
-/** Seeded PRNG (mulberry32): same seed, same sample. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG: same seed, same sample. */
+export const rng = mulberry32;
 
 export function totalPairs(n: number, source: Uint8Array, sourceCount: number, linkType: LinkType): number {
   if (linkType !== 'link_only' || sourceCount < 2) return (n * (n - 1)) / 2;

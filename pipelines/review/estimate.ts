@@ -12,6 +12,7 @@
  * of the resulting precision and recall are the 95% interval: honest when a big stratum has few reviewed pairs
  * and none (or all) of them match, where normal approximations collapse or explode.
  */
+import { mulberry32 } from '../../matching/random.ts';
 
 export interface Stratum {
   id: string;
@@ -66,18 +67,6 @@ export function wilson(p: number, n: number, z = Z95): Interval {
 const DRAWS = 4000;
 const SEED = 0x5eed;
 
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Gamma(shape, 1) by Marsaglia and Tsang (shape < 1 boosted by U^(1/shape)). */
 function gamma(shape: number, rnd: () => number): number {
   if (shape < 1) return gamma(shape + 1, rnd) * Math.pow(rnd() || Number.MIN_VALUE, 1 / shape);
@@ -103,7 +92,7 @@ function beta(a: number, b: number, rnd: () => number): number {
 
 /** Posterior draws of precision and recall: each band's rate from Beta(x + 1/2, n - x + 1/2), seeded. */
 export function simulate(strata: ReadonlyArray<{ population: number; accepted: boolean; x: number; n: number }>, draws: number, seed: number): { precision: number[]; recall: number[] } {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const precision: number[] = [];
   const recall: number[] = [];
   const accN = strata.filter((s) => s.accepted).reduce((t, s) => t + s.population, 0);

@@ -12,6 +12,7 @@ import { PERSON_RECORDS } from '../privacy/identifiers.ts';
 import { formatDecimal, formatInt, formatPercent, html, notice, para, renderPage, table, waterfallChart } from '../reports/html/index.ts';
 import { isDeterministicKey, MODEL_JSON } from '../reports/match-audit/load.ts';
 import { strataFor, stratumOf, type Stratum } from './estimate.ts';
+import { mulberry32 } from '../../matching/random.ts';
 import { REVIEW_SAMPLE_CSV, REVIEW_SAMPLE_HTML, REVIEW_SAMPLE_JSON } from './files.ts';
 
 export const COMPARED_FIELDS = [
@@ -38,18 +39,6 @@ export interface ReviewSample {
   seed: number;
   strata: Array<Stratum & { population: number; sampled: number }>;
   pairs: SampledPair[];
-}
-
-/** Seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Splits `size` over strata: equal shares, capped by each stratum's population, the remainder passed on. */
@@ -117,7 +106,7 @@ export async function exportReviewSample(stores: Record<Zone, ObjectStore>, opts
   }
   const populations = strata.map((s) => members.get(s.id)!.length);
   const alloc = allocate(opts.size, populations);
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const picked: SampledPair[] = [];
   strata.forEach((s, si) => {
     const pool = members.get(s.id)!;

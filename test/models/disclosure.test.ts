@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { protectTable, roundCount, publishedRate, type TableInput } from '../../models/disclosure.ts';
 import { recoverable } from './recover.ts';
-
-/** A seeded PRNG so the random tables are the same every run. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../matching/random.ts';
 
 const make = (counts: number[][], rowTotals = true, colTotals = true): TableInput => ({
   rows: counts.map((_, i) => `r${i}`), cols: counts[0]!.map((_, i) => `c${i}`), counts, rowTotals, colTotals,
@@ -49,7 +38,7 @@ describe('disclosure control', () => {
   });
 
   it('200 random sparse tables (like locality x month): no suppressed cell is recoverable', () => {
-    const rand = rng(42);
+    const rand = mulberry32(42);
     let suppressedSeen = 0;
     for (let t = 0; t < 200; t++) {
       const R = 1 + Math.floor(rand() * 5);

@@ -12,23 +12,13 @@ import { writeParquet } from '../../pipelines/io/parquet.ts';
 import { defaultRunConfig } from '../../pipelines/config.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import type { Zone } from '../../pipelines/layout.ts';
+import { mulberry32 } from '../../matching/random.ts';
 
 export const AS_AT = '2026-03-31';
 export const THRESHOLD = 6;
 const SOURCES = [['health', 'people'], ['schools', 'pupils'], ['police', 'people'], ['social_care', 'people']] as const;
 const FORENAMES = ['OLIVIA', 'JACK', 'AISHA', 'KWAME', 'ZUZANNA', 'MEI', 'HARRY', 'FATIMA', 'NOOR', 'PIOTR'];
 const SURNAMES = ['SMITH', 'KHAN', 'OKAFOR', 'NOWAK', 'CHEN', 'TAYLOR', 'BEGUM', 'MENSAH', 'WRIGHT', 'HUSSAIN'];
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Fixture {
   root: string;
@@ -47,7 +37,7 @@ export async function removeAuditFixtures(): Promise<void> {
 }
 
 export async function buildAuditFixture(seed = 7): Promise<Fixture> {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const root = await mkdtemp(join(tmpdir(), 'audit-'));
   created.push(root);
