@@ -10,7 +10,8 @@ settings so both tools compare the same columns and block on the same rules:
     levenshtein  -> LevenshteinAtThresholds(distances, default [1, 2])
     jaro_winkler -> JaroWinklerAtThresholds(similarities, default [0.92, 0.88, 0.7])
     string       -> custom: exact / Levenshtein <= 1 / Jaro-Winkler >= similarities (default 0.9, 0.8)
-    name         -> NameComparison(jaro_winkler_thresholds=similarities, default [0.92, 0.88, 0.7])
+    name         -> NameComparison(jaro_winkler_thresholds=similarities, default [0.92, 0.88, 0.7]); with
+                    distances: exact / Levenshtein <= distances / Jaro-Winkler bands
     date         -> DateOfBirthComparison on the values normalised to YYYY-MM-DD (from `format`)
     postcode_uk  -> PostcodeComparison (full / sector / district / area)
     identifier   -> ExactMatch, or LevenshteinAtThresholds(distances) when distances are given
@@ -137,6 +138,13 @@ def comparison_to_splink(c: dict):
         # ours: exact, levenshtein <= 1, jaro-winkler >= 0.9, >= 0.8, else
         levels = [cll.NullLevel(column), cll.ExactMatchLevel(column), cll.LevenshteinLevel(column, 1)]
         levels += [cll.JaroWinklerLevel(column, t) for t in (sims or [0.9, 0.8])]
+        levels.append(cll.ElseLevel())
+        comparison = cl.CustomComparison(comparison_levels=levels, output_column_name=column)
+    elif kind == "name" and dists:
+        # ours: exact, [nickname level: no Splink equivalent], levenshtein <= distances, jaro-winkler bands, else
+        levels = [cll.NullLevel(column), cll.ExactMatchLevel(column)]
+        levels += [cll.LevenshteinLevel(column, d) for d in dists]
+        levels += [cll.JaroWinklerLevel(column, t) for t in (sims or [0.92, 0.88, 0.7])]
         levels.append(cll.ElseLevel())
         comparison = cl.CustomComparison(comparison_levels=levels, output_column_name=column)
     elif kind == "name":
