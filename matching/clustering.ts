@@ -38,7 +38,9 @@ export interface ClusterOptions {
   /**
    * A record without a strong identifier whose links reach holders of two different values of it, the best
    * two within this many bits of weight, is ambiguous (e.g. a parent's contact record named like the child):
-   * those links are all refused. 0 turns the check off.
+   * those links are held back and reconsidered once the other links are clustered: candidate persons it is
+   * known not to be (cannotLink) or whose identifier conflicts are ruled out, and if one remaining candidate
+   * is ahead by the margin (or alone) the record joins it; otherwise its held links are refused. 0 turns the check off.
    */
   ambiguityMarginWeight?: number;
 }
@@ -84,6 +86,8 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
   // ambiguous records: no token of their own, links of near-equal weight to holders of different tokens
   const dropped = new Uint8Array(links.count);
   const refused: RefusedMerge[] = [];
+  /** Links held back from ambiguous records: reconsidered once the other links are clustered. */
+  const ambiguousHeld: Array<{ record: number; column: string; links: number[] }> = [];
   const margin = opts.ambiguityMarginWeight ?? 0;
   if (margin > 0) {
     for (const s of opts.strongIdentifiers) {
@@ -105,12 +109,14 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
           } else if (w > second) second = w;
         }
         if (bestToken < 0 || second === -Infinity || best - second >= margin) continue;
+        const held: number[] = [];
         for (let k = degree[a]!; k < degree[a + 1]!; k++) {
           const li = adjLink[k]!;
           if (s.codes[adj[k]!]! < 0 || dropped[li]) continue;
           dropped[li] = 1;
-          refused.push({ recordL: links.l[li]!, recordR: links.r[li]!, reason: 'ambiguous', column: s.column, matchWeight: links.weight[li]!, matchProbability: links.probability[li]!, linksBetween: 1, sizeL: 1, sizeR: 1 });
+          held.push(li);
         }
+        if (held.length > 0) ambiguousHeld.push({ record: a, column: s.column, links: held });
       }
     }
   }
@@ -131,31 +137,62 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
   const strong = opts.strongIdentifiers.map((s) => ({ column: s.column, value: Int32Array.from(s.codes) }));
   const order = Array.from({ length: links.count }, (_, i) => i).sort((x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!);
   const accepted = new Uint8Array(links.count);
-  for (const i of order) {
-    if (dropped[i]) continue;
+  for (const i of order) if (!dropped[i]) tryMerge(i);
+
+  // An ambiguous record's held links, now against whole clusters: candidate persons it is known not to be
+  // (a cannot-link inside the cluster, e.g. the pupil a contact record is about) or whose identifier
+  // conflicts with its own cluster's are ruled out; if one remaining candidate is clearly the best
+  // (by the margin, or the only one), its strongest link is tried under the usual guards. Otherwise refused.
+  for (const h of ambiguousHeld) {
+    const ra = find(h.record);
+    const bestPer = new Map<number, number>();
+    for (const li of h.links) {
+      const other = links.l[li] === h.record ? links.r[li]! : links.l[li]!;
+      const rb = find(other);
+      if (rb === ra) continue;
+      if (cl.length > 0 && knownDifferent(ra, rb)) continue;
+      if (strong.some((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb])) continue;
+      const cur = bestPer.get(rb);
+      if (cur === undefined || links.weight[li]! > links.weight[cur]! || (links.weight[li] === links.weight[cur] && li < cur)) bestPer.set(rb, li);
+    }
+    const cands = [...bestPer.values()].sort((x, y) => links.weight[y]! - links.weight[x]! || x - y);
+    if (cands.length > 0 && (cands.length === 1 || links.weight[cands[0]!]! - links.weight[cands[1]!]! >= margin)) tryMerge(cands[0]!);
+    const rNow = find(h.record);
+    for (const li of h.links) {
+      if (accepted[li]) continue;
+      const other = links.l[li] === h.record ? links.r[li]! : links.l[li]!;
+      if (find(other) === rNow) {
+        accepted[li] = 1;
+        continue;
+      }
+      refused.push({ recordL: links.l[li]!, recordR: links.r[li]!, reason: 'ambiguous', column: h.column, matchWeight: links.weight[li]!, matchProbability: links.probability[li]!, linksBetween: 1, sizeL: size[rNow]!, sizeR: size[find(other)]! });
+    }
+  }
+
+  function tryMerge(i: number): boolean {
     const a = links.l[i]!;
     const b = links.r[i]!;
     let ra = find(a);
     let rb = find(b);
     if (ra === rb) {
       accepted[i] = 1;
-      continue;
+      return true;
     }
     const base = { recordL: a, recordR: b, matchWeight: links.weight[i]!, matchProbability: links.probability[i]!, sizeL: size[ra]!, sizeR: size[rb]! };
     if (cl.length > 0 && knownDifferent(ra, rb)) {
       refused.push({ ...base, reason: 'known_different_people', linksBetween: linksBetween(ra, rb) });
-      continue;
+      return false;
     }
     const conflict = strong.find((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb]);
     if (conflict) {
       refused.push({ ...base, reason: 'different_strong_identifier', column: conflict.column, linksBetween: linksBetween(ra, rb) });
-      continue;
+      return false;
     }
     if (size[ra]! + size[rb]! > 2 && links.probability[i]! < opts.singleLinkMinProbability) {
       const between = linksBetween(ra, rb);
       if (between <= 1) {
         refused.push({ ...base, reason: 'single_weak_link', linksBetween: between });
-        continue;
+        return false;
       }
     }
     // merge the smaller into the larger (ties: smaller root index wins)
@@ -166,6 +203,7 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
     tail[ra] = tail[rb]!;
     for (const s of strong) if (s.value[ra]! < 0) s.value[ra] = s.value[rb]!;
     accepted[i] = 1;
+    return true;
   }
 
   function knownDifferent(ra: number, rb: number): boolean {

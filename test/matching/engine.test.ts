@@ -144,6 +144,21 @@ describe('clustering', () => {
     expect(clear.refused[0]).toMatchObject({ reason: 'different_strong_identifier' });
   });
 
+  it('resolves an ambiguous record when all but one candidate person is known to be someone else', () => {
+    // 2 (a parent's school contact, no token) fits 0 (parent, token A) and 1 (child, token B) about equally;
+    // 3 (the pupil the contact is about) is the child (links strongly to 1) and is known different from 2
+    const tokens = Int32Array.from([0, 1, -1, -1]);
+    const opts = { strongIdentifiers: [{ column: 'nhs', codes: tokens }], singleLinkMinProbability: 0.5, ambiguityMarginWeight: 4 };
+    const l = links([[0, 2, 0.999], [1, 2, 0.998], [1, 3, 0.99999]]);
+    const res = clusterRecords(4, l, { ...opts, cannotLink: [[2, 3]] });
+    expect(Array.from(res.cluster)).toEqual([0, 1, 0, 1]);
+    expect(res.refused).toEqual([expect.objectContaining({ recordL: 1, recordR: 2, reason: 'ambiguous' })]);
+    // without that knowledge both stay refused
+    const blind = clusterRecords(4, l, opts);
+    expect(Array.from(blind.cluster)).toEqual([0, 1, 2, 1]);
+    expect(blind.refused.map((r) => r.reason)).toEqual(['ambiguous', 'ambiguous']);
+  });
+
   it('a merge of larger clusters resting on one link must pass the stricter bar; two links suffice', () => {
     const none = { strongIdentifiers: [], singleLinkMinProbability: 0.99 };
     // chain 0-1 (strong), 1-2 weak single link
