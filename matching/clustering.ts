@@ -18,7 +18,7 @@ export interface ClusterLinks {
 export interface RefusedMerge {
   recordL: number;
   recordR: number;
-  reason: 'different_strong_identifier' | 'single_weak_link' | 'known_different_people' | 'ambiguous';
+  reason: 'different_strong_identifier' | 'single_weak_link' | 'known_different_people' | 'implausible_age' | 'ambiguous';
   /** The strong identifier column, for different_strong_identifier. */
   column?: string;
   matchWeight: number;
@@ -27,6 +27,15 @@ export interface RefusedMerge {
   linksBetween: number;
   sizeL: number;
   sizeR: number;
+}
+
+/** A parent or carer is born at least minGapDays before the child: clusters breaking that never merge. */
+export interface AgeOrder {
+  /** Per record: birth day number (days since 1970-01-01), NaN when unknown. */
+  born: Float64Array;
+  /** (older, younger) record pairs: the first is a parent or carer of the second. */
+  pairs: Array<[number, number]>;
+  minGapDays: number;
 }
 
 export interface ClusterOptions {
@@ -43,6 +52,7 @@ export interface ClusterOptions {
    * is ahead by the margin (or alone) the record joins it; otherwise its held links are refused. 0 turns the check off.
    */
   ambiguityMarginWeight?: number;
+  ageOrder?: AgeOrder;
 }
 
 export interface Clustering {
@@ -135,6 +145,32 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
     clAdj[clFill[y]!++] = x;
   }
   const strong = opts.strongIdentifiers.map((s) => ({ column: s.column, value: Int32Array.from(s.codes) }));
+  // age order: per root the earliest and latest known birth day; per record its (older, younger) pairs
+  const ao = opts.ageOrder;
+  const aoPairs = ao?.pairs ?? [];
+  const earliest = new Float64Array(n).fill(Infinity);
+  const latest = new Float64Array(n).fill(-Infinity);
+  const aoStart = new Int32Array(n + 1);
+  const aoOther = new Int32Array(aoPairs.length * 2);
+  const aoOtherIsYounger = new Uint8Array(aoPairs.length * 2);
+  if (ao) {
+    for (let i = 0; i < n; i++) {
+      const d = ao.born[i]!;
+      if (!Number.isNaN(d)) earliest[i] = latest[i] = d;
+    }
+    for (const [x, y] of aoPairs) {
+      aoStart[x + 1]!++;
+      aoStart[y + 1]!++;
+    }
+    for (let i = 0; i < n; i++) aoStart[i + 1]! += aoStart[i]!;
+    const f = aoStart.slice(0, n);
+    for (const [x, y] of aoPairs) {
+      aoOther[f[x]!] = y;
+      aoOtherIsYounger[f[x]!++] = 1;
+      aoOther[f[y]!] = x;
+      aoOtherIsYounger[f[y]!++] = 0;
+    }
+  }
   const order = Array.from({ length: links.count }, (_, i) => i).sort((x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!);
   const accepted = new Uint8Array(links.count);
   for (const i of order) if (!dropped[i]) tryMerge(i);
@@ -151,6 +187,7 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       const rb = find(other);
       if (rb === ra) continue;
       if (cl.length > 0 && knownDifferent(ra, rb)) continue;
+      if (aoPairs.length > 0 && implausibleAge(ra, rb)) continue;
       if (strong.some((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb])) continue;
       const cur = bestPer.get(rb);
       if (cur === undefined || links.weight[li]! > links.weight[cur]! || (links.weight[li] === links.weight[cur] && li < cur)) bestPer.set(rb, li);
@@ -188,6 +225,10 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       refused.push({ ...base, reason: 'different_strong_identifier', column: conflict.column, linksBetween: linksBetween(ra, rb) });
       return false;
     }
+    if (aoPairs.length > 0 && implausibleAge(ra, rb)) {
+      refused.push({ ...base, reason: 'implausible_age', linksBetween: linksBetween(ra, rb) });
+      return false;
+    }
     if (size[ra]! + size[rb]! > 2 && links.probability[i]! < opts.singleLinkMinProbability) {
       const between = linksBetween(ra, rb);
       if (between <= 1) {
@@ -202,8 +243,28 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
     next[tail[ra]!] = rb;
     tail[ra] = tail[rb]!;
     for (const s of strong) if (s.value[ra]! < 0) s.value[ra] = s.value[rb]!;
+    if (earliest[rb]! < earliest[ra]!) earliest[ra] = earliest[rb]!;
+    if (latest[rb]! > latest[ra]!) latest[ra] = latest[rb]!;
     accepted[i] = 1;
     return true;
+  }
+
+  /** Would merging ra and rb put a parent/carer less than the gap before (or after) a child's birth? */
+  function implausibleAge(ra: number, rb: number): boolean {
+    const first = Math.min(earliest[ra]!, earliest[rb]!);
+    const last = Math.max(latest[ra]!, latest[rb]!);
+    const gap = ao!.minGapDays;
+    for (const root of [ra, rb]) {
+      for (let x = root; x !== -1; x = next[x]!) {
+        for (let k = aoStart[x]!; k < aoStart[x + 1]!; k++) {
+          const ro = find(aoOther[k]!);
+          if (ro === ra || ro === rb) continue; // the same cluster: the cannot-link guards that
+          // x older than the other: everyone in the merged cluster born at least the gap before the other's earliest
+          if (aoOtherIsYounger[k] ? last + gap > earliest[ro]! : latest[ro]! + gap > first) return true;
+        }
+      }
+    }
+    return false;
   }
 
   function knownDifferent(ra: number, rb: number): boolean {

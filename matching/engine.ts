@@ -4,7 +4,7 @@
  * executor for the shards (in-process here; worker threads in matching/parallel.ts).
  */
 import { countRulePairs, enumerateShard, layoutShards, MAX_RULES, ruleKeys, ruleName, type LinkType, type RuleCount, type ShardInput, type ShardPairs } from './blocking.ts';
-import { clusterRecords, type Clustering } from './clustering.ts';
+import { clusterRecords, type AgeOrder, type Clustering } from './clustering.ts';
 import { initialM, needsValues, normaliserFor, prepareComparison, type PrepareHooks, type PreparedComparison } from './comparisons.ts';
 import { columnsUsed, ruleColumn, thresholdWeightOf, type LinkSettings } from './settings.ts';
 import { buildTable, type InputDataset, type LinkTable, type Normaliser } from './table.ts';
@@ -64,6 +64,8 @@ export interface EngineOptions {
   labels?: Array<{ idL: string; idR: string; sourceL?: string; sourceR?: string; match: boolean }>;
   /** Pairs of unique ids (first input) known to be different people, e.g. from relationship feeds: never linked. */
   cannotLink?: Array<[string, string]>;
+  /** Pairs of unique ids (first input): the first is a parent or carer of the second (settings.clustering.ageOrder). */
+  olderThan?: Array<[string, string]>;
 }
 
 /** The `vetoed` code of a pair known to be two different people (cannotLink). */
@@ -414,7 +416,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
     weight: Float64Array.from(linkIdx, (p) => weight[p]!),
     probability: Float64Array.from(linkIdx, (p) => probability[p]!),
-  }, { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability, cannotLink: cannot, ambiguityMarginWeight: settings.clustering.ambiguityMarginWeight });
+  }, { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability, cannotLink: cannot, ambiguityMarginWeight: settings.clustering.ambiguityMarginWeight, ...ageOrderOf(table, settings, options.olderThan) });
   lap('cluster');
 
   const refusedByReason: Record<string, number> = {};
@@ -468,4 +470,26 @@ function concatShards(shards: ShardPairs[], C: number): Omit<ScoredPairs, 'weigh
     at += s.count;
   }
   return { count, l, r, mask, gamma };
+}
+
+/** The clustering age-order constraint: birth days per record and (older, younger) record index pairs. */
+function ageOrderOf(table: LinkTable, settings: LinkSettings, olderThan: Array<[string, string]> | undefined): { ageOrder?: AgeOrder } {
+  const ao = settings.clustering.ageOrder;
+  if (!ao || !olderThan || olderThan.length === 0) return {};
+  const enc = table.columns.get(ao.column);
+  if (!enc) throw new Error(`clustering.ageOrder: no column "${ao.column}"`);
+  const dayOf = enc.values.map((v) => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(v);
+    return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000 : Number.NaN;
+  });
+  const born = Float64Array.from(enc.codes, (c) => (c >= 0 ? dayOf[c]! : Number.NaN));
+  const idx = new Map<string, number>();
+  for (let i = 0; i < table.n; i++) if (table.source[i] === 0) idx.set(table.ids[i]!, i);
+  const pairs: Array<[number, number]> = [];
+  for (const [x, y] of olderThan) {
+    const a = idx.get(x);
+    const b = idx.get(y);
+    if (a !== undefined && b !== undefined && a !== b) pairs.push([a, b]);
+  }
+  return { ageOrder: { born, pairs, minGapDays: ao.minGapYears * 365.25 } };
 }

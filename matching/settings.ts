@@ -80,6 +80,11 @@ export const linkSettingsSchema = z.strictObject({
     singleLinkMinProbability: probability.default(0.99),
     /** Links of a record without a strong identifier to holders of two different ones, within this many bits, are refused (0 = off). */
     ambiguityMarginWeight: z.number().min(0).default(0),
+    /**
+     * With relationships saying one record is a parent or carer of another (the caller's `olderThan` pairs):
+     * the parent's person must be born at least minGapYears before the child's person, by this date column.
+     */
+    ageOrder: z.strictObject({ column: z.string().trim().min(1), minGapYears: z.number().min(0) }).optional(),
   }).default({ strongIdentifiers: [], singleLinkMinProbability: 0.99, ambiguityMarginWeight: 0 }),
   /** Worker threads for scoring shards (0 = in-process); default: one per core, at most 4. */
   workers: z.int().min(0).optional(),
@@ -115,6 +120,7 @@ export function columnsUsed(s: LinkSettings): string[] {
   }
   for (const r of [...s.blockingRules, ...s.deterministicRules]) for (const t of r) cols.add(ruleColumn(t));
   for (const c of s.clustering.strongIdentifiers) cols.add(c);
+  if (s.clustering.ageOrder) cols.add(s.clustering.ageOrder.column);
   return [...cols];
 }
 

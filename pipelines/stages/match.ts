@@ -71,6 +71,9 @@ export function matchSettings(ctx: StageContext): LinkSettings {
   return parseLinkSettings(cfg.settings ?? partnershipSettings, cfg.settings ? 'config linkage.settings' : 'matching/settings/partnership.json');
 }
 
+/** Relationships whose `from` person is a generation above the `to` person. */
+const PARENT_LIKE = new Set(['mother', 'father', 'step_parent', 'grandparent', 'carer']);
+
 const PAIR_COLUMNS: ParquetColumn[] = [
   { name: 'record_id_l', type: 'VARCHAR' },
   { name: 'record_id_r', type: 'VARCHAR' },
@@ -110,13 +113,18 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
 
   // known different people: the two ends of every explicit relationship (mother -> baby, contact -> pupil, ...)
   const cannotLink: Array<[string, string]> = [];
+  // ... and a parent or carer is older than the child (settings clustering.ageOrder)
+  const olderThan: Array<[string, string]> = [];
   const relKey = keys.curated('relationships', asAt);
   if (await ctx.stores.curated.exists(relKey)) {
     for await (const batch of iterateParquet(ctx.stores.curated, relKey)) {
       for (const r of batch as ParquetRow[]) {
         const from = cell(r.from_record_id ?? r.fromRecordId);
         const to = cell(r.to_record_id ?? r.toRecordId);
-        if (from && to && from !== to) cannotLink.push([from, to]);
+        if (from && to && from !== to) {
+          cannotLink.push([from, to]);
+          if (PARENT_LIKE.has(cell(r.relationship) ?? '')) olderThan.push([from, to]);
+        }
       }
     }
   }
@@ -125,7 +133,7 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   const executor: ShardExecutor | undefined = workers > 1 && n > 20_000 ? workerExecutor(workers) : undefined;
   let res;
   try {
-    res = await linkRecords([{ name: 'person-records', columns }], settings, { ...(executor ? { executor } : {}), progress: ctx.progress, cannotLink });
+    res = await linkRecords([{ name: 'person-records', columns }], settings, { ...(executor ? { executor } : {}), progress: ctx.progress, cannotLink, olderThan });
   } finally {
     await executor?.close?.();
   }

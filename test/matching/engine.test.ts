@@ -159,6 +159,24 @@ describe('clustering', () => {
     expect(blind.refused.map((r) => r.reason)).toEqual(['ambiguous', 'ambiguous']);
   });
 
+  it('never puts a parent in a person born less than the age gap before their child', () => {
+    // 2 (a father's school contact, no DOB) links about equally to 0 (the father, born day 0) and 1 (his
+    // same-named baby, born ~30 years later); 3 is the pupil the contact is about (born ~20 years after 0)
+    const day = 365.25;
+    const born = Float64Array.from([0, 30 * day, Number.NaN, 20 * day]);
+    const ageOrder = { born, pairs: [[2, 3]] as Array<[number, number]>, minGapDays: 12 * day };
+    const none = { strongIdentifiers: [], singleLinkMinProbability: 0.5 };
+    const res = clusterRecords(4, links([[1, 2, 0.9999], [0, 2, 0.999]]), { ...none, ageOrder });
+    expect(Array.from(res.cluster)).toEqual([0, 1, 0, 3]);
+    expect(res.refused).toEqual([expect.objectContaining({ recordL: 1, recordR: 2, reason: 'implausible_age' })]);
+    // the constraint also holds through the child's side: the pupil cannot join someone born before the father
+    const pupil = clusterRecords(4, links([[0, 2, 0.999], [3, 1, 0.99]]), { ...none, ageOrder: { ...ageOrder, born: Float64Array.from([0, -5 * day, Number.NaN, Number.NaN]) } });
+    expect(Array.from(pupil.cluster)).toEqual([0, 1, 0, 3]);
+    expect(pupil.refused[0]).toMatchObject({ reason: 'implausible_age' });
+    // without it the stronger (wrong) link wins
+    expect(Array.from(clusterRecords(4, links([[1, 2, 0.9999], [0, 2, 0.999]]), none).cluster)).toEqual([0, 0, 0, 3]);
+  });
+
   it('a merge of larger clusters resting on one link must pass the stricter bar; two links suffice', () => {
     const none = { strongIdentifiers: [], singleLinkMinProbability: 0.99 };
     // chain 0-1 (strong), 1-2 weak single link

@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 describe('match stage on a generated partnership population', () => {
-  it('finds the true persons (person-level pairwise F1 >= 0.96) and never merges twins', async () => {
+  it('finds the true persons (person-level pairwise F1 >= 0.98) and never merges twins', async () => {
     const truth = parseCsvColumns(await readFile(join(dir, 'fixtures', 'truth', 'records.csv'), 'utf8'));
     const trueOf = new Map<string, string>();
     for (let i = 0; i < truth.rows; i++) trueOf.set(recordIdOf(truth.columns.source![i]!, truth.columns.feed![i]!, truth.columns.source_person_ref![i]!), truth.columns.true_person_id![i]!);
@@ -58,9 +58,9 @@ describe('match stage on a generated partnership population', () => {
     const gt = new GroundTruth(matched.map((p) => ({ id: String(p.record_id), cluster: trueOf.get(String(p.record_id))! })), 'dedupe_only');
     const res = evaluateClusters(gt, matched.map((p) => [String(p.record_id), String(p.person_id)] as const));
     console.log(`partnership: ${matched.length} records, ${gt.clusterCount} true persons; person-level pairwise precision ${res.precision.toFixed(4)} recall ${res.recall.toFixed(4)} F1 ${res.f1.toFixed(4)}; counts ${JSON.stringify(matchCounts)}`);
-    // the issue asks for 0.98; the engine reaches 0.9655 on this population (0.973-0.974 at 500 and 800
-    // families, other seeds; see README "Linkage"): this floor guards it
-    expect(res.f1).toBeGreaterThanOrEqual(0.96);
+    // the issue's bar: the engine reaches 0.983 on this population (0.981 and 0.985 at 500 and 800 families,
+    // other seeds; see README "Linkage")
+    expect(res.f1).toBeGreaterThanOrEqual(0.98);
 
     // twins: no person holds records of two different members of a twin group
     const tp = parseCsvColumns(await readFile(join(dir, 'fixtures', 'truth', 'persons.csv'), 'utf8'));
