@@ -36,11 +36,14 @@ export const NON_IDENTIFYING = new Set([
   'MR', 'MRS', 'MS', 'MISS', 'DR', 'MASTER',
 ]);
 
+// eslint-disable-next-line no-control-regex
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
 /** Upper case, accents folded, anything but letters and digits becomes one space. Same shape as standardise's names. */
 export function normaliseText(s: string): string {
-  return s
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
+  // ASCII text has nothing to decompose or fold: skip the (costly) Unicode normalisation.
+  const folded = ASCII_ONLY.test(s) ? s : s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  return folded
     .toUpperCase()
     .replace(/[^A-Z0-9]+/g, ' ')
     .trim();
@@ -55,8 +58,13 @@ export function compactPostcode(s: string): string | null {
 export interface IdentifierIndex {
   /** Normalised single- or multi-word values that leak when a whole value equals them. */
   wholeValues: Map<string, { kind: IdentifierKind; recordIds: string[] }>;
-  /** Phrases (full names, address lines) that leak wherever they occur, keyed by their first word. */
+  /**
+   * Phrases (full names, address lines: always two words or more) that leak wherever they occur, keyed by their
+   * first two words (see phraseKey), in the order they were first seen.
+   */
   phrases: Map<string, Array<{ words: string[]; kind: IdentifierKind; recordIds: string[] }>>;
+  /** Each phrase once, by kind and text (finds the entry to add a record id to without scanning a list). */
+  phraseEntries: Map<string, { words: string[]; kind: IdentifierKind; recordIds: string[] }>;
   postcodes: Map<string, string[]>;
   tokens: Map<string, { kind: IdentifierKind; recordIds: string[] }>;
   datesOfBirth: Map<string, string[]>;
@@ -87,7 +95,7 @@ function remember(ids: string[], id: string): void {
 
 export function emptyIndex(): IdentifierIndex {
   return {
-    wholeValues: new Map(), phrases: new Map(), postcodes: new Map(), tokens: new Map(), datesOfBirth: new Map(),
+    wholeValues: new Map(), phrases: new Map(), phraseEntries: new Map(), postcodes: new Map(), tokens: new Map(), datesOfBirth: new Map(),
     counts: Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>, records: 0,
   };
 }
@@ -107,18 +115,26 @@ function addWhole(ix: IdentifierIndex, raw: string | null, kind: IdentifierKind,
   ix.counts[kind]++;
 }
 
+/** The key a phrase is filed under: its first two words. */
+export function phraseKey(first: string, second: string): string {
+  return `${first} ${second}`;
+}
+
 function addPhrase(ix: IdentifierIndex, raw: string, kind: IdentifierKind, recordId: string): void {
   const words = normaliseText(raw).split(' ').filter(Boolean);
   if (words.length < 2) return;
-  const first = words[0]!;
-  const list = ix.phrases.get(first) ?? [];
-  const same = list.find((p) => p.kind === kind && p.words.length === words.length && p.words.every((w, i) => w === words[i]));
+  const entryKey = `${kind}|${words.join(' ')}`;
+  const same = ix.phraseEntries.get(entryKey);
   if (same) {
     remember(same.recordIds, recordId);
     return;
   }
-  list.push({ words, kind, recordIds: [recordId] });
-  ix.phrases.set(first, list);
+  const entry = { words, kind, recordIds: [recordId] };
+  ix.phraseEntries.set(entryKey, entry);
+  const k = phraseKey(words[0]!, words[1]!);
+  const list = ix.phrases.get(k);
+  if (list) list.push(entry);
+  else ix.phrases.set(k, [entry]);
   ix.counts[kind]++;
 }
 

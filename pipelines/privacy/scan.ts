@@ -7,7 +7,7 @@
 import type { ObjectStore } from '../io/object-store.ts';
 import type { Log } from '../log.ts';
 import { unitsOf, unitsOfBuffer, formatOf, type FileFormat, type TextUnit } from './extract.ts';
-import { IDENTIFIER_KINDS, KIND_LABELS, compactPostcode, normaliseText, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
+import { IDENTIFIER_KINDS, KIND_LABELS, compactPostcode, normaliseText, phraseKey, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
 
 export interface Finding {
   zone: string;
@@ -69,6 +69,11 @@ export function isSingleNameKind(kind: IdentifierKind): boolean {
   return SINGLE_NAME_KINDS.has(kind);
 }
 
+/** The first hit of each kind is the one reported. */
+function addHit(hits: Map<IdentifierKind, string[]>, kind: IdentifierKind, ids: string[]): void {
+  if (!hits.has(kind)) hits.set(kind, ids);
+}
+
 /**
  * The identifiers found in one unit of text: one hit per kind (the first). `vocabulary` holds normalised
  * values that come from configuration, not from a person (source and feed names, localities, age bands):
@@ -76,25 +81,25 @@ export function isSingleNameKind(kind: IdentifierKind): boolean {
  */
 export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: ReadonlySet<string> = new Set()): Array<{ kind: IdentifierKind; recordIds: string[] }> {
   const hits = new Map<IdentifierKind, string[]>();
-  const hit = (kind: IdentifierKind, ids: string[]) => {
-    if (!hits.has(kind)) hits.set(kind, ids);
-  };
   const norm = normaliseText(unit.text);
   if (norm) {
     const whole = ix.wholeValues.get(norm);
     // Single names are only matched as a whole data value: in template text (headings, prose) a word such as
     // "Ward" or "Young" is the report's own vocabulary. Full names and addresses count anywhere.
     const single = whole ? isSingleNameKind(whole.kind) : false;
-    if (whole && (!single || (unit.position === 'data' && norm.length >= MIN_SINGLE_NAME_LENGTH && !vocabulary.has(norm)))) hit(whole.kind, whole.recordIds);
-    const words = norm.split(' ');
-    for (let i = 0; i < words.length; i++) {
-      const candidates = ix.phrases.get(words[i]!);
-      if (!candidates) continue;
-      for (const p of candidates) {
-        if (i + p.words.length > words.length || hits.has(p.kind)) continue;
-        let ok = true;
-        for (let j = 1; j < p.words.length; j++) if (words[i + j] !== p.words[j]) { ok = false; break; }
-        if (ok) hit(p.kind, p.recordIds);
+    if (whole && (!single || (unit.position === 'data' && norm.length >= MIN_SINGLE_NAME_LENGTH && !vocabulary.has(norm)))) addHit(hits, whole.kind, whole.recordIds);
+    // Phrases have two words or more and are filed under their first two: one map look-up per word pair.
+    if (norm.includes(' ')) {
+      const words = norm.split(' ');
+      for (let i = 0; i + 1 < words.length; i++) {
+        const candidates = ix.phrases.get(phraseKey(words[i]!, words[i + 1]!));
+        if (!candidates) continue;
+        for (const p of candidates) {
+          if (i + p.words.length > words.length || hits.has(p.kind)) continue;
+          let ok = true;
+          for (let j = 2; j < p.words.length; j++) if (words[i + j] !== p.words[j]) { ok = false; break; }
+          if (ok) addHit(hits, p.kind, p.recordIds);
+        }
       }
     }
   }
@@ -103,7 +108,7 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: Reado
     for (const m of upper.matchAll(POSTCODE_IN_TEXT)) {
       const ids = ix.postcodes.get(compactPostcode(m[0]) ?? '');
       if (ids) {
-        hit('postcode', ids);
+        addHit(hits, 'postcode', ids);
         break;
       }
     }
@@ -111,7 +116,7 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: Reado
   if (unit.text.length >= 64) {
     for (const m of unit.text.matchAll(TOKEN_IN_TEXT)) {
       const t = ix.tokens.get(m[0].toLowerCase());
-      if (t) hit(t.kind, t.recordIds);
+      if (t) addHit(hits, t.kind, t.recordIds);
     }
   }
   // A date is only a date of birth where the field says so: event dates routinely equal someone's birthday.
@@ -119,7 +124,7 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: Reado
     for (const d of isoDatesIn(unit.text)) {
       const ids = ix.datesOfBirth.get(d);
       if (ids) {
-        hit('date_of_birth', ids);
+        addHit(hits, 'date_of_birth', ids);
         break;
       }
     }
