@@ -32,8 +32,9 @@ export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult>
   const { asAt } = ctx;
   const out = matchAuditKeys(asAt);
   const cfgThreshold = (ctx.config.linkage as { thresholdWeight?: unknown }).thresholdWeight;
-  const { data, manifest, review } = await loadAuditData(ctx.stores, asAt, ctx.runId, typeof cfgThreshold === 'number' ? cfgThreshold : undefined);
-  const ix = await loadIdentifierIndex(ctx.stores.secure, asAt);
+  const { data, manifest, review, identifierIndex } = await loadAuditData(ctx.stores, asAt, ctx.runId, typeof cfgThreshold === 'number' ? cfgThreshold : undefined);
+  // (without secure person records, loadIdentifierIndex says so)
+  const ix = identifierIndex ?? (await loadIdentifierIndex(ctx.stores.secure, asAt));
   const auditPrefix = keys.output(asAt, `${MATCH_AUDIT_DIR}/`);
   // Configuration vocabulary (not from any person): exempt from single-name matching.
   const vocabulary = configurationVocabulary(data.localityOfFamily ? data.localityOfFamily.values() : []);
