@@ -13,6 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
+import { mulberry32 } from '../../matching/random.ts';
 import {
   COMMON_SURNAMES,
   FEMALE_FORENAMES,
@@ -28,17 +29,8 @@ import {
 
 export const SYNTHETIC_COLUMNS = ['unique_id', 'given_name', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_1', 'nhs_number', 'cluster'] as const;
 
-/** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32): same seed, same data set. */
+export const prng = mulberry32;
 
 /** Sampling from a fixed weighted vocabulary by binary search over the cumulative weights. */
 class Weighted<T> {
