@@ -70,6 +70,27 @@ describe('parquet io', () => {
     await expect(writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, d: '2024-2-1' }])).rejects.toThrow(/column "d" \(DATE\)/);
   });
 
+  it('keeps awkward text and every double exactly (newlines, quotes, emoji, separators; random doubles)', async () => {
+    const cols: ParquetColumn[] = [{ name: 's', type: 'VARCHAR' }, { name: 'w', type: 'DOUBLE' }, { name: 'l', type: 'VARCHAR[]' }];
+    let x = 123456789;
+    const rand = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 10 ** ((x % 40) - 20);
+    const awkward = ['line\nbreak\r\n', 'quote " and \\ backslash', 'tab\tend', '😀 Zoë Ñ', '\u2028\u2029', '{"json":"looking"}', '', ' ', 'null'];
+    const rows = Array.from({ length: 2000 }, (_, i) => ({ s: awkward[i % awkward.length]!, w: rand(), l: [awkward[(i + 1) % awkward.length]!, ''] }));
+    await writeParquet(store, 'e/awkward.parquet', cols, rows);
+    expect(await readParquet(store, 'e/awkward.parquet')).toEqual(rows);
+  });
+
+  it('refuses a date that does not exist', async () => {
+    await expect(writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, d: '2023-02-29' }])).rejects.toThrow(/row 1 column "d" \(DATE\)/);
+  });
+
+  it('reads a projection or filter given as SQL over {{file}}', async () => {
+    await writeParquet(store, 'f/x.parquet', columns, rows);
+    const got = [];
+    for await (const b of iterateParquet(store, 'f/x.parquet', 'SELECT record_id, d FROM {{file}} WHERE n IS NOT NULL ORDER BY record_id')) got.push(...b);
+    expect(got).toEqual([{ record_id: 'health:people:H1', d: '2024-02-29' }, { record_id: 'ÉMILIE', d: '1999-12-31' }]);
+  });
+
   it('names the missing object', async () => {
     await expect(readParquet(store, 'nope/x.parquet')).rejects.toThrow(/no object nope\/x.parquet/);
   });
