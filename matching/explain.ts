@@ -79,8 +79,21 @@ export function explainPair(res: LinkResult, p: number, opts: { includeValues?: 
 
 /** Indexes of the n scored pairs whose weight is nearest the threshold (ties by record index). */
 export function pairsNearestThreshold(res: LinkResult, n: number): number[] {
-  const idx = Array.from({ length: res.pairs.count }, (_, i) => i);
-  const d = (i: number) => Math.abs(res.pairs.weight[i]! - res.thresholdWeight);
-  idx.sort((x, y) => d(x) - d(y) || res.pairs.l[x]! - res.pairs.l[y]! || res.pairs.r[x]! - res.pairs.r[y]!);
-  return idx.slice(0, n);
+  const { weight, l, r, count } = res.pairs;
+  const d = (i: number) => Math.abs(weight[i]! - res.thresholdWeight);
+  // x before y: nearer the threshold, then by record indices (a total order, so the result is deterministic)
+  const before = (x: number, y: number) => (d(x) - d(y) || l[x]! - l[y]! || r[x]! - r[y]!) < 0;
+  // The n best so far, kept in order: one comparison with the worst for most pairs (no sort of every pair).
+  const best: number[] = [];
+  if (n <= 0) return best;
+  for (let i = 0; i < count; i++) {
+    if (best.length === n && !before(i, best[n - 1]!)) continue;
+    let at = best.length < n ? best.length : n - 1;
+    while (at > 0 && before(i, best[at - 1]!)) {
+      if (at < n) best[at] = best[at - 1]!;
+      at--;
+    }
+    best[at] = i;
+  }
+  return best;
 }

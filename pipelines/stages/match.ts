@@ -82,6 +82,32 @@ const PAIR_COLUMNS: ParquetColumn[] = [
   { name: 'match_key', type: 'VARCHAR' },
 ];
 
+/**
+ * Pair indexes ordered by (smaller record id, larger record id), given each record's rank in record id order:
+ * two stable counting-sort passes over the ranks (larger id, then smaller id), linear in pairs plus records.
+ */
+export function sortPairsByIds(pairIdx: readonly number[], l: ArrayLike<number>, r: ArrayLike<number>, rank: Int32Array): number[] {
+  const m = pairIdx.length;
+  const lo = new Int32Array(m);
+  const hi = new Int32Array(m);
+  for (let k = 0; k < m; k++) {
+    const a = rank[l[pairIdx[k]!]!]!;
+    const b = rank[r[pairIdx[k]!]!]!;
+    lo[k] = a < b ? a : b;
+    hi[k] = a < b ? b : a;
+  }
+  const pass = (items: Int32Array, key: Int32Array): Int32Array => {
+    const start = new Int32Array(rank.length + 1);
+    for (let k = 0; k < m; k++) start[key[items[k]!]! + 1]!++;
+    for (let v = 0; v < rank.length; v++) start[v + 1]! += start[v]!;
+    const out = new Int32Array(m);
+    for (let k = 0; k < m; k++) out[start[key[items[k]!]!]!++] = items[k]!;
+    return out;
+  };
+  const sorted = pass(pass(Int32Array.from({ length: m }, (_, k) => k), hi), lo);
+  return Array.from(sorted, (k) => pairIdx[k]!);
+}
+
 export async function matchStage(ctx: StageContext, _input: z.infer<typeof matchInputSchema> = {}) {
   const cfg = linkageConfigSchema.parse(ctx.config.linkage ?? {});
   const settings = matchSettings(ctx);
@@ -94,7 +120,9 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   for (const f of Object.keys(FIELDS)) columns[f] = [];
   let resolved: Record<string, string | undefined> | null = null;
   ctx.progress.start('match: reading person records');
-  for await (const batch of iterateParquet(ctx.stores.secure, key)) {
+  // only the columns the engine reads (whichever of their names the file uses)
+  const wanted = Object.values(FIELDS).flat().map((c) => `'${c}'`).join(', ');
+  for await (const batch of iterateParquet(ctx.stores.secure, key, `SELECT COLUMNS(c -> c IN (${wanted})) FROM {{file}}`)) {
     for (const row of batch as ParquetRow[]) {
       if (!resolved) {
         resolved = {};
@@ -167,19 +195,22 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
       match_key: ruleNames[31 - Math.clz32(m & -m)]!,
     };
   };
-  const byIds = (x: ParquetRow, y: ParquetRow) => ((x.record_id_l as string) < (y.record_id_l as string) ? -1 : (x.record_id_l as string) > (y.record_id_l as string) ? 1 : (x.record_id_r as string) < (y.record_id_r as string) ? -1 : (x.record_id_r as string) > (y.record_id_r as string) ? 1 : 0);
-  const pairRows: ParquetRow[] = [];
-  for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) pairRows.push(pairRow(p));
-  pairRows.sort(byIds);
-  await writeParquet(ctx.stores.curated, keys.curated('pairs', asAt), PAIR_COLUMNS, pairRows);
-  const linkRows: ParquetRow[] = [];
+  // record rank in record_id order: sorting pairs by (smaller id, larger id) is then a sort of integers
+  const rank = new Int32Array(n);
+  order.forEach((i, k) => { rank[i] = k; });
+  const kept: number[] = [];
+  for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) kept.push(p);
+  function* rowsOf(idx: number[]): Generator<ParquetRow> {
+    for (const p of idx) yield pairRow(p);
+  }
+  const pairsWritten = await writeParquet(ctx.stores.curated, keys.curated('pairs', asAt), PAIR_COLUMNS, rowsOf(sortPairsByIds(kept, pairs.l, pairs.r, rank)));
+  const linked: number[] = [];
   let linkIdx = 0;
   for (let p = 0; p < pairs.count; p++) {
     if (!isAccepted(res, p)) continue;
-    if (clustering.accepted[linkIdx++]) linkRows.push(pairRow(p));
+    if (clustering.accepted[linkIdx++]) linked.push(p);
   }
-  linkRows.sort(byIds);
-  await writeParquet(ctx.stores.curated, keys.curated('links', asAt), PAIR_COLUMNS, linkRows);
+  const linksAccepted = await writeParquet(ctx.stores.curated, keys.curated('links', asAt), PAIR_COLUMNS, rowsOf(sortPairsByIds(linked, pairs.l, pairs.r, rank)));
 
   // model and clustering report (curated: ids and numbers only), review sample (secure: compared values)
   const { timingsMs: _t, ...modelJson } = model;
@@ -203,8 +234,8 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   const counts = {
     records: n,
     candidatePairs: pairs.count,
-    pairsWritten: pairRows.length,
-    linksAccepted: linkRows.length,
+    pairsWritten,
+    linksAccepted,
     mergesRefused: clustering.refused.length,
     persons,
   };
