@@ -169,21 +169,33 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(store: 
   const db = await openScratchDuckDb();
   try {
     const from = `read_parquet(${sqlString(path)}, hive_partitioning = false)`;
-    const rowsFile = join(db.dir, 'rows.ndjson');
-    const query = sql ? sql.replaceAll('{{file}}', from) : `SELECT * FROM ${from}`;
-    // 64-bit integer columns: JSON numbers beyond 2^53 would silently lose digits, so they are refused.
-    const described = await (await db.conn.run(`DESCRIBE ${query}`)).getRowObjectsJS();
-    const wide = new Set(described.filter((d) => /^(BIGINT|UBIGINT|HUGEINT|UHUGEINT)$/.test(String(d.column_type))).map((d) => String(d.column_name)));
-    await db.conn.run(`COPY (${query}) TO ${sqlString(rowsFile)} (FORMAT json)`);
-    const rowOf = (line: string): ParquetRow => {
-      const o = JSON.parse(line) as Record<string, unknown>;
-      for (const k in o) {
-        const v = o[k];
-        if (v !== null && typeof v === 'object') o[k] = plainOf(v);
-        else if (typeof v === 'number' && !Number.isSafeInteger(v) && wide.has(k)) throw new Error(`readParquet ${key}: column "${k}" holds integer ${v}, outside the safe range`);
-      }
-      return o as ParquetRow;
-    };
+    yield* queryRows<T>(db, sql ? sql.replaceAll('{{file}}', from) : `SELECT * FROM ${from}`, `readParquet ${key}`);
+  } finally {
+    await db.dispose();
+  }
+}
+
+/**
+ * The rows of a query on a scratch DuckDB (see openScratchDuckDb), in order, as batches of plain row objects:
+ * DuckDB writes them as newline-delimited JSON to a file in the scratch directory and V8's native JSON.parse
+ * builds the rows (about 2x faster than converting DuckDB vectors value by value).
+ */
+export async function* queryRows<T extends ParquetRow = ParquetRow>(db: { dir: string; conn: DuckDBConnection }, query: string, what = 'query'): AsyncGenerator<T[]> {
+  const rowsFile = join(db.dir, `rows-${++exportSeq}.ndjson`);
+  // 64-bit integer columns: JSON numbers beyond 2^53 would silently lose digits, so they are refused.
+  const described = await (await db.conn.run(`DESCRIBE ${query}`)).getRowObjectsJS();
+  const wide = new Set(described.filter((d) => /^(BIGINT|UBIGINT|HUGEINT|UHUGEINT)$/.test(String(d.column_type))).map((d) => String(d.column_name)));
+  await db.conn.run(`COPY (${query}) TO ${sqlString(rowsFile)} (FORMAT json)`);
+  const rowOf = (line: string): ParquetRow => {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    for (const k in o) {
+      const v = o[k];
+      if (v !== null && typeof v === 'object') o[k] = plainOf(v);
+      else if (typeof v === 'number' && !Number.isSafeInteger(v) && wide.has(k)) throw new Error(`${what}: column "${k}" holds integer ${v}, outside the safe range`);
+    }
+    return o as ParquetRow;
+  };
+  try {
     let rest = '';
     for await (const chunk of createReadStream(rowsFile, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
       const text = rest + (chunk as string);
@@ -195,6 +207,7 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(store: 
     }
     if (rest) yield [rowOf(rest) as T];
   } finally {
-    await db.dispose();
+    await rm(rowsFile, { force: true });
   }
 }
+let exportSeq = 0;

@@ -51,12 +51,15 @@ function num(row: ParquetRow, ...names: string[]): number | null {
   return null;
 }
 
-/** Where each row read by rowsOf came from ("<store>/<key> row <n>"), for errors that name file, row and field. */
-const rowOrigin = new WeakMap<object, string>();
+/**
+ * The row rowsOf yielded last and where it came from: rows are checked as they are read, so an error names
+ * "<what> <store>/<key> row <n>" without building that text (or a map entry) for every row.
+ */
+const lastRow: { row: ParquetRow | null; what: string; file: string; n: number } = { row: null, what: '', file: '', n: 0 };
 
-/** Where a row came from, for error messages. */
+/** Where a row came from, for error messages (the table's name for a row not being read just now). */
 export function originOf(row: ParquetRow, table: string): string {
-  return rowOrigin.get(row) ?? table;
+  return row === lastRow.row ? `${lastRow.what} ${lastRow.file} row ${lastRow.n}` : table;
 }
 
 function need(row: ParquetRow, table: string, ...names: string[]): string {
@@ -86,7 +89,10 @@ async function* rowsOf(ctx: StageContext, zone: 'curated' | 'secure', key: strin
   for await (const batch of iterateParquet(store, key, sql)) {
     for (const row of batch) {
       n += 1;
-      rowOrigin.set(row, `${what} ${store.location}/${key} row ${n}`);
+      lastRow.row = row;
+      lastRow.what = what;
+      lastRow.file = `${store.location}/${key}`;
+      lastRow.n = n;
       yield row;
     }
   }

@@ -24,7 +24,7 @@ import type { Fact } from '../../models/facts.ts';
 import { FEEDS, type FeedDefinition, type Source } from '../feeds/catalogue.ts';
 import { factsOf, relationshipsOf } from '../feeds/mappers.ts';
 import type { ObjectStore } from '../io/object-store.ts';
-import { openScratchDuckDb, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
+import { openScratchDuckDb, queryRows, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
@@ -162,25 +162,19 @@ async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn
     }
     await db.conn.run(`CREATE TABLE u AS ${parts.join(' UNION ALL ')}`);
     const total = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM u')).getRowObjectsJS())[0]!.n as bigint;
-    await db.conn.run('SET threads = 1');
-    const res = await db.conn.stream(`SELECT * EXCLUDE (_rn) FROM (
-        SELECT *, row_number() OVER (PARTITION BY "${keyColumn}" ORDER BY _file_ord DESC, _line DESC) AS _rn FROM u
-      ) WHERE _rn = 1 ORDER BY "${keyColumn}"`);
-    const names = res.columnNames();
     let kept = 0;
-    for (;;) {
-      const chunk = await res.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      for (const r of chunk.getRows()) {
+    const rows = queryRows(db, `SELECT * EXCLUDE (_rn) FROM (
+        SELECT *, row_number() OVER (PARTITION BY "${keyColumn}" ORDER BY _file_ord DESC, _line DESC) AS _rn FROM u
+      ) WHERE _rn = 1 ORDER BY "${keyColumn}"`, `standardise ${files[0]!.key}`);
+    for await (const batch of rows) {
+      for (const r of batch) {
         const row: Record<string, string> = {};
-        let extractDate = '';
-        for (let j = 0; j < names.length; j++) {
-          const n = names[j]!;
-          if (n === '_extract_date') extractDate = String(r[j]);
-          else if (!n.startsWith('_')) row[n] = r[j] === null ? '' : String(r[j]);
+        for (const n in r) {
+          const v = r[n];
+          if (!n.startsWith('_')) row[n] = v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
         }
         kept++;
-        yield { row, extractDate };
+        yield { row, extractDate: String(r._extract_date) };
       }
     }
     counter.rows += Number(total);

@@ -90,8 +90,8 @@ export async function loadFileCounts(secure: ObjectStore, asAt: string, ignored:
   return out.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
-async function* rowsOf(store: ObjectStore, key: string): AsyncGenerator<ParquetRow> {
-  for await (const batch of iterateParquet(store, key)) yield* batch;
+async function* rowsOf(store: ObjectStore, key: string, sql?: string): AsyncGenerator<ParquetRow> {
+  for await (const batch of iterateParquet(store, key, sql)) yield* batch;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
@@ -101,7 +101,7 @@ async function loadPairs(store: ObjectStore, key: string, index: Map<string, num
   const keyIndex = new Map<string, number>();
   const keyList: string[] = [];
   if (await store.exists(key)) {
-    for await (const row of rowsOf(store, key)) {
+    for await (const row of rowsOf(store, key, 'SELECT record_id_l, record_id_r, match_weight, match_key FROM {{file}}')) {
       const mk = str(row.match_key) ?? '';
       let ki = keyIndex.get(mk);
       if (ki === undefined) {
