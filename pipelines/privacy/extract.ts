@@ -213,6 +213,11 @@ function* xlsxUnits(buf: Buffer, origin: string): Generator<TextUnit> {
 
 // ---------------------------------------------------------------- any file
 
+/** Where a Parquet cell (row from 1) or list element (index from 0) is, in findings. */
+export function parquetCellLocation(row: number, column: string, index?: number): string {
+  return index === undefined ? `row ${row}, column ${column}` : `row ${row}, column ${column}[${index}]`;
+}
+
 export async function* unitsOf(store: ObjectStore, key: string): AsyncGenerator<TextUnit> {
   const format = formatOf(key);
   if (format === 'parquet') {
@@ -221,8 +226,8 @@ export async function* unitsOf(store: ObjectStore, key: string): AsyncGenerator<
       for (const r of batch) {
         row++;
         for (const [col, v] of Object.entries(r)) {
-          if (typeof v === 'string' && v !== '') yield { location: `row ${row}, column ${col}`, field: col, text: v, position: 'data' };
-          else if (Array.isArray(v)) for (const [i, s] of v.entries()) if (s) yield { location: `row ${row}, column ${col}[${i}]`, field: col, text: s, position: 'data' };
+          if (typeof v === 'string' && v !== '') yield { location: parquetCellLocation(row, col), field: col, text: v, position: 'data' };
+          else if (Array.isArray(v)) for (const [i, s] of v.entries()) if (s) yield { location: parquetCellLocation(row, col, i), field: col, text: s, position: 'data' };
         }
       }
     }

@@ -6,6 +6,7 @@
  */
 import type { ObjectStore } from '../io/object-store.ts';
 import type { Log } from '../log.ts';
+import { ParquetDistinctScanner } from './parquet-distinct.ts';
 import { unitsOf, unitsOfBuffer, formatOf, type FileFormat, type TextUnit } from './extract.ts';
 import { IDENTIFIER_KINDS, KIND_LABELS, compactPostcode, normaliseText, phraseKey, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
 
@@ -46,6 +47,8 @@ export interface ScanResult {
 }
 
 export const MAX_FINDINGS_LISTED = 500;
+/** Findings logged per file (the rest are counted). */
+const FINDINGS_LOGGED_PER_FILE = 20;
 
 const DOB_FIELD = /(^|[_\s.-])(dob|birth|born|date_of_birth|dateofbirth|birth_?date)($|[_\s.-])/i;
 const DATE_IN_TEXT = /\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})(\d{2})(\d{2})\b/g;
@@ -79,7 +82,12 @@ function addHit(hits: Map<IdentifierKind, string[]>, kind: IdentifierKind, ids: 
  * values that come from configuration, not from a person (source and feed names, localities, age bands):
  * a whole value equal to one of them is not a single-name leak even when someone bears that surname.
  */
-export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: ReadonlySet<string> = new Set()): Array<{ kind: IdentifierKind; recordIds: string[] }> {
+export interface Hit {
+  kind: IdentifierKind;
+  recordIds: string[];
+}
+
+export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: ReadonlySet<string> = new Set()): Hit[] {
   const hits = new Map<IdentifierKind, string[]>();
   const norm = normaliseText(unit.text);
   if (norm) {
@@ -138,6 +146,17 @@ export interface ScanTarget {
   key: string;
 }
 
+/**
+ * How Parquet tables are scanned: 'distinct' checks each distinct text value once per scan in DuckDB and falls
+ * back to 'per-cell' for a file where a value hits (so findings and locations are the per-cell scan's);
+ * 'per-cell' checks every cell. Both give the same ScanResult.
+ */
+export type ParquetScanMode = 'distinct' | 'per-cell';
+
+export interface ScanOptions {
+  parquet?: ParquetScanMode;
+}
+
 export class ScanCollector {
   readonly files: ScannedFile[] = [];
   readonly findings: Finding[] = [];
@@ -147,27 +166,84 @@ export class ScanCollector {
   /** Normalised configuration values exempt from single-name matching (see checkUnit). */
   readonly vocabulary = new Set<string>();
 
-  constructor(readonly ix: IdentifierIndex, readonly log?: Log, vocabulary: Iterable<string> = []) {
+  readonly parquetMode: ParquetScanMode;
+  /** The fast Parquet path (one DuckDB instance for the whole scan); see close(). */
+  readonly parquet: ParquetDistinctScanner<Hit>;
+
+  constructor(readonly ix: IdentifierIndex, readonly log?: Log, vocabulary: Iterable<string> = [], opts: ScanOptions = {}) {
     for (const v of vocabulary) {
       const n = normaliseText(v);
       if (n) this.vocabulary.add(n);
     }
+    this.parquetMode = opts.parquet ?? 'distinct';
+    // A Parquet cell's verdict depends on its text and on whether its column is a DOB field: nothing else.
+    this.parquet = new ParquetDistinctScanner(
+      (text, dob) => checkUnit(this.ix, { location: '', field: dob ? 'date_of_birth' : undefined, text, position: 'data' }, this.vocabulary),
+      (column) => DOB_FIELD.test(column),
+    );
+  }
+
+  /** Release the fast Parquet path's DuckDB instance (call once the scan is over; scanPublished does). */
+  async close(): Promise<void> {
+    await this.parquet.dispose();
+  }
+
+  /**
+   * Scan a Parquet file from its distinct values: same counts, findings and locations as the per-cell scan.
+   * False when the file is left to the per-cell scan (a column type or value the fast path does not model, or unreadable).
+   */
+  private async scanParquetDistinct(t: ScanTarget, file: ScannedFile): Promise<boolean> {
+    let scan: Awaited<ReturnType<ParquetDistinctScanner<Hit>['scan']>>;
+    let first: Array<{ location: string; hits: Hit[] }> = [];
+    try {
+      if (!(await t.store.exists(t.key))) return false;
+      scan = await this.parquet.scan(await t.store.localPath(t.key));
+      if (!scan) return false;
+      // Every unit holding an identifier yields one finding or more: this many units cover the findings still
+      // listed and the file's logged ones.
+      if (scan.hitValues.length) first = await scan.firstHitUnits(Math.max(MAX_FINDINGS_LISTED - this.findings.length, FINDINGS_LOGGED_PER_FILE));
+    } catch {
+      // Unreadable here: the per-cell scan reports it exactly as it always has.
+      return false;
+    }
+    file.units = scan.units;
+    let findings = 0;
+    const byKind = new Map<IdentifierKind, number>();
+    for (const v of scan.hitValues) {
+      for (const h of v.hits) byKind.set(h.kind, (byKind.get(h.kind) ?? 0) + v.units);
+      findings += v.units * v.hits.length;
+    }
+    // The first findings one by one (listed, logged), in the per-cell scan's order; then the rest by count.
+    for (const u of first) this.addHits(t.zone, t.key, file, u.location, u.hits);
+    for (const u of first) for (const h of u.hits) byKind.set(h.kind, byKind.get(h.kind)! - 1);
+    for (const [kind, n] of byKind) this.byKind[kind] += n;
+    this.findingsTotal += findings - file.findings;
+    file.findings = findings;
+    return true;
   }
 
   private addUnits(zone: string, key: string, file: ScannedFile, unit: TextUnit): void {
     file.units++;
-    for (const h of checkUnit(this.ix, unit, this.vocabulary)) {
+    this.addHits(zone, key, file, unit.location, checkUnit(this.ix, unit, this.vocabulary));
+  }
+
+  private addHits(zone: string, key: string, file: ScannedFile, location: string, hits: Hit[]): void {
+    for (const h of hits) {
       file.findings++;
       this.findingsTotal++;
       this.byKind[h.kind]++;
-      if (this.findings.length < MAX_FINDINGS_LISTED) this.findings.push({ zone, key, location: unit.location, kind: h.kind, recordIds: h.recordIds });
+      if (this.findings.length < MAX_FINDINGS_LISTED) this.findings.push({ zone, key, location, kind: h.kind, recordIds: h.recordIds });
       // Where and what kind, never the value.
-      if (file.findings <= 20) this.log?.warn('privacy scan: clear identifier in a published output', { zone, key, location: unit.location, kind: h.kind });
+      if (file.findings <= FINDINGS_LOGGED_PER_FILE) this.log?.warn('privacy scan: clear identifier in a published output', { zone, key, location, kind: h.kind });
     }
   }
 
   async scanObject(t: ScanTarget): Promise<ScannedFile> {
     const file: ScannedFile = { zone: t.zone, key: t.key, format: formatOf(t.key), units: 0, findings: 0 };
+    if (file.format === 'parquet' && this.parquetMode === 'distinct' && (await this.scanParquetDistinct(t, file))) {
+      this.files.push(file);
+      return file;
+    }
     try {
       for await (const unit of unitsOf(t.store, t.key)) this.addUnits(t.zone, t.key, file, unit);
     } catch (err) {
@@ -222,9 +298,13 @@ export async function publishedObjects(stores: { outputs: ObjectStore; curated: 
 }
 
 /** Scan every published object for the as-at date. */
-export async function scanPublished(ix: IdentifierIndex, stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, opts: { log?: Log; exclude?: (zone: string, key: string) => boolean; vocabulary?: Iterable<string> } = {}): Promise<{ collector: ScanCollector; result: ScanResult }> {
-  const collector = new ScanCollector(ix, opts.log, opts.vocabulary);
-  for (const t of await publishedObjects(stores, asAt, opts.exclude)) await collector.scanObject(t);
+export async function scanPublished(ix: IdentifierIndex, stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, opts: ScanOptions & { log?: Log; exclude?: (zone: string, key: string) => boolean; vocabulary?: Iterable<string> } = {}): Promise<{ collector: ScanCollector; result: ScanResult }> {
+  const collector = new ScanCollector(ix, opts.log, opts.vocabulary, opts);
+  try {
+    for (const t of await publishedObjects(stores, asAt, opts.exclude)) await collector.scanObject(t);
+  } finally {
+    await collector.close();
+  }
   return { collector, result: collector.result(asAt) };
 }
 
