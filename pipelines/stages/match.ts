@@ -22,10 +22,11 @@ import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import { parseLinkSettings, type LinkSettings } from '../../matching/settings.ts';
 import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
-import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
+import { iterateParquet, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
+import { writePairTable } from './match-pairs.ts';
 
 export const matchInputSchema = z.object({}).loose().default({});
 
@@ -74,13 +75,6 @@ export function matchSettings(ctx: StageContext): LinkSettings {
 /** Relationships whose `from` person is a generation above the `to` person. */
 const PARENT_LIKE = new Set(['mother', 'father', 'step_parent', 'grandparent', 'carer']);
 
-const PAIR_COLUMNS: ParquetColumn[] = [
-  { name: 'record_id_l', type: 'VARCHAR' },
-  { name: 'record_id_r', type: 'VARCHAR' },
-  { name: 'match_weight', type: 'DOUBLE' },
-  { name: 'match_probability', type: 'DOUBLE' },
-  { name: 'match_key', type: 'VARCHAR' },
-];
 
 /**
  * Pair indexes ordered by (smaller record id, larger record id), given each record's rank in record id order:
@@ -182,35 +176,33 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   const personRows = order.map((i) => ({ record_id: ids[i]!, person_id: personOfCluster.get(clustering.cluster[i]!)! }));
   await writeParquet(ctx.stores.curated, keys.curated('persons', asAt), [{ name: 'record_id', type: 'VARCHAR' }, { name: 'person_id', type: 'VARCHAR' }], personRows);
 
-  // pairs (above the floor) and links (accepted), each pair with its ids in sorted order
-  const pairRow = (p: number): ParquetRow => {
-    const a = ids[pairs.l[p]!]!;
-    const b = ids[pairs.r[p]!]!;
-    const m = pairs.mask[p]!;
-    return {
-      record_id_l: a < b ? a : b,
-      record_id_r: a < b ? b : a,
-      match_weight: Number(pairs.weight[p]!.toPrecision(12)),
-      match_probability: Number(pairs.probability[p]!.toPrecision(12)),
-      match_key: ruleNames[31 - Math.clz32(m & -m)]!,
-    };
-  };
-  // record rank in record_id order: sorting pairs by (smaller id, larger id) is then a sort of integers
+  // pairs (above the floor) and links (accepted), each pair with its ids in sorted order; record rank in
+  // record_id order makes sorting pairs by (smaller id, larger id) a sort of integers
   const rank = new Int32Array(n);
   order.forEach((i, k) => { rank[i] = k; });
+  const idsByRank = order.map((i) => ids[i]!);
+  const pairTable = (idx: number[]) => {
+    const sorted = sortPairsByIds(idx, pairs.l, pairs.r, rank);
+    return {
+      idsByRank, ruleNames, count: sorted.length,
+      lo: (k: number) => Math.min(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
+      hi: (k: number) => Math.max(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
+      weight: (k: number) => Number(pairs.weight[sorted[k]!]!.toPrecision(12)),
+      probability: (k: number) => Number(pairs.probability[sorted[k]!]!.toPrecision(12)),
+      // the first blocking rule that found the pair
+      rule: (k: number) => { const m = pairs.mask[sorted[k]!]!; return 31 - Math.clz32(m & -m); },
+    };
+  };
   const kept: number[] = [];
   for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) kept.push(p);
-  function* rowsOf(idx: number[]): Generator<ParquetRow> {
-    for (const p of idx) yield pairRow(p);
-  }
-  const pairsWritten = await writeParquet(ctx.stores.curated, keys.curated('pairs', asAt), PAIR_COLUMNS, rowsOf(sortPairsByIds(kept, pairs.l, pairs.r, rank)));
+  const pairsWritten = await writePairTable(ctx.stores.curated, keys.curated('pairs', asAt), pairTable(kept));
   const linked: number[] = [];
   let linkIdx = 0;
   for (let p = 0; p < pairs.count; p++) {
     if (!isAccepted(res, p)) continue;
     if (clustering.accepted[linkIdx++]) linked.push(p);
   }
-  const linksAccepted = await writeParquet(ctx.stores.curated, keys.curated('links', asAt), PAIR_COLUMNS, rowsOf(sortPairsByIds(linked, pairs.l, pairs.r, rank)));
+  const linksAccepted = await writePairTable(ctx.stores.curated, keys.curated('links', asAt), pairTable(linked));
 
   // model and clustering report (curated: ids and numbers only), review sample (secure: compared values)
   const { timingsMs: _t, ...modelJson } = model;

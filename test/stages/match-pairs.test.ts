@@ -1,0 +1,59 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
+import { readParquet } from '../../pipelines/io/parquet.ts';
+import { sortPairsByIds } from '../../pipelines/stages/match.ts';
+import { writePairTable } from '../../pipelines/stages/match-pairs.ts';
+
+let root: string;
+let store: LocalObjectStore;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'match-pairs-'));
+  store = new LocalObjectStore(root);
+});
+afterAll(async () => rm(root, { recursive: true, force: true }));
+
+describe('match pair tables', () => {
+  // records in stage order, and their ids (one with a quote and a comma, to test the id join)
+  const ids = ['s:f:3', "s:f:1,'x\"", 's:f:2', 's:f:0'];
+  const order = ids.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
+  const rank = new Int32Array(ids.length);
+  order.forEach((i, k) => { rank[i] = k; });
+  const l = [0, 2, 3, 1, 0];
+  const r = [2, 1, 0, 3, 1];
+  const weight = [1.25, -3.5, 12.000000000001, 0.1 + 0.2, -20];
+  const probability = weight.map((w) => 1 / (1 + 2 ** -w));
+
+  it('orders pairs by (smaller id, larger id) and writes ids, exact numbers and rule names', async () => {
+    const sorted = sortPairsByIds([0, 1, 2, 3, 4], l, r, rank);
+    const byIds = (p: number) => [ids[l[p]!]!, ids[r[p]!]!].sort();
+    const expected = [0, 1, 2, 3, 4].sort((a, b) => (byIds(a).join('\u0000') < byIds(b).join('\u0000') ? -1 : 1));
+    expect(sorted).toEqual(expected);
+    const n = await writePairTable(store, 'pairs/x.parquet', {
+      idsByRank: order.map((i) => ids[i]!), ruleNames: ['rule a', "rule 'b'"], count: sorted.length,
+      lo: (k) => Math.min(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
+      hi: (k) => Math.max(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
+      weight: (k) => weight[sorted[k]!]!, probability: (k) => probability[sorted[k]!]!, rule: (k) => sorted[k]! % 2,
+    });
+    expect(n).toBe(5);
+    const rows = await readParquet(store, 'pairs/x.parquet');
+    expect(rows).toEqual(sorted.map((p) => ({
+      record_id_l: byIds(p)[0], record_id_r: byIds(p)[1], match_weight: weight[p], match_probability: probability[p], match_key: p % 2 ? "rule 'b'" : 'rule a',
+    })));
+    // the same pairs give the same bytes
+    await writePairTable(store, 'pairs/y.parquet', {
+      idsByRank: order.map((i) => ids[i]!), ruleNames: ['rule a', "rule 'b'"], count: sorted.length,
+      lo: (k) => Math.min(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!), hi: (k) => Math.max(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
+      weight: (k) => weight[sorted[k]!]!, probability: (k) => probability[sorted[k]!]!, rule: (k) => sorted[k]! % 2,
+    });
+    expect((await readFile(join(root, 'pairs/x.parquet'))).equals(await readFile(join(root, 'pairs/y.parquet')))).toBe(true);
+  });
+
+  it('refuses a rank with no record rather than dropping the pair', async () => {
+    await expect(writePairTable(store, 'pairs/bad.parquet', {
+      idsByRank: ['a', 'b'], ruleNames: ['r'], count: 1, lo: () => 0, hi: () => 7, weight: () => 1, probability: () => 0.5, rule: () => 0,
+    })).rejects.toThrow(/1 pairs given but 0 written/);
+  });
+});
