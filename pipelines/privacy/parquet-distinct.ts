@@ -170,10 +170,18 @@ export class ParquetDistinctScanner<H> {
       this.hitsOf.set(valueKey(text, dob), hits);
       found.push({ text, dob });
     };
-    for (let from = 0; from < fresh; from += SLICE) {
-      const row = (await conn.runAndReadAll(
+    const slice = (from: number) => {
+      const q = conn.runAndReadAll(
         `SELECT string_agg(v, ${SEPARATOR_SQL}) FILTER (WHERE NOT dob), string_agg(v, ${SEPARATOR_SQL}) FILTER (WHERE dob) FROM fresh WHERE rowid >= ${from} AND rowid < ${from + SLICE} AND NOT contains(v, ${SEPARATOR_SQL})`,
-      )).getRows()[0]!;
+      );
+      q.catch(() => {}); // awaited below; never an unhandled rejection if a check throws first
+      return q;
+    };
+    // DuckDB (its own threads) builds the next slice while JS checks this one.
+    let next = fresh > 0 ? slice(0) : undefined;
+    for (let from = 0; next; from += SLICE) {
+      const row = (await next).getRows()[0]!;
+      next = from + SLICE < fresh ? slice(from + SLICE) : undefined;
       for (const [joined, dob] of [[row[0], false], [row[1], true]] as const) {
         if (typeof joined === 'string') for (const text of joined.split(SEPARATOR)) checkOne(text, dob);
       }

@@ -82,6 +82,27 @@ function addHit(hits: Map<IdentifierKind, string[]>, kind: IdentifierKind, ids: 
  * values that come from configuration, not from a person (source and feed names, localities, age bands):
  * a whole value equal to one of them is not a single-name leak even when someone bears that surname.
  */
+/**
+ * The first and second words of the index's phrases: a word pair whose words are not both there cannot key a
+ * phrase, so most pairs of a long value (JSON evidence has dozens of words) need no key string built and
+ * looked up. Rebuilt when phrases are added under new keys.
+ */
+const phraseWordsOf = new WeakMap<IdentifierIndex['phrases'], { keys: number; first: Set<string>; second: Set<string> }>();
+function phraseWords(ix: IdentifierIndex): { first: Set<string>; second: Set<string> } {
+  let w = phraseWordsOf.get(ix.phrases);
+  if (!w || w.keys !== ix.phrases.size) {
+    w = { keys: ix.phrases.size, first: new Set(), second: new Set() };
+    for (const list of ix.phrases.values()) {
+      for (const p of list) {
+        w.first.add(p.words[0]!);
+        w.second.add(p.words[1]!);
+      }
+    }
+    phraseWordsOf.set(ix.phrases, w);
+  }
+  return w;
+}
+
 export interface Hit {
   kind: IdentifierKind;
   recordIds: string[];
@@ -99,7 +120,9 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: Reado
     // Phrases have two words or more and are filed under their first two: one map look-up per word pair.
     if (norm.includes(' ')) {
       const words = norm.split(' ');
+      const { first, second } = phraseWords(ix);
       for (let i = 0; i + 1 < words.length; i++) {
+        if (!first.has(words[i]!) || !second.has(words[i + 1]!)) continue;
         const candidates = ix.phrases.get(phraseKey(words[i]!, words[i + 1]!));
         if (!candidates) continue;
         for (const p of candidates) {
