@@ -11,6 +11,7 @@
  * read, is handed back to the caller to scan cell by cell as before.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { join } from 'node:path';
 import { openScratchDuckDb } from '../io/parquet.ts';
 import { parquetCellLocation } from './extract.ts';
 
@@ -42,7 +43,7 @@ const LIST_TYPES = new Set(['VARCHAR[]']);
 const UNSCANNED_TYPES = new Set(['INTEGER', 'BIGINT', 'DOUBLE', 'BOOLEAN']);
 
 /** Values fetched per query, joined by a separator no fetched value contains (those few are fetched one by one). */
-const SLICE = 100_000;
+const SLICE = 25_000;
 const SEPARATOR = '\u0001';
 const SEPARATOR_SQL = 'chr(1)';
 
@@ -76,7 +77,12 @@ export class ParquetDistinctScanner<H> {
   private async conn(): Promise<DuckDBConnection> {
     this.db ??= (async () => {
       const db = await openScratchDuckDb(this.memoryLimit);
-      // Values checked so far in this scan: clean ones, and ones holding an identifier.
+      // Values checked so far in this scan: clean ones, and ones holding an identifier. In a database file in the
+      // scratch directory, so that DuckDB can evict them from memory (an in-memory table cannot be).
+      await db.conn.run(`ATTACH ${literal(join(db.dir, 'checked.duckdb'))} AS checked`);
+      await db.conn.run('USE checked');
+      // Row order inside these tables is never relied on (the cell order of findings comes from ORDER BY).
+      await db.conn.run('SET preserve_insertion_order = false');
       await db.conn.run('CREATE TABLE clean (v VARCHAR, dob BOOLEAN)');
       await db.conn.run('CREATE TABLE hit (v VARCHAR, dob BOOLEAN)');
       return db;
@@ -86,7 +92,13 @@ export class ParquetDistinctScanner<H> {
 
   /** The file's units and hit values; null when the file must be scanned cell by cell. Throws when the file cannot be read. */
   async scan(path: string): Promise<DistinctFileScan<H> | null> {
-    const result = await this.settle(path);
+    let result: DistinctFileScan<H> | null;
+    try {
+      result = await this.settle(path);
+    } catch (err) {
+      this.stats.filesHandedBack++;
+      throw err;
+    }
     if (result === null) this.stats.filesHandedBack++;
     else this.stats.filesSettled++;
     return result;
@@ -128,9 +140,9 @@ export class ParquetDistinctScanner<H> {
       await conn.run(`SELECT count(*) FROM ${from}`); // still proves the file readable
       return { units: 0, hitValues: [], firstHitUnits: async () => [] };
     }
-    await conn.run(`CREATE OR REPLACE TEMP TABLE cand AS SELECT v, dob, count(*) AS n FROM (${branches.map((b) => b.values).join(' UNION ALL ')}) WHERE v <> '' GROUP BY v, dob`);
+    await conn.run(`CREATE OR REPLACE TABLE cand AS SELECT v, dob, count(*) AS n FROM (${branches.map((b) => b.values).join(' UNION ALL ')}) WHERE v <> '' GROUP BY v, dob`);
     const units = Number((await conn.runAndReadAll('SELECT coalesce(sum(n), 0) FROM cand')).getRows()[0]![0]);
-    await conn.run('CREATE OR REPLACE TEMP TABLE fresh AS SELECT v, dob FROM cand ANTI JOIN clean USING (v, dob) ANTI JOIN hit USING (v, dob)');
+    await conn.run('CREATE OR REPLACE TABLE fresh AS SELECT v, dob FROM cand ANTI JOIN clean USING (v, dob) ANTI JOIN hit USING (v, dob)');
     const fresh = Number((await conn.runAndReadAll('SELECT count(*) FROM fresh')).getRows()[0]![0]);
     const newHits = await this.checkFresh(conn, fresh);
     if (newHits.length) {

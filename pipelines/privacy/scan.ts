@@ -226,7 +226,9 @@ export class ScanCollector {
       // listed and the file's logged ones.
       if (scan.hitValues.length) first = await scan.firstHitUnits(Math.max(MAX_FINDINGS_LISTED - this.findings.length, FINDINGS_LOGGED_PER_FILE));
     } catch {
-      // Unreadable here: the per-cell scan reports it exactly as it always has.
+      // Unreadable here, or DuckDB out of memory: the per-cell scan reports the file exactly as it always has.
+      // (The error is not logged: a DuckDB message may quote a value.)
+      this.log?.warn('privacy scan: Parquet file not scanned by distinct value, scanning it cell by cell', { zone: t.zone, key: t.key });
       return false;
     }
     file.units = scan.units;
