@@ -46,7 +46,7 @@ export interface RelationshipRecord {
   fromRecordId: string;
   /** ... OF this person (e.g. from=mother, to=baby). */
   toRecordId: string;
-  relationship: 'mother' | 'father' | 'carer' | 'step_parent' | 'grandparent' | 'sibling' | 'other';
+  relationship: RelationshipType;
   /** Family grouping from the source, when it has one. */
   groupRef: string | null;
   startDate: string | null;
@@ -56,3 +56,7 @@ export interface RelationshipRecord {
 export function recordIdOf(source: string, feed: string, sourcePersonRef: string): string {
   return `${source}:${feed}:${sourcePersonRef}`;
 }
+
+/** What one person is to another in a relationship record (curated relationships.relationship). */
+export const RELATIONSHIP_TYPES = ['mother', 'father', 'carer', 'step_parent', 'grandparent', 'sibling', 'other'] as const;
+export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];

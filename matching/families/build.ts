@@ -62,7 +62,9 @@ export type MembershipEvidence =
   | { kind: 'co_residence'; withPersonIds: string[]; recordIds: string[] }
   | { kind: 'resident'; recordIds: string[] };
 
-export type FamilyRole = 'child' | 'expectant_mother' | 'parent' | 'carer' | 'step_parent' | 'grandparent' | 'adult';
+/** A member's role in a family (curated family_members.role). */
+export const FAMILY_ROLES = ['child', 'expectant_mother', 'parent', 'carer', 'step_parent', 'grandparent', 'adult'] as const;
+export type FamilyRole = (typeof FAMILY_ROLES)[number];
 
 export interface FamilyMembership {
   familyId: string;

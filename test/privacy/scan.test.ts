@@ -8,6 +8,7 @@ import { writeParquet } from '../../pipelines/io/parquet.ts';
 import { jsonLog } from '../../pipelines/log.ts';
 import { loadIdentifierIndex } from '../../pipelines/privacy/identifiers.ts';
 import { describeFinding, scanPublished } from '../../pipelines/privacy/scan.ts';
+import { configurationVocabulary } from '../../pipelines/privacy/vocabulary.ts';
 import { csvRows } from '../../pipelines/privacy/extract.ts';
 
 const AS_AT = '2026-03-31';
@@ -116,6 +117,21 @@ describe('privacy scan', () => {
     const withVocabulary = await scanPublished(ix, stores, AS_AT, { vocabulary: ['South', 'North'] });
     expect(withVocabulary.result.status).toBe('pass');
     expect(withVocabulary.result.vocabularyExempt).toBe(2);
+  });
+
+  it('does not take family roles or relationship types for a surname (someone may be called Carer)', async () => {
+    const { stores } = await setup();
+    const people = [...PEOPLE, { ...PEOPLE[1]!, record_id: 'police:people:X2', forename: 'JO', surname: 'CARER', surname_parts: ['CARER'] }];
+    await writeParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`, [
+      { name: 'record_id', type: 'VARCHAR' }, { name: 'forename', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' }, { name: 'surname_parts', type: 'VARCHAR[]' },
+    ], people.map((p) => ({ record_id: p.record_id, forename: p.forename, surname: p.surname, surname_parts: p.surname_parts })));
+    await writeParquet(stores.curated, `family_members/as_at=${AS_AT}/part-00000.parquet`, [{ name: 'family_id', type: 'VARCHAR' }, { name: 'role', type: 'VARCHAR' }], [{ family_id: 'F1', role: 'carer' }]);
+    await writeParquet(stores.curated, `relationships/as_at=${AS_AT}/part-00000.parquet`, [{ name: 'relationship_id', type: 'VARCHAR' }, { name: 'relationship', type: 'VARCHAR' }], [{ relationship_id: 'R1', relationship: 'carer' }]);
+    const ix = await loadIdentifierIndex(stores.secure, AS_AT);
+    const plain = await scanPublished(ix, stores, AS_AT);
+    expect(plain.result.findingsByKind.surname).toBe(2);
+    const withVocabulary = await scanPublished(ix, stores, AS_AT, { vocabulary: configurationVocabulary() });
+    expect(withVocabulary.result.status).toBe('pass');
   });
 
   it('fails, rather than vouching, when a published file cannot be read', async () => {
