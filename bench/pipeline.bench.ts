@@ -90,6 +90,10 @@ async function main(): Promise<void> {
   if (result.manifest) {
     const counts = Object.fromEntries(result.manifest.stages.map((s) => [s.name, s.counts]));
     lines.push(`  records: ${counts.standardise?.personRecords ?? '?'}   persons: ${counts.match?.persons ?? '?'}   families: ${counts.families?.families ?? '?'}`);
+    // a fast run that leaks is no result: say what the privacy scan found
+    const findings = counts.publish?.audit_privacy_findings;
+    const unreadable = counts.publish?.audit_unreadable_files;
+    lines.push(`  privacy scan: ${findings === 0 && unreadable === 0 ? 'pass' : `FAIL (${findings ?? '?'} findings, ${unreadable ?? '?'} unreadable files)`}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   if (result.status !== 'ok') process.exitCode = 1;
