@@ -6,16 +6,18 @@
  *   memory stays bounded) COPYs to a temp Parquet file that is then put into the store. Row order is preserved
  *   (single-threaded copy): callers sort what they write, so the same rows give byte-identical files.
  * - readParquet / iterateParquet read through `store.localPath(key)` (a local file, or a temp download
- *   for remote stores), through a temp newline-delimited JSON export, and return plain objects: VARCHAR -> string, integers -> number, DOUBLE -> number,
- *   BOOLEAN -> boolean, DATE -> 'YYYY-MM-DD', VARCHAR[] -> string[], NULL -> null.
+ *   for remote stores) and a temp newline-delimited JSON export (queryRows), and return plain objects:
+ *   VARCHAR -> string, integers -> number, DOUBLE -> number, BOOLEAN -> boolean, DATE -> 'YYYY-MM-DD',
+ *   VARCHAR[] -> string[], NULL -> null.
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isIsoDate } from '../layout.ts';
 import type { ObjectStore } from './object-store.ts';
 
 export const PARQUET_TYPES = ['VARCHAR', 'INTEGER', 'BIGINT', 'DOUBLE', 'BOOLEAN', 'DATE', 'VARCHAR[]'] as const;
@@ -29,13 +31,13 @@ export interface ParquetColumn {
 export type ParquetValue = string | number | boolean | null | string[];
 export type ParquetRow = Record<string, ParquetValue | undefined>;
 
-
 function sqlIdent(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`parquet column name "${name}" must be a plain identifier`);
   return `"${name}"`;
 }
 
-function sqlString(s: string): string {
+/** A SQL string literal. */
+export function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
@@ -68,17 +70,39 @@ function jsonCell(col: ParquetColumn, v: ParquetValue | undefined, rowNo: number
     case 'BIGINT': ok = typeof v === 'number' && Number.isSafeInteger(v); break;
     case 'DOUBLE': ok = typeof v === 'number' && Number.isFinite(v); break;
     case 'BOOLEAN': ok = typeof v === 'boolean'; break;
-    case 'DATE': ok = typeof v === 'string' && ISO_DATE.test(v) && isRealDate(v); break;
+    case 'DATE': ok = typeof v === 'string' && isIsoDate(v); break;
     case 'VARCHAR[]': ok = Array.isArray(v) && v.every((x) => typeof x === 'string'); break;
   }
   if (!ok) throw new Error(`writeParquet ${key}: row ${rowNo} column "${col.name}" (${col.type}) cannot hold ${JSON.stringify(v)}`);
   return v;
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-function isRealDate(v: string): boolean {
-  const d = new Date(`${v}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+/**
+ * A text file written a line at a time through a 1 MiB buffer, with the stream's back-pressure: `add` returns a
+ * promise to await only when the stream asked to wait. `abort` drops the file's stream after a failure.
+ */
+export function openLineFile(path: string): { add(text: string): Promise<unknown> | undefined; close(): Promise<void>; abort(): void } {
+  const out = createWriteStream(path);
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  failed.catch(() => {});
+  let buf = '';
+  return {
+    add(text) {
+      buf += text;
+      if (buf.length < 1 << 20) return undefined;
+      const flowing = out.write(buf);
+      buf = '';
+      return flowing ? undefined : Promise.race([once(out, 'drain'), failed]);
+    },
+    async close() {
+      out.end(buf);
+      buf = '';
+      await Promise.race([finished(out), failed]);
+    },
+    abort() {
+      out.destroy();
+    },
+  };
 }
 
 /** DuckDB's read_json `columns` argument for these columns. */
@@ -111,23 +135,21 @@ export async function writeParquet(
   const db = await openScratchDuckDb();
   try {
     const rowsFile = join(db.dir, 'rows.ndjson');
-    const out = createWriteStream(rowsFile);
-    const failed = new Promise<never>((_, reject) => out.once('error', reject));
-    failed.catch(() => {});
+    const lines = openLineFile(rowsFile);
     let n = 0;
-    let buf = '';
     const cell: Record<string, ParquetValue> = {};
-    for await (const row of rows as AsyncIterable<ParquetRow>) {
-      n++;
-      for (const c of columns) cell[c.name] = jsonCell(c, row[c.name], n, key);
-      buf += `${JSON.stringify(cell)}\n`;
-      if (buf.length >= 1 << 20) {
-        if (!out.write(buf)) await Promise.race([once(out, 'drain'), failed]);
-        buf = '';
+    try {
+      for await (const row of rows as AsyncIterable<ParquetRow>) {
+        n++;
+        for (const c of columns) cell[c.name] = jsonCell(c, row[c.name], n, key);
+        const wait = lines.add(`${JSON.stringify(cell)}\n`);
+        if (wait) await wait;
       }
+    } catch (err) {
+      lines.abort();
+      throw err;
     }
-    out.end(buf);
-    await Promise.race([finished(out), failed]);
+    await lines.close();
     const file = join(db.dir, 'out.parquet');
     // One thread + preserved insertion order: the file's bytes depend only on the rows.
     await db.conn.run('SET threads = 1');
@@ -140,11 +162,9 @@ export async function writeParquet(
   }
 }
 
-/** A parsed JSON value in the plain form readers get (lists: null items become ''; integers beyond 2^53 refused). */
-function plainOf(v: unknown): ParquetValue {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number') return v;
-  if (Array.isArray(v)) return v.map((x) => (x === null ? '' : typeof x === 'string' ? x : JSON.stringify(x)));
+/** A JSON list or object cell in the plain form readers get: a list of text (null items become ''), else its JSON text. */
+function plainOfObject(v: object): ParquetValue {
+  if (Array.isArray(v)) return v.map((x: unknown) => (x === null ? '' : typeof x === 'string' ? x : JSON.stringify(x)));
   return JSON.stringify(v);
 }
 
@@ -175,6 +195,9 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(store: 
   }
 }
 
+/** Numbers each export file of this process (several queries may share one scratch directory). */
+let exportSeq = 0;
+
 /**
  * The rows of a query on a scratch DuckDB (see openScratchDuckDb), in order, as batches of plain row objects:
  * DuckDB writes them as newline-delimited JSON to a file in the scratch directory and V8's native JSON.parse
@@ -190,7 +213,7 @@ export async function* queryRows<T extends ParquetRow = ParquetRow>(db: { dir: s
     const o = JSON.parse(line) as Record<string, unknown>;
     for (const k in o) {
       const v = o[k];
-      if (v !== null && typeof v === 'object') o[k] = plainOf(v);
+      if (v !== null && typeof v === 'object') o[k] = plainOfObject(v);
       else if (typeof v === 'number' && !Number.isSafeInteger(v) && wide.has(k)) throw new Error(`${what}: column "${k}" holds integer ${v}, outside the safe range`);
     }
     return o as ParquetRow;
@@ -210,4 +233,3 @@ export async function* queryRows<T extends ParquetRow = ParquetRow>(db: { dir: s
     await rm(rowsFile, { force: true });
   }
 }
-let exportSeq = 0;

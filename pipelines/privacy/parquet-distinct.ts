@@ -12,7 +12,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { join } from 'node:path';
-import { openScratchDuckDb } from '../io/parquet.ts';
+import { openScratchDuckDb, sqlString as literal } from '../io/parquet.ts';
 import { parquetCellLocation } from './extract.ts';
 
 /** The hits of one text value (`dateOfBirthField`: it sits in a date-of-birth column); empty when it is clean. */
@@ -49,10 +49,6 @@ const SEPARATOR_SQL = 'chr(1)';
 
 function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
-}
-
-function literal(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
 }
 
 const valueKey = (text: string, dob: boolean) => (dob ? `1${text}` : `0${text}`);

@@ -170,9 +170,9 @@ export interface ScanTarget {
 }
 
 /**
- * How Parquet tables are scanned: 'distinct' checks each distinct text value once per scan in DuckDB and falls
- * back to 'per-cell' for a file where a value hits (so findings and locations are the per-cell scan's);
- * 'per-cell' checks every cell. Both give the same ScanResult.
+ * How Parquet tables are scanned: 'distinct' checks each distinct text value once per scan in DuckDB, counts the
+ * cells of the values that hit, and locates only the first of them cell by cell (a file it cannot model or read
+ * goes to the per-cell scan); 'per-cell' checks every cell. Both give the same ScanResult.
  */
 export type ParquetScanMode = 'distinct' | 'per-cell';
 

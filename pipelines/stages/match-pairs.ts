@@ -5,12 +5,10 @@
  * probability, blocking-rule number) and DuckDB swaps the ranks for record ids and the rule number for its name,
  * in a join, keeping the order given. The same pairs give byte-identical Parquet (single-threaded final copy).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import type { ObjectStore } from '../io/object-store.ts';
-import { openScratchDuckDb } from '../io/parquet.ts';
+import { openLineFile, openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
 
 export interface PairTableInput {
   /** Record ids in rank order (rank = position); ids[rank[i]] is record i's id. */
@@ -25,22 +23,19 @@ export interface PairTableInput {
   ruleNames: readonly string[];
 }
 
-const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
-
+/** Writes one line per k in 0..count-1 to a new file. */
 async function writeLines(path: string, count: number, line: (k: number) => string): Promise<void> {
-  const out = createWriteStream(path);
-  const failed = new Promise<never>((_, reject) => out.once('error', reject));
-  failed.catch(() => {});
-  let buf = '';
-  for (let k = 0; k < count; k++) {
-    buf += line(k);
-    if (buf.length >= 1 << 20) {
-      if (!out.write(buf)) await Promise.race([once(out, 'drain'), failed]);
-      buf = '';
+  const file = openLineFile(path);
+  try {
+    for (let k = 0; k < count; k++) {
+      const wait = file.add(line(k));
+      if (wait) await wait;
     }
+  } catch (err) {
+    file.abort();
+    throw err;
   }
-  out.end(buf);
-  await Promise.race([finished(out), failed]);
+  await file.close();
 }
 
 /** Writes `record_id_l, record_id_r, match_weight, match_probability, match_key` rows; returns how many. */

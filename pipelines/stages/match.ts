@@ -75,7 +75,6 @@ export function matchSettings(ctx: StageContext): LinkSettings {
 /** Relationships whose `from` person is a generation above the `to` person. */
 const PARENT_LIKE = new Set(['mother', 'father', 'step_parent', 'grandparent', 'carer']);
 
-
 /**
  * Pair indexes ordered by (smaller record id, larger record id), given each record's rank in record id order:
  * two stable counting-sort passes over the ranks (larger id, then smaller id), linear in pairs plus records.

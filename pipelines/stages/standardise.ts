@@ -24,7 +24,7 @@ import type { Fact } from '../../models/facts.ts';
 import { FEEDS, type FeedDefinition, type Source } from '../feeds/catalogue.ts';
 import { factsOf, relationshipsOf } from '../feeds/mappers.ts';
 import type { ObjectStore } from '../io/object-store.ts';
-import { openScratchDuckDb, queryRows, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
+import { openScratchDuckDb, queryRows, sqlString as q, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
@@ -154,7 +154,6 @@ async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn
   if (files.length === 0) return;
   const db = await openScratchDuckDb();
   try {
-    const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
     const parts: string[] = [];
     for (let i = 0; i < files.length; i++) {
       const path = await store.localPath(files[i]!.key);
@@ -269,7 +268,6 @@ async function writeRecords(ctx: StageContext): Promise<void> {
   const path = await ctx.stores.secure.localPath(keys.secure(ctx.asAt, PERSON_RECORDS_KEY));
   const db = await openScratchDuckDb();
   try {
-    const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
     const file = join(db.dir, 'records.parquet');
     await db.conn.run('SET threads = 1');
     await db.conn.run(`COPY (SELECT ${RECORD_COLUMNS.map((c) => c.name).join(', ')} FROM read_parquet(${q(path)}, hive_partitioning = false) ORDER BY record_id)

@@ -103,12 +103,16 @@ describe('privacy scan', () => {
     expect(result.findingsByKind.full_name).toBe(2);
   });
 
+  /** Secure person records holding only names. */
+  const writeNames = (secure: LocalObjectStore, people: Array<{ record_id: string; forename: string; surname: string; surname_parts: string[] }>) =>
+    writeParquet(secure, `as_at=${AS_AT}/person-records.parquet`, [
+      { name: 'record_id', type: 'VARCHAR' }, { name: 'forename', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' }, { name: 'surname_parts', type: 'VARCHAR[]' },
+    ], people.map((p) => ({ record_id: p.record_id, forename: p.forename, surname: p.surname, surname_parts: p.surname_parts })));
+
   it('does not take configuration vocabulary or two-letter enum values for names', async () => {
     const { stores } = await setup();
     const people = [...PEOPLE, { ...PEOPLE[1]!, record_id: 'police:people:X1', forename: 'EM', surname: 'SOUTH', surname_parts: ['SOUTH'] }];
-    await writeParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`, [
-      { name: 'record_id', type: 'VARCHAR' }, { name: 'forename', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' }, { name: 'surname_parts', type: 'VARCHAR[]' },
-    ], people.map((p) => ({ record_id: p.record_id, forename: p.forename, surname: p.surname, surname_parts: p.surname_parts })));
+    await writeNames(stores.secure, people);
     await stores.outputs.put(`as_at=${AS_AT}/model.json`, JSON.stringify({ comparisons: [{ mSource: 'em' }] }));
     await stores.outputs.put(`as_at=${AS_AT}/target-lists/South.csv`, 'family_id,locality\nF1,South\n');
     const ix = await loadIdentifierIndex(stores.secure, AS_AT);
@@ -122,9 +126,7 @@ describe('privacy scan', () => {
   it('does not take family roles or relationship types for a surname (someone may be called Carer)', async () => {
     const { stores } = await setup();
     const people = [...PEOPLE, { ...PEOPLE[1]!, record_id: 'police:people:X2', forename: 'JO', surname: 'CARER', surname_parts: ['CARER'] }];
-    await writeParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`, [
-      { name: 'record_id', type: 'VARCHAR' }, { name: 'forename', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' }, { name: 'surname_parts', type: 'VARCHAR[]' },
-    ], people.map((p) => ({ record_id: p.record_id, forename: p.forename, surname: p.surname, surname_parts: p.surname_parts })));
+    await writeNames(stores.secure, people);
     await writeParquet(stores.curated, `family_members/as_at=${AS_AT}/part-00000.parquet`, [{ name: 'family_id', type: 'VARCHAR' }, { name: 'role', type: 'VARCHAR' }], [{ family_id: 'F1', role: 'carer' }]);
     await writeParquet(stores.curated, `relationships/as_at=${AS_AT}/part-00000.parquet`, [{ name: 'relationship_id', type: 'VARCHAR' }, { name: 'relationship', type: 'VARCHAR' }], [{ relationship_id: 'R1', relationship: 'carer' }]);
     const ix = await loadIdentifierIndex(stores.secure, AS_AT);
