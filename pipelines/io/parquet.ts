@@ -73,7 +73,8 @@ function jsonCell(col: ParquetColumn, v: ParquetValue | undefined, rowNo: number
     case 'DATE': ok = typeof v === 'string' && isIsoDate(v); break;
     case 'VARCHAR[]': ok = Array.isArray(v) && v.every((x) => typeof x === 'string'); break;
   }
-  if (!ok) throw new Error(`writeParquet ${key}: row ${rowNo} column "${col.name}" (${col.type}) cannot hold ${JSON.stringify(v)}`);
+  // The value itself is never quoted: it may be a clear identifier, and errors reach logs and the manifest.
+  if (!ok) throw new Error(`writeParquet ${key}: row ${rowNo} column "${col.name}" (${col.type}) cannot hold this ${Array.isArray(v) ? 'list' : typeof v} value`);
   return v;
 }
 
