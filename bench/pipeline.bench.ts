@@ -1,6 +1,7 @@
 /**
  * `npm run bench:pipeline`: the whole local pipeline (the run state machine on aws-local-stepfunctions, every
- * stage) on generated families; prints each stage's wall time and the process's peak RSS during it, the total,
+ * stage) on generated families; prints each stage's wall time, its CPU time over all threads (CPU / wall = cores kept busy) and the
+ * process's peak RSS during it, the total,
  * and both as ratios of the targets for this 2-core machine (3 minutes, 6 GiB) measured in the same run.
  *
  *   BENCH_FAMILIES=100000                  families to generate (default 100,000)
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
   const out = join(dir, 'out');
   await rm(out, { recursive: true, force: true });
 
-  const stages = new Map<string, { start: number; end?: number; peak: number }>();
+  const stages = new Map<string, { start: number; end?: number; peak: number; cpu: number; cpuEnd?: number }>();
+  const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
   let current: string | undefined;
   let overallPeak = 0;
   const sampler = setInterval(() => {
@@ -52,20 +54,25 @@ async function main(): Promise<void> {
     }
   }, 50);
   const t0 = performance.now();
+  const cpu0 = cpuNow();
   const result = await runLocal({
     landing: join(dir, 'landing'), out, asAt: AS_AT, log: silentLog,
     onStage: (e) => {
       if (e.item !== undefined && e.state !== 'started') return;
       if (e.state === 'started' && !stages.has(e.stage)) {
-        stages.set(e.stage, { start: performance.now(), peak: process.memoryUsage.rss() });
+        stages.set(e.stage, { start: performance.now(), peak: process.memoryUsage.rss(), cpu: cpuNow() });
         current = e.stage;
       } else if ((e.state === 'succeeded' || e.state === 'failed') && e.item === undefined) {
         const s = stages.get(e.stage);
-        if (s) s.end = performance.now();
+        if (s) {
+          s.end = performance.now();
+          s.cpuEnd = cpuNow();
+        }
       }
     },
   });
   const totalMs = performance.now() - t0;
+  const totalCpuMs = cpuNow() - cpu0;
   clearInterval(sampler);
   overallPeak = Math.max(overallPeak, process.resourceUsage().maxRSS * 1024);
   // a Map stage's end is the next stage's start
@@ -73,17 +80,21 @@ async function main(): Promise<void> {
   names.forEach((n, i) => {
     const s = stages.get(n)!;
     s.end ??= names[i + 1] ? stages.get(names[i + 1]!)!.start : performance.now();
+    s.cpuEnd ??= names[i + 1] ? stages.get(names[i + 1]!)!.cpu : cpu0 + totalCpuMs;
   });
 
   const lines: string[] = [];
   lines.push(`families: ${families}   generation: ${genMs ? `${(genMs / 1000).toFixed(1)} s` : 'reused'}   run: ${result.status}${result.error ? ` (${result.error.stage}: ${result.error.cause.slice(0, 200)})` : ''}`);
   lines.push('');
-  lines.push(`  ${'stage'.padEnd(16)} ${'wall s'.padStart(8)} ${'peak RSS GiB'.padStart(13)}`);
+  // CPU s counts every thread of the process (workers, DuckDB): CPU / wall is how many of the cores a stage kept busy.
+  lines.push(`  ${'stage'.padEnd(16)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)} ${'peak RSS GiB'.padStart(13)}`);
+  const row = (name: string, wallMs: number, cpuMs: number, peak: number) =>
+    `  ${name.padEnd(16)} ${(wallMs / 1000).toFixed(1).padStart(8)} ${(cpuMs / 1000).toFixed(1).padStart(8)} ${(cpuMs / wallMs).toFixed(2).padStart(9)} ${(peak / GiB).toFixed(2).padStart(13)}`;
   for (const n of names) {
     const s = stages.get(n)!;
-    lines.push(`  ${n.padEnd(16)} ${((s.end! - s.start) / 1000).toFixed(1).padStart(8)} ${(s.peak / GiB).toFixed(2).padStart(13)}`);
+    lines.push(row(n, s.end! - s.start, s.cpuEnd! - s.cpu, s.peak));
   }
-  lines.push(`  ${'total'.padEnd(16)} ${(totalMs / 1000).toFixed(1).padStart(8)} ${(overallPeak / GiB).toFixed(2).padStart(13)}`);
+  lines.push(row('total', totalMs, totalCpuMs, overallPeak));
   lines.push('');
   lines.push(`  time / target (3 min):  ${(totalMs / TARGET_MS).toFixed(2)}  ${totalMs <= TARGET_MS ? 'within target' : 'OVER target'}`);
   lines.push(`  peak RSS / target (6 GiB): ${(overallPeak / TARGET_RSS).toFixed(2)}  ${overallPeak <= TARGET_RSS ? 'within target' : 'OVER target'}`);
