@@ -8,10 +8,8 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LocalObjectStore } from '../../io/local-object-store.ts';
 import { isIsoDate } from '../../layout.ts';
-import { loadIdentifierIndex } from '../../privacy/identifiers.ts';
-import { describeFinding, scanPublished } from '../../privacy/scan.ts';
-import { configurationVocabulary } from '../../privacy/vocabulary.ts';
-import { iterateParquet } from '../../io/parquet.ts';
+import { openPublishedScan } from '../../privacy/published-scan.ts';
+import { describeFinding } from '../../privacy/scan.ts';
 
 export function register(program: Command): void {
   program.command('privacy-scan')
@@ -29,13 +27,8 @@ export function register(program: Command): void {
         asAt = dates[dates.length - 1];
         if (!asAt) throw new Error(`--out ${opts.out}: no run found (expected secure/as_at=<date>/): give --as-at or run the pipeline first`);
       }
-      const ix = await loadIdentifierIndex(secure, asAt);
-      // The same configuration vocabulary the publish stage exempts from single-name matching.
-      const localities = new Set<string>();
-      const famKey = `families/as_at=${asAt}/part-00000.parquet`;
-      if (await stores.curated.exists(famKey)) for await (const b of iterateParquet(stores.curated, famKey)) for (const r of b) if (typeof r.locality === 'string') localities.add(r.locality);
-      const vocabulary = configurationVocabulary(localities);
-      const { result } = await scanPublished(ix, stores, asAt, { vocabulary });
+      // The publish stage's own scan: the same identifier index and configuration vocabulary.
+      const { result } = await openPublishedScan({ ...stores, secure }, { asAt });
       const lines = [`privacy scan of ${asAt}: ${result.status.toUpperCase()}: ${result.files.length} files, ${result.files.reduce((s, f) => s + f.units, 0)} values checked against ${result.secureRecords} secure person records`];
       for (const f of result.findings) lines.push(`  ${describeFinding(f)}`);
       if (result.findingsTotal > result.findings.length) lines.push(`  ... and ${result.findingsTotal - result.findings.length} more`);

@@ -6,9 +6,8 @@
  */
 import type { StageContext } from '../../stages/context.ts';
 import { keys } from '../../layout.ts';
-import { loadIdentifierIndex } from '../../privacy/identifiers.ts';
-import { describeFinding, isSingleNameKind, scanPublished, ScanCollector } from '../../privacy/scan.ts';
-import { configurationVocabulary } from '../../privacy/vocabulary.ts';
+import { startPublishedScan, type PublishedScanJob } from '../../privacy/published-scan.ts';
+import { describeFinding, isSingleNameKind } from '../../privacy/scan.ts';
 import { computeAudit } from './compute.ts';
 import { loadAuditData } from './load.ts';
 import type { MatchAuditReport } from './model.ts';
@@ -30,25 +29,30 @@ type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log'>;
 
 export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult> {
   const { asAt } = ctx;
-  const out = matchAuditKeys(asAt);
   const cfgThreshold = (ctx.config.linkage as { thresholdWeight?: unknown }).thresholdWeight;
-  const { data, manifest, review, identifierIndex } = await loadAuditData(ctx.stores, asAt, ctx.runId, typeof cfgThreshold === 'number' ? cfgThreshold : undefined);
-  // (without secure person records, loadIdentifierIndex says so)
-  const ix = identifierIndex ?? (await loadIdentifierIndex(ctx.stores.secure, asAt));
-  const auditPrefix = keys.output(asAt, `${MATCH_AUDIT_DIR}/`);
-  // Configuration vocabulary (not from any person): exempt from single-name matching.
-  const vocabulary = configurationVocabulary(data.localityOfFamily ? data.localityOfFamily.values() : []);
-  const { result: privacy } = await scanPublished(ix, ctx.stores, asAt, { log: ctx.log, vocabulary, exclude: (zone, key) => zone === 'outputs' && key.startsWith(auditPrefix) });
-  const report: MatchAuditReport = { ...computeAudit(data), privacy, manifest, review };
+  // The privacy scan of everything published before this step runs beside the audit's own loading and figures
+  // (in a worker thread when the zones are local directories); the report waits for it.
+  const scan = startPublishedScan(ctx.stores, { asAt, excludeOutputsPrefix: keys.output(asAt, `${MATCH_AUDIT_DIR}/`) }, ctx.log);
+  try {
+    return await buildWithScan(ctx, scan, typeof cfgThreshold === 'number' ? cfgThreshold : undefined);
+  } finally {
+    await scan.close();
+  }
+}
+
+async function buildWithScan(ctx: Ctx, scan: PublishedScanJob, cfgThreshold: number | undefined): Promise<MatchAuditResult> {
+  const { asAt } = ctx;
+  const out = matchAuditKeys(asAt);
+  const { data, manifest, review } = await loadAuditData(ctx.stores, asAt, ctx.runId, cfgThreshold);
+  const figures = computeAudit(data);
+  const privacy = await scan.result();
+  const report: MatchAuditReport = { ...figures, privacy, manifest, review };
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const page = renderAuditHtml(report);
   // The report must not itself leak: scan it before it is written.
   // Strong identifiers (full names, addresses, postcodes, tokens, dates of birth) stop it; a single word that
   // happens to equal someone's forename or surname (a rule name, a reason code) is only logged.
-  const self = new ScanCollector(ix, undefined, vocabulary);
-  self.scanBuffer('outputs', out.json, json);
-  self.scanBuffer('outputs', out.html, page);
-  const selfFindings = self.result(asAt).findings;
+  const selfFindings = await scan.scanContent([{ zone: 'outputs', key: out.json, content: json }, { zone: 'outputs', key: out.html, content: page }]);
   const strong = selfFindings.filter((f) => !isSingleNameKind(f.kind));
   if (strong.length > 0) {
     throw new Error(`match audit: the report itself would carry ${strong.length} clear identifiers (${strong.slice(0, 3).map(describeFinding).join('; ')}): not published`);

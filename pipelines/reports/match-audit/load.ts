@@ -9,7 +9,7 @@ import { PEOPLE_FEEDS } from '../../feeds/catalogue.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { iterateParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys, type Zone } from '../../layout.ts';
-import { addPerson, emptyIndex, PERSON_RECORDS, securePersonFromRow, type IdentifierIndex } from '../../privacy/identifiers.ts';
+import { PERSON_RECORDS } from '../../privacy/identifiers.ts';
 import { REVIEW_ESTIMATE } from '../../review/files.ts';
 import type { ReviewEstimate } from '../../review/estimate.ts';
 import type { AuditData, PairArrays, SecureFacts } from './compute.ts';
@@ -155,8 +155,6 @@ export interface LoadedAudit {
   data: AuditData;
   manifest: Record<string, unknown> | null;
   review: ReviewEstimate | null;
-  /** The privacy scan's identifier index, built in the same pass over the secure person records (null when there are none). */
-  identifierIndex: IdentifierIndex | null;
 }
 
 export async function loadAuditData(stores: Stores, asAt: string, runId: string, fallbackThresholdWeight?: number): Promise<LoadedAudit> {
@@ -192,12 +190,8 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const detRulesParsed = parseDeterministicRules([...detRules]);
   const detValues = new Map<string, Array<string | null>>(detRulesParsed.columns.map((c) => [c, new Array<string | null>(records.length).fill(null)]));
   const prKey = keys.secure(asAt, PERSON_RECORDS);
-  let identifierIndex: IdentifierIndex | null = null;
   if (await stores.secure.exists(prKey)) {
-    identifierIndex = emptyIndex();
     for await (const row of rowsOf(stores.secure, prKey)) {
-      // one read of the secure person records serves both the audit and the privacy scan
-      addPerson(identifierIndex, securePersonFromRow(row));
       const i = index.get(str(row.record_id ?? row.recordId) ?? '');
       if (i === undefined) continue;
       for (const [c, vals] of detValues) vals[i] = str(row[c] ?? row[camel(c)]);
@@ -268,6 +262,5 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
     },
     manifest,
     review,
-    identifierIndex,
   };
 }

@@ -1,0 +1,163 @@
+/**
+ * The publish stage's privacy scan as a job that runs beside the match audit's own work.
+ *
+ * The job builds its identifier index from the secure person records, takes the configuration vocabulary (with
+ * the run's localities from the curated families table), scans everything published for the as-at date, and
+ * then checks content not yet written (the audit report itself) with the same index and vocabulary.
+ *
+ * Locally the job runs in a worker thread (published-scan-worker.ts), so the scan uses the second core while the
+ * main thread loads and computes the audit; in a Lambda, or with stores that are not local directories, it runs
+ * in-process. Both call openPublishedScan: the same code, the same result.
+ */
+import { Worker } from 'node:worker_threads';
+import { LocalObjectStore } from '../io/local-object-store.ts';
+import type { ObjectStore } from '../io/object-store.ts';
+import { iterateParquet } from '../io/parquet.ts';
+import { keys } from '../layout.ts';
+import type { Log, LogFields } from '../log.ts';
+import { loadIdentifierIndex } from './identifiers.ts';
+import { ScanCollector, scanPublished, type Finding, type ScanResult } from './scan.ts';
+import { configurationVocabulary } from './vocabulary.ts';
+
+export interface PublishedScanStores {
+  outputs: ObjectStore;
+  curated: ObjectStore;
+  secure: ObjectStore;
+}
+
+export interface PublishedScanRequest {
+  asAt: string;
+  /** Objects in the outputs zone under this key prefix are not scanned (e.g. the audit report, checked in memory before it is written). */
+  excludeOutputsPrefix?: string;
+}
+
+/** Content not yet written, checked as the object it will become. */
+export interface PendingContent {
+  zone: string;
+  key: string;
+  content: string;
+}
+
+export interface PublishedScan {
+  result: ScanResult;
+  /** The findings in content not yet written (a fresh collector each call: nothing carries over). */
+  scanContent(items: PendingContent[]): Finding[];
+}
+
+/** The run's locality names (from the curated families table), exempt from single-name matching like the rest of the configuration. */
+export async function runLocalities(curated: ObjectStore, asAt: string): Promise<string[]> {
+  const key = keys.curated('families', asAt);
+  if (!(await curated.exists(key))) return [];
+  const out: string[] = [];
+  for await (const batch of iterateParquet(curated, key, 'SELECT DISTINCT locality FROM {{file}} WHERE locality IS NOT NULL ORDER BY locality')) {
+    for (const r of batch) if (typeof r.locality === 'string') out.push(r.locality);
+  }
+  return out;
+}
+
+/** The scan itself, in this thread. */
+export async function openPublishedScan(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<PublishedScan> {
+  const ix = await loadIdentifierIndex(stores.secure, req.asAt);
+  const vocabulary = configurationVocabulary(await runLocalities(stores.curated, req.asAt));
+  const prefix = req.excludeOutputsPrefix;
+  const { result } = await scanPublished(ix, stores, req.asAt, { log, vocabulary, exclude: prefix ? (zone, key) => zone === 'outputs' && key.startsWith(prefix) : undefined });
+  return {
+    result,
+    scanContent(items) {
+      const collector = new ScanCollector(ix, undefined, vocabulary);
+      for (const it of items) collector.scanBuffer(it.zone, it.key, it.content);
+      return collector.result(req.asAt).findings;
+    },
+  };
+}
+
+/** A scan under way: its result, then checks of content not yet written, then close. */
+export interface PublishedScanJob {
+  /** 'worker' when the scan runs in a worker thread beside the caller. */
+  readonly runsIn: 'worker' | 'in-process';
+  result(): Promise<ScanResult>;
+  scanContent(items: PendingContent[]): Promise<Finding[]>;
+  close(): Promise<void>;
+}
+
+/** Messages between the job and its worker (published-scan-worker.ts). */
+export type ToScanWorker =
+  | { type: 'start'; roots: Record<keyof PublishedScanStores, string>; req: PublishedScanRequest }
+  | { type: 'content'; id: number; items: PendingContent[] };
+export type FromScanWorker =
+  | { type: 'log'; level: keyof Log; message: string; fields?: LogFields }
+  | { type: 'result'; result: ScanResult }
+  | { type: 'content'; id: number; findings: Finding[] }
+  | { type: 'error'; message: string };
+
+function localRoots(stores: PublishedScanStores): Record<keyof PublishedScanStores, string> | null {
+  const { outputs, curated, secure } = stores;
+  if (!(outputs instanceof LocalObjectStore && curated instanceof LocalObjectStore && secure instanceof LocalObjectStore)) return null;
+  return { outputs: outputs.root, curated: curated.root, secure: secure.root };
+}
+
+/** Whether a worker thread is used: only over local directories, and never in a Lambda (its bundle has no TypeScript loader). */
+export function scanInWorker(stores: PublishedScanStores): boolean {
+  return !process.env.AWS_LAMBDA_FUNCTION_NAME && localRoots(stores) !== null;
+}
+
+function inProcessJob(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): PublishedScanJob {
+  const opened = openPublishedScan(stores, req, log);
+  opened.catch(() => {}); // surfaced by result()
+  return {
+    runsIn: 'in-process',
+    result: async () => (await opened).result,
+    scanContent: async (items) => (await opened).scanContent(items),
+    close: async () => {},
+  };
+}
+
+function workerJob(roots: Record<keyof PublishedScanStores, string>, req: PublishedScanRequest, log?: Log): PublishedScanJob {
+  const worker = new Worker(new URL('./published-scan-worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+  let failure: Error | null = null;
+  let settleResult!: { resolve: (r: ScanResult) => void; reject: (e: Error) => void };
+  const result = new Promise<ScanResult>((resolve, reject) => (settleResult = { resolve, reject }));
+  result.catch(() => {}); // surfaced by result()
+  const pending = new Map<number, { resolve: (f: Finding[]) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  const fail = (err: Error) => {
+    failure ??= err;
+    settleResult.reject(failure);
+    for (const p of pending.values()) p.reject(failure);
+    pending.clear();
+  };
+  worker.on('message', (msg: FromScanWorker) => {
+    if (msg.type === 'log') log?.[msg.level](msg.message, msg.fields);
+    else if (msg.type === 'result') settleResult.resolve(msg.result);
+    else if (msg.type === 'content') {
+      pending.get(msg.id)?.resolve(msg.findings);
+      pending.delete(msg.id);
+    } else fail(new Error(msg.message));
+  });
+  worker.on('error', (err) => fail(new Error(`privacy scan worker failed: ${err.message}`)));
+  worker.on('exit', (code) => fail(new Error(`privacy scan worker stopped (exit code ${code})`)));
+  worker.postMessage({ type: 'start', roots, req } satisfies ToScanWorker);
+  return {
+    runsIn: 'worker',
+    result: () => result,
+    scanContent(items) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise<Finding[]>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ type: 'content', id, items } satisfies ToScanWorker);
+      });
+    },
+    async close() {
+      failure ??= new Error('privacy scan job closed');
+      await worker.terminate();
+    },
+  };
+}
+
+/** Start the privacy scan of what is published for the as-at date; it runs while the caller goes on. */
+export function startPublishedScan(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log, opts: { worker?: boolean } = {}): PublishedScanJob {
+  const roots = localRoots(stores);
+  const useWorker = (opts.worker ?? scanInWorker(stores)) && roots !== null;
+  return useWorker ? workerJob(roots, req, log) : inProcessJob(stores, req, log);
+}
