@@ -14,127 +14,36 @@
  *  - event feeds are incremental: a record_ref repeated in a later extract supersedes the earlier row, counted;
  *  - every output is sorted by its id, so the same inputs give byte-identical files.
  * Curated tables carry no clear identifier: no names, dates of birth, postcodes or address lines, no tokens.
+ *
+ * Two pipelines run at once: people (standardise-people.ts, then the curated records and the relationship feeds)
+ * on the main thread, events (standardise-events.ts) on a worker thread when the stores are local directories
+ * outside Lambda, else interleaved on the main thread; DuckDB's work in one overlaps the JavaScript of the other.
+ * Both write their own files and hand back plain results, so the outputs do not depend on which way ran.
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { PersonRecord, RelationshipRecord } from '../../matching/records.ts';
-import { standardisePerson } from '../../matching/standardise/person.ts';
-import type { Fact } from '../../models/facts.ts';
-import { FEEDS, type FeedDefinition, type Source } from '../feeds/catalogue.ts';
-import { factsOf, relationshipsOf } from '../feeds/mappers.ts';
+import type { RelationshipRecord } from '../../matching/records.ts';
+import { FEEDS, type FeedDefinition } from '../feeds/catalogue.ts';
+import { relationshipsOf } from '../feeds/mappers.ts';
+import type { LocalObjectStore } from '../io/local-object-store.ts';
 import type { ObjectStore } from '../io/object-store.ts';
-import { openScratchDuckDb, queryRows, sqlString as q, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
+import { openScratchDuckDb, sqlString as q, writeParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
+import { standardiseEvents, type EventsResult } from './standardise-events.ts';
+import { eventsOnWorkerPossible, standardiseEventsOnWorker } from './standardise-events-thread.ts';
+import { standardisePeople } from './standardise-people.ts';
+import { feedsInIdOrder, latestRows, type ValidatedFile } from './standardise-read.ts';
+import { PERSON_RECORDS_KEY, RECORD_COLUMNS, RELATIONSHIP_COLUMNS, relationshipToRow } from './standardise-tables.ts';
 import { defineStage } from './index.ts';
 import { countsKey, type FeedCounts } from './validate.ts';
 
+export { FACT_COLUMNS, PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordFromRow, personRecordToRow, RECORD_COLUMNS, RELATIONSHIP_COLUMNS } from './standardise-tables.ts';
+
 export const standardiseInputSchema = z.object({}).loose().default({});
-export const PERSON_RECORDS_KEY = 'person-records.parquet';
 
-export const PERSON_RECORD_COLUMNS: ParquetColumn[] = [
-  { name: 'record_id', type: 'VARCHAR' },
-  { name: 'source', type: 'VARCHAR' },
-  { name: 'feed', type: 'VARCHAR' },
-  { name: 'source_person_ref', type: 'VARCHAR' },
-  { name: 'extract_date', type: 'VARCHAR' },
-  { name: 'forename', type: 'VARCHAR' },
-  { name: 'forename_alternatives', type: 'VARCHAR[]' },
-  { name: 'middle_names', type: 'VARCHAR' },
-  { name: 'surname', type: 'VARCHAR' },
-  { name: 'surname_parts', type: 'VARCHAR[]' },
-  { name: 'date_of_birth', type: 'VARCHAR' },
-  { name: 'sex', type: 'VARCHAR' },
-  { name: 'postcode', type: 'VARCHAR' },
-  { name: 'postcode_sector', type: 'VARCHAR' },
-  { name: 'postcode_district', type: 'VARCHAR' },
-  { name: 'postcode_area', type: 'VARCHAR' },
-  { name: 'address_line_1', type: 'VARCHAR' },
-  { name: 'nhs_number_token', type: 'VARCHAR' },
-  { name: 'upn_token', type: 'VARCHAR' },
-  { name: 'attributes', type: 'VARCHAR' },
-];
-
-export const RECORD_COLUMNS: ParquetColumn[] = [
-  { name: 'record_id', type: 'VARCHAR' },
-  { name: 'source', type: 'VARCHAR' },
-  { name: 'feed', type: 'VARCHAR' },
-  { name: 'source_person_ref', type: 'VARCHAR' },
-  { name: 'extract_date', type: 'VARCHAR' },
-];
-
-export const FACT_COLUMNS: ParquetColumn[] = [
-  { name: 'fact_id', type: 'VARCHAR' },
-  { name: 'type', type: 'VARCHAR' },
-  { name: 'source', type: 'VARCHAR' },
-  { name: 'feed', type: 'VARCHAR' },
-  { name: 'record_ref', type: 'VARCHAR' },
-  { name: 'record_id', type: 'VARCHAR' },
-  { name: 'date', type: 'VARCHAR' },
-  { name: 'end_date', type: 'VARCHAR' },
-  { name: 'value', type: 'DOUBLE' },
-  { name: 'detail', type: 'VARCHAR' },
-];
-
-export const RELATIONSHIP_COLUMNS: ParquetColumn[] = [
-  { name: 'relationship_id', type: 'VARCHAR' },
-  { name: 'source', type: 'VARCHAR' },
-  { name: 'feed', type: 'VARCHAR' },
-  { name: 'record_ref', type: 'VARCHAR' },
-  { name: 'from_record_id', type: 'VARCHAR' },
-  { name: 'to_record_id', type: 'VARCHAR' },
-  { name: 'relationship', type: 'VARCHAR' },
-  { name: 'group_ref', type: 'VARCHAR' },
-  { name: 'start_date', type: 'VARCHAR' },
-  { name: 'end_date', type: 'VARCHAR' },
-];
-
-export function personRecordToRow(p: PersonRecord): ParquetRow {
-  return {
-    record_id: p.recordId, source: p.source, feed: p.feed, source_person_ref: p.sourcePersonRef, extract_date: p.extractDate,
-    forename: p.forename, forename_alternatives: p.forenameAlternatives, middle_names: p.middleNames, surname: p.surname, surname_parts: p.surnameParts,
-    date_of_birth: p.dateOfBirth, sex: p.sex, postcode: p.postcode, postcode_sector: p.postcodeSector, postcode_district: p.postcodeDistrict,
-    postcode_area: p.postcodeArea, address_line_1: p.addressLine1, nhs_number_token: p.nhsNumberToken, upn_token: p.upnToken,
-    attributes: JSON.stringify(p.attributes),
-  };
-}
-
-/** A secure person-records row back to a PersonRecord (for the linkage engine and tests). */
-export function personRecordFromRow(r: ParquetRow): PersonRecord {
-  const s = (k: string): string | null => (typeof r[k] === 'string' ? (r[k] as string) : null);
-  const list = (k: string): string[] => (Array.isArray(r[k]) ? (r[k] as string[]) : []);
-  const sex = s('sex');
-  return {
-    recordId: s('record_id')!, source: s('source')!, feed: s('feed')!, sourcePersonRef: s('source_person_ref')!, extractDate: s('extract_date')!,
-    forename: s('forename'), forenameAlternatives: list('forename_alternatives'), middleNames: s('middle_names'), surname: s('surname'),
-    surnameParts: list('surname_parts'), dateOfBirth: s('date_of_birth'), sex: sex === 'M' || sex === 'F' ? sex : null,
-    postcode: s('postcode'), postcodeSector: s('postcode_sector'), postcodeDistrict: s('postcode_district'), postcodeArea: s('postcode_area'),
-    addressLine1: s('address_line_1'), nhsNumberToken: s('nhs_number_token'), upnToken: s('upn_token'),
-    attributes: JSON.parse(s('attributes') ?? '{}') as Record<string, string>,
-  };
-}
-
-function factToRow(f: Fact): ParquetRow {
-  return {
-    fact_id: f.factId, type: f.type, source: f.source, feed: f.feed, record_ref: f.recordRef, record_id: f.recordId,
-    date: f.date, end_date: f.endDate, value: f.value, detail: JSON.stringify(f.detail),
-  };
-}
-
-function relationshipToRow(r: RelationshipRecord): ParquetRow {
-  return {
-    relationship_id: r.relationshipId, source: r.source, feed: r.feed, record_ref: r.recordRef, from_record_id: r.fromRecordId,
-    to_record_id: r.toRecordId, relationship: r.relationship, group_ref: r.groupRef, start_date: r.startDate, end_date: r.endDate,
-  };
-}
-
-interface ValidatedFile {
-  key: string;
-  extractDate: string;
-}
-
-async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, def: FeedDefinition): Promise<ValidatedFile[] | null | 'other-run'> {
+export async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, def: FeedDefinition): Promise<ValidatedFile[] | null | 'other-run'> {
   const key = countsKey(asAt, def.source, def.feed);
   if (!(await secure.exists(key))) return null;
   const counts = JSON.parse((await secure.get(key)).toString('utf8')) as FeedCounts;
@@ -146,49 +55,13 @@ async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, 
     .sort((a, b) => (a.extractDate < b.extractDate ? -1 : a.extractDate > b.extractDate ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/**
- * Stream the rows of a feed's validated files, one row per `keyColumn` value (the latest: later extract date,
- * then later file, then later line wins), ordered by that key. Reports how many rows were superseded.
- */
-async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<{ row: Record<string, string>; extractDate: string }> {
-  if (files.length === 0) return;
-  const db = await openScratchDuckDb();
-  try {
-    const parts: string[] = [];
-    for (let i = 0; i < files.length; i++) {
-      const path = await store.localPath(files[i]!.key);
-      parts.push(`SELECT *, ${i} AS _file_ord, ${q(files[i]!.extractDate)} AS _extract_date FROM read_parquet(${q(path)}, hive_partitioning = false)`);
-    }
-    await db.conn.run(`CREATE TABLE u AS ${parts.join(' UNION ALL ')}`);
-    const total = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM u')).getRowObjectsJS())[0]!.n as bigint;
-    let kept = 0;
-    const rows = queryRows(db, `SELECT * EXCLUDE (_rn) FROM (
-        SELECT *, row_number() OVER (PARTITION BY "${keyColumn}" ORDER BY _file_ord DESC, _line DESC) AS _rn FROM u
-      ) WHERE _rn = 1 ORDER BY "${keyColumn}"`, `standardise ${files[0]!.key}`);
-    for await (const batch of rows) {
-      for (const r of batch) {
-        const row: Record<string, string> = {};
-        for (const n in r) {
-          const v = r[n];
-          if (!n.startsWith('_')) row[n] = v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
-        }
-        kept++;
-        yield { row, extractDate: String(r._extract_date) };
-      }
-    }
-    counter.rows += Number(total);
-    counter.superseded += Number(total) - kept;
-  } finally {
-    await db.dispose();
-  }
-}
-
-/** Feeds in record-id order of their prefix (`source:feed:`), so outputs stream out sorted by id. */
-function feedsInIdOrder(kind: FeedDefinition['kind'] | 'any'): FeedDefinition[] {
-  return FEEDS.filter((f) => kind === 'any' || f.kind === kind).sort((a, b) => (`${a.source}:${a.feed}:` < `${b.source}:${b.feed}:` ? -1 : 1));
-}
 
 export async function standardiseStage(ctx: StageContext, _input: z.infer<typeof standardiseInputSchema> = {}): Promise<{ counts: Record<string, number> }> {
+  return runStandardise(ctx, { inWorker: eventsOnWorkerPossible(ctx.stores.secure, ctx.stores.curated) });
+}
+
+/** The stage, with the events pipeline on a worker thread (local directory stores only) or in-process. */
+export async function runStandardise(ctx: StageContext, opts: { inWorker: boolean }): Promise<{ counts: Record<string, number> }> {
   const { asAt } = ctx;
   const secure = ctx.stores.secure;
   const curated = ctx.stores.curated;
@@ -207,61 +80,51 @@ export async function standardiseStage(ctx: StageContext, _input: z.infer<typeof
     filesOf.set(`${def.source}/${def.feed}`, Array.isArray(files) ? files : []);
   }
 
-  // 1. people feeds -> secure person records (sorted by record_id); remember the ids for orphan counts.
-  const recordIds = new Set<string>();
-  const relationships: RelationshipRecord[] = [];
-  const peopleCounter = { superseded: 0, rows: 0 };
-  ctx.progress.start('standardise: person records');
-  async function* people(): AsyncGenerator<ParquetRow> {
-    for (const def of feedsInIdOrder('people')) {
-      for await (const { row, extractDate } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`)!, 'person_ref', peopleCounter)) {
-        const p = standardisePerson({ source: def.source, feed: def.feed, extractDate }, row);
-        recordIds.add(p.recordId);
-        relationships.push(...relationshipsOf(def.source, def.feed, row));
-        ctx.progress.tick();
-        yield personRecordToRow(p);
-      }
+  ctx.progress.start('standardise: person records and facts');
+  const tick = (n: number) => ctx.progress.tick(n);
+  // Started first: the worker loads its modules while the people pipeline starts.
+  const eventsRun: Promise<EventsResult> = opts.inWorker
+    ? standardiseEventsOnWorker(secure as LocalObjectStore, curated as LocalObjectStore, asAt, filesOf, tick)
+    : standardiseEvents(secure, curated, asAt, filesOf, tick);
+  // Meanwhile: people -> secure person records -> curated records (no clear identifier); the relationship feeds.
+  const peopleRun = (async () => {
+    const people = await standardisePeople(secure, asAt, filesOf, tick);
+    await writeRecords(ctx);
+    const relCounter = { superseded: 0, rows: 0 };
+    const fromFeeds: RelationshipRecord[] = [];
+    for (const def of feedsInIdOrder('relationships')) {
+      for await (const { row } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`)!, 'record_ref', relCounter)) fromFeeds.push(...relationshipsOf(def.source, def.feed, row));
     }
-  }
-  counts.personRecords = await writeParquet(secure, keys.secure(asAt, PERSON_RECORDS_KEY), PERSON_RECORD_COLUMNS, people());
-  counts.peopleRowsSuperseded = peopleCounter.superseded;
+    return { people, fromFeeds, relationshipRowsSuperseded: relCounter.superseded };
+  })();
+  // Both run to the end before a failure is reported, so no file is still being written when the stage fails.
+  const [peopleDone, eventsDone] = await Promise.allSettled([peopleRun, eventsRun]);
   ctx.progress.stop();
+  if (peopleDone.status === 'rejected') throw peopleDone.reason;
+  if (eventsDone.status === 'rejected') throw eventsDone.reason;
+  const { people, fromFeeds, relationshipRowsSuperseded } = peopleDone.value;
+  const events = eventsDone.value;
 
-  // 2. curated records: the person records without any clear identifier (straight from the secure file).
-  await writeRecords(ctx);
+  counts.personRecords = people.personRecords;
+  counts.peopleRowsSuperseded = people.peopleRowsSuperseded;
+  counts.facts = events.facts;
+  counts.eventRowsRead = events.eventRowsRead;
+  counts.eventRowsSuperseded = events.eventRowsSuperseded;
+  for (const [recordId, n] of events.factsPerRecordId) if (!people.recordIds.has(recordId)) counts.factsWithoutPersonRecord! += n;
+  counts.relationshipRowsSuperseded = relationshipRowsSuperseded;
 
-  // 3. event feeds -> curated facts (sorted by fact_id); maternity also gives mother -> baby relationships.
-  const eventCounter = { superseded: 0, rows: 0 };
-  ctx.progress.start('standardise: facts');
-  async function* facts(): AsyncGenerator<ParquetRow> {
-    for (const def of feedsInIdOrder('events')) {
-      for await (const { row } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`)!, 'record_ref', eventCounter)) {
-        relationships.push(...relationshipsOf(def.source as Source, def.feed, row));
-        for (const f of factsOf(def.source as Source, def.feed, row)) {
-          if (!recordIds.has(f.recordId)) counts.factsWithoutPersonRecord!++;
-          ctx.progress.tick();
-          yield factToRow(f);
-        }
-      }
-    }
-  }
-  counts.facts = await writeParquet(curated, keys.curated('facts', asAt), FACT_COLUMNS, facts());
-  counts.eventRowsRead = eventCounter.rows;
-  counts.eventRowsSuperseded = eventCounter.superseded;
-  ctx.progress.stop();
-
-  // 4. relationship feeds -> relationships, with the contact and maternity links gathered above.
-  const relCounter = { superseded: 0, rows: 0 };
-  for (const def of feedsInIdOrder('relationships')) {
-    for await (const { row } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`)!, 'record_ref', relCounter)) relationships.push(...relationshipsOf(def.source, def.feed, row));
-  }
-  counts.relationshipRowsSuperseded = relCounter.superseded;
+  // Relationships: from people rows, event rows, then the relationship feeds (a stable sort keeps that order for equal ids).
+  const relationships = [...people.relationships, ...events.relationships, ...fromFeeds];
   relationships.sort((a, b) => (a.relationshipId < b.relationshipId ? -1 : a.relationshipId > b.relationshipId ? 1 : 0));
-  for (const r of relationships) if (!recordIds.has(r.fromRecordId) || !recordIds.has(r.toRecordId)) counts.relationshipsWithoutPersonRecord!++;
-  counts.relationships = await writeParquet(curated, keys.curated('relationships', asAt), RELATIONSHIP_COLUMNS, relationships.map(relationshipToRow));
+  for (const r of relationships) if (!people.recordIds.has(r.fromRecordId) || !people.recordIds.has(r.toRecordId)) counts.relationshipsWithoutPersonRecord!++;
+  counts.relationships = await writeRelationships(curated, asAt, relationships);
 
   ctx.log.info('standardised', { asAt, ...counts });
   return { counts };
+}
+
+function writeRelationships(curated: ObjectStore, asAt: string, relationships: RelationshipRecord[]): Promise<number> {
+  return writeParquet(curated, keys.curated('relationships', asAt), RELATIONSHIP_COLUMNS, relationships.map(relationshipToRow));
 }
 
 async function writeRecords(ctx: StageContext): Promise<void> {

@@ -1,0 +1,41 @@
+/**
+ * The people pipeline of standardise: every people feed (snapshot: the latest row per person_ref) -> secure
+ * person records, sorted by record id. Also gives the record ids (for the orphan counts) and the relationships
+ * people rows carry (school contact -> pupil).
+ */
+import type { RelationshipRecord } from '../../matching/records.ts';
+import { standardisePerson } from '../../matching/standardise/person.ts';
+import { relationshipsOf } from '../feeds/mappers.ts';
+import type { ObjectStore } from '../io/object-store.ts';
+import { writeParquet, type ParquetRow } from '../io/parquet.ts';
+import { keys } from '../layout.ts';
+import { feedsInIdOrder, latestRows, type ValidatedFile } from './standardise-read.ts';
+import { PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordToRow } from './standardise-tables.ts';
+
+export interface PeopleResult {
+  personRecords: number;
+  peopleRowsSuperseded: number;
+  recordIds: Set<string>;
+  /** In the order the people rows were read (feeds in id order, then person_ref). */
+  relationships: RelationshipRecord[];
+}
+
+/** `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in rows. */
+export async function standardisePeople(secure: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}): Promise<PeopleResult> {
+  const recordIds = new Set<string>();
+  const relationships: RelationshipRecord[] = [];
+  const counter = { superseded: 0, rows: 0 };
+  async function* people(): AsyncGenerator<ParquetRow> {
+    for (const def of feedsInIdOrder('people')) {
+      for await (const { row, extractDate } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'person_ref', counter)) {
+        const p = standardisePerson({ source: def.source, feed: def.feed, extractDate }, row);
+        recordIds.add(p.recordId);
+        relationships.push(...relationshipsOf(def.source, def.feed, row));
+        onRows(1);
+        yield personRecordToRow(p);
+      }
+    }
+  }
+  const personRecords = await writeParquet(secure, keys.secure(asAt, PERSON_RECORDS_KEY), PERSON_RECORD_COLUMNS, people());
+  return { personRecords, peopleRowsSuperseded: counter.superseded, recordIds, relationships };
+}
