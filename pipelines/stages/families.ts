@@ -13,7 +13,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { buildFamilies, parseFamiliesConfig, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
+import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
 import { assignLocality, buildLocalityMap, buildPostcodeLookup, type LocalityMap, type PostcodeLookup } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
 import { addDays } from '../../models/dates.ts';
@@ -21,6 +21,7 @@ import { FACT_TYPES, type Fact, type FactType } from '../../models/facts.ts';
 import { parseCsvColumns } from '../../matching/csv.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
+import { readAhead, type ReadAhead } from '../io/read-ahead.ts';
 import { isIsoDate, keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
@@ -81,41 +82,80 @@ function needDate(row: ParquetRow, table: string, ...names: string[]): string {
   return v;
 }
 
-/** Rows of a Parquet table; `sql` (with `{{file}}`) may project columns or filter rows (DuckDB, local or downloaded file). */
-async function* rowsOf(ctx: StageContext, zone: 'curated' | 'secure', key: string, what: string, sql?: string): AsyncGenerator<ParquetRow> {
-  const store = ctx.stores[zone];
+/** A Parquet table being read: DuckDB exports it as soon as it is opened (see openTable), rows are read later. */
+export interface TableRead {
+  what: string;
+  file: string;
+  batches: ReadAhead<ParquetRow[]>;
+}
+
+async function* batchesOf(store: ObjectStore, key: string, what: string, sql?: string): AsyncGenerator<ParquetRow[]> {
   if (!(await store.exists(key))) throw new Error(`${what}: ${store.location}/${key} is missing: run the earlier stages first`);
+  yield* iterateParquet(store, key, sql);
+}
+
+/**
+ * Starts reading a Parquet table now (DuckDB exports it on its own threads while the stage works on something else);
+ * `sql` (with `{{file}}`) may project columns or filter rows. Read its rows once with rowsOf, or close it unread.
+ */
+export function openTable(ctx: StageContext, zone: 'curated' | 'secure', key: string, what: string, sql?: string): TableRead {
+  const store = ctx.stores[zone];
+  return { what, file: `${store.location}/${key}`, batches: readAhead(batchesOf(store, key, what, sql)) };
+}
+
+/** Closes tables that may not have been read (a stage that failed part way): frees their DuckDB instances and temp files. */
+export async function closeTables(tables: Iterable<TableRead>): Promise<void> {
+  await Promise.all([...tables].map((t) => t.batches.close()));
+}
+
+/** Rows of an opened table, in file order. */
+async function* rowsOf(table: TableRead): AsyncGenerator<ParquetRow> {
   let n = 0;
-  for await (const batch of iterateParquet(store, key, sql)) {
+  for await (const batch of table.batches) {
     for (const row of batch) {
       n += 1;
       lastRow.row = row;
-      lastRow.what = what;
-      lastRow.file = `${store.location}/${key}`;
+      lastRow.what = table.what;
+      lastRow.file = table.file;
       lastRow.n = n;
       yield row;
     }
   }
 }
 
+export const personsTable = (ctx: StageContext): TableRead => openTable(ctx, 'curated', keys.curated('persons', ctx.asAt), 'persons');
+
 /** record_id -> person_id from C1's curated persons table. */
-export async function readPersonMap(ctx: StageContext): Promise<Map<string, string>> {
+export async function readPersonMap(ctx: StageContext, table = personsTable(ctx)): Promise<Map<string, string>> {
   const map = new Map<string, string>();
-  for await (const r of rowsOf(ctx, 'curated', keys.curated('persons', ctx.asAt), 'persons')) map.set(need(r, 'persons', 'record_id', 'recordId'), need(r, 'persons', 'person_id', 'personId'));
+  for await (const r of rowsOf(table)) map.set(need(r, 'persons', 'record_id', 'recordId'), need(r, 'persons', 'person_id', 'personId'));
   return map;
 }
 
-function parseDetail(v: unknown): Record<string, string> {
+function detailOf(o: object): Record<string, string> {
+  return Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, x]) => [k, x === null ? '' : String(x)]));
+}
+
+/**
+ * A fact's detail as text values. `cache` (detail JSON -> parsed detail) shares one frozen object among facts with
+ * the same detail text: most facts repeat a few shapes (an attendance term, an episode type), so each is parsed once.
+ */
+function parseDetail(v: unknown, cache?: Map<string, Readonly<Record<string, string>>>): Record<string, string> {
   if (v === null || v === undefined || v === '') return {};
   if (typeof v === 'string') {
+    const known = cache?.get(v);
+    if (known) return known;
+    let o: unknown;
     try {
-      const o = JSON.parse(v) as unknown;
-      if (o && typeof o === 'object' && !Array.isArray(o)) return Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, x]) => [k, x === null ? '' : String(x)]));
+      o = JSON.parse(v);
     } catch {
       throw new Error(`facts: detail is not JSON: ${v.slice(0, 40)}`);
     }
+    const d = o && typeof o === 'object' && !Array.isArray(o) ? detailOf(o) : {};
+    if (cache) cache.set(v, Object.freeze(d));
+    return d;
   }
-  if (typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, x === null ? '' : String(x)]));
+  if (typeof v === 'object' && !Array.isArray(v)) return detailOf(v);
   return {};
 }
 
@@ -133,7 +173,8 @@ function factType(r: ParquetRow): FactType {
 
 const RELATIONSHIPS = ['mother', 'father', 'carer', 'step_parent', 'grandparent', 'sibling', 'other'] as const;
 
-export function factFromRow(r: ParquetRow): Fact {
+/** A fact from a curated facts row (`details`: a cache shared by the rows of one read, see parseDetail). */
+export function factFromRow(r: ParquetRow, details?: Map<string, Readonly<Record<string, string>>>): Fact {
   const source = need(r, 'facts', 'source');
   const feed = need(r, 'facts', 'feed');
   const recordRef = need(r, 'facts', 'record_ref', 'recordRef');
@@ -147,30 +188,36 @@ export function factFromRow(r: ParquetRow): Fact {
     date: needDate(r, 'facts', 'date', 'event_date', 'eventDate'),
     endDate: optDate(r, 'facts', 'end_date', 'endDate'),
     value: num(r, 'value'),
-    detail: parseDetail(r.detail ?? r.detail_json),
+    detail: parseDetail(r.detail ?? r.detail_json, details),
   };
 }
 
+export const factsTable = (ctx: StageContext, onlyTypes?: FactType[]): TableRead => openTable(ctx, 'curated', keys.curated('facts', ctx.asAt), 'facts',
+  onlyTypes ? `SELECT * FROM {{file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')})` : undefined);
+
 /** Facts with their person id (facts whose record is in no person are counted, not silently lost). */
-export async function readFacts(ctx: StageContext, personOf: Map<string, string>, onlyTypes?: FactType[]): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
+export async function readFacts(ctx: StageContext, personOf: Map<string, string>, onlyTypes?: FactType[], table = factsTable(ctx, onlyTypes)): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
   const facts: Array<Fact & { personId: string }> = [];
   let unmatched = 0;
-  const sql = onlyTypes ? `SELECT * FROM {{file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')})` : undefined;
-  for await (const r of rowsOf(ctx, 'curated', keys.curated('facts', ctx.asAt), 'facts', sql)) {
-    const f = factFromRow(r);
+  const details = new Map<string, Readonly<Record<string, string>>>();
+  for await (const r of rowsOf(table)) {
+    const f = factFromRow(r, details) as Fact & { personId: string };
     const personId = str(r, 'person_id', 'personId') ?? personOf.get(f.recordId);
     if (!personId) {
       unmatched += 1;
       continue;
     }
-    facts.push({ ...f, personId });
+    f.personId = personId;
+    facts.push(f);
   }
   return { facts, unmatched };
 }
 
-export async function readPersonDobs(ctx: StageContext): Promise<Map<string, string | null>> {
+export const personDobsTable = (ctx: StageContext): TableRead => openTable(ctx, 'secure', keys.secure(ctx.asAt, PERSON_DOBS_KEY), 'person dates of birth');
+
+export async function readPersonDobs(ctx: StageContext, table = personDobsTable(ctx)): Promise<Map<string, string | null>> {
   const m = new Map<string, string | null>();
-  for await (const r of rowsOf(ctx, 'secure', keys.secure(ctx.asAt, PERSON_DOBS_KEY), 'person dates of birth')) m.set(need(r, 'person-dobs', 'person_id'), str(r, 'date_of_birth'));
+  for await (const r of rowsOf(table)) m.set(need(r, 'person-dobs', 'person_id'), str(r, 'date_of_birth'));
   return m;
 }
 
@@ -279,15 +326,31 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   const famCfg = parseFamiliesConfig(ctx.config.families);
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
   const asAt = ctx.asAt;
+  // every input table is exported by DuckDB at once, while the ones before it are being read
+  // only the columns family formation needs from the secure records (names and tokens stay unread)
+  const projection = "SELECT COLUMNS('^(record_id|recordId|extract_date|extractDate|date_of_birth|dateOfBirth|postcode|address_line_?1|addressLine1)$') FROM {{file}}";
+  const tables = {
+    persons: personsTable(ctx),
+    records: openTable(ctx, 'secure', keys.secure(asAt, PERSON_RECORDS_KEY), 'secure person records', projection),
+    facts: factsTable(ctx, ['maternity_booking', 'birth']),
+    relationships: openTable(ctx, 'curated', keys.curated('relationships', asAt), 'relationships'),
+  };
+  try {
+    return await formFamilies(ctx, tables, famCfg, stratCfg);
+  } finally {
+    await closeTables(Object.values(tables));
+  }
+}
+
+async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'records' | 'facts' | 'relationships', TableRead>, famCfg: FamiliesConfig, stratCfg: StratifyConfig) {
+  const asAt = ctx.asAt;
   ctx.progress.start('families: reading persons');
-  const personOf = await readPersonMap(ctx);
+  const personOf = await readPersonMap(ctx, tables.persons);
 
   // secure person records: addresses and dates of birth per person
   const people = new Map<string, { dobs: Array<{ v: string; date: string }>; addresses: FamilyPerson['addresses'] }>();
   let recordsWithoutPerson = 0;
-  // only the columns family formation needs (names and tokens stay unread)
-  const projection = "SELECT COLUMNS('^(record_id|recordId|extract_date|extractDate|date_of_birth|dateOfBirth|postcode|address_line_?1|addressLine1)$') FROM {{file}}";
-  for await (const r of rowsOf(ctx, 'secure', keys.secure(asAt, PERSON_RECORDS_KEY), 'secure person records', projection)) {
+  for await (const r of rowsOf(tables.records)) {
     const recordId = need(r, 'person-records', 'record_id', 'recordId');
     const personId = personOf.get(recordId);
     if (!personId) {
@@ -305,7 +368,7 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   for (const personId of new Set(personOf.values())) if (!people.has(personId)) people.set(personId, { dobs: [], addresses: [] });
 
   // current pregnancies: a booking on or before the as-at date, not delivered, due no more than six weeks ago
-  const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth']);
+  const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth'], tables.facts);
   const delivered = new Set(facts.filter((f) => f.type === 'birth' && f.date <= asAt).map((f) => `${f.personId}|${f.source}:${f.feed}:${f.recordRef}`));
   const expectant = new Set<string>();
   for (const f of facts) {
@@ -325,7 +388,7 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
 
   const relationships: FamilyRelationship[] = [];
   let relationshipsUnmatched = 0;
-  for await (const r of rowsOf(ctx, 'curated', keys.curated('relationships', asAt), 'relationships')) {
+  for await (const r of rowsOf(tables.relationships)) {
     const fromRecord = need(r, 'relationships', 'from_record_id', 'fromRecordId');
     const toRecord = need(r, 'relationships', 'to_record_id', 'toRecordId');
     const from = personOf.get(fromRecord);
@@ -375,10 +438,13 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   }
   ctx.progress.stop();
   ctx.progress.start('families: writing tables');
-  await writeParquet(ctx.stores.curated, keys.curated('families', asAt), FAMILIES_COLUMNS, familyRows);
-  await writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), MEMBERS_COLUMNS, memberRows);
   const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth })).sort((a, b) => cmp(a.person_id, b.person_id));
-  await writeParquet(ctx.stores.secure, keys.secure(asAt, PERSON_DOBS_KEY), [{ name: 'person_id', type: 'VARCHAR' }, { name: 'date_of_birth', type: 'DATE' }], dobRows);
+  // three independent files: DuckDB compresses one while the next one's rows are being serialised
+  await Promise.all([
+    writeParquet(ctx.stores.curated, keys.curated('families', asAt), FAMILIES_COLUMNS, familyRows),
+    writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), MEMBERS_COLUMNS, memberRows),
+    writeParquet(ctx.stores.secure, keys.secure(asAt, PERSON_DOBS_KEY), [{ name: 'person_id', type: 'VARCHAR' }, { name: 'date_of_birth', type: 'DATE' }], dobRows),
+  ]);
 
   const counts: Record<string, number> = {
     ...built.counts,

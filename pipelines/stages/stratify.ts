@@ -11,7 +11,7 @@ import { readParquet, writeParquet, type ParquetColumn, type ParquetRow } from '
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
-import { readFacts, readPersonDobs, readPersonMap, str } from './families.ts';
+import { closeTables, factsTable, openTable, personDobsTable, personsTable, readFacts, readPersonDobs, readPersonMap, str } from './families.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
 function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -50,9 +50,8 @@ export interface MemberRow {
   evidence: string;
 }
 
-export async function readFamilyMembers(ctx: StageContext, asAt = ctx.asAt): Promise<MemberRow[]> {
-  const rows = await readParquet(ctx.stores.curated, keys.curated('family_members', asAt));
-  return rows.map((r) => ({
+function memberOf(r: ParquetRow): MemberRow {
+  return {
     familyId: str(r, 'family_id') ?? '',
     personId: str(r, 'person_id') ?? '',
     role: str(r, 'role') ?? '',
@@ -60,29 +59,45 @@ export async function readFamilyMembers(ctx: StageContext, asAt = ctx.asAt): Pro
     ageBand: str(r, 'age_band') ?? 'unknown',
     isChild: r.is_child === true,
     evidence: str(r, 'evidence') ?? '[]',
-  }));
+  };
 }
+
+export async function readFamilyMembers(ctx: StageContext, asAt = ctx.asAt): Promise<MemberRow[]> {
+  const rows = await readParquet(ctx.stores.curated, keys.curated('family_members', asAt));
+  return rows.map(memberOf);
+}
+
+/** The family_members columns scoring reads (the evidence JSON, most of the table's bytes, is left unread). */
+const SCORING_MEMBER_COLUMNS = "SELECT family_id, person_id, role, membership, is_child FROM {{file}}";
 
 /** Families with their members and facts, ready for the rule engine (dates of birth from the secure zone). */
 export async function loadFamiliesForScoring(ctx: StageContext): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
-  const members = await readFamilyMembers(ctx);
-  const dobs = await readPersonDobs(ctx);
-  const personOf = await readPersonMap(ctx);
-  const { facts, unmatched } = await readFacts(ctx, personOf);
-  const factsByPerson = new Map<string, PersonFact[]>();
-  for (const f of facts) pushTo(factsByPerson, f.personId, f);
-  const fams = new Map<string, ScoringMember[]>();
-  for (const m of members) {
-    const list = fams.get(m.familyId) ?? [];
-    list.push({ personId: m.personId, role: m.role, membership: m.membership, isChild: m.isChild, dateOfBirth: dobs.get(m.personId) ?? null });
-    fams.set(m.familyId, list);
+  // every input table is exported by DuckDB at once, while the ones before it are being read
+  const tables = {
+    members: openTable(ctx, 'curated', keys.curated('family_members', ctx.asAt), 'family members', SCORING_MEMBER_COLUMNS),
+    dobs: personDobsTable(ctx),
+    persons: personsTable(ctx),
+    facts: factsTable(ctx),
+  };
+  try {
+    const fams = new Map<string, ScoringMember[]>();
+    const memberRows: MemberRow[] = [];
+    for await (const batch of tables.members.batches) for (const r of batch) memberRows.push(memberOf(r));
+    const dobs = await readPersonDobs(ctx, tables.dobs);
+    const personOf = await readPersonMap(ctx, tables.persons);
+    const { facts, unmatched } = await readFacts(ctx, personOf, undefined, tables.facts);
+    const factsByPerson = new Map<string, PersonFact[]>();
+    for (const f of facts) pushTo(factsByPerson, f.personId, f);
+    for (const m of memberRows) pushTo(fams, m.familyId, { personId: m.personId, role: m.role, membership: m.membership, isChild: m.isChild, dateOfBirth: dobs.get(m.personId) ?? null });
+    const families = [...fams.entries()].sort((a, b) => cmp(a[0], b[0])).map(([familyId, ms]) => ({
+      familyId,
+      members: ms,
+      facts: ms.flatMap((m) => factsByPerson.get(m.personId) ?? []),
+    }));
+    return { families, factsWithoutPerson: unmatched };
+  } finally {
+    await closeTables(Object.values(tables));
   }
-  const families = [...fams.entries()].sort((a, b) => cmp(a[0], b[0])).map(([familyId, ms]) => ({
-    familyId,
-    members: ms,
-    facts: ms.flatMap((m) => factsByPerson.get(m.personId) ?? []),
-  }));
-  return { families, factsWithoutPerson: unmatched };
 }
 
 export function scoreRow(s: FamilyScore, asAt: string): ParquetRow {

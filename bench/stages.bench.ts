@@ -1,0 +1,74 @@
+/**
+ * `npm run bench:stages -- families|stratify [...]`: runs single stages (through invokeStage, as the local runner
+ * does) against a copy of a finished run's output directory, and prints each stage's wall time, CPU time over all
+ * threads (process.cpuUsage) and CPU / wall (cores kept busy), and the SHA-256 of every file the stage writes.
+ *
+ *   BENCH_OUT=<dir>      a finished run's out dir (secure/, curated/, outputs/); it is COPIED, never written
+ *                        (default /tmp/locality-bench-pipeline-100000/out)
+ *   BENCH_LANDING=<dir>  its landing dir, read only (lookups) (default /tmp/locality-bench-pipeline-100000/landing)
+ *   BENCH_WORK=<dir>     the scratch copy the stages write into (default /tmp/locality-bench-stages)
+ *   BENCH_REPEAT=<n>     run the stage list n times (default 1)
+ *
+ * Compare old vs new code in the same session: the machine is shared, so report ratios, not absolutes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { localStores } from '../pipelines/local/runner.ts';
+import { openLocalQueryEngine } from '../pipelines/local/query-engine.ts';
+import { readManifest } from '../pipelines/manifest.ts';
+import { silentLog } from '../pipelines/log.ts';
+import { noProgress } from '../pipelines/progress.ts';
+import { invokeStage } from '../pipelines/stages/invoke.ts';
+import { keys } from '../pipelines/layout.ts';
+
+const SRC = process.env.BENCH_OUT ?? '/tmp/locality-bench-pipeline-100000/out';
+const LANDING = process.env.BENCH_LANDING ?? '/tmp/locality-bench-pipeline-100000/landing';
+const WORK = process.env.BENCH_WORK ?? '/tmp/locality-bench-stages';
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const stageNames = names.length > 0 ? names : ['families', 'stratify'];
+
+/** The files each stage writes (zone, key) for the as-at date. */
+function writtenBy(stage: string, asAt: string): Array<[string, string]> {
+  if (stage === 'families') return [['curated', keys.curated('families', asAt)], ['curated', keys.curated('family_members', asAt)], ['secure', keys.secure(asAt, 'families/person-dobs.parquet')]];
+  if (stage === 'stratify') return [['curated', keys.curated('scores', asAt)]];
+  return [];
+}
+
+async function sha256(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(SRC, 'outputs'))) throw new Error(`BENCH_OUT ${SRC}: no finished run there (outputs/ missing)`);
+  await rm(WORK, { recursive: true, force: true });
+  await cp(SRC, WORK, { recursive: true });
+  const stores = localStores(LANDING, WORK);
+  // the run's as-at date and id from its manifest (one as-at folder per run dir)
+  const asAt = (await readdir(join(WORK, 'outputs'))).map((d) => /^as_at=(\d{4}-\d{2}-\d{2})$/.exec(d)?.[1]).filter((x): x is string => !!x).sort()[0];
+  if (!asAt) throw new Error(`${WORK}/outputs: no as_at=<date> folder`);
+  const manifest = await readManifest(stores.outputs, asAt);
+  if (!manifest) throw new Error(`${WORK}: no manifest for ${asAt}`);
+  const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+  const lines: string[] = [`  ${'stage'.padEnd(10)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)}`];
+  for (let rep = 0; rep < REPEAT; rep++) {
+    for (const name of stageNames) {
+      const c0 = cpuNow();
+      const t0 = performance.now();
+      const out = await invokeStage(name, { runId: manifest.runId, asAt, input: {} }, {
+        stores, log: silentLog, progress: noProgress, queryEngine: () => openLocalQueryEngine(stores.curated),
+      });
+      const wall = performance.now() - t0;
+      const cpu = cpuNow() - c0;
+      lines.push(`  ${name.padEnd(10)} ${(wall / 1000).toFixed(1).padStart(8)} ${(cpu / 1000).toFixed(1).padStart(8)} ${(cpu / wall).toFixed(2).padStart(9)}`);
+      process.stderr.write(`${lines.at(-1)}\n`);
+      for (const [zone, key] of writtenBy(name, asAt)) lines.push(`    ${(await sha256(join(WORK, zone, key))).slice(0, 16)}  ${zone}/${key}`);
+      lines.push(`    counts ${createHash('sha256').update(JSON.stringify(out.counts)).digest('hex').slice(0, 16)}  ${JSON.stringify(out.counts).length} chars`);
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();
