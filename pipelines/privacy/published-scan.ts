@@ -1,13 +1,15 @@
 /**
- * The publish stage's privacy scan as a job that runs beside the match audit's own work.
+ * The publish stage's privacy scan as a job that runs beside the stage's other work.
  *
- * The job builds its identifier index from the secure person records, takes the configuration vocabulary (with
- * the run's localities from the curated families table), scans everything published for the as-at date, and
- * then checks content not yet written (the audit report itself) with the same index and vocabulary.
+ * Started when the publish stage starts, the job builds its identifier index from the secure person records,
+ * takes the configuration vocabulary (with the run's localities from the curated families table) and scans the
+ * curated tables for the as-at date (final once stratify is done). When asked for its result it scans the outputs
+ * zone as it is then (everything the earlier publish steps wrote), and afterwards checks content not yet written
+ * (the audit report itself) with the same index and vocabulary.
  *
  * Locally the job runs in a worker thread (published-scan-worker.ts), so the scan uses the second core while the
- * main thread loads and computes the audit; in a Lambda, or with stores that are not local directories, it runs
- * in-process. Both call openPublishedScan: the same code, the same result.
+ * main thread builds target lists, Start Well and the audit; in a Lambda, or with stores that are not local
+ * directories, it runs in-process. Both run PublishedScan: the same code, the same result.
  */
 import { Worker } from 'node:worker_threads';
 import { LocalObjectStore } from '../io/local-object-store.ts';
@@ -15,8 +17,8 @@ import type { ObjectStore } from '../io/object-store.ts';
 import { iterateParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { Log, LogFields } from '../log.ts';
-import { loadIdentifierIndex } from './identifiers.ts';
-import { ScanCollector, scanPublished, type Finding, type ScanResult } from './scan.ts';
+import { loadIdentifierIndex, type IdentifierIndex } from './identifiers.ts';
+import { publishedObjects, ScanCollector, type Finding, type ScanResult } from './scan.ts';
 import { configurationVocabulary } from './vocabulary.ts';
 
 export interface PublishedScanStores {
@@ -38,12 +40,6 @@ export interface PendingContent {
   content: string;
 }
 
-export interface PublishedScan {
-  result: ScanResult;
-  /** The findings in content not yet written (a fresh collector each call: nothing carries over). */
-  scanContent(items: PendingContent[]): Finding[];
-}
-
 /** The run's locality names (from the curated families table), exempt from single-name matching like the rest of the configuration. */
 export async function runLocalities(curated: ObjectStore, asAt: string): Promise<string[]> {
   const key = keys.curated('families', asAt);
@@ -55,26 +51,65 @@ export async function runLocalities(curated: ObjectStore, asAt: string): Promise
   return out;
 }
 
-/** The scan itself, in this thread. */
-export async function openPublishedScan(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<PublishedScan> {
-  const ix = await loadIdentifierIndex(stores.secure, req.asAt);
-  const vocabulary = configurationVocabulary(await runLocalities(stores.curated, req.asAt));
-  const prefix = req.excludeOutputsPrefix;
-  const { result } = await scanPublished(ix, stores, req.asAt, { log, vocabulary, exclude: prefix ? (zone, key) => zone === 'outputs' && key.startsWith(prefix) : undefined });
-  return {
-    result,
-    scanContent(items) {
-      const collector = new ScanCollector(ix, undefined, vocabulary);
-      for (const it of items) collector.scanBuffer(it.zone, it.key, it.content);
-      return collector.result(req.asAt).findings;
-    },
-  };
+/** The scan itself, in this thread: curated tables first, then the outputs zone, then content not yet written. */
+export class PublishedScan {
+  private readonly collector: ScanCollector;
+  private readonly exclude: (zone: string, key: string) => boolean;
+
+  private constructor(private readonly stores: PublishedScanStores, private readonly req: PublishedScanRequest, private readonly ix: IdentifierIndex, private readonly vocabulary: string[], log?: Log) {
+    this.collector = new ScanCollector(ix, log, vocabulary);
+    const prefix = req.excludeOutputsPrefix;
+    this.exclude = (zone, key) => !!prefix && zone === 'outputs' && key.startsWith(prefix);
+  }
+
+  static async open(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<PublishedScan> {
+    const ix = await loadIdentifierIndex(stores.secure, req.asAt);
+    return new PublishedScan(stores, req, ix, configurationVocabulary(await runLocalities(stores.curated, req.asAt)), log);
+  }
+
+  private readonly scanned = new Set<string>();
+
+  /**
+   * 'curated': scan the curated tables published for the as-at date. 'outputs': scan the outputs zone as it is now,
+   * and any curated object not scanned yet (publish steps write outputs only, but a scan that vouches for
+   * everything published must not rely on it). Each object is scanned once.
+   */
+  async scanZone(zone: 'curated' | 'outputs'): Promise<void> {
+    for (const t of await publishedObjects(this.stores, this.req.asAt, this.exclude)) {
+      const id = `${t.zone}/${t.key}`;
+      if ((zone === 'curated' && t.zone !== 'curated') || this.scanned.has(id)) continue;
+      this.scanned.add(id);
+      await this.collector.scanObject(t);
+    }
+  }
+
+  /** The result so far (files scanned in both zones, findings). Releases the scan's DuckDB. */
+  async result(): Promise<ScanResult> {
+    await this.collector.close();
+    return this.collector.result(this.req.asAt);
+  }
+
+  /** The findings in content not yet written (a fresh collector each call: nothing carries over). */
+  scanContent(items: PendingContent[]): Finding[] {
+    const collector = new ScanCollector(this.ix, undefined, this.vocabulary);
+    for (const it of items) collector.scanBuffer(it.zone, it.key, it.content);
+    return collector.result(this.req.asAt).findings;
+  }
+
+  /** Both zones at once: what `locality privacy-scan` and a lone report build do. */
+  static async run(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<{ scan: PublishedScan; result: ScanResult }> {
+    const scan = await PublishedScan.open(stores, req, log);
+    await scan.scanZone('curated');
+    await scan.scanZone('outputs');
+    return { scan, result: await scan.result() };
+  }
 }
 
 /** A scan under way: its result, then checks of content not yet written, then close. */
 export interface PublishedScanJob {
   /** 'worker' when the scan runs in a worker thread beside the caller. */
   readonly runsIn: 'worker' | 'in-process';
+  /** Scans the outputs zone as it is now (call once everything else is published), then gives the whole result. */
   result(): Promise<ScanResult>;
   scanContent(items: PendingContent[]): Promise<Finding[]>;
   close(): Promise<void>;
@@ -83,6 +118,7 @@ export interface PublishedScanJob {
 /** Messages between the job and its worker (published-scan-worker.ts). */
 export type ToScanWorker =
   | { type: 'start'; roots: Record<keyof PublishedScanStores, string>; req: PublishedScanRequest }
+  | { type: 'outputs' }
   | { type: 'content'; id: number; items: PendingContent[] };
 export type FromScanWorker =
   | { type: 'log'; level: keyof Log; message: string; fields?: LogFields }
@@ -102,13 +138,24 @@ export function scanInWorker(stores: PublishedScanStores): boolean {
 }
 
 function inProcessJob(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): PublishedScanJob {
-  const opened = openPublishedScan(stores, req, log);
+  const opened = (async () => {
+    const scan = await PublishedScan.open(stores, req, log);
+    await scan.scanZone('curated');
+    return scan;
+  })();
   opened.catch(() => {}); // surfaced by result()
+  let result: Promise<ScanResult> | undefined;
   return {
     runsIn: 'in-process',
-    result: async () => (await opened).result,
+    result: () => (result ??= opened.then(async (scan) => {
+      await scan.scanZone('outputs');
+      return scan.result();
+    })),
     scanContent: async (items) => (await opened).scanContent(items),
-    close: async () => {},
+    close: async () => {
+      // a job closed before its result still releases the scan's DuckDB
+      if (!result) await opened.then((scan) => scan.result(), () => undefined);
+    },
   };
 }
 
@@ -137,9 +184,14 @@ function workerJob(roots: Record<keyof PublishedScanStores, string>, req: Publis
   worker.on('error', (err) => fail(new Error(`privacy scan worker failed: ${err.message}`)));
   worker.on('exit', (code) => fail(new Error(`privacy scan worker stopped (exit code ${code})`)));
   worker.postMessage({ type: 'start', roots, req } satisfies ToScanWorker);
+  let asked = false;
   return {
     runsIn: 'worker',
-    result: () => result,
+    result: () => {
+      if (!asked && !failure) worker.postMessage({ type: 'outputs' } satisfies ToScanWorker);
+      asked = true;
+      return result;
+    },
     scanContent(items) {
       if (failure) return Promise.reject(failure);
       const id = nextId++;

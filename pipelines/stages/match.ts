@@ -101,6 +101,13 @@ export function sortPairsByIds(pairIdx: readonly number[], l: ArrayLike<number>,
   return Array.from(sorted, (k) => pairIdx[k]!);
 }
 
+/** Waits for every write (none is left running) and throws the first failure. */
+async function allSettledOrThrow<T extends readonly unknown[]>(writes: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(writes);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 export async function matchStage(ctx: StageContext, _input: z.infer<typeof matchInputSchema> = {}) {
   const cfg = linkageConfigSchema.parse(ctx.config.linkage ?? {});
   const settings = matchSettings(ctx);
@@ -173,7 +180,6 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   for (const [c, id] of smallest) personOfCluster.set(c, personIdOf(id));
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
   const personRows = order.map((i) => ({ record_id: ids[i]!, person_id: personOfCluster.get(clustering.cluster[i]!)! }));
-  await writeParquet(ctx.stores.curated, keys.curated('persons', asAt), [{ name: 'record_id', type: 'VARCHAR' }, { name: 'person_id', type: 'VARCHAR' }], personRows);
 
   // pairs (above the floor) and links (accepted), each pair with its ids in sorted order; record rank in
   // record_id order makes sorting pairs by (smaller id, larger id) a sort of integers
@@ -194,14 +200,19 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   };
   const kept: number[] = [];
   for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) kept.push(p);
-  const pairsWritten = await writePairTable(ctx.stores.curated, keys.curated('pairs', asAt), pairTable(kept));
   const linked: number[] = [];
   let linkIdx = 0;
   for (let p = 0; p < pairs.count; p++) {
     if (!isAccepted(res, p)) continue;
     if (clustering.accepted[linkIdx++]) linked.push(p);
   }
-  const linksAccepted = await writePairTable(ctx.stores.curated, keys.curated('links', asAt), pairTable(linked));
+  // The three tables are written side by side: each one's DuckDB work (join, Parquet encoding) overlaps the
+  // others' line writing. Each table's bytes depend only on its own rows.
+  const [, pairsWritten, linksAccepted] = await allSettledOrThrow([
+    writeParquet(ctx.stores.curated, keys.curated('persons', asAt), [{ name: 'record_id', type: 'VARCHAR' }, { name: 'person_id', type: 'VARCHAR' }], personRows),
+    writePairTable(ctx.stores.curated, keys.curated('pairs', asAt), pairTable(kept)),
+    writePairTable(ctx.stores.curated, keys.curated('links', asAt), pairTable(linked)),
+  ]);
 
   // model and clustering report (curated: ids and numbers only), review sample (secure: compared values)
   const { timingsMs: _t, ...modelJson } = model;

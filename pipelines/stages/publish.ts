@@ -6,7 +6,9 @@
  * the runner after this stage returns, from the counts this stage reports.
  */
 import { z } from 'zod';
-import { publishMatchAudit } from '../reports/match-audit/build.ts';
+import { keys } from '../layout.ts';
+import { startPublishedScan, type PublishedScanJob } from '../privacy/published-scan.ts';
+import { MATCH_AUDIT_DIR, publishMatchAudit } from '../reports/match-audit/build.ts';
 import { publishStartWell } from '../reports/start-well/publish.ts';
 import { publishTargetLists } from '../reports/target-lists/publish.ts';
 import type { StageContext } from './context.ts';
@@ -17,16 +19,23 @@ export const publishInputSchema = z.object({
   steps: z.array(z.string()).optional(),
 }).loose().default({});
 
+/** What a publish step gets: the stage context and, for a step that reports it, the privacy scan under way. */
+export interface PublishContext extends StageContext {
+  privacyScan?: PublishedScanJob;
+}
+
 export interface PublishStep {
   name: string;
-  run(ctx: StageContext): Promise<Record<string, number>>;
+  /** The step reports the privacy scan of everything published: the stage starts the scan when the stage starts (see privacy/published-scan.ts). */
+  reportsPrivacyScan?: true;
+  run(ctx: PublishContext): Promise<Record<string, number>>;
 }
 
 export const PUBLISH_STEPS: PublishStep[] = [
   { name: 'target-lists', run: publishTargetLists },
   { name: 'start-well', run: publishStartWell },
   // last: its privacy scan covers everything published before it
-  { name: 'match-audit', run: publishMatchAudit },
+  { name: 'match-audit', reportsPrivacyScan: true, run: publishMatchAudit },
 ];
 
 export async function publishStage(ctx: StageContext, input: z.infer<typeof publishInputSchema> = {}, steps: PublishStep[] = PUBLISH_STEPS) {
@@ -34,12 +43,19 @@ export async function publishStage(ctx: StageContext, input: z.infer<typeof publ
   if (wanted) for (const w of wanted) if (!steps.some((s) => s.name === w)) throw new Error(`publish: unknown step "${w}" (steps: ${steps.map((s) => s.name).join(', ')})`);
   const counts: Record<string, number> = {};
   const done: string[] = [];
-  for (const step of steps) {
-    if (wanted && !wanted.has(step.name)) continue;
-    ctx.progress.start(`publish: ${step.name}`);
-    Object.assign(counts, await step.run(ctx));
-    ctx.progress.stop();
-    done.push(step.name);
+  const chosen = steps.filter((s) => !wanted || wanted.has(s.name));
+  // The curated tables are final: their privacy scan starts now (in a worker thread locally), beside the steps;
+  // the step that reports it scans the outputs zone when the steps before it are done.
+  const privacyScan = chosen.some((s) => s.reportsPrivacyScan) ? startPublishedScan(ctx.stores, { asAt: ctx.asAt, excludeOutputsPrefix: keys.output(ctx.asAt, `${MATCH_AUDIT_DIR}/`) }, ctx.log) : undefined;
+  try {
+    for (const step of chosen) {
+      ctx.progress.start(`publish: ${step.name}`);
+      Object.assign(counts, await step.run({ ...ctx, ...(privacyScan && step.reportsPrivacyScan ? { privacyScan } : {}) }));
+      ctx.progress.stop();
+      done.push(step.name);
+    }
+  } finally {
+    await privacyScan?.close();
   }
   ctx.log.info('published', { steps: done.join(',') });
   return { counts, steps: done };

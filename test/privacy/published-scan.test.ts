@@ -79,6 +79,30 @@ describe('the publish stage\'s privacy scan job', () => {
     for (const l of [...inProcess.logs, ...inWorker.logs]) expect(l).not.toMatch(/ZEBEDEE|Zebedee|M14 5RB/);
   });
 
+  it('covers what is published after it starts: outputs written by earlier publish steps, and a late curated table', async () => {
+    for (const worker of [false, true]) {
+      const stores = await run();
+      const job = startPublishedScan(stores, { asAt: AS_AT }, undefined, { worker });
+      try {
+        // written while the job scans the curated tables (as the target-list and Start Well steps do)
+        await stores.outputs.put(`as_at=${AS_AT}/start-well/report.csv`, 'ward,children\nQuillfeather,3\n');
+        await writeParquet(stores.curated, keys.curated('scores', AS_AT), [{ name: 'family_id', type: 'VARCHAR' }, { name: 'reason', type: 'VARCHAR' }], [{ family_id: 'F1', reason: 'ZEBEDEE QUILLFEATHER' }]);
+        const result = await job.result();
+        expect(result.findings.map((f) => `${f.zone}/${f.key} ${f.kind}`)).toEqual([
+          `curated/${keys.curated('family_members', AS_AT)} forename`,
+          `curated/${keys.curated('scores', AS_AT)} full_name`,
+          `outputs/as_at=${AS_AT}/match-audit/report.json full_name`,
+          `outputs/as_at=${AS_AT}/start-well/report.csv surname`,
+          `outputs/as_at=${AS_AT}/target-lists/Northwood.csv postcode`,
+        ]);
+        // each object once
+        expect(new Set(result.files.map((f) => `${f.zone}/${f.key}`)).size).toBe(result.files.length);
+      } finally {
+        await job.close();
+      }
+    }
+  });
+
   it('surfaces a scan that cannot run, from the worker as in-process', async () => {
     const stores = await run({ withPersonRecords: false });
     for (const worker of [false, true]) {

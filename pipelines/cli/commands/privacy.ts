@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LocalObjectStore } from '../../io/local-object-store.ts';
 import { isIsoDate } from '../../layout.ts';
-import { openPublishedScan } from '../../privacy/published-scan.ts';
+import { PublishedScan } from '../../privacy/published-scan.ts';
 import { describeFinding } from '../../privacy/scan.ts';
 
 export function register(program: Command): void {
@@ -28,7 +28,7 @@ export function register(program: Command): void {
         if (!asAt) throw new Error(`--out ${opts.out}: no run found (expected secure/as_at=<date>/): give --as-at or run the pipeline first`);
       }
       // The publish stage's own scan: the same identifier index and configuration vocabulary.
-      const { result } = await openPublishedScan({ ...stores, secure }, { asAt });
+      const { result } = await PublishedScan.run({ ...stores, secure }, { asAt });
       const lines = [`privacy scan of ${asAt}: ${result.status.toUpperCase()}: ${result.files.length} files, ${result.files.reduce((s, f) => s + f.units, 0)} values checked against ${result.secureRecords} secure person records`];
       for (const f of result.findings) lines.push(`  ${describeFinding(f)}`);
       if (result.findingsTotal > result.findings.length) lines.push(`  ... and ${result.findingsTotal - result.findings.length} more`);

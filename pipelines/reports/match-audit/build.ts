@@ -1,8 +1,8 @@
 /**
  * Builds and publishes the match audit report for a run: outputs `as_at=D/match-audit/report.json` and
  * `report.html` (same content). Called by the publish stage after the other outputs are written, so the
- * privacy scan covers them; the report itself is scanned in memory before it is written, and never
- * published if it would carry a clear identifier.
+ * privacy scan covers them (the stage starts the scan of the curated tables when it starts); the report itself
+ * is scanned in memory before it is written, and never published if it would carry a clear identifier.
  */
 import type { StageContext } from '../../stages/context.ts';
 import { keys } from '../../layout.ts';
@@ -25,16 +25,21 @@ export interface MatchAuditResult {
   counts: Record<string, number>;
 }
 
-type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log'>;
+type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log'> & {
+  /** The privacy scan the publish stage started (else the report starts its own). */
+  privacyScan?: PublishedScanJob;
+};
 
 export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult> {
   const { asAt } = ctx;
   const cfgThreshold = (ctx.config.linkage as { thresholdWeight?: unknown }).thresholdWeight;
-  // The privacy scan of everything published before this step runs beside the audit's own loading and figures
-  // (in a worker thread when the zones are local directories); the report waits for it.
+  const threshold = typeof cfgThreshold === 'number' ? cfgThreshold : undefined;
+  if (ctx.privacyScan) return buildWithScan(ctx, ctx.privacyScan, threshold);
+  // The privacy scan of everything published runs beside the audit's own loading and figures (in a worker thread
+  // when the zones are local directories); the report waits for it.
   const scan = startPublishedScan(ctx.stores, { asAt, excludeOutputsPrefix: keys.output(asAt, `${MATCH_AUDIT_DIR}/`) }, ctx.log);
   try {
-    return await buildWithScan(ctx, scan, typeof cfgThreshold === 'number' ? cfgThreshold : undefined);
+    return await buildWithScan(ctx, scan, threshold);
   } finally {
     await scan.close();
   }
