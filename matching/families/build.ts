@@ -98,11 +98,15 @@ const PARENT_TYPES = new Set(['mother', 'father', 'carer', 'step_parent', 'grand
 class UnionFind {
   private parent = new Map<string, string>();
   find(x: string): string {
-    let p = this.parent.get(x) ?? x;
-    if (p === x) return x;
-    p = this.find(p);
-    this.parent.set(x, p);
-    return p;
+    let root = x;
+    for (let p = this.parent.get(root); p !== undefined && p !== root; p = this.parent.get(root)) root = p;
+    // path compression: everything on the way now points at the root
+    while (x !== root) {
+      const next = this.parent.get(x)!;
+      this.parent.set(x, root);
+      x = next;
+    }
+    return root;
   }
   union(a: string, b: string): void {
     const ra = this.find(a);
@@ -117,11 +121,25 @@ class UnionFind {
 
 const norm = (x: string | null) => (x ? x.toUpperCase().replace(/\s+/g, ' ').trim() || null : null);
 
-/** `POSTCODE|LINE 1`, either part possibly blank; null when both are blank. */
-export function rawAddressKey(a: Pick<PersonAddress, 'postcode' | 'addressLine1'>): string | null {
-  const pc = norm(a.postcode);
-  const line = norm(a.addressLine1);
+/** `POSTCODE|LINE 1`, either part possibly blank; null when both are blank. `normal` may memoise norm. */
+export function rawAddressKey(a: Pick<PersonAddress, 'postcode' | 'addressLine1'>, normal: (x: string | null) => string | null = norm): string | null {
+  const pc = normal(a.postcode);
+  const line = normal(a.addressLine1);
   return pc || line ? `${pc ?? ''}|${line ?? ''}` : null;
+}
+
+/** norm with a memo: postcodes and first lines repeat across a household's records and people. */
+function memoNorm(): (x: string | null) => string | null {
+  const memo = new Map<string, string | null>();
+  return (x) => {
+    if (!x) return null;
+    let v = memo.get(x);
+    if (v === undefined) {
+      v = norm(x);
+      memo.set(x, v);
+    }
+    return v;
+  };
 }
 
 /** Optimal string alignment distance is at most 1 (one substitution, insertion, deletion or adjacent swap). */
@@ -144,11 +162,14 @@ export function withinOneEdit(a: string, b: string): boolean {
  * ambiguous partial address must not make strangers co-resident). Returns raw key -> cluster key.
  */
 export function clusterAddresses(addresses: Array<Pick<PersonAddress, 'postcode' | 'addressLine1'>>): Map<string, string> {
+  const normal = memoNorm();
+  return clusterRawKeys(addresses.map((a) => rawAddressKey(a, normal)));
+}
+
+/** clusterAddresses over the addresses' raw keys (rawAddressKey; null for a blank address). */
+function clusterRawKeys(rawKeys: Iterable<string | null>): Map<string, string> {
   const counts = new Map<string, number>();
-  for (const a of addresses) {
-    const k = rawAddressKey(a);
-    if (k) counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
+  for (const k of rawKeys) if (k) counts.set(k, (counts.get(k) ?? 0) + 1);
   const keysSorted = [...counts.keys()].sort(cmp);
   const full = keysSorted.filter((k) => !k.startsWith('|') && !k.endsWith('|'));
   const uf = new UnionFind();
@@ -158,12 +179,12 @@ export function clusterAddresses(addresses: Array<Pick<PersonAddress, 'postcode'
     pushTo(byLine, line, k);
   }
   for (const group of byLine.values()) {
+    if (group.length < 2) continue;
+    const compact = group.map((k) => k.slice(0, k.indexOf('|')).replace(' ', ''));
     for (let i = 0; i < group.length; i++) {
       for (let j = i + 1; j < group.length; j++) {
-        const a = group[i]!;
-        const b = group[j]!;
         // the same first line at a postcode one edit away is a typo of the same address
-        if (withinOneEdit(a.slice(0, a.indexOf('|')).replace(' ', ''), b.slice(0, b.indexOf('|')).replace(' ', ''))) uf.union(a, b);
+        if (withinOneEdit(compact[i]!, compact[j]!)) uf.union(group[i]!, group[j]!);
       }
     }
   }
@@ -207,33 +228,58 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   const ids = [...byId.keys()];
   // ages once (dates are parsed once per person, not on every test)
   const childSet = new Set<string>();
+  const childByDob = new Map<string, boolean>(); // people share dates of birth: each is aged once
   for (const id of ids) {
     const dob = byId.get(id)!.dateOfBirth;
-    if (dob && dob <= asAt && ageInYears(dob, asAt) < cfg.adultAge) childSet.add(id);
+    if (!dob || dob > asAt) continue;
+    let child = childByDob.get(dob);
+    if (child === undefined) {
+      child = ageInYears(dob, asAt) < cfg.adultAge;
+      childByDob.set(dob, child);
+    }
+    if (child) childSet.add(id);
   }
+  const bandByDob = new Map<string | null, AgeBand>();
+  const ageBandOf = (id: string): AgeBand => {
+    const dob = byId.get(id)!.dateOfBirth;
+    let band = bandByDob.get(dob);
+    if (band === undefined) {
+      band = ageBandAt(dob, asAt);
+      bandByDob.set(dob, band);
+    }
+    return band;
+  };
   const isChild = (id: string) => childSet.has(id);
   const anchorSet = new Set(ids.filter((id) => childSet.has(id) || (cfg.expectantMothersAnchor && byId.get(id)!.expectant === true)));
   const isAnchor = (id: string) => anchorSet.has(id);
 
   // ---- addresses: every address a person's current records hold, clustered to tolerate typos and blanks
-  const canonical = clusterAddresses(ids.flatMap((id) => byId.get(id)!.addresses));
+  const normal = memoNorm();
+  const rawKeys = ids.map((id) => byId.get(id)!.addresses.map((a) => rawAddressKey(a, normal)));
+  const canonical = clusterRawKeys(rawKeys.flat());
   const personKeys = new Map<string, Map<string, string[]>>(); // person -> address cluster -> recordIds
   const residents = new Map<string, Set<string>>(); // address cluster -> persons
-  for (const id of ids) {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const addresses = byId.get(id)!.addresses;
+    const raws = rawKeys[i]!;
     const m = new Map<string, string[]>();
-    for (const a of byId.get(id)!.addresses) {
-      const raw = rawAddressKey(a);
+    for (let j = 0; j < addresses.length; j++) {
+      const raw = raws[j]!;
       const k = raw === null ? undefined : canonical.get(raw);
       if (!k) continue;
-      const list = m.get(k) ?? [];
-      list.push(a.recordId);
-      m.set(k, list);
+      const list = m.get(k);
+      if (list) list.push(addresses[j]!.recordId);
+      else m.set(k, [addresses[j]!.recordId]);
     }
-    for (const l of m.values()) l.sort(cmp);
+    let most = 0;
+    for (const l of m.values()) {
+      l.sort(cmp);
+      if (l.length > most) most = l.length;
+    }
     personKeys.set(id, m);
     // where the person lives now: the address most of their records agree on (all of them on a tie). A stale address
     // one source still holds is evidence for a relationship, but makes no co-residence (someone else may live there now).
-    const most = Math.max(0, ...[...m.values()].map((l) => l.length));
     for (const [k, l] of m) {
       if (l.length < most) continue;
       const set = residents.get(k) ?? new Set<string>();
@@ -353,16 +399,18 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
       flags.push(`communal_address:${communal.get(best[0])}`);
       flaggedAddresses += 1;
     }
-    const keysHeld = new Set(members.flatMap((id) => [...personKeys.get(id)!.keys()]));
+    const keysHeld = new Set<string>();
+    for (const id of members) for (const k of personKeys.get(id)!.keys()) keysHeld.add(k);
     if (keysHeld.size > 1) flags.push('members_at_several_addresses');
     const fam: Family = {
       familyId,
       postcode: best ? best[0].split('|')[0]! || null : null,
       flags,
       members: members.map((id) => {
-        const ev = [...(evidence.get(id) ?? [])];
+        // a person is primary in one family only: their evidence list is theirs to keep
+        const ev = evidence.get(id) ?? [];
         if (ev.length === 0) ev.push({ kind: 'resident', recordIds: [...personKeys.get(id)!.values()].flat().sort(cmp) });
-        return { familyId, personId: id, role: roleIn(id, set), membership: 'primary' as const, ageBand: ageBandAt(byId.get(id)!.dateOfBirth, asAt), isChild: isChild(id), evidence: ev };
+        return { familyId, personId: id, role: roleIn(id, set), membership: 'primary' as const, ageBand: ageBandOf(id), isChild: isChild(id), evidence: ev };
       }),
     };
     for (const id of members) familyOfPerson.set(id, familyId);
@@ -383,7 +431,7 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
         if (!m.evidence.some((x) => x.kind === 'relationship' && x.relationshipId === r.relationshipId)) m.evidence.push(e);
         return;
       }
-      alsoIn.set(key, { familyId, personId, role, membership: 'also_in', ageBand: ageBandAt(byId.get(personId)!.dateOfBirth, asAt), isChild: isChild(personId), evidence: [e] });
+      alsoIn.set(key, { familyId, personId, role, membership: 'also_in', ageBand: ageBandOf(personId), isChild: isChild(personId), evidence: [e] });
     };
     if (r.relationship === 'sibling') {
       link(r.fromPersonId, familyOfPerson.get(r.toPersonId), isChild(r.fromPersonId) ? 'child' : 'adult');

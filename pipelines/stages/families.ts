@@ -195,8 +195,11 @@ export function factFromRow(r: ParquetRow, details?: Map<string, Readonly<Record
 export const factsTable = (ctx: StageContext, onlyTypes?: FactType[]): TableRead => openTable(ctx, 'curated', keys.curated('facts', ctx.asAt), 'facts',
   onlyTypes ? `SELECT * FROM {{file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')})` : undefined);
 
-/** Facts with their person id (facts whose record is in no person are counted, not silently lost). */
-export async function readFacts(ctx: StageContext, personOf: Map<string, string>, onlyTypes?: FactType[], table = factsTable(ctx, onlyTypes)): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
+/**
+ * Facts with their person id (facts whose record is in no person are counted, not silently lost). Every row is
+ * checked; `keep` may leave out facts the caller will not use (they are still checked and counted).
+ */
+export async function readFacts(ctx: StageContext, personOf: Map<string, string>, onlyTypes?: FactType[], table = factsTable(ctx, onlyTypes), keep?: (f: Fact) => boolean): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
   const facts: Array<Fact & { personId: string }> = [];
   let unmatched = 0;
   const details = new Map<string, Readonly<Record<string, string>>>();
@@ -207,6 +210,7 @@ export async function readFacts(ctx: StageContext, personOf: Map<string, string>
       unmatched += 1;
       continue;
     }
+    if (keep && !keep(f)) continue;
     f.personId = personId;
     facts.push(f);
   }
@@ -311,6 +315,12 @@ const MEMBERS_COLUMNS: ParquetColumn[] = [
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function modeOf(values: Array<{ v: string; date: string }>): string | null {
+  // the usual case: every record agrees (or there is one)
+  if (values.length === 0) return null;
+  const first = values[0]!.v;
+  let agree = true;
+  for (let i = 1; i < values.length && agree; i++) agree = values[i]!.v === first;
+  if (agree) return first;
   const tally = new Map<string, { n: number; latest: string }>();
   for (const { v, date } of values) {
     const t = tally.get(v) ?? { n: 0, latest: '' };
@@ -357,15 +367,18 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
       recordsWithoutPerson += 1;
       continue;
     }
-    const p = people.get(personId) ?? { dobs: [], addresses: [] };
+    let p = people.get(personId);
+    if (!p) {
+      p = { dobs: [], addresses: [] };
+      people.set(personId, p);
+    }
     const extractDate = str(r, 'extract_date', 'extractDate') ?? '';
     const dob = str(r, 'date_of_birth', 'dateOfBirth');
     if (dob) p.dobs.push({ v: dob, date: extractDate });
     p.addresses.push({ recordId, extractDate, postcode: str(r, 'postcode'), addressLine1: str(r, 'address_line1', 'address_line_1', 'addressLine1') });
-    people.set(personId, p);
   }
   // persons with no secure record still exist (their records were matched): keep them, with no address
-  for (const personId of new Set(personOf.values())) if (!people.has(personId)) people.set(personId, { dobs: [], addresses: [] });
+  for (const personId of personOf.values()) if (!people.has(personId)) people.set(personId, { dobs: [], addresses: [] });
 
   // current pregnancies: a booking on or before the as-at date, not delivered, due no more than six weeks ago
   const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth'], tables.facts);

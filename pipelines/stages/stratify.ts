@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { parseStratifyConfig, ruleSetOf } from '../../models/config.ts';
 import { scoreFamily, type FamilyForScoring, type FamilyScore, type PersonFact, type ScoringMember } from '../../models/rules/engine.ts';
+import { canAffectScore } from '../../models/rules/relevance.ts';
+import type { RuleSet } from '../../models/rules/schema.ts';
 import { readParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
@@ -70,8 +72,11 @@ export async function readFamilyMembers(ctx: StageContext, asAt = ctx.asAt): Pro
 /** The family_members columns scoring reads (the evidence JSON, most of the table's bytes, is left unread). */
 const SCORING_MEMBER_COLUMNS = "SELECT family_id, person_id, role, membership, is_child FROM {{file}}";
 
-/** Families with their members and facts, ready for the rule engine (dates of birth from the secure zone). */
-export async function loadFamiliesForScoring(ctx: StageContext): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
+/**
+ * Families with their members and facts, ready for the rule engine (dates of birth from the secure zone).
+ * `ruleSet`: keep only the facts that can affect its scores (see canAffectScore); all facts are still checked and counted.
+ */
+export async function loadFamiliesForScoring(ctx: StageContext, ruleSet?: RuleSet): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
   // every input table is exported by DuckDB at once, while the ones before it are being read
   const tables = {
     members: openTable(ctx, 'curated', keys.curated('family_members', ctx.asAt), 'family members', SCORING_MEMBER_COLUMNS),
@@ -85,7 +90,7 @@ export async function loadFamiliesForScoring(ctx: StageContext): Promise<{ famil
     for await (const batch of tables.members.batches) for (const r of batch) memberRows.push(memberOf(r));
     const dobs = await readPersonDobs(ctx, tables.dobs);
     const personOf = await readPersonMap(ctx, tables.persons);
-    const { facts, unmatched } = await readFacts(ctx, personOf, undefined, tables.facts);
+    const { facts, unmatched } = await readFacts(ctx, personOf, undefined, tables.facts, ruleSet ? canAffectScore(ruleSet, { asAt: ctx.asAt }) : undefined);
     const factsByPerson = new Map<string, PersonFact[]>();
     for (const f of facts) pushTo(factsByPerson, f.personId, f);
     for (const m of memberRows) pushTo(fams, m.familyId, { personId: m.personId, role: m.role, membership: m.membership, isChild: m.isChild, dateOfBirth: dobs.get(m.personId) ?? null });
@@ -120,7 +125,7 @@ export function scoreRow(s: FamilyScore, asAt: string): ParquetRow {
 export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof stratifyInputSchema> = {}) {
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
-  const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx);
+  const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet);
   ctx.progress.start('stratify: scoring families', families.length);
   const settings = { asAt: ctx.asAt, tiers: cfg.tiers, threeNeedsMinHeadlines: cfg.threeNeedsMinHeadlines, statutoryEpisodeTypes: cfg.statutoryEpisodeTypes, includeAlsoInMembers: cfg.includeAlsoInMembers };
   const scores: FamilyScore[] = [];
