@@ -5,13 +5,15 @@
  *   in-process  both pipelines (people; facts) on the main thread, interleaved
  *   worker      the facts pipeline on a worker thread (the local default)
  *   baseline    (only with BENCH_BASELINE_TREE) the standardise stage of another checkout, e.g. an earlier commit
- * Prints wall s, CPU s over all threads, CPU/wall (cores kept busy), wall ratios against the first way, the
+ * Prints wall s, CPU s over all threads, CPU/wall (cores kept busy), wall ratios against the first way (medians
+ * over BENCH_ROUNDS rounds, each round running every way in turn, so a busy spell on the machine hits all of them), the
  * stage's counts, and whether every file it wrote is byte-identical across the ways (sha256).
  *
  *   BENCH_OUT=/tmp/locality-bench-pipeline-100000/out   a finished run's out dir (its secure/as_at=D/validated is read)
  *   BENCH_DIR=/tmp/locality-bench-standardise          scratch (each way's copy; removed at the end)
  *   BENCH_WAYS=in-process,worker                        which ways, in this order
  *   BENCH_BASELINE_TREE=/path/to/checkout               adds the way `baseline` (that tree's pipelines/stages/standardise.ts)
+ *   BENCH_ROUNDS=1                                      rounds: the ways run in turn in each round (ABAB...); medians are shown
  *   BENCH_KEEP=1                                        keep each way's out dir under BENCH_DIR (to inspect its files)
  */
 import { execFileSync } from 'node:child_process';
@@ -75,34 +77,43 @@ async function main(): Promise<void> {
   const runId = (JSON.parse(await readFile(countsFile, 'utf8')) as { runId: string }).runId;
   process.stderr.write(`bench:standardise: ${source} as-at ${asAt} run ${runId}, ${availableParallelism()} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 
-  const rows: Array<{ way: string } & ChildResult & { sha: string[] }> = [];
-  for (const way of ways) {
-    const out = join(scratch, way);
-    await rm(out, { recursive: true, force: true });
-    await mkdir(join(out, 'secure', `as_at=${asAt}`), { recursive: true });
-    await cp(validated, join(out, 'secure', `as_at=${asAt}`, 'validated'), { recursive: true });
-    const impl = way === 'baseline' ? resolve(baselineTree!, 'pipelines/stages/standardise.ts') : resolve(here, '../../pipelines/stages/standardise.ts');
-    const stdout = execFileSync(process.execPath, ['--import', 'tsx', here, 'child', way, impl, out, asAt, runId], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult;
-    const sha = await Promise.all(OUTPUT_FILES(asAt).map((f) => sha256(join(out, f))));
-    rows.push({ way, ...r, sha });
-    process.stderr.write(`  ${way}: ${(r.wallMs / 1000).toFixed(1)} s\n`);
-    if (!process.env.BENCH_KEEP) await rm(out, { recursive: true, force: true });
+  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+  const runs = new Map<string, Array<ChildResult & { sha: string[] }>>(ways.map((w) => [w, []]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const way of ways) {
+      const out = join(scratch, way);
+      await rm(out, { recursive: true, force: true });
+      await mkdir(join(out, 'secure', `as_at=${asAt}`), { recursive: true });
+      await cp(validated, join(out, 'secure', `as_at=${asAt}`, 'validated'), { recursive: true });
+      const impl = way === 'baseline' ? resolve(baselineTree!, 'pipelines/stages/standardise.ts') : resolve(here, '../../pipelines/stages/standardise.ts');
+      const stdout = execFileSync(process.execPath, ['--import', 'tsx', here, 'child', way, impl, out, asAt, runId], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+      const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult;
+      const sha = await Promise.all(OUTPUT_FILES(asAt).map((f) => sha256(join(out, f))));
+      runs.get(way)!.push({ ...r, sha });
+      process.stderr.write(`  round ${round} ${way}: ${(r.wallMs / 1000).toFixed(1)} s wall, ${(r.cpuMs / 1000).toFixed(1)} s CPU, load ${loadavg()[0]!.toFixed(1)}\n`);
+      if (!process.env.BENCH_KEEP) await rm(out, { recursive: true, force: true });
+    }
   }
+  const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+  const all = [...runs.values()].flat();
+  const rows = ways.map((way) => {
+    const rs = runs.get(way)!;
+    return { way, wallMs: median(rs.map((r) => r.wallMs)), cpuMs: median(rs.map((r) => r.cpuMs)), counts: rs[0]!.counts, sha: rs[0]!.sha };
+  });
 
   const first = rows[0]!;
-  console.log('\nway          wall s   CPU s  CPU/wall  wall vs first');
+  console.log(`\n${rounds} round(s), medians\nway          wall s   CPU s  CPU/wall  wall vs first`);
   for (const r of rows) console.log(`${r.way.padEnd(12)} ${(r.wallMs / 1000).toFixed(1).padStart(6)}  ${(r.cpuMs / 1000).toFixed(1).padStart(6)}  ${(r.cpuMs / r.wallMs).toFixed(2).padStart(8)}  ${(r.wallMs / first.wallMs).toFixed(2).padStart(13)}`);
   console.log('\noutputs (sha256, first 16 hex)');
   OUTPUT_FILES(asAt).forEach((f, i) => {
-    const same = rows.every((r) => r.sha[i] === first.sha[i]);
+    const same = all.every((r) => r.sha[i] === first.sha[i]);
     console.log(`  ${f}: ${rows.map((r) => `${r.way}=${r.sha[i]!.slice(0, 16)}`).join(' ')} ${same ? 'identical' : 'DIFFERENT'}`);
   });
-  const countsSame = rows.every((r) => JSON.stringify(r.counts) === JSON.stringify(first.counts));
+  const countsSame = all.every((r) => JSON.stringify(r.counts) === JSON.stringify(first.counts));
   console.log(`counts ${countsSame ? 'identical' : 'DIFFERENT'}: ${JSON.stringify(first.counts)}`);
   for (const r of rows) if (!countsSame) console.log(`  ${r.way}: ${JSON.stringify(r.counts)}`);
   if (!process.env.BENCH_KEEP) await rm(scratch, { recursive: true, force: true });
-  if (!countsSame || OUTPUT_FILES(asAt).some((_, i) => rows.some((r) => r.sha[i] !== first.sha[i]))) process.exitCode = 1;
+  if (!countsSame || OUTPUT_FILES(asAt).some((_, i) => all.some((r) => r.sha[i] !== first.sha[i]))) process.exitCode = 1;
 }
 
 if (process.argv[2] === 'child') await child(process.argv[3]!, process.argv[4]!, process.argv[5]!, process.argv[6]!, process.argv[7]!);

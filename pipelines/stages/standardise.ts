@@ -15,27 +15,27 @@
  *  - every output is sorted by its id, so the same inputs give byte-identical files.
  * Curated tables carry no clear identifier: no names, dates of birth, postcodes or address lines, no tokens.
  *
- * Two pipelines run at once: people (standardise-people.ts, then the curated records and the relationship feeds)
- * on the main thread, events (standardise-events.ts) on a worker thread when the stores are local directories
- * outside Lambda, else interleaved on the main thread; DuckDB's work in one overlaps the JavaScript of the other.
- * Both write their own files and hand back plain results, so the outputs do not depend on which way ran.
+ * The work runs at once where it can: people (standardise-people.ts, then the curated records) and the
+ * relationship feeds (standardise-relationships.ts) interleaved on the main thread, events (standardise-events.ts)
+ * on a worker thread when the stores are local directories outside Lambda (else interleaved on the main thread
+ * too); DuckDB's work in one overlaps the JavaScript of another. Each writes its own file and hands back plain
+ * results, which the relationships table and the counts are made from, so outputs do not depend on the way.
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { RelationshipRecord } from '../../matching/records.ts';
 import { FEEDS, type FeedDefinition } from '../feeds/catalogue.ts';
-import { relationshipsOf } from '../feeds/mappers.ts';
 import type { LocalObjectStore } from '../io/local-object-store.ts';
 import type { ObjectStore } from '../io/object-store.ts';
-import { openScratchDuckDb, sqlString as q, writeParquet } from '../io/parquet.ts';
+import { openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { standardiseEvents, type EventsResult } from './standardise-events.ts';
 import { eventsOnWorkerPossible, standardiseEventsOnWorker } from './standardise-events-thread.ts';
 import { standardisePeople } from './standardise-people.ts';
-import { feedsInIdOrder, latestRows, type ValidatedFile } from './standardise-read.ts';
-import { PERSON_RECORDS_KEY, RECORD_COLUMNS, RELATIONSHIP_COLUMNS, relationshipToRow } from './standardise-tables.ts';
+import type { ValidatedFile } from './standardise-read.ts';
+import { relationshipFeeds, writeRelationships } from './standardise-relationships.ts';
+import { PERSON_RECORDS_KEY, RECORD_COLUMNS } from './standardise-tables.ts';
 import { defineStage } from './index.ts';
 import { countsKey, type FeedCounts } from './validate.ts';
 
@@ -82,28 +82,23 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
 
   ctx.progress.start('standardise: person records and facts');
   const tick = (n: number) => ctx.progress.tick(n);
-  // Started first: the worker loads its modules while the people pipeline starts.
+  // Started first: the worker loads its modules while the rest starts.
   const eventsRun: Promise<EventsResult> = opts.inWorker
     ? standardiseEventsOnWorker(secure as LocalObjectStore, curated as LocalObjectStore, asAt, filesOf, tick)
     : standardiseEvents(secure, curated, asAt, filesOf, tick);
-  // Meanwhile: people -> secure person records -> curated records (no clear identifier); the relationship feeds.
-  const peopleRun = (async () => {
-    const people = await standardisePeople(secure, asAt, filesOf, tick);
-    await writeRecords(ctx);
-    const relCounter = { superseded: 0, rows: 0 };
-    const fromFeeds: RelationshipRecord[] = [];
-    for (const def of feedsInIdOrder('relationships')) {
-      for await (const { row } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`)!, 'record_ref', relCounter)) fromFeeds.push(...relationshipsOf(def.source, def.feed, row));
-    }
-    return { people, fromFeeds, relationshipRowsSuperseded: relCounter.superseded };
-  })();
-  // Both run to the end before a failure is reported, so no file is still being written when the stage fails.
-  const [peopleDone, eventsDone] = await Promise.allSettled([peopleRun, eventsRun]);
+  // Meanwhile, on this thread: the relationship feeds, and people -> secure person records -> curated records.
+  const feedsRun = relationshipFeeds(secure, filesOf);
+  const peopleRun = standardisePeople(secure, asAt, filesOf, tick);
+  const recordsRun = peopleRun.then(() => writeRecords(ctx));
+  const relationshipsRun = Promise.all([peopleRun, eventsRun, feedsRun]).then(([people, events, feeds]) =>
+    // From people rows, event rows, then the relationship feeds: the order the stage has always gathered them in.
+    writeRelationships(curated, asAt, [people.relationships, events.relationships, feeds.relationships], people.recordIds));
+  // Everything runs to its end before a failure is reported, so no file is still being written when the stage fails.
+  const settled = await Promise.allSettled([peopleRun, eventsRun, feedsRun, recordsRun, relationshipsRun]);
   ctx.progress.stop();
-  if (peopleDone.status === 'rejected') throw peopleDone.reason;
-  if (eventsDone.status === 'rejected') throw eventsDone.reason;
-  const { people, fromFeeds, relationshipRowsSuperseded } = peopleDone.value;
-  const events = eventsDone.value;
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [people, events, feeds, , relationships] = await Promise.all([peopleRun, eventsRun, feedsRun, recordsRun, relationshipsRun]);
 
   counts.personRecords = people.personRecords;
   counts.peopleRowsSuperseded = people.peopleRowsSuperseded;
@@ -111,20 +106,12 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
   counts.eventRowsRead = events.eventRowsRead;
   counts.eventRowsSuperseded = events.eventRowsSuperseded;
   for (const [recordId, n] of events.factsPerRecordId) if (!people.recordIds.has(recordId)) counts.factsWithoutPersonRecord! += n;
-  counts.relationshipRowsSuperseded = relationshipRowsSuperseded;
-
-  // Relationships: from people rows, event rows, then the relationship feeds (a stable sort keeps that order for equal ids).
-  const relationships = [...people.relationships, ...events.relationships, ...fromFeeds];
-  relationships.sort((a, b) => (a.relationshipId < b.relationshipId ? -1 : a.relationshipId > b.relationshipId ? 1 : 0));
-  for (const r of relationships) if (!people.recordIds.has(r.fromRecordId) || !people.recordIds.has(r.toRecordId)) counts.relationshipsWithoutPersonRecord!++;
-  counts.relationships = await writeRelationships(curated, asAt, relationships);
+  counts.relationships = relationships.written;
+  counts.relationshipRowsSuperseded = feeds.superseded;
+  counts.relationshipsWithoutPersonRecord = relationships.withoutPersonRecord;
 
   ctx.log.info('standardised', { asAt, ...counts });
   return { counts };
-}
-
-function writeRelationships(curated: ObjectStore, asAt: string, relationships: RelationshipRecord[]): Promise<number> {
-  return writeParquet(curated, keys.curated('relationships', asAt), RELATIONSHIP_COLUMNS, relationships.map(relationshipToRow));
 }
 
 async function writeRecords(ctx: StageContext): Promise<void> {

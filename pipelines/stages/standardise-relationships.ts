@@ -1,0 +1,36 @@
+/**
+ * Relationships for standardise: the relationship feeds (snapshot: the latest row per record_ref), and the curated
+ * relationships table, written from those and the links people and event rows carry (contact -> pupil, maternity
+ * mother -> baby), sorted by relationship id.
+ */
+import type { RelationshipRecord } from '../../matching/records.ts';
+import { relationshipsOf } from '../feeds/mappers.ts';
+import type { ObjectStore } from '../io/object-store.ts';
+import { writeParquet } from '../io/parquet.ts';
+import { keys } from '../layout.ts';
+import { feedsInIdOrder, latestRows, type ValidatedFile } from './standardise-read.ts';
+import { RELATIONSHIP_COLUMNS, relationshipToRow } from './standardise-tables.ts';
+
+/** The relationship feeds' rows as RelationshipRecords (feeds in id order, then record_ref), and how many rows were superseded. */
+export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMap<string, ValidatedFile[]>): Promise<{ relationships: RelationshipRecord[]; superseded: number }> {
+  const counter = { superseded: 0, rows: 0 };
+  const relationships: RelationshipRecord[] = [];
+  for (const def of feedsInIdOrder('relationships')) {
+    for await (const { row } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) relationships.push(...relationshipsOf(def.source, def.feed, row));
+  }
+  return { relationships, superseded: counter.superseded };
+}
+
+/**
+ * Write the curated relationships table from the given lists, concatenated in the order given (a stable sort by
+ * relationship id keeps that order for equal ids). Returns the rows written and how many name a record id
+ * that is not in `recordIds`.
+ */
+export async function writeRelationships(curated: ObjectStore, asAt: string, lists: ReadonlyArray<readonly RelationshipRecord[]>, recordIds: ReadonlySet<string>): Promise<{ written: number; withoutPersonRecord: number }> {
+  const relationships = lists.flat();
+  relationships.sort((a, b) => (a.relationshipId < b.relationshipId ? -1 : a.relationshipId > b.relationshipId ? 1 : 0));
+  let withoutPersonRecord = 0;
+  for (const r of relationships) if (!recordIds.has(r.fromRecordId) || !recordIds.has(r.toRecordId)) withoutPersonRecord++;
+  const written = await writeParquet(curated, keys.curated('relationships', asAt), RELATIONSHIP_COLUMNS, relationships.map(relationshipToRow));
+  return { written, withoutPersonRecord };
+}
