@@ -234,3 +234,43 @@ export async function* queryRows<T extends ParquetRow = ParquetRow>(db: { dir: s
     await rm(rowsFile, { force: true });
   }
 }
+
+/** A numeric result column read straight into a typed array. */
+export type NumericColumnType = 'INTEGER' | 'DOUBLE';
+type NumericArray<T extends NumericColumnType> = T extends 'INTEGER' ? Int32Array : Float64Array;
+
+/**
+ * Run a query whose columns are all INTEGER or DOUBLE with no NULLs and read them into typed arrays, chunk by chunk,
+ * straight from DuckDB's vectors: no value objects, no text. For millions of rows of numbers (pair tables).
+ * Throws, naming `what` and the column, on a type other than the one declared or on a NULL.
+ */
+export async function readNumericColumns<C extends Record<string, NumericColumnType>>(conn: DuckDBConnection, query: string, columns: C, what = 'query'): Promise<{ count: number } & { [K in keyof C]: NumericArray<C[K]> }> {
+  const names = Object.keys(columns);
+  const result = await conn.stream(query);
+  const got = result.columnNames();
+  if (got.join(',') !== names.join(',')) throw new Error(`${what}: expected columns ${names.join(', ')}, got ${got.join(', ')}`);
+  result.columnTypes().forEach((t, i) => {
+    if (String(t) !== columns[names[i]!]) throw new Error(`${what}: column ${names[i]} is ${String(t)}, expected ${columns[names[i]!]}`);
+  });
+  const parts: Array<Array<Int32Array | Float64Array>> = names.map(() => []);
+  let count = 0;
+  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    for (let c = 0; c < names.length; c++) {
+      const vector = chunk.getColumnVector(c) as unknown as { items: Int32Array | Float64Array; validity: { itemValid(i: number): boolean } };
+      for (let i = 0; i < chunk.rowCount; i++) if (!vector.validity.itemValid(i)) throw new Error(`${what}: row ${count + i + 1}, column ${names[c]}: no value`);
+      parts[c]!.push(vector.items.slice(0, chunk.rowCount));
+    }
+    count += chunk.rowCount;
+  }
+  const out: Record<string, unknown> = { count };
+  names.forEach((n, c) => {
+    const whole = columns[n] === 'INTEGER' ? new Int32Array(count) : new Float64Array(count);
+    let at = 0;
+    for (const p of parts[c]!) {
+      whole.set(p, at);
+      at += p.length;
+    }
+    out[n] = whole;
+  });
+  return out as { count: number } & { [K in keyof C]: NumericArray<C[K]> };
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
-import { iterateParquet, readParquet, writeParquet, type ParquetColumn } from '../../pipelines/io/parquet.ts';
+import { iterateParquet, openScratchDuckDb, readNumericColumns, readParquet, writeParquet, type ParquetColumn } from '../../pipelines/io/parquet.ts';
 
 let root: string;
 let store: LocalObjectStore;
@@ -97,5 +97,35 @@ describe('parquet io', () => {
 
   it('names the missing object', async () => {
     await expect(readParquet(store, 'nope/x.parquet')).rejects.toThrow(/no object nope\/x.parquet/);
+  });
+});
+
+describe('readNumericColumns', () => {
+  it('reads INTEGER and DOUBLE columns into typed arrays across chunks, exactly and in order', async () => {
+    const db = await openScratchDuckDb();
+    try {
+      // 5,000 rows: more than one DuckDB chunk (2,048 rows)
+      const r = await readNumericColumns(db.conn, `SELECT (i * 7 % 5000)::INTEGER AS a, (i / 3.0 - 1e6)::DOUBLE AS w FROM range(5000) t(i) ORDER BY i`, { a: 'INTEGER', w: 'DOUBLE' });
+      expect(r.count).toBe(5000);
+      expect(r.a).toBeInstanceOf(Int32Array);
+      expect(r.w).toBeInstanceOf(Float64Array);
+      for (const i of [0, 1, 2047, 2048, 4999]) {
+        expect(r.a[i]).toBe((i * 7) % 5000);
+        expect(r.w[i]).toBe(i / 3.0 - 1e6);
+      }
+    } finally {
+      await db.dispose();
+    }
+  });
+
+  it('refuses a column of another type or a NULL, naming the query and column', async () => {
+    const db = await openScratchDuckDb();
+    try {
+      await expect(readNumericColumns(db.conn, 'SELECT 1::BIGINT AS a', { a: 'INTEGER' }, 'pairs of x')).rejects.toThrow('pairs of x: column a is BIGINT, expected INTEGER');
+      await expect(readNumericColumns(db.conn, 'SELECT 1::INTEGER AS b', { a: 'INTEGER' }, 'pairs of x')).rejects.toThrow('pairs of x: expected columns a, got b');
+      await expect(readNumericColumns(db.conn, 'SELECT * FROM (VALUES (1), (NULL)) t(a)', { a: 'INTEGER' }, 'pairs of x')).rejects.toThrow('pairs of x: row 2, column a: no value');
+    } finally {
+      await db.dispose();
+    }
   });
 });

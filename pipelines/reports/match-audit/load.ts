@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PEOPLE_FEEDS } from '../../feeds/catalogue.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
-import { iterateParquet, type ParquetRow } from '../../io/parquet.ts';
+import { iterateParquet, openScratchDuckDb, readNumericColumns, sqlString as q, type ParquetRow } from '../../io/parquet.ts';
 import { keys, type Zone } from '../../layout.ts';
 import { PERSON_RECORDS } from '../../privacy/identifiers.ts';
 import { REVIEW_ESTIMATE } from '../../review/files.ts';
@@ -96,28 +96,30 @@ async function* rowsOf(store: ObjectStore, key: string, sql?: string): AsyncGene
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
 
-async function loadPairs(store: ObjectStore, key: string, index: Map<string, number>, deterministicKeys: Set<string>): Promise<PairArrays> {
-  const l: number[] = [], r: number[] = [], w: number[] = [], det: number[] = [], k: number[] = [];
-  const keyIndex = new Map<string, number>();
-  const keyList: string[] = [];
-  if (await store.exists(key)) {
-    for await (const row of rowsOf(store, key, 'SELECT record_id_l, record_id_r, match_weight, match_key FROM {{file}}')) {
-      const mk = str(row.match_key) ?? '';
-      let ki = keyIndex.get(mk);
-      if (ki === undefined) {
-        ki = keyList.length;
-        keyList.push(mk);
-        keyIndex.set(mk, ki);
-      }
-      l.push(index.get(str(row.record_id_l) ?? '') ?? -1);
-      r.push(index.get(str(row.record_id_r) ?? '') ?? -1);
-      const weight = typeof row.match_weight === 'number' ? row.match_weight : Number.NaN;
-      w.push(weight);
-      det.push(isDeterministicKey(mk, deterministicKeys) ? 1 : 0);
-      k.push(ki);
-    }
+/**
+ * The pairs of a curated pair table as arrays, each record as its position in the curated records table (first
+ * occurrence; -1 when not there) and each match_key by first appearance. DuckDB joins the ids to positions and
+ * hands back only numbers: millions of pairs, no row objects.
+ */
+async function loadPairs(store: ObjectStore, key: string, recordsPath: string, deterministicKeys: Set<string>): Promise<PairArrays> {
+  if (!(await store.exists(key))) return { count: 0, l: new Int32Array(0), r: new Int32Array(0), weight: new Float64Array(0), deterministic: new Uint8Array(0), key: new Int32Array(0), keys: [] };
+  const db = await openScratchDuckDb('1GB');
+  try {
+    const read = (path: string) => `read_parquet(${q(path)}, hive_partitioning = false, file_row_number = true)`;
+    const id = (col: string) => `coalesce(CAST(${col} AS VARCHAR), '')`;
+    await db.conn.run(`CREATE TABLE idx AS SELECT id, (row_number() OVER (ORDER BY first) - 1)::INTEGER AS i
+      FROM (SELECT ${id('record_id')} AS id, min(file_row_number) AS first FROM ${read(recordsPath)} GROUP BY 1)`);
+    await db.conn.run(`CREATE TABLE p AS SELECT file_row_number AS n, ${id('record_id_l')} AS a, ${id('record_id_r')} AS b,
+      coalesce(TRY_CAST(match_weight AS DOUBLE), 'NaN'::DOUBLE) AS w, ${id('match_key')} AS k FROM ${read(await store.localPath(key))}`);
+    await db.conn.run('CREATE TABLE ks AS SELECT k, (row_number() OVER (ORDER BY min(n)) - 1)::INTEGER AS ki FROM p GROUP BY k');
+    const keyList = (await db.conn.runAndReadAll('SELECT k FROM ks ORDER BY ki')).getRows().map((row) => String(row[0]));
+    const cols = await readNumericColumns(db.conn, `SELECT coalesce(x.i, -1)::INTEGER AS l, coalesce(y.i, -1)::INTEGER AS r, p.w AS w, ks.ki AS k
+      FROM p LEFT JOIN idx x ON x.id = p.a LEFT JOIN idx y ON y.id = p.b JOIN ks USING (k) ORDER BY p.n`, { l: 'INTEGER', r: 'INTEGER', w: 'DOUBLE', k: 'INTEGER' }, `match audit: ${store.location}/${key}`);
+    const detOfKey = keyList.map((k) => (isDeterministicKey(k, deterministicKeys) ? 1 : 0));
+    return { count: cols.count, l: cols.l, r: cols.r, weight: cols.w, deterministic: Uint8Array.from(cols.k, (k) => detOfKey[k]!), key: cols.k, keys: keyList };
+  } finally {
+    await db.dispose();
   }
-  return { count: l.length, l: Int32Array.from(l), r: Int32Array.from(r), weight: Float64Array.from(w), deterministic: Uint8Array.from(det), key: Int32Array.from(k), keys: keyList };
 }
 
 /** A pair made by a deterministic rule: its match_key names one of the model's deterministic rules, or says so. */
@@ -162,7 +164,7 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   if (!(await stores.curated.exists(recordsKey))) throw new Error(`match audit: no curated records table at ${recordsKey} in ${stores.curated.location}: run standardise first`);
   const records: AuditData['records'] = [];
   const index = new Map<string, number>();
-  for await (const row of rowsOf(stores.curated, recordsKey)) {
+  for await (const row of rowsOf(stores.curated, recordsKey, 'SELECT record_id, source, feed FROM {{file}}')) {
     const id = str(row.record_id) ?? '';
     if (index.has(id)) continue;
     index.set(id, records.length);
@@ -171,7 +173,7 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const personOf: Array<string | null> = new Array(records.length).fill(null);
   const personsKey = keys.curated('persons', asAt);
   if (await stores.curated.exists(personsKey)) {
-    for await (const row of rowsOf(stores.curated, personsKey)) {
+    for await (const row of rowsOf(stores.curated, personsKey, 'SELECT record_id, person_id FROM {{file}}')) {
       const i = index.get(str(row.record_id) ?? '');
       if (i !== undefined) personOf[i] = str(row.person_id);
     }
@@ -183,15 +185,19 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   if (weight === undefined) throw new Error(`match audit: no threshold: ${MODEL_JSON(asAt)} is missing from ${stores.curated.location} (run match first)`);
   const threshold = { weight, probability: typeof mt?.probability === 'number' ? mt.probability : 1 / (1 + 2 ** -weight) };
   const detRules = new Set(((model?.deterministicRules as { rules?: string[] } | undefined)?.rules ?? []).map(String));
-  const pairs = await loadPairs(stores.curated, keys.curated('pairs', asAt), index, detRules);
-  const links = await loadPairs(stores.curated, keys.curated('links', asAt), index, detRules);
+  const recordsPath = await stores.curated.localPath(recordsKey);
+  const pairs = await loadPairs(stores.curated, keys.curated('pairs', asAt), recordsPath, detRules);
+  const links = await loadPairs(stores.curated, keys.curated('links', asAt), recordsPath, detRules);
 
   const secure: Array<SecureFacts | null> = new Array(records.length).fill(null);
   const detRulesParsed = parseDeterministicRules([...detRules]);
   const detValues = new Map<string, Array<string | null>>(detRulesParsed.columns.map((c) => [c, new Array<string | null>(records.length).fill(null)]));
   const prKey = keys.secure(asAt, PERSON_RECORDS);
   if (await stores.secure.exists(prKey)) {
-    for await (const row of rowsOf(stores.secure, prKey)) {
+    // only the columns read here (whichever of their names the file uses): never the names and addresses
+    const wanted = ['record_id', 'date_of_birth', 'sex', 'nhs_number_token', 'upn_token', ...detRulesParsed.columns];
+    const names = [...new Set([...wanted, ...wanted.map(camel)])].map((c) => `'${c.replaceAll("'", "''")}'`).join(', ');
+    for await (const row of rowsOf(stores.secure, prKey, `SELECT COLUMNS(c -> c IN (${names})) FROM {{file}}`)) {
       const i = index.get(str(row.record_id ?? row.recordId) ?? '');
       if (i === undefined) continue;
       for (const [c, vals] of detValues) vals[i] = str(row[c] ?? row[camel(c)]);
@@ -208,7 +214,7 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const fmKey = keys.curated('family_members', asAt);
   if (await stores.curated.exists(fmKey)) {
     familiesOfPerson = new Map();
-    for await (const row of rowsOf(stores.curated, fmKey)) {
+    for await (const row of rowsOf(stores.curated, fmKey, 'SELECT person_id, family_id FROM {{file}}')) {
       const p = str(row.person_id);
       const f = str(row.family_id);
       if (!p || !f) continue;
@@ -220,7 +226,7 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const famKey = keys.curated('families', asAt);
   if (await stores.curated.exists(famKey)) {
     localityOfFamily = new Map();
-    for await (const row of rowsOf(stores.curated, famKey)) {
+    for await (const row of rowsOf(stores.curated, famKey, 'SELECT family_id, locality FROM {{file}}')) {
       const f = str(row.family_id);
       if (f) localityOfFamily.set(f, str(row.locality) ?? 'Unassigned');
     }
@@ -241,7 +247,7 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const scoresKey = keys.curated('scores', asAt);
   if (manifest && !manifest.ruleSetVersion && (await stores.curated.exists(scoresKey))) {
     const versions = new Set<string>();
-    for await (const row of rowsOf(stores.curated, scoresKey)) if (typeof row.rule_set_version === 'string') versions.add(row.rule_set_version);
+    for await (const row of rowsOf(stores.curated, scoresKey, 'SELECT DISTINCT rule_set_version FROM {{file}}')) if (typeof row.rule_set_version === 'string') versions.add(row.rule_set_version);
     if (versions.size) manifest.ruleSetVersion = [...versions].sort().join(', ');
   }
   const sampleKey = keys.secure(asAt, 'match/review-sample.json');
