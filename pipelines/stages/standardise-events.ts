@@ -12,7 +12,7 @@ import { factsOf, relationshipsOf } from '../feeds/mappers.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { feedsInIdOrder, latestRows, type ValidatedFile } from './standardise-read.ts';
+import { feedsInIdOrder, latestFeedRows, type ValidatedFile } from './standardise-read.ts';
 import { FACT_COLUMNS, factToRow } from './standardise-tables.ts';
 
 export interface EventsResult {
@@ -32,7 +32,7 @@ export async function standardiseEvents(secure: ObjectStore, curated: ObjectStor
   const counter = { superseded: 0, rows: 0 };
   async function* facts(): AsyncGenerator<ParquetRow> {
     for (const def of feedsInIdOrder('events')) {
-      for await (const { row } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) {
+      for await (const row of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) {
         relationships.push(...relationshipsOf(def.source as Source, def.feed, row));
         for (const f of factsOf(def.source as Source, def.feed, row)) {
           factsPerRecordId.set(f.recordId, (factsPerRecordId.get(f.recordId) ?? 0) + 1);

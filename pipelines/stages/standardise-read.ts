@@ -11,11 +11,38 @@ export interface ValidatedFile {
   extractDate: string;
 }
 
+/** A row of a feed: every feed column as text ('' when blank), in the feed's column order. */
+export type FeedRow = Record<string, string>;
+
 /**
  * Stream the rows of a feed's validated files, one row per `keyColumn` value (the latest: later extract date,
- * then later file, then later line wins), ordered by that key. Reports how many rows were superseded.
+ * then later file, then later line wins), ordered by that key, with the extract date each came from.
+ * Reports how many rows were read and superseded.
  */
-export async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<{ row: Record<string, string>; extractDate: string }> {
+export async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<{ row: FeedRow; extractDate: string }> {
+  if (files.length === 1) {
+    const extractDate = files[0]!.extractDate;
+    for await (const batch of latestBatches(store, files, keyColumn, counter, false)) for (const row of batch) yield { row, extractDate };
+    return;
+  }
+  for await (const batch of latestBatches(store, files, keyColumn, counter, true)) {
+    for (const r of batch) {
+      const { _extract_date: extractDate, ...row } = r;
+      yield { row, extractDate: extractDate! };
+    }
+  }
+}
+
+/** latestRows without the extract dates (event and relationship feeds do not need them). */
+export async function* latestFeedRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<FeedRow> {
+  for await (const batch of latestBatches(store, files, keyColumn, counter, false)) yield* batch;
+}
+
+/**
+ * The rows of latestRows in batches, as DuckDB exports them: the feed columns (every column not starting with
+ * `_`) as text, NULL as '', then `_extract_date` when asked for. Nothing else is exported or rebuilt in JavaScript.
+ */
+async function* latestBatches(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }, withExtractDate: boolean): AsyncGenerator<FeedRow[]> {
   if (files.length === 0) return;
   const db = await openScratchDuckDb();
   try {
@@ -27,19 +54,13 @@ export async function* latestRows(store: ObjectStore, files: ValidatedFile[], ke
     await db.conn.run(`CREATE TABLE u AS ${parts.join(' UNION ALL ')}`);
     const total = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM u')).getRowObjectsJS())[0]!.n as bigint;
     let kept = 0;
-    const rows = queryRows(db, `SELECT * EXCLUDE (_rn) FROM (
+    const columns = `COALESCE(CAST(COLUMNS(c -> NOT starts_with(c, '_')) AS VARCHAR), '')${withExtractDate ? ', _extract_date' : ''}`;
+    const rows = queryRows<FeedRow>(db, `SELECT ${columns} FROM (
         SELECT *, row_number() OVER (PARTITION BY "${keyColumn}" ORDER BY _file_ord DESC, _line DESC) AS _rn FROM u
       ) WHERE _rn = 1 ORDER BY "${keyColumn}"`, `standardise ${files[0]!.key}`);
     for await (const batch of rows) {
-      for (const r of batch) {
-        const row: Record<string, string> = {};
-        for (const n in r) {
-          const v = r[n];
-          if (!n.startsWith('_')) row[n] = v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
-        }
-        kept++;
-        yield { row, extractDate: String(r._extract_date) };
-      }
+      kept += batch.length;
+      yield batch;
     }
     counter.rows += Number(total);
     counter.superseded += Number(total) - kept;

@@ -8,7 +8,7 @@ import { relationshipsOf } from '../feeds/mappers.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { writeParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { feedsInIdOrder, latestRows, type ValidatedFile } from './standardise-read.ts';
+import { feedsInIdOrder, latestFeedRows, type ValidatedFile } from './standardise-read.ts';
 import { RELATIONSHIP_COLUMNS, relationshipToRow } from './standardise-tables.ts';
 
 /** The relationship feeds' rows as RelationshipRecords (feeds in id order, then record_ref), and how many rows were superseded. */
@@ -16,7 +16,7 @@ export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMa
   const counter = { superseded: 0, rows: 0 };
   const relationships: RelationshipRecord[] = [];
   for (const def of feedsInIdOrder('relationships')) {
-    for await (const { row } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) relationships.push(...relationshipsOf(def.source, def.feed, row));
+    for await (const row of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) relationships.push(...relationshipsOf(def.source, def.feed, row));
   }
   return { relationships, superseded: counter.superseded };
 }
