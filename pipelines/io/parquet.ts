@@ -254,13 +254,15 @@ export async function readNumericColumns<C extends Record<string, NumericColumnT
   });
   const parts: Array<Array<Int32Array | Float64Array>> = names.map(() => []);
   let count = 0;
-  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+  for (let chunk = await result.fetchChunk(); chunk; chunk = await result.fetchChunk()) {
+    const rows = chunk.rowCount; // a native call: read once per chunk
+    if (rows === 0) break;
     for (let c = 0; c < names.length; c++) {
       const vector = chunk.getColumnVector(c) as unknown as { items: Int32Array | Float64Array; validity: { itemValid(i: number): boolean } };
-      for (let i = 0; i < chunk.rowCount; i++) if (!vector.validity.itemValid(i)) throw new Error(`${what}: row ${count + i + 1}, column ${names[c]}: no value`);
-      parts[c]!.push(vector.items.slice(0, chunk.rowCount));
+      for (let i = 0; i < rows; i++) if (!vector.validity.itemValid(i)) throw new Error(`${what}: row ${count + i + 1}, column ${names[c]}: no value`);
+      parts[c]!.push(vector.items.slice(0, rows));
     }
-    count += chunk.rowCount;
+    count += rows;
   }
   const out: Record<string, unknown> = { count };
   names.forEach((n, c) => {

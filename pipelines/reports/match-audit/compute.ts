@@ -160,23 +160,27 @@ export function thresholdSensitivity(n: number, pairs: PairArrays, threshold: nu
       components--;
     }
   };
-  const probabilistic: number[] = [];
+  const thresholds = [...offsets].map((o) => ({ offset: o, weight: threshold + o })).sort((a, b) => b.weight - a.weight);
+  // Each probabilistic pair joins at the highest threshold its weight reaches (bucket t), or never (no weight, or
+  // below them all). Links and persons at a threshold do not depend on the order of the unions, so no sort is needed.
+  const bucketOf = (w: number): number => {
+    for (let t = 0; t < thresholds.length; t++) if (w >= thresholds[t]!.weight) return t;
+    return -1;
+  };
+  const buckets: number[][] = thresholds.map(() => []);
   for (let p = 0; p < pairs.count; p++) {
     if (pairs.l[p]! < 0 || pairs.r[p]! < 0) continue;
     if (pairs.deterministic[p]) union(pairs.l[p]!, pairs.r[p]!);
-    else probabilistic.push(p);
-  }
-  probabilistic.sort((a, b) => pairs.weight[b]! - pairs.weight[a]! || a - b);
-  const thresholds = [...offsets].map((o) => ({ offset: o, weight: threshold + o })).sort((a, b) => b.weight - a.weight);
-  const rows: SensitivityRow[] = [];
-  let k = 0;
-  for (const t of thresholds) {
-    while (k < probabilistic.length && pairs.weight[probabilistic[k]!]! >= t.weight) {
-      const p = probabilistic[k++]!;
-      union(pairs.l[p]!, pairs.r[p]!);
+    else {
+      const t = bucketOf(pairs.weight[p]!);
+      if (t >= 0) buckets[t]!.push(p);
     }
-    rows.push({ offset: t.offset, weight: t.weight, probability: probabilityOfWeight(t.weight), links, persons: components });
   }
+  const rows: SensitivityRow[] = [];
+  thresholds.forEach((t, i) => {
+    for (const p of buckets[i]!) union(pairs.l[p]!, pairs.r[p]!);
+    rows.push({ offset: t.offset, weight: t.weight, probability: probabilityOfWeight(t.weight), links, persons: components });
+  });
   return rows.sort((a, b) => a.offset - b.offset);
 }
 
@@ -379,32 +383,35 @@ export const BIAS_FLAG_POINTS = 0.1;
 export const BIAS_FLAG_MIN_RECORDS = 20;
 
 export function biasSection(d: AuditData, members: Map<string, number[]>): MatchAuditReport['bias'] {
-  const linked = (i: number) => {
+  // per record, once: linked to another record, and the locality of the person's first family
+  const isLinked = Uint8Array.from(d.personOf, (p) => (p !== null && p !== undefined && (members.get(p)?.length ?? 0) > 1 ? 1 : 0));
+  const localityOfPerson = new Map<string, string>();
+  const localityOf = (i: number): string => {
     const p = d.personOf[i];
-    return p !== null && p !== undefined && (members.get(p)?.length ?? 0) > 1;
+    if (!d.familiesOfPerson || !d.localityOfFamily || !p) return 'not in a family';
+    let loc = localityOfPerson.get(p);
+    if (loc === undefined) {
+      const fams = [...(d.familiesOfPerson.get(p) ?? [])].sort();
+      loc = (fams.length ? d.localityOfFamily.get(fams[0]!) : undefined) ?? 'not in a family';
+      localityOfPerson.set(p, loc);
+    }
+    return loc;
   };
   const tally = (groupOf: (i: number) => string, order?: readonly string[]): BiasGroup[] => {
     const m = new Map<string, { records: number; linked: number }>();
     for (let i = 0; i < d.records.length; i++) {
       const g = groupOf(i);
-      const e = m.get(g) ?? { records: 0, linked: 0 };
+      let e = m.get(g);
+      if (!e) m.set(g, (e = { records: 0, linked: 0 }));
       e.records++;
-      if (linked(i)) e.linked++;
-      m.set(g, e);
+      e.linked += isLinked[i]!;
     }
     const rank = (g: string) => (order ? (order.indexOf(g) < 0 ? order.length : order.indexOf(g)) : 0);
     return [...m.entries()].map(([group, e]) => ({ group, records: e.records, linked: e.linked, rate: e.records ? e.linked / e.records : 0 })).sort((a, b) => rank(a.group) - rank(b.group) || (a.group < b.group ? -1 : 1));
   };
   const total = d.records.length;
-  const linkedTotal = d.records.reduce((s, _r, i) => s + (linked(i) ? 1 : 0), 0);
+  const linkedTotal = isLinked.reduce((s, x) => s + x, 0);
   const sexLabel = (s: string | null | undefined) => (s === 'M' ? 'male' : s === 'F' ? 'female' : 'not recorded');
-  const localityOf = (i: number): string => {
-    const p = d.personOf[i];
-    if (!d.familiesOfPerson || !d.localityOfFamily || !p) return 'not in a family';
-    const fams = [...(d.familiesOfPerson.get(p) ?? [])].sort();
-    const loc = fams.length ? d.localityOfFamily.get(fams[0]!) : undefined;
-    return loc ?? 'not in a family';
-  };
   const byAgeBand = tally((i) => ageBandAt(d.secure[i]?.dateOfBirth ?? null, d.asAt), AGE_BANDS);
   const bySex = tally((i) => sexLabel(d.secure[i]?.sex), ['female', 'male', 'not recorded']);
   const byLocality = tally(localityOf);
