@@ -32,13 +32,17 @@ export async function standardiseEvents(secure: ObjectStore, curated: ObjectStor
   const counter = { superseded: 0, rows: 0 };
   async function* facts(): AsyncGenerator<ParquetRow> {
     for (const def of feedsInIdOrder('events')) {
-      for await (const row of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) {
-        relationships.push(...relationshipsOf(def.source as Source, def.feed, row));
-        for (const f of factsOf(def.source as Source, def.feed, row)) {
-          factsPerRecordId.set(f.recordId, (factsPerRecordId.get(f.recordId) ?? 0) + 1);
-          onRows(1);
-          yield factToRow(f);
+      for await (const batch of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) {
+        let made = 0;
+        for (const row of batch) {
+          relationships.push(...relationshipsOf(def.source as Source, def.feed, row));
+          for (const f of factsOf(def.source as Source, def.feed, row)) {
+            factsPerRecordId.set(f.recordId, (factsPerRecordId.get(f.recordId) ?? 0) + 1);
+            made++;
+            yield factToRow(f);
+          }
         }
+        onRows(made);
       }
     }
   }

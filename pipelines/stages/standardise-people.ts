@@ -27,12 +27,14 @@ export async function standardisePeople(secure: ObjectStore, asAt: string, files
   const counter = { superseded: 0, rows: 0 };
   async function* people(): AsyncGenerator<ParquetRow> {
     for (const def of feedsInIdOrder('people')) {
-      for await (const { row, extractDate } of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'person_ref', counter)) {
-        const p = standardisePerson({ source: def.source, feed: def.feed, extractDate }, row);
-        recordIds.add(p.recordId);
-        relationships.push(...relationshipsOf(def.source, def.feed, row));
-        onRows(1);
-        yield personRecordToRow(p);
+      for await (const batch of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'person_ref', counter)) {
+        for (const { row, extractDate } of batch) {
+          const p = standardisePerson({ source: def.source, feed: def.feed, extractDate }, row);
+          recordIds.add(p.recordId);
+          relationships.push(...relationshipsOf(def.source, def.feed, row));
+          yield personRecordToRow(p);
+        }
+        onRows(batch.length);
       }
     }
   }

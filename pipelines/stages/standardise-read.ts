@@ -15,27 +15,27 @@ export interface ValidatedFile {
 export type FeedRow = Record<string, string>;
 
 /**
- * Stream the rows of a feed's validated files, one row per `keyColumn` value (the latest: later extract date,
- * then later file, then later line wins), ordered by that key, with the extract date each came from.
- * Reports how many rows were read and superseded.
+ * Stream the rows of a feed's validated files in batches, one row per `keyColumn` value (the latest: later
+ * extract date, then later file, then later line wins), ordered by that key, each with the extract date it came
+ * from. Reports how many rows were read and superseded. (Batches, not rows: one await per batch, not per row.)
  */
-export async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<{ row: FeedRow; extractDate: string }> {
+export async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<Array<{ row: FeedRow; extractDate: string }>> {
   if (files.length === 1) {
     const extractDate = files[0]!.extractDate;
-    for await (const batch of latestBatches(store, files, keyColumn, counter, false)) for (const row of batch) yield { row, extractDate };
+    for await (const batch of latestBatches(store, files, keyColumn, counter, false)) yield batch.map((row) => ({ row, extractDate }));
     return;
   }
   for await (const batch of latestBatches(store, files, keyColumn, counter, true)) {
-    for (const r of batch) {
+    yield batch.map((r) => {
       const { _extract_date: extractDate, ...row } = r;
-      yield { row, extractDate: extractDate! };
-    }
+      return { row, extractDate: extractDate! };
+    });
   }
 }
 
 /** latestRows without the extract dates (event and relationship feeds do not need them). */
-export async function* latestFeedRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<FeedRow> {
-  for await (const batch of latestBatches(store, files, keyColumn, counter, false)) yield* batch;
+export function latestFeedRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<FeedRow[]> {
+  return latestBatches(store, files, keyColumn, counter, false);
 }
 
 /**

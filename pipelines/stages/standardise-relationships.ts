@@ -16,7 +16,9 @@ export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMa
   const counter = { superseded: 0, rows: 0 };
   const relationships: RelationshipRecord[] = [];
   for (const def of feedsInIdOrder('relationships')) {
-    for await (const row of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) relationships.push(...relationshipsOf(def.source, def.feed, row));
+    for await (const batch of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) {
+      for (const row of batch) relationships.push(...relationshipsOf(def.source, def.feed, row));
+    }
   }
   return { relationships, superseded: counter.superseded };
 }
