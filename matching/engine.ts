@@ -145,6 +145,26 @@ export interface LinkResult {
   model: Model;
 }
 
+/**
+ * Known-different record pairs (cannot-link) as a look-up for the scoring loop: each pair filed under its smaller
+ * record, so (a, b) is known different when a < b and b is among a's partners. Arrays, not a Set of a * n + b keys:
+ * with n in the hundreds of thousands those keys are not small integers and every look-up hashes a double (the
+ * scoring loop does one per candidate pair, tens of millions).
+ */
+export function knownDifferentIndex(pairs: ReadonlyArray<readonly [number, number]>, n: number): (a: number, b: number) => boolean {
+  if (pairs.length === 0) return () => false;
+  const start = new Int32Array(n + 1);
+  for (const [x, y] of pairs) start[Math.min(x, y) + 1]!++;
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const fill = start.slice(0, n);
+  const partner = new Int32Array(pairs.length);
+  for (const [x, y] of pairs) partner[fill[Math.min(x, y)]!++] = Math.max(x, y);
+  return (a, b) => {
+    for (let k = start[a]!, end = start[a + 1]!; k < end; k++) if (partner[k] === b) return true;
+    return false;
+  };
+}
+
 export function probabilityOf(weight: number): number {
   return 1 / (1 + 2 ** -weight);
 }
@@ -352,7 +372,6 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
   const vetoes = settings.vetoRules.map((v) => ({ name: v.name, conds: levelSets(v, v.when), unless: levelSets(v, v.unless ?? {}), count: 0 }));
   const vetoed = new Uint8Array(pairs.count);
   const cannot: Array<[number, number]> = [];
-  const cannotKeys = new Set<number>();
   if (options.cannotLink && options.cannotLink.length > 0) {
     const idx = new Map<string, number>();
     for (let i = 0; i < table.n; i++) if (table.source[i] === 0) idx.set(table.ids[i]!, i);
@@ -361,9 +380,9 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
       const b = idx.get(y);
       if (a === undefined || b === undefined || a === b) continue;
       cannot.push([a, b]);
-      cannotKeys.add(Math.min(a, b) * table.n + Math.max(a, b));
     }
   }
+  const knownDifferent = knownDifferentIndex(cannot, table.n);
   let knownDifferentPairs = 0;
   const weight = new Float64Array(pairs.count);
   const probability = new Float64Array(pairs.count);
@@ -384,7 +403,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     }
     weight[p] = w;
     probability[p] = probabilityOf(w);
-    if (cannotKeys.size > 0 && cannotKeys.has(a * table.n + pairs.r[p]!)) {
+    if (knownDifferent(a, pairs.r[p]!)) {
       vetoed[p] = KNOWN_DIFFERENT;
       knownDifferentPairs++;
     }
