@@ -1,7 +1,8 @@
 /**
  * `npm run bench:stages -- families|stratify [...]`: runs single stages (through invokeStage, as the local runner
  * does) against a copy of a finished run's output directory, and prints each stage's wall time, CPU time over all
- * threads (process.cpuUsage) and CPU / wall (cores kept busy), and the SHA-256 of every file the stage writes.
+ * threads (process.cpuUsage), CPU / wall (cores kept busy) and peak RSS (sampled every 50 ms), and the SHA-256 of
+ * every file the stage writes.
  *
  *   BENCH_OUT=<dir>      a finished run's out dir (secure/, curated/, outputs/); it is COPIED, never written
  *                        (default /tmp/locality-bench-pipeline-100000/out)
@@ -52,9 +53,12 @@ async function main(): Promise<void> {
   const manifest = await readManifest(stores.outputs, asAt);
   if (!manifest) throw new Error(`${WORK}: no manifest for ${asAt}`);
   const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-  const lines: string[] = [`  ${'stage'.padEnd(10)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)}`];
+  const lines: string[] = [`  ${'stage'.padEnd(10)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)} ${'peak RSS GiB'.padStart(13)}`];
+  let peak = 0;
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 50);
   for (let rep = 0; rep < REPEAT; rep++) {
     for (const name of stageNames) {
+      peak = process.memoryUsage.rss();
       const c0 = cpuNow();
       const t0 = performance.now();
       const out = await invokeStage(name, { runId: manifest.runId, asAt, input: {} }, {
@@ -62,12 +66,13 @@ async function main(): Promise<void> {
       });
       const wall = performance.now() - t0;
       const cpu = cpuNow() - c0;
-      lines.push(`  ${name.padEnd(10)} ${(wall / 1000).toFixed(1).padStart(8)} ${(cpu / 1000).toFixed(1).padStart(8)} ${(cpu / wall).toFixed(2).padStart(9)}`);
+      lines.push(`  ${name.padEnd(10)} ${(wall / 1000).toFixed(1).padStart(8)} ${(cpu / 1000).toFixed(1).padStart(8)} ${(cpu / wall).toFixed(2).padStart(9)} ${(peak / 1024 ** 3).toFixed(2).padStart(13)}`);
       process.stderr.write(`${lines.at(-1)}\n`);
       for (const [zone, key] of writtenBy(name, asAt)) lines.push(`    ${(await sha256(join(WORK, zone, key))).slice(0, 16)}  ${zone}/${key}`);
       lines.push(`    counts ${createHash('sha256').update(JSON.stringify(out.counts)).digest('hex').slice(0, 16)}  ${JSON.stringify(out.counts).length} chars`);
     }
   }
+  clearInterval(sampler);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -77,6 +77,17 @@ export function windowStart(rule: Pick<Rule, 'lookBack'>, asAt: string): string 
   return addDays(addMonths(asAt, -rule.lookBack.months), -rule.lookBack.days);
 }
 
+/** windowStart, remembered per look-back (every family asks again for every rule); exact for any as-at date. */
+const windowStarts = new WeakMap<object, { asAt: string; months: number; days: number; start: string }>();
+function windowStartOf(rule: Pick<Rule, 'lookBack'>, asAt: string): string {
+  const w = rule.lookBack;
+  const known = windowStarts.get(w);
+  if (known && known.asAt === asAt && known.months === w.months && known.days === w.days) return known.start;
+  const start = windowStart(rule, asAt);
+  windowStarts.set(w, { asAt, months: w.months, days: w.days, start });
+  return start;
+}
+
 /** Is the fact in time for the rule? Window: after (as-at minus look-back), on or before the as-at date. */
 export function inTime(rule: Pick<Rule, 'timing' | 'lookBack'>, f: Pick<Fact, 'date' | 'endDate'>, asAt: string, start = windowStart(rule, asAt)): boolean {
   const inWindow = (d: string | null) => d !== null && d > start && d <= asAt;
@@ -177,7 +188,7 @@ function measureGroup(rule: Rule, facts: PersonFact[]): { measured: number; fire
 /** Evaluates one rule for one family; null when it does not fire. */
 export function evaluateRule(rule: Rule, family: FamilyForScoring, settings: Pick<ScoringSettings, 'asAt' | 'includeAlsoInMembers'>): FiredRule | null {
   const members = new Map(family.members.map((m) => [m.personId, m]));
-  const start = windowStart(rule, settings.asAt);
+  const start = windowStartOf(rule, settings.asAt);
   const eligible = family.facts.filter((f) => {
     if (!rule.facts.includes(f.type)) return false;
     const m = members.get(f.personId);

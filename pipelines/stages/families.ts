@@ -13,7 +13,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
+import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type Family, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
 import { assignLocality, buildLocalityMap, buildPostcodeLookup, type LocalityMap, type PostcodeLookup } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
 import { addDays } from '../../models/dates.ts';
@@ -332,6 +332,15 @@ function modeOf(values: Array<{ v: string; date: string }>): string | null {
   return best ? best[0] : null;
 }
 
+/** family_members rows, made as they are written (the evidence JSON of every member is never all held at once). */
+function* memberRowsOf(families: Family[]): Generator<ParquetRow> {
+  for (const f of families) {
+    for (const m of f.members) {
+      yield { family_id: f.familyId, person_id: m.personId, role: m.role, membership: m.membership, age_band: m.ageBand, is_child: m.isChild, evidence: JSON.stringify(m.evidence) };
+    }
+  }
+}
+
 export async function familiesStage(ctx: StageContext, _input: z.infer<typeof familiesInputSchema> = {}) {
   const famCfg = parseFamiliesConfig(ctx.config.families);
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
@@ -433,7 +442,7 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
   const byLocality: Record<string, number> = {};
   let unassigned = 0;
   const familyRows: ParquetRow[] = [];
-  const memberRows: ParquetRow[] = [];
+  let memberRowCount = 0;
   for (const f of built.families) {
     const loc = assignLocality(f.postcode, lookups.postcodes, lookups.localities, lookups.unassigned);
     if (!loc.assigned) unassigned += 1;
@@ -445,9 +454,7 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
       members_elsewhere: f.members.length - primary.length,
       flags: loc.assigned ? f.flags : [...f.flags, loc.wardCode ? 'ward_not_in_any_locality' : 'postcode_not_in_directory'].sort(cmp),
     });
-    for (const m of f.members) {
-      memberRows.push({ family_id: f.familyId, person_id: m.personId, role: m.role, membership: m.membership, age_band: m.ageBand, is_child: m.isChild, evidence: JSON.stringify(m.evidence) });
-    }
+    memberRowCount += f.members.length;
   }
   ctx.progress.stop();
   ctx.progress.start('families: writing tables');
@@ -455,13 +462,13 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
   // three independent files: DuckDB compresses one while the next one's rows are being serialised
   await Promise.all([
     writeParquet(ctx.stores.curated, keys.curated('families', asAt), FAMILIES_COLUMNS, familyRows),
-    writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), MEMBERS_COLUMNS, memberRows),
+    writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), MEMBERS_COLUMNS, memberRowsOf(built.families)),
     writeParquet(ctx.stores.secure, keys.secure(asAt, PERSON_DOBS_KEY), [{ name: 'person_id', type: 'VARCHAR' }, { name: 'date_of_birth', type: 'DATE' }], dobRows),
   ]);
 
   const counts: Record<string, number> = {
     ...built.counts,
-    family_members_rows: memberRows.length,
+    family_members_rows: memberRowCount,
     families_unassigned_locality: unassigned,
     relationships_without_person: relationshipsUnmatched,
     person_records_without_person: recordsWithoutPerson,
