@@ -5,7 +5,7 @@
  *   in-process  both pipelines (people; facts) on the main thread, interleaved
  *   worker      the facts pipeline on a worker thread (the local default)
  *   baseline    (only with BENCH_BASELINE_TREE) the standardise stage of another checkout, e.g. an earlier commit
- * Prints wall s, CPU s over all threads, CPU/wall (cores kept busy), wall ratios against the first way (medians
+ * Prints wall s, CPU s over all threads, CPU/wall (cores kept busy), peak RSS, wall ratios against the first way (medians
  * over BENCH_ROUNDS rounds, each round running every way in turn, so a busy spell on the machine hits all of them), the
  * stage's counts, and whether every file it wrote is byte-identical across the ways (sha256).
  *
@@ -32,7 +32,7 @@ const OUTPUT_FILES = (asAt: string) => [
   `curated/relationships/as_at=${asAt}/part-00000.parquet`,
 ];
 
-interface ChildResult { wallMs: number; cpuMs: number; counts: Record<string, number> }
+interface ChildResult { wallMs: number; cpuMs: number; peakRssMb: number; counts: Record<string, number> }
 
 /** Child: run the stage once over `out`, print the figures as one JSON line. */
 async function child(way: string, impl: string, out: string, asAt: string, runId: string): Promise<void> {
@@ -52,7 +52,7 @@ async function child(way: string, impl: string, out: string, asAt: string, runId
   const c0 = cpu();
   const t0 = performance.now();
   const res = way === 'baseline' ? await mod.standardiseStage(ctx) : await mod.runStandardise!(ctx, { inWorker: way === 'worker' });
-  const result: ChildResult = { wallMs: performance.now() - t0, cpuMs: cpu() - c0, counts: res.counts };
+  const result: ChildResult = { wallMs: performance.now() - t0, cpuMs: cpu() - c0, peakRssMb: process.resourceUsage().maxRSS / 1024, counts: res.counts };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
@@ -98,12 +98,12 @@ async function main(): Promise<void> {
   const all = [...runs.values()].flat();
   const rows = ways.map((way) => {
     const rs = runs.get(way)!;
-    return { way, wallMs: median(rs.map((r) => r.wallMs)), cpuMs: median(rs.map((r) => r.cpuMs)), counts: rs[0]!.counts, sha: rs[0]!.sha };
+    return { way, wallMs: median(rs.map((r) => r.wallMs)), cpuMs: median(rs.map((r) => r.cpuMs)), peakRssMb: Math.max(...rs.map((r) => r.peakRssMb)), counts: rs[0]!.counts, sha: rs[0]!.sha };
   });
 
   const first = rows[0]!;
-  console.log(`\n${rounds} round(s), medians\nway          wall s   CPU s  CPU/wall  wall vs first`);
-  for (const r of rows) console.log(`${r.way.padEnd(12)} ${(r.wallMs / 1000).toFixed(1).padStart(6)}  ${(r.cpuMs / 1000).toFixed(1).padStart(6)}  ${(r.cpuMs / r.wallMs).toFixed(2).padStart(8)}  ${(r.wallMs / first.wallMs).toFixed(2).padStart(13)}`);
+  console.log(`\n${rounds} round(s), medians\nway          wall s   CPU s  CPU/wall  wall vs first  peak RSS MB`);
+  for (const r of rows) console.log(`${r.way.padEnd(12)} ${(r.wallMs / 1000).toFixed(1).padStart(6)}  ${(r.cpuMs / 1000).toFixed(1).padStart(6)}  ${(r.cpuMs / r.wallMs).toFixed(2).padStart(8)}  ${(r.wallMs / first.wallMs).toFixed(2).padStart(13)}  ${r.peakRssMb.toFixed(0).padStart(11)}`);
   console.log('\noutputs (sha256, first 16 hex)');
   OUTPUT_FILES(asAt).forEach((f, i) => {
     const same = all.every((r) => r.sha[i] === first.sha[i]);
