@@ -25,7 +25,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FEEDS, type FeedDefinition } from '../feeds/catalogue.ts';
-import type { LocalObjectStore } from '../io/local-object-store.ts';
+import { LocalObjectStore } from '../io/local-object-store.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
@@ -43,6 +43,7 @@ export { FACT_COLUMNS, PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordFr
 
 export const standardiseInputSchema = z.object({}).loose().default({});
 
+/** A feed's accepted validated files for this run (by extract date, then key); null when it has none; 'other-run' when another run's. */
 export async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, def: FeedDefinition): Promise<ValidatedFile[] | null | 'other-run'> {
   const key = countsKey(asAt, def.source, def.feed);
   if (!(await secure.exists(key))) return null;
@@ -54,7 +55,6 @@ export async function validatedFiles(secure: ObjectStore, asAt: string, runId: s
     .map((f) => ({ key: f.acceptedKey!, extractDate: f.extractDate }))
     .sort((a, b) => (a.extractDate < b.extractDate ? -1 : a.extractDate > b.extractDate ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
-
 
 export async function standardiseStage(ctx: StageContext, _input: z.infer<typeof standardiseInputSchema> = {}): Promise<{ counts: Record<string, number> }> {
   return runStandardise(ctx, { inWorker: eventsOnWorkerPossible(ctx.stores.secure, ctx.stores.curated) });
@@ -83,6 +83,7 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
   ctx.progress.start('standardise: person records and facts');
   const tick = (n: number) => ctx.progress.tick(n);
   // Started first: the worker loads its modules while the rest starts.
+  if (opts.inWorker && !(secure instanceof LocalObjectStore && curated instanceof LocalObjectStore)) throw new Error('standardise: the events worker needs local directory stores');
   const eventsRun: Promise<EventsResult> = opts.inWorker
     ? standardiseEventsOnWorker(secure as LocalObjectStore, curated as LocalObjectStore, asAt, filesOf, tick)
     : standardiseEvents(secure, curated, asAt, filesOf, tick);
