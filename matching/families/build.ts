@@ -170,6 +170,11 @@ export function clusterAddresses(addresses: Array<Pick<PersonAddress, 'postcode'
 function clusterRawKeys(rawKeys: Iterable<string | null>): Map<string, string> {
   const counts = new Map<string, number>();
   for (const k of rawKeys) if (k) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return clusterCounted(counts);
+}
+
+/** clusterRawKeys over distinct raw keys with how many addresses hold each. */
+function clusterCounted(counts: Map<string, number>): Map<string, string> {
   const keysSorted = [...counts.keys()].sort(cmp);
   const full = keysSorted.filter((k) => !k.startsWith('|') && !k.endsWith('|'));
   const uf = new UnionFind();
@@ -222,26 +227,79 @@ function activeAt(r: FamilyRelationship, asAt: string): boolean {
   return (r.startDate === null || r.startDate <= asAt) && (r.endDate === null || r.endDate > asAt);
 }
 
-export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRelationship[], asAt: string, cfg: FamiliesConfig): FamilyBuildResult {
-  const byId = new Map<string, FamilyPerson>();
-  for (const p of [...persons].sort((a, b) => cmp(a.personId, b.personId))) byId.set(p.personId, p);
-  const ids = [...byId.keys()];
-  // ages once (dates are parsed once per person, not on every test)
-  const childSet = new Set<string>();
-  const childByDob = new Map<string, boolean>(); // people share dates of birth: each is aged once
-  for (const id of ids) {
-    const dob = byId.get(id)!.dateOfBirth;
-    if (!dob || dob > asAt) continue;
-    let child = childByDob.get(dob);
-    if (child === undefined) {
-      child = ageInYears(dob, asAt) < cfg.adultAge;
-      childByDob.set(dob, child);
+/** Union-find over dense person indices 0..n-1 (the smaller index is the root; only the partition is used). */
+class IndexUnionFind {
+  private readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+  find(x: number): number {
+    const parent = this.parent;
+    let root = x;
+    while (parent[root] !== root) root = parent[root]!;
+    while (x !== root) {
+      const next = parent[x]!;
+      parent[x] = root;
+      x = next;
     }
-    if (child) childSet.add(id);
+    return root;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return;
+    if (ra < rb) this.parent[rb] = ra;
+    else this.parent[ra] = rb;
+  }
+}
+
+const COMMUNAL_KINDS = ['', 'configured', 'keyword', 'over_cap', 'unrelated_adults'] as const;
+const NO_ADDRESSES: never[] = [];
+
+/**
+ * Persons are numbered 0..n-1 in person id order (so comparing indices compares ids) and addresses (clusters) 0..A-1
+ * in key order: everything below is per-index arrays, not maps keyed by id strings.
+ */
+export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRelationship[], asAt: string, cfg: FamiliesConfig): FamilyBuildResult {
+  // the last person given with an id is the one kept (as a map keyed by id would)
+  let ids: string[];
+  let people: FamilyPerson[];
+  let ascending = true;
+  for (let i = 1; i < persons.length && ascending; i++) ascending = persons[i - 1]!.personId < persons[i]!.personId;
+  if (ascending) {
+    ids = persons.map((p) => p.personId);
+    people = persons;
+  } else {
+    const byId = new Map<string, FamilyPerson>();
+    for (const p of persons) byId.set(p.personId, p);
+    ids = [...byId.keys()].sort(); // default sort: UTF-16 code unit order, as cmp
+    people = ids.map((id) => byId.get(id)!);
+  }
+  const n = ids.length;
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
+
+  // ages once (dates are parsed once per date of birth, not on every test)
+  const child = new Uint8Array(n);
+  const anchor = new Uint8Array(n);
+  const childByDob = new Map<string, boolean>();
+  for (let i = 0; i < n; i++) {
+    const p = people[i]!;
+    const dob = p.dateOfBirth;
+    if (dob && dob <= asAt) {
+      let c = childByDob.get(dob);
+      if (c === undefined) {
+        c = ageInYears(dob, asAt) < cfg.adultAge;
+        childByDob.set(dob, c);
+      }
+      if (c) child[i] = 1;
+    }
+    if (child[i] === 1 || (cfg.expectantMothersAnchor && p.expectant === true)) anchor[i] = 1;
   }
   const bandByDob = new Map<string | null, AgeBand>();
-  const ageBandOf = (id: string): AgeBand => {
-    const dob = byId.get(id)!.dateOfBirth;
+  const ageBandOf = (i: number): AgeBand => {
+    const dob = people[i]!.dateOfBirth;
     let band = bandByDob.get(dob);
     if (band === undefined) {
       band = ageBandAt(dob, asAt);
@@ -249,226 +307,344 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
     }
     return band;
   };
-  const isChild = (id: string) => childSet.has(id);
-  const anchorSet = new Set(ids.filter((id) => childSet.has(id) || (cfg.expectantMothersAnchor && byId.get(id)!.expectant === true)));
-  const isAnchor = (id: string) => anchorSet.has(id);
 
   // ---- addresses: every address a person's current records hold, clustered to tolerate typos and blanks
   const normal = memoNorm();
-  const rawKeys = ids.map((id) => byId.get(id)!.addresses.map((a) => rawAddressKey(a, normal)));
-  const canonical = clusterRawKeys(rawKeys.flat());
-  const personKeys = new Map<string, Map<string, string[]>>(); // person -> address cluster -> recordIds
-  const residents = new Map<string, Set<string>>(); // address cluster -> persons
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    const addresses = byId.get(id)!.addresses;
-    const raws = rawKeys[i]!;
-    const m = new Map<string, string[]>();
-    for (let j = 0; j < addresses.length; j++) {
-      const raw = raws[j]!;
-      const k = raw === null ? undefined : canonical.get(raw);
-      if (!k) continue;
-      const list = m.get(k);
-      if (list) list.push(addresses[j]!.recordId);
-      else m.set(k, [addresses[j]!.recordId]);
-    }
-    let most = 0;
-    for (const l of m.values()) {
-      l.sort(cmp);
-      if (l.length > most) most = l.length;
-    }
-    personKeys.set(id, m);
-    // where the person lives now: the address most of their records agree on (all of them on a tie). A stale address
-    // one source still holds is evidence for a relationship, but makes no co-residence (someone else may live there now).
-    for (const [k, l] of m) {
-      if (l.length < most) continue;
-      const set = residents.get(k) ?? new Set<string>();
-      set.add(id);
-      residents.set(k, set);
+  const addrStart = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) addrStart[i + 1] = addrStart[i]! + people[i]!.addresses.length;
+  const rawOfAddress = new Int32Array(addrStart[n]!);
+  const rawIdOf = new Map<string, number>();
+  const rawKeyList: string[] = [];
+  const rawCount: number[] = [];
+  for (let i = 0, at = 0; i < n; i++) {
+    for (const a of people[i]!.addresses) {
+      const raw = rawAddressKey(a, normal);
+      let r = -1;
+      if (raw !== null) {
+        const known = rawIdOf.get(raw);
+        if (known === undefined) {
+          r = rawKeyList.length;
+          rawIdOf.set(raw, r);
+          rawKeyList.push(raw);
+          rawCount.push(1);
+        } else {
+          r = known;
+          rawCount[r]! += 1;
+        }
+      }
+      rawOfAddress[at++] = r;
     }
   }
-  const sharesAddress = (a: string, b: string): boolean => {
-    const ka = personKeys.get(a)!;
-    const kb = personKeys.get(b)!;
-    if (ka.size === 0 || kb.size === 0) return true; // no known address: the relationship decides
-    for (const k of ka.keys()) if (kb.has(k)) return true;
+  const canonical = clusterCounted(new Map(rawKeyList.map((k, r) => [k, rawCount[r]!])));
+  const clusterKeys = [...new Set(canonical.values())].sort(cmp); // cluster index order = key order
+  const clusterIndex = new Map<string, number>();
+  for (let c = 0; c < clusterKeys.length; c++) clusterIndex.set(clusterKeys[c]!, c);
+  const clusterOfRaw = new Int32Array(rawKeyList.length);
+  for (let r = 0; r < rawKeyList.length; r++) {
+    const k = canonical.get(rawKeyList[r]!);
+    clusterOfRaw[r] = k === undefined ? -1 : clusterIndex.get(k)!;
+  }
+  const A = clusterKeys.length;
+  // per person: the address clusters their records hold, and the (sorted) record ids behind each
+  const personAddr: number[][] = new Array<number[]>(n);
+  const personRecs: string[][][] = new Array<string[][]>(n);
+  const residents: number[][] = new Array<number[]>(A); // cluster -> persons living there, ascending
+  for (let i = 0; i < n; i++) {
+    const addresses = people[i]!.addresses;
+    let ks: number[] = NO_ADDRESSES;
+    let recs: string[][] = NO_ADDRESSES;
+    for (let j = 0, at = addrStart[i]!; j < addresses.length; j++, at++) {
+      const r = rawOfAddress[at]!;
+      const k = r < 0 ? -1 : clusterOfRaw[r]!;
+      if (k < 0) continue;
+      if (ks === NO_ADDRESSES) {
+        ks = [];
+        recs = [];
+      }
+      const pos = ks.indexOf(k);
+      if (pos >= 0) recs[pos]!.push(addresses[j]!.recordId);
+      else {
+        ks.push(k);
+        recs.push([addresses[j]!.recordId]);
+      }
+    }
+    let most = 0;
+    for (const l of recs) {
+      if (l.length > 1) l.sort(cmp);
+      if (l.length > most) most = l.length;
+    }
+    personAddr[i] = ks;
+    personRecs[i] = recs;
+    // where the person lives now: the address most of their records agree on (all of them on a tie). A stale address
+    // one source still holds is evidence for a relationship, but makes no co-residence (someone else may live there now).
+    for (let x = 0; x < ks.length; x++) {
+      if (recs[x]!.length < most) continue;
+      const k = ks[x]!;
+      const list = residents[k];
+      if (list) list.push(i);
+      else residents[k] = [i];
+    }
+  }
+  const recordsAt = (i: number, k: number): string[] => personRecs[i]![personAddr[i]!.indexOf(k)]!;
+  const sharesAddress = (a: number, b: number): boolean => {
+    const ka = personAddr[a]!;
+    const kb = personAddr[b]!;
+    if (ka.length === 0 || kb.length === 0) return true; // no known address: the relationship decides
+    for (const k of ka) if (kb.includes(k)) return true;
     return false;
   };
 
   // ---- explicit relationships active at the as-at date, between known persons
   const rels = relationships
-    .filter((r) => activeAt(r, asAt) && cfg.relationshipTypes.includes(r.relationship) && byId.has(r.fromPersonId) && byId.has(r.toPersonId) && r.fromPersonId !== r.toPersonId)
+    .filter((r) => activeAt(r, asAt) && cfg.relationshipTypes.includes(r.relationship) && indexOf.has(r.fromPersonId) && indexOf.has(r.toPersonId) && r.fromPersonId !== r.toPersonId)
     .sort((a, b) => cmp(a.relationshipId, b.relationshipId));
-  const relUf = new UnionFind(); // relationship components, for the unrelated-adults guard
-  for (const r of rels) relUf.union(r.fromPersonId, r.toPersonId);
-  const groups = new Map<string, FamilyRelationship[]>();
-  for (const r of rels) {
-    if (!r.groupRef) continue;
-    const g = `${r.source}:${r.groupRef}`;
-    pushTo(groups, g, r);
+  const relFrom = new Int32Array(rels.length);
+  const relTo = new Int32Array(rels.length);
+  for (let x = 0; x < rels.length; x++) {
+    relFrom[x] = indexOf.get(rels[x]!.fromPersonId)!;
+    relTo[x] = indexOf.get(rels[x]!.toPersonId)!;
   }
-  for (const g of groups.values()) for (const r of g) relUf.union(g[0]!.fromPersonId, r.fromPersonId);
+  const relUf = new IndexUnionFind(n); // relationship components, for the unrelated-adults guard
+  for (let x = 0; x < rels.length; x++) relUf.union(relFrom[x]!, relTo[x]!);
+  const groups = new Map<string, number[]>(); // `${source}:${groupRef}` -> relationship positions
+  for (let x = 0; x < rels.length; x++) {
+    const r = rels[x]!;
+    if (!r.groupRef) continue;
+    pushTo(groups, `${r.source}:${r.groupRef}`, x);
+  }
+  for (const g of groups.values()) for (const x of g) relUf.union(relFrom[g[0]!]!, relFrom[x]!);
 
   // ---- communal addresses
   const configured = new Set(cfg.communalAddresses.map((c) => {
     const raw = rawAddressKey({ postcode: c.postcode, addressLine1: c.addressLine1 ?? null })!;
     return c.addressLine1 ? canonical.get(raw) ?? raw : `${norm(c.postcode)}|*`;
   }));
-  const communal = new Map<string, 'configured' | 'keyword' | 'over_cap' | 'unrelated_adults'>();
-  for (const [k, set] of [...residents.entries()].sort((a, b) => cmp(a[0], b[0]))) {
-    const [pc, line] = k.split('|') as [string, string];
-    if (configured.has(k) || (pc && configured.has(`${pc}|*`))) communal.set(k, 'configured');
-    else if (cfg.communalKeywords.some((w) => ` ${line} `.includes(` ${w.toUpperCase()} `))) communal.set(k, 'keyword');
-    else if (set.size > cfg.householdSizeCap) communal.set(k, 'over_cap');
+  const keywords = cfg.communalKeywords.map((w) => ` ${w.toUpperCase()} `);
+  const communal = new Uint8Array(A); // index into COMMUNAL_KINDS
+  const communalCounts = [0, 0, 0, 0, 0];
+  for (let k = 0; k < A; k++) {
+    const set = residents[k];
+    if (!set) continue;
+    const key = clusterKeys[k]!;
+    const [pc, line] = key.split('|') as [string, string];
+    let kind = 0;
+    if (configured.has(key) || (pc && configured.has(`${pc}|*`))) kind = 1;
+    else if (keywords.some((w) => ` ${line} `.includes(w))) kind = 2;
+    else if (set.length > cfg.householdSizeCap) kind = 3;
     else {
-      const adultGroups = new Set([...set].filter((id) => !isChild(id)).map((id) => relUf.find(id)));
-      if (adultGroups.size > cfg.maxUnrelatedAdultGroups) communal.set(k, 'unrelated_adults');
+      const adultGroups = new Set<number>();
+      for (const i of set) if (child[i] === 0) adultGroups.add(relUf.find(i));
+      if (adultGroups.size > cfg.maxUnrelatedAdultGroups) kind = 4;
     }
+    communal[k] = kind;
+    communalCounts[kind]! += 1;
   }
 
   // ---- join: relationships between co-located persons, then co-residence
-  const uf = new UnionFind();
-  const evidence = new Map<string, MembershipEvidence[]>(); // person -> evidence (primary)
-  const addEv = (id: string, e: MembershipEvidence) => pushTo(evidence, id, e);
-  const apart: FamilyRelationship[] = [];
-  for (const r of rels) {
-    if (sharesAddress(r.fromPersonId, r.toPersonId)) {
-      uf.union(r.fromPersonId, r.toPersonId);
+  const uf = new IndexUnionFind(n);
+  const evidence: Array<MembershipEvidence[] | undefined> = new Array<MembershipEvidence[] | undefined>(n); // person -> evidence (primary)
+  const addEv = (i: number, e: MembershipEvidence) => {
+    const l = evidence[i];
+    if (l) l.push(e);
+    else evidence[i] = [e];
+  };
+  const apart: number[] = [];
+  for (let x = 0; x < rels.length; x++) {
+    const r = rels[x]!;
+    const from = relFrom[x]!;
+    const to = relTo[x]!;
+    if (sharesAddress(from, to)) {
+      uf.union(from, to);
       const e: MembershipEvidence = { kind: 'relationship', relationshipId: r.relationshipId, relationship: r.relationship, fromPersonId: r.fromPersonId, toPersonId: r.toPersonId, source: r.source, feed: r.feed, recordRef: r.recordRef };
-      addEv(r.fromPersonId, e);
-      addEv(r.toPersonId, e);
-    } else apart.push(r);
+      addEv(from, e);
+      addEv(to, e);
+    } else apart.push(x);
   }
   for (const [g, list] of [...groups.entries()].sort((a, b) => cmp(a[0], b[0]))) {
-    const members = [...new Set(list.flatMap((r) => [r.fromPersonId, r.toPersonId]))].sort(cmp);
+    const memberSet = new Set<number>();
+    for (const x of list) memberSet.add(relFrom[x]!).add(relTo[x]!);
+    const members = [...memberSet].sort((a, b) => a - b);
     // a grouping joins only members who live together (or whose address is unknown)
     for (let i = 0; i < members.length; i++) {
       for (let j = i + 1; j < members.length; j++) if (sharesAddress(members[i]!, members[j]!)) uf.union(members[i]!, members[j]!);
     }
-    const e: MembershipEvidence = { kind: 'group', source: list[0]!.source, groupRef: g.slice(list[0]!.source.length + 1), relationshipIds: list.map((r) => r.relationshipId).sort(cmp) };
+    const first = rels[list[0]!]!;
+    const e: MembershipEvidence = { kind: 'group', source: first.source, groupRef: g.slice(first.source.length + 1), relationshipIds: list.map((x) => rels[x]!.relationshipId).sort(cmp) };
     for (const m of members) addEv(m, e);
   }
-  for (const [k, set] of [...residents.entries()].sort((a, b) => cmp(a[0], b[0]))) {
-    if (communal.has(k)) continue;
-    const here = [...set].sort(cmp);
-    const anchors = here.filter(isAnchor);
+  for (let k = 0; k < A; k++) {
+    const here = residents[k];
+    if (!here || communal[k] !== 0) continue;
+    const anchors = here.filter((i) => anchor[i] === 1);
     if (anchors.length === 0) continue;
-    for (const id of here) {
-      uf.union(anchors[0]!, id);
-      const others = (isAnchor(id) ? here : anchors).filter((x) => x !== id);
-      if (others.length > 0) addEv(id, { kind: 'co_residence', withPersonIds: others, recordIds: personKeys.get(id)!.get(k)! });
+    for (const i of here) {
+      uf.union(anchors[0]!, i);
+      const others: string[] = [];
+      for (const x of anchor[i] === 1 ? here : anchors) if (x !== i) others.push(ids[x]!);
+      if (others.length > 0) addEv(i, { kind: 'co_residence', withPersonIds: others, recordIds: recordsAt(i, k) });
     }
   }
 
-  // ---- components holding an anchor are families
-  const comps = new Map<string, string[]>();
-  for (const id of ids) {
-    const root = uf.find(id);
-    pushTo(comps, root, id);
+  // ---- components holding an anchor are families (components numbered in order of their smallest person)
+  const compOfRoot = new Int32Array(n).fill(-1);
+  const compOf = new Int32Array(n);
+  const comps: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const root = uf.find(i);
+    let c = compOfRoot[root]!;
+    if (c < 0) {
+      c = comps.length;
+      compOfRoot[root] = c;
+      comps.push([]);
+    }
+    compOf[i] = c;
+    comps[c]!.push(i);
   }
-  const familyOfPerson = new Map<string, string>();
-  const families: Family[] = [];
-  const relsTo = new Map<string, FamilyRelationship[]>();
-  for (const r of rels) {
-    pushTo(relsTo, r.toPersonId, r);
-    pushTo(relsTo, r.fromPersonId, r);
+  // parent-type relationships from each person (positions in rels)
+  const parentRelsFrom: Array<number[] | undefined> = new Array<number[] | undefined>(n);
+  for (let x = 0; x < rels.length; x++) {
+    if (!PARENT_TYPES.has(rels[x]!.relationship)) continue;
+    const l = parentRelsFrom[relFrom[x]!];
+    if (l) l.push(x);
+    else parentRelsFrom[relFrom[x]!] = [x];
   }
-  const roleIn = (id: string, memberSet: Set<string>): FamilyRole => {
+  const order: FamilyRole[] = ['parent', 'step_parent', 'carer', 'grandparent'];
+  const roleIn = (i: number): FamilyRole => {
     // an explicit parent-type relationship to a child in the family decides the role
-    const as = (relsTo.get(id) ?? []).filter((r) => r.fromPersonId === id && PARENT_TYPES.has(r.relationship) && memberSet.has(r.toPersonId))
-      .map((r) => r.relationship).sort(cmp);
-    const order: FamilyRole[] = ['parent', 'step_parent', 'carer', 'grandparent'];
-    const mapped = as.map((x) => (x === 'mother' || x === 'father' ? 'parent' : x) as FamilyRole);
-    for (const o of order) if (mapped.includes(o)) return o;
-    if (byId.get(id)?.expectant && cfg.expectantMothersAnchor) return 'expectant_mother';
-    return isChild(id) ? 'child' : 'adult';
+    const out = parentRelsFrom[i];
+    if (out) {
+      const mapped: FamilyRole[] = [];
+      for (const x of out) {
+        if (compOf[relTo[x]!] !== compOf[i]) continue;
+        const rel = rels[x]!.relationship;
+        mapped.push((rel === 'mother' || rel === 'father' ? 'parent' : rel) as FamilyRole);
+      }
+      for (const o of order) if (mapped.includes(o)) return o;
+    }
+    if (people[i]!.expectant && cfg.expectantMothersAnchor) return 'expectant_mother';
+    return child[i] === 1 ? 'child' : 'adult';
   };
+  const familyOf = new Int32Array(n).fill(-1);
+  const families: Family[] = [];
+  const tally = new Float64Array(A);
+  const touched: number[] = [];
   let flaggedAddresses = 0;
-  for (const members of [...comps.values()].map((m) => m.sort(cmp)).sort((a, b) => cmp(a[0]!, b[0]!))) {
-    const anchors = members.filter(isAnchor);
-    if (anchors.length === 0) continue;
-    const familyId = familyIdOf(anchors[0]!);
-    const set = new Set(members);
+  let primaryPersons = 0;
+  for (const members of comps) {
+    let firstAnchor = -1;
+    for (const i of members) {
+      if (anchor[i] === 1) {
+        firstAnchor = i;
+        break;
+      }
+    }
+    if (firstAnchor < 0) continue;
+    const familyId = familyIdOf(ids[firstAnchor]!);
     // the household address: the key most held among anchors' records, then members'
-    const tally = new Map<string, number>();
-    for (const id of members) for (const [k, recs] of personKeys.get(id)!) tally.set(k, (tally.get(k) ?? 0) + recs.length * (isAnchor(id) ? 100 : 1));
-    const best = [...tally.entries()].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]))[0];
+    touched.length = 0;
+    for (const i of members) {
+      const ks = personAddr[i]!;
+      const recs = personRecs[i]!;
+      const w = anchor[i] === 1 ? 100 : 1;
+      for (let x = 0; x < ks.length; x++) {
+        const k = ks[x]!;
+        if (tally[k] === 0) touched.push(k);
+        tally[k]! += recs[x]!.length * w;
+      }
+    }
+    let best = -1;
+    for (const k of touched) if (best < 0 || tally[k]! > tally[best]! || (tally[k] === tally[best] && k < best)) best = k;
+    const keysHeld = touched.length;
+    for (const k of touched) tally[k] = 0;
     const flags: string[] = [];
-    if (!best) flags.push('address_unknown');
-    if (best && communal.has(best[0])) {
-      flags.push(`communal_address:${communal.get(best[0])}`);
+    if (best < 0) flags.push('address_unknown');
+    if (best >= 0 && communal[best] !== 0) {
+      flags.push(`communal_address:${COMMUNAL_KINDS[communal[best]!]}`);
       flaggedAddresses += 1;
     }
-    const keysHeld = new Set<string>();
-    for (const id of members) for (const k of personKeys.get(id)!.keys()) keysHeld.add(k);
-    if (keysHeld.size > 1) flags.push('members_at_several_addresses');
+    if (keysHeld > 1) flags.push('members_at_several_addresses');
+    const familyIndex = families.length;
     const fam: Family = {
       familyId,
-      postcode: best ? best[0].split('|')[0]! || null : null,
+      postcode: best >= 0 ? clusterKeys[best]!.split('|')[0]! || null : null,
       flags,
-      members: members.map((id) => {
+      members: members.map((i) => {
         // a person is primary in one family only: their evidence list is theirs to keep
-        const ev = evidence.get(id) ?? [];
-        if (ev.length === 0) ev.push({ kind: 'resident', recordIds: [...personKeys.get(id)!.values()].flat().sort(cmp) });
-        return { familyId, personId: id, role: roleIn(id, set), membership: 'primary' as const, ageBand: ageBandOf(id), isChild: isChild(id), evidence: ev };
+        const ev = evidence[i] ?? [];
+        if (ev.length === 0) ev.push({ kind: 'resident', recordIds: personRecs[i]!.flat().sort(cmp) });
+        familyOf[i] = familyIndex;
+        return { familyId, personId: ids[i]!, role: roleIn(i), membership: 'primary' as const, ageBand: ageBandOf(i), isChild: child[i] === 1, evidence: ev };
       }),
     };
-    for (const id of members) familyOfPerson.set(id, familyId);
+    primaryPersons += members.length;
     families.push(fam);
   }
 
   // ---- related persons living apart: also_in memberships (never merged)
-  const famById = new Map(families.map((f) => [f.familyId, f]));
   const alsoIn = new Map<string, FamilyMembership>(); // `${familyId}|${personId}`
-  for (const r of apart) {
+  const alsoInFamily = new Map<FamilyMembership, number>();
+  for (const x of apart) {
+    const r = rels[x]!;
     if (!PARENT_TYPES.has(r.relationship) && r.relationship !== 'sibling') continue;
     const e: MembershipEvidence = { kind: 'relationship', relationshipId: r.relationshipId, relationship: r.relationship, fromPersonId: r.fromPersonId, toPersonId: r.toPersonId, source: r.source, feed: r.feed, recordRef: r.recordRef };
-    const link = (personId: string, familyId: string | undefined, role: FamilyRole) => {
-      if (!familyId || familyOfPerson.get(personId) === familyId) return;
-      const key = `${familyId}|${personId}`;
+    const link = (person: number, familyIndex: number, role: FamilyRole) => {
+      if (familyIndex < 0 || familyOf[person] === familyIndex) return;
+      const familyId = families[familyIndex]!.familyId;
+      const key = `${familyId}|${ids[person]!}`;
       const m = alsoIn.get(key);
       if (m) {
-        if (!m.evidence.some((x) => x.kind === 'relationship' && x.relationshipId === r.relationshipId)) m.evidence.push(e);
+        if (!m.evidence.some((y) => y.kind === 'relationship' && y.relationshipId === r.relationshipId)) m.evidence.push(e);
         return;
       }
-      alsoIn.set(key, { familyId, personId, role, membership: 'also_in', ageBand: ageBandOf(personId), isChild: isChild(personId), evidence: [e] });
+      const made: FamilyMembership = { familyId, personId: ids[person]!, role, membership: 'also_in', ageBand: ageBandOf(person), isChild: child[person] === 1, evidence: [e] };
+      alsoIn.set(key, made);
+      alsoInFamily.set(made, familyIndex);
     };
+    const from = relFrom[x]!;
+    const to = relTo[x]!;
     if (r.relationship === 'sibling') {
-      link(r.fromPersonId, familyOfPerson.get(r.toPersonId), isChild(r.fromPersonId) ? 'child' : 'adult');
-      link(r.toPersonId, familyOfPerson.get(r.fromPersonId), isChild(r.toPersonId) ? 'child' : 'adult');
+      link(from, familyOf[to]!, child[from] === 1 ? 'child' : 'adult');
+      link(to, familyOf[from]!, child[to] === 1 ? 'child' : 'adult');
     } else {
       const parentRole: FamilyRole = r.relationship === 'mother' || r.relationship === 'father' ? 'parent' : (r.relationship as FamilyRole);
-      link(r.fromPersonId, familyOfPerson.get(r.toPersonId), parentRole); // the parent, in the child's family
-      link(r.toPersonId, familyOfPerson.get(r.fromPersonId), isChild(r.toPersonId) ? 'child' : 'adult'); // the child, in the parent's household (shared care)
+      link(from, familyOf[to]!, parentRole); // the parent, in the child's family
+      link(to, familyOf[from]!, child[to] === 1 ? 'child' : 'adult'); // the child, in the parent's household (shared care)
     }
   }
+  // each family's also_in members (by person id), then its primary members (already by person id): 'also_in' < 'primary'
+  const elsewhere: Array<FamilyMembership[] | undefined> = new Array<FamilyMembership[] | undefined>(families.length);
   for (const m of [...alsoIn.values()].sort((a, b) => cmp(a.familyId, b.familyId) || cmp(a.personId, b.personId))) {
-    const f = famById.get(m.familyId)!;
     m.evidence.sort((a, b) => cmp(JSON.stringify(a), JSON.stringify(b)));
-    f.members.push(m);
+    const f = alsoInFamily.get(m)!;
+    const l = elsewhere[f];
+    if (l) l.push(m);
+    else elsewhere[f] = [m];
   }
-  for (const f of families) {
-    f.members.sort((a, b) => cmp(a.membership, b.membership) || cmp(a.personId, b.personId));
-    if (f.members.some((m) => m.membership === 'also_in')) f.flags.push('has_members_living_elsewhere');
-    f.flags.sort(cmp);
+  for (let f = 0; f < families.length; f++) {
+    const fam = families[f]!;
+    const l = elsewhere[f];
+    if (l) {
+      fam.members = l.concat(fam.members);
+      fam.flags.push('has_members_living_elsewhere');
+    }
+    fam.flags.sort(cmp);
   }
   families.sort((a, b) => cmp(a.familyId, b.familyId));
 
-  const communalCount = (kind: string) => [...communal.values()].filter((v) => v === kind).length;
-  const primaryPersons = familyOfPerson.size;
+  const communalTotal = communalCounts[1]! + communalCounts[2]! + communalCounts[3]! + communalCounts[4]!;
   return {
     families,
-    personsWithoutFamily: ids.length - primaryPersons,
-    communalAddresses: { configured: communalCount('configured'), keyword: communalCount('keyword'), overCap: communalCount('over_cap'), unrelatedAdults: communalCount('unrelated_adults') },
+    personsWithoutFamily: n - primaryPersons,
+    communalAddresses: { configured: communalCounts[1]!, keyword: communalCounts[2]!, overCap: communalCounts[3]!, unrelatedAdults: communalCounts[4]! },
     counts: {
-      persons: ids.length,
+      persons: n,
       families: families.length,
       persons_in_families: primaryPersons,
-      persons_without_family: ids.length - primaryPersons,
+      persons_without_family: n - primaryPersons,
       also_in_memberships: alsoIn.size,
       relationships_used: rels.length,
       relationships_across_households: apart.length,
-      communal_addresses: communal.size,
+      communal_addresses: communalTotal,
       families_at_communal_addresses: flaggedAddresses,
     },
   };
