@@ -13,7 +13,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type Family, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
+import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type Family, type FamilyPerson, type FamilyRelationship, type MembershipEvidence } from '../../matching/families/index.ts';
 import { assignLocality, buildLocalityMap, buildPostcodeLookup, type LocalityMap, type PostcodeLookup } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
 import { addDays } from '../../models/dates.ts';
@@ -132,6 +132,28 @@ export async function readPersonMap(ctx: StageContext, table = personsTable(ctx)
   return map;
 }
 
+/**
+ * record_id -> person from C1's curated persons table, persons numbered in order of first sight (personIds[i] is
+ * person i's id): the family stage works on these numbers, not on maps keyed by person id.
+ */
+async function readPersonIndex(table: TableRead): Promise<{ personOfRecord: Map<string, number>; personIds: string[] }> {
+  const personOfRecord = new Map<string, number>();
+  const indexOf = new Map<string, number>();
+  const personIds: string[] = [];
+  for await (const r of rowsOf(table)) {
+    const recordId = need(r, 'persons', 'record_id', 'recordId');
+    const personId = need(r, 'persons', 'person_id', 'personId');
+    let i = indexOf.get(personId);
+    if (i === undefined) {
+      i = personIds.length;
+      indexOf.set(personId, i);
+      personIds.push(personId);
+    }
+    personOfRecord.set(recordId, i);
+  }
+  return { personOfRecord, personIds };
+}
+
 function detailOf(o: object): Record<string, string> {
   return Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, x]) => [k, x === null ? '' : String(x)]));
 }
@@ -199,7 +221,7 @@ export const factsTable = (ctx: StageContext, onlyTypes?: FactType[]): TableRead
  * Facts with their person id (facts whose record is in no person are counted, not silently lost). Every row is
  * checked; `keep` may leave out facts the caller will not use (they are still checked and counted).
  */
-export async function readFacts(ctx: StageContext, personOf: Map<string, string>, onlyTypes?: FactType[], table = factsTable(ctx, onlyTypes), keep?: (f: Fact) => boolean): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
+export async function readFacts(ctx: StageContext, personOf: Pick<Map<string, string>, 'get'>, onlyTypes?: FactType[], table = factsTable(ctx, onlyTypes), keep?: (f: Fact) => boolean): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
   const facts: Array<Fact & { personId: string }> = [];
   let unmatched = 0;
   const details = new Map<string, Readonly<Record<string, string>>>();
@@ -332,11 +354,33 @@ function modeOf(values: Array<{ v: string; date: string }>): string | null {
   return best ? best[0] : null;
 }
 
+/**
+ * A member's evidence list as JSON: exactly JSON.stringify(evidence), but the text of a relationship or grouping
+ * (shared by every member it names) is made once, not once per member.
+ */
+function evidenceJson(evidence: MembershipEvidence[], shared: WeakMap<MembershipEvidence, string>): string {
+  let out = '[';
+  for (let i = 0; i < evidence.length; i++) {
+    const e = evidence[i]!;
+    let text: string | undefined;
+    if (e.kind === 'relationship' || e.kind === 'group') {
+      text = shared.get(e);
+      if (text === undefined) {
+        text = JSON.stringify(e);
+        shared.set(e, text);
+      }
+    } else text = JSON.stringify(e);
+    out += i === 0 ? text : `,${text}`;
+  }
+  return `${out}]`;
+}
+
 /** family_members rows, made as they are written (the evidence JSON of every member is never all held at once). */
 function* memberRowsOf(families: Family[]): Generator<ParquetRow> {
+  const shared = new WeakMap<MembershipEvidence, string>();
   for (const f of families) {
     for (const m of f.members) {
-      yield { family_id: f.familyId, person_id: m.personId, role: m.role, membership: m.membership, age_band: m.ageBand, is_child: m.isChild, evidence: JSON.stringify(m.evidence) };
+      yield { family_id: f.familyId, person_id: m.personId, role: m.role, membership: m.membership, age_band: m.ageBand, is_child: m.isChild, evidence: evidenceJson(m.evidence, shared) };
     }
   }
 }
@@ -364,30 +408,33 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
 async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'records' | 'facts' | 'relationships', TableRead>, famCfg: FamiliesConfig, stratCfg: StratifyConfig) {
   const asAt = ctx.asAt;
   ctx.progress.start('families: reading persons');
-  const personOf = await readPersonMap(ctx, tables.persons);
+  const { personOfRecord, personIds } = await readPersonIndex(tables.persons);
+  const personOf = { get: (recordId: string): string | undefined => {
+    const i = personOfRecord.get(recordId);
+    return i === undefined ? undefined : personIds[i];
+  } };
 
-  // secure person records: addresses and dates of birth per person
-  const people = new Map<string, { dobs: Array<{ v: string; date: string }>; addresses: FamilyPerson['addresses'] }>();
+  // secure person records: addresses and dates of birth per person (persons with no secure record still exist: their
+  // records were matched; they have no address)
+  const dobsOf: Array<Array<{ v: string; date: string }> | undefined> = new Array<Array<{ v: string; date: string }> | undefined>(personIds.length);
+  const addressesOf: FamilyPerson['addresses'][] = Array.from({ length: personIds.length }, () => []);
   let recordsWithoutPerson = 0;
   for await (const r of rowsOf(tables.records)) {
     const recordId = need(r, 'person-records', 'record_id', 'recordId');
-    const personId = personOf.get(recordId);
-    if (!personId) {
+    const i = personOfRecord.get(recordId);
+    if (i === undefined) {
       recordsWithoutPerson += 1;
       continue;
     }
-    let p = people.get(personId);
-    if (!p) {
-      p = { dobs: [], addresses: [] };
-      people.set(personId, p);
-    }
     const extractDate = str(r, 'extract_date', 'extractDate') ?? '';
     const dob = str(r, 'date_of_birth', 'dateOfBirth');
-    if (dob) p.dobs.push({ v: dob, date: extractDate });
-    p.addresses.push({ recordId, extractDate, postcode: str(r, 'postcode'), addressLine1: str(r, 'address_line1', 'address_line_1', 'addressLine1') });
+    if (dob) {
+      const l = dobsOf[i];
+      if (l) l.push({ v: dob, date: extractDate });
+      else dobsOf[i] = [{ v: dob, date: extractDate }];
+    }
+    addressesOf[i]!.push({ recordId, extractDate, postcode: str(r, 'postcode'), addressLine1: str(r, 'address_line1', 'address_line_1', 'addressLine1') });
   }
-  // persons with no secure record still exist (their records were matched): keep them, with no address
-  for (const personId of personOf.values()) if (!people.has(personId)) people.set(personId, { dobs: [], addresses: [] });
 
   // current pregnancies: a booking on or before the as-at date, not delivered, due no more than six weeks ago
   const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth'], tables.facts);
@@ -401,11 +448,13 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
     expectant.add(f.personId);
   }
 
-  const persons: FamilyPerson[] = [...people.entries()].map(([personId, p]) => ({
-    personId,
-    dateOfBirth: modeOf(p.dobs),
-    addresses: p.addresses.sort((a, b) => cmp(a.recordId, b.recordId)),
-    expectant: expectant.has(personId),
+  // in person id order (as buildFamilies and the dates-of-birth table want them)
+  const byId = personIds.map((_, i) => i).sort((a, b) => cmp(personIds[a]!, personIds[b]!));
+  const persons: FamilyPerson[] = byId.map((i) => ({
+    personId: personIds[i]!,
+    dateOfBirth: modeOf(dobsOf[i] ?? []),
+    addresses: addressesOf[i]!.sort((a, b) => cmp(a.recordId, b.recordId)),
+    expectant: expectant.has(personIds[i]!),
   }));
 
   const relationships: FamilyRelationship[] = [];
@@ -413,8 +462,10 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
   for await (const r of rowsOf(tables.relationships)) {
     const fromRecord = need(r, 'relationships', 'from_record_id', 'fromRecordId');
     const toRecord = need(r, 'relationships', 'to_record_id', 'toRecordId');
-    const from = personOf.get(fromRecord);
-    const to = personOf.get(toRecord);
+    const fromIndex = personOfRecord.get(fromRecord);
+    const toIndex = personOfRecord.get(toRecord);
+    const from = fromIndex === undefined ? undefined : personIds[fromIndex];
+    const to = toIndex === undefined ? undefined : personIds[toIndex];
     if (!from || !to) {
       relationshipsUnmatched += 1;
       continue;
@@ -458,7 +509,7 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
   }
   ctx.progress.stop();
   ctx.progress.start('families: writing tables');
-  const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth })).sort((a, b) => cmp(a.person_id, b.person_id));
+  const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth })); // persons are in person id order
   // three independent files: DuckDB compresses one while the next one's rows are being serialised
   await Promise.all([
     writeParquet(ctx.stores.curated, keys.curated('families', asAt), FAMILIES_COLUMNS, familyRows),
