@@ -283,30 +283,23 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   // ages once (dates are parsed once per date of birth, not on every test)
   const child = new Uint8Array(n);
   const anchor = new Uint8Array(n);
-  const childByDob = new Map<string, boolean>();
+  const bands = new Array<AgeBand>(n);
+  const ageByDob = new Map<string, { child: boolean; band: AgeBand }>();
   for (let i = 0; i < n; i++) {
     const p = people[i]!;
     const dob = p.dateOfBirth;
     if (dob && dob <= asAt) {
-      let c = childByDob.get(dob);
-      if (c === undefined) {
-        c = ageInYears(dob, asAt) < cfg.adultAge;
-        childByDob.set(dob, c);
+      let age = ageByDob.get(dob);
+      if (age === undefined) {
+        age = { child: ageInYears(dob, asAt) < cfg.adultAge, band: ageBandAt(dob, asAt) };
+        ageByDob.set(dob, age);
       }
-      if (c) child[i] = 1;
-    }
+      if (age.child) child[i] = 1;
+      bands[i] = age.band;
+    } else bands[i] = ageBandAt(dob, asAt);
     if (child[i] === 1 || (cfg.expectantMothersAnchor && p.expectant === true)) anchor[i] = 1;
   }
-  const bandByDob = new Map<string | null, AgeBand>();
-  const ageBandOf = (i: number): AgeBand => {
-    const dob = people[i]!.dateOfBirth;
-    let band = bandByDob.get(dob);
-    if (band === undefined) {
-      band = ageBandAt(dob, asAt);
-      bandByDob.set(dob, band);
-    }
-    return band;
-  };
+  const ageBandOf = (i: number): AgeBand => bands[i]!;
 
   // ---- addresses: every address a person's current records hold, clustered to tolerate typos and blanks
   const normal = memoNorm();
@@ -395,15 +388,18 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   };
 
   // ---- explicit relationships active at the as-at date, between known persons
-  const rels = relationships
-    .filter((r) => activeAt(r, asAt) && cfg.relationshipTypes.includes(r.relationship) && indexOf.has(r.fromPersonId) && indexOf.has(r.toPersonId) && r.fromPersonId !== r.toPersonId)
-    .sort((a, b) => cmp(a.relationshipId, b.relationshipId));
-  const relFrom = new Int32Array(rels.length);
-  const relTo = new Int32Array(rels.length);
-  for (let x = 0; x < rels.length; x++) {
-    relFrom[x] = indexOf.get(rels[x]!.fromPersonId)!;
-    relTo[x] = indexOf.get(rels[x]!.toPersonId)!;
+  const types = new Set<string>(cfg.relationshipTypes);
+  const kept: Array<{ r: FamilyRelationship; from: number; to: number }> = [];
+  for (const r of relationships) {
+    if (!activeAt(r, asAt) || !types.has(r.relationship) || r.fromPersonId === r.toPersonId) continue;
+    const from = indexOf.get(r.fromPersonId);
+    const to = from === undefined ? undefined : indexOf.get(r.toPersonId);
+    if (from !== undefined && to !== undefined) kept.push({ r, from, to });
   }
+  kept.sort((a, b) => cmp(a.r.relationshipId, b.r.relationshipId));
+  const rels = kept.map((k) => k.r);
+  const relFrom = Int32Array.from(kept, (k) => k.from);
+  const relTo = Int32Array.from(kept, (k) => k.to);
   const relUf = new IndexUnionFind(n); // relationship components, for the unrelated-adults guard
   for (let x = 0; x < rels.length; x++) relUf.union(relFrom[x]!, relTo[x]!);
   const groups = new Map<string, number[]>(); // `${source}:${groupRef}` -> relationship positions
