@@ -156,6 +156,24 @@ describe('current address', () => {
     const r = buildFamilies([movedMum, person('PKID', '2016-01-01', B), person('PNEWCHILD', '2019-01-01', A), person('PNEWDAD', '1985-01-01', A)], [], AS_AT, cfg);
     expect(r.families.map((f) => membersOf(f)).sort()).toEqual([['PKID', 'PMUM'], ['PNEWCHILD', 'PNEWDAD']]);
   });
+
+  it('families do not depend on the order persons and relationships come in; a person given twice is the last one given', () => {
+    const people = [
+      person('PMUM', '1990-01-01', A), person('PKID1', '2015-03-03', A), person('PKID2', '2018-04-04', A), person('PDAD', '1987-01-01', B),
+      person('PGRAN', '1960-01-01', B), person('PLONE', '2012-01-01', 'M8 0AB|3 BIRCH ROAD'), person('PNOADDR', '2019-09-09', null),
+    ];
+    const rels = [rel('PMUM', 'PKID1', 'mother'), rel('PDAD', 'PKID1', 'father'), rel('PGRAN', 'PKID2', 'grandparent'), rel('PKID1', 'PKID2', 'sibling'), rel('PMUM', 'PNOADDR', 'mother')];
+    const sorted = buildFamilies(people, rels, AS_AT, cfg);
+    expect(sorted.families.length).toBeGreaterThan(1);
+    expect(sorted.counts.also_in_memberships).toBeGreaterThan(0);
+    const reversed = buildFamilies([...people].reverse(), [...rels].reverse(), AS_AT, cfg);
+    expect(JSON.stringify(reversed)).toEqual(JSON.stringify(sorted));
+    // PDAD given again (later) with no date of birth and at A: that record of him is the one used
+    const again = buildFamilies([...people, { ...people[3]!, dateOfBirth: null, addresses: [{ ...people[0]!.addresses[0]!, recordId: 'health:people:DAD2' }] }], rels, AS_AT, cfg);
+    const dad = again.families.flatMap((f) => f.members).find((m) => m.personId === 'PDAD' && m.membership === 'primary')!;
+    expect([dad.ageBand, familyOf(again.families, 'PDAD')?.familyId]).toEqual(['unknown', familyOf(again.families, 'PMUM')?.familyId]);
+    expect(again.counts.persons).toBe(people.length);
+  });
 });
 
 describe('pairwise family accuracy', () => {
