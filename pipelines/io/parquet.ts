@@ -60,6 +60,9 @@ export async function openScratchDuckDb(memoryLimit = '512MB'): Promise<{ dir: s
   };
 }
 
+/** Days 01-28 of months 01-12: always real dates, so isIsoDate (which builds a Date) is needed only for the rest. */
+const EARLY_DAY_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])$/;
+
 /** The JSON value a cell is written as; throws (naming row and column) when the column's type cannot hold it. */
 function jsonCell(col: ParquetColumn, v: ParquetValue | undefined, rowNo: number, key: string): ParquetValue {
   if (v === null || v === undefined) return null;
@@ -70,7 +73,7 @@ function jsonCell(col: ParquetColumn, v: ParquetValue | undefined, rowNo: number
     case 'BIGINT': ok = typeof v === 'number' && Number.isSafeInteger(v); break;
     case 'DOUBLE': ok = typeof v === 'number' && Number.isFinite(v); break;
     case 'BOOLEAN': ok = typeof v === 'boolean'; break;
-    case 'DATE': ok = typeof v === 'string' && isIsoDate(v); break;
+    case 'DATE': ok = typeof v === 'string' && (EARLY_DAY_DATE.test(v) || isIsoDate(v)); break;
     case 'VARCHAR[]': ok = Array.isArray(v) && v.every((x) => typeof x === 'string'); break;
   }
   // The value itself is never quoted: it may be a clear identifier, and errors reach logs and the manifest.
