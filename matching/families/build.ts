@@ -309,22 +309,30 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   const rawIdOf = new Map<string, number>();
   const rawKeyList: string[] = [];
   const rawCount: number[] = [];
+  // postcode as given -> first line as given -> raw key id (-1: blank); null and '' normalise alike
+  const rawIdAsGiven = new Map<string, Map<string, number>>();
   for (let i = 0, at = 0; i < n; i++) {
     for (const a of people[i]!.addresses) {
-      const raw = rawAddressKey(a, normal);
-      let r = -1;
-      if (raw !== null) {
-        const known = rawIdOf.get(raw);
-        if (known === undefined) {
-          r = rawKeyList.length;
-          rawIdOf.set(raw, r);
-          rawKeyList.push(raw);
-          rawCount.push(1);
-        } else {
-          r = known;
-          rawCount[r]! += 1;
-        }
+      const postcode = a.postcode ?? '';
+      const line = a.addressLine1 ?? '';
+      let byLine = rawIdAsGiven.get(postcode);
+      if (!byLine) {
+        byLine = new Map<string, number>();
+        rawIdAsGiven.set(postcode, byLine);
       }
+      let r = byLine.get(line);
+      if (r === undefined) {
+        const raw = rawAddressKey(a, normal);
+        r = raw === null ? -1 : rawIdOf.get(raw);
+        if (r === undefined) {
+          r = rawKeyList.length;
+          rawIdOf.set(raw!, r);
+          rawKeyList.push(raw!);
+          rawCount.push(0);
+        }
+        byLine.set(line, r);
+      }
+      if (r >= 0) rawCount[r]! += 1;
       rawOfAddress[at++] = r;
     }
   }

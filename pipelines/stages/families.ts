@@ -136,10 +136,13 @@ export async function readPersonMap(ctx: StageContext, table = personsTable(ctx)
  * record_id -> person from C1's curated persons table, persons numbered in order of first sight (personIds[i] is
  * person i's id): the family stage works on these numbers, not on maps keyed by person id.
  */
-async function readPersonIndex(table: TableRead): Promise<{ personOfRecord: Map<string, number>; personIds: string[] }> {
+async function readPersonIndex(table: TableRead): Promise<{ personOfRecord: Map<string, number>; personIds: string[]; inOrder: { recordIds: string[]; persons: number[] } | null }> {
   const personOfRecord = new Map<string, number>();
   const indexOf = new Map<string, number>();
   const personIds: string[] = [];
+  const recordIds: string[] = [];
+  const persons: number[] = [];
+  let ascending = true;
   for await (const r of rowsOf(table)) {
     const recordId = need(r, 'persons', 'record_id', 'recordId');
     const personId = need(r, 'persons', 'person_id', 'personId');
@@ -150,8 +153,30 @@ async function readPersonIndex(table: TableRead): Promise<{ personOfRecord: Map<
       personIds.push(personId);
     }
     personOfRecord.set(recordId, i);
+    if (ascending) {
+      ascending = recordIds.length === 0 || recordIds[recordIds.length - 1]! < recordId;
+      recordIds.push(recordId);
+      persons.push(i);
+    }
   }
-  return { personOfRecord, personIds };
+  // record ids strictly ascending (each once): a table in the same record order can be walked beside it
+  return { personOfRecord, personIds, inOrder: ascending ? { recordIds, persons } : null };
+}
+
+/**
+ * Person index of each record of a table read in file order: when the persons table lists record ids in ascending
+ * order and this table follows the same order (C1 and B both write by record id), the next record is found by one
+ * comparison; otherwise (or after a record the persons table does not have) by the map.
+ */
+function personOfRecordIn(index: Awaited<ReturnType<typeof readPersonIndex>>): (recordId: string) => number | undefined {
+  const { personOfRecord, inOrder } = index;
+  if (!inOrder) return (recordId) => personOfRecord.get(recordId);
+  const { recordIds, persons } = inOrder;
+  let at = 0;
+  return (recordId) => {
+    if (at < recordIds.length && recordIds[at] === recordId) return persons[at++];
+    return personOfRecord.get(recordId);
+  };
 }
 
 function detailOf(o: object): Record<string, string> {
@@ -408,7 +433,8 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
 async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'records' | 'facts' | 'relationships', TableRead>, famCfg: FamiliesConfig, stratCfg: StratifyConfig) {
   const asAt = ctx.asAt;
   ctx.progress.start('families: reading persons');
-  const { personOfRecord, personIds } = await readPersonIndex(tables.persons);
+  const personIndex = await readPersonIndex(tables.persons);
+  const { personOfRecord, personIds } = personIndex;
   const personOf = { get: (recordId: string): string | undefined => {
     const i = personOfRecord.get(recordId);
     return i === undefined ? undefined : personIds[i];
@@ -419,9 +445,10 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
   const dobsOf: Array<Array<{ v: string; date: string }> | undefined> = new Array<Array<{ v: string; date: string }> | undefined>(personIds.length);
   const addressesOf: FamilyPerson['addresses'][] = Array.from({ length: personIds.length }, () => []);
   let recordsWithoutPerson = 0;
+  const personOfNextRecord = personOfRecordIn(personIndex);
   for await (const r of rowsOf(tables.records)) {
     const recordId = need(r, 'person-records', 'record_id', 'recordId');
-    const i = personOfRecord.get(recordId);
+    const i = personOfNextRecord(recordId);
     if (i === undefined) {
       recordsWithoutPerson += 1;
       continue;
