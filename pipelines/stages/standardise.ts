@@ -15,8 +15,8 @@
  *  - every output is sorted by its id, so the same inputs give byte-identical files.
  * Curated tables carry no clear identifier: no names, dates of birth, postcodes or address lines, no tokens.
  *
- * The work runs at once where it can: people (standardise-people.ts, then the curated records) and the
- * relationship feeds (standardise-relationships.ts) interleaved on the main thread, events (standardise-events.ts)
+ * The work runs at once where it can: people (standardise/people.ts, then the curated records) and the
+ * relationship feeds (standardise/relationships.ts) interleaved on the main thread, events (standardise/events.ts)
  * on a worker thread when the stores are local directories outside Lambda (else interleaved on the main thread
  * too); DuckDB's work in one overlaps the JavaScript of another. Each writes its own file and hands back plain
  * results, which the relationships table and the counts are made from, so outputs do not depend on the way.
@@ -30,16 +30,16 @@ import type { ObjectStore } from '../io/object-store.ts';
 import { openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
-import { standardiseEvents, type EventsResult } from './standardise-events.ts';
-import { eventsOnWorkerPossible, standardiseEventsOnWorker } from './standardise-events-thread.ts';
-import { standardisePeople } from './standardise-people.ts';
-import type { ValidatedFile } from './standardise-read.ts';
-import { relationshipFeeds, writeRelationships } from './standardise-relationships.ts';
-import { PERSON_RECORDS_KEY, RECORD_COLUMNS } from './standardise-tables.ts';
+import { standardiseEvents, type EventsResult } from './standardise/events.ts';
+import { eventsOnWorkerPossible, standardiseEventsOnWorker } from './standardise/events-thread.ts';
+import { standardisePeople } from './standardise/people.ts';
+import type { ValidatedFile } from './standardise/read.ts';
+import { relationshipFeeds, writeRelationships } from './standardise/relationships.ts';
+import { PERSON_RECORDS_KEY, RECORD_COLUMNS } from './standardise/tables.ts';
 import { defineStage } from './index.ts';
 import { countsKey, type FeedCounts } from './validate.ts';
 
-export { FACT_COLUMNS, PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordFromRow, personRecordToRow, RECORD_COLUMNS, RELATIONSHIP_COLUMNS } from './standardise-tables.ts';
+export { FACT_COLUMNS, PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordFromRow, personRecordToRow, RECORD_COLUMNS, RELATIONSHIP_COLUMNS } from './standardise/tables.ts';
 
 export const standardiseInputSchema = z.object({}).loose().default({});
 

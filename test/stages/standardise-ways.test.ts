@@ -10,7 +10,7 @@ import { generate } from '../../fixtures/generator/generate.ts';
 import type { ObjectStore } from '../../pipelines/io/object-store.ts';
 import { keys } from '../../pipelines/layout.ts';
 import { runStandardise, standardiseStage } from '../../pipelines/stages/standardise.ts';
-import { eventsOnWorkerPossible } from '../../pipelines/stages/standardise-events-thread.ts';
+import { eventsOnWorkerPossible } from '../../pipelines/stages/standardise/events-thread.ts';
 import { discoverFeeds, validateStage } from '../../pipelines/stages/validate.ts';
 import { testTree, type TestTree } from './validate-support.ts';
 

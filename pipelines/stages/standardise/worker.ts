@@ -1,12 +1,12 @@
 /**
- * Worker-thread entry: runs standardise's events pipeline (standardise-events.ts, the same function the stage
+ * Worker-thread entry: runs standardise's events pipeline (events.ts, the same function the stage
  * runs in-process) over local directory stores, and posts its result back; progress goes back in batches.
- * Started by standardise-events-thread.ts.
+ * Started by events-thread.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LocalObjectStore } from '../io/local-object-store.ts';
-import { standardiseEvents } from './standardise-events.ts';
-import type { EventsWorkerInput, EventsWorkerMessage } from './standardise-events-thread.ts';
+import { LocalObjectStore } from '../../io/local-object-store.ts';
+import { standardiseEvents } from './events.ts';
+import type { EventsWorkerInput, EventsWorkerMessage } from './events-thread.ts';
 
 const input = workerData as EventsWorkerInput;
 const post = (m: EventsWorkerMessage) => parentPort!.postMessage(m);

@@ -3,17 +3,17 @@
  * facts, sorted by fact id, plus the relationships event rows carry (maternity mother -> baby).
  *
  * It needs nothing from the people pipeline, so the stage runs both at once (this one on a worker thread
- * locally: standardise-worker.ts). Facts whose person has no record are counted by the stage afterwards, from
+ * locally: worker.ts). Facts whose person has no record are counted by the stage afterwards, from
  * `factsPerRecordId`. Its result is plain data (structured-clone safe).
  */
-import type { RelationshipRecord } from '../../matching/records.ts';
-import type { Source } from '../feeds/catalogue.ts';
-import { factsOf, relationshipsOf } from '../feeds/mappers.ts';
-import type { ObjectStore } from '../io/object-store.ts';
-import { writeParquet, type ParquetRow } from '../io/parquet.ts';
-import { keys } from '../layout.ts';
-import { feedsInIdOrder, latestFeedRows, type ValidatedFile } from './standardise-read.ts';
-import { FACT_COLUMNS, factToRow } from './standardise-tables.ts';
+import type { RelationshipRecord } from '../../../matching/records.ts';
+import type { Source } from '../../feeds/catalogue.ts';
+import { factsOf, relationshipsOf } from '../../feeds/mappers.ts';
+import type { ObjectStore } from '../../io/object-store.ts';
+import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
+import { keys } from '../../layout.ts';
+import { feedsInIdOrder, latestFeedRows, type ValidatedFile } from './read.ts';
+import { FACT_COLUMNS, factToRow } from './tables.ts';
 
 export interface EventsResult {
   facts: number;

@@ -3,13 +3,13 @@
  * relationships table, written from those and the links people and event rows carry (contact -> pupil, maternity
  * mother -> baby), sorted by relationship id.
  */
-import type { RelationshipRecord } from '../../matching/records.ts';
-import { relationshipsOf } from '../feeds/mappers.ts';
-import type { ObjectStore } from '../io/object-store.ts';
-import { writeParquet } from '../io/parquet.ts';
-import { keys } from '../layout.ts';
-import { feedsInIdOrder, latestFeedRows, type ValidatedFile } from './standardise-read.ts';
-import { RELATIONSHIP_COLUMNS, relationshipToRow } from './standardise-tables.ts';
+import type { RelationshipRecord } from '../../../matching/records.ts';
+import { relationshipsOf } from '../../feeds/mappers.ts';
+import type { ObjectStore } from '../../io/object-store.ts';
+import { writeParquet } from '../../io/parquet.ts';
+import { keys } from '../../layout.ts';
+import { feedsInIdOrder, latestFeedRows, type ValidatedFile } from './read.ts';
+import { RELATIONSHIP_COLUMNS, relationshipToRow } from './tables.ts';
 
 /** The relationship feeds' rows as RelationshipRecords (feeds in id order, then record_ref), and how many rows were superseded. */
 export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMap<string, ValidatedFile[]>): Promise<{ relationships: RelationshipRecord[]; superseded: number }> {

@@ -2,9 +2,9 @@
  * The tables standardise writes: their Parquet columns (snake_case) and the row mappers from the domain records
  * (matching/records.ts, models/facts.ts). Shared by the stage, its people and events pipelines, and their readers.
  */
-import type { PersonRecord, RelationshipRecord } from '../../matching/records.ts';
-import type { Fact } from '../../models/facts.ts';
-import type { ParquetColumn, ParquetRow } from '../io/parquet.ts';
+import type { PersonRecord, RelationshipRecord } from '../../../matching/records.ts';
+import type { Fact } from '../../../models/facts.ts';
+import type { ParquetColumn, ParquetRow } from '../../io/parquet.ts';
 
 export const PERSON_RECORDS_KEY = 'person-records.parquet';
 

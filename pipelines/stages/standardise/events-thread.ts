@@ -1,13 +1,13 @@
 /**
- * Runs standardise's events pipeline on a worker thread (standardise-worker.ts), so it uses the second core while
+ * Runs standardise's events pipeline on a worker thread (worker.ts), so it uses the second core while
  * the stage's main thread runs the people pipeline. Only for local directory stores outside Lambda (there is no
  * tsx in a Lambda bundle): `eventsOnWorkerPossible` says when; otherwise the stage runs the pipeline in-process.
  */
 import { Worker } from 'node:worker_threads';
-import { LocalObjectStore } from '../io/local-object-store.ts';
-import type { ObjectStore } from '../io/object-store.ts';
-import type { EventsResult } from './standardise-events.ts';
-import type { ValidatedFile } from './standardise-read.ts';
+import { LocalObjectStore } from '../../io/local-object-store.ts';
+import type { ObjectStore } from '../../io/object-store.ts';
+import type { EventsResult } from './events.ts';
+import type { ValidatedFile } from './read.ts';
 
 export interface EventsWorkerInput {
   secureRoot: string;
@@ -25,7 +25,7 @@ export function eventsOnWorkerPossible(secure: ObjectStore, curated: ObjectStore
 /** The events pipeline's result, computed on a worker thread; rejects with the pipeline's own error message. */
 export function standardiseEventsOnWorker(secure: LocalObjectStore, curated: LocalObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}): Promise<EventsResult> {
   const input: EventsWorkerInput = { secureRoot: secure.root, curatedRoot: curated.root, asAt, files: [...filesOf] };
-  const worker = new Worker(new URL('./standardise-worker.ts', import.meta.url), { workerData: input, execArgv: ['--import', 'tsx'] });
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: input, execArgv: ['--import', 'tsx'] });
   return new Promise<EventsResult>((resolve, reject) => {
     let result: EventsResult | undefined;
     let failure: Error | undefined;

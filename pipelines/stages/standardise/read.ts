@@ -2,9 +2,9 @@
  * Reading a feed's validated files for standardise: its rows with the snapshot/incremental rule applied (one row
  * per key, the latest wins), ordered by that key; feeds in the order of their record ids.
  */
-import { FEEDS, type FeedDefinition } from '../feeds/catalogue.ts';
-import type { ObjectStore } from '../io/object-store.ts';
-import { openScratchDuckDb, queryRows, sqlString as q } from '../io/parquet.ts';
+import { FEEDS, type FeedDefinition } from '../../feeds/catalogue.ts';
+import type { ObjectStore } from '../../io/object-store.ts';
+import { openScratchDuckDb, queryRows, sqlString as q } from '../../io/parquet.ts';
 
 export interface ValidatedFile {
   key: string;

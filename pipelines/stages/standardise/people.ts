@@ -3,14 +3,14 @@
  * person records, sorted by record id. Also gives the record ids (for the orphan counts) and the relationships
  * people rows carry (school contact -> pupil).
  */
-import type { RelationshipRecord } from '../../matching/records.ts';
-import { standardisePerson } from '../../matching/standardise/person.ts';
-import { relationshipsOf } from '../feeds/mappers.ts';
-import type { ObjectStore } from '../io/object-store.ts';
-import { writeParquet, type ParquetRow } from '../io/parquet.ts';
-import { keys } from '../layout.ts';
-import { feedsInIdOrder, latestRows, type ValidatedFile } from './standardise-read.ts';
-import { PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordToRow } from './standardise-tables.ts';
+import type { RelationshipRecord } from '../../../matching/records.ts';
+import { standardisePerson } from '../../../matching/standardise/person.ts';
+import { relationshipsOf } from '../../feeds/mappers.ts';
+import type { ObjectStore } from '../../io/object-store.ts';
+import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
+import { keys } from '../../layout.ts';
+import { feedsInIdOrder, latestRows, type ValidatedFile } from './read.ts';
+import { PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordToRow } from './tables.ts';
 
 export interface PeopleResult {
   personRecords: number;
