@@ -101,8 +101,11 @@ export function emptyIndex(): IdentifierIndex {
 }
 
 function addWhole(ix: IdentifierIndex, raw: string | null, kind: IdentifierKind, recordId: string): void {
-  if (!raw) return;
-  const v = normaliseText(raw);
+  if (raw) addWholeNormalised(ix, normaliseText(raw), kind, recordId);
+}
+
+/** addWhole for text already normalised (normaliseText is idempotent: no need to do it again). */
+function addWholeNormalised(ix: IdentifierIndex, v: string, kind: IdentifierKind, recordId: string): void {
   if (v.length < 2 || NON_IDENTIFYING.has(v) || /^\d+$/.test(v)) return;
   const e = ix.wholeValues.get(v);
   if (e) {
@@ -120,15 +123,17 @@ export function phraseKey(first: string, second: string): string {
   return `${first} ${second}`;
 }
 
-function addPhrase(ix: IdentifierIndex, raw: string, kind: IdentifierKind, recordId: string): void {
-  const words = normaliseText(raw).split(' ').filter(Boolean);
-  if (words.length < 2) return;
-  const entryKey = `${kind}|${words.join(' ')}`;
+/** A phrase from normalised text (words separated by single spaces); ignored unless it has two words or more. */
+function addPhraseNormalised(ix: IdentifierIndex, text: string, kind: IdentifierKind, recordId: string): void {
+  const space = text.indexOf(' ');
+  if (space <= 0) return;
+  const entryKey = `${kind}|${text}`;
   const same = ix.phraseEntries.get(entryKey);
   if (same) {
     remember(same.recordIds, recordId);
     return;
   }
+  const words = text.split(' ');
   const entry = { words, kind, recordIds: [recordId] };
   ix.phraseEntries.set(entryKey, entry);
   const k = phraseKey(words[0]!, words[1]!);
@@ -141,23 +146,26 @@ function addPhrase(ix: IdentifierIndex, raw: string, kind: IdentifierKind, recor
 export function addPerson(ix: IdentifierIndex, p: SecurePerson): void {
   ix.records++;
   const id = p.recordId;
-  addWhole(ix, p.forename, 'forename', id);
-  if (p.middleNames) for (const m of normaliseText(p.middleNames).split(' ')) addWhole(ix, m, 'forename', id);
-  addWhole(ix, p.surname, 'surname', id);
-  for (const part of p.surnameParts) addWhole(ix, part, 'surname', id);
+  // each field normalised once; the helpers take the normalised text
   const fn = p.forename ? normaliseText(p.forename) : '';
   const sn = p.surname ? normaliseText(p.surname) : '';
+  addWholeNormalised(ix, fn, 'forename', id);
+  if (p.middleNames) for (const m of normaliseText(p.middleNames).split(' ')) addWholeNormalised(ix, m, 'forename', id);
+  addWholeNormalised(ix, sn, 'surname', id);
+  for (const part of p.surnameParts) addWhole(ix, part, 'surname', id);
   if (fn.length >= 2 && sn.length >= 2 && !NON_IDENTIFYING.has(fn)) {
-    addPhrase(ix, `${fn} ${sn}`, 'full_name', id);
-    addPhrase(ix, `${sn} ${fn}`, 'full_name', id);
-    addWhole(ix, `${fn} ${sn}`, 'full_name', id);
-    addWhole(ix, `${sn} ${fn}`, 'full_name', id);
+    const forwards = `${fn} ${sn}`;
+    const backwards = `${sn} ${fn}`;
+    addPhraseNormalised(ix, forwards, 'full_name', id);
+    addPhraseNormalised(ix, backwards, 'full_name', id);
+    addWholeNormalised(ix, forwards, 'full_name', id);
+    addWholeNormalised(ix, backwards, 'full_name', id);
   }
   if (p.addressLine1) {
     const a = normaliseText(p.addressLine1);
     // A bare house name of one word is too weak to search in free text; it still counts as a whole value.
-    if (a.split(' ').length >= 2) addPhrase(ix, a, 'address', id);
-    else addWhole(ix, a, 'address', id);
+    if (a.includes(' ')) addPhraseNormalised(ix, a, 'address', id);
+    else addWholeNormalised(ix, a, 'address', id);
   }
   const pc = p.postcode ? compactPostcode(p.postcode) : null;
   if (pc) {
@@ -198,6 +206,12 @@ function pick(row: ParquetRow, ...names: string[]): string | null {
   return null;
 }
 
+/** Every column name securePersonFromRow reads. */
+const SECURE_PERSON_COLUMNS = [
+  'record_id', 'recordId', 'forename', 'middle_names', 'middleNames', 'surname', 'surname_parts', 'surnameParts', 'date_of_birth', 'dateOfBirth', 'dob',
+  'postcode', 'address_line1', 'address_line_1', 'addressLine1', 'nhs_number_token', 'nhsNumberToken', 'upn_token', 'upnToken',
+];
+
 /** Maps one secure person-records row (snake_case or camelCase columns) to the fields the scan needs. */
 export function securePersonFromRow(row: ParquetRow): SecurePerson {
   const parts = row.surname_parts ?? row.surnameParts;
@@ -224,6 +238,8 @@ export async function loadIdentifierIndex(secure: ObjectStore, asAt: string): Pr
     throw new Error(`privacy scan: no secure person records at ${key} in ${secure.location}: run standardise first`);
   }
   const ix = emptyIndex();
-  for await (const batch of iterateParquet(secure, key)) for (const row of batch) addPerson(ix, securePersonFromRow(row));
+  // only the columns securePersonFromRow reads (whichever of their names the file uses)
+  const names = SECURE_PERSON_COLUMNS.map((c) => `'${c}'`).join(', ');
+  for await (const batch of iterateParquet(secure, key, `SELECT COLUMNS(c -> c IN (${names})) FROM {{file}}`)) for (const row of batch) addPerson(ix, securePersonFromRow(row));
   return ix;
 }
