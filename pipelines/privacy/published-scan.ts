@@ -41,7 +41,7 @@ export interface PendingContent {
 }
 
 /** The run's locality names (from the curated families table), exempt from single-name matching like the rest of the configuration. */
-export async function runLocalities(curated: ObjectStore, asAt: string): Promise<string[]> {
+async function runLocalities(curated: ObjectStore, asAt: string): Promise<string[]> {
   const key = keys.curated('families', asAt);
   if (!(await curated.exists(key))) return [];
   const out: string[] = [];
@@ -132,11 +132,6 @@ function localRoots(stores: PublishedScanStores): Record<keyof PublishedScanStor
   return { outputs: outputs.root, curated: curated.root, secure: secure.root };
 }
 
-/** Whether a worker thread is used: only over local directories, and never in a Lambda (its bundle has no TypeScript loader). */
-export function scanInWorker(stores: PublishedScanStores): boolean {
-  return !process.env.AWS_LAMBDA_FUNCTION_NAME && localRoots(stores) !== null;
-}
-
 function inProcessJob(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): PublishedScanJob {
   const opened = (async () => {
     const scan = await PublishedScan.open(stores, req, log);
@@ -207,9 +202,12 @@ function workerJob(roots: Record<keyof PublishedScanStores, string>, req: Publis
   };
 }
 
-/** Start the privacy scan of what is published for the as-at date; it runs while the caller goes on. */
+/**
+ * Start the privacy scan of what is published for the as-at date; it runs while the caller goes on. A worker thread
+ * is used only over local directories, and by default never in a Lambda (its bundle has no TypeScript loader).
+ */
 export function startPublishedScan(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log, opts: { worker?: boolean } = {}): PublishedScanJob {
   const roots = localRoots(stores);
-  const useWorker = (opts.worker ?? scanInWorker(stores)) && roots !== null;
+  const useWorker = (opts.worker ?? !process.env.AWS_LAMBDA_FUNCTION_NAME) && roots !== null;
   return useWorker ? workerJob(roots, req, log) : inProcessJob(stores, req, log);
 }

@@ -6,9 +6,8 @@
  * the runner after this stage returns, from the counts this stage reports.
  */
 import { z } from 'zod';
-import { keys } from '../layout.ts';
-import { startPublishedScan, type PublishedScanJob } from '../privacy/published-scan.ts';
-import { MATCH_AUDIT_DIR, publishMatchAudit } from '../reports/match-audit/build.ts';
+import type { PublishedScanJob } from '../privacy/published-scan.ts';
+import { publishMatchAudit, startAuditPrivacyScan } from '../reports/match-audit/build.ts';
 import { publishStartWell } from '../reports/start-well/publish.ts';
 import { publishTargetLists } from '../reports/target-lists/publish.ts';
 import type { StageContext } from './context.ts';
@@ -46,7 +45,7 @@ export async function publishStage(ctx: StageContext, input: z.infer<typeof publ
   const chosen = steps.filter((s) => !wanted || wanted.has(s.name));
   // The curated tables are final: their privacy scan starts now (in a worker thread locally), beside the steps;
   // the step that reports it scans the outputs zone when the steps before it are done.
-  const privacyScan = chosen.some((s) => s.reportsPrivacyScan) ? startPublishedScan(ctx.stores, { asAt: ctx.asAt, excludeOutputsPrefix: keys.output(ctx.asAt, `${MATCH_AUDIT_DIR}/`) }, ctx.log) : undefined;
+  const privacyScan = chosen.some((s) => s.reportsPrivacyScan) ? startAuditPrivacyScan(ctx) : undefined;
   try {
     for (const step of chosen) {
       ctx.progress.start(`publish: ${step.name}`);

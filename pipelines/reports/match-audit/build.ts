@@ -25,19 +25,26 @@ export interface MatchAuditResult {
   counts: Record<string, number>;
 }
 
+/**
+ * Start the privacy scan this report carries: everything published for the as-at date except the report itself
+ * (checked in memory before it is written). The publish stage starts it when the stage starts.
+ */
+export function startAuditPrivacyScan(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log'>): PublishedScanJob {
+  return startPublishedScan(ctx.stores, { asAt: ctx.asAt, excludeOutputsPrefix: keys.output(ctx.asAt, `${MATCH_AUDIT_DIR}/`) }, ctx.log);
+}
+
 type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log'> & {
   /** The privacy scan the publish stage started (else the report starts its own). */
   privacyScan?: PublishedScanJob;
 };
 
 export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult> {
-  const { asAt } = ctx;
   const cfgThreshold = (ctx.config.linkage as { thresholdWeight?: unknown }).thresholdWeight;
   const threshold = typeof cfgThreshold === 'number' ? cfgThreshold : undefined;
   if (ctx.privacyScan) return buildWithScan(ctx, ctx.privacyScan, threshold);
   // The privacy scan of everything published runs beside the audit's own loading and figures (in a worker thread
   // when the zones are local directories); the report waits for it.
-  const scan = startPublishedScan(ctx.stores, { asAt, excludeOutputsPrefix: keys.output(asAt, `${MATCH_AUDIT_DIR}/`) }, ctx.log);
+  const scan = startAuditPrivacyScan(ctx);
   try {
     return await buildWithScan(ctx, scan, threshold);
   } finally {
