@@ -96,27 +96,35 @@ async function* rowsOf(store: ObjectStore, key: string, sql?: string): AsyncGene
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
 
+const readWithRowNumbers = (path: string) => `read_parquet(${q(path)}, hive_partitioning = false, file_row_number = true)`;
+const idText = (col: string) => `coalesce(CAST(${col} AS VARCHAR), '')`;
+
 /**
- * The pairs of a curated pair table as arrays, each record as its position in the curated records table (first
- * occurrence; -1 when not there) and each match_key by first appearance. DuckDB joins the ids to positions and
- * hands back only numbers: millions of pairs, no row objects.
+ * The curated pair tables (pairs, links) as arrays, each record as its position in the curated records table (first
+ * occurrence; -1 when not there) and each match_key by first appearance. DuckDB joins the ids to positions (the
+ * position table built once for both) and hands back only numbers: millions of pairs, no row objects.
  */
-async function loadPairs(store: ObjectStore, key: string, recordsPath: string, deterministicKeys: Set<string>): Promise<PairArrays> {
-  if (!(await store.exists(key))) return { count: 0, l: new Int32Array(0), r: new Int32Array(0), weight: new Float64Array(0), deterministic: new Uint8Array(0), key: new Int32Array(0), keys: [] };
+async function loadPairTables(store: ObjectStore, pairKeys: string[], recordsPath: string, deterministicKeys: Set<string>): Promise<PairArrays[]> {
   const db = await openScratchDuckDb('1GB');
   try {
-    const read = (path: string) => `read_parquet(${q(path)}, hive_partitioning = false, file_row_number = true)`;
-    const id = (col: string) => `coalesce(CAST(${col} AS VARCHAR), '')`;
     await db.conn.run(`CREATE TABLE idx AS SELECT id, (row_number() OVER (ORDER BY first) - 1)::INTEGER AS i
-      FROM (SELECT ${id('record_id')} AS id, min(file_row_number) AS first FROM ${read(recordsPath)} GROUP BY 1)`);
-    await db.conn.run(`CREATE TABLE p AS SELECT file_row_number AS n, ${id('record_id_l')} AS a, ${id('record_id_r')} AS b,
-      coalesce(TRY_CAST(match_weight AS DOUBLE), 'NaN'::DOUBLE) AS w, ${id('match_key')} AS k FROM ${read(await store.localPath(key))}`);
-    await db.conn.run('CREATE TABLE ks AS SELECT k, (row_number() OVER (ORDER BY min(n)) - 1)::INTEGER AS ki FROM p GROUP BY k');
-    const keyList = (await db.conn.runAndReadAll('SELECT k FROM ks ORDER BY ki')).getRows().map((row) => String(row[0]));
-    const cols = await readNumericColumns(db.conn, `SELECT coalesce(x.i, -1)::INTEGER AS l, coalesce(y.i, -1)::INTEGER AS r, p.w AS w, ks.ki AS k
-      FROM p LEFT JOIN idx x ON x.id = p.a LEFT JOIN idx y ON y.id = p.b JOIN ks USING (k) ORDER BY p.n`, { l: 'INTEGER', r: 'INTEGER', w: 'DOUBLE', k: 'INTEGER' }, `match audit: ${store.location}/${key}`);
-    const detOfKey = keyList.map((k) => (isDeterministicKey(k, deterministicKeys) ? 1 : 0));
-    return { count: cols.count, l: cols.l, r: cols.r, weight: cols.w, deterministic: Uint8Array.from(cols.k, (k) => detOfKey[k]!), key: cols.k, keys: keyList };
+      FROM (SELECT ${idText('record_id')} AS id, min(file_row_number) AS first FROM ${readWithRowNumbers(recordsPath)} GROUP BY 1)`);
+    const out: PairArrays[] = [];
+    for (const key of pairKeys) {
+      if (!(await store.exists(key))) {
+        out.push({ count: 0, l: new Int32Array(0), r: new Int32Array(0), weight: new Float64Array(0), deterministic: new Uint8Array(0), key: new Int32Array(0), keys: [] });
+        continue;
+      }
+      await db.conn.run(`CREATE OR REPLACE TABLE p AS SELECT file_row_number AS n, ${idText('record_id_l')} AS a, ${idText('record_id_r')} AS b,
+        coalesce(TRY_CAST(match_weight AS DOUBLE), 'NaN'::DOUBLE) AS w, ${idText('match_key')} AS k FROM ${readWithRowNumbers(await store.localPath(key))}`);
+      await db.conn.run('CREATE OR REPLACE TABLE ks AS SELECT k, (row_number() OVER (ORDER BY min(n)) - 1)::INTEGER AS ki FROM p GROUP BY k');
+      const keyList = (await db.conn.runAndReadAll('SELECT k FROM ks ORDER BY ki')).getRows().map((row) => String(row[0]));
+      const cols = await readNumericColumns(db.conn, `SELECT coalesce(x.i, -1)::INTEGER AS l, coalesce(y.i, -1)::INTEGER AS r, p.w AS w, ks.ki AS k
+        FROM p LEFT JOIN idx x ON x.id = p.a LEFT JOIN idx y ON y.id = p.b JOIN ks USING (k) ORDER BY p.n`, { l: 'INTEGER', r: 'INTEGER', w: 'DOUBLE', k: 'INTEGER' }, `match audit: ${store.location}/${key}`);
+      const detOfKey = keyList.map((k) => (isDeterministicKey(k, deterministicKeys) ? 1 : 0));
+      out.push({ count: cols.count, l: cols.l, r: cols.r, weight: cols.w, deterministic: Uint8Array.from(cols.k, (k) => detOfKey[k]!), key: cols.k, keys: keyList });
+    }
+    return out;
   } finally {
     await db.dispose();
   }
@@ -186,8 +194,7 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const threshold = { weight, probability: typeof mt?.probability === 'number' ? mt.probability : 1 / (1 + 2 ** -weight) };
   const detRules = new Set(((model?.deterministicRules as { rules?: string[] } | undefined)?.rules ?? []).map(String));
   const recordsPath = await stores.curated.localPath(recordsKey);
-  const pairs = await loadPairs(stores.curated, keys.curated('pairs', asAt), recordsPath, detRules);
-  const links = await loadPairs(stores.curated, keys.curated('links', asAt), recordsPath, detRules);
+  const [pairs, links] = (await loadPairTables(stores.curated, [keys.curated('pairs', asAt), keys.curated('links', asAt)], recordsPath, detRules)) as [PairArrays, PairArrays];
 
   const secure: Array<SecureFacts | null> = new Array(records.length).fill(null);
   const detRulesParsed = parseDeterministicRules([...detRules]);
