@@ -213,12 +213,20 @@ export async function* queryRows<T extends ParquetRow = ParquetRow>(db: { dir: s
   const described = await (await db.conn.run(`DESCRIBE ${query}`)).getRowObjectsJS();
   const wide = new Set(described.filter((d) => /^(BIGINT|UBIGINT|HUGEINT|UHUGEINT)$/.test(String(d.column_type))).map((d) => String(d.column_name)));
   await db.conn.run(`COPY (${query}) TO ${sqlString(rowsFile)} (FORMAT json)`);
+  let rowNo = 0;
   const rowOf = (line: string): ParquetRow => {
-    const o = JSON.parse(line) as Record<string, unknown>;
+    rowNo++;
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      // JSON.parse's message quotes the text around the fault, which may be a clear identifier: never pass it on.
+      throw new Error(`${what}: row ${rowNo} cannot be read (a value with no JSON form, such as a NaN or infinite DOUBLE)`);
+    }
     for (const k in o) {
       const v = o[k];
       if (v !== null && typeof v === 'object') o[k] = plainOfObject(v);
-      else if (typeof v === 'number' && !Number.isSafeInteger(v) && wide.has(k)) throw new Error(`${what}: column "${k}" holds integer ${v}, outside the safe range`);
+      else if (typeof v === 'number' && !Number.isSafeInteger(v) && wide.has(k)) throw new Error(`${what}: row ${rowNo}, column "${k}" holds an integer outside the safe range`);
     }
     return o as ParquetRow;
   };

@@ -51,8 +51,8 @@ export class S3ObjectStore implements ObjectStore {
   private readonly queueSize: number;
   private readonly attempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private tempDir: string | undefined;
-  private readonly downloaded = new Map<string, string>();
+  private tempDir: Promise<string> | undefined;
+  private readonly downloaded = new Map<string, Promise<string>>();
 
   constructor(opts: S3ObjectStoreOptions) {
     this.client = opts.client;
@@ -157,22 +157,31 @@ export class S3ObjectStore implements ObjectStore {
     this.downloaded.delete(key);
   }
 
-  /** Streams the object to a temp file (once per key) for engines that read files, e.g. DuckDB. */
-  async localPath(key: string): Promise<string> {
-    const hit = this.downloaded.get(key);
-    if (hit) return hit;
-    this.tempDir ??= await mkdtemp(join(tmpdir(), 'locality-s3-'));
-    const path = join(this.tempDir, ...this.key(key).split('/'));
-    await mkdir(dirname(path), { recursive: true });
-    await pipeline(await this.body(key), createWriteStream(path));
-    this.downloaded.set(key, path);
-    return path;
+  /**
+   * Streams the object to a temp file (once per key) for engines that read files, e.g. DuckDB. Callers at the same
+   * time share one temp directory and one download per key (stages read several tables at once).
+   */
+  localPath(key: string): Promise<string> {
+    let download = this.downloaded.get(key);
+    if (!download) {
+      download = (async () => {
+        const path = join(await (this.tempDir ??= mkdtemp(join(tmpdir(), 'locality-s3-'))), ...this.key(key).split('/'));
+        await mkdir(dirname(path), { recursive: true });
+        await pipeline(await this.body(key), createWriteStream(path));
+        return path;
+      })();
+      this.downloaded.set(key, download);
+      // a failed download is not remembered: the next caller tries again
+      download.catch(() => this.downloaded.delete(key));
+    }
+    return download;
   }
 
   /** Removes temp downloads (Lambda /tmp is reused between invocations). */
   async dispose(): Promise<void> {
-    if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+    const dir = this.tempDir;
     this.tempDir = undefined;
     this.downloaded.clear();
+    if (dir) await rm(await dir.catch(() => ''), { recursive: true, force: true });
   }
 }

@@ -129,3 +129,20 @@ describe('readNumericColumns', () => {
     }
   });
 });
+
+describe('reading a value with no JSON form', () => {
+  it('names the file and row, and never quotes the text around it (it may be a clear identifier)', async () => {
+    const db = await openScratchDuckDb();
+    try {
+      await db.conn.run(`COPY (SELECT 'ZEBEDEE QUILLFEATHER' AS name, 'NaN'::DOUBLE AS w) TO '${join(root, 'nan.parquet')}' (FORMAT parquet)`);
+    } finally {
+      await db.dispose();
+    }
+    const read = async () => {
+      for await (const batch of iterateParquet(store, 'nan.parquet')) void batch;
+    };
+    const err = await read().then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/nan\.parquet.*row 1 cannot be read/);
+    expect(err?.message).not.toMatch(/ZEBEDEE|QUILLFEATHER/);
+  });
+});

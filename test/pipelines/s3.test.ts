@@ -94,6 +94,19 @@ describe('S3 ObjectStore', () => {
     await st.dispose();
   });
 
+  it('shares one temp directory and one download per key between callers at the same time, and removes it all', async () => {
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: body('PAR1...') }));
+    const st = store();
+    const [a1, a2, b] = await Promise.all([st.localPath('persons/p.parquet'), st.localPath('persons/p.parquet'), st.localPath('facts/f.parquet')]);
+    expect(a1).toBe(a2);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(2);
+    // one temp directory holds both downloads
+    expect(a1.slice(0, a1.indexOf('/persons/'))).toBe(b.slice(0, b.indexOf('/facts/')));
+    await st.dispose();
+    await expect(readFile(a1)).rejects.toThrow(/ENOENT/);
+    await expect(readFile(b)).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses unsafe keys', async () => {
     await expect(store().get('../etc/passwd')).rejects.toThrow('unsafe object key');
   });
