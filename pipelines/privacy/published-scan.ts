@@ -72,10 +72,12 @@ export class PublishedScan {
   /**
    * 'curated': scan the curated tables published for the as-at date. 'outputs': scan the outputs zone as it is now,
    * and any curated object not scanned yet (publish steps write outputs only, but a scan that vouches for
-   * everything published must not rely on it). Each object is scanned once.
+   * everything published must not rely on it). Each object is scanned once; `stop` ends the scan between objects.
    */
-  async scanZone(zone: 'curated' | 'outputs'): Promise<void> {
+  async scanZone(zone: 'curated' | 'outputs', stop: () => boolean = () => false): Promise<void> {
+    if (this.released) throw new Error('privacy scan: already finished');
     for (const t of await publishedObjects(this.stores, this.req.asAt, this.exclude)) {
+      if (stop()) return;
       const id = `${t.zone}/${t.key}`;
       if ((zone === 'curated' && t.zone !== 'curated') || this.scanned.has(id)) continue;
       this.scanned.add(id);
@@ -83,9 +85,17 @@ export class PublishedScan {
     }
   }
 
-  /** The result so far (files scanned in both zones, findings). Releases the scan's DuckDB. */
-  async result(): Promise<ScanResult> {
+  private released = false;
+
+  /** Release the scan's DuckDB and its temp files (idempotent). */
+  async release(): Promise<void> {
+    this.released = true;
     await this.collector.close();
+  }
+
+  /** The result (files scanned in both zones, findings). Releases the scan's DuckDB. */
+  async result(): Promise<ScanResult> {
+    await this.release();
     return this.collector.result(this.req.asAt);
   }
 
@@ -96,12 +106,54 @@ export class PublishedScan {
     return collector.result(this.req.asAt).findings;
   }
 
-  /** Both zones at once: what `locality privacy-scan` and a lone report build do. */
+  /** Both zones at once: what `locality privacy-scan` does. */
   static async run(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<{ scan: PublishedScan; result: ScanResult }> {
     const scan = await PublishedScan.open(stores, req, log);
-    await scan.scanZone('curated');
-    await scan.scanZone('outputs');
-    return { scan, result: await scan.result() };
+    try {
+      await scan.scanZone('curated');
+      await scan.scanZone('outputs');
+      return { scan, result: await scan.result() };
+    } finally {
+      await scan.release();
+    }
+  }
+}
+
+/**
+ * The scan as the publish stage runs it, in whichever thread: opened and the curated tables scanned at once, the
+ * outputs zone and the result when asked, content checks after that; close stops it between objects and releases
+ * DuckDB and its temp files (they hold secure values) whether or not the scan finished.
+ */
+export class PublishedScanRun {
+  private stopped = false;
+  private readonly opened: Promise<PublishedScan>;
+  private finished?: Promise<ScanResult>;
+
+  constructor(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log) {
+    this.opened = (async () => {
+      const scan = await PublishedScan.open(stores, req, log);
+      await scan.scanZone('curated', () => this.stopped);
+      return scan;
+    })();
+    this.opened.catch(() => {}); // surfaced by result() and scanContent()
+  }
+
+  result(): Promise<ScanResult> {
+    return (this.finished ??= this.opened.then(async (scan) => {
+      await scan.scanZone('outputs', () => this.stopped);
+      return scan.result();
+    }));
+  }
+
+  async scanContent(items: PendingContent[]): Promise<Finding[]> {
+    return (await this.opened).scanContent(items);
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    const scan = await this.opened.catch(() => null);
+    await this.finished?.catch(() => undefined);
+    await scan?.release();
   }
 }
 
@@ -119,7 +171,8 @@ export interface PublishedScanJob {
 export type ToScanWorker =
   | { type: 'start'; roots: Record<keyof PublishedScanStores, string>; req: PublishedScanRequest }
   | { type: 'outputs' }
-  | { type: 'content'; id: number; items: PendingContent[] };
+  | { type: 'content'; id: number; items: PendingContent[] }
+  | { type: 'close' };
 export type FromScanWorker =
   | { type: 'log'; level: keyof Log; message: string; fields?: LogFields }
   | { type: 'result'; result: ScanResult }
@@ -133,26 +186,12 @@ function localRoots(stores: PublishedScanStores): Record<keyof PublishedScanStor
 }
 
 function inProcessJob(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): PublishedScanJob {
-  const opened = (async () => {
-    const scan = await PublishedScan.open(stores, req, log);
-    await scan.scanZone('curated');
-    return scan;
-  })();
-  opened.catch(() => {}); // surfaced by result()
-  let result: Promise<ScanResult> | undefined;
-  return {
-    runsIn: 'in-process',
-    result: () => (result ??= opened.then(async (scan) => {
-      await scan.scanZone('outputs');
-      return scan.result();
-    })),
-    scanContent: async (items) => (await opened).scanContent(items),
-    close: async () => {
-      // a job closed before its result still releases the scan's DuckDB
-      if (!result) await opened.then((scan) => scan.result(), () => undefined);
-    },
-  };
+  const run = new PublishedScanRun(stores, req, log);
+  return { runsIn: 'in-process', result: () => run.result(), scanContent: (items) => run.scanContent(items), close: () => run.close() };
 }
+
+/** How long a closing worker may take to stop and release its files before it is terminated. */
+const WORKER_CLOSE_MS = 60_000;
 
 function workerJob(roots: Record<keyof PublishedScanStores, string>, req: PublishedScanRequest, log?: Log): PublishedScanJob {
   const worker = new Worker(new URL('./published-scan-worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
@@ -197,7 +236,14 @@ function workerJob(roots: Record<keyof PublishedScanStores, string>, req: Publis
     },
     async close() {
       failure ??= new Error('privacy scan job closed');
-      await worker.terminate();
+      // Ask the worker to stop and release its DuckDB and temp files (they hold secure values): terminate() would
+      // skip its cleanup. Terminate only if it does not stop in time.
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'close' } satisfies ToScanWorker);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), WORKER_CLOSE_MS)));
+      if ((await Promise.race([exited, late])) === 'late') await worker.terminate();
+      clearTimeout(timer);
     },
   };
 }

@@ -103,6 +103,15 @@ describe('the publish stage\'s privacy scan job', () => {
     }
   });
 
+  it('can be closed before its result: the scan stops and releases its files (no terminate), the result is refused', async () => {
+    const stores = await run();
+    for (const worker of [false, true]) {
+      const job = startPublishedScan(stores, { asAt: AS_AT }, undefined, { worker });
+      await job.close();
+      if (worker) await expect(job.result()).rejects.toThrow(/closed/);
+    }
+  });
+
   it('surfaces a scan that cannot run, from the worker as in-process', async () => {
     const stores = await run({ withPersonRecords: false });
     for (const worker of [false, true]) {
