@@ -232,11 +232,14 @@ export function tierOf(score: number, tiers: ScoringSettings['tiers']): string |
   return null;
 }
 
+/** The fact type the open-to-statutory test reads (stratify keeps these facts whatever the rules read). */
+export const STATUTORY_FACT_TYPE = 'social_care_episode';
+
 /** Open child in need / child protection / looked after episodes of any member living in the household. */
 export function statutoryEvidence(family: FamilyForScoring, settings: Pick<ScoringSettings, 'asAt' | 'statutoryEpisodeTypes'>): Evidence[] {
   const primary = new Set(family.members.filter((m) => m.membership === 'primary').map((m) => m.personId));
   return family.facts
-    .filter((f) => primary.has(f.personId) && f.type === 'social_care_episode' && settings.statutoryEpisodeTypes.includes(f.detail.episode_type ?? '')
+    .filter((f) => primary.has(f.personId) && f.type === STATUTORY_FACT_TYPE && settings.statutoryEpisodeTypes.includes(f.detail.episode_type ?? '')
       && f.date <= settings.asAt && (f.endDate === null || f.endDate > settings.asAt))
     .map(toEvidence)
     .sort(evidenceOrder);

@@ -5,11 +5,8 @@
  * Pure.
  */
 import type { Fact } from '../facts.ts';
-import { windowStart, type ScoringSettings } from './engine.ts';
+import { STATUTORY_FACT_TYPE, windowStart, type ScoringSettings } from './engine.ts';
 import type { RuleSet } from './schema.ts';
-
-/** The type of fact the engine reads for "open to statutory services" (see statutoryEvidence). */
-const STATUTORY_FACT_TYPE = 'social_care_episode';
 
 /**
  * A test keeping every fact that any rule (any timing) or the statutory test could use, as at `settings.asAt`:

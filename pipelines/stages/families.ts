@@ -24,6 +24,7 @@ import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow } fro
 import { readAhead, type ReadAhead } from '../io/read-ahead.ts';
 import { isIsoDate, keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
+import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 
 export const familiesInputSchema = z.object({}).loose().default({});
@@ -538,7 +539,7 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
   ctx.progress.start('families: writing tables');
   const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth })); // persons are in person id order
   // three independent files: DuckDB compresses one while the next one's rows are being serialised
-  await Promise.all([
+  await allSettledOrThrow([
     writeParquet(ctx.stores.curated, keys.curated('families', asAt), FAMILIES_COLUMNS, familyRows),
     writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), MEMBERS_COLUMNS, memberRowsOf(built.families)),
     writeParquet(ctx.stores.secure, keys.secure(asAt, PERSON_DOBS_KEY), [{ name: 'person_id', type: 'VARCHAR' }, { name: 'date_of_birth', type: 'DATE' }], dobRows),

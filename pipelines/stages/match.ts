@@ -25,6 +25,7 @@ import partnershipSettings from '../../matching/settings/partnership.json' with 
 import { iterateParquet, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
+import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 import { writePairTable } from './match-pairs.ts';
 
@@ -99,13 +100,6 @@ export function sortPairsByIds(pairIdx: readonly number[], l: ArrayLike<number>,
   };
   const sorted = pass(pass(Int32Array.from({ length: m }, (_, k) => k), hi), lo);
   return Array.from(sorted, (k) => pairIdx[k]!);
-}
-
-/** Waits for every write (none is left running) and throws the first failure. */
-async function allSettledOrThrow<T extends readonly unknown[]>(writes: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const settled = await Promise.allSettled(writes);
-  for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 export async function matchStage(ctx: StageContext, _input: z.infer<typeof matchInputSchema> = {}) {

@@ -36,6 +36,7 @@ import { standardisePeople } from './standardise/people.ts';
 import type { ValidatedFile } from './standardise/read.ts';
 import { relationshipFeeds, writeRelationships } from './standardise/relationships.ts';
 import { PERSON_RECORDS_KEY, RECORD_COLUMNS } from './standardise/tables.ts';
+import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 import { countsKey, type FeedCounts } from './validate.ts';
 
@@ -95,11 +96,7 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
     // From people rows, event rows, then the relationship feeds: the order the stage has always gathered them in.
     writeRelationships(curated, asAt, [people.relationships, events.relationships, feeds.relationships], people.recordIds));
   // Everything runs to its end before a failure is reported, so no file is still being written when the stage fails.
-  const settled = await Promise.allSettled([peopleRun, eventsRun, feedsRun, recordsRun, relationshipsRun]);
-  ctx.progress.stop();
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const [people, events, feeds, , relationships] = await Promise.all([peopleRun, eventsRun, feedsRun, recordsRun, relationshipsRun]);
+  const [people, events, feeds, , relationships] = await allSettledOrThrow([peopleRun, eventsRun, feedsRun, recordsRun, relationshipsRun]).finally(() => ctx.progress.stop());
 
   counts.personRecords = people.personRecords;
   counts.peopleRowsSuperseded = people.peopleRowsSuperseded;

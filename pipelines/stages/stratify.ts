@@ -76,7 +76,7 @@ const SCORING_MEMBER_COLUMNS = "SELECT family_id, person_id, role, membership, i
  * Families with their members and facts, ready for the rule engine (dates of birth from the secure zone).
  * `ruleSet`: keep only the facts that can affect its scores (see canAffectScore); all facts are still checked and counted.
  */
-export async function loadFamiliesForScoring(ctx: StageContext, ruleSet?: RuleSet): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
+export async function loadFamiliesForScoring(ctx: StageContext, ruleSet: RuleSet): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
   // every input table is exported by DuckDB at once, while the ones before it are being read
   const tables = {
     members: openTable(ctx, 'curated', keys.curated('family_members', ctx.asAt), 'family members', SCORING_MEMBER_COLUMNS),
@@ -90,7 +90,7 @@ export async function loadFamiliesForScoring(ctx: StageContext, ruleSet?: RuleSe
     for await (const batch of tables.members.batches) for (const r of batch) memberRows.push(memberOf(r));
     const dobs = await readPersonDobs(ctx, tables.dobs);
     const personOf = await readPersonMap(ctx, tables.persons);
-    const { facts, unmatched } = await readFacts(ctx, personOf, undefined, tables.facts, ruleSet ? canAffectScore(ruleSet, { asAt: ctx.asAt }) : undefined);
+    const { facts, unmatched } = await readFacts(ctx, personOf, undefined, tables.facts, canAffectScore(ruleSet, { asAt: ctx.asAt }));
     const factsByPerson = new Map<string, PersonFact[]>();
     for (const f of facts) pushTo(factsByPerson, f.personId, f);
     for (const m of memberRows) pushTo(fams, m.familyId, { personId: m.personId, role: m.role, membership: m.membership, isChild: m.isChild, dateOfBirth: dobs.get(m.personId) ?? null });
