@@ -9,7 +9,8 @@
  *
  * Locally the job runs in a worker thread (published-scan-worker.ts), so the scan uses the second core while the
  * main thread builds target lists, Start Well and the audit; in a Lambda, or with stores that are not local
- * directories, it runs in-process. Both run PublishedScan: the same code, the same result.
+ * directories, it runs in-process, starting when its result is asked for. Both run PublishedScanRun: the same code,
+ * the same result.
  */
 import { Worker } from 'node:worker_threads';
 import { LocalObjectStore } from '../io/local-object-store.ts';
@@ -185,9 +186,19 @@ function localRoots(stores: PublishedScanStores): Record<keyof PublishedScanStor
   return { outputs: outputs.root, curated: curated.root, secure: secure.root };
 }
 
+/**
+ * In-process (a Lambda): the scan starts when its result is asked for, after the other publish steps, not beside them:
+ * on one thread it would gain nothing, and its DuckDB (2 GB) with theirs could outgrow the function's memory.
+ */
 function inProcessJob(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): PublishedScanJob {
-  const run = new PublishedScanRun(stores, req, log);
-  return { runsIn: 'in-process', result: () => run.result(), scanContent: (items) => run.scanContent(items), close: () => run.close() };
+  let run: PublishedScanRun | undefined;
+  const started = () => (run ??= new PublishedScanRun(stores, req, log));
+  return {
+    runsIn: 'in-process',
+    result: () => started().result(),
+    scanContent: (items) => started().scanContent(items),
+    close: async () => run?.close(),
+  };
 }
 
 /** How long a closing worker may take to stop and release its files before it is terminated. */
