@@ -24,6 +24,9 @@ export const CURATED_TABLES = [
 ] as const;
 export type CuratedTable = (typeof CURATED_TABLES)[number];
 
+/** The secure zone's person records for an as-at date (clear quasi-identifiers: secure only): keys.secure(asAt, PERSON_RECORDS_KEY). */
+export const PERSON_RECORDS_KEY = 'person-records.parquet';
+
 export const keys = {
   landingPrefix: (source: string, feed: string) => `${source}/${feed}/`,
   curated: (table: CuratedTable, asAt: string) => `${table}/as_at=${asAt}/part-00000.parquet`,

@@ -199,6 +199,14 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(store: 
   }
 }
 
+/**
+ * For iterateParquet: the file's columns among `names` (those it has; a table may use either of two spellings of a
+ * column), in the file's order.
+ */
+export function selectColumnsIn(names: Iterable<string>): string {
+  return `SELECT COLUMNS(c -> c IN (${[...new Set(names)].map(sqlString).join(', ')})) FROM {{file}}`;
+}
+
 /** Numbers each export file of this process (several queries may share one scratch directory). */
 let exportSeq = 0;
 

@@ -7,8 +7,8 @@
  * authorised officer at the secure record without the report repeating the value.
  */
 import type { ObjectStore } from '../io/object-store.ts';
-import { iterateParquet, type ParquetRow } from '../io/parquet.ts';
-import { keys } from '../layout.ts';
+import { iterateParquet, selectColumnsIn, type ParquetRow } from '../io/parquet.ts';
+import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
 
 export const IDENTIFIER_KINDS = [
   'forename', 'surname', 'full_name', 'date_of_birth', 'postcode', 'address', 'nhs_number_token', 'upn_token',
@@ -229,17 +229,15 @@ export function securePersonFromRow(row: ParquetRow): SecurePerson {
   };
 }
 
-export const PERSON_RECORDS = 'person-records.parquet';
 
 /** Builds the index from the secure zone's person records for the as-at date. */
 export async function loadIdentifierIndex(secure: ObjectStore, asAt: string): Promise<IdentifierIndex> {
-  const key = keys.secure(asAt, PERSON_RECORDS);
+  const key = keys.secure(asAt, PERSON_RECORDS_KEY);
   if (!(await secure.exists(key))) {
     throw new Error(`privacy scan: no secure person records at ${key} in ${secure.location}: run standardise first`);
   }
   const ix = emptyIndex();
   // only the columns securePersonFromRow reads (whichever of their names the file uses)
-  const names = SECURE_PERSON_COLUMNS.map((c) => `'${c}'`).join(', ');
-  for await (const batch of iterateParquet(secure, key, `SELECT COLUMNS(c -> c IN (${names})) FROM {{file}}`)) for (const row of batch) addPerson(ix, securePersonFromRow(row));
+  for await (const batch of iterateParquet(secure, key, selectColumnsIn(SECURE_PERSON_COLUMNS))) for (const row of batch) addPerson(ix, securePersonFromRow(row));
   return ix;
 }

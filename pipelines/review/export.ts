@@ -6,9 +6,8 @@
  */
 import type { ObjectStore } from '../io/object-store.ts';
 import { iterateParquet } from '../io/parquet.ts';
-import { keys, type Zone } from '../layout.ts';
+import { keys, PERSON_RECORDS_KEY, type Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
-import { PERSON_RECORDS } from '../privacy/identifiers.ts';
 import { formatDecimal, formatInt, formatPercent, html, notice, para, renderPage, table, waterfallChart } from '../reports/html/index.ts';
 import { isDeterministicKey, MODEL_JSON } from '../reports/match-audit/load.ts';
 import { strataFor, stratumOf, type Stratum } from './estimate.ts';
@@ -124,7 +123,7 @@ export async function exportReviewSample(stores: Record<Zone, ObjectStore>, opts
   // The compared values, from the secure person records.
   const wanted = new Set(picked.flatMap((p) => [p.recordIdL, p.recordIdR]));
   const values = new Map<string, Record<string, string | null>>();
-  const prKey = keys.secure(asAt, PERSON_RECORDS);
+  const prKey = keys.secure(asAt, PERSON_RECORDS_KEY);
   if (!(await stores.secure.exists(prKey))) throw new Error(`review export: no secure person records at ${prKey}`);
   for await (const batch of iterateParquet(stores.secure, prKey)) {
     for (const row of batch) {

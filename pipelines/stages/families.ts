@@ -22,14 +22,13 @@ import { parseCsvColumns } from '../../matching/csv.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
 import { readAhead, type ReadAhead } from '../io/read-ahead.ts';
-import { isIsoDate, keys } from '../layout.ts';
+import { isIsoDate, keys, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 
 export const familiesInputSchema = z.object({}).loose().default({});
 
-export const PERSON_RECORDS_KEY = 'person-records.parquet';
 export const PERSON_DOBS_KEY = 'families/person-dobs.parquet';
 
 // ------------------------------------------------------------------ tolerant row readers (snake_case or camelCase)

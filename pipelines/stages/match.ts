@@ -22,8 +22,8 @@ import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import { parseLinkSettings, type LinkSettings } from '../../matching/settings.ts';
 import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
-import { iterateParquet, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
-import { keys } from '../layout.ts';
+import { iterateParquet, selectColumnsIn, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
+import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
@@ -31,7 +31,6 @@ import { writePairTable } from './match-pairs.ts';
 
 export const matchInputSchema = z.object({}).loose().default({});
 
-export const PERSON_RECORDS_KEY = 'person-records.parquet';
 export const matchKeys = {
   model: (asAt: string) => `match/as_at=${asAt}/model.json`,
   clustering: (asAt: string) => `match/as_at=${asAt}/clustering.json`,
@@ -115,8 +114,7 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
   let resolved: Record<string, string | undefined> | null = null;
   ctx.progress.start('match: reading person records');
   // only the columns the engine reads (whichever of their names the file uses)
-  const wanted = Object.values(FIELDS).flat().map((c) => `'${c}'`).join(', ');
-  for await (const batch of iterateParquet(ctx.stores.secure, key, `SELECT COLUMNS(c -> c IN (${wanted})) FROM {{file}}`)) {
+  for await (const batch of iterateParquet(ctx.stores.secure, key, selectColumnsIn(Object.values(FIELDS).flat()))) {
     for (const row of batch as ParquetRow[]) {
       if (!resolved) {
         resolved = {};

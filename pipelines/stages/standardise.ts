@@ -28,24 +28,24 @@ import { FEEDS, type FeedDefinition } from '../feeds/catalogue.ts';
 import { LocalObjectStore } from '../io/local-object-store.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
-import { keys } from '../layout.ts';
+import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { standardiseEvents, type EventsResult } from './standardise/events.ts';
 import { eventsOnWorkerPossible, standardiseEventsOnWorker } from './standardise/events-thread.ts';
 import { standardisePeople } from './standardise/people.ts';
 import type { ValidatedFile } from './standardise/read.ts';
 import { relationshipFeeds, writeRelationships } from './standardise/relationships.ts';
-import { PERSON_RECORDS_KEY, RECORD_COLUMNS } from './standardise/tables.ts';
+import { RECORD_COLUMNS } from './standardise/tables.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 import { countsKey, type FeedCounts } from './validate.ts';
 
-export { FACT_COLUMNS, PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordFromRow, personRecordToRow, RECORD_COLUMNS, RELATIONSHIP_COLUMNS } from './standardise/tables.ts';
+export { personRecordFromRow } from './standardise/tables.ts';
 
 export const standardiseInputSchema = z.object({}).loose().default({});
 
 /** A feed's accepted validated files for this run (by extract date, then key); null when it has none; 'other-run' when another run's. */
-export async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, def: FeedDefinition): Promise<ValidatedFile[] | null | 'other-run'> {
+async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, def: FeedDefinition): Promise<ValidatedFile[] | null | 'other-run'> {
   const key = countsKey(asAt, def.source, def.feed);
   if (!(await secure.exists(key))) return null;
   const counts = JSON.parse((await secure.get(key)).toString('utf8')) as FeedCounts;

@@ -7,9 +7,8 @@
 import { z } from 'zod';
 import { PEOPLE_FEEDS } from '../../feeds/catalogue.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
-import { iterateParquet, openScratchDuckDb, readNumericColumns, sqlString as q, type ParquetRow } from '../../io/parquet.ts';
-import { keys, type Zone } from '../../layout.ts';
-import { PERSON_RECORDS } from '../../privacy/identifiers.ts';
+import { iterateParquet, openScratchDuckDb, readNumericColumns, selectColumnsIn, sqlString as q, type ParquetRow } from '../../io/parquet.ts';
+import { keys, PERSON_RECORDS_KEY, type Zone } from '../../layout.ts';
 import { REVIEW_ESTIMATE } from '../../review/files.ts';
 import type { ReviewEstimate } from '../../review/estimate.ts';
 import type { AuditData, PairArrays, SecureFacts } from './compute.ts';
@@ -199,12 +198,11 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const secure: Array<SecureFacts | null> = new Array(records.length).fill(null);
   const detRulesParsed = parseDeterministicRules([...detRules]);
   const detValues = new Map<string, Array<string | null>>(detRulesParsed.columns.map((c) => [c, new Array<string | null>(records.length).fill(null)]));
-  const prKey = keys.secure(asAt, PERSON_RECORDS);
+  const prKey = keys.secure(asAt, PERSON_RECORDS_KEY);
   if (await stores.secure.exists(prKey)) {
     // only the columns read here (whichever of their names the file uses): never the names and addresses
     const wanted = ['record_id', 'date_of_birth', 'sex', 'nhs_number_token', 'upn_token', ...detRulesParsed.columns];
-    const names = [...new Set([...wanted, ...wanted.map(camel)])].map((c) => `'${c.replaceAll("'", "''")}'`).join(', ');
-    for await (const row of rowsOf(stores.secure, prKey, `SELECT COLUMNS(c -> c IN (${names})) FROM {{file}}`)) {
+    for await (const row of rowsOf(stores.secure, prKey, selectColumnsIn([...wanted, ...wanted.map(camel)]))) {
       const i = index.get(str(row.record_id ?? row.recordId) ?? '');
       if (i === undefined) continue;
       for (const [c, vals] of detValues) vals[i] = str(row[c] ?? row[camel(c)]);

@@ -8,9 +8,9 @@ import { standardisePerson } from '../../../matching/standardise/person.ts';
 import { relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
-import { keys } from '../../layout.ts';
+import { keys, PERSON_RECORDS_KEY } from '../../layout.ts';
 import { feedsInIdOrder, latestRows, type ValidatedFile } from './read.ts';
-import { PERSON_RECORD_COLUMNS, PERSON_RECORDS_KEY, personRecordToRow } from './tables.ts';
+import { PERSON_RECORD_COLUMNS, personRecordToRow } from './tables.ts';
 
 export interface PeopleResult {
   personRecords: number;

@@ -6,8 +6,6 @@ import type { PersonRecord, RelationshipRecord } from '../../../matching/records
 import type { Fact } from '../../../models/facts.ts';
 import type { ParquetColumn, ParquetRow } from '../../io/parquet.ts';
 
-export const PERSON_RECORDS_KEY = 'person-records.parquet';
-
 export const PERSON_RECORD_COLUMNS: ParquetColumn[] = [
   { name: 'record_id', type: 'VARCHAR' },
   { name: 'source', type: 'VARCHAR' },
