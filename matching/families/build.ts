@@ -95,29 +95,32 @@ export interface FamilyBuildResult {
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const PARENT_TYPES = new Set(['mother', 'father', 'carer', 'step_parent', 'grandparent']);
 
-class UnionFind {
-  private parent = new Map<string, string>();
-  find(x: string): string {
+/** Union-find over dense indices 0..n-1 (persons, address keys; the smaller index is the root; only the partition is used). */
+class IndexUnionFind {
+  private readonly parent: Int32Array;
+  constructor(n: number) {
+    this.parent = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.parent[i] = i;
+  }
+  find(x: number): number {
+    const parent = this.parent;
     let root = x;
-    for (let p = this.parent.get(root); p !== undefined && p !== root; p = this.parent.get(root)) root = p;
-    // path compression: everything on the way now points at the root
+    while (parent[root] !== root) root = parent[root]!;
     while (x !== root) {
-      const next = this.parent.get(x)!;
-      this.parent.set(x, root);
+      const next = parent[x]!;
+      parent[x] = root;
       x = next;
     }
     return root;
   }
-  union(a: string, b: string): void {
+  union(a: number, b: number): void {
     const ra = this.find(a);
     const rb = this.find(b);
     if (ra === rb) return;
-    // deterministic: the smaller id is the root
-    if (ra < rb) this.parent.set(rb, ra);
-    else this.parent.set(ra, rb);
+    if (ra < rb) this.parent[rb] = ra;
+    else this.parent[ra] = rb;
   }
 }
-
 
 const norm = (x: string | null) => (x ? x.toUpperCase().replace(/\s+/g, ' ').trim() || null : null);
 
@@ -177,15 +180,13 @@ function clusterRawKeys(rawKeys: Iterable<string | null>): Map<string, string> {
 function clusterCounted(counts: Map<string, number>): Map<string, string> {
   const keysSorted = [...counts.keys()].sort(cmp);
   const full = keysSorted.filter((k) => !k.startsWith('|') && !k.endsWith('|'));
-  const uf = new UnionFind();
-  const byLine = new Map<string, string[]>();
-  for (const k of full) {
-    const line = k.slice(k.indexOf('|') + 1);
-    pushTo(byLine, line, k);
-  }
+  // union-find over positions in `full`
+  const uf = new IndexUnionFind(full.length);
+  const byLine = new Map<string, number[]>();
+  full.forEach((k, i) => pushTo(byLine, k.slice(k.indexOf('|') + 1), i));
   for (const group of byLine.values()) {
     if (group.length < 2) continue;
-    const compact = group.map((k) => k.slice(0, k.indexOf('|')).replace(' ', ''));
+    const compact = group.map((i) => full[i]!.slice(0, full[i]!.indexOf('|')).replace(' ', ''));
     for (let i = 0; i < group.length; i++) {
       for (let j = i + 1; j < group.length; j++) {
         // the same first line at a postcode one edit away is a typo of the same address
@@ -194,8 +195,8 @@ function clusterCounted(counts: Map<string, number>): Map<string, string> {
     }
   }
   // representative: the most-held full key of each cluster
-  const members = new Map<string, string[]>();
-  for (const k of full) pushTo(members, uf.find(k), k);
+  const members = new Map<number, string[]>();
+  full.forEach((k, i) => pushTo(members, uf.find(i), k));
   const rep = new Map<string, string>();
   for (const ks of members.values()) {
     const best = [...ks].sort((a, b) => (counts.get(b) ?? 0) - (counts.get(a) ?? 0) || cmp(a, b))[0]!;
@@ -225,33 +226,6 @@ export function familyIdOf(anchorPersonId: string): string {
 
 function activeAt(r: FamilyRelationship, asAt: string): boolean {
   return (r.startDate === null || r.startDate <= asAt) && (r.endDate === null || r.endDate > asAt);
-}
-
-/** Union-find over dense person indices 0..n-1 (the smaller index is the root; only the partition is used). */
-class IndexUnionFind {
-  private readonly parent: Int32Array;
-  constructor(n: number) {
-    this.parent = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.parent[i] = i;
-  }
-  find(x: number): number {
-    const parent = this.parent;
-    let root = x;
-    while (parent[root] !== root) root = parent[root]!;
-    while (x !== root) {
-      const next = parent[x]!;
-      parent[x] = root;
-      x = next;
-    }
-    return root;
-  }
-  union(a: number, b: number): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra === rb) return;
-    if (ra < rb) this.parent[rb] = ra;
-    else this.parent[ra] = rb;
-  }
 }
 
 const COMMUNAL_KINDS = ['', 'configured', 'keyword', 'over_cap', 'unrelated_adults'] as const;
