@@ -13,17 +13,19 @@ export interface ReadAhead<T> extends AsyncIterable<T> {
  * Starts `source` (its first item is fetched now) and returns it to be read once, in order, later. A failure of that
  * first step is reported to the reader when it gets there (never as an unhandled rejection). Call `close()` when the
  * items may never be read (e.g. in a finally block): a source left suspended would keep its resources.
+ * `eager: false` starts nothing until the items are read (where the memory or disk for several exports at once is
+ * not there, e.g. a Lambda), with the same interface.
  */
-export function readAhead<T>(source: AsyncGenerator<T, unknown, undefined>): ReadAhead<T> {
-  const first = source.next();
-  first.catch(() => {});
+export function readAhead<T>(source: AsyncGenerator<T, unknown, undefined>, eager = true): ReadAhead<T> {
+  const first = eager ? source.next() : undefined;
+  first?.catch(() => {});
   let taken = false;
   return {
     async *[Symbol.asyncIterator]() {
       if (taken) throw new Error('readAhead: the items were already read');
       taken = true;
       try {
-        let r = await first;
+        let r = await (first ?? source.next());
         while (!r.done) {
           yield r.value;
           r = await source.next();
@@ -33,7 +35,7 @@ export function readAhead<T>(source: AsyncGenerator<T, unknown, undefined>): Rea
       }
     },
     async close() {
-      await first.catch(() => {});
+      await first?.catch(() => {});
       await source.return(undefined);
     },
   };

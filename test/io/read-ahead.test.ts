@@ -24,6 +24,25 @@ describe('readAhead', () => {
     await expect((async () => { for await (const _ of ahead) { /* second read */ } })()).rejects.toThrow(/already read/);
   });
 
+  it('with eager false starts nothing until read, then yields the same items; closing it unread starts nothing', async () => {
+    const steps: string[] = [];
+    async function* source() {
+      steps.push('started');
+      yield 1;
+      yield 2;
+    }
+    const later = readAhead(source(), false);
+    await Promise.resolve();
+    expect(steps).toEqual([]);
+    const got: number[] = [];
+    for await (const x of later) got.push(x);
+    expect(got).toEqual([1, 2]);
+    expect(steps).toEqual(['started']);
+    const unread = readAhead(source(), false);
+    await unread.close();
+    expect(steps).toEqual(['started']);
+  });
+
   it('reports a failing first step to the reader, not as an unhandled rejection', async () => {
     async function* failing(): AsyncGenerator<number> {
       await Promise.resolve();
