@@ -148,7 +148,7 @@ export class LocalityPipelineStack extends Stack {
     // ---- functions -------------------------------------------------------------------------------
     const duckdbLayerArn = new CfnParameter(this, 'DuckDbLayerArn', {
       type: 'String',
-      description: 'ARN of a Lambda layer (arm64, nodejs24.x) holding @duckdb/node-api under nodejs/node_modules: see README "Deploying to AWS"',
+      description: 'ARN of a Lambda layer (arm64, nodejs24.x) holding @duckdb/node-api under nodejs/node_modules: see docs/deploy.md',
       allowedPattern: '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:layer:[A-Za-z0-9_-]+:\\d+$',
     });
     const duckdb = lambda.LayerVersion.fromLayerVersionArn(this, 'DuckDbLayer', duckdbLayerArn.valueAsString);

@@ -1,5 +1,5 @@
 /**
- * Where everything lives. One place, so stages, reports, the CDK stack's IAM prefixes and the README agree.
+ * Where everything lives. One place, so stages, reports, the CDK stack's IAM prefixes and the docs agree.
  *
  * Zones (local: sub-directories of --out; AWS: one bucket each):
  *   landing  provider extracts:      <source>/<feed>/dt=<extract date>/<file>.csv   (local: --landing)

@@ -1,4 +1,4 @@
-/** The README's rules table, generated from the rule set (a test keeps the README in step). */
+/** The rules table of docs/rules.md, generated from the rule set (a test keeps docs/rules.md in step). */
 import type { Rule, RuleSet } from './schema.ts';
 
 function window(r: Rule): string {

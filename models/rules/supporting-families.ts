@@ -1,7 +1,7 @@
 /**
  * The default rule set: the ten Supporting Families headline outcomes (Outcome Framework 2022-25)
  * mapped onto the facts the four partners (schools, health, police, children's social care) send.
- * Data, not code: validated by ruleSetSchema; the README's rules table is generated from it.
+ * Data, not code: validated by ruleSetSchema; the rules table in docs/rules.md is generated from it.
  */
 import { parseRuleSet, type RuleSet, type RuleSetInput } from './schema.ts';
 

@@ -59,7 +59,7 @@ describe('match stage on a generated partnership population', () => {
     const res = evaluateClusters(gt, matched.map((p) => [String(p.record_id), String(p.person_id)] as const));
     console.log(`partnership: ${matched.length} records, ${gt.clusterCount} true persons; person-level pairwise precision ${res.precision.toFixed(4)} recall ${res.recall.toFixed(4)} F1 ${res.f1.toFixed(4)}; counts ${JSON.stringify(matchCounts)}`);
     // the issue's bar: the engine reaches 0.989 on this population (0.982-0.987 at 500-2,000 families, 0.9798 at 20,000,
-    // other seeds; see README "Linkage")
+    // other seeds; see docs/linkage.md)
     expect(res.f1).toBeGreaterThanOrEqual(0.98);
 
     // twins: no person holds records of two different members of a twin group

@@ -185,7 +185,7 @@ export function register(program: Command): void {
   program
     .command('link')
     .description('Fellegi-Sunter linkage of any CSV/Parquet with a settings file: one input dedupes, two inputs link (settings.linkType)')
-    .requiredOption('--settings <file>', 'linkage settings JSON (comparisons, blockingRules, ...; see README "Linkage")')
+    .requiredOption('--settings <file>', 'linkage settings JSON (comparisons, blockingRules, ...; see docs/linkage.md)')
     .requiredOption('--out <dir>', 'output directory for clusters.csv, pairs.csv, model.json, clustering.json, explanations.json')
     .option('--all-pairs', 'write every scored pair to pairs.csv, not only those at or above the threshold')
     .option('--explain <n>', 'write the explanation (waterfall data) of the n pairs nearest the threshold', (v) => {
