@@ -3,7 +3,7 @@
  * one Lambda per task, THE run state machine (pipelines/definition.ts) with its failure topic, the backfill
  * state machine (Distributed Map over as-at dates), the `_READY` trigger, and Glue + Athena for reporting.
  */
-import { CfnParameter, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -38,7 +38,14 @@ export const APP_CONTEXT = { '@aws-cdk/aws-stepfunctions:useDistributedMapResult
 export interface LocalityStackProps extends StackProps {
   /** Stamped into every function as CODE_VERSION (the manifest's code version). */
   codeVersion?: string;
+  /**
+   * The run state machine's timeout (default 12 hours; CDK context `runTimeoutMinutes`). A run lock older than this
+   * is stale: the execution that took it has certainly ended, so the next run of that date may take it over.
+   */
+  runTimeout?: Duration;
 }
+
+export const DEFAULT_RUN_TIMEOUT = Duration.hours(12);
 
 export class LocalityPipelineStack extends Stack {
   readonly key: kms.Key;
@@ -146,6 +153,7 @@ export class LocalityPipelineStack extends Stack {
     }
 
     // ---- functions -------------------------------------------------------------------------------
+    const runTimeout = props.runTimeout ?? DEFAULT_RUN_TIMEOUT;
     const duckdbLayerArn = new CfnParameter(this, 'DuckDbLayerArn', {
       type: 'String',
       description: 'ARN of a Lambda layer (arm64, nodejs24.x) holding @duckdb/node-api under nodejs/node_modules: see docs/deploy.md',
@@ -160,6 +168,7 @@ export class LocalityPipelineStack extends Stack {
       ATHENA_WORKGROUP,
       GLUE_DATABASE,
       CODE_VERSION: props.codeVersion ?? 'unknown',
+      RUN_LOCK_STALE_AFTER_SECONDS: String(runTimeout.toSeconds()),
     };
     const functions: Record<string, lambda.IFunction> = {};
     for (const task of TASKS) {
@@ -191,6 +200,7 @@ export class LocalityPipelineStack extends Stack {
       comment: 'One run of the locality pipeline for an as-at date',
       definitionBody: sfn.DefinitionBody.fromChainable(run.chain),
       stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: runTimeout,
       tracingEnabled: true,
       logs: { destination: this.stateMachineLogs('RunLogs'), level: sfn.LogLevel.ALL, includeExecutionData: false },
     });

@@ -14,9 +14,11 @@ export interface Access {
 }
 
 const MANIFEST = 'as_at=*/manifest.json';
+/** The run locks (pipelines/io/run-lock.ts): taken by prepare, released by finalise / record-failure. */
+const RUN_LOCKS = '_locks/';
 
 export const FUNCTION_ACCESS: Record<string, Access> = {
-  prepare: { read: { landing: [''], outputs: [MANIFEST] }, write: { outputs: [MANIFEST] } },
+  prepare: { read: { landing: [''], outputs: [MANIFEST, RUN_LOCKS] }, write: { outputs: [MANIFEST, RUN_LOCKS] } },
   validate: {
     read: { landing: [''], outputs: [MANIFEST], secure: ['as_at=*/validated/', 'as_at=*/quarantine/'] },
     write: { secure: ['as_at=*/validated/', 'as_at=*/quarantine/'] },
@@ -43,7 +45,7 @@ export const FUNCTION_ACCESS: Record<string, Access> = {
     write: { outputs: ['as_at=*/'], secure: ['as_at=*/review/', 'as_at=*/publish/'] },
     athena: true,
   },
-  finalise: { read: { outputs: [MANIFEST] }, write: { outputs: [MANIFEST] } },
-  'record-failure': { read: { outputs: [MANIFEST] }, write: { outputs: [MANIFEST] } },
+  finalise: { read: { outputs: [MANIFEST, RUN_LOCKS] }, write: { outputs: [MANIFEST, RUN_LOCKS] } },
+  'record-failure': { read: { outputs: [MANIFEST, RUN_LOCKS] }, write: { outputs: [MANIFEST, RUN_LOCKS] } },
   'backfill-plan': {},
 };

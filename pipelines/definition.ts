@@ -4,15 +4,17 @@
  *  - locally: pipelines/local renders it to ASL JSON and runs it with aws-local-stepfunctions,
  *    each Task state mapped to the same function the Lambda handler calls.
  *
- *   Prepare run -> Already done? -(yes)-> Skipped
- *                        |(no)
+ *   Begin run -> Note execution -> Prepare run -> Already done? -(yes)-> Skipped
+ *                     (RunLocked: another execution holds the date's run lock) -> Already running (fails, naming it)
+ *                                         |(no)
  *   Validate feeds (Map over $.run.feeds) -> Standardise -> Match -> Families -> Stratify -> Publish -> Finalise run
  *   every stage: Retry (transient errors, exponential backoff with jitter)
  *                Catch (States.ALL) -> "<Stage> failed" -> Record failure (manifest: failed) -> Notify failure (SNS) -> Run failed
  *
  * Data passing: the execution input is { asAt | marker, force?, config?, ranBy? } (marker: the key of a `_READY`
  * object, as the EventBridge trigger sends it, whose dt=<date> gives the as-at date); Prepare's result goes to $.run
- * (runId, asAt, feeds, skip); each stage's result to $.results.<stage>; the error of a failed stage to $.error.
+ * (runId, asAt, feeds, skip); $.execution.id is the execution (the holder of the as-at date's run lock, taken by
+ * Prepare and released by Finalise / Record failure); each stage's result to $.results.<stage>; the error of a failed stage to $.error.
  * Nothing here does I/O: a failed run leaves every stage's earlier outputs in place and can simply be re-run.
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -21,6 +23,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { RUN_LOCKED_ERROR } from './io/run-lock.ts';
 import { PIPELINE_STAGE_NAMES } from './stages/index.ts';
 import { TRANSIENT_ERROR_NAME } from './stages/invoke.ts';
 
@@ -54,6 +57,8 @@ export const PIPELINE_PLAN: readonly PlannedStage[] = PIPELINE_STAGE_NAMES.map((
 export const CONTROL_TASKS = ['prepare', 'finalise', 'record-failure'] as const;
 export type ControlTask = (typeof CONTROL_TASKS)[number];
 export const NOTIFY_STATE = 'Notify failure';
+/** Where a second execution for an as-at date ends: it fails with RunLocked, naming the execution that holds the lock. */
+export const ALREADY_RUNNING_STATE = 'Already running';
 
 export function stateNameOf(stage: string): string {
   const title = stage.charAt(0).toUpperCase() + stage.slice(1).replaceAll('-', ' ');
@@ -139,7 +144,11 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
 
   // ---- the happy path -----------------------------------------------------------------------------
   const begin = new sfn.Pass(scope, 'Begin run', { result: sfn.Result.fromObject({}), resultPath: '$.results' });
+  const noteExecution = new sfn.Pass(scope, 'Note execution', { parameters: { 'id.$': '$$.Execution.Id' }, resultPath: '$.execution' });
   const prepare = invoke('Prepare run', 'prepare', undefined, '$.run');
+  // A refused run lock is not a failure of the run that holds it: no manifest change, no notification.
+  const alreadyRunning = new sfn.Fail(scope, ALREADY_RUNNING_STATE, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+  prepare.addCatch(alreadyRunning, { errors: [RUN_LOCKED_ERROR], resultPath: '$.error' });
   catchInto(prepare, 'prepare');
   const skipped = new sfn.Succeed(scope, 'Skipped (already done)');
   const finalise = invoke('Finalise run', 'finalise', undefined, '$.summary');
@@ -173,7 +182,7 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
   const decide = new sfn.Choice(scope, 'Already done?')
     .when(sfn.Condition.booleanEquals('$.run.skip', true), skipped)
     .otherwise(work);
-  const definition = begin.next(prepare).next(decide);
+  const definition = begin.next(noteExecution).next(prepare).next(decide);
   return { chain: definition, startState: begin, taskStates };
 }
 

@@ -6,6 +6,7 @@
  *   secure   secure match zone:      clear quasi-identifiers, quarantined rows, review samples
  *   curated  pseudonymous tables:    <table>/as_at=<date>/part-00000.parquet          (Glue/Athena tables)
  *   outputs  published outputs:      as_at=<date>/{manifest.json, target-lists/, start-well/, match-audit/}
+ *                                    _locks/as_at=<date>/run-lock.<generation>.json (one run per as-at date at a time)
  */
 export const ZONES = ['landing', 'secure', 'curated', 'outputs'] as const;
 export type Zone = (typeof ZONES)[number];
@@ -34,6 +35,9 @@ export const keys = {
   quarantine: (asAt: string, source: string, feed: string, file: string) => `as_at=${asAt}/quarantine/${source}/${feed}/${file}`,
   output: (asAt: string, name: string) => `as_at=${asAt}/${name}`,
   manifest: (asAt: string) => `as_at=${asAt}/manifest.json`,
+  /** The run locks of an as-at date (outputs zone): one object per holder generation (pipelines/io/run-lock.ts). */
+  runLockPrefix: (asAt: string) => `_locks/as_at=${asAt}/`,
+  runLock: (asAt: string, generation: number) => `_locks/as_at=${asAt}/run-lock.${String(generation).padStart(6, '0')}.json`,
 };
 
 /** YYYY-MM-DD, a real calendar date. */

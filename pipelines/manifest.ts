@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { runConfigSchema, type RunConfig } from './config.ts';
 import { findFeed } from './feeds/catalogue.ts';
 import type { ObjectStore } from './io/object-store.ts';
+import { acquireRunLock, releaseRunLock, type RunLockOptions } from './io/run-lock.ts';
 import { isIsoDate, keys, type Zone } from './layout.ts';
 import type { Log } from './log.ts';
 
@@ -206,6 +207,11 @@ export interface ControlDeps {
   config?: RunConfig;
   /** Lists the (source, feed) pairs to validate; defaults to the feeds of the selected inputs. */
   discoverFeeds?: (asAt: string, config: RunConfig) => Promise<Array<{ source: string; feed: string }>>;
+  /**
+   * One run per as-at date at a time (pipelines/io/run-lock.ts): when set, prepare takes the date's run lock for
+   * the execution ($.execution.id) before anything else, and finalise / record-failure release it.
+   */
+  runLock?: RunLockOptions;
 }
 
 /** `<source>/<feed>/dt=<date>/_READY` (or any key with a dt=<date>/ folder ending in _READY). */
@@ -224,6 +230,8 @@ export const runRequestSchema = z.object({
   force: z.boolean().optional(),
   config: z.unknown().optional(),
   ranBy: z.string().optional(),
+  /** The execution running this request (the definition's "Note execution" state puts $$.Execution.Id here). */
+  execution: z.looseObject({ id: z.string().min(1) }).optional(),
 }).refine((r) => r.asAt !== undefined || r.marker !== undefined, { message: 'give asAt (YYYY-MM-DD) or marker (a _READY key)', path: ['asAt'] });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 
@@ -245,11 +253,18 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   const request = parseOrThrow(runRequestSchema, event, 'run request');
   const req = { ...request, asAt: request.asAt ?? asAtFromMarker(request.marker!) };
   const config = req.config === undefined || req.config === null ? (deps.config ?? runConfigSchema.parse({})) : parseOrThrow(runConfigSchema, req.config, 'run request config');
+  const execution = req.execution?.id;
+  if (deps.runLock) {
+    if (!execution) throw new Error(`run request for as-at ${req.asAt}: no execution id ($.execution.id) to hold the run lock with`);
+    const held = await acquireRunLock(deps.stores.outputs, req.asAt, { execution, ranBy: whoRan(req.ranBy) }, deps.runLock);
+    if (held.superseded) deps.log.warn('stale run lock superseded', { asAt: req.asAt, staleExecution: held.superseded.execution, takenAt: held.superseded.acquiredAt });
+  }
   const inputs = await hashInputs(deps.stores.landing, req.asAt);
   const cfgHash = configHash(config);
   const runId = deriveRunId(req.asAt, inputs, cfgHash);
   const previous = await readManifest(deps.stores.outputs, req.asAt).catch(() => undefined);
   if (!req.force && previous?.status === 'ok' && previous.runId === runId) {
+    if (deps.runLock && execution) await releaseRunLock(deps.stores.outputs, req.asAt, execution);
     deps.log.info('run already done: skipped', { runId, asAt: req.asAt });
     return { runId, asAt: req.asAt, skip: true, feeds: [] };
   }
@@ -286,6 +301,7 @@ const runStateSchema = z.looseObject({
   run: z.looseObject({ runId: z.string(), asAt: isoDate }).optional(),
   results: z.record(z.string(), z.unknown()).default({}),
   failedStage: z.string().optional(),
+  execution: z.looseObject({ id: z.string() }).optional(),
   error: z.looseObject({ Error: z.string().default('Error'), Cause: z.unknown().optional() }).optional(),
 });
 
@@ -362,7 +378,16 @@ async function updateManifest(deps: ControlDeps, state: z.infer<typeof runStateS
     m.error = { stage: state.failedStage ?? 'unknown', error: state.error?.Error ?? 'Error', cause: typeof cause === 'string' ? describeCause(cause) : JSON.stringify(cause ?? null) };
   } else delete m.error;
   await writeManifest(deps.stores.outputs, m);
+  await releaseLockOf(deps, state, asAt);
   return m;
+}
+
+/** Finalise and record-failure end the run: the execution's run lock goes (a no-op if it holds none). */
+async function releaseLockOf(deps: ControlDeps, state: z.infer<typeof runStateSchema>, asAt: string): Promise<void> {
+  const execution = state.execution?.id;
+  if (!deps.runLock || !execution) return;
+  const released = await releaseRunLock(deps.stores.outputs, asAt, execution);
+  if (!released && state.run) deps.log.warn('run lock not held at the end of the run (superseded as stale?)', { asAt, execution });
 }
 
 /** Lambda errors arrive as a JSON Cause ({ errorMessage, errorType, trace }); keep the message only. */

@@ -10,7 +10,7 @@ import type { Log } from '../../pipelines/log.ts';
 import type { ControlDeps } from '../../pipelines/manifest.ts';
 import { noProgress } from '../../pipelines/progress.ts';
 import { invokeStage, stageEventSchema, type StageResult } from '../../pipelines/stages/invoke.ts';
-import { athenaEngine, awsStores, disposeStores } from './ports.ts';
+import { athenaEngine, awsStores, disposeStores, runLockOptions } from './ports.ts';
 
 export const logger = new Logger({ serviceName: 'locality-pipeline' });
 const log: Log = {
@@ -45,7 +45,7 @@ export function controlHandler<S extends z.ZodType, R>(task: string, schema: S, 
     const ev = parse(schema, event, task);
     const stores = awsStores();
     try {
-      return await fn({ stores, log }, ev);
+      return await fn({ stores, log, runLock: runLockOptions() }, ev);
     } finally {
       await disposeStores(stores);
     }

@@ -2,6 +2,7 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { AthenaQueryEngine } from '../../pipelines/io/athena-query-engine.ts';
 import type { QueryEngine } from '../../pipelines/io/query-engine.ts';
+import type { RunLockOptions } from '../../pipelines/io/run-lock.ts';
 import { S3ObjectStore, s3Client } from '../../pipelines/io/s3-object-store.ts';
 import { CURATED_TABLES, ZONES, type Zone } from '../../pipelines/layout.ts';
 
@@ -34,4 +35,12 @@ export function athenaEngine(): QueryEngine {
 
 export async function disposeStores(stores: Record<Zone, S3ObjectStore>): Promise<void> {
   await Promise.all(Object.values(stores).map((s) => s.dispose()));
+}
+
+/** The run lock's stale rule: RUN_LOCK_STALE_AFTER_SECONDS, which the stack sets to the run state machine's timeout. */
+export function runLockOptions(): RunLockOptions {
+  const raw = env('RUN_LOCK_STALE_AFTER_SECONDS');
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds <= 0) throw new Error(`environment variable RUN_LOCK_STALE_AFTER_SECONDS is "${raw}": expected a whole number of seconds > 0`);
+  return { staleAfterMs: seconds * 1000 };
 }

@@ -17,6 +17,11 @@ export interface ObjectStore {
   getStream(key: string): Promise<Readable>;
   /** Writes atomically: readers never see a half-written object. */
   put(key: string, body: Buffer | string | Readable): Promise<void>;
+  /**
+   * Writes the object only if no object has the key, atomically (local: a hard link, which fails if the name
+   * exists; S3: PutObject with If-None-Match: *). True if this call created it, false if it was already there.
+   */
+  putIfAbsent(key: string, body: Buffer | string): Promise<boolean>;
   exists(key: string): Promise<boolean>;
   /** Every object whose key starts with prefix, sorted by key. */
   list(prefix: string): Promise<ObjectInfo[]>;

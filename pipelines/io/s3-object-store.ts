@@ -6,7 +6,7 @@
  * - the client retries throttling and transient errors with the SDK's adaptive retry strategy.
  * Encryption is the bucket's default (SSE-KMS with the stack's key), enforced by bucket policy.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -123,6 +123,30 @@ export class S3ObjectStore implements ObjectStore {
       throw new Error(`${this.location}/${key}: cannot write (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
     }
     this.downloaded.delete(key);
+  }
+
+  /**
+   * PutObject with If-None-Match: * (S3 conditional writes): 412 Precondition Failed means another writer's object
+   * is there. 409 ConditionalRequestConflict (a concurrent conditional write on the key still in flight) is retried.
+   */
+  async putIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
+    const k = this.key(key);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.retry(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: body, IfNoneMatch: '*' })));
+        this.downloaded.delete(key);
+        return true;
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        const status = e.$metadata?.httpStatusCode;
+        if (status === 412 || e.name === 'PreconditionFailed') return false;
+        if ((status === 409 || e.name === 'ConditionalRequestConflict') && attempt < this.attempts) {
+          await this.sleep(Math.random() * 100 * 2 ** attempt);
+          continue;
+        }
+        throw new Error(`${this.location}/${key}: cannot write if absent (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+      }
+    }
   }
 
   async exists(key: string): Promise<boolean> {

@@ -10,6 +10,7 @@ beforeAll(() => {
   Object.assign(process.env, {
     LANDING_BUCKET: 'landing-b', SECURE_BUCKET: 'secure-b', CURATED_BUCKET: 'curated-b', OUTPUTS_BUCKET: 'outputs-b',
     ATHENA_WORKGROUP: 'wg', GLUE_DATABASE: 'db', AWS_REGION: 'eu-west-2', POWERTOOLS_LOG_LEVEL: 'SILENT', CODE_VERSION: 'git:abc',
+    RUN_LOCK_STALE_AFTER_SECONDS: '43200',
   });
 });
 beforeEach(() => s3.reset());
@@ -19,13 +20,19 @@ describe('Lambda handlers (thin: parse the event, build the S3/Athena ports, cal
     s3.on(ListObjectsV2Command, { Bucket: 'landing-b' }).resolves({ Contents: [{ Key: 'police/people/dt=2026-03-31/people.csv', Size: 4 }, { Key: 'police/people/dt=2026-03-31/_READY', Size: 0 }] });
     s3.on(GetObjectCommand, { Bucket: 'landing-b' }).callsFake(() => ({ Body: Readable.from([Buffer.from('a,b\n')]) }));
     s3.on(HeadObjectCommand).rejects(Object.assign(new Error('nf'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    s3.on(ListObjectsV2Command, { Bucket: 'outputs-b' }).resolves({ Contents: [] });
     s3.on(PutObjectCommand).resolves({});
     const { handler } = await import('../../functions/prepare.ts');
-    const r = await handler({ marker: 'police/people/dt=2026-03-31/_READY', ranBy: 'eventbridge:ready-marker' }, context) as { runId: string; feeds: unknown; skip: boolean };
+    const execution = { id: 'arn:aws:states:eu-west-2:1:execution:run:abc' };
+    const r = await handler({ marker: 'police/people/dt=2026-03-31/_READY', ranBy: 'eventbridge:ready-marker', execution }, context) as { runId: string; feeds: unknown; skip: boolean };
     expect(r.runId).toMatch(/^2026-03-31-[0-9a-f]{12}$/);
     expect(r.feeds).toEqual([{ source: 'police', feed: 'people' }]);
     expect(r.skip).toBe(false);
-    const put = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    // first the run lock, written only if absent (If-None-Match: *), naming the execution
+    const lockPut = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    expect(lockPut).toMatchObject({ Bucket: 'outputs-b', Key: '_locks/as_at=2026-03-31/run-lock.000001.json', IfNoneMatch: '*' });
+    expect(JSON.parse(String(lockPut.Body))).toMatchObject({ asAt: '2026-03-31', execution: execution.id, ranBy: 'eventbridge:ready-marker' });
+    const put = s3.commandCalls(PutObjectCommand)[1]!.args[0].input;
     expect(put).toMatchObject({ Bucket: 'outputs-b', Key: 'as_at=2026-03-31/manifest.json' });
     const manifest = JSON.parse(String(put.Body));
     expect(manifest).toMatchObject({ status: 'running', ranBy: 'eventbridge:ready-marker', codeVersion: 'git:abc' });

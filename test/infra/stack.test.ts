@@ -139,7 +139,9 @@ describe('stack: state machines, trigger, failure topic', () => {
     const asl = aslOf(run.Properties.DefinitionString);
     for (const state of ['Prepare run', 'Validate feeds', 'Standardise', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']) {
       const st = asl.States[state]!;
-      expect(st.Catch, state).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) }]);
+      // Prepare first sends a refused run lock (another execution holds the date) to "Already running"
+      const lockCatch = state === 'Prepare run' ? [{ ErrorEquals: ['RunLocked'], ResultPath: '$.error', Next: 'Already running' }] : [];
+      expect(st.Catch, state).toEqual([...lockCatch, { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) }]);
       const retry = state === 'Validate feeds' ? asl.States[state]!.ItemProcessor!.States['Validate feed']!.Retry : st.Retry;
       expect(retry?.[0]?.ErrorEquals, state).toContain('Locality.Transient');
       expect(retry?.[0]?.BackoffRate, state).toBe(2);

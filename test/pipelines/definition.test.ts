@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFY_STATE, PIPELINE_PLAN, RETRYABLE_ERRORS, renderRunDefinition, TRANSIENT_ERROR } from '../../pipelines/definition.ts';
+import { RUN_LOCKED_ERROR } from '../../pipelines/io/run-lock.ts';
+import { ALREADY_RUNNING_STATE, NOTIFY_STATE, PIPELINE_PLAN, RETRYABLE_ERRORS, renderRunDefinition, TRANSIENT_ERROR } from '../../pipelines/definition.ts';
 import { isTransient } from '../../pipelines/stages/invoke.ts';
 
 type State = { Type: string; Next?: string; End?: boolean; Catch?: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>; Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number; JitterStrategy?: string }>; Resource?: string; Parameters?: unknown; ResultPath?: string | null; ItemsPath?: string; ItemProcessor?: { States: Record<string, State> }; Default?: string; Choices?: Array<{ Next: string }> };
@@ -11,7 +12,9 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
   it('is JSONPath (no JSONata) and starts by preparing the run', () => {
     expect(JSON.stringify(asl)).not.toContain('JSONata');
     expect(asl.StartAt).toBe('Begin run');
-    expect(states['Begin run']!.Next).toBe('Prepare run');
+    expect(states['Begin run']!.Next).toBe('Note execution');
+    // the execution id is the run lock's holder: Prepare gets it in $.execution.id
+    expect(states['Note execution']).toMatchObject({ Type: 'Pass', Parameters: { 'id.$': '$$.Execution.Id' }, ResultPath: '$.execution', Next: 'Prepare run' });
     expect(states['Already done?']!.Type).toBe('Choice');
   });
 
@@ -34,9 +37,11 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       const st = states[name]!;
       const task = st.Type === 'Map' ? st.ItemProcessor!.States['Validate feed']! : st;
       expect(task.Retry, name).toEqual([expect.objectContaining({ ErrorEquals: [...RETRYABLE_ERRORS], BackoffRate: 2, MaxAttempts: 3, JitterStrategy: 'FULL' })]);
-      expect(st.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) }]);
+      // Prepare first sends a refused run lock (another execution runs this date) straight to "Already running"
+      const lockCatch = name === 'Prepare run' ? [{ ErrorEquals: [RUN_LOCKED_ERROR], ResultPath: '$.error', Next: ALREADY_RUNNING_STATE }] : [];
+      expect(st.Catch, name).toEqual([...lockCatch, { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) }]);
       // the failure marker names the stage, then the failure is recorded, notified, and the run fails
-      const marker = states[st.Catch![0]!.Next]!;
+      const marker = states[st.Catch![lockCatch.length]!.Next]!;
       expect(marker).toMatchObject({ Type: 'Pass', ResultPath: '$.failedStage', Next: 'Record failure' });
     }
     expect(states['Record failure']!.Next).toBe(NOTIFY_STATE);

@@ -81,7 +81,7 @@ describe('standardise: worker thread and in-process', () => {
       else process.env.AWS_LAMBDA_FUNCTION_NAME = previous;
     }
     const secure = t.stores.secure;
-    const wrapped: ObjectStore = { location: secure.location, get: (k) => secure.get(k), getStream: (k) => secure.getStream(k), put: (k, b) => secure.put(k, b), exists: (k) => secure.exists(k), list: (p) => secure.list(p), delete: (k) => secure.delete(k), localPath: (k) => secure.localPath(k) };
+    const wrapped: ObjectStore = { location: secure.location, get: (k) => secure.get(k), getStream: (k) => secure.getStream(k), put: (k, b) => secure.put(k, b), putIfAbsent: (k, b) => secure.putIfAbsent(k, b), exists: (k) => secure.exists(k), list: (p) => secure.list(p), delete: (k) => secure.delete(k), localPath: (k) => secure.localPath(k) };
     expect(eventsOnWorkerPossible(wrapped, t.stores.curated)).toBe(false);
     // The stage itself works over such a store (in-process).
     const counts = (await standardiseStage({ ...t.ctx(AS_AT), stores: { ...t.stores, secure: wrapped } })).counts;
