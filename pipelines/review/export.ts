@@ -9,8 +9,8 @@ import { iterateParquet } from '../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY, type Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { formatDecimal, formatInt, formatPercent, html, notice, para, renderPage, table, waterfallChart } from '../reports/html/index.ts';
-import { isDeterministicKey, MODEL_JSON } from '../reports/match-audit/load.ts';
-import { strataFor, stratumOf, type Stratum } from './estimate.ts';
+import { MODEL_JSON } from '../reports/match-audit/load.ts';
+import { strataFor, stratumOf, throughStratum, type Stratum } from './estimate.ts';
 import { mulberry32 } from '../../matching/random.ts';
 import { REVIEW_SAMPLE_CSV, REVIEW_SAMPLE_HTML, REVIEW_SAMPLE_JSON } from './files.ts';
 
@@ -26,13 +26,14 @@ export interface SampledPair {
   stratum: string;
   recordIdL: string;
   recordIdR: string;
-  matchWeight: number;
-  matchProbability: number;
+  /** null: never scored (a pair of one person joined through other links). */
+  matchWeight: number | null;
+  matchProbability: number | null;
   matchKey: string;
 }
 
 export interface ReviewSample {
-  version: 1;
+  version: 2;
   asAt: string;
   threshold: number;
   seed: number;
@@ -40,22 +41,39 @@ export interface ReviewSample {
   pairs: SampledPair[];
 }
 
-/** Splits `size` over strata: equal shares, capped by each stratum's population, the remainder passed on. */
+/**
+ * Splits `size` over strata: one pair for every non-empty stratum first (the largest strata first when `size` is
+ * smaller than their number), the rest in proportion to each stratum's pairs (largest remainders), capped by
+ * what each holds, what a full stratum cannot take passed on to the others.
+ */
 export function allocate(size: number, populations: number[]): number[] {
   const alloc = populations.map(() => 0);
+  const bySize = populations.map((p, i) => [p, i] as const).filter(([p]) => p > 0).sort((x, y) => y[0] - x[0] || x[1] - y[1]).map(([, i]) => i);
   let left = size;
-  let open = populations.map((p, i) => (p > 0 ? i : -1)).filter((i) => i >= 0);
-  while (left > 0 && open.length > 0) {
-    const share = Math.max(1, Math.floor(left / open.length));
-    const next: number[] = [];
-    for (const i of open) {
-      if (left === 0) break;
-      const take = Math.min(share, populations[i]! - alloc[i]!, left);
-      alloc[i]! += take;
-      left -= take;
-      if (alloc[i]! < populations[i]!) next.push(i);
+  for (const i of bySize) {
+    if (left === 0) break;
+    alloc[i] = 1;
+    left--;
+  }
+  while (left > 0) {
+    const open = bySize.filter((i) => alloc[i]! < populations[i]!);
+    if (open.length === 0) break;
+    const room = open.reduce((t, i) => t + populations[i]!, 0);
+    const exact = open.map((i) => (left * populations[i]!) / room);
+    const take = exact.map((e, k) => Math.min(Math.floor(e), populations[open[k]!]! - alloc[open[k]!]!));
+    let given = take.reduce((t, x) => t + x, 0);
+    // largest remainders get the pairs still left from this round (one each)
+    const order = open.map((_, k) => k).sort((x, y) => (exact[y]! - Math.floor(exact[y]!)) - (exact[x]! - Math.floor(exact[x]!)) || x - y);
+    for (const k of order) {
+      if (given >= left) break;
+      if (alloc[open[k]!]! + take[k]! < populations[open[k]!]!) {
+        take[k]!++;
+        given++;
+      }
     }
-    open = next;
+    open.forEach((i, k) => { alloc[i]! += take[k]!; });
+    left -= given;
+    if (given === 0) break;
   }
   return alloc;
 }
@@ -79,30 +97,59 @@ function csvCell(v: string | number | null): string {
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : Array.isArray(v) ? v.join(' ') : String(v));
 
+/**
+ * Every pair of the population, by stratum: the scored pairs (curated `pairs`, linked when both records are in one
+ * person of curated `persons`) and the pairs of one person never scored (joined through other links), each list in
+ * a fixed order (pairs as the match stage writes them, sorted; then by person and record id).
+ */
+export async function populationByStratum(curated: ObjectStore, asAt: string, strata: readonly Stratum[]): Promise<Map<string, SampledPair[]>> {
+  const personsKey = keys.curated('persons', asAt);
+  if (!(await curated.exists(personsKey))) throw new Error(`review export: no curated persons at ${personsKey} in ${curated.location}: run the match stage for ${asAt} first`);
+  const personOf = new Map<string, string>();
+  for await (const batch of iterateParquet(curated, personsKey, 'SELECT record_id, person_id FROM {{file}}')) for (const row of batch) personOf.set(str(row.record_id) ?? '', str(row.person_id) ?? '');
+  const members = new Map<string, SampledPair[]>(strata.map((s) => [s.id, []]));
+  const scoredInPerson = new Set<string>();
+  for await (const batch of iterateParquet(curated, keys.curated('pairs', asAt))) {
+    for (const row of batch) {
+      const l = str(row.record_id_l) ?? '';
+      const r = str(row.record_id_r) ?? '';
+      const pl = personOf.get(l);
+      const linked = pl !== undefined && pl === personOf.get(r);
+      if (linked) scoredInPerson.add(l < r ? `${l}\u0000${r}` : `${r}\u0000${l}`);
+      const w = typeof row.match_weight === 'number' ? row.match_weight : Number.NaN;
+      const s = stratumOf(strata, w, linked);
+      members.get(s.id)!.push({ pairId: '', stratum: s.id, recordIdL: l, recordIdR: r, matchWeight: Number.isFinite(w) ? w : null, matchProbability: typeof row.match_probability === 'number' ? row.match_probability : null, matchKey: str(row.match_key) ?? '' });
+    }
+  }
+  const through = throughStratum(strata);
+  const recordsOf = new Map<string, string[]>();
+  for (const [rec, person] of personOf) (recordsOf.get(person) ?? recordsOf.set(person, []).get(person)!).push(rec);
+  for (const person of [...recordsOf.keys()].sort()) {
+    const recs = recordsOf.get(person)!.sort();
+    for (let i = 0; i < recs.length; i++) {
+      for (let j = i + 1; j < recs.length; j++) {
+        if (scoredInPerson.has(`${recs[i]}\u0000${recs[j]}`)) continue;
+        members.get(through.id)!.push({ pairId: '', stratum: through.id, recordIdL: recs[i]!, recordIdR: recs[j]!, matchWeight: null, matchProbability: null, matchKey: THROUGH_KEY });
+      }
+    }
+  }
+  return members;
+}
+
+/** The match_key shown for a pair of one person that was never scored. */
+export const THROUGH_KEY = 'linked through other records';
+
 export async function exportReviewSample(stores: Record<Zone, ObjectStore>, opts: ExportOptions): Promise<ExportResult> {
   const { asAt } = opts;
   const seed = opts.seed ?? 20260331;
   if (!Number.isInteger(opts.size) || opts.size < 1) throw new Error(`review export: --size must be a whole number of pairs, at least 1 (got ${opts.size})`);
   const pairsKey = keys.curated('pairs', asAt);
   if (!(await stores.curated.exists(pairsKey))) throw new Error(`review export: no curated pairs at ${pairsKey} in ${stores.curated.location}: run the pipeline for ${asAt} first`);
-  const modelRaw = (await stores.curated.exists(MODEL_JSON(asAt))) ? (JSON.parse((await stores.curated.get(MODEL_JSON(asAt))).toString('utf8')) as { threshold?: { weight?: number }; deterministicRules?: { rules?: string[] } }) : null;
+  const modelRaw = (await stores.curated.exists(MODEL_JSON(asAt))) ? (JSON.parse((await stores.curated.get(MODEL_JSON(asAt))).toString('utf8')) as { threshold?: { weight?: number } }) : null;
   const threshold = modelRaw?.threshold?.weight;
   if (typeof threshold !== 'number') throw new Error(`review export: no threshold: ${MODEL_JSON(asAt)} is missing or has no threshold.weight`);
-  const detRules = new Set(modelRaw?.deterministicRules?.rules ?? []);
   const strata = strataFor(threshold);
-
-  // All scored pairs, by stratum (ids kept in pair order, which the match stage writes sorted).
-  const members = new Map<string, SampledPair[]>(strata.map((s) => [s.id, []]));
-  for await (const batch of iterateParquet(stores.curated, pairsKey)) {
-    for (const row of batch) {
-      const l = str(row.record_id_l) ?? '';
-      const r = str(row.record_id_r) ?? '';
-      const w = typeof row.match_weight === 'number' ? row.match_weight : Number.NaN;
-      const key = str(row.match_key) ?? '';
-      const s = stratumOf(strata, Number.isFinite(w) ? w : Number.POSITIVE_INFINITY, isDeterministicKey(key, detRules));
-      members.get(s.id)!.push({ pairId: '', stratum: s.id, recordIdL: l, recordIdR: r, matchWeight: w, matchProbability: typeof row.match_probability === 'number' ? row.match_probability : Number.NaN, matchKey: key });
-    }
-  }
+  const members = await populationByStratum(stores.curated, asAt, strata);
   const populations = strata.map((s) => members.get(s.id)!.length);
   const alloc = allocate(opts.size, populations);
   const rnd = mulberry32(seed);
@@ -134,19 +181,20 @@ export async function exportReviewSample(stores: Record<Zone, ObjectStore>, opts
     }
   }
   const sample: ReviewSample = {
-    version: 1, asAt, threshold, seed,
+    version: 2, asAt, threshold, seed,
     strata: strata.map((s, i) => ({ ...s, population: populations[i]!, sampled: alloc[i]! })),
     pairs: picked,
   };
   const label = new Map(strata.map((s) => [s.id, s.label]));
   const shown = (f: Field, v: string | null) => (v === null ? '' : TOKEN_FIELDS.has(f) ? `…${v.slice(-6)}` : v);
-  const header = ['pair_id', 'weight_band', 'match_weight', 'match_probability', 'match_key', 'record_id_l', 'record_id_r', 'source_l', 'source_r',
+  const stratumById = new Map(strata.map((s) => [s.id, s]));
+  const header = ['pair_id', 'weight_band', 'linked_in_this_run', 'match_weight', 'match_probability', 'match_key', 'record_id_l', 'record_id_r', 'source_l', 'source_r',
     ...COMPARED_FIELDS.flatMap(([f]) => [`${f}_l`, `${f}_r`]), 'decision', 'notes'];
   const lines = [header.join(',')];
   for (const p of picked) {
     const a = values.get(p.recordIdL) ?? {};
     const b = values.get(p.recordIdR) ?? {};
-    lines.push([p.pairId, label.get(p.stratum) ?? p.stratum, formatDecimal(p.matchWeight, 3), formatDecimal(p.matchProbability, 6), p.matchKey, p.recordIdL, p.recordIdR, a.source ?? '', b.source ?? '',
+    lines.push([p.pairId, label.get(p.stratum) ?? p.stratum, stratumById.get(p.stratum)?.linked ? 'yes' : 'no', p.matchWeight === null ? '' : formatDecimal(p.matchWeight, 3), p.matchProbability === null ? '' : formatDecimal(p.matchProbability, 6), p.matchKey, p.recordIdL, p.recordIdR, a.source ?? '', b.source ?? '',
       ...COMPARED_FIELDS.flatMap(([f]) => [shown(f, a[f] ?? null), shown(f, b[f] ?? null)]), '', ''].map((v) => csvCell(v)).join(','));
   }
   const out = { csv: keys.secure(asAt, REVIEW_SAMPLE_CSV), html: keys.secure(asAt, REVIEW_SAMPLE_HTML), json: keys.secure(asAt, REVIEW_SAMPLE_JSON) };
@@ -175,7 +223,19 @@ interface Explanation {
   comparisons: Array<{ comparison: string; level: string; weight: number; tfAdjustment?: number }>;
 }
 
+/** What the run did with a pair: "linked in this run" only when its two records are in one person. */
+export function pairLead(p: SampledPair, threshold: number, s: Stratum | undefined): string {
+  const status = s?.linked
+    ? 'Linked in this run (the two records are in one person)'
+    : p.matchWeight !== null && p.matchWeight >= threshold
+      ? 'Not linked in this run: the weight reaches the threshold, but a veto rule or the clustering guard kept the records apart'
+      : 'Not linked in this run';
+  const score = p.matchWeight === null ? 'never scored as a pair (joined through other records)' : `match weight ${formatDecimal(p.matchWeight, 2)}${p.matchProbability === null ? '' : ` (probability ${formatPercent(p.matchProbability, 2)})`}, found by ${p.matchKey}`;
+  return `${status}; ${score}.`;
+}
+
 function reviewerPage(sample: ReviewSample, values: Map<string, Record<string, string | null>>, label: Map<string, string>, explained: Map<string, Explanation>): string {
+  const strata = new Map(sample.strata.map((s) => [s.id, s]));
   const cards = sample.pairs.map((p) => {
     const a = values.get(p.recordIdL) ?? {};
     const b = values.get(p.recordIdR) ?? {};
@@ -187,7 +247,7 @@ function reviewerPage(sample: ReviewSample, values: Map<string, Record<string, s
       const verdict = va === null || vb === null ? 'missing' : same ? 'same' : 'different';
       return { name, l: va === null ? '' : token ? `…${va.slice(-6)}` : va, r: vb === null ? '' : token ? `…${vb.slice(-6)}` : vb, verdict };
     });
-    return { title: `Pair ${p.pairId}`, id: p.pairId, lead: `Match weight ${formatDecimal(p.matchWeight, 2)} (probability ${formatPercent(p.matchProbability, 2)}), band ${label.get(p.stratum) ?? p.stratum}, found by ${p.matchKey}`, body: html`${table({
+    return { title: `Pair ${p.pairId}`, id: p.pairId, lead: pairLead(p, sample.threshold, strata.get(p.stratum)), body: html`${table({
       caption: `${p.recordIdL} and ${p.recordIdR}`,
       columns: [
         { label: 'Field', key: 'name' },
@@ -200,7 +260,7 @@ function reviewerPage(sample: ReviewSample, values: Map<string, Record<string, s
     })}
 ${(() => {
       const e = explained.get(`${p.recordIdL}|${p.recordIdR}`);
-      return e ? waterfallChart({
+      return e && p.matchWeight !== null ? waterfallChart({
         title: `How the model scored ${p.pairId}`,
         start: { label: 'Prior', value: e.priorWeight },
         steps: e.comparisons.map((c) => ({ label: `${c.comparison}: ${c.level}`, value: c.weight + (c.tfAdjustment ?? 0) })),
@@ -216,10 +276,10 @@ ${(() => {
     banner: notice('warn', 'OFFICIAL-SENSITIVE', 'Clear personal data from the secure zone. Do not copy, print or move this page out of the secure environment.'),
     intro: html`${para('For each pair, decide whether the two records are the same real person. Judge from the values, not from the weight. When you cannot tell, say unsure: it is better than a guess.')}
 ${table({
-      caption: 'How the sample was drawn (match-weight bands around the threshold)',
+      caption: 'How the sample was drawn (strata: linked in this run or not, by match-weight band)',
       columns: [
-        { label: 'Band', key: 'label' },
-        { label: 'Linked?', cell: (s: ReviewSample['strata'][number]) => (s.accepted ? 'yes' : 'no') },
+        { label: 'Stratum', key: 'label' },
+        { label: 'Linked in this run?', cell: (s: ReviewSample['strata'][number]) => (s.linked ? 'yes: same person' : 'no') },
         { label: 'Pairs in band', key: 'population', kind: 'num' },
         { label: 'Sampled', key: 'sampled', kind: 'num' },
       ],

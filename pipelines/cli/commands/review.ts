@@ -64,8 +64,8 @@ export function register(program: Command): void {
       const asAt = await resolveAsAt(opts.out, opts.asAt);
       const { sample, keys } = await exportReviewSample(stores, { asAt, size, seed, log: jsonLog() });
       const lines = [
-        `review sample for ${asAt}: ${formatInt(sample.pairs.length)} pairs from ${formatInt(sample.strata.filter((s) => s.sampled > 0).length)} match-weight bands around the threshold ${formatDecimal(sample.threshold, 2)}`,
-        ...sample.strata.filter((s) => s.population > 0).map((s) => `  ${s.label.padEnd(22)} ${formatInt(s.sampled).padStart(5)} of ${formatInt(s.population)} pairs${s.accepted ? ' (linked)' : ''}`),
+        `review sample for ${asAt}: ${formatInt(sample.pairs.length)} pairs from ${formatInt(sample.strata.filter((s) => s.sampled > 0).length)} strata (linked in this run or not, by match-weight band around the threshold ${formatDecimal(sample.threshold, 2)})`,
+        ...sample.strata.filter((s) => s.population > 0).map((s) => `  ${s.label.padEnd(56)} ${formatInt(s.sampled).padStart(5)} of ${formatInt(s.population)} pairs`),
         'written to the SECURE zone only (clear personal data: do not move it out):',
         `  for decisions  ${join(stores.secure.location, keys.csv)}`,
         `  for reading    ${join(stores.secure.location, keys.html)}`,
@@ -95,7 +95,8 @@ export function register(program: Command): void {
       const lines = [
         `imported ${formatInt(res.decisions.length)} decisions for ${asAt} (${formatInt(e.decisions.match)} match, ${formatInt(e.decisions.nonMatch)} non-match, ${formatInt(e.decisions.unsure)} unsure${res.blank ? `; ${formatInt(res.blank)} rows still blank` : ''})`,
         `  precision ${interval(e.precision)}`,
-        `  recall    ${interval(e.recall)}  (among scored pairs)`,
+        `  recall    ${interval(e.recall)}`,
+        `  (over ${formatInt(e.population.pairs)} pairs this run scored or joined into one person, ${formatInt(e.population.linked)} of them linked in this run)`,
         `  clerical labels for training m: ${join(stores.secure.location, res.keys.labelledPairs)}`,
       ];
       if (opts.republish) {

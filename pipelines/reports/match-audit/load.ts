@@ -262,7 +262,9 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
     reviewSample = Array.isArray(raw.pairs) ? (raw.pairs as Array<Record<string, unknown>>) : null;
   }
   const reviewKey = keys.secure(asAt, REVIEW_ESTIMATE);
-  const review = (await stores.secure.exists(reviewKey)) ? (JSON.parse((await stores.secure.get(reviewKey)).toString('utf8')) as ReviewEstimate) : null;
+  const reviewRaw = (await stores.secure.exists(reviewKey)) ? (JSON.parse((await stores.secure.get(reviewKey)).toString('utf8')) as ReviewEstimate) : null;
+  // an estimate from before "linked" meant "in one person" (version 1) is not shown: its strata mislabel pairs
+  const review = reviewRaw?.version === 2 ? reviewRaw : null;
   const ignoredFiles: Array<{ key: string; why: string }> = [];
   const peopleFeeds = new Set(PEOPLE_FEEDS.map((f) => `${f.source}/${f.feed}`));
   return {

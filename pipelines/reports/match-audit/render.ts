@@ -320,17 +320,17 @@ function reviewBody(r: MatchAuditReport): SafeHtml {
   const ci = (i: { estimate: number; lower: number; upper: number } | null) => (i ? `${formatPercent(i.estimate)} (95% CI ${formatPercent(i.lower)} to ${formatPercent(i.upper)})` : 'not estimable');
   return html`
 ${keyFigures([
-    { label: 'precision', value: v.precision ? formatPercent(v.precision.estimate) : '–', note: v.precision ? `95% CI ${formatPercent(v.precision.lower)} to ${formatPercent(v.precision.upper)}` : 'no accepted pair reviewed' },
+    { label: 'precision', value: v.precision ? formatPercent(v.precision.estimate) : '–', note: v.precision ? `95% CI ${formatPercent(v.precision.lower)} to ${formatPercent(v.precision.upper)}` : 'no linked pair reviewed' },
     { label: 'recall', value: v.recall ? formatPercent(v.recall.estimate) : '–', note: v.recall ? `95% CI ${formatPercent(v.recall.lower)} to ${formatPercent(v.recall.upper)}` : 'no match found in the sample' },
     { label: 'decisions', value: formatInt(v.decisions.total), note: `${formatInt(v.decisions.match)} match, ${formatInt(v.decisions.nonMatch)} non-match, ${formatInt(v.decisions.unsure)} unsure` },
   ])}
-${factList([['Precision', ci(v.precision)], ['Recall', ci(v.recall)], ['Threshold at review', formatDecimal(v.threshold, 2)], ['Pairs in unreviewed strata', formatInt(v.unreviewedPairs)]])}
+${factList([['Precision', ci(v.precision)], ['Recall', ci(v.recall)], ['Threshold at review', formatDecimal(v.threshold, 2)], ['Population', v.population ? `${formatInt(v.population.pairs)} pairs this run scored or joined into one person (${formatInt(v.population.linked)} linked in this run)` : 'not recorded'], ['Pairs in unreviewed strata', formatInt(v.unreviewedPairs)]])}
 ${para(v.method, true)}
 ${table({
-    caption: 'Review results by match-weight band',
+    caption: 'Review results by stratum (linked in this run or not, by match-weight band)',
     columns: [
-      { label: 'Band', key: 'label' },
-      { label: 'Linked?', cell: (s: NonNullable<MatchAuditReport['review']>['strata'][number]) => (s.accepted ? 'yes' : 'no') },
+      { label: 'Stratum', key: 'label' },
+      { label: 'Linked in this run?', cell: (s: NonNullable<MatchAuditReport['review']>['strata'][number]) => (s.linked ? 'yes' : 'no') },
       { label: 'Pairs', key: 'population', kind: 'num' },
       { label: 'Sampled', key: 'sampled', kind: 'num' },
       { label: 'Match', key: 'match', kind: 'num' },
