@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'out/**', 'bench/.venv/**', 'coverage/**', 'test-artifacts/**', '**/*.d.ts'] },
+  { ignores: ['node_modules/**', 'dist/**', '.ci/.node/**', 'cdk.out/**', 'out/**', 'bench/.venv/**', 'coverage/**', 'test-artifacts/**', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

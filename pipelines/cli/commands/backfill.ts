@@ -3,13 +3,10 @@
  * Locally: the run state machine per date (dates already done with the same inputs and config are skipped;
  * resumable after a kill). With --cloud: starts the deployed backfill state machine and follows it.
  */
-import { SFNClient } from '@aws-sdk/client-sfn';
 import progressLib from 'cli-progress';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { backfillCloud } from '../../backfill/cloud.ts';
-import { backfillLocal } from '../../backfill/local.ts';
 import { backfillPeriods, EVERY, type Every } from '../../backfill/periods.ts';
 import { loadRunConfig } from '../../config.ts';
 import { jsonLog } from '../../log.ts';
@@ -73,6 +70,7 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
     if (!o.stateMachineArn) throw new Error('--cloud needs --state-machine-arn <arn> (the stack output BackfillStateMachineArn)');
     const bar = periodBar(periods.length);
     try {
+      const [{ SFNClient }, { backfillCloud }] = await Promise.all([import('@aws-sdk/client-sfn'), import('../../backfill/cloud.ts')]);
       const r = await backfillCloud({
         client: new SFNClient(o.region ? { region: o.region } : {}),
         stateMachineArn: o.stateMachineArn,
@@ -95,6 +93,7 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
   const config = await loadRunConfig(o.config);
   const bar = periodBar(periods.length);
   let skipped = 0;
+  const { backfillLocal } = await import('../../backfill/local.ts'); // the local runner: aws-cdk-lib, the executor, DuckDB
   const summary = await backfillLocal({
     landing, out: resolve(o.out), from: o.from, to: o.to, every, force: o.force ?? false, config, log: jsonLog(),
     onPeriod: ({ index, total, asAt, result }) => {

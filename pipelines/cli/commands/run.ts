@@ -6,7 +6,7 @@ import { join, relative, resolve } from 'node:path';
 import { loadRunConfig, type RunConfig } from '../../config.ts';
 import { isIsoDate } from '../../layout.ts';
 import { jsonLog } from '../../log.ts';
-import { runLocal, type LocalRunResult } from '../../local/runner.ts';
+import type { LocalRunResult } from '../../local/runner.ts';
 import { cliProgress } from '../progress-bar.ts';
 
 export interface RunOptions {
@@ -44,6 +44,7 @@ export async function resolveAsAt(landing: string, asAt: string | undefined): Pr
 
 /** Runs one as-at date with progress bars on stderr; returns the result for the summary. */
 export async function runWithProgress(opts: { landing: string; out: string; asAt: string; config: RunConfig; force?: boolean }): Promise<LocalRunResult> {
+  const { runLocal } = await import('../../local/runner.ts'); // aws-cdk-lib and the local executor: only when running
   const progress = cliProgress();
   try {
     return await runLocal({

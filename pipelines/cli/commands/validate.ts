@@ -7,9 +7,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadRunConfig } from '../../config.ts';
-import { localStores } from '../../local/runner.ts';
 import { jsonLog } from '../../log.ts';
-import { discoverFeeds, validateStage, type FileCounts } from '../../stages/validate.ts';
+import type { FileCounts } from '../../stages/validate.ts';
 import { keys } from '../../layout.ts';
 import { cliProgress } from '../progress-bar.ts';
 import { resolveAsAt } from './run.ts';
@@ -26,6 +25,8 @@ export async function validateLanding(opts: { landing: string; out: string; asAt
   const out = resolve(opts.out);
   const asAt = await resolveAsAt(landing, opts.asAt);
   const config = await loadRunConfig(opts.config);
+  // the stage (DuckDB) and the local runner's stores: loaded when validating, not for --help
+  const [{ localStores }, { discoverFeeds, validateStage }] = await Promise.all([import('../../local/runner.ts'), import('../../stages/validate.ts')]);
   const stores = localStores(landing, out);
   const progress = opts.progress ? cliProgress() : undefined;
   const ctx = {
