@@ -5,8 +5,11 @@
  *   landing  provider extracts:      <source>/<feed>/dt=<extract date>/<file>.csv   (local: --landing)
  *   secure   secure match zone:      clear quasi-identifiers, quarantined rows, review samples
  *   curated  pseudonymous tables:    <table>/as_at=<date>/part-00000.parquet          (Glue/Athena tables)
- *   outputs  published outputs:      as_at=<date>/{manifest.json, target-lists/, start-well/, match-audit/}
+ *   outputs  published outputs:      as_at=<date>/{_CURRENT.json, manifest.json, target-lists/, start-well/, match-audit/}
+ *                                    (one complete released set per date: see pipelines/release/ and docs/governance.md)
  *                                    _locks/as_at=<date>/run-lock.<generation>.json (one run per as-at date at a time)
+ *            run state:              _runs/as_at=<date>/<run id>/manifest.json, _runs/as_at=<date>/last-run.json
+ *   secure   a run's staged outputs: as_at=<date>/staging/<run id>/... (not released until scanned, audited, signed off)
  */
 export const ZONES = ['landing', 'secure', 'curated', 'outputs'] as const;
 export type Zone = (typeof ZONES)[number];
@@ -34,10 +37,22 @@ export const keys = {
   secure: (asAt: string, name: string) => `as_at=${asAt}/${name}`,
   quarantine: (asAt: string, source: string, feed: string, file: string) => `as_at=${asAt}/quarantine/${source}/${feed}/${file}`,
   output: (asAt: string, name: string) => `as_at=${asAt}/${name}`,
+  /** The released set's manifest (the live one: the run whose outputs are published for the date). */
   manifest: (asAt: string) => `as_at=${asAt}/manifest.json`,
   /** The run locks of an as-at date (outputs zone): one object per holder generation (pipelines/io/run-lock.ts). */
   runLockPrefix: (asAt: string) => `_locks/as_at=${asAt}/`,
   runLock: (asAt: string, generation: number) => `_locks/as_at=${asAt}/run-lock.${String(generation).padStart(6, '0')}.json`,
+  /** A run's own manifest (its state while it runs, and after it failed or awaits sign-off), in the outputs zone. */
+  runManifest: (asAt: string, runId: string) => `_runs/as_at=${asAt}/${runId}/manifest.json`,
+  /** The id of the run last prepared for the date (outputs zone): where `run` finds the manifest of a failed run. */
+  lastRun: (asAt: string) => `_runs/as_at=${asAt}/last-run.json`,
+  /** The release marker in the outputs zone: which run's set is live for the date, and each file's SHA-256. */
+  current: (asAt: string) => `as_at=${asAt}/_CURRENT.json`,
+  /** The published folder for a date, in the outputs zone. */
+  releasePrefix: (asAt: string) => `as_at=${asAt}/`,
+  /** A run's staged outputs, in the secure zone (`name` relative to the published folder, e.g. target-lists/index.html). */
+  staged: (asAt: string, runId: string, name: string) => `as_at=${asAt}/staging/${runId}/${name}`,
+  stagingPrefix: (asAt: string, runId: string) => `as_at=${asAt}/staging/${runId}/`,
 };
 
 /** YYYY-MM-DD, a real calendar date. */

@@ -19,6 +19,8 @@ import type { ObjectStore } from './io/object-store.ts';
 import { acquireRunLock, releaseRunLock, type RunLockOptions } from './io/run-lock.ts';
 import { isIsoDate, keys, type Zone } from './layout.ts';
 import type { Log } from './log.ts';
+import { hasStagedSet, recoverRelease } from './release/promote.ts';
+import { releaseFinishedRun } from './release/run.ts';
 
 export const MANIFEST_VERSION = 1;
 
@@ -157,6 +159,24 @@ export const stageRecordSchema = z.object({
 });
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 
+export const signoffSchema = z.object({
+  decision: z.enum(['approve', 'reject']),
+  /** A member of staff (IG officer), not a data subject. */
+  by: z.string().min(1),
+  at: z.string(),
+  note: z.string(),
+});
+
+export const releaseRecordSchema = z.object({
+  state: z.enum(['awaiting-signoff', 'released', 'rejected', 'not-released']),
+  /** When the state was reached. */
+  at: z.string(),
+  /** The run's staged set (secure zone) while it is not released. */
+  staged: z.string().optional(),
+  signoff: signoffSchema.optional(),
+});
+export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;
+
 export const manifestSchema = z.object({
   manifestVersion: z.literal(MANIFEST_VERSION),
   runId: z.string(),
@@ -174,27 +194,53 @@ export const manifestSchema = z.object({
   })),
   stages: z.array(stageRecordSchema),
   error: z.object({ stage: z.string(), error: z.string(), cause: z.string() }).optional(),
+  /** Where the run's outputs are: staged (secure zone), awaiting IG sign-off, released (the published set), rejected, not released (failed). */
+  release: releaseRecordSchema.optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
-export async function readManifest(outputs: ObjectStore, asAt: string): Promise<Manifest | undefined> {
-  const key = keys.manifest(asAt);
-  if (!(await outputs.exists(key))) return undefined;
-  const raw = JSON.parse((await outputs.get(key)).toString('utf8')) as unknown;
+function parseManifest(raw: unknown, where: string): Manifest {
   const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`manifest ${outputs.location}/${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`manifest ${where}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 
-export async function writeManifest(outputs: ObjectStore, m: Manifest): Promise<void> {
-  await outputs.put(keys.manifest(m.asAt), `${JSON.stringify(m, null, 2)}\n`);
+async function readManifestAt(outputs: ObjectStore, key: string): Promise<Manifest | undefined> {
+  if (!(await outputs.exists(key))) return undefined;
+  return parseManifest(JSON.parse((await outputs.get(key)).toString('utf8')) as unknown, `${outputs.location}/${key}`);
 }
 
-/** The config a run was prepared with (stages read it from the manifest, so every Lambda agrees). */
+/** The manifest of the set published for the date (the released run), if any. */
+export async function readManifest(outputs: ObjectStore, asAt: string): Promise<Manifest | undefined> {
+  return readManifestAt(outputs, keys.manifest(asAt));
+}
+
+/** A run's own manifest: its state while it runs, and its record after (failed, awaiting sign-off, released). */
+export async function readRunManifest(outputs: ObjectStore, asAt: string, runId: string): Promise<Manifest | undefined> {
+  return (await readManifestAt(outputs, keys.runManifest(asAt, runId))) ?? (await readManifest(outputs, asAt).then((m) => (m?.runId === runId ? m : undefined)));
+}
+
+/** The manifest of the run last prepared for the date (what `run` reports, whether it finished, failed or awaits sign-off). */
+export async function readLatestRunManifest(outputs: ObjectStore, asAt: string): Promise<Manifest | undefined> {
+  const key = keys.lastRun(asAt);
+  if (!(await outputs.exists(key))) return readManifest(outputs, asAt);
+  const { runId } = JSON.parse((await outputs.get(key)).toString('utf8')) as { runId: string };
+  return readRunManifest(outputs, asAt, runId);
+}
+
+/** Writes the run's own manifest (the published copy is written into its set when it is released). */
+export async function writeManifest(outputs: ObjectStore, m: Manifest): Promise<void> {
+  await outputs.put(keys.runManifest(m.asAt, m.runId), manifestJson(m));
+}
+
+export function manifestJson(m: Manifest): string {
+  return `${JSON.stringify(m, null, 2)}\n`;
+}
+
+/** The config a run was prepared with (stages read it from the run's manifest, so every Lambda agrees). */
 export async function configForRun(outputs: ObjectStore, asAt: string, runId: string): Promise<RunConfig> {
-  const m = await readManifest(outputs, asAt);
-  if (!m) throw new Error(`no manifest for as-at ${asAt} in ${outputs.location}: the run was not prepared`);
-  if (m.runId !== runId) throw new Error(`manifest for as-at ${asAt} belongs to run ${m.runId}, not ${runId}: another run of this date started since`);
+  const m = await readRunManifest(outputs, asAt, runId);
+  if (!m) throw new Error(`no manifest for run ${runId} (as-at ${asAt}) in ${outputs.location}: the run was not prepared`);
   return runConfigSchema.parse(m.config.value);
 }
 
@@ -262,10 +308,13 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   const inputs = await hashInputs(deps.stores.landing, req.asAt);
   const cfgHash = configHash(config);
   const runId = deriveRunId(req.asAt, inputs, cfgHash);
-  const previous = await readManifest(deps.stores.outputs, req.asAt).catch(() => undefined);
-  if (!req.force && previous?.status === 'ok' && previous.runId === runId) {
+  const live = await readManifest(deps.stores.outputs, req.asAt).catch(() => undefined);
+  const previous = await readRunManifest(deps.stores.outputs, req.asAt, runId).catch(() => undefined);
+  // done: its set is the published one, or it finished and waits for IG's decision (a re-run would not change what IG is looking at)
+  const released = live?.status === 'ok' && live.runId === runId;
+  if (!req.force && (released || (previous?.status === 'ok' && previous.release?.state === 'awaiting-signoff'))) {
     if (deps.runLock && execution) await releaseRunLock(deps.stores.outputs, req.asAt, execution);
-    deps.log.info('run already done: skipped', { runId, asAt: req.asAt });
+    deps.log.info('run already done: skipped', { runId, asAt: req.asAt, release: released ? 'released' : 'awaiting-signoff' });
     return { runId, asAt: req.asAt, skip: true, feeds: [] };
   }
   const feeds = deps.discoverFeeds
@@ -283,6 +332,7 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
     inputs,
     stages: [],
   });
+  await deps.stores.outputs.put(keys.lastRun(req.asAt), `${JSON.stringify({ runId })}\n`);
   deps.log.info('run prepared', { runId, asAt: req.asAt, inputs: inputs.length, feeds: feeds.length });
   return { runId, asAt: req.asAt, skip: false, feeds };
 }
@@ -353,8 +403,8 @@ function ruleSetVersionOf(results: Record<string, unknown>): string | undefined 
 async function updateManifest(deps: ControlDeps, state: z.infer<typeof runStateSchema>, status: 'ok' | 'failed', stageOrder: readonly string[]): Promise<Manifest> {
   const asAt = state.run?.asAt ?? state.asAt ?? (state.marker ? asAtFromMarker(state.marker) : undefined);
   if (!asAt) throw new Error('run state has no as-at date (no asAt, no marker): nothing to record');
-  const previous = await readManifest(deps.stores.outputs, asAt).catch(() => undefined);
   const runId = state.run?.runId;
+  const previous = runId ? await readRunManifest(deps.stores.outputs, asAt, runId).catch(() => undefined) : undefined;
   const base: Manifest = previous && (runId === undefined || previous.runId === runId)
     ? previous
     : {
@@ -378,7 +428,6 @@ async function updateManifest(deps: ControlDeps, state: z.infer<typeof runStateS
     m.error = { stage: state.failedStage ?? 'unknown', error: state.error?.Error ?? 'Error', cause: typeof cause === 'string' ? describeCause(cause) : JSON.stringify(cause ?? null) };
   } else delete m.error;
   await writeManifest(deps.stores.outputs, m);
-  await releaseLockOf(deps, state, asAt);
   return m;
 }
 
@@ -409,14 +458,24 @@ export interface RunSummary {
 
 export async function finaliseRun(deps: ControlDeps, event: unknown, stageOrder: readonly string[]): Promise<RunSummary> {
   const state = parseOrThrow(runStateSchema, event, 'finalise: run state');
-  const m = await updateManifest(deps, state, 'ok', stageOrder);
-  deps.log.info('run finished', { runId: m.runId, asAt: m.asAt, status: m.status });
-  return { runId: m.runId, asAt: m.asAt, status: 'ok', manifestKey: keys.manifest(m.asAt) };
+  const finished = await updateManifest(deps, state, 'ok', stageOrder);
+  // the release: the staged set becomes the published folder, or waits for IG's sign-off (pipelines/release/)
+  await recoverRelease(deps.stores, finished.asAt);
+  const m = await releaseFinishedRun({ stores: deps.stores, writeManifest }, finished);
+  // the lock goes once the release is done (no other run of the date promotes meanwhile)
+  await releaseLockOf(deps, state, m.asAt);
+  deps.log.info('run finished', { runId: m.runId, asAt: m.asAt, status: m.status, release: m.release?.state ?? 'none' });
+  return { runId: m.runId, asAt: m.asAt, status: 'ok', release: m.release?.state ?? 'none', manifestKey: m.release?.state === 'released' ? keys.manifest(m.asAt) : keys.runManifest(m.asAt, m.runId) };
 }
 
 export async function recordRunFailure(deps: ControlDeps, event: unknown, stageOrder: readonly string[]): Promise<RunSummary> {
   const state = parseOrThrow(runStateSchema, event, 'record-failure: run state');
-  const m = await updateManifest(deps, state, 'failed', stageOrder);
+  const failed = await updateManifest(deps, state, 'failed', stageOrder);
+  // nothing of a failed run is released: the published folder keeps its previous set; what was staged stays in the secure zone for IG
+  const staged = await hasStagedSet(deps.stores.secure, failed.asAt, failed.runId).catch(() => false);
+  const m: Manifest = { ...failed, release: { state: 'not-released', at: failed.finishedAt ?? new Date().toISOString(), ...(staged ? { staged: `${deps.stores.secure.location}/${keys.stagingPrefix(failed.asAt, failed.runId)}` } : {}) } };
+  await writeManifest(deps.stores.outputs, m);
+  await releaseLockOf(deps, state, m.asAt);
   deps.log.error('run failed', { runId: m.runId, asAt: m.asAt, stage: m.error?.stage ?? 'unknown', error: m.error?.error ?? 'Error' });
-  return { runId: m.runId, asAt: m.asAt, status: 'failed', manifestKey: keys.manifest(m.asAt) };
+  return { runId: m.runId, asAt: m.asAt, status: 'failed', manifestKey: keys.runManifest(m.asAt, m.runId) };
 }

@@ -79,7 +79,8 @@ export class LocalObjectStore implements ObjectStore {
       }
       for (const e of entries) {
         const full = join(dir, e.name);
-        if (e.isDirectory()) await walk(full);
+        // a published folder is a symbolic link to its release (pipelines/release/promote.ts): followed like a folder
+        if (e.isDirectory() || (e.isSymbolicLink() && (await stat(full).then((s) => s.isDirectory(), () => false)))) await walk(full);
         else if (e.isFile() && !e.name.endsWith('.partial')) {
           const key = relative(this.root, full).split(sep).join('/');
           if (key.startsWith(prefix)) out.push({ key, size: (await stat(full)).size });

@@ -13,7 +13,7 @@ import type { ObjectStore } from '../io/object-store.ts';
 import type { QueryEngine } from '../io/query-engine.ts';
 import { keys, type Zone } from '../layout.ts';
 import { jsonLog, type Log } from '../log.ts';
-import { finaliseRun, prepareRun, readManifest, recordRunFailure, whoRan, type ControlDeps, type Manifest } from '../manifest.ts';
+import { finaliseRun, prepareRun, readLatestRunManifest, recordRunFailure, whoRan, type ControlDeps, type Manifest } from '../manifest.ts';
 import { noProgress, type Progress } from '../progress.ts';
 import { hasStage, type StageEntry } from '../stages/index.ts';
 import { invokeStage, type StageDeps } from '../stages/invoke.ts';
@@ -155,8 +155,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
     await follow.catch(() => undefined);
     if (engine) await engine.close();
   }
-  const manifestPath = join(resolve(opts.out), 'outputs', keys.manifest(opts.asAt));
-  const manifest = await readManifest(stores.outputs, opts.asAt).catch(() => undefined);
+  // the manifest of the run just made (released or not: a failed run's manifest says why, and is not published)
+  const manifest = await readLatestRunManifest(stores.outputs, opts.asAt).catch(() => undefined);
+  const released = manifest === undefined || manifest.release === undefined || manifest.release.state === 'released';
+  const manifestPath = join(resolve(opts.out), 'outputs', released ? keys.manifest(opts.asAt) : keys.runManifest(opts.asAt, manifest.runId));
   const base = { asAt: opts.asAt, manifestPath, outRoot: resolve(opts.out), missingStages: missing, notifications };
   if (failure !== undefined) {
     if (!(failure instanceof ExecutionError)) throw failure;

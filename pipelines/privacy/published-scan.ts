@@ -30,8 +30,13 @@ export interface PublishedScanStores {
 
 export interface PublishedScanRequest {
   asAt: string;
-  /** Objects in the outputs zone under this key prefix are not scanned (e.g. the audit report, checked in memory before it is written). */
+  /** Objects under this key prefix (outputs zone, or the staged set) are not scanned (e.g. the audit report, checked in memory before it is written). */
   excludeOutputsPrefix?: string;
+  /**
+   * The run's staging prefix in the secure zone: its staged set is scanned in place of the published folder
+   * (the publish stage scans what it is about to release). Absent: the published folder (`locality privacy-scan`).
+   */
+  stagedPrefix?: string;
 }
 
 /** Content not yet written, checked as the object it will become. */
@@ -60,7 +65,7 @@ export class PublishedScan {
   private constructor(private readonly stores: PublishedScanStores, private readonly req: PublishedScanRequest, private readonly ix: IdentifierIndex, private readonly vocabulary: string[], log?: Log) {
     this.collector = new ScanCollector(ix, log, vocabulary);
     const prefix = req.excludeOutputsPrefix;
-    this.exclude = (zone, key) => !!prefix && zone === 'outputs' && key.startsWith(prefix);
+    this.exclude = (zone, key) => !!prefix && (zone === 'outputs' || zone === 'staged') && key.startsWith(prefix);
   }
 
   static async open(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<PublishedScan> {
@@ -77,7 +82,8 @@ export class PublishedScan {
    */
   async scanZone(zone: 'curated' | 'outputs', stop: () => boolean = () => false): Promise<void> {
     if (this.released) throw new Error('privacy scan: already finished');
-    for (const t of await publishedObjects(this.stores, this.req.asAt, this.exclude)) {
+    const staged = this.req.stagedPrefix ? { store: this.stores.secure, prefix: this.req.stagedPrefix } : undefined;
+    for (const t of await publishedObjects(this.stores, this.req.asAt, this.exclude, staged)) {
       if (stop()) return;
       const id = `${t.zone}/${t.key}`;
       if ((zone === 'curated' && t.zone !== 'curated') || this.scanned.has(id)) continue;

@@ -309,16 +309,29 @@ export class ScanCollector {
   }
 }
 
+/** A run's staged outputs (secure zone, under its staging prefix): scanned in place of the published folder. */
+export interface StagedSet {
+  store: ObjectStore;
+  prefix: string;
+}
+
 /**
- * What a run publishes for an as-at date: everything in the outputs zone under as_at=D/, curated objects under
- * .../as_at=D/, and objects in either zone that belong to no as-at date (e.g. a trend kept across runs).
+ * What a run publishes for an as-at date: everything in the outputs zone under as_at=D/ (or, given `staged`, the
+ * run's staged set instead: what it is about to release), curated objects under .../as_at=D/, and objects in
+ * either zone that belong to no as-at date (e.g. a trend kept across runs). `_releases/` is the local store of
+ * released sets behind the published folders (the same files again): not listed twice.
  */
-export async function publishedObjects(stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, exclude: (zone: string, key: string) => boolean = () => false): Promise<ScanTarget[]> {
+export async function publishedObjects(stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, exclude: (zone: string, key: string) => boolean = () => false, staged?: StagedSet): Promise<ScanTarget[]> {
   const out: ScanTarget[] = [];
-  const ours = (key: string) => key.startsWith(`as_at=${asAt}/`) || key.includes(`/as_at=${asAt}/`) || !/(^|\/)as_at=/.test(key);
+  const dated = (key: string) => /(^|\/)as_at=/.test(key);
+  const ours = (key: string) => key.startsWith(`as_at=${asAt}/`) || key.includes(`/as_at=${asAt}/`) || !dated(key);
   for (const [zone, store] of [['outputs', stores.outputs], ['curated', stores.curated]] as const) {
-    for (const o of await store.list('')) if (ours(o.key) && !exclude(zone, o.key)) out.push({ zone, store, key: o.key });
+    for (const o of await store.list('')) {
+      if (o.key.startsWith('_releases/') || exclude(zone, o.key)) continue;
+      if (zone === 'outputs' && staged ? !dated(o.key) : ours(o.key)) out.push({ zone, store, key: o.key });
+    }
   }
+  if (staged) for (const o of await staged.store.list(staged.prefix)) if (!exclude('staged', o.key)) out.push({ zone: 'staged', store: staged.store, key: o.key });
   return out;
 }
 

@@ -33,7 +33,8 @@ describe('Lambda handlers (thin: parse the event, build the S3/Athena ports, cal
     expect(lockPut).toMatchObject({ Bucket: 'outputs-b', Key: '_locks/as_at=2026-03-31/run-lock.000001.json', IfNoneMatch: '*' });
     expect(JSON.parse(String(lockPut.Body))).toMatchObject({ asAt: '2026-03-31', execution: execution.id, ranBy: 'eventbridge:ready-marker' });
     const put = s3.commandCalls(PutObjectCommand)[1]!.args[0].input;
-    expect(put).toMatchObject({ Bucket: 'outputs-b', Key: 'as_at=2026-03-31/manifest.json' });
+    // the run's own manifest (run state), not the published folder: that changes only when a run is released
+    expect(put).toMatchObject({ Bucket: 'outputs-b', Key: `_runs/as_at=2026-03-31/${r.runId}/manifest.json` });
     const manifest = JSON.parse(String(put.Body));
     expect(manifest).toMatchObject({ status: 'running', ranBy: 'eventbridge:ready-marker', codeVersion: 'git:abc' });
     expect(manifest.inputs).toEqual([expect.objectContaining({ key: 'police/people/dt=2026-03-31/people.csv', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
@@ -45,8 +46,9 @@ describe('Lambda handlers (thin: parse the event, build the S3/Athena ports, cal
     expect(s3.calls()).toHaveLength(0);
   });
 
-  it('a stage handler reads the run config from the manifest and refuses a manifest of another run', async () => {
-    s3.on(HeadObjectCommand).resolves({});
+  it('a stage handler reads the run config from its run manifest and refuses a run with none (the published manifest of another run is not it)', async () => {
+    s3.on(HeadObjectCommand).rejects(Object.assign(new Error('nf'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    s3.on(HeadObjectCommand, { Bucket: 'outputs-b', Key: 'as_at=2026-03-31/manifest.json' }).resolves({});
     s3.on(GetObjectCommand, { Bucket: 'outputs-b', Key: 'as_at=2026-03-31/manifest.json' }).callsFake(() => ({
       Body: Readable.from([Buffer.from(JSON.stringify({
         manifestVersion: 1, runId: '2026-03-31-aaaaaaaaaaaa', asAt: '2026-03-31', status: 'running', startedAt: 'x', ranBy: 'x', codeVersion: 'x',
@@ -54,7 +56,7 @@ describe('Lambda handlers (thin: parse the event, build the S3/Athena ports, cal
       }))]),
     }));
     const { handler } = await import('../../functions/stratify.ts');
-    await expect(handler({ runId: '2026-03-31-bbbbbbbbbbbb', asAt: '2026-03-31', input: {} }, context)).rejects.toThrow('belongs to run 2026-03-31-aaaaaaaaaaaa, not 2026-03-31-bbbbbbbbbbbb');
+    await expect(handler({ runId: '2026-03-31-bbbbbbbbbbbb', asAt: '2026-03-31', input: {} }, context)).rejects.toThrow('no manifest for run 2026-03-31-bbbbbbbbbbbb (as-at 2026-03-31)');
   });
 
   it('backfill-plan: the as-at dates of the Distributed Map', async () => {

@@ -43,7 +43,7 @@ const fakeStages: Record<string, StageEntry<unknown>> = {
     }
     const counted = input.results.count as Array<{ counts: { rowsIn: number } }>;
     const total = counted.reduce((a, r) => a + r.counts.rowsIn, 0);
-    await ctx.stores.outputs.put(`as_at=${ctx.asAt}/summary.json`, JSON.stringify({ total, configVersion: ctx.config.configVersion, input: input.results }));
+    await ctx.stores.secure.put(`as_at=${ctx.asAt}/staging/${ctx.runId}/summary.json`, JSON.stringify({ total, configVersion: ctx.config.configVersion, input: input.results }));
     return { counts: { rowsIn: total, feeds: counted.length } };
   }) as StageEntry<unknown>,
 };

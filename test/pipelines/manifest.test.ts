@@ -6,7 +6,7 @@ import { defaultRunConfig } from '../../pipelines/config.ts';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import {
-  asAtFromMarker, canonicalJson, codeVersion, configHash, deriveRunId, finaliseRun, prepareRun, readManifest, recordRunFailure, selectInputs, whoRan,
+  asAtFromMarker, canonicalJson, codeVersion, configHash, deriveRunId, finaliseRun, prepareRun, readManifest, readRunManifest, recordRunFailure, selectInputs, whoRan,
 } from '../../pipelines/manifest.ts';
 
 let dir: string;
@@ -68,7 +68,9 @@ describe('manifest lifecycle', () => {
     const run = await prepareRun({ stores, log: silentLog }, { asAt: '2026-02-28', ranBy: 'test-user' });
     expect(run.skip).toBe(false);
     expect(run.feeds).toEqual([{ source: 'health', feed: 'maternity' }, { source: 'health', feed: 'people' }]);
-    const running = (await readManifest(stores.outputs, '2026-02-28'))!;
+    // the run's own manifest; nothing is published until the run is released
+    expect(await readManifest(stores.outputs, '2026-02-28')).toBeUndefined();
+    const running = (await readRunManifest(stores.outputs, '2026-02-28', run.runId))!;
     expect(running).toMatchObject({ status: 'running', runId: run.runId, ranBy: 'test-user', config: { version: 'default' } });
     expect(running.inputs.map((i) => i.sha256)).toHaveLength(3);
     const t = { startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:02.000Z', durationMs: 2000 };
@@ -82,8 +84,11 @@ describe('manifest lifecycle', () => {
         stratify: { counts: { families_scored: 3 }, timing: t, ruleSetVersion: 'sf@1' },
       },
     }, ['validate', 'stratify', 'publish']);
+    // finalise released the run: its manifest is the published one
     const ok = (await readManifest(stores.outputs, '2026-02-28'))!;
     expect(ok.status).toBe('ok');
+    expect(ok.release).toMatchObject({ state: 'released' });
+    expect(await readRunManifest(stores.outputs, '2026-02-28', run.runId)).toEqual(ok);
     expect(ok.ruleSetVersion).toBe('sf@1');
     expect(ok.stages).toEqual([
       { name: 'validate', status: 'ok', items: 2, counts: { rows: 3, accepted: 2, quarantined: 1 }, ...t },
@@ -107,8 +112,11 @@ describe('manifest lifecycle', () => {
       marker: 'health/maternity/dt=2026-02-28/_READY', run, results: {}, failedStage: 'match',
       error: { Error: 'RangeError', Cause: JSON.stringify({ errorType: 'RangeError', errorMessage: 'match: too many pairs', trace: [] }) },
     }, ['validate', 'match']);
-    const m = (await readManifest(stores.outputs, '2026-02-28'))!;
+    // a failed run publishes nothing: its own manifest says why
+    expect(await readManifest(stores.outputs, '2026-02-28')).toBeUndefined();
+    const m = (await readRunManifest(stores.outputs, '2026-02-28', run.runId))!;
     expect(m.status).toBe('failed');
+    expect(m.release).toMatchObject({ state: 'not-released' });
     expect(m.error).toEqual({ stage: 'match', error: 'RangeError', cause: 'match: too many pairs' });
     expect(m.stages).toEqual([{ name: 'validate', status: 'not-run', counts: {} }, { name: 'match', status: 'failed', counts: {} }]);
   });

@@ -80,6 +80,7 @@ describe('families to publish on a generated population', () => {
     expect(st.counts.families_scored).toBe(fam.counts.families);
     expect(st.counts.families_with_a_rule_fired).toBeGreaterThan(0);
     const pub = await (await import('../../pipelines/stages/publish.ts')).publishStage(ctx, { steps: ['target-lists', 'start-well'] });
+    await (await import('../../pipelines/release/promote.ts')).promoteRelease(ctx.stores, ctx.asAt, ctx.runId);
     expect(pub.counts.target_list_localities).toBeGreaterThanOrEqual(3);
     for (const loc of ['North', 'Central', 'South']) {
       const csv = await readFile(join(dir, 'out', 'outputs', `as_at=${AS_AT}`, 'target-lists', `${loc}.csv`), 'utf8');

@@ -16,6 +16,14 @@ import type { StageContext } from '../../pipelines/stages/context.ts';
 import { familiesStage } from '../../pipelines/stages/families.ts';
 import { stratifyStage } from '../../pipelines/stages/stratify.ts';
 import { publishStage } from '../../pipelines/stages/publish.ts';
+import { promoteRelease } from '../../pipelines/release/promote.ts';
+
+/** Publish (to the run's staging) then release, as Finalise run does. */
+async function publishAndRelease(c: StageContext, input: Parameters<typeof publishStage>[1]) {
+  const r = await publishStage(c, input);
+  await promoteRelease(c.stores, c.asAt, c.runId);
+  return r;
+}
 import { findExternalReferences } from '../../pipelines/reports/html/index.ts';
 import { loadExplanation, renderExplanation } from '../../pipelines/cli/commands/explain.ts';
 import { defaultRuleSet } from '../../models/rules/supporting-families.ts';
@@ -91,10 +99,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** Every file under dir as a reader sees it (the published folder is a link to its release under _releases/: listed once). */
 async function allFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(join(e.parentPath, e.name));
-  return out.sort();
+  return (await new LocalObjectStore(dir).list('')).filter((o) => !o.key.startsWith('_releases/')).map((o) => join(dir, ...o.key.split('/')));
 }
 
 describe('families, stratify and publish stages', () => {
@@ -117,7 +124,7 @@ describe('families, stratify and publish stages', () => {
     expect(s1.rules_fired).toEqual(['SF-EDU-03', 'SF-EYS-01', 'SF-EYS-02', 'SF-EYS-03', 'SF-EYS-04', 'SF-HLT-01', 'SF-DA-01']);
     expect(s1).toMatchObject({ score: 3 + 1 + 1 + 1 + 1 + 2 + 3, tier: 'high', three_needs: true, open_to_statutory: false, rule_set_version: 'supporting-families@sf-2026.1' });
 
-    const pub = await publishStage(ctx, { steps: ['target-lists', 'start-well'] });
+    const pub = await publishAndRelease(ctx, { steps: ['target-lists', 'start-well'] });
     expect(pub.steps).toEqual(['target-lists', 'start-well']);
     expect(pub.counts).toMatchObject({ target_list_families_ranked: 1, target_list_families_statutory: 1, start_well_children: 1 });
     const csv = await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'North.csv'), 'utf8');
@@ -160,7 +167,7 @@ describe('families, stratify and publish stages', () => {
     for (const f of ['families', 'family_members', 'scores']) before.set(f, await readFile(join(root, 'curated', keys.curated(f as 'families', AS_AT))));
     await familiesStage(ctx);
     await stratifyStage(ctx);
-    await publishStage(ctx, { steps: ['target-lists', 'start-well'] });
+    await publishAndRelease(ctx, { steps: ['target-lists', 'start-well'] });
     for (const f of await allFiles(join(root, 'outputs'))) expect((await readFile(f)).equals(before.get(f)!), f).toBe(true);
     for (const f of ['families', 'family_members', 'scores']) expect((await readFile(join(root, 'curated', keys.curated(f as 'families', AS_AT)))).equals(before.get(f)!), f).toBe(true);
   });
@@ -212,7 +219,7 @@ describe('families, stratify and publish stages', () => {
     await seed(later);
     await familiesStage(later);
     await stratifyStage(later);
-    const r = await publishStage(later, { steps: ['start-well'] });
+    const r = await publishAndRelease(later, { steps: ['start-well'] });
     expect(r.counts.start_well_trend_runs).toBe(2);
     const page = await readFile(join(root, 'outputs', 'as_at=2026-07-31', 'start-well', 'report.html'), 'utf8');
     expect(page).toContain('Indicator rates, all localities');

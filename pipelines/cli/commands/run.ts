@@ -102,6 +102,12 @@ export function formatSummary(r: LocalRunResult): string {
     lines.push('');
     lines.push(`  inputs: ${m.inputs.length} files${rows ? `, ${rows} rows` : ''}; config ${m.config.version} (${m.config.sha256.slice(0, 12)})${m.ruleSetVersion ? `; rule set ${m.ruleSetVersion}` : ''}`);
   }
+  const release = m?.release;
+  if (release && r.status !== 'skipped') {
+    if (release.state === 'released') lines.push('', `  released: the published folder outputs/as_at=${r.asAt}/ now holds this run's complete set${release.signoff ? ` (approved by ${release.signoff.by})` : ''}`);
+    else if (release.state === 'awaiting-signoff') lines.push('', `  NOT released: awaiting information governance sign-off (publish.requireSignoff). The staged set is in the secure zone; the published folder keeps its previous set.`, `  IG: locality signoff --out ${rel(r.outRoot)} --as-at ${r.asAt} --decision approve|reject --by <name> --note <text>`);
+    else lines.push('', `  NOT released (${release.state}): the published folder keeps its previous set${release.staged ? '; the staged outputs stay in the secure zone for IG' : ''}.`);
+  }
   if (r.error) lines.push('', `  failed in ${r.error.stage}: ${r.error.error}: ${r.error.cause}`, '  Fix the cause and run the same command again: completed work is kept and the run resumes cleanly.');
   if (r.missingStages.length) lines.push('', `  not yet part of the pipeline (stages still to land): ${r.missingStages.join(', ')}`);
   lines.push('');

@@ -4,6 +4,8 @@
  * privacy scan covers them (the stage starts the scan of the curated tables when it starts); the report itself
  * is scanned in memory before it is written, and never published if it would carry a clear identifier.
  */
+import type { ObjectStore } from '../../io/object-store.ts';
+import { amendReleasedFiles } from '../../release/promote.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { keys } from '../../layout.ts';
 import { startPublishedScan, type PublishedScanJob } from '../../privacy/published-scan.ts';
@@ -26,16 +28,20 @@ export interface MatchAuditResult {
 }
 
 /**
- * Start the privacy scan this report carries: everything published for the as-at date except the report itself
- * (checked in memory before it is written). The publish stage starts it when the stage starts.
+ * Start the privacy scan this report carries: everything the run publishes for the as-at date except the report
+ * itself (checked in memory before it is written). The publish stage starts it when the stage starts, over the run's
+ * staged set (`stagedPrefix`, secure zone); without one (a lone rebuild of a released report) over the published folder.
  */
-export function startAuditPrivacyScan(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log'>): PublishedScanJob {
-  return startPublishedScan(ctx.stores, { asAt: ctx.asAt, excludeOutputsPrefix: keys.output(ctx.asAt, `${MATCH_AUDIT_DIR}/`) }, ctx.log);
+export function startAuditPrivacyScan(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log'>, stagedPrefix?: string): PublishedScanJob {
+  const excludeOutputsPrefix = stagedPrefix ? `${stagedPrefix}${MATCH_AUDIT_DIR}/` : keys.output(ctx.asAt, `${MATCH_AUDIT_DIR}/`);
+  return startPublishedScan(ctx.stores, { asAt: ctx.asAt, excludeOutputsPrefix, ...(stagedPrefix ? { stagedPrefix } : {}) }, ctx.log);
 }
 
 type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log'> & {
   /** The privacy scan the publish stage started (else the report starts its own). */
   privacyScan?: PublishedScanJob;
+  /** The run's staged set to write into (publish stage). Absent: the report is rebuilt in the published folder (review import). */
+  release?: ObjectStore;
 };
 
 export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult> {
@@ -70,12 +76,15 @@ async function buildWithScan(ctx: Ctx, scan: PublishedScanJob, cfgThreshold: num
     throw new Error(`match audit: the report itself would carry ${strong.length} clear identifiers (${strong.slice(0, 3).map(describeFinding).join('; ')}): not published`);
   }
   for (const f of selfFindings.slice(0, 5)) ctx.log.warn('match audit: a word in the report equals a name in the secure zone', { key: f.key, location: f.location, kind: f.kind });
-  await ctx.stores.outputs.put(out.json, json);
-  await ctx.stores.outputs.put(out.html, page);
+  if (ctx.release) {
+    await ctx.release.put(`${MATCH_AUDIT_DIR}/report.json`, json);
+    await ctx.release.put(`${MATCH_AUDIT_DIR}/report.html`, page);
+  } else await amendReleasedFiles(ctx.stores.outputs, asAt, [{ name: `${MATCH_AUDIT_DIR}/report.json`, body: json }, { name: `${MATCH_AUDIT_DIR}/report.html`, body: page }]);
   const counts = {
     audit_files_scanned: privacy.files.length,
     audit_privacy_findings: privacy.findingsTotal,
     audit_unreadable_files: privacy.unreadableFiles,
+    audit_privacy_pass: privacy.status === 'pass' ? 1 : 0,
     audit_inputs_reconcile: report.inputs.reconciles ? 1 : 0,
     audit_conflicting_token_persons: report.clusters.conflictingTokens.persons,
     audit_dob_spread_persons: report.clusters.implausibleDobSpread.persons,

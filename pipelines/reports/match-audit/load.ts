@@ -236,7 +236,8 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
       if (f) localityOfFamily.set(f, str(row.locality) ?? 'Unassigned');
     }
   }
-  const manifestRaw = await readJson(stores.outputs, keys.manifest(asAt));
+  // the run's own manifest (at publish time the run is not released yet), else the published one
+  const manifestRaw = (await readJson(stores.outputs, keys.runManifest(asAt, runId))) ?? (await readJson(stores.outputs, keys.manifest(asAt)));
   // Only the stable, publishable parts of the manifest (no timestamps: the report is byte-for-byte reproducible).
   const manifest = manifestRaw
     ? Object.fromEntries(['runId', 'asAt', 'ranBy', 'codeVersion', 'config', 'ruleSetVersion', 'inputs'].filter((k) => k in manifestRaw).map((k) => {

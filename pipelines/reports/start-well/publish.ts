@@ -1,9 +1,10 @@
-/** Writes outputs/as_at=D/start-well/: report.html, report.csv, summary.json (protected figures, read by later runs for trends). */
+/** Writes start-well/ into the run's staged set (released as outputs/as_at=D/start-well/): report.html, report.csv, summary.json (protected figures, read by later runs for trends). */
 import { z } from 'zod';
 import { disclosureSettingsSchema, type DisclosureSettings } from '../../../models/disclosure.ts';
 import { buildStartWellCohort, startWellTables, type CohortPerson } from '../../../models/start-well.ts';
 import { parseStratifyConfig } from '../../../models/config.ts';
 import { readParquet } from '../../io/parquet.ts';
+import type { ObjectStore } from '../../io/object-store.ts';
 import { keys } from '../../layout.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { loadLocalityLookups, readFacts, readPersonDobs, readPersonMap, str } from '../../stages/families.ts';
@@ -44,7 +45,7 @@ export async function readStartWellHistory(ctx: StageContext): Promise<StartWell
   return out.sort((a, b) => (a.asAt < b.asAt ? -1 : 1));
 }
 
-export async function publishStartWell(ctx: StageContext): Promise<Record<string, number>> {
+export async function publishStartWell(ctx: StageContext & { release: ObjectStore }): Promise<Record<string, number>> {
   const settings = startWellSettingsSchema.parse({ ...(ctx.config.publish as Record<string, unknown>), disclosure: disclosureOf(ctx.config.publish) });
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
   const lookups = await loadLocalityLookups(stratCfg, ctx.stores.landing);
@@ -72,9 +73,9 @@ export async function publishStartWell(ctx: StageContext): Promise<Record<string
   const tables = startWellTables(ctx.asAt, cohort, lookups.localities.names, settings.disclosure);
   const history = await readStartWellHistory(ctx);
   const summary = summaryOf(tables, settings.disclosure);
-  await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/report.html'), renderStartWell(tables, settings.disclosure, history, ctx.runId));
-  await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/report.csv'), startWellCsv(tables));
-  await ctx.stores.outputs.put(keys.output(ctx.asAt, 'start-well/summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await ctx.release.put('start-well/report.html', renderStartWell(tables, settings.disclosure, history, ctx.runId));
+  await ctx.release.put('start-well/report.csv', startWellCsv(tables));
+  await ctx.release.put('start-well/summary.json', `${JSON.stringify(summary, null, 2)}\n`);
   const suppressed = [tables.children, ...Object.values(tables.childIndicators), tables.pregnanciesByMonth, tables.pregnancyIndicators]
     .flatMap((t) => [...t.cells.flat(), ...(t.rowTotals ?? []), ...(t.colTotals ?? []), ...(t.grandTotal ? [t.grandTotal] : [])]);
   return {

@@ -12,7 +12,13 @@ export interface IndexOptions {
   lists: LocalityList[];
   files: Record<string, { csv: string; xlsx: string; statutoryCsv: string }>;
   topN?: number;
+  /** 'awaiting-signoff': the page says the lists are not released (they are staged until IG approves). */
+  release?: 'released' | 'awaiting-signoff';
 }
+
+/** The page's release status (replaced in place when IG approves: see releaseStatusApproved). */
+export const RELEASE_STATUS_AWAITING = 'NOT RELEASED: awaiting information governance sign-off';
+export const RELEASE_STATUS_RELEASED = 'released';
 
 export function renderTargetListIndex(o: IndexOptions): string {
   const topN = o.topN ?? 20;
@@ -86,7 +92,7 @@ export function renderTargetListIndex(o: IndexOptions): string {
   ];
   return renderPage({
     title: 'Early help target lists',
-    subtitle: `As at ${o.asAt}${o.runId ? ` · run ${o.runId}` : ''} · rule set ${o.ruleSet.id}@${o.ruleSet.version}`,
+    subtitle: `As at ${o.asAt}${o.runId ? ` · run ${o.runId}` : ''} · rule set ${o.ruleSet.id}@${o.ruleSet.version} · ${o.release === 'awaiting-signoff' ? RELEASE_STATUS_AWAITING : RELEASE_STATUS_RELEASED}`,
     intro: keyFigures([
       { label: 'families ranked for early help', value: formatInt(totalRanked) },
       { label: 'meet the three-needs bar', value: formatInt(threeNeeds) },

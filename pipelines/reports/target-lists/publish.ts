@@ -1,8 +1,10 @@
-/** Writes outputs/as_at=D/target-lists/: <Locality>.csv, <Locality>.xlsx, <Locality> - open to statutory services.csv, index.html. */
+/** Writes target-lists/ into the run's staged set (released as outputs/as_at=D/target-lists/): <Locality>.csv, <Locality>.xlsx, <Locality> - open to statutory services.csv, index.html. */
 import type { FiredRule } from '../../../models/rules/engine.ts';
 import { parseStratifyConfig, ruleSetOf } from '../../../models/config.ts';
 import { readParquet } from '../../io/parquet.ts';
+import type { ObjectStore } from '../../io/object-store.ts';
 import { keys } from '../../layout.ts';
+import { requireSignoffOf } from '../../release/run.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { loadLocalityLookups, str } from '../../stages/families.ts';
 import { readFamilyMembers } from '../../stages/stratify.ts';
@@ -44,7 +46,7 @@ export async function loadTargetFamilies(ctx: StageContext, asAt = ctx.asAt): Pr
   });
 }
 
-export async function publishTargetLists(ctx: StageContext): Promise<Record<string, number>> {
+export async function publishTargetLists(ctx: StageContext & { release: ObjectStore }): Promise<Record<string, number>> {
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
   const families = await loadTargetFamilies(ctx);
@@ -59,15 +61,16 @@ export async function publishTargetLists(ctx: StageContext): Promise<Record<stri
     files[l.locality] = f;
     const ranked = l.ranked.map(targetRow);
     const stat = l.statutory.map(statutoryRow);
-    await ctx.stores.outputs.put(keys.output(ctx.asAt, `target-lists/${f.csv}`), toCsv(TARGET_LIST_HEADER, ranked));
-    await ctx.stores.outputs.put(keys.output(ctx.asAt, `target-lists/${f.statutoryCsv}`), toCsv(STATUTORY_HEADER, stat));
-    await ctx.stores.outputs.put(keys.output(ctx.asAt, `target-lists/${f.xlsx}`), writeXlsx([
+    await ctx.release.put(`target-lists/${f.csv}`, toCsv(TARGET_LIST_HEADER, ranked));
+    await ctx.release.put(`target-lists/${f.statutoryCsv}`, toCsv(STATUTORY_HEADER, stat));
+    await ctx.release.put(`target-lists/${f.xlsx}`, writeXlsx([
       { name: 'Target list', header: TARGET_LIST_HEADER, rows: ranked, widths },
       { name: 'Open to statutory services', header: STATUTORY_HEADER, rows: stat, widths: [15, 50, 8, 7, 30, 80, 50, 30] },
     ]));
   }
-  const page = renderTargetListIndex({ asAt: ctx.asAt, runId: ctx.runId, ruleSet, tiers: cfg.tiers, lists, files });
-  await ctx.stores.outputs.put(keys.output(ctx.asAt, 'target-lists/index.html'), page);
+  const release = requireSignoffOf(ctx.config) ? 'awaiting-signoff' : 'released';
+  const page = renderTargetListIndex({ asAt: ctx.asAt, runId: ctx.runId, ruleSet, tiers: cfg.tiers, lists, files, release });
+  await ctx.release.put('target-lists/index.html', page);
   return {
     target_list_localities: lists.length,
     target_list_families_ranked: lists.reduce((a, l) => a + l.ranked.length, 0),
