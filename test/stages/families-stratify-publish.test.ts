@@ -3,7 +3,7 @@
  * in a temp output root: tables, target lists, Start Well, determinism, and no clear identifier in any output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
