@@ -56,6 +56,25 @@ export const inProcessExecutor: ShardExecutor = {
   },
 };
 
+/**
+ * An executor whose shards were computed elsewhere (a Distributed Map of Lambdas, worker threads of an earlier
+ * task): `load` returns shard s of shardCount; u-sampling runs in-process.
+ */
+export function precomputedShards(load: (shard: number, shardCount: number) => Promise<ShardPairs>): ShardExecutor {
+  return {
+    async run(_input, shardCount, onShardDone) {
+      const out: ShardPairs[] = [];
+      for (let s = 0; s < shardCount; s++) {
+        const res = await load(s, shardCount);
+        onShardDone(res.count);
+        out.push(res);
+      }
+      return out;
+    },
+    sampleU: inProcessExecutor.sampleU,
+  };
+}
+
 export interface EngineOptions {
   executor?: ShardExecutor;
   progress?: EngineProgress;
@@ -169,9 +188,72 @@ export function probabilityOf(weight: number): number {
   return 1 / (1 + 2 ** -weight);
 }
 
+/** What linking needs before the shards run: the encoded table, prepared comparisons, blocking keys and counts. */
+export interface PreparedLinkage {
+  table: LinkTable;
+  comparisons: PreparedComparison[];
+  keys: Int32Array[];
+  counts: RuleCount[];
+  /** Candidate pairs summed over the blocking rules: an upper bound (a pair found by two rules counts twice). */
+  upperBound: number;
+  /** What each shard reads (value strings only for comparisons that need them). */
+  shardInput: ShardInput;
+  shardCount: number;
+}
+
+/**
+ * The number of blocking-key shards: settings.shards, raised so that no shard is expected to hold more than
+ * settings.pairsPerShard candidate pairs (when set). A function of the input and the settings only, so every
+ * executor (in-process, worker threads, a Distributed Map of Lambdas) cuts the same shards.
+ */
+export function shardCountFor(settings: Pick<LinkSettings, 'shards' | 'pairsPerShard'>, upperBound: number): number {
+  if (!settings.pairsPerShard) return settings.shards;
+  return Math.max(settings.shards, Math.ceil(upperBound / settings.pairsPerShard));
+}
+
+/** Steps 1-2 of linking: encode the records, prepare the comparisons, key and count the blocking rules. */
+export function prepareLinkage(datasets: InputDataset[], settings: LinkSettings, hooks?: PrepareHooks): PreparedLinkage {
+  const linkType = settings.linkType;
+  if (linkType === 'dedupe_only' && datasets.length !== 1) throw new Error(`linkType dedupe_only takes one input; got ${datasets.length} (use link_only or link_and_dedupe)`);
+  if (linkType !== 'dedupe_only' && datasets.length < 2) throw new Error(`linkType ${linkType} needs at least two inputs`);
+  if (settings.comparisons.length > 13) throw new Error('at most 13 comparisons');
+  if (settings.blockingRules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} blocking rules`);
+  const { table, comparisons } = encodeRecords(datasets, settings, hooks);
+  const keys = settings.blockingRules.map((r) => ruleKeys(table, r));
+  const counts = settings.blockingRules.map((r, i) => countRulePairs(keys[i]!, table.source, table.sources.length, linkType, ruleName(r)));
+  for (const c of counts) {
+    if (c.pairs > settings.maxPairsPerRule) {
+      throw new Error(`blocking rule [${c.rule}] would produce ${c.pairs.toLocaleString('en-GB')} candidate pairs, more than maxPairsPerRule ${settings.maxPairsPerRule.toLocaleString('en-GB')} (its largest block has ${c.largestBlocks[0] ?? 0} records): make the rule stricter (add a column or a transform) or raise maxPairsPerRule`);
+    }
+  }
+  const upperBound = counts.reduce((s, c) => s + c.pairs, 0);
+  const shardCount = shardCountFor(settings, upperBound);
+  const shardInput: ShardInput = { n: table.n, source: table.source, linkType, ruleKeys: keys, comparisons: comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })), layout: layoutShards(keys, shardCount) };
+  return { table, comparisons, keys, counts, upperBound, shardInput, shardCount };
+}
+
+/** Step 1: the records as an encoded table, and each comparison prepared over its column. */
+function encodeRecords(datasets: InputDataset[], settings: LinkSettings, hooks?: PrepareHooks): { table: LinkTable; comparisons: PreparedComparison[] } {
+  const normalisers = new Map<string, Normaliser>();
+  for (const c of settings.comparisons) {
+    const f = normaliserFor(c);
+    if (f && !normalisers.has(c.column)) normalisers.set(c.column, f);
+  }
+  const table = buildTable(datasets, settings.uniqueIdColumn, columnsUsed(settings).filter((c) => c !== settings.uniqueIdColumn), normalisers);
+  const comparisons = settings.comparisons.map((c) => prepareComparison(c, table.columns.get(c.column)!, hooks, c.swapWith ? table.columns.get(c.swapWith) : undefined));
+  for (const c of comparisons) if (c.levels.length > 15) throw new Error(`comparison ${c.name}: at most 14 levels`);
+  for (const [i, c] of settings.comparisons.entries()) {
+    const L = comparisons[i]!.levels.length - 1;
+    if (c.m && c.m.length !== L) throw new Error(`comparison ${comparisons[i]!.name}: m has ${c.m.length} values, the comparison has ${L} non-null levels (${comparisons[i]!.levels.slice(1).map((l) => l.label).join(', ')})`);
+    if (c.u && c.u.length !== L) throw new Error(`comparison ${comparisons[i]!.name}: u has ${c.u.length} values, the comparison has ${L} non-null levels`);
+  }
+  return { table, comparisons };
+}
+
 export async function linkRecords(datasets: InputDataset[], settings: LinkSettings, options: EngineOptions = {}): Promise<LinkResult> {
   const progress = options.progress ?? noProgress;
   const executor = options.executor ?? inProcessExecutor;
+  const linkType = settings.linkType;
   const timings: Record<string, number> = {};
   let t0 = performance.now();
   let c0 = process.cpuUsage().user;
@@ -183,46 +265,18 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     t0 = t;
     c0 = c;
   };
-  const linkType = settings.linkType;
-  if (linkType === 'dedupe_only' && datasets.length !== 1) throw new Error(`linkType dedupe_only takes one input; got ${datasets.length} (use link_only or link_and_dedupe)`);
-  if (linkType !== 'dedupe_only' && datasets.length < 2) throw new Error(`linkType ${linkType} needs at least two inputs`);
-  if (settings.comparisons.length > 13) throw new Error('at most 13 comparisons');
-  if (settings.blockingRules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} blocking rules`);
 
-  // 1. encode
-  const normalisers = new Map<string, Normaliser>();
-  for (const c of settings.comparisons) {
-    const f = normaliserFor(c);
-    if (f && !normalisers.has(c.column)) normalisers.set(c.column, f);
-  }
-  const table = buildTable(datasets, settings.uniqueIdColumn, columnsUsed(settings).filter((c) => c !== settings.uniqueIdColumn), normalisers);
-  const comparisons = settings.comparisons.map((c) => prepareComparison(c, table.columns.get(c.column)!, options.hooks, c.swapWith ? table.columns.get(c.swapWith) : undefined));
-  for (const c of comparisons) if (c.levels.length > 15) throw new Error(`comparison ${c.name}: at most 14 levels`);
-  for (const [i, c] of settings.comparisons.entries()) {
-    const L = comparisons[i]!.levels.length - 1;
-    if (c.m && c.m.length !== L) throw new Error(`comparison ${comparisons[i]!.name}: m has ${c.m.length} values, the comparison has ${L} non-null levels (${comparisons[i]!.levels.slice(1).map((l) => l.label).join(', ')})`);
-    if (c.u && c.u.length !== L) throw new Error(`comparison ${comparisons[i]!.name}: u has ${c.u.length} values, the comparison has ${L} non-null levels`);
-  }
+  // 1-2. encode, block (count, refuse), lay out the shards
+  const prepared = prepareLinkage(datasets, settings, options.hooks);
+  const { table, comparisons, counts, shardInput, shardCount } = prepared;
   const C = comparisons.length;
-  lap('encode');
-
-  // 2. blocking: keys, counts, refusal before materialising
-  const keys = settings.blockingRules.map((r) => ruleKeys(table, r));
-  const counts = settings.blockingRules.map((r, i) => countRulePairs(keys[i]!, table.source, table.sources.length, linkType, ruleName(r)));
-  for (const c of counts) {
-    if (c.pairs > settings.maxPairsPerRule) {
-      throw new Error(`blocking rule [${c.rule}] would produce ${c.pairs.toLocaleString('en-GB')} candidate pairs, more than maxPairsPerRule ${settings.maxPairsPerRule.toLocaleString('en-GB')} (its largest block has ${c.largestBlocks[0] ?? 0} records): make the rule stricter (add a column or a transform) or raise maxPairsPerRule`);
-    }
-  }
-  const upperBound = counts.reduce((s, c) => s + c.pairs, 0);
-  lap('block_count');
+  lap('prepare');
 
   // 3. compare, shard by shard
-  // what the shards need: value strings only for comparisons that read them
-  const shardInput: ShardInput = { n: table.n, source: table.source, linkType, ruleKeys: keys, comparisons: comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })), layout: layoutShards(keys, settings.shards) };
-  progress.start('blocking and comparing pairs', upperBound);
-  const shards = await executor.run(shardInput, settings.shards, (n) => progress.tick(n));
+  progress.start('blocking and comparing pairs', prepared.upperBound);
+  const shards = await executor.run(shardInput, shardCount, (n) => progress.tick(n));
   progress.stop();
+  if (shards.length !== shardCount) throw new Error(`shard executor returned ${shards.length} shards, expected ${shardCount}`);
   const pairs = concatShards(shards, C);
   lap('compare');
 
@@ -458,7 +512,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     })),
     u: { sampledPairs: uEst.sampledPairs, exhaustive: uEst.exhaustive, seed: settings.seed },
     em: { sessions },
-    blocking: { rules: analysisRules, candidatePairs: pairs.count, totalPossiblePairs: possible, reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible, maxPairsPerRule: settings.maxPairsPerRule, shards: settings.shards },
+    blocking: { rules: analysisRules, candidatePairs: pairs.count, totalPossiblePairs: possible, reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible, maxPairsPerRule: settings.maxPairsPerRule, shards: shardCount },
     deterministicRules: { rules: settings.deterministicRules.map(ruleName), pairs: deterministicPairs, recall: settings.deterministicRecall },
     scoring: { pairsScored: pairs.count, pairsAtOrAboveThreshold: above, vetoes: vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })), knownDifferentPeople: { given: cannot.length, candidatePairs: knownDifferentPairs } },
     clustering: {

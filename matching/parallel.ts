@@ -74,3 +74,79 @@ export function workerExecutor(workers: number): ShardExecutor {
     },
   };
 }
+
+/**
+ * Worker threads that enumerate one shard per call, for callers that get shards one at a time (the local run of
+ * the state machine's shard Map: each iteration is its own task). The shard input is loaded once per key and
+ * sent to every worker once; calls queue for a free worker.
+ */
+export interface ShardPool {
+  /** Inputs with fewer records run in-process: starting the threads would cost more than they save. */
+  readonly minRecords: number;
+  enumerate(key: string, load: () => Promise<ShardInput>, shard: number, shardCount: number): Promise<ShardPairs>;
+  close(): Promise<void>;
+}
+
+export function shardPool(workers: number, opts: { minRecords?: number } = {}): ShardPool {
+  const url = new URL('./shard-worker.ts', import.meta.url);
+  let pool: Worker[] = [];
+  const idle: Worker[] = [];
+  const waiting: Array<(w: Worker) => void> = [];
+  let current: { key: string; ready: Promise<void> } | undefined;
+  let nextId = 0;
+
+  const init = (key: string, load: () => Promise<ShardInput>): Promise<void> => {
+    if (current?.key === key) return current.ready;
+    const ready = (async () => {
+      const input = await load();
+      if (pool.length === 0) {
+        pool = Array.from({ length: workers }, () => new Worker(url, { execArgv: ['--import', 'tsx'] }));
+        for (const w of pool) { w.unref(); idle.push(w); }
+      }
+      for (const w of pool) w.postMessage({ type: 'init', input });
+    })();
+    current = { key, ready };
+    return ready;
+  };
+  const acquire = (): Promise<Worker> => {
+    const w = idle.pop();
+    return w ? Promise.resolve(w) : new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (w: Worker) => {
+    const next = waiting.shift();
+    if (next) next(w);
+    else idle.push(w);
+  };
+
+  return {
+    minRecords: opts.minRecords ?? 20_000,
+    async enumerate(key, load, shard, shardCount) {
+      await init(key, load);
+      const w = await acquire();
+      try {
+        return await new Promise<ShardPairs>((resolve, reject) => {
+          const id = nextId++;
+          const onError = (err: Error) => { w.off('message', onMessage); reject(new Error(`shard worker failed: ${err.message}`)); };
+          const onMessage = (msg: { id: number; result?: ShardPairs; error?: string }) => {
+            if (msg.id !== id) return;
+            w.off('message', onMessage);
+            w.off('error', onError);
+            if (msg.error !== undefined) reject(new Error(msg.error));
+            else resolve(msg.result!);
+          };
+          w.on('message', onMessage);
+          w.once('error', onError);
+          w.postMessage({ type: 'shard', id, shard, shardCount });
+        });
+      } finally {
+        release(w);
+      }
+    },
+    async close() {
+      await Promise.all(pool.map((w) => w.terminate()));
+      pool = [];
+      idle.length = 0;
+      current = undefined;
+    },
+  };
+}

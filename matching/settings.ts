@@ -88,7 +88,10 @@ export const linkSettingsSchema = z.strictObject({
   }).default({ strongIdentifiers: [], singleLinkMinProbability: 0.99, ambiguityMarginWeight: 0 }),
   /** Worker threads for scoring shards (0 = in-process); default: one per core, at most 4. */
   workers: z.int().min(0).optional(),
+  /** Blocking-key shards (the unit of parallel work: a worker thread locally, a Lambda of a Distributed Map in AWS): at least this many ... */
   shards: z.int().positive().default(16),
+  /** ... and more when the candidate pairs (summed over the blocking rules) exceed this many per shard. */
+  pairsPerShard: z.int().positive().optional(),
 });
 export type LinkSettings = z.infer<typeof linkSettingsSchema>;
 

@@ -7,7 +7,8 @@
  *   Begin run -> Note execution -> Prepare run -> Already done? -(yes)-> Skipped
  *                     (RunLocked: another execution holds the date's run lock) -> Already running (fails, naming it)
  *                                         |(no)
- *   Validate feeds (Map over $.run.feeds) -> Standardise -> Match -> Families -> Stratify -> Publish -> Finalise run
+ *   Validate feeds (Map over $.run.feeds) -> Standardise -> Match plan -> Match shards (Distributed Map) -> Match
+ *     -> Families -> Stratify -> Publish -> Finalise run
  *   every stage: Retry (transient errors, exponential backoff with jitter)
  *                Catch (States.ALL) -> "<Stage> failed" -> Record failure (manifest: failed) -> Notify failure (SNS) -> Run failed
  *
@@ -39,17 +40,21 @@ export const RETRYABLE_ERRORS = [
 ] as const;
 export const RETRY = { intervalSeconds: 2, maxAttempts: 3, backoffRate: 2, maxDelaySeconds: 30 } as const;
 
-/** One step of the run. `map` steps run once per feed ($.run.feeds); `withResults` steps also get $.results. */
+/**
+ * One step of the run. `map` steps run once per feed ($.run.feeds); `sharded` steps run as a plan task, a
+ * Distributed Map over the shards the plan returns, and a merge task (input phases plan / shard / link);
+ * `withResults` steps also get $.results.
+ */
 export interface PlannedStage {
   name: string;
-  kind: 'task' | 'map';
+  kind: 'task' | 'map' | 'sharded';
   withResults?: boolean;
 }
 
 /** The real pipeline. Tests build definitions over other (fake) plans with the same builder. */
 export const PIPELINE_PLAN: readonly PlannedStage[] = PIPELINE_STAGE_NAMES.map((name) => ({
   name,
-  kind: name === 'validate' ? 'map' : 'task',
+  kind: name === 'validate' ? 'map' : name === 'match' ? 'sharded' : 'task',
   withResults: name === 'publish',
 }));
 
@@ -73,6 +78,8 @@ export interface RunDefinitionProps {
   failureTopic: sns.ITopic;
   /** Map concurrency for the validate fan-out. */
   mapConcurrency?: number;
+  /** Concurrency of a sharded stage's Distributed Map (AWS: Lambdas at once; locally: the shard worker threads). */
+  shardConcurrency?: number;
   /** Per-task timeout (the Lambda maximum by default). */
   taskTimeout?: Duration;
 }
@@ -136,9 +143,14 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
   recordFailure.addCatch(notify, { resultPath: '$.recordError' });
   recordFailure.next(notify).next(runFailed);
 
-  const catchInto = (state: sfn.TaskStateBase | sfn.Map, stage: string) => {
-    const marker = new sfn.Pass(scope, `${stateNameOf(stage)} failed`, { result: sfn.Result.fromString(stage), resultPath: '$.failedStage' });
-    marker.next(recordFailure);
+  const markers = new Map<string, sfn.Pass>();
+  const catchInto = (state: sfn.TaskStateBase | sfn.Map | sfn.DistributedMap, stage: string) => {
+    let marker = markers.get(stage);
+    if (!marker) {
+      marker = new sfn.Pass(scope, `${stateNameOf(stage)} failed`, { result: sfn.Result.fromString(stage), resultPath: '$.failedStage' });
+      marker.next(recordFailure);
+      markers.set(stage, marker);
+    }
     state.addCatch(marker, { errors: ['States.ALL'], resultPath: '$.error' });
   };
 
@@ -154,9 +166,34 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
   const finalise = invoke('Finalise run', 'finalise', undefined, '$.summary');
   catchInto(finalise, 'finalise');
 
+  // a sharded stage: plan -> Distributed Map over the planned shards -> merge (each catches into the stage's failure)
+  const sharded = (stage: PlannedStage): sfn.Chain => {
+    const stateName = stateNameOf(stage.name);
+    const planned = invoke(`${stateName} plan`, stage.name, stageEvent({ phase: 'plan' }), `$.shards.${stage.name}`);
+    const fanOut = new sfn.DistributedMap(scope, `${stateName} shards`, {
+      itemsPath: `$.shards.${stage.name}.shards`,
+      itemSelector: {
+        runId: sfn.JsonPath.stringAt('$.run.runId'),
+        asAt: sfn.JsonPath.stringAt('$.run.asAt'),
+        input: { phase: 'shard', shard: sfn.JsonPath.numberAt('$$.Map.Item.Value.shard') },
+      },
+      maxConcurrency: props.shardConcurrency ?? 32,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    fanOut.itemProcessor(invoke(`${stateName} shard`, stage.name, undefined, undefined));
+    const merged = invoke(stateName, stage.name, stageEvent({ phase: 'link' }), `$.results.${stage.name}`);
+    for (const s of [planned, fanOut, merged]) catchInto(s, stage.name);
+    return sfn.Chain.start(planned).next(fanOut).next(merged);
+  };
+
   let chain: sfn.Chain | undefined;
   for (const stage of plan) {
     const stateName = stateNameOf(stage.name);
+    if (stage.kind === 'sharded') {
+      const sub = sharded(stage);
+      chain = chain ? chain.next(sub) : sub;
+      continue;
+    }
     let state: sfn.TaskStateBase | sfn.Map;
     if (stage.kind === 'map') {
       const map = new sfn.Map(scope, `${stateName} feeds`, {
@@ -199,7 +236,7 @@ export interface RenderedDefinition {
 }
 
 /** Renders the run definition to plain ASL JSON (for the local executor, docs and tests). */
-export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapConcurrency?: number } = {}): RenderedDefinition {
+export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapConcurrency?: number; shardConcurrency?: number } = {}): RenderedDefinition {
   const app = new App();
   // a concrete environment, so ARNs render as plain strings (arn:aws:...) rather than partition tokens
   const stack = new Stack(app, 'LocalityRender', { env: { account: '000000000000', region: 'eu-west-2' } });

@@ -4,8 +4,10 @@
  * (control tasks -> pipelines/manifest.ts, stages -> pipelines/stages/invoke.ts), so Retry, Catch, Map and
  * data passing behave as deployed. Ports: a directory per zone (LocalObjectStore) and DuckDB.
  */
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { shardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
 import { NOTIFY_STATE, PIPELINE_PLAN, RETRY, renderRunDefinition, stateNameOf, type PlannedStage } from '../definition.ts';
 import { LocalObjectStore } from '../io/local-object-store.ts';
@@ -36,6 +38,8 @@ export interface LocalRunOptions {
   /** Milliseconds between retries (default: the definition's backoff; tests make it 0). */
   retryDelayMs?: number;
   mapConcurrency?: number;
+  /** Worker threads for the match shards (the shard Map's concurrency); default one per core, at most 4; 0 = in-process. */
+  shardWorkers?: number;
 }
 
 export interface LocalRunResult {
@@ -75,7 +79,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const local = localStores(opts.landing, opts.out);
   const stores: Record<Zone, ObjectStore> = local;
   const { plan, missing } = opts.plan ? { plan: [...opts.plan], missing: [] } : availablePlan();
-  const { asl, taskStates } = renderRunDefinition({ plan, mapConcurrency: opts.mapConcurrency ?? 2 });
+  const workers = opts.shardWorkers ?? Math.min(4, availableParallelism());
+  const { asl, taskStates } = renderRunDefinition({ plan, mapConcurrency: opts.mapConcurrency ?? 2, shardConcurrency: Math.max(1, workers) });
+  // the run owns its shard worker threads (started on first use, closed when the run ends)
+  const shards = workers > 1 ? shardPool(workers) : undefined;
   const stageOrder = plan.map((s) => s.name);
 
   let engine: QueryEngine | undefined;
@@ -83,7 +90,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const control: ControlDeps = {
     stores, log, ...(opts.config ? { config: opts.config } : {}),
   };
-  const stageDeps: StageDeps = { stores, queryEngine, log, progress, ...(opts.loadStage ? { loadStage: opts.loadStage } : {}) };
+  const stageDeps: StageDeps = { stores, queryEngine, log, progress, ...(shards ? { shardPool: shards } : {}), ...(opts.loadStage ? { loadStage: opts.loadStage } : {}) };
   const notifications: unknown[] = [];
 
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
@@ -154,6 +161,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   } finally {
     await follow.catch(() => undefined);
     if (engine) await engine.close();
+    await shards?.close();
   }
   // the manifest of the run just made (released or not: a failed run's manifest says why, and is not published)
   const manifest = await readLatestRunManifest(stores.outputs, opts.asAt).catch(() => undefined);

@@ -3,6 +3,7 @@
  * they read and write only through the ObjectStores and the QueryEngine, so the same function runs
  * inside a Lambda (S3 + Athena) and locally (directories + DuckDB).
  */
+import type { ShardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import type { QueryEngine } from '../io/query-engine.ts';
@@ -20,4 +21,6 @@ export interface StageContext {
   config: RunConfig;
   log: Log;
   progress: Progress;
+  /** Worker threads for the match stage's shard phase, owned by the run (locally); absent: in-process (Lambda). */
+  shardPool?: ShardPool;
 }

@@ -6,6 +6,7 @@
  * by the stage's Catch.
  */
 import { z } from 'zod';
+import type { ShardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import type { QueryEngine } from '../io/query-engine.ts';
@@ -30,6 +31,8 @@ export interface StageDeps {
   queryEngine(): Promise<QueryEngine>;
   log: Log;
   progress: Progress;
+  /** The run's shard worker threads (local runs); see StageContext.shardPool. */
+  shardPool?: ShardPool;
   /** Skip reading the config from the manifest (tests of a stage in isolation). */
   config?: RunConfig;
   /** Where stage functions come from: the registry by default; tests pass fake stages. */
@@ -98,6 +101,7 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
     const config = deps.config ?? (await configForRun(deps.stores.outputs, ev.asAt, ev.runId));
     const ctx: StageContext = {
       runId: ev.runId, asAt: ev.asAt, stores: deps.stores, queryEngine: deps.queryEngine, config, log: deps.log, progress: deps.progress,
+      ...(deps.shardPool ? { shardPool: deps.shardPool } : {}),
     };
     deps.log.info('stage started', { stage: name, runId: ev.runId, asAt: ev.asAt });
     const out = await entry.run(ctx, input.data);

@@ -17,10 +17,12 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { isAccepted, linkRecords, type ShardExecutor } from '../../matching/engine.ts';
+import { enumerateShard } from '../../matching/blocking.ts';
+import { isAccepted, linkRecords, precomputedShards, prepareLinkage, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
 import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import { parseLinkSettings, type LinkSettings } from '../../matching/settings.ts';
+import { decodeShardInput, decodeShardPairs, encodeShardInput, encodeShardPairs } from '../../matching/shard-codec.ts';
 import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
 import { iterateParquet, selectColumnsIn, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
@@ -29,12 +31,27 @@ import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 import { writePairTable } from './match-pairs.ts';
 
-export const matchInputSchema = z.object({}).loose().default({});
+/**
+ * The stage runs whole (no phase: tests, benchmarks) or, as the state machine runs it, in three phases:
+ * `plan` (encode and block the records, write the shard input, return the shards), `shard` (one blocking-key
+ * shard: enumerate and compare its pairs, write them; a Distributed Map iteration in AWS, a worker thread locally)
+ * and `link` (train, score and cluster over every shard's pairs, write the tables). Both ways write the same bytes.
+ */
+export const matchInputSchema = z.object({
+  phase: z.enum(['plan', 'shard', 'link']).optional(),
+  shard: z.int().min(0).optional(),
+}).loose().default({});
 
 export const matchKeys = {
   model: (asAt: string) => `match/as_at=${asAt}/model.json`,
   clustering: (asAt: string) => `match/as_at=${asAt}/clustering.json`,
   reviewSample: (asAt: string) => keys.secure(asAt, 'match/review-sample.json'),
+  /** A run's shard files (secure: the shard input holds compared values), removed once the link phase is done. */
+  shardsPrefix: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/`),
+  shardInput: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/input.bin`),
+  /** The plan in brief (plan id, shard count, records), so a shard task knows its work before it reads the input. */
+  shardPlan: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/plan.json`),
+  shardPairs: (asAt: string, runId: string, shard: number) => keys.secure(asAt, `match/shards/${runId}/pairs-${String(shard).padStart(5, '0')}.bin`),
 };
 
 const linkageConfigSchema = z.object({
@@ -101,19 +118,96 @@ export function sortPairsByIds(pairIdx: readonly number[], l: ArrayLike<number>,
   return Array.from(sorted, (k) => pairIdx[k]!);
 }
 
-export async function matchStage(ctx: StageContext, _input: z.infer<typeof matchInputSchema> = {}) {
+type LinkageConfig = z.infer<typeof linkageConfigSchema>;
+
+export async function matchStage(ctx: StageContext, input: z.infer<typeof matchInputSchema> = {}) {
   const cfg = linkageConfigSchema.parse(ctx.config.linkage ?? {});
   const settings = matchSettings(ctx);
-  const asAt = ctx.asAt;
-  const key = keys.secure(asAt, PERSON_RECORDS_KEY);
-  if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${ctx.stores.secure.location}/${key} is missing: run the standardise stage first`);
+  if (input.phase === 'plan') return planShards(ctx, settings);
+  if (input.phase === 'shard') {
+    if (input.shard === undefined) throw new Error('match: the shard phase needs a shard number');
+    return runShard(ctx, input.shard);
+  }
+  const columns = await readPersonColumns(ctx);
+  const constraints = await readConstraints(ctx);
+  const n = columns.record_id!.length;
+  let executor: ShardExecutor | undefined;
+  if (input.phase === 'link') executor = shardsFromStore(ctx);
+  else {
+    const workers = cfg.workers ?? (process.env.AWS_LAMBDA_FUNCTION_NAME ? 0 : Math.min(4, availableParallelism()));
+    if (workers > 1 && n > 20_000) executor = workerExecutor(workers);
+  }
+  let res;
+  try {
+    res = await linkRecords([{ name: 'person-records', columns }], settings, { ...(executor ? { executor } : {}), progress: ctx.progress, ...constraints });
+  } finally {
+    await executor?.close?.();
+  }
+  const counts = await writeMatchOutputs(ctx, res, cfg);
+  if (input.phase === 'link') await removeShardFiles(ctx);
+  ctx.log.info('match: done', counts);
+  return { counts };
+}
 
-  // read the secure person records into columns
+/** Phase `plan`: the shard input (encoded records, blocking keys, prepared comparisons) and the list of shards. */
+async function planShards(ctx: StageContext, settings: LinkSettings) {
+  const columns = await readPersonColumns(ctx);
+  const prepared = prepareLinkage([{ name: 'person-records', columns }], settings);
+  await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
+  const bytes = encodeShardInput({ planId: ctx.runId, shardCount: prepared.shardCount }, prepared.shardInput);
+  await ctx.stores.secure.put(matchKeys.shardInput(ctx.asAt, ctx.runId), bytes);
+  const brief: ShardPlanBrief = { planId: ctx.runId, shardCount: prepared.shardCount, records: prepared.table.n };
+  await ctx.stores.secure.put(matchKeys.shardPlan(ctx.asAt, ctx.runId), `${JSON.stringify(brief)}\n`);
+  const counts = { records: prepared.table.n, shards: prepared.shardCount, candidatePairsUpperBound: prepared.upperBound };
+  ctx.log.info('match: shards planned', counts);
+  return { counts, shards: Array.from({ length: prepared.shardCount }, (_, shard) => ({ shard })) };
+}
+
+/** Phase `shard`: one blocking-key shard's pairs and comparison levels, written for the link phase. */
+interface ShardPlanBrief { planId: string; shardCount: number; records: number }
+
+async function readShardPlan(ctx: StageContext): Promise<ShardPlanBrief> {
+  const key = matchKeys.shardPlan(ctx.asAt, ctx.runId);
+  if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${key} is missing: run the plan phase first`);
+  const brief = JSON.parse((await ctx.stores.secure.get(key)).toString()) as ShardPlanBrief;
+  if (brief.planId !== ctx.runId) throw new Error(`match: ${key} is the plan of ${brief.planId}, not of ${ctx.runId}`);
+  return brief;
+}
+
+/** Phase `shard`: one blocking-key shard's pairs and comparison levels, written for the link phase. */
+async function runShard(ctx: StageContext, shard: number) {
+  const { shardCount, records } = await readShardPlan(ctx);
+  if (shard >= shardCount) throw new Error(`match: shard ${shard} of ${shardCount} does not exist`);
+  const key = matchKeys.shardInput(ctx.asAt, ctx.runId);
+  const load = async () => decodeShardInput(await ctx.stores.secure.get(key), { planId: ctx.runId }, key).input;
+  const pool = ctx.shardPool && records >= ctx.shardPool.minRecords ? ctx.shardPool : undefined;
+  // locally: the run's worker threads, which get the shard input once per run; in a Lambda: in-process
+  const pairs = pool ? await pool.enumerate(`${ctx.stores.secure.location}/${key}`, load, shard, shardCount) : enumerateShard(await load(), shard, shardCount);
+  await ctx.stores.secure.put(matchKeys.shardPairs(ctx.asAt, ctx.runId, shard), encodeShardPairs({ planId: ctx.runId, shardCount, shard }, pairs));
+  return { counts: { shard, pairs: pairs.count } };
+}
+
+/** The link phase's executor: every shard's pairs as the shard phase wrote them, checked against this run's plan. */
+function shardsFromStore(ctx: StageContext): ShardExecutor {
+  return precomputedShards(async (shard, shardCount) => {
+    const key = matchKeys.shardPairs(ctx.asAt, ctx.runId, shard);
+    if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${key} is missing: shard ${shard} of ${shardCount} did not run`);
+    return decodeShardPairs(await ctx.stores.secure.get(key), { planId: ctx.runId, shardCount, shard }, key);
+  });
+}
+
+async function removeShardFiles(ctx: StageContext): Promise<void> {
+  for (const o of await ctx.stores.secure.list(matchKeys.shardsPrefix(ctx.asAt, ctx.runId))) await ctx.stores.secure.delete(o.key);
+}
+
+/** The secure person records as columns of the fields the engine reads (whichever of their names the file uses). */
+async function readPersonColumns(ctx: StageContext): Promise<Record<string, Array<string | null>>> {
+  const key = keys.secure(ctx.asAt, PERSON_RECORDS_KEY);
+  if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${ctx.stores.secure.location}/${key} is missing: run the standardise stage first`);
   const columns: Record<string, Array<string | null>> = {};
   for (const f of Object.keys(FIELDS)) columns[f] = [];
   let resolved: Record<string, string | undefined> | null = null;
   ctx.progress.start('match: reading person records');
-  // only the columns the engine reads (whichever of their names the file uses)
   for await (const batch of iterateParquet(ctx.stores.secure, key, selectColumnsIn(Object.values(FIELDS).flat()))) {
     for (const row of batch as ParquetRow[]) {
       if (!resolved) {
@@ -129,13 +223,17 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
     ctx.progress.tick(batch.length);
   }
   ctx.progress.stop();
-  const n = columns.record_id!.length;
+  return columns;
+}
 
-  // known different people: the two ends of every explicit relationship (mother -> baby, contact -> pupil, ...)
+/**
+ * Known different people: the two ends of every explicit relationship (mother -> baby, contact -> pupil, ...);
+ * and a parent or carer is older than the child (settings clustering.ageOrder).
+ */
+async function readConstraints(ctx: StageContext): Promise<{ cannotLink: Array<[string, string]>; olderThan: Array<[string, string]> }> {
   const cannotLink: Array<[string, string]> = [];
-  // ... and a parent or carer is older than the child (settings clustering.ageOrder)
   const olderThan: Array<[string, string]> = [];
-  const relKey = keys.curated('relationships', asAt);
+  const relKey = keys.curated('relationships', ctx.asAt);
   if (await ctx.stores.curated.exists(relKey)) {
     for await (const batch of iterateParquet(ctx.stores.curated, relKey)) {
       for (const r of batch as ParquetRow[]) {
@@ -148,16 +246,14 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
       }
     }
   }
+  return { cannotLink, olderThan };
+}
 
-  const workers = cfg.workers ?? (process.env.AWS_LAMBDA_FUNCTION_NAME ? 0 : Math.min(4, availableParallelism()));
-  const executor: ShardExecutor | undefined = workers > 1 && n > 20_000 ? workerExecutor(workers) : undefined;
-  let res;
-  try {
-    res = await linkRecords([{ name: 'person-records', columns }], settings, { ...(executor ? { executor } : {}), progress: ctx.progress, cannotLink, olderThan });
-  } finally {
-    await executor?.close?.();
-  }
+/** The curated persons, pairs and links tables, the model and clustering report, and the secure review sample. */
+async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: LinkageConfig): Promise<Record<string, number>> {
   const { table, pairs, clustering, model } = res;
+  const asAt = ctx.asAt;
+  const n = table.n;
   const ids = table.ids;
   const ruleNames = model.blocking.rules.map((r) => r.rule);
 
@@ -233,8 +329,7 @@ export async function matchStage(ctx: StageContext, _input: z.infer<typeof match
     mergesRefused: clustering.refused.length,
     persons,
   };
-  ctx.log.info('match: done', counts);
-  return { counts };
+  return counts;
 }
 
 export const stage = defineStage('match', matchInputSchema, matchStage);

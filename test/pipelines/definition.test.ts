@@ -3,7 +3,7 @@ import { RUN_LOCKED_ERROR } from '../../pipelines/io/run-lock.ts';
 import { ALREADY_RUNNING_STATE, NOTIFY_STATE, PIPELINE_PLAN, RETRYABLE_ERRORS, renderRunDefinition, TRANSIENT_ERROR } from '../../pipelines/definition.ts';
 import { isTransient } from '../../pipelines/stages/invoke.ts';
 
-type State = { Type: string; Next?: string; End?: boolean; Catch?: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>; Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number; JitterStrategy?: string }>; Resource?: string; Parameters?: unknown; ResultPath?: string | null; ItemsPath?: string; ItemProcessor?: { States: Record<string, State> }; Default?: string; Choices?: Array<{ Next: string }> };
+type State = { Type: string; Next?: string; End?: boolean; Catch?: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>; Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number; JitterStrategy?: string }>; Resource?: string; Parameters?: unknown; ResultPath?: string | null; ItemsPath?: string; ItemProcessor?: { States: Record<string, State>; ProcessorConfig?: { Mode?: string } }; ItemSelector?: unknown; MaxConcurrency?: number; Default?: string; Choices?: Array<{ Next: string }> };
 
 describe('the run definition (JSONPath ASL rendered from the CDK constructs)', () => {
   const { asl, taskStates } = renderRunDefinition();
@@ -18,14 +18,14 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(states['Already done?']!.Type).toBe('Choice');
   });
 
-  it('walks validate (a Map over feeds), standardise, match, families, stratify, publish, then finalises', () => {
+  it('walks validate (a Map over feeds), standardise, match (plan, a Distributed Map over shards, link), families, stratify, publish, then finalises', () => {
     const order: string[] = [];
     let s: string | undefined = states['Already done?']!.Default;
     while (s) {
       order.push(s);
       s = states[s]!.Next;
     }
-    expect(order).toEqual(['Validate feeds', 'Standardise', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']);
+    expect(order).toEqual(['Validate feeds', 'Standardise', 'Match plan', 'Match shards', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']);
     expect(states['Validate feeds']!.Type).toBe('Map');
     expect(states['Validate feeds']!.ItemsPath).toBe('$.run.feeds');
     expect(taskStates).toMatchObject({ 'Validate feed': 'validate', Standardise: 'standardise', Publish: 'publish', 'Prepare run': 'prepare', 'Record failure': 'record-failure' });
@@ -33,9 +33,9 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
   });
 
   it('every stage retries transient errors with exponential backoff and jitter, and catches everything else', () => {
-    for (const name of ['Prepare run', 'Validate feeds', 'Standardise', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']) {
+    for (const name of ['Prepare run', 'Validate feeds', 'Standardise', 'Match plan', 'Match shards', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']) {
       const st = states[name]!;
-      const task = st.Type === 'Map' ? st.ItemProcessor!.States['Validate feed']! : st;
+      const task = st.Type === 'Map' ? Object.values(st.ItemProcessor!.States)[0]! : st;
       expect(task.Retry, name).toEqual([expect.objectContaining({ ErrorEquals: [...RETRYABLE_ERRORS], BackoffRate: 2, MaxAttempts: 3, JitterStrategy: 'FULL' })]);
       // Prepare first sends a refused run lock (another execution runs this date) straight to "Already running"
       const lockCatch = name === 'Prepare run' ? [{ ErrorEquals: [RUN_LOCKED_ERROR], ResultPath: '$.error', Next: ALREADY_RUNNING_STATE }] : [];
@@ -51,9 +51,25 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
   });
 
   it('stages receive { runId, asAt, input } and results collect under $.results.<stage>', () => {
-    expect(states.Match!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: {} });
+    expect(states.Match!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { phase: 'link' } });
+    expect(states.Families!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: {} });
     expect(states.Match!.ResultPath).toBe('$.results.match');
     expect(states.Publish!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { 'results.$': '$.results' } });
+  });
+
+  it('match fans out: the plan lists the shards, a Distributed Map runs one match task per shard, the link merges them', () => {
+    expect(states['Match plan']!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { phase: 'plan' } });
+    expect(states['Match plan']!.ResultPath).toBe('$.shards.match');
+    const fan = states['Match shards']!;
+    expect(fan.ItemProcessor!.ProcessorConfig).toMatchObject({ Mode: 'DISTRIBUTED' });
+    expect(fan.ItemsPath).toBe('$.shards.match.shards');
+    expect(fan.ItemSelector).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { phase: 'shard', 'shard.$': '$$.Map.Item.Value.shard' } });
+    // each shard writes its pairs to the secure zone: nothing of them travels in the execution's state
+    expect(fan.ResultPath).toBeNull();
+    expect(fan.MaxConcurrency).toBeGreaterThan(1);
+    expect(taskStates).toMatchObject({ 'Match plan': 'match', 'Match shard': 'match', Match: 'match' });
+    // the three share one failure marker
+    expect(new Set(['Match plan', 'Match shards', 'Match'].map((n) => states[n]!.Catch!.at(-1)!.Next))).toEqual(new Set(['Match failed']));
   });
 
   it('classifies transient failures (throttling, 5xx, dropped connections) for Retry, and not programming errors', () => {

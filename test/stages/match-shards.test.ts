@@ -1,0 +1,110 @@
+/**
+ * The match stage as the state machine runs it (plan -> one task per blocking-key shard -> link) must write the
+ * same bytes as the stage run whole, whether the shards run in-process (a Lambda per shard in AWS) or on the
+ * run's worker threads (locally); shard files are checked against the run's plan and removed once linked.
+ */
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate } from '../../fixtures/generator/generate.ts';
+import { shardCountFor } from '../../matching/engine.ts';
+import { shardPool } from '../../matching/parallel.ts';
+import { decodeShardPairs, encodeShardPairs } from '../../matching/shard-codec.ts';
+import { keys } from '../../pipelines/layout.ts';
+import type { StageContext } from '../../pipelines/stages/context.ts';
+import { matchKeys, matchStage } from '../../pipelines/stages/match.ts';
+import { standardiseStage } from '../../pipelines/stages/standardise.ts';
+import { discoverFeeds, validateStage } from '../../pipelines/stages/validate.ts';
+import { testTree, type TestTree } from './validate-support.ts';
+
+const AS_AT = '2026-06-30';
+let source: TestTree;
+const trees: TestTree[] = [];
+
+beforeAll(async () => {
+  source = await testTree();
+  generate({ families: 250, seed: 'match-shards', asAt: AS_AT, extracts: 1, every: 'month', out: source.root, force: true });
+  const ctx = source.ctx(AS_AT);
+  for (const f of await discoverFeeds(ctx)) await validateStage(ctx, f);
+  await standardiseStage(ctx);
+}, 120_000);
+afterAll(async () => {
+  for (const t of trees) await t.dispose();
+  await source.dispose();
+});
+
+/** A fresh out tree with the standardised inputs of match (and nothing match writes). */
+async function copyOfStandardised(): Promise<TestTree> {
+  const t = await testTree();
+  trees.push(t);
+  await cp(join(source.out, 'secure'), join(t.out, 'secure'), { recursive: true });
+  await cp(join(source.out, 'curated'), join(t.out, 'curated'), { recursive: true });
+  return t;
+}
+
+const OUTPUTS: Array<['secure' | 'curated', string]> = [
+  ['curated', keys.curated('persons', AS_AT)],
+  ['curated', keys.curated('pairs', AS_AT)],
+  ['curated', keys.curated('links', AS_AT)],
+  ['curated', matchKeys.model(AS_AT)],
+  ['curated', matchKeys.clustering(AS_AT)],
+  ['secure', matchKeys.reviewSample(AS_AT)],
+];
+
+async function phased(ctx: StageContext) {
+  const plan = await matchStage(ctx, { phase: 'plan' });
+  const shards = (plan as unknown as { shards: Array<{ shard: number }> }).shards;
+  // the shards run in any order and at once, as a Map's iterations do
+  await Promise.all([...shards].reverse().map((s) => matchStage(ctx, { phase: 'shard', shard: s.shard })));
+  return { plan: plan.counts, linked: (await matchStage(ctx, { phase: 'link' })).counts as Record<string, number> };
+}
+
+describe('match: plan -> shards -> link', () => {
+  it('writes the same bytes and counts as the stage run whole, in-process and on worker threads', async () => {
+    const [whole, inProcess, onWorkers] = [await copyOfStandardised(), await copyOfStandardised(), await copyOfStandardised()];
+    const expected = await matchStage(whole.ctx(AS_AT), {});
+    const a = await phased(inProcess.ctx(AS_AT));
+    const pool = shardPool(2, { minRecords: 0 });
+    let b;
+    try {
+      b = await phased({ ...onWorkers.ctx(AS_AT), shardPool: pool });
+    } finally {
+      await pool.close();
+    }
+    expect((a.plan as Record<string, number>).shards).toBe(16);
+    expect(a.linked).toEqual(expected.counts);
+    expect(b.linked).toEqual(expected.counts);
+    expect((expected.counts as Record<string, number>).persons).toBeGreaterThan(100);
+    for (const [zone, key] of OUTPUTS) {
+      const want = await whole.stores[zone].get(key);
+      expect(want.length, key).toBeGreaterThan(0);
+      expect((await inProcess.stores[zone].get(key)).equals(want), `${key}: in-process shards differ from the whole stage`).toBe(true);
+      expect((await onWorkers.stores[zone].get(key)).equals(want), `${key}: worker-thread shards differ from the whole stage`).toBe(true);
+    }
+    // the shard files (compared values) are gone once linked
+    for (const t of [inProcess, onWorkers]) expect(await t.stores.secure.list(matchKeys.shardsPrefix(AS_AT, `test-${AS_AT}`))).toEqual([]);
+  });
+
+  it('refuses to link when a shard did not run, or a shard file belongs to another run', async () => {
+    const t = await copyOfStandardised();
+    const ctx = t.ctx(AS_AT);
+    const { shards } = (await matchStage(ctx, { phase: 'plan' })) as unknown as { shards: Array<{ shard: number }> };
+    for (const s of shards.slice(1)) await matchStage(ctx, { phase: 'shard', shard: s.shard });
+    await expect(matchStage(ctx, { phase: 'link' })).rejects.toThrow(/pairs-00000\.bin is missing: shard 0 of 16 did not run/);
+    // shard 0 written by another run (same shape, another plan id)
+    const other = encodeShardPairs({ planId: 'another-run', shardCount: 16, shard: 0 }, { count: 0, l: new Int32Array(0), r: new Int32Array(0), mask: new Uint16Array(0), gamma: new Uint8Array(0) });
+    await t.stores.secure.put(matchKeys.shardPairs(AS_AT, ctx.runId, 0), other);
+    await expect(matchStage(ctx, { phase: 'link' })).rejects.toThrow(/shard pairs of plan another-run, not of test-2026-06-30/);
+    expect(() => decodeShardPairs(Buffer.from('not a shard'), { planId: 'x', shardCount: 1, shard: 0 }, 'k')).toThrow(/k: unreadable shard file \(11 bytes\)/);
+    await expect(matchStage(ctx, { phase: 'shard', shard: 16 })).rejects.toThrow(/shard 16 of 16 does not exist/);
+  });
+});
+
+describe('shard count', () => {
+  it('is settings.shards, raised by the per-shard pair budget as the input grows', () => {
+    expect(shardCountFor({ shards: 16 }, 50_000_000)).toBe(16);
+    expect(shardCountFor({ shards: 16, pairsPerShard: 4_000_000 }, 10_000_000)).toBe(16);
+    expect(shardCountFor({ shards: 16, pairsPerShard: 4_000_000 }, 200_000_000)).toBe(50);
+    expect(shardCountFor({ shards: 1, pairsPerShard: 1_000 }, 1_001)).toBe(2);
+  });
+});
