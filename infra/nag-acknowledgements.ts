@@ -60,6 +60,10 @@ export const ACCEPTED_FINDINGS: AcceptedFinding[] = [
     reason: 'The Distributed Map manages its own child executions, whose names are generated.',
   },
   {
+    rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*RunStateMachine[0-9A-F]{8}.*\*\]$/, path: /\/RunStateMachine\/DistributedMapPolicy\/Resource$/,
+    reason: 'The run state machine\'s own Distributed Map (one match task per blocking-key shard) describes and stops its child executions, whose names are generated; scoped to this state machine\'s executions only.',
+  },
+  {
     rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole\]$/, path: /\/BucketNotificationsHandler[0-9a-f]+\/Role\/Resource$/,
     reason: 'CDK\'s own custom resource that turns on EventBridge notifications for the landing bucket; it only writes its logs.',
   },
