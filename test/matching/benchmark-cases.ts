@@ -1,7 +1,9 @@
 /**
- * The public benchmarks as cases: settings file (bench/settings), inputs under ../shared/benchmarks,
- * and ground truth. `runCase` runs the engine in-process and scores the pairs at the threshold
- * pairwise (true pairs missed by blocking are false negatives). Used by benchmarks.test.ts.
+ * The public benchmarks as cases: settings file (bench/settings), inputs, and ground truth. FEBRL3, FEBRL4 and
+ * fake_1000 are committed under test/fixtures/benchmarks (MIT, see its README); historical_50k is read from the shared
+ * benchmark folder beside the repository, by `npm run bench:accuracy` only. `runCase` runs the engine in-process and
+ * scores the pairs at the threshold pairwise (true pairs missed by blocking are false negatives). Used by
+ * benchmarks.test.ts (the committed cases) and bench/accuracy.bench.ts (all of them).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,11 @@ import { workerExecutor } from '../../matching/parallel.ts';
 import type { InputDataset } from '../../matching/table.ts';
 import { dirname, resolve } from 'node:path';
 
-export const BENCHMARKS = '../shared/benchmarks';
+const REPO = resolve(import.meta.dirname, '..', '..');
+/** The committed subset. */
+export const COMMITTED = join(REPO, 'test', 'fixtures', 'benchmarks');
+/** The shared benchmark folder beside the repository (every public set), for the benchmark only. */
+export const SHARED = resolve(REPO, '..', 'shared', 'benchmarks');
 
 export interface BenchmarkCase {
   name: string;
@@ -21,28 +27,31 @@ export interface BenchmarkCase {
   /** The truth cluster of a record (from its id or a column). */
   truth: (ds: InputDataset, row: number, id: string) => string;
   floor: number;
+  /** Where its inputs are: committed in the repository, or only in the shared folder (benchmark only). */
+  dir: string;
 }
 
 const febrlTruth = (_ds: InputDataset, _row: number, id: string) => id.replace(/-(org|dup-\d+)$/, '');
 const clusterColumn = (ds: InputDataset, row: number) => String(ds.columns.cluster![row]).trim();
 
 export const CASES: BenchmarkCase[] = [
-  { name: 'febrl4', settings: 'bench/settings/febrl4.json', inputs: ['febrl/dataset4a.csv', 'febrl/dataset4b.csv'], truth: febrlTruth, floor: 0.999 },
-  { name: 'febrl3', settings: 'bench/settings/febrl3.json', inputs: ['febrl/dataset3.csv'], truth: febrlTruth, floor: 0.995 },
-  { name: 'fake_1000', settings: 'bench/settings/fake_1000.json', inputs: ['splink/fake_1000.csv'], truth: clusterColumn, floor: 0.87 },
+  { name: 'febrl4', settings: 'bench/settings/febrl4.json', inputs: ['febrl/dataset4a.csv', 'febrl/dataset4b.csv'], truth: febrlTruth, floor: 0.999, dir: COMMITTED },
+  { name: 'febrl3', settings: 'bench/settings/febrl3.json', inputs: ['febrl/dataset3.csv'], truth: febrlTruth, floor: 0.995, dir: COMMITTED },
+  { name: 'fake_1000', settings: 'bench/settings/fake_1000.json', inputs: ['splink/fake_1000.csv'], truth: clusterColumn, floor: 0.87, dir: COMMITTED },
   // historical_50k has no published floor: Splink 4.0.17 scores 0.7639 with these settings on this machine (bench:link)
-  { name: 'historical_50k', settings: 'bench/settings/historical_50k.json', inputs: ['splink/historical_figures_with_errors_50k.parquet'], truth: clusterColumn, floor: 0.765 },
+  { name: 'historical_50k', settings: 'bench/settings/historical_50k.json', inputs: ['splink/historical_figures_with_errors_50k.parquet'], truth: clusterColumn, floor: 0.765, dir: SHARED },
 ];
 
-export function benchmarksPresent(): boolean {
-  return existsSync(BENCHMARKS);
+/** Whether every input of the case is there. */
+export function casePresent(c: BenchmarkCase): boolean {
+  return c.inputs.every((f) => existsSync(join(c.dir, f)));
 }
 
 export async function runCase(c: BenchmarkCase, workers = 2): Promise<{ metrics: PairEvaluationResult; result: LinkResult; seconds: number }> {
   const t = performance.now();
   const settings = await loadSettings(c.settings);
   const datasets: InputDataset[] = [];
-  for (const f of c.inputs) datasets.push(await readInputColumns(join(BENCHMARKS, f)));
+  for (const f of c.inputs) datasets.push(await readInputColumns(join(c.dir, f)));
   const labels = settings.labelledPairs ? await loadLabels(resolve(dirname(c.settings), settings.labelledPairs)) : undefined;
   const executor = workers > 0 ? workerExecutor(workers) : undefined;
   let result: LinkResult;
