@@ -18,6 +18,7 @@
  * Prepare and released by Finalise / Record failure); each stage's result to $.results.<stage>; the error of a failed stage to $.error.
  * Nothing here does I/O: a failed run leaves every stage's earlier outputs in place and can simply be re-run.
  */
+import { rmSync } from 'node:fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -255,6 +256,8 @@ export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapC
   });
   const graph = new sfn.StateGraph(def.startState, 'locality run');
   const asl = concrete(stack.resolve(graph.toGraphJson())) as Record<string, unknown>;
+  // nothing is synthesised: remove the temp cdk.out folder the App made (one per run otherwise piles up in the temp dir)
+  rmSync(app.outdir, { recursive: true, force: true });
   return { asl, taskStates: def.taskStates };
 }
 

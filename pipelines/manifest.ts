@@ -14,8 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { runConfigSchema, type RunConfig } from './config.ts';
-import { findFeed } from './feeds/catalogue.ts';
-import type { ObjectStore } from './io/object-store.ts';
+import { assertPeopleFeed, classifyLanding, feedsToValidate, landingTotals, type LandingEntry } from './feeds/landing.ts';
+import { inventoryOf, type ObjectStore } from './io/object-store.ts';
 import { acquireRunLock, releaseRunLock, type RunLockOptions } from './io/run-lock.ts';
 import { isIsoDate, keys, type Zone } from './layout.ts';
 import type { Log } from './log.ts';
@@ -39,40 +39,33 @@ export interface InputFile {
   rows?: number;
   accepted?: number;
   quarantined?: number;
+  /** From the validate stage: rejected for what is inside it (reason code), or accepted. */
+  status?: 'accepted' | 'rejected';
+  reason?: string;
 }
-
-const LANDING_KEY = /^([^/]+)\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/([^/]+)$/;
 
 /**
- * The landing extracts a run at `asAt` reads: people and relationship feeds are snapshots (the latest extract
- * dated on or before the as-at date), event feeds are incremental (every extract on or before it).
- * Feeds missing from the catalogue are kept (validate rejects them with a clear error). Markers (`_READY`)
- * and hidden files are not inputs.
+ * The landing extracts a run at `asAt` reads (feeds/landing.ts decides for every entry): people and relationship
+ * feeds are snapshots (the latest readable extract dated on or before the as-at date), event feeds are incremental
+ * (every extract on or before it). Rejected and ignored entries are in `landing` of the manifest, not here.
  */
 export async function selectInputs(landing: ObjectStore, asAt: string): Promise<Array<Omit<InputFile, 'sha256'>>> {
-  const all = await landing.list('');
-  const byFeed = new Map<string, Array<Omit<InputFile, 'sha256'>>>();
-  for (const o of all) {
-    const m = LANDING_KEY.exec(o.key);
-    if (!m) continue;
-    const [, source, feed, extractDate, name] = m as unknown as [string, string, string, string, string];
-    if (name.startsWith('_') || name.startsWith('.') || extractDate > asAt || !isIsoDate(extractDate)) continue;
-    const id = `${source}/${feed}`;
-    const list = byFeed.get(id) ?? [];
-    list.push({ key: o.key, source, feed, extractDate, bytes: o.size });
-    byFeed.set(id, list);
-  }
-  const out: Array<Omit<InputFile, 'sha256'>> = [];
-  for (const [, files] of [...byFeed.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const def = findFeed(files[0]!.source, files[0]!.feed);
-    const snapshot = def !== undefined && def.kind !== 'events';
-    if (snapshot) {
-      const latest = files.reduce((d, f) => (f.extractDate > d ? f.extractDate : d), '');
-      out.push(...files.filter((f) => f.extractDate === latest));
-    } else out.push(...files);
-  }
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return readInputsOf(classifyLanding(await inventoryOf(landing, ''), asAt));
 }
+
+function readInputsOf(entries: readonly LandingEntry[]): Array<Omit<InputFile, 'sha256'>> {
+  return entries.filter((e) => e.outcome === 'read')
+    .map((e) => ({ key: e.key, source: e.source!, feed: e.feed!, extractDate: e.extractDate, bytes: e.size }));
+}
+
+/** The manifest's account of landing: totals, and every entry not read with its reason. */
+export function landingAccount(entries: readonly LandingEntry[]): Manifest['landing'] {
+  return {
+    ...landingTotals(entries),
+    notRead: entries.filter((e) => e.outcome !== 'read').map((e) => ({ key: e.key, outcome: e.outcome as 'rejected' | 'ignored', reason: e.reason!, detail: e.detail ?? '' })),
+  };
+}
+
 
 /** Hashes are cached per process by (store, key, size): a backfill hashes each extract once. */
 const hashCache = new Map<string, string>();
@@ -88,8 +81,8 @@ export async function sha256Of(store: ObjectStore, key: string, size?: number): 
   return digest;
 }
 
-export async function hashInputs(landing: ObjectStore, asAt: string): Promise<InputFile[]> {
-  const selected = await selectInputs(landing, asAt);
+export async function hashInputs(landing: ObjectStore, asAt: string, entries?: readonly LandingEntry[]): Promise<InputFile[]> {
+  const selected = entries ? readInputsOf(entries) : await selectInputs(landing, asAt);
   const out: InputFile[] = [];
   for (const f of selected) out.push({ ...f, sha256: await sha256Of(landing, f.key, f.bytes) });
   return out;
@@ -191,7 +184,13 @@ export const manifestSchema = z.object({
   inputs: z.array(z.object({
     key: z.string(), source: z.string(), feed: z.string(), extractDate: z.string(), sha256: z.string(), bytes: z.number(),
     rows: z.number().optional(), accepted: z.number().optional(), quarantined: z.number().optional(),
+    status: z.enum(['accepted', 'rejected']).optional(), reason: z.string().optional(),
   })),
+  /** Every landing entry accounted for (feeds/landing.ts): totals, and each entry not read with its reason. */
+  landing: z.object({
+    objects: z.number(), read: z.number(), rejected: z.number(), ignored: z.number(),
+    notRead: z.array(z.object({ key: z.string(), outcome: z.enum(['rejected', 'ignored']), reason: z.string(), detail: z.string() })),
+  }).optional(),
   stages: z.array(stageRecordSchema),
   error: z.object({ stage: z.string(), error: z.string(), cause: z.string() }).optional(),
   /** Where the run's outputs are: staged (secure zone), awaiting IG sign-off, released (the published set), rejected, not released (failed). */
@@ -299,15 +298,18 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   const request = parseOrThrow(runRequestSchema, event, 'run request');
   const req = { ...request, asAt: request.asAt ?? asAtFromMarker(request.marker!) };
   const config = req.config === undefined || req.config === null ? (deps.config ?? runConfigSchema.parse({})) : parseOrThrow(runConfigSchema, req.config, 'run request config');
+  const entries = classifyLanding(await inventoryOf(deps.stores.landing, ''), req.asAt);
+  assertPeopleFeed(entries, req.asAt);
   const execution = req.execution?.id;
   if (deps.runLock) {
     if (!execution) throw new Error(`run request for as-at ${req.asAt}: no execution id ($.execution.id) to hold the run lock with`);
     const held = await acquireRunLock(deps.stores.outputs, req.asAt, { execution, ranBy: whoRan(req.ranBy) }, deps.runLock);
     if (held.superseded) deps.log.warn('stale run lock superseded', { asAt: req.asAt, staleExecution: held.superseded.execution, takenAt: held.superseded.acquiredAt });
   }
-  const inputs = await hashInputs(deps.stores.landing, req.asAt);
+  const inputs = await hashInputs(deps.stores.landing, req.asAt, entries);
   const cfgHash = configHash(config);
-  const runId = deriveRunId(req.asAt, inputs, cfgHash);
+  // Entries rejected are part of what the run saw: adding a bad file (or a link) makes it a different run.
+  const runId = deriveRunId(req.asAt, [...inputs, ...entries.filter((e) => e.outcome === 'rejected').map((e) => ({ key: e.key, sha256: `rejected:${e.reason}:${e.size}` }))], cfgHash);
   const live = await readManifest(deps.stores.outputs, req.asAt).catch(() => undefined);
   const previous = await readRunManifest(deps.stores.outputs, req.asAt, runId).catch(() => undefined);
   // done: its set is the published one, or it finished and waits for IG's decision (a re-run would not change what IG is looking at)
@@ -319,7 +321,7 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   }
   const feeds = deps.discoverFeeds
     ? await deps.discoverFeeds(req.asAt, config)
-    : [...new Map(inputs.map((i) => [`${i.source}/${i.feed}`, { source: i.source, feed: i.feed }])).values()];
+    : feedsToValidate(entries);
   await writeManifest(deps.stores.outputs, {
     manifestVersion: MANIFEST_VERSION,
     runId,
@@ -330,10 +332,12 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
     codeVersion: codeVersion(),
     config: { version: config.configVersion, sha256: cfgHash, value: config },
     inputs,
+    landing: landingAccount(entries),
     stages: [],
   });
   await deps.stores.outputs.put(keys.lastRun(req.asAt), `${JSON.stringify({ runId })}\n`);
-  deps.log.info('run prepared', { runId, asAt: req.asAt, inputs: inputs.length, feeds: feeds.length });
+  const totals = landingTotals(entries);
+  deps.log.info('run prepared', { runId, asAt: req.asAt, inputs: inputs.length, feeds: feeds.length, landingRejected: totals.rejected, landingIgnored: totals.ignored });
   return { runId, asAt: req.asAt, skip: false, feeds };
 }
 
@@ -374,8 +378,8 @@ function stageRecord(name: string, raw: unknown): StageRecord {
 }
 
 /** Row counts per input file, from validate's per-file counts (`files: [{ key|file, rows, accepted, quarantined }]`). */
-function inputRowCounts(validate: unknown): Map<string, { rows?: number; accepted?: number; quarantined?: number }> {
-  const out = new Map<string, { rows?: number; accepted?: number; quarantined?: number }>();
+function inputRowCounts(validate: unknown): Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'status' | 'reason'>> {
+  const out = new Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'status' | 'reason'>>();
   const items = Array.isArray(validate) ? validate : validate ? [validate] : [];
   for (const item of items) {
     const files = (item as { files?: unknown }).files;
@@ -386,7 +390,8 @@ function inputRowCounts(validate: unknown): Map<string, { rows?: number; accepte
       const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
       const q = f.quarantined;
       const quarantined = typeof q === 'number' ? q : q && typeof q === 'object' ? Object.values(q as Record<string, number>).reduce((a, b) => a + b, 0) : undefined;
-      out.set(key, { rows: num(f.rows), accepted: num(f.accepted), quarantined });
+      const status = f.status === 'accepted' || f.status === 'rejected' ? f.status : undefined;
+      out.set(key, { rows: num(f.rows), accepted: num(f.accepted), quarantined, ...(status ? { status } : {}), ...(typeof f.reason === 'string' ? { reason: f.reason } : {}) });
     }
   }
   return out;

@@ -10,7 +10,7 @@ import type { Log } from '../../pipelines/log.ts';
 import type { ControlDeps } from '../../pipelines/manifest.ts';
 import { noProgress } from '../../pipelines/progress.ts';
 import { invokeStage, stageEventSchema, type StageResult } from '../../pipelines/stages/invoke.ts';
-import { athenaEngine, awsStores, disposeStores, runLockOptions } from './ports.ts';
+import { athenaEngine, awsStores, disposeStores, runLockOptions, scratchForInvocation } from './ports.ts';
 
 export const logger = new Logger({ serviceName: 'locality-pipeline' });
 const log: Log = {
@@ -30,11 +30,13 @@ function parse<S extends z.ZodType>(schema: S, event: unknown, what: string): z.
 export function stageHandler(stage: string) {
   return middy(async (event: unknown): Promise<StageResult> => {
     const ev = parse(stageEventSchema, event, stage);
-    const stores = awsStores();
+    const scratch = await scratchForInvocation();
+    const stores = awsStores(scratch.dir);
     try {
       return await invokeStage(stage, ev, { stores, queryEngine: async () => athenaEngine(), log, progress: noProgress });
     } finally {
       await disposeStores(stores);
+      await scratch.close();
     }
   }).use(injectLambdaContext(logger));
 }
@@ -43,11 +45,13 @@ export function stageHandler(stage: string) {
 export function controlHandler<S extends z.ZodType, R>(task: string, schema: S, fn: (deps: ControlDeps, event: z.infer<S>) => Promise<R>) {
   return middy(async (event: unknown): Promise<R> => {
     const ev = parse(schema, event, task);
-    const stores = awsStores();
+    const scratch = await scratchForInvocation();
+    const stores = awsStores(scratch.dir);
     try {
       return await fn({ stores, log, runLock: runLockOptions() }, ev);
     } finally {
       await disposeStores(stores);
+      await scratch.close();
     }
   }).use(injectLambdaContext(logger));
 }

@@ -4,6 +4,7 @@ import { AthenaQueryEngine } from '../../pipelines/io/athena-query-engine.ts';
 import type { QueryEngine } from '../../pipelines/io/query-engine.ts';
 import type { RunLockOptions } from '../../pipelines/io/run-lock.ts';
 import { S3ObjectStore, s3Client } from '../../pipelines/io/s3-object-store.ts';
+import { lambdaScratchRoot, processScratch, removeScratch, sweepScratch } from '../../pipelines/io/scratch.ts';
 import { CURATED_TABLES, ZONES, type Zone } from '../../pipelines/layout.ts';
 
 export const ZONE_BUCKET_ENV: Record<Zone, string> = {
@@ -19,9 +20,21 @@ function env(name: string): string {
   return v;
 }
 
-export function awsStores(): Record<Zone, S3ObjectStore> {
+/** The zones as S3 buckets; their downloads go to `scratch` (the invocation's folder under /tmp: see scratchForInvocation). */
+export function awsStores(scratch?: string): Record<Zone, S3ObjectStore> {
   const client = s3Client();
-  return Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: env(ZONE_BUCKET_ENV[z]) })])) as Record<Zone, S3ObjectStore>;
+  return Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: env(ZONE_BUCKET_ENV[z]), ...(scratch ? { scratch } : {}) })])) as Record<Zone, S3ObjectStore>;
+}
+
+/**
+ * This invocation's scratch folder under /tmp/locality-scratch (DuckDB spill, exports and downloads: clear values in
+ * the secure stages), after sweeping what an earlier invocation that died (timeout, out of memory) left behind.
+ */
+export async function scratchForInvocation(): Promise<{ dir: string; close: () => Promise<void> }> {
+  const root = lambdaScratchRoot();
+  await sweepScratch(root);
+  const dir = processScratch(root);
+  return { dir, close: () => removeScratch(dir) };
 }
 
 export function athenaEngine(): QueryEngine {

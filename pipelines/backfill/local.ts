@@ -6,6 +6,7 @@
  * Like the AWS map (zero tolerated failures), it stops at the first failed date.
  */
 import type { RunConfig } from '../config.ts';
+import { lockedMessage } from '../local/lock-message.ts';
 import { runLocal, type LocalRunResult } from '../local/runner.ts';
 import type { Log } from '../log.ts';
 import type { Progress } from '../progress.ts';
@@ -50,6 +51,10 @@ export async function backfillLocal(o: LocalBackfillOptions): Promise<BackfillSu
     summary.done.push({ asAt, runId: result.runId, status: result.status });
     if (result.status === 'failed') {
       summary.failed = { asAt, ...(result.error ?? { stage: 'unknown', error: 'Error', cause: 'unknown' }) };
+      break;
+    }
+    if (result.status === 'locked') {
+      summary.failed = { asAt, stage: 'prepare', error: 'RunLocked', cause: lockedMessage(result) };
       break;
     }
   }

@@ -4,15 +4,30 @@
  * Keys are '/'-separated relative paths; never absolute, never containing '..'.
  */
 import type { Readable } from 'node:stream';
+import { defaultScratch } from './scratch.ts';
 
 export interface ObjectInfo {
   key: string;
   size: number;
 }
 
+/**
+ * One entry of a store's inventory: every object, and on a local disk also what is not a plain file
+ * (a symbolic link, never followed; a device, pipe or socket; an empty folder). S3 has only objects and
+ * folder markers (keys ending in '/').
+ */
+export interface StoreEntry extends ObjectInfo {
+  kind: 'file' | 'symlink' | 'folder' | 'special';
+}
+
 export interface ObjectStore {
   /** A human-readable location for messages and reports, e.g. "/tmp/out/curated" or "s3://bucket". */
   readonly location: string;
+  /**
+   * The folder for this store's temporary files (writes in progress, downloads, DuckDB spill of what is read from or
+   * written to it): the run's scratch folder inside the secure zone (io/scratch.ts). Unset: the system temp dir.
+   */
+  readonly scratch?: string | undefined;
   get(key: string): Promise<Buffer>;
   getStream(key: string): Promise<Readable>;
   /** Writes atomically: readers never see a half-written object. */
@@ -27,6 +42,11 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(key: string): Promise<void>;
   /**
+   * Everything under prefix, sorted by key, including what `list` leaves out (symlinks, empty folders, special
+   * files, in-progress `.partial` writes are still left out). Landing uses it so that no entry goes unaccounted.
+   */
+  inventory?(prefix: string): Promise<StoreEntry[]>;
+  /**
    * A path on local disk holding the object, for engines that read files (DuckDB).
    * Local stores return the file itself; remote stores download to a temp file.
    */
@@ -37,4 +57,15 @@ export function assertSafeKey(key: string): void {
   if (key.length === 0 || key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '')) {
     throw new Error(`unsafe object key "${key}": keys are relative, '/'-separated, with no empty or '..' parts`);
   }
+}
+
+/** A store's inventory, or its listing (every entry a file) for a store that has no inventory. */
+export async function inventoryOf(store: ObjectStore, prefix: string): Promise<StoreEntry[]> {
+  if (store.inventory) return store.inventory(prefix);
+  return (await store.list(prefix)).map((o) => ({ ...o, kind: 'file' as const }));
+}
+
+/** The folder for temporary files about a store's objects (see ObjectStore.scratch). */
+export function scratchOf(store: Pick<ObjectStore, 'scratch'>): string {
+  return store.scratch ?? defaultScratch();
 }

@@ -15,10 +15,10 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIsoDate } from '../layout.ts';
-import type { ObjectStore } from './object-store.ts';
+import { scratchOf, type ObjectStore } from './object-store.ts';
+import { defaultScratch, ensureDir } from './scratch.ts';
 
 export const PARQUET_TYPES = ['VARCHAR', 'INTEGER', 'BIGINT', 'DOUBLE', 'BOOLEAN', 'DATE', 'VARCHAR[]'] as const;
 export type ParquetType = (typeof PARQUET_TYPES)[number];
@@ -42,11 +42,12 @@ export function sqlString(s: string): string {
 }
 
 /**
- * A DuckDB instance in its own temp directory (spill space), closed and removed by `dispose`.
+ * A DuckDB instance in its own temp directory under `scratch` (spill space and exports: it may hold clear values, so
+ * callers pass the run's scratch folder in the secure zone), closed and removed by `dispose`.
  * `memoryLimit` caps DuckDB's buffer memory: beyond it, sorts, joins and aggregates spill to the temp directory.
  */
-export async function openScratchDuckDb(memoryLimit = '512MB'): Promise<{ dir: string; conn: DuckDBConnection; dispose: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'locality-duckdb-'));
+export async function openScratchDuckDb(memoryLimit = '512MB', scratch: string = defaultScratch()): Promise<{ dir: string; conn: DuckDBConnection; dispose: () => Promise<void> }> {
+  const dir = await mkdtemp(join(await ensureDir(scratch), 'locality-duckdb-'));
   const instance = await DuckDBInstance.create(':memory:', { temp_directory: join(dir, 'spill'), memory_limit: memoryLimit });
   const conn = await instance.connect();
   return {
@@ -136,7 +137,7 @@ export async function writeParquet(
     if (!PARQUET_TYPES.includes(c.type)) throw new Error(`writeParquet ${key}: column "${c.name}" has unsupported type ${c.type}`);
     sqlIdent(c.name);
   }
-  const db = await openScratchDuckDb();
+  const db = await openScratchDuckDb(undefined, scratchOf(store));
   try {
     const rowsFile = join(db.dir, 'rows.ndjson');
     const lines = openLineFile(rowsFile);
@@ -190,7 +191,7 @@ export async function readParquet<T extends ParquetRow = ParquetRow>(store: Obje
 export async function* iterateParquet<T extends ParquetRow = ParquetRow>(store: ObjectStore, key: string, sql?: string): AsyncGenerator<T[]> {
   if (!(await store.exists(key))) throw new Error(`readParquet: no object ${key} in ${store.location}`);
   const path = await store.localPath(key);
-  const db = await openScratchDuckDb();
+  const db = await openScratchDuckDb(undefined, scratchOf(store));
   try {
     const from = `read_parquet(${sqlString(path)}, hive_partitioning = false)`;
     yield* queryRows<T>(db, sql ? sql.replaceAll('{{file}}', from) : `SELECT * FROM ${from}`, `readParquet ${key}`);

@@ -10,11 +10,11 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2
 import { Upload } from '@aws-sdk/lib-storage';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertSafeKey, type ObjectInfo, type ObjectStore } from './object-store.ts';
+import { assertSafeKey, scratchOf, type ObjectInfo, type ObjectStore, type StoreEntry } from './object-store.ts';
+import { ensureDir } from './scratch.ts';
 
 export const MULTIPART_PART_SIZE = 8 * 1024 * 1024;
 
@@ -32,6 +32,8 @@ export interface S3ObjectStoreOptions {
   /** Attempts per request on top of the SDK's own (throttling, 5xx, dropped connections). Default 4. */
   attempts?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Folder for downloads (localPath): the run's scratch folder (io/scratch.ts). Default: the system temp dir. */
+  scratch?: string;
 }
 
 const RETRYABLE_NAMES = new Set(['SlowDown', 'ThrottlingException', 'RequestTimeout', 'InternalError', 'ServiceUnavailable', 'TimeoutError']);
@@ -53,6 +55,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly sleep: (ms: number) => Promise<void>;
   private tempDir: Promise<string> | undefined;
   private readonly downloaded = new Map<string, Promise<string>>();
+  readonly scratch: string | undefined;
 
   constructor(opts: S3ObjectStoreOptions) {
     this.client = opts.client;
@@ -62,6 +65,7 @@ export class S3ObjectStore implements ObjectStore {
     this.queueSize = opts.queueSize ?? 4;
     this.attempts = opts.attempts ?? 4;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.scratch = opts.scratch;
   }
 
   /** Runs a request, retrying transient failures with exponential backoff and full jitter. */
@@ -162,14 +166,22 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
-    const out: ObjectInfo[] = [];
+    return (await this.inventory(prefix)).filter((e) => e.kind === 'file').map(({ key, size }) => ({ key, size }));
+  }
+
+  /** Every object under prefix; folder markers (keys ending in '/', as the console creates) are kind 'folder'. */
+  async inventory(prefix: string): Promise<StoreEntry[]> {
+    const out: StoreEntry[] = [];
     let token: string | undefined;
     do {
       const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}${prefix}`, ContinuationToken: token })));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
       for (const o of page.Contents ?? []) {
-        if (!o.Key || o.Key.endsWith('/')) continue;
-        out.push({ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 });
+        if (!o.Key) continue;
+        const key = o.Key.slice(this.prefix.length);
+        if (key.endsWith('/')) {
+          if (key.length > 1) out.push({ key: key.slice(0, -1), size: o.Size ?? 0, kind: 'folder' });
+        } else out.push({ key, size: o.Size ?? 0, kind: 'file' });
       }
     } while (token);
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -189,7 +201,7 @@ export class S3ObjectStore implements ObjectStore {
     let download = this.downloaded.get(key);
     if (!download) {
       download = (async () => {
-        const path = join(await (this.tempDir ??= mkdtemp(join(tmpdir(), 'locality-s3-'))), ...this.key(key).split('/'));
+        const path = join(await (this.tempDir ??= ensureDir(scratchOf(this)).then((d) => mkdtemp(join(d, 'locality-s3-')))), ...this.key(key).split('/'));
         await mkdir(dirname(path), { recursive: true });
         await pipeline(await this.body(key), createWriteStream(path));
         return path;

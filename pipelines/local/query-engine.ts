@@ -4,7 +4,9 @@
  * with the `as_at` partition projected. Values come back as plain JSON values (BIGINT -> number, DATE -> string).
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { defaultScratch, ensureDir } from '../io/scratch.ts';
 import type { LocalObjectStore } from '../io/local-object-store.ts';
 import type { QueryEngine, Row } from '../io/query-engine.ts';
 import { CURATED_TABLES } from '../layout.ts';
@@ -26,8 +28,10 @@ function plain(v: unknown): Row[string] {
   return String(v);
 }
 
-export async function openLocalQueryEngine(curated: LocalObjectStore | { root: string }): Promise<QueryEngine> {
-  const instance = await DuckDBInstance.create(':memory:');
+export async function openLocalQueryEngine(curated: LocalObjectStore | { root: string; scratch?: string | undefined }): Promise<QueryEngine> {
+  // DuckDB's default spill folder is `.tmp` in the working directory: keep it in the run's scratch folder.
+  const spill = await mkdtemp(join(await ensureDir(curated.scratch ?? defaultScratch()), 'locality-query-'));
+  const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill });
   const conn: DuckDBConnection = await instance.connect();
   return {
     async query(sql, { asAt }) {
@@ -37,6 +41,7 @@ export async function openLocalQueryEngine(curated: LocalObjectStore | { root: s
     async close() {
       conn.closeSync();
       instance.closeSync();
+      await rm(spill, { recursive: true, force: true });
     },
   };
 }

@@ -4,7 +4,8 @@
  * (control tasks -> pipelines/manifest.ts, stages -> pipelines/stages/invoke.ts), so Retry, Catch, Map and
  * data passing behave as deployed. Ports: a directory per zone (LocalObjectStore) and DuckDB.
  */
-import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { shardPool } from '../../matching/parallel.ts';
@@ -13,6 +14,9 @@ import { NOTIFY_STATE, PIPELINE_PLAN, RETRY, renderRunDefinition, stateNameOf, t
 import { LocalObjectStore } from '../io/local-object-store.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import type { QueryEngine } from '../io/query-engine.ts';
+import { DEFAULT_LOCK_STALE_HOURS } from './lock-message.ts';
+import { currentRunLock, localHolderAlive, RUN_LOCKED_ERROR, type RunLock, type RunLockOptions } from '../io/run-lock.ts';
+import { localScratchRoot, processScratch, removeScratch, sweepScratch } from '../io/scratch.ts';
 import { keys, type Zone } from '../layout.ts';
 import { jsonLog, type Log } from '../log.ts';
 import { finaliseRun, prepareRun, readLatestRunManifest, recordRunFailure, whoRan, type ControlDeps, type Manifest } from '../manifest.ts';
@@ -40,12 +44,18 @@ export interface LocalRunOptions {
   mapConcurrency?: number;
   /** Worker threads for the match shards (the shard Map's concurrency); default one per core, at most 4; 0 = in-process. */
   shardWorkers?: number;
+  /** A run lock older than this is stale even if its process may live (default 12 h); a dead local holder is stale at once. */
+  lockStaleHours?: number;
 }
+
 
 export interface LocalRunResult {
   runId: string;
   asAt: string;
-  status: 'ok' | 'failed' | 'skipped';
+  /** locked: another run of this out dir and as-at date holds the run lock; this one did nothing. */
+  status: 'ok' | 'failed' | 'skipped' | 'locked';
+  /** For status locked: who holds the lock. */
+  lockedBy?: RunLock;
   manifest: Manifest | undefined;
   manifestPath: string;
   outRoot: string;
@@ -55,14 +65,28 @@ export interface LocalRunResult {
   notifications: unknown[];
 }
 
-export function localStores(landing: string, out: string): Record<Zone, LocalObjectStore> {
+/** The four zones under an output root; `scratch` is where their temporary files go (see openLocalStores). */
+export function localStores(landing: string, out: string, scratch?: string): Record<Zone, LocalObjectStore> {
   const o = resolve(out);
+  const opts = scratch ? { scratch } : {};
   return {
     landing: new LocalObjectStore(resolve(landing)),
-    secure: new LocalObjectStore(join(o, 'secure')),
-    curated: new LocalObjectStore(join(o, 'curated')),
-    outputs: new LocalObjectStore(join(o, 'outputs')),
+    secure: new LocalObjectStore(join(o, 'secure'), opts),
+    curated: new LocalObjectStore(join(o, 'curated'), opts),
+    outputs: new LocalObjectStore(join(o, 'outputs'), opts),
   };
+}
+
+/**
+ * The zones with this process's own scratch folder in the secure zone (`<out>/secure/_scratch/<host>-<pid>-<id>/`),
+ * after sweeping the folders of processes that are gone (a killed run's DuckDB spill, exports, writes in progress).
+ * `close` removes the folder: call it on success and failure.
+ */
+export async function openLocalStores(landing: string, out: string): Promise<{ stores: Record<Zone, LocalObjectStore>; scratch: string; swept: string[]; close: () => Promise<void> }> {
+  const root = localScratchRoot(resolve(out));
+  const swept = await sweepScratch(root);
+  const scratch = processScratch(root);
+  return { stores: localStores(landing, out, scratch), scratch, swept, close: () => removeScratch(scratch) };
 }
 
 /** The plan of stages that exist: the real pipeline minus stages not registered yet. */
@@ -75,8 +99,17 @@ type Json = Parameters<StateMachine['run']>[0];
 
 export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const log = opts.log ?? jsonLog();
+  const opened = await openLocalStores(opts.landing, opts.out);
+  try {
+    if (opened.swept.length > 0) log.warn('removed scratch folders left by runs that stopped', { folders: opened.swept.length });
+    return await runWithStores(opts, log, opened.stores);
+  } finally {
+    await opened.close();
+  }
+}
+
+async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone, LocalObjectStore>): Promise<LocalRunResult> {
   const progress = opts.progress ?? noProgress;
-  const local = localStores(opts.landing, opts.out);
   const stores: Record<Zone, ObjectStore> = local;
   const { plan, missing } = opts.plan ? { plan: [...opts.plan], missing: [] } : availablePlan();
   const workers = opts.shardWorkers ?? Math.min(4, availableParallelism());
@@ -87,8 +120,10 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
 
   let engine: QueryEngine | undefined;
   const queryEngine = async (): Promise<QueryEngine> => (engine ??= await openLocalQueryEngine(local.curated));
+  // One run per out dir and as-at date: the run lock (io/run-lock.ts) in <out>/outputs/_locks/, taken by Prepare.
+  const runLock: RunLockOptions = { staleAfterMs: (opts.lockStaleHours ?? DEFAULT_LOCK_STALE_HOURS) * 3_600_000, isHolderAlive: localHolderAlive };
   const control: ControlDeps = {
-    stores, log, ...(opts.config ? { config: opts.config } : {}),
+    stores, log, runLock, ...(opts.config ? { config: opts.config } : {}),
   };
   const stageDeps: StageDeps = { stores, queryEngine, log, progress, ...(shards ? { shardPool: shards } : {}), ...(opts.loadStage ? { loadStage: opts.loadStage } : {}) };
   const notifications: unknown[] = [];
@@ -119,7 +154,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const machine = new StateMachine(asl as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
   const execution = machine.run({ asAt: opts.asAt, ranBy: whoRan(), ...(opts.force ? { force: true } : {}) }, {
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides },
-    context: { Execution: { Id: `local:${opts.asAt}`, StartTime: new Date().toISOString() } },
+    context: { Execution: { Id: `local:${opts.asAt}:${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, StartTime: new Date().toISOString() } },
   });
   const failedStates = new Set<string>();
   // Map states (validate over feeds) are reported as their stage too, with the number of items
@@ -170,11 +205,20 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const base = { asAt: opts.asAt, manifestPath, outRoot: resolve(opts.out), missingStages: missing, notifications };
   if (failure !== undefined) {
     if (!(failure instanceof ExecutionError)) throw failure;
+    if (isRunLocked(failure)) {
+      const holder = await currentRunLock(stores.outputs, opts.asAt).catch(() => undefined);
+      return { ...base, runId: '', status: 'locked', manifest, ...(holder ? { lockedBy: holder } : {}) };
+    }
     const err = manifest?.status === 'failed' && manifest.error ? manifest.error : { stage: 'unknown', error: failure.name, cause: failure.message };
     return { ...base, runId: manifest?.runId ?? '', status: 'failed', manifest, error: err };
   }
   const skipped = output?.run?.skip === true;
   return { ...base, runId: output?.run?.runId ?? manifest?.runId ?? '', status: skipped ? 'skipped' : 'ok', manifest };
+}
+
+function isRunLocked(err: ExecutionError): boolean {
+  const cause = (err as { cause?: { name?: string } }).cause;
+  return cause?.name === RUN_LOCKED_ERROR || err.message.includes(RUN_LOCKED_ERROR);
 }
 
 function withForce(input: Json, force: boolean | undefined): Json {

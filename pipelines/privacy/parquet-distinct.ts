@@ -67,11 +67,12 @@ export class ParquetDistinctScanner<H> {
     private readonly check: ValueCheck<H>,
     private readonly isDateOfBirthField: (column: string) => boolean,
     private readonly memoryLimit = '2GB',
+    private readonly scratch?: string,
   ) {}
 
   private async conn(): Promise<DuckDBConnection> {
     this.db ??= (async () => {
-      const db = await openScratchDuckDb(this.memoryLimit);
+      const db = await openScratchDuckDb(this.memoryLimit, this.scratch);
       // Values checked so far in this scan: clean ones, and ones holding an identifier. In memory: at 100,000
       // families they are ~6M values, well inside the limit, and a database file cost ~10 s more CPU (measured
       // back to back, same peak RSS). Beyond the limit the file is handed back to the per-cell scan (slow, still exact).

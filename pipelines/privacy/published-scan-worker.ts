@@ -20,7 +20,8 @@ const fail = (err: Error) => post({ type: 'error', message: err.message });
 port.on('message', (msg: ToScanWorker) => {
   if (msg.type === 'start') {
     const { outputs, curated, secure } = msg.roots;
-    run = new PublishedScanRun({ outputs: new LocalObjectStore(outputs), curated: new LocalObjectStore(curated), secure: new LocalObjectStore(secure) }, msg.req, log);
+    const opts = msg.scratch ? { scratch: msg.scratch } : {};
+    run = new PublishedScanRun({ outputs: new LocalObjectStore(outputs, opts), curated: new LocalObjectStore(curated, opts), secure: new LocalObjectStore(secure, opts) }, msg.req, log);
     // a scan that cannot open fails at once (the caller learns before it asks for the result)
     run.scanContent([]).catch(fail);
     return;

@@ -14,7 +14,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { LocalObjectStore } from '../io/local-object-store.ts';
-import type { ObjectStore } from '../io/object-store.ts';
+import { scratchOf, type ObjectStore } from '../io/object-store.ts';
 import { iterateParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { Log, LogFields } from '../log.ts';
@@ -63,7 +63,7 @@ export class PublishedScan {
   private readonly exclude: (zone: string, key: string) => boolean;
 
   private constructor(private readonly stores: PublishedScanStores, private readonly req: PublishedScanRequest, private readonly ix: IdentifierIndex, private readonly vocabulary: string[], log?: Log) {
-    this.collector = new ScanCollector(ix, log, vocabulary);
+    this.collector = new ScanCollector(ix, log, vocabulary, { scratch: scratchOf(stores.secure) });
     const prefix = req.excludeOutputsPrefix;
     this.exclude = (zone, key) => !!prefix && (zone === 'outputs' || zone === 'staged') && key.startsWith(prefix);
   }
@@ -176,7 +176,7 @@ export interface PublishedScanJob {
 
 /** Messages between the job and its worker (published-scan-worker.ts). */
 export type ToScanWorker =
-  | { type: 'start'; roots: Record<keyof PublishedScanStores, string>; req: PublishedScanRequest }
+  | { type: 'start'; roots: Record<keyof PublishedScanStores, string>; scratch?: string; req: PublishedScanRequest }
   | { type: 'outputs' }
   | { type: 'content'; id: number; items: PendingContent[] }
   | { type: 'close' };
@@ -186,10 +186,10 @@ export type FromScanWorker =
   | { type: 'content'; id: number; findings: Finding[] }
   | { type: 'error'; message: string };
 
-function localRoots(stores: PublishedScanStores): Record<keyof PublishedScanStores, string> | null {
+function localRoots(stores: PublishedScanStores): Record<keyof PublishedScanStores, string> & { scratch?: string } | null {
   const { outputs, curated, secure } = stores;
   if (!(outputs instanceof LocalObjectStore && curated instanceof LocalObjectStore && secure instanceof LocalObjectStore)) return null;
-  return { outputs: outputs.root, curated: curated.root, secure: secure.root };
+  return { outputs: outputs.root, curated: curated.root, secure: secure.root, ...(secure.scratch ? { scratch: secure.scratch } : {}) };
 }
 
 /**
@@ -210,7 +210,7 @@ function inProcessJob(stores: PublishedScanStores, req: PublishedScanRequest, lo
 /** How long a closing worker may take to stop and release its files before it is terminated. */
 const WORKER_CLOSE_MS = 60_000;
 
-function workerJob(roots: Record<keyof PublishedScanStores, string>, req: PublishedScanRequest, log?: Log): PublishedScanJob {
+function workerJob(roots: Record<keyof PublishedScanStores, string> & { scratch?: string }, req: PublishedScanRequest, log?: Log): PublishedScanJob {
   const worker = new Worker(new URL('./published-scan-worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
   let failure: Error | null = null;
   let settleResult!: { resolve: (r: ScanResult) => void; reject: (e: Error) => void };
@@ -234,7 +234,8 @@ function workerJob(roots: Record<keyof PublishedScanStores, string>, req: Publis
   });
   worker.on('error', (err) => fail(new Error(`privacy scan worker failed: ${err.message}`)));
   worker.on('exit', (code) => fail(new Error(`privacy scan worker stopped (exit code ${code})`)));
-  worker.postMessage({ type: 'start', roots, req } satisfies ToScanWorker);
+  const { scratch, ...zoneRoots } = roots;
+  worker.postMessage({ type: 'start', roots: zoneRoots, ...(scratch ? { scratch } : {}), req } satisfies ToScanWorker);
   let asked = false;
   return {
     runsIn: 'worker',

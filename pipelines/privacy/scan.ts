@@ -178,6 +178,8 @@ export type ParquetScanMode = 'distinct' | 'per-cell';
 
 export interface ScanOptions {
   parquet?: ParquetScanMode;
+  /** Where the scan's DuckDB spills (it holds published values: the run's scratch folder, io/scratch.ts). */
+  scratch?: string;
 }
 
 export class ScanCollector {
@@ -203,6 +205,8 @@ export class ScanCollector {
     this.parquet = new ParquetDistinctScanner(
       (text, dob) => checkUnit(this.ix, { location: '', field: dob ? 'date_of_birth' : undefined, text, position: 'data' }, this.vocabulary),
       (column) => DOB_FIELD.test(column),
+      undefined,
+      opts.scratch,
     );
   }
 

@@ -7,7 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import type { ObjectStore } from '../io/object-store.ts';
+import { scratchOf, type ObjectStore } from '../io/object-store.ts';
 import { openLineFile, openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
 
 export interface PairTableInput {
@@ -40,7 +40,7 @@ async function writeLines(path: string, count: number, line: (k: number) => stri
 
 /** Writes `record_id_l, record_id_r, match_weight, match_probability, match_key` rows; returns how many. */
 export async function writePairTable(store: ObjectStore, key: string, input: PairTableInput): Promise<number> {
-  const db = await openScratchDuckDb('1GB');
+  const db = await openScratchDuckDb('1GB', scratchOf(store));
   try {
     const idsFile = join(db.dir, 'ids.ndjson');
     await writeLines(idsFile, input.idsByRank.length, (k) => `{"i":${k},"id":${JSON.stringify(input.idsByRank[k])}}\n`);

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FEEDS, type FeedDefinition } from '../feeds/catalogue.ts';
 import { LocalObjectStore } from '../io/local-object-store.ts';
-import type { ObjectStore } from '../io/object-store.ts';
+import { scratchOf, type ObjectStore } from '../io/object-store.ts';
 import { openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
@@ -114,7 +114,7 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
 
 async function writeRecords(ctx: StageContext): Promise<void> {
   const path = await ctx.stores.secure.localPath(keys.secure(ctx.asAt, PERSON_RECORDS_KEY));
-  const db = await openScratchDuckDb();
+  const db = await openScratchDuckDb(undefined, scratchOf(ctx.stores.secure));
   try {
     const file = join(db.dir, 'records.parquet');
     await db.conn.run('SET threads = 1');

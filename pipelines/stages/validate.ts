@@ -22,17 +22,18 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { findFeed, SOURCES } from '../feeds/catalogue.ts';
+import { findFeed } from '../feeds/catalogue.ts';
 import { checkRow, type FeedContract } from '../feeds/contract.ts';
-import { isSnapshot, selectExtracts, type ExtractFile } from '../feeds/extracts.ts';
+import { isSnapshot, type ExtractFile } from '../feeds/extracts.ts';
+import { classifyLanding, feedsToValidate, IGNORE_REASONS, type IgnoreReason, type LandingEntry } from '../feeds/landing.ts';
 import type { QuarantineReason } from '../feeds/fields.ts';
 import { contractFor } from '../feeds/index.ts';
 import { CsvFileError, csvCell, readCsv, type CsvReadStats, type CsvRecord } from '../io/csv.ts';
-import type { ObjectStore } from '../io/object-store.ts';
+import { inventoryOf, scratchOf, type ObjectStore } from '../io/object-store.ts';
+import { ensureDir } from '../io/scratch.ts';
 import { openScratchDuckDb } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
@@ -51,6 +52,8 @@ export interface FileCounts {
   sha256: string;
   bytes: number;
   status: 'accepted' | 'rejected';
+  /** For a rejected file: the reason code (feeds/landing.ts ENTRY_REJECT_REASONS, or FILE_REJECT_REASONS below). */
+  reason?: string;
   /** For a rejected file: what is wrong, naming the file. */
   error?: string;
   /** Data rows read (header and blank lines excluded). Rejected files: 0. */
@@ -78,8 +81,8 @@ export interface FeedCounts {
   asAt: string;
   kind: string;
   files: FileCounts[];
-  /** Extract files not read: dated after the as-at date, or older snapshots replaced by the latest. */
-  ignored: Array<{ key: string; why: 'after_as_at' | 'superseded_snapshot' }>;
+  /** Entries not read, with the reason (see feeds/landing.ts): dated after the as-at date, older snapshots, markers... */
+  ignored: Array<{ key: string; why: IgnoreReason | string; detail?: string }>;
 }
 
 export interface QuarantineEntry {
@@ -105,26 +108,17 @@ export const quarantineKeyOf = (asAt: string, source: string, feed: string, f: P
 
 // ---- discovery ------------------------------------------------------------------------------------
 
-/** (source, feed) pairs with at least one extract dated on or before the as-at date, sorted; unknown feeds included. */
+/** The classified landing inventory for the as-at date (every entry: read, rejected or ignored). */
+export async function landingEntries(ctx: Pick<StageContext, 'asAt' | 'stores'>, prefix = ''): Promise<LandingEntry[]> {
+  return classifyLanding(await inventoryOf(ctx.stores.landing, prefix), ctx.asAt);
+}
+
+/** (source, feed) pairs with an entry read or rejected for the as-at date, sorted; unknown feeds included. */
 export async function discoverFeeds(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log'>): Promise<Array<{ source: string; feed: string }>> {
-  const listing = await ctx.stores.landing.list('');
-  const seen = new Map<string, { source: string; feed: string }>();
-  let stray = 0;
-  for (const o of listing) {
-    const parts = o.key.split('/');
-    const base = parts[parts.length - 1]!;
-    if (base.startsWith('_') || base.startsWith('.')) continue;
-    if (parts.length < 3) {
-      stray++;
-      continue;
-    }
-    const [source, feed] = parts as [string, string];
-    const m = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(parts[2] ?? '');
-    if (m && m[1]! > ctx.asAt) continue;
-    seen.set(`${source}/${feed}`, { source, feed });
-  }
-  if (stray > 0) ctx.log.warn('landing files outside <source>/<feed>/ are not read', { files: stray });
-  return [...seen.values()].sort((a, b) => (`${a.source}/${a.feed}` < `${b.source}/${b.feed}` ? -1 : 1));
+  const entries = await landingEntries(ctx);
+  const outside = entries.filter((e) => e.feed === undefined);
+  if (outside.length > 0) ctx.log.warn('landing entries outside <source>/<feed>/ are not read', { entries: outside.length });
+  return feedsToValidate(entries);
 }
 
 // ---- the stage ------------------------------------------------------------------------------------
@@ -136,38 +130,26 @@ export async function validateStage(ctx: StageContext, input: ValidateInput): Pr
   for (const prefix of [validatedPrefix(ctx.asAt, source, feed), keys.quarantine(ctx.asAt, source, feed, '')]) {
     for (const o of await secure.list(prefix)) await secure.delete(o.key);
   }
-  const listing = await ctx.stores.landing.list(`${source}/${feed}/`);
-  const def = findFeed(source, feed);
+  const entries = (await landingEntries(ctx, `${source}/${feed}/`)).filter((e) => e.source === source && e.feed === feed);
   const contract = contractFor(source, feed);
+  const def = findFeed(source, feed);
   const files: FileCounts[] = [];
   const ignored: FeedCounts['ignored'] = [];
-
-  if (!def || !contract) {
-    const known = (SOURCES as readonly string[]).includes(source) ? `source ${source} has no feed "${feed}"` : `unknown source "${source}"`;
-    for (const o of listing) {
-      const base = o.key.split('/').pop()!;
-      if (base.startsWith('_') || base.startsWith('.')) continue;
-      const dt = dtOf(o.key);
-      if (dt > ctx.asAt) {
-        ignored.push({ key: o.key, why: 'after_as_at' });
-        continue;
-      }
-      files.push(await rejected(ctx.stores.landing, o.key, o.size, dt, `unknown feed ${source}/${feed} (${known}; see docs/feeds)`));
-    }
-  } else {
-    const sel = selectExtracts(source, feed, def.kind, listing, ctx.asAt);
-    for (const m of sel.misplaced) files.push(await rejected(ctx.stores.landing, m.key, m.size, '', m.problem));
-    for (const f of sel.later) ignored.push({ key: f.key, why: 'after_as_at' });
-    for (const f of sel.superseded) ignored.push({ key: f.key, why: 'superseded_snapshot' });
-    const total = sel.selected.reduce((a, f) => a + f.size, 0);
+  for (const e of entries) if (e.outcome === 'ignored') ignored.push({ key: e.key, why: e.reason!, detail: e.detail! });
+  ignored.sort((a, b) => IGNORE_REASONS.indexOf(a.why as IgnoreReason) - IGNORE_REASONS.indexOf(b.why as IgnoreReason));
+  for (const e of entries) if (e.outcome === 'rejected') files.push(await rejected(ctx.stores.landing, e, e.reason!, e.detail!));
+  const selected = entries.filter((e) => e.outcome === 'read');
+  if (selected.length > 0 && contract) {
+    const total = selected.reduce((a, f) => a + f.size, 0);
     ctx.progress.start(`validate ${source}/${feed}`, total);
     let done = 0;
-    for (const f of sel.selected) {
+    for (const e of selected) {
+      const f: ExtractFile = { key: e.key, extractDate: e.extractDate, name: e.name, size: e.size };
       const counts = await validateFile(ctx, contract, f, (b) => ctx.progress.update(done + b));
       done += f.size;
       files.push(counts);
       ctx.log.info('file validated', { source, feed, extractDate: f.extractDate, status: counts.status, rows: counts.rows, accepted: counts.accepted, quarantined: counts.quarantined });
-      if (counts.status === 'rejected') ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, file: f.name });
+      if (counts.status === 'rejected') ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, reason: counts.reason ?? '' });
     }
     ctx.progress.stop();
   }
@@ -200,19 +182,57 @@ async function sha256Of(store: ObjectStore, key: string): Promise<string> {
   return h.digest('hex');
 }
 
-function dtOf(key: string): string {
-  return /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? '';
-}
-
-async function rejected(landing: ObjectStore, key: string, bytes: number, extractDate: string, problem: string): Promise<FileCounts> {
+/** A rejected file's counts entry; only plain files are hashed (a link is never followed). */
+async function rejected(landing: ObjectStore, e: Pick<LandingEntry, 'key' | 'size' | 'kind' | 'extractDate'>, reason: string, problem: string): Promise<FileCounts> {
   return {
-    key, extractDate, sha256: await sha256Of(landing, key), bytes, status: 'rejected', error: `${key}: ${problem}`,
+    key: e.key, extractDate: e.extractDate, sha256: e.kind === 'file' ? await sha256Of(landing, e.key) : '', bytes: e.size, status: 'rejected', reason, error: `${e.key}: ${problem}`,
     rows: 0, accepted: 0, quarantined: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
   };
 }
 
+/** Reason codes of files rejected for what is inside them (the entry-level ones are in feeds/landing.ts). */
+export const FILE_REJECT_REASONS = ['compressed', 'no_header', 'not_utf8', 'binary', 'bad_quoting', 'record_too_long', 'duplicate_columns', 'missing_columns'] as const;
+export type FileRejectReason = (typeof FILE_REJECT_REASONS)[number];
+
 /** Thrown inside validateFile for a file-level problem (turned into a rejected FileCounts). */
-class FileRejection extends Error {}
+class FileRejection extends Error {
+  constructor(readonly reason: FileRejectReason, message: string) {
+    super(message);
+  }
+}
+
+function csvErrorReason(message: string): FileRejectReason {
+  if (message.startsWith('not UTF-8')) return 'not_utf8';
+  if (message.includes('NUL bytes')) return 'binary';
+  if (message.startsWith('a record longer')) return 'record_too_long';
+  return 'bad_quoting';
+}
+
+async function firstBytes(store: ObjectStore, key: string, n: number): Promise<Buffer> {
+  const stream = await store.getStream(key);
+  const parts: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const chunk of stream) {
+      parts.push(chunk as Buffer);
+      got += (chunk as Buffer).length;
+      if (got >= n) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, n);
+}
+
+/** A compressed or archive file sent with a .csv name, by its magic bytes. */
+function sniffBinary(head: Buffer): string | undefined {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'a gzip-compressed file named .csv';
+  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'a zip archive (or .xlsx workbook) named .csv';
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'a bzip2-compressed file named .csv';
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'an xz-compressed file named .csv';
+  if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'a zstd-compressed file named .csv';
+  return undefined;
+}
 
 async function writeAll(ws: WriteStream, s: string): Promise<void> {
   if (s.length === 0) return;
@@ -237,9 +257,11 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
     rows: 0, accepted: 0, quarantined: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
   };
   if (!/\.csv$/i.test(f.name)) {
-    return rejected(ctx.stores.landing, f.key, f.size, f.extractDate, 'not a .csv file (providers send CSV: see docs/feeds)');
+    return rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'not_csv', 'not a .csv file (providers send CSV: see docs/feeds)');
   }
-  const dir = await mkdtemp(join(tmpdir(), 'locality-validate-'));
+  const sniffed = sniffBinary(await firstBytes(ctx.stores.landing, f.key, 8));
+  if (sniffed) return rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'compressed', `not CSV: ${sniffed} (send the extract uncompressed)`);
+  const dir = await mkdtemp(join(await ensureDir(scratchOf(ctx.stores.secure)), 'locality-validate-'));
   const goodPath = join(dir, 'accepted.csv');
   const quarantinePath = join(dir, 'quarantine.jsonl');
   const good = createWriteStream(goodPath, { highWaterMark: 1 << 20 });
@@ -281,10 +303,10 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
         await writeAll(good, goodOut);
         await writeAll(bad, badOut);
       }
-      if (header === null) throw new FileRejection('empty file: no header row');
+      if (header === null) throw new FileRejection('no_header', 'empty file: no header row');
     } catch (err) {
       if (err instanceof CsvFileError || err instanceof FileRejection) {
-        return await rejected(ctx.stores.landing, f.key, f.size, f.extractDate, err.message);
+        return await rejected(ctx.stores.landing, { ...f, kind: 'file' }, err instanceof FileRejection ? err.reason : csvErrorReason(err.message), err.message);
       }
       throw err;
     }
@@ -311,8 +333,8 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
     }
     return counts;
   } finally {
-    good.destroy();
-    bad.destroy();
+    // a rejected file leaves writes in flight: their late 'write after destroy' errors have nowhere to go
+    for (const ws of [good, bad]) ws.on('error', () => {}).destroy();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -321,12 +343,12 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
 function mapHeader(contract: FeedContract, header: string[], counts: FileCounts): number[] {
   const names = header.map((h) => h.trim());
   const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-  if (dupes.length > 0) throw new FileRejection(`header names column(s) more than once: ${[...new Set(dupes)].join(', ')}`);
+  if (dupes.length > 0) throw new FileRejection('duplicate_columns', `header names column(s) more than once: ${[...new Set(dupes)].join(', ')}`);
   const columns = Object.keys(contract.fields);
   const missing = columns.filter((c) => !names.includes(c) && !contract.optionalColumns.includes(c));
   if (missing.length > 0) {
     const looksOther = header.length === 1 && /[;\t|]/.test(header[0]!) ? ` (the header looks delimited by ${JSON.stringify(/[;\t|]/.exec(header[0]!)![0])}, not commas: not CSV)` : '';
-    throw new FileRejection(`not a ${contract.source}/${contract.feed} file: required column(s) missing from the header: ${missing.join(', ')}${looksOther}`);
+    throw new FileRejection('missing_columns', `not a ${contract.source}/${contract.feed} file: required column(s) missing from the header: ${missing.join(', ')}${looksOther}`);
   }
   counts.ignoredColumns = names.filter((n) => !columns.includes(n));
   counts.missingOptionalColumns = columns.filter((c) => !names.includes(c));
@@ -386,7 +408,7 @@ async function finishAccepted(
   ctx: StageContext, contract: FeedContract, columns: string[], goodPath: string, quarantinePath: string, f: ExtractFile, mode: 'keep' | 'quarantine',
 ): Promise<{ accepted: number; duplicates: number }> {
   // A small buffer pool: duplicate detection over a file of any size spills to disk instead of growing memory.
-  const db = await openScratchDuckDb(VALIDATE_DUCKDB_MEMORY);
+  const db = await openScratchDuckDb(VALIDATE_DUCKDB_MEMORY, scratchOf(ctx.stores.secure));
   try {
     const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
     const colTypes = `{'_line': 'BIGINT', ${columns.map((c) => `${q(c)}: 'VARCHAR'`).join(', ')}}`;

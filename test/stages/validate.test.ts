@@ -98,8 +98,8 @@ describe('validate stage', () => {
     expect(people.files.map((f) => f.key)).toEqual(['health/people/dt=2026-02-01/people.csv']);
     const counts = JSON.parse((await t.stores.secure.get(countsKey('2026-02-15', 'health', 'people'))).toString()) as FeedCounts;
     expect(counts.ignored).toEqual([
-      { key: 'health/people/dt=2026-03-01/people.csv', why: 'after_as_at' },
-      { key: 'health/people/dt=2026-01-01/people.csv', why: 'superseded_snapshot' },
+      { key: 'health/people/dt=2026-03-01/people.csv', why: 'after_as_at', detail: 'dated 2026-03-01, after the as-at date 2026-02-15' },
+      { key: 'health/people/dt=2026-01-01/people.csv', why: 'superseded_snapshot', detail: 'replaced by the 2026-02-01 extract of this snapshot feed' },
     ]);
     const episodes = await validateStage(t.ctx('2026-02-15'), { source: 'social_care', feed: 'episodes' });
     expect(episodes.files.map((f) => f.key)).toEqual(['social_care/episodes/dt=2026-01-01/episodes.csv', 'social_care/episodes/dt=2026-02-01/episodes.csv']);

@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { LocalObjectStore } from '../../io/local-object-store.ts';
 import { isIsoDate } from '../../layout.ts';
+import { openLocalStores } from '../../local/runner.ts';
 import { PublishedScan } from '../../privacy/published-scan.ts';
 import { describeFinding } from '../../privacy/scan.ts';
 
@@ -18,8 +18,9 @@ export function register(program: Command): void {
     .option('--as-at <date>', 'the run\'s as-at date (default: the latest in the secure zone)')
     .action(async (opts: { out: string; asAt?: string }) => {
       const root = resolve(opts.out);
-      const secure = new LocalObjectStore(join(root, 'secure'));
-      const stores = { outputs: new LocalObjectStore(join(root, 'outputs')), curated: new LocalObjectStore(join(root, 'curated')) };
+      const opened = await openLocalStores(join(root, 'landing'), root);
+      const { secure, outputs, curated } = opened.stores;
+      const stores = { outputs, curated };
       let asAt = opts.asAt;
       if (asAt !== undefined && !isIsoDate(asAt)) throw new Error(`--as-at ${asAt}: must be a real date YYYY-MM-DD`);
       if (!asAt) {
@@ -28,7 +29,7 @@ export function register(program: Command): void {
         if (!asAt) throw new Error(`--out ${opts.out}: no run found (expected secure/as_at=<date>/): give --as-at or run the pipeline first`);
       }
       // The publish stage's own scan: the same identifier index and configuration vocabulary.
-      const { result } = await PublishedScan.run({ ...stores, secure }, { asAt });
+      const { result } = await PublishedScan.run({ ...stores, secure }, { asAt }).finally(() => opened.close());
       const lines = [`privacy scan of ${asAt}: ${result.status.toUpperCase()}: ${result.files.length} files, ${result.files.reduce((s, f) => s + f.units, 0)} values checked against ${result.secureRecords} secure person records`];
       for (const f of result.findings) lines.push(`  ${describeFinding(f)}`);
       if (result.findingsTotal > result.findings.length) lines.push(`  ... and ${result.findingsTotal - result.findings.length} more`);

@@ -13,7 +13,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultRunConfig, runConfigSchema } from '../../config.ts';
 import { isIsoDate, type Zone } from '../../layout.ts';
-import { LocalObjectStore } from '../../io/local-object-store.ts';
+import type { LocalObjectStore } from '../../io/local-object-store.ts';
+import { openLocalStores } from '../../local/runner.ts';
 import { jsonLog } from '../../log.ts';
 import { buildMatchAuditReport } from '../../reports/match-audit/build.ts';
 import { formatDecimal, formatInt, formatPercent } from '../../reports/html/format.ts';
@@ -21,14 +22,11 @@ import { exportReviewSample } from '../../review/export.ts';
 import { importDecisions } from '../../review/import.ts';
 import type { Interval } from '../../review/estimate.ts';
 
-function storesOf(out: string): Record<Zone, LocalObjectStore> {
+/** The run's zones, their temporary files in this command's own scratch folder in the secure zone (removed by `close`). */
+async function storesOf(out: string): Promise<Record<Zone, LocalObjectStore> & { close(): Promise<void> }> {
   const o = resolve(out);
-  return {
-    landing: new LocalObjectStore(join(o, 'landing')),
-    secure: new LocalObjectStore(join(o, 'secure')),
-    curated: new LocalObjectStore(join(o, 'curated')),
-    outputs: new LocalObjectStore(join(o, 'outputs')),
-  };
+  const opened = await openLocalStores(join(o, 'landing'), o);
+  return Object.assign(opened.stores, { close: opened.close });
 }
 
 /** The as-at date: as given, else the latest `as_at=` of the run's curated pairs. */
@@ -60,9 +58,9 @@ export function register(program: Command): void {
       const seed = Number(opts.seed);
       if (!Number.isInteger(size) || size < 1) throw new Error(`--size ${opts.size}: must be a whole number of pairs, at least 1`);
       if (!Number.isInteger(seed)) throw new Error(`--seed ${opts.seed}: must be a whole number`);
-      const stores = storesOf(opts.out);
+      const stores = await storesOf(opts.out);
       const asAt = await resolveAsAt(opts.out, opts.asAt);
-      const { sample, keys } = await exportReviewSample(stores, { asAt, size, seed, log: jsonLog() });
+      const { sample, keys } = await exportReviewSample(stores, { asAt, size, seed, log: jsonLog() }).finally(() => stores.close());
       const lines = [
         `review sample for ${asAt}: ${formatInt(sample.pairs.length)} pairs from ${formatInt(sample.strata.filter((s) => s.sampled > 0).length)} strata (linked in this run or not, by match-weight band around the threshold ${formatDecimal(sample.threshold, 2)})`,
         ...sample.strata.filter((s) => s.population > 0).map((s) => `  ${s.label.padEnd(56)} ${formatInt(s.sampled).padStart(5)} of ${formatInt(s.population)} pairs`),
@@ -81,31 +79,39 @@ export function register(program: Command): void {
     .option('--as-at <date>', 'the run\'s as-at date (default: the latest run in --out)')
     .option('--no-republish', 'do not rebuild the match audit report now (the next publish will)')
     .action(async (file: string, opts: { out: string; asAt?: string; republish: boolean }) => {
-      const stores = storesOf(opts.out);
-      const asAt = await resolveAsAt(opts.out, opts.asAt);
-      let text: string;
+      const stores = await storesOf(opts.out);
       try {
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        throw new Error(`${file}: cannot read (${(err as Error).message})`, { cause: err });
+        await reviewImport(stores, file, opts);
+      } finally {
+        await stores.close();
       }
-      const log = jsonLog();
-      const res = await importDecisions(stores.secure, asAt, text, file, log);
-      const e = res.estimate;
-      const lines = [
-        `imported ${formatInt(res.decisions.length)} decisions for ${asAt} (${formatInt(e.decisions.match)} match, ${formatInt(e.decisions.nonMatch)} non-match, ${formatInt(e.decisions.unsure)} unsure${res.blank ? `; ${formatInt(res.blank)} rows still blank` : ''})`,
-        `  precision ${interval(e.precision)}`,
-        `  recall    ${interval(e.recall)}`,
-        `  (over ${formatInt(e.population.pairs)} pairs this run scored or joined into one person, ${formatInt(e.population.linked)} of them linked in this run)`,
-        `  clerical labels for training m: ${join(stores.secure.location, res.keys.labelledPairs)}`,
-      ];
-      if (opts.republish) {
-        const manifestKey = `as_at=${asAt}/manifest.json`;
-        const manifest = (await stores.outputs.exists(manifestKey)) ? (JSON.parse((await stores.outputs.get(manifestKey)).toString('utf8')) as { runId?: string; config?: { value?: unknown } }) : null;
-        const config = manifest?.config?.value !== undefined ? runConfigSchema.parse(manifest.config.value) : defaultRunConfig();
-        const built = await buildMatchAuditReport({ asAt, runId: manifest?.runId ?? asAt, stores, config, log });
-        lines.push(`  match audit report refreshed: ${join(stores.outputs.location, built.keys.html)}`);
-      }
-      process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+async function reviewImport(stores: Record<Zone, LocalObjectStore>, file: string, opts: { out: string; asAt?: string; republish: boolean }): Promise<void> {
+  const asAt = await resolveAsAt(opts.out, opts.asAt);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  const log = jsonLog();
+  const res = await importDecisions(stores.secure, asAt, text, file, log);
+  const e = res.estimate;
+  const lines = [
+    `imported ${formatInt(res.decisions.length)} decisions for ${asAt} (${formatInt(e.decisions.match)} match, ${formatInt(e.decisions.nonMatch)} non-match, ${formatInt(e.decisions.unsure)} unsure${res.blank ? `; ${formatInt(res.blank)} rows still blank` : ''})`,
+    `  precision ${interval(e.precision)}`,
+    `  recall    ${interval(e.recall)}`,
+    `  (over ${formatInt(e.population.pairs)} pairs this run scored or joined into one person, ${formatInt(e.population.linked)} of them linked in this run)`,
+    `  clerical labels for training m: ${join(stores.secure.location, res.keys.labelledPairs)}`,
+  ];
+  if (opts.republish) {
+    const manifestKey = `as_at=${asAt}/manifest.json`;
+    const manifest = (await stores.outputs.exists(manifestKey)) ? (JSON.parse((await stores.outputs.get(manifestKey)).toString('utf8')) as { runId?: string; config?: { value?: unknown } }) : null;
+    const config = manifest?.config?.value !== undefined ? runConfigSchema.parse(manifest.config.value) : defaultRunConfig();
+    const built = await buildMatchAuditReport({ asAt, runId: manifest?.runId ?? asAt, stores, config, log });
+    lines.push(`  match audit report refreshed: ${join(stores.outputs.location, built.keys.html)}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

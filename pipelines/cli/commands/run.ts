@@ -1,11 +1,13 @@
 /** `locality run`: one as-at date through the whole pipeline on this machine (the same state machine as AWS). */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { loadRunConfig, type RunConfig } from '../../config.ts';
+import { assertPeopleFeed, classifyLanding, latestReadableDate } from '../../feeds/landing.ts';
+import { LocalObjectStore } from '../../io/local-object-store.ts';
 import { isIsoDate } from '../../layout.ts';
 import { jsonLog } from '../../log.ts';
+import { lockedMessage } from '../../local/lock-message.ts';
 import type { LocalRunResult } from '../../local/runner.ts';
 import { cliProgress } from '../progress-bar.ts';
 
@@ -17,29 +19,49 @@ export interface RunOptions {
   force?: boolean;
 }
 
-/** The latest extract date in a landing directory (`<source>/<feed>/dt=<date>/`). */
+/** The latest extract date in a landing directory holding a readable extract (feeds/landing.ts). */
 export async function latestExtractDate(landing: string): Promise<string | undefined> {
-  let latest: string | undefined;
-  const sources = await readdir(landing, { withFileTypes: true }).catch(() => []);
-  for (const s of sources.filter((d) => d.isDirectory())) {
-    for (const f of (await readdir(join(landing, s.name), { withFileTypes: true })).filter((d) => d.isDirectory())) {
-      for (const d of await readdir(join(landing, s.name, f.name))) {
-        const m = /^dt=(\d{4}-\d{2}-\d{2})$/.exec(d);
-        if (m && isIsoDate(m[1]!) && (!latest || m[1]! > latest)) latest = m[1]!;
-      }
-    }
-  }
-  return latest;
+  return latestReadableDate(await new LocalObjectStore(landing).inventory(''));
 }
 
-export async function resolveAsAt(landing: string, asAt: string | undefined): Promise<string> {
-  if (asAt) {
-    if (!isIsoDate(asAt)) throw new Error(`--as-at ${asAt}: must be a real date YYYY-MM-DD`);
-    return asAt;
+export interface ChosenAsAt {
+  asAt: string;
+  /** Why this date: given, or the latest date holding a readable extract (and which later dates were passed over). */
+  why: string;
+}
+
+/**
+ * The as-at date of a run: --as-at when given, else the latest extract date holding at least one readable extract
+ * (an empty or wholly rejected dt= folder does not count). Refuses a date with no readable people feed extract.
+ */
+export async function chooseAsAt(landing: string, asAt: string | undefined, opts: { requirePeople?: boolean } = {}): Promise<ChosenAsAt> {
+  if (asAt && !isIsoDate(asAt)) throw new Error(`--as-at ${asAt}: must be a real date YYYY-MM-DD`);
+  const inventory = await new LocalObjectStore(landing).inventory('');
+  let why = 'given by --as-at';
+  if (!asAt) {
+    asAt = latestReadableDate(inventory);
+    if (!asAt) throw new Error(`--landing ${landing}: no extracts found (expected <source>/<feed>/dt=<YYYY-MM-DD>/<file>.csv); give --as-at or generate fixtures first`);
+    why = `the latest extract date holding a readable extract${passedOver(inventory, asAt)}`;
   }
-  const latest = await latestExtractDate(landing);
-  if (!latest) throw new Error(`--landing ${landing}: no extracts found (expected <source>/<feed>/dt=<YYYY-MM-DD>/<file>.csv); give --as-at or generate fixtures first`);
-  return latest;
+  if (opts.requirePeople !== false) assertPeopleFeed(classifyLanding(inventory, asAt), asAt);
+  return { asAt, why };
+}
+
+/** The dt= folders a default as-at date passed over: later but nothing readable, or not a real date. */
+function passedOver(inventory: ReadonlyArray<{ key: string }>, asAt: string): string {
+  const folders = new Set<string>();
+  for (const e of inventory) {
+    const d = /^[^/]+\/[^/]+\/dt=([^/]+)/.exec(e.key)?.[1];
+    if (d !== undefined && (d > asAt || !isIsoDate(d))) folders.add(d);
+  }
+  if (folders.size === 0) return '';
+  const list = [...folders].sort().map((d) => `dt=${d} (${isIsoDate(d) ? 'nothing readable' : 'not a real date'})`);
+  return `; passed over ${list.slice(0, 5).join(', ')}${list.length > 5 ? ` and ${list.length - 5} more` : ''}`;
+}
+
+/** The as-at date for commands that need no people feed (validate checks whatever was delivered). */
+export async function resolveAsAt(landing: string, asAt: string | undefined): Promise<string> {
+  return (await chooseAsAt(landing, asAt, { requirePeople: false })).asAt;
 }
 
 /** Runs one as-at date with progress bars on stderr; returns the result for the summary. */
@@ -84,6 +106,7 @@ export function formatSummary(r: LocalRunResult): string {
     const r = relative(process.cwd(), p);
     return r && !r.startsWith('..') ? r : p;
   };
+  if (r.status === 'locked') return `${lockedMessage(r)}\n`;
   if (r.status === 'skipped') {
     lines.push(`as-at ${r.asAt}: already done (run ${r.runId}, same inputs and config); nothing to do. Use --force to run it again.`);
   } else {
@@ -125,11 +148,12 @@ export function formatSummary(r: LocalRunResult): string {
 export async function runCommand(opts: RunOptions): Promise<LocalRunResult> {
   const landing = resolve(opts.landing);
   if (!existsSync(landing)) throw new Error(`--landing ${opts.landing}: no such directory`);
-  const asAt = await resolveAsAt(landing, opts.asAt);
+  const { asAt, why } = await chooseAsAt(landing, opts.asAt);
+  process.stderr.write(`as-at ${asAt}: ${why}\n`);
   const config = await loadRunConfig(opts.config);
   const r = await runWithProgress({ landing, out: resolve(opts.out), asAt, config, force: opts.force ?? false });
   process.stdout.write(formatSummary(r));
-  if (r.status === 'failed') process.exitCode = 1;
+  if (r.status === 'failed' || r.status === 'locked') process.exitCode = 1;
   return r;
 }
 

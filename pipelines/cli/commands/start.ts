@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRunConfig } from '../../config.ts';
-import { formatSummary, resolveAsAt, runWithProgress } from './run.ts';
+import { chooseAsAt, formatSummary, runWithProgress } from './run.ts';
 
 export const START_DEFAULTS = {
   out: 'out',
@@ -41,11 +41,12 @@ export async function startCommand(o: StartOptions): Promise<void> {
   const landing = join(fixtures, 'landing');
   if (!existsSync(landing)) await generateFixtures(fixtures, o);
   else process.stderr.write(`using the synthetic data already in ${landing} (delete ${fixtures} to regenerate)\n`);
-  const asAt = await resolveAsAt(landing, undefined);
+  const { asAt, why } = await chooseAsAt(landing, undefined);
+  process.stderr.write(`as-at ${asAt}: ${why}\n`);
   const config = await loadRunConfig(o.config);
   const r = await runWithProgress({ landing, out: join(out, 'pipeline'), asAt, config, force: o.force ?? false });
   process.stdout.write(formatSummary(r));
-  if (r.status === 'failed') process.exitCode = 1;
+  if (r.status === 'failed' || r.status === 'locked') process.exitCode = 1;
 }
 
 export function register(program: Command): void {

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadRunConfig } from '../../config.ts';
+import { feedsToValidate, landingTotals as totalsOf } from '../../feeds/landing.ts';
 import { jsonLog } from '../../log.ts';
 import type { FileCounts } from '../../stages/validate.ts';
 import { keys } from '../../layout.ts';
@@ -17,6 +18,12 @@ export interface ValidateCommandResult {
   asAt: string;
   files: Array<FileCounts & { source: string; feed: string }>;
   totals: { files: number; rejected: number; rows: number; accepted: number; quarantined: number };
+  /** Every landing entry: read, rejected or ignored (feeds/landing.ts); files above are the read and rejected ones under a feed. */
+  landing: { objects: number; read: number; rejected: number; ignored: number; ignoredByReason: Record<string, number> };
+  /** Entries outside any <source>/<feed>/ folder (rejected: a linked source folder; ignored: a stray file). */
+  outsideFeeds: Array<{ key: string; outcome: string; reason: string; detail: string }>;
+  /** Every ignored entry with its reason. */
+  ignored: Array<{ key: string; reason: string; detail: string }>;
   quarantineDir: string;
 }
 
@@ -26,21 +33,27 @@ export async function validateLanding(opts: { landing: string; out: string; asAt
   const asAt = await resolveAsAt(landing, opts.asAt);
   const config = await loadRunConfig(opts.config);
   // the stage (DuckDB) and the local runner's stores: loaded when validating, not for --help
-  const [{ localStores }, { discoverFeeds, validateStage }] = await Promise.all([import('../../local/runner.ts'), import('../../stages/validate.ts')]);
-  const stores = localStores(landing, out);
+  const [{ openLocalStores }, { landingEntries, validateStage }] = await Promise.all([import('../../local/runner.ts'), import('../../stages/validate.ts')]);
+  const opened = await openLocalStores(landing, out);
+  const stores = opened.stores;
   const progress = opts.progress ? cliProgress() : undefined;
   const ctx = {
     runId: `validate-${asAt}`, asAt, stores, config, log: jsonLog(), progress: progress ?? { start() {}, tick() {}, update() {}, stop() {} },
     queryEngine: async () => { throw new Error('validate needs no query engine'); },
   };
   const files: ValidateCommandResult['files'] = [];
+  const entries = await landingEntries(ctx);
+  const ignoredByReason: Record<string, number> = {};
+  for (const e of entries) if (e.outcome === 'ignored') ignoredByReason[e.reason!] = (ignoredByReason[e.reason!] ?? 0) + 1;
+  const outsideFeeds = entries.filter((e) => e.feed === undefined).map((e) => ({ key: e.key, outcome: e.outcome, reason: e.reason ?? '', detail: e.detail ?? '' }));
   try {
-    for (const f of await discoverFeeds(ctx)) {
+    for (const f of feedsToValidate(entries)) {
       const r = await validateStage(ctx, f);
       for (const file of r.files) files.push({ ...file, source: f.source, feed: f.feed });
     }
   } finally {
     progress?.close();
+    await opened.close();
   }
   const totals = {
     files: files.length,
@@ -49,7 +62,10 @@ export async function validateLanding(opts: { landing: string; out: string; asAt
     accepted: files.reduce((a, f) => a + f.accepted, 0),
     quarantined: files.reduce((a, f) => a + f.quarantined, 0),
   };
-  return { asAt, files, totals, quarantineDir: `${stores.secure.root}/${keys.quarantine(asAt, '', '', '').replace(/\/+$/, '')}` };
+  const landingTotals = { ...totalsOf(entries), ignoredByReason };
+  // every file validate saw under a feed is one read or rejected entry (content rejections included)
+  const ignored = entries.filter((e) => e.outcome === 'ignored').map((e) => ({ key: e.key, reason: e.reason!, detail: e.detail ?? '' }));
+  return { asAt, files, totals, landing: landingTotals, outsideFeeds, ignored, quarantineDir: `${stores.secure.root}/${keys.quarantine(asAt, '', '', '').replace(/\/+$/, '')}` };
 }
 
 export function formatValidateReport(r: ValidateCommandResult, securePath: string): string {
@@ -66,8 +82,12 @@ export function formatValidateReport(r: ValidateCommandResult, securePath: strin
       .filter((s) => s).join('; ');
     lines.push(`${f.key.padEnd(w)}  ${String(f.rows).padStart(9)} ${String(f.accepted).padStart(9)} ${String(f.quarantined).padStart(9)}  ${notes}`);
   }
+  for (const o of r.outsideFeeds) lines.push(`${o.key.padEnd(w)}  ${'-'.padStart(9)} ${'-'.padStart(9)} ${'-'.padStart(9)}  ${o.outcome.toUpperCase()} (${o.reason}): ${o.detail}`);
   const t = r.totals;
   lines.push('', `${t.files} files (${t.rejected} rejected): ${t.rows} rows = ${t.accepted} accepted + ${t.quarantined} quarantined`);
+  const l = r.landing;
+  const ignored = Object.entries(l.ignoredByReason).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k} ${v}`).join(', ');
+  lines.push(`landing: ${l.objects} entries = ${l.read} read by validate + ${l.rejected} rejected unread + ${l.ignored} ignored${ignored ? ` (${ignored})` : ''}`);
   lines.push(`quarantine (clear data, secure zone): ${r.quarantineDir}/`);
   lines.push(`accepted rows and per-feed counts: ${securePath}/as_at=${r.asAt}/validated/`);
   return `${lines.join('\n')}\n`;
@@ -86,6 +106,6 @@ export function register(program: Command): void {
       const r = await validateLanding({ ...opts, progress: !opts.json });
       if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else process.stdout.write(formatValidateReport(r, resolve(opts.out, 'secure')));
-      if (r.totals.rejected > 0 || r.totals.quarantined > 0) process.exitCode = 1;
+      if (r.totals.rejected > 0 || r.totals.quarantined > 0 || r.outsideFeeds.some((o) => o.outcome === 'rejected')) process.exitCode = 1;
     });
 }

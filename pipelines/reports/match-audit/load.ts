@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { PEOPLE_FEEDS } from '../../feeds/catalogue.ts';
-import type { ObjectStore } from '../../io/object-store.ts';
+import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
 import { iterateParquet, openScratchDuckDb, readNumericColumns, selectColumnsIn, sqlString as q, type ParquetRow } from '../../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY, type Zone } from '../../layout.ts';
 import { REVIEW_ESTIMATE } from '../../review/files.ts';
@@ -104,7 +104,7 @@ const idText = (col: string) => `coalesce(CAST(${col} AS VARCHAR), '')`;
  * position table built once for both) and hands back only numbers: millions of pairs, no row objects.
  */
 async function loadPairTables(store: ObjectStore, pairKeys: string[], recordsPath: string, deterministicKeys: Set<string>): Promise<PairArrays[]> {
-  const db = await openScratchDuckDb('1GB');
+  const db = await openScratchDuckDb('1GB', scratchOf(store));
   try {
     await db.conn.run(`CREATE TABLE idx AS SELECT id, (row_number() OVER (ORDER BY first) - 1)::INTEGER AS i
       FROM (SELECT ${idText('record_id')} AS id, min(file_row_number) AS first FROM ${readWithRowNumbers(recordsPath)} GROUP BY 1)`);

@@ -12,6 +12,8 @@ import type { ValidatedFile } from './read.ts';
 export interface EventsWorkerInput {
   secureRoot: string;
   curatedRoot: string;
+  /** The stores' scratch folder (io/scratch.ts), when they have one. */
+  scratch?: string;
   asAt: string;
   files: Array<[string, ValidatedFile[]]>;
 }
@@ -24,7 +26,7 @@ export function eventsOnWorkerPossible(secure: ObjectStore, curated: ObjectStore
 
 /** The events pipeline's result, computed on a worker thread; rejects with the pipeline's own error message. */
 export function standardiseEventsOnWorker(secure: LocalObjectStore, curated: LocalObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}): Promise<EventsResult> {
-  const input: EventsWorkerInput = { secureRoot: secure.root, curatedRoot: curated.root, asAt, files: [...filesOf] };
+  const input: EventsWorkerInput = { secureRoot: secure.root, curatedRoot: curated.root, ...(secure.scratch ? { scratch: secure.scratch } : {}), asAt, files: [...filesOf] };
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: input, execArgv: ['--import', 'tsx'] });
   return new Promise<EventsResult>((resolve, reject) => {
     let result: EventsResult | undefined;

@@ -3,7 +3,7 @@
  * per key, the latest wins), ordered by that key; feeds in the order of their record ids.
  */
 import { FEEDS, type FeedDefinition } from '../../feeds/catalogue.ts';
-import type { ObjectStore } from '../../io/object-store.ts';
+import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
 import { openScratchDuckDb, queryRows, sqlString as q } from '../../io/parquet.ts';
 
 export interface ValidatedFile {
@@ -44,7 +44,7 @@ export function latestFeedRows(store: ObjectStore, files: ValidatedFile[], keyCo
  */
 async function* latestBatches(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }, withExtractDate: boolean): AsyncGenerator<FeedRow[]> {
   if (files.length === 0) return;
-  const db = await openScratchDuckDb();
+  const db = await openScratchDuckDb(undefined, scratchOf(store));
   try {
     const parts: string[] = [];
     for (let i = 0; i < files.length; i++) {

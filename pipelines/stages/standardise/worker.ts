@@ -9,10 +9,11 @@ import { standardiseEvents } from './events.ts';
 import type { EventsWorkerInput, EventsWorkerMessage } from './events-thread.ts';
 
 const input = workerData as EventsWorkerInput;
+const scratchOpts = input.scratch ? { scratch: input.scratch } : {};
 const post = (m: EventsWorkerMessage) => parentPort!.postMessage(m);
 let pending = 0;
 try {
-  const result = await standardiseEvents(new LocalObjectStore(input.secureRoot), new LocalObjectStore(input.curatedRoot), input.asAt, new Map(input.files), (n) => {
+  const result = await standardiseEvents(new LocalObjectStore(input.secureRoot, scratchOpts), new LocalObjectStore(input.curatedRoot, scratchOpts), input.asAt, new Map(input.files), (n) => {
     pending += n;
     if (pending >= 10_000) {
       post({ type: 'rows', n: pending });
