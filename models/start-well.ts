@@ -1,6 +1,10 @@
 /**
  * The Start Well cohort (first 1,000 days): pregnancies and children under two at the as-at date, each with the
  * indicators the board tracks, aggregated by locality and month of birth with disclosure control. Pure.
+ *
+ * Indicators are those a child under two can have: the 2-2.5 year health visitor review is due after the second
+ * birthday (recorded weeks later), so no child in this cohort can have missed it and it is not a Start Well indicator
+ * (the Supporting Families rule SF-EYS-01 still counts it for older children).
  */
 import { addDays, addMonths, ageInYears, monthsEnding, yearMonth } from './dates.ts';
 import type { PersonFact } from './rules/engine.ts';
@@ -21,7 +25,6 @@ export const START_WELL_INDICATORS = [
   { id: 'missed_new_birth', label: 'Missed new-birth review', applies: ['child'] },
   { id: 'missed_6_8_week', label: 'Missed 6-8 week review', applies: ['child'] },
   { id: 'missed_12_month', label: 'Missed 12-month review', applies: ['child'] },
-  { id: 'missed_2_2_5_year', label: 'Missed 2-2.5 year review', applies: ['child'] },
   { id: 'domestic_abuse_household', label: 'Domestic abuse in the household (12 months)', applies: ['child', 'pregnancy'] },
   { id: 'parent_known_to_social_care', label: 'Parent known to social care', applies: ['child', 'pregnancy'] },
   { id: 'teenage_parent', label: 'Teenage parent (mother under 20)', applies: ['child', 'pregnancy'] },
@@ -113,7 +116,6 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
         missed_new_birth: missed('new_birth'),
         missed_6_8_week: missed('6_8_week'),
         missed_12_month: missed('12_month'),
-        missed_2_2_5_year: missed('2_2_5_year'),
         domestic_abuse_household: householdDA(p.familyId),
         parent_known_to_social_care: parentKnown(p.familyId, birth ? [birth.personId] : []),
         teenage_parent: teen(birth?.personId, birth?.date),
@@ -133,7 +135,7 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
       kind: 'pregnancy', personId: f.personId, locality: mother?.locality ?? 'Unassigned', column: edd ? yearMonth(edd) : UNKNOWN_MONTH,
       indicators: finish({
         late_booking: f.value != null && f.value >= lateWeeks,
-        smoking_at_delivery: false, low_birth_weight: false, missed_new_birth: false, missed_6_8_week: false, missed_12_month: false, missed_2_2_5_year: false,
+        smoking_at_delivery: false, low_birth_weight: false, missed_new_birth: false, missed_6_8_week: false, missed_12_month: false,
         domestic_abuse_household: householdDA(mother?.familyId ?? null),
         parent_known_to_social_care: parentKnown(mother?.familyId ?? null, [f.personId]),
         teenage_parent: teen(f.personId, f.date),
@@ -148,7 +150,13 @@ export interface StartWellTables {
   localities: string[];
   /** Months of birth of children under two at the as-at date (YYYY-MM), oldest first. */
   months: string[];
-  /** Children under two: localities x months of birth, both margins; one table per measure. */
+  /** The band the child tables' columns are in (see chooseBirthBand): month, quarter or half year of birth. */
+  band: BirthBand;
+  /** Column labels of the child tables: the months (YYYY-MM) or the bands ("Jul-Sep 2024"), oldest first. */
+  columns: string[];
+  /** Share of non-zero cells suppressed (primary or secondary) in the child tables, by band tried (chosen last). */
+  suppressedShare: Partial<Record<BirthBand, number>>;
+  /** Children under two: localities x month (or band) of birth, both margins; one table per measure. */
   children: ProtectedTable;
   childIndicators: Record<StartWellIndicator, ProtectedTable>;
   /** Expected months of delivery of current pregnancies (the month six weeks before the as-at date to ten months after), then "unknown". */
@@ -159,6 +167,51 @@ export interface StartWellTables {
   pregnancyIndicators: ProtectedTable;
 }
 
+export const BIRTH_BANDS = ['month', 'quarter', 'half_year', 'year_of_age'] as const;
+export type BirthBand = (typeof BIRTH_BANDS)[number];
+
+/**
+ * The band rule: publish month-of-birth tables by month when at most this share of their non-zero cells would be
+ * suppressed; else by calendar quarter; else by half year; else by year of age (born in the last 12 months: under
+ * one; the 12 before: aged one), the widest band, used whatever its share.
+ */
+export const MAX_SUPPRESSED_SHARE = 0.5;
+
+const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Columns of a band over the months (YYYY-MM, oldest first) and each month's column index. */
+export function birthBandColumns(months: readonly string[], band: BirthBand): { columns: string[]; indexOf: Map<string, number> } {
+  const size = band === 'month' ? 1 : band === 'quarter' ? 3 : band === 'half_year' ? 6 : 12;
+  const groups = new Map<string, string[]>();
+  for (const [i, m] of months.entries()) {
+    // year of age: the latest 12 months, then the rest (a 25th, partial month joins the older year)
+    const k = band === 'year_of_age' ? (months.length - 1 - i < 12 ? 'y0' : 'y1') : `${m.slice(0, 4)}-${Math.floor((Number(m.slice(5, 7)) - 1) / size)}`;
+    const g = groups.get(k);
+    if (g) g.push(m);
+    else groups.set(k, [m]);
+  }
+  const columns: string[] = [];
+  const indexOf = new Map<string, number>();
+  for (const g of groups.values()) {
+    const first = MON[Number(g[0]!.slice(5, 7)) - 1]!, last = MON[Number(g.at(-1)!.slice(5, 7)) - 1]!;
+    for (const m of g) indexOf.set(m, columns.length);
+    const y0 = g[0]!.slice(0, 4), y1 = g.at(-1)!.slice(0, 4);
+    columns.push(size === 1 ? g[0]! : y0 !== y1 ? `${first} ${y0}-${last} ${y1}` : `${first}${g.length > 1 ? `-${last}` : ''} ${y0}`);
+  }
+  return { columns, indexOf };
+}
+
+/** Share of non-zero true counts whose published cell is suppressed, over the inner cells of the tables. */
+export function suppressedShareOf(tables: readonly ProtectedTable[], counts: readonly number[][][]): number {
+  let nonZero = 0, suppressed = 0;
+  tables.forEach((t, k) => t.cells.forEach((row, i) => row.forEach((c, j) => {
+    if ((counts[k]![i]![j] ?? 0) === 0) return;
+    nonZero++;
+    if (c.suppressed) suppressed++;
+  })));
+  return nonZero === 0 ? 0 : suppressed / nonZero;
+}
+
 export const PREGNANCY_INDICATORS: StartWellIndicator[] = START_WELL_INDICATORS.filter((i) => (i.applies as readonly string[]).includes('pregnancy')).map((i) => i.id);
 
 /**
@@ -166,25 +219,14 @@ export const PREGNANCY_INDICATORS: StartWellIndicator[] = START_WELL_INDICATORS.
  * differ by a single suppressed cell (a published "children + pregnancies" total next to a "children" total would
  * give the pregnancies away).
  */
-export function startWellTables(asAt: string, members: CohortMember[], localities: string[], disclosure: DisclosureSettings): StartWellTables {
+export function startWellTables(asAt: string, members: CohortMember[], localities: string[], disclosure: DisclosureSettings, band: BirthBand | 'auto' = 'auto'): StartWellTables {
   const rows = [...new Set([...localities, ...members.map((m) => m.locality)])].sort();
   // the months of birth of children under two: from the month of (as-at minus 24 months, plus a day) to the as-at month
   const first = yearMonth(addDays(addMonths(asAt, -24), 1));
   const months = monthsEnding(asAt, 25).filter((m) => m >= first);
-  const colIdx = new Map(months.map((c, i) => [c, i]));
   const rowIdx = new Map(rows.map((r, i) => [r, i]));
-  const kids = members.filter((m) => m.kind === 'child');
-  const count = (pred: (m: CohortMember) => boolean) => {
-    const t = rows.map(() => months.map(() => 0));
-    for (const m of kids) {
-      if (!pred(m)) continue;
-      const c = colIdx.get(m.column);
-      if (c === undefined) throw new Error(`start well: month of birth ${m.column} is not within the two years before ${asAt}`);
-      t[rowIdx.get(m.locality)!]![c]! += 1;
-    }
-    return protectTable({ rows, cols: months, counts: t, rowTotals: true, colTotals: true }, disclosure);
-  };
-  const childIndicators = Object.fromEntries(START_WELL_INDICATORS.map((ind) => [ind.id, count((m) => m.indicators[ind.id])])) as Record<StartWellIndicator, ProtectedTable>;
+  const child = childTables(asAt, members, rows, months, disclosure, band);
+  const { children, childIndicators } = child;
   const preg = members.filter((m) => m.kind === 'pregnancy');
   const firstDue = yearMonth(addDays(asAt, -42));
   const lastDue = yearMonth(addMonths(asAt, 10));
@@ -195,5 +237,39 @@ export function startWellTables(asAt: string, members: CohortMember[], localitie
   const pregnanciesByMonth = protectTable({ rows, cols: pregnancyMonths, counts: byMonth, rowTotals: true, colTotals: true }, disclosure);
   const pt = rows.map((r) => PREGNANCY_INDICATORS.map((c) => preg.filter((m) => m.locality === r && m.indicators[c]).length));
   const pregnancyIndicators = protectTable({ rows, cols: PREGNANCY_INDICATORS, counts: pt, rowTotals: false, colTotals: true }, disclosure);
-  return { asAt, localities: rows, months, children: count(() => true), childIndicators, pregnancyMonths, pregnanciesByMonth, pregnancyIndicators };
+  return { asAt, localities: rows, months, band: child.band, columns: child.columns, suppressedShare: child.suppressedShare, children, childIndicators, pregnancyMonths, pregnanciesByMonth, pregnancyIndicators };
+}
+
+/** The child tables (all children, one per indicator) in the band the rule chooses (or the one asked for). */
+function childTables(asAt: string, members: CohortMember[], rows: string[], months: string[], disclosure: DisclosureSettings, wanted: BirthBand | 'auto') {
+  const rowIdx = new Map(rows.map((r, i) => [r, i]));
+  const kids = members.filter((m) => m.kind === 'child');
+  const measures: Array<[string, (m: CohortMember) => boolean]> = [['children', () => true], ...START_WELL_INDICATORS.map((ind) => [ind.id, (m: CohortMember) => m.indicators[ind.id]] as [string, (m: CohortMember) => boolean])];
+  const build = (band: BirthBand) => {
+    const { columns, indexOf } = birthBandColumns(months, band);
+    const counts = measures.map(([, pred]) => {
+      const t = rows.map(() => columns.map(() => 0));
+      for (const m of kids) {
+        if (!pred(m)) continue;
+        const c = indexOf.get(m.column);
+        if (c === undefined) throw new Error(`start well: month of birth ${m.column} is not within the two years before ${asAt}`);
+        t[rowIdx.get(m.locality)!]![c]! += 1;
+      }
+      return t;
+    });
+    const tables = counts.map((t) => protectTable({ rows, cols: columns, counts: t, rowTotals: true, colTotals: true }, disclosure));
+    return { band, columns, tables, share: suppressedShareOf(tables, counts) };
+  };
+  const suppressedShare: Partial<Record<BirthBand, number>> = {};
+  let chosen = build(wanted === 'auto' ? 'month' : wanted);
+  suppressedShare[chosen.band] = chosen.share;
+  if (wanted === 'auto') {
+    for (const band of BIRTH_BANDS.slice(1)) {
+      if (chosen.share <= MAX_SUPPRESSED_SHARE) break;
+      chosen = build(band);
+      suppressedShare[band] = chosen.share;
+    }
+  }
+  const childIndicators = Object.fromEntries(START_WELL_INDICATORS.map((ind, i) => [ind.id, chosen.tables[i + 1]!])) as Record<StartWellIndicator, ProtectedTable>;
+  return { band: chosen.band, columns: chosen.columns, suppressedShare, children: chosen.tables[0]!, childIndicators };
 }

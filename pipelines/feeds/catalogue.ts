@@ -12,7 +12,7 @@
  *  - strong identifiers arrive only as tokens: 64 lowercase hex chars (HMAC-SHA256), never raw.
  */
 
-export const SOURCES = ['schools', 'health', 'police', 'social_care'] as const;
+export const SOURCES = ['schools', 'health', 'police', 'social_care', 'housing', 'revenues_benefits', 'drug_alcohol', 'youth_justice'] as const;
 export type Source = (typeof SOURCES)[number];
 
 /** What kind of rows a feed carries. */
@@ -102,6 +102,11 @@ export const FEEDS: readonly FeedDefinition[] = [
     columns: ['record_ref', 'incident_ref', 'person_ref', 'incident_date', 'incident_type', 'role', 'postcode'],
     description: 'One row per person per incident: incident_type is domestic_abuse | missing_from_home | anti_social_behaviour | crime; role is victim | perpetrator | child_present | missing_person | suspect | witness | involved; postcode is where it happened.',
   },
+  {
+    source: 'police', feed: 'family_incidents', kind: 'events',
+    columns: ['record_ref', 'incident_ref', 'person_ref', 'incident_date', 'category', 'role'],
+    description: 'Non-crime family incidents, one row per person per incident: category is non_crime_domestic | child_to_parent_violence | parental_conflict; role is victim | perpetrator | child_present | involved.',
+  },
   // ---- social care ---------------------------------------------------------------------------
   {
     source: 'social_care', feed: 'people', kind: 'people',
@@ -117,6 +122,65 @@ export const FEEDS: readonly FeedDefinition[] = [
     source: 'social_care', feed: 'relationships', kind: 'relationships',
     columns: ['record_ref', 'person_ref', 'related_person_ref', 'relationship', 'group_ref', 'start_date', 'end_date'],
     description: 'person_ref IS the <relationship> OF related_person_ref: relationship is mother | father | carer | step_parent | grandparent | sibling; group_ref is the case\'s family grouping.',
+  },
+  // ---- housing -------------------------------------------------------------------------------
+  {
+    source: 'housing', feed: 'people', kind: 'people',
+    columns: ['person_ref', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1'],
+    description: 'Applicants and household members known to the housing service. No NHS number or UPN.',
+  },
+  {
+    source: 'housing', feed: 'homelessness', kind: 'events',
+    columns: ['record_ref', 'person_ref', 'application_date', 'duty', 'duty_end_date'],
+    description: 'Homelessness applications per household member: duty is prevention | relief | main | none; blank duty_end_date while owed.',
+  },
+  {
+    source: 'housing', feed: 'temporary_accommodation', kind: 'events',
+    columns: ['record_ref', 'person_ref', 'placement_type', 'start_date', 'end_date'],
+    description: 'Temporary accommodation placements per household member: placement_type is bed_and_breakfast | hostel | private_sector_leased | council_stock | other; blank end_date while placed.',
+  },
+  {
+    source: 'housing', feed: 'tenancy_actions', kind: 'events',
+    columns: ['record_ref', 'person_ref', 'action_date', 'action', 'arrears_weeks'],
+    description: 'Arrears and possession actions against a tenant: action is rent_arrears | notice_seeking_possession | possession_order | eviction.',
+  },
+  // ---- council revenues and benefits ---------------------------------------------------------
+  {
+    source: 'revenues_benefits', feed: 'people', kind: 'people',
+    columns: ['person_ref', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1'],
+    description: 'Council tax payers, benefit claimants and the children on their claims. No NHS number or UPN.',
+  },
+  {
+    source: 'revenues_benefits', feed: 'council_tax_arrears', kind: 'events',
+    columns: ['record_ref', 'person_ref', 'stage_date', 'recovery_stage', 'arrears_pounds'],
+    description: 'Council tax recovery stages reached: recovery_stage is reminder | final_notice | summons | liability_order | enforcement_agent.',
+  },
+  {
+    source: 'revenues_benefits', feed: 'awards', kind: 'events',
+    columns: ['record_ref', 'person_ref', 'award', 'start_date', 'end_date'],
+    description: 'Awards: award is free_school_meals (a child) | out_of_work_benefit (an adult) | council_tax_reduction; blank end_date while current.',
+  },
+  // ---- drug and alcohol service -------------------------------------------------------------
+  {
+    source: 'drug_alcohol', feed: 'people', kind: 'people',
+    columns: ['person_ref', 'nhs_number_token', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1'],
+    description: 'Adults and young people known to the drug and alcohol service.',
+  },
+  {
+    source: 'drug_alcohol', feed: 'treatment', kind: 'events',
+    columns: ['record_ref', 'person_ref', 'service', 'substance', 'referral_date', 'treatment_start', 'discharge_date'],
+    description: 'Treatment journeys: service is adult | young_person; substance is alcohol | opiates | non_opiates | alcohol_and_non_opiates; blank treatment_start = referred, not in treatment.',
+  },
+  // ---- youth justice service ----------------------------------------------------------------
+  {
+    source: 'youth_justice', feed: 'people', kind: 'people',
+    columns: ['person_ref', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1'],
+    description: 'Children known to the youth justice service. No NHS number or UPN.',
+  },
+  {
+    source: 'youth_justice', feed: 'outcomes', kind: 'events',
+    columns: ['record_ref', 'person_ref', 'outcome_date', 'outcome', 'first_time_entrant'],
+    description: 'Outcomes: out-of-court (community_resolution | youth_caution | youth_conditional_caution) or court (referral_order | youth_rehabilitation_order | custodial_sentence); first_time_entrant Y | N.',
   },
 ] as const;
 

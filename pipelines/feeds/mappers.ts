@@ -14,7 +14,14 @@ export const PEOPLE_FEED_OF: Readonly<Record<Source, string>> = {
   health: 'people',
   police: 'people',
   social_care: 'people',
+  housing: 'people',
+  revenues_benefits: 'people',
+  drug_alcohol: 'people',
+  youth_justice: 'people',
 };
+
+/** Youth justice outcomes decided out of court (the rest are court orders). */
+export const OUT_OF_COURT_OUTCOMES: readonly string[] = ['community_resolution', 'youth_caution', 'youth_conditional_caution'];
 
 const blank = (s: string | undefined): string | null => (s === undefined || s === '' ? null : s);
 const num = (s: string | undefined): number | null => (s === undefined || s === '' ? null : Number(s));
@@ -70,6 +77,38 @@ export function factsOf(source: Source, feed: string, row: Row): Fact[] {
       })];
     case 'social_care/episodes':
       return [fact({ type: 'social_care_episode', date: row.start_date!, endDate: blank(row.end_date), value: null, detail: { episode_type: row.episode_type! } })];
+    default:
+      return partnerFactsOf(`${source}/${feed}`, row, fact);
+  }
+}
+
+type FactMaker = (f: Omit<Fact, 'factId' | 'source' | 'feed' | 'recordRef' | 'recordId'>) => Fact;
+
+/** Facts from the partner feeds added for the housing, financial, substance-use, family-relationship and youth-justice headlines. */
+function partnerFactsOf(key: string, row: Row, fact: FactMaker): Fact[] {
+  switch (key) {
+    case 'police/family_incidents':
+      return [fact({ type: 'family_incident', date: row.incident_date!, endDate: null, value: null, detail: { category: row.category!, role: row.role!, incident_ref: row.incident_ref! } })];
+    case 'housing/homelessness':
+      return [fact({ type: 'homelessness_application', date: row.application_date!, endDate: blank(row.duty_end_date), value: null, detail: { duty: row.duty! } })];
+    case 'housing/temporary_accommodation':
+      return [fact({ type: 'temporary_accommodation', date: row.start_date!, endDate: blank(row.end_date), value: null, detail: { placement_type: row.placement_type! } })];
+    case 'housing/tenancy_actions':
+      return [fact({ type: 'tenancy_action', date: row.action_date!, endDate: null, value: num(row.arrears_weeks), detail: { action: row.action! } })];
+    case 'revenues_benefits/council_tax_arrears':
+      return [fact({ type: 'council_tax_arrears', date: row.stage_date!, endDate: null, value: num(row.arrears_pounds), detail: { recovery_stage: row.recovery_stage! } })];
+    case 'revenues_benefits/awards':
+      return [fact({ type: 'benefit_award', date: row.start_date!, endDate: blank(row.end_date), value: null, detail: { award: row.award! } })];
+    case 'drug_alcohol/treatment':
+      return [fact({
+        type: 'substance_treatment', date: row.referral_date!, endDate: blank(row.discharge_date), value: null,
+        detail: { service: row.service!, substance: row.substance!, status: row.treatment_start ? 'in_treatment' : 'referred', treatment_start: row.treatment_start ?? '' },
+      })];
+    case 'youth_justice/outcomes':
+      return [fact({
+        type: 'youth_justice_outcome', date: row.outcome_date!, endDate: null, value: null,
+        detail: { outcome: row.outcome!, disposal: OUT_OF_COURT_OUTCOMES.includes(row.outcome!) ? 'out_of_court' : 'court', first_time_entrant: row.first_time_entrant! },
+      })];
     default:
       return [];
   }

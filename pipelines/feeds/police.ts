@@ -25,4 +25,17 @@ export const incidents = defineFeed({
   },
 });
 
-export const POLICE_FEEDS = [people, incidents];
+export const familyIncidents = defineFeed({
+  source: 'police', feed: 'family_incidents', kind: 'events',
+  description: 'Non-crime family incidents: one row per person per incident. category is non_crime_domestic (a domestic incident recorded as non-crime: arguments, parental conflict), child_to_parent_violence (a child under 18 violent or abusive to a parent or carer) or parental_conflict (a call-out about separated parents\' conflict, e.g. at a handover).',
+  fields: {
+    record_ref: ref('Reference of this person-in-incident row, unique within the feed.'),
+    incident_ref: ref('Reference of the incident (shared by everyone involved in it).'),
+    person_ref: ref("The person's person_ref in police/people."),
+    incident_date: date('Date of the incident.', { required: true }),
+    category: oneOf(['non_crime_domestic', 'child_to_parent_violence', 'parental_conflict'], 'Kind of family incident.'),
+    role: oneOf(['victim', 'perpetrator', 'child_present', 'involved'], "The person's role in the incident."),
+  },
+});
+
+export const POLICE_FEEDS = [people, incidents, familyIncidents];

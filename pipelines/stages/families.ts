@@ -300,7 +300,7 @@ export interface LocalityLookups {
  * else the object `lookups/<file name>` in the landing zone (how a deployed pipeline, with no checkout beside it, gets
  * the partnership's postcode directory and ward-locality configuration).
  */
-async function readLookup(what: string, configured: string, landing?: ObjectStore): Promise<{ text: string; origin: string }> {
+export async function readLookup(what: string, configured: string, landing?: ObjectStore): Promise<{ text: string; origin: string }> {
   const local = lookupPath(configured);
   if (existsSync(local)) {
     try {

@@ -13,6 +13,7 @@ import { readParquet, writeParquet, type ParquetColumn, type ParquetRow } from '
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './index.ts';
+import { runHeadlineCoverage } from './headline-coverage.ts';
 import { closeTables, factsTable, openTable, personDobsTable, personsTable, readFacts, readPersonDobs, readPersonMap, str } from './families.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
@@ -76,7 +77,7 @@ const SCORING_MEMBER_COLUMNS = "SELECT family_id, person_id, role, membership, i
  * Families with their members and facts, ready for the rule engine (dates of birth from the secure zone).
  * `ruleSet`: keep only the facts that can affect its scores (see canAffectScore); all facts are still checked and counted.
  */
-export async function loadFamiliesForScoring(ctx: StageContext, ruleSet: RuleSet): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
+export async function loadFamiliesForScoring(ctx: StageContext, ruleSet: RuleSet, sources?: readonly string[]): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
   // every input table is exported by DuckDB at once, while the ones before it are being read
   const tables = {
     members: openTable(ctx, 'curated', keys.curated('family_members', ctx.asAt), 'family members', SCORING_MEMBER_COLUMNS),
@@ -90,7 +91,10 @@ export async function loadFamiliesForScoring(ctx: StageContext, ruleSet: RuleSet
     for await (const batch of tables.members.batches) for (const r of batch) memberRows.push(memberOf(r));
     const dobs = await readPersonDobs(ctx, tables.dobs);
     const personOf = await readPersonMap(ctx, tables.persons);
-    const { facts, unmatched } = await readFacts(ctx, personOf, undefined, tables.facts, canAffectScore(ruleSet, { asAt: ctx.asAt }));
+    const affects = canAffectScore(ruleSet, { asAt: ctx.asAt });
+    // a source the partnership does not use (stratify.sources) is not scored, even when its files landed
+    const keep = sources === undefined ? affects : (f: Parameters<typeof affects>[0] & { source: string }) => sources.includes(f.source) && affects(f);
+    const { facts, unmatched } = await readFacts(ctx, personOf, undefined, tables.facts, keep);
     const factsByPerson = new Map<string, PersonFact[]>();
     for (const f of facts) pushTo(factsByPerson, f.personId, f);
     for (const m of memberRows) pushTo(fams, m.familyId, { personId: m.personId, role: m.role, membership: m.membership, isChild: m.isChild, dateOfBirth: dobs.get(m.personId) ?? null });
@@ -125,7 +129,8 @@ export function scoreRow(s: FamilyScore, asAt: string): ParquetRow {
 export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof stratifyInputSchema> = {}) {
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
-  const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet);
+  const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet, cfg.sources);
+  const coverage = await runHeadlineCoverage(ctx);
   ctx.progress.start('stratify: scoring families', families.length);
   const settings = { asAt: ctx.asAt, tiers: cfg.tiers, threeNeedsMinHeadlines: cfg.threeNeedsMinHeadlines, statutoryEpisodeTypes: cfg.statutoryEpisodeTypes, includeAlsoInMembers: cfg.includeAlsoInMembers };
   const scores: FamilyScore[] = [];
@@ -141,10 +146,13 @@ export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof st
     families_three_needs: scores.filter((s) => s.threeNeeds).length,
     families_open_to_statutory: scores.filter((s) => s.openToStatutory).length,
     facts_without_person: factsWithoutPerson,
+    headlines_evidenced: coverage.filter((c) => c.status === 'evidenced').length,
+    headlines_partly_evidenced: coverage.filter((c) => c.status === 'partly_evidenced').length,
+    headlines_not_evidenced: coverage.filter((c) => c.status === 'not_evidenced').length,
   };
   for (const t of cfg.tiers) counts[`tier_${t.name}`] = scores.filter((s) => s.tier === t.name).length;
   for (const r of ruleSet.rules) counts[`rule_${r.id}`] = scores.filter((s) => s.reasons.some((x) => x.ruleId === r.id)).length;
-  ctx.log.info('families scored', { families: scores.length, ruleSet: `${ruleSet.id}@${ruleSet.version}` });
+  ctx.log.info('families scored', { families: scores.length, ruleSet: `${ruleSet.id}@${ruleSet.version}`, headlinesNotEvidenced: coverage.filter((c) => c.status === 'not_evidenced').map((c) => c.headline).join(',') });
   return { counts, ruleSetVersion: `${ruleSet.id}@${ruleSet.version}` };
 }
 

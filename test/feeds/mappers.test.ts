@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FACT_TYPES } from '../../models/facts.ts';
+import { FACT_FEEDS, FACT_TYPES } from '../../models/facts.ts';
+import { contractFor } from '../../pipelines/feeds/index.ts';
 import { FEEDS } from '../../pipelines/feeds/catalogue.ts';
 import { factsOf, relationshipsOf } from '../../pipelines/feeds/mappers.ts';
 
@@ -14,14 +15,29 @@ describe('feed mappers', () => {
       'health/perinatal_mental_health': { record_ref: 'PM1', person_ref: 'H1', referral_date: '2025-10-01', end_date: '' },
       'police/incidents': { record_ref: 'I1-1', incident_ref: 'I1', person_ref: 'N1', incident_date: '2025-11-11', incident_type: 'domestic_abuse', role: 'victim', postcode: 'm14 5rb' },
       'social_care/episodes': { record_ref: 'E1', person_ref: 'C1', episode_type: 'child_protection_plan', start_date: '2025-01-01', end_date: '' },
+      'police/family_incidents': { record_ref: 'F1-1', incident_ref: 'F1', person_ref: 'N2', incident_date: '2025-12-01', category: 'child_to_parent_violence', role: 'perpetrator' },
+      'housing/homelessness': { record_ref: 'HC1', person_ref: 'HS1', application_date: '2025-08-01', duty: 'relief', duty_end_date: '' },
+      'housing/temporary_accommodation': { record_ref: 'TA1', person_ref: 'HS1', placement_type: 'hostel', start_date: '2025-08-10', end_date: '2025-12-01' },
+      'housing/tenancy_actions': { record_ref: 'TN1', person_ref: 'HS1', action_date: '2025-06-01', action: 'notice_seeking_possession', arrears_weeks: '9' },
+      'revenues_benefits/council_tax_arrears': { record_ref: 'CT1', person_ref: 'RB1', stage_date: '2025-07-01', recovery_stage: 'liability_order', arrears_pounds: '640' },
+      'revenues_benefits/awards': { record_ref: 'AW1', person_ref: 'RB2', award: 'free_school_meals', start_date: '2024-09-01', end_date: '' },
+      'drug_alcohol/treatment': { record_ref: 'DT1', person_ref: 'DA1', service: 'adult', substance: 'alcohol', referral_date: '2025-05-01', treatment_start: '', discharge_date: '' },
+      'youth_justice/outcomes': { record_ref: 'YO1', person_ref: 'YJ1', outcome_date: '2025-10-01', outcome: 'youth_caution', first_time_entrant: 'Y' },
     };
     for (const f of FEEDS.filter((x) => x.kind === 'events')) {
       const row = sample[`${f.source}/${f.feed}`];
       expect(row, `${f.source}/${f.feed} has a sample`).toBeDefined();
       const facts = factsOf(f.source, f.feed, row!);
       expect(facts.length).toBeGreaterThan(0);
-      for (const fact of facts) expect(FACT_TYPES).toContain(fact.type);
+      for (const fact of facts) {
+        expect(FACT_TYPES).toContain(fact.type);
+        // FACT_FEEDS (what "not evidenced" is decided from) names the feed each fact type comes from
+        expect(FACT_FEEDS[fact.type], fact.type).toContain(`${f.source}/${f.feed}`);
+      }
+      // and every sample row is valid for its feed's contract
+      expect(contractFor(f.source, f.feed)!.rowSchema().safeParse(row).success, `${f.source}/${f.feed} sample is valid`).toBe(true);
     }
+    for (const [type, feeds] of Object.entries(FACT_FEEDS)) for (const feed of feeds) expect(FEEDS.some((f) => `${f.source}/${f.feed}` === feed), `${type} from ${feed}`).toBe(true);
     expect(factsOf('schools', 'attendance', sample['schools/attendance']!)[0]).toEqual({
       factId: 'schools:attendance:A1', type: 'attendance_term', source: 'schools', feed: 'attendance', recordRef: 'A1', recordId: 'schools:pupils:S1',
       date: '2025-09-03', endDate: '2025-12-19', value: 0.85, detail: { sessions_attended: '170', sessions_possible: '200', term: '2025-AUT' },
@@ -36,6 +52,12 @@ describe('feed mappers', () => {
     const inc = factsOf('police', 'incidents', sample['police/incidents']!)[0]!;
     expect(inc.detail).toEqual({ incident_ref: 'I1', incident_type: 'domestic_abuse', postcode_district: 'M14', role: 'victim' });
     expect(factsOf('health', 'health_visiting', sample['health/health_visiting']!)[0]!.date).toBe('2025-09-30');
+    expect(factsOf('drug_alcohol', 'treatment', sample['drug_alcohol/treatment']!)[0]).toMatchObject({ type: 'substance_treatment', recordId: 'drug_alcohol:people:DA1', endDate: null, detail: { service: 'adult', status: 'referred' } });
+    expect(factsOf('drug_alcohol', 'treatment', { ...sample['drug_alcohol/treatment']!, treatment_start: '2025-05-20' })[0]!.detail.status).toBe('in_treatment');
+    expect(factsOf('youth_justice', 'outcomes', sample['youth_justice/outcomes']!)[0]!.detail).toEqual({ disposal: 'out_of_court', first_time_entrant: 'Y', outcome: 'youth_caution' });
+    expect(factsOf('youth_justice', 'outcomes', { ...sample['youth_justice/outcomes']!, outcome: 'referral_order' })[0]!.detail.disposal).toBe('court');
+    expect(factsOf('housing', 'tenancy_actions', sample['housing/tenancy_actions']!)[0]).toMatchObject({ type: 'tenancy_action', value: 9, detail: { action: 'notice_seeking_possession' } });
+    expect(factsOf('police', 'family_incidents', sample['police/family_incidents']!)[0]!.detail).toEqual({ category: 'child_to_parent_violence', incident_ref: 'F1', role: 'perpetrator' });
   });
 
   it('map relationships: social care, school contact -> pupil, maternity mother -> baby', () => {

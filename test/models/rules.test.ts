@@ -164,7 +164,7 @@ describe('family scores', () => {
     expect(s.tier).toBe('high');
     expect(s.reasons.map((r) => r.ruleId)).toEqual(['SF-EDU-03', 'SF-HLT-01', 'SF-DA-01']);
     expect(s.reasons[2]!.evidence[0]).toMatchObject({ source: 'police', feed: 'incidents', date: '2026-04-01', recordRef: 'PI-1', personId: 'PMUM' });
-    expect(s.ruleSetVersion).toBe('supporting-families@sf-2026.1');
+    expect(s.ruleSetVersion).toBe('supporting-families@sf-2026.2');
     const two = scoreFamily(fam([mum, child], [da, excl]), rules, settings);
     expect(two.threeNeeds).toBe(false);
     expect(two.tier).toBe('medium');

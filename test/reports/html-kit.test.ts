@@ -99,3 +99,14 @@ describe('report kit: charts', () => {
     expect(refs.map((r) => r.kind)).toEqual(['src attribute', 'href attribute', 'src attribute', 'CSS url()', '<script> element']);
   });
 });
+
+describe('line charts: every series its own colour, no clipped axis label', () => {
+  it('gives eleven series eleven colours and anchors the last x label at its end', () => {
+    const series = Array.from({ length: 11 }, (_, i) => ({ name: `s${i}`, values: [i, i + 1, i + 2] }));
+    const svg = lineChart({ title: 'eleven lines', xLabels: ['31 Jan 26', '28 Feb 26', '31 Mar 26'], series }).value;
+    const strokes = new Set([...svg.matchAll(/<polyline [^>]*stroke="(#[0-9a-f]{6})"/g)].map((m) => m[1]));
+    expect(strokes.size).toBe(11);
+    expect(svg).toMatch(/text-anchor="end"[^>]*>31 Mar 26<\/text>/);
+  });
+});
+

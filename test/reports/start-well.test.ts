@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildStartWellCohort, startWellTables, START_WELL_INDICATORS, type CohortMember, type CohortPerson } from '../../models/start-well.ts';
+import { birthBandColumns, buildStartWellCohort, MAX_SUPPRESSED_SHARE, startWellTables, START_WELL_INDICATORS, type CohortMember, type CohortPerson } from '../../models/start-well.ts';
 import { DEFAULT_DISCLOSURE, type ProtectedTable } from '../../models/disclosure.ts';
 import type { PersonFact } from '../../models/rules/engine.ts';
 import { renderStartWell, startWellCsv, summaryOf } from '../../pipelines/reports/start-well/report.ts';
@@ -83,6 +83,29 @@ describe('Start Well disclosure control', () => {
       expect(recoverable(input, t), name).toEqual([]);
     }
     expect(suppressed).toBeGreaterThan(50);
+  });
+
+  it('bands months of birth by the documented rule: the first of month, quarter, half year with at most half the non-zero cells suppressed', () => {
+    const byMonth = startWellTables(AS_AT, members, ['Central', 'North', 'South'], DEFAULT_DISCLOSURE, 'month');
+    expect(byMonth.columns).toEqual(byMonth.months);
+    expect(byMonth.suppressedShare.month).toBeGreaterThan(MAX_SUPPRESSED_SHARE); // 900 families over 24 months x 4 localities: mostly suppressed
+    expect(tables.band).not.toBe('month');
+    const chosen = tables.suppressedShare[tables.band]!;
+    expect(chosen).toBeLessThan(byMonth.suppressedShare.month!);
+    expect(tables.band === 'year_of_age' || chosen <= MAX_SUPPRESSED_SHARE).toBe(true);
+    if (tables.band === 'year_of_age') expect(tables.suppressedShare.half_year).toBeGreaterThan(MAX_SUPPRESSED_SHARE);
+    // every child is in exactly one band: the banded grand total is the monthly one's truth
+    const truth = members.filter((m) => m.kind === 'child').length;
+    expect(tables.children.cells.length).toBe(4);
+    expect(Math.abs((tables.children.grandTotal!.value ?? 0) - truth)).toBeLessThanOrEqual(2.5);
+    expect(birthBandColumns(['2024-07', '2024-08', '2024-09', '2024-10', '2025-01'], 'quarter').columns).toEqual(['Jul-Sep 2024', 'Oct 2024', 'Jan 2025']);
+    expect(birthBandColumns(['2024-05', '2024-06', '2024-07'], 'half_year').columns).toEqual(['May-Jun 2024', 'Jul 2024']);
+    const m25 = ['2024-06', ...Array.from({ length: 24 }, (_, i) => `${2024 + Math.floor((6 + i) / 12)}-${String(((6 + i) % 12) + 1).padStart(2, '0')}`)];
+    expect(birthBandColumns(m25, 'year_of_age').columns).toEqual(['Jun 2024-Jun 2025', 'Jul 2025-Jun 2026']);
+  });
+
+  it('has no 2-2.5 year review indicator: no child under two can have reached it', () => {
+    expect(START_WELL_INDICATORS.map((i) => i.id)).not.toContain('missed_2_2_5_year');
   });
 
   it('publishes no count from 1 to 7 and only multiples of 5', () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { inflateRawSync } from 'node:zlib';
 import { toCsv, neutraliseFormula } from '../../pipelines/reports/target-lists/csv.ts';
 import { writeXlsx } from '../../pipelines/reports/target-lists/xlsx.ts';
+import { renderFullList } from '../../pipelines/reports/target-lists/full-list.ts';
+import { parseWardNames } from '../../pipelines/reports/target-lists/wards.ts';
 import { buildLocalityLists, targetRow, TARGET_LIST_HEADER, type TargetFamily } from '../../pipelines/reports/target-lists/build.ts';
 import { renderTargetListIndex } from '../../pipelines/reports/target-lists/html.ts';
 import { findExternalReferences } from '../../pipelines/reports/html/index.ts';
@@ -37,7 +39,7 @@ const fam = (id: string, score: number, opts: Partial<TargetFamily> = {}): Targe
   headlines: ['education'], threeNeeds: false, openToStatutory: false,
   reasons: [{ ruleId: 'SF-EDU-03', headline: 'education', title: 'Permanent exclusion', weight: 3, measured: 1, threshold: 1, comparison: 'at_least', personIds: ['P1'], evidence: [{ personId: 'P1', source: 'schools', feed: 'suspensions', factType: 'permanent_exclusion', date: '2026-02-01', endDate: null, recordRef: 'S-9', value: null }] }],
   statutoryEvidence: [], members: [{ personId: 'P1', role: 'child', membership: 'primary', ageBand: '11-15' }, { personId: 'P2', role: 'parent', membership: 'also_in', ageBand: '35-44' }],
-  flags: [], ruleSetVersion: 'supporting-families@sf-2026.1', ...opts,
+  flags: [], ruleSetVersion: 'supporting-families@sf-2026.2', ...opts,
 });
 
 describe('target list CSV', () => {
@@ -73,6 +75,9 @@ describe('target list XLSX', () => {
     expect(sheet).not.toContain('<f>');
     expect(files.get('xl/styles.xml')).toContain('<b/>');
     expect(files.get('xl/workbook.xml')).toContain('name="Target list"');
+    // an autofilter over the header and every row, after the data (schema order), with Excel's hidden filter name
+    expect(sheet).toMatch(/<\/sheetData><autoFilter ref="A1:C3"\/><pageMargins/);
+    expect(files.get('xl/workbook.xml')).toContain(`<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'Target list'!$A$1:$C$3</definedName>`);
   });
 
   it('refuses bad sheet names', () => {
@@ -109,5 +114,26 @@ describe('locality lists', () => {
     expect(page).toContain('North.xlsx');
     expect(page).toContain('South: top 1 of 1');
     expect(page).toContain('SF-EDU-01');
+  });
+
+  it('the index links every file, reaches each whole list, and shows ward names beside codes', () => {
+    const lists = buildLocalityLists([fam('F-a', 5, { wardCode: 'E05011352' }), fam('F-s', 6, { locality: 'South' })], ['North', 'South']);
+    const files = { North: { csv: 'North.csv', xlsx: 'North.xlsx', statutoryCsv: 'North - open to statutory services.csv', html: 'North.html' }, South: { csv: 'South.csv', xlsx: 'South.xlsx', statutoryCsv: 'y.csv', html: 'South.html' } };
+    const page = renderTargetListIndex({ asAt: '2026-06-30', ruleSet: defaultRuleSet(), tiers: [{ name: 'low', minScore: 2 }], lists, files, wards: new Map([['E05011352', 'Ancoats & Beswick']]) });
+    expect(page).toContain('<a href="North%20-%20open%20to%20statutory%20services.csv">North - open to statutory services.csv</a>');
+    expect(page).toContain('<a href="North.xlsx">North.xlsx</a>');
+    expect(page).toContain('<a href="North.html">North: all 1 ranked families and 0 open to statutory services</a>');
+    expect(page).toContain('Ancoats &amp; Beswick (E05011352)');
+    expect(findExternalReferences(page)).toEqual([]);
+    const full = renderFullList({ asAt: '2026-06-30', list: lists[0]!, wards: new Map(), files: files.North });
+    expect(full).toContain('North: every ranked family');
+    expect(full).toContain('F-a');
+    expect(full).toContain('E05011352');
+    expect(findExternalReferences(full)).toEqual([]);
+  });
+
+  it('refuses a ward-names file without its columns, naming the file', () => {
+    expect(parseWardNames('WD24CD,WD24NM\nE05011352,Ancoats & Beswick\n', 'w.csv').get('E05011352')).toBe('Ancoats & Beswick');
+    expect(() => parseWardNames('code,label\nE1,x\n', 'w.csv')).toThrow(/ward names w.csv: needs a ward_code/);
   });
 });

@@ -122,7 +122,7 @@ describe('families, stratify and publish stages', () => {
     const scores = await readParquet(ctx.stores.curated, keys.curated('scores', AS_AT));
     const s1 = scores.find((s) => s.family_id === north.family_id)!;
     expect(s1.rules_fired).toEqual(['SF-EDU-03', 'SF-EYS-01', 'SF-EYS-02', 'SF-EYS-03', 'SF-EYS-04', 'SF-HLT-01', 'SF-DA-01']);
-    expect(s1).toMatchObject({ score: 3 + 1 + 1 + 1 + 1 + 2 + 3, tier: 'high', three_needs: true, open_to_statutory: false, rule_set_version: 'supporting-families@sf-2026.1' });
+    expect(s1).toMatchObject({ score: 3 + 1 + 1 + 1 + 1 + 2 + 3, tier: 'high', three_needs: true, open_to_statutory: false, rule_set_version: 'supporting-families@sf-2026.2' });
 
     const pub = await publishAndRelease(ctx, { steps: ['target-lists', 'start-well'] });
     expect(pub.steps).toEqual(['target-lists', 'start-well']);
@@ -130,20 +130,23 @@ describe('families, stratify and publish stages', () => {
     const csv = await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'North.csv'), 'utf8');
     expect(csv.charCodeAt(0)).toBe(0xfeff);
     const lines = csv.slice(1).split('\r\n');
-    expect(lines[0]).toBe('rank,family_id,tier,score,headlines_met,reasons,members,flags');
+    expect(lines[0]).toBe('rank,family_id,tier,score,headlines_met,reasons,members,flags,ward_code,ward_name,headlines_not_evidenced');
+    // the ward's name beside its code (fixtures/lookups/wards.csv)
+    expect(lines[1]).toContain(',E05011352,Ancoats & Beswick,');
     expect(lines[1]).toContain(`1,${north.family_id},high,12,`);
     expect(lines[1]).toContain('police/incidents 2026-03-01 ref PI-1 (P04)');
     const unassignedStat = await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'Unassigned - open to statutory services.csv'), 'utf8');
     expect(unassignedStat).toContain('social_care/episodes since 2026-01-01 ref EP-1 (P06)');
     const unassigned = await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'Unassigned.csv'), 'utf8');
     expect(unassigned.slice(1).trim().split('\r\n')).toHaveLength(1); // header only: statutory families are never ranked
-    for (const f of ['index.html', 'North.xlsx', 'Central.csv', 'South.csv']) await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', f));
+    for (const f of ['index.html', 'North.html', 'North.xlsx', 'Central.csv', 'South.csv']) await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', f));
     const sw = await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'start-well', 'report.html'), 'utf8');
     expect(findExternalReferences(sw)).toEqual([]);
     expect(findExternalReferences(await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'index.html'), 'utf8'))).toEqual([]);
     // the single baby is a small number: suppressed everywhere in the published CSV
     const swCsv = (await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'start-well', 'report.csv'), 'utf8')).slice(1).split('\r\n');
-    expect(swCsv.find((l) => l.startsWith(`${AS_AT},children_under_2,children,North,2025-11,`))).toBe(`${AS_AT},children_under_2,children,North,2025-11,,primary,`);
+    // (one child: every band would be suppressed, so the widest, year of age, is published: born 2025-11 is under one)
+    expect(swCsv.find((l) => l.startsWith(`${AS_AT},children_under_2,children,North,Jul 2025-Jun 2026,`))).toBe(`${AS_AT},children_under_2,children,North,Jul 2025-Jun 2026,,primary,`);
   });
 
   it('no clear identifier (name, date of birth, address, postcode) reaches curated tables or outputs', async () => {

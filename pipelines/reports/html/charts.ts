@@ -9,7 +9,8 @@ import { html, join, shortHash, slug, type HtmlValue, type SafeHtml } from './sa
 import { table } from './table.ts';
 
 /** Colour-blind-safe palette (GOV.UK / Okabe-Ito inspired); series cycle through it. */
-export const PALETTE = ['#1d70b8', '#f47738', '#00703c', '#912b88', '#d4351c', '#5694ca', '#85994b', '#6f72af', '#b58840', '#505a5f'];
+/** Twelve distinct colours: a chart with up to twelve series gives each its own (no two lines share a colour). */
+export const PALETTE = ['#1d70b8', '#f47738', '#00703c', '#912b88', '#d4351c', '#5694ca', '#85994b', '#6f72af', '#b58840', '#505a5f', '#28a197', '#d53880'];
 const POSITIVE = '#00703c';
 const NEGATIVE = '#d4351c';
 const TOTAL = '#0b0c0c';
@@ -354,7 +355,7 @@ export function lineChart(o: LineChartOptions): SafeHtml {
     svg: (ids) => html`${svgOpen(W, H, ids, description)}
 ${ticks.filter((t) => t >= y0 && t <= y1).map((t) => html`<line x1="${left}" x2="${W - right}" y1="${r(y(t))}" y2="${r(y(t))}" stroke="${GRID}"/><text x="${left - 6}" y="${r(y(t) + 4)}" text-anchor="end" fill="${AXIS}">${fmt(t)}</text>`)}
 <line x1="${left}" x2="${W - right}" y1="${H - bottom}" y2="${H - bottom}" stroke="${AXIS}"/>
-${o.xLabels.map((l, i) => (i % every === 0 || i === n - 1 ? html`<text x="${r(x(i))}" y="${H - bottom + 16}" text-anchor="middle" fill="${AXIS}">${truncate(l, 10)}</text>` : ''))}
+${o.xLabels.map((l, i) => (i % every === 0 || i === n - 1 ? html`<text x="${r(x(i))}" y="${H - bottom + 16}" text-anchor="${n > 1 && i === n - 1 ? 'end' : n > 1 && i === 0 ? 'start' : 'middle'}" fill="${AXIS}">${truncate(l, 10)}</text>` : ''))}
 ${o.xLabel ? html`<text x="${r((left + W - right) / 2)}" y="${H - 8}" text-anchor="middle" fill="#0b0c0c">${o.xLabel}</text>` : ''}
 ${o.yLabel ? html`<text x="12" y="${r((top + H - bottom) / 2)}" text-anchor="middle" fill="#0b0c0c" transform="rotate(-90 12 ${r((top + H - bottom) / 2)})">${o.yLabel}</text>` : ''}
 ${o.markX && o.markX.index >= 0 && o.markX.index < n ? html`<line x1="${r(x(o.markX.index))}" x2="${r(x(o.markX.index))}" y1="${top - 6}" y2="${H - bottom}" stroke="${NEGATIVE}" stroke-width="2" stroke-dasharray="6 4"/><text x="${r(x(o.markX.index) + 4)}" y="${top + 2}" fill="${NEGATIVE}" font-weight="600">${o.markX.label}</text>` : ''}

@@ -55,6 +55,7 @@ table{border-collapse:collapse;font-size:.9rem;min-width:50%}
 caption{text-align:left;font-weight:600;padding:.25rem 0 .4rem;color:var(--ink)}
 th,td{border-bottom:1px solid var(--line);padding:.35rem .6rem;text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid var(--ink);background:var(--soft);vertical-align:bottom}
+thead th.num{white-space:normal}
 tbody th{font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.code,th.code{font-family:ui-monospace,Consolas,monospace;font-size:.82rem;overflow-wrap:anywhere;min-width:14ch}
@@ -85,7 +86,8 @@ figure.chart details summary{cursor:pointer;color:var(--accent)}
 footer.page{border-top:1px solid var(--line);color:var(--muted);font-size:.85rem;padding:1rem 1.5rem;max-width:72rem;margin:0 auto}
 .muted{color:var(--muted)}
 .ok{color:var(--pass);font-weight:600}.bad{color:var(--fail);font-weight:600}
-@media print{header.page{background:#fff;color:#000;border-bottom:2px solid #000}header.page p.subtitle{color:#333}nav.toc{display:none}section.report{break-inside:auto}figure.chart,table{break-inside:avoid}figure.chart details{display:none}}
+@page{size:A4 landscape;margin:10mm}
+@media print{html{font-size:9pt}main,footer.page{max-width:none;padding:0}.table-wrap{overflow:visible}table{font-size:7.5pt;min-width:0}table.compact th,table.compact td{padding:.1rem .25rem}td.num,th.num{white-space:normal}header.page{background:#fff;color:#000;border-bottom:2px solid #000}header.page p.subtitle{color:#333}nav.toc{display:none}section.report{break-inside:auto}figure.chart,table{break-inside:avoid}figure.chart details{display:none}}
 `;
 
 export function renderPage(opts: PageOptions): string {

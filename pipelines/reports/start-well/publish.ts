@@ -9,7 +9,9 @@ import { keys } from '../../layout.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { loadLocalityLookups, readFacts, readPersonDobs, readPersonMap, str } from '../../stages/families.ts';
 import { readFamilyMembers } from '../../stages/stratify.ts';
-import { renderStartWell, startWellCsv, summaryOf, type StartWellSummary } from './report.ts';
+import { runHeadlineCoverage } from '../../stages/headline-coverage.ts';
+import { addMonths } from '../../../models/dates.ts';
+import { type CohortLinkage, renderStartWell, startWellCsv, summaryOf, type StartWellSummary } from './report.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
 function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -45,6 +47,25 @@ export async function readStartWellHistory(ctx: StageContext): Promise<StartWell
   return out.sort((a, b) => (a.asAt < b.asAt ? -1 : 1));
 }
 
+/** Per cohort band (under one, one to two), the children linked to a record of another source than health. */
+export function cohortLinkage(asAt: string, cohort: ReadonlyArray<{ kind: string; personId: string }>, dobs: ReadonlyMap<string, string | null>, personOf: ReadonlyMap<string, string>): CohortLinkage[] {
+  const sources = new Map<string, Set<string>>();
+  for (const [recordId, personId] of personOf) {
+    const s = sources.get(personId) ?? new Set<string>();
+    s.add(recordId.slice(0, recordId.indexOf(':')));
+    sources.set(personId, s);
+  }
+  const oneYearAgo = addMonths(asAt, -12);
+  const bands: CohortLinkage[] = [{ band: 'children under one', persons: 0, linkedToOtherSource: 0 }, { band: 'children aged one', persons: 0, linkedToOtherSource: 0 }];
+  for (const m of cohort) {
+    if (m.kind !== 'child') continue;
+    const b = bands[(dobs.get(m.personId) ?? '') > oneYearAgo ? 0 : 1]!;
+    b.persons++;
+    if ((sources.get(m.personId)?.size ?? 0) >= 2) b.linkedToOtherSource++;
+  }
+  return bands;
+}
+
 export async function publishStartWell(ctx: StageContext & { release: ObjectStore }): Promise<Record<string, number>> {
   const settings = startWellSettingsSchema.parse({ ...(ctx.config.publish as Record<string, unknown>), disclosure: disclosureOf(ctx.config.publish) });
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
@@ -73,7 +94,9 @@ export async function publishStartWell(ctx: StageContext & { release: ObjectStor
   const tables = startWellTables(ctx.asAt, cohort, lookups.localities.names, settings.disclosure);
   const history = await readStartWellHistory(ctx);
   const summary = summaryOf(tables, settings.disclosure);
-  await ctx.release.put('start-well/report.html', renderStartWell(tables, settings.disclosure, history, ctx.runId));
+  const coverage = await runHeadlineCoverage(ctx);
+  const linkage = cohortLinkage(ctx.asAt, cohort, dobs, personOf);
+  await ctx.release.put('start-well/report.html', renderStartWell(tables, settings.disclosure, history, ctx.runId, coverage, linkage));
   await ctx.release.put('start-well/report.csv', startWellCsv(tables));
   await ctx.release.put('start-well/summary.json', `${JSON.stringify(summary, null, 2)}\n`);
   const suppressed = [tables.children, ...Object.values(tables.childIndicators), tables.pregnanciesByMonth, tables.pregnancyIndicators]
@@ -84,5 +107,8 @@ export async function publishStartWell(ctx: StageContext & { release: ObjectStor
     start_well_cells_primary_suppressed: suppressed.filter((c) => c.suppressed === 'primary').length,
     start_well_cells_secondary_suppressed: suppressed.filter((c) => c.suppressed === 'secondary').length,
     start_well_trend_runs: history.length + 1,
+    // per mille of non-zero child cells suppressed by month, and in the band published (models/start-well.ts band rule)
+    start_well_suppressed_permille_by_month: Math.round(1000 * (tables.suppressedShare.month ?? 0)),
+    start_well_suppressed_permille_published: Math.round(1000 * (tables.suppressedShare[tables.band] ?? 0)),
   };
 }

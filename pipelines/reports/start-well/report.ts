@@ -3,9 +3,11 @@
  * protected figures only) that later runs read to draw trends. Every number here has been through disclosure control.
  */
 import { publishedRate, type DisclosureSettings, type ProtectedTable, type PublishedCell } from '../../../models/disclosure.ts';
-import { PREGNANCY_INDICATORS, START_WELL_INDICATORS, type StartWellIndicator, type StartWellTables } from '../../../models/start-well.ts';
+import { BIRTH_BANDS, MAX_SUPPRESSED_SHARE, PREGNANCY_INDICATORS, START_WELL_INDICATORS, type BirthBand, type StartWellIndicator, type StartWellTables } from '../../../models/start-well.ts';
 import { formatMonth, html, keyFigures, lineChart, barChart, notice, para, renderPage, table, type PageSection } from '../html/index.ts';
 import { toCsv, type CellValue } from '../target-lists/csv.ts';
+import type { HeadlineCoverage } from '../../../models/rules/coverage.ts';
+import { coverageSection, notEvidencedNotice } from '../html/coverage.ts';
 
 export interface StartWellSummary {
   asAt: string;
@@ -96,7 +98,44 @@ function monthTable(caption: string, tab: ProtectedTable, denom: ProtectedTable 
   });
 }
 
-export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettings, history: StartWellSummary[], runId?: string): string {
+const BAND_NAME: Record<BirthBand, string> = { month: 'month', quarter: 'quarter', half_year: 'half year', year_of_age: 'year' };
+
+/** Why the tables are in this band (the documented rule in models/start-well.ts), with the shares measured. */
+export function bandRuleText(t: StartWellTables): string {
+  const tried = BIRTH_BANDS.filter((b) => t.suppressedShare[b] !== undefined)
+    .map((b) => `by ${BAND_NAME[b]} ${(100 * t.suppressedShare[b]!).toFixed(0)}% of the non-zero cells would be suppressed`);
+  return `Tables are published by month of birth when at most ${(100 * MAX_SUPPRESSED_SHARE).toFixed(0)}% of their non-zero cells would be suppressed, else by quarter, else by half year, else by year of age (under one, aged one). Here ${tried.join('; ')}: so by ${BAND_NAME[t.band]}.`;
+}
+
+/** Linkage coverage of one cohort band: how many of its persons were linked to a record in another source. */
+export interface CohortLinkage {
+  band: string;
+  persons: number;
+  linkedToOtherSource: number;
+}
+
+const round5 = (n: number) => Math.round(n / 5) * 5;
+
+/** The linkage-coverage section: a low share means indicators from other sources (police, social care) are under-counted. */
+export function linkageSection(bands: readonly CohortLinkage[], disclosure: DisclosureSettings): PageSection {
+  const low = bands.filter((b) => b.persons > 0 && b.linkedToOtherSource / b.persons < 0.5);
+  const rows = bands.map((b) => ({
+    band: b.band,
+    persons: b.persons > disclosure.suppressMax ? String(round5(b.persons)) : '*',
+    share: b.persons > disclosure.suppressMax ? `${((100 * b.linkedToOtherSource) / b.persons).toFixed(0)}%` : '*',
+  }));
+  return {
+    title: 'Linkage coverage',
+    lead: 'How many children in each cohort band were linked to a record in another source (police, social care, schools, the partner services). Indicators from those sources (domestic abuse, parent known to social care) can only be counted for linked children.',
+    body: html`${low.length ? notice('warn', 'LOW LINKAGE', `Only ${low.map((b) => `${((100 * b.linkedToOtherSource) / b.persons).toFixed(0)}% of ${b.band}`).join(' and ')} are linked to another source: the household indicators for them are under-counted. See the match audit report's Linkage bias section.`) : ''}${table({
+      caption: 'Children linked to a record in another source, by cohort band',
+      columns: [{ label: 'Cohort band', key: 'band' }, { label: 'Children', key: 'persons', kind: 'num', hint: 'rounded to 5' }, { label: 'Linked to another source', key: 'share', kind: 'num' }],
+      rows,
+    })}`,
+  };
+}
+
+export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettings, history: StartWellSummary[], runId?: string, coverage?: readonly HeadlineCoverage[], linkage?: readonly CohortLinkage[]): string {
   const s = summaryOf(t, disclosure);
   const runs = [...history.filter((h) => h.asAt !== t.asAt), s].sort((a, b) => (a.asAt < b.asAt ? -1 : 1));
   const rateOf = (sum: StartWellSummary, id: StartWellIndicator, loc?: string) => {
@@ -139,9 +178,9 @@ export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettin
       })}`,
     },
     {
-      title: 'By month of birth',
-      lead: 'Each measure by locality and month of birth. * suppressed (small number); ** suppressed so that a small number cannot be worked out from the totals.',
-      body: html`${monthTable('Children under two by month of birth', t.children, null)}${START_WELL_INDICATORS.map((ind) => monthTable(`${ind.label}: by month of birth`, t.childIndicators[ind.id], t.children))}`,
+      title: `By ${BAND_NAME[t.band]} of birth`,
+      lead: `Each measure by locality and ${BAND_NAME[t.band]} of birth. * suppressed (small number); ** suppressed so that a small number cannot be worked out from the totals.`,
+      body: html`${para(bandRuleText(t))}${monthTable(`Children under two by ${BAND_NAME[t.band]} of birth`, t.children, null)}${START_WELL_INDICATORS.map((ind) => monthTable(`${ind.label}: by ${BAND_NAME[t.band]} of birth`, t.childIndicators[ind.id], t.children))}`,
     },
     {
       title: 'Trends across runs',
@@ -162,15 +201,17 @@ export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettin
           format: (v: number) => `${v.toFixed(1)}%`,
         })}`,
     },
+    ...(linkage ? [linkageSection(linkage, disclosure)] : []),
+    ...(coverage ? [coverageSection(coverage)] : []),
     {
       title: 'About these figures',
-      body: html`${para(`Disclosure control: counts from ${disclosure.suppressMin} to ${disclosure.suppressMax} are suppressed (*); other counts are rounded to the nearest ${disclosure.roundTo}; further cells are suppressed (**) wherever a suppressed number could otherwise be recovered from the row and column totals. Rates are computed from the published (rounded) numbers.`)}${para('Late booking: antenatal booking at 13 weeks or later. Low birth weight: under 2,500 g. Domestic abuse: a police-recorded incident in the past 12 months with a household member as victim, perpetrator or child present. Parent known to social care: an adult in the household (or the mother) holds a children\'s social care record. Teenage parent: the mother was under 20 at the birth (or at booking, for a pregnancy). Missed review: a mandated health visitor review recorded as missed.')}`,
+      body: html`${para(`Disclosure control: counts from ${disclosure.suppressMin} to ${disclosure.suppressMax} are suppressed (*); other counts are rounded to the nearest ${disclosure.roundTo}; further cells are suppressed (**) wherever a suppressed number could otherwise be recovered from the row and column totals. Rates are computed from the published (rounded) numbers.`)}${para('Late booking: antenatal booking at 13 weeks or later. Low birth weight: under 2,500 g. Domestic abuse: a police-recorded incident in the past 12 months with a household member as victim, perpetrator or child present. Parent known to social care: an adult in the household (or the mother) holds a children\'s social care record. Teenage parent: the mother was under 20 at the birth (or at booking, for a pregnancy). Missed review: a mandated health visitor review recorded as missed; the 2-2.5 year review is due after the second birthday, so it is not an indicator for children under two (the 12-month review only for those old enough to have had it due).')}`,
     },
   ];
   return renderPage({
     title: 'Start Well: the first 1,000 days',
     subtitle: `As at ${t.asAt}${runId ? ` · run ${runId}` : ''}`,
-    banner: notice('info', 'Disclosure control', `Small numbers suppressed (${disclosure.suppressMin}-${disclosure.suppressMax}), others rounded to ${disclosure.roundTo}, secondary suppression applied.`),
+    banner: html`${notice('info', 'Disclosure control', `Small numbers suppressed (${disclosure.suppressMin}-${disclosure.suppressMax}), others rounded to ${disclosure.roundTo}, secondary suppression applied.`)}${coverage ? notEvidencedNotice(coverage) ?? '' : ''}`,
     intro: keyFigures([
       { label: 'children under two', value: show(s.children.total) },
       { label: 'pregnancies', value: show(s.pregnancies.pregnancies?.total) },

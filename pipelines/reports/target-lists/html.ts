@@ -1,8 +1,11 @@
 /** The HTML index across localities: a summary per locality, the top of each list, and how to read the lists. */
 import { formatInt, html, keyFigures, para, renderPage, table, type PageSection } from '../html/index.ts';
 import type { RuleSet } from '../../../models/rules/schema.ts';
+import type { HeadlineCoverage } from '../../../models/rules/coverage.ts';
+import { coverageSection, notEvidencedNotice } from '../html/coverage.ts';
 import type { LocalityList } from './build.ts';
-import { flagsOf } from './build.ts';
+import { familyTable } from './full-list.ts';
+import type { WardNames } from './wards.ts';
 
 export interface IndexOptions {
   asAt: string;
@@ -10,10 +13,31 @@ export interface IndexOptions {
   ruleSet: RuleSet;
   tiers: Array<{ name: string; minScore: number }>;
   lists: LocalityList[];
-  files: Record<string, { csv: string; xlsx: string; statutoryCsv: string }>;
+  files: Record<string, { csv: string; xlsx: string; statutoryCsv: string; html?: string }>;
+  /** Ward code -> name, shown beside the codes. */
+  wards?: WardNames;
   topN?: number;
   /** 'awaiting-signoff': the page says the lists are not released (they are staged until IG approves). */
   release?: 'released' | 'awaiting-signoff';
+  /** Which headlines this run's feeds evidence (a headline not evidenced is said so, never shown as no need). */
+  coverage?: readonly HeadlineCoverage[];
+}
+
+const fileLink = (name: string | undefined) => (name ? html`<a href="${encodeURIComponent(name)}">${name}</a>` : '');
+
+/** Every file of the folder, as links (a lead opens them from here). */
+function filesTable(o: IndexOptions) {
+  return table({
+    caption: 'Files in this folder',
+    columns: [
+      { label: 'Locality', key: 'locality' },
+      { label: 'Whole list (page)', cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.html) },
+      { label: 'Ranked list (CSV)', cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.csv) },
+      { label: 'Ranked list and statutory sheet (Excel)', cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.xlsx) },
+      { label: 'Open to statutory services (CSV)', cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.statutoryCsv) },
+    ],
+    rows: o.lists.map((l) => ({ locality: l.locality })),
+  });
 }
 
 /** The page's release status (replaced in place when IG approves: see releaseStatusApproved). */
@@ -32,8 +56,8 @@ export function renderTargetListIndex(o: IndexOptions): string {
       { label: 'Ranked for early help', key: 'ranked', kind: 'num' },
       ...o.tiers.map((t) => ({ label: `Tier ${t.name}`, key: `tier_${t.name}`, kind: 'num' as const, hint: `score >= ${t.minScore}` })),
       { label: 'Three-needs bar met', key: 'three', kind: 'num' },
-      { label: 'Open to statutory services (listed apart)', key: 'statutory', kind: 'num' },
-      { label: 'Not listed (below the lowest tier)', key: 'notListed', kind: 'num' },
+      { label: 'Open to statutory services', key: 'statutory', kind: 'num', hint: 'listed apart' },
+      { label: 'Not listed', key: 'notListed', kind: 'num', hint: 'below the lowest tier' },
     ],
     rows: o.lists.map((l) => ({
       locality: l.locality,
@@ -48,33 +72,16 @@ export function renderTargetListIndex(o: IndexOptions): string {
     {
       title: 'Localities',
       lead: 'Each locality\'s list is a CSV (opens in Excel) and an XLSX with a frozen header, in this folder. Families open to statutory services are in a separate file and never ranked.',
-      body: html`${summary}${table({
-        caption: 'Files in this folder',
-        columns: [{ label: 'Locality', key: 'locality' }, { label: 'Ranked list (CSV)', key: 'csv' }, { label: 'Ranked list and statutory sheet (Excel)', key: 'xlsx' }, { label: 'Open to statutory services (CSV)', key: 'stat' }],
-        rows: o.lists.map((l) => ({ locality: l.locality, csv: o.files[l.locality]?.csv ?? '', xlsx: o.files[l.locality]?.xlsx ?? '', stat: o.files[l.locality]?.statutoryCsv ?? '' })),
-      })}`,
+      body: html`${summary}${filesTable(o)}`,
     },
-    ...o.lists.map((l) => ({
-      title: `${l.locality}: top ${Math.min(topN, l.ranked.length)} of ${formatInt(l.ranked.length)}`,
-      body: table({
-        caption: `${l.locality}: highest-scoring families`,
-        empty: 'no family in a tier.',
-        columns: [
-          { label: 'Rank', key: 'rank', kind: 'num' },
-          { label: 'Family', key: 'familyId' },
-          { label: 'Tier', key: 'tier' },
-          { label: 'Score', key: 'score', kind: 'num' },
-          { label: 'Headlines met', key: 'headlines' },
-          { label: 'Rules fired', key: 'rules' },
-          { label: 'Members', key: 'members', kind: 'num' },
-          { label: 'Flags', key: 'flags' },
-        ],
-        rows: l.ranked.slice(0, topN).map((f) => ({
-          rank: f.rank, familyId: f.familyId, tier: f.tier ?? '', score: f.score, headlines: f.headlines.join(', '),
-          rules: f.reasons.map((r) => `${r.ruleId} ${r.title}`).join('; '), members: f.members.length, flags: flagsOf(f).join(', '),
-        })),
-      }),
-    })),
+    ...o.lists.map((l) => {
+      const page = o.files[l.locality]?.html;
+      return {
+        title: `${l.locality}: top ${Math.min(topN, l.ranked.length)} of ${formatInt(l.ranked.length)}`,
+        body: html`${page && l.ranked.length > 0 ? para(html`The whole list: <a href="${encodeURIComponent(page)}">${l.locality}: all ${formatInt(l.ranked.length)} ranked families and ${formatInt(l.statutory.length)} open to statutory services</a>.`) : ''}${familyTable(`${l.locality}: highest-scoring families`, l.ranked.slice(0, topN), o.wards ?? new Map(), 'no family in a tier.')}`,
+      };
+    }),
+    ...(o.coverage ? [coverageSection(o.coverage)] : []),
     {
       title: 'How families are scored',
       lead: `Rule set ${o.ruleSet.id} version ${o.ruleSet.version}. A family's score is the sum of the weights of the rules it meets; tiers: ${o.tiers.map((t) => `${t.name} >= ${t.minScore}`).join(', ')}.`,
@@ -92,6 +99,7 @@ export function renderTargetListIndex(o: IndexOptions): string {
   ];
   return renderPage({
     title: 'Early help target lists',
+    ...(o.coverage && notEvidencedNotice(o.coverage) ? { banner: notEvidencedNotice(o.coverage)! } : {}),
     subtitle: `As at ${o.asAt}${o.runId ? ` · run ${o.runId}` : ''} · rule set ${o.ruleSet.id}@${o.ruleSet.version} · ${o.release === 'awaiting-signoff' ? RELEASE_STATUS_AWAITING : RELEASE_STATUS_RELEASED}`,
     intro: keyFigures([
       { label: 'families ranked for early help', value: formatInt(totalRanked) },

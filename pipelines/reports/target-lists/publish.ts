@@ -12,6 +12,21 @@ import { buildLocalityLists, localityFileName, statutoryRow, STATUTORY_HEADER, T
 import { toCsv } from './csv.ts';
 import { renderTargetListIndex } from './html.ts';
 import { writeXlsx } from './xlsx.ts';
+import { coverageLabel, type HeadlineCoverage } from '../../../models/rules/coverage.ts';
+import type { CellValue } from './csv.ts';
+import { runHeadlineCoverage } from '../../stages/headline-coverage.ts';
+import { notEvidencedNotice } from '../html/coverage.ts';
+import { renderFullList } from './full-list.ts';
+import { loadWardNames, withWardColumns } from './wards.ts';
+
+/**
+ * Every list row says which headlines this run could not evidence (no feed received), so a list read on its own never
+ * passes an unknown need off as no need: one column appended to a list's header and rows.
+ */
+export function withCoverageColumn(header: readonly string[], rows: CellValue[][], coverage: readonly HeadlineCoverage[]): { header: string[]; rows: CellValue[][] } {
+  const note = coverage.filter((c) => c.status !== 'evidenced').map((c) => `${c.headline}: ${coverageLabel(c)}`).join('; ') || 'none';
+  return { header: [...header, 'headlines_not_evidenced'], rows: rows.map((r) => [...r, note]) };
+}
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -53,23 +68,28 @@ export async function publishTargetLists(ctx: StageContext & { release: ObjectSt
   // every configured locality gets a list (an empty one says so), plus Unassigned when families land there
   const lookups = await loadLocalityLookups(cfg, ctx.stores.landing);
   const lists = buildLocalityLists(families, lookups.localities.names);
-  const files: Record<string, { csv: string; xlsx: string; statutoryCsv: string }> = {};
+  const coverage = await runHeadlineCoverage(ctx);
+  const wards = await loadWardNames(cfg, ctx.stores.landing, ctx.log);
+  const files: Record<string, { csv: string; xlsx: string; statutoryCsv: string; html: string }> = {};
   const widths = [6, 15, 8, 7, 30, 80, 50, 30];
   for (const l of lists) {
     const base = localityFileName(l.locality);
-    const f = { csv: `${base}.csv`, xlsx: `${base}.xlsx`, statutoryCsv: `${base} - open to statutory services.csv` };
+    const f = { csv: `${base}.csv`, xlsx: `${base}.xlsx`, statutoryCsv: `${base} - open to statutory services.csv`, html: `${base}.html` };
     files[l.locality] = f;
-    const ranked = l.ranked.map(targetRow);
-    const stat = l.statutory.map(statutoryRow);
-    await ctx.release.put(`target-lists/${f.csv}`, toCsv(TARGET_LIST_HEADER, ranked));
-    await ctx.release.put(`target-lists/${f.statutoryCsv}`, toCsv(STATUTORY_HEADER, stat));
+    const rankedWards = withWardColumns(TARGET_LIST_HEADER, l.ranked.map(targetRow), l.ranked.map((x) => x.wardCode), wards);
+    const statWards = withWardColumns(STATUTORY_HEADER, l.statutory.map(statutoryRow), l.statutory.map((x) => x.wardCode), wards);
+    const ranked = withCoverageColumn(rankedWards.header, rankedWards.rows, coverage);
+    const stat = withCoverageColumn(statWards.header, statWards.rows, coverage);
+    await ctx.release.put(`target-lists/${f.csv}`, toCsv(ranked.header, ranked.rows));
+    await ctx.release.put(`target-lists/${f.statutoryCsv}`, toCsv(stat.header, stat.rows));
     await ctx.release.put(`target-lists/${f.xlsx}`, writeXlsx([
-      { name: 'Target list', header: TARGET_LIST_HEADER, rows: ranked, widths },
-      { name: 'Open to statutory services', header: STATUTORY_HEADER, rows: stat, widths: [15, 50, 8, 7, 30, 80, 50, 30] },
+      { name: 'Target list', header: ranked.header, rows: ranked.rows, widths: [...widths, 11, 20, 40] },
+      { name: 'Open to statutory services', header: stat.header, rows: stat.rows, widths: [15, 50, 8, 7, 30, 80, 50, 30, 11, 20, 40] },
     ]));
+    await ctx.release.put(`target-lists/${f.html}`, renderFullList({ asAt: ctx.asAt, runId: ctx.runId, list: l, wards, files: f, banner: notEvidencedNotice(coverage) }));
   }
   const release = requireSignoffOf(ctx.config) ? 'awaiting-signoff' : 'released';
-  const page = renderTargetListIndex({ asAt: ctx.asAt, runId: ctx.runId, ruleSet, tiers: cfg.tiers, lists, files, release });
+  const page = renderTargetListIndex({ asAt: ctx.asAt, runId: ctx.runId, ruleSet, tiers: cfg.tiers, lists, files, release, coverage, wards });
   await ctx.release.put('target-lists/index.html', page);
   return {
     target_list_localities: lists.length,

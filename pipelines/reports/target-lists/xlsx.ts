@@ -1,6 +1,6 @@
 /**
- * A small, deterministic XLSX (Office Open XML SpreadsheetML) writer: several sheets, a bold frozen header row,
- * column widths, wrapped text, inline strings, numbers. The zip is written here with node:zlib (deflate + crc32) and
+ * A small, deterministic XLSX (Office Open XML SpreadsheetML) writer: several sheets, a bold frozen header row with
+ * an autofilter over the whole table, column widths, wrapped text, inline strings, numbers. The zip is written here with node:zlib (deflate + crc32) and
  * a fixed timestamp, so the same rows always give byte-identical files (the run's determinism contract).
  * Why not a library: exceljs 4.4 (9 dependencies incl. archiver, unzipper, tmp; last stable release 2024) and
  * write-excel-file 4.1 (fflate) both stamp the current time into the zip entries, so their output differs run to run.
@@ -34,6 +34,18 @@ function colName(i: number): string {
   return s;
 }
 
+/** The autofilter's range: the header row and every data row, all columns (A1:H1 when the sheet has no rows). */
+export function filterRef(sheet: Pick<Sheet, 'header' | 'rows'>): string {
+  return `A1:${colName(Math.max(0, sheet.header.length - 1))}${sheet.rows.length + 1}`;
+}
+
+/** Excel's hidden name for each sheet's filter range (without it Excel repairs the file's filters on open). */
+function filterNames(sheets: Sheet[]): string {
+  const quoted = (n: string) => `'${xmlEscape(n.replaceAll("'", "''"))}'`;
+  const abs = (ref: string) => ref.split(':').map((c) => c.replace(/^([A-Z]+)(\d+)$/, '$$$1$$$2')).join(':');
+  return `<definedNames>${sheets.map((s, i) => `<definedName name="_xlnm._FilterDatabase" localSheetId="${i}" hidden="1">${quoted(s.name)}!${abs(filterRef(s))}</definedName>`).join('')}</definedNames>`;
+}
+
 function sheetXml(sheet: Sheet): string {
   const rows: string[] = [];
   const cell = (v: CellValue, r: number, c: number, style: number) => {
@@ -60,6 +72,7 @@ function sheetXml(sheet: Sheet): string {
     + '<sheetFormatPr defaultRowHeight="15"/>'
     + cols
     + `<sheetData>${rows.join('')}</sheetData>`
+    + `<autoFilter ref="${filterRef(sheet)}"/>`
     + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
     + '</worksheet>';
 }
@@ -91,7 +104,7 @@ export function writeXlsx(sheets: Sheet[]): Buffer {
     ['_rels/.rels', `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`],
     ['xl/workbook.xml', `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><bookViews><workbookView/></bookViews><sheets>${sheets.map((s, i) => `<sheet name="${xmlEscape(s.name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join('')}</sheets></workbook>`],
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><bookViews><workbookView/></bookViews><sheets>${sheets.map((s, i) => `<sheet name="${xmlEscape(s.name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join('')}</sheets>${filterNames(sheets)}</workbook>`],
     ['xl/_rels/workbook.xml.rels', `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${sheets.map((_, i) => `<Relationship Id="rId${i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet${i + 1}.xml"/>`).join('')}<Relationship Id="rId${sheets.length + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>`],
     ['xl/styles.xml', STYLES],
