@@ -15,7 +15,12 @@ const HOUR = 3_600_000;
 const opts: RunLockOptions = { staleAfterMs: HOUR };
 
 /** The same behaviour over both ObjectStore implementations (local directory; S3 through moto). */
-function lockBehaviour(newStore: () => Promise<ObjectStore>): void {
+/**
+ * `concurrent`: the store's conditional put is atomic under concurrent requests (a local hard link; real S3). moto's is
+ * not: it checks for the key, then writes, with no lock between (moto/s3/responses.py, threaded server), so two
+ * simultaneous If-None-Match puts can both succeed there; against moto the takers go one after another.
+ */
+function lockBehaviour(newStore: () => Promise<ObjectStore>, concurrent: boolean): void {
   let n = 0;
   const date = () => `2026-0${1 + (n++ % 9)}-1${n % 10}`; // a fresh as-at date per test
 
@@ -30,7 +35,10 @@ function lockBehaviour(newStore: () => Promise<ObjectStore>): void {
   it('of many executions taking one date at once, exactly one holds it; the others are refused naming it', async () => {
     const store = await newStore();
     const asAt = date();
-    const tries = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => acquireRunLock(store, asAt, { execution: `exec-${i}`, ranBy: 'test' }, opts)));
+    const take = (i: number) => acquireRunLock(store, asAt, { execution: `exec-${i}`, ranBy: 'test' }, opts);
+    const tries = concurrent
+      ? await Promise.allSettled(Array.from({ length: 8 }, (_, i) => take(i)))
+      : await Array.from({ length: 8 }, (_, i) => i).reduce(async (acc, i) => [...await acc, ...await Promise.allSettled([take(i)])], Promise.resolve([] as Array<PromiseSettledResult<Awaited<ReturnType<typeof take>>>>));
     const held = tries.filter((t) => t.status === 'fulfilled');
     expect(held).toHaveLength(1);
     const winner = (held[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireRunLock>>>).value.lock.execution;
@@ -63,7 +71,10 @@ function lockBehaviour(newStore: () => Promise<ObjectStore>): void {
     const later = { ...opts, now: () => new Date(t0 + HOUR - 1) };
     await expect(acquireRunLock(store, asAt, { execution: 'new', ranBy: 'test' }, later)).rejects.toThrow(/execution old/);
     const stale = { ...opts, now: () => new Date(t0 + HOUR + 1) };
-    const takers = await Promise.allSettled(['new-1', 'new-2', 'new-3'].map((e) => acquireRunLock(store, asAt, { execution: e, ranBy: 'test' }, stale)));
+    const takeOver = (e: string) => acquireRunLock(store, asAt, { execution: e, ranBy: 'test' }, stale);
+    const takers = concurrent
+      ? await Promise.allSettled(['new-1', 'new-2', 'new-3'].map(takeOver))
+      : [...await Promise.allSettled([takeOver('new-1')]), ...await Promise.allSettled([takeOver('new-2')]), ...await Promise.allSettled([takeOver('new-3')])];
     const won = takers.filter((t) => t.status === 'fulfilled') as Array<PromiseFulfilledResult<Awaited<ReturnType<typeof acquireRunLock>>>>;
     expect(won).toHaveLength(1);
     expect(won[0]!.value.superseded?.execution).toBe('old');
@@ -90,7 +101,7 @@ describe('run lock over a local directory', () => {
     await rm(dir, { recursive: true, force: true });
   });
   let i = 0;
-  lockBehaviour(async () => new LocalObjectStore(join(dir, `s${i++}`)));
+  lockBehaviour(async () => new LocalObjectStore(join(dir, `s${i++}`)), true);
 
   it('locally, a lock whose process has exited is stale (a killed run does not block the next for hours)', async () => {
     const store = new LocalObjectStore(join(dir, 'dead'));
@@ -112,5 +123,5 @@ describeWithMoto('run lock over S3 (moto: PutObject If-None-Match)', (endpoint) 
     await createBucket(client, bucket);
   });
   let i = 0;
-  lockBehaviour(async () => new S3ObjectStore({ client, bucket, prefix: `t${i++}` }));
+  lockBehaviour(async () => new S3ObjectStore({ client, bucket, prefix: `t${i++}` }), false);
 });
