@@ -242,6 +242,7 @@ export class LocalityPipelineStack extends Stack {
         asAt: sfn.JsonPath.stringAt('$.asAt'),
         force: sfn.JsonPath.stringAt('$.force'),
         ranBy: sfn.JsonPath.stringAt('$.ranBy'),
+        config: sfn.JsonPath.objectAt('$.config'),
       }),
     }));
     this.backfillStateMachine = new sfn.StateMachine(this, 'BackfillStateMachine', {

@@ -110,6 +110,8 @@ export function isAccepted(res: LinkResult, p: number): boolean {
 export interface ModelLevel {
   label: string;
   m: number | null;
+  /** With m from clerical labels: the m EM found, for comparison (null: the null level, or EM did not estimate it). */
+  mEm?: number | null;
   u: number | null;
   weight: number;
 }
@@ -144,6 +146,8 @@ export interface Model {
   comparisons: ModelComparison[];
   u: { sampledPairs: number; exhaustive: boolean; seed: number };
   em: { sessions: EmSession[] };
+  /** m from clerical labels (settings.labelledPairs): where from, and how many labelled matches are in the input. */
+  labels: { labelledPairs: string; matches: number } | null;
   blocking: BlockingAnalysis;
   deterministicRules: { rules: string[]; pairs: number; recall: number };
   scoring: { pairsScored: number; pairsAtOrAboveThreshold: number; vetoes: Array<{ name: string; pairsAtOrAboveThreshold: number }>; knownDifferentPeople: { given: number; candidatePairs: number } };
@@ -182,6 +186,21 @@ export function knownDifferentIndex(pairs: ReadonlyArray<readonly [number, numbe
     for (let k = start[a]!, end = start[a + 1]!; k < end; k++) if (partner[k] === b) return true;
     return false;
   };
+}
+
+/** Record index pairs of the labels saying "match" whose both records are in the input. */
+function labelledMatchIndexes(table: LinkTable, labels: NonNullable<EngineOptions['labels']>): Array<[number, number]> {
+  const idx = new Map<string, number>();
+  for (let i = 0; i < table.n; i++) idx.set(`${table.sources[table.source[i]!]}\u0000${table.ids[i]}`, i);
+  const find = (id: string, src?: string) => idx.get(`${src ?? table.sources[0]}\u0000${id}`);
+  const matches: Array<[number, number]> = [];
+  for (const lab of labels) {
+    if (!lab.match) continue;
+    const a = find(lab.idL, lab.sourceL);
+    const b = find(lab.idR, lab.sourceR);
+    if (a !== undefined && b !== undefined) matches.push([a, b]);
+  }
+  return matches;
 }
 
 export function probabilityOf(weight: number): number {
@@ -328,44 +347,39 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
   });
   const mSource: ModelComparison['mSource'][] = settings.comparisons.map((c) => (c.m ? 'fixed' : 'default'));
   const sessions: EmSession[] = [];
-  if (settings.labelledPairs) {
-    const idx = new Map<string, number>();
-    for (let i = 0; i < table.n; i++) idx.set(`${table.sources[table.source[i]!]}\u0000${table.ids[i]}`, i);
-    const find = (id: string, src?: string) => idx.get(`${src ?? table.sources[0]}\u0000${id}`);
-    const matches: Array<[number, number]> = [];
-    for (const lab of options.labels ?? []) {
-      if (!lab.match) continue;
-      const a = find(lab.idL, lab.sourceL);
-      const b = find(lab.idR, lab.sourceR);
-      if (a !== undefined && b !== undefined) matches.push([a, b]);
+  // EM always runs (with labels, its m is kept beside the labels' m in the model, for comparison)
+  const sums = m.map((lv) => lv.map(() => 0));
+  const n = m.map(() => 0);
+  for (const [si, rule] of sessionRules.entries()) {
+    const ruleCols = new Set(settings.blockingRules[rule]!.map(ruleColumn));
+    const active = comparisons.map((c, i) => mSource[i] !== 'fixed' && !ruleCols.has(c.column));
+    const mSession = m.map((lv) => [...lv]);
+    const res = runEm(patterns, si, C, active, mSession, u, settings.em);
+    sessions.push({ rule: ruleName(settings.blockingRules[rule]!), pairs: res.pairs, fixedComparisons: comparisons.filter((_, i) => !active[i]).map((c) => c.name), iterations: res.iterations, converged: res.converged, lambda: res.lambda });
+    if (res.pairs === 0) continue;
+    for (let c = 0; c < C; c++) {
+      if (!active[c]) continue;
+      n[c]!++;
+      for (let l = 1; l < m[c]!.length; l++) sums[c]![l]! += mSession[c]![l]!;
     }
+  }
+  const mEm: Array<number[] | null> = m.map(() => null);
+  for (let c = 0; c < C; c++) {
+    if (n[c]! === 0) continue;
+    m[c] = sums[c]!.map((s, l) => (l === 0 ? 0 : s / n[c]!));
+    mEm[c] = m[c]!;
+    mSource[c] = 'em';
+  }
+  let labelledMatches = 0;
+  if (settings.labelledPairs) {
+    const matches = labelledMatchIndexes(table, options.labels ?? []);
     if (matches.length === 0) throw new Error(`labelledPairs ${settings.labelledPairs}: no labelled match refers to records in the input`);
+    labelledMatches = matches.length;
     const mLab = mFromLabels(comparisons, matches);
     for (let c = 0; c < C; c++) {
       if (mSource[c] === 'fixed') continue;
       m[c] = mLab[c]!;
       mSource[c] = 'labels';
-    }
-  } else {
-    const sums = m.map((lv) => lv.map(() => 0));
-    const n = m.map(() => 0);
-    for (const [si, rule] of sessionRules.entries()) {
-      const ruleCols = new Set(settings.blockingRules[rule]!.map(ruleColumn));
-      const active = comparisons.map((c, i) => mSource[i] !== 'fixed' && !ruleCols.has(c.column));
-      const mSession = m.map((lv) => [...lv]);
-      const res = runEm(patterns, si, C, active, mSession, u, settings.em);
-      sessions.push({ rule: ruleName(settings.blockingRules[rule]!), pairs: res.pairs, fixedComparisons: comparisons.filter((_, i) => !active[i]).map((c) => c.name), iterations: res.iterations, converged: res.converged, lambda: res.lambda });
-      if (res.pairs === 0) continue;
-      for (let c = 0; c < C; c++) {
-        if (!active[c]) continue;
-        n[c]!++;
-        for (let l = 1; l < m[c]!.length; l++) sums[c]![l]! += mSession[c]![l]!;
-      }
-    }
-    for (let c = 0; c < C; c++) {
-      if (n[c]! === 0) continue;
-      m[c] = sums[c]!.map((s, l) => (l === 0 ? 0 : s / n[c]!));
-      mSource[c] = 'em';
     }
   }
   lap('train_m');
@@ -508,10 +522,11 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
       termFrequency: c.termFrequency,
       mSource: mSource[ci]!,
       uSource: settings.comparisons[ci]!.u ? 'fixed' : 'random_sample',
-      levels: c.levels.map((lv, l) => ({ label: lv.label, m: l === 0 ? null : m[ci]![l]!, u: l === 0 ? null : u[ci]![l]!, weight: levelWeights[ci]![l]! })),
+      levels: c.levels.map((lv, l) => ({ label: lv.label, m: l === 0 ? null : m[ci]![l]!, ...(mSource[ci] === 'labels' ? { mEm: l === 0 || !mEm[ci] ? null : mEm[ci]![l]! } : {}), u: l === 0 ? null : u[ci]![l]!, weight: levelWeights[ci]![l]! })),
     })),
     u: { sampledPairs: uEst.sampledPairs, exhaustive: uEst.exhaustive, seed: settings.seed },
     em: { sessions },
+    labels: settings.labelledPairs ? { labelledPairs: settings.labelledPairs, matches: labelledMatches } : null,
     blocking: { rules: analysisRules, candidatePairs: pairs.count, totalPossiblePairs: possible, reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible, maxPairsPerRule: settings.maxPairsPerRule, shards: shardCount },
     deterministicRules: { rules: settings.deterministicRules.map(ruleName), pairs: deterministicPairs, recall: settings.deterministicRecall },
     scoring: { pairsScored: pairs.count, pairsAtOrAboveThreshold: above, vetoes: vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })), knownDifferentPeople: { given: cannot.length, candidatePairs: knownDifferentPairs } },

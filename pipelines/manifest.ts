@@ -13,7 +13,7 @@ import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { runConfigSchema, type RunConfig } from './config.ts';
+import { parseRunConfig, runConfigSchema, type RunConfig } from './config.ts';
 import { assertPeopleFeed, classifyLanding, feedsToValidate, landingTotals, type LandingEntry } from './feeds/landing.ts';
 import { inventoryOf, type ObjectStore } from './io/object-store.ts';
 import { acquireRunLock, releaseRunLock, type RunLockOptions } from './io/run-lock.ts';
@@ -297,7 +297,7 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
 export async function prepareRun(deps: ControlDeps, event: unknown): Promise<PreparedRun> {
   const request = parseOrThrow(runRequestSchema, event, 'run request');
   const req = { ...request, asAt: request.asAt ?? asAtFromMarker(request.marker!) };
-  const config = req.config === undefined || req.config === null ? (deps.config ?? runConfigSchema.parse({})) : parseOrThrow(runConfigSchema, req.config, 'run request config');
+  const config = req.config === undefined || req.config === null ? (deps.config ?? runConfigSchema.parse({})) : parseRunConfig(req.config, 'run request config');
   const entries = classifyLanding(await inventoryOf(deps.stores.landing, ''), req.asAt);
   assertPeopleFeed(entries, req.asAt);
   const execution = req.execution?.id;

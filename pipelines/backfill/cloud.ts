@@ -11,7 +11,7 @@ import type { BackfillRequest } from './periods.ts';
 export interface CloudBackfillOptions {
   client: SFNClient;
   stateMachineArn: string;
-  request: Omit<BackfillRequest, 'config'>;
+  request: BackfillRequest;
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
   onProgress?: (p: { status: string; total: number; succeeded: number; failed: number; running: number }) => void;

@@ -4,6 +4,7 @@
  * Pure, so the local loop and the AWS "Plan backfill" Lambda agree.
  */
 import { z } from 'zod';
+import { parseRunConfig } from '../config.ts';
 import { isIsoDate } from '../layout.ts';
 
 export const EVERY = ['month', 'week'] as const;
@@ -45,9 +46,14 @@ export function backfillPeriods(from: string, to: string, every: Every): string[
   return out;
 }
 
-/** The plan the AWS backfill machine maps over: one item per as-at date. */
-export function planBackfill(req: BackfillRequest): { periods: Array<{ asAt: string; force: boolean; ranBy: string }> } {
+/**
+ * The plan the AWS backfill machine maps over: one item per as-at date, each with the request's config (as written,
+ * {} for the defaults). The config is parsed strictly first: a bad one fails the plan before any date runs.
+ */
+export function planBackfill(req: BackfillRequest): { periods: Array<{ asAt: string; force: boolean; ranBy: string; config: unknown }> } {
+  const config = req.config ?? {};
+  parseRunConfig(config, 'backfill request config');
   return {
-    periods: backfillPeriods(req.from, req.to, req.every).map((asAt) => ({ asAt, force: req.force, ranBy: req.ranBy ?? 'aws-backfill' })),
+    periods: backfillPeriods(req.from, req.to, req.every).map((asAt) => ({ asAt, force: req.force, ranBy: req.ranBy ?? 'aws-backfill', config })),
   };
 }

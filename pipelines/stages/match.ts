@@ -18,7 +18,9 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { enumerateShard } from '../../matching/blocking.ts';
-import { isAccepted, linkRecords, precomputedShards, prepareLinkage, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
+import { isAccepted, linkRecords, precomputedShards, prepareLinkage, type EngineOptions, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
+import { csvRows } from '../privacy/extract.ts';
+import { REVIEW_LABELLED_PAIRS } from '../review/files.ts';
 import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import { parseLinkSettings, type LinkSettings } from '../../matching/settings.ts';
@@ -30,6 +32,9 @@ import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 import { writePairTable } from './match-pairs.ts';
+import { linkageConfigSchema } from './match-config.ts';
+
+export { linkageConfigSchema };
 
 /**
  * The stage runs whole (no phase: tests, benchmarks) or, as the state machine runs it, in three phases:
@@ -53,13 +58,6 @@ export const matchKeys = {
   shardPlan: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/plan.json`),
   shardPairs: (asAt: string, runId: string, shard: number) => keys.secure(asAt, `match/shards/${runId}/pairs-${String(shard).padStart(5, '0')}.bin`),
 };
-
-const linkageConfigSchema = z.object({
-  settings: z.unknown().optional(),
-  pairsMinProbability: z.number().min(0).max(1).default(0.001),
-  reviewSample: z.int().min(0).default(50),
-  workers: z.int().min(0).optional(),
-}).loose();
 
 /** PersonRecord fields the engine reads, and the column names they may have in the Parquet file. */
 const FIELDS: Record<string, string[]> = {
@@ -86,7 +84,35 @@ export function personIdOf(smallestRecordId: string): string {
 
 export function matchSettings(ctx: StageContext): LinkSettings {
   const cfg = linkageConfigSchema.parse(ctx.config.linkage ?? {});
-  return parseLinkSettings(cfg.settings ?? partnershipSettings, cfg.settings ? 'config linkage.settings' : 'matching/settings/partnership.json');
+  const settings = parseLinkSettings(cfg.settings ?? partnershipSettings, cfg.settings ? 'config linkage.settings' : 'matching/settings/partnership.json');
+  if (cfg.thresholdProbability !== undefined) return { ...settings, thresholdProbability: cfg.thresholdProbability, thresholdWeight: undefined };
+  if (cfg.thresholdWeight !== undefined) return { ...settings, thresholdWeight: cfg.thresholdWeight, thresholdProbability: undefined };
+  return settings;
+}
+
+/** The clerical labels the match stage trains m from (config linkage.labelledPairs, else this date's review), or null. */
+export async function readLabelledPairs(ctx: StageContext, configured: string | false | undefined): Promise<{ key: string; labels: NonNullable<EngineOptions['labels']> } | null> {
+  if (configured === false) return null;
+  const key = configured ?? keys.secure(ctx.asAt, REVIEW_LABELLED_PAIRS);
+  if (!(await ctx.stores.secure.exists(key))) {
+    if (configured) throw new Error(`match: config linkage.labelledPairs: no ${key} in ${ctx.stores.secure.location} (a secure-zone key of a labelled-pairs.csv written by review import)`);
+    return null;
+  }
+  const origin = `${ctx.stores.secure.location}/${key}`;
+  const labels: NonNullable<EngineOptions['labels']> = [];
+  let header: string[] | null = null;
+  for (const [line, fields] of csvRows((await ctx.stores.secure.get(key)).toString('utf8'))) {
+    if (!header) {
+      header = fields.map((f) => f.trim());
+      for (const c of ['unique_id_l', 'unique_id_r', 'clerical_match_score']) if (!header.includes(c)) throw new Error(`match: ${origin}: line ${line}: no column ${c}`);
+      continue;
+    }
+    const at = (c: string) => (fields[header!.indexOf(c)] ?? '').trim();
+    const score = Number(at('clerical_match_score'));
+    if (!at('unique_id_l') || !at('unique_id_r') || !Number.isFinite(score)) throw new Error(`match: ${origin}: line ${line}: needs unique_id_l, unique_id_r and a numeric clerical_match_score`);
+    labels.push({ idL: at('unique_id_l'), idR: at('unique_id_r'), match: score >= 0.5 });
+  }
+  return { key, labels };
 }
 
 /** Relationships whose `from` person is a generation above the `to` person. */
@@ -128,6 +154,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
     if (input.shard === undefined) throw new Error('match: the shard phase needs a shard number');
     return runShard(ctx, input.shard);
   }
+  const labelled = await readLabelledPairs(ctx, cfg.labelledPairs);
   const columns = await readPersonColumns(ctx);
   const constraints = await readConstraints(ctx);
   const n = columns.record_id!.length;
@@ -139,7 +166,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
   }
   let res;
   try {
-    res = await linkRecords([{ name: 'person-records', columns }], settings, { ...(executor ? { executor } : {}), progress: ctx.progress, ...constraints });
+    res = await linkRecords([{ name: 'person-records', columns }], labelled ? { ...settings, labelledPairs: labelled.key } : settings, { ...(executor ? { executor } : {}), ...(labelled ? { labels: labelled.labels } : {}), progress: ctx.progress, ...constraints });
   } finally {
     await executor?.close?.();
   }

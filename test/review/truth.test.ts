@@ -24,6 +24,8 @@ import { discoverFeeds } from '../../pipelines/stages/validate.ts';
 import { allocate, exportReviewSample, populationByStratum } from '../../pipelines/review/export.ts';
 import { estimateFromDecisions, strataFor } from '../../pipelines/review/estimate.ts';
 import { mulberry32 } from '../../matching/random.ts';
+import type { Model } from '../../matching/engine.ts';
+import { buildMatchAuditReport } from '../../pipelines/reports/match-audit/build.ts';
 import { importDecisions } from '../../pipelines/review/import.ts';
 
 const AS_AT = '2026-03-31';
@@ -86,7 +88,7 @@ async function reviewFromTruth(size: number, seed: number) {
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 describe('clerical review estimates against the generator\'s truth (2,000 families)', () => {
-  it.each([60, 12])('%i decisions: the 95%% intervals contain the true precision and recall', async (size) => {
+  it.each([60, 12])('%i decisions: the 95 percent intervals contain the true precision and recall', async (size) => {
     const { sample, estimate: e } = await reviewFromTruth(size, 20260331);
     expect(sample.pairs).toHaveLength(size);
     expect(e.population).toEqual({ pairs: truth.pairs, linked: truth.linkedPairs, notLinked: truth.pairs - truth.linkedPairs });
@@ -140,4 +142,31 @@ describe('clerical review estimates against the generator\'s truth (2,000 famili
     }
     expect(covered).toBeGreaterThanOrEqual(38);
   });
+
+  // last: it re-runs the match stage with the labels, changing the run's persons
+  it('the match stage trains m from the imported labels, and the audit shows them beside EM\'s m', async () => {
+    const before = JSON.parse((await ctx.stores.curated.get(`match/as_at=${AS_AT}/model.json`)).toString()) as Model;
+    expect(before.labels).toBeNull();
+    const { estimate } = await reviewFromTruth(60, 20260331);
+    const s = await loadStage('match');
+    await s.run(ctx, s.input.parse({}));
+    const model = JSON.parse((await ctx.stores.curated.get(`match/as_at=${AS_AT}/model.json`)).toString()) as Model;
+    expect(model.labels).toEqual({ labelledPairs: keys.secure(AS_AT, 'review/labelled-pairs.csv'), matches: estimate.decisions.match });
+    const forename = model.comparisons.find((c) => c.name === 'forename')!;
+    expect(forename.mSource).toBe('labels');
+    const emForename = before.comparisons.find((c) => c.name === 'forename')!;
+    // EM's m is kept beside the labels' (EM runs the same way: the same figures as the run without labels)
+    expect(forename.levels.map((l) => l.mEm)).toEqual(emForename.levels.map((l) => l.m));
+    expect(forename.levels.map((l) => l.m)).not.toEqual(emForename.levels.map((l) => l.m));
+    const { report } = await buildMatchAuditReport({ asAt: AS_AT, runId: 'review-truth', stores: ctx.stores, config: defaultRunConfig(), log: silentLog });
+    expect(report.linkage.model!.labels!.matches).toBe(estimate.decisions.match);
+    const html = (await ctx.stores.outputs.get(`as_at=${AS_AT}/match-audit/report.html`)).toString();
+    expect(html).toContain('m (labels, used)');
+    expect(html).toContain('m (EM)');
+    // switched off in the config: EM again
+    await s.run({ ...ctx, config: { ...ctx.config, linkage: { labelledPairs: false } } }, s.input.parse({}));
+    const off = JSON.parse((await ctx.stores.curated.get(`match/as_at=${AS_AT}/model.json`)).toString()) as Model;
+    expect(off.labels).toBeNull();
+    expect(off.comparisons.find((c) => c.name === 'forename')!.mSource).toBe('em');
+  }, 300_000);
 });

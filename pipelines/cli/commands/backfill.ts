@@ -65,6 +65,8 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
   const every = parseEvery(o.every);
   const periods = backfillPeriods(o.from, o.to, every);
   if (periods.length === 0) throw new Error(`no ${every} ends between ${o.from} and ${o.to}: nothing to backfill`);
+  // the config first, strictly: a bad one fails before any period runs (local or deployed)
+  const config = await loadRunConfig(o.config);
 
   if (o.cloud) {
     if (!o.stateMachineArn) throw new Error('--cloud needs --state-machine-arn <arn> (the stack output BackfillStateMachineArn)');
@@ -74,7 +76,7 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
       const r = await backfillCloud({
         client: new SFNClient(o.region ? { region: o.region } : {}),
         stateMachineArn: o.stateMachineArn,
-        request: { from: o.from, to: o.to, every, force: o.force ?? false, ranBy: whoRan() },
+        request: { from: o.from, to: o.to, every, force: o.force ?? false, ranBy: whoRan(), ...(o.config ? { config } : {}) },
         onProgress: (p) => {
           bar.at(p.succeeded, `${p.status.toLowerCase()}: ${p.running} running, ${p.failed} failed`);
         },
@@ -90,7 +92,6 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
   if (!o.landing || !o.out) throw new Error('a local backfill needs --landing <dir> and --out <dir> (or --cloud)');
   const landing = resolve(o.landing);
   if (!existsSync(landing)) throw new Error(`--landing ${o.landing}: no such directory`);
-  const config = await loadRunConfig(o.config);
   const bar = periodBar(periods.length);
   let skipped = 0;
   const { backfillLocal } = await import('../../backfill/local.ts'); // the local runner: aws-cdk-lib, the executor, DuckDB
@@ -126,7 +127,7 @@ export function register(program: Command): void {
     .requiredOption('--every <period>', 'month (as at each month end) | week (every 7th day from --from + 6)')
     .option('--landing <dir>', 'landing directory (local)')
     .option('--out <dir>', 'output root (local)')
-    .option('--config <file>', 'run config JSON (local)')
+    .option('--config <file>', 'run config JSON (checked strictly first; sent with --cloud)')
     .option('--force', 'redo dates already done with the same inputs and config')
     .option('--cloud', 'start the deployed backfill state machine instead, and follow it to the end')
     .option('--state-machine-arn <arn>', 'with --cloud: the backfill state machine ARN')

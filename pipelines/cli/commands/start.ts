@@ -36,6 +36,8 @@ async function generateFixtures(fixtures: string, o: StartOptions): Promise<void
 }
 
 export async function startCommand(o: StartOptions): Promise<void> {
+  // the config first: a bad one fails before anything is generated or run
+  const config = await loadRunConfig(o.config);
   const out = resolve(o.out);
   const fixtures = join(out, 'fixtures');
   const landing = join(fixtures, 'landing');
@@ -43,7 +45,6 @@ export async function startCommand(o: StartOptions): Promise<void> {
   else process.stderr.write(`using the synthetic data already in ${landing} (delete ${fixtures} to regenerate)\n`);
   const { asAt, why } = await chooseAsAt(landing, undefined);
   process.stderr.write(`as-at ${asAt}: ${why}\n`);
-  const config = await loadRunConfig(o.config);
   const r = await runWithProgress({ landing, out: join(out, 'pipeline'), asAt, config, force: o.force ?? false });
   process.stdout.write(formatSummary(r));
   if (r.status === 'failed' || r.status === 'locked') process.exitCode = 1;

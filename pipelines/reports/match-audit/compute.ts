@@ -260,7 +260,8 @@ export function modelSummary(model: Record<string, unknown> | null): ModelSummar
   if (!model) return null;
   const m = model as {
     prior?: { probability: number; weight: number; source: string };
-    comparisons?: Array<{ name: string; mSource?: string; uSource?: string; termFrequency?: boolean; levels?: Array<{ label: string; m: number | null; u: number | null; weight: number }> }>;
+    comparisons?: Array<{ name: string; mSource?: string; uSource?: string; termFrequency?: boolean; levels?: Array<{ label: string; m: number | null; mEm?: number | null; u: number | null; weight: number }> }>;
+    labels?: { labelledPairs: string; matches: number } | null;
     em?: { sessions?: Array<{ rule: string; pairs: number; iterations?: Array<{ iteration: number; lambda: number; maxChange: number }>; converged: boolean; lambda: number; fixedComparisons?: string[] }> };
     blocking?: { candidatePairs: number; totalPossiblePairs: number; reductionRatio: number; rules?: Array<{ rule: string; pairs: number; newPairs: number }> };
     deterministicRules?: { rules: string[]; pairs: number; recall: number };
@@ -268,7 +269,8 @@ export function modelSummary(model: Record<string, unknown> | null): ModelSummar
   };
   return {
     prior: m.prior ?? { probability: Number.NaN, weight: Number.NaN, source: 'unknown' },
-    comparisons: (m.comparisons ?? []).map((c) => ({ name: c.name, mSource: c.mSource ?? 'unknown', uSource: c.uSource ?? 'unknown', termFrequency: c.termFrequency ?? false, levels: (c.levels ?? []).map((l) => ({ label: l.label, m: l.m, u: l.u, weight: l.weight })) })),
+    comparisons: (m.comparisons ?? []).map((c) => ({ name: c.name, mSource: c.mSource ?? 'unknown', uSource: c.uSource ?? 'unknown', termFrequency: c.termFrequency ?? false, levels: (c.levels ?? []).map((l) => ({ label: l.label, m: l.m, ...(l.mEm !== undefined ? { mEm: l.mEm } : {}), u: l.u, weight: l.weight })) })),
+    labels: m.labels ?? null,
     em: (m.em?.sessions ?? []).map((s) => {
       const its = s.iterations ?? [];
       return { rule: s.rule, pairs: s.pairs, iterations: its.length, converged: s.converged, finalMaxChange: its.length ? its[its.length - 1]!.maxChange : null, lambda: s.lambda, trace: its.map((i) => i.maxChange), fixedComparisons: s.fixedComparisons ?? [] };

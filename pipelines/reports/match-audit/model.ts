@@ -106,7 +106,9 @@ export interface MatchAuditReport {
 
 export interface ModelSummary {
   prior: { probability: number; weight: number; source: string };
-  comparisons: Array<{ name: string; mSource: string; uSource: string; termFrequency: boolean; levels: Array<{ label: string; m: number | null; u: number | null; weight: number }> }>;
+  comparisons: Array<{ name: string; mSource: string; uSource: string; termFrequency: boolean; levels: Array<{ label: string; m: number | null; mEm?: number | null; u: number | null; weight: number }> }>;
+  /** m from clerical labels: the labels file and its matches in the input (null: m from EM). */
+  labels?: { labelledPairs: string; matches: number } | null;
   em: Array<{ rule: string; pairs: number; iterations: number; converged: boolean; finalMaxChange: number | null; lambda: number; trace: number[]; fixedComparisons: string[] }>;
   blocking: { candidatePairs: number; totalPossiblePairs: number; reductionRatio: number; rules: Array<{ rule: string; pairs: number; newPairs: number }> } | null;
   deterministicRules: { rules: string[]; pairs: number; recall: number } | null;

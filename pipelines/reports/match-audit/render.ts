@@ -97,14 +97,16 @@ ${factList([
     ['Prior (λ)', `${formatProbability(m.prior.probability)} (weight ${formatSigned(m.prior.weight)}), from ${m.prior.source.replaceAll('_', ' ')}`],
     ['u estimated from', m.u ? `${formatInt(m.u.sampledPairs)} random pairs${m.u.exhaustive ? ' (all pairs)' : ''}, seed ${m.u.seed}` : 'not recorded'],
     ['Deterministic rules', m.deterministicRules ? `${m.deterministicRules.rules.join('; ') || 'none'} (${formatInt(m.deterministicRules.pairs)} pairs, assumed recall ${formatPercent(m.deterministicRules.recall)})` : 'none'],
+    ...(m.labels ? [['m from clerical labels', `${formatInt(m.labels.matches)} labelled matches in ${m.labels.labelledPairs}; EM's m shown beside them`] as [string, string]] : []),
     ['Blocking', m.blocking ? `${formatInt(m.blocking.candidatePairs)} candidate pairs of ${formatInt(m.blocking.totalPossiblePairs)} possible (reduction ratio ${formatDecimal(m.blocking.reductionRatio, 6)})` : 'not recorded'],
   ])}
 ${m.comparisons.map((c) => table({
     caption: `${c.name}: m from ${c.mSource.replaceAll('_', ' ')}, u from ${c.uSource.replaceAll('_', ' ')}${c.termFrequency ? ', term-frequency adjusted on exact matches' : ''}`,
     columns: [
       { label: 'Level', key: 'label' },
-      { label: 'm', hint: 'P(level | match)', kind: 'num', cell: (l: (typeof c.levels)[number]) => formatProbability(l.m) },
-      { label: 'u', hint: 'P(level | non-match)', kind: 'num', cell: (l) => formatProbability(l.u) },
+      { label: c.mSource === 'labels' ? 'm (labels, used)' : 'm', hint: 'P(level | match)', kind: 'num', cell: (l: (typeof c.levels)[number]) => formatProbability(l.m) },
+      ...(c.mSource === 'labels' ? [{ label: 'm (EM)', hint: 'what EM estimated, for comparison', kind: 'num' as const, cell: (l: (typeof c.levels)[number]) => formatProbability(l.mEm ?? null) }] : []),
+      { label: 'u', hint: 'P(level | non-match)', kind: 'num', cell: (l: (typeof c.levels)[number]) => formatProbability(l.u) },
       { label: 'Weight', hint: 'log2(m/u)', kind: 'num', cell: (l) => formatSigned(l.weight) },
     ],
     rows: c.levels,

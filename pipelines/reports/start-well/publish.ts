@@ -1,6 +1,6 @@
 /** Writes start-well/ into the run's staged set (released as outputs/as_at=D/start-well/): report.html, report.csv, summary.json (protected figures, read by later runs for trends). */
-import { z } from 'zod';
-import { disclosureSettingsSchema, type DisclosureSettings } from '../../../models/disclosure.ts';
+import { publishConfigSchema } from '../publish-config.ts';
+import { type DisclosureSettings } from '../../../models/disclosure.ts';
 import { buildStartWellCohort, startWellTables, type CohortPerson } from '../../../models/start-well.ts';
 import { parseStratifyConfig } from '../../../models/config.ts';
 import { readParquet } from '../../io/parquet.ts';
@@ -21,15 +21,12 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 }
 
 
-export const startWellSettingsSchema = z.object({
-  disclosure: disclosureSettingsSchema.default(disclosureSettingsSchema.parse({})),
-  lateBookingWeeks: z.number().positive().default(13),
-}).loose();
+export const startWellSettingsSchema = publishConfigSchema;
 
 export function disclosureOf(publish: unknown): DisclosureSettings {
-  const r = z.object({ disclosure: disclosureSettingsSchema.optional() }).loose().safeParse(publish ?? {});
-  if (!r.success) throw new Error(`config publish.disclosure: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return r.data.disclosure ?? disclosureSettingsSchema.parse({});
+  const r = publishConfigSchema.safeParse(publish ?? {});
+  if (!r.success) throw new Error(`config publish: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data.disclosure;
 }
 
 /** Earlier runs' summaries under the same output root (for trends). */
@@ -67,7 +64,7 @@ export function cohortLinkage(asAt: string, cohort: ReadonlyArray<{ kind: string
 }
 
 export async function publishStartWell(ctx: StageContext & { release: ObjectStore }): Promise<Record<string, number>> {
-  const settings = startWellSettingsSchema.parse({ ...(ctx.config.publish as Record<string, unknown>), disclosure: disclosureOf(ctx.config.publish) });
+  const settings = { ...startWellSettingsSchema.parse(ctx.config.publish ?? {}), disclosure: disclosureOf(ctx.config.publish) };
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
   const lookups = await loadLocalityLookups(stratCfg, ctx.stores.landing);
   const families = await readParquet(ctx.stores.curated, keys.curated('families', ctx.asAt));
