@@ -166,6 +166,18 @@ export interface LinkResult {
   thresholdWeight: number;
   clustering: Clustering;
   model: Model;
+  /** The same clustering (same vetoes, known-different pairs, guards) at another threshold weight: for sensitivity. */
+  clusterAt: (thresholdWeight: number) => Clustering;
+}
+
+/** Links accepted and persons at thresholds around the run's, each a full re-clustering (offset 0 is the run itself). */
+export function thresholdSensitivity(res: LinkResult, offsets: readonly number[]): Array<{ offset: number; weight: number; probability: number; links: number; persons: number }> {
+  return offsets.map((offset) => {
+    const c = offset === 0 ? res.clustering : res.clusterAt(res.thresholdWeight + offset);
+    let links = 0;
+    for (const a of c.accepted) if (a) links++;
+    return { offset, weight: res.thresholdWeight + offset, probability: probabilityOf(res.thresholdWeight + offset), links, persons: new Set(c.cluster).size };
+  });
 }
 
 /**
@@ -490,20 +502,27 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
   lap('score');
 
   // 8. cluster accepted links
-  const linkIdx = new Int32Array(above);
-  for (let p = 0, k = 0; p < pairs.count; p++) if (weight[p]! >= thresholdWeight && vetoed[p] === 0) linkIdx[k++] = p;
   const strongCols = settings.clustering.strongIdentifiers.map((col) => {
     const enc = table.columns.get(col);
     if (!enc) throw new Error(`clustering.strongIdentifiers: no column "${col}"`);
     return { column: col, codes: enc.codes };
   });
-  const clustering = clusterRecords(table.n, {
-    count: above,
-    l: Int32Array.from(linkIdx, (p) => pairs.l[p]!),
-    r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
-    weight: Float64Array.from(linkIdx, (p) => weight[p]!),
-    probability: Float64Array.from(linkIdx, (p) => probability[p]!),
-  }, { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability, cannotLink: cannot, ambiguityMarginWeight: settings.clustering.ambiguityMarginWeight, ...ageOrderOf(table, settings, options.olderThan) });
+  const clusterOptions = { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability, cannotLink: cannot, ambiguityMarginWeight: settings.clustering.ambiguityMarginWeight, ...ageOrderOf(table, settings, options.olderThan) };
+  /** The run's clustering at a threshold: pairs at or above it and not vetoed, through the same guards. */
+  const clusterAt = (t: number): Clustering => {
+    let count = 0;
+    for (let p = 0; p < pairs.count; p++) if (weight[p]! >= t && vetoed[p] === 0) count++;
+    const linkIdx = new Int32Array(count);
+    for (let p = 0, k = 0; p < pairs.count; p++) if (weight[p]! >= t && vetoed[p] === 0) linkIdx[k++] = p;
+    return clusterRecords(table.n, {
+      count,
+      l: Int32Array.from(linkIdx, (p) => pairs.l[p]!),
+      r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
+      weight: Float64Array.from(linkIdx, (p) => weight[p]!),
+      probability: Float64Array.from(linkIdx, (p) => probability[p]!),
+    }, clusterOptions);
+  };
+  const clustering = clusterAt(thresholdWeight);
   lap('cluster');
 
   const refusedByReason: Record<string, number> = {};
@@ -540,7 +559,7 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     },
     timingsMs: timings,
   };
-  return { table, comparisons, pairs: { ...pairs, weight, probability, vetoed }, tfAdjustment, levelWeights, priorWeight: prior.weight, thresholdWeight, clustering, model };
+  return { table, comparisons, pairs: { ...pairs, weight, probability, vetoed }, tfAdjustment, levelWeights, priorWeight: prior.weight, thresholdWeight, clustering, model, clusterAt };
 }
 
 function concatShards(shards: ShardPairs[], C: number): Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'> {

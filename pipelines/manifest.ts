@@ -42,6 +42,8 @@ export interface InputFile {
   /** From the validate stage: rejected for what is inside it (reason code), or accepted. */
   status?: 'accepted' | 'rejected';
   reason?: string;
+  /** Rows of a file rejected whole (rows = accepted + quarantined + rejectedRows). */
+  rejectedRows?: number;
 }
 
 /**
@@ -183,7 +185,7 @@ export const manifestSchema = z.object({
   ruleSetVersion: z.string().optional(),
   inputs: z.array(z.object({
     key: z.string(), source: z.string(), feed: z.string(), extractDate: z.string(), sha256: z.string(), bytes: z.number(),
-    rows: z.number().optional(), accepted: z.number().optional(), quarantined: z.number().optional(),
+    rows: z.number().optional(), accepted: z.number().optional(), quarantined: z.number().optional(), rejectedRows: z.number().optional(),
     status: z.enum(['accepted', 'rejected']).optional(), reason: z.string().optional(),
   })),
   /** Every landing entry accounted for (feeds/landing.ts): totals, and each entry not read with its reason. */
@@ -378,8 +380,8 @@ function stageRecord(name: string, raw: unknown): StageRecord {
 }
 
 /** Row counts per input file, from validate's per-file counts (`files: [{ key|file, rows, accepted, quarantined }]`). */
-function inputRowCounts(validate: unknown): Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'status' | 'reason'>> {
-  const out = new Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'status' | 'reason'>>();
+function inputRowCounts(validate: unknown): Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'status' | 'reason'>> {
+  const out = new Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'status' | 'reason'>>();
   const items = Array.isArray(validate) ? validate : validate ? [validate] : [];
   for (const item of items) {
     const files = (item as { files?: unknown }).files;
@@ -391,7 +393,7 @@ function inputRowCounts(validate: unknown): Map<string, Pick<InputFile, 'rows' |
       const q = f.quarantined;
       const quarantined = typeof q === 'number' ? q : q && typeof q === 'object' ? Object.values(q as Record<string, number>).reduce((a, b) => a + b, 0) : undefined;
       const status = f.status === 'accepted' || f.status === 'rejected' ? f.status : undefined;
-      out.set(key, { rows: num(f.rows), accepted: num(f.accepted), quarantined, ...(status ? { status } : {}), ...(typeof f.reason === 'string' ? { reason: f.reason } : {}) });
+      out.set(key, { rows: num(f.rows), accepted: num(f.accepted), quarantined, ...(num(f.rejectedRows) ? { rejectedRows: num(f.rejectedRows) } : {}), ...(status ? { status } : {}), ...(typeof f.reason === 'string' ? { reason: f.reason } : {}) });
     }
   }
   return out;

@@ -228,6 +228,8 @@ export async function* readCsv(input: AsyncIterable<Buffer | Uint8Array | string
     if (first && text.length > 0) {
       first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a BOM the decoder left (it normally strips it)
+      // lines ending in a lone CR (classic Mac): the whole file would read as one header line
+      if (endsLinesWithCrOnly(text)) throw new CsvFileError('line ends are CR only (no LF): the file would read as one line; save it as CSV with LF or CRLF line ends', 1);
     }
     if (text.includes('\0')) throw new CsvFileError(`not CSV: contains NUL bytes (binary file?) near line ${line}`, line);
     const out: CsvRecord[] = [];
@@ -249,6 +251,14 @@ export async function* readCsv(input: AsyncIterable<Buffer | Uint8Array | string
   }
   stats.sha256 = hash.digest('hex');
   if (out.length > 0) yield out;
+}
+
+/** The first line break of the text is a lone CR (not CRLF) and no LF comes before it. */
+export function endsLinesWithCrOnly(text: string): boolean {
+  const cr = text.indexOf('\r');
+  if (cr < 0 || cr === text.length - 1) return false;
+  const lf = text.indexOf('\n');
+  return (lf < 0 || lf > cr) && text[cr + 1] !== '\n';
 }
 
 /** Quote a value for CSV output when needed (comma, quote, CR or LF), doubling quotes. */

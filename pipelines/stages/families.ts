@@ -197,7 +197,7 @@ function parseDetail(v: unknown, cache?: Map<string, Readonly<Record<string, str
     try {
       o = JSON.parse(v);
     } catch {
-      throw new Error(`facts: detail is not JSON: ${v.slice(0, 40)}`);
+      throw new Error('facts: a detail is not JSON (value not shown)');
     }
     const d = o && typeof o === 'object' && !Array.isArray(o) ? detailOf(o) : {};
     if (cache) cache.set(v, Object.freeze(d));

@@ -21,3 +21,6 @@ export const linkageConfigSchema = z.strictObject({
   labelledPairs: z.union([z.string().min(1), z.literal(false)]).optional(),
 }).refine((c) => c.thresholdProbability === undefined || c.thresholdWeight === undefined, { message: 'give thresholdProbability or thresholdWeight, not both', path: ['thresholdProbability'] });
 
+
+/** Threshold offsets (match weight) at which the match stage re-clusters for the audit's sensitivity table. */
+export const SENSITIVITY_OFFSETS = [-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8] as const;

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { enumerateShard } from '../../matching/blocking.ts';
-import { isAccepted, linkRecords, precomputedShards, prepareLinkage, type EngineOptions, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
+import { isAccepted, linkRecords, precomputedShards, prepareLinkage, thresholdSensitivity, type EngineOptions, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
 import { csvRows } from '../privacy/extract.ts';
 import { REVIEW_LABELLED_PAIRS } from '../review/files.ts';
 import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
@@ -32,7 +32,7 @@ import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 import { writePairTable } from './match-pairs.ts';
-import { linkageConfigSchema } from './match-config.ts';
+import { linkageConfigSchema, SENSITIVITY_OFFSETS } from './match-config.ts';
 
 export { linkageConfigSchema };
 
@@ -343,7 +343,11 @@ async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: Linkag
     cluster_size_l: r.sizeL,
     cluster_size_r: r.sizeR,
   }));
-  await ctx.stores.curated.put(matchKeys.clustering(asAt), `${JSON.stringify({ sizeDistribution: clustering.sizeDistribution, refusedMerges: refused }, null, 2)}\n`);
+  // links and persons at other thresholds, each a full re-clustering with the same vetoes and guards (offset 0: this run)
+  ctx.progress.start('match: threshold sensitivity');
+  const sensitivity = thresholdSensitivity(res, SENSITIVITY_OFFSETS).map((r) => ({ ...r, weight: Number(r.weight.toPrecision(12)), probability: Number(r.probability.toPrecision(12)) }));
+  ctx.progress.stop();
+  await ctx.stores.curated.put(matchKeys.clustering(asAt), `${JSON.stringify({ sizeDistribution: clustering.sizeDistribution, refusedMerges: refused, thresholdSensitivity: sensitivity }, null, 2)}\n`);
   const sample = pairsNearestThreshold(res, cfg.reviewSample).map((p) => explainPair(res, p, { includeValues: true }));
   await ctx.stores.secure.put(matchKeys.reviewSample(asAt), `${JSON.stringify({ threshold: model.threshold, pairs: sample }, null, 2)}\n`);
 

@@ -56,10 +56,12 @@ export interface FileCounts {
   reason?: string;
   /** For a rejected file: what is wrong, naming the file. */
   error?: string;
-  /** Data rows read (header and blank lines excluded). Rejected files: 0. */
+  /** Data rows read (header and blank lines excluded). Rejected files: their lines after the header (= rejectedRows). */
   rows: number;
   accepted: number;
   quarantined: number;
+  /** A rejected file's rows (non-blank lines after the header, however the lines end); 0 for a file read. rows = accepted + quarantined + rejectedRows. */
+  rejectedRows: number;
   quarantinedByReason: Partial<Record<QuarantineReason, number>>;
   blankLines: number;
   /** Exact duplicate rows kept (validate.exactDuplicates = "keep"); with "quarantine" they are in quarantinedByReason.duplicate. */
@@ -157,7 +159,7 @@ export async function validateStage(ctx: StageContext, input: ValidateInput): Pr
   const feedCounts: FeedCounts = { runId: ctx.runId, source, feed, asAt: ctx.asAt, kind: def?.kind ?? 'unknown', files, ignored };
   await secure.put(countsKey(ctx.asAt, source, feed), `${JSON.stringify(feedCounts, null, 2)}\n`);
 
-  const sum = (k: 'rows' | 'accepted' | 'quarantined' | 'blankLines' | 'duplicatesKept') => files.reduce((a, f) => a + f[k], 0);
+  const sum = (k: 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'blankLines' | 'duplicatesKept') => files.reduce((a, f) => a + f[k], 0);
   const rejectedFiles = files.filter((f) => f.status === 'rejected');
   const counts: Record<string, number> = {
     files: files.length,
@@ -166,6 +168,7 @@ export async function validateStage(ctx: StageContext, input: ValidateInput): Pr
     rows: sum('rows'),
     accepted: sum('accepted'),
     quarantined: sum('quarantined'),
+    rejectedRows: sum('rejectedRows'),
     blankLines: sum('blankLines'),
     duplicatesKept: sum('duplicatesKept'),
   };
@@ -176,17 +179,37 @@ export async function validateStage(ctx: StageContext, input: ValidateInput): Pr
   return { counts, source, feed, files };
 }
 
-async function sha256Of(store: ObjectStore, key: string): Promise<string> {
+/** SHA-256 and the rows of a rejected file: its non-blank lines after the first, ending in LF, CRLF or a lone CR. */
+async function hashAndCountLines(store: ObjectStore, key: string): Promise<{ sha256: string; rows: number }> {
   const h = createHash('sha256');
-  for await (const chunk of await store.getStream(key)) h.update(chunk as Buffer);
-  return h.digest('hex');
+  let lines = 0;
+  let inLine = false;
+  let prevCr = false;
+  for await (const chunk of await store.getStream(key)) {
+    const b = chunk as Buffer;
+    h.update(b);
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i]!;
+      if (c === 0x0a || c === 0x0d) {
+        if (inLine) lines++;
+        inLine = false;
+        prevCr = c === 0x0d;
+      } else {
+        if (!(prevCr && c === 0x0a)) inLine = true;
+        prevCr = false;
+      }
+    }
+  }
+  if (inLine) lines++;
+  return { sha256: h.digest('hex'), rows: Math.max(0, lines - 1) };
 }
 
-/** A rejected file's counts entry; only plain files are hashed (a link is never followed). */
+/** A rejected file's counts entry; only plain files are hashed and their rows counted (a link is never followed). */
 async function rejected(landing: ObjectStore, e: Pick<LandingEntry, 'key' | 'size' | 'kind' | 'extractDate'>, reason: string, problem: string): Promise<FileCounts> {
+  const { sha256, rows } = e.kind === 'file' ? await hashAndCountLines(landing, e.key) : { sha256: '', rows: 0 };
   return {
-    key: e.key, extractDate: e.extractDate, sha256: e.kind === 'file' ? await sha256Of(landing, e.key) : '', bytes: e.size, status: 'rejected', reason, error: `${e.key}: ${problem}`,
-    rows: 0, accepted: 0, quarantined: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
+    key: e.key, extractDate: e.extractDate, sha256, bytes: e.size, status: 'rejected', reason, error: `${e.key}: ${problem}`,
+    rows, accepted: 0, quarantined: 0, rejectedRows: rows, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
   };
 }
 
@@ -254,7 +277,7 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
   const columns = Object.keys(contract.fields);
   const counts: FileCounts = {
     key: f.key, extractDate: f.extractDate, sha256: '', bytes: f.size, status: 'accepted',
-    rows: 0, accepted: 0, quarantined: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
+    rows: 0, accepted: 0, quarantined: 0, rejectedRows: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
   };
   if (!/\.csv$/i.test(f.name)) {
     return rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'not_csv', 'not a .csv file (providers send CSV: see docs/feeds)');
@@ -342,15 +365,22 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
 /** Map the header to the contract's columns; throws FileRejection when it cannot be read as the feed. */
 function mapHeader(contract: FeedContract, header: string[], counts: FileCounts): number[] {
   const names = header.map((h) => h.trim());
-  const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-  if (dupes.length > 0) throw new FileRejection('duplicate_columns', `header names column(s) more than once: ${[...new Set(dupes)].join(', ')}`);
   const columns = Object.keys(contract.fields);
+  // a repeated header cell is named only when it is one of the feed's columns (a data row read as the header
+  // would otherwise put its values in the message): else by position
+  const dupes = names.map((n, i) => (names.indexOf(n) !== i ? i : -1)).filter((i) => i >= 0);
+  if (dupes.length > 0) {
+    const named = [...new Set(dupes.map((i) => names[i]!).filter((n) => columns.includes(n)))];
+    const others = dupes.filter((i) => !columns.includes(names[i]!)).map((i) => i + 1);
+    throw new FileRejection('duplicate_columns', `header names column(s) more than once: ${[...named, ...(others.length ? [`the cells at position(s) ${others.slice(0, 10).join(', ')}${others.length > 10 ? ', ...' : ''}`] : [])].join(', ')}`);
+  }
   const missing = columns.filter((c) => !names.includes(c) && !contract.optionalColumns.includes(c));
   if (missing.length > 0) {
     const looksOther = header.length === 1 && /[;\t|]/.test(header[0]!) ? ` (the header looks delimited by ${JSON.stringify(/[;\t|]/.exec(header[0]!)![0])}, not commas: not CSV)` : '';
     throw new FileRejection('missing_columns', `not a ${contract.source}/${contract.feed} file: required column(s) missing from the header: ${missing.join(', ')}${looksOther}`);
   }
-  counts.ignoredColumns = names.filter((n) => !columns.includes(n));
+  // extra columns are named when they look like column names, else by position (never a value in a message)
+  counts.ignoredColumns = names.map((n, i) => [n, i] as const).filter(([n]) => !columns.includes(n)).map(([n, i]) => (/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(n) ? n : `(column ${i + 1})`));
   counts.missingOptionalColumns = columns.filter((c) => !names.includes(c));
   return columns.map((c) => names.indexOf(c));
 }

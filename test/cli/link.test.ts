@@ -100,7 +100,10 @@ describe('link command', () => {
       const out = join(dir, 'labels');
       const { result } = await runLink({ settings: 'test/fixtures/link/.labelled-settings.tmp.json', out, inputs: [SAMPLE], workers: 0 });
       expect(result.model.comparisons.every((c) => c.mSource === 'labels')).toBe(true);
-      expect(result.model.em.sessions).toHaveLength(0);
+      // EM still runs: its m is kept beside the labels' for comparison
+      expect(result.model.em.sessions.length).toBeGreaterThan(0);
+      expect(result.model.labels).toEqual({ labelledPairs: 'labels.csv', matches: 15 });
+      expect(result.model.comparisons.every((c) => c.levels.slice(1).every((l) => typeof l.mEm === 'number' || l.mEm === null))).toBe(true);
       // 15 labelled matches, 6 with the soc_sec_id missing on one side (null level), 9 exact: m = 9 / (9 + 0.5)
       expect(result.model.comparisons[5]!.levels[1]!.m).toBeCloseTo(9 / 9.5, 9);
     } finally {

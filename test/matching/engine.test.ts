@@ -307,7 +307,11 @@ describe('the engine end to end (in memory)', () => {
     for (let i = 0; i + 1 < cols.id.length; i++) if (cols.person[i] === cols.person[i + 1]) labels.push({ idL: cols.id[i]!, idR: cols.id[i + 1]!, match: true });
     const res = await linkRecords([{ name: 'p.csv', columns: cols }], parseLinkSettings({ ...popSettings, labelledPairs: 'labels.csv' }), { labels });
     expect(res.model.comparisons.every((c) => c.mSource === 'labels')).toBe(true);
-    expect(res.model.em.sessions).toHaveLength(0);
+    // EM runs too, and its m is kept beside the labels' (the same m as a run without labels)
+    const em = await linkRecords([{ name: 'p.csv', columns: cols }], parseLinkSettings(popSettings));
+    expect(res.model.em.sessions.length).toBeGreaterThan(0);
+    expect(res.model.comparisons.map((c) => c.levels.map((l) => l.mEm))).toEqual(em.model.comparisons.map((c) => c.levels.map((l) => (l.m === null ? null : l.m))));
+    expect(res.model.labels).toEqual({ labelledPairs: 'labels.csv', matches: labels.length });
     expect(res.model.comparisons[2]!.levels[1]!.m).toBeGreaterThan(0.7);
     expect(res.model.comparisons[2]!.levels[1]!.m).toBeLessThan(0.9);
   });

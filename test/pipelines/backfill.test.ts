@@ -28,7 +28,7 @@ describe('backfill periods', () => {
   });
   it('the AWS plan carries force and who asked', () => {
     expect(planBackfill({ from: '2026-01-01', to: '2026-02-28', every: 'month', force: true, ranBy: 'iam:me' }).periods)
-      .toEqual([{ asAt: '2026-01-31', force: true, ranBy: 'iam:me' }, { asAt: '2026-02-28', force: true, ranBy: 'iam:me' }]);
+      .toEqual([{ asAt: '2026-01-31', force: true, ranBy: 'iam:me', config: {} }, { asAt: '2026-02-28', force: true, ranBy: 'iam:me', config: {} }]);
   });
 });
 

@@ -4,7 +4,7 @@
  * scan catching a forename planted in a published target list.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readFile, rm, mkdtemp } from 'node:fs/promises';
+import { readFile, readdir, rm, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import type { MatchAuditReport } from '../../pipelines/reports/match-audit/model
 const AS_AT = '2026-03-31';
 let root: string;
 let report: MatchAuditReport;
+let plantedRows = 0;
 
 async function sql(query: string): Promise<Array<Record<string, unknown>>> {
   const db = await DuckDBInstance.create(':memory:');
@@ -36,6 +37,12 @@ const table = (t: string) => `read_parquet('${join(root, 'out', 'curated', t, `a
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'audit-e2e-'));
   generate({ families: 60, seed: 'audit-e2e', asAt: AS_AT, out: root, extracts: 2 });
+  // one event file with CR-only line ends: rejected whole, its rows still counted
+  const dtDir = join(root, 'landing', 'schools', 'attendance', `dt=${AS_AT}`);
+  const file = join(dtDir, (await readdir(dtDir)).find((f) => f.endsWith('.csv'))!);
+  const text = await readFile(file, 'utf8');
+  plantedRows = text.split('\n').filter((l) => l.trim() !== '').length - 1;
+  await writeFile(file, text.replaceAll('\r\n', '\n').replaceAll('\n', '\r'));
   const res = await runLocal({ landing: join(root, 'landing'), out: join(root, 'out'), asAt: AS_AT, log: silentLog, retryDelayMs: 0 });
   if (res.status !== 'ok') throw new Error(`pipeline run failed: ${JSON.stringify(res.error)}`);
   report = JSON.parse(await readFile(join(root, 'out', 'outputs', `as_at=${AS_AT}`, 'match-audit', 'report.json'), 'utf8')) as MatchAuditReport;
@@ -73,6 +80,42 @@ describe('match audit report of a real run', () => {
     // Two explained borderline pairs, one either side of the threshold; each explanation sums to its weight.
     expect(report.linkage.explanations.map((e) => e.linked)).toEqual([true, false]);
     for (const e of report.linkage.explanations) expect(e.priorWeight + e.comparisons.reduce((s, c) => s + c.weight, 0)).toBeCloseTo(e.matchWeight, 6);
+  });
+
+  it('a file rejected whole counts its rows: read = accepted + quarantined + rows of rejected files, and the check says so', async () => {
+    const f = report.inputs.files.find((x) => x.key.startsWith(`schools/attendance/dt=${AS_AT}/`))!;
+    expect(plantedRows).toBeGreaterThan(10);
+    expect(f).toMatchObject({ rows: plantedRows, rejectedRows: plantedRows, accepted: 0, quarantined: 0, reconciles: true });
+    expect(f.rejected).toMatch(/: line ends are CR only \(no LF\)/);
+    const t = report.inputs.totals;
+    expect(t.rows).toBe(t.accepted + t.quarantined + t.rejectedRows);
+    expect(t.rejectedRows).toBe(plantedRows);
+    expect(report.inputs.reconciles).toBe(true);
+    const html = await readFile(join(root, 'out', 'outputs', `as_at=${AS_AT}`, 'match-audit', 'report.html'), 'utf8');
+    expect(html).toMatch(/Input counts reconcile<\/td><td><span class="bad">Look at this<\/span><\/td><td>rows read = accepted \+ quarantined \+ rows of rejected files, but 1 files \(\d+ rows\) were rejected whole/);
+  });
+
+  it('one definition of a link and a person: headline, sensitivity "this run", strong-identifier agreement, per source', async () => {
+    const [c] = await sql(`SELECT (SELECT count(*) FROM ${table('links')}) AS links, (SELECT count(DISTINCT person_id) FROM ${table('persons')}) AS persons`);
+    expect(report.linkage).toMatchObject({ links: c!.links, persons: c!.persons });
+    const thisRun = report.linkage.sensitivity.find((x) => x.offset === 0)!;
+    expect({ links: thisRun.links, persons: thisRun.persons }).toEqual({ links: c!.links, persons: c!.persons });
+    // other thresholds: fewer links and more persons above, more links and fewer persons below
+    const sens = report.linkage.sensitivity;
+    expect(sens.map((x) => x.offset)).toEqual([-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8]);
+    for (let i = 1; i < sens.length; i++) {
+      expect(sens[i]!.links).toBeLessThanOrEqual(sens[i - 1]!.links);
+      expect(sens[i]!.persons).toBeGreaterThanOrEqual(sens[i - 1]!.persons);
+    }
+    const people = `read_parquet('${join(root, 'out', 'secure', `as_at=${AS_AT}`, 'person-records.parquet')}')`;
+    const [d] = await sql(`SELECT count(*) AS n FROM ${table('links')} k JOIN ${people} a ON a.record_id = k.record_id_l JOIN ${people} b ON b.record_id = k.record_id_r
+      WHERE (a.nhs_number_token IS NOT NULL AND a.nhs_number_token <> '' AND a.nhs_number_token = b.nhs_number_token) OR (a.upn_token IS NOT NULL AND a.upn_token <> '' AND a.upn_token = b.upn_token)`);
+    expect(Number(d!.n)).toBeGreaterThan(0);
+    expect(report.linkage.deterministicLinks).toBe(Number(d!.n));
+    expect(report.linkage.probabilisticLinks).toBe(Number(c!.links) - Number(d!.n));
+    // per source and the bias section count linked records over the same persons
+    expect(report.linkage.bySource.reduce((s, x) => s + x.records, 0)).toBe(report.linkage.records);
+    expect(report.linkage.bySource.reduce((s, x) => s + x.linkedToAnyRecord, 0)).toBe(report.bias.overall.linked);
   });
 
   it('carries the run manifest: who ran it, code version, config and rule-set versions, inputs', async () => {

@@ -13,11 +13,11 @@ describe('locality validate', () => {
     await t.put('police/people/dt=2026-03-10/people.csv', 'not read: after the as-at date\n');
     await t.put('police/incidents/dt=2026-01-10/incidents.txt', 'x\n');
     const r = await validateLanding({ landing: t.landing, out: t.out, asAt: '2026-01-15' });
-    expect(r.totals).toEqual({ files: 2, rejected: 1, rows: 2, accepted: 1, quarantined: 1 });
+    expect(r.totals).toEqual({ files: 2, rejected: 1, rows: 2, accepted: 1, quarantined: 1, rejectedRows: 0 });
     expect(r.quarantineDir).toBe(join(t.out, 'secure', 'as_at=2026-01-15', 'quarantine'));
     const text = formatValidateReport(r, join(t.out, 'secure'));
     expect(text).toMatch(/police\/people\/dt=2026-01-10\/people.csv\s+2\s+1\s+1\s+invalid_date 1/);
-    expect(text).toMatch(/police\/incidents\/dt=2026-01-10\/incidents.txt\s+-\s+-\s+-\s+REJECTED: not a .csv file/);
+    expect(text).toMatch(/police\/incidents\/dt=2026-01-10\/incidents.txt\s+0\s+-\s+-\s+REJECTED: not a .csv file/);
     expect(text).toMatch(/2 files \(1 rejected\): 2 rows = 1 accepted \+ 1 quarantined/);
     expect(text).toContain(`quarantine (clear data, secure zone): ${r.quarantineDir}/`);
   });

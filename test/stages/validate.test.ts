@@ -117,14 +117,16 @@ describe('validate stage', () => {
     const res = await validateStage(t.ctx('2026-01-15'), { source: 'police', feed: 'people' });
     const byName = Object.fromEntries(res.files.map((f) => [f.key.split('/').pop(), f]));
     expect(byName['a-good.csv']).toMatchObject({ status: 'accepted', rows: 1, accepted: 1 });
-    expect(byName['b-missing-col.csv']).toMatchObject({ status: 'rejected', rows: 0, error: 'police/people/dt=2026-01-10/b-missing-col.csv: not a police/people file: required column(s) missing from the header: date_of_birth' });
+    expect(byName['b-missing-col.csv']).toMatchObject({ status: 'rejected', rows: 1, rejectedRows: 1, accepted: 0, quarantined: 0, error: 'police/people/dt=2026-01-10/b-missing-col.csv: not a police/people file: required column(s) missing from the header: date_of_birth' });
     expect(byName['c-latin1.csv']!.error).toBe('police/people/dt=2026-01-10/c-latin1.csv: not UTF-8: invalid byte sequence at line 2 (byte offset 73)');
     expect(byName['d.xlsx']!.error).toMatch(/d.xlsx: not a .csv file/);
     expect(byName['e-empty.csv']!.error).toMatch(/e-empty.csv: empty file: no header row/);
     expect(byName['f-semicolon.csv']!.error).toMatch(/header looks delimited by ";", not commas: not CSV/);
     expect(byName['stray.csv']!.error).toMatch(/police\/people\/stray.csv: not in a dt=<YYYY-MM-DD> extract folder/);
     for (const f of res.files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(res.counts).toMatchObject({ files: 7, filesRejected: 6, rows: 1, accepted: 1 });
+    expect(res.counts).toMatchObject({ files: 7, filesRejected: 6, accepted: 1, quarantined: 0 });
+    // rows of rejected files are counted (b-missing-col 1, c-latin1 1, f-semicolon 1, stray 0, e-empty 0, d.xlsx 0)
+    expect(res.counts).toMatchObject({ rows: 4, rejectedRows: 3 });
     await expect(validateStage(t.ctx('2026-01-15', { validate: { exactDuplicates: 'quarantine', onRejectedFile: 'fail' } }), { source: 'police', feed: 'people' })).rejects.toThrow(/6 file\(s\) rejected/);
   });
 

@@ -17,7 +17,7 @@ import { resolveAsAt } from './run.ts';
 export interface ValidateCommandResult {
   asAt: string;
   files: Array<FileCounts & { source: string; feed: string }>;
-  totals: { files: number; rejected: number; rows: number; accepted: number; quarantined: number };
+  totals: { files: number; rejected: number; rows: number; accepted: number; quarantined: number; rejectedRows: number };
   /** Every landing entry: read, rejected or ignored (feeds/landing.ts); files above are the read and rejected ones under a feed. */
   landing: { objects: number; read: number; rejected: number; ignored: number; ignoredByReason: Record<string, number> };
   /** Entries outside any <source>/<feed>/ folder (rejected: a linked source folder; ignored: a stray file). */
@@ -61,6 +61,7 @@ export async function validateLanding(opts: { landing: string; out: string; asAt
     rows: files.reduce((a, f) => a + f.rows, 0),
     accepted: files.reduce((a, f) => a + f.accepted, 0),
     quarantined: files.reduce((a, f) => a + f.quarantined, 0),
+    rejectedRows: files.reduce((a, f) => a + f.rejectedRows, 0),
   };
   const landingTotals = { ...totalsOf(entries), ignoredByReason };
   // every file validate saw under a feed is one read or rejected entry (content rejections included)
@@ -74,7 +75,7 @@ export function formatValidateReport(r: ValidateCommandResult, securePath: strin
   lines.push(`${'file'.padEnd(w)}  ${'rows'.padStart(9)} ${'accepted'.padStart(9)} ${'quarant.'.padStart(9)}  notes`);
   for (const f of r.files) {
     if (f.status === 'rejected') {
-      lines.push(`${f.key.padEnd(w)}  ${'-'.padStart(9)} ${'-'.padStart(9)} ${'-'.padStart(9)}  REJECTED: ${f.error?.slice(f.key.length + 2) ?? ''}`);
+      lines.push(`${f.key.padEnd(w)}  ${String(f.rows).padStart(9)} ${'-'.padStart(9)} ${'-'.padStart(9)}  REJECTED: ${f.error?.slice(f.key.length + 2) ?? ''}`);
       continue;
     }
     const reasons = Object.entries(f.quarantinedByReason).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -84,7 +85,7 @@ export function formatValidateReport(r: ValidateCommandResult, securePath: strin
   }
   for (const o of r.outsideFeeds) lines.push(`${o.key.padEnd(w)}  ${'-'.padStart(9)} ${'-'.padStart(9)} ${'-'.padStart(9)}  ${o.outcome.toUpperCase()} (${o.reason}): ${o.detail}`);
   const t = r.totals;
-  lines.push('', `${t.files} files (${t.rejected} rejected): ${t.rows} rows = ${t.accepted} accepted + ${t.quarantined} quarantined`);
+  lines.push('', `${t.files} files (${t.rejected} rejected): ${t.rows} rows = ${t.accepted} accepted + ${t.quarantined} quarantined${t.rejectedRows ? ` + ${t.rejectedRows} in rejected files` : ''}`);
   const l = r.landing;
   const ignored = Object.entries(l.ignoredByReason).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k} ${v}`).join(', ');
   lines.push(`landing: ${l.objects} entries = ${l.read} read by validate + ${l.rejected} rejected unread + ${l.ignored} ignored${ignored ? ` (${ignored})` : ''}`);

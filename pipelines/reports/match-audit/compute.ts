@@ -57,7 +57,6 @@ export interface AuditData {
   deterministic: { rules: Array<{ name: string; columns: string[] }>; values: Map<string, Array<string | null>>; skipped: string[] };
 }
 
-export const SENSITIVITY_OFFSETS = [-8, -6, -4, -2, -1, 0, 1, 2, 4, 6, 8] as const;
 export const IMPLAUSIBLE_DOB_SPREAD_DAYS = 366;
 export const MAX_IDS_LISTED = 50;
 const HISTOGRAM_SPAN = { below: 25, above: 35 };
@@ -77,17 +76,18 @@ export function inputsSection(files: InputFileRow[], records: AuditData['records
   const problems: string[] = [];
   for (const f of sorted) {
     for (const [r, n] of Object.entries(f.quarantinedByReason)) byReason[r] = (byReason[r] ?? 0) + n;
-    if (!f.reconciles) problems.push(`${f.key}: ${f.rows} rows but ${f.accepted} accepted + ${f.quarantined} quarantined (reasons sum to ${sumValues(f.quarantinedByReason)})`);
+    if (!f.reconciles) problems.push(`${f.key}: ${f.rows} rows read but ${f.accepted} accepted + ${f.quarantined} quarantined + ${f.rejectedRows} in a rejected file (reasons sum to ${sumValues(f.quarantinedByReason)})`);
   }
   const totals = {
     files: sorted.length,
     rows: sorted.reduce((s, f) => s + f.rows, 0),
     accepted: sorted.reduce((s, f) => s + f.accepted, 0),
     quarantined: sorted.reduce((s, f) => s + f.quarantined, 0),
+    rejectedRows: sorted.reduce((s, f) => s + f.rejectedRows, 0),
     quarantinedByReason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))),
     rejectedFiles: sorted.filter((f) => f.rejected).length,
   };
-  if (totals.rows !== totals.accepted + totals.quarantined) problems.push(`totals: ${totals.rows} rows but ${totals.accepted} accepted + ${totals.quarantined} quarantined`);
+  if (totals.rows !== totals.accepted + totals.quarantined + totals.rejectedRows) problems.push(`totals: ${totals.rows} rows read but ${totals.accepted} accepted + ${totals.quarantined} quarantined + ${totals.rejectedRows} in rejected files`);
   if (totals.quarantined !== sumValues(totals.quarantinedByReason)) problems.push(`totals: ${totals.quarantined} quarantined but reasons sum to ${sumValues(totals.quarantinedByReason)}`);
   // People feeds: accepted rows (latest snapshot) against records carried into the curated table.
   const accepted = new Map<string, number>();
@@ -138,50 +138,16 @@ export function linkageBySource(d: AuditData, members: Map<string, number[]>): S
   return [...per.values()].map((s) => ({ ...s, shareLinkedToOtherSource: s.records ? s.linkedToOtherSource / s.records : 0 })).sort(byKey((s) => s.source));
 }
 
-/** Links and connected components at several thresholds, in one pass over pairs sorted by weight. */
-export function thresholdSensitivity(n: number, pairs: PairArrays, threshold: number, offsets: readonly number[] = SENSITIVITY_OFFSETS): SensitivityRow[] {
-  const parent = new Int32Array(n);
-  for (let i = 0; i < n; i++) parent[i] = i;
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]!]!;
-      x = parent[x]!;
-    }
-    return x;
-  };
-  let components = n;
-  let links = 0;
-  const union = (a: number, b: number) => {
-    links++;
-    const ra = find(a);
-    const rb = find(b);
-    if (ra !== rb) {
-      parent[Math.max(ra, rb)] = Math.min(ra, rb);
-      components--;
-    }
-  };
-  const thresholds = [...offsets].map((o) => ({ offset: o, weight: threshold + o })).sort((a, b) => b.weight - a.weight);
-  // Each probabilistic pair joins at the highest threshold its weight reaches (bucket t), or never (no weight, or
-  // below them all). Links and persons at a threshold do not depend on the order of the unions, so no sort is needed.
-  const bucketOf = (w: number): number => {
-    for (let t = 0; t < thresholds.length; t++) if (w >= thresholds[t]!.weight) return t;
-    return -1;
-  };
-  const buckets: number[][] = thresholds.map(() => []);
-  for (let p = 0; p < pairs.count; p++) {
-    if (pairs.l[p]! < 0 || pairs.r[p]! < 0) continue;
-    if (pairs.deterministic[p]) union(pairs.l[p]!, pairs.r[p]!);
-    else {
-      const t = bucketOf(pairs.weight[p]!);
-      if (t >= 0) buckets[t]!.push(p);
-    }
-  }
-  const rows: SensitivityRow[] = [];
-  thresholds.forEach((t, i) => {
-    for (const p of buckets[i]!) union(pairs.l[p]!, pairs.r[p]!);
-    rows.push({ offset: t.offset, weight: t.weight, probability: probabilityOfWeight(t.weight), links, persons: components });
-  });
-  return rows.sort((a, b) => a.offset - b.offset);
+/**
+ * Links and persons at thresholds around the run's, as the match stage recorded them (clustering.json
+ * thresholdSensitivity): each row a full re-clustering with the run's vetoes and guards, so the row at offset 0 is
+ * this run (its links and persons tables). Empty when the match stage did not record them.
+ */
+export function thresholdSensitivity(clustering: Record<string, unknown> | null): SensitivityRow[] {
+  const raw = (clustering as { thresholdSensitivity?: unknown } | null)?.thresholdSensitivity;
+  if (!Array.isArray(raw)) return [];
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
+  return (raw as Array<Record<string, unknown>>).map((r) => ({ offset: num(r.offset), weight: num(r.weight), probability: num(r.probability), links: num(r.links), persons: num(r.persons) })).sort((a, b) => a.offset - b.offset);
 }
 
 export function weightHistogram(pairs: PairArrays, threshold: number): MatchAuditReport['linkage']['weightHistogram'] {
@@ -448,7 +414,7 @@ export function computeAudit(d: AuditData): Omit<MatchAuditReport, 'privacy' | '
       bySource: linkageBySource(d, members),
       linksByRule: linksByRule(d.links),
       weightHistogram: weightHistogram(d.pairs, d.threshold.weight),
-      sensitivity: thresholdSensitivity(d.records.length, d.pairs, d.threshold.weight),
+      sensitivity: thresholdSensitivity(d.clustering),
       model: modelSummary(d.model),
       explanations: explanations(d),
     },

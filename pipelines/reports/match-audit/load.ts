@@ -27,6 +27,7 @@ const countsEntry = z.looseObject({
   rows: num.default(0),
   accepted: num.default(0),
   quarantined: z.union([num, z.record(z.string(), num)]).default(0),
+  rejectedRows: num.default(0),
   quarantinedByReason: z.record(z.string(), num).optional(),
   byReason: z.record(z.string(), num).optional(),
   rejected: z.union([z.string(), z.boolean()]).nullish(),
@@ -63,9 +64,10 @@ export function parseCounts(raw: unknown, origin: string, source: string, feed: 
       rows: e.rows,
       accepted: e.accepted,
       quarantined,
+      rejectedRows: e.rejectedRows,
       quarantinedByReason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))),
       rejected,
-      reconciles: e.rows === e.accepted + quarantined && quarantined === sumReasons,
+      reconciles: e.rows === e.accepted + quarantined + e.rejectedRows && quarantined === sumReasons && (rejected === null ? e.rejectedRows === 0 : e.accepted === 0 && quarantined === 0),
     };
   });
 }
@@ -196,7 +198,9 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const [pairs, links] = (await loadPairTables(stores.curated, [keys.curated('pairs', asAt), keys.curated('links', asAt)], recordsPath, detRules)) as [PairArrays, PairArrays];
 
   const secure: Array<SecureFacts | null> = new Array(records.length).fill(null);
-  const detRulesParsed = parseDeterministicRules([...detRules]);
+  // links re-checked on the secure values: the deterministic rules, then each strong identifier (NHS number, UPN token)
+  const strong = ((model?.clustering as { strongIdentifiers?: unknown } | undefined)?.strongIdentifiers ?? []) as unknown[];
+  const detRulesParsed = parseDeterministicRules([...new Set([...detRules, ...strong.map(String)])]);
   const detValues = new Map<string, Array<string | null>>(detRulesParsed.columns.map((c) => [c, new Array<string | null>(records.length).fill(null)]));
   const prKey = keys.secure(asAt, PERSON_RECORDS_KEY);
   if (await stores.secure.exists(prKey)) {

@@ -15,10 +15,12 @@ export interface InputFileRow {
   rows: number;
   accepted: number;
   quarantined: number;
+  /** Rows of a file rejected whole (its lines after the header): counted, never carried forward. */
+  rejectedRows: number;
   quarantinedByReason: Record<string, number>;
   /** The whole file was rejected (e.g. unreadable, missing column): why. */
   rejected: string | null;
-  /** rows = accepted + quarantined and quarantined = sum of reasons. */
+  /** rows read = accepted + quarantined + rejectedRows, and quarantined = sum of reasons. */
   reconciles: boolean;
 }
 
@@ -36,9 +38,9 @@ export interface SensitivityRow {
   offset: number;
   weight: number;
   probability: number;
-  /** Pairs at or above the weight, plus deterministic links (accepted whatever the threshold). */
+  /** Links accepted at this threshold: pairs at or above it, not vetoed, accepted by the clustering guards. */
   links: number;
-  /** Connected components over those links (before the chaining guard): what the person count would be. */
+  /** Persons (clusters) at this threshold. Offset 0 is this run: the links and persons tables. */
   persons: number;
 }
 
@@ -55,7 +57,7 @@ export interface MatchAuditReport {
   runId: string;
   inputs: {
     files: InputFileRow[];
-    totals: { files: number; rows: number; accepted: number; quarantined: number; quarantinedByReason: Record<string, number>; rejectedFiles: number };
+    totals: { files: number; rows: number; accepted: number; quarantined: number; rejectedRows: number; quarantinedByReason: Record<string, number>; rejectedFiles: number };
     reconciles: boolean;
     /** People feeds: accepted rows against records in the curated `records` table, per feed. */
     peopleFeeds: Array<{ source: string; feed: string; acceptedRows: number; records: number }>;

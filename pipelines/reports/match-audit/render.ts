@@ -27,7 +27,7 @@ function status(ok: boolean, good: string, bad: string): SafeHtml {
 function checklist(r: MatchAuditReport): SafeHtml {
   const items: Array<[boolean | null, string, HtmlValue]> = [
     [r.privacy.status === 'pass', 'Privacy scan', r.privacy.status === 'pass' ? `no clear identifier found in ${formatInt(r.privacy.files.length)} published files` : `${formatInt(r.privacy.findingsTotal)} clear identifiers found, ${formatInt(r.privacy.unreadableFiles)} files unreadable: see Privacy`],
-    [r.inputs.reconciles, 'Input counts reconcile', r.inputs.reconciles ? `every row of ${formatInt(r.inputs.totals.files)} files accepted or quarantined with a reason` : `${r.inputs.problems.length} discrepancies: see Inputs`],
+    [r.inputs.reconciles && r.inputs.totals.rejectedFiles === 0, 'Input counts reconcile', !r.inputs.reconciles ? `FAIL: ${r.inputs.problems.length} discrepancies: see Inputs` : r.inputs.totals.rejectedFiles ? `rows read = accepted + quarantined + rows of rejected files, but ${formatInt(r.inputs.totals.rejectedFiles)} files (${formatInt(r.inputs.totals.rejectedRows)} rows) were rejected whole: see Inputs` : `every row of ${formatInt(r.inputs.totals.files)} files accepted or quarantined with a reason`],
     [r.clusters.conflictingTokens.persons === 0, 'Persons holding conflicting NHS number / UPN tokens', formatInt(r.clusters.conflictingTokens.persons)],
     [r.clusters.implausibleDobSpread.persons === 0, `Persons whose dates of birth span more than ${IMPLAUSIBLE_DOB_SPREAD_DAYS} days`, formatInt(r.clusters.implausibleDobSpread.persons)],
     [r.bias.flagged.length === 0, 'Groups linked markedly less often than average', r.bias.flagged.length === 0 ? 'none' : r.bias.flagged.map((f) => `${groupLabel(f.dimension, f.group)} (${formatPercent(f.rate)})`).join('; ')],
@@ -48,7 +48,7 @@ function inputsBody(r: MatchAuditReport): SafeHtml {
   const t = r.inputs.totals;
   const reasons = Object.entries(t.quarantinedByReason).map(([reason, n]) => ({ reason, n }));
   return html`
-${r.inputs.reconciles ? notice('pass', 'RECONCILES', `Every one of ${formatInt(t.rows)} rows in ${formatInt(t.files)} files was accepted (${formatInt(t.accepted)}) or quarantined with a reason (${formatInt(t.quarantined)}).`) : notice('fail', 'DOES NOT RECONCILE', html`<ul>${r.inputs.problems.map((p) => html`<li>${p}</li>`)}</ul>`)}
+${!r.inputs.reconciles ? notice('fail', 'FAIL: DOES NOT RECONCILE', html`<ul>${r.inputs.problems.map((p) => html`<li>${p}</li>`)}</ul>`) : t.rejectedFiles ? notice('warn', 'RECONCILES, FILES REJECTED', `Of ${formatInt(t.rows)} rows read in ${formatInt(t.files)} files, ${formatInt(t.accepted)} were accepted, ${formatInt(t.quarantined)} quarantined with a reason and ${formatInt(t.rejectedRows)} are in ${formatInt(t.rejectedFiles)} files rejected whole (not carried forward: see why below).`) : notice('pass', 'RECONCILES', `Every one of ${formatInt(t.rows)} rows in ${formatInt(t.files)} files was accepted (${formatInt(t.accepted)}) or quarantined with a reason (${formatInt(t.quarantined)}).`)}
 ${table({
     caption: 'Files read for this run',
     columns: [
@@ -58,6 +58,7 @@ ${table({
       { label: 'Rows', key: 'rows', kind: 'num' },
       { label: 'Accepted', key: 'accepted', kind: 'num' },
       { label: 'Quarantined', key: 'quarantined', kind: 'num' },
+      { label: 'In a rejected file', key: 'rejectedRows', kind: 'num' },
       { label: 'Quarantined by reason', cell: (f) => (f.rejected ? html`<span class="bad">file rejected: ${f.rejected}</span>` : Object.entries(f.quarantinedByReason).map(([k, v]) => `${k} ${formatInt(v)}`).join(', ')) },
       { label: 'Reconciles', cell: (f) => status(f.reconciles, 'yes', 'NO') },
     ],
@@ -65,7 +66,7 @@ ${table({
     rowHeader: false,
     empty: 'no validation counts were found for this run.',
     className: 'compact',
-    totals: { key: 'Total', source: '', feed: '', extractDate: null, sha256: '', rows: t.rows, accepted: t.accepted, quarantined: t.quarantined, quarantinedByReason: t.quarantinedByReason, rejected: t.rejectedFiles ? `${t.rejectedFiles} files` : null, reconciles: r.inputs.reconciles },
+    totals: { key: 'Total', source: '', feed: '', extractDate: null, sha256: '', rows: t.rows, accepted: t.accepted, quarantined: t.quarantined, rejectedRows: t.rejectedRows, quarantinedByReason: t.quarantinedByReason, rejected: t.rejectedFiles ? `${t.rejectedFiles} files` : null, reconciles: r.inputs.reconciles },
   })}
 ${r.inputs.ignored.length ? table({
     caption: 'Files in landing not read for this run',
@@ -146,7 +147,7 @@ ${keyFigures([
     { label: 'records', value: formatInt(L.records) },
     { label: 'persons', value: formatInt(L.persons), note: 'after clustering' },
     { label: 'pairs scored', value: formatInt(L.pairsScored) },
-    { label: 'links', value: formatInt(L.links), note: `${formatInt(L.deterministicLinks)} meet a deterministic rule, ${formatInt(L.probabilisticLinks)} by score only` },
+    { label: 'links', value: formatInt(L.links), note: `${formatInt(L.deterministicLinks)} agree on a strong identifier or deterministic rule, ${formatInt(L.probabilisticLinks)} by score only` },
     { label: 'threshold', value: formatDecimal(thr.weight, 2), note: `match weight (probability ${formatPercent(thr.probability, 2)})` },
   ])}
 ${stackedBarChart({
@@ -171,9 +172,9 @@ ${table({
     rows: L.bySource,
   })}
 ${table({
-    caption: 'Links a deterministic rule alone would make (records agree on every column of the rule)',
+    caption: 'Links whose records agree on a strong identifier token or on every column of a deterministic rule (each link counted once, under the first)',
     columns: [
-      { label: 'Deterministic rule', cell: (x: { rule: string; links: number; plain?: boolean }) => (x.plain ? x.rule : code(x.rule)) },
+      { label: 'Agree on', cell: (x: { rule: string; links: number; plain?: boolean }) => (x.plain ? x.rule : code(x.rule)) },
       { label: 'Links', key: 'links', kind: 'num' },
     ],
     rows: [...L.byDeterministicRule.rules, { rule: 'only the probabilistic score', links: L.byDeterministicRule.probabilisticOnly, plain: true }],
@@ -197,19 +198,20 @@ ${histogram({
     yLabel: 'pairs',
     threshold: { value: thr.weight, label: 'threshold' },
     logScale: true,
-    note: `Every pair the match stage kept (pairs far below the threshold are dropped there). Pairs at or above the threshold are linked, unless the chaining guard refused the merge. Weights outside the axis are counted in the end bins (${formatInt(L.weightHistogram.clampedBelow)} below, ${formatInt(L.weightHistogram.clampedAbove)} above)${L.weightHistogram.deterministicWithoutWeight ? `; ${formatInt(L.weightHistogram.deterministicWithoutWeight)} pairs have no weight` : ''}. Bar heights are on a log scale.`,
+    note: `Every pair the match stage kept (pairs far below the threshold are dropped there). Pairs at or above the threshold are linked, unless a veto rule holds or the chaining guard refused the merge. Weights outside the axis are counted in the end bins (${formatInt(L.weightHistogram.clampedBelow)} below, ${formatInt(L.weightHistogram.clampedAbove)} above)${L.weightHistogram.deterministicWithoutWeight ? `; ${formatInt(L.weightHistogram.deterministicWithoutWeight)} pairs have no weight` : ''}. Bar heights are on a log scale.`,
   })}
 ${subheading('Threshold sensitivity')}
-${para(`How many links and persons there would be at other thresholds. A steep change near the threshold means many pairs are borderline. Persons here are connected components of the links, before the chaining guard, so at the threshold they can differ slightly from the ${formatInt(L.persons)} persons of the run${atThr ? ` (${formatInt(atThr.persons)} here)` : ''}.`)}
-${lineChart({
+${para(L.sensitivity.length ? `How many links and persons there would be at other thresholds: the match stage clustered the records again at each, with the same veto rules, known-different pairs and chaining guard, so the row of this run is the run itself (${atThr ? `${formatInt(atThr.links)} links, ${formatInt(atThr.persons)} persons` : 'not recorded'}). A steep change near the threshold means many pairs are borderline.` : 'Not recorded by this run\'s match stage.')}
+${L.sensitivity.length ? [
+lineChart({
     title: 'Links and persons by threshold',
     xLabels: L.sensitivity.map((s) => formatDecimal(s.weight, 1)),
     series: [{ name: 'links', values: L.sensitivity.map((s) => s.links) }, { name: 'persons', values: L.sensitivity.map((s) => s.persons) }],
     xLabel: 'threshold (match weight)',
     yLabel: 'count',
     markX: { index: L.sensitivity.findIndex((s) => s.offset === 0), label: 'this run' },
-  })}
-${table({
+  }),
+  table({
     caption: 'Threshold sensitivity',
     columns: [
       { label: 'Threshold weight', kind: 'num', cell: (s: MatchAuditReport['linkage']['sensitivity'][number]) => html`${formatDecimal(s.weight, 2)}${s.offset === 0 ? html` <strong>(this run)</strong>` : ''}` },
@@ -219,7 +221,8 @@ ${table({
       { label: 'Persons', key: 'persons', kind: 'num' },
     ],
     rows: L.sensitivity,
-  })}
+  }),
+  ] : ''}
 ${L.explanations.length ? html`${subheading('How a borderline pair is scored')}
 ${para('Every link can be explained: the prior weight, then each comparison\'s contribution log2(m/u) for the level the two records reached (term-frequency adjusted for exact names). These are the scored pairs nearest the threshold on either side.')}
 ${L.explanations.map((e) => waterfallChart({
