@@ -92,7 +92,7 @@ describe('match audit report of a real run', () => {
     expect(t.rejectedRows).toBe(plantedRows);
     expect(report.inputs.reconciles).toBe(true);
     const html = await readFile(join(root, 'out', 'outputs', `as_at=${AS_AT}`, 'match-audit', 'report.html'), 'utf8');
-    expect(html).toMatch(/Input counts reconcile<\/td><td><span class="bad">Look at this<\/span><\/td><td>rows read = accepted \+ quarantined \+ rows of rejected files, but 1 files \(\d+ rows\) were rejected whole/);
+    expect(html).toMatch(/Input counts reconcile<\/th><td><span class="bad">Look at this<\/span><\/td><td>rows read = accepted \+ quarantined \+ rows of rejected files, but 1 files \(\d+ rows\) were rejected whole/);
   });
 
   it('one definition of a link and a person: headline, sensitivity "this run", strong-identifier agreement, per source', async () => {
