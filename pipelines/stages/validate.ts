@@ -214,7 +214,7 @@ async function rejected(landing: ObjectStore, e: Pick<LandingEntry, 'key' | 'siz
 }
 
 /** Reason codes of files rejected for what is inside them (the entry-level ones are in feeds/landing.ts). */
-export const FILE_REJECT_REASONS = ['compressed', 'no_header', 'not_utf8', 'binary', 'bad_quoting', 'record_too_long', 'duplicate_columns', 'missing_columns'] as const;
+export const FILE_REJECT_REASONS = ['compressed', 'no_header', 'not_utf8', 'binary', 'bad_quoting', 'cr_line_endings', 'record_too_long', 'duplicate_columns', 'missing_columns'] as const;
 export type FileRejectReason = (typeof FILE_REJECT_REASONS)[number];
 
 /** Thrown inside validateFile for a file-level problem (turned into a rejected FileCounts). */
@@ -228,6 +228,7 @@ function csvErrorReason(message: string): FileRejectReason {
   if (message.startsWith('not UTF-8')) return 'not_utf8';
   if (message.includes('NUL bytes')) return 'binary';
   if (message.startsWith('a record longer')) return 'record_too_long';
+  if (message.startsWith('line ends are CR only')) return 'cr_line_endings';
   return 'bad_quoting';
 }
 
