@@ -11,7 +11,7 @@ import { iterateParquet, selectColumnsIn, type ParquetRow } from '../io/parquet.
 import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
 
 export const IDENTIFIER_KINDS = [
-  'forename', 'surname', 'full_name', 'date_of_birth', 'postcode', 'address', 'nhs_number_token', 'upn_token',
+  'forename', 'surname', 'full_name', 'date_of_birth', 'postcode', 'address', 'nhs_number_token', 'upn_token', 'surname_and_dob', 'name_pair',
 ] as const;
 export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
 
@@ -24,6 +24,8 @@ export const KIND_LABELS: Record<IdentifierKind, string> = {
   address: 'address line',
   nhs_number_token: 'NHS number token',
   upn_token: 'UPN token',
+  surname_and_dob: 'surname next to its date of birth',
+  name_pair: 'a forename and a surname side by side (possibly a third party)',
 };
 
 /**
@@ -68,6 +70,13 @@ export interface IdentifierIndex {
   postcodes: Map<string, string[]>;
   tokens: Map<string, { kind: IdentifierKind; recordIds: string[] }>;
   datesOfBirth: Map<string, string[]>;
+  /** `<SURNAME WORD>|<YYYY-MM-DD>` of each person (a surname written next to its own date of birth). */
+  surnameDob: Map<string, string[]>;
+  /** Every single-word forename and surname seen in the secure zone (a forename beside a surname of anyone: a name). */
+  forenameWords: Set<string>;
+  surnameWords: Set<string>;
+  /** Rows of the quarantine indexed (people whose own row was quarantined are still searched for). */
+  quarantinedRows: number;
   /** How many distinct values of each kind are indexed (reported; never the values). */
   counts: Record<IdentifierKind, number>;
   records: number;
@@ -96,6 +105,7 @@ function remember(ids: string[], id: string): void {
 export function emptyIndex(): IdentifierIndex {
   return {
     wholeValues: new Map(), phrases: new Map(), phraseEntries: new Map(), postcodes: new Map(), tokens: new Map(), datesOfBirth: new Map(),
+    surnameDob: new Map(), forenameWords: new Set(), surnameWords: new Set(), quarantinedRows: 0,
     counts: Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>, records: 0,
   };
 }
@@ -187,14 +197,56 @@ export function addPerson(ix: IdentifierIndex, p: SecurePerson): void {
       ix.counts[kind]++;
     }
   }
-  if (p.dateOfBirth && /^\d{4}-\d{2}-\d{2}$/.test(p.dateOfBirth)) {
-    const ids = ix.datesOfBirth.get(p.dateOfBirth);
+  const dob = p.dateOfBirth ? isoDateOf(p.dateOfBirth) : null;
+  if (dob) {
+    const ids = ix.datesOfBirth.get(dob);
     if (ids) remember(ids, id);
     else {
-      ix.datesOfBirth.set(p.dateOfBirth, [id]);
+      ix.datesOfBirth.set(dob, [id]);
       ix.counts.date_of_birth++;
     }
   }
+  addNameWords(ix, fn, p.middleNames ? normaliseText(p.middleNames) : '', sn, p.surnameParts, dob, id);
+}
+
+/** A date of birth as given (ISO, or dd/mm/yyyy as providers write it in a quarantined row) to YYYY-MM-DD. */
+function isoDateOf(v: string): string | null {
+  const s = v.trim();
+  if (/^\d{4}-\d{2}-\d{2}/.test(s)) return s.slice(0, 10);
+  const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(s);
+  return m ? `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}` : null;
+}
+
+/** The words of names (for name pairs) and each surname word with the person's date of birth. */
+function addNameWords(ix: IdentifierIndex, fn: string, middle: string, sn: string, parts: string[], dob: string | null, id: string): void {
+  for (const w of `${fn} ${middle}`.split(' ')) if (w.length >= 3 && !NON_IDENTIFYING.has(w) && !/\d/.test(w)) ix.forenameWords.add(w);
+  const surnameWords = new Set([...sn.split(' '), ...parts.map((x) => normaliseText(x))].filter((w) => w.length >= 2 && !NON_IDENTIFYING.has(w) && !/\d/.test(w)));
+  for (const w of surnameWords) {
+    if (w.length >= 3) ix.surnameWords.add(w);
+    if (!dob) continue;
+    const k = `${w}|${dob}`;
+    const ids = ix.surnameDob.get(k);
+    if (ids) remember(ids, id);
+    else {
+      ix.surnameDob.set(k, [id]);
+      ix.counts.surname_and_dob++;
+    }
+  }
+}
+
+/**
+ * Splits text into the words a reader would see, whatever joins them: separators (space, _ - . / and the rest),
+ * camel case (HamzaButt, HAMZAButt) and digits against letters (Butt01, DA1). Upper case, accents folded.
+ */
+export function tokenWords(raw: string): string[] {
+  const split = raw.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/([A-Z])([A-Z][a-z])/g, '$1 $2').replace(/([A-Za-z])(?=\d)|(\d)(?=[A-Za-z])/g, '$1$2 ');
+  const n = normaliseText(split);
+  return n ? n.split(' ') : [];
+}
+
+/** Whether text has anything tokenWords splits beyond what normaliseText does (camel case, digits against letters). */
+export function hasJoinedWords(raw: string): boolean {
+  return /[a-z][A-Z]|[A-Z][A-Z][a-z]|[A-Za-z]\d|\d[A-Za-z]/.test(raw);
 }
 
 function pick(row: ParquetRow, ...names: string[]): string | null {
@@ -230,8 +282,59 @@ export function securePersonFromRow(row: ParquetRow): SecurePerson {
 }
 
 
-/** Builds the index from the secure zone's person records for the as-at date. */
-export async function loadIdentifierIndex(secure: ObjectStore, asAt: string): Promise<IdentifierIndex> {
+const QUARANTINE_FIELDS: Array<[RegExp, keyof SecurePerson]> = [
+  [/^(forename|first_?name|given_?name)s?$/i, 'forename'], [/^middle_?names?$/i, 'middleNames'], [/^(surname|last_?name|family_?name)$/i, 'surname'],
+  [/^(date_of_birth|dob|birth_?date)$/i, 'dateOfBirth'], [/^post_?code$/i, 'postcode'], [/^address_?line_?1$/i, 'addressLine1'],
+];
+
+/**
+ * A quarantined row as a person to search for: its identity columns whatever the feed (a person whose own people row
+ * was quarantined is in no person record, and an event feed's row may name someone). A postcode or address is only
+ * a person's own in a people feed (an event's postcode is where it happened).
+ */
+export function quarantinedPerson(row: Record<string, unknown>, recordId: string, peopleFeed: boolean): SecurePerson | null {
+  const p: SecurePerson = { recordId, forename: null, middleNames: null, surname: null, surnameParts: [], dateOfBirth: null, postcode: null, addressLine1: null, nhsNumberToken: null, upnToken: null };
+  let any = false;
+  for (const [k, v] of Object.entries(row)) {
+    if (typeof v !== 'string' || !v.trim()) continue;
+    const f = QUARANTINE_FIELDS.find(([re]) => re.test(k))?.[1];
+    if (!f || ((f === 'postcode' || f === 'addressLine1') && !peopleFeed)) continue;
+    (p as unknown as Record<string, string>)[f] = v;
+    any = true;
+  }
+  return any ? p : null;
+}
+
+/** Every quarantined row of the as-at date (secure: as_at=D/quarantine/<source>/<feed>/...jsonl) into the index. */
+async function addQuarantine(ix: IdentifierIndex, secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean): Promise<void> {
+  const prefix = keys.quarantine(asAt, '', '', '').replace(/\/+$/, '/');
+  for (const o of await secure.list(prefix)) {
+    if (!o.key.endsWith('.jsonl')) continue;
+    const [source = '', feed = ''] = o.key.slice(prefix.length).split('/');
+    const people = isPeopleFeed(source, feed);
+    for (const line of (await secure.get(o.key)).toString('utf8').split('\n')) {
+      if (!line) continue;
+      let q: { line?: unknown; row?: unknown };
+      try {
+        q = JSON.parse(line) as typeof q;
+      } catch {
+        continue;
+      }
+      if (!q.row || typeof q.row !== 'object') continue;
+      const p = quarantinedPerson(q.row as Record<string, unknown>, `quarantine:${source}/${feed}:line ${String(q.line ?? '?')}`, people);
+      if (!p) continue;
+      addPerson(ix, p);
+      ix.records--;
+      ix.quarantinedRows++;
+    }
+  }
+}
+
+/**
+ * Builds the index from the secure zone for the as-at date: the person records, and every quarantined row (people
+ * whose own row was rejected, and anyone an event row names).
+ */
+export async function loadIdentifierIndex(secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean = () => true): Promise<IdentifierIndex> {
   const key = keys.secure(asAt, PERSON_RECORDS_KEY);
   if (!(await secure.exists(key))) {
     throw new Error(`privacy scan: no secure person records at ${key} in ${secure.location}: run standardise first`);
@@ -239,5 +342,6 @@ export async function loadIdentifierIndex(secure: ObjectStore, asAt: string): Pr
   const ix = emptyIndex();
   // only the columns securePersonFromRow reads (whichever of their names the file uses)
   for await (const batch of iterateParquet(secure, key, selectColumnsIn(SECURE_PERSON_COLUMNS))) for (const row of batch) addPerson(ix, securePersonFromRow(row));
+  await addQuarantine(ix, secure, asAt, isPeopleFeed);
   return ix;
 }

@@ -8,7 +8,8 @@ import type { ObjectStore } from '../io/object-store.ts';
 import type { Log } from '../log.ts';
 import { ParquetDistinctScanner } from './parquet-distinct.ts';
 import { unitsOf, unitsOfBuffer, formatOf, type FileFormat, type TextUnit } from './extract.ts';
-import { IDENTIFIER_KINDS, KIND_LABELS, compactPostcode, normaliseText, phraseKey, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
+import { IDENTIFIER_KINDS, KIND_LABELS, hasJoinedWords, normaliseText, phraseKey, tokenWords, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
+import { isIsoDate } from '../layout.ts';
 
 export interface Finding {
   zone: string;
@@ -52,7 +53,10 @@ const FINDINGS_LOGGED_PER_FILE = 20;
 
 const DOB_FIELD = /(^|[_\s.-])(dob|birth|born|date_of_birth|dateofbirth|birth_?date)($|[_\s.-])/i;
 const DATE_IN_TEXT = /\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})(\d{2})(\d{2})\b/g;
-const POSTCODE_IN_TEXT = /\b([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})\b/g;
+/** A postcode with any separator or none (M1 4BT, M1_4BT, M1-4BT, M14BT), not inside a longer run of letters. */
+const POSTCODE_IN_TEXT = /(?<![A-Z])([A-Z]{1,2}\d[A-Z\d]?)[\s_./-]?(\d[A-Z]{2})(?![A-Z])/g;
+/** A reference column (record_ref, person_ref, incident_ref, source_person_ref, reference). */
+const REF_FIELD = /(^|[_\s.-])(ref|reference)$|^ref(erence)?([_\s.-]|$)|[a-z]Ref$/i;
 const TOKEN_IN_TEXT = /\b[0-9a-f]{64}\b/gi;
 
 function isoDatesIn(text: string): string[] {
@@ -108,36 +112,107 @@ export interface Hit {
   recordIds: string[];
 }
 
+/** Phrases (full names, address lines) anywhere in a word sequence: one map look-up per word pair whose words could key one. */
+function phraseHits(ix: IdentifierIndex, words: string[], hits: Map<IdentifierKind, string[]>): void {
+  const { first, second } = phraseWords(ix);
+  for (let i = 0; i + 1 < words.length; i++) {
+    if (!first.has(words[i]!) || !second.has(words[i + 1]!)) continue;
+    const candidates = ix.phrases.get(phraseKey(words[i]!, words[i + 1]!));
+    if (!candidates) continue;
+    for (const p of candidates) {
+      if (i + p.words.length > words.length || hits.has(p.kind)) continue;
+      let ok = true;
+      for (let j = 2; j < p.words.length; j++) if (words[i + j] !== p.words[j]) { ok = false; break; }
+      if (ok) addHit(hits, p.kind, p.recordIds);
+    }
+  }
+}
+
+const isDigits = (w: string | undefined) => w !== undefined && w.length > 0 && w.charCodeAt(0) >= 48 && w.charCodeAt(0) <= 57 && /^\d+$/.test(w);
+const iso = (y: string, m: string, d: string) => `${y}-${m.padStart(2, '0')}-${d.padStart(2, '0')}`;
+
+/** A date written as words from position i: YYYY MM DD, DD MM YYYY, or one word YYYYMMDD / DDMMYYYY. Each reading (real dates only) with its length. */
+export function datesAt(words: string[], i: number): Array<{ date: string; length: number }> {
+  const out: Array<{ date: string; length: number }> = [];
+  const a = words[i]!;
+  if (a.length === 8 && isDigits(a)) {
+    for (const d of [iso(a.slice(0, 4), a.slice(4, 6), a.slice(6)), iso(a.slice(4), a.slice(2, 4), a.slice(0, 2))]) if (isIsoDate(d)) out.push({ date: d, length: 1 });
+  }
+  const b = words[i + 1];
+  const c = words[i + 2];
+  if (isDigits(a) && isDigits(b) && isDigits(c)) {
+    const d = a.length === 4 && b!.length <= 2 && c!.length <= 2 ? iso(a, b!, c!) : a.length <= 2 && b!.length <= 2 && c!.length === 4 ? iso(c!, b!, a) : '';
+    if (d && isIsoDate(d)) out.push({ date: d, length: 3 });
+  }
+  return out;
+}
+
+/** A surname written next to (before or after) its own date of birth, in any date format: BUTT-1996-10-26, Butt_26101996. */
+function surnameDobHits(ix: IdentifierIndex, words: string[], hits: Map<IdentifierKind, string[]>): void {
+  for (let i = 0; i < words.length; i++) {
+    if (!isDigits(words[i])) continue;
+    for (const { date, length } of datesAt(words, i)) {
+      for (const w of [words[i - 1], words[i + length]]) {
+        const ids = w ? ix.surnameDob.get(`${w}|${date}`) : undefined;
+        if (ids) return addHit(hits, 'surname_and_dob', ids);
+      }
+    }
+  }
+}
+
+/** A forename and a surname side by side (either order), of anyone in the secure zone: a name, perhaps of a third party in no people feed. */
+function namePairHits(ix: IdentifierIndex, words: string[], vocabulary: ReadonlySet<string>, hits: Map<IdentifierKind, string[]>): void {
+  for (let i = 0; i + 1 < words.length; i++) {
+    const a = words[i]!;
+    const b = words[i + 1]!;
+    if (a.length < 3 || b.length < 3 || vocabulary.has(a) || vocabulary.has(b)) continue;
+    if ((ix.forenameWords.has(a) && ix.surnameWords.has(b)) || (ix.surnameWords.has(a) && ix.forenameWords.has(b))) {
+      const e = ix.wholeValues.get(a) ?? ix.wholeValues.get(b);
+      return addHit(hits, 'name_pair', e?.recordIds ?? []);
+    }
+  }
+}
+
+/** A reference that is a date of birth (the whole ref, or what follows a "ref" word). */
+function dobRefHits(ix: IdentifierIndex, words: string[], refField: boolean, hits: Map<IdentifierKind, string[]>): void {
+  for (let i = 0; i < words.length; i++) {
+    if (!isDigits(words[i]) || !(refField ? i === 0 : words[i - 1] === 'REF')) continue;
+    for (const { date, length } of datesAt(words, i)) {
+      // the whole ref: nothing follows in a ref column, no further number after it in text (REF-2026-03-05-001 is not a date)
+      const ids = ix.datesOfBirth.get(date);
+      if (ids && (refField ? i + length === words.length : !isDigits(words[i + length]))) return addHit(hits, 'date_of_birth', ids);
+    }
+  }
+}
+
 export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: ReadonlySet<string> = new Set()): Hit[] {
   const hits = new Map<IdentifierKind, string[]>();
   const norm = normaliseText(unit.text);
+  const data = unit.position === 'data';
   if (norm) {
     const whole = ix.wholeValues.get(norm);
     // Single names are only matched as a whole data value: in template text (headings, prose) a word such as
     // "Ward" or "Young" is the report's own vocabulary. Full names and addresses count anywhere.
     const single = whole ? isSingleNameKind(whole.kind) : false;
-    if (whole && (!single || (unit.position === 'data' && norm.length >= MIN_SINGLE_NAME_LENGTH && !vocabulary.has(norm)))) addHit(hits, whole.kind, whole.recordIds);
-    // Phrases have two words or more and are filed under their first two: one map look-up per word pair.
-    if (norm.includes(' ')) {
-      const words = norm.split(' ');
-      const { first, second } = phraseWords(ix);
-      for (let i = 0; i + 1 < words.length; i++) {
-        if (!first.has(words[i]!) || !second.has(words[i + 1]!)) continue;
-        const candidates = ix.phrases.get(phraseKey(words[i]!, words[i + 1]!));
-        if (!candidates) continue;
-        for (const p of candidates) {
-          if (i + p.words.length > words.length || hits.has(p.kind)) continue;
-          let ok = true;
-          for (let j = 2; j < p.words.length; j++) if (words[i + j] !== p.words[j]) { ok = false; break; }
-          if (ok) addHit(hits, p.kind, p.recordIds);
-        }
+    if (whole && (!single || (data && norm.length >= MIN_SINGLE_NAME_LENGTH && !vocabulary.has(norm)))) addHit(hits, whole.kind, whole.recordIds);
+    // Words as written, and (when the text joins words by case or digits: HamzaButt01, Hamza.Butt.DA1) as read.
+    const joined = hasJoinedWords(unit.text);
+    const words = joined ? tokenWords(unit.text) : norm.includes(' ') ? norm.split(' ') : null;
+    if (words) {
+      if (norm.includes(' ')) phraseHits(ix, norm.split(' '), hits);
+      if (joined) phraseHits(ix, words, hits);
+      // a pair of different people's names only where no one's full name was found (that is the stronger finding)
+      if (data && !hits.has('full_name')) namePairHits(ix, words, vocabulary, hits);
+      if (/\d/.test(norm)) {
+        surnameDobHits(ix, words, hits);
+        dobRefHits(ix, words, !!unit.field && REF_FIELD.test(unit.field), hits);
       }
-    }
+    } else if (unit.field && REF_FIELD.test(unit.field) && /^\d{8}$/.test(norm)) dobRefHits(ix, [norm], true, hits);
   }
   const upper = unit.text.toUpperCase();
   if (/\d[A-Z]{2}/.test(upper)) {
     for (const m of upper.matchAll(POSTCODE_IN_TEXT)) {
-      const ids = ix.postcodes.get(compactPostcode(m[0]) ?? '');
+      const ids = ix.postcodes.get(`${m[1]}${m[2]}`);
       if (ids) {
         addHit(hits, 'postcode', ids);
         break;
@@ -201,10 +276,11 @@ export class ScanCollector {
       if (n) this.vocabulary.add(n);
     }
     this.parquetMode = opts.parquet ?? 'distinct';
-    // A Parquet cell's verdict depends on its text and on whether its column is a DOB field: nothing else.
+    // A Parquet cell's verdict depends on its text and on whether its column is a DOB or reference field: nothing
+    // else. (One flag for both: in a curated table a date inside a reference that equals a date of birth counts as one.)
     this.parquet = new ParquetDistinctScanner(
-      (text, dob) => checkUnit(this.ix, { location: '', field: dob ? 'date_of_birth' : undefined, text, position: 'data' }, this.vocabulary),
-      (column) => DOB_FIELD.test(column),
+      (text, flagged) => checkUnit(this.ix, { location: '', field: flagged ? 'date_of_birth_ref' : undefined, text, position: 'data' }, this.vocabulary),
+      (column) => DOB_FIELD.test(column) || REF_FIELD.test(column),
       undefined,
       opts.scratch,
     );

@@ -104,6 +104,8 @@ export interface MatchAuditReport {
   privacy: Omit<ScanResult, 'findings'> & { findings: ScanResult['findings'] };
   manifest: Record<string, unknown> | null;
   review: ReviewEstimate | null;
+  /** Information governance's sign-off, once given (locality signoff). */
+  signoff?: { decision: 'approve' | 'reject'; by: string; at: string; note: string };
 }
 
 export interface ModelSummary {

@@ -13,6 +13,7 @@ import { BIAS_FLAG_MIN_RECORDS, BIAS_FLAG_POINTS, IMPLAUSIBLE_DOB_SPREAD_DAYS } 
 const KIND_PLURALS: Record<keyof typeof KIND_LABELS, string> = {
   forename: 'forenames', surname: 'surnames', full_name: 'full names', date_of_birth: 'dates of birth', postcode: 'full postcodes',
   address: 'address lines', nhs_number_token: 'NHS number tokens', upn_token: 'UPN tokens',
+  surname_and_dob: 'surnames with their dates of birth', name_pair: 'forename and surname pairs',
 };
 const AGE_LABELS: Record<string, string> = { '0': 'under 1', '1': '1', unknown: 'not known' };
 const groupLabel = (dimension: string, group: string) => (dimension === 'age band' ? `aged ${AGE_LABELS[group] ?? group}` : `${dimension} ${group}`);
@@ -405,9 +406,11 @@ export function renderAuditHtml(r: MatchAuditReport): string {
   return renderPage({
     title: 'Match audit report',
     subtitle: `As at ${formatDate(r.asAt)} · run ${r.runId}`,
-    banner: r.privacy.status === 'pass'
+    banner: html`${r.privacy.status === 'pass'
       ? notice('pass', 'PRIVACY SCAN PASSED', 'No clear identifier left the secure zone in this run\'s published outputs.')
-      : notice('fail', 'PRIVACY SCAN FAILED', `${formatInt(r.privacy.findingsTotal)} clear identifiers found in published outputs: see Privacy.`),
+      : notice('fail', 'PRIVACY SCAN FAILED', `${formatInt(r.privacy.findingsTotal)} clear identifiers found in published outputs: see Privacy.`)}${r.signoff
+      ? notice(r.signoff.decision === 'approve' ? 'pass' : 'fail', r.signoff.decision === 'approve' ? 'SIGNED OFF' : 'REJECTED', `Information governance sign-off: ${r.signoff.decision === 'approve' ? 'approved' : 'rejected'} by ${r.signoff.by} on ${r.signoff.at.slice(0, 10)}${r.signoff.note ? `: ${r.signoff.note}` : ''}`)
+      : ''}`,
     intro: html`${keyFigures([
       { label: 'files read', value: formatInt(t.files) },
       { label: 'rows accepted', value: formatInt(t.accepted), note: `of ${formatInt(t.rows)}` },
