@@ -72,7 +72,7 @@ export interface IdentifierIndex {
   datesOfBirth: Map<string, string[]>;
   /** `<SURNAME WORD>|<YYYY-MM-DD>` of each person (a surname written next to its own date of birth). */
   surnameDob: Map<string, string[]>;
-  /** Every single-word forename and surname seen in the secure zone (a forename beside a surname of anyone: a name). */
+  /** Every forename word (3+ letters) and surname word (2+) seen in the secure zone (a forename beside a surname of anyone: a name). */
   forenameWords: Set<string>;
   surnameWords: Set<string>;
   /** Rows of the quarantine indexed (people whose own row was quarantined are still searched for). */
@@ -222,7 +222,7 @@ function addNameWords(ix: IdentifierIndex, fn: string, middle: string, sn: strin
   for (const w of `${fn} ${middle}`.split(' ')) if (w.length >= 3 && !NON_IDENTIFYING.has(w) && !/\d/.test(w)) ix.forenameWords.add(w);
   const surnameWords = new Set([...sn.split(' '), ...parts.map((x) => normaliseText(x))].filter((w) => w.length >= 2 && !NON_IDENTIFYING.has(w) && !/\d/.test(w)));
   for (const w of surnameWords) {
-    if (w.length >= 3) ix.surnameWords.add(w);
+    ix.surnameWords.add(w);
     if (!dob) continue;
     const k = `${w}|${dob}`;
     const ids = ix.surnameDob.get(k);
@@ -239,14 +239,26 @@ function addNameWords(ix: IdentifierIndex, fn: string, middle: string, sn: strin
  * camel case (HamzaButt, HAMZAButt) and digits against letters (Butt01, DA1). Upper case, accents folded.
  */
 export function tokenWords(raw: string): string[] {
-  const split = raw.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/([A-Z])([A-Z][a-z])/g, '$1 $2').replace(/([A-Za-z])(?=\d)|(\d)(?=[A-Za-z])/g, '$1$2 ');
-  const n = normaliseText(split);
-  return n ? n.split(' ') : [];
+  if (!ASCII_ONLY.test(raw)) {
+    const n = normaliseText(splitJoins(raw.normalize('NFKD').replace(/[\u0300-\u036f]/g, '')));
+    return n ? n.split(' ') : [];
+  }
+  // word by word: only a word that joins others is rewritten (long JSON values are mostly plain words)
+  const out: string[] = [];
+  for (const w of raw.split(/[^A-Za-z0-9]+/)) {
+    if (!w) continue;
+    if (!JOINED.test(w)) out.push(w.toUpperCase());
+    else for (const part of splitJoins(w).split(' ')) if (part) out.push(part.toUpperCase());
+  }
+  return out;
 }
+
+const JOINED = /[a-z][A-Z]|[A-Z][A-Z][a-z]|[A-Za-z]\d|\d[A-Za-z]/;
+const splitJoins = (w: string) => w.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/([A-Z])([A-Z][a-z])/g, '$1 $2').replace(/([A-Za-z])(?=\d)|(\d)(?=[A-Za-z])/g, '$1$2 ');
 
 /** Whether text has anything tokenWords splits beyond what normaliseText does (camel case, digits against letters). */
 export function hasJoinedWords(raw: string): boolean {
-  return /[a-z][A-Z]|[A-Z][A-Z][a-z]|[A-Za-z]\d|\d[A-Za-z]/.test(raw);
+  return JOINED.test(raw);
 }
 
 function pick(row: ParquetRow, ...names: string[]): string | null {

@@ -149,8 +149,10 @@ export function datesAt(words: string[], i: number): Array<{ date: string; lengt
 
 /** A surname written next to (before or after) its own date of birth, in any date format: BUTT-1996-10-26, Butt_26101996. */
 function surnameDobHits(ix: IdentifierIndex, words: string[], hits: Map<IdentifierKind, string[]>): void {
+  const surname = (w: string | undefined) => w !== undefined && ix.surnameWords.has(w);
   for (let i = 0; i < words.length; i++) {
-    if (!isDigits(words[i])) continue;
+    // cheap test first: a surname word just before, or just after a one- or three-word date
+    if (!isDigits(words[i]) || !(surname(words[i - 1]) || surname(words[i + 1]) || surname(words[i + 3]))) continue;
     for (const { date, length } of datesAt(words, i)) {
       for (const w of [words[i - 1], words[i + length]]) {
         const ids = w ? ix.surnameDob.get(`${w}|${date}`) : undefined;

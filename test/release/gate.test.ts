@@ -16,6 +16,7 @@ import { keys, PERSON_RECORDS_KEY } from '../../pipelines/layout.ts';
 import { localStores, runLocal } from '../../pipelines/local/runner.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import { readReleasedSet } from '../../pipelines/release/promote.ts';
+import { signOff } from '../../pipelines/release/signoff.ts';
 import { loadStage } from '../../pipelines/stages/index.ts';
 import { PUBLISH_STEPS, publishStage, type PublishStep } from '../../pipelines/stages/publish.ts';
 import { defineStage } from '../../pipelines/stages/index.ts';
@@ -95,5 +96,34 @@ describe('the release gate', () => {
     expect(formatSummary(r)).toContain('awaiting information governance sign-off');
     // the same run again is "already done" (it waits for IG), not re-run
     expect((await runLocal({ landing: LANDING, out, asAt: AS_AT, log: silentLog, config })).status).toBe('skipped');
+
+    // IG signs off: a note naming a data subject is refused (it is published with the audit); then approve releases
+    const stores = localStores(LANDING, out);
+    const people = await readParquet(stores.secure, keys.secure(AS_AT, PERSON_RECORDS_KEY));
+    const p = people.find((x) => typeof x.forename === 'string' && typeof x.surname === 'string' && String(x.forename).length > 2)!;
+    await expect(signOff(stores, { asAt: AS_AT, decision: 'approve', by: 'IG Officer', note: `checked ${String(p.forename)} ${String(p.surname)}` })).rejects.toThrow('the note carries a clear identifier (full name)');
+    const m = await signOff(stores, { asAt: AS_AT, decision: 'approve', by: 'IG Officer', note: 'audit checked' });
+    expect(m.release).toMatchObject({ state: 'released', signoff: { decision: 'approve', by: 'IG Officer', note: 'audit checked' } });
+    const set = await readReleasedSet(stores.outputs, AS_AT);
+    if (set.state !== 'live') throw new Error(set.state);
+    expect(set.marker).toMatchObject({ runId: r.runId, signoff: { decision: 'approve', by: 'IG Officer' } });
+    expect(set.files.get('target-lists/index.html')!.toString()).toContain('released: approved by IG Officer');
+    expect(JSON.parse(set.files.get('match-audit/report.json')!.toString()).signoff).toMatchObject({ decision: 'approve', by: 'IG Officer' });
+    expect(set.files.get('match-audit/report.html')!.toString()).toContain('SIGNED OFF');
+    expect(JSON.parse(set.files.get('manifest.json')!.toString()).release).toMatchObject({ state: 'released', signoff: { by: 'IG Officer' } });
+    // a released run is not decided again
+    await expect(signOff(stores, { asAt: AS_AT, decision: 'reject', by: 'IG Officer', note: '' })).rejects.toThrow('only a finished run awaiting sign-off');
+  }, 300_000);
+
+  it('IG rejects: recorded in the run manifest and the staged audit; nothing released, the set stays staged', async () => {
+    const out = join(dir, 'c');
+    const config = runConfigSchema.parse({ publish: { requireSignoff: true } });
+    const r = await runLocal({ landing: LANDING, out, asAt: AS_AT, log: silentLog, config });
+    const stores = localStores(LANDING, out);
+    const m = await signOff(stores, { asAt: AS_AT, decision: 'reject', by: 'IG Officer', note: 'threshold too low' });
+    expect(m.release).toMatchObject({ state: 'rejected', signoff: { decision: 'reject', by: 'IG Officer' } });
+    expect(await readReleasedSet(stores.outputs, AS_AT)).toEqual({ state: 'none' });
+    const audit = JSON.parse((await stores.secure.get(keys.staged(AS_AT, r.runId, 'match-audit/report.json'))).toString());
+    expect(audit.signoff).toMatchObject({ decision: 'reject', note: 'threshold too low' });
   }, 300_000);
 });
