@@ -31,6 +31,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'link', summary: 'Fellegi-Sunter linkage of any CSV/Parquet with a settings file: one input dedupes, two inputs link (settings.linkType)', load: () => import('./commands/link.ts') },
   { name: 'explain', summary: "print the whole breakdown of one family's score: members and why, rules met with evidence, rules not met, tier", load: () => import('./commands/explain.ts') },
   { name: 'review', summary: 'Clerical review of pairs around the match threshold: export a sample, import decisions', load: () => import('./commands/review.ts') },
+  { name: 'signoff', summary: 'information governance sign-off of a run held for it (publish.requireSignoff): approve releases it, reject keeps it staged', load: () => import('./commands/signoff.ts') },
   { name: 'privacy-scan', summary: "Scan a run's published outputs and curated tables for clear identifiers from the secure zone (names file, place and kind, never the value)", load: () => import('./commands/privacy.ts') },
 ];
 
