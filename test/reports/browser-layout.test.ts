@@ -2,7 +2,8 @@
  * Layout of the published HTML reports as their readers see them, in headless Chromium (/usr/bin/chromium via
  * playwright-core), from a real pipeline run on generated data: at 1,024 and 1,400 px wide nothing overflows the page
  * and the summary tables fit (wider tables sit in their own scrolling region, reachable by keyboard); printed to A4
- * landscape no table runs past the page; axe-core finds no accessibility violation. Screenshots and PDFs are kept
+ * landscape no table runs past the page; no element's content overflows its box unless the element scrolls (long
+ * flags and evidence wrap, nothing is cut or spills over); axe-core finds no accessibility violation. Screenshots and PDFs are kept
  * under test-artifacts/browser/ (git-ignored).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,12 +29,20 @@ const A4_LANDSCAPE_CONTENT_PX = Math.floor(((297 - 20) / 25.4) * 96);
 
 interface Layout {
   pageOverflow: number;
+  /** Elements (not scroll containers) whose content is wider than their box: spilled over or cut. */
+  overflowing: string[];
   tables: Array<{ caption: string; tableWidth: number; wrapWidth: number; scrolls: boolean; right: number }>;
 }
 
 /** Measured in the page (a string, so this file needs no DOM typings). */
 const MEASURE = `(() => ({
   pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  overflowing: [...document.body.querySelectorAll('*')].filter((el) => {
+    if (!(el instanceof HTMLElement)) return false;
+    const cs = getComputedStyle(el);
+    if (['inline', 'contents', 'none'].includes(cs.display) || ['auto', 'scroll'].includes(cs.overflowX)) return false;
+    return el.scrollWidth > el.clientWidth + 1;
+  }).map((el) => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' (' + el.scrollWidth + ' > ' + el.clientWidth + ' px): ' + (el.textContent ?? '').trim().slice(0, 60)),
   tables: [...document.querySelectorAll('table')].map((t) => {
     const wrap = t.closest('.table-wrap') ?? t.parentElement;
     return {
@@ -83,6 +92,7 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
       await page.screenshot({ path: join(ARTIFACTS, `${shot}-${width}.png`), fullPage: true });
       await page.close();
       expect(layout.pageOverflow, `${file} at ${width} px: the page scrolls sideways`).toBeLessThanOrEqual(0);
+      expect(layout.overflowing, `${file} at ${width} px: content overflows its box`).toEqual([]);
       for (const t of layout.tables) {
         // a table wider than its box must be in a scrolling region (nothing cut off), and the summaries must fit
         if (t.tableWidth > t.wrapWidth + 1) expect(t.scrolls, `${file} at ${width} px: "${t.caption}" is cut off`).toBe(true);
@@ -98,6 +108,7 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
     await page.pdf({ path: join(ARTIFACTS, `${shot}-A4.pdf`), format: 'A4', landscape: true, preferCSSPageSize: true, printBackground: true });
     await page.close();
     expect(layout.pageOverflow, `${file} printed: wider than A4 landscape`).toBeLessThanOrEqual(0);
+    expect(layout.overflowing, `${file} printed: content overflows its box`).toEqual([]);
     for (const t of layout.tables) expect(t.right, `${file} printed: "${t.caption}" runs past the A4 page (${t.right} > ${A4_LANDSCAPE_CONTENT_PX} px)`).toBeLessThanOrEqual(A4_LANDSCAPE_CONTENT_PX + 1);
   }
 
@@ -110,14 +121,14 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
     expect(violations, `${file}: axe-core violations`).toEqual([]);
   }
 
-  it('the target-lists index fits 1,024 and 1,400 px (the locality summary whole), prints on A4, axe clean', async () => {
-    await checkScreens('target-lists/index.html', 'layout-target-lists-index', [/^Families by locality$/, /^Files in this folder$/, /^Headlines and the feeds/]);
+  it('the target-lists index fits 1,024 and 1,400 px (the summaries and each locality\'s top families whole: flags and rules wrap), prints on A4, axe clean', async () => {
+    await checkScreens('target-lists/index.html', 'layout-target-lists-index', [/^Families by locality$/, /^Files in this folder$/, /^Headlines and the feeds/, /highest-scoring families$/]);
     await checkPrint('target-lists/index.html', 'layout-target-lists-index');
     await checkAxe('target-lists/index.html');
   }, 120_000);
 
-  it('a locality\'s whole list page fits, prints on A4, axe clean', async () => {
-    await checkScreens('target-lists/North.html', 'layout-target-list-north', []);
+  it('a locality\'s whole list page fits (every family\'s row whole: flags and rules wrap), prints on A4, axe clean', async () => {
+    await checkScreens('target-lists/North.html', 'layout-target-list-north', [/every ranked family$/, /open to statutory services$/]);
     await checkPrint('target-lists/North.html', 'layout-target-list-north');
     await checkAxe('target-lists/North.html');
   }, 120_000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  barChart, escapeHtml, findExternalReferences, formatDate, formatDecimal, formatInt, formatPercent, formatProbability, formatSigned,
+  barChart, breakable, escapeHtml, findExternalReferences, formatDate, formatDecimal, formatInt, formatPercent, formatProbability, formatSigned,
   histogram, histogramBins, html, lineChart, niceTicks, notice, raw, renderPage, stackedBarChart, table, waterfallChart,
 } from '../../pipelines/reports/html/index.ts';
 
@@ -26,6 +26,12 @@ describe('report kit: escaping', () => {
     expect(out).toContain('<th scope="row"');
     expect(out).toContain('<caption');
     expect(findExternalReferences(out)).toEqual([]);
+  });
+
+  it('long codes get line-break opportunities at their parts, still escaped, and a wrap column keeps them as markup', () => {
+    expect(breakable('has_members_living_elsewhere, a/b<c').value).toBe('has_<wbr>members_<wbr>living_<wbr>elsewhere, a/<wbr>b&lt;c');
+    const out = table({ caption: 'Flags', rowHeader: false, columns: [{ label: 'flags', key: 'f', kind: 'wrap' }], rows: [{ f: breakable('members_at_several_addresses') }] }).value;
+    expect(out).toContain('<td class="wrap">members_<wbr>at_<wbr>several_<wbr>addresses</td>');
   });
 });
 

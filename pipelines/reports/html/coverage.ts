@@ -1,6 +1,6 @@
 /** The headline-coverage section every report shows: which Supporting Families headlines this run's feeds can evidence. */
 import { coverageLabel, type HeadlineCoverage } from '../../../models/rules/coverage.ts';
-import { html, type SafeHtml } from './safe.ts';
+import { breakable, html, type SafeHtml } from './safe.ts';
 import { notice, type PageSection } from './page.ts';
 import { table } from './table.ts';
 
@@ -19,9 +19,9 @@ export function coverageSection(coverage: readonly HeadlineCoverage[]): PageSect
       caption: 'Headlines and the feeds that evidence them',
       columns: [
         { label: 'Headline', key: 'name' },
-        { label: 'Coverage', cell: (c) => coverageLabel(c) },
-        { label: 'Feeds received', cell: (c) => c.feedsReceived.join(', ') || 'none' },
-        { label: 'Rules that can fire', cell: (c) => c.rulesEvidenced.join(', ') || 'none' },
+        { label: 'Coverage', kind: 'wrap', cell: (c) => breakable(coverageLabel(c)) },
+        { label: 'Feeds received', kind: 'wrap', cell: (c) => breakable(c.feedsReceived.join(', ') || 'none') },
+        { label: 'Rules that can fire', kind: 'wrap', cell: (c) => breakable(c.rulesEvidenced.join(', ') || 'none') },
       ],
       rows: [...coverage],
     })}`,

@@ -5,7 +5,7 @@
  *   import { renderPage, table, barChart, html, formatInt } from '../html/index.ts';
  *   const page = renderPage({ title, subtitle, sections: [{ title: 'Inputs', body: table({...}) }] });
  */
-export { SafeHtml, escapeHtml, html, join, raw, shortHash, slug, type HtmlValue } from './safe.ts';
+export { SafeHtml, breakable, escapeHtml, html, join, raw, shortHash, slug, type HtmlValue } from './safe.ts';
 export {
   NO_VALUE, formatBytes, formatDate, formatDecimal, formatDuration, formatInt, formatMonth, formatPercent, formatProbability, formatSigned,
 } from './format.ts';

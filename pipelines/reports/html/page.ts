@@ -57,8 +57,10 @@ th,td{border-bottom:1px solid var(--line);padding:.35rem .6rem;text-align:left;v
 thead th{border-bottom:2px solid var(--ink);background:var(--soft);vertical-align:bottom}
 thead th.num{white-space:normal}
 tbody th{font-weight:600}
+td,th{overflow-wrap:break-word}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.code,th.code{font-family:ui-monospace,Consolas,monospace;font-size:.82rem;overflow-wrap:anywhere;min-width:14ch}
+td.code,th.code{font-family:ui-monospace,Consolas,monospace;font-size:.82rem;overflow-wrap:anywhere;min-width:calc(14ch + 1.2rem)}
+td.wrap{overflow-wrap:anywhere;min-width:8ch}
 tr.totals th,tr.totals td{font-weight:700;border-top:2px solid var(--ink)}
 table.compact th,table.compact td{padding:.2rem .45rem}
 span.hint{display:block;font-weight:400;color:var(--muted);font-size:.78rem}

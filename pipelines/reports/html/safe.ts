@@ -41,6 +41,14 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
   return new SafeHtml(out);
 }
 
+/**
+ * Text with a line-break opportunity (<wbr>) after each _ / : , ; so long codes ("has_members_living_elsewhere",
+ * "revenues_benefits/council_tax_arrears") wrap at their parts in a narrow column instead of widening the table.
+ */
+export function breakable(text: string): SafeHtml {
+  return new SafeHtml(text.split(/(?<=[_/:,;])(?=\S)/).map(escapeHtml).join('<wbr>'));
+}
+
 /** Join fragments with an optional separator. */
 export function join(parts: readonly HtmlValue[], separator: HtmlValue = ''): SafeHtml {
   return new SafeHtml(parts.map(render).join(render(separator)));

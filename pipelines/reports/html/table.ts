@@ -3,7 +3,7 @@
  * right-aligned, and a scrollable, keyboard-focusable wrapper for wide tables.
  */
 import { formatDecimal, formatInt } from './format.ts';
-import { html, shortHash, slug, type HtmlValue, type SafeHtml } from './safe.ts';
+import { html, SafeHtml, shortHash, slug, type HtmlValue } from './safe.ts';
 
 export interface Column<R> {
   /** Header text. */
@@ -11,8 +11,11 @@ export interface Column<R> {
   /** The cell content: text is escaped, SafeHtml trusted. Defaults to `row[key]`. */
   cell?: (row: R) => HtmlValue;
   key?: keyof R & string;
-  /** 'num' right-aligns and formats plain numbers (integers with separators, others to 2 dp). */
-  kind?: 'text' | 'num' | 'code';
+  /**
+   * 'num' right-aligns and formats plain numbers (integers with separators, others to 2 dp); 'code' is monospace;
+   * 'wrap' is text of long codes and lists (flags, rules fired, evidence) that wraps anywhere rather than widen the table.
+   */
+  kind?: 'text' | 'num' | 'code' | 'wrap';
   /** Short explanation shown under the header (e.g. units). */
   hint?: string;
 }
@@ -37,7 +40,7 @@ function defaultCell<R>(col: Column<R>, row: R): HtmlValue {
   const v = (row as Record<string, unknown>)[col.key];
   if (typeof v === 'number') return Number.isInteger(v) ? formatInt(v) : formatDecimal(v, 2);
   if (v === null || v === undefined) return '';
-  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'string' || typeof v === 'boolean' || v instanceof SafeHtml) return v;
   return JSON.stringify(v);
 }
 
@@ -48,7 +51,7 @@ export function table<R>(opts: TableOptions<R>): SafeHtml {
   if (rows.length === 0) {
     return html`<p class="empty"><strong>${caption}:</strong> ${opts.empty ?? 'none.'}</p>`;
   }
-  const cls = (c: Column<R>) => (c.kind === 'num' ? 'num' : c.kind === 'code' ? 'code' : undefined);
+  const cls = (c: Column<R>) => (c.kind === 'num' || c.kind === 'code' || c.kind === 'wrap' ? c.kind : undefined);
   const renderRow = (row: R, extraClass?: string) =>
     html`<tr${extraClass ? html` class="${extraClass}"` : ''}>${columns.map((c, i) => {
       const content = defaultCell(c, row);

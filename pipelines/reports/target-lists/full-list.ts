@@ -1,5 +1,5 @@
 /** One locality's whole list as a page (the index shows the top of each and links here): every ranked family, then those open to statutory services. */
-import { formatInt, html, para, renderPage, table, type SafeHtml } from '../html/index.ts';
+import { breakable, formatInt, html, para, renderPage, table, type SafeHtml } from '../html/index.ts';
 import type { LocalityList, TargetFamily } from './build.ts';
 import { flagsOf } from './build.ts';
 import { wardLabel, type WardNames } from './wards.ts';
@@ -17,14 +17,15 @@ export function familyTable(caption: string, families: ReadonlyArray<TargetFamil
       { label: 'Ward', key: 'ward' },
       { label: 'Tier', key: 'tier' },
       { label: 'Score', key: 'score', kind: 'num' },
-      { label: 'Headlines met', key: 'headlines' },
-      { label: 'Rules fired', key: 'rules' },
+      { label: 'Headlines met', key: 'headlines', kind: 'wrap' },
+      { label: 'Rules fired', key: 'rules', kind: 'wrap' },
       { label: 'Members', key: 'members', kind: 'num' },
-      { label: 'Flags', key: 'flags' },
+      { label: 'Flags', key: 'flags', kind: 'wrap' },
     ],
+    // long codes and lists wrap at their parts (breakable) so the table fits the page, nothing cut
     rows: families.map((f) => ({
-      rank: f.rank ?? '', familyId: f.familyId, ward: wardLabel(f.wardCode, wards), tier: f.tier ?? '', score: f.score, headlines: f.headlines.join(', '),
-      rules: f.reasons.map((r) => `${r.ruleId} ${r.title}`).join('; '), members: f.members.length, flags: flagsOf(f).join(', '),
+      rank: f.rank ?? '', familyId: f.familyId, ward: wardLabel(f.wardCode, wards), tier: f.tier ?? '', score: f.score, headlines: breakable(f.headlines.join(', ')),
+      rules: breakable(f.reasons.map((r) => `${r.ruleId} ${r.title}`).join('; ')), members: f.members.length, flags: breakable(flagsOf(f).join(', ')),
     })),
   });
 }
