@@ -5,11 +5,12 @@
  *   npm run bench:generate                       # 20,000 families, 1 extract
  *   npm run bench:generate -- --families 100000  # the "100,000 families in about a minute" figure
  *   npm run bench:generate -- --extracts 6
+ *   npm run bench:generate -- --families 1000000 --councils 10   # Greater Manchester (docs/benchmarks.md)
  *
  * Output goes under a temporary directory, removed afterwards.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -23,6 +24,7 @@ function arg(name: string, fallback: number): number {
 
 const families = arg('families', 20_000);
 const extracts = arg('extracts', 1);
+const councils = process.argv.includes('--councils') ? arg('councils', 10) : undefined;
 const dir = mkdtempSync(join(tmpdir(), 'bench-generate-'));
 const mb = (kb: number) => (kb / 1024).toFixed(0);
 
@@ -33,13 +35,14 @@ try {
   const every = Math.max(1000, Math.floor(families / 10));
   const t0 = performance.now();
   const s = generate({
-    families, seed: 'bench', asAt: '2026-10-31', out: join(dir, 'gen'), extracts, every: 'month',
+    families, seed: 'bench', asAt: '2026-10-31', out: join(dir, 'gen'), extracts, every: 'month', councils,
     onFamily: (n) => {
       if (n % every === 0) { gc(); heapAfterGcMax = Math.max(heapAfterGcMax, process.memoryUsage().heapUsed); }
     },
   });
   const genSecs = (performance.now() - t0) / 1000;
   const genPeakKb = process.resourceUsage().maxRSS;
+  const genCpu = process.cpuUsage();
   const rows = s.totalRows + s.truthRecords + s.persons;
 
   // Baseline: the same number of rows through the same writer, fixed content of a typical width.
@@ -51,9 +54,10 @@ try {
   const baseSecs = (performance.now() - t1) / 1000;
 
   const genRate = rows / genSecs, baseRate = rows / baseSecs;
-  console.log(`generator: ${families} families, ${s.persons} persons, ${extracts} extract(s)`);
+  console.log(`generator: ${families} families, ${s.persons} persons, ${extracts} extract(s)${councils ? `, ${councils} councils` : ''}`);
   console.log(`  rows written      ${rows} (${s.totalRows} landing + ${s.truthRecords + s.persons} truth)`);
   console.log(`  time              ${genSecs.toFixed(1)} s`);
+  console.log(`  CPU               ${((genCpu.user + genCpu.system) / 1e6).toFixed(1)} s (user + system)`);
   console.log(`  rows/s            ${Math.round(genRate)}`);
   console.log(`  families/s        ${Math.round(families / genSecs)}`);
   console.log(`  peak RSS          ${mb(genPeakKb)} MiB (whole process, lazy GC)`);
@@ -61,6 +65,7 @@ try {
   console.log(`baseline: same row count of fixed rows through the same CSV writer`);
   console.log(`  rows/s            ${Math.round(baseRate)}`);
   console.log(`ratio generator/baseline rows/s: ${(genRate / baseRate).toFixed(3)}`);
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${cpus().length} cores)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

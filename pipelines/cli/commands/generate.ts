@@ -23,9 +23,10 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output directory: writes <dir>/landing/... and <dir>/truth/...')
     .option('--extracts <k>', 'number of extracts (snapshots of people feeds, increments of event feeds)', positiveInt('--extracts'), 1)
     .option('--every <period>', 'spacing of extracts: month | quarter', 'month')
+    .option('--councils <n>', 'spread the families over the first n (1-10) Greater Manchester councils, each with its own invented localities and wards; writes their lookups to <dir>/lookups (docs/feeds.md)', positiveInt('--councils'))
     .option('--config <file>', 'JSON file overriding generator rates, e.g. {"problems":{"forenameTypo":0.05}} (names and defaults: fixtures/generator/config.ts)')
     .option('--force', 'replace an existing <dir>/landing and <dir>/truth', false)
-    .action((o: { families: number; seed: string; asAt: string; out: string; extracts: number; every: string; force: boolean; config?: string }) => {
+    .action((o: { families: number; seed: string; asAt: string; out: string; extracts: number; every: string; force: boolean; config?: string; councils?: number }) => {
       if (o.every !== 'month' && o.every !== 'quarter') throw new Error(`--every must be month or quarter, got "${o.every}"`);
       let config;
       if (o.config) {
@@ -45,7 +46,7 @@ export function register(program: Command): void {
       let s;
       try {
         s = generate({
-          families: o.families, seed: o.seed, asAt: o.asAt, out: o.out, extracts: o.extracts, every: o.every, force: o.force, config,
+          families: o.families, seed: o.seed, asAt: o.asAt, out: o.out, extracts: o.extracts, every: o.every, force: o.force, config, councils: o.councils,
           onFamily: bar ? (n) => { if (n % 100 === 0 || n === o.families) bar.update(n); } : undefined,
         });
       } finally {
@@ -55,7 +56,8 @@ export function register(program: Command): void {
       process.stdout.write(
         `generated ${s.families} families (${s.persons} persons), ${s.totalRows} rows in ${s.extractDates.length} extract(s) ` +
         `[${s.extractDates[0]} .. ${s.extractDates[s.extractDates.length - 1]}] in ${secs.toFixed(1)} s\n` +
-        `landing: ${o.out}/landing   truth: ${o.out}/truth (${s.truthRecords} people-feed refs)\n`,
+        `landing: ${o.out}/landing   truth: ${o.out}/truth (${s.truthRecords} people-feed refs)` +
+        `${o.councils ? `   lookups: ${o.out}/lookups (${o.councils} councils)` : ''}\n`,
       );
     });
 }
