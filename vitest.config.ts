@@ -15,7 +15,7 @@ const UNIT = [
   'test/io/{csv,read-ahead}.test.ts',
   'test/fixtures/{dates,representation}.test.ts',
   'test/reports/{html-kit,start-well,target-lists}.test.ts',
-  'test/pipelines/{definition,athena,local-runner-cli}.test.ts',
+  'test/pipelines/{definition,athena,local-runner-cli,runtime}.test.ts',
   'test/privacy/extract.test.ts',
 ];
 /** Under test/matching/ but not pure: the generated partnership population through the stages, and the accuracy floors (worker threads, 30 s). */

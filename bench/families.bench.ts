@@ -22,6 +22,7 @@ import { recordIdOf } from '../matching/records.ts';
 import { addDays } from '../models/dates.ts';
 import { generate } from '../fixtures/generator/generate.ts';
 import { PEOPLE_FEEDS } from '../pipelines/feeds/catalogue.ts';
+import { localRuntime } from '../pipelines/runtime.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -201,7 +202,7 @@ async function endToEnd(truePersonOfRecord: Map<string, string>, trueFamilyOfPer
     curated: new LocalObjectStore(join(out, 'curated')),
     outputs: new LocalObjectStore(join(out, 'outputs')),
   };
-  const ctx = { runId: `bench-${AS_AT}`, asAt: AS_AT, stores, queryEngine: async () => { throw new Error('no query engine in the bench'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress };
+  const ctx = { runId: `bench-${AS_AT}`, asAt: AS_AT, stores, queryEngine: async () => { throw new Error('no query engine in the bench'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress, runtime: localRuntime() };
   const timings: string[] = [];
   const run = async (name: string, input: unknown) => {
     const st = await loadStage(name);

@@ -21,6 +21,7 @@ import { openLocalQueryEngine } from '../pipelines/local/query-engine.ts';
 import { readManifest } from '../pipelines/manifest.ts';
 import { silentLog } from '../pipelines/log.ts';
 import { noProgress } from '../pipelines/progress.ts';
+import { localRuntime } from '../pipelines/runtime.ts';
 import { invokeStage } from '../pipelines/stages/invoke.ts';
 import { keys } from '../pipelines/layout.ts';
 
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
       const c0 = cpuNow();
       const t0 = performance.now();
       const out = await invokeStage(name, { runId: manifest.runId, asAt, input: {} }, {
-        stores, log: silentLog, progress: noProgress, queryEngine: () => openLocalQueryEngine(stores.curated),
+        stores, log: silentLog, progress: noProgress, runtime: localRuntime(), queryEngine: () => openLocalQueryEngine(stores.curated),
       });
       const wall = performance.now() - t0;
       const cpu = cpuNow() - c0;

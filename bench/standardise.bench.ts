@@ -23,6 +23,7 @@ import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localRuntime } from '../pipelines/runtime.ts';
 
 const here = fileURLToPath(import.meta.url);
 const OUTPUT_FILES = (asAt: string) => [
@@ -46,7 +47,7 @@ async function child(way: string, impl: string, out: string, asAt: string, runId
     curated: new LocalObjectStore(join(out, 'curated')),
     outputs: new LocalObjectStore(join(out, 'outputs')),
   };
-  const ctx = { runId, asAt, stores, config: runConfigSchema.parse({}), log: silentLog, progress: noProgress, queryEngine: async () => { throw new Error('no query engine'); } };
+  const ctx = { runId, asAt, stores, config: runConfigSchema.parse({}), log: silentLog, progress: noProgress, runtime: localRuntime(), queryEngine: async () => { throw new Error('no query engine'); } };
   const mod = (await import(impl)) as { standardiseStage: (c: typeof ctx) => Promise<{ counts: Record<string, number> }>; runStandardise?: (c: typeof ctx, o: { inWorker: boolean }) => Promise<{ counts: Record<string, number> }> };
   const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
   const c0 = cpu();

@@ -17,6 +17,7 @@ import { runConfigSchema } from '../pipelines/config.ts';
 import { LocalObjectStore } from '../pipelines/io/local-object-store.ts';
 import { silentLog } from '../pipelines/log.ts';
 import { noProgress } from '../pipelines/progress.ts';
+import { localRuntime } from '../pipelines/runtime.ts';
 import { validateStage } from '../pipelines/stages/validate.ts';
 import { contractFor } from '../pipelines/feeds/index.ts';
 import { readCsv } from '../pipelines/io/csv.ts';
@@ -128,6 +129,7 @@ async function child(kind: string): Promise<void> {
     const res = await validateStage({
       runId: 'bench', asAt: '2026-01-15', stores, config: runConfigSchema.parse({}), log: silentLog, progress: noProgress,
       queryEngine: async () => { throw new Error('unused'); },
+      runtime: localRuntime(),
     }, { source: 'health', feed: 'people' });
     rows = res.counts.rows!;
     extra = { accepted: res.counts.accepted!, quarantined: res.counts.quarantined! };

@@ -69,24 +69,28 @@ export function landingAccount(entries: readonly LandingEntry[]): Manifest['land
 }
 
 
-/** Hashes are cached per process by (store, key, size): a backfill hashes each extract once. */
-const hashCache = new Map<string, string>();
+/**
+ * Hashes already computed, by (store, key, size). A cache belongs to one job, never to the module: the local runner
+ * makes one per run and a local backfill one for all its dates (it hashes each extract once); a Lambda keeps none,
+ * so a warm container never answers from an earlier invocation's files.
+ */
+export type HashCache = Map<string, string>;
 
-export async function sha256Of(store: ObjectStore, key: string, size?: number): Promise<string> {
-  const cacheKey = size === undefined ? undefined : `${store.location}\u0000${key}\u0000${size}`;
-  const hit = cacheKey ? hashCache.get(cacheKey) : undefined;
+export async function sha256Of(store: ObjectStore, key: string, size?: number, hashCache?: HashCache): Promise<string> {
+  const cacheKey = size === undefined || !hashCache ? undefined : `${store.location}\u0000${key}\u0000${size}`;
+  const hit = cacheKey ? hashCache!.get(cacheKey) : undefined;
   if (hit) return hit;
   const h = createHash('sha256');
   for await (const chunk of await store.getStream(key)) h.update(chunk as Buffer);
   const digest = h.digest('hex');
-  if (cacheKey) hashCache.set(cacheKey, digest);
+  if (cacheKey) hashCache!.set(cacheKey, digest);
   return digest;
 }
 
-export async function hashInputs(landing: ObjectStore, asAt: string, entries?: readonly LandingEntry[]): Promise<InputFile[]> {
+export async function hashInputs(landing: ObjectStore, asAt: string, entries?: readonly LandingEntry[], hashCache?: HashCache): Promise<InputFile[]> {
   const selected = entries ? readInputsOf(entries) : await selectInputs(landing, asAt);
   const out: InputFile[] = [];
-  for (const f of selected) out.push({ ...f, sha256: await sha256Of(landing, f.key, f.bytes) });
+  for (const f of selected) out.push({ ...f, sha256: await sha256Of(landing, f.key, f.bytes, hashCache) });
   return out;
 }
 
@@ -112,11 +116,14 @@ export function deriveRunId(asAt: string, inputs: ReadonlyArray<Pick<InputFile, 
   return `${asAt}-${h.digest('hex').slice(0, 12)}`;
 }
 
-/** Who ran it: an explicit principal (IAM ARN, EventBridge rule) when given, else the OS user. */
-export function whoRan(explicit?: string): string {
+/**
+ * Who ran it: an explicit principal (IAM ARN, EventBridge rule) when given, else the runtime's own (a Lambda:
+ * `aws-lambda:<function name>`, from its RuntimeProfile), else LOCALITY_RAN_BY, else the OS user.
+ */
+export function whoRan(explicit?: string, runtimePrincipal?: string): string {
   if (explicit) return explicit;
+  if (runtimePrincipal) return runtimePrincipal;
   if (process.env.LOCALITY_RAN_BY) return process.env.LOCALITY_RAN_BY;
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME) return `aws-lambda:${process.env.AWS_LAMBDA_FUNCTION_NAME}`;
   try {
     return `os-user:${userInfo().username}`;
   } catch {
@@ -259,6 +266,10 @@ export interface ControlDeps {
    * the execution ($.execution.id) before anything else, and finalise / record-failure release it.
    */
   runLock?: RunLockOptions;
+  /** Who is running when the request names nobody: the runtime's principal (a Lambda's function); default the OS user. */
+  principal?: string;
+  /** Input hashes already computed in this job (a local backfill shares one across its dates); none in a Lambda. */
+  hashCache?: HashCache;
 }
 
 /** `<source>/<feed>/dt=<date>/_READY` (or any key with a dt=<date>/ folder ending in _READY). */
@@ -305,10 +316,10 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   const execution = req.execution?.id;
   if (deps.runLock) {
     if (!execution) throw new Error(`run request for as-at ${req.asAt}: no execution id ($.execution.id) to hold the run lock with`);
-    const held = await acquireRunLock(deps.stores.outputs, req.asAt, { execution, ranBy: whoRan(req.ranBy) }, deps.runLock);
+    const held = await acquireRunLock(deps.stores.outputs, req.asAt, { execution, ranBy: whoRan(req.ranBy, deps.principal) }, deps.runLock);
     if (held.superseded) deps.log.warn('stale run lock superseded', { asAt: req.asAt, staleExecution: held.superseded.execution, takenAt: held.superseded.acquiredAt });
   }
-  const inputs = await hashInputs(deps.stores.landing, req.asAt, entries);
+  const inputs = await hashInputs(deps.stores.landing, req.asAt, entries, deps.hashCache);
   const cfgHash = configHash(config);
   // Entries rejected are part of what the run saw: adding a bad file (or a link) makes it a different run.
   const runId = deriveRunId(req.asAt, [...inputs, ...entries.filter((e) => e.outcome === 'rejected').map((e) => ({ key: e.key, sha256: `rejected:${e.reason}:${e.size}` }))], cfgHash);
@@ -330,7 +341,7 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
     asAt: req.asAt,
     status: 'running',
     startedAt: new Date().toISOString(),
-    ranBy: whoRan(req.ranBy),
+    ranBy: whoRan(req.ranBy, deps.principal),
     codeVersion: codeVersion(),
     config: { version: config.configVersion, sha256: cfgHash, value: config },
     inputs,
@@ -416,7 +427,7 @@ async function updateManifest(deps: ControlDeps, state: z.infer<typeof runStateS
     ? previous
     : {
       manifestVersion: MANIFEST_VERSION, runId: runId ?? `${asAt}-unprepared`, asAt, status: 'running', startedAt: new Date().toISOString(),
-      ranBy: whoRan(), codeVersion: codeVersion(), config: { version: 'unknown', sha256: '', value: null }, inputs: [], stages: [],
+      ranBy: whoRan(undefined, deps.principal), codeVersion: codeVersion(), config: { version: 'unknown', sha256: '', value: null }, inputs: [], stages: [],
     };
   const names = [...new Set([...stageOrder, ...Object.keys(state.results)])];
   const stages: StageRecord[] = names.map((n) =>

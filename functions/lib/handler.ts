@@ -9,10 +9,13 @@ import type { z } from 'zod';
 import type { Log } from '../../pipelines/log.ts';
 import type { ControlDeps } from '../../pipelines/manifest.ts';
 import { noProgress } from '../../pipelines/progress.ts';
+import { lambdaRuntime } from '../../pipelines/runtime.ts';
 import { invokeStage, stageEventSchema, type StageResult } from '../../pipelines/stages/invoke.ts';
 import { athenaEngine, awsStores, disposeStores, runLockOptions, scratchForInvocation } from './ports.ts';
 
 export const logger = new Logger({ serviceName: 'locality-pipeline' });
+/** This container's runtime, said once: in-process (no worker threads), tables read one at a time, /tmp. */
+const runtime = lambdaRuntime();
 const log: Log = {
   debug: (m, f) => logger.debug(m, { ...f }),
   info: (m, f) => logger.info(m, { ...f }),
@@ -30,10 +33,10 @@ function parse<S extends z.ZodType>(schema: S, event: unknown, what: string): z.
 export function stageHandler(stage: string) {
   return middy(async (event: unknown): Promise<StageResult> => {
     const ev = parse(stageEventSchema, event, stage);
-    const scratch = await scratchForInvocation();
+    const scratch = await scratchForInvocation(runtime.scratchDir);
     const stores = awsStores(scratch.dir);
     try {
-      return await invokeStage(stage, ev, { stores, queryEngine: async () => athenaEngine(), log, progress: noProgress });
+      return await invokeStage(stage, ev, { stores, queryEngine: async () => athenaEngine(), log, progress: noProgress, runtime });
     } finally {
       await disposeStores(stores);
       await scratch.close();
@@ -45,10 +48,10 @@ export function stageHandler(stage: string) {
 export function controlHandler<S extends z.ZodType, R>(task: string, schema: S, fn: (deps: ControlDeps, event: z.infer<S>) => Promise<R>) {
   return middy(async (event: unknown): Promise<R> => {
     const ev = parse(schema, event, task);
-    const scratch = await scratchForInvocation();
+    const scratch = await scratchForInvocation(runtime.scratchDir);
     const stores = awsStores(scratch.dir);
     try {
-      return await fn({ stores, log, runLock: runLockOptions() }, ev);
+      return await fn({ stores, log, runLock: runLockOptions(), ...(runtime.principal ? { principal: runtime.principal } : {}) }, ev);
     } finally {
       await disposeStores(stores);
       await scratch.close();

@@ -1,5 +1,10 @@
-/** The AWS ports a handler gives its stage: one S3 bucket per zone and Athena over the Glue tables. */
+/**
+ * The AWS ports a handler gives its stage: one S3 bucket per zone and Athena over the Glue tables. The SDK clients
+ * are made once per container and reused by every invocation (their connections stay warm); the stores are per
+ * invocation, since each holds the temporary files of its own invocation.
+ */
 import { AthenaClient } from '@aws-sdk/client-athena';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { AthenaQueryEngine } from '../../pipelines/io/athena-query-engine.ts';
 import type { QueryEngine } from '../../pipelines/io/query-engine.ts';
 import type { RunLockOptions } from '../../pipelines/io/run-lock.ts';
@@ -20,9 +25,12 @@ function env(name: string): string {
   return v;
 }
 
+let s3: S3Client | undefined;
+let athena: AthenaClient | undefined;
+
 /** The zones as S3 buckets; their downloads go to `scratch` (the invocation's folder under /tmp: see scratchForInvocation). */
 export function awsStores(scratch?: string): Record<Zone, S3ObjectStore> {
-  const client = s3Client();
+  const client = (s3 ??= s3Client());
   return Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: env(ZONE_BUCKET_ENV[z]), ...(scratch ? { scratch } : {}) })])) as Record<Zone, S3ObjectStore>;
 }
 
@@ -30,8 +38,7 @@ export function awsStores(scratch?: string): Record<Zone, S3ObjectStore> {
  * This invocation's scratch folder under /tmp/locality-scratch (DuckDB spill, exports and downloads: clear values in
  * the secure stages), after sweeping what an earlier invocation that died (timeout, out of memory) left behind.
  */
-export async function scratchForInvocation(): Promise<{ dir: string; close: () => Promise<void> }> {
-  const root = lambdaScratchRoot();
+export async function scratchForInvocation(root: string = lambdaScratchRoot()): Promise<{ dir: string; close: () => Promise<void> }> {
   await sweepScratch(root);
   const dir = processScratch(root);
   return { dir, close: () => removeScratch(dir) };
@@ -39,7 +46,7 @@ export async function scratchForInvocation(): Promise<{ dir: string; close: () =
 
 export function athenaEngine(): QueryEngine {
   return new AthenaQueryEngine({
-    client: new AthenaClient({ maxAttempts: 6, retryMode: 'adaptive' }),
+    client: (athena ??= new AthenaClient({ maxAttempts: 6, retryMode: 'adaptive' })),
     workGroup: env('ATHENA_WORKGROUP'),
     database: env('GLUE_DATABASE'),
     tables: CURATED_TABLES,

@@ -37,10 +37,12 @@ export interface BackfillSummary {
 export async function backfillLocal(o: LocalBackfillOptions): Promise<BackfillSummary> {
   const periods = backfillPeriods(o.from, o.to, o.every);
   const summary: BackfillSummary = { periods, done: [] };
+  // One hash cache for the whole backfill: each extract is hashed once, whatever number of dates read it.
+  const hashCache = new Map<string, string>();
   for (const [index, asAt] of periods.entries()) {
     o.onPeriod?.({ index, total: periods.length, asAt });
     const result = await runLocal({
-      landing: o.landing, out: o.out, asAt,
+      landing: o.landing, out: o.out, asAt, hashCache,
       ...(o.force ? { force: true } : {}),
       ...(o.config ? { config: o.config } : {}),
       ...(o.log ? { log: o.log } : {}),

@@ -5,7 +5,7 @@
  * data passing behave as deployed. Ports: a directory per zone (LocalObjectStore) and DuckDB.
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { shardPool } from '../../matching/parallel.ts';
@@ -19,7 +19,8 @@ import { currentRunLock, localHolderAlive, RUN_LOCKED_ERROR, type RunLock, type 
 import { localScratchRoot, processScratch, removeScratch, sweepScratch } from '../io/scratch.ts';
 import { keys, type Zone } from '../layout.ts';
 import { jsonLog, type Log } from '../log.ts';
-import { finaliseRun, prepareRun, readLatestRunManifest, recordRunFailure, whoRan, type ControlDeps, type Manifest } from '../manifest.ts';
+import { finaliseRun, prepareRun, readLatestRunManifest, recordRunFailure, whoRan, type ControlDeps, type HashCache, type Manifest } from '../manifest.ts';
+import { localRuntime, type RuntimeProfile } from '../runtime.ts';
 import { noProgress, type Progress } from '../progress.ts';
 import { hasStage, type StageEntry } from '../stages/index.ts';
 import { invokeStage, type StageDeps } from '../stages/invoke.ts';
@@ -42,10 +43,14 @@ export interface LocalRunOptions {
   /** Milliseconds between retries (default: the definition's backoff; tests make it 0). */
   retryDelayMs?: number;
   mapConcurrency?: number;
-  /** Worker threads for the match shards (the shard Map's concurrency); default one per core, at most 4; 0 = in-process. */
+  /** Worker threads for the match shards (the shard Map's concurrency); default the runtime's maxWorkers (one per core, at most 4); 0 = in-process. */
   shardWorkers?: number;
   /** A run lock older than this is stale even if its process may live (default 12 h); a dead local holder is stale at once. */
   lockStaleHours?: number;
+  /** Where the stages run (default: this machine, `localRuntime()`). */
+  runtime?: RuntimeProfile;
+  /** Input hashes shared across runs of one job (a backfill); default: a cache of this run only. */
+  hashCache?: HashCache;
 }
 
 
@@ -112,7 +117,8 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
   const progress = opts.progress ?? noProgress;
   const stores: Record<Zone, ObjectStore> = local;
   const { plan, missing } = opts.plan ? { plan: [...opts.plan], missing: [] } : availablePlan();
-  const workers = opts.shardWorkers ?? Math.min(4, availableParallelism());
+  const runtime = opts.runtime ?? localRuntime({ scratchDir: localScratchRoot(resolve(opts.out)) });
+  const workers = opts.shardWorkers ?? (runtime.workerThreads ? runtime.maxWorkers : 0);
   const { asl, taskStates } = renderRunDefinition({ plan, mapConcurrency: opts.mapConcurrency ?? 2, shardConcurrency: Math.max(1, workers) });
   // the run owns its shard worker threads (started on first use, closed when the run ends)
   const shards = workers > 1 ? shardPool(workers) : undefined;
@@ -123,9 +129,9 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
   // One run per out dir and as-at date: the run lock (io/run-lock.ts) in <out>/outputs/_locks/, taken by Prepare.
   const runLock: RunLockOptions = { staleAfterMs: (opts.lockStaleHours ?? DEFAULT_LOCK_STALE_HOURS) * 3_600_000, isHolderAlive: localHolderAlive };
   const control: ControlDeps = {
-    stores, log, runLock, ...(opts.config ? { config: opts.config } : {}),
+    stores, log, runLock, hashCache: opts.hashCache ?? new Map(), ...(opts.config ? { config: opts.config } : {}), ...(runtime.principal ? { principal: runtime.principal } : {}),
   };
-  const stageDeps: StageDeps = { stores, queryEngine, log, progress, ...(shards ? { shardPool: shards } : {}), ...(opts.loadStage ? { loadStage: opts.loadStage } : {}) };
+  const stageDeps: StageDeps = { stores, queryEngine, log, progress, runtime, ...(shards ? { shardPool: shards } : {}), ...(opts.loadStage ? { loadStage: opts.loadStage } : {}) };
   const notifications: unknown[] = [];
 
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};

@@ -268,10 +268,11 @@ function workerJob(roots: Record<keyof PublishedScanStores, string> & { scratch?
 
 /**
  * Start the privacy scan of what is published for the as-at date; it runs while the caller goes on. A worker thread
- * is used only over local directories, and by default never in a Lambda (its bundle has no TypeScript loader).
+ * is used only over local directories and when the caller allows one (`worker`: the runtime's workerThreads; never in
+ * a Lambda, whose bundle has no TypeScript loader).
  */
-export function startPublishedScan(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log, opts: { worker?: boolean } = {}): PublishedScanJob {
+export function startPublishedScan(stores: PublishedScanStores, req: PublishedScanRequest, log: Log | undefined, opts: { worker: boolean }): PublishedScanJob {
   const roots = localRoots(stores);
-  const useWorker = (opts.worker ?? !process.env.AWS_LAMBDA_FUNCTION_NAME) && roots !== null;
+  const useWorker = opts.worker && roots !== null;
   return useWorker ? workerJob(roots, req, log) : inProcessJob(stores, req, log);
 }

@@ -10,6 +10,7 @@ import type { QueryEngine } from '../io/query-engine.ts';
 import type { Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
 import type { Progress } from '../progress.ts';
+import type { RuntimeProfile } from '../runtime.ts';
 
 export interface StageContext {
   runId: string;
@@ -23,4 +24,6 @@ export interface StageContext {
   progress: Progress;
   /** Worker threads for the match stage's shard phase, owned by the run (locally); absent: in-process (Lambda). */
   shardPool?: ShardPool;
+  /** Where the stage runs (local or a Lambda): worker threads or not, reading ahead, scratch dir, memory. */
+  runtime: RuntimeProfile;
 }

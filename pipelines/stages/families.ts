@@ -100,8 +100,8 @@ async function* batchesOf(store: ObjectStore, key: string, what: string, sql?: s
  */
 export function openTable(ctx: StageContext, zone: 'curated' | 'secure', key: string, what: string, sql?: string): TableRead {
   const store = ctx.stores[zone];
-  // In a Lambda the tables are read one after another: /tmp and memory are not there for all their exports at once.
-  return { what, file: `${store.location}/${key}`, batches: readAhead(batchesOf(store, key, what, sql), !process.env.AWS_LAMBDA_FUNCTION_NAME) };
+  // In a Lambda (runtime.readAhead false) the tables are read one after another: /tmp and memory are not there for all their exports at once.
+  return { what, file: `${store.location}/${key}`, batches: readAhead(batchesOf(store, key, what, sql), ctx.runtime.readAhead) };
 }
 
 /** Closes tables that may not have been read (a stage that failed part way): frees their DuckDB instances and temp files. */

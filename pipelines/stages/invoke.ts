@@ -14,6 +14,7 @@ import type { Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { configForRun, isoDate } from '../manifest.ts';
 import type { Progress } from '../progress.ts';
+import type { RuntimeProfile } from '../runtime.ts';
 import type { StageContext } from './context.ts';
 import { loadStage, type StageEntry, type StageOutput } from './index.ts';
 
@@ -33,6 +34,7 @@ export interface StageDeps {
   progress: Progress;
   /** The run's shard worker threads (local runs); see StageContext.shardPool. */
   shardPool?: ShardPool;
+  runtime: RuntimeProfile;
   /** Skip reading the config from the manifest (tests of a stage in isolation). */
   config?: RunConfig;
   /** Where stage functions come from: the registry by default; tests pass fake stages. */
@@ -100,7 +102,7 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
     if (!input.success) throw new Error(`invalid input: ${input.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     const config = deps.config ?? (await configForRun(deps.stores.outputs, ev.asAt, ev.runId));
     const ctx: StageContext = {
-      runId: ev.runId, asAt: ev.asAt, stores: deps.stores, queryEngine: deps.queryEngine, config, log: deps.log, progress: deps.progress,
+      runId: ev.runId, asAt: ev.asAt, stores: deps.stores, queryEngine: deps.queryEngine, config, log: deps.log, progress: deps.progress, runtime: deps.runtime,
       ...(deps.shardPool ? { shardPool: deps.shardPool } : {}),
     };
     deps.log.info('stage started', { stage: name, runId: ev.runId, asAt: ev.asAt });

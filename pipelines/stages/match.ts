@@ -15,7 +15,6 @@
  * Settings: config.linkage.settings (a full linkage settings object) or matching/settings/partnership.json.
  */
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { enumerateShard } from '../../matching/blocking.ts';
 import { isAccepted, linkRecords, precomputedShards, prepareLinkage, thresholdSensitivity, type EngineOptions, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
@@ -161,7 +160,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
   let executor: ShardExecutor | undefined;
   if (input.phase === 'link') executor = shardsFromStore(ctx);
   else {
-    const workers = cfg.workers ?? (process.env.AWS_LAMBDA_FUNCTION_NAME ? 0 : Math.min(4, availableParallelism()));
+    const workers = cfg.workers ?? (ctx.runtime.workerThreads ? ctx.runtime.maxWorkers : 0);
     if (workers > 1 && n > 20_000) executor = workerExecutor(workers);
   }
   let res;

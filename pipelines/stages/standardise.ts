@@ -58,7 +58,7 @@ async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, 
 }
 
 export async function standardiseStage(ctx: StageContext, _input: z.infer<typeof standardiseInputSchema> = {}): Promise<{ counts: Record<string, number> }> {
-  return runStandardise(ctx, { inWorker: eventsOnWorkerPossible(ctx.stores.secure, ctx.stores.curated) });
+  return runStandardise(ctx, { inWorker: eventsOnWorkerPossible(ctx.runtime, ctx.stores.secure, ctx.stores.curated) });
 }
 
 /** The stage, with the events pipeline on a worker thread (local directory stores only) or in-process. */

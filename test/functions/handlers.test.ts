@@ -1,4 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -57,6 +58,18 @@ describe('Lambda handlers (thin: parse the event, build the S3/Athena ports, cal
     }));
     const { handler } = await import('../../functions/stratify.ts');
     await expect(handler({ runId: '2026-03-31-bbbbbbbbbbbb', asAt: '2026-03-31', input: {} }, context)).rejects.toThrow('no manifest for run 2026-03-31-bbbbbbbbbbbb (as-at 2026-03-31)');
+  });
+
+  it('builds the AWS clients once per container; the stores (and their temporary files) once per invocation', async () => {
+    const { awsStores, athenaEngine } = await import('../../functions/lib/ports.ts');
+    const clientOf = (o: unknown) => (o as { client: unknown }).client;
+    const [a, b] = [awsStores(), awsStores()];
+    expect(a.landing).not.toBe(b.landing);
+    expect(clientOf(a.landing)).toBeInstanceOf(S3Client);
+    expect(clientOf(a.landing)).toBe(clientOf(b.secure));
+    const athenaClientOf = (e: unknown) => (e as { o: { client: unknown } }).o.client;
+    expect(athenaClientOf(athenaEngine())).toBeInstanceOf(AthenaClient);
+    expect(athenaClientOf(athenaEngine())).toBe(athenaClientOf(athenaEngine()));
   });
 
   it('backfill-plan: the as-at dates of the Distributed Map', async () => {

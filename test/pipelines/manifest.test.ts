@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultRunConfig } from '../../pipelines/config.ts';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import { silentLog } from '../../pipelines/log.ts';
+import { lambdaRuntime } from '../../pipelines/runtime.ts';
 import {
   asAtFromMarker, canonicalJson, codeVersion, configHash, deriveRunId, finaliseRun, prepareRun, readManifest, readRunManifest, recordRunFailure, selectInputs, whoRan,
 } from '../../pipelines/manifest.ts';
@@ -55,6 +56,28 @@ describe('run identity', () => {
     expect(whoRan('arn:aws:iam::1:role/x')).toBe('arn:aws:iam::1:role/x');
     expect(whoRan()).toMatch(/^(os-user:|aws-lambda:|.)/);
     expect(codeVersion()).toMatch(/^(git:[0-9a-f]{40}(\+dirty)?|unknown)$/);
+  });
+
+  it("ranBy: the request's principal, else the runtime's (a Lambda's function), else the OS user", async () => {
+    expect(whoRan(undefined, 'aws-lambda:locality-prepare')).toBe('aws-lambda:locality-prepare');
+    expect(whoRan('eventbridge:ready-marker', 'aws-lambda:locality-prepare')).toBe('eventbridge:ready-marker');
+    const run = await prepareRun({ stores, log: silentLog, principal: lambdaRuntime({ AWS_LAMBDA_FUNCTION_NAME: 'locality-prepare' }).principal! }, { asAt: '2026-02-28' });
+    expect((await readManifest(stores.outputs, '2026-02-28'))!).toMatchObject({ runId: run.runId, ranBy: 'aws-lambda:locality-prepare' });
+  });
+
+  it('input hashes are cached per job, never per process: a re-delivered file of the same size gets a new run id', async () => {
+    const first = await prepareRun({ stores, log: silentLog }, { asAt: '2026-02-28' });
+    await put('health/people/dt=2026-02-28/people.csv', 'B\n'); // same size, other content (a warm Lambda's next invocation)
+    const second = await prepareRun({ stores, log: silentLog }, { asAt: '2026-02-28' });
+    expect(second.runId).not.toBe(first.runId);
+    // Within one job (a local backfill) the cache it is given spares re-reading: by (store, key, size).
+    const hashCache = new Map<string, string>();
+    const a = await prepareRun({ stores, log: silentLog, hashCache }, { asAt: '2026-02-28', force: true });
+    expect(a.runId).toBe(second.runId);
+    expect(hashCache.size).toBe(3);
+    await rm(join(dir, 'landing', 'health', 'people', 'dt=2026-02-28', 'people.csv'));
+    await put('health/people/dt=2026-02-28/people.csv', 'b\n');
+    expect((await prepareRun({ stores, log: silentLog, hashCache }, { asAt: '2026-02-28', force: true })).runId).toBe(second.runId);
   });
 
   it('the as-at date of a _READY marker', () => {

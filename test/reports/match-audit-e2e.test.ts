@@ -15,6 +15,7 @@ import { defaultRunConfig } from '../../pipelines/config.ts';
 import { readParquet } from '../../pipelines/io/parquet.ts';
 import { buildMatchAuditReport } from '../../pipelines/reports/match-audit/build.ts';
 import type { MatchAuditReport } from '../../pipelines/reports/match-audit/model.ts';
+import { localRuntime } from '../../pipelines/runtime.ts';
 
 const AS_AT = '2026-03-31';
 let root: string;
@@ -142,7 +143,7 @@ describe('match audit report of a real run', () => {
     lines[1] = cells.join(',');
     await stores.outputs.put(target.key, lines.join('\n'));
     const manifest = JSON.parse((await stores.outputs.get(`as_at=${AS_AT}/manifest.json`)).toString()) as { runId: string };
-    const { report: r2 } = await buildMatchAuditReport({ asAt: AS_AT, runId: manifest.runId, stores, config: defaultRunConfig(), log: silentLog });
+    const { report: r2 } = await buildMatchAuditReport({ asAt: AS_AT, runId: manifest.runId, stores, config: defaultRunConfig(), log: silentLog, runtime: localRuntime() });
     expect(r2.privacy.status).toBe('fail');
     expect(r2.privacy.findings.map((f) => [f.key, f.kind])).toContainEqual([target.key, 'forename']);
     expect(r2.privacy.findings.find((f) => f.key === target.key)?.location).toMatch(/^row 1 \(line 2\), column /);

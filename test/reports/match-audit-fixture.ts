@@ -13,6 +13,7 @@ import { defaultRunConfig } from '../../pipelines/config.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import type { Zone } from '../../pipelines/layout.ts';
 import { mulberry32 } from '../../matching/random.ts';
+import { localRuntime, type RuntimeProfile } from '../../pipelines/runtime.ts';
 
 export const AS_AT = '2026-03-31';
 export const THRESHOLD = 6;
@@ -23,7 +24,7 @@ const SURNAMES = ['SMITH', 'KHAN', 'OKAFOR', 'NOWAK', 'CHEN', 'TAYLOR', 'BEGUM',
 export interface Fixture {
   root: string;
   stores: Record<Zone, LocalObjectStore>;
-  ctx: { asAt: string; runId: string; stores: Record<Zone, LocalObjectStore>; config: ReturnType<typeof defaultRunConfig>; log: typeof silentLog };
+  ctx: { asAt: string; runId: string; stores: Record<Zone, LocalObjectStore>; config: ReturnType<typeof defaultRunConfig>; log: typeof silentLog; runtime: RuntimeProfile };
   /** Planted person ids. */
   planted: { conflictingTokens: string; dobSpread: string; twoFamilies: string };
   aForename: string;
@@ -169,7 +170,7 @@ export async function buildAuditFixture(seed = 7): Promise<Fixture> {
   await stores.outputs.put(`as_at=${AS_AT}/manifest.json`, JSON.stringify({ manifestVersion: 1, runId: `${AS_AT}-abcdef123456`, asAt: AS_AT, status: 'running', startedAt: '2026-11-24T10:00:00Z', ranBy: 'os-user:tester', codeVersion: 'git:0123abc', config: { version: 'default', sha256: '9'.repeat(64), value: {} }, inputs: [], stages: [] }));
   // A published target list, so the privacy scan has something to scan.
   await stores.outputs.put(`as_at=${AS_AT}/target-lists/North.csv`, 'family_id,locality,score\nF0001,North,12\nF0004,North,7\n');
-  const ctx = { asAt: AS_AT, runId: `${AS_AT}-abcdef123456`, stores, config: defaultRunConfig(), log: silentLog };
+  const ctx = { asAt: AS_AT, runId: `${AS_AT}-abcdef123456`, stores, config: defaultRunConfig(), log: silentLog, runtime: localRuntime() };
   return {
     root, stores, ctx,
     planted: { conflictingTokens: personId(multi[0]![0]!.person), dobSpread: personId(spread[0]!.person), twoFamilies },

@@ -17,6 +17,7 @@ import { readParquet } from '../../pipelines/io/parquet.ts';
 import { keys, type Zone } from '../../pipelines/layout.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import { noProgress } from '../../pipelines/progress.ts';
+import { localRuntime } from '../../pipelines/runtime.ts';
 import { csvRows } from '../../pipelines/privacy/extract.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
 import { loadStage } from '../../pipelines/stages/index.ts';
@@ -39,7 +40,7 @@ beforeAll(async () => {
   generate({ families: 2000, seed: 'review-truth', asAt: AS_AT, out: join(dir, 'fixtures') });
   const stores = Object.fromEntries((['secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, 'out', z))])) as Record<Zone, LocalObjectStore>;
   stores.landing = new LocalObjectStore(join(dir, 'fixtures', 'landing'));
-  ctx = { runId: 'review-truth', asAt: AS_AT, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress };
+  ctx = { runId: 'review-truth', asAt: AS_AT, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress, runtime: localRuntime() };
   const stage = async (name: string, input: unknown = {}) => { const s = await loadStage(name); return s.run(ctx, s.input.parse(input)); };
   for (const f of await discoverFeeds(ctx)) await stage('validate', f);
   await stage('standardise');

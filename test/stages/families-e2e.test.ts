@@ -14,6 +14,7 @@ import { keys, type Zone } from '../../pipelines/layout.ts';
 import { defaultRunConfig } from '../../pipelines/config.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import { noProgress } from '../../pipelines/progress.ts';
+import { localRuntime } from '../../pipelines/runtime.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
 import { loadStage } from '../../pipelines/stages/index.ts';
 import { discoverFeeds } from '../../pipelines/stages/validate.ts';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   generate({ families: 120, seed: 'd-e2e', asAt: AS_AT, out: join(dir, 'fixtures'), extracts: 2, every: 'month' });
   const stores = Object.fromEntries((['secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, 'out', z))])) as Record<Zone, LocalObjectStore>;
   stores.landing = new LocalObjectStore(join(dir, 'fixtures', 'landing'));
-  ctx = { runId: 'e2e', asAt: AS_AT, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress };
+  ctx = { runId: 'e2e', asAt: AS_AT, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress, runtime: localRuntime() };
   for (const f of await discoverFeeds(ctx)) await stage('validate', f);
   await stage('standardise');
   await stage('match');

@@ -12,6 +12,7 @@ import { keys, type Zone } from '../../pipelines/layout.ts';
 import { defaultRunConfig } from '../../pipelines/config.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import { noProgress } from '../../pipelines/progress.ts';
+import { localRuntime } from '../../pipelines/runtime.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
 import { familiesStage } from '../../pipelines/stages/families.ts';
 import { stratifyStage } from '../../pipelines/stages/stratify.ts';
@@ -51,7 +52,7 @@ let root: string;
 
 function makeCtx(dir: string, asAt = AS_AT): StageContext {
   const stores = Object.fromEntries((['landing', 'secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, z))])) as Record<Zone, LocalObjectStore>;
-  return { runId: `test-${asAt}`, asAt, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress };
+  return { runId: `test-${asAt}`, asAt, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress, runtime: localRuntime() };
 }
 
 async function seed(c: StageContext) {

@@ -13,6 +13,7 @@ import { runStandardise, standardiseStage } from '../../pipelines/stages/standar
 import { eventsOnWorkerPossible } from '../../pipelines/stages/standardise/events-thread.ts';
 import { discoverFeeds, validateStage } from '../../pipelines/stages/validate.ts';
 import { testTree, type TestTree } from './validate-support.ts';
+import { lambdaRuntime, localRuntime } from '../../pipelines/runtime.ts';
 
 const AS_AT = '2026-06-30';
 let source: TestTree;
@@ -47,7 +48,7 @@ const OUTPUTS: Array<[zone: 'secure' | 'curated', key: string]> = [
 describe('standardise: worker thread and in-process', () => {
   it('write byte-identical files and the same counts', async () => {
     const [a, b] = [await copyOfValidated(), await copyOfValidated()];
-    expect(eventsOnWorkerPossible(a.stores.secure, a.stores.curated)).toBe(true);
+    expect(eventsOnWorkerPossible(localRuntime(), a.stores.secure, a.stores.curated)).toBe(true);
     const onWorker = (await runStandardise(a.ctx(AS_AT), { inWorker: true })).counts;
     const inProcess = (await runStandardise(b.ctx(AS_AT), { inWorker: false })).counts;
     expect(onWorker).toEqual(inProcess);
@@ -72,17 +73,10 @@ describe('standardise: worker thread and in-process', () => {
 
   it('runs in-process in a Lambda and over stores that are not local directories', async () => {
     const t = await copyOfValidated();
-    const previous = process.env.AWS_LAMBDA_FUNCTION_NAME;
-    process.env.AWS_LAMBDA_FUNCTION_NAME = 'locality-standardise';
-    try {
-      expect(eventsOnWorkerPossible(t.stores.secure, t.stores.curated)).toBe(false);
-    } finally {
-      if (previous === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;
-      else process.env.AWS_LAMBDA_FUNCTION_NAME = previous;
-    }
+    expect(eventsOnWorkerPossible(lambdaRuntime({ AWS_LAMBDA_FUNCTION_NAME: 'locality-standardise' }), t.stores.secure, t.stores.curated)).toBe(false);
     const secure = t.stores.secure;
     const wrapped: ObjectStore = { location: secure.location, get: (k) => secure.get(k), getStream: (k) => secure.getStream(k), put: (k, b) => secure.put(k, b), putIfAbsent: (k, b) => secure.putIfAbsent(k, b), exists: (k) => secure.exists(k), list: (p) => secure.list(p), delete: (k) => secure.delete(k), localPath: (k) => secure.localPath(k) };
-    expect(eventsOnWorkerPossible(wrapped, t.stores.curated)).toBe(false);
+    expect(eventsOnWorkerPossible(localRuntime(), wrapped, t.stores.curated)).toBe(false);
     // The stage itself works over such a store (in-process).
     const counts = (await standardiseStage({ ...t.ctx(AS_AT), stores: { ...t.stores, secure: wrapped } })).counts;
     expect(counts.facts).toBeGreaterThan(100);

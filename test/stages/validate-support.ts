@@ -7,6 +7,7 @@ import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import type { Zone } from '../../pipelines/layout.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import { noProgress } from '../../pipelines/progress.ts';
+import { localRuntime } from '../../pipelines/runtime.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
 
 export interface TestTree {
@@ -34,6 +35,7 @@ export async function testTree(): Promise<TestTree> {
     ctx: (asAt, config) => ({
       runId: `test-${asAt}`, asAt, stores, config: runConfigSchema.parse(config ?? {}), log: silentLog, progress: noProgress,
       queryEngine: async () => { throw new Error('no query engine in this test'); },
+      runtime: localRuntime(),
     }),
     put: async (key, body) => {
       const p = join(landing, ...key.split('/'));

@@ -21,6 +21,7 @@ import { formatDecimal, formatInt, formatPercent } from '../../reports/html/form
 import { exportReviewSample } from '../../review/export.ts';
 import { importDecisions } from '../../review/import.ts';
 import type { Interval } from '../../review/estimate.ts';
+import { localRuntime } from '../../runtime.ts';
 
 /** The run's zones, their temporary files in this command's own scratch folder in the secure zone (removed by `close`). */
 async function storesOf(out: string): Promise<Record<Zone, LocalObjectStore> & { close(): Promise<void> }> {
@@ -110,7 +111,7 @@ async function reviewImport(stores: Record<Zone, LocalObjectStore>, file: string
     const manifestKey = `as_at=${asAt}/manifest.json`;
     const manifest = (await stores.outputs.exists(manifestKey)) ? (JSON.parse((await stores.outputs.get(manifestKey)).toString('utf8')) as { runId?: string; config?: { value?: unknown } }) : null;
     const config = manifest?.config?.value !== undefined ? runConfigSchema.parse(manifest.config.value) : defaultRunConfig();
-    const built = await buildMatchAuditReport({ asAt, runId: manifest?.runId ?? asAt, stores, config, log });
+    const built = await buildMatchAuditReport({ asAt, runId: manifest?.runId ?? asAt, stores, config, log, runtime: localRuntime() });
     lines.push(`  match audit report refreshed: ${join(stores.outputs.location, built.keys.html)}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);

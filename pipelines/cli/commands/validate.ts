@@ -13,6 +13,7 @@ import type { FileCounts } from '../../stages/validate.ts';
 import { keys } from '../../layout.ts';
 import { cliProgress } from '../progress-bar.ts';
 import { resolveAsAt } from './run.ts';
+import { localRuntime } from '../../runtime.ts';
 
 export interface ValidateCommandResult {
   asAt: string;
@@ -40,6 +41,7 @@ export async function validateLanding(opts: { landing: string; out: string; asAt
   const ctx = {
     runId: `validate-${asAt}`, asAt, stores, config, log: jsonLog(), progress: progress ?? { start() {}, tick() {}, update() {}, stop() {} },
     queryEngine: async () => { throw new Error('validate needs no query engine'); },
+    runtime: localRuntime(),
   };
   const files: ValidateCommandResult['files'] = [];
   const entries = await landingEntries(ctx);

@@ -32,12 +32,12 @@ export interface MatchAuditResult {
  * itself (checked in memory before it is written). The publish stage starts it when the stage starts, over the run's
  * staged set (`stagedPrefix`, secure zone); without one (a lone rebuild of a released report) over the published folder.
  */
-export function startAuditPrivacyScan(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log'>, stagedPrefix?: string): PublishedScanJob {
+export function startAuditPrivacyScan(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log' | 'runtime'>, stagedPrefix?: string): PublishedScanJob {
   const excludeOutputsPrefix = stagedPrefix ? `${stagedPrefix}${MATCH_AUDIT_DIR}/` : keys.output(ctx.asAt, `${MATCH_AUDIT_DIR}/`);
-  return startPublishedScan(ctx.stores, { asAt: ctx.asAt, excludeOutputsPrefix, ...(stagedPrefix ? { stagedPrefix } : {}) }, ctx.log);
+  return startPublishedScan(ctx.stores, { asAt: ctx.asAt, excludeOutputsPrefix, ...(stagedPrefix ? { stagedPrefix } : {}) }, ctx.log, { worker: ctx.runtime.workerThreads });
 }
 
-type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log'> & {
+type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log' | 'runtime'> & {
   /** The privacy scan the publish stage started (else the report starts its own). */
   privacyScan?: PublishedScanJob;
   /** The run's staged set to write into (publish stage). Absent: the report is rebuilt in the published folder (review import). */

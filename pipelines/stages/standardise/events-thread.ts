@@ -1,11 +1,13 @@
 /**
  * Runs standardise's events pipeline on a worker thread (worker.ts), so it uses the second core while
- * the stage's main thread runs the people pipeline. Only for local directory stores outside Lambda (there is no
- * tsx in a Lambda bundle): `eventsOnWorkerPossible` says when; otherwise the stage runs the pipeline in-process.
+ * the stage's main thread runs the people pipeline. Only for local directory stores where the runtime allows worker
+ * threads (there is no tsx in a Lambda bundle): `eventsOnWorkerPossible` says when; otherwise the stage runs the
+ * pipeline in-process.
  */
 import { Worker } from 'node:worker_threads';
 import { LocalObjectStore } from '../../io/local-object-store.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
+import type { RuntimeProfile } from '../../runtime.ts';
 import type { EventsResult } from './events.ts';
 import type { ValidatedFile } from './read.ts';
 
@@ -20,8 +22,8 @@ export interface EventsWorkerInput {
 
 export type EventsWorkerMessage = { type: 'rows'; n: number } | { type: 'done'; result: EventsResult } | { type: 'error'; message: string };
 
-export function eventsOnWorkerPossible(secure: ObjectStore, curated: ObjectStore): boolean {
-  return !process.env.AWS_LAMBDA_FUNCTION_NAME && secure instanceof LocalObjectStore && curated instanceof LocalObjectStore;
+export function eventsOnWorkerPossible(runtime: RuntimeProfile, secure: ObjectStore, curated: ObjectStore): boolean {
+  return runtime.workerThreads && secure instanceof LocalObjectStore && curated instanceof LocalObjectStore;
 }
 
 /** The events pipeline's result, computed on a worker thread; rejects with the pipeline's own error message. */
