@@ -62,7 +62,7 @@ describe('run identity', () => {
     expect(whoRan(undefined, 'aws-lambda:locality-prepare')).toBe('aws-lambda:locality-prepare');
     expect(whoRan('eventbridge:ready-marker', 'aws-lambda:locality-prepare')).toBe('eventbridge:ready-marker');
     const run = await prepareRun({ stores, log: silentLog, principal: lambdaRuntime({ AWS_LAMBDA_FUNCTION_NAME: 'locality-prepare' }).principal! }, { asAt: '2026-02-28' });
-    expect((await readManifest(stores.outputs, '2026-02-28'))!).toMatchObject({ runId: run.runId, ranBy: 'aws-lambda:locality-prepare' });
+    expect((await readRunManifest(stores.outputs, '2026-02-28', run.runId))!).toMatchObject({ runId: run.runId, ranBy: 'aws-lambda:locality-prepare' });
   });
 
   it('input hashes are cached per job, never per process: a re-delivered file of the same size gets a new run id', async () => {
