@@ -159,7 +159,7 @@ describe('clerical review estimates against the generator\'s truth (2,000 famili
     // EM's m is kept beside the labels' (EM runs the same way: the same figures as the run without labels)
     expect(forename.levels.map((l) => l.mEm)).toEqual(emForename.levels.map((l) => l.m));
     expect(forename.levels.map((l) => l.m)).not.toEqual(emForename.levels.map((l) => l.m));
-    const { report } = await buildMatchAuditReport({ asAt: AS_AT, runId: 'review-truth', stores: ctx.stores, config: defaultRunConfig(), log: silentLog });
+    const { report } = await buildMatchAuditReport({ asAt: AS_AT, runId: 'review-truth', stores: ctx.stores, config: defaultRunConfig(), log: silentLog, runtime: ctx.runtime });
     expect(report.linkage.model!.labels!.matches).toBe(estimate.decisions.match);
     const html = (await ctx.stores.outputs.get(`as_at=${AS_AT}/match-audit/report.html`)).toString();
     expect(html).toContain('m (labels, used)');
