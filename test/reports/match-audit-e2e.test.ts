@@ -16,6 +16,9 @@ import { readParquet } from '../../pipelines/io/parquet.ts';
 import { buildMatchAuditReport } from '../../pipelines/reports/match-audit/build.ts';
 import type { MatchAuditReport } from '../../pipelines/reports/match-audit/model.ts';
 import { localRuntime } from '../../pipelines/runtime.ts';
+import { feedsOfRule } from '../../models/rules/coverage.ts';
+import { HEADLINE_IDS } from '../../models/rules/schema.ts';
+import { defaultRuleSet } from '../../models/rules/supporting-families.ts';
 
 const AS_AT = '2026-03-31';
 let root: string;
@@ -117,6 +120,22 @@ describe('match audit report of a real run', () => {
     // per source and the bias section count linked records over the same persons
     expect(report.linkage.bySource.reduce((s, x) => s + x.records, 0)).toBe(report.linkage.records);
     expect(report.linkage.bySource.reduce((s, x) => s + x.linkedToAnyRecord, 0)).toBe(report.bias.overall.linked);
+  });
+
+  it('shows headline coverage: each headline with the feeds received that evidence it', async () => {
+    const cov = report.headlineCoverage!;
+    expect(cov.map((c) => c.headline)).toEqual(HEADLINE_IDS);
+    // feeds received, independently: those with a file accepted (not rejected whole) in the inputs
+    const received = new Set(report.inputs.files.filter((f) => f.rejected === null).map((f) => `${f.source}/${f.feed}`));
+    for (const c of cov) {
+      const feeds = [...new Set(defaultRuleSet().rules.filter((r) => r.headline === c.headline).flatMap(feedsOfRule))].sort();
+      expect(c.feedsReceived, c.headline).toEqual(feeds.filter((f) => received.has(f)));
+      expect(c.feedsMissing, c.headline).toEqual(feeds.filter((f) => !received.has(f)));
+    }
+    expect(cov.every((c) => c.status === 'evidenced')).toBe(true); // the generator sends every feed
+    const html = await readFile(join(root, 'out', 'outputs', `as_at=${AS_AT}`, 'match-audit', 'report.html'), 'utf8');
+    expect(html).toContain('Headlines and the feeds that evidence them');
+    expect(html).toMatch(/Secure housing<\/th><td class="wrap">evidenced<\/td><td class="wrap">housing\/<wbr>homelessness, housing\/<wbr>temporary_<wbr>accommodation/);
   });
 
   it('carries the run manifest: who ran it, code version, config and rule-set versions, inputs', async () => {

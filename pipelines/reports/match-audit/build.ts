@@ -14,6 +14,7 @@ import { computeAudit } from './compute.ts';
 import { loadAuditData } from './load.ts';
 import type { MatchAuditReport } from './model.ts';
 import { renderAuditHtml } from './render.ts';
+import { runHeadlineCoverage } from '../../stages/headline-coverage.ts';
 
 export const MATCH_AUDIT_DIR = 'match-audit';
 export const matchAuditKeys = (asAt: string) => ({
@@ -64,7 +65,8 @@ async function buildWithScan(ctx: Ctx, scan: PublishedScanJob, cfgThreshold: num
   const { data, manifest, review } = await loadAuditData(ctx.stores, asAt, ctx.runId, cfgThreshold);
   const figures = computeAudit(data);
   const privacy = await scan.result();
-  const report: MatchAuditReport = { ...figures, privacy, manifest, review };
+  const headlineCoverage = await runHeadlineCoverage(ctx);
+  const report: MatchAuditReport = { ...figures, headlineCoverage, privacy, manifest, review };
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const page = renderAuditHtml(report);
   // The report must not itself leak: scan it before it is written.
@@ -88,6 +90,7 @@ async function buildWithScan(ctx: Ctx, scan: PublishedScanJob, cfgThreshold: num
     audit_inputs_reconcile: report.inputs.reconciles ? 1 : 0,
     audit_conflicting_token_persons: report.clusters.conflictingTokens.persons,
     audit_dob_spread_persons: report.clusters.implausibleDobSpread.persons,
+    audit_headlines_not_evidenced: headlineCoverage.filter((c) => c.status === 'not_evidenced').length,
   };
   if (privacy.status === 'fail') ctx.log.error('privacy scan failed: clear identifiers in published outputs', { asAt, findings: privacy.findingsTotal, unreadable: privacy.unreadableFiles, report: out.html });
   else ctx.log.info('match audit report published', { asAt, filesScanned: privacy.files.length, report: out.html });

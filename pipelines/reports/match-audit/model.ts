@@ -3,6 +3,7 @@
  * renders. Counts, rates, pseudonymous ids and model parameters only: never a value from the secure zone.
  */
 import type { HistogramBin } from '../html/charts.ts';
+import type { HeadlineCoverage } from '../../../models/rules/coverage.ts';
 import type { ScanResult } from '../../privacy/scan.ts';
 import type { ReviewEstimate } from '../../review/estimate.ts';
 
@@ -55,6 +56,8 @@ export interface MatchAuditReport {
   version: 1;
   asAt: string;
   runId: string;
+  /** Which Supporting Families headlines the feeds this run received (of the configured sources) evidence. */
+  headlineCoverage?: HeadlineCoverage[];
   inputs: {
     files: InputFileRow[];
     totals: { files: number; rows: number; accepted: number; quarantined: number; rejectedRows: number; quarantinedByReason: Record<string, number>; rejectedFiles: number };

@@ -7,6 +7,7 @@ import {
   lineChart, notice, para, waterfallChart, renderPage, stackedBarChart, subheading, table, type HtmlValue, type SafeHtml,
 } from '../html/index.ts';
 import { KIND_LABELS } from '../../privacy/identifiers.ts';
+import { coverageSection, notEvidencedNotice } from '../html/coverage.ts';
 import type { BiasGroup, MatchAuditReport } from './model.ts';
 import { BIAS_FLAG_MIN_RECORDS, BIAS_FLAG_POINTS, IMPLAUSIBLE_DOB_SPREAD_DAYS } from './compute.ts';
 
@@ -410,7 +411,7 @@ export function renderAuditHtml(r: MatchAuditReport): string {
       ? notice('pass', 'PRIVACY SCAN PASSED', 'No clear identifier left the secure zone in this run\'s published outputs.')
       : notice('fail', 'PRIVACY SCAN FAILED', `${formatInt(r.privacy.findingsTotal)} clear identifiers found in published outputs: see Privacy.`)}${r.signoff
       ? notice(r.signoff.decision === 'approve' ? 'pass' : 'fail', r.signoff.decision === 'approve' ? 'SIGNED OFF' : 'REJECTED', `Information governance sign-off: ${r.signoff.decision === 'approve' ? 'approved' : 'rejected'} by ${r.signoff.by} on ${r.signoff.at.slice(0, 10)}${r.signoff.note ? `: ${r.signoff.note}` : ''}`)
-      : ''}`,
+      : ''}${r.headlineCoverage ? notEvidencedNotice(r.headlineCoverage) ?? '' : ''}`,
     intro: html`${keyFigures([
       { label: 'files read', value: formatInt(t.files) },
       { label: 'rows accepted', value: formatInt(t.accepted), note: `of ${formatInt(t.rows)}` },
@@ -425,6 +426,7 @@ export function renderAuditHtml(r: MatchAuditReport): string {
       { title: 'Cluster quality', lead: 'Where linkage may have joined different people, or refused to.', body: clustersBody(r) },
       { title: 'Linkage bias', lead: 'Link rates by group: a group the matching under-serves shows here.', body: biasBody(r) },
       { title: 'Clerical review', lead: 'Precision and recall estimated from reviewers\' decisions on a stratified sample of pairs.', body: reviewBody(r) },
+      ...(r.headlineCoverage ? [coverageSection(r.headlineCoverage)] : []),
       { title: 'Privacy and the run manifest', lead: 'Proof that no clear identifier left the secure zone, and who ran what.', body: privacyBody(r) },
     ],
     footer: html`Produced by the locality pipeline's publish stage. The same figures are in <code>report.json</code> next to this file. Contains pseudonymous ids and counts only.`,
