@@ -25,7 +25,7 @@ import { CURATED_TABLE_COLUMNS, MANIFEST_COLUMNS, projection } from './glue-tabl
 import { AccessLogBucket, SecureBucket } from './secure-defaults/buckets.ts';
 import { PipelineFunction } from './secure-defaults/functions.ts';
 import { acknowledgeAcceptedFindings } from './nag-acknowledgements.ts';
-import { FUNCTION_ACCESS } from './stage-access.ts';
+import { s3GrantsOf, taskData, zonesOf } from './stage-access.ts';
 
 export const TASKS = [...CONTROL_TASKS, ...PIPELINE_STAGE_NAMES, 'backfill-plan'] as const;
 export const GLUE_DATABASE = 'locality_pipeline';
@@ -180,7 +180,7 @@ export class LocalityPipelineStack extends Stack {
         memoryMiB: task === 'backfill-plan' || task === 'finalise' || task === 'record-failure' ? 512 : 3008,
         description: `Locality pipeline: ${task}`,
       });
-      this.grantAccess(pf.fn, task, workgroup);
+      this.grantAccess(pf.fn, task);
       functions[task] = pf.fn;
     }
     this.functions = functions;
@@ -261,52 +261,21 @@ export class LocalityPipelineStack extends Stack {
     return new logs.LogGroup(this, id, { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: this.key, removalPolicy: RemovalPolicy.RETAIN });
   }
 
-  /** Least privilege from infra/stage-access.ts. */
-  private grantAccess(fn: lambda.Function, task: string, workgroup: athena.CfnWorkGroup): void {
-    const access = FUNCTION_ACCESS[task];
-    if (!access) throw new Error(`no access entry for ${task} in infra/stage-access.ts`);
+  /** Least privilege, derived from pipelines/layout.ts TASK_DATA (infra/stage-access.ts). */
+  private grantAccess(fn: lambda.Function, task: string): void {
     const role = fn.role!;
-    const objectArns = (bucket: s3.IBucket, prefixes: string[]) => prefixes.map((p) => (p.endsWith('/') || p === '' ? bucket.arnForObjects(`${p}*`) : bucket.arnForObjects(p)));
-    let reads = false;
-    let writes = false;
-    for (const [zone, prefixes] of Object.entries(access.read ?? {}) as Array<[Zone, string[]]>) {
-      const b = this.buckets[zone];
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objectArns(b, prefixes) }));
+    const data = taskData(task);
+    for (const g of s3GrantsOf(data)) {
+      const b = this.buckets[g.zone];
       role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [b.bucketArn],
-        conditions: { StringLike: { 's3:prefix': prefixes.map((p) => (p.endsWith('/') || p === '' ? `${p}*` : p)) } },
+        actions: g.actions,
+        resources: g.objects ? g.objects.map((o) => b.arnForObjects(o)) : [b.bucketArn],
+        ...(g.prefixes ? { conditions: { StringLike: { 's3:prefix': g.prefixes } } } : {}),
       }));
-      reads = true;
     }
-    for (const [zone, prefixes] of Object.entries(access.write ?? {}) as Array<[Zone, string[]]>) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
-        resources: objectArns(this.buckets[zone], prefixes),
-      }));
-      writes = true;
-    }
-    if (writes) this.key.grantEncryptDecrypt(role);
-    else if (reads) this.key.grantDecrypt(role);
-    if (access.athena) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'],
-        resources: [this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: workgroup.name })],
-      }));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'],
-        resources: [
-          this.formatArn({ service: 'glue', resource: 'catalog' }),
-          this.formatArn({ service: 'glue', resource: 'database', resourceName: GLUE_DATABASE }),
-          this.formatArn({ service: 'glue', resource: 'table', resourceName: `${GLUE_DATABASE}/*` }),
-        ],
-      }));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:ListBucket'],
-        resources: [this.buckets.athenaResults.bucketArn, this.buckets.athenaResults.arnForObjects('results/*')],
-      }));
-      this.key.grantEncryptDecrypt(role);
-    }
+    const { reads, writes } = zonesOf(data);
+    if (writes.length > 0) this.key.grantEncryptDecrypt(role);
+    else if (reads.length > 0) this.key.grantDecrypt(role);
   }
 
   /** Findings accepted with a reason (infra/nag-acknowledgements.ts); anything else fails synthesis. */

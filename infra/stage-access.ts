@@ -1,58 +1,54 @@
 /**
- * What each function may read and write, by zone and key prefix (pipelines/layout.ts). The stack turns this
- * into least-privilege IAM: s3:GetObject / PutObject / DeleteObject on exactly these prefixes, s3:ListBucket
- * only with an s3:prefix condition, and the KMS key only for what those calls need.
- * `*` in a prefix is the as-at partition (`as_at=*`) or a table's partitions.
+ * The S3 part of each function's IAM, derived from pipelines/layout.ts TASK_DATA (what each task reads, lists,
+ * writes and deletes, as key patterns built from the same `keys` the stages use). Nothing here is a hand list:
+ *   read     -> s3:GetObject on the object ARNs
+ *   write    -> s3:PutObject + s3:AbortMultipartUpload
+ *   delete   -> s3:DeleteObject
+ *   list     -> s3:ListBucket with a StringLike s3:prefix condition on the listed prefixes and the read patterns
+ *               (the S3 store tells a 403 for a missing key apart by listing that key)
+ *   checksMissing -> s3:ListBucket on the bucket without a prefix condition (missing keys answer 404)
+ * and the KMS key: Decrypt for reads, GenerateDataKey + Decrypt for writes.
  */
-import type { Zone } from '../pipelines/layout.ts';
+import { TASK_DATA, type TaskData, type Zone, type ZoneUse } from '../pipelines/layout.ts';
 
-export interface Access {
-  read?: Partial<Record<Zone, string[]>>;
-  write?: Partial<Record<Zone, string[]>>;
-  /** Runs report SQL on Athena (workgroup, Glue catalog, curated read, results bucket). */
-  athena?: boolean;
+export interface S3Grant {
+  zone: Zone;
+  actions: string[];
+  /** Object key patterns (IAM wildcards), or undefined for a bucket-level grant. */
+  objects?: string[];
+  /** s3:prefix patterns a ListBucket grant is limited to (undefined: the whole bucket). */
+  prefixes?: string[];
 }
 
-/** The run's own manifest (its state and config) and the published one (already-done check). */
-const RUN_MANIFEST = '_runs/as_at=*/';
-const MANIFEST = 'as_at=*/manifest.json';
-/** The run locks (pipelines/io/run-lock.ts): taken by prepare, released by finalise / record-failure. */
-const RUN_LOCKS = '_locks/';
-/** A run's staged outputs (secure zone) until it is released; the published folder (outputs zone). */
-const STAGING = 'as_at=*/staging/';
-const PUBLISHED = 'as_at=*/';
+/** `a/` covers everything under it (`a/*`); an exact key stays exact; '' is the whole bucket (`*`). */
+export const iamPattern = (p: string): string => (p === '' || p.endsWith('/') ? `${p}*` : p);
 
-export const FUNCTION_ACCESS: Record<string, Access> = {
-  prepare: { read: { landing: [''], outputs: [MANIFEST, RUN_MANIFEST, RUN_LOCKS] }, write: { outputs: [RUN_MANIFEST, RUN_LOCKS] } },
-  validate: {
-    read: { landing: [''], outputs: [RUN_MANIFEST, MANIFEST], secure: ['as_at=*/validated/', 'as_at=*/quarantine/'] },
-    write: { secure: ['as_at=*/validated/', 'as_at=*/quarantine/'] },
-  },
-  standardise: {
-    read: { secure: ['as_at=*/validated/', 'as_at=*/standardise/'], outputs: [RUN_MANIFEST, MANIFEST], landing: [''] },
-    write: { secure: ['as_at=*/person-records.parquet', 'as_at=*/standardise/'], curated: ['records/', 'facts/', 'relationships/'] },
-  },
-  match: {
-    read: { secure: ['as_at=*/person-records.parquet', 'as_at=*/match/'], curated: ['records/', 'match/'], outputs: [RUN_MANIFEST, MANIFEST] },
-    write: { secure: ['as_at=*/match/'], curated: ['pairs/', 'links/', 'persons/', 'match/'] },
-  },
-  families: {
-    read: { secure: ['as_at=*/person-records.parquet', 'as_at=*/families/'], curated: ['persons/', 'relationships/', 'facts/', 'records/'], outputs: [RUN_MANIFEST, MANIFEST] },
-    write: { secure: ['as_at=*/families/'], curated: ['families/', 'family_members/'] },
-  },
-  stratify: {
-    read: { secure: ['as_at=*/families/'], curated: ['families/', 'family_members/', 'persons/', 'facts/', 'records/'], outputs: [RUN_MANIFEST, MANIFEST] },
-    write: { curated: ['scores/'] },
-  },
-  publish: {
-    // the match audit's privacy scan compares published outputs against the secure zone's quasi-identifiers
-    read: { secure: ['as_at=*/'], curated: [''], outputs: [''] },
-    // every output goes to the run's staging in the secure zone; nothing is written to the published folder
-    write: { secure: ['as_at=*/review/', 'as_at=*/publish/', STAGING] },
-    athena: true,
-  },
-  // the release: the staged set (secure) is copied into the published folder (outputs), then its staging deleted
-  finalise: { read: { outputs: [RUN_MANIFEST, PUBLISHED, RUN_LOCKS], secure: [STAGING] }, write: { outputs: [RUN_MANIFEST, PUBLISHED, RUN_LOCKS], secure: [STAGING] } },
-  'record-failure': { read: { outputs: [RUN_MANIFEST, RUN_LOCKS], secure: [STAGING] }, write: { outputs: [RUN_MANIFEST, RUN_LOCKS] } },
-  'backfill-plan': {},
-};
+function zoneGrants(zone: Zone, use: ZoneUse): S3Grant[] {
+  const out: S3Grant[] = [];
+  const objects = (ps: string[] | undefined) => [...new Set((ps ?? []).map(iamPattern))].sort();
+  if (use.read?.length) out.push({ zone, actions: ['s3:GetObject'], objects: objects(use.read) });
+  if (use.write?.length) out.push({ zone, actions: ['s3:PutObject', 's3:AbortMultipartUpload'], objects: objects(use.write) });
+  if (use.delete?.length) out.push({ zone, actions: ['s3:DeleteObject'], objects: objects(use.delete) });
+  if (use.checksMissing) out.push({ zone, actions: ['s3:ListBucket'] });
+  else if (use.list?.length || use.read?.length) out.push({ zone, actions: ['s3:ListBucket'], prefixes: objects([...(use.list ?? []), ...(use.read ?? [])]) });
+  return out;
+}
+
+export function s3GrantsOf(data: TaskData): S3Grant[] {
+  return (Object.entries(data) as Array<[Zone, ZoneUse]>).flatMap(([zone, use]) => zoneGrants(zone, use));
+}
+
+/** The zones a task reads and the zones it writes (for its KMS grant). */
+export function zonesOf(data: TaskData): { reads: Zone[]; writes: Zone[] } {
+  const entries = Object.entries(data) as Array<[Zone, ZoneUse]>;
+  return {
+    reads: entries.filter(([, u]) => (u.read?.length ?? 0) > 0).map(([z]) => z),
+    writes: entries.filter(([, u]) => (u.write?.length ?? 0) > 0).map(([z]) => z),
+  };
+}
+
+export function taskData(task: string): TaskData {
+  const d = TASK_DATA[task];
+  if (!d) throw new Error(`no entry for task ${task} in pipelines/layout.ts TASK_DATA`);
+  return d;
+}

@@ -31,8 +31,25 @@ export type CuratedTable = (typeof CURATED_TABLES)[number];
 /** The secure zone's person records for an as-at date (clear quasi-identifiers: secure only): keys.secure(asAt, PERSON_RECORDS_KEY). */
 export const PERSON_RECORDS_KEY = 'person-records.parquet';
 
+/** Secure-zone files named once here: stages build them with `keys.secure(asAt, ...)`, the stack grants them. */
+export const PERSON_DOBS_KEY = 'families/person-dobs.parquet';
+export const MATCH_REVIEW_SAMPLE_KEY = 'match/review-sample.json';
+/** The clerical review's folder in the secure zone (pipelines/review/files.ts names its files). */
+export const REVIEW_DIR = 'review';
+/** Locality lookups uploaded to landing (when not bundled with the code): landing `lookups/<file>`. */
+export const LOOKUPS_PREFIX = 'lookups/';
+/** The published target lists of an as-at date: keys.output(asAt, TARGET_LISTS_DIR + file). */
+export const TARGET_LISTS_DIR = 'target-lists/';
+
 export const keys = {
   landingPrefix: (source: string, feed: string) => `${source}/${feed}/`,
+  lookup: (file: string) => `${LOOKUPS_PREFIX}${file}`,
+  validated: (asAt: string, source: string, feed: string) => `as_at=${asAt}/validated/${source}/${feed}/`,
+  feedCounts: (asAt: string, source: string, feed: string) => `as_at=${asAt}/validated/${source}/${feed}/_counts.json`,
+  matchModel: (asAt: string) => `match/as_at=${asAt}/model.json`,
+  matchClustering: (asAt: string) => `match/as_at=${asAt}/clustering.json`,
+  /** The files of a locality's target list (`base`: the locality's file name), under keys.output(asAt, TARGET_LISTS_DIR). */
+  targetListFiles: (base: string) => ({ csv: `${base}.csv`, xlsx: `${base}.xlsx`, statutoryCsv: `${base} - open to statutory services.csv`, html: `${base}.html` }),
   curated: (table: CuratedTable, asAt: string) => `${table}/as_at=${asAt}/part-00000.parquet`,
   secure: (asAt: string, name: string) => `as_at=${asAt}/${name}`,
   quarantine: (asAt: string, source: string, feed: string, file: string) => `as_at=${asAt}/quarantine/${source}/${feed}/${file}`,
@@ -61,3 +78,101 @@ export function isIsoDate(s: string): boolean {
   const d = new Date(`${s}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
+
+// ---- who reads and writes what: the one table the stack's IAM is derived from ----------------------------
+
+/**
+ * What one task does in one zone. Patterns are keys built with `keys` above, with `*` for what is known only at
+ * run time (the as-at date, a source, a feed, a file); a pattern ending in `/` covers every key under it.
+ * The stack turns each into IAM (infra/stage-access.ts); test/infra/policy-replay.test.ts replays a whole run's
+ * requests against the synthesized policies, so a key a stage uses and this table cannot drift apart silently.
+ */
+export interface ZoneUse {
+  /** GetObject / HeadObject. */
+  read?: string[];
+  /** ListObjectsV2 with a prefix matching one of these. */
+  list?: string[];
+  /** PutObject (single or multipart). */
+  write?: string[];
+  /** DeleteObject. */
+  delete?: string[];
+  /**
+   * The task routinely checks keys that may be absent (a new date's manifest, an optional review estimate):
+   * s3:ListBucket on the whole bucket, so S3 answers 404 rather than 403 (key names only, never contents).
+   */
+  checksMissing?: boolean;
+}
+export type TaskData = Partial<Record<Zone, ZoneUse>>;
+
+const D = '*';
+const MANIFEST = keys.manifest(D);
+const curatedTable = (t: CuratedTable) => `${t}/as_at=${D}/`;
+/** A run's own manifest and state (outputs _runs/): every task reads its config there. */
+const RUNS = '_runs/';
+const manifestRead: TaskData = { outputs: { read: [MANIFEST, RUNS] } };
+const STAGING = keys.stagingPrefix(D, D);
+const MATCH_SHARDS = keys.secure(D, 'match/shards/');
+/** The run lock (pipelines/io/run-lock.ts): prepare takes it, finalise / record-failure release it. */
+const RUN_LOCKS = keys.runLockPrefix(D);
+const manifestAndLock: ZoneUse = { read: [MANIFEST, RUNS, RUN_LOCKS], list: [RUN_LOCKS, RUNS], write: [RUNS, RUN_LOCKS], delete: [RUN_LOCKS] };
+const lookups: ZoneUse = { read: [LOOKUPS_PREFIX], list: [LOOKUPS_PREFIX] };
+
+export const TASK_DATA: Record<string, TaskData> = {
+  prepare: {
+    landing: { read: [''], list: [''] },
+    outputs: { ...manifestAndLock, checksMissing: true },
+  },
+  validate: {
+    ...manifestRead,
+    landing: { read: [keys.landingPrefix(D, D)], list: [keys.landingPrefix(D, D)] },
+    secure: {
+      list: [keys.validated(D, D, D), keys.quarantine(D, D, D, '')],
+      write: [keys.validated(D, D, D), keys.quarantine(D, D, D, '')],
+      delete: [keys.validated(D, D, D), keys.quarantine(D, D, D, '')],
+    },
+  },
+  standardise: {
+    ...manifestRead,
+    secure: { read: [keys.validated(D, D, D), keys.secure(D, PERSON_RECORDS_KEY)], write: [keys.secure(D, PERSON_RECORDS_KEY)] },
+    curated: { write: [curatedTable('records'), curatedTable('facts'), curatedTable('relationships')] },
+  },
+  match: {
+    ...manifestRead,
+    secure: { read: [keys.secure(D, PERSON_RECORDS_KEY), MATCH_SHARDS], list: [MATCH_SHARDS], write: [keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), MATCH_SHARDS], delete: [MATCH_SHARDS] },
+    curated: {
+      read: [curatedTable('relationships')],
+      write: [curatedTable('persons'), curatedTable('pairs'), curatedTable('links'), keys.matchModel(D), keys.matchClustering(D)],
+    },
+  },
+  families: {
+    ...manifestRead,
+    landing: lookups,
+    secure: { read: [keys.secure(D, PERSON_RECORDS_KEY)], write: [keys.secure(D, PERSON_DOBS_KEY)] },
+    curated: { read: [curatedTable('persons'), curatedTable('relationships'), curatedTable('facts')], write: [curatedTable('families'), curatedTable('family_members')] },
+  },
+  stratify: {
+    ...manifestRead,
+    secure: { read: [keys.secure(D, PERSON_DOBS_KEY)] },
+    curated: { read: [curatedTable('facts'), curatedTable('family_members'), curatedTable('persons')], write: [curatedTable('scores')] },
+  },
+  publish: {
+    // the secure zone: only what the match audit and its privacy scan compare against (never the whole zone)
+    landing: lookups,
+    secure: {
+      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, PERSON_DOBS_KEY), keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), keys.secure(D, `${REVIEW_DIR}/estimate.json`), keys.feedCounts(D, D, D)],
+      list: [keys.secure(D, 'validated/'), STAGING],
+      // every output is staged in the secure zone until finalise releases it
+      write: [STAGING],
+      checksMissing: true,
+    },
+    // the privacy scan lists every published and curated object of the run (the pseudonymous zones)
+    curated: { read: [...CURATED_TABLES.map(curatedTable), keys.matchModel(D), keys.matchClustering(D)], list: [''] },
+    outputs: {
+      read: [keys.output(D, ''), RUNS], list: [''],
+    },
+  },
+  // the release: the staged set (secure) is copied into the published folder (outputs), then its staging deleted
+  finalise: { outputs: { ...manifestAndLock, write: [...manifestAndLock.write!, keys.output(D, '')], list: [...manifestAndLock.list!, keys.output(D, '')] }, secure: { read: [STAGING], list: [STAGING], delete: [STAGING] } },
+  'record-failure': { outputs: manifestAndLock, secure: { read: [STAGING], list: [STAGING], delete: [STAGING] } },
+  'backfill-plan': {},
+};

@@ -45,6 +45,20 @@ export function isRetryableS3Error(err: unknown): boolean {
   return Boolean(e?.$retryable) || RETRYABLE_NAMES.has(e?.name ?? '') || RETRYABLE_CODES.has(e?.code ?? '') || status === 429 || status >= 500;
 }
 
+type S3Error = { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+
+/** 404: NoSuchKey (GetObject) or NotFound (HeadObject). */
+export function isNotFound(err: unknown): boolean {
+  const e = err as S3Error;
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** 403: what S3 answers for a missing key to a caller without s3:ListBucket on it, and for a real denial. */
+export function isAccessDenied(err: unknown): boolean {
+  const e = err as S3Error;
+  return e?.name === 'AccessDenied' || e?.name === 'Forbidden' || e?.$metadata?.httpStatusCode === 403;
+}
+
 export class S3ObjectStore implements ObjectStore {
   private readonly client: S3Client;
   private readonly bucket: string;
@@ -90,14 +104,26 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private async body(key: string): Promise<Readable> {
+    const k = this.key(key);
     try {
-      const k = this.key(key);
       const r = await this.retry(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: k })));
       if (!r.Body) throw new Error('empty body');
       return r.Body as Readable;
     } catch (err) {
-      throw new Error(`${this.location}/${key}: cannot read (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+      const missing = isNotFound(err) || (isAccessDenied(err) && !(await this.listed(k).catch(() => true)));
+      const what = missing ? 'no such object' : 'cannot read';
+      throw new Error(`${this.location}/${key}: ${what} (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
     }
+  }
+
+  /**
+   * Whether the key is listed in the bucket. S3 answers a missing key with 404 only to a caller that may list the
+   * bucket and with 403 to one that may not (or may list only some prefixes): a 403 is told apart by listing the key
+   * itself, which a prefix-conditioned s3:ListBucket grant allows. A denied list throws.
+   */
+  private async listed(fullKey: string): Promise<boolean> {
+    const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: fullKey, MaxKeys: 1 })));
+    return (page.Contents ?? []).some((o) => o.Key === fullKey);
   }
 
   async get(key: string): Promise<Buffer> {
@@ -154,14 +180,21 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    const k = this.key(key);
     try {
-      const k = this.key(key);
       await this.retry(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: k })));
       return true;
     } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
-      throw err;
+      if (isNotFound(err)) return false;
+      if (!isAccessDenied(err)) throw err;
+      let listed: boolean;
+      try {
+        listed = await this.listed(k);
+      } catch (listErr) {
+        throw new Error(`${this.location}/${key}: cannot tell whether it exists: HeadObject and ListObjectsV2 were both refused (${(listErr as Error).name})`, { cause: err });
+      }
+      if (listed) throw new Error(`${this.location}/${key}: exists but cannot be read (${(err as Error).name}: access denied to this role)`, { cause: err });
+      return false;
     }
   }
 

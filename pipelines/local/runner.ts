@@ -51,8 +51,18 @@ export interface LocalRunOptions {
   runtime?: RuntimeProfile;
   /** Input hashes shared across runs of one job (a backfill); default: a cache of this run only. */
   hashCache?: HashCache;
+  /**
+   * The stores one Task invocation uses (default: the run's directories, shared by every Task). Each invocation
+   * gets its own, disposed when it ends, as each Lambda builds its own ports: tests replay a run's requests per Task
+   * through this (test/infra/policy-replay.test.ts).
+   */
+  storesFor?: (task: string) => TaskStores;
 }
 
+export interface TaskStores {
+  stores: Record<Zone, ObjectStore>;
+  dispose(): Promise<void>;
+}
 
 export interface LocalRunResult {
   runId: string;
@@ -134,14 +144,23 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
   const stageDeps: StageDeps = { stores, queryEngine, log, progress, runtime, ...(shards ? { shardPool: shards } : {}), ...(opts.loadStage ? { loadStage: opts.loadStage } : {}) };
   const notifications: unknown[] = [];
 
+  const runTask = async (task: string, input: Json, c: ControlDeps, s: StageDeps): Promise<Json> => {
+    switch (task) {
+      case 'prepare': return (await prepareRun(c, withForce(input, opts.force))) as unknown as Json;
+      case 'finalise': return (await finaliseRun(c, input, stageOrder)) as unknown as Json;
+      case 'record-failure': return (await recordRunFailure(c, input, stageOrder)) as unknown as Json;
+      default: return (await invokeStage(task, input, s)) as unknown as Json;
+    }
+  };
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
   for (const [stateName, task] of Object.entries(taskStates)) {
     handlers[stateName] = async (input: Json) => {
-      switch (task) {
-        case 'prepare': return (await prepareRun(control, withForce(input, opts.force))) as unknown as Json;
-        case 'finalise': return (await finaliseRun(control, input, stageOrder)) as unknown as Json;
-        case 'record-failure': return (await recordRunFailure(control, input, stageOrder)) as unknown as Json;
-        default: return (await invokeStage(task, input, stageDeps)) as unknown as Json;
+      if (!opts.storesFor) return runTask(task, input, control, stageDeps);
+      const own = opts.storesFor(task);
+      try {
+        return await runTask(task, input, { ...control, stores: own.stores }, { ...stageDeps, stores: own.stores });
+      } finally {
+        await own.dispose();
       }
     };
   }

@@ -6,7 +6,7 @@
  */
 import type { ObjectStore } from '../io/object-store.ts';
 import { iterateParquet } from '../io/parquet.ts';
-import { keys, PERSON_RECORDS_KEY, type Zone } from '../layout.ts';
+import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY, type Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { formatDecimal, formatInt, formatPercent, html, notice, para, renderPage, table, waterfallChart } from '../reports/html/index.ts';
 import { MODEL_JSON } from '../reports/match-audit/load.ts';
@@ -202,7 +202,7 @@ export async function exportReviewSample(stores: Record<Zone, ObjectStore>, opts
   await stores.secure.put(out.csv, `${lines.join('\n')}\n`);
   // The match stage's explanations (secure) of the pairs nearest the threshold: shown as waterfalls where they overlap.
   const explained = new Map<string, Explanation>();
-  const rsKey = keys.secure(asAt, 'match/review-sample.json');
+  const rsKey = keys.secure(asAt, MATCH_REVIEW_SAMPLE_KEY);
   if (await stores.secure.exists(rsKey)) {
     const raw = JSON.parse((await stores.secure.get(rsKey)).toString('utf8')) as { pairs?: Explanation[] };
     for (const e of raw.pairs ?? []) {

@@ -2,7 +2,9 @@
  * Where the clerical review keeps its files: all in the secure zone (they hold clear values side by side),
  * except the estimate, which holds counts only and is copied into the match audit report.
  */
-export const REVIEW_DIR = 'review';
+import { REVIEW_DIR } from '../layout.ts';
+
+export { REVIEW_DIR };
 /** The sample as drawn: pairs, strata, populations (secure: record ids and weights). */
 export const REVIEW_SAMPLE_JSON = `${REVIEW_DIR}/sample.json`;
 /** For reviewers: side-by-side values with an empty `decision` column (secure: clear values). */

@@ -22,14 +22,14 @@ import { parseCsvColumns } from '../../matching/csv.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { iterateParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
 import { readAhead, type ReadAhead } from '../io/read-ahead.ts';
-import { isIsoDate, keys, PERSON_RECORDS_KEY } from '../layout.ts';
+import { isIsoDate, keys, PERSON_DOBS_KEY, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
 
 export const familiesInputSchema = z.object({}).loose().default({});
 
-export const PERSON_DOBS_KEY = 'families/person-dobs.parquet';
+export { PERSON_DOBS_KEY };
 
 // ------------------------------------------------------------------ tolerant row readers (snake_case or camelCase)
 
@@ -309,7 +309,7 @@ export async function readLookup(what: string, configured: string, landing?: Obj
       throw new Error(`${what} ${local}: cannot read (${(err as Error).message})`, { cause: err });
     }
   }
-  const key = `lookups/${basename(configured)}`;
+  const key = keys.lookup(basename(configured));
   if (landing && (await landing.exists(key))) return { text: (await landing.get(key)).toString('utf8'), origin: `${landing.location}/${key}` };
   throw new Error(`${what} ${configured}: not found (looked for ${local}${landing ? ` and ${landing.location}/${key}` : ''})`);
 }

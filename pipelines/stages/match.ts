@@ -26,7 +26,7 @@ import { parseLinkSettings, type LinkSettings } from '../../matching/settings.ts
 import { decodeShardInput, decodeShardPairs, encodeShardInput, encodeShardPairs } from '../../matching/shard-codec.ts';
 import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
 import { iterateParquet, selectColumnsIn, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
-import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
+import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './index.ts';
@@ -47,9 +47,9 @@ export const matchInputSchema = z.object({
 }).loose().default({});
 
 export const matchKeys = {
-  model: (asAt: string) => `match/as_at=${asAt}/model.json`,
-  clustering: (asAt: string) => `match/as_at=${asAt}/clustering.json`,
-  reviewSample: (asAt: string) => keys.secure(asAt, 'match/review-sample.json'),
+  model: keys.matchModel,
+  clustering: keys.matchClustering,
+  reviewSample: (asAt: string) => keys.secure(asAt, MATCH_REVIEW_SAMPLE_KEY),
   /** A run's shard files (secure: the shard input holds compared values), removed once the link phase is done. */
   shardsPrefix: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/`),
   shardInput: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/input.bin`),

@@ -101,8 +101,8 @@ export interface QuarantineEntry {
   raw: string;
 }
 
-const validatedPrefix = (asAt: string, source: string, feed: string) => keys.secure(asAt, `validated/${source}/${feed}/`);
-export const countsKey = (asAt: string, source: string, feed: string) => keys.secure(asAt, `validated/${source}/${feed}/_counts.json`);
+const validatedPrefix = keys.validated;
+export const countsKey = keys.feedCounts;
 export const acceptedKeyOf = (asAt: string, source: string, feed: string, f: Pick<ExtractFile, 'extractDate' | 'name'>) =>
   keys.secure(asAt, `validated/${source}/${feed}/dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.parquet`);
 export const quarantineKeyOf = (asAt: string, source: string, feed: string, f: Pick<ExtractFile, 'extractDate' | 'name'>) =>

@@ -6,8 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCEPTED_FINDINGS } from '../../infra/nag-acknowledgements.ts';
 import { APP_CONTEXT, LocalityPipelineStack, TASKS } from '../../infra/locality-stack.ts';
-import { FUNCTION_ACCESS } from '../../infra/stage-access.ts';
-import { CURATED_TABLES } from '../../pipelines/layout.ts';
+import { CURATED_TABLES, LOOKUPS_PREFIX, TASK_DATA } from '../../pipelines/layout.ts';
 
 let stack: LocalityPipelineStack;
 let t: Template;
@@ -84,28 +83,35 @@ describe('stack: functions', () => {
     }
   });
 
-  it('no AWS-managed policy on pipeline roles; no function may touch landing except prepare/validate/standardise', () => {
+  it('no AWS-managed policy on pipeline roles; only prepare and validate read extracts from landing, families and publish only its lookups', () => {
     for (const [id, r] of resources('AWS::IAM::Role').filter(([id]) => id.startsWith('Fn'))) {
       expect(r.Properties.ManagedPolicyArns, id).toBeUndefined();
     }
     for (const task of TASKS) {
-      const touchesLanding = Object.keys(FUNCTION_ACCESS[task]?.read ?? {}).includes('landing');
-      expect(touchesLanding, task).toBe(['prepare', 'validate', 'standardise'].includes(task));
+      const landing = TASK_DATA[task]?.landing;
+      if (['prepare', 'validate'].includes(task)) expect(landing?.read?.length, task).toBeGreaterThan(0);
+      else if (['families', 'publish'].includes(task)) expect(landing, task).toEqual({ read: [LOOKUPS_PREFIX], list: [LOOKUPS_PREFIX] });
+      else expect(landing, task).toBeUndefined();
+      expect(landing?.write, task).toBeUndefined();
     }
   });
 
-  it('least privilege: S3 object actions only on the prefixes in stage-access.ts, ListBucket only with a prefix condition, writes never on landing', () => {
+  it('least privilege: S3 object actions only on the patterns of layout.ts TASK_DATA, ListBucket with a prefix condition unless the task checks missing keys, writes never on landing', () => {
     for (const task of TASKS) {
       const policyId = Object.keys(t.findResources('AWS::IAM::Policy')).find((k) => k.startsWith(`Fn${task.replaceAll('-', '')}RoleDefaultPolicy`));
       if (!policyId) {
-        expect(FUNCTION_ACCESS[task], task).toEqual({});
+        expect(TASK_DATA[task], task).toEqual({});
         continue;
       }
       for (const s of stmts(policyId)) {
         const actions = ([] as string[]).concat(s.Action);
         if (actions.some((a) => a.startsWith('s3:'))) {
           expect(actions.some((a) => a === 's3:*' || a === '*'), task).toBe(false);
-          if (actions.includes('s3:ListBucket') && !json(s.Resource).includes('AthenaResults')) expect(s.Condition, `${task} ListBucket`).toBeDefined();
+          if (actions.includes('s3:ListBucket') && !json(s.Resource).includes('AthenaResults')) {
+            // a ListBucket without a prefix condition only where the task checks for keys that may be missing
+            const zone = (['landing', 'secure', 'curated', 'outputs'] as const).find((z) => json(s.Resource).includes({ landing: 'Landing', secure: 'SecureMatchZone', curated: 'Curated', outputs: 'Outputs' }[z]));
+            expect(s.Condition === undefined, `${task} ListBucket on ${zone}`).toBe(TASK_DATA[task]?.[zone!]?.checksMissing === true);
+          }
           if (actions.includes('s3:PutObject')) expect(json(s.Resource), `${task} writes landing`).not.toContain('Landing');
           if (actions.includes('s3:GetObject') || actions.includes('s3:PutObject')) {
             // every object resource ends in a declared prefix (or an exact key)
@@ -118,8 +124,8 @@ describe('stack: functions', () => {
     // e.g. stratify writes scores only
     const stratify = Object.keys(t.findResources('AWS::IAM::Policy')).find((k) => k.startsWith('FnstratifyRoleDefaultPolicy'))!;
     const writes = stmts(stratify).filter((s) => ([] as string[]).concat(s.Action).includes('s3:PutObject'));
-    expect(json(writes.map((w) => w.Resource))).toContain('/scores/*');
-    expect(json(writes.map((w) => w.Resource))).not.toContain('/families/*');
+    expect(json(writes.map((w) => w.Resource))).toContain('/scores/as_at=*/*');
+    expect(json(writes.map((w) => w.Resource))).not.toContain('/families/');
   });
 });
 

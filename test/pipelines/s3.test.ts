@@ -23,7 +23,7 @@ describe('S3 ObjectStore', () => {
     for await (const c of stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('x,y\n');
     s3.on(GetObjectCommand, { Key: 'p/missing' }).rejects(Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' }));
-    await expect(store().get('missing')).rejects.toThrow('s3://curated-bucket/p/missing: cannot read (NoSuchKey');
+    await expect(store().get('missing')).rejects.toThrow('s3://curated-bucket/p/missing: no such object (NoSuchKey');
   });
 
   it('writes small objects with one PutObject under the prefix', async () => {
@@ -82,6 +82,23 @@ describe('S3 ObjectStore', () => {
     s3.on(DeleteObjectCommand).resolves({});
     await store().delete('t/a');
     expect(s3.commandCalls(DeleteObjectCommand)[0]!.args[0].input.Key).toBe('p/t/a');
+  });
+
+  it('a 403 for a missing key (no unconditional ListBucket) is told apart from a denial by listing the key itself', async () => {
+    const denied = () => Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    s3.on(HeadObjectCommand).rejects(denied());
+    s3.on(GetObjectCommand).rejects(denied());
+    // the key is not there: exists() is false, get() says so
+    s3.on(ListObjectsV2Command, { Prefix: 'p/gone.json', MaxKeys: 1 }).resolves({ Contents: [{ Key: 'p/gone.json.bak', Size: 1 }] });
+    expect(await store().exists('gone.json')).toBe(false);
+    await expect(store().get('gone.json')).rejects.toThrow('s3://curated-bucket/p/gone.json: no such object (AccessDenied');
+    // the key is there but this role may not read it: a denial, never "missing"
+    s3.on(ListObjectsV2Command, { Prefix: 'p/secret.parquet', MaxKeys: 1 }).resolves({ Contents: [{ Key: 'p/secret.parquet', Size: 9 }] });
+    await expect(store().exists('secret.parquet')).rejects.toThrow('s3://curated-bucket/p/secret.parquet: exists but cannot be read');
+    await expect(store().get('secret.parquet')).rejects.toThrow('s3://curated-bucket/p/secret.parquet: cannot read (AccessDenied');
+    // the list is refused too: exists() cannot tell, and says so
+    s3.on(ListObjectsV2Command, { Prefix: 'p/other', MaxKeys: 1 }).rejects(denied());
+    await expect(store().exists('other')).rejects.toThrow('cannot tell whether it exists: HeadObject and ListObjectsV2 were both refused');
   });
 
   it('downloads to a local file for DuckDB, once per key', async () => {

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PEOPLE_FEEDS } from '../../feeds/catalogue.ts';
 import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
 import { iterateParquet, openScratchDuckDb, readNumericColumns, selectColumnsIn, sqlString as q, type ParquetRow } from '../../io/parquet.ts';
-import { keys, PERSON_RECORDS_KEY, type Zone } from '../../layout.ts';
+import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY, type Zone } from '../../layout.ts';
 import { REVIEW_ESTIMATE } from '../../review/files.ts';
 import type { ReviewEstimate } from '../../review/estimate.ts';
 import type { AuditData, PairArrays, SecureFacts } from './compute.ts';
@@ -150,8 +150,8 @@ export function parseDeterministicRules(names: string[]): { rules: Array<{ name:
   return { rules, columns: [...new Set(rules.flatMap((r) => r.columns))].sort(), skipped };
 }
 
-export const MODEL_JSON = (asAt: string) => `match/as_at=${asAt}/model.json`;
-export const CLUSTERING_JSON = (asAt: string) => `match/as_at=${asAt}/clustering.json`;
+export const MODEL_JSON = keys.matchModel;
+export const CLUSTERING_JSON = keys.matchClustering;
 
 async function readJson(store: ObjectStore, key: string): Promise<Record<string, unknown> | null> {
   if (!(await store.exists(key))) return null;
@@ -260,7 +260,7 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
     for await (const row of rowsOf(stores.curated, scoresKey, 'SELECT DISTINCT rule_set_version FROM {{file}}')) if (typeof row.rule_set_version === 'string') versions.add(row.rule_set_version);
     if (versions.size) manifest.ruleSetVersion = [...versions].sort().join(', ');
   }
-  const sampleKey = keys.secure(asAt, 'match/review-sample.json');
+  const sampleKey = keys.secure(asAt, MATCH_REVIEW_SAMPLE_KEY);
   let reviewSample: Array<Record<string, unknown>> | null = null;
   if (await stores.secure.exists(sampleKey)) {
     const raw = JSON.parse((await stores.secure.get(sampleKey)).toString('utf8')) as { pairs?: unknown };

@@ -74,7 +74,7 @@ export async function publishTargetLists(ctx: StageContext & { release: ObjectSt
   const widths = [6, 15, 8, 7, 30, 80, 50, 30];
   for (const l of lists) {
     const base = localityFileName(l.locality);
-    const f = { csv: `${base}.csv`, xlsx: `${base}.xlsx`, statutoryCsv: `${base} - open to statutory services.csv`, html: `${base}.html` };
+    const f = keys.targetListFiles(base);
     files[l.locality] = f;
     const rankedWards = withWardColumns(TARGET_LIST_HEADER, l.ranked.map(targetRow), l.ranked.map((x) => x.wardCode), wards);
     const statWards = withWardColumns(STATUTORY_HEADER, l.statutory.map(statutoryRow), l.statutory.map((x) => x.wardCode), wards);
