@@ -18,7 +18,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { buildRunDefinition, CONTROL_TASKS } from '../pipelines/definition.ts';
-import { CURATED_TABLES, type Zone } from '../pipelines/layout.ts';
+import { BACKFILL_RESULTS_DIR, CURATED_TABLES, type Zone } from '../pipelines/layout.ts';
 import { PIPELINE_STAGE_NAMES } from '../pipelines/stages/index.ts';
 import { EXAMPLE_QUERIES } from './example-queries.ts';
 import { CURATED_TABLE_COLUMNS, MANIFEST_COLUMNS, projection } from './glue-tables.ts';
@@ -231,7 +231,7 @@ export class LocalityPipelineStack extends Stack {
       maxConcurrency: BACKFILL_CONCURRENCY,
       toleratedFailurePercentage: 0,
       mapExecutionType: sfn.StateMachineType.STANDARD,
-      resultWriterV2: new sfn.ResultWriterV2({ bucket: this.buckets.outputs, prefix: 'backfills/' }),
+      resultWriterV2: new sfn.ResultWriterV2({ bucket: this.buckets.outputs, prefix: BACKFILL_RESULTS_DIR }),
       resultPath: '$.results',
     });
     each.itemProcessor(new tasks.StepFunctionsStartExecution(bf, 'Run one as-at date', {

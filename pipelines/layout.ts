@@ -38,6 +38,12 @@ export const MATCH_REVIEW_SAMPLE_KEY = 'match/review-sample.json';
 export const REVIEW_DIR = 'review';
 /** Locality lookups uploaded to landing (when not bundled with the code): landing `lookups/<file>`. */
 export const LOOKUPS_PREFIX = 'lookups/';
+/** Run locks (outputs zone): control objects of the run state machine, never published. */
+export const RUN_LOCKS_DIR = '_locks/';
+/** The backfill state machine's Distributed Map results (outputs zone): control objects, never published. */
+export const BACKFILL_RESULTS_DIR = 'backfills/';
+/** Outputs-zone folders that hold control objects, not a run's outputs. */
+export const CONTROL_DIRS = [RUN_LOCKS_DIR, BACKFILL_RESULTS_DIR] as const;
 /** The published target lists of an as-at date: keys.output(asAt, TARGET_LISTS_DIR + file). */
 export const TARGET_LISTS_DIR = 'target-lists/';
 
@@ -57,8 +63,8 @@ export const keys = {
   /** The released set's manifest (the live one: the run whose outputs are published for the date). */
   manifest: (asAt: string) => `as_at=${asAt}/manifest.json`,
   /** The run locks of an as-at date (outputs zone): one object per holder generation (pipelines/io/run-lock.ts). */
-  runLockPrefix: (asAt: string) => `_locks/as_at=${asAt}/`,
-  runLock: (asAt: string, generation: number) => `_locks/as_at=${asAt}/run-lock.${String(generation).padStart(6, '0')}.json`,
+  runLockPrefix: (asAt: string) => `${RUN_LOCKS_DIR}as_at=${asAt}/`,
+  runLock: (asAt: string, generation: number) => `${RUN_LOCKS_DIR}as_at=${asAt}/run-lock.${String(generation).padStart(6, '0')}.json`,
   /** A run's own manifest (its state while it runs, and after it failed or awaits sign-off), in the outputs zone. */
   runManifest: (asAt: string, runId: string) => `_runs/as_at=${asAt}/${runId}/manifest.json`,
   /** The id of the run last prepared for the date (outputs zone): where `run` finds the manifest of a failed run. */

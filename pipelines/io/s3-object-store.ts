@@ -191,7 +191,7 @@ export class S3ObjectStore implements ObjectStore {
       try {
         listed = await this.listed(k);
       } catch (listErr) {
-        throw new Error(`${this.location}/${key}: cannot tell whether it exists: HeadObject and ListObjectsV2 were both refused (${(listErr as Error).name})`, { cause: err });
+        throw new Error(`${this.location}/${key}: cannot tell whether it exists: HeadObject and ListObjectsV2 were both refused (${(err as Error).name}, then ${(listErr as Error).name})`, { cause: listErr });
       }
       if (listed) throw new Error(`${this.location}/${key}: exists but cannot be read (${(err as Error).name}: access denied to this role)`, { cause: err });
       return false;

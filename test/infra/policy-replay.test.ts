@@ -75,6 +75,8 @@ describe('policy replay: every S3 request of a whole run against the synthesized
     // a missing key answered 404: prepare's look for a new date's manifest (it may list the outputs bucket)
     expect(requests.some((r) => r.missingKeyCheck?.answered === 404)).toBe(true);
     expect(requests.some((r) => r.action === 's3:ListBucket' && r.prefix)).toBe(true);
+    // the run lock: taken by prepare (a conditional put), released by finalise and record-failure
+    for (const task of ['prepare', 'finalise', 'record-failure']) expect(requests.some((r) => r.principal === task && r.key?.startsWith(`_locks/as_at=${AS_AT}/`)), task).toBe(true);
   });
 
   it('the replay can fail: without publish\'s secure-zone reads in the template, its reads of the person records are denied', () => {

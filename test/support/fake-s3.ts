@@ -12,6 +12,9 @@ import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 
@@ -61,15 +64,19 @@ async function bodyBuffer(body: unknown): Promise<Buffer> {
 export class FakeS3 {
   readonly requests: S3Request[] = [];
   private readonly stores: Map<string, LocalObjectStore>;
-  private readonly uploads = new Map<string, { bucket: string; key: string; parts: Map<number, Buffer> }>();
+  private readonly uploads = new Map<string, { bucket: string; key: string; parts: Map<number, string> }>();
+  private readonly partsDir: string;
 
   /**
    * @param buckets bucket name -> the directory holding its objects
    * @param mayListBucket whether `principal` holds s3:ListBucket on `bucket` for a request with no s3:prefix
    *   (decides 404 or 403 for a missing key; default: yes)
+   * @param partsDir where multipart parts wait for CompleteMultipartUpload (on disk, so a large upload does not sit in
+   *   this process's memory; default: a folder beside the first bucket's)
    */
-  constructor(buckets: Record<string, string>, private readonly mayListBucket: (principal: string, bucket: string) => boolean = () => true) {
+  constructor(buckets: Record<string, string>, private readonly mayListBucket: (principal: string, bucket: string) => boolean = () => true, partsDir?: string) {
     this.stores = new Map(Object.entries(buckets).map(([b, dir]) => [b, new LocalObjectStore(dir)]));
+    this.partsDir = partsDir ?? `${Object.values(buckets)[0] ?? '.'}.multipart-parts`;
   }
 
   /** A client whose requests are recorded as `principal`'s. */
@@ -118,6 +125,8 @@ export class FakeS3 {
         return { Body: await store.getStream(key), $metadata: {} };
       }
       case 'PutObjectCommand':
+        // a conditional write (If-None-Match: *, the run lock) fails 412 when the key is taken
+        if (input.IfNoneMatch === '*' && (await store.exists(key))) throw s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
         await store.put(key, await bodyBuffer(input.Body));
         return { ETag: '"fake"', $metadata: {} };
       case 'CreateMultipartUploadCommand': {
@@ -128,18 +137,25 @@ export class FakeS3 {
       case 'UploadPartCommand': {
         const u = this.uploads.get(String(input.UploadId));
         if (!u) throw s3Error('NoSuchUpload', 404, 'no such upload');
-        u.parts.set(Number(input.PartNumber), await bodyBuffer(input.Body));
+        const file = join(this.partsDir, `${String(input.UploadId)}-${String(input.PartNumber)}`);
+        await mkdir(this.partsDir, { recursive: true });
+        await writeFile(file, await bodyBuffer(input.Body));
+        u.parts.set(Number(input.PartNumber), file);
         return { ETag: `"part-${String(input.PartNumber)}"`, $metadata: {} };
       }
       case 'CompleteMultipartUploadCommand': {
         const u = this.uploads.get(String(input.UploadId));
         if (!u) throw s3Error('NoSuchUpload', 404, 'no such upload');
-        const parts = [...u.parts.entries()].sort(([a], [b]) => a - b).map(([, b]) => b);
-        await store.put(key, Readable.from([Buffer.concat(parts)]));
+        const files = [...u.parts.entries()].sort(([a], [b]) => a - b).map(([, f]) => f);
+        await store.put(key, Readable.from((async function* () {
+          for (const f of files) yield* createReadStream(f);
+        })()));
+        await Promise.all(files.map((f) => rm(f, { force: true })));
         this.uploads.delete(String(input.UploadId));
         return { ETag: '"fake"', Bucket: bucket, Key: key, Location: `https://${bucket}.s3.eu-west-2.amazonaws.com/${key}`, $metadata: {} };
       }
       case 'AbortMultipartUploadCommand':
+        await Promise.all([...(this.uploads.get(String(input.UploadId))?.parts.values() ?? [])].map((f) => rm(f, { force: true })));
         this.uploads.delete(String(input.UploadId));
         return { $metadata: {} };
       case 'DeleteObjectCommand':

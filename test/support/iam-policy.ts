@@ -185,7 +185,6 @@ export function evaluate(t: Template, req: Request): Decision {
   const ctx = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3', 'aws:PrincipalArn': roleArn, ...req.context };
   const identity: Applicable[] = identityStatements(t, req.role).map((s) => ({ s, from: `identity policy of ${req.role}` }));
   let resourcePolicy: Applicable[] = [];
-  let viaKeyPolicyDelegation = false;
   if (req.action.toLowerCase().startsWith('s3:')) {
     const bucket = /^arn:aws:s3:::([^/]+)/.exec(req.resource)?.[1];
     if (!bucket) throw new Error(`not an S3 ARN: ${req.resource}`);
@@ -199,7 +198,7 @@ export function evaluate(t: Template, req: Request): Decision {
     if (deny) return { decision: 'explicit-deny', by: describe(deny) };
     const allowDirect = matching(t, direct, req, ctx, 'Allow');
     if (allowDirect) return { decision: 'allow', by: describe(allowDirect) };
-    viaKeyPolicyDelegation = matching(t, root, req, ctx, 'Allow') !== undefined;
+    const viaKeyPolicyDelegation = matching(t, root, req, ctx, 'Allow') !== undefined;
     const allowIdentity = viaKeyPolicyDelegation ? matching(t, identity, req, ctx, 'Allow') : undefined;
     return allowIdentity ? { decision: 'allow', by: describe(allowIdentity) } : { decision: 'implicit-deny' };
   }
