@@ -117,6 +117,8 @@ const curatedTable = (t: CuratedTable) => `${t}/as_at=${D}/`;
 const RUNS = '_runs/';
 const manifestRead: TaskData = { outputs: { read: [MANIFEST, RUNS] } };
 const STAGING = keys.stagingPrefix(D, D);
+/** The staging folder itself (finalise's promotion marker _promoting.json lives there, beside the runs' sets). */
+const STAGING_ROOT = keys.secure(D, 'staging/');
 const MATCH_SHARDS = keys.secure(D, 'match/shards/');
 /** The run lock (pipelines/io/run-lock.ts): prepare takes it, finalise / record-failure release it. */
 const RUN_LOCKS = keys.runLockPrefix(D);
@@ -165,7 +167,8 @@ export const TASK_DATA: Record<string, TaskData> = {
     // the secure zone: only what the match audit and its privacy scan compare against (never the whole zone)
     landing: lookups,
     secure: {
-      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, PERSON_DOBS_KEY), keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), keys.secure(D, `${REVIEW_DIR}/estimate.json`), keys.feedCounts(D, D, D)],
+      // and its own staged outputs, which the privacy scan reads back before anything is released
+      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, PERSON_DOBS_KEY), keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), keys.secure(D, `${REVIEW_DIR}/estimate.json`), keys.feedCounts(D, D, D), STAGING],
       list: [keys.secure(D, 'validated/'), STAGING],
       // every output is staged in the secure zone until finalise releases it
       write: [STAGING],
@@ -178,7 +181,7 @@ export const TASK_DATA: Record<string, TaskData> = {
     },
   },
   // the release: the staged set (secure) is copied into the published folder (outputs), then its staging deleted
-  finalise: { outputs: { ...manifestAndLock, write: [...manifestAndLock.write!, keys.output(D, '')], list: [...manifestAndLock.list!, keys.output(D, '')] }, secure: { read: [STAGING], list: [STAGING], delete: [STAGING] } },
+  finalise: { outputs: { ...manifestAndLock, write: [...manifestAndLock.write!, keys.output(D, '')], list: [...manifestAndLock.list!, keys.output(D, '')] }, secure: { read: [STAGING_ROOT], list: [STAGING_ROOT], write: [STAGING_ROOT], delete: [STAGING_ROOT] } },
   'record-failure': { outputs: manifestAndLock, secure: { read: [STAGING], list: [STAGING], delete: [STAGING] } },
   'backfill-plan': {},
 };
