@@ -3,7 +3,9 @@
  * one Lambda per task, THE run state machine (pipelines/definition.ts) with its failure topic, the backfill
  * state machine (Distributed Map over as-at dates), the `_READY` trigger, and Glue + Athena for reporting.
  */
-import { CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -23,8 +25,12 @@ import { PIPELINE_STAGE_NAMES } from '../pipelines/stages/index.ts';
 import { EXAMPLE_QUERIES } from './example-queries.ts';
 import { CURATED_TABLE_COLUMNS, MANIFEST_COLUMNS, projection } from './glue-tables.ts';
 import { AccessLogBucket, SecureBucket } from './secure-defaults/buckets.ts';
-import { PipelineFunction } from './secure-defaults/functions.ts';
+import { logGroupPrefix, PipelineFunction } from './secure-defaults/functions.ts';
 import { acknowledgeAcceptedFindings } from './nag-acknowledgements.ts';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../pipelines/metrics.ts';
+import { AccessRoles, defaultLocalities } from './access-roles.ts';
+import { LANDING_OBJECT_LOCK_DAYS, resolveRetention } from './retention.ts';
+import { resolveSizing, type SizedTask, type TaskSizing } from './sizing.ts';
 import { s3GrantsOf, taskData, zonesOf } from './stage-access.ts';
 
 export const TASKS = [...CONTROL_TASKS, ...PIPELINE_STAGE_NAMES, 'backfill-plan'] as const;
@@ -43,9 +49,20 @@ export interface LocalityStackProps extends StackProps {
    * is stale: the execution that took it has certainly ended, so the next run of that date may take it over.
    */
   runTimeout?: Duration;
+  /** Localities that get a target-list reader role (default: the bundled ward-locality configuration + Unassigned). */
+  localities?: string[];
+  /** Lambda sizing overrides per task (default: the CDK context key `sizing`; see infra/sizing.ts). */
+  sizing?: unknown;
 }
 
 export const DEFAULT_RUN_TIMEOUT = Duration.hours(12);
+
+/** The quarantine-rate alarm's bound, percent of a feed's rows in one run (context quarantineRateAlarmPercent, default 5). */
+export function quarantineRateBound(raw: unknown): number {
+  const v = raw === undefined || raw === null ? 5 : Number(raw);
+  if (!Number.isFinite(v) || v <= 0 || v > 100) throw new Error(`context "quarantineRateAlarmPercent": "${String(raw)}" is not a percentage in (0, 100]`);
+  return v;
+}
 
 export class LocalityPipelineStack extends Stack {
   readonly key: kms.Key;
@@ -54,6 +71,8 @@ export class LocalityPipelineStack extends Stack {
   readonly runStateMachine: sfn.StateMachine;
   readonly backfillStateMachine: sfn.StateMachine;
   readonly failureTopic: sns.Topic;
+  readonly sizing: Record<SizedTask, TaskSizing>;
+  readonly accessRoles: AccessRoles;
 
   constructor(scope: Construct, id: string, props: LocalityStackProps = {}) {
     super(scope, id, props);
@@ -64,15 +83,23 @@ export class LocalityPipelineStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.key.grantEncryptDecrypt(new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`));
+    // CloudWatch Logs may use the key only for this stack's log groups (named under LOG_GROUP_PREFIX)
+    this.key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchLogsForThisStacksLogGroups',
+      principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:${logGroupPrefix(this)}*` } },
+    }));
+    const retention = resolveRetention(this.node.tryGetContext('retentionDays'));
 
     const accessLogs = new AccessLogBucket(this, 'AccessLogs').bucket;
     const secureBucket = (bid: string, extra: Partial<ConstructorParameters<typeof SecureBucket>[2]> = {}) =>
       new SecureBucket(this, bid, { key: this.key, accessLogs, ...extra }).bucket;
     this.buckets = {
       accessLogs,
-      landing: secureBucket('Landing', { objectLockGovernanceDays: 365, eventBridge: true }),
-      secure: secureBucket('SecureMatchZone'),
+      landing: secureBucket('Landing', { objectLockGovernanceDays: LANDING_OBJECT_LOCK_DAYS, eventBridge: true, expireAfterDays: retention.landing }),
+      secure: secureBucket('SecureMatchZone', { expireAfterDays: retention.secure }),
       curated: secureBucket('Curated'),
       outputs: secureBucket('Outputs'),
       athenaResults: secureBucket('AthenaResults', { noncurrentVersionDays: 7 }),
@@ -171,13 +198,18 @@ export class LocalityPipelineStack extends Stack {
       RUN_LOCK_STALE_AFTER_SECONDS: String(runTimeout.toSeconds()),
     };
     const functions: Record<string, lambda.IFunction> = {};
+    // memory, /tmp and timeout per task: infra/sizing.ts defaults, overridden by the context key `sizing`
+    const sizing = resolveSizing(props.sizing ?? this.node.tryGetContext('sizing'));
+    this.sizing = sizing;
     for (const task of TASKS) {
       const pf = new PipelineFunction(this, `Fn-${task}`, {
         entry: task,
         key: this.key,
         environment,
         layers: task === 'backfill-plan' ? [] : [duckdb],
-        memoryMiB: task === 'backfill-plan' || task === 'finalise' || task === 'record-failure' ? 512 : 3008,
+        memoryMiB: sizing[task].memoryMiB,
+        ephemeralStorageMiB: sizing[task].ephemeralStorageMiB,
+        timeout: Duration.minutes(sizing[task].timeoutMinutes),
         description: `Locality pipeline: ${task}`,
       });
       this.grantAccess(pf.fn, task);
@@ -254,11 +286,28 @@ export class LocalityPipelineStack extends Stack {
     });
     this.key.grantEncryptDecrypt(this.backfillStateMachine);
 
+    // ---- who may do what: provider uploads, locality readers, IG; the secure zone fenced by bucket policy ----
+    this.accessRoles = new AccessRoles(this, 'Access', {
+      key: this.key,
+      buckets: this.buckets,
+      localities: props.localities ?? defaultLocalities(),
+      stageRoles: Object.fromEntries(Object.entries(functions).map(([t, f]) => [t, f.role!])),
+      athena: {
+        workgroupArn: this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: ATHENA_WORKGROUP }),
+        glueArns: [
+          this.formatArn({ service: 'glue', resource: 'catalog' }),
+          this.formatArn({ service: 'glue', resource: 'database', resourceName: GLUE_DATABASE }),
+          this.formatArn({ service: 'glue', resource: 'table', resourceName: `${GLUE_DATABASE}/*` }),
+        ],
+      },
+    });
+
+    this.operations();
     this.acknowledgeFindings();
   }
 
   private stateMachineLogs(id: string): logs.LogGroup {
-    return new logs.LogGroup(this, id, { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: this.key, removalPolicy: RemovalPolicy.RETAIN });
+    return new logs.LogGroup(this, id, { logGroupName: `${logGroupPrefix(this)}states/${id}`, retention: logs.RetentionDays.ONE_YEAR, encryptionKey: this.key, removalPolicy: RemovalPolicy.RETAIN });
   }
 
   /** Least privilege, derived from pipelines/layout.ts TASK_DATA (infra/stage-access.ts). */
@@ -276,6 +325,49 @@ export class LocalityPipelineStack extends Stack {
     const { reads, writes } = zonesOf(data);
     if (writes.length > 0) this.key.grantEncryptDecrypt(role);
     else if (reads.length > 0) this.key.grantDecrypt(role);
+  }
+
+  /** Alarms to the failure topic, its e-mail subscription (parameter), and the stack outputs. */
+  private operations(): void {
+    const email = new CfnParameter(this, 'AlarmEmail', {
+      type: 'String', default: '', allowedPattern: '^$|^[^@\\s]+@[^@\\s]+$',
+      description: 'E-mail address subscribed to run failures and alarms (empty: none; confirm the subscription from the e-mail AWS sends)',
+    });
+    const hasEmail = new CfnCondition(this, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(email.valueAsString, '')) });
+    const sub = new sns.CfnSubscription(this, 'AlarmEmailSubscription', { protocol: 'email', topicArn: this.failureTopic.topicArn, endpoint: email.valueAsString });
+    sub.cfnOptions.condition = hasEmail;
+    const failed = new cloudwatch.Alarm(this, 'RunFailedAlarm', {
+      alarmDescription: 'A pipeline run failed (see the run manifest error and docs/operations.md)',
+      metric: this.runStateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    failed.addAlarmAction(new cloudwatchActions.SnsAction(this.failureTopic));
+    const stageMetric = (stage: string, name: string) => new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: METRICS_SERVICE, stage }, statistic: 'Maximum', period: Duration.minutes(5) });
+    const privacy = new cloudwatch.Alarm(this, 'PrivacyScanFailedAlarm', {
+      alarmDescription: 'The privacy scan found clear identifiers (or unreadable files) in published outputs: the release was stopped (docs/operations.md)',
+      metric: stageMetric('publish', 'PrivacyScanFailed'),
+      threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    privacy.addAlarmAction(new cloudwatchActions.SnsAction(this.failureTopic));
+    const bound = quarantineRateBound(this.node.tryGetContext('quarantineRateAlarmPercent'));
+    const quarantine = new cloudwatch.Alarm(this, 'QuarantineRateAlarm', {
+      alarmDescription: `A feed had more than ${bound}% of its rows quarantined in one run (context quarantineRateAlarmPercent; docs/operations.md)`,
+      metric: stageMetric('validate', 'QuarantineRate'),
+      threshold: bound, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    quarantine.addAlarmAction(new cloudwatchActions.SnsAction(this.failureTopic));
+    const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    out('LandingBucketName', this.buckets.landing.bucketName, 'Landing bucket: providers upload extracts here');
+    out('SecureBucketName', this.buckets.secure.bucketName, 'Secure match zone bucket');
+    out('CuratedBucketName', this.buckets.curated.bucketName, 'Curated (pseudonymous) tables bucket');
+    out('OutputsBucketName', this.buckets.outputs.bucketName, 'Published outputs bucket');
+    out('AthenaResultsBucketName', this.buckets.athenaResults.bucketName, 'Athena query results bucket');
+    out('RunStateMachineArn', this.runStateMachine.stateMachineArn, 'The run state machine (one execution per as-at date)');
+    out('BackfillStateMachineArn', this.backfillStateMachine.stateMachineArn, 'The backfill state machine');
+    out('FailureTopicArn', this.failureTopic.topicArn, 'Run failures and alarms');
   }
 
   /** Findings accepted with a reason (infra/nag-acknowledgements.ts); anything else fails synthesis. */

@@ -64,6 +64,22 @@ export const ACCEPTED_FINDINGS: AcceptedFinding[] = [
     reason: 'The run state machine\'s own Distributed Map (one match task per blocking-key shard) describes and stops its child executions, whose names are generated; scoped to this state machine\'s executions only.',
   },
   {
+    rule: BUCKET_OBJECTS, path: /\/Access\/Provider-[A-Za-z]+\/DefaultPolicy\/Resource$/,
+    reason: 'A provider writes only under its own source prefix in landing (<source>/<feed>/dt=<date>/<file>): feeds, dates and file names are known only when it uploads.',
+  },
+  {
+    rule: BUCKET_OBJECTS, path: /\/Access\/LocalityReader-[A-Za-z0-9]+\/DefaultPolicy\/Resource$/,
+    reason: 'A locality reader reads only its own three target-list files (as_at=*/target-lists/<locality>.csv, .xlsx, " - open to statutory services.csv"); the * is the as-at date of each run.',
+  },
+  {
+    rule: BUCKET_OBJECTS, path: /\/Access\/InformationGovernance\/DefaultPolicy\/Resource$/,
+    reason: 'IG reads the match audit reports and manifests of every as-at date, the curated (pseudonymous) tables through Athena (which reads them with its caller\'s rights), and its own Athena results.',
+  },
+  {
+    rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table\/locality_pipeline\/\*\]$/, path: /\/Access\/InformationGovernance\/DefaultPolicy\/Resource$/,
+    reason: 'Read-only Glue catalog access to the tables of this pipeline\'s own database, for IG\'s Athena queries.',
+  },
+  {
     rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole\]$/, path: /\/BucketNotificationsHandler[0-9a-f]+\/Role\/Resource$/,
     reason: 'CDK\'s own custom resource that turns on EventBridge notifications for the landing bucket; it only writes its logs.',
   },
@@ -72,6 +88,15 @@ export const ACCEPTED_FINDINGS: AcceptedFinding[] = [
     reason: 'CDK\'s own custom resource: s3:PutBucketNotification is granted on * by CDK; it runs once at deploy time.',
   },
 ];
+
+/**
+ * What an acknowledgement says: exactly what it covers (the construct, and the action or resource of the finding,
+ * e.g. `Resource::<CuratedBucket...Arn>/scores/as_at=*\/*`), then why it is accepted.
+ */
+export function acknowledgementReason(rule: string, path: string, why: string): string {
+  const what = /\[(.*)\]$/.exec(rule)?.[1];
+  return `${path.split('/').slice(1).join('/')}${what ? ` (${what})` : ''}: ${why}`;
+}
 
 function findByPath(root: IConstruct, path: string): IConstruct | undefined {
   return root.node.findAll().find((c) => c.node.path === path);
@@ -90,7 +115,7 @@ export function acknowledgeAcceptedFindings(stack: Stack): Array<{ rule: string;
         unmatched.push({ rule: v.ruleName, path });
         continue;
       }
-      Validations.of(construct).acknowledge({ id: v.ruleName, reason: row.reason });
+      Validations.of(construct).acknowledge({ id: v.ruleName, reason: acknowledgementReason(v.ruleName, path, row.reason) });
     }
   }
   return unmatched;

@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { z } from 'zod';
 import type { Log } from '../../pipelines/log.ts';
@@ -12,6 +13,7 @@ import { noProgress } from '../../pipelines/progress.ts';
 import { lambdaRuntime } from '../../pipelines/runtime.ts';
 import { invokeStage, stageEventSchema, type StageResult } from '../../pipelines/stages/invoke.ts';
 import { athenaEngine, awsStores, disposeStores, runLockOptions, scratchForInvocation } from './ports.ts';
+import { metricsFor, recordStageMetrics } from './metrics.ts';
 
 export const logger = new Logger({ serviceName: 'locality-pipeline' });
 /** This container's runtime, said once: in-process (no worker threads), tables read one at a time, /tmp. */
@@ -31,17 +33,20 @@ function parse<S extends z.ZodType>(schema: S, event: unknown, what: string): z.
 
 /** The handler of a pipeline stage's Task: event { runId, asAt, input } -> the stage's result. */
 export function stageHandler(stage: string) {
+  const metrics = metricsFor(stage);
   return middy(async (event: unknown): Promise<StageResult> => {
     const ev = parse(stageEventSchema, event, stage);
     const scratch = await scratchForInvocation(runtime.scratchDir);
     const stores = awsStores(scratch.dir);
     try {
-      return await invokeStage(stage, ev, { stores, queryEngine: async () => athenaEngine(), log, progress: noProgress, runtime });
+      const result = await invokeStage(stage, ev, { stores, queryEngine: async () => athenaEngine(), log, progress: noProgress, runtime });
+      recordStageMetrics(metrics, stage, result);
+      return result;
     } finally {
       await disposeStores(stores);
       await scratch.close();
     }
-  }).use(injectLambdaContext(logger));
+  }).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }
 
 /** The handler of a control Task (prepare, finalise, record-failure): the run state in, a small result out. */

@@ -18,6 +18,8 @@ export interface SecureBucketProps {
   eventBridge?: boolean;
   /** Expire noncurrent versions after this many days (default 90). */
   noncurrentVersionDays?: number;
+  /** Expire current versions after this many days (clear data: landing, secure; infra/retention.ts). */
+  expireAfterDays?: number;
 }
 
 export class SecureBucket extends Construct {
@@ -43,6 +45,7 @@ export class SecureBucket extends Construct {
       lifecycleRules: [
         { id: 'noncurrent-versions', noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 90) },
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(2) },
+        ...(props.expireAfterDays ? [{ id: 'expire-clear-data', expiration: Duration.days(props.expireAfterDays) }] : []),
       ],
     });
   }

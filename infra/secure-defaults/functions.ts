@@ -6,7 +6,7 @@
  * Bundle: CommonJS (Lambda's NODE_PATH then finds the DuckDB layer's native module under /opt/nodejs/node_modules),
  * with import.meta.url re-created from __filename so the shared ESM source runs unchanged.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -21,6 +21,11 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 /** Native modules the bundle leaves out: provided by the DuckDB layer (arm64 build). */
 export const EXTERNAL_MODULES = ['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-arm64'];
 
+/** Every log group of the stack is named under this prefix (the KMS key lets CloudWatch Logs use it for these only). */
+export function logGroupPrefix(scope: Construct): string {
+  return `/locality-pipeline/${Stack.of(scope).stackName}/`;
+}
+
 export interface PipelineFunctionProps {
   /** functions/<entry>.ts */
   entry: string;
@@ -28,6 +33,8 @@ export interface PipelineFunctionProps {
   environment: Record<string, string>;
   layers?: lambda.ILayerVersion[];
   memoryMiB?: number;
+  /** Lambda /tmp, 512-10,240 MiB (default 512). */
+  ephemeralStorageMiB?: number;
   timeout?: Duration;
   description: string;
 }
@@ -39,6 +46,7 @@ export class PipelineFunction extends Construct {
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `${logGroupPrefix(this)}functions/${props.entry}`,
       retention: logs.RetentionDays.ONE_YEAR,
       encryptionKey: props.key,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -55,7 +63,7 @@ export class PipelineFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMiB ?? 3008,
-      ephemeralStorageSize: undefined,
+      ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB ?? 512),
       timeout: props.timeout ?? Duration.minutes(15),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,

@@ -4,7 +4,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACCEPTED_FINDINGS } from '../../infra/nag-acknowledgements.ts';
+import { ACCEPTED_FINDINGS, acknowledgementReason } from '../../infra/nag-acknowledgements.ts';
 import { APP_CONTEXT, LocalityPipelineStack, TASKS } from '../../infra/locality-stack.ts';
 import { CURATED_TABLES, LOOKUPS_PREFIX, TASK_DATA } from '../../pipelines/layout.ts';
 
@@ -179,6 +179,29 @@ describe('stack: state machines, trigger, failure topic', () => {
   });
 });
 
+describe('stack: operations', () => {
+  it('alarms on a failed run, a privacy FAIL and a quarantine rate over its bound, all to the failure topic', () => {
+    const alarms = resources('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms).toHaveLength(3);
+    for (const a of alarms) expect(json(a.AlarmActions)).toContain('RunFailures');
+    expect(alarms.find((a) => a.MetricName === 'ExecutionsFailed')).toMatchObject({ Namespace: 'AWS/States', Threshold: 1 });
+    expect(alarms.find((a) => a.MetricName === 'PrivacyScanFailed')).toMatchObject({ Namespace: 'LocalityPipeline', Threshold: 1 });
+    expect(alarms.find((a) => a.MetricName === 'QuarantineRate')).toMatchObject({ Namespace: 'LocalityPipeline', Threshold: 5, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
+  it('the failure topic takes an e-mail subscription from the AlarmEmail parameter (none when empty)', () => {
+    t.hasParameter('AlarmEmail', { Type: 'String', Default: '' });
+    const [, sub] = resources('AWS::SNS::Subscription')[0]!;
+    expect(sub.Properties).toMatchObject({ Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } });
+    expect((sub as unknown as { Condition: string }).Condition).toBe('HasAlarmEmail');
+  });
+
+  it('stack outputs name the buckets and state machines', () => {
+    const outputs = Object.keys(t.toJSON().Outputs as object);
+    for (const o of ['LandingBucketName', 'SecureBucketName', 'CuratedBucketName', 'OutputsBucketName', 'RunStateMachineArn', 'BackfillStateMachineArn', 'FailureTopicArn']) expect(outputs).toContain(o);
+  });
+});
+
 describe('stack: Glue and Athena', () => {
   it('a Glue table per curated table (plus run manifests) with partition projection on as_at', () => {
     const tables = resources('AWS::Glue::Table');
@@ -209,6 +232,12 @@ describe('cdk-nag AwsSolutions', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     expect(report.violations.map((v) => v.ruleName)).toEqual([]);
     for (const a of ACCEPTED_FINDINGS) expect(a.reason.length, String(a.rule)).toBeGreaterThan(30);
+  });
+
+  it('each acknowledgement says exactly what it covers: the construct and the finding\'s resource or action, then why', () => {
+    expect(acknowledgementReason('AwsSolutions-IAM5[Resource::<CuratedBucket90F6C1E7.Arn>/scores/as_at=*/*]', 'LocalityPipeline/Fn-stratify/Role/DefaultPolicy/Resource', 'the as-at date'))
+      .toBe('Fn-stratify/Role/DefaultPolicy/Resource (Resource::<CuratedBucket90F6C1E7.Arn>/scores/as_at=*/*): the as-at date');
+    expect(acknowledgementReason('AwsSolutions-S1', 'LocalityPipeline/AccessLogs/Bucket/Resource', 'loop')).toBe('AccessLogs/Bucket/Resource: loop');
   });
 
   it('an unreasoned wildcard fails: a new finding that matches no acceptance row is reported', () => {

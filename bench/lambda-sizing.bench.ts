@@ -1,0 +1,91 @@
+/**
+ * `npm run bench:lambda-sizing`: peak memory and /tmp of each Task in the Lambda code path, against the sizes the
+ * stack configures (infra/sizing.ts). Each Task runs in its own process as its Lambda would (bench/lambda-sizing/
+ * task.ts: AWS_LAMBDA_FUNCTION_NAME set, so no worker threads; S3ObjectStore over an in-process S3 whose objects live
+ * in folders here; TMPDIR its own empty folder, standing for /tmp). Validate runs once per feed (the Map's
+ * invocations): its row is the largest of them.
+ *
+ *   BENCH_LANDING=<dir>   a generated landing (`locality generate --families 100000 --extracts 2 --out <dir>`)
+ *   BENCH_AS_AT=<date>    the as-at date it was generated for (default 2026-03-31)
+ *   BENCH_WORK=<dir>      scratch (buckets, per-task TMPDIR; default /tmp/locality-bench-lambda-sizing)
+ *
+ * Prints a Markdown table: task, peak RSS, peak /tmp, wall, configured memory / ephemeral storage / timeout, and the
+ * headroom (configured / measured) on memory and /tmp.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_SIZING, type SizedTask } from '../infra/sizing.ts';
+
+const LANDING = process.env.BENCH_LANDING ?? '';
+const AS_AT = process.env.BENCH_AS_AT ?? '2026-03-31';
+const WORK = process.env.BENCH_WORK ?? '/tmp/locality-bench-lambda-sizing';
+const TASK_SCRIPT = join(import.meta.dirname, 'lambda-sizing', 'task.ts');
+
+interface Measured { task: string; peakRssBytes: number; peakTmpBytes: number; wallMs: number; requests: number; output: Record<string, unknown> }
+
+function runTask(task: string, event: unknown, n: number): Promise<Measured> {
+  const tmp = join(WORK, 'tmp', `${task}-${n}`);
+  return new Promise((resolvePromise, reject) => {
+    void mkdir(tmp, { recursive: true }).then(() => {
+      const child = spawn(process.execPath, ['--import', 'tsx', TASK_SCRIPT, task, JSON.stringify(event)], {
+        env: {
+          ...process.env, AWS_LAMBDA_FUNCTION_NAME: `bench-${task}`, TMPDIR: tmp, BENCH_PARTS: join(WORK, 'parts'),
+          BENCH_BUCKETS: JSON.stringify({ landing: LANDING, secure: join(WORK, 'buckets', 'secure'), curated: join(WORK, 'buckets', 'curated'), outputs: join(WORK, 'buckets', 'outputs') }),
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const line = out.trim().split('\n').pop() ?? '';
+        if (code !== 0) reject(new Error(`${task}: exited ${String(code)}`));
+        else resolvePromise(JSON.parse(line) as Measured);
+      });
+    }, reject);
+  });
+}
+
+const gib = (b: number) => (b / 1024 ** 3).toFixed(2);
+const mib = (b: number) => Math.round(b / 1024 ** 2);
+
+async function main(): Promise<void> {
+  if (!LANDING || !existsSync(LANDING)) throw new Error(`BENCH_LANDING=${LANDING || '(unset)'}: no generated landing there (see the file comment)`);
+  await rm(WORK, { recursive: true, force: true });
+  const rows: Measured[] = [];
+  const log = (m: Measured) => process.stderr.write(`  ${m.task.padEnd(12)} peak RSS ${gib(m.peakRssBytes)} GiB, /tmp ${mib(m.peakTmpBytes)} MiB, ${(m.wallMs / 1000).toFixed(1)} s\n`);
+  const prepared = await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:lambda-sizing' }, 0);
+  log(prepared);
+  rows.push(prepared);
+  const run = prepared.output as { runId: string; feeds: Array<{ source: string; feed: string }> };
+  const feeds: Measured[] = [];
+  for (const [i, f] of run.feeds.entries()) {
+    const m = await runTask('validate', { runId: run.runId, asAt: AS_AT, input: f }, i);
+    feeds.push(m);
+  }
+  const worst = feeds.reduce((a, b) => ({ ...a, peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes), peakTmpBytes: Math.max(a.peakTmpBytes, b.peakTmpBytes), wallMs: Math.max(a.wallMs, b.wallMs) }));
+  log(worst);
+  rows.push(worst);
+  for (const stage of ['standardise', 'match', 'families', 'stratify', 'publish']) {
+    const m = await runTask(stage, { runId: run.runId, asAt: AS_AT, input: {} }, 0);
+    log(m);
+    rows.push(m);
+  }
+  const lines = [
+    `Lambda sizing, ${LANDING} (as at ${AS_AT}), one process per Task in the Lambda code path`,
+    '',
+    '| task | peak RSS | peak /tmp | wall (this machine) | configured memory | configured /tmp | timeout | memory headroom | /tmp headroom |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const m of rows) {
+    const cfg = DEFAULT_SIZING[m.task as SizedTask];
+    const memHead = (cfg.memoryMiB * 1024 ** 2) / m.peakRssBytes;
+    const tmpHead = m.peakTmpBytes > 0 ? `${((cfg.ephemeralStorageMiB * 1024 ** 2) / m.peakTmpBytes).toFixed(1)}x` : '-';
+    lines.push(`| ${m.task}${m.task === 'validate' ? ` (largest of ${feeds.length} feeds)` : ''} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${memHead.toFixed(1)}x | ${tmpHead} |`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();

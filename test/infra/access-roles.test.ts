@@ -1,0 +1,105 @@
+/**
+ * Who may do what, evaluated against the synthesized template with the policy evaluator: provider upload roles,
+ * locality readers, IG, the secure zone's bucket policy, the KMS grant to CloudWatch Logs, expiry of clear data.
+ */
+import { App } from 'aws-cdk-lib';
+import { Template as CdkTemplate } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { APP_CONTEXT, LocalityPipelineStack } from '../../infra/locality-stack.ts';
+import { ACCOUNT, evaluate, logicalIdsOf, type Template } from '../support/iam-policy.ts';
+import { taskRole, zoneBuckets } from '../support/policy-replay.ts';
+
+let t: Template;
+let stack: LocalityPipelineStack;
+let b: ReturnType<typeof zoneBuckets>;
+const D = '2026-03-31';
+const key = () => `arn:aws:kms:eu-west-2:${ACCOUNT}:key/${logicalIdsOf(t, 'AWS::KMS::Key')[0]}`;
+
+beforeAll(() => {
+  const app = new App({ postCliContext: APP_CONTEXT, context: { 'aws:cdk:bundling-stacks': [] } });
+  stack = new LocalityPipelineStack(app, 'LocalityPipeline', { codeVersion: 'git:test' });
+  t = CdkTemplate.fromStack(stack).toJSON() as Template;
+  b = zoneBuckets(t);
+});
+
+const roleId = (r: { node: { defaultChild?: unknown } }) => stack.resolve((r.node.defaultChild as { logicalId: string }).logicalId) as string;
+const can = (role: string, action: string, bucket: string, k?: string, context?: Record<string, string>) =>
+  evaluate(t, { role, action, resource: k === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${k}`, ...(context ? { context } : {}) }).decision;
+
+describe('provider upload roles', () => {
+  it('one per source; each writes only under its own landing prefix, reads nothing, and may only encrypt with the key', () => {
+    expect(Object.keys(stack.accessRoles.providers).sort()).toEqual(['health', 'police', 'schools', 'social_care']);
+    const schools = roleId(stack.accessRoles.providers.schools!);
+    expect(can(schools, 's3:PutObject', b.landing, `schools/pupils/dt=${D}/pupils.csv`)).toBe('allow');
+    expect(can(schools, 's3:PutObject', b.landing, `schools/pupils/dt=${D}/_READY`)).toBe('allow');
+    expect(can(schools, 's3:PutObject', b.landing, `police/people/dt=${D}/people.csv`)).toBe('implicit-deny');
+    expect(can(schools, 's3:PutObject', b.landing, `schools.csv`)).toBe('implicit-deny');
+    expect(can(schools, 's3:GetObject', b.landing, `schools/pupils/dt=${D}/pupils.csv`)).toBe('implicit-deny');
+    expect(can(schools, 's3:PutObject', b.secure, `as_at=${D}/x`)).not.toBe('allow');
+    expect(evaluate(t, { role: schools, action: 'kms:GenerateDataKey', resource: key() }).decision).toBe('allow');
+    expect(evaluate(t, { role: schools, action: 'kms:Decrypt', resource: key() }).decision).toBe('implicit-deny');
+  });
+});
+
+describe('locality readers', () => {
+  it('a reader reads its own locality\'s lists, not another\'s, not the index, not the secure zone', () => {
+    const north = roleId(stack.accessRoles.localityReaders.North!);
+    for (const f of ['North.csv', 'North.xlsx', 'North - open to statutory services.csv']) expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('allow');
+    for (const f of ['South.csv', 'Central.xlsx', 'index.html', 'Northwest.csv']) expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('implicit-deny');
+    expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/match-audit/report.html`)).toBe('implicit-deny');
+    expect(can(north, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('explicit-deny');
+    expect(can(north, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/North.csv` })).toBe('allow');
+    expect(can(north, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/` })).toBe('implicit-deny');
+    expect(Object.keys(stack.accessRoles.localityReaders)).toContain('Unassigned');
+  });
+});
+
+describe('information governance', () => {
+  it('IG reads the audit reports, manifests and curated zone, not target lists or the secure zone', () => {
+    const ig = roleId(stack.accessRoles.ig);
+    expect(can(ig, 's3:GetObject', b.outputs, `as_at=${D}/match-audit/report.json`)).toBe('allow');
+    expect(can(ig, 's3:GetObject', b.outputs, `as_at=${D}/manifest.json`)).toBe('allow');
+    expect(can(ig, 's3:GetObject', b.curated, `scores/as_at=${D}/part-00000.parquet`)).toBe('allow');
+    expect(can(ig, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/North.csv`)).toBe('implicit-deny');
+    expect(can(ig, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('explicit-deny');
+    expect(evaluate(t, { role: ig, action: 'athena:StartQueryExecution', resource: `arn:aws:athena:eu-west-2:${ACCOUNT}:workgroup/locality-pipeline` }).decision).toBe('allow');
+  });
+});
+
+describe('the secure zone', () => {
+  it('its bucket policy denies every principal but the stage roles that read it, whatever their own policies say', () => {
+    expect(can(taskRole(t, 'match'), 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('allow');
+    // finalise reads no secure data: even a wildcard grant on its role cannot open the zone
+    const cut = structuredClone(t);
+    const finalise = taskRole(cut, 'finalise');
+    const policy = Object.values(cut.Resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(finalise))!;
+    (policy.Properties!.PolicyDocument as { Statement: unknown[] }).Statement.push({ Effect: 'Allow', Action: 's3:*', Resource: '*' });
+    expect(evaluate(cut, { role: finalise, action: 's3:GetObject', resource: `arn:aws:s3:::${b.secure}/as_at=${D}/person-records.parquet` }).decision).toBe('explicit-deny');
+    expect(evaluate(cut, { role: finalise, action: 's3:PutObject', resource: `arn:aws:s3:::${b.secure}/as_at=${D}/x` }).decision).toBe('explicit-deny');
+    expect(evaluate(cut, { role: finalise, action: 's3:GetObject', resource: `arn:aws:s3:::${b.outputs}/as_at=${D}/x` }).decision).toBe('allow');
+  });
+
+  it('publish reads named secure keys only, never the whole zone', () => {
+    const publish = taskRole(t, 'publish');
+    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('allow');
+    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/quarantine/police/people/dt=${D}/people.jsonl`)).toBe('implicit-deny');
+    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/validated/police/people/dt=${D}/people.parquet`)).toBe('implicit-deny');
+  });
+});
+
+describe('keys and retention', () => {
+  it('CloudWatch Logs may use the key only for this stack\'s log groups, and every log group is named under that prefix', () => {
+    const [, k] = Object.entries(t.Resources).find(([, r]) => r.Type === 'AWS::KMS::Key')!;
+    const logsStmt = JSON.stringify((k.Properties!.KeyPolicy as { Statement: Array<{ Principal?: unknown }> }).Statement.filter((s) => JSON.stringify(s.Principal).includes('logs.')));
+    expect(logsStmt).toContain('kms:EncryptionContext:aws:logs:arn');
+    expect(logsStmt).toContain(':log-group:/locality-pipeline/');
+    for (const [id, r] of Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup')) expect(JSON.stringify(r.Properties!.LogGroupName), id).toContain('/locality-pipeline/');
+  });
+
+  it('clear data expires: landing and secure have an expiry rule from the retention config', () => {
+    const rules = (id: string) => JSON.stringify(t.Resources[id]!.Properties!.LifecycleConfiguration);
+    expect(rules(b.landing)).toContain('{"ExpirationInDays":400,"Id":"expire-clear-data","Status":"Enabled"}');
+    expect(rules(b.secure)).toContain('{"ExpirationInDays":180,"Id":"expire-clear-data","Status":"Enabled"}');
+    expect(rules(b.curated)).not.toContain('expire-clear-data');
+  });
+});

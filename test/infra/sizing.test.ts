@@ -1,0 +1,45 @@
+/** Lambda sizing is configuration: defaults per task in the template, overridden by CDK context, validated. */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { APP_CONTEXT, LocalityPipelineStack, TASKS } from '../../infra/locality-stack.ts';
+import { DEFAULT_SIZING, resolveSizing } from '../../infra/sizing.ts';
+
+function functionsOf(context: Record<string, unknown> = {}): Record<string, { MemorySize: number; EphemeralStorage: { Size: number }; Timeout: number }> {
+  const app = new App({ postCliContext: APP_CONTEXT, context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const t = Template.fromStack(new LocalityPipelineStack(app, 'LocalityPipeline', { codeVersion: 'git:test' }));
+  const out: Record<string, { MemorySize: number; EphemeralStorage: { Size: number }; Timeout: number }> = {};
+  for (const [id, r] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
+    const task = TASKS.find((k) => new RegExp(`^Fn${k.replaceAll('-', '')}Function[0-9A-F]{8}$`).test(id));
+    if (task) out[task] = r.Properties;
+  }
+  return out;
+}
+
+describe('Lambda sizing', () => {
+  it('every task gets its default memory, /tmp and timeout', () => {
+    const fns = functionsOf();
+    expect(Object.keys(fns).sort()).toEqual([...TASKS].sort());
+    for (const task of TASKS) {
+      const want = DEFAULT_SIZING[task];
+      expect(fns[task], task).toMatchObject({ MemorySize: want.memoryMiB, EphemeralStorage: { Size: want.ephemeralStorageMiB }, Timeout: want.timeoutMinutes * 60 });
+    }
+    // the stages that download tables and spill DuckDB get more than Lambda's 512 MB default /tmp
+    for (const task of ['standardise', 'families', 'publish'] as const) expect(fns[task]!.EphemeralStorage.Size, task).toBeGreaterThanOrEqual(2048);
+  });
+
+  it('the context key `sizing` overrides single fields (JSON text or an object); the rest keep their defaults', () => {
+    const fns = functionsOf({ sizing: '{"match":{"memoryMiB":10240},"publish":{"ephemeralStorageMiB":10240}}' });
+    expect(fns.match).toMatchObject({ MemorySize: 10240, EphemeralStorage: { Size: DEFAULT_SIZING.match.ephemeralStorageMiB } });
+    expect(fns.publish).toMatchObject({ MemorySize: DEFAULT_SIZING.publish.memoryMiB, EphemeralStorage: { Size: 10240 } });
+    expect(resolveSizing({ stratify: { timeoutMinutes: 3 } }).stratify).toEqual({ ...DEFAULT_SIZING.stratify, timeoutMinutes: 3 });
+  });
+
+  it('a bad sizing fails synthesis naming the task and field', () => {
+    expect(() => resolveSizing({ match: { memoryMiB: 20_000 } })).toThrow('context "sizing": match.memoryMiB');
+    expect(() => resolveSizing({ publish: { ephemeralStorageMiB: 100 } })).toThrow('publish.ephemeralStorageMiB');
+    expect(() => resolveSizing({ mtach: { memoryMiB: 1024 } })).toThrow('context "sizing"');
+    expect(() => resolveSizing('{not json')).toThrow('context "sizing": not JSON');
+    expect(() => functionsOf({ sizing: { families: { timeoutMinutes: 30 } } })).toThrow('families.timeoutMinutes');
+  });
+});
