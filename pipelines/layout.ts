@@ -181,7 +181,7 @@ export const TASK_DATA: Record<string, TaskData> = {
     },
   },
   // the release: the staged set (secure) is copied into the published folder (outputs), then its staging deleted
-  finalise: { outputs: { ...manifestAndLock, write: [...manifestAndLock.write!, keys.output(D, '')], list: [...manifestAndLock.list!, keys.output(D, '')] }, secure: { read: [STAGING_ROOT], list: [STAGING_ROOT], write: [STAGING_ROOT], delete: [STAGING_ROOT] } },
+  finalise: { outputs: { ...manifestAndLock, read: [...manifestAndLock.read!, keys.output(D, '')], write: [...manifestAndLock.write!, keys.output(D, '')], list: [...manifestAndLock.list!, keys.output(D, '')] }, secure: { read: [STAGING_ROOT], list: [STAGING_ROOT], write: [STAGING_ROOT], delete: [STAGING_ROOT] } },
   'record-failure': { outputs: manifestAndLock, secure: { read: [STAGING], list: [STAGING], delete: [STAGING] } },
   'backfill-plan': {},
 };

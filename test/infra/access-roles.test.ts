@@ -69,9 +69,9 @@ describe('information governance', () => {
 describe('the secure zone', () => {
   it('its bucket policy denies every principal but the stage roles that read it, whatever their own policies say', () => {
     expect(can(taskRole(t, 'match'), 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('allow');
-    // finalise reads no secure data: even a wildcard grant on its role cannot open the zone
+    // prepare reads no secure data: even a wildcard grant on its role cannot open the zone
     const cut = structuredClone(t);
-    const finalise = taskRole(cut, 'finalise');
+    const finalise = taskRole(cut, 'prepare');
     const policy = Object.values(cut.Resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(finalise))!;
     (policy.Properties!.PolicyDocument as { Statement: unknown[] }).Statement.push({ Effect: 'Allow', Action: 's3:*', Resource: '*' });
     expect(evaluate(cut, { role: finalise, action: 's3:GetObject', resource: `arn:aws:s3:::${b.secure}/as_at=${D}/person-records.parquet` }).decision).toBe('explicit-deny');
