@@ -146,7 +146,8 @@ export const TASK_DATA: Record<string, TaskData> = {
   },
   match: {
     ...manifestRead,
-    secure: { read: [keys.secure(D, PERSON_RECORDS_KEY), MATCH_SHARDS], list: [MATCH_SHARDS], write: [keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), MATCH_SHARDS], delete: [MATCH_SHARDS] },
+    // the clerical labels review import wrote (linkage.labelledPairs; by default this date's, absent until a review)
+    secure: { read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, `${REVIEW_DIR}/labelled-pairs.csv`), MATCH_SHARDS], list: [MATCH_SHARDS], write: [keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), MATCH_SHARDS], delete: [MATCH_SHARDS] },
     curated: {
       read: [curatedTable('relationships')],
       write: [curatedTable('persons'), curatedTable('pairs'), curatedTable('links'), keys.matchModel(D), keys.matchClustering(D)],
@@ -160,7 +161,8 @@ export const TASK_DATA: Record<string, TaskData> = {
   },
   stratify: {
     ...manifestRead,
-    secure: { read: [keys.secure(D, PERSON_DOBS_KEY)] },
+    // the feed counts: which headline feeds this run received (stages/headline-coverage.ts)
+    secure: { read: [keys.secure(D, PERSON_DOBS_KEY), keys.feedCounts(D, D, D)] },
     curated: { read: [curatedTable('facts'), curatedTable('family_members'), curatedTable('persons')], write: [curatedTable('scores')] },
   },
   publish: {

@@ -6,6 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { Template as CdkTemplate } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_CONTEXT, LocalityPipelineStack } from '../../infra/locality-stack.ts';
+import { SOURCES } from '../../pipelines/feeds/catalogue.ts';
 import { ACCOUNT, evaluate, logicalIdsOf, type Template } from '../support/iam-policy.ts';
 import { taskRole, zoneBuckets } from '../support/policy-replay.ts';
 
@@ -28,7 +29,8 @@ const can = (role: string, action: string, bucket: string, k?: string, context?:
 
 describe('provider upload roles', () => {
   it('one per source; each writes only under its own landing prefix, reads nothing, and may only encrypt with the key', () => {
-    expect(Object.keys(stack.accessRoles.providers).sort()).toEqual(['health', 'police', 'schools', 'social_care']);
+    expect(Object.keys(stack.accessRoles.providers).sort()).toEqual([...SOURCES].sort());
+    expect(SOURCES).toContain('schools');
     const schools = roleId(stack.accessRoles.providers.schools!);
     expect(can(schools, 's3:PutObject', b.landing, `schools/pupils/dt=${D}/pupils.csv`)).toBe('allow');
     expect(can(schools, 's3:PutObject', b.landing, `schools/pupils/dt=${D}/_READY`)).toBe('allow');
@@ -44,7 +46,7 @@ describe('provider upload roles', () => {
 describe('locality readers', () => {
   it('a reader reads its own locality\'s lists, not another\'s, not the index, not the secure zone', () => {
     const north = roleId(stack.accessRoles.localityReaders.North!);
-    for (const f of ['North.csv', 'North.xlsx', 'North - open to statutory services.csv']) expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('allow');
+    for (const f of ['North.csv', 'North.xlsx', 'North - open to statutory services.csv', 'North.html']) expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('allow');
     for (const f of ['South.csv', 'Central.xlsx', 'index.html', 'Northwest.csv']) expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('implicit-deny');
     expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/match-audit/report.html`)).toBe('implicit-deny');
     expect(can(north, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('explicit-deny');
