@@ -1,7 +1,7 @@
 /**
  * `npm run bench:lambda-sizing`: peak memory and /tmp of each Task in the Lambda code path, against the sizes the
  * stack configures (infra/sizing.ts). Each Task runs in its own process as its Lambda would (bench/lambda-sizing/
- * task.ts: AWS_LAMBDA_FUNCTION_NAME set, so no worker threads; S3ObjectStore over an in-process S3 whose objects live
+ * task.ts: the Lambda runtime profile (pipelines/runtime.ts), so no worker threads; S3ObjectStore over an in-process S3 whose objects live
  * in folders here; TMPDIR its own empty folder, standing for /tmp). Validate runs once per feed (the Map's
  * invocations): its row is the largest of them.
  *

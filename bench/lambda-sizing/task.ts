@@ -1,6 +1,6 @@
 /**
- * One Task as its Lambda runs it (a child of bench/lambda-sizing.bench.ts): its own process, AWS_LAMBDA_FUNCTION_NAME
- * set (so every stage takes its in-process way: no worker threads), S3ObjectStores over the in-process S3
+ * One Task as its Lambda runs it (a child of bench/lambda-sizing.bench.ts): its own process, the Lambda runtime profile
+ * (pipelines/runtime.ts lambdaRuntime: no worker threads, tables read one after another, scratch under TMPDIR), S3ObjectStores over the in-process S3
  * (test/support/fake-s3.ts, objects in the bench's bucket folders), temp files under TMPDIR (Lambda's /tmp).
  * Samples peak RSS and the bytes under TMPDIR every 100 ms; prints one JSON line: { task, peakRssBytes, peakTmpBytes,
  * wallMs, output }.
@@ -16,6 +16,7 @@ import { silentLog } from '../../pipelines/log.ts';
 import { prepareRun } from '../../pipelines/manifest.ts';
 import { noProgress } from '../../pipelines/progress.ts';
 import { invokeStage } from '../../pipelines/stages/invoke.ts';
+import { lambdaRuntime } from '../../pipelines/runtime.ts';
 import { FakeS3 } from '../../test/support/fake-s3.ts';
 
 async function bytesUnder(dir: string): Promise<number> {
@@ -37,12 +38,13 @@ async function bytesUnder(dir: string): Promise<number> {
 async function main(): Promise<void> {
   const [task, eventJson] = process.argv.slice(2);
   if (!task || !eventJson) throw new Error('usage: task.ts <task> <event JSON>');
-  if (!process.env.AWS_LAMBDA_FUNCTION_NAME) throw new Error('AWS_LAMBDA_FUNCTION_NAME must be set (the Lambda code path)');
   const dirs = JSON.parse(process.env.BENCH_BUCKETS ?? '{}') as Record<Zone, string>;
   const s3 = new FakeS3(Object.fromEntries(ZONES.map((z) => [z, dirs[z]])), () => true, process.env.BENCH_PARTS);
   const client = s3.client(task);
   const stores = Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: z })])) as Record<Zone, S3ObjectStore>;
   const tmp = tmpdir();
+  // as in a Lambda, with its scratch under TMPDIR (the bench's /tmp) so its bytes are counted
+  const runtime = { ...lambdaRuntime(process.env), scratchDir: join(tmp, 'locality-scratch') };
   let peakRss = process.memoryUsage.rss();
   let peakTmp = 0;
   let sampling = false;
@@ -55,8 +57,8 @@ async function main(): Promise<void> {
   const event = JSON.parse(eventJson) as Record<string, unknown>;
   const t0 = performance.now();
   let output: unknown;
-  if (task === 'prepare') output = await prepareRun({ stores, log: silentLog }, event);
-  else output = await invokeStage(task, event, { stores, log: silentLog, progress: noProgress, queryEngine: () => Promise.reject(new Error('no stage queries Athena')) });
+  if (task === 'prepare') output = await prepareRun({ stores, log: silentLog, ...(runtime.principal ? { principal: runtime.principal } : {}) }, event);
+  else output = await invokeStage(task, event, { stores, log: silentLog, progress: noProgress, runtime, queryEngine: () => Promise.reject(new Error('no stage queries Athena')) });
   const wallMs = performance.now() - t0;
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
   peakTmp = Math.max(peakTmp, await bytesUnder(tmp));

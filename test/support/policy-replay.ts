@@ -1,7 +1,7 @@
 /**
  * Replays a whole pipeline run against the synthesized stack's IAM: every Task runs through the real S3ObjectStore
  * over an in-process S3 (fake-s3.ts) as its own principal (the role of its Lambda in the template), in the Lambda
- * code path (AWS_LAMBDA_FUNCTION_NAME set: in-process, downloads to temp files), and every request is evaluated
+ * code path (the Lambda runtime profile, pipelines/runtime.ts: in-process, tables read one after another), and every request is evaluated
  * against that role's identity policies and the bucket policy (iam-policy.ts). KMS: each role that reads a bucket
  * must hold kms:Decrypt on its key, each that writes kms:GenerateDataKey and kms:Decrypt (multipart uploads).
  */
@@ -10,6 +10,7 @@ import { S3ObjectStore } from '../../pipelines/io/s3-object-store.ts';
 import { ZONES, type Zone } from '../../pipelines/layout.ts';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../pipelines/local/runner.ts';
 import { silentLog } from '../../pipelines/log.ts';
+import { lambdaRuntime } from '../../pipelines/runtime.ts';
 import { FakeS3, type S3Request } from './fake-s3.ts';
 import { bucketKey, evaluate, logicalIdsOf, roleOfFunction, type Decision, type Template } from './iam-policy.ts';
 
@@ -72,22 +73,16 @@ export async function replayRun(t: Template, opts: { landing: string; root: stri
   const dirs: Record<string, string> = { [buckets.landing]: opts.landing };
   for (const z of ['secure', 'curated', 'outputs'] as const) dirs[buckets[z]] = join(opts.root, z);
   const fake = s3 ?? new FakeS3(dirs, (task, bucket) => evaluate(t, { role: taskRole(t, task), action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}` }).decision === 'allow');
-  const before = process.env.AWS_LAMBDA_FUNCTION_NAME;
-  process.env.AWS_LAMBDA_FUNCTION_NAME = 'policy-replay';
-  try {
-    const result = await runLocal({
-      landing: opts.landing, out: join(opts.root, 'runner'), asAt: opts.asAt, log: silentLog,
-      ...(opts.config ? { config: opts.config } : {}), ...(opts.force ? { force: true } : {}),
-      ...(opts.loadStage ? { loadStage: opts.loadStage } : {}), ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
-      storesFor: (task) => {
-        const client = fake.client(task);
-        const stores = Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: buckets[z], attempts: 1 })])) as Record<Zone, S3ObjectStore>;
-        return { stores, dispose: async () => { await Promise.all(Object.values(stores).map((s) => s.dispose())); } };
-      },
-    });
-    return { result, requests: fake.requests };
-  } finally {
-    if (before === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;
-    else process.env.AWS_LAMBDA_FUNCTION_NAME = before;
-  }
+  const runtime = { ...lambdaRuntime({ AWS_LAMBDA_FUNCTION_NAME: 'policy-replay' }), scratchDir: join(opts.root, 'lambda-tmp') };
+  const result = await runLocal({
+    landing: opts.landing, out: join(opts.root, 'runner'), asAt: opts.asAt, log: silentLog, runtime,
+    ...(opts.config ? { config: opts.config } : {}), ...(opts.force ? { force: true } : {}),
+    ...(opts.loadStage ? { loadStage: opts.loadStage } : {}), ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
+    storesFor: (task) => {
+      const client = fake.client(task);
+      const stores = Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: buckets[z], attempts: 1 })])) as Record<Zone, S3ObjectStore>;
+      return { stores, dispose: async () => { await Promise.all(Object.values(stores).map((s) => s.dispose())); } };
+    },
+  });
+  return { result, requests: fake.requests };
 }
