@@ -18,19 +18,34 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 }
 
 
+/**
+ * The indicators, each with the feeds ("source/feed") that evidence it: one whose feeds were none received (or whose
+ * source the partnership does not have, `stratify.sources`) is "not evidenced" in every table, never a count of 0.
+ * The household indicators read any primary member of the child's (or expectant mother's) family, and the mother.
+ */
 export const START_WELL_INDICATORS = [
-  { id: 'late_booking', label: 'Late antenatal booking (13 weeks or later)', applies: ['child', 'pregnancy'] },
-  { id: 'smoking_at_delivery', label: 'Mother smoking at delivery', applies: ['child'] },
-  { id: 'low_birth_weight', label: 'Low birth weight (under 2,500 g)', applies: ['child'] },
-  { id: 'missed_new_birth', label: 'Missed new-birth review', applies: ['child'] },
-  { id: 'missed_6_8_week', label: 'Missed 6-8 week review', applies: ['child'] },
-  { id: 'missed_12_month', label: 'Missed 12-month review', applies: ['child'] },
-  { id: 'domestic_abuse_household', label: 'Domestic abuse in the household (12 months)', applies: ['child', 'pregnancy'] },
-  { id: 'parent_known_to_social_care', label: 'Parent known to social care', applies: ['child', 'pregnancy'] },
-  { id: 'teenage_parent', label: 'Teenage parent (mother under 20)', applies: ['child', 'pregnancy'] },
-  { id: 'two_or_more', label: 'Two or more of the above', applies: ['child', 'pregnancy'] },
-] as const;
+  { id: 'late_booking', label: 'Late antenatal booking (13 weeks or later)', applies: ['child', 'pregnancy'], feeds: ['health/maternity'] },
+  { id: 'smoking_at_delivery', label: 'Mother smoking at delivery', applies: ['child'], feeds: ['health/maternity'] },
+  { id: 'low_birth_weight', label: 'Low birth weight (under 2,500 g)', applies: ['child'], feeds: ['health/maternity'] },
+  { id: 'missed_new_birth', label: 'Missed new-birth review', applies: ['child'], feeds: ['health/health_visiting'] },
+  { id: 'missed_6_8_week', label: 'Missed 6-8 week review', applies: ['child'], feeds: ['health/health_visiting'] },
+  { id: 'missed_12_month', label: 'Missed 12-month review', applies: ['child'], feeds: ['health/health_visiting'] },
+  { id: 'domestic_abuse_household', label: 'Domestic abuse in the household (12 months)', applies: ['child', 'pregnancy'], feeds: ['police/incidents', 'police/family_incidents'] },
+  { id: 'housing_need_household', label: 'Household homeless or in temporary accommodation (12 months)', applies: ['child', 'pregnancy'], feeds: ['housing/homelessness', 'housing/temporary_accommodation'] },
+  { id: 'workless_household', label: 'Workless household (out-of-work benefit)', applies: ['child', 'pregnancy'], feeds: ['revenues_benefits/awards'] },
+  { id: 'parent_in_substance_treatment', label: 'Parent in drug or alcohol treatment (12 months)', applies: ['child', 'pregnancy'], feeds: ['drug_alcohol/treatment'] },
+  { id: 'parent_known_to_social_care', label: 'Parent known to social care', applies: ['child', 'pregnancy'], feeds: ['social_care/episodes'] },
+  { id: 'teenage_parent', label: 'Teenage parent (mother under 20)', applies: ['child', 'pregnancy'], feeds: ['health/maternity'] },
+  { id: 'two_or_more', label: 'Two or more of the above (of those evidenced)', applies: ['child', 'pregnancy'], feeds: [] },
+] as const satisfies ReadonlyArray<{ id: string; label: string; applies: readonly string[]; feeds: readonly string[] }>;
 export type StartWellIndicator = (typeof START_WELL_INDICATORS)[number]['id'];
+
+/** Indicator -> the feeds it reads, for each indicator none of whose feeds is available (`available`: received, source configured). */
+export type NotEvidenced = Partial<Record<StartWellIndicator, readonly string[]>>;
+
+export function indicatorsNotEvidenced(available: (feed: string) => boolean): NotEvidenced {
+  return Object.fromEntries(START_WELL_INDICATORS.filter((i) => i.feeds.length > 0 && !i.feeds.some(available)).map((i) => [i.id, [...i.feeds]]));
+}
 
 export interface CohortMember {
   kind: 'child' | 'pregnancy';
@@ -92,6 +107,19 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
   const household = (familyId: string | null) => (familyId ? input.familyMembers.get(familyId) ?? [] : []);
   const householdDA = (familyId: string | null) => household(familyId).some((m) => (factsOf.get(m.personId) ?? []).some((f) =>
     f.type === 'police_incident' && f.detail.incident_type === 'domestic_abuse' && ['victim', 'perpetrator', 'child_present'].includes(f.detail.role ?? '') && f.date > daWindow));
+  const memberFacts = (familyId: string | null, extra: string[], adultsOnly: boolean) => [
+    ...new Set([...household(familyId).filter((m) => !adultsOnly || !m.isChild).map((m) => m.personId), ...extra]),
+  ].flatMap((p) => factsOf.get(p) ?? []);
+  // an episode that was open at some time in the 12 months to the as-at date
+  const inYear = (f: PersonFact) => f.date > daWindow || f.endDate === null || f.endDate > daWindow;
+  const householdDomestic = (familyId: string | null, extra: string[]) => householdDA(familyId) || memberFacts(familyId, extra, false).some((f) =>
+    f.type === 'family_incident' && f.detail.category === 'non_crime_domestic' && f.date > daWindow);
+  const housingNeed = (familyId: string | null, extra: string[]) => memberFacts(familyId, extra, false).some((f) =>
+    (f.type === 'homelessness_application' && ['prevention', 'relief', 'main'].includes(f.detail.duty ?? '') && inYear(f)) || (f.type === 'temporary_accommodation' && inYear(f)));
+  const workless = (familyId: string | null, extra: string[]) => memberFacts(familyId, extra, true).some((f) =>
+    f.type === 'benefit_award' && f.detail.award === 'out_of_work_benefit' && (f.endDate === null || f.endDate > asAt));
+  const substance = (familyId: string | null, extra: string[]) => memberFacts(familyId, extra, true).some((f) =>
+    f.type === 'substance_treatment' && f.detail.service === 'adult' && inYear(f));
   const parentKnown = (familyId: string | null, extra: string[]) => household(familyId).some((m) => !m.isChild && input.knownToSocialCare.has(m.personId)) || extra.some((p) => input.knownToSocialCare.has(p));
   const teen = (motherId: string | undefined, at: string | undefined) => {
     const dob = motherId ? byId.get(motherId)?.dateOfBirth : null;
@@ -116,7 +144,10 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
         missed_new_birth: missed('new_birth'),
         missed_6_8_week: missed('6_8_week'),
         missed_12_month: missed('12_month'),
-        domestic_abuse_household: householdDA(p.familyId),
+        domestic_abuse_household: householdDomestic(p.familyId, birth ? [birth.personId] : []),
+        housing_need_household: housingNeed(p.familyId, birth ? [birth.personId] : []),
+        workless_household: workless(p.familyId, birth ? [birth.personId] : []),
+        parent_in_substance_treatment: substance(p.familyId, birth ? [birth.personId] : []),
         parent_known_to_social_care: parentKnown(p.familyId, birth ? [birth.personId] : []),
         teenage_parent: teen(birth?.personId, birth?.date),
       }),
@@ -136,7 +167,10 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
       indicators: finish({
         late_booking: f.value != null && f.value >= lateWeeks,
         smoking_at_delivery: false, low_birth_weight: false, missed_new_birth: false, missed_6_8_week: false, missed_12_month: false,
-        domestic_abuse_household: householdDA(mother?.familyId ?? null),
+        domestic_abuse_household: householdDomestic(mother?.familyId ?? null, [f.personId]),
+        housing_need_household: housingNeed(mother?.familyId ?? null, [f.personId]),
+        workless_household: workless(mother?.familyId ?? null, [f.personId]),
+        parent_in_substance_treatment: substance(mother?.familyId ?? null, [f.personId]),
         parent_known_to_social_care: parentKnown(mother?.familyId ?? null, [f.personId]),
         teenage_parent: teen(f.personId, f.date),
       }),
@@ -165,6 +199,8 @@ export interface StartWellTables {
   pregnanciesByMonth: ProtectedTable;
   /** Pregnancy indicators: localities x indicator; column totals only (the columns overlap, so rows have no total). */
   pregnancyIndicators: ProtectedTable;
+  /** Indicators no available feed evidences: their tables hold no data and are published as "not evidenced", never 0. */
+  notEvidenced: NotEvidenced;
 }
 
 export const BIRTH_BANDS = ['month', 'quarter', 'half_year', 'year_of_age'] as const;
@@ -219,13 +255,13 @@ export const PREGNANCY_INDICATORS: StartWellIndicator[] = START_WELL_INDICATORS.
  * differ by a single suppressed cell (a published "children + pregnancies" total next to a "children" total would
  * give the pregnancies away).
  */
-export function startWellTables(asAt: string, members: CohortMember[], localities: string[], disclosure: DisclosureSettings, band: BirthBand | 'auto' = 'auto'): StartWellTables {
+export function startWellTables(asAt: string, members: CohortMember[], localities: string[], disclosure: DisclosureSettings, band: BirthBand | 'auto' = 'auto', notEvidenced: NotEvidenced = {}): StartWellTables {
   const rows = [...new Set([...localities, ...members.map((m) => m.locality)])].sort();
   // the months of birth of children under two: from the month of (as-at minus 24 months, plus a day) to the as-at month
   const first = yearMonth(addDays(addMonths(asAt, -24), 1));
   const months = monthsEnding(asAt, 25).filter((m) => m >= first);
   const rowIdx = new Map(rows.map((r, i) => [r, i]));
-  const child = childTables(asAt, members, rows, months, disclosure, band);
+  const child = childTables(asAt, members, rows, months, disclosure, band, notEvidenced);
   const { children, childIndicators } = child;
   const preg = members.filter((m) => m.kind === 'pregnancy');
   const firstDue = yearMonth(addDays(asAt, -42));
@@ -235,16 +271,16 @@ export function startWellTables(asAt: string, members: CohortMember[], localitie
   const byMonth = rows.map(() => pregnancyMonths.map(() => 0));
   for (const m of preg) byMonth[rowIdx.get(m.locality)!]![pIdx.get(m.column) ?? pregnancyMonths.length - 1]! += 1;
   const pregnanciesByMonth = protectTable({ rows, cols: pregnancyMonths, counts: byMonth, rowTotals: true, colTotals: true }, disclosure);
-  const pt = rows.map((r) => PREGNANCY_INDICATORS.map((c) => preg.filter((m) => m.locality === r && m.indicators[c]).length));
+  const pt = rows.map((r) => PREGNANCY_INDICATORS.map((c) => (notEvidenced[c] ? 0 : preg.filter((m) => m.locality === r && m.indicators[c]).length)));
   const pregnancyIndicators = protectTable({ rows, cols: PREGNANCY_INDICATORS, counts: pt, rowTotals: false, colTotals: true }, disclosure);
-  return { asAt, localities: rows, months, band: child.band, columns: child.columns, suppressedShare: child.suppressedShare, children, childIndicators, pregnancyMonths, pregnanciesByMonth, pregnancyIndicators };
+  return { asAt, localities: rows, months, band: child.band, columns: child.columns, suppressedShare: child.suppressedShare, children, childIndicators, pregnancyMonths, pregnanciesByMonth, pregnancyIndicators, notEvidenced };
 }
 
 /** The child tables (all children, one per indicator) in the band the rule chooses (or the one asked for). */
-function childTables(asAt: string, members: CohortMember[], rows: string[], months: string[], disclosure: DisclosureSettings, wanted: BirthBand | 'auto') {
+function childTables(asAt: string, members: CohortMember[], rows: string[], months: string[], disclosure: DisclosureSettings, wanted: BirthBand | 'auto', notEvidenced: NotEvidenced) {
   const rowIdx = new Map(rows.map((r, i) => [r, i]));
   const kids = members.filter((m) => m.kind === 'child');
-  const measures: Array<[string, (m: CohortMember) => boolean]> = [['children', () => true], ...START_WELL_INDICATORS.map((ind) => [ind.id, (m: CohortMember) => m.indicators[ind.id]] as [string, (m: CohortMember) => boolean])];
+  const measures: Array<[string, (m: CohortMember) => boolean]> = [['children', () => true], ...START_WELL_INDICATORS.map((ind) => [ind.id, (m: CohortMember) => !notEvidenced[ind.id] && m.indicators[ind.id]] as [string, (m: CohortMember) => boolean])];
   const build = (band: BirthBand) => {
     const { columns, indexOf } = birthBandColumns(months, band);
     const counts = measures.map(([, pred]) => {

@@ -35,13 +35,18 @@ export function feedsOfRule(rule: Pick<Rule, 'facts'>): string[] {
   return sorted(rule.facts.flatMap((t) => FACT_FEEDS[t]));
 }
 
+/** A feed ("source/feed") is available when this run received it and its source is configured (undefined: every source). */
+export function feedAvailable(received: ReadonlySet<string>, sources?: readonly string[]): (feed: string) => boolean {
+  return (feed) => received.has(feed) && (sources === undefined || sources.includes(feed.split('/')[0]!));
+}
+
 /**
  * Coverage of every headline of the rule set, in framework order. `received`: the feeds ("source/feed") with data in
  * this run; `sources`: the sources configured for the partnership (undefined: every source), so a feed of a source the
  * partnership does not use counts as not received even if it landed.
  */
 export function headlineCoverage(ruleSet: RuleSet, received: ReadonlySet<string>, sources?: readonly string[]): HeadlineCoverage[] {
-  const has = (feed: string) => received.has(feed) && (sources === undefined || sources.includes(feed.split('/')[0]!));
+  const has = feedAvailable(received, sources);
   return HEADLINE_IDS.map((h) => {
     const rules = ruleSet.rules.filter((r) => r.headline === h);
     const feeds = sorted(rules.flatMap(feedsOfRule));

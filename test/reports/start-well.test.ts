@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { birthBandColumns, buildStartWellCohort, MAX_SUPPRESSED_SHARE, startWellTables, START_WELL_INDICATORS, type CohortMember, type CohortPerson } from '../../models/start-well.ts';
+import { birthBandColumns, buildStartWellCohort, indicatorsNotEvidenced, MAX_SUPPRESSED_SHARE, startWellTables, START_WELL_INDICATORS, type CohortMember, type CohortPerson } from '../../models/start-well.ts';
 import { DEFAULT_DISCLOSURE, type ProtectedTable } from '../../models/disclosure.ts';
 import type { PersonFact } from '../../models/rules/engine.ts';
 import { renderStartWell, startWellCsv, summaryOf } from '../../pipelines/reports/start-well/report.ts';
@@ -42,6 +42,66 @@ describe('Start Well cohort', () => {
     expect(Object.entries(baby).filter(([, v]) => v).map(([k]) => k).sort()).toEqual(
       ['domestic_abuse_household', 'late_booking', 'low_birth_weight', 'missed_new_birth', 'parent_known_to_social_care', 'teenage_parent', 'two_or_more'].sort());
     expect(Object.values(cohort[1]!.indicators).some(Boolean)).toBe(false);
+  });
+});
+
+describe('Start Well household indicators', () => {
+  const persons: CohortPerson[] = [
+    { personId: 'MUM', dateOfBirth: '1995-01-01', familyId: 'F1', locality: 'North' },
+    { personId: 'DAD', dateOfBirth: '1990-01-01', familyId: 'F1', locality: 'North' },
+    { personId: 'BABY', dateOfBirth: '2026-01-10', familyId: 'F1', locality: 'North' },
+    { personId: 'SIB', dateOfBirth: '2015-01-10', familyId: 'F1', locality: 'North' },
+    { personId: 'B2', dateOfBirth: '2026-02-10', familyId: 'F2', locality: 'South' },
+    { personId: 'M2', dateOfBirth: '1995-01-01', familyId: 'F2', locality: 'South' },
+  ];
+  const familyMembers = new Map([
+    ['F1', [{ personId: 'MUM', isChild: false }, { personId: 'DAD', isChild: false }, { personId: 'BABY', isChild: true }, { personId: 'SIB', isChild: true }]],
+    ['F2', [{ personId: 'M2', isChild: false }, { personId: 'B2', isChild: true }]],
+  ]);
+  const on = (m: CohortMember | undefined) => Object.entries(m!.indicators).filter(([, v]) => v).map(([k]) => k).sort();
+
+  it('reads the household: homelessness or temporary accommodation, an out-of-work adult, a parent in treatment, a non-crime domestic incident', () => {
+    const facts = [
+      fact('MUM', 'homelessness_application', '2025-09-01', { source: 'housing', feed: 'homelessness', detail: { duty: 'relief' } }),
+      fact('DAD', 'benefit_award', '2025-01-01', { source: 'revenues_benefits', feed: 'awards', detail: { award: 'out_of_work_benefit' } }),
+      fact('DAD', 'substance_treatment', '2026-02-01', { source: 'drug_alcohol', feed: 'treatment', detail: { service: 'adult', status: 'in_treatment' } }),
+      fact('SIB', 'family_incident', '2026-03-01', { source: 'police', feed: 'family_incidents', detail: { category: 'non_crime_domestic', role: 'child_present' } }),
+      // not counted: a child's free school meals, a young person's service, an award ended before the as-at date, a duty of "none", an old placement
+      fact('SIB', 'benefit_award', '2025-01-01', { source: 'revenues_benefits', feed: 'awards', detail: { award: 'out_of_work_benefit' } }),
+      fact('M2', 'benefit_award', '2024-01-01', { source: 'revenues_benefits', feed: 'awards', endDate: '2026-01-01', detail: { award: 'out_of_work_benefit' } }),
+      fact('M2', 'homelessness_application', '2026-01-01', { source: 'housing', feed: 'homelessness', detail: { duty: 'none' } }),
+      fact('M2', 'temporary_accommodation', '2024-01-01', { source: 'housing', feed: 'temporary_accommodation', endDate: '2024-12-01', detail: {} }),
+      fact('B2', 'substance_treatment', '2026-03-01', { source: 'drug_alcohol', feed: 'treatment', detail: { service: 'young_person' } }),
+    ];
+    const cohort = buildStartWellCohort({ asAt: AS_AT, persons, familyMembers, facts, personOfRecord: new Map(), knownToSocialCare: new Set() });
+    expect(on(cohort.find((m) => m.personId === 'BABY'))).toEqual(['domestic_abuse_household', 'housing_need_household', 'parent_in_substance_treatment', 'two_or_more', 'workless_household']);
+    expect(on(cohort.find((m) => m.personId === 'B2'))).toEqual([]);
+  });
+
+  it('an indicator whose feeds are none available is not evidenced: published as such in HTML, CSV and summary, never 0', () => {
+    const ne = indicatorsNotEvidenced((feed) => !feed.startsWith('housing/') && feed !== 'revenues_benefits/awards');
+    expect(ne).toEqual({ housing_need_household: ['housing/homelessness', 'housing/temporary_accommodation'], workless_household: ['revenues_benefits/awards'] });
+    // the members even carry the flag (a stray fact): a not-evidenced indicator still publishes no figure
+    const members = population(300, 3);
+    const t = startWellTables(AS_AT, members, ['Central', 'North', 'South'], DEFAULT_DISCLOSURE, 'auto', ne);
+    const csv = startWellCsv(t).toString('utf8').split('\r\n');
+    expect(csv[0]).toBe('\ufeffas_at,cohort,measure,locality,month_of_birth,count,suppressed,rate_percent,not_evidenced');
+    const housing = csv.filter((l) => l.split(',')[2] === 'housing_need_household');
+    expect(housing.length).toBeGreaterThan(8);
+    for (const l of housing) expect(l.split(',').slice(5)).toEqual(['', '', '', 'housing/homelessness housing/temporary_accommodation']);
+    const late = csv.filter((l) => l.split(',')[2] === 'late_booking');
+    expect(late.every((l) => l.endsWith(','))).toBe(true);
+    expect(late.some((l) => /^\d+$/.test(l.split(',')[5]!))).toBe(true);
+    const s = summaryOf(t, DEFAULT_DISCLOSURE);
+    expect(s.indicators.housing_need_household).toMatchObject({ total: { value: null }, notEvidenced: ['housing/homelessness', 'housing/temporary_accommodation'] });
+    expect(s.pregnancies.workless_household?.notEvidenced).toEqual(['revenues_benefits/awards']);
+    expect(s.indicators.late_booking?.notEvidenced).toBeUndefined();
+    const page = renderStartWell(t, DEFAULT_DISCLOSURE, [{ ...s, asAt: '2026-05-31' }]);
+    expect(page).toContain('NOT EVIDENCED');
+    expect(page).toMatch(/<th scope="row">Household homeless or in temporary accommodation \(12 months\)<\/th>(<td class="num">not evidenced<\/td>){5}<\/tr>/);
+    expect(page).toContain('not evidenced: no revenues_benefits/awards feed received, or the source is not configured: the need is unknown, not zero.');
+    expect(page).not.toMatch(/<caption[^>]*>Workless household \(out-of-work benefit\): by/);
+    expect(page).toMatch(/<caption[^>]*>Late antenatal booking \(13 weeks or later\): by/);
   });
 });
 

@@ -1,7 +1,8 @@
 /** Writes start-well/ into the run's staged set (released as outputs/as_at=D/start-well/): report.html, report.csv, summary.json (protected figures, read by later runs for trends). */
 import { publishConfigSchema } from '../publish-config.ts';
 import { type DisclosureSettings } from '../../../models/disclosure.ts';
-import { buildStartWellCohort, startWellTables, type CohortPerson } from '../../../models/start-well.ts';
+import { buildStartWellCohort, indicatorsNotEvidenced, startWellTables, type CohortPerson } from '../../../models/start-well.ts';
+import { feedAvailable } from '../../../models/rules/coverage.ts';
 import { parseStratifyConfig } from '../../../models/config.ts';
 import { readParquet } from '../../io/parquet.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
@@ -9,7 +10,7 @@ import { keys } from '../../layout.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { loadLocalityLookups, readFacts, readPersonDobs, readPersonMap, str } from '../../stages/families.ts';
 import { readFamilyMembers } from '../../stages/stratify.ts';
-import { runHeadlineCoverage } from '../../stages/headline-coverage.ts';
+import { receivedFeeds, runHeadlineCoverage } from '../../stages/headline-coverage.ts';
 import { addMonths } from '../../../models/dates.ts';
 import { type CohortLinkage, renderStartWell, startWellCsv, summaryOf, type StartWellSummary } from './report.ts';
 
@@ -79,16 +80,19 @@ export async function publishStartWell(ctx: StageContext & { release: ObjectStor
   }
   const dobs = await readPersonDobs(ctx);
   const personOf = await readPersonMap(ctx);
-  // only the facts the Start Well indicators read
-  const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth', 'health_visitor_review', 'police_incident']);
+  // only the facts the Start Well indicators read, of the sources the partnership has (stratify.sources)
+  const configured = (source: string) => stratCfg.sources === undefined || stratCfg.sources.includes(source);
+  const read = await readFacts(ctx, personOf, ['maternity_booking', 'birth', 'health_visitor_review', 'police_incident', 'family_incident', 'homelessness_application', 'temporary_accommodation', 'benefit_award', 'substance_treatment']);
+  const facts = read.facts.filter((f) => configured(f.source));
   const knownToSocialCare = new Set<string>();
-  for (const [recordId, personId] of personOf) if (recordId.startsWith('social_care:')) knownToSocialCare.add(personId);
+  if (configured('social_care')) for (const [recordId, personId] of personOf) if (recordId.startsWith('social_care:')) knownToSocialCare.add(personId);
+  const notEvidenced = indicatorsNotEvidenced(feedAvailable(await receivedFeeds(ctx), stratCfg.sources));
   const persons: CohortPerson[] = [...dobs.entries()].map(([personId, dateOfBirth]) => {
     const familyId = familyOfPerson.get(personId) ?? null;
     return { personId, dateOfBirth, familyId, locality: familyId ? localityOf.get(familyId) ?? lookups.unassigned : lookups.unassigned };
   });
   const cohort = buildStartWellCohort({ asAt: ctx.asAt, persons, familyMembers, facts, personOfRecord: personOf, knownToSocialCare, lateBookingWeeks: settings.lateBookingWeeks });
-  const tables = startWellTables(ctx.asAt, cohort, lookups.localities.names, settings.disclosure);
+  const tables = startWellTables(ctx.asAt, cohort, lookups.localities.names, settings.disclosure, 'auto', notEvidenced);
   const history = await readStartWellHistory(ctx);
   const summary = summaryOf(tables, settings.disclosure);
   const coverage = await runHeadlineCoverage(ctx);
@@ -104,6 +108,7 @@ export async function publishStartWell(ctx: StageContext & { release: ObjectStor
     start_well_cells_primary_suppressed: suppressed.filter((c) => c.suppressed === 'primary').length,
     start_well_cells_secondary_suppressed: suppressed.filter((c) => c.suppressed === 'secondary').length,
     start_well_trend_runs: history.length + 1,
+    start_well_indicators_not_evidenced: Object.keys(notEvidenced).length,
     // per mille of non-zero child cells suppressed by month, and in the band published (models/start-well.ts band rule)
     start_well_suppressed_permille_by_month: Math.round(1000 * (tables.suppressedShare.month ?? 0)),
     start_well_suppressed_permille_published: Math.round(1000 * (tables.suppressedShare[tables.band] ?? 0)),
