@@ -76,6 +76,10 @@ export const keys = {
   /** A run's staged outputs, in the secure zone (`name` relative to the published folder, e.g. target-lists/index.html). */
   staged: (asAt: string, runId: string, name: string) => `as_at=${asAt}/staging/${runId}/${name}`,
   stagingPrefix: (asAt: string, runId: string) => `as_at=${asAt}/staging/${runId}/`,
+  /** The partnership's key for ref pseudonyms, in the secure zone (no as-at date: kept across runs; privacy/refs.ts). */
+  refKey: 'keys/ref-pseudonym.key',
+  /** The lookup table of an as-at date's pseudonymised refs (pseudonym -> source, feed, column, clear ref), secure zone. */
+  refLookup: (asAt: string) => `as_at=${asAt}/ref-pseudonyms.jsonl`,
 };
 
 /** YYYY-MM-DD, a real calendar date. */
@@ -120,6 +124,8 @@ const STAGING = keys.stagingPrefix(D, D);
 /** The staging folder itself (finalise's promotion marker _promoting.json lives there, beside the runs' sets). */
 const STAGING_ROOT = keys.secure(D, 'staging/');
 const MATCH_SHARDS = keys.secure(D, 'match/shards/');
+/** Every quarantined row of a date (the privacy scan and the ref check index the people they name). */
+const QUARANTINE = keys.secure(D, 'quarantine/');
 /** The run lock (pipelines/io/run-lock.ts): prepare takes it, finalise / record-failure release it. */
 const RUN_LOCKS = keys.runLockPrefix(D);
 const manifestAndLock: ZoneUse = { read: [MANIFEST, RUNS, RUN_LOCKS], list: [RUN_LOCKS, RUNS], write: [RUNS, RUN_LOCKS], delete: [RUN_LOCKS] };
@@ -141,7 +147,12 @@ export const TASK_DATA: Record<string, TaskData> = {
   },
   standardise: {
     ...manifestRead,
-    secure: { read: [keys.validated(D, D, D), keys.secure(D, PERSON_RECORDS_KEY)], write: [keys.secure(D, PERSON_RECORDS_KEY)] },
+    // refs that carry an identifier get keyed pseudonyms (privacy/refs.ts): the quarantine is searched too, the key kept (put-if-absent), the lookup written
+    secure: {
+      read: [keys.validated(D, D, D), keys.secure(D, PERSON_RECORDS_KEY), QUARANTINE, keys.refKey],
+      list: [QUARANTINE, keys.refKey],
+      write: [keys.secure(D, PERSON_RECORDS_KEY), keys.refLookup(D), keys.refKey],
+    },
     curated: { write: [curatedTable('records'), curatedTable('facts'), curatedTable('relationships')] },
   },
   match: {
@@ -170,8 +181,8 @@ export const TASK_DATA: Record<string, TaskData> = {
     landing: lookups,
     secure: {
       // and its own staged outputs, which the privacy scan reads back before anything is released
-      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, PERSON_DOBS_KEY), keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), keys.secure(D, `${REVIEW_DIR}/estimate.json`), keys.feedCounts(D, D, D), STAGING],
-      list: [keys.secure(D, 'validated/'), STAGING],
+      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, PERSON_DOBS_KEY), keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), keys.secure(D, `${REVIEW_DIR}/estimate.json`), keys.feedCounts(D, D, D), QUARANTINE, STAGING],
+      list: [keys.secure(D, 'validated/'), QUARANTINE, STAGING],
       // every output is staged in the secure zone until finalise releases it
       write: [STAGING],
       checksMissing: true,

@@ -318,7 +318,7 @@ export function quarantinedPerson(row: Record<string, unknown>, recordId: string
 }
 
 /** Every quarantined row of the as-at date (secure: as_at=D/quarantine/<source>/<feed>/...jsonl) into the index. */
-async function addQuarantine(ix: IdentifierIndex, secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean): Promise<void> {
+export async function addQuarantine(ix: IdentifierIndex, secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean): Promise<void> {
   const prefix = keys.quarantine(asAt, '', '', '').replace(/\/+$/, '/');
   for (const o of await secure.list(prefix)) {
     if (!o.key.endsWith('.jsonl')) continue;

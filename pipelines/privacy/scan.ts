@@ -288,6 +288,16 @@ export class ScanCollector {
     );
   }
 
+  /**
+   * A secure record id as a finding may quote it: `source:feed:ref`, unless the ref itself carries an identifier (standardise
+   * replaces such refs by pseudonyms, so this is a second line: a record id is never a way for a value to leave).
+   */
+  quotableRecordId(id: string): string {
+    const m = /^([a-z_]+):([a-z_]+):(.+)$/.exec(id);
+    if (!m) return id;
+    return checkUnit(this.ix, { location: '', field: 'record_ref', text: m[3]!, position: 'data' }, this.vocabulary).length ? `${m[1]}:${m[2]}:(ref withheld: it carries an identifier)` : id;
+  }
+
   /** Release the fast Parquet path's DuckDB instance (call once the scan is over; scanPublished does). */
   async close(): Promise<void> {
     await this.parquet.dispose();
@@ -339,7 +349,7 @@ export class ScanCollector {
       file.findings++;
       this.findingsTotal++;
       this.byKind[h.kind]++;
-      if (this.findings.length < MAX_FINDINGS_LISTED) this.findings.push({ zone, key, location, kind: h.kind, recordIds: h.recordIds });
+      if (this.findings.length < MAX_FINDINGS_LISTED) this.findings.push({ zone, key, location, kind: h.kind, recordIds: h.recordIds.map((id) => this.quotableRecordId(id)) });
       // Where and what kind, never the value.
       if (file.findings <= FINDINGS_LOGGED_PER_FILE) this.log?.warn('privacy scan: clear identifier in a published output', { zone, key, location, kind: h.kind });
     }

@@ -14,6 +14,9 @@
  *  - event feeds are incremental: a record_ref repeated in a later extract supersedes the earlier row, counted;
  *  - every output is sorted by its id, so the same inputs give byte-identical files.
  * Curated tables carry no clear identifier: no names, dates of birth, postcodes or address lines, no tokens.
+ * A provider ref that carries one (Hamza.Butt.DA1, BUTT-1996-10-26) is read as its keyed pseudonym from the start
+ * (standardise/refs.ts): record ids, fact ids and every output carry `pref-<16 digits>`; the secure-zone lookup
+ * table as_at=D/ref-pseudonyms.jsonl maps it back. Counted: refsChecked, refsPseudonymised.
  *
  * The work runs at once where it can: people (standardise/people.ts, then the curated records) and the
  * relationship feeds (standardise/relationships.ts) interleaved on the main thread, events (standardise/events.ts)
@@ -34,6 +37,7 @@ import { standardiseEvents, type EventsResult } from './standardise/events.ts';
 import { eventsOnWorkerPossible, standardiseEventsOnWorker } from './standardise/events-thread.ts';
 import { standardisePeople } from './standardise/people.ts';
 import type { ValidatedFile } from './standardise/read.ts';
+import { pseudonymiseDeliveredRefs } from './standardise/refs.ts';
 import { relationshipFeeds, writeRelationships } from './standardise/relationships.ts';
 import { RECORD_COLUMNS } from './standardise/tables.ts';
 import { allSettledOrThrow } from './all-settled.ts';
@@ -69,6 +73,7 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
   const counts: Record<string, number> = {
     personRecords: 0, peopleRowsSuperseded: 0, facts: 0, eventRowsRead: 0, eventRowsSuperseded: 0,
     relationships: 0, relationshipRowsSuperseded: 0, feedsWithoutValidatedData: 0, feedsValidatedByAnotherRun: 0, factsWithoutPersonRecord: 0, relationshipsWithoutPersonRecord: 0,
+    refsChecked: 0, refsPseudonymised: 0,
   };
   const filesOf = new Map<string, ValidatedFile[]>();
   for (const def of FEEDS) {
@@ -81,16 +86,22 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
     filesOf.set(`${def.source}/${def.feed}`, Array.isArray(files) ? files : []);
   }
 
+  // Refs that carry a clear identifier are read as their keyed pseudonyms from here on (standardise/refs.ts).
+  const refs = await pseudonymiseDeliveredRefs(secure, asAt, filesOf);
+  counts.refsChecked = refs.checked;
+  counts.refsPseudonymised = refs.map.size;
+  if (refs.map.size) ctx.log.warn('provider refs carrying a clear identifier replaced by keyed pseudonyms', { refs: refs.map.size, lookup: 'secure zone: ref-pseudonyms.jsonl' });
+
   ctx.progress.start('standardise: person records and facts');
   const tick = (n: number) => ctx.progress.tick(n);
   // Started first: the worker loads its modules while the rest starts.
   if (opts.inWorker && !(secure instanceof LocalObjectStore && curated instanceof LocalObjectStore)) throw new Error('standardise: the events worker needs local directory stores');
   const eventsRun: Promise<EventsResult> = opts.inWorker
-    ? standardiseEventsOnWorker(secure as LocalObjectStore, curated as LocalObjectStore, asAt, filesOf, tick)
-    : standardiseEvents(secure, curated, asAt, filesOf, tick);
+    ? standardiseEventsOnWorker(secure as LocalObjectStore, curated as LocalObjectStore, asAt, filesOf, tick, refs.map)
+    : standardiseEvents(secure, curated, asAt, filesOf, tick, refs.map);
   // Meanwhile, on this thread: the relationship feeds, and people -> secure person records -> curated records.
-  const feedsRun = relationshipFeeds(secure, filesOf);
-  const peopleRun = standardisePeople(secure, asAt, filesOf, tick);
+  const feedsRun = relationshipFeeds(secure, filesOf, refs.map);
+  const peopleRun = standardisePeople(secure, asAt, filesOf, tick, refs.map);
   const recordsRun = peopleRun.then(() => writeRecords(ctx));
   const relationshipsRun = Promise.all([peopleRun, eventsRun, feedsRun]).then(([people, events, feeds]) =>
     // From people rows, event rows, then the relationship feeds: the order the stage has always gathered them in.

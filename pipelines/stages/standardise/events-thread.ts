@@ -18,6 +18,8 @@ export interface EventsWorkerInput {
   scratch?: string;
   asAt: string;
   files: Array<[string, ValidatedFile[]]>;
+  /** Refs read as their pseudonyms (standardise/refs.ts). */
+  refs: Array<[string, string]>;
 }
 
 export type EventsWorkerMessage = { type: 'rows'; n: number } | { type: 'done'; result: EventsResult } | { type: 'error'; message: string };
@@ -27,8 +29,8 @@ export function eventsOnWorkerPossible(runtime: RuntimeProfile, secure: ObjectSt
 }
 
 /** The events pipeline's result, computed on a worker thread; rejects with the pipeline's own error message. */
-export function standardiseEventsOnWorker(secure: LocalObjectStore, curated: LocalObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}): Promise<EventsResult> {
-  const input: EventsWorkerInput = { secureRoot: secure.root, curatedRoot: curated.root, ...(secure.scratch ? { scratch: secure.scratch } : {}), asAt, files: [...filesOf] };
+export function standardiseEventsOnWorker(secure: LocalObjectStore, curated: LocalObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}, refs: ReadonlyMap<string, string> = new Map()): Promise<EventsResult> {
+  const input: EventsWorkerInput = { secureRoot: secure.root, curatedRoot: curated.root, ...(secure.scratch ? { scratch: secure.scratch } : {}), asAt, files: [...filesOf], refs: [...refs] };
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: input, execArgv: ['--import', 'tsx'] });
   return new Promise<EventsResult>((resolve, reject) => {
     let result: EventsResult | undefined;

@@ -12,7 +12,7 @@ import { factsOf, relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys } from '../../layout.ts';
-import { feedsInIdOrder, latestFeedRows, type ValidatedFile } from './read.ts';
+import { feedsInIdOrder, latestFeedRows, type RefMap, type ValidatedFile } from './read.ts';
 import { FACT_COLUMNS, factToRow } from './tables.ts';
 
 export interface EventsResult {
@@ -26,13 +26,13 @@ export interface EventsResult {
 }
 
 /** `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in facts. */
-export async function standardiseEvents(secure: ObjectStore, curated: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}): Promise<EventsResult> {
+export async function standardiseEvents(secure: ObjectStore, curated: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}, refs?: RefMap): Promise<EventsResult> {
   const factsPerRecordId = new Map<string, number>();
   const relationships: RelationshipRecord[] = [];
   const counter = { superseded: 0, rows: 0 };
   async function* facts(): AsyncGenerator<ParquetRow> {
     for (const def of feedsInIdOrder('events')) {
-      for await (const batch of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) {
+      for await (const batch of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter, refs)) {
         let made = 0;
         for (const row of batch) {
           relationships.push(...relationshipsOf(def.source as Source, def.feed, row));

@@ -9,7 +9,7 @@ import { relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../../layout.ts';
-import { feedsInIdOrder, latestRows, type ValidatedFile } from './read.ts';
+import { feedsInIdOrder, latestRows, type RefMap, type ValidatedFile } from './read.ts';
 import { PERSON_RECORD_COLUMNS, personRecordToRow } from './tables.ts';
 
 export interface PeopleResult {
@@ -21,13 +21,13 @@ export interface PeopleResult {
 }
 
 /** `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in rows. */
-export async function standardisePeople(secure: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}): Promise<PeopleResult> {
+export async function standardisePeople(secure: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}, refs?: RefMap): Promise<PeopleResult> {
   const recordIds = new Set<string>();
   const relationships: RelationshipRecord[] = [];
   const counter = { superseded: 0, rows: 0 };
   async function* people(): AsyncGenerator<ParquetRow> {
     for (const def of feedsInIdOrder('people')) {
-      for await (const batch of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'person_ref', counter)) {
+      for await (const batch of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'person_ref', counter, refs)) {
         for (const { row, extractDate } of batch) {
           const p = standardisePerson({ source: def.source, feed: def.feed, extractDate }, row);
           recordIds.add(p.recordId);

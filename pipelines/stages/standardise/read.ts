@@ -14,18 +14,21 @@ export interface ValidatedFile {
 /** A row of a feed: every feed column as text ('' when blank), in the feed's column order. */
 export type FeedRow = Record<string, string>;
 
+/** Clear provider ref -> its pseudonym, for the refs that carry an identifier (standardise/refs.ts); read in their place. */
+export type RefMap = ReadonlyMap<string, string>;
+
 /**
  * Stream the rows of a feed's validated files in batches, one row per `keyColumn` value (the latest: later
  * extract date, then later file, then later line wins), ordered by that key, each with the extract date it came
  * from. Reports how many rows were read and superseded. (Batches, not rows: one await per batch, not per row.)
  */
-export async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<Array<{ row: FeedRow; extractDate: string }>> {
+export async function* latestRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }, refs?: RefMap): AsyncGenerator<Array<{ row: FeedRow; extractDate: string }>> {
   if (files.length === 1) {
     const extractDate = files[0]!.extractDate;
-    for await (const batch of latestBatches(store, files, keyColumn, counter, false)) yield batch.map((row) => ({ row, extractDate }));
+    for await (const batch of latestBatches(store, files, keyColumn, counter, false, refs)) yield batch.map((row) => ({ row, extractDate }));
     return;
   }
-  for await (const batch of latestBatches(store, files, keyColumn, counter, true)) {
+  for await (const batch of latestBatches(store, files, keyColumn, counter, true, refs)) {
     yield batch.map((r) => {
       const { _extract_date: extractDate, ...row } = r;
       return { row, extractDate: extractDate! };
@@ -34,15 +37,25 @@ export async function* latestRows(store: ObjectStore, files: ValidatedFile[], ke
 }
 
 /** latestRows without the extract dates (event and relationship feeds do not need them). */
-export function latestFeedRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }): AsyncGenerator<FeedRow[]> {
-  return latestBatches(store, files, keyColumn, counter, false);
+export function latestFeedRows(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }, refs?: RefMap): AsyncGenerator<FeedRow[]> {
+  return latestBatches(store, files, keyColumn, counter, false, refs);
+}
+
+/** Every `*_ref` column of the rows read with its pseudonym where the ref carries an identifier (before the latest row per key is chosen and sorted). */
+async function pseudonymiseRefColumns(db: { conn: { run(sql: string): Promise<{ getRowObjectsJS(): Promise<Array<Record<string, unknown>>> }> } }, refs: RefMap): Promise<void> {
+  const columns = (await (await db.conn.run('DESCRIBE u')).getRowObjectsJS()).map((d) => String(d.column_name)).filter((c) => c.endsWith('_ref'));
+  if (!columns.length) return;
+  await db.conn.run('CREATE TABLE refmap (clear VARCHAR, pseudonym VARCHAR)');
+  const pairs = [...refs];
+  for (let i = 0; i < pairs.length; i += 500) await db.conn.run(`INSERT INTO refmap VALUES ${pairs.slice(i, i + 500).map(([c, p]) => `(${q(c)}, ${q(p)})`).join(', ')}`);
+  for (const c of columns) await db.conn.run(`UPDATE u SET "${c}" = m.pseudonym FROM refmap m WHERE CAST(u."${c}" AS VARCHAR) = m.clear`);
 }
 
 /**
  * The rows of latestRows in batches, as DuckDB exports them: the feed columns (every column not starting with
  * `_`) as text, NULL as '', then `_extract_date` when asked for. Nothing else is exported or rebuilt in JavaScript.
  */
-async function* latestBatches(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }, withExtractDate: boolean): AsyncGenerator<FeedRow[]> {
+async function* latestBatches(store: ObjectStore, files: ValidatedFile[], keyColumn: string, counter: { superseded: number; rows: number }, withExtractDate: boolean, refs?: RefMap): AsyncGenerator<FeedRow[]> {
   if (files.length === 0) return;
   const db = await openScratchDuckDb(undefined, scratchOf(store));
   try {
@@ -52,6 +65,7 @@ async function* latestBatches(store: ObjectStore, files: ValidatedFile[], keyCol
       parts.push(`SELECT *, ${i} AS _file_ord, ${q(files[i]!.extractDate)} AS _extract_date FROM read_parquet(${q(path)}, hive_partitioning = false)`);
     }
     await db.conn.run(`CREATE TABLE u AS ${parts.join(' UNION ALL ')}`);
+    if (refs?.size) await pseudonymiseRefColumns(db, refs);
     const total = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM u')).getRowObjectsJS())[0]!.n as bigint;
     let kept = 0;
     const columns = `COALESCE(CAST(COLUMNS(c -> NOT starts_with(c, '_')) AS VARCHAR), '')${withExtractDate ? ', _extract_date' : ''}`;

@@ -8,15 +8,15 @@ import { relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet } from '../../io/parquet.ts';
 import { keys } from '../../layout.ts';
-import { feedsInIdOrder, latestFeedRows, type ValidatedFile } from './read.ts';
+import { feedsInIdOrder, latestFeedRows, type RefMap, type ValidatedFile } from './read.ts';
 import { RELATIONSHIP_COLUMNS, relationshipToRow } from './tables.ts';
 
 /** The relationship feeds' rows as RelationshipRecords (feeds in id order, then record_ref), and how many rows were superseded. */
-export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMap<string, ValidatedFile[]>): Promise<{ relationships: RelationshipRecord[]; superseded: number }> {
+export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMap<string, ValidatedFile[]>, refs?: RefMap): Promise<{ relationships: RelationshipRecord[]; superseded: number }> {
   const counter = { superseded: 0, rows: 0 };
   const relationships: RelationshipRecord[] = [];
   for (const def of feedsInIdOrder('relationships')) {
-    for await (const batch of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter)) {
+    for await (const batch of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter, refs)) {
       for (const row of batch) relationships.push(...relationshipsOf(def.source, def.feed, row));
     }
   }

@@ -19,7 +19,7 @@ try {
       post({ type: 'rows', n: pending });
       pending = 0;
     }
-  });
+  }, new Map(input.refs));
   if (pending) post({ type: 'rows', n: pending });
   post({ type: 'done', result });
 } catch (err) {

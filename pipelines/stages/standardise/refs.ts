@@ -1,0 +1,64 @@
+/**
+ * Before standardise builds anything from the validated rows: every provider ref (each `*_ref` column of every feed)
+ * that carries a clear identifier of the secure zone gets a keyed pseudonym (privacy/refs.ts), which the people,
+ * events and relationship pipelines then read in its place (read.ts). So record ids, fact ids, curated tables and
+ * every published output carry the pseudonym; the clear ref stays in the validated files and in the lookup table
+ * (secure: as_at=D/ref-pseudonyms.jsonl), which is rewritten by every run (empty when no ref carries one).
+ *
+ * The identities searched for are those of the validated people rows (every extract read, superseded rows too) and
+ * of every quarantined row, people and event feeds alike: the same people the privacy scan searches for, so a ref
+ * that would fail the scan is the ref replaced here.
+ */
+import { FEEDS } from '../../feeds/catalogue.ts';
+import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
+import { openScratchDuckDb, queryRows, sqlString as q } from '../../io/parquet.ts';
+import { addPerson, addQuarantine, emptyIndex, securePersonFromRow } from '../../privacy/identifiers.ts';
+import { loadRefKey, pseudonymiseRefs, refLookupKey, type DeliveredRef } from '../../privacy/refs.ts';
+import { configurationVocabulary } from '../../privacy/vocabulary.ts';
+import { normaliseText } from '../../privacy/identifiers.ts';
+import type { ValidatedFile } from './read.ts';
+
+const IDENTITY = ['forename', 'middle_names', 'surname', 'date_of_birth', 'postcode', 'address_line_1', 'nhs_number_token', 'upn_token'];
+
+export interface RefPseudonyms {
+  /** Clear ref -> pseudonym, for the refs that carry an identifier. */
+  map: Map<string, string>;
+  /** Distinct refs checked. */
+  checked: number;
+}
+
+export async function pseudonymiseDeliveredRefs(secure: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>): Promise<RefPseudonyms> {
+  const ix = emptyIndex();
+  const refs: DeliveredRef[] = [];
+  const db = await openScratchDuckDb(undefined, scratchOf(secure));
+  try {
+    for (const def of FEEDS) {
+      const files = filesOf.get(`${def.source}/${def.feed}`) ?? [];
+      if (!files.length) continue;
+      const paths = await Promise.all(files.map((f) => secure.localPath(f.key)));
+      const from = `read_parquet([${paths.map(q).join(', ')}], hive_partitioning = false, union_by_name = true)`;
+      const cols = new Set((await (await db.conn.run(`DESCRIBE SELECT * FROM ${from}`)).getRowObjectsJS()).map((d) => String(d.column_name)));
+      if (def.kind === 'people') {
+        const wanted = IDENTITY.filter((c) => cols.has(c));
+        if (wanted.length) {
+          for await (const batch of queryRows(db, `SELECT DISTINCT ${wanted.map((c) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ')} FROM ${from}`, `ref check ${def.source}/${def.feed}`)) {
+            for (const row of batch) addPerson(ix, securePersonFromRow(row));
+          }
+        }
+      }
+      for (const column of def.columns.filter((c) => c.endsWith('_ref') && cols.has(c))) {
+        for await (const batch of queryRows<{ ref: string }>(db, `SELECT DISTINCT CAST("${column}" AS VARCHAR) AS ref FROM ${from} WHERE "${column}" IS NOT NULL AND "${column}" <> '' ORDER BY ref`, `ref check ${def.source}/${def.feed}`)) {
+          for (const r of batch) refs.push({ source: def.source, feed: def.feed, column, ref: r.ref });
+        }
+      }
+    }
+  } finally {
+    await db.dispose();
+  }
+  await addQuarantine(ix, secure, asAt, (source, feed) => FEEDS.some((f) => f.source === source && f.feed === feed && f.kind === 'people'));
+  const vocabulary = new Set(configurationVocabulary().map(normaliseText).filter(Boolean));
+  const key = await loadRefKey(secure);
+  const { map, lookup } = pseudonymiseRefs(ix, key, refs, vocabulary);
+  await secure.put(refLookupKey(asAt), lookup.map((l) => JSON.stringify(l)).join('\n') + (lookup.length ? '\n' : ''));
+  return { map, checked: new Set(refs.map((r) => r.ref)).size };
+}
