@@ -85,3 +85,16 @@ export function renderCalibrationMarkdown(ruleSet: RuleSet, tiers: readonly Tier
     ...byScore,
   ].join('\n') + '\n';
 }
+
+/**
+ * The README's copy of the calibration: the block's first paragraph and its tier table (families per tier and per
+ * number of headlines met), taken from the generated docs/rules.md block so the two cannot differ.
+ */
+export function calibrationSummary(block: string): string {
+  const lines = block.split('\n');
+  const tableStart = lines.findIndex((l) => l.startsWith('| tier |'));
+  if (tableStart < 0) throw new Error('calibration block: no tier table');
+  let end = tableStart;
+  while (end < lines.length && lines[end]!.startsWith('|')) end++;
+  return [...lines.slice(0, tableStart), ...lines.slice(tableStart, end)].join('\n') + '\n';
+}

@@ -36,10 +36,10 @@ export function renderRulesMarkdown(rs: RuleSet): string {
     '| rule | headline | what it means | facts read | applies to | window | threshold | weight |',
     '|---|---|---|---|---|---|---|---|',
     ...rs.rules.map((r) => `| \`${r.id}\` ${esc(r.title)} | ${esc(rs.headlines.find((h) => h.id === r.headline)?.name ?? r.headline)} | ${esc(r.description)} | ${r.facts.join(', ')}${esc(filters(r))} | ${r.appliesTo} | ${window(r)} | ${esc(threshold(r))} | ${r.weight} |`),
-    '',
-    'Headlines with no rule (no partner feed carries the data yet):',
-    '',
-    ...rs.headlines.filter((h) => !rs.rules.some((r) => r.headline === h.id)).map((h) => `- **${h.name}**: ${h.coverageNote ?? 'no rule yet.'}`),
   ];
+  const uncovered = rs.headlines.filter((h) => !rs.rules.some((r) => r.headline === h.id));
+  lines.push('', uncovered.length === 0
+    ? `Every one of the ${rs.headlines.length} headlines has at least one rule.`
+    : 'Headlines with no rule (no partner feed carries the data yet):', ...(uncovered.length ? ['', ...uncovered.map((h) => `- **${h.name}**: ${h.coverageNote ?? 'no rule yet.'}`)] : []));
   return `${lines.join('\n')}\n`;
 }

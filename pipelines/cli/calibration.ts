@@ -1,13 +1,14 @@
 /**
  * `npm run calibration`: generates the default synthetic data (as `npm start` does) into a temporary directory, runs the
- * whole pipeline on it, and writes the rules table and the tier calibration table into docs/rules.md.
+ * whole pipeline on it, and writes the rules table and the tier calibration table into docs/rules.md, and the
+ * calibration's tier table into README.md.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from '../../fixtures/generator/generate.ts';
 import { parseStratifyConfig, ruleSetOf } from '../../models/config.ts';
-import { renderCalibrationMarkdown, type CalibrationRow } from '../../models/rules/calibration.ts';
+import { calibrationSummary, renderCalibrationMarkdown, type CalibrationRow } from '../../models/rules/calibration.ts';
 import { renderRulesMarkdown } from '../../models/rules/docs.ts';
 import { defaultRunConfig } from '../config.ts';
 import { readParquet } from '../io/parquet.ts';
@@ -17,11 +18,12 @@ import { silentLog } from '../log.ts';
 import { START_DEFAULTS } from './commands/start.ts';
 
 export const RULES_DOC = join(import.meta.dirname, '../../docs/rules.md');
+export const README = join(import.meta.dirname, '../../README.md');
 
 /** Replaces the text between `<!-- name -->` and `<!-- /name -->`. */
-export function replaceBlock(doc: string, name: string, body: string): string {
+export function replaceBlock(doc: string, name: string, body: string, file = 'docs/rules.md'): string {
   const re = new RegExp(`<!-- ${name} -->\\n[\\s\\S]*?<!-- /${name} -->`);
-  if (!re.test(doc)) throw new Error(`docs/rules.md has no <!-- ${name} --> ... <!-- /${name} --> block`);
+  if (!re.test(doc)) throw new Error(`${file} has no <!-- ${name} --> ... <!-- /${name} --> block`);
   return doc.replace(re, `<!-- ${name} -->\n${body}<!-- /${name} -->`);
 }
 
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     doc = replaceBlock(doc, 'rules-table', renderRulesMarkdown(ruleSet));
     doc = replaceBlock(doc, 'calibration', table);
     await writeFile(RULES_DOC, doc);
+    await writeFile(README, replaceBlock(await readFile(README, 'utf8'), 'calibration-summary', calibrationSummary(table), 'README.md'));
     process.stdout.write(table);
   } finally {
     await rm(dir, { recursive: true, force: true });

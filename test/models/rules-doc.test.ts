@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseStratifyConfig } from '../../models/config.ts';
-import { calibrationFingerprint, suggestTiers, type CalibrationRow } from '../../models/rules/calibration.ts';
+import { calibrationFingerprint, calibrationSummary, suggestTiers, type CalibrationRow } from '../../models/rules/calibration.ts';
 import { renderRulesMarkdown } from '../../models/rules/docs.ts';
 import { HEADLINE_IDS } from '../../models/rules/schema.ts';
 import { defaultRuleSet } from '../../models/rules/supporting-families.ts';
@@ -23,6 +23,20 @@ describe('docs/rules.md', () => {
     expect(cal).toContain(`fingerprint \`${calibrationFingerprint(defaultRuleSet(), tiers)}\``);
     expect(cal).toContain(`tiers ${tiers.map((t) => `${t.name} >= ${t.minScore}`).join(', ')}`);
     expect(cal, 'the documented rule gives the configured tiers on the calibration run').toContain(': the configured default tiers.');
+  });
+
+  it('the README carries the calibration\'s tier table, the same as docs/rules.md (npm run calibration writes both)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const copy = new RegExp('<!-- calibration-summary -->\\n([\\s\\S]*?)<!-- /calibration-summary -->').exec(readme)?.[1];
+    expect(copy, 'README.md has a <!-- calibration-summary --> block').toBeDefined();
+    expect(copy).toBe(calibrationSummary(block('calibration')!));
+    expect(copy).toMatch(/\| tier \| score \| families \| share \| three-needs bar \| 0 headlines \|/);
+    // the tier rows add up to the "all" row
+    const rows = copy!.split('\n').filter((l) => /^\| (high|medium|low|not listed) \|/.test(l)).map((l) => Number(l.split('|')[3]));
+    const all = Number(copy!.split('\n').find((l) => l.startsWith('| all |'))!.split('|')[3]);
+    expect(rows).toHaveLength(4);
+    expect(rows.reduce((a, b) => a + b, 0)).toBe(all);
+    expect(readme.split('\n').length).toBeLessThanOrEqual(250);
   });
 });
 
