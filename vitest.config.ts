@@ -17,6 +17,7 @@ const UNIT = [
   'test/reports/{html-kit,start-well,target-lists}.test.ts',
   'test/pipelines/{definition,athena,local-runner-cli,runtime}.test.ts',
   'test/privacy/extract.test.ts',
+  'test/tables/**/*.test.ts',
 ];
 /** Under test/matching/ but not pure: the generated partnership population through the stages, and the accuracy floors (worker threads, 30 s). */
 const NOT_UNIT = new Set(['test/matching/partnership.test.ts', 'test/matching/benchmarks.test.ts']);

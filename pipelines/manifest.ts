@@ -21,6 +21,7 @@ import { isIsoDate, keys, type Zone } from './layout.ts';
 import type { Log } from './log.ts';
 import { hasStagedSet, recoverRelease } from './release/promote.ts';
 import { releaseFinishedRun } from './release/run.ts';
+import { manifestJson } from './manifest-json.ts';
 
 export const MANIFEST_VERSION = 1;
 
@@ -241,9 +242,7 @@ export async function writeManifest(outputs: ObjectStore, m: Manifest): Promise<
   await outputs.put(keys.runManifest(m.asAt, m.runId), manifestJson(m));
 }
 
-export function manifestJson(m: Manifest): string {
-  return `${JSON.stringify(m, null, 2)}\n`;
-}
+export { manifestJson };
 
 /** The config a run was prepared with (stages read it from the run's manifest, so every Lambda agrees). */
 export async function configForRun(outputs: ObjectStore, asAt: string, runId: string): Promise<RunConfig> {

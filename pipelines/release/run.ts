@@ -9,7 +9,8 @@
 import { z } from 'zod';
 import type { ObjectStore } from '../io/object-store.ts';
 import { keys } from '../layout.ts';
-import { manifestJson, type Manifest, type ReleaseRecord } from '../manifest.ts';
+import type { Manifest, ReleaseRecord } from '../manifest.ts';
+import { manifestJson } from '../manifest-json.ts';
 import { promoteRelease, type PromoteOptions, type Signoff } from './promote.ts';
 
 export const releaseSettingsSchema = z.object({

@@ -16,7 +16,7 @@ import { REVIEW_SAMPLE_CSV, REVIEW_SAMPLE_HTML, REVIEW_SAMPLE_JSON } from './fil
 
 export const COMPARED_FIELDS = [
   ['forename', 'Forename'], ['middle_names', 'Middle names'], ['surname', 'Surname'], ['date_of_birth', 'Date of birth'], ['sex', 'Sex'],
-  ['postcode', 'Postcode'], ['address_line1', 'Address line 1'], ['nhs_number_token', 'NHS number token'], ['upn_token', 'UPN token'],
+  ['postcode', 'Postcode'], ['address_line_1', 'Address line 1'], ['nhs_number_token', 'NHS number token'], ['upn_token', 'UPN token'],
 ] as const;
 type Field = (typeof COMPARED_FIELDS)[number][0];
 const TOKEN_FIELDS = new Set<Field>(['nhs_number_token', 'upn_token']);
@@ -174,10 +174,9 @@ export async function exportReviewSample(stores: Record<Zone, ObjectStore>, opts
   if (!(await stores.secure.exists(prKey))) throw new Error(`review export: no secure person records at ${prKey}`);
   for await (const batch of iterateParquet(stores.secure, prKey)) {
     for (const row of batch) {
-      const id = str(row.record_id ?? row.recordId) ?? '';
+      const id = str(row.record_id) ?? '';
       if (!wanted.has(id)) continue;
-      const camel = (c: string) => c.replace(/_([a-z0-9])/g, (_m, x: string) => x.toUpperCase());
-      values.set(id, { source: str(row.source), ...Object.fromEntries(COMPARED_FIELDS.map(([f]) => [f, str(row[f] ?? row[camel(f)] ?? (f === 'address_line1' ? row.address_line_1 : undefined))])) });
+      values.set(id, { source: str(row.source), ...Object.fromEntries(COMPARED_FIELDS.map(([f]) => [f, str(row[f])])) });
     }
   }
   const sample: ReviewSample = {

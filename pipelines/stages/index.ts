@@ -5,29 +5,13 @@
  *
  * Add a stage with one line in `STAGES` once its file lands in this folder.
  */
-import type { z } from 'zod';
-import type { StageContext } from './context.ts';
+import type { StageEntry } from './stage.ts';
 
 /** The stages of one run, in order (validate is a Map over feeds). */
 export const PIPELINE_STAGE_NAMES = ['validate', 'standardise', 'match', 'families', 'stratify', 'publish'] as const;
 export type PipelineStageName = (typeof PIPELINE_STAGE_NAMES)[number];
 
-/** What every stage returns: small JSON whose `counts` the run manifest records. */
-export interface StageOutput {
-  counts: Record<string, number>;
-  [more: string]: unknown;
-}
-
-export interface StageEntry<I = unknown> {
-  name: string;
-  /** Validates the stage's input (the `input` field of the Task's event). */
-  input: z.ZodType<I>;
-  run(ctx: StageContext, input: I): Promise<StageOutput>;
-}
-
-export function defineStage<S extends z.ZodType>(name: string, input: S, run: (ctx: StageContext, input: z.infer<S>) => Promise<StageOutput>): StageEntry<z.infer<S>> {
-  return { name, input: input as unknown as z.ZodType<z.infer<S>>, run };
-}
+export { defineStage, type StageEntry, type StageOutput } from './stage.ts';
 
 /**
  * Stages are loaded lazily: a Lambda imports only its own stage's dependencies, and a stage whose

@@ -16,7 +16,8 @@ import { configForRun, isoDate } from '../manifest.ts';
 import type { Progress } from '../progress.ts';
 import type { RuntimeProfile } from '../runtime.ts';
 import type { StageContext } from './context.ts';
-import { loadStage, type StageEntry, type StageOutput } from './index.ts';
+import { loadStage } from './index.ts';
+import type { StageEntry, StageOutput } from './stage.ts';
 
 export const TRANSIENT_ERROR_NAME = 'Locality.Transient';
 

@@ -29,7 +29,7 @@ import { iterateParquet, selectColumnsIn, writeParquet, type ParquetRow, type Pa
 import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
-import { defineStage } from './index.ts';
+import { defineStage } from './stage.ts';
 import { writePairTable } from './match-pairs.ts';
 import { linkageConfigSchema, SENSITIVITY_OFFSETS } from './match-config.ts';
 
@@ -58,18 +58,8 @@ export const matchKeys = {
   shardPairs: (asAt: string, runId: string, shard: number) => keys.secure(asAt, `match/shards/${runId}/pairs-${String(shard).padStart(5, '0')}.bin`),
 };
 
-/** PersonRecord fields the engine reads, and the column names they may have in the Parquet file. */
-const FIELDS: Record<string, string[]> = {
-  record_id: ['record_id', 'recordId'],
-  forename: ['forename'],
-  surname: ['surname'],
-  date_of_birth: ['date_of_birth', 'dateOfBirth'],
-  sex: ['sex'],
-  postcode: ['postcode'],
-  address_line1: ['address_line1', 'address_line_1', 'addressLine1'],
-  nhs_number_token: ['nhs_number_token', 'nhsNumberToken'],
-  upn_token: ['upn_token', 'upnToken'],
-};
+/** The person-records columns (pipelines/tables/person-records.ts) the engine reads: the linkage settings name them. */
+const FIELDS = ['record_id', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1', 'nhs_number_token', 'upn_token'] as const;
 
 function cell(v: ParquetValue | undefined): string | null {
   if (v === null || v === undefined) return null;
@@ -226,25 +216,22 @@ async function removeShardFiles(ctx: StageContext): Promise<void> {
   for (const o of await ctx.stores.secure.list(matchKeys.shardsPrefix(ctx.asAt, ctx.runId))) await ctx.stores.secure.delete(o.key);
 }
 
-/** The secure person records as columns of the fields the engine reads (whichever of their names the file uses). */
+/** The secure person records as columns of the fields the engine reads (a column the file lacks is an error). */
 async function readPersonColumns(ctx: StageContext): Promise<Record<string, Array<string | null>>> {
   const key = keys.secure(ctx.asAt, PERSON_RECORDS_KEY);
   if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${ctx.stores.secure.location}/${key} is missing: run the standardise stage first`);
   const columns: Record<string, Array<string | null>> = {};
-  for (const f of Object.keys(FIELDS)) columns[f] = [];
-  let resolved: Record<string, string | undefined> | null = null;
+  for (const f of FIELDS) columns[f] = [];
+  let checked = false;
   ctx.progress.start('match: reading person records');
-  for await (const batch of iterateParquet(ctx.stores.secure, key, selectColumnsIn(Object.values(FIELDS).flat()))) {
+  for await (const batch of iterateParquet(ctx.stores.secure, key, selectColumnsIn(FIELDS))) {
     for (const row of batch as ParquetRow[]) {
-      if (!resolved) {
-        resolved = {};
-        for (const [f, names] of Object.entries(FIELDS)) resolved[f] = names.find((n) => n in row);
-        if (!resolved.record_id) throw new Error(`match: ${key} has no record_id column (columns: ${Object.keys(row).join(', ')})`);
+      if (!checked) {
+        const missing = FIELDS.filter((f) => !(f in row));
+        if (missing.length > 0) throw new Error(`match: ${ctx.stores.secure.location}/${key} has no column ${missing.join(', ')} (columns: ${Object.keys(row).join(', ')})`);
+        checked = true;
       }
-      for (const f of Object.keys(FIELDS)) {
-        const name = resolved[f];
-        columns[f]!.push(name ? cell(row[name]) : null);
-      }
+      for (const f of FIELDS) columns[f]!.push(cell(row[f]));
     }
     ctx.progress.tick(batch.length);
   }

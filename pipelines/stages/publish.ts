@@ -15,7 +15,7 @@ import type { ObjectStore } from '../io/object-store.ts';
 import { keys } from '../layout.ts';
 import { prefixedStore } from '../release/view.ts';
 import type { StageContext } from './context.ts';
-import { defineStage } from './index.ts';
+import { defineStage } from './stage.ts';
 
 export const publishInputSchema = z.object({
   /** Run only these steps (default: all). */

@@ -39,12 +39,12 @@ import { standardisePeople } from './standardise/people.ts';
 import type { ValidatedFile } from './standardise/read.ts';
 import { pseudonymiseDeliveredRefs } from './standardise/refs.ts';
 import { relationshipFeeds, writeRelationships } from './standardise/relationships.ts';
-import { RECORD_COLUMNS } from './standardise/tables.ts';
+import { RECORDS } from '../tables/records.ts';
 import { allSettledOrThrow } from './all-settled.ts';
-import { defineStage } from './index.ts';
+import { defineStage } from './stage.ts';
 import { countsKey, type FeedCounts } from './validate.ts';
 
-export { personRecordFromRow } from './standardise/tables.ts';
+export { personRecordFromRow } from '../tables/person-records.ts';
 
 export const standardiseInputSchema = z.object({}).loose().default({});
 
@@ -129,7 +129,7 @@ async function writeRecords(ctx: StageContext): Promise<void> {
   try {
     const file = join(db.dir, 'records.parquet');
     await db.conn.run('SET threads = 1');
-    await db.conn.run(`COPY (SELECT ${RECORD_COLUMNS.map((c) => c.name).join(', ')} FROM read_parquet(${q(path)}, hive_partitioning = false) ORDER BY record_id)
+    await db.conn.run(`COPY (SELECT ${RECORDS.columns.map((c) => c.name).join(', ')} FROM read_parquet(${q(path)}, hive_partitioning = false) ORDER BY record_id)
       TO ${q(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
     await ctx.stores.curated.put(keys.curated('records', ctx.asAt), createReadStream(file));
   } finally {

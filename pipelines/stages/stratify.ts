@@ -9,12 +9,18 @@ import { parseStratifyConfig, ruleSetOf } from '../../models/config.ts';
 import { scoreFamily, type FamilyForScoring, type FamilyScore, type PersonFact, type ScoringMember } from '../../models/rules/engine.ts';
 import { canAffectScore } from '../../models/rules/relevance.ts';
 import type { RuleSet } from '../../models/rules/schema.ts';
-import { readParquet, writeParquet, type ParquetColumn, type ParquetRow } from '../io/parquet.ts';
+import { writeParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
+import { factsTable, readFacts } from '../tables/facts.ts';
+import { memberOf, SCORING_MEMBER_COLUMNS, type MemberRow } from '../tables/family-members.ts';
+import { personDobsTable, readPersonDobs } from '../tables/person-dobs.ts';
+import { personsTable, readPersonMap } from '../tables/persons.ts';
+import { closeTables, openTable } from '../tables/read.ts';
+import { SCORES, scoreRow } from '../tables/scores.ts';
+import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
-import { defineStage } from './index.ts';
+import { defineStage } from './stage.ts';
 import { runHeadlineCoverage } from './headline-coverage.ts';
-import { closeTables, factsTable, openTable, personDobsTable, personsTable, readFacts, readPersonDobs, readPersonMap, str } from './families.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
 function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -26,52 +32,7 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 
 export const stratifyInputSchema = z.object({}).loose().default({});
 
-const SCORES_COLUMNS: ParquetColumn[] = [
-  { name: 'family_id', type: 'VARCHAR' },
-  { name: 'as_at', type: 'DATE' },
-  { name: 'score', type: 'DOUBLE' },
-  { name: 'tier', type: 'VARCHAR' },
-  { name: 'headlines', type: 'VARCHAR[]' },
-  { name: 'headline_count', type: 'INTEGER' },
-  { name: 'three_needs', type: 'BOOLEAN' },
-  { name: 'open_to_statutory', type: 'BOOLEAN' },
-  { name: 'rules_fired', type: 'VARCHAR[]' },
-  { name: 'reasons', type: 'VARCHAR' },
-  { name: 'statutory_evidence', type: 'VARCHAR' },
-  { name: 'rule_set_version', type: 'VARCHAR' },
-];
-
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-export interface MemberRow {
-  familyId: string;
-  personId: string;
-  role: string;
-  membership: 'primary' | 'also_in';
-  ageBand: string;
-  isChild: boolean;
-  evidence: string;
-}
-
-function memberOf(r: ParquetRow): MemberRow {
-  return {
-    familyId: str(r, 'family_id') ?? '',
-    personId: str(r, 'person_id') ?? '',
-    role: str(r, 'role') ?? '',
-    membership: (str(r, 'membership') ?? 'primary') as 'primary' | 'also_in',
-    ageBand: str(r, 'age_band') ?? 'unknown',
-    isChild: r.is_child === true,
-    evidence: str(r, 'evidence') ?? '[]',
-  };
-}
-
-export async function readFamilyMembers(ctx: StageContext, asAt = ctx.asAt): Promise<MemberRow[]> {
-  const rows = await readParquet(ctx.stores.curated, keys.curated('family_members', asAt));
-  return rows.map(memberOf);
-}
-
-/** The family_members columns scoring reads (the evidence JSON, most of the table's bytes, is left unread). */
-const SCORING_MEMBER_COLUMNS = "SELECT family_id, person_id, role, membership, is_child FROM {{file}}";
 
 /**
  * Families with their members and facts, ready for the rule engine (dates of birth from the secure zone).
@@ -80,7 +41,7 @@ const SCORING_MEMBER_COLUMNS = "SELECT family_id, person_id, role, membership, i
 export async function loadFamiliesForScoring(ctx: StageContext, ruleSet: RuleSet, sources?: readonly string[]): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
   // every input table is exported by DuckDB at once, while the ones before it are being read
   const tables = {
-    members: openTable(ctx, 'curated', keys.curated('family_members', ctx.asAt), 'family members', SCORING_MEMBER_COLUMNS),
+    members: openTable(ctx, 'curated', keys.curated('family_members', ctx.asAt), 'family members', selectColumns(SCORING_MEMBER_COLUMNS)),
     dobs: personDobsTable(ctx),
     persons: personsTable(ctx),
     facts: factsTable(ctx),
@@ -109,23 +70,6 @@ export async function loadFamiliesForScoring(ctx: StageContext, ruleSet: RuleSet
   }
 }
 
-export function scoreRow(s: FamilyScore, asAt: string): ParquetRow {
-  return {
-    family_id: s.familyId,
-    as_at: asAt,
-    score: s.score,
-    tier: s.tier,
-    headlines: s.headlines,
-    headline_count: s.headlines.length,
-    three_needs: s.threeNeeds,
-    open_to_statutory: s.openToStatutory,
-    rules_fired: s.reasons.map((r) => r.ruleId),
-    reasons: JSON.stringify(s.reasons),
-    statutory_evidence: JSON.stringify(s.statutoryEvidence),
-    rule_set_version: s.ruleSetVersion,
-  };
-}
-
 export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof stratifyInputSchema> = {}) {
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
@@ -139,7 +83,7 @@ export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof st
     ctx.progress.tick();
   }
   ctx.progress.stop();
-  await writeParquet(ctx.stores.curated, keys.curated('scores', ctx.asAt), SCORES_COLUMNS, scores.map((s) => scoreRow(s, ctx.asAt)));
+  await writeParquet(ctx.stores.curated, keys.curated('scores', ctx.asAt), parquetColumns(SCORES), scores.map((s) => scoreRow(s, ctx.asAt)));
   const counts: Record<string, number> = {
     families_scored: scores.length,
     families_with_a_rule_fired: scores.filter((s) => s.reasons.length > 0).length,

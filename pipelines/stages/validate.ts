@@ -37,7 +37,7 @@ import { ensureDir } from '../io/scratch.ts';
 import { openScratchDuckDb } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { StageContext } from './context.ts';
-import { defineStage } from './index.ts';
+import { defineStage } from './stage.ts';
 
 /** DuckDB buffer memory for one file's duplicate detection and Parquet write. */
 const VALIDATE_DUCKDB_MEMORY = '256MB';

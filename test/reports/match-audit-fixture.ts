@@ -86,8 +86,8 @@ export async function buildAuditFixture(seed = 7): Promise<Fixture> {
   await writeParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`, [
     { name: 'record_id', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' }, { name: 'forename', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' },
     { name: 'surname_parts', type: 'VARCHAR[]' }, { name: 'date_of_birth', type: 'DATE' }, { name: 'sex', type: 'VARCHAR' }, { name: 'postcode', type: 'VARCHAR' },
-    { name: 'address_line1', type: 'VARCHAR' }, { name: 'nhs_number_token', type: 'VARCHAR' }, { name: 'upn_token', type: 'VARCHAR' },
-  ], recs.map((r) => ({ record_id: r.record_id, source: r.source, forename: r.forename, surname: r.surname, surname_parts: [r.surname], date_of_birth: r.dob, sex: r.sex, postcode: r.postcode, address_line1: `${1 + (r.person % 90)} ACACIA AVENUE`, nhs_number_token: r.nhs, upn_token: r.upn })));
+    { name: 'address_line_1', type: 'VARCHAR' }, { name: 'nhs_number_token', type: 'VARCHAR' }, { name: 'upn_token', type: 'VARCHAR' },
+  ], recs.map((r) => ({ record_id: r.record_id, source: r.source, forename: r.forename, surname: r.surname, surname_parts: [r.surname], date_of_birth: r.dob, sex: r.sex, postcode: r.postcode, address_line_1: `${1 + (r.person % 90)} ACACIA AVENUE`, nhs_number_token: r.nhs, upn_token: r.upn })));
 
   // Validation counts: accepted = records of that feed; some quarantined rows with reasons.
   for (const [source, feed] of SOURCES) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadRunConfig } from '../../pipelines/config.ts';
 import { parseFamiliesConfig } from '../../matching/families/config.ts';
 import { parseStratifyConfig } from '../../models/config.ts';
-import { loadLocalityLookups } from '../../pipelines/stages/families.ts';
+import { loadLocalityLookups } from '../../pipelines/localities/lookups.ts';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 
 describe('families and stratify settings in the run config', () => {

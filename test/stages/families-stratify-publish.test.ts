@@ -58,8 +58,8 @@ function makeCtx(dir: string, asAt = AS_AT): StageContext {
 async function seed(c: StageContext) {
   await writeParquet(c.stores.secure, keys.secure(c.asAt, 'person-records.parquet'), [
     { name: 'record_id', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' }, { name: 'feed', type: 'VARCHAR' }, { name: 'extract_date', type: 'DATE' },
-    { name: 'forename', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' }, { name: 'date_of_birth', type: 'DATE' }, { name: 'postcode', type: 'VARCHAR' }, { name: 'address_line1', type: 'VARCHAR' },
-  ], people.map((p) => ({ record_id: p.rec, source: p.rec.split(':')[0]!, feed: p.rec.split(':')[1]!, extract_date: '2026-06-01', forename: p.forename, surname: p.surname, date_of_birth: p.dob, postcode: p.postcode, address_line1: p.line })));
+    { name: 'forename', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' }, { name: 'date_of_birth', type: 'DATE' }, { name: 'postcode', type: 'VARCHAR' }, { name: 'address_line_1', type: 'VARCHAR' },
+  ], people.map((p) => ({ record_id: p.rec, source: p.rec.split(':')[0]!, feed: p.rec.split(':')[1]!, extract_date: '2026-06-01', forename: p.forename, surname: p.surname, date_of_birth: p.dob, postcode: p.postcode, address_line_1: p.line })));
   await writeParquet(c.stores.curated, keys.curated('persons', c.asAt), [{ name: 'record_id', type: 'VARCHAR' }, { name: 'person_id', type: 'VARCHAR' }],
     people.map((p) => ({ record_id: p.rec, person_id: p.person })));
   const rel = (id: string, from: string, to: string, relationship: string, source = 'social_care', feed = 'relationships') => ({

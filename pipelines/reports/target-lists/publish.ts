@@ -1,13 +1,13 @@
 /** Writes target-lists/ into the run's staged set (released as outputs/as_at=D/target-lists/): <Locality>.csv, <Locality>.xlsx, <Locality> - open to statutory services.csv, index.html. */
-import type { FiredRule } from '../../../models/rules/engine.ts';
 import { parseStratifyConfig, ruleSetOf } from '../../../models/config.ts';
-import { readParquet } from '../../io/parquet.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { keys } from '../../layout.ts';
 import { requireSignoffOf } from '../../release/run.ts';
 import type { StageContext } from '../../stages/context.ts';
-import { loadLocalityLookups, str } from '../../stages/families.ts';
-import { readFamilyMembers } from '../../stages/stratify.ts';
+import { loadLocalityLookups } from '../../localities/lookups.ts';
+import { readFamilies } from '../../tables/families.ts';
+import { readFamilyMembers } from '../../tables/family-members.ts';
+import { readScores } from '../../tables/scores.ts';
 import { buildLocalityLists, localityFileName, statutoryRow, STATUTORY_HEADER, TARGET_LIST_HEADER, targetRow, type TargetFamily } from './build.ts';
 import { toCsv } from './csv.ts';
 import { renderTargetListIndex } from './html.ts';
@@ -31,8 +31,8 @@ export function withCoverageColumn(header: readonly string[], rows: CellValue[][
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function loadTargetFamilies(ctx: StageContext, asAt = ctx.asAt): Promise<TargetFamily[]> {
-  const fams = await readParquet(ctx.stores.curated, keys.curated('families', asAt));
-  const scores = new Map((await readParquet(ctx.stores.curated, keys.curated('scores', asAt))).map((r) => [str(r, 'family_id') ?? '', r]));
+  const fams = await readFamilies(ctx.stores.curated, asAt);
+  const scores = new Map((await readScores(ctx.stores.curated, asAt)).map((s) => [s.familyId, s]));
   const members = new Map<string, TargetFamily['members']>();
   for (const m of await readFamilyMembers(ctx, asAt)) {
     const list = members.get(m.familyId) ?? [];
@@ -40,23 +40,23 @@ export async function loadTargetFamilies(ctx: StageContext, asAt = ctx.asAt): Pr
     members.set(m.familyId, list);
   }
   return fams.map((f) => {
-    const familyId = str(f, 'family_id') ?? '';
+    const familyId = f.familyId;
     const s = scores.get(familyId);
     if (!s) throw new Error(`scores: family ${familyId} has no score row for as_at=${asAt}: run stratify first`);
     return {
       familyId,
-      locality: str(f, 'locality') ?? 'Unassigned',
-      wardCode: str(f, 'ward_code'),
-      score: Number(s.score ?? 0),
-      tier: str(s, 'tier'),
-      headlines: Array.isArray(s.headlines) ? s.headlines : [],
-      threeNeeds: s.three_needs === true,
-      openToStatutory: s.open_to_statutory === true,
-      reasons: JSON.parse(str(s, 'reasons') ?? '[]') as FiredRule[],
-      statutoryEvidence: JSON.parse(str(s, 'statutory_evidence') ?? '[]') as TargetFamily['statutoryEvidence'],
+      locality: f.locality,
+      wardCode: f.wardCode,
+      score: s.score,
+      tier: s.tier,
+      headlines: s.headlines,
+      threeNeeds: s.threeNeeds,
+      openToStatutory: s.openToStatutory,
+      reasons: s.reasons,
+      statutoryEvidence: s.statutoryEvidence,
       members: (members.get(familyId) ?? []).sort((a, b) => cmp(a.membership, b.membership) || cmp(a.personId, b.personId)),
-      flags: Array.isArray(f.flags) ? f.flags : [],
-      ruleSetVersion: str(s, 'rule_set_version') ?? '',
+      flags: f.flags,
+      ruleSetVersion: s.ruleSetVersion,
     };
   });
 }

@@ -3,7 +3,7 @@ import { parseCsvColumns } from '../../../matching/csv.ts';
 import type { StratifyConfig } from '../../../models/config.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import type { Log } from '../../log.ts';
-import { readLookup } from '../../stages/families.ts';
+import { readLookup } from '../../localities/lookups.ts';
 import type { CellValue } from './csv.ts';
 
 export type WardNames = ReadonlyMap<string, string>;

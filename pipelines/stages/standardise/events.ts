@@ -13,7 +13,8 @@ import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys } from '../../layout.ts';
 import { feedsInIdOrder, latestFeedRows, type RefMap, type ValidatedFile } from './read.ts';
-import { FACT_COLUMNS, factToRow } from './tables.ts';
+import { FACTS, factToRow } from '../../tables/facts.ts';
+import { parquetColumns } from '../../tables/table.ts';
 
 export interface EventsResult {
   facts: number;
@@ -46,6 +47,6 @@ export async function standardiseEvents(secure: ObjectStore, curated: ObjectStor
       }
     }
   }
-  const n = await writeParquet(curated, keys.curated('facts', asAt), FACT_COLUMNS, facts());
+  const n = await writeParquet(curated, keys.curated('facts', asAt), parquetColumns(FACTS), facts());
   return { facts: n, eventRowsRead: counter.rows, eventRowsSuperseded: counter.superseded, factsPerRecordId, relationships };
 }

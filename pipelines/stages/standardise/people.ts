@@ -10,7 +10,8 @@ import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../../layout.ts';
 import { feedsInIdOrder, latestRows, type RefMap, type ValidatedFile } from './read.ts';
-import { PERSON_RECORD_COLUMNS, personRecordToRow } from './tables.ts';
+import { PERSON_RECORDS, personRecordToRow } from '../../tables/person-records.ts';
+import { parquetColumns } from '../../tables/table.ts';
 
 export interface PeopleResult {
   personRecords: number;
@@ -38,6 +39,6 @@ export async function standardisePeople(secure: ObjectStore, asAt: string, files
       }
     }
   }
-  const personRecords = await writeParquet(secure, keys.secure(asAt, PERSON_RECORDS_KEY), PERSON_RECORD_COLUMNS, people());
+  const personRecords = await writeParquet(secure, keys.secure(asAt, PERSON_RECORDS_KEY), parquetColumns(PERSON_RECORDS), people());
   return { personRecords, peopleRowsSuperseded: counter.superseded, recordIds, relationships };
 }

@@ -9,7 +9,8 @@ import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet } from '../../io/parquet.ts';
 import { keys } from '../../layout.ts';
 import { feedsInIdOrder, latestFeedRows, type RefMap, type ValidatedFile } from './read.ts';
-import { RELATIONSHIP_COLUMNS, relationshipToRow } from './tables.ts';
+import { RELATIONSHIPS, relationshipToRow } from '../../tables/relationships.ts';
+import { parquetColumns } from '../../tables/table.ts';
 
 /** The relationship feeds' rows as RelationshipRecords (feeds in id order, then record_ref), and how many rows were superseded. */
 export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMap<string, ValidatedFile[]>, refs?: RefMap): Promise<{ relationships: RelationshipRecord[]; superseded: number }> {
@@ -33,6 +34,6 @@ export async function writeRelationships(curated: ObjectStore, asAt: string, lis
   relationships.sort((a, b) => (a.relationshipId < b.relationshipId ? -1 : a.relationshipId > b.relationshipId ? 1 : 0));
   let withoutPersonRecord = 0;
   for (const r of relationships) if (!recordIds.has(r.fromRecordId) || !recordIds.has(r.toRecordId)) withoutPersonRecord++;
-  const written = await writeParquet(curated, keys.curated('relationships', asAt), RELATIONSHIP_COLUMNS, relationships.map(relationshipToRow));
+  const written = await writeParquet(curated, keys.curated('relationships', asAt), parquetColumns(RELATIONSHIPS), relationships.map(relationshipToRow));
   return { written, withoutPersonRecord };
 }
