@@ -282,6 +282,25 @@ function encodeRecords(datasets: InputDataset[], settings: LinkSettings, hooks?:
 }
 
 export async function linkRecords(datasets: InputDataset[], settings: LinkSettings, options: EngineOptions = {}): Promise<LinkResult> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage().user;
+  const prepared = prepareLinkage(datasets, settings, options.hooks);
+  return linkPrepared(prepared, settings, options, { ms: performance.now() - t0, cpuMs: (process.cpuUsage().user - c0) / 1000 });
+}
+
+/**
+ * The layout-free shard input of a prepared linkage whose table and comparisons were decoded (the link phase of
+ * a fanned-out match): what u-sampling reads. Shards are not enumerated from it (their pairs come precomputed).
+ */
+export function shardInputOf(p: Omit<PreparedLinkage, 'shardInput'>, linkType: LinkSettings['linkType']): ShardInput {
+  return { n: p.table.n, source: p.table.source, linkType, ruleKeys: p.keys, comparisons: p.comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })) };
+}
+
+/**
+ * Steps 3-8 of linking over records already encoded and blocked (prepareLinkage): the link phase of a fanned-out
+ * match decodes the plan's prepared linkage instead of reading and encoding the records again.
+ */
+export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSettings, options: EngineOptions = {}, prepareTime = { ms: 0, cpuMs: 0 }): Promise<LinkResult> {
   const progress = options.progress ?? noProgress;
   const executor = options.executor ?? inProcessExecutor;
   const linkType = settings.linkType;
@@ -297,11 +316,11 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
     c0 = c;
   };
 
-  // 1-2. encode, block (count, refuse), lay out the shards
-  const prepared = prepareLinkage(datasets, settings, options.hooks);
+  // 1-2. encode, block (count, refuse), lay out the shards: done by the caller (prepareLinkage)
   const { table, comparisons, counts, shardInput, shardCount } = prepared;
   const C = comparisons.length;
-  lap('prepare');
+  timings.prepare = Math.round(prepareTime.ms);
+  timings.prepare_cpu = Math.round(prepareTime.cpuMs);
 
   // 3. compare, shard by shard
   progress.start('blocking and comparing pairs', prepared.upperBound);

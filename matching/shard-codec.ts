@@ -9,9 +9,14 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import type { ShardInput, ShardPairs } from './blocking.ts';
+import type { PreparedLinkage } from './engine.ts';
 
 const INPUT_FORMAT = 'locality-shard-input/1';
 const PAIRS_FORMAT = 'locality-shard-pairs/1';
+const LINK_FORMAT = 'locality-link-input/1';
+
+/** What the link phase reads instead of encoding the records again: the plan's prepared linkage, less the shards' input. */
+export type LinkInput = Omit<PreparedLinkage, 'shardInput'>;
 
 export interface ShardPlanHeader {
   /** Whose plan this is (the run id): shard files of another plan are refused. */
@@ -45,6 +50,25 @@ export function decodeShardPairs(bytes: Buffer, expect: ShardPlanHeader & { shar
   const p = v.pairs;
   if (!p || p.l.length !== p.count || p.r.length !== p.count || p.mask.length !== p.count) throw new Error(`${origin}: shard pairs are incomplete`);
   return p;
+}
+
+/**
+ * The plan's prepared linkage (encoded table, prepared comparisons, blocking keys and counts) for the link phase.
+ * `settingsKey` names the settings it was prepared with: a link phase run with other settings is refused.
+ */
+export function encodeLinkInput(header: ShardPlanHeader & { settingsKey: string }, prepared: PreparedLinkage): Buffer {
+  const { shardInput: _s, ...link } = prepared;
+  return serialize({ format: LINK_FORMAT, ...header, link });
+}
+
+export function decodeLinkInput(bytes: Buffer, expect: ShardPlanHeader & { settingsKey: string }, origin: string): LinkInput {
+  const v = decodeOrThrow(bytes, origin) as { format?: unknown; planId?: unknown; shardCount?: unknown; settingsKey?: unknown; link?: LinkInput };
+  if (v.format !== LINK_FORMAT) throw new Error(`${origin}: not a link input (format ${String(v.format)}, expected ${LINK_FORMAT})`);
+  if (v.planId !== expect.planId) throw new Error(`${origin}: link input of plan ${String(v.planId)}, not of ${expect.planId}`);
+  if (v.shardCount !== expect.shardCount) throw new Error(`${origin}: link input for ${String(v.shardCount)} shards, the plan has ${expect.shardCount}`);
+  if (v.settingsKey !== expect.settingsKey) throw new Error(`${origin}: link input prepared with other linkage settings than this link phase's: run the plan phase again`);
+  if (!v.link || !v.link.table || !Array.isArray(v.link.keys) || !Array.isArray(v.link.comparisons)) throw new Error(`${origin}: link input is incomplete`);
+  return v.link;
 }
 
 function decodeOrThrow(bytes: Buffer, origin: string): unknown {

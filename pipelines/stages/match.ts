@@ -17,13 +17,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { enumerateShard } from '../../matching/blocking.ts';
-import { isAccepted, linkRecords, precomputedShards, prepareLinkage, thresholdSensitivity, type EngineOptions, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
+import { isAccepted, linkPrepared, linkRecords, precomputedShards, prepareLinkage, shardInputOf, thresholdSensitivity, type EngineOptions, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
 import { csvRows } from '../privacy/extract.ts';
 import { REVIEW_LABELLED_PAIRS } from '../review/files.ts';
 import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
-import { parseLinkSettings, type LinkSettings } from '../../matching/settings.ts';
-import { decodeShardInput, decodeShardPairs, encodeShardInput, encodeShardPairs } from '../../matching/shard-codec.ts';
+import { columnsUsed, parseLinkSettings, type LinkSettings } from '../../matching/settings.ts';
+import { decodeLinkInput, decodeShardInput, decodeShardPairs, encodeLinkInput, encodeShardInput, encodeShardPairs, type LinkInput } from '../../matching/shard-codec.ts';
 import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
 import { iterateParquet, selectColumnsIn, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
 import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY } from '../layout.ts';
@@ -53,6 +53,8 @@ export const matchKeys = {
   /** A run's shard files (secure: the shard input holds compared values), removed once the link phase is done. */
   shardsPrefix: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/`),
   shardInput: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/input.bin`),
+  /** The plan's encoded records, blocking keys and counts for the link phase (secure: it holds the compared values). */
+  linkInput: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/link-input.bin`),
   /** The plan in brief (plan id, shard count, records), so a shard task knows its work before it reads the input. */
   shardPlan: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/plan.json`),
   shardPairs: (asAt: string, runId: string, shard: number) => keys.secure(asAt, `match/shards/${runId}/pairs-${String(shard).padStart(5, '0')}.bin`),
@@ -144,18 +146,23 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
     return runShard(ctx, input.shard);
   }
   const labelled = await readLabelledPairs(ctx, cfg.labelledPairs);
-  const columns = await readPersonColumns(ctx);
   const constraints = await readConstraints(ctx);
-  const n = columns.record_id!.length;
+  const linkSettings = labelled ? { ...settings, labelledPairs: labelled.key } : settings;
   let executor: ShardExecutor | undefined;
-  if (input.phase === 'link') executor = shardsFromStore(ctx);
-  else {
-    const workers = cfg.workers ?? (ctx.runtime.workerThreads ? ctx.runtime.maxWorkers : 0);
-    if (workers > 1 && n > 20_000) executor = workerExecutor(workers);
-  }
   let res;
   try {
-    res = await linkRecords([{ name: 'person-records', columns }], labelled ? { ...settings, labelledPairs: labelled.key } : settings, { ...(executor ? { executor } : {}), ...(labelled ? { labels: labelled.labels } : {}), progress: ctx.progress, ...constraints });
+    const options: EngineOptions = { ...(labelled ? { labels: labelled.labels } : {}), progress: ctx.progress, ...constraints };
+    if (input.phase === 'link') {
+      // the plan's encoded records and blocking keys, not the person records read and encoded a second time
+      executor = shardsFromStore(ctx);
+      const prepared = await readLinkInput(ctx, settings);
+      res = await linkPrepared({ ...prepared, shardInput: shardInputOf(prepared, settings.linkType) }, linkSettings, { ...options, executor });
+    } else {
+      const columns = await readPersonColumns(ctx);
+      const workers = cfg.workers ?? (ctx.runtime.workerThreads ? ctx.runtime.maxWorkers : 0);
+      if (workers > 1 && columns.record_id!.length > 20_000) executor = workerExecutor(workers);
+      res = await linkRecords([{ name: 'person-records', columns }], linkSettings, { ...options, ...(executor ? { executor } : {}) });
+    }
   } finally {
     await executor?.close?.();
   }
@@ -172,11 +179,26 @@ async function planShards(ctx: StageContext, settings: LinkSettings) {
   await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
   const bytes = encodeShardInput({ planId: ctx.runId, shardCount: prepared.shardCount }, prepared.shardInput);
   await ctx.stores.secure.put(matchKeys.shardInput(ctx.asAt, ctx.runId), bytes);
+  await ctx.stores.secure.put(matchKeys.linkInput(ctx.asAt, ctx.runId), encodeLinkInput({ planId: ctx.runId, shardCount: prepared.shardCount, settingsKey: settingsKeyOf(settings) }, prepared));
   const brief: ShardPlanBrief = { planId: ctx.runId, shardCount: prepared.shardCount, records: prepared.table.n };
   await ctx.stores.secure.put(matchKeys.shardPlan(ctx.asAt, ctx.runId), `${JSON.stringify(brief)}\n`);
   const counts = { records: prepared.table.n, shards: prepared.shardCount, candidatePairsUpperBound: prepared.upperBound };
   ctx.log.info('match: shards planned', counts);
   return { counts, shards: Array.from({ length: prepared.shardCount }, (_, shard) => ({ shard })) };
+}
+
+/** Names the linkage settings a plan's encoding and blocking depend on (the link phase refuses a plan of others). */
+function settingsKeyOf(s: LinkSettings): string {
+  const prepare = { linkType: s.linkType, uniqueIdColumn: s.uniqueIdColumn, columns: columnsUsed(s), comparisons: s.comparisons, blockingRules: s.blockingRules, maxPairsPerRule: s.maxPairsPerRule, shards: s.shards, pairsPerShard: s.pairsPerShard };
+  return createHash('sha256').update(JSON.stringify(prepare)).digest('hex');
+}
+
+/** The link phase's records: the plan's prepared linkage (encoded table, comparisons, blocking keys and counts). */
+async function readLinkInput(ctx: StageContext, settings: LinkSettings): Promise<LinkInput> {
+  const { shardCount } = await readShardPlan(ctx);
+  const key = matchKeys.linkInput(ctx.asAt, ctx.runId);
+  if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${key} is missing: run the plan phase first`);
+  return decodeLinkInput(await ctx.stores.secure.get(key), { planId: ctx.runId, shardCount, settingsKey: settingsKeyOf(settings) }, key);
 }
 
 /** Phase `shard`: one blocking-key shard's pairs and comparison levels, written for the link phase. */

@@ -10,7 +10,8 @@ import { generate } from '../../fixtures/generator/generate.ts';
 import { shardCountFor } from '../../matching/engine.ts';
 import { shardPool } from '../../matching/parallel.ts';
 import { decodeShardPairs, encodeShardPairs } from '../../matching/shard-codec.ts';
-import { keys } from '../../pipelines/layout.ts';
+import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
+import { keys, PERSON_RECORDS_KEY } from '../../pipelines/layout.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
 import { matchKeys, matchStage } from '../../pipelines/stages/match.ts';
 import { standardiseStage } from '../../pipelines/stages/standardise.ts';
@@ -97,6 +98,24 @@ describe('match: plan -> shards -> link', () => {
     await expect(matchStage(ctx, { phase: 'link' })).rejects.toThrow(/shard pairs of plan another-run, not of test-2026-06-30/);
     expect(() => decodeShardPairs(Buffer.from('not a shard'), { planId: 'x', shardCount: 1, shard: 0 }, 'k')).toThrow(/k: unreadable shard file \(11 bytes\)/);
     await expect(matchStage(ctx, { phase: 'shard', shard: 16 })).rejects.toThrow(/shard 16 of 16 does not exist/);
+  });
+});
+
+describe('match: the link phase reads the plan, not the person records', () => {
+  it("links from the plan's encoded records and blocking keys (the same bytes with the person records gone), and refuses a plan of other settings", async () => {
+    const [whole, t] = [await copyOfStandardised(), await copyOfStandardised()];
+    await matchStage(whole.ctx(AS_AT), {});
+    const ctx = t.ctx(AS_AT);
+    const { shards } = (await matchStage(ctx, { phase: 'plan' })) as unknown as { shards: Array<{ shard: number }> };
+    for (const s of shards) await matchStage(ctx, { phase: 'shard', shard: s.shard });
+    expect(await t.stores.secure.exists(matchKeys.linkInput(AS_AT, ctx.runId))).toBe(true);
+    // a link phase with other blocking settings than the plan's is refused, not linked over the wrong blocks
+    const other = { ...ctx, config: { ...ctx.config, linkage: { settings: { ...partnershipSettings, shards: 17 } } } };
+    await expect(matchStage(other, { phase: 'link' })).rejects.toThrow(/link-input\.bin: link input prepared with other linkage settings/);
+    await t.stores.secure.delete(keys.secure(AS_AT, PERSON_RECORDS_KEY));
+    await matchStage(ctx, { phase: 'link' });
+    for (const [zone, key] of OUTPUTS) expect((await t.stores[zone].get(key)).equals(await whole.stores[zone].get(key)), key).toBe(true);
+    expect(await t.stores.secure.list(matchKeys.shardsPrefix(AS_AT, ctx.runId))).toEqual([]);
   });
 });
 
