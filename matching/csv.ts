@@ -8,6 +8,14 @@ export interface CsvColumns {
   rows: number;
 }
 
+/**
+ * Whether header fields look like column names (a word: letters, digits, underscores; not a postcode), so that an
+ * error may quote them. A file that lost its header row has data there (names, dates of birth, postcodes): never quoted.
+ */
+export function looksLikeColumnNames(fields: readonly string[]): boolean {
+  return fields.every((f) => /^[A-Za-z][A-Za-z0-9_]*$/.test(f.trim()) && !/^[A-Za-z]{1,2}\d[A-Za-z\d]?\d[A-Za-z]{2}$/.test(f.trim()));
+}
+
 export function parseCsvColumns(text: string, origin = 'csv'): CsvColumns {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const cols: string[][] = [];
@@ -19,10 +27,10 @@ export function parseCsvColumns(text: string, origin = 'csv'): CsvColumns {
   const endRow = () => {
     if (header === null) {
       header = row.map((h) => h.trim());
-      const seen = new Set<string>();
-      for (const h of header) {
-        if (seen.has(h)) throw new Error(`${origin}: line 1: column "${h}" appears twice`);
-        seen.add(h);
+      const seen = new Map<string, number>();
+      for (const [k, h] of header.entries()) {
+        if (seen.has(h)) throw new Error(`${origin}: line 1: fields ${seen.get(h)! + 1} and ${k + 1} have the same name${looksLikeColumnNames(header) ? ` "${h}"` : ' (not shown: the first line does not look like a header; it may be data)'}`);
+        seen.set(h, k);
       }
       for (let k = 0; k < header.length; k++) cols.push([]);
     } else if (!(row.length === 1 && row[0] === '')) {

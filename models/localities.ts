@@ -4,6 +4,7 @@
  * Pure: callers parse the CSV/JSON and hand the rows in.
  */
 import { z } from 'zod';
+import { looksLikeColumnNames } from '../matching/csv.ts';
 
 /** "m14  5rb" -> "M14 5RB"; null when it cannot be a UK postcode. */
 export function normalisePostcode(raw: string | null | undefined): string | null {
@@ -37,7 +38,9 @@ export function buildPostcodeLookup(rows: Iterable<Record<string, string>>, orig
     if (!checkedHeader) {
       checkedHeader = true;
       if (!('osward' in row) || !('pcds' in row || 'pcd2' in row || 'pcd' in row)) {
-        throw new Error(`${origin}: not in the ONS Postcode Directory layout: needs columns pcds (or pcd2/pcd) and osward; found ${Object.keys(row).join(', ')}`);
+        // the columns are named only when they look like column names: a file without its header row has data (postcodes) there
+        const cols = Object.keys(row);
+        throw new Error(`${origin}: not in the ONS Postcode Directory layout: needs columns pcds (or pcd2/pcd) and osward; ${looksLikeColumnNames(cols) ? `found ${cols.join(', ')}` : `the first line is not a header (${cols.length} fields, not shown: they may be data)`}`);
       }
     }
     const pc = normalisePostcode(row.pcds ?? row.pcd2 ?? row.pcd);

@@ -12,6 +12,7 @@ import type { ObjectStore } from '../io/object-store.ts';
 import { keys } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { csvRows } from '../privacy/extract.ts';
+import { looksLikeColumnNames } from '../../matching/csv.ts';
 import { estimateFromDecisions, type Decision, type ReviewEstimate } from './estimate.ts';
 import type { ReviewSample } from './export.ts';
 import { REVIEW_DECISIONS, REVIEW_ESTIMATE, REVIEW_LABELLED_PAIRS, REVIEW_SAMPLE_JSON } from './files.ts';
@@ -49,7 +50,8 @@ export function parseDecisions(text: string, origin: string, sample: ReviewSampl
     if (!header) {
       header = fields.map((h) => h.trim().toLowerCase());
       col = { pair: header.indexOf('pair_id'), decision: header.indexOf('decision'), l: header.indexOf('record_id_l'), r: header.indexOf('record_id_r') };
-      if (col.pair < 0 || col.decision < 0) throw new Error(`${origin}: line ${line}: the header needs columns pair_id and decision (found: ${fields.join(', ') || 'nothing'})`);
+      // the fields are named only when they look like column names: a sheet saved without its header has a pair's names and dates there
+      if (col.pair < 0 || col.decision < 0) throw new Error(`${origin}: line ${line}: the header needs columns pair_id and decision (${!fields.join('') ? 'found nothing' : looksLikeColumnNames(fields) ? `found: ${fields.join(', ')}` : `the first line is not a header: ${fields.length} fields, not shown (they may be a pair's names and dates)`})`);
       continue;
     }
     const pairId = (fields[col.pair] ?? '').trim();
