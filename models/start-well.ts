@@ -184,12 +184,16 @@ export interface StartWellTables {
   localities: string[];
   /** Months of birth of children under two at the as-at date (YYYY-MM), oldest first. */
   months: string[];
-  /** The band the child tables' columns are in (see chooseBirthBand): month, quarter or half year of birth. */
+  /** The band of the children table (see the band rule, BIRTH_BANDS): each indicator table has its own, in `bandOf`. */
   band: BirthBand;
-  /** Column labels of the child tables: the months (YYYY-MM) or the bands ("Jul-Sep 2024"), oldest first. */
+  /** Column labels of the children table: the months (YYYY-MM) or the bands ("Jul-Sep 2024"), oldest first. */
   columns: string[];
-  /** Share of non-zero cells suppressed (primary or secondary) in the child tables, by band tried (chosen last). */
+  /** The band each child table is published in, by measure ("children" and each indicator). */
+  bandOf: Record<'children' | StartWellIndicator, BirthBand>;
+  /** Share of non-zero cells suppressed (primary or secondary) over all the child tables were they all in one band, by band. */
   suppressedShare: Partial<Record<BirthBand, number>>;
+  /** The same share over the tables as published (each in its own band). */
+  publishedShare: number;
   /** Children under two: localities x month (or band) of birth, both margins; one table per measure. */
   children: ProtectedTable;
   childIndicators: Record<StartWellIndicator, ProtectedTable>;
@@ -203,13 +207,15 @@ export interface StartWellTables {
   notEvidenced: NotEvidenced;
 }
 
-export const BIRTH_BANDS = ['month', 'quarter', 'half_year', 'year_of_age'] as const;
+export const BIRTH_BANDS = ['month', 'quarter', 'half_year', 'year_of_age', 'two_years'] as const;
 export type BirthBand = (typeof BIRTH_BANDS)[number];
 
 /**
- * The band rule: publish month-of-birth tables by month when at most this share of their non-zero cells would be
- * suppressed; else by calendar quarter; else by half year; else by year of age (born in the last 12 months: under
- * one; the 12 before: aged one), the widest band, used whatever its share.
+ * The band rule, table by table (the children table and each indicator's): publish by month of birth when at most
+ * this share of the table's non-zero cells would be suppressed; else by calendar quarter; else by half year; else by
+ * year of age (born in the last 12 months: under one; the 12 before: aged one); else the two years as one band (a
+ * count per locality), the widest, used whatever its share. A table with no child in it is published in the widest
+ * band (nothing to show by month). A rare indicator so takes a wide band without forcing it on the common ones.
  */
 export const MAX_SUPPRESSED_SHARE = 0.5;
 
@@ -217,11 +223,11 @@ const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct
 
 /** Columns of a band over the months (YYYY-MM, oldest first) and each month's column index. */
 export function birthBandColumns(months: readonly string[], band: BirthBand): { columns: string[]; indexOf: Map<string, number> } {
-  const size = band === 'month' ? 1 : band === 'quarter' ? 3 : band === 'half_year' ? 6 : 12;
+  const size = band === 'month' ? 1 : band === 'quarter' ? 3 : band === 'half_year' ? 6 : band === 'year_of_age' ? 12 : 25;
   const groups = new Map<string, string[]>();
   for (const [i, m] of months.entries()) {
     // year of age: the latest 12 months, then the rest (a 25th, partial month joins the older year)
-    const k = band === 'year_of_age' ? (months.length - 1 - i < 12 ? 'y0' : 'y1') : `${m.slice(0, 4)}-${Math.floor((Number(m.slice(5, 7)) - 1) / size)}`;
+    const k = band === 'two_years' ? 'all' : band === 'year_of_age' ? (months.length - 1 - i < 12 ? 'y0' : 'y1') : `${m.slice(0, 4)}-${Math.floor((Number(m.slice(5, 7)) - 1) / size)}`;
     const g = groups.get(k);
     if (g) g.push(m);
     else groups.set(k, [m]);
@@ -273,7 +279,7 @@ export function startWellTables(asAt: string, members: CohortMember[], localitie
   const pregnanciesByMonth = protectTable({ rows, cols: pregnancyMonths, counts: byMonth, rowTotals: true, colTotals: true }, disclosure);
   const pt = rows.map((r) => PREGNANCY_INDICATORS.map((c) => (notEvidenced[c] ? 0 : preg.filter((m) => m.locality === r && m.indicators[c]).length)));
   const pregnancyIndicators = protectTable({ rows, cols: PREGNANCY_INDICATORS, counts: pt, rowTotals: false, colTotals: true }, disclosure);
-  return { asAt, localities: rows, months, band: child.band, columns: child.columns, suppressedShare: child.suppressedShare, children, childIndicators, pregnancyMonths, pregnanciesByMonth, pregnancyIndicators, notEvidenced };
+  return { asAt, localities: rows, months, band: child.band, columns: child.columns, bandOf: child.bandOf, suppressedShare: child.suppressedShare, publishedShare: child.publishedShare, children, childIndicators, pregnancyMonths, pregnanciesByMonth, pregnancyIndicators, notEvidenced };
 }
 
 /** The child tables (all children, one per indicator) in the band the rule chooses (or the one asked for). */
@@ -294,18 +300,21 @@ function childTables(asAt: string, members: CohortMember[], rows: string[], mont
       return t;
     });
     const tables = counts.map((t) => protectTable({ rows, cols: columns, counts: t, rowTotals: true, colTotals: true }, disclosure));
-    return { band, columns, tables, share: suppressedShareOf(tables, counts) };
+    return { band, columns, tables, counts, shares: tables.map((t, k) => suppressedShareOf([t], [counts[k]!])), share: suppressedShareOf(tables, counts) };
   };
-  const suppressedShare: Partial<Record<BirthBand, number>> = {};
-  let chosen = build(wanted === 'auto' ? 'month' : wanted);
-  suppressedShare[chosen.band] = chosen.share;
-  if (wanted === 'auto') {
-    for (const band of BIRTH_BANDS.slice(1)) {
-      if (chosen.share <= MAX_SUPPRESSED_SHARE) break;
-      chosen = build(band);
-      suppressedShare[band] = chosen.share;
-    }
-  }
-  const childIndicators = Object.fromEntries(START_WELL_INDICATORS.map((ind, i) => [ind.id, chosen.tables[i + 1]!])) as Record<StartWellIndicator, ProtectedTable>;
-  return { band: chosen.band, columns: chosen.columns, suppressedShare, children: chosen.tables[0]!, childIndicators };
+  const bands = wanted === 'auto' ? BIRTH_BANDS : [wanted];
+  const built = new Map(bands.map((b) => [b, build(b)]));
+  const suppressedShare: Partial<Record<BirthBand, number>> = Object.fromEntries([...built].map(([b, x]) => [b, x.share]));
+  const widest = bands[bands.length - 1]!;
+  // per table: the first band within the share, else the widest; an empty table the widest
+  const choice = measures.map((_, k) => {
+    if (wanted !== 'auto') return wanted;
+    if (built.get(widest)!.counts[k]!.every((r) => r.every((v) => v === 0))) return widest;
+    return bands.find((b) => built.get(b)!.shares[k]! <= MAX_SUPPRESSED_SHARE) ?? widest;
+  });
+  const chosen = choice.map((b, k) => built.get(b)!.tables[k]!);
+  const publishedShare = suppressedShareOf(chosen, choice.map((b, k) => built.get(b)!.counts[k]!));
+  const childIndicators = Object.fromEntries(START_WELL_INDICATORS.map((ind, i) => [ind.id, chosen[i + 1]!])) as Record<StartWellIndicator, ProtectedTable>;
+  const bandOf = Object.fromEntries(measures.map(([id], k) => [id, choice[k]!])) as Record<'children' | StartWellIndicator, BirthBand>;
+  return { band: choice[0]!, columns: built.get(choice[0]!)!.columns, bandOf, suppressedShare, publishedShare, children: chosen[0]!, childIndicators };
 }

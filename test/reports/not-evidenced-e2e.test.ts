@@ -1,7 +1,8 @@
 /**
  * A partnership without a housing or a drug and alcohol source (`stratify.sources` leaves them out), though the files
  * landed: a real pipeline run, then every list and report read as its reader would. Each says those headlines and the
- * Start Well indicators they drive are "not evidenced", and none shows them as no need (0, or a headline met).
+ * Start Well indicators they drive are "not evidenced", and none shows them as no need (0, or a headline met). The
+ * same run's Start Well CSV is also attacked (linear algebra over every published figure) with nothing recovered.
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,8 @@ import { silentLog } from '../../pipelines/log.ts';
 import { csvRows, unitsOfBuffer } from '../../pipelines/privacy/extract.ts';
 import type { MatchAuditReport } from '../../pipelines/reports/match-audit/model.ts';
 import type { StartWellSummary } from '../../pipelines/reports/start-well/report.ts';
+import type { ProtectedTable, PublishedCell } from '../../models/disclosure.ts';
+import { recoverable } from '../models/recover.ts';
 
 const AS_AT = '2026-03-31';
 const SOURCES = ['schools', 'health', 'police', 'social_care', 'revenues_benefits', 'youth_justice'];
@@ -106,6 +109,31 @@ describe('a partnership without housing and drug and alcohol sources', () => {
     expect(summary.indicators.housing_need_household?.notEvidenced).toEqual(['housing/homelessness', 'housing/temporary_accommodation']);
     expect(summary.pregnancies.parent_in_substance_treatment?.notEvidenced).toEqual(['drug_alcohol/treatment']);
     expect(summary.indicators.housing_need_household?.total.value).toBeNull();
+  });
+
+  it('Start Well as published (each table in its own band): an attacker with every figure and total recovers no suppressed cell', async () => {
+    const [header, ...rows] = await csv('start-well/report.csv');
+    const col = (n: string) => header!.indexOf(n);
+    const measures = [...new Set(rows.filter((r) => r[col('cohort')] === 'children_under_2' && r[col('not_evidenced')] === '').map((r) => r[col('measure')]!))];
+    expect(measures.length).toBeGreaterThan(8);
+    let suppressed = 0;
+    for (const m of measures) {
+      const mine = rows.filter((r) => r[col('cohort')] === 'children_under_2' && r[col('measure')] === m);
+      const locs = [...new Set(mine.map((r) => r[col('locality')]!))].filter((l) => l !== 'All localities');
+      const cols = [...new Set(mine.map((r) => r[col('month_of_birth')]!))].filter((c) => c !== 'all');
+      const cellOf = (l: string, c: string): PublishedCell => {
+        const r = mine.find((x) => x[col('locality')] === l && x[col('month_of_birth')] === c)!;
+        const s = r[col('suppressed')]!;
+        return { value: s ? null : Number(r[col('count')]), suppressed: s === 'primary' || s === 'secondary' ? s : null };
+      };
+      const t: ProtectedTable = {
+        rows: locs, cols, cells: locs.map((l) => cols.map((c) => cellOf(l, c))),
+        rowTotals: locs.map((l) => cellOf(l, 'all')), colTotals: cols.map((c) => cellOf('All localities', c)), grandTotal: cellOf('All localities', 'all'),
+      };
+      suppressed += [...t.cells.flat(), ...t.rowTotals!, ...t.colTotals!].filter((c) => c.suppressed).length;
+      expect(recoverable({ rows: locs, cols, counts: locs.map(() => cols.map(() => 0)), rowTotals: true, colTotals: true }, t), m).toEqual([]);
+    }
+    expect(suppressed).toBeGreaterThan(0);
   });
 
   it('the match audit shows the headline coverage: housing and substance use not evidenced, the rest evidenced by the feeds present', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { birthBandColumns, buildStartWellCohort, indicatorsNotEvidenced, MAX_SUPPRESSED_SHARE, startWellTables, START_WELL_INDICATORS, type CohortMember, type CohortPerson } from '../../models/start-well.ts';
+import { BIRTH_BANDS, birthBandColumns, buildStartWellCohort, indicatorsNotEvidenced, MAX_SUPPRESSED_SHARE, startWellTables, START_WELL_INDICATORS, suppressedShareOf, type BirthBand, type CohortMember, type CohortPerson, type StartWellIndicator } from '../../models/start-well.ts';
 import { DEFAULT_DISCLOSURE, type ProtectedTable } from '../../models/disclosure.ts';
 import type { PersonFact } from '../../models/rules/engine.ts';
 import { renderStartWell, startWellCsv, summaryOf } from '../../pipelines/reports/start-well/report.ts';
@@ -145,15 +145,29 @@ describe('Start Well disclosure control', () => {
     expect(suppressed).toBeGreaterThan(50);
   });
 
-  it('bands months of birth by the documented rule: the first of month, quarter, half year with at most half the non-zero cells suppressed', () => {
+  it('bands months of birth by the documented rule, table by table: the first of month, quarter, half year, year, two years with at most half its non-zero cells suppressed', () => {
     const byMonth = startWellTables(AS_AT, members, ['Central', 'North', 'South'], DEFAULT_DISCLOSURE, 'month');
     expect(byMonth.columns).toEqual(byMonth.months);
     expect(byMonth.suppressedShare.month).toBeGreaterThan(MAX_SUPPRESSED_SHARE); // 900 families over 24 months x 4 localities: mostly suppressed
-    expect(tables.band).not.toBe('month');
-    const chosen = tables.suppressedShare[tables.band]!;
-    expect(chosen).toBeLessThan(byMonth.suppressedShare.month!);
-    expect(tables.band === 'year_of_age' || chosen <= MAX_SUPPRESSED_SHARE).toBe(true);
-    if (tables.band === 'year_of_age') expect(tables.suppressedShare.half_year).toBeGreaterThan(MAX_SUPPRESSED_SHARE);
+    const kids = members.filter((m) => m.kind === 'child');
+    // the rule, recomputed from the true counts of each table in each band
+    const shareIn = (band: BirthBand, id: 'children' | StartWellIndicator) => {
+      const fixed = startWellTables(AS_AT, members, ['Central', 'North', 'South'], DEFAULT_DISCLOSURE, band);
+      const t = id === 'children' ? fixed.children : fixed.childIndicators[id];
+      const { indexOf } = birthBandColumns(fixed.months, band);
+      const truth = t.rows.map(() => t.cols.map(() => 0));
+      for (const m of kids) if (id === 'children' || m.indicators[id]) truth[t.rows.indexOf(m.locality)]![indexOf.get(m.column)!]! += 1;
+      return truth.flat().some((v) => v > 0) ? suppressedShareOf([t], [truth]) : null;
+    };
+    for (const id of ['children', ...START_WELL_INDICATORS.map((i) => i.id)] as const) {
+      const shares = BIRTH_BANDS.map((b) => shareIn(b, id));
+      const expected = shares[0] === null ? 'two_years' : BIRTH_BANDS.find((_, i) => shares[i]! <= MAX_SUPPRESSED_SHARE) ?? 'two_years';
+      expect(tables.bandOf[id], id).toBe(expected);
+      const t = id === 'children' ? tables.children : tables.childIndicators[id];
+      expect(t.cols, id).toEqual(birthBandColumns(tables.months, expected).columns);
+    }
+    expect(new Set(Object.values(tables.bandOf)).size).toBeGreaterThan(1); // common and rare measures take different bands
+    expect(tables.publishedShare).toBeLessThan(tables.suppressedShare.month!);
     // every child is in exactly one band: the banded grand total is the monthly one's truth
     const truth = members.filter((m) => m.kind === 'child').length;
     expect(tables.children.cells.length).toBe(4);
@@ -162,6 +176,7 @@ describe('Start Well disclosure control', () => {
     expect(birthBandColumns(['2024-05', '2024-06', '2024-07'], 'half_year').columns).toEqual(['May-Jun 2024', 'Jul 2024']);
     const m25 = ['2024-06', ...Array.from({ length: 24 }, (_, i) => `${2024 + Math.floor((6 + i) / 12)}-${String(((6 + i) % 12) + 1).padStart(2, '0')}`)];
     expect(birthBandColumns(m25, 'year_of_age').columns).toEqual(['Jun 2024-Jun 2025', 'Jul 2025-Jun 2026']);
+    expect(birthBandColumns(m25, 'two_years').columns).toEqual(['Jun 2024-Jun 2026']);
   });
 
   it('has no 2-2.5 year review indicator: no child under two can have reached it', () => {

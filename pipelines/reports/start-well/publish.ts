@@ -111,8 +111,10 @@ export async function publishStartWell(ctx: StageContext & { release: ObjectStor
     start_well_cells_secondary_suppressed: suppressed.filter((c) => c.suppressed === 'secondary').length,
     start_well_trend_runs: history.length + 1,
     start_well_indicators_not_evidenced: Object.keys(notEvidenced).length,
-    // per mille of non-zero child cells suppressed by month, and in the band published (models/start-well.ts band rule)
+    // per mille of non-zero child cells suppressed: every table by month, every table by year of age (the widest
+    // uniform band before the rule went table by table), and as published (models/start-well.ts band rule)
     start_well_suppressed_permille_by_month: Math.round(1000 * (tables.suppressedShare.month ?? 0)),
-    start_well_suppressed_permille_published: Math.round(1000 * (tables.suppressedShare[tables.band] ?? 0)),
+    start_well_suppressed_permille_by_year_of_age: Math.round(1000 * (tables.suppressedShare.year_of_age ?? 0)),
+    start_well_suppressed_permille_published: Math.round(1000 * tables.publishedShare),
   };
 }

@@ -128,13 +128,16 @@ function monthTable(caption: string, tab: ProtectedTable, denom: ProtectedTable 
   });
 }
 
-const BAND_NAME: Record<BirthBand, string> = { month: 'month', quarter: 'quarter', half_year: 'half year', year_of_age: 'year' };
+const BAND_NAME: Record<BirthBand, string> = { month: 'month', quarter: 'quarter', half_year: 'half year', year_of_age: 'year', two_years: 'the two years' };
+/** A child table's caption: the measure and its band ("...: by quarter of birth", "...: by locality, born in the two years"). */
+export const bandCaption = (label: string, band: BirthBand) => (band === 'two_years' ? `${label}: by locality, born in the two years` : `${label}: by ${BAND_NAME[band]} of birth`);
+const pct0 = (x: number) => `${(100 * x).toFixed(0)}%`;
 
-/** Why the tables are in this band (the documented rule in models/start-well.ts), with the shares measured. */
+/** Why each table is in its band (the documented rule in models/start-well.ts), with the shares measured. */
 export function bandRuleText(t: StartWellTables): string {
-  const tried = BIRTH_BANDS.filter((b) => t.suppressedShare[b] !== undefined)
-    .map((b) => `by ${BAND_NAME[b]} ${(100 * t.suppressedShare[b]!).toFixed(0)}% of the non-zero cells would be suppressed`);
-  return `Tables are published by month of birth when at most ${(100 * MAX_SUPPRESSED_SHARE).toFixed(0)}% of their non-zero cells would be suppressed, else by quarter, else by half year, else by year of age (under one, aged one). Here ${tried.join('; ')}: so by ${BAND_NAME[t.band]}.`;
+  const tried = BIRTH_BANDS.filter((b) => t.suppressedShare[b] !== undefined).map((b) => `${BAND_NAME[b]} ${pct0(t.suppressedShare[b]!)}`);
+  const used = BIRTH_BANDS.map((b) => [b, Object.values(t.bandOf).filter((x) => x === b).length] as const).filter(([, n]) => n > 0).map(([b, n]) => `${n} by ${BAND_NAME[b]}`);
+  return `Each table is published by month of birth when at most ${pct0(MAX_SUPPRESSED_SHARE)} of its non-zero cells would be suppressed, else by quarter, else by half year, else by year of age (under one, aged one), else as one count per locality for the two years; a table with no child in it takes the widest band. Share of non-zero cells suppressed were every table in one band: ${tried.join(', ')}. As published (${used.join(', ')}): ${pct0(t.publishedShare)}.`;
 }
 
 /** Linkage coverage of one cohort band: how many of its persons were linked to a record in another source. */
@@ -213,11 +216,11 @@ export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettin
       })}`,
     },
     {
-      title: `By ${BAND_NAME[t.band]} of birth`,
-      lead: `Each measure by locality and ${BAND_NAME[t.band]} of birth. * suppressed (small number); ** suppressed so that a small number cannot be worked out from the totals.`,
-      body: html`${para(bandRuleText(t))}${monthTable(`Children under two by ${BAND_NAME[t.band]} of birth`, t.children, null)}${START_WELL_INDICATORS.map((ind) => {
+      title: 'By band of birth',
+      lead: 'Each measure by locality and month, quarter, half year or year of birth, the band chosen table by table so that small numbers do not hide the figures. * suppressed (small number); ** suppressed so that a small number cannot be worked out from the totals.',
+      body: html`${para(bandRuleText(t))}${monthTable(bandCaption('Children under two', t.bandOf.children), t.children, null)}${START_WELL_INDICATORS.map((ind) => {
         const ne = t.notEvidenced[ind.id];
-        return ne ? html`<h3>${ind.label}: by ${BAND_NAME[t.band]} of birth</h3>${para(`${notEvidencedWhy(ne)}: the need is unknown, not zero.`)}` : monthTable(`${ind.label}: by ${BAND_NAME[t.band]} of birth`, t.childIndicators[ind.id], t.children);
+        return ne ? html`<h3>${ind.label}</h3>${para(`${notEvidencedWhy(ne)}: the need is unknown, not zero.`)}` : monthTable(bandCaption(ind.label, t.bandOf[ind.id]), t.childIndicators[ind.id], t.children);
       })}`,
     },
     {
