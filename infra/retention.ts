@@ -5,6 +5,7 @@
  * (365 days, governance): a locked version cannot be removed before.
  */
 import { z } from 'zod';
+import { issuesText } from '../models/zod-issues.ts';
 
 export const LANDING_OBJECT_LOCK_DAYS = 365;
 
@@ -24,6 +25,6 @@ export function resolveRetention(raw: unknown): Retention {
     }
   }
   const r = retentionSchema.safeParse(v);
-  if (!r.success) throw new Error(`context "retentionDays": ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new Error(`context "retentionDays": ${issuesText(r.error)}`);
   return r.data;
 }

@@ -6,6 +6,7 @@
  * The context value is validated: a bad value fails synthesis naming the task and field.
  */
 import { z } from 'zod';
+import { issuesText } from '../models/zod-issues.ts';
 
 /** Lambda's limits: memory 128-10,240 MB, /tmp 512-10,240 MB, timeout up to 15 minutes. */
 export const taskSizingSchema = z.object({
@@ -47,7 +48,7 @@ export function resolveSizing(override: unknown): Record<SizedTask, TaskSizing> 
     }
   }
   const parsed = sizingOverrideSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`context "sizing": ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`context "sizing": ${issuesText(parsed.error)}`);
   const out = {} as Record<SizedTask, TaskSizing>;
   for (const task of Object.keys(DEFAULT_SIZING) as SizedTask[]) out[task] = { ...DEFAULT_SIZING[task], ...parsed.data[task] };
   return out;

@@ -3,6 +3,7 @@
  * (any CSV/Parquet) and the pipeline's match stage (matching/settings/partnership.json).
  */
 import { z } from 'zod';
+import { issuesText } from '../models/zod-issues.ts';
 
 export const COMPARISON_TYPES = ['exact', 'levenshtein', 'jaro_winkler', 'name', 'date', 'postcode_uk', 'identifier', 'string'] as const;
 export type ComparisonType = (typeof COMPARISON_TYPES)[number];
@@ -99,7 +100,7 @@ export type LinkSettings = z.infer<typeof linkSettingsSchema>;
 export function parseLinkSettings(raw: unknown, origin = 'settings'): LinkSettings {
   const parsed = linkSettingsSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`${origin}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(`${origin}: ${issuesText(parsed.error)}`);
   }
   const s = parsed.data;
   if (s.thresholdProbability !== undefined && s.thresholdWeight !== undefined) {

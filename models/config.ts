@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ruleSetSchema, type RuleSet } from './rules/schema.ts';
 import { defaultRuleSet } from './rules/supporting-families.ts';
+import { issuesText } from './zod-issues.ts';
 
 export const tierSchema = z.object({
   name: z.string().min(1),
@@ -51,7 +52,7 @@ export type StratifyConfig = z.infer<typeof stratifyConfigSchema>;
 
 export function parseStratifyConfig(raw: unknown): StratifyConfig {
   const r = stratifyConfigSchema.safeParse(raw ?? {});
-  if (!r.success) throw new Error(`config stratify: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new Error(`config stratify: ${issuesText(r.error)}`);
   return r.data;
 }
 

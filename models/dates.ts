@@ -29,6 +29,13 @@ export function addDays(iso: string, days: number): string {
   return fmt(t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate());
 }
 
+/** Whole days from a to b (negative when b is before a). */
+export function daysBetween(a: string, b: string): number {
+  const [ay, am, ad] = parts(a);
+  const [by, bm, bd] = parts(b);
+  return Math.round((Date.UTC(by, bm - 1, bd) - Date.UTC(ay, am - 1, ad)) / 86_400_000);
+}
+
 /** Whole years from dateOfBirth to asAt (a birthday on the as-at date counts). */
 export function ageInYears(dateOfBirth: string, asAt: string): number {
   const [by, bm, bd] = parts(dateOfBirth);

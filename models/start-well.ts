@@ -8,6 +8,7 @@
  */
 import { addDays, addMonths, ageInYears, monthsEnding, yearMonth } from './dates.ts';
 import type { PersonFact } from './rules/engine.ts';
+import { deliveredRows, isCurrentPregnancy, maternityRowOf, OVERDUE_GRACE_DAYS } from './pregnancy.ts';
 import { protectTable, type DisclosureSettings, type ProtectedTable } from './disclosure.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
@@ -82,10 +83,6 @@ export interface CohortInput {
 /** The column of a pregnancy whose expected delivery date is unknown (or outside the expected range). */
 export const UNKNOWN_MONTH = 'unknown';
 
-function key(f: PersonFact): string {
-  return `${f.source}:${f.feed}:${f.recordRef}`;
-}
-
 export function buildStartWellCohort(input: CohortInput): CohortMember[] {
   const { asAt } = input;
   const lateWeeks = input.lateBookingWeeks ?? 13;
@@ -97,7 +94,7 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
   const birthOfBaby = new Map<string, PersonFact>();
   const bookingByRow = new Map<string, PersonFact>();
   for (const f of input.facts) {
-    if (f.type === 'maternity_booking') bookingByRow.set(key(f), f);
+    if (f.type === 'maternity_booking') bookingByRow.set(maternityRowOf(f), f);
     if (f.type === 'birth' && f.date <= asAt) {
       const baby = input.personOfRecord.get(f.detail.baby_record_id ?? '');
       if (baby) birthOfBaby.set(baby, f);
@@ -133,7 +130,7 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
   for (const p of input.persons) {
     if (!p.dateOfBirth || p.dateOfBirth > asAt || p.dateOfBirth <= twoYearsAgo) continue;
     const birth = birthOfBaby.get(p.personId);
-    const booking = birth ? bookingByRow.get(key(birth)) : undefined;
+    const booking = birth ? bookingByRow.get(maternityRowOf(birth)) : undefined;
     const missed = (review: string) => (factsOf.get(p.personId) ?? []).some((f) => f.type === 'health_visitor_review' && f.detail.review === review && f.detail.status === 'missed');
     out.push({
       kind: 'child', personId: p.personId, locality: p.locality, column: yearMonth(p.dateOfBirth),
@@ -154,12 +151,11 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
     });
   }
   // pregnancies: a booking on or before the as-at date, no birth on that maternity row yet, due no more than 6 weeks ago
-  const delivered = new Set(input.facts.filter((f) => f.type === 'birth' && f.date <= asAt).map(key));
+  const delivered = deliveredRows(input.facts, asAt);
   const seenMother = new Set<string>();
   for (const f of [...input.facts].filter((x) => x.type === 'maternity_booking').sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0))) {
-    if (f.date > asAt || delivered.has(key(f)) || seenMother.has(f.personId)) continue;
+    if (seenMother.has(f.personId) || !isCurrentPregnancy(f, asAt, delivered)) continue;
     const edd = f.detail.estimated_delivery_date ?? '';
-    if (edd && edd < addDays(asAt, -42)) continue;
     seenMother.add(f.personId);
     const mother = byId.get(f.personId);
     out.push({
@@ -270,7 +266,7 @@ export function startWellTables(asAt: string, members: CohortMember[], localitie
   const child = childTables(asAt, members, rows, months, disclosure, band, notEvidenced);
   const { children, childIndicators } = child;
   const preg = members.filter((m) => m.kind === 'pregnancy');
-  const firstDue = yearMonth(addDays(asAt, -42));
+  const firstDue = yearMonth(addDays(asAt, -OVERDUE_GRACE_DAYS));
   const lastDue = yearMonth(addMonths(asAt, 10));
   const pregnancyMonths = [...monthsEnding(lastDue + '-01', 13).filter((m) => m >= firstDue), UNKNOWN_MONTH];
   const pIdx = new Map(pregnancyMonths.map((c, i) => [c, i]));

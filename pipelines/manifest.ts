@@ -22,6 +22,7 @@ import type { Log } from './log.ts';
 import { hasStagedSet, recoverRelease } from './release/promote.ts';
 import { releaseFinishedRun } from './release/run.ts';
 import { manifestJson } from './manifest-json.ts';
+import { issuesText } from '../models/zod-issues.ts';
 
 export const MANIFEST_VERSION = 1;
 
@@ -210,7 +211,7 @@ export type Manifest = z.infer<typeof manifestSchema>;
 
 function parseManifest(raw: unknown, where: string): Manifest {
   const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`manifest ${where}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`manifest ${where}: ${issuesText(parsed.error)}`);
   return parsed.data;
 }
 
@@ -302,7 +303,7 @@ export interface PreparedRun {
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`${what}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new Error(`${what}: ${issuesText(r.error)}`);
   return r.data;
 }
 

@@ -14,6 +14,7 @@ import { lambdaRuntime } from '../../pipelines/runtime.ts';
 import { invokeStage, stageEventSchema, type StageResult } from '../../pipelines/stages/invoke.ts';
 import { athenaEngine, awsStores, disposeStores, runLockOptions, scratchForInvocation } from './ports.ts';
 import { metricsFor, recordStageMetrics } from './metrics.ts';
+import { issuesText } from '../../models/zod-issues.ts';
 
 export const logger = new Logger({ serviceName: 'locality-pipeline' });
 /** This container's runtime, said once: in-process (no worker threads), tables read one at a time, /tmp. */
@@ -27,7 +28,7 @@ const log: Log = {
 
 function parse<S extends z.ZodType>(schema: S, event: unknown, what: string): z.infer<S> {
   const r = schema.safeParse(event);
-  if (!r.success) throw new Error(`${what}: invalid event: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new Error(`${what}: invalid event: ${issuesText(r.error)}`);
   return r.data;
 }
 

@@ -16,6 +16,8 @@ import { createHash } from 'node:crypto';
 import { ageInYears } from '../../models/dates.ts';
 import { ageBandAt, type AgeBand } from '../../models/age-bands.ts';
 import type { FamiliesConfig } from './config.ts';
+import { cmp } from '../../models/order.ts';
+import { PARENT_LIKE_RELATIONSHIPS, type RelationshipType } from '../records.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
 function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -50,7 +52,7 @@ export interface FamilyRelationship {
   fromPersonId: string;
   /** ... OF this person. */
   toPersonId: string;
-  relationship: 'mother' | 'father' | 'carer' | 'step_parent' | 'grandparent' | 'sibling' | 'other';
+  relationship: RelationshipType;
   groupRef: string | null;
   startDate: string | null;
   endDate: string | null;
@@ -92,8 +94,6 @@ export interface FamilyBuildResult {
   counts: Record<string, number>;
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const PARENT_TYPES = new Set(['mother', 'father', 'carer', 'step_parent', 'grandparent']);
 
 /** Union-find over dense indices 0..n-1 (persons, address keys; the smaller index is the root; only the partition is used). */
 class IndexUnionFind {
@@ -481,7 +481,7 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   // parent-type relationships from each person (positions in rels)
   const parentRelsFrom: Array<number[] | undefined> = new Array<number[] | undefined>(n);
   for (let x = 0; x < rels.length; x++) {
-    if (!PARENT_TYPES.has(rels[x]!.relationship)) continue;
+    if (!PARENT_LIKE_RELATIONSHIPS.has(rels[x]!.relationship)) continue;
     const l = parentRelsFrom[relFrom[x]!];
     if (l) l.push(x);
     else parentRelsFrom[relFrom[x]!] = [x];
@@ -563,7 +563,7 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   const alsoInFamily = new Map<FamilyMembership, number>();
   for (const x of apart) {
     const r = rels[x]!;
-    if (!PARENT_TYPES.has(r.relationship) && r.relationship !== 'sibling') continue;
+    if (!PARENT_LIKE_RELATIONSHIPS.has(r.relationship) && r.relationship !== 'sibling') continue;
     const e: MembershipEvidence = { kind: 'relationship', relationshipId: r.relationshipId, relationship: r.relationship, fromPersonId: r.fromPersonId, toPersonId: r.toPersonId, source: r.source, feed: r.feed, recordRef: r.recordRef };
     const link = (person: number, familyIndex: number, role: FamilyRole) => {
       if (familyIndex < 0 || familyOf[person] === familyIndex) return;

@@ -2,6 +2,8 @@
  * Family-unit settings (the `families` section of the run config). Data, validated on load.
  */
 import { z } from 'zod';
+import { issuesText } from '../../models/zod-issues.ts';
+import { RELATIONSHIP_TYPES } from '../records.ts';
 
 export const communalAddressSchema = z.object({
   /** Normalised postcode, e.g. "M14 5RB". */
@@ -27,7 +29,7 @@ export const familiesConfigSchema = z.object({
   /** Words in a first address line that mark it communal. */
   communalKeywords: z.array(z.string().min(2)).default(['HOSTEL', 'REFUGE', 'NIGHT SHELTER', 'CARE HOME', 'NURSING HOME', 'HALLS OF RESIDENCE', 'STUDENT HALL', 'HOTEL', 'PRISON', 'SUPPORTED HOUSING', 'FOYER']),
   /** Relationship types that make (or link) a family; "other" is kept as evidence only. */
-  relationshipTypes: z.array(z.enum(['mother', 'father', 'carer', 'step_parent', 'grandparent', 'sibling', 'other'])).default(['mother', 'father', 'carer', 'step_parent', 'grandparent', 'sibling']),
+  relationshipTypes: z.array(z.enum(RELATIONSHIP_TYPES)).default(RELATIONSHIP_TYPES.filter((t) => t !== 'other')),
   /** A pregnant woman (a current maternity booking) anchors a family like a child does. */
   expectantMothersAnchor: z.boolean().default(true),
 }).strict();
@@ -35,6 +37,6 @@ export type FamiliesConfig = z.infer<typeof familiesConfigSchema>;
 
 export function parseFamiliesConfig(raw: unknown): FamiliesConfig {
   const r = familiesConfigSchema.safeParse(raw ?? {});
-  if (!r.success) throw new Error(`config families: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new Error(`config families: ${issuesText(r.error)}`);
   return r.data;
 }

@@ -35,25 +35,5 @@ export function transposeDayMonth(date: string): string | null {
   return t !== date && isIsoDate(t) ? t : null;
 }
 
-function toDays(date: string): number {
-  return Math.round(Date.parse(`${date}T00:00:00Z`) / 86_400_000);
-}
-
-/** Whole days from a to b (negative when b is before a). */
-export function daysBetween(a: string, b: string): number {
-  return toDays(b) - toDays(a);
-}
-
-/** Completed years of age on a date (a 29 February birthday has its birthday on 1 March in other years). */
-export function ageInYears(dateOfBirth: string, on: string): number {
-  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
-  const [oy, om, od] = on.split('-').map(Number) as [number, number, number];
-  let age = oy - by;
-  if (om < bm || (om === bm && od < bd)) age--;
-  return age;
-}
-
-/** Add whole days to an ISO date. */
-export function addDays(date: string, days: number): string {
-  return new Date((toDays(date) + days) * 86_400_000).toISOString().slice(0, 10);
-}
+// Calendar arithmetic has one home, models/dates.ts; the standardisers' callers get it from here too.
+export { addDays, ageInYears, daysBetween } from '../../models/dates.ts';

@@ -5,6 +5,7 @@
 import type { Fact } from '../facts.ts';
 import { addDays, addMonths, ageInYears } from '../dates.ts';
 import { HEADLINE_IDS, type HeadlineId, type Rule, type RuleSet } from './schema.ts';
+import { cmp } from '../order.ts';
 
 export interface ScoringMember {
   personId: string;
@@ -71,7 +72,6 @@ export interface ScoringSettings {
   includeAlsoInMembers: boolean;
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function windowStart(rule: Pick<Rule, 'lookBack'>, asAt: string): string {
   return addDays(addMonths(asAt, -rule.lookBack.months), -rule.lookBack.days);

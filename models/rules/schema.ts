@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { FACT_TYPES } from '../facts.ts';
+import { issuesText } from '../zod-issues.ts';
 
 export const HEADLINE_IDS = [
   'education',
@@ -105,7 +106,7 @@ export type RuleSetInput = z.input<typeof ruleSetSchema>;
 export function parseRuleSet(raw: unknown, origin = 'rule set'): RuleSet {
   const r = ruleSetSchema.safeParse(raw);
   if (!r.success) {
-    throw new Error(`${origin}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(`${origin}: ${issuesText(r.error)}`);
   }
   return r.data;
 }

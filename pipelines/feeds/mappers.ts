@@ -2,11 +2,12 @@
  * Feed mappers (pure): validated event rows -> facts (models/facts.ts), relationship rows and link columns ->
  * RelationshipRecords (matching/records.ts). Rows are the validated string cells ('' = blank).
  */
-import { recordIdOf, type RelationshipRecord } from '../../matching/records.ts';
+import { recordIdOf, RELATIONSHIP_TYPES, type RelationshipRecord } from '../../matching/records.ts';
 import { parsePostcode } from '../../matching/standardise/postcodes.ts';
 import type { Fact } from '../../models/facts.ts';
 import type { Source } from './catalogue.ts';
 import type { Row } from './contract.ts';
+import { cmp } from '../../models/order.ts';
 
 /** The people feed whose person_ref the source's event feeds use. */
 export const PEOPLE_FEED_OF: Readonly<Record<Source, string>> = {
@@ -27,7 +28,7 @@ const blank = (s: string | undefined): string | null => (s === undefined || s ==
 const num = (s: string | undefined): number | null => (s === undefined || s === '' ? null : Number(s));
 
 function sortedDetail(d: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(d).sort(([a], [b]) => cmp(a, b)));
 }
 
 /** Facts from one validated event row, in factId order. Feeds that are not event feeds give none. */
@@ -114,7 +115,7 @@ function partnerFactsOf(key: string, row: Row, fact: FactMaker): Fact[] {
   }
 }
 
-const RELATIONSHIPS = new Set(['mother', 'father', 'carer', 'step_parent', 'grandparent', 'sibling', 'other']);
+const RELATIONSHIPS: ReadonlySet<string> = new Set(RELATIONSHIP_TYPES);
 
 /**
  * Relationships from one validated row:

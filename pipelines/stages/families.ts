@@ -12,7 +12,8 @@ import { z } from 'zod';
 import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
 import { assignLocality } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
-import { addDays } from '../../models/dates.ts';
+import { cmp } from '../../models/order.ts';
+import { deliveredRows, isCurrentPregnancy } from '../../models/pregnancy.ts';
 import { writeParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import { loadLocalityLookups } from '../localities/lookups.ts';
@@ -32,8 +33,6 @@ import { defineStage } from './stage.ts';
 export const familiesInputSchema = z.object({}).loose().default({});
 
 // ------------------------------------------------------------------ the stage
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function modeOf(values: Array<{ v: string; date: string }>): string | null {
   // the usual case: every record agrees (or there is one)
@@ -105,15 +104,9 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
 
   // current pregnancies: a booking on or before the as-at date, not delivered, due no more than six weeks ago
   const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth'], tables.facts);
-  const delivered = new Set(facts.filter((f) => f.type === 'birth' && f.date <= asAt).map((f) => `${f.personId}|${f.source}:${f.feed}:${f.recordRef}`));
+  const delivered = deliveredRows(facts, asAt);
   const expectant = new Set<string>();
-  for (const f of facts) {
-    if (f.type !== 'maternity_booking' || f.date > asAt) continue;
-    const edd = f.detail.estimated_delivery_date ?? '';
-    if (edd && edd < addDays(asAt, -42)) continue;
-    if (delivered.has(`${f.personId}|${f.source}:${f.feed}:${f.recordRef}`)) continue;
-    expectant.add(f.personId);
-  }
+  for (const f of facts) if (isCurrentPregnancy(f, asAt, delivered)) expectant.add(f.personId);
 
   // in person id order (as buildFamilies and the dates-of-birth table want them)
   const byId = personIds.map((_, i) => i).sort((a, b) => cmp(personIds[a]!, personIds[b]!));

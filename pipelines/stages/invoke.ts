@@ -18,6 +18,7 @@ import type { RuntimeProfile } from '../runtime.ts';
 import type { StageContext } from './context.ts';
 import { loadStage } from './index.ts';
 import type { StageEntry, StageOutput } from './stage.ts';
+import { issuesText } from '../../models/zod-issues.ts';
 
 export const TRANSIENT_ERROR_NAME = 'Locality.Transient';
 
@@ -96,11 +97,11 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
   const startedAt = new Date();
   try {
     const parsed = stageEventSchema.safeParse(event);
-    if (!parsed.success) throw new Error(`invalid event: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) throw new Error(`invalid event: ${issuesText(parsed.error)}`);
     const ev = parsed.data;
     const entry = await (deps.loadStage ?? loadStage)(name);
     const input = entry.input.safeParse(withoutTimings(ev.input));
-    if (!input.success) throw new Error(`invalid input: ${input.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    if (!input.success) throw new Error(`invalid input: ${issuesText(input.error)}`);
     const config = deps.config ?? (await configForRun(deps.stores.outputs, ev.asAt, ev.runId));
     const ctx: StageContext = {
       runId: ev.runId, asAt: ev.asAt, stores: deps.stores, queryEngine: deps.queryEngine, config, log: deps.log, progress: deps.progress, runtime: deps.runtime,

@@ -32,6 +32,7 @@ import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './stage.ts';
 import { writePairTable } from './match-pairs.ts';
 import { linkageConfigSchema, SENSITIVITY_OFFSETS } from './match-config.ts';
+import { PARENT_LIKE_RELATIONSHIPS, type RelationshipType } from '../../matching/records.ts';
 
 export { linkageConfigSchema };
 
@@ -107,7 +108,6 @@ export async function readLabelledPairs(ctx: StageContext, configured: string | 
 }
 
 /** Relationships whose `from` person is a generation above the `to` person. */
-const PARENT_LIKE = new Set(['mother', 'father', 'step_parent', 'grandparent', 'carer']);
 
 /**
  * Pair indexes ordered by (smaller record id, larger record id), given each record's rank in record id order:
@@ -276,7 +276,7 @@ async function readConstraints(ctx: StageContext): Promise<{ cannotLink: Array<[
         const to = cell(r.to_record_id ?? r.toRecordId);
         if (from && to && from !== to) {
           cannotLink.push([from, to]);
-          if (PARENT_LIKE.has(cell(r.relationship) ?? '')) olderThan.push([from, to]);
+          if (PARENT_LIKE_RELATIONSHIPS.has((cell(r.relationship) ?? '') as RelationshipType)) olderThan.push([from, to]);
         }
       }
     }

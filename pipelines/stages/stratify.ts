@@ -21,6 +21,7 @@ import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './stage.ts';
 import { runHeadlineCoverage } from './headline-coverage.ts';
+import { cmp } from '../../models/order.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
 function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -32,7 +33,6 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 
 export const stratifyInputSchema = z.object({}).loose().default({});
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Families with their members and facts, ready for the rule engine (dates of birth from the secure zone).

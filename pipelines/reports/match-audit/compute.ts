@@ -6,6 +6,7 @@
 import { histogramBins } from '../html/charts.ts';
 import { ageBandAt, AGE_BANDS } from '../../../models/age-bands.ts';
 import type { BiasGroup, InputFileRow, MatchAuditReport, ModelSummary, SensitivityRow, SourceLinkage } from './model.ts';
+import { daysBetween } from '../../../models/dates.ts';
 
 export interface PairArrays {
   count: number;
@@ -274,10 +275,6 @@ export function explanations(d: AuditData): MatchAuditReport['linkage']['explana
 }
 
 // ---------------------------------------------------------------- clusters
-
-function daysBetween(a: string, b: string): number {
-  return Math.abs(Date.parse(`${a}T00:00:00Z`) - Date.parse(`${b}T00:00:00Z`)) / 86_400_000;
-}
 
 export function clustersSection(d: AuditData, members: Map<string, number[]>): MatchAuditReport['clusters'] {
   const sizes = new Map<number, number>();

@@ -13,6 +13,7 @@ import { REVIEW_ESTIMATE } from '../../review/files.ts';
 import type { ReviewEstimate } from '../../review/estimate.ts';
 import type { AuditData, PairArrays, SecureFacts } from './compute.ts';
 import type { InputFileRow } from './model.ts';
+import { issuesText } from '../../../models/zod-issues.ts';
 
 type Stores = Record<Zone, ObjectStore>;
 
@@ -46,7 +47,7 @@ export function parseIgnored(raw: unknown): Array<{ key: string; why: string }> 
 /** Parses one feed's `_counts.json` (written by validate) into report rows; names the file in errors. */
 export function parseCounts(raw: unknown, origin: string, source: string, feed: string): InputFileRow[] {
   const parsed = countsFile.safeParse(raw);
-  if (!parsed.success) throw new Error(`${origin}: not a validation counts file: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${origin}: not a validation counts file: ${issuesText(parsed.error)}`);
   const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.files;
   return entries.map((e, i) => {
     const key = e.key ?? e.file;

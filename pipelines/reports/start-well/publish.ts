@@ -15,6 +15,7 @@ import { readPersonMap } from '../../tables/persons.ts';
 import { receivedFeeds, runHeadlineCoverage } from '../../stages/headline-coverage.ts';
 import { addMonths } from '../../../models/dates.ts';
 import { type CohortLinkage, renderStartWell, startWellCsv, summaryOf, type StartWellSummary } from './report.ts';
+import { issuesText } from '../../../models/zod-issues.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
 function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -28,7 +29,7 @@ export const startWellSettingsSchema = publishConfigSchema;
 
 export function disclosureOf(publish: unknown): DisclosureSettings {
   const r = publishConfigSchema.safeParse(publish ?? {});
-  if (!r.success) throw new Error(`config publish: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new Error(`config publish: ${issuesText(r.error)}`);
   return r.data.disclosure;
 }
 

@@ -7,6 +7,7 @@
 import type { FiredRule } from '../../../models/rules/engine.ts';
 import { rankOrder } from '../../../models/rules/engine.ts';
 import type { CellValue } from './csv.ts';
+import { cmp } from '../../../models/order.ts';
 
 export interface TargetFamily {
   familyId: string;
@@ -35,7 +36,6 @@ export interface LocalityList {
 export const TARGET_LIST_HEADER = ['rank', 'family_id', 'tier', 'score', 'headlines_met', 'reasons', 'members', 'flags'];
 export const STATUTORY_HEADER = ['family_id', 'statutory_episodes', 'tier', 'score', 'headlines_met', 'reasons', 'members', 'flags'];
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function buildLocalityLists(families: TargetFamily[], localities: string[]): LocalityList[] {
   const names = [...new Set([...localities, ...families.map((f) => f.locality)])].sort(cmp);

@@ -18,6 +18,7 @@ import { runHeadlineCoverage } from '../../stages/headline-coverage.ts';
 import { notEvidencedNotice } from '../html/coverage.ts';
 import { renderFullList } from './full-list.ts';
 import { loadWardNames, withWardColumns } from './wards.ts';
+import { cmp } from '../../../models/order.ts';
 
 /**
  * Every list row says which headlines this run could not evidence (no feed received), so a list read on its own never
@@ -28,7 +29,6 @@ export function withCoverageColumn(header: readonly string[], rows: CellValue[][
   return { header: [...header, 'headlines_not_evidenced'], rows: rows.map((r) => [...r, note]) };
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function loadTargetFamilies(ctx: StageContext, asAt = ctx.asAt): Promise<TargetFamily[]> {
   const fams = await readFamilies(ctx.stores.curated, asAt);
