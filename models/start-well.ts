@@ -22,23 +22,24 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 /**
  * The indicators, each with the feeds ("source/feed") that evidence it: one whose feeds were none received (or whose
  * source the partnership does not have, `stratify.sources`) is "not evidenced" in every table, never a count of 0.
+ * `short` names it in charts (at most 28 characters, so no chart label is cut).
  * The household indicators read any primary member of the child's (or expectant mother's) family, and the mother.
  */
 export const START_WELL_INDICATORS = [
-  { id: 'late_booking', label: 'Late antenatal booking (13 weeks or later)', applies: ['child', 'pregnancy'], feeds: ['health/maternity'] },
-  { id: 'smoking_at_delivery', label: 'Mother smoking at delivery', applies: ['child'], feeds: ['health/maternity'] },
-  { id: 'low_birth_weight', label: 'Low birth weight (under 2,500 g)', applies: ['child'], feeds: ['health/maternity'] },
-  { id: 'missed_new_birth', label: 'Missed new-birth review', applies: ['child'], feeds: ['health/health_visiting'] },
-  { id: 'missed_6_8_week', label: 'Missed 6-8 week review', applies: ['child'], feeds: ['health/health_visiting'] },
-  { id: 'missed_12_month', label: 'Missed 12-month review', applies: ['child'], feeds: ['health/health_visiting'] },
-  { id: 'domestic_abuse_household', label: 'Domestic abuse in the household (12 months)', applies: ['child', 'pregnancy'], feeds: ['police/incidents', 'police/family_incidents'] },
-  { id: 'housing_need_household', label: 'Household homeless or in temporary accommodation (12 months)', applies: ['child', 'pregnancy'], feeds: ['housing/homelessness', 'housing/temporary_accommodation'] },
-  { id: 'workless_household', label: 'Workless household (out-of-work benefit)', applies: ['child', 'pregnancy'], feeds: ['revenues_benefits/awards'] },
-  { id: 'parent_in_substance_treatment', label: 'Parent in drug or alcohol treatment (12 months)', applies: ['child', 'pregnancy'], feeds: ['drug_alcohol/treatment'] },
-  { id: 'parent_known_to_social_care', label: 'Parent known to social care', applies: ['child', 'pregnancy'], feeds: ['social_care/episodes'] },
-  { id: 'teenage_parent', label: 'Teenage parent (mother under 20)', applies: ['child', 'pregnancy'], feeds: ['health/maternity'] },
-  { id: 'two_or_more', label: 'Two or more of the above (of those evidenced)', applies: ['child', 'pregnancy'], feeds: [] },
-] as const satisfies ReadonlyArray<{ id: string; label: string; applies: readonly string[]; feeds: readonly string[] }>;
+  { id: 'late_booking', label: 'Late antenatal booking (13 weeks or later)', short: 'Late booking (13+ weeks)', applies: ['child', 'pregnancy'], feeds: ['health/maternity'] },
+  { id: 'smoking_at_delivery', label: 'Mother smoking at delivery', short: 'Smoking at delivery', applies: ['child'], feeds: ['health/maternity'] },
+  { id: 'low_birth_weight', label: 'Low birth weight (under 2,500 g)', short: 'Low birth weight', applies: ['child'], feeds: ['health/maternity'] },
+  { id: 'missed_new_birth', label: 'Missed new-birth review', short: 'Missed new-birth review', applies: ['child'], feeds: ['health/health_visiting'] },
+  { id: 'missed_6_8_week', label: 'Missed 6-8 week review', short: 'Missed 6-8 week review', applies: ['child'], feeds: ['health/health_visiting'] },
+  { id: 'missed_12_month', label: 'Missed 12-month review', short: 'Missed 12-month review', applies: ['child'], feeds: ['health/health_visiting'] },
+  { id: 'domestic_abuse_household', label: 'Domestic abuse in the household (12 months)', short: 'Domestic abuse', applies: ['child', 'pregnancy'], feeds: ['police/incidents', 'police/family_incidents'] },
+  { id: 'housing_need_household', label: 'Household homeless or in temporary accommodation (12 months)', short: 'Homeless or temporary home', applies: ['child', 'pregnancy'], feeds: ['housing/homelessness', 'housing/temporary_accommodation'] },
+  { id: 'workless_household', label: 'Workless household (out-of-work benefit)', short: 'Workless household', applies: ['child', 'pregnancy'], feeds: ['revenues_benefits/awards'] },
+  { id: 'parent_in_substance_treatment', label: 'Parent in drug or alcohol treatment (12 months)', short: 'Drug/alcohol treatment', applies: ['child', 'pregnancy'], feeds: ['drug_alcohol/treatment'] },
+  { id: 'parent_known_to_social_care', label: 'Parent known to social care', short: 'Parent known to social care', applies: ['child', 'pregnancy'], feeds: ['social_care/episodes'] },
+  { id: 'teenage_parent', label: 'Teenage parent (mother under 20)', short: 'Teenage parent', applies: ['child', 'pregnancy'], feeds: ['health/maternity'] },
+  { id: 'two_or_more', label: 'Two or more of the above (of those evidenced)', short: 'Two or more', applies: ['child', 'pregnancy'], feeds: [] },
+] as const satisfies ReadonlyArray<{ id: string; label: string; short: string; applies: readonly string[]; feeds: readonly string[] }>;
 export type StartWellIndicator = (typeof START_WELL_INDICATORS)[number]['id'];
 
 /** Indicator -> the feeds it reads, for each indicator none of whose feeds is available (`available`: received, source configured). */

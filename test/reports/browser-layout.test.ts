@@ -64,6 +64,9 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'browser-layout-'));
     generate({ families: 120, seed: 'browser-layout', asAt: AS_AT, out: root, extracts: 2 });
+    // the month before too, so the Start Well report has its trend charts
+    const prev = await runLocal({ landing: join(root, 'landing'), out: join(root, 'out'), asAt: '2026-02-28', log: silentLog, retryDelayMs: 0 });
+    if (prev.status !== 'ok') throw new Error(`pipeline run (2026-02-28) failed: ${JSON.stringify(prev.error)}`);
     const res = await runLocal({ landing: join(root, 'landing'), out: join(root, 'out'), asAt: AS_AT, log: silentLog, retryDelayMs: 0 });
     if (res.status !== 'ok') throw new Error(`pipeline run failed: ${JSON.stringify(res.error)}`);
     outputs = join(root, 'out', 'outputs', `as_at=${AS_AT}`);
@@ -133,7 +136,8 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
     await checkAxe('target-lists/North.html');
   }, 120_000);
 
-  it('the Start Well report fits, its banded tables print on A4 with nothing lost, axe clean', async () => {
+  it('the Start Well report fits, its banded tables print on A4 with nothing lost, its trend charts drawn, axe clean', async () => {
+    expect(readFileSync(join(outputs, 'start-well/report.html'), 'utf8')).toContain('Indicator rates, all localities: the household');
     await checkScreens('start-well/report.html', 'layout-start-well', [/by (quarter|half year|year) of birth$/, /born in the two years$/]);
     await checkPrint('start-well/report.html', 'layout-start-well');
     await checkAxe('start-well/report.html');

@@ -201,6 +201,24 @@ describe('Start Well disclosure control', () => {
     const page = renderStartWell(tables, DEFAULT_DISCLOSURE, [{ ...summaryOf(tables, DEFAULT_DISCLOSURE), asAt: '2026-05-31' }]);
     expect(findExternalReferences(page)).toEqual([]);
     expect(page).toContain('<svg');
-    expect(page).toContain('Indicator rates, all localities');
+    expect(page).toContain('Indicator rates, all localities: pregnancy, birth and reviews');
+    expect(page).toContain('Indicator rates, all localities: the household');
+    // every line chart: one colour per line, and every indicator drawn once
+    const charts = [...page.matchAll(/<svg[\s\S]*?<\/svg>/g)].map((m) => m[0]).filter((svg) => svg.includes('<polyline'));
+    expect(charts.length).toBe(3);
+    let lines = 0;
+    for (const svg of charts) {
+      const strokes = [...svg.matchAll(/<polyline [^>]*stroke="(#[0-9a-f]{6})"/g)].map((m) => m[1]);
+      expect(new Set(strokes).size).toBe(strokes.length);
+      lines += strokes.length;
+    }
+    expect(lines).toBe(tables.localities.length + START_WELL_INDICATORS.length);
+    // every chart label whole (none cut with an ellipsis) and distinct within its chart
+    for (const svg of page.matchAll(/<svg[\s\S]*?<\/svg>/g)) {
+      const labels = [...svg[0].matchAll(/<text [^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+      expect(labels.filter((l) => l.includes('…'))).toEqual([]);
+    }
+    for (const ind of START_WELL_INDICATORS) expect(ind.short.length, ind.id).toBeLessThanOrEqual(28);
+    expect(new Set(START_WELL_INDICATORS.map((i) => i.short)).size).toBe(START_WELL_INDICATORS.length);
   });
 });

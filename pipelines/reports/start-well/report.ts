@@ -128,6 +128,9 @@ function monthTable(caption: string, tab: ProtectedTable, denom: ProtectedTable 
   });
 }
 
+/** A household indicator: read from a partner source (police, housing, benefits, drug and alcohol, social care), not health. */
+const isHousehold = (ind: (typeof START_WELL_INDICATORS)[number]) => ind.feeds.some((f) => !f.startsWith('health/'));
+
 const BAND_NAME: Record<BirthBand, string> = { month: 'month', quarter: 'quarter', half_year: 'half year', year_of_age: 'year', two_years: 'the two years' };
 /** A child table's caption: the measure and its band ("...: by quarter of birth", "...: by locality, born in the two years"). */
 export const bandCaption = (label: string, band: BirthBand) => (band === 'two_years' ? `${label}: by locality, born in the two years` : `${label}: by ${BAND_NAME[band]} of birth`);
@@ -197,7 +200,7 @@ export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettin
       })}${barChart({
         title: `Rate per indicator, all localities (as at ${t.asAt})`,
         valueLabel: 'per cent of children under two',
-        data: evidenced.map((ind) => ({ label: ind.label, value: rateOf(s, ind.id) ?? 0 })),
+        data: evidenced.map((ind) => ({ label: ind.short, value: rateOf(s, ind.id) ?? 0 })),
         format: (v: number) => `${v.toFixed(1)}%`,
         note: `A suppressed rate is drawn as 0 and shown as – in the tables.${missing.length ? ` Not drawn, not evidenced: ${missing.map((i) => i.label).join('; ')}.` : ''}`,
       })}`,
@@ -233,13 +236,17 @@ export function renderStartWell(t: StartWellTables, disclosure: DisclosureSettin
           series: [...new Set(runs.flatMap((r) => r.localities))].sort().map((l) => ({ name: l, values: runs.map((r) => r.children.byLocality[l]?.value ?? null) })),
           yLabel: 'children',
           xLabel: 'as-at date',
-        })}${lineChart({
-          title: 'Indicator rates, all localities',
-          xLabels: runs.map((r) => axisDate(r.asAt)),
-          series: evidenced.map((ind) => ({ name: ind.label, values: runs.map((r) => rateOf(r, ind.id)) })),
-          yLabel: 'per cent',
-          xLabel: 'as-at date',
-          format: (v: number) => `${v.toFixed(1)}%`,
+        })}${[['Indicator rates, all localities: pregnancy, birth and reviews', false], ['Indicator rates, all localities: the household', true]].map(([title, household]) => {
+          // two charts, so every line has its own colour (the palette has 12) and the legend stays readable
+          const series = evidenced.filter((ind) => isHousehold(ind) === household);
+          return series.length === 0 ? '' : lineChart({
+            title: title as string,
+            xLabels: runs.map((r) => axisDate(r.asAt)),
+            series: series.map((ind) => ({ name: ind.short, values: runs.map((r) => rateOf(r, ind.id)) })),
+            yLabel: 'per cent',
+            xLabel: 'as-at date',
+            format: (v: number) => `${v.toFixed(1)}%`,
+          });
         })}`,
     },
     ...(linkage ? [linkageSection(linkage, disclosure)] : []),
