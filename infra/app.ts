@@ -15,8 +15,8 @@ function gitCommit(): string {
   }
 }
 
-export function buildApp(opts: { codeVersion?: string } = {}): { app: App; stack: LocalityPipelineStack } {
-  const app = new App({ postCliContext: APP_CONTEXT });
+export function buildApp(opts: { codeVersion?: string; outdir?: string } = {}): { app: App; stack: LocalityPipelineStack } {
+  const app = new App({ postCliContext: APP_CONTEXT, ...(opts.outdir ? { outdir: opts.outdir } : {}) });
   const runTimeoutMinutes = Number(app.node.tryGetContext('runTimeoutMinutes') ?? 0);
   if (!Number.isInteger(runTimeoutMinutes) || runTimeoutMinutes < 0) throw new Error(`context runTimeoutMinutes: expected a whole number of minutes, got ${String(app.node.tryGetContext('runTimeoutMinutes'))}`);
   const stack = new LocalityPipelineStack(app, 'LocalityPipeline', {

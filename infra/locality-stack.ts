@@ -17,10 +17,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { BACKFILL_CONCURRENCY, buildBackfillDefinition } from '../pipelines/backfill/definition.ts';
 import { buildRunDefinition, CONTROL_TASKS } from '../pipelines/definition.ts';
-import { BACKFILL_RESULTS_DIR, CURATED_TABLES, type Zone } from '../pipelines/layout.ts';
+
+export { BACKFILL_CONCURRENCY };
+import { CURATED_TABLES, type Zone } from '../pipelines/layout.ts';
 import { PIPELINE_STAGE_NAMES } from '../pipelines/stages/index.ts';
 import { EXAMPLE_QUERIES } from './example-queries.ts';
 import { CURATED_TABLE_COLUMNS, MANIFEST_COLUMNS, projection } from './glue-tables.ts';
@@ -36,7 +38,6 @@ import { s3GrantsOf, taskData, zonesOf } from './stage-access.ts';
 export const TASKS = [...CONTROL_TASKS, ...PIPELINE_STAGE_NAMES, 'backfill-plan'] as const;
 export const GLUE_DATABASE = 'locality_pipeline';
 export const ATHENA_WORKGROUP = 'locality-pipeline';
-export const BACKFILL_CONCURRENCY = 2;
 
 /** Context the app needs (feature flags used by this stack). */
 export const APP_CONTEXT = { '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2': true };
@@ -251,35 +252,16 @@ export class LocalityPipelineStack extends Stack {
       input: events.RuleTargetInput.fromObject({ marker: events.EventField.fromPath('$.detail.object.key'), ranBy: 'eventbridge:ready-marker' }),
     }));
 
-    // ---- the backfill state machine: Distributed Map over as-at dates ---------------------------
-    const bf = new Construct(this, 'Backfill');
-    const plan = new tasks.LambdaInvoke(bf, 'Plan backfill', {
-      lambdaFunction: functions['backfill-plan']!,
-      payloadResponseOnly: true,
-      resultPath: '$.plan',
+    // ---- the backfill state machine: Distributed Map over as-at dates (pipelines/backfill/definition.ts) ----
+    const backfill = buildBackfillDefinition(new Construct(this, 'Backfill'), {
+      planFunction: functions['backfill-plan']!,
+      runStateMachine: this.runStateMachine,
+      resultBucket: this.buckets.outputs,
+      concurrency: BACKFILL_CONCURRENCY,
     });
-    const each = new sfn.DistributedMap(bf, 'Each as-at date', {
-      itemsPath: '$.plan.periods',
-      maxConcurrency: BACKFILL_CONCURRENCY,
-      toleratedFailurePercentage: 0,
-      mapExecutionType: sfn.StateMachineType.STANDARD,
-      resultWriterV2: new sfn.ResultWriterV2({ bucket: this.buckets.outputs, prefix: BACKFILL_RESULTS_DIR }),
-      resultPath: '$.results',
-    });
-    each.itemProcessor(new tasks.StepFunctionsStartExecution(bf, 'Run one as-at date', {
-      stateMachine: this.runStateMachine,
-      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      associateWithParent: true,
-      input: sfn.TaskInput.fromObject({
-        asAt: sfn.JsonPath.stringAt('$.asAt'),
-        force: sfn.JsonPath.stringAt('$.force'),
-        ranBy: sfn.JsonPath.stringAt('$.ranBy'),
-        config: sfn.JsonPath.objectAt('$.config'),
-      }),
-    }));
     this.backfillStateMachine = new sfn.StateMachine(this, 'BackfillStateMachine', {
       comment: 'Runs the pipeline once per as-at date between two dates (idempotent: dates already done are skipped)',
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(each)),
+      definitionBody: sfn.DefinitionBody.fromChainable(backfill.chain),
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
       logs: { destination: this.stateMachineLogs('BackfillLogs'), level: sfn.LogLevel.ALL, includeExecutionData: false },

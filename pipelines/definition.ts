@@ -262,7 +262,7 @@ export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapC
 }
 
 /** Replaces the CloudFormation intrinsics left in the rendered ASL (the partition in service ARNs) with plain strings. */
-function concrete(v: unknown): unknown {
+export function concrete(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(concrete);
   if (!v || typeof v !== 'object') return v;
   const o = v as Record<string, unknown>;

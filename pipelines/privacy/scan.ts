@@ -5,6 +5,7 @@
  * record it belongs to (pseudonymous record ids). It never repeats a leaked value, in the result or in logs.
  */
 import type { ObjectStore } from '../io/object-store.ts';
+import { CONTROL_DIRS } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { ParquetDistinctScanner } from './parquet-distinct.ts';
 import { unitsOf, unitsOfBuffer, formatOf, type FileFormat, type TextUnit } from './extract.ts';
@@ -412,6 +413,9 @@ export interface StagedSet {
  * run's staged set instead: what it is about to release), curated objects under .../as_at=D/, and objects in
  * either zone that belong to no as-at date (e.g. a trend kept across runs). `_releases/` is the local store of
  * released sets behind the published folders (the same files again): not listed twice.
+ * The outputs zone's control folders (CONTROL_DIRS: run locks, backfill results) are operational state, not published:
+ * the lock of the run being published is held while it scans, so counting it would make the scan differ between a
+ * locked and an unlocked run.
  */
 export async function publishedObjects(stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, exclude: (zone: string, key: string) => boolean = () => false, staged?: StagedSet): Promise<ScanTarget[]> {
   const out: ScanTarget[] = [];
@@ -420,6 +424,7 @@ export async function publishedObjects(stores: { outputs: ObjectStore; curated: 
   for (const [zone, store] of [['outputs', stores.outputs], ['curated', stores.curated]] as const) {
     for (const o of await store.list('')) {
       if (o.key.startsWith('_releases/') || exclude(zone, o.key)) continue;
+      if (zone === 'outputs' && CONTROL_DIRS.some((d) => o.key.startsWith(d))) continue;
       if (zone === 'outputs' && staged ? !dated(o.key) : ours(o.key)) out.push({ zone, store, key: o.key });
     }
   }
