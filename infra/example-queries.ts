@@ -92,3 +92,24 @@ GROUP BY type, source
 ORDER BY type, source`,
   },
 ];
+
+/**
+ * A query as installed for Athena: each `{{table}}` becomes that Glue table restricted to one as-at partition by an
+ * execution parameter (`WHERE as_at = ?`: give the as-at date in ExecutionParameters, once per `?`, or in the
+ * console's parameter boxes), so nobody edits a date into the SQL. A literal in the predicate keeps partition
+ * projection pruning to the one date.
+ */
+export function athenaNamedQuery(q: ExampleQuery, database: string): { sql: string; parameters: number } {
+  let parameters = 0;
+  const sql = q.sql.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (_m, table: string) => {
+    parameters++;
+    return `(SELECT * FROM "${database}".${table} WHERE as_at = ?)`;
+  });
+  return { sql, parameters };
+}
+
+/** The ExecutionParameters for one as-at date: the date, quoted as an Athena string literal, once per `?`. */
+export function asAtExecutionParameters(q: ExampleQuery, database: string, asAt: string): string[] {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(asAt)) throw new Error(`as-at date "${asAt}": expected YYYY-MM-DD`);
+  return Array.from({ length: athenaNamedQuery(q, database).parameters }, () => `'${asAt}'`);
+}

@@ -22,9 +22,9 @@ import { BACKFILL_CONCURRENCY, buildBackfillDefinition } from '../pipelines/back
 import { buildRunDefinition, CONTROL_TASKS } from '../pipelines/definition.ts';
 
 export { BACKFILL_CONCURRENCY };
-import { CURATED_TABLES, type Zone } from '../pipelines/layout.ts';
+import { CURATED_TABLES, MANIFEST_LINES_ROOT, type Zone } from '../pipelines/layout.ts';
 import { PIPELINE_STAGE_NAMES } from '../pipelines/stages/index.ts';
-import { EXAMPLE_QUERIES } from './example-queries.ts';
+import { athenaNamedQuery, EXAMPLE_QUERIES } from './example-queries.ts';
 import { CURATED_TABLE_COLUMNS, MANIFEST_COLUMNS, projection } from './glue-tables.ts';
 import { AccessLogBucket, SecureBucket } from './secure-defaults/buckets.ts';
 import { logGroupPrefix, PipelineFunction } from './secure-defaults/functions.ts';
@@ -139,10 +139,11 @@ export class LocalityPipelineStack extends Stack {
         name: 'run_manifests',
         tableType: 'EXTERNAL_TABLE',
         partitionKeys: [{ name: 'as_at', type: 'string' }],
-        parameters: { classification: 'json', ...projection(`s3://${this.buckets.outputs.bucketName}/as_at=\${as_at}/`) },
+        // one JSON line per run manifest, in its own prefix (pipelines/manifest.ts writeManifest: keys.manifestLine)
+        parameters: { classification: 'json', ...projection(`s3://${this.buckets.outputs.bucketName}/${MANIFEST_LINES_ROOT}as_at=\${as_at}/`) },
         storageDescriptor: {
           columns: MANIFEST_COLUMNS,
-          location: `s3://${this.buckets.outputs.bucketName}/`,
+          location: `s3://${this.buckets.outputs.bucketName}/${MANIFEST_LINES_ROOT}`,
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
           serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', parameters: { 'ignore.malformed.json': 'true' } },
@@ -169,13 +170,14 @@ export class LocalityPipelineStack extends Stack {
     });
 
     for (const q of EXAMPLE_QUERIES) {
+      // one as-at partition of each Glue table, the date an execution parameter (`?`), given once per `?`
+      const { sql, parameters } = athenaNamedQuery(q, GLUE_DATABASE);
       const nq = new athena.CfnNamedQuery(this, `Query-${q.name}`, {
         name: q.name,
-        description: `${q.description} Set the as-at date (YYYY-MM-DD) before running.`.slice(0, 1024),
+        description: `${q.description} Parameters: the as-at date as 'YYYY-MM-DD', ${parameters === 1 ? 'once' : `${parameters} times (once per ?)`}.`.slice(0, 1024),
         database: GLUE_DATABASE,
         workGroup: ATHENA_WORKGROUP,
-        // the same table reference the Athena QueryEngine uses: one as-at partition of the Glue table
-        queryString: q.sql.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, `(SELECT * FROM "${GLUE_DATABASE}".$1 WHERE as_at = 'YYYY-MM-DD')`),
+        queryString: sql,
       });
       nq.node.addDependency(workgroup);
     }

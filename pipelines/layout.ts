@@ -47,6 +47,9 @@ export const CONTROL_DIRS = [RUN_LOCKS_DIR, BACKFILL_RESULTS_DIR] as const;
 /** The published target lists of an as-at date: keys.output(asAt, TARGET_LISTS_DIR + file). */
 export const TARGET_LISTS_DIR = 'target-lists/';
 
+/** The run manifests as JSON lines (outputs zone), one object per run, for the Glue table run_manifests. */
+export const MANIFEST_LINES_ROOT = 'run_manifests/';
+
 export const keys = {
   landingPrefix: (source: string, feed: string) => `${source}/${feed}/`,
   lookup: (file: string) => `${LOOKUPS_PREFIX}${file}`,
@@ -67,6 +70,8 @@ export const keys = {
   runLock: (asAt: string, generation: number) => `${RUN_LOCKS_DIR}as_at=${asAt}/run-lock.${String(generation).padStart(6, '0')}.json`,
   /** A run's own manifest (its state while it runs, and after it failed or awaits sign-off), in the outputs zone. */
   runManifest: (asAt: string, runId: string) => `_runs/as_at=${asAt}/${runId}/manifest.json`,
+  /** The run's manifest as one JSON line (the Glue table run_manifests reads these; rewritten with the manifest). */
+  manifestLine: (asAt: string, runId: string) => `${MANIFEST_LINES_ROOT}as_at=${asAt}/${runId}.json`,
   /** The id of the run last prepared for the date (outputs zone): where `run` finds the manifest of a failed run. */
   lastRun: (asAt: string) => `_runs/as_at=${asAt}/last-run.json`,
   /** The release marker in the outputs zone: which run's set is live for the date, and each file's SHA-256. */
@@ -128,7 +133,8 @@ const MATCH_SHARDS = keys.secure(D, 'match/shards/');
 const QUARANTINE = keys.secure(D, 'quarantine/');
 /** The run lock (pipelines/io/run-lock.ts): prepare takes it, finalise / record-failure release it. */
 const RUN_LOCKS = keys.runLockPrefix(D);
-const manifestAndLock: ZoneUse = { read: [MANIFEST, RUNS, RUN_LOCKS], list: [RUN_LOCKS, RUNS], write: [RUNS, RUN_LOCKS], delete: [RUN_LOCKS] };
+/** Every run manifest is written twice: pretty under _runs/ and as one JSON line under run_manifests/ (Glue). */
+const manifestAndLock: ZoneUse = { read: [MANIFEST, RUNS, RUN_LOCKS], list: [RUN_LOCKS, RUNS], write: [RUNS, MANIFEST_LINES_ROOT, RUN_LOCKS], delete: [RUN_LOCKS] };
 const lookups: ZoneUse = { read: [LOOKUPS_PREFIX], list: [LOOKUPS_PREFIX] };
 
 export const TASK_DATA: Record<string, TaskData> = {

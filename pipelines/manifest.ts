@@ -238,9 +238,14 @@ export async function readLatestRunManifest(outputs: ObjectStore, asAt: string):
   return readRunManifest(outputs, asAt, runId);
 }
 
-/** Writes the run's own manifest (the published copy is written into its set when it is released). */
+/**
+ * Writes the run's own manifest (the published copy is written into its set when it is released), and the same
+ * manifest as one JSON line under run_manifests/ for the Glue table of that name (Athena's JSON SerDe reads one
+ * object per line; the pretty-printed manifest would not parse there).
+ */
 export async function writeManifest(outputs: ObjectStore, m: Manifest): Promise<void> {
   await outputs.put(keys.runManifest(m.asAt, m.runId), manifestJson(m));
+  await outputs.put(keys.manifestLine(m.asAt, m.runId), `${JSON.stringify(m)}\n`);
 }
 
 export { manifestJson };

@@ -8,14 +8,14 @@
  * Two `_READY` markers for one date start one run: the second execution fails, naming the first.
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generate } from '../../fixtures/generator/generate.ts';
 import { buildApp } from '../../infra/app.ts';
 import { RUN_LOCKED_ERROR } from '../../pipelines/io/run-lock.ts';
-import { ZONES, keys, type Zone } from '../../pipelines/layout.ts';
+import { MANIFEST_LINES_ROOT, ZONES, keys, type Zone } from '../../pipelines/layout.ts';
 import { runLocal } from '../../pipelines/local/runner.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import { ZONE_BUCKET_ENV } from '../../functions/lib/ports.ts';
@@ -39,13 +39,16 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function walk(root: string): Promise<string[]> {
+/** Every file under root, following symlinks (a local release is a link to its set under _releases/). */
+async function walk(root: string, skip: (key: string) => boolean = () => false): Promise<string[]> {
   const out: string[] = [];
   const go = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await go(p);
-      else out.push(relative(root, p).split(sep).join('/'));
+    for (const name of await readdir(d).catch(() => [] as string[])) {
+      const p = join(d, name);
+      const key = relative(root, p).split(sep).join('/');
+      if (skip(key)) continue;
+      if ((await stat(p)).isDirectory()) await go(p);
+      else out.push(key);
     }
   };
   await go(root);
@@ -68,9 +71,18 @@ async function getObject(client: S3Client, bucket: string, key: string): Promise
   return Buffer.from(await r.Body!.transformToByteArray());
 }
 
+const TIMINGS = ['startedAt', 'finishedAt', 'durationMs', 'at'];
+
 /** The manifest without what may differ between two executions of the same run: its timings. */
 function normalisedManifest(raw: Buffer): unknown {
-  return JSON.parse(raw.toString('utf8'), (k, v: unknown) => (['startedAt', 'finishedAt', 'durationMs'].includes(k) ? '<normalised>' : v));
+  return JSON.parse(raw.toString('utf8'), (k, v: unknown) => (TIMINGS.includes(k) ? '<timing>' : v));
+}
+
+/** The release marker lists each published file's SHA-256: the manifest's (it holds timings) and its own timings aside. */
+function normalisedReleaseMarker(raw: Buffer): unknown {
+  const m = normalisedManifest(raw) as { files?: Array<{ name: string; sha256?: string; bytes?: number }> };
+  for (const f of m.files ?? []) if (f.name === 'manifest.json') Object.assign(f, { sha256: '<manifest>', bytes: '<manifest>' });
+  return m;
 }
 
 /** Where two JSON values first differ, as a path and the two values (for a readable failure). */
@@ -132,10 +144,11 @@ describeWithMoto('the deployed path: synthesized bundles in Lambda-like processe
     // 4. the deployed run, as EventBridge starts it from the first marker; while it holds the date, the second
     //    marker's execution starts and must be refused
     execution = await timed('deployed run', () => executeDeployed(host, 'first-ready', { marker: MARKERS[0]!, ranBy: RAN_BY }, {
-      afterTask: async (state) => {
+      afterTask: async (state, result) => {
         if (state !== 'Prepare run' || second) return;
         second = await executeDeployed(host, 'second-ready', { marker: MARKERS[1]!, ranBy: RAN_BY });
-        manifestDuringSecond = JSON.parse((await getObject(client, buckets.outputs, keys.manifest(AS_AT))).toString('utf8'));
+        const runId = (result as { runId: string }).runId;
+        manifestDuringSecond = JSON.parse((await getObject(client, buckets.outputs, keys.runManifest(AS_AT, runId))).toString('utf8'));
       },
     }));
     // 5. the local run of the same landing and config, with the same code version and the same who-ran-it (the
@@ -180,16 +193,20 @@ describeWithMoto('the deployed path: synthesized bundles in Lambda-like processe
     const differences: string[] = [];
     let compared = 0;
     for (const zone of ['secure', 'curated', 'outputs'] as const) {
-      const localKeys = await walk(join(local, zone));
+      // locally the released set is a link to its folder under outputs/_releases/ (the same files again): the
+      // published view is compared, as readers see it
+      const localKeys = await walk(join(local, zone), (key) => zone === 'outputs' && key.startsWith('_releases/'));
       const s3Keys = await listKeys(client, buckets[zone]);
       expect(s3Keys, `${zone}: the same objects`).toEqual(localKeys);
       for (const key of s3Keys) {
         const [a, b] = [await readFile(join(local, zone, ...key.split('/'))), await getObject(client, buckets[zone], key)];
         compared++;
-        if (zone === 'outputs' && key === keys.manifest(AS_AT)) {
-          const [ma, mb] = [normalisedManifest(a), normalisedManifest(b)];
+        const manifest = zone === 'outputs' && (key.endsWith('/manifest.json') || key.startsWith(MANIFEST_LINES_ROOT));
+        const marker = zone === 'outputs' && key.endsWith('/_CURRENT.json');
+        if (manifest || marker) { // the released manifest, the run's own, its JSON line; the release marker
+          const [ma, mb] = manifest ? [normalisedManifest(a), normalisedManifest(b)] : [normalisedReleaseMarker(a), normalisedReleaseMarker(b)];
           if (JSON.stringify(ma) !== JSON.stringify(mb)) differences.push(`${zone}/${key} (beyond timings): ${firstDifference(ma, mb)}`);
-          expect(JSON.parse(b.toString('utf8')).ranBy).toBe(RAN_BY);
+          if (manifest) expect(JSON.parse(b.toString('utf8')).ranBy).toBe(RAN_BY);
         } else if (!a.equals(b)) {
           differences.push(key.endsWith('.json') ? `${zone}/${key}: ${firstDifference(JSON.parse(a.toString('utf8')), JSON.parse(b.toString('utf8')))}` : `${zone}/${key}`);
         }

@@ -34,6 +34,7 @@ async function files(root: string): Promise<Map<string, string>> {
 /** The files that differ between two identical runs: those that carry timings. */
 const timed = (runId: string) => [
   join('outputs', '_runs', `as_at=${AS_AT}`, runId, 'manifest.json'), join('outputs', `as_at=${AS_AT}`, '_CURRENT.json'), join('outputs', `as_at=${AS_AT}`, 'manifest.json'),
+  join('outputs', 'run_manifests', `as_at=${AS_AT}`, `${runId}.json`), // the run manifest as one JSON line (Glue run_manifests)
 ].sort();
 
 const withoutTimings = (m: Record<string, unknown>) =>
