@@ -16,7 +16,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { buildLocalityMap } from '../models/localities.ts';
 import { SOURCES } from '../pipelines/feeds/catalogue.ts';
-import { keys, TARGET_LISTS_DIR, TASK_DATA, type Zone } from '../pipelines/layout.ts';
+import { keys, MANIFEST_LINES_ROOT, TARGET_LISTS_DIR, TASK_DATA, type Zone } from '../pipelines/layout.ts';
 import { localityFileName } from '../pipelines/reports/target-lists/build.ts';
 import { REPO_ROOT } from './secure-defaults/functions.ts';
 
@@ -71,7 +71,9 @@ export class AccessRoles extends Construct {
     }
 
     this.ig = new iam.Role(this, 'InformationGovernance', { assumedBy: account, description: 'Information governance: match audit reports, manifests, curated tables through Athena' });
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [outputs.arnForObjects(keys.output('*', 'match-audit/*')), outputs.arnForObjects(keys.manifest('*'))] }));
+    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [outputs.arnForObjects(keys.output('*', 'match-audit/*')), outputs.arnForObjects(keys.manifest('*')), outputs.arnForObjects(`${MANIFEST_LINES_ROOT}*`)] }));
+    // the run_manifests table (Athena lists its partition folders in the outputs zone, nothing else there)
+    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [outputs.bucketArn], conditions: { StringLike: { 's3:prefix': [`${MANIFEST_LINES_ROOT}*`] } } }));
     this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [curated.arnForObjects('*')] }));
     this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket', 's3:GetBucketLocation'], resources: [curated.bucketArn, athenaResults.bucketArn] }));
     this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], resources: [athenaResults.arnForObjects('results/*')] }));

@@ -62,6 +62,10 @@ describe('information governance', () => {
     expect(can(ig, 's3:GetObject', b.outputs, `as_at=${D}/match-audit/report.json`)).toBe('allow');
     expect(can(ig, 's3:GetObject', b.outputs, `as_at=${D}/manifest.json`)).toBe('allow');
     expect(can(ig, 's3:GetObject', b.curated, `scores/as_at=${D}/part-00000.parquet`)).toBe('allow');
+    // the run_manifests table through Athena: the manifest lines and a listing of their folder, nothing else listed
+    expect(can(ig, 's3:GetObject', b.outputs, `run_manifests/as_at=${D}/run-1.json`)).toBe('allow');
+    expect(can(ig, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `run_manifests/as_at=${D}/` })).toBe('allow');
+    expect(can(ig, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/` })).toBe('implicit-deny');
     expect(can(ig, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/North.csv`)).toBe('implicit-deny');
     expect(can(ig, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('explicit-deny');
     expect(evaluate(t, { role: ig, action: 'athena:StartQueryExecution', resource: `arn:aws:athena:eu-west-2:${ACCOUNT}:workgroup/locality-pipeline` }).decision).toBe('allow');
