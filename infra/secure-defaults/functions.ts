@@ -15,10 +15,20 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localitySettingsSchema } from '../../models/config.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Native modules the bundle leaves out: provided by the DuckDB layer (arm64 build). */
+/**
+ * The reference lookups bundled beside every function, at the paths the run config defaults to (models/config.ts
+ * localities: postcode directory, ward -> locality, ward names): the families and publish stages read them by
+ * relative path, and Lambda's working directory is the bundle root. A run config naming other files reads them from
+ * landing lookups/ instead (pipelines/stages/families.ts readLookup).
+ */
+const defaults = localitySettingsSchema.parse({});
+export const BUNDLED_LOOKUPS = [defaults.postcodeDirectory, defaults.wardLocalities, defaults.wardNames];
+
 export const EXTERNAL_MODULES = ['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-arm64'];
 
 /** Every log group of the stack is named under this prefix (the KMS key lets CloudWatch Logs use it for these only). */
@@ -81,15 +91,14 @@ export class PipelineFunction extends Construct {
         externalModules: EXTERNAL_MODULES,
         define: { 'import.meta.url': '__locality_import_meta_url' },
         banner: 'const __locality_import_meta_url = require("url").pathToFileURL(__filename).href;',
-        // the reference lookups (postcode directory, ward -> locality) the families stage reads by relative path:
-        // Lambda's working directory is the bundle root, so they resolve as they do from a checkout
+        // the reference lookups (BUNDLED_LOOKUPS) at the relative paths the stages read them by
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `mkdir -p "${outputDir}/fixtures/lookups"`,
-            `cp "${inputDir}/fixtures/lookups/postcode-directory.csv" "${inputDir}/fixtures/lookups/localities.json" "${outputDir}/fixtures/lookups/"`,
-          ],
+          afterBundling: (inputDir: string, outputDir: string) => BUNDLED_LOOKUPS.flatMap((f) => [
+            `mkdir -p "${outputDir}/${dirname(f)}"`,
+            `cp "${inputDir}/${f}" "${outputDir}/${f}"`,
+          ]),
         },
       },
     });

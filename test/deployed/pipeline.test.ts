@@ -208,6 +208,11 @@ describeWithMoto('the deployed path: synthesized bundles in Lambda-like processe
           if (JSON.stringify(ma) !== JSON.stringify(mb)) differences.push(`${zone}/${key} (beyond timings): ${firstDifference(ma, mb)}`);
           if (manifest) expect(JSON.parse(b.toString('utf8')).ranBy).toBe(RAN_BY);
         } else if (!a.equals(b)) {
+          if (process.env.LOCALITY_KEEP_DEPLOYED) {
+            // kept beside the local run's copy for a diff (work/deployed/<zone>/<key>)
+            await mkdir(join(work, 'deployed', zone, ...key.split('/').slice(0, -1)), { recursive: true });
+            await writeFile(join(work, 'deployed', zone, ...key.split('/')), b);
+          }
           differences.push(key.endsWith('.json') ? `${zone}/${key}: ${firstDifference(JSON.parse(a.toString('utf8')), JSON.parse(b.toString('utf8')))}` : `${zone}/${key}`);
         }
       }
