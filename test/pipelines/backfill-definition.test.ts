@@ -42,8 +42,8 @@ describe('the backfill definition (rendered ASL)', () => {
     expect(child.Parameters!.Input).toMatchObject({ 'asAt.$': '$.asAt', 'force.$': '$.force', 'ranBy.$': '$.ranBy', 'config.$': '$.config' });
     const req = backfillRequestSchema.parse({ from: '2026-01-01', to: '2026-02-28', every: 'month', config: { configVersion: 'x' } });
     expect(planBackfill(req).periods.map((p) => p.config)).toEqual([{ configVersion: 'x' }, { configVersion: 'x' }]);
-    // no config given: null, which the run reads as its default
-    expect(planBackfill(backfillRequestSchema.parse({ from: '2026-01-01', to: '2026-01-31', every: 'month' })).periods[0]!.config).toBeNull();
+    // no config given: {}, the run's defaults
+    expect(planBackfill(backfillRequestSchema.parse({ from: '2026-01-01', to: '2026-01-31', every: 'month' })).periods[0]!.config).toEqual({});
   });
 });
 
