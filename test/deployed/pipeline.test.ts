@@ -153,6 +153,11 @@ describeWithMoto('the deployed path: synthesized bundles in Lambda-like processe
     }));
     // 5. the local run of the same landing and config, with the same code version and the same who-ran-it (the
     //    match audit report shows it), so only the manifest's timings may differ
+    //    and the deployment's ref-pseudonym key (a secret made on first use, kept put-if-absent): the local run
+    //    is given the same one, as a second deployment would keep its own
+    const refKey = await getObject(client, buckets.secure, keys.refKey);
+    await mkdir(join(work, 'local', 'secure', ...keys.refKey.split('/').slice(0, -1)), { recursive: true });
+    await writeFile(join(work, 'local', 'secure', ...keys.refKey.split('/')), refKey);
     Object.assign(process.env, { CODE_VERSION: codeVersion, LOCALITY_RAN_BY: RAN_BY });
     try {
       await timed('local run', () => runLocal({ landing, out: join(work, 'local'), asAt: AS_AT, log: silentLog }));
