@@ -143,8 +143,9 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
     await checkAxe('start-well/report.html');
   }, 120_000);
 
-  it('the match audit report fits and is axe clean', async () => {
-    await checkScreens('match-audit/report.html', 'layout-match-audit', []);
+  it('the match audit report fits, prints on A4 and is axe clean', async () => {
+    await checkScreens('match-audit/report.html', 'layout-match-audit', [/^Headlines and the feeds/]);
+    await checkPrint('match-audit/report.html', 'layout-match-audit');
     await checkAxe('match-audit/report.html');
   }, 120_000);
 });
