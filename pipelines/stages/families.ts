@@ -9,20 +9,20 @@
  *         and the Start Well cohort: dates of birth never leave the secure zone.
  */
 import { z } from 'zod';
-import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
+import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type Family, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
 import { assignLocality } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
 import { cmp } from '../../models/order.ts';
 import { deliveredRows, isCurrentPregnancy } from '../../models/pregnancy.ts';
 import { writeParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { loadLocalityLookups } from '../localities/lookups.ts';
+import { loadLocalityLookups, type LocalityLookups } from '../localities/lookups.ts';
 import { factsTable, readFacts } from '../tables/facts.ts';
 import { FAMILIES, familyToRow, type FamilyRow } from '../tables/families.ts';
 import { FAMILY_MEMBERS, memberRowsOf } from '../tables/family-members.ts';
 import { PERSON_DOBS, personDobsKey } from '../tables/person-dobs.ts';
 import { PERSON_ADDRESS_COLUMNS, personAddressFromRow, personRecordsKey } from '../tables/person-records.ts';
-import { personOfRecordIn, personsTable, readPersonIndex } from '../tables/persons.ts';
+import { personOfRecordIn, personsTable, readPersonIndex, type PersonIndex } from '../tables/persons.ts';
 import { closeTables, openTable, rowsOf, type TableRead } from '../tables/read.ts';
 import { relationshipEnds, relationshipFromRow, relationshipsTable } from '../tables/relationships.ts';
 import { parquetColumns, selectColumns } from '../tables/table.ts';
@@ -71,23 +71,59 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   }
 }
 
-async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'records' | 'facts' | 'relationships', TableRead>, famCfg: FamiliesConfig, stratCfg: StratifyConfig) {
+type FamilyTables = Record<'persons' | 'records' | 'facts' | 'relationships', TableRead>;
+
+/** The families stage in its steps: persons, their addresses and dates of birth, expectant mothers, relationships; families; localities; the three tables. */
+async function formFamilies(ctx: StageContext, tables: FamilyTables, famCfg: FamiliesConfig, stratCfg: StratifyConfig) {
   const asAt = ctx.asAt;
   ctx.progress.start('families: reading persons');
   const personIndex = await readPersonIndex(tables.persons);
-  const { personOfRecord, personIds } = personIndex;
-  const personOf = { get: (recordId: string): string | undefined => {
-    const i = personOfRecord.get(recordId);
-    return i === undefined ? undefined : personIds[i];
-  } };
+  const secure = await readAddressesAndDobs(tables.records, personIndex);
+  const expectant = await readExpectantMothers(ctx, tables.facts, personIndex);
+  const persons = familyPersons(personIndex.personIds, secure, expectant);
+  const { relationships, unmatched: relationshipsUnmatched } = await readRelationships(tables.relationships, personIndex);
+  ctx.progress.stop();
 
-  // secure person records: addresses and dates of birth per person (persons with no secure record still exist: their
-  // records were matched; they have no address)
-  const dobsOf: Array<Array<{ v: string; date: string }> | undefined> = new Array<Array<{ v: string; date: string }> | undefined>(personIds.length);
-  const addressesOf: FamilyPerson['addresses'][] = Array.from({ length: personIds.length }, () => []);
+  ctx.progress.start('families: forming family units', persons.length);
+  const built = buildFamilies(persons, relationships, asAt, famCfg);
+  ctx.progress.stop();
+  ctx.progress.start('families: locality lookup', built.families.length);
+  const located = familyRowsWithLocality(built.families, await loadLocalityLookups(stratCfg, ctx.stores.landing), asAt);
+  ctx.progress.stop();
+  ctx.progress.start('families: writing tables');
+  await writeFamilyTables(ctx, located.rows, built.families, persons);
+
+  const counts: Record<string, number> = {
+    ...built.counts,
+    family_members_rows: located.memberRows,
+    families_unassigned_locality: located.unassigned,
+    relationships_without_person: relationshipsUnmatched,
+    person_records_without_person: secure.recordsWithoutPerson,
+    expectant_mothers: expectant.size,
+  };
+  ctx.progress.stop();
+  ctx.log.info('families formed', { families: built.families.length, unassigned: located.unassigned, alsoIn: built.counts.also_in_memberships });
+  return { counts, byLocality: located.byLocality };
+}
+
+interface SecureOfPersons {
+  /** Each person's dates of birth with the extract each came from (undefined: none recorded). */
+  dobsOf: Array<Array<{ v: string; date: string }> | undefined>;
+  addressesOf: FamilyPerson['addresses'][];
+  recordsWithoutPerson: number;
+}
+
+/**
+ * The secure person records: addresses and dates of birth per person (persons with no secure record still exist:
+ * their records were matched; they have no address).
+ */
+async function readAddressesAndDobs(records: TableRead, personIndex: PersonIndex): Promise<SecureOfPersons> {
+  const n = personIndex.personIds.length;
+  const dobsOf: SecureOfPersons['dobsOf'] = new Array<Array<{ v: string; date: string }> | undefined>(n);
+  const addressesOf: FamilyPerson['addresses'][] = Array.from({ length: n }, () => []);
   let recordsWithoutPerson = 0;
   const personOfNextRecord = personOfRecordIn(personIndex);
-  for await (const r of rowsOf(tables.records)) {
+  for await (const r of rowsOf(records)) {
     const { recordId, extractDate, dateOfBirth: dob, postcode, addressLine1 } = personAddressFromRow(r);
     const i = personOfNextRecord(recordId);
     if (i === undefined) {
@@ -101,32 +137,45 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
     }
     addressesOf[i]!.push({ recordId, extractDate, postcode, addressLine1 });
   }
+  return { dobsOf, addressesOf, recordsWithoutPerson };
+}
 
-  // current pregnancies: a booking on or before the as-at date, not delivered, due no more than six weeks ago
-  const { facts } = await readFacts(ctx, personOf, ['maternity_booking', 'birth'], tables.facts);
-  const delivered = deliveredRows(facts, asAt);
+/** Mothers with a current pregnancy on the as-at date (models/pregnancy.ts). */
+async function readExpectantMothers(ctx: StageContext, facts: TableRead, { personOfRecord, personIds }: PersonIndex): Promise<Set<string>> {
+  const personOf = { get: (recordId: string): string | undefined => {
+    const i = personOfRecord.get(recordId);
+    return i === undefined ? undefined : personIds[i];
+  } };
+  const read = await readFacts(ctx, personOf, ['maternity_booking', 'birth'], facts);
+  const delivered = deliveredRows(read.facts, ctx.asAt);
   const expectant = new Set<string>();
-  for (const f of facts) if (isCurrentPregnancy(f, asAt, delivered)) expectant.add(f.personId);
+  for (const f of read.facts) if (isCurrentPregnancy(f, ctx.asAt, delivered)) expectant.add(f.personId);
+  return expectant;
+}
 
-  // in person id order (as buildFamilies and the dates-of-birth table want them)
+/** The persons as family formation takes them, in person id order (as buildFamilies and the dates-of-birth table want them). */
+function familyPersons(personIds: string[], secure: SecureOfPersons, expectant: ReadonlySet<string>): FamilyPerson[] {
   const byId = personIds.map((_, i) => i).sort((a, b) => cmp(personIds[a]!, personIds[b]!));
-  const persons: FamilyPerson[] = byId.map((i) => ({
+  return byId.map((i) => ({
     personId: personIds[i]!,
-    dateOfBirth: modeOf(dobsOf[i] ?? []),
-    addresses: addressesOf[i]!.sort((a, b) => cmp(a.recordId, b.recordId)),
+    dateOfBirth: modeOf(secure.dobsOf[i] ?? []),
+    addresses: secure.addressesOf[i]!.sort((a, b) => cmp(a.recordId, b.recordId)),
     expectant: expectant.has(personIds[i]!),
   }));
+}
 
+/** Relationships between persons (one whose records are in no person is counted, not kept). */
+async function readRelationships(table: TableRead, { personOfRecord, personIds }: PersonIndex): Promise<{ relationships: FamilyRelationship[]; unmatched: number }> {
   const relationships: FamilyRelationship[] = [];
-  let relationshipsUnmatched = 0;
-  for await (const r of rowsOf(tables.relationships)) {
+  let unmatched = 0;
+  for await (const r of rowsOf(table)) {
     const ends = relationshipEnds(r);
     const fromIndex = personOfRecord.get(ends.fromRecordId);
     const toIndex = personOfRecord.get(ends.toRecordId);
     const from = fromIndex === undefined ? undefined : personIds[fromIndex];
     const to = toIndex === undefined ? undefined : personIds[toIndex];
     if (!from || !to) {
-      relationshipsUnmatched += 1;
+      unmatched += 1;
       continue;
     }
     const rel = relationshipFromRow(r, ends);
@@ -135,52 +184,41 @@ async function formFamilies(ctx: StageContext, tables: Record<'persons' | 'recor
       relationship: rel.relationship, groupRef: rel.groupRef, startDate: rel.startDate, endDate: rel.endDate,
     });
   }
-  ctx.progress.stop();
+  return { relationships, unmatched };
+}
 
-  ctx.progress.start('families: forming family units', persons.length);
-  const built = buildFamilies(persons, relationships, asAt, famCfg);
-  ctx.progress.stop();
-  ctx.progress.start('families: locality lookup', built.families.length);
-  const lookups = await loadLocalityLookups(stratCfg, ctx.stores.landing);
-
+/** Each family's row with its locality (a family the lookups cannot place is flagged why), and the counts by locality. */
+function familyRowsWithLocality(families: Family[], lookups: LocalityLookups, asAt: string): { rows: FamilyRow[]; byLocality: Record<string, number>; unassigned: number; memberRows: number } {
   const byLocality: Record<string, number> = {};
   let unassigned = 0;
-  const familyRows: FamilyRow[] = [];
-  let memberRowCount = 0;
-  for (const f of built.families) {
+  const rows: FamilyRow[] = [];
+  let memberRows = 0;
+  for (const f of families) {
     const loc = assignLocality(f.postcode, lookups.postcodes, lookups.localities, lookups.unassigned);
     if (!loc.assigned) unassigned += 1;
     byLocality[loc.locality] = (byLocality[loc.locality] ?? 0) + 1;
     const primary = f.members.filter((m) => m.membership === 'primary');
-    familyRows.push({
+    rows.push({
       familyId: f.familyId, asAt, locality: loc.locality, wardCode: loc.wardCode, postcodeDistrict: loc.postcodeDistrict,
       members: primary.length, children: primary.filter((m) => m.isChild).length, adults: primary.filter((m) => !m.isChild).length,
       membersElsewhere: f.members.length - primary.length,
       flags: loc.assigned ? f.flags : [...f.flags, loc.wardCode ? 'ward_not_in_any_locality' : 'postcode_not_in_directory'].sort(cmp),
     });
-    memberRowCount += f.members.length;
+    memberRows += f.members.length;
   }
-  ctx.progress.stop();
-  ctx.progress.start('families: writing tables');
-  const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth })); // persons are in person id order
+  return { rows, byLocality, unassigned, memberRows };
+}
+
+/** curated families and family_members, secure person-dobs (persons are in person id order). */
+async function writeFamilyTables(ctx: StageContext, familyRows: FamilyRow[], families: Family[], persons: FamilyPerson[]): Promise<void> {
+  const asAt = ctx.asAt;
+  const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth }));
   // three independent files: DuckDB compresses one while the next one's rows are being serialised
   await allSettledOrThrow([
     writeParquet(ctx.stores.curated, keys.curated('families', asAt), parquetColumns(FAMILIES), familyRows.map(familyToRow)),
-    writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), parquetColumns(FAMILY_MEMBERS), memberRowsOf(built.families)),
+    writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), parquetColumns(FAMILY_MEMBERS), memberRowsOf(families)),
     writeParquet(ctx.stores.secure, personDobsKey(asAt), parquetColumns(PERSON_DOBS), dobRows),
   ]);
-
-  const counts: Record<string, number> = {
-    ...built.counts,
-    family_members_rows: memberRowCount,
-    families_unassigned_locality: unassigned,
-    relationships_without_person: relationshipsUnmatched,
-    person_records_without_person: recordsWithoutPerson,
-    expectant_mothers: expectant.size,
-  };
-  ctx.progress.stop();
-  ctx.log.info('families formed', { families: built.families.length, unassigned, alsoIn: built.counts.also_in_memberships });
-  return { counts, byLocality };
 }
 
 export const stage = defineStage('families', familiesInputSchema, familiesStage);

@@ -33,6 +33,8 @@ import { defineStage } from './stage.ts';
 import { writePairTable } from './match-pairs.ts';
 import { linkageConfigSchema, SENSITIVITY_OFFSETS } from './match-config.ts';
 import { PARENT_LIKE_RELATIONSHIPS, type RelationshipType } from '../../matching/records.ts';
+import { PERSONS } from '../tables/persons.ts';
+import { parquetColumns } from '../tables/table.ts';
 
 export { linkageConfigSchema };
 
@@ -286,13 +288,31 @@ async function readConstraints(ctx: StageContext): Promise<{ cannotLink: Array<[
 
 /** The curated persons, pairs and links tables, the model and clustering report, and the secure review sample. */
 async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: LinkageConfig): Promise<Record<string, number>> {
-  const { table, pairs, clustering, model } = res;
+  const { pairs, clustering } = res;
   const asAt = ctx.asAt;
-  const n = table.n;
-  const ids = table.ids;
-  const ruleNames = model.blocking.rules.map((r) => r.rule);
+  const persons = personsOfRecords(res);
+  const { kept, linked } = keptAndLinkedPairs(res, cfg);
+  // The three tables are written side by side: each one's DuckDB work (join, Parquet encoding) overlaps the
+  // others' line writing. Each table's bytes depend only on its own rows.
+  const [, pairsWritten, linksAccepted] = await allSettledOrThrow([
+    writeParquet(ctx.stores.curated, keys.curated('persons', asAt), parquetColumns(PERSONS), persons.rows),
+    writePairTable(ctx.stores.curated, keys.curated('pairs', asAt), pairTableOf(res, persons.order, kept)),
+    writePairTable(ctx.stores.curated, keys.curated('links', asAt), pairTableOf(res, persons.order, linked)),
+  ]);
+  await writeModelAndClustering(ctx, res, cfg);
+  return {
+    records: res.table.n,
+    candidatePairs: pairs.count,
+    pairsWritten,
+    linksAccepted,
+    mergesRefused: clustering.refused.length,
+    persons: persons.count,
+  };
+}
 
-  // persons: one row per record, sorted by record_id
+/** persons: one row per record, sorted by record_id, each person named by its smallest record id; `order`: the records in record_id order. */
+function personsOfRecords({ table, clustering }: LinkResult): { rows: ParquetRow[]; order: number[]; count: number } {
+  const { n, ids } = table;
   const smallest = new Map<number, string>();
   for (let i = 0; i < n; i++) {
     const c = clustering.cluster[i]!;
@@ -302,25 +322,13 @@ async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: Linkag
   const personOfCluster = new Map<number, string>();
   for (const [c, id] of smallest) personOfCluster.set(c, personIdOf(id));
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
-  const personRows = order.map((i) => ({ record_id: ids[i]!, person_id: personOfCluster.get(clustering.cluster[i]!)! }));
+  const rows = order.map((i) => ({ record_id: ids[i]!, person_id: personOfCluster.get(clustering.cluster[i]!)! }));
+  return { rows, order, count: personOfCluster.size };
+}
 
-  // pairs (above the floor) and links (accepted), each pair with its ids in sorted order; record rank in
-  // record_id order makes sorting pairs by (smaller id, larger id) a sort of integers
-  const rank = new Int32Array(n);
-  order.forEach((i, k) => { rank[i] = k; });
-  const idsByRank = order.map((i) => ids[i]!);
-  const pairTable = (idx: number[]) => {
-    const sorted = sortPairsByIds(idx, pairs.l, pairs.r, rank);
-    return {
-      idsByRank, ruleNames, count: sorted.length,
-      lo: (k: number) => Math.min(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
-      hi: (k: number) => Math.max(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
-      weight: (k: number) => Number(pairs.weight[sorted[k]!]!.toPrecision(12)),
-      probability: (k: number) => Number(pairs.probability[sorted[k]!]!.toPrecision(12)),
-      // the first blocking rule that found the pair
-      rule: (k: number) => { const m = pairs.mask[sorted[k]!]!; return 31 - Math.clz32(m & -m); },
-    };
-  };
+/** The pairs kept (at or above linkage.pairsMinProbability) and the links (accepted and merged by clustering). */
+function keptAndLinkedPairs(res: LinkResult, cfg: LinkageConfig): { kept: number[]; linked: number[] } {
+  const { pairs, clustering } = res;
   const kept: number[] = [];
   for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) kept.push(p);
   const linked: number[] = [];
@@ -329,15 +337,33 @@ async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: Linkag
     if (!isAccepted(res, p)) continue;
     if (clustering.accepted[linkIdx++]) linked.push(p);
   }
-  // The three tables are written side by side: each one's DuckDB work (join, Parquet encoding) overlaps the
-  // others' line writing. Each table's bytes depend only on its own rows.
-  const [, pairsWritten, linksAccepted] = await allSettledOrThrow([
-    writeParquet(ctx.stores.curated, keys.curated('persons', asAt), [{ name: 'record_id', type: 'VARCHAR' }, { name: 'person_id', type: 'VARCHAR' }], personRows),
-    writePairTable(ctx.stores.curated, keys.curated('pairs', asAt), pairTable(kept)),
-    writePairTable(ctx.stores.curated, keys.curated('links', asAt), pairTable(linked)),
-  ]);
+  return { kept, linked };
+}
 
-  // model and clustering report (curated: ids and numbers only), review sample (secure: compared values)
+/**
+ * A pair table's rows for writePairTable, each pair with its ids in sorted order: record rank in record_id order
+ * (`order`) makes sorting pairs by (smaller id, larger id) a sort of integers.
+ */
+function pairTableOf({ table, pairs, model }: LinkResult, order: number[], idx: number[]): Parameters<typeof writePairTable>[2] {
+  const rank = new Int32Array(table.n);
+  order.forEach((i, k) => { rank[i] = k; });
+  const sorted = sortPairsByIds(idx, pairs.l, pairs.r, rank);
+  return {
+    idsByRank: order.map((i) => table.ids[i]!), ruleNames: model.blocking.rules.map((r) => r.rule), count: sorted.length,
+    lo: (k: number) => Math.min(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
+    hi: (k: number) => Math.max(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
+    weight: (k: number) => Number(pairs.weight[sorted[k]!]!.toPrecision(12)),
+    probability: (k: number) => Number(pairs.probability[sorted[k]!]!.toPrecision(12)),
+    // the first blocking rule that found the pair
+    rule: (k: number) => { const m = pairs.mask[sorted[k]!]!; return 31 - Math.clz32(m & -m); },
+  };
+}
+
+/** The model and the clustering report (curated: ids and numbers only), and the review sample (secure: compared values). */
+async function writeModelAndClustering(ctx: StageContext, res: LinkResult, cfg: LinkageConfig): Promise<void> {
+  const { clustering, model } = res;
+  const ids = res.table.ids;
+  const asAt = ctx.asAt;
   const { timingsMs: _t, ...modelJson } = model;
   await ctx.stores.curated.put(matchKeys.model(asAt), `${JSON.stringify(modelJson, null, 2)}\n`);
   const refused = clustering.refused.map((r) => ({
@@ -358,17 +384,6 @@ async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: Linkag
   await ctx.stores.curated.put(matchKeys.clustering(asAt), `${JSON.stringify({ sizeDistribution: clustering.sizeDistribution, refusedMerges: refused, thresholdSensitivity: sensitivity }, null, 2)}\n`);
   const sample = pairsNearestThreshold(res, cfg.reviewSample).map((p) => explainPair(res, p, { includeValues: true }));
   await ctx.stores.secure.put(matchKeys.reviewSample(asAt), `${JSON.stringify({ threshold: model.threshold, pairs: sample }, null, 2)}\n`);
-
-  const persons = personOfCluster.size;
-  const counts = {
-    records: n,
-    candidatePairs: pairs.count,
-    pairsWritten,
-    linksAccepted,
-    mergesRefused: clustering.refused.length,
-    persons,
-  };
-  return counts;
 }
 
 export const stage = defineStage('match', matchInputSchema, matchStage);
