@@ -356,9 +356,13 @@ export class LocalityPipelineStack extends Stack {
 
   /** Findings accepted with a reason (infra/nag-acknowledgements.ts); anything else fails synthesis. */
   private acknowledgeFindings(): void {
-    this.unacknowledgedFindings = acknowledgeAcceptedFindings(this);
+    const nag = acknowledgeAcceptedFindings(this);
+    this.unacknowledgedFindings = nag.unmatched;
+    this.unusedAcceptances = nag.unused.map((a) => `${String(a.rule)} at ${String(a.path)}`);
   }
 
   /** Findings no row of ACCEPTED_FINDINGS covers (synthesis reports and fails on them). */
   unacknowledgedFindings: Array<{ rule: string; path: string }> = [];
+  /** Rows of infra/nag-acknowledgements.ts that matched no finding of this stack. */
+  unusedAcceptances: string[] = [];
 }

@@ -158,13 +158,15 @@ export const TASK_DATA: Record<string, TaskData> = {
       read: [keys.validated(D, D, D), keys.secure(D, PERSON_RECORDS_KEY), QUARANTINE, keys.refKey],
       list: [QUARANTINE, keys.refKey],
       write: [keys.secure(D, PERSON_RECORDS_KEY), keys.refLookup(D), keys.refKey],
+      // the ref key is absent until the first run makes it
+      checksMissing: true,
     },
     curated: { write: [curatedTable('records'), curatedTable('facts'), curatedTable('relationships')] },
   },
   match: {
     ...manifestRead,
     // the clerical labels review import wrote (linkage.labelledPairs; by default this date's, absent until a review)
-    secure: { read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, `${REVIEW_DIR}/labelled-pairs.csv`), MATCH_SHARDS], list: [MATCH_SHARDS], write: [keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), MATCH_SHARDS], delete: [MATCH_SHARDS] },
+    secure: { read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, `${REVIEW_DIR}/labelled-pairs.csv`), MATCH_SHARDS], list: [MATCH_SHARDS], write: [keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), MATCH_SHARDS], delete: [MATCH_SHARDS], checksMissing: true },
     curated: {
       read: [curatedTable('relationships')],
       write: [curatedTable('persons'), curatedTable('pairs'), curatedTable('links'), keys.matchModel(D), keys.matchClustering(D)],
@@ -200,7 +202,11 @@ export const TASK_DATA: Record<string, TaskData> = {
     },
   },
   // the release: the staged set (secure) is copied into the published folder (outputs), then its staging deleted
-  finalise: { outputs: { ...manifestAndLock, read: [...manifestAndLock.read!, keys.output(D, '')], write: [...manifestAndLock.write!, keys.output(D, '')], list: [...manifestAndLock.list!, keys.output(D, '')] }, secure: { read: [STAGING_ROOT], list: [STAGING_ROOT], write: [STAGING_ROOT], delete: [STAGING_ROOT] } },
+  // (a first release has no _CURRENT.json, a promotion with nothing to recover no _promoting.json: checked, so 404)
+  finalise: {
+    outputs: { ...manifestAndLock, read: [...manifestAndLock.read!, keys.output(D, '')], write: [...manifestAndLock.write!, keys.output(D, '')], list: [...manifestAndLock.list!, keys.output(D, '')], checksMissing: true },
+    secure: { read: [STAGING_ROOT], list: [STAGING_ROOT], write: [STAGING_ROOT], delete: [STAGING_ROOT], checksMissing: true },
+  },
   'record-failure': { outputs: manifestAndLock, secure: { read: [STAGING], list: [STAGING], delete: [STAGING] } },
   'backfill-plan': {},
 };

@@ -229,6 +229,8 @@ describe('stack: Glue and Athena', () => {
 describe('cdk-nag AwsSolutions', () => {
   it('no unacknowledged finding remains, and every acknowledgement has a reason', () => {
     expect(stack.unacknowledgedFindings).toEqual([]);
+    // and no acceptance is left over from something removed (its reason would describe what is no longer there)
+    expect(stack.unusedAcceptances).toEqual([]);
     const report = new AwsSolutionsChecks().validateScope(stack);
     expect(report.violations.map((v) => v.ruleName)).toEqual([]);
     for (const a of ACCEPTED_FINDINGS) expect(a.reason.length, String(a.rule)).toBeGreaterThan(30);
