@@ -235,8 +235,8 @@ const NO_ADDRESSES: never[] = [];
  * Persons are numbered 0..n-1 in person id order (so comparing indices compares ids) and addresses (clusters) 0..A-1
  * in key order: everything below is per-index arrays, not maps keyed by id strings.
  */
-export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRelationship[], asAt: string, cfg: FamiliesConfig): FamilyBuildResult {
-  // the last person given with an id is the one kept (as a map keyed by id would)
+/** The persons in person id order, each id once (the last person given with an id is kept, as a map keyed by id would). */
+function personsById(persons: FamilyPerson[]): { ids: string[]; people: FamilyPerson[] } {
   let ids: string[];
   let people: FamilyPerson[];
   let ascending = true;
@@ -250,11 +250,12 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
     ids = [...byId.keys()].sort(); // default sort: UTF-16 code unit order, as cmp
     people = ids.map((id) => byId.get(id)!);
   }
-  const n = ids.length;
-  const indexOf = new Map<string, number>();
-  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
+  return { ids, people };
+}
 
-  // ages once (dates are parsed once per date of birth, not on every test)
+/** Who is a child, who anchors a family (a child, or an expectant mother when configured), each age band: once per date of birth. */
+function agesOf(people: FamilyPerson[], asAt: string, cfg: FamiliesConfig): { child: Uint8Array; anchor: Uint8Array; bands: AgeBand[] } {
+  const n = people.length;
   const child = new Uint8Array(n);
   const anchor = new Uint8Array(n);
   const bands = new Array<AgeBand>(n);
@@ -273,9 +274,12 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
     } else bands[i] = ageBandAt(dob, asAt);
     if (child[i] === 1 || (cfg.expectantMothersAnchor && p.expectant === true)) anchor[i] = 1;
   }
-  const ageBandOf = (i: number): AgeBand => bands[i]!;
+  return { child, anchor, bands };
+}
 
-  // ---- addresses: every address a person's current records hold, clustered to tolerate typos and blanks
+/** Every address a person's current records hold, clustered to tolerate typos and blanks: each person's clusters and the record ids behind each, and who lives where now. */
+function addressClusters(people: FamilyPerson[]): { canonical: Map<string, string>; clusterKeys: string[]; personAddr: number[][]; personRecs: string[][][]; residents: number[][] } {
+  const n = people.length;
   const normal = memoNorm();
   const addrStart = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) addrStart[i + 1] = addrStart[i]! + people[i]!.addresses.length;
@@ -360,16 +364,11 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
       else residents[k] = [i];
     }
   }
-  const recordsAt = (i: number, k: number): string[] => personRecs[i]![personAddr[i]!.indexOf(k)]!;
-  const sharesAddress = (a: number, b: number): boolean => {
-    const ka = personAddr[a]!;
-    const kb = personAddr[b]!;
-    if (ka.length === 0 || kb.length === 0) return true; // no known address: the relationship decides
-    for (const k of ka) if (kb.includes(k)) return true;
-    return false;
-  };
+  return { canonical, clusterKeys, personAddr, personRecs, residents };
+}
 
-  // ---- explicit relationships active at the as-at date, between known persons
+/** The explicit relationships active at the as-at date between known persons (by relationship id), their ends, and their components (groupings joined). */
+function activeRelationships(relationships: FamilyRelationship[], indexOf: Map<string, number>, n: number, asAt: string, cfg: FamiliesConfig): { rels: FamilyRelationship[]; relFrom: Int32Array; relTo: Int32Array; relUf: IndexUnionFind; groups: Map<string, number[]> } {
   const types = new Set<string>(cfg.relationshipTypes);
   const kept: Array<{ r: FamilyRelationship; from: number; to: number }> = [];
   for (const r of relationships) {
@@ -391,8 +390,12 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
     pushTo(groups, `${r.source}:${r.groupRef}`, x);
   }
   for (const g of groups.values()) for (const x of g) relUf.union(relFrom[g[0]!]!, relFrom[x]!);
+  return { rels, relFrom, relTo, relUf, groups };
+}
 
-  // ---- communal addresses
+/** Each address cluster's communal kind (index into COMMUNAL_KINDS: configured, keyword, over the household cap, unrelated adults) and how many of each. */
+function communalKinds(cfg: FamiliesConfig, canonical: Map<string, string>, clusterKeys: string[], residents: number[][], child: Uint8Array, relUf: IndexUnionFind): { communal: Uint8Array; communalCounts: number[] } {
+  const A = clusterKeys.length;
   const configured = new Set(cfg.communalAddresses.map((c) => {
     const raw = rawAddressKey({ postcode: c.postcode, addressLine1: c.addressLine1 ?? null })!;
     return c.addressLine1 ? canonical.get(raw) ?? raw : `${norm(c.postcode)}|*`;
@@ -417,6 +420,28 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
     communal[k] = kind;
     communalCounts[kind]! += 1;
   }
+  return { communal, communalCounts };
+}
+
+export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRelationship[], asAt: string, cfg: FamiliesConfig): FamilyBuildResult {
+  const { ids, people } = personsById(persons);
+  const n = ids.length;
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
+  const { child, anchor, bands } = agesOf(people, asAt, cfg);
+  const ageBandOf = (i: number): AgeBand => bands[i]!;
+  const { clusterKeys, personAddr, personRecs, residents, canonical } = addressClusters(people);
+  const A = clusterKeys.length;
+  const recordsAt = (i: number, k: number): string[] => personRecs[i]![personAddr[i]!.indexOf(k)]!;
+  const sharesAddress = (a: number, b: number): boolean => {
+    const ka = personAddr[a]!;
+    const kb = personAddr[b]!;
+    if (ka.length === 0 || kb.length === 0) return true; // no known address: the relationship decides
+    for (const k of ka) if (kb.includes(k)) return true;
+    return false;
+  };
+  const { rels, relFrom, relTo, relUf, groups } = activeRelationships(relationships, indexOf, n, asAt, cfg);
+  const { communal, communalCounts } = communalKinds(cfg, canonical, clusterKeys, residents, child, relUf);
 
   // ---- join: relationships between co-located persons, then co-residence
   const uf = new IndexUnionFind(n);
