@@ -3,7 +3,9 @@
  * stack configures (infra/sizing.ts). Each Task runs in its own process as its Lambda would (bench/lambda-sizing/
  * task.ts: the Lambda runtime profile (pipelines/runtime.ts), so no worker threads; S3ObjectStore over an in-process S3 whose objects live
  * in folders here; TMPDIR its own empty folder, standing for /tmp). Validate runs once per feed (the Map's
- * invocations): its row is the largest of them.
+ * invocations): its row is the largest of them. Match runs as the state machine runs it, in three phases (one
+ * match Lambda, input `phase`): `plan`, then `shard` once per shard the plan returns (the Distributed Map's
+ * iterations; the row is the largest shard), then `link`.
  *
  *   BENCH_LANDING=<dir>   a generated landing (`locality generate --families 100000 --extracts 2 --out <dir>`)
  *   BENCH_AS_AT=<date>    the as-at date it was generated for (default 2026-03-31)
@@ -23,7 +25,12 @@ const AS_AT = process.env.BENCH_AS_AT ?? '2026-03-31';
 const WORK = process.env.BENCH_WORK ?? '/tmp/locality-bench-lambda-sizing';
 const TASK_SCRIPT = join(import.meta.dirname, 'lambda-sizing', 'task.ts');
 
-interface Measured { task: string; peakRssBytes: number; peakTmpBytes: number; wallMs: number; requests: number; output: Record<string, unknown> }
+interface Measured { task: string; peakRssBytes: number; peakTmpBytes: number; wallMs: number; requests: number; output: Record<string, unknown>; label?: string }
+
+/** The largest of several invocations of one task (peak of each measure, the longest wall). */
+function largest(ms: Measured[], label: string): Measured {
+  return { ...ms.reduce((a, b) => ({ ...a, peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes), peakTmpBytes: Math.max(a.peakTmpBytes, b.peakTmpBytes), wallMs: Math.max(a.wallMs, b.wallMs) })), label };
+}
 
 function runTask(task: string, event: unknown, n: number): Promise<Measured> {
   const tmp = join(WORK, 'tmp', `${task}-${n}`);
@@ -31,7 +38,7 @@ function runTask(task: string, event: unknown, n: number): Promise<Measured> {
     void mkdir(tmp, { recursive: true }).then(() => {
       const child = spawn(process.execPath, ['--import', 'tsx', TASK_SCRIPT, task, JSON.stringify(event)], {
         env: {
-          ...process.env, AWS_LAMBDA_FUNCTION_NAME: `bench-${task}`, TMPDIR: tmp, BENCH_PARTS: join(WORK, 'parts'),
+          ...process.env, AWS_LAMBDA_FUNCTION_NAME: `bench-${task}`, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(DEFAULT_SIZING[task as SizedTask].memoryMiB), TMPDIR: tmp, BENCH_PARTS: join(WORK, 'parts'),
           BENCH_BUCKETS: JSON.stringify({ landing: LANDING, secure: join(WORK, 'buckets', 'secure'), curated: join(WORK, 'buckets', 'curated'), outputs: join(WORK, 'buckets', 'outputs') }),
         },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -55,7 +62,7 @@ async function main(): Promise<void> {
   if (!LANDING || !existsSync(LANDING)) throw new Error(`BENCH_LANDING=${LANDING || '(unset)'}: no generated landing there (see the file comment)`);
   await rm(WORK, { recursive: true, force: true });
   const rows: Measured[] = [];
-  const log = (m: Measured) => process.stderr.write(`  ${m.task.padEnd(12)} peak RSS ${gib(m.peakRssBytes)} GiB, /tmp ${mib(m.peakTmpBytes)} MiB, ${(m.wallMs / 1000).toFixed(1)} s\n`);
+  const log = (m: Measured) => process.stderr.write(`  ${(m.label ?? m.task).padEnd(18)} peak RSS ${gib(m.peakRssBytes)} GiB, /tmp ${mib(m.peakTmpBytes)} MiB, ${(m.wallMs / 1000).toFixed(1)} s\n`);
   const prepared = await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:lambda-sizing' }, 0);
   log(prepared);
   rows.push(prepared);
@@ -65,14 +72,26 @@ async function main(): Promise<void> {
     const m = await runTask('validate', { runId: run.runId, asAt: AS_AT, input: f }, i);
     feeds.push(m);
   }
-  const worst = feeds.reduce((a, b) => ({ ...a, peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes), peakTmpBytes: Math.max(a.peakTmpBytes, b.peakTmpBytes), wallMs: Math.max(a.wallMs, b.wallMs) }));
+  const worst = largest(feeds, `validate (largest of ${feeds.length} feeds)`);
   log(worst);
   rows.push(worst);
-  for (const stage of ['standardise', 'match', 'families', 'stratify', 'publish']) {
-    const m = await runTask(stage, { runId: run.runId, asAt: AS_AT, input: {} }, 0);
+  const stage = async (task: string, input: Record<string, unknown>, n = 0, label?: string) => {
+    const m = { ...(await runTask(task, { runId: run.runId, asAt: AS_AT, input }, n)), ...(label ? { label } : {}) };
     log(m);
-    rows.push(m);
-  }
+    return m;
+  };
+  rows.push(await stage('standardise', {}));
+  // match: plan -> one invocation per shard -> link, as the run state machine runs it
+  const plan = await stage('match', { phase: 'plan' }, 0, 'match plan');
+  rows.push(plan);
+  const shards = (plan.output as { shards?: Array<{ shard: number }> }).shards ?? [];
+  const shardRuns: Measured[] = [];
+  for (const { shard } of shards) shardRuns.push(await runTask('match', { runId: run.runId, asAt: AS_AT, input: { phase: 'shard', shard } }, shard + 1));
+  const worstShard = largest(shardRuns, `match shard (largest of ${shardRuns.length})`);
+  log(worstShard);
+  rows.push(worstShard);
+  rows.push(await stage('match', { phase: 'link' }, shards.length + 1, 'match link'));
+  for (const task of ['families', 'stratify', 'publish']) rows.push(await stage(task, {}));
   const lines = [
     `Lambda sizing, ${LANDING} (as at ${AS_AT}), one process per Task in the Lambda code path`,
     '',
@@ -83,7 +102,7 @@ async function main(): Promise<void> {
     const cfg = DEFAULT_SIZING[m.task as SizedTask];
     const memHead = (cfg.memoryMiB * 1024 ** 2) / m.peakRssBytes;
     const tmpHead = m.peakTmpBytes > 0 ? `${((cfg.ephemeralStorageMiB * 1024 ** 2) / m.peakTmpBytes).toFixed(1)}x` : '-';
-    lines.push(`| ${m.task}${m.task === 'validate' ? ` (largest of ${feeds.length} feeds)` : ''} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${memHead.toFixed(1)}x | ${tmpHead} |`);
+    lines.push(`| ${m.label ?? m.task} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${memHead.toFixed(1)}x | ${tmpHead} |`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
