@@ -423,27 +423,28 @@ function communalKinds(cfg: FamiliesConfig, canonical: Map<string, string>, clus
   return { communal, communalCounts };
 }
 
-export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRelationship[], asAt: string, cfg: FamiliesConfig): FamilyBuildResult {
-  const { ids, people } = personsById(persons);
-  const n = ids.length;
-  const indexOf = new Map<string, number>();
-  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
-  const { child, anchor, bands } = agesOf(people, asAt, cfg);
-  const ageBandOf = (i: number): AgeBand => bands[i]!;
-  const { clusterKeys, personAddr, personRecs, residents, canonical } = addressClusters(people);
-  const A = clusterKeys.length;
-  const recordsAt = (i: number, k: number): string[] => personRecs[i]![personAddr[i]!.indexOf(k)]!;
-  const sharesAddress = (a: number, b: number): boolean => {
-    const ka = personAddr[a]!;
-    const kb = personAddr[b]!;
-    if (ka.length === 0 || kb.length === 0) return true; // no known address: the relationship decides
-    for (const k of ka) if (kb.includes(k)) return true;
-    return false;
-  };
-  const { rels, relFrom, relTo, relUf, groups } = activeRelationships(relationships, indexOf, n, asAt, cfg);
-  const { communal, communalCounts } = communalKinds(cfg, canonical, clusterKeys, residents, child, relUf);
+/** What the join reads: the persons, their addresses and anchors, and the active relationships. */
+interface JoinInput {
+  n: number;
+  ids: string[];
+  anchor: Uint8Array;
+  A: number;
+  residents: number[][];
+  communal: Uint8Array;
+  rels: FamilyRelationship[];
+  relFrom: Int32Array;
+  relTo: Int32Array;
+  groups: Map<string, number[]>;
+  sharesAddress: (a: number, b: number) => boolean;
+  recordsAt: (i: number, k: number) => string[];
+}
 
-  // ---- join: relationships between co-located persons, then co-residence
+/**
+ * The join: relationships between co-located persons, groupings among members who live together, then co-residence
+ * with an anchor at an address that is not communal; each join is a member's evidence. `apart`: relationships whose
+ * ends live apart (positions in rels).
+ */
+function joinPersons({ n, ids, anchor, A, residents, communal, rels, relFrom, relTo, groups, sharesAddress, recordsAt }: JoinInput): { uf: IndexUnionFind; evidence: Array<MembershipEvidence[] | undefined>; apart: number[] } {
   const uf = new IndexUnionFind(n);
   const evidence: Array<MembershipEvidence[] | undefined> = new Array<MembershipEvidence[] | undefined>(n); // person -> evidence (primary)
   const addEv = (i: number, e: MembershipEvidence) => {
@@ -487,6 +488,30 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
       if (others.length > 0) addEv(i, { kind: 'co_residence', withPersonIds: others, recordIds: recordsAt(i, k) });
     }
   }
+  return { uf, evidence, apart };
+}
+
+export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRelationship[], asAt: string, cfg: FamiliesConfig): FamilyBuildResult {
+  const { ids, people } = personsById(persons);
+  const n = ids.length;
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
+  const { child, anchor, bands } = agesOf(people, asAt, cfg);
+  const ageBandOf = (i: number): AgeBand => bands[i]!;
+  const { clusterKeys, personAddr, personRecs, residents, canonical } = addressClusters(people);
+  const A = clusterKeys.length;
+  const recordsAt = (i: number, k: number): string[] => personRecs[i]![personAddr[i]!.indexOf(k)]!;
+  const sharesAddress = (a: number, b: number): boolean => {
+    const ka = personAddr[a]!;
+    const kb = personAddr[b]!;
+    if (ka.length === 0 || kb.length === 0) return true; // no known address: the relationship decides
+    for (const k of ka) if (kb.includes(k)) return true;
+    return false;
+  };
+  const { rels, relFrom, relTo, relUf, groups } = activeRelationships(relationships, indexOf, n, asAt, cfg);
+  const { communal, communalCounts } = communalKinds(cfg, canonical, clusterKeys, residents, child, relUf);
+
+  const { uf, evidence, apart } = joinPersons({ n, ids, anchor, A, residents, communal, rels, relFrom, relTo, groups, sharesAddress, recordsAt });
 
   // ---- components holding an anchor are families (components numbered in order of their smallest person)
   const compOfRoot = new Int32Array(n).fill(-1);
