@@ -25,6 +25,7 @@ export const CURATED_TABLES = [
   'families', //       family_id, locality, ward, ...
   'family_members', // family_id, person_id, role, evidence
   'scores', //         family_id, score, tier, reasons
+  'id_lineage', //     entity (person|family), id, kind (kept|new|merge|split|retired), since, from_ids, to_ids: part 0 persons (match), part 1 families
 ] as const;
 export type CuratedTable = (typeof CURATED_TABLES)[number];
 
@@ -60,6 +61,8 @@ export const keys = {
   /** The files of a locality's target list (`base`: the locality's file name), under keys.output(asAt, TARGET_LISTS_DIR). */
   targetListFiles: (base: string) => ({ csv: `${base}.csv`, xlsx: `${base}.xlsx`, statutoryCsv: `${base} - open to statutory services.csv`, html: `${base}.html` }),
   curated: (table: CuratedTable, asAt: string) => `${table}/as_at=${asAt}/part-00000.parquet`,
+  /** A table written in parts by several stages (id_lineage): part n of the as-at partition. */
+  curatedPart: (table: CuratedTable, asAt: string, part: number) => `${table}/as_at=${asAt}/part-${String(part).padStart(5, '0')}.parquet`,
   secure: (asAt: string, name: string) => `as_at=${asAt}/${name}`,
   quarantine: (asAt: string, source: string, feed: string, file: string) => `as_at=${asAt}/quarantine/${source}/${feed}/${file}`,
   output: (asAt: string, name: string) => `as_at=${asAt}/${name}`,
@@ -136,11 +139,15 @@ const RUN_LOCKS = keys.runLockPrefix(D);
 /** Every run manifest is written twice: pretty under _runs/ and as one JSON line under run_manifests/ (Glue). */
 const manifestAndLock: ZoneUse = { read: [MANIFEST, RUNS, RUN_LOCKS], list: [RUN_LOCKS, RUNS], write: [RUNS, MANIFEST_LINES_ROOT, RUN_LOCKS], delete: [RUN_LOCKS] };
 const lookups: ZoneUse = { read: [LOOKUPS_PREFIX], list: [LOOKUPS_PREFIX] };
+/** Leads' contact outcomes (pipelines/outcomes/store.ts), kept in the secure zone across runs. */
+const OUTCOMES = 'outcomes/';
 
 export const TASK_DATA: Record<string, TaskData> = {
   prepare: {
     landing: { read: [''], list: [''] },
     outputs: { ...manifestAndLock, checksMissing: true },
+    // the leads' outcomes so far are part of the run id (pipelines/outcomes/store.ts); the previous run is found from the as-at manifests
+    secure: { read: [OUTCOMES], list: [OUTCOMES] },
   },
   validate: {
     ...manifestRead,
@@ -168,15 +175,18 @@ export const TASK_DATA: Record<string, TaskData> = {
     // the clerical labels review import wrote (linkage.labelledPairs; by default this date's, absent until a review)
     secure: { read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, `${REVIEW_DIR}/labelled-pairs.csv`), MATCH_SHARDS], list: [MATCH_SHARDS], write: [keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), MATCH_SHARDS], delete: [MATCH_SHARDS], checksMissing: true },
     curated: {
-      read: [curatedTable('relationships')],
-      write: [curatedTable('persons'), curatedTable('pairs'), curatedTable('links'), keys.matchModel(D), keys.matchClustering(D)],
+      // persons/ and id_lineage/ of the previous run: its person ids carry over (pipelines/stages/lineage.ts)
+      read: [curatedTable('relationships'), curatedTable('persons'), curatedTable('id_lineage')],
+      write: [curatedTable('persons'), curatedTable('pairs'), curatedTable('links'), keys.matchModel(D), keys.matchClustering(D), curatedTable('id_lineage')],
+      checksMissing: true,
     },
   },
   families: {
     ...manifestRead,
     landing: lookups,
     secure: { read: [keys.secure(D, PERSON_RECORDS_KEY)], write: [keys.secure(D, PERSON_DOBS_KEY)] },
-    curated: { read: [curatedTable('persons'), curatedTable('relationships'), curatedTable('facts')], write: [curatedTable('families'), curatedTable('family_members')] },
+    // family_members/ and id_lineage/ of the previous run: its family ids carry over
+    curated: { read: [curatedTable('persons'), curatedTable('relationships'), curatedTable('facts'), curatedTable('family_members'), curatedTable('id_lineage')], write: [curatedTable('families'), curatedTable('family_members'), curatedTable('id_lineage')], checksMissing: true },
   },
   stratify: {
     ...manifestRead,
@@ -189,8 +199,9 @@ export const TASK_DATA: Record<string, TaskData> = {
     landing: lookups,
     secure: {
       // and its own staged outputs, which the privacy scan reads back before anything is released
-      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, PERSON_DOBS_KEY), keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), keys.secure(D, `${REVIEW_DIR}/estimate.json`), keys.feedCounts(D, D, D), QUARANTINE, STAGING],
-      list: [keys.secure(D, 'validated/'), QUARANTINE, STAGING],
+      // and the leads' outcomes (target lists mark and suppress families by them)
+      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, PERSON_DOBS_KEY), keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), keys.secure(D, `${REVIEW_DIR}/estimate.json`), keys.feedCounts(D, D, D), QUARANTINE, STAGING, OUTCOMES],
+      list: [keys.secure(D, 'validated/'), QUARANTINE, STAGING, OUTCOMES],
       // every output is staged in the secure zone until finalise releases it
       write: [STAGING],
       checksMissing: true,

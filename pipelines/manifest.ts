@@ -23,6 +23,8 @@ import { hasStagedSet, recoverRelease } from './release/promote.ts';
 import { releaseFinishedRun } from './release/run.ts';
 import { manifestJson } from './manifest-json.ts';
 import { issuesText } from '../models/zod-issues.ts';
+import { latestCompletedBefore } from './history.ts';
+import { outcomesDigest } from './outcomes/store.ts';
 
 export const MANIFEST_VERSION = 1;
 
@@ -112,8 +114,11 @@ export function configHash(config: RunConfig): string {
 }
 
 /** `<as-at>-<12 hex>`: the same as-at date, inputs and config always give the same run id. */
-export function deriveRunId(asAt: string, inputs: ReadonlyArray<Pick<InputFile, 'key' | 'sha256'>>, cfgHash: string): string {
+export function deriveRunId(asAt: string, inputs: ReadonlyArray<Pick<InputFile, 'key' | 'sha256'>>, cfgHash: string, past: { previousRunId?: string | undefined; outcomes?: string | undefined } = {}): string {
   const h = createHash('sha256').update(`locality-run/v1\n${asAt}\n${cfgHash}\n`);
+  // a run reads its previous run (ids, lists) and the leads' outcomes so far: other ones make it a different run
+  if (past.previousRunId) h.update(`previous\t${past.previousRunId}\n`);
+  if (past.outcomes) h.update(`outcomes\t${past.outcomes}\n`);
   for (const i of [...inputs].sort((a, b) => (a.key < b.key ? -1 : 1))) h.update(`${i.key}\t${i.sha256}\n`);
   return `${asAt}-${h.digest('hex').slice(0, 12)}`;
 }
@@ -192,6 +197,8 @@ export const manifestSchema = z.object({
   codeVersion: z.string(),
   config: z.object({ version: z.string(), sha256: z.string(), value: z.unknown() }),
   ruleSetVersion: z.string().optional(),
+  /** The latest earlier as-at run that completed when this run was prepared (see history.ts); absent on a first run. */
+  previousRun: z.object({ asAt: isoDate, runId: z.string() }).optional(),
   inputs: z.array(z.object({
     key: z.string(), source: z.string(), feed: z.string(), extractDate: z.string(), sha256: z.string(), bytes: z.number(),
     rows: z.number().optional(), accepted: z.number().optional(), quarantined: z.number().optional(), rejectedRows: z.number().optional(),
@@ -326,8 +333,9 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   }
   const inputs = await hashInputs(deps.stores.landing, req.asAt, entries, deps.hashCache);
   const cfgHash = configHash(config);
+  const previousRun = await latestCompletedBefore(deps.stores.outputs, req.asAt);
   // Entries rejected are part of what the run saw: adding a bad file (or a link) makes it a different run.
-  const runId = deriveRunId(req.asAt, [...inputs, ...entries.filter((e) => e.outcome === 'rejected').map((e) => ({ key: e.key, sha256: `rejected:${e.reason}:${e.size}` }))], cfgHash);
+  const runId = deriveRunId(req.asAt, [...inputs, ...entries.filter((e) => e.outcome === 'rejected').map((e) => ({ key: e.key, sha256: `rejected:${e.reason}:${e.size}` }))], cfgHash, { previousRunId: previousRun?.runId, outcomes: await outcomesDigest(deps.stores.secure, req.asAt) });
   const live = await readManifest(deps.stores.outputs, req.asAt).catch(() => undefined);
   const previous = await readRunManifest(deps.stores.outputs, req.asAt, runId).catch(() => undefined);
   // done: its set is the published one, or it finished and waits for IG's decision (a re-run would not change what IG is looking at)
@@ -349,6 +357,7 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
     ranBy: whoRan(req.ranBy, deps.principal),
     codeVersion: codeVersion(),
     config: { version: config.configVersion, sha256: cfgHash, value: config },
+    ...(previousRun ? { previousRun } : {}),
     inputs,
     landing: landingAccount(entries),
     stages: [],

@@ -33,6 +33,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'review', summary: 'Clerical review of pairs around the match threshold: export a sample, import decisions', load: () => import('./commands/review.ts') },
   { name: 'signoff', summary: 'information governance sign-off of a run held for it (publish.requireSignoff): approve releases it, reject keeps it staged', load: () => import('./commands/signoff.ts') },
   { name: 'privacy-scan', summary: "Scan a run's published outputs and curated tables for clear identifiers from the secure zone (names file, place and kind, never the value)", load: () => import('./commands/privacy.ts') },
+  { name: 'outcomes', summary: 'Contact outcomes from early help leads', load: () => import('./commands/outcomes.ts') },
 ];
 
 function version(): string {

@@ -5,6 +5,7 @@
  * Reads:  curated persons, relationships, facts (current pregnancies); secure as_at=D/person-records.parquet.
  * Writes: curated families (family_id, locality, ward_code, postcode_district only, member counts, flags),
  *         curated family_members (family_id, person_id, role, membership, age_band, is_child, evidence JSON),
+ *         curated id_lineage part 1: family ids carried over from the previous run by their primary members,
  *         secure  as_at=D/families/person-dobs.parquet (person_id, date_of_birth) for the rules' age-at-event tests
  *         and the Start Well cohort: dates of birth never leave the secure zone.
  */
@@ -29,6 +30,7 @@ import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './stage.ts';
+import { carryOverFamilyIds } from './lineage.ts';
 
 export const familiesInputSchema = z.object({}).loose().default({});
 
@@ -85,8 +87,11 @@ async function formFamilies(ctx: StageContext, tables: FamilyTables, famCfg: Fam
   ctx.progress.stop();
 
   ctx.progress.start('families: forming family units', persons.length);
-  const built = buildFamilies(persons, relationships, asAt, famCfg);
+  const formed = buildFamilies(persons, relationships, asAt, famCfg);
   ctx.progress.stop();
+  // family ids carry over from the previous run where the same persons are together (stages/lineage.ts)
+  const carried = await carryOverFamilyIds(ctx, formed.families);
+  const built = { ...formed, families: carried.families };
   ctx.progress.start('families: locality lookup', built.families.length);
   const located = familyRowsWithLocality(built.families, await loadLocalityLookups(stratCfg, ctx.stores.landing), asAt);
   ctx.progress.stop();
@@ -95,6 +100,7 @@ async function formFamilies(ctx: StageContext, tables: FamilyTables, famCfg: Fam
 
   const counts: Record<string, number> = {
     ...built.counts,
+    ...carried.counts,
     family_members_rows: located.memberRows,
     families_unassigned_locality: located.unassigned,
     relationships_without_person: relationshipsUnmatched,

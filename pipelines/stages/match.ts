@@ -5,8 +5,10 @@
  * Writes: curated pairs   (record_id_l, record_id_r, match_weight, match_probability, match_key): every scored pair
  *                         with probability >= linkage.pairsMinProbability (default 0.001), for threshold sensitivity;
  *         curated links   (the same columns): pairs accepted into persons by the guarded clustering;
- *         curated persons (record_id, person_id): one row per record, person_id = "P" + 12 hex of SHA-256 of the
- *                         cluster's smallest record_id;
+ *         curated persons (record_id, person_id): one row per record; person_id carried over from the previous run
+ *                         where the same records are together (stages/lineage.ts), else "P" + 12 hex of SHA-256 of
+ *                         the cluster's smallest record_id (salted with the as-at date once there is a previous run);
+ *         curated id_lineage part 0: every person id's kind (kept, new, merge, split, retired), since, from/to ids;
  *         curated match/as_at=D/model.json       the model (prior, m/u/weights, EM history, blocking analysis, counts; no data values);
  *         curated match/as_at=D/clustering.json  refused merges (record ids, reason, weights), cluster size distribution;
  *         secure  as_at=D/match/review-sample.json  explanations with compared values of the pairs nearest the threshold.
@@ -30,6 +32,7 @@ import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY } from '../layout.ts'
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineStage } from './stage.ts';
+import { carryOver, lineageCounts } from './lineage.ts';
 import { writePairTable } from './match-pairs.ts';
 import { linkageConfigSchema, SENSITIVITY_OFFSETS } from './match-config.ts';
 import { PARENT_LIKE_RELATIONSHIPS, type RelationshipType } from '../../matching/records.ts';
@@ -290,7 +293,7 @@ async function readConstraints(ctx: StageContext): Promise<{ cannotLink: Array<[
 async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: LinkageConfig): Promise<Record<string, number>> {
   const { pairs, clustering } = res;
   const asAt = ctx.asAt;
-  const persons = personsOfRecords(res);
+  const persons = await personsOfRecords(ctx, res);
   const { kept, linked } = keptAndLinkedPairs(res, cfg);
   // The three tables are written side by side: each one's DuckDB work (join, Parquet encoding) overlaps the
   // others' line writing. Each table's bytes depend only on its own rows.
@@ -307,11 +310,15 @@ async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: Linkag
     linksAccepted,
     mergesRefused: clustering.refused.length,
     persons: persons.count,
+    ...lineageCounts('person', persons.lineage),
   };
 }
 
-/** persons: one row per record, sorted by record_id, each person named by its smallest record id; `order`: the records in record_id order. */
-function personsOfRecords({ table, clustering }: LinkResult): { rows: ParquetRow[]; order: number[]; count: number } {
+/**
+ * persons: one row per record, sorted by record_id; each person keeps its id from the previous run where the same
+ * records are together (stages/lineage.ts), else is named by its smallest record id; `order`: the records in record_id order.
+ */
+async function personsOfRecords(ctx: StageContext, { table, clustering }: LinkResult): Promise<{ rows: ParquetRow[]; order: number[]; count: number; lineage: Awaited<ReturnType<typeof carryOver>>['counts'] }> {
   const { n, ids } = table;
   const smallest = new Map<number, string>();
   for (let i = 0; i < n; i++) {
@@ -319,11 +326,19 @@ function personsOfRecords({ table, clustering }: LinkResult): { rows: ParquetRow
     const cur = smallest.get(c);
     if (cur === undefined || ids[i]! < cur) smallest.set(c, ids[i]!);
   }
+  const clusters = [...smallest.keys()];
+  const groupOf = new Map(clusters.map((c, g) => [c, g]));
+  const groups: string[][] = clusters.map(() => []);
+  for (let i = 0; i < n; i++) groups[groupOf.get(clustering.cluster[i]!)!]!.push(ids[i]!);
+  const carried = await carryOver(ctx, 'person', groups, (g, salt) => {
+    const base = smallest.get(clusters[g]!)!;
+    return personIdOf(salt === null ? base : `${base}@${salt}`);
+  });
   const personOfCluster = new Map<number, string>();
-  for (const [c, id] of smallest) personOfCluster.set(c, personIdOf(id));
+  clusters.forEach((c, g) => personOfCluster.set(c, carried.ids[g]!));
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
   const rows = order.map((i) => ({ record_id: ids[i]!, person_id: personOfCluster.get(clustering.cluster[i]!)! }));
-  return { rows, order, count: personOfCluster.size };
+  return { rows, order, count: personOfCluster.size, lineage: carried.counts };
 }
 
 /** The pairs kept (at or above linkage.pairsMinProbability) and the links (accepted and merged by clustering). */

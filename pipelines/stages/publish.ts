@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { PublishedScanJob } from '../privacy/published-scan.ts';
 import { publishMatchAudit, startAuditPrivacyScan } from '../reports/match-audit/build.ts';
+import { publishBackTest } from '../reports/back-test/publish.ts';
 import { publishStartWell } from '../reports/start-well/publish.ts';
 import { publishTargetLists } from '../reports/target-lists/publish.ts';
 import type { ObjectStore } from '../io/object-store.ts';
@@ -41,6 +42,7 @@ export interface PublishStep {
 export const PUBLISH_STEPS: PublishStep[] = [
   { name: 'target-lists', run: publishTargetLists },
   { name: 'start-well', run: publishStartWell },
+  { name: 'back-test', run: publishBackTest },
   // last: its privacy scan covers everything published before it
   { name: 'match-audit', reportsPrivacyScan: true, run: publishMatchAudit },
 ];

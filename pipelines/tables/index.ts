@@ -8,6 +8,7 @@ import type { CuratedTable } from '../layout.ts';
 import { FACTS } from './facts.ts';
 import { FAMILIES } from './families.ts';
 import { FAMILY_MEMBERS } from './family-members.ts';
+import { ID_LINEAGE } from './id-lineage.ts';
 import { LINKS, PAIRS } from './pairs.ts';
 import { PERSON_DOBS } from './person-dobs.ts';
 import { PERSON_RECORDS } from './person-records.ts';
@@ -28,6 +29,7 @@ export const CURATED_TABLE_DEFS: Record<CuratedTable, TableDef> = {
   families: FAMILIES,
   family_members: FAMILY_MEMBERS,
   scores: SCORES,
+  id_lineage: ID_LINEAGE,
 };
 
 /** The secure-zone tables (clear quasi-identifiers): never in Glue. */

@@ -22,6 +22,7 @@ describe('Lambda handlers (thin: parse the event, build the S3/Athena ports, cal
     s3.on(GetObjectCommand, { Bucket: 'landing-b' }).callsFake(() => ({ Body: Readable.from([Buffer.from('a,b\n')]) }));
     s3.on(HeadObjectCommand).rejects(Object.assign(new Error('nf'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
     s3.on(ListObjectsV2Command, { Bucket: 'outputs-b' }).resolves({ Contents: [] });
+    s3.on(ListObjectsV2Command, { Bucket: 'secure-b' }).resolves({ Contents: [] }); // leads' outcomes: none yet
     s3.on(PutObjectCommand).resolves({});
     const { handler } = await import('../../functions/prepare.ts');
     const execution = { id: 'arn:aws:states:eu-west-2:1:execution:run:abc' };

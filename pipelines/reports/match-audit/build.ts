@@ -6,6 +6,7 @@
  */
 import type { ObjectStore } from '../../io/object-store.ts';
 import { amendReleasedFiles } from '../../release/promote.ts';
+import { loadIdLineage } from './lineage.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { keys } from '../../layout.ts';
 import { startPublishedScan, type PublishedScanJob } from '../../privacy/published-scan.ts';
@@ -66,7 +67,7 @@ async function buildWithScan(ctx: Ctx, scan: PublishedScanJob, cfgThreshold: num
   const figures = computeAudit(data);
   const privacy = await scan.result();
   const headlineCoverage = await runHeadlineCoverage(ctx);
-  const report: MatchAuditReport = { ...figures, headlineCoverage, privacy, manifest, review };
+  const report: MatchAuditReport = { ...figures, headlineCoverage, idLineage: await loadIdLineage(ctx), privacy, manifest, review };
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const page = renderAuditHtml(report);
   // The report must not itself leak: scan it before it is written.
@@ -91,6 +92,7 @@ async function buildWithScan(ctx: Ctx, scan: PublishedScanJob, cfgThreshold: num
     audit_conflicting_token_persons: report.clusters.conflictingTokens.persons,
     audit_dob_spread_persons: report.clusters.implausibleDobSpread.persons,
     audit_headlines_not_evidenced: headlineCoverage.filter((c) => c.status === 'not_evidenced').length,
+    ...Object.fromEntries(Object.entries(report.idLineage?.counts ?? {}).flatMap(([e, c]) => Object.entries(c).map(([k, n]) => [`audit_${e}_ids_${k}`, n]))),
   };
   if (privacy.status === 'fail') ctx.log.error('privacy scan failed: clear identifiers in published outputs', { asAt, findings: privacy.findingsTotal, unreadable: privacy.unreadableFiles, report: out.html });
   else ctx.log.info('match audit report published', { asAt, filesScanned: privacy.files.length, report: out.html });

@@ -2,6 +2,7 @@
  * The match audit report's content: one JSON document (report.json) that the HTML page (report.html)
  * renders. Counts, rates, pseudonymous ids and model parameters only: never a value from the secure zone.
  */
+import type { IdLineageSummary } from './lineage.ts';
 import type { HistogramBin } from '../html/charts.ts';
 import type { HeadlineCoverage } from '../../../models/rules/coverage.ts';
 import type { ScanResult } from '../../privacy/scan.ts';
@@ -109,6 +110,8 @@ export interface MatchAuditReport {
   review: ReviewEstimate | null;
   /** Information governance's sign-off, once given (locality signoff). */
   signoff?: { decision: 'approve' | 'reject'; by: string; at: string; note: string };
+  /** Person and family ids since the last run (id_lineage); absent in reports built before ids carried over. */
+  idLineage?: IdLineageSummary;
 }
 
 export interface ModelSummary {

@@ -8,6 +8,7 @@ import {
 } from '../html/index.ts';
 import { KIND_LABELS } from '../../privacy/identifiers.ts';
 import { coverageSection, notEvidencedNotice } from '../html/coverage.ts';
+import { lineageBody } from './lineage.ts';
 import type { BiasGroup, MatchAuditReport } from './model.ts';
 import { BIAS_FLAG_MIN_RECORDS, BIAS_FLAG_POINTS, IMPLAUSIBLE_DOB_SPREAD_DAYS } from './compute.ts';
 
@@ -424,6 +425,7 @@ export function renderAuditHtml(r: MatchAuditReport): string {
       { title: 'Inputs', lead: 'Every file read, its SHA-256, and what happened to each row.', body: inputsBody(r) },
       { title: 'Linkage', lead: 'How records were linked into persons, how strong the links are, and how the threshold matters.', body: linkageBody(r) },
       { title: 'Cluster quality', lead: 'Where linkage may have joined different people, or refused to.', body: clustersBody(r) },
+      { title: 'Ids since the last run', lead: 'Which person and family ids were kept, new, merged, split or retired.', body: lineageBody(r.idLineage) },
       { title: 'Linkage bias', lead: 'Link rates by group: a group the matching under-serves shows here.', body: biasBody(r) },
       { title: 'Clerical review', lead: 'Precision and recall estimated from reviewers\' decisions on a stratified sample of pairs.', body: reviewBody(r) },
       ...(r.headlineCoverage ? [coverageSection(r.headlineCoverage)] : []),

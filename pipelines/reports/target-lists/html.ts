@@ -21,6 +21,8 @@ export interface IndexOptions {
   release?: 'released' | 'awaiting-signoff';
   /** Which headlines this run's feeds evidence (a headline not evidenced is said so, never shown as no need). */
   coverage?: readonly HeadlineCoverage[];
+  /** Sections after the localities' summary (e.g. what changed since the last list). */
+  extraSections?: PageSection[];
 }
 
 const fileLink = (name: string | undefined) => (name ? html`<a href="${encodeURIComponent(name)}">${name}</a>` : '');
@@ -74,6 +76,7 @@ export function renderTargetListIndex(o: IndexOptions): string {
       lead: 'Each locality\'s list is a CSV (opens in Excel) and an XLSX with a frozen header, in this folder. Families open to statutory services are in a separate file and never ranked.',
       body: html`${summary}${filesTable(o)}`,
     },
+    ...(o.extraSections ?? []),
     ...o.lists.map((l) => {
       const page = o.files[l.locality]?.html;
       return {

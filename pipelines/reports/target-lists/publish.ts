@@ -1,4 +1,8 @@
-/** Writes target-lists/ into the run's staged set (released as outputs/as_at=D/target-lists/): <Locality>.csv, <Locality>.xlsx, <Locality> - open to statutory services.csv, index.html. */
+/**
+ * Writes target-lists/ into the run's staged set (released as outputs/as_at=D/target-lists/): <Locality>.csv,
+ * <Locality>.xlsx, <Locality> - open to statutory services.csv, <Locality> - left the list.csv, index.html, and
+ * state.json (this run's lists, which the next run compares with).
+ */
 import { parseStratifyConfig, ruleSetOf } from '../../../models/config.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { keys } from '../../layout.ts';
@@ -8,7 +12,12 @@ import { loadLocalityLookups } from '../../localities/lookups.ts';
 import { readFamilies } from '../../tables/families.ts';
 import { readFamilyMembers } from '../../tables/family-members.ts';
 import { readScores } from '../../tables/scores.ts';
-import { buildLocalityLists, localityFileName, statutoryRow, STATUTORY_HEADER, TARGET_LIST_HEADER, targetRow, type TargetFamily } from './build.ts';
+import { buildLocalityLists, localityFileName, statutoryRow, STATUTORY_HEADER, TARGET_LIST_HEADER, targetRow, type LocalityList, type TargetFamily } from './build.ts';
+import { CHANGE_HEADER, changeCells, CHANGES, LEFT_HEADER, leftRows, listChanges, type ListChanges } from './changes.ts';
+import { changesSection, suppressedSection } from './changes-html.ts';
+import { applyOutcomes, OUTCOME_HEADER, outcomeCells, outcomeSettingsOf, outcomesSheet, SUPPRESSED_HEADER, suppressedRows } from '../../outcomes/lists.ts';
+import { readOutcomes } from '../../outcomes/store.ts';
+import { readPreviousListState, readRetiredFamilies, writeListState } from './history.ts';
 import { toCsv } from './csv.ts';
 import { renderTargetListIndex } from './html.ts';
 import { writeXlsx } from './xlsx.ts';
@@ -67,34 +76,73 @@ export async function publishTargetLists(ctx: StageContext & { release: ObjectSt
   const families = await loadTargetFamilies(ctx);
   // every configured locality gets a list (an empty one says so), plus Unassigned when families land there
   const lookups = await loadLocalityLookups(cfg, ctx.stores.landing);
-  const lists = buildLocalityLists(families, lookups.localities.names);
+  // leads' outcomes: declined / not appropriate families are kept off the ranked lists for a while, listed apart
+  const withOutcomes = applyOutcomes(buildLocalityLists(families, lookups.localities.names), await readOutcomes(ctx.stores.secure, ctx.asAt), ctx.asAt, outcomeSettingsOf(ctx.config.publish));
+  const lists = withOutcomes.lists;
+  const changes = await changesSinceLastList(ctx, lists, families, cfg.tiers.map((t) => t.name), withOutcomes.suppressedWhy);
   const coverage = await runHeadlineCoverage(ctx);
   const wards = await loadWardNames(cfg, ctx.stores.landing, ctx.log);
   const files: Record<string, { csv: string; xlsx: string; statutoryCsv: string; html: string }> = {};
-  const widths = [6, 15, 8, 7, 30, 80, 50, 30];
+  const leftFiles: Record<string, string> = {};
+  const widths = [6, 15, 8, 7, 30, 80, 50, 30, 11, 20, 40, ...CHANGE_WIDTHS, 40];
   for (const l of lists) {
     const base = localityFileName(l.locality);
     const f = keys.targetListFiles(base);
     files[l.locality] = f;
+    leftFiles[l.locality] = `${base} - left the list.csv`;
     const rankedWards = withWardColumns(TARGET_LIST_HEADER, l.ranked.map(targetRow), l.ranked.map((x) => x.wardCode), wards);
     const statWards = withWardColumns(STATUTORY_HEADER, l.statutory.map(statutoryRow), l.statutory.map((x) => x.wardCode), wards);
-    const ranked = withCoverageColumn(rankedWards.header, rankedWards.rows, coverage);
+    const rankedCov = withCoverageColumn(rankedWards.header, rankedWards.rows, coverage);
     const stat = withCoverageColumn(statWards.header, statWards.rows, coverage);
-    await ctx.release.put(`target-lists/${f.csv}`, toCsv(ranked.header, ranked.rows));
+    // what changed since the last list and the lead's latest outcome, after the list's own columns
+    const header = [...rankedCov.header, ...CHANGE_HEADER, ...OUTCOME_HEADER];
+    const ranked = rankedCov.rows.map((r, i) => [...r, ...changeCells(changes, l.ranked[i]!.familyId), ...outcomeCells(withOutcomes, l.ranked[i]!.familyId)]);
+    const suppressed = suppressedRows(withOutcomes, l.locality);
+    const left = leftRows(changes, l.locality);
+    await ctx.release.put(`target-lists/${f.csv}`, toCsv(header, ranked));
     await ctx.release.put(`target-lists/${f.statutoryCsv}`, toCsv(stat.header, stat.rows));
+    await ctx.release.put(`target-lists/${leftFiles[l.locality]}`, toCsv(LEFT_HEADER, left));
+    await ctx.release.put(`target-lists/${base} - suppressed after contact.csv`, toCsv(SUPPRESSED_HEADER, suppressed));
     await ctx.release.put(`target-lists/${f.xlsx}`, writeXlsx([
-      { name: 'Target list', header: ranked.header, rows: ranked.rows, widths: [...widths, 11, 20, 40] },
+      { name: 'Target list', header, rows: ranked, widths },
       { name: 'Open to statutory services', header: stat.header, rows: stat.rows, widths: [15, 50, 8, 7, 30, 80, 50, 30, 11, 20, 40] },
+      { name: 'Left the list', header: LEFT_HEADER, rows: left, widths: [15, 10, 10, 20, 60] },
+      { name: 'Suppressed after contact', header: SUPPRESSED_HEADER, rows: suppressed, widths: [15, 8, 7, 18, 12, 16] },
+      outcomesSheet(l.ranked.map((x) => x.familyId)),
     ]));
     await ctx.release.put(`target-lists/${f.html}`, renderFullList({ asAt: ctx.asAt, runId: ctx.runId, list: l, wards, files: f, banner: notEvidencedNotice(coverage) }));
   }
   const release = requireSignoffOf(ctx.config) ? 'awaiting-signoff' : 'released';
-  const page = renderTargetListIndex({ asAt: ctx.asAt, runId: ctx.runId, ruleSet, tiers: cfg.tiers, lists, files, release, coverage, wards });
+  const page = renderTargetListIndex({ asAt: ctx.asAt, runId: ctx.runId, ruleSet, tiers: cfg.tiers, lists, files, release, coverage, wards, extraSections: [changesSection(changes, lists, leftFiles), suppressedSection(withOutcomes)] });
   await ctx.release.put('target-lists/index.html', page);
+  await writeListState(ctx.release, changes.state);
   return {
     target_list_localities: lists.length,
     target_list_families_ranked: lists.reduce((a, l) => a + l.ranked.length, 0),
     target_list_families_statutory: lists.reduce((a, l) => a + l.statutory.length, 0),
     target_list_families_not_listed: lists.reduce((a, l) => a + l.notListed, 0),
+    ...changeTotals(changes),
+    target_list_families_suppressed: withOutcomes.suppressed.length,
+    target_list_families_with_outcome: withOutcomes.latest.size,
   };
+}
+
+/** This run's lists against the previous run's (see changes.ts). */
+async function changesSinceLastList(ctx: StageContext, lists: LocalityList[], families: TargetFamily[], tierOrder: string[], suppressed: ReadonlyMap<string, string>): Promise<ListChanges> {
+  return listChanges({
+    asAt: ctx.asAt, lists, tierOrder, suppressed,
+    families: new Map(families.map((f) => [f.familyId, f])),
+    previous: await readPreviousListState(ctx),
+    retiredInto: await readRetiredFamilies(ctx),
+  });
+}
+
+const CHANGE_WIDTHS = [12, 10, 10, 10];
+
+function changeTotals(c: ListChanges): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of CHANGES) out[`target_list_change_${k.replace('-', '_')}`] = 0;
+  for (const x of c.changes.values()) out[`target_list_change_${x.change.replace('-', '_')}`]! += 1;
+  out.target_list_families_left = c.left.length;
+  return out;
 }

@@ -1,0 +1,50 @@
+/**
+ * Outcomes in the secure zone, with history: each import is a new object `outcomes/imports/<sha256 of its rows>.json`
+ * (its validated rows, the file's name and SHA-256), never overwritten: importing the same rows again adds nothing.
+ * A run as at D reads every import and uses the rows dated on or before D, so re-runs and backfills agree.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ObjectStore } from '../io/object-store.ts';
+import { OUTCOMES, type OutcomeRow } from './rows.ts';
+
+export const OUTCOME_IMPORTS_PREFIX = 'outcomes/imports/';
+
+const importSchema = z.object({
+  file: z.string(),
+  fileSha256: z.string(),
+  rows: z.array(z.object({
+    familyId: z.string(), date: z.string(), outcome: z.enum(OUTCOMES), leadPractitioner: z.string(),
+    caseOpened: z.string().nullable(), caseClosed: z.string().nullable(),
+  })),
+});
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const rowKey = (r: OutcomeRow) => JSON.stringify([r.familyId, r.date, r.outcome, r.leadPractitioner, r.caseOpened, r.caseClosed]);
+
+export async function saveOutcomeImport(secure: ObjectStore, file: string, fileSha256: string, rows: readonly OutcomeRow[]): Promise<{ key: string; added: boolean }> {
+  const sorted = [...rows].sort((a, b) => cmp(rowKey(a), rowKey(b)));
+  const digest = createHash('sha256').update(sorted.map(rowKey).join('\n')).digest('hex').slice(0, 16);
+  const key = `${OUTCOME_IMPORTS_PREFIX}${digest}.json`;
+  if (await secure.exists(key)) return { key, added: false };
+  await secure.put(key, `${JSON.stringify({ file, fileSha256, rows: sorted }, null, 2)}\n`);
+  return { key, added: true };
+}
+
+/** Every imported outcome dated on or before asAt, once each, in (family, date, outcome) order. */
+export async function readOutcomes(secure: ObjectStore, asAt: string): Promise<OutcomeRow[]> {
+  const seen = new Map<string, OutcomeRow>();
+  for (const o of await secure.list(OUTCOME_IMPORTS_PREFIX)) {
+    if (!o.key.endsWith('.json')) continue;
+    const parsed = importSchema.safeParse(JSON.parse((await secure.get(o.key)).toString('utf8')));
+    if (!parsed.success) throw new Error(`outcomes: ${secure.location}/${o.key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    for (const r of parsed.data.rows) if (r.date <= asAt) seen.set(rowKey(r), r);
+  }
+  return [...seen.values()].sort((a, b) => cmp(a.familyId, b.familyId) || cmp(a.date, b.date) || cmp(rowKey(a), rowKey(b)));
+}
+
+/** A digest of the outcomes a run as at asAt reads (part of its run id: new outcomes make it a different run). */
+export async function outcomesDigest(secure: ObjectStore, asAt: string): Promise<string | undefined> {
+  const rows = await readOutcomes(secure, asAt);
+  return rows.length === 0 ? undefined : createHash('sha256').update(rows.map(rowKey).join('\n')).digest('hex');
+}

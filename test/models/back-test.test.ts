@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { backTest, lift, verdictOf, wilson, type BackTestFamily } from '../../models/back-test.ts';
+
+const fam = (i: number, tier: string | null, extra: Partial<BackTestFamily> = {}): BackTestFamily => ({
+  familyId: `F${i}`, tier, openToStatutory: false, groups: { locality: i % 2 ? 'North' : 'South' }, personIds: [`P${i}`], ...extra,
+});
+
+describe('back-test', () => {
+  it('Wilson intervals and the Katz lift interval match worked values', () => {
+    const w = wilson(10, 100);
+    expect(w.rate).toBe(0.1);
+    expect(w.low).toBeCloseTo(0.0552, 3);
+    expect(w.high).toBeCloseTo(0.1744, 3);
+    const l = lift(wilson(20, 100), wilson(10, 100));
+    expect(l.value).toBeCloseTo(2, 6);
+    expect(l.low).toBeCloseTo(0.9866, 3); // 2 / exp(1.96 * sqrt(1/20 - 1/100 + 1/10 - 1/100))
+    expect(l.high).toBeCloseTo(4.0545, 3);
+  });
+
+  it('counts later statutory involvement per tier within the window, and judges the lift', () => {
+    // 100 high-tier families, 30 of them open to CIN within 6 months; 400 not listed, 20 of them; 1 already statutory
+    const fams = [
+      ...Array.from({ length: 100 }, (_, i) => fam(i, 'high')),
+      ...Array.from({ length: 400 }, (_, i) => fam(1000 + i, null)),
+      fam(9999, 'high', { openToStatutory: true }),
+    ];
+    const starts = new Map<string, string[]>();
+    for (let i = 0; i < 30; i++) starts.set(`P${i}`, ['2026-05-01']);
+    for (let i = 0; i < 20; i++) starts.set(`P${1000 + i}`, ['2026-06-30']);
+    starts.set('P40', ['2026-01-01']); // before the date: not "later"
+    starts.set('P41', ['2026-10-01']); // after the 6-month window
+    const r = backTest(fams, starts, '2026-03-31', 6, ['high', 'low']);
+    expect(r.alreadyStatutory).toBe(1);
+    expect(r.byTier[0]!.later).toMatchObject({ n: 100, k: 30 });
+    expect(r.byTier[1]!.later).toMatchObject({ n: 0, k: 0, rate: null });
+    expect(r.notListed).toMatchObject({ n: 400, k: 20 });
+    expect(r.lift.value).toBeCloseTo(6, 6);
+    expect(r.recall).toMatchObject({ n: 50, k: 30 });
+    expect(r.betterThanChance).toBe(true);
+    expect(verdictOf(r)).toContain('The rules do better than chance.');
+    expect(r.breakdowns.locality!.map((b) => b.group)).toEqual(['North', 'South']);
+    const twelve = backTest(fams, starts, '2026-03-31', 12, ['high']);
+    expect(twelve.listed.k).toBe(31);
+  });
+
+  it('says plainly when the rules do no better than chance', () => {
+    const fams = [...Array.from({ length: 100 }, (_, i) => fam(i, 'low')), ...Array.from({ length: 100 }, (_, i) => fam(500 + i, null))];
+    const starts = new Map<string, string[]>();
+    for (let i = 0; i < 5; i++) starts.set(`P${i}`, ['2026-05-01']);
+    for (let i = 0; i < 5; i++) starts.set(`P${500 + i}`, ['2026-05-01']);
+    const r = backTest(fams, starts, '2026-03-31', 6, ['low']);
+    expect(r.betterThanChance).toBe(false);
+    expect(verdictOf(r)).toContain('The rules do no better than chance here');
+  });
+});
