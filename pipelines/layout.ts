@@ -146,8 +146,6 @@ export const TASK_DATA: Record<string, TaskData> = {
   prepare: {
     landing: { read: [''], list: [''] },
     outputs: { ...manifestAndLock, checksMissing: true },
-    // the leads' outcomes so far are part of the run id (pipelines/outcomes/store.ts); the previous run is found from the as-at manifests
-    secure: { read: [OUTCOMES], list: [OUTCOMES] },
   },
   validate: {
     ...manifestRead,

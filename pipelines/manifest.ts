@@ -335,7 +335,7 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   const cfgHash = configHash(config);
   const previousRun = await latestCompletedBefore(deps.stores.outputs, req.asAt);
   // Entries rejected are part of what the run saw: adding a bad file (or a link) makes it a different run.
-  const runId = deriveRunId(req.asAt, [...inputs, ...entries.filter((e) => e.outcome === 'rejected').map((e) => ({ key: e.key, sha256: `rejected:${e.reason}:${e.size}` }))], cfgHash, { previousRunId: previousRun?.runId, outcomes: await outcomesDigest(deps.stores.secure, req.asAt) });
+  const runId = deriveRunId(req.asAt, [...inputs, ...entries.filter((e) => e.outcome === 'rejected').map((e) => ({ key: e.key, sha256: `rejected:${e.reason}:${e.size}` }))], cfgHash, { previousRunId: previousRun?.runId, outcomes: await outcomesDigest(deps.stores.outputs, req.asAt) });
   const live = await readManifest(deps.stores.outputs, req.asAt).catch(() => undefined);
   const previous = await readRunManifest(deps.stores.outputs, req.asAt, runId).catch(() => undefined);
   // done: its set is the published one, or it finished and waits for IG's decision (a re-run would not change what IG is looking at)

@@ -1,7 +1,7 @@
 /**
  * `locality outcomes import <file> --out <dir>`: a lead's contact outcomes (CSV, or the target-list XLSX's
  * "Outcomes" sheet) validated against every family id of every run under --out, then kept in the secure zone
- * (store.ts). The next run reads them: its lists mark worked-with families and keep declined / not-appropriate
+ * (store.ts), with a value-free index in the outputs zone's run state. The next run reads them: its lists mark worked-with families and keep declined / not-appropriate
  * ones off the ranked list for a while (lists.ts).
  */
 import { createHash } from 'node:crypto';
@@ -28,13 +28,13 @@ export interface OutcomeImportResult {
   added: boolean;
 }
 
-export async function importOutcomes(file: { name: string; bytes: Buffer }, stores: { secure: ObjectStore; curated: ObjectStore }): Promise<OutcomeImportResult> {
+export async function importOutcomes(file: { name: string; bytes: Buffer }, stores: { secure: ObjectStore; curated: ObjectStore; outputs: ObjectStore }): Promise<OutcomeImportResult> {
   const isXlsx = file.bytes.subarray(0, 2).toString('latin1') === 'PK';
   const raw = isXlsx ? readOutcomesXlsx(file.bytes, file.name) : readOutcomesCsv(file.bytes.toString('utf8'), file.name);
   const known = await knownFamilyIds(stores.curated);
   const { rows, blank } = validateOutcomeRows(raw, file.name, (id) => known.has(id));
   if (rows.length === 0) throw new Error(`${file.name}: no outcome filled in (${blank} rows with a family id only): nothing imported`);
   const sha = createHash('sha256').update(file.bytes).digest('hex');
-  const saved = await saveOutcomeImport(stores.secure, file.name, sha, rows);
+  const saved = await saveOutcomeImport(stores, file.name, sha, rows);
   return { rows: rows.length, blank, ...saved };
 }

@@ -7,7 +7,7 @@ import { writeParquet } from '../../pipelines/io/parquet.ts';
 import { importOutcomes } from '../../pipelines/outcomes/import.ts';
 import { applyOutcomes, outcomesSheet } from '../../pipelines/outcomes/lists.ts';
 import { excelSerialDate } from '../../pipelines/outcomes/read.ts';
-import { readOutcomes } from '../../pipelines/outcomes/store.ts';
+import { outcomesDigest, readOutcomes } from '../../pipelines/outcomes/store.ts';
 import { buildLocalityLists, type TargetFamily } from '../../pipelines/reports/target-lists/build.ts';
 import { toCsv } from '../../pipelines/reports/target-lists/csv.ts';
 import { writeXlsx } from '../../pipelines/reports/target-lists/xlsx.ts';
@@ -17,11 +17,11 @@ const B = 'F00000000000b';
 const C = 'F00000000000c';
 const HEADER = ['family_id', 'date', 'outcome', 'lead_practitioner', 'case_opened', 'case_closed'];
 let dir: string;
-let stores: { secure: LocalObjectStore; curated: LocalObjectStore };
+let stores: { secure: LocalObjectStore; curated: LocalObjectStore; outputs: LocalObjectStore };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'locality-outcomes-'));
-  stores = { secure: new LocalObjectStore(join(dir, 'secure')), curated: new LocalObjectStore(join(dir, 'curated')) };
+  stores = { secure: new LocalObjectStore(join(dir, 'secure')), curated: new LocalObjectStore(join(dir, 'curated')), outputs: new LocalObjectStore(join(dir, 'outputs')) };
   await writeParquet(stores.curated, 'families/as_at=2026-02-28/part-00000.parquet', [{ name: 'family_id', type: 'VARCHAR' }], [{ family_id: A }, { family_id: B }, { family_id: C }]);
 });
 afterAll(async () => {
@@ -56,6 +56,16 @@ describe('outcomes import', () => {
     expect((await stores.secure.list('outcomes/imports/')).length).toBe(2);
     expect((await readOutcomes(stores.secure, '2026-03-31')).map((r) => [r.familyId, r.outcome])).toEqual([[A, 'declined'], [B, 'worked_with']]);
     expect((await readOutcomes(stores.secure, '2026-04-30')).map((r) => [r.familyId, r.date, r.outcome])).toEqual([[A, '2026-03-02', 'declined'], [A, '2026-04-20', 'contacted'], [B, '2026-03-05', 'worked_with']]);
+    // the run id's digest comes from the outputs zone's index: it changes only with rows dated on or before the as-at
+    // date, and the index holds no family id, outcome or practitioner in the clear (prepare reads no secure data)
+    expect(await outcomesDigest(stores.outputs, '2026-02-28')).toBeUndefined();
+    const march = await outcomesDigest(stores.outputs, '2026-03-31');
+    expect(march).toMatch(/^[0-9a-f]{64}$/);
+    expect(await outcomesDigest(stores.outputs, '2026-04-19')).toBe(march);
+    expect(await outcomesDigest(stores.outputs, '2026-04-30')).not.toBe(march);
+    const index = await stores.outputs.list('_runs/outcomes/');
+    expect(index).toHaveLength(2);
+    for (const o of index) for (const clear of [A, B, 'Lead', 'declined', 'worked_with']) expect((await stores.outputs.get(o.key)).toString('utf8')).not.toContain(clear);
   });
 
   it('reads the target-list XLSX "Outcomes" sheet, date serials included', async () => {

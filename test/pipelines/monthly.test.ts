@@ -114,7 +114,7 @@ describe('month after month', () => {
     expect(ranked.length).toBeGreaterThanOrEqual(2);
     const file = join(dir, 'outcomes.csv');
     await writeFile(file, `family_id,date,outcome,lead_practitioner,case_opened,case_closed\n${ranked[0]},2026-10-15,declined,Lead A,,\n${ranked[1]},2026-10-16,worked_with,Lead B,2026-10-16,\n`);
-    const imported = await importOutcomes({ name: 'outcomes.csv', bytes: await readFile(file) }, { secure: new LocalObjectStore(join(out, 'secure')), curated });
+    const imported = await importOutcomes({ name: 'outcomes.csv', bytes: await readFile(file) }, { secure: new LocalObjectStore(join(out, 'secure')), curated, outputs });
     expect(imported).toMatchObject({ rows: 2, added: true });
     const next = await runLocal({ landing: LANDING, out, asAt: LATEST, log: silentLog });
     expect(next.status).toBe('ok');

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .action(async (file: string, opts: { out: string }) => {
       const root = resolve(opts.out);
       const r = await importOutcomes({ name: basename(file), bytes: await readFile(file) }, {
-        secure: new LocalObjectStore(join(root, 'secure')), curated: new LocalObjectStore(join(root, 'curated')),
+        secure: new LocalObjectStore(join(root, 'secure')), curated: new LocalObjectStore(join(root, 'curated')), outputs: new LocalObjectStore(join(root, 'outputs')),
       });
       process.stdout.write(r.added
         ? `imported ${r.rows} outcomes (${r.blank} rows left blank) into the secure zone: ${r.key}\nthe next run's lists use them (run again, or backfill: the run ids of dates on or after the outcomes change)\n`
