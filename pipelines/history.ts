@@ -5,34 +5,12 @@
  * stage of a run agrees on it and a re-run with the same previous run gives the same outputs.
  */
 import type { ObjectStore } from './io/object-store.ts';
-import { readManifest, readRunManifest } from './manifest.ts';
+import { readManifest, readRunManifest, runDates } from './manifest.ts';
 
-export interface PreviousRun {
-  asAt: string;
-  runId: string;
-}
+export type { PreviousRun } from './manifest.ts';
+import type { PreviousRun } from './manifest.ts';
 
-const MANIFEST = /^as_at=(\d{4}-\d{2}-\d{2})\/manifest\.json$/;
-
-/** As-at dates with a manifest under the outputs root, oldest first. */
-export async function runDates(outputs: ObjectStore): Promise<string[]> {
-  const dates: string[] = [];
-  for (const o of await outputs.list('as_at=')) {
-    const m = MANIFEST.exec(o.key);
-    if (m) dates.push(m[1]!);
-  }
-  return dates.sort();
-}
-
-/** The latest run before asAt that completed, or null (a first run). */
-export async function latestCompletedBefore(outputs: ObjectStore, asAt: string): Promise<PreviousRun | null> {
-  const dates = (await runDates(outputs)).filter((d) => d < asAt).reverse();
-  for (const d of dates) {
-    const m = await readManifest(outputs, d).catch(() => undefined);
-    if (m?.status === 'ok') return { asAt: d, runId: m.runId };
-  }
-  return null;
-}
+export { latestCompletedBefore, runDates } from './manifest.ts';
 
 /** Completed runs before asAt, oldest first (for reports built over the whole history). */
 export async function completedRunsBefore(outputs: ObjectStore, asAt: string): Promise<PreviousRun[]> {

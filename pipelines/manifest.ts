@@ -23,7 +23,6 @@ import { hasStagedSet, recoverRelease } from './release/promote.ts';
 import { releaseFinishedRun } from './release/run.ts';
 import { manifestJson } from './manifest-json.ts';
 import { issuesText } from '../models/zod-issues.ts';
-import { latestCompletedBefore } from './history.ts';
 import { outcomesDigest } from './outcomes/store.ts';
 
 export const MANIFEST_VERSION = 1;
@@ -511,3 +510,33 @@ export async function recordRunFailure(deps: ControlDeps, event: unknown, stageO
   deps.log.error('run failed', { runId: m.runId, asAt: m.asAt, stage: m.error?.stage ?? 'unknown', error: m.error?.error ?? 'Error' });
   return { runId: m.runId, asAt: m.asAt, status: 'failed', manifestKey: keys.runManifest(m.asAt, m.runId) };
 }
+
+// ---- the previous run (pipelines/history.ts says how runs know their past) ----------------------------------
+
+export interface PreviousRun {
+  asAt: string;
+  runId: string;
+}
+
+const LIVE_MANIFEST = /^as_at=(\d{4}-\d{2}-\d{2})\/manifest\.json$/;
+
+/** As-at dates with a manifest under the outputs root, oldest first. */
+export async function runDates(outputs: ObjectStore): Promise<string[]> {
+  const dates: string[] = [];
+  for (const o of await outputs.list('as_at=')) {
+    const m = LIVE_MANIFEST.exec(o.key);
+    if (m) dates.push(m[1]!);
+  }
+  return dates.sort();
+}
+
+/** The latest run before asAt that completed, or null (a first run). */
+export async function latestCompletedBefore(outputs: ObjectStore, asAt: string): Promise<PreviousRun | null> {
+  const dates = (await runDates(outputs)).filter((d) => d < asAt).reverse();
+  for (const d of dates) {
+    const m = await readManifest(outputs, d).catch(() => undefined);
+    if (m?.status === 'ok') return { asAt: d, runId: m.runId };
+  }
+  return null;
+}
+

@@ -14,7 +14,7 @@ import { keys } from '../../layout.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { readFacts } from '../../tables/facts.ts';
 import { readPersonMap } from '../../tables/persons.ts';
-import { loadTargetFamilies } from '../target-lists/publish.ts';
+import { loadTargetFamilies } from '../target-lists/families.ts';
 import { backTestCsv, renderBackTest } from './render.ts';
 
 export const WINDOWS_MONTHS = [6, 12] as const;

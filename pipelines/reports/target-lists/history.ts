@@ -13,7 +13,7 @@ import type { StageContext } from '../../stages/context.ts';
 import { loadLocalityLookups } from '../../localities/lookups.ts';
 import { buildLocalityLists } from './build.ts';
 import { stateFromLists, type ListState } from './changes.ts';
-import { loadTargetFamilies } from './publish.ts';
+import { loadTargetFamilies } from './families.ts';
 
 export const LIST_STATE_FILE = 'target-lists/state.json';
 

@@ -9,9 +9,6 @@ import { keys } from '../../layout.ts';
 import { requireSignoffOf } from '../../release/run.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { loadLocalityLookups } from '../../localities/lookups.ts';
-import { readFamilies } from '../../tables/families.ts';
-import { readFamilyMembers } from '../../tables/family-members.ts';
-import { readScores } from '../../tables/scores.ts';
 import { buildLocalityLists, localityFileName, statutoryRow, STATUTORY_HEADER, TARGET_LIST_HEADER, targetRow, type LocalityList, type TargetFamily } from './build.ts';
 import { CHANGE_HEADER, changeCells, CHANGES, LEFT_HEADER, leftRows, listChanges, type ListChanges } from './changes.ts';
 import { changesSection, suppressedSection } from './changes-html.ts';
@@ -27,7 +24,7 @@ import { runHeadlineCoverage } from '../../stages/headline-coverage.ts';
 import { notEvidencedNotice } from '../html/coverage.ts';
 import { renderFullList } from './full-list.ts';
 import { loadWardNames, withWardColumns } from './wards.ts';
-import { cmp } from '../../../models/order.ts';
+import { loadTargetFamilies } from './families.ts';
 
 /**
  * Every list row says which headlines this run could not evidence (no feed received), so a list read on its own never
@@ -39,36 +36,6 @@ export function withCoverageColumn(header: readonly string[], rows: CellValue[][
 }
 
 
-export async function loadTargetFamilies(ctx: StageContext, asAt = ctx.asAt): Promise<TargetFamily[]> {
-  const fams = await readFamilies(ctx.stores.curated, asAt);
-  const scores = new Map((await readScores(ctx.stores.curated, asAt)).map((s) => [s.familyId, s]));
-  const members = new Map<string, TargetFamily['members']>();
-  for (const m of await readFamilyMembers(ctx, asAt)) {
-    const list = members.get(m.familyId) ?? [];
-    list.push({ personId: m.personId, role: m.role, membership: m.membership, ageBand: m.ageBand });
-    members.set(m.familyId, list);
-  }
-  return fams.map((f) => {
-    const familyId = f.familyId;
-    const s = scores.get(familyId);
-    if (!s) throw new Error(`scores: family ${familyId} has no score row for as_at=${asAt}: run stratify first`);
-    return {
-      familyId,
-      locality: f.locality,
-      wardCode: f.wardCode,
-      score: s.score,
-      tier: s.tier,
-      headlines: s.headlines,
-      threeNeeds: s.threeNeeds,
-      openToStatutory: s.openToStatutory,
-      reasons: s.reasons,
-      statutoryEvidence: s.statutoryEvidence,
-      members: (members.get(familyId) ?? []).sort((a, b) => cmp(a.membership, b.membership) || cmp(a.personId, b.personId)),
-      flags: f.flags,
-      ruleSetVersion: s.ruleSetVersion,
-    };
-  });
-}
 
 export async function publishTargetLists(ctx: StageContext & { release: ObjectStore }): Promise<Record<string, number>> {
   const cfg = parseStratifyConfig(ctx.config.stratify);
