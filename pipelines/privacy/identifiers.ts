@@ -319,6 +319,15 @@ export function quarantinedPerson(row: Record<string, unknown>, recordId: string
 
 /** Every quarantined row of the as-at date (secure: as_at=D/quarantine/<source>/<feed>/...jsonl) into the index. */
 export async function addQuarantine(ix: IdentifierIndex, secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean): Promise<void> {
+  for await (const p of quarantinedPeople(secure, asAt, isPeopleFeed)) {
+    addPerson(ix, p);
+    ix.records--;
+    ix.quarantinedRows++;
+  }
+}
+
+/** The people the quarantined rows of the as-at date name (their identity columns, whatever the feed). */
+export async function* quarantinedPeople(secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean): AsyncGenerator<SecurePerson> {
   const prefix = keys.quarantine(asAt, '', '', '').replace(/\/+$/, '/');
   for (const o of await secure.list(prefix)) {
     if (!o.key.endsWith('.jsonl')) continue;
@@ -334,10 +343,7 @@ export async function addQuarantine(ix: IdentifierIndex, secure: ObjectStore, as
       }
       if (!q.row || typeof q.row !== 'object') continue;
       const p = quarantinedPerson(q.row as Record<string, unknown>, `quarantine:${source}/${feed}:line ${String(q.line ?? '?')}`, people);
-      if (!p) continue;
-      addPerson(ix, p);
-      ix.records--;
-      ix.quarantinedRows++;
+      if (p) yield p;
     }
   }
 }

@@ -12,8 +12,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ObjectStore } from '../io/object-store.ts';
 import { keys } from '../layout.ts';
-import { KIND_LABELS, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
-import { checkUnit } from './scan.ts';
+import { compactPostcode, KIND_LABELS, normaliseText, tokenWords, type IdentifierIndex, type IdentifierKind, type SecurePerson } from './identifiers.ts';
+import { checkUnit, datesAt, isoDatesIn, POSTCODE_IN_TEXT } from './scan.ts';
 
 /** The partnership's ref key in the secure zone (no as-at date: one key for every run, so pseudonyms are stable). */
 export const REF_KEY_KEY = keys.refKey;
@@ -51,9 +51,109 @@ export interface RefLookupRow extends DeliveredRef {
   carries: string[];
 }
 
+/**
+ * What a ref needs to share with the secure zone to carry any identifier the scan looks for (names and address
+ * lines, their words, dates of birth, full postcodes). Cheap to build (sets, no phrases); a ref it stops cannot carry
+ * one, so only the refs it lets through (in generated data: none) are checked with the full index.
+ * test/privacy/refs.test.ts holds every planted shape to both.
+ */
+export interface RefSieve {
+  /** Every word of a name or an address line. */
+  words: Set<string>;
+  /** Every whole name and address value (normalised): a ref that is one. */
+  wholes: Set<string>;
+  datesOfBirth: Set<string>;
+  postcodes: Set<string>;
+}
+
+export function emptySieve(): RefSieve {
+  return { words: new Set(), wholes: new Set(), datesOfBirth: new Set(), postcodes: new Set() };
+}
+
+export function addToSieve(s: RefSieve, p: SecurePerson): void {
+  for (const v of [p.forename, p.middleNames, p.surname, p.addressLine1, ...p.surnameParts]) {
+    if (!v) continue;
+    const n = normaliseText(v);
+    s.wholes.add(n);
+    for (const w of n.split(' ')) if (w.length >= 2 && !/^\d+$/.test(w)) s.words.add(w);
+  }
+  const pc = p.postcode ? compactPostcode(p.postcode) : null;
+  if (pc) s.postcodes.add(pc);
+  const d = p.dateOfBirth?.trim() ?? '';
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(d) ?? /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(d);
+  if (m) s.datesOfBirth.add(m[1]!.length === 4 ? `${m[1]}-${m[2]}-${m[3]}` : `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`);
+}
+
+const PLAIN_REF = /^([A-Z]+|[A-Z]?[a-z]+)\d+$/;
+
+/**
+ * False when the ref cannot carry an identifier the scan looks for: it is no whole name or address value, holds fewer
+ * than two name or address words, no date of birth next to a name word, at its start or after "ref", or standing
+ * alone, no full postcode of the secure zone, and is shorter than a token.
+ */
+export function mayCarryIdentifier(s: RefSieve, ref: string): boolean {
+  if (ref.length >= 64) return true;
+  // the common shape, a prefix and a number (PIR03363998): one word and one number, no separator, no postcode (no
+  // letters after the digits), no date standing alone; it can only be a whole value, or a name word (or "ref")
+  // before a date, which the full reading below decides
+  const plain = PLAIN_REF.exec(ref);
+  if (plain) {
+    const upper = ref.toUpperCase();
+    const letters = plain[1]!.toUpperCase();
+    if (s.wholes.has(upper)) return true;
+    if (letters !== 'REF' && !s.words.has(letters)) return false;
+  }
+  const norm = normaliseText(ref);
+  if (s.wholes.has(norm)) return true;
+  const words = tokenWords(ref);
+  const named = new Set<string>();
+  for (const w of [...words, ...norm.split(' ')]) if (s.words.has(w)) named.add(w);
+  if (named.size >= 2) return true;
+  for (let i = 0; i < words.length; i++) {
+    for (const { date } of datesAt(words, i)) if (s.datesOfBirth.has(date) && (named.size > 0 || i === 0 || words[i - 1] === 'REF')) return true;
+  }
+  for (const d of isoDatesIn(ref)) if (s.datesOfBirth.has(d)) return true;
+  for (const m of ref.toUpperCase().matchAll(POSTCODE_IN_TEXT)) if (s.postcodes.has(`${m[1]}${m[2]}`)) return true;
+  return false;
+}
+
+/** What the refs let through are made of: their words, whole values, the dates readable in them and their postcodes. */
+export function sieveOfRefs(refs: readonly DeliveredRef[]): RefSieve {
+  const near = emptySieve();
+  for (const { ref } of refs) {
+    const norm = normaliseText(ref);
+    near.wholes.add(norm);
+    const words = tokenWords(ref);
+    for (const w of [...words, ...norm.split(' ')]) near.words.add(w);
+    for (let i = 0; i < words.length; i++) for (const { date } of datesAt(words, i)) near.datesOfBirth.add(date);
+    for (const d of isoDatesIn(ref)) near.datesOfBirth.add(d);
+    for (const m of ref.toUpperCase().matchAll(POSTCODE_IN_TEXT)) near.postcodes.add(`${m[1]}${m[2]}`);
+  }
+  return near;
+}
+
+/**
+ * Whether a person shares anything with the refs let through (`near`, sieveOfRefs): a whole value or word of a name
+ * or address line, a date of birth or a postcode. Only such a person can make one of them carry an identifier.
+ */
+export function sharesWithRefs(near: RefSieve, p: SecurePerson): boolean {
+  for (const v of [p.forename, p.middleNames, p.surname, p.addressLine1, ...p.surnameParts]) {
+    if (!v) continue;
+    const n = normaliseText(v);
+    if (near.wholes.has(n)) return true;
+    for (const w of n.split(' ')) if (near.words.has(w)) return true;
+  }
+  const own = emptySieve();
+  addToSieve(own, p);
+  for (const d of own.datesOfBirth) if (near.datesOfBirth.has(d)) return true;
+  for (const pc of own.postcodes) if (near.postcodes.has(pc)) return true;
+  return false;
+}
+
 /** The identifier kinds a ref carries, read as the privacy scan reads a reference column ([] when none). */
 export function identifiersInRef(ix: IdentifierIndex, ref: string, vocabulary: ReadonlySet<string>): IdentifierKind[] {
-  return checkUnit(ix, { location: '', field: 'record_ref', text: ref, position: 'data' }, vocabulary).map((h) => h.kind);
+  // read as the scan reads a curated table's reference column (a reference and a date-of-birth field at once)
+  return checkUnit(ix, { location: '', field: 'date_of_birth_ref', text: ref, position: 'data' }, vocabulary).map((h) => h.kind);
 }
 
 /**

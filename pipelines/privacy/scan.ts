@@ -55,12 +55,12 @@ const FINDINGS_LOGGED_PER_FILE = 20;
 const DOB_FIELD = /(^|[_\s.-])(dob|birth|born|date_of_birth|dateofbirth|birth_?date)($|[_\s.-])/i;
 const DATE_IN_TEXT = /\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})(\d{2})(\d{2})\b/g;
 /** A postcode with any separator or none (M1 4BT, M1_4BT, M1-4BT, M14BT), not inside a longer run of letters. */
-const POSTCODE_IN_TEXT = /(?<![A-Z])([A-Z]{1,2}\d[A-Z\d]?)[\s_./-]?(\d[A-Z]{2})(?![A-Z])/g;
+export const POSTCODE_IN_TEXT = /(?<![A-Z])([A-Z]{1,2}\d[A-Z\d]?)[\s_./-]?(\d[A-Z]{2})(?![A-Z])/g;
 /** A reference column (record_ref, person_ref, incident_ref, source_person_ref, reference). */
 const REF_FIELD = /(^|[_\s.-])(ref|reference)$|^ref(erence)?([_\s.-]|$)|[a-z]Ref$/i;
 const TOKEN_IN_TEXT = /\b[0-9a-f]{64}\b/gi;
 
-function isoDatesIn(text: string): string[] {
+export function isoDatesIn(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(DATE_IN_TEXT)) {
     if (m[1]) out.push(`${m[1]}-${m[2]}-${m[3]}`);

@@ -87,7 +87,9 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
   }
 
   // Refs that carry a clear identifier are read as their keyed pseudonyms from here on (standardise/refs.ts).
+  const refsStart = performance.now();
   const refs = await pseudonymiseDeliveredRefs(secure, asAt, filesOf);
+  ctx.log.info('provider refs checked for clear identifiers', { refs: refs.checked, pseudonymised: refs.map.size, ms: Math.round(performance.now() - refsStart) });
   counts.refsChecked = refs.checked;
   counts.refsPseudonymised = refs.map.size;
   if (refs.map.size) ctx.log.warn('provider refs carrying a clear identifier replaced by keyed pseudonyms', { refs: refs.map.size, lookup: 'secure zone: ref-pseudonyms.jsonl' });
