@@ -1,5 +1,5 @@
 /**
- * Policy replay: a whole pipeline run over generated data (300 families, 2 extracts), every Task as its own Lambda
+ * Policy replay: a whole pipeline run over generated data (300 families, 2 extracts; POLICY_REPLAY_FAMILIES=n for more), every Task as its own Lambda
  * role, every S3 request evaluated against the IAM of the SYNTHESIZED template (identity policies + bucket policies),
  * and the KMS key grants each role needs for the buckets it reads and writes. A single deny fails the test, naming
  * the request. A second run fails validate on purpose so that Record failure's requests are replayed too.
@@ -19,6 +19,7 @@ import type { Template } from '../support/iam-policy.ts';
 import { judge, kmsVerdicts, replayRun, taskRole, zoneBuckets, type Verdict } from '../support/policy-replay.ts';
 
 const AS_AT = '2026-03-31';
+const FAMILIES = Number(process.env.POLICY_REPLAY_FAMILIES ?? 300);
 let dir: string;
 let t: Template;
 let requests: S3Request[] = [];
@@ -29,12 +30,12 @@ beforeAll(async () => {
   const app = new App({ postCliContext: APP_CONTEXT, context: { 'aws:cdk:bundling-stacks': [] } });
   t = CdkTemplate.fromStack(new LocalityPipelineStack(app, 'LocalityPipeline', { codeVersion: 'git:test' })).toJSON() as Template;
   dir = await mkdtemp(join(tmpdir(), 'locality-policy-replay-'));
-  generate({ families: 300, seed: 'policy-replay', asAt: AS_AT, out: dir, extracts: 2 });
+  generate({ families: FAMILIES, seed: 'policy-replay', asAt: AS_AT, out: dir, extracts: 2 });
   const landing = join(dir, 'landing');
   // the locality lookups uploaded to landing (lookups/) rather than bundled: families and publish read them from S3
   await mkdir(join(landing, 'lookups'), { recursive: true });
-  for (const f of ['postcode-directory.csv', 'localities.json']) await cp(join(import.meta.dirname, '../../fixtures/lookups', f), join(landing, 'lookups', f));
-  const config = runConfigSchema.parse({ stratify: { localities: { postcodeDirectory: 'uploaded/postcode-directory.csv', wardLocalities: 'uploaded/localities.json' } } });
+  for (const f of ['postcode-directory.csv', 'localities.json', 'wards.csv']) await cp(join(import.meta.dirname, '../../fixtures/lookups', f), join(landing, 'lookups', f));
+  const config = runConfigSchema.parse({ stratify: { localities: { postcodeDirectory: 'uploaded/postcode-directory.csv', wardLocalities: 'uploaded/localities.json', wardNames: 'uploaded/wards.csv' } } });
   const ok = await replayRun(t, { landing, root: join(dir, 'buckets'), asAt: AS_AT, config });
   status = `${ok.result.status}${ok.result.error ? ` ${JSON.stringify(ok.result.error)}` : ''}`;
   // the same date again, forced, with validate failing: Record failure runs as its own role
@@ -45,7 +46,7 @@ beforeAll(async () => {
   expect(failing.result.status).toBe('failed');
   requests = [...ok.requests, ...failing.requests];
   verdicts = judge(t, requests);
-}, 240_000);
+}, Math.max(240_000, FAMILIES * 800));
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -61,7 +62,7 @@ describe('policy replay: every S3 request of a whole run against the synthesized
     const byTask = new Map<string, number>();
     for (const v of real) byTask.set(v.request.principal, (byTask.get(v.request.principal) ?? 0) + 1);
     const missing = requests.filter((r) => r.missingKeyCheck);
-    process.stdout.write(`policy replay: ${real.length} S3 requests, ${denied.length} denied (${[...byTask].map(([k, n]) => `${k} ${n}`).join(', ')}); `
+    process.stdout.write(`policy replay (${FAMILIES} families): ${real.length} S3 requests, ${denied.length} denied (${[...byTask].map(([k, n]) => `${k} ${n}`).join(', ')}); `
       + `${missing.length} reads of a missing key, answered ${missing.filter((r) => r.missingKeyCheck!.answered === 404).length} x 404 and ${missing.filter((r) => r.missingKeyCheck!.answered === 403).length} x 403\n`);
     expect(denied.map(show)).toEqual([]);
     // a missing key answers 404, as in AWS for a role that may list where it checks (TASK_DATA checksMissing, or a
@@ -75,6 +76,7 @@ describe('policy replay: every S3 request of a whole run against the synthesized
     const buckets = zoneBuckets(t);
     expect(requests.some((r) => r.principal === 'families' && r.bucket === buckets.landing && r.key === 'lookups/postcode-directory.csv')).toBe(true);
     expect(requests.some((r) => r.principal === 'publish' && r.bucket === buckets.landing && r.key === 'lookups/localities.json')).toBe(true);
+    expect(requests.some((r) => r.principal === 'publish' && r.bucket === buckets.landing && r.key === 'lookups/wards.csv')).toBe(true);
     // a missing key answered 404: prepare's look for a new date's manifest (it may list the outputs bucket)
     expect(requests.some((r) => r.missingKeyCheck?.answered === 404)).toBe(true);
     expect(requests.some((r) => r.action === 's3:ListBucket' && r.prefix)).toBe(true);
