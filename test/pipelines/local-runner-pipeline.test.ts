@@ -23,6 +23,9 @@ async function files(root: string): Promise<Map<string, string>> {
       const p = join(d, e.name);
       // the published folder is a link to its release under _releases/ (walked once, through the link)
       if (e.name === '_releases') continue;
+      // the partnership's secret pseudonym key (secure/keys/) is generated once per out dir at random: key material,
+      // not an output, so two out dirs hold different keys by design (the refs it pseudonymises are compared below)
+      if (relative(root, p) === join('secure', 'keys')) continue;
       if (e.isDirectory() || e.isSymbolicLink()) await walk(p);
       else out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
     }
