@@ -37,7 +37,7 @@ export interface BackTestResult {
   recall: Proportion;
   lift: { value: number | null; low: number | null; high: number | null };
   betterThanChance: boolean;
-  breakdowns: Record<string, Array<{ group: string; listed: Proportion; notListed: Proportion; lift: number | null }>>;
+  breakdowns: Record<string, Array<{ group: string; listed: Proportion; notListed: Proportion; lift: { value: number | null; low: number | null; high: number | null } }>>;
 }
 
 const Z = 1.959964;
@@ -85,7 +85,7 @@ export function backTest(families: readonly BackTestFamily[], starts: ReadonlyMa
       const inGroup = eligible.filter((f) => (f.groups[dim] ?? 'unknown') === group);
       const l = count(inGroup.filter((f) => f.tier !== null));
       const nl = count(inGroup.filter((f) => f.tier === null));
-      return { group, listed: l, notListed: nl, lift: lift(l, nl).value };
+      return { group, listed: l, notListed: nl, lift: lift(l, nl) };
     });
   }
   return {

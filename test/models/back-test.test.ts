@@ -39,6 +39,13 @@ describe('back-test', () => {
     expect(r.betterThanChance).toBe(true);
     expect(verdictOf(r)).toContain('The rules do better than chance.');
     expect(r.breakdowns.locality!.map((b) => b.group)).toEqual(['North', 'South']);
+    // each group's lift has its interval: North holds the odd-numbered families (15 of 50 high-tier later open; 10 of 200 not listed)
+    const north = r.breakdowns.locality!.find((g) => g.group === 'North')!;
+    expect(north.listed).toMatchObject({ n: 50, k: 15 });
+    expect(north.notListed).toMatchObject({ n: 200, k: 10 });
+    expect(north.lift.value).toBeCloseTo(6, 6);
+    expect(north.lift.low!).toBeLessThan(6);
+    expect(north.lift.high!).toBeGreaterThan(6);
     const twelve = backTest(fams, starts, '2026-03-31', 12, ['high']);
     expect(twelve.listed.k).toBe(31);
   });

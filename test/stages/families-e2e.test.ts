@@ -85,7 +85,7 @@ describe('families to publish on a generated population', () => {
     expect(pub.counts.target_list_localities).toBeGreaterThanOrEqual(3);
     for (const loc of ['North', 'Central', 'South']) {
       const csv = await readFile(join(dir, 'out', 'outputs', `as_at=${AS_AT}`, 'target-lists', `${loc}.csv`), 'utf8');
-      expect(csv.startsWith('\ufeffrank,family_id,tier,score,headlines_met,reasons,members,flags,ward_code,ward_name,headlines_not_evidenced,change,previous_tier,previous_rank,months_on_list,lead_outcome\r\n')).toBe(true);
+      expect(csv.startsWith('\ufeffrank,family_id,tier,score,headlines_met,reasons,members,flags,ward_code,ward_name,change,previous_tier,previous_rank,months_on_list,lead_outcome,headlines_not_evidenced\r\n')).toBe(true);
       await readFile(join(dir, 'out', 'outputs', `as_at=${AS_AT}`, 'target-lists', `${loc}.xlsx`));
     }
     expect(pub.counts.start_well_children).toBeGreaterThan(0);

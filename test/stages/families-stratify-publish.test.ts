@@ -131,11 +131,11 @@ describe('families, stratify and publish stages', () => {
     const csv = await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'North.csv'), 'utf8');
     expect(csv.charCodeAt(0)).toBe(0xfeff);
     const lines = csv.slice(1).split('\r\n');
-    expect(lines[0]).toBe('rank,family_id,tier,score,headlines_met,reasons,members,flags,ward_code,ward_name,headlines_not_evidenced,change,previous_tier,previous_rank,months_on_list,lead_outcome');
+    expect(lines[0]).toBe('rank,family_id,tier,score,headlines_met,reasons,members,flags,ward_code,ward_name,change,previous_tier,previous_rank,months_on_list,lead_outcome,headlines_not_evidenced');
     // the ward's name beside its code (fixtures/lookups/wards.csv)
     expect(lines[1]).toContain(',E05011352,Ancoats & Beswick,');
     expect(lines[1]).toContain(`1,${north.family_id},high,12,`);
-    expect(lines[1]).toMatch(/,new,,,1,$/); // a first run: every ranked family is new, one month on the list
+    expect(lines[1]).toMatch(/,new,,,1,,/); // a first run: every ranked family is new, one month on the list, no outcome yet
     expect(lines[1]).toContain('police/incidents 2026-03-01 ref PI-1 (P04)');
     const unassignedStat = await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'Unassigned - open to statutory services.csv'), 'utf8');
     expect(unassignedStat).toContain('social_care/episodes since 2026-01-01 ref EP-1 (P06)');

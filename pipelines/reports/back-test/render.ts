@@ -23,8 +23,8 @@ function resultSection(r: BackTestResult): PageSection {
       rows,
     })}${para(`Precision of "listed": ${pct(r.precision)}. Recall (share of the families later open that were listed): ${pct(r.recall)}. ${r.alreadyStatutory} families already open to statutory services at ${r.from} are left out.`)}${Object.entries(r.breakdowns).map(([dim, groups]) => table({
       caption: `By ${dim}`,
-      columns: [{ label: dim, key: 'group' }, { label: 'Listed: later open', key: 'listed' }, { label: 'Not listed: later open', key: 'notListed' }, { label: 'Lift', key: 'lift' }],
-      rows: groups.map((g) => ({ group: g.group, listed: `${g.listed.k} of ${g.listed.n}: ${pct(g.listed)}`, notListed: `${g.notListed.k} of ${g.notListed.n}: ${pct(g.notListed)}`, lift: ratio(g.lift) })),
+      columns: [{ label: dim, key: 'group' }, { label: 'Listed: later open', key: 'listed' }, { label: 'Not listed: later open', key: 'notListed' }, { label: 'Lift (95% interval)', key: 'lift' }],
+      rows: groups.map((g) => ({ group: g.group, listed: `${g.listed.k} of ${g.listed.n}: ${pct(g.listed)}`, notListed: `${g.notListed.k} of ${g.notListed.n}: ${pct(g.notListed)}`, lift: g.lift.value === null ? '–' : `${ratio(g.lift.value)} (${ratio(g.lift.low)}–${ratio(g.lift.high)})` })),
     }))}`,
   };
 }
@@ -53,7 +53,7 @@ export function backTestCsv(results: readonly BackTestResult[]): Buffer {
     rows.push([r.from, r.windowMonths, 'listed', 'recall', ...p(r.recall), null, null, null]);
     for (const [dim, groups] of Object.entries(r.breakdowns)) {
       for (const g of groups) {
-        rows.push([r.from, r.windowMonths, dim, `${g.group}: listed`, ...p(g.listed), g.lift, null, null]);
+        rows.push([r.from, r.windowMonths, dim, `${g.group}: listed`, ...p(g.listed), g.lift.value, g.lift.low, g.lift.high]);
         rows.push([r.from, r.windowMonths, dim, `${g.group}: not listed`, ...p(g.notListed), null, null, null]);
       }
     }

@@ -51,7 +51,7 @@ export async function publishTargetLists(ctx: StageContext & { release: ObjectSt
   const wards = await loadWardNames(cfg, ctx.stores.landing, ctx.log);
   const files: Record<string, { csv: string; xlsx: string; statutoryCsv: string; html: string }> = {};
   const leftFiles: Record<string, string> = {};
-  const widths = [6, 15, 8, 7, 30, 80, 50, 30, 11, 20, 40, ...CHANGE_WIDTHS, 40];
+  const widths = [6, 15, 8, 7, 30, 80, 50, 30, 11, 20, ...CHANGE_WIDTHS, 40, 40];
   for (const l of lists) {
     const base = localityFileName(l.locality);
     const f = keys.targetListFiles(base);
@@ -59,22 +59,22 @@ export async function publishTargetLists(ctx: StageContext & { release: ObjectSt
     leftFiles[l.locality] = `${base} - left the list.csv`;
     const rankedWards = withWardColumns(TARGET_LIST_HEADER, l.ranked.map(targetRow), l.ranked.map((x) => x.wardCode), wards);
     const statWards = withWardColumns(STATUTORY_HEADER, l.statutory.map(statutoryRow), l.statutory.map((x) => x.wardCode), wards);
-    const rankedCov = withCoverageColumn(rankedWards.header, rankedWards.rows, coverage);
+    // what changed since the last list and the lead's latest outcome, after the list's own columns; every list
+    // (the leavers and the suppressed too) ends with the headlines this run could not evidence
+    const { header, rows: ranked } = withCoverageColumn([...rankedWards.header, ...CHANGE_HEADER, ...OUTCOME_HEADER],
+      rankedWards.rows.map((r, i) => [...r, ...changeCells(changes, l.ranked[i]!.familyId), ...outcomeCells(withOutcomes, l.ranked[i]!.familyId)]), coverage);
     const stat = withCoverageColumn(statWards.header, statWards.rows, coverage);
-    // what changed since the last list and the lead's latest outcome, after the list's own columns
-    const header = [...rankedCov.header, ...CHANGE_HEADER, ...OUTCOME_HEADER];
-    const ranked = rankedCov.rows.map((r, i) => [...r, ...changeCells(changes, l.ranked[i]!.familyId), ...outcomeCells(withOutcomes, l.ranked[i]!.familyId)]);
-    const suppressed = suppressedRows(withOutcomes, l.locality);
-    const left = leftRows(changes, l.locality);
+    const suppressed = withCoverageColumn(SUPPRESSED_HEADER, suppressedRows(withOutcomes, l.locality), coverage);
+    const left = withCoverageColumn(LEFT_HEADER, leftRows(changes, l.locality), coverage);
     await ctx.release.put(`target-lists/${f.csv}`, toCsv(header, ranked));
     await ctx.release.put(`target-lists/${f.statutoryCsv}`, toCsv(stat.header, stat.rows));
-    await ctx.release.put(`target-lists/${leftFiles[l.locality]}`, toCsv(LEFT_HEADER, left));
-    await ctx.release.put(`target-lists/${base} - suppressed after contact.csv`, toCsv(SUPPRESSED_HEADER, suppressed));
+    await ctx.release.put(`target-lists/${leftFiles[l.locality]}`, toCsv(left.header, left.rows));
+    await ctx.release.put(`target-lists/${base} - suppressed after contact.csv`, toCsv(suppressed.header, suppressed.rows));
     await ctx.release.put(`target-lists/${f.xlsx}`, writeXlsx([
       { name: 'Target list', header, rows: ranked, widths },
       { name: 'Open to statutory services', header: stat.header, rows: stat.rows, widths: [15, 50, 8, 7, 30, 80, 50, 30, 11, 20, 40] },
-      { name: 'Left the list', header: LEFT_HEADER, rows: left, widths: [15, 10, 10, 20, 60] },
-      { name: 'Suppressed after contact', header: SUPPRESSED_HEADER, rows: suppressed, widths: [15, 8, 7, 18, 12, 16] },
+      { name: 'Left the list', header: left.header, rows: left.rows, widths: [15, 10, 10, 20, 60, 40] },
+      { name: 'Suppressed after contact', header: suppressed.header, rows: suppressed.rows, widths: [15, 8, 7, 18, 12, 16, 40] },
       outcomesSheet(l.ranked.map((x) => x.familyId)),
     ]));
     await ctx.release.put(`target-lists/${f.html}`, renderFullList({ asAt: ctx.asAt, runId: ctx.runId, list: l, wards, files: f, banner: notEvidencedNotice(coverage) }));
