@@ -20,10 +20,12 @@ import { acquireRunLock, releaseRunLock, type RunLockOptions } from './io/run-lo
 import { isIsoDate, keys, type Zone } from './layout.ts';
 import type { Log } from './log.ts';
 import { hasStagedSet, recoverRelease } from './release/promote.ts';
-import { releaseFinishedRun } from './release/run.ts';
+import { releaseFinishedRun, requireSignoffOf } from './release/run.ts';
 import { manifestJson } from './manifest-json.ts';
 import { issuesText } from '../models/zod-issues.ts';
 import { outcomesDigest } from './outcomes/store.ts';
+import { describeMismatch, recordRunOutputs, verifyRunOutputs } from './run-outputs.ts';
+import { clearStageRecords } from './stage-records.ts';
 
 export const MANIFEST_VERSION = 1;
 
@@ -164,6 +166,11 @@ export const stageRecordSchema = z.object({
   /** Map stages: how many items (feeds) ran. */
   items: z.number().optional(),
   counts: z.record(z.string(), z.number()),
+  /**
+   * When an earlier execution of the same run had finished some of this stage (pipelines/stage-records.ts):
+   * how many invocations were reused (outputs verified) and how many ran again, with why.
+   */
+  resume: z.object({ reused: z.number(), reran: z.number(), why: z.array(z.string()) }).optional(),
 });
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 
@@ -210,6 +217,13 @@ export const manifestSchema = z.object({
   }).optional(),
   stages: z.array(stageRecordSchema),
   error: z.object({ stage: z.string(), error: z.string(), cause: z.string() }).optional(),
+  /**
+   * Every object the run left for its date with its SHA-256 (secure `as_at=D/` but staging, each curated table's
+   * `as_at=D/`, the published set but its manifest and marker): "already done" is said only if all still match.
+   */
+  outputs: z.array(z.object({ zone: z.enum(['secure', 'curated', 'outputs']), key: z.string(), sha256: z.string(), bytes: z.number() })).optional(),
+  /** Set when a finished run was run again because its outputs no longer matched its manifest. */
+  redoneBecause: z.object({ checked: z.number(), missing: z.array(z.string()), changed: z.array(z.string()) }).optional(),
   /** Where the run's outputs are: staged (secure zone), awaiting IG sign-off, released (the published set), rejected, not released (failed). */
   release: releaseRecordSchema.optional(),
 });
@@ -339,11 +353,24 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   const previous = await readRunManifest(deps.stores.outputs, req.asAt, runId).catch(() => undefined);
   // done: its set is the published one, or it finished and waits for IG's decision (a re-run would not change what IG is looking at)
   const released = live?.status === 'ok' && live.runId === runId;
+  let redoneBecause: Manifest['redoneBecause'];
   if (!req.force && (released || (previous?.status === 'ok' && previous.release?.state === 'awaiting-signoff'))) {
-    if (deps.runLock && execution) await releaseRunLock(deps.stores.outputs, req.asAt, execution);
-    deps.log.info('run already done: skipped', { runId, asAt: req.asAt, release: released ? 'released' : 'awaiting-signoff' });
-    return { runId, asAt: req.asAt, skip: true, feeds: [] };
+    // "already done" only when every output the run recorded is still there, byte for byte
+    const done = previous?.status === 'ok' && previous.outputs ? previous : live?.outputs ? live : undefined;
+    const check = done ? await verifyRunOutputs(deps.stores, done) : undefined;
+    if (check && check.missing.length === 0 && check.changed.length === 0) {
+      if (deps.runLock && execution) await releaseRunLock(deps.stores.outputs, req.asAt, execution);
+      deps.log.info('run already done: skipped', { runId, asAt: req.asAt, release: released ? 'released' : 'awaiting-signoff', outputsVerified: check.checked });
+      return { runId, asAt: req.asAt, skip: true, feeds: [], outputsVerified: check.checked };
+    }
+    redoneBecause = { checked: check?.checked ?? 0, missing: check?.missing ?? [], changed: check?.changed ?? [] };
+    deps.log.warn('run already done, but its outputs no longer match its manifest: running the stages whose outputs are missing or changed', {
+      runId, asAt: req.asAt, outputsChecked: redoneBecause.checked, missing: redoneBecause.missing.length, changed: redoneBecause.changed.length,
+      ...(check ? { first: describeMismatch(check, 1) } : { why: 'the manifest recorded no output hashes' }),
+    });
   }
+  // --force: every stage runs again (the stage records of an earlier execution of this run are dropped)
+  if (req.force) await clearStageRecords(deps.stores.outputs, req.asAt, runId);
   const feeds = deps.discoverFeeds
     ? await deps.discoverFeeds(req.asAt, config)
     : feedsToValidate(entries);
@@ -360,16 +387,18 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
     inputs,
     landing: landingAccount(entries),
     stages: [],
+    ...(redoneBecause ? { redoneBecause } : {}),
   });
   await deps.stores.outputs.put(keys.lastRun(req.asAt), `${JSON.stringify({ runId })}\n`);
   const totals = landingTotals(entries);
   deps.log.info('run prepared', { runId, asAt: req.asAt, inputs: inputs.length, feeds: feeds.length, landingRejected: totals.rejected, landingIgnored: totals.ignored });
-  return { runId, asAt: req.asAt, skip: false, feeds };
+  return { runId, asAt: req.asAt, skip: false, feeds, ...(redoneBecause ? { redone: { missing: redoneBecause.missing.length, changed: redoneBecause.changed.length } } : {}) };
 }
 
 /** A stage's result as the stage wrapper returns it (see stages/invoke.ts). */
 const stageResultSchema = z.looseObject({
   stage: z.string().optional(),
+  resume: z.object({ reused: z.boolean(), why: z.string() }).optional(),
   counts: z.record(z.string(), z.number()).default({}),
   timing: z.object({ startedAt: z.string(), finishedAt: z.string(), durationMs: z.number() }).optional(),
 });
@@ -397,10 +426,21 @@ function stageRecord(name: string, raw: unknown): StageRecord {
     return {
       name, status: 'ok', items: items.length, counts,
       ...(startedAt && finishedAt ? { startedAt, finishedAt, durationMs: Date.parse(finishedAt) - Date.parse(startedAt) } : {}),
+      ...resumeOf(items),
     };
   }
   const r: StageResult = stageResultSchema.parse(raw ?? {});
-  return { name, status: 'ok', counts: r.counts, ...(r.timing ?? {}) };
+  return { name, status: 'ok', counts: r.counts, ...(r.timing ?? {}), ...resumeOf([r]) };
+}
+
+/** Reused and re-run invocations of a stage, with the distinct reasons (absent when nothing had been recorded). */
+function resumeOf(items: readonly StageResult[]): Pick<StageRecord, 'resume'> {
+  const notes = items.map((i) => i.resume).filter((n): n is NonNullable<StageResult['resume']> => n !== undefined);
+  if (notes.length === 0) return {};
+  const reused = notes.filter((n) => n.reused).length;
+  const why = [...new Set(notes.filter((n) => !n.reused).map((n) => n.why))];
+  if (reused > 0) why.unshift(`${reused} of ${items.length} reused: outputs verified`);
+  return { resume: { reused, reran: items.length - reused, why } };
 }
 
 /** Row counts per input file, from validate's per-file counts (`files: [{ key|file, rows, accepted, quarantined }]`). */
@@ -492,7 +532,9 @@ export async function finaliseRun(deps: ControlDeps, event: unknown, stageOrder:
   const finished = await updateManifest(deps, state, 'ok', stageOrder);
   // the release: the staged set becomes the published folder, or waits for IG's sign-off (pipelines/release/)
   await recoverRelease(deps.stores, finished.asAt);
-  const m = await releaseFinishedRun({ stores: deps.stores, writeManifest }, finished);
+  // every output with its SHA-256 (in the published copy of the manifest too): a later "already done" is checked against them
+  const outputs = await recordRunOutputs(deps.stores, finished, !requireSignoffOf(finished.config.value));
+  const m = await releaseFinishedRun({ stores: deps.stores, writeManifest }, { ...finished, outputs });
   // the lock goes once the release is done (no other run of the date promotes meanwhile)
   await releaseLockOf(deps, state, m.asAt);
   deps.log.info('run finished', { runId: m.runId, asAt: m.asAt, status: m.status, release: m.release?.state ?? 'none' });

@@ -12,7 +12,8 @@ import type { ObjectStore } from '../io/object-store.ts';
 import type { QueryEngine } from '../io/query-engine.ts';
 import type { Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
-import { configForRun, isoDate } from '../manifest.ts';
+import { codeVersion, configForRun, isoDate, readRunManifest } from '../manifest.ts';
+import { decideReuse, invocationId, phaseRankOf, readStageRecords, resultOf, watchedStores, writeStageRecord } from '../stage-records.ts';
 import type { Progress } from '../progress.ts';
 import type { RuntimeProfile } from '../runtime.ts';
 import type { StageContext } from './context.ts';
@@ -41,11 +42,24 @@ export interface StageDeps {
   config?: RunConfig;
   /** Where stage functions come from: the registry by default; tests pass fake stages. */
   loadStage?: (name: string) => Promise<StageEntry<unknown>>;
+  /**
+   * Stage records (pipelines/stage-records.ts): each finished invocation records its outputs' SHA-256, and an
+   * invocation whose record still holds is reused instead of run again (resume). Default on; false: always run.
+   */
+  stageRecords?: boolean;
+}
+
+/** Whether the invocation ran or its record from an earlier execution of the run was reused, and why. */
+export interface ResumeNote {
+  reused: boolean;
+  why: string;
 }
 
 export interface StageResult extends StageOutput {
   stage: string;
   timing: { startedAt: string; finishedAt: string; durationMs: number };
+  /** Set when an earlier execution of the run had recorded this invocation (reused, or run again and why). */
+  resume?: ResumeNote;
 }
 
 const TRANSIENT_NAMES = new Set([
@@ -77,7 +91,7 @@ function asStateError(err: unknown, stage: string): Error {
   return e;
 }
 
-/** Timings are kept out of what later stages see, so their outputs stay byte-identical across runs. */
+/** Timings (and resume notes) are kept out of what later stages see, so their outputs stay byte-identical across runs. */
 function withoutTimings(input: unknown): unknown {
   if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
   const results = (input as { results?: unknown }).results;
@@ -85,7 +99,7 @@ function withoutTimings(input: unknown): unknown {
   const strip = (r: unknown): unknown => {
     if (Array.isArray(r)) return r.map(strip);
     if (r && typeof r === 'object') {
-      const { timing: _t, ...rest } = r as Record<string, unknown>;
+      const { timing: _t, resume: _r, ...rest } = r as Record<string, unknown>;
       return rest;
     }
     return r;
@@ -100,19 +114,36 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
     if (!parsed.success) throw new Error(`invalid event: ${issuesText(parsed.error)}`);
     const ev = parsed.data;
     const entry = await (deps.loadStage ?? loadStage)(name);
-    const input = entry.input.safeParse(withoutTimings(ev.input));
+    const stripped = withoutTimings(ev.input);
+    const input = entry.input.safeParse(stripped);
     if (!input.success) throw new Error(`invalid input: ${issuesText(input.error)}`);
+    const at = { asAt: ev.asAt, runId: ev.runId, stage: name, invocation: invocationId(name, stripped), input: stripped, codeVersion: codeVersion() };
+    let rerun: string | undefined;
+    if (deps.stageRecords !== false) {
+      const records = await readStageRecords(deps.stores.outputs, ev.asAt, ev.runId);
+      const executionStartedAt = records.length ? (await readRunManifest(deps.stores.outputs, ev.asAt, ev.runId).catch(() => undefined))?.startedAt : undefined;
+      const d = await decideReuse(deps.stores, records, { ...at, rank: phaseRankOf(stripped), executionStartedAt });
+      if (d.reuse && d.record) {
+        const finishedAt = new Date();
+        deps.log.info('stage reused', { stage: name, runId: ev.runId, why: d.why ?? '' });
+        return { ...(resultOf(d.record) as StageOutput), stage: name, timing: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() }, resume: { reused: true, why: d.why ?? 'outputs verified' } };
+      }
+      rerun = d.why;
+      if (rerun) deps.log.warn('stage runs again', { stage: name, runId: ev.runId, why: rerun });
+    }
     const config = deps.config ?? (await configForRun(deps.stores.outputs, ev.asAt, ev.runId));
+    const watched = deps.stageRecords !== false ? watchedStores(deps.stores) : undefined;
     const ctx: StageContext = {
-      runId: ev.runId, asAt: ev.asAt, stores: deps.stores, queryEngine: deps.queryEngine, config, log: deps.log, progress: deps.progress, runtime: deps.runtime,
+      runId: ev.runId, asAt: ev.asAt, stores: watched?.stores ?? deps.stores, queryEngine: deps.queryEngine, config, log: deps.log, progress: deps.progress, runtime: deps.runtime,
       ...(deps.shardPool ? { shardPool: deps.shardPool } : {}),
     };
     deps.log.info('stage started', { stage: name, runId: ev.runId, asAt: ev.asAt });
     const out = await entry.run(ctx, input.data);
+    if (watched) await writeStageRecord(deps.stores, at, out, watched.log);
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
     deps.log.info('stage finished', { stage: name, runId: ev.runId, durationMs, ...out.counts });
-    return { ...out, stage: name, timing: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs } };
+    return { ...out, stage: name, timing: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs }, ...(rerun ? { resume: { reused: false, why: rerun } } : {}) };
   } catch (err) {
     const e = asStateError(err, name);
     deps.log.error('stage failed', { stage: name, error: e.name });

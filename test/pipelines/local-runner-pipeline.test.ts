@@ -26,6 +26,8 @@ async function files(root: string): Promise<Map<string, string>> {
       // the partnership's secret pseudonym key (secure/keys/) is generated once per out dir at random: key material,
       // not an output, so two out dirs hold different keys by design (the refs it pseudonymises are compared below)
       if (relative(root, p) === join('secure', 'keys')) continue;
+      // a run's stage records (pipelines/stage-records.ts) carry when they were recorded
+      if (e.name === 'stages' && relative(root, d).startsWith(join('outputs', '_runs'))) continue;
       if (e.isDirectory() || e.isSymbolicLink()) await walk(p);
       else out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
     }

@@ -9,6 +9,7 @@ import { isIsoDate } from '../../layout.ts';
 import { jsonLog } from '../../log.ts';
 import { lockedMessage } from '../../local/lock-message.ts';
 import type { LocalRunResult } from '../../local/runner.ts';
+import { describeMismatch } from '../../run-outputs.ts';
 import { cliProgress } from '../progress-bar.ts';
 
 export interface RunOptions {
@@ -108,11 +109,26 @@ export function formatSummary(r: LocalRunResult): string {
   };
   if (r.status === 'locked') return `${lockedMessage(r)}\n`;
   if (r.status === 'skipped') {
-    lines.push(`as-at ${r.asAt}: already done (run ${r.runId}, same inputs and config); nothing to do. Use --force to run it again.`);
+    lines.push(`as-at ${r.asAt}: already done (run ${r.runId}, same inputs and config; ${r.manifest?.outputs?.length ?? 0} outputs verified against the manifest's SHA-256); nothing to do. Use --force to run it again.`);
   } else {
     lines.push(`as-at ${r.asAt}: run ${r.runId} ${r.status === 'ok' ? 'finished' : 'FAILED'}`);
   }
   const m = r.manifest;
+  const redo = m?.redoneBecause;
+  if (redo && r.status !== 'skipped') {
+    lines.push(redo.checked === 0
+      ? '  run again: it had finished, but its manifest recorded no output hashes to verify'
+      : `  run again: it had finished, but its outputs no longer matched its manifest: ${describeMismatch(redo)}`);
+  }
+  const resumed = m && r.status !== 'skipped' ? m.stages.filter((s) => s.resume) : [];
+  if (resumed.length > 0) {
+    lines.push('  resumed from the stage records of an earlier execution of this run:');
+    for (const s of resumed) {
+      const { reused, reran, why } = s.resume!;
+      const what = reran === 0 ? 'skipped' : reused === 0 ? 'ran again' : `partly reused (${reused} reused, ${reran} ran again)`;
+      lines.push(`    ${s.name.padEnd(12)} ${what}: ${why.join('; ')}`);
+    }
+  }
   if (m && r.status !== 'skipped') {
     lines.push('');
     lines.push(`  ${'stage'.padEnd(12)} ${'status'.padEnd(8)} ${'time'.padStart(8)}  counts`);
