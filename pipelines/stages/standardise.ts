@@ -57,8 +57,8 @@ async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, 
   if (counts.runId !== runId) return 'other-run';
   return counts.files
     .filter((f) => f.status === 'accepted' && f.acceptedKey)
-    .map((f) => ({ key: f.acceptedKey!, extractDate: f.extractDate }))
-    .sort((a, b) => (a.extractDate < b.extractDate ? -1 : a.extractDate > b.extractDate ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    .map((f) => ({ key: f.acceptedKey!, extractDate: f.extractDate, ...(f.acceptedPart !== undefined ? { part: f.acceptedPart } : {}) }))
+    .sort((a, b) => (a.extractDate < b.extractDate ? -1 : a.extractDate > b.extractDate ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : (a.part ?? 0) - (b.part ?? 0)));
 }
 
 export async function standardiseStage(ctx: StageContext, _input: z.infer<typeof standardiseInputSchema> = {}): Promise<{ counts: Record<string, number> }> {

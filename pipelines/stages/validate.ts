@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { findFeed } from '../feeds/catalogue.ts';
@@ -72,6 +73,11 @@ export interface FileCounts {
   missingOptionalColumns: string[];
   /** Secure-zone keys written for this file. */
   acceptedKey?: string;
+  /**
+   * Small files validated in a batch share one Parquet (acceptedKey, see batchKeyOf): this file's rows are those
+   * whose `_file` column is this number. Absent: the Parquet at acceptedKey is this file's alone.
+   */
+  acceptedPart?: number;
   quarantineKey?: string;
 }
 
@@ -105,6 +111,9 @@ const validatedPrefix = keys.validated;
 export const countsKey = keys.feedCounts;
 export const acceptedKeyOf = (asAt: string, source: string, feed: string, f: Pick<ExtractFile, 'extractDate' | 'name'>) =>
   keys.secure(asAt, `validated/${source}/${feed}/dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.parquet`);
+/** The shared Parquet of the n-th batch of small files of a feed (validateBatch). */
+export const batchKeyOf = (asAt: string, source: string, feed: string, n: number) =>
+  keys.secure(asAt, `validated/${source}/${feed}/batches/batch-${String(n).padStart(5, '0')}.parquet`);
 export const quarantineKeyOf = (asAt: string, source: string, feed: string, f: Pick<ExtractFile, 'extractDate' | 'name'>) =>
   keys.quarantine(asAt, source, feed, `dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.jsonl`);
 
@@ -145,13 +154,22 @@ export async function validateStage(ctx: StageContext, input: ValidateInput): Pr
     const total = selected.reduce((a, f) => a + f.size, 0);
     ctx.progress.start(`validate ${source}/${feed}`, total);
     let done = 0;
-    for (const e of selected) {
-      const f: ExtractFile = { key: e.key, extractDate: e.extractDate, name: e.name, size: e.size };
-      const counts = await validateFile(ctx, contract, f, (b) => ctx.progress.update(done + b));
-      done += f.size;
-      files.push(counts);
-      ctx.log.info('file validated', { source, feed, extractDate: f.extractDate, status: counts.status, rows: counts.rows, accepted: counts.accepted, quarantined: counts.quarantined });
-      if (counts.status === 'rejected') ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, reason: counts.reason ?? '' });
+    const extracts: ExtractFile[] = selected.map((e) => ({ key: e.key, extractDate: e.extractDate, name: e.name, size: e.size }));
+    // many small files: a batch at a time (one DuckDB instance and a few statements for up to 2,000 files)
+    let batchNo = 0;
+    for (const part of batchesOf(extracts)) {
+      const group = 'one' in part ? [part.one] : part.batch;
+      const counted = 'one' in part
+        ? [await validateFile(ctx, contract, part.one, (b) => ctx.progress.update(done + b))]
+        : await validateBatch(ctx, contract, part.batch, batchNo++, (b) => ctx.progress.update(done + b));
+      for (const [i, counts] of counted.entries()) {
+        const f = group[i]!;
+        files.push(counts);
+        if (group.length === 1) ctx.log.info('file validated', { source, feed, extractDate: f.extractDate, status: counts.status, rows: counts.rows, accepted: counts.accepted, quarantined: counts.quarantined });
+        if (counts.status === 'rejected') ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, reason: counts.reason ?? '' });
+      }
+      if (group.length > 1) ctx.log.info('files validated', { source, feed, files: group.length, rows: counted.reduce((a, c) => a + c.rows, 0), rejected: counted.filter((c) => c.status === 'rejected').length });
+      done += group.reduce((a, f) => a + f.size, 0);
     }
     ctx.progress.stop();
   }
@@ -272,93 +290,211 @@ async function closeStream(ws: WriteStream): Promise<void> {
   await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
+/** Where a file's scan puts its rows: accepted rows as CSV lines (`_line,<contract columns>`), quarantine as JSONL. */
+interface ScanSink {
+  good(text: string): Promise<void>;
+  bad(text: string): Promise<void>;
+}
+
+type Scanned = { rejected: FileCounts } | { counts: FileCounts; reasons: Partial<Record<QuarantineReason, number>> };
+
+const emptyCounts = (f: ExtractFile): FileCounts => ({
+  key: f.key, extractDate: f.extractDate, sha256: '', bytes: f.size, status: 'accepted',
+  rows: 0, accepted: 0, quarantined: 0, rejectedRows: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
+});
+
+/**
+ * One pass over a file in JavaScript: the file-level checks (not CSV, compressed, header), then every row checked
+ * against the contract; accepted rows and quarantine entries go to `sink`, each accepted line led by `prefix`.
+ */
+async function scanFile(ctx: StageContext, contract: FeedContract, f: ExtractFile, sink: ScanSink, prefix: string, onBytes?: (b: number) => void, body?: Buffer): Promise<Scanned> {
+  const columns = Object.keys(contract.fields);
+  const counts = emptyCounts(f);
+  if (!/\.csv$/i.test(f.name)) {
+    return { rejected: await rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'not_csv', 'not a .csv file (providers send CSV: see docs/feeds)') };
+  }
+  const sniffed = sniffBinary(body ? body.subarray(0, 8) : await firstBytes(ctx.stores.landing, f.key, 8));
+  if (sniffed) return { rejected: await rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'compressed', `not CSV: ${sniffed} (send the extract uncompressed)`) };
+  const reasons: Partial<Record<QuarantineReason, number>> = {};
+  const stats: CsvReadStats = { bytes: 0, sha256: '', blankLines: 0 };
+  let header: string[] | null = null;
+  let index: number[] = []; // contract column -> header position (-1 = absent optional column)
+  let sameLayout = false;
+  const schema = contract.rowSchema(f.extractDate);
+  try {
+    for await (const batch of readCsv(body ? Readable.from([body]) : await ctx.stores.landing.getStream(f.key), stats, onBytes ? { onBytes } : {})) {
+      let goodOut = '';
+      let badOut = '';
+      for (const rec of batch) {
+        if (header === null) {
+          header = rec.fields;
+          index = mapHeader(contract, header, counts);
+          sameLayout = header.length === columns.length && header.every((h, i) => h === columns[i]);
+          continue;
+        }
+        counts.rows++;
+        const entry = checkRecord(contract, schema, columns, header, index, rec, f.key, f.extractDate);
+        if (entry) {
+          reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
+          counts.quarantined++;
+          badOut += `${JSON.stringify(entry)}\n`;
+        } else if (sameLayout && rec.raw.indexOf('\r') === -1) {
+          goodOut += `${prefix}${rec.line},${rec.raw}\n`; // header is the contract's columns in order: the raw text is the row
+        } else {
+          let line = `${prefix}${rec.line}`;
+          for (const i of index) line += `,"${i < 0 ? '' : rec.fields[i]!.replaceAll('"', '""')}"`;
+          goodOut += `${line}\n`;
+        }
+      }
+      await sink.good(goodOut);
+      await sink.bad(badOut);
+    }
+    if (header === null) throw new FileRejection('no_header', 'empty file: no header row');
+  } catch (err) {
+    if (err instanceof CsvFileError || err instanceof FileRejection) {
+      return { rejected: await rejected(ctx.stores.landing, { ...f, kind: 'file' }, err instanceof FileRejection ? err.reason : csvErrorReason(err.message), err.message) };
+    }
+    throw err;
+  }
+  counts.sha256 = stats.sha256;
+  counts.blankLines = stats.blankLines;
+  return { counts, reasons };
+}
+
+/** The counts of a file read, once duplicates and the accepted rows are known; throws if they do not reconcile. */
+function settle(ctx: StageContext, contract: FeedContract, f: ExtractFile, counts: FileCounts, reasons: Partial<Record<QuarantineReason, number>>, dup: { accepted: number; duplicates: number }): FileCounts {
+  if (ctx.config.validate.exactDuplicates === 'quarantine') {
+    if (dup.duplicates > 0) reasons.duplicate = (reasons.duplicate ?? 0) + dup.duplicates;
+    counts.quarantined += dup.duplicates;
+  } else counts.duplicatesKept = dup.duplicates;
+  counts.accepted = dup.accepted;
+  counts.acceptedKey = acceptedKeyOf(ctx.asAt, contract.source, contract.feed, f);
+  if (counts.quarantined > 0) counts.quarantineKey = quarantineKeyOf(ctx.asAt, contract.source, contract.feed, f);
+  counts.quarantinedByReason = Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : 1)));
+  if (counts.rows !== counts.accepted + counts.quarantined) {
+    throw new Error(`validate ${f.key}: counts do not reconcile (rows ${counts.rows} != accepted ${counts.accepted} + quarantined ${counts.quarantined})`);
+  }
+  return counts;
+}
+
 /** Validate one extract file. Never throws for bad data: file problems come back as status "rejected". */
 export async function validateFile(ctx: StageContext, contract: FeedContract, f: ExtractFile, onBytes?: (b: number) => void): Promise<FileCounts> {
-  const { source, feed } = contract;
   const columns = Object.keys(contract.fields);
-  const counts: FileCounts = {
-    key: f.key, extractDate: f.extractDate, sha256: '', bytes: f.size, status: 'accepted',
-    rows: 0, accepted: 0, quarantined: 0, rejectedRows: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
-  };
-  if (!/\.csv$/i.test(f.name)) {
-    return rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'not_csv', 'not a .csv file (providers send CSV: see docs/feeds)');
-  }
-  const sniffed = sniffBinary(await firstBytes(ctx.stores.landing, f.key, 8));
-  if (sniffed) return rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'compressed', `not CSV: ${sniffed} (send the extract uncompressed)`);
   const dir = await mkdtemp(join(await ensureDir(scratchOf(ctx.stores.secure)), 'locality-validate-'));
   const goodPath = join(dir, 'accepted.csv');
   const quarantinePath = join(dir, 'quarantine.jsonl');
   const good = createWriteStream(goodPath, { highWaterMark: 1 << 20 });
   const bad = createWriteStream(quarantinePath, { highWaterMark: 1 << 20 });
-  const reasons: Partial<Record<QuarantineReason, number>> = {};
-  const stats: CsvReadStats = { bytes: 0, sha256: '', blankLines: 0 };
   try {
     // Header of the temp CSV of accepted rows: _line then the contract columns.
     await writeAll(good, `_line,${columns.join(',')}\n`);
-    let header: string[] | null = null;
-    let index: number[] = []; // contract column -> header position (-1 = absent optional column)
-    let sameLayout = false;
-    const schema = contract.rowSchema(f.extractDate);
-    try {
-      for await (const batch of readCsv(await ctx.stores.landing.getStream(f.key), stats, onBytes ? { onBytes } : {})) {
-        let goodOut = '';
-        let badOut = '';
-        for (const rec of batch) {
-          if (header === null) {
-            header = rec.fields;
-            index = mapHeader(contract, header, counts);
-            sameLayout = header.length === columns.length && header.every((h, i) => h === columns[i]);
-            continue;
-          }
-          counts.rows++;
-          const entry = checkRecord(contract, schema, columns, header, index, rec, f.key, f.extractDate);
-          if (entry) {
-            reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
-            counts.quarantined++;
-            badOut += `${JSON.stringify(entry)}\n`;
-          } else if (sameLayout && rec.raw.indexOf('\r') === -1) {
-            goodOut += `${rec.line},${rec.raw}\n`; // header is the contract's columns in order: the raw text is the row
-          } else {
-            let line = String(rec.line);
-            for (const i of index) line += `,"${i < 0 ? '' : rec.fields[i]!.replaceAll('"', '""')}"`;
-            goodOut += `${line}\n`;
-          }
-        }
-        await writeAll(good, goodOut);
-        await writeAll(bad, badOut);
-      }
-      if (header === null) throw new FileRejection('no_header', 'empty file: no header row');
-    } catch (err) {
-      if (err instanceof CsvFileError || err instanceof FileRejection) {
-        return await rejected(ctx.stores.landing, { ...f, kind: 'file' }, err instanceof FileRejection ? err.reason : csvErrorReason(err.message), err.message);
-      }
-      throw err;
-    }
-    counts.sha256 = stats.sha256;
-    counts.blankLines = stats.blankLines;
+    const scanned = await scanFile(ctx, contract, f, { good: (t) => writeAll(good, t), bad: (t) => writeAll(bad, t) }, '', onBytes);
+    if ('rejected' in scanned) return scanned.rejected;
     await closeStream(good);
     await closeStream(bad);
-
     // Exact duplicates and the Parquet of accepted rows, in DuckDB (spills to disk: bounded memory).
     const dup = await finishAccepted(ctx, contract, columns, goodPath, quarantinePath, f, ctx.config.validate.exactDuplicates);
-    if (ctx.config.validate.exactDuplicates === 'quarantine') {
-      if (dup.duplicates > 0) reasons.duplicate = (reasons.duplicate ?? 0) + dup.duplicates;
-      counts.quarantined += dup.duplicates;
-    } else counts.duplicatesKept = dup.duplicates;
-    counts.accepted = dup.accepted;
-    counts.acceptedKey = acceptedKeyOf(ctx.asAt, source, feed, f);
-    if (counts.quarantined > 0) {
-      counts.quarantineKey = quarantineKeyOf(ctx.asAt, source, feed, f);
-      await ctx.stores.secure.put(counts.quarantineKey, createReadStream(quarantinePath));
-    }
-    counts.quarantinedByReason = Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : 1)));
-    if (counts.rows !== counts.accepted + counts.quarantined) {
-      throw new Error(`validate ${f.key}: counts do not reconcile (rows ${counts.rows} != accepted ${counts.accepted} + quarantined ${counts.quarantined})`);
-    }
+    const counts = settle(ctx, contract, f, scanned.counts, scanned.reasons, dup);
+    if (counts.quarantineKey) await ctx.stores.secure.put(counts.quarantineKey, createReadStream(quarantinePath));
     return counts;
   } finally {
     // a rejected file leaves writes in flight: their late 'write after destroy' errors have nowhere to go
     for (const ws of [good, bad]) ws.on('error', () => {}).destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A file this small or smaller is validated in a batch with others (its rows and quarantine held in memory). */
+export const SMALL_FILE_BYTES = 1 << 20;
+/** A batch: at most this many files and this many bytes, one DuckDB instance and a handful of statements for all. */
+const BATCH_FILES = 2000;
+const BATCH_BYTES = 64 << 20;
+/** Small files of a batch read ahead of the one being checked. */
+const READ_AHEAD = 16;
+
+/** Small files in batches (feeds delivered as thousands of one-row extracts), large files one by one. */
+export function batchesOf<T extends { size: number }>(files: readonly T[]): Array<{ batch: T[] } | { one: T }> {
+  const out: Array<{ batch: T[] } | { one: T }> = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (cur.length === 1) out.push({ one: cur[0]! });
+    else if (cur.length > 1) out.push({ batch: cur });
+    cur = [];
+    bytes = 0;
+  };
+  for (const f of files) {
+    if (f.size > SMALL_FILE_BYTES) {
+      out.push({ one: f });
+      continue;
+    }
+    if (cur.length >= BATCH_FILES || bytes + f.size > BATCH_BYTES) flush();
+    cur.push(f);
+    bytes += f.size;
+  }
+  flush();
+  return out;
+}
+
+/**
+ * Validate many small files at once: each is scanned in JavaScript as validateFile does, its accepted rows kept in
+ * memory until the file is known to be readable (a file rejected part way leaves nothing behind), then appended to
+ * one CSV for the batch with the file's ordinal (`_file`); DuckDB then finds exact duplicates within each file and
+ * writes one Parquet for the batch (acceptedPart in each file's counts says which rows are its). The same counts,
+ * quarantine and accepted rows per file as validateFile; no per-file DuckDB instance, statement or Parquet.
+ */
+export async function validateBatch(ctx: StageContext, contract: FeedContract, batch: readonly ExtractFile[], batchNo: number, onBytes?: (b: number) => void): Promise<FileCounts[]> {
+  const columns = Object.keys(contract.fields);
+  const dir = await mkdtemp(join(await ensureDir(scratchOf(ctx.stores.secure)), 'locality-validate-'));
+  const goodPath = join(dir, 'accepted.csv');
+  const good = createWriteStream(goodPath, { highWaterMark: 1 << 20 });
+  const results: Array<FileCounts | undefined> = [];
+  const read: Array<{ ord: number; f: ExtractFile; counts: FileCounts; reasons: Partial<Record<QuarantineReason, number>>; quarantine: string }> = [];
+  try {
+    await writeAll(good, `_file,_line,${columns.join(',')}\n`);
+    let done = 0;
+    // small files are read whole, a few ahead of the one being checked (their reads overlap instead of queueing)
+    const bodies: Array<Promise<Buffer> | undefined> = [];
+    const fetch = (i: number) => {
+      if (i < batch.length && bodies[i] === undefined) {
+        const p = ctx.stores.landing.get(batch[i]!.key);
+        p.catch(() => {}); // awaited in turn below
+        bodies[i] = p;
+      }
+    };
+    for (let i = 0; i < READ_AHEAD; i++) fetch(i);
+    for (const [ord, f] of batch.entries()) {
+      fetch(ord + READ_AHEAD);
+      const body = await bodies[ord]!;
+      bodies[ord] = Promise.resolve(Buffer.alloc(0)); // let the body go once read
+      let goodText = '';
+      let badText = '';
+      const sink: ScanSink = { good: async (t) => { goodText += t; }, bad: async (t) => { badText += t; } };
+      const scanned = await scanFile(ctx, contract, f, sink, `${ord},`, onBytes ? (b) => onBytes(done + b) : undefined, body);
+      done += f.size;
+      if ('rejected' in scanned) {
+        results[ord] = scanned.rejected;
+        continue;
+      }
+      await writeAll(good, goodText);
+      read.push({ ord, f, counts: scanned.counts, reasons: scanned.reasons, quarantine: badText });
+      results[ord] = undefined;
+    }
+    await closeStream(good);
+    if (read.length > 0) {
+      const batchKey = batchKeyOf(ctx.asAt, contract.source, contract.feed, batchNo);
+      const finished = await finishAcceptedBatch(ctx, columns, goodPath, batchKey, read, ctx.config.validate.exactDuplicates);
+      for (const r of read) {
+        const counts = settle(ctx, contract, r.f, r.counts, r.reasons, finished.get(r.ord)!);
+        counts.acceptedKey = batchKey;
+        counts.acceptedPart = r.ord;
+        if (counts.quarantineKey) await ctx.stores.secure.put(counts.quarantineKey, r.quarantine);
+        results[r.ord] = counts;
+      }
+    }
+    return results.map((c) => c!);
+  } finally {
+    good.on('error', () => {}).destroy();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -494,6 +630,82 @@ async function finishAccepted(
     const n = (await (await db.conn.run(`SELECT count(*)::BIGINT AS n FROM read_parquet(${q(file)})`)).getRowObjectsJS())[0]!.n as bigint;
     await ctx.stores.secure.put(acceptedKeyOf(ctx.asAt, contract.source, contract.feed, f), createReadStream(file));
     return { accepted: Number(n), duplicates };
+  } finally {
+    await db.dispose();
+  }
+}
+
+/** Merge two JSONL texts each sorted by `line`. */
+function mergeTextByLine(a: string, b: string): string {
+  const lineOf = (x: string) => Number(/"line":(\d+)/.exec(x)![1]);
+  const xs = a.split('\n').filter(Boolean);
+  const ys = b.split('\n').filter(Boolean);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < xs.length || j < ys.length) {
+    if (i < xs.length && (j >= ys.length || lineOf(xs[i]!) <= lineOf(ys[j]!))) out.push(xs[i++]!);
+    else out.push(ys[j++]!);
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}
+
+/**
+ * finishAccepted for a batch: one read of the batch CSV (`_file,_line,<columns>`), duplicates found within each file,
+ * the batch's accepted rows written as one Parquet (with `_file`) and put into the secure zone at batchKey. Returns each file's accepted and duplicate counts by ordinal; duplicate
+ * quarantine entries are merged into each file's `quarantine` text (mode quarantine).
+ */
+async function finishAcceptedBatch(
+  ctx: StageContext, columns: string[], goodPath: string, batchKey: string,
+  files: Array<{ ord: number; f: ExtractFile; quarantine: string }>, mode: 'keep' | 'quarantine',
+): Promise<Map<number, { accepted: number; duplicates: number }>> {
+  const db = await openScratchDuckDb(VALIDATE_DUCKDB_MEMORY, scratchOf(ctx.stores.secure));
+  try {
+    const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+    const colTypes = `{'_file': 'BIGINT', '_line': 'BIGINT', ${columns.map((c) => `${q(c)}: 'VARCHAR'`).join(', ')}}`;
+    const ids = columns.map((c) => `"${c}"`).join(', ');
+    const src = `read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = '\x01', new_line = '\\n', columns = ${colTypes})`;
+    await db.conn.run('SET threads = 1');
+    await db.conn.run(`CREATE TABLE a AS SELECT _file, _line, ${ids}, (hash(${ids}) & 9007199254740991)::BIGINT AS _row_hash FROM ${src}`);
+    await db.conn.run(`CREATE TABLE cand AS SELECT _file, _row_hash FROM a GROUP BY _file, _row_hash HAVING count(*) > 1`);
+    await db.conn.run(`CREATE TABLE t AS SELECT * FROM (
+        SELECT _file, _line, ${ids}, min(_line) OVER (PARTITION BY _file, ${ids}) AS _first_line FROM a WHERE (_file, _row_hash) IN (SELECT (_file, _row_hash) FROM cand)
+      ) WHERE _line <> _first_line`);
+    const byOrd = new Map(files.map((r) => [r.ord, r]));
+    const result = new Map<number, { accepted: number; duplicates: number }>(files.map((r) => [r.ord, { accepted: 0, duplicates: 0 }]));
+    for (const row of await (await db.conn.run('SELECT _file, count(*)::BIGINT AS n FROM t GROUP BY _file')).getRowObjectsJS()) {
+      result.get(Number(row._file))!.duplicates = Number(row.n);
+    }
+    const anyDuplicates = [...result.values()].some((r) => r.duplicates > 0);
+    if (anyDuplicates && mode === 'quarantine') {
+      const dups = new Map<number, string>();
+      const res = await db.conn.stream(`SELECT _file, _line, _first_line, ${ids} FROM t ORDER BY _file, _line`);
+      for (;;) {
+        const chunk = await res.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        for (const r of chunk.getRows()) {
+          const ord = Number(r[0]);
+          const row: Record<string, string> = {};
+          for (let c = 0; c < columns.length; c++) row[columns[c]!] = String(r[c + 3] ?? '');
+          const detail = `exact duplicate of line ${String(r[2])}`;
+          const e: QuarantineEntry = {
+            file: byOrd.get(ord)!.f.key, line: Number(r[1]), field: '', reason: 'duplicate', detail, problems: [{ field: '', reason: 'duplicate', detail }],
+            row, raw: columns.map((c) => csvCell(row[c]!)).join(','),
+          };
+          dups.set(ord, `${dups.get(ord) ?? ''}${JSON.stringify(e)}\n`);
+        }
+      }
+      for (const [ord, text] of dups) byOrd.get(ord)!.quarantine = mergeTextByLine(byOrd.get(ord)!.quarantine, text);
+      await db.conn.run('DELETE FROM a WHERE (_file, _line) IN (SELECT (_file, _line) FROM t)');
+    }
+    for (const row of await (await db.conn.run('SELECT _file, count(*)::BIGINT AS n FROM a GROUP BY _file')).getRowObjectsJS()) {
+      result.get(Number(row._file))!.accepted = Number(row.n);
+    }
+    // One Parquet for the batch, rows in file then line order (one thread: the bytes depend only on the rows).
+    const file = join(db.dir, 'batch.parquet');
+    await db.conn.run(`COPY (SELECT * FROM a ORDER BY _file, _line) TO ${q(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`);
+    await ctx.stores.secure.put(batchKey, createReadStream(file));
+    return result;
   } finally {
     await db.dispose();
   }

@@ -85,7 +85,8 @@ describe('validate + standardise on a generated landing', () => {
       ['secure', keys.secure(asAt, 'person-records.parquet')], ['curated', keys.curated('records', asAt)], ['curated', keys.curated('facts', asAt)], ['curated', keys.curated('relationships', asAt)],
       ['secure', keys.secure(asAt, 'validated/health/people/_counts.json')],
       ['secure', keys.secure(asAt, 'validated/health/people/dt=2026-06-30/people.parquet')],
-      ['secure', keys.secure(asAt, 'validated/schools/attendance/dt=2026-05-30/attendance.parquet')],
+      // small files of a feed are validated in batches sharing one Parquet (stages/validate.ts validateBatch)
+      ['secure', keys.secure(asAt, 'validated/schools/attendance/batches/batch-00000.parquet')],
     ] as const) {
       const a = await t.stores[store].get(key);
       const b = await t2.stores[store].get(key);

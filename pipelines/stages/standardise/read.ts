@@ -9,6 +9,8 @@ import { openScratchDuckDb, queryRows, sqlString as q } from '../../io/parquet.t
 export interface ValidatedFile {
   key: string;
   extractDate: string;
+  /** A small file validated in a batch: its rows are those of the batch Parquet at `key` whose `_file` is this. */
+  part?: number;
 }
 
 /** A row of a feed: every feed column as text ('' when blank), in the feed's column order. */
@@ -59,12 +61,24 @@ async function* latestBatches(store: ObjectStore, files: ValidatedFile[], keyCol
   if (files.length === 0) return;
   const db = await openScratchDuckDb(undefined, scratchOf(store));
   try {
-    const parts: string[] = [];
-    for (let i = 0; i < files.length; i++) {
-      const path = await store.localPath(files[i]!.key);
-      parts.push(`SELECT *, ${i} AS _file_ord, ${q(files[i]!.extractDate)} AS _extract_date FROM read_parquet(${q(path)}, hive_partitioning = false)`);
+    // One scan of every file (a feed may come as thousands of small files): read_parquet over the list, each row
+    // told its file's order and extract date by a join on its path. Not a UNION of one read per file, whose plan
+    // grows with the number of files.
+    const paths = new Map<string, string>();
+    for (const f of files) if (!paths.has(f.key)) paths.set(f.key, await store.localPath(f.key));
+    const parts = files.some((f) => f.part !== undefined);
+    await db.conn.run('CREATE TABLE f (_path VARCHAR, _part BIGINT, _file_ord INTEGER, _extract_date VARCHAR)');
+    for (let i = 0; i < files.length; i += 1000) {
+      const rows = files.slice(i, i + 1000).map((f, k) => `(${q(paths.get(f.key)!)}, ${f.part ?? 'NULL'}, ${i + k}, ${q(f.extractDate)})`);
+      await db.conn.run(`INSERT INTO f VALUES ${rows.join(', ')}`);
     }
-    await db.conn.run(`CREATE TABLE u AS ${parts.join(' UNION ALL ')}`);
+    const list = [...new Set(paths.values())].map(q).join(', ');
+    await db.conn.run(parts
+      ? `CREATE TABLE u AS SELECT p.* EXCLUDE (_path, _file), f._file_ord, f._extract_date
+          FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true, filename = '_path') p
+          JOIN f ON p._path = f._path AND (f._part IS NULL OR p._file = f._part)`
+      : `CREATE TABLE u AS SELECT p.* EXCLUDE (_path), f._file_ord, f._extract_date
+          FROM read_parquet([${list}], hive_partitioning = false, filename = '_path') p JOIN f ON p._path = f._path`);
     if (refs?.size) await pseudonymiseRefColumns(db, refs);
     const total = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM u')).getRowObjectsJS())[0]!.n as bigint;
     let kept = 0;
