@@ -142,11 +142,27 @@ const lookups: ZoneUse = { read: [LOOKUPS_PREFIX], list: [LOOKUPS_PREFIX] };
 /** Leads' contact outcomes (pipelines/outcomes/store.ts), kept in the secure zone across runs. */
 const OUTCOMES = 'outcomes/';
 
-export const TASK_DATA: Record<string, TaskData> = {
-  prepare: {
-    landing: { read: [''], list: [''] },
-    outputs: { ...manifestAndLock, checksMissing: true },
-  },
+/** A run's stage records (pipelines/stage-records.ts): `_runs/as_at=D/<run id>/stages/<stage>/<invocation>.json`. */
+const STAGE_RECORDS = `${RUNS}as_at=${D}/${D}/stages/`;
+/** Everything of a date in the secure zone (listed, never read, for "already done"), and every curated object of a date. */
+const SECURE_DATE = keys.secure(D, '');
+const CURATED_ALL = [...CURATED_TABLES.map(curatedTable), keys.matchModel(D), keys.matchClustering(D)];
+
+/**
+ * A stage with stage records: it reads the run's records, reads back what it writes (its record's SHA-256 are
+ * checked before it is reused) and writes its own record when it finishes.
+ */
+function withStageRecords(data: TaskData): TaskData {
+  const out: TaskData = { ...data };
+  for (const [zone, use] of Object.entries(data) as Array<[Zone, ZoneUse]>) {
+    if (use.write?.length) out[zone] = { ...use, read: [...new Set([...(use.read ?? []), ...use.write])] };
+  }
+  const o = out.outputs ?? {};
+  out.outputs = { ...o, read: [...new Set([...(o.read ?? []), STAGE_RECORDS])], list: [...new Set([...(o.list ?? []), STAGE_RECORDS])], write: [...new Set([...(o.write ?? []), STAGE_RECORDS])] };
+  return out;
+}
+
+const STAGE_DATA: Record<string, TaskData> = {
   validate: {
     ...manifestRead,
     landing: { read: [keys.landingPrefix(D, D)], list: [keys.landingPrefix(D, D)] },
@@ -209,6 +225,18 @@ export const TASK_DATA: Record<string, TaskData> = {
     outputs: {
       read: [keys.output(D, ''), RUNS], list: [''],
     },
+  },
+};
+
+export const TASK_DATA: Record<string, TaskData> = {
+  ...Object.fromEntries(Object.entries(STAGE_DATA).map(([task, data]) => [task, withStageRecords(data)])),
+  // "already done": the outputs a finished run recorded are checked again (curated and published by SHA-256, the
+  // secure zone by listing: key and size, never its clear contents); --force removes the run's stage records
+  prepare: {
+    landing: { read: [''], list: [''] },
+    outputs: { ...manifestAndLock, read: [...manifestAndLock.read!, keys.output(D, '')], delete: [...manifestAndLock.delete!, STAGE_RECORDS], checksMissing: true },
+    secure: { list: [SECURE_DATE] },
+    curated: { read: CURATED_ALL, checksMissing: true },
   },
   // the release: the staged set (secure) is copied into the published folder (outputs), then its staging deleted
   // (a first release has no _CURRENT.json, a promotion with nothing to recover no _promoting.json: checked, so 404)

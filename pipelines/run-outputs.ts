@@ -11,7 +11,8 @@ import { keys, type Zone } from './layout.ts';
 import type { Manifest } from './manifest.ts';
 import { CURRENT_MARKER, readCurrent } from './release/promote.ts';
 
-import { hashObject, readStageRecords, verifyOutputs, type OutputCheck, type OutputZone, type RecordedOutput } from './stage-records.ts';
+import { PIPELINE_STAGE_NAMES } from './stages/index.ts';
+import { hashObject, phaseRankOf, readStageRecords, verifyOutputs, type OutputCheck, type RecordedOutput } from './stage-records.ts';
 
 const NOT_OUTPUTS = new Set([CURRENT_MARKER, 'manifest.json']);
 
@@ -23,19 +24,18 @@ export async function recordRunOutputs(stores: Record<Zone, ObjectStore>, m: Pic
   const records = await readStageRecords(stores.outputs, m.asAt, m.runId);
   const staging = keys.stagingPrefix(m.asAt, m.runId);
   const consumed = new Set(records.flatMap((r) => r.consumed.map((c) => `${c.zone}/${c.key}`)));
-  const targets = new Map<string, { zone: OutputZone; key: string }>();
-  for (const r of records) {
+  const order = PIPELINE_STAGE_NAMES as readonly string[];
+  const targets = new Map<string, RecordedOutput>();
+  for (const r of [...records].sort((a, b) => order.indexOf(a.stage) - order.indexOf(b.stage) || phaseRankOf(a.result.__input) - phaseRankOf(b.result.__input))) {
     for (const o of r.outputs) {
       const id = `${o.zone}/${o.key}`;
       if ((o.zone === 'secure' && o.key.startsWith(staging)) || consumed.has(id)) continue;
-      targets.set(id, { zone: o.zone, key: o.key });
+      targets.set(id, { zone: o.zone, key: o.key, sha256: o.sha256, bytes: o.bytes });
     }
   }
-  const out: RecordedOutput[] = [];
-  for (const t of [...targets.values()].sort((a, b) => (`${a.zone}/${a.key}` < `${b.zone}/${b.key}` ? -1 : 1))) {
-    if (!(await stores[t.zone].exists(t.key))) continue;
-    out.push({ ...t, ...(await hashObject(stores[t.zone], t.key)) });
-  }
+  // the hashes the stages took when they wrote them (the later stage's when two wrote one key): finalise reads no
+  // clear value back from the secure zone
+  const out = [...targets.values()].sort((a, b) => (`${a.zone}/${a.key}` < `${b.zone}/${b.key}` ? -1 : 1));
   for (const o of await stores.secure.list(staging)) {
     const name = o.key.slice(staging.length);
     if (NOT_OUTPUTS.has(name)) continue;
@@ -56,7 +56,7 @@ export async function verifyRunOutputs(stores: Record<Zone, ObjectStore>, m: Pic
     const zone = key === o.key ? o.zone : 'outputs';
     return zone === 'outputs' && released.has(key) ? { ...o, zone, key, sha256: released.get(key)! } : { ...o, zone, key };
   });
-  return verifyOutputs(stores, expected);
+  return verifyOutputs(stores, expected, new Set(['secure']));
 }
 
 /** `zone/key (missing)`, ... for messages, at most `n`. */

@@ -90,13 +90,21 @@ export interface OutputCheck {
   changed: string[];
 }
 
-/** Checks recorded outputs again, byte for byte (never from a cache: a corrupted file of the same size must show). */
-export async function verifyOutputs(stores: Record<OutputZone, ObjectStore>, recorded: readonly RecordedOutput[]): Promise<OutputCheck> {
+/**
+ * Checks recorded outputs again, byte for byte (never from a cache: a corrupted file of the same size must show).
+ * Zones in `bySize` are checked by listing only (the key is there with the recorded size): prepare's "already done"
+ * does not read the secure zone's clear values; the stages that wrote them check their SHA-256 before reuse.
+ */
+export async function verifyOutputs(stores: Record<OutputZone, ObjectStore>, recorded: readonly RecordedOutput[], bySize: ReadonlySet<OutputZone> = new Set()): Promise<OutputCheck> {
   const missing: string[] = [];
   const changed: string[] = [];
   for (const r of recorded) {
     const store = stores[r.zone];
-    if (!(await store.exists(r.key))) missing.push(`${r.zone}/${r.key}`);
+    if (bySize.has(r.zone)) {
+      const listed = (await store.list(r.key)).find((o) => o.key === r.key);
+      if (!listed) missing.push(`${r.zone}/${r.key}`);
+      else if (listed.size !== r.bytes) changed.push(`${r.zone}/${r.key}`);
+    } else if (!(await store.exists(r.key))) missing.push(`${r.zone}/${r.key}`);
     else if ((await hashObject(store, r.key)).sha256 !== r.sha256) changed.push(`${r.zone}/${r.key}`);
   }
   return { checked: recorded.length, missing, changed };
@@ -125,14 +133,7 @@ export function watchedStores<S extends Record<Zone, ObjectStore>>(stores: S): {
       log.written.set(id(key), { zone, key });
       log.deleted.delete(id(key));
     };
-    w.putIfAbsent = async (key: string, body: Buffer | string) => {
-      const made = await inner.putIfAbsent(key, body);
-      if (made) {
-        log.written.set(id(key), { zone, key });
-        log.deleted.delete(id(key));
-      }
-      return made;
-    };
+    // putIfAbsent is not watched: what it makes is shared by every run (the ref pseudonym key), not a run's output
     w.delete = async (key: string) => {
       await inner.delete(key);
       if (log.written.delete(id(key))) return; // written and removed again within the invocation: a temporary

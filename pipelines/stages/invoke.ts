@@ -118,6 +118,8 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
     const input = entry.input.safeParse(stripped);
     if (!input.success) throw new Error(`invalid input: ${issuesText(input.error)}`);
     const at = { asAt: ev.asAt, runId: ev.runId, stage: name, invocation: invocationId(name, stripped), input: stripped, codeVersion: codeVersion() };
+    // a run that was never prepared is refused before anything else
+    const config = deps.config ?? (await configForRun(deps.stores.outputs, ev.asAt, ev.runId));
     let rerun: string | undefined;
     if (deps.stageRecords !== false) {
       const records = await readStageRecords(deps.stores.outputs, ev.asAt, ev.runId);
@@ -131,7 +133,6 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
       rerun = d.why;
       if (rerun) deps.log.warn('stage runs again', { stage: name, runId: ev.runId, why: rerun });
     }
-    const config = deps.config ?? (await configForRun(deps.stores.outputs, ev.asAt, ev.runId));
     const watched = deps.stageRecords !== false ? watchedStores(deps.stores) : undefined;
     const ctx: StageContext = {
       runId: ev.runId, asAt: ev.asAt, stores: watched?.stores ?? deps.stores, queryEngine: deps.queryEngine, config, log: deps.log, progress: deps.progress, runtime: deps.runtime,
