@@ -53,7 +53,8 @@ export async function ensureDir(dir: string): Promise<string> {
 /** Removes a folder this process made (its own scratch) and forgets it. */
 export async function removeScratch(dir: string): Promise<void> {
   made.delete(dir);
-  await rm(dir, { recursive: true, force: true });
+  // retried: a write still finishing as the run ends (a worker thread, a stream's close) can race the removal (ENOTEMPTY)
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 }
 
 function alive(pid: number): boolean {

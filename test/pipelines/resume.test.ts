@@ -32,7 +32,8 @@ async function files(root: string): Promise<Map<string, string>> {
   const walk = async (d: string) => {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (['_releases', '_runs', '_scratch', '_locks'].includes(e.name)) continue;
+      // keys/: the ref pseudonym key, made once per secure zone (a secret, not an output of any run)
+      if (['_releases', '_runs', '_scratch', '_locks', 'keys'].includes(e.name)) continue;
       if (e.isDirectory() || e.isSymbolicLink()) await walk(p);
       else if (!['manifest.json', '_CURRENT.json'].includes(e.name)) out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
     }
