@@ -11,7 +11,7 @@ import { keys, type Zone } from './layout.ts';
 import type { Manifest } from './manifest.ts';
 import { CURRENT_MARKER, readCurrent } from './release/promote.ts';
 
-import { PIPELINE_STAGE_NAMES } from './stages/index.ts';
+import { PIPELINE_STAGE_NAMES } from './stages/stage.ts';
 import { hashObject, phaseRankOf, readStageRecords, verifyOutputs, type OutputCheck, type RecordedOutput } from './stage-records.ts';
 
 const NOT_OUTPUTS = new Set([CURRENT_MARKER, 'manifest.json']);

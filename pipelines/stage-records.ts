@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ObjectStore } from './io/object-store.ts';
 import { keys, type Zone } from './layout.ts';
-import { PIPELINE_STAGE_NAMES } from './stages/index.ts';
+import { PIPELINE_STAGE_NAMES } from './stages/stage.ts';
 
 export type OutputZone = Exclude<Zone, 'landing'>;
 export const OUTPUT_ZONES: readonly OutputZone[] = ['secure', 'curated', 'outputs'];

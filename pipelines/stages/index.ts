@@ -7,8 +7,9 @@
  */
 import type { StageEntry } from './stage.ts';
 
-/** The stages of one run, in order (validate is a Map over feeds). */
-export const PIPELINE_STAGE_NAMES = ['validate', 'standardise', 'match', 'families', 'stratify', 'publish'] as const;
+import { PIPELINE_STAGE_NAMES } from './stage.ts';
+
+export { PIPELINE_STAGE_NAMES };
 export type PipelineStageName = (typeof PIPELINE_STAGE_NAMES)[number];
 
 export { defineStage, type StageEntry, type StageOutput } from './stage.ts';

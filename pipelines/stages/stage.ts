@@ -21,3 +21,6 @@ export interface StageEntry<I = unknown> {
 export function defineStage<S extends z.ZodType>(name: string, input: S, run: (ctx: StageContext, input: z.infer<S>) => Promise<StageOutput>): StageEntry<z.infer<S>> {
   return { name, input: input as unknown as z.ZodType<z.infer<S>>, run };
 }
+
+/** The stages of one run, in order (validate is a Map over feeds). */
+export const PIPELINE_STAGE_NAMES = ['validate', 'standardise', 'match', 'families', 'stratify', 'publish'] as const;

@@ -40,7 +40,7 @@ async function published(out: string, withManifest = true): Promise<{ runId: str
 const same = (a: Map<string, string>, b: Map<string, string>) => [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort().join(', ');
 
 const run = (landing: string, out: string, loadStageOf?: Parameters<typeof runLocal>[0]['loadStage']) =>
-  runLocal({ landing, out, asAt: AS_AT, log: silentLog, retryDelayMs: 0, shardWorkers: 0, ...(loadStageOf ? { loadStage: loadStageOf } : {}) });
+  runLocal({ landing, out, asAt: AS_AT, log: silentLog, retryDelayMs: 0, shardWorkers: 0, mapConcurrency: 1, ...(loadStageOf ? { loadStage: loadStageOf } : {}) });
 
 type Fault = { name: string; stage: string; inject: (entry: Awaited<ReturnType<typeof loadStage>>) => Awaited<ReturnType<typeof loadStage>>; says: RegExp };
 

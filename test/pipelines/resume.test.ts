@@ -33,7 +33,8 @@ async function files(root: string): Promise<Map<string, string>> {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       // keys/: the ref pseudonym key, made once per secure zone (a secret, not an output of any run)
-      if (['_releases', '_runs', '_scratch', '_locks', 'keys'].includes(e.name)) continue;
+      // run_manifests/: the manifest as one JSON line (timings)
+      if (['_releases', '_runs', '_scratch', '_locks', 'keys', 'run_manifests'].includes(e.name)) continue;
       if (e.isDirectory() || e.isSymbolicLink()) await walk(p);
       else if (!['manifest.json', '_CURRENT.json'].includes(e.name)) out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
     }
@@ -47,7 +48,8 @@ const differences = (a: Map<string, string>, b: Map<string, string>) =>
   [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort().join(', ');
 
 const run = (out: string, extra: Partial<Parameters<typeof runLocal>[0]> = {}) =>
-  runLocal({ landing: LANDING, out, asAt: AS_AT, log: silentLog, retryDelayMs: 0, shardWorkers: 0, ...extra });
+  runLocal({ landing: LANDING, out, asAt: AS_AT, log: silentLog, retryDelayMs: 0, shardWorkers: 0, mapConcurrency: 1, ...extra });
+// mapConcurrency 1: a failed validate feed ends the run while no other feed is still being validated
 
 /** name: 'skipped' | 'ran again' | 'ran' (no note: first time) for each stage of a run. */
 function whatRan(r: LocalRunResult): Record<string, string> {

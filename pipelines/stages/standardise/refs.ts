@@ -38,7 +38,8 @@ export async function pseudonymiseDeliveredRefs(secure: ObjectStore, asAt: strin
     for (const def of FEEDS) {
       const files = filesOf.get(`${def.source}/${def.feed}`) ?? [];
       if (!files.length) continue;
-      const paths = await Promise.all(files.map((f) => secure.localPath(f.key)));
+      // small files validated in a batch share one Parquet: each path once
+      const paths = await Promise.all([...new Set(files.map((f) => f.key))].map((k) => secure.localPath(k)));
       const from = `read_parquet([${paths.map(q).join(', ')}], hive_partitioning = false, union_by_name = true)`;
       const cols = new Set((await (await db.conn.run(`DESCRIBE SELECT * FROM ${from}`)).getRowObjectsJS()).map((d) => String(d.column_name)));
       const wanted = def.kind === 'people' ? IDENTITY.filter((c) => cols.has(c)) : [];
