@@ -28,8 +28,6 @@ async function files(root: string): Promise<Map<string, string>> {
       if (relative(root, p) === join('secure', 'keys')) continue;
       // a run's stage records (pipelines/stage-records.ts) carry when they were recorded
       if (e.name === 'stages' && relative(root, d).startsWith(join('outputs', '_runs'))) continue;
-      // the ref pseudonym key: made once per secure zone (random), no run's output
-      if (e.name === 'keys' && relative(root, d) === 'secure') continue;
       if (e.isDirectory() || e.isSymbolicLink()) await walk(p);
       else out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
     }
