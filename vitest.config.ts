@@ -22,8 +22,12 @@ const UNIT = [
 /** Under test/matching/ but not pure: the generated partnership population through the stages, and the accuracy floors (worker threads, 30 s). */
 const NOT_UNIT = new Set(['test/matching/partnership.test.ts', 'test/matching/benchmarks.test.ts']);
 
-const unitFiles = globSync(UNIT, { cwd: import.meta.dirname }).filter((f) => !NOT_UNIT.has(f)).sort();
-const e2eFiles = globSync('test/**/*.test.ts', { cwd: import.meta.dirname }).filter((f) => !unitFiles.includes(f)).sort();
+const unitFiles = globSync(UNIT, { cwd: import.meta.dirname })
+  .filter((f) => !NOT_UNIT.has(f))
+  .sort();
+const e2eFiles = globSync('test/**/*.test.ts', { cwd: import.meta.dirname })
+  .filter((f) => !unitFiles.includes(f))
+  .sort();
 
 export default defineConfig({
   test: {

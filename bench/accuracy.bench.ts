@@ -8,7 +8,9 @@
 import { CASES, casePresent, runCase } from '../test/matching/benchmark-cases.ts';
 
 let failed = 0;
-process.stdout.write('| case | data | TP / FP / FN | precision | recall | F1 | floor | met | wall s |\n|---|---|---|---|---|---|---|---|---|\n');
+process.stdout.write(
+  '| case | data | TP / FP / FN | precision | recall | F1 | floor | met | wall s |\n|---|---|---|---|---|---|---|---|---|\n',
+);
 for (const c of CASES) {
   if (!casePresent(c)) {
     process.stdout.write(`| ${c.name} | ${c.dir} (absent) | - | - | - | - | ${c.floor} | skipped | - |\n`);
@@ -17,6 +19,8 @@ for (const c of CASES) {
   const { metrics: m, seconds } = await runCase(c);
   const met = m.f1 >= c.floor;
   if (!met) failed++;
-  process.stdout.write(`| ${c.name} | ${c.dir} | ${m.truePositives} / ${m.falsePositives} / ${m.falseNegatives} | ${m.precision.toFixed(4)} | ${m.recall.toFixed(4)} | ${m.f1.toFixed(4)} | ${c.floor} | ${met ? 'yes' : 'NO'} | ${seconds.toFixed(1)} |\n`);
+  process.stdout.write(
+    `| ${c.name} | ${c.dir} | ${m.truePositives} / ${m.falsePositives} / ${m.falseNegatives} | ${m.precision.toFixed(4)} | ${m.recall.toFixed(4)} | ${m.f1.toFixed(4)} | ${c.floor} | ${met ? 'yes' : 'NO'} | ${seconds.toFixed(1)} |\n`,
+  );
 }
 if (failed > 0) process.exitCode = 1;

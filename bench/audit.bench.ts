@@ -22,7 +22,13 @@ import { computeAudit } from '../pipelines/reports/match-audit/compute.ts';
 import { loadAuditData } from '../pipelines/reports/match-audit/load.ts';
 import { renderAuditHtml } from '../pipelines/reports/match-audit/render.ts';
 
-const { values } = parseArgs({ options: { families: { type: 'string', default: '1500' }, out: { type: 'string' }, 'as-at': { type: 'string', default: '2026-03-31' } } });
+const { values } = parseArgs({
+  options: {
+    families: { type: 'string', default: '1500' },
+    out: { type: 'string' },
+    'as-at': { type: 'string', default: '2026-03-31' },
+  },
+});
 const asAt = values['as-at']!;
 let out = values.out;
 let tmp: string | undefined;
@@ -31,7 +37,13 @@ if (!out) {
   const families = Number(values.families);
   process.stderr.write(`generating ${families} families and running the pipeline once...\n`);
   generate({ families, seed: 'bench-audit', asAt, out: tmp, extracts: 2 });
-  const res = await runLocal({ landing: join(tmp, 'landing'), out: join(tmp, 'out'), asAt, log: silentLog, retryDelayMs: 0 });
+  const res = await runLocal({
+    landing: join(tmp, 'landing'),
+    out: join(tmp, 'out'),
+    asAt,
+    log: silentLog,
+    retryDelayMs: 0,
+  });
   if (res.status !== 'ok') throw new Error(`pipeline run failed: ${JSON.stringify(res.error)}`);
   out = join(tmp, 'out');
 }
@@ -45,7 +57,11 @@ const time = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
 };
 
 // Baseline: read every object the scan reads (Parquet rows decoded, other files read whole), checking nothing.
-const targets = await publishedObjects(stores, asAt, (zone, key) => zone === 'outputs' && key.startsWith(`as_at=${asAt}/match-audit/`));
+const targets = await publishedObjects(
+  stores,
+  asAt,
+  (zone, key) => zone === 'outputs' && key.startsWith(`as_at=${asAt}/match-audit/`),
+);
 const [readValues, readMs] = await time(async () => {
   let n = 0;
   for (const t of targets) {
@@ -56,19 +72,28 @@ const [readValues, readMs] = await time(async () => {
 });
 const [ix, indexMs] = await time(() => loadIdentifierIndex(stores.secure, asAt));
 const [data, loadMs] = await time(() => loadAuditData(stores, asAt, 'bench'));
-const [scan, scanMs] = await time(() => scanPublished(ix, stores, asAt, { vocabulary: configurationVocabulary(data.data.localityOfFamily?.values() ?? []), exclude: (zone, key) => zone === 'outputs' && key.startsWith(`as_at=${asAt}/match-audit/`) }));
-const [, computeMs] = await time(async () => renderAuditHtml({ ...computeAudit(data.data), privacy: scan.result, manifest: data.manifest, review: data.review }));
+const [scan, scanMs] = await time(() =>
+  scanPublished(ix, stores, asAt, {
+    vocabulary: configurationVocabulary(data.data.localityOfFamily?.values() ?? []),
+    exclude: (zone, key) => zone === 'outputs' && key.startsWith(`as_at=${asAt}/match-audit/`),
+  }),
+);
+const [, computeMs] = await time(async () =>
+  renderAuditHtml({ ...computeAudit(data.data), privacy: scan.result, manifest: data.manifest, review: data.review }),
+);
 clearInterval(sample);
 const units = scan.result.files.reduce((s, f) => s + f.units, 0);
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-console.log([
-  `bench:audit  as-at ${asAt}, ${ix.records} secure person records, ${targets.length} published objects (${readValues} Parquet rows + files)`,
-  `  read every published object (floor)   ${fmt(readMs)}`,
-  `  identifier index from secure zone     ${fmt(indexMs)}`,
-  `  privacy scan (read + check)           ${fmt(scanMs)}   ${units} values, ${Math.round(units / (scanMs / 1000))} values/s, ${scan.result.status}`,
-  `  scan / read-only ratio                ${(scanMs / readMs).toFixed(2)}x`,
-  `  audit load (curated + secure)         ${fmt(loadMs)}`,
-  `  audit compute + render                ${fmt(computeMs)}`,
-  `  peak RSS                              ${Math.round(peak / 1024 / 1024)} MiB`,
-].join('\n'));
+console.log(
+  [
+    `bench:audit  as-at ${asAt}, ${ix.records} secure person records, ${targets.length} published objects (${readValues} Parquet rows + files)`,
+    `  read every published object (floor)   ${fmt(readMs)}`,
+    `  identifier index from secure zone     ${fmt(indexMs)}`,
+    `  privacy scan (read + check)           ${fmt(scanMs)}   ${units} values, ${Math.round(units / (scanMs / 1000))} values/s, ${scan.result.status}`,
+    `  scan / read-only ratio                ${(scanMs / readMs).toFixed(2)}x`,
+    `  audit load (curated + secure)         ${fmt(loadMs)}`,
+    `  audit compute + render                ${fmt(computeMs)}`,
+    `  peak RSS                              ${Math.round(peak / 1024 / 1024)} MiB`,
+  ].join('\n'),
+);
 if (tmp) await rm(tmp, { recursive: true, force: true });

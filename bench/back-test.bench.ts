@@ -22,22 +22,40 @@ const DIR = opt('--dir', '/tmp/locality-bench-back-test');
 const FAMILIES = Number(opt('--families', '2000'));
 const SEED = opt('--seed', 'back-test');
 
-export const SIGNAL_ON = { latentNeed: { rate: 0.3, indicatorFactor: 5, statutoryFactor: 10 }, events: { referralGivenContact: 0.9, cinGivenReferral: 0.9 } };
-export const SIGNAL_OFF = { latentNeed: { rate: 0, domesticAbuseFactor: 1 }, events: { referralGivenContact: 0.9, cinGivenReferral: 0.9 } };
+export const SIGNAL_ON = {
+  latentNeed: { rate: 0.3, indicatorFactor: 5, statutoryFactor: 10 },
+  events: { referralGivenContact: 0.9, cinGivenReferral: 0.9 },
+};
+export const SIGNAL_OFF = {
+  latentNeed: { rate: 0, domesticAbuseFactor: 1 },
+  events: { referralGivenContact: 0.9, cinGivenReferral: 0.9 },
+};
 
 async function scenario(name: string, override: unknown) {
   const root = join(DIR, name);
   await rm(root, { recursive: true, force: true });
-  await generate({ families: FAMILIES, seed: SEED, asAt: '2026-09-30', out: join(root, 'fixtures'), extracts: 3, every: 'quarter', config: configWithOverrides(override) });
+  await generate({
+    families: FAMILIES,
+    seed: SEED,
+    asAt: '2026-09-30',
+    out: join(root, 'fixtures'),
+    extracts: 3,
+    every: 'quarter',
+    config: configWithOverrides(override),
+  });
   const log = jsonLog('error');
   for (const asAt of ['2026-03-31', '2026-09-30']) {
     const r = await runLocal({ landing: join(root, 'fixtures', 'landing'), out: join(root, 'out'), asAt, log });
     if (r.status !== 'ok') throw new Error(`${name} ${asAt}: ${r.status} ${JSON.stringify(r.error)}`);
     const publish = r.manifest!.stages.find((s) => s.name === 'publish');
-    if (asAt === '2026-09-30') console.log(`${name}: publish ${((publish?.durationMs ?? 0) / 1000).toFixed(1)} s; back-test results ${publish?.counts.back_test_results}, better than chance ${publish?.counts.back_test_better_than_chance}`);
+    if (asAt === '2026-09-30')
+      console.log(
+        `${name}: publish ${((publish?.durationMs ?? 0) / 1000).toFixed(1)} s; back-test results ${publish?.counts.back_test_results}, better than chance ${publish?.counts.back_test_better_than_chance}`,
+      );
   }
   const csv = await readFile(join(root, 'out', 'outputs', 'as_at=2026-09-30', 'back-test', 'report.csv'), 'utf8');
-  for (const line of csv.split('\r\n').filter((l) => /,listed,(listed|not listed),/.test(l) || /,tier,/.test(l))) console.log(`  ${line}`);
+  for (const line of csv.split('\r\n').filter((l) => /,listed,(listed|not listed),/.test(l) || /,tier,/.test(l)))
+    console.log(`  ${line}`);
 }
 
 await scenario('signal-on', SIGNAL_ON);

@@ -24,17 +24,27 @@ const ROOT = resolve(import.meta.dirname, '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BASELINE = process.env.BENCH_BASELINE_COMMIT ?? '273710f';
 
-interface Way { name: string; argv: (args: string[]) => string[]; cwd: string }
+interface Way {
+  name: string;
+  argv: (args: string[]) => string[];
+  cwd: string;
+}
 
 function baselineTree(): string | null {
   const dir = mkdtempSync(join(tmpdir(), 'locality-bench-cli-'));
   try {
-    const tar = execFileSync('git', ['archive', '--format=tar', BASELINE, 'package.json', 'pipelines', 'matching', 'models', 'fixtures', 'docs'], { cwd: ROOT, maxBuffer: 1 << 30 });
+    const tar = execFileSync(
+      'git',
+      ['archive', '--format=tar', BASELINE, 'package.json', 'pipelines', 'matching', 'models', 'fixtures', 'docs'],
+      { cwd: ROOT, maxBuffer: 1 << 30 },
+    );
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     return dir;
   } catch (err) {
-    process.stderr.write(`baseline ${BASELINE} not available (${(err as Error).message.split('\n')[0]}): measuring bundle and tsx only\n`);
+    process.stderr.write(
+      `baseline ${BASELINE} not available (${(err as Error).message.split('\n')[0]}): measuring bundle and tsx only\n`,
+    );
     rmSync(dir, { recursive: true, force: true });
     return null;
   }
@@ -42,7 +52,11 @@ function baselineTree(): string | null {
 
 function timeOnce(way: Way, args: string[]): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, way.argv(args), { cwd: way.cwd, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(process.execPath, way.argv(args), {
+    cwd: way.cwd,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${way.name} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return s;
@@ -57,7 +71,12 @@ async function main(): Promise<void> {
     { name: 'bundle', cwd: ROOT, argv: (a) => [join(ROOT, 'bin', 'locality.mjs'), ...a] },
     { name: 'tsx', cwd: ROOT, argv: (a) => ['--import', 'tsx', join(ROOT, 'pipelines', 'cli', 'main.ts'), ...a] },
   ];
-  if (base) ways.push({ name: `baseline ${BASELINE}`, cwd: base, argv: (a) => ['--import', 'tsx', join(base, 'pipelines', 'cli', 'main.ts'), ...a] });
+  if (base)
+    ways.push({
+      name: `baseline ${BASELINE}`,
+      cwd: base,
+      argv: (a) => ['--import', 'tsx', join(base, 'pipelines', 'cli', 'main.ts'), ...a],
+    });
   const calls: Array<{ label: string; args: (w: Way) => string[] }> = [
     { label: '--help', args: () => ['--help'] },
     { label: 'run --help', args: () => ['run', '--help'] },
@@ -84,9 +103,16 @@ async function main(): Promise<void> {
   const rows = calls.map((c) => {
     const m = ways.map((w) => median(times.get(`${c.label}\0${w.name}`)!));
     const target = c.label === '--help' ? 1 : 1.5;
-    return [`\`${c.label}\``, ...m.map((x) => x.toFixed(2)), `${(m[0]! / m.at(-1)!).toFixed(3)} (${(m.at(-1)! / m[0]!).toFixed(1)}x faster)`, `${m[0]! <= target ? 'met' : 'MISSED'} (<= ${target} s)`];
+    return [
+      `\`${c.label}\``,
+      ...m.map((x) => x.toFixed(2)),
+      `${(m[0]! / m.at(-1)!).toFixed(3)} (${(m.at(-1)! / m[0]!).toFixed(1)}x faster)`,
+      `${m[0]! <= target ? 'met' : 'MISSED'} (<= ${target} s)`,
+    ];
   });
-  process.stdout.write(`\nbench:cli: median of ${ROUNDS} rounds, ${new Date().toISOString().slice(0, 16)} UTC, load average ${loadStart.toFixed(1)} -> ${loadEnd.toFixed(1)}\n\n`);
+  process.stdout.write(
+    `\nbench:cli: median of ${ROUNDS} rounds, ${new Date().toISOString().slice(0, 16)} UTC, load average ${loadStart.toFixed(1)} -> ${loadEnd.toFixed(1)}\n\n`,
+  );
   process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
   for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
 }

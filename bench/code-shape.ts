@@ -12,7 +12,11 @@ import { cycles, importGraph, ROOT, SOURCE_DIRS, tsFiles } from '../scripts/impo
 const LIMIT = 80;
 const KERNEL_DIRS = ['matching', 'models', 'pipelines/stages'];
 
-interface LongFunction { file: string; name: string; lines: number }
+interface LongFunction {
+  file: string;
+  name: string;
+  lines: number;
+}
 
 function longFunctions(file: string): LongFunction[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
@@ -21,14 +25,21 @@ function longFunctions(file: string): LongFunction[] {
   const lineOf = (pos: number) => sf.getLineAndCharacterOfPosition(pos).line;
   const nameOf = (n: ts.Node): string => {
     if ((ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n)) && n.name) return n.name.getText(sf);
-    if (ts.isConstructorDeclaration(n)) return `${(n.parent as ts.ClassDeclaration).name?.getText(sf) ?? 'class'}.constructor`;
+    if (ts.isConstructorDeclaration(n))
+      return `${(n.parent as ts.ClassDeclaration).name?.getText(sf) ?? 'class'}.constructor`;
     const p = n.parent;
     if (p && ts.isVariableDeclaration(p)) return p.name.getText(sf);
     if (p && ts.isPropertyAssignment(p)) return p.name.getText(sf);
     return '(anonymous)';
   };
   const visit = (n: ts.Node) => {
-    if (ts.isFunctionDeclaration(n) || ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n) || ts.isArrowFunction(n) || ts.isFunctionExpression(n)) {
+    if (
+      ts.isFunctionDeclaration(n) ||
+      ts.isMethodDeclaration(n) ||
+      ts.isConstructorDeclaration(n) ||
+      ts.isArrowFunction(n) ||
+      ts.isFunctionExpression(n)
+    ) {
       const lines = lineOf(n.getEnd()) - lineOf(n.getStart(sf)) + 1;
       if (lines > LIMIT) out.push({ file, name: nameOf(n), lines });
     }
@@ -42,10 +53,16 @@ const kernelFiles = KERNEL_DIRS.flatMap(tsFiles).filter((f) => statSync(join(ROO
 const long = kernelFiles.flatMap(longFunctions).sort((a, b) => b.lines - a.lines);
 const sccs = cycles(importGraph(SOURCE_DIRS.flatMap(tsFiles)));
 if (process.argv.includes('--json')) {
-  process.stdout.write(`${JSON.stringify({ functionsOver80: long.length, longFunctions: long, cycles: sccs.length, filesInCycles: sccs.reduce((a, c) => a + c.length, 0), components: sccs }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ functionsOver80: long.length, longFunctions: long, cycles: sccs.length, filesInCycles: sccs.reduce((a, c) => a + c.length, 0), components: sccs }, null, 2)}\n`,
+  );
 } else {
-  process.stdout.write(`Functions over ${LIMIT} lines in ${KERNEL_DIRS.join(', ')}: ${long.length}\n\n| function | file | lines |\n|---|---|---|\n`);
+  process.stdout.write(
+    `Functions over ${LIMIT} lines in ${KERNEL_DIRS.join(', ')}: ${long.length}\n\n| function | file | lines |\n|---|---|---|\n`,
+  );
   for (const f of long) process.stdout.write(`| \`${f.name}\` | ${f.file} | ${f.lines} |\n`);
-  process.stdout.write(`\nImport cycles among ${SOURCE_DIRS.join(', ')} (strongly connected components): ${sccs.length}, ${sccs.reduce((a, c) => a + c.length, 0)} files\n\n`);
+  process.stdout.write(
+    `\nImport cycles among ${SOURCE_DIRS.join(', ')} (strongly connected components): ${sccs.length}, ${sccs.reduce((a, c) => a + c.length, 0)} files\n\n`,
+  );
   for (const c of sccs) process.stdout.write(`- ${c.length} files: ${c.join(', ')}\n`);
 }

@@ -25,11 +25,27 @@ const AS_AT = process.env.BENCH_AS_AT ?? '2026-03-31';
 const WORK = process.env.BENCH_WORK ?? '/tmp/locality-bench-lambda-sizing';
 const TASK_SCRIPT = join(import.meta.dirname, 'lambda-sizing', 'task.ts');
 
-interface Measured { task: string; peakRssBytes: number; peakTmpBytes: number; wallMs: number; requests: number; output: Record<string, unknown>; label?: string }
+interface Measured {
+  task: string;
+  peakRssBytes: number;
+  peakTmpBytes: number;
+  wallMs: number;
+  requests: number;
+  output: Record<string, unknown>;
+  label?: string;
+}
 
 /** The largest of several invocations of one task (peak of each measure, the longest wall). */
 function largest(ms: Measured[], label: string): Measured {
-  return { ...ms.reduce((a, b) => ({ ...a, peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes), peakTmpBytes: Math.max(a.peakTmpBytes, b.peakTmpBytes), wallMs: Math.max(a.wallMs, b.wallMs) })), label };
+  return {
+    ...ms.reduce((a, b) => ({
+      ...a,
+      peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes),
+      peakTmpBytes: Math.max(a.peakTmpBytes, b.peakTmpBytes),
+      wallMs: Math.max(a.wallMs, b.wallMs),
+    })),
+    label,
+  };
 }
 
 function runTask(task: string, event: unknown, n: number): Promise<Measured> {
@@ -38,13 +54,24 @@ function runTask(task: string, event: unknown, n: number): Promise<Measured> {
     void mkdir(tmp, { recursive: true }).then(() => {
       const child = spawn(process.execPath, ['--import', 'tsx', TASK_SCRIPT, task, JSON.stringify(event)], {
         env: {
-          ...process.env, AWS_LAMBDA_FUNCTION_NAME: `bench-${task}`, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(DEFAULT_SIZING[task as SizedTask].memoryMiB), TMPDIR: tmp, BENCH_PARTS: join(WORK, 'parts'),
-          BENCH_BUCKETS: JSON.stringify({ landing: LANDING, secure: join(WORK, 'buckets', 'secure'), curated: join(WORK, 'buckets', 'curated'), outputs: join(WORK, 'buckets', 'outputs') }),
+          ...process.env,
+          AWS_LAMBDA_FUNCTION_NAME: `bench-${task}`,
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(DEFAULT_SIZING[task as SizedTask].memoryMiB),
+          TMPDIR: tmp,
+          BENCH_PARTS: join(WORK, 'parts'),
+          BENCH_BUCKETS: JSON.stringify({
+            landing: LANDING,
+            secure: join(WORK, 'buckets', 'secure'),
+            curated: join(WORK, 'buckets', 'curated'),
+            outputs: join(WORK, 'buckets', 'outputs'),
+          }),
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString('utf8');
+      });
       child.on('error', reject);
       child.on('close', (code) => {
         const line = out.trim().split('\n').pop() ?? '';
@@ -59,10 +86,14 @@ const gib = (b: number) => (b / 1024 ** 3).toFixed(2);
 const mib = (b: number) => Math.round(b / 1024 ** 2);
 
 async function main(): Promise<void> {
-  if (!LANDING || !existsSync(LANDING)) throw new Error(`BENCH_LANDING=${LANDING || '(unset)'}: no generated landing there (see the file comment)`);
+  if (!LANDING || !existsSync(LANDING))
+    throw new Error(`BENCH_LANDING=${LANDING || '(unset)'}: no generated landing there (see the file comment)`);
   await rm(WORK, { recursive: true, force: true });
   const rows: Measured[] = [];
-  const log = (m: Measured) => process.stderr.write(`  ${(m.label ?? m.task).padEnd(18)} peak RSS ${gib(m.peakRssBytes)} GiB, /tmp ${mib(m.peakTmpBytes)} MiB, ${(m.wallMs / 1000).toFixed(1)} s\n`);
+  const log = (m: Measured) =>
+    process.stderr.write(
+      `  ${(m.label ?? m.task).padEnd(18)} peak RSS ${gib(m.peakRssBytes)} GiB, /tmp ${mib(m.peakTmpBytes)} MiB, ${(m.wallMs / 1000).toFixed(1)} s\n`,
+    );
   const prepared = await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:lambda-sizing' }, 0);
   log(prepared);
   rows.push(prepared);
@@ -86,7 +117,10 @@ async function main(): Promise<void> {
   rows.push(plan);
   const shards = (plan.output as { shards?: Array<{ shard: number }> }).shards ?? [];
   const shardRuns: Measured[] = [];
-  for (const { shard } of shards) shardRuns.push(await runTask('match', { runId: run.runId, asAt: AS_AT, input: { phase: 'shard', shard } }, shard + 1));
+  for (const { shard } of shards)
+    shardRuns.push(
+      await runTask('match', { runId: run.runId, asAt: AS_AT, input: { phase: 'shard', shard } }, shard + 1),
+    );
   const worstShard = largest(shardRuns, `match shard (largest of ${shardRuns.length})`);
   log(worstShard);
   rows.push(worstShard);
@@ -101,8 +135,11 @@ async function main(): Promise<void> {
   for (const m of rows) {
     const cfg = DEFAULT_SIZING[m.task as SizedTask];
     const memHead = (cfg.memoryMiB * 1024 ** 2) / m.peakRssBytes;
-    const tmpHead = m.peakTmpBytes > 0 ? `${((cfg.ephemeralStorageMiB * 1024 ** 2) / m.peakTmpBytes).toFixed(1)}x` : '-';
-    lines.push(`| ${m.label ?? m.task} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${memHead.toFixed(1)}x | ${tmpHead} |`);
+    const tmpHead =
+      m.peakTmpBytes > 0 ? `${((cfg.ephemeralStorageMiB * 1024 ** 2) / m.peakTmpBytes).toFixed(1)}x` : '-';
+    lines.push(
+      `| ${m.label ?? m.task} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${memHead.toFixed(1)}x | ${tmpHead} |`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -51,12 +51,15 @@ async function readMonth(curated: LocalObjectStore, asAt: string): Promise<Month
   const lineage: Month['lineage'] = [];
   for (const part of [0, 1]) {
     const k = keys.curatedPart('id_lineage', asAt, part);
-    if (await curated.exists(k)) for (const r of await readParquet(curated, k)) lineage.push(r as unknown as Month['lineage'][number]);
+    if (await curated.exists(k))
+      for (const r of await readParquet(curated, k)) lineage.push(r as unknown as Month['lineage'][number]);
   }
   return {
     asAt,
     personOfRecord: new Map(persons.map((r) => [String(r.record_id), String(r.person_id)])),
-    familyOfPerson: new Map(members.filter((m) => m.membership === 'primary').map((m) => [String(m.person_id), String(m.family_id)])),
+    familyOfPerson: new Map(
+      members.filter((m) => m.membership === 'primary').map((m) => [String(m.person_id), String(m.family_id)]),
+    ),
     lineage,
   };
 }
@@ -75,15 +78,34 @@ function dominant(items: string[], idOf: (item: string) => string | undefined): 
 
 const pct = (a: number, b: number) => (b === 0 ? '   -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
 
-function compare(prev: Month, cur: Month, truePersonRecords: Map<string, string[]>, trueFamilyPersons: (m: Month) => Map<string, string[]>) {
+function compare(
+  prev: Month,
+  cur: Month,
+  truePersonRecords: Map<string, string[]>,
+  trueFamilyPersons: (m: Month) => Map<string, string[]>,
+) {
   const prevPersonIds = new Set(prev.personOfRecord.values());
   const curPersonIds = new Set(cur.personOfRecord.values());
   const prevFamilyIds = new Set(prev.familyOfPerson.values());
   const curFamilyIds = new Set(cur.familyOfPerson.values());
   const kept = (a: Set<string>, b: Set<string>) => [...a].filter((x) => b.has(x)).length;
-  const touched = (entity: string) => new Set(cur.lineage.filter((r) => r.entity === entity && (r.kind === 'merge' || r.kind === 'split' || r.kind === 'retired')).flatMap((r) => [r.id, ...r.from_ids, ...r.to_ids]));
-  const follow = (truth: Map<string, string[]>, truthCur: Map<string, string[]>, idPrev: (x: string) => string | undefined, idCur: (x: string) => string | undefined, changed: Set<string>) => {
-    let both = 0, same = 0, hard = 0, hardSame = 0;
+  const touched = (entity: string) =>
+    new Set(
+      cur.lineage
+        .filter((r) => r.entity === entity && (r.kind === 'merge' || r.kind === 'split' || r.kind === 'retired'))
+        .flatMap((r) => [r.id, ...r.from_ids, ...r.to_ids]),
+    );
+  const follow = (
+    truth: Map<string, string[]>,
+    truthCur: Map<string, string[]>,
+    idPrev: (x: string) => string | undefined,
+    idCur: (x: string) => string | undefined,
+    changed: Set<string>,
+  ) => {
+    let both = 0,
+      same = 0,
+      hard = 0,
+      hardSame = 0;
     for (const [t, items] of truth) {
       const a = dominant(items, idPrev);
       const b = dominant(truthCur.get(t) ?? [], idCur);
@@ -97,9 +119,22 @@ function compare(prev: Month, cur: Month, truePersonRecords: Map<string, string[
     }
     return { both, same, hard, hardSame };
   };
-  const p = follow(truePersonRecords, truePersonRecords, (r) => prev.personOfRecord.get(r), (r) => cur.personOfRecord.get(r), touched('person'));
-  const f = follow(trueFamilyPersons(prev), trueFamilyPersons(cur), (x) => prev.familyOfPerson.get(x), (x) => cur.familyOfPerson.get(x), touched('family'));
-  const count = (entity: string, kind: string) => cur.lineage.filter((r) => r.entity === entity && r.kind === kind).length;
+  const p = follow(
+    truePersonRecords,
+    truePersonRecords,
+    (r) => prev.personOfRecord.get(r),
+    (r) => cur.personOfRecord.get(r),
+    touched('person'),
+  );
+  const f = follow(
+    trueFamilyPersons(prev),
+    trueFamilyPersons(cur),
+    (x) => prev.familyOfPerson.get(x),
+    (x) => cur.familyOfPerson.get(x),
+    touched('family'),
+  );
+  const count = (entity: string, kind: string) =>
+    cur.lineage.filter((r) => r.entity === entity && r.kind === kind).length;
   return {
     asAt: cur.asAt,
     personsKept: pct(kept(prevPersonIds, curPersonIds), prevPersonIds.size),
@@ -108,7 +143,9 @@ function compare(prev: Month, cur: Month, truePersonRecords: Map<string, string[
     personsFollowHard: `${pct(p.hardSame, p.hard)} of ${p.hard}`,
     familiesFollow: pct(f.same, f.both),
     familiesFollowHard: `${pct(f.hardSame, f.hard)} of ${f.hard}`,
-    lineage: ['new', 'merge', 'split', 'retired'].map((k) => `${k} ${count('person', k)}/${count('family', k)}`).join(', '),
+    lineage: ['new', 'merge', 'split', 'retired']
+      .map((k) => `${k} ${count('person', k)}/${count('family', k)}`)
+      .join(', '),
   };
 }
 
@@ -116,9 +153,23 @@ async function main() {
   let wallS: number | null = null;
   if (!args.includes('--measure-only') && !args.includes('--out')) {
     await rm(DIR, { recursive: true, force: true });
-    await generate({ families: FAMILIES, seed: SEED, asAt: AS_AT, out: join(DIR, 'fixtures'), extracts: 6, every: 'month' });
+    await generate({
+      families: FAMILIES,
+      seed: SEED,
+      asAt: AS_AT,
+      out: join(DIR, 'fixtures'),
+      extracts: 6,
+      every: 'month',
+    });
     const t0 = performance.now();
-    const s = await backfillLocal({ landing: join(DIR, 'fixtures', 'landing'), out: OUT, from: '2025-10-31', to: AS_AT, every: 'month', log: jsonLog('error') });
+    const s = await backfillLocal({
+      landing: join(DIR, 'fixtures', 'landing'),
+      out: OUT,
+      from: '2025-10-31',
+      to: AS_AT,
+      every: 'month',
+      log: jsonLog('error'),
+    });
     wallS = (performance.now() - t0) / 1000;
     if (s.failed) throw new Error(`backfill failed at ${s.failed.asAt}: ${s.failed.stage}: ${s.failed.cause}`);
   }
@@ -152,7 +203,8 @@ async function main() {
   const months = [];
   for (const d of dates) months.push(await readMonth(curated, d));
   const rows = [];
-  for (let k = 1; k < months.length; k++) rows.push(compare(months[k - 1]!, months[k]!, truePersonRecords, trueFamilyPersons));
+  for (let k = 1; k < months.length; k++)
+    rows.push(compare(months[k - 1]!, months[k]!, truePersonRecords, trueFamilyPersons));
   console.log(`id stability over ${months.length} runs (${OUT}); truth ${TRUTH}`);
   console.table(rows);
   if (wallS !== null) console.log(`backfill of ${months.length} monthly runs: ${wallS.toFixed(1)} s wall`);

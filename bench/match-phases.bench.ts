@@ -27,28 +27,50 @@ const LANDING = process.env.BENCH_LANDING ?? '/tmp/locality-bench-pipeline-10000
 const AS_AT = process.env.BENCH_AS_AT ?? '2026-03-31';
 const WORK = process.env.BENCH_WORK ?? '/tmp/locality-bench-match-phases';
 const TASK_SCRIPT = join(import.meta.dirname, 'lambda-sizing', 'task.ts');
-const BUCKETS = { landing: LANDING, secure: join(WORK, 'buckets', 'secure'), curated: join(WORK, 'buckets', 'curated'), outputs: join(WORK, 'buckets', 'outputs') };
+const BUCKETS = {
+  landing: LANDING,
+  secure: join(WORK, 'buckets', 'secure'),
+  curated: join(WORK, 'buckets', 'curated'),
+  outputs: join(WORK, 'buckets', 'outputs'),
+};
 const shardsDir = (runId: string) => join(BUCKETS.secure, `as_at=${AS_AT}`, 'match', 'shards', runId);
 const SNAPSHOT = join(WORK, 'shards-snapshot');
 
-interface Measured { task: string; peakRssBytes: number; peakTmpBytes: number; wallMs: number; output: { counts?: Record<string, number> } }
+interface Measured {
+  task: string;
+  peakRssBytes: number;
+  peakTmpBytes: number;
+  wallMs: number;
+  output: { counts?: Record<string, number> };
+}
 
 function runTask(task: string, event: Record<string, unknown>, label: string): Promise<Measured> {
   const tmp = join(WORK, 'tmp', label);
   return new Promise((resolvePromise, reject) => {
-    void rm(tmp, { recursive: true, force: true }).then(() => mkdir(tmp, { recursive: true })).then(() => {
-      const child = spawn(process.execPath, ['--import', 'tsx', TASK_SCRIPT, task, JSON.stringify(event)], {
-        env: { ...process.env, AWS_LAMBDA_FUNCTION_NAME: 'bench-match', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(DEFAULT_SIZING.match.memoryMiB), TMPDIR: tmp, BENCH_PARTS: join(WORK, 'parts'), BENCH_BUCKETS: JSON.stringify(BUCKETS) },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString('utf8'); });
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code !== 0) reject(new Error(`${task} ${label}: exited ${String(code)}`));
-        else resolvePromise(JSON.parse(out.trim().split('\n').pop() ?? '') as Measured);
-      });
-    }, reject);
+    void rm(tmp, { recursive: true, force: true })
+      .then(() => mkdir(tmp, { recursive: true }))
+      .then(() => {
+        const child = spawn(process.execPath, ['--import', 'tsx', TASK_SCRIPT, task, JSON.stringify(event)], {
+          env: {
+            ...process.env,
+            AWS_LAMBDA_FUNCTION_NAME: 'bench-match',
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(DEFAULT_SIZING.match.memoryMiB),
+            TMPDIR: tmp,
+            BENCH_PARTS: join(WORK, 'parts'),
+            BENCH_BUCKETS: JSON.stringify(BUCKETS),
+          },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString('utf8');
+        });
+        child.on('error', reject);
+        child.on('close', (code) => {
+          if (code !== 0) reject(new Error(`${task} ${label}: exited ${String(code)}`));
+          else resolvePromise(JSON.parse(out.trim().split('\n').pop() ?? '') as Measured);
+        });
+      }, reject);
   });
 }
 
@@ -56,34 +78,71 @@ const gib = (b: number) => (b / 1024 ** 3).toFixed(2);
 const mib = (b: number) => Math.round(b / 1024 ** 2);
 const cfg = DEFAULT_SIZING.match;
 const row = (label: string, m: Measured) => {
-  const mem = m.peakRssBytes / (cfg.memoryMiB * 1024 ** 2), tmp = m.peakTmpBytes / (cfg.ephemeralStorageMiB * 1024 ** 2), time = m.wallMs / (cfg.timeoutMinutes * 60_000);
+  const mem = m.peakRssBytes / (cfg.memoryMiB * 1024 ** 2),
+    tmp = m.peakTmpBytes / (cfg.ephemeralStorageMiB * 1024 ** 2),
+    time = m.wallMs / (cfg.timeoutMinutes * 60_000);
   return `| ${label} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(1)} s | ${(100 * mem).toFixed(0)}% | ${(100 * tmp).toFixed(0)}% | ${(100 * time).toFixed(0)}% |`;
 };
 
 async function linkOutputs(): Promise<string[]> {
-  const files = [['curated', `persons/as_at=${AS_AT}/part-00000.parquet`], ['curated', `pairs/as_at=${AS_AT}/part-00000.parquet`], ['curated', `links/as_at=${AS_AT}/part-00000.parquet`], ['curated', `match/as_at=${AS_AT}/model.json`], ['curated', `match/as_at=${AS_AT}/clustering.json`], ['secure', `as_at=${AS_AT}/match/review-sample.json`]] as const;
+  const files = [
+    ['curated', `persons/as_at=${AS_AT}/part-00000.parquet`],
+    ['curated', `pairs/as_at=${AS_AT}/part-00000.parquet`],
+    ['curated', `links/as_at=${AS_AT}/part-00000.parquet`],
+    ['curated', `match/as_at=${AS_AT}/model.json`],
+    ['curated', `match/as_at=${AS_AT}/clustering.json`],
+    ['secure', `as_at=${AS_AT}/match/review-sample.json`],
+  ] as const;
   const out: string[] = [];
   for (const [zone, rel] of files) {
     const path = join(BUCKETS[zone], rel);
-    out.push(`${existsSync(path) ? createHash('sha256').update(await readFile(path)).digest('hex').slice(0, 16) : 'missing'.padEnd(16)}  ${zone}/${rel}`);
+    out.push(
+      `${
+        existsSync(path)
+          ? createHash('sha256')
+              .update(await readFile(path))
+              .digest('hex')
+              .slice(0, 16)
+          : 'missing'.padEnd(16)
+      }  ${zone}/${rel}`,
+    );
   }
   return out;
 }
 
 let runId = '';
-const runMatch = (input: Record<string, unknown>, label: string) => runTask('match', { runId, asAt: AS_AT, input }, label);
+const runMatch = (input: Record<string, unknown>, label: string) =>
+  runTask('match', { runId, asAt: AS_AT, input }, label);
 
 async function main(): Promise<void> {
   const linkOnly = process.argv.includes('link');
-  const lines = [`match phases in the Lambda code path, ${OUT} (as at ${AS_AT}); load ${loadavg().map((l) => l.toFixed(1)).join(' ')} at start, ${cpus().length} cores`, '',
-    `| phase | peak RSS | peak /tmp | wall (this machine) | of ${cfg.memoryMiB} MB | of ${cfg.ephemeralStorageMiB} MB /tmp | of ${cfg.timeoutMinutes} min |`, '|---|---:|---:|---:|---:|---:|---:|'];
+  const lines = [
+    `match phases in the Lambda code path, ${OUT} (as at ${AS_AT}); load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at start, ${cpus().length} cores`,
+    '',
+    `| phase | peak RSS | peak /tmp | wall (this machine) | of ${cfg.memoryMiB} MB | of ${cfg.ephemeralStorageMiB} MB /tmp | of ${cfg.timeoutMinutes} min |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
   if (!linkOnly) {
-    if (!existsSync(join(OUT, 'secure', `as_at=${AS_AT}`, 'person-records.parquet'))) throw new Error(`BENCH_OUT ${OUT}: no standardised person records for ${AS_AT}`);
+    if (!existsSync(join(OUT, 'secure', `as_at=${AS_AT}`, 'person-records.parquet')))
+      throw new Error(`BENCH_OUT ${OUT}: no standardised person records for ${AS_AT}`);
     await rm(WORK, { recursive: true, force: true });
-    await cp(join(OUT, 'secure'), BUCKETS.secure, { recursive: true, filter: (src) => !src.includes('/match/') && !src.includes('/_scratch') });
-    await cp(join(OUT, 'curated'), BUCKETS.curated, { recursive: true, filter: (src) => !/\/(persons|pairs|links|match|families|family_members|scores)(\/|$)/.test(src.slice(OUT.length)) });
+    await cp(join(OUT, 'secure'), BUCKETS.secure, {
+      recursive: true,
+      filter: (src) => !src.includes('/match/') && !src.includes('/_scratch'),
+    });
+    await cp(join(OUT, 'curated'), BUCKETS.curated, {
+      recursive: true,
+      filter: (src) =>
+        !/\/(persons|pairs|links|match|families|family_members|scores)(\/|$)/.test(src.slice(OUT.length)),
+    });
     await mkdir(BUCKETS.outputs, { recursive: true });
-    runId = ((await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:match-phases' }, 'prepare')).output as unknown as { runId: string }).runId;
+    runId = (
+      (await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:match-phases' }, 'prepare')).output as unknown as {
+        runId: string;
+      }
+    ).runId;
     await writeFile(join(WORK, 'run-id'), runId);
     const plan = await runMatch({ phase: 'plan' }, 'plan');
     process.stderr.write(`  plan ${(plan.wallMs / 1000).toFixed(1)} s ${JSON.stringify(plan.output.counts)}\n`);
@@ -91,17 +150,25 @@ async function main(): Promise<void> {
     const shards: Array<{ shard: number; m: Measured }> = [];
     for (let s = 0; s < (plan.output.counts?.shards ?? 0); s++) {
       const m = await runMatch({ phase: 'shard', shard: s }, `shard-${s}`);
-      process.stderr.write(`  shard ${s}: ${(m.wallMs / 1000).toFixed(1)} s, ${m.output.counts?.pairs} pairs, peak RSS ${gib(m.peakRssBytes)} GiB\n`);
+      process.stderr.write(
+        `  shard ${s}: ${(m.wallMs / 1000).toFixed(1)} s, ${m.output.counts?.pairs} pairs, peak RSS ${gib(m.peakRssBytes)} GiB\n`,
+      );
       shards.push({ shard: s, m });
     }
     const largest = shards.reduce((a, b) => (b.m.peakRssBytes > a.m.peakRssBytes ? b : a));
     const slowest = shards.reduce((a, b) => (b.m.wallMs > a.m.wallMs ? b : a));
-    lines.push(row(`shard (largest RSS of ${shards.length}: shard ${largest.shard}, ${largest.m.output.counts?.pairs} pairs)`, largest.m));
+    lines.push(
+      row(
+        `shard (largest RSS of ${shards.length}: shard ${largest.shard}, ${largest.m.output.counts?.pairs} pairs)`,
+        largest.m,
+      ),
+    );
     lines.push(row(`shard (slowest: shard ${slowest.shard})`, slowest.m));
     await rm(SNAPSHOT, { recursive: true, force: true });
     await cp(shardsDir(runId), SNAPSHOT, { recursive: true });
   } else {
-    if (!existsSync(SNAPSHOT)) throw new Error(`${SNAPSHOT}: run the plan and shards first (npm run bench:match-phases)`);
+    if (!existsSync(SNAPSHOT))
+      throw new Error(`${SNAPSHOT}: run the plan and shards first (npm run bench:match-phases)`);
     runId = (await readFile(join(WORK, 'run-id'), 'utf8')).trim();
     await rm(shardsDir(runId), { recursive: true, force: true });
     await cp(SNAPSHOT, shardsDir(runId), { recursive: true });
@@ -109,7 +176,11 @@ async function main(): Promise<void> {
   const link = await runMatch({ phase: 'link' }, 'link');
   lines.push(row('link', link));
   lines.push('', `link counts ${JSON.stringify(link.output.counts)}`, ...(await linkOutputs()));
-  process.stdout.write(`${lines.join('\n')}\nload at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stdout.write(
+    `${lines.join('\n')}\nload at end ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
 }
 
 await main();

@@ -31,18 +31,42 @@ async function generate(): Promise<number> {
   const { register } = await import('../pipelines/cli/commands/generate.ts');
   const program = new Command('locality').exitOverride();
   register(program);
-  await program.parseAsync(['generate', '--families', String(families), '--seed', 'bench', '--as-at', AS_AT, '--extracts', '2', '--every', 'month', '--out', dir], { from: 'user' });
+  await program.parseAsync(
+    [
+      'generate',
+      '--families',
+      String(families),
+      '--seed',
+      'bench',
+      '--as-at',
+      AS_AT,
+      '--extracts',
+      '2',
+      '--every',
+      'month',
+      '--out',
+      dir,
+    ],
+    { from: 'user' },
+  );
   return performance.now() - t0;
 }
 
 async function main(): Promise<void> {
-  process.stderr.write(`bench:pipeline: ${families} families, ${availableParallelism()} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stderr.write(
+    `bench:pipeline: ${families} families, ${availableParallelism()} cores, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
   const genMs = await generate();
   const out = join(dir, 'out');
   await rm(out, { recursive: true, force: true });
 
   const stages = new Map<string, { start: number; end?: number; peak: number; cpu: number; cpuEnd?: number }>();
-  const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   let current: string | undefined;
   let overallPeak = 0;
   const sampler = setInterval(() => {
@@ -56,7 +80,10 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const cpu0 = cpuNow();
   const result = await runLocal({
-    landing: join(dir, 'landing'), out, asAt: AS_AT, log: silentLog,
+    landing: join(dir, 'landing'),
+    out,
+    asAt: AS_AT,
+    log: silentLog,
     onStage: (e) => {
       if (e.item !== undefined && e.state !== 'started') return;
       if (e.state === 'started' && !stages.has(e.stage)) {
@@ -84,10 +111,14 @@ async function main(): Promise<void> {
   });
 
   const lines: string[] = [];
-  lines.push(`families: ${families}   generation: ${genMs ? `${(genMs / 1000).toFixed(1)} s` : 'reused'}   run: ${result.status}${result.error ? ` (${result.error.stage}: ${result.error.cause.slice(0, 200)})` : ''}`);
+  lines.push(
+    `families: ${families}   generation: ${genMs ? `${(genMs / 1000).toFixed(1)} s` : 'reused'}   run: ${result.status}${result.error ? ` (${result.error.stage}: ${result.error.cause.slice(0, 200)})` : ''}`,
+  );
   lines.push('');
   // CPU s counts every thread of the process (workers, DuckDB): CPU / wall is how many of the cores a stage kept busy.
-  lines.push(`  ${'stage'.padEnd(16)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)} ${'peak RSS GiB'.padStart(13)}`);
+  lines.push(
+    `  ${'stage'.padEnd(16)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)} ${'peak RSS GiB'.padStart(13)}`,
+  );
   const row = (name: string, wallMs: number, cpuMs: number, peak: number) =>
     `  ${name.padEnd(16)} ${(wallMs / 1000).toFixed(1).padStart(8)} ${(cpuMs / 1000).toFixed(1).padStart(8)} ${(cpuMs / wallMs).toFixed(2).padStart(9)} ${(peak / GiB).toFixed(2).padStart(13)}`;
   for (const n of names) {
@@ -96,15 +127,23 @@ async function main(): Promise<void> {
   }
   lines.push(row('total', totalMs, totalCpuMs, overallPeak));
   lines.push('');
-  lines.push(`  time / target (3 min):  ${(totalMs / TARGET_MS).toFixed(2)}  ${totalMs <= TARGET_MS ? 'within target' : 'OVER target'}`);
-  lines.push(`  peak RSS / target (6 GiB): ${(overallPeak / TARGET_RSS).toFixed(2)}  ${overallPeak <= TARGET_RSS ? 'within target' : 'OVER target'}`);
+  lines.push(
+    `  time / target (3 min):  ${(totalMs / TARGET_MS).toFixed(2)}  ${totalMs <= TARGET_MS ? 'within target' : 'OVER target'}`,
+  );
+  lines.push(
+    `  peak RSS / target (6 GiB): ${(overallPeak / TARGET_RSS).toFixed(2)}  ${overallPeak <= TARGET_RSS ? 'within target' : 'OVER target'}`,
+  );
   if (result.manifest) {
     const counts = Object.fromEntries(result.manifest.stages.map((s) => [s.name, s.counts]));
-    lines.push(`  records: ${counts.standardise?.personRecords ?? '?'}   persons: ${counts.match?.persons ?? '?'}   families: ${counts.families?.families ?? '?'}`);
+    lines.push(
+      `  records: ${counts.standardise?.personRecords ?? '?'}   persons: ${counts.match?.persons ?? '?'}   families: ${counts.families?.families ?? '?'}`,
+    );
     // a fast run that leaks is no result: say what the privacy scan found
     const findings = counts.publish?.audit_privacy_findings;
     const unreadable = counts.publish?.audit_unreadable_files;
-    lines.push(`  privacy scan: ${findings === 0 && unreadable === 0 ? 'pass' : `FAIL (${findings ?? '?'} findings, ${unreadable ?? '?'} unreadable files)`}`);
+    lines.push(
+      `  privacy scan: ${findings === 0 && unreadable === 0 ? 'pass' : `FAIL (${findings ?? '?'} findings, ${unreadable ?? '?'} unreadable files)`}`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   if (result.status !== 'ok') process.exitCode = 1;

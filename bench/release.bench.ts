@@ -30,7 +30,24 @@ async function generate(): Promise<number> {
   const { register } = await import('../pipelines/cli/commands/generate.ts');
   const program = new Command('locality').exitOverride();
   register(program);
-  await program.parseAsync(['generate', '--families', String(families), '--seed', 'bench', '--as-at', AS_AT, '--extracts', '2', '--every', 'month', '--out', dir], { from: 'user' });
+  await program.parseAsync(
+    [
+      'generate',
+      '--families',
+      String(families),
+      '--seed',
+      'bench',
+      '--as-at',
+      AS_AT,
+      '--extracts',
+      '2',
+      '--every',
+      'month',
+      '--out',
+      dir,
+    ],
+    { from: 'user' },
+  );
   return performance.now() - t0;
 }
 
@@ -38,14 +55,19 @@ async function generate(): Promise<number> {
 async function promoteAgain(files: Map<string, Buffer>, mode: PromotionMode): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), 'bench-release-'));
   try {
-    const stores = { secure: new LocalObjectStore(join(root, 'secure')), outputs: new LocalObjectStore(join(root, 'outputs')) };
+    const stores = {
+      secure: new LocalObjectStore(join(root, 'secure')),
+      outputs: new LocalObjectStore(join(root, 'outputs')),
+    };
     const runId = `${AS_AT}-bench${mode}`;
-    for (const [name, body] of files) if (name !== '_CURRENT.json') await stores.secure.put(keys.staged(AS_AT, runId, name), body);
+    for (const [name, body] of files)
+      if (name !== '_CURRENT.json') await stores.secure.put(keys.staged(AS_AT, runId, name), body);
     const t0 = performance.now();
     await promoteRelease(stores, AS_AT, runId, { mode });
     const ms = performance.now() - t0;
     const set = await readReleasedSet(stores.outputs, AS_AT);
-    if (set.state !== 'live' || set.files.size !== [...files.keys()].filter((n) => n !== '_CURRENT.json').length) throw new Error(`promotion by ${mode}: ${set.state}`);
+    if (set.state !== 'live' || set.files.size !== [...files.keys()].filter((n) => n !== '_CURRENT.json').length)
+      throw new Error(`promotion by ${mode}: ${set.state}`);
     return ms;
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -53,26 +75,46 @@ async function promoteAgain(files: Map<string, Buffer>, mode: PromotionMode): Pr
 }
 
 async function main(): Promise<void> {
-  process.stderr.write(`bench:release: ${families} families, ${availableParallelism()} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  process.stderr.write(
+    `bench:release: ${families} families, ${availableParallelism()} cores, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
   const genMs = await generate();
   const out = join(dir, 'out');
   await rm(out, { recursive: true, force: true });
   const stages = new Map<string, { start: number; end?: number }>();
   let refCheck: LogFields | undefined;
-  const log: Log = { debug() {}, warn() {}, error() {}, info(message, fields) { if (message.startsWith('provider refs checked')) refCheck = fields; } };
+  const log: Log = {
+    debug() {},
+    warn() {},
+    error() {},
+    info(message, fields) {
+      if (message.startsWith('provider refs checked')) refCheck = fields;
+    },
+  };
   const t0 = performance.now();
   const result = await runLocal({
-    landing: join(dir, 'landing'), out, asAt: AS_AT, log,
+    landing: join(dir, 'landing'),
+    out,
+    asAt: AS_AT,
+    log,
     onStage: (e) => {
       if (e.item !== undefined) return;
       if (e.state === 'started' && !stages.has(e.stage)) stages.set(e.stage, { start: performance.now() });
-      else if (e.state === 'succeeded' || e.state === 'failed') { const s = stages.get(e.stage); if (s) s.end = performance.now(); }
+      else if (e.state === 'succeeded' || e.state === 'failed') {
+        const s = stages.get(e.stage);
+        if (s) s.end = performance.now();
+      }
     },
   });
   const totalMs = performance.now() - t0;
-  if (result.status !== 'ok') throw new Error(`run ${result.status}: ${result.error?.stage} ${result.error?.cause.slice(0, 300)}`);
+  if (result.status !== 'ok')
+    throw new Error(`run ${result.status}: ${result.error?.stage} ${result.error?.cause.slice(0, 300)}`);
   const names = [...stages.keys()];
-  names.forEach((n, i) => { stages.get(n)!.end ??= names[i + 1] ? stages.get(names[i + 1]!)!.start : performance.now(); });
+  names.forEach((n, i) => {
+    stages.get(n)!.end ??= names[i + 1] ? stages.get(names[i + 1]!)!.start : performance.now();
+  });
   const set = await readReleasedSet(localStores(join(dir, 'landing'), out).outputs, AS_AT);
   if (set.state !== 'live') throw new Error(`released set: ${set.state}`);
   const bytes = [...set.files.values()].reduce((a, b) => a + b.length, 0);
@@ -81,7 +123,10 @@ async function main(): Promise<void> {
 
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const ratio = (ms: number) => (ms / totalMs).toFixed(3);
-  const wall = (n: string) => { const x = stages.get(n); return x?.end ? x.end - x.start : NaN; };
+  const wall = (n: string) => {
+    const x = stages.get(n);
+    return x?.end ? x.end - x.start : NaN;
+  };
   const lines = [
     `families: ${families}   generation: ${genMs ? s(genMs) : 'reused'}   run: ${result.status}   total: ${s(totalMs)}   released set: ${set.files.size} files, ${(bytes / 1024 ** 2).toFixed(1)} MiB`,
     '',

@@ -17,22 +17,35 @@ import { loadIdentifierIndex, type IdentifierIndex } from '../pipelines/privacy/
 import { publishedObjects, ScanCollector, type ParquetScanMode, type ScanResult } from '../pipelines/privacy/scan.ts';
 import { configurationVocabulary } from '../pipelines/privacy/vocabulary.ts';
 
-const { values } = parseArgs({ options: { out: { type: 'string' }, 'as-at': { type: 'string', default: '2026-03-31' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { out: { type: 'string' }, 'as-at': { type: 'string', default: '2026-03-31' }, only: { type: 'string' } },
+});
 if (!values.out) throw new Error('bench:scan needs --out <run output dir> (with secure/, curated/ and outputs/)');
 const asAt = values['as-at']!;
-const stores = { secure: new LocalObjectStore(join(values.out, 'secure')), curated: new LocalObjectStore(join(values.out, 'curated')), outputs: new LocalObjectStore(join(values.out, 'outputs')) };
+const stores = {
+  secure: new LocalObjectStore(join(values.out, 'secure')),
+  curated: new LocalObjectStore(join(values.out, 'curated')),
+  outputs: new LocalObjectStore(join(values.out, 'outputs')),
+};
 
 const localities = new Set<string>();
 const familiesKey = keys.curated('families', asAt);
 if (await stores.curated.exists(familiesKey)) {
-  for await (const b of iterateParquet(stores.curated, familiesKey, 'SELECT DISTINCT locality FROM {{file}}')) for (const r of b) if (typeof r.locality === 'string') localities.add(r.locality);
+  for await (const b of iterateParquet(stores.curated, familiesKey, 'SELECT DISTINCT locality FROM {{file}}'))
+    for (const r of b) if (typeof r.locality === 'string') localities.add(r.locality);
 }
 const vocabulary = configurationVocabulary(localities);
 // As the publish stage runs it: the match audit's own outputs are scanned separately, before they are written.
 const exclude = (zone: string, key: string) => zone === 'outputs' && key.startsWith(`as_at=${asAt}/match-audit/`);
 const ix = await loadIdentifierIndex(stores.secure, asAt);
 
-interface Run { result: ScanResult; totalMs: number; parquetMs: number; peakRss: number; collector: ScanCollector }
+interface Run {
+  result: ScanResult;
+  totalMs: number;
+  parquetMs: number;
+  peakRss: number;
+  collector: ScanCollector;
+}
 
 /** scanPublished, with each object timed. */
 async function scan(index: IdentifierIndex, mode: ParquetScanMode): Promise<Run> {
@@ -67,16 +80,22 @@ const lines = [
   `bench:scan  as-at ${asAt}, ${ix.records} secure person records, ${any.result.files.length} published objects (${parquetFiles.length} Parquet, ${parquetFiles.reduce((s, f) => s + f.units, 0)} Parquet text cells), status ${any.result.status}, ${any.result.findingsTotal} findings`,
 ];
 for (const [mode, r] of Object.entries(runs)) {
-  lines.push(`  ${mode.padEnd(9)} Parquet ${fmt(r.parquetMs).padStart(9)}   all files ${fmt(r.totalMs).padStart(9)}   peak RSS ${mib(r.peakRss)}`);
+  lines.push(
+    `  ${mode.padEnd(9)} Parquet ${fmt(r.parquetMs).padStart(9)}   all files ${fmt(r.totalMs).padStart(9)}   peak RSS ${mib(r.peakRss)}`,
+  );
 }
 if (runs.distinct) {
   const s = runs.distinct.collector.parquet.stats;
-  lines.push(`  distinct: ${s.filesSettled} Parquet files settled from distinct values, ${s.filesHandedBack} scanned cell by cell, ${s.valuesChecked} distinct values checked`);
+  lines.push(
+    `  distinct: ${s.filesSettled} Parquet files settled from distinct values, ${s.filesHandedBack} scanned cell by cell, ${s.valuesChecked} distinct values checked`,
+  );
 }
 if (runs.distinct && runs['per-cell']) {
   const old = runs['per-cell'];
   const fresh = runs.distinct;
-  lines.push(`  per-cell / distinct: Parquet ${(old.parquetMs / fresh.parquetMs).toFixed(2)}x, all files ${(old.totalMs / fresh.totalMs).toFixed(2)}x`);
+  lines.push(
+    `  per-cell / distinct: Parquet ${(old.parquetMs / fresh.parquetMs).toFixed(2)}x, all files ${(old.totalMs / fresh.totalMs).toFixed(2)}x`,
+  );
   const same = isDeepStrictEqual(old.result, fresh.result);
   lines.push(`  ScanResults deep-equal: ${same ? 'yes' : 'NO'}`);
   if (!same) process.exitCode = 1;

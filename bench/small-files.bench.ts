@@ -36,7 +36,10 @@ const HEADER = 'record_ref,incident_ref,person_ref,incident_date,incident_type,r
 async function rows(): Promise<string[]> {
   const sample: string[] = [];
   for (const dt of ['2026-07-31', '2026-10-31']) {
-    const lines = (await readFile(join(SAMPLE, 'incidents', `dt=${dt}`, 'incidents.csv'), 'utf8')).trim().split('\n').slice(1);
+    const lines = (await readFile(join(SAMPLE, 'incidents', `dt=${dt}`, 'incidents.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1);
     sample.push(...lines);
   }
   const out: string[] = [];
@@ -61,19 +64,33 @@ async function generate(kind: 'small' | 'one'): Promise<string> {
   const all = await rows();
   if (kind === 'one') {
     await mkdir(join(landing, 'police/incidents', `dt=${AS_AT}`), { recursive: true });
-    await writeFile(join(landing, 'police/incidents', `dt=${AS_AT}`, 'incidents.csv'), `${HEADER}\n${all.join('\n')}\n`);
+    await writeFile(
+      join(landing, 'police/incidents', `dt=${AS_AT}`, 'incidents.csv'),
+      `${HEADER}\n${all.join('\n')}\n`,
+    );
   } else {
-    for (let k = 0; k < FOLDERS; k++) await mkdir(join(landing, 'police/incidents', `dt=${folderDate(k)}`), { recursive: true });
+    for (let k = 0; k < FOLDERS; k++)
+      await mkdir(join(landing, 'police/incidents', `dt=${folderDate(k)}`), { recursive: true });
     for (let i = 0; i < all.length; i++) {
       const folder = `dt=${folderDate(i % FOLDERS)}`;
-      await writeFile(join(landing, 'police/incidents', folder, `incidents-${String(i).padStart(6, '0')}.csv`), `${HEADER}\n${all[i]}\n`);
+      await writeFile(
+        join(landing, 'police/incidents', folder, `incidents-${String(i).padStart(6, '0')}.csv`),
+        `${HEADER}\n${all[i]}\n`,
+      );
     }
   }
   await writeFile(join(landing, '.complete'), '');
   return landing;
 }
 
-interface Measured { files: number; rows: number; validateS: number; standardiseS: number; facts: number; peakRssMiB: number }
+interface Measured {
+  files: number;
+  rows: number;
+  validateS: number;
+  standardiseS: number;
+  facts: number;
+  peakRssMiB: number;
+}
 
 /** In the child: validate the two police feeds, then standardise, on a fresh out dir. */
 async function child(landing: string): Promise<void> {
@@ -83,12 +100,28 @@ async function child(landing: string): Promise<void> {
   const runId = `${AS_AT}-bench`;
   const config = runConfigSchema.parse({});
   await writeManifest(stores.outputs, {
-    manifestVersion: MANIFEST_VERSION, runId, asAt: AS_AT, status: 'running', startedAt: new Date().toISOString(), ranBy: 'bench',
-    codeVersion: 'bench', config: { version: config.configVersion, sha256: '', value: config }, inputs: [], stages: [],
+    manifestVersion: MANIFEST_VERSION,
+    runId,
+    asAt: AS_AT,
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    ranBy: 'bench',
+    codeVersion: 'bench',
+    config: { version: config.configVersion, sha256: '', value: config },
+    inputs: [],
+    stages: [],
   });
   const ctx: StageContext = {
-    runId, asAt: AS_AT, stores, config, log: silentLog, progress: noProgress,
-    queryEngine: async () => { throw new Error('not used'); }, runtime: localRuntime(),
+    runId,
+    asAt: AS_AT,
+    stores,
+    config,
+    log: silentLog,
+    progress: noProgress,
+    queryEngine: async () => {
+      throw new Error('not used');
+    },
+    runtime: localRuntime(),
   };
   const t0 = performance.now();
   await validateStage(ctx, { source: 'police', feed: 'people' });
@@ -97,14 +130,22 @@ async function child(landing: string): Promise<void> {
   const std = await standardiseStage(ctx, {});
   const t2 = performance.now();
   const m: Measured = {
-    files: incidents.counts.files!, rows: incidents.counts.rows!, validateS: (t1 - t0) / 1000, standardiseS: (t2 - t1) / 1000,
-    facts: std.counts.facts!, peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    files: incidents.counts.files!,
+    rows: incidents.counts.rows!,
+    validateS: (t1 - t0) / 1000,
+    standardiseS: (t2 - t1) / 1000,
+    facts: std.counts.facts!,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
 function measure(landing: string): Measured {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', landing], { cwd: ROOT, maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', landing], {
+    cwd: ROOT,
+    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).toString();
   return JSON.parse(out.trim().split('\n').pop()!) as Measured;
 }
 
@@ -112,8 +153,13 @@ async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(process.argv[3]!);
   const small = await generate('small');
   const one = await generate('one');
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`small files: ${N} one-row police/incidents extracts in ${FOLDERS} dt= folders (and police/people); ${availableParallelism()} cores; load ${load()}`);
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  console.log(
+    `small files: ${N} one-row police/incidents extracts in ${FOLDERS} dt= folders (and police/people); ${availableParallelism()} cores; load ${load()}`,
+  );
   const base = measure(one);
   const m = measure(small);
   const row = (label: string, x: Measured) => {
@@ -122,8 +168,12 @@ async function main(): Promise<void> {
   };
   console.log(row('baseline: one file', base));
   console.log(row(`${N} one-row files`, m));
-  console.log(`  ratio (small files / one file): ${((m.validateS + m.standardiseS) / (base.validateS + base.standardiseS)).toFixed(1)}x time, ${(m.peakRssMiB / base.peakRssMiB).toFixed(2)}x peak RSS; same facts: ${m.facts === base.facts}; load after ${load()}`);
-  console.log('  before batching (issue #14): 722 s for validate at 10,000 files, then standardise out of memory after 810 s');
+  console.log(
+    `  ratio (small files / one file): ${((m.validateS + m.standardiseS) / (base.validateS + base.standardiseS)).toFixed(1)}x time, ${(m.peakRssMiB / base.peakRssMiB).toFixed(2)}x peak RSS; same facts: ${m.facts === base.facts}; load after ${load()}`,
+  );
+  console.log(
+    '  before batching (issue #14): 722 s for validate at 10,000 files, then standardise out of memory after 810 s',
+  );
 }
 
 await main();

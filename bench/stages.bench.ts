@@ -34,13 +34,20 @@ const stageNames = names.length > 0 ? names : ['families', 'stratify'];
 
 /** The files each stage writes (zone, key) for the as-at date. */
 function writtenBy(stage: string, asAt: string): Array<[string, string]> {
-  if (stage === 'families') return [['curated', keys.curated('families', asAt)], ['curated', keys.curated('family_members', asAt)], ['secure', keys.secure(asAt, 'families/person-dobs.parquet')]];
+  if (stage === 'families')
+    return [
+      ['curated', keys.curated('families', asAt)],
+      ['curated', keys.curated('family_members', asAt)],
+      ['secure', keys.secure(asAt, 'families/person-dobs.parquet')],
+    ];
   if (stage === 'stratify') return [['curated', keys.curated('scores', asAt)]];
   return [];
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 async function main(): Promise<void> {
@@ -49,28 +56,51 @@ async function main(): Promise<void> {
   await cp(SRC, WORK, { recursive: true });
   const stores = localStores(LANDING, WORK);
   // the run's as-at date and id from its manifest (one as-at folder per run dir)
-  const asAt = (await readdir(join(WORK, 'outputs'))).map((d) => /^as_at=(\d{4}-\d{2}-\d{2})$/.exec(d)?.[1]).filter((x): x is string => !!x).sort()[0];
+  const asAt = (await readdir(join(WORK, 'outputs')))
+    .map((d) => /^as_at=(\d{4}-\d{2}-\d{2})$/.exec(d)?.[1])
+    .filter((x): x is string => !!x)
+    .sort()[0];
   if (!asAt) throw new Error(`${WORK}/outputs: no as_at=<date> folder`);
   const manifest = await readManifest(stores.outputs, asAt);
   if (!manifest) throw new Error(`${WORK}: no manifest for ${asAt}`);
-  const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-  const lines: string[] = [`  ${'stage'.padEnd(10)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)} ${'peak RSS GiB'.padStart(13)}`];
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const lines: string[] = [
+    `  ${'stage'.padEnd(10)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)} ${'peak RSS GiB'.padStart(13)}`,
+  ];
   let peak = 0;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 50);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 50);
   for (let rep = 0; rep < REPEAT; rep++) {
     for (const name of stageNames) {
       peak = process.memoryUsage.rss();
       const c0 = cpuNow();
       const t0 = performance.now();
-      const out = await invokeStage(name, { runId: manifest.runId, asAt, input: {} }, {
-        stores, log: silentLog, progress: noProgress, runtime: localRuntime(), queryEngine: () => openLocalQueryEngine(stores.curated),
-      });
+      const out = await invokeStage(
+        name,
+        { runId: manifest.runId, asAt, input: {} },
+        {
+          stores,
+          log: silentLog,
+          progress: noProgress,
+          runtime: localRuntime(),
+          queryEngine: () => openLocalQueryEngine(stores.curated),
+        },
+      );
       const wall = performance.now() - t0;
       const cpu = cpuNow() - c0;
-      lines.push(`  ${name.padEnd(10)} ${(wall / 1000).toFixed(1).padStart(8)} ${(cpu / 1000).toFixed(1).padStart(8)} ${(cpu / wall).toFixed(2).padStart(9)} ${(peak / 1024 ** 3).toFixed(2).padStart(13)}`);
+      lines.push(
+        `  ${name.padEnd(10)} ${(wall / 1000).toFixed(1).padStart(8)} ${(cpu / 1000).toFixed(1).padStart(8)} ${(cpu / wall).toFixed(2).padStart(9)} ${(peak / 1024 ** 3).toFixed(2).padStart(13)}`,
+      );
       process.stderr.write(`${lines.at(-1)}\n`);
-      for (const [zone, key] of writtenBy(name, asAt)) lines.push(`    ${(await sha256(join(WORK, zone, key))).slice(0, 16)}  ${zone}/${key}`);
-      lines.push(`    counts ${createHash('sha256').update(JSON.stringify(out.counts)).digest('hex').slice(0, 16)}  ${JSON.stringify(out.counts).length} chars`);
+      for (const [zone, key] of writtenBy(name, asAt))
+        lines.push(`    ${(await sha256(join(WORK, zone, key))).slice(0, 16)}  ${zone}/${key}`);
+      lines.push(
+        `    counts ${createHash('sha256').update(JSON.stringify(out.counts)).digest('hex').slice(0, 16)}  ${JSON.stringify(out.counts).length} chars`,
+      );
     }
   }
   clearInterval(sampler);

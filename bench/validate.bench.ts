@@ -30,17 +30,48 @@ const key = `health/people/dt=${extract}/people.csv`;
 const file = join(dir, 'landing', ...key.split('/'));
 const HEADER = 'person_ref,nhs_number_token,forename,surname,date_of_birth,sex,postcode,address_line_1,gp_practice';
 
-const FORENAMES = ['Amelia', 'Olivia', 'Mohammed', 'Muhammad', 'Katarzyna', 'Kasia', 'Robert', 'Bob', 'Zoë', 'Aisha', 'Jack', 'Noah', 'Isla', 'Leo', 'Freya'];
-const SURNAMES = ['Smith', 'Jones', 'Khan', 'Ahmed', 'Nowak', 'Smith-Jones', "O'Neil", 'Williams', 'Begum', 'Brown', 'Kowalski', 'Taylor'];
+const FORENAMES = [
+  'Amelia',
+  'Olivia',
+  'Mohammed',
+  'Muhammad',
+  'Katarzyna',
+  'Kasia',
+  'Robert',
+  'Bob',
+  'Zoë',
+  'Aisha',
+  'Jack',
+  'Noah',
+  'Isla',
+  'Leo',
+  'Freya',
+];
+const SURNAMES = [
+  'Smith',
+  'Jones',
+  'Khan',
+  'Ahmed',
+  'Nowak',
+  'Smith-Jones',
+  "O'Neil",
+  'Williams',
+  'Begum',
+  'Brown',
+  'Kowalski',
+  'Taylor',
+];
 const STREETS = ['Platt Lane', 'Wilbraham Rd', 'High St', 'Oxford Road', 'Princess Parkway', 'Mauldeth Road West'];
 
 /** Deterministic xorshift32. */
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x / 4294967296;
   };
 }
@@ -66,9 +97,13 @@ async function generate(): Promise<void> {
       const d = 1 + Math.floor(r() * 28);
       let dob = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
       const roll = r();
-      if (roll < 0.003) dob = `${y}-02-30`; // invalid date -> quarantine
+      if (roll < 0.003)
+        dob = `${y}-02-30`; // invalid date -> quarantine
       else if (roll < 0.005) tok = tok.toUpperCase(); // bad token shape -> quarantine
-      const addr = r() < 0.2 ? `"Flat ${1 + Math.floor(r() * 20)}, ${1 + Math.floor(r() * 300)} ${pick(STREETS)}"` : `${1 + Math.floor(r() * 300)} ${pick(STREETS)}`;
+      const addr =
+        r() < 0.2
+          ? `"Flat ${1 + Math.floor(r() * 20)}, ${1 + Math.floor(r() * 300)} ${pick(STREETS)}"`
+          : `${1 + Math.floor(r() * 300)} ${pick(STREETS)}`;
       const line = `H${String(n).padStart(9, '0')},${tok},${pick(FORENAMES)},${pick(SURNAMES)},${dob},${r() < 0.5 ? 'F' : 'M'},M${1 + Math.floor(r() * 40)} ${Math.floor(r() * 10)}${pick(['AB', 'RB', 'XT', 'QQ'])},${addr},P84${String(Math.floor(r() * 1000)).padStart(3, '0')}\r\n`;
       out += line;
     }
@@ -80,13 +115,24 @@ async function generate(): Promise<void> {
   await rename(`${file}.partial`, file);
 }
 
-interface Measure { name: string; seconds: number; cpuSeconds: number; rows: number; bytes: number; peakRssMb: number; peakHeapMb: number; extra?: Record<string, number> }
+interface Measure {
+  name: string;
+  seconds: number;
+  cpuSeconds: number;
+  rows: number;
+  bytes: number;
+  peakRssMb: number;
+  peakHeapMb: number;
+  extra?: Record<string, number>;
+}
 
 async function child(kind: string): Promise<void> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let peakHeap = 0;
-  const sampler = setInterval(() => { peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed); }, 100);
+  const sampler = setInterval(() => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  }, 100);
   let rows = 0;
   let extra: Record<string, number> | undefined;
   const bytes = statSync(file).size;
@@ -107,7 +153,10 @@ async function child(kind: string): Promise<void> {
     let header = true;
     for await (const batch of readCsv(createReadStream(file, { highWaterMark: 1 << 16 }), stats)) {
       for (const rec of batch) {
-        if (header) { header = false; continue; }
+        if (header) {
+          header = false;
+          continue;
+        }
         rows++;
         if (kind === 'csv+schema') {
           const row: Record<string, string> = {};
@@ -126,11 +175,21 @@ async function child(kind: string): Promise<void> {
       curated: new LocalObjectStore(join(out, 'curated')),
       outputs: new LocalObjectStore(join(out, 'outputs')),
     };
-    const res = await validateStage({
-      runId: 'bench', asAt: '2026-01-15', stores, config: runConfigSchema.parse({}), log: silentLog, progress: noProgress,
-      queryEngine: async () => { throw new Error('unused'); },
-      runtime: localRuntime(),
-    }, { source: 'health', feed: 'people' });
+    const res = await validateStage(
+      {
+        runId: 'bench',
+        asAt: '2026-01-15',
+        stores,
+        config: runConfigSchema.parse({}),
+        log: silentLog,
+        progress: noProgress,
+        queryEngine: async () => {
+          throw new Error('unused');
+        },
+        runtime: localRuntime(),
+      },
+      { source: 'health', feed: 'people' },
+    );
     rows = res.counts.rows!;
     extra = { accepted: res.counts.accepted!, quarantined: res.counts.quarantined! };
   }
@@ -138,7 +197,16 @@ async function child(kind: string): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-  const m: Measure = { name: kind, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, rows, bytes, peakRssMb: process.resourceUsage().maxRSS / 1024, peakHeapMb: peakHeap / MB, ...(extra ? { extra } : {}) };
+  const m: Measure = {
+    name: kind,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    rows,
+    bytes,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    peakHeapMb: peakHeap / MB,
+    ...(extra ? { extra } : {}),
+  };
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
@@ -148,17 +216,46 @@ async function main(): Promise<void> {
   process.stdout.write(`validate benchmark: ${targetMb} MiB health/people CSV under ${dir}\n`);
   const g0 = performance.now();
   await generate();
-  process.stdout.write(`file ready: ${(statSync(file).size / MB).toFixed(0)} MiB (${((performance.now() - g0) / 1000).toFixed(1)} s to generate or reuse)\n`);
+  process.stdout.write(
+    `file ready: ${(statSync(file).size / MB).toFixed(0)} MiB (${((performance.now() - g0) / 1000).toFixed(1)} s to generate or reuse)\n`,
+  );
   const self = fileURLToPath(import.meta.url);
-  const run = (k: string): Measure => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, k], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').pop()!) as Measure;
+  const run = (k: string): Measure =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', self, k], { encoding: 'utf8', maxBuffer: 1 << 20 })
+        .trim()
+        .split('\n')
+        .pop()!,
+    ) as Measure;
   const base = run('count-lines');
   const reader = run('csv-read');
   const schema = run('csv+schema');
   const val = run('validate');
-  const fmt = (m: Measure) => `${m.name.padEnd(12)} ${m.seconds.toFixed(1).padStart(7)} s wall ${m.cpuSeconds.toFixed(1).padStart(7)} s CPU  ${Math.round(m.rows / m.seconds).toLocaleString('en-GB').padStart(11)} rows/s  ${(m.bytes / MB / m.seconds).toFixed(1).padStart(7)} MB/s  ${Math.round(m.rows / m.cpuSeconds).toLocaleString('en-GB').padStart(11)} rows/CPU-s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  peak JS heap ${m.peakHeapMb.toFixed(0).padStart(4)} MB`;
-  process.stdout.write(`${fmt(base)}  (baseline: raw LF counting)\n${fmt(reader)}  (the CSV reader alone)\n${fmt(schema)}  (reader + zod row schema)\n${fmt(val)}  rows ${val.rows.toLocaleString('en-GB')} = accepted ${val.extra!.accepted!.toLocaleString('en-GB')} + quarantined ${val.extra!.quarantined!.toLocaleString('en-GB')}\n`);
-  process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores (wall-clock figures suffer on a shared machine; CPU-seconds less so)\n`);
-  process.stdout.write(`validate is ${(val.seconds / base.seconds).toFixed(1)}x the wall time (${(val.cpuSeconds / base.cpuSeconds).toFixed(1)}x the CPU time) of raw line counting; peak RSS ${(val.peakRssMb).toFixed(0)} MB for a ${(val.bytes / MB).toFixed(0)} MiB file (${(val.peakRssMb / (val.bytes / MB)).toFixed(2)} MB per MiB)\n`);
+  const fmt = (m: Measure) =>
+    `${m.name.padEnd(12)} ${m.seconds.toFixed(1).padStart(7)} s wall ${m.cpuSeconds.toFixed(1).padStart(7)} s CPU  ${Math.round(
+      m.rows / m.seconds,
+    )
+      .toLocaleString('en-GB')
+      .padStart(11)} rows/s  ${(m.bytes / MB / m.seconds).toFixed(1).padStart(7)} MB/s  ${Math.round(
+      m.rows / m.cpuSeconds,
+    )
+      .toLocaleString('en-GB')
+      .padStart(
+        11,
+      )} rows/CPU-s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  peak JS heap ${m.peakHeapMb.toFixed(0).padStart(4)} MB`;
+  process.stdout.write(
+    `${fmt(base)}  (baseline: raw LF counting)\n${fmt(reader)}  (the CSV reader alone)\n${fmt(schema)}  (reader + zod row schema)\n${fmt(val)}  rows ${val.rows.toLocaleString('en-GB')} = accepted ${val.extra!.accepted!.toLocaleString('en-GB')} + quarantined ${val.extra!.quarantined!.toLocaleString('en-GB')}\n`,
+  );
+  process.stdout.write(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(
+        ' ',
+      )} on ${availableParallelism()} cores (wall-clock figures suffer on a shared machine; CPU-seconds less so)\n`,
+  );
+  process.stdout.write(
+    `validate is ${(val.seconds / base.seconds).toFixed(1)}x the wall time (${(val.cpuSeconds / base.cpuSeconds).toFixed(1)}x the CPU time) of raw line counting; peak RSS ${val.peakRssMb.toFixed(0)} MB for a ${(val.bytes / MB).toFixed(0)} MiB file (${(val.peakRssMb / (val.bytes / MB)).toFixed(2)} MB per MiB)\n`,
+  );
 }
 
 await main();

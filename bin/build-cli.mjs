@@ -86,12 +86,18 @@ export async function buildCli({ quiet = false } = {}) {
   });
   // the sources bundled, and this recipe: a change to either makes the bundle stale
   const inputs = [...Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules/')), RECIPE].sort();
-  writeFileSync(join(tmp, 'build.json'), `${JSON.stringify({ id, builtAt: started, entry: 'main.js', inputs }, null, 2)}\n`);
+  writeFileSync(
+    join(tmp, 'build.json'),
+    `${JSON.stringify({ id, builtAt: started, entry: 'main.js', inputs }, null, 2)}\n`,
+  );
   renameSync(tmp, outdir);
   writeFileSync(`${CURRENT}.${process.pid}`, `${JSON.stringify({ id })}\n`);
   renameSync(`${CURRENT}.${process.pid}`, CURRENT);
   pruneOldBuilds(id);
-  if (!quiet) process.stderr.write(`locality: built the CLI bundle dist/cli/${id} (${inputs.length} source files, ${Date.now() - started} ms)\n`);
+  if (!quiet)
+    process.stderr.write(
+      `locality: built the CLI bundle dist/cli/${id} (${inputs.length} source files, ${Date.now() - started} ms)\n`,
+    );
   return join(outdir, 'main.js');
 }
 

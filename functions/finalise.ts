@@ -4,4 +4,6 @@ import { finaliseRun } from '../pipelines/manifest.ts';
 import { PIPELINE_STAGE_NAMES } from '../pipelines/stages/index.ts';
 import { controlHandler } from './lib/handler.ts';
 
-export const handler = controlHandler('finalise', z.looseObject({}), (deps, event) => finaliseRun(deps, event, PIPELINE_STAGE_NAMES));
+export const handler = controlHandler('finalise', z.looseObject({}), (deps, event) =>
+  finaliseRun(deps, event, PIPELINE_STAGE_NAMES),
+);

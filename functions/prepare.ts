@@ -3,4 +3,6 @@ import { z } from 'zod';
 import { prepareRun, runRequestSchema } from '../pipelines/manifest.ts';
 import { controlHandler } from './lib/handler.ts';
 
-export const handler = controlHandler('prepare', runRequestSchema.and(z.looseObject({})), (deps, event) => prepareRun(deps, event));
+export const handler = controlHandler('prepare', runRequestSchema.and(z.looseObject({})), (deps, event) =>
+  prepareRun(deps, event),
+);

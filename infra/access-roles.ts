@@ -51,38 +51,108 @@ export class AccessRoles extends Construct {
     const keyArn = props.key.keyArn;
 
     for (const source of SOURCES) {
-      const role = new iam.Role(this, `Provider-${idOf(source)}`, { assumedBy: account, description: `Uploads ${source} extracts to landing ${source}/ (write only)` });
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [landing.arnForObjects(`${keys.landingPrefix(source, '*')}*`)] }));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt'], resources: [keyArn] }));
+      const role = new iam.Role(this, `Provider-${idOf(source)}`, {
+        assumedBy: account,
+        description: `Uploads ${source} extracts to landing ${source}/ (write only)`,
+      });
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          resources: [landing.arnForObjects(`${keys.landingPrefix(source, '*')}*`)],
+        }),
+      );
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt'], resources: [keyArn] }),
+      );
       this.providers[source] = role;
     }
 
     for (const locality of props.localities) {
-      const role = new iam.Role(this, `LocalityReader-${idOf(locality)}`, { assumedBy: account, description: `Reads the ${locality} target lists (its own files only)` });
+      const role = new iam.Role(this, `LocalityReader-${idOf(locality)}`, {
+        assumedBy: account,
+        description: `Reads the ${locality} target lists (its own files only)`,
+      });
       const files = Object.values(keys.targetListFiles(localityFileName(locality)));
       // a space in a resource ARN is written `?` (one character): cdk-nag cannot acknowledge a finding whose id has spaces
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: files.map((f) => outputs.arnForObjects(keys.output('*', `${TARGET_LISTS_DIR}${f}`).replaceAll(' ', '?'))) }));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['s3:ListBucket'], resources: [outputs.bucketArn],
-        conditions: { StringLike: { 's3:prefix': files.map((f) => keys.output('*', `${TARGET_LISTS_DIR}${f}`)) } },
-      }));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: files.map((f) =>
+            outputs.arnForObjects(keys.output('*', `${TARGET_LISTS_DIR}${f}`).replaceAll(' ', '?')),
+          ),
+        }),
+      );
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [outputs.bucketArn],
+          conditions: { StringLike: { 's3:prefix': files.map((f) => keys.output('*', `${TARGET_LISTS_DIR}${f}`)) } },
+        }),
+      );
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [keyArn] }));
       this.localityReaders[locality] = role;
     }
 
-    this.ig = new iam.Role(this, 'InformationGovernance', { assumedBy: account, description: 'Information governance: match audit reports, manifests, curated tables through Athena' });
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [outputs.arnForObjects(keys.output('*', 'match-audit/*')), outputs.arnForObjects(keys.manifest('*')), outputs.arnForObjects(`${MANIFEST_LINES_ROOT}*`)] }));
+    this.ig = new iam.Role(this, 'InformationGovernance', {
+      assumedBy: account,
+      description: 'Information governance: match audit reports, manifests, curated tables through Athena',
+    });
+    this.ig.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [
+          outputs.arnForObjects(keys.output('*', 'match-audit/*')),
+          outputs.arnForObjects(keys.manifest('*')),
+          outputs.arnForObjects(`${MANIFEST_LINES_ROOT}*`),
+        ],
+      }),
+    );
     // the run_manifests table (Athena lists its partition folders in the outputs zone, nothing else there)
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [outputs.bucketArn], conditions: { StringLike: { 's3:prefix': [`${MANIFEST_LINES_ROOT}*`] } } }));
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [curated.arnForObjects('*')] }));
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket', 's3:GetBucketLocation'], resources: [curated.bucketArn, athenaResults.bucketArn] }));
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'], resources: [athenaResults.arnForObjects('results/*')] }));
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetNamedQuery', 'athena:ListNamedQueries', 'athena:GetWorkGroup'],
-      resources: [props.athena.workgroupArn],
-    }));
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'], resources: props.athena.glueArns }));
-    this.ig.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [keyArn] }));
+    this.ig.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [outputs.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${MANIFEST_LINES_ROOT}*`] } },
+      }),
+    );
+    this.ig.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [curated.arnForObjects('*')] }),
+    );
+    this.ig.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        resources: [curated.bucketArn, athenaResults.bucketArn],
+      }),
+    );
+    this.ig.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [athenaResults.arnForObjects('results/*')],
+      }),
+    );
+    this.ig.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'athena:StartQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:StopQueryExecution',
+          'athena:GetNamedQuery',
+          'athena:ListNamedQueries',
+          'athena:GetWorkGroup',
+        ],
+        resources: [props.athena.workgroupArn],
+      }),
+    );
+    this.ig.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'],
+        resources: props.athena.glueArns,
+      }),
+    );
+    this.ig.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [keyArn] }),
+    );
 
     this.fenceSecureZone(secure, props.stageRoles);
   }
@@ -90,16 +160,33 @@ export class AccessRoles extends Construct {
   /** Deny every principal but the stage roles that TASK_DATA says read (write) the secure zone. */
   private fenceSecureZone(secure: s3.Bucket, stageRoles: Record<string, iam.IRole>): void {
     const rolesThat = (use: (u: NonNullable<(typeof TASK_DATA)[string]['secure']>) => boolean) =>
-      Object.entries(TASK_DATA).filter(([, d]) => d.secure && use(d.secure)).map(([task]) => {
-        const role = stageRoles[task];
-        if (!role) throw new Error(`secure zone: no role for task ${task}`);
-        return role.roleArn;
-      });
-    const fence = (sid: string, actions: string[], allowed: string[]) => secure.addToResourcePolicy(new iam.PolicyStatement({
-      sid, effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions, resources: [secure.arnForObjects('*')],
-      conditions: { ArnNotEquals: { 'aws:PrincipalArn': allowed } },
-    }));
-    fence('OnlyStageRolesRead', ['s3:GetObject', 's3:GetObjectVersion'], rolesThat((u) => (u.read?.length ?? 0) > 0));
-    fence('OnlyStageRolesWrite', ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'], rolesThat((u) => (u.write?.length ?? 0) > 0 || (u.delete?.length ?? 0) > 0));
+      Object.entries(TASK_DATA)
+        .filter(([, d]) => d.secure && use(d.secure))
+        .map(([task]) => {
+          const role = stageRoles[task];
+          if (!role) throw new Error(`secure zone: no role for task ${task}`);
+          return role.roleArn;
+        });
+    const fence = (sid: string, actions: string[], allowed: string[]) =>
+      secure.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions,
+          resources: [secure.arnForObjects('*')],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': allowed } },
+        }),
+      );
+    fence(
+      'OnlyStageRolesRead',
+      ['s3:GetObject', 's3:GetObjectVersion'],
+      rolesThat((u) => (u.read?.length ?? 0) > 0),
+    );
+    fence(
+      'OnlyStageRolesWrite',
+      ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      rolesThat((u) => (u.write?.length ?? 0) > 0 || (u.delete?.length ?? 0) > 0),
+    );
   }
 }

@@ -9,16 +9,24 @@ import { APP_CONTEXT, LocalityPipelineStack } from './locality-stack.ts';
 
 function gitCommit(): string {
   try {
-    return `git:${execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()}`;
+    return `git:${execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim()}`;
   } catch {
     return 'unknown';
   }
 }
 
-export function buildApp(opts: { codeVersion?: string; outdir?: string } = {}): { app: App; stack: LocalityPipelineStack } {
+export function buildApp(opts: { codeVersion?: string; outdir?: string } = {}): {
+  app: App;
+  stack: LocalityPipelineStack;
+} {
   const app = new App({ postCliContext: APP_CONTEXT, ...(opts.outdir ? { outdir: opts.outdir } : {}) });
   const runTimeoutMinutes = Number(app.node.tryGetContext('runTimeoutMinutes') ?? 0);
-  if (!Number.isInteger(runTimeoutMinutes) || runTimeoutMinutes < 0) throw new Error(`context runTimeoutMinutes: expected a whole number of minutes, got ${String(app.node.tryGetContext('runTimeoutMinutes'))}`);
+  if (!Number.isInteger(runTimeoutMinutes) || runTimeoutMinutes < 0)
+    throw new Error(
+      `context runTimeoutMinutes: expected a whole number of minutes, got ${String(app.node.tryGetContext('runTimeoutMinutes'))}`,
+    );
   const stack = new LocalityPipelineStack(app, 'LocalityPipeline', {
     description: 'Locality data-matching and risk stratification pipeline',
     codeVersion: opts.codeVersion ?? process.env.CODE_VERSION ?? gitCommit(),

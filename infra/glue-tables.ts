@@ -13,14 +13,32 @@ import { CURATED_TABLE_DEFS } from '../pipelines/tables/index.ts';
 import type { TableDef } from '../pipelines/tables/table.ts';
 import { manifestSchema } from '../pipelines/manifest.ts';
 
-export type GlueType = 'string' | 'int' | 'bigint' | 'double' | 'boolean' | 'date' | `array<${string}>` | `struct<${string}>` | `map<${string}>`;
-export interface GlueColumn { name: string; type: GlueType }
+export type GlueType =
+  | 'string'
+  | 'int'
+  | 'bigint'
+  | 'double'
+  | 'boolean'
+  | 'date'
+  | `array<${string}>`
+  | `struct<${string}>`
+  | `map<${string}>`;
+export interface GlueColumn {
+  name: string;
+  type: GlueType;
+}
 
 const c = (name: string, type: GlueType = 'string'): GlueColumn => ({ name, type });
 
 /** The Glue (Hive) type of each Parquet type the stages write. */
 export const GLUE_TYPE: Record<ParquetType, GlueType> = {
-  VARCHAR: 'string', INTEGER: 'int', BIGINT: 'bigint', DOUBLE: 'double', BOOLEAN: 'boolean', DATE: 'date', 'VARCHAR[]': 'array<string>',
+  VARCHAR: 'string',
+  INTEGER: 'int',
+  BIGINT: 'bigint',
+  DOUBLE: 'double',
+  BOOLEAN: 'boolean',
+  DATE: 'date',
+  'VARCHAR[]': 'array<string>',
 };
 
 /** A table's Glue columns: its columns in file order, less the `as_at` partition key. */
@@ -32,7 +50,15 @@ export const CURATED_TABLE_COLUMNS: Record<CuratedTable, GlueColumn[]> = Object.
   CURATED_TABLES.map((t) => [t, glueColumnsOf(CURATED_TABLE_DEFS[t])]),
 ) as Record<CuratedTable, GlueColumn[]>;
 
-type JsonSchema = { type?: string | string[]; const?: unknown; enum?: unknown[]; properties?: Record<string, JsonSchema>; additionalProperties?: JsonSchema | boolean; items?: JsonSchema; anyOf?: JsonSchema[] };
+type JsonSchema = {
+  type?: string | string[];
+  const?: unknown;
+  enum?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  additionalProperties?: JsonSchema | boolean;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+};
 
 /** The Hive type of a JSON Schema node (undefined: a value of no fixed shape, e.g. the config's value, left out). */
 export function hiveTypeOf(s: JsonSchema): string | undefined {
@@ -45,23 +71,30 @@ export function hiveTypeOf(s: JsonSchema): string | undefined {
   if (typeof s.const === 'string') return 'string';
   const type = Array.isArray(s.type) ? s.type.filter((t) => t !== 'null')[0] : s.type;
   switch (type) {
-    case 'string': return 'string';
-    case 'number': return 'double';
-    case 'integer': return 'bigint';
-    case 'boolean': return 'boolean';
+    case 'string':
+      return 'string';
+    case 'number':
+      return 'double';
+    case 'integer':
+      return 'bigint';
+    case 'boolean':
+      return 'boolean';
     case 'array': {
       const item = s.items ? hiveTypeOf(s.items) : undefined;
       return item ? `array<${item}>` : undefined;
     }
     case 'object': {
       if (s.properties && Object.keys(s.properties).length > 0) {
-        const fields = Object.entries(s.properties).map(([k, v]) => [k.toLowerCase(), hiveTypeOf(v)] as const).filter(([, t]) => t !== undefined);
+        const fields = Object.entries(s.properties)
+          .map(([k, v]) => [k.toLowerCase(), hiveTypeOf(v)] as const)
+          .filter(([, t]) => t !== undefined);
         return `struct<${fields.map(([k, t]) => `${k}:${t}`).join(',')}>`;
       }
       const value = typeof s.additionalProperties === 'object' ? hiveTypeOf(s.additionalProperties) : undefined;
       return value ? `map<string,${value}>` : undefined;
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -71,7 +104,9 @@ export function hiveTypeOf(s: JsonSchema): string | undefined {
  * lower-cased as Hive names them (Athena's JSON SerDe matches JSON keys case-insensitively). The config's value (any
  * shape) is left out; its version and SHA-256 are columns.
  */
-export const MANIFEST_COLUMNS: GlueColumn[] = Object.entries((z.toJSONSchema(manifestSchema, { io: 'output' }) as JsonSchema).properties ?? {})
+export const MANIFEST_COLUMNS: GlueColumn[] = Object.entries(
+  (z.toJSONSchema(manifestSchema, { io: 'output' }) as JsonSchema).properties ?? {},
+)
   .map(([name, s]) => ({ name: name.toLowerCase(), type: hiveTypeOf(s) as GlueType | undefined }))
   .filter((col): col is GlueColumn => col.type !== undefined);
 

@@ -3,7 +3,16 @@
  * one Lambda per task, THE run state machine (pipelines/definition.ts) with its failure topic, the backfill
  * state machine (Distributed Map over as-at dates), the `_READY` trigger, and Glue + Athena for reporting.
  */
-import { CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnCondition,
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as athena from 'aws-cdk-lib/aws-athena';
@@ -61,7 +70,8 @@ export const DEFAULT_RUN_TIMEOUT = Duration.hours(12);
 /** The quarantine-rate alarm's bound, percent of a feed's rows in one run (context quarantineRateAlarmPercent, default 5). */
 export function quarantineRateBound(raw: unknown): number {
   const v = raw === undefined || raw === null ? 5 : Number(raw);
-  if (!Number.isFinite(v) || v <= 0 || v > 100) throw new Error(`context "quarantineRateAlarmPercent": "${String(raw)}" is not a percentage in (0, 100]`);
+  if (!Number.isFinite(v) || v <= 0 || v > 100)
+    throw new Error(`context "quarantineRateAlarmPercent": "${String(raw)}" is not a percentage in (0, 100]`);
   return v;
 }
 
@@ -85,13 +95,19 @@ export class LocalityPipelineStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // CloudWatch Logs may use the key only for this stack's log groups (named under LOG_GROUP_PREFIX)
-    this.key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchLogsForThisStacksLogGroups',
-      principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:${logGroupPrefix(this)}*` } },
-    }));
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsForThisStacksLogGroups',
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:${logGroupPrefix(this)}*`,
+          },
+        },
+      }),
+    );
     const retention = resolveRetention(this.node.tryGetContext('retentionDays'));
 
     const accessLogs = new AccessLogBucket(this, 'AccessLogs').bucket;
@@ -99,7 +115,11 @@ export class LocalityPipelineStack extends Stack {
       new SecureBucket(this, bid, { key: this.key, accessLogs, ...extra }).bucket;
     this.buckets = {
       accessLogs,
-      landing: secureBucket('Landing', { objectLockGovernanceDays: LANDING_OBJECT_LOCK_DAYS, eventBridge: true, expireAfterDays: retention.landing }),
+      landing: secureBucket('Landing', {
+        objectLockGovernanceDays: LANDING_OBJECT_LOCK_DAYS,
+        eventBridge: true,
+        expireAfterDays: retention.landing,
+      }),
       secure: secureBucket('SecureMatchZone', { expireAfterDays: retention.secure }),
       curated: secureBucket('Curated'),
       outputs: secureBucket('Outputs'),
@@ -109,7 +129,10 @@ export class LocalityPipelineStack extends Stack {
     // ---- reporting: Glue tables with partition projection, Athena workgroup -----------------------
     const db = new glue.CfnDatabase(this, 'GlueDatabase', {
       catalogId: this.account,
-      databaseInput: { name: GLUE_DATABASE, description: 'Locality pipeline curated tables and run manifests (pseudonymous only)' },
+      databaseInput: {
+        name: GLUE_DATABASE,
+        description: 'Locality pipeline curated tables and run manifests (pseudonymous only)',
+      },
     });
     const parquetTable = (table: string, columns: Array<{ name: string; type: string }>, location: string) => {
       const t = new glue.CfnTable(this, `Table-${table}`, {
@@ -131,7 +154,8 @@ export class LocalityPipelineStack extends Stack {
       });
       t.node.addDependency(db);
     };
-    for (const table of CURATED_TABLES) parquetTable(table, CURATED_TABLE_COLUMNS[table], `s3://${this.buckets.curated.bucketName}/${table}`);
+    for (const table of CURATED_TABLES)
+      parquetTable(table, CURATED_TABLE_COLUMNS[table], `s3://${this.buckets.curated.bucketName}/${table}`);
     const manifests = new glue.CfnTable(this, 'Table-run_manifests', {
       catalogId: this.account,
       databaseName: GLUE_DATABASE,
@@ -140,13 +164,19 @@ export class LocalityPipelineStack extends Stack {
         tableType: 'EXTERNAL_TABLE',
         partitionKeys: [{ name: 'as_at', type: 'string' }],
         // one JSON line per run manifest, in its own prefix (pipelines/manifest.ts writeManifest: keys.manifestLine)
-        parameters: { classification: 'json', ...projection(`s3://${this.buckets.outputs.bucketName}/${MANIFEST_LINES_ROOT}as_at=\${as_at}/`) },
+        parameters: {
+          classification: 'json',
+          ...projection(`s3://${this.buckets.outputs.bucketName}/${MANIFEST_LINES_ROOT}as_at=\${as_at}/`),
+        },
         storageDescriptor: {
           columns: MANIFEST_COLUMNS,
           location: `s3://${this.buckets.outputs.bucketName}/${MANIFEST_LINES_ROOT}`,
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', parameters: { 'ignore.malformed.json': 'true' } },
+          serdeInfo: {
+            serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            parameters: { 'ignore.malformed.json': 'true' },
+          },
         },
       },
     });
@@ -174,7 +204,11 @@ export class LocalityPipelineStack extends Stack {
       const { sql, parameters } = athenaNamedQuery(q, GLUE_DATABASE);
       const nq = new athena.CfnNamedQuery(this, `Query-${q.name}`, {
         name: q.name,
-        description: `${q.description} Parameters: the as-at date as 'YYYY-MM-DD', ${parameters === 1 ? 'once' : `${parameters} times (once per ?)`}.`.slice(0, 1024),
+        description:
+          `${q.description} Parameters: the as-at date as 'YYYY-MM-DD', ${parameters === 1 ? 'once' : `${parameters} times (once per ?)`}.`.slice(
+            0,
+            1024,
+          ),
         database: GLUE_DATABASE,
         workGroup: ATHENA_WORKGROUP,
         queryString: sql,
@@ -186,7 +220,8 @@ export class LocalityPipelineStack extends Stack {
     const runTimeout = props.runTimeout ?? DEFAULT_RUN_TIMEOUT;
     const duckdbLayerArn = new CfnParameter(this, 'DuckDbLayerArn', {
       type: 'String',
-      description: 'ARN of a Lambda layer (arm64, nodejs24.x) holding @duckdb/node-api under nodejs/node_modules: see docs/deploy.md',
+      description:
+        'ARN of a Lambda layer (arm64, nodejs24.x) holding @duckdb/node-api under nodejs/node_modules: see docs/deploy.md',
       allowedPattern: '^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\\d{12}:layer:[A-Za-z0-9_-]+:\\d+$',
     });
     const duckdb = lambda.LayerVersion.fromLayerVersionArn(this, 'DuckDbLayer', duckdbLayerArn.valueAsString);
@@ -221,7 +256,11 @@ export class LocalityPipelineStack extends Stack {
     this.functions = functions;
 
     // ---- the run state machine (THE definition) --------------------------------------------------
-    this.failureTopic = new sns.Topic(this, 'RunFailures', { displayName: 'Locality pipeline run failures', masterKey: this.key, enforceSSL: true });
+    this.failureTopic = new sns.Topic(this, 'RunFailures', {
+      displayName: 'Locality pipeline run failures',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
     const run = buildRunDefinition(new Construct(this, 'Run'), {
       functionFor: (t) => {
         const fn = functions[t];
@@ -247,12 +286,20 @@ export class LocalityPipelineStack extends Stack {
       eventPattern: {
         source: ['aws.s3'],
         detailType: ['Object Created'],
-        detail: { bucket: { name: [this.buckets.landing.bucketName] }, object: { key: events.Match.suffix('/_READY') } },
+        detail: {
+          bucket: { name: [this.buckets.landing.bucketName] },
+          object: { key: events.Match.suffix('/_READY') },
+        },
       },
     });
-    ready.addTarget(new targets.SfnStateMachine(this.runStateMachine, {
-      input: events.RuleTargetInput.fromObject({ marker: events.EventField.fromPath('$.detail.object.key'), ranBy: 'eventbridge:ready-marker' }),
-    }));
+    ready.addTarget(
+      new targets.SfnStateMachine(this.runStateMachine, {
+        input: events.RuleTargetInput.fromObject({
+          marker: events.EventField.fromPath('$.detail.object.key'),
+          ranBy: 'eventbridge:ready-marker',
+        }),
+      }),
+    );
 
     // ---- the backfill state machine: Distributed Map over as-at dates (pipelines/backfill/definition.ts) ----
     const backfill = buildBackfillDefinition(new Construct(this, 'Backfill'), {
@@ -266,7 +313,11 @@ export class LocalityPipelineStack extends Stack {
       definitionBody: sfn.DefinitionBody.fromChainable(backfill.chain),
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
-      logs: { destination: this.stateMachineLogs('BackfillLogs'), level: sfn.LogLevel.ALL, includeExecutionData: false },
+      logs: {
+        destination: this.stateMachineLogs('BackfillLogs'),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
     });
     this.key.grantEncryptDecrypt(this.backfillStateMachine);
 
@@ -291,7 +342,12 @@ export class LocalityPipelineStack extends Stack {
   }
 
   private stateMachineLogs(id: string): logs.LogGroup {
-    return new logs.LogGroup(this, id, { logGroupName: `${logGroupPrefix(this)}states/${id}`, retention: logs.RetentionDays.ONE_YEAR, encryptionKey: this.key, removalPolicy: RemovalPolicy.RETAIN });
+    return new logs.LogGroup(this, id, {
+      logGroupName: `${logGroupPrefix(this)}states/${id}`,
+      retention: logs.RetentionDays.ONE_YEAR,
+      encryptionKey: this.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 
   /** Least privilege, derived from pipelines/layout.ts TASK_DATA (infra/stage-access.ts). */
@@ -300,11 +356,13 @@ export class LocalityPipelineStack extends Stack {
     const data = taskData(task);
     for (const g of s3GrantsOf(data)) {
       const b = this.buckets[g.zone];
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: g.actions,
-        resources: g.objects ? g.objects.map((o) => b.arnForObjects(o)) : [b.bucketArn],
-        ...(g.prefixes ? { conditions: { StringLike: { 's3:prefix': g.prefixes } } } : {}),
-      }));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: g.actions,
+          resources: g.objects ? g.objects.map((o) => b.arnForObjects(o)) : [b.bucketArn],
+          ...(g.prefixes ? { conditions: { StringLike: { 's3:prefix': g.prefixes } } } : {}),
+        }),
+      );
     }
     const { reads, writes } = zonesOf(data);
     if (writes.length > 0) this.key.grantEncryptDecrypt(role);
@@ -314,24 +372,45 @@ export class LocalityPipelineStack extends Stack {
   /** Alarms to the failure topic, its e-mail subscription (parameter), and the stack outputs. */
   private operations(): void {
     const email = new CfnParameter(this, 'AlarmEmail', {
-      type: 'String', default: '', allowedPattern: '^$|^[^@\\s]+@[^@\\s]+$',
-      description: 'E-mail address subscribed to run failures and alarms (empty: none; confirm the subscription from the e-mail AWS sends)',
+      type: 'String',
+      default: '',
+      allowedPattern: '^$|^[^@\\s]+@[^@\\s]+$',
+      description:
+        'E-mail address subscribed to run failures and alarms (empty: none; confirm the subscription from the e-mail AWS sends)',
     });
-    const hasEmail = new CfnCondition(this, 'HasAlarmEmail', { expression: Fn.conditionNot(Fn.conditionEquals(email.valueAsString, '')) });
-    const sub = new sns.CfnSubscription(this, 'AlarmEmailSubscription', { protocol: 'email', topicArn: this.failureTopic.topicArn, endpoint: email.valueAsString });
+    const hasEmail = new CfnCondition(this, 'HasAlarmEmail', {
+      expression: Fn.conditionNot(Fn.conditionEquals(email.valueAsString, '')),
+    });
+    const sub = new sns.CfnSubscription(this, 'AlarmEmailSubscription', {
+      protocol: 'email',
+      topicArn: this.failureTopic.topicArn,
+      endpoint: email.valueAsString,
+    });
     sub.cfnOptions.condition = hasEmail;
     const failed = new cloudwatch.Alarm(this, 'RunFailedAlarm', {
       alarmDescription: 'A pipeline run failed (see the run manifest error and docs/operations.md)',
       metric: this.runStateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     failed.addAlarmAction(new cloudwatchActions.SnsAction(this.failureTopic));
-    const stageMetric = (stage: string, name: string) => new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: METRICS_SERVICE, stage }, statistic: 'Maximum', period: Duration.minutes(5) });
+    const stageMetric = (stage: string, name: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service: METRICS_SERVICE, stage },
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      });
     const privacy = new cloudwatch.Alarm(this, 'PrivacyScanFailedAlarm', {
-      alarmDescription: 'The privacy scan found clear identifiers (or unreadable files) in published outputs: the release was stopped (docs/operations.md)',
+      alarmDescription:
+        'The privacy scan found clear identifiers (or unreadable files) in published outputs: the release was stopped (docs/operations.md)',
       metric: stageMetric('publish', 'PrivacyScanFailed'),
-      threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     privacy.addAlarmAction(new cloudwatchActions.SnsAction(this.failureTopic));
@@ -339,7 +418,9 @@ export class LocalityPipelineStack extends Stack {
     const quarantine = new cloudwatch.Alarm(this, 'QuarantineRateAlarm', {
       alarmDescription: `A feed had more than ${bound}% of its rows quarantined in one run (context quarantineRateAlarmPercent; docs/operations.md)`,
       metric: stageMetric('validate', 'QuarantineRate'),
-      threshold: bound, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      threshold: bound,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     quarantine.addAlarmAction(new cloudwatchActions.SnsAction(this.failureTopic));
@@ -349,7 +430,11 @@ export class LocalityPipelineStack extends Stack {
     out('CuratedBucketName', this.buckets.curated.bucketName, 'Curated (pseudonymous) tables bucket');
     out('OutputsBucketName', this.buckets.outputs.bucketName, 'Published outputs bucket');
     out('AthenaResultsBucketName', this.buckets.athenaResults.bucketName, 'Athena query results bucket');
-    out('RunStateMachineArn', this.runStateMachine.stateMachineArn, 'The run state machine (one execution per as-at date)');
+    out(
+      'RunStateMachineArn',
+      this.runStateMachine.stateMachineArn,
+      'The run state machine (one execution per as-at date)',
+    );
     out('BackfillStateMachineArn', this.backfillStateMachine.stateMachineArn, 'The backfill state machine');
     out('FailureTopicArn', this.failureTopic.topicArn, 'Run failures and alarms');
   }

@@ -9,10 +9,16 @@ import { issuesText } from '../models/zod-issues.ts';
 
 export const LANDING_OBJECT_LOCK_DAYS = 365;
 
-export const retentionSchema = z.object({
-  landing: z.number().int().min(LANDING_OBJECT_LOCK_DAYS, `must be at least the landing Object Lock (${LANDING_OBJECT_LOCK_DAYS} days)`).default(400),
-  secure: z.number().int().min(1).max(3650).default(180),
-}).strict();
+export const retentionSchema = z
+  .object({
+    landing: z
+      .number()
+      .int()
+      .min(LANDING_OBJECT_LOCK_DAYS, `must be at least the landing Object Lock (${LANDING_OBJECT_LOCK_DAYS} days)`)
+      .default(400),
+    secure: z.number().int().min(1).max(3650).default(180),
+  })
+  .strict();
 export type Retention = z.infer<typeof retentionSchema>;
 
 export function resolveRetention(raw: unknown): Retention {

@@ -9,11 +9,13 @@ import { z } from 'zod';
 import { issuesText } from '../models/zod-issues.ts';
 
 /** Lambda's limits: memory 128-10,240 MB, /tmp 512-10,240 MB, timeout up to 15 minutes. */
-export const taskSizingSchema = z.object({
-  memoryMiB: z.number().int().min(128).max(10_240),
-  ephemeralStorageMiB: z.number().int().min(512).max(10_240),
-  timeoutMinutes: z.number().int().min(1).max(15),
-}).strict();
+export const taskSizingSchema = z
+  .object({
+    memoryMiB: z.number().int().min(128).max(10_240),
+    ephemeralStorageMiB: z.number().int().min(512).max(10_240),
+    timeoutMinutes: z.number().int().min(1).max(15),
+  })
+  .strict();
 export type TaskSizing = z.infer<typeof taskSizingSchema>;
 
 const small: TaskSizing = { memoryMiB: 512, ephemeralStorageMiB: 512, timeoutMinutes: 5 };
@@ -33,9 +35,14 @@ export const DEFAULT_SIZING = {
 } as const satisfies Record<string, TaskSizing>;
 export type SizedTask = keyof typeof DEFAULT_SIZING;
 
-export const sizingOverrideSchema = z.object(
-  Object.fromEntries(Object.keys(DEFAULT_SIZING).map((t) => [t, taskSizingSchema.partial().optional()])) as Record<SizedTask, z.ZodOptional<z.ZodObject<{ [K in keyof TaskSizing]: z.ZodOptional<z.ZodNumber> }>>>,
-).strict();
+export const sizingOverrideSchema = z
+  .object(
+    Object.fromEntries(Object.keys(DEFAULT_SIZING).map((t) => [t, taskSizingSchema.partial().optional()])) as Record<
+      SizedTask,
+      z.ZodOptional<z.ZodObject<{ [K in keyof TaskSizing]: z.ZodOptional<z.ZodNumber> }>>
+    >,
+  )
+  .strict();
 
 /** The sizing of every task: defaults with the context's overrides (a JSON string or an object) applied. */
 export function resolveSizing(override: unknown): Record<SizedTask, TaskSizing> {
@@ -50,6 +57,7 @@ export function resolveSizing(override: unknown): Record<SizedTask, TaskSizing> 
   const parsed = sizingOverrideSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`context "sizing": ${issuesText(parsed.error)}`);
   const out = {} as Record<SizedTask, TaskSizing>;
-  for (const task of Object.keys(DEFAULT_SIZING) as SizedTask[]) out[task] = { ...DEFAULT_SIZING[task], ...parsed.data[task] };
+  for (const task of Object.keys(DEFAULT_SIZING) as SizedTask[])
+    out[task] = { ...DEFAULT_SIZING[task], ...parsed.data[task] };
   return out;
 }

@@ -27,10 +27,12 @@ function zoneGrants(zone: Zone, use: ZoneUse): S3Grant[] {
   const out: S3Grant[] = [];
   const objects = (ps: string[] | undefined) => [...new Set((ps ?? []).map(iamPattern))].sort();
   if (use.read?.length) out.push({ zone, actions: ['s3:GetObject'], objects: objects(use.read) });
-  if (use.write?.length) out.push({ zone, actions: ['s3:PutObject', 's3:AbortMultipartUpload'], objects: objects(use.write) });
+  if (use.write?.length)
+    out.push({ zone, actions: ['s3:PutObject', 's3:AbortMultipartUpload'], objects: objects(use.write) });
   if (use.delete?.length) out.push({ zone, actions: ['s3:DeleteObject'], objects: objects(use.delete) });
   if (use.checksMissing) out.push({ zone, actions: ['s3:ListBucket'] });
-  else if (use.list?.length || use.read?.length) out.push({ zone, actions: ['s3:ListBucket'], prefixes: objects([...(use.list ?? []), ...(use.read ?? [])]) });
+  else if (use.list?.length || use.read?.length)
+    out.push({ zone, actions: ['s3:ListBucket'], prefixes: objects([...(use.list ?? []), ...(use.read ?? [])]) });
   return out;
 }
 

@@ -23,16 +23,26 @@ function transformFn(t: string | null, term: string): ((v: string) => string | n
     return (v) => v.slice(0, k);
   }
   switch (t) {
-    case 'soundex': return (v) => soundex(v) || null;
-    case 'year': return (v) => (/^\d{4}/.test(v) ? v.slice(0, 4) : null);
-    case 'yearmonth': return (v) => (/^\d{4}-\d{2}/.test(v) ? v.slice(0, 7) : null);
-    case 'sector': return (v) => postcodeParts(v)?.sector ?? null;
-    case 'district': return (v) => postcodeParts(v)?.district ?? null;
-    case 'area': return (v) => postcodeParts(v)?.area ?? null;
-    case 'first_token': return (v) => v.split(/[\s-]+/)[0] ?? null;
-    case 'last_token': return (v) => v.split(/[\s-]+/).at(-1) ?? null;
+    case 'soundex':
+      return (v) => soundex(v) || null;
+    case 'year':
+      return (v) => (/^\d{4}/.test(v) ? v.slice(0, 4) : null);
+    case 'yearmonth':
+      return (v) => (/^\d{4}-\d{2}/.test(v) ? v.slice(0, 7) : null);
+    case 'sector':
+      return (v) => postcodeParts(v)?.sector ?? null;
+    case 'district':
+      return (v) => postcodeParts(v)?.district ?? null;
+    case 'area':
+      return (v) => postcodeParts(v)?.area ?? null;
+    case 'first_token':
+      return (v) => v.split(/[\s-]+/)[0] ?? null;
+    case 'last_token':
+      return (v) => v.split(/[\s-]+/).at(-1) ?? null;
     default:
-      throw new Error(`rule term "${term}": unknown transform "${t}" (known: prefixN, soundex, year, yearmonth, sector, district, area, first_token, last_token)`);
+      throw new Error(
+        `rule term "${term}": unknown transform "${t}" (known: prefixN, soundex, year, yearmonth, sector, district, area, first_token, last_token)`,
+      );
   }
 }
 
@@ -127,7 +137,13 @@ export function ruleName(rule: readonly string[]): string {
 }
 
 /** Pairs a rule would produce, by counting records per key (and per source dataset when linking). */
-export function countRulePairs(keys: Int32Array, source: Uint8Array, sourceCount: number, linkType: LinkType, rule: string): RuleCount {
+export function countRulePairs(
+  keys: Int32Array,
+  source: Uint8Array,
+  sourceCount: number,
+  linkType: LinkType,
+  rule: string,
+): RuleCount {
   let maxKey = -1;
   for (let i = 0; i < keys.length; i++) if (keys[i]! > maxKey) maxKey = keys[i]!;
   const K = maxKey + 1;
@@ -153,7 +169,9 @@ export function countRulePairs(keys: Int32Array, source: Uint8Array, sourceCount
     } else pairs += (t * (t - 1)) / 2;
   }
   const sorted = totals.slice().sort();
-  const largest = Array.from(sorted.subarray(Math.max(0, K - 5))).reverse().filter((x) => x > 0);
+  const largest = Array.from(sorted.subarray(Math.max(0, K - 5)))
+    .reverse()
+    .filter((x) => x > 0);
   return { rule, pairs, blocks, largestBlocks: largest };
 }
 
@@ -234,10 +252,18 @@ export function enumerateShard(input: ShardInput, shard: number, shardCount: num
   let count = 0;
   const grow = () => {
     cap *= 2;
-    const l2 = new Int32Array(cap); l2.set(l); l = l2;
-    const r2 = new Int32Array(cap); r2.set(r); r = r2;
-    const m2 = new Uint16Array(cap); m2.set(mask); mask = m2;
-    const g2 = new Uint8Array(cap * C); g2.set(gamma); gamma = g2;
+    const l2 = new Int32Array(cap);
+    l2.set(l);
+    l = l2;
+    const r2 = new Int32Array(cap);
+    r2.set(r);
+    r = r2;
+    const m2 = new Uint16Array(cap);
+    m2.set(mask);
+    mask = m2;
+    const g2 = new Uint8Array(cap * C);
+    g2.set(gamma);
+    gamma = g2;
   };
   const SHIFT = 2 ** 24;
   for (let k = 0; k < R; k++) {
@@ -300,5 +326,11 @@ export function enumerateShard(input: ShardInput, shard: number, shardCount: num
       start = end;
     }
   }
-  return { count, l: l.slice(0, count), r: r.slice(0, count), mask: mask.slice(0, count), gamma: gamma.slice(0, count * C) };
+  return {
+    count,
+    l: l.slice(0, count),
+    r: r.slice(0, count),
+    mask: mask.slice(0, count),
+    gamma: gamma.slice(0, count * C),
+  };
 }

@@ -18,7 +18,8 @@ export interface ClusterLinks {
 export interface RefusedMerge {
   recordL: number;
   recordR: number;
-  reason: 'different_strong_identifier' | 'single_weak_link' | 'known_different_people' | 'implausible_age' | 'ambiguous';
+  reason:
+    'different_strong_identifier' | 'single_weak_link' | 'known_different_people' | 'implausible_age' | 'ambiguous';
   /** The strong identifier column, for different_strong_identifier. */
   column?: string;
   matchWeight: number;
@@ -171,7 +172,9 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       aoOtherIsYounger[f[y]!++] = 0;
     }
   }
-  const order = Array.from({ length: links.count }, (_, i) => i).sort((x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!);
+  const order = Array.from({ length: links.count }, (_, i) => i).sort(
+    (x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!,
+  );
   const accepted = new Uint8Array(links.count);
   for (const i of order) if (!dropped[i]) tryMerge(i);
 
@@ -190,10 +193,16 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       if (aoPairs.length > 0 && implausibleAge(ra, rb)) continue;
       if (strong.some((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb])) continue;
       const cur = bestPer.get(rb);
-      if (cur === undefined || links.weight[li]! > links.weight[cur]! || (links.weight[li] === links.weight[cur] && li < cur)) bestPer.set(rb, li);
+      if (
+        cur === undefined ||
+        links.weight[li]! > links.weight[cur]! ||
+        (links.weight[li] === links.weight[cur] && li < cur)
+      )
+        bestPer.set(rb, li);
     }
     const cands = [...bestPer.values()].sort((x, y) => links.weight[y]! - links.weight[x]! || x - y);
-    if (cands.length > 0 && (cands.length === 1 || links.weight[cands[0]!]! - links.weight[cands[1]!]! >= margin)) tryMerge(cands[0]!);
+    if (cands.length > 0 && (cands.length === 1 || links.weight[cands[0]!]! - links.weight[cands[1]!]! >= margin))
+      tryMerge(cands[0]!);
     const rNow = find(h.record);
     for (const li of h.links) {
       if (accepted[li]) continue;
@@ -202,7 +211,17 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
         accepted[li] = 1;
         continue;
       }
-      refused.push({ recordL: links.l[li]!, recordR: links.r[li]!, reason: 'ambiguous', column: h.column, matchWeight: links.weight[li]!, matchProbability: links.probability[li]!, linksBetween: 1, sizeL: size[rNow]!, sizeR: size[find(other)]! });
+      refused.push({
+        recordL: links.l[li]!,
+        recordR: links.r[li]!,
+        reason: 'ambiguous',
+        column: h.column,
+        matchWeight: links.weight[li]!,
+        matchProbability: links.probability[li]!,
+        linksBetween: 1,
+        sizeL: size[rNow]!,
+        sizeR: size[find(other)]!,
+      });
     }
   }
 
@@ -215,14 +234,26 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       accepted[i] = 1;
       return true;
     }
-    const base = { recordL: a, recordR: b, matchWeight: links.weight[i]!, matchProbability: links.probability[i]!, sizeL: size[ra]!, sizeR: size[rb]! };
+    const base = {
+      recordL: a,
+      recordR: b,
+      matchWeight: links.weight[i]!,
+      matchProbability: links.probability[i]!,
+      sizeL: size[ra]!,
+      sizeR: size[rb]!,
+    };
     if (cl.length > 0 && knownDifferent(ra, rb)) {
       refused.push({ ...base, reason: 'known_different_people', linksBetween: linksBetween(ra, rb) });
       return false;
     }
     const conflict = strong.find((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb]);
     if (conflict) {
-      refused.push({ ...base, reason: 'different_strong_identifier', column: conflict.column, linksBetween: linksBetween(ra, rb) });
+      refused.push({
+        ...base,
+        reason: 'different_strong_identifier',
+        column: conflict.column,
+        linksBetween: linksBetween(ra, rb),
+      });
       return false;
     }
     if (aoPairs.length > 0 && implausibleAge(ra, rb)) {

@@ -10,9 +10,21 @@ import type { EncodedColumn, Normaliser } from './table.ts';
 import { forenameAlternatives } from './standardise/names.ts';
 
 export type LevelKind =
-  | 'null' | 'exact' | 'swapped' | 'parts' | 'alternatives' | 'jaro_winkler' | 'levenshtein'
-  | 'transposed_day_month' | 'one_edit' | 'same_year_month' | 'within_a_year'
-  | 'postcode_sector' | 'postcode_district' | 'postcode_area' | 'else';
+  | 'null'
+  | 'exact'
+  | 'swapped'
+  | 'parts'
+  | 'alternatives'
+  | 'jaro_winkler'
+  | 'levenshtein'
+  | 'transposed_day_month'
+  | 'one_edit'
+  | 'same_year_month'
+  | 'within_a_year'
+  | 'postcode_sector'
+  | 'postcode_district'
+  | 'postcode_area'
+  | 'else';
 
 export interface LevelSpec {
   label: string;
@@ -22,7 +34,14 @@ export interface LevelSpec {
 
 /** Canonical name form: upper case, accents folded, punctuation dropped, spaces collapsed. */
 export function normaliseName(v: string): string | null {
-  const s = v.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toUpperCase().replace(/[^A-Z\s-]/g, '').replace(/\s*-\s*/g, '-').replace(/\s+/g, ' ').trim();
+  const s = v
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toUpperCase()
+    .replace(/[^A-Z\s-]/g, '')
+    .replace(/\s*-\s*/g, '-')
+    .replace(/\s+/g, ' ')
+    .trim();
   return s === '' ? null : s;
 }
 
@@ -82,28 +101,48 @@ export function dateNormaliser(format: string | undefined): Normaliser {
 
 export function normaliserFor(c: ComparisonSettings): Normaliser | undefined {
   switch (c.type) {
-    case 'name': return normaliseName;
-    case 'string': return normaliseString;
-    case 'postcode_uk': return normalisePostcodeUk;
-    case 'date': return dateNormaliser(c.format);
-    default: return undefined;
+    case 'name':
+      return normaliseName;
+    case 'string':
+      return normaliseString;
+    case 'postcode_uk':
+      return normalisePostcodeUk;
+    case 'date':
+      return dateNormaliser(c.format);
+    default:
+      return undefined;
   }
 }
 
 export function levelsFor(c: ComparisonSettings): LevelSpec[] {
-  const L: LevelSpec[] = [{ label: 'null', kind: 'null' }, { label: 'exact', kind: 'exact' }];
+  const L: LevelSpec[] = [
+    { label: 'null', kind: 'null' },
+    { label: 'exact', kind: 'exact' },
+  ];
   const jw = (defaults: number[]) => {
-    for (const s of c.similarities ?? defaults) L.push({ label: `jaro_winkler >= ${s}`, kind: 'jaro_winkler', threshold: s });
+    for (const s of c.similarities ?? defaults)
+      L.push({ label: `jaro_winkler >= ${s}`, kind: 'jaro_winkler', threshold: s });
   };
   const lev = (defaults: number[]) => {
-    for (const d of c.distances ?? defaults) L.push({ label: `levenshtein <= ${d}`, kind: 'levenshtein', threshold: d });
+    for (const d of c.distances ?? defaults)
+      L.push({ label: `levenshtein <= ${d}`, kind: 'levenshtein', threshold: d });
   };
   switch (c.type as ComparisonType) {
-    case 'exact': break;
-    case 'identifier': lev([]); break;
-    case 'levenshtein': lev([1, 2]); break;
-    case 'jaro_winkler': jw([0.92, 0.88, 0.7]); break;
-    case 'string': lev([1]); jw([0.9, 0.8]); break;
+    case 'exact':
+      break;
+    case 'identifier':
+      lev([]);
+      break;
+    case 'levenshtein':
+      lev([1, 2]);
+      break;
+    case 'jaro_winkler':
+      jw([0.92, 0.88, 0.7]);
+      break;
+    case 'string':
+      lev([1]);
+      jw([0.9, 0.8]);
+      break;
     case 'name':
       if (c.swapWith) L.push({ label: `swapped with ${c.swapWith}`, kind: 'swapped' });
       if (c.parts) L.push({ label: 'a name part equal', kind: 'parts' });
@@ -119,7 +158,11 @@ export function levelsFor(c: ComparisonSettings): LevelSpec[] {
       break;
     case 'postcode_uk':
       L[1] = { label: 'full postcode', kind: 'exact' };
-      L.push({ label: 'same sector', kind: 'postcode_sector' }, { label: 'same district', kind: 'postcode_district' }, { label: 'same area', kind: 'postcode_area' });
+      L.push(
+        { label: 'same sector', kind: 'postcode_sector' },
+        { label: 'same district', kind: 'postcode_district' },
+        { label: 'same area', kind: 'postcode_area' },
+      );
       break;
   }
   L.push({ label: 'else', kind: 'else' });
@@ -193,7 +236,12 @@ function intersects(s: IntSets, a: number, b: number): boolean {
   return false;
 }
 
-export function prepareComparison(c: ComparisonSettings, col: EncodedColumn, hooks: PrepareHooks = {}, swapCol?: EncodedColumn): PreparedComparison {
+export function prepareComparison(
+  c: ComparisonSettings,
+  col: EncodedColumn,
+  hooks: PrepareHooks = {},
+  swapCol?: EncodedColumn,
+): PreparedComparison {
   const p: PreparedComparison = {
     name: c.name ?? c.column,
     column: c.column,
@@ -219,7 +267,14 @@ export function prepareComparison(c: ComparisonSettings, col: EncodedColumn, hoo
       const v = values[i]!;
       for (let k = 0; k < v.length; k++) {
         const ch = v.charCodeAt(k);
-        const b = ch >= 65 && ch <= 90 ? ch - 65 : ch >= 97 && ch <= 122 ? ch - 97 : ch >= 48 && ch <= 57 ? 26 + ((ch - 48) % 5) : 31;
+        const b =
+          ch >= 65 && ch <= 90
+            ? ch - 65
+            : ch >= 97 && ch <= 122
+              ? ch - 97
+              : ch >= 48 && ch <= 57
+                ? 26 + ((ch - 48) % 5)
+                : 31;
         const at = i * 32 + b;
         if (h[at]! < 255) h[at]!++;
       }
@@ -389,7 +444,12 @@ export function makeComparator(p: PreparedComparison, cached = true): Comparator
           if (ya < 0 || yb < 0) break;
           const mda = p.monthDay![a]!;
           const mdb = p.monthDay![b]!;
-          if (Math.floor(ya / 100) === Math.floor(yb / 100) && Math.floor(mda / 100) === mdb % 100 && mda % 100 === Math.floor(mdb / 100)) return li;
+          if (
+            Math.floor(ya / 100) === Math.floor(yb / 100) &&
+            Math.floor(mda / 100) === mdb % 100 &&
+            mda % 100 === Math.floor(mdb / 100)
+          )
+            return li;
           break;
         }
         case 'same_year_month':

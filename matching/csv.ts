@@ -13,7 +13,9 @@ export interface CsvColumns {
  * error may quote them. A file that lost its header row has data there (names, dates of birth, postcodes): never quoted.
  */
 export function looksLikeColumnNames(fields: readonly string[]): boolean {
-  return fields.every((f) => /^[A-Za-z][A-Za-z0-9_]*$/.test(f.trim()) && !/^[A-Za-z]{1,2}\d[A-Za-z\d]?\d[A-Za-z]{2}$/.test(f.trim()));
+  return fields.every(
+    (f) => /^[A-Za-z][A-Za-z0-9_]*$/.test(f.trim()) && !/^[A-Za-z]{1,2}\d[A-Za-z\d]?\d[A-Za-z]{2}$/.test(f.trim()),
+  );
 }
 
 export function parseCsvColumns(text: string, origin = 'csv'): CsvColumns {
@@ -29,12 +31,16 @@ export function parseCsvColumns(text: string, origin = 'csv'): CsvColumns {
       header = row.map((h) => h.trim());
       const seen = new Map<string, number>();
       for (const [k, h] of header.entries()) {
-        if (seen.has(h)) throw new Error(`${origin}: line 1: fields ${seen.get(h)! + 1} and ${k + 1} have the same name${looksLikeColumnNames(header) ? ` "${h}"` : ' (not shown: the first line does not look like a header; it may be data)'}`);
+        if (seen.has(h))
+          throw new Error(
+            `${origin}: line 1: fields ${seen.get(h)! + 1} and ${k + 1} have the same name${looksLikeColumnNames(header) ? ` "${h}"` : ' (not shown: the first line does not look like a header; it may be data)'}`,
+          );
         seen.set(h, k);
       }
       for (let k = 0; k < header.length; k++) cols.push([]);
     } else if (!(row.length === 1 && row[0] === '')) {
-      if (row.length !== header.length) throw new Error(`${origin}: line ${line}: ${row.length} fields, the header has ${header.length}`);
+      if (row.length !== header.length)
+        throw new Error(`${origin}: line ${line}: ${row.length} fields, the header has ${header.length}`);
       for (let k = 0; k < row.length; k++) cols[k]!.push(row[k]!);
     }
     row = [];

@@ -3,12 +3,41 @@
  * -> train (u, prior, m) -> score -> threshold -> cluster. Callers bring the data (columns) and an
  * executor for the shards (in-process here; worker threads in matching/parallel.ts).
  */
-import { countRulePairs, enumerateShard, layoutShards, MAX_RULES, ruleKeys, ruleName, type LinkType, type RuleCount, type ShardInput, type ShardPairs } from './blocking.ts';
+import {
+  countRulePairs,
+  enumerateShard,
+  layoutShards,
+  MAX_RULES,
+  ruleKeys,
+  ruleName,
+  type LinkType,
+  type RuleCount,
+  type ShardInput,
+  type ShardPairs,
+} from './blocking.ts';
 import { clusterRecords, type AgeOrder, type Clustering } from './clustering.ts';
-import { initialM, needsValues, normaliserFor, prepareComparison, type PrepareHooks, type PreparedComparison } from './comparisons.ts';
+import {
+  initialM,
+  needsValues,
+  normaliserFor,
+  prepareComparison,
+  type PrepareHooks,
+  type PreparedComparison,
+} from './comparisons.ts';
 import { columnsUsed, ruleColumn, thresholdWeightOf, type LinkSettings } from './settings.ts';
 import { buildTable, type InputDataset, type LinkTable, type Normaliser } from './table.ts';
-import { allPairsUCounts, estimateLambda, exactU, mFromLabels, patternCounts, runEm, sampleUCounts, totalPairs, uFromCounts, type EmSession } from './training.ts';
+import {
+  allPairsUCounts,
+  estimateLambda,
+  exactU,
+  mFromLabels,
+  patternCounts,
+  runEm,
+  sampleUCounts,
+  totalPairs,
+  uFromCounts,
+  type EmSession,
+} from './training.ts';
 
 /** Progress of long steps (structurally the pipelines' Progress port). */
 export interface EngineProgress {
@@ -32,7 +61,15 @@ export interface UTask {
 }
 
 export function runUTask(input: ShardInput, t: UTask): number[][] {
-  return sampleUCounts(input.comparisons, input.n, input.source, sourceCountOf(input.source), input.linkType, t.pairs, t.seed);
+  return sampleUCounts(
+    input.comparisons,
+    input.n,
+    input.source,
+    sourceCountOf(input.source),
+    input.linkType,
+    t.pairs,
+    t.seed,
+  );
 }
 
 function sourceCountOf(source: Uint8Array): number {
@@ -150,8 +187,20 @@ export interface Model {
   labels: { labelledPairs: string; matches: number } | null;
   blocking: BlockingAnalysis;
   deterministicRules: { rules: string[]; pairs: number; recall: number };
-  scoring: { pairsScored: number; pairsAtOrAboveThreshold: number; vetoes: Array<{ name: string; pairsAtOrAboveThreshold: number }>; knownDifferentPeople: { given: number; candidatePairs: number } };
-  clustering: { clusters: number; sizeDistribution: Record<string, number>; refusedMerges: number; refusedByReason: Record<string, number>; strongIdentifiers: string[]; singleLinkMinProbability: number };
+  scoring: {
+    pairsScored: number;
+    pairsAtOrAboveThreshold: number;
+    vetoes: Array<{ name: string; pairsAtOrAboveThreshold: number }>;
+    knownDifferentPeople: { given: number; candidatePairs: number };
+  };
+  clustering: {
+    clusters: number;
+    sizeDistribution: Record<string, number>;
+    refusedMerges: number;
+    refusedByReason: Record<string, number>;
+    strongIdentifiers: string[];
+    singleLinkMinProbability: number;
+  };
   timingsMs: Record<string, number>;
 }
 
@@ -171,12 +220,21 @@ export interface LinkResult {
 }
 
 /** Links accepted and persons at thresholds around the run's, each a full re-clustering (offset 0 is the run itself). */
-export function thresholdSensitivity(res: LinkResult, offsets: readonly number[]): Array<{ offset: number; weight: number; probability: number; links: number; persons: number }> {
+export function thresholdSensitivity(
+  res: LinkResult,
+  offsets: readonly number[],
+): Array<{ offset: number; weight: number; probability: number; links: number; persons: number }> {
   return offsets.map((offset) => {
     const c = offset === 0 ? res.clustering : res.clusterAt(res.thresholdWeight + offset);
     let links = 0;
     for (const a of c.accepted) if (a) links++;
-    return { offset, weight: res.thresholdWeight + offset, probability: probabilityOf(res.thresholdWeight + offset), links, persons: new Set(c.cluster).size };
+    return {
+      offset,
+      weight: res.thresholdWeight + offset,
+      probability: probabilityOf(res.thresholdWeight + offset),
+      links,
+      persons: new Set(c.cluster).size,
+    };
   });
 }
 
@@ -186,7 +244,10 @@ export function thresholdSensitivity(res: LinkResult, offsets: readonly number[]
  * with n in the hundreds of thousands those keys are not small integers and every look-up hashes a double (the
  * scoring loop does one per candidate pair, tens of millions).
  */
-export function knownDifferentIndex(pairs: ReadonlyArray<readonly [number, number]>, n: number): (a: number, b: number) => boolean {
+export function knownDifferentIndex(
+  pairs: ReadonlyArray<readonly [number, number]>,
+  n: number,
+): (a: number, b: number) => boolean {
   if (pairs.length === 0) return () => false;
   const start = new Int32Array(n + 1);
   for (const [x, y] of pairs) start[Math.min(x, y) + 1]!++;
@@ -243,49 +304,94 @@ export function shardCountFor(settings: Pick<LinkSettings, 'shards' | 'pairsPerS
 }
 
 /** Steps 1-2 of linking: encode the records, prepare the comparisons, key and count the blocking rules. */
-export function prepareLinkage(datasets: InputDataset[], settings: LinkSettings, hooks?: PrepareHooks): PreparedLinkage {
+export function prepareLinkage(
+  datasets: InputDataset[],
+  settings: LinkSettings,
+  hooks?: PrepareHooks,
+): PreparedLinkage {
   const linkType = settings.linkType;
-  if (linkType === 'dedupe_only' && datasets.length !== 1) throw new Error(`linkType dedupe_only takes one input; got ${datasets.length} (use link_only or link_and_dedupe)`);
-  if (linkType !== 'dedupe_only' && datasets.length < 2) throw new Error(`linkType ${linkType} needs at least two inputs`);
+  if (linkType === 'dedupe_only' && datasets.length !== 1)
+    throw new Error(`linkType dedupe_only takes one input; got ${datasets.length} (use link_only or link_and_dedupe)`);
+  if (linkType !== 'dedupe_only' && datasets.length < 2)
+    throw new Error(`linkType ${linkType} needs at least two inputs`);
   if (settings.comparisons.length > 13) throw new Error('at most 13 comparisons');
   if (settings.blockingRules.length > MAX_RULES) throw new Error(`at most ${MAX_RULES} blocking rules`);
   const { table, comparisons } = encodeRecords(datasets, settings, hooks);
   const keys = settings.blockingRules.map((r) => ruleKeys(table, r));
-  const counts = settings.blockingRules.map((r, i) => countRulePairs(keys[i]!, table.source, table.sources.length, linkType, ruleName(r)));
+  const counts = settings.blockingRules.map((r, i) =>
+    countRulePairs(keys[i]!, table.source, table.sources.length, linkType, ruleName(r)),
+  );
   for (const c of counts) {
     if (c.pairs > settings.maxPairsPerRule) {
-      throw new Error(`blocking rule [${c.rule}] would produce ${c.pairs.toLocaleString('en-GB')} candidate pairs, more than maxPairsPerRule ${settings.maxPairsPerRule.toLocaleString('en-GB')} (its largest block has ${c.largestBlocks[0] ?? 0} records): make the rule stricter (add a column or a transform) or raise maxPairsPerRule`);
+      throw new Error(
+        `blocking rule [${c.rule}] would produce ${c.pairs.toLocaleString('en-GB')} candidate pairs, more than maxPairsPerRule ${settings.maxPairsPerRule.toLocaleString('en-GB')} (its largest block has ${c.largestBlocks[0] ?? 0} records): make the rule stricter (add a column or a transform) or raise maxPairsPerRule`,
+      );
     }
   }
   const upperBound = counts.reduce((s, c) => s + c.pairs, 0);
   const shardCount = shardCountFor(settings, upperBound);
-  const shardInput: ShardInput = { n: table.n, source: table.source, linkType, ruleKeys: keys, comparisons: comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })), layout: layoutShards(keys, shardCount) };
+  const shardInput: ShardInput = {
+    n: table.n,
+    source: table.source,
+    linkType,
+    ruleKeys: keys,
+    comparisons: comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })),
+    layout: layoutShards(keys, shardCount),
+  };
   return { table, comparisons, keys, counts, upperBound, shardInput, shardCount };
 }
 
 /** Step 1: the records as an encoded table, and each comparison prepared over its column. */
-function encodeRecords(datasets: InputDataset[], settings: LinkSettings, hooks?: PrepareHooks): { table: LinkTable; comparisons: PreparedComparison[] } {
+function encodeRecords(
+  datasets: InputDataset[],
+  settings: LinkSettings,
+  hooks?: PrepareHooks,
+): { table: LinkTable; comparisons: PreparedComparison[] } {
   const normalisers = new Map<string, Normaliser>();
   for (const c of settings.comparisons) {
     const f = normaliserFor(c);
     if (f && !normalisers.has(c.column)) normalisers.set(c.column, f);
   }
-  const table = buildTable(datasets, settings.uniqueIdColumn, columnsUsed(settings).filter((c) => c !== settings.uniqueIdColumn), normalisers);
-  const comparisons = settings.comparisons.map((c) => prepareComparison(c, table.columns.get(c.column)!, hooks, c.swapWith ? table.columns.get(c.swapWith) : undefined));
+  const table = buildTable(
+    datasets,
+    settings.uniqueIdColumn,
+    columnsUsed(settings).filter((c) => c !== settings.uniqueIdColumn),
+    normalisers,
+  );
+  const comparisons = settings.comparisons.map((c) =>
+    prepareComparison(c, table.columns.get(c.column)!, hooks, c.swapWith ? table.columns.get(c.swapWith) : undefined),
+  );
   for (const c of comparisons) if (c.levels.length > 15) throw new Error(`comparison ${c.name}: at most 14 levels`);
   for (const [i, c] of settings.comparisons.entries()) {
     const L = comparisons[i]!.levels.length - 1;
-    if (c.m && c.m.length !== L) throw new Error(`comparison ${comparisons[i]!.name}: m has ${c.m.length} values, the comparison has ${L} non-null levels (${comparisons[i]!.levels.slice(1).map((l) => l.label).join(', ')})`);
-    if (c.u && c.u.length !== L) throw new Error(`comparison ${comparisons[i]!.name}: u has ${c.u.length} values, the comparison has ${L} non-null levels`);
+    if (c.m && c.m.length !== L)
+      throw new Error(
+        `comparison ${comparisons[i]!.name}: m has ${c.m.length} values, the comparison has ${L} non-null levels (${comparisons[
+          i
+        ]!.levels.slice(1)
+          .map((l) => l.label)
+          .join(', ')})`,
+      );
+    if (c.u && c.u.length !== L)
+      throw new Error(
+        `comparison ${comparisons[i]!.name}: u has ${c.u.length} values, the comparison has ${L} non-null levels`,
+      );
   }
   return { table, comparisons };
 }
 
-export async function linkRecords(datasets: InputDataset[], settings: LinkSettings, options: EngineOptions = {}): Promise<LinkResult> {
+export async function linkRecords(
+  datasets: InputDataset[],
+  settings: LinkSettings,
+  options: EngineOptions = {},
+): Promise<LinkResult> {
   const t0 = performance.now();
   const c0 = process.cpuUsage().user;
   const prepared = prepareLinkage(datasets, settings, options.hooks);
-  return linkPrepared(prepared, settings, options, { ms: performance.now() - t0, cpuMs: (process.cpuUsage().user - c0) / 1000 });
+  return linkPrepared(prepared, settings, options, {
+    ms: performance.now() - t0,
+    cpuMs: (process.cpuUsage().user - c0) / 1000,
+  });
 }
 
 /**
@@ -293,14 +399,25 @@ export async function linkRecords(datasets: InputDataset[], settings: LinkSettin
  * a fanned-out match): what u-sampling reads. Shards are not enumerated from it (their pairs come precomputed).
  */
 export function shardInputOf(p: Omit<PreparedLinkage, 'shardInput'>, linkType: LinkSettings['linkType']): ShardInput {
-  return { n: p.table.n, source: p.table.source, linkType, ruleKeys: p.keys, comparisons: p.comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })) };
+  return {
+    n: p.table.n,
+    source: p.table.source,
+    linkType,
+    ruleKeys: p.keys,
+    comparisons: p.comparisons.map((c) => (needsValues(c) ? c : { ...c, values: [] })),
+  };
 }
 
 /**
  * Steps 3-8 of linking over records already encoded and blocked (prepareLinkage): the link phase of a fanned-out
  * match decodes the plan's prepared linkage instead of reading and encoding the records again.
  */
-export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSettings, options: EngineOptions = {}, prepareTime = { ms: 0, cpuMs: 0 }): Promise<LinkResult> {
+export async function linkPrepared(
+  prepared: PreparedLinkage,
+  settings: LinkSettings,
+  options: EngineOptions = {},
+  prepareTime = { ms: 0, cpuMs: 0 },
+): Promise<LinkResult> {
   const progress = options.progress ?? noProgress;
   const executor = options.executor ?? inProcessExecutor;
   const linkType = settings.linkType;
@@ -326,7 +443,8 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
   progress.start('blocking and comparing pairs', prepared.upperBound);
   const shards = await executor.run(shardInput, shardCount, (n) => progress.tick(n));
   progress.stop();
-  if (shards.length !== shardCount) throw new Error(`shard executor returned ${shards.length} shards, expected ${shardCount}`);
+  if (shards.length !== shardCount)
+    throw new Error(`shard executor returned ${shards.length} shards, expected ${shardCount}`);
   const pairs = concatShards(shards, C);
   lap('compare');
 
@@ -343,7 +461,10 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
   else {
     // a fixed split into seeded tasks: the same sample whatever the number of workers
     const parts = 8;
-    const tasks = Array.from({ length: parts }, (_, i) => ({ pairs: Math.ceil(settings.uSamplePairs / parts), seed: settings.seed * 1000 + i }));
+    const tasks = Array.from({ length: parts }, (_, i) => ({
+      pairs: Math.ceil(settings.uSamplePairs / parts),
+      seed: settings.seed * 1000 + i,
+    }));
     progress.start('sampling random pairs for u', parts);
     uCounts = await executor.sampleU(shardInput, tasks);
     progress.stop();
@@ -361,7 +482,11 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
       for (let l = 2; l < us.length; l++) us[l] = Math.max(us[l]! * scale, 1e-9);
     }
   }
-  const uEst = { u: uSampled, sampledPairs: exhaustive ? possible : Math.ceil(settings.uSamplePairs / 8) * 8, exhaustive };
+  const uEst = {
+    u: uSampled,
+    sampledPairs: exhaustive ? possible : Math.ceil(settings.uSamplePairs / 8) * 8,
+    exhaustive,
+  };
   const u = comparisons.map((c, i) => {
     const fixed = settings.comparisons[i]!.u;
     return fixed ? [0, ...fixed] : uEst.u[i]!;
@@ -370,7 +495,8 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
 
   // 5. m: fixed, labels, or EM sessions
   const sessionRules = settings.em.sessions ?? settings.blockingRules.map((_, i) => i);
-  for (const s of sessionRules) if (s >= settings.blockingRules.length) throw new Error(`em.sessions: no blocking rule ${s}`);
+  for (const s of sessionRules)
+    if (s >= settings.blockingRules.length) throw new Error(`em.sessions: no blocking rule ${s}`);
   const patterns = patternCounts(pairs.gamma, pairs.mask, pairs.count, C, sessionRules);
   const m = comparisons.map((c, i) => {
     const fixed = settings.comparisons[i]!.m;
@@ -386,7 +512,14 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
     const active = comparisons.map((c, i) => mSource[i] !== 'fixed' && !ruleCols.has(c.column));
     const mSession = m.map((lv) => [...lv]);
     const res = runEm(patterns, si, C, active, mSession, u, settings.em);
-    sessions.push({ rule: ruleName(settings.blockingRules[rule]!), pairs: res.pairs, fixedComparisons: comparisons.filter((_, i) => !active[i]).map((c) => c.name), iterations: res.iterations, converged: res.converged, lambda: res.lambda });
+    sessions.push({
+      rule: ruleName(settings.blockingRules[rule]!),
+      pairs: res.pairs,
+      fixedComparisons: comparisons.filter((_, i) => !active[i]).map((c) => c.name),
+      iterations: res.iterations,
+      converged: res.converged,
+      lambda: res.lambda,
+    });
     if (res.pairs === 0) continue;
     for (let c = 0; c < C; c++) {
       if (!active[c]) continue;
@@ -404,7 +537,8 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
   let labelledMatches = 0;
   if (settings.labelledPairs) {
     const matches = labelledMatchIndexes(table, options.labels ?? []);
-    if (matches.length === 0) throw new Error(`labelledPairs ${settings.labelledPairs}: no labelled match refers to records in the input`);
+    if (matches.length === 0)
+      throw new Error(`labelledPairs ${settings.labelledPairs}: no labelled match refers to records in the input`);
     labelledMatches = matches.length;
     const mLab = mFromLabels(comparisons, matches);
     for (let c = 0; c < C; c++) {
@@ -420,11 +554,20 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
   let deterministicPairs = 0;
   if (settings.deterministicRules.length > 0) {
     const detKeys = settings.deterministicRules.map((r) => ruleKeys(table, r));
-    const detCounts = settings.deterministicRules.map((r, i) => countRulePairs(detKeys[i]!, table.source, table.sources.length, linkType, ruleName(r)));
+    const detCounts = settings.deterministicRules.map((r, i) =>
+      countRulePairs(detKeys[i]!, table.source, table.sources.length, linkType, ruleName(r)),
+    );
     for (const c of detCounts) {
-      if (c.pairs > settings.maxPairsPerRule) throw new Error(`deterministic rule [${c.rule}] would produce ${c.pairs} pairs, more than maxPairsPerRule ${settings.maxPairsPerRule}: make it stricter`);
+      if (c.pairs > settings.maxPairsPerRule)
+        throw new Error(
+          `deterministic rule [${c.rule}] would produce ${c.pairs} pairs, more than maxPairsPerRule ${settings.maxPairsPerRule}: make it stricter`,
+        );
     }
-    deterministicPairs = enumerateShard({ n: table.n, source: table.source, linkType, ruleKeys: detKeys, comparisons: [] }, 0, 1).count;
+    deterministicPairs = enumerateShard(
+      { n: table.n, source: table.source, linkType, ruleKeys: detKeys, comparisons: [] },
+      0,
+      1,
+    ).count;
   }
   if (settings.probabilityTwoRandomRecordsMatch !== undefined) {
     const p = settings.probabilityTwoRandomRecordsMatch;
@@ -453,22 +596,37 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
     }
     const uExact = u[ci]![1]!;
     const adj = new Float64Array(c.values.length);
-    for (let v = 0; v < adj.length; v++) adj[v] = Math.max(-10, Math.min(10, Math.log2(uExact / Math.max(cnt[v]! / nonNull, 1e-9))));
+    for (let v = 0; v < adj.length; v++)
+      adj[v] = Math.max(-10, Math.min(10, Math.log2(uExact / Math.max(cnt[v]! / nonNull, 1e-9))));
     return adj;
   });
   const thresholdWeight = thresholdWeightOf(settings);
-  const levelSets = (v: { name: string }, spec: Record<string, string[]>) => Object.entries(spec).map(([name, lv]) => {
-    const c = comparisons.findIndex((x) => x.name === name);
-    if (c < 0) throw new Error(`vetoRules "${v.name}": no comparison named "${name}" (comparisons: ${comparisons.map((x) => x.name).join(', ')})`);
-    const levels = new Uint8Array(16);
-    for (const want of lv) {
-      const hits = comparisons[c]!.levels.map((l, i) => (l.kind === want || l.label === want ? i : -1)).filter((i) => i >= 0);
-      if (hits.length === 0) throw new Error(`vetoRules "${v.name}": comparison "${name}" has no level "${want}" (levels: ${comparisons[c]!.levels.map((l) => l.label).join(', ')})`);
-      for (const h of hits) levels[h] = 1;
-    }
-    return { c, levels };
-  });
-  const vetoes = settings.vetoRules.map((v) => ({ name: v.name, conds: levelSets(v, v.when), unless: levelSets(v, v.unless ?? {}), count: 0 }));
+  const levelSets = (v: { name: string }, spec: Record<string, string[]>) =>
+    Object.entries(spec).map(([name, lv]) => {
+      const c = comparisons.findIndex((x) => x.name === name);
+      if (c < 0)
+        throw new Error(
+          `vetoRules "${v.name}": no comparison named "${name}" (comparisons: ${comparisons.map((x) => x.name).join(', ')})`,
+        );
+      const levels = new Uint8Array(16);
+      for (const want of lv) {
+        const hits = comparisons[c]!.levels.map((l, i) => (l.kind === want || l.label === want ? i : -1)).filter(
+          (i) => i >= 0,
+        );
+        if (hits.length === 0)
+          throw new Error(
+            `vetoRules "${v.name}": comparison "${name}" has no level "${want}" (levels: ${comparisons[c]!.levels.map((l) => l.label).join(', ')})`,
+          );
+        for (const h of hits) levels[h] = 1;
+      }
+      return { c, levels };
+    });
+  const vetoes = settings.vetoRules.map((v) => ({
+    name: v.name,
+    conds: levelSets(v, v.when),
+    unless: levelSets(v, v.unless ?? {}),
+    count: 0,
+  }));
   const vetoed = new Uint8Array(pairs.count);
   const cannot: Array<[number, number]> = [];
   if (options.cannotLink && options.cannotLink.length > 0) {
@@ -508,7 +666,10 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
     }
     for (let v = 0; v < vetoes.length && vetoed[p] === 0; v++) {
       const vt = vetoes[v]!;
-      if (vt.conds.every((k) => k.levels[pairs.gamma[g + k.c]!] === 1) && !vt.unless.some((k) => k.levels[pairs.gamma[g + k.c]!] === 1)) {
+      if (
+        vt.conds.every((k) => k.levels[pairs.gamma[g + k.c]!] === 1) &&
+        !vt.unless.some((k) => k.levels[pairs.gamma[g + k.c]!] === 1)
+      ) {
         vetoed[p] = v + 1;
         if (w >= thresholdWeight) vetoes[v]!.count++;
         break;
@@ -526,20 +687,30 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
     if (!enc) throw new Error(`clustering.strongIdentifiers: no column "${col}"`);
     return { column: col, codes: enc.codes };
   });
-  const clusterOptions = { strongIdentifiers: strongCols, singleLinkMinProbability: settings.clustering.singleLinkMinProbability, cannotLink: cannot, ambiguityMarginWeight: settings.clustering.ambiguityMarginWeight, ...ageOrderOf(table, settings, options.olderThan) };
+  const clusterOptions = {
+    strongIdentifiers: strongCols,
+    singleLinkMinProbability: settings.clustering.singleLinkMinProbability,
+    cannotLink: cannot,
+    ambiguityMarginWeight: settings.clustering.ambiguityMarginWeight,
+    ...ageOrderOf(table, settings, options.olderThan),
+  };
   /** The run's clustering at a threshold: pairs at or above it and not vetoed, through the same guards. */
   const clusterAt = (t: number): Clustering => {
     let count = 0;
     for (let p = 0; p < pairs.count; p++) if (weight[p]! >= t && vetoed[p] === 0) count++;
     const linkIdx = new Int32Array(count);
     for (let p = 0, k = 0; p < pairs.count; p++) if (weight[p]! >= t && vetoed[p] === 0) linkIdx[k++] = p;
-    return clusterRecords(table.n, {
-      count,
-      l: Int32Array.from(linkIdx, (p) => pairs.l[p]!),
-      r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
-      weight: Float64Array.from(linkIdx, (p) => weight[p]!),
-      probability: Float64Array.from(linkIdx, (p) => probability[p]!),
-    }, clusterOptions);
+    return clusterRecords(
+      table.n,
+      {
+        count,
+        l: Int32Array.from(linkIdx, (p) => pairs.l[p]!),
+        r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
+        weight: Float64Array.from(linkIdx, (p) => weight[p]!),
+        probability: Float64Array.from(linkIdx, (p) => probability[p]!),
+      },
+      clusterOptions,
+    );
   };
   const clustering = clusterAt(thresholdWeight);
   lap('cluster');
@@ -550,7 +721,10 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
     version: 1,
     linkType,
     records: table.n,
-    sources: table.sources.map((name, i) => ({ name, records: table.source.reduce((s, x) => s + (x === i ? 1 : 0), 0) })),
+    sources: table.sources.map((name, i) => ({
+      name,
+      records: table.source.reduce((s, x) => s + (x === i ? 1 : 0), 0),
+    })),
     prior,
     threshold: { probability: probabilityOf(thresholdWeight), weight: thresholdWeight },
     comparisons: comparisons.map((c, ci) => ({
@@ -560,14 +734,36 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
       termFrequency: c.termFrequency,
       mSource: mSource[ci]!,
       uSource: settings.comparisons[ci]!.u ? 'fixed' : 'random_sample',
-      levels: c.levels.map((lv, l) => ({ label: lv.label, m: l === 0 ? null : m[ci]![l]!, ...(mSource[ci] === 'labels' ? { mEm: l === 0 || !mEm[ci] ? null : mEm[ci]![l]! } : {}), u: l === 0 ? null : u[ci]![l]!, weight: levelWeights[ci]![l]! })),
+      levels: c.levels.map((lv, l) => ({
+        label: lv.label,
+        m: l === 0 ? null : m[ci]![l]!,
+        ...(mSource[ci] === 'labels' ? { mEm: l === 0 || !mEm[ci] ? null : mEm[ci]![l]! } : {}),
+        u: l === 0 ? null : u[ci]![l]!,
+        weight: levelWeights[ci]![l]!,
+      })),
     })),
     u: { sampledPairs: uEst.sampledPairs, exhaustive: uEst.exhaustive, seed: settings.seed },
     em: { sessions },
     labels: settings.labelledPairs ? { labelledPairs: settings.labelledPairs, matches: labelledMatches } : null,
-    blocking: { rules: analysisRules, candidatePairs: pairs.count, totalPossiblePairs: possible, reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible, maxPairsPerRule: settings.maxPairsPerRule, shards: shardCount },
-    deterministicRules: { rules: settings.deterministicRules.map(ruleName), pairs: deterministicPairs, recall: settings.deterministicRecall },
-    scoring: { pairsScored: pairs.count, pairsAtOrAboveThreshold: above, vetoes: vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })), knownDifferentPeople: { given: cannot.length, candidatePairs: knownDifferentPairs } },
+    blocking: {
+      rules: analysisRules,
+      candidatePairs: pairs.count,
+      totalPossiblePairs: possible,
+      reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible,
+      maxPairsPerRule: settings.maxPairsPerRule,
+      shards: shardCount,
+    },
+    deterministicRules: {
+      rules: settings.deterministicRules.map(ruleName),
+      pairs: deterministicPairs,
+      recall: settings.deterministicRecall,
+    },
+    scoring: {
+      pairsScored: pairs.count,
+      pairsAtOrAboveThreshold: above,
+      vetoes: vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })),
+      knownDifferentPeople: { given: cannot.length, candidatePairs: knownDifferentPairs },
+    },
     clustering: {
       clusters: Object.values(clustering.sizeDistribution).reduce((s, x) => s + x, 0),
       sizeDistribution: clustering.sizeDistribution,
@@ -578,7 +774,18 @@ export async function linkPrepared(prepared: PreparedLinkage, settings: LinkSett
     },
     timingsMs: timings,
   };
-  return { table, comparisons, pairs: { ...pairs, weight, probability, vetoed }, tfAdjustment, levelWeights, priorWeight: prior.weight, thresholdWeight, clustering, model, clusterAt };
+  return {
+    table,
+    comparisons,
+    pairs: { ...pairs, weight, probability, vetoed },
+    tfAdjustment,
+    levelWeights,
+    priorWeight: prior.weight,
+    thresholdWeight,
+    clustering,
+    model,
+    clusterAt,
+  };
 }
 
 function concatShards(shards: ShardPairs[], C: number): Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'> {
@@ -599,7 +806,11 @@ function concatShards(shards: ShardPairs[], C: number): Omit<ScoredPairs, 'weigh
 }
 
 /** The clustering age-order constraint: birth days per record and (older, younger) record index pairs. */
-function ageOrderOf(table: LinkTable, settings: LinkSettings, olderThan: Array<[string, string]> | undefined): { ageOrder?: AgeOrder } {
+function ageOrderOf(
+  table: LinkTable,
+  settings: LinkSettings,
+  olderThan: Array<[string, string]> | undefined,
+): { ageOrder?: AgeOrder } {
   const ao = settings.clustering.ageOrder;
   if (!ao || !olderThan || olderThan.length === 0) return {};
   const enc = table.columns.get(ao.column);

@@ -100,7 +100,9 @@ export class GroundTruth {
       }
       const dataset = record.dataset ?? '';
       if (linkType === 'link_only' && dataset === '') {
-        throw new Error(`ground truth record ${position} (id "${record.id}"): link_only needs a dataset for every record`);
+        throw new Error(
+          `ground truth record ${position} (id "${record.id}"): link_only needs a dataset for every record`,
+        );
       }
       this.index.set(record.id, clusters.length);
       let c = clusterIds.get(record.cluster);
@@ -198,8 +200,10 @@ export class PairEvaluator {
     this.added += 1;
     const i = this.truth.indexOf(idLeft);
     const j = this.truth.indexOf(idRight);
-    if (i === undefined) throw new Error(`predicted pair ${this.added}: record id "${idLeft}" is not in the ground truth`);
-    if (j === undefined) throw new Error(`predicted pair ${this.added}: record id "${idRight}" is not in the ground truth`);
+    if (i === undefined)
+      throw new Error(`predicted pair ${this.added}: record id "${idLeft}" is not in the ground truth`);
+    if (j === undefined)
+      throw new Error(`predicted pair ${this.added}: record id "${idRight}" is not in the ground truth`);
     if (i === j) throw new Error(`predicted pair ${this.added}: record "${idLeft}" is paired with itself`);
     const lo = i < j ? i : j;
     const hi = i < j ? j : i;
@@ -258,7 +262,8 @@ export function evaluateClusters(
   for (const [id, label] of assignments) {
     position += 1;
     const i = truth.indexOf(id);
-    if (i === undefined) throw new Error(`cluster assignment ${position}: record id "${id}" is not in the ground truth`);
+    if (i === undefined)
+      throw new Error(`cluster assignment ${position}: record id "${id}" is not in the ground truth`);
     let p = labels.get(label);
     if (p === undefined) {
       p = labels.size;
@@ -322,7 +327,9 @@ export function thresholdCurve(
     const i = truth.indexOf(left);
     const j = truth.indexOf(right);
     if (i === undefined || j === undefined) {
-      throw new Error(`scored pair ${position}: record id "${i === undefined ? left : right}" is not in the ground truth`);
+      throw new Error(
+        `scored pair ${position}: record id "${i === undefined ? left : right}" is not in the ground truth`,
+      );
     }
     if (i === j) throw new Error(`scored pair ${position}: record "${left}" is paired with itself`);
     if (!Number.isFinite(score)) throw new Error(`scored pair ${position}: score is not a finite number`);

@@ -49,7 +49,15 @@ export function explainPair(res: LinkResult, p: number, opts: { includeValues?: 
     const lvl = res.pairs.gamma[p * C + c]!;
     const mc = res.model.comparisons[c]!.levels[lvl]!;
     const tf = lvl === 1 && res.tfAdjustment[c] ? res.tfAdjustment[c]![cmp.codes[a]!]! : 0;
-    const e: ExplainedComparison = { comparison: cmp.name, column: cmp.column, level: mc.label, m: mc.m, u: mc.u, weight: mc.weight, tfAdjustment: tf };
+    const e: ExplainedComparison = {
+      comparison: cmp.name,
+      column: cmp.column,
+      level: mc.label,
+      m: mc.m,
+      u: mc.u,
+      weight: mc.weight,
+      tfAdjustment: tf,
+    };
     if (opts.includeValues) {
       const va = cmp.codes[a]!;
       const vb = cmp.codes[b]!;
@@ -72,7 +80,12 @@ export function explainPair(res: LinkResult, p: number, opts: { includeValues?: 
     comparisons,
     matchWeight: res.pairs.weight[p]!,
     matchProbability: res.pairs.probability[p]!,
-    veto: res.pairs.vetoed[p] === 255 ? 'known different people' : res.pairs.vetoed[p] ? (res.model.scoring.vetoes[res.pairs.vetoed[p]! - 1]?.name ?? null) : null,
+    veto:
+      res.pairs.vetoed[p] === 255
+        ? 'known different people'
+        : res.pairs.vetoed[p]
+          ? (res.model.scoring.vetoes[res.pairs.vetoed[p]! - 1]?.name ?? null)
+          : null,
     cumulative,
   };
 }

@@ -70,7 +70,8 @@ function heirsOf(shared: ReadonlyArray<Map<string, number>>, smallest: readonly 
       if (l) l.push(g);
       else parts.set(p, [g]);
       const h = heir.get(p);
-      if (h === undefined || n > shared[h]!.get(p)! || (n === shared[h]!.get(p)! && smallest[g]! < smallest[h]!)) heir.set(p, g);
+      if (h === undefined || n > shared[h]!.get(p)! || (n === shared[h]!.get(p)! && smallest[g]! < smallest[h]!))
+        heir.set(p, g);
     }
   });
   return { heir, parts };
@@ -81,7 +82,12 @@ function heirsOf(shared: ReadonlyArray<Map<string, number>>, smallest: readonly 
  * a first run, so a first run's ids are what they were before ids carried over; else the as-at date, then a counter
  * on a clash with an id already used).
  */
-export function carryOverIds(groups: ReadonlyArray<readonly string[]>, prev: Previous | null, asAt: string, mint: (group: number, salt: string | null) => string): CarryOverResult {
+export function carryOverIds(
+  groups: ReadonlyArray<readonly string[]>,
+  prev: Previous | null,
+  asAt: string,
+  mint: (group: number, salt: string | null) => string,
+): CarryOverResult {
   const previous: Previous = prev ?? { idOf: new Map(), since: new Map() };
   const { smallest, shared } = overlaps(groups, previous);
   const { heir, parts } = heirsOf(shared, smallest);
@@ -99,7 +105,10 @@ export function carryOverIds(groups: ReadonlyArray<readonly string[]>, prev: Pre
   });
   for (const id of ids) if (id !== undefined) used.add(id);
   // the rest get new ids
-  const order = groups.map((_, g) => g).filter((g) => ids[g] === undefined).sort((a, b) => cmp(smallest[a]!, smallest[b]!));
+  const order = groups
+    .map((_, g) => g)
+    .filter((g) => ids[g] === undefined)
+    .sort((a, b) => cmp(smallest[a]!, smallest[b]!));
   for (const g of order) {
     let id = mint(g, prev ? asAt : null);
     for (let k = 1; used.has(id); k++) id = mint(g, `${asAt}#${k}`);
@@ -110,7 +119,14 @@ export function carryOverIds(groups: ReadonlyArray<readonly string[]>, prev: Pre
   return { ids, ...lineageOf(ids, since, shared, heir, parts, previous) };
 }
 
-function lineageOf(ids: readonly string[], since: readonly string[], shared: ReadonlyArray<Map<string, number>>, heir: Map<string, number>, parts: Map<string, number[]>, prev: Previous): Omit<CarryOverResult, 'ids'> {
+function lineageOf(
+  ids: readonly string[],
+  since: readonly string[],
+  shared: ReadonlyArray<Map<string, number>>,
+  heir: Map<string, number>,
+  parts: Map<string, number[]>,
+  prev: Previous,
+): Omit<CarryOverResult, 'ids'> {
   const counts = { kept: 0, new: 0, merges: 0, splits: 0, split_parts: 0, retired: 0 };
   const lineage: LineageRow[] = [];
   const partIds = (p: string) => (parts.get(p) ?? []).map((g) => ids[g]!).sort(cmp);

@@ -29,33 +29,38 @@ export function workerExecutor(workers: number): ShardExecutor {
     ensure(input);
     const results: T[] = new Array(tasks.length);
     let nextTask = 0;
-    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`shard worker failed: ${err.message}`));
-      const pump = () => {
-        if (nextTask >= tasks.length) {
-          w.off('message', onMessage);
-          w.off('error', onError);
-          resolve();
-          return;
-        }
-        const id = nextTask++;
-        w.postMessage({ ...tasks[id], id });
-      };
-      const onMessage = (msg: { id: number; result?: T; error?: string }) => {
-        if (msg.error !== undefined) {
-          w.off('message', onMessage);
-          w.off('error', onError);
-          reject(new Error(msg.error));
-          return;
-        }
-        results[msg.id] = msg.result as T;
-        onDone?.(msg.result as T);
-        pump();
-      };
-      w.on('message', onMessage);
-      w.on('error', onError);
-      pump();
-    })));
+    await Promise.all(
+      pool.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const onError = (err: Error) => reject(new Error(`shard worker failed: ${err.message}`));
+            const pump = () => {
+              if (nextTask >= tasks.length) {
+                w.off('message', onMessage);
+                w.off('error', onError);
+                resolve();
+                return;
+              }
+              const id = nextTask++;
+              w.postMessage({ ...tasks[id], id });
+            };
+            const onMessage = (msg: { id: number; result?: T; error?: string }) => {
+              if (msg.error !== undefined) {
+                w.off('message', onMessage);
+                w.off('error', onError);
+                reject(new Error(msg.error));
+                return;
+              }
+              results[msg.id] = msg.result as T;
+              onDone?.(msg.result as T);
+              pump();
+            };
+            w.on('message', onMessage);
+            w.on('error', onError);
+            pump();
+          }),
+      ),
+    );
     return results;
   };
 
@@ -65,7 +70,10 @@ export function workerExecutor(workers: number): ShardExecutor {
       return runAll<ShardPairs>(input, tasks, (r) => onShardDone(r.count));
     },
     sampleU(input, tasks) {
-      return runAll<number[][]>(input, tasks.map((t) => ({ type: 'u', ...t })));
+      return runAll<number[][]>(
+        input,
+        tasks.map((t) => ({ type: 'u', ...t })),
+      );
     },
     async close() {
       await Promise.all(pool.map((w) => w.terminate()));
@@ -101,7 +109,10 @@ export function shardPool(workers: number, opts: { minRecords?: number } = {}): 
       const input = await load();
       if (pool.length === 0) {
         pool = Array.from({ length: workers }, () => new Worker(url, { execArgv: ['--import', 'tsx'] }));
-        for (const w of pool) { w.unref(); idle.push(w); }
+        for (const w of pool) {
+          w.unref();
+          idle.push(w);
+        }
       }
       for (const w of pool) w.postMessage({ type: 'init', input });
     })();
@@ -126,7 +137,10 @@ export function shardPool(workers: number, opts: { minRecords?: number } = {}): 
       try {
         return await new Promise<ShardPairs>((resolve, reject) => {
           const id = nextId++;
-          const onError = (err: Error) => { w.off('message', onMessage); reject(new Error(`shard worker failed: ${err.message}`)); };
+          const onError = (err: Error) => {
+            w.off('message', onMessage);
+            reject(new Error(`shard worker failed: ${err.message}`));
+          };
           const onMessage = (msg: { id: number; result?: ShardPairs; error?: string }) => {
             if (msg.id !== id) return;
             w.off('message', onMessage);

@@ -58,7 +58,21 @@ export function recordIdOf(source: string, feed: string, sourcePersonRef: string
 }
 
 /** What one person is to another in a relationship record (curated relationships.relationship). */
-export const RELATIONSHIP_TYPES = ['mother', 'father', 'carer', 'step_parent', 'grandparent', 'sibling', 'other'] as const;
+export const RELATIONSHIP_TYPES = [
+  'mother',
+  'father',
+  'carer',
+  'step_parent',
+  'grandparent',
+  'sibling',
+  'other',
+] as const;
 export type RelationshipType = (typeof RELATIONSHIP_TYPES)[number];
 /** The relationships that make `from` a parent figure of `to` (older than them, in their family as a parent). */
-export const PARENT_LIKE_RELATIONSHIPS: ReadonlySet<RelationshipType> = new Set(['mother', 'father', 'step_parent', 'grandparent', 'carer']);
+export const PARENT_LIKE_RELATIONSHIPS: ReadonlySet<RelationshipType> = new Set([
+  'mother',
+  'father',
+  'step_parent',
+  'grandparent',
+  'carer',
+]);

@@ -5,7 +5,16 @@
 import { z } from 'zod';
 import { issuesText } from '../models/zod-issues.ts';
 
-export const COMPARISON_TYPES = ['exact', 'levenshtein', 'jaro_winkler', 'name', 'date', 'postcode_uk', 'identifier', 'string'] as const;
+export const COMPARISON_TYPES = [
+  'exact',
+  'levenshtein',
+  'jaro_winkler',
+  'name',
+  'date',
+  'postcode_uk',
+  'identifier',
+  'string',
+] as const;
 export type ComparisonType = (typeof COMPARISON_TYPES)[number];
 
 const probability = z.number().gt(0).lt(1);
@@ -13,7 +22,9 @@ const probability = z.number().gt(0).lt(1);
 export const comparisonSchema = z.strictObject({
   /** The column compared (after trimming the header). */
   column: z.string().trim().min(1),
-  type: z.enum(COMPARISON_TYPES, { error: (i) => `unknown comparison type ${JSON.stringify(i.input)}: expected one of ${COMPARISON_TYPES.join(', ')}` }),
+  type: z.enum(COMPARISON_TYPES, {
+    error: (i) => `unknown comparison type ${JSON.stringify(i.input)}: expected one of ${COMPARISON_TYPES.join(', ')}`,
+  }),
   /** Name in the model and explanations; defaults to the column. */
   name: z.string().trim().min(1).optional(),
   /** date: how the column is written, e.g. "yyyyMMdd", "dd/MM/yyyy"; default: YYYY-MM-DD (yyyyMMdd also accepted). */
@@ -55,38 +66,46 @@ export const linkSettingsSchema = z.strictObject({
    * twins (forename completely different, same date of birth). Keys are comparison names; values level
    * kinds or labels (e.g. "else", "exact"). A vetoed pair keeps its weight but is never accepted.
    */
-  vetoRules: z.array(z.strictObject({
-    name: z.string().min(1),
-    when: z.record(z.string(), z.array(z.string()).min(1)),
-    /** The veto does not hold when any of these comparisons is at one of these levels (e.g. the NHS numbers agree). */
-    unless: z.record(z.string(), z.array(z.string()).min(1)).optional(),
-  })).default([]),
+  vetoRules: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        when: z.record(z.string(), z.array(z.string()).min(1)),
+        /** The veto does not hold when any of these comparisons is at one of these levels (e.g. the NHS numbers agree). */
+        unless: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+      }),
+    )
+    .default([]),
   /** Refuse to run when one blocking rule would produce more than this many candidate pairs. */
   maxPairsPerRule: z.int().positive().default(100_000_000),
   /** Seeded random sampling of record pairs for u. */
   uSamplePairs: z.int().positive().default(1_000_000),
   seed: z.int().default(42),
-  em: z.strictObject({
-    maxIterations: z.int().positive().default(25),
-    tolerance: z.number().positive().default(1e-4),
-    /** Blocking rules whose pairs train m (one EM session each); default: the blocking rules. Indexes into blockingRules. */
-    sessions: z.array(z.int().min(0)).optional(),
-  }).default({ maxIterations: 25, tolerance: 1e-4 }),
+  em: z
+    .strictObject({
+      maxIterations: z.int().positive().default(25),
+      tolerance: z.number().positive().default(1e-4),
+      /** Blocking rules whose pairs train m (one EM session each); default: the blocking rules. Indexes into blockingRules. */
+      sessions: z.array(z.int().min(0)).optional(),
+    })
+    .default({ maxIterations: 25, tolerance: 1e-4 }),
   /** m from clerical labels (CSV with unique_id_l, unique_id_r, clerical_match_score) instead of EM; path relative to the settings file. */
   labelledPairs: z.string().optional(),
-  clustering: z.strictObject({
-    /** Columns holding strong identifiers (tokens): clusters with different values are never merged. */
-    strongIdentifiers: z.array(z.string().trim().min(1)).default([]),
-    /** A merge of clusters (more than two records) resting on a single link needs at least this probability. */
-    singleLinkMinProbability: probability.default(0.99),
-    /** Links of a record without a strong identifier to holders of two different ones, within this many bits, are refused (0 = off). */
-    ambiguityMarginWeight: z.number().min(0).default(0),
-    /**
-     * With relationships saying one record is a parent or carer of another (the caller's `olderThan` pairs):
-     * the parent's person must be born at least minGapYears before the child's person, by this date column.
-     */
-    ageOrder: z.strictObject({ column: z.string().trim().min(1), minGapYears: z.number().min(0) }).optional(),
-  }).default({ strongIdentifiers: [], singleLinkMinProbability: 0.99, ambiguityMarginWeight: 0 }),
+  clustering: z
+    .strictObject({
+      /** Columns holding strong identifiers (tokens): clusters with different values are never merged. */
+      strongIdentifiers: z.array(z.string().trim().min(1)).default([]),
+      /** A merge of clusters (more than two records) resting on a single link needs at least this probability. */
+      singleLinkMinProbability: probability.default(0.99),
+      /** Links of a record without a strong identifier to holders of two different ones, within this many bits, are refused (0 = off). */
+      ambiguityMarginWeight: z.number().min(0).default(0),
+      /**
+       * With relationships saying one record is a parent or carer of another (the caller's `olderThan` pairs):
+       * the parent's person must be born at least minGapYears before the child's person, by this date column.
+       */
+      ageOrder: z.strictObject({ column: z.string().trim().min(1), minGapYears: z.number().min(0) }).optional(),
+    })
+    .default({ strongIdentifiers: [], singleLinkMinProbability: 0.99, ambiguityMarginWeight: 0 }),
   /** Worker threads for scoring shards (0 = in-process); default: one per core, at most 4. */
   workers: z.int().min(0).optional(),
   /** Blocking-key shards (the unit of parallel work: a worker thread locally, a Lambda of a Distributed Map in AWS): at least this many ... */

@@ -28,11 +28,23 @@ export function encodeShardInput(header: ShardPlanHeader, input: ShardInput): Bu
   return serialize({ format: INPUT_FORMAT, ...header, input });
 }
 
-export function decodeShardInput(bytes: Buffer, expect: { planId: string }, origin: string): ShardPlanHeader & { input: ShardInput } {
-  const v = decodeOrThrow(bytes, origin) as { format?: unknown; planId?: unknown; shardCount?: unknown; input?: ShardInput };
-  if (v.format !== INPUT_FORMAT) throw new Error(`${origin}: not a shard input (format ${String(v.format)}, expected ${INPUT_FORMAT})`);
-  if (v.planId !== expect.planId) throw new Error(`${origin}: shard input of plan ${String(v.planId)}, not of ${expect.planId}`);
-  if (typeof v.shardCount !== 'number' || !v.input) throw new Error(`${origin}: shard input has no shard count or input`);
+export function decodeShardInput(
+  bytes: Buffer,
+  expect: { planId: string },
+  origin: string,
+): ShardPlanHeader & { input: ShardInput } {
+  const v = decodeOrThrow(bytes, origin) as {
+    format?: unknown;
+    planId?: unknown;
+    shardCount?: unknown;
+    input?: ShardInput;
+  };
+  if (v.format !== INPUT_FORMAT)
+    throw new Error(`${origin}: not a shard input (format ${String(v.format)}, expected ${INPUT_FORMAT})`);
+  if (v.planId !== expect.planId)
+    throw new Error(`${origin}: shard input of plan ${String(v.planId)}, not of ${expect.planId}`);
+  if (typeof v.shardCount !== 'number' || !v.input)
+    throw new Error(`${origin}: shard input has no shard count or input`);
   return { planId: v.planId, shardCount: v.shardCount, input: v.input };
 }
 
@@ -40,15 +52,30 @@ export function encodeShardPairs(header: ShardPlanHeader & { shard: number }, pa
   return serialize({ format: PAIRS_FORMAT, ...header, pairs });
 }
 
-export function decodeShardPairs(bytes: Buffer, expect: ShardPlanHeader & { shard: number }, origin: string): ShardPairs {
-  const v = decodeOrThrow(bytes, origin) as { format?: unknown; planId?: unknown; shardCount?: unknown; shard?: unknown; pairs?: ShardPairs };
-  if (v.format !== PAIRS_FORMAT) throw new Error(`${origin}: not shard pairs (format ${String(v.format)}, expected ${PAIRS_FORMAT})`);
-  if (v.planId !== expect.planId) throw new Error(`${origin}: shard pairs of plan ${String(v.planId)}, not of ${expect.planId}`);
+export function decodeShardPairs(
+  bytes: Buffer,
+  expect: ShardPlanHeader & { shard: number },
+  origin: string,
+): ShardPairs {
+  const v = decodeOrThrow(bytes, origin) as {
+    format?: unknown;
+    planId?: unknown;
+    shardCount?: unknown;
+    shard?: unknown;
+    pairs?: ShardPairs;
+  };
+  if (v.format !== PAIRS_FORMAT)
+    throw new Error(`${origin}: not shard pairs (format ${String(v.format)}, expected ${PAIRS_FORMAT})`);
+  if (v.planId !== expect.planId)
+    throw new Error(`${origin}: shard pairs of plan ${String(v.planId)}, not of ${expect.planId}`);
   if (v.shardCount !== expect.shardCount || v.shard !== expect.shard) {
-    throw new Error(`${origin}: shard ${String(v.shard)} of ${String(v.shardCount)}, expected shard ${expect.shard} of ${expect.shardCount}`);
+    throw new Error(
+      `${origin}: shard ${String(v.shard)} of ${String(v.shardCount)}, expected shard ${expect.shard} of ${expect.shardCount}`,
+    );
   }
   const p = v.pairs;
-  if (!p || p.l.length !== p.count || p.r.length !== p.count || p.mask.length !== p.count) throw new Error(`${origin}: shard pairs are incomplete`);
+  if (!p || p.l.length !== p.count || p.r.length !== p.count || p.mask.length !== p.count)
+    throw new Error(`${origin}: shard pairs are incomplete`);
   return p;
 }
 
@@ -61,13 +88,30 @@ export function encodeLinkInput(header: ShardPlanHeader & { settingsKey: string 
   return serialize({ format: LINK_FORMAT, ...header, link });
 }
 
-export function decodeLinkInput(bytes: Buffer, expect: ShardPlanHeader & { settingsKey: string }, origin: string): LinkInput {
-  const v = decodeOrThrow(bytes, origin) as { format?: unknown; planId?: unknown; shardCount?: unknown; settingsKey?: unknown; link?: LinkInput };
-  if (v.format !== LINK_FORMAT) throw new Error(`${origin}: not a link input (format ${String(v.format)}, expected ${LINK_FORMAT})`);
-  if (v.planId !== expect.planId) throw new Error(`${origin}: link input of plan ${String(v.planId)}, not of ${expect.planId}`);
-  if (v.shardCount !== expect.shardCount) throw new Error(`${origin}: link input for ${String(v.shardCount)} shards, the plan has ${expect.shardCount}`);
-  if (v.settingsKey !== expect.settingsKey) throw new Error(`${origin}: link input prepared with other linkage settings than this link phase's: run the plan phase again`);
-  if (!v.link || !v.link.table || !Array.isArray(v.link.keys) || !Array.isArray(v.link.comparisons)) throw new Error(`${origin}: link input is incomplete`);
+export function decodeLinkInput(
+  bytes: Buffer,
+  expect: ShardPlanHeader & { settingsKey: string },
+  origin: string,
+): LinkInput {
+  const v = decodeOrThrow(bytes, origin) as {
+    format?: unknown;
+    planId?: unknown;
+    shardCount?: unknown;
+    settingsKey?: unknown;
+    link?: LinkInput;
+  };
+  if (v.format !== LINK_FORMAT)
+    throw new Error(`${origin}: not a link input (format ${String(v.format)}, expected ${LINK_FORMAT})`);
+  if (v.planId !== expect.planId)
+    throw new Error(`${origin}: link input of plan ${String(v.planId)}, not of ${expect.planId}`);
+  if (v.shardCount !== expect.shardCount)
+    throw new Error(`${origin}: link input for ${String(v.shardCount)} shards, the plan has ${expect.shardCount}`);
+  if (v.settingsKey !== expect.settingsKey)
+    throw new Error(
+      `${origin}: link input prepared with other linkage settings than this link phase's: run the plan phase again`,
+    );
+  if (!v.link || !v.link.table || !Array.isArray(v.link.keys) || !Array.isArray(v.link.comparisons))
+    throw new Error(`${origin}: link input is incomplete`);
   return v.link;
 }
 

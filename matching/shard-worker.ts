@@ -23,7 +23,12 @@ parentPort!.on('message', (msg: Msg) => {
     if (!input) throw new Error('shard worker: task before init');
     if (msg.type === 'shard') {
       const res = enumerateShard(input, msg.shard, msg.shardCount);
-      parentPort!.postMessage({ id: msg.id, result: res }, [res.l.buffer as ArrayBuffer, res.r.buffer as ArrayBuffer, res.mask.buffer as ArrayBuffer, res.gamma.buffer as ArrayBuffer]);
+      parentPort!.postMessage({ id: msg.id, result: res }, [
+        res.l.buffer as ArrayBuffer,
+        res.r.buffer as ArrayBuffer,
+        res.mask.buffer as ArrayBuffer,
+        res.gamma.buffer as ArrayBuffer,
+      ]);
     } else {
       parentPort!.postMessage({ id: msg.id, result: runUTask(input, msg) });
     }

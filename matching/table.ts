@@ -39,7 +39,12 @@ export function rowCount(ds: InputDataset): number {
  * Interns `columns` of every dataset into one table (records in dataset order, then row order).
  * Values are trimmed; blank becomes null; `normalisers` map a column to its canonical form.
  */
-export function buildTable(datasets: InputDataset[], idColumn: string, columns: string[], normalisers: Map<string, Normaliser>): LinkTable {
+export function buildTable(
+  datasets: InputDataset[],
+  idColumn: string,
+  columns: string[],
+  normalisers: Map<string, Normaliser>,
+): LinkTable {
   if (datasets.length > 255) throw new Error('at most 255 input datasets');
   for (const ds of datasets) {
     for (const c of [idColumn, ...columns]) {
@@ -59,7 +64,8 @@ export function buildTable(datasets: InputDataset[], idColumn: string, columns: 
     for (let i = 0; i < col.length; i++) {
       const id = (col[i] ?? '').trim();
       if (id === '') throw new Error(`${ds.name}: row ${i + 2}: the unique id column "${idColumn}" is blank`);
-      if (seen.has(id)) throw new Error(`${ds.name}: row ${i + 2}: unique id "${id}" in column "${idColumn}" is repeated`);
+      if (seen.has(id))
+        throw new Error(`${ds.name}: row ${i + 2}: unique id "${id}" in column "${idColumn}" is repeated`);
       seen.add(id);
       ids[at] = id;
       source[at++] = d;

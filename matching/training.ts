@@ -23,7 +23,15 @@ export function totalPairs(n: number, source: Uint8Array, sourceCount: number, l
 }
 
 /** Level counts (per comparison) over `pairs` seeded random record pairs: one u-sampling task. */
-export function sampleUCounts(comparisons: PreparedComparison[], n: number, source: Uint8Array, sourceCount: number, linkType: LinkType, pairs: number, seed: number): number[][] {
+export function sampleUCounts(
+  comparisons: PreparedComparison[],
+  n: number,
+  source: Uint8Array,
+  sourceCount: number,
+  linkType: LinkType,
+  pairs: number,
+  seed: number,
+): number[][] {
   const comparators = comparisons.map((c) => makeRecordComparator(c, false));
   const counts = comparisons.map((c) => new Float64Array(c.levels.length));
   const C = comparisons.length;
@@ -43,7 +51,13 @@ export function sampleUCounts(comparisons: PreparedComparison[], n: number, sour
 }
 
 /** Level counts over every record pair (small inputs: exact u). */
-export function allPairsUCounts(comparisons: PreparedComparison[], n: number, source: Uint8Array, sourceCount: number, linkType: LinkType): number[][] {
+export function allPairsUCounts(
+  comparisons: PreparedComparison[],
+  n: number,
+  source: Uint8Array,
+  sourceCount: number,
+  linkType: LinkType,
+): number[][] {
   const comparators = comparisons.map((c) => makeRecordComparator(c));
   const counts = comparisons.map((c) => new Float64Array(c.levels.length));
   const C = comparisons.length;
@@ -76,8 +90,8 @@ export function exactU(p: PreparedComparison, source: Uint8Array, sourceCount: n
   let same = 0;
   let all: number;
   if (!crossOnly) {
-    for (let v = 0; v < p.values.length; v++) same += cnt[v]! * (cnt[v]! - 1) / 2;
-    all = nonNull[0]! * (nonNull[0]! - 1) / 2;
+    for (let v = 0; v < p.values.length; v++) same += (cnt[v]! * (cnt[v]! - 1)) / 2;
+    all = (nonNull[0]! * (nonNull[0]! - 1)) / 2;
   } else {
     for (let v = 0; v < p.values.length; v++) {
       let sum = 0;
@@ -127,7 +141,13 @@ export interface Patterns {
 }
 
 /** Counts of comparison vectors among pairs, per session (session s = pairs whose mask has bit sessionRules[s]; the last column = all pairs). */
-export function patternCounts(gamma: Uint8Array, mask: Uint16Array, count: number, C: number, sessionRules: number[]): Patterns {
+export function patternCounts(
+  gamma: Uint8Array,
+  mask: Uint16Array,
+  count: number,
+  C: number,
+  sessionRules: number[],
+): Patterns {
   const S = sessionRules.length + 1;
   const index = new Map<number, number>();
   const pg: number[] = [];
@@ -174,7 +194,15 @@ export interface EmOptions {
   tolerance: number;
 }
 
-function posterior(pat: Patterns, p: number, C: number, active: boolean[], m: number[][], u: number[][], logitLambda: number): number {
+function posterior(
+  pat: Patterns,
+  p: number,
+  C: number,
+  active: boolean[],
+  m: number[][],
+  u: number[][],
+  logitLambda: number,
+): number {
   let w = logitLambda;
   for (let c = 0; c < C; c++) {
     if (!active[c]) continue;
@@ -186,7 +214,16 @@ function posterior(pat: Patterns, p: number, C: number, active: boolean[], m: nu
 }
 
 /** One EM session over the pattern counts in column `s`; updates m in place for active comparisons. */
-export function runEm(pat: Patterns, s: number, C: number, active: boolean[], m: number[][], u: number[][], opts: EmOptions, lambda0 = 0.3): { iterations: EmIteration[]; converged: boolean; lambda: number; pairs: number } {
+export function runEm(
+  pat: Patterns,
+  s: number,
+  C: number,
+  active: boolean[],
+  m: number[][],
+  u: number[][],
+  opts: EmOptions,
+  lambda0 = 0.3,
+): { iterations: EmIteration[]; converged: boolean; lambda: number; pairs: number } {
   let lambda = lambda0;
   const iterations: EmIteration[] = [];
   let converged = false;
@@ -230,7 +267,14 @@ export function runEm(pat: Patterns, s: number, C: number, active: boolean[], m:
 }
 
 /** Expected share of matches among the pairs in session column s, with m and u fixed (EM on lambda only). */
-export function estimateLambda(pat: Patterns, s: number, C: number, m: number[][], u: number[][], iterations = 50): { lambda: number; pairs: number } {
+export function estimateLambda(
+  pat: Patterns,
+  s: number,
+  C: number,
+  m: number[][],
+  u: number[][],
+  iterations = 50,
+): { lambda: number; pairs: number } {
   const active = new Array<boolean>(C).fill(true);
   let lambda = 0.1;
   let pairs = 0;
@@ -262,7 +306,8 @@ export function mFromLabels(comparisons: PreparedComparison[], matches: Array<[n
     let nonNull = 0;
     for (let l = 1; l < cnt.length; l++) nonNull += cnt[l]!;
     const out = new Array<number>(cnt.length).fill(0);
-    for (let l = 1; l < cnt.length; l++) out[l] = nonNull === 0 ? 1 / (cnt.length - 1) : Math.max(cnt[l]!, 0.5) / (nonNull + 0.5);
+    for (let l = 1; l < cnt.length; l++)
+      out[l] = nonNull === 0 ? 1 / (cnt.length - 1) : Math.max(cnt[l]!, 0.5) / (nonNull + 0.5);
     return out;
   });
 }

@@ -4,7 +4,22 @@
  */
 import { ageInYears } from './dates.ts';
 
-export const AGE_BANDS = ['0', '1', '2-4', '5-10', '11-15', '16-17', '18-19', '20-24', '25-34', '35-44', '45-54', '55-64', '65+', 'unknown'] as const;
+export const AGE_BANDS = [
+  '0',
+  '1',
+  '2-4',
+  '5-10',
+  '11-15',
+  '16-17',
+  '18-19',
+  '20-24',
+  '25-34',
+  '35-44',
+  '45-54',
+  '55-64',
+  '65+',
+  'unknown',
+] as const;
 export type AgeBand = (typeof AGE_BANDS)[number];
 
 export function ageBandOf(age: number | null): AgeBand {

@@ -30,14 +30,26 @@ export interface BackTestResult {
   windowMonths: number;
   /** Families excluded because they were already open to statutory services at the earlier date. */
   alreadyStatutory: number;
-  byTier: Array<{ tier: string; later: Proportion; lift: { value: number | null; low: number | null; high: number | null } }>;
+  byTier: Array<{
+    tier: string;
+    later: Proportion;
+    lift: { value: number | null; low: number | null; high: number | null };
+  }>;
   listed: Proportion;
   notListed: Proportion;
   precision: Proportion;
   recall: Proportion;
   lift: { value: number | null; low: number | null; high: number | null };
   betterThanChance: boolean;
-  breakdowns: Record<string, Array<{ group: string; listed: Proportion; notListed: Proportion; lift: { value: number | null; low: number | null; high: number | null } }>>;
+  breakdowns: Record<
+    string,
+    Array<{
+      group: string;
+      listed: Proportion;
+      notListed: Proportion;
+      lift: { value: number | null; low: number | null; high: number | null };
+    }>
+  >;
 }
 
 const Z = 1.959964;
@@ -57,17 +69,28 @@ export function lift(a: Proportion, b: Proportion): { value: number | null; low:
   if (a.n === 0 || b.n === 0) return { value: null, low: null, high: null };
   const zero = a.k === 0 || b.k === 0;
   const [ka, na, kb, nb] = zero ? [a.k + 0.5, a.n + 0.5, b.k + 0.5, b.n + 0.5] : [a.k, a.n, b.k, b.n];
-  const value = (ka / na) / (kb / nb);
+  const value = ka / na / (kb / nb);
   const se = Math.sqrt(1 / ka - 1 / na + 1 / kb - 1 / nb);
   return { value, low: value * Math.exp(-Z * se), high: value * Math.exp(Z * se) };
 }
 
 /** Whether a family had a statutory episode start in (from, from + window]. */
-function later(f: BackTestFamily, starts: ReadonlyMap<string, readonly string[]>, from: string, until: string): boolean {
+function later(
+  f: BackTestFamily,
+  starts: ReadonlyMap<string, readonly string[]>,
+  from: string,
+  until: string,
+): boolean {
   return f.personIds.some((p) => (starts.get(p) ?? []).some((d) => d > from && d <= until));
 }
 
-export function backTest(families: readonly BackTestFamily[], starts: ReadonlyMap<string, readonly string[]>, from: string, windowMonths: number, tiers: readonly string[]): BackTestResult {
+export function backTest(
+  families: readonly BackTestFamily[],
+  starts: ReadonlyMap<string, readonly string[]>,
+  from: string,
+  windowMonths: number,
+  tiers: readonly string[],
+): BackTestResult {
   const until = addMonths(from, windowMonths);
   const eligible = families.filter((f) => !f.openToStatutory);
   const hit = new Map(eligible.map((f) => [f.familyId, later(f, starts, from, until)]));
@@ -89,13 +112,15 @@ export function backTest(families: readonly BackTestFamily[], starts: ReadonlyMa
     });
   }
   return {
-    from, windowMonths,
+    from,
+    windowMonths,
     alreadyStatutory: families.length - eligible.length,
     byTier: tiers.map((tier) => {
       const p = count(eligible.filter((f) => f.tier === tier));
       return { tier, later: p, lift: lift(p, notListed) };
     }),
-    listed, notListed,
+    listed,
+    notListed,
     precision: listed,
     recall: wilson(listed.k, all),
     lift: overall,

@@ -12,15 +12,18 @@
  */
 import { z } from 'zod';
 
-export const disclosureSettingsSchema = z.object({
-  /** Counts from suppressMin to suppressMax inclusive are suppressed (primary). */
-  suppressMin: z.number().int().min(0).default(1),
-  suppressMax: z.number().int().min(0).default(7),
-  /** Published counts are rounded to the nearest multiple of this (1 = no rounding). */
-  roundTo: z.number().int().positive().default(5),
-  /** Apply secondary suppression (complementary cells) so suppressed cells cannot be recovered from totals. */
-  secondary: z.boolean().default(true),
-}).strict().refine((s) => s.suppressMin <= s.suppressMax, 'suppressMin <= suppressMax');
+export const disclosureSettingsSchema = z
+  .object({
+    /** Counts from suppressMin to suppressMax inclusive are suppressed (primary). */
+    suppressMin: z.number().int().min(0).default(1),
+    suppressMax: z.number().int().min(0).default(7),
+    /** Published counts are rounded to the nearest multiple of this (1 = no rounding). */
+    roundTo: z.number().int().positive().default(5),
+    /** Apply secondary suppression (complementary cells) so suppressed cells cannot be recovered from totals. */
+    secondary: z.boolean().default(true),
+  })
+  .strict()
+  .refine((s) => s.suppressMin <= s.suppressMax, 'suppressMin <= suppressMax');
 export type DisclosureSettings = z.infer<typeof disclosureSettingsSchema>;
 export const DEFAULT_DISCLOSURE: DisclosureSettings = disclosureSettingsSchema.parse({});
 
@@ -59,7 +62,14 @@ export function roundCount(n: number, roundTo: number): number {
   return Math.round(n / roundTo) * roundTo;
 }
 
-interface Edge { r: number; c: number; u: number; v: number; value: number; total: boolean }
+interface Edge {
+  r: number;
+  c: number;
+  u: number;
+  v: number;
+  value: number;
+  total: boolean;
+}
 
 /**
  * Protects a table. The full grid is (R [+1 totals row]) x (C [+1 totals column]); counts must be whole and >= 0.
@@ -67,8 +77,11 @@ interface Edge { r: number; c: number; u: number; v: number; value: number; tota
 export function protectTable(input: TableInput, settings: DisclosureSettings = DEFAULT_DISCLOSURE): ProtectedTable {
   const R = input.rows.length;
   const C = input.cols.length;
-  if (input.counts.length !== R || input.counts.some((row) => row.length !== C)) throw new Error(`disclosure: counts must be ${R} x ${C}`);
-  for (const row of input.counts) for (const v of row) if (!Number.isInteger(v) || v < 0) throw new Error(`disclosure: counts are whole numbers >= 0 (got ${v})`);
+  if (input.counts.length !== R || input.counts.some((row) => row.length !== C))
+    throw new Error(`disclosure: counts must be ${R} x ${C}`);
+  for (const row of input.counts)
+    for (const v of row)
+      if (!Number.isInteger(v) || v < 0) throw new Error(`disclosure: counts are whole numbers >= 0 (got ${v})`);
   const nR = R + (input.colTotals ? 1 : 0);
   const nC = C + (input.rowTotals ? 1 : 0);
   // full grid of true values
@@ -92,10 +105,21 @@ export function protectTable(input: TableInput, settings: DisclosureSettings = D
     edgeAt.push([]);
     for (let c = 0; c < nC; c++) {
       edgeAt[r]!.push(edges.length);
-      edges.push({ r, c, u: input.rowTotals ? r : F, v: input.colTotals ? nR + c : F, value: full[r]![c]!, total: r >= R || c >= C });
+      edges.push({
+        r,
+        c,
+        u: input.rowTotals ? r : F,
+        v: input.colTotals ? nR + c : F,
+        value: full[r]![c]!,
+        total: r >= R || c >= C,
+      });
     }
   }
-  const state: Suppression[] = edges.map((e) => (e.value >= settings.suppressMin && e.value <= settings.suppressMax && !(e.value === 0 && settings.suppressMin > 0) ? 'primary' : null));
+  const state: Suppression[] = edges.map((e) =>
+    e.value >= settings.suppressMin && e.value <= settings.suppressMax && !(e.value === 0 && settings.suppressMin > 0)
+      ? 'primary'
+      : null,
+  );
 
   if (settings.secondary && (input.rowTotals || input.colTotals)) {
     for (let guard = 0; guard < edges.length + 1; guard++) {
@@ -105,7 +129,8 @@ export function protectTable(input: TableInput, settings: DisclosureSettings = D
       if (path === null) {
         // nothing can hide it (e.g. a 1 x 1 table): suppress the line totals too
         const e = edges[bridge]!;
-        for (let i = 0; i < edges.length; i++) if (state[i] === null && (edges[i]!.r === e.r || edges[i]!.c === e.c)) state[i] = 'secondary';
+        for (let i = 0; i < edges.length; i++)
+          if (state[i] === null && (edges[i]!.r === e.r || edges[i]!.c === e.c)) state[i] = 'secondary';
         continue;
       }
       for (const i of path) if (state[i] === null) state[i] = 'secondary';
@@ -114,7 +139,9 @@ export function protectTable(input: TableInput, settings: DisclosureSettings = D
 
   const pub = (i: number): PublishedCell => {
     const s = state[i] ?? null;
-    return s ? { value: null, suppressed: s } : { value: roundCount(edges[i]!.value, settings.roundTo), suppressed: null };
+    return s
+      ? { value: null, suppressed: s }
+      : { value: roundCount(edges[i]!.value, settings.roundTo), suppressed: null };
   };
   const cells: PublishedCell[][] = [];
   for (let r = 0; r < R; r++) cells.push(Array.from({ length: C }, (_, c) => pub(edgeAt[r]![c]!)));

@@ -29,7 +29,10 @@ export interface PostcodeLookup {
  * else `pcd`; the ward from `osward`. Rows without a ward (or with a pseudo-code such as "E99999999") are skipped.
  * `origin` names the file in errors.
  */
-export function buildPostcodeLookup(rows: Iterable<Record<string, string>>, origin = 'postcode directory'): PostcodeLookup {
+export function buildPostcodeLookup(
+  rows: Iterable<Record<string, string>>,
+  origin = 'postcode directory',
+): PostcodeLookup {
   const map = new Map<string, string>();
   let line = 1;
   let checkedHeader = false;
@@ -40,7 +43,9 @@ export function buildPostcodeLookup(rows: Iterable<Record<string, string>>, orig
       if (!('osward' in row) || !('pcds' in row || 'pcd2' in row || 'pcd' in row)) {
         // the columns are named only when they look like column names: a file without its header row has data (postcodes) there
         const cols = Object.keys(row);
-        throw new Error(`${origin}: not in the ONS Postcode Directory layout: needs columns pcds (or pcd2/pcd) and osward; ${looksLikeColumnNames(cols) ? `found ${cols.join(', ')}` : `the first line is not a header (${cols.length} fields, not shown: they may be data)`}`);
+        throw new Error(
+          `${origin}: not in the ONS Postcode Directory layout: needs columns pcds (or pcd2/pcd) and osward; ${looksLikeColumnNames(cols) ? `found ${cols.join(', ')}` : `the first line is not a header (${cols.length} fields, not shown: they may be data)`}`,
+        );
       }
     }
     const pc = normalisePostcode(row.pcds ?? row.pcd2 ?? row.pcd);
@@ -53,7 +58,7 @@ export function buildPostcodeLookup(rows: Iterable<Record<string, string>>, orig
     size: map.size,
     wardOf: (postcode) => {
       const n = normalisePostcode(postcode);
-      return n ? map.get(n) ?? null : null;
+      return n ? (map.get(n) ?? null) : null;
     },
   };
 }
@@ -64,7 +69,13 @@ export function buildPostcodeLookup(rows: Iterable<Record<string, string>>, orig
  *   { "localities": { "North": ["E05..."] } }
  *   { "E05...": "North" }  (a flat map)
  */
-const wardRef = z.union([z.string().min(1), z.object({ code: z.string().min(1) }).loose().transform((w) => w.code)]);
+const wardRef = z.union([
+  z.string().min(1),
+  z
+    .object({ code: z.string().min(1) })
+    .loose()
+    .transform((w) => w.code),
+]);
 const wardLocalityShapes = z.union([
   z.object({ localities: z.array(z.object({ name: z.string().min(1), wards: z.array(wardRef) }).loose()) }).loose(),
   z.object({ localities: z.record(z.string(), z.array(z.string().min(1))) }).loose(),
@@ -79,7 +90,10 @@ export interface LocalityMap {
 
 export function buildLocalityMap(raw: unknown, origin = 'ward-locality configuration'): LocalityMap {
   const parsed = wardLocalityShapes.safeParse(raw);
-  if (!parsed.success) throw new Error(`${origin}: expected {"localities": [{"name", "wards": [...]}]} or {"localities": {"<name>": [...]}} or {"<ward>": "<locality>"}`);
+  if (!parsed.success)
+    throw new Error(
+      `${origin}: expected {"localities": [{"name", "wards": [...]}]} or {"localities": {"<name>": [...]}} or {"<ward>": "<locality>"}`,
+    );
   const map = new Map<string, string>();
   const add = (ward: string, name: string) => {
     const prev = map.get(ward);
@@ -87,12 +101,15 @@ export function buildLocalityMap(raw: unknown, origin = 'ward-locality configura
     map.set(ward, name);
   };
   const v = parsed.data as Record<string, unknown>;
-  if (Array.isArray(v.localities)) for (const l of v.localities as Array<{ name: string; wards: string[] }>) for (const w of l.wards) add(w, l.name);
-  else if (v.localities && typeof v.localities === 'object') for (const [name, wards] of Object.entries(v.localities as Record<string, string[]>)) for (const w of wards) add(w, name);
+  if (Array.isArray(v.localities))
+    for (const l of v.localities as Array<{ name: string; wards: string[] }>) for (const w of l.wards) add(w, l.name);
+  else if (v.localities && typeof v.localities === 'object')
+    for (const [name, wards] of Object.entries(v.localities as Record<string, string[]>))
+      for (const w of wards) add(w, name);
   else for (const [w, name] of Object.entries(v as Record<string, string>)) if (!w.startsWith('_')) add(w, name);
   return {
     names: [...new Set(map.values())].sort(),
-    localityOfWard: (ward) => (ward ? map.get(ward) ?? null : null),
+    localityOfWard: (ward) => (ward ? (map.get(ward) ?? null) : null),
   };
 }
 
@@ -103,8 +120,18 @@ export interface LocalityAssignment {
   assigned: boolean;
 }
 
-export function assignLocality(postcode: string | null, lookup: PostcodeLookup, localities: LocalityMap, unassigned = 'Unassigned'): LocalityAssignment {
+export function assignLocality(
+  postcode: string | null,
+  lookup: PostcodeLookup,
+  localities: LocalityMap,
+  unassigned = 'Unassigned',
+): LocalityAssignment {
   const ward = lookup.wardOf(postcode);
   const locality = localities.localityOfWard(ward);
-  return { wardCode: ward, locality: locality ?? unassigned, postcodeDistrict: postcodeDistrict(postcode), assigned: locality !== null };
+  return {
+    wardCode: ward,
+    locality: locality ?? unassigned,
+    postcodeDistrict: postcodeDistrict(postcode),
+    assigned: locality !== null,
+  };
 }

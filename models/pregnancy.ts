@@ -15,14 +15,21 @@ export function maternityRowOf(f: Pick<Fact, 'source' | 'feed' | 'recordRef'>): 
 }
 
 /** The maternity rows with a birth on or before the as-at date. */
-export function deliveredRows(facts: Iterable<Pick<Fact, 'type' | 'date' | 'source' | 'feed' | 'recordRef'>>, asAt: string): Set<string> {
+export function deliveredRows(
+  facts: Iterable<Pick<Fact, 'type' | 'date' | 'source' | 'feed' | 'recordRef'>>,
+  asAt: string,
+): Set<string> {
   const out = new Set<string>();
   for (const f of facts) if (f.type === 'birth' && f.date <= asAt) out.add(maternityRowOf(f));
   return out;
 }
 
 /** Whether a maternity booking is a current pregnancy on the as-at date (`delivered`: deliveredRows of the same facts). */
-export function isCurrentPregnancy(booking: Pick<Fact, 'type' | 'date' | 'detail' | 'source' | 'feed' | 'recordRef'>, asAt: string, delivered: ReadonlySet<string>): boolean {
+export function isCurrentPregnancy(
+  booking: Pick<Fact, 'type' | 'date' | 'detail' | 'source' | 'feed' | 'recordRef'>,
+  asAt: string,
+  delivered: ReadonlySet<string>,
+): boolean {
   if (booking.type !== 'maternity_booking' || booking.date > asAt) return false;
   const edd = booking.detail.estimated_delivery_date ?? '';
   if (edd && edd < addDays(asAt, -OVERDUE_GRACE_DAYS)) return false;

@@ -18,7 +18,6 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-
 /**
  * The indicators, each with the feeds ("source/feed") that evidence it: one whose feeds were none received (or whose
  * source the partnership does not have, `stratify.sources`) is "not evidenced" in every table, never a count of 0.
@@ -26,27 +25,116 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
  * The household indicators read any primary member of the child's (or expectant mother's) family, and the mother.
  */
 export const START_WELL_INDICATORS = [
-  { id: 'late_booking', label: 'Late antenatal booking (13 weeks or later)', short: 'Late booking (13+ weeks)', applies: ['child', 'pregnancy'], feeds: ['health/maternity'] },
-  { id: 'smoking_at_delivery', label: 'Mother smoking at delivery', short: 'Smoking at delivery', applies: ['child'], feeds: ['health/maternity'] },
-  { id: 'low_birth_weight', label: 'Low birth weight (under 2,500 g)', short: 'Low birth weight', applies: ['child'], feeds: ['health/maternity'] },
-  { id: 'missed_new_birth', label: 'Missed new-birth review', short: 'Missed new-birth review', applies: ['child'], feeds: ['health/health_visiting'] },
-  { id: 'missed_6_8_week', label: 'Missed 6-8 week review', short: 'Missed 6-8 week review', applies: ['child'], feeds: ['health/health_visiting'] },
-  { id: 'missed_12_month', label: 'Missed 12-month review', short: 'Missed 12-month review', applies: ['child'], feeds: ['health/health_visiting'] },
-  { id: 'domestic_abuse_household', label: 'Domestic abuse in the household (12 months)', short: 'Domestic abuse', applies: ['child', 'pregnancy'], feeds: ['police/incidents', 'police/family_incidents'] },
-  { id: 'housing_need_household', label: 'Household homeless or in temporary accommodation (12 months)', short: 'Homeless or temporary home', applies: ['child', 'pregnancy'], feeds: ['housing/homelessness', 'housing/temporary_accommodation'] },
-  { id: 'workless_household', label: 'Workless household (out-of-work benefit)', short: 'Workless household', applies: ['child', 'pregnancy'], feeds: ['revenues_benefits/awards'] },
-  { id: 'parent_in_substance_treatment', label: 'Parent in drug or alcohol treatment (12 months)', short: 'Drug/alcohol treatment', applies: ['child', 'pregnancy'], feeds: ['drug_alcohol/treatment'] },
-  { id: 'parent_known_to_social_care', label: 'Parent known to social care', short: 'Parent known to social care', applies: ['child', 'pregnancy'], feeds: ['social_care/episodes'] },
-  { id: 'teenage_parent', label: 'Teenage parent (mother under 20)', short: 'Teenage parent', applies: ['child', 'pregnancy'], feeds: ['health/maternity'] },
-  { id: 'two_or_more', label: 'Two or more of the above (of those evidenced)', short: 'Two or more', applies: ['child', 'pregnancy'], feeds: [] },
-] as const satisfies ReadonlyArray<{ id: string; label: string; short: string; applies: readonly string[]; feeds: readonly string[] }>;
+  {
+    id: 'late_booking',
+    label: 'Late antenatal booking (13 weeks or later)',
+    short: 'Late booking (13+ weeks)',
+    applies: ['child', 'pregnancy'],
+    feeds: ['health/maternity'],
+  },
+  {
+    id: 'smoking_at_delivery',
+    label: 'Mother smoking at delivery',
+    short: 'Smoking at delivery',
+    applies: ['child'],
+    feeds: ['health/maternity'],
+  },
+  {
+    id: 'low_birth_weight',
+    label: 'Low birth weight (under 2,500 g)',
+    short: 'Low birth weight',
+    applies: ['child'],
+    feeds: ['health/maternity'],
+  },
+  {
+    id: 'missed_new_birth',
+    label: 'Missed new-birth review',
+    short: 'Missed new-birth review',
+    applies: ['child'],
+    feeds: ['health/health_visiting'],
+  },
+  {
+    id: 'missed_6_8_week',
+    label: 'Missed 6-8 week review',
+    short: 'Missed 6-8 week review',
+    applies: ['child'],
+    feeds: ['health/health_visiting'],
+  },
+  {
+    id: 'missed_12_month',
+    label: 'Missed 12-month review',
+    short: 'Missed 12-month review',
+    applies: ['child'],
+    feeds: ['health/health_visiting'],
+  },
+  {
+    id: 'domestic_abuse_household',
+    label: 'Domestic abuse in the household (12 months)',
+    short: 'Domestic abuse',
+    applies: ['child', 'pregnancy'],
+    feeds: ['police/incidents', 'police/family_incidents'],
+  },
+  {
+    id: 'housing_need_household',
+    label: 'Household homeless or in temporary accommodation (12 months)',
+    short: 'Homeless or temporary home',
+    applies: ['child', 'pregnancy'],
+    feeds: ['housing/homelessness', 'housing/temporary_accommodation'],
+  },
+  {
+    id: 'workless_household',
+    label: 'Workless household (out-of-work benefit)',
+    short: 'Workless household',
+    applies: ['child', 'pregnancy'],
+    feeds: ['revenues_benefits/awards'],
+  },
+  {
+    id: 'parent_in_substance_treatment',
+    label: 'Parent in drug or alcohol treatment (12 months)',
+    short: 'Drug/alcohol treatment',
+    applies: ['child', 'pregnancy'],
+    feeds: ['drug_alcohol/treatment'],
+  },
+  {
+    id: 'parent_known_to_social_care',
+    label: 'Parent known to social care',
+    short: 'Parent known to social care',
+    applies: ['child', 'pregnancy'],
+    feeds: ['social_care/episodes'],
+  },
+  {
+    id: 'teenage_parent',
+    label: 'Teenage parent (mother under 20)',
+    short: 'Teenage parent',
+    applies: ['child', 'pregnancy'],
+    feeds: ['health/maternity'],
+  },
+  {
+    id: 'two_or_more',
+    label: 'Two or more of the above (of those evidenced)',
+    short: 'Two or more',
+    applies: ['child', 'pregnancy'],
+    feeds: [],
+  },
+] as const satisfies ReadonlyArray<{
+  id: string;
+  label: string;
+  short: string;
+  applies: readonly string[];
+  feeds: readonly string[];
+}>;
 export type StartWellIndicator = (typeof START_WELL_INDICATORS)[number]['id'];
 
 /** Indicator -> the feeds it reads, for each indicator none of whose feeds is available (`available`: received, source configured). */
 export type NotEvidenced = Partial<Record<StartWellIndicator, readonly string[]>>;
 
 export function indicatorsNotEvidenced(available: (feed: string) => boolean): NotEvidenced {
-  return Object.fromEntries(START_WELL_INDICATORS.filter((i) => i.feeds.length > 0 && !i.feeds.some(available)).map((i) => [i.id, [...i.feeds]]));
+  return Object.fromEntries(
+    START_WELL_INDICATORS.filter((i) => i.feeds.length > 0 && !i.feeds.some(available)).map((i) => [
+      i.id,
+      [...i.feeds],
+    ]),
+  );
 }
 
 export interface CohortMember {
@@ -102,29 +190,64 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
     }
   }
   const daWindow = addMonths(asAt, -12);
-  const household = (familyId: string | null) => (familyId ? input.familyMembers.get(familyId) ?? [] : []);
-  const householdDA = (familyId: string | null) => household(familyId).some((m) => (factsOf.get(m.personId) ?? []).some((f) =>
-    f.type === 'police_incident' && f.detail.incident_type === 'domestic_abuse' && ['victim', 'perpetrator', 'child_present'].includes(f.detail.role ?? '') && f.date > daWindow));
-  const memberFacts = (familyId: string | null, extra: string[], adultsOnly: boolean) => [
-    ...new Set([...household(familyId).filter((m) => !adultsOnly || !m.isChild).map((m) => m.personId), ...extra]),
-  ].flatMap((p) => factsOf.get(p) ?? []);
+  const household = (familyId: string | null) => (familyId ? (input.familyMembers.get(familyId) ?? []) : []);
+  const householdDA = (familyId: string | null) =>
+    household(familyId).some((m) =>
+      (factsOf.get(m.personId) ?? []).some(
+        (f) =>
+          f.type === 'police_incident' &&
+          f.detail.incident_type === 'domestic_abuse' &&
+          ['victim', 'perpetrator', 'child_present'].includes(f.detail.role ?? '') &&
+          f.date > daWindow,
+      ),
+    );
+  const memberFacts = (familyId: string | null, extra: string[], adultsOnly: boolean) =>
+    [
+      ...new Set([
+        ...household(familyId)
+          .filter((m) => !adultsOnly || !m.isChild)
+          .map((m) => m.personId),
+        ...extra,
+      ]),
+    ].flatMap((p) => factsOf.get(p) ?? []);
   // an episode that was open at some time in the 12 months to the as-at date
   const inYear = (f: PersonFact) => f.date > daWindow || f.endDate === null || f.endDate > daWindow;
-  const householdDomestic = (familyId: string | null, extra: string[]) => householdDA(familyId) || memberFacts(familyId, extra, false).some((f) =>
-    f.type === 'family_incident' && f.detail.category === 'non_crime_domestic' && f.date > daWindow);
-  const housingNeed = (familyId: string | null, extra: string[]) => memberFacts(familyId, extra, false).some((f) =>
-    (f.type === 'homelessness_application' && ['prevention', 'relief', 'main'].includes(f.detail.duty ?? '') && inYear(f)) || (f.type === 'temporary_accommodation' && inYear(f)));
-  const workless = (familyId: string | null, extra: string[]) => memberFacts(familyId, extra, true).some((f) =>
-    f.type === 'benefit_award' && f.detail.award === 'out_of_work_benefit' && (f.endDate === null || f.endDate > asAt));
-  const substance = (familyId: string | null, extra: string[]) => memberFacts(familyId, extra, true).some((f) =>
-    f.type === 'substance_treatment' && f.detail.service === 'adult' && inYear(f));
-  const parentKnown = (familyId: string | null, extra: string[]) => household(familyId).some((m) => !m.isChild && input.knownToSocialCare.has(m.personId)) || extra.some((p) => input.knownToSocialCare.has(p));
+  const householdDomestic = (familyId: string | null, extra: string[]) =>
+    householdDA(familyId) ||
+    memberFacts(familyId, extra, false).some(
+      (f) => f.type === 'family_incident' && f.detail.category === 'non_crime_domestic' && f.date > daWindow,
+    );
+  const housingNeed = (familyId: string | null, extra: string[]) =>
+    memberFacts(familyId, extra, false).some(
+      (f) =>
+        (f.type === 'homelessness_application' &&
+          ['prevention', 'relief', 'main'].includes(f.detail.duty ?? '') &&
+          inYear(f)) ||
+        (f.type === 'temporary_accommodation' && inYear(f)),
+    );
+  const workless = (familyId: string | null, extra: string[]) =>
+    memberFacts(familyId, extra, true).some(
+      (f) =>
+        f.type === 'benefit_award' &&
+        f.detail.award === 'out_of_work_benefit' &&
+        (f.endDate === null || f.endDate > asAt),
+    );
+  const substance = (familyId: string | null, extra: string[]) =>
+    memberFacts(familyId, extra, true).some(
+      (f) => f.type === 'substance_treatment' && f.detail.service === 'adult' && inYear(f),
+    );
+  const parentKnown = (familyId: string | null, extra: string[]) =>
+    household(familyId).some((m) => !m.isChild && input.knownToSocialCare.has(m.personId)) ||
+    extra.some((p) => input.knownToSocialCare.has(p));
   const teen = (motherId: string | undefined, at: string | undefined) => {
     const dob = motherId ? byId.get(motherId)?.dateOfBirth : null;
     return !!(dob && at && dob <= at && ageInYears(dob, at) < 20);
   };
-  const finish = (ind: Omit<Record<StartWellIndicator, boolean>, 'two_or_more'>): Record<StartWellIndicator, boolean> => ({
-    ...ind, two_or_more: Object.values(ind).filter(Boolean).length >= 2,
+  const finish = (
+    ind: Omit<Record<StartWellIndicator, boolean>, 'two_or_more'>,
+  ): Record<StartWellIndicator, boolean> => ({
+    ...ind,
+    two_or_more: Object.values(ind).filter(Boolean).length >= 2,
   });
 
   const out: CohortMember[] = [];
@@ -132,9 +255,15 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
     if (!p.dateOfBirth || p.dateOfBirth > asAt || p.dateOfBirth <= twoYearsAgo) continue;
     const birth = birthOfBaby.get(p.personId);
     const booking = birth ? bookingByRow.get(maternityRowOf(birth)) : undefined;
-    const missed = (review: string) => (factsOf.get(p.personId) ?? []).some((f) => f.type === 'health_visitor_review' && f.detail.review === review && f.detail.status === 'missed');
+    const missed = (review: string) =>
+      (factsOf.get(p.personId) ?? []).some(
+        (f) => f.type === 'health_visitor_review' && f.detail.review === review && f.detail.status === 'missed',
+      );
     out.push({
-      kind: 'child', personId: p.personId, locality: p.locality, column: yearMonth(p.dateOfBirth),
+      kind: 'child',
+      personId: p.personId,
+      locality: p.locality,
+      column: yearMonth(p.dateOfBirth),
       indicators: finish({
         late_booking: booking?.value != null && booking.value >= lateWeeks,
         smoking_at_delivery: birth?.detail.smoking_at_delivery === 'Y',
@@ -154,16 +283,25 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
   // pregnancies: a booking on or before the as-at date, no birth on that maternity row yet, due no more than 6 weeks ago
   const delivered = deliveredRows(input.facts, asAt);
   const seenMother = new Set<string>();
-  for (const f of [...input.facts].filter((x) => x.type === 'maternity_booking').sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0))) {
+  for (const f of [...input.facts]
+    .filter((x) => x.type === 'maternity_booking')
+    .sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0))) {
     if (seenMother.has(f.personId) || !isCurrentPregnancy(f, asAt, delivered)) continue;
     const edd = f.detail.estimated_delivery_date ?? '';
     seenMother.add(f.personId);
     const mother = byId.get(f.personId);
     out.push({
-      kind: 'pregnancy', personId: f.personId, locality: mother?.locality ?? 'Unassigned', column: edd ? yearMonth(edd) : UNKNOWN_MONTH,
+      kind: 'pregnancy',
+      personId: f.personId,
+      locality: mother?.locality ?? 'Unassigned',
+      column: edd ? yearMonth(edd) : UNKNOWN_MONTH,
       indicators: finish({
         late_booking: f.value != null && f.value >= lateWeeks,
-        smoking_at_delivery: false, low_birth_weight: false, missed_new_birth: false, missed_6_8_week: false, missed_12_month: false,
+        smoking_at_delivery: false,
+        low_birth_weight: false,
+        missed_new_birth: false,
+        missed_6_8_week: false,
+        missed_12_month: false,
         domestic_abuse_household: householdDomestic(mother?.familyId ?? null, [f.personId]),
         housing_need_household: housingNeed(mother?.familyId ?? null, [f.personId]),
         workless_household: workless(mother?.familyId ?? null, [f.personId]),
@@ -173,7 +311,12 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
       }),
     });
   }
-  return out.sort((a, b) => (a.locality < b.locality ? -1 : a.locality > b.locality ? 1 : 0) || (a.column < b.column ? -1 : a.column > b.column ? 1 : 0) || (a.personId < b.personId ? -1 : 1));
+  return out.sort(
+    (a, b) =>
+      (a.locality < b.locality ? -1 : a.locality > b.locality ? 1 : 0) ||
+      (a.column < b.column ? -1 : a.column > b.column ? 1 : 0) ||
+      (a.personId < b.personId ? -1 : 1),
+  );
 }
 
 export interface StartWellTables {
@@ -219,12 +362,23 @@ export const MAX_SUPPRESSED_SHARE = 0.5;
 const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** Columns of a band over the months (YYYY-MM, oldest first) and each month's column index. */
-export function birthBandColumns(months: readonly string[], band: BirthBand): { columns: string[]; indexOf: Map<string, number> } {
-  const size = band === 'month' ? 1 : band === 'quarter' ? 3 : band === 'half_year' ? 6 : band === 'year_of_age' ? 12 : 25;
+export function birthBandColumns(
+  months: readonly string[],
+  band: BirthBand,
+): { columns: string[]; indexOf: Map<string, number> } {
+  const size =
+    band === 'month' ? 1 : band === 'quarter' ? 3 : band === 'half_year' ? 6 : band === 'year_of_age' ? 12 : 25;
   const groups = new Map<string, string[]>();
   for (const [i, m] of months.entries()) {
     // year of age: the latest 12 months, then the rest (a 25th, partial month joins the older year)
-    const k = band === 'two_years' ? 'all' : band === 'year_of_age' ? (months.length - 1 - i < 12 ? 'y0' : 'y1') : `${m.slice(0, 4)}-${Math.floor((Number(m.slice(5, 7)) - 1) / size)}`;
+    const k =
+      band === 'two_years'
+        ? 'all'
+        : band === 'year_of_age'
+          ? months.length - 1 - i < 12
+            ? 'y0'
+            : 'y1'
+          : `${m.slice(0, 4)}-${Math.floor((Number(m.slice(5, 7)) - 1) / size)}`;
     const g = groups.get(k);
     if (g) g.push(m);
     else groups.set(k, [m]);
@@ -232,33 +386,55 @@ export function birthBandColumns(months: readonly string[], band: BirthBand): { 
   const columns: string[] = [];
   const indexOf = new Map<string, number>();
   for (const g of groups.values()) {
-    const first = MON[Number(g[0]!.slice(5, 7)) - 1]!, last = MON[Number(g.at(-1)!.slice(5, 7)) - 1]!;
+    const first = MON[Number(g[0]!.slice(5, 7)) - 1]!,
+      last = MON[Number(g.at(-1)!.slice(5, 7)) - 1]!;
     for (const m of g) indexOf.set(m, columns.length);
-    const y0 = g[0]!.slice(0, 4), y1 = g.at(-1)!.slice(0, 4);
-    columns.push(size === 1 ? g[0]! : y0 !== y1 ? `${first} ${y0}-${last} ${y1}` : `${first}${g.length > 1 ? `-${last}` : ''} ${y0}`);
+    const y0 = g[0]!.slice(0, 4),
+      y1 = g.at(-1)!.slice(0, 4);
+    columns.push(
+      size === 1
+        ? g[0]!
+        : y0 !== y1
+          ? `${first} ${y0}-${last} ${y1}`
+          : `${first}${g.length > 1 ? `-${last}` : ''} ${y0}`,
+    );
   }
   return { columns, indexOf };
 }
 
 /** Share of non-zero true counts whose published cell is suppressed, over the inner cells of the tables. */
 export function suppressedShareOf(tables: readonly ProtectedTable[], counts: readonly number[][][]): number {
-  let nonZero = 0, suppressed = 0;
-  tables.forEach((t, k) => t.cells.forEach((row, i) => row.forEach((c, j) => {
-    if ((counts[k]![i]![j] ?? 0) === 0) return;
-    nonZero++;
-    if (c.suppressed) suppressed++;
-  })));
+  let nonZero = 0,
+    suppressed = 0;
+  tables.forEach((t, k) =>
+    t.cells.forEach((row, i) =>
+      row.forEach((c, j) => {
+        if ((counts[k]![i]![j] ?? 0) === 0) return;
+        nonZero++;
+        if (c.suppressed) suppressed++;
+      }),
+    ),
+  );
   return nonZero === 0 ? 0 : suppressed / nonZero;
 }
 
-export const PREGNANCY_INDICATORS: StartWellIndicator[] = START_WELL_INDICATORS.filter((i) => (i.applies as readonly string[]).includes('pregnancy')).map((i) => i.id);
+export const PREGNANCY_INDICATORS: StartWellIndicator[] = START_WELL_INDICATORS.filter((i) =>
+  (i.applies as readonly string[]).includes('pregnancy'),
+).map((i) => i.id);
 
 /**
  * Aggregates and protects. Children and pregnancies are kept in separate tables so that no two published tables
  * differ by a single suppressed cell (a published "children + pregnancies" total next to a "children" total would
  * give the pregnancies away).
  */
-export function startWellTables(asAt: string, members: CohortMember[], localities: string[], disclosure: DisclosureSettings, band: BirthBand | 'auto' = 'auto', notEvidenced: NotEvidenced = {}): StartWellTables {
+export function startWellTables(
+  asAt: string,
+  members: CohortMember[],
+  localities: string[],
+  disclosure: DisclosureSettings,
+  band: BirthBand | 'auto' = 'auto',
+  notEvidenced: NotEvidenced = {},
+): StartWellTables {
   const rows = [...new Set([...localities, ...members.map((m) => m.locality)])].sort();
   // the months of birth of children under two: from the month of (as-at minus 24 months, plus a day) to the as-at month
   const first = yearMonth(addDays(addMonths(asAt, -24), 1));
@@ -273,17 +449,59 @@ export function startWellTables(asAt: string, members: CohortMember[], localitie
   const pIdx = new Map(pregnancyMonths.map((c, i) => [c, i]));
   const byMonth = rows.map(() => pregnancyMonths.map(() => 0));
   for (const m of preg) byMonth[rowIdx.get(m.locality)!]![pIdx.get(m.column) ?? pregnancyMonths.length - 1]! += 1;
-  const pregnanciesByMonth = protectTable({ rows, cols: pregnancyMonths, counts: byMonth, rowTotals: true, colTotals: true }, disclosure);
-  const pt = rows.map((r) => PREGNANCY_INDICATORS.map((c) => (notEvidenced[c] ? 0 : preg.filter((m) => m.locality === r && m.indicators[c]).length)));
-  const pregnancyIndicators = protectTable({ rows, cols: PREGNANCY_INDICATORS, counts: pt, rowTotals: false, colTotals: true }, disclosure);
-  return { asAt, localities: rows, months, band: child.band, columns: child.columns, bandOf: child.bandOf, suppressedShare: child.suppressedShare, publishedShare: child.publishedShare, children, childIndicators, pregnancyMonths, pregnanciesByMonth, pregnancyIndicators, notEvidenced };
+  const pregnanciesByMonth = protectTable(
+    { rows, cols: pregnancyMonths, counts: byMonth, rowTotals: true, colTotals: true },
+    disclosure,
+  );
+  const pt = rows.map((r) =>
+    PREGNANCY_INDICATORS.map((c) =>
+      notEvidenced[c] ? 0 : preg.filter((m) => m.locality === r && m.indicators[c]).length,
+    ),
+  );
+  const pregnancyIndicators = protectTable(
+    { rows, cols: PREGNANCY_INDICATORS, counts: pt, rowTotals: false, colTotals: true },
+    disclosure,
+  );
+  return {
+    asAt,
+    localities: rows,
+    months,
+    band: child.band,
+    columns: child.columns,
+    bandOf: child.bandOf,
+    suppressedShare: child.suppressedShare,
+    publishedShare: child.publishedShare,
+    children,
+    childIndicators,
+    pregnancyMonths,
+    pregnanciesByMonth,
+    pregnancyIndicators,
+    notEvidenced,
+  };
 }
 
 /** The child tables (all children, one per indicator) in the band the rule chooses (or the one asked for). */
-function childTables(asAt: string, members: CohortMember[], rows: string[], months: string[], disclosure: DisclosureSettings, wanted: BirthBand | 'auto', notEvidenced: NotEvidenced) {
+function childTables(
+  asAt: string,
+  members: CohortMember[],
+  rows: string[],
+  months: string[],
+  disclosure: DisclosureSettings,
+  wanted: BirthBand | 'auto',
+  notEvidenced: NotEvidenced,
+) {
   const rowIdx = new Map(rows.map((r, i) => [r, i]));
   const kids = members.filter((m) => m.kind === 'child');
-  const measures: Array<[string, (m: CohortMember) => boolean]> = [['children', () => true], ...START_WELL_INDICATORS.map((ind) => [ind.id, (m: CohortMember) => !notEvidenced[ind.id] && m.indicators[ind.id]] as [string, (m: CohortMember) => boolean])];
+  const measures: Array<[string, (m: CohortMember) => boolean]> = [
+    ['children', () => true],
+    ...START_WELL_INDICATORS.map(
+      (ind) =>
+        [ind.id, (m: CohortMember) => !notEvidenced[ind.id] && m.indicators[ind.id]] as [
+          string,
+          (m: CohortMember) => boolean,
+        ],
+    ),
+  ];
   const build = (band: BirthBand) => {
     const { columns, indexOf } = birthBandColumns(months, band);
     const counts = measures.map(([, pred]) => {
@@ -291,17 +509,29 @@ function childTables(asAt: string, members: CohortMember[], rows: string[], mont
       for (const m of kids) {
         if (!pred(m)) continue;
         const c = indexOf.get(m.column);
-        if (c === undefined) throw new Error(`start well: month of birth ${m.column} is not within the two years before ${asAt}`);
+        if (c === undefined)
+          throw new Error(`start well: month of birth ${m.column} is not within the two years before ${asAt}`);
         t[rowIdx.get(m.locality)!]![c]! += 1;
       }
       return t;
     });
-    const tables = counts.map((t) => protectTable({ rows, cols: columns, counts: t, rowTotals: true, colTotals: true }, disclosure));
-    return { band, columns, tables, counts, shares: tables.map((t, k) => suppressedShareOf([t], [counts[k]!])), share: suppressedShareOf(tables, counts) };
+    const tables = counts.map((t) =>
+      protectTable({ rows, cols: columns, counts: t, rowTotals: true, colTotals: true }, disclosure),
+    );
+    return {
+      band,
+      columns,
+      tables,
+      counts,
+      shares: tables.map((t, k) => suppressedShareOf([t], [counts[k]!])),
+      share: suppressedShareOf(tables, counts),
+    };
   };
   const bands = wanted === 'auto' ? BIRTH_BANDS : [wanted];
   const built = new Map(bands.map((b) => [b, build(b)]));
-  const suppressedShare: Partial<Record<BirthBand, number>> = Object.fromEntries([...built].map(([b, x]) => [b, x.share]));
+  const suppressedShare: Partial<Record<BirthBand, number>> = Object.fromEntries(
+    [...built].map(([b, x]) => [b, x.share]),
+  );
   const widest = bands[bands.length - 1]!;
   // per table: the first band within the share, else the widest; an empty table the widest
   const choice = measures.map((_, k) => {
@@ -310,8 +540,25 @@ function childTables(asAt: string, members: CohortMember[], rows: string[], mont
     return bands.find((b) => built.get(b)!.shares[k]! <= MAX_SUPPRESSED_SHARE) ?? widest;
   });
   const chosen = choice.map((b, k) => built.get(b)!.tables[k]!);
-  const publishedShare = suppressedShareOf(chosen, choice.map((b, k) => built.get(b)!.counts[k]!));
-  const childIndicators = Object.fromEntries(START_WELL_INDICATORS.map((ind, i) => [ind.id, chosen[i + 1]!])) as Record<StartWellIndicator, ProtectedTable>;
-  const bandOf = Object.fromEntries(measures.map(([id], k) => [id, choice[k]!])) as Record<'children' | StartWellIndicator, BirthBand>;
-  return { band: choice[0]!, columns: built.get(choice[0]!)!.columns, bandOf, suppressedShare, publishedShare, children: chosen[0]!, childIndicators };
+  const publishedShare = suppressedShareOf(
+    chosen,
+    choice.map((b, k) => built.get(b)!.counts[k]!),
+  );
+  const childIndicators = Object.fromEntries(START_WELL_INDICATORS.map((ind, i) => [ind.id, chosen[i + 1]!])) as Record<
+    StartWellIndicator,
+    ProtectedTable
+  >;
+  const bandOf = Object.fromEntries(measures.map(([id], k) => [id, choice[k]!])) as Record<
+    'children' | StartWellIndicator,
+    BirthBand
+  >;
+  return {
+    band: choice[0]!,
+    columns: built.get(choice[0]!)!.columns,
+    bandOf,
+    suppressedShare,
+    publishedShare,
+    children: chosen[0]!,
+    childIndicators,
+  };
 }

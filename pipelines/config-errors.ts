@@ -7,7 +7,16 @@ import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 
 type AnySchema = z.core.$ZodType;
-type Def = { type: string; innerType?: AnySchema; in?: AnySchema; shape?: Record<string, AnySchema>; element?: AnySchema; valueType?: AnySchema; options?: AnySchema[]; getter?: () => AnySchema };
+type Def = {
+  type: string;
+  innerType?: AnySchema;
+  in?: AnySchema;
+  shape?: Record<string, AnySchema>;
+  element?: AnySchema;
+  valueType?: AnySchema;
+  options?: AnySchema[];
+  getter?: () => AnySchema;
+};
 
 const defOf = (s: AnySchema): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
 
@@ -15,7 +24,13 @@ const defOf = (s: AnySchema): Def => (s as unknown as { _zod: { def: Def } })._z
 function objectsAt(schema: AnySchema, path: readonly PropertyKey[]): Array<Record<string, AnySchema>> {
   const d = defOf(schema);
   switch (d.type) {
-    case 'default': case 'optional': case 'nullable': case 'prefault': case 'catch': case 'readonly': case 'nonoptional':
+    case 'default':
+    case 'optional':
+    case 'nullable':
+    case 'prefault':
+    case 'catch':
+    case 'readonly':
+    case 'nonoptional':
       return d.innerType ? objectsAt(d.innerType, path) : [];
     case 'pipe':
       return d.in ? objectsAt(d.in, path) : [];
@@ -46,12 +61,17 @@ export function keysAt(schema: AnySchema, path: readonly PropertyKey[]): string[
 export function suggestKey(key: string, valid: readonly string[]): string {
   if (valid.length === 0) return 'no keys are allowed here';
   const near = closest(key, [...valid]);
-  if (distance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, Math.floor(key.length / 3))) return `did you mean "${near}"?`;
+  if (distance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, Math.floor(key.length / 3)))
+    return `did you mean "${near}"?`;
   return `valid keys here: ${valid.map((k) => `"${k}"`).join(', ')}`;
 }
 
 /** The issues with unknown keys explained (one issue per key) and the path prefixed. */
-export function explainIssues(schema: AnySchema, issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): z.core.$ZodIssue[] {
+export function explainIssues(
+  schema: AnySchema,
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+): z.core.$ZodIssue[] {
   return issues.flatMap((i): z.core.$ZodIssue[] => {
     const path = [...prefix, ...i.path];
     if (i.code !== 'unrecognized_keys') return [{ ...i, path }];

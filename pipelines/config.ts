@@ -17,7 +17,9 @@ import { linkageConfigSchema } from './stages/match-config.ts';
 function checkedBy(schema: z.ZodType) {
   return (v: unknown, ctx: z.RefinementCtx) => {
     const r = schema.safeParse(v);
-    if (!r.success) for (const i of explainIssues(schema, r.error.issues)) ctx.addIssue({ code: 'custom', message: i.message, path: i.path as PropertyKey[] });
+    if (!r.success)
+      for (const i of explainIssues(schema, r.error.issues))
+        ctx.addIssue({ code: 'custom', message: i.message, path: i.path as PropertyKey[] });
   };
 }
 

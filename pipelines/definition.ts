@@ -109,7 +109,12 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
   const taskTimeout = sfn.Timeout.duration(props.taskTimeout ?? Duration.minutes(15));
   const taskStates: Record<string, string> = {};
   // payload undefined = the state's whole input (with payloadResponseOnly, Parameters are simply omitted)
-  const invoke = (stateName: string, task: string, payload: sfn.TaskInput | undefined, resultPath: string | undefined): tasks.LambdaInvoke => {
+  const invoke = (
+    stateName: string,
+    task: string,
+    payload: sfn.TaskInput | undefined,
+    resultPath: string | undefined,
+  ): tasks.LambdaInvoke => {
     taskStates[stateName] = task;
     const t = new tasks.LambdaInvoke(scope, stateName, {
       lambdaFunction: props.functionFor(task),
@@ -123,7 +128,11 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
     return t;
   };
   const stageEvent = (input: Record<string, unknown>) =>
-    sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.run.runId'), asAt: sfn.JsonPath.stringAt('$.run.asAt'), input });
+    sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.run.runId'),
+      asAt: sfn.JsonPath.stringAt('$.run.asAt'),
+      input,
+    });
 
   // ---- failure path: record in the manifest, notify, fail with the original error -----------------
   const recordFailure = invoke('Record failure', 'record-failure', undefined, sfn.JsonPath.DISCARD);
@@ -148,7 +157,10 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
   const catchInto = (state: sfn.TaskStateBase | sfn.Map | sfn.DistributedMap, stage: string) => {
     let marker = markers.get(stage);
     if (!marker) {
-      marker = new sfn.Pass(scope, `${stateNameOf(stage)} failed`, { result: sfn.Result.fromString(stage), resultPath: '$.failedStage' });
+      marker = new sfn.Pass(scope, `${stateNameOf(stage)} failed`, {
+        result: sfn.Result.fromString(stage),
+        resultPath: '$.failedStage',
+      });
       marker.next(recordFailure);
       markers.set(stage, marker);
     }
@@ -157,10 +169,16 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
 
   // ---- the happy path -----------------------------------------------------------------------------
   const begin = new sfn.Pass(scope, 'Begin run', { result: sfn.Result.fromObject({}), resultPath: '$.results' });
-  const noteExecution = new sfn.Pass(scope, 'Note execution', { parameters: { 'id.$': '$$.Execution.Id' }, resultPath: '$.execution' });
+  const noteExecution = new sfn.Pass(scope, 'Note execution', {
+    parameters: { 'id.$': '$$.Execution.Id' },
+    resultPath: '$.execution',
+  });
   const prepare = invoke('Prepare run', 'prepare', undefined, '$.run');
   // A refused run lock is not a failure of the run that holds it: no manifest change, no notification.
-  const alreadyRunning = new sfn.Fail(scope, ALREADY_RUNNING_STATE, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+  const alreadyRunning = new sfn.Fail(scope, ALREADY_RUNNING_STATE, {
+    errorPath: '$.error.Error',
+    causePath: '$.error.Cause',
+  });
   prepare.addCatch(alreadyRunning, { errors: [RUN_LOCKED_ERROR], resultPath: '$.error' });
   catchInto(prepare, 'prepare');
   const skipped = new sfn.Succeed(scope, 'Skipped (already done)');
@@ -210,7 +228,12 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
       map.itemProcessor(invoke(`${stateName} feed`, stage.name, undefined, undefined)); // default ResultPath "$": the item's result
       state = map;
     } else {
-      state = invoke(stateName, stage.name, stageEvent(stage.withResults ? { results: sfn.JsonPath.objectAt('$.results') } : {}), `$.results.${stage.name}`);
+      state = invoke(
+        stateName,
+        stage.name,
+        stageEvent(stage.withResults ? { results: sfn.JsonPath.objectAt('$.results') } : {}),
+        `$.results.${stage.name}`,
+      );
     }
     catchInto(state, stage.name);
     chain = chain ? chain.next(state) : sfn.Chain.start(state);
@@ -237,7 +260,9 @@ export interface RenderedDefinition {
 }
 
 /** Renders the run definition to plain ASL JSON (for the local executor, docs and tests). */
-export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapConcurrency?: number; shardConcurrency?: number } = {}): RenderedDefinition {
+export function renderRunDefinition(
+  opts: { plan?: readonly PlannedStage[]; mapConcurrency?: number; shardConcurrency?: number } = {},
+): RenderedDefinition {
   const app = new App();
   // a concrete environment, so ARNs render as plain strings (arn:aws:...) rather than partition tokens
   const stack = new Stack(app, 'LocalityRender', { env: { account: '000000000000', region: 'eu-west-2' } });
@@ -247,7 +272,10 @@ export function renderRunDefinition(opts: { plan?: readonly PlannedStage[]; mapC
     functionFor: (task) => {
       let fn = fns.get(task);
       if (!fn) {
-        fn = lambda.Function.fromFunctionAttributes(stack, `fn-${task}`, { functionArn: localArn('lambda', task), sameEnvironment: true });
+        fn = lambda.Function.fromFunctionAttributes(stack, `fn-${task}`, {
+          functionArn: localArn('lambda', task),
+          sameEnvironment: true,
+        });
         fns.set(task, fn);
       }
       return fn;
@@ -269,11 +297,13 @@ export function concrete(v: unknown): unknown {
   if (o.Ref === 'AWS::Partition') return 'aws';
   if (Array.isArray(o['Fn::Join'])) {
     const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => {
-      const c = concrete(p);
-      if (typeof c !== 'string') throw new Error(`renderRunDefinition: unresolved token ${JSON.stringify(p)}`);
-      return c;
-    }).join(sep);
+    return parts
+      .map((p) => {
+        const c = concrete(p);
+        if (typeof c !== 'string') throw new Error(`renderRunDefinition: unresolved token ${JSON.stringify(p)}`);
+        return c;
+      })
+      .join(sep);
   }
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, concrete(x)]));
 }

@@ -23,7 +23,11 @@ export async function completedRunsBefore(outputs: ObjectStore, asAt: string): P
 }
 
 /** The previous run this run was prepared with (from its manifest), or null. */
-export async function previousRunOf(ctx: { stores: { outputs: ObjectStore }; asAt: string; runId: string }): Promise<PreviousRun | null> {
+export async function previousRunOf(ctx: {
+  stores: { outputs: ObjectStore };
+  asAt: string;
+  runId: string;
+}): Promise<PreviousRun | null> {
   const m = await readRunManifest(ctx.stores.outputs, ctx.asAt, ctx.runId).catch(() => undefined);
   return m?.previousRun ?? null;
 }

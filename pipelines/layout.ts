@@ -59,18 +59,26 @@ export const keys = {
   matchModel: (asAt: string) => `match/as_at=${asAt}/model.json`,
   matchClustering: (asAt: string) => `match/as_at=${asAt}/clustering.json`,
   /** The files of a locality's target list (`base`: the locality's file name), under keys.output(asAt, TARGET_LISTS_DIR). */
-  targetListFiles: (base: string) => ({ csv: `${base}.csv`, xlsx: `${base}.xlsx`, statutoryCsv: `${base} - open to statutory services.csv`, html: `${base}.html` }),
+  targetListFiles: (base: string) => ({
+    csv: `${base}.csv`,
+    xlsx: `${base}.xlsx`,
+    statutoryCsv: `${base} - open to statutory services.csv`,
+    html: `${base}.html`,
+  }),
   curated: (table: CuratedTable, asAt: string) => `${table}/as_at=${asAt}/part-00000.parquet`,
   /** A table written in parts by several stages (id_lineage): part n of the as-at partition. */
-  curatedPart: (table: CuratedTable, asAt: string, part: number) => `${table}/as_at=${asAt}/part-${String(part).padStart(5, '0')}.parquet`,
+  curatedPart: (table: CuratedTable, asAt: string, part: number) =>
+    `${table}/as_at=${asAt}/part-${String(part).padStart(5, '0')}.parquet`,
   secure: (asAt: string, name: string) => `as_at=${asAt}/${name}`,
-  quarantine: (asAt: string, source: string, feed: string, file: string) => `as_at=${asAt}/quarantine/${source}/${feed}/${file}`,
+  quarantine: (asAt: string, source: string, feed: string, file: string) =>
+    `as_at=${asAt}/quarantine/${source}/${feed}/${file}`,
   output: (asAt: string, name: string) => `as_at=${asAt}/${name}`,
   /** The released set's manifest (the live one: the run whose outputs are published for the date). */
   manifest: (asAt: string) => `as_at=${asAt}/manifest.json`,
   /** The run locks of an as-at date (outputs zone): one object per holder generation (pipelines/io/run-lock.ts). */
   runLockPrefix: (asAt: string) => `${RUN_LOCKS_DIR}as_at=${asAt}/`,
-  runLock: (asAt: string, generation: number) => `${RUN_LOCKS_DIR}as_at=${asAt}/run-lock.${String(generation).padStart(6, '0')}.json`,
+  runLock: (asAt: string, generation: number) =>
+    `${RUN_LOCKS_DIR}as_at=${asAt}/run-lock.${String(generation).padStart(6, '0')}.json`,
   /** A run's own manifest (its state while it runs, and after it failed or awaits sign-off), in the outputs zone. */
   runManifest: (asAt: string, runId: string) => `_runs/as_at=${asAt}/${runId}/manifest.json`,
   /** The run's manifest as one JSON line (the Glue table run_manifests reads these; rewritten with the manifest). */
@@ -137,7 +145,12 @@ const QUARANTINE = keys.secure(D, 'quarantine/');
 /** The run lock (pipelines/io/run-lock.ts): prepare takes it, finalise / record-failure release it. */
 const RUN_LOCKS = keys.runLockPrefix(D);
 /** Every run manifest is written twice: pretty under _runs/ and as one JSON line under run_manifests/ (Glue). */
-const manifestAndLock: ZoneUse = { read: [MANIFEST, RUNS, RUN_LOCKS], list: [RUN_LOCKS, RUNS], write: [RUNS, MANIFEST_LINES_ROOT, RUN_LOCKS], delete: [RUN_LOCKS] };
+const manifestAndLock: ZoneUse = {
+  read: [MANIFEST, RUNS, RUN_LOCKS],
+  list: [RUN_LOCKS, RUNS],
+  write: [RUNS, MANIFEST_LINES_ROOT, RUN_LOCKS],
+  delete: [RUN_LOCKS],
+};
 const lookups: ZoneUse = { read: [LOOKUPS_PREFIX], list: [LOOKUPS_PREFIX] };
 /** Leads' contact outcomes (pipelines/outcomes/store.ts), kept in the secure zone across runs. */
 const OUTCOMES = 'outcomes/';
@@ -158,7 +171,12 @@ function withStageRecords(data: TaskData): TaskData {
     if (use.write?.length) out[zone] = { ...use, read: [...new Set([...(use.read ?? []), ...use.write])] };
   }
   const o = out.outputs ?? {};
-  out.outputs = { ...o, read: [...new Set([...(o.read ?? []), STAGE_RECORDS])], list: [...new Set([...(o.list ?? []), STAGE_RECORDS])], write: [...new Set([...(o.write ?? []), STAGE_RECORDS])] };
+  out.outputs = {
+    ...o,
+    read: [...new Set([...(o.read ?? []), STAGE_RECORDS])],
+    list: [...new Set([...(o.list ?? []), STAGE_RECORDS])],
+    write: [...new Set([...(o.write ?? []), STAGE_RECORDS])],
+  };
   return out;
 }
 
@@ -187,11 +205,24 @@ const STAGE_DATA: Record<string, TaskData> = {
   match: {
     ...manifestRead,
     // the clerical labels review import wrote (linkage.labelledPairs; by default this date's, absent until a review)
-    secure: { read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, `${REVIEW_DIR}/labelled-pairs.csv`), MATCH_SHARDS], list: [MATCH_SHARDS], write: [keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), MATCH_SHARDS], delete: [MATCH_SHARDS], checksMissing: true },
+    secure: {
+      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, `${REVIEW_DIR}/labelled-pairs.csv`), MATCH_SHARDS],
+      list: [MATCH_SHARDS],
+      write: [keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), MATCH_SHARDS],
+      delete: [MATCH_SHARDS],
+      checksMissing: true,
+    },
     curated: {
       // persons/ and id_lineage/ of the previous run: its person ids carry over (pipelines/stages/lineage.ts)
       read: [curatedTable('relationships'), curatedTable('persons'), curatedTable('id_lineage')],
-      write: [curatedTable('persons'), curatedTable('pairs'), curatedTable('links'), keys.matchModel(D), keys.matchClustering(D), curatedTable('id_lineage')],
+      write: [
+        curatedTable('persons'),
+        curatedTable('pairs'),
+        curatedTable('links'),
+        keys.matchModel(D),
+        keys.matchClustering(D),
+        curatedTable('id_lineage'),
+      ],
       checksMissing: true,
     },
   },
@@ -200,13 +231,26 @@ const STAGE_DATA: Record<string, TaskData> = {
     landing: lookups,
     secure: { read: [keys.secure(D, PERSON_RECORDS_KEY)], write: [keys.secure(D, PERSON_DOBS_KEY)] },
     // family_members/ and id_lineage/ of the previous run: its family ids carry over
-    curated: { read: [curatedTable('persons'), curatedTable('relationships'), curatedTable('facts'), curatedTable('family_members'), curatedTable('id_lineage')], write: [curatedTable('families'), curatedTable('family_members'), curatedTable('id_lineage')], checksMissing: true },
+    curated: {
+      read: [
+        curatedTable('persons'),
+        curatedTable('relationships'),
+        curatedTable('facts'),
+        curatedTable('family_members'),
+        curatedTable('id_lineage'),
+      ],
+      write: [curatedTable('families'), curatedTable('family_members'), curatedTable('id_lineage')],
+      checksMissing: true,
+    },
   },
   stratify: {
     ...manifestRead,
     // the feed counts: which headline feeds this run received (stages/headline-coverage.ts)
     secure: { read: [keys.secure(D, PERSON_DOBS_KEY), keys.feedCounts(D, D, D)] },
-    curated: { read: [curatedTable('facts'), curatedTable('family_members'), curatedTable('persons')], write: [curatedTable('scores')] },
+    curated: {
+      read: [curatedTable('facts'), curatedTable('family_members'), curatedTable('persons')],
+      write: [curatedTable('scores')],
+    },
   },
   publish: {
     // the secure zone: only what the match audit and its privacy scan compare against (never the whole zone)
@@ -214,7 +258,16 @@ const STAGE_DATA: Record<string, TaskData> = {
     secure: {
       // and its own staged outputs, which the privacy scan reads back before anything is released
       // and the leads' outcomes (target lists mark and suppress families by them)
-      read: [keys.secure(D, PERSON_RECORDS_KEY), keys.secure(D, PERSON_DOBS_KEY), keys.secure(D, MATCH_REVIEW_SAMPLE_KEY), keys.secure(D, `${REVIEW_DIR}/estimate.json`), keys.feedCounts(D, D, D), QUARANTINE, STAGING, OUTCOMES],
+      read: [
+        keys.secure(D, PERSON_RECORDS_KEY),
+        keys.secure(D, PERSON_DOBS_KEY),
+        keys.secure(D, MATCH_REVIEW_SAMPLE_KEY),
+        keys.secure(D, `${REVIEW_DIR}/estimate.json`),
+        keys.feedCounts(D, D, D),
+        QUARANTINE,
+        STAGING,
+        OUTCOMES,
+      ],
       list: [keys.secure(D, 'validated/'), QUARANTINE, STAGING, OUTCOMES],
       // every output is staged in the secure zone until finalise releases it
       write: [STAGING],
@@ -223,7 +276,8 @@ const STAGE_DATA: Record<string, TaskData> = {
     // the privacy scan lists every published and curated object of the run (the pseudonymous zones)
     curated: { read: [...CURATED_TABLES.map(curatedTable), keys.matchModel(D), keys.matchClustering(D)], list: [''] },
     outputs: {
-      read: [keys.output(D, ''), RUNS], list: [''],
+      read: [keys.output(D, ''), RUNS],
+      list: [''],
     },
   },
 };
@@ -234,15 +288,32 @@ export const TASK_DATA: Record<string, TaskData> = {
   // secure zone by listing: key and size, never its clear contents); --force removes the run's stage records
   prepare: {
     landing: { read: [''], list: [''] },
-    outputs: { ...manifestAndLock, read: [...manifestAndLock.read!, keys.output(D, '')], delete: [...manifestAndLock.delete!, STAGE_RECORDS], checksMissing: true },
+    outputs: {
+      ...manifestAndLock,
+      read: [...manifestAndLock.read!, keys.output(D, '')],
+      delete: [...manifestAndLock.delete!, STAGE_RECORDS],
+      checksMissing: true,
+    },
     secure: { list: [SECURE_DATE] },
     curated: { read: CURATED_ALL, checksMissing: true },
   },
   // the release: the staged set (secure) is copied into the published folder (outputs), then its staging deleted
   // (a first release has no _CURRENT.json, a promotion with nothing to recover no _promoting.json: checked, so 404)
   finalise: {
-    outputs: { ...manifestAndLock, read: [...manifestAndLock.read!, keys.output(D, '')], write: [...manifestAndLock.write!, keys.output(D, '')], list: [...manifestAndLock.list!, keys.output(D, '')], checksMissing: true },
-    secure: { read: [STAGING_ROOT], list: [STAGING_ROOT], write: [STAGING_ROOT], delete: [STAGING_ROOT], checksMissing: true },
+    outputs: {
+      ...manifestAndLock,
+      read: [...manifestAndLock.read!, keys.output(D, '')],
+      write: [...manifestAndLock.write!, keys.output(D, '')],
+      list: [...manifestAndLock.list!, keys.output(D, '')],
+      checksMissing: true,
+    },
+    secure: {
+      read: [STAGING_ROOT],
+      list: [STAGING_ROOT],
+      write: [STAGING_ROOT],
+      delete: [STAGING_ROOT],
+      checksMissing: true,
+    },
   },
   'record-failure': { outputs: manifestAndLock, secure: { read: [STAGING], list: [STAGING], delete: [STAGING] } },
   'backfill-plan': {},

@@ -14,7 +14,10 @@ export interface Log {
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 type Level = keyof typeof LEVELS;
 
-export function jsonLog(level: Level = (process.env.LOG_LEVEL?.toLowerCase() as Level) ?? 'warn', sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Log {
+export function jsonLog(
+  level: Level = (process.env.LOG_LEVEL?.toLowerCase() as Level) ?? 'warn',
+  sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Log {
   const min = LEVELS[level] ?? LEVELS.warn;
   const emit = (lvl: Exclude<Level, 'silent'>) => (message: string, fields?: LogFields) => {
     if (LEVELS[lvl] < min) return;

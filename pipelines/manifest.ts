@@ -14,7 +14,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseRunConfig, runConfigSchema, type RunConfig } from './config.ts';
-import { assertPeopleFeed, classifyLanding, feedsToValidate, landingTotals, type LandingEntry } from './feeds/landing.ts';
+import {
+  assertPeopleFeed,
+  classifyLanding,
+  feedsToValidate,
+  landingTotals,
+  type LandingEntry,
+} from './feeds/landing.ts';
 import { inventoryOf, type ObjectStore } from './io/object-store.ts';
 import { acquireRunLock, releaseRunLock, type RunLockOptions } from './io/run-lock.ts';
 import { isIsoDate, keys, type Zone } from './layout.ts';
@@ -61,7 +67,8 @@ export async function selectInputs(landing: ObjectStore, asAt: string): Promise<
 }
 
 function readInputsOf(entries: readonly LandingEntry[]): Array<Omit<InputFile, 'sha256'>> {
-  return entries.filter((e) => e.outcome === 'read')
+  return entries
+    .filter((e) => e.outcome === 'read')
     .map((e) => ({ key: e.key, source: e.source!, feed: e.feed!, extractDate: e.extractDate, bytes: e.size }));
 }
 
@@ -69,10 +76,16 @@ function readInputsOf(entries: readonly LandingEntry[]): Array<Omit<InputFile, '
 export function landingAccount(entries: readonly LandingEntry[]): Manifest['landing'] {
   return {
     ...landingTotals(entries),
-    notRead: entries.filter((e) => e.outcome !== 'read').map((e) => ({ key: e.key, outcome: e.outcome as 'rejected' | 'ignored', reason: e.reason!, detail: e.detail ?? '' })),
+    notRead: entries
+      .filter((e) => e.outcome !== 'read')
+      .map((e) => ({
+        key: e.key,
+        outcome: e.outcome as 'rejected' | 'ignored',
+        reason: e.reason!,
+        detail: e.detail ?? '',
+      })),
   };
 }
-
 
 /**
  * Hashes already computed, by (store, key, size). A cache belongs to one job, never to the module: the local runner
@@ -92,7 +105,12 @@ export async function sha256Of(store: ObjectStore, key: string, size?: number, h
   return digest;
 }
 
-export async function hashInputs(landing: ObjectStore, asAt: string, entries?: readonly LandingEntry[], hashCache?: HashCache): Promise<InputFile[]> {
+export async function hashInputs(
+  landing: ObjectStore,
+  asAt: string,
+  entries?: readonly LandingEntry[],
+  hashCache?: HashCache,
+): Promise<InputFile[]> {
   const selected = entries ? readInputsOf(entries) : await selectInputs(landing, asAt);
   const out: InputFile[] = [];
   for (const f of selected) out.push({ ...f, sha256: await sha256Of(landing, f.key, f.bytes, hashCache) });
@@ -105,7 +123,9 @@ export async function hashInputs(landing: ObjectStore, asAt: string, entries?: r
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -115,7 +135,12 @@ export function configHash(config: RunConfig): string {
 }
 
 /** `<as-at>-<12 hex>`: the same as-at date, inputs and config always give the same run id. */
-export function deriveRunId(asAt: string, inputs: ReadonlyArray<Pick<InputFile, 'key' | 'sha256'>>, cfgHash: string, past: { previousRunId?: string | undefined; outcomes?: string | undefined } = {}): string {
+export function deriveRunId(
+  asAt: string,
+  inputs: ReadonlyArray<Pick<InputFile, 'key' | 'sha256'>>,
+  cfgHash: string,
+  past: { previousRunId?: string | undefined; outcomes?: string | undefined } = {},
+): string {
   const h = createHash('sha256').update(`locality-run/v1\n${asAt}\n${cfgHash}\n`);
   // a run reads its previous run (ids, lists) and the leads' outcomes so far: other ones make it a different run
   if (past.previousRunId) h.update(`previous\t${past.previousRunId}\n`);
@@ -146,8 +171,15 @@ export function codeVersion(): string {
   if (cachedCodeVersion) return cachedCodeVersion;
   try {
     const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
     cachedCodeVersion = `git:${commit}${dirty ? '+dirty' : ''}`;
   } catch {
     cachedCodeVersion = 'unknown';
@@ -205,25 +237,54 @@ export const manifestSchema = z.object({
   ruleSetVersion: z.string().optional(),
   /** The latest earlier as-at run that completed when this run was prepared (see history.ts); absent on a first run. */
   previousRun: z.object({ asAt: isoDate, runId: z.string() }).optional(),
-  inputs: z.array(z.object({
-    key: z.string(), source: z.string(), feed: z.string(), extractDate: z.string(), sha256: z.string(), bytes: z.number(),
-    rows: z.number().optional(), accepted: z.number().optional(), quarantined: z.number().optional(), rejectedRows: z.number().optional(),
-    status: z.enum(['accepted', 'rejected']).optional(), reason: z.string().optional(),
-  })),
+  inputs: z.array(
+    z.object({
+      key: z.string(),
+      source: z.string(),
+      feed: z.string(),
+      extractDate: z.string(),
+      sha256: z.string(),
+      bytes: z.number(),
+      rows: z.number().optional(),
+      accepted: z.number().optional(),
+      quarantined: z.number().optional(),
+      rejectedRows: z.number().optional(),
+      status: z.enum(['accepted', 'rejected']).optional(),
+      reason: z.string().optional(),
+    }),
+  ),
   /** Every landing entry accounted for (feeds/landing.ts): totals, and each entry not read with its reason. */
-  landing: z.object({
-    objects: z.number(), read: z.number(), rejected: z.number(), ignored: z.number(),
-    notRead: z.array(z.object({ key: z.string(), outcome: z.enum(['rejected', 'ignored']), reason: z.string(), detail: z.string() })),
-  }).optional(),
+  landing: z
+    .object({
+      objects: z.number(),
+      read: z.number(),
+      rejected: z.number(),
+      ignored: z.number(),
+      notRead: z.array(
+        z.object({ key: z.string(), outcome: z.enum(['rejected', 'ignored']), reason: z.string(), detail: z.string() }),
+      ),
+    })
+    .optional(),
   stages: z.array(stageRecordSchema),
   error: z.object({ stage: z.string(), error: z.string(), cause: z.string() }).optional(),
   /**
    * Every object the run left for its date with its SHA-256 (secure `as_at=D/` but staging, each curated table's
    * `as_at=D/`, the published set but its manifest and marker): "already done" is said only if all still match.
    */
-  outputs: z.array(z.object({ zone: z.enum(['secure', 'curated', 'outputs']), key: z.string(), sha256: z.string(), bytes: z.number() })).optional(),
+  outputs: z
+    .array(
+      z.object({
+        zone: z.enum(['secure', 'curated', 'outputs']),
+        key: z.string(),
+        sha256: z.string(),
+        bytes: z.number(),
+      }),
+    )
+    .optional(),
   /** Set when a finished run was run again because its outputs no longer matched its manifest. */
-  redoneBecause: z.object({ checked: z.number(), missing: z.array(z.string()), changed: z.array(z.string()) }).optional(),
+  redoneBecause: z
+    .object({ checked: z.number(), missing: z.array(z.string()), changed: z.array(z.string()) })
+    .optional(),
   /** Where the run's outputs are: staged (secure zone), awaiting IG sign-off, released (the published set), rejected, not released (failed). */
   release: releaseRecordSchema.optional(),
 });
@@ -246,8 +307,15 @@ export async function readManifest(outputs: ObjectStore, asAt: string): Promise<
 }
 
 /** A run's own manifest: its state while it runs, and its record after (failed, awaiting sign-off, released). */
-export async function readRunManifest(outputs: ObjectStore, asAt: string, runId: string): Promise<Manifest | undefined> {
-  return (await readManifestAt(outputs, keys.runManifest(asAt, runId))) ?? (await readManifest(outputs, asAt).then((m) => (m?.runId === runId ? m : undefined)));
+export async function readRunManifest(
+  outputs: ObjectStore,
+  asAt: string,
+  runId: string,
+): Promise<Manifest | undefined> {
+  return (
+    (await readManifestAt(outputs, keys.runManifest(asAt, runId))) ??
+    (await readManifest(outputs, asAt).then((m) => (m?.runId === runId ? m : undefined)))
+  );
 }
 
 /** The manifest of the run last prepared for the date (what `run` reports, whether it finished, failed or awaits sign-off). */
@@ -273,7 +341,8 @@ export { manifestJson };
 /** The config a run was prepared with (stages read it from the run's manifest, so every Lambda agrees). */
 export async function configForRun(outputs: ObjectStore, asAt: string, runId: string): Promise<RunConfig> {
   const m = await readRunManifest(outputs, asAt, runId);
-  if (!m) throw new Error(`no manifest for run ${runId} (as-at ${asAt}) in ${outputs.location}: the run was not prepared`);
+  if (!m)
+    throw new Error(`no manifest for run ${runId} (as-at ${asAt}) in ${outputs.location}: the run was not prepared`);
   return runConfigSchema.parse(m.config.value);
 }
 
@@ -306,16 +375,21 @@ export function asAtFromMarker(marker: string): string {
   return m[1]!;
 }
 
-export const runRequestSchema = z.object({
-  asAt: isoDate.optional(),
-  /** The `_READY` object key that triggered the run (EventBridge): its dt=<date> is the as-at date. */
-  marker: z.string().optional(),
-  force: z.boolean().optional(),
-  config: z.unknown().optional(),
-  ranBy: z.string().optional(),
-  /** The execution running this request (the definition's "Note execution" state puts $$.Execution.Id here). */
-  execution: z.looseObject({ id: z.string().min(1) }).optional(),
-}).refine((r) => r.asAt !== undefined || r.marker !== undefined, { message: 'give asAt (YYYY-MM-DD) or marker (a _READY key)', path: ['asAt'] });
+export const runRequestSchema = z
+  .object({
+    asAt: isoDate.optional(),
+    /** The `_READY` object key that triggered the run (EventBridge): its dt=<date> is the as-at date. */
+    marker: z.string().optional(),
+    force: z.boolean().optional(),
+    config: z.unknown().optional(),
+    ranBy: z.string().optional(),
+    /** The execution running this request (the definition's "Note execution" state puts $$.Execution.Id here). */
+    execution: z.looseObject({ id: z.string().min(1) }).optional(),
+  })
+  .refine((r) => r.asAt !== undefined || r.marker !== undefined, {
+    message: 'give asAt (YYYY-MM-DD) or marker (a _READY key)',
+    path: ['asAt'],
+  });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 
 export interface PreparedRun {
@@ -335,20 +409,44 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
 export async function prepareRun(deps: ControlDeps, event: unknown): Promise<PreparedRun> {
   const request = parseOrThrow(runRequestSchema, event, 'run request');
   const req = { ...request, asAt: request.asAt ?? asAtFromMarker(request.marker!) };
-  const config = req.config === undefined || req.config === null ? (deps.config ?? runConfigSchema.parse({})) : parseRunConfig(req.config, 'run request config');
+  const config =
+    req.config === undefined || req.config === null
+      ? (deps.config ?? runConfigSchema.parse({}))
+      : parseRunConfig(req.config, 'run request config');
   const entries = classifyLanding(await inventoryOf(deps.stores.landing, ''), req.asAt);
   assertPeopleFeed(entries, req.asAt);
   const execution = req.execution?.id;
   if (deps.runLock) {
-    if (!execution) throw new Error(`run request for as-at ${req.asAt}: no execution id ($.execution.id) to hold the run lock with`);
-    const held = await acquireRunLock(deps.stores.outputs, req.asAt, { execution, ranBy: whoRan(req.ranBy, deps.principal) }, deps.runLock);
-    if (held.superseded) deps.log.warn('stale run lock superseded', { asAt: req.asAt, staleExecution: held.superseded.execution, takenAt: held.superseded.acquiredAt });
+    if (!execution)
+      throw new Error(`run request for as-at ${req.asAt}: no execution id ($.execution.id) to hold the run lock with`);
+    const held = await acquireRunLock(
+      deps.stores.outputs,
+      req.asAt,
+      { execution, ranBy: whoRan(req.ranBy, deps.principal) },
+      deps.runLock,
+    );
+    if (held.superseded)
+      deps.log.warn('stale run lock superseded', {
+        asAt: req.asAt,
+        staleExecution: held.superseded.execution,
+        takenAt: held.superseded.acquiredAt,
+      });
   }
   const inputs = await hashInputs(deps.stores.landing, req.asAt, entries, deps.hashCache);
   const cfgHash = configHash(config);
   const previousRun = await latestCompletedBefore(deps.stores.outputs, req.asAt);
   // Entries rejected are part of what the run saw: adding a bad file (or a link) makes it a different run.
-  const runId = deriveRunId(req.asAt, [...inputs, ...entries.filter((e) => e.outcome === 'rejected').map((e) => ({ key: e.key, sha256: `rejected:${e.reason}:${e.size}` }))], cfgHash, { previousRunId: previousRun?.runId, outcomes: await outcomesDigest(deps.stores.outputs, req.asAt) });
+  const runId = deriveRunId(
+    req.asAt,
+    [
+      ...inputs,
+      ...entries
+        .filter((e) => e.outcome === 'rejected')
+        .map((e) => ({ key: e.key, sha256: `rejected:${e.reason}:${e.size}` })),
+    ],
+    cfgHash,
+    { previousRunId: previousRun?.runId, outcomes: await outcomesDigest(deps.stores.outputs, req.asAt) },
+  );
   const live = await readManifest(deps.stores.outputs, req.asAt).catch(() => undefined);
   const previous = await readRunManifest(deps.stores.outputs, req.asAt, runId).catch(() => undefined);
   // done: its set is the published one, or it finished and waits for IG's decision (a re-run would not change what IG is looking at)
@@ -360,20 +458,30 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
     const check = done ? await verifyRunOutputs(deps.stores, done) : undefined;
     if (check && check.missing.length === 0 && check.changed.length === 0) {
       if (deps.runLock && execution) await releaseRunLock(deps.stores.outputs, req.asAt, execution);
-      deps.log.info('run already done: skipped', { runId, asAt: req.asAt, release: released ? 'released' : 'awaiting-signoff', outputsVerified: check.checked });
+      deps.log.info('run already done: skipped', {
+        runId,
+        asAt: req.asAt,
+        release: released ? 'released' : 'awaiting-signoff',
+        outputsVerified: check.checked,
+      });
       return { runId, asAt: req.asAt, skip: true, feeds: [], outputsVerified: check.checked };
     }
     redoneBecause = { checked: check?.checked ?? 0, missing: check?.missing ?? [], changed: check?.changed ?? [] };
-    deps.log.warn('run already done, but its outputs no longer match its manifest: running the stages whose outputs are missing or changed', {
-      runId, asAt: req.asAt, outputsChecked: redoneBecause.checked, missing: redoneBecause.missing.length, changed: redoneBecause.changed.length,
-      ...(check ? { first: describeMismatch(check, 1) } : { why: 'the manifest recorded no output hashes' }),
-    });
+    deps.log.warn(
+      'run already done, but its outputs no longer match its manifest: running the stages whose outputs are missing or changed',
+      {
+        runId,
+        asAt: req.asAt,
+        outputsChecked: redoneBecause.checked,
+        missing: redoneBecause.missing.length,
+        changed: redoneBecause.changed.length,
+        ...(check ? { first: describeMismatch(check, 1) } : { why: 'the manifest recorded no output hashes' }),
+      },
+    );
   }
   // --force: every stage runs again (the stage records of an earlier execution of this run are dropped)
   if (req.force) await clearStageRecords(deps.stores.outputs, req.asAt, runId);
-  const feeds = deps.discoverFeeds
-    ? await deps.discoverFeeds(req.asAt, config)
-    : feedsToValidate(entries);
+  const feeds = deps.discoverFeeds ? await deps.discoverFeeds(req.asAt, config) : feedsToValidate(entries);
   await writeManifest(deps.stores.outputs, {
     manifestVersion: MANIFEST_VERSION,
     runId,
@@ -391,8 +499,23 @@ export async function prepareRun(deps: ControlDeps, event: unknown): Promise<Pre
   });
   await deps.stores.outputs.put(keys.lastRun(req.asAt), `${JSON.stringify({ runId })}\n`);
   const totals = landingTotals(entries);
-  deps.log.info('run prepared', { runId, asAt: req.asAt, inputs: inputs.length, feeds: feeds.length, landingRejected: totals.rejected, landingIgnored: totals.ignored });
-  return { runId, asAt: req.asAt, skip: false, feeds, ...(redoneBecause ? { redone: { missing: redoneBecause.missing.length, changed: redoneBecause.changed.length } } : {}) };
+  deps.log.info('run prepared', {
+    runId,
+    asAt: req.asAt,
+    inputs: inputs.length,
+    feeds: feeds.length,
+    landingRejected: totals.rejected,
+    landingIgnored: totals.ignored,
+  });
+  return {
+    runId,
+    asAt: req.asAt,
+    skip: false,
+    feeds,
+    ...(redoneBecause
+      ? { redone: { missing: redoneBecause.missing.length, changed: redoneBecause.changed.length } }
+      : {}),
+  };
 }
 
 /** A stage's result as the stage wrapper returns it (see stages/invoke.ts). */
@@ -419,13 +542,24 @@ function stageRecord(name: string, raw: unknown): StageRecord {
     const items = raw.map((r) => stageResultSchema.parse(r));
     const counts: Record<string, number> = {};
     for (const it of items) for (const [k, v] of Object.entries(it.counts)) counts[k] = (counts[k] ?? 0) + v;
-    const starts = items.map((i) => i.timing?.startedAt).filter((s): s is string => !!s).sort();
-    const ends = items.map((i) => i.timing?.finishedAt).filter((s): s is string => !!s).sort();
+    const starts = items
+      .map((i) => i.timing?.startedAt)
+      .filter((s): s is string => !!s)
+      .sort();
+    const ends = items
+      .map((i) => i.timing?.finishedAt)
+      .filter((s): s is string => !!s)
+      .sort();
     const startedAt = starts[0];
     const finishedAt = ends[ends.length - 1];
     return {
-      name, status: 'ok', items: items.length, counts,
-      ...(startedAt && finishedAt ? { startedAt, finishedAt, durationMs: Date.parse(finishedAt) - Date.parse(startedAt) } : {}),
+      name,
+      status: 'ok',
+      items: items.length,
+      counts,
+      ...(startedAt && finishedAt
+        ? { startedAt, finishedAt, durationMs: Date.parse(finishedAt) - Date.parse(startedAt) }
+        : {}),
       ...resumeOf(items),
     };
   }
@@ -444,8 +578,13 @@ function resumeOf(items: readonly StageResult[]): Pick<StageRecord, 'resume'> {
 }
 
 /** Row counts per input file, from validate's per-file counts (`files: [{ key|file, rows, accepted, quarantined }]`). */
-function inputRowCounts(validate: unknown): Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'status' | 'reason'>> {
-  const out = new Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'status' | 'reason'>>();
+function inputRowCounts(
+  validate: unknown,
+): Map<string, Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'status' | 'reason'>> {
+  const out = new Map<
+    string,
+    Pick<InputFile, 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'status' | 'reason'>
+  >();
   const items = Array.isArray(validate) ? validate : validate ? [validate] : [];
   for (const item of items) {
     const files = (item as { files?: unknown }).files;
@@ -455,9 +594,21 @@ function inputRowCounts(validate: unknown): Map<string, Pick<InputFile, 'rows' |
       if (!key) continue;
       const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
       const q = f.quarantined;
-      const quarantined = typeof q === 'number' ? q : q && typeof q === 'object' ? Object.values(q as Record<string, number>).reduce((a, b) => a + b, 0) : undefined;
+      const quarantined =
+        typeof q === 'number'
+          ? q
+          : q && typeof q === 'object'
+            ? Object.values(q as Record<string, number>).reduce((a, b) => a + b, 0)
+            : undefined;
       const status = f.status === 'accepted' || f.status === 'rejected' ? f.status : undefined;
-      out.set(key, { rows: num(f.rows), accepted: num(f.accepted), quarantined, ...(num(f.rejectedRows) ? { rejectedRows: num(f.rejectedRows) } : {}), ...(status ? { status } : {}), ...(typeof f.reason === 'string' ? { reason: f.reason } : {}) });
+      out.set(key, {
+        rows: num(f.rows),
+        accepted: num(f.accepted),
+        quarantined,
+        ...(num(f.rejectedRows) ? { rejectedRows: num(f.rejectedRows) } : {}),
+        ...(status ? { status } : {}),
+        ...(typeof f.reason === 'string' ? { reason: f.reason } : {}),
+      });
     }
   }
   return out;
@@ -465,38 +616,64 @@ function inputRowCounts(validate: unknown): Map<string, Pick<InputFile, 'rows' |
 
 function ruleSetVersionOf(results: Record<string, unknown>): string | undefined {
   for (const r of Object.values(results)) {
-    const v = r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>).ruleSetVersion : undefined;
+    const v =
+      r && typeof r === 'object' && !Array.isArray(r) ? (r as Record<string, unknown>).ruleSetVersion : undefined;
     if (typeof v === 'string') return v;
   }
   return undefined;
 }
 
-async function updateManifest(deps: ControlDeps, state: z.infer<typeof runStateSchema>, status: 'ok' | 'failed', stageOrder: readonly string[]): Promise<Manifest> {
+async function updateManifest(
+  deps: ControlDeps,
+  state: z.infer<typeof runStateSchema>,
+  status: 'ok' | 'failed',
+  stageOrder: readonly string[],
+): Promise<Manifest> {
   const asAt = state.run?.asAt ?? state.asAt ?? (state.marker ? asAtFromMarker(state.marker) : undefined);
   if (!asAt) throw new Error('run state has no as-at date (no asAt, no marker): nothing to record');
   const runId = state.run?.runId;
   const previous = runId ? await readRunManifest(deps.stores.outputs, asAt, runId).catch(() => undefined) : undefined;
-  const base: Manifest = previous && (runId === undefined || previous.runId === runId)
-    ? previous
-    : {
-      manifestVersion: MANIFEST_VERSION, runId: runId ?? `${asAt}-unprepared`, asAt, status: 'running', startedAt: new Date().toISOString(),
-      ranBy: whoRan(undefined, deps.principal), codeVersion: codeVersion(), config: { version: 'unknown', sha256: '', value: null }, inputs: [], stages: [],
-    };
+  const base: Manifest =
+    previous && (runId === undefined || previous.runId === runId)
+      ? previous
+      : {
+          manifestVersion: MANIFEST_VERSION,
+          runId: runId ?? `${asAt}-unprepared`,
+          asAt,
+          status: 'running',
+          startedAt: new Date().toISOString(),
+          ranBy: whoRan(undefined, deps.principal),
+          codeVersion: codeVersion(),
+          config: { version: 'unknown', sha256: '', value: null },
+          inputs: [],
+          stages: [],
+        };
   const names = [...new Set([...stageOrder, ...Object.keys(state.results)])];
   const stages: StageRecord[] = names.map((n) =>
-    n in state.results ? stageRecord(n, state.results[n])
-    : n === state.failedStage ? { name: n, status: 'failed', counts: {} }
-    : { name: n, status: 'not-run', counts: {} });
+    n in state.results
+      ? stageRecord(n, state.results[n])
+      : n === state.failedStage
+        ? { name: n, status: 'failed', counts: {} }
+        : { name: n, status: 'not-run', counts: {} },
+  );
   const rows = inputRowCounts(state.results.validate);
   const inputs = base.inputs.map((i) => ({ ...i, ...(rows.get(i.key) ?? {}) }));
   const ruleSetVersion = ruleSetVersionOf(state.results) ?? base.ruleSetVersion;
   const m: Manifest = {
-    ...base, status, finishedAt: new Date().toISOString(), inputs, stages,
+    ...base,
+    status,
+    finishedAt: new Date().toISOString(),
+    inputs,
+    stages,
     ...(ruleSetVersion ? { ruleSetVersion } : {}),
   };
   if (status === 'failed') {
     const cause = state.error?.Cause;
-    m.error = { stage: state.failedStage ?? 'unknown', error: state.error?.Error ?? 'Error', cause: typeof cause === 'string' ? describeCause(cause) : JSON.stringify(cause ?? null) };
+    m.error = {
+      stage: state.failedStage ?? 'unknown',
+      error: state.error?.Error ?? 'Error',
+      cause: typeof cause === 'string' ? describeCause(cause) : JSON.stringify(cause ?? null),
+    };
   } else delete m.error;
   await writeManifest(deps.stores.outputs, m);
   return m;
@@ -507,7 +684,8 @@ async function releaseLockOf(deps: ControlDeps, state: z.infer<typeof runStateSc
   const execution = state.execution?.id;
   if (!deps.runLock || !execution) return;
   const released = await releaseRunLock(deps.stores.outputs, asAt, execution);
-  if (!released && state.run) deps.log.warn('run lock not held at the end of the run (superseded as stale?)', { asAt, execution });
+  if (!released && state.run)
+    deps.log.warn('run lock not held at the end of the run (superseded as stale?)', { asAt, execution });
 }
 
 /** Lambda errors arrive as a JSON Cause ({ errorMessage, errorType, trace }); keep the message only. */
@@ -515,7 +693,9 @@ function describeCause(cause: string): string {
   try {
     const c = JSON.parse(cause) as { errorMessage?: string };
     if (typeof c.errorMessage === 'string') return c.errorMessage;
-  } catch { /* a plain message */ }
+  } catch {
+    /* a plain message */
+  }
   return cause;
 }
 
@@ -527,7 +707,11 @@ export interface RunSummary {
   [k: string]: unknown;
 }
 
-export async function finaliseRun(deps: ControlDeps, event: unknown, stageOrder: readonly string[]): Promise<RunSummary> {
+export async function finaliseRun(
+  deps: ControlDeps,
+  event: unknown,
+  stageOrder: readonly string[],
+): Promise<RunSummary> {
   const state = parseOrThrow(runStateSchema, event, 'finalise: run state');
   const finished = await updateManifest(deps, state, 'ok', stageOrder);
   // the release: the staged set becomes the published folder, or waits for IG's sign-off (pipelines/release/)
@@ -537,19 +721,46 @@ export async function finaliseRun(deps: ControlDeps, event: unknown, stageOrder:
   const m = await releaseFinishedRun({ stores: deps.stores, writeManifest }, { ...finished, outputs });
   // the lock goes once the release is done (no other run of the date promotes meanwhile)
   await releaseLockOf(deps, state, m.asAt);
-  deps.log.info('run finished', { runId: m.runId, asAt: m.asAt, status: m.status, release: m.release?.state ?? 'none' });
-  return { runId: m.runId, asAt: m.asAt, status: 'ok', release: m.release?.state ?? 'none', manifestKey: m.release?.state === 'released' ? keys.manifest(m.asAt) : keys.runManifest(m.asAt, m.runId) };
+  deps.log.info('run finished', {
+    runId: m.runId,
+    asAt: m.asAt,
+    status: m.status,
+    release: m.release?.state ?? 'none',
+  });
+  return {
+    runId: m.runId,
+    asAt: m.asAt,
+    status: 'ok',
+    release: m.release?.state ?? 'none',
+    manifestKey: m.release?.state === 'released' ? keys.manifest(m.asAt) : keys.runManifest(m.asAt, m.runId),
+  };
 }
 
-export async function recordRunFailure(deps: ControlDeps, event: unknown, stageOrder: readonly string[]): Promise<RunSummary> {
+export async function recordRunFailure(
+  deps: ControlDeps,
+  event: unknown,
+  stageOrder: readonly string[],
+): Promise<RunSummary> {
   const state = parseOrThrow(runStateSchema, event, 'record-failure: run state');
   const failed = await updateManifest(deps, state, 'failed', stageOrder);
   // nothing of a failed run is released: the published folder keeps its previous set; what was staged stays in the secure zone for IG
   const staged = await hasStagedSet(deps.stores.secure, failed.asAt, failed.runId).catch(() => false);
-  const m: Manifest = { ...failed, release: { state: 'not-released', at: failed.finishedAt ?? new Date().toISOString(), ...(staged ? { staged: `${deps.stores.secure.location}/${keys.stagingPrefix(failed.asAt, failed.runId)}` } : {}) } };
+  const m: Manifest = {
+    ...failed,
+    release: {
+      state: 'not-released',
+      at: failed.finishedAt ?? new Date().toISOString(),
+      ...(staged ? { staged: `${deps.stores.secure.location}/${keys.stagingPrefix(failed.asAt, failed.runId)}` } : {}),
+    },
+  };
   await writeManifest(deps.stores.outputs, m);
   await releaseLockOf(deps, state, m.asAt);
-  deps.log.error('run failed', { runId: m.runId, asAt: m.asAt, stage: m.error?.stage ?? 'unknown', error: m.error?.error ?? 'Error' });
+  deps.log.error('run failed', {
+    runId: m.runId,
+    asAt: m.asAt,
+    stage: m.error?.stage ?? 'unknown',
+    error: m.error?.error ?? 'Error',
+  });
   return { runId: m.runId, asAt: m.asAt, status: 'failed', manifestKey: keys.runManifest(m.asAt, m.runId) };
 }
 
@@ -581,4 +792,3 @@ export async function latestCompletedBefore(outputs: ObjectStore, asAt: string):
   }
   return null;
 }
-

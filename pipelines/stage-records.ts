@@ -55,7 +55,9 @@ const PHASE_RANK: Record<string, number> = { plan: 0, shard: 1, link: 2 };
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -95,7 +97,11 @@ export interface OutputCheck {
  * Zones in `bySize` are checked by listing only (the key is there with the recorded size): prepare's "already done"
  * does not read the secure zone's clear values; the stages that wrote them check their SHA-256 before reuse.
  */
-export async function verifyOutputs(stores: Record<OutputZone, ObjectStore>, recorded: readonly RecordedOutput[], bySize: ReadonlySet<OutputZone> = new Set()): Promise<OutputCheck> {
+export async function verifyOutputs(
+  stores: Record<OutputZone, ObjectStore>,
+  recorded: readonly RecordedOutput[],
+  bySize: ReadonlySet<OutputZone> = new Set(),
+): Promise<OutputCheck> {
   const missing: string[] = [];
   const changed: string[] = [];
   for (const r of recorded) {
@@ -146,8 +152,10 @@ export function watchedStores<S extends Record<Zone, ObjectStore>>(stores: S): {
 
 // ---- records ------------------------------------------------------------------------------------------
 
-const recordsPrefix = (asAt: string, runId: string) => `${keys.runManifest(asAt, runId).replace(/manifest\.json$/, '')}stages/`;
-export const stageRecordKey = (asAt: string, runId: string, stage: string, invocation: string) => `${recordsPrefix(asAt, runId)}${stage}/${invocation}.json`;
+const recordsPrefix = (asAt: string, runId: string) =>
+  `${keys.runManifest(asAt, runId).replace(/manifest\.json$/, '')}stages/`;
+export const stageRecordKey = (asAt: string, runId: string, stage: string, invocation: string) =>
+  `${recordsPrefix(asAt, runId)}${stage}/${invocation}.json`;
 
 export async function readStageRecords(outputs: ObjectStore, asAt: string, runId: string): Promise<StageRecordFile[]> {
   const out: StageRecordFile[] = [];
@@ -155,7 +163,9 @@ export async function readStageRecords(outputs: ObjectStore, asAt: string, runId
     if (!o.key.endsWith('.json')) continue;
     try {
       out.push(JSON.parse((await outputs.get(o.key)).toString('utf8')) as StageRecordFile);
-    } catch { /* a record that does not parse is no record: the invocation runs again */ }
+    } catch {
+      /* a record that does not parse is no record: the invocation runs again */
+    }
   }
   return out;
 }
@@ -168,7 +178,12 @@ export async function clearStageRecords(outputs: ObjectStore, asAt: string, runI
 }
 
 const outputsDigest = (r: Pick<StageRecordFile, 'outputs'>) =>
-  sha(r.outputs.map((o) => `${o.zone}/${o.key} ${o.sha256}`).sort().join('\n'));
+  sha(
+    r.outputs
+      .map((o) => `${o.zone}/${o.key} ${o.sha256}`)
+      .sort()
+      .join('\n'),
+  );
 
 /** The records `stage` (at phase rank `rank`) depends on: every earlier stage's, and its own earlier phases'. */
 function upstreamOf(records: readonly StageRecordFile[], stage: string, rank: number): StageRecordFile[] {
@@ -184,7 +199,12 @@ function upstreamOf(records: readonly StageRecordFile[], stage: string, rank: nu
 const rankOfRecord = (r: StageRecordFile) => phaseRankOf(r.result.__input);
 
 export function upstreamDigest(records: readonly StageRecordFile[], stage: string, rank: number): string {
-  return sha(upstreamOf(records, stage, rank).map((r) => `${r.stage}/${r.invocation} ${outputsDigest(r)}`).sort().join('\n'));
+  return sha(
+    upstreamOf(records, stage, rank)
+      .map((r) => `${r.stage}/${r.invocation} ${outputsDigest(r)}`)
+      .sort()
+      .join('\n'),
+  );
 }
 
 export interface ReuseDecision {
@@ -194,11 +214,14 @@ export interface ReuseDecision {
   record?: StageRecordFile;
 }
 
-const list = (xs: string[], n = 3) => `${xs.slice(0, n).join(', ')}${xs.length > n ? ` and ${xs.length - n} more` : ''}`;
+const list = (xs: string[], n = 3) =>
+  `${xs.slice(0, n).join(', ')}${xs.length > n ? ` and ${xs.length - n} more` : ''}`;
 
 /** Whether the invocation's record from an earlier execution of the run can stand for running it again. */
 export async function decideReuse(
-  stores: Record<OutputZone, ObjectStore>, records: readonly StageRecordFile[], at: { stage: string; invocation: string; rank: number; codeVersion: string; executionStartedAt?: string | undefined },
+  stores: Record<OutputZone, ObjectStore>,
+  records: readonly StageRecordFile[],
+  at: { stage: string; invocation: string; rank: number; codeVersion: string; executionStartedAt?: string | undefined },
 ): Promise<ReuseDecision> {
   const { stage, invocation, codeVersion } = at;
   const record = records.find((r) => r.stage === stage && r.invocation === invocation);
@@ -213,7 +236,13 @@ export async function decideReuse(
 }
 
 /** True, or why not. `verdicts` remembers each record's verdict (and breaks cycles: a record being checked does not hold). */
-async function recordHolds(stores: Record<OutputZone, ObjectStore>, records: readonly StageRecordFile[], record: StageRecordFile, codeVersion: string, verdicts: Map<string, true | string>): Promise<true | string> {
+async function recordHolds(
+  stores: Record<OutputZone, ObjectStore>,
+  records: readonly StageRecordFile[],
+  record: StageRecordFile,
+  codeVersion: string,
+  verdicts: Map<string, true | string>,
+): Promise<true | string> {
   const id = `${record.stage}/${record.invocation}`;
   const known = verdicts.get(id);
   if (known !== undefined) return known;
@@ -223,30 +252,43 @@ async function recordHolds(stores: Record<OutputZone, ObjectStore>, records: rea
   return verdict;
 }
 
-async function checkRecord(stores: Record<OutputZone, ObjectStore>, records: readonly StageRecordFile[], record: StageRecordFile, codeVersion: string, verdicts: Map<string, true | string>): Promise<true | string> {
+async function checkRecord(
+  stores: Record<OutputZone, ObjectStore>,
+  records: readonly StageRecordFile[],
+  record: StageRecordFile,
+  codeVersion: string,
+  verdicts: Map<string, true | string>,
+): Promise<true | string> {
   if (record.codeVersion !== codeVersion) return `recorded by another code version (${record.codeVersion})`;
-  if (record.upstream !== upstreamDigest(records, record.stage, rankOfRecord(record))) return 'an earlier stage left different outputs';
+  if (record.upstream !== upstreamDigest(records, record.stage, rankOfRecord(record)))
+    return 'an earlier stage left different outputs';
   const check = await verifyOutputs(stores, record.outputs);
   if (check.changed.length) return `outputs changed: ${list(check.changed)}`;
   const missing: string[] = [];
   for (const m of check.missing) {
     // consumed by a later invocation of the same stage (the match shards): fine if that one holds
-    const by = records.find((r) => r.stage === record.stage && r !== record && r.consumed.some((c) => `${c.zone}/${c.key}` === m));
+    const by = records.find(
+      (r) => r.stage === record.stage && r !== record && r.consumed.some((c) => `${c.zone}/${c.key}` === m),
+    );
     if (by && (await recordHolds(stores, records, by, codeVersion, verdicts)) === true) continue;
     missing.push(m);
   }
-  if (missing.length > 0 && missing.every((m) => STAGED.test(m))) return 'its staged set was released (moved to the published folder): staged again';
+  if (missing.length > 0 && missing.every((m) => STAGED.test(m)))
+    return 'its staged set was released (moved to the published folder): staged again';
   return missing.length ? `outputs missing: ${list(missing)}` : true;
 }
 
 /** Hashes what the invocation wrote and records it (after the stage succeeded: a killed stage leaves no record). */
 export async function writeStageRecord(
-  stores: Record<OutputZone, ObjectStore>, at: { asAt: string; runId: string; stage: string; invocation: string; input: unknown; codeVersion: string },
-  result: Record<string, unknown>, log: WriteLog,
+  stores: Record<OutputZone, ObjectStore>,
+  at: { asAt: string; runId: string; stage: string; invocation: string; input: unknown; codeVersion: string },
+  result: Record<string, unknown>,
+  log: WriteLog,
 ): Promise<StageRecordFile> {
   const targets = new Map(log.written);
   for (const p of WRITTEN_ELSEWHERE[at.stage]?.(at.asAt) ?? []) {
-    for (const o of await stores[p.zone].list(p.prefix)) targets.set(`${p.zone}\u0000${o.key}`, { zone: p.zone, key: o.key });
+    for (const o of await stores[p.zone].list(p.prefix))
+      targets.set(`${p.zone}\u0000${o.key}`, { zone: p.zone, key: o.key });
   }
   const outputs: RecordedOutput[] = [];
   for (const t of [...targets.values()].sort((a, b) => (`${a.zone}/${a.key}` < `${b.zone}/${b.key}` ? -1 : 1))) {
@@ -256,9 +298,19 @@ export async function writeStageRecord(
   const records = await readStageRecords(stores.outputs, at.asAt, at.runId);
   const rank = phaseRankOf(at.input);
   const record: StageRecordFile = {
-    recordVersion: 1, stage: at.stage, invocation: at.invocation, codeVersion: at.codeVersion, recordedAt: new Date().toISOString(),
-    result: { ...result, __input: at.input ?? {} }, outputs, consumed: [...log.deleted.values()],
-    upstream: upstreamDigest(records.filter((r) => !(r.stage === at.stage && r.invocation === at.invocation)), at.stage, rank),
+    recordVersion: 1,
+    stage: at.stage,
+    invocation: at.invocation,
+    codeVersion: at.codeVersion,
+    recordedAt: new Date().toISOString(),
+    result: { ...result, __input: at.input ?? {} },
+    outputs,
+    consumed: [...log.deleted.values()],
+    upstream: upstreamDigest(
+      records.filter((r) => !(r.stage === at.stage && r.invocation === at.invocation)),
+      at.stage,
+      rank,
+    ),
   };
   await stores.outputs.put(stageRecordKey(at.asAt, at.runId, at.stage, at.invocation), `${JSON.stringify(record)}\n`);
   return record;

@@ -9,7 +9,9 @@ import { cycles, importGraph, pathRound, SOURCE_DIRS, tsFiles } from './import-g
 const graph = importGraph(SOURCE_DIRS.flatMap(tsFiles), { values: true });
 const found = cycles(graph);
 if (found.length > 0) {
-  process.stderr.write(`import cycles (${found.length}): break each by moving what both sides need into a module of its own\n`);
+  process.stderr.write(
+    `import cycles (${found.length}): break each by moving what both sides need into a module of its own\n`,
+  );
   for (const c of found) process.stderr.write(`  ${pathRound(graph, c).join(' -> ')}\n`);
   process.exit(1);
 }

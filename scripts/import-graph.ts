@@ -27,7 +27,9 @@ function typeOnly(n: ts.ImportDeclaration | ts.ExportDeclaration): boolean {
   if (!c) return false; // a side-effect import runs the module
   if (c.isTypeOnly) return true;
   const b = c.namedBindings;
-  return !c.name && b !== undefined && ts.isNamedImports(b) && b.elements.length > 0 && b.elements.every((e) => e.isTypeOnly);
+  return (
+    !c.name && b !== undefined && ts.isNamedImports(b) && b.elements.length > 0 && b.elements.every((e) => e.isTypeOnly)
+  );
 }
 
 /**
@@ -42,16 +44,28 @@ export function importGraph(files: string[], opts: { values?: boolean } = {}): M
     const deps: string[] = [];
     const add = (spec: string) => {
       if (!spec.startsWith('.')) return;
-      const target = relative(ROOT, resolve(ROOT, dirname(file), spec)).split('\\').join('/');
+      const target = relative(ROOT, resolve(ROOT, dirname(file), spec))
+        .split('\\')
+        .join('/');
       if (known.has(target)) deps.push(target);
     };
     sf.forEachChild((n) => {
-      if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+      if (
+        (ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) &&
+        n.moduleSpecifier &&
+        ts.isStringLiteral(n.moduleSpecifier)
+      ) {
         if (!(opts.values && typeOnly(n))) add(n.moduleSpecifier.text);
       }
     });
     const dyn = (n: ts.Node) => {
-      if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) add(n.arguments[0].text);
+      if (
+        ts.isCallExpression(n) &&
+        n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+        n.arguments[0] &&
+        ts.isStringLiteral(n.arguments[0])
+      )
+        add(n.arguments[0].text);
       ts.forEachChild(n, dyn);
     };
     dyn(sf);

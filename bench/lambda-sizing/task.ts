@@ -30,7 +30,11 @@ async function bytesUnder(dir: string): Promise<number> {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) total += await bytesUnder(p);
-    else total += await stat(p).then((s) => s.size, () => 0);
+    else
+      total += await stat(p).then(
+        (s) => s.size,
+        () => 0,
+      );
   }
   return total;
 }
@@ -41,7 +45,10 @@ async function main(): Promise<void> {
   const dirs = JSON.parse(process.env.BENCH_BUCKETS ?? '{}') as Record<Zone, string>;
   const s3 = new FakeS3(Object.fromEntries(ZONES.map((z) => [z, dirs[z]])), () => true, process.env.BENCH_PARTS);
   const client = s3.client(task);
-  const stores = Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: z })])) as Record<Zone, S3ObjectStore>;
+  const stores = Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: z })])) as Record<
+    Zone,
+    S3ObjectStore
+  >;
   const tmp = tmpdir();
   // as in a Lambda, with its scratch under TMPDIR (the bench's /tmp) so its bytes are counted
   const runtime = { ...lambdaRuntime(process.env), scratchDir: join(tmp, 'locality-scratch') };
@@ -52,19 +59,35 @@ async function main(): Promise<void> {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
     if (sampling) return;
     sampling = true;
-    void bytesUnder(tmp).then((b) => { peakTmp = Math.max(peakTmp, b); sampling = false; });
+    void bytesUnder(tmp).then((b) => {
+      peakTmp = Math.max(peakTmp, b);
+      sampling = false;
+    });
   }, 100);
   const event = JSON.parse(eventJson) as Record<string, unknown>;
   const t0 = performance.now();
   let output: unknown;
-  if (task === 'prepare') output = await prepareRun({ stores, log: silentLog, ...(runtime.principal ? { principal: runtime.principal } : {}) }, event);
-  else output = await invokeStage(task, event, { stores, log: silentLog, progress: noProgress, runtime, queryEngine: () => Promise.reject(new Error('no stage queries Athena')) });
+  if (task === 'prepare')
+    output = await prepareRun(
+      { stores, log: silentLog, ...(runtime.principal ? { principal: runtime.principal } : {}) },
+      event,
+    );
+  else
+    output = await invokeStage(task, event, {
+      stores,
+      log: silentLog,
+      progress: noProgress,
+      runtime,
+      queryEngine: () => Promise.reject(new Error('no stage queries Athena')),
+    });
   const wallMs = performance.now() - t0;
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
   peakTmp = Math.max(peakTmp, await bytesUnder(tmp));
   clearInterval(sampler);
   await Promise.all(Object.values(stores).map((s) => s.dispose()));
-  process.stdout.write(`${JSON.stringify({ task, peakRssBytes: peakRss, peakTmpBytes: peakTmp, wallMs, requests: s3.requests.length, output })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ task, peakRssBytes: peakRss, peakTmpBytes: peakTmp, wallMs, requests: s3.requests.length, output })}\n`,
+  );
 }
 
 await main();

@@ -35,7 +35,12 @@ function febrlCluster(id: string, file: string): string {
   return m[1] as string;
 }
 
-async function csvTruth(files: string[], idColumn: string, clusterOf: (row: Record<string, string>, file: string) => string, clusterColumn?: string): Promise<TruthRecord[]> {
+async function csvTruth(
+  files: string[],
+  idColumn: string,
+  clusterOf: (row: Record<string, string>, file: string) => string,
+  clusterColumn?: string,
+): Promise<TruthRecord[]> {
   const out: TruthRecord[] = [];
   for (const file of files) {
     const dataset = basename(file);
@@ -56,7 +61,9 @@ async function parquetTruth(file: string, idColumn: string, clusterColumn: strin
       `SELECT trim(CAST("${idColumn}" AS VARCHAR)), trim(CAST("${clusterColumn}" AS VARCHAR)) FROM read_parquet('${escaped}')`,
     );
     const dataset = basename(file);
-    return reader.getRows().map(([id, cluster]) => ({ id: recordKey(dataset, String(id)), cluster: String(cluster), dataset }));
+    return reader
+      .getRows()
+      .map(([id, cluster]) => ({ id: recordKey(dataset, String(id)), cluster: String(cluster), dataset }));
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -93,7 +100,10 @@ export function datasets(ctx: DatasetContext): Record<DatasetName, BenchDataset>
       inputs: [febrl('dataset4a.csv'), febrl('dataset4b.csv')],
       settings: settings('febrl4'),
       idColumn: 'rec_id',
-      truth: () => csvTruth([febrl('dataset4a.csv'), febrl('dataset4b.csv')], 'rec_id', (r, f) => febrlCluster(r.rec_id as string, f)),
+      truth: () =>
+        csvTruth([febrl('dataset4a.csv'), febrl('dataset4b.csv')], 'rec_id', (r, f) =>
+          febrlCluster(r.rec_id as string, f),
+        ),
     },
     fake_1000: {
       name: 'fake_1000',
@@ -102,7 +112,13 @@ export function datasets(ctx: DatasetContext): Record<DatasetName, BenchDataset>
       inputs: [join(ctx.benchmarksDir, 'splink', 'fake_1000.csv')],
       settings: settings('fake_1000'),
       idColumn: 'unique_id',
-      truth: () => csvTruth([join(ctx.benchmarksDir, 'splink', 'fake_1000.csv')], 'unique_id', (r) => r.cluster as string, 'cluster'),
+      truth: () =>
+        csvTruth(
+          [join(ctx.benchmarksDir, 'splink', 'fake_1000.csv')],
+          'unique_id',
+          (r) => r.cluster as string,
+          'cluster',
+        ),
     },
     historical_50k: {
       name: 'historical_50k',
@@ -123,9 +139,13 @@ export function datasets(ctx: DatasetContext): Record<DatasetName, BenchDataset>
       prepare: async () => {
         if (existsSync(synthetic)) return;
         const started = performance.now();
-        process.stderr.write(`generating ${synthetic} (${ctx.syntheticRecords.toLocaleString('en-GB')} records, seed ${ctx.syntheticSeed}) ... `);
+        process.stderr.write(
+          `generating ${synthetic} (${ctx.syntheticRecords.toLocaleString('en-GB')} records, seed ${ctx.syntheticSeed}) ... `,
+        );
         const result = await writeSyntheticCsv(synthetic, { records: ctx.syntheticRecords, seed: ctx.syntheticSeed });
-        process.stderr.write(`${result.persons.toLocaleString('en-GB')} persons, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+        process.stderr.write(
+          `${result.persons.toLocaleString('en-GB')} persons, ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+        );
       },
       truth: () => csvTruth([synthetic], 'unique_id', (r) => r.cluster as string, 'cluster'),
     },

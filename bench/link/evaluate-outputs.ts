@@ -34,7 +34,8 @@ export class KeyResolver {
     if (this.datasets.length === 1) return recordKey(this.datasets[0] as string, id);
     const key = this.byId.get(id);
     if (key === undefined) throw new Error(`${where}: record id "${id}" is in no input`);
-    if (key === null) throw new Error(`${where}: record id "${id}" is in both inputs and the output has no source_dataset`);
+    if (key === null)
+      throw new Error(`${where}: record id "${id}" is in both inputs and the output has no source_dataset`);
     return key;
   }
 }
@@ -48,7 +49,9 @@ export async function scoreOutputs(truth: GroundTruth, resolver: KeyResolver, ou
   const pairsFile = join(outDir, 'pairs.csv');
   const header = await readCsvHeader(pairsFile);
   const withSource = header.includes('source_dataset_l') && header.includes('source_dataset_r');
-  const columns = withSource ? ['unique_id_l', 'unique_id_r', 'source_dataset_l', 'source_dataset_r'] : ['unique_id_l', 'unique_id_r'];
+  const columns = withSource
+    ? ['unique_id_l', 'unique_id_r', 'source_dataset_l', 'source_dataset_r']
+    : ['unique_id_l', 'unique_id_r'];
   const evaluator = new PairEvaluator(truth);
   let line = 1;
   for await (const row of readCsvRows(pairsFile, columns)) {
@@ -63,12 +66,17 @@ export async function scoreOutputs(truth: GroundTruth, resolver: KeyResolver, ou
   let clusters: ClusterEvaluationResult | null = null;
   if (existsSync(clustersFile)) {
     const cHeader = await readCsvHeader(clustersFile);
-    const cColumns = cHeader.includes('source_dataset') ? ['unique_id', 'cluster_id', 'source_dataset'] : ['unique_id', 'cluster_id'];
+    const cColumns = cHeader.includes('source_dataset')
+      ? ['unique_id', 'cluster_id', 'source_dataset']
+      : ['unique_id', 'cluster_id'];
     const assignments: [string, string][] = [];
     let cLine = 1;
     for await (const row of readCsvRows(clustersFile, cColumns)) {
       cLine += 1;
-      assignments.push([resolver.key(row.unique_id as string, row.source_dataset, `${clustersFile} line ${cLine}`), row.cluster_id as string]);
+      assignments.push([
+        resolver.key(row.unique_id as string, row.source_dataset, `${clustersFile} line ${cLine}`),
+        row.cluster_id as string,
+      ]);
     }
     clusters = evaluateClusters(truth, assignments);
   }

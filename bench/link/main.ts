@@ -59,12 +59,25 @@ function parseArgs() {
     .option('--records <n>', 'records in the synthetic set', '1000000')
     .option('--seed <n>', 'seed of the synthetic set', '1')
     .option('--timeout <seconds>', 'per job', '3600')
-    .option('--keep-outputs', 'keep each tool\'s output folder under bench/.data/runs/')
+    .option('--keep-outputs', "keep each tool's output folder under bench/.data/runs/")
     .parse();
-  const o = program.opts<{ only?: string; skipSplink?: boolean; records: string; seed: string; timeout: string; keepOutputs?: boolean }>();
-  const only = o.only ? o.only.split(',').map((s) => s.trim()).filter(Boolean) : [...DATASET_NAMES];
+  const o = program.opts<{
+    only?: string;
+    skipSplink?: boolean;
+    records: string;
+    seed: string;
+    timeout: string;
+    keepOutputs?: boolean;
+  }>();
+  const only = o.only
+    ? o.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [...DATASET_NAMES];
   for (const name of only) {
-    if (!(DATASET_NAMES as readonly string[]).includes(name)) program.error(`--only: unknown dataset "${name}" (known: ${DATASET_NAMES.join(', ')})`);
+    if (!(DATASET_NAMES as readonly string[]).includes(name))
+      program.error(`--only: unknown dataset "${name}" (known: ${DATASET_NAMES.join(', ')})`);
   }
   const records = Number(o.records);
   if (!Number.isInteger(records) || records < 10) program.error('--records: a whole number of at least 10');
@@ -72,7 +85,14 @@ function parseArgs() {
   if (!Number.isInteger(seed)) program.error('--seed: a whole number');
   const timeout = Number(o.timeout);
   if (!(timeout > 0)) program.error('--timeout: seconds, more than 0');
-  return { only: only as DatasetName[], skipSplink: Boolean(o.skipSplink), records, seed, timeout, keepOutputs: Boolean(o.keepOutputs) };
+  return {
+    only: only as DatasetName[],
+    skipSplink: Boolean(o.skipSplink),
+    records,
+    seed,
+    timeout,
+    keepOutputs: Boolean(o.keepOutputs),
+  };
 }
 
 async function tailOf(file: string, lines = 8): Promise<string> {
@@ -85,7 +105,9 @@ async function tailOf(file: string, lines = 8): Promise<string> {
 
 async function candidatePairsFromModel(outDir: string): Promise<number | null> {
   try {
-    const model = JSON.parse(await readFile(join(outDir, 'model.json'), 'utf8')) as { blocking?: { candidatePairs?: unknown } };
+    const model = JSON.parse(await readFile(join(outDir, 'model.json'), 'utf8')) as {
+      blocking?: { candidatePairs?: unknown };
+    };
     const n = model.blocking?.candidatePairs;
     return typeof n === 'number' ? n : null;
   } catch {
@@ -93,11 +115,29 @@ async function candidatePairsFromModel(outDir: string): Promise<number | null> {
   }
 }
 
-async function runTool(tool: Tool, ds: BenchDataset, truth: GroundTruth, resolver: KeyResolver, splink: SplinkEnv | null, timeout: number, runDir: string): Promise<ToolResult> {
+async function runTool(
+  tool: Tool,
+  ds: BenchDataset,
+  truth: GroundTruth,
+  resolver: KeyResolver,
+  splink: SplinkEnv | null,
+  timeout: number,
+  runDir: string,
+): Promise<ToolResult> {
   const outDir = join(runDir, ds.name, tool);
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
-  const base: ToolResult = { dataset: ds.name, tool, status: 'failed', records: truth.recordCount, candidatePairs: null, wallSeconds: null, pairsPerSecond: null, peakRssBytes: null, outDir };
+  const base: ToolResult = {
+    dataset: ds.name,
+    tool,
+    status: 'failed',
+    records: truth.recordCount,
+    candidatePairs: null,
+    wallSeconds: null,
+    pairsPerSecond: null,
+    peakRssBytes: null,
+    outDir,
+  };
   const stdoutFile = join(outDir, '..', `${tool}.stdout.log`);
   const stderrFile = join(outDir, '..', `${tool}.stderr.log`);
   let command: string;
@@ -105,13 +145,35 @@ async function runTool(tool: Tool, ds: BenchDataset, truth: GroundTruth, resolve
   if (tool === 'ours') {
     // tsx directly (as `npm run locality` does, minus npm's own start-up), on this Node.
     command = process.execPath;
-    args = [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, 'pipelines', 'cli', 'main.ts'), 'link', '--settings', ds.settings, '--out', outDir, ...ds.inputs];
+    args = [
+      join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+      join(repoRoot, 'pipelines', 'cli', 'main.ts'),
+      'link',
+      '--settings',
+      ds.settings,
+      '--out',
+      outDir,
+      ...ds.inputs,
+    ];
   } else {
     command = (splink as SplinkEnv).python;
-    args = [join(repoRoot, 'bench', 'splink', 'run_splink.py'), '--settings', ds.settings, '--out', outDir, ...ds.inputs];
+    args = [
+      join(repoRoot, 'bench', 'splink', 'run_splink.py'),
+      '--settings',
+      ds.settings,
+      '--out',
+      outDir,
+      ...ds.inputs,
+    ];
   }
   log(`  ${tool}: running ...`);
-  const m = await runMeasured(command, args, { cwd: repoRoot, stdoutFile, stderrFile, timeoutSeconds: timeout, env: { ...process.env, CI: 'true' } });
+  const m = await runMeasured(command, args, {
+    cwd: repoRoot,
+    stdoutFile,
+    stderrFile,
+    timeoutSeconds: timeout,
+    env: { ...process.env, CI: 'true' },
+  });
   base.measurement = m;
   if (m.exitCode !== 0 || m.timedOut) {
     const why = m.timedOut ? `timed out after ${timeout} s` : `exit ${m.exitCode ?? m.signal}`;
@@ -125,18 +187,25 @@ async function runTool(tool: Tool, ds: BenchDataset, truth: GroundTruth, resolve
   if (tool === 'ours') base.candidatePairs = await candidatePairsFromModel(outDir);
   else {
     try {
-      const stats = JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as { phases: Record<string, number>; untranslatedSettings?: string[] };
+      const stats = JSON.parse(await readFile(join(outDir, 'stats.json'), 'utf8')) as {
+        phases: Record<string, number>;
+        untranslatedSettings?: string[];
+      };
       base.phases = stats.phases;
       base.untranslatedSettings = stats.untranslatedSettings ?? [];
     } catch {
       // no stats: the table still has the wall time
     }
     // Counted in a separate, untimed run so the timed job is exactly Splink's normal job.
-    const counted = spawnSync(command, [join(repoRoot, 'bench', 'splink', 'run_splink.py'), '--settings', ds.settings, '--count-pairs', ...ds.inputs], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-    });
+    const counted = spawnSync(
+      command,
+      [join(repoRoot, 'bench', 'splink', 'run_splink.py'), '--settings', ds.settings, '--count-pairs', ...ds.inputs],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      },
+    );
     const last = counted.stdout.trim().split('\n').at(-1) ?? '';
     try {
       base.candidatePairs = (JSON.parse(last) as { candidatePairs: number }).candidatePairs;
@@ -151,13 +220,16 @@ async function runTool(tool: Tool, ds: BenchDataset, truth: GroundTruth, resolve
     base.status = 'failed';
     base.note = `outputs could not be scored: ${(error as Error).message}`;
   }
-  log(`  ${tool}: ${m.wallSeconds.toFixed(1)} s, peak ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB, F1 ${base.scores ? base.scores.pairs.f1.toFixed(4) : '-'}`);
+  log(
+    `  ${tool}: ${m.wallSeconds.toFixed(1)} s, peak ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB, F1 ${base.scores ? base.scores.pairs.f1.toFixed(4) : '-'}`,
+  );
   return base;
 }
 
 // ---- the table -------------------------------------------------------------------------------
 
-const int = (n: number | null | undefined) => (n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-GB'));
+const int = (n: number | null | undefined) =>
+  n === null || n === undefined ? '-' : Math.round(n).toLocaleString('en-GB');
 const fixed = (n: number | null | undefined, d: number) => (n === null || n === undefined ? '-' : n.toFixed(d));
 const mib = (b: number | null | undefined) => (b === null || b === undefined ? '-' : `${(b / 2 ** 20).toFixed(0)} MiB`);
 
@@ -167,7 +239,21 @@ function ratioText(r: number | null | undefined): string {
 }
 
 export function renderTable(results: ToolResult[]): string {
-  const head = ['dataset', 'tool', 'records', 'candidate pairs', 'wall s', 'CPU s', 'pairs/s', 'peak RSS', 'precision', 'recall', 'F1 (pairs)', 'F1 (clusters)', 'time ours/Splink'];
+  const head = [
+    'dataset',
+    'tool',
+    'records',
+    'candidate pairs',
+    'wall s',
+    'CPU s',
+    'pairs/s',
+    'peak RSS',
+    'precision',
+    'recall',
+    'F1 (pairs)',
+    'F1 (clusters)',
+    'time ours/Splink',
+  ];
   const rows = results.map((r) => [
     r.dataset,
     r.status === 'ok' ? r.tool : `${r.tool} (${r.status})`,
@@ -184,8 +270,13 @@ export function renderTable(results: ToolResult[]): string {
     r.tool === 'ours' ? ratioText(r.timeRatioOursOverSplink) : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
-  return [line(head), `|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' | ')} |`;
+  return [
+    line(head),
+    `|${widths.map((w, i) => (i < 2 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 function targets(results: ToolResult[]): string[] {
@@ -196,7 +287,9 @@ function targets(results: ToolResult[]): string[] {
   if (syn && syn.wallSeconds !== null && syn.peakRssBytes !== null) {
     const atScale = syn.records >= 1_000_000;
     const verdict = (ok: boolean) => (atScale ? (ok ? 'met' : 'MISSED') : 'n/a below 1,000,000 records');
-    out.push(`synthetic ${int(syn.records)} records: ${syn.wallSeconds.toFixed(1)} s (target <= 60 s for 1M: ${verdict(syn.wallSeconds <= 60)}), peak ${mib(syn.peakRssBytes)} (target <= 4096 MiB: ${verdict(syn.peakRssBytes <= 4 * 2 ** 30)})`);
+    out.push(
+      `synthetic ${int(syn.records)} records: ${syn.wallSeconds.toFixed(1)} s (target <= 60 s for 1M: ${verdict(syn.wallSeconds <= 60)}), peak ${mib(syn.peakRssBytes)} (target <= 4096 MiB: ${verdict(syn.peakRssBytes <= 4 * 2 ** 30)})`,
+    );
   }
   for (const d of new Set(results.map((r) => r.dataset))) {
     const a = ours(d);
@@ -204,7 +297,9 @@ function targets(results: ToolResult[]): string[] {
     if (!a || !b || !a.scores || !b.scores || a.wallSeconds === null || b.wallSeconds === null) continue;
     const speed = b.wallSeconds / a.wallSeconds;
     const f1 = a.scores.pairs.f1 - b.scores.pairs.f1;
-    out.push(`${d}: ours ${speed.toFixed(2)}x Splink's speed (target >= 2x: ${speed >= 2 ? 'met' : 'MISSED'}), F1 ${a.scores.pairs.f1.toFixed(4)} vs ${b.scores.pairs.f1.toFixed(4)} (${f1 >= 0 ? 'equal or better' : 'WORSE'})`);
+    out.push(
+      `${d}: ours ${speed.toFixed(2)}x Splink's speed (target >= 2x: ${speed >= 2 ? 'met' : 'MISSED'}), F1 ${a.scores.pairs.f1.toFixed(4)} vs ${b.scores.pairs.f1.toFixed(4)} (${f1 >= 0 ? 'equal or better' : 'WORSE'})`,
+    );
   }
   return out;
 }
@@ -220,7 +315,9 @@ async function main(): Promise<void> {
   // One folder per run, so two runs at once never write into each other's outputs.
   const runDir = join(dataDir, 'runs', `${started.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${process.pid}`);
   if (!existsSync(benchmarksDir)) {
-    log(`public benchmark data not found at ${benchmarksDir} (expected ../shared/benchmarks beside the repository): FEBRL and historical_50k are skipped`);
+    log(
+      `public benchmark data not found at ${benchmarksDir} (expected ../shared/benchmarks beside the repository): FEBRL and historical_50k are skipped`,
+    );
   }
   let splink: SplinkEnv | null = null;
   let splinkSkipped: string | null = null;
@@ -258,7 +355,9 @@ async function main(): Promise<void> {
     const truthRecords = await ds.truth();
     const truth = new GroundTruth(truthRecords, ds.linkType);
     const resolver = new KeyResolver(ds.inputs, truthRecords);
-    log(`  ${int(truth.recordCount)} records, ${int(truth.clusterCount)} true entities, ${int(truth.truePairs)} true pairs`);
+    log(
+      `  ${int(truth.recordCount)} records, ${int(truth.clusterCount)} true entities, ${int(truth.truePairs)} true pairs`,
+    );
     const ours = await runTool('ours', ds, truth, resolver, splink, opts.timeout, runDir);
     results.push(ours);
     if (splink) {
@@ -267,22 +366,45 @@ async function main(): Promise<void> {
       ours.timeRatioOursOverSplink =
         ours.wallSeconds !== null && theirs.wallSeconds !== null ? ours.wallSeconds / theirs.wallSeconds : null;
     } else {
-      results.push({ dataset: ds.name, tool: 'splink', status: 'skipped', note: splinkSkipped ?? '', records: truth.recordCount, candidatePairs: null, wallSeconds: null, pairsPerSecond: null, peakRssBytes: null });
+      results.push({
+        dataset: ds.name,
+        tool: 'splink',
+        status: 'skipped',
+        note: splinkSkipped ?? '',
+        records: truth.recordCount,
+        candidatePairs: null,
+        wallSeconds: null,
+        pairsPerSecond: null,
+        peakRssBytes: null,
+      });
     }
   }
 
   const memoryMethod = results.find((r) => r.measurement)?.measurement?.method ?? '';
   const loadAtEnd = loadavg();
   console.log('');
-  console.log(`Linkage benchmark, ${started.toISOString()} (${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${loadAtEnd.map((l) => l.toFixed(1)).join(' ')} at end)`);
-  console.log(`Splink: ${splink ? `${splink.splinkVersion}, DuckDB ${splink.duckdbVersion}` : `skipped (${splinkSkipped})`}`);
-  console.log(`wall s: child process spawn to exit (load, block, train, score, cluster, write); CPU s: its user + system time; pairs/s = candidate pairs / wall s`);
-  console.log(`peak RSS: ${memoryMethod}; F1 pairwise from pairs.csv at the settings threshold (0.5), true pairs missed by blocking = FN`);
+  console.log(
+    `Linkage benchmark, ${started.toISOString()} (${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${loadAtEnd.map((l) => l.toFixed(1)).join(' ')} at end)`,
+  );
+  console.log(
+    `Splink: ${splink ? `${splink.splinkVersion}, DuckDB ${splink.duckdbVersion}` : `skipped (${splinkSkipped})`}`,
+  );
+  console.log(
+    `wall s: child process spawn to exit (load, block, train, score, cluster, write); CPU s: its user + system time; pairs/s = candidate pairs / wall s`,
+  );
+  console.log(
+    `peak RSS: ${memoryMethod}; F1 pairwise from pairs.csv at the settings threshold (0.5), true pairs missed by blocking = FN`,
+  );
   console.log('');
   console.log(renderTable(results));
   for (const r of results) if (r.note && r.status !== 'skipped') console.log(`note ${r.dataset}/${r.tool}: ${r.note}`);
   for (const r of results) {
-    if (r.phases) console.log(`Splink phases on ${r.dataset} (s): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    if (r.phases)
+      console.log(
+        `Splink phases on ${r.dataset} (s): ${Object.entries(r.phases)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', ')}`,
+      );
     if (r.untranslatedSettings && r.untranslatedSettings.length > 0) {
       console.log(`  settings with no Splink equivalent (ours only): ${r.untranslatedSettings.join(', ')}`);
     }
@@ -307,7 +429,14 @@ async function main(): Promise<void> {
   const run = {
     startedAt: started.toISOString(),
     command: `npm run bench:link -- ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAtEnd },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverageAtStart: loadAtStart,
+      loadAverageAtEnd: loadAtEnd,
+    },
     splink: splink ? { version: splink.splinkVersion, duckdb: splink.duckdbVersion } : { skipped: splinkSkipped },
     memoryMethod,
     results: results.map(({ outDir: _outDir, ...r }) => r),

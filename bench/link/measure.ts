@@ -52,7 +52,7 @@ async function processTree(root: number): Promise<number[]> {
     }
   }
   const tree = [root];
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, ppid] of parentOf) {
       if (!tree.includes(pid) && tree.includes(ppid)) {
@@ -86,7 +86,11 @@ export async function runMeasured(command: string, args: string[], options: RunO
   const out = openSync(options.stdoutFile, 'w');
   const err = openSync(options.stderrFile, 'w');
   const started = performance.now();
-  const child = spawn(argv[0] as string, argv.slice(1), { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', out, err] });
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', out, err],
+  });
   let polled = 0;
   let polling = false;
   const poll = setInterval(() => {
@@ -141,7 +145,9 @@ export async function runMeasured(command: string, args: string[], options: RunO
     maxRssSingleProcessBytes: single,
     polledTreeRssBytes: polled,
     cpuSeconds,
-    method: useTime ? 'max(GNU time ru_maxrss, polled process-tree VmRSS)' : 'polled process-tree VmRSS (/usr/bin/time absent)',
+    method: useTime
+      ? 'max(GNU time ru_maxrss, polled process-tree VmRSS)'
+      : 'polled process-tree VmRSS (/usr/bin/time absent)',
     timedOut,
   };
 }

@@ -18,7 +18,12 @@ export interface SplinkEnv {
 export type SplinkEnvResult = { ok: true; env: SplinkEnv } | { ok: false; reason: string };
 
 function tail(text: string, lines = 6): string {
-  return text.trim().split('\n').filter((l) => !/^WARNING: Location 'file:/.test(l)).slice(-lines).join('\n');
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => !/^WARNING: Location 'file:/.test(l))
+    .slice(-lines)
+    .join('\n');
 }
 
 export async function ensureSplinkEnv(repoRoot: string, log: (line: string) => void): Promise<SplinkEnvResult> {
@@ -26,7 +31,9 @@ export async function ensureSplinkEnv(repoRoot: string, log: (line: string) => v
   const requirements = join(repoRoot, 'bench', 'splink', 'requirements.txt');
   const marker = join(venv, '.requirements.sha256');
   const python = join(venv, 'bin', 'python');
-  const wanted = createHash('sha256').update(await readFile(requirements)).digest('hex');
+  const wanted = createHash('sha256')
+    .update(await readFile(requirements))
+    .digest('hex');
   const current = existsSync(marker) ? (await readFile(marker, 'utf8')).trim() : '';
   if (!existsSync(python) || current !== wanted) {
     const system = ['python3', 'python'].find((p) => spawnSync(p, ['--version'], { encoding: 'utf8' }).status === 0);
@@ -42,11 +49,16 @@ export async function ensureSplinkEnv(repoRoot: string, log: (line: string) => v
     );
     if (pip.status !== 0) {
       await rm(venv, { recursive: true, force: true });
-      return { ok: false, reason: `pip could not install the pinned Splink from PyPI (is PyPI reachable?):\n${tail(pip.stderr || pip.stdout)}` };
+      return {
+        ok: false,
+        reason: `pip could not install the pinned Splink from PyPI (is PyPI reachable?):\n${tail(pip.stderr || pip.stdout)}`,
+      };
     }
     await writeFile(marker, `${wanted}\n`);
   }
-  const probe = spawnSync(python, ['-c', 'import splink, duckdb; print(splink.__version__, duckdb.__version__)'], { encoding: 'utf8' });
+  const probe = spawnSync(python, ['-c', 'import splink, duckdb; print(splink.__version__, duckdb.__version__)'], {
+    encoding: 'utf8',
+  });
   if (probe.status !== 0) return { ok: false, reason: `bench/.venv cannot import splink: ${tail(probe.stderr)}` };
   const [splinkVersion = '?', duckdbVersion = '?'] = probe.stdout.trim().split(/\s+/);
   return { ok: true, env: { python, splinkVersion, duckdbVersion } };

@@ -27,7 +27,17 @@ import {
   SURNAME_TAILS,
 } from './synthetic-names.ts';
 
-export const SYNTHETIC_COLUMNS = ['unique_id', 'given_name', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_1', 'nhs_number', 'cluster'] as const;
+export const SYNTHETIC_COLUMNS = [
+  'unique_id',
+  'given_name',
+  'surname',
+  'date_of_birth',
+  'sex',
+  'postcode',
+  'address_1',
+  'nhs_number',
+  'cluster',
+] as const;
 
 /** The project's seeded PRNG (mulberry32): same seed, same data set. */
 export const prng = mulberry32;
@@ -241,7 +251,8 @@ export class SyntheticLinkageSet {
       if (this.chance(0.01)) surname = '';
       const r = this.random();
       if (r < 0.03) dob = this.digitTypo(dob);
-      else if (r < 0.045 && Number(dob.slice(8, 10)) <= 12) dob = `${dob.slice(0, 5)}${dob.slice(8, 10)}-${dob.slice(5, 7)}`;
+      else if (r < 0.045 && Number(dob.slice(8, 10)) <= 12)
+        dob = `${dob.slice(0, 5)}${dob.slice(8, 10)}-${dob.slice(5, 7)}`;
       else if (r < 0.055) dob = `${Number(dob.slice(0, 4)) + (this.chance(0.5) ? 1 : -1)}${dob.slice(4)}`;
       else if (r < 0.065) dob = '';
       if (this.chance(0.01)) sex = '';
@@ -292,7 +303,10 @@ function csvField(value: string): string {
 }
 
 /** Write the set as CSV (header + rows) to `path`, atomically (temp file then rename). */
-export async function writeSyntheticCsv(path: string, options: SyntheticOptions): Promise<{ records: number; persons: number }> {
+export async function writeSyntheticCsv(
+  path: string,
+  options: SyntheticOptions,
+): Promise<{ records: number; persons: number }> {
   await mkdir(dirname(path), { recursive: true });
   const rows = new SyntheticLinkageSet(options).rows();
   const tmp = `${path}.tmp-${process.pid}`;
@@ -325,5 +339,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const out = arg('out', `bench/.data/synthetic-${records}-seed${seed}.csv`);
   const started = performance.now();
   const result = await writeSyntheticCsv(out, { records, seed });
-  console.log(`${out}: ${result.records} records, ${result.persons} persons, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `${out}: ${result.records} records, ${result.persons} persons, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

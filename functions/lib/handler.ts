@@ -40,24 +40,39 @@ export function stageHandler(stage: string) {
     const scratch = await scratchForInvocation(runtime.scratchDir);
     const stores = awsStores(scratch.dir);
     try {
-      const result = await invokeStage(stage, ev, { stores, queryEngine: async () => athenaEngine(), log, progress: noProgress, runtime });
+      const result = await invokeStage(stage, ev, {
+        stores,
+        queryEngine: async () => athenaEngine(),
+        log,
+        progress: noProgress,
+        runtime,
+      });
       recordStageMetrics(metrics, stage, result);
       return result;
     } finally {
       await disposeStores(stores);
       await scratch.close();
     }
-  }).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  })
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
 }
 
 /** The handler of a control Task (prepare, finalise, record-failure): the run state in, a small result out. */
-export function controlHandler<S extends z.ZodType, R>(task: string, schema: S, fn: (deps: ControlDeps, event: z.infer<S>) => Promise<R>) {
+export function controlHandler<S extends z.ZodType, R>(
+  task: string,
+  schema: S,
+  fn: (deps: ControlDeps, event: z.infer<S>) => Promise<R>,
+) {
   return middy(async (event: unknown): Promise<R> => {
     const ev = parse(schema, event, task);
     const scratch = await scratchForInvocation(runtime.scratchDir);
     const stores = awsStores(scratch.dir);
     try {
-      return await fn({ stores, log, runLock: runLockOptions(), ...(runtime.principal ? { principal: runtime.principal } : {}) }, ev);
+      return await fn(
+        { stores, log, runLock: runLockOptions(), ...(runtime.principal ? { principal: runtime.principal } : {}) },
+        ev,
+      );
     } finally {
       await disposeStores(stores);
       await scratch.close();

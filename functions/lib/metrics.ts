@@ -14,28 +14,39 @@ import type { StageResult } from '../../pipelines/stages/invoke.ts';
 
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
-export interface StageMetric { name: string; unit: Unit; value: number }
+export interface StageMetric {
+  name: string;
+  unit: Unit;
+  value: number;
+}
 
-const n = (c: Record<string, number>, k: string) => (typeof c[k] === 'number' && Number.isFinite(c[k]) ? c[k] : undefined);
+const n = (c: Record<string, number>, k: string) =>
+  typeof c[k] === 'number' && Number.isFinite(c[k]) ? c[k] : undefined;
 const pct = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : 0);
 
 /** The metrics of one stage result (pure: tested without Lambda). */
 export function stageMetrics(stage: string, result: Pick<StageResult, 'counts' | 'timing'>): StageMetric[] {
   const c = result.counts;
-  const out: StageMetric[] = [{ name: 'StageDuration', unit: MetricUnit.Milliseconds, value: result.timing.durationMs }];
-  const add = (name: string, unit: Unit, value: number | undefined) => { if (value !== undefined) out.push({ name, unit, value }); };
+  const out: StageMetric[] = [
+    { name: 'StageDuration', unit: MetricUnit.Milliseconds, value: result.timing.durationMs },
+  ];
+  const add = (name: string, unit: Unit, value: number | undefined) => {
+    if (value !== undefined) out.push({ name, unit, value });
+  };
   if (stage === 'validate') {
     const rows = n(c, 'rows');
     const quarantined = n(c, 'quarantined');
     add('RecordsIn', MetricUnit.Count, rows);
     add('Quarantined', MetricUnit.Count, quarantined);
-    if (rows !== undefined && quarantined !== undefined) add('QuarantineRate', MetricUnit.Percent, pct(quarantined, rows));
+    if (rows !== undefined && quarantined !== undefined)
+      add('QuarantineRate', MetricUnit.Percent, pct(quarantined, rows));
   } else if (stage === 'match') {
     const records = n(c, 'records');
     const persons = n(c, 'persons');
     add('MatchRecords', MetricUnit.Count, records);
     add('Persons', MetricUnit.Count, persons);
-    if (records !== undefined && persons !== undefined) add('LinkedRate', MetricUnit.Percent, pct(records - persons, records));
+    if (records !== undefined && persons !== undefined)
+      add('LinkedRate', MetricUnit.Percent, pct(records - persons, records));
   } else if (stage === 'publish') {
     const findings = n(c, 'audit_privacy_findings');
     const unreadable = n(c, 'audit_unreadable_files');
@@ -55,6 +66,10 @@ export function metricsFor(stage: string): Metrics {
   return m;
 }
 
-export function recordStageMetrics(metrics: Metrics, stage: string, result: Pick<StageResult, 'counts' | 'timing'>): void {
+export function recordStageMetrics(
+  metrics: Metrics,
+  stage: string,
+  result: Pick<StageResult, 'counts' | 'timing'>,
+): void {
   for (const m of stageMetrics(stage, result)) metrics.addMetric(m.name, m.unit, m.value);
 }

@@ -31,14 +31,21 @@ let athena: AthenaClient | undefined;
 /** The zones as S3 buckets; their downloads go to `scratch` (the invocation's folder under /tmp: see scratchForInvocation). */
 export function awsStores(scratch?: string): Record<Zone, S3ObjectStore> {
   const client = (s3 ??= s3Client());
-  return Object.fromEntries(ZONES.map((z) => [z, new S3ObjectStore({ client, bucket: env(ZONE_BUCKET_ENV[z]), ...(scratch ? { scratch } : {}) })])) as Record<Zone, S3ObjectStore>;
+  return Object.fromEntries(
+    ZONES.map((z) => [
+      z,
+      new S3ObjectStore({ client, bucket: env(ZONE_BUCKET_ENV[z]), ...(scratch ? { scratch } : {}) }),
+    ]),
+  ) as Record<Zone, S3ObjectStore>;
 }
 
 /**
  * This invocation's scratch folder under /tmp/locality-scratch (DuckDB spill, exports and downloads: clear values in
  * the secure stages), after sweeping what an earlier invocation that died (timeout, out of memory) left behind.
  */
-export async function scratchForInvocation(root: string = lambdaScratchRoot()): Promise<{ dir: string; close: () => Promise<void> }> {
+export async function scratchForInvocation(
+  root: string = lambdaScratchRoot(),
+): Promise<{ dir: string; close: () => Promise<void> }> {
   await sweepScratch(root);
   const dir = processScratch(root);
   return { dir, close: () => removeScratch(dir) };
@@ -61,6 +68,9 @@ export async function disposeStores(stores: Record<Zone, S3ObjectStore>): Promis
 export function runLockOptions(): RunLockOptions {
   const raw = env('RUN_LOCK_STALE_AFTER_SECONDS');
   const seconds = Number(raw);
-  if (!Number.isInteger(seconds) || seconds <= 0) throw new Error(`environment variable RUN_LOCK_STALE_AFTER_SECONDS is "${raw}": expected a whole number of seconds > 0`);
+  if (!Number.isInteger(seconds) || seconds <= 0)
+    throw new Error(
+      `environment variable RUN_LOCK_STALE_AFTER_SECONDS is "${raw}": expected a whole number of seconds > 0`,
+    );
   return { staleAfterMs: seconds * 1000 };
 }

@@ -37,15 +37,24 @@ export class SecureBucket extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       versioned: true,
       removalPolicy: RemovalPolicy.RETAIN,
-      ...(props.accessLogs ? { serverAccessLogsBucket: props.accessLogs, serverAccessLogsPrefix: `${id.toLowerCase()}/` } : {}),
+      ...(props.accessLogs
+        ? { serverAccessLogsBucket: props.accessLogs, serverAccessLogsPrefix: `${id.toLowerCase()}/` }
+        : {}),
       ...(props.objectLockGovernanceDays
-        ? { objectLockEnabled: true, objectLockDefaultRetention: s3.ObjectLockRetention.governance(Duration.days(props.objectLockGovernanceDays)) }
+        ? {
+            objectLockEnabled: true,
+            objectLockDefaultRetention: s3.ObjectLockRetention.governance(
+              Duration.days(props.objectLockGovernanceDays),
+            ),
+          }
         : {}),
       ...(props.eventBridge ? { eventBridgeEnabled: true } : {}),
       lifecycleRules: [
         { id: 'noncurrent-versions', noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 90) },
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(2) },
-        ...(props.expireAfterDays ? [{ id: 'expire-clear-data', expiration: Duration.days(props.expireAfterDays) }] : []),
+        ...(props.expireAfterDays
+          ? [{ id: 'expire-clear-data', expiration: Duration.days(props.expireAfterDays) }]
+          : []),
       ],
     });
   }
@@ -68,7 +77,9 @@ export class AccessLogBucket extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       versioned: true,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(400), noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        { id: 'expire-logs', expiration: Duration.days(400), noncurrentVersionExpiration: Duration.days(30) },
+      ],
     });
   }
 }

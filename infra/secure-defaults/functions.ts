@@ -62,7 +62,10 @@ export class PipelineFunction extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // Its own role: writes to its own log group only (no AWS-managed policy); callers add data access.
-    this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.description });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: props.description,
+    });
     logGroup.grantWrite(this.role);
     this.fn = new NodejsFunction(this, 'Function', {
       role: this.role,
@@ -79,7 +82,11 @@ export class PipelineFunction extends Construct {
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environmentEncryption: props.key,
-      environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'locality-pipeline', ...props.environment },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'locality-pipeline',
+        ...props.environment,
+      },
       description: props.description,
       layers: props.layers ?? [],
       bundling: {
@@ -95,10 +102,11 @@ export class PipelineFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => BUNDLED_LOOKUPS.flatMap((f) => [
-            `mkdir -p "${outputDir}/${dirname(f)}"`,
-            `cp "${inputDir}/${f}" "${outputDir}/${f}"`,
-          ]),
+          afterBundling: (inputDir: string, outputDir: string) =>
+            BUNDLED_LOOKUPS.flatMap((f) => [
+              `mkdir -p "${outputDir}/${dirname(f)}"`,
+              `cp "${inputDir}/${f}" "${outputDir}/${f}"`,
+            ]),
         },
       },
     });

@@ -26,7 +26,6 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-
 export interface PersonAddress {
   recordId: string;
   extractDate: string;
@@ -59,13 +58,30 @@ export interface FamilyRelationship {
 }
 
 export type MembershipEvidence =
-  | { kind: 'relationship'; relationshipId: string; relationship: string; fromPersonId: string; toPersonId: string; source: string; feed: string; recordRef: string }
+  | {
+      kind: 'relationship';
+      relationshipId: string;
+      relationship: string;
+      fromPersonId: string;
+      toPersonId: string;
+      source: string;
+      feed: string;
+      recordRef: string;
+    }
   | { kind: 'group'; source: string; groupRef: string; relationshipIds: string[] }
   | { kind: 'co_residence'; withPersonIds: string[]; recordIds: string[] }
   | { kind: 'resident'; recordIds: string[] };
 
 /** A member's role in a family (curated family_members.role). */
-export const FAMILY_ROLES = ['child', 'expectant_mother', 'parent', 'carer', 'step_parent', 'grandparent', 'adult'] as const;
+export const FAMILY_ROLES = [
+  'child',
+  'expectant_mother',
+  'parent',
+  'carer',
+  'step_parent',
+  'grandparent',
+  'adult',
+] as const;
 export type FamilyRole = (typeof FAMILY_ROLES)[number];
 
 export interface FamilyMembership {
@@ -93,7 +109,6 @@ export interface FamilyBuildResult {
   communalAddresses: { configured: number; keyword: number; overCap: number; unrelatedAdults: number };
   counts: Record<string, number>;
 }
-
 
 /** Union-find over dense indices 0..n-1 (persons, address keys; the smaller index is the root; only the partition is used). */
 class IndexUnionFind {
@@ -125,7 +140,10 @@ class IndexUnionFind {
 const norm = (x: string | null) => (x ? x.toUpperCase().replace(/\s+/g, ' ').trim() || null : null);
 
 /** `POSTCODE|LINE 1`, either part possibly blank; null when both are blank. `normal` may memoise norm. */
-export function rawAddressKey(a: Pick<PersonAddress, 'postcode' | 'addressLine1'>, normal: (x: string | null) => string | null = norm): string | null {
+export function rawAddressKey(
+  a: Pick<PersonAddress, 'postcode' | 'addressLine1'>,
+  normal: (x: string | null) => string | null = norm,
+): string | null {
   const pc = normal(a.postcode);
   const line = normal(a.addressLine1);
   return pc || line ? `${pc ?? ''}|${line ?? ''}` : null;
@@ -164,7 +182,9 @@ export function withinOneEdit(a: string, b: string): boolean {
  * full address at that postcode, when there is exactly one; otherwise they are no address (absent from the map: an
  * ambiguous partial address must not make strangers co-resident). Returns raw key -> cluster key.
  */
-export function clusterAddresses(addresses: Array<Pick<PersonAddress, 'postcode' | 'addressLine1'>>): Map<string, string> {
+export function clusterAddresses(
+  addresses: Array<Pick<PersonAddress, 'postcode' | 'addressLine1'>>,
+): Map<string, string> {
   const normal = memoNorm();
   return clusterRawKeys(addresses.map((a) => rawAddressKey(a, normal)));
 }
@@ -254,7 +274,11 @@ function personsById(persons: FamilyPerson[]): { ids: string[]; people: FamilyPe
 }
 
 /** Who is a child, who anchors a family (a child, or an expectant mother when configured), each age band: once per date of birth. */
-function agesOf(people: FamilyPerson[], asAt: string, cfg: FamiliesConfig): { child: Uint8Array; anchor: Uint8Array; bands: AgeBand[] } {
+function agesOf(
+  people: FamilyPerson[],
+  asAt: string,
+  cfg: FamiliesConfig,
+): { child: Uint8Array; anchor: Uint8Array; bands: AgeBand[] } {
   const n = people.length;
   const child = new Uint8Array(n);
   const anchor = new Uint8Array(n);
@@ -278,7 +302,13 @@ function agesOf(people: FamilyPerson[], asAt: string, cfg: FamiliesConfig): { ch
 }
 
 /** Every address a person's current records hold, clustered to tolerate typos and blanks: each person's clusters and the record ids behind each, and who lives where now. */
-function addressClusters(people: FamilyPerson[]): { canonical: Map<string, string>; clusterKeys: string[]; personAddr: number[][]; personRecs: string[][][]; residents: number[][] } {
+function addressClusters(people: FamilyPerson[]): {
+  canonical: Map<string, string>;
+  clusterKeys: string[];
+  personAddr: number[][];
+  personRecs: string[][][];
+  residents: number[][];
+} {
   const n = people.length;
   const normal = memoNorm();
   const addrStart = new Int32Array(n + 1);
@@ -368,7 +398,19 @@ function addressClusters(people: FamilyPerson[]): { canonical: Map<string, strin
 }
 
 /** The explicit relationships active at the as-at date between known persons (by relationship id), their ends, and their components (groupings joined). */
-function activeRelationships(relationships: FamilyRelationship[], indexOf: Map<string, number>, n: number, asAt: string, cfg: FamiliesConfig): { rels: FamilyRelationship[]; relFrom: Int32Array; relTo: Int32Array; relUf: IndexUnionFind; groups: Map<string, number[]> } {
+function activeRelationships(
+  relationships: FamilyRelationship[],
+  indexOf: Map<string, number>,
+  n: number,
+  asAt: string,
+  cfg: FamiliesConfig,
+): {
+  rels: FamilyRelationship[];
+  relFrom: Int32Array;
+  relTo: Int32Array;
+  relUf: IndexUnionFind;
+  groups: Map<string, number[]>;
+} {
   const types = new Set<string>(cfg.relationshipTypes);
   const kept: Array<{ r: FamilyRelationship; from: number; to: number }> = [];
   for (const r of relationships) {
@@ -394,12 +436,21 @@ function activeRelationships(relationships: FamilyRelationship[], indexOf: Map<s
 }
 
 /** Each address cluster's communal kind (index into COMMUNAL_KINDS: configured, keyword, over the household cap, unrelated adults) and how many of each. */
-function communalKinds(cfg: FamiliesConfig, canonical: Map<string, string>, clusterKeys: string[], residents: number[][], child: Uint8Array, relUf: IndexUnionFind): { communal: Uint8Array; communalCounts: number[] } {
+function communalKinds(
+  cfg: FamiliesConfig,
+  canonical: Map<string, string>,
+  clusterKeys: string[],
+  residents: number[][],
+  child: Uint8Array,
+  relUf: IndexUnionFind,
+): { communal: Uint8Array; communalCounts: number[] } {
   const A = clusterKeys.length;
-  const configured = new Set(cfg.communalAddresses.map((c) => {
-    const raw = rawAddressKey({ postcode: c.postcode, addressLine1: c.addressLine1 ?? null })!;
-    return c.addressLine1 ? canonical.get(raw) ?? raw : `${norm(c.postcode)}|*`;
-  }));
+  const configured = new Set(
+    cfg.communalAddresses.map((c) => {
+      const raw = rawAddressKey({ postcode: c.postcode, addressLine1: c.addressLine1 ?? null })!;
+      return c.addressLine1 ? (canonical.get(raw) ?? raw) : `${norm(c.postcode)}|*`;
+    }),
+  );
   const keywords = cfg.communalKeywords.map((w) => ` ${w.toUpperCase()} `);
   const communal = new Uint8Array(A); // index into COMMUNAL_KINDS
   const communalCounts = [0, 0, 0, 0, 0];
@@ -444,7 +495,20 @@ interface JoinInput {
  * with an anchor at an address that is not communal; each join is a member's evidence. `apart`: relationships whose
  * ends live apart (positions in rels).
  */
-function joinPersons({ n, ids, anchor, A, residents, communal, rels, relFrom, relTo, groups, sharesAddress, recordsAt }: JoinInput): { uf: IndexUnionFind; evidence: Array<MembershipEvidence[] | undefined>; apart: number[] } {
+function joinPersons({
+  n,
+  ids,
+  anchor,
+  A,
+  residents,
+  communal,
+  rels,
+  relFrom,
+  relTo,
+  groups,
+  sharesAddress,
+  recordsAt,
+}: JoinInput): { uf: IndexUnionFind; evidence: Array<MembershipEvidence[] | undefined>; apart: number[] } {
   const uf = new IndexUnionFind(n);
   const evidence: Array<MembershipEvidence[] | undefined> = new Array<MembershipEvidence[] | undefined>(n); // person -> evidence (primary)
   const addEv = (i: number, e: MembershipEvidence) => {
@@ -459,7 +523,16 @@ function joinPersons({ n, ids, anchor, A, residents, communal, rels, relFrom, re
     const to = relTo[x]!;
     if (sharesAddress(from, to)) {
       uf.union(from, to);
-      const e: MembershipEvidence = { kind: 'relationship', relationshipId: r.relationshipId, relationship: r.relationship, fromPersonId: r.fromPersonId, toPersonId: r.toPersonId, source: r.source, feed: r.feed, recordRef: r.recordRef };
+      const e: MembershipEvidence = {
+        kind: 'relationship',
+        relationshipId: r.relationshipId,
+        relationship: r.relationship,
+        fromPersonId: r.fromPersonId,
+        toPersonId: r.toPersonId,
+        source: r.source,
+        feed: r.feed,
+        recordRef: r.recordRef,
+      };
       addEv(from, e);
       addEv(to, e);
     } else apart.push(x);
@@ -470,10 +543,16 @@ function joinPersons({ n, ids, anchor, A, residents, communal, rels, relFrom, re
     const members = [...memberSet].sort((a, b) => a - b);
     // a grouping joins only members who live together (or whose address is unknown)
     for (let i = 0; i < members.length; i++) {
-      for (let j = i + 1; j < members.length; j++) if (sharesAddress(members[i]!, members[j]!)) uf.union(members[i]!, members[j]!);
+      for (let j = i + 1; j < members.length; j++)
+        if (sharesAddress(members[i]!, members[j]!)) uf.union(members[i]!, members[j]!);
     }
     const first = rels[list[0]!]!;
-    const e: MembershipEvidence = { kind: 'group', source: first.source, groupRef: g.slice(first.source.length + 1), relationshipIds: list.map((x) => rels[x]!.relationshipId).sort(cmp) };
+    const e: MembershipEvidence = {
+      kind: 'group',
+      source: first.source,
+      groupRef: g.slice(first.source.length + 1),
+      relationshipIds: list.map((x) => rels[x]!.relationshipId).sort(cmp),
+    };
     for (const m of members) addEv(m, e);
   }
   for (let k = 0; k < A; k++) {
@@ -491,7 +570,12 @@ function joinPersons({ n, ids, anchor, A, residents, communal, rels, relFrom, re
   return { uf, evidence, apart };
 }
 
-export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRelationship[], asAt: string, cfg: FamiliesConfig): FamilyBuildResult {
+export function buildFamilies(
+  persons: FamilyPerson[],
+  relationships: FamilyRelationship[],
+  asAt: string,
+  cfg: FamiliesConfig,
+): FamilyBuildResult {
   const { ids, people } = personsById(persons);
   const n = ids.length;
   const indexOf = new Map<string, number>();
@@ -511,7 +595,20 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   const { rels, relFrom, relTo, relUf, groups } = activeRelationships(relationships, indexOf, n, asAt, cfg);
   const { communal, communalCounts } = communalKinds(cfg, canonical, clusterKeys, residents, child, relUf);
 
-  const { uf, evidence, apart } = joinPersons({ n, ids, anchor, A, residents, communal, rels, relFrom, relTo, groups, sharesAddress, recordsAt });
+  const { uf, evidence, apart } = joinPersons({
+    n,
+    ids,
+    anchor,
+    A,
+    residents,
+    communal,
+    rels,
+    relFrom,
+    relTo,
+    groups,
+    sharesAddress,
+    recordsAt,
+  });
 
   // ---- components holding an anchor are families (components numbered in order of their smallest person)
   const compOfRoot = new Int32Array(n).fill(-1);
@@ -581,7 +678,8 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
       }
     }
     let best = -1;
-    for (const k of touched) if (best < 0 || tally[k]! > tally[best]! || (tally[k] === tally[best] && k < best)) best = k;
+    for (const k of touched)
+      if (best < 0 || tally[k]! > tally[best]! || (tally[k] === tally[best] && k < best)) best = k;
     const keysHeld = touched.length;
     for (const k of touched) tally[k] = 0;
     const flags: string[] = [];
@@ -601,7 +699,15 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
         const ev = evidence[i] ?? [];
         if (ev.length === 0) ev.push({ kind: 'resident', recordIds: personRecs[i]!.flat().sort(cmp) });
         familyOf[i] = familyIndex;
-        return { familyId, personId: ids[i]!, role: roleIn(i), membership: 'primary' as const, ageBand: ageBandOf(i), isChild: child[i] === 1, evidence: ev };
+        return {
+          familyId,
+          personId: ids[i]!,
+          role: roleIn(i),
+          membership: 'primary' as const,
+          ageBand: ageBandOf(i),
+          isChild: child[i] === 1,
+          evidence: ev,
+        };
       }),
     };
     primaryPersons += members.length;
@@ -614,17 +720,35 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   for (const x of apart) {
     const r = rels[x]!;
     if (!PARENT_LIKE_RELATIONSHIPS.has(r.relationship) && r.relationship !== 'sibling') continue;
-    const e: MembershipEvidence = { kind: 'relationship', relationshipId: r.relationshipId, relationship: r.relationship, fromPersonId: r.fromPersonId, toPersonId: r.toPersonId, source: r.source, feed: r.feed, recordRef: r.recordRef };
+    const e: MembershipEvidence = {
+      kind: 'relationship',
+      relationshipId: r.relationshipId,
+      relationship: r.relationship,
+      fromPersonId: r.fromPersonId,
+      toPersonId: r.toPersonId,
+      source: r.source,
+      feed: r.feed,
+      recordRef: r.recordRef,
+    };
     const link = (person: number, familyIndex: number, role: FamilyRole) => {
       if (familyIndex < 0 || familyOf[person] === familyIndex) return;
       const familyId = families[familyIndex]!.familyId;
       const key = `${familyId}|${ids[person]!}`;
       const m = alsoIn.get(key);
       if (m) {
-        if (!m.evidence.some((y) => y.kind === 'relationship' && y.relationshipId === r.relationshipId)) m.evidence.push(e);
+        if (!m.evidence.some((y) => y.kind === 'relationship' && y.relationshipId === r.relationshipId))
+          m.evidence.push(e);
         return;
       }
-      const made: FamilyMembership = { familyId, personId: ids[person]!, role, membership: 'also_in', ageBand: ageBandOf(person), isChild: child[person] === 1, evidence: [e] };
+      const made: FamilyMembership = {
+        familyId,
+        personId: ids[person]!,
+        role,
+        membership: 'also_in',
+        ageBand: ageBandOf(person),
+        isChild: child[person] === 1,
+        evidence: [e],
+      };
       alsoIn.set(key, made);
       alsoInFamily.set(made, familyIndex);
     };
@@ -634,7 +758,8 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
       link(from, familyOf[to]!, child[from] === 1 ? 'child' : 'adult');
       link(to, familyOf[from]!, child[to] === 1 ? 'child' : 'adult');
     } else {
-      const parentRole: FamilyRole = r.relationship === 'mother' || r.relationship === 'father' ? 'parent' : (r.relationship as FamilyRole);
+      const parentRole: FamilyRole =
+        r.relationship === 'mother' || r.relationship === 'father' ? 'parent' : (r.relationship as FamilyRole);
       link(from, familyOf[to]!, parentRole); // the parent, in the child's family
       link(to, familyOf[from]!, child[to] === 1 ? 'child' : 'adult'); // the child, in the parent's household (shared care)
     }
@@ -663,7 +788,12 @@ export function buildFamilies(persons: FamilyPerson[], relationships: FamilyRela
   return {
     families,
     personsWithoutFamily: n - primaryPersons,
-    communalAddresses: { configured: communalCounts[1]!, keyword: communalCounts[2]!, overCap: communalCounts[3]!, unrelatedAdults: communalCounts[4]! },
+    communalAddresses: {
+      configured: communalCounts[1]!,
+      keyword: communalCounts[2]!,
+      overCap: communalCounts[3]!,
+      unrelatedAdults: communalCounts[4]!,
+    },
     counts: {
       persons: n,
       families: families.length,

@@ -47,7 +47,30 @@ export function forenamesEquivalent(a: string | null, b: string | null): boolean
 }
 
 /** Name particles that are not a surname part on their own. */
-const PARTICLES = new Set(['DE', 'DA', 'DI', 'DO', 'DOS', 'DAS', 'DEL', 'DELLA', 'DER', 'DEN', 'VAN', 'VON', 'LE', 'LA', 'DU', 'AL', 'EL', 'BIN', 'BINT', 'BINTI', 'IBN', 'ST']);
+const PARTICLES = new Set([
+  'DE',
+  'DA',
+  'DI',
+  'DO',
+  'DOS',
+  'DAS',
+  'DEL',
+  'DELLA',
+  'DER',
+  'DEN',
+  'VAN',
+  'VON',
+  'LE',
+  'LA',
+  'DU',
+  'AL',
+  'EL',
+  'BIN',
+  'BINT',
+  'BINTI',
+  'IBN',
+  'ST',
+]);
 
 /** Normalised surname: upper case, folded, apostrophes removed, spaces around hyphens removed. */
 export function normaliseSurname(raw: string | null | undefined): string | null {

@@ -9,7 +9,17 @@ import { forenameAlternatives, normaliseForenames, normaliseSurname, surnamePart
 import { parsePostcode } from './postcodes.ts';
 
 /** Columns of a people feed that become PersonRecord fields; every other non-blank column goes to `attributes`. */
-const IDENTITY = new Set(['person_ref', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1', 'nhs_number_token', 'upn_token']);
+const IDENTITY = new Set([
+  'person_ref',
+  'forename',
+  'surname',
+  'date_of_birth',
+  'sex',
+  'postcode',
+  'address_line_1',
+  'nhs_number_token',
+  'upn_token',
+]);
 
 export interface PersonRowSource {
   source: string;

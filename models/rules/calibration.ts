@@ -21,7 +21,10 @@ export interface CalibrationRow {
   openToStatutory: boolean;
 }
 
-export interface Tier { name: string; minScore: number }
+export interface Tier {
+  name: string;
+  minScore: number;
+}
 
 export const HIGH_THREE_NEEDS_SHARE = 2 / 3;
 export const MEDIUM_TWO_HEADLINES_SHARE = 0.9;
@@ -31,30 +34,73 @@ export const LOW_MIN_SCORE = 2;
 export function suggestTiers(rows: readonly CalibrationRow[]): Tier[] {
   const ranked = rows.filter((r) => !r.openToStatutory);
   const scores = [...new Set(ranked.map((r) => r.score))].filter((s) => s > LOW_MIN_SCORE).sort((a, b) => a - b);
-  const share = (xs: readonly CalibrationRow[], ok: (r: CalibrationRow) => boolean) => (xs.length ? xs.filter(ok).length / xs.length : 0);
-  const high = scores.find((s) => share(ranked.filter((r) => r.score >= s), (r) => r.threeNeeds) >= HIGH_THREE_NEEDS_SHARE) ?? Math.max(LOW_MIN_SCORE + 2, ...scores);
-  const medium = scores.filter((s) => s < high).find((s) => share(ranked.filter((r) => r.score >= s && r.score < high), (r) => r.headlineCount >= 2) >= MEDIUM_TWO_HEADLINES_SHARE) ?? LOW_MIN_SCORE + 1;
-  return [{ name: 'high', minScore: high }, { name: 'medium', minScore: medium }, { name: 'low', minScore: LOW_MIN_SCORE }];
+  const share = (xs: readonly CalibrationRow[], ok: (r: CalibrationRow) => boolean) =>
+    xs.length ? xs.filter(ok).length / xs.length : 0;
+  const high =
+    scores.find(
+      (s) =>
+        share(
+          ranked.filter((r) => r.score >= s),
+          (r) => r.threeNeeds,
+        ) >= HIGH_THREE_NEEDS_SHARE,
+    ) ?? Math.max(LOW_MIN_SCORE + 2, ...scores);
+  const medium =
+    scores
+      .filter((s) => s < high)
+      .find(
+        (s) =>
+          share(
+            ranked.filter((r) => r.score >= s && r.score < high),
+            (r) => r.headlineCount >= 2,
+          ) >= MEDIUM_TWO_HEADLINES_SHARE,
+      ) ?? LOW_MIN_SCORE + 1;
+  return [
+    { name: 'high', minScore: high },
+    { name: 'medium', minScore: medium },
+    { name: 'low', minScore: LOW_MIN_SCORE },
+  ];
 }
 
 /** A fingerprint of what the calibration depends on: the rule set (ids, facts, filters, windows, weights) and tiers. */
 export function calibrationFingerprint(ruleSet: RuleSet, tiers: readonly Tier[]): string {
   const rules = ruleSet.rules.map((r) => ({ ...r, description: undefined, title: undefined }));
-  return createHash('sha256').update(JSON.stringify({ id: ruleSet.id, version: ruleSet.version, rules, tiers })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ id: ruleSet.id, version: ruleSet.version, rules, tiers }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 const pct = (n: number, d: number) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(1)}%`);
 
-export interface CalibrationMeta { data: string; asAt: string; runId: string }
+export interface CalibrationMeta {
+  data: string;
+  asAt: string;
+  runId: string;
+}
 
 /** The calibration block of docs/rules.md. */
-export function renderCalibrationMarkdown(ruleSet: RuleSet, tiers: readonly Tier[], rows: readonly CalibrationRow[], meta: CalibrationMeta): string {
+export function renderCalibrationMarkdown(
+  ruleSet: RuleSet,
+  tiers: readonly Tier[],
+  rows: readonly CalibrationRow[],
+  meta: CalibrationMeta,
+): string {
   const ranked = rows.filter((r) => !r.openToStatutory);
-  const tierOf = (s: number) => [...tiers].sort((a, b) => b.minScore - a.minScore).find((t) => s >= t.minScore)?.name ?? 'not listed';
+  const tierOf = (s: number) =>
+    [...tiers].sort((a, b) => b.minScore - a.minScore).find((t) => s >= t.minScore)?.name ?? 'not listed';
   const bands = [...tiers.map((t) => t.name), 'not listed'];
   const maxH = 5;
   const hc = (r: CalibrationRow) => Math.min(r.headlineCount, maxH);
-  const header = ['tier', 'score', 'families', 'share', 'three-needs bar', ...Array.from({ length: maxH + 1 }, (_, i) => (i === maxH ? `${maxH}+ headlines` : `${i} headline${i === 1 ? '' : 's'}`))];
+  const header = [
+    'tier',
+    'score',
+    'families',
+    'share',
+    'three-needs bar',
+    ...Array.from({ length: maxH + 1 }, (_, i) =>
+      i === maxH ? `${maxH}+ headlines` : `${i} headline${i === 1 ? '' : 's'}`,
+    ),
+  ];
   const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
   const rangeOf = (name: string) => {
     const sorted = [...tiers].sort((a, b) => b.minScore - a.minScore);
@@ -64,26 +110,37 @@ export function renderCalibrationMarkdown(ruleSet: RuleSet, tiers: readonly Tier
   };
   const body = [...bands, 'all'].map((b) => {
     const xs = b === 'all' ? ranked : ranked.filter((r) => tierOf(r.score) === b);
-    return line([b, b === 'all' ? 'any' : rangeOf(b), xs.length, pct(xs.length, ranked.length), `${xs.filter((r) => r.threeNeeds).length} (${pct(xs.filter((r) => r.threeNeeds).length, xs.length)})`,
-      ...Array.from({ length: maxH + 1 }, (_, i) => xs.filter((r) => hc(r) === i).length)]);
+    return line([
+      b,
+      b === 'all' ? 'any' : rangeOf(b),
+      xs.length,
+      pct(xs.length, ranked.length),
+      `${xs.filter((r) => r.threeNeeds).length} (${pct(xs.filter((r) => r.threeNeeds).length, xs.length)})`,
+      ...Array.from({ length: maxH + 1 }, (_, i) => xs.filter((r) => hc(r) === i).length),
+    ]);
   });
   const suggested = suggestTiers(rows);
   const same = suggested.every((s, i) => tiers[i]?.name === s.name && tiers[i]?.minScore === s.minScore);
-  const byScore = [...new Set(ranked.map((r) => r.score))].sort((a, b) => a - b)
-    .map((s) => line([s, ranked.filter((r) => r.score === s).length, ranked.filter((r) => r.score === s && r.threeNeeds).length]));
-  return [
-    `Calibrated on ${meta.data}, as at ${meta.asAt} (run \`${meta.runId}\`), rule set \`${ruleSet.id}@${ruleSet.version}\`, tiers ${tiers.map((t) => `${t.name} >= ${t.minScore}`).join(', ')}; fingerprint \`${calibrationFingerprint(ruleSet, tiers)}\`. ${rows.length - ranked.length} families open to statutory services are left out (they are listed apart, not ranked).`,
-    '',
-    line(header),
-    line(header.map(() => '---')),
-    ...body,
-    '',
-    `The documented rule gives ${suggested.map((t) => `${t.name} >= ${t.minScore}`).join(', ')}${same ? ': the configured default tiers.' : `, which differs from the configured tiers: re-calibrate (\`stratify.tiers\` in models/config.ts).`}`,
-    '',
-    line(['score', 'families', 'meeting the three-needs bar']),
-    line(['---', '---', '---']),
-    ...byScore,
-  ].join('\n') + '\n';
+  const byScore = [...new Set(ranked.map((r) => r.score))]
+    .sort((a, b) => a - b)
+    .map((s) =>
+      line([s, ranked.filter((r) => r.score === s).length, ranked.filter((r) => r.score === s && r.threeNeeds).length]),
+    );
+  return (
+    [
+      `Calibrated on ${meta.data}, as at ${meta.asAt} (run \`${meta.runId}\`), rule set \`${ruleSet.id}@${ruleSet.version}\`, tiers ${tiers.map((t) => `${t.name} >= ${t.minScore}`).join(', ')}; fingerprint \`${calibrationFingerprint(ruleSet, tiers)}\`. ${rows.length - ranked.length} families open to statutory services are left out (they are listed apart, not ranked).`,
+      '',
+      line(header),
+      line(header.map(() => '---')),
+      ...body,
+      '',
+      `The documented rule gives ${suggested.map((t) => `${t.name} >= ${t.minScore}`).join(', ')}${same ? ': the configured default tiers.' : `, which differs from the configured tiers: re-calibrate (\`stratify.tiers\` in models/config.ts).`}`,
+      '',
+      line(['score', 'families', 'meeting the three-needs bar']),
+      line(['---', '---', '---']),
+      ...byScore,
+    ].join('\n') + '\n'
+  );
 }
 
 /**

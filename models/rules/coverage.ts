@@ -26,7 +26,9 @@ export interface HeadlineCoverage {
 export function coverageLabel(c: HeadlineCoverage): string {
   if (c.status === 'evidenced') return 'evidenced';
   if (c.status === 'partly_evidenced') return `partly evidenced (not received: ${c.feedsMissing.join(', ')})`;
-  return c.feedsMissing.length > 0 ? `not evidenced (not received: ${c.feedsMissing.join(', ')})` : 'not evidenced (no rule)';
+  return c.feedsMissing.length > 0
+    ? `not evidenced (not received: ${c.feedsMissing.join(', ')})`
+    : 'not evidenced (no rule)';
 }
 
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
@@ -45,14 +47,19 @@ export function feedAvailable(received: ReadonlySet<string>, sources?: readonly 
  * this run; `sources`: the sources configured for the partnership (undefined: every source), so a feed of a source the
  * partnership does not use counts as not received even if it landed.
  */
-export function headlineCoverage(ruleSet: RuleSet, received: ReadonlySet<string>, sources?: readonly string[]): HeadlineCoverage[] {
+export function headlineCoverage(
+  ruleSet: RuleSet,
+  received: ReadonlySet<string>,
+  sources?: readonly string[],
+): HeadlineCoverage[] {
   const has = feedAvailable(received, sources);
   return HEADLINE_IDS.map((h) => {
     const rules = ruleSet.rules.filter((r) => r.headline === h);
     const feeds = sorted(rules.flatMap(feedsOfRule));
     const rulesEvidenced = rules.filter((r) => feedsOfRule(r).some(has)).map((r) => r.id);
     const rulesNotEvidenced = rules.filter((r) => !feedsOfRule(r).some(has)).map((r) => r.id);
-    const status: CoverageStatus = rulesEvidenced.length === 0 ? 'not_evidenced' : rulesNotEvidenced.length === 0 ? 'evidenced' : 'partly_evidenced';
+    const status: CoverageStatus =
+      rulesEvidenced.length === 0 ? 'not_evidenced' : rulesNotEvidenced.length === 0 ? 'evidenced' : 'partly_evidenced';
     return {
       headline: h,
       name: ruleSet.headlines.find((x) => x.id === h)?.name ?? h,

@@ -2,17 +2,27 @@
 import type { Rule, RuleSet } from './schema.ts';
 
 function window(r: Rule): string {
-  const parts = [r.lookBack.months ? `${r.lookBack.months} months` : '', r.lookBack.days ? `${r.lookBack.days} days` : ''].filter(Boolean).join(' ');
+  const parts = [
+    r.lookBack.months ? `${r.lookBack.months} months` : '',
+    r.lookBack.days ? `${r.lookBack.days} days` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   switch (r.timing) {
-    case 'in_window': return `last ${parts}`;
-    case 'open_at_as_at': return 'open at the as-at date';
-    case 'open_or_in_window': return `open, or started in the last ${parts}`;
-    case 'ended_in_window': return `ended in the last ${parts}`;
+    case 'in_window':
+      return `last ${parts}`;
+    case 'open_at_as_at':
+      return 'open at the as-at date';
+    case 'open_or_in_window':
+      return `open, or started in the last ${parts}`;
+    case 'ended_in_window':
+      return `ended in the last ${parts}`;
   }
 }
 
 function threshold(r: Rule): string {
-  if (r.measure === 'weighted_mean') return `mean of the last ${r.lastN ?? 'all'} ${r.comparison === 'below' ? '<' : '>='} ${r.threshold}${r.weightField ? ` (weighted by ${r.weightField})` : ''}`;
+  if (r.measure === 'weighted_mean')
+    return `mean of the last ${r.lastN ?? 'all'} ${r.comparison === 'below' ? '<' : '>='} ${r.threshold}${r.weightField ? ` (weighted by ${r.weightField})` : ''}`;
   const per = r.scope === 'family' ? 'per family' : 'per person';
   const by = r.distinctBy === 'recordRef' ? '' : `, distinct ${r.distinctBy.replace('detail.', '')}`;
   return `>= ${r.threshold} ${per}${by}`;
@@ -22,7 +32,9 @@ function filters(r: Rule): string {
   const f: string[] = [];
   for (const [k, v] of Object.entries(r.where.detail ?? {})) f.push(`${k} in ${v.join('/')}`);
   const val = r.where.value;
-  if (val) for (const [op, n] of Object.entries(val)) f.push(`value ${({ lt: '<', lte: '<=', gt: '>', gte: '>=' } as Record<string, string>)[op]} ${n}`);
+  if (val)
+    for (const [op, n] of Object.entries(val))
+      f.push(`value ${({ lt: '<', lte: '<=', gt: '>', gte: '>=' } as Record<string, string>)[op]} ${n}`);
   if (r.where.subjectAgeUnder) f.push(`subject under ${r.where.subjectAgeUnder} at the event`);
   return f.length ? ` (${f.join('; ')})` : '';
 }
@@ -35,11 +47,18 @@ export function renderRulesMarkdown(rs: RuleSet): string {
     '',
     '| rule | headline | what it means | facts read | applies to | window | threshold | weight |',
     '|---|---|---|---|---|---|---|---|',
-    ...rs.rules.map((r) => `| \`${r.id}\` ${esc(r.title)} | ${esc(rs.headlines.find((h) => h.id === r.headline)?.name ?? r.headline)} | ${esc(r.description)} | ${r.facts.join(', ')}${esc(filters(r))} | ${r.appliesTo} | ${window(r)} | ${esc(threshold(r))} | ${r.weight} |`),
+    ...rs.rules.map(
+      (r) =>
+        `| \`${r.id}\` ${esc(r.title)} | ${esc(rs.headlines.find((h) => h.id === r.headline)?.name ?? r.headline)} | ${esc(r.description)} | ${r.facts.join(', ')}${esc(filters(r))} | ${r.appliesTo} | ${window(r)} | ${esc(threshold(r))} | ${r.weight} |`,
+    ),
   ];
   const uncovered = rs.headlines.filter((h) => !rs.rules.some((r) => r.headline === h.id));
-  lines.push('', uncovered.length === 0
-    ? `Every one of the ${rs.headlines.length} headlines has at least one rule.`
-    : 'Headlines with no rule (no partner feed carries the data yet):', ...(uncovered.length ? ['', ...uncovered.map((h) => `- **${h.name}**: ${h.coverageNote ?? 'no rule yet.'}`)] : []));
+  lines.push(
+    '',
+    uncovered.length === 0
+      ? `Every one of the ${rs.headlines.length} headlines has at least one rule.`
+      : 'Headlines with no rule (no partner feed carries the data yet):',
+    ...(uncovered.length ? ['', ...uncovered.map((h) => `- **${h.name}**: ${h.coverageNote ?? 'no rule yet.'}`)] : []),
+  );
   return `${lines.join('\n')}\n`;
 }

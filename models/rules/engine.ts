@@ -72,7 +72,6 @@ export interface ScoringSettings {
   includeAlsoInMembers: boolean;
 }
 
-
 export function windowStart(rule: Pick<Rule, 'lookBack'>, asAt: string): string {
   return addDays(addMonths(asAt, -rule.lookBack.months), -rule.lookBack.days);
 }
@@ -89,14 +88,23 @@ function windowStartOf(rule: Pick<Rule, 'lookBack'>, asAt: string): string {
 }
 
 /** Is the fact in time for the rule? Window: after (as-at minus look-back), on or before the as-at date. */
-export function inTime(rule: Pick<Rule, 'timing' | 'lookBack'>, f: Pick<Fact, 'date' | 'endDate'>, asAt: string, start = windowStart(rule, asAt)): boolean {
+export function inTime(
+  rule: Pick<Rule, 'timing' | 'lookBack'>,
+  f: Pick<Fact, 'date' | 'endDate'>,
+  asAt: string,
+  start = windowStart(rule, asAt),
+): boolean {
   const inWindow = (d: string | null) => d !== null && d > start && d <= asAt;
   const open = f.date <= asAt && (f.endDate === null || f.endDate > asAt);
   switch (rule.timing) {
-    case 'in_window': return inWindow(f.date);
-    case 'open_at_as_at': return open;
-    case 'open_or_in_window': return open || inWindow(f.date);
-    case 'ended_in_window': return f.endDate !== null && f.date <= asAt && inWindow(f.endDate);
+    case 'in_window':
+      return inWindow(f.date);
+    case 'open_at_as_at':
+      return open;
+    case 'open_or_in_window':
+      return open || inWindow(f.date);
+    case 'ended_in_window':
+      return f.endDate !== null && f.date <= asAt && inWindow(f.endDate);
   }
 }
 
@@ -133,7 +141,14 @@ function distinctKey(rule: Rule, f: PersonFact): string {
 }
 
 function factOrder(a: PersonFact, b: PersonFact): number {
-  return cmp(b.date, a.date) || cmp(a.source, b.source) || cmp(a.feed, b.feed) || cmp(a.recordRef, b.recordRef) || cmp(a.personId, b.personId) || cmp(a.factId, b.factId);
+  return (
+    cmp(b.date, a.date) ||
+    cmp(a.source, b.source) ||
+    cmp(a.feed, b.feed) ||
+    cmp(a.recordRef, b.recordRef) ||
+    cmp(a.personId, b.personId) ||
+    cmp(a.factId, b.factId)
+  );
 }
 
 /**
@@ -144,11 +159,27 @@ const DATE_IS_A_BIRTHDAY = new Set<string>(['birth']);
 
 function toEvidence(f: PersonFact): Evidence {
   const date = DATE_IS_A_BIRTHDAY.has(f.type) ? f.date.slice(0, 7) : f.date;
-  return { personId: f.personId, source: f.source, feed: f.feed, factType: f.type, date, endDate: f.endDate, recordRef: f.recordRef, value: f.value };
+  return {
+    personId: f.personId,
+    source: f.source,
+    feed: f.feed,
+    factType: f.type,
+    date,
+    endDate: f.endDate,
+    recordRef: f.recordRef,
+    value: f.value,
+  };
 }
 
 function evidenceOrder(a: Evidence, b: Evidence): number {
-  return cmp(a.date, b.date) || cmp(a.source, b.source) || cmp(a.feed, b.feed) || cmp(a.recordRef, b.recordRef) || cmp(a.personId, b.personId) || cmp(a.factType, b.factType);
+  return (
+    cmp(a.date, b.date) ||
+    cmp(a.source, b.source) ||
+    cmp(a.feed, b.feed) ||
+    cmp(a.recordRef, b.recordRef) ||
+    cmp(a.personId, b.personId) ||
+    cmp(a.factType, b.factType)
+  );
 }
 
 function measureGroup(rule: Rule, facts: PersonFact[]): { measured: number; fired: boolean; used: PersonFact[] } {
@@ -182,11 +213,19 @@ function measureGroup(rule: Rule, facts: PersonFact[]): { measured: number; fire
   }
   if (den === 0) return { measured: NaN, fired: false, used };
   const mean = num / den;
-  return { measured: Math.round(mean * 10000) / 10000, fired: rule.comparison === 'below' ? mean < rule.threshold : mean >= rule.threshold, used };
+  return {
+    measured: Math.round(mean * 10000) / 10000,
+    fired: rule.comparison === 'below' ? mean < rule.threshold : mean >= rule.threshold,
+    used,
+  };
 }
 
 /** Evaluates one rule for one family; null when it does not fire. */
-export function evaluateRule(rule: Rule, family: FamilyForScoring, settings: Pick<ScoringSettings, 'asAt' | 'includeAlsoInMembers'>): FiredRule | null {
+export function evaluateRule(
+  rule: Rule,
+  family: FamilyForScoring,
+  settings: Pick<ScoringSettings, 'asAt' | 'includeAlsoInMembers'>,
+): FiredRule | null {
   const members = new Map(family.members.map((m) => [m.personId, m]));
   const start = windowStartOf(rule, settings.asAt);
   const eligible = family.facts.filter((f) => {
@@ -236,11 +275,20 @@ export function tierOf(score: number, tiers: ScoringSettings['tiers']): string |
 export const STATUTORY_FACT_TYPE = 'social_care_episode';
 
 /** Open child in need / child protection / looked after episodes of any member living in the household. */
-export function statutoryEvidence(family: FamilyForScoring, settings: Pick<ScoringSettings, 'asAt' | 'statutoryEpisodeTypes'>): Evidence[] {
+export function statutoryEvidence(
+  family: FamilyForScoring,
+  settings: Pick<ScoringSettings, 'asAt' | 'statutoryEpisodeTypes'>,
+): Evidence[] {
   const primary = new Set(family.members.filter((m) => m.membership === 'primary').map((m) => m.personId));
   return family.facts
-    .filter((f) => primary.has(f.personId) && f.type === STATUTORY_FACT_TYPE && settings.statutoryEpisodeTypes.includes(f.detail.episode_type ?? '')
-      && f.date <= settings.asAt && (f.endDate === null || f.endDate > settings.asAt))
+    .filter(
+      (f) =>
+        primary.has(f.personId) &&
+        f.type === STATUTORY_FACT_TYPE &&
+        settings.statutoryEpisodeTypes.includes(f.detail.episode_type ?? '') &&
+        f.date <= settings.asAt &&
+        (f.endDate === null || f.endDate > settings.asAt),
+    )
     .map(toEvidence)
     .sort(evidenceOrder);
 }
@@ -269,6 +317,9 @@ export function scoreFamily(family: FamilyForScoring, ruleSet: RuleSet, settings
 }
 
 /** Target-list order: score (high first), then headlines met, then family id: deterministic for ties. */
-export function rankOrder(a: { score: number; headlines: readonly string[]; familyId: string }, b: { score: number; headlines: readonly string[]; familyId: string }): number {
+export function rankOrder(
+  a: { score: number; headlines: readonly string[]; familyId: string },
+  b: { score: number; headlines: readonly string[]; familyId: string },
+): number {
   return b.score - a.score || b.headlines.length - a.headlines.length || cmp(a.familyId, b.familyId);
 }

@@ -13,7 +13,10 @@ import type { RuleSet } from './schema.ts';
  * its type is read by a rule (or is the statutory episode type) and it is dated after, still open at, or ended after
  * the earliest window start of those rules (never later than the as-at date).
  */
-export function canAffectScore(ruleSet: RuleSet, settings: Pick<ScoringSettings, 'asAt'>): (f: Pick<Fact, 'type' | 'date' | 'endDate'>) => boolean {
+export function canAffectScore(
+  ruleSet: RuleSet,
+  settings: Pick<ScoringSettings, 'asAt'>,
+): (f: Pick<Fact, 'type' | 'date' | 'endDate'>) => boolean {
   const asAt = settings.asAt;
   const earliest = new Map<string, string>(); // fact type -> the earliest date that matters
   const widen = (type: string, from: string) => {

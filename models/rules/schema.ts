@@ -28,77 +28,100 @@ export const headlineSchema = z.object({
   coverageNote: z.string().optional(),
 });
 
-const valueTestSchema = z.object({
-  lt: z.number().optional(),
-  lte: z.number().optional(),
-  gt: z.number().optional(),
-  gte: z.number().optional(),
-}).strict();
+const valueTestSchema = z
+  .object({
+    lt: z.number().optional(),
+    lte: z.number().optional(),
+    gt: z.number().optional(),
+    gte: z.number().optional(),
+  })
+  .strict();
 
-export const ruleSchema = z.object({
-  /** Stable id, e.g. "SF-EDU-01"; appears in every reason. */
-  id: z.string().regex(/^[A-Z][A-Z0-9-]{2,31}$/, 'rule ids are upper case letters, digits and dashes, e.g. SF-EDU-01'),
-  headline: z.enum(HEADLINE_IDS),
-  /** Short name for lists, e.g. "Persistent absence". */
-  title: z.string().min(1),
-  /** Plain English, for practitioners and families. */
-  description: z.string().min(10),
-  /** Fact types the rule reads (models/facts.ts). */
-  facts: z.array(z.enum(FACT_TYPES)).min(1),
-  /** Filters on each fact: detail field values allowed (any of), a test on the fact's value, the subject's age at the event. */
-  where: z.object({
-    detail: z.record(z.string(), z.array(z.string()).min(1)).optional(),
-    value: valueTestSchema.optional(),
-    /** The subject's age in whole years at the event date is below this (teenage parent). Unknown DOB never matches. */
-    subjectAgeUnder: z.number().int().positive().optional(),
-  }).strict().default({}),
-  /** Whose facts count: children (< 18 at the as-at date), adults, or anyone in the family. */
-  appliesTo: z.enum(['child', 'adult', 'any']).default('any'),
-  /**
-   * Which facts are in time:
-   *  in_window:         event date within the look-back window (after as-at minus the window, on or before the as-at date)
-   *  open_at_as_at:     an episode started on or before the as-at date and not ended by it
-   *  open_or_in_window: either of the above
-   *  ended_in_window:   an episode whose end date is within the look-back window (recently closed)
-   */
-  timing: z.enum(['in_window', 'open_at_as_at', 'open_or_in_window', 'ended_in_window']).default('in_window'),
-  lookBack: z.object({ months: z.number().int().min(0).default(0), days: z.number().int().min(0).default(0) }).strict()
-    .refine((w) => w.months > 0 || w.days > 0, 'a look-back window needs months or days'),
-  /** Per person, keep only the most recent N matching facts (e.g. the last three terms). */
-  lastN: z.number().int().positive().optional(),
-  /** count: number of distinct matching facts; weighted_mean: mean of fact values weighted by detail[weightField]. */
-  measure: z.enum(['count', 'weighted_mean']).default('count'),
-  weightField: z.string().optional(),
-  /** Count distinct by the fact's record ref or by a detail field (one police incident = one, however many people it names). */
-  distinctBy: z.string().regex(/^(recordRef|detail\.[a-z_]+)$/).default('recordRef'),
-  /** person: the threshold is met by one person's facts; family: by the family's facts pooled. */
-  scope: z.enum(['person', 'family']).default('person'),
-  comparison: z.enum(['at_least', 'below']).default('at_least'),
-  threshold: z.number(),
-  weight: z.number().positive(),
-}).strict().superRefine((r, ctx) => {
-  if (r.measure === 'weighted_mean' && r.scope !== 'person') ctx.addIssue({ code: 'custom', message: 'weighted_mean rules are per person', path: ['scope'] });
-  if (r.measure === 'count' && r.comparison !== 'at_least') ctx.addIssue({ code: 'custom', message: 'count rules compare with at_least', path: ['comparison'] });
-  if (r.measure === 'count' && (!Number.isInteger(r.threshold) || r.threshold < 1)) ctx.addIssue({ code: 'custom', message: 'a count threshold is a whole number >= 1', path: ['threshold'] });
-});
+export const ruleSchema = z
+  .object({
+    /** Stable id, e.g. "SF-EDU-01"; appears in every reason. */
+    id: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9-]{2,31}$/, 'rule ids are upper case letters, digits and dashes, e.g. SF-EDU-01'),
+    headline: z.enum(HEADLINE_IDS),
+    /** Short name for lists, e.g. "Persistent absence". */
+    title: z.string().min(1),
+    /** Plain English, for practitioners and families. */
+    description: z.string().min(10),
+    /** Fact types the rule reads (models/facts.ts). */
+    facts: z.array(z.enum(FACT_TYPES)).min(1),
+    /** Filters on each fact: detail field values allowed (any of), a test on the fact's value, the subject's age at the event. */
+    where: z
+      .object({
+        detail: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+        value: valueTestSchema.optional(),
+        /** The subject's age in whole years at the event date is below this (teenage parent). Unknown DOB never matches. */
+        subjectAgeUnder: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
+    /** Whose facts count: children (< 18 at the as-at date), adults, or anyone in the family. */
+    appliesTo: z.enum(['child', 'adult', 'any']).default('any'),
+    /**
+     * Which facts are in time:
+     *  in_window:         event date within the look-back window (after as-at minus the window, on or before the as-at date)
+     *  open_at_as_at:     an episode started on or before the as-at date and not ended by it
+     *  open_or_in_window: either of the above
+     *  ended_in_window:   an episode whose end date is within the look-back window (recently closed)
+     */
+    timing: z.enum(['in_window', 'open_at_as_at', 'open_or_in_window', 'ended_in_window']).default('in_window'),
+    lookBack: z
+      .object({ months: z.number().int().min(0).default(0), days: z.number().int().min(0).default(0) })
+      .strict()
+      .refine((w) => w.months > 0 || w.days > 0, 'a look-back window needs months or days'),
+    /** Per person, keep only the most recent N matching facts (e.g. the last three terms). */
+    lastN: z.number().int().positive().optional(),
+    /** count: number of distinct matching facts; weighted_mean: mean of fact values weighted by detail[weightField]. */
+    measure: z.enum(['count', 'weighted_mean']).default('count'),
+    weightField: z.string().optional(),
+    /** Count distinct by the fact's record ref or by a detail field (one police incident = one, however many people it names). */
+    distinctBy: z
+      .string()
+      .regex(/^(recordRef|detail\.[a-z_]+)$/)
+      .default('recordRef'),
+    /** person: the threshold is met by one person's facts; family: by the family's facts pooled. */
+    scope: z.enum(['person', 'family']).default('person'),
+    comparison: z.enum(['at_least', 'below']).default('at_least'),
+    threshold: z.number(),
+    weight: z.number().positive(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.measure === 'weighted_mean' && r.scope !== 'person')
+      ctx.addIssue({ code: 'custom', message: 'weighted_mean rules are per person', path: ['scope'] });
+    if (r.measure === 'count' && r.comparison !== 'at_least')
+      ctx.addIssue({ code: 'custom', message: 'count rules compare with at_least', path: ['comparison'] });
+    if (r.measure === 'count' && (!Number.isInteger(r.threshold) || r.threshold < 1))
+      ctx.addIssue({ code: 'custom', message: 'a count threshold is a whole number >= 1', path: ['threshold'] });
+  });
 export type Rule = z.infer<typeof ruleSchema>;
 
-export const ruleSetSchema = z.object({
-  id: z.string().min(1),
-  /** Semantic or dated version; recorded in every score row and in the manifest. */
-  version: z.string().min(1),
-  description: z.string().min(1),
-  headlines: z.array(headlineSchema).length(HEADLINE_IDS.length),
-  rules: z.array(ruleSchema).min(1),
-}).strict().superRefine((s, ctx) => {
-  const ids = new Set<string>();
-  s.rules.forEach((r, i) => {
-    if (ids.has(r.id)) ctx.addIssue({ code: 'custom', message: `duplicate rule id ${r.id}`, path: ['rules', i, 'id'] });
-    ids.add(r.id);
+export const ruleSetSchema = z
+  .object({
+    id: z.string().min(1),
+    /** Semantic or dated version; recorded in every score row and in the manifest. */
+    version: z.string().min(1),
+    description: z.string().min(1),
+    headlines: z.array(headlineSchema).length(HEADLINE_IDS.length),
+    rules: z.array(ruleSchema).min(1),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const ids = new Set<string>();
+    s.rules.forEach((r, i) => {
+      if (ids.has(r.id))
+        ctx.addIssue({ code: 'custom', message: `duplicate rule id ${r.id}`, path: ['rules', i, 'id'] });
+      ids.add(r.id);
+    });
+    const heads = new Set(s.headlines.map((h) => h.id));
+    if (heads.size !== HEADLINE_IDS.length)
+      ctx.addIssue({ code: 'custom', message: 'each of the ten headlines appears once', path: ['headlines'] });
   });
-  const heads = new Set(s.headlines.map((h) => h.id));
-  if (heads.size !== HEADLINE_IDS.length) ctx.addIssue({ code: 'custom', message: 'each of the ten headlines appears once', path: ['headlines'] });
-});
 export type RuleSet = z.infer<typeof ruleSetSchema>;
 export type RuleSetInput = z.input<typeof ruleSetSchema>;
 

@@ -56,7 +56,10 @@ function retryTransient(task: sfn.TaskStateBase, errors: readonly string[]): voi
   });
 }
 
-export function buildBackfillDefinition(scope: Construct, props: BackfillDefinitionProps): { chain: sfn.IChainable; startState: sfn.State } {
+export function buildBackfillDefinition(
+  scope: Construct,
+  props: BackfillDefinitionProps,
+): { chain: sfn.IChainable; startState: sfn.State } {
   const plan = new tasks.LambdaInvoke(scope, PLAN_STATE, {
     lambdaFunction: props.planFunction,
     payloadResponseOnly: true,
@@ -69,7 +72,9 @@ export function buildBackfillDefinition(scope: Construct, props: BackfillDefinit
     maxConcurrency: props.concurrency ?? BACKFILL_CONCURRENCY,
     toleratedFailurePercentage: 0,
     mapExecutionType: sfn.StateMachineType.STANDARD,
-    ...(props.resultBucket ? { resultWriterV2: new sfn.ResultWriterV2({ bucket: props.resultBucket, prefix: BACKFILL_RESULTS_DIR }) } : {}),
+    ...(props.resultBucket
+      ? { resultWriterV2: new sfn.ResultWriterV2({ bucket: props.resultBucket, prefix: BACKFILL_RESULTS_DIR }) }
+      : {}),
     resultPath: '$.results',
   });
   const runDate = new tasks.StepFunctionsStartExecution(scope, RUN_DATE_STATE, {
@@ -93,8 +98,15 @@ export function renderBackfillDefinition(): Record<string, unknown> {
   const app = new App({ postCliContext: { '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2': true } });
   const stack = new Stack(app, 'LocalityBackfillRender', { env: { account: '000000000000', region: 'eu-west-2' } });
   const def = buildBackfillDefinition(stack, {
-    planFunction: lambda.Function.fromFunctionAttributes(stack, 'plan', { functionArn: localArn('lambda', 'backfill-plan'), sameEnvironment: true }),
-    runStateMachine: sfn.StateMachine.fromStateMachineArn(stack, 'run', 'arn:aws:states:eu-west-2:000000000000:stateMachine:locality-run'),
+    planFunction: lambda.Function.fromFunctionAttributes(stack, 'plan', {
+      functionArn: localArn('lambda', 'backfill-plan'),
+      sameEnvironment: true,
+    }),
+    runStateMachine: sfn.StateMachine.fromStateMachineArn(
+      stack,
+      'run',
+      'arn:aws:states:eu-west-2:000000000000:stateMachine:locality-run',
+    ),
   });
   const graph = new sfn.StateGraph(def.startState, 'locality backfill');
   return concrete(stack.resolve(graph.toGraphJson())) as Record<string, unknown>;

@@ -42,7 +42,10 @@ export async function backfillLocal(o: LocalBackfillOptions): Promise<BackfillSu
   for (const [index, asAt] of periods.entries()) {
     o.onPeriod?.({ index, total: periods.length, asAt });
     const result = await runLocal({
-      landing: o.landing, out: o.out, asAt, hashCache,
+      landing: o.landing,
+      out: o.out,
+      asAt,
+      hashCache,
       ...(o.force ? { force: true } : {}),
       ...(o.config ? { config: o.config } : {}),
       ...(o.log ? { log: o.log } : {}),

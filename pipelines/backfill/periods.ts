@@ -10,14 +10,16 @@ import { isIsoDate } from '../layout.ts';
 export const EVERY = ['month', 'week'] as const;
 export type Every = (typeof EVERY)[number];
 
-export const backfillRequestSchema = z.object({
-  from: z.string().refine(isIsoDate, { message: 'must be a real date YYYY-MM-DD' }),
-  to: z.string().refine(isIsoDate, { message: 'must be a real date YYYY-MM-DD' }),
-  every: z.enum(EVERY),
-  force: z.boolean().default(false),
-  config: z.unknown().optional(),
-  ranBy: z.string().optional(),
-}).refine((r) => r.from <= r.to, { message: '--from must be on or before --to', path: ['from'] });
+export const backfillRequestSchema = z
+  .object({
+    from: z.string().refine(isIsoDate, { message: 'must be a real date YYYY-MM-DD' }),
+    to: z.string().refine(isIsoDate, { message: 'must be a real date YYYY-MM-DD' }),
+    every: z.enum(EVERY),
+    force: z.boolean().default(false),
+    config: z.unknown().optional(),
+    ranBy: z.string().optional(),
+  })
+  .refine((r) => r.from <= r.to, { message: '--from must be on or before --to', path: ['from'] });
 export type BackfillRequest = z.infer<typeof backfillRequestSchema>;
 
 const DAY = 86_400_000;
@@ -42,7 +44,8 @@ export function backfillPeriods(from: string, to: string, every: Every): string[
       if (end >= from) out.push(end);
     }
   }
-  if (out.length > MAX_PERIODS) throw new Error(`backfill of ${out.length} periods is more than ${MAX_PERIODS}: check --from/--to`);
+  if (out.length > MAX_PERIODS)
+    throw new Error(`backfill of ${out.length} periods is more than ${MAX_PERIODS}: check --from/--to`);
   return out;
 }
 
@@ -50,10 +53,17 @@ export function backfillPeriods(from: string, to: string, every: Every): string[
  * The plan the AWS backfill machine maps over: one item per as-at date, each with the request's config (as written,
  * {} for the defaults). The config is parsed strictly first: a bad one fails the plan before any date runs.
  */
-export function planBackfill(req: BackfillRequest): { periods: Array<{ asAt: string; force: boolean; ranBy: string; config: unknown }> } {
+export function planBackfill(req: BackfillRequest): {
+  periods: Array<{ asAt: string; force: boolean; ranBy: string; config: unknown }>;
+} {
   const config = req.config ?? {};
   parseRunConfig(config, 'backfill request config');
   return {
-    periods: backfillPeriods(req.from, req.to, req.every).map((asAt) => ({ asAt, force: req.force, ranBy: req.ranBy ?? 'aws-backfill', config })),
+    periods: backfillPeriods(req.from, req.to, req.every).map((asAt) => ({
+      asAt,
+      force: req.force,
+      ranBy: req.ranBy ?? 'aws-backfill',
+      config,
+    })),
   };
 }

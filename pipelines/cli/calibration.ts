@@ -33,20 +33,36 @@ async function main(): Promise<void> {
     const { families, seed, asAt, extracts } = START_DEFAULTS;
     generate({ families, seed, asAt, extracts, every: 'month', out: join(dir, 'fixtures') });
     const config = defaultRunConfig();
-    const r = await runLocal({ landing: join(dir, 'fixtures', 'landing'), out: join(dir, 'run'), asAt, config, log: silentLog });
+    const r = await runLocal({
+      landing: join(dir, 'fixtures', 'landing'),
+      out: join(dir, 'run'),
+      asAt,
+      config,
+      log: silentLog,
+    });
     if (r.status !== 'ok') throw new Error(`calibration run failed: ${r.error?.stage}: ${r.error?.error}`);
     const cfg = parseStratifyConfig(config.stratify);
     const ruleSet = ruleSetOf(cfg);
     const stores = localStores(join(dir, 'fixtures', 'landing'), join(dir, 'run'));
     const rows: CalibrationRow[] = (await readParquet(stores.curated, keys.curated('scores', asAt))).map((s) => ({
-      score: Number(s.score), headlineCount: Number(s.headline_count), threeNeeds: s.three_needs === true, openToStatutory: s.open_to_statutory === true,
+      score: Number(s.score),
+      headlineCount: Number(s.headline_count),
+      threeNeeds: s.three_needs === true,
+      openToStatutory: s.open_to_statutory === true,
     }));
-    const table = renderCalibrationMarkdown(ruleSet, cfg.tiers, rows, { data: `the default data (${families} families, seed ${seed}, ${extracts} monthly extracts)`, asAt, runId: r.runId });
+    const table = renderCalibrationMarkdown(ruleSet, cfg.tiers, rows, {
+      data: `the default data (${families} families, seed ${seed}, ${extracts} monthly extracts)`,
+      asAt,
+      runId: r.runId,
+    });
     let doc = await readFile(RULES_DOC, 'utf8');
     doc = replaceBlock(doc, 'rules-table', renderRulesMarkdown(ruleSet));
     doc = replaceBlock(doc, 'calibration', table);
     await writeFile(RULES_DOC, doc);
-    await writeFile(README, replaceBlock(await readFile(README, 'utf8'), 'calibration-summary', calibrationSummary(table), 'README.md'));
+    await writeFile(
+      README,
+      replaceBlock(await readFile(README, 'utf8'), 'calibration-summary', calibrationSummary(table), 'README.md'),
+    );
     process.stdout.write(table);
   } finally {
     await rm(dir, { recursive: true, force: true });

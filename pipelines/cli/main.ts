@@ -21,18 +21,70 @@ export interface CommandEntry {
 
 /** One entry per command module, in the order they appear in --help. */
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'generate', summary: 'Generate seeded synthetic partnership data: landing extracts for every catalogue feed, plus ground truth under <out>/truth', load: () => import('./commands/generate.ts') },
-  { name: 'tokenise', summary: 'For data providers: replace NHS number / UPN columns with HMAC-SHA256 tokens (validated, normalised); invalid rows go to a rejects file', load: () => import('./commands/tokenise.ts') },
+  {
+    name: 'generate',
+    summary:
+      'Generate seeded synthetic partnership data: landing extracts for every catalogue feed, plus ground truth under <out>/truth',
+    load: () => import('./commands/generate.ts'),
+  },
+  {
+    name: 'tokenise',
+    summary:
+      'For data providers: replace NHS number / UPN columns with HMAC-SHA256 tokens (validated, normalised); invalid rows go to a rejects file',
+    load: () => import('./commands/tokenise.ts'),
+  },
   { name: 'feeds', summary: 'Feed contracts for data providers', load: () => import('./commands/feeds.ts') },
-  { name: 'validate', summary: 'Check a landing directory for an as-at date (validate stage only): per-file counts, rejected files, quarantine location', load: () => import('./commands/validate.ts') },
-  { name: 'start', summary: 'generate the default synthetic data if absent, then run the whole pipeline on it (what `npm start` does)', load: () => import('./commands/start.ts') },
-  { name: 'run', summary: 'run the whole pipeline for one as-at date on this machine (the deployed state machine, executed locally)', load: () => import('./commands/run.ts') },
-  { name: 'backfill', summary: 'run the pipeline for every month or week between two dates (idempotent, resumable; --cloud runs it on AWS)', load: () => import('./commands/backfill.ts') },
-  { name: 'link', summary: 'Fellegi-Sunter linkage of any CSV/Parquet with a settings file: one input dedupes, two inputs link (settings.linkType)', load: () => import('./commands/link.ts') },
-  { name: 'explain', summary: "print the whole breakdown of one family's score: members and why, rules met with evidence, rules not met, tier", load: () => import('./commands/explain.ts') },
-  { name: 'review', summary: 'Clerical review of pairs around the match threshold: export a sample, import decisions', load: () => import('./commands/review.ts') },
-  { name: 'signoff', summary: 'information governance sign-off of a run held for it (publish.requireSignoff): approve releases it, reject keeps it staged', load: () => import('./commands/signoff.ts') },
-  { name: 'privacy-scan', summary: "Scan a run's published outputs and curated tables for clear identifiers from the secure zone (names file, place and kind, never the value)", load: () => import('./commands/privacy.ts') },
+  {
+    name: 'validate',
+    summary:
+      'Check a landing directory for an as-at date (validate stage only): per-file counts, rejected files, quarantine location',
+    load: () => import('./commands/validate.ts'),
+  },
+  {
+    name: 'start',
+    summary: 'generate the default synthetic data if absent, then run the whole pipeline on it (what `npm start` does)',
+    load: () => import('./commands/start.ts'),
+  },
+  {
+    name: 'run',
+    summary: 'run the whole pipeline for one as-at date on this machine (the deployed state machine, executed locally)',
+    load: () => import('./commands/run.ts'),
+  },
+  {
+    name: 'backfill',
+    summary:
+      'run the pipeline for every month or week between two dates (idempotent, resumable; --cloud runs it on AWS)',
+    load: () => import('./commands/backfill.ts'),
+  },
+  {
+    name: 'link',
+    summary:
+      'Fellegi-Sunter linkage of any CSV/Parquet with a settings file: one input dedupes, two inputs link (settings.linkType)',
+    load: () => import('./commands/link.ts'),
+  },
+  {
+    name: 'explain',
+    summary:
+      "print the whole breakdown of one family's score: members and why, rules met with evidence, rules not met, tier",
+    load: () => import('./commands/explain.ts'),
+  },
+  {
+    name: 'review',
+    summary: 'Clerical review of pairs around the match threshold: export a sample, import decisions',
+    load: () => import('./commands/review.ts'),
+  },
+  {
+    name: 'signoff',
+    summary:
+      'information governance sign-off of a run held for it (publish.requireSignoff): approve releases it, reject keeps it staged',
+    load: () => import('./commands/signoff.ts'),
+  },
+  {
+    name: 'privacy-scan',
+    summary:
+      "Scan a run's published outputs and curated tables for clear identifiers from the secure zone (names file, place and kind, never the value)",
+    load: () => import('./commands/privacy.ts'),
+  },
   { name: 'outcomes', summary: 'Contact outcomes from early help leads', load: () => import('./commands/outcomes.ts') },
 ];
 

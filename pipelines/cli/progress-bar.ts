@@ -19,16 +19,19 @@ const fmtSeconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 export function cliProgress(stream: NodeJS.WriteStream = process.stderr): StageProgress {
   const tty = Boolean(stream.isTTY) && !process.env.CI;
   const multi = tty
-    ? new progressLib.MultiBar({
-      stream,
-      format: ' {label} |{bar}| {percentage}% {value}/{total} {unit} ETA {eta_formatted} {status}',
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: false,
-      stopOnComplete: false,
-      etaBuffer: 50,
-      fps: 10,
-    }, progressLib.Presets.shades_classic)
+    ? new progressLib.MultiBar(
+        {
+          stream,
+          format: ' {label} |{bar}| {percentage}% {value}/{total} {unit} ETA {eta_formatted} {status}',
+          barsize: 24,
+          hideCursor: true,
+          clearOnComplete: false,
+          stopOnComplete: false,
+          etaBuffer: 50,
+          fps: 10,
+        },
+        progressLib.Presets.shades_classic,
+      )
     : undefined;
   const stageBars = new Map<string, { bar?: progressLib.SingleBar; started: number; done: number; total: number }>();
   let inner: { bar?: progressLib.SingleBar; label: string; total?: number; value: number } | undefined;
@@ -60,7 +63,8 @@ export function cliProgress(stream: NodeJS.WriteStream = process.stderr): StageP
     start(label, total) {
       if (inner?.bar) multi?.remove(inner.bar);
       inner = { label, value: 0, ...(total !== undefined ? { total } : {}) };
-      if (multi && total !== undefined) inner.bar = multi.create(total, 0, { label: pad(`  ${label}`).slice(0, 14), unit: '', status: '' });
+      if (multi && total !== undefined)
+        inner.bar = multi.create(total, 0, { label: pad(`  ${label}`).slice(0, 14), unit: '', status: '' });
     },
     tick(units = 1) {
       if (!inner) return;

@@ -63,7 +63,8 @@ export function defineFeed(spec: FeedContractSpec): FeedContract {
   const onlyWhenFieldsValid = { when: (p: { issues: readonly unknown[] }) => p.issues.length === 0 };
   const withRowChecks = (o: z.ZodType<Record<string, string>>): z.ZodType<Record<string, string>> => {
     let s = o;
-    for (const c of checks) s = s.refine((row) => c.ok(row), { message: `${c.reason}: ${c.rule}`, path: [c.field], ...onlyWhenFieldsValid });
+    for (const c of checks)
+      s = s.refine((row) => c.ok(row), { message: `${c.reason}: ${c.rule}`, path: [c.field], ...onlyWhenFieldsValid });
     return s;
   };
   const withChecks = withRowChecks(base as unknown as z.ZodType<Record<string, string>>);
@@ -72,7 +73,9 @@ export function defineFeed(spec: FeedContractSpec): FeedContract {
     const dated: Record<string, z.ZodType<string>> = { ...shape };
     for (const [name, f] of Object.entries(spec.fields)) {
       if (f.meta.kind === 'date' && f.meta.notAfterExtract) {
-        dated[name] = (f.schema as z.ZodString).refine((v) => v === '' || v <= extractDate || !isIsoDate(v), { message: 'date_after_extract: must not be later than the extract date' });
+        dated[name] = (f.schema as z.ZodString).refine((v) => v === '' || v <= extractDate || !isIsoDate(v), {
+          message: 'date_after_extract: must not be later than the extract date',
+        });
       }
     }
     return withRowChecks(z.strictObject(dated) as unknown as z.ZodType<Record<string, string>>);

@@ -23,11 +23,15 @@ const REASON_TEXT: Record<(typeof QUARANTINE_REASONS)[number], string> = {
   inconsistent: 'cells of the row contradict each other (e.g. sessions_attended > sessions_possible)',
   field_count: 'the line has more or fewer fields than the header',
   bad_quoting: 'CSV quoting is broken on the row: a quote inside an unquoted field, or text after a closing quote',
-  duplicate: 'the row is an exact duplicate of an earlier row in the same file (config validate.exactDuplicates = "quarantine", the default)',
+  duplicate:
+    'the row is an exact duplicate of an earlier row in the same file (config validate.exactDuplicates = "quarantine", the default)',
 };
 
 export function feedJsonSchema(c: FeedContract): Record<string, unknown> {
-  const schema = z.toJSONSchema(c.docSchema, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(c.docSchema, { target: 'draft-2020-12', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return { $id: `https://locality-pipeline.example/feeds/${c.source}/${c.feed}.schema.json`, ...schema };
 }
 
@@ -35,14 +39,23 @@ function fieldRule(c: FeedContract, name: string): string {
   const f = c.fields[name]!;
   const m = f.meta;
   switch (m.kind) {
-    case 'ref': return '1-64 of `A-Z a-z 0-9 _ . : / -`, starting with a letter or digit';
-    case 'token': return '64 lowercase hex characters (HMAC-SHA256)';
-    case 'name': case 'text': return 'free text, no control characters (tabs and line breaks allowed)';
-    case 'date': return `YYYY-MM-DD, a real date from 1900-01-01${m.notAfterExtract ? ', not after the extract date' : ''}`;
-    case 'enum': return (m.values ?? []).map((v) => `\`${v}\``).join(' | ');
-    case 'integer': return `whole number ${m.min}-${m.max}`;
-    case 'decimal': return `number ${m.min}-${m.max}`;
-    case 'postcode': return 'UK postcode as typed (2-10 letters, digits, spaces)';
+    case 'ref':
+      return '1-64 of `A-Z a-z 0-9 _ . : / -`, starting with a letter or digit';
+    case 'token':
+      return '64 lowercase hex characters (HMAC-SHA256)';
+    case 'name':
+    case 'text':
+      return 'free text, no control characters (tabs and line breaks allowed)';
+    case 'date':
+      return `YYYY-MM-DD, a real date from 1900-01-01${m.notAfterExtract ? ', not after the extract date' : ''}`;
+    case 'enum':
+      return (m.values ?? []).map((v) => `\`${v}\``).join(' | ');
+    case 'integer':
+      return `whole number ${m.min}-${m.max}`;
+    case 'decimal':
+      return `number ${m.min}-${m.max}`;
+    case 'postcode':
+      return 'UK postcode as typed (2-10 letters, digits, spaces)';
     case 'code': {
       const js = z.toJSONSchema(f.schema, { unrepresentable: 'any' }) as { pattern?: string };
       return js.pattern ? `pattern \`${js.pattern}\`` : 'code';
@@ -72,7 +85,11 @@ export function feedMarkdown(c: FeedContract): string {
     '|---|---|---|---|',
   ];
   for (const [name, f] of Object.entries(c.fields)) {
-    const required = f.meta.required ? 'yes' : c.optionalColumns.includes(name) ? 'no (column may be absent)' : 'no (may be blank)';
+    const required = f.meta.required
+      ? 'yes'
+      : c.optionalColumns.includes(name)
+        ? 'no (column may be absent)'
+        : 'no (may be blank)';
     lines.push(`| \`${name}\` | ${required} | ${escapeCell(fieldRule(c, name))} | ${escapeCell(f.description)} |`);
   }
   lines.push('', '## Row checks', '');
@@ -111,7 +128,9 @@ export function indexMarkdown(): string {
     '',
     '| source | feed | kind | description |',
     '|---|---|---|---|',
-    ...FEED_CONTRACTS.map((c) => `| ${c.source} | [${c.feed}](${c.source}/${c.feed}.md) | ${c.kind} | ${escapeCell(c.description)} |`),
+    ...FEED_CONTRACTS.map(
+      (c) => `| ${c.source} | [${c.feed}](${c.source}/${c.feed}.md) | ${c.kind} | ${escapeCell(c.description)} |`,
+    ),
     '',
   ];
   return lines.join('\n');

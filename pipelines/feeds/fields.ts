@@ -62,10 +62,13 @@ function blankable(required: boolean, pattern: RegExp): RegExp {
  * pattern, enum and ranges as JSON Schema metadata.)
  */
 function cell(problem: (s: string) => string | null, meta: Record<string, unknown>): z.ZodString {
-  return z.string().check((ctx) => {
-    const m = problem(ctx.value);
-    if (m !== null) ctx.issues.push({ code: 'custom', message: m, input: ctx.value });
-  }).meta(meta);
+  return z
+    .string()
+    .check((ctx) => {
+      const m = problem(ctx.value);
+      if (m !== null) ctx.issues.push({ code: 'custom', message: m, input: ctx.value });
+    })
+    .meta(meta);
 }
 
 const REQUIRED = msg('required', 'must not be blank');
@@ -74,14 +77,20 @@ const REQUIRED = msg('required', 'must not be blank');
 export function ref(description: string, opts: { required?: boolean } = {}): Field {
   const required = opts.required ?? true;
   const bad = msg('bad_format', 'must be 1-64 letters, digits or _ . : / - starting with a letter or digit');
-  const schema = cell((s) => (s === '' ? (required ? REQUIRED : null) : REF_PATTERN.test(s) ? null : bad), { pattern: blankable(required, REF_PATTERN).source, description });
+  const schema = cell((s) => (s === '' ? (required ? REQUIRED : null) : REF_PATTERN.test(s) ? null : bad), {
+    pattern: blankable(required, REF_PATTERN).source,
+    description,
+  });
   return { schema, meta: { required, kind: 'ref' }, description };
 }
 
 /** A strong-identifier token: HMAC-SHA256 as 64 lowercase hex characters; blank when the source does not hold it. */
 export function token(description: string): Field {
   const bad = msg('bad_token', 'must be 64 lowercase hex characters (HMAC-SHA256 token), never a raw identifier');
-  const schema = cell((s) => (s === '' || TOKEN_PATTERN.test(s) ? null : bad), { pattern: '^(?:[0-9a-f]{64})?$', description });
+  const schema = cell((s) => (s === '' || TOKEN_PATTERN.test(s) ? null : bad), {
+    pattern: '^(?:[0-9a-f]{64})?$',
+    description,
+  });
   return { schema, meta: { required: false, kind: 'token' }, description };
 }
 
@@ -89,14 +98,22 @@ export function token(description: string): Field {
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** A free-text name or address part (clear data: secure zone only). Line breaks inside a quoted cell are kept. */
-export function text(description: string, opts: { required?: boolean; max?: number; kind?: 'name' | 'text' } = {}): Field {
+export function text(
+  description: string,
+  opts: { required?: boolean; max?: number; kind?: 'name' | 'text' } = {},
+): Field {
   const required = opts.required ?? false;
   const max = opts.max ?? 100;
   const tooLong = msg('out_of_range', `must be at most ${max} characters`);
   const control = msg('bad_format', 'must not contain control characters (tabs and line breaks are allowed)');
-  const schema = cell((s) => (s === '' ? (required ? REQUIRED : null) : s.length > max ? tooLong : CONTROL.test(s) ? control : null), {
-    maxLength: max, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$', description,
-  });
+  const schema = cell(
+    (s) => (s === '' ? (required ? REQUIRED : null) : s.length > max ? tooLong : CONTROL.test(s) ? control : null),
+    {
+      maxLength: max,
+      pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$',
+      description,
+    },
+  );
   return { schema, meta: { required, kind: opts.kind ?? 'text' }, description };
 }
 
@@ -106,21 +123,31 @@ export function date(description: string, opts: { required?: boolean; notAfterEx
   const notAfterExtract = opts.notAfterExtract ?? true;
   const invalid = msg('invalid_date', 'must be a real calendar date written YYYY-MM-DD');
   const early = msg('date_out_of_range', 'must not be before 1900-01-01');
-  const schema = cell((s) => (s === '' ? (required ? REQUIRED : null) : !isIsoDate(s) ? invalid : s < '1900-01-01' ? early : null), {
-    description: `${description}${notAfterExtract ? ' Not later than the extract date.' : ''}`,
-    pattern: required ? DATE_SHAPE.source : `^(?:${DATE_SHAPE.source.slice(1, -1)})?$`,
-    format: required ? 'date' : undefined,
-    'x-not-after-extract-date': notAfterExtract || undefined,
-  });
+  const schema = cell(
+    (s) => (s === '' ? (required ? REQUIRED : null) : !isIsoDate(s) ? invalid : s < '1900-01-01' ? early : null),
+    {
+      description: `${description}${notAfterExtract ? ' Not later than the extract date.' : ''}`,
+      pattern: required ? DATE_SHAPE.source : `^(?:${DATE_SHAPE.source.slice(1, -1)})?$`,
+      format: required ? 'date' : undefined,
+      'x-not-after-extract-date': notAfterExtract || undefined,
+    },
+  );
   return { schema, meta: { required, kind: 'date', notAfterExtract }, description };
 }
 
 /** One of a fixed set of values (case-sensitive, as written in the catalogue). */
-export function oneOf<const V extends readonly [string, ...string[]]>(values: V, description: string, opts: { required?: boolean } = {}): Field {
+export function oneOf<const V extends readonly [string, ...string[]]>(
+  values: V,
+  description: string,
+  opts: { required?: boolean } = {},
+): Field {
   const required = opts.required ?? true;
   const allowed = new Set<string>(values);
   const bad = msg('bad_enum', `must be one of ${values.join(' | ')}${required ? '' : ' or blank'}`);
-  const schema = cell((s) => (s === '' ? (required ? REQUIRED : null) : allowed.has(s) ? null : bad), { description, enum: required ? [...values] : [...values, ''] });
+  const schema = cell((s) => (s === '' ? (required ? REQUIRED : null) : allowed.has(s) ? null : bad), {
+    description,
+    enum: required ? [...values] : [...values, ''],
+  });
   return { schema, meta: { required, kind: 'enum', values }, description };
 }
 
@@ -131,27 +158,49 @@ export function integer(description: string, min: number, max: number, opts: { r
   const required = opts.required ?? false;
   const nan = msg('not_a_number', 'must be a whole number');
   const range = msg('out_of_range', `must be from ${min} to ${max}`);
-  const schema = cell((s) => {
-    if (s === '') return required ? REQUIRED : null;
-    if (!INTEGER.test(s)) return nan;
-    const n = Number(s);
-    return n >= min && n <= max ? null : range;
-  }, { description: `${description} Whole number from ${min} to ${max}.`, pattern: required ? '^-?\\d{1,9}$' : '^(?:-?\\d{1,9})?$', 'x-minimum': min, 'x-maximum': max });
+  const schema = cell(
+    (s) => {
+      if (s === '') return required ? REQUIRED : null;
+      if (!INTEGER.test(s)) return nan;
+      const n = Number(s);
+      return n >= min && n <= max ? null : range;
+    },
+    {
+      description: `${description} Whole number from ${min} to ${max}.`,
+      pattern: required ? '^-?\\d{1,9}$' : '^(?:-?\\d{1,9})?$',
+      'x-minimum': min,
+      'x-maximum': max,
+    },
+  );
   return { schema, meta: { required, kind: 'integer', min, max }, description };
 }
 
 /** A decimal number in [min, max] with at most `places` decimals. */
-export function decimal(description: string, min: number, max: number, places: number, opts: { required?: boolean } = {}): Field {
+export function decimal(
+  description: string,
+  min: number,
+  max: number,
+  places: number,
+  opts: { required?: boolean } = {},
+): Field {
   const required = opts.required ?? false;
   const shape = new RegExp(`^\\d{1,6}(?:\\.\\d{1,${places}})?$`);
   const nan = msg('not_a_number', `must be a number with at most ${places} decimal places`);
   const range = msg('out_of_range', `must be from ${min} to ${max}`);
-  const schema = cell((s) => {
-    if (s === '') return required ? REQUIRED : null;
-    if (!shape.test(s)) return nan;
-    const n = Number(s);
-    return n >= min && n <= max ? null : range;
-  }, { description: `${description} Number from ${min} to ${max}, at most ${places} decimal places.`, pattern: required ? shape.source : `^(?:${shape.source.slice(1, -1)})?$`, 'x-minimum': min, 'x-maximum': max });
+  const schema = cell(
+    (s) => {
+      if (s === '') return required ? REQUIRED : null;
+      if (!shape.test(s)) return nan;
+      const n = Number(s);
+      return n >= min && n <= max ? null : range;
+    },
+    {
+      description: `${description} Number from ${min} to ${max}, at most ${places} decimal places.`,
+      pattern: required ? shape.source : `^(?:${shape.source.slice(1, -1)})?$`,
+      'x-minimum': min,
+      'x-maximum': max,
+    },
+  );
   return { schema, meta: { required, kind: 'decimal', min, max }, description };
 }
 
@@ -171,7 +220,10 @@ export function postcode(description: string): Field {
 export function code(description: string, pattern: RegExp, explain: string, opts: { required?: boolean } = {}): Field {
   const required = opts.required ?? false;
   const bad = msg('bad_format', explain);
-  const schema = cell((s) => (s === '' ? (required ? REQUIRED : null) : pattern.test(s) ? null : bad), { pattern: blankable(required, pattern).source, description });
+  const schema = cell((s) => (s === '' ? (required ? REQUIRED : null) : pattern.test(s) ? null : bad), {
+    pattern: blankable(required, pattern).source,
+    description,
+  });
   return { schema, meta: { required, kind: 'code' }, description };
 }
 
@@ -179,6 +231,7 @@ export function code(description: string, pattern: RegExp, explain: string, opts
 export function reasonOf(message: string): { reason: QuarantineReason; detail: string } {
   const i = message.indexOf(': ');
   const code = i > 0 ? message.slice(0, i) : '';
-  if ((QUARANTINE_REASONS as readonly string[]).includes(code)) return { reason: code as QuarantineReason, detail: message.slice(i + 2) };
+  if ((QUARANTINE_REASONS as readonly string[]).includes(code))
+    return { reason: code as QuarantineReason, detail: message.slice(i + 2) };
   return { reason: 'bad_format', detail: message };
 }

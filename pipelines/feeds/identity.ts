@@ -1,7 +1,10 @@
 /** The identity columns every people feed carries (IDENTITY_COLUMNS in catalogue.ts), as field specs. */
 import { date, oneOf, postcode, ref, text, token, type Field } from './fields.ts';
 
-export function identityFields(): Record<'person_ref' | 'forename' | 'surname' | 'date_of_birth' | 'sex' | 'postcode' | 'address_line_1', Field> {
+export function identityFields(): Record<
+  'person_ref' | 'forename' | 'surname' | 'date_of_birth' | 'sex' | 'postcode' | 'address_line_1',
+  Field
+> {
   return {
     person_ref: ref("The provider's own reference for the person, stable across extracts."),
     forename: text('Given name(s) as recorded; blank when unknown.', { kind: 'name' }),
@@ -13,5 +16,11 @@ export function identityFields(): Record<'person_ref' | 'forename' | 'surname' |
   };
 }
 
-export const nhsNumberToken = (): Field => token('HMAC-SHA256 token of the check-digit-validated NHS number (64 lowercase hex); blank when unknown. Never the raw number.');
-export const upnToken = (): Field => token('HMAC-SHA256 token of the check-letter-validated UPN (64 lowercase hex); blank when unknown. Never the raw UPN.');
+export const nhsNumberToken = (): Field =>
+  token(
+    'HMAC-SHA256 token of the check-digit-validated NHS number (64 lowercase hex); blank when unknown. Never the raw number.',
+  );
+export const upnToken = (): Field =>
+  token(
+    'HMAC-SHA256 token of the check-letter-validated UPN (64 lowercase hex); blank when unknown. Never the raw UPN.',
+  );

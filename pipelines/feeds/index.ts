@@ -10,7 +10,16 @@ import { HOUSING_FEEDS } from './housing.ts';
 import { REVENUES_BENEFITS_FEEDS } from './revenues-benefits.ts';
 import { YOUTH_JUSTICE_FEEDS } from './youth-justice.ts';
 
-const ALL = [...SCHOOLS_FEEDS, ...HEALTH_FEEDS, ...POLICE_FEEDS, ...SOCIAL_CARE_FEEDS, ...HOUSING_FEEDS, ...REVENUES_BENEFITS_FEEDS, ...DRUG_ALCOHOL_FEEDS, ...YOUTH_JUSTICE_FEEDS];
+const ALL = [
+  ...SCHOOLS_FEEDS,
+  ...HEALTH_FEEDS,
+  ...POLICE_FEEDS,
+  ...SOCIAL_CARE_FEEDS,
+  ...HOUSING_FEEDS,
+  ...REVENUES_BENEFITS_FEEDS,
+  ...DRUG_ALCOHOL_FEEDS,
+  ...YOUTH_JUSTICE_FEEDS,
+];
 const byKey = new Map(ALL.map((c) => [`${c.source}/${c.feed}`, c]));
 
 /** Contracts in catalogue order. */

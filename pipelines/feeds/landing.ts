@@ -30,10 +30,26 @@ import { isIsoDate } from '../../matching/standardise/dates.ts';
 import type { StoreEntry } from '../io/object-store.ts';
 import { findFeed, SOURCES, type FeedKind } from './catalogue.ts';
 
-export const IGNORE_REASONS = ['marker', 'hidden', 'temp_file', 'not_in_feed', 'empty_folder', 'after_as_at', 'superseded_snapshot'] as const;
+export const IGNORE_REASONS = [
+  'marker',
+  'hidden',
+  'temp_file',
+  'not_in_feed',
+  'empty_folder',
+  'after_as_at',
+  'superseded_snapshot',
+] as const;
 export type IgnoreReason = (typeof IGNORE_REASONS)[number];
 export const ENTRY_REJECT_REASONS = [
-  'symlink', 'not_regular_file', 'folder_not_file', 'bad_extract_folder', 'nested_folder', 'unknown_feed', 'not_csv', 'empty_file', 'name_collision',
+  'symlink',
+  'not_regular_file',
+  'folder_not_file',
+  'bad_extract_folder',
+  'nested_folder',
+  'unknown_feed',
+  'not_csv',
+  'empty_file',
+  'name_collision',
 ] as const;
 export type EntryRejectReason = (typeof ENTRY_REJECT_REASONS)[number];
 
@@ -62,49 +78,101 @@ const DT = /^dt=(.*)$/;
 
 /** The name as compared for collisions: `.csv` dropped, NFKC, case-folded (upper then lower folds ß to ss). */
 export function foldedName(name: string): string {
-  return name.replace(/\.csv$/i, '').normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+  return name
+    .replace(/\.csv$/i, '')
+    .normalize('NFKC')
+    .toUpperCase()
+    .toLowerCase()
+    .normalize('NFKC');
 }
 
 function entry(e: StoreEntry, fields: Partial<LandingEntry>): LandingEntry {
   const parts = e.key.split('/');
-  return { key: e.key, size: e.size, kind: e.kind, outcome: 'read', extractDate: '', name: parts[parts.length - 1]!, ...fields };
+  return {
+    key: e.key,
+    size: e.size,
+    kind: e.kind,
+    outcome: 'read',
+    extractDate: '',
+    name: parts[parts.length - 1]!,
+    ...fields,
+  };
 }
 
-const rejected = (reason: EntryRejectReason, detail: string): Partial<LandingEntry> => ({ outcome: 'rejected', reason, detail });
-const ignored = (reason: IgnoreReason, detail: string): Partial<LandingEntry> => ({ outcome: 'ignored', reason, detail });
+const rejected = (reason: EntryRejectReason, detail: string): Partial<LandingEntry> => ({
+  outcome: 'rejected',
+  reason,
+  detail,
+});
+const ignored = (reason: IgnoreReason, detail: string): Partial<LandingEntry> => ({
+  outcome: 'ignored',
+  reason,
+  detail,
+});
 
 /** The outcome of one entry on its own (collisions and snapshots need the others: see classifyLanding). */
 function classifyOne(e: StoreEntry, asAt: string): LandingEntry {
   const parts = e.key.split('/');
   const base = parts[parts.length - 1]!;
   if (parts.some((p) => p.startsWith('.'))) return entry(e, ignored('hidden', 'a hidden name (starting with ".")'));
-  if (base.startsWith('_') && e.kind !== 'folder') return entry(e, ignored('marker', 'a marker file (starting with "_"), not an extract'));
-  if (TEMP_NAME.test(base) && e.kind === 'file') return entry(e, ignored('temp_file', 'an in-progress or temporary file, not an extract'));
+  if (base.startsWith('_') && e.kind !== 'folder')
+    return entry(e, ignored('marker', 'a marker file (starting with "_"), not an extract'));
+  if (TEMP_NAME.test(base) && e.kind === 'file')
+    return entry(e, ignored('temp_file', 'an in-progress or temporary file, not an extract'));
   const [source, feed, folder] = parts;
   const where = parts.length >= 2 ? { source: source!, feed: feed! } : {};
   const dt = folder !== undefined ? DT.exec(folder) : null;
   const extractDate = dt && isIsoDate(dt[1]!) ? dt[1]! : '';
-  const at = { ...where, extractDate, ...(source && feed && findFeed(source, feed) ? { feedKind: findFeed(source, feed)!.kind } : {}) };
+  const at = {
+    ...where,
+    extractDate,
+    ...(source && feed && findFeed(source, feed) ? { feedKind: findFeed(source, feed)!.kind } : {}),
+  };
   const later = extractDate !== '' && extractDate > asAt;
   if (e.kind === 'folder') {
-    if (parts.length >= 4 && !later) return entry(e, { ...at, ...rejected('folder_not_file', 'an empty folder where an extract file belongs') });
+    if (parts.length >= 4 && !later)
+      return entry(e, { ...at, ...rejected('folder_not_file', 'an empty folder where an extract file belongs') });
     return entry(e, { ...at, ...ignored('empty_folder', 'an empty folder') });
   }
-  if (later) return entry(e, { ...at, ...ignored('after_as_at', `dated ${extractDate}, after the as-at date ${asAt}`) });
-  if (e.kind === 'symlink') return entry(e, { ...at, ...rejected('symlink', 'a symbolic link: landing reads plain files only and never follows links (copy the file in)') });
-  if (e.kind === 'special') return entry(e, { ...at, ...rejected('not_regular_file', 'not a plain file (a device, pipe or socket)') });
+  if (later)
+    return entry(e, { ...at, ...ignored('after_as_at', `dated ${extractDate}, after the as-at date ${asAt}`) });
+  if (e.kind === 'symlink')
+    return entry(e, {
+      ...at,
+      ...rejected(
+        'symlink',
+        'a symbolic link: landing reads plain files only and never follows links (copy the file in)',
+      ),
+    });
+  if (e.kind === 'special')
+    return entry(e, { ...at, ...rejected('not_regular_file', 'not a plain file (a device, pipe or socket)') });
   if (parts.length < 3) return entry(e, ignored('not_in_feed', 'not under a <source>/<feed>/ folder'));
   const prefix = `${source}/${feed}/`;
   if (!extractDate) {
-    const detail = dt ? `"${folder}" is not a real extract date: not in a dt=<YYYY-MM-DD> extract folder directly under ${prefix}` : `not in a dt=<YYYY-MM-DD> extract folder directly under ${prefix}`;
+    const detail = dt
+      ? `"${folder}" is not a real extract date: not in a dt=<YYYY-MM-DD> extract folder directly under ${prefix}`
+      : `not in a dt=<YYYY-MM-DD> extract folder directly under ${prefix}`;
     return entry(e, { ...at, ...rejected('bad_extract_folder', detail) });
   }
-  if (parts.length > 4) return entry(e, { ...at, ...rejected('nested_folder', `not in a dt=<YYYY-MM-DD> extract folder directly under ${prefix} (in a folder inside it)`) });
+  if (parts.length > 4)
+    return entry(e, {
+      ...at,
+      ...rejected(
+        'nested_folder',
+        `not in a dt=<YYYY-MM-DD> extract folder directly under ${prefix} (in a folder inside it)`,
+      ),
+    });
   if (!at.feedKind) {
-    const known = (SOURCES as readonly string[]).includes(source!) ? `source ${source} has no feed "${feed}"` : `unknown source "${source}"`;
-    return entry(e, { ...at, ...rejected('unknown_feed', `unknown feed ${source}/${feed} (${known}; see docs/feeds)`) });
+    const known = (SOURCES as readonly string[]).includes(source!)
+      ? `source ${source} has no feed "${feed}"`
+      : `unknown source "${source}"`;
+    return entry(e, {
+      ...at,
+      ...rejected('unknown_feed', `unknown feed ${source}/${feed} (${known}; see docs/feeds)`),
+    });
   }
-  if (!/\.csv$/i.test(base)) return entry(e, { ...at, ...rejected('not_csv', 'not a .csv file (providers send CSV: see docs/feeds)') });
+  if (!/\.csv$/i.test(base))
+    return entry(e, { ...at, ...rejected('not_csv', 'not a .csv file (providers send CSV: see docs/feeds)') });
   if (e.size === 0) return entry(e, { ...at, ...rejected('empty_file', 'empty file: no header row') });
   return entry(e, at);
 }
@@ -136,7 +204,10 @@ function rejectCollisions(entries: LandingEntry[]): void {
     for (const e of group) {
       e.outcome = 'rejected';
       e.reason = 'name_collision';
-      e.detail = `its name collides with ${group.filter((o) => o !== e).map((o) => `"${o.name}"`).join(', ')} once case and Unicode are folded: both would write one output; rename one`;
+      e.detail = `its name collides with ${group
+        .filter((o) => o !== e)
+        .map((o) => `"${o.name}"`)
+        .join(', ')} once case and Unicode are folded: both would write one output; rename one`;
     }
   }
 }
@@ -151,12 +222,18 @@ function supersedeSnapshots(entries: LandingEntry[]): void {
   for (const e of entries) {
     if (e.outcome !== 'read' || e.feedKind === 'events') continue;
     const newest = latest.get(`${e.source}/${e.feed}`)!;
-    if (e.extractDate !== newest) Object.assign(e, ignored('superseded_snapshot', `replaced by the ${newest} extract of this snapshot feed`));
+    if (e.extractDate !== newest)
+      Object.assign(e, ignored('superseded_snapshot', `replaced by the ${newest} extract of this snapshot feed`));
   }
 }
 
 /** Counts of a classified inventory. */
-export function landingTotals(entries: readonly LandingEntry[]): { objects: number; read: number; rejected: number; ignored: number } {
+export function landingTotals(entries: readonly LandingEntry[]): {
+  objects: number;
+  read: number;
+  rejected: number;
+  ignored: number;
+} {
   const n = (o: LandingEntry['outcome']) => entries.filter((e) => e.outcome === o).length;
   return { objects: entries.length, read: n('read'), rejected: n('rejected'), ignored: n('ignored') };
 }
@@ -165,7 +242,8 @@ export function landingTotals(entries: readonly LandingEntry[]): { objects: numb
 export function latestReadableDate(inventory: readonly StoreEntry[]): string | undefined {
   let latest: string | undefined;
   for (const e of classifyLanding(inventory, '9999-12-31')) {
-    if ((e.outcome === 'read' || e.reason === 'superseded_snapshot') && (!latest || e.extractDate > latest)) latest = e.extractDate;
+    if ((e.outcome === 'read' || e.reason === 'superseded_snapshot') && (!latest || e.extractDate > latest))
+      latest = e.extractDate;
   }
   return latest;
 }
@@ -186,9 +264,14 @@ export function feedsToValidate(entries: readonly LandingEntry[]): Array<{ sourc
  */
 export function assertPeopleFeed(entries: readonly LandingEntry[], asAt: string): void {
   if (entries.some((e) => e.outcome === 'read' && e.feedKind === 'people')) return;
-  const later = entries.filter((e) => e.feedKind === 'people' && e.reason === 'after_as_at').map((e) => e.extractDate).sort();
+  const later = entries
+    .filter((e) => e.feedKind === 'people' && e.reason === 'after_as_at')
+    .map((e) => e.extractDate)
+    .sort();
   const rejectedPeople = entries.filter((e) => e.feedKind === 'people' && e.outcome === 'rejected').length;
-  throw new Error(`as-at ${asAt}: no readable people feed extract dated on or before ${asAt} (a run matches people: every source's people feed is missing`
-    + `${rejectedPeople ? `, or its ${rejectedPeople} entr${rejectedPeople === 1 ? 'y was' : 'ies were'} rejected` : ''})`
-    + `${later.length ? `; the earliest people extract is dated ${later[0]}: give --as-at ${later[0]} or later` : ''}`);
+  throw new Error(
+    `as-at ${asAt}: no readable people feed extract dated on or before ${asAt} (a run matches people: every source's people feed is missing` +
+      `${rejectedPeople ? `, or its ${rejectedPeople} entr${rejectedPeople === 1 ? 'y was' : 'ies were'} rejected` : ''})` +
+      `${later.length ? `; the earliest people extract is dated ${later[0]}: give --as-at ${later[0]} or later` : ''}`,
+  );
 }

@@ -58,7 +58,8 @@ const UPN_LETTERS = 'ABCDEFGHJKLMNPQRTUVWXYZ';
  * UPN alphabet.
  */
 export function upnCheckLetter(last12: string): string {
-  if (!/^\d{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]$/.test(last12)) throw new Error('upnCheckLetter needs 11 digits then a digit or UPN letter');
+  if (!/^\d{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]$/.test(last12))
+    throw new Error('upnCheckLetter needs 11 digits then a digit or UPN letter');
   let sum = 0;
   for (let i = 0; i < 12; i++) {
     const ch = last12[i]!;
@@ -72,7 +73,8 @@ export function normaliseUpn(raw: string): Normalised {
   const value = raw.replace(SEPARATORS, '').toUpperCase();
   if (value === '') return { ok: false, reason: 'blank' };
   if (value.length !== 13) return { ok: false, reason: 'bad_length' };
-  if (!/^[ABCDEFGHJKLMNPQRTUVWXYZ]\d{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]$/.test(value)) return { ok: false, reason: 'bad_characters' };
+  if (!/^[ABCDEFGHJKLMNPQRTUVWXYZ]\d{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]$/.test(value))
+    return { ok: false, reason: 'bad_characters' };
   if (upnCheckLetter(value.slice(1)) !== value[0]) return { ok: false, reason: 'bad_check_letter' };
   return { ok: true, value };
 }
@@ -91,7 +93,8 @@ const MIN_KEY_BYTES = 16;
 
 export function tokenKeyFrom(secret: string | Buffer, where: string): TokenKey {
   const key = typeof secret === 'string' ? Buffer.from(secret.trim(), 'utf8') : secret;
-  if (key.length < MIN_KEY_BYTES) throw new Error(`token key from ${where} is too short: at least ${MIN_KEY_BYTES} bytes are required`);
+  if (key.length < MIN_KEY_BYTES)
+    throw new Error(`token key from ${where} is too short: at least ${MIN_KEY_BYTES} bytes are required`);
   return key;
 }
 
@@ -105,7 +108,9 @@ export function loadTokenKey(keyFile: string | undefined, env: NodeJS.ProcessEnv
     try {
       text = readFileSync(keyFile, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read key file ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+      throw new Error(`cannot read key file ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
+        cause: err,
+      });
     }
     return tokenKeyFrom(text, `key file ${keyFile}`);
   }
@@ -116,7 +121,10 @@ export function loadTokenKey(keyFile: string | undefined, env: NodeJS.ProcessEnv
   return tokenKeyFrom(fromEnv, `environment variable ${TOKEN_KEY_ENV}`);
 }
 
-interface Pads { inner: Buffer; outer: Buffer }
+interface Pads {
+  inner: Buffer;
+  outer: Buffer;
+}
 const padsByKey = new WeakMap<TokenKey, Pads>();
 
 /** RFC 2104 key pads (keys longer than the 64-byte block are hashed first). */

@@ -4,9 +4,12 @@
  * start -> poll with exponential backoff -> page through results; a failed, cancelled or timed-out query
  * raises an error carrying the query execution id (look it up in the Athena console or CloudTrail).
  */
-import type {
-  AthenaClient} from '@aws-sdk/client-athena';
-import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type ColumnInfo,
+import type { AthenaClient } from '@aws-sdk/client-athena';
+import {
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+  type ColumnInfo,
 } from '@aws-sdk/client-athena';
 import type { QueryEngine, Row } from './query-engine.ts';
 
@@ -24,7 +27,11 @@ export interface AthenaQueryEngineOptions {
 }
 
 export class AthenaQueryError extends Error {
-  constructor(message: string, readonly queryExecutionId: string | undefined, readonly state?: string) {
+  constructor(
+    message: string,
+    readonly queryExecutionId: string | undefined,
+    readonly state?: string,
+  ) {
     super(message);
     this.name = 'AthenaQueryError';
   }
@@ -46,7 +53,9 @@ export class AthenaQueryEngine implements QueryEngine {
 
   constructor(opts: AthenaQueryEngineOptions) {
     this.o = {
-      pollInitialMs: 250, pollMaxMs: 5000, timeoutMs: 10 * 60_000,
+      pollInitialMs: 250,
+      pollMaxMs: 5000,
+      timeoutMs: 10 * 60_000,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       ...opts,
     };
@@ -55,17 +64,20 @@ export class AthenaQueryEngine implements QueryEngine {
   resolveTables(sql: string, asAt: string): string {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(asAt)) throw new Error(`query: as-at "${asAt}" is not YYYY-MM-DD`);
     return sql.replace(PLACEHOLDER, (_m, table: string) => {
-      if (!this.o.tables.includes(table)) throw new Error(`query: unknown table {{${table}}} (tables: ${this.o.tables.join(', ')})`);
+      if (!this.o.tables.includes(table))
+        throw new Error(`query: unknown table {{${table}}} (tables: ${this.o.tables.join(', ')})`);
       return `(SELECT * FROM "${this.o.database}"."${table}" WHERE as_at = '${asAt}')`;
     });
   }
 
   async query(sql: string, opts: { asAt: string }): Promise<Row[]> {
-    const start = await this.o.client.send(new StartQueryExecutionCommand({
-      QueryString: this.resolveTables(sql, opts.asAt),
-      WorkGroup: this.o.workGroup,
-      QueryExecutionContext: { Database: this.o.database },
-    }));
+    const start = await this.o.client.send(
+      new StartQueryExecutionCommand({
+        QueryString: this.resolveTables(sql, opts.asAt),
+        WorkGroup: this.o.workGroup,
+        QueryExecutionContext: { Database: this.o.database },
+      }),
+    );
     const id = start.QueryExecutionId;
     if (!id) throw new AthenaQueryError('Athena returned no query execution id', undefined);
     await this.waitFor(id);
@@ -84,7 +96,12 @@ export class AthenaQueryEngine implements QueryEngine {
         const reason = status?.StateChangeReason ?? status?.AthenaError?.ErrorMessage ?? 'no reason given';
         throw new AthenaQueryError(`Athena query ${id} ${state.toLowerCase()}: ${reason}`, id, state);
       }
-      if (Date.now() + delay > deadline) throw new AthenaQueryError(`Athena query ${id} still ${state ?? 'unknown'} after ${this.o.timeoutMs} ms`, id, state);
+      if (Date.now() + delay > deadline)
+        throw new AthenaQueryError(
+          `Athena query ${id} still ${state ?? 'unknown'} after ${this.o.timeoutMs} ms`,
+          id,
+          state,
+        );
       await this.o.sleep(delay);
       delay = Math.min(this.o.pollMaxMs, Math.ceil(delay * 1.6));
     }
@@ -96,7 +113,9 @@ export class AthenaQueryEngine implements QueryEngine {
     let token: string | undefined;
     let first = true;
     do {
-      const page = await this.o.client.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: 1000 }));
+      const page = await this.o.client.send(
+        new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token, MaxResults: 1000 }),
+      );
       columns ??= page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
       const data = page.ResultSet?.Rows ?? [];
       // the first row of the first page is the header

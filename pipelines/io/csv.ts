@@ -25,7 +25,10 @@ export interface CsvRecord {
 
 /** The file cannot be read as CSV at all. */
 export class CsvFileError extends Error {
-  constructor(message: string, readonly line?: number) {
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
     super(message);
     this.name = 'CsvFileError';
   }
@@ -71,7 +74,18 @@ function countNewlines(buf: Uint8Array, end: number): number {
  * Parse one record starting at `pos` in `s` with full quote handling.
  * Returns null when the record is not complete in `s` (and not at EOF).
  */
-function parseQuoted(s: string, pos: number, eof: boolean): { fields: string[]; end: number; next: number; newlines: number; malformed?: string; malformedField?: number } | null {
+function parseQuoted(
+  s: string,
+  pos: number,
+  eof: boolean,
+): {
+  fields: string[];
+  end: number;
+  next: number;
+  newlines: number;
+  malformed?: string;
+  malformedField?: number;
+} | null {
   const fields: string[] = [];
   let i = pos;
   let field = '';
@@ -160,7 +174,11 @@ function parseQuoted(s: string, pos: number, eof: boolean): { fields: string[]; 
  * Throws CsvFileError for a file that is not UTF-8, holds NUL bytes, or has an unterminated/overlong record.
  * `stats` is filled in as reading goes (sha256 once the stream ends).
  */
-export async function* readCsv(input: AsyncIterable<Buffer | Uint8Array | string>, stats: CsvReadStats, opts: CsvReadOptions = {}): AsyncGenerator<CsvRecord[]> {
+export async function* readCsv(
+  input: AsyncIterable<Buffer | Uint8Array | string>,
+  stats: CsvReadStats,
+  opts: CsvReadOptions = {},
+): AsyncGenerator<CsvRecord[]> {
   const maxRecord = opts.maxRecordChars ?? 1 << 20;
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const hash: Hash = createHash('sha256');
@@ -207,7 +225,11 @@ export async function* readCsv(input: AsyncIterable<Buffer | Uint8Array | string
       pos = r.next;
     }
     const rest = s.slice(pos);
-    if (rest.length > maxRecord) throw new CsvFileError(`a record longer than ${maxRecord} characters starting at line ${line} (unterminated quote?)`, line);
+    if (rest.length > maxRecord)
+      throw new CsvFileError(
+        `a record longer than ${maxRecord} characters starting at line ${line} (unterminated quote?)`,
+        line,
+      );
     return rest;
   };
 
@@ -220,7 +242,10 @@ export async function* readCsv(input: AsyncIterable<Buffer | Uint8Array | string
     } catch {
       const at = firstInvalidUtf8(bytes);
       const lineNo = linesBeforeChunk + countNewlines(bytes, at) + 1;
-      throw new CsvFileError(`not UTF-8: invalid byte sequence at line ${lineNo} (byte offset ${stats.bytes + at})`, lineNo);
+      throw new CsvFileError(
+        `not UTF-8: invalid byte sequence at line ${lineNo} (byte offset ${stats.bytes + at})`,
+        lineNo,
+      );
     }
     linesBeforeChunk += countNewlines(bytes, bytes.length);
     stats.bytes += bytes.length;
@@ -229,9 +254,14 @@ export async function* readCsv(input: AsyncIterable<Buffer | Uint8Array | string
       first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a BOM the decoder left (it normally strips it)
       // lines ending in a lone CR (classic Mac): the whole file would read as one header line
-      if (endsLinesWithCrOnly(text)) throw new CsvFileError('line ends are CR only (no LF): the file would read as one line; save it as CSV with LF or CRLF line ends', 1);
+      if (endsLinesWithCrOnly(text))
+        throw new CsvFileError(
+          'line ends are CR only (no LF): the file would read as one line; save it as CSV with LF or CRLF line ends',
+          1,
+        );
     }
-    if (text.includes('\0')) throw new CsvFileError(`not CSV: contains NUL bytes (binary file?) near line ${line}`, line);
+    if (text.includes('\0'))
+      throw new CsvFileError(`not CSV: contains NUL bytes (binary file?) near line ${line}`, line);
     const out: CsvRecord[] = [];
     carry = parse(carry + text, false, out);
     if (out.length > 0) yield out;
@@ -246,7 +276,8 @@ export async function* readCsv(input: AsyncIterable<Buffer | Uint8Array | string
   try {
     parse(carry + tail, true, out);
   } catch (err) {
-    if (err instanceof CsvFileError && err.line === undefined) throw new CsvFileError(`${err.message} (the quoted field starts on or after line ${line})`, line);
+    if (err instanceof CsvFileError && err.line === undefined)
+      throw new CsvFileError(`${err.message} (the quoted field starts on or after line ${line})`, line);
     throw err;
   }
   stats.sha256 = hash.digest('hex');

@@ -17,7 +17,10 @@ import { ensureDir, SCRATCH_DIR } from './scratch.ts';
 export class LocalObjectStore implements ObjectStore {
   readonly scratch: string | undefined;
 
-  constructor(readonly root: string, opts: { scratch?: string } = {}) {
+  constructor(
+    readonly root: string,
+    opts: { scratch?: string } = {},
+  ) {
     this.scratch = opts.scratch;
   }
 
@@ -108,7 +111,14 @@ export class LocalObjectStore implements ObjectStore {
       for (const e of entries) {
         const full = join(dir, e.name);
         // a published folder is a symbolic link to its release (pipelines/release/promote.ts): followed like a folder
-        if (e.isDirectory() || (e.isSymbolicLink() && (await stat(full).then((s) => s.isDirectory(), () => false)))) {
+        if (
+          e.isDirectory() ||
+          (e.isSymbolicLink() &&
+            (await stat(full).then(
+              (s) => s.isDirectory(),
+              () => false,
+            )))
+        ) {
           if (!(dir === this.root && e.name === SCRATCH_DIR)) await walk(full);
         } else if (e.isFile() && !e.name.endsWith('.partial')) {
           const key = relative(this.root, full).split(sep).join('/');

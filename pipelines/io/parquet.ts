@@ -32,7 +32,8 @@ export type ParquetValue = string | number | boolean | null | string[];
 export type ParquetRow = Record<string, ParquetValue | undefined>;
 
 function sqlIdent(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`parquet column name "${name}" must be a plain identifier`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new Error(`parquet column name "${name}" must be a plain identifier`);
   return `"${name}"`;
 }
 
@@ -46,9 +47,15 @@ export function sqlString(s: string): string {
  * callers pass the run's scratch folder in the secure zone), closed and removed by `dispose`.
  * `memoryLimit` caps DuckDB's buffer memory: beyond it, sorts, joins and aggregates spill to the temp directory.
  */
-export async function openScratchDuckDb(memoryLimit = '512MB', scratch: string = defaultScratch()): Promise<{ dir: string; conn: DuckDBConnection; dispose: () => Promise<void> }> {
+export async function openScratchDuckDb(
+  memoryLimit = '512MB',
+  scratch: string = defaultScratch(),
+): Promise<{ dir: string; conn: DuckDBConnection; dispose: () => Promise<void> }> {
   const dir = await mkdtemp(join(await ensureDir(scratch), 'locality-duckdb-'));
-  const instance = await DuckDBInstance.create(':memory:', { temp_directory: join(dir, 'spill'), memory_limit: memoryLimit });
+  const instance = await DuckDBInstance.create(':memory:', {
+    temp_directory: join(dir, 'spill'),
+    memory_limit: memoryLimit,
+  });
   const conn = await instance.connect();
   return {
     dir,
@@ -69,16 +76,33 @@ function jsonCell(col: ParquetColumn, v: ParquetValue | undefined, rowNo: number
   if (v === null || v === undefined) return null;
   let ok: boolean;
   switch (col.type) {
-    case 'VARCHAR': ok = typeof v === 'string'; break;
-    case 'INTEGER': ok = typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647; break;
-    case 'BIGINT': ok = typeof v === 'number' && Number.isSafeInteger(v); break;
-    case 'DOUBLE': ok = typeof v === 'number' && Number.isFinite(v); break;
-    case 'BOOLEAN': ok = typeof v === 'boolean'; break;
-    case 'DATE': ok = typeof v === 'string' && (EARLY_DAY_DATE.test(v) || isIsoDate(v)); break;
-    case 'VARCHAR[]': ok = Array.isArray(v) && v.every((x) => typeof x === 'string'); break;
+    case 'VARCHAR':
+      ok = typeof v === 'string';
+      break;
+    case 'INTEGER':
+      ok = typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647;
+      break;
+    case 'BIGINT':
+      ok = typeof v === 'number' && Number.isSafeInteger(v);
+      break;
+    case 'DOUBLE':
+      ok = typeof v === 'number' && Number.isFinite(v);
+      break;
+    case 'BOOLEAN':
+      ok = typeof v === 'boolean';
+      break;
+    case 'DATE':
+      ok = typeof v === 'string' && (EARLY_DAY_DATE.test(v) || isIsoDate(v));
+      break;
+    case 'VARCHAR[]':
+      ok = Array.isArray(v) && v.every((x) => typeof x === 'string');
+      break;
   }
   // The value itself is never quoted: it may be a clear identifier, and errors reach logs and the manifest.
-  if (!ok) throw new Error(`writeParquet ${key}: row ${rowNo} column "${col.name}" (${col.type}) cannot hold this ${Array.isArray(v) ? 'list' : typeof v} value`);
+  if (!ok)
+    throw new Error(
+      `writeParquet ${key}: row ${rowNo} column "${col.name}" (${col.type}) cannot hold this ${Array.isArray(v) ? 'list' : typeof v} value`,
+    );
   return v;
 }
 
@@ -86,7 +110,11 @@ function jsonCell(col: ParquetColumn, v: ParquetValue | undefined, rowNo: number
  * A text file written a line at a time through a 1 MiB buffer, with the stream's back-pressure: `add` returns a
  * promise to await only when the stream asked to wait. `abort` drops the file's stream after a failure.
  */
-export function openLineFile(path: string): { add(text: string): Promise<unknown> | undefined; close(): Promise<void>; abort(): void } {
+export function openLineFile(path: string): {
+  add(text: string): Promise<unknown> | undefined;
+  close(): Promise<void>;
+  abort(): void;
+} {
   const out = createWriteStream(path);
   const failed = new Promise<never>((_, reject) => out.once('error', reject));
   failed.catch(() => {});
@@ -134,7 +162,8 @@ export async function writeParquet(
   for (const c of columns) {
     if (seen.has(c.name)) throw new Error(`writeParquet ${key}: duplicate column "${c.name}"`);
     seen.add(c.name);
-    if (!PARQUET_TYPES.includes(c.type)) throw new Error(`writeParquet ${key}: column "${c.name}" has unsupported type ${c.type}`);
+    if (!PARQUET_TYPES.includes(c.type))
+      throw new Error(`writeParquet ${key}: column "${c.name}" has unsupported type ${c.type}`);
     sqlIdent(c.name);
   }
   const db = await openScratchDuckDb(undefined, scratchOf(store));
@@ -159,7 +188,9 @@ export async function writeParquet(
     // One thread + preserved insertion order: the file's bytes depend only on the rows.
     await db.conn.run('SET threads = 1');
     const select = `SELECT ${columns.map((c) => sqlIdent(c.name)).join(', ')} FROM read_json(${sqlString(rowsFile)}, format = 'newline_delimited', columns = ${jsonColumnsSpec(columns)})`;
-    await db.conn.run(`COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+    await db.conn.run(
+      `COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+    );
     await store.put(key, createReadStream(file));
     return n;
   } finally {
@@ -188,7 +219,11 @@ export async function readParquet<T extends ParquetRow = ParquetRow>(store: Obje
  * builds the rows: about 2x faster than converting DuckDB vectors value by value (each string over
  * 12 bytes costs a native call there).
  */
-export async function* iterateParquet<T extends ParquetRow = ParquetRow>(store: ObjectStore, key: string, sql?: string): AsyncGenerator<T[]> {
+export async function* iterateParquet<T extends ParquetRow = ParquetRow>(
+  store: ObjectStore,
+  key: string,
+  sql?: string,
+): AsyncGenerator<T[]> {
   if (!(await store.exists(key))) throw new Error(`readParquet: no object ${key} in ${store.location}`);
   const path = await store.localPath(key);
   const db = await openScratchDuckDb(undefined, scratchOf(store));
@@ -216,11 +251,19 @@ let exportSeq = 0;
  * DuckDB writes them as newline-delimited JSON to a file in the scratch directory and V8's native JSON.parse
  * builds the rows (about 2x faster than converting DuckDB vectors value by value).
  */
-export async function* queryRows<T extends ParquetRow = ParquetRow>(db: { dir: string; conn: DuckDBConnection }, query: string, what = 'query'): AsyncGenerator<T[]> {
+export async function* queryRows<T extends ParquetRow = ParquetRow>(
+  db: { dir: string; conn: DuckDBConnection },
+  query: string,
+  what = 'query',
+): AsyncGenerator<T[]> {
   const rowsFile = join(db.dir, `rows-${++exportSeq}.ndjson`);
   // 64-bit integer columns: JSON numbers beyond 2^53 would silently lose digits, so they are refused.
   const described = await (await db.conn.run(`DESCRIBE ${query}`)).getRowObjectsJS();
-  const wide = new Set(described.filter((d) => /^(BIGINT|UBIGINT|HUGEINT|UHUGEINT)$/.test(String(d.column_type))).map((d) => String(d.column_name)));
+  const wide = new Set(
+    described
+      .filter((d) => /^(BIGINT|UBIGINT|HUGEINT|UHUGEINT)$/.test(String(d.column_type)))
+      .map((d) => String(d.column_name)),
+  );
   await db.conn.run(`COPY (${query}) TO ${sqlString(rowsFile)} (FORMAT json)`);
   let rowNo = 0;
   const rowOf = (line: string): ParquetRow => {
@@ -230,12 +273,15 @@ export async function* queryRows<T extends ParquetRow = ParquetRow>(db: { dir: s
       o = JSON.parse(line) as Record<string, unknown>;
     } catch {
       // JSON.parse's message quotes the text around the fault, which may be a clear identifier: never pass it on.
-      throw new Error(`${what}: row ${rowNo} cannot be read (a value with no JSON form, such as a NaN or infinite DOUBLE)`);
+      throw new Error(
+        `${what}: row ${rowNo} cannot be read (a value with no JSON form, such as a NaN or infinite DOUBLE)`,
+      );
     }
     for (const k in o) {
       const v = o[k];
       if (v !== null && typeof v === 'object') o[k] = plainOfObject(v);
-      else if (typeof v === 'number' && !Number.isSafeInteger(v) && wide.has(k)) throw new Error(`${what}: row ${rowNo}, column "${k}" holds an integer outside the safe range`);
+      else if (typeof v === 'number' && !Number.isSafeInteger(v) && wide.has(k))
+        throw new Error(`${what}: row ${rowNo}, column "${k}" holds an integer outside the safe range`);
     }
     return o as ParquetRow;
   };
@@ -264,13 +310,20 @@ type NumericArray<T extends NumericColumnType> = T extends 'INTEGER' ? Int32Arra
  * straight from DuckDB's vectors: no value objects, no text. For millions of rows of numbers (pair tables).
  * Throws, naming `what` and the column, on a type other than the one declared or on a NULL.
  */
-export async function readNumericColumns<C extends Record<string, NumericColumnType>>(conn: DuckDBConnection, query: string, columns: C, what = 'query'): Promise<{ count: number } & { [K in keyof C]: NumericArray<C[K]> }> {
+export async function readNumericColumns<C extends Record<string, NumericColumnType>>(
+  conn: DuckDBConnection,
+  query: string,
+  columns: C,
+  what = 'query',
+): Promise<{ count: number } & { [K in keyof C]: NumericArray<C[K]> }> {
   const names = Object.keys(columns);
   const result = await conn.stream(query);
   const got = result.columnNames();
-  if (got.join(',') !== names.join(',')) throw new Error(`${what}: expected columns ${names.join(', ')}, got ${got.join(', ')}`);
+  if (got.join(',') !== names.join(','))
+    throw new Error(`${what}: expected columns ${names.join(', ')}, got ${got.join(', ')}`);
   result.columnTypes().forEach((t, i) => {
-    if (String(t) !== columns[names[i]!]) throw new Error(`${what}: column ${names[i]} is ${String(t)}, expected ${columns[names[i]!]}`);
+    if (String(t) !== columns[names[i]!])
+      throw new Error(`${what}: column ${names[i]} is ${String(t)}, expected ${columns[names[i]!]}`);
   });
   const parts: Array<Array<Int32Array | Float64Array>> = names.map(() => []);
   let count = 0;
@@ -278,8 +331,13 @@ export async function readNumericColumns<C extends Record<string, NumericColumnT
     const rows = chunk.rowCount; // a native call: read once per chunk
     if (rows === 0) break;
     for (let c = 0; c < names.length; c++) {
-      const vector = chunk.getColumnVector(c) as unknown as { items: Int32Array | Float64Array; validity: { itemValid(i: number): boolean } };
-      for (let i = 0; i < rows; i++) if (!vector.validity.itemValid(i)) throw new Error(`${what}: row ${count + i + 1}, column ${names[c]}: no value`);
+      const vector = chunk.getColumnVector(c) as unknown as {
+        items: Int32Array | Float64Array;
+        validity: { itemValid(i: number): boolean };
+      };
+      for (let i = 0; i < rows; i++)
+        if (!vector.validity.itemValid(i))
+          throw new Error(`${what}: row ${count + i + 1}, column ${names[c]}: no value`);
       parts[c]!.push(vector.items.slice(0, rows));
     }
     count += rows;

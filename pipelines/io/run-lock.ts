@@ -48,8 +48,13 @@ export interface HeldRunLock {
 /** The second run of a date is refused with this (its error name is RUN_LOCKED_ERROR, Catch-able in the ASL). */
 export class RunLockedError extends Error {
   override readonly name = RUN_LOCKED_ERROR;
-  constructor(readonly holder: RunLock, readonly key: string) {
-    super(`as-at ${holder.asAt} is already being run by execution ${holder.execution} (ran by ${holder.ranBy}, lock taken ${holder.acquiredAt}, ${key}); this run stops without touching its outputs. Wait for it to finish, or remove the lock if that execution is certainly over.`);
+  constructor(
+    readonly holder: RunLock,
+    readonly key: string,
+  ) {
+    super(
+      `as-at ${holder.asAt} is already being run by execution ${holder.execution} (ran by ${holder.ranBy}, lock taken ${holder.acquiredAt}, ${key}); this run stops without touching its outputs. Wait for it to finish, or remove the lock if that execution is certainly over.`,
+    );
   }
 }
 
@@ -57,7 +62,11 @@ const GENERATION = /\/run-lock\.(\d{6})\.json$/;
 
 async function generations(store: ObjectStore, asAt: string): Promise<number[]> {
   const found = await store.list(keys.runLockPrefix(asAt));
-  return found.map((o) => GENERATION.exec(o.key)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
+  return found
+    .map((o) => GENERATION.exec(o.key))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
 }
 
 async function readLock(store: ObjectStore, key: string): Promise<RunLock | undefined> {
@@ -75,7 +84,10 @@ async function readLock(store: ObjectStore, key: string): Promise<RunLock | unde
     json = undefined;
   }
   const parsed = runLockSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`run lock ${store.location}/${key} is not a run lock (${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')} invalid): remove it if no run of this date is in progress`);
+  if (!parsed.success)
+    throw new Error(
+      `run lock ${store.location}/${key} is not a run lock (${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')} invalid): remove it if no run of this date is in progress`,
+    );
   return parsed.data;
 }
 
@@ -90,7 +102,10 @@ const ATTEMPTS = 5;
 
 /** Takes the run lock of `asAt` for `execution`, or throws RunLockedError naming the execution that holds it. */
 export async function acquireRunLock(
-  store: ObjectStore, asAt: string, holder: { execution: string; ranBy: string }, opts: RunLockOptions,
+  store: ObjectStore,
+  asAt: string,
+  holder: { execution: string; ranBy: string },
+  opts: RunLockOptions,
 ): Promise<HeldRunLock> {
   const now = opts.now ?? (() => new Date());
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -106,7 +121,14 @@ export async function acquireRunLock(
       superseded = current;
     }
     const next = (top ?? 0) + 1;
-    const lock: RunLock = { asAt, execution: holder.execution, ranBy: holder.ranBy, acquiredAt: now().toISOString(), host: hostname(), pid: process.pid };
+    const lock: RunLock = {
+      asAt,
+      execution: holder.execution,
+      ranBy: holder.ranBy,
+      acquiredAt: now().toISOString(),
+      host: hostname(),
+      pid: process.pid,
+    };
     const key = keys.runLock(asAt, next);
     if (await store.putIfAbsent(key, `${JSON.stringify(lock)}\n`)) {
       for (const g of gens) await store.delete(keys.runLock(asAt, g)); // the stale chain below ours

@@ -6,7 +6,14 @@
  * - the client retries throttling and transient errors with the SDK's adaptive retry strategy.
  * Encryption is the bucket's default (SSE-KMS with the stack's key), enforced by bucket policy.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -36,13 +43,26 @@ export interface S3ObjectStoreOptions {
   scratch?: string;
 }
 
-const RETRYABLE_NAMES = new Set(['SlowDown', 'ThrottlingException', 'RequestTimeout', 'InternalError', 'ServiceUnavailable', 'TimeoutError']);
+const RETRYABLE_NAMES = new Set([
+  'SlowDown',
+  'ThrottlingException',
+  'RequestTimeout',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
 
 export function isRetryableS3Error(err: unknown): boolean {
   const e = err as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
   const status = e?.$metadata?.httpStatusCode ?? 0;
-  return Boolean(e?.$retryable) || RETRYABLE_NAMES.has(e?.name ?? '') || RETRYABLE_CODES.has(e?.code ?? '') || status === 429 || status >= 500;
+  return (
+    Boolean(e?.$retryable) ||
+    RETRYABLE_NAMES.has(e?.name ?? '') ||
+    RETRYABLE_CODES.has(e?.code ?? '') ||
+    status === 429 ||
+    status >= 500
+  );
 }
 
 type S3Error = { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
@@ -112,7 +132,9 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       const missing = isNotFound(err) || (isAccessDenied(err) && !(await this.listed(k).catch(() => true)));
       const what = missing ? 'no such object' : 'cannot read';
-      throw new Error(`${this.location}/${key}: ${what} (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+      throw new Error(`${this.location}/${key}: ${what} (${(err as Error).name}: ${(err as Error).message})`, {
+        cause: err,
+      });
     }
   }
 
@@ -122,7 +144,9 @@ export class S3ObjectStore implements ObjectStore {
    * itself, which a prefix-conditioned s3:ListBucket grant allows. A denied list throws.
    */
   private async listed(fullKey: string): Promise<boolean> {
-    const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: fullKey, MaxKeys: 1 })));
+    const page = await this.retry(() =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: fullKey, MaxKeys: 1 })),
+    );
     return (page.Contents ?? []).some((o) => o.Key === fullKey);
   }
 
@@ -146,11 +170,21 @@ export class S3ObjectStore implements ObjectStore {
       leavePartsOnError: false,
     });
     try {
-      await (body instanceof Readable ? upload.done() : this.retry(() => new Upload({
-        client: this.client, params: { Bucket: this.bucket, Key: this.key(key), Body: body }, partSize: this.partSize, queueSize: this.queueSize, leavePartsOnError: false,
-      }).done()));
+      await (body instanceof Readable
+        ? upload.done()
+        : this.retry(() =>
+            new Upload({
+              client: this.client,
+              params: { Bucket: this.bucket, Key: this.key(key), Body: body },
+              partSize: this.partSize,
+              queueSize: this.queueSize,
+              leavePartsOnError: false,
+            }).done(),
+          ));
     } catch (err) {
-      throw new Error(`${this.location}/${key}: cannot write (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+      throw new Error(`${this.location}/${key}: cannot write (${(err as Error).name}: ${(err as Error).message})`, {
+        cause: err,
+      });
     }
     this.downloaded.delete(key);
   }
@@ -163,7 +197,9 @@ export class S3ObjectStore implements ObjectStore {
     const k = this.key(key);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.retry(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: body, IfNoneMatch: '*' })));
+        await this.retry(() =>
+          this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: k, Body: body, IfNoneMatch: '*' })),
+        );
         this.downloaded.delete(key);
         return true;
       } catch (err) {
@@ -174,7 +210,10 @@ export class S3ObjectStore implements ObjectStore {
           await this.sleep(Math.random() * 100 * 2 ** attempt);
           continue;
         }
-        throw new Error(`${this.location}/${key}: cannot write if absent (${(err as Error).name}: ${(err as Error).message})`, { cause: err });
+        throw new Error(
+          `${this.location}/${key}: cannot write if absent (${(err as Error).name}: ${(err as Error).message})`,
+          { cause: err },
+        );
       }
     }
   }
@@ -191,9 +230,16 @@ export class S3ObjectStore implements ObjectStore {
       try {
         listed = await this.listed(k);
       } catch (listErr) {
-        throw new Error(`${this.location}/${key}: cannot tell whether it exists: HeadObject and ListObjectsV2 were both refused (${(err as Error).name}, then ${(listErr as Error).name})`, { cause: listErr });
+        throw new Error(
+          `${this.location}/${key}: cannot tell whether it exists: HeadObject and ListObjectsV2 were both refused (${(err as Error).name}, then ${(listErr as Error).name})`,
+          { cause: listErr },
+        );
       }
-      if (listed) throw new Error(`${this.location}/${key}: exists but cannot be read (${(err as Error).name}: access denied to this role)`, { cause: err });
+      if (listed)
+        throw new Error(
+          `${this.location}/${key}: exists but cannot be read (${(err as Error).name}: access denied to this role)`,
+          { cause: err },
+        );
       return false;
     }
   }
@@ -207,7 +253,15 @@ export class S3ObjectStore implements ObjectStore {
     const out: StoreEntry[] = [];
     let token: string | undefined;
     do {
-      const page = await this.retry(() => this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}${prefix}`, ContinuationToken: token })));
+      const page = await this.retry(() =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: `${this.prefix}${prefix}`,
+            ContinuationToken: token,
+          }),
+        ),
+      );
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
       for (const o of page.Contents ?? []) {
         if (!o.Key) continue;
@@ -234,7 +288,10 @@ export class S3ObjectStore implements ObjectStore {
     let download = this.downloaded.get(key);
     if (!download) {
       download = (async () => {
-        const path = join(await (this.tempDir ??= ensureDir(scratchOf(this)).then((d) => mkdtemp(join(d, 'locality-s3-')))), ...this.key(key).split('/'));
+        const path = join(
+          await (this.tempDir ??= ensureDir(scratchOf(this)).then((d) => mkdtemp(join(d, 'locality-s3-')))),
+          ...this.key(key).split('/'),
+        );
         await mkdir(dirname(path), { recursive: true });
         await pipeline(await this.body(key), createWriteStream(path));
         return path;

@@ -71,7 +71,10 @@ function alive(pid: number): boolean {
  * this host with this process's pid but not made by it (a restarted runtime), and from another host (a shared disk)
  * untouched for `staleHours`. `all` removes every folder. Returns the folders removed.
  */
-export async function sweepScratch(root: string, opts: { all?: boolean; staleHours?: number; now?: number } = {}): Promise<string[]> {
+export async function sweepScratch(
+  root: string,
+  opts: { all?: boolean; staleHours?: number; now?: number } = {},
+): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
   const removed: string[] = [];
   const host = safeHost();

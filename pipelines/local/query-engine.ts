@@ -15,7 +15,8 @@ const PLACEHOLDER = /\{\{\s*([a-z_]+)\s*\}\}/g;
 
 export function resolveTables(sql: string, root: string, asAt: string): string {
   return sql.replace(PLACEHOLDER, (_m, table: string) => {
-    if (!(CURATED_TABLES as readonly string[]).includes(table)) throw new Error(`query: unknown table {{${table}}} (curated tables: ${CURATED_TABLES.join(', ')})`);
+    if (!(CURATED_TABLES as readonly string[]).includes(table))
+      throw new Error(`query: unknown table {{${table}}} (curated tables: ${CURATED_TABLES.join(', ')})`);
     const glob = join(root, table, `as_at=${asAt}`, '*.parquet').replaceAll("'", "''");
     return `read_parquet('${glob}')`;
   });
@@ -28,7 +29,9 @@ function plain(v: unknown): Row[string] {
   return String(v);
 }
 
-export async function openLocalQueryEngine(curated: LocalObjectStore | { root: string; scratch?: string | undefined }): Promise<QueryEngine> {
+export async function openLocalQueryEngine(
+  curated: LocalObjectStore | { root: string; scratch?: string | undefined },
+): Promise<QueryEngine> {
   // DuckDB's default spill folder is `.tmp` in the working directory: keep it in the run's scratch folder.
   const spill = await mkdtemp(join(await ensureDir(curated.scratch ?? defaultScratch()), 'locality-query-'));
   const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill });

@@ -10,16 +10,38 @@ import { join, resolve } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { shardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
-import { NOTIFY_STATE, PIPELINE_PLAN, RETRY, renderRunDefinition, stateNameOf, type PlannedStage } from '../definition.ts';
+import {
+  NOTIFY_STATE,
+  PIPELINE_PLAN,
+  RETRY,
+  renderRunDefinition,
+  stateNameOf,
+  type PlannedStage,
+} from '../definition.ts';
 import { LocalObjectStore } from '../io/local-object-store.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import type { QueryEngine } from '../io/query-engine.ts';
 import { DEFAULT_LOCK_STALE_HOURS } from './lock-message.ts';
-import { currentRunLock, localHolderAlive, RUN_LOCKED_ERROR, type RunLock, type RunLockOptions } from '../io/run-lock.ts';
+import {
+  currentRunLock,
+  localHolderAlive,
+  RUN_LOCKED_ERROR,
+  type RunLock,
+  type RunLockOptions,
+} from '../io/run-lock.ts';
 import { localScratchRoot, processScratch, removeScratch, sweepScratch } from '../io/scratch.ts';
 import { keys, type Zone } from '../layout.ts';
 import { jsonLog, type Log } from '../log.ts';
-import { finaliseRun, prepareRun, readLatestRunManifest, recordRunFailure, whoRan, type ControlDeps, type HashCache, type Manifest } from '../manifest.ts';
+import {
+  finaliseRun,
+  prepareRun,
+  readLatestRunManifest,
+  recordRunFailure,
+  whoRan,
+  type ControlDeps,
+  type HashCache,
+  type Manifest,
+} from '../manifest.ts';
 import { localRuntime, type RuntimeProfile } from '../runtime.ts';
 import { noProgress, type Progress } from '../progress.ts';
 import { hasStage, type StageEntry } from '../stages/index.ts';
@@ -35,7 +57,12 @@ export interface LocalRunOptions {
   log?: Log;
   progress?: Progress;
   /** Told when a stage starts and ends (the CLI draws a line per stage). */
-  onStage?: (event: { stage: string; state: 'started' | 'succeeded' | 'failed' | 'retrying'; item?: number; items?: number }) => void;
+  onStage?: (event: {
+    stage: string;
+    state: 'started' | 'succeeded' | 'failed' | 'retrying';
+    item?: number;
+    items?: number;
+  }) => void;
   /** Default: the pipeline's stages that have landed in the registry. */
   plan?: readonly PlannedStage[];
   /** Default: the registry. Tests pass fake stages here. */
@@ -97,7 +124,10 @@ export function localStores(landing: string, out: string, scratch?: string): Rec
  * after sweeping the folders of processes that are gone (a killed run's DuckDB spill, exports, writes in progress).
  * `close` removes the folder: call it on success and failure.
  */
-export async function openLocalStores(landing: string, out: string): Promise<{ stores: Record<Zone, LocalObjectStore>; scratch: string; swept: string[]; close: () => Promise<void> }> {
+export async function openLocalStores(
+  landing: string,
+  out: string,
+): Promise<{ stores: Record<Zone, LocalObjectStore>; scratch: string; swept: string[]; close: () => Promise<void> }> {
   const root = localScratchRoot(resolve(out));
   const swept = await sweepScratch(root);
   const scratch = processScratch(root);
@@ -116,20 +146,29 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunResult> {
   const log = opts.log ?? jsonLog();
   const opened = await openLocalStores(opts.landing, opts.out);
   try {
-    if (opened.swept.length > 0) log.warn('removed scratch folders left by runs that stopped', { folders: opened.swept.length });
+    if (opened.swept.length > 0)
+      log.warn('removed scratch folders left by runs that stopped', { folders: opened.swept.length });
     return await runWithStores(opts, log, opened.stores);
   } finally {
     await opened.close();
   }
 }
 
-async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone, LocalObjectStore>): Promise<LocalRunResult> {
+async function runWithStores(
+  opts: LocalRunOptions,
+  log: Log,
+  local: Record<Zone, LocalObjectStore>,
+): Promise<LocalRunResult> {
   const progress = opts.progress ?? noProgress;
   const stores: Record<Zone, ObjectStore> = local;
   const { plan, missing } = opts.plan ? { plan: [...opts.plan], missing: [] } : availablePlan();
   const runtime = opts.runtime ?? localRuntime({ scratchDir: localScratchRoot(resolve(opts.out)) });
   const workers = opts.shardWorkers ?? (runtime.workerThreads ? runtime.maxWorkers : 0);
-  const { asl, taskStates } = renderRunDefinition({ plan, mapConcurrency: opts.mapConcurrency ?? 2, shardConcurrency: Math.max(1, workers) });
+  const { asl, taskStates } = renderRunDefinition({
+    plan,
+    mapConcurrency: opts.mapConcurrency ?? 2,
+    shardConcurrency: Math.max(1, workers),
+  });
   // the run owns its shard worker threads (started on first use, closed when the run ends)
   const shards = workers > 1 ? shardPool(workers) : undefined;
   const stageOrder = plan.map((s) => s.name);
@@ -137,19 +176,39 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
   let engine: QueryEngine | undefined;
   const queryEngine = async (): Promise<QueryEngine> => (engine ??= await openLocalQueryEngine(local.curated));
   // One run per out dir and as-at date: the run lock (io/run-lock.ts) in <out>/outputs/_locks/, taken by Prepare.
-  const runLock: RunLockOptions = { staleAfterMs: (opts.lockStaleHours ?? DEFAULT_LOCK_STALE_HOURS) * 3_600_000, isHolderAlive: localHolderAlive };
-  const control: ControlDeps = {
-    stores, log, runLock, hashCache: opts.hashCache ?? new Map(), ...(opts.config ? { config: opts.config } : {}), ...(runtime.principal ? { principal: runtime.principal } : {}),
+  const runLock: RunLockOptions = {
+    staleAfterMs: (opts.lockStaleHours ?? DEFAULT_LOCK_STALE_HOURS) * 3_600_000,
+    isHolderAlive: localHolderAlive,
   };
-  const stageDeps: StageDeps = { stores, queryEngine, log, progress, runtime, ...(shards ? { shardPool: shards } : {}), ...(opts.loadStage ? { loadStage: opts.loadStage } : {}) };
+  const control: ControlDeps = {
+    stores,
+    log,
+    runLock,
+    hashCache: opts.hashCache ?? new Map(),
+    ...(opts.config ? { config: opts.config } : {}),
+    ...(runtime.principal ? { principal: runtime.principal } : {}),
+  };
+  const stageDeps: StageDeps = {
+    stores,
+    queryEngine,
+    log,
+    progress,
+    runtime,
+    ...(shards ? { shardPool: shards } : {}),
+    ...(opts.loadStage ? { loadStage: opts.loadStage } : {}),
+  };
   const notifications: unknown[] = [];
 
   const runTask = async (task: string, input: Json, c: ControlDeps, s: StageDeps): Promise<Json> => {
     switch (task) {
-      case 'prepare': return (await prepareRun(c, withForce(input, opts.force))) as unknown as Json;
-      case 'finalise': return (await finaliseRun(c, input, stageOrder)) as unknown as Json;
-      case 'record-failure': return (await recordRunFailure(c, input, stageOrder)) as unknown as Json;
-      default: return (await invokeStage(task, input, s)) as unknown as Json;
+      case 'prepare':
+        return (await prepareRun(c, withForce(input, opts.force))) as unknown as Json;
+      case 'finalise':
+        return (await finaliseRun(c, input, stageOrder)) as unknown as Json;
+      case 'record-failure':
+        return (await recordRunFailure(c, input, stageOrder)) as unknown as Json;
+      default:
+        return (await invokeStage(task, input, s)) as unknown as Json;
     }
   };
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
@@ -174,16 +233,29 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
   };
 
   const retryOverrides: Record<string, number> = {};
-  if (opts.retryDelayMs !== undefined) for (const s of [...Object.keys(taskStates), NOTIFY_STATE]) retryOverrides[s] = opts.retryDelayMs;
+  if (opts.retryDelayMs !== undefined)
+    for (const s of [...Object.keys(taskStates), NOTIFY_STATE]) retryOverrides[s] = opts.retryDelayMs;
 
-  const machine = new StateMachine(asl as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
-  const execution = machine.run({ asAt: opts.asAt, ranBy: whoRan(), ...(opts.force ? { force: true } : {}) }, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides },
-    context: { Execution: { Id: `local:${opts.asAt}:${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, StartTime: new Date().toISOString() } },
+  const machine = new StateMachine(asl as unknown as StateMachineDefinition, {
+    validationOptions: { checkArn: true, checkPaths: true },
   });
+  const execution = machine.run(
+    { asAt: opts.asAt, ranBy: whoRan(), ...(opts.force ? { force: true } : {}) },
+    {
+      overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides },
+      context: {
+        Execution: {
+          Id: `local:${opts.asAt}:${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+          StartTime: new Date().toISOString(),
+        },
+      },
+    },
+  );
   const failedStates = new Set<string>();
   // Map states (validate over feeds) are reported as their stage too, with the number of items
-  const mapStates = Object.fromEntries(plan.filter((p) => p.kind === 'map').map((p) => [`${stateNameOf(p.name)} feeds`, p.name]));
+  const mapStates = Object.fromEntries(
+    plan.filter((p) => p.kind === 'map').map((p) => [`${stateNameOf(p.name)} feeds`, p.name]),
+  );
   const follow = (async () => {
     for await (const ev of execution.eventLogs) {
       if (!opts.onStage || !('state' in ev)) continue;
@@ -192,7 +264,8 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
         if (ev.type === 'StateEntered') {
           const feeds = (ev.state.input as { run?: { feeds?: unknown[] } } | null)?.run?.feeds;
           opts.onStage({ stage: mapStage, state: 'started', ...(Array.isArray(feeds) ? { items: feeds.length } : {}) });
-        } else if (ev.type === 'StateExited' && !failedStates.has(ev.state.name)) opts.onStage({ stage: mapStage, state: 'succeeded' });
+        } else if (ev.type === 'StateExited' && !failedStates.has(ev.state.name))
+          opts.onStage({ stage: mapStage, state: 'succeeded' });
         else if (ev.type === 'StateFailed') {
           failedStates.add(ev.state.name);
           opts.onStage({ stage: mapStage, state: 'failed' });
@@ -202,13 +275,16 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
       const task = taskStates[ev.state.name];
       if (!task) continue;
       const item = ev.index;
-      if (ev.type === 'StateEntered') opts.onStage({ stage: task, state: 'started', ...(item !== undefined ? { item } : {}) });
-      else if (ev.type === 'StateExited' && !failedStates.has(`${ev.state.name}#${item ?? ''}`)) opts.onStage({ stage: task, state: 'succeeded', ...(item !== undefined ? { item } : {}) });
+      if (ev.type === 'StateEntered')
+        opts.onStage({ stage: task, state: 'started', ...(item !== undefined ? { item } : {}) });
+      else if (ev.type === 'StateExited' && !failedStates.has(`${ev.state.name}#${item ?? ''}`))
+        opts.onStage({ stage: task, state: 'succeeded', ...(item !== undefined ? { item } : {}) });
       else if (ev.type === 'StateFailed') {
         failedStates.add(`${ev.state.name}#${item ?? ''}`);
         opts.onStage({ stage: task, state: 'failed', ...(item !== undefined ? { item } : {}) });
       } else if (ev.type === 'StateRetried') failedStates.delete(`${ev.state.name}#${item ?? ''}`);
-      if (ev.type === 'StateRetried') opts.onStage({ stage: task, state: 'retrying', ...(item !== undefined ? { item } : {}) });
+      if (ev.type === 'StateRetried')
+        opts.onStage({ stage: task, state: 'retrying', ...(item !== undefined ? { item } : {}) });
     }
   })();
 
@@ -226,7 +302,11 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
   // the manifest of the run just made (released or not: a failed run's manifest says why, and is not published)
   const manifest = await readLatestRunManifest(stores.outputs, opts.asAt).catch(() => undefined);
   const released = manifest === undefined || manifest.release === undefined || manifest.release.state === 'released';
-  const manifestPath = join(resolve(opts.out), 'outputs', released ? keys.manifest(opts.asAt) : keys.runManifest(opts.asAt, manifest.runId));
+  const manifestPath = join(
+    resolve(opts.out),
+    'outputs',
+    released ? keys.manifest(opts.asAt) : keys.runManifest(opts.asAt, manifest.runId),
+  );
   const base = { asAt: opts.asAt, manifestPath, outRoot: resolve(opts.out), missingStages: missing, notifications };
   if (failure !== undefined) {
     if (!(failure instanceof ExecutionError)) throw failure;
@@ -234,7 +314,10 @@ async function runWithStores(opts: LocalRunOptions, log: Log, local: Record<Zone
       const holder = await currentRunLock(stores.outputs, opts.asAt).catch(() => undefined);
       return { ...base, runId: '', status: 'locked', manifest, ...(holder ? { lockedBy: holder } : {}) };
     }
-    const err = manifest?.status === 'failed' && manifest.error ? manifest.error : { stage: 'unknown', error: failure.name, cause: failure.message };
+    const err =
+      manifest?.status === 'failed' && manifest.error
+        ? manifest.error
+        : { stage: 'unknown', error: failure.name, cause: failure.message };
     return { ...base, runId: manifest?.runId ?? '', status: 'failed', manifest, error: err };
   }
   const skipped = output?.run?.skip === true;

@@ -9,7 +9,12 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsvColumns } from '../../matching/csv.ts';
 import type { StratifyConfig } from '../../models/config.ts';
-import { buildLocalityMap, buildPostcodeLookup, type LocalityMap, type PostcodeLookup } from '../../models/localities.ts';
+import {
+  buildLocalityMap,
+  buildPostcodeLookup,
+  type LocalityMap,
+  type PostcodeLookup,
+} from '../../models/localities.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { keys } from '../layout.ts';
 
@@ -33,7 +38,11 @@ export interface LocalityLookups {
  * else the object `lookups/<file name>` in the landing zone (how a deployed pipeline, with no checkout beside it, gets
  * the partnership's postcode directory and ward-locality configuration).
  */
-export async function readLookup(what: string, configured: string, landing?: ObjectStore): Promise<{ text: string; origin: string }> {
+export async function readLookup(
+  what: string,
+  configured: string,
+  landing?: ObjectStore,
+): Promise<{ text: string; origin: string }> {
   const local = lookupPath(configured);
   if (existsSync(local)) {
     try {
@@ -43,8 +52,11 @@ export async function readLookup(what: string, configured: string, landing?: Obj
     }
   }
   const key = keys.lookup(basename(configured));
-  if (landing && (await landing.exists(key))) return { text: (await landing.get(key)).toString('utf8'), origin: `${landing.location}/${key}` };
-  throw new Error(`${what} ${configured}: not found (looked for ${local}${landing ? ` and ${landing.location}/${key}` : ''})`);
+  if (landing && (await landing.exists(key)))
+    return { text: (await landing.get(key)).toString('utf8'), origin: `${landing.location}/${key}` };
+  throw new Error(
+    `${what} ${configured}: not found (looked for ${local}${landing ? ` and ${landing.location}/${key}` : ''})`,
+  );
 }
 
 export async function loadLocalityLookups(cfg: StratifyConfig, landing?: ObjectStore): Promise<LocalityLookups> {
@@ -65,6 +77,9 @@ export async function loadLocalityLookups(cfg: StratifyConfig, landing?: ObjectS
   } catch (err) {
     throw new Error(`ward-locality configuration ${wlPath}: not JSON (${(err as Error).message})`, { cause: err });
   }
-  return { postcodes: buildPostcodeLookup(rows(), pdPath), localities: buildLocalityMap(wl, wlPath), unassigned: cfg.localities.unassigned };
+  return {
+    postcodes: buildPostcodeLookup(rows(), pdPath),
+    localities: buildLocalityMap(wl, wlPath),
+    unassigned: cfg.localities.unassigned,
+  };
 }
-

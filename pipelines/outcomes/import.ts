@@ -16,7 +16,8 @@ export async function knownFamilyIds(curated: ObjectStore): Promise<Set<string>>
   const ids = new Set<string>();
   for (const o of await curated.list('families/')) {
     if (!o.key.endsWith('.parquet')) continue;
-    for await (const batch of iterateParquet(curated, o.key, 'SELECT family_id FROM {{file}}')) for (const r of batch) ids.add(String(r.family_id));
+    for await (const batch of iterateParquet(curated, o.key, 'SELECT family_id FROM {{file}}'))
+      for (const r of batch) ids.add(String(r.family_id));
   }
   return ids;
 }
@@ -28,12 +29,18 @@ export interface OutcomeImportResult {
   added: boolean;
 }
 
-export async function importOutcomes(file: { name: string; bytes: Buffer }, stores: { secure: ObjectStore; curated: ObjectStore; outputs: ObjectStore }): Promise<OutcomeImportResult> {
+export async function importOutcomes(
+  file: { name: string; bytes: Buffer },
+  stores: { secure: ObjectStore; curated: ObjectStore; outputs: ObjectStore },
+): Promise<OutcomeImportResult> {
   const isXlsx = file.bytes.subarray(0, 2).toString('latin1') === 'PK';
-  const raw = isXlsx ? readOutcomesXlsx(file.bytes, file.name) : readOutcomesCsv(file.bytes.toString('utf8'), file.name);
+  const raw = isXlsx
+    ? readOutcomesXlsx(file.bytes, file.name)
+    : readOutcomesCsv(file.bytes.toString('utf8'), file.name);
   const known = await knownFamilyIds(stores.curated);
   const { rows, blank } = validateOutcomeRows(raw, file.name, (id) => known.has(id));
-  if (rows.length === 0) throw new Error(`${file.name}: no outcome filled in (${blank} rows with a family id only): nothing imported`);
+  if (rows.length === 0)
+    throw new Error(`${file.name}: no outcome filled in (${blank} rows with a family id only): nothing imported`);
   const sha = createHash('sha256').update(file.bytes).digest('hex');
   const saved = await saveOutcomeImport(stores, file.name, sha, rows);
   return { rows: rows.length, blank, ...saved };

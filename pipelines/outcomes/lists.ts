@@ -11,15 +11,23 @@ import type { Sheet } from '../reports/target-lists/xlsx.ts';
 import { OUTCOMES_SHEET } from './read.ts';
 import { OUTCOME_COLUMNS, type OutcomeRow } from './rows.ts';
 
-export const outcomeSettingsSchema = z.object({
-  /** Months after a declined / not appropriate outcome that the family is kept off the ranked list. */
-  suppressMonths: z.int().min(0).default(6),
-}).strict();
+export const outcomeSettingsSchema = z
+  .object({
+    /** Months after a declined / not appropriate outcome that the family is kept off the ranked list. */
+    suppressMonths: z.int().min(0).default(6),
+  })
+  .strict();
 export type OutcomeSettings = z.infer<typeof outcomeSettingsSchema>;
 
 export function outcomeSettingsOf(publish: unknown): OutcomeSettings {
-  const r = z.object({ outcomes: outcomeSettingsSchema.optional() }).loose().safeParse(publish ?? {});
-  if (!r.success) throw new Error(`config publish.outcomes: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const r = z
+    .object({ outcomes: outcomeSettingsSchema.optional() })
+    .loose()
+    .safeParse(publish ?? {});
+  if (!r.success)
+    throw new Error(
+      `config publish.outcomes: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data.outcomes ?? outcomeSettingsSchema.parse({});
 }
 
@@ -44,11 +52,20 @@ export interface ListsWithOutcomes {
 }
 
 function describe(r: OutcomeRow): string {
-  const kase = r.caseClosed ? `, case ${r.caseOpened} to ${r.caseClosed}` : r.caseOpened ? `, case open since ${r.caseOpened}` : '';
+  const kase = r.caseClosed
+    ? `, case ${r.caseOpened} to ${r.caseClosed}`
+    : r.caseOpened
+      ? `, case open since ${r.caseOpened}`
+      : '';
   return `${r.outcome} ${r.date}${kase}`;
 }
 
-export function applyOutcomes(lists: readonly LocalityList[], outcomes: readonly OutcomeRow[], asAt: string, settings: OutcomeSettings): ListsWithOutcomes {
+export function applyOutcomes(
+  lists: readonly LocalityList[],
+  outcomes: readonly OutcomeRow[],
+  asAt: string,
+  settings: OutcomeSettings,
+): ListsWithOutcomes {
   // outcomes come in (family, date) order: the last one per family is its latest
   const last = new Map<string, OutcomeRow>();
   for (const r of outcomes) last.set(r.familyId, r);
@@ -76,10 +93,17 @@ export const outcomeCells = (o: ListsWithOutcomes, familyId: string): CellValue[
 
 export const SUPPRESSED_HEADER = ['family_id', 'tier', 'score', 'outcome', 'outcome_date', 'listed_again_from'];
 export function suppressedRows(o: ListsWithOutcomes, locality: string): CellValue[][] {
-  return o.suppressed.filter((s) => s.locality === locality).map((s) => [s.family.familyId, s.family.tier, s.family.score, s.outcome, s.date, s.until]);
+  return o.suppressed
+    .filter((s) => s.locality === locality)
+    .map((s) => [s.family.familyId, s.family.tier, s.family.score, s.outcome, s.date, s.until]);
 }
 
 /** The XLSX sheet a lead fills in and sends back (`locality outcomes import`): one row per ranked family, outcome blank. */
 export function outcomesSheet(familyIds: readonly string[]): Sheet {
-  return { name: OUTCOMES_SHEET, header: [...OUTCOME_COLUMNS], rows: familyIds.map((id) => [id, null, null, null, null, null]), widths: [15, 12, 18, 24, 12, 12] };
+  return {
+    name: OUTCOMES_SHEET,
+    header: [...OUTCOME_COLUMNS],
+    rows: familyIds.map((id) => [id, null, null, null, null, null]),
+    widths: [15, 12, 18, 24, 12, 12],
+  };
 }

@@ -4,11 +4,25 @@
  */
 import { isIsoDate } from '../layout.ts';
 
-export const OUTCOMES = ['contacted', 'worked_with', 'declined', 'not_appropriate', 'could_not_contact', 'already_known'] as const;
+export const OUTCOMES = [
+  'contacted',
+  'worked_with',
+  'declined',
+  'not_appropriate',
+  'could_not_contact',
+  'already_known',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** The columns, in the order the XLSX "Outcomes" sheet and the CSV template have them. */
-export const OUTCOME_COLUMNS = ['family_id', 'date', 'outcome', 'lead_practitioner', 'case_opened', 'case_closed'] as const;
+export const OUTCOME_COLUMNS = [
+  'family_id',
+  'date',
+  'outcome',
+  'lead_practitioner',
+  'case_opened',
+  'case_closed',
+] as const;
 
 export interface OutcomeRow {
   familyId: string;
@@ -27,7 +41,11 @@ export interface RawRow {
 const FAMILY_ID = /^F[0-9a-f]{12}$/;
 
 /** Validates rows; throws one error naming the file and every bad line and field. Rows with only a family id are blank (skipped). */
-export function validateOutcomeRows(rows: readonly RawRow[], origin: string, knownFamily: (id: string) => boolean): { rows: OutcomeRow[]; blank: number } {
+export function validateOutcomeRows(
+  rows: readonly RawRow[],
+  origin: string,
+  knownFamily: (id: string) => boolean,
+): { rows: OutcomeRow[]; blank: number } {
   const problems: string[] = [];
   const out: OutcomeRow[] = [];
   let blank = 0;
@@ -45,7 +63,8 @@ export function validateOutcomeRows(rows: readonly RawRow[], origin: string, kno
     const date = v('date');
     if (!isIsoDate(date)) bad('date', date ? 'not a date (YYYY-MM-DD)' : 'blank');
     const outcome = v('outcome').toLowerCase().replaceAll(' ', '_').replaceAll('-', '_');
-    if (!(OUTCOMES as readonly string[]).includes(outcome)) bad('outcome', `${v('outcome') ? 'not one of' : 'blank; one of'} ${OUTCOMES.join(', ')}`);
+    if (!(OUTCOMES as readonly string[]).includes(outcome))
+      bad('outcome', `${v('outcome') ? 'not one of' : 'blank; one of'} ${OUTCOMES.join(', ')}`);
     const lead = v('lead_practitioner');
     if (!lead) bad('lead_practitioner', 'blank');
     const opt = (k: string): string | null => {
@@ -56,10 +75,13 @@ export function validateOutcomeRows(rows: readonly RawRow[], origin: string, kno
     };
     const caseOpened = opt('case_opened');
     const caseClosed = opt('case_closed');
-    if (caseOpened && caseClosed && caseClosed < caseOpened && isIsoDate(caseOpened) && isIsoDate(caseClosed)) bad('case_closed', 'before case_opened');
+    if (caseOpened && caseClosed && caseClosed < caseOpened && isIsoDate(caseOpened) && isIsoDate(caseClosed))
+      bad('case_closed', 'before case_opened');
     if (caseClosed && !caseOpened) bad('case_opened', 'blank while case_closed is given');
-    if (problems.length === before) out.push({ familyId, date, outcome: outcome as Outcome, leadPractitioner: lead, caseOpened, caseClosed });
+    if (problems.length === before)
+      out.push({ familyId, date, outcome: outcome as Outcome, leadPractitioner: lead, caseOpened, caseClosed });
   }
-  if (problems.length > 0) throw new Error(`${origin}: ${problems.length} bad row field(s), nothing imported:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0)
+    throw new Error(`${origin}: ${problems.length} bad row field(s), nothing imported:\n  ${problems.join('\n  ')}`);
   return { rows: out, blank };
 }

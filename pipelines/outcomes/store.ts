@@ -22,24 +22,39 @@ const indexSchema = z.object({ rows: z.array(z.tuple([z.string(), z.string()])) 
 const importSchema = z.object({
   file: z.string(),
   fileSha256: z.string(),
-  rows: z.array(z.object({
-    familyId: z.string(), date: z.string(), outcome: z.enum(OUTCOMES), leadPractitioner: z.string(),
-    caseOpened: z.string().nullable(), caseClosed: z.string().nullable(),
-  })),
+  rows: z.array(
+    z.object({
+      familyId: z.string(),
+      date: z.string(),
+      outcome: z.enum(OUTCOMES),
+      leadPractitioner: z.string(),
+      caseOpened: z.string().nullable(),
+      caseClosed: z.string().nullable(),
+    }),
+  ),
 });
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const rowKey = (r: OutcomeRow) => JSON.stringify([r.familyId, r.date, r.outcome, r.leadPractitioner, r.caseOpened, r.caseClosed]);
+const rowKey = (r: OutcomeRow) =>
+  JSON.stringify([r.familyId, r.date, r.outcome, r.leadPractitioner, r.caseOpened, r.caseClosed]);
 const rowDigest = (r: OutcomeRow) => createHash('sha256').update(rowKey(r)).digest('hex');
 
-export async function saveOutcomeImport(stores: { secure: ObjectStore; outputs: ObjectStore }, file: string, fileSha256: string, rows: readonly OutcomeRow[]): Promise<{ key: string; added: boolean }> {
+export async function saveOutcomeImport(
+  stores: { secure: ObjectStore; outputs: ObjectStore },
+  file: string,
+  fileSha256: string,
+  rows: readonly OutcomeRow[],
+): Promise<{ key: string; added: boolean }> {
   const sorted = [...rows].sort((a, b) => cmp(rowKey(a), rowKey(b)));
   const digest = createHash('sha256').update(sorted.map(rowKey).join('\n')).digest('hex').slice(0, 16);
   const key = `${OUTCOME_IMPORTS_PREFIX}${digest}.json`;
   const added = !(await stores.secure.exists(key));
   if (added) await stores.secure.put(key, `${JSON.stringify({ file, fileSha256, rows: sorted }, null, 2)}\n`);
   // written again on a repeated import, so an index lost after the secure write is restored
-  await stores.outputs.put(`${OUTCOME_INDEX_PREFIX}${digest}.json`, `${JSON.stringify({ rows: sorted.map((r) => [r.date, rowDigest(r)]) })}\n`);
+  await stores.outputs.put(
+    `${OUTCOME_INDEX_PREFIX}${digest}.json`,
+    `${JSON.stringify({ rows: sorted.map((r) => [r.date, rowDigest(r)]) })}\n`,
+  );
   return { key, added };
 }
 
@@ -49,10 +64,15 @@ export async function readOutcomes(secure: ObjectStore, asAt: string): Promise<O
   for (const o of await secure.list(OUTCOME_IMPORTS_PREFIX)) {
     if (!o.key.endsWith('.json')) continue;
     const parsed = importSchema.safeParse(JSON.parse((await secure.get(o.key)).toString('utf8')));
-    if (!parsed.success) throw new Error(`outcomes: ${secure.location}/${o.key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new Error(
+        `outcomes: ${secure.location}/${o.key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     for (const r of parsed.data.rows) if (r.date <= asAt) seen.set(rowKey(r), r);
   }
-  return [...seen.values()].sort((a, b) => cmp(a.familyId, b.familyId) || cmp(a.date, b.date) || cmp(rowKey(a), rowKey(b)));
+  return [...seen.values()].sort(
+    (a, b) => cmp(a.familyId, b.familyId) || cmp(a.date, b.date) || cmp(rowKey(a), rowKey(b)),
+  );
 }
 
 /**
@@ -64,8 +84,15 @@ export async function outcomesDigest(outputs: ObjectStore, asAt: string): Promis
   for (const o of await outputs.list(OUTCOME_INDEX_PREFIX)) {
     if (!o.key.endsWith('.json')) continue;
     const parsed = indexSchema.safeParse(JSON.parse((await outputs.get(o.key)).toString('utf8')));
-    if (!parsed.success) throw new Error(`outcomes index: ${outputs.location}/${o.key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new Error(
+        `outcomes index: ${outputs.location}/${o.key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     for (const [date, d] of parsed.data.rows) if (date <= asAt) rows.add(d);
   }
-  return rows.size === 0 ? undefined : createHash('sha256').update([...rows].sort().join('\n')).digest('hex');
+  return rows.size === 0
+    ? undefined
+    : createHash('sha256')
+        .update([...rows].sort().join('\n'))
+        .digest('hex');
 }

@@ -88,7 +88,8 @@ function* csvUnits(text: string): Generator<TextUnit> {
     if (!header) {
       header = fields;
       // Column names are the template, but a value there is still worth checking for phrases.
-      for (const [c, h] of fields.entries()) yield { location: `line ${line} (header), column ${c + 1}`, text: h, position: 'template' };
+      for (const [c, h] of fields.entries())
+        yield { location: `line ${line} (header), column ${c + 1}`, text: h, position: 'template' };
       continue;
     }
     row++;
@@ -108,13 +109,29 @@ function* jsonUnits(value: unknown, path = '$', field?: string): Generator<TextU
   } else if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) yield* jsonUnits(v, `${path}[${i}]`, field);
   } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) yield* jsonUnits(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, k);
+    for (const [k, v] of Object.entries(value))
+      yield* jsonUnits(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, k);
   }
 }
 
 // ---------------------------------------------------------------- HTML
 
-const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
+const VOID = new Set([
+  'area',
+  'base',
+  'br',
+  'col',
+  'embed',
+  'hr',
+  'img',
+  'input',
+  'link',
+  'meta',
+  'param',
+  'source',
+  'track',
+  'wbr',
+]);
 const DATA_ELEMENTS = new Set(['td', 'dd', 'text', 'tspan', 'li']);
 const TEXT_ATTRS = /\s(title|alt|aria-label|placeholder|value|content)\s*=\s*("([^"]*)"|'([^']*)')/gi;
 
@@ -165,7 +182,12 @@ function* htmlUnits(page: string): Generator<TextUnit> {
     const attrs = m[3] ?? '';
     for (const a of attrs.matchAll(TEXT_ATTRS)) {
       const v = decodeEntities(a[3] ?? a[4] ?? '').trim();
-      if (v) yield { location: `line ${lineAt(offset)} <${name} ${(a[1] ?? '').toLowerCase()}>`, text: v, position: 'template' };
+      if (v)
+        yield {
+          location: `line ${lineAt(offset)} <${name} ${(a[1] ?? '').toLowerCase()}>`,
+          text: v,
+          position: 'template',
+        };
     }
     if (name === 'style' || name === 'script') {
       skipUntil = name;
@@ -185,10 +207,14 @@ function* xlsxUnits(buf: Buffer, origin: string): Generator<TextUnit> {
   const sst = entries.find((e) => e.name === 'xl/sharedStrings.xml');
   if (sst) {
     for (const si of sst.data.toString('utf8').matchAll(/<si>([\s\S]*?)<\/si>/g)) {
-      shared.push([...(si[1] ?? '').matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((t) => decodeEntities(t[1] ?? '')).join(''));
+      shared.push(
+        [...(si[1] ?? '').matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((t) => decodeEntities(t[1] ?? '')).join(''),
+      );
     }
   }
-  const sheets = entries.filter((e) => /^xl\/worksheets\/[^/]+\.xml$/.test(e.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const sheets = entries
+    .filter((e) => /^xl\/worksheets\/[^/]+\.xml$/.test(e.name))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const sheet of sheets) {
     const sheetName = sheet.name.replace(/^xl\/worksheets\//, '').replace(/\.xml$/, '');
     const header = new Map<string, string>();
@@ -199,14 +225,20 @@ function* xlsxUnits(buf: Buffer, origin: string): Generator<TextUnit> {
       const body = c[2] ?? '';
       let text: string | null = null;
       if (type === 's') text = shared[Number(/<v>(\d+)<\/v>/.exec(body)?.[1] ?? -1)] ?? null;
-      else if (type === 'inlineStr') text = [...body.matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((t) => decodeEntities(t[1] ?? '')).join('');
+      else if (type === 'inlineStr')
+        text = [...body.matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((t) => decodeEntities(t[1] ?? '')).join('');
       else if (type === 'str') text = decodeEntities(/<v>([\s\S]*?)<\/v>/.exec(body)?.[1] ?? '');
       if (text === null || text === '' || !ref) continue;
       const col = ref[1]!;
       const rowNo = Number(ref[2]);
       if (rowNo === 1) header.set(col, text);
       const field = rowNo === 1 ? undefined : header.get(col);
-      yield { location: `sheet ${sheetName} cell ${col}${rowNo}${field ? ` (column ${field})` : ''}`, field, text, position: rowNo === 1 ? 'template' : 'data' };
+      yield {
+        location: `sheet ${sheetName} cell ${col}${rowNo}${field ? ` (column ${field})` : ''}`,
+        field,
+        text,
+        position: rowNo === 1 ? 'template' : 'data',
+      };
     }
   }
 }
@@ -226,8 +258,11 @@ export async function* unitsOf(store: ObjectStore, key: string): AsyncGenerator<
       for (const r of batch) {
         row++;
         for (const [col, v] of Object.entries(r)) {
-          if (typeof v === 'string' && v !== '') yield { location: parquetCellLocation(row, col), field: col, text: v, position: 'data' };
-          else if (Array.isArray(v)) for (const [i, s] of v.entries()) if (s) yield { location: parquetCellLocation(row, col, i), field: col, text: s, position: 'data' };
+          if (typeof v === 'string' && v !== '')
+            yield { location: parquetCellLocation(row, col), field: col, text: v, position: 'data' };
+          else if (Array.isArray(v))
+            for (const [i, s] of v.entries())
+              if (s) yield { location: parquetCellLocation(row, col, i), field: col, text: s, position: 'data' };
         }
       }
     }
@@ -261,7 +296,9 @@ export function* unitsOfBuffer(key: string, buf: Buffer): Generator<TextUnit> {
     }
   } else {
     // text, and unknown formats that decode as text: line by line.
-    if (format === 'binary' && buf.includes(0)) throw new Error(`${key}: binary file of unknown format, cannot be scanned`);
-    for (const [i, l] of text.split('\n').entries()) if (l.trim()) yield { location: `line ${i + 1}`, text: l, position: 'data' };
+    if (format === 'binary' && buf.includes(0))
+      throw new Error(`${key}: binary file of unknown format, cannot be scanned`);
+    for (const [i, l] of text.split('\n').entries())
+      if (l.trim()) yield { location: `line ${i + 1}`, text: l, position: 'data' };
   }
 }

@@ -11,7 +11,16 @@ import { iterateParquet, selectColumnsIn, type ParquetRow } from '../io/parquet.
 import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
 
 export const IDENTIFIER_KINDS = [
-  'forename', 'surname', 'full_name', 'date_of_birth', 'postcode', 'address', 'nhs_number_token', 'upn_token', 'surname_and_dob', 'name_pair',
+  'forename',
+  'surname',
+  'full_name',
+  'date_of_birth',
+  'postcode',
+  'address',
+  'nhs_number_token',
+  'upn_token',
+  'surname_and_dob',
+  'name_pair',
 ] as const;
 export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
 
@@ -33,9 +42,40 @@ export const KIND_LABELS: Record<IdentifierKind, string> = {
  * unnamed babies, "unknown" markers, titles. Compared after normalisation.
  */
 export const NON_IDENTIFYING = new Set([
-  'BABY', 'BABY BOY', 'BABY GIRL', 'BOY', 'GIRL', 'INFANT', 'UNBORN', 'TWIN', 'TWIN 1', 'TWIN 2', 'CHILD', 'MOTHER', 'FATHER',
-  'UNKNOWN', 'NOT KNOWN', 'NOTKNOWN', 'NK', 'N K', 'NONE', 'NULL', 'NA', 'N A', 'TEST', 'TBC', 'XXX', 'X', 'MALE', 'FEMALE',
-  'MR', 'MRS', 'MS', 'MISS', 'DR', 'MASTER',
+  'BABY',
+  'BABY BOY',
+  'BABY GIRL',
+  'BOY',
+  'GIRL',
+  'INFANT',
+  'UNBORN',
+  'TWIN',
+  'TWIN 1',
+  'TWIN 2',
+  'CHILD',
+  'MOTHER',
+  'FATHER',
+  'UNKNOWN',
+  'NOT KNOWN',
+  'NOTKNOWN',
+  'NK',
+  'N K',
+  'NONE',
+  'NULL',
+  'NA',
+  'N A',
+  'TEST',
+  'TBC',
+  'XXX',
+  'X',
+  'MALE',
+  'FEMALE',
+  'MR',
+  'MRS',
+  'MS',
+  'MISS',
+  'DR',
+  'MASTER',
 ]);
 
 // eslint-disable-next-line no-control-regex
@@ -104,9 +144,18 @@ function remember(ids: string[], id: string): void {
 
 export function emptyIndex(): IdentifierIndex {
   return {
-    wholeValues: new Map(), phrases: new Map(), phraseEntries: new Map(), postcodes: new Map(), tokens: new Map(), datesOfBirth: new Map(),
-    surnameDob: new Map(), forenameWords: new Set(), surnameWords: new Set(), quarantinedRows: 0,
-    counts: Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>, records: 0,
+    wholeValues: new Map(),
+    phrases: new Map(),
+    phraseEntries: new Map(),
+    postcodes: new Map(),
+    tokens: new Map(),
+    datesOfBirth: new Map(),
+    surnameDob: new Map(),
+    forenameWords: new Set(),
+    surnameWords: new Set(),
+    quarantinedRows: 0,
+    counts: Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>,
+    records: 0,
   };
 }
 
@@ -186,7 +235,10 @@ export function addPerson(ix: IdentifierIndex, p: SecurePerson): void {
       ix.counts.postcode++;
     }
   }
-  for (const [tok, kind] of [[p.nhsNumberToken, 'nhs_number_token'], [p.upnToken, 'upn_token']] as const) {
+  for (const [tok, kind] of [
+    [p.nhsNumberToken, 'nhs_number_token'],
+    [p.upnToken, 'upn_token'],
+  ] as const) {
     if (!tok) continue;
     const t = tok.trim().toLowerCase();
     if (t.length < 16) continue;
@@ -218,9 +270,22 @@ function isoDateOf(v: string): string | null {
 }
 
 /** The words of names (for name pairs) and each surname word with the person's date of birth. */
-function addNameWords(ix: IdentifierIndex, fn: string, middle: string, sn: string, parts: string[], dob: string | null, id: string): void {
-  for (const w of `${fn} ${middle}`.split(' ')) if (w.length >= 3 && !NON_IDENTIFYING.has(w) && !/\d/.test(w)) ix.forenameWords.add(w);
-  const surnameWords = new Set([...sn.split(' '), ...parts.map((x) => normaliseText(x))].filter((w) => w.length >= 2 && !NON_IDENTIFYING.has(w) && !/\d/.test(w)));
+function addNameWords(
+  ix: IdentifierIndex,
+  fn: string,
+  middle: string,
+  sn: string,
+  parts: string[],
+  dob: string | null,
+  id: string,
+): void {
+  for (const w of `${fn} ${middle}`.split(' '))
+    if (w.length >= 3 && !NON_IDENTIFYING.has(w) && !/\d/.test(w)) ix.forenameWords.add(w);
+  const surnameWords = new Set(
+    [...sn.split(' '), ...parts.map((x) => normaliseText(x))].filter(
+      (w) => w.length >= 2 && !NON_IDENTIFYING.has(w) && !/\d/.test(w),
+    ),
+  );
   for (const w of surnameWords) {
     ix.surnameWords.add(w);
     if (!dob) continue;
@@ -254,7 +319,11 @@ export function tokenWords(raw: string): string[] {
 }
 
 const JOINED = /[a-z][A-Z]|[A-Z][A-Z][a-z]|[A-Za-z]\d|\d[A-Za-z]/;
-const splitJoins = (w: string) => w.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/([A-Z])([A-Z][a-z])/g, '$1 $2').replace(/([A-Za-z])(?=\d)|(\d)(?=[A-Za-z])/g, '$1$2 ');
+const splitJoins = (w: string) =>
+  w
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1 $2')
+    .replace(/([A-Za-z])(?=\d)|(\d)(?=[A-Za-z])/g, '$1$2 ');
 
 /** Whether text has anything tokenWords splits beyond what normaliseText does (camel case, digits against letters). */
 export function hasJoinedWords(raw: string): boolean {
@@ -272,8 +341,25 @@ function pick(row: ParquetRow, ...names: string[]): string | null {
 
 /** Every column name securePersonFromRow reads. */
 const SECURE_PERSON_COLUMNS = [
-  'record_id', 'recordId', 'forename', 'middle_names', 'middleNames', 'surname', 'surname_parts', 'surnameParts', 'date_of_birth', 'dateOfBirth', 'dob',
-  'postcode', 'address_line1', 'address_line_1', 'addressLine1', 'nhs_number_token', 'nhsNumberToken', 'upn_token', 'upnToken',
+  'record_id',
+  'recordId',
+  'forename',
+  'middle_names',
+  'middleNames',
+  'surname',
+  'surname_parts',
+  'surnameParts',
+  'date_of_birth',
+  'dateOfBirth',
+  'dob',
+  'postcode',
+  'address_line1',
+  'address_line_1',
+  'addressLine1',
+  'nhs_number_token',
+  'nhsNumberToken',
+  'upn_token',
+  'upnToken',
 ];
 
 /** Maps one secure person-records row (snake_case or camelCase columns) to the fields the scan needs. */
@@ -293,10 +379,13 @@ export function securePersonFromRow(row: ParquetRow): SecurePerson {
   };
 }
 
-
 const QUARANTINE_FIELDS: Array<[RegExp, keyof SecurePerson]> = [
-  [/^(forename|first_?name|given_?name)s?$/i, 'forename'], [/^middle_?names?$/i, 'middleNames'], [/^(surname|last_?name|family_?name)$/i, 'surname'],
-  [/^(date_of_birth|dob|birth_?date)$/i, 'dateOfBirth'], [/^post_?code$/i, 'postcode'], [/^address_?line_?1$/i, 'addressLine1'],
+  [/^(forename|first_?name|given_?name)s?$/i, 'forename'],
+  [/^middle_?names?$/i, 'middleNames'],
+  [/^(surname|last_?name|family_?name)$/i, 'surname'],
+  [/^(date_of_birth|dob|birth_?date)$/i, 'dateOfBirth'],
+  [/^post_?code$/i, 'postcode'],
+  [/^address_?line_?1$/i, 'addressLine1'],
 ];
 
 /**
@@ -304,8 +393,23 @@ const QUARANTINE_FIELDS: Array<[RegExp, keyof SecurePerson]> = [
  * was quarantined is in no person record, and an event feed's row may name someone). A postcode or address is only
  * a person's own in a people feed (an event's postcode is where it happened).
  */
-export function quarantinedPerson(row: Record<string, unknown>, recordId: string, peopleFeed: boolean): SecurePerson | null {
-  const p: SecurePerson = { recordId, forename: null, middleNames: null, surname: null, surnameParts: [], dateOfBirth: null, postcode: null, addressLine1: null, nhsNumberToken: null, upnToken: null };
+export function quarantinedPerson(
+  row: Record<string, unknown>,
+  recordId: string,
+  peopleFeed: boolean,
+): SecurePerson | null {
+  const p: SecurePerson = {
+    recordId,
+    forename: null,
+    middleNames: null,
+    surname: null,
+    surnameParts: [],
+    dateOfBirth: null,
+    postcode: null,
+    addressLine1: null,
+    nhsNumberToken: null,
+    upnToken: null,
+  };
   let any = false;
   for (const [k, v] of Object.entries(row)) {
     if (typeof v !== 'string' || !v.trim()) continue;
@@ -318,7 +422,12 @@ export function quarantinedPerson(row: Record<string, unknown>, recordId: string
 }
 
 /** Every quarantined row of the as-at date (secure: as_at=D/quarantine/<source>/<feed>/...jsonl) into the index. */
-export async function addQuarantine(ix: IdentifierIndex, secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean): Promise<void> {
+export async function addQuarantine(
+  ix: IdentifierIndex,
+  secure: ObjectStore,
+  asAt: string,
+  isPeopleFeed: (source: string, feed: string) => boolean,
+): Promise<void> {
   for await (const p of quarantinedPeople(secure, asAt, isPeopleFeed)) {
     addPerson(ix, p);
     ix.records--;
@@ -327,7 +436,11 @@ export async function addQuarantine(ix: IdentifierIndex, secure: ObjectStore, as
 }
 
 /** The people the quarantined rows of the as-at date name (their identity columns, whatever the feed). */
-export async function* quarantinedPeople(secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean): AsyncGenerator<SecurePerson> {
+export async function* quarantinedPeople(
+  secure: ObjectStore,
+  asAt: string,
+  isPeopleFeed: (source: string, feed: string) => boolean,
+): AsyncGenerator<SecurePerson> {
   const prefix = keys.quarantine(asAt, '', '', '').replace(/\/+$/, '/');
   for (const o of await secure.list(prefix)) {
     if (!o.key.endsWith('.jsonl')) continue;
@@ -342,7 +455,11 @@ export async function* quarantinedPeople(secure: ObjectStore, asAt: string, isPe
         continue;
       }
       if (!q.row || typeof q.row !== 'object') continue;
-      const p = quarantinedPerson(q.row as Record<string, unknown>, `quarantine:${source}/${feed}:line ${String(q.line ?? '?')}`, people);
+      const p = quarantinedPerson(
+        q.row as Record<string, unknown>,
+        `quarantine:${source}/${feed}:line ${String(q.line ?? '?')}`,
+        people,
+      );
       if (p) yield p;
     }
   }
@@ -352,14 +469,19 @@ export async function* quarantinedPeople(secure: ObjectStore, asAt: string, isPe
  * Builds the index from the secure zone for the as-at date: the person records, and every quarantined row (people
  * whose own row was rejected, and anyone an event row names).
  */
-export async function loadIdentifierIndex(secure: ObjectStore, asAt: string, isPeopleFeed: (source: string, feed: string) => boolean = () => true): Promise<IdentifierIndex> {
+export async function loadIdentifierIndex(
+  secure: ObjectStore,
+  asAt: string,
+  isPeopleFeed: (source: string, feed: string) => boolean = () => true,
+): Promise<IdentifierIndex> {
   const key = keys.secure(asAt, PERSON_RECORDS_KEY);
   if (!(await secure.exists(key))) {
     throw new Error(`privacy scan: no secure person records at ${key} in ${secure.location}: run standardise first`);
   }
   const ix = emptyIndex();
   // only the columns securePersonFromRow reads (whichever of their names the file uses)
-  for await (const batch of iterateParquet(secure, key, selectColumnsIn(SECURE_PERSON_COLUMNS))) for (const row of batch) addPerson(ix, securePersonFromRow(row));
+  for await (const batch of iterateParquet(secure, key, selectColumnsIn(SECURE_PERSON_COLUMNS)))
+    for (const row of batch) addPerson(ix, securePersonFromRow(row));
   await addQuarantine(ix, secure, asAt, isPeopleFeed);
   return ix;
 }

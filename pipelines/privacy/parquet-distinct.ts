@@ -103,7 +103,9 @@ export class ParquetDistinctScanner<H> {
     const conn = await this.conn();
     const from = `read_parquet(${literal(path)}, hive_partitioning = false)`;
     const fromRows = `read_parquet(${literal(path)}, hive_partitioning = false, file_row_number = true)`;
-    const described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`)).getRows().map((r) => ({ name: String(r[0]), type: String(r[1]) }));
+    const described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`))
+      .getRows()
+      .map((r) => ({ name: String(r[0]), type: String(r[1]) }));
     // The per-cell scan walks a row's columns in JS property order (integer-like names first): so do we.
     const order = Object.keys(Object.fromEntries(described.map((c) => [c.name, true])));
     if (order.length !== described.length) return null;
@@ -115,7 +117,10 @@ export class ParquetDistinctScanner<H> {
       const dob = this.isDateOfBirthField(c.name) ? 'true' : 'false';
       if (c.type === 'VARCHAR' || c.type === 'DATE') {
         const v = c.type === 'DATE' ? `CAST(${col} AS VARCHAR)` : col;
-        branches.push({ values: `SELECT ${v} AS v, ${dob} AS dob FROM ${from}`, cells: `SELECT file_row_number AS r, ${at} AS c, -1 AS i, ${v} AS v, ${dob} AS dob FROM ${fromRows}` });
+        branches.push({
+          values: `SELECT ${v} AS v, ${dob} AS dob FROM ${from}`,
+          cells: `SELECT file_row_number AS r, ${at} AS c, -1 AS i, ${v} AS v, ${dob} AS dob FROM ${fromRows}`,
+        });
         // Dates outside years 1-9999 (or infinite) may print differently from the reader's: leave them to it.
         if (c.type === 'DATE') guards.push(`bool_or(isinf(${col}) OR year(${col}) NOT BETWEEN 1 AND 9999)`);
       } else if (LIST_TYPES.has(c.type)) {
@@ -123,7 +128,8 @@ export class ParquetDistinctScanner<H> {
           values: `SELECT unnest(${col}) AS v, ${dob} AS dob FROM ${from}`,
           cells: `SELECT file_row_number AS r, ${at} AS c, unnest(range(len(${col}))) AS i, unnest(${col}) AS v, ${dob} AS dob FROM ${fromRows}`,
         });
-      } else if (c.type === 'BIGINT') guards.push(`bool_or(abs(${col}) > 9007199254740991)`); // the reader refuses these
+      } else if (c.type === 'BIGINT')
+        guards.push(`bool_or(abs(${col}) > 9007199254740991)`); // the reader refuses these
       else if (c.type === 'DOUBLE') guards.push(`bool_or(isnan(${col}) OR isinf(${col}))`);
       else if (!UNSCANNED_TYPES.has(c.type)) return null;
     }
@@ -135,9 +141,13 @@ export class ParquetDistinctScanner<H> {
       await conn.run(`SELECT count(*) FROM ${from}`); // still proves the file readable
       return { units: 0, hitValues: [], firstHitUnits: async () => [] };
     }
-    await conn.run(`CREATE OR REPLACE TABLE cand AS SELECT v, dob, count(*) AS n FROM (${branches.map((b) => b.values).join(' UNION ALL ')}) WHERE v <> '' GROUP BY v, dob`);
+    await conn.run(
+      `CREATE OR REPLACE TABLE cand AS SELECT v, dob, count(*) AS n FROM (${branches.map((b) => b.values).join(' UNION ALL ')}) WHERE v <> '' GROUP BY v, dob`,
+    );
     const units = Number((await conn.runAndReadAll('SELECT coalesce(sum(n), 0) FROM cand')).getRows()[0]![0]);
-    await conn.run('CREATE OR REPLACE TABLE fresh AS SELECT v, dob FROM cand ANTI JOIN clean USING (v, dob) ANTI JOIN hit USING (v, dob)');
+    await conn.run(
+      'CREATE OR REPLACE TABLE fresh AS SELECT v, dob FROM cand ANTI JOIN clean USING (v, dob) ANTI JOIN hit USING (v, dob)',
+    );
     const fresh = Number((await conn.runAndReadAll('SELECT count(*) FROM fresh')).getRows()[0]![0]);
     const newHits = await this.checkFresh(conn, fresh);
     if (newHits.length) {
@@ -151,13 +161,19 @@ export class ParquetDistinctScanner<H> {
     }
     await conn.run('INSERT INTO clean SELECT v, dob FROM fresh ANTI JOIN hit USING (v, dob)');
     const hitValues: DistinctFileScan<H>['hitValues'] = [];
-    for (const [v, dob, n] of (await conn.runAndReadAll('SELECT v, dob, n FROM cand SEMI JOIN hit USING (v, dob)')).getRows()) {
+    for (const [v, dob, n] of (
+      await conn.runAndReadAll('SELECT v, dob, n FROM cand SEMI JOIN hit USING (v, dob)')
+    ).getRows()) {
       hitValues.push({ units: Number(n), hits: this.hitsOf.get(valueKey(String(v), dob === true))! });
     }
     const firstHitUnits = async (limit: number) => {
       if (hitValues.length === 0 || limit <= 0) return [];
       const cells = branches.map((b) => b.cells).join(' UNION ALL ');
-      const rows = (await conn.runAndReadAll(`SELECT r, c, i, v, dob FROM (${cells}) SEMI JOIN hit USING (v, dob) ORDER BY r, c, i LIMIT ${Math.floor(limit)}`)).getRows();
+      const rows = (
+        await conn.runAndReadAll(
+          `SELECT r, c, i, v, dob FROM (${cells}) SEMI JOIN hit USING (v, dob) ORDER BY r, c, i LIMIT ${Math.floor(limit)}`,
+        )
+      ).getRows();
       return rows.map(([r, c, i, v, dob]) => ({
         location: parquetCellLocation(Number(r) + 1, columns[Number(c)]!.name, Number(i) < 0 ? undefined : Number(i)),
         hits: this.hitsOf.get(valueKey(String(v), dob === true))!,
@@ -189,12 +205,18 @@ export class ParquetDistinctScanner<H> {
     for (let from = 0; next; from += SLICE) {
       const row = (await next).getRows()[0]!;
       next = from + SLICE < fresh ? slice(from + SLICE) : undefined;
-      for (const [joined, dob] of [[row[0], false], [row[1], true]] as const) {
+      for (const [joined, dob] of [
+        [row[0], false],
+        [row[1], true],
+      ] as const) {
         if (typeof joined === 'string') for (const text of joined.split(SEPARATOR)) checkOne(text, dob);
       }
     }
     if (fresh > 0) {
-      for (const [v, dob] of (await conn.runAndReadAll(`SELECT v, dob FROM fresh WHERE contains(v, ${SEPARATOR_SQL})`)).getRows()) checkOne(String(v), dob === true);
+      for (const [v, dob] of (
+        await conn.runAndReadAll(`SELECT v, dob FROM fresh WHERE contains(v, ${SEPARATOR_SQL})`)
+      ).getRows())
+        checkOne(String(v), dob === true);
     }
     return found;
   }

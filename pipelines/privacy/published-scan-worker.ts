@@ -11,7 +11,8 @@ import { PublishedScanRun, type FromScanWorker, type ToScanWorker } from './publ
 
 const port = parentPort!;
 const post = (msg: FromScanWorker) => port.postMessage(msg);
-const emit = (level: keyof Log) => (message: string, fields?: LogFields) => post({ type: 'log', level, message, fields });
+const emit = (level: keyof Log) => (message: string, fields?: LogFields) =>
+  post({ type: 'log', level, message, fields });
 const log: Log = { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 
 let run: PublishedScanRun | null = null;
@@ -21,7 +22,15 @@ port.on('message', (msg: ToScanWorker) => {
   if (msg.type === 'start') {
     const { outputs, curated, secure } = msg.roots;
     const opts = msg.scratch ? { scratch: msg.scratch } : {};
-    run = new PublishedScanRun({ outputs: new LocalObjectStore(outputs, opts), curated: new LocalObjectStore(curated, opts), secure: new LocalObjectStore(secure, opts) }, msg.req, log);
+    run = new PublishedScanRun(
+      {
+        outputs: new LocalObjectStore(outputs, opts),
+        curated: new LocalObjectStore(curated, opts),
+        secure: new LocalObjectStore(secure, opts),
+      },
+      msg.req,
+      log,
+    );
     // a scan that cannot open fails at once (the caller learns before it asks for the result)
     run.scanContent([]).catch(fail);
     return;
@@ -39,5 +48,8 @@ port.on('message', (msg: ToScanWorker) => {
     run.result().then((result) => post({ type: 'result', result }), fail);
     return;
   }
-  run.scanContent(msg.items).then((findings) => post({ type: 'content', id: msg.id, findings }), () => {});
+  run.scanContent(msg.items).then(
+    (findings) => post({ type: 'content', id: msg.id, findings }),
+    () => {},
+  );
 });

@@ -51,7 +51,11 @@ async function runLocalities(curated: ObjectStore, asAt: string): Promise<string
   const key = keys.curated('families', asAt);
   if (!(await curated.exists(key))) return [];
   const out: string[] = [];
-  for await (const batch of iterateParquet(curated, key, 'SELECT DISTINCT locality FROM {{file}} WHERE locality IS NOT NULL ORDER BY locality')) {
+  for await (const batch of iterateParquet(
+    curated,
+    key,
+    'SELECT DISTINCT locality FROM {{file}} WHERE locality IS NOT NULL ORDER BY locality',
+  )) {
     for (const r of batch) if (typeof r.locality === 'string') out.push(r.locality);
   }
   return out;
@@ -62,7 +66,13 @@ export class PublishedScan {
   private readonly collector: ScanCollector;
   private readonly exclude: (zone: string, key: string) => boolean;
 
-  private constructor(private readonly stores: PublishedScanStores, private readonly req: PublishedScanRequest, private readonly ix: IdentifierIndex, private readonly vocabulary: string[], log?: Log) {
+  private constructor(
+    private readonly stores: PublishedScanStores,
+    private readonly req: PublishedScanRequest,
+    private readonly ix: IdentifierIndex,
+    private readonly vocabulary: string[],
+    log?: Log,
+  ) {
     this.collector = new ScanCollector(ix, log, vocabulary, { scratch: scratchOf(stores.secure) });
     const prefix = req.excludeOutputsPrefix;
     this.exclude = (zone, key) => !!prefix && (zone === 'outputs' || zone === 'staged') && key.startsWith(prefix);
@@ -70,7 +80,13 @@ export class PublishedScan {
 
   static async open(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<PublishedScan> {
     const ix = await loadIdentifierIndex(stores.secure, req.asAt);
-    return new PublishedScan(stores, req, ix, configurationVocabulary(await runLocalities(stores.curated, req.asAt)), log);
+    return new PublishedScan(
+      stores,
+      req,
+      ix,
+      configurationVocabulary(await runLocalities(stores.curated, req.asAt)),
+      log,
+    );
   }
 
   private readonly scanned = new Set<string>();
@@ -114,7 +130,11 @@ export class PublishedScan {
   }
 
   /** Both zones at once: what `locality privacy-scan` does. */
-  static async run(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<{ scan: PublishedScan; result: ScanResult }> {
+  static async run(
+    stores: PublishedScanStores,
+    req: PublishedScanRequest,
+    log?: Log,
+  ): Promise<{ scan: PublishedScan; result: ScanResult }> {
     const scan = await PublishedScan.open(stores, req, log);
     try {
       await scan.scanZone('curated');
@@ -186,10 +206,22 @@ export type FromScanWorker =
   | { type: 'content'; id: number; findings: Finding[] }
   | { type: 'error'; message: string };
 
-function localRoots(stores: PublishedScanStores): Record<keyof PublishedScanStores, string> & { scratch?: string } | null {
+function localRoots(
+  stores: PublishedScanStores,
+): (Record<keyof PublishedScanStores, string> & { scratch?: string }) | null {
   const { outputs, curated, secure } = stores;
-  if (!(outputs instanceof LocalObjectStore && curated instanceof LocalObjectStore && secure instanceof LocalObjectStore)) return null;
-  return { outputs: outputs.root, curated: curated.root, secure: secure.root, ...(secure.scratch ? { scratch: secure.scratch } : {}) };
+  if (!(
+    outputs instanceof LocalObjectStore &&
+    curated instanceof LocalObjectStore &&
+    secure instanceof LocalObjectStore
+  ))
+    return null;
+  return {
+    outputs: outputs.root,
+    curated: curated.root,
+    secure: secure.root,
+    ...(secure.scratch ? { scratch: secure.scratch } : {}),
+  };
 }
 
 /**
@@ -210,7 +242,11 @@ function inProcessJob(stores: PublishedScanStores, req: PublishedScanRequest, lo
 /** How long a closing worker may take to stop and release its files before it is terminated. */
 const WORKER_CLOSE_MS = 60_000;
 
-function workerJob(roots: Record<keyof PublishedScanStores, string> & { scratch?: string }, req: PublishedScanRequest, log?: Log): PublishedScanJob {
+function workerJob(
+  roots: Record<keyof PublishedScanStores, string> & { scratch?: string },
+  req: PublishedScanRequest,
+  log?: Log,
+): PublishedScanJob {
   const worker = new Worker(new URL('./published-scan-worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
   let failure: Error | null = null;
   let settleResult!: { resolve: (r: ScanResult) => void; reject: (e: Error) => void };
@@ -271,7 +307,12 @@ function workerJob(roots: Record<keyof PublishedScanStores, string> & { scratch?
  * is used only over local directories and when the caller allows one (`worker`: the runtime's workerThreads; never in
  * a Lambda, whose bundle has no TypeScript loader).
  */
-export function startPublishedScan(stores: PublishedScanStores, req: PublishedScanRequest, log: Log | undefined, opts: { worker: boolean }): PublishedScanJob {
+export function startPublishedScan(
+  stores: PublishedScanStores,
+  req: PublishedScanRequest,
+  log: Log | undefined,
+  opts: { worker: boolean },
+): PublishedScanJob {
   const roots = localRoots(stores);
   const useWorker = opts.worker && roots !== null;
   return useWorker ? workerJob(roots, req, log) : inProcessJob(stores, req, log);

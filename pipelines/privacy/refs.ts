@@ -12,7 +12,15 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { ObjectStore } from '../io/object-store.ts';
 import { keys } from '../layout.ts';
-import { compactPostcode, KIND_LABELS, normaliseText, tokenWords, type IdentifierIndex, type IdentifierKind, type SecurePerson } from './identifiers.ts';
+import {
+  compactPostcode,
+  KIND_LABELS,
+  normaliseText,
+  tokenWords,
+  type IdentifierIndex,
+  type IdentifierKind,
+  type SecurePerson,
+} from './identifiers.ts';
 import { checkUnit, datesAt, isoDatesIn, POSTCODE_IN_TEXT } from './scan.ts';
 
 /** The partnership's ref key in the secure zone (no as-at date: one key for every run, so pseudonyms are stable). */
@@ -25,9 +33,13 @@ export const PSEUDONYM = /^pref-\d{16}$/;
 
 /** The ref key, created (32 random bytes, hex) the first time any run needs it; every later run reads the same one. */
 export async function loadRefKey(secure: ObjectStore): Promise<Buffer> {
-  if (!(await secure.exists(REF_KEY_KEY))) await secure.putIfAbsent(REF_KEY_KEY, `${randomBytes(32).toString('hex')}\n`);
+  if (!(await secure.exists(REF_KEY_KEY)))
+    await secure.putIfAbsent(REF_KEY_KEY, `${randomBytes(32).toString('hex')}\n`);
   const hex = (await secure.get(REF_KEY_KEY)).toString('utf8').trim();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`ref key ${REF_KEY_KEY} in ${secure.location}: not 64 hex characters (restore it from the key backup; do not edit it)`);
+  if (!/^[0-9a-f]{64}$/.test(hex))
+    throw new Error(
+      `ref key ${REF_KEY_KEY} in ${secure.location}: not 64 hex characters (restore it from the key backup; do not edit it)`,
+    );
   return Buffer.from(hex, 'hex');
 }
 
@@ -81,7 +93,10 @@ export function addToSieve(s: RefSieve, p: SecurePerson): void {
   if (pc) s.postcodes.add(pc);
   const d = p.dateOfBirth?.trim() ?? '';
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(d) ?? /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(d);
-  if (m) s.datesOfBirth.add(m[1]!.length === 4 ? `${m[1]}-${m[2]}-${m[3]}` : `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`);
+  if (m)
+    s.datesOfBirth.add(
+      m[1]!.length === 4 ? `${m[1]}-${m[2]}-${m[3]}` : `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}`,
+    );
 }
 
 const PLAIN_REF = /^([A-Z]+|[A-Z]?[a-z]+)\d+$/;
@@ -110,7 +125,8 @@ export function mayCarryIdentifier(s: RefSieve, ref: string): boolean {
   for (const w of [...words, ...norm.split(' ')]) if (s.words.has(w)) named.add(w);
   if (named.size >= 2) return true;
   for (let i = 0; i < words.length; i++) {
-    for (const { date } of datesAt(words, i)) if (s.datesOfBirth.has(date) && (named.size > 0 || i === 0 || words[i - 1] === 'REF')) return true;
+    for (const { date } of datesAt(words, i))
+      if (s.datesOfBirth.has(date) && (named.size > 0 || i === 0 || words[i - 1] === 'REF')) return true;
   }
   for (const d of isoDatesIn(ref)) if (s.datesOfBirth.has(d)) return true;
   for (const m of ref.toUpperCase().matchAll(POSTCODE_IN_TEXT)) if (s.postcodes.has(`${m[1]}${m[2]}`)) return true;
@@ -153,14 +169,21 @@ export function sharesWithRefs(near: RefSieve, p: SecurePerson): boolean {
 /** The identifier kinds a ref carries, read as the privacy scan reads a reference column ([] when none). */
 export function identifiersInRef(ix: IdentifierIndex, ref: string, vocabulary: ReadonlySet<string>): IdentifierKind[] {
   // read as the scan reads a curated table's reference column (a reference and a date-of-birth field at once)
-  return checkUnit(ix, { location: '', field: 'date_of_birth_ref', text: ref, position: 'data' }, vocabulary).map((h) => h.kind);
+  return checkUnit(ix, { location: '', field: 'date_of_birth_ref', text: ref, position: 'data' }, vocabulary).map(
+    (h) => h.kind,
+  );
 }
 
 /**
  * The refs to replace: each delivered ref that carries an identifier, with its pseudonym. A ref seen in several
  * columns or feeds gets one pseudonym (the map) and one lookup row per place it was delivered.
  */
-export function pseudonymiseRefs(ix: IdentifierIndex, key: Buffer, refs: Iterable<DeliveredRef>, vocabulary: ReadonlySet<string>): { map: Map<string, string>; lookup: RefLookupRow[] } {
+export function pseudonymiseRefs(
+  ix: IdentifierIndex,
+  key: Buffer,
+  refs: Iterable<DeliveredRef>,
+  vocabulary: ReadonlySet<string>,
+): { map: Map<string, string>; lookup: RefLookupRow[] } {
   const map = new Map<string, string>();
   const lookup: RefLookupRow[] = [];
   const clean = new Set<string>();
@@ -176,12 +199,27 @@ export function pseudonymiseRefs(ix: IdentifierIndex, key: Buffer, refs: Iterabl
     }
     const pseudonym = known ?? pseudonymOf(key, r.ref);
     const other = byPseudonym.get(pseudonym);
-    if (other !== undefined && other !== r.ref) throw new Error(`ref pseudonyms: two refs of ${r.source}/${r.feed} share a pseudonym (${pseudonym}): rotate the ref key`);
+    if (other !== undefined && other !== r.ref)
+      throw new Error(
+        `ref pseudonyms: two refs of ${r.source}/${r.feed} share a pseudonym (${pseudonym}): rotate the ref key`,
+      );
     byPseudonym.set(pseudonym, r.ref);
     map.set(r.ref, pseudonym);
-    if (kinds.length) carries.set(pseudonym, kinds.map((k) => KIND_LABELS[k]));
+    if (kinds.length)
+      carries.set(
+        pseudonym,
+        kinds.map((k) => KIND_LABELS[k]),
+      );
     lookup.push({ ...r, pseudonym, carries: carries.get(pseudonym)! });
   }
-  lookup.sort((a, b) => (a.pseudonym < b.pseudonym ? -1 : a.pseudonym > b.pseudonym ? 1 : a.source + a.feed + a.column < b.source + b.feed + b.column ? -1 : 1));
+  lookup.sort((a, b) =>
+    a.pseudonym < b.pseudonym
+      ? -1
+      : a.pseudonym > b.pseudonym
+        ? 1
+        : a.source + a.feed + a.column < b.source + b.feed + b.column
+          ? -1
+          : 1,
+  );
   return { map, lookup };
 }

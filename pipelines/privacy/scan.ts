@@ -9,7 +9,16 @@ import { CONTROL_DIRS } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { ParquetDistinctScanner } from './parquet-distinct.ts';
 import { unitsOf, unitsOfBuffer, formatOf, type FileFormat, type TextUnit } from './extract.ts';
-import { IDENTIFIER_KINDS, KIND_LABELS, hasJoinedWords, normaliseText, phraseKey, tokenWords, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
+import {
+  IDENTIFIER_KINDS,
+  KIND_LABELS,
+  hasJoinedWords,
+  normaliseText,
+  phraseKey,
+  tokenWords,
+  type IdentifierIndex,
+  type IdentifierKind,
+} from './identifiers.ts';
 import { isIsoDate } from '../layout.ts';
 
 export interface Finding {
@@ -92,7 +101,10 @@ function addHit(hits: Map<IdentifierKind, string[]>, kind: IdentifierKind, ids: 
  * phrase, so most pairs of a long value (JSON evidence has dozens of words) need no key string built and
  * looked up. Rebuilt when phrases are added under new keys.
  */
-const phraseWordsOf = new WeakMap<IdentifierIndex['phrases'], { keys: number; first: Set<string>; second: Set<string> }>();
+const phraseWordsOf = new WeakMap<
+  IdentifierIndex['phrases'],
+  { keys: number; first: Set<string>; second: Set<string> }
+>();
 function phraseWords(ix: IdentifierIndex): { first: Set<string>; second: Set<string> } {
   let w = phraseWordsOf.get(ix.phrases);
   if (!w || w.keys !== ix.phrases.size) {
@@ -123,13 +135,18 @@ function phraseHits(ix: IdentifierIndex, words: string[], hits: Map<IdentifierKi
     for (const p of candidates) {
       if (i + p.words.length > words.length || hits.has(p.kind)) continue;
       let ok = true;
-      for (let j = 2; j < p.words.length; j++) if (words[i + j] !== p.words[j]) { ok = false; break; }
+      for (let j = 2; j < p.words.length; j++)
+        if (words[i + j] !== p.words[j]) {
+          ok = false;
+          break;
+        }
       if (ok) addHit(hits, p.kind, p.recordIds);
     }
   }
 }
 
-const isDigits = (w: string | undefined) => w !== undefined && w.length > 0 && w.charCodeAt(0) >= 48 && w.charCodeAt(0) <= 57 && /^\d+$/.test(w);
+const isDigits = (w: string | undefined) =>
+  w !== undefined && w.length > 0 && w.charCodeAt(0) >= 48 && w.charCodeAt(0) <= 57 && /^\d+$/.test(w);
 const iso = (y: string, m: string, d: string) => `${y}-${m.padStart(2, '0')}-${d.padStart(2, '0')}`;
 
 /** A date written as words from position i: YYYY MM DD, DD MM YYYY, or one word YYYYMMDD / DDMMYYYY. Each reading (real dates only) with its length. */
@@ -137,12 +154,18 @@ export function datesAt(words: string[], i: number): Array<{ date: string; lengt
   const out: Array<{ date: string; length: number }> = [];
   const a = words[i]!;
   if (a.length === 8 && isDigits(a)) {
-    for (const d of [iso(a.slice(0, 4), a.slice(4, 6), a.slice(6)), iso(a.slice(4), a.slice(2, 4), a.slice(0, 2))]) if (isIsoDate(d)) out.push({ date: d, length: 1 });
+    for (const d of [iso(a.slice(0, 4), a.slice(4, 6), a.slice(6)), iso(a.slice(4), a.slice(2, 4), a.slice(0, 2))])
+      if (isIsoDate(d)) out.push({ date: d, length: 1 });
   }
   const b = words[i + 1];
   const c = words[i + 2];
   if (isDigits(a) && isDigits(b) && isDigits(c)) {
-    const d = a.length === 4 && b!.length <= 2 && c!.length <= 2 ? iso(a, b!, c!) : a.length <= 2 && b!.length <= 2 && c!.length === 4 ? iso(c!, b!, a) : '';
+    const d =
+      a.length === 4 && b!.length <= 2 && c!.length <= 2
+        ? iso(a, b!, c!)
+        : a.length <= 2 && b!.length <= 2 && c!.length === 4
+          ? iso(c!, b!, a)
+          : '';
     if (d && isIsoDate(d)) out.push({ date: d, length: 3 });
   }
   return out;
@@ -164,7 +187,12 @@ function surnameDobHits(ix: IdentifierIndex, words: string[], hits: Map<Identifi
 }
 
 /** A forename and a surname side by side (either order), of anyone in the secure zone: a name, perhaps of a third party in no people feed. */
-function namePairHits(ix: IdentifierIndex, words: string[], vocabulary: ReadonlySet<string>, hits: Map<IdentifierKind, string[]>): void {
+function namePairHits(
+  ix: IdentifierIndex,
+  words: string[],
+  vocabulary: ReadonlySet<string>,
+  hits: Map<IdentifierKind, string[]>,
+): void {
   for (let i = 0; i + 1 < words.length; i++) {
     const a = words[i]!;
     const b = words[i + 1]!;
@@ -177,13 +205,19 @@ function namePairHits(ix: IdentifierIndex, words: string[], vocabulary: Readonly
 }
 
 /** A reference that is a date of birth (the whole ref, or what follows a "ref" word). */
-function dobRefHits(ix: IdentifierIndex, words: string[], refField: boolean, hits: Map<IdentifierKind, string[]>): void {
+function dobRefHits(
+  ix: IdentifierIndex,
+  words: string[],
+  refField: boolean,
+  hits: Map<IdentifierKind, string[]>,
+): void {
   for (let i = 0; i < words.length; i++) {
     if (!isDigits(words[i]) || !(refField ? i === 0 : words[i - 1] === 'REF')) continue;
     for (const { date, length } of datesAt(words, i)) {
       // the whole ref: nothing follows in a ref column, no further number after it in text (REF-2026-03-05-001 is not a date)
       const ids = ix.datesOfBirth.get(date);
-      if (ids && (refField ? i + length === words.length : !isDigits(words[i + length]))) return addHit(hits, 'date_of_birth', ids);
+      if (ids && (refField ? i + length === words.length : !isDigits(words[i + length])))
+        return addHit(hits, 'date_of_birth', ids);
     }
   }
 }
@@ -197,7 +231,8 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: Reado
     // Single names are only matched as a whole data value: in template text (headings, prose) a word such as
     // "Ward" or "Young" is the report's own vocabulary. Full names and addresses count anywhere.
     const single = whole ? isSingleNameKind(whole.kind) : false;
-    if (whole && (!single || (data && norm.length >= MIN_SINGLE_NAME_LENGTH && !vocabulary.has(norm)))) addHit(hits, whole.kind, whole.recordIds);
+    if (whole && (!single || (data && norm.length >= MIN_SINGLE_NAME_LENGTH && !vocabulary.has(norm))))
+      addHit(hits, whole.kind, whole.recordIds);
     // Words as written, and (when the text joins words by case or digits: HamzaButt01, Hamza.Butt.DA1) as read.
     const joined = hasJoinedWords(unit.text);
     const words = joined ? tokenWords(unit.text) : norm.includes(' ') ? norm.split(' ') : null;
@@ -273,7 +308,12 @@ export class ScanCollector {
   /** The fast Parquet path (one DuckDB instance for the whole scan); see close(). */
   readonly parquet: ParquetDistinctScanner<Hit>;
 
-  constructor(readonly ix: IdentifierIndex, readonly log?: Log, vocabulary: Iterable<string> = [], opts: ScanOptions = {}) {
+  constructor(
+    readonly ix: IdentifierIndex,
+    readonly log?: Log,
+    vocabulary: Iterable<string> = [],
+    opts: ScanOptions = {},
+  ) {
     for (const v of vocabulary) {
       const n = normaliseText(v);
       if (n) this.vocabulary.add(n);
@@ -282,7 +322,12 @@ export class ScanCollector {
     // A Parquet cell's verdict depends on its text and on whether its column is a DOB or reference field: nothing
     // else. (One flag for both: in a curated table a date inside a reference that equals a date of birth counts as one.)
     this.parquet = new ParquetDistinctScanner(
-      (text, flagged) => checkUnit(this.ix, { location: '', field: flagged ? 'date_of_birth_ref' : undefined, text, position: 'data' }, this.vocabulary),
+      (text, flagged) =>
+        checkUnit(
+          this.ix,
+          { location: '', field: flagged ? 'date_of_birth_ref' : undefined, text, position: 'data' },
+          this.vocabulary,
+        ),
       (column) => DOB_FIELD.test(column) || REF_FIELD.test(column),
       undefined,
       opts.scratch,
@@ -296,7 +341,10 @@ export class ScanCollector {
   quotableRecordId(id: string): string {
     const m = /^([a-z_]+):([a-z_]+):(.+)$/.exec(id);
     if (!m) return id;
-    return checkUnit(this.ix, { location: '', field: 'record_ref', text: m[3]!, position: 'data' }, this.vocabulary).length ? `${m[1]}:${m[2]}:(ref withheld: it carries an identifier)` : id;
+    return checkUnit(this.ix, { location: '', field: 'record_ref', text: m[3]!, position: 'data' }, this.vocabulary)
+      .length
+      ? `${m[1]}:${m[2]}:(ref withheld: it carries an identifier)`
+      : id;
   }
 
   /** Release the fast Parquet path's DuckDB instance (call once the scan is over; scanPublished does). */
@@ -317,11 +365,17 @@ export class ScanCollector {
       if (!scan) return false;
       // Every unit holding an identifier yields one finding or more: this many units cover the findings still
       // listed and the file's logged ones.
-      if (scan.hitValues.length) first = await scan.firstHitUnits(Math.max(MAX_FINDINGS_LISTED - this.findings.length, FINDINGS_LOGGED_PER_FILE));
+      if (scan.hitValues.length)
+        first = await scan.firstHitUnits(
+          Math.max(MAX_FINDINGS_LISTED - this.findings.length, FINDINGS_LOGGED_PER_FILE),
+        );
     } catch {
       // Unreadable here, or DuckDB out of memory: the per-cell scan reports the file exactly as it always has.
       // (The error is not logged: a DuckDB message may quote a value.)
-      this.log?.warn('privacy scan: Parquet file not scanned by distinct value, scanning it cell by cell', { zone: t.zone, key: t.key });
+      this.log?.warn('privacy scan: Parquet file not scanned by distinct value, scanning it cell by cell', {
+        zone: t.zone,
+        key: t.key,
+      });
       return false;
     }
     file.units = scan.units;
@@ -350,9 +404,17 @@ export class ScanCollector {
       file.findings++;
       this.findingsTotal++;
       this.byKind[h.kind]++;
-      if (this.findings.length < MAX_FINDINGS_LISTED) this.findings.push({ zone, key, location, kind: h.kind, recordIds: h.recordIds.map((id) => this.quotableRecordId(id)) });
+      if (this.findings.length < MAX_FINDINGS_LISTED)
+        this.findings.push({
+          zone,
+          key,
+          location,
+          kind: h.kind,
+          recordIds: h.recordIds.map((id) => this.quotableRecordId(id)),
+        });
       // Where and what kind, never the value.
-      if (file.findings <= FINDINGS_LOGGED_PER_FILE) this.log?.warn('privacy scan: clear identifier in a published output', { zone, key, location, kind: h.kind });
+      if (file.findings <= FINDINGS_LOGGED_PER_FILE)
+        this.log?.warn('privacy scan: clear identifier in a published output', { zone, key, location, kind: h.kind });
     }
   }
 
@@ -376,7 +438,8 @@ export class ScanCollector {
   scanBuffer(zone: string, key: string, content: Buffer | string): ScannedFile {
     const file: ScannedFile = { zone, key, format: formatOf(key), units: 0, findings: 0 };
     try {
-      for (const unit of unitsOfBuffer(key, Buffer.isBuffer(content) ? content : Buffer.from(content))) this.addUnits(zone, key, file, unit);
+      for (const unit of unitsOfBuffer(key, Buffer.isBuffer(content) ? content : Buffer.from(content)))
+        this.addUnits(zone, key, file, unit);
     } catch (err) {
       file.error = (err as Error).message;
     }
@@ -385,7 +448,9 @@ export class ScanCollector {
   }
 
   result(asAt: string): ScanResult {
-    const files = [...this.files].sort((a, b) => (a.zone + a.key < b.zone + b.key ? -1 : a.zone + a.key > b.zone + b.key ? 1 : 0));
+    const files = [...this.files].sort((a, b) =>
+      a.zone + a.key < b.zone + b.key ? -1 : a.zone + a.key > b.zone + b.key ? 1 : 0,
+    );
     const unreadable = files.filter((f) => f.error).length;
     return {
       status: this.findingsTotal === 0 && unreadable === 0 ? 'pass' : 'fail',
@@ -393,7 +458,9 @@ export class ScanCollector {
       identifiersSearched: { ...this.ix.counts },
       secureRecords: this.ix.records,
       files,
-      findings: [...this.findings].sort((a, b) => (a.zone + a.key < b.zone + b.key ? -1 : a.zone + a.key > b.zone + b.key ? 1 : 0)),
+      findings: [...this.findings].sort((a, b) =>
+        a.zone + a.key < b.zone + b.key ? -1 : a.zone + a.key > b.zone + b.key ? 1 : 0,
+      ),
       findingsTotal: this.findingsTotal,
       findingsByKind: { ...this.byKind },
       unreadableFiles: unreadable,
@@ -417,23 +484,42 @@ export interface StagedSet {
  * the lock of the run being published is held while it scans, so counting it would make the scan differ between a
  * locked and an unlocked run.
  */
-export async function publishedObjects(stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, exclude: (zone: string, key: string) => boolean = () => false, staged?: StagedSet): Promise<ScanTarget[]> {
+export async function publishedObjects(
+  stores: { outputs: ObjectStore; curated: ObjectStore },
+  asAt: string,
+  exclude: (zone: string, key: string) => boolean = () => false,
+  staged?: StagedSet,
+): Promise<ScanTarget[]> {
   const out: ScanTarget[] = [];
   const dated = (key: string) => /(^|\/)as_at=/.test(key);
   const ours = (key: string) => key.startsWith(`as_at=${asAt}/`) || key.includes(`/as_at=${asAt}/`) || !dated(key);
-  for (const [zone, store] of [['outputs', stores.outputs], ['curated', stores.curated]] as const) {
+  for (const [zone, store] of [
+    ['outputs', stores.outputs],
+    ['curated', stores.curated],
+  ] as const) {
     for (const o of await store.list('')) {
       if (o.key.startsWith('_releases/') || exclude(zone, o.key)) continue;
       if (zone === 'outputs' && CONTROL_DIRS.some((d) => o.key.startsWith(d))) continue;
       if (zone === 'outputs' && staged ? !dated(o.key) : ours(o.key)) out.push({ zone, store, key: o.key });
     }
   }
-  if (staged) for (const o of await staged.store.list(staged.prefix)) if (!exclude('staged', o.key)) out.push({ zone: 'staged', store: staged.store, key: o.key });
+  if (staged)
+    for (const o of await staged.store.list(staged.prefix))
+      if (!exclude('staged', o.key)) out.push({ zone: 'staged', store: staged.store, key: o.key });
   return out;
 }
 
 /** Scan every published object for the as-at date. */
-export async function scanPublished(ix: IdentifierIndex, stores: { outputs: ObjectStore; curated: ObjectStore }, asAt: string, opts: ScanOptions & { log?: Log; exclude?: (zone: string, key: string) => boolean; vocabulary?: Iterable<string> } = {}): Promise<{ collector: ScanCollector; result: ScanResult }> {
+export async function scanPublished(
+  ix: IdentifierIndex,
+  stores: { outputs: ObjectStore; curated: ObjectStore },
+  asAt: string,
+  opts: ScanOptions & {
+    log?: Log;
+    exclude?: (zone: string, key: string) => boolean;
+    vocabulary?: Iterable<string>;
+  } = {},
+): Promise<{ collector: ScanCollector; result: ScanResult }> {
   const collector = new ScanCollector(ix, opts.log, opts.vocabulary, opts);
   try {
     for (const t of await publishedObjects(stores, asAt, opts.exclude)) await collector.scanObject(t);

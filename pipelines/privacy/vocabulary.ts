@@ -10,5 +10,18 @@ import { FAMILY_ROLES } from '../../matching/families/build.ts';
 import { RELATIONSHIP_TYPES } from '../../matching/records.ts';
 
 export function configurationVocabulary(localities: Iterable<string> = []): string[] {
-  return [...FEEDS.flatMap((f) => [f.source, f.feed]), ...AGE_BANDS, 'male', 'female', 'not recorded', 'not in a family', 'Unassigned', ...FAMILY_ROLES, ...RELATIONSHIP_TYPES, 'primary', 'also_in', ...localities];
+  return [
+    ...FEEDS.flatMap((f) => [f.source, f.feed]),
+    ...AGE_BANDS,
+    'male',
+    'female',
+    'not recorded',
+    'not in a family',
+    'Unassigned',
+    ...FAMILY_ROLES,
+    ...RELATIONSHIP_TYPES,
+    'primary',
+    'also_in',
+    ...localities,
+  ];
 }

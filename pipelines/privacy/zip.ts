@@ -23,7 +23,8 @@ export function readZip(buf: Buffer, origin: string): ZipEntry[] {
   let p = buf.readUInt32LE(eocd + 16);
   const out: ZipEntry[] = [];
   for (let n = 0; n < count; n++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`${origin}: corrupt ZIP central directory at entry ${n + 1}`);
+    if (buf.readUInt32LE(p) !== 0x02014b50)
+      throw new Error(`${origin}: corrupt ZIP central directory at entry ${n + 1}`);
     const method = buf.readUInt16LE(p + 10);
     const compressed = buf.readUInt32LE(p + 20);
     const nameLen = buf.readUInt16LE(p + 28);

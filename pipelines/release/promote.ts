@@ -97,7 +97,12 @@ async function seal(stores: ReleaseStores, asAt: string, runId: string, opts: Pr
     files.push({ name, sha256: sha256(body), bytes: body.length });
   }
   const marker: ReleaseMarker = {
-    markerVersion: 1, asAt, runId, state: 'live', signoff: opts.signoff ?? null, files,
+    markerVersion: 1,
+    asAt,
+    runId,
+    state: 'live',
+    signoff: opts.signoff ?? null,
+    files,
   };
   await stores.secure.put(keys.staged(asAt, runId, CURRENT_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
   return marker;
@@ -121,10 +126,17 @@ export async function promotionMode(stores: ReleaseStores): Promise<PromotionMod
  * Promote a run's staged set to the published folder for its date. Throws when nothing is staged for the run.
  * Returns the marker of the set now live.
  */
-export async function promoteRelease(stores: ReleaseStores, asAt: string, runId: string, opts: PromoteOptions = {}): Promise<ReleaseMarker> {
+export async function promoteRelease(
+  stores: ReleaseStores,
+  asAt: string,
+  runId: string,
+  opts: PromoteOptions = {},
+): Promise<ReleaseMarker> {
   await recoverRelease(stores, asAt, opts);
   if (!(await hasStagedSet(stores.secure, asAt, runId))) {
-    throw new Error(`release: nothing staged for run ${runId} (as-at ${asAt}) in ${stores.secure.location}: publish it first`);
+    throw new Error(
+      `release: nothing staged for run ${runId} (as-at ${asAt}) in ${stores.secure.location}: publish it first`,
+    );
   }
   const marker = await seal(stores, asAt, runId, opts);
   await opts.afterStep?.('sealed');
@@ -134,9 +146,15 @@ export async function promoteRelease(stores: ReleaseStores, asAt: string, runId:
   return marker;
 }
 
-async function finishPromotion(stores: ReleaseStores, asAt: string, runId: string, opts: PromoteOptions): Promise<void> {
+async function finishPromotion(
+  stores: ReleaseStores,
+  asAt: string,
+  runId: string,
+  opts: PromoteOptions,
+): Promise<void> {
   const mode = opts.mode ?? (await promotionMode(stores));
-  if (mode === 'link') await promoteByLink(stores.secure as LocalObjectStore, stores.outputs as LocalObjectStore, asAt, runId, opts);
+  if (mode === 'link')
+    await promoteByLink(stores.secure as LocalObjectStore, stores.outputs as LocalObjectStore, asAt, runId, opts);
   else await promoteByCopy(stores, asAt, runId, opts);
   await stores.secure.delete(journalKey(asAt));
   await opts.afterStep?.('done');
@@ -165,7 +183,13 @@ async function linkTarget(path: string): Promise<string | null> {
   }
 }
 
-async function promoteByLink(secure: LocalObjectStore, outputs: LocalObjectStore, asAt: string, runId: string, opts: PromoteOptions): Promise<void> {
+async function promoteByLink(
+  secure: LocalObjectStore,
+  outputs: LocalObjectStore,
+  asAt: string,
+  runId: string,
+  opts: PromoteOptions,
+): Promise<void> {
   const staged = join(secure.root, ...keys.stagingPrefix(asAt, runId).split('/').filter(Boolean));
   const releases = releasesDir(outputs, asAt);
   const live = join(outputs.root, `as_at=${asAt}`);
@@ -173,12 +197,18 @@ async function promoteByLink(secure: LocalObjectStore, outputs: LocalObjectStore
   // 1. the staged folder moves into the outputs zone, beside the live set (not yet what readers see)
   const existing = (await readdir(releases)).filter((d) => d.startsWith(`${runId}.`)).sort();
   let dir = existing.length ? existing[existing.length - 1]! : undefined;
-  if (await stat(staged).then(() => true, () => false)) {
+  if (
+    await stat(staged).then(
+      () => true,
+      () => false,
+    )
+  ) {
     dir = `${runId}.${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
     await rename(staged, join(releases, dir));
     await opts.afterStep?.('moved');
   }
-  if (!dir) throw new Error(`release: run ${runId} (as-at ${asAt}) has neither a staged nor a moved set: cannot promote`);
+  if (!dir)
+    throw new Error(`release: run ${runId} (as-at ${asAt}) has neither a staged nor a moved set: cannot promote`);
   const target = `_releases/as_at=${asAt}/${dir}`;
   // 2. the link: a new one renamed over the old (atomic); a real folder from before releases were links moves aside first
   const current = await linkTarget(live);
@@ -251,7 +281,10 @@ export async function readReleasedSet(outputs: ObjectStore, asAt: string): Promi
   const files = new Map<string, Buffer>();
   for (const f of marker.files) {
     const body = await outputs.get(`${keys.releasePrefix(asAt)}${f.name}`);
-    if (sha256(body) !== f.sha256) throw new Error(`release: ${f.name} in the published folder for ${asAt} is not the one released by run ${marker.runId}: a release is under way, read again`);
+    if (sha256(body) !== f.sha256)
+      throw new Error(
+        `release: ${f.name} in the published folder for ${asAt} is not the one released by run ${marker.runId}: a release is under way, read again`,
+      );
     files.set(f.name, body);
   }
   return { state: 'live', marker, files };
@@ -262,7 +295,11 @@ export async function readReleasedSet(outputs: ObjectStore, asAt: string): Promi
  * each file is written atomically, then the marker gets their new hashes. A reader between the two sees a hash
  * that does not match and reads again. Without a marker (nothing released through promotion) the files are written.
  */
-export async function amendReleasedFiles(outputs: ObjectStore, asAt: string, files: Array<{ name: string; body: string | Buffer }>): Promise<void> {
+export async function amendReleasedFiles(
+  outputs: ObjectStore,
+  asAt: string,
+  files: Array<{ name: string; body: string | Buffer }>,
+): Promise<void> {
   for (const f of files) await outputs.put(`${keys.releasePrefix(asAt)}${f.name}`, f.body);
   const marker = await readCurrent(outputs, asAt);
   if (!marker || marker.state !== 'live') return;
@@ -271,6 +308,9 @@ export async function amendReleasedFiles(outputs: ObjectStore, asAt: string, fil
     const body = Buffer.isBuffer(f.body) ? f.body : Buffer.from(f.body);
     byName.set(f.name, { name: f.name, sha256: sha256(body), bytes: body.length });
   }
-  const amended: ReleaseMarker = { ...marker, files: [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+  const amended: ReleaseMarker = {
+    ...marker,
+    files: [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
   await outputs.put(keys.current(asAt), `${JSON.stringify(amended, null, 2)}\n`);
 }

@@ -13,10 +13,12 @@ import type { Manifest, ReleaseRecord } from '../manifest.ts';
 import { manifestJson } from '../manifest-json.ts';
 import { promoteRelease, type PromoteOptions, type Signoff } from './promote.ts';
 
-export const releaseSettingsSchema = z.object({
-  /** Release only after IG sign-off (`locality signoff`); false: released on a passing privacy scan. */
-  requireSignoff: z.boolean().default(false),
-}).loose();
+export const releaseSettingsSchema = z
+  .object({
+    /** Release only after IG sign-off (`locality signoff`); false: released on a passing privacy scan. */
+    requireSignoff: z.boolean().default(false),
+  })
+  .loose();
 
 export function requireSignoffOf(config: unknown): boolean {
   const publish = config && typeof config === 'object' ? (config as { publish?: unknown }).publish : undefined;
@@ -32,7 +34,8 @@ export interface ReleaseDeps {
   promote?: PromoteOptions;
 }
 
-const stagedLocation = (deps: ReleaseDeps, m: Manifest) => `${deps.stores.secure.location}/${keys.stagingPrefix(m.asAt, m.runId)}`;
+const stagedLocation = (deps: ReleaseDeps, m: Manifest) =>
+  `${deps.stores.secure.location}/${keys.stagingPrefix(m.asAt, m.runId)}`;
 
 /** Finalise run: release the staged set, or hold it for IG's sign-off. Returns the manifest as recorded. */
 export async function releaseFinishedRun(deps: ReleaseDeps, m: Manifest): Promise<Manifest> {
@@ -58,7 +61,10 @@ export async function releaseRun(deps: ReleaseDeps, m: Manifest, signoff: Signof
 
 /** IG rejected the set: recorded; the set stays staged in the secure zone, the published folder keeps its previous set. */
 export async function rejectRun(deps: ReleaseDeps, m: Manifest, signoff: Signoff): Promise<Manifest> {
-  const rejected: Manifest = { ...m, release: { state: 'rejected', at: signoff.at, staged: stagedLocation(deps, m), signoff } };
+  const rejected: Manifest = {
+    ...m,
+    release: { state: 'rejected', at: signoff.at, staged: stagedLocation(deps, m), signoff },
+  };
   await deps.writeManifest(deps.stores.outputs, rejected);
   return rejected;
 }

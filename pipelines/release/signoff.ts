@@ -33,11 +33,18 @@ export interface SignoffStores {
 
 /** The run to decide on: it must have finished and be waiting for sign-off (or have been rejected: IG may change its mind). */
 async function runToDecide(stores: SignoffStores, req: SignoffRequest): Promise<Manifest> {
-  const m = req.runId ? await readRunManifest(stores.outputs, req.asAt, req.runId) : await readLatestRunManifest(stores.outputs, req.asAt);
-  if (!m) throw new Error(`signoff: no run${req.runId ? ` ${req.runId}` : ''} for as-at ${req.asAt} in ${stores.outputs.location}`);
+  const m = req.runId
+    ? await readRunManifest(stores.outputs, req.asAt, req.runId)
+    : await readLatestRunManifest(stores.outputs, req.asAt);
+  if (!m)
+    throw new Error(
+      `signoff: no run${req.runId ? ` ${req.runId}` : ''} for as-at ${req.asAt} in ${stores.outputs.location}`,
+    );
   const state = m.release?.state;
   if (m.status !== 'ok' || (state !== 'awaiting-signoff' && state !== 'rejected')) {
-    throw new Error(`signoff: run ${m.runId} (as-at ${req.asAt}) is ${m.status}${state ? `, ${state}` : ''}: only a finished run awaiting sign-off can be approved or rejected (set publish.requireSignoff to hold runs for it)`);
+    throw new Error(
+      `signoff: run ${m.runId} (as-at ${req.asAt}) is ${m.status}${state ? `, ${state}` : ''}: only a finished run awaiting sign-off can be approved or rejected (set publish.requireSignoff to hold runs for it)`,
+    );
   }
   return m;
 }
@@ -46,8 +53,13 @@ async function runToDecide(stores: SignoffStores, req: SignoffRequest): Promise<
 async function checkNote(secure: ObjectStore, asAt: string, note: string): Promise<void> {
   if (!note.trim()) return;
   const ix = await loadIdentifierIndex(secure, asAt);
-  const strong = checkUnit(ix, { location: 'note', text: note, position: 'data' }).filter((h) => !isSingleNameKind(h.kind));
-  if (strong.length) throw new Error(`signoff: the note carries a clear identifier (${strong.map((h) => KIND_LABELS[h.kind]).join(', ')}): it is published with the audit report; write it without one`);
+  const strong = checkUnit(ix, { location: 'note', text: note, position: 'data' }).filter(
+    (h) => !isSingleNameKind(h.kind),
+  );
+  if (strong.length)
+    throw new Error(
+      `signoff: the note carries a clear identifier (${strong.map((h) => KIND_LABELS[h.kind]).join(', ')}): it is published with the audit report; write it without one`,
+    );
 }
 
 /** The staged audit report and target-list index, with the sign-off written into them. */
@@ -61,7 +73,13 @@ async function recordInStagedSet(secure: ObjectStore, m: Manifest, signoff: Sign
   const indexKey = keys.staged(m.asAt, m.runId, 'target-lists/index.html');
   if (signoff.decision === 'approve' && (await secure.exists(indexKey))) {
     const page = (await secure.get(indexKey)).toString('utf8');
-    await secure.put(indexKey, page.replace(escapeHtml(RELEASE_STATUS_AWAITING), escapeHtml(`released: approved by ${signoff.by} on ${signoff.at.slice(0, 10)}`)));
+    await secure.put(
+      indexKey,
+      page.replace(
+        escapeHtml(RELEASE_STATUS_AWAITING),
+        escapeHtml(`released: approved by ${signoff.by} on ${signoff.at.slice(0, 10)}`),
+      ),
+    );
   }
 }
 
@@ -70,7 +88,12 @@ export async function signOff(stores: SignoffStores, req: SignoffRequest): Promi
   await recoverRelease(stores, req.asAt);
   const m = await runToDecide(stores, req);
   await checkNote(stores.secure, req.asAt, req.note);
-  const signoff: Signoff = { decision: req.decision, by: req.by.trim(), at: (req.now?.() ?? new Date()).toISOString(), note: req.note };
+  const signoff: Signoff = {
+    decision: req.decision,
+    by: req.by.trim(),
+    at: (req.now?.() ?? new Date()).toISOString(),
+    note: req.note,
+  };
   await recordInStagedSet(stores.secure, m, signoff);
   const deps = { stores, writeManifest };
   return req.decision === 'approve' ? releaseRun(deps, m, signoff) : rejectRun(deps, m, signoff);

@@ -15,7 +15,8 @@ export function prefixedStore(base: ObjectStore, prefix: string): ObjectStore {
     put: (key: string, body: Buffer | string | Readable): Promise<void> => base.put(full(key), body),
     putIfAbsent: (key: string, body: Buffer | string): Promise<boolean> => base.putIfAbsent(full(key), body),
     exists: (key: string): Promise<boolean> => base.exists(full(key)),
-    list: async (p: string): Promise<ObjectInfo[]> => (await base.list(`${prefix}${p}`)).map((o) => ({ key: o.key.slice(prefix.length), size: o.size })),
+    list: async (p: string): Promise<ObjectInfo[]> =>
+      (await base.list(`${prefix}${p}`)).map((o) => ({ key: o.key.slice(prefix.length), size: o.size })),
     delete: (key: string): Promise<void> => base.delete(full(key)),
     localPath: (key: string): Promise<string> => base.localPath(full(key)),
   };

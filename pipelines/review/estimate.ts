@@ -44,18 +44,39 @@ export function strataFor(threshold: number): Stratum[] {
     for (let i = 0; i <= edges.length; i++) {
       const from = i === 0 ? null : edges[i - 1]!;
       const to = i === edges.length ? null : edges[i]!;
-      const band = from === null ? `weight below ${fmt(to!)}` : to === null ? `weight ${fmt(from)} and above` : `weight ${fmt(from)} to ${fmt(to)}`;
-      out.push({ id: `${linked ? 'L' : 'N'}${i}`, label: `${linked ? 'linked' : 'not linked'}, ${band}`, from, to, linked, through: false });
+      const band =
+        from === null
+          ? `weight below ${fmt(to!)}`
+          : to === null
+            ? `weight ${fmt(from)} and above`
+            : `weight ${fmt(from)} to ${fmt(to)}`;
+      out.push({
+        id: `${linked ? 'L' : 'N'}${i}`,
+        label: `${linked ? 'linked' : 'not linked'}, ${band}`,
+        from,
+        to,
+        linked,
+        through: false,
+      });
     }
   }
-  out.push({ id: 'LT', label: 'linked through other records (never scored as a pair)', from: null, to: null, linked: true, through: true });
+  out.push({
+    id: 'LT',
+    label: 'linked through other records (never scored as a pair)',
+    from: null,
+    to: null,
+    linked: true,
+    through: true,
+  });
   return out;
 }
 
 /** The stratum of a scored pair (weight: NaN or infinite for a pair made by a deterministic rule alone = top band). */
 export function stratumOf(strata: readonly Stratum[], weight: number, linked: boolean): Stratum {
   const w = Number.isFinite(weight) ? weight : Number.POSITIVE_INFINITY;
-  return strata.find((s) => !s.through && s.linked === linked && (s.from === null || w >= s.from) && (s.to === null || w < s.to))!;
+  return strata.find(
+    (s) => !s.through && s.linked === linked && (s.from === null || w >= s.from) && (s.to === null || w < s.to),
+  )!;
 }
 
 /** The stratum of pairs of one person never scored as a pair. */
@@ -79,7 +100,11 @@ export function wilson(p: number, n: number, z = Z95): Interval {
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
   // At p = 0 or 1 the bound is exactly 0 or 1 (the arithmetic can miss it by one ulp).
-  return { estimate: p, lower: p <= 0 ? 0 : Math.max(0, centre - half), upper: p >= 1 ? 1 : Math.min(1, centre + half) };
+  return {
+    estimate: p,
+    lower: p <= 0 ? 0 : Math.max(0, centre - half),
+    upper: p >= 1 ? 1 : Math.min(1, centre + half),
+  };
 }
 
 const DRAWS = 4000;
@@ -99,7 +124,8 @@ function gamma(shape: number, rnd: () => number): number {
     } while (v <= 0);
     v = v * v * v;
     const u = rnd();
-    if (u < 1 - 0.0331 * x ** 4 || Math.log(u || Number.MIN_VALUE) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(u || Number.MIN_VALUE) < 0.5 * x * x + d * (1 - v + Math.log(v)))
+      return d * v;
   }
 }
 
@@ -123,14 +149,20 @@ type SimStratum = { population: number; linked: boolean; x: number; n: number };
  * Seeded draws of precision and recall with every stratum's rate leaning one way: linked strata `linkedLean`,
  * strata not linked the other way (a low recall bound needs few matches found and many missed).
  */
-export function simulate(strata: readonly SimStratum[], linkedLean: 'low' | 'high', draws: number, seed: number): { precision: number[]; recall: number[] } {
+export function simulate(
+  strata: readonly SimStratum[],
+  linkedLean: 'low' | 'high',
+  draws: number,
+  seed: number,
+): { precision: number[]; recall: number[] } {
   const rnd = mulberry32(seed);
   const other = linkedLean === 'low' ? 'high' : 'low';
   const precision: number[] = [];
   const recall: number[] = [];
   const linkedN = strata.filter((s) => s.linked).reduce((t, s) => t + s.population, 0);
   for (let d = 0; d < draws; d++) {
-    let a = 0, b = 0;
+    let a = 0,
+      b = 0;
     for (const s of strata) {
       if (s.linked) a += s.population * drawRate(s.x, s.n, linkedLean, rnd);
       else b += s.population * drawRate(s.x, s.n, other, rnd);
@@ -151,8 +183,20 @@ function quantile(sorted: number[], q: number): number {
 
 /** The 2.5% quantile of the low-leaning draws and the 97.5% quantile of the high-leaning ones, around the point estimate. */
 function interval(estimate: number, low: number[], high: number[]): Interval {
-  const lower = Math.min(estimate, quantile([...low].sort((x, y) => x - y), 0.025));
-  const upper = Math.max(estimate, quantile([...high].sort((x, y) => x - y), 0.975));
+  const lower = Math.min(
+    estimate,
+    quantile(
+      [...low].sort((x, y) => x - y),
+      0.025,
+    ),
+  );
+  const upper = Math.max(
+    estimate,
+    quantile(
+      [...high].sort((x, y) => x - y),
+      0.975,
+    ),
+  );
   return { estimate, lower, upper };
 }
 
@@ -184,11 +228,15 @@ export interface ReviewEstimate {
   method: string;
 }
 
-const METHOD = 'A pair is linked in this run when its two records are in the same person. The sample is stratified by linked / not linked and by match-weight band; each stratum counts in proportion to the pairs it holds (a stratum with no reviewed pair takes the pooled rate of the reviewed strata on its side, and a Jeffreys prior in the intervals). Per stratum: Wilson 95% intervals. Precision and recall: 95% intervals from 4,000 seeded draws of every stratum\'s match rate from its Jeffreys Beta(matches + ½, non-matches + ½) posterior. Both are over the pairs this run scored or joined into one person; true matches never compared are outside it. "Unsure" decisions are left out.';
+const METHOD =
+  'A pair is linked in this run when its two records are in the same person. The sample is stratified by linked / not linked and by match-weight band; each stratum counts in proportion to the pairs it holds (a stratum with no reviewed pair takes the pooled rate of the reviewed strata on its side, and a Jeffreys prior in the intervals). Per stratum: Wilson 95% intervals. Precision and recall: 95% intervals from 4,000 seeded draws of every stratum\'s match rate from its Jeffreys Beta(matches + ½, non-matches + ½) posterior. Both are over the pairs this run scored or joined into one person; true matches never compared are outside it. "Unsure" decisions are left out.';
 
 type Counts = { match: number; nonMatch: number; unsure: number };
 
-function tally(strata: readonly Stratum[], decisions: ReadonlyArray<{ stratum: string; decision: Decision }>): Map<string, Counts> {
+function tally(
+  strata: readonly Stratum[],
+  decisions: ReadonlyArray<{ stratum: string; decision: Decision }>,
+): Map<string, Counts> {
   const per = new Map(strata.map((s) => [s.id, { match: 0, nonMatch: 0, unsure: 0 }]));
   for (const d of decisions) {
     const c = per.get(d.stratum);
@@ -208,7 +256,9 @@ function pointEstimates(results: readonly StratumResult[]): { precision: number 
     return n > 0 ? side.reduce((t, r) => t + r.match, 0) / n : null;
   };
   const fill = { linked: pooled(true), notLinked: pooled(false) };
-  let linkedN = 0, a = 0, b = 0;
+  let linkedN = 0,
+    a = 0,
+    b = 0;
   for (const r of results) {
     if (r.population === 0) continue;
     const n = r.match + r.nonMatch;
@@ -219,7 +269,12 @@ function pointEstimates(results: readonly StratumResult[]): { precision: number 
     } else b += r.population * (rate ?? 0);
   }
   const precision = linkedN > 0 && fill.linked !== null ? a / linkedN : null;
-  const recall = fill.linked !== null && (fill.notLinked !== null || results.every((r) => r.linked || r.population === 0)) && a + b > 0 ? a / (a + b) : null;
+  const recall =
+    fill.linked !== null &&
+    (fill.notLinked !== null || results.every((r) => r.linked || r.population === 0)) &&
+    a + b > 0
+      ? a / (a + b)
+      : null;
   return { precision, recall };
 }
 
@@ -234,7 +289,13 @@ export function estimateFromDecisions(
   const results: StratumResult[] = strata.map((s) => {
     const c = per.get(s.id)!;
     const n = c.match + c.nonMatch;
-    return { ...s, population: population[s.id] ?? 0, sampled: sampled[s.id] ?? 0, ...c, matchRate: n > 0 ? wilson(c.match / n, n) : null };
+    return {
+      ...s,
+      population: population[s.id] ?? 0,
+      sampled: sampled[s.id] ?? 0,
+      ...c,
+      matchRate: n > 0 ? wilson(c.match / n, n) : null,
+    };
   });
   const present = results.filter((r) => r.population > 0);
   const { precision: pEst, recall: rEst } = pointEstimates(results);

@@ -18,9 +18,23 @@ import type { ReviewSample } from './export.ts';
 import { REVIEW_DECISIONS, REVIEW_ESTIMATE, REVIEW_LABELLED_PAIRS, REVIEW_SAMPLE_JSON } from './files.ts';
 
 const SYNONYMS: Record<string, Decision> = {
-  match: 'match', 'same': 'match', 'same person': 'match', yes: 'match', y: 'match',
-  'non-match': 'non-match', 'non match': 'non-match', nonmatch: 'non-match', non_match: 'non-match', 'no match': 'non-match', 'not a match': 'non-match', no: 'non-match', n: 'non-match',
-  unsure: 'unsure', 'not sure': 'unsure', '?': 'unsure', unknown: 'unsure',
+  match: 'match',
+  same: 'match',
+  'same person': 'match',
+  yes: 'match',
+  y: 'match',
+  'non-match': 'non-match',
+  'non match': 'non-match',
+  nonmatch: 'non-match',
+  non_match: 'non-match',
+  'no match': 'non-match',
+  'not a match': 'non-match',
+  no: 'non-match',
+  n: 'non-match',
+  unsure: 'unsure',
+  'not sure': 'unsure',
+  '?': 'unsure',
+  unknown: 'unsure',
 };
 
 export interface ValidatedDecision {
@@ -49,9 +63,17 @@ export function parseDecisions(text: string, origin: string, sample: ReviewSampl
   for (const [line, fields] of csvRows(text)) {
     if (!header) {
       header = fields.map((h) => h.trim().toLowerCase());
-      col = { pair: header.indexOf('pair_id'), decision: header.indexOf('decision'), l: header.indexOf('record_id_l'), r: header.indexOf('record_id_r') };
+      col = {
+        pair: header.indexOf('pair_id'),
+        decision: header.indexOf('decision'),
+        l: header.indexOf('record_id_l'),
+        r: header.indexOf('record_id_r'),
+      };
       // the fields are named only when they look like column names: a sheet saved without its header has a pair's names and dates there
-      if (col.pair < 0 || col.decision < 0) throw new Error(`${origin}: line ${line}: the header needs columns pair_id and decision (${!fields.join('') ? 'found nothing' : looksLikeColumnNames(fields) ? `found: ${fields.join(', ')}` : `the first line is not a header: ${fields.length} fields, not shown (they may be a pair's names and dates)`})`);
+      if (col.pair < 0 || col.decision < 0)
+        throw new Error(
+          `${origin}: line ${line}: the header needs columns pair_id and decision (${!fields.join('') ? 'found nothing' : looksLikeColumnNames(fields) ? `found: ${fields.join(', ')}` : `the first line is not a header: ${fields.length} fields, not shown (they may be a pair's names and dates)`})`,
+        );
       continue;
     }
     const pairId = (fields[col.pair] ?? '').trim();
@@ -65,8 +87,14 @@ export function parseDecisions(text: string, origin: string, sample: ReviewSampl
       problems.push(`line ${line}, field pair_id: "${pairId}" is not a pair of the exported sample for ${sample.asAt}`);
       continue;
     }
-    if (col.l >= 0 && col.r >= 0 && ((fields[col.l] ?? '').trim() !== pair.recordIdL || (fields[col.r] ?? '').trim() !== pair.recordIdR)) {
-      problems.push(`line ${line}, fields record_id_l/record_id_r: do not match pair ${pairId} of the exported sample (was the file edited or from another run?)`);
+    if (
+      col.l >= 0 &&
+      col.r >= 0 &&
+      ((fields[col.l] ?? '').trim() !== pair.recordIdL || (fields[col.r] ?? '').trim() !== pair.recordIdR)
+    ) {
+      problems.push(
+        `line ${line}, fields record_id_l/record_id_r: do not match pair ${pairId} of the exported sample (was the file edited or from another run?)`,
+      );
       continue;
     }
     if (seen.has(pairId)) {
@@ -88,7 +116,9 @@ export function parseDecisions(text: string, origin: string, sample: ReviewSampl
   if (!header) throw new Error(`${origin}: empty file (expected a header with pair_id and decision)`);
   if (problems.length) {
     const shown = problems.slice(0, 20);
-    throw new Error(`${origin}: ${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing imported:\n  ${shown.join('\n  ')}${problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : ''}`);
+    throw new Error(
+      `${origin}: ${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing imported:\n  ${shown.join('\n  ')}${problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : ''}`,
+    );
   }
   decisions.sort((a, b) => (a.pairId < b.pairId ? -1 : 1));
   return { decisions, blank };
@@ -103,14 +133,24 @@ export interface ImportResult {
 
 export async function readSample(secure: ObjectStore, asAt: string): Promise<ReviewSample> {
   const key = keys.secure(asAt, REVIEW_SAMPLE_JSON);
-  if (!(await secure.exists(key))) throw new Error(`review import: no exported sample at ${secure.location}/${key}: run \`review export\` for ${asAt} first`);
+  if (!(await secure.exists(key)))
+    throw new Error(
+      `review import: no exported sample at ${secure.location}/${key}: run \`review export\` for ${asAt} first`,
+    );
   return JSON.parse((await secure.get(key)).toString('utf8')) as ReviewSample;
 }
 
-export async function importDecisions(secure: ObjectStore, asAt: string, text: string, origin: string, log?: Log): Promise<ImportResult> {
+export async function importDecisions(
+  secure: ObjectStore,
+  asAt: string,
+  text: string,
+  origin: string,
+  log?: Log,
+): Promise<ImportResult> {
   const sample = await readSample(secure, asAt);
   const { decisions, blank } = parseDecisions(text, origin, sample);
-  if (decisions.length === 0) throw new Error(`${origin}: no decisions yet (every decision cell is blank): nothing imported`);
+  if (decisions.length === 0)
+    throw new Error(`${origin}: no decisions yet (every decision cell is blank): nothing imported`);
   const estimate = estimateFromDecisions(
     sample.threshold,
     sample.strata,
@@ -118,11 +158,27 @@ export async function importDecisions(secure: ObjectStore, asAt: string, text: s
     Object.fromEntries(sample.strata.map((s) => [s.id, s.sampled])),
     decisions,
   );
-  const out = { decisions: keys.secure(asAt, REVIEW_DECISIONS), labelledPairs: keys.secure(asAt, REVIEW_LABELLED_PAIRS), estimate: keys.secure(asAt, REVIEW_ESTIMATE) };
+  const out = {
+    decisions: keys.secure(asAt, REVIEW_DECISIONS),
+    labelledPairs: keys.secure(asAt, REVIEW_LABELLED_PAIRS),
+    estimate: keys.secure(asAt, REVIEW_ESTIMATE),
+  };
   await secure.put(out.decisions, `${JSON.stringify({ asAt, threshold: sample.threshold, decisions }, null, 2)}\n`);
-  const labelled = decisions.filter((d) => d.decision !== 'unsure').map((d) => `${d.recordIdL},${d.recordIdR},${d.decision === 'match' ? 1 : 0}`);
-  await secure.put(out.labelledPairs, `unique_id_l,unique_id_r,clerical_match_score\n${labelled.map((l) => `${l}\n`).join('')}`);
+  const labelled = decisions
+    .filter((d) => d.decision !== 'unsure')
+    .map((d) => `${d.recordIdL},${d.recordIdR},${d.decision === 'match' ? 1 : 0}`);
+  await secure.put(
+    out.labelledPairs,
+    `unique_id_l,unique_id_r,clerical_match_score\n${labelled.map((l) => `${l}\n`).join('')}`,
+  );
   await secure.put(out.estimate, `${JSON.stringify(estimate, null, 2)}\n`);
-  log?.info('review decisions imported', { asAt, decisions: decisions.length, blank, match: estimate.decisions.match, nonMatch: estimate.decisions.nonMatch, unsure: estimate.decisions.unsure });
+  log?.info('review decisions imported', {
+    asAt,
+    decisions: decisions.length,
+    blank,
+    match: estimate.decisions.match,
+    nonMatch: estimate.decisions.nonMatch,
+    unsure: estimate.decisions.unsure,
+  });
   return { decisions, blank, estimate, keys: out };
 }

@@ -10,7 +10,14 @@
  *         and the Start Well cohort: dates of birth never leave the secure zone.
  */
 import { z } from 'zod';
-import { buildFamilies, parseFamiliesConfig, type FamiliesConfig, type Family, type FamilyPerson, type FamilyRelationship } from '../../matching/families/index.ts';
+import {
+  buildFamilies,
+  parseFamiliesConfig,
+  type FamiliesConfig,
+  type Family,
+  type FamilyPerson,
+  type FamilyRelationship,
+} from '../../matching/families/index.ts';
 import { assignLocality } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
 import { cmp } from '../../models/order.ts';
@@ -50,7 +57,9 @@ function modeOf(values: Array<{ v: string; date: string }>): string | null {
     if (date > t.latest) t.latest = date;
     tally.set(v, t);
   }
-  const best = [...tally.entries()].sort((a, b) => b[1].n - a[1].n || cmp(b[1].latest, a[1].latest) || cmp(a[0], b[0]))[0];
+  const best = [...tally.entries()].sort(
+    (a, b) => b[1].n - a[1].n || cmp(b[1].latest, a[1].latest) || cmp(a[0], b[0]),
+  )[0];
   return best ? best[0] : null;
 }
 
@@ -62,7 +71,13 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
   // only the columns family formation needs from the secure records (names and tokens stay unread)
   const tables = {
     persons: personsTable(ctx),
-    records: openTable(ctx, 'secure', personRecordsKey(asAt), 'secure person records', selectColumns(PERSON_ADDRESS_COLUMNS)),
+    records: openTable(
+      ctx,
+      'secure',
+      personRecordsKey(asAt),
+      'secure person records',
+      selectColumns(PERSON_ADDRESS_COLUMNS),
+    ),
     facts: factsTable(ctx, ['maternity_booking', 'birth']),
     relationships: relationshipsTable(ctx),
   };
@@ -83,7 +98,10 @@ async function formFamilies(ctx: StageContext, tables: FamilyTables, famCfg: Fam
   const secure = await readAddressesAndDobs(tables.records, personIndex);
   const expectant = await readExpectantMothers(ctx, tables.facts, personIndex);
   const persons = familyPersons(personIndex.personIds, secure, expectant);
-  const { relationships, unmatched: relationshipsUnmatched } = await readRelationships(tables.relationships, personIndex);
+  const { relationships, unmatched: relationshipsUnmatched } = await readRelationships(
+    tables.relationships,
+    personIndex,
+  );
   ctx.progress.stop();
 
   ctx.progress.start('families: forming family units', persons.length);
@@ -108,7 +126,11 @@ async function formFamilies(ctx: StageContext, tables: FamilyTables, famCfg: Fam
     expectant_mothers: expectant.size,
   };
   ctx.progress.stop();
-  ctx.log.info('families formed', { families: built.families.length, unassigned: located.unassigned, alsoIn: built.counts.also_in_memberships });
+  ctx.log.info('families formed', {
+    families: built.families.length,
+    unassigned: located.unassigned,
+    alsoIn: built.counts.also_in_memberships,
+  });
   return { counts, byLocality: located.byLocality };
 }
 
@@ -147,11 +169,17 @@ async function readAddressesAndDobs(records: TableRead, personIndex: PersonIndex
 }
 
 /** Mothers with a current pregnancy on the as-at date (models/pregnancy.ts). */
-async function readExpectantMothers(ctx: StageContext, facts: TableRead, { personOfRecord, personIds }: PersonIndex): Promise<Set<string>> {
-  const personOf = { get: (recordId: string): string | undefined => {
-    const i = personOfRecord.get(recordId);
-    return i === undefined ? undefined : personIds[i];
-  } };
+async function readExpectantMothers(
+  ctx: StageContext,
+  facts: TableRead,
+  { personOfRecord, personIds }: PersonIndex,
+): Promise<Set<string>> {
+  const personOf = {
+    get: (recordId: string): string | undefined => {
+      const i = personOfRecord.get(recordId);
+      return i === undefined ? undefined : personIds[i];
+    },
+  };
   const read = await readFacts(ctx, personOf, ['maternity_booking', 'birth'], facts);
   const delivered = deliveredRows(read.facts, ctx.asAt);
   const expectant = new Set<string>();
@@ -171,7 +199,10 @@ function familyPersons(personIds: string[], secure: SecureOfPersons, expectant: 
 }
 
 /** Relationships between persons (one whose records are in no person is counted, not kept). */
-async function readRelationships(table: TableRead, { personOfRecord, personIds }: PersonIndex): Promise<{ relationships: FamilyRelationship[]; unmatched: number }> {
+async function readRelationships(
+  table: TableRead,
+  { personOfRecord, personIds }: PersonIndex,
+): Promise<{ relationships: FamilyRelationship[]; unmatched: number }> {
   const relationships: FamilyRelationship[] = [];
   let unmatched = 0;
   for await (const r of rowsOf(table)) {
@@ -186,15 +217,27 @@ async function readRelationships(table: TableRead, { personOfRecord, personIds }
     }
     const rel = relationshipFromRow(r, ends);
     relationships.push({
-      relationshipId: rel.relationshipId, source: rel.source, feed: rel.feed, recordRef: rel.recordRef, fromPersonId: from, toPersonId: to,
-      relationship: rel.relationship, groupRef: rel.groupRef, startDate: rel.startDate, endDate: rel.endDate,
+      relationshipId: rel.relationshipId,
+      source: rel.source,
+      feed: rel.feed,
+      recordRef: rel.recordRef,
+      fromPersonId: from,
+      toPersonId: to,
+      relationship: rel.relationship,
+      groupRef: rel.groupRef,
+      startDate: rel.startDate,
+      endDate: rel.endDate,
     });
   }
   return { relationships, unmatched };
 }
 
 /** Each family's row with its locality (a family the lookups cannot place is flagged why), and the counts by locality. */
-function familyRowsWithLocality(families: Family[], lookups: LocalityLookups, asAt: string): { rows: FamilyRow[]; byLocality: Record<string, number>; unassigned: number; memberRows: number } {
+function familyRowsWithLocality(
+  families: Family[],
+  lookups: LocalityLookups,
+  asAt: string,
+): { rows: FamilyRow[]; byLocality: Record<string, number>; unassigned: number; memberRows: number } {
   const byLocality: Record<string, number> = {};
   let unassigned = 0;
   const rows: FamilyRow[] = [];
@@ -205,10 +248,18 @@ function familyRowsWithLocality(families: Family[], lookups: LocalityLookups, as
     byLocality[loc.locality] = (byLocality[loc.locality] ?? 0) + 1;
     const primary = f.members.filter((m) => m.membership === 'primary');
     rows.push({
-      familyId: f.familyId, asAt, locality: loc.locality, wardCode: loc.wardCode, postcodeDistrict: loc.postcodeDistrict,
-      members: primary.length, children: primary.filter((m) => m.isChild).length, adults: primary.filter((m) => !m.isChild).length,
+      familyId: f.familyId,
+      asAt,
+      locality: loc.locality,
+      wardCode: loc.wardCode,
+      postcodeDistrict: loc.postcodeDistrict,
+      members: primary.length,
+      children: primary.filter((m) => m.isChild).length,
+      adults: primary.filter((m) => !m.isChild).length,
       membersElsewhere: f.members.length - primary.length,
-      flags: loc.assigned ? f.flags : [...f.flags, loc.wardCode ? 'ward_not_in_any_locality' : 'postcode_not_in_directory'].sort(cmp),
+      flags: loc.assigned
+        ? f.flags
+        : [...f.flags, loc.wardCode ? 'ward_not_in_any_locality' : 'postcode_not_in_directory'].sort(cmp),
     });
     memberRows += f.members.length;
   }
@@ -216,13 +267,28 @@ function familyRowsWithLocality(families: Family[], lookups: LocalityLookups, as
 }
 
 /** curated families and family_members, secure person-dobs (persons are in person id order). */
-async function writeFamilyTables(ctx: StageContext, familyRows: FamilyRow[], families: Family[], persons: FamilyPerson[]): Promise<void> {
+async function writeFamilyTables(
+  ctx: StageContext,
+  familyRows: FamilyRow[],
+  families: Family[],
+  persons: FamilyPerson[],
+): Promise<void> {
   const asAt = ctx.asAt;
   const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth }));
   // three independent files: DuckDB compresses one while the next one's rows are being serialised
   await allSettledOrThrow([
-    writeParquet(ctx.stores.curated, keys.curated('families', asAt), parquetColumns(FAMILIES), familyRows.map(familyToRow)),
-    writeParquet(ctx.stores.curated, keys.curated('family_members', asAt), parquetColumns(FAMILY_MEMBERS), memberRowsOf(families)),
+    writeParquet(
+      ctx.stores.curated,
+      keys.curated('families', asAt),
+      parquetColumns(FAMILIES),
+      familyRows.map(familyToRow),
+    ),
+    writeParquet(
+      ctx.stores.curated,
+      keys.curated('family_members', asAt),
+      parquetColumns(FAMILY_MEMBERS),
+      memberRowsOf(families),
+    ),
     writeParquet(ctx.stores.secure, personDobsKey(asAt), parquetColumns(PERSON_DOBS), dobRows),
   ]);
 }

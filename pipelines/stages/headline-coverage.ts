@@ -15,13 +15,16 @@ export async function receivedFeeds(ctx: Pick<StageContext, 'stores' | 'asAt' | 
     const key = countsKey(ctx.asAt, def.source, def.feed);
     if (!(await ctx.stores.secure.exists(key))) continue;
     const counts = JSON.parse((await ctx.stores.secure.get(key)).toString('utf8')) as FeedCounts;
-    if (counts.runId === ctx.runId && counts.files.some((f) => f.status === 'accepted')) out.add(`${def.source}/${def.feed}`);
+    if (counts.runId === ctx.runId && counts.files.some((f) => f.status === 'accepted'))
+      out.add(`${def.source}/${def.feed}`);
   }
   return out;
 }
 
 /** Coverage of the configured rule set's headlines for this run. */
-export async function runHeadlineCoverage(ctx: Pick<StageContext, 'stores' | 'asAt' | 'runId' | 'config'>): Promise<HeadlineCoverage[]> {
+export async function runHeadlineCoverage(
+  ctx: Pick<StageContext, 'stores' | 'asAt' | 'runId' | 'config'>,
+): Promise<HeadlineCoverage[]> {
   const cfg = parseStratifyConfig(ctx.config.stratify);
   return headlineCoverage(ruleSetOf(cfg), await receivedFeeds(ctx), cfg.sources);
 }

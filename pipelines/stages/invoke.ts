@@ -13,7 +13,15 @@ import type { QueryEngine } from '../io/query-engine.ts';
 import type { Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { codeVersion, configForRun, isoDate, readRunManifest } from '../manifest.ts';
-import { decideReuse, invocationId, phaseRankOf, readStageRecords, resultOf, watchedStores, writeStageRecord } from '../stage-records.ts';
+import {
+  decideReuse,
+  invocationId,
+  phaseRankOf,
+  readStageRecords,
+  resultOf,
+  watchedStores,
+  writeStageRecord,
+} from '../stage-records.ts';
 import type { Progress } from '../progress.ts';
 import type { RuntimeProfile } from '../runtime.ts';
 import type { StageContext } from './context.ts';
@@ -63,8 +71,17 @@ export interface StageResult extends StageOutput {
 }
 
 const TRANSIENT_NAMES = new Set([
-  'ThrottlingException', 'Throttling', 'TooManyRequestsException', 'SlowDown', 'RequestTimeout', 'RequestTimeoutException',
-  'ServiceUnavailable', 'InternalError', 'InternalServerError', 'ProvisionedThroughputExceededException', 'TimeoutError',
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ServiceUnavailable',
+  'InternalError',
+  'InternalServerError',
+  'ProvisionedThroughputExceededException',
+  'TimeoutError',
 ]);
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNREFUSED', 'EBUSY', 'EMFILE']);
 
@@ -117,25 +134,50 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
     const stripped = withoutTimings(ev.input);
     const input = entry.input.safeParse(stripped);
     if (!input.success) throw new Error(`invalid input: ${issuesText(input.error)}`);
-    const at = { asAt: ev.asAt, runId: ev.runId, stage: name, invocation: invocationId(name, stripped), input: stripped, codeVersion: codeVersion() };
+    const at = {
+      asAt: ev.asAt,
+      runId: ev.runId,
+      stage: name,
+      invocation: invocationId(name, stripped),
+      input: stripped,
+      codeVersion: codeVersion(),
+    };
     // a run that was never prepared is refused before anything else
     const config = deps.config ?? (await configForRun(deps.stores.outputs, ev.asAt, ev.runId));
     let rerun: string | undefined;
     if (deps.stageRecords !== false) {
       const records = await readStageRecords(deps.stores.outputs, ev.asAt, ev.runId);
-      const executionStartedAt = records.length ? (await readRunManifest(deps.stores.outputs, ev.asAt, ev.runId).catch(() => undefined))?.startedAt : undefined;
+      const executionStartedAt = records.length
+        ? (await readRunManifest(deps.stores.outputs, ev.asAt, ev.runId).catch(() => undefined))?.startedAt
+        : undefined;
       const d = await decideReuse(deps.stores, records, { ...at, rank: phaseRankOf(stripped), executionStartedAt });
       if (d.reuse && d.record) {
         const finishedAt = new Date();
         deps.log.info('stage reused', { stage: name, runId: ev.runId, why: d.why ?? '' });
-        return { ...(resultOf(d.record) as StageOutput), stage: name, timing: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() }, resume: { reused: true, why: d.why ?? 'outputs verified' } };
+        return {
+          ...(resultOf(d.record) as StageOutput),
+          stage: name,
+          timing: {
+            startedAt: startedAt.toISOString(),
+            finishedAt: finishedAt.toISOString(),
+            durationMs: finishedAt.getTime() - startedAt.getTime(),
+          },
+          resume: { reused: true, why: d.why ?? 'outputs verified' },
+        };
       }
       rerun = d.why;
       if (rerun) deps.log.warn('stage runs again', { stage: name, runId: ev.runId, why: rerun });
     }
     const watched = deps.stageRecords !== false ? watchedStores(deps.stores) : undefined;
     const ctx: StageContext = {
-      runId: ev.runId, asAt: ev.asAt, stores: watched?.stores ?? deps.stores, queryEngine: deps.queryEngine, config, log: deps.log, progress: deps.progress, runtime: deps.runtime,
+      runId: ev.runId,
+      asAt: ev.asAt,
+      stores: watched?.stores ?? deps.stores,
+      queryEngine: deps.queryEngine,
+      config,
+      log: deps.log,
+      progress: deps.progress,
+      runtime: deps.runtime,
       ...(deps.shardPool ? { shardPool: deps.shardPool } : {}),
     };
     deps.log.info('stage started', { stage: name, runId: ev.runId, asAt: ev.asAt });
@@ -144,7 +186,12 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
     deps.log.info('stage finished', { stage: name, runId: ev.runId, durationMs, ...out.counts });
-    return { ...out, stage: name, timing: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs }, ...(rerun ? { resume: { reused: false, why: rerun } } : {}) };
+    return {
+      ...out,
+      stage: name,
+      timing: { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationMs },
+      ...(rerun ? { resume: { reused: false, why: rerun } } : {}),
+    };
   } catch (err) {
     const e = asStateError(err, name);
     deps.log.error('stage failed', { stage: name, error: e.name });

@@ -19,7 +19,8 @@ const PART: Record<LineageEntity, number> = { person: 0, family: 1 };
 /** The curated id_lineage table's columns (pipelines/tables/id-lineage.ts). */
 export const LINEAGE_COLUMNS = ID_LINEAGE_COLUMNS;
 
-const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : v instanceof Date ? v.toISOString().slice(0, 10) : null);
+const text = (v: unknown): string | null =>
+  typeof v === 'string' && v !== '' ? v : v instanceof Date ? v.toISOString().slice(0, 10) : null;
 
 /** Where the previous run's member -> id pairs are: a curated table and its two columns (and a filter). */
 export interface MembershipSource {
@@ -32,16 +33,27 @@ export interface MembershipSource {
 
 const SOURCES: Record<LineageEntity, MembershipSource> = {
   person: { table: 'persons', member: 'record_id', id: 'person_id' },
-  family: { table: 'family_members', member: 'person_id', id: 'family_id', sql: "SELECT person_id, family_id FROM {{file}} WHERE membership = 'primary'" },
+  family: {
+    table: 'family_members',
+    member: 'person_id',
+    id: 'family_id',
+    sql: "SELECT person_id, family_id FROM {{file}} WHERE membership = 'primary'",
+  },
 };
 
 /** The previous run's ids for an entity (null on a first run), with each id's `since` from its lineage part. */
-export async function readPrevious(ctx: StageContext, entity: LineageEntity): Promise<{ asAt: string; previous: Previous } | null> {
+export async function readPrevious(
+  ctx: StageContext,
+  entity: LineageEntity,
+): Promise<{ asAt: string; previous: Previous } | null> {
   const prev = await previousRunOf(ctx);
   if (!prev) return null;
   const src = SOURCES[entity];
   const key = keys.curated(src.table, prev.asAt);
-  if (!(await ctx.stores.curated.exists(key))) throw new Error(`lineage: the previous run (${prev.asAt}) has no ${src.table} table at ${ctx.stores.curated.location}/${key}`);
+  if (!(await ctx.stores.curated.exists(key)))
+    throw new Error(
+      `lineage: the previous run (${prev.asAt}) has no ${src.table} table at ${ctx.stores.curated.location}/${key}`,
+    );
   const idOf = new Map<string, string>();
   const since = new Map<string, string>();
   for await (const batch of iterateParquet(ctx.stores.curated, key, src.sql)) {
@@ -56,7 +68,11 @@ export async function readPrevious(ctx: StageContext, entity: LineageEntity): Pr
   // when each id was first given: the previous run's lineage (a run from before ids carried over has none)
   const lineageKey = keys.curatedPart('id_lineage', prev.asAt, PART[entity]);
   if (await ctx.stores.curated.exists(lineageKey)) {
-    for await (const batch of iterateParquet(ctx.stores.curated, lineageKey, "SELECT id, since FROM {{file}} WHERE kind <> 'retired'")) {
+    for await (const batch of iterateParquet(
+      ctx.stores.curated,
+      lineageKey,
+      "SELECT id, since FROM {{file}} WHERE kind <> 'retired'",
+    )) {
       for (const r of batch as ParquetRow[]) {
         const id = text(r.id);
         const s = text(r.since);
@@ -72,10 +88,20 @@ function rowOf(asAt: string, entity: LineageEntity, r: LineageRow): ParquetRow {
 }
 
 /** Carries ids over for an entity's groups (see carryOverIds) and writes its lineage part; returns ids and counts. */
-export async function carryOver(ctx: StageContext, entity: LineageEntity, groups: ReadonlyArray<readonly string[]>, mint: (group: number, salt: string | null) => string): Promise<CarryOverResult & { previousAsAt: string | null }> {
+export async function carryOver(
+  ctx: StageContext,
+  entity: LineageEntity,
+  groups: ReadonlyArray<readonly string[]>,
+  mint: (group: number, salt: string | null) => string,
+): Promise<CarryOverResult & { previousAsAt: string | null }> {
   const prev = await readPrevious(ctx, entity);
   const res = carryOverIds(groups, prev?.previous ?? null, ctx.asAt, mint);
-  await writeParquet(ctx.stores.curated, keys.curatedPart('id_lineage', ctx.asAt, PART[entity]), LINEAGE_COLUMNS, res.lineage.map((r) => rowOf(ctx.asAt, entity, r)));
+  await writeParquet(
+    ctx.stores.curated,
+    keys.curatedPart('id_lineage', ctx.asAt, PART[entity]),
+    LINEAGE_COLUMNS,
+    res.lineage.map((r) => rowOf(ctx.asAt, entity, r)),
+  );
   return { ...res, previousAsAt: prev?.asAt ?? null };
 }
 
@@ -88,11 +114,16 @@ export function lineageCounts(entity: LineageEntity, c: CarryOverResult['counts'
  * Family ids carried over by their primary members (person ids, themselves carried over by match). New ids: the id
  * family formation gave (first run) or that id salted with the as-at date. Returns the families renamed, in family id order.
  */
-export async function carryOverFamilyIds(ctx: StageContext, families: readonly Family[]): Promise<{ families: Family[]; counts: Record<string, number> }> {
+export async function carryOverFamilyIds(
+  ctx: StageContext,
+  families: readonly Family[],
+): Promise<{ families: Family[]; counts: Record<string, number> }> {
   const groups = families.map((f) => f.members.filter((m) => m.membership === 'primary').map((m) => m.personId));
   const res = await carryOver(ctx, 'family', groups, (g, salt) => {
     const base = families[g]!.familyId;
-    return salt === null ? base : `F${createHash('sha256').update(`family:${base}@${salt}`).digest('hex').slice(0, 12)}`;
+    return salt === null
+      ? base
+      : `F${createHash('sha256').update(`family:${base}@${salt}`).digest('hex').slice(0, 12)}`;
   });
   const renamed = families.map((f, g) => {
     const familyId = res.ids[g]!;

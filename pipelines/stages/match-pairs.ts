@@ -48,12 +48,19 @@ export async function writePairTable(store: ObjectStore, key: string, input: Pai
     await writeLines(pairsFile, input.count, (k) => {
       const w = input.weight(k);
       const p = input.probability(k);
-      if (!Number.isFinite(w) || !Number.isFinite(p)) throw new Error(`match: ${key}: pair ${k + 1} has no finite weight or probability`);
+      if (!Number.isFinite(w) || !Number.isFinite(p))
+        throw new Error(`match: ${key}: pair ${k + 1} has no finite weight or probability`);
       return `${k},${input.lo(k)},${input.hi(k)},${w},${p},${input.rule(k)}\n`;
     });
     const rulesFile = join(db.dir, 'rules.ndjson');
-    await writeLines(rulesFile, input.ruleNames.length, (k) => `${JSON.stringify({ i: k, name: input.ruleNames[k] })}\n`);
-    await db.conn.run(`CREATE TABLE ids AS SELECT * FROM read_json(${q(idsFile)}, format = 'newline_delimited', columns = {'i': 'INTEGER', 'id': 'VARCHAR'})`);
+    await writeLines(
+      rulesFile,
+      input.ruleNames.length,
+      (k) => `${JSON.stringify({ i: k, name: input.ruleNames[k] })}\n`,
+    );
+    await db.conn.run(
+      `CREATE TABLE ids AS SELECT * FROM read_json(${q(idsFile)}, format = 'newline_delimited', columns = {'i': 'INTEGER', 'id': 'VARCHAR'})`,
+    );
     await db.conn.run(`CREATE TABLE t AS
       SELECT a.id AS record_id_l, b.id AS record_id_r, p.w AS match_weight, p.p AS match_probability, r.name AS match_key
       FROM read_csv(${q(pairsFile)}, header = false, columns = {'k': 'BIGINT', 'lo': 'INTEGER', 'hi': 'INTEGER', 'w': 'DOUBLE', 'p': 'DOUBLE', 'rule': 'INTEGER'}) p
@@ -61,7 +68,10 @@ export async function writePairTable(store: ObjectStore, key: string, input: Pai
       LEFT JOIN read_json(${q(rulesFile)}, format = 'newline_delimited', columns = {'i': 'INTEGER', 'name': 'VARCHAR'}) r ON r.i = p.rule
       ORDER BY p.k`);
     const n = Number((await (await db.conn.run('SELECT count(*)::INTEGER AS n FROM t')).getRowObjectsJS())[0]!.n);
-    if (n !== input.count) throw new Error(`match: ${key}: ${input.count} pairs given but ${n} written (a record rank outside 0..${input.idsByRank.length - 1})`);
+    if (n !== input.count)
+      throw new Error(
+        `match: ${key}: ${input.count} pairs given but ${n} written (a record rank outside 0..${input.idsByRank.length - 1})`,
+      );
     const file = join(db.dir, 'out.parquet');
     await db.conn.run('SET threads = 1');
     await db.conn.run(`COPY t TO ${q(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);

@@ -19,13 +19,32 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { enumerateShard } from '../../matching/blocking.ts';
-import { isAccepted, linkPrepared, linkRecords, precomputedShards, prepareLinkage, shardInputOf, thresholdSensitivity, type EngineOptions, type LinkResult, type ShardExecutor } from '../../matching/engine.ts';
+import {
+  isAccepted,
+  linkPrepared,
+  linkRecords,
+  precomputedShards,
+  prepareLinkage,
+  shardInputOf,
+  thresholdSensitivity,
+  type EngineOptions,
+  type LinkResult,
+  type ShardExecutor,
+} from '../../matching/engine.ts';
 import { csvRows } from '../privacy/extract.ts';
 import { REVIEW_LABELLED_PAIRS } from '../review/files.ts';
 import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import { columnsUsed, parseLinkSettings, type LinkSettings } from '../../matching/settings.ts';
-import { decodeLinkInput, decodeShardInput, decodeShardPairs, encodeLinkInput, encodeShardInput, encodeShardPairs, type LinkInput } from '../../matching/shard-codec.ts';
+import {
+  decodeLinkInput,
+  decodeShardInput,
+  decodeShardPairs,
+  encodeLinkInput,
+  encodeShardInput,
+  encodeShardPairs,
+  type LinkInput,
+} from '../../matching/shard-codec.ts';
 import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
 import { iterateParquet, selectColumnsIn, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
 import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY } from '../layout.ts';
@@ -47,10 +66,13 @@ export { linkageConfigSchema };
  * shard: enumerate and compare its pairs, write them; a Distributed Map iteration in AWS, a worker thread locally)
  * and `link` (train, score and cluster over every shard's pairs, write the tables). Both ways write the same bytes.
  */
-export const matchInputSchema = z.object({
-  phase: z.enum(['plan', 'shard', 'link']).optional(),
-  shard: z.int().min(0).optional(),
-}).loose().default({});
+export const matchInputSchema = z
+  .object({
+    phase: z.enum(['plan', 'shard', 'link']).optional(),
+    shard: z.int().min(0).optional(),
+  })
+  .loose()
+  .default({});
 
 export const matchKeys = {
   model: keys.matchModel,
@@ -63,11 +85,22 @@ export const matchKeys = {
   linkInput: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/link-input.bin`),
   /** The plan in brief (plan id, shard count, records), so a shard task knows its work before it reads the input. */
   shardPlan: (asAt: string, runId: string) => keys.secure(asAt, `match/shards/${runId}/plan.json`),
-  shardPairs: (asAt: string, runId: string, shard: number) => keys.secure(asAt, `match/shards/${runId}/pairs-${String(shard).padStart(5, '0')}.bin`),
+  shardPairs: (asAt: string, runId: string, shard: number) =>
+    keys.secure(asAt, `match/shards/${runId}/pairs-${String(shard).padStart(5, '0')}.bin`),
 };
 
 /** The person-records columns (pipelines/tables/person-records.ts) the engine reads: the linkage settings name them. */
-const FIELDS = ['record_id', 'forename', 'surname', 'date_of_birth', 'sex', 'postcode', 'address_line_1', 'nhs_number_token', 'upn_token'] as const;
+const FIELDS = [
+  'record_id',
+  'forename',
+  'surname',
+  'date_of_birth',
+  'sex',
+  'postcode',
+  'address_line_1',
+  'nhs_number_token',
+  'upn_token',
+] as const;
 
 function cell(v: ParquetValue | undefined): string | null {
   if (v === null || v === undefined) return null;
@@ -81,18 +114,29 @@ export function personIdOf(smallestRecordId: string): string {
 
 export function matchSettings(ctx: StageContext): LinkSettings {
   const cfg = linkageConfigSchema.parse(ctx.config.linkage ?? {});
-  const settings = parseLinkSettings(cfg.settings ?? partnershipSettings, cfg.settings ? 'config linkage.settings' : 'matching/settings/partnership.json');
-  if (cfg.thresholdProbability !== undefined) return { ...settings, thresholdProbability: cfg.thresholdProbability, thresholdWeight: undefined };
-  if (cfg.thresholdWeight !== undefined) return { ...settings, thresholdWeight: cfg.thresholdWeight, thresholdProbability: undefined };
+  const settings = parseLinkSettings(
+    cfg.settings ?? partnershipSettings,
+    cfg.settings ? 'config linkage.settings' : 'matching/settings/partnership.json',
+  );
+  if (cfg.thresholdProbability !== undefined)
+    return { ...settings, thresholdProbability: cfg.thresholdProbability, thresholdWeight: undefined };
+  if (cfg.thresholdWeight !== undefined)
+    return { ...settings, thresholdWeight: cfg.thresholdWeight, thresholdProbability: undefined };
   return settings;
 }
 
 /** The clerical labels the match stage trains m from (config linkage.labelledPairs, else this date's review), or null. */
-export async function readLabelledPairs(ctx: StageContext, configured: string | false | undefined): Promise<{ key: string; labels: NonNullable<EngineOptions['labels']> } | null> {
+export async function readLabelledPairs(
+  ctx: StageContext,
+  configured: string | false | undefined,
+): Promise<{ key: string; labels: NonNullable<EngineOptions['labels']> } | null> {
   if (configured === false) return null;
   const key = configured ?? keys.secure(ctx.asAt, REVIEW_LABELLED_PAIRS);
   if (!(await ctx.stores.secure.exists(key))) {
-    if (configured) throw new Error(`match: config linkage.labelledPairs: no ${key} in ${ctx.stores.secure.location} (a secure-zone key of a labelled-pairs.csv written by review import)`);
+    if (configured)
+      throw new Error(
+        `match: config linkage.labelledPairs: no ${key} in ${ctx.stores.secure.location} (a secure-zone key of a labelled-pairs.csv written by review import)`,
+      );
     return null;
   }
   const origin = `${ctx.stores.secure.location}/${key}`;
@@ -101,12 +145,16 @@ export async function readLabelledPairs(ctx: StageContext, configured: string | 
   for (const [line, fields] of csvRows((await ctx.stores.secure.get(key)).toString('utf8'))) {
     if (!header) {
       header = fields.map((f) => f.trim());
-      for (const c of ['unique_id_l', 'unique_id_r', 'clerical_match_score']) if (!header.includes(c)) throw new Error(`match: ${origin}: line ${line}: no column ${c}`);
+      for (const c of ['unique_id_l', 'unique_id_r', 'clerical_match_score'])
+        if (!header.includes(c)) throw new Error(`match: ${origin}: line ${line}: no column ${c}`);
       continue;
     }
     const at = (c: string) => (fields[header!.indexOf(c)] ?? '').trim();
     const score = Number(at('clerical_match_score'));
-    if (!at('unique_id_l') || !at('unique_id_r') || !Number.isFinite(score)) throw new Error(`match: ${origin}: line ${line}: needs unique_id_l, unique_id_r and a numeric clerical_match_score`);
+    if (!at('unique_id_l') || !at('unique_id_r') || !Number.isFinite(score))
+      throw new Error(
+        `match: ${origin}: line ${line}: needs unique_id_l, unique_id_r and a numeric clerical_match_score`,
+      );
     labels.push({ idL: at('unique_id_l'), idR: at('unique_id_r'), match: score >= 0.5 });
   }
   return { key, labels };
@@ -118,7 +166,12 @@ export async function readLabelledPairs(ctx: StageContext, configured: string | 
  * Pair indexes ordered by (smaller record id, larger record id), given each record's rank in record id order:
  * two stable counting-sort passes over the ranks (larger id, then smaller id), linear in pairs plus records.
  */
-export function sortPairsByIds(pairIdx: readonly number[], l: ArrayLike<number>, r: ArrayLike<number>, rank: Int32Array): number[] {
+export function sortPairsByIds(
+  pairIdx: readonly number[],
+  l: ArrayLike<number>,
+  r: ArrayLike<number>,
+  rank: Int32Array,
+): number[] {
   const m = pairIdx.length;
   const lo = new Int32Array(m);
   const hi = new Int32Array(m);
@@ -136,7 +189,13 @@ export function sortPairsByIds(pairIdx: readonly number[], l: ArrayLike<number>,
     for (let k = 0; k < m; k++) out[start[key[items[k]!]!]!++] = items[k]!;
     return out;
   };
-  const sorted = pass(pass(Int32Array.from({ length: m }, (_, k) => k), hi), lo);
+  const sorted = pass(
+    pass(
+      Int32Array.from({ length: m }, (_, k) => k),
+      hi,
+    ),
+    lo,
+  );
   return Array.from(sorted, (k) => pairIdx[k]!);
 }
 
@@ -156,17 +215,27 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
   let executor: ShardExecutor | undefined;
   let res;
   try {
-    const options: EngineOptions = { ...(labelled ? { labels: labelled.labels } : {}), progress: ctx.progress, ...constraints };
+    const options: EngineOptions = {
+      ...(labelled ? { labels: labelled.labels } : {}),
+      progress: ctx.progress,
+      ...constraints,
+    };
     if (input.phase === 'link') {
       // the plan's encoded records and blocking keys, not the person records read and encoded a second time
       executor = shardsFromStore(ctx);
       const prepared = await readLinkInput(ctx, settings);
-      res = await linkPrepared({ ...prepared, shardInput: shardInputOf(prepared, settings.linkType) }, linkSettings, { ...options, executor });
+      res = await linkPrepared({ ...prepared, shardInput: shardInputOf(prepared, settings.linkType) }, linkSettings, {
+        ...options,
+        executor,
+      });
     } else {
       const columns = await readPersonColumns(ctx);
       const workers = cfg.workers ?? (ctx.runtime.workerThreads ? ctx.runtime.maxWorkers : 0);
       if (workers > 1 && columns.record_id!.length > 20_000) executor = workerExecutor(workers);
-      res = await linkRecords([{ name: 'person-records', columns }], linkSettings, { ...options, ...(executor ? { executor } : {}) });
+      res = await linkRecords([{ name: 'person-records', columns }], linkSettings, {
+        ...options,
+        ...(executor ? { executor } : {}),
+      });
     }
   } finally {
     await executor?.close?.();
@@ -184,17 +253,36 @@ async function planShards(ctx: StageContext, settings: LinkSettings) {
   await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
   const bytes = encodeShardInput({ planId: ctx.runId, shardCount: prepared.shardCount }, prepared.shardInput);
   await ctx.stores.secure.put(matchKeys.shardInput(ctx.asAt, ctx.runId), bytes);
-  await ctx.stores.secure.put(matchKeys.linkInput(ctx.asAt, ctx.runId), encodeLinkInput({ planId: ctx.runId, shardCount: prepared.shardCount, settingsKey: settingsKeyOf(settings) }, prepared));
+  await ctx.stores.secure.put(
+    matchKeys.linkInput(ctx.asAt, ctx.runId),
+    encodeLinkInput(
+      { planId: ctx.runId, shardCount: prepared.shardCount, settingsKey: settingsKeyOf(settings) },
+      prepared,
+    ),
+  );
   const brief: ShardPlanBrief = { planId: ctx.runId, shardCount: prepared.shardCount, records: prepared.table.n };
   await ctx.stores.secure.put(matchKeys.shardPlan(ctx.asAt, ctx.runId), `${JSON.stringify(brief)}\n`);
-  const counts = { records: prepared.table.n, shards: prepared.shardCount, candidatePairsUpperBound: prepared.upperBound };
+  const counts = {
+    records: prepared.table.n,
+    shards: prepared.shardCount,
+    candidatePairsUpperBound: prepared.upperBound,
+  };
   ctx.log.info('match: shards planned', counts);
   return { counts, shards: Array.from({ length: prepared.shardCount }, (_, shard) => ({ shard })) };
 }
 
 /** Names the linkage settings a plan's encoding and blocking depend on (the link phase refuses a plan of others). */
 function settingsKeyOf(s: LinkSettings): string {
-  const prepare = { linkType: s.linkType, uniqueIdColumn: s.uniqueIdColumn, columns: columnsUsed(s), comparisons: s.comparisons, blockingRules: s.blockingRules, maxPairsPerRule: s.maxPairsPerRule, shards: s.shards, pairsPerShard: s.pairsPerShard };
+  const prepare = {
+    linkType: s.linkType,
+    uniqueIdColumn: s.uniqueIdColumn,
+    columns: columnsUsed(s),
+    comparisons: s.comparisons,
+    blockingRules: s.blockingRules,
+    maxPairsPerRule: s.maxPairsPerRule,
+    shards: s.shards,
+    pairsPerShard: s.pairsPerShard,
+  };
   return createHash('sha256').update(JSON.stringify(prepare)).digest('hex');
 }
 
@@ -203,11 +291,19 @@ async function readLinkInput(ctx: StageContext, settings: LinkSettings): Promise
   const { shardCount } = await readShardPlan(ctx);
   const key = matchKeys.linkInput(ctx.asAt, ctx.runId);
   if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${key} is missing: run the plan phase first`);
-  return decodeLinkInput(await ctx.stores.secure.get(key), { planId: ctx.runId, shardCount, settingsKey: settingsKeyOf(settings) }, key);
+  return decodeLinkInput(
+    await ctx.stores.secure.get(key),
+    { planId: ctx.runId, shardCount, settingsKey: settingsKeyOf(settings) },
+    key,
+  );
 }
 
 /** Phase `shard`: one blocking-key shard's pairs and comparison levels, written for the link phase. */
-interface ShardPlanBrief { planId: string; shardCount: number; records: number }
+interface ShardPlanBrief {
+  planId: string;
+  shardCount: number;
+  records: number;
+}
 
 async function readShardPlan(ctx: StageContext): Promise<ShardPlanBrief> {
   const key = matchKeys.shardPlan(ctx.asAt, ctx.runId);
@@ -225,8 +321,13 @@ async function runShard(ctx: StageContext, shard: number) {
   const load = async () => decodeShardInput(await ctx.stores.secure.get(key), { planId: ctx.runId }, key).input;
   const pool = ctx.shardPool && records >= ctx.shardPool.minRecords ? ctx.shardPool : undefined;
   // locally: the run's worker threads, which get the shard input once per run; in a Lambda: in-process
-  const pairs = pool ? await pool.enumerate(`${ctx.stores.secure.location}/${key}`, load, shard, shardCount) : enumerateShard(await load(), shard, shardCount);
-  await ctx.stores.secure.put(matchKeys.shardPairs(ctx.asAt, ctx.runId, shard), encodeShardPairs({ planId: ctx.runId, shardCount, shard }, pairs));
+  const pairs = pool
+    ? await pool.enumerate(`${ctx.stores.secure.location}/${key}`, load, shard, shardCount)
+    : enumerateShard(await load(), shard, shardCount);
+  await ctx.stores.secure.put(
+    matchKeys.shardPairs(ctx.asAt, ctx.runId, shard),
+    encodeShardPairs({ planId: ctx.runId, shardCount, shard }, pairs),
+  );
   return { counts: { shard, pairs: pairs.count } };
 }
 
@@ -234,19 +335,22 @@ async function runShard(ctx: StageContext, shard: number) {
 function shardsFromStore(ctx: StageContext): ShardExecutor {
   return precomputedShards(async (shard, shardCount) => {
     const key = matchKeys.shardPairs(ctx.asAt, ctx.runId, shard);
-    if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${key} is missing: shard ${shard} of ${shardCount} did not run`);
+    if (!(await ctx.stores.secure.exists(key)))
+      throw new Error(`match: ${key} is missing: shard ${shard} of ${shardCount} did not run`);
     return decodeShardPairs(await ctx.stores.secure.get(key), { planId: ctx.runId, shardCount, shard }, key);
   });
 }
 
 async function removeShardFiles(ctx: StageContext): Promise<void> {
-  for (const o of await ctx.stores.secure.list(matchKeys.shardsPrefix(ctx.asAt, ctx.runId))) await ctx.stores.secure.delete(o.key);
+  for (const o of await ctx.stores.secure.list(matchKeys.shardsPrefix(ctx.asAt, ctx.runId)))
+    await ctx.stores.secure.delete(o.key);
 }
 
 /** The secure person records as columns of the fields the engine reads (a column the file lacks is an error). */
 async function readPersonColumns(ctx: StageContext): Promise<Record<string, Array<string | null>>> {
   const key = keys.secure(ctx.asAt, PERSON_RECORDS_KEY);
-  if (!(await ctx.stores.secure.exists(key))) throw new Error(`match: ${ctx.stores.secure.location}/${key} is missing: run the standardise stage first`);
+  if (!(await ctx.stores.secure.exists(key)))
+    throw new Error(`match: ${ctx.stores.secure.location}/${key} is missing: run the standardise stage first`);
   const columns: Record<string, Array<string | null>> = {};
   for (const f of FIELDS) columns[f] = [];
   let checked = false;
@@ -255,7 +359,10 @@ async function readPersonColumns(ctx: StageContext): Promise<Record<string, Arra
     for (const row of batch as ParquetRow[]) {
       if (!checked) {
         const missing = FIELDS.filter((f) => !(f in row));
-        if (missing.length > 0) throw new Error(`match: ${ctx.stores.secure.location}/${key} has no column ${missing.join(', ')} (columns: ${Object.keys(row).join(', ')})`);
+        if (missing.length > 0)
+          throw new Error(
+            `match: ${ctx.stores.secure.location}/${key} has no column ${missing.join(', ')} (columns: ${Object.keys(row).join(', ')})`,
+          );
         checked = true;
       }
       for (const f of FIELDS) columns[f]!.push(cell(row[f]));
@@ -270,7 +377,9 @@ async function readPersonColumns(ctx: StageContext): Promise<Record<string, Arra
  * Known different people: the two ends of every explicit relationship (mother -> baby, contact -> pupil, ...);
  * and a parent or carer is older than the child (settings clustering.ageOrder).
  */
-async function readConstraints(ctx: StageContext): Promise<{ cannotLink: Array<[string, string]>; olderThan: Array<[string, string]> }> {
+async function readConstraints(
+  ctx: StageContext,
+): Promise<{ cannotLink: Array<[string, string]>; olderThan: Array<[string, string]> }> {
   const cannotLink: Array<[string, string]> = [];
   const olderThan: Array<[string, string]> = [];
   const relKey = keys.curated('relationships', ctx.asAt);
@@ -281,7 +390,8 @@ async function readConstraints(ctx: StageContext): Promise<{ cannotLink: Array<[
         const to = cell(r.to_record_id ?? r.toRecordId);
         if (from && to && from !== to) {
           cannotLink.push([from, to]);
-          if (PARENT_LIKE_RELATIONSHIPS.has((cell(r.relationship) ?? '') as RelationshipType)) olderThan.push([from, to]);
+          if (PARENT_LIKE_RELATIONSHIPS.has((cell(r.relationship) ?? '') as RelationshipType))
+            olderThan.push([from, to]);
         }
       }
     }
@@ -290,7 +400,11 @@ async function readConstraints(ctx: StageContext): Promise<{ cannotLink: Array<[
 }
 
 /** The curated persons, pairs and links tables, the model and clustering report, and the secure review sample. */
-async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: LinkageConfig): Promise<Record<string, number>> {
+async function writeMatchOutputs(
+  ctx: StageContext,
+  res: LinkResult,
+  cfg: LinkageConfig,
+): Promise<Record<string, number>> {
   const { pairs, clustering } = res;
   const asAt = ctx.asAt;
   const persons = await personsOfRecords(ctx, res);
@@ -318,7 +432,15 @@ async function writeMatchOutputs(ctx: StageContext, res: LinkResult, cfg: Linkag
  * persons: one row per record, sorted by record_id; each person keeps its id from the previous run where the same
  * records are together (stages/lineage.ts), else is named by its smallest record id; `order`: the records in record_id order.
  */
-async function personsOfRecords(ctx: StageContext, { table, clustering }: LinkResult): Promise<{ rows: ParquetRow[]; order: number[]; count: number; lineage: Awaited<ReturnType<typeof carryOver>>['counts'] }> {
+async function personsOfRecords(
+  ctx: StageContext,
+  { table, clustering }: LinkResult,
+): Promise<{
+  rows: ParquetRow[];
+  order: number[];
+  count: number;
+  lineage: Awaited<ReturnType<typeof carryOver>>['counts'];
+}> {
   const { n, ids } = table;
   const smallest = new Map<number, string>();
   for (let i = 0; i < n; i++) {
@@ -336,7 +458,9 @@ async function personsOfRecords(ctx: StageContext, { table, clustering }: LinkRe
   });
   const personOfCluster = new Map<number, string>();
   clusters.forEach((c, g) => personOfCluster.set(c, carried.ids[g]!));
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) =>
+    ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0,
+  );
   const rows = order.map((i) => ({ record_id: ids[i]!, person_id: personOfCluster.get(clustering.cluster[i]!)! }));
   return { rows, order, count: personOfCluster.size, lineage: carried.counts };
 }
@@ -359,18 +483,29 @@ function keptAndLinkedPairs(res: LinkResult, cfg: LinkageConfig): { kept: number
  * A pair table's rows for writePairTable, each pair with its ids in sorted order: record rank in record_id order
  * (`order`) makes sorting pairs by (smaller id, larger id) a sort of integers.
  */
-function pairTableOf({ table, pairs, model }: LinkResult, order: number[], idx: number[]): Parameters<typeof writePairTable>[2] {
+function pairTableOf(
+  { table, pairs, model }: LinkResult,
+  order: number[],
+  idx: number[],
+): Parameters<typeof writePairTable>[2] {
   const rank = new Int32Array(table.n);
-  order.forEach((i, k) => { rank[i] = k; });
+  order.forEach((i, k) => {
+    rank[i] = k;
+  });
   const sorted = sortPairsByIds(idx, pairs.l, pairs.r, rank);
   return {
-    idsByRank: order.map((i) => table.ids[i]!), ruleNames: model.blocking.rules.map((r) => r.rule), count: sorted.length,
+    idsByRank: order.map((i) => table.ids[i]!),
+    ruleNames: model.blocking.rules.map((r) => r.rule),
+    count: sorted.length,
     lo: (k: number) => Math.min(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
     hi: (k: number) => Math.max(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
     weight: (k: number) => Number(pairs.weight[sorted[k]!]!.toPrecision(12)),
     probability: (k: number) => Number(pairs.probability[sorted[k]!]!.toPrecision(12)),
     // the first blocking rule that found the pair
-    rule: (k: number) => { const m = pairs.mask[sorted[k]!]!; return 31 - Math.clz32(m & -m); },
+    rule: (k: number) => {
+      const m = pairs.mask[sorted[k]!]!;
+      return 31 - Math.clz32(m & -m);
+    },
   };
 }
 
@@ -394,11 +529,21 @@ async function writeModelAndClustering(ctx: StageContext, res: LinkResult, cfg: 
   }));
   // links and persons at other thresholds, each a full re-clustering with the same vetoes and guards (offset 0: this run)
   ctx.progress.start('match: threshold sensitivity');
-  const sensitivity = thresholdSensitivity(res, SENSITIVITY_OFFSETS).map((r) => ({ ...r, weight: Number(r.weight.toPrecision(12)), probability: Number(r.probability.toPrecision(12)) }));
+  const sensitivity = thresholdSensitivity(res, SENSITIVITY_OFFSETS).map((r) => ({
+    ...r,
+    weight: Number(r.weight.toPrecision(12)),
+    probability: Number(r.probability.toPrecision(12)),
+  }));
   ctx.progress.stop();
-  await ctx.stores.curated.put(matchKeys.clustering(asAt), `${JSON.stringify({ sizeDistribution: clustering.sizeDistribution, refusedMerges: refused, thresholdSensitivity: sensitivity }, null, 2)}\n`);
+  await ctx.stores.curated.put(
+    matchKeys.clustering(asAt),
+    `${JSON.stringify({ sizeDistribution: clustering.sizeDistribution, refusedMerges: refused, thresholdSensitivity: sensitivity }, null, 2)}\n`,
+  );
   const sample = pairsNearestThreshold(res, cfg.reviewSample).map((p) => explainPair(res, p, { includeValues: true }));
-  await ctx.stores.secure.put(matchKeys.reviewSample(asAt), `${JSON.stringify({ threshold: model.threshold, pairs: sample }, null, 2)}\n`);
+  await ctx.stores.secure.put(
+    matchKeys.reviewSample(asAt),
+    `${JSON.stringify({ threshold: model.threshold, pairs: sample }, null, 2)}\n`,
+  );
 }
 
 export const stage = defineStage('match', matchInputSchema, matchStage);

@@ -18,10 +18,13 @@ import { prefixedStore } from '../release/view.ts';
 import type { StageContext } from './context.ts';
 import { defineStage } from './stage.ts';
 
-export const publishInputSchema = z.object({
-  /** Run only these steps (default: all). */
-  steps: z.array(z.string()).optional(),
-}).loose().default({});
+export const publishInputSchema = z
+  .object({
+    /** Run only these steps (default: all). */
+    steps: z.array(z.string()).optional(),
+  })
+  .loose()
+  .default({});
 
 /**
  * What a publish step gets: the stage context, the run's staged set to write into (`release`: keys relative to the
@@ -53,9 +56,16 @@ export const PUBLISH_STEPS: PublishStep[] = [
  * published folder keeps its previous set and the staged set stays in the secure zone for IG. Finalise run releases
  * a passing set (pipelines/release/).
  */
-export async function publishStage(ctx: StageContext, input: z.infer<typeof publishInputSchema> = {}, steps: PublishStep[] = PUBLISH_STEPS) {
+export async function publishStage(
+  ctx: StageContext,
+  input: z.infer<typeof publishInputSchema> = {},
+  steps: PublishStep[] = PUBLISH_STEPS,
+) {
   const wanted = input.steps ? new Set(input.steps) : null;
-  if (wanted) for (const w of wanted) if (!steps.some((s) => s.name === w)) throw new Error(`publish: unknown step "${w}" (steps: ${steps.map((s) => s.name).join(', ')})`);
+  if (wanted)
+    for (const w of wanted)
+      if (!steps.some((s) => s.name === w))
+        throw new Error(`publish: unknown step "${w}" (steps: ${steps.map((s) => s.name).join(', ')})`);
   const counts: Record<string, number> = {};
   const done: string[] = [];
   const chosen = steps.filter((s) => !wanted || wanted.has(s.name));
@@ -69,7 +79,10 @@ export async function publishStage(ctx: StageContext, input: z.infer<typeof publ
   try {
     for (const step of chosen) {
       ctx.progress.start(`publish: ${step.name}`);
-      Object.assign(counts, await step.run({ ...ctx, release, ...(privacyScan && step.reportsPrivacyScan ? { privacyScan } : {}) }));
+      Object.assign(
+        counts,
+        await step.run({ ...ctx, release, ...(privacyScan && step.reportsPrivacyScan ? { privacyScan } : {}) }),
+      );
       ctx.progress.stop();
       done.push(step.name);
     }
@@ -77,7 +90,9 @@ export async function publishStage(ctx: StageContext, input: z.infer<typeof publ
     await privacyScan?.close();
   }
   if (privacyScan && counts.audit_privacy_pass !== 1) {
-    throw new Error(`privacy scan FAILED: ${counts.audit_privacy_findings ?? 0} clear identifiers found, ${counts.audit_unreadable_files ?? 0} files unreadable: nothing released (the published folder keeps its previous set); the staged outputs stay in the secure zone at ${release.location} for information governance (its match-audit report lists each finding's file, place and kind)`);
+    throw new Error(
+      `privacy scan FAILED: ${counts.audit_privacy_findings ?? 0} clear identifiers found, ${counts.audit_unreadable_files ?? 0} files unreadable: nothing released (the published folder keeps its previous set); the staged outputs stay in the secure zone at ${release.location} for information governance (its match-audit report lists each finding's file, place and kind)`,
+    );
   }
   ctx.log.info('published to staging', { steps: done.join(','), staged: stagedPrefix });
   return { counts, steps: done };

@@ -18,7 +18,11 @@ export interface StageEntry<I = unknown> {
   run(ctx: StageContext, input: I): Promise<StageOutput>;
 }
 
-export function defineStage<S extends z.ZodType>(name: string, input: S, run: (ctx: StageContext, input: z.infer<S>) => Promise<StageOutput>): StageEntry<z.infer<S>> {
+export function defineStage<S extends z.ZodType>(
+  name: string,
+  input: S,
+  run: (ctx: StageContext, input: z.infer<S>) => Promise<StageOutput>,
+): StageEntry<z.infer<S>> {
   return { name, input: input as unknown as z.ZodType<z.infer<S>>, run };
 }
 

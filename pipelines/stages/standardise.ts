@@ -49,7 +49,12 @@ export { personRecordFromRow } from '../tables/person-records.ts';
 export const standardiseInputSchema = z.object({}).loose().default({});
 
 /** A feed's accepted validated files for this run (by extract date, then key); null when it has none; 'other-run' when another run's. */
-async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, def: FeedDefinition): Promise<ValidatedFile[] | null | 'other-run'> {
+async function validatedFiles(
+  secure: ObjectStore,
+  asAt: string,
+  runId: string,
+  def: FeedDefinition,
+): Promise<ValidatedFile[] | null | 'other-run'> {
   const key = countsKey(asAt, def.source, def.feed);
   if (!(await secure.exists(key))) return null;
   const counts = JSON.parse((await secure.get(key)).toString('utf8')) as FeedCounts;
@@ -57,23 +62,53 @@ async function validatedFiles(secure: ObjectStore, asAt: string, runId: string, 
   if (counts.runId !== runId) return 'other-run';
   return counts.files
     .filter((f) => f.status === 'accepted' && f.acceptedKey)
-    .map((f) => ({ key: f.acceptedKey!, extractDate: f.extractDate, ...(f.acceptedPart !== undefined ? { part: f.acceptedPart } : {}) }))
-    .sort((a, b) => (a.extractDate < b.extractDate ? -1 : a.extractDate > b.extractDate ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : (a.part ?? 0) - (b.part ?? 0)));
+    .map((f) => ({
+      key: f.acceptedKey!,
+      extractDate: f.extractDate,
+      ...(f.acceptedPart !== undefined ? { part: f.acceptedPart } : {}),
+    }))
+    .sort((a, b) =>
+      a.extractDate < b.extractDate
+        ? -1
+        : a.extractDate > b.extractDate
+          ? 1
+          : a.key < b.key
+            ? -1
+            : a.key > b.key
+              ? 1
+              : (a.part ?? 0) - (b.part ?? 0),
+    );
 }
 
-export async function standardiseStage(ctx: StageContext, _input: z.infer<typeof standardiseInputSchema> = {}): Promise<{ counts: Record<string, number> }> {
+export async function standardiseStage(
+  ctx: StageContext,
+  _input: z.infer<typeof standardiseInputSchema> = {},
+): Promise<{ counts: Record<string, number> }> {
   return runStandardise(ctx, { inWorker: eventsOnWorkerPossible(ctx.runtime, ctx.stores.secure, ctx.stores.curated) });
 }
 
 /** The stage, with the events pipeline on a worker thread (local directory stores only) or in-process. */
-export async function runStandardise(ctx: StageContext, opts: { inWorker: boolean }): Promise<{ counts: Record<string, number> }> {
+export async function runStandardise(
+  ctx: StageContext,
+  opts: { inWorker: boolean },
+): Promise<{ counts: Record<string, number> }> {
   const { asAt } = ctx;
   const secure = ctx.stores.secure;
   const curated = ctx.stores.curated;
   const counts: Record<string, number> = {
-    personRecords: 0, peopleRowsSuperseded: 0, facts: 0, eventRowsRead: 0, eventRowsSuperseded: 0,
-    relationships: 0, relationshipRowsSuperseded: 0, feedsWithoutValidatedData: 0, feedsValidatedByAnotherRun: 0, factsWithoutPersonRecord: 0, relationshipsWithoutPersonRecord: 0,
-    refsChecked: 0, refsPseudonymised: 0,
+    personRecords: 0,
+    peopleRowsSuperseded: 0,
+    facts: 0,
+    eventRowsRead: 0,
+    eventRowsSuperseded: 0,
+    relationships: 0,
+    relationshipRowsSuperseded: 0,
+    feedsWithoutValidatedData: 0,
+    feedsValidatedByAnotherRun: 0,
+    factsWithoutPersonRecord: 0,
+    relationshipsWithoutPersonRecord: 0,
+    refsChecked: 0,
+    refsPseudonymised: 0,
   };
   const filesOf = new Map<string, ValidatedFile[]>();
   for (const def of FEEDS) {
@@ -89,15 +124,24 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
   // Refs that carry a clear identifier are read as their keyed pseudonyms from here on (standardise/refs.ts).
   const refsStart = performance.now();
   const refs = await pseudonymiseDeliveredRefs(secure, asAt, filesOf);
-  ctx.log.info('provider refs checked for clear identifiers', { refs: refs.checked, pseudonymised: refs.map.size, ms: Math.round(performance.now() - refsStart) });
+  ctx.log.info('provider refs checked for clear identifiers', {
+    refs: refs.checked,
+    pseudonymised: refs.map.size,
+    ms: Math.round(performance.now() - refsStart),
+  });
   counts.refsChecked = refs.checked;
   counts.refsPseudonymised = refs.map.size;
-  if (refs.map.size) ctx.log.warn('provider refs carrying a clear identifier replaced by keyed pseudonyms', { refs: refs.map.size, lookup: 'secure zone: ref-pseudonyms.jsonl' });
+  if (refs.map.size)
+    ctx.log.warn('provider refs carrying a clear identifier replaced by keyed pseudonyms', {
+      refs: refs.map.size,
+      lookup: 'secure zone: ref-pseudonyms.jsonl',
+    });
 
   ctx.progress.start('standardise: person records and facts');
   const tick = (n: number) => ctx.progress.tick(n);
   // Started first: the worker loads its modules while the rest starts.
-  if (opts.inWorker && !(secure instanceof LocalObjectStore && curated instanceof LocalObjectStore)) throw new Error('standardise: the events worker needs local directory stores');
+  if (opts.inWorker && !(secure instanceof LocalObjectStore && curated instanceof LocalObjectStore))
+    throw new Error('standardise: the events worker needs local directory stores');
   const eventsRun: Promise<EventsResult> = opts.inWorker
     ? standardiseEventsOnWorker(secure as LocalObjectStore, curated as LocalObjectStore, asAt, filesOf, tick, refs.map)
     : standardiseEvents(secure, curated, asAt, filesOf, tick, refs.map);
@@ -107,16 +151,29 @@ export async function runStandardise(ctx: StageContext, opts: { inWorker: boolea
   const recordsRun = peopleRun.then(() => writeRecords(ctx));
   const relationshipsRun = Promise.all([peopleRun, eventsRun, feedsRun]).then(([people, events, feeds]) =>
     // From people rows, event rows, then the relationship feeds: the order the stage has always gathered them in.
-    writeRelationships(curated, asAt, [people.relationships, events.relationships, feeds.relationships], people.recordIds));
+    writeRelationships(
+      curated,
+      asAt,
+      [people.relationships, events.relationships, feeds.relationships],
+      people.recordIds,
+    ),
+  );
   // Everything runs to its end before a failure is reported, so no file is still being written when the stage fails.
-  const [people, events, feeds, , relationships] = await allSettledOrThrow([peopleRun, eventsRun, feedsRun, recordsRun, relationshipsRun]).finally(() => ctx.progress.stop());
+  const [people, events, feeds, , relationships] = await allSettledOrThrow([
+    peopleRun,
+    eventsRun,
+    feedsRun,
+    recordsRun,
+    relationshipsRun,
+  ]).finally(() => ctx.progress.stop());
 
   counts.personRecords = people.personRecords;
   counts.peopleRowsSuperseded = people.peopleRowsSuperseded;
   counts.facts = events.facts;
   counts.eventRowsRead = events.eventRowsRead;
   counts.eventRowsSuperseded = events.eventRowsSuperseded;
-  for (const [recordId, n] of events.factsPerRecordId) if (!people.recordIds.has(recordId)) counts.factsWithoutPersonRecord! += n;
+  for (const [recordId, n] of events.factsPerRecordId)
+    if (!people.recordIds.has(recordId)) counts.factsWithoutPersonRecord! += n;
   counts.relationships = relationships.written;
   counts.relationshipRowsSuperseded = feeds.superseded;
   counts.relationshipsWithoutPersonRecord = relationships.withoutPersonRecord;
@@ -131,7 +188,8 @@ async function writeRecords(ctx: StageContext): Promise<void> {
   try {
     const file = join(db.dir, 'records.parquet');
     await db.conn.run('SET threads = 1');
-    await db.conn.run(`COPY (SELECT ${RECORDS.columns.map((c) => c.name).join(', ')} FROM read_parquet(${q(path)}, hive_partitioning = false) ORDER BY record_id)
+    await db.conn
+      .run(`COPY (SELECT ${RECORDS.columns.map((c) => c.name).join(', ')} FROM read_parquet(${q(path)}, hive_partitioning = false) ORDER BY record_id)
       TO ${q(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
     await ctx.stores.curated.put(keys.curated('records', ctx.asAt), createReadStream(file));
   } finally {

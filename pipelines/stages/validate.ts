@@ -29,7 +29,13 @@ import { z } from 'zod';
 import { findFeed } from '../feeds/catalogue.ts';
 import { checkRow, type FeedContract } from '../feeds/contract.ts';
 import { isSnapshot, type ExtractFile } from '../feeds/extracts.ts';
-import { classifyLanding, feedsToValidate, IGNORE_REASONS, type IgnoreReason, type LandingEntry } from '../feeds/landing.ts';
+import {
+  classifyLanding,
+  feedsToValidate,
+  IGNORE_REASONS,
+  type IgnoreReason,
+  type LandingEntry,
+} from '../feeds/landing.ts';
 import type { QuarantineReason } from '../feeds/fields.ts';
 import { contractFor } from '../feeds/index.ts';
 import { CsvFileError, csvCell, readCsv, type CsvReadStats, type CsvRecord } from '../io/csv.ts';
@@ -109,13 +115,21 @@ export interface QuarantineEntry {
 
 const validatedPrefix = keys.validated;
 export const countsKey = keys.feedCounts;
-export const acceptedKeyOf = (asAt: string, source: string, feed: string, f: Pick<ExtractFile, 'extractDate' | 'name'>) =>
-  keys.secure(asAt, `validated/${source}/${feed}/dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.parquet`);
+export const acceptedKeyOf = (
+  asAt: string,
+  source: string,
+  feed: string,
+  f: Pick<ExtractFile, 'extractDate' | 'name'>,
+) => keys.secure(asAt, `validated/${source}/${feed}/dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.parquet`);
 /** The shared Parquet of the n-th batch of small files of a feed (validateBatch). */
 export const batchKeyOf = (asAt: string, source: string, feed: string, n: number) =>
   keys.secure(asAt, `validated/${source}/${feed}/batches/batch-${String(n).padStart(5, '0')}.parquet`);
-export const quarantineKeyOf = (asAt: string, source: string, feed: string, f: Pick<ExtractFile, 'extractDate' | 'name'>) =>
-  keys.quarantine(asAt, source, feed, `dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.jsonl`);
+export const quarantineKeyOf = (
+  asAt: string,
+  source: string,
+  feed: string,
+  f: Pick<ExtractFile, 'extractDate' | 'name'>,
+) => keys.quarantine(asAt, source, feed, `dt=${f.extractDate}/${f.name.replace(/\.csv$/i, '')}.jsonl`);
 
 // ---- discovery ------------------------------------------------------------------------------------
 
@@ -125,59 +139,100 @@ export async function landingEntries(ctx: Pick<StageContext, 'asAt' | 'stores'>,
 }
 
 /** (source, feed) pairs with an entry read or rejected for the as-at date, sorted; unknown feeds included. */
-export async function discoverFeeds(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log'>): Promise<Array<{ source: string; feed: string }>> {
+export async function discoverFeeds(
+  ctx: Pick<StageContext, 'asAt' | 'stores' | 'log'>,
+): Promise<Array<{ source: string; feed: string }>> {
   const entries = await landingEntries(ctx);
   const outside = entries.filter((e) => e.feed === undefined);
-  if (outside.length > 0) ctx.log.warn('landing entries outside <source>/<feed>/ are not read', { entries: outside.length });
+  if (outside.length > 0)
+    ctx.log.warn('landing entries outside <source>/<feed>/ are not read', { entries: outside.length });
   return feedsToValidate(entries);
 }
 
 // ---- the stage ------------------------------------------------------------------------------------
 
-export async function validateStage(ctx: StageContext, input: ValidateInput): Promise<{ counts: Record<string, number>; source: string; feed: string; files: FileCounts[] }> {
+export async function validateStage(
+  ctx: StageContext,
+  input: ValidateInput,
+): Promise<{ counts: Record<string, number>; source: string; feed: string; files: FileCounts[] }> {
   const { source, feed } = validateInputSchema.parse(input);
   const secure = ctx.stores.secure;
   // Idempotent: clear what an earlier run of this as-at date wrote for this feed.
   for (const prefix of [validatedPrefix(ctx.asAt, source, feed), keys.quarantine(ctx.asAt, source, feed, '')]) {
     for (const o of await secure.list(prefix)) await secure.delete(o.key);
   }
-  const entries = (await landingEntries(ctx, `${source}/${feed}/`)).filter((e) => e.source === source && e.feed === feed);
+  const entries = (await landingEntries(ctx, `${source}/${feed}/`)).filter(
+    (e) => e.source === source && e.feed === feed,
+  );
   const contract = contractFor(source, feed);
   const def = findFeed(source, feed);
   const files: FileCounts[] = [];
   const ignored: FeedCounts['ignored'] = [];
   for (const e of entries) if (e.outcome === 'ignored') ignored.push({ key: e.key, why: e.reason!, detail: e.detail! });
   ignored.sort((a, b) => IGNORE_REASONS.indexOf(a.why as IgnoreReason) - IGNORE_REASONS.indexOf(b.why as IgnoreReason));
-  for (const e of entries) if (e.outcome === 'rejected') files.push(await rejected(ctx.stores.landing, e, e.reason!, e.detail!));
+  for (const e of entries)
+    if (e.outcome === 'rejected') files.push(await rejected(ctx.stores.landing, e, e.reason!, e.detail!));
   const selected = entries.filter((e) => e.outcome === 'read');
   if (selected.length > 0 && contract) {
     const total = selected.reduce((a, f) => a + f.size, 0);
     ctx.progress.start(`validate ${source}/${feed}`, total);
     let done = 0;
-    const extracts: ExtractFile[] = selected.map((e) => ({ key: e.key, extractDate: e.extractDate, name: e.name, size: e.size }));
+    const extracts: ExtractFile[] = selected.map((e) => ({
+      key: e.key,
+      extractDate: e.extractDate,
+      name: e.name,
+      size: e.size,
+    }));
     // many small files: a batch at a time (one DuckDB instance and a few statements for up to 2,000 files)
     let batchNo = 0;
     for (const part of batchesOf(extracts)) {
       const group = 'one' in part ? [part.one] : part.batch;
-      const counted = 'one' in part
-        ? [await validateFile(ctx, contract, part.one, (b) => ctx.progress.update(done + b))]
-        : await validateBatch(ctx, contract, part.batch, batchNo++, (b) => ctx.progress.update(done + b));
+      const counted =
+        'one' in part
+          ? [await validateFile(ctx, contract, part.one, (b) => ctx.progress.update(done + b))]
+          : await validateBatch(ctx, contract, part.batch, batchNo++, (b) => ctx.progress.update(done + b));
       for (const [i, counts] of counted.entries()) {
         const f = group[i]!;
         files.push(counts);
-        if (group.length === 1) ctx.log.info('file validated', { source, feed, extractDate: f.extractDate, status: counts.status, rows: counts.rows, accepted: counts.accepted, quarantined: counts.quarantined });
-        if (counts.status === 'rejected') ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, reason: counts.reason ?? '' });
+        if (group.length === 1)
+          ctx.log.info('file validated', {
+            source,
+            feed,
+            extractDate: f.extractDate,
+            status: counts.status,
+            rows: counts.rows,
+            accepted: counts.accepted,
+            quarantined: counts.quarantined,
+          });
+        if (counts.status === 'rejected')
+          ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, reason: counts.reason ?? '' });
       }
-      if (group.length > 1) ctx.log.info('files validated', { source, feed, files: group.length, rows: counted.reduce((a, c) => a + c.rows, 0), rejected: counted.filter((c) => c.status === 'rejected').length });
+      if (group.length > 1)
+        ctx.log.info('files validated', {
+          source,
+          feed,
+          files: group.length,
+          rows: counted.reduce((a, c) => a + c.rows, 0),
+          rejected: counted.filter((c) => c.status === 'rejected').length,
+        });
       done += group.reduce((a, f) => a + f.size, 0);
     }
     ctx.progress.stop();
   }
   files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const feedCounts: FeedCounts = { runId: ctx.runId, source, feed, asAt: ctx.asAt, kind: def?.kind ?? 'unknown', files, ignored };
+  const feedCounts: FeedCounts = {
+    runId: ctx.runId,
+    source,
+    feed,
+    asAt: ctx.asAt,
+    kind: def?.kind ?? 'unknown',
+    files,
+    ignored,
+  };
   await secure.put(countsKey(ctx.asAt, source, feed), `${JSON.stringify(feedCounts, null, 2)}\n`);
 
-  const sum = (k: 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'blankLines' | 'duplicatesKept') => files.reduce((a, f) => a + f[k], 0);
+  const sum = (k: 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'blankLines' | 'duplicatesKept') =>
+    files.reduce((a, f) => a + f[k], 0);
   const rejectedFiles = files.filter((f) => f.status === 'rejected');
   const counts: Record<string, number> = {
     files: files.length,
@@ -190,9 +245,13 @@ export async function validateStage(ctx: StageContext, input: ValidateInput): Pr
     blankLines: sum('blankLines'),
     duplicatesKept: sum('duplicatesKept'),
   };
-  for (const f of files) for (const [r, n] of Object.entries(f.quarantinedByReason)) counts[`quarantined_${r}`] = (counts[`quarantined_${r}`] ?? 0) + (n ?? 0);
+  for (const f of files)
+    for (const [r, n] of Object.entries(f.quarantinedByReason))
+      counts[`quarantined_${r}`] = (counts[`quarantined_${r}`] ?? 0) + (n ?? 0);
   if (rejectedFiles.length > 0 && ctx.config.validate.onRejectedFile === 'fail') {
-    throw new Error(`validate ${source}/${feed}: ${rejectedFiles.length} file(s) rejected: ${rejectedFiles.map((f) => f.error).join('; ')}`);
+    throw new Error(
+      `validate ${source}/${feed}: ${rejectedFiles.length} file(s) rejected: ${rejectedFiles.map((f) => f.error).join('; ')}`,
+    );
   }
   return { counts, source, feed, files };
 }
@@ -223,21 +282,53 @@ async function hashAndCountLines(store: ObjectStore, key: string): Promise<{ sha
 }
 
 /** A rejected file's counts entry; only plain files are hashed and their rows counted (a link is never followed). */
-async function rejected(landing: ObjectStore, e: Pick<LandingEntry, 'key' | 'size' | 'kind' | 'extractDate'>, reason: string, problem: string): Promise<FileCounts> {
+async function rejected(
+  landing: ObjectStore,
+  e: Pick<LandingEntry, 'key' | 'size' | 'kind' | 'extractDate'>,
+  reason: string,
+  problem: string,
+): Promise<FileCounts> {
   const { sha256, rows } = e.kind === 'file' ? await hashAndCountLines(landing, e.key) : { sha256: '', rows: 0 };
   return {
-    key: e.key, extractDate: e.extractDate, sha256, bytes: e.size, status: 'rejected', reason, error: `${e.key}: ${problem}`,
-    rows, accepted: 0, quarantined: 0, rejectedRows: rows, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
+    key: e.key,
+    extractDate: e.extractDate,
+    sha256,
+    bytes: e.size,
+    status: 'rejected',
+    reason,
+    error: `${e.key}: ${problem}`,
+    rows,
+    accepted: 0,
+    quarantined: 0,
+    rejectedRows: rows,
+    quarantinedByReason: {},
+    blankLines: 0,
+    duplicatesKept: 0,
+    ignoredColumns: [],
+    missingOptionalColumns: [],
   };
 }
 
 /** Reason codes of files rejected for what is inside them (the entry-level ones are in feeds/landing.ts). */
-export const FILE_REJECT_REASONS = ['compressed', 'no_header', 'not_utf8', 'binary', 'bad_quoting', 'cr_line_endings', 'record_too_long', 'duplicate_columns', 'missing_columns'] as const;
+export const FILE_REJECT_REASONS = [
+  'compressed',
+  'no_header',
+  'not_utf8',
+  'binary',
+  'bad_quoting',
+  'cr_line_endings',
+  'record_too_long',
+  'duplicate_columns',
+  'missing_columns',
+] as const;
 export type FileRejectReason = (typeof FILE_REJECT_REASONS)[number];
 
 /** Thrown inside validateFile for a file-level problem (turned into a rejected FileCounts). */
 class FileRejection extends Error {
-  constructor(readonly reason: FileRejectReason, message: string) {
+  constructor(
+    readonly reason: FileRejectReason,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -269,21 +360,30 @@ async function firstBytes(store: ObjectStore, key: string, n: number): Promise<B
 /** A compressed or archive file sent with a .csv name, by its magic bytes. */
 function sniffBinary(head: Buffer): string | undefined {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'a gzip-compressed file named .csv';
-  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'a zip archive (or .xlsx workbook) named .csv';
+  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])))
+    return 'a zip archive (or .xlsx workbook) named .csv';
   if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'a bzip2-compressed file named .csv';
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'an xz-compressed file named .csv';
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])))
+    return 'an xz-compressed file named .csv';
   if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'a zstd-compressed file named .csv';
   return undefined;
 }
 
 async function writeAll(ws: WriteStream, s: string): Promise<void> {
   if (s.length === 0) return;
-  if (!ws.write(s)) await new Promise<void>((resolve, reject) => {
-    const onDrain = () => { ws.off('error', onError); resolve(); };
-    const onError = (e: Error) => { ws.off('drain', onDrain); reject(e); };
-    ws.once('drain', onDrain);
-    ws.once('error', onError);
-  });
+  if (!ws.write(s))
+    await new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        ws.off('error', onError);
+        resolve();
+      };
+      const onError = (e: Error) => {
+        ws.off('drain', onDrain);
+        reject(e);
+      };
+      ws.once('drain', onDrain);
+      ws.once('error', onError);
+    });
 }
 
 async function closeStream(ws: WriteStream): Promise<void> {
@@ -299,22 +399,57 @@ interface ScanSink {
 type Scanned = { rejected: FileCounts } | { counts: FileCounts; reasons: Partial<Record<QuarantineReason, number>> };
 
 const emptyCounts = (f: ExtractFile): FileCounts => ({
-  key: f.key, extractDate: f.extractDate, sha256: '', bytes: f.size, status: 'accepted',
-  rows: 0, accepted: 0, quarantined: 0, rejectedRows: 0, quarantinedByReason: {}, blankLines: 0, duplicatesKept: 0, ignoredColumns: [], missingOptionalColumns: [],
+  key: f.key,
+  extractDate: f.extractDate,
+  sha256: '',
+  bytes: f.size,
+  status: 'accepted',
+  rows: 0,
+  accepted: 0,
+  quarantined: 0,
+  rejectedRows: 0,
+  quarantinedByReason: {},
+  blankLines: 0,
+  duplicatesKept: 0,
+  ignoredColumns: [],
+  missingOptionalColumns: [],
 });
 
 /**
  * One pass over a file in JavaScript: the file-level checks (not CSV, compressed, header), then every row checked
  * against the contract; accepted rows and quarantine entries go to `sink`, each accepted line led by `prefix`.
  */
-async function scanFile(ctx: StageContext, contract: FeedContract, f: ExtractFile, sink: ScanSink, prefix: string, onBytes?: (b: number) => void, body?: Buffer): Promise<Scanned> {
+async function scanFile(
+  ctx: StageContext,
+  contract: FeedContract,
+  f: ExtractFile,
+  sink: ScanSink,
+  prefix: string,
+  onBytes?: (b: number) => void,
+  body?: Buffer,
+): Promise<Scanned> {
   const columns = Object.keys(contract.fields);
   const counts = emptyCounts(f);
   if (!/\.csv$/i.test(f.name)) {
-    return { rejected: await rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'not_csv', 'not a .csv file (providers send CSV: see docs/feeds)') };
+    return {
+      rejected: await rejected(
+        ctx.stores.landing,
+        { ...f, kind: 'file' },
+        'not_csv',
+        'not a .csv file (providers send CSV: see docs/feeds)',
+      ),
+    };
   }
   const sniffed = sniffBinary(body ? body.subarray(0, 8) : await firstBytes(ctx.stores.landing, f.key, 8));
-  if (sniffed) return { rejected: await rejected(ctx.stores.landing, { ...f, kind: 'file' }, 'compressed', `not CSV: ${sniffed} (send the extract uncompressed)`) };
+  if (sniffed)
+    return {
+      rejected: await rejected(
+        ctx.stores.landing,
+        { ...f, kind: 'file' },
+        'compressed',
+        `not CSV: ${sniffed} (send the extract uncompressed)`,
+      ),
+    };
   const reasons: Partial<Record<QuarantineReason, number>> = {};
   const stats: CsvReadStats = { bytes: 0, sha256: '', blankLines: 0 };
   let header: string[] | null = null;
@@ -322,7 +457,11 @@ async function scanFile(ctx: StageContext, contract: FeedContract, f: ExtractFil
   let sameLayout = false;
   const schema = contract.rowSchema(f.extractDate);
   try {
-    for await (const batch of readCsv(body ? Readable.from([body]) : await ctx.stores.landing.getStream(f.key), stats, onBytes ? { onBytes } : {})) {
+    for await (const batch of readCsv(
+      body ? Readable.from([body]) : await ctx.stores.landing.getStream(f.key),
+      stats,
+      onBytes ? { onBytes } : {},
+    )) {
       let goodOut = '';
       let badOut = '';
       for (const rec of batch) {
@@ -352,7 +491,14 @@ async function scanFile(ctx: StageContext, contract: FeedContract, f: ExtractFil
     if (header === null) throw new FileRejection('no_header', 'empty file: no header row');
   } catch (err) {
     if (err instanceof CsvFileError || err instanceof FileRejection) {
-      return { rejected: await rejected(ctx.stores.landing, { ...f, kind: 'file' }, err instanceof FileRejection ? err.reason : csvErrorReason(err.message), err.message) };
+      return {
+        rejected: await rejected(
+          ctx.stores.landing,
+          { ...f, kind: 'file' },
+          err instanceof FileRejection ? err.reason : csvErrorReason(err.message),
+          err.message,
+        ),
+      };
     }
     throw err;
   }
@@ -362,7 +508,14 @@ async function scanFile(ctx: StageContext, contract: FeedContract, f: ExtractFil
 }
 
 /** The counts of a file read, once duplicates and the accepted rows are known; throws if they do not reconcile. */
-function settle(ctx: StageContext, contract: FeedContract, f: ExtractFile, counts: FileCounts, reasons: Partial<Record<QuarantineReason, number>>, dup: { accepted: number; duplicates: number }): FileCounts {
+function settle(
+  ctx: StageContext,
+  contract: FeedContract,
+  f: ExtractFile,
+  counts: FileCounts,
+  reasons: Partial<Record<QuarantineReason, number>>,
+  dup: { accepted: number; duplicates: number },
+): FileCounts {
   if (ctx.config.validate.exactDuplicates === 'quarantine') {
     if (dup.duplicates > 0) reasons.duplicate = (reasons.duplicate ?? 0) + dup.duplicates;
     counts.quarantined += dup.duplicates;
@@ -372,13 +525,20 @@ function settle(ctx: StageContext, contract: FeedContract, f: ExtractFile, count
   if (counts.quarantined > 0) counts.quarantineKey = quarantineKeyOf(ctx.asAt, contract.source, contract.feed, f);
   counts.quarantinedByReason = Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : 1)));
   if (counts.rows !== counts.accepted + counts.quarantined) {
-    throw new Error(`validate ${f.key}: counts do not reconcile (rows ${counts.rows} != accepted ${counts.accepted} + quarantined ${counts.quarantined})`);
+    throw new Error(
+      `validate ${f.key}: counts do not reconcile (rows ${counts.rows} != accepted ${counts.accepted} + quarantined ${counts.quarantined})`,
+    );
   }
   return counts;
 }
 
 /** Validate one extract file. Never throws for bad data: file problems come back as status "rejected". */
-export async function validateFile(ctx: StageContext, contract: FeedContract, f: ExtractFile, onBytes?: (b: number) => void): Promise<FileCounts> {
+export async function validateFile(
+  ctx: StageContext,
+  contract: FeedContract,
+  f: ExtractFile,
+  onBytes?: (b: number) => void,
+): Promise<FileCounts> {
   const columns = Object.keys(contract.fields);
   const dir = await mkdtemp(join(await ensureDir(scratchOf(ctx.stores.secure)), 'locality-validate-'));
   const goodPath = join(dir, 'accepted.csv');
@@ -388,12 +548,27 @@ export async function validateFile(ctx: StageContext, contract: FeedContract, f:
   try {
     // Header of the temp CSV of accepted rows: _line then the contract columns.
     await writeAll(good, `_line,${columns.join(',')}\n`);
-    const scanned = await scanFile(ctx, contract, f, { good: (t) => writeAll(good, t), bad: (t) => writeAll(bad, t) }, '', onBytes);
+    const scanned = await scanFile(
+      ctx,
+      contract,
+      f,
+      { good: (t) => writeAll(good, t), bad: (t) => writeAll(bad, t) },
+      '',
+      onBytes,
+    );
     if ('rejected' in scanned) return scanned.rejected;
     await closeStream(good);
     await closeStream(bad);
     // Exact duplicates and the Parquet of accepted rows, in DuckDB (spills to disk: bounded memory).
-    const dup = await finishAccepted(ctx, contract, columns, goodPath, quarantinePath, f, ctx.config.validate.exactDuplicates);
+    const dup = await finishAccepted(
+      ctx,
+      contract,
+      columns,
+      goodPath,
+      quarantinePath,
+      f,
+      ctx.config.validate.exactDuplicates,
+    );
     const counts = settle(ctx, contract, f, scanned.counts, scanned.reasons, dup);
     if (counts.quarantineKey) await ctx.stores.secure.put(counts.quarantineKey, createReadStream(quarantinePath));
     return counts;
@@ -443,13 +618,25 @@ export function batchesOf<T extends { size: number }>(files: readonly T[]): Arra
  * writes one Parquet for the batch (acceptedPart in each file's counts says which rows are its). The same counts,
  * quarantine and accepted rows per file as validateFile; no per-file DuckDB instance, statement or Parquet.
  */
-export async function validateBatch(ctx: StageContext, contract: FeedContract, batch: readonly ExtractFile[], batchNo: number, onBytes?: (b: number) => void): Promise<FileCounts[]> {
+export async function validateBatch(
+  ctx: StageContext,
+  contract: FeedContract,
+  batch: readonly ExtractFile[],
+  batchNo: number,
+  onBytes?: (b: number) => void,
+): Promise<FileCounts[]> {
   const columns = Object.keys(contract.fields);
   const dir = await mkdtemp(join(await ensureDir(scratchOf(ctx.stores.secure)), 'locality-validate-'));
   const goodPath = join(dir, 'accepted.csv');
   const good = createWriteStream(goodPath, { highWaterMark: 1 << 20 });
   const results: Array<FileCounts | undefined> = [];
-  const read: Array<{ ord: number; f: ExtractFile; counts: FileCounts; reasons: Partial<Record<QuarantineReason, number>>; quarantine: string }> = [];
+  const read: Array<{
+    ord: number;
+    f: ExtractFile;
+    counts: FileCounts;
+    reasons: Partial<Record<QuarantineReason, number>>;
+    quarantine: string;
+  }> = [];
   try {
     await writeAll(good, `_file,_line,${columns.join(',')}\n`);
     let done = 0;
@@ -469,8 +656,23 @@ export async function validateBatch(ctx: StageContext, contract: FeedContract, b
       bodies[ord] = Promise.resolve(Buffer.alloc(0)); // let the body go once read
       let goodText = '';
       let badText = '';
-      const sink: ScanSink = { good: async (t) => { goodText += t; }, bad: async (t) => { badText += t; } };
-      const scanned = await scanFile(ctx, contract, f, sink, `${ord},`, onBytes ? (b) => onBytes(done + b) : undefined, body);
+      const sink: ScanSink = {
+        good: async (t) => {
+          goodText += t;
+        },
+        bad: async (t) => {
+          badText += t;
+        },
+      };
+      const scanned = await scanFile(
+        ctx,
+        contract,
+        f,
+        sink,
+        `${ord},`,
+        onBytes ? (b) => onBytes(done + b) : undefined,
+        body,
+      );
       done += f.size;
       if ('rejected' in scanned) {
         results[ord] = scanned.rejected;
@@ -483,7 +685,14 @@ export async function validateBatch(ctx: StageContext, contract: FeedContract, b
     await closeStream(good);
     if (read.length > 0) {
       const batchKey = batchKeyOf(ctx.asAt, contract.source, contract.feed, batchNo);
-      const finished = await finishAcceptedBatch(ctx, columns, goodPath, batchKey, read, ctx.config.validate.exactDuplicates);
+      const finished = await finishAcceptedBatch(
+        ctx,
+        columns,
+        goodPath,
+        batchKey,
+        read,
+        ctx.config.validate.exactDuplicates,
+      );
       for (const r of read) {
         const counts = settle(ctx, contract, r.f, r.counts, r.reasons, finished.get(r.ord)!);
         counts.acceptedKey = batchKey;
@@ -509,30 +718,77 @@ function mapHeader(contract: FeedContract, header: string[], counts: FileCounts)
   if (dupes.length > 0) {
     const named = [...new Set(dupes.map((i) => names[i]!).filter((n) => columns.includes(n)))];
     const others = dupes.filter((i) => !columns.includes(names[i]!)).map((i) => i + 1);
-    throw new FileRejection('duplicate_columns', `header names column(s) more than once: ${[...named, ...(others.length ? [`the cells at position(s) ${others.slice(0, 10).join(', ')}${others.length > 10 ? ', ...' : ''}`] : [])].join(', ')}`);
+    throw new FileRejection(
+      'duplicate_columns',
+      `header names column(s) more than once: ${[...named, ...(others.length ? [`the cells at position(s) ${others.slice(0, 10).join(', ')}${others.length > 10 ? ', ...' : ''}`] : [])].join(', ')}`,
+    );
   }
   const missing = columns.filter((c) => !names.includes(c) && !contract.optionalColumns.includes(c));
   if (missing.length > 0) {
-    const looksOther = header.length === 1 && /[;\t|]/.test(header[0]!) ? ` (the header looks delimited by ${JSON.stringify(/[;\t|]/.exec(header[0]!)![0])}, not commas: not CSV)` : '';
-    throw new FileRejection('missing_columns', `not a ${contract.source}/${contract.feed} file: required column(s) missing from the header: ${missing.join(', ')}${looksOther}`);
+    const looksOther =
+      header.length === 1 && /[;\t|]/.test(header[0]!)
+        ? ` (the header looks delimited by ${JSON.stringify(/[;\t|]/.exec(header[0]!)![0])}, not commas: not CSV)`
+        : '';
+    throw new FileRejection(
+      'missing_columns',
+      `not a ${contract.source}/${contract.feed} file: required column(s) missing from the header: ${missing.join(', ')}${looksOther}`,
+    );
   }
   // extra columns are named when they look like column names, else by position (never a value in a message)
-  counts.ignoredColumns = names.map((n, i) => [n, i] as const).filter(([n]) => !columns.includes(n)).map(([n, i]) => (/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(n) ? n : `(column ${i + 1})`));
+  counts.ignoredColumns = names
+    .map((n, i) => [n, i] as const)
+    .filter(([n]) => !columns.includes(n))
+    .map(([n, i]) => (/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(n) ? n : `(column ${i + 1})`));
   counts.missingOptionalColumns = columns.filter((c) => !names.includes(c));
   return columns.map((c) => names.indexOf(c));
 }
 
-function quarantineEntry(header: string[], rec: CsvRecord, file: string, field: string, reason: QuarantineReason, detail: string, problems?: QuarantineEntry['problems']): QuarantineEntry {
+function quarantineEntry(
+  header: string[],
+  rec: CsvRecord,
+  file: string,
+  field: string,
+  reason: QuarantineReason,
+  detail: string,
+  problems?: QuarantineEntry['problems'],
+): QuarantineEntry {
   const row: Record<string, string> = {};
-  for (let i = 0; i < Math.max(header.length, rec.fields.length); i++) row[header[i] ?? `_extra_${i + 1}`] = rec.fields[i] ?? '';
-  return { file, line: rec.line, field, reason, detail, problems: problems ?? [{ field, reason, detail }], row, raw: rec.raw };
+  for (let i = 0; i < Math.max(header.length, rec.fields.length); i++)
+    row[header[i] ?? `_extra_${i + 1}`] = rec.fields[i] ?? '';
+  return {
+    file,
+    line: rec.line,
+    field,
+    reason,
+    detail,
+    problems: problems ?? [{ field, reason, detail }],
+    row,
+    raw: rec.raw,
+  };
 }
 
 /** null when the record is a good row; else its quarantine entry. No closures on the per-row path. */
-function checkRecord(contract: FeedContract, schema: ReturnType<FeedContract['rowSchema']>, columns: readonly string[], header: string[], index: number[], rec: CsvRecord, file: string, extractDate: string): QuarantineEntry | null {
-  if (rec.malformed) return quarantineEntry(header, rec, file, header[rec.malformedField ?? 0] ?? '', 'bad_quoting', rec.malformed);
+function checkRecord(
+  contract: FeedContract,
+  schema: ReturnType<FeedContract['rowSchema']>,
+  columns: readonly string[],
+  header: string[],
+  index: number[],
+  rec: CsvRecord,
+  file: string,
+  extractDate: string,
+): QuarantineEntry | null {
+  if (rec.malformed)
+    return quarantineEntry(header, rec, file, header[rec.malformedField ?? 0] ?? '', 'bad_quoting', rec.malformed);
   if (rec.fields.length !== header.length) {
-    return quarantineEntry(header, rec, file, '', 'field_count', `expected ${header.length} fields (as the header), found ${rec.fields.length}`);
+    return quarantineEntry(
+      header,
+      rec,
+      file,
+      '',
+      'field_count',
+      `expected ${header.length} fields (as the header), found ${rec.fields.length}`,
+    );
   }
   const row: Record<string, string> = {};
   for (let c = 0; c < columns.length; c++) {
@@ -572,7 +828,13 @@ async function mergeByLine(into: string, other: string): Promise<void> {
  * append their quarantine entries, and write the Parquet of accepted rows (ordered by line).
  */
 async function finishAccepted(
-  ctx: StageContext, contract: FeedContract, columns: string[], goodPath: string, quarantinePath: string, f: ExtractFile, mode: 'keep' | 'quarantine',
+  ctx: StageContext,
+  contract: FeedContract,
+  columns: string[],
+  goodPath: string,
+  quarantinePath: string,
+  f: ExtractFile,
+  mode: 'keep' | 'quarantine',
 ): Promise<{ accepted: number; duplicates: number }> {
   // A small buffer pool: duplicate detection over a file of any size spills to disk instead of growing memory.
   const db = await openScratchDuckDb(VALIDATE_DUCKDB_MEMORY, scratchOf(ctx.stores.secure));
@@ -586,16 +848,21 @@ async function finishAccepted(
     // One thread: rows stay in file order and the Parquet bytes depend only on the rows.
     const all = join(db.dir, 'all.parquet');
     await db.conn.run('SET threads = 1');
-    await db.conn.run(`COPY (SELECT _line, ${ids}, (hash(${ids}) & 9007199254740991)::BIGINT AS _row_hash FROM ${src}) TO ${q(all)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`);
+    await db.conn.run(
+      `COPY (SELECT _line, ${ids}, (hash(${ids}) & 9007199254740991)::BIGINT AS _row_hash FROM ${src}) TO ${q(all)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
+    );
     await db.conn.run('RESET threads');
     const allRows = `read_parquet(${q(all)}, hive_partitioning = false)`;
     // Duplicates: rows whose hash repeats are candidates (a one-column scan); among those, rows equal in
     // every column to an earlier line are the duplicates (exact: the hash is only a filter).
-    await db.conn.run(`CREATE TABLE cand AS SELECT _row_hash AS h FROM ${allRows} GROUP BY _row_hash HAVING count(*) > 1`);
+    await db.conn.run(
+      `CREATE TABLE cand AS SELECT _row_hash AS h FROM ${allRows} GROUP BY _row_hash HAVING count(*) > 1`,
+    );
     await db.conn.run(`CREATE TABLE t AS SELECT * FROM (
         SELECT _line, ${ids}, min(_line) OVER (PARTITION BY ${ids}) AS _first_line FROM ${allRows} WHERE _row_hash IN (SELECT h FROM cand)
       ) WHERE _line <> _first_line`);
-    const dupRows = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM t')).getRowObjectsJS())[0]!.n as bigint;
+    const dupRows = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM t')).getRowObjectsJS())[0]!
+      .n as bigint;
     const duplicates = Number(dupRows);
     if (duplicates > 0 && mode === 'quarantine') {
       const dupPath = join(db.dir, 'duplicates.jsonl');
@@ -610,8 +877,14 @@ async function finishAccepted(
           for (let c = 0; c < columns.length; c++) row[columns[c]!] = String(r[c + 2] ?? '');
           const detail = `exact duplicate of line ${String(r[1])}`;
           const e: QuarantineEntry = {
-            file: f.key, line: Number(r[0]), field: '', reason: 'duplicate', detail, problems: [{ field: '', reason: 'duplicate', detail }],
-            row, raw: columns.map((c) => csvCell(row[c]!)).join(','),
+            file: f.key,
+            line: Number(r[0]),
+            field: '',
+            reason: 'duplicate',
+            detail,
+            problems: [{ field: '', reason: 'duplicate', detail }],
+            row,
+            raw: columns.map((c) => csvCell(row[c]!)).join(','),
           };
           out += `${JSON.stringify(e)}\n`;
         }
@@ -625,9 +898,13 @@ async function finishAccepted(
       // Rare: rewrite without the duplicate lines (from the Parquet, not the CSV).
       file = join(db.dir, 'accepted.parquet');
       await db.conn.run('SET threads = 1');
-      await db.conn.run(`COPY (SELECT * FROM ${allRows} WHERE _line NOT IN (SELECT _line FROM t)) TO ${q(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`);
+      await db.conn.run(
+        `COPY (SELECT * FROM ${allRows} WHERE _line NOT IN (SELECT _line FROM t)) TO ${q(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
+      );
     }
-    const n = (await (await db.conn.run(`SELECT count(*)::BIGINT AS n FROM read_parquet(${q(file)})`)).getRowObjectsJS())[0]!.n as bigint;
+    const n = (
+      await (await db.conn.run(`SELECT count(*)::BIGINT AS n FROM read_parquet(${q(file)})`)).getRowObjectsJS()
+    )[0]!.n as bigint;
     await ctx.stores.secure.put(acceptedKeyOf(ctx.asAt, contract.source, contract.feed, f), createReadStream(file));
     return { accepted: Number(n), duplicates };
   } finally {
@@ -656,8 +933,12 @@ function mergeTextByLine(a: string, b: string): string {
  * quarantine entries are merged into each file's `quarantine` text (mode quarantine).
  */
 async function finishAcceptedBatch(
-  ctx: StageContext, columns: string[], goodPath: string, batchKey: string,
-  files: Array<{ ord: number; f: ExtractFile; quarantine: string }>, mode: 'keep' | 'quarantine',
+  ctx: StageContext,
+  columns: string[],
+  goodPath: string,
+  batchKey: string,
+  files: Array<{ ord: number; f: ExtractFile; quarantine: string }>,
+  mode: 'keep' | 'quarantine',
 ): Promise<Map<number, { accepted: number; duplicates: number }>> {
   const db = await openScratchDuckDb(VALIDATE_DUCKDB_MEMORY, scratchOf(ctx.stores.secure));
   try {
@@ -666,14 +947,22 @@ async function finishAcceptedBatch(
     const ids = columns.map((c) => `"${c}"`).join(', ');
     const src = `read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = '\x01', new_line = '\\n', columns = ${colTypes})`;
     await db.conn.run('SET threads = 1');
-    await db.conn.run(`CREATE TABLE a AS SELECT _file, _line, ${ids}, (hash(${ids}) & 9007199254740991)::BIGINT AS _row_hash FROM ${src}`);
-    await db.conn.run(`CREATE TABLE cand AS SELECT _file, _row_hash FROM a GROUP BY _file, _row_hash HAVING count(*) > 1`);
+    await db.conn.run(
+      `CREATE TABLE a AS SELECT _file, _line, ${ids}, (hash(${ids}) & 9007199254740991)::BIGINT AS _row_hash FROM ${src}`,
+    );
+    await db.conn.run(
+      `CREATE TABLE cand AS SELECT _file, _row_hash FROM a GROUP BY _file, _row_hash HAVING count(*) > 1`,
+    );
     await db.conn.run(`CREATE TABLE t AS SELECT * FROM (
         SELECT _file, _line, ${ids}, min(_line) OVER (PARTITION BY _file, ${ids}) AS _first_line FROM a WHERE (_file, _row_hash) IN (SELECT (_file, _row_hash) FROM cand)
       ) WHERE _line <> _first_line`);
     const byOrd = new Map(files.map((r) => [r.ord, r]));
-    const result = new Map<number, { accepted: number; duplicates: number }>(files.map((r) => [r.ord, { accepted: 0, duplicates: 0 }]));
-    for (const row of await (await db.conn.run('SELECT _file, count(*)::BIGINT AS n FROM t GROUP BY _file')).getRowObjectsJS()) {
+    const result = new Map<number, { accepted: number; duplicates: number }>(
+      files.map((r) => [r.ord, { accepted: 0, duplicates: 0 }]),
+    );
+    for (const row of await (
+      await db.conn.run('SELECT _file, count(*)::BIGINT AS n FROM t GROUP BY _file')
+    ).getRowObjectsJS()) {
       result.get(Number(row._file))!.duplicates = Number(row.n);
     }
     const anyDuplicates = [...result.values()].some((r) => r.duplicates > 0);
@@ -689,8 +978,14 @@ async function finishAcceptedBatch(
           for (let c = 0; c < columns.length; c++) row[columns[c]!] = String(r[c + 3] ?? '');
           const detail = `exact duplicate of line ${String(r[2])}`;
           const e: QuarantineEntry = {
-            file: byOrd.get(ord)!.f.key, line: Number(r[1]), field: '', reason: 'duplicate', detail, problems: [{ field: '', reason: 'duplicate', detail }],
-            row, raw: columns.map((c) => csvCell(row[c]!)).join(','),
+            file: byOrd.get(ord)!.f.key,
+            line: Number(r[1]),
+            field: '',
+            reason: 'duplicate',
+            detail,
+            problems: [{ field: '', reason: 'duplicate', detail }],
+            row,
+            raw: columns.map((c) => csvCell(row[c]!)).join(','),
           };
           dups.set(ord, `${dups.get(ord) ?? ''}${JSON.stringify(e)}\n`);
         }
@@ -698,12 +993,16 @@ async function finishAcceptedBatch(
       for (const [ord, text] of dups) byOrd.get(ord)!.quarantine = mergeTextByLine(byOrd.get(ord)!.quarantine, text);
       await db.conn.run('DELETE FROM a WHERE (_file, _line) IN (SELECT (_file, _line) FROM t)');
     }
-    for (const row of await (await db.conn.run('SELECT _file, count(*)::BIGINT AS n FROM a GROUP BY _file')).getRowObjectsJS()) {
+    for (const row of await (
+      await db.conn.run('SELECT _file, count(*)::BIGINT AS n FROM a GROUP BY _file')
+    ).getRowObjectsJS()) {
       result.get(Number(row._file))!.accepted = Number(row.n);
     }
     // One Parquet for the batch, rows in file then line order (one thread: the bytes depend only on the rows).
     const file = join(db.dir, 'batch.parquet');
-    await db.conn.run(`COPY (SELECT * FROM a ORDER BY _file, _line) TO ${q(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`);
+    await db.conn.run(
+      `COPY (SELECT * FROM a ORDER BY _file, _line) TO ${q(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
+    );
     await ctx.stores.secure.put(batchKey, createReadStream(file));
     return result;
   } finally {

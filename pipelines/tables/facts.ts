@@ -5,7 +5,18 @@
 import { FACT_TYPES, type Fact, type FactType } from '../../models/facts.ts';
 import type { ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { need, needDate, num, openTable, optDate, originOf, rowsOf, str, type TableRead, type TableSource } from './read.ts';
+import {
+  need,
+  needDate,
+  num,
+  openTable,
+  optDate,
+  originOf,
+  rowsOf,
+  str,
+  type TableRead,
+  type TableSource,
+} from './read.ts';
 import { col, type TableDef } from './table.ts';
 
 export const FACTS: TableDef = {
@@ -23,19 +34,29 @@ export const FACTS: TableDef = {
     col('date', 'VARCHAR', 'when it happened or started (YYYY-MM-DD)'),
     col('end_date', 'VARCHAR', 'when an episode ended (YYYY-MM-DD), else null'),
     col('value', 'DOUBLE', 'a measure, where the type has one (e.g. attendance %)'),
-    col('detail', 'VARCHAR', 'JSON of the type\'s other fields (text values)'),
+    col('detail', 'VARCHAR', "JSON of the type's other fields (text values)"),
   ],
 };
 
 export function factToRow(f: Fact): ParquetRow {
   return {
-    fact_id: f.factId, type: f.type, source: f.source, feed: f.feed, record_ref: f.recordRef, record_id: f.recordId,
-    date: f.date, end_date: f.endDate, value: f.value, detail: JSON.stringify(f.detail),
+    fact_id: f.factId,
+    type: f.type,
+    source: f.source,
+    feed: f.feed,
+    record_ref: f.recordRef,
+    record_id: f.recordId,
+    date: f.date,
+    end_date: f.endDate,
+    value: f.value,
+    detail: JSON.stringify(f.detail),
   };
 }
 
 function detailOf(o: object): Record<string, string> {
-  return Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, x]) => [k, x === null ? '' : String(x)]));
+  return Object.fromEntries(
+    Object.entries(o as Record<string, unknown>).map(([k, x]) => [k, x === null ? '' : String(x)]),
+  );
 }
 
 /**
@@ -63,7 +84,8 @@ function parseDetail(v: unknown, cache?: Map<string, Readonly<Record<string, str
 
 function factType(r: ParquetRow): FactType {
   const t = need(r, 'facts', 'type');
-  if (!(FACT_TYPES as readonly string[]).includes(t)) throw new Error(`${originOf(r, 'facts')}, field type: unknown fact type "${t}" (known: ${FACT_TYPES.join(', ')})`);
+  if (!(FACT_TYPES as readonly string[]).includes(t))
+    throw new Error(`${originOf(r, 'facts')}, field type: unknown fact type "${t}" (known: ${FACT_TYPES.join(', ')})`);
   return t as FactType;
 }
 
@@ -87,14 +109,26 @@ export function factFromRow(r: ParquetRow, details?: Map<string, Readonly<Record
 }
 
 /** Opens the date's facts (only `onlyTypes`, when given: DuckDB filters them out before they are exported). */
-export const factsTable = (ctx: TableSource & { asAt: string }, onlyTypes?: FactType[]): TableRead => openTable(ctx, 'curated', keys.curated('facts', ctx.asAt), 'facts',
-  onlyTypes ? `SELECT * FROM {{file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')})` : undefined);
+export const factsTable = (ctx: TableSource & { asAt: string }, onlyTypes?: FactType[]): TableRead =>
+  openTable(
+    ctx,
+    'curated',
+    keys.curated('facts', ctx.asAt),
+    'facts',
+    onlyTypes ? `SELECT * FROM {{file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')})` : undefined,
+  );
 
 /**
  * Facts with their person id (facts whose record is in no person are counted, not silently lost). Every row is
  * checked; `keep` may leave out facts the caller will not use (they are still checked and counted).
  */
-export async function readFacts(ctx: TableSource & { asAt: string }, personOf: Pick<Map<string, string>, 'get'>, onlyTypes?: FactType[], table = factsTable(ctx, onlyTypes), keep?: (f: Fact) => boolean): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
+export async function readFacts(
+  ctx: TableSource & { asAt: string },
+  personOf: Pick<Map<string, string>, 'get'>,
+  onlyTypes?: FactType[],
+  table = factsTable(ctx, onlyTypes),
+  keep?: (f: Fact) => boolean,
+): Promise<{ facts: Array<Fact & { personId: string }>; unmatched: number }> {
   const facts: Array<Fact & { personId: string }> = [];
   let unmatched = 0;
   const details = new Map<string, Readonly<Record<string, string>>>();

@@ -39,8 +39,16 @@ export interface FamilyRow {
 
 export function familyToRow(f: FamilyRow): ParquetRow {
   return {
-    family_id: f.familyId, as_at: f.asAt, locality: f.locality, ward_code: f.wardCode, postcode_district: f.postcodeDistrict,
-    members: f.members, children: f.children, adults: f.adults, members_elsewhere: f.membersElsewhere, flags: f.flags,
+    family_id: f.familyId,
+    as_at: f.asAt,
+    locality: f.locality,
+    ward_code: f.wardCode,
+    postcode_district: f.postcodeDistrict,
+    members: f.members,
+    children: f.children,
+    adults: f.adults,
+    members_elsewhere: f.membersElsewhere,
+    flags: f.flags,
   };
 }
 
@@ -48,9 +56,16 @@ export function familyToRow(f: FamilyRow): ParquetRow {
 export function familyFromRow(r: ParquetRow, unassigned = 'Unassigned'): FamilyRow {
   const n = (k: string): number => (typeof r[k] === 'number' ? (r[k] as number) : 0);
   return {
-    familyId: need(r, 'families', 'family_id'), asAt: str(r, 'as_at') ?? '', locality: str(r, 'locality') ?? unassigned, wardCode: str(r, 'ward_code'),
-    postcodeDistrict: str(r, 'postcode_district'), members: n('members'), children: n('children'), adults: n('adults'),
-    membersElsewhere: n('members_elsewhere'), flags: list(r, 'flags'),
+    familyId: need(r, 'families', 'family_id'),
+    asAt: str(r, 'as_at') ?? '',
+    locality: str(r, 'locality') ?? unassigned,
+    wardCode: str(r, 'ward_code'),
+    postcodeDistrict: str(r, 'postcode_district'),
+    members: n('members'),
+    children: n('children'),
+    adults: n('adults'),
+    membersElsewhere: n('members_elsewhere'),
+    flags: list(r, 'flags'),
   };
 }
 

@@ -47,7 +47,10 @@ export function memberOf(r: ParquetRow): MemberRow {
   };
 }
 
-export async function readFamilyMembers(ctx: { stores: { curated: ObjectStore }; asAt: string }, asAt = ctx.asAt): Promise<MemberRow[]> {
+export async function readFamilyMembers(
+  ctx: { stores: { curated: ObjectStore }; asAt: string },
+  asAt = ctx.asAt,
+): Promise<MemberRow[]> {
   const rows = await readParquet(ctx.stores.curated, keys.curated('family_members', asAt));
   return rows.map(memberOf);
 }
@@ -78,7 +81,15 @@ export function* memberRowsOf(families: Family[]): Generator<ParquetRow> {
   const shared = new WeakMap<MembershipEvidence, string>();
   for (const f of families) {
     for (const m of f.members) {
-      yield { family_id: f.familyId, person_id: m.personId, role: m.role, membership: m.membership, age_band: m.ageBand, is_child: m.isChild, evidence: evidenceJson(m.evidence, shared) };
+      yield {
+        family_id: f.familyId,
+        person_id: m.personId,
+        role: m.role,
+        membership: m.membership,
+        age_band: m.ageBand,
+        is_child: m.isChild,
+        evidence: evidenceJson(m.evidence, shared),
+      };
     }
   }
 }

@@ -11,12 +11,16 @@ export const ID_LINEAGE: TableDef = {
   what: 'id lineage',
   row: 'one person or family id of this run or the previous one, and what happened to it',
   columns: [
-    col('as_at', 'DATE', 'the run\'s as-at date (also the partition)'),
+    col('as_at', 'DATE', "the run's as-at date (also the partition)"),
     col('entity', 'VARCHAR', 'person or family'),
     col('id', 'VARCHAR', 'the person or family id'),
-    col('kind', 'VARCHAR', 'kept, new, merge (others were retired into it), split (a part of an earlier id) or retired'),
+    col(
+      'kind',
+      'VARCHAR',
+      'kept, new, merge (others were retired into it), split (a part of an earlier id) or retired',
+    ),
     col('since', 'DATE', 'the as-at date the id was first given'),
-    col('from_ids', 'VARCHAR[]', 'the previous run\'s ids its members had'),
+    col('from_ids', 'VARCHAR[]', "the previous run's ids its members had"),
     col('to_ids', 'VARCHAR[]', 'for a retired id: the ids its members have now'),
   ],
 };

@@ -38,18 +38,28 @@ export const SECURE_TABLE_DEFS: readonly TableDef[] = [PERSON_RECORDS, PERSON_DO
 /** docs/tables.md: every table with its columns, made from the definitions (`npm run docs:tables` writes it). */
 export function tablesReference(): string {
   const section = (t: TableDef, where: string) => [
-    `### \`${t.name}\``, '', `${where}. One row: ${t.row}.`, '',
-    '| column | type | what it holds |', '|---|---|---|',
-    ...t.columns.map((c) => `| \`${c.name}\` | ${c.type} | ${c.about.replace(/\|/g, '\\|')} |`), '',
+    `### \`${t.name}\``,
+    '',
+    `${where}. One row: ${t.row}.`,
+    '',
+    '| column | type | what it holds |',
+    '|---|---|---|',
+    ...t.columns.map((c) => `| \`${c.name}\` | ${c.type} | ${c.about.replace(/\|/g, '\\|')} |`),
+    '',
   ];
   return [
-    '# Tables between stages', '',
-    '<!-- generated from pipelines/tables/ by `npm run docs:tables`; test/tables/tables.test.ts fails when it is stale -->', '',
+    '# Tables between stages',
+    '',
+    '<!-- generated from pipelines/tables/ by `npm run docs:tables`; test/tables/tables.test.ts fails when it is stale -->',
+    '',
     'Curated tables are pseudonymous Parquet at `curated/<table>/as_at=<date>/part-00000.parquet`, each a Glue table',
-    'partitioned by `as_at`. Secure tables hold clear quasi-identifiers and stay in the secure zone.', '',
-    '## Curated', '',
+    'partitioned by `as_at`. Secure tables hold clear quasi-identifiers and stay in the secure zone.',
+    '',
+    '## Curated',
+    '',
     ...Object.values(CURATED_TABLE_DEFS).flatMap((t) => section(t, 'Curated')),
-    '## Secure', '',
+    '## Secure',
+    '',
     ...SECURE_TABLE_DEFS.flatMap((t) => section(t, 'Secure zone')),
   ].join('\n');
 }

@@ -12,5 +12,17 @@ const PAIR_COLUMNS: TableColumn[] = [
   col('match_key', 'VARCHAR', 'the blocking rule that first found the pair'),
 ];
 
-export const PAIRS: TableDef = { name: 'pairs', zone: 'curated', what: 'pairs', row: 'one scored candidate pair of person records', columns: PAIR_COLUMNS };
-export const LINKS: TableDef = { name: 'links', zone: 'curated', what: 'links', row: 'one pair accepted into a person', columns: PAIR_COLUMNS };
+export const PAIRS: TableDef = {
+  name: 'pairs',
+  zone: 'curated',
+  what: 'pairs',
+  row: 'one scored candidate pair of person records',
+  columns: PAIR_COLUMNS,
+};
+export const LINKS: TableDef = {
+  name: 'links',
+  zone: 'curated',
+  what: 'links',
+  row: 'one pair accepted into a person',
+  columns: PAIR_COLUMNS,
+};

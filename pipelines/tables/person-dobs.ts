@@ -19,9 +19,13 @@ export const PERSON_DOBS: TableDef = {
 
 export const personDobsKey = (asAt: string): string => keys.secure(asAt, PERSON_DOBS_KEY);
 
-export const personDobsTable = (ctx: TableSource & { asAt: string }): TableRead => openTable(ctx, 'secure', personDobsKey(ctx.asAt), PERSON_DOBS.what);
+export const personDobsTable = (ctx: TableSource & { asAt: string }): TableRead =>
+  openTable(ctx, 'secure', personDobsKey(ctx.asAt), PERSON_DOBS.what);
 
-export async function readPersonDobs(ctx: TableSource & { asAt: string }, table = personDobsTable(ctx)): Promise<Map<string, string | null>> {
+export async function readPersonDobs(
+  ctx: TableSource & { asAt: string },
+  table = personDobsTable(ctx),
+): Promise<Map<string, string | null>> {
   const m = new Map<string, string | null>();
   for await (const r of rowsOf(table)) m.set(need(r, 'person-dobs', 'person_id'), str(r, 'date_of_birth'));
   return m;

@@ -42,10 +42,25 @@ export const personRecordsKey = (asAt: string): string => keys.secure(asAt, PERS
 
 export function personRecordToRow(p: PersonRecord): ParquetRow {
   return {
-    record_id: p.recordId, source: p.source, feed: p.feed, source_person_ref: p.sourcePersonRef, extract_date: p.extractDate,
-    forename: p.forename, forename_alternatives: p.forenameAlternatives, middle_names: p.middleNames, surname: p.surname, surname_parts: p.surnameParts,
-    date_of_birth: p.dateOfBirth, sex: p.sex, postcode: p.postcode, postcode_sector: p.postcodeSector, postcode_district: p.postcodeDistrict,
-    postcode_area: p.postcodeArea, address_line_1: p.addressLine1, nhs_number_token: p.nhsNumberToken, upn_token: p.upnToken,
+    record_id: p.recordId,
+    source: p.source,
+    feed: p.feed,
+    source_person_ref: p.sourcePersonRef,
+    extract_date: p.extractDate,
+    forename: p.forename,
+    forename_alternatives: p.forenameAlternatives,
+    middle_names: p.middleNames,
+    surname: p.surname,
+    surname_parts: p.surnameParts,
+    date_of_birth: p.dateOfBirth,
+    sex: p.sex,
+    postcode: p.postcode,
+    postcode_sector: p.postcodeSector,
+    postcode_district: p.postcodeDistrict,
+    postcode_area: p.postcodeArea,
+    address_line_1: p.addressLine1,
+    nhs_number_token: p.nhsNumberToken,
+    upn_token: p.upnToken,
     attributes: JSON.stringify(p.attributes),
   };
 }
@@ -55,11 +70,25 @@ export function personRecordFromRow(r: ParquetRow): PersonRecord {
   const s = (k: string): string | null => (typeof r[k] === 'string' ? (r[k] as string) : null);
   const sex = s('sex');
   return {
-    recordId: s('record_id')!, source: s('source')!, feed: s('feed')!, sourcePersonRef: s('source_person_ref')!, extractDate: s('extract_date')!,
-    forename: s('forename'), forenameAlternatives: list(r, 'forename_alternatives'), middleNames: s('middle_names'), surname: s('surname'),
-    surnameParts: list(r, 'surname_parts'), dateOfBirth: s('date_of_birth'), sex: sex === 'M' || sex === 'F' ? sex : null,
-    postcode: s('postcode'), postcodeSector: s('postcode_sector'), postcodeDistrict: s('postcode_district'), postcodeArea: s('postcode_area'),
-    addressLine1: s('address_line_1'), nhsNumberToken: s('nhs_number_token'), upnToken: s('upn_token'),
+    recordId: s('record_id')!,
+    source: s('source')!,
+    feed: s('feed')!,
+    sourcePersonRef: s('source_person_ref')!,
+    extractDate: s('extract_date')!,
+    forename: s('forename'),
+    forenameAlternatives: list(r, 'forename_alternatives'),
+    middleNames: s('middle_names'),
+    surname: s('surname'),
+    surnameParts: list(r, 'surname_parts'),
+    dateOfBirth: s('date_of_birth'),
+    sex: sex === 'M' || sex === 'F' ? sex : null,
+    postcode: s('postcode'),
+    postcodeSector: s('postcode_sector'),
+    postcodeDistrict: s('postcode_district'),
+    postcodeArea: s('postcode_area'),
+    addressLine1: s('address_line_1'),
+    nhsNumberToken: s('nhs_number_token'),
+    upnToken: s('upn_token'),
     attributes: JSON.parse(s('attributes') ?? '{}') as Record<string, string>,
   };
 }
@@ -73,7 +102,13 @@ export interface PersonAddressRow {
   addressLine1: string | null;
 }
 
-export const PERSON_ADDRESS_COLUMNS = ['record_id', 'extract_date', 'date_of_birth', 'postcode', 'address_line_1'] as const;
+export const PERSON_ADDRESS_COLUMNS = [
+  'record_id',
+  'extract_date',
+  'date_of_birth',
+  'postcode',
+  'address_line_1',
+] as const;
 
 export function personAddressFromRow(r: ParquetRow): PersonAddressRow {
   return {

@@ -14,7 +14,8 @@ export const PERSONS: TableDef = {
   ],
 };
 
-export const personsTable = (ctx: TableSource & { asAt: string }): TableRead => openTable(ctx, 'curated', keys.curated('persons', ctx.asAt), 'persons');
+export const personsTable = (ctx: TableSource & { asAt: string }): TableRead =>
+  openTable(ctx, 'curated', keys.curated('persons', ctx.asAt), 'persons');
 
 /** One persons row, checked. */
 export function personLinkOf(r: Parameters<typeof need>[0]): { recordId: string; personId: string } {
@@ -22,7 +23,10 @@ export function personLinkOf(r: Parameters<typeof need>[0]): { recordId: string;
 }
 
 /** record_id -> person_id. */
-export async function readPersonMap(ctx: TableSource & { asAt: string }, table = personsTable(ctx)): Promise<Map<string, string>> {
+export async function readPersonMap(
+  ctx: TableSource & { asAt: string },
+  table = personsTable(ctx),
+): Promise<Map<string, string>> {
   const map = new Map<string, string>();
   for await (const r of rowsOf(table)) {
     const { recordId, personId } = personLinkOf(r);

@@ -43,7 +43,12 @@ export function list(row: ParquetRow, name: string): string[] {
  * The row rowsOf yielded last and where it came from: rows are checked as they are read, so an error names
  * "<what> <store>/<key> row <n>" without building that text (or a map entry) for every row.
  */
-const lastRow: { row: ParquetRow | null; what: string; file: string; n: number } = { row: null, what: '', file: '', n: 0 };
+const lastRow: { row: ParquetRow | null; what: string; file: string; n: number } = {
+  row: null,
+  what: '',
+  file: '',
+  n: 0,
+};
 
 /** Where a row came from, for error messages (the table's name for a row not being read just now). */
 export function originOf(row: ParquetRow, table: string): string {
@@ -53,7 +58,8 @@ export function originOf(row: ParquetRow, table: string): string {
 /** A required text cell. */
 export function need(row: ParquetRow, table: string, name: string): string {
   const v = str(row, name);
-  if (v === null) throw new Error(`${originOf(row, table)}, field ${name}: missing (columns: ${Object.keys(row).join(', ')})`);
+  if (v === null)
+    throw new Error(`${originOf(row, table)}, field ${name}: missing (columns: ${Object.keys(row).join(', ')})`);
   return v;
 }
 
@@ -86,7 +92,8 @@ export interface TableRead {
 }
 
 async function* batchesOf(store: ObjectStore, key: string, what: string, sql?: string): AsyncGenerator<ParquetRow[]> {
-  if (!(await store.exists(key))) throw new Error(`${what}: ${store.location}/${key} is missing: run the earlier stages first`);
+  if (!(await store.exists(key)))
+    throw new Error(`${what}: ${store.location}/${key} is missing: run the earlier stages first`);
   yield* iterateParquet(store, key, sql);
 }
 
@@ -94,10 +101,20 @@ async function* batchesOf(store: ObjectStore, key: string, what: string, sql?: s
  * Starts reading a Parquet table now (DuckDB exports it on its own threads while the stage works on something else);
  * `sql` (with `{{file}}`) may project columns or filter rows. Read its rows once with rowsOf, or close it unread.
  */
-export function openTable(ctx: TableSource, zone: 'curated' | 'secure', key: string, what: string, sql?: string): TableRead {
+export function openTable(
+  ctx: TableSource,
+  zone: 'curated' | 'secure',
+  key: string,
+  what: string,
+  sql?: string,
+): TableRead {
   const store = ctx.stores[zone];
   // In a Lambda (runtime.readAhead false) the tables are read one after another: /tmp and memory are not there for all their exports at once.
-  return { what, file: `${store.location}/${key}`, batches: readAhead(batchesOf(store, key, what, sql), ctx.runtime.readAhead) };
+  return {
+    what,
+    file: `${store.location}/${key}`,
+    batches: readAhead(batchesOf(store, key, what, sql), ctx.runtime.readAhead),
+  };
 }
 
 /** Closes tables that may not have been read (a stage that failed part way): frees their DuckDB instances and temp files. */

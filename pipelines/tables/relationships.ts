@@ -29,20 +29,34 @@ export const RELATIONSHIPS: TableDef = {
 
 export function relationshipToRow(r: RelationshipRecord): ParquetRow {
   return {
-    relationship_id: r.relationshipId, source: r.source, feed: r.feed, record_ref: r.recordRef, from_record_id: r.fromRecordId,
-    to_record_id: r.toRecordId, relationship: r.relationship, group_ref: r.groupRef, start_date: r.startDate, end_date: r.endDate,
+    relationship_id: r.relationshipId,
+    source: r.source,
+    feed: r.feed,
+    record_ref: r.recordRef,
+    from_record_id: r.fromRecordId,
+    to_record_id: r.toRecordId,
+    relationship: r.relationship,
+    group_ref: r.groupRef,
+    start_date: r.startDate,
+    end_date: r.endDate,
   };
 }
 
 function relationshipOf(r: ParquetRow): RelationshipType {
   const v = need(r, 'relationships', 'relationship');
-  if (!(RELATIONSHIP_TYPES as readonly string[]).includes(v)) throw new Error(`${originOf(r, 'relationships')}, field relationship: unknown relationship "${v}" (known: ${RELATIONSHIP_TYPES.join(', ')})`);
+  if (!(RELATIONSHIP_TYPES as readonly string[]).includes(v))
+    throw new Error(
+      `${originOf(r, 'relationships')}, field relationship: unknown relationship "${v}" (known: ${RELATIONSHIP_TYPES.join(', ')})`,
+    );
   return v as RelationshipType;
 }
 
 /** The two record ids of a relationships row (read first: a relationship whose records are in no person is only counted). */
 export function relationshipEnds(r: ParquetRow): { fromRecordId: string; toRecordId: string } {
-  return { fromRecordId: need(r, 'relationships', 'from_record_id'), toRecordId: need(r, 'relationships', 'to_record_id') };
+  return {
+    fromRecordId: need(r, 'relationships', 'from_record_id'),
+    toRecordId: need(r, 'relationships', 'to_record_id'),
+  };
 }
 
 /** The rest of a relationships row, checked. */
@@ -52,7 +66,10 @@ export function relationshipFromRow(r: ParquetRow, ends = relationshipEnds(r)): 
   const recordRef = need(r, 'relationships', 'record_ref');
   return {
     relationshipId: str(r, 'relationship_id') ?? `${source}:${feed}:${recordRef}`,
-    source, feed, recordRef, ...ends,
+    source,
+    feed,
+    recordRef,
+    ...ends,
     relationship: relationshipOf(r),
     groupRef: str(r, 'group_ref'),
     startDate: optDate(r, 'relationships', 'start_date'),
@@ -60,4 +77,5 @@ export function relationshipFromRow(r: ParquetRow, ends = relationshipEnds(r)): 
   };
 }
 
-export const relationshipsTable = (ctx: TableSource & { asAt: string }): TableRead => openTable(ctx, 'curated', keys.curated('relationships', ctx.asAt), 'relationships');
+export const relationshipsTable = (ctx: TableSource & { asAt: string }): TableRead =>
+  openTable(ctx, 'curated', keys.curated('relationships', ctx.asAt), 'relationships');

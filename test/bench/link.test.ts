@@ -86,7 +86,7 @@ describe('csv', () => {
   });
 });
 
-describe('scoring a tool\'s outputs', () => {
+describe("scoring a tool's outputs", () => {
   const truthRecords: TruthRecord[] = [
     { id: recordKey('a.csv', '1'), cluster: 'P1', dataset: 'a.csv' },
     { id: recordKey('a.csv', '2'), cluster: 'P2', dataset: 'a.csv' },
@@ -96,8 +96,14 @@ describe('scoring a tool\'s outputs', () => {
 
   it('resolves ids without source_dataset when they are unique across inputs, and scores pairs and clusters', async () => {
     const dir = await scratch();
-    await writeFile(join(dir, 'pairs.csv'), 'unique_id_l,unique_id_r,match_weight,match_probability\n1,10,9.1,0.99\n2,10,1.2,0.7\n');
-    await writeFile(join(dir, 'clusters.csv'), 'unique_id,cluster_id,source_dataset\n1,c1,a.csv\n10,c1,b.csv\n2,c2,a.csv\n20,c2,b.csv\n');
+    await writeFile(
+      join(dir, 'pairs.csv'),
+      'unique_id_l,unique_id_r,match_weight,match_probability\n1,10,9.1,0.99\n2,10,1.2,0.7\n',
+    );
+    await writeFile(
+      join(dir, 'clusters.csv'),
+      'unique_id,cluster_id,source_dataset\n1,c1,a.csv\n10,c1,b.csv\n2,c2,a.csv\n20,c2,b.csv\n',
+    );
     const truth = new GroundTruth(truthRecords, 'link_only');
     const scores = await scoreOutputs(truth, new KeyResolver(['/x/a.csv', '/y/b.csv'], truthRecords), dir);
     expect(scores.pairs).toMatchObject({ truePositives: 1, falsePositives: 1, falseNegatives: 1 });
@@ -110,7 +116,9 @@ describe('scoring a tool\'s outputs', () => {
       { id: recordKey('b.csv', '1'), cluster: 'P1', dataset: 'b.csv' },
     ];
     const resolver = new KeyResolver(['a.csv', 'b.csv'], clash);
-    expect(() => resolver.key('1', undefined, 'pairs.csv line 2')).toThrow(/pairs\.csv line 2: record id "1" is in both inputs/);
+    expect(() => resolver.key('1', undefined, 'pairs.csv line 2')).toThrow(
+      /pairs\.csv line 2: record id "1" is in both inputs/,
+    );
     expect(resolver.key('1', 'b.csv', 'x')).toBe(recordKey('b.csv', '1'));
   });
 });

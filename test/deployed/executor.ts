@@ -24,7 +24,12 @@ export interface ExecuteOptions {
   afterTask?: (stateName: string, result: unknown) => Promise<void>;
 }
 
-export async function executeDeployed(host: LambdaHost, executionName: string, input: Json, opts: ExecuteOptions = {}): Promise<DeployedExecution> {
+export async function executeDeployed(
+  host: LambdaHost,
+  executionName: string,
+  input: Json,
+  opts: ExecuteOptions = {},
+): Promise<DeployedExecution> {
   const { asl, taskStates } = renderRunDefinition();
   const executionId = `arn:aws:states:eu-west-2:000000000000:execution:LocalityPipelineRun:${executionName}`;
   const notifications: unknown[] = [];
@@ -45,9 +50,14 @@ export async function executeDeployed(host: LambdaHost, executionName: string, i
     notifications.push((event as { Message?: unknown } | null)?.Message ?? null);
     return {};
   };
-  const machine = new StateMachine(asl as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = new StateMachine(asl as unknown as StateMachineDefinition, {
+    validationOptions: { checkArn: true, checkPaths: true },
+  });
   const execution = machine.run(input, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries([...Object.keys(taskStates), NOTIFY_STATE].map((s) => [s, 0])) },
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      retryIntervalOverrides: Object.fromEntries([...Object.keys(taskStates), NOTIFY_STATE].map((s) => [s, 0])),
+    },
     context: { Execution: { Id: executionId, Name: executionName, StartTime: new Date().toISOString() } },
   });
   try {
@@ -56,6 +66,12 @@ export async function executeDeployed(host: LambdaHost, executionName: string, i
     if (!(err instanceof ExecutionError)) throw err;
     // the error of the state that ended the execution (a Fail state: its Error and Cause)
     const last = (err as { cause?: unknown }).cause as Error | undefined;
-    return { executionId, status: 'FAILED', error: last?.name ?? err.name, cause: last?.message ?? err.message, notifications };
+    return {
+      executionId,
+      status: 'FAILED',
+      error: last?.name ?? err.name,
+      cause: last?.message ?? err.message,
+      notifications,
+    };
   }
 }

@@ -15,7 +15,9 @@ const run = promisify(execFile);
 const REPO = join(import.meta.dirname, '..', '..');
 
 type Json = Record<string, unknown>;
-export interface Template { Resources: Record<string, { Type: string; Properties: Json; Metadata?: Json }> }
+export interface Template {
+  Resources: Record<string, { Type: string; Properties: Json; Metadata?: Json }>;
+}
 
 export interface DeployedFunction {
   task: string;
@@ -29,7 +31,11 @@ export interface DeployedFunction {
 }
 
 /** The pipeline functions of the synthesized template, keyed by task (their Description is "Locality pipeline: <task>"). */
-export function deployedFunctions(template: Template, cdkOut: string, bucketNames: Record<string, string>): Record<string, DeployedFunction> {
+export function deployedFunctions(
+  template: Template,
+  cdkOut: string,
+  bucketNames: Record<string, string>,
+): Record<string, DeployedFunction> {
   const out: Record<string, DeployedFunction> = {};
   for (const [logicalId, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
@@ -44,7 +50,12 @@ export function deployedFunctions(template: Template, cdkOut: string, bucketName
     const environment: Record<string, string> = {};
     for (const [k, v] of Object.entries(vars)) environment[k] = resolveValue(v, bucketNames, `${logicalId} ${k}`);
     out[m[1]!] = {
-      task: m[1]!, logicalId, assetDir: join(cdkOut, assetPath), handler: String(r.Properties.Handler), memoryMiB: Number(r.Properties.MemorySize ?? 128), environment,
+      task: m[1]!,
+      logicalId,
+      assetDir: join(cdkOut, assetPath),
+      handler: String(r.Properties.Handler),
+      memoryMiB: Number(r.Properties.MemorySize ?? 128),
+      environment,
     };
   }
   return out;
@@ -54,12 +65,16 @@ function resolveValue(v: unknown, refs: Record<string, string>, what: string): s
   if (typeof v === 'string') return v;
   const ref = (v as { Ref?: string } | null)?.Ref;
   if (ref && refs[ref]) return refs[ref];
-  throw new Error(`${what}: cannot resolve ${JSON.stringify(v)} (only strings and Refs to the stack's buckets are expected)`);
+  throw new Error(
+    `${what}: cannot resolve ${JSON.stringify(v)} (only strings and Refs to the stack's buckets are expected)`,
+  );
 }
 
 /** Logical ids of the stack's S3 buckets. */
 export function bucketLogicalIds(template: Template): string[] {
-  return Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket').map(([id]) => id);
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::S3::Bucket')
+    .map(([id]) => id);
 }
 
 /** Lays out a folder like the DuckDB layer (nodejs/node_modules/@duckdb/...) from this checkout's install. Returns NODE_PATH. */
@@ -67,7 +82,8 @@ export async function duckdbLayer(root: string): Promise<string> {
   const modules = join(root, 'nodejs', 'node_modules');
   const scope = join(REPO, 'node_modules', '@duckdb');
   for (const name of await readdir(scope)) {
-    if (name === 'node-api' || name.startsWith('node-bindings')) await cp(join(scope, name), join(modules, '@duckdb', name), { recursive: true, dereference: true });
+    if (name === 'node-api' || name.startsWith('node-bindings'))
+      await cp(join(scope, name), join(modules, '@duckdb', name), { recursive: true, dereference: true });
   }
   return modules;
 }
@@ -77,8 +93,14 @@ export async function lambdaFolder(fn: DeployedFunction, root: string): Promise<
   const dir = join(root, fn.task);
   await cp(fn.assetDir, dir, { recursive: true });
   for (let d = dir; ; d = dirname(d)) {
-    const found = await stat(join(d, 'package.json')).then(() => true, () => false);
-    if (found) throw new Error(`${join(d, 'package.json')} is beside or above the Lambda folder ${dir}: Lambda has none; choose another root`);
+    const found = await stat(join(d, 'package.json')).then(
+      () => true,
+      () => false,
+    );
+    if (found)
+      throw new Error(
+        `${join(d, 'package.json')} is beside or above the Lambda folder ${dir}: Lambda has none; choose another root`,
+      );
     if (dirname(d) === d) break;
   }
   return dir;
@@ -110,7 +132,12 @@ Promise.resolve().then(() => mod[exportName](JSON.parse(fs.readFileSync(eventFil
 ).then(() => process.exit(0));
 `;
 
-export interface InvokeResult { ok: boolean; result?: unknown; errorType?: string; errorMessage?: string }
+export interface InvokeResult {
+  ok: boolean;
+  result?: unknown;
+  errorType?: string;
+  errorMessage?: string;
+}
 
 export class LambdaHost {
   private seq = 0;
@@ -124,7 +151,11 @@ export class LambdaHost {
     private readonly endpoint: string,
   ) {}
 
-  static async create(root: string, functions: Record<string, DeployedFunction>, endpoint: string): Promise<LambdaHost> {
+  static async create(
+    root: string,
+    functions: Record<string, DeployedFunction>,
+    endpoint: string,
+  ): Promise<LambdaHost> {
     await mkdir(root, { recursive: true });
     const nodePath = await duckdbLayer(join(root, 'opt'));
     const folders: Record<string, string> = {};
@@ -164,14 +195,23 @@ export class LambdaHost {
     };
     const started = performance.now();
     try {
-      const { stdout, stderr } = await run(process.execPath, [join(this.root, 'invoke.cjs'), join(work, 'event.json'), join(work, 'result.json')], {
-        cwd: dir, env, maxBuffer: 256 * 1024 * 1024,
-      });
+      const { stdout, stderr } = await run(
+        process.execPath,
+        [join(this.root, 'invoke.cjs'), join(work, 'event.json'), join(work, 'result.json')],
+        {
+          cwd: dir,
+          env,
+          maxBuffer: 256 * 1024 * 1024,
+        },
+      );
       await writeFile(join(work, 'log.txt'), `${stdout}${stderr}`);
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; code?: number; signal?: string };
       await writeFile(join(work, 'log.txt'), `${e.stdout ?? ''}${e.stderr ?? ''}`);
-      throw new Error(`${task}: the function's process failed (exit ${e.code ?? '?'} ${e.signal ?? ''}); log in ${join(work, 'log.txt')}`, { cause: err });
+      throw new Error(
+        `${task}: the function's process failed (exit ${e.code ?? '?'} ${e.signal ?? ''}); log in ${join(work, 'log.txt')}`,
+        { cause: err },
+      );
     }
     const result = JSON.parse(await readFile(join(work, 'result.json'), 'utf8')) as InvokeResult;
     this.invocations.push({ task, ms: performance.now() - started, ok: result.ok });

@@ -21,7 +21,9 @@ describe('catalogue.ts and the zod feed contracts agree', () => {
         expect(field, `${m[1]} named in the catalogue description`).toBeDefined();
         const listed = m[2]!.split(' | ').filter((v) => v !== 'blank');
         expect([...(field!.meta.values ?? [])], `${f.source}/${f.feed} ${m[1]}`).toEqual(listed);
-        expect(field!.meta.required, `${m[1]} blank allowed iff the catalogue says "| blank"`).toBe(!m[2]!.includes('blank'));
+        expect(field!.meta.required, `${m[1]} blank allowed iff the catalogue says "| blank"`).toBe(
+          !m[2]!.includes('blank'),
+        );
       }
     });
   }

@@ -20,11 +20,25 @@ describe('generated feed docs (docs/feeds)', () => {
 
   it('give each feed a JSON Schema that names every column and the row checks', () => {
     const docs = renderFeedDocs();
-    const js = JSON.parse(docs.get('docs/feeds/schools/attendance.schema.json')!) as { properties: Record<string, unknown>; 'x-row-checks': string[]; additionalProperties: boolean };
-    expect(Object.keys(js.properties)).toEqual(['record_ref', 'person_ref', 'term', 'term_start', 'term_end', 'sessions_possible', 'sessions_attended']);
+    const js = JSON.parse(docs.get('docs/feeds/schools/attendance.schema.json')!) as {
+      properties: Record<string, unknown>;
+      'x-row-checks': string[];
+      additionalProperties: boolean;
+    };
+    expect(Object.keys(js.properties)).toEqual([
+      'record_ref',
+      'person_ref',
+      'term',
+      'term_start',
+      'term_end',
+      'sessions_possible',
+      'sessions_attended',
+    ]);
     expect(js['x-row-checks'].join('\n')).toMatch(/sessions_attended must not exceed sessions_possible/);
     expect(js.additionalProperties).toBe(false);
-    const pupils = JSON.parse(docs.get('docs/feeds/schools/pupils.schema.json')!) as { properties: Record<string, { pattern?: string }> };
+    const pupils = JSON.parse(docs.get('docs/feeds/schools/pupils.schema.json')!) as {
+      properties: Record<string, { pattern?: string }>;
+    };
     expect(pupils.properties.upn_token!.pattern).toBe('^(?:[0-9a-f]{64})?$');
   });
 });

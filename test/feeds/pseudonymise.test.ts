@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  hmacToken, loadTokenKey, nhsCheckDigit, normaliseNhsNumber, normaliseUpn, tokenKeyFrom, tokenise, upnCheckLetter, TOKEN_PATTERN,
+  hmacToken,
+  loadTokenKey,
+  nhsCheckDigit,
+  normaliseNhsNumber,
+  normaliseUpn,
+  tokenKeyFrom,
+  tokenise,
+  upnCheckLetter,
+  TOKEN_PATTERN,
 } from '../../pipelines/feeds/pseudonymise.ts';
 import { parseColumnSpec, tokeniseCsv } from '../../pipelines/cli/commands/tokenise.ts';
 
@@ -53,7 +61,9 @@ describe('UPN (check letter)', () => {
 
 describe('HMAC-SHA256 tokens', () => {
   it('matches the RFC 4231 test case 2 vector', () => {
-    expect(hmacToken(Buffer.from('Jefe'), 'what do ya want for nothing?')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(hmacToken(Buffer.from('Jefe'), 'what do ya want for nothing?')).toBe(
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
   });
   it('agrees with node:crypto createHmac for short, block-sized and long keys', () => {
     for (const key of ['0123456789abcdef', 'k'.repeat(64), 'a much longer partnership key '.repeat(5)]) {
@@ -81,10 +91,16 @@ describe('HMAC-SHA256 tokens', () => {
     const dir = await mkdtemp(join(tmpdir(), 'key-'));
     await writeFile(join(dir, 'key'), 'file-key-0123456789abcdef\n');
     expect(loadTokenKey(join(dir, 'key'), {}).toString()).toBe('file-key-0123456789abcdef');
-    expect(loadTokenKey(undefined, { LOCALITY_TOKEN_KEY: 'env-key-0123456789abcdef' }).toString()).toBe('env-key-0123456789abcdef');
+    expect(loadTokenKey(undefined, { LOCALITY_TOKEN_KEY: 'env-key-0123456789abcdef' }).toString()).toBe(
+      'env-key-0123456789abcdef',
+    );
     expect(() => loadTokenKey(undefined, {})).toThrow(/LOCALITY_TOKEN_KEY/);
     expect(() => loadTokenKey(undefined, { LOCALITY_TOKEN_KEY: 'shortkey' })).toThrow(/too short/);
-    try { loadTokenKey(undefined, { LOCALITY_TOKEN_KEY: 'shortkey' }); } catch (e) { expect((e as Error).message).not.toContain('shortkey'); }
+    try {
+      loadTokenKey(undefined, { LOCALITY_TOKEN_KEY: 'shortkey' });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('shortkey');
+    }
     expect(() => loadTokenKey(join(dir, 'missing'), {})).toThrow(/cannot read key file/);
   });
 });
@@ -94,19 +110,25 @@ describe('tokenise (end to end)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tok-'));
     const input = join(dir, 'in.csv');
     // line 1 header; line 3 has a quoted field with an embedded newline, so line numbers are physical lines
-    await writeFile(input, [
-      '\uFEFFperson_ref,nhs_number,upn,note',
-      'A1,943 476 5919,B801200005001,ok',
-      'A2,4010232137,,"two\nlines"',
-      'A3,9434765918,B801200005001,bad nhs',
-      'A4,,A801200005001,bad upn',
-      'A5,,,no ids',
-      'A6,4010232137,B801200005001',
-    ].join('\r\n') + '\r\n');
+    await writeFile(
+      input,
+      [
+        '\uFEFFperson_ref,nhs_number,upn,note',
+        'A1,943 476 5919,B801200005001,ok',
+        'A2,4010232137,,"two\nlines"',
+        'A3,9434765918,B801200005001,bad nhs',
+        'A4,,A801200005001,bad upn',
+        'A5,,,no ids',
+        'A6,4010232137,B801200005001',
+      ].join('\r\n') + '\r\n',
+    );
     const key = tokenKeyFrom('test-partnership-key-0123456789', 'test');
     const notes: Array<{ line: number; column: string; reason: string }> = [];
     const counts = await tokeniseCsv({
-      input, output: join(dir, 'out.csv'), rejects: join(dir, 'rejects.csv'), key,
+      input,
+      output: join(dir, 'out.csv'),
+      rejects: join(dir, 'rejects.csv'),
+      key,
       columns: [parseColumnSpec('nhs_number=nhs_number_token'), parseColumnSpec('upn=upn_token')],
       onReject: (n) => notes.push(n),
     });
@@ -131,17 +153,30 @@ describe('tokenise (end to end)', () => {
   it('names the file and column when a named column is missing, and the file when it is not UTF-8', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tok-'));
     await writeFile(join(dir, 'in.csv'), 'person_ref,nhs\nA1,9434765919\n');
-    await expect(tokeniseCsv({
-      input: join(dir, 'in.csv'), output: join(dir, 'o.csv'), rejects: join(dir, 'r.csv'),
-      key: tokenKeyFrom('test-partnership-key-0123456789', 't'), columns: [parseColumnSpec('nhs_number=nhs_number_token')],
-    })).rejects.toThrow(/in\.csv: no column "nhs_number"/);
+    await expect(
+      tokeniseCsv({
+        input: join(dir, 'in.csv'),
+        output: join(dir, 'o.csv'),
+        rejects: join(dir, 'r.csv'),
+        key: tokenKeyFrom('test-partnership-key-0123456789', 't'),
+        columns: [parseColumnSpec('nhs_number=nhs_number_token')],
+      }),
+    ).rejects.toThrow(/in\.csv: no column "nhs_number"/);
     // valid rows for more than one read chunk (64 KiB), then a Latin-1 byte: output has begun when the error comes
     const good = 'A1,943 476 5919\n'.repeat(6000);
-    await writeFile(join(dir, 'latin1.csv'), Buffer.concat([Buffer.from(`person_ref,nhs_number\n${good}`), Buffer.from('A2,caf\xe9\n', 'latin1')]));
-    await expect(tokeniseCsv({
-      input: join(dir, 'latin1.csv'), output: join(dir, 'o2.csv'), rejects: join(dir, 'r2.csv'),
-      key: tokenKeyFrom('test-partnership-key-0123456789', 't'), columns: [parseColumnSpec('nhs_number=nhs_number_token')],
-    })).rejects.toThrow(/latin1\.csv: not UTF-8.*line 6002/);
+    await writeFile(
+      join(dir, 'latin1.csv'),
+      Buffer.concat([Buffer.from(`person_ref,nhs_number\n${good}`), Buffer.from('A2,caf\xe9\n', 'latin1')]),
+    );
+    await expect(
+      tokeniseCsv({
+        input: join(dir, 'latin1.csv'),
+        output: join(dir, 'o2.csv'),
+        rejects: join(dir, 'r2.csv'),
+        key: tokenKeyFrom('test-partnership-key-0123456789', 't'),
+        columns: [parseColumnSpec('nhs_number=nhs_number_token')],
+      }),
+    ).rejects.toThrow(/latin1\.csv: not UTF-8.*line 6002/);
     const { existsSync } = await import('node:fs');
     expect(existsSync(join(dir, 'o2.csv'))).toBe(false); // no half-written output left behind
     expect(existsSync(join(dir, 'r2.csv'))).toBe(false);
@@ -156,8 +191,24 @@ describe('tokenise command (CLI)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tok-cli-'));
     await writeFile(join(dir, 'in.csv'), 'person_ref,nhs_number\nA1,943 476 5919\nA2,9434765918\nA3,12345\n');
     await writeFile(join(dir, 'key'), 'cli-test-partnership-key-0123456789\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'pipelines/cli/main.ts', 'tokenise', '--in', join(dir, 'in.csv'), '--out', join(dir, 'out.csv'),
-      '--column', 'nhs_number=nhs_number_token', '--key-file', join(dir, 'key')], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'debug' } });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'pipelines/cli/main.ts',
+        'tokenise',
+        '--in',
+        join(dir, 'in.csv'),
+        '--out',
+        join(dir, 'out.csv'),
+        '--column',
+        'nhs_number=nhs_number_token',
+        '--key-file',
+        join(dir, 'key'),
+      ],
+      { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'debug' } },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('line 3, column nhs_number: bad_check_digit');
     expect(r.stderr).toContain('line 4, column nhs_number: bad_length');
@@ -165,6 +216,8 @@ describe('tokenise command (CLI)', () => {
     for (const secret of ['9434765918', '12345', '943 476 5919', '9434765919', 'cli-test-partnership-key']) {
       expect(r.stdout + r.stderr).not.toContain(secret);
     }
-    expect(await readFile(join(dir, 'out.rejects.csv'), 'utf8')).toContain('3,nhs_number,bad_check_digit,A2,9434765918');
+    expect(await readFile(join(dir, 'out.rejects.csv'), 'utf8')).toContain(
+      '3,nhs_number,bad_check_digit,A2,9434765918',
+    );
   });
 });

@@ -24,9 +24,15 @@ beforeAll(() => {
   b = zoneBuckets(t);
 });
 
-const roleId = (r: { node: { defaultChild?: unknown } }) => stack.resolve((r.node.defaultChild as { logicalId: string }).logicalId) as string;
+const roleId = (r: { node: { defaultChild?: unknown } }) =>
+  stack.resolve((r.node.defaultChild as { logicalId: string }).logicalId) as string;
 const can = (role: string, action: string, bucket: string, k?: string, context?: Record<string, string>) =>
-  evaluate(t, { role, action, resource: k === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${k}`, ...(context ? { context } : {}) }).decision;
+  evaluate(t, {
+    role,
+    action,
+    resource: k === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${k}`,
+    ...(context ? { context } : {}),
+  }).decision;
 
 describe('provider upload roles', () => {
   it('one per source; each writes only under its own landing prefix, reads nothing, and may only encrypt with the key', () => {
@@ -45,14 +51,20 @@ describe('provider upload roles', () => {
 });
 
 describe('locality readers', () => {
-  it('a reader reads its own locality\'s lists, not another\'s, not the index, not the secure zone', () => {
+  it("a reader reads its own locality's lists, not another's, not the index, not the secure zone", () => {
     const north = roleId(stack.accessRoles.localityReaders.North!);
-    for (const f of ['North.csv', 'North.xlsx', 'North - open to statutory services.csv', 'North.html']) expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('allow');
-    for (const f of ['South.csv', 'Central.xlsx', 'index.html', 'Northwest.csv']) expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('implicit-deny');
+    for (const f of ['North.csv', 'North.xlsx', 'North - open to statutory services.csv', 'North.html'])
+      expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('allow');
+    for (const f of ['South.csv', 'Central.xlsx', 'index.html', 'Northwest.csv'])
+      expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/${f}`), f).toBe('implicit-deny');
     expect(can(north, 's3:GetObject', b.outputs, `as_at=${D}/match-audit/report.html`)).toBe('implicit-deny');
     expect(can(north, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('explicit-deny');
-    expect(can(north, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/North.csv` })).toBe('allow');
-    expect(can(north, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/` })).toBe('implicit-deny');
+    expect(
+      can(north, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/North.csv` }),
+    ).toBe('allow');
+    expect(can(north, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/` })).toBe(
+      'implicit-deny',
+    );
     expect(Object.keys(stack.accessRoles.localityReaders)).toContain('Unassigned');
   });
 });
@@ -66,10 +78,18 @@ describe('information governance', () => {
     // the run_manifests table through Athena: the manifest lines and a listing of their folder, nothing else listed
     expect(can(ig, 's3:GetObject', b.outputs, `run_manifests/as_at=${D}/run-1.json`)).toBe('allow');
     expect(can(ig, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `run_manifests/as_at=${D}/` })).toBe('allow');
-    expect(can(ig, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/` })).toBe('implicit-deny');
+    expect(can(ig, 's3:ListBucket', b.outputs, undefined, { 's3:prefix': `as_at=${D}/target-lists/` })).toBe(
+      'implicit-deny',
+    );
     expect(can(ig, 's3:GetObject', b.outputs, `as_at=${D}/target-lists/North.csv`)).toBe('implicit-deny');
     expect(can(ig, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('explicit-deny');
-    expect(evaluate(t, { role: ig, action: 'athena:StartQueryExecution', resource: `arn:aws:athena:eu-west-2:${ACCOUNT}:workgroup/locality-pipeline` }).decision).toBe('allow');
+    expect(
+      evaluate(t, {
+        role: ig,
+        action: 'athena:StartQueryExecution',
+        resource: `arn:aws:athena:eu-west-2:${ACCOUNT}:workgroup/locality-pipeline`,
+      }).decision,
+    ).toBe('allow');
   });
 });
 
@@ -79,31 +99,60 @@ describe('the secure zone', () => {
     // prepare reads no secure data: even a wildcard grant on its role cannot open the zone
     const cut = structuredClone(t);
     const finalise = taskRole(cut, 'prepare');
-    const policy = Object.values(cut.Resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(finalise))!;
-    (policy.Properties!.PolicyDocument as { Statement: unknown[] }).Statement.push({ Effect: 'Allow', Action: 's3:*', Resource: '*' });
-    expect(evaluate(cut, { role: finalise, action: 's3:GetObject', resource: `arn:aws:s3:::${b.secure}/as_at=${D}/person-records.parquet` }).decision).toBe('explicit-deny');
-    expect(evaluate(cut, { role: finalise, action: 's3:PutObject', resource: `arn:aws:s3:::${b.secure}/as_at=${D}/x` }).decision).toBe('explicit-deny');
-    expect(evaluate(cut, { role: finalise, action: 's3:GetObject', resource: `arn:aws:s3:::${b.outputs}/as_at=${D}/x` }).decision).toBe('allow');
+    const policy = Object.values(cut.Resources).find(
+      (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(finalise),
+    )!;
+    (policy.Properties!.PolicyDocument as { Statement: unknown[] }).Statement.push({
+      Effect: 'Allow',
+      Action: 's3:*',
+      Resource: '*',
+    });
+    expect(
+      evaluate(cut, {
+        role: finalise,
+        action: 's3:GetObject',
+        resource: `arn:aws:s3:::${b.secure}/as_at=${D}/person-records.parquet`,
+      }).decision,
+    ).toBe('explicit-deny');
+    expect(
+      evaluate(cut, { role: finalise, action: 's3:PutObject', resource: `arn:aws:s3:::${b.secure}/as_at=${D}/x` })
+        .decision,
+    ).toBe('explicit-deny');
+    expect(
+      evaluate(cut, { role: finalise, action: 's3:GetObject', resource: `arn:aws:s3:::${b.outputs}/as_at=${D}/x` })
+        .decision,
+    ).toBe('allow');
   });
 
   it('publish reads named secure keys only, never the whole zone', () => {
     const publish = taskRole(t, 'publish');
     expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('allow');
     // the quarantine: the privacy scan indexes quarantined rows' values too (a leak of one is still a leak)
-    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/quarantine/police/people/dt=${D}/people.jsonl`)).toBe('allow');
+    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/quarantine/police/people/dt=${D}/people.jsonl`)).toBe(
+      'allow',
+    );
     expect(can(publish, 's3:GetObject', b.secure, keys.refKey)).toBe('implicit-deny');
-    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/match/shards/run-1/link-input.bin`)).toBe('implicit-deny');
-    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/validated/police/people/dt=${D}/people.parquet`)).toBe('implicit-deny');
+    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/match/shards/run-1/link-input.bin`)).toBe(
+      'implicit-deny',
+    );
+    expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/validated/police/people/dt=${D}/people.parquet`)).toBe(
+      'implicit-deny',
+    );
   });
 });
 
 describe('keys and retention', () => {
-  it('CloudWatch Logs may use the key only for this stack\'s log groups, and every log group is named under that prefix', () => {
+  it("CloudWatch Logs may use the key only for this stack's log groups, and every log group is named under that prefix", () => {
     const [, k] = Object.entries(t.Resources).find(([, r]) => r.Type === 'AWS::KMS::Key')!;
-    const logsStmt = JSON.stringify((k.Properties!.KeyPolicy as { Statement: Array<{ Principal?: unknown }> }).Statement.filter((s) => JSON.stringify(s.Principal).includes('logs.')));
+    const logsStmt = JSON.stringify(
+      (k.Properties!.KeyPolicy as { Statement: Array<{ Principal?: unknown }> }).Statement.filter((s) =>
+        JSON.stringify(s.Principal).includes('logs.'),
+      ),
+    );
     expect(logsStmt).toContain('kms:EncryptionContext:aws:logs:arn');
     expect(logsStmt).toContain(':log-group:/locality-pipeline/');
-    for (const [id, r] of Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup')) expect(JSON.stringify(r.Properties!.LogGroupName), id).toContain('/locality-pipeline/');
+    for (const [id, r] of Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup'))
+      expect(JSON.stringify(r.Properties!.LogGroupName), id).toContain('/locality-pipeline/');
   });
 
   it('clear data expires: landing and secure have an expiry rule from the retention config', () => {

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { APP_CONTEXT, LocalityPipelineStack, TASKS } from '../../infra/locality-stack.ts';
 import { DEFAULT_SIZING, resolveSizing } from '../../infra/sizing.ts';
 
-function functionsOf(context: Record<string, unknown> = {}): Record<string, { MemorySize: number; EphemeralStorage: { Size: number }; Timeout: number }> {
+function functionsOf(
+  context: Record<string, unknown> = {},
+): Record<string, { MemorySize: number; EphemeralStorage: { Size: number }; Timeout: number }> {
   const app = new App({ postCliContext: APP_CONTEXT, context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const t = Template.fromStack(new LocalityPipelineStack(app, 'LocalityPipeline', { codeVersion: 'git:test' }));
   const out: Record<string, { MemorySize: number; EphemeralStorage: { Size: number }; Timeout: number }> = {};
@@ -22,17 +24,31 @@ describe('Lambda sizing', () => {
     expect(Object.keys(fns).sort()).toEqual([...TASKS].sort());
     for (const task of TASKS) {
       const want = DEFAULT_SIZING[task];
-      expect(fns[task], task).toMatchObject({ MemorySize: want.memoryMiB, EphemeralStorage: { Size: want.ephemeralStorageMiB }, Timeout: want.timeoutMinutes * 60 });
+      expect(fns[task], task).toMatchObject({
+        MemorySize: want.memoryMiB,
+        EphemeralStorage: { Size: want.ephemeralStorageMiB },
+        Timeout: want.timeoutMinutes * 60,
+      });
     }
     // the stages that download tables and spill DuckDB get more than Lambda's 512 MB default /tmp
-    for (const task of ['standardise', 'families', 'publish'] as const) expect(fns[task]!.EphemeralStorage.Size, task).toBeGreaterThanOrEqual(2048);
+    for (const task of ['standardise', 'families', 'publish'] as const)
+      expect(fns[task]!.EphemeralStorage.Size, task).toBeGreaterThanOrEqual(2048);
   });
 
   it('the context key `sizing` overrides single fields (JSON text or an object); the rest keep their defaults', () => {
     const fns = functionsOf({ sizing: '{"match":{"memoryMiB":10240},"publish":{"ephemeralStorageMiB":10240}}' });
-    expect(fns.match).toMatchObject({ MemorySize: 10240, EphemeralStorage: { Size: DEFAULT_SIZING.match.ephemeralStorageMiB } });
-    expect(fns.publish).toMatchObject({ MemorySize: DEFAULT_SIZING.publish.memoryMiB, EphemeralStorage: { Size: 10240 } });
-    expect(resolveSizing({ stratify: { timeoutMinutes: 3 } }).stratify).toEqual({ ...DEFAULT_SIZING.stratify, timeoutMinutes: 3 });
+    expect(fns.match).toMatchObject({
+      MemorySize: 10240,
+      EphemeralStorage: { Size: DEFAULT_SIZING.match.ephemeralStorageMiB },
+    });
+    expect(fns.publish).toMatchObject({
+      MemorySize: DEFAULT_SIZING.publish.memoryMiB,
+      EphemeralStorage: { Size: 10240 },
+    });
+    expect(resolveSizing({ stratify: { timeoutMinutes: 3 } }).stratify).toEqual({
+      ...DEFAULT_SIZING.stratify,
+      timeoutMinutes: 3,
+    });
   });
 
   it('a bad sizing fails synthesis naming the task and field', () => {

@@ -20,9 +20,18 @@ beforeAll(() => {
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 const resources = (type: string) => Object.entries(t.findResources(type)) as Array<[string, Resource]>;
-const stmts = (policyId: string) => ((t.findResources('AWS::IAM::Policy')[policyId] as Resource).Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> }).Statement;
+const stmts = (policyId: string) =>
+  (
+    (t.findResources('AWS::IAM::Policy')[policyId] as Resource).Properties.PolicyDocument as {
+      Statement: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }>;
+    }
+  ).Statement;
 const json = (v: unknown) => JSON.stringify(v);
-interface AslState { Catch?: unknown; Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number }>; ItemProcessor?: { States: Record<string, AslState> } }
+interface AslState {
+  Catch?: unknown;
+  Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number }>;
+  ItemProcessor?: { States: Record<string, AslState> };
+}
 /** The ASL of a DefinitionString (Fn::Join of strings and tokens): tokens become "TOKEN". */
 const aslOf = (d: unknown): { States: Record<string, AslState> } => {
   const parts = (d as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
@@ -44,19 +53,29 @@ describe('stack: storage security', () => {
       const enc = json(b.Properties.BucketEncryption);
       expect(enc, id).toContain('aws:kms');
       expect(enc, id).toContain('DataKey');
-      expect(b.Properties.PublicAccessBlockConfiguration, id).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(b.Properties.PublicAccessBlockConfiguration, id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
       expect(b.Properties.VersioningConfiguration, id).toEqual({ Status: 'Enabled' });
       expect(json(b.Properties.LoggingConfiguration), id).toContain('AccessLogs');
     }
     const [, logs] = buckets.find(([id]) => id.startsWith('AccessLogs'))!;
-    expect(logs.Properties.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+    expect(logs.Properties.PublicAccessBlockConfiguration).toMatchObject({
+      BlockPublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
   });
 
   it('landing has Object Lock in governance mode and sends events to EventBridge', () => {
     const [, landing] = resources('AWS::S3::Bucket').find(([id]) => id.startsWith('Landing'))!;
     expect(landing.Properties.ObjectLockEnabled).toBe(true);
     expect(json(landing.Properties.ObjectLockConfiguration)).toContain('"Mode":"GOVERNANCE"');
-    t.hasResourceProperties('Custom::S3BucketNotifications', { NotificationConfiguration: { EventBridgeConfiguration: {} } });
+    t.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    });
   });
 
   it('every bucket policy denies requests without TLS', () => {
@@ -72,7 +91,9 @@ describe('stack: storage security', () => {
 describe('stack: functions', () => {
   it('one function per task, nodejs24.x on arm64, X-Ray active, encrypted env, its own log group', () => {
     const fns = resources('AWS::Lambda::Function').filter(([id]) => id.startsWith('Fn'));
-    expect(fns.map(([id]) => id.replace(/Function[0-9A-F]{8}$/, '')).sort()).toEqual(TASKS.map((x) => `Fn${x.replaceAll('-', '')}`).sort());
+    expect(fns.map(([id]) => id.replace(/Function[0-9A-F]{8}$/, '')).sort()).toEqual(
+      TASKS.map((x) => `Fn${x.replaceAll('-', '')}`).sort(),
+    );
     for (const [id, f] of fns) {
       expect(f.Properties.Runtime, id).toBe('nodejs24.x');
       expect(f.Properties.Architectures, id).toEqual(['arm64']);
@@ -90,7 +111,8 @@ describe('stack: functions', () => {
     for (const task of TASKS) {
       const landing = TASK_DATA[task]?.landing;
       if (['prepare', 'validate'].includes(task)) expect(landing?.read?.length, task).toBeGreaterThan(0);
-      else if (['families', 'publish'].includes(task)) expect(landing, task).toEqual({ read: [LOOKUPS_PREFIX], list: [LOOKUPS_PREFIX] });
+      else if (['families', 'publish'].includes(task))
+        expect(landing, task).toEqual({ read: [LOOKUPS_PREFIX], list: [LOOKUPS_PREFIX] });
       else expect(landing, task).toBeUndefined();
       expect(landing?.write, task).toBeUndefined();
     }
@@ -98,7 +120,9 @@ describe('stack: functions', () => {
 
   it('least privilege: S3 object actions only on the patterns of layout.ts TASK_DATA, ListBucket with a prefix condition unless the task checks missing keys, writes never on landing', () => {
     for (const task of TASKS) {
-      const policyId = Object.keys(t.findResources('AWS::IAM::Policy')).find((k) => k.startsWith(`Fn${task.replaceAll('-', '')}RoleDefaultPolicy`));
+      const policyId = Object.keys(t.findResources('AWS::IAM::Policy')).find((k) =>
+        k.startsWith(`Fn${task.replaceAll('-', '')}RoleDefaultPolicy`),
+      );
       if (!policyId) {
         expect(TASK_DATA[task], task).toEqual({});
         continue;
@@ -106,13 +130,23 @@ describe('stack: functions', () => {
       for (const s of stmts(policyId)) {
         const actions = ([] as string[]).concat(s.Action);
         if (actions.some((a) => a.startsWith('s3:'))) {
-          expect(actions.some((a) => a === 's3:*' || a === '*'), task).toBe(false);
+          expect(
+            actions.some((a) => a === 's3:*' || a === '*'),
+            task,
+          ).toBe(false);
           if (actions.includes('s3:ListBucket') && !json(s.Resource).includes('AthenaResults')) {
             // a ListBucket without a prefix condition only where the task checks for keys that may be missing
-            const zone = (['landing', 'secure', 'curated', 'outputs'] as const).find((z) => json(s.Resource).includes({ landing: 'Landing', secure: 'SecureMatchZone', curated: 'Curated', outputs: 'Outputs' }[z]));
-            expect(s.Condition === undefined, `${task} ListBucket on ${zone}`).toBe(TASK_DATA[task]?.[zone!]?.checksMissing === true);
+            const zone = (['landing', 'secure', 'curated', 'outputs'] as const).find((z) =>
+              json(s.Resource).includes(
+                { landing: 'Landing', secure: 'SecureMatchZone', curated: 'Curated', outputs: 'Outputs' }[z],
+              ),
+            );
+            expect(s.Condition === undefined, `${task} ListBucket on ${zone}`).toBe(
+              TASK_DATA[task]?.[zone!]?.checksMissing === true,
+            );
           }
-          if (actions.includes('s3:PutObject')) expect(json(s.Resource), `${task} writes landing`).not.toContain('Landing');
+          if (actions.includes('s3:PutObject'))
+            expect(json(s.Resource), `${task} writes landing`).not.toContain('Landing');
           if (actions.includes('s3:GetObject') || actions.includes('s3:PutObject')) {
             // every object resource ends in a declared prefix (or an exact key)
             const arns = json(s.Resource);
@@ -122,7 +156,9 @@ describe('stack: functions', () => {
       }
     }
     // e.g. stratify writes scores only
-    const stratify = Object.keys(t.findResources('AWS::IAM::Policy')).find((k) => k.startsWith('FnstratifyRoleDefaultPolicy'))!;
+    const stratify = Object.keys(t.findResources('AWS::IAM::Policy')).find((k) =>
+      k.startsWith('FnstratifyRoleDefaultPolicy'),
+    )!;
     const writes = stmts(stratify).filter((s) => ([] as string[]).concat(s.Action).includes('s3:PutObject'));
     expect(json(writes.map((w) => w.Resource))).toContain('/scores/as_at=*/*');
     expect(json(writes.map((w) => w.Resource))).not.toContain('/families/');
@@ -139,16 +175,41 @@ describe('stack: state machines, trigger, failure topic', () => {
     }
     const [, run] = machines.find(([id]) => id.startsWith('RunStateMachine'))!;
     const def = json(run.Properties.DefinitionString);
-    for (const state of ['Validate feeds', 'Standardise', 'Match', 'Families', 'Stratify', 'Publish', 'Record failure', 'Notify failure', 'Run failed']) expect(def).toContain(`\\"${state}\\"`);
+    for (const state of [
+      'Validate feeds',
+      'Standardise',
+      'Match',
+      'Families',
+      'Stratify',
+      'Publish',
+      'Record failure',
+      'Notify failure',
+      'Run failed',
+    ])
+      expect(def).toContain(`\\"${state}\\"`);
     expect(def).toContain('\\"Type\\":\\"Map\\"');
     expect(def).toContain(':states:::sns:publish');
     const asl = aslOf(run.Properties.DefinitionString);
-    for (const state of ['Prepare run', 'Validate feeds', 'Standardise', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']) {
+    for (const state of [
+      'Prepare run',
+      'Validate feeds',
+      'Standardise',
+      'Match',
+      'Families',
+      'Stratify',
+      'Publish',
+      'Finalise run',
+    ]) {
       const st = asl.States[state]!;
       // Prepare first sends a refused run lock (another execution holds the date) to "Already running"
-      const lockCatch = state === 'Prepare run' ? [{ ErrorEquals: ['RunLocked'], ResultPath: '$.error', Next: 'Already running' }] : [];
-      expect(st.Catch, state).toEqual([...lockCatch, { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) }]);
-      const retry = state === 'Validate feeds' ? asl.States[state]!.ItemProcessor!.States['Validate feed']!.Retry : st.Retry;
+      const lockCatch =
+        state === 'Prepare run' ? [{ ErrorEquals: ['RunLocked'], ResultPath: '$.error', Next: 'Already running' }] : [];
+      expect(st.Catch, state).toEqual([
+        ...lockCatch,
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) },
+      ]);
+      const retry =
+        state === 'Validate feeds' ? asl.States[state]!.ItemProcessor!.States['Validate feed']!.Retry : st.Retry;
       expect(retry?.[0]?.ErrorEquals, state).toContain('Locality.Transient');
       expect(retry?.[0]?.BackoffRate, state).toBe(2);
     }
@@ -156,12 +217,22 @@ describe('stack: state machines, trigger, failure topic', () => {
 
   it('failures are announced on an encrypted topic that requires TLS', () => {
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-    t.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
   });
 
   it('an EventBridge rule starts a run when a _READY marker lands in landing', () => {
     t.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { object: { key: [{ suffix: '/_READY' }] } } },
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { object: { key: [{ suffix: '/_READY' }] } },
+      },
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^RunStateMachine') } })],
     });
   });
@@ -184,9 +255,19 @@ describe('stack: operations', () => {
     const alarms = resources('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     expect(alarms).toHaveLength(3);
     for (const a of alarms) expect(json(a.AlarmActions)).toContain('RunFailures');
-    expect(alarms.find((a) => a.MetricName === 'ExecutionsFailed')).toMatchObject({ Namespace: 'AWS/States', Threshold: 1 });
-    expect(alarms.find((a) => a.MetricName === 'PrivacyScanFailed')).toMatchObject({ Namespace: 'LocalityPipeline', Threshold: 1 });
-    expect(alarms.find((a) => a.MetricName === 'QuarantineRate')).toMatchObject({ Namespace: 'LocalityPipeline', Threshold: 5, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarms.find((a) => a.MetricName === 'ExecutionsFailed')).toMatchObject({
+      Namespace: 'AWS/States',
+      Threshold: 1,
+    });
+    expect(alarms.find((a) => a.MetricName === 'PrivacyScanFailed')).toMatchObject({
+      Namespace: 'LocalityPipeline',
+      Threshold: 1,
+    });
+    expect(alarms.find((a) => a.MetricName === 'QuarantineRate')).toMatchObject({
+      Namespace: 'LocalityPipeline',
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('the failure topic takes an e-mail subscription from the AlarmEmail parameter (none when empty)', () => {
@@ -198,7 +279,16 @@ describe('stack: operations', () => {
 
   it('stack outputs name the buckets and state machines', () => {
     const outputs = Object.keys(t.toJSON().Outputs as object);
-    for (const o of ['LandingBucketName', 'SecureBucketName', 'CuratedBucketName', 'OutputsBucketName', 'RunStateMachineArn', 'BackfillStateMachineArn', 'FailureTopicArn']) expect(outputs).toContain(o);
+    for (const o of [
+      'LandingBucketName',
+      'SecureBucketName',
+      'CuratedBucketName',
+      'OutputsBucketName',
+      'RunStateMachineArn',
+      'BackfillStateMachineArn',
+      'FailureTopicArn',
+    ])
+      expect(outputs).toContain(o);
   });
 });
 
@@ -207,12 +297,19 @@ describe('stack: Glue and Athena', () => {
     const tables = resources('AWS::Glue::Table');
     expect(tables).toHaveLength(CURATED_TABLES.length + 1);
     for (const [id, tb] of tables) {
-      const input = tb.Properties.TableInput as { PartitionKeys: unknown; Parameters: Record<string, string>; StorageDescriptor: { Columns: Array<{ Name: string }> } };
+      const input = tb.Properties.TableInput as {
+        PartitionKeys: unknown;
+        Parameters: Record<string, string>;
+        StorageDescriptor: { Columns: Array<{ Name: string }> };
+      };
       expect(input.PartitionKeys, id).toEqual([{ Name: 'as_at', Type: 'string' }]);
       expect(input.Parameters['projection.enabled'], id).toBe('true');
       expect(input.Parameters['projection.as_at.type'], id).toBe('date');
       expect(json(input.Parameters['storage.location.template']), id).toContain('as_at=${as_at}');
-      expect(input.StorageDescriptor.Columns.map((c) => c.Name), id).not.toContain('as_at');
+      expect(
+        input.StorageDescriptor.Columns.map((c) => c.Name),
+        id,
+      ).not.toContain('as_at');
     }
   });
 
@@ -236,10 +333,19 @@ describe('cdk-nag AwsSolutions', () => {
     for (const a of ACCEPTED_FINDINGS) expect(a.reason.length, String(a.rule)).toBeGreaterThan(30);
   });
 
-  it('each acknowledgement says exactly what it covers: the construct and the finding\'s resource or action, then why', () => {
-    expect(acknowledgementReason('AwsSolutions-IAM5[Resource::<CuratedBucket90F6C1E7.Arn>/scores/as_at=*/*]', 'LocalityPipeline/Fn-stratify/Role/DefaultPolicy/Resource', 'the as-at date'))
-      .toBe('Fn-stratify/Role/DefaultPolicy/Resource (Resource::<CuratedBucket90F6C1E7.Arn>/scores/as_at=*/*): the as-at date');
-    expect(acknowledgementReason('AwsSolutions-S1', 'LocalityPipeline/AccessLogs/Bucket/Resource', 'loop')).toBe('AccessLogs/Bucket/Resource: loop');
+  it("each acknowledgement says exactly what it covers: the construct and the finding's resource or action, then why", () => {
+    expect(
+      acknowledgementReason(
+        'AwsSolutions-IAM5[Resource::<CuratedBucket90F6C1E7.Arn>/scores/as_at=*/*]',
+        'LocalityPipeline/Fn-stratify/Role/DefaultPolicy/Resource',
+        'the as-at date',
+      ),
+    ).toBe(
+      'Fn-stratify/Role/DefaultPolicy/Resource (Resource::<CuratedBucket90F6C1E7.Arn>/scores/as_at=*/*): the as-at date',
+    );
+    expect(acknowledgementReason('AwsSolutions-S1', 'LocalityPipeline/AccessLogs/Bucket/Resource', 'loop')).toBe(
+      'AccessLogs/Bucket/Resource: loop',
+    );
   });
 
   it('an unreasoned wildcard fails: a new finding that matches no acceptance row is reported', () => {
@@ -247,7 +353,9 @@ describe('cdk-nag AwsSolutions', () => {
     const s = new LocalityPipelineStack(app, 'Other');
     expect(s.unacknowledgedFindings).toEqual([]);
     // a wildcard outside the acceptance table: S3 on every bucket from a pipeline role
-    (s.functions.match as lambda.Function).addToRolePolicy(new PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+    (s.functions.match as lambda.Function).addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:*'], resources: ['*'] }),
+    );
     const report = new AwsSolutionsChecks().validateScope(s);
     expect(report.violations.map((v) => v.ruleName)).toContain('AwsSolutions-IAM5[Action::s3:*]');
   });

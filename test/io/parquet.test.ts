@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
-import { iterateParquet, openScratchDuckDb, readNumericColumns, readParquet, writeParquet, type ParquetColumn } from '../../pipelines/io/parquet.ts';
+import {
+  iterateParquet,
+  openScratchDuckDb,
+  readNumericColumns,
+  readParquet,
+  writeParquet,
+  type ParquetColumn,
+} from '../../pipelines/io/parquet.ts';
 
 let root: string;
 let store: LocalObjectStore;
@@ -23,7 +30,15 @@ const columns: ParquetColumn[] = [
   { name: 'alts', type: 'VARCHAR[]' },
 ];
 const rows = [
-  { record_id: 'health:people:H1', n: 1, big: 9007199254740991, w: -1.5, flag: true, d: '2024-02-29', alts: ['ROBERT', 'BOB'] },
+  {
+    record_id: 'health:people:H1',
+    n: 1,
+    big: 9007199254740991,
+    w: -1.5,
+    flag: true,
+    d: '2024-02-29',
+    alts: ['ROBERT', 'BOB'],
+  },
   { record_id: "o'neil", n: null, big: 0, w: 0.125, flag: false, d: null, alts: [] },
   { record_id: 'ÉMILIE', n: -7, big: null, w: null, flag: null, d: '1999-12-31', alts: null },
 ];
@@ -46,7 +61,10 @@ describe('parquet io', () => {
     async function* gen() {
       for (let i = 0; i < 10_000; i++) yield { record_id: `r${String(i).padStart(5, '0')}`, n: i };
     }
-    const cols: ParquetColumn[] = [{ name: 'record_id', type: 'VARCHAR' }, { name: 'n', type: 'INTEGER' }];
+    const cols: ParquetColumn[] = [
+      { name: 'record_id', type: 'VARCHAR' },
+      { name: 'n', type: 'INTEGER' },
+    ];
     expect(await writeParquet(store, 'b/big.parquet', cols, gen())).toBe(10_000);
     let count = 0;
     let last = -1;
@@ -66,33 +84,67 @@ describe('parquet io', () => {
   });
 
   it('rejects a value of the wrong type naming the row and column', async () => {
-    await expect(writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, n: 'seven' as unknown as number }])).rejects.toThrow(/row 1 column "n" \(INTEGER\)/);
-    await expect(writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, d: '2024-2-1' }])).rejects.toThrow(/column "d" \(DATE\)/);
+    await expect(
+      writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, n: 'seven' as unknown as number }]),
+    ).rejects.toThrow(/row 1 column "n" \(INTEGER\)/);
+    await expect(writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, d: '2024-2-1' }])).rejects.toThrow(
+      /column "d" \(DATE\)/,
+    );
   });
 
   it('keeps awkward text and every double exactly (newlines, quotes, emoji, separators; random doubles)', async () => {
-    const cols: ParquetColumn[] = [{ name: 's', type: 'VARCHAR' }, { name: 'w', type: 'DOUBLE' }, { name: 'l', type: 'VARCHAR[]' }];
+    const cols: ParquetColumn[] = [
+      { name: 's', type: 'VARCHAR' },
+      { name: 'w', type: 'DOUBLE' },
+      { name: 'l', type: 'VARCHAR[]' },
+    ];
     let x = 123456789;
     const rand = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 10 ** ((x % 40) - 20);
-    const awkward = ['line\nbreak\r\n', 'quote " and \\ backslash', 'tab\tend', '😀 Zoë Ñ', '\u2028\u2029', '{"json":"looking"}', '', ' ', 'null'];
-    const rows = Array.from({ length: 2000 }, (_, i) => ({ s: awkward[i % awkward.length]!, w: rand(), l: [awkward[(i + 1) % awkward.length]!, ''] }));
+    const awkward = [
+      'line\nbreak\r\n',
+      'quote " and \\ backslash',
+      'tab\tend',
+      '😀 Zoë Ñ',
+      '\u2028\u2029',
+      '{"json":"looking"}',
+      '',
+      ' ',
+      'null',
+    ];
+    const rows = Array.from({ length: 2000 }, (_, i) => ({
+      s: awkward[i % awkward.length]!,
+      w: rand(),
+      l: [awkward[(i + 1) % awkward.length]!, ''],
+    }));
     await writeParquet(store, 'e/awkward.parquet', cols, rows);
     expect(await readParquet(store, 'e/awkward.parquet')).toEqual(rows);
   });
 
   it('never quotes the refused value in the error (it may be a clear identifier)', async () => {
-    await expect(writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, n: 'JANE SMITH' as unknown as number }])).rejects.toThrow(/^(?!.*JANE).*cannot hold this string value/);
+    await expect(
+      writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, n: 'JANE SMITH' as unknown as number }]),
+    ).rejects.toThrow(/^(?!.*JANE).*cannot hold this string value/);
   });
 
   it('refuses a date that does not exist', async () => {
-    await expect(writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, d: '2023-02-29' }])).rejects.toThrow(/row 1 column "d" \(DATE\)/);
+    await expect(writeParquet(store, 'd/bad.parquet', columns, [{ ...rows[0]!, d: '2023-02-29' }])).rejects.toThrow(
+      /row 1 column "d" \(DATE\)/,
+    );
   });
 
   it('reads a projection or filter given as SQL over {{file}}', async () => {
     await writeParquet(store, 'f/x.parquet', columns, rows);
     const got = [];
-    for await (const b of iterateParquet(store, 'f/x.parquet', 'SELECT record_id, d FROM {{file}} WHERE n IS NOT NULL ORDER BY record_id')) got.push(...b);
-    expect(got).toEqual([{ record_id: 'health:people:H1', d: '2024-02-29' }, { record_id: 'ÉMILIE', d: '1999-12-31' }]);
+    for await (const b of iterateParquet(
+      store,
+      'f/x.parquet',
+      'SELECT record_id, d FROM {{file}} WHERE n IS NOT NULL ORDER BY record_id',
+    ))
+      got.push(...b);
+    expect(got).toEqual([
+      { record_id: 'health:people:H1', d: '2024-02-29' },
+      { record_id: 'ÉMILIE', d: '1999-12-31' },
+    ]);
   });
 
   it('names the missing object', async () => {
@@ -105,7 +157,11 @@ describe('readNumericColumns', () => {
     const db = await openScratchDuckDb();
     try {
       // 5,000 rows: more than one DuckDB chunk (2,048 rows)
-      const r = await readNumericColumns(db.conn, `SELECT (i * 7 % 5000)::INTEGER AS a, (i / 3.0 - 1e6)::DOUBLE AS w FROM range(5000) t(i) ORDER BY i`, { a: 'INTEGER', w: 'DOUBLE' });
+      const r = await readNumericColumns(
+        db.conn,
+        `SELECT (i * 7 % 5000)::INTEGER AS a, (i / 3.0 - 1e6)::DOUBLE AS w FROM range(5000) t(i) ORDER BY i`,
+        { a: 'INTEGER', w: 'DOUBLE' },
+      );
       expect(r.count).toBe(5000);
       expect(r.a).toBeInstanceOf(Int32Array);
       expect(r.w).toBeInstanceOf(Float64Array);
@@ -121,9 +177,15 @@ describe('readNumericColumns', () => {
   it('refuses a column of another type or a NULL, naming the query and column', async () => {
     const db = await openScratchDuckDb();
     try {
-      await expect(readNumericColumns(db.conn, 'SELECT 1::BIGINT AS a', { a: 'INTEGER' }, 'pairs of x')).rejects.toThrow('pairs of x: column a is BIGINT, expected INTEGER');
-      await expect(readNumericColumns(db.conn, 'SELECT 1::INTEGER AS b', { a: 'INTEGER' }, 'pairs of x')).rejects.toThrow('pairs of x: expected columns a, got b');
-      await expect(readNumericColumns(db.conn, 'SELECT * FROM (VALUES (1), (NULL)) t(a)', { a: 'INTEGER' }, 'pairs of x')).rejects.toThrow('pairs of x: row 2, column a: no value');
+      await expect(
+        readNumericColumns(db.conn, 'SELECT 1::BIGINT AS a', { a: 'INTEGER' }, 'pairs of x'),
+      ).rejects.toThrow('pairs of x: column a is BIGINT, expected INTEGER');
+      await expect(
+        readNumericColumns(db.conn, 'SELECT 1::INTEGER AS b', { a: 'INTEGER' }, 'pairs of x'),
+      ).rejects.toThrow('pairs of x: expected columns a, got b');
+      await expect(
+        readNumericColumns(db.conn, 'SELECT * FROM (VALUES (1), (NULL)) t(a)', { a: 'INTEGER' }, 'pairs of x'),
+      ).rejects.toThrow('pairs of x: row 2, column a: no value');
     } finally {
       await db.dispose();
     }
@@ -134,14 +196,19 @@ describe('reading a value with no JSON form', () => {
   it('names the file and row, and never quotes the text around it (it may be a clear identifier)', async () => {
     const db = await openScratchDuckDb();
     try {
-      await db.conn.run(`COPY (SELECT 'ZEBEDEE QUILLFEATHER' AS name, 'NaN'::DOUBLE AS w) TO '${join(root, 'nan.parquet')}' (FORMAT parquet)`);
+      await db.conn.run(
+        `COPY (SELECT 'ZEBEDEE QUILLFEATHER' AS name, 'NaN'::DOUBLE AS w) TO '${join(root, 'nan.parquet')}' (FORMAT parquet)`,
+      );
     } finally {
       await db.dispose();
     }
     const read = async () => {
       for await (const batch of iterateParquet(store, 'nan.parquet')) void batch;
     };
-    const err = await read().then(() => null, (e: Error) => e);
+    const err = await read().then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).toMatch(/nan\.parquet.*row 1 cannot be read/);
     expect(err?.message).not.toMatch(/ZEBEDEE|QUILLFEATHER/);
   });

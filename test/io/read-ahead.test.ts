@@ -21,7 +21,13 @@ describe('readAhead', () => {
     for await (const x of ahead) got.push(x);
     expect(got).toEqual([1, 2, 3]);
     expect(steps).toEqual(['started', 'finished']);
-    await expect((async () => { for await (const _ of ahead) { /* second read */ } })()).rejects.toThrow(/already read/);
+    await expect(
+      (async () => {
+        for await (const _ of ahead) {
+          /* second read */
+        }
+      })(),
+    ).rejects.toThrow(/already read/);
   });
 
   it('with eager false starts nothing until read, then yields the same items; closing it unread starts nothing', async () => {
@@ -51,7 +57,13 @@ describe('readAhead', () => {
     }
     const ahead = readAhead(failing());
     await new Promise((r) => setTimeout(r, 10));
-    await expect((async () => { for await (const _ of ahead) { /* read */ } })()).rejects.toThrow(/facts.parquet is missing/);
+    await expect(
+      (async () => {
+        for await (const _ of ahead) {
+          /* read */
+        }
+      })(),
+    ).rejects.toThrow(/facts.parquet is missing/);
   });
 
   it('close() ends a source that is never read (its finally block runs)', async () => {

@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import type { ObjectStore } from '../../pipelines/io/object-store.ts';
 import {
-  acquireRunLock, currentRunLock, localHolderAlive, releaseRunLock, RUN_LOCKED_ERROR, RunLockedError, type RunLockOptions,
+  acquireRunLock,
+  currentRunLock,
+  localHolderAlive,
+  releaseRunLock,
+  RUN_LOCKED_ERROR,
+  RunLockedError,
+  type RunLockOptions,
 } from '../../pipelines/io/run-lock.ts';
 import { S3ObjectStore } from '../../pipelines/io/s3-object-store.ts';
 import { keys } from '../../pipelines/layout.ts';
@@ -38,7 +44,10 @@ function lockBehaviour(newStore: () => Promise<ObjectStore>, concurrent: boolean
     const take = (i: number) => acquireRunLock(store, asAt, { execution: `exec-${i}`, ranBy: 'test' }, opts);
     const tries = concurrent
       ? await Promise.allSettled(Array.from({ length: 8 }, (_, i) => take(i)))
-      : await Array.from({ length: 8 }, (_, i) => i).reduce(async (acc, i) => [...await acc, ...await Promise.allSettled([take(i)])], Promise.resolve([] as Array<PromiseSettledResult<Awaited<ReturnType<typeof take>>>>));
+      : await Array.from({ length: 8 }, (_, i) => i).reduce(
+          async (acc, i) => [...(await acc), ...(await Promise.allSettled([take(i)]))],
+          Promise.resolve([] as Array<PromiseSettledResult<Awaited<ReturnType<typeof take>>>>),
+        );
     const held = tries.filter((t) => t.status === 'fulfilled');
     expect(held).toHaveLength(1);
     const winner = (held[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireRunLock>>>).value.lock.execution;
@@ -56,7 +65,9 @@ function lockBehaviour(newStore: () => Promise<ObjectStore>, concurrent: boolean
     const asAt = date();
     const first = await acquireRunLock(store, asAt, { execution: 'A', ranBy: 'test' }, opts);
     expect((await acquireRunLock(store, asAt, { execution: 'A', ranBy: 'test' }, opts)).key).toBe(first.key);
-    await expect(acquireRunLock(store, asAt, { execution: 'B', ranBy: 'test' }, opts)).rejects.toThrow(/already being run by execution A/);
+    await expect(acquireRunLock(store, asAt, { execution: 'B', ranBy: 'test' }, opts)).rejects.toThrow(
+      /already being run by execution A/,
+    );
     expect(await releaseRunLock(store, asAt, 'B')).toBe(false); // not B's to release
     expect(await releaseRunLock(store, asAt, 'A')).toBe(true);
     expect(await currentRunLock(store, asAt)).toBeUndefined();
@@ -69,13 +80,21 @@ function lockBehaviour(newStore: () => Promise<ObjectStore>, concurrent: boolean
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     await acquireRunLock(store, asAt, { execution: 'old', ranBy: 'test' }, { ...opts, now: () => new Date(t0) });
     const later = { ...opts, now: () => new Date(t0 + HOUR - 1) };
-    await expect(acquireRunLock(store, asAt, { execution: 'new', ranBy: 'test' }, later)).rejects.toThrow(/execution old/);
+    await expect(acquireRunLock(store, asAt, { execution: 'new', ranBy: 'test' }, later)).rejects.toThrow(
+      /execution old/,
+    );
     const stale = { ...opts, now: () => new Date(t0 + HOUR + 1) };
     const takeOver = (e: string) => acquireRunLock(store, asAt, { execution: e, ranBy: 'test' }, stale);
     const takers = concurrent
       ? await Promise.allSettled(['new-1', 'new-2', 'new-3'].map(takeOver))
-      : [...await Promise.allSettled([takeOver('new-1')]), ...await Promise.allSettled([takeOver('new-2')]), ...await Promise.allSettled([takeOver('new-3')])];
-    const won = takers.filter((t) => t.status === 'fulfilled') as Array<PromiseFulfilledResult<Awaited<ReturnType<typeof acquireRunLock>>>>;
+      : [
+          ...(await Promise.allSettled([takeOver('new-1')])),
+          ...(await Promise.allSettled([takeOver('new-2')])),
+          ...(await Promise.allSettled([takeOver('new-3')])),
+        ];
+    const won = takers.filter((t) => t.status === 'fulfilled') as Array<
+      PromiseFulfilledResult<Awaited<ReturnType<typeof acquireRunLock>>>
+    >;
     expect(won).toHaveLength(1);
     expect(won[0]!.value.superseded?.execution).toBe('old');
     expect(won[0]!.value.key).toBe(keys.runLock(asAt, 2));
@@ -88,7 +107,9 @@ function lockBehaviour(newStore: () => Promise<ObjectStore>, concurrent: boolean
     const store = await newStore();
     const asAt = date();
     await store.put(keys.runLock(asAt, 1), 'not json');
-    await expect(acquireRunLock(store, asAt, { execution: 'A', ranBy: 'test' }, opts)).rejects.toThrow(`${keys.runLock(asAt, 1)} is not a run lock`);
+    await expect(acquireRunLock(store, asAt, { execution: 'A', ranBy: 'test' }, opts)).rejects.toThrow(
+      `${keys.runLock(asAt, 1)} is not a run lock`,
+    );
   });
 }
 
@@ -106,12 +127,24 @@ describe('run lock over a local directory', () => {
   it('locally, a lock whose process has exited is stale (a killed run does not block the next for hours)', async () => {
     const store = new LocalObjectStore(join(dir, 'dead'));
     const asAt = '2026-03-31';
-    const lock = { asAt, execution: 'dead', ranBy: 'test', acquiredAt: new Date().toISOString(), host: (await import('node:os')).hostname(), pid: 2 ** 22 + 12345 };
+    const lock = {
+      asAt,
+      execution: 'dead',
+      ranBy: 'test',
+      acquiredAt: new Date().toISOString(),
+      host: (await import('node:os')).hostname(),
+      pid: 2 ** 22 + 12345,
+    };
     await store.put(keys.runLock(asAt, 1), JSON.stringify(lock));
     expect(localHolderAlive(lock)).toBe(false);
     expect(localHolderAlive({ ...lock, pid: process.pid })).toBe(true);
     expect(localHolderAlive({ ...lock, host: 'elsewhere' })).toBeUndefined();
-    const held = await acquireRunLock(store, asAt, { execution: 'next', ranBy: 'test' }, { staleAfterMs: HOUR, isHolderAlive: localHolderAlive });
+    const held = await acquireRunLock(
+      store,
+      asAt,
+      { execution: 'next', ranBy: 'test' },
+      { staleAfterMs: HOUR, isHolderAlive: localHolderAlive },
+    );
     expect(held.superseded?.execution).toBe('dead');
   });
 });

@@ -8,7 +8,9 @@ import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import { processScratch, SCRATCH_DIR, sweepScratch } from '../../pipelines/io/scratch.ts';
 
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'locality-scratch-test-')); });
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'locality-scratch-test-'));
+});
 afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 const host = hostname().replace(/[^A-Za-z0-9.]/g, '_');
@@ -16,7 +18,9 @@ const host = hostname().replace(/[^A-Za-z0-9.]/g, '_');
 describe('scratch folders', () => {
   it('a sweep removes the folders of processes that are gone and keeps the living ones', async () => {
     const root = join(dir, 'scratch');
-    const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+    const deadPid = Number(
+      execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString(),
+    );
     const mine = processScratch(root);
     const names = {
       dead: `${host}-${deadPid}-0badf00d`,

@@ -9,7 +9,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readInputColumns, loadSettings, loadLabels } from '../../pipelines/cli/commands/link.ts';
 import { isAccepted, linkRecords, type LinkResult } from '../../matching/engine.ts';
-import { GroundTruth, evaluatePairs, recordKey, type PairEvaluationResult, type TruthRecord } from '../../matching/evaluation.ts';
+import {
+  GroundTruth,
+  evaluatePairs,
+  recordKey,
+  type PairEvaluationResult,
+  type TruthRecord,
+} from '../../matching/evaluation.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import type { InputDataset } from '../../matching/table.ts';
 import { dirname, resolve } from 'node:path';
@@ -35,11 +41,39 @@ const febrlTruth = (_ds: InputDataset, _row: number, id: string) => id.replace(/
 const clusterColumn = (ds: InputDataset, row: number) => String(ds.columns.cluster![row]).trim();
 
 export const CASES: BenchmarkCase[] = [
-  { name: 'febrl4', settings: 'bench/settings/febrl4.json', inputs: ['febrl/dataset4a.csv', 'febrl/dataset4b.csv'], truth: febrlTruth, floor: 0.999, dir: COMMITTED },
-  { name: 'febrl3', settings: 'bench/settings/febrl3.json', inputs: ['febrl/dataset3.csv'], truth: febrlTruth, floor: 0.995, dir: COMMITTED },
-  { name: 'fake_1000', settings: 'bench/settings/fake_1000.json', inputs: ['splink/fake_1000.csv'], truth: clusterColumn, floor: 0.87, dir: COMMITTED },
+  {
+    name: 'febrl4',
+    settings: 'bench/settings/febrl4.json',
+    inputs: ['febrl/dataset4a.csv', 'febrl/dataset4b.csv'],
+    truth: febrlTruth,
+    floor: 0.999,
+    dir: COMMITTED,
+  },
+  {
+    name: 'febrl3',
+    settings: 'bench/settings/febrl3.json',
+    inputs: ['febrl/dataset3.csv'],
+    truth: febrlTruth,
+    floor: 0.995,
+    dir: COMMITTED,
+  },
+  {
+    name: 'fake_1000',
+    settings: 'bench/settings/fake_1000.json',
+    inputs: ['splink/fake_1000.csv'],
+    truth: clusterColumn,
+    floor: 0.87,
+    dir: COMMITTED,
+  },
   // historical_50k has no published floor: Splink 4.0.17 scores 0.7639 with these settings on this machine (bench:link)
-  { name: 'historical_50k', settings: 'bench/settings/historical_50k.json', inputs: ['splink/historical_figures_with_errors_50k.parquet'], truth: clusterColumn, floor: 0.765, dir: SHARED },
+  {
+    name: 'historical_50k',
+    settings: 'bench/settings/historical_50k.json',
+    inputs: ['splink/historical_figures_with_errors_50k.parquet'],
+    truth: clusterColumn,
+    floor: 0.765,
+    dir: SHARED,
+  },
 ];
 
 /** Whether every input of the case is there. */
@@ -47,16 +81,24 @@ export function casePresent(c: BenchmarkCase): boolean {
   return c.inputs.every((f) => existsSync(join(c.dir, f)));
 }
 
-export async function runCase(c: BenchmarkCase, workers = 2): Promise<{ metrics: PairEvaluationResult; result: LinkResult; seconds: number }> {
+export async function runCase(
+  c: BenchmarkCase,
+  workers = 2,
+): Promise<{ metrics: PairEvaluationResult; result: LinkResult; seconds: number }> {
   const t = performance.now();
   const settings = await loadSettings(c.settings);
   const datasets: InputDataset[] = [];
   for (const f of c.inputs) datasets.push(await readInputColumns(join(c.dir, f)));
-  const labels = settings.labelledPairs ? await loadLabels(resolve(dirname(c.settings), settings.labelledPairs)) : undefined;
+  const labels = settings.labelledPairs
+    ? await loadLabels(resolve(dirname(c.settings), settings.labelledPairs))
+    : undefined;
   const executor = workers > 0 ? workerExecutor(workers) : undefined;
   let result: LinkResult;
   try {
-    result = await linkRecords(datasets, settings, { ...(executor ? { executor } : {}), ...(labels ? { labels } : {}) });
+    result = await linkRecords(datasets, settings, {
+      ...(executor ? { executor } : {}),
+      ...(labels ? { labels } : {}),
+    });
   } finally {
     await executor?.close?.();
   }

@@ -18,7 +18,9 @@ describe('linkage accuracy on the public benchmarks', () => {
   for (const c of committed) {
     it(`${c.name}: pairwise F1 >= ${c.floor}`, { timeout: 300_000 }, async () => {
       const { metrics } = await runCase(c);
-      console.log(`${c.name}: TP ${metrics.truePositives} FP ${metrics.falsePositives} FN ${metrics.falseNegatives} precision ${metrics.precision.toFixed(4)} recall ${metrics.recall.toFixed(4)} F1 ${metrics.f1.toFixed(4)}`);
+      console.log(
+        `${c.name}: TP ${metrics.truePositives} FP ${metrics.falsePositives} FN ${metrics.falseNegatives} precision ${metrics.precision.toFixed(4)} recall ${metrics.recall.toFixed(4)} F1 ${metrics.f1.toFixed(4)}`,
+      );
       expect(metrics.f1).toBeGreaterThanOrEqual(c.floor);
       expect(metrics.truePositives).toBeGreaterThan(0);
     });

@@ -5,12 +5,23 @@ import { jaro, jaroWinkler, soundex } from '../../matching/similarity.ts';
 import { buildTable } from '../../matching/table.ts';
 
 /** The level label a comparison gives two raw values (column "x"; optional second column "y" for swaps). */
-function level(spec: Partial<ComparisonSettings> & { type: ComparisonSettings['type'] }, a: string | null, b: string | null, ya?: string, yb?: string): string {
+function level(
+  spec: Partial<ComparisonSettings> & { type: ComparisonSettings['type'] },
+  a: string | null,
+  b: string | null,
+  ya?: string,
+  yb?: string,
+): string {
   const c = comparisonSchema.parse({ column: 'x', ...spec });
   const norm = normaliserFor(c);
   const cols: Record<string, Array<string | null>> = { id: ['1', '2'], x: [a, b] };
   if (c.swapWith) cols[c.swapWith] = [ya ?? null, yb ?? null];
-  const table = buildTable([{ name: 't', columns: cols }], 'id', ['x', ...(c.swapWith ? [c.swapWith] : [])], new Map(norm ? [['x', norm], ...(c.swapWith ? [[c.swapWith, norm] as const] : [])] : []));
+  const table = buildTable(
+    [{ name: 't', columns: cols }],
+    'id',
+    ['x', ...(c.swapWith ? [c.swapWith] : [])],
+    new Map(norm ? [['x', norm], ...(c.swapWith ? [[c.swapWith, norm] as const] : [])] : []),
+  );
   const p = prepareComparison(c, table.columns.get('x')!, {}, c.swapWith ? table.columns.get(c.swapWith) : undefined);
   return p.levels[makeRecordComparator(p)(0, 1)]!.label;
 }
@@ -36,7 +47,16 @@ describe('similarity functions', () => {
 
 describe('comparison levels', () => {
   it('null is its own level whenever either side is missing', () => {
-    for (const type of ['exact', 'levenshtein', 'jaro_winkler', 'name', 'date', 'postcode_uk', 'identifier', 'string'] as const) {
+    for (const type of [
+      'exact',
+      'levenshtein',
+      'jaro_winkler',
+      'name',
+      'date',
+      'postcode_uk',
+      'identifier',
+      'string',
+    ] as const) {
       expect(level({ type }, null, 'X')).toBe('null');
       expect(level({ type }, '  ', 'X')).toBe('null');
     }

@@ -11,8 +11,16 @@ import { patternCounts, rng, runEm } from '../../matching/training.ts';
 describe('EM', () => {
   it('recovers known m and lambda from simulated comparison vectors (u fixed)', () => {
     // three comparisons, levels: 0 null, 1 exact, 2 close, 3 else
-    const mTrue = [[0, 0.85, 0.1, 0.05], [0, 0.7, 0.2, 0.1], [0, 0.9, 0.05, 0.05]];
-    const uTrue = [[0, 0.01, 0.04, 0.95], [0, 0.02, 0.08, 0.9], [0, 0.005, 0.015, 0.98]];
+    const mTrue = [
+      [0, 0.85, 0.1, 0.05],
+      [0, 0.7, 0.2, 0.1],
+      [0, 0.9, 0.05, 0.05],
+    ];
+    const uTrue = [
+      [0, 0.01, 0.04, 0.95],
+      [0, 0.02, 0.08, 0.9],
+      [0, 0.005, 0.015, 0.98],
+    ];
     const lambda = 0.2;
     const n = 200_000;
     const C = 3;
@@ -31,11 +39,16 @@ describe('EM', () => {
       for (let c = 0; c < C; c++) gamma[i * C + c] = draw(match ? mTrue[c]! : uTrue[c]!);
     }
     const pat = patternCounts(gamma, new Uint16Array(n).fill(1), n, C, [0]);
-    const m = [[0, 0.5, 0.3, 0.2], [0, 0.5, 0.3, 0.2], [0, 0.5, 0.3, 0.2]];
+    const m = [
+      [0, 0.5, 0.3, 0.2],
+      [0, 0.5, 0.3, 0.2],
+      [0, 0.5, 0.3, 0.2],
+    ];
     const res = runEm(pat, 0, C, [true, true, true], m, uTrue, { maxIterations: 200, tolerance: 1e-7 });
     expect(res.converged).toBe(true);
     expect(res.lambda).toBeCloseTo(lambda, 2);
-    for (let c = 0; c < C; c++) for (let l = 1; l < 4; l++) expect(Math.abs(m[c]![l]! - mTrue[c]![l]!)).toBeLessThan(0.02);
+    for (let c = 0; c < C; c++)
+      for (let l = 1; l < 4; l++) expect(Math.abs(m[c]![l]! - mTrue[c]![l]!)).toBeLessThan(0.02);
     // the history is recorded and the change shrinks
     expect(res.iterations.length).toBeGreaterThan(1);
     expect(res.iterations.at(-1)!.maxChange).toBeLessThan(res.iterations[0]!.maxChange);
@@ -56,41 +69,84 @@ describe('blocking', () => {
     const t = smallTable();
     const k1 = ruleKeys(t, ['surname']);
     const k2 = ruleKeys(t, ['dob']);
-    expect(countRulePairs(k1, t.source, 1, 'dedupe_only', 'surname')).toMatchObject({ pairs: 4, blocks: 3, largestBlocks: [3, 2, 1] });
+    expect(countRulePairs(k1, t.source, 1, 'dedupe_only', 'surname')).toMatchObject({
+      pairs: 4,
+      blocks: 3,
+      largestBlocks: [3, 2, 1],
+    });
     expect(countRulePairs(k2, t.source, 1, 'dedupe_only', 'dob').pairs).toBe(6 + 0 + 0);
-    const input: ShardInput = { n: t.n, source: t.source, linkType: 'dedupe_only', ruleKeys: [k1, k2], comparisons: [] };
+    const input: ShardInput = {
+      n: t.n,
+      source: t.source,
+      linkType: 'dedupe_only',
+      ruleKeys: [k1, k2],
+      comparisons: [],
+    };
     const all = enumerateShard(input, 0, 1);
-    const pairs = Array.from({ length: all.count }, (_, i) => `${t.ids[all.l[i]!]}${t.ids[all.r[i]!]}:${all.mask[i]}`).sort();
+    const pairs = Array.from(
+      { length: all.count },
+      (_, i) => `${t.ids[all.l[i]!]}${t.ids[all.r[i]!]}:${all.mask[i]}`,
+    ).sort();
     // surname pairs: ab ac bc de; dob 2001-01-01 block {a,b,d,f}: ab (already) ad af bd bf df
     expect(pairs).toEqual(['ab:3', 'ac:1', 'ad:2', 'af:2', 'bc:1', 'bd:2', 'bf:2', 'de:1', 'df:2']);
     // sharding by key hash partitions the same pairs
-    const sharded = [0, 1, 2, 3].flatMap((s) => {
-      const r = enumerateShard(input, s, 4);
-      return Array.from({ length: r.count }, (_, i) => `${t.ids[r.l[i]!]}${t.ids[r.r[i]!]}:${r.mask[i]}`);
-    }).sort();
+    const sharded = [0, 1, 2, 3]
+      .flatMap((s) => {
+        const r = enumerateShard(input, s, 4);
+        return Array.from({ length: r.count }, (_, i) => `${t.ids[r.l[i]!]}${t.ids[r.r[i]!]}:${r.mask[i]}`);
+      })
+      .sort();
     expect(sharded).toEqual(pairs);
     // and with the precomputed (shard, key) layout the shards read only their own records
     const laid = { ...input, layout: layoutShards([k1, k2], 4) };
-    const fromLayout = [0, 1, 2, 3].flatMap((s) => {
-      const r = enumerateShard(laid, s, 4);
-      return Array.from({ length: r.count }, (_, i) => `${t.ids[r.l[i]!]}${t.ids[r.r[i]!]}:${r.mask[i]}`);
-    }).sort();
+    const fromLayout = [0, 1, 2, 3]
+      .flatMap((s) => {
+        const r = enumerateShard(laid, s, 4);
+        return Array.from({ length: r.count }, (_, i) => `${t.ids[r.l[i]!]}${t.ids[r.r[i]!]}:${r.mask[i]}`);
+      })
+      .sort();
     expect(fromLayout).toEqual(pairs);
   });
 
   it('link_only counts and produces only pairs across the two inputs', () => {
     const a = { id: ['1', '2', '3'], k: ['X', 'X', 'Y'] };
     const b = { id: ['1', '2'], k: ['X', 'Y'] };
-    const t = buildTable([{ name: 'a', columns: a }, { name: 'b', columns: b }], 'id', ['k'], new Map());
+    const t = buildTable(
+      [
+        { name: 'a', columns: a },
+        { name: 'b', columns: b },
+      ],
+      'id',
+      ['k'],
+      new Map(),
+    );
     const keys = ruleKeys(t, ['k']);
     expect(countRulePairs(keys, t.source, 2, 'link_only', 'k').pairs).toBe(2 * 1 + 1 * 1);
-    const res = enumerateShard({ n: t.n, source: t.source, linkType: 'link_only', ruleKeys: [keys], comparisons: [] }, 0, 1);
+    const res = enumerateShard(
+      { n: t.n, source: t.source, linkType: 'link_only', ruleKeys: [keys], comparisons: [] },
+      0,
+      1,
+    );
     expect(res.count).toBe(3);
     for (let i = 0; i < res.count; i++) expect(t.source[res.l[i]!]).not.toBe(t.source[res.r[i]!]);
   });
 
   it('transforms rule terms (prefix, soundex, year)', () => {
-    const t = buildTable([{ name: 't', columns: { id: ['1', '2', '3'], s: ['ROBERT', 'RUPERT', 'ROBIN'], d: ['2001-01-01', '2001-12-31', '2002-01-01'] } }], 'id', ['s', 'd'], new Map());
+    const t = buildTable(
+      [
+        {
+          name: 't',
+          columns: {
+            id: ['1', '2', '3'],
+            s: ['ROBERT', 'RUPERT', 'ROBIN'],
+            d: ['2001-01-01', '2001-12-31', '2002-01-01'],
+          },
+        },
+      ],
+      'id',
+      ['s', 'd'],
+      new Map(),
+    );
     expect(countRulePairs(ruleKeys(t, ['s:soundex']), t.source, 1, 'dedupe_only', '').pairs).toBe(1);
     expect(countRulePairs(ruleKeys(t, ['s:first3']), t.source, 1, 'dedupe_only', '').pairs).toBe(1);
     expect(countRulePairs(ruleKeys(t, ['d:year']), t.source, 1, 'dedupe_only', '').pairs).toBe(1);
@@ -99,9 +155,20 @@ describe('blocking', () => {
 
   it('refuses, before materialising, a rule that would produce more pairs than the cap', async () => {
     const n = 400;
-    const columns = { id: Array.from({ length: n }, (_, i) => String(i)), state: Array.from({ length: n }, () => 'NSW'), name: Array.from({ length: n }, (_, i) => `N${i % 37}`) };
-    const settings = parseLinkSettings({ uniqueIdColumn: 'id', comparisons: [{ column: 'name', type: 'exact' }], blockingRules: [['name'], ['state']], maxPairsPerRule: 10_000 });
-    await expect(linkRecords([{ name: 'x.csv', columns }], settings)).rejects.toThrow(/blocking rule \[state\] would produce 79,800 candidate pairs, more than maxPairsPerRule 10,000 \(its largest block has 400 records\)/);
+    const columns = {
+      id: Array.from({ length: n }, (_, i) => String(i)),
+      state: Array.from({ length: n }, () => 'NSW'),
+      name: Array.from({ length: n }, (_, i) => `N${i % 37}`),
+    };
+    const settings = parseLinkSettings({
+      uniqueIdColumn: 'id',
+      comparisons: [{ column: 'name', type: 'exact' }],
+      blockingRules: [['name'], ['state']],
+      maxPairsPerRule: 10_000,
+    });
+    await expect(linkRecords([{ name: 'x.csv', columns }], settings)).rejects.toThrow(
+      /blocking rule \[state\] would produce 79,800 candidate pairs, more than maxPairsPerRule 10,000 \(its largest block has 400 records\)/,
+    );
   });
 });
 
@@ -117,16 +184,36 @@ describe('clustering', () => {
   it('never merges clusters holding different strong identifier tokens, and reports the refusal', () => {
     // 0-1 share token A; 2-3 share token B; a link 1-2 would chain them
     const tokens = Int32Array.from([0, 0, 1, 1]);
-    const res = clusterRecords(4, links([[0, 1, 0.999], [2, 3, 0.999], [1, 2, 0.9999]]), { strongIdentifiers: [{ column: 'nhs', codes: tokens }], singleLinkMinProbability: 0.5 });
+    const res = clusterRecords(
+      4,
+      links([
+        [0, 1, 0.999],
+        [2, 3, 0.999],
+        [1, 2, 0.9999],
+      ]),
+      { strongIdentifiers: [{ column: 'nhs', codes: tokens }], singleLinkMinProbability: 0.5 },
+    );
     expect(Array.from(res.cluster)).toEqual([0, 0, 2, 2]);
     expect(res.refused).toHaveLength(1);
-    expect(res.refused[0]).toMatchObject({ recordL: 1, recordR: 2, reason: 'different_strong_identifier', column: 'nhs' });
+    expect(res.refused[0]).toMatchObject({
+      recordL: 1,
+      recordR: 2,
+      reason: 'different_strong_identifier',
+      column: 'nhs',
+    });
   });
 
   it('never joins records known to be different people, even through other records', () => {
     const none = { strongIdentifiers: [], singleLinkMinProbability: 0.5 };
     // 0 (mother) and 2 (baby) are known different; 1 links strongly to both
-    const res = clusterRecords(3, links([[0, 1, 0.999], [1, 2, 0.99]]), { ...none, cannotLink: [[0, 2]] });
+    const res = clusterRecords(
+      3,
+      links([
+        [0, 1, 0.999],
+        [1, 2, 0.99],
+      ]),
+      { ...none, cannotLink: [[0, 2]] },
+    );
     expect(Array.from(res.cluster)).toEqual([0, 0, 2]);
     expect(res.refused[0]).toMatchObject({ recordL: 1, recordR: 2, reason: 'known_different_people' });
   });
@@ -134,12 +221,30 @@ describe('clustering', () => {
   it('refuses the links of a record without an identifier that fits two identifier holders about equally', () => {
     // record 2 has no token and links to 0 (token A) and 1 (token B) with near-equal weight
     const tokens = Int32Array.from([0, 1, -1]);
-    const opts = { strongIdentifiers: [{ column: 'nhs', codes: tokens }], singleLinkMinProbability: 0.5, ambiguityMarginWeight: 4 };
-    const res = clusterRecords(3, links([[0, 2, 0.999], [1, 2, 0.998]]), opts);
+    const opts = {
+      strongIdentifiers: [{ column: 'nhs', codes: tokens }],
+      singleLinkMinProbability: 0.5,
+      ambiguityMarginWeight: 4,
+    };
+    const res = clusterRecords(
+      3,
+      links([
+        [0, 2, 0.999],
+        [1, 2, 0.998],
+      ]),
+      opts,
+    );
     expect(Array.from(res.cluster)).toEqual([0, 1, 2]);
     expect(res.refused.map((r) => r.reason)).toEqual(['ambiguous', 'ambiguous']);
     // one clearly stronger: linked to it
-    const clear = clusterRecords(3, links([[0, 2, 0.99999], [1, 2, 0.9]]), opts);
+    const clear = clusterRecords(
+      3,
+      links([
+        [0, 2, 0.99999],
+        [1, 2, 0.9],
+      ]),
+      opts,
+    );
     expect(Array.from(clear.cluster)).toEqual([0, 1, 0]);
     expect(clear.refused[0]).toMatchObject({ reason: 'different_strong_identifier' });
   });
@@ -148,8 +253,16 @@ describe('clustering', () => {
     // 2 (a parent's school contact, no token) fits 0 (parent, token A) and 1 (child, token B) about equally;
     // 3 (the pupil the contact is about) is the child (links strongly to 1) and is known different from 2
     const tokens = Int32Array.from([0, 1, -1, -1]);
-    const opts = { strongIdentifiers: [{ column: 'nhs', codes: tokens }], singleLinkMinProbability: 0.5, ambiguityMarginWeight: 4 };
-    const l = links([[0, 2, 0.999], [1, 2, 0.998], [1, 3, 0.99999]]);
+    const opts = {
+      strongIdentifiers: [{ column: 'nhs', codes: tokens }],
+      singleLinkMinProbability: 0.5,
+      ambiguityMarginWeight: 4,
+    };
+    const l = links([
+      [0, 2, 0.999],
+      [1, 2, 0.998],
+      [1, 3, 0.99999],
+    ]);
     const res = clusterRecords(4, l, { ...opts, cannotLink: [[2, 3]] });
     expect(Array.from(res.cluster)).toEqual([0, 1, 0, 1]);
     expect(res.refused).toEqual([expect.objectContaining({ recordL: 1, recordR: 2, reason: 'ambiguous' })]);
@@ -166,29 +279,80 @@ describe('clustering', () => {
     const born = Float64Array.from([0, 30 * day, Number.NaN, 20 * day]);
     const ageOrder = { born, pairs: [[2, 3]] as Array<[number, number]>, minGapDays: 12 * day };
     const none = { strongIdentifiers: [], singleLinkMinProbability: 0.5 };
-    const res = clusterRecords(4, links([[1, 2, 0.9999], [0, 2, 0.999]]), { ...none, ageOrder });
+    const res = clusterRecords(
+      4,
+      links([
+        [1, 2, 0.9999],
+        [0, 2, 0.999],
+      ]),
+      { ...none, ageOrder },
+    );
     expect(Array.from(res.cluster)).toEqual([0, 1, 0, 3]);
     expect(res.refused).toEqual([expect.objectContaining({ recordL: 1, recordR: 2, reason: 'implausible_age' })]);
     // the constraint also holds through the child's side: the pupil cannot join someone born before the father
-    const pupil = clusterRecords(4, links([[0, 2, 0.999], [3, 1, 0.99]]), { ...none, ageOrder: { ...ageOrder, born: Float64Array.from([0, -5 * day, Number.NaN, Number.NaN]) } });
+    const pupil = clusterRecords(
+      4,
+      links([
+        [0, 2, 0.999],
+        [3, 1, 0.99],
+      ]),
+      { ...none, ageOrder: { ...ageOrder, born: Float64Array.from([0, -5 * day, Number.NaN, Number.NaN]) } },
+    );
     expect(Array.from(pupil.cluster)).toEqual([0, 1, 0, 3]);
     expect(pupil.refused[0]).toMatchObject({ reason: 'implausible_age' });
     // without it the stronger (wrong) link wins
-    expect(Array.from(clusterRecords(4, links([[1, 2, 0.9999], [0, 2, 0.999]]), none).cluster)).toEqual([0, 0, 0, 3]);
+    expect(
+      Array.from(
+        clusterRecords(
+          4,
+          links([
+            [1, 2, 0.9999],
+            [0, 2, 0.999],
+          ]),
+          none,
+        ).cluster,
+      ),
+    ).toEqual([0, 0, 0, 3]);
   });
 
   it('a merge of larger clusters resting on one link must pass the stricter bar; two links suffice', () => {
     const none = { strongIdentifiers: [], singleLinkMinProbability: 0.99 };
     // chain 0-1 (strong), 1-2 weak single link
-    const chain = clusterRecords(3, links([[0, 1, 0.999], [1, 2, 0.9]]), none);
+    const chain = clusterRecords(
+      3,
+      links([
+        [0, 1, 0.999],
+        [1, 2, 0.9],
+      ]),
+      none,
+    );
     expect(Array.from(chain.cluster)).toEqual([0, 0, 2]);
     expect(chain.refused[0]).toMatchObject({ reason: 'single_weak_link', linksBetween: 1, sizeL: 2, sizeR: 1 });
     // the same weak link, corroborated by a second link to the cluster: merged
-    const tri = clusterRecords(3, links([[0, 1, 0.999], [1, 2, 0.9], [0, 2, 0.8]]), none);
+    const tri = clusterRecords(
+      3,
+      links([
+        [0, 1, 0.999],
+        [1, 2, 0.9],
+        [0, 2, 0.8],
+      ]),
+      none,
+    );
     expect(Array.from(tri.cluster)).toEqual([0, 0, 0]);
     expect(tri.refused).toHaveLength(0);
     // a strong single link passes
-    expect(Array.from(clusterRecords(3, links([[0, 1, 0.999], [1, 2, 0.995]]), none).cluster)).toEqual([0, 0, 0]);
+    expect(
+      Array.from(
+        clusterRecords(
+          3,
+          links([
+            [0, 1, 0.999],
+            [1, 2, 0.995],
+          ]),
+          none,
+        ).cluster,
+      ),
+    ).toEqual([0, 0, 0]);
     // two singletons: the ordinary threshold is enough
     expect(Array.from(clusterRecords(2, links([[0, 1, 0.6]]), none).cluster)).toEqual([0, 0]);
     expect(chain.sizeDistribution).toEqual({ 1: 1, 2: 1 });
@@ -197,9 +361,44 @@ describe('clustering', () => {
 
 function population(seed: number, people: number) {
   const rand = rng(seed);
-  const first = ['OLIVER', 'GEORGE', 'AMELIA', 'ISLA', 'HARRY', 'JACK', 'MIA', 'NOAH', 'EMILY', 'LILY', 'THOMAS', 'SOPHIE'];
-  const last = ['SMITH', 'JONES', 'TAYLOR', 'BROWN', 'WILSON', 'EVANS', 'KHAN', 'PATEL', 'WALKER', 'WRIGHT', 'HUGHES', 'GREEN', 'HALL', 'WOOD'];
-  const cols = { id: [] as string[], first: [] as string[], last: [] as string[], dob: [] as string[], pc: [] as string[], person: [] as string[] };
+  const first = [
+    'OLIVER',
+    'GEORGE',
+    'AMELIA',
+    'ISLA',
+    'HARRY',
+    'JACK',
+    'MIA',
+    'NOAH',
+    'EMILY',
+    'LILY',
+    'THOMAS',
+    'SOPHIE',
+  ];
+  const last = [
+    'SMITH',
+    'JONES',
+    'TAYLOR',
+    'BROWN',
+    'WILSON',
+    'EVANS',
+    'KHAN',
+    'PATEL',
+    'WALKER',
+    'WRIGHT',
+    'HUGHES',
+    'GREEN',
+    'HALL',
+    'WOOD',
+  ];
+  const cols = {
+    id: [] as string[],
+    first: [] as string[],
+    last: [] as string[],
+    dob: [] as string[],
+    pc: [] as string[],
+    person: [] as string[],
+  };
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
   const typo = (s: string) => {
     const i = Math.floor(rand() * s.length);
@@ -304,13 +503,20 @@ describe('the engine end to end (in memory)', () => {
   it('trains m from clerical labels when asked', async () => {
     const cols = population(5, 200);
     const labels = [];
-    for (let i = 0; i + 1 < cols.id.length; i++) if (cols.person[i] === cols.person[i + 1]) labels.push({ idL: cols.id[i]!, idR: cols.id[i + 1]!, match: true });
-    const res = await linkRecords([{ name: 'p.csv', columns: cols }], parseLinkSettings({ ...popSettings, labelledPairs: 'labels.csv' }), { labels });
+    for (let i = 0; i + 1 < cols.id.length; i++)
+      if (cols.person[i] === cols.person[i + 1]) labels.push({ idL: cols.id[i]!, idR: cols.id[i + 1]!, match: true });
+    const res = await linkRecords(
+      [{ name: 'p.csv', columns: cols }],
+      parseLinkSettings({ ...popSettings, labelledPairs: 'labels.csv' }),
+      { labels },
+    );
     expect(res.model.comparisons.every((c) => c.mSource === 'labels')).toBe(true);
     // EM runs too, and its m is kept beside the labels' (the same m as a run without labels)
     const em = await linkRecords([{ name: 'p.csv', columns: cols }], parseLinkSettings(popSettings));
     expect(res.model.em.sessions.length).toBeGreaterThan(0);
-    expect(res.model.comparisons.map((c) => c.levels.map((l) => l.mEm))).toEqual(em.model.comparisons.map((c) => c.levels.map((l) => (l.m === null ? null : l.m))));
+    expect(res.model.comparisons.map((c) => c.levels.map((l) => l.mEm))).toEqual(
+      em.model.comparisons.map((c) => c.levels.map((l) => (l.m === null ? null : l.m))),
+    );
     expect(res.model.labels).toEqual({ labelledPairs: 'labels.csv', matches: labels.length });
     expect(res.model.comparisons[2]!.levels[1]!.m).toBeGreaterThan(0.7);
     expect(res.model.comparisons[2]!.levels[1]!.m).toBeLessThan(0.9);
@@ -318,7 +524,13 @@ describe('the engine end to end (in memory)', () => {
 
   it('uses fixed m and u from the settings', async () => {
     const cols = population(5, 100);
-    const s = parseLinkSettings({ ...popSettings, comparisons: [{ column: 'first', type: 'exact', m: [0.9, 0.1], u: [0.05, 0.95] }, ...popSettings.comparisons.slice(1)] });
+    const s = parseLinkSettings({
+      ...popSettings,
+      comparisons: [
+        { column: 'first', type: 'exact', m: [0.9, 0.1], u: [0.05, 0.95] },
+        ...popSettings.comparisons.slice(1),
+      ],
+    });
     const res = await linkRecords([{ name: 'p.csv', columns: cols }], s);
     expect(res.model.comparisons[0]).toMatchObject({ mSource: 'fixed', uSource: 'fixed' });
     expect(res.model.comparisons[0]!.levels[1]!.weight).toBeCloseTo(Math.log2(0.9 / 0.05), 9);

@@ -57,10 +57,19 @@ describe('ground truth pair counts', () => {
   });
 
   it('rejects bad truth with the record position and id', () => {
-    expect(() => new GroundTruth([{ id: 'x', cluster: 'A' }, { id: 'x', cluster: 'B' }], 'dedupe_only')).toThrow(
-      /record 2: duplicate record id "x"/,
+    expect(
+      () =>
+        new GroundTruth(
+          [
+            { id: 'x', cluster: 'A' },
+            { id: 'x', cluster: 'B' },
+          ],
+          'dedupe_only',
+        ),
+    ).toThrow(/record 2: duplicate record id "x"/);
+    expect(() => new GroundTruth([{ id: 'x', cluster: '' }], 'dedupe_only')).toThrow(
+      /record 1 \(id "x"\): empty cluster/,
     );
-    expect(() => new GroundTruth([{ id: 'x', cluster: '' }], 'dedupe_only')).toThrow(/record 1 \(id "x"\): empty cluster/);
     expect(() => new GroundTruth([{ id: 'x', cluster: 'A' }], 'link_only')).toThrow(/link_only needs a dataset/);
   });
 });
@@ -74,7 +83,13 @@ describe('evaluatePairs', () => {
       ['a3', 'b1'], // FP
       ['b2', 'b1'], // TP
     ]);
-    expect(result).toMatchObject({ truePositives: 2, falsePositives: 1, falseNegatives: 2, truePairs: 4, predictedPairs: 3 });
+    expect(result).toMatchObject({
+      truePositives: 2,
+      falsePositives: 1,
+      falseNegatives: 2,
+      truePairs: 4,
+      predictedPairs: 3,
+    });
     expect(result.duplicatePairs).toBe(1);
     expect(result.precision).toBeCloseTo(2 / 3, 12);
     expect(result.recall).toBeCloseTo(1 / 2, 12);
@@ -91,7 +106,12 @@ describe('evaluatePairs', () => {
     expect(linkOnly).toMatchObject({ truePositives: 1, falsePositives: 2, falseNegatives: 2, sameDatasetPairs: 1 });
     expect(linkOnly.f1).toBeCloseTo((2 * (1 / 3) * (1 / 3)) / (2 / 3), 12);
     const linkAndDedupe = evaluatePairs(new GroundTruth(linkTruth, 'link_and_dedupe'), predictions);
-    expect(linkAndDedupe).toMatchObject({ truePositives: 2, falsePositives: 1, falseNegatives: 2, sameDatasetPairs: 0 });
+    expect(linkAndDedupe).toMatchObject({
+      truePositives: 2,
+      falsePositives: 1,
+      falseNegatives: 2,
+      sameDatasetPairs: 0,
+    });
   });
 
   it('keeps records with the same id in different files apart', () => {
@@ -108,13 +128,25 @@ describe('evaluatePairs', () => {
 
   it('names the pair and the id it cannot place', () => {
     const truth = new GroundTruth(dedupeTruth, 'dedupe_only');
-    expect(() => evaluatePairs(truth, [['a1', 'a2'], ['a1', 'zz']])).toThrow(/predicted pair 2: record id "zz" is not in the ground truth/);
+    expect(() =>
+      evaluatePairs(truth, [
+        ['a1', 'a2'],
+        ['a1', 'zz'],
+      ]),
+    ).toThrow(/predicted pair 2: record id "zz" is not in the ground truth/);
     expect(() => evaluatePairs(truth, [['a1', 'a1']])).toThrow(/predicted pair 1: record "a1" is paired with itself/);
   });
 
   it('gives recall 0 and F1 0 when nothing is predicted', () => {
     const result = new PairEvaluator(new GroundTruth(dedupeTruth, 'dedupe_only')).result();
-    expect(result).toMatchObject({ truePositives: 0, falsePositives: 0, falseNegatives: 4, precision: 1, recall: 0, f1: 0 });
+    expect(result).toMatchObject({
+      truePositives: 0,
+      falsePositives: 0,
+      falseNegatives: 4,
+      precision: 1,
+      recall: 0,
+      f1: 0,
+    });
   });
 });
 
@@ -154,8 +186,15 @@ describe('evaluateClusters', () => {
 
   it('rejects a record placed in two clusters and an unknown record', () => {
     const truth = new GroundTruth(dedupeTruth, 'dedupe_only');
-    expect(() => evaluateClusters(truth, [['a1', 'X'], ['a1', 'Y']])).toThrow(/assignment 2: record id "a1" is assigned to two clusters/);
-    expect(() => evaluateClusters(truth, [['nope', 'X']])).toThrow(/assignment 1: record id "nope" is not in the ground truth/);
+    expect(() =>
+      evaluateClusters(truth, [
+        ['a1', 'X'],
+        ['a1', 'Y'],
+      ]),
+    ).toThrow(/assignment 2: record id "a1" is assigned to two clusters/);
+    expect(() => evaluateClusters(truth, [['nope', 'X']])).toThrow(
+      /assignment 1: record id "nope" is not in the ground truth/,
+    );
   });
 
   it('agrees with brute-force pair listing on random data for every link type', () => {
@@ -221,7 +260,13 @@ describe('thresholdCurve', () => {
 
 describe('metricsFromCounts', () => {
   it('computes precision, recall and F1', () => {
-    const m = metricsFromCounts({ truePositives: 4992, falsePositives: 0, falseNegatives: 8, truePairs: 5000, predictedPairs: 4992 });
+    const m = metricsFromCounts({
+      truePositives: 4992,
+      falsePositives: 0,
+      falseNegatives: 8,
+      truePairs: 5000,
+      predictedPairs: 4992,
+    });
     expect(m.precision).toBe(1);
     expect(m.recall).toBeCloseTo(0.9984, 12);
     expect(m.f1).toBeCloseTo(0.9992, 4);

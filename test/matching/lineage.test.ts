@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { carryOverIds, type Previous } from '../../matching/lineage.ts';
 
-const mint = (groups: string[][]) => (g: number, salt: string | null) => `N:${[...groups[g]!].sort()[0]}${salt ? `@${salt}` : ''}`;
+const mint = (groups: string[][]) => (g: number, salt: string | null) =>
+  `N:${[...groups[g]!].sort()[0]}${salt ? `@${salt}` : ''}`;
 
 function previous(groups: Record<string, string[]>, since: Record<string, string> = {}): Previous {
   const idOf = new Map<string, string>();
@@ -18,7 +19,10 @@ describe('carryOverIds', () => {
     const groups = [['b', 'a'], ['c']];
     const r = carryOverIds(groups, null, '2026-02-28', mint(groups));
     expect(r.ids).toEqual(['N:a', 'N:c']);
-    expect(r.lineage.map((l) => [l.id, l.kind, l.since])).toEqual([['N:a', 'new', '2026-02-28'], ['N:c', 'new', '2026-02-28']]);
+    expect(r.lineage.map((l) => [l.id, l.kind, l.since])).toEqual([
+      ['N:a', 'new', '2026-02-28'],
+      ['N:c', 'new', '2026-02-28'],
+    ]);
     expect(r.counts).toEqual({ kept: 0, new: 2, merges: 0, splits: 0, split_parts: 0, retired: 0 });
   });
 
@@ -50,7 +54,11 @@ describe('carryOverIds', () => {
     expect(r.ids).toEqual(['N:a@2026-02-28', 'X']);
     expect(r.counts).toMatchObject({ kept: 1, splits: 1, split_parts: 1, new: 0 });
     expect(r.lineage.find((l) => l.id === 'X')).toMatchObject({ kind: 'split', toIds: ['N:a@2026-02-28', 'X'] });
-    expect(r.lineage.find((l) => l.id === 'N:a@2026-02-28')).toMatchObject({ kind: 'split', since: '2026-02-28', fromIds: ['X'] });
+    expect(r.lineage.find((l) => l.id === 'N:a@2026-02-28')).toMatchObject({
+      kind: 'split',
+      since: '2026-02-28',
+      fromIds: ['X'],
+    });
   });
 
   it('retires an id none of whose members is left, mints new ones, and never reuses a previous id', () => {
@@ -63,8 +71,30 @@ describe('carryOverIds', () => {
 
   it('is deterministic whatever the order of members', () => {
     const prev = previous({ X: ['a', 'b'], Y: ['c', 'd'] });
-    const a = carryOverIds([['a', 'c'], ['b', 'd']], prev, '2026-02-28', mint([['a', 'c'], ['b', 'd']]));
-    const b = carryOverIds([['c', 'a'], ['d', 'b']], prev, '2026-02-28', mint([['c', 'a'], ['d', 'b']]));
+    const a = carryOverIds(
+      [
+        ['a', 'c'],
+        ['b', 'd'],
+      ],
+      prev,
+      '2026-02-28',
+      mint([
+        ['a', 'c'],
+        ['b', 'd'],
+      ]),
+    );
+    const b = carryOverIds(
+      [
+        ['c', 'a'],
+        ['d', 'b'],
+      ],
+      prev,
+      '2026-02-28',
+      mint([
+        ['c', 'a'],
+        ['d', 'b'],
+      ]),
+    );
     expect(b).toEqual(a);
   });
 });

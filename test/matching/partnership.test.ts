@@ -36,9 +36,22 @@ async function stage(name: string, input: unknown = {}) {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'match-e2e-'));
   generate({ families: 300, seed: 'c1-match', asAt: AS_AT, out: join(dir, 'fixtures'), extracts: 2, every: 'month' });
-  const stores = Object.fromEntries((['secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, 'out', z))])) as Record<Zone, LocalObjectStore>;
+  const stores = Object.fromEntries(
+    (['secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, 'out', z))]),
+  ) as Record<Zone, LocalObjectStore>;
   stores.landing = new LocalObjectStore(join(dir, 'fixtures', 'landing'));
-  ctx = { runId: 'match-e2e', asAt: AS_AT, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress, runtime: localRuntime() };
+  ctx = {
+    runId: 'match-e2e',
+    asAt: AS_AT,
+    stores,
+    queryEngine: async () => {
+      throw new Error('not used');
+    },
+    config: defaultRunConfig(),
+    log: silentLog,
+    progress: noProgress,
+    runtime: localRuntime(),
+  };
   for (const f of await discoverFeeds(ctx)) await stage('validate', f);
   await stage('standardise');
   matchCounts = (await stage('match')).counts;
@@ -52,13 +65,25 @@ describe('match stage on a generated partnership population', () => {
   it('finds the true persons (person-level pairwise F1 >= 0.98) and never merges twins', async () => {
     const truth = parseCsvColumns(await readFile(join(dir, 'fixtures', 'truth', 'records.csv'), 'utf8'));
     const trueOf = new Map<string, string>();
-    for (let i = 0; i < truth.rows; i++) trueOf.set(recordIdOf(truth.columns.source![i]!, truth.columns.feed![i]!, truth.columns.source_person_ref![i]!), truth.columns.true_person_id![i]!);
+    for (let i = 0; i < truth.rows; i++)
+      trueOf.set(
+        recordIdOf(truth.columns.source![i]!, truth.columns.feed![i]!, truth.columns.source_person_ref![i]!),
+        truth.columns.true_person_id![i]!,
+      );
     const persons = await readParquet(ctx.stores.curated, keys.curated('persons', AS_AT));
     expect(persons.length).toBe(matchCounts.records);
     const matched = persons.filter((p) => trueOf.has(String(p.record_id)));
-    const gt = new GroundTruth(matched.map((p) => ({ id: String(p.record_id), cluster: trueOf.get(String(p.record_id))! })), 'dedupe_only');
-    const res = evaluateClusters(gt, matched.map((p) => [String(p.record_id), String(p.person_id)] as const));
-    console.log(`partnership: ${matched.length} records, ${gt.clusterCount} true persons; person-level pairwise precision ${res.precision.toFixed(4)} recall ${res.recall.toFixed(4)} F1 ${res.f1.toFixed(4)}; counts ${JSON.stringify(matchCounts)}`);
+    const gt = new GroundTruth(
+      matched.map((p) => ({ id: String(p.record_id), cluster: trueOf.get(String(p.record_id))! })),
+      'dedupe_only',
+    );
+    const res = evaluateClusters(
+      gt,
+      matched.map((p) => [String(p.record_id), String(p.person_id)] as const),
+    );
+    console.log(
+      `partnership: ${matched.length} records, ${gt.clusterCount} true persons; person-level pairwise precision ${res.precision.toFixed(4)} recall ${res.recall.toFixed(4)} F1 ${res.f1.toFixed(4)}; counts ${JSON.stringify(matchCounts)}`,
+    );
     // the issue's bar: the engine reaches 0.989 on this population (0.982-0.987 at 500-2,000 families, 0.9798 at 20,000,
     // other seeds; see docs/linkage.md)
     expect(res.f1).toBeGreaterThanOrEqual(0.98);
@@ -66,7 +91,8 @@ describe('match stage on a generated partnership population', () => {
     // twins: no person holds records of two different members of a twin group
     const tp = parseCsvColumns(await readFile(join(dir, 'fixtures', 'truth', 'persons.csv'), 'utf8'));
     const twinGroup = new Map<string, string>();
-    for (let i = 0; i < tp.rows; i++) if (tp.columns.twin_group![i]) twinGroup.set(tp.columns.true_person_id![i]!, tp.columns.twin_group![i]!);
+    for (let i = 0; i < tp.rows; i++)
+      if (tp.columns.twin_group![i]) twinGroup.set(tp.columns.true_person_id![i]!, tp.columns.twin_group![i]!);
     expect(twinGroup.size).toBeGreaterThan(0);
     const twinsPerPerson = new Map<string, Set<string>>();
     for (const p of matched) {
@@ -82,7 +108,13 @@ describe('match stage on a generated partnership population', () => {
 
   it('writes curated pairs, links, model and clustering report without clear identifiers', async () => {
     const pairs = await readParquet(ctx.stores.curated, keys.curated('pairs', AS_AT));
-    expect(Object.keys(pairs[0]!)).toEqual(['record_id_l', 'record_id_r', 'match_weight', 'match_probability', 'match_key']);
+    expect(Object.keys(pairs[0]!)).toEqual([
+      'record_id_l',
+      'record_id_r',
+      'match_weight',
+      'match_probability',
+      'match_key',
+    ]);
     const links = await readParquet(ctx.stores.curated, keys.curated('links', AS_AT));
     expect(links.length).toBe(matchCounts.linksAccepted);
     for (const l of links) expect(String(l.record_id_l) < String(l.record_id_r)).toBe(true);

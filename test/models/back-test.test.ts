@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { backTest, lift, verdictOf, wilson, type BackTestFamily } from '../../models/back-test.ts';
 
 const fam = (i: number, tier: string | null, extra: Partial<BackTestFamily> = {}): BackTestFamily => ({
-  familyId: `F${i}`, tier, openToStatutory: false, groups: { locality: i % 2 ? 'North' : 'South' }, personIds: [`P${i}`], ...extra,
+  familyId: `F${i}`,
+  tier,
+  openToStatutory: false,
+  groups: { locality: i % 2 ? 'North' : 'South' },
+  personIds: [`P${i}`],
+  ...extra,
 });
 
 describe('back-test', () => {
@@ -51,7 +56,10 @@ describe('back-test', () => {
   });
 
   it('says plainly when the rules do no better than chance', () => {
-    const fams = [...Array.from({ length: 100 }, (_, i) => fam(i, 'low')), ...Array.from({ length: 100 }, (_, i) => fam(500 + i, null))];
+    const fams = [
+      ...Array.from({ length: 100 }, (_, i) => fam(i, 'low')),
+      ...Array.from({ length: 100 }, (_, i) => fam(500 + i, null)),
+    ];
     const starts = new Map<string, string[]>();
     for (let i = 0; i < 5; i++) starts.set(`P${i}`, ['2026-05-01']);
     for (let i = 0; i < 5; i++) starts.set(`P${500 + i}`, ['2026-05-01']);

@@ -5,14 +5,46 @@ import { addMonths, monthsEnding } from '../../models/dates.ts';
 
 // ONSPD column layout (a subset of the real columns, in the real order)
 const onspd = [
-  { pcd: 'M14 5RB', pcd2: 'M14  5RB', pcds: 'M14 5RB', dointr: '198001', doterm: '', oscty: 'E99999999', oslaua: 'E08000003', osward: 'E05011364' },
-  { pcd: 'M8  0AA', pcd2: 'M8   0AA', pcds: 'M8 0AA', dointr: '198001', doterm: '', oscty: 'E99999999', oslaua: 'E08000003', osward: 'E05011370' },
-  { pcd: 'M1  1AA', pcd2: 'M1   1AA', pcds: 'M1 1AA', dointr: '198001', doterm: '202001', oscty: 'E99999999', oslaua: 'E08000003', osward: 'E99999999' },
+  {
+    pcd: 'M14 5RB',
+    pcd2: 'M14  5RB',
+    pcds: 'M14 5RB',
+    dointr: '198001',
+    doterm: '',
+    oscty: 'E99999999',
+    oslaua: 'E08000003',
+    osward: 'E05011364',
+  },
+  {
+    pcd: 'M8  0AA',
+    pcd2: 'M8   0AA',
+    pcds: 'M8 0AA',
+    dointr: '198001',
+    doterm: '',
+    oscty: 'E99999999',
+    oslaua: 'E08000003',
+    osward: 'E05011370',
+  },
+  {
+    pcd: 'M1  1AA',
+    pcd2: 'M1   1AA',
+    pcds: 'M1 1AA',
+    dointr: '198001',
+    doterm: '202001',
+    oscty: 'E99999999',
+    oslaua: 'E08000003',
+    osward: 'E99999999',
+  },
 ];
 
 describe('locality lookup', () => {
   const lookup = buildPostcodeLookup(onspd);
-  const localities = buildLocalityMap({ localities: [{ name: 'Manchester South', wards: ['E05011364'] }, { name: 'Manchester North', wards: ['E05011370'] }] });
+  const localities = buildLocalityMap({
+    localities: [
+      { name: 'Manchester South', wards: ['E05011364'] },
+      { name: 'Manchester North', wards: ['E05011370'] },
+    ],
+  });
 
   it('postcode -> ward through ONSPD rows, whatever the spacing', () => {
     expect(lookup.wardOf('m145rb')).toBe('E05011364');
@@ -22,21 +54,42 @@ describe('locality lookup', () => {
   });
 
   it('ward -> locality through configuration; unknown postcodes are Unassigned', () => {
-    expect(assignLocality('M14 5RB', lookup, localities)).toEqual({ wardCode: 'E05011364', locality: 'Manchester South', postcodeDistrict: 'M14', assigned: true });
-    expect(assignLocality('ZZ9 9ZZ', lookup, localities)).toMatchObject({ wardCode: null, locality: 'Unassigned', assigned: false, postcodeDistrict: 'ZZ9' });
+    expect(assignLocality('M14 5RB', lookup, localities)).toEqual({
+      wardCode: 'E05011364',
+      locality: 'Manchester South',
+      postcodeDistrict: 'M14',
+      assigned: true,
+    });
+    expect(assignLocality('ZZ9 9ZZ', lookup, localities)).toMatchObject({
+      wardCode: null,
+      locality: 'Unassigned',
+      assigned: false,
+      postcodeDistrict: 'ZZ9',
+    });
     expect(assignLocality(null, lookup, localities).locality).toBe('Unassigned');
   });
 
   it('accepts the other configuration shapes and refuses a ward in two localities', () => {
     expect(buildLocalityMap({ localities: { North: ['W1'] } }).localityOfWard('W1')).toBe('North');
     expect(buildLocalityMap({ W1: 'North' }).localityOfWard('W1')).toBe('North');
-    expect(buildLocalityMap({ _comment: 'x', localities: [{ name: 'North', wards: [{ code: 'W1', name: 'Ward one' }] }] }).localityOfWard('W1')).toBe('North');
-    expect(() => buildLocalityMap({ localities: { North: ['W1'], South: ['W1'] } }, 'localities.json')).toThrow(/localities\.json: ward W1 is in two localities/);
+    expect(
+      buildLocalityMap({
+        _comment: 'x',
+        localities: [{ name: 'North', wards: [{ code: 'W1', name: 'Ward one' }] }],
+      }).localityOfWard('W1'),
+    ).toBe('North');
+    expect(() => buildLocalityMap({ localities: { North: ['W1'], South: ['W1'] } }, 'localities.json')).toThrow(
+      /localities\.json: ward W1 is in two localities/,
+    );
   });
 
   it('a file not in ONSPD layout is refused with its name; a bad postcode names the line', () => {
-    expect(() => buildPostcodeLookup([{ postcode: 'M1 1AA', ward: 'x' }], 'pd.csv')).toThrow(/pd\.csv: not in the ONS Postcode Directory layout/);
-    expect(() => buildPostcodeLookup([onspd[0]!, { ...onspd[1]!, pcds: '???' }], 'pd.csv')).toThrow(/pd\.csv: line 3, field pcds/);
+    expect(() => buildPostcodeLookup([{ postcode: 'M1 1AA', ward: 'x' }], 'pd.csv')).toThrow(
+      /pd\.csv: not in the ONS Postcode Directory layout/,
+    );
+    expect(() => buildPostcodeLookup([onspd[0]!, { ...onspd[1]!, pcds: '???' }], 'pd.csv')).toThrow(
+      /pd\.csv: line 3, field pcds/,
+    );
   });
 });
 

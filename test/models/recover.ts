@@ -8,7 +8,11 @@ function rank(m: number[][]): number {
   const cols = a[0]?.length ?? 0;
   for (let c = 0; c < cols && rk < a.length; c++) {
     let p = -1;
-    for (let r = rk; r < a.length; r++) if (Math.abs(a[r]![c]!) > 1e-9) { p = r; break; }
+    for (let r = rk; r < a.length; r++)
+      if (Math.abs(a[r]![c]!) > 1e-9) {
+        p = r;
+        break;
+      }
     if (p === -1) continue;
     [a[rk], a[p]] = [a[p]!, a[rk]!];
     for (let r = 0; r < a.length; r++) {
@@ -49,10 +53,13 @@ export function recoverable(input: TableInput, out: ProtectedTable): string[] {
     }
     rowsOfA.push(v);
   };
-  if (input.rowTotals) for (let r = 0; r < nR; r++) addLine([...Array.from({ length: C }, (_, c) => [r, c, 1] as [number, number, number]), [r, C, -1]]);
-  if (input.colTotals) for (let c = 0; c < nC; c++) addLine([...Array.from({ length: R }, (_, r) => [r, c, 1] as [number, number, number]), [R, c, -1]]);
+  if (input.rowTotals)
+    for (let r = 0; r < nR; r++)
+      addLine([...Array.from({ length: C }, (_, c) => [r, c, 1] as [number, number, number]), [r, C, -1]]);
+  if (input.colTotals)
+    for (let c = 0; c < nC; c++)
+      addLine([...Array.from({ length: R }, (_, r) => [r, c, 1] as [number, number, number]), [R, c, -1]]);
   if (unknowns.length === 0) return [];
   const full = rank(rowsOfA);
   return unknowns.filter((_, j) => rank(rowsOfA.map((row) => row.filter((__, k) => k !== j))) < full);
 }
-

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseStratifyConfig } from '../../models/config.ts';
-import { calibrationFingerprint, calibrationSummary, suggestTiers, type CalibrationRow } from '../../models/rules/calibration.ts';
+import {
+  calibrationFingerprint,
+  calibrationSummary,
+  suggestTiers,
+  type CalibrationRow,
+} from '../../models/rules/calibration.ts';
 import { renderRulesMarkdown } from '../../models/rules/docs.ts';
 import { HEADLINE_IDS } from '../../models/rules/schema.ts';
 import { defaultRuleSet } from '../../models/rules/supporting-families.ts';
@@ -22,18 +27,30 @@ describe('docs/rules.md', () => {
     expect(cal, 'docs/rules.md has a <!-- calibration --> block').toBeDefined();
     expect(cal).toContain(`fingerprint \`${calibrationFingerprint(defaultRuleSet(), tiers)}\``);
     expect(cal).toContain(`tiers ${tiers.map((t) => `${t.name} >= ${t.minScore}`).join(', ')}`);
-    expect(cal, 'the documented rule gives the configured tiers on the calibration run').toContain(': the configured default tiers.');
+    expect(cal, 'the documented rule gives the configured tiers on the calibration run').toContain(
+      ': the configured default tiers.',
+    );
   });
 
-  it('the README carries the calibration\'s tier table, the same as docs/rules.md (npm run calibration writes both)', () => {
+  it("the README carries the calibration's tier table, the same as docs/rules.md (npm run calibration writes both)", () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const copy = new RegExp('<!-- calibration-summary -->\\n([\\s\\S]*?)<!-- /calibration-summary -->').exec(readme)?.[1];
+    const copy = new RegExp('<!-- calibration-summary -->\\n([\\s\\S]*?)<!-- /calibration-summary -->').exec(
+      readme,
+    )?.[1];
     expect(copy, 'README.md has a <!-- calibration-summary --> block').toBeDefined();
     expect(copy).toBe(calibrationSummary(block('calibration')!));
     expect(copy).toMatch(/\| tier \| score \| families \| share \| three-needs bar \| 0 headlines \|/);
     // the tier rows add up to the "all" row
-    const rows = copy!.split('\n').filter((l) => /^\| (high|medium|low|not listed) \|/.test(l)).map((l) => Number(l.split('|')[3]));
-    const all = Number(copy!.split('\n').find((l) => l.startsWith('| all |'))!.split('|')[3]);
+    const rows = copy!
+      .split('\n')
+      .filter((l) => /^\| (high|medium|low|not listed) \|/.test(l))
+      .map((l) => Number(l.split('|')[3]));
+    const all = Number(
+      copy!
+        .split('\n')
+        .find((l) => l.startsWith('| all |'))!
+        .split('|')[3],
+    );
     expect(rows).toHaveLength(4);
     expect(rows.reduce((a, b) => a + b, 0)).toBe(all);
     expect(readme.split('\n').length).toBeLessThanOrEqual(250);
@@ -53,9 +70,23 @@ describe('suggestTiers (the calibration rule)', () => {
     Array.from({ length: n }, () => ({ score, headlineCount, threeNeeds: headlineCount >= 3, openToStatutory }));
 
   it('high is the lowest score where two thirds of families at or above it meet three needs; medium where 90% meet two', () => {
-    const rows = [...fam(2, 1, 50), ...fam(3, 1, 10), ...fam(3, 2, 10), ...fam(4, 2, 19), ...fam(4, 1, 1), ...fam(5, 2, 10), ...fam(6, 3, 8), ...fam(6, 2, 2), ...fam(7, 3, 5)];
+    const rows = [
+      ...fam(2, 1, 50),
+      ...fam(3, 1, 10),
+      ...fam(3, 2, 10),
+      ...fam(4, 2, 19),
+      ...fam(4, 1, 1),
+      ...fam(5, 2, 10),
+      ...fam(6, 3, 8),
+      ...fam(6, 2, 2),
+      ...fam(7, 3, 5),
+    ];
     // >= 6: 13 of 15 meet three needs (87%); >= 5: 13 of 25 (52%) -> high 6. [4,6): 29 of 30 meet two (97%); [3,6): 39 of 50 (78%) -> medium 4
-    expect(suggestTiers(rows)).toEqual([{ name: 'high', minScore: 6 }, { name: 'medium', minScore: 4 }, { name: 'low', minScore: 2 }]);
+    expect(suggestTiers(rows)).toEqual([
+      { name: 'high', minScore: 6 },
+      { name: 'medium', minScore: 4 },
+      { name: 'low', minScore: 2 },
+    ]);
   });
 
   it('leaves out families open to statutory services (they are not ranked)', () => {

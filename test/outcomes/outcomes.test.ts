@@ -21,8 +21,17 @@ let stores: { secure: LocalObjectStore; curated: LocalObjectStore; outputs: Loca
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'locality-outcomes-'));
-  stores = { secure: new LocalObjectStore(join(dir, 'secure')), curated: new LocalObjectStore(join(dir, 'curated')), outputs: new LocalObjectStore(join(dir, 'outputs')) };
-  await writeParquet(stores.curated, 'families/as_at=2026-02-28/part-00000.parquet', [{ name: 'family_id', type: 'VARCHAR' }], [{ family_id: A }, { family_id: B }, { family_id: C }]);
+  stores = {
+    secure: new LocalObjectStore(join(dir, 'secure')),
+    curated: new LocalObjectStore(join(dir, 'curated')),
+    outputs: new LocalObjectStore(join(dir, 'outputs')),
+  };
+  await writeParquet(
+    stores.curated,
+    'families/as_at=2026-02-28/part-00000.parquet',
+    [{ name: 'family_id', type: 'VARCHAR' }],
+    [{ family_id: A }, { family_id: B }, { family_id: C }],
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -38,24 +47,45 @@ describe('outcomes import', () => {
       ['F0000000000ff', '2026-03-01', 'declined', 'Lead One', null, null], // line 4: not a family
       [B, '2026-03-01', 'worked_with', 'Lead Two', '2026-03-10', '2026-03-01'], // line 5: closed before opened
     ]);
-    const err = await importOutcomes(bad, stores).then(() => null, (e: Error) => e.message);
+    const err = await importOutcomes(bad, stores).then(
+      () => null,
+      (e: Error) => e.message,
+    );
     expect(err).toContain('outcomes.csv: 6 bad row field(s), nothing imported');
-    for (const p of ['line 3, field family_id: not a family id', 'line 3, field date: not a date', 'line 3, field outcome: not one of contacted', 'line 3, field lead_practitioner: blank',
-      'line 4, field family_id: not a family in any run under --out', 'line 5, field case_closed: before case_opened']) expect(err).toContain(p);
+    for (const p of [
+      'line 3, field family_id: not a family id',
+      'line 3, field date: not a date',
+      'line 3, field outcome: not one of contacted',
+      'line 3, field lead_practitioner: blank',
+      'line 4, field family_id: not a family in any run under --out',
+      'line 5, field case_closed: before case_opened',
+    ])
+      expect(err).toContain(p);
     expect(err).not.toContain('Lead');
     expect(await stores.secure.list('outcomes/')).toEqual([]);
   });
 
   it('imports a valid CSV once (append-only history), and a run reads the outcomes dated on or before it', async () => {
-    const good = csv([[A, '2026-03-02', 'declined', 'Lead One', null, null], [B, '2026-03-05', 'Worked with', 'Lead Two', '2026-03-05', null], [C, '', '', '', '', '']]);
+    const good = csv([
+      [A, '2026-03-02', 'declined', 'Lead One', null, null],
+      [B, '2026-03-05', 'Worked with', 'Lead Two', '2026-03-05', null],
+      [C, '', '', '', '', ''],
+    ]);
     const first = await importOutcomes(good, stores);
     expect(first).toMatchObject({ rows: 2, blank: 1, added: true });
     expect((await importOutcomes(good, stores)).added).toBe(false);
     const later = await importOutcomes(csv([[A, '2026-04-20', 'contacted', 'Lead One', null, null]]), stores);
     expect(later.added).toBe(true);
     expect((await stores.secure.list('outcomes/imports/')).length).toBe(2);
-    expect((await readOutcomes(stores.secure, '2026-03-31')).map((r) => [r.familyId, r.outcome])).toEqual([[A, 'declined'], [B, 'worked_with']]);
-    expect((await readOutcomes(stores.secure, '2026-04-30')).map((r) => [r.familyId, r.date, r.outcome])).toEqual([[A, '2026-03-02', 'declined'], [A, '2026-04-20', 'contacted'], [B, '2026-03-05', 'worked_with']]);
+    expect((await readOutcomes(stores.secure, '2026-03-31')).map((r) => [r.familyId, r.outcome])).toEqual([
+      [A, 'declined'],
+      [B, 'worked_with'],
+    ]);
+    expect((await readOutcomes(stores.secure, '2026-04-30')).map((r) => [r.familyId, r.date, r.outcome])).toEqual([
+      [A, '2026-03-02', 'declined'],
+      [A, '2026-04-20', 'contacted'],
+      [B, '2026-03-05', 'worked_with'],
+    ]);
     // the run id's digest comes from the outputs zone's index: it changes only with rows dated on or before the as-at
     // date, and the index holds no family id, outcome or practitioner in the clear (prepare reads no secure data)
     expect(await outcomesDigest(stores.outputs, '2026-02-28')).toBeUndefined();
@@ -65,7 +95,9 @@ describe('outcomes import', () => {
     expect(await outcomesDigest(stores.outputs, '2026-04-30')).not.toBe(march);
     const index = await stores.outputs.list('_runs/outcomes/');
     expect(index).toHaveLength(2);
-    for (const o of index) for (const clear of [A, B, 'Lead', 'declined', 'worked_with']) expect((await stores.outputs.get(o.key)).toString('utf8')).not.toContain(clear);
+    for (const o of index)
+      for (const clear of [A, B, 'Lead', 'declined', 'worked_with'])
+        expect((await stores.outputs.get(o.key)).toString('utf8')).not.toContain(clear);
   });
 
   it('reads the target-list XLSX "Outcomes" sheet, date serials included', async () => {
@@ -74,25 +106,55 @@ describe('outcomes import', () => {
     const xlsx = writeXlsx([{ name: 'Target list', header: ['rank'], rows: [[1]] }, sheet]);
     const r = await importOutcomes({ name: 'North.xlsx', bytes: xlsx }, stores);
     expect(r).toMatchObject({ rows: 1, blank: 1, added: true });
-    expect((await readOutcomes(stores.secure, '2026-03-01')).find((x) => x.outcome === 'not_appropriate')).toMatchObject({ familyId: A, date: '2026-03-01' });
+    expect(
+      (await readOutcomes(stores.secure, '2026-03-01')).find((x) => x.outcome === 'not_appropriate'),
+    ).toMatchObject({ familyId: A, date: '2026-03-01' });
     expect(excelSerialDate(46082)).toBe('2026-03-01');
   });
 });
 
 describe('outcomes on the next lists', () => {
   const fam = (familyId: string, score: number): TargetFamily => ({
-    familyId, locality: 'North', wardCode: null, score, tier: score >= 8 ? 'high' : 'low', headlines: [], threeNeeds: false, openToStatutory: false,
-    reasons: [], statutoryEvidence: [], members: [], flags: [], ruleSetVersion: 'sf@1',
+    familyId,
+    locality: 'North',
+    wardCode: null,
+    score,
+    tier: score >= 8 ? 'high' : 'low',
+    headlines: [],
+    threeNeeds: false,
+    openToStatutory: false,
+    reasons: [],
+    statutoryEvidence: [],
+    members: [],
+    flags: [],
+    ruleSetVersion: 'sf@1',
   });
   const lists = buildLocalityLists([fam(A, 9), fam(B, 8), fam(C, 3)], ['North']);
   const rows = [
-    { familyId: A, date: '2026-01-15', outcome: 'declined' as const, leadPractitioner: 'x', caseOpened: null, caseClosed: null },
-    { familyId: B, date: '2026-01-10', outcome: 'worked_with' as const, leadPractitioner: 'x', caseOpened: '2026-01-10', caseClosed: null },
+    {
+      familyId: A,
+      date: '2026-01-15',
+      outcome: 'declined' as const,
+      leadPractitioner: 'x',
+      caseOpened: null,
+      caseClosed: null,
+    },
+    {
+      familyId: B,
+      date: '2026-01-10',
+      outcome: 'worked_with' as const,
+      leadPractitioner: 'x',
+      caseOpened: '2026-01-10',
+      caseClosed: null,
+    },
   ];
 
   it('keeps a declined family off the ranked list for the configured months, listed apart, and marks worked-with families', () => {
     const o = applyOutcomes(lists, rows, '2026-03-31', { suppressMonths: 6 });
-    expect(o.lists[0]!.ranked.map((f) => [f.rank, f.familyId])).toEqual([[1, B], [2, C]]);
+    expect(o.lists[0]!.ranked.map((f) => [f.rank, f.familyId])).toEqual([
+      [1, B],
+      [2, C],
+    ]);
     expect(o.suppressed.map((s) => [s.family.familyId, s.outcome, s.until])).toEqual([[A, 'declined', '2026-07-15']]);
     expect(o.latest.get(B)).toBe('worked_with 2026-01-10, case open since 2026-01-10');
     expect(o.suppressedWhy.get(A)).toBe('declined on 2026-01-15: kept off the list until 2026-07-15');

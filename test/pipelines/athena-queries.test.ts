@@ -40,21 +40,36 @@ afterAll(async () => {
 });
 
 const DUCK_TO_GLUE: Record<string, GlueType> = {
-  VARCHAR: 'string', INTEGER: 'int', BIGINT: 'bigint', DOUBLE: 'double', BOOLEAN: 'boolean', DATE: 'date', 'VARCHAR[]': 'array<string>',
+  VARCHAR: 'string',
+  INTEGER: 'int',
+  BIGINT: 'bigint',
+  DOUBLE: 'double',
+  BOOLEAN: 'boolean',
+  DATE: 'date',
+  'VARCHAR[]': 'array<string>',
 };
 
 describe('Glue tables match the curated Parquet', () => {
   it.each(CURATED_TABLES)('%s: every Glue column exists in the Parquet with the same type', async (table) => {
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
-    const r = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${join(dir, 'curated', table, `as_at=${AS_AT}`, '*.parquet')}')`);
-    const actual = new Map(r.getRowObjects().map((x) => [String(x.column_name), DUCK_TO_GLUE[String(x.column_type)] ?? String(x.column_type)]));
+    const r = await conn.runAndReadAll(
+      `DESCRIBE SELECT * FROM read_parquet('${join(dir, 'curated', table, `as_at=${AS_AT}`, '*.parquet')}')`,
+    );
+    const actual = new Map(
+      r
+        .getRowObjects()
+        .map((x) => [String(x.column_name), DUCK_TO_GLUE[String(x.column_type)] ?? String(x.column_type)]),
+    );
     conn.closeSync();
     db.closeSync();
     for (const col of CURATED_TABLE_COLUMNS[table]) expect(actual.get(col.name), `${table}.${col.name}`).toBe(col.type);
     // nothing the stages write is missing from the Glue table (the as_at partition key aside)
     const declared = new Set(CURATED_TABLE_COLUMNS[table].map((c) => c.name));
-    expect([...actual.keys()].filter((k) => k !== 'as_at' && !declared.has(k)), table).toEqual([]);
+    expect(
+      [...actual.keys()].filter((k) => k !== 'as_at' && !declared.has(k)),
+      table,
+    ).toEqual([]);
   });
 });
 
@@ -62,16 +77,24 @@ describe('example queries (installed as Athena named queries) run on DuckDB', ()
   it.each(EXAMPLE_QUERIES.map((q) => [q.name, q] as const))('%s', async (_name, q) => {
     const rows = await engine.query(q.sql, { asAt: AS_AT });
     expect(rows.length).toBeGreaterThan(0);
-    for (const row of rows) for (const v of Object.values(row)) expect(['string', 'number', 'boolean', 'object']).toContain(typeof v);
+    for (const row of rows)
+      for (const v of Object.values(row)) expect(['string', 'number', 'boolean', 'object']).toContain(typeof v);
     // and the Athena rendering of the same text is well-formed: every {{table}} resolved to the as-at partition
-    const athena = new AthenaQueryEngine({ client: new AthenaClient({ region: 'eu-west-2' }), workGroup: 'w', database: 'locality_pipeline', tables: CURATED_TABLES });
+    const athena = new AthenaQueryEngine({
+      client: new AthenaClient({ region: 'eu-west-2' }),
+      workGroup: 'w',
+      database: 'locality_pipeline',
+      tables: CURATED_TABLES,
+    });
     const sql = athena.resolveTables(q.sql, AS_AT);
     expect(sql).not.toContain('{{');
     expect(sql).toContain(`WHERE as_at = '${AS_AT}'`);
   });
 
   it('the counts agree with the tables: records per source sum to all records', async () => {
-    const bySource = await engine.query(EXAMPLE_QUERIES.find((q) => q.name === 'records-and-persons-by-source')!.sql, { asAt: AS_AT });
+    const bySource = await engine.query(EXAMPLE_QUERIES.find((q) => q.name === 'records-and-persons-by-source')!.sql, {
+      asAt: AS_AT,
+    });
     const [total] = await engine.query('SELECT count(*) AS n FROM {{records}}', { asAt: AS_AT });
     expect(bySource.reduce((a, r) => a + Number(r.records), 0)).toBe(total!.n);
   });
@@ -85,41 +108,51 @@ describe('the named queries as installed in Athena: the as-at date is an executi
     await conn.run('CREATE SCHEMA locality_pipeline');
     for (const t of CURATED_TABLES) {
       const files = join(dir, 'curated', t, '*', '*.parquet');
-      await conn.run(`CREATE VIEW locality_pipeline.${t} AS SELECT * FROM read_parquet('${files}', hive_partitioning = true, hive_types_autocast = false)`);
+      await conn.run(
+        `CREATE VIEW locality_pipeline.${t} AS SELECT * FROM read_parquet('${files}', hive_partitioning = true, hive_types_autocast = false)`,
+      );
     }
     return { db, conn };
   }
 
-  it.each(EXAMPLE_QUERIES.map((q) => [q.name, q] as const))('%s: parses and runs on DuckDB with the date bound to each ?, as the local engine does', async (_name, q) => {
-    const { sql, parameters } = athenaNamedQuery(q, 'locality_pipeline');
-    expect(sql).not.toContain('{{');
-    expect(sql).not.toMatch(/\d{4}-\d{2}-\d{2}|YYYY/); // no date written into the SQL
-    expect(parameters).toBe((sql.match(/\?/g) ?? []).length);
-    const params = asAtExecutionParameters(q, 'locality_pipeline', AS_AT);
-    expect(params).toEqual(Array(parameters).fill(`'${AS_AT}'`)); // Athena ExecutionParameters are SQL literals
-    const { db, conn } = await glueOnDuckDb();
-    try {
-      const prepared = await conn.prepare(sql);
-      expect(prepared.parameterCount).toBe(parameters);
-      for (let i = 1; i <= parameters; i++) prepared.bindVarchar(i, AS_AT);
-      const rows = (await prepared.runAndReadAll()).getRowObjectsJson();
-      const local = await engine.query(q.sql, { asAt: AS_AT });
-      expect(rows.length).toBeGreaterThan(0);
-      const text = (rs: Array<Record<string, unknown>>) => rs.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)])));
-      expect(text(rows)).toEqual(text(local));
-      // another date selects nothing: the parameter is what restricts the partition
-      const other = await conn.prepare(sql);
-      for (let i = 1; i <= parameters; i++) other.bindVarchar(i, '2001-01-01');
-      const none = (await other.runAndReadAll()).getRowObjects();
-      expect(none.length === 0 || none.every((r) => Object.values(r).every((v) => v === null || v === 0 || v === 0n))).toBe(true);
-    } finally {
-      conn.closeSync();
-      db.closeSync();
-    }
-  });
+  it.each(EXAMPLE_QUERIES.map((q) => [q.name, q] as const))(
+    '%s: parses and runs on DuckDB with the date bound to each ?, as the local engine does',
+    async (_name, q) => {
+      const { sql, parameters } = athenaNamedQuery(q, 'locality_pipeline');
+      expect(sql).not.toContain('{{');
+      expect(sql).not.toMatch(/\d{4}-\d{2}-\d{2}|YYYY/); // no date written into the SQL
+      expect(parameters).toBe((sql.match(/\?/g) ?? []).length);
+      const params = asAtExecutionParameters(q, 'locality_pipeline', AS_AT);
+      expect(params).toEqual(Array(parameters).fill(`'${AS_AT}'`)); // Athena ExecutionParameters are SQL literals
+      const { db, conn } = await glueOnDuckDb();
+      try {
+        const prepared = await conn.prepare(sql);
+        expect(prepared.parameterCount).toBe(parameters);
+        for (let i = 1; i <= parameters; i++) prepared.bindVarchar(i, AS_AT);
+        const rows = (await prepared.runAndReadAll()).getRowObjectsJson();
+        const local = await engine.query(q.sql, { asAt: AS_AT });
+        expect(rows.length).toBeGreaterThan(0);
+        const text = (rs: Array<Record<string, unknown>>) =>
+          rs.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : String(v)])));
+        expect(text(rows)).toEqual(text(local));
+        // another date selects nothing: the parameter is what restricts the partition
+        const other = await conn.prepare(sql);
+        for (let i = 1; i <= parameters; i++) other.bindVarchar(i, '2001-01-01');
+        const none = (await other.runAndReadAll()).getRowObjects();
+        expect(
+          none.length === 0 || none.every((r) => Object.values(r).every((v) => v === null || v === 0 || v === 0n)),
+        ).toBe(true);
+      } finally {
+        conn.closeSync();
+        db.closeSync();
+      }
+    },
+  );
 
   it('refuses an as-at date that is not YYYY-MM-DD (it becomes a SQL literal)', () => {
-    expect(() => asAtExecutionParameters(EXAMPLE_QUERIES[0]!, 'locality_pipeline', "2026-01-01' OR '1'='1")).toThrow('expected YYYY-MM-DD');
+    expect(() => asAtExecutionParameters(EXAMPLE_QUERIES[0]!, 'locality_pipeline', "2026-01-01' OR '1'='1")).toThrow(
+      'expected YYYY-MM-DD',
+    );
   });
 });
 
@@ -128,12 +161,18 @@ describe('run_manifests: one JSON line per run manifest, in its own prefix, the 
     const line = await readFile(join(dir, 'outputs', ...keys.manifestLine(AS_AT, runId).split('/')), 'utf8');
     expect(line.endsWith('\n')).toBe(true);
     expect(line.slice(0, -1)).not.toContain('\n');
-    const manifest = JSON.parse(await readFile(join(dir, 'outputs', ...keys.runManifest(AS_AT, runId).split('/')), 'utf8'));
+    const manifest = JSON.parse(
+      await readFile(join(dir, 'outputs', ...keys.runManifest(AS_AT, runId).split('/')), 'utf8'),
+    );
     expect(JSON.parse(line)).toEqual(manifest);
     // every field of the manifest is a column (names lower-cased, as Hive has them); nothing else is
     const columns = new Map(MANIFEST_COLUMNS.map((c) => [c.name, c.type]));
     for (const k of Object.keys(manifest)) expect(columns.has(k.toLowerCase()), k).toBe(true);
-    expect([...columns.keys()].sort()).toEqual(Object.keys(manifestSchema.shape).map((k) => k.toLowerCase()).sort());
+    expect([...columns.keys()].sort()).toEqual(
+      Object.keys(manifestSchema.shape)
+        .map((k) => k.toLowerCase())
+        .sort(),
+    );
     expect(columns.get('stages')).toMatch(/^array<struct<name:string,status:string,.*counts:map<string,double>>>$/);
     expect(columns.get('config')).toBe('struct<version:string,sha256:string>');
   });
@@ -149,7 +188,11 @@ describe('run_manifests: one JSON line per run manifest, in its own prefix, the 
       // DuckDB matches JSON keys case-sensitively (Athena's SerDe does not): give it the manifest's own key names
       const keyOf = (col: string) => Object.keys(manifestSchema.shape).find((k) => k.toLowerCase() === col)!;
       const cols = flat.map((c) => `'${keyOf(c.name)}': '${duck[c.type]}'`).join(', ');
-      const rows = (await conn.runAndReadAll(`SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${cols}})`)).getRowObjects();
+      const rows = (
+        await conn.runAndReadAll(
+          `SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${cols}})`,
+        )
+      ).getRowObjects();
       expect(rows).toHaveLength(1);
       expect(rows[0]!.runId).toBe(runId);
       expect(rows[0]!.status).toBe('ok');

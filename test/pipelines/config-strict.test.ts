@@ -53,13 +53,16 @@ describe('the run config is parsed strictly', () => {
   it('names every unknown key, at every level, with its path and the nearest valid key', () => {
     let message = '';
     try {
-      parseRunConfig({
-        ...TYPOS,
-        validate: { exactDuplicate: 'keep' },
-        families: { adultAg: 18 },
-        stratify: { localities: { unasigned: 'x' } },
-        configVersion: 'v1',
-      }, 'config c.json');
+      parseRunConfig(
+        {
+          ...TYPOS,
+          validate: { exactDuplicate: 'keep' },
+          families: { adultAg: 18 },
+          stratify: { localities: { unasigned: 'x' } },
+          configVersion: 'v1',
+        },
+        'config c.json',
+      );
     } catch (err) {
       message = (err as Error).message;
     }
@@ -73,16 +76,36 @@ describe('the run config is parsed strictly', () => {
 
   it('suggests only a near key, else lists the valid ones; knows nested linkage settings', () => {
     expect(suggestKey('zzzzzz', ['publish', 'linkage'])).toBe('valid keys here: "publish", "linkage"');
-    expect(keysAt(runConfigSchema, [])).toEqual(['configVersion', 'families', 'linkage', 'publish', 'stratify', 'validate']);
-    expect(() => parseRunConfig({ linkage: { settings: { comparisons: [{ column: 'a', type: 'exact', nmae: 'x' }], blockingRules: [['a']] } } }, 'c')).toThrow(/unknown key "nmae": did you mean "name"\?\n\s+→ at linkage\.settings\.comparisons\[0\]/);
-    expect(() => parseRunConfig({ linkage: { thresholdProbability: 0.9, thresholdWeight: 3 } }, 'c')).toThrow(/give thresholdProbability or thresholdWeight, not both/);
+    expect(keysAt(runConfigSchema, [])).toEqual([
+      'configVersion',
+      'families',
+      'linkage',
+      'publish',
+      'stratify',
+      'validate',
+    ]);
+    expect(() =>
+      parseRunConfig(
+        { linkage: { settings: { comparisons: [{ column: 'a', type: 'exact', nmae: 'x' }], blockingRules: [['a']] } } },
+        'c',
+      ),
+    ).toThrow(/unknown key "nmae": did you mean "name"\?\n\s+→ at linkage\.settings\.comparisons\[0\]/);
+    expect(() => parseRunConfig({ linkage: { thresholdProbability: 0.9, thresholdWeight: 3 } }, 'c')).toThrow(
+      /give thresholdProbability or thresholdWeight, not both/,
+    );
   });
 
   it('accepts every documented key, and the defaults', () => {
     const full = {
       configVersion: 'x',
       validate: { exactDuplicates: 'keep', onRejectedFile: 'fail' },
-      linkage: { thresholdProbability: 0.8, pairsMinProbability: 0.01, reviewSample: 10, workers: 0, labelledPairs: false },
+      linkage: {
+        thresholdProbability: 0.8,
+        pairsMinProbability: 0.01,
+        reviewSample: 10,
+        workers: 0,
+        labelledPairs: false,
+      },
       families: { adultAge: 18 },
       stratify: { threeNeedsMinHeadlines: 3 },
       publish: { disclosure: { suppressMin: 1, suppressMax: 5, roundTo: 5, secondary: true }, lateBookingWeeks: 12 },
@@ -98,11 +121,22 @@ describe('every entry point refuses a bad config before anything runs', () => {
     for (const attempt of [
       () => runCommand({ landing: SAMPLE, out, config: bad }),
       () => startCommand({ out, families: '5', seed: 's', asAt: '2026-03-31', config: bad }),
-      () => backfillCommand({ from: '2026-01-01', to: '2026-03-31', every: 'month', landing: SAMPLE, out, config: bad }),
-      () => backfillCommand({ from: '2026-01-01', to: '2026-03-31', every: 'month', cloud: true, stateMachineArn: 'arn:aws:states:eu-west-2:000000000000:stateMachine:x', config: bad }),
+      () =>
+        backfillCommand({ from: '2026-01-01', to: '2026-03-31', every: 'month', landing: SAMPLE, out, config: bad }),
+      () =>
+        backfillCommand({
+          from: '2026-01-01',
+          to: '2026-03-31',
+          every: 'month',
+          cloud: true,
+          stateMachineArn: 'arn:aws:states:eu-west-2:000000000000:stateMachine:x',
+          config: bad,
+        }),
     ]) {
       let message = '';
-      await attempt().catch((err: Error) => { message = err.message; });
+      await attempt().catch((err: Error) => {
+        message = err.message;
+      });
       expectAllNamed(message);
       expect(existsSync(out)).toBe(false);
     }
@@ -110,20 +144,32 @@ describe('every entry point refuses a bad config before anything runs', () => {
 
   it('the Prepare state fails at once (no manifest), and so does the backfill plan', async () => {
     const root = join(dir, 'prepare');
-    const stores = Object.fromEntries((['landing', 'secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(root, z))])) as Record<Zone, LocalObjectStore>;
+    const stores = Object.fromEntries(
+      (['landing', 'secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(root, z))]),
+    ) as Record<Zone, LocalObjectStore>;
     stores.landing = new LocalObjectStore(SAMPLE);
     let message = '';
-    await prepareRun({ stores, log: silentLog }, { asAt: '2026-10-31', config: TYPOS }).catch((err: Error) => { message = err.message; });
+    await prepareRun({ stores, log: silentLog }, { asAt: '2026-10-31', config: TYPOS }).catch((err: Error) => {
+      message = err.message;
+    });
     expect(message).toMatch(/^run request config is not a valid run config/);
     expectAllNamed(message);
     expect(existsSync(join(root, 'outputs')) ? await readdir(join(root, 'outputs')) : []).toEqual([]);
-    expect(() => planBackfill({ from: '2026-01-01', to: '2026-03-31', every: 'month', force: false, config: TYPOS })).toThrow(/unknown key "publsh"/);
-    expect(planBackfill({ from: '2026-01-01', to: '2026-02-28', every: 'month', force: false }).periods.map((p) => p.config)).toEqual([{}, {}]);
+    expect(() =>
+      planBackfill({ from: '2026-01-01', to: '2026-03-31', every: 'month', force: false, config: TYPOS }),
+    ).toThrow(/unknown key "publsh"/);
+    expect(
+      planBackfill({ from: '2026-01-01', to: '2026-02-28', every: 'month', force: false }).periods.map((p) => p.config),
+    ).toEqual([{}, {}]);
   });
 
   it('the CLI exits non-zero with the message on stderr, nothing on stdout', async () => {
     const out = join(dir, 'cli-out');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'pipelines/cli/main.ts', 'run', '--landing', SAMPLE, '--out', out, '--config', bad], { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'pipelines/cli/main.ts', 'run', '--landing', SAMPLE, '--out', out, '--config', bad],
+      { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8' },
+    );
     expect(r.status).toBe(1);
     expectAllNamed(r.stderr);
     expect(r.stdout).toBe('');

@@ -48,9 +48,15 @@ function fullDiskIn(name: string) {
       ...entry,
       run: (ctx: StageContext, input: unknown) => {
         const curated = ctx.stores.curated;
-        const full: ObjectStore = Object.assign(Object.create(Object.getPrototypeOf(curated) as object) as ObjectStore, curated, {
-          put: async () => { throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); },
-        });
+        const full: ObjectStore = Object.assign(
+          Object.create(Object.getPrototypeOf(curated) as object) as ObjectStore,
+          curated,
+          {
+            put: async () => {
+              throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+            },
+          },
+        );
         return entry.run({ ...ctx, stores: { ...ctx.stores, curated: full } }, input);
       },
     };
@@ -60,7 +66,14 @@ function fullDiskIn(name: string) {
 describe('crash safety (the real pipeline on the sample)', () => {
   it('a full disk in match fails the run and leaves no temp file anywhere; the next run completes, also leaving none', async () => {
     const out = join(dir, 'full-disk');
-    const failed = await runLocal({ landing: LANDING, out, asAt: AS_AT, log: silentLog, loadStage: fullDiskIn('match'), retryDelayMs: 0 });
+    const failed = await runLocal({
+      landing: LANDING,
+      out,
+      asAt: AS_AT,
+      log: silentLog,
+      loadStage: fullDiskIn('match'),
+      retryDelayMs: 0,
+    });
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({ stage: 'match' });
     expect(failed.error!.cause).toContain('ENOSPC');
@@ -75,9 +88,15 @@ describe('crash safety (the real pipeline on the sample)', () => {
   it('kill -9 mid-run: what the killed run had in scratch is inside the secure zone, and the next run sweeps it', async () => {
     const out = join(dir, 'killed');
     // node itself (not the tsx launcher, whose child would live on): the killed process is the one doing the work
-    const child = spawn(process.execPath, ['--import', 'tsx', 'pipelines/cli/main.ts', 'run', '--landing', LANDING, '--out', out, '--as-at', AS_AT], {
-      cwd: ROOT, env: { ...process.env, TMPDIR: systemTmp }, stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'pipelines/cli/main.ts', 'run', '--landing', LANDING, '--out', out, '--as-at', AS_AT],
+      {
+        cwd: ROOT,
+        env: { ...process.env, TMPDIR: systemTmp },
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     // wait until the run has a DuckDB (or validate) temp folder in its scratch, then kill it hard
     let killedWith: string[] = [];

@@ -1,9 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { RUN_LOCKED_ERROR } from '../../pipelines/io/run-lock.ts';
-import { ALREADY_RUNNING_STATE, NOTIFY_STATE, PIPELINE_PLAN, RETRYABLE_ERRORS, renderRunDefinition, TRANSIENT_ERROR } from '../../pipelines/definition.ts';
+import {
+  ALREADY_RUNNING_STATE,
+  NOTIFY_STATE,
+  PIPELINE_PLAN,
+  RETRYABLE_ERRORS,
+  renderRunDefinition,
+  TRANSIENT_ERROR,
+} from '../../pipelines/definition.ts';
 import { isTransient } from '../../pipelines/stages/invoke.ts';
 
-type State = { Type: string; Next?: string; End?: boolean; Catch?: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>; Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number; JitterStrategy?: string }>; Resource?: string; Parameters?: unknown; ResultPath?: string | null; ItemsPath?: string; ItemProcessor?: { States: Record<string, State>; ProcessorConfig?: { Mode?: string } }; ItemSelector?: unknown; MaxConcurrency?: number; Default?: string; Choices?: Array<{ Next: string }> };
+type State = {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Catch?: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>;
+  Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number; JitterStrategy?: string }>;
+  Resource?: string;
+  Parameters?: unknown;
+  ResultPath?: string | null;
+  ItemsPath?: string;
+  ItemProcessor?: { States: Record<string, State>; ProcessorConfig?: { Mode?: string } };
+  ItemSelector?: unknown;
+  MaxConcurrency?: number;
+  Default?: string;
+  Choices?: Array<{ Next: string }>;
+};
 
 describe('the run definition (JSONPath ASL rendered from the CDK constructs)', () => {
   const { asl, taskStates } = renderRunDefinition();
@@ -14,7 +36,12 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(asl.StartAt).toBe('Begin run');
     expect(states['Begin run']!.Next).toBe('Note execution');
     // the execution id is the run lock's holder: Prepare gets it in $.execution.id
-    expect(states['Note execution']).toMatchObject({ Type: 'Pass', Parameters: { 'id.$': '$$.Execution.Id' }, ResultPath: '$.execution', Next: 'Prepare run' });
+    expect(states['Note execution']).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'id.$': '$$.Execution.Id' },
+      ResultPath: '$.execution',
+      Next: 'Prepare run',
+    });
     expect(states['Already done?']!.Type).toBe('Choice');
   });
 
@@ -25,21 +52,68 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       order.push(s);
       s = states[s]!.Next;
     }
-    expect(order).toEqual(['Validate feeds', 'Standardise', 'Match plan', 'Match shards', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']);
+    expect(order).toEqual([
+      'Validate feeds',
+      'Standardise',
+      'Match plan',
+      'Match shards',
+      'Match',
+      'Families',
+      'Stratify',
+      'Publish',
+      'Finalise run',
+    ]);
     expect(states['Validate feeds']!.Type).toBe('Map');
     expect(states['Validate feeds']!.ItemsPath).toBe('$.run.feeds');
-    expect(taskStates).toMatchObject({ 'Validate feed': 'validate', Standardise: 'standardise', Publish: 'publish', 'Prepare run': 'prepare', 'Record failure': 'record-failure' });
-    expect(PIPELINE_PLAN.map((p) => p.name)).toEqual(['validate', 'standardise', 'match', 'families', 'stratify', 'publish']);
+    expect(taskStates).toMatchObject({
+      'Validate feed': 'validate',
+      Standardise: 'standardise',
+      Publish: 'publish',
+      'Prepare run': 'prepare',
+      'Record failure': 'record-failure',
+    });
+    expect(PIPELINE_PLAN.map((p) => p.name)).toEqual([
+      'validate',
+      'standardise',
+      'match',
+      'families',
+      'stratify',
+      'publish',
+    ]);
   });
 
   it('every stage retries transient errors with exponential backoff and jitter, and catches everything else', () => {
-    for (const name of ['Prepare run', 'Validate feeds', 'Standardise', 'Match plan', 'Match shards', 'Match', 'Families', 'Stratify', 'Publish', 'Finalise run']) {
+    for (const name of [
+      'Prepare run',
+      'Validate feeds',
+      'Standardise',
+      'Match plan',
+      'Match shards',
+      'Match',
+      'Families',
+      'Stratify',
+      'Publish',
+      'Finalise run',
+    ]) {
       const st = states[name]!;
       const task = st.Type === 'Map' ? Object.values(st.ItemProcessor!.States)[0]! : st;
-      expect(task.Retry, name).toEqual([expect.objectContaining({ ErrorEquals: [...RETRYABLE_ERRORS], BackoffRate: 2, MaxAttempts: 3, JitterStrategy: 'FULL' })]);
+      expect(task.Retry, name).toEqual([
+        expect.objectContaining({
+          ErrorEquals: [...RETRYABLE_ERRORS],
+          BackoffRate: 2,
+          MaxAttempts: 3,
+          JitterStrategy: 'FULL',
+        }),
+      ]);
       // Prepare first sends a refused run lock (another execution runs this date) straight to "Already running"
-      const lockCatch = name === 'Prepare run' ? [{ ErrorEquals: [RUN_LOCKED_ERROR], ResultPath: '$.error', Next: ALREADY_RUNNING_STATE }] : [];
-      expect(st.Catch, name).toEqual([...lockCatch, { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) }]);
+      const lockCatch =
+        name === 'Prepare run'
+          ? [{ ErrorEquals: [RUN_LOCKED_ERROR], ResultPath: '$.error', Next: ALREADY_RUNNING_STATE }]
+          : [];
+      expect(st.Catch, name).toEqual([
+        ...lockCatch,
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: expect.stringMatching(/ failed$/) },
+      ]);
       // the failure marker names the stage, then the failure is recorded, notified, and the run fails
       const marker = states[st.Catch![lockCatch.length]!.Next]!;
       expect(marker).toMatchObject({ Type: 'Pass', ResultPath: '$.failedStage', Next: 'Record failure' });
@@ -47,29 +121,51 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(states['Record failure']!.Next).toBe(NOTIFY_STATE);
     expect(states[NOTIFY_STATE]!.Resource).toContain(':states:::sns:publish');
     expect(states[NOTIFY_STATE]!.Next).toBe('Run failed');
-    expect(states['Run failed']).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+    expect(states['Run failed']).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.error.Error',
+      CausePath: '$.error.Cause',
+    });
   });
 
   it('stages receive { runId, asAt, input } and results collect under $.results.<stage>', () => {
-    expect(states.Match!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { phase: 'link' } });
+    expect(states.Match!.Parameters).toEqual({
+      'runId.$': '$.run.runId',
+      'asAt.$': '$.run.asAt',
+      input: { phase: 'link' },
+    });
     expect(states.Families!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: {} });
     expect(states.Match!.ResultPath).toBe('$.results.match');
-    expect(states.Publish!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { 'results.$': '$.results' } });
+    expect(states.Publish!.Parameters).toEqual({
+      'runId.$': '$.run.runId',
+      'asAt.$': '$.run.asAt',
+      input: { 'results.$': '$.results' },
+    });
   });
 
   it('match fans out: the plan lists the shards, a Distributed Map runs one match task per shard, the link merges them', () => {
-    expect(states['Match plan']!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { phase: 'plan' } });
+    expect(states['Match plan']!.Parameters).toEqual({
+      'runId.$': '$.run.runId',
+      'asAt.$': '$.run.asAt',
+      input: { phase: 'plan' },
+    });
     expect(states['Match plan']!.ResultPath).toBe('$.shards.match');
     const fan = states['Match shards']!;
     expect(fan.ItemProcessor!.ProcessorConfig).toMatchObject({ Mode: 'DISTRIBUTED' });
     expect(fan.ItemsPath).toBe('$.shards.match.shards');
-    expect(fan.ItemSelector).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: { phase: 'shard', 'shard.$': '$$.Map.Item.Value.shard' } });
+    expect(fan.ItemSelector).toEqual({
+      'runId.$': '$.run.runId',
+      'asAt.$': '$.run.asAt',
+      input: { phase: 'shard', 'shard.$': '$$.Map.Item.Value.shard' },
+    });
     // each shard writes its pairs to the secure zone: nothing of them travels in the execution's state
     expect(fan.ResultPath).toBeNull();
     expect(fan.MaxConcurrency).toBeGreaterThan(1);
     expect(taskStates).toMatchObject({ 'Match plan': 'match', 'Match shard': 'match', Match: 'match' });
     // the three share one failure marker
-    expect(new Set(['Match plan', 'Match shards', 'Match'].map((n) => states[n]!.Catch!.at(-1)!.Next))).toEqual(new Set(['Match failed']));
+    expect(new Set(['Match plan', 'Match shards', 'Match'].map((n) => states[n]!.Catch!.at(-1)!.Next))).toEqual(
+      new Set(['Match failed']),
+    );
   });
 
   it('classifies transient failures (throttling, 5xx, dropped connections) for Retry, and not programming errors', () => {
@@ -78,7 +174,9 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(isTransient(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
     expect(isTransient(Object.assign(new Error('x'), { $metadata: { httpStatusCode: 503 } }))).toBe(true);
     expect(isTransient(new TypeError('undefined is not a function'))).toBe(false);
-    expect(isTransient(Object.assign(new Error('x'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }))).toBe(false);
+    expect(
+      isTransient(Object.assign(new Error('x'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })),
+    ).toBe(false);
   });
 
   it('renders the same ASL every time (one definition, deterministic)', () => {

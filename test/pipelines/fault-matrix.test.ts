@@ -33,16 +33,35 @@ async function published(out: string, withManifest = true): Promise<{ runId: str
   const set = await readReleasedSet(new LocalObjectStore(join(out, 'outputs')), AS_AT);
   if (set.state !== 'live') throw new Error(`no live set for ${AS_AT} in ${out} (${set.state})`);
   const files = new Map<string, string>();
-  for (const [name, body] of set.files) if (withManifest || name !== 'manifest.json') files.set(name, createHash('sha256').update(body).digest('hex'));
+  for (const [name, body] of set.files)
+    if (withManifest || name !== 'manifest.json') files.set(name, createHash('sha256').update(body).digest('hex'));
   return { runId: set.marker.runId, files };
 }
 
-const same = (a: Map<string, string>, b: Map<string, string>) => [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort().join(', ');
+const same = (a: Map<string, string>, b: Map<string, string>) =>
+  [...new Set([...a.keys(), ...b.keys()])]
+    .filter((k) => a.get(k) !== b.get(k))
+    .sort()
+    .join(', ');
 
 const run = (landing: string, out: string, loadStageOf?: Parameters<typeof runLocal>[0]['loadStage']) =>
-  runLocal({ landing, out, asAt: AS_AT, log: silentLog, retryDelayMs: 0, shardWorkers: 0, mapConcurrency: 1, ...(loadStageOf ? { loadStage: loadStageOf } : {}) });
+  runLocal({
+    landing,
+    out,
+    asAt: AS_AT,
+    log: silentLog,
+    retryDelayMs: 0,
+    shardWorkers: 0,
+    mapConcurrency: 1,
+    ...(loadStageOf ? { loadStage: loadStageOf } : {}),
+  });
 
-type Fault = { name: string; stage: string; inject: (entry: Awaited<ReturnType<typeof loadStage>>) => Awaited<ReturnType<typeof loadStage>>; says: RegExp };
+type Fault = {
+  name: string;
+  stage: string;
+  inject: (entry: Awaited<ReturnType<typeof loadStage>>) => Awaited<ReturnType<typeof loadStage>>;
+  says: RegExp;
+};
 
 /** Every write of the stage's stores fails with `code` (a full disk, a read-only file system). */
 function failingWrites(code: 'ENOSPC' | 'EROFS') {
@@ -51,10 +70,18 @@ function failingWrites(code: 'ENOSPC' | 'EROFS') {
     run: (ctx: StageContext, input: unknown) => {
       const broken = (s: ObjectStore): ObjectStore => {
         const w = Object.create(s) as ObjectStore & Record<string, unknown>;
-        w.put = async () => { throw Object.assign(new Error(`${code}: ${code === 'ENOSPC' ? 'no space left on device' : 'read-only file system'}, write`), { code }); };
+        w.put = async () => {
+          throw Object.assign(
+            new Error(`${code}: ${code === 'ENOSPC' ? 'no space left on device' : 'read-only file system'}, write`),
+            { code },
+          );
+        };
         return w;
       };
-      return entry.run({ ...ctx, stores: { ...ctx.stores, secure: broken(ctx.stores.secure), curated: broken(ctx.stores.curated) } }, input);
+      return entry.run(
+        { ...ctx, stores: { ...ctx.stores, secure: broken(ctx.stores.secure), curated: broken(ctx.stores.curated) } },
+        input,
+      );
     },
   });
 }
@@ -72,8 +99,12 @@ const killedAfterWrites = (entry: Awaited<ReturnType<typeof loadStage>>) => ({
  * from the executions before, so each execution of B gets one stage further).
  */
 const FAULTS: Fault[] = PIPELINE_STAGE_NAMES.flatMap((stage): Fault[] => [
-  ...(stage === 'validate' || stage === 'families' ? [{ name: `read-only out dir in ${stage}`, stage, inject: failingWrites('EROFS'), says: /EROFS/ }] : []),
-  ...(stage === 'standardise' || stage === 'publish' ? [{ name: `full disk in ${stage}`, stage, inject: failingWrites('ENOSPC'), says: /ENOSPC/ }] : []),
+  ...(stage === 'validate' || stage === 'families'
+    ? [{ name: `read-only out dir in ${stage}`, stage, inject: failingWrites('EROFS'), says: /EROFS/ }]
+    : []),
+  ...(stage === 'standardise' || stage === 'publish'
+    ? [{ name: `full disk in ${stage}`, stage, inject: failingWrites('ENOSPC'), says: /ENOSPC/ }]
+    : []),
   { name: `killed in ${stage}`, stage, inject: killedAfterWrites, says: /injected: killed in/ },
 ]);
 
@@ -85,7 +116,9 @@ beforeAll(async () => {
   await cp(SAMPLE, landingB, { recursive: true });
   // the new delivery: one more incidents extract for the date
   const extra = join(landingB, 'police/incidents/dt=2026-10-31/incidents-late.csv');
-  const lines = (await readFile(join(SAMPLE, 'police/incidents/dt=2026-10-31/incidents.csv'), 'utf8')).trim().split('\n');
+  const lines = (await readFile(join(SAMPLE, 'police/incidents/dt=2026-10-31/incidents.csv'), 'utf8'))
+    .trim()
+    .split('\n');
   await mkdir(join(landingB, 'police/incidents/dt=2026-10-31'), { recursive: true });
   await writeFile(extra, `${lines[0]}\n${lines[1]!.replace(/^PIR\d+/, 'PIR99990001')}\n`);
   const cleanB = await run(landingB, join(dir, 'clean-b'));
@@ -114,11 +147,14 @@ describe('fault matrix: every fault leaves the old complete set or the new compl
         const entry = await loadStage(name);
         if (name !== f.stage) return entry;
         const faulty = f.inject(entry);
-        return { ...entry, run: (ctx: StageContext, input: unknown) => {
-          if (!armed) return entry.run(ctx, input);
-          armed = false;
-          return faulty.run(ctx, input);
-        } };
+        return {
+          ...entry,
+          run: (ctx: StageContext, input: unknown) => {
+            if (!armed) return entry.run(ctx, input);
+            armed = false;
+            return faulty.run(ctx, input);
+          },
+        };
       };
       b = await run(landingB, out, loader);
       expect(b.status, f.name).toBe('failed');

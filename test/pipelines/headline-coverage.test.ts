@@ -35,14 +35,31 @@ describe('headline coverage (pure)', () => {
   it('a missing feed makes its headline not evidenced (or partly, when another of its feeds came)', () => {
     const noHousing = new Set([...all].filter((f) => !f.startsWith('housing/')));
     const c = headlineCoverage(defaultRuleSet(), noHousing);
-    expect(c.find((x) => x.headline === 'housing')).toMatchObject({ status: 'not_evidenced', feedsReceived: [], feedsMissing: ['housing/homelessness', 'housing/temporary_accommodation', 'housing/tenancy_actions'] });
+    expect(c.find((x) => x.headline === 'housing')).toMatchObject({
+      status: 'not_evidenced',
+      feedsReceived: [],
+      feedsMissing: ['housing/homelessness', 'housing/temporary_accommodation', 'housing/tenancy_actions'],
+    });
     expect(c.filter((x) => x.status !== 'evidenced').map((x) => x.headline)).toEqual(['housing']);
     const noYj = new Set([...all].filter((f) => !f.startsWith('youth_justice/')));
-    expect(headlineCoverage(defaultRuleSet(), noYj).find((x) => x.headline === 'crime')).toMatchObject({ status: 'partly_evidenced', rulesNotEvidenced: ['SF-CRM-02', 'SF-CRM-03', 'SF-CRM-04'] });
+    expect(headlineCoverage(defaultRuleSet(), noYj).find((x) => x.headline === 'crime')).toMatchObject({
+      status: 'partly_evidenced',
+      rulesNotEvidenced: ['SF-CRM-02', 'SF-CRM-03', 'SF-CRM-04'],
+    });
   });
   it('a source left out of stratify.sources is not evidenced even when its files landed', () => {
-    const sources = ['schools', 'health', 'police', 'social_care', 'revenues_benefits', 'drug_alcohol', 'youth_justice'];
-    expect(headlineCoverage(defaultRuleSet(), all, sources).find((x) => x.headline === 'housing')!.status).toBe('not_evidenced');
+    const sources = [
+      'schools',
+      'health',
+      'police',
+      'social_care',
+      'revenues_benefits',
+      'drug_alcohol',
+      'youth_justice',
+    ];
+    expect(headlineCoverage(defaultRuleSet(), all, sources).find((x) => x.headline === 'housing')!.status).toBe(
+      'not_evidenced',
+    );
   });
 });
 
@@ -58,10 +75,14 @@ describe('a run without the housing source', () => {
     expect(index).toContain('NOT EVIDENCED');
     // the words as a reader sees them: line-break opportunities (<wbr>) and the cell's class are layout, not text
     const indexText = index.replaceAll('<wbr>', '').replace(/<td class="[^"]*">/g, '<td>');
-    expect(indexText).toMatch(/Secure housing<\/th><td>not evidenced \(not received: housing\/homelessness, housing\/temporary_accommodation, housing\/tenancy_actions\)/);
+    expect(indexText).toMatch(
+      /Secure housing<\/th><td>not evidenced \(not received: housing\/homelessness, housing\/temporary_accommodation, housing\/tenancy_actions\)/,
+    );
     const startWell = await readFile(join(outputs, 'start-well', 'report.html'), 'utf8');
     expect(startWell).toContain('NOT EVIDENCED');
-    expect(startWell.replaceAll('<wbr>', '').replace(/<td class="[^"]*">/g, '<td>')).toMatch(/Secure housing<\/th><td>not evidenced/);
+    expect(startWell.replaceAll('<wbr>', '').replace(/<td class="[^"]*">/g, '<td>')).toMatch(
+      /Secure housing<\/th><td>not evidenced/,
+    );
     const csvs = (await readdir(join(outputs, 'target-lists'))).filter((f) => f.endsWith('.csv'));
     expect(csvs.length).toBeGreaterThan(0);
     for (const f of csvs) {

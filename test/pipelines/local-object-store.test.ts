@@ -28,7 +28,11 @@ describe('LocalObjectStore', () => {
   it('leaves no partial file behind when a stream write fails', async () => {
     const root = await mkdtemp(join(tmpdir(), 'los-'));
     const store = new LocalObjectStore(root);
-    const failing = new Readable({ read() { this.destroy(new Error('boom')); } });
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('boom'));
+      },
+    });
     await expect(store.put('x/y.bin', failing)).rejects.toThrow('boom');
     expect(await readdir(join(root, 'x'))).toEqual([]);
   });

@@ -54,10 +54,16 @@ describe('local run lock (one run per out dir and as-at date)', () => {
     const text = formatSummary(second);
     expect(text).toContain(`process ${process.pid} on host ${hostname()}`);
     expect(text).toContain(`running since ${second.lockedBy!.acquiredAt}`);
-    expect(text).toMatch(/stale, and the next run takes it, once that process has exited \(same host\) or after 12 hours/);
+    expect(text).toMatch(
+      /stale, and the next run takes it, once that process has exited \(same host\) or after 12 hours/,
+    );
     // the refused run did not touch the holder's manifest
-    const last = JSON.parse(await readFile(join(out, 'outputs', keys.lastRun('2026-02-28')), 'utf8')) as { runId: string };
-    const m = JSON.parse(await readFile(join(out, 'outputs', keys.runManifest('2026-02-28', last.runId)), 'utf8')) as { status: string };
+    const last = JSON.parse(await readFile(join(out, 'outputs', keys.lastRun('2026-02-28')), 'utf8')) as {
+      runId: string;
+    };
+    const m = JSON.parse(await readFile(join(out, 'outputs', keys.runManifest('2026-02-28', last.runId)), 'utf8')) as {
+      status: string;
+    };
     expect(m.status).toBe('running');
     // another as-at date is another lock
     started = new Promise<void>((r) => (markStarted = r));
@@ -73,8 +79,17 @@ describe('local run lock (one run per out dir and as-at date)', () => {
   });
 
   it('a lock whose process has exited is stale: the next run supersedes it', async () => {
-    const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
-    const lock = { asAt: '2026-02-28', execution: 'local:killed', ranBy: 'os-user:someone', acquiredAt: new Date().toISOString(), host: hostname(), pid: deadPid };
+    const deadPid = Number(
+      execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString(),
+    );
+    const lock = {
+      asAt: '2026-02-28',
+      execution: 'local:killed',
+      ranBy: 'os-user:someone',
+      acquiredAt: new Date().toISOString(),
+      host: hostname(),
+      pid: deadPid,
+    };
     await mkdir(join(out, 'outputs', '_locks', 'as_at=2026-02-28'), { recursive: true });
     await writeFile(join(out, 'outputs', keys.runLock('2026-02-28', 1)), `${JSON.stringify(lock)}\n`);
     const r = run('2026-02-28');

@@ -29,7 +29,13 @@ async function files(root: string): Promise<Map<string, string>> {
       // a run's stage records (pipelines/stage-records.ts) carry when they were recorded
       if (e.name === 'stages' && relative(root, d).startsWith(join('outputs', '_runs'))) continue;
       if (e.isDirectory() || e.isSymbolicLink()) await walk(p);
-      else out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
+      else
+        out.set(
+          relative(root, p),
+          createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex'),
+        );
     }
   };
   await walk(root);
@@ -37,13 +43,18 @@ async function files(root: string): Promise<Map<string, string>> {
 }
 
 /** The files that differ between two identical runs: those that carry timings. */
-const timed = (runId: string) => [
-  join('outputs', '_runs', `as_at=${AS_AT}`, runId, 'manifest.json'), join('outputs', `as_at=${AS_AT}`, '_CURRENT.json'), join('outputs', `as_at=${AS_AT}`, 'manifest.json'),
-  join('outputs', 'run_manifests', `as_at=${AS_AT}`, `${runId}.json`), // the run manifest as one JSON line (Glue run_manifests)
-].sort();
+const timed = (runId: string) =>
+  [
+    join('outputs', '_runs', `as_at=${AS_AT}`, runId, 'manifest.json'),
+    join('outputs', `as_at=${AS_AT}`, '_CURRENT.json'),
+    join('outputs', `as_at=${AS_AT}`, 'manifest.json'),
+    join('outputs', 'run_manifests', `as_at=${AS_AT}`, `${runId}.json`), // the run manifest as one JSON line (Glue run_manifests)
+  ].sort();
 
 const withoutTimings = (m: Record<string, unknown>) =>
-  JSON.parse(JSON.stringify(m, (k, v: unknown) => (['startedAt', 'finishedAt', 'durationMs', 'at'].includes(k) ? undefined : v)));
+  JSON.parse(
+    JSON.stringify(m, (k, v: unknown) => (['startedAt', 'finishedAt', 'durationMs', 'at'].includes(k) ? undefined : v)),
+  );
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'locality-e2e-'));
@@ -75,7 +86,8 @@ describe('the whole pipeline, locally', () => {
     const mb = JSON.parse(await readFile(join(dir, 'b', manifestKey), 'utf8'));
     expect(withoutTimings(mb)).toEqual(withoutTimings(ma));
     // the three reports are there
-    for (const r of ['target-lists/index.html', 'start-well/report.html', 'match-audit/report.html']) expect(fa.has(join('outputs', `as_at=${AS_AT}`, r)), r).toBe(true);
+    for (const r of ['target-lists/index.html', 'start-well/report.html', 'match-audit/report.html'])
+      expect(fa.has(join('outputs', `as_at=${AS_AT}`, r)), r).toBe(true);
     // the manifest: inputs with hashes and row counts that reconcile, a stage record per stage
     expect(ma.status).toBe('ok');
     expect(ma.inputs.length).toBeGreaterThan(0);
@@ -103,16 +115,35 @@ describe('the whole pipeline, locally', () => {
         },
       };
     };
-    const failed = await runLocal({ landing: LANDING, out, asAt: AS_AT, log: silentLog, loadStage: flaky, retryDelayMs: 0 });
+    const failed = await runLocal({
+      landing: LANDING,
+      out,
+      asAt: AS_AT,
+      log: silentLog,
+      loadStage: flaky,
+      retryDelayMs: 0,
+    });
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({ stage: 'families' });
     expect(failed.error!.cause).toContain('injected: disk full');
     const m = JSON.parse(await readFile(failed.manifestPath, 'utf8'));
     expect(m.status).toBe('failed');
-    expect(m.stages.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual(
-      ['validate:ok', 'standardise:ok', 'match:ok', 'families:failed', 'stratify:not-run', 'publish:not-run'],
-    );
-    const again = await runLocal({ landing: LANDING, out, asAt: AS_AT, log: silentLog, loadStage: flaky, retryDelayMs: 0 });
+    expect(m.stages.map((s: { name: string; status: string }) => `${s.name}:${s.status}`)).toEqual([
+      'validate:ok',
+      'standardise:ok',
+      'match:ok',
+      'families:failed',
+      'stratify:not-run',
+      'publish:not-run',
+    ]);
+    const again = await runLocal({
+      landing: LANDING,
+      out,
+      asAt: AS_AT,
+      log: silentLog,
+      loadStage: flaky,
+      retryDelayMs: 0,
+    });
     expect(again.status).toBe('ok');
     const fa = await files(join(dir, 'a'));
     const fc = await files(out);

@@ -29,10 +29,15 @@ const fakeStages: Record<string, StageEntry<unknown>> = {
       transientCountFailures--;
       throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     }
-    const files = (await ctx.stores.landing.list(`${input.source}/${input.feed}/`)).filter((f) => f.key.endsWith('.csv') && f.key.split('/')[2]!.slice(3) <= ctx.asAt);
+    const files = (await ctx.stores.landing.list(`${input.source}/${input.feed}/`)).filter(
+      (f) => f.key.endsWith('.csv') && f.key.split('/')[2]!.slice(3) <= ctx.asAt,
+    );
     let rows = 0;
     for (const f of files) rows += (await ctx.stores.landing.get(f.key)).toString('utf8').trim().split('\n').length - 1;
-    await ctx.stores.curated.put(`counts/as_at=${ctx.asAt}/${input.source}-${input.feed}.json`, JSON.stringify({ rows }));
+    await ctx.stores.curated.put(
+      `counts/as_at=${ctx.asAt}/${input.source}-${input.feed}.json`,
+      JSON.stringify({ rows }),
+    );
     return { counts: { rowsIn: rows, rowsOut: rows } };
   }) as StageEntry<unknown>,
   summarise: defineStage('summarise', z.object({ results: z.record(z.string(), z.unknown()) }), async (ctx, input) => {
@@ -43,7 +48,10 @@ const fakeStages: Record<string, StageEntry<unknown>> = {
     }
     const counted = input.results.count as Array<{ counts: { rowsIn: number } }>;
     const total = counted.reduce((a, r) => a + r.counts.rowsIn, 0);
-    await ctx.stores.secure.put(`as_at=${ctx.asAt}/staging/${ctx.runId}/summary.json`, JSON.stringify({ total, configVersion: ctx.config.configVersion, input: input.results }));
+    await ctx.stores.secure.put(
+      `as_at=${ctx.asAt}/staging/${ctx.runId}/summary.json`,
+      JSON.stringify({ total, configVersion: ctx.config.configVersion, input: input.results }),
+    );
     return { counts: { rowsIn: total, feeds: counted.length } };
   }) as StageEntry<unknown>,
 };
@@ -95,7 +103,10 @@ describe('local runner (the run definition on aws-local-stepfunctions)', () => {
       'schools/pupils/dt=2026-02-28/pupils.csv',
     ]);
     expect(m.inputs.every((i) => /^[0-9a-f]{64}$/.test(i.sha256))).toBe(true);
-    expect(m.stages.map((s) => [s.name, s.status])).toEqual([['count', 'ok'], ['summarise', 'ok']]);
+    expect(m.stages.map((s) => [s.name, s.status])).toEqual([
+      ['count', 'ok'],
+      ['summarise', 'ok'],
+    ]);
     const count = m.stages.find((s) => s.name === 'count')!;
     expect(count.items).toBe(2);
     expect(count.counts).toEqual({ rowsIn: 8, rowsOut: 8 });
@@ -108,7 +119,7 @@ describe('local runner (the run definition on aws-local-stepfunctions)', () => {
     expect(JSON.stringify(summary.input)).not.toContain('timing');
   });
 
-  it('retries a transient failure with the definition\'s Retry and succeeds', async () => {
+  it("retries a transient failure with the definition's Retry and succeeds", async () => {
     transientCountFailures = 1;
     const r = await run({ mapConcurrency: 1 });
     expect(r.status).toBe('ok');
@@ -127,7 +138,9 @@ describe('local runner (the run definition on aws-local-stepfunctions)', () => {
     expect(fm.stages.find((s: { name: string }) => s.name === 'count').status).toBe('ok');
     expect(fm.stages.find((s: { name: string }) => s.name === 'summarise').status).toBe('failed');
     // nothing lost: the Map's outputs are still there
-    expect(JSON.parse(await readFile(join(out, 'curated/counts/as_at=2026-02-28/schools-pupils.json'), 'utf8'))).toEqual({ rows: 5 });
+    expect(
+      JSON.parse(await readFile(join(out, 'curated/counts/as_at=2026-02-28/schools-pupils.json'), 'utf8')),
+    ).toEqual({ rows: 5 });
 
     const again = await run();
     expect(again.status).toBe('ok');

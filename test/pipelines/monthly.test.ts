@@ -41,8 +41,20 @@ async function hashes(root: string): Promise<Map<string, string>> {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.name === CURRENT_MARKER) out.set(relative(root, p), createHash('sha256').update(markerWithoutManifest(await readFile(p))).digest('hex'));
-      else if (e.name !== 'manifest.json') out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
+      else if (e.name === CURRENT_MARKER)
+        out.set(
+          relative(root, p),
+          createHash('sha256')
+            .update(markerWithoutManifest(await readFile(p)))
+            .digest('hex'),
+        );
+      else if (e.name !== 'manifest.json')
+        out.set(
+          relative(root, p),
+          createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex'),
+        );
     }
   };
   await walk(root);
@@ -52,7 +64,10 @@ async function hashes(root: string): Promise<Map<string, string>> {
 async function startThenBackfill(out: string, from: string) {
   const first = await runLocal({ landing: LANDING, out, asAt: LATEST, log: silentLog });
   expect(first.status).toBe('ok');
-  return { first, backfill: await backfillLocal({ landing: LANDING, out, from, to: LATEST, every: 'month', log: silentLog }) };
+  return {
+    first,
+    backfill: await backfillLocal({ landing: LANDING, out, from, to: LATEST, every: 'month', log: silentLog }),
+  };
 }
 
 beforeAll(async () => {
@@ -67,7 +82,11 @@ describe('month after month', () => {
     const out = join(dir, 'a');
     const { first, backfill } = await startThenBackfill(out, '2026-08-31');
     expect(backfill.failed).toBeUndefined();
-    expect(backfill.done.map((d) => [d.asAt, d.status])).toEqual([['2026-08-31', 'ok'], ['2026-09-30', 'ok'], [LATEST, 'ok']]);
+    expect(backfill.done.map((d) => [d.asAt, d.status])).toEqual([
+      ['2026-08-31', 'ok'],
+      ['2026-09-30', 'ok'],
+      [LATEST, 'ok'],
+    ]);
     const outputs = new LocalObjectStore(join(out, 'outputs'));
     const latest = (await readManifest(outputs, LATEST))!;
     expect(latest.runId).not.toBe(first.runId);
@@ -78,22 +97,32 @@ describe('month after month', () => {
     const html = (await outputs.get(keys.output(LATEST, 'start-well/report.html'))).toString('utf8');
     for (const d of ['31 Aug 26', '30 Sep 26', '31 Oct 26']) expect(html).toContain(d);
     // the match audit counts the ids since the last run
-    const audit = JSON.parse((await outputs.get(keys.output(LATEST, 'match-audit/report.json'))).toString('utf8')) as { idLineage: { previousAsAt: string; counts: Record<string, Record<string, number>> } };
+    const audit = JSON.parse((await outputs.get(keys.output(LATEST, 'match-audit/report.json'))).toString('utf8')) as {
+      idLineage: { previousAsAt: string; counts: Record<string, Record<string, number>> };
+    };
     expect(audit.idLineage.previousAsAt).toBe('2026-09-30');
     expect(audit.idLineage.counts.family!.kept).toBeGreaterThan(0);
     expect(audit.idLineage.counts.person!.kept).toBeGreaterThan(0);
     // ids: the September run changed nothing (same extracts as July), so every id is kept
     const curated = new LocalObjectStore(join(out, 'curated'));
-    const lineage = [...await readParquet(curated, keys.curatedPart('id_lineage', '2026-09-30', 0)), ...await readParquet(curated, keys.curatedPart('id_lineage', '2026-09-30', 1))];
+    const lineage = [
+      ...(await readParquet(curated, keys.curatedPart('id_lineage', '2026-09-30', 0))),
+      ...(await readParquet(curated, keys.curatedPart('id_lineage', '2026-09-30', 1))),
+    ];
     expect(new Set(lineage.map((r) => r.kind))).toEqual(new Set(['kept']));
     const persons = (m: string) => readParquet(curated, keys.curated('persons', m));
     expect(await persons('2026-09-30')).toEqual(await persons('2026-08-31'));
     // most of October's families kept September's ids
-    const fams = async (m: string) => new Set((await readParquet(curated, keys.curated('families', m))).map((f) => String(f.family_id)));
+    const fams = async (m: string) =>
+      new Set((await readParquet(curated, keys.curated('families', m))).map((f) => String(f.family_id)));
     const [sep, oct] = [await fams('2026-09-30'), await fams(LATEST)];
     const kept = [...sep].filter((f) => oct.has(f)).length;
     expect(kept / sep.size).toBeGreaterThan(0.9);
-    expect(publish.counts.target_list_change_unchanged! + publish.counts.target_list_change_escalated! + publish.counts.target_list_change_de_escalated!).toBeGreaterThan(0);
+    expect(
+      publish.counts.target_list_change_unchanged! +
+        publish.counts.target_list_change_escalated! +
+        publish.counts.target_list_change_de_escalated!,
+    ).toBeGreaterThan(0);
     // same inputs, same previous run: the latest date re-run (--force) gives the same bytes (manifest aside: timings)
     const before = await hashes(join(out, 'outputs', `as_at=${LATEST}`));
     const curatedBefore = await hashes(join(out, 'curated'));
@@ -109,19 +138,33 @@ describe('month after month', () => {
     let ranked: string[] = [];
     for (const f of csvs) {
       const lines = (await readFile(join(lists, f), 'utf8')).slice(1).trim().split('\r\n').slice(1);
-      if (lines.length >= 2) { locality = f.slice(0, -4); ranked = lines.map((l) => l.split(',')[1]!); break; }
+      if (lines.length >= 2) {
+        locality = f.slice(0, -4);
+        ranked = lines.map((l) => l.split(',')[1]!);
+        break;
+      }
     }
     expect(ranked.length).toBeGreaterThanOrEqual(2);
     const file = join(dir, 'outcomes.csv');
-    await writeFile(file, `family_id,date,outcome,lead_practitioner,case_opened,case_closed\n${ranked[0]},2026-10-15,declined,Lead A,,\n${ranked[1]},2026-10-16,worked_with,Lead B,2026-10-16,\n`);
-    const imported = await importOutcomes({ name: 'outcomes.csv', bytes: await readFile(file) }, { secure: new LocalObjectStore(join(out, 'secure')), curated, outputs });
+    await writeFile(
+      file,
+      `family_id,date,outcome,lead_practitioner,case_opened,case_closed\n${ranked[0]},2026-10-15,declined,Lead A,,\n${ranked[1]},2026-10-16,worked_with,Lead B,2026-10-16,\n`,
+    );
+    const imported = await importOutcomes(
+      { name: 'outcomes.csv', bytes: await readFile(file) },
+      { secure: new LocalObjectStore(join(out, 'secure')), curated, outputs },
+    );
     expect(imported).toMatchObject({ rows: 2, added: true });
     const next = await runLocal({ landing: LANDING, out, asAt: LATEST, log: silentLog });
     expect(next.status).toBe('ok');
     expect(next.runId).not.toBe(latest.runId);
     const after = (await readFile(join(lists, `${locality}.csv`), 'utf8')).slice(1).trim().split('\r\n').slice(1);
     expect(after.map((l) => l.split(',')[1])).not.toContain(ranked[0]);
-    expect(after.find((l) => l.split(',')[1] === ranked[1])).toContain('worked_with 2026-10-16, case open since 2026-10-16');
-    expect(await readFile(join(lists, `${locality} - suppressed after contact.csv`), 'utf8')).toContain(`${ranked[0]},`);
+    expect(after.find((l) => l.split(',')[1] === ranked[1])).toContain(
+      'worked_with 2026-10-16, case open since 2026-10-16',
+    );
+    expect(await readFile(join(lists, `${locality} - suppressed after contact.csv`), 'utf8')).toContain(
+      `${ranked[0]},`,
+    );
   }, 600_000);
 });

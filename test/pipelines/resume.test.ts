@@ -36,7 +36,13 @@ async function files(root: string): Promise<Map<string, string>> {
       // run_manifests/: the manifest as one JSON line (timings)
       if (['_releases', '_runs', '_scratch', '_locks', 'keys', 'run_manifests'].includes(e.name)) continue;
       if (e.isDirectory() || e.isSymbolicLink()) await walk(p);
-      else if (!['manifest.json', '_CURRENT.json'].includes(e.name)) out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
+      else if (!['manifest.json', '_CURRENT.json'].includes(e.name))
+        out.set(
+          relative(root, p),
+          createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex'),
+        );
     }
   };
   await walk(root);
@@ -45,17 +51,38 @@ async function files(root: string): Promise<Map<string, string>> {
 
 /** The files whose bytes differ (or that only one side has), as one line for a readable failure. */
 const differences = (a: Map<string, string>, b: Map<string, string>) =>
-  [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort().join(', ');
+  [...new Set([...a.keys(), ...b.keys()])]
+    .filter((k) => a.get(k) !== b.get(k))
+    .sort()
+    .join(', ');
 
 const run = (out: string, extra: Partial<Parameters<typeof runLocal>[0]> = {}) =>
-  runLocal({ landing: LANDING, out, asAt: AS_AT, log: silentLog, retryDelayMs: 0, shardWorkers: 0, mapConcurrency: 1, ...extra });
+  runLocal({
+    landing: LANDING,
+    out,
+    asAt: AS_AT,
+    log: silentLog,
+    retryDelayMs: 0,
+    shardWorkers: 0,
+    mapConcurrency: 1,
+    ...extra,
+  });
 // mapConcurrency 1: a failed validate feed ends the run while no other feed is still being validated
 
 /** name: 'skipped' | 'ran again' | 'ran' (no note: first time) for each stage of a run. */
 function whatRan(r: LocalRunResult): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of r.manifest!.stages) {
-    out[s.name] = s.status !== 'ok' ? s.status : !s.resume ? 'ran' : s.resume.reran === 0 ? 'skipped' : s.resume.reused === 0 ? 'ran again' : 'partly';
+    out[s.name] =
+      s.status !== 'ok'
+        ? s.status
+        : !s.resume
+          ? 'ran'
+          : s.resume.reran === 0
+            ? 'skipped'
+            : s.resume.reused === 0
+              ? 'ran again'
+              : 'partly';
   }
   return out;
 }
@@ -92,19 +119,54 @@ describe('"already done" is verified against the SHA-256 of every output', () =>
     expect([...clean.keys()].filter((k) => !recorded.has(k))).toEqual([]);
 
     const writerOf: Record<string, string> = {
-      records: 'standardise', facts: 'standardise', relationships: 'standardise', pairs: 'match', links: 'match', persons: 'match',
-      families: 'families', family_members: 'families', scores: 'stratify',
+      records: 'standardise',
+      facts: 'standardise',
+      relationships: 'standardise',
+      pairs: 'match',
+      links: 'match',
+      persons: 'match',
+      families: 'families',
+      family_members: 'families',
+      scores: 'stratify',
     };
-    const secureFeed = skipped.manifest!.outputs!.find((o) => o.zone === 'secure' && o.key.includes('/validated/') && o.key.endsWith('.parquet'))!.key;
+    const secureFeed = skipped.manifest!.outputs!.find(
+      (o) => o.zone === 'secure' && o.key.includes('/validated/') && o.key.endsWith('.parquet'),
+    )!.key;
     const faults: Array<{ what: string; path: string; damage: (p: string) => Promise<void>; stage: string }> = [
       ...CURATED_TABLES.map((t) => ({
-        what: `curated ${t} corrupted in place`, path: `curated/${t}/as_at=${AS_AT}/part-00000.parquet`, stage: writerOf[t]!,
-        damage: async (p: string) => { const b = await readFile(p); b[Math.floor(b.length / 2)]! ^= 0xff; await writeFile(p, b); },
+        what: `curated ${t} corrupted in place`,
+        path: `curated/${t}/as_at=${AS_AT}/part-00000.parquet`,
+        stage: writerOf[t]!,
+        damage: async (p: string) => {
+          const b = await readFile(p);
+          b[Math.floor(b.length / 2)]! ^= 0xff;
+          await writeFile(p, b);
+        },
       })),
-      { what: 'validated extract truncated', path: `secure/${secureFeed}`, stage: 'validate', damage: (p) => truncate(p, 10) },
-      { what: 'secure person records deleted', path: `secure/as_at=${AS_AT}/person-records.parquet`, stage: 'standardise', damage: (p) => rm(p) },
-      { what: 'published list edited', path: `outputs/as_at=${AS_AT}/target-lists/index.html`, stage: 'publish', damage: async (p) => writeFile(p, `${await readFile(p, 'utf8')}<!-- edited -->`) },
-      { what: 'published report deleted', path: `outputs/as_at=${AS_AT}/start-well/report.html`, stage: 'publish', damage: (p) => rm(p) },
+      {
+        what: 'validated extract truncated',
+        path: `secure/${secureFeed}`,
+        stage: 'validate',
+        damage: (p) => truncate(p, 10),
+      },
+      {
+        what: 'secure person records deleted',
+        path: `secure/as_at=${AS_AT}/person-records.parquet`,
+        stage: 'standardise',
+        damage: (p) => rm(p),
+      },
+      {
+        what: 'published list edited',
+        path: `outputs/as_at=${AS_AT}/target-lists/index.html`,
+        stage: 'publish',
+        damage: async (p) => writeFile(p, `${await readFile(p, 'utf8')}<!-- edited -->`),
+      },
+      {
+        what: 'published report deleted',
+        path: `outputs/as_at=${AS_AT}/start-well/report.html`,
+        stage: 'publish',
+        damage: (p) => rm(p),
+      },
     ];
     for (const f of faults) {
       await f.damage(join(out, f.path));
@@ -130,11 +192,17 @@ describe('resume, not redo', () => {
       const loader = async (name: string) => {
         const entry = await loadStage(name);
         if (name !== dying) return entry;
-        return { ...entry, run: async (ctx: StageContext, input: unknown) => {
-          const r = await entry.run(ctx, input);
-          if (armed) { armed = false; throw new Error(`injected: killed in ${name}`); }
-          return r;
-        } };
+        return {
+          ...entry,
+          run: async (ctx: StageContext, input: unknown) => {
+            const r = await entry.run(ctx, input);
+            if (armed) {
+              armed = false;
+              throw new Error(`injected: killed in ${name}`);
+            }
+            return r;
+          },
+        };
       };
       const died = await run(out, { loadStage: loader });
       expect(died.status, dying).toBe('failed');
@@ -156,28 +224,42 @@ describe('resume, not redo', () => {
       let armed = true;
       const loader = async (name: string) => {
         const entry = await loadStage(name);
-        return name !== dying ? entry : { ...entry, run: async (ctx: StageContext, input: unknown) => {
-          if (armed) { armed = false; throw new Error(`injected: killed in ${name}`); }
-          return entry.run(ctx, input);
-        } };
+        return name !== dying
+          ? entry
+          : {
+              ...entry,
+              run: async (ctx: StageContext, input: unknown) => {
+                if (armed) {
+                  armed = false;
+                  throw new Error(`injected: killed in ${name}`);
+                }
+                return entry.run(ctx, input);
+              },
+            };
       };
       expect((await run(out, { loadStage: loader })).status).toBe('failed');
       const again = await run(out);
       expect(again.status).toBe('ok');
       expectRan(again, dying);
       const ran = whatRan(again);
-      for (const s of PIPELINE_STAGE_NAMES.slice(PIPELINE_STAGE_NAMES.indexOf(dying) + 1)) expect(ran[s], s).toBe('ran again');
+      for (const s of PIPELINE_STAGE_NAMES.slice(PIPELINE_STAGE_NAMES.indexOf(dying) + 1))
+        expect(ran[s], s).toBe('ran again');
       expect(differences(await files(out), clean)).toBe('');
     }
   }, 900_000);
 
   it('kill -9 of the CLI in the match stage: the next run reuses validate and standardise and ends with the same bytes', async () => {
     const out = join(dir, 'killed');
-    const child = spawn(process.execPath, [join(ROOT, 'bin/locality.mjs'), 'run', '--landing', LANDING, '--out', out, '--as-at', AS_AT], { stdio: 'ignore', env: { ...process.env } });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/locality.mjs'), 'run', '--landing', LANDING, '--out', out, '--as-at', AS_AT],
+      { stdio: 'ignore', env: { ...process.env } },
+    );
     const records = join(out, 'outputs', '_runs', `as_at=${AS_AT}`);
     const matchStarted = async () => {
       const runs = await readdir(records).catch(() => [] as string[]);
-      for (const r of runs) if ((await readdir(join(records, r, 'stages', 'match')).catch(() => [])).length > 0) return true;
+      for (const r of runs)
+        if ((await readdir(join(records, r, 'stages', 'match')).catch(() => [])).length > 0) return true;
       return false;
     };
     const deadline = Date.now() + 240_000;

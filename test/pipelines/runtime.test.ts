@@ -3,8 +3,16 @@ import { lambdaRuntime, localRuntime } from '../../pipelines/runtime.ts';
 
 describe('runtime profiles', () => {
   it('a Lambda: in-process, tables one at a time, /tmp/locality-scratch, its configured memory and function as principal', () => {
-    expect(lambdaRuntime({ AWS_LAMBDA_FUNCTION_NAME: 'locality-match', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' })).toEqual({
-      kind: 'lambda', workerThreads: false, maxWorkers: 0, readAhead: false, scratchDir: '/tmp/locality-scratch', memoryMiB: 3008, principal: 'aws-lambda:locality-match',
+    expect(
+      lambdaRuntime({ AWS_LAMBDA_FUNCTION_NAME: 'locality-match', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' }),
+    ).toEqual({
+      kind: 'lambda',
+      workerThreads: false,
+      maxWorkers: 0,
+      readAhead: false,
+      scratchDir: '/tmp/locality-scratch',
+      memoryMiB: 3008,
+      principal: 'aws-lambda:locality-match',
     });
     expect(lambdaRuntime({})).toMatchObject({ memoryMiB: 1024 });
     expect(lambdaRuntime({}).principal).toBeUndefined();
@@ -16,6 +24,9 @@ describe('runtime profiles', () => {
     expect(local.maxWorkers).toBeGreaterThanOrEqual(1);
     expect(local.maxWorkers).toBeLessThanOrEqual(4);
     expect(local.memoryMiB).toBeGreaterThan(0);
-    expect(localRuntime({ workerThreads: false, scratchDir: '/scratch' })).toMatchObject({ workerThreads: false, scratchDir: '/scratch' });
+    expect(localRuntime({ workerThreads: false, scratchDir: '/scratch' })).toMatchObject({
+      workerThreads: false,
+      scratchDir: '/scratch',
+    });
   });
 });

@@ -27,11 +27,18 @@ describe('locality privacy-scan', () => {
   it('passes a clean run, then names the file, place and kind of a planted forename, without the value, and exits 2', async () => {
     const fx = await buildAuditFixture();
     const out = join(fx.root, 'out');
-    expect(await run(['privacy-scan', '--out', out])).toMatch(new RegExp(`^privacy scan of ${AS_AT}: PASS: \\d+ files`));
-    await fx.stores.outputs.put(`as_at=${AS_AT}/target-lists/North.csv`, `family_id,locality,score\nF0001,North,12\nF0004,${fx.aForename},7\n`);
+    expect(await run(['privacy-scan', '--out', out])).toMatch(
+      new RegExp(`^privacy scan of ${AS_AT}: PASS: \\d+ files`),
+    );
+    await fx.stores.outputs.put(
+      `as_at=${AS_AT}/target-lists/North.csv`,
+      `family_id,locality,score\nF0001,North,12\nF0004,${fx.aForename},7\n`,
+    );
     const text = await run(['privacy-scan', '--out', out, '--as-at', AS_AT]);
     expect(text).toMatch(/FAIL/);
-    expect(text).toContain(`outputs/as_at=${AS_AT}/target-lists/North.csv: forename at row 2 (line 3), column locality`);
+    expect(text).toContain(
+      `outputs/as_at=${AS_AT}/target-lists/North.csv: forename at row 2 (line 3), column locality`,
+    );
     expect(text.toUpperCase()).not.toContain(fx.aForename);
     expect(process.exitCode).toBe(2);
   });

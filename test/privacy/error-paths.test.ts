@@ -27,7 +27,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'error-paths-'));
   landing = join(dir, 'landing');
   await cp(SAMPLE, landing, { recursive: true });
-  await appendFile(join(landing, 'health', 'people', `dt=${AS_AT}`, 'people.csv'), 'HLTPLANT1,,ZEBEDEE,QUILLFEATHER,1931-07-23,F,M46 0QX,9 Plantation Row,P84095\n');
+  await appendFile(
+    join(landing, 'health', 'people', `dt=${AS_AT}`, 'people.csv'),
+    'HLTPLANT1,,ZEBEDEE,QUILLFEATHER,1931-07-23,F,M46 0QX,9 Plantation Row,P84095\n',
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -36,7 +39,8 @@ afterAll(async () => {
 
 async function filesUnder(root: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true, recursive: true }).catch(() => [])) if (e.isFile()) out.push(join(e.parentPath, e.name));
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true }).catch(() => []))
+    if (e.isFile()) out.push(join(e.parentPath, e.name));
   return out;
 }
 
@@ -68,15 +72,41 @@ async function run(name: string, config: unknown, before?: (out: string) => Prom
   const configFile = join(dir, `${name}.json`);
   await writeFile(configFile, JSON.stringify(config));
   await before?.(out);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'pipelines/cli/main.ts', 'run', '--landing', landing, '--out', out, '--as-at', AS_AT, '--config', configFile], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'debug' } });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'pipelines/cli/main.ts',
+      'run',
+      '--landing',
+      landing,
+      '--out',
+      out,
+      '--as-at',
+      AS_AT,
+      '--config',
+      configFile,
+    ],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'debug' } },
+  );
   const manifests = (await filesUnder(join(out, 'outputs'))).filter((p) => p.endsWith('manifest.json'));
   const manifest = (await Promise.all(manifests.map((p) => readFile(p, 'utf8')))).join('\n');
-  return { ...r, out, manifest, leaks: [...found(r.stdout, 'stdout'), ...found(r.stderr, 'stderr/logs'), ...(await searchOutside(out))] };
+  return {
+    ...r,
+    out,
+    manifest,
+    leaks: [...found(r.stdout, 'stdout'), ...found(r.stderr, 'stderr/logs'), ...(await searchOutside(out))],
+  };
 }
 
 describe('no clear value from a failing stage', () => {
   it('config errors: bad values are named by their path, never quoted; nothing runs', async () => {
-    const r = await run('config', { validate: { onRejectedFile: 'ZEBEDEE QUILLFEATHER' }, publish: { disclosure: { suppressMax: 'M46 0QX' } }, linkage: { thresholdProbability: '1931-07-23' } });
+    const r = await run('config', {
+      validate: { onRejectedFile: 'ZEBEDEE QUILLFEATHER' },
+      publish: { disclosure: { suppressMax: 'M46 0QX' } },
+      linkage: { thresholdProbability: '1931-07-23' },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/validate\.onRejectedFile/);
     expect(r.stderr).toMatch(/publish\.disclosure\.suppressMax/);
@@ -97,27 +127,38 @@ describe('no clear value from a failing stage', () => {
   it('match: a labelled-pairs file holding the values fails the stage by line and column only', async () => {
     const r = await run('match', { linkage: { labelledPairs: `as_at=${AS_AT}/review/planted.csv` } }, async (out) => {
       await mkdir(join(out, 'secure', `as_at=${AS_AT}`, 'review'), { recursive: true });
-      await writeFile(join(out, 'secure', `as_at=${AS_AT}`, 'review', 'planted.csv'), 'unique_id_l,unique_id_r,clerical_match_score\nZEBEDEE QUILLFEATHER,1931-07-23,M46 0QX\n');
+      await writeFile(
+        join(out, 'secure', `as_at=${AS_AT}`, 'review', 'planted.csv'),
+        'unique_id_l,unique_id_r,clerical_match_score\nZEBEDEE QUILLFEATHER,1931-07-23,M46 0QX\n',
+      );
     });
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/failed in match: .*line 2: needs unique_id_l, unique_id_r and a numeric clerical_match_score/);
+    expect(r.stdout).toMatch(
+      /failed in match: .*line 2: needs unique_id_l, unique_id_r and a numeric clerical_match_score/,
+    );
     expect(r.leaks).toEqual([]);
   }, 240_000);
 
   it('families: a postcode directory without its header row fails the stage without quoting its first row', async () => {
     const pd = join(dir, 'postcode-directory.csv');
     const lines = (await readFile(join(LOOKUPS, 'postcode-directory.csv'), 'utf8')).split('\n');
-    await writeFile(pd, [lines[1]!.replace(/^[^,]*,[^,]*,[^,]*/, 'M46 0QX,M46 0QX,M46 0QX'), ...lines.slice(2)].join('\n'));
+    await writeFile(
+      pd,
+      [lines[1]!.replace(/^[^,]*,[^,]*,[^,]*/, 'M46 0QX,M46 0QX,M46 0QX'), ...lines.slice(2)].join('\n'),
+    );
     const r = await run('families', { stratify: { localities: { postcodeDirectory: pd } } });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/failed in families: .*the first line (is not|does not look like) a header/);
     expect(r.leaks).toEqual([]);
   }, 240_000);
 
-  it('publish: a ward name that is a person\'s full name fails the privacy scan; nothing released, the error and manifest say how many and where, not what', async () => {
+  it("publish: a ward name that is a person's full name fails the privacy scan; nothing released, the error and manifest say how many and where, not what", async () => {
     const wards = join(dir, 'wards.csv');
     const lines = (await readFile(join(LOOKUPS, 'wards.csv'), 'utf8')).trim().split('\n');
-    await writeFile(wards, [lines[0], ...lines.slice(1).map((l) => l.replace(/^([^,]*),[^,]*/, '$1,Zebedee Quillfeather'))].join('\n'));
+    await writeFile(
+      wards,
+      [lines[0], ...lines.slice(1).map((l) => l.replace(/^([^,]*),[^,]*/, '$1,Zebedee Quillfeather'))].join('\n'),
+    );
     const r = await run('publish', { stratify: { localities: { wardNames: wards } } });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/privacy scan FAILED: \d+ clear identifiers found/);

@@ -26,14 +26,25 @@ let landing: string;
 /** Each planted ref, by the shape it hides an identifier in. */
 const planted: Record<string, string> = {};
 
-const csvFiles = async (root: string) => (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.csv')).map((e) => join(e.parentPath, e.name));
+const csvFiles = async (root: string) =>
+  (await readdir(root, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile() && e.name.endsWith('.csv'))
+    .map((e) => join(e.parentPath, e.name));
 
 /** Replace whole cells equal to `from` in every CSV under `root` (refs are unique, so a cell match is the ref). */
 async function replaceCell(root: string, from: string, to: string, column?: number): Promise<number> {
   let n = 0;
   for (const f of await csvFiles(root)) {
     const text = await readFile(f, 'utf8');
-    const out = text.split('\n').map((line) => line.split(',').map((c, i) => (c === from && (column === undefined || i === column) ? (n++, to) : c)).join(',')).join('\n');
+    const out = text
+      .split('\n')
+      .map((line) =>
+        line
+          .split(',')
+          .map((c, i) => (c === from && (column === undefined || i === column) ? (n++, to) : c))
+          .join(','),
+      )
+      .join('\n');
     if (out !== text) await writeFile(f, out);
   }
   return n;
@@ -44,7 +55,11 @@ beforeAll(async () => {
   landing = join(dir, 'landing');
   await cp(SAMPLE, landing, { recursive: true });
   const police = join(landing, 'police');
-  const people = (await readFile(join(police, 'people', `dt=${AS_AT}`, 'people.csv'), 'utf8')).split('\n').slice(1).filter(Boolean).map((l) => l.split(','));
+  const people = (await readFile(join(police, 'people', `dt=${AS_AT}`, 'people.csv'), 'utf8'))
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => l.split(','));
   const [ref, fore, sur, dob, , postcode] = people.find((r) => r[0] === 'NOM53591793')!;
   const other = people.find((r) => r[2] !== sur && r[1]!.length >= 3)!;
   const third = people.find((r) => r[2] !== sur && r[2] !== other[2] && r[2]!.length >= 3)!;
@@ -69,9 +84,14 @@ beforeAll(async () => {
   expect(await replaceCell(police, 'INC41282161', planted.dobAsRef!)).toBeGreaterThan(0);
   expect(await replaceCell(police, ref!, planted.personRef!)).toBeGreaterThan(2);
   // a person known only from a quarantined people row (an invalid sex), named by another incident's ref
-  await appendFile(join(landing, 'health', 'people', `dt=${AS_AT}`, 'people.csv'), 'HLTPLANT1,,ZEBEDEE,QUILLFEATHER,1931-07-23,Q,M46 0QX,9 Plantation Row,P84095\n');
+  await appendFile(
+    join(landing, 'health', 'people', `dt=${AS_AT}`, 'people.csv'),
+    'HLTPLANT1,,ZEBEDEE,QUILLFEATHER,1931-07-23,Q,M46 0QX,9 Plantation Row,P84095\n',
+  );
   expect(await replaceCell(police, 'PIR03363998', planted.quarantined!)).toBeGreaterThan(0);
-  expect(await replaceCell(join(landing, 'social_care', 'relationships'), 'GRP4548259', planted.thirdParty!)).toBeGreaterThan(0);
+  expect(
+    await replaceCell(join(landing, 'social_care', 'relationships'), 'GRP4548259', planted.thirdParty!),
+  ).toBeGreaterThan(0);
 }, 60_000);
 
 afterAll(async () => {
@@ -80,27 +100,41 @@ afterAll(async () => {
 
 async function filesUnder(root: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true, recursive: true }).catch(() => [])) if (e.isFile()) out.push(join(e.parentPath, e.name));
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true }).catch(() => []))
+    if (e.isFile()) out.push(join(e.parentPath, e.name));
   return out;
 }
 
 function found(text: string, where: string): string[] {
   const upper = text.toUpperCase();
-  return Object.values(planted).filter((p) => upper.includes(p.toUpperCase())).map((p) => `${where}: ${p}`);
+  return Object.values(planted)
+    .filter((p) => upper.includes(p.toUpperCase()))
+    .map((p) => `${where}: ${p}`);
 }
 
 describe('refs that carry identifiers, through a whole run', () => {
   it('are replaced by keyed pseudonyms: the run passes its scan and is released, the list still cites them, nothing outside the secure zone holds one', async () => {
     const out = join(dir, 'out');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'pipelines/cli/main.ts', 'run', '--landing', landing, '--out', out, '--as-at', AS_AT], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'debug' } });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'pipelines/cli/main.ts', 'run', '--landing', landing, '--out', out, '--as-at', AS_AT],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'debug' } },
+    );
     expect(r.status, r.stdout.slice(-3000) + r.stderr.slice(-2000)).toBe(0);
     const secure = new LocalObjectStore(join(out, 'secure'));
     const outputs = new LocalObjectStore(join(out, 'outputs'));
 
     // re-identifiable in the secure zone: each planted ref has its pseudonym in the lookup table
-    const lookup = (await secure.get(refLookupKey(AS_AT))).toString().trim().split('\n').map((l) => JSON.parse(l) as RefLookupRow);
+    const lookup = (await secure.get(refLookupKey(AS_AT)))
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RefLookupRow);
     const pseudonym = (ref: string) => lookup.find((l) => l.ref === ref)?.pseudonym;
-    for (const p of Object.values(planted)) expect(pseudonym(p) ?? `${p} not pseudonymised; lookup: ${JSON.stringify(lookup.map((l) => l.ref))}`, p).toMatch(PSEUDONYM);
+    for (const p of Object.values(planted))
+      expect(pseudonym(p) ?? `${p} not pseudonymised; lookup: ${JSON.stringify(lookup.map((l) => l.ref))}`, p).toMatch(
+        PSEUDONYM,
+      );
     expect(lookup.filter((l) => !Object.values(planted).includes(l.ref))).toEqual([]);
 
     // released, scan passed, the target list cites his incidents by pseudonym
@@ -108,14 +142,22 @@ describe('refs that carry identifiers, through a whole run', () => {
     expect(manifest).toMatchObject({ status: 'ok', release: { state: 'released' } });
     const audit = JSON.parse((await outputs.get(`as_at=${AS_AT}/match-audit/report.json`)).toString());
     expect(JSON.stringify(audit)).toMatch(/"status":\s*"pass"/);
-    const lists = (await filesUnder(join(out, 'outputs', `as_at=${AS_AT}`, 'target-lists'))).filter((f) => f.endsWith('.csv'));
+    const lists = (await filesUnder(join(out, 'outputs', `as_at=${AS_AT}`, 'target-lists'))).filter((f) =>
+      f.endsWith('.csv'),
+    );
     const listText = (await Promise.all(lists.map((f) => readFile(f, 'utf8')))).join('\n');
-    for (const p of [planted.camelCase!, planted.dotted!, planted.surnameDob!, planted.postcode!]) expect(listText).toContain(`ref ${pseudonym(p)} (`);
+    for (const p of [planted.camelCase!, planted.dotted!, planted.surnameDob!, planted.postcode!])
+      expect(listText).toContain(`ref ${pseudonym(p)} (`);
 
     // the record ids a finding quotes (secure person records) are built from the pseudonym, not the planted ref
     const records = await readParquet(secure, keys.secure(AS_AT, PERSON_RECORDS_KEY));
     expect(records.map((x) => String(x.record_id))).toContain(`police:people:${pseudonym(planted.personRef!)}`);
-    expect(found(records.map((x) => `${String(x.record_id)} ${String(x.source_person_ref)}`).join('\n'), 'person-records record ids')).toEqual([]);
+    expect(
+      found(
+        records.map((x) => `${String(x.record_id)} ${String(x.source_person_ref)}`).join('\n'),
+        'person-records record ids',
+      ),
+    ).toEqual([]);
 
     // nothing outside the secure zone, on stdout or in the logs holds a planted ref
     const hits: string[] = [...found(r.stdout, 'stdout'), ...found(r.stderr, 'stderr/logs')];

@@ -17,11 +17,42 @@ import { configurationVocabulary } from '../../pipelines/privacy/vocabulary.ts';
 
 const AS_AT = '2026-03-31';
 const PEOPLE = [
-  { record_id: 'police:people:N1', forename: 'HAMZA', middle_names: null, surname: 'BUTT', surname_parts: ['BUTT'], date_of_birth: '1996-10-26', postcode: 'M1 4BT', address_line1: '7 MILL LANE' },
-  { record_id: 'health:people:H2', forename: 'PRIYA', middle_names: null, surname: 'KOWALCZYK', surname_parts: ['KOWALCZYK'], date_of_birth: '2001-03-05', postcode: 'M20 2AB', address_line1: '3 ELM ROAD' },
+  {
+    record_id: 'police:people:N1',
+    forename: 'HAMZA',
+    middle_names: null,
+    surname: 'BUTT',
+    surname_parts: ['BUTT'],
+    date_of_birth: '1996-10-26',
+    postcode: 'M1 4BT',
+    address_line1: '7 MILL LANE',
+  },
+  {
+    record_id: 'health:people:H2',
+    forename: 'PRIYA',
+    middle_names: null,
+    surname: 'KOWALCZYK',
+    surname_parts: ['KOWALCZYK'],
+    date_of_birth: '2001-03-05',
+    postcode: 'M20 2AB',
+    address_line1: '3 ELM ROAD',
+  },
 ];
 /** A person whose own people row was quarantined: in no person record. */
-const QUARANTINED = { file: 'x', line: 14, field: 'sex', reason: 'bad_value', row: { person_ref: 'NOM77', forename: 'Ignatius', surname: 'Threlfall', date_of_birth: '01/12/1988', sex: '?', postcode: 'M8 9QQ' } };
+const QUARANTINED = {
+  file: 'x',
+  line: 14,
+  field: 'sex',
+  reason: 'bad_value',
+  row: {
+    person_ref: 'NOM77',
+    forename: 'Ignatius',
+    surname: 'Threlfall',
+    date_of_birth: '01/12/1988',
+    sex: '?',
+    postcode: 'M8 9QQ',
+  },
+};
 
 /** [shape, where it is planted, kind expected] */
 const SHAPES: Array<[string, string, string]> = [
@@ -46,9 +77,31 @@ const SHAPES: Array<[string, string, string]> = [
 ];
 
 const NEGATIVES = [
-  'PIR03363998', 'INC98162400', 'NOM93237303', 'F00012', 'E05011364', 'SF-EDU-03', 'SF-DA-01', 'M14', 'M20 5LF', '2026-01-02',
-  'Police incident: domestic abuse, child present', 'Persistent absence', 'health_visiting', 'missing_from_home', 'North', 'Unassigned',
-  'ref:9f3a0c1d2e4b', 'schools:pupils:PUP37093835', '5-10', '0-4', 'also_in', 'Start Well', 'DA1', 'BT2026', 'REF-2026-03-05-001',
+  'PIR03363998',
+  'INC98162400',
+  'NOM93237303',
+  'F00012',
+  'E05011364',
+  'SF-EDU-03',
+  'SF-DA-01',
+  'M14',
+  'M20 5LF',
+  '2026-01-02',
+  'Police incident: domestic abuse, child present',
+  'Persistent absence',
+  'health_visiting',
+  'missing_from_home',
+  'North',
+  'Unassigned',
+  'ref:9f3a0c1d2e4b',
+  'schools:pupils:PUP37093835',
+  '5-10',
+  '0-4',
+  'also_in',
+  'Start Well',
+  'DA1',
+  'BT2026',
+  'REF-2026-03-05-001',
 ];
 
 const roots: string[] = [];
@@ -59,16 +112,35 @@ afterAll(async () => {
 async function setup() {
   const root = await mkdtemp(join(tmpdir(), 'shapes-'));
   roots.push(root);
-  const stores = { secure: new LocalObjectStore(join(root, 'secure')), curated: new LocalObjectStore(join(root, 'curated')), outputs: new LocalObjectStore(join(root, 'outputs')) };
-  await writeParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`, [
-    { name: 'record_id', type: 'VARCHAR' }, { name: 'forename', type: 'VARCHAR' }, { name: 'middle_names', type: 'VARCHAR' }, { name: 'surname', type: 'VARCHAR' },
-    { name: 'surname_parts', type: 'VARCHAR[]' }, { name: 'date_of_birth', type: 'DATE' }, { name: 'postcode', type: 'VARCHAR' }, { name: 'address_line1', type: 'VARCHAR' },
-  ], PEOPLE);
-  await stores.secure.put(`as_at=${AS_AT}/quarantine/police/people/dt=2026-03-31/people.jsonl`, `${JSON.stringify(QUARANTINED)}\n`);
+  const stores = {
+    secure: new LocalObjectStore(join(root, 'secure')),
+    curated: new LocalObjectStore(join(root, 'curated')),
+    outputs: new LocalObjectStore(join(root, 'outputs')),
+  };
+  await writeParquet(
+    stores.secure,
+    `as_at=${AS_AT}/person-records.parquet`,
+    [
+      { name: 'record_id', type: 'VARCHAR' },
+      { name: 'forename', type: 'VARCHAR' },
+      { name: 'middle_names', type: 'VARCHAR' },
+      { name: 'surname', type: 'VARCHAR' },
+      { name: 'surname_parts', type: 'VARCHAR[]' },
+      { name: 'date_of_birth', type: 'DATE' },
+      { name: 'postcode', type: 'VARCHAR' },
+      { name: 'address_line1', type: 'VARCHAR' },
+    ],
+    PEOPLE,
+  );
+  await stores.secure.put(
+    `as_at=${AS_AT}/quarantine/police/people/dt=2026-03-31/people.jsonl`,
+    `${JSON.stringify(QUARANTINED)}\n`,
+  );
   return stores;
 }
 
-const csv = (refs: string[]) => `family_id,record_ref,reasons\n${refs.map((r, i) => `F${String(i).padStart(5, '0')},${r},"Police incident (police/incidents, 2026-01-02, ref ${r})"`).join('\n')}\n`;
+const csv = (refs: string[]) =>
+  `family_id,record_ref,reasons\n${refs.map((r, i) => `F${String(i).padStart(5, '0')},${r},"Police incident (police/incidents, 2026-01-02, ref ${r})"`).join('\n')}\n`;
 
 describe('the privacy scan finds identifiers in any text', () => {
   it('tokenises as a reader reads', () => {
@@ -77,19 +149,24 @@ describe('the privacy scan finds identifiers in any text', () => {
     expect(tokenWords('HAMZAButt_26101996')).toEqual(['HAMZA', 'BUTT', '26101996']);
   });
 
-  it.each(SHAPES)('%s (%s) is found as %s, in a reference column and inside a reason', async (_shape, planted, kind) => {
-    const stores = await setup();
-    const ix = await loadIdentifierIndex(stores.secure, AS_AT);
-    await stores.outputs.put(`as_at=${AS_AT}/target-lists/North.csv`, csv([planted]));
-    const { result } = await scanPublished(ix, stores, AS_AT, { vocabulary: configurationVocabulary(['North']) });
-    expect(result.status).toBe('fail');
-    const where = result.findings.filter((f) => f.kind === kind).map((f) => f.location.replace(/^row 1 \(line 2\), column /, ''));
-    expect(where).toContain('record_ref');
-    // in free text too, except a bare date (a date in a reason is an event date unless a "ref" says otherwise)
-    expect(where).toContain('reasons');
-    // never the value
-    expect(JSON.stringify(result)).not.toContain(planted);
-  });
+  it.each(SHAPES)(
+    '%s (%s) is found as %s, in a reference column and inside a reason',
+    async (_shape, planted, kind) => {
+      const stores = await setup();
+      const ix = await loadIdentifierIndex(stores.secure, AS_AT);
+      await stores.outputs.put(`as_at=${AS_AT}/target-lists/North.csv`, csv([planted]));
+      const { result } = await scanPublished(ix, stores, AS_AT, { vocabulary: configurationVocabulary(['North']) });
+      expect(result.status).toBe('fail');
+      const where = result.findings
+        .filter((f) => f.kind === kind)
+        .map((f) => f.location.replace(/^row 1 \(line 2\), column /, ''));
+      expect(where).toContain('record_ref');
+      // in free text too, except a bare date (a date in a reason is an event date unless a "ref" says otherwise)
+      expect(where).toContain('reasons');
+      // never the value
+      expect(JSON.stringify(result)).not.toContain(planted);
+    },
+  );
 
   it('passes ordinary references, codes, dates and report vocabulary', async () => {
     const stores = await setup();

@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import { keys } from '../../pipelines/layout.ts';
-import { amendReleasedFiles, promoteRelease, readReleasedSet, recoverRelease, type PromotionMode } from '../../pipelines/release/promote.ts';
+import {
+  amendReleasedFiles,
+  promoteRelease,
+  readReleasedSet,
+  recoverRelease,
+  type PromotionMode,
+} from '../../pipelines/release/promote.ts';
 
 const AS_AT = '2026-03-31';
 const roots: string[] = [];
@@ -20,7 +26,13 @@ afterAll(async () => {
 async function setup() {
   const root = await mkdtemp(join(tmpdir(), 'release-'));
   roots.push(root);
-  return { root, stores: { secure: new LocalObjectStore(join(root, 'secure')), outputs: new LocalObjectStore(join(root, 'outputs')) } };
+  return {
+    root,
+    stores: {
+      secure: new LocalObjectStore(join(root, 'secure')),
+      outputs: new LocalObjectStore(join(root, 'outputs')),
+    },
+  };
 }
 
 type Stores = Awaited<ReturnType<typeof setup>>['stores'];
@@ -38,13 +50,30 @@ async function readerView(stores: Stores): Promise<string> {
   // and the raw folder, listed as a person opening it would (every file there must belong to the same run)
   for (const o of await stores.outputs.list(keys.releasePrefix(AS_AT))) {
     if (o.key.endsWith('_CURRENT.json')) continue;
-    runs.add((await stores.outputs.get(o.key)).toString().replace(/^.* of /, '').trim());
+    runs.add(
+      (await stores.outputs.get(o.key))
+        .toString()
+        .replace(/^.* of /, '')
+        .trim(),
+    );
   }
   return [...runs].sort().join('+');
 }
 
-const OLD = ['target-lists/North.csv', 'target-lists/index.html', 'match-audit/report.json', 'manifest.json', 'old-only.csv'];
-const NEW = ['target-lists/North.csv', 'target-lists/index.html', 'match-audit/report.json', 'manifest.json', 'start-well/report.html'];
+const OLD = [
+  'target-lists/North.csv',
+  'target-lists/index.html',
+  'match-audit/report.json',
+  'manifest.json',
+  'old-only.csv',
+];
+const NEW = [
+  'target-lists/North.csv',
+  'target-lists/index.html',
+  'match-audit/report.json',
+  'manifest.json',
+  'start-well/report.html',
+];
 
 for (const mode of ['link', 'copy'] as PromotionMode[]) {
   describe(`promotion (${mode})`, () => {
@@ -72,13 +101,32 @@ for (const mode of ['link', 'copy'] as PromotionMode[]) {
         await stage(stores, 'run-b', NEW);
         await promoteRelease(stores, AS_AT, 'run-b', { mode, afterStep: (s) => void steps.push(s) });
       }
-      expect(steps).toEqual(mode === "link" ? ["sealed", "journal", "moved", "swapped", "done"] : ["sealed", "journal", "marker-promoting", ...NEW.map((n) => `copied ${n}`).sort(), "stale-deleted", "marker-live", "done"]);
+      expect(steps).toEqual(
+        mode === 'link'
+          ? ['sealed', 'journal', 'moved', 'swapped', 'done']
+          : [
+              'sealed',
+              'journal',
+              'marker-promoting',
+              ...NEW.map((n) => `copied ${n}`).sort(),
+              'stale-deleted',
+              'marker-live',
+              'done',
+            ],
+      );
       for (const step of steps) {
         const { stores } = await setup();
         await stage(stores, 'run-a', OLD);
         await promoteRelease(stores, AS_AT, 'run-a', { mode });
         await stage(stores, 'run-b', NEW);
-        await expect(promoteRelease(stores, AS_AT, 'run-b', { mode, afterStep: (s) => { if (s === step) throw new Error(`killed after ${s}`); } })).rejects.toThrow(`killed after ${step}`);
+        await expect(
+          promoteRelease(stores, AS_AT, 'run-b', {
+            mode,
+            afterStep: (s) => {
+              if (s === step) throw new Error(`killed after ${s}`);
+            },
+          }),
+        ).rejects.toThrow(`killed after ${step}`);
         const seen = await readerView(stores);
         const afterSwap = mode === 'link' ? ['swapped', 'done'] : ['marker-live', 'done'];
         const beforeAnything = ['sealed', 'journal'];
@@ -99,7 +147,9 @@ for (const mode of ['link', 'copy'] as PromotionMode[]) {
       const { stores } = await setup();
       await stage(stores, 'run-a', OLD);
       await promoteRelease(stores, AS_AT, 'run-a', { mode });
-      await amendReleasedFiles(stores.outputs, AS_AT, [{ name: 'match-audit/report.json', body: 'match-audit/report.json of run-a\n' }]);
+      await amendReleasedFiles(stores.outputs, AS_AT, [
+        { name: 'match-audit/report.json', body: 'match-audit/report.json of run-a\n' },
+      ]);
       expect(await readerView(stores)).toBe('run-a');
     });
   });
@@ -110,7 +160,9 @@ describe('the local published folder', () => {
     const { root, stores } = await setup();
     await stage(stores, 'run-a', OLD);
     await promoteRelease(stores, AS_AT, 'run-a', { mode: 'link' });
-    expect(await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'North.csv'), 'utf8')).toBe('target-lists/North.csv of run-a\n');
+    expect(await readFile(join(root, 'outputs', `as_at=${AS_AT}`, 'target-lists', 'North.csv'), 'utf8')).toBe(
+      'target-lists/North.csv of run-a\n',
+    );
     // listed once through the store (the release folder behind the link is not a second copy for readers)
     const listed = (await stores.outputs.list(keys.releasePrefix(AS_AT))).map((o) => o.key);
     expect(listed).toEqual([...OLD, '_CURRENT.json'].map((n) => keys.output(AS_AT, n)).sort());

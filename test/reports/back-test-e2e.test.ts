@@ -19,10 +19,23 @@ let dir: string;
 
 async function scenario(name: string, override: unknown) {
   const root = join(dir, name);
-  await generate({ families: FAMILIES, seed: 'back-test', asAt: '2026-09-30', out: join(root, 'fixtures'), extracts: 3, every: 'quarter', config: configWithOverrides(override) });
+  await generate({
+    families: FAMILIES,
+    seed: 'back-test',
+    asAt: '2026-09-30',
+    out: join(root, 'fixtures'),
+    extracts: 3,
+    every: 'quarter',
+    config: configWithOverrides(override),
+  });
   let publish: Record<string, number> = {};
   for (const asAt of ['2026-03-31', '2026-09-30']) {
-    const r = await runLocal({ landing: join(root, 'fixtures', 'landing'), out: join(root, 'out'), asAt, log: silentLog });
+    const r = await runLocal({
+      landing: join(root, 'fixtures', 'landing'),
+      out: join(root, 'out'),
+      asAt,
+      log: silentLog,
+    });
     expect(r.status).toBe('ok');
     publish = r.manifest!.stages.find((s) => s.name === 'publish')!.counts;
   }
@@ -39,13 +52,19 @@ afterAll(async () => {
 
 describe('back-test on generated data', () => {
   it('finds the planted signal', async () => {
-    const { publish, html } = await scenario('on', { latentNeed: { rate: 0.3, indicatorFactor: 5, statutoryFactor: 10 }, events: MORE_CIN });
+    const { publish, html } = await scenario('on', {
+      latentNeed: { rate: 0.3, indicatorFactor: 5, statutoryFactor: 10 },
+      events: MORE_CIN,
+    });
     expect(publish).toMatchObject({ back_test_dates: 1, back_test_results: 1, back_test_better_than_chance: 1 });
     expect(html).toContain('The rules do better than chance.');
   }, 600_000);
 
   it('says "no better than chance" when the signal is off', async () => {
-    const { publish, html } = await scenario('off', { latentNeed: { rate: 0, domesticAbuseFactor: 1 }, events: MORE_CIN });
+    const { publish, html } = await scenario('off', {
+      latentNeed: { rate: 0, domesticAbuseFactor: 1 },
+      events: MORE_CIN,
+    });
     expect(publish).toMatchObject({ back_test_dates: 1, back_test_results: 1, back_test_better_than_chance: 0 });
     expect(html).toContain('The rules do no better than chance here');
   }, 600_000);

@@ -22,7 +22,16 @@ const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const AS_AT = '2026-03-31';
 const ARTIFACTS = resolve('test-artifacts', 'browser');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 /** A4 landscape less the stylesheet's 10 mm margins, in CSS pixels (96 per inch). */
 const A4_LANDSCAPE_CONTENT_PX = Math.floor(((297 - 20) / 25.4) * 96);
@@ -65,13 +74,31 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
     root = await mkdtemp(join(tmpdir(), 'browser-layout-'));
     generate({ families: 120, seed: 'browser-layout', asAt: AS_AT, out: root, extracts: 2 });
     // the month before too, so the Start Well report has its trend charts
-    const prev = await runLocal({ landing: join(root, 'landing'), out: join(root, 'out'), asAt: '2026-02-28', log: silentLog, retryDelayMs: 0 });
+    const prev = await runLocal({
+      landing: join(root, 'landing'),
+      out: join(root, 'out'),
+      asAt: '2026-02-28',
+      log: silentLog,
+      retryDelayMs: 0,
+    });
     if (prev.status !== 'ok') throw new Error(`pipeline run (2026-02-28) failed: ${JSON.stringify(prev.error)}`);
-    const res = await runLocal({ landing: join(root, 'landing'), out: join(root, 'out'), asAt: AS_AT, log: silentLog, retryDelayMs: 0 });
+    const res = await runLocal({
+      landing: join(root, 'landing'),
+      out: join(root, 'out'),
+      asAt: AS_AT,
+      log: silentLog,
+      retryDelayMs: 0,
+    });
     if (res.status !== 'ok') throw new Error(`pipeline run failed: ${JSON.stringify(res.error)}`);
     outputs = join(root, 'out', 'outputs', `as_at=${AS_AT}`);
     profile = await mkdtemp(join(tmpdir(), 'chromium-profile-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1024, height: 800 }, offline: true });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1024, height: 800 },
+      offline: true,
+    });
     await mkdir(ARTIFACTS, { recursive: true });
   }, 240_000);
 
@@ -98,8 +125,13 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
       expect(layout.overflowing, `${file} at ${width} px: content overflows its box`).toEqual([]);
       for (const t of layout.tables) {
         // a table wider than its box must be in a scrolling region (nothing cut off), and the summaries must fit
-        if (t.tableWidth > t.wrapWidth + 1) expect(t.scrolls, `${file} at ${width} px: "${t.caption}" is cut off`).toBe(true);
-        if (mustFit.some((re) => re.test(t.caption))) expect(t.tableWidth, `${file} at ${width} px: "${t.caption}" (${t.tableWidth} px) is wider than its ${t.wrapWidth} px`).toBeLessThanOrEqual(t.wrapWidth + 1);
+        if (t.tableWidth > t.wrapWidth + 1)
+          expect(t.scrolls, `${file} at ${width} px: "${t.caption}" is cut off`).toBe(true);
+        if (mustFit.some((re) => re.test(t.caption)))
+          expect(
+            t.tableWidth,
+            `${file} at ${width} px: "${t.caption}" (${t.tableWidth} px) is wider than its ${t.wrapWidth} px`,
+          ).toBeLessThanOrEqual(t.wrapWidth + 1);
       }
     }
   }
@@ -108,37 +140,62 @@ describe.skipIf(!HAVE_CHROMIUM)('report layout at 1,024 and 1,400 px and on A4, 
     const page = await openAt(file, A4_LANDSCAPE_CONTENT_PX);
     await page.emulateMedia({ media: 'print' });
     const layout = (await page.evaluate(MEASURE)) as Layout;
-    await page.pdf({ path: join(ARTIFACTS, `${shot}-A4.pdf`), format: 'A4', landscape: true, preferCSSPageSize: true, printBackground: true });
+    await page.pdf({
+      path: join(ARTIFACTS, `${shot}-A4.pdf`),
+      format: 'A4',
+      landscape: true,
+      preferCSSPageSize: true,
+      printBackground: true,
+    });
     await page.close();
     expect(layout.pageOverflow, `${file} printed: wider than A4 landscape`).toBeLessThanOrEqual(0);
     expect(layout.overflowing, `${file} printed: content overflows its box`).toEqual([]);
-    for (const t of layout.tables) expect(t.right, `${file} printed: "${t.caption}" runs past the A4 page (${t.right} > ${A4_LANDSCAPE_CONTENT_PX} px)`).toBeLessThanOrEqual(A4_LANDSCAPE_CONTENT_PX + 1);
+    for (const t of layout.tables)
+      expect(
+        t.right,
+        `${file} printed: "${t.caption}" runs past the A4 page (${t.right} > ${A4_LANDSCAPE_CONTENT_PX} px)`,
+      ).toBeLessThanOrEqual(A4_LANDSCAPE_CONTENT_PX + 1);
   }
 
   async function checkAxe(file: string) {
     const page = await openAt(file, 1024);
     // evaluated by the browser's debugger (not as a page script), so the report's Content-Security-Policy stays as published
     await page.evaluate(AXE);
-    const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => v.id + ': ' + v.nodes.length + ' nodes (' + v.help + ')'))`)) as string[];
+    const violations = (await page.evaluate(
+      `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => v.id + ': ' + v.nodes.length + ' nodes (' + v.help + ')'))`,
+    )) as string[];
     await page.close();
     expect(violations, `${file}: axe-core violations`).toEqual([]);
   }
 
-  it('the target-lists index fits 1,024 and 1,400 px (the summaries and each locality\'s top families whole: flags and rules wrap), prints on A4, axe clean', async () => {
-    await checkScreens('target-lists/index.html', 'layout-target-lists-index', [/^Families by locality$/, /^Files in this folder$/, /^Headlines and the feeds/, /highest-scoring families$/]);
+  it("the target-lists index fits 1,024 and 1,400 px (the summaries and each locality's top families whole: flags and rules wrap), prints on A4, axe clean", async () => {
+    await checkScreens('target-lists/index.html', 'layout-target-lists-index', [
+      /^Families by locality$/,
+      /^Files in this folder$/,
+      /^Headlines and the feeds/,
+      /highest-scoring families$/,
+    ]);
     await checkPrint('target-lists/index.html', 'layout-target-lists-index');
     await checkAxe('target-lists/index.html');
   }, 120_000);
 
-  it('a locality\'s whole list page fits (every family\'s row whole: flags and rules wrap), prints on A4, axe clean', async () => {
-    await checkScreens('target-lists/North.html', 'layout-target-list-north', [/every ranked family$/, /open to statutory services$/]);
+  it("a locality's whole list page fits (every family's row whole: flags and rules wrap), prints on A4, axe clean", async () => {
+    await checkScreens('target-lists/North.html', 'layout-target-list-north', [
+      /every ranked family$/,
+      /open to statutory services$/,
+    ]);
     await checkPrint('target-lists/North.html', 'layout-target-list-north');
     await checkAxe('target-lists/North.html');
   }, 120_000);
 
   it('the Start Well report fits, its banded tables print on A4 with nothing lost, its trend charts drawn, axe clean', async () => {
-    expect(readFileSync(join(outputs, 'start-well/report.html'), 'utf8')).toContain('Indicator rates, all localities: the household');
-    await checkScreens('start-well/report.html', 'layout-start-well', [/by (quarter|half year|year) of birth$/, /born in the two years$/]);
+    expect(readFileSync(join(outputs, 'start-well/report.html'), 'utf8')).toContain(
+      'Indicator rates, all localities: the household',
+    );
+    await checkScreens('start-well/report.html', 'layout-start-well', [
+      /by (quarter|half year|year) of birth$/,
+      /born in the two years$/,
+    ]);
     await checkPrint('start-well/report.html', 'layout-start-well');
     await checkAxe('start-well/report.html');
   }, 120_000);

@@ -20,9 +20,21 @@ const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const AS_AT = '2026-03-31';
 const ARTIFACTS = resolve('test-artifacts', 'browser');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
-if (!HAVE_CHROMIUM) console.warn(`browser tests skipped: ${CHROMIUM} is not installed (Debian: apt-get install -y chromium; .ci/run installs it)`);
+if (!HAVE_CHROMIUM)
+  console.warn(
+    `browser tests skipped: ${CHROMIUM} is not installed (Debian: apt-get install -y chromium; .ci/run installs it)`,
+  );
 
 describe.skipIf(!HAVE_CHROMIUM)(`HTML reports in headless Chromium (${CHROMIUM})`, () => {
   let root: string;
@@ -33,12 +45,24 @@ describe.skipIf(!HAVE_CHROMIUM)(`HTML reports in headless Chromium (${CHROMIUM})
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'browser-reports-'));
     generate({ families: 80, seed: 'browser-test', asAt: AS_AT, out: root, extracts: 2 });
-    const res = await runLocal({ landing: join(root, 'landing'), out: join(root, 'out'), asAt: AS_AT, log: silentLog, retryDelayMs: 0 });
+    const res = await runLocal({
+      landing: join(root, 'landing'),
+      out: join(root, 'out'),
+      asAt: AS_AT,
+      log: silentLog,
+      retryDelayMs: 0,
+    });
     if (res.status !== 'ok') throw new Error(`pipeline run failed: ${JSON.stringify(res.error)}`);
     outputs = join(root, 'out', 'outputs', `as_at=${AS_AT}`);
     profile = await mkdtemp(join(tmpdir(), 'chromium-profile-'));
     // A persistent context is how Playwright takes a fresh --user-data-dir.
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 900 }, offline: true });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1200, height: 900 },
+      offline: true,
+    });
     await mkdir(ARTIFACTS, { recursive: true });
   }, 240_000);
 

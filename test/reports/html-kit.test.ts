@@ -1,7 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import {
-  barChart, breakable, escapeHtml, findExternalReferences, formatDate, formatDecimal, formatInt, formatPercent, formatProbability, formatSigned,
-  histogram, histogramBins, html, lineChart, niceTicks, notice, raw, renderPage, stackedBarChart, table, waterfallChart,
+  barChart,
+  breakable,
+  escapeHtml,
+  findExternalReferences,
+  formatDate,
+  formatDecimal,
+  formatInt,
+  formatPercent,
+  formatProbability,
+  formatSigned,
+  histogram,
+  histogramBins,
+  html,
+  lineChart,
+  niceTicks,
+  notice,
+  raw,
+  renderPage,
+  stackedBarChart,
+  table,
+  waterfallChart,
 } from '../../pipelines/reports/html/index.ts';
 
 describe('report kit: escaping', () => {
@@ -15,11 +34,20 @@ describe('report kit: escaping', () => {
   });
 
   it('joins arrays and drops null/undefined/false', () => {
-    expect(html`<ul>${['a<', 'b'].map((x) => html`<li>${x}</li>`)}</ul>${null}${undefined}${false}`.value).toBe('<ul><li>a&lt;</li><li>b</li></ul>');
+    expect(html`<ul>${['a<', 'b'].map((x) => html`<li>${x}</li>`)}</ul>${null}${undefined}${false}`.value).toBe(
+      '<ul><li>a&lt;</li><li>b</li></ul>',
+    );
   });
 
   it('escapes data in table cells and captions', () => {
-    const out = table({ caption: 'Localities <x>', columns: [{ label: 'name', key: 'name' }, { label: 'n', key: 'n', kind: 'num' }], rows: [{ name: '<img src=x>', n: 12345 }] }).value;
+    const out = table({
+      caption: 'Localities <x>',
+      columns: [
+        { label: 'name', key: 'name' },
+        { label: 'n', key: 'n', kind: 'num' },
+      ],
+      rows: [{ name: '<img src=x>', n: 12345 }],
+    }).value;
     expect(out).toContain('&lt;img src=x&gt;');
     expect(out).toContain('12,345');
     expect(out).toContain('<th scope="col"');
@@ -29,8 +57,15 @@ describe('report kit: escaping', () => {
   });
 
   it('long codes get line-break opportunities at their parts, still escaped, and a wrap column keeps them as markup', () => {
-    expect(breakable('has_members_living_elsewhere, a/b<c').value).toBe('has_<wbr>members_<wbr>living_<wbr>elsewhere, a/<wbr>b&lt;c');
-    const out = table({ caption: 'Flags', rowHeader: false, columns: [{ label: 'flags', key: 'f', kind: 'wrap' }], rows: [{ f: breakable('members_at_several_addresses') }] }).value;
+    expect(breakable('has_members_living_elsewhere, a/b<c').value).toBe(
+      'has_<wbr>members_<wbr>living_<wbr>elsewhere, a/<wbr>b&lt;c',
+    );
+    const out = table({
+      caption: 'Flags',
+      rowHeader: false,
+      columns: [{ label: 'flags', key: 'f', kind: 'wrap' }],
+      rows: [{ f: breakable('members_at_several_addresses') }],
+    }).value;
     expect(out).toContain('<td class="wrap">members_<wbr>at_<wbr>several_<wbr>addresses</td>');
   });
 });
@@ -61,13 +96,23 @@ describe('report kit: number formatting', () => {
 describe('report kit: charts', () => {
   it('bins values, keeping empty bins in between', () => {
     expect(histogramBins([-1.5, 0.2, 0.7, 3.1], 1)).toEqual([
-      { from: -2, to: -1, count: 1 }, { from: -1, to: 0, count: 0 }, { from: 0, to: 1, count: 2 }, { from: 1, to: 2, count: 0 }, { from: 2, to: 3, count: 0 }, { from: 3, to: 4, count: 1 },
+      { from: -2, to: -1, count: 1 },
+      { from: -1, to: 0, count: 0 },
+      { from: 0, to: 1, count: 2 },
+      { from: 1, to: 2, count: 0 },
+      { from: 2, to: 3, count: 0 },
+      { from: 3, to: 4, count: 1 },
     ]);
     expect(() => histogramBins([1], 0)).toThrow(/width/);
   });
 
   it('marks the threshold on a histogram and describes it in text', () => {
-    const out = histogram({ title: 'Match weights', bins: histogramBins([-5, -4, 1, 6, 7, 8], 2), xLabel: 'match weight', threshold: { value: 5, label: 'threshold' } }).value;
+    const out = histogram({
+      title: 'Match weights',
+      bins: histogramBins([-5, -4, 1, 6, 7, 8], 2),
+      xLabel: 'match weight',
+      threshold: { value: 5, label: 'threshold' },
+    }).value;
     expect(out).toContain('stroke-dasharray="6 4"');
     expect(out).toMatch(/threshold at 5, 3 at or above it/);
     expect(out).toContain('role="img"');
@@ -76,22 +121,60 @@ describe('report kit: charts', () => {
   });
 
   it('draws a waterfall whose total is the sum of its steps', () => {
-    const out = waterfallChart({ title: 'Why these two records link', start: { label: 'Prior', value: -10 }, steps: [{ label: 'Surname exact', value: 8.5 }, { label: 'DOB transposed', value: 4 }, { label: 'Postcode different', value: -1.5 }], totalLabel: 'Match weight' }).value;
+    const out = waterfallChart({
+      title: 'Why these two records link',
+      start: { label: 'Prior', value: -10 },
+      steps: [
+        { label: 'Surname exact', value: 8.5 },
+        { label: 'DOB transposed', value: 4 },
+        { label: 'Postcode different', value: -1.5 },
+      ],
+      totalLabel: 'Match weight',
+    }).value;
     expect(out).toMatch(/Match weight \+1\.00/);
     expect(out).toContain('#d4351c'); // a negative step drawn in red
   });
 
   it('is deterministic and self-contained', () => {
-    const make = () => renderPage({
-      title: 'Demo <report>',
-      subtitle: 'As at 31 Mar 2026',
-      banner: notice('pass', 'PASS', 'No clear identifier found in any published output.'),
-      sections: [
-        { title: 'Bars', body: barChart({ title: 'Records per source', data: [{ label: 'health', value: 1200 }, { label: 'schools', value: 800 }] }) },
-        { title: 'Stacked', body: stackedBarChart({ title: 'Linked vs unlinked', categories: ['0-4', '5-10'], series: [{ name: 'linked', values: [80, 50] }, { name: 'unlinked', values: [20, 50] }], percent: true }) },
-        { title: 'Trend', body: lineChart({ title: 'Links by threshold', xLabels: ['2', '4', '6'], series: [{ name: 'links', values: [300, null, 100] }], markX: { index: 1, label: 'threshold' } }) },
-      ],
-    });
+    const make = () =>
+      renderPage({
+        title: 'Demo <report>',
+        subtitle: 'As at 31 Mar 2026',
+        banner: notice('pass', 'PASS', 'No clear identifier found in any published output.'),
+        sections: [
+          {
+            title: 'Bars',
+            body: barChart({
+              title: 'Records per source',
+              data: [
+                { label: 'health', value: 1200 },
+                { label: 'schools', value: 800 },
+              ],
+            }),
+          },
+          {
+            title: 'Stacked',
+            body: stackedBarChart({
+              title: 'Linked vs unlinked',
+              categories: ['0-4', '5-10'],
+              series: [
+                { name: 'linked', values: [80, 50] },
+                { name: 'unlinked', values: [20, 50] },
+              ],
+              percent: true,
+            }),
+          },
+          {
+            title: 'Trend',
+            body: lineChart({
+              title: 'Links by threshold',
+              xLabels: ['2', '4', '6'],
+              series: [{ name: 'links', values: [300, null, 100] }],
+              markX: { index: 1, label: 'threshold' },
+            }),
+          },
+        ],
+      });
     const a = make();
     expect(a).toBe(make());
     expect(a.startsWith('<!DOCTYPE html>')).toBe(true);
@@ -101,8 +184,16 @@ describe('report kit: charts', () => {
   });
 
   it('the static check finds what would make a request', () => {
-    const refs = findExternalReferences('<img src="https://x/y.png"><a href="#ok">a</a><a href="http://evil">b</a><style>b{background:url(http://t/p.gif)}</style><script src="a.js"></script><img src="data:image/png;base64,AA">');
-    expect(refs.map((r) => r.kind)).toEqual(['src attribute', 'href attribute', 'src attribute', 'CSS url()', '<script> element']);
+    const refs = findExternalReferences(
+      '<img src="https://x/y.png"><a href="#ok">a</a><a href="http://evil">b</a><style>b{background:url(http://t/p.gif)}</style><script src="a.js"></script><img src="data:image/png;base64,AA">',
+    );
+    expect(refs.map((r) => r.kind)).toEqual([
+      'src attribute',
+      'href attribute',
+      'src attribute',
+      'CSS url()',
+      '<script> element',
+    ]);
   });
 });
 
@@ -115,4 +206,3 @@ describe('line charts: every series its own colour, no clipped axis label', () =
     expect(svg).toMatch(/text-anchor="end"[^>]*>31 Mar 26<\/text>/);
   });
 });
-

@@ -30,26 +30,40 @@ async function sql(query: string): Promise<Array<Record<string, unknown>>> {
   const conn = await db.connect();
   try {
     const res = await conn.runAndReadAll(query);
-    return res.getRowObjects().map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
+    return res
+      .getRowObjects()
+      .map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
   } finally {
     conn.closeSync();
     db.closeSync();
   }
 }
-const table = (t: string) => `read_parquet('${join(root, 'out', 'curated', t, `as_at=${AS_AT}`, 'part-00000.parquet')}')`;
+const table = (t: string) =>
+  `read_parquet('${join(root, 'out', 'curated', t, `as_at=${AS_AT}`, 'part-00000.parquet')}')`;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'audit-e2e-'));
   generate({ families: 60, seed: 'audit-e2e', asAt: AS_AT, out: root, extracts: 2 });
   // one event file with CR-only line ends: rejected whole, its rows still counted
   const dtDir = join(root, 'landing', 'schools', 'attendance', `dt=${AS_AT}`);
-  const file = join(dtDir, (await readdir(dtDir)).find((f) => f.endsWith('.csv'))!);
+  const file = join(
+    dtDir,
+    (await readdir(dtDir)).find((f) => f.endsWith('.csv'))!,
+  );
   const text = await readFile(file, 'utf8');
   plantedRows = text.split('\n').filter((l) => l.trim() !== '').length - 1;
   await writeFile(file, text.replaceAll('\r\n', '\n').replaceAll('\n', '\r'));
-  const res = await runLocal({ landing: join(root, 'landing'), out: join(root, 'out'), asAt: AS_AT, log: silentLog, retryDelayMs: 0 });
+  const res = await runLocal({
+    landing: join(root, 'landing'),
+    out: join(root, 'out'),
+    asAt: AS_AT,
+    log: silentLog,
+    retryDelayMs: 0,
+  });
   if (res.status !== 'ok') throw new Error(`pipeline run failed: ${JSON.stringify(res.error)}`);
-  report = JSON.parse(await readFile(join(root, 'out', 'outputs', `as_at=${AS_AT}`, 'match-audit', 'report.json'), 'utf8')) as MatchAuditReport;
+  report = JSON.parse(
+    await readFile(join(root, 'out', 'outputs', `as_at=${AS_AT}`, 'match-audit', 'report.json'), 'utf8'),
+  ) as MatchAuditReport;
 }, 240_000);
 
 afterAll(async () => {
@@ -57,50 +71,83 @@ afterAll(async () => {
 });
 
 describe('match audit report of a real run', () => {
-  it('input totals equal the sums of every feed\'s validation counts, and reconcile', async () => {
-    const rows = await sql(`SELECT sum(f.rows) AS rows, sum(f.accepted) AS accepted, sum(f.quarantined) AS quarantined, count(*) AS files
+  it("input totals equal the sums of every feed's validation counts, and reconcile", async () => {
+    const rows =
+      await sql(`SELECT sum(f.rows) AS rows, sum(f.accepted) AS accepted, sum(f.quarantined) AS quarantined, count(*) AS files
       FROM (SELECT unnest(files) AS f FROM read_json('${join(root, 'out', 'secure', `as_at=${AS_AT}`, 'validated')}/*/*/_counts.json', union_by_name = true))`);
-    expect(report.inputs.totals).toMatchObject({ files: rows[0]!.files, rows: Number(rows[0]!.rows), accepted: Number(rows[0]!.accepted), quarantined: Number(rows[0]!.quarantined) });
+    expect(report.inputs.totals).toMatchObject({
+      files: rows[0]!.files,
+      rows: Number(rows[0]!.rows),
+      accepted: Number(rows[0]!.accepted),
+      quarantined: Number(rows[0]!.quarantined),
+    });
     expect(report.inputs.reconciles).toBe(true);
   });
 
   it('records, persons, links, pairs, per-source linkage and cluster sizes agree with the curated tables', async () => {
-    const [c] = await sql(`SELECT (SELECT count(*) FROM ${table('records')}) AS records, (SELECT count(DISTINCT person_id) FROM ${table('persons')}) AS persons,
+    const [c] =
+      await sql(`SELECT (SELECT count(*) FROM ${table('records')}) AS records, (SELECT count(DISTINCT person_id) FROM ${table('persons')}) AS persons,
       (SELECT count(*) FROM ${table('links')}) AS links, (SELECT count(*) FROM ${table('pairs')}) AS pairs`);
-    expect(report.linkage).toMatchObject({ records: c!.records, persons: c!.persons, links: c!.links, pairsScored: c!.pairs });
+    expect(report.linkage).toMatchObject({
+      records: c!.records,
+      persons: c!.persons,
+      links: c!.links,
+      pairsScored: c!.pairs,
+    });
     const bySource = await sql(`
       WITH rp AS (SELECT r.source, p.person_id FROM ${table('records')} r JOIN ${table('persons')} p USING (record_id)),
            ps AS (SELECT person_id, count(DISTINCT source) AS s FROM rp GROUP BY person_id)
       SELECT source, count(*) AS records, sum(CASE WHEN s > 1 THEN 1 ELSE 0 END) AS other FROM rp JOIN ps USING (person_id) GROUP BY source ORDER BY source`);
-    expect(report.linkage.bySource.map((s) => [s.source, s.records, s.linkedToOtherSource])).toEqual(bySource.map((x) => [x.source, x.records, Number(x.other)]));
-    const sizes = await sql(`SELECT n AS size, count(*) AS persons FROM (SELECT person_id, count(*) AS n FROM ${table('persons')} GROUP BY person_id) GROUP BY n ORDER BY n`);
+    expect(report.linkage.bySource.map((s) => [s.source, s.records, s.linkedToOtherSource])).toEqual(
+      bySource.map((x) => [x.source, x.records, Number(x.other)]),
+    );
+    const sizes = await sql(
+      `SELECT n AS size, count(*) AS persons FROM (SELECT person_id, count(*) AS n FROM ${table('persons')} GROUP BY person_id) GROUP BY n ORDER BY n`,
+    );
     expect(report.clusters.sizeDistribution).toEqual(sizes.map((x) => ({ size: x.size, persons: x.persons })));
     const byKey = await sql(`SELECT match_key, count(*) AS n FROM ${table('links')} GROUP BY match_key`);
-    expect(Object.fromEntries(report.linkage.linksByRule.map((x) => [x.matchKey, x.links]))).toEqual(Object.fromEntries(byKey.map((x) => [x.match_key, x.n])));
-    const multi = await sql(`SELECT count(*) AS n FROM (SELECT person_id FROM ${table('family_members')} GROUP BY person_id HAVING count(DISTINCT family_id) > 1)`);
+    expect(Object.fromEntries(report.linkage.linksByRule.map((x) => [x.matchKey, x.links]))).toEqual(
+      Object.fromEntries(byKey.map((x) => [x.match_key, x.n])),
+    );
+    const multi = await sql(
+      `SELECT count(*) AS n FROM (SELECT person_id FROM ${table('family_members')} GROUP BY person_id HAVING count(DISTINCT family_id) > 1)`,
+    );
     expect(report.clusters.personsInMoreThanOneFamily?.persons).toBe(multi[0]!.n);
-    const clustering = JSON.parse(await readFile(join(root, 'out', 'curated', 'match', `as_at=${AS_AT}`, 'clustering.json'), 'utf8')) as { refusedMerges: unknown[] };
+    const clustering = JSON.parse(
+      await readFile(join(root, 'out', 'curated', 'match', `as_at=${AS_AT}`, 'clustering.json'), 'utf8'),
+    ) as { refusedMerges: unknown[] };
     expect(report.clusters.refusedMerges?.total).toBe(clustering.refusedMerges.length);
     // Two explained borderline pairs, one either side of the threshold; each explanation sums to its weight.
     expect(report.linkage.explanations.map((e) => e.linked)).toEqual([true, false]);
-    for (const e of report.linkage.explanations) expect(e.priorWeight + e.comparisons.reduce((s, c) => s + c.weight, 0)).toBeCloseTo(e.matchWeight, 6);
+    for (const e of report.linkage.explanations)
+      expect(e.priorWeight + e.comparisons.reduce((s, c) => s + c.weight, 0)).toBeCloseTo(e.matchWeight, 6);
   });
 
   it('a file rejected whole counts its rows: read = accepted + quarantined + rows of rejected files, and the check says so', async () => {
     const f = report.inputs.files.find((x) => x.key.startsWith(`schools/attendance/dt=${AS_AT}/`))!;
     expect(plantedRows).toBeGreaterThan(10);
-    expect(f).toMatchObject({ rows: plantedRows, rejectedRows: plantedRows, accepted: 0, quarantined: 0, reconciles: true });
+    expect(f).toMatchObject({
+      rows: plantedRows,
+      rejectedRows: plantedRows,
+      accepted: 0,
+      quarantined: 0,
+      reconciles: true,
+    });
     expect(f.rejected).toMatch(/: line ends are CR only \(no LF\)/);
     const t = report.inputs.totals;
     expect(t.rows).toBe(t.accepted + t.quarantined + t.rejectedRows);
     expect(t.rejectedRows).toBe(plantedRows);
     expect(report.inputs.reconciles).toBe(true);
     const html = await readFile(join(root, 'out', 'outputs', `as_at=${AS_AT}`, 'match-audit', 'report.html'), 'utf8');
-    expect(html).toMatch(/Input counts reconcile<\/th><td><span class="bad">Look at this<\/span><\/td><td>rows read = accepted \+ quarantined \+ rows of rejected files, but 1 files \(\d+ rows\) were rejected whole/);
+    expect(html).toMatch(
+      /Input counts reconcile<\/th><td><span class="bad">Look at this<\/span><\/td><td>rows read = accepted \+ quarantined \+ rows of rejected files, but 1 files \(\d+ rows\) were rejected whole/,
+    );
   });
 
   it('one definition of a link and a person: headline, sensitivity "this run", strong-identifier agreement, per source', async () => {
-    const [c] = await sql(`SELECT (SELECT count(*) FROM ${table('links')}) AS links, (SELECT count(DISTINCT person_id) FROM ${table('persons')}) AS persons`);
+    const [c] = await sql(
+      `SELECT (SELECT count(*) FROM ${table('links')}) AS links, (SELECT count(DISTINCT person_id) FROM ${table('persons')}) AS persons`,
+    );
     expect(report.linkage).toMatchObject({ links: c!.links, persons: c!.persons });
     const thisRun = report.linkage.sensitivity.find((x) => x.offset === 0)!;
     expect({ links: thisRun.links, persons: thisRun.persons }).toEqual({ links: c!.links, persons: c!.persons });
@@ -112,7 +159,8 @@ describe('match audit report of a real run', () => {
       expect(sens[i]!.persons).toBeGreaterThanOrEqual(sens[i - 1]!.persons);
     }
     const people = `read_parquet('${join(root, 'out', 'secure', `as_at=${AS_AT}`, 'person-records.parquet')}')`;
-    const [d] = await sql(`SELECT count(*) AS n FROM ${table('links')} k JOIN ${people} a ON a.record_id = k.record_id_l JOIN ${people} b ON b.record_id = k.record_id_r
+    const [d] =
+      await sql(`SELECT count(*) AS n FROM ${table('links')} k JOIN ${people} a ON a.record_id = k.record_id_l JOIN ${people} b ON b.record_id = k.record_id_r
       WHERE (a.nhs_number_token IS NOT NULL AND a.nhs_number_token <> '' AND a.nhs_number_token = b.nhs_number_token) OR (a.upn_token IS NOT NULL AND a.upn_token <> '' AND a.upn_token = b.upn_token)`);
     expect(Number(d!.n)).toBeGreaterThan(0);
     expect(report.linkage.deterministicLinks).toBe(Number(d!.n));
@@ -126,16 +174,26 @@ describe('match audit report of a real run', () => {
     const cov = report.headlineCoverage!;
     expect(cov.map((c) => c.headline)).toEqual(HEADLINE_IDS);
     // feeds received, independently: those with a file accepted (not rejected whole) in the inputs
-    const received = new Set(report.inputs.files.filter((f) => f.rejected === null).map((f) => `${f.source}/${f.feed}`));
+    const received = new Set(
+      report.inputs.files.filter((f) => f.rejected === null).map((f) => `${f.source}/${f.feed}`),
+    );
     for (const c of cov) {
-      const feeds = [...new Set(defaultRuleSet().rules.filter((r) => r.headline === c.headline).flatMap(feedsOfRule))].sort();
+      const feeds = [
+        ...new Set(
+          defaultRuleSet()
+            .rules.filter((r) => r.headline === c.headline)
+            .flatMap(feedsOfRule),
+        ),
+      ].sort();
       expect(c.feedsReceived, c.headline).toEqual(feeds.filter((f) => received.has(f)));
       expect(c.feedsMissing, c.headline).toEqual(feeds.filter((f) => !received.has(f)));
     }
     expect(cov.every((c) => c.status === 'evidenced')).toBe(true); // the generator sends every feed
     const html = await readFile(join(root, 'out', 'outputs', `as_at=${AS_AT}`, 'match-audit', 'report.html'), 'utf8');
     expect(html).toContain('Headlines and the feeds that evidence them');
-    expect(html).toMatch(/Secure housing<\/th><td class="wrap">evidenced<\/td><td class="wrap">housing\/<wbr>homelessness, housing\/<wbr>temporary_<wbr>accommodation/);
+    expect(html).toMatch(
+      /Secure housing<\/th><td class="wrap">evidenced<\/td><td class="wrap">housing\/<wbr>homelessness, housing\/<wbr>temporary_<wbr>accommodation/,
+    );
   });
 
   it('carries the run manifest: who ran it, code version, config and rule-set versions, inputs', async () => {
@@ -151,7 +209,9 @@ describe('match audit report of a real run', () => {
     expect(report.privacy.status).toBe('pass');
     expect(report.privacy.files.some((f) => f.format === 'xlsx')).toBe(true);
     const stores = localStores(join(root, 'landing'), join(root, 'out'));
-    const lists = (await stores.outputs.list(`as_at=${AS_AT}/target-lists/`)).filter((o) => o.key.endsWith('.csv') && !o.key.includes('statutory'));
+    const lists = (await stores.outputs.list(`as_at=${AS_AT}/target-lists/`)).filter(
+      (o) => o.key.endsWith('.csv') && !o.key.includes('statutory'),
+    );
     const target = lists.find((o) => o.size > 200) ?? lists[0]!;
     const text = (await stores.outputs.get(target.key)).toString();
     const people = await readParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`);
@@ -161,8 +221,17 @@ describe('match audit report of a real run', () => {
     cells[0] = forename[0] + forename.slice(1).toLowerCase();
     lines[1] = cells.join(',');
     await stores.outputs.put(target.key, lines.join('\n'));
-    const manifest = JSON.parse((await stores.outputs.get(`as_at=${AS_AT}/manifest.json`)).toString()) as { runId: string };
-    const { report: r2 } = await buildMatchAuditReport({ asAt: AS_AT, runId: manifest.runId, stores, config: defaultRunConfig(), log: silentLog, runtime: localRuntime() });
+    const manifest = JSON.parse((await stores.outputs.get(`as_at=${AS_AT}/manifest.json`)).toString()) as {
+      runId: string;
+    };
+    const { report: r2 } = await buildMatchAuditReport({
+      asAt: AS_AT,
+      runId: manifest.runId,
+      stores,
+      config: defaultRunConfig(),
+      log: silentLog,
+      runtime: localRuntime(),
+    });
     expect(r2.privacy.status).toBe('fail');
     expect(r2.privacy.findings.map((f) => [f.key, f.kind])).toContainEqual([target.key, 'forename']);
     expect(r2.privacy.findings.find((f) => f.key === target.key)?.location).toMatch(/^row 1 \(line 2\), column /);

@@ -28,7 +28,14 @@ beforeAll(async () => {
   generate({ families: 80, seed: 'not-evidenced', asAt: AS_AT, out: root, extracts: 2 });
   const config = defaultRunConfig();
   config.stratify = { ...(config.stratify as object), sources: SOURCES };
-  const res = await runLocal({ landing: join(root, 'landing'), out: join(root, 'out'), asAt: AS_AT, config, log: silentLog, retryDelayMs: 0 });
+  const res = await runLocal({
+    landing: join(root, 'landing'),
+    out: join(root, 'out'),
+    asAt: AS_AT,
+    config,
+    log: silentLog,
+    retryDelayMs: 0,
+  });
   if (res.status !== 'ok') throw new Error(`pipeline run failed: ${JSON.stringify(res.error)}`);
   outputs = join(root, 'out', 'outputs', `as_at=${AS_AT}`);
 }, 240_000);
@@ -57,7 +64,9 @@ describe('a partnership without housing and drug and alcohol sources', () => {
       expect(ne, f).toBeGreaterThan(0);
       for (const r of body) {
         rows++;
-        expect(r[ne], f).toContain('housing: not evidenced (not received: housing/homelessness, housing/temporary_accommodation, housing/tenancy_actions)');
+        expect(r[ne], f).toContain(
+          'housing: not evidenced (not received: housing/homelessness, housing/temporary_accommodation, housing/tenancy_actions)',
+        );
         expect(r[ne], f).toContain('substance_use: not evidenced (not received: drug_alcohol/treatment)');
         expect(r[met]!.split('; '), f).not.toContain('housing');
         expect(r[met]!.split('; '), f).not.toContain('substance_use');
@@ -74,25 +83,39 @@ describe('a partnership without housing and drug and alcohol sources', () => {
       const units = [...unitsOfBuffer(f, await readFile(join(outputs, 'target-lists', f)))].map((u) => u.text);
       // one header per sheet: target list, open to statutory services, left the list, suppressed after contact
       expect(units.filter((u) => u === 'headlines_not_evidenced').length, f).toBe(4);
-      expect(units.some((u) => u.includes('housing: not evidenced')), f).toBe(true);
-      expect(units.some((u) => /SF-(HOU|SUB)-0\d/.test(u)), f).toBe(false);
+      expect(
+        units.some((u) => u.includes('housing: not evidenced')),
+        f,
+      ).toBe(true);
+      expect(
+        units.some((u) => /SF-(HOU|SUB)-0\d/.test(u)),
+        f,
+      ).toBe(false);
     }
   });
 
-  it('the index and each whole-list page show the NOT EVIDENCED banner; the index\'s coverage table says which', async () => {
+  it("the index and each whole-list page show the NOT EVIDENCED banner; the index's coverage table says which", async () => {
     const index = await text('target-lists/index.html');
     expect(index).toMatch(/NOT EVIDENCED<\/strong>Better managed substance use; Secure housing: /);
     expect(index).toMatch(/<th scope="row">Secure housing<\/th><td class="wrap">not evidenced/);
     expect(index).toMatch(/<th scope="row">Financial stability<\/th><td class="wrap">evidenced</);
-    for (const f of (await readdir(join(outputs, 'target-lists'))).filter((x) => x.endsWith('.html') && x !== 'index.html')) {
-      expect(await text(`target-lists/${f}`), f).toContain('NOT EVIDENCED</strong>Better managed substance use; Secure housing');
+    for (const f of (await readdir(join(outputs, 'target-lists'))).filter(
+      (x) => x.endsWith('.html') && x !== 'index.html',
+    )) {
+      expect(await text(`target-lists/${f}`), f).toContain(
+        'NOT EVIDENCED</strong>Better managed substance use; Secure housing',
+      );
     }
   });
 
   it('Start Well shows its housing and drug and alcohol indicators as not evidenced in HTML, CSV and summary, never 0', async () => {
     const page = await text('start-well/report.html');
-    expect(page).toMatch(/<th scope="row">Household homeless or in temporary accommodation \(12 months\)<\/th>(<td class="num">not evidenced<\/td>)+<\/tr>/);
-    expect(page).toMatch(/<th scope="row">Parent in drug or alcohol treatment \(12 months\)<\/th>(<td class="num">not evidenced<\/td>)+<\/tr>/);
+    expect(page).toMatch(
+      /<th scope="row">Household homeless or in temporary accommodation \(12 months\)<\/th>(<td class="num">not evidenced<\/td>)+<\/tr>/,
+    );
+    expect(page).toMatch(
+      /<th scope="row">Parent in drug or alcohol treatment \(12 months\)<\/th>(<td class="num">not evidenced<\/td>)+<\/tr>/,
+    );
     expect(page).toMatch(/<th scope="row">Workless household \(out-of-work benefit\)<\/th><td class="num">[^n]/); // revenues_benefits is configured
     const [header, ...rows] = await csv('start-well/report.csv');
     const col = (n: string) => header!.indexOf(n);
@@ -107,7 +130,10 @@ describe('a partnership without housing and drug and alcohol sources', () => {
     }
     expect(of('workless_household').every((r) => r[col('not_evidenced')] === '')).toBe(true);
     const summary = JSON.parse(await text('start-well/summary.json')) as StartWellSummary;
-    expect(summary.indicators.housing_need_household?.notEvidenced).toEqual(['housing/homelessness', 'housing/temporary_accommodation']);
+    expect(summary.indicators.housing_need_household?.notEvidenced).toEqual([
+      'housing/homelessness',
+      'housing/temporary_accommodation',
+    ]);
     expect(summary.pregnancies.parent_in_substance_treatment?.notEvidenced).toEqual(['drug_alcohol/treatment']);
     expect(summary.indicators.housing_need_household?.total.value).toBeNull();
   });
@@ -115,7 +141,13 @@ describe('a partnership without housing and drug and alcohol sources', () => {
   it('Start Well as published (each table in its own band): an attacker with every figure and total recovers no suppressed cell', async () => {
     const [header, ...rows] = await csv('start-well/report.csv');
     const col = (n: string) => header!.indexOf(n);
-    const measures = [...new Set(rows.filter((r) => r[col('cohort')] === 'children_under_2' && r[col('not_evidenced')] === '').map((r) => r[col('measure')]!))];
+    const measures = [
+      ...new Set(
+        rows
+          .filter((r) => r[col('cohort')] === 'children_under_2' && r[col('not_evidenced')] === '')
+          .map((r) => r[col('measure')]!),
+      ),
+    ];
     expect(measures.length).toBeGreaterThan(8);
     let suppressed = 0;
     for (const m of measures) {
@@ -125,14 +157,27 @@ describe('a partnership without housing and drug and alcohol sources', () => {
       const cellOf = (l: string, c: string): PublishedCell => {
         const r = mine.find((x) => x[col('locality')] === l && x[col('month_of_birth')] === c)!;
         const s = r[col('suppressed')]!;
-        return { value: s ? null : Number(r[col('count')]), suppressed: s === 'primary' || s === 'secondary' ? s : null };
+        return {
+          value: s ? null : Number(r[col('count')]),
+          suppressed: s === 'primary' || s === 'secondary' ? s : null,
+        };
       };
       const t: ProtectedTable = {
-        rows: locs, cols, cells: locs.map((l) => cols.map((c) => cellOf(l, c))),
-        rowTotals: locs.map((l) => cellOf(l, 'all')), colTotals: cols.map((c) => cellOf('All localities', c)), grandTotal: cellOf('All localities', 'all'),
+        rows: locs,
+        cols,
+        cells: locs.map((l) => cols.map((c) => cellOf(l, c))),
+        rowTotals: locs.map((l) => cellOf(l, 'all')),
+        colTotals: cols.map((c) => cellOf('All localities', c)),
+        grandTotal: cellOf('All localities', 'all'),
       };
       suppressed += [...t.cells.flat(), ...t.rowTotals!, ...t.colTotals!].filter((c) => c.suppressed).length;
-      expect(recoverable({ rows: locs, cols, counts: locs.map(() => cols.map(() => 0)), rowTotals: true, colTotals: true }, t), m).toEqual([]);
+      expect(
+        recoverable(
+          { rows: locs, cols, counts: locs.map(() => cols.map(() => 0)), rowTotals: true, colTotals: true },
+          t,
+        ),
+        m,
+      ).toEqual([]);
     }
     expect(suppressed).toBeGreaterThan(0);
   });
@@ -140,8 +185,15 @@ describe('a partnership without housing and drug and alcohol sources', () => {
   it('the match audit shows the headline coverage: housing and substance use not evidenced, the rest evidenced by the feeds present', async () => {
     const report = JSON.parse(await text('match-audit/report.json')) as MatchAuditReport;
     const status = Object.fromEntries(report.headlineCoverage!.map((c) => [c.headline, c.status]));
-    expect(status).toMatchObject({ housing: 'not_evidenced', substance_use: 'not_evidenced', financial_stability: 'evidenced', education: 'evidenced', crime: 'evidenced' });
-    for (const c of report.headlineCoverage!) for (const f of c.feedsReceived) expect(SOURCES, c.headline).toContain(f.split('/')[0]);
+    expect(status).toMatchObject({
+      housing: 'not_evidenced',
+      substance_use: 'not_evidenced',
+      financial_stability: 'evidenced',
+      education: 'evidenced',
+      crime: 'evidenced',
+    });
+    for (const c of report.headlineCoverage!)
+      for (const f of c.feedsReceived) expect(SOURCES, c.headline).toContain(f.split('/')[0]);
     const page = await text('match-audit/report.html');
     expect(page).toContain('NOT EVIDENCED</strong>Better managed substance use; Secure housing');
     expect(page).toContain('Headlines and the feeds that evidence them');

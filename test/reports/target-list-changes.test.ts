@@ -4,15 +4,33 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildLocalityLists, type TargetFamily } from '../../pipelines/reports/target-lists/build.ts';
-import { changeCounts, listChanges, monthsOn, stateFromLists, type ListState } from '../../pipelines/reports/target-lists/changes.ts';
+import {
+  changeCounts,
+  listChanges,
+  monthsOn,
+  stateFromLists,
+  type ListState,
+} from '../../pipelines/reports/target-lists/changes.ts';
 
 const TIERS = ['high', 'medium', 'low'];
 const tierOf = (score: number) => (score >= 8 ? 'high' : score >= 5 ? 'medium' : score >= 2 ? 'low' : null);
 
 function fam(familyId: string, locality: string, score: number, extra: Partial<TargetFamily> = {}): TargetFamily {
   return {
-    familyId, locality, wardCode: null, score, tier: tierOf(score), headlines: [], threeNeeds: false, openToStatutory: false,
-    reasons: [], statutoryEvidence: [], members: [], flags: [], ruleSetVersion: 'sf@1', ...extra,
+    familyId,
+    locality,
+    wardCode: null,
+    score,
+    tier: tierOf(score),
+    headlines: [],
+    threeNeeds: false,
+    openToStatutory: false,
+    reasons: [],
+    statutoryEvidence: [],
+    members: [],
+    flags: [],
+    ruleSetVersion: 'sf@1',
+    ...extra,
   };
 }
 
@@ -40,7 +58,12 @@ const families = [
   fam('F-NEW', 'North', 2), //                        never listed: new
   fam('F-BACK', 'South', 5), //                       listed before, not last time: returned
   fam('F-LOW', 'South', 1), //                        left: below threshold
-  fam('F-STAT', 'South', 10, { openToStatutory: true, statutoryEvidence: [{ personId: 'P1', source: 'social_care', feed: 'episodes', date: '2026-02-01', recordRef: 'E1' }] }), // left: now statutory
+  fam('F-STAT', 'South', 10, {
+    openToStatutory: true,
+    statutoryEvidence: [
+      { personId: 'P1', source: 'social_care', feed: 'episodes', date: '2026-02-01', recordRef: 'E1' },
+    ],
+  }), // left: now statutory
   fam('F-MOVE', 'North', 5), //                       moved South -> North, still listed: left South (moved locality), unchanged in North
   fam('F-NOTHING', 'South', 0), //                    not listed now or before: nowhere
   // F-GONE: no family any more; F-MERGED: retired into F-BACK
@@ -49,12 +72,19 @@ const families = [
 describe('change since the last list (hand-built scenario)', () => {
   const lists = buildLocalityLists(families, ['North', 'South']);
   const c = listChanges({
-    asAt: '2026-03-31', lists, families: new Map(families.map((f) => [f.familyId, f])), previous, tierOrder: TIERS,
+    asAt: '2026-03-31',
+    lists,
+    families: new Map(families.map((f) => [f.familyId, f])),
+    previous,
+    tierOrder: TIERS,
     retiredInto: new Map([['F-MERGED', 'F-BACK']]),
   });
 
   it('gives each ranked family its change, previous tier and rank, and months on the list', () => {
-    const row = (id: string) => { const x = c.changes.get(id)!; return [x.change, x.previousTier, x.previousRank, x.monthsOnList]; };
+    const row = (id: string) => {
+      const x = c.changes.get(id)!;
+      return [x.change, x.previousTier, x.previousRank, x.monthsOnList];
+    };
     expect(row('F-KEEP')).toEqual(['unchanged', 'medium', 2, 5]);
     expect(row('F-UP')).toEqual(['escalated', 'low', 3, 5]);
     expect(row('F-DOWN')).toEqual(['de-escalated', 'high', 1, 3]);
@@ -78,18 +108,68 @@ describe('change since the last list (hand-built scenario)', () => {
 
   it('counts per locality agree with the hand count', () => {
     expect(changeCounts(c, lists)).toEqual([
-      { locality: 'North', new: 1, escalated: 1, 'de-escalated': 1, unchanged: 2, returned: 0, left: 1, 'below threshold': 0, 'now statutory': 0, 'moved locality': 0, 'no longer a family': 1, suppressed: 0 },
-      { locality: 'South', new: 0, escalated: 0, 'de-escalated': 0, unchanged: 0, returned: 1, left: 4, 'below threshold': 1, 'now statutory': 1, 'moved locality': 1, 'no longer a family': 1, suppressed: 0 },
+      {
+        locality: 'North',
+        new: 1,
+        escalated: 1,
+        'de-escalated': 1,
+        unchanged: 2,
+        returned: 0,
+        left: 1,
+        'below threshold': 0,
+        'now statutory': 0,
+        'moved locality': 0,
+        'no longer a family': 1,
+        suppressed: 0,
+      },
+      {
+        locality: 'South',
+        new: 0,
+        escalated: 0,
+        'de-escalated': 0,
+        unchanged: 0,
+        returned: 1,
+        left: 4,
+        'below threshold': 1,
+        'now statutory': 1,
+        'moved locality': 1,
+        'no longer a family': 1,
+        suppressed: 0,
+      },
     ]);
   });
 
   it('the state for the next run keeps spells and everyone ever listed', () => {
-    expect(c.state.listed.find((e) => e.familyId === 'F-KEEP')).toEqual({ familyId: 'F-KEEP', locality: 'North', tier: 'medium', rank: 2, since: '2025-11-30' });
-    expect(c.state.everListed).toEqual(['F-BACK', 'F-DOWN', 'F-GONE', 'F-KEEP', 'F-LOW', 'F-MERGED', 'F-MOVE', 'F-NEW', 'F-STAT', 'F-UP']);
+    expect(c.state.listed.find((e) => e.familyId === 'F-KEEP')).toEqual({
+      familyId: 'F-KEEP',
+      locality: 'North',
+      tier: 'medium',
+      rank: 2,
+      since: '2025-11-30',
+    });
+    expect(c.state.everListed).toEqual([
+      'F-BACK',
+      'F-DOWN',
+      'F-GONE',
+      'F-KEEP',
+      'F-LOW',
+      'F-MERGED',
+      'F-MOVE',
+      'F-NEW',
+      'F-STAT',
+      'F-UP',
+    ]);
   });
 
   it('a first run: everyone new, nobody left', () => {
-    const first = listChanges({ asAt: '2026-03-31', lists, families: new Map(), previous: null, tierOrder: TIERS, retiredInto: new Map() });
+    const first = listChanges({
+      asAt: '2026-03-31',
+      lists,
+      families: new Map(),
+      previous: null,
+      tierOrder: TIERS,
+      retiredInto: new Map(),
+    });
     expect([...first.changes.values()].every((x) => x.change === 'new' && x.monthsOnList === 1)).toBe(true);
     expect(first.left).toEqual([]);
     expect(stateFromLists('2026-03-31', lists).listed).toHaveLength(6);

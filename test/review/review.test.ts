@@ -25,8 +25,14 @@ describe('review: estimates', () => {
     pop.N3 = 100; // not linked, [-2, 0)
     pop.L4 = 900; // linked, [0, 2)
     const decisions = [
-      ...Array.from({ length: 10 }, (_, i) => ({ stratum: 'N3', decision: (i < 5 ? 'match' : 'non-match') as 'match' | 'non-match' })),
-      ...Array.from({ length: 10 }, (_, i) => ({ stratum: 'L4', decision: (i < 9 ? 'match' : 'non-match') as 'match' | 'non-match' })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        stratum: 'N3',
+        decision: (i < 5 ? 'match' : 'non-match') as 'match' | 'non-match',
+      })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        stratum: 'L4',
+        decision: (i < 9 ? 'match' : 'non-match') as 'match' | 'non-match',
+      })),
       { stratum: 'L4', decision: 'unsure' as const },
     ];
     const e = estimateFromDecisions(0, strata, pop, { N3: 10, L4: 11 }, decisions);
@@ -39,7 +45,7 @@ describe('review: estimates', () => {
     expect(e.population).toEqual({ pairs: 1000, linked: 900, notLinked: 100 });
   });
 
-  it('an unreviewed stratum widens the intervals; the point estimate takes its side\'s pooled rate', () => {
+  it("an unreviewed stratum widens the intervals; the point estimate takes its side's pooled rate", () => {
     const strata = strataFor(0);
     const pop = Object.fromEntries(strata.map((s) => [s.id, 0]));
     Object.assign(pop, { L7: 900, L5: 100, N0: 5000 });
@@ -52,7 +58,11 @@ describe('review: estimates', () => {
     // L5 may hold no match at all: precision could be as low as 900 * p7 / 1000
     expect(e.precision!.lower).toBeLessThan(0.9);
     expect(e.precision!.upper).toBe(1);
-    const reviewed = estimateFromDecisions(0, strata, pop, { L7: 10, L5: 1, N0: 10 }, [...allMatch, { stratum: 'L5', decision: 'match' }, ...noMatch]);
+    const reviewed = estimateFromDecisions(0, strata, pop, { L7: 10, L5: 1, N0: 10 }, [
+      ...allMatch,
+      { stratum: 'L5', decision: 'match' },
+      ...noMatch,
+    ]);
     expect(reviewed.precision!.lower).toBeGreaterThan(e.precision!.lower);
     // with no linked pair reviewed there is no precision to give
     expect(estimateFromDecisions(0, strata, pop, {}, noMatch).precision).toBeNull();
@@ -71,12 +81,17 @@ describe('review: estimates', () => {
 describe('review: export and import against a run', () => {
   it('exports a seeded stratified sample only to the secure zone, side by side', async () => {
     const fx = await buildAuditFixture();
-    const before = { outputs: (await fx.stores.outputs.list('')).map((o) => o.key), curated: (await fx.stores.curated.list('')).map((o) => o.key) };
+    const before = {
+      outputs: (await fx.stores.outputs.list('')).map((o) => o.key),
+      curated: (await fx.stores.curated.list('')).map((o) => o.key),
+    };
     const { sample, keys } = await exportReviewSample(fx.stores, { asAt: AS_AT, size: 40, seed: 5 });
     expect(sample.pairs).toHaveLength(40);
     expect(sample.threshold).toBe(THRESHOLD);
     expect(new Set(sample.pairs.map((p) => p.stratum)).size).toBeGreaterThan(3);
-    expect(sample.strata.reduce((s, x) => s + x.population, 0)).toBe((await readParquet(fx.stores.curated, `pairs/as_at=${AS_AT}/part-00000.parquet`)).length);
+    expect(sample.strata.reduce((s, x) => s + x.population, 0)).toBe(
+      (await readParquet(fx.stores.curated, `pairs/as_at=${AS_AT}/part-00000.parquet`)).length,
+    );
     for (const k of Object.values(keys)) expect(await fx.stores.secure.exists(k)).toBe(true);
     expect((await fx.stores.outputs.list('')).map((o) => o.key)).toEqual(before.outputs);
     expect((await fx.stores.curated.list('')).map((o) => o.key)).toEqual(before.curated);
@@ -84,7 +99,9 @@ describe('review: export and import against a run', () => {
     const parsed = [...csvRows(csv)];
     const header = parsed[0]![1];
     const first = parsed[1]![1];
-    expect(header).toEqual(expect.arrayContaining(['pair_id', 'forename_l', 'forename_r', 'date_of_birth_l', 'date_of_birth_r', 'decision']));
+    expect(header).toEqual(
+      expect.arrayContaining(['pair_id', 'forename_l', 'forename_r', 'date_of_birth_l', 'date_of_birth_r', 'decision']),
+    );
     expect(first![header!.indexOf('forename_l')]).toMatch(/^[A-Z]+$/);
     const page = (await fx.stores.secure.get(keys.html)).toString();
     expect(page).toContain('Clerical review: are these the same person?');
@@ -94,7 +111,20 @@ describe('review: export and import against a run', () => {
     expect((await fx.stores.secure.get(again.keys.csv)).toString()).toBe(csv);
     // Where the match stage explained a sampled pair, the reviewer page shows how it was scored.
     const p = sample.pairs[0]!;
-    await fx.stores.secure.put(`as_at=${AS_AT}/match/review-sample.json`, JSON.stringify({ pairs: [{ idL: p.recordIdR, idR: p.recordIdL, priorWeight: -10, matchWeight: p.matchWeight, comparisons: [{ comparison: 'surname', level: 'exact', weight: 8, tfAdjustment: -1 }] }] }));
+    await fx.stores.secure.put(
+      `as_at=${AS_AT}/match/review-sample.json`,
+      JSON.stringify({
+        pairs: [
+          {
+            idL: p.recordIdR,
+            idR: p.recordIdL,
+            priorWeight: -10,
+            matchWeight: p.matchWeight,
+            comparisons: [{ comparison: 'surname', level: 'exact', weight: 8, tfAdjustment: -1 }],
+          },
+        ],
+      }),
+    );
     await exportReviewSample(fx.stores, { asAt: AS_AT, size: 40, seed: 5 });
     const withWhy = (await fx.stores.secure.get(keys.html)).toString();
     expect(withWhy.match(/<figcaption[^>]*>How the model scored/g)).toHaveLength(1);
@@ -104,17 +134,25 @@ describe('review: export and import against a run', () => {
   it('imports decisions: estimates cover the truth, labels are written, the audit report shows them', async () => {
     const fx = await buildAuditFixture();
     const { keys } = await exportReviewSample(fx.stores, { asAt: AS_AT, size: 120, seed: 9 });
-    const persons = new Map((await readParquet(fx.stores.curated, `persons/as_at=${AS_AT}/part-00000.parquet`)).map((r) => [r.record_id as string, r.person_id as string]));
+    const persons = new Map(
+      (await readParquet(fx.stores.curated, `persons/as_at=${AS_AT}/part-00000.parquet`)).map((r) => [
+        r.record_id as string,
+        r.person_id as string,
+      ]),
+    );
     // The fixture's truth: two records are the same person when they share a person id.
     const rows = [...csvRows((await fx.stores.secure.get(keys.csv)).toString())];
     const header = rows[0]![1];
     const at = (f: string) => header.indexOf(f);
-    const filled = [header.join(','), ...rows.slice(1).map(([, f], i) => {
-      const same = persons.get(f[at('record_id_l')]!) === persons.get(f[at('record_id_r')]!);
-      const out = [...f];
-      out[at('decision')] = i === 3 ? 'unsure' : same ? 'match' : 'Non-match';
-      return out.map((v) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)).join(',');
-    })].join('\n');
+    const filled = [
+      header.join(','),
+      ...rows.slice(1).map(([, f], i) => {
+        const same = persons.get(f[at('record_id_l')]!) === persons.get(f[at('record_id_r')]!);
+        const out = [...f];
+        out[at('decision')] = i === 3 ? 'unsure' : same ? 'match' : 'Non-match';
+        return out.map((v) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)).join(',');
+      }),
+    ].join('\n');
     const res = await importDecisions(fx.stores.secure, AS_AT, filled, 'decisions.csv');
     expect(res.decisions).toHaveLength(120);
     expect(res.estimate.decisions.unsure).toBe(1);
@@ -140,6 +178,8 @@ describe('review: export and import against a run', () => {
       /d\.csv: 3 problems, nothing imported:\n {2}line 3, field decision: "probably" is not one of match, non-match, unsure\n {2}line 4, field pair_id: "R9999" is not a pair of the exported sample for 2026-03-31\n {2}line 5, field pair_id: R\d+ already decided on line 2/,
     );
     expect(await fx.stores.secure.exists(`as_at=${AS_AT}/review/estimate.json`)).toBe(false);
-    await expect(importDecisions(fx.stores.secure, AS_AT, 'id,verdict\nx,y\n', 'e.csv')).rejects.toThrow(/e\.csv: line 1: the header needs columns pair_id and decision/);
+    await expect(importDecisions(fx.stores.secure, AS_AT, 'id,verdict\nx,y\n', 'e.csv')).rejects.toThrow(
+      /e\.csv: line 1: the header needs columns pair_id and decision/,
+    );
   });
 });

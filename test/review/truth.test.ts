@@ -38,31 +38,68 @@ let truth: { precision: number; recall: number; linkedPairs: number; pairs: numb
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'review-truth-'));
   generate({ families: 2000, seed: 'review-truth', asAt: AS_AT, out: join(dir, 'fixtures') });
-  const stores = Object.fromEntries((['secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, 'out', z))])) as Record<Zone, LocalObjectStore>;
+  const stores = Object.fromEntries(
+    (['secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, 'out', z))]),
+  ) as Record<Zone, LocalObjectStore>;
   stores.landing = new LocalObjectStore(join(dir, 'fixtures', 'landing'));
-  ctx = { runId: 'review-truth', asAt: AS_AT, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress, runtime: localRuntime() };
-  const stage = async (name: string, input: unknown = {}) => { const s = await loadStage(name); return s.run(ctx, s.input.parse(input)); };
+  ctx = {
+    runId: 'review-truth',
+    asAt: AS_AT,
+    stores,
+    queryEngine: async () => {
+      throw new Error('not used');
+    },
+    config: defaultRunConfig(),
+    log: silentLog,
+    progress: noProgress,
+    runtime: localRuntime(),
+  };
+  const stage = async (name: string, input: unknown = {}) => {
+    const s = await loadStage(name);
+    return s.run(ctx, s.input.parse(input));
+  };
   for (const f of await discoverFeeds(ctx)) await stage('validate', f);
   await stage('standardise');
   await stage('match');
 
   const t = parseCsvColumns(await readFile(join(dir, 'fixtures', 'truth', 'records.csv'), 'utf8'));
-  for (let i = 0; i < t.rows; i++) trueOf.set(recordIdOf(t.columns.source![i]!, t.columns.feed![i]!, t.columns.source_person_ref![i]!), t.columns.true_person_id![i]!);
+  for (let i = 0; i < t.rows; i++)
+    trueOf.set(
+      recordIdOf(t.columns.source![i]!, t.columns.feed![i]!, t.columns.source_person_ref![i]!),
+      t.columns.true_person_id![i]!,
+    );
   // The truth, straight from the curated tables: precision over every pair of records the run put in one person,
   // recall over those and the scored pairs it did not link.
-  const personOf = new Map((await readParquet(stores.curated, keys.curated('persons', AS_AT))).map((r) => [String(r.record_id), String(r.person_id)]));
+  const personOf = new Map(
+    (await readParquet(stores.curated, keys.curated('persons', AS_AT))).map((r) => [
+      String(r.record_id),
+      String(r.person_id),
+    ]),
+  );
   const byPerson = new Map<string, string[]>();
   for (const [r, p] of personOf) byPerson.set(p, [...(byPerson.get(p) ?? []), r]);
-  let linkedPairs = 0, linkedTrue = 0;
-  for (const recs of byPerson.values()) for (let i = 0; i < recs.length; i++) for (let j = i + 1; j < recs.length; j++) { linkedPairs++; if (isMatch(recs[i]!, recs[j]!)) linkedTrue++; }
-  let missed = 0, scoredApart = 0;
+  let linkedPairs = 0,
+    linkedTrue = 0;
+  for (const recs of byPerson.values())
+    for (let i = 0; i < recs.length; i++)
+      for (let j = i + 1; j < recs.length; j++) {
+        linkedPairs++;
+        if (isMatch(recs[i]!, recs[j]!)) linkedTrue++;
+      }
+  let missed = 0,
+    scoredApart = 0;
   for (const p of await readParquet(stores.curated, keys.curated('pairs', AS_AT))) {
     const [l, r] = [String(p.record_id_l), String(p.record_id_r)];
     if (personOf.get(l) === personOf.get(r)) continue;
     scoredApart++;
     if (isMatch(l, r)) missed++;
   }
-  truth = { precision: linkedTrue / linkedPairs, recall: linkedTrue / (linkedTrue + missed), linkedPairs, pairs: linkedPairs + scoredApart };
+  truth = {
+    precision: linkedTrue / linkedPairs,
+    recall: linkedTrue / (linkedTrue + missed),
+    linkedPairs,
+    pairs: linkedPairs + scoredApart,
+  };
 }, 300_000);
 
 afterAll(async () => {
@@ -80,21 +117,39 @@ async function reviewFromTruth(size: number, seed: number) {
   const rows = [...csvRows((await ctx.stores.secure.get(k.csv)).toString())].map(([, f]) => f);
   const header = rows[0]!;
   const at = (c: string) => header.indexOf(c);
-  const filled = [header, ...rows.slice(1).map((f) => f.map((v, i) => (i === at('decision') ? (isMatch(f[at('record_id_l')]!, f[at('record_id_r')]!) ? 'match' : 'non-match') : v)))];
-  const text = filled.map((f) => f.map((v) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)).join(',')).join('\n');
+  const filled = [
+    header,
+    ...rows
+      .slice(1)
+      .map((f) =>
+        f.map((v, i) =>
+          i === at('decision') ? (isMatch(f[at('record_id_l')]!, f[at('record_id_r')]!) ? 'match' : 'non-match') : v,
+        ),
+      ),
+  ];
+  const text = filled
+    .map((f) => f.map((v) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v)).join(','))
+    .join('\n');
   const res = await importDecisions(ctx.stores.secure, AS_AT, text, 'decisions.csv');
   return { sample, csvRows: rows.slice(1), at, estimate: res.estimate };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-describe('clerical review estimates against the generator\'s truth (2,000 families)', () => {
+describe("clerical review estimates against the generator's truth (2,000 families)", () => {
   it.each([60, 12])('%i decisions: the 95 percent intervals contain the true precision and recall', async (size) => {
     const { sample, estimate: e } = await reviewFromTruth(size, 20260331);
     expect(sample.pairs).toHaveLength(size);
-    expect(e.population).toEqual({ pairs: truth.pairs, linked: truth.linkedPairs, notLinked: truth.pairs - truth.linkedPairs });
-    const p = e.precision!, r = e.recall!;
-    console.log(`review at ${size} decisions: precision ${pct(p.estimate)} (${pct(p.lower)}-${pct(p.upper)}) true ${pct(truth.precision)}; recall ${pct(r.estimate)} (${pct(r.lower)}-${pct(r.upper)}) true ${pct(truth.recall)}`);
+    expect(e.population).toEqual({
+      pairs: truth.pairs,
+      linked: truth.linkedPairs,
+      notLinked: truth.pairs - truth.linkedPairs,
+    });
+    const p = e.precision!,
+      r = e.recall!;
+    console.log(
+      `review at ${size} decisions: precision ${pct(p.estimate)} (${pct(p.lower)}-${pct(p.upper)}) true ${pct(truth.precision)}; recall ${pct(r.estimate)} (${pct(r.lower)}-${pct(r.upper)}) true ${pct(truth.recall)}`,
+    );
     expect(p.lower).toBeLessThanOrEqual(truth.precision);
     expect(p.upper).toBeGreaterThanOrEqual(truth.precision);
     expect(r.lower).toBeLessThanOrEqual(truth.recall);
@@ -110,7 +165,12 @@ describe('clerical review estimates against the generator\'s truth (2,000 famili
 
   it('says "linked in this run" exactly for pairs whose records are in one person', async () => {
     const { csvRows: rows, at } = await reviewFromTruth(60, 7);
-    const personOf = new Map((await readParquet(ctx.stores.curated, keys.curated('persons', AS_AT))).map((r) => [String(r.record_id), String(r.person_id)]));
+    const personOf = new Map(
+      (await readParquet(ctx.stores.curated, keys.curated('persons', AS_AT))).map((r) => [
+        String(r.record_id),
+        String(r.person_id),
+      ]),
+    );
     let aboveButApart = 0;
     for (const f of rows) {
       const same = personOf.get(f[at('record_id_l')]!) === personOf.get(f[at('record_id_r')]!);
@@ -121,12 +181,16 @@ describe('clerical review estimates against the generator\'s truth (2,000 famili
     expect(aboveButApart).toBeGreaterThan(0);
     const page = (await ctx.stores.secure.get(keys.secure(AS_AT, 'review/sample.html'))).toString();
     const cards = page.split('<section').slice(1);
-    expect(cards.filter((c) => c.includes('Linked in this run (')).length).toBe(rows.filter((f) => f[at('linked_in_this_run')] === 'yes').length);
+    expect(cards.filter((c) => c.includes('Linked in this run (')).length).toBe(
+      rows.filter((f) => f[at('linked_in_this_run')] === 'yes').length,
+    );
   });
 
   it('over 40 seeded samples of 30 pairs, the intervals cover the truth at least as often as they claim', async () => {
     // the export's population and allocation, the sample drawn here (the export itself is exercised above)
-    const model = JSON.parse((await ctx.stores.curated.get(`match/as_at=${AS_AT}/model.json`)).toString()) as { threshold: { weight: number } };
+    const model = JSON.parse((await ctx.stores.curated.get(`match/as_at=${AS_AT}/model.json`)).toString()) as {
+      threshold: { weight: number };
+    };
     const strata = strataFor(model.threshold.weight);
     const members = await populationByStratum(ctx.stores.curated, AS_AT, strata);
     const populations = strata.map((s) => members.get(s.id)!.length);
@@ -134,32 +198,59 @@ describe('clerical review estimates against the generator\'s truth (2,000 famili
     let covered = 0;
     for (let seed = 1; seed <= 40; seed++) {
       const rnd = mulberry32(seed);
-      const decisions = strata.flatMap((s, i) => Array.from({ length: alloc[i]! }, () => {
-        const p = members.get(s.id)![Math.floor(rnd() * populations[i]!)]!;
-        return { stratum: s.id, decision: isMatch(p.recordIdL, p.recordIdR) ? ('match' as const) : ('non-match' as const) };
-      }));
-      const e = estimateFromDecisions(model.threshold.weight, strata, Object.fromEntries(strata.map((s, i) => [s.id, populations[i]!])), Object.fromEntries(strata.map((s, i) => [s.id, alloc[i]!])), decisions);
-      if (e.precision!.lower <= truth.precision && truth.precision <= e.precision!.upper && e.recall!.lower <= truth.recall && truth.recall <= e.recall!.upper) covered++;
+      const decisions = strata.flatMap((s, i) =>
+        Array.from({ length: alloc[i]! }, () => {
+          const p = members.get(s.id)![Math.floor(rnd() * populations[i]!)]!;
+          return {
+            stratum: s.id,
+            decision: isMatch(p.recordIdL, p.recordIdR) ? ('match' as const) : ('non-match' as const),
+          };
+        }),
+      );
+      const e = estimateFromDecisions(
+        model.threshold.weight,
+        strata,
+        Object.fromEntries(strata.map((s, i) => [s.id, populations[i]!])),
+        Object.fromEntries(strata.map((s, i) => [s.id, alloc[i]!])),
+        decisions,
+      );
+      if (
+        e.precision!.lower <= truth.precision &&
+        truth.precision <= e.precision!.upper &&
+        e.recall!.lower <= truth.recall &&
+        truth.recall <= e.recall!.upper
+      )
+        covered++;
     }
     expect(covered).toBeGreaterThanOrEqual(38);
   });
 
   // last: it re-runs the match stage with the labels, changing the run's persons
-  it('the match stage trains m from the imported labels, and the audit shows them beside EM\'s m', async () => {
+  it("the match stage trains m from the imported labels, and the audit shows them beside EM's m", async () => {
     const before = JSON.parse((await ctx.stores.curated.get(`match/as_at=${AS_AT}/model.json`)).toString()) as Model;
     expect(before.labels).toBeNull();
     const { estimate } = await reviewFromTruth(60, 20260331);
     const s = await loadStage('match');
     await s.run(ctx, s.input.parse({}));
     const model = JSON.parse((await ctx.stores.curated.get(`match/as_at=${AS_AT}/model.json`)).toString()) as Model;
-    expect(model.labels).toEqual({ labelledPairs: keys.secure(AS_AT, 'review/labelled-pairs.csv'), matches: estimate.decisions.match });
+    expect(model.labels).toEqual({
+      labelledPairs: keys.secure(AS_AT, 'review/labelled-pairs.csv'),
+      matches: estimate.decisions.match,
+    });
     const forename = model.comparisons.find((c) => c.name === 'forename')!;
     expect(forename.mSource).toBe('labels');
     const emForename = before.comparisons.find((c) => c.name === 'forename')!;
     // EM's m is kept beside the labels' (EM runs the same way: the same figures as the run without labels)
     expect(forename.levels.map((l) => l.mEm)).toEqual(emForename.levels.map((l) => l.m));
     expect(forename.levels.map((l) => l.m)).not.toEqual(emForename.levels.map((l) => l.m));
-    const { report } = await buildMatchAuditReport({ asAt: AS_AT, runId: 'review-truth', stores: ctx.stores, config: defaultRunConfig(), log: silentLog, runtime: ctx.runtime });
+    const { report } = await buildMatchAuditReport({
+      asAt: AS_AT,
+      runId: 'review-truth',
+      stores: ctx.stores,
+      config: defaultRunConfig(),
+      log: silentLog,
+      runtime: ctx.runtime,
+    });
     expect(report.linkage.model!.labels!.matches).toBe(estimate.decisions.match);
     const html = (await ctx.stores.outputs.get(`as_at=${AS_AT}/match-audit/report.html`)).toString();
     expect(html).toContain('m (labels, used)');

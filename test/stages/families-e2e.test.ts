@@ -36,9 +36,22 @@ async function stage(name: string, input: unknown = {}) {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'd-e2e-'));
   generate({ families: 120, seed: 'd-e2e', asAt: AS_AT, out: join(dir, 'fixtures'), extracts: 2, every: 'month' });
-  const stores = Object.fromEntries((['secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, 'out', z))])) as Record<Zone, LocalObjectStore>;
+  const stores = Object.fromEntries(
+    (['secure', 'curated', 'outputs'] as Zone[]).map((z) => [z, new LocalObjectStore(join(dir, 'out', z))]),
+  ) as Record<Zone, LocalObjectStore>;
   stores.landing = new LocalObjectStore(join(dir, 'fixtures', 'landing'));
-  ctx = { runId: 'e2e', asAt: AS_AT, stores, queryEngine: async () => { throw new Error('not used'); }, config: defaultRunConfig(), log: silentLog, progress: noProgress, runtime: localRuntime() };
+  ctx = {
+    runId: 'e2e',
+    asAt: AS_AT,
+    stores,
+    queryEngine: async () => {
+      throw new Error('not used');
+    },
+    config: defaultRunConfig(),
+    log: silentLog,
+    progress: noProgress,
+    runtime: localRuntime(),
+  };
   for (const f of await discoverFeeds(ctx)) await stage('validate', f);
   await stage('standardise');
   await stage('match');
@@ -57,12 +70,17 @@ describe('families to publish on a generated population', () => {
     const trueOf = new Map<string, string>();
     const famOfTrue = new Map<string, string>();
     for (let i = 0; i < truth.rows; i++) {
-      trueOf.set(recordIdOf(truth.columns.source![i]!, truth.columns.feed![i]!, truth.columns.source_person_ref![i]!), truth.columns.true_person_id![i]!);
+      trueOf.set(
+        recordIdOf(truth.columns.source![i]!, truth.columns.feed![i]!, truth.columns.source_person_ref![i]!),
+        truth.columns.true_person_id![i]!,
+      );
       famOfTrue.set(truth.columns.true_person_id![i]!, truth.columns.true_family_id![i]!);
     }
     const persons = await readParquet(ctx.stores.curated, keys.curated('persons', AS_AT));
     const members = await readParquet(ctx.stores.curated, keys.curated('family_members', AS_AT));
-    const famOfPerson = new Map(members.filter((m) => m.membership === 'primary').map((m) => [String(m.person_id), String(m.family_id)]));
+    const famOfPerson = new Map(
+      members.filter((m) => m.membership === 'primary').map((m) => [String(m.person_id), String(m.family_id)]),
+    );
     const votes = new Map<string, Map<string, number>>();
     for (const p of persons) {
       const t = trueOf.get(String(p.record_id));
@@ -72,7 +90,9 @@ describe('families to publish on a generated population', () => {
       v.set(f, (v.get(f) ?? 0) + 1);
       votes.set(t, v);
     }
-    const predicted = new Map([...votes].map(([t, v]) => [t, [...v.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0]]));
+    const predicted = new Map(
+      [...votes].map(([t, v]) => [t, [...v.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0]]),
+    );
     const m = familyPairwise(predicted, new Map([...new Set(trueOf.values())].map((t) => [t, famOfTrue.get(t)!])));
     expect(m.precision).toBeGreaterThan(0.95);
     expect(m.f1).toBeGreaterThan(0.9);
@@ -80,12 +100,18 @@ describe('families to publish on a generated population', () => {
     const st = await stage('stratify');
     expect(st.counts.families_scored).toBe(fam.counts.families);
     expect(st.counts.families_with_a_rule_fired).toBeGreaterThan(0);
-    const pub = await (await import('../../pipelines/stages/publish.ts')).publishStage(ctx, { steps: ['target-lists', 'start-well'] });
+    const pub = await (
+      await import('../../pipelines/stages/publish.ts')
+    ).publishStage(ctx, { steps: ['target-lists', 'start-well'] });
     await (await import('../../pipelines/release/promote.ts')).promoteRelease(ctx.stores, ctx.asAt, ctx.runId);
     expect(pub.counts.target_list_localities).toBeGreaterThanOrEqual(3);
     for (const loc of ['North', 'Central', 'South']) {
       const csv = await readFile(join(dir, 'out', 'outputs', `as_at=${AS_AT}`, 'target-lists', `${loc}.csv`), 'utf8');
-      expect(csv.startsWith('\ufeffrank,family_id,tier,score,headlines_met,reasons,members,flags,ward_code,ward_name,change,previous_tier,previous_rank,months_on_list,lead_outcome,headlines_not_evidenced\r\n')).toBe(true);
+      expect(
+        csv.startsWith(
+          '\ufeffrank,family_id,tier,score,headlines_met,reasons,members,flags,ward_code,ward_name,change,previous_tier,previous_rank,months_on_list,lead_outcome,headlines_not_evidenced\r\n',
+        ),
+      ).toBe(true);
       await readFile(join(dir, 'out', 'outputs', `as_at=${AS_AT}`, 'target-lists', `${loc}.xlsx`));
     }
     expect(pub.counts.start_well_children).toBeGreaterThan(0);
@@ -93,7 +119,9 @@ describe('families to publish on a generated population', () => {
 
   it('the privacy scan finds no clear identifier in anything published or curated for the date', async () => {
     const ix = await loadIdentifierIndex(ctx.stores.secure, AS_AT);
-    const { result } = await scanPublished(ix, ctx.stores, AS_AT, { vocabulary: ['North', 'Central', 'South', 'Unassigned'] });
+    const { result } = await scanPublished(ix, ctx.stores, AS_AT, {
+      vocabulary: ['North', 'Central', 'South', 'Unassigned'],
+    });
     expect(result.findings.map(describeFinding)).toEqual([]);
     expect(result.status).toBe('pass');
   });

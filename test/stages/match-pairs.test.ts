@@ -17,10 +17,12 @@ afterAll(async () => rm(root, { recursive: true, force: true }));
 
 describe('match pair tables', () => {
   // records in stage order, and their ids (one with a quote and a comma, to test the id join)
-  const ids = ['s:f:3', "s:f:1,'x\"", 's:f:2', 's:f:0'];
+  const ids = ['s:f:3', 's:f:1,\'x"', 's:f:2', 's:f:0'];
   const order = ids.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1));
   const rank = new Int32Array(ids.length);
-  order.forEach((i, k) => { rank[i] = k; });
+  order.forEach((i, k) => {
+    rank[i] = k;
+  });
   const l = [0, 2, 3, 1, 0];
   const r = [2, 1, 0, 3, 1];
   const weight = [1.25, -3.5, 12.000000000001, 0.1 + 0.2, -20];
@@ -32,28 +34,54 @@ describe('match pair tables', () => {
     const expected = [0, 1, 2, 3, 4].sort((a, b) => (byIds(a).join('\u0000') < byIds(b).join('\u0000') ? -1 : 1));
     expect(sorted).toEqual(expected);
     const n = await writePairTable(store, 'pairs/x.parquet', {
-      idsByRank: order.map((i) => ids[i]!), ruleNames: ['rule a', "rule 'b'"], count: sorted.length,
+      idsByRank: order.map((i) => ids[i]!),
+      ruleNames: ['rule a', "rule 'b'"],
+      count: sorted.length,
       lo: (k) => Math.min(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
       hi: (k) => Math.max(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
-      weight: (k) => weight[sorted[k]!]!, probability: (k) => probability[sorted[k]!]!, rule: (k) => sorted[k]! % 2,
+      weight: (k) => weight[sorted[k]!]!,
+      probability: (k) => probability[sorted[k]!]!,
+      rule: (k) => sorted[k]! % 2,
     });
     expect(n).toBe(5);
     const rows = await readParquet(store, 'pairs/x.parquet');
-    expect(rows).toEqual(sorted.map((p) => ({
-      record_id_l: byIds(p)[0], record_id_r: byIds(p)[1], match_weight: weight[p], match_probability: probability[p], match_key: p % 2 ? "rule 'b'" : 'rule a',
-    })));
+    expect(rows).toEqual(
+      sorted.map((p) => ({
+        record_id_l: byIds(p)[0],
+        record_id_r: byIds(p)[1],
+        match_weight: weight[p],
+        match_probability: probability[p],
+        match_key: p % 2 ? "rule 'b'" : 'rule a',
+      })),
+    );
     // the same pairs give the same bytes
     await writePairTable(store, 'pairs/y.parquet', {
-      idsByRank: order.map((i) => ids[i]!), ruleNames: ['rule a', "rule 'b'"], count: sorted.length,
-      lo: (k) => Math.min(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!), hi: (k) => Math.max(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
-      weight: (k) => weight[sorted[k]!]!, probability: (k) => probability[sorted[k]!]!, rule: (k) => sorted[k]! % 2,
+      idsByRank: order.map((i) => ids[i]!),
+      ruleNames: ['rule a', "rule 'b'"],
+      count: sorted.length,
+      lo: (k) => Math.min(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
+      hi: (k) => Math.max(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
+      weight: (k) => weight[sorted[k]!]!,
+      probability: (k) => probability[sorted[k]!]!,
+      rule: (k) => sorted[k]! % 2,
     });
-    expect((await readFile(join(root, 'pairs/x.parquet'))).equals(await readFile(join(root, 'pairs/y.parquet')))).toBe(true);
+    expect((await readFile(join(root, 'pairs/x.parquet'))).equals(await readFile(join(root, 'pairs/y.parquet')))).toBe(
+      true,
+    );
   });
 
   it('refuses a rank with no record rather than dropping the pair', async () => {
-    await expect(writePairTable(store, 'pairs/bad.parquet', {
-      idsByRank: ['a', 'b'], ruleNames: ['r'], count: 1, lo: () => 0, hi: () => 7, weight: () => 1, probability: () => 0.5, rule: () => 0,
-    })).rejects.toThrow(/1 pairs given but 0 written/);
+    await expect(
+      writePairTable(store, 'pairs/bad.parquet', {
+        idsByRank: ['a', 'b'],
+        ruleNames: ['r'],
+        count: 1,
+        lo: () => 0,
+        hi: () => 7,
+        weight: () => 1,
+        probability: () => 0.5,
+        rule: () => 0,
+      }),
+    ).rejects.toThrow(/1 pairs given but 0 written/);
   });
 });

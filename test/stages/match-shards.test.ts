@@ -24,7 +24,15 @@ const trees: TestTree[] = [];
 
 beforeAll(async () => {
   source = await testTree();
-  generate({ families: 250, seed: 'match-shards', asAt: AS_AT, extracts: 1, every: 'month', out: source.root, force: true });
+  generate({
+    families: 250,
+    seed: 'match-shards',
+    asAt: AS_AT,
+    extracts: 1,
+    every: 'month',
+    out: source.root,
+    force: true,
+  });
   const ctx = source.ctx(AS_AT);
   for (const f of await discoverFeeds(ctx)) await validateStage(ctx, f);
   await standardiseStage(ctx);
@@ -62,7 +70,11 @@ async function phased(ctx: StageContext) {
 
 describe('match: plan -> shards -> link', () => {
   it('writes the same bytes and counts as the stage run whole, in-process and on worker threads', async () => {
-    const [whole, inProcess, onWorkers] = [await copyOfStandardised(), await copyOfStandardised(), await copyOfStandardised()];
+    const [whole, inProcess, onWorkers] = [
+      await copyOfStandardised(),
+      await copyOfStandardised(),
+      await copyOfStandardised(),
+    ];
     const expected = await matchStage(whole.ctx(AS_AT), {});
     const a = await phased(inProcess.ctx(AS_AT));
     const pool = shardPool(2, { minRecords: 0 });
@@ -79,11 +91,18 @@ describe('match: plan -> shards -> link', () => {
     for (const [zone, key] of OUTPUTS) {
       const want = await whole.stores[zone].get(key);
       expect(want.length, key).toBeGreaterThan(0);
-      expect((await inProcess.stores[zone].get(key)).equals(want), `${key}: in-process shards differ from the whole stage`).toBe(true);
-      expect((await onWorkers.stores[zone].get(key)).equals(want), `${key}: worker-thread shards differ from the whole stage`).toBe(true);
+      expect(
+        (await inProcess.stores[zone].get(key)).equals(want),
+        `${key}: in-process shards differ from the whole stage`,
+      ).toBe(true);
+      expect(
+        (await onWorkers.stores[zone].get(key)).equals(want),
+        `${key}: worker-thread shards differ from the whole stage`,
+      ).toBe(true);
     }
     // the shard files (compared values) are gone once linked
-    for (const t of [inProcess, onWorkers]) expect(await t.stores.secure.list(matchKeys.shardsPrefix(AS_AT, `test-${AS_AT}`))).toEqual([]);
+    for (const t of [inProcess, onWorkers])
+      expect(await t.stores.secure.list(matchKeys.shardsPrefix(AS_AT, `test-${AS_AT}`))).toEqual([]);
   });
 
   it('refuses to link when a shard did not run, or a shard file belongs to another run', async () => {
@@ -91,12 +110,21 @@ describe('match: plan -> shards -> link', () => {
     const ctx = t.ctx(AS_AT);
     const { shards } = (await matchStage(ctx, { phase: 'plan' })) as unknown as { shards: Array<{ shard: number }> };
     for (const s of shards.slice(1)) await matchStage(ctx, { phase: 'shard', shard: s.shard });
-    await expect(matchStage(ctx, { phase: 'link' })).rejects.toThrow(/pairs-00000\.bin is missing: shard 0 of 16 did not run/);
+    await expect(matchStage(ctx, { phase: 'link' })).rejects.toThrow(
+      /pairs-00000\.bin is missing: shard 0 of 16 did not run/,
+    );
     // shard 0 written by another run (same shape, another plan id)
-    const other = encodeShardPairs({ planId: 'another-run', shardCount: 16, shard: 0 }, { count: 0, l: new Int32Array(0), r: new Int32Array(0), mask: new Uint16Array(0), gamma: new Uint8Array(0) });
+    const other = encodeShardPairs(
+      { planId: 'another-run', shardCount: 16, shard: 0 },
+      { count: 0, l: new Int32Array(0), r: new Int32Array(0), mask: new Uint16Array(0), gamma: new Uint8Array(0) },
+    );
     await t.stores.secure.put(matchKeys.shardPairs(AS_AT, ctx.runId, 0), other);
-    await expect(matchStage(ctx, { phase: 'link' })).rejects.toThrow(/shard pairs of plan another-run, not of test-2026-06-30/);
-    expect(() => decodeShardPairs(Buffer.from('not a shard'), { planId: 'x', shardCount: 1, shard: 0 }, 'k')).toThrow(/k: unreadable shard file \(11 bytes\)/);
+    await expect(matchStage(ctx, { phase: 'link' })).rejects.toThrow(
+      /shard pairs of plan another-run, not of test-2026-06-30/,
+    );
+    expect(() => decodeShardPairs(Buffer.from('not a shard'), { planId: 'x', shardCount: 1, shard: 0 }, 'k')).toThrow(
+      /k: unreadable shard file \(11 bytes\)/,
+    );
     await expect(matchStage(ctx, { phase: 'shard', shard: 16 })).rejects.toThrow(/shard 16 of 16 does not exist/);
   });
 });
@@ -111,10 +139,13 @@ describe('match: the link phase reads the plan, not the person records', () => {
     expect(await t.stores.secure.exists(matchKeys.linkInput(AS_AT, ctx.runId))).toBe(true);
     // a link phase with other blocking settings than the plan's is refused, not linked over the wrong blocks
     const other = { ...ctx, config: { ...ctx.config, linkage: { settings: { ...partnershipSettings, shards: 17 } } } };
-    await expect(matchStage(other, { phase: 'link' })).rejects.toThrow(/link-input\.bin: link input prepared with other linkage settings/);
+    await expect(matchStage(other, { phase: 'link' })).rejects.toThrow(
+      /link-input\.bin: link input prepared with other linkage settings/,
+    );
     await t.stores.secure.delete(keys.secure(AS_AT, PERSON_RECORDS_KEY));
     await matchStage(ctx, { phase: 'link' });
-    for (const [zone, key] of OUTPUTS) expect((await t.stores[zone].get(key)).equals(await whole.stores[zone].get(key)), key).toBe(true);
+    for (const [zone, key] of OUTPUTS)
+      expect((await t.stores[zone].get(key)).equals(await whole.stores[zone].get(key)), key).toBe(true);
     expect(await t.stores.secure.list(matchKeys.shardsPrefix(AS_AT, ctx.runId))).toEqual([]);
   }, 180_000); // a whole match and a phased one: under load 20 on the shared machine this file once failed within the 60 s default
 });

@@ -21,7 +21,15 @@ const trees: TestTree[] = [];
 
 beforeAll(async () => {
   source = await testTree();
-  generate({ families: 150, seed: 'standardise-ways', asAt: AS_AT, extracts: 2, every: 'month', out: source.root, force: true });
+  generate({
+    families: 150,
+    seed: 'standardise-ways',
+    asAt: AS_AT,
+    extracts: 2,
+    every: 'month',
+    out: source.root,
+    force: true,
+  });
   const ctx = source.ctx(AS_AT);
   for (const f of await discoverFeeds(ctx)) await validateStage(ctx, f);
 });
@@ -34,7 +42,11 @@ afterEach(async () => {
 async function copyOfValidated(): Promise<TestTree> {
   const t = await testTree();
   trees.push(t);
-  await cp(join(source.out, 'secure', `as_at=${AS_AT}`, 'validated'), join(t.out, 'secure', `as_at=${AS_AT}`, 'validated'), { recursive: true });
+  await cp(
+    join(source.out, 'secure', `as_at=${AS_AT}`, 'validated'),
+    join(t.out, 'secure', `as_at=${AS_AT}`, 'validated'),
+    { recursive: true },
+  );
   return t;
 }
 
@@ -54,7 +66,8 @@ describe('standardise: worker thread and in-process', () => {
     expect(onWorker).toEqual(inProcess);
     // Every kind of output is there, including the cross-pipeline counts (facts and links without a person record).
     expect(onWorker).toMatchObject({ personRecords: expect.any(Number), feedsWithoutValidatedData: 0 });
-    for (const k of ['personRecords', 'facts', 'relationships', 'eventRowsRead']) expect(onWorker[k], k).toBeGreaterThan(100);
+    for (const k of ['personRecords', 'facts', 'relationships', 'eventRowsRead'])
+      expect(onWorker[k], k).toBeGreaterThan(100);
     for (const [zone, key] of OUTPUTS) {
       const [x, y] = [await a.stores[zone].get(key), await b.stores[zone].get(key)];
       expect(x.length, key).toBeGreaterThan(0);
@@ -64,7 +77,9 @@ describe('standardise: worker thread and in-process', () => {
 
   it('reports a failure inside the worker as the stage error, naming the file', async () => {
     const t = await copyOfValidated();
-    const counts = JSON.parse((await t.stores.secure.get(keys.secure(AS_AT, 'validated/police/incidents/_counts.json'))).toString('utf8')) as { files: Array<{ acceptedKey?: string }> };
+    const counts = JSON.parse(
+      (await t.stores.secure.get(keys.secure(AS_AT, 'validated/police/incidents/_counts.json'))).toString('utf8'),
+    ) as { files: Array<{ acceptedKey?: string }> };
     const broken = counts.files.find((f) => f.acceptedKey)!.acceptedKey!;
     await writeFile(join(t.out, 'secure', ...broken.split('/')), 'not parquet');
     await expect(runStandardise(t.ctx(AS_AT), { inWorker: true })).rejects.toThrow(broken.split('/').at(-1)!);
@@ -73,9 +88,25 @@ describe('standardise: worker thread and in-process', () => {
 
   it('runs in-process in a Lambda and over stores that are not local directories', async () => {
     const t = await copyOfValidated();
-    expect(eventsOnWorkerPossible(lambdaRuntime({ AWS_LAMBDA_FUNCTION_NAME: 'locality-standardise' }), t.stores.secure, t.stores.curated)).toBe(false);
+    expect(
+      eventsOnWorkerPossible(
+        lambdaRuntime({ AWS_LAMBDA_FUNCTION_NAME: 'locality-standardise' }),
+        t.stores.secure,
+        t.stores.curated,
+      ),
+    ).toBe(false);
     const secure = t.stores.secure;
-    const wrapped: ObjectStore = { location: secure.location, get: (k) => secure.get(k), getStream: (k) => secure.getStream(k), put: (k, b) => secure.put(k, b), putIfAbsent: (k, b) => secure.putIfAbsent(k, b), exists: (k) => secure.exists(k), list: (p) => secure.list(p), delete: (k) => secure.delete(k), localPath: (k) => secure.localPath(k) };
+    const wrapped: ObjectStore = {
+      location: secure.location,
+      get: (k) => secure.get(k),
+      getStream: (k) => secure.getStream(k),
+      put: (k, b) => secure.put(k, b),
+      putIfAbsent: (k, b) => secure.putIfAbsent(k, b),
+      exists: (k) => secure.exists(k),
+      list: (p) => secure.list(p),
+      delete: (k) => secure.delete(k),
+      localPath: (k) => secure.localPath(k),
+    };
     expect(eventsOnWorkerPossible(localRuntime(), wrapped, t.stores.curated)).toBe(false);
     // The stage itself works over such a store (in-process).
     const counts = (await standardiseStage({ ...t.ctx(AS_AT), stores: { ...t.stores, secure: wrapped } })).counts;

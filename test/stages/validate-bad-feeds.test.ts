@@ -2,14 +2,23 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
-import { discoverFeeds, validateStage, type FileCounts, type QuarantineEntry } from '../../pipelines/stages/validate.ts';
+import {
+  discoverFeeds,
+  validateStage,
+  type FileCounts,
+  type QuarantineEntry,
+} from '../../pipelines/stages/validate.ts';
 import { testTree } from './validate-support.ts';
 
 const corpus = join(import.meta.dirname, '..', 'fixtures', 'bad-feeds');
 
 interface Expected {
   asAt: string;
-  files: Record<string, { rejected: string } | { rows: number; accepted: number; blankLines: number; quarantine: Array<[number, string, string]> }>;
+  files: Record<
+    string,
+    | { rejected: string }
+    | { rows: number; accepted: number; blankLines: number; quarantine: Array<[number, string, string]> }
+  >;
 }
 
 describe('bad-feed corpus (test/fixtures/bad-feeds)', () => {
@@ -42,7 +51,9 @@ describe('bad-feed corpus (test/fixtures/bad-feeds)', () => {
       }
       expect(actual).toEqual(expected.files);
       // every quarantine reason the docs list is exercised by the corpus, except the config-dependent ones
-      const reasons = new Set(Object.values(actual).flatMap((v) => ('quarantine' in v ? v.quarantine.map((x) => x[2]) : [])));
+      const reasons = new Set(
+        Object.values(actual).flatMap((v) => ('quarantine' in v ? v.quarantine.map((x) => x[2]) : [])),
+      );
       const { QUARANTINE_REASONS } = await import('../../pipelines/feeds/fields.ts');
       expect([...QUARANTINE_REASONS].filter((r) => !reasons.has(r))).toEqual([]);
     } finally {

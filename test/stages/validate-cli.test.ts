@@ -4,12 +4,17 @@ import { formatValidateReport, validateLanding } from '../../pipelines/cli/comma
 import { testTree, type TestTree } from './validate-support.ts';
 
 let t: TestTree;
-beforeEach(async () => { t = await testTree(); });
+beforeEach(async () => {
+  t = await testTree();
+});
 afterEach(async () => t.dispose());
 
 describe('locality validate', () => {
   it('checks a landing dir for an as-at date: per-file counts, rejected files and where the quarantine is', async () => {
-    await t.put('police/people/dt=2026-01-10/people.csv', 'person_ref,forename,surname,date_of_birth,sex,postcode,address_line_1\nP1,A,B,,,,\nP2,A,B,2026-02-30,,,\n');
+    await t.put(
+      'police/people/dt=2026-01-10/people.csv',
+      'person_ref,forename,surname,date_of_birth,sex,postcode,address_line_1\nP1,A,B,,,,\nP2,A,B,2026-02-30,,,\n',
+    );
     await t.put('police/people/dt=2026-03-10/people.csv', 'not read: after the as-at date\n');
     await t.put('police/incidents/dt=2026-01-10/incidents.txt', 'x\n');
     const r = await validateLanding({ landing: t.landing, out: t.out, asAt: '2026-01-15' });
@@ -23,8 +28,14 @@ describe('locality validate', () => {
   });
 
   it('defaults the as-at date to the latest extract', async () => {
-    await t.put('police/people/dt=2026-01-10/people.csv', 'person_ref,forename,surname,date_of_birth,sex,postcode,address_line_1\nP1,A,B,,,,\n');
-    await t.put('police/people/dt=2026-02-10/people.csv', 'person_ref,forename,surname,date_of_birth,sex,postcode,address_line_1\nP1,A,B,,,,\nP2,C,D,,,,\n');
+    await t.put(
+      'police/people/dt=2026-01-10/people.csv',
+      'person_ref,forename,surname,date_of_birth,sex,postcode,address_line_1\nP1,A,B,,,,\n',
+    );
+    await t.put(
+      'police/people/dt=2026-02-10/people.csv',
+      'person_ref,forename,surname,date_of_birth,sex,postcode,address_line_1\nP1,A,B,,,,\nP2,C,D,,,,\n',
+    );
     const r = await validateLanding({ landing: t.landing, out: t.out });
     expect(r.asAt).toBe('2026-02-10');
     expect(r.totals).toMatchObject({ files: 1, rows: 2, accepted: 2 });

@@ -31,10 +31,20 @@ export async function testTree(): Promise<TestTree> {
     outputs: new LocalObjectStore(join(out, 'outputs')),
   };
   return {
-    root, landing, out, stores,
+    root,
+    landing,
+    out,
+    stores,
     ctx: (asAt, config) => ({
-      runId: `test-${asAt}`, asAt, stores, config: runConfigSchema.parse(config ?? {}), log: silentLog, progress: noProgress,
-      queryEngine: async () => { throw new Error('no query engine in this test'); },
+      runId: `test-${asAt}`,
+      asAt,
+      stores,
+      config: runConfigSchema.parse(config ?? {}),
+      log: silentLog,
+      progress: noProgress,
+      queryEngine: async () => {
+        throw new Error('no query engine in this test');
+      },
       runtime: localRuntime(),
     }),
     put: async (key, body) => {
@@ -50,10 +60,30 @@ export const TOKEN_A = 'a'.repeat(64);
 export const TOKEN_B = '0123456789abcdef'.repeat(4);
 
 /** Every clear quasi-identifier value of the secure person records (names, postcodes, address lines, tokens). */
-export function clearValuesOf(people: ReadonlyArray<{ forename: string | null; surname: string | null; postcode: string | null; addressLine1: string | null; nhsNumberToken: string | null; upnToken: string | null; surnameParts: string[] }>): Set<string> {
+export function clearValuesOf(
+  people: ReadonlyArray<{
+    forename: string | null;
+    surname: string | null;
+    postcode: string | null;
+    addressLine1: string | null;
+    nhsNumberToken: string | null;
+    upnToken: string | null;
+    surnameParts: string[];
+  }>,
+): Set<string> {
   const clear = new Set<string>();
   for (const p of people) {
-    for (const v of [p.forename, p.surname, p.postcode, p.postcode?.replace(' ', ''), p.addressLine1, p.nhsNumberToken, p.upnToken, ...p.surnameParts]) if (v) clear.add(v.toUpperCase());
+    for (const v of [
+      p.forename,
+      p.surname,
+      p.postcode,
+      p.postcode?.replace(' ', ''),
+      p.addressLine1,
+      p.nhsNumberToken,
+      p.upnToken,
+      ...p.surnameParts,
+    ])
+      if (v) clear.add(v.toUpperCase());
   }
   return clear;
 }

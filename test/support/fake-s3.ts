@@ -8,8 +8,16 @@
  * exercised as deployed.
  */
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -49,7 +57,8 @@ const ACTION: Record<string, S3Request['action']> = {
   ListObjectsV2Command: 's3:ListBucket',
 };
 
-const s3Error = (name: string, status: number, message: string) => Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+const s3Error = (name: string, status: number, message: string) =>
+  Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
 
 async function bodyBuffer(body: unknown): Promise<Buffer> {
   if (body === undefined || body === null) return Buffer.alloc(0);
@@ -57,7 +66,8 @@ async function bodyBuffer(body: unknown): Promise<Buffer> {
   if (Buffer.isBuffer(body)) return body;
   if (body instanceof Uint8Array) return Buffer.from(body);
   const chunks: Buffer[] = [];
-  for await (const c of body as AsyncIterable<Uint8Array | string>) chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
+  for await (const c of body as AsyncIterable<Uint8Array | string>)
+    chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
   return Buffer.concat(chunks);
 }
 
@@ -74,16 +84,28 @@ export class FakeS3 {
    * @param partsDir where multipart parts wait for CompleteMultipartUpload (on disk, so a large upload does not sit in
    *   this process's memory; default: a folder beside the first bucket's)
    */
-  constructor(buckets: Record<string, string>, private readonly mayListBucket: (principal: string, bucket: string) => boolean = () => true, partsDir?: string) {
+  constructor(
+    buckets: Record<string, string>,
+    private readonly mayListBucket: (principal: string, bucket: string) => boolean = () => true,
+    partsDir?: string,
+  ) {
     this.stores = new Map(Object.entries(buckets).map(([b, dir]) => [b, new LocalObjectStore(dir)]));
     this.partsDir = partsDir ?? `${Object.values(buckets)[0] ?? '.'}.multipart-parts`;
   }
 
   /** A client whose requests are recorded as `principal`'s. */
   client(principal: string): S3Client {
-    const client = new S3Client({ region: 'eu-west-2', credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' }, maxAttempts: 1 });
+    const client = new S3Client({
+      region: 'eu-west-2',
+      credentials: { accessKeyId: 'fake', secretAccessKey: 'fake' },
+      maxAttempts: 1,
+    });
     client.middlewareStack.add(
-      (_next, context) => async (args) => ({ output: await this.answer(principal, String(context.commandName), args.input as Record<string, unknown>), response: {} }) as never,
+      (_next, context) => async (args) =>
+        ({
+          output: await this.answer(principal, String(context.commandName), args.input as Record<string, unknown>),
+          response: {},
+        }) as never,
       { step: 'initialize', name: 'fakeS3', priority: 'high' },
     );
     return client;
@@ -100,14 +122,21 @@ export class FakeS3 {
     if (!action) throw new Error(`fake S3: no IAM action known for ${command}`);
     const bucket = String(input.Bucket);
     const operation = command.replace(/Command$/, '');
-    if (action === 's3:ListBucket') this.requests.push({ principal, bucket, operation, action, prefix: String(input.Prefix ?? '') });
+    if (action === 's3:ListBucket')
+      this.requests.push({ principal, bucket, operation, action, prefix: String(input.Prefix ?? '') });
     else this.requests.push({ principal, bucket, operation, action, key: String(input.Key) });
   }
 
   private async missing(principal: string, bucket: string, key: string, head: boolean): Promise<never> {
     // S3 answers 404 only to a caller that may list the bucket (it would learn the key is absent anyway)
     const may = this.mayListBucket(principal, bucket);
-    this.requests.push({ principal, bucket, operation: head ? 'HeadObject (missing key)' : 'GetObject (missing key)', action: 's3:ListBucket', missingKeyCheck: { key, answered: may ? 404 : 403 } });
+    this.requests.push({
+      principal,
+      bucket,
+      operation: head ? 'HeadObject (missing key)' : 'GetObject (missing key)',
+      action: 's3:ListBucket',
+      missingKeyCheck: { key, answered: may ? 404 : 403 },
+    });
     if (!may) throw s3Error('AccessDenied', 403, 'Access Denied');
     throw head ? s3Error('NotFound', 404, 'Not Found') : s3Error('NoSuchKey', 404, 'The specified key does not exist.');
   }
@@ -126,7 +155,8 @@ export class FakeS3 {
       }
       case 'PutObjectCommand':
         // a conditional write (If-None-Match: *, the run lock) fails 412 when the key is taken
-        if (input.IfNoneMatch === '*' && (await store.exists(key))) throw s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+        if (input.IfNoneMatch === '*' && (await store.exists(key)))
+          throw s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
         await store.put(key, await bodyBuffer(input.Body));
         return { ETag: '"fake"', $metadata: {} };
       case 'CreateMultipartUploadCommand': {
@@ -147,15 +177,28 @@ export class FakeS3 {
         const u = this.uploads.get(String(input.UploadId));
         if (!u) throw s3Error('NoSuchUpload', 404, 'no such upload');
         const files = [...u.parts.entries()].sort(([a], [b]) => a - b).map(([, f]) => f);
-        await store.put(key, Readable.from((async function* () {
-          for (const f of files) yield* createReadStream(f);
-        })()));
+        await store.put(
+          key,
+          Readable.from(
+            (async function* () {
+              for (const f of files) yield* createReadStream(f);
+            })(),
+          ),
+        );
         await Promise.all(files.map((f) => rm(f, { force: true })));
         this.uploads.delete(String(input.UploadId));
-        return { ETag: '"fake"', Bucket: bucket, Key: key, Location: `https://${bucket}.s3.eu-west-2.amazonaws.com/${key}`, $metadata: {} };
+        return {
+          ETag: '"fake"',
+          Bucket: bucket,
+          Key: key,
+          Location: `https://${bucket}.s3.eu-west-2.amazonaws.com/${key}`,
+          $metadata: {},
+        };
       }
       case 'AbortMultipartUploadCommand':
-        await Promise.all([...(this.uploads.get(String(input.UploadId))?.parts.values() ?? [])].map((f) => rm(f, { force: true })));
+        await Promise.all(
+          [...(this.uploads.get(String(input.UploadId))?.parts.values() ?? [])].map((f) => rm(f, { force: true })),
+        );
         this.uploads.delete(String(input.UploadId));
         return { $metadata: {} };
       case 'DeleteObjectCommand':
@@ -166,7 +209,13 @@ export class FakeS3 {
         const start = input.ContinuationToken ? Number(input.ContinuationToken) : 0;
         const page = all.slice(start, start + 1000);
         const more = start + 1000 < all.length;
-        return { Contents: page.map((o) => ({ Key: o.key, Size: o.size })), IsTruncated: more, ...(more ? { NextContinuationToken: String(start + 1000) } : {}), KeyCount: page.length, $metadata: {} };
+        return {
+          Contents: page.map((o) => ({ Key: o.key, Size: o.size })),
+          IsTruncated: more,
+          ...(more ? { NextContinuationToken: String(start + 1000) } : {}),
+          KeyCount: page.length,
+          $metadata: {},
+        };
       }
       default:
         throw new Error(`fake S3: ${command} is not served`);
@@ -176,6 +225,13 @@ export class FakeS3 {
 
 /** The commands this fake serves (for a test that the store uses nothing else). */
 export const SERVED_COMMANDS = [
-  GetObjectCommand, HeadObjectCommand, PutObjectCommand, CreateMultipartUploadCommand, UploadPartCommand,
-  CompleteMultipartUploadCommand, AbortMultipartUploadCommand, DeleteObjectCommand, ListObjectsV2Command,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
 ].map((c) => c.name);

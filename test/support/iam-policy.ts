@@ -15,8 +15,14 @@ export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-2';
 
 type Json = unknown;
-interface Resource { Type: string; Properties?: Record<string, Json> }
-export interface Template { Resources: Record<string, Resource>; Parameters?: Record<string, Json> }
+interface Resource {
+  Type: string;
+  Properties?: Record<string, Json>;
+}
+export interface Template {
+  Resources: Record<string, Resource>;
+  Parameters?: Record<string, Json>;
+}
 
 export interface Statement {
   Sid?: string;
@@ -64,12 +70,18 @@ export function resolve(t: Template, v: Json): string {
     const type = t.Resources[id]?.Type;
     if (attr !== 'Arn') return `${id}.${attr}`;
     switch (type) {
-      case 'AWS::S3::Bucket': return `arn:aws:s3:::${id}`;
-      case 'AWS::IAM::Role': return `arn:aws:iam::${ACCOUNT}:role/${id}`;
-      case 'AWS::KMS::Key': return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
-      case 'AWS::Logs::LogGroup': return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
-      case 'AWS::Lambda::Function': return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
-      default: return `arn:aws:${type ?? 'unknown'}:${REGION}:${ACCOUNT}:${id}`;
+      case 'AWS::S3::Bucket':
+        return `arn:aws:s3:::${id}`;
+      case 'AWS::IAM::Role':
+        return `arn:aws:iam::${ACCOUNT}:role/${id}`;
+      case 'AWS::KMS::Key':
+        return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
+      case 'AWS::Logs::LogGroup':
+        return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
+      case 'AWS::Lambda::Function':
+        return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+      default:
+        return `arn:aws:${type ?? 'unknown'}:${REGION}:${ACCOUNT}:${id}`;
     }
   }
   if ('Fn::Join' in o) {
@@ -79,14 +91,24 @@ export function resolve(t: Template, v: Json): string {
   if ('Fn::Sub' in o) {
     const s = o['Fn::Sub'];
     const [text, vars] = (Array.isArray(s) ? s : [s, {}]) as [string, Record<string, Json>];
-    return text.replace(/\$\{([^}]+)\}/g, (_m, name: string) => (name in vars ? resolve(t, vars[name]) : resolve(t, name.includes('.') ? { 'Fn::GetAtt': name.split('.') } : { Ref: name })));
+    return text.replace(/\$\{([^}]+)\}/g, (_m, name: string) =>
+      name in vars
+        ? resolve(t, vars[name])
+        : resolve(t, name.includes('.') ? { 'Fn::GetAtt': name.split('.') } : { Ref: name }),
+    );
   }
   throw new Error(`cannot resolve intrinsic ${JSON.stringify(v).slice(0, 200)}`);
 }
 
 /** IAM wildcard match: * any run of characters (including /), ? one character. Actions are case-insensitive. */
 export function wildcard(pattern: string, value: string, caseInsensitive = false): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, caseInsensitive ? 'is' : 's');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    caseInsensitive ? 'is' : 's',
+  );
   return re.test(value);
 }
 
@@ -121,16 +143,26 @@ function conditionHolds(t: Template, cond: Statement['Condition'], context: Reco
         if (ifExists || operator.negated) continue;
         return false;
       }
-      if (!operator.op(list(values).map((x) => resolve(t, x)), context[key]!)) return false;
+      if (
+        !operator.op(
+          list(values).map((x) => resolve(t, x)),
+          context[key]!,
+        )
+      )
+        return false;
     }
   }
   return true;
 }
 
 const actionMatches = (t: Template, s: Statement, action: string) =>
-  s.NotAction !== undefined ? !list(s.NotAction).some((a) => wildcard(resolve(t, a), action, true)) : list(s.Action).some((a) => wildcard(resolve(t, a), action, true));
+  s.NotAction !== undefined
+    ? !list(s.NotAction).some((a) => wildcard(resolve(t, a), action, true))
+    : list(s.Action).some((a) => wildcard(resolve(t, a), action, true));
 const resourceMatches = (t: Template, s: Statement, resource: string) =>
-  s.NotResource !== undefined ? !list(s.NotResource).some((r) => wildcard(resolve(t, r), resource)) : list(s.Resource).some((r) => wildcard(resolve(t, r), resource));
+  s.NotResource !== undefined
+    ? !list(s.NotResource).some((r) => wildcard(resolve(t, r), resource))
+    : list(s.Resource).some((r) => wildcard(resolve(t, r), resource));
 
 /** Whether a resource policy statement's Principal names the role (directly, by account root, or '*'). */
 function principalMatches(t: Template, s: Statement, roleArn: string, allowAccountRoot: boolean): boolean {
@@ -140,7 +172,9 @@ function principalMatches(t: Template, s: Statement, roleArn: string, allowAccou
     return [];
   };
   if (s.NotPrincipal !== undefined) return !named(s.NotPrincipal).some((p) => p === roleArn);
-  return named(s.Principal).some((p) => p === '*' || p === roleArn || (allowAccountRoot && p === `arn:aws:iam::${ACCOUNT}:root`));
+  return named(s.Principal).some(
+    (p) => p === '*' || p === roleArn || (allowAccountRoot && p === `arn:aws:iam::${ACCOUNT}:root`),
+  );
 }
 
 function statementsOf(doc: Json): Statement[] {
@@ -152,15 +186,20 @@ export function identityStatements(t: Template, role: string): Statement[] {
   const out: Statement[] = [];
   const r = t.Resources[role];
   if (!r || r.Type !== 'AWS::IAM::Role') throw new Error(`no role ${role} in the template`);
-  for (const p of list(r.Properties?.Policies)) out.push(...statementsOf((p as { PolicyDocument: Json }).PolicyDocument));
+  for (const p of list(r.Properties?.Policies))
+    out.push(...statementsOf((p as { PolicyDocument: Json }).PolicyDocument));
   for (const res of Object.values(t.Resources)) {
     if (res.Type !== 'AWS::IAM::Policy' && res.Type !== 'AWS::IAM::ManagedPolicy') continue;
-    if (list(res.Properties?.Roles).some((x) => resolve(t, x) === role)) out.push(...statementsOf(res.Properties?.PolicyDocument));
+    if (list(res.Properties?.Roles).some((x) => resolve(t, x) === role))
+      out.push(...statementsOf(res.Properties?.PolicyDocument));
   }
   if (list(r.Properties?.ManagedPolicyArns).length > 0) {
     for (const arn of list(r.Properties?.ManagedPolicyArns)) {
       const id = typeof arn === 'object' && arn && 'Ref' in arn ? String((arn as { Ref: string }).Ref) : '';
-      if (!t.Resources[id]) throw new Error(`role ${role}: managed policy ${JSON.stringify(arn)} is outside the template (cannot evaluate)`);
+      if (!t.Resources[id])
+        throw new Error(
+          `role ${role}: managed policy ${JSON.stringify(arn)} is outside the template (cannot evaluate)`,
+        );
     }
   }
   return out;
@@ -172,10 +211,25 @@ function bucketPolicyStatements(t: Template, bucketId: string): Statement[] {
     .flatMap((r) => statementsOf(r.Properties?.PolicyDocument));
 }
 
-interface Applicable { s: Statement; from: string }
+interface Applicable {
+  s: Statement;
+  from: string;
+}
 
-function matching(t: Template, stmts: Applicable[], req: Request, ctx: Record<string, string>, effect: 'Allow' | 'Deny'): Applicable | undefined {
-  return stmts.find(({ s }) => s.Effect === effect && actionMatches(t, s, req.action) && resourceMatches(t, s, req.resource) && conditionHolds(t, s.Condition, ctx));
+function matching(
+  t: Template,
+  stmts: Applicable[],
+  req: Request,
+  ctx: Record<string, string>,
+  effect: 'Allow' | 'Deny',
+): Applicable | undefined {
+  return stmts.find(
+    ({ s }) =>
+      s.Effect === effect &&
+      actionMatches(t, s, req.action) &&
+      resourceMatches(t, s, req.resource) &&
+      conditionHolds(t, s.Condition, ctx),
+  );
 }
 
 const describe = (a: Applicable) => `${a.from}${a.s.Sid ? ` (${a.s.Sid})` : ''}`;
@@ -183,17 +237,26 @@ const describe = (a: Applicable) => `${a.from}${a.s.Sid ? ` (${a.s.Sid})` : ''}`
 export function evaluate(t: Template, req: Request): Decision {
   const roleArn = `arn:aws:iam::${ACCOUNT}:role/${req.role}`;
   const ctx = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3', 'aws:PrincipalArn': roleArn, ...req.context };
-  const identity: Applicable[] = identityStatements(t, req.role).map((s) => ({ s, from: `identity policy of ${req.role}` }));
+  const identity: Applicable[] = identityStatements(t, req.role).map((s) => ({
+    s,
+    from: `identity policy of ${req.role}`,
+  }));
   let resourcePolicy: Applicable[] = [];
   if (req.action.toLowerCase().startsWith('s3:')) {
     const bucket = /^arn:aws:s3:::([^/]+)/.exec(req.resource)?.[1];
     if (!bucket) throw new Error(`not an S3 ARN: ${req.resource}`);
-    resourcePolicy = bucketPolicyStatements(t, bucket).filter((s) => principalMatches(t, s, roleArn, false)).map((s) => ({ s, from: `bucket policy of ${bucket}` }));
+    resourcePolicy = bucketPolicyStatements(t, bucket)
+      .filter((s) => principalMatches(t, s, roleArn, false))
+      .map((s) => ({ s, from: `bucket policy of ${bucket}` }));
   } else if (req.action.toLowerCase().startsWith('kms:')) {
     const key = /key\/([^/]+)$/.exec(req.resource)?.[1];
     const keyPolicy = statementsOf(t.Resources[key ?? '']?.Properties?.KeyPolicy);
-    const direct = keyPolicy.filter((s) => principalMatches(t, s, roleArn, false)).map((s) => ({ s, from: `key policy of ${key}` }));
-    const root = keyPolicy.filter((s) => principalMatches(t, s, roleArn, true) && !direct.some((d) => d.s === s)).map((s) => ({ s, from: `key policy of ${key} (account root: IAM decides)` }));
+    const direct = keyPolicy
+      .filter((s) => principalMatches(t, s, roleArn, false))
+      .map((s) => ({ s, from: `key policy of ${key}` }));
+    const root = keyPolicy
+      .filter((s) => principalMatches(t, s, roleArn, true) && !direct.some((d) => d.s === s))
+      .map((s) => ({ s, from: `key policy of ${key} (account root: IAM decides)` }));
     const deny = matching(t, [...direct, ...root, ...identity], req, ctx, 'Deny');
     if (deny) return { decision: 'explicit-deny', by: describe(deny) };
     const allowDirect = matching(t, direct, req, ctx, 'Allow');
@@ -211,7 +274,10 @@ export function evaluate(t: Template, req: Request): Decision {
 /** The role a Lambda function runs as (logical id). */
 export function roleOfFunction(t: Template, functionId: string): string {
   const role = t.Resources[functionId]?.Properties?.Role;
-  const m = role && typeof role === 'object' && 'Fn::GetAtt' in role ? (role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0] : undefined;
+  const m =
+    role && typeof role === 'object' && 'Fn::GetAtt' in role
+      ? (role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]
+      : undefined;
   if (!m) throw new Error(`function ${functionId}: no role in the template`);
   return m;
 }
@@ -222,4 +288,7 @@ export function bucketKey(t: Template, bucketId: string): string | undefined {
   return /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(enc)?.[1];
 }
 
-export const logicalIdsOf = (t: Template, type: string): string[] => Object.entries(t.Resources).filter(([, r]) => r.Type === type).map(([id]) => id);
+export const logicalIdsOf = (t: Template, type: string): string[] =>
+  Object.entries(t.Resources)
+    .filter(([, r]) => r.Type === type)
+    .map(([id]) => id);

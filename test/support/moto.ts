@@ -36,7 +36,13 @@ export function describeWithMoto(name: string, body: (endpoint: string) => void)
 }
 
 export function motoClient(endpoint: string): S3Client {
-  return new S3Client({ endpoint, forcePathStyle: true, region: MOTO_REGION, credentials: MOTO_CREDENTIALS, maxAttempts: 3 });
+  return new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: MOTO_REGION,
+    credentials: MOTO_CREDENTIALS,
+    maxAttempts: 3,
+  });
 }
 
 /** A fresh bucket name (moto is shared by every test file of a run). */
@@ -45,5 +51,7 @@ export function uniqueBucket(stem: string): string {
 }
 
 export async function createBucket(client: S3Client, bucket: string): Promise<void> {
-  await client.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: MOTO_REGION } }));
+  await client.send(
+    new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: MOTO_REGION } }),
+  );
 }

@@ -17,7 +17,9 @@ describe('the tables layer', () => {
     for (const t of CURATED_TABLES) {
       const def = CURATED_TABLE_DEFS[t];
       expect(def.name, t).toBe(t);
-      expect(CURATED_TABLE_COLUMNS[t], t).toEqual(def.columns.filter((c) => c.name !== 'as_at').map((c) => ({ name: c.name, type: GLUE_TYPE[c.type] })));
+      expect(CURATED_TABLE_COLUMNS[t], t).toEqual(
+        def.columns.filter((c) => c.name !== 'as_at').map((c) => ({ name: c.name, type: GLUE_TYPE[c.type] })),
+      );
     }
   });
 
@@ -36,38 +38,108 @@ describe('the tables layer', () => {
     expect(readFileSync(join(import.meta.dirname, '../../docs/tables.md'), 'utf8')).toBe(tablesReference());
   });
 
-  it('each writer writes exactly its table\'s columns, and each reader reads back what was written', () => {
+  it("each writer writes exactly its table's columns, and each reader reads back what was written", () => {
     const person: PersonRecord = {
-      recordId: 'health:people:H1', source: 'health', feed: 'people', sourcePersonRef: 'H1', extractDate: '2026-06-01', forename: 'ALEX',
-      forenameAlternatives: ['AL'], middleNames: null, surname: 'SMITH', surnameParts: ['SMITH'], dateOfBirth: '2019-04-07', sex: 'F',
-      postcode: 'M14 5RB', postcodeSector: 'M14 5', postcodeDistrict: 'M14', postcodeArea: 'M', addressLine1: '12 ACACIA AVENUE',
-      nhsNumberToken: 'tok', upnToken: null, attributes: { gp_practice: 'P1' },
+      recordId: 'health:people:H1',
+      source: 'health',
+      feed: 'people',
+      sourcePersonRef: 'H1',
+      extractDate: '2026-06-01',
+      forename: 'ALEX',
+      forenameAlternatives: ['AL'],
+      middleNames: null,
+      surname: 'SMITH',
+      surnameParts: ['SMITH'],
+      dateOfBirth: '2019-04-07',
+      sex: 'F',
+      postcode: 'M14 5RB',
+      postcodeSector: 'M14 5',
+      postcodeDistrict: 'M14',
+      postcodeArea: 'M',
+      addressLine1: '12 ACACIA AVENUE',
+      nhsNumberToken: 'tok',
+      upnToken: null,
+      attributes: { gp_practice: 'P1' },
     };
     const row = personRecordToRow(person);
     expect(Object.keys(row)).toEqual(PERSON_RECORDS.columns.map((c) => c.name));
     expect(personRecordFromRow(row)).toEqual(person);
 
-    const fact: Fact = { factId: 'health:births:B1', type: 'birth', source: 'health', feed: 'births', recordRef: 'B1', recordId: 'health:people:H1', date: '2026-01-02', endDate: null, value: null, detail: { weight: '3.1' } };
+    const fact: Fact = {
+      factId: 'health:births:B1',
+      type: 'birth',
+      source: 'health',
+      feed: 'births',
+      recordRef: 'B1',
+      recordId: 'health:people:H1',
+      date: '2026-01-02',
+      endDate: null,
+      value: null,
+      detail: { weight: '3.1' },
+    };
     expect(Object.keys(factToRow(fact))).toEqual(CURATED_TABLE_DEFS.facts.columns.map((c) => c.name));
     expect(factFromRow(factToRow(fact))).toEqual(fact);
 
-    const rel: RelationshipRecord = { relationshipId: 'sc:rel:R1', source: 'sc', feed: 'rel', recordRef: 'R1', fromRecordId: 'a', toRecordId: 'b', relationship: 'mother', groupRef: null, startDate: '2020-01-01', endDate: null };
+    const rel: RelationshipRecord = {
+      relationshipId: 'sc:rel:R1',
+      source: 'sc',
+      feed: 'rel',
+      recordRef: 'R1',
+      fromRecordId: 'a',
+      toRecordId: 'b',
+      relationship: 'mother',
+      groupRef: null,
+      startDate: '2020-01-01',
+      endDate: null,
+    };
     expect(Object.keys(relationshipToRow(rel))).toEqual(CURATED_TABLE_DEFS.relationships.columns.map((c) => c.name));
     expect(relationshipFromRow(relationshipToRow(rel))).toEqual(rel);
 
-    const score = { familyId: 'F1', score: 3.5, tier: 'high', headlines: ['health'], threeNeeds: false, openToStatutory: true, reasons: [], statutoryEvidence: [], ruleSetVersion: 'rs@1' };
+    const score = {
+      familyId: 'F1',
+      score: 3.5,
+      tier: 'high',
+      headlines: ['health'],
+      threeNeeds: false,
+      openToStatutory: true,
+      reasons: [],
+      statutoryEvidence: [],
+      ruleSetVersion: 'rs@1',
+    };
     const written = scoreRow(score as unknown as Parameters<typeof scoreRow>[0], '2026-10-31');
     expect(Object.keys(written)).toEqual(CURATED_TABLE_DEFS.scores.columns.map((c) => c.name));
     expect(scoreFromRow(written)).toEqual(score);
   });
 
   it('readers are strict: a column under another spelling is missing, named by table and field; a bad date or type is refused', () => {
-    const fact = factToRow({ factId: 'f', type: 'birth', source: 's', feed: 'f', recordRef: 'r', recordId: 'x', date: '2026-01-02', endDate: null, value: null, detail: {} });
+    const fact = factToRow({
+      factId: 'f',
+      type: 'birth',
+      source: 's',
+      feed: 'f',
+      recordRef: 'r',
+      recordId: 'x',
+      date: '2026-01-02',
+      endDate: null,
+      value: null,
+      detail: {},
+    });
     const { record_id: _id, ...rest } = fact;
     expect(() => factFromRow({ ...rest, recordId: 'x' })).toThrow(/^facts, field record_id: missing/);
     expect(() => factFromRow({ ...fact, date: '2026-02-30' })).toThrow(/facts, field date: not a date/);
     expect(() => factFromRow({ ...fact, type: 'burglary' })).toThrow(/field type: unknown fact type "burglary"/);
-    const rel = relationshipToRow({ relationshipId: 'r', source: 's', feed: 'f', recordRef: 'r', fromRecordId: 'a', toRecordId: 'b', relationship: 'mother', groupRef: null, startDate: null, endDate: null });
+    const rel = relationshipToRow({
+      relationshipId: 'r',
+      source: 's',
+      feed: 'f',
+      recordRef: 'r',
+      fromRecordId: 'a',
+      toRecordId: 'b',
+      relationship: 'mother',
+      groupRef: null,
+      startDate: null,
+      endDate: null,
+    });
     expect(() => relationshipFromRow({ ...rel, relationship: 'aunt' })).toThrow(/unknown relationship "aunt"/);
   });
 });

@@ -33,12 +33,15 @@ function parseEvery(e: string): Every {
 function periodBar(total: number) {
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
   const bar = tty
-    ? new progressLib.SingleBar({
-      stream: process.stderr,
-      format: ' backfill |{bar}| {value}/{total} as-at dates  ETA {eta_formatted}  {current}',
-      hideCursor: true,
-      etaBuffer: 10,
-    }, progressLib.Presets.shades_classic)
+    ? new progressLib.SingleBar(
+        {
+          stream: process.stderr,
+          format: ' backfill |{bar}| {value}/{total} as-at dates  ETA {eta_formatted}  {current}',
+          hideCursor: true,
+          etaBuffer: 10,
+        },
+        progressLib.Presets.shades_classic,
+      )
     : undefined;
   bar?.start(total, 0, { current: '' });
   const started = Date.now();
@@ -69,20 +72,33 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
   const config = await loadRunConfig(o.config);
 
   if (o.cloud) {
-    if (!o.stateMachineArn) throw new Error('--cloud needs --state-machine-arn <arn> (the stack output BackfillStateMachineArn)');
+    if (!o.stateMachineArn)
+      throw new Error('--cloud needs --state-machine-arn <arn> (the stack output BackfillStateMachineArn)');
     const bar = periodBar(periods.length);
     try {
-      const [{ SFNClient }, { backfillCloud }] = await Promise.all([import('@aws-sdk/client-sfn'), import('../../backfill/cloud.ts')]);
+      const [{ SFNClient }, { backfillCloud }] = await Promise.all([
+        import('@aws-sdk/client-sfn'),
+        import('../../backfill/cloud.ts'),
+      ]);
       const r = await backfillCloud({
         client: new SFNClient(o.region ? { region: o.region } : {}),
         stateMachineArn: o.stateMachineArn,
-        request: { from: o.from, to: o.to, every, force: o.force ?? false, ranBy: whoRan(), ...(o.config ? { config } : {}) },
+        request: {
+          from: o.from,
+          to: o.to,
+          every,
+          force: o.force ?? false,
+          ranBy: whoRan(),
+          ...(o.config ? { config } : {}),
+        },
         onProgress: (p) => {
           bar.at(p.succeeded, `${p.status.toLowerCase()}: ${p.running} running, ${p.failed} failed`);
         },
       });
       bar.stop();
-      process.stdout.write(`backfill ${r.executionArn}: ${r.status} (${periods.length} as-at dates ${periods[0]} .. ${periods.at(-1)})\n`);
+      process.stdout.write(
+        `backfill ${r.executionArn}: ${r.status} (${periods.length} as-at dates ${periods[0]} .. ${periods.at(-1)})\n`,
+      );
     } finally {
       bar.stop();
     }
@@ -96,7 +112,14 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
   let skipped = 0;
   const { backfillLocal } = await import('../../backfill/local.ts'); // the local runner: aws-cdk-lib, the executor, DuckDB
   const summary = await backfillLocal({
-    landing, out: resolve(o.out), from: o.from, to: o.to, every, force: o.force ?? false, config, log: jsonLog(),
+    landing,
+    out: resolve(o.out),
+    from: o.from,
+    to: o.to,
+    every,
+    force: o.force ?? false,
+    config,
+    log: jsonLog(),
     onPeriod: ({ index, total, asAt, result }) => {
       if (!result) {
         bar.at(index, `running ${asAt}`);
@@ -104,15 +127,21 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
       }
       if (result.status === 'skipped') skipped++;
       bar.at(index + 1, `${asAt} ${result.status}`);
-      bar.line(`[${index + 1}/${total}] ${asAt} ${result.status === 'skipped' ? 'already done, skipped' : result.status} (run ${result.runId}) ETA ${bar.eta(index + 1)}`);
+      bar.line(
+        `[${index + 1}/${total}] ${asAt} ${result.status === 'skipped' ? 'already done, skipped' : result.status} (run ${result.runId}) ETA ${bar.eta(index + 1)}`,
+      );
     },
   });
   bar.stop();
   const ran = summary.done.filter((d) => d.status === 'ok').length;
-  process.stdout.write(`backfill ${o.from} .. ${o.to} every ${every}: ${summary.periods.length} as-at dates, ${ran} run, ${skipped} already done\n`);
+  process.stdout.write(
+    `backfill ${o.from} .. ${o.to} every ${every}: ${summary.periods.length} as-at dates, ${ran} run, ${skipped} already done\n`,
+  );
   for (const d of summary.done) process.stdout.write(`  ${d.asAt}  ${d.status.padEnd(8)} ${d.runId}\n`);
   if (summary.failed) {
-    process.stdout.write(`FAILED at ${summary.failed.asAt} in ${summary.failed.stage}: ${summary.failed.error}: ${summary.failed.cause}\nRun the same command again to resume from there.\n`);
+    process.stdout.write(
+      `FAILED at ${summary.failed.asAt} in ${summary.failed.stage}: ${summary.failed.error}: ${summary.failed.cause}\nRun the same command again to resume from there.\n`,
+    );
     process.exitCode = 1;
   }
   process.stdout.write(`outputs: ${resolve(o.out, 'outputs')}/as_at=<date>/\n`);
@@ -121,7 +150,9 @@ export async function backfillCommand(o: BackfillOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('backfill')
-    .description('run the pipeline for every month or week between two dates (idempotent, resumable; --cloud runs it on AWS)')
+    .description(
+      'run the pipeline for every month or week between two dates (idempotent, resumable; --cloud runs it on AWS)',
+    )
     .requiredOption('--from <date>', 'first date YYYY-MM-DD')
     .requiredOption('--to <date>', 'last date YYYY-MM-DD (inclusive)')
     .requiredOption('--every <period>', 'month (as at each month end) | week (every 7th day from --from + 6)')

@@ -21,7 +21,10 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** Write the generated docs under `root`; remove stale generated files. Returns what changed. */
-export async function writeFeedDocs(root: string, check = false): Promise<{ written: string[]; removed: string[]; unchanged: number }> {
+export async function writeFeedDocs(
+  root: string,
+  check = false,
+): Promise<{ written: string[]; removed: string[]; unchanged: number }> {
   const docs = renderFeedDocs();
   const written: string[] = [];
   const removed: string[] = [];
@@ -61,11 +64,15 @@ export function register(program: Command): void {
       const changed = r.written.length + r.removed.length;
       if (opts.check) {
         if (changed > 0) {
-          process.stdout.write(`${DOCS_DIR} is out of date: ${[...r.written, ...r.removed].join(', ')}\nrun: npm run locality -- feeds docs\n`);
+          process.stdout.write(
+            `${DOCS_DIR} is out of date: ${[...r.written, ...r.removed].join(', ')}\nrun: npm run locality -- feeds docs\n`,
+          );
           process.exitCode = 1;
         } else process.stdout.write(`${DOCS_DIR} is up to date (${r.unchanged} files)\n`);
         return;
       }
-      process.stdout.write(`${DOCS_DIR}: ${r.written.length} written, ${r.removed.length} removed, ${r.unchanged} unchanged\n`);
+      process.stdout.write(
+        `${DOCS_DIR}: ${r.written.length} written, ${r.removed.length} removed, ${r.unchanged} unchanged\n`,
+      );
     });
 }

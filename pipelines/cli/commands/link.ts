@@ -8,7 +8,13 @@ import { availableParallelism } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseCsvColumns } from '../../../matching/csv.ts';
-import { isAccepted, linkRecords, type EngineOptions, type EngineProgress, type LinkResult } from '../../../matching/engine.ts';
+import {
+  isAccepted,
+  linkRecords,
+  type EngineOptions,
+  type EngineProgress,
+  type LinkResult,
+} from '../../../matching/engine.ts';
 import { explainPair, pairsNearestThreshold } from '../../../matching/explain.ts';
 import { workerExecutor } from '../../../matching/parallel.ts';
 import { parseLinkSettings, type LinkSettings } from '../../../matching/settings.ts';
@@ -29,7 +35,9 @@ export async function readInputColumns(path: string): Promise<InputDataset> {
       const lit = `'${resolve(path).replaceAll("'", "''")}'`;
       const desc = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${lit})`);
       const names = desc.getRows().map((r) => String(r[0]));
-      const sel = names.map((n) => `CAST("${n.replaceAll('"', '""')}" AS VARCHAR) AS "${n.trim().replaceAll('"', '""')}"`).join(', ');
+      const sel = names
+        .map((n) => `CAST("${n.replaceAll('"', '""')}" AS VARCHAR) AS "${n.trim().replaceAll('"', '""')}"`)
+        .join(', ');
       const res = await conn.runAndReadAll(`SELECT ${sel} FROM read_parquet(${lit})`);
       const cols = res.getColumnsObjectJS() as Record<string, Array<string | null>>;
       conn.closeSync();
@@ -92,30 +100,46 @@ export interface LinkCommandOptions {
 const csvCell = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 const num = (x: number): string => String(Number(x.toPrecision(10)));
 
-export async function runLink(opts: LinkCommandOptions): Promise<{ result: LinkResult; seconds: number; files: string[] }> {
+export async function runLink(
+  opts: LinkCommandOptions,
+): Promise<{ result: LinkResult; seconds: number; files: string[] }> {
   const started = performance.now();
   const settings = await loadSettings(opts.settings);
   if (opts.inputs.length === 0) throw new Error('link: give one input file (dedupe) or two (link)');
   const datasets: InputDataset[] = [];
   for (const p of opts.inputs) datasets.push(await readInputColumns(p));
-  if (new Set(datasets.map((d) => d.name)).size !== datasets.length) throw new Error('link: the input files must have different names (the name is the source_dataset)');
-  const labels = settings.labelledPairs ? await loadLabels(resolve(dirname(opts.settings), settings.labelledPairs)) : undefined;
+  if (new Set(datasets.map((d) => d.name)).size !== datasets.length)
+    throw new Error('link: the input files must have different names (the name is the source_dataset)');
+  const labels = settings.labelledPairs
+    ? await loadLabels(resolve(dirname(opts.settings), settings.labelledPairs))
+    : undefined;
   // worker threads pay for themselves only on larger inputs (each starts its own TypeScript loader)
   const records = datasets.reduce((n, d) => n + rowCount(d), 0);
   const workers = opts.workers ?? settings.workers ?? (records >= 20_000 ? Math.min(4, availableParallelism()) : 0);
   const executor = workers > 0 ? workerExecutor(workers) : undefined;
   let result: LinkResult;
   try {
-    result = await linkRecords(datasets, settings, { ...(executor ? { executor } : {}), ...(opts.progress ? { progress: opts.progress } : {}), ...(labels ? { labels } : {}) });
+    result = await linkRecords(datasets, settings, {
+      ...(executor ? { executor } : {}),
+      ...(opts.progress ? { progress: opts.progress } : {}),
+      ...(labels ? { labels } : {}),
+    });
   } finally {
     await executor?.close?.();
   }
   opts.onResult?.(result);
-  const files = await writeLinkOutputs(opts.out, result, { allPairs: opts.allPairs ?? false, explain: opts.explain ?? 0 });
+  const files = await writeLinkOutputs(opts.out, result, {
+    allPairs: opts.allPairs ?? false,
+    explain: opts.explain ?? 0,
+  });
   return { result, seconds: (performance.now() - started) / 1000, files };
 }
 
-export async function writeLinkOutputs(out: string, res: LinkResult, opts: { allPairs: boolean; explain: number }): Promise<string[]> {
+export async function writeLinkOutputs(
+  out: string,
+  res: LinkResult,
+  opts: { allPairs: boolean; explain: number },
+): Promise<string[]> {
   await mkdir(out, { recursive: true });
   const { table, pairs, clustering } = res;
   const linking = table.sources.length > 1;
@@ -130,7 +154,11 @@ export async function writeLinkOutputs(out: string, res: LinkResult, opts: { all
   const cl: string[] = [linking ? 'unique_id,source_dataset,cluster_id' : 'unique_id,cluster_id'];
   for (let i = 0; i < table.n; i++) {
     const cid = csvCell(idOf(clustering.cluster[i]!));
-    cl.push(linking ? `${csvCell(table.ids[i]!)},${csvCell(table.sources[table.source[i]!]!)},${cid}` : `${csvCell(table.ids[i]!)},${cid}`);
+    cl.push(
+      linking
+        ? `${csvCell(table.ids[i]!)},${csvCell(table.sources[table.source[i]!]!)},${cid}`
+        : `${csvCell(table.ids[i]!)},${cid}`,
+    );
   }
   await put('clusters.csv', `${cl.join('\n')}\n`);
 
@@ -150,9 +178,11 @@ export async function writeLinkOutputs(out: string, res: LinkResult, opts: { all
     const key = csvCell(ruleNames[31 - Math.clz32(m & -m)]!);
     const w = num(pairs.weight[p]!);
     const pr = num(pairs.probability[p]!);
-    lines.push(linking
-      ? `${csvCell(table.ids[a]!)},${csvCell(table.sources[table.source[a]!]!)},${csvCell(table.ids[b]!)},${csvCell(table.sources[table.source[b]!]!)},${w},${pr},${key}`
-      : `${csvCell(table.ids[a]!)},${csvCell(table.ids[b]!)},${w},${pr},${key}`);
+    lines.push(
+      linking
+        ? `${csvCell(table.ids[a]!)},${csvCell(table.sources[table.source[a]!]!)},${csvCell(table.ids[b]!)},${csvCell(table.sources[table.source[b]!]!)},${w},${pr},${key}`
+        : `${csvCell(table.ids[a]!)},${csvCell(table.ids[b]!)},${w},${pr},${key}`,
+    );
   }
   await put('pairs.csv', `${lines.join('\n')}\n`);
 
@@ -172,7 +202,10 @@ export async function writeLinkOutputs(out: string, res: LinkResult, opts: { all
     cluster_size_l: r.sizeL,
     cluster_size_r: r.sizeR,
   }));
-  await put('clustering.json', `${JSON.stringify({ sizeDistribution: clustering.sizeDistribution, refusedMerges: refused }, null, 2)}\n`);
+  await put(
+    'clustering.json',
+    `${JSON.stringify({ sizeDistribution: clustering.sizeDistribution, refusedMerges: refused }, null, 2)}\n`,
+  );
 
   if (opts.explain > 0) {
     const ex = pairsNearestThreshold(res, opts.explain).map((p) => explainPair(res, p, { includeValues: true }));
@@ -184,30 +217,54 @@ export async function writeLinkOutputs(out: string, res: LinkResult, opts: { all
 export function register(program: Command): void {
   program
     .command('link')
-    .description('Fellegi-Sunter linkage of any CSV/Parquet with a settings file: one input dedupes, two inputs link (settings.linkType)')
+    .description(
+      'Fellegi-Sunter linkage of any CSV/Parquet with a settings file: one input dedupes, two inputs link (settings.linkType)',
+    )
     .requiredOption('--settings <file>', 'linkage settings JSON (comparisons, blockingRules, ...; see docs/linkage.md)')
-    .requiredOption('--out <dir>', 'output directory for clusters.csv, pairs.csv, model.json, clustering.json, explanations.json')
+    .requiredOption(
+      '--out <dir>',
+      'output directory for clusters.csv, pairs.csv, model.json, clustering.json, explanations.json',
+    )
     .option('--all-pairs', 'write every scored pair to pairs.csv, not only those at or above the threshold')
     .option('--explain <n>', 'write the explanation (waterfall data) of the n pairs nearest the threshold', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new Error(`--explain: expected a whole number, got "${v}"`);
       return n;
     })
-    .option('--workers <n>', 'worker threads for the shards (0 = in-process; default: one per core, at most 4, from 20,000 records)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--workers: expected a whole number, got "${v}"`);
-      return n;
-    })
+    .option(
+      '--workers <n>',
+      'worker threads for the shards (0 = in-process; default: one per core, at most 4, from 20,000 records)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new Error(`--workers: expected a whole number, got "${v}"`);
+        return n;
+      },
+    )
     .argument('<inputs...>', 'one input (dedupe) or two (link): .csv or .parquet')
-    .action(async (inputs: string[], o: { settings: string; out: string; allPairs?: boolean; explain?: number; workers?: number }) => {
-      const progress = cliProgress();
-      try {
-        const { result, seconds, files } = await runLink({ settings: o.settings, out: o.out, inputs, allPairs: o.allPairs ?? false, explain: o.explain ?? 0, ...(o.workers !== undefined ? { workers: o.workers } : {}), progress });
-        progress.close();
-        const m = result.model;
-        process.stdout.write(`linked ${m.records} records: ${m.blocking.candidatePairs} candidate pairs scored, ${m.scoring.pairsAtOrAboveThreshold} at or above p=${m.threshold.probability.toPrecision(3)}, ${m.clustering.clusters} clusters, ${m.clustering.refusedMerges} merges refused, in ${seconds.toFixed(1)}s; wrote ${files.join(', ')} to ${o.out}\n`);
-      } finally {
-        progress.close();
-      }
-    });
+    .action(
+      async (
+        inputs: string[],
+        o: { settings: string; out: string; allPairs?: boolean; explain?: number; workers?: number },
+      ) => {
+        const progress = cliProgress();
+        try {
+          const { result, seconds, files } = await runLink({
+            settings: o.settings,
+            out: o.out,
+            inputs,
+            allPairs: o.allPairs ?? false,
+            explain: o.explain ?? 0,
+            ...(o.workers !== undefined ? { workers: o.workers } : {}),
+            progress,
+          });
+          progress.close();
+          const m = result.model;
+          process.stdout.write(
+            `linked ${m.records} records: ${m.blocking.candidatePairs} candidate pairs scored, ${m.scoring.pairsAtOrAboveThreshold} at or above p=${m.threshold.probability.toPrecision(3)}, ${m.clustering.clusters} clusters, ${m.clustering.refusedMerges} merges refused, in ${seconds.toFixed(1)}s; wrote ${files.join(', ')} to ${o.out}\n`,
+          );
+        } finally {
+          progress.close();
+        }
+      },
+    );
 }

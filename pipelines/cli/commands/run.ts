@@ -35,13 +35,20 @@ export interface ChosenAsAt {
  * The as-at date of a run: --as-at when given, else the latest extract date holding at least one readable extract
  * (an empty or wholly rejected dt= folder does not count). Refuses a date with no readable people feed extract.
  */
-export async function chooseAsAt(landing: string, asAt: string | undefined, opts: { requirePeople?: boolean } = {}): Promise<ChosenAsAt> {
+export async function chooseAsAt(
+  landing: string,
+  asAt: string | undefined,
+  opts: { requirePeople?: boolean } = {},
+): Promise<ChosenAsAt> {
   if (asAt && !isIsoDate(asAt)) throw new Error(`--as-at ${asAt}: must be a real date YYYY-MM-DD`);
   const inventory = await new LocalObjectStore(landing).inventory('');
   let why = 'given by --as-at';
   if (!asAt) {
     asAt = latestReadableDate(inventory);
-    if (!asAt) throw new Error(`--landing ${landing}: no extracts found (expected <source>/<feed>/dt=<YYYY-MM-DD>/<file>.csv); give --as-at or generate fixtures first`);
+    if (!asAt)
+      throw new Error(
+        `--landing ${landing}: no extracts found (expected <source>/<feed>/dt=<YYYY-MM-DD>/<file>.csv); give --as-at or generate fixtures first`,
+      );
     why = `the latest extract date holding a readable extract${passedOver(inventory, asAt)}`;
   }
   if (opts.requirePeople !== false) assertPeopleFeed(classifyLanding(inventory, asAt), asAt);
@@ -66,7 +73,13 @@ export async function resolveAsAt(landing: string, asAt: string | undefined): Pr
 }
 
 /** Runs one as-at date with progress bars on stderr; returns the result for the summary. */
-export async function runWithProgress(opts: { landing: string; out: string; asAt: string; config: RunConfig; force?: boolean }): Promise<LocalRunResult> {
+export async function runWithProgress(opts: {
+  landing: string;
+  out: string;
+  asAt: string;
+  config: RunConfig;
+  force?: boolean;
+}): Promise<LocalRunResult> {
   const { runLocal } = await import('../../local/runner.ts'); // aws-cdk-lib and the local executor: only when running
   const progress = cliProgress();
   try {
@@ -109,23 +122,28 @@ export function formatSummary(r: LocalRunResult): string {
   };
   if (r.status === 'locked') return `${lockedMessage(r)}\n`;
   if (r.status === 'skipped') {
-    lines.push(`as-at ${r.asAt}: already done (run ${r.runId}, same inputs and config; ${r.manifest?.outputs?.length ?? 0} outputs verified against the manifest's SHA-256); nothing to do. Use --force to run it again.`);
+    lines.push(
+      `as-at ${r.asAt}: already done (run ${r.runId}, same inputs and config; ${r.manifest?.outputs?.length ?? 0} outputs verified against the manifest's SHA-256); nothing to do. Use --force to run it again.`,
+    );
   } else {
     lines.push(`as-at ${r.asAt}: run ${r.runId} ${r.status === 'ok' ? 'finished' : 'FAILED'}`);
   }
   const m = r.manifest;
   const redo = m?.redoneBecause;
   if (redo && r.status !== 'skipped') {
-    lines.push(redo.checked === 0
-      ? '  run again: it had finished, but its manifest recorded no output hashes to verify'
-      : `  run again: it had finished, but its outputs no longer matched its manifest: ${describeMismatch(redo)}`);
+    lines.push(
+      redo.checked === 0
+        ? '  run again: it had finished, but its manifest recorded no output hashes to verify'
+        : `  run again: it had finished, but its outputs no longer matched its manifest: ${describeMismatch(redo)}`,
+    );
   }
   const resumed = m && r.status !== 'skipped' ? m.stages.filter((s) => s.resume) : [];
   if (resumed.length > 0) {
     lines.push('  resumed from the stage records of an earlier execution of this run:');
     for (const s of resumed) {
       const { reused, reran, why } = s.resume!;
-      const what = reran === 0 ? 'skipped' : reused === 0 ? 'ran again' : `partly reused (${reused} reused, ${reran} ran again)`;
+      const what =
+        reran === 0 ? 'skipped' : reused === 0 ? 'ran again' : `partly reused (${reused} reused, ${reran} ran again)`;
       lines.push(`    ${s.name.padEnd(12)} ${what}: ${why.join('; ')}`);
     }
   }
@@ -133,22 +151,47 @@ export function formatSummary(r: LocalRunResult): string {
     lines.push('');
     lines.push(`  ${'stage'.padEnd(12)} ${'status'.padEnd(8)} ${'time'.padStart(8)}  counts`);
     for (const s of m.stages) {
-      const counts = Object.entries(s.counts).map(([k, v]) => `${k}=${v}`).join(' ');
+      const counts = Object.entries(s.counts)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       const time = s.durationMs !== undefined ? `${(s.durationMs / 1000).toFixed(1)}s` : '';
-      lines.push(`  ${s.name.padEnd(12)} ${s.status.padEnd(8)} ${time.padStart(8)}  ${s.items !== undefined ? `feeds=${s.items} ` : ''}${counts}`);
+      lines.push(
+        `  ${s.name.padEnd(12)} ${s.status.padEnd(8)} ${time.padStart(8)}  ${s.items !== undefined ? `feeds=${s.items} ` : ''}${counts}`,
+      );
     }
     const rows = m.inputs.reduce((a, i) => a + (i.rows ?? 0), 0);
     lines.push('');
-    lines.push(`  inputs: ${m.inputs.length} files${rows ? `, ${rows} rows` : ''}; config ${m.config.version} (${m.config.sha256.slice(0, 12)})${m.ruleSetVersion ? `; rule set ${m.ruleSetVersion}` : ''}`);
+    lines.push(
+      `  inputs: ${m.inputs.length} files${rows ? `, ${rows} rows` : ''}; config ${m.config.version} (${m.config.sha256.slice(0, 12)})${m.ruleSetVersion ? `; rule set ${m.ruleSetVersion}` : ''}`,
+    );
   }
   const release = m?.release;
   if (release && r.status !== 'skipped') {
-    if (release.state === 'released') lines.push('', `  released: the published folder outputs/as_at=${r.asAt}/ now holds this run's complete set${release.signoff ? ` (approved by ${release.signoff.by})` : ''}`);
-    else if (release.state === 'awaiting-signoff') lines.push('', `  NOT released: awaiting information governance sign-off (publish.requireSignoff). The staged set is in the secure zone; the published folder keeps its previous set.`, `  IG: locality signoff --out ${rel(r.outRoot)} --as-at ${r.asAt} --decision approve|reject --by <name> --note <text>`);
-    else lines.push('', `  NOT released (${release.state}): the published folder keeps its previous set${release.staged ? '; the staged outputs stay in the secure zone for IG' : ''}.`);
+    if (release.state === 'released')
+      lines.push(
+        '',
+        `  released: the published folder outputs/as_at=${r.asAt}/ now holds this run's complete set${release.signoff ? ` (approved by ${release.signoff.by})` : ''}`,
+      );
+    else if (release.state === 'awaiting-signoff')
+      lines.push(
+        '',
+        `  NOT released: awaiting information governance sign-off (publish.requireSignoff). The staged set is in the secure zone; the published folder keeps its previous set.`,
+        `  IG: locality signoff --out ${rel(r.outRoot)} --as-at ${r.asAt} --decision approve|reject --by <name> --note <text>`,
+      );
+    else
+      lines.push(
+        '',
+        `  NOT released (${release.state}): the published folder keeps its previous set${release.staged ? '; the staged outputs stay in the secure zone for IG' : ''}.`,
+      );
   }
-  if (r.error) lines.push('', `  failed in ${r.error.stage}: ${r.error.error}: ${r.error.cause}`, '  Fix the cause and run the same command again: completed work is kept and the run resumes cleanly.');
-  if (r.missingStages.length) lines.push('', `  not yet part of the pipeline (stages still to land): ${r.missingStages.join(', ')}`);
+  if (r.error)
+    lines.push(
+      '',
+      `  failed in ${r.error.stage}: ${r.error.error}: ${r.error.cause}`,
+      '  Fix the cause and run the same command again: completed work is kept and the run resumes cleanly.',
+    );
+  if (r.missingStages.length)
+    lines.push('', `  not yet part of the pipeline (stages still to land): ${r.missingStages.join(', ')}`);
   lines.push('');
   const outRoot = join(r.outRoot, 'outputs', `as_at=${r.asAt}`);
   for (const [label, path] of REPORTS) {
@@ -157,7 +200,9 @@ export function formatSummary(r: LocalRunResult): string {
   }
   lines.push(`  ${'manifest'.padEnd(20)} ${existsSync(r.manifestPath) ? rel(r.manifestPath) : '(not written)'}`);
   lines.push(`  ${'curated tables'.padEnd(20)} ${rel(join(r.outRoot, 'curated'))}/<table>/as_at=${r.asAt}/`);
-  lines.push(`  ${'secure zone'.padEnd(20)} ${rel(join(r.outRoot, 'secure'))}/as_at=${r.asAt}/ (clear identifiers, quarantine: restricted)`);
+  lines.push(
+    `  ${'secure zone'.padEnd(20)} ${rel(join(r.outRoot, 'secure'))}/as_at=${r.asAt}/ (clear identifiers, quarantine: restricted)`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -176,10 +221,15 @@ export async function runCommand(opts: RunOptions): Promise<LocalRunResult> {
 export function register(program: Command): void {
   program
     .command('run')
-    .description('run the whole pipeline for one as-at date on this machine (the deployed state machine, executed locally)')
+    .description(
+      'run the whole pipeline for one as-at date on this machine (the deployed state machine, executed locally)',
+    )
     .requiredOption('--landing <dir>', 'landing directory: <source>/<feed>/dt=<YYYY-MM-DD>/<file>.csv')
     .requiredOption('--out <dir>', 'output root: secure/, curated/ and outputs/ are written under it')
-    .option('--as-at <date>', 'as-at date YYYY-MM-DD (default: the latest extract date in landing); later extracts are ignored')
+    .option(
+      '--as-at <date>',
+      'as-at date YYYY-MM-DD (default: the latest extract date in landing); later extracts are ignored',
+    )
     .option('--config <file>', 'run config JSON (default: built-in defaults)')
     .option('--force', 'run even if this as-at date was already done with the same inputs and config')
     .action(async (o: RunOptions) => {

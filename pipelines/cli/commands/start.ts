@@ -31,8 +31,27 @@ async function generateFixtures(fixtures: string, o: StartOptions): Promise<void
   const { register: registerGenerate } = await import('./generate.ts');
   const program = new Command('locality').exitOverride();
   registerGenerate(program);
-  process.stderr.write(`generating synthetic partnership data (${o.families} families, seed ${o.seed}, ${START_DEFAULTS.extracts} monthly extracts to ${o.asAt}) into ${fixtures} ...\n`);
-  await program.parseAsync(['generate', '--families', o.families, '--seed', o.seed, '--as-at', o.asAt, '--extracts', String(START_DEFAULTS.extracts), '--every', 'month', '--out', fixtures], { from: 'user' });
+  process.stderr.write(
+    `generating synthetic partnership data (${o.families} families, seed ${o.seed}, ${START_DEFAULTS.extracts} monthly extracts to ${o.asAt}) into ${fixtures} ...\n`,
+  );
+  await program.parseAsync(
+    [
+      'generate',
+      '--families',
+      o.families,
+      '--seed',
+      o.seed,
+      '--as-at',
+      o.asAt,
+      '--extracts',
+      String(START_DEFAULTS.extracts),
+      '--every',
+      'month',
+      '--out',
+      fixtures,
+    ],
+    { from: 'user' },
+  );
 }
 
 export async function startCommand(o: StartOptions): Promise<void> {
@@ -53,7 +72,9 @@ export async function startCommand(o: StartOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('start')
-    .description('generate the default synthetic data if absent, then run the whole pipeline on it (what `npm start` does)')
+    .description(
+      'generate the default synthetic data if absent, then run the whole pipeline on it (what `npm start` does)',
+    )
     .option('--out <dir>', 'root for fixtures/ and pipeline/', START_DEFAULTS.out)
     .option('--families <n>', 'families to generate when fixtures are absent', String(START_DEFAULTS.families))
     .option('--seed <s>', 'generator seed', START_DEFAULTS.seed)

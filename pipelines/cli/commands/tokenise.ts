@@ -10,20 +10,38 @@
 import { createReadStream, closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CsvFileError, csvCell, readCsv, type CsvReadStats } from '../../io/csv.ts';
-import { loadTokenKey, normaliseIdentifier, hmacToken, type IdentifierKind, type InvalidReason, type TokenKey } from '../../feeds/pseudonymise.ts';
+import {
+  loadTokenKey,
+  normaliseIdentifier,
+  hmacToken,
+  type IdentifierKind,
+  type InvalidReason,
+  type TokenKey,
+} from '../../feeds/pseudonymise.ts';
 
-export interface ColumnSpec { kind: IdentifierKind; source: string; target: string }
+export interface ColumnSpec {
+  kind: IdentifierKind;
+  source: string;
+  target: string;
+}
 
 /** Parse `[nhs_number:|upn:]source=target`; the kind is inferred from the source column name when not given. */
 export function parseColumnSpec(spec: string): ColumnSpec {
   const m = /^(?:(nhs_number|upn):)?([^=:]+)=([^=:]+)$/.exec(spec.trim());
-  if (!m) throw new Error(`--column "${spec}": expected <source column>=<token column>, optionally prefixed nhs_number: or upn:`);
-  const source = m[2]!.trim(), target = m[3]!.trim();
+  if (!m)
+    throw new Error(
+      `--column "${spec}": expected <source column>=<token column>, optionally prefixed nhs_number: or upn:`,
+    );
+  const source = m[2]!.trim(),
+    target = m[3]!.trim();
   let kind = m[1] as IdentifierKind | undefined;
   if (!kind) {
     if (/nhs/i.test(source)) kind = 'nhs_number';
     else if (/upn|pupil_number/i.test(source)) kind = 'upn';
-    else throw new Error(`--column "${spec}": cannot tell whether ${source} holds NHS numbers or UPNs; prefix it with nhs_number: or upn:`);
+    else
+      throw new Error(
+        `--column "${spec}": cannot tell whether ${source} holds NHS numbers or UPNs; prefix it with nhs_number: or upn:`,
+      );
   }
   return { kind, source, target };
 }
@@ -38,7 +56,11 @@ export interface TokeniseCounts {
   malformedRows: number;
 }
 
-export interface RejectNote { line: number; column: string; reason: string }
+export interface RejectNote {
+  line: number;
+  column: string;
+  reason: string;
+}
 
 export interface TokeniseOptions {
   input: string;
@@ -53,12 +75,20 @@ export interface TokeniseOptions {
 class FileSink {
   private fd: number;
   private buf = '';
-  constructor(path: string) { this.fd = openSync(path, 'w'); }
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
   line(cells: readonly string[]): void {
     this.buf += `${cells.map(csvCell).join(',')}\n`;
-    if (this.buf.length > 1 << 20) { writeSync(this.fd, this.buf); this.buf = ''; }
+    if (this.buf.length > 1 << 20) {
+      writeSync(this.fd, this.buf);
+      this.buf = '';
+    }
   }
-  close(): void { if (this.buf) writeSync(this.fd, this.buf); closeSync(this.fd); }
+  close(): void {
+    if (this.buf) writeSync(this.fd, this.buf);
+    closeSync(this.fd);
+  }
 }
 
 export async function tokeniseCsv(o: TokeniseOptions): Promise<TokeniseCounts> {
@@ -68,7 +98,8 @@ export async function tokeniseCsv(o: TokeniseOptions): Promise<TokeniseCounts> {
   const stats: CsvReadStats = { bytes: 0, sha256: '', blankLines: 0 };
   let header: string[] | null = null;
   let idx: number[] = [];
-  let out: FileSink | null = null, rej: FileSink | null = null;
+  let out: FileSink | null = null,
+    rej: FileSink | null = null;
   try {
     for await (const batch of readCsv(createReadStream(o.input), stats)) {
       for (const rec of batch) {
@@ -77,11 +108,14 @@ export async function tokeniseCsv(o: TokeniseOptions): Promise<TokeniseCounts> {
           idx = o.columns.map((c) => {
             const i = header!.indexOf(c.source);
             if (i < 0) throw new Error(`${o.input}: no column "${c.source}" in the header`);
-            if (c.target !== c.source && header!.includes(c.target)) throw new Error(`${o.input}: the header already has a column "${c.target}"`);
+            if (c.target !== c.source && header!.includes(c.target))
+              throw new Error(`${o.input}: the header already has a column "${c.target}"`);
             return i;
           });
           const outHeader = header.slice();
-          o.columns.forEach((c, k) => { outHeader[idx[k]!] = c.target; });
+          o.columns.forEach((c, k) => {
+            outHeader[idx[k]!] = c.target;
+          });
           out = new FileSink(o.output);
           rej = new FileSink(o.rejects);
           out.line(outHeader);
@@ -105,7 +139,11 @@ export async function tokeniseCsv(o: TokeniseOptions): Promise<TokeniseCounts> {
           const c = o.columns[k]!;
           const raw = cells[idx[k]!]!;
           const tally = counts.columns[c.source]!;
-          if (raw.trim() === '') { tally.blank++; cells[idx[k]!] = ''; continue; }
+          if (raw.trim() === '') {
+            tally.blank++;
+            cells[idx[k]!] = '';
+            continue;
+          }
           const n = normaliseIdentifier(c.kind, raw);
           if (!n.ok) {
             tally.invalid[n.reason] = (tally.invalid[n.reason] ?? 0) + 1;
@@ -115,7 +153,10 @@ export async function tokeniseCsv(o: TokeniseOptions): Promise<TokeniseCounts> {
           tally.valid++;
           cells[idx[k]!] = hmacToken(o.key, n.value);
         }
-        if (bad) { reject(bad.column, bad.reason); continue; }
+        if (bad) {
+          reject(bad.column, bad.reason);
+          continue;
+        }
         out!.line(cells);
         counts.rowsOut++;
       }
@@ -135,36 +176,58 @@ export async function tokeniseCsv(o: TokeniseOptions): Promise<TokeniseCounts> {
     (out as FileSink | null)?.close();
     (rej as FileSink | null)?.close();
   }
-  if (counts.rowsIn !== counts.rowsOut + counts.rowsRejected) throw new Error(`internal: counts do not reconcile (${counts.rowsIn} in, ${counts.rowsOut} out, ${counts.rowsRejected} rejected)`);
+  if (counts.rowsIn !== counts.rowsOut + counts.rowsRejected)
+    throw new Error(
+      `internal: counts do not reconcile (${counts.rowsIn} in, ${counts.rowsOut} out, ${counts.rowsRejected} rejected)`,
+    );
   return counts;
 }
 
 export function register(program: Command): void {
   program
     .command('tokenise')
-    .description('For data providers: replace NHS number / UPN columns with HMAC-SHA256 tokens (validated, normalised); invalid rows go to a rejects file')
+    .description(
+      'For data providers: replace NHS number / UPN columns with HMAC-SHA256 tokens (validated, normalised); invalid rows go to a rejects file',
+    )
     .requiredOption('--in <csv>', 'input CSV (UTF-8, header row)')
     .requiredOption('--out <csv>', 'output CSV: the same columns, identifier columns replaced by token columns')
-    .option('--column <source=target>', 'identifier column to tokenise, e.g. nhs_number=nhs_number_token or upn:pupil_id=upn_token (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--column <source=target>',
+      'identifier column to tokenise, e.g. nhs_number=nhs_number_token or upn:pupil_id=upn_token (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--key-file <file>', 'file holding the partnership key (else the LOCALITY_TOKEN_KEY environment variable)')
-    .option('--rejects <csv>', 'where rejected rows go, with line, column and reason (default: <out> with .rejects.csv)')
+    .option(
+      '--rejects <csv>',
+      'where rejected rows go, with line, column and reason (default: <out> with .rejects.csv)',
+    )
     .action(async (o: { in: string; out: string; column: string[]; keyFile?: string; rejects?: string }) => {
       const columns = o.column.map(parseColumnSpec);
       const key = loadTokenKey(o.keyFile);
       const rejects = o.rejects ?? o.out.replace(/(\.csv)?$/i, '.rejects.csv');
       const shown = { n: 0 };
       const counts = await tokeniseCsv({
-        input: o.in, output: o.out, rejects, columns, key,
+        input: o.in,
+        output: o.out,
+        rejects,
+        columns,
+        key,
         onReject: (r) => {
-          if (shown.n++ < 50) process.stderr.write(`${o.in}: line ${r.line}${r.column ? `, column ${r.column}` : ''}: ${r.reason}\n`);
+          if (shown.n++ < 50)
+            process.stderr.write(`${o.in}: line ${r.line}${r.column ? `, column ${r.column}` : ''}: ${r.reason}\n`);
         },
       });
       if (shown.n > 50) process.stderr.write(`... and ${shown.n - 50} more: see ${rejects}\n`);
       const per = Object.entries(counts.columns).map(([c, t]) => {
-        const invalid = Object.entries(t.invalid).map(([r, n]) => `${r} ${n}`).join(', ');
+        const invalid = Object.entries(t.invalid)
+          .map(([r, n]) => `${r} ${n}`)
+          .join(', ');
         return `  ${c}: ${t.valid} valid, ${t.blank} blank${invalid ? `, invalid: ${invalid}` : ''}`;
       });
-      process.stdout.write(`${counts.rowsIn} rows in = ${counts.rowsOut} written to ${o.out} + ${counts.rowsRejected} rejected to ${rejects}\n${per.join('\n')}\n`);
+      process.stdout.write(
+        `${counts.rowsIn} rows in = ${counts.rowsOut} written to ${o.out} + ${counts.rowsRejected} rejected to ${rejects}\n${per.join('\n')}\n`,
+      );
       if (counts.rowsRejected > 0) process.exitCode = 2;
     });
 }

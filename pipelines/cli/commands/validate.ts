@@ -18,9 +18,22 @@ import { localRuntime } from '../../runtime.ts';
 export interface ValidateCommandResult {
   asAt: string;
   files: Array<FileCounts & { source: string; feed: string }>;
-  totals: { files: number; rejected: number; rows: number; accepted: number; quarantined: number; rejectedRows: number };
+  totals: {
+    files: number;
+    rejected: number;
+    rows: number;
+    accepted: number;
+    quarantined: number;
+    rejectedRows: number;
+  };
   /** Every landing entry: read, rejected or ignored (feeds/landing.ts); files above are the read and rejected ones under a feed. */
-  landing: { objects: number; read: number; rejected: number; ignored: number; ignoredByReason: Record<string, number> };
+  landing: {
+    objects: number;
+    read: number;
+    rejected: number;
+    ignored: number;
+    ignoredByReason: Record<string, number>;
+  };
   /** Entries outside any <source>/<feed>/ folder (rejected: a linked source folder; ignored: a stray file). */
   outsideFeeds: Array<{ key: string; outcome: string; reason: string; detail: string }>;
   /** Every ignored entry with its reason. */
@@ -28,26 +41,45 @@ export interface ValidateCommandResult {
   quarantineDir: string;
 }
 
-export async function validateLanding(opts: { landing: string; out: string; asAt?: string; config?: string; progress?: boolean }): Promise<ValidateCommandResult> {
+export async function validateLanding(opts: {
+  landing: string;
+  out: string;
+  asAt?: string;
+  config?: string;
+  progress?: boolean;
+}): Promise<ValidateCommandResult> {
   const landing = resolve(opts.landing);
   const out = resolve(opts.out);
   const asAt = await resolveAsAt(landing, opts.asAt);
   const config = await loadRunConfig(opts.config);
   // the stage (DuckDB) and the local runner's stores: loaded when validating, not for --help
-  const [{ openLocalStores }, { landingEntries, validateStage }] = await Promise.all([import('../../local/runner.ts'), import('../../stages/validate.ts')]);
+  const [{ openLocalStores }, { landingEntries, validateStage }] = await Promise.all([
+    import('../../local/runner.ts'),
+    import('../../stages/validate.ts'),
+  ]);
   const opened = await openLocalStores(landing, out);
   const stores = opened.stores;
   const progress = opts.progress ? cliProgress() : undefined;
   const ctx = {
-    runId: `validate-${asAt}`, asAt, stores, config, log: jsonLog(), progress: progress ?? { start() {}, tick() {}, update() {}, stop() {} },
-    queryEngine: async () => { throw new Error('validate needs no query engine'); },
+    runId: `validate-${asAt}`,
+    asAt,
+    stores,
+    config,
+    log: jsonLog(),
+    progress: progress ?? { start() {}, tick() {}, update() {}, stop() {} },
+    queryEngine: async () => {
+      throw new Error('validate needs no query engine');
+    },
     runtime: localRuntime(),
   };
   const files: ValidateCommandResult['files'] = [];
   const entries = await landingEntries(ctx);
   const ignoredByReason: Record<string, number> = {};
-  for (const e of entries) if (e.outcome === 'ignored') ignoredByReason[e.reason!] = (ignoredByReason[e.reason!] ?? 0) + 1;
-  const outsideFeeds = entries.filter((e) => e.feed === undefined).map((e) => ({ key: e.key, outcome: e.outcome, reason: e.reason ?? '', detail: e.detail ?? '' }));
+  for (const e of entries)
+    if (e.outcome === 'ignored') ignoredByReason[e.reason!] = (ignoredByReason[e.reason!] ?? 0) + 1;
+  const outsideFeeds = entries
+    .filter((e) => e.feed === undefined)
+    .map((e) => ({ key: e.key, outcome: e.outcome, reason: e.reason ?? '', detail: e.detail ?? '' }));
   try {
     for (const f of feedsToValidate(entries)) {
       const r = await validateStage(ctx, f);
@@ -67,8 +99,18 @@ export async function validateLanding(opts: { landing: string; out: string; asAt
   };
   const landingTotals = { ...totalsOf(entries), ignoredByReason };
   // every file validate saw under a feed is one read or rejected entry (content rejections included)
-  const ignored = entries.filter((e) => e.outcome === 'ignored').map((e) => ({ key: e.key, reason: e.reason!, detail: e.detail ?? '' }));
-  return { asAt, files, totals, landing: landingTotals, outsideFeeds, ignored, quarantineDir: `${stores.secure.root}/${keys.quarantine(asAt, '', '', '').replace(/\/+$/, '')}` };
+  const ignored = entries
+    .filter((e) => e.outcome === 'ignored')
+    .map((e) => ({ key: e.key, reason: e.reason!, detail: e.detail ?? '' }));
+  return {
+    asAt,
+    files,
+    totals,
+    landing: landingTotals,
+    outsideFeeds,
+    ignored,
+    quarantineDir: `${stores.secure.root}/${keys.quarantine(asAt, '', '', '').replace(/\/+$/, '')}`,
+  };
 }
 
 export function formatValidateReport(r: ValidateCommandResult, securePath: string): string {
@@ -77,20 +119,43 @@ export function formatValidateReport(r: ValidateCommandResult, securePath: strin
   lines.push(`${'file'.padEnd(w)}  ${'rows'.padStart(9)} ${'accepted'.padStart(9)} ${'quarant.'.padStart(9)}  notes`);
   for (const f of r.files) {
     if (f.status === 'rejected') {
-      lines.push(`${f.key.padEnd(w)}  ${String(f.rows).padStart(9)} ${'-'.padStart(9)} ${'-'.padStart(9)}  REJECTED: ${f.error?.slice(f.key.length + 2) ?? ''}`);
+      lines.push(
+        `${f.key.padEnd(w)}  ${String(f.rows).padStart(9)} ${'-'.padStart(9)} ${'-'.padStart(9)}  REJECTED: ${f.error?.slice(f.key.length + 2) ?? ''}`,
+      );
       continue;
     }
-    const reasons = Object.entries(f.quarantinedByReason).map(([k, v]) => `${k} ${v}`).join(', ');
-    const notes = [reasons, f.ignoredColumns.length > 0 ? `ignored columns: ${f.ignoredColumns.join(', ')}` : '', f.blankLines > 0 ? `${f.blankLines} blank lines` : '', f.duplicatesKept > 0 ? `${f.duplicatesKept} duplicates kept` : '']
-      .filter((s) => s).join('; ');
-    lines.push(`${f.key.padEnd(w)}  ${String(f.rows).padStart(9)} ${String(f.accepted).padStart(9)} ${String(f.quarantined).padStart(9)}  ${notes}`);
+    const reasons = Object.entries(f.quarantinedByReason)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    const notes = [
+      reasons,
+      f.ignoredColumns.length > 0 ? `ignored columns: ${f.ignoredColumns.join(', ')}` : '',
+      f.blankLines > 0 ? `${f.blankLines} blank lines` : '',
+      f.duplicatesKept > 0 ? `${f.duplicatesKept} duplicates kept` : '',
+    ]
+      .filter((s) => s)
+      .join('; ');
+    lines.push(
+      `${f.key.padEnd(w)}  ${String(f.rows).padStart(9)} ${String(f.accepted).padStart(9)} ${String(f.quarantined).padStart(9)}  ${notes}`,
+    );
   }
-  for (const o of r.outsideFeeds) lines.push(`${o.key.padEnd(w)}  ${'-'.padStart(9)} ${'-'.padStart(9)} ${'-'.padStart(9)}  ${o.outcome.toUpperCase()} (${o.reason}): ${o.detail}`);
+  for (const o of r.outsideFeeds)
+    lines.push(
+      `${o.key.padEnd(w)}  ${'-'.padStart(9)} ${'-'.padStart(9)} ${'-'.padStart(9)}  ${o.outcome.toUpperCase()} (${o.reason}): ${o.detail}`,
+    );
   const t = r.totals;
-  lines.push('', `${t.files} files (${t.rejected} rejected): ${t.rows} rows = ${t.accepted} accepted + ${t.quarantined} quarantined${t.rejectedRows ? ` + ${t.rejectedRows} in rejected files` : ''}`);
+  lines.push(
+    '',
+    `${t.files} files (${t.rejected} rejected): ${t.rows} rows = ${t.accepted} accepted + ${t.quarantined} quarantined${t.rejectedRows ? ` + ${t.rejectedRows} in rejected files` : ''}`,
+  );
   const l = r.landing;
-  const ignored = Object.entries(l.ignoredByReason).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k} ${v}`).join(', ');
-  lines.push(`landing: ${l.objects} entries = ${l.read} read by validate + ${l.rejected} rejected unread + ${l.ignored} ignored${ignored ? ` (${ignored})` : ''}`);
+  const ignored = Object.entries(l.ignoredByReason)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  lines.push(
+    `landing: ${l.objects} entries = ${l.read} read by validate + ${l.rejected} rejected unread + ${l.ignored} ignored${ignored ? ` (${ignored})` : ''}`,
+  );
   lines.push(`quarantine (clear data, secure zone): ${r.quarantineDir}/`);
   lines.push(`accepted rows and per-feed counts: ${securePath}/as_at=${r.asAt}/validated/`);
   return `${lines.join('\n')}\n`;
@@ -99,7 +164,9 @@ export function formatValidateReport(r: ValidateCommandResult, securePath: strin
 export function register(program: Command): void {
   program
     .command('validate')
-    .description('Check a landing directory for an as-at date (validate stage only): per-file counts, rejected files, quarantine location')
+    .description(
+      'Check a landing directory for an as-at date (validate stage only): per-file counts, rejected files, quarantine location',
+    )
     .requiredOption('--landing <dir>', 'landing directory: <source>/<feed>/dt=<YYYY-MM-DD>/<file>.csv')
     .requiredOption('--out <dir>', 'output root: accepted rows and the quarantine go to <out>/secure/')
     .option('--as-at <date>', 'as-at date YYYY-MM-DD (default: the latest extract date in the landing directory)')
@@ -109,6 +176,7 @@ export function register(program: Command): void {
       const r = await validateLanding({ ...opts, progress: !opts.json });
       if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else process.stdout.write(formatValidateReport(r, resolve(opts.out, 'secure')));
-      if (r.totals.rejected > 0 || r.totals.quarantined > 0 || r.outsideFeeds.some((o) => o.outcome === 'rejected')) process.exitCode = 1;
+      if (r.totals.rejected > 0 || r.totals.quarantined > 0 || r.outsideFeeds.some((o) => o.outcome === 'rejected'))
+        process.exitCode = 1;
     });
 }

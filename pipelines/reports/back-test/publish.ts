@@ -48,10 +48,20 @@ async function familiesAt(ctx: StageContext, asAt: string): Promise<BackTestFami
   return (await loadTargetFamilies(ctx, asAt)).map((f) => {
     const primary = f.members.filter((m) => m.membership === 'primary');
     const sources = new Set(primary.flatMap((m) => [...(sourcesOf.get(m.personId) ?? [])]));
-    const youngest = primary.map((m) => AGE_BANDS.indexOf(m.ageBand as (typeof AGE_BANDS)[number])).filter((i) => i >= 0 && AGE_BANDS[i] !== 'unknown').sort((a, b) => a - b)[0];
+    const youngest = primary
+      .map((m) => AGE_BANDS.indexOf(m.ageBand as (typeof AGE_BANDS)[number]))
+      .filter((i) => i >= 0 && AGE_BANDS[i] !== 'unknown')
+      .sort((a, b) => a - b)[0];
     return {
-      familyId: f.familyId, tier: f.tier, openToStatutory: f.openToStatutory, personIds: primary.map((m) => m.personId),
-      groups: { locality: f.locality, 'source coverage': `${sources.size} source${sources.size === 1 ? '' : 's'}`, 'youngest member': youngest === undefined ? 'unknown' : `aged ${AGE_BANDS[youngest]}` },
+      familyId: f.familyId,
+      tier: f.tier,
+      openToStatutory: f.openToStatutory,
+      personIds: primary.map((m) => m.personId),
+      groups: {
+        locality: f.locality,
+        'source coverage': `${sources.size} source${sources.size === 1 ? '' : 's'}`,
+        'youngest member': youngest === undefined ? 'unknown' : `aged ${AGE_BANDS[youngest]}`,
+      },
     };
   });
 }
@@ -59,13 +69,16 @@ async function familiesAt(ctx: StageContext, asAt: string): Promise<BackTestFami
 export async function publishBackTest(ctx: StageContext & { release: ObjectStore }): Promise<Record<string, number>> {
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const tiers = cfg.tiers.map((t) => t.name);
-  const earlier = (await completedRunsBefore(ctx.stores.outputs, ctx.asAt)).filter((r) => addMonths(r.asAt, WINDOWS_MONTHS[0]) <= ctx.asAt);
+  const earlier = (await completedRunsBefore(ctx.stores.outputs, ctx.asAt)).filter(
+    (r) => addMonths(r.asAt, WINDOWS_MONTHS[0]) <= ctx.asAt,
+  );
   const results: BackTestResult[] = [];
   if (earlier.length > 0) {
     const starts = await statutoryStarts(ctx, cfg.statutoryEpisodeTypes);
     for (const run of earlier) {
       const families = await familiesAt(ctx, run.asAt);
-      for (const w of WINDOWS_MONTHS) if (addMonths(run.asAt, w) <= ctx.asAt) results.push(backTest(families, starts, run.asAt, w, tiers));
+      for (const w of WINDOWS_MONTHS)
+        if (addMonths(run.asAt, w) <= ctx.asAt) results.push(backTest(families, starts, run.asAt, w, tiers));
     }
   }
   await ctx.release.put('back-test/report.html', renderBackTest(ctx.asAt, ctx.runId, results));

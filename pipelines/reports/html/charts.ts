@@ -10,7 +10,20 @@ import { table } from './table.ts';
 
 /** Colour-blind-safe palette (GOV.UK / Okabe-Ito inspired); series cycle through it. */
 /** Twelve distinct colours: a chart with up to twelve series gives each its own (no two lines share a colour). */
-export const PALETTE = ['#1d70b8', '#f47738', '#00703c', '#912b88', '#d4351c', '#5694ca', '#85994b', '#6f72af', '#b58840', '#505a5f', '#28a197', '#d53880'];
+export const PALETTE = [
+  '#1d70b8',
+  '#f47738',
+  '#00703c',
+  '#912b88',
+  '#d4351c',
+  '#5694ca',
+  '#85994b',
+  '#6f72af',
+  '#b58840',
+  '#505a5f',
+  '#28a197',
+  '#d53880',
+];
 const POSITIVE = '#00703c';
 const NEGATIVE = '#d4351c';
 const TOTAL = '#0b0c0c';
@@ -119,15 +132,18 @@ export function barChart(o: BarChartOptions): SafeHtml {
     svg: (ids) => html`${svgOpen(W, h, ids, description)}
 ${ticks.filter((t) => t <= scaleMax).map((t) => html`<line x1="${r(x(t))}" x2="${r(x(t))}" y1="${top}" y2="${r(plotBottom)}" stroke="${GRID}"/><text x="${r(x(t))}" y="${r(plotBottom + 16)}" text-anchor="middle" fill="${AXIS}">${fmt(t)}</text>`)}
 ${o.data.map((d, i) => {
-      const y = top + i * (barH + gap);
-      const wBar = Math.max(0, x(d.value) - left);
-      return html`<g><title>${d.label}: ${fmt(d.value)}</title><text x="${left - 6}" y="${r(y + barH / 2 + 4)}" text-anchor="end" fill="#0b0c0c">${truncate(d.label, labelChars)}</text><rect x="${left}" y="${r(y)}" width="${r(wBar)}" height="${barH}" fill="${d.colour ?? PALETTE[0]}"/><text x="${r(left + wBar + 4)}" y="${r(y + barH / 2 + 4)}" fill="#0b0c0c">${fmt(d.value)}</text></g>`;
-    })}
+  const y = top + i * (barH + gap);
+  const wBar = Math.max(0, x(d.value) - left);
+  return html`<g><title>${d.label}: ${fmt(d.value)}</title><text x="${left - 6}" y="${r(y + barH / 2 + 4)}" text-anchor="end" fill="#0b0c0c">${truncate(d.label, labelChars)}</text><rect x="${left}" y="${r(y)}" width="${r(wBar)}" height="${barH}" fill="${d.colour ?? PALETTE[0]}"/><text x="${r(left + wBar + 4)}" y="${r(y + barH / 2 + 4)}" fill="#0b0c0c">${fmt(d.value)}</text></g>`;
+})}
 <line x1="${left}" x2="${left}" y1="${top}" y2="${r(plotBottom)}" stroke="${AXIS}"/>
 </svg>`,
     data: table({
       caption: o.title,
-      columns: [{ label: 'Category', key: 'label' }, { label: valueLabel, kind: 'num', cell: (d: BarDatum) => fmt(d.value) }],
+      columns: [
+        { label: 'Category', key: 'label' },
+        { label: valueLabel, kind: 'num', cell: (d: BarDatum) => fmt(d.value) },
+      ],
       rows: o.data,
       className: 'compact',
     }),
@@ -178,26 +194,32 @@ export function stackedBarChart(o: StackedBarOptions): SafeHtml {
     svg: (ids) => html`${svgOpen(W, h, ids, description)}
 ${ticks.map((t) => html`<line x1="${r(x(t))}" x2="${r(x(t))}" y1="${top}" y2="${r(plotBottom)}" stroke="${GRID}"/><text x="${r(x(t))}" y="${r(plotBottom + 16)}" text-anchor="middle" fill="${AXIS}">${tickFmt(t)}</text>`)}
 ${rows.map((row, i) => {
-      const y = top + i * (barH + gap);
-      let acc = 0;
-      const denom = o.percent ? row.total || 1 : 1;
-      const segs = row.vals.map((v, si) => {
-        const x0 = x(acc / denom);
-        acc += v;
-        const x1 = x(acc / denom);
-        const name = o.series[si]?.name ?? '';
-        const share = row.total > 0 ? ` (${formatDecimal((100 * v) / row.total, 1)}%)` : '';
-        return v > 0 ? html`<rect x="${r(x0)}" y="${r(y)}" width="${r(Math.max(0, x1 - x0))}" height="${barH}" fill="${colour(si)}"><title>${row.c}, ${name}: ${fmt(v)}${share}</title></rect>` : '';
-      });
-      return html`<g><text x="${left - 6}" y="${r(y + barH / 2 + 4)}" text-anchor="end" fill="#0b0c0c"><title>${row.c}</title>${truncate(row.c, labelChars)}</text>${segs}<text x="${r((o.percent ? x(1) : x(row.total)) + 4)}" y="${r(y + barH / 2 + 4)}" fill="#0b0c0c">${fmt(row.total)}</text></g>`;
-    })}
+  const y = top + i * (barH + gap);
+  let acc = 0;
+  const denom = o.percent ? row.total || 1 : 1;
+  const segs = row.vals.map((v, si) => {
+    const x0 = x(acc / denom);
+    acc += v;
+    const x1 = x(acc / denom);
+    const name = o.series[si]?.name ?? '';
+    const share = row.total > 0 ? ` (${formatDecimal((100 * v) / row.total, 1)}%)` : '';
+    return v > 0
+      ? html`<rect x="${r(x0)}" y="${r(y)}" width="${r(Math.max(0, x1 - x0))}" height="${barH}" fill="${colour(si)}"><title>${row.c}, ${name}: ${fmt(v)}${share}</title></rect>`
+      : '';
+  });
+  return html`<g><text x="${left - 6}" y="${r(y + barH / 2 + 4)}" text-anchor="end" fill="#0b0c0c"><title>${row.c}</title>${truncate(row.c, labelChars)}</text>${segs}<text x="${r((o.percent ? x(1) : x(row.total)) + 4)}" y="${r(y + barH / 2 + 4)}" fill="#0b0c0c">${fmt(row.total)}</text></g>`;
+})}
 <line x1="${left}" x2="${left}" y1="${top}" y2="${r(plotBottom)}" stroke="${AXIS}"/>
 </svg>`,
     data: table({
       caption: o.title,
       columns: [
         { label: 'Category', cell: (row: (typeof rows)[number]) => row.c },
-        ...o.series.map((s, si) => ({ label: s.name, kind: 'num' as const, cell: (row: (typeof rows)[number]) => fmt(row.vals[si] ?? 0) })),
+        ...o.series.map((s, si) => ({
+          label: s.name,
+          kind: 'num' as const,
+          cell: (row: (typeof rows)[number]) => fmt(row.vals[si] ?? 0),
+        })),
         { label: 'Total', kind: 'num' as const, cell: (row: (typeof rows)[number]) => fmt(row.total) },
       ],
       rows,
@@ -215,7 +237,11 @@ export interface HistogramBin {
 }
 
 /** Bin values into fixed-width bins aligned to multiples of `width`; empty bins in between are kept. */
-export function histogramBins(values: Iterable<number>, width: number, range?: { min?: number; max?: number }): HistogramBin[] {
+export function histogramBins(
+  values: Iterable<number>,
+  width: number,
+  range?: { min?: number; max?: number },
+): HistogramBin[] {
   if (!(width > 0)) throw new Error(`histogramBins: width must be > 0 (got ${width})`);
   const counts = new Map<number, number>();
   let lo = Infinity;
@@ -231,7 +257,12 @@ export function histogramBins(values: Iterable<number>, width: number, range?: {
   }
   if (lo === Infinity) return [];
   const bins: HistogramBin[] = [];
-  for (let b = lo; b <= hi; b++) bins.push({ from: Number((b * width).toPrecision(12)), to: Number(((b + 1) * width).toPrecision(12)), count: counts.get(b) ?? 0 });
+  for (let b = lo; b <= hi; b++)
+    bins.push({
+      from: Number((b * width).toPrecision(12)),
+      to: Number(((b + 1) * width).toPrecision(12)),
+      count: counts.get(b) ?? 0,
+    });
   return bins;
 }
 
@@ -279,15 +310,23 @@ export function histogram(o: HistogramOptions): SafeHtml {
     title: o.title,
     description,
     note: o.note,
-    legend: thr ? [{ name: `below ${thr.label}`, colour: PALETTE[5] ?? '#5694ca' }, { name: `at or above ${thr.label}`, colour: PALETTE[0] ?? '#1d70b8' }, { name: thr.label, colour: NEGATIVE, dashed: true }] : undefined,
+    legend: thr
+      ? [
+          { name: `below ${thr.label}`, colour: PALETTE[5] ?? '#5694ca' },
+          { name: `at or above ${thr.label}`, colour: PALETTE[0] ?? '#1d70b8' },
+          { name: thr.label, colour: NEGATIVE, dashed: true },
+        ]
+      : undefined,
     svg: (ids) => html`${svgOpen(W, H, ids, description)}
 ${yTicksRaw.map((t) => html`<line x1="${left}" x2="${W - right}" y1="${r(y(t))}" y2="${r(y(t))}" stroke="${GRID}"/><text x="${left - 6}" y="${r(y(t) + 4)}" text-anchor="end" fill="${AXIS}">${formatInt(t)}</text>`)}
 ${bins.map((b) => {
-      const x0 = x(b.from);
-      const x1 = x(b.to);
-      const colour = thr && b.from < thr.value ? PALETTE[5] : PALETTE[0];
-      return b.count > 0 ? html`<rect x="${r(x0 + 0.5)}" y="${r(y(b.count))}" width="${r(Math.max(0.5, x1 - x0 - 1))}" height="${r(H - bottom - y(b.count))}" fill="${colour}"><title>${fmt(b.from)} to ${fmt(b.to)}: ${formatInt(b.count)}</title></rect>` : '';
-    })}
+  const x0 = x(b.from);
+  const x1 = x(b.to);
+  const colour = thr && b.from < thr.value ? PALETTE[5] : PALETTE[0];
+  return b.count > 0
+    ? html`<rect x="${r(x0 + 0.5)}" y="${r(y(b.count))}" width="${r(Math.max(0.5, x1 - x0 - 1))}" height="${r(H - bottom - y(b.count))}" fill="${colour}"><title>${fmt(b.from)} to ${fmt(b.to)}: ${formatInt(b.count)}</title></rect>`
+    : '';
+})}
 <line x1="${left}" x2="${W - right}" y1="${H - bottom}" y2="${H - bottom}" stroke="${AXIS}"/>
 <line x1="${left}" x2="${left}" y1="${top}" y2="${H - bottom}" stroke="${AXIS}"/>
 ${xTicks.map((t) => html`<line x1="${r(x(t))}" x2="${r(x(t))}" y1="${H - bottom}" y2="${H - bottom + 4}" stroke="${AXIS}"/><text x="${r(x(t))}" y="${H - bottom + 16}" text-anchor="middle" fill="${AXIS}">${fmt(t)}</text>`)}
@@ -351,7 +390,13 @@ export function lineChart(o: LineChartOptions): SafeHtml {
     title: o.title,
     description,
     note: o.note,
-    legend: o.series.length > 1 || o.markX ? [...o.series.map((s, i) => ({ name: s.name, colour: colour(i) })), ...(o.markX ? [{ name: o.markX.label, colour: NEGATIVE, dashed: true }] : [])] : undefined,
+    legend:
+      o.series.length > 1 || o.markX
+        ? [
+            ...o.series.map((s, i) => ({ name: s.name, colour: colour(i) })),
+            ...(o.markX ? [{ name: o.markX.label, colour: NEGATIVE, dashed: true }] : []),
+          ]
+        : undefined,
     svg: (ids) => html`${svgOpen(W, H, ids, description)}
 ${ticks.filter((t) => t >= y0 && t <= y1).map((t) => html`<line x1="${left}" x2="${W - right}" y1="${r(y(t))}" y2="${r(y(t))}" stroke="${GRID}"/><text x="${left - 6}" y="${r(y(t) + 4)}" text-anchor="end" fill="${AXIS}">${fmt(t)}</text>`)}
 <line x1="${left}" x2="${W - right}" y1="${H - bottom}" y2="${H - bottom}" stroke="${AXIS}"/>
@@ -360,24 +405,31 @@ ${o.xLabel ? html`<text x="${r((left + W - right) / 2)}" y="${H - 8}" text-ancho
 ${o.yLabel ? html`<text x="12" y="${r((top + H - bottom) / 2)}" text-anchor="middle" fill="#0b0c0c" transform="rotate(-90 12 ${r((top + H - bottom) / 2)})">${o.yLabel}</text>` : ''}
 ${o.markX && o.markX.index >= 0 && o.markX.index < n ? html`<line x1="${r(x(o.markX.index))}" x2="${r(x(o.markX.index))}" y1="${top - 6}" y2="${H - bottom}" stroke="${NEGATIVE}" stroke-width="2" stroke-dasharray="6 4"/><text x="${r(x(o.markX.index) + 4)}" y="${top + 2}" fill="${NEGATIVE}" font-weight="600">${o.markX.label}</text>` : ''}
 ${o.series.map((s, si) => {
-      // Break the line at missing values.
-      const segments: string[] = [];
-      let cur: string[] = [];
-      s.values.forEach((v, i) => {
-        if (v === null || !Number.isFinite(v)) {
-          if (cur.length) segments.push(cur.join(' '));
-          cur = [];
-        } else cur.push(`${r(x(i))},${r(y(v))}`);
-      });
+  // Break the line at missing values.
+  const segments: string[] = [];
+  let cur: string[] = [];
+  s.values.forEach((v, i) => {
+    if (v === null || !Number.isFinite(v)) {
       if (cur.length) segments.push(cur.join(' '));
-      return html`<g>${segments.map((pts) => html`<polyline points="${pts}" fill="none" stroke="${colour(si)}" stroke-width="2.5"/>`)}${s.values.map((v, i) => (v === null || !Number.isFinite(v) ? '' : html`<circle cx="${r(x(i))}" cy="${r(y(v))}" r="3.5" fill="${colour(si)}"><title>${s.name}, ${o.xLabels[i] ?? ''}: ${fmt(v)}</title></circle>`))}</g>`;
-    })}
+      cur = [];
+    } else cur.push(`${r(x(i))},${r(y(v))}`);
+  });
+  if (cur.length) segments.push(cur.join(' '));
+  return html`<g>${segments.map((pts) => html`<polyline points="${pts}" fill="none" stroke="${colour(si)}" stroke-width="2.5"/>`)}${s.values.map((v, i) => (v === null || !Number.isFinite(v) ? '' : html`<circle cx="${r(x(i))}" cy="${r(y(v))}" r="3.5" fill="${colour(si)}"><title>${s.name}, ${o.xLabels[i] ?? ''}: ${fmt(v)}</title></circle>`))}</g>`;
+})}
 </svg>`,
     data: table({
       caption: o.title,
       columns: [
         { label: o.xLabel ?? 'Category', cell: (row: (typeof rows)[number]) => row.label },
-        ...o.series.map((s, si) => ({ label: s.name, kind: 'num' as const, cell: (row: (typeof rows)[number]) => { const v = row.vals[si]; return v === null || v === undefined ? '–' : fmt(v); } })),
+        ...o.series.map((s, si) => ({
+          label: s.name,
+          kind: 'num' as const,
+          cell: (row: (typeof rows)[number]) => {
+            const v = row.vals[si];
+            return v === null || v === undefined ? '–' : fmt(v);
+          },
+        })),
       ],
       rows,
       className: 'compact',
@@ -405,11 +457,25 @@ export interface WaterfallOptions {
 export function waterfallChart(o: WaterfallOptions): SafeHtml {
   const fmt = o.format ?? ((n: number) => formatSigned(n, 2));
   const W = 640;
-  type Row = { label: string; from: number; to: number; kind: 'start' | 'up' | 'down' | 'total'; value: number; detail?: string };
+  type Row = {
+    label: string;
+    from: number;
+    to: number;
+    kind: 'start' | 'up' | 'down' | 'total';
+    value: number;
+    detail?: string;
+  };
   const rowsAll: Row[] = [{ label: o.start.label, from: 0, to: o.start.value, kind: 'start', value: o.start.value }];
   let acc = o.start.value;
   for (const s of o.steps) {
-    rowsAll.push({ label: s.label, from: acc, to: acc + s.value, kind: s.value >= 0 ? 'up' : 'down', value: s.value, detail: s.detail });
+    rowsAll.push({
+      label: s.label,
+      from: acc,
+      to: acc + s.value,
+      kind: s.value >= 0 ? 'up' : 'down',
+      value: s.value,
+      detail: s.detail,
+    });
     acc += s.value;
   }
   rowsAll.push({ label: o.totalLabel, from: 0, to: acc, kind: 'total', value: acc });
@@ -426,22 +492,30 @@ export function waterfallChart(o: WaterfallOptions): SafeHtml {
   const lo = ticks[0] ?? 0;
   const hi = ticks[ticks.length - 1] ?? 1;
   const x = (v: number) => left + ((v - lo) / (hi - lo || 1)) * (W - left - right);
-  const colourOf = (k: string) => (k === 'up' ? POSITIVE : k === 'down' ? NEGATIVE : k === 'total' ? TOTAL : PALETTE[0]);
+  const colourOf = (k: string) =>
+    k === 'up' ? POSITIVE : k === 'down' ? NEGATIVE : k === 'total' ? TOTAL : PALETTE[0];
   const description = `Waterfall: ${o.start.label} ${fmt(o.start.value)}, ${o.steps.map((s) => `${s.label} ${fmt(s.value)}`).join(', ')}; ${o.totalLabel} ${fmt(acc)}${o.threshold ? ` against ${o.threshold.label} ${fmt(o.threshold.value)}` : ''}.`;
   return figure({
     title: o.title,
     description,
     note: o.note,
-    legend: [{ name: 'raises the weight', colour: POSITIVE }, { name: 'lowers the weight', colour: NEGATIVE }, ...(o.threshold ? [{ name: o.threshold.label, colour: NEGATIVE, dashed: true }] : [])],
+    legend: [
+      { name: 'raises the weight', colour: POSITIVE },
+      { name: 'lowers the weight', colour: NEGATIVE },
+      ...(o.threshold ? [{ name: o.threshold.label, colour: NEGATIVE, dashed: true }] : []),
+    ],
     svg: (ids) => html`${svgOpen(W, H, ids, description)}
 ${ticks.map((t) => html`<line x1="${r(x(t))}" x2="${r(x(t))}" y1="${top}" y2="${r(plotBottom)}" stroke="${t === 0 ? AXIS : GRID}"/><text x="${r(x(t))}" y="${r(plotBottom + 16)}" text-anchor="middle" fill="${AXIS}">${formatDecimal(t, Number.isInteger(t) ? 0 : 1)}</text>`)}
 ${rowsAll.map((row, i) => {
-      const yy = top + i * (barH + gap);
-      const a = x(Math.min(row.from, row.to));
-      const b = x(Math.max(row.from, row.to));
-      const connector = i > 0 && i < rowsAll.length ? html`<line x1="${r(x(row.from))}" x2="${r(x(row.from))}" y1="${r(yy - gap)}" y2="${r(yy)}" stroke="${AXIS}" stroke-dasharray="2 2"/>` : '';
-      return html`<g><title>${row.label}: ${fmt(row.value)}${row.detail ? ` (${row.detail})` : ''}</title>${connector}<text x="${left - 6}" y="${r(yy + barH / 2 + 4)}" text-anchor="end" fill="#0b0c0c"${row.kind === 'total' ? html` font-weight="700"` : ''}>${truncate(row.label, labelChars)}</text><rect x="${r(a)}" y="${r(yy)}" width="${r(Math.max(1, b - a))}" height="${barH}" fill="${colourOf(row.kind)}"/><text x="${r(b + 4)}" y="${r(yy + barH / 2 + 4)}" fill="#0b0c0c">${fmt(row.value)}</text></g>`;
-    })}
+  const yy = top + i * (barH + gap);
+  const a = x(Math.min(row.from, row.to));
+  const b = x(Math.max(row.from, row.to));
+  const connector =
+    i > 0 && i < rowsAll.length
+      ? html`<line x1="${r(x(row.from))}" x2="${r(x(row.from))}" y1="${r(yy - gap)}" y2="${r(yy)}" stroke="${AXIS}" stroke-dasharray="2 2"/>`
+      : '';
+  return html`<g><title>${row.label}: ${fmt(row.value)}${row.detail ? ` (${row.detail})` : ''}</title>${connector}<text x="${left - 6}" y="${r(yy + barH / 2 + 4)}" text-anchor="end" fill="#0b0c0c"${row.kind === 'total' ? html` font-weight="700"` : ''}>${truncate(row.label, labelChars)}</text><rect x="${r(a)}" y="${r(yy)}" width="${r(Math.max(1, b - a))}" height="${barH}" fill="${colourOf(row.kind)}"/><text x="${r(b + 4)}" y="${r(yy + barH / 2 + 4)}" fill="#0b0c0c">${fmt(row.value)}</text></g>`;
+})}
 ${o.threshold ? html`<line x1="${r(x(o.threshold.value))}" x2="${r(x(o.threshold.value))}" y1="${top - 8}" y2="${r(plotBottom)}" stroke="${NEGATIVE}" stroke-width="2" stroke-dasharray="6 4"/><text x="${r(x(o.threshold.value))}" y="${top - 8}" dy="-2" text-anchor="middle" fill="${NEGATIVE}" font-weight="600">${o.threshold.label}</text>` : ''}
 </svg>`,
     data: table({

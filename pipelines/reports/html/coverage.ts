@@ -8,7 +8,11 @@ import { table } from './table.ts';
 export function notEvidencedNotice(coverage: readonly HeadlineCoverage[]): SafeHtml | null {
   const missing = coverage.filter((c) => c.status === 'not_evidenced');
   if (missing.length === 0) return null;
-  return notice('warn', 'NOT EVIDENCED', `${missing.map((c) => c.name).join('; ')}: no feed for ${missing.length === 1 ? 'this headline' : 'these headlines'} was received in this run (or the source is not configured), so families' needs there are unknown, not zero.`);
+  return notice(
+    'warn',
+    'NOT EVIDENCED',
+    `${missing.map((c) => c.name).join('; ')}: no feed for ${missing.length === 1 ? 'this headline' : 'these headlines'} was received in this run (or the source is not configured), so families' needs there are unknown, not zero.`,
+  );
 }
 
 export function coverageSection(coverage: readonly HeadlineCoverage[]): PageSection {

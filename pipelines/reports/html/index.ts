@@ -7,15 +7,47 @@
  */
 export { SafeHtml, breakable, escapeHtml, html, join, raw, shortHash, slug, type HtmlValue } from './safe.ts';
 export {
-  NO_VALUE, formatBytes, formatDate, formatDecimal, formatDuration, formatInt, formatMonth, formatPercent, formatProbability, formatSigned,
+  NO_VALUE,
+  formatBytes,
+  formatDate,
+  formatDecimal,
+  formatDuration,
+  formatInt,
+  formatMonth,
+  formatPercent,
+  formatProbability,
+  formatSigned,
 } from './format.ts';
 export { factList, table, type Column, type TableOptions } from './table.ts';
 export {
-  CONTENT_SECURITY_POLICY, REPORT_CSS, keyFigures, notice, para, renderPage, subheading,
-  type KeyFigure, type NoticeKind, type PageOptions, type PageSection,
+  CONTENT_SECURITY_POLICY,
+  REPORT_CSS,
+  keyFigures,
+  notice,
+  para,
+  renderPage,
+  subheading,
+  type KeyFigure,
+  type NoticeKind,
+  type PageOptions,
+  type PageSection,
 } from './page.ts';
 export {
-  PALETTE, barChart, charts, histogram, histogramBins, lineChart, niceTicks, stackedBarChart, waterfallChart,
-  type BarChartOptions, type BarDatum, type HistogramBin, type HistogramOptions, type LineChartOptions, type StackedBarOptions, type WaterfallOptions,
+  PALETTE,
+  barChart,
+  charts,
+  histogram,
+  histogramBins,
+  lineChart,
+  niceTicks,
+  stackedBarChart,
+  waterfallChart,
+  type BarChartOptions,
+  type BarDatum,
+  type HistogramBin,
+  type HistogramOptions,
+  type LineChartOptions,
+  type StackedBarOptions,
+  type WaterfallOptions,
 } from './charts.ts';
 export { findExternalReferences } from './self-contained.ts';

@@ -30,7 +30,8 @@ export interface PageOptions {
 }
 
 /** No network: nothing may be fetched; only inline styles and data: images. */
-export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 export const REPORT_CSS = `
 :root{--ink:#1b1b1b;--muted:#505a5f;--line:#b1b4b6;--soft:#f3f2f1;--accent:#1d70b8;--pass:#00703c;--fail:#d4351c;--warn:#f47738;--info:#1d70b8;--focus:#ffdd00}
@@ -95,9 +96,10 @@ footer.page{border-top:1px solid var(--line);color:var(--muted);font-size:.85rem
 export function renderPage(opts: PageOptions): string {
   const sections = opts.sections.map((s) => ({ ...s, id: s.id ?? `s-${slug(s.title)}` }));
   const tocMin = opts.tocMin ?? 3;
-  const toc = sections.length >= tocMin
-    ? html`<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>${sections.map((s) => html`<li><a href="#${s.id}">${s.title}</a></li>`)}</ol></nav>`
-    : '';
+  const toc =
+    sections.length >= tocMin
+      ? html`<nav class="toc" aria-label="Contents"><h2>Contents</h2><ol>${sections.map((s) => html`<li><a href="#${s.id}">${s.title}</a></li>`)}</ol></nav>`
+      : '';
   const body = html`<!DOCTYPE html>
 <html lang="en-GB">
 <head>
@@ -117,12 +119,14 @@ ${opts.subtitle ? html`<p class="subtitle">${opts.subtitle}</p>` : ''}
 ${opts.banner ?? ''}
 ${opts.intro ?? ''}
 ${toc}
-${sections.map((s) => html`<section class="report" id="${s.id}" aria-labelledby="${s.id}-h">
+${sections.map(
+  (s) => html`<section class="report" id="${s.id}" aria-labelledby="${s.id}-h">
 <h2 id="${s.id}-h">${s.title}</h2>
 ${s.lead ? html`<p class="lead">${s.lead}</p>` : ''}
 ${s.body}
 </section>
-`)}
+`,
+)}
 </main>
 ${opts.footer ? html`<footer class="page">${opts.footer}</footer>` : ''}
 </body>

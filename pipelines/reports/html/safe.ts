@@ -46,7 +46,12 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
  * "revenues_benefits/council_tax_arrears") wrap at their parts in a narrow column instead of widening the table.
  */
 export function breakable(text: string): SafeHtml {
-  return new SafeHtml(text.split(/(?<=[_/:,;])(?=\S)/).map(escapeHtml).join('<wbr>'));
+  return new SafeHtml(
+    text
+      .split(/(?<=[_/:,;])(?=\S)/)
+      .map(escapeHtml)
+      .join('<wbr>'),
+  );
 }
 
 /** Join fragments with an optional separator. */
@@ -56,7 +61,11 @@ export function join(parts: readonly HtmlValue[], separator: HtmlValue = ''): Sa
 
 /** A deterministic id fragment from text: lower-case letters, digits and dashes. */
 export function slug(text: string): string {
-  const s = text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+  const s = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48);
   return s || 'x';
 }
 

@@ -9,7 +9,8 @@ export interface ExternalReference {
   excerpt: string;
 }
 
-const ATTRS = /\s(src|href|srcset|action|formaction|poster|data|background|xlink:href|ping|manifest)\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/gi;
+const ATTRS =
+  /\s(src|href|srcset|action|formaction|poster|data|background|xlink:href|ping|manifest)\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))/gi;
 
 /** A link to a file in the same folder (a report's sibling: a list's CSV, another page): no scheme, no path, no query. */
 const SIBLING_FILE = /^[A-Za-z0-9%._-]+$/;
@@ -37,6 +38,7 @@ export function findExternalReferences(page: string): ExternalReference[] {
     found.push({ kind: 'CSS url()', excerpt: value.slice(0, 80) });
   }
   for (const m of page.matchAll(/@import\s+[^;]+;/gi)) found.push({ kind: 'CSS @import', excerpt: m[0].slice(0, 80) });
-  for (const m of page.matchAll(/<(script|iframe|embed|object|link)\b[^>]*>/gi)) found.push({ kind: `<${(m[1] ?? '').toLowerCase()}> element`, excerpt: m[0].slice(0, 80) });
+  for (const m of page.matchAll(/<(script|iframe|embed|object|link)\b[^>]*>/gi))
+    found.push({ kind: `<${(m[1] ?? '').toLowerCase()}> element`, excerpt: m[0].slice(0, 80) });
   return found;
 }

@@ -57,7 +57,9 @@ export function table<R>(opts: TableOptions<R>): SafeHtml {
       const content = defaultCell(c, row);
       const k = cls(c);
       const classAttr = k ? html` class="${k}"` : '';
-      return i === 0 && rowHeader ? html`<th scope="row"${classAttr}>${content}</th>` : html`<td${classAttr}>${content}</td>`;
+      return i === 0 && rowHeader
+        ? html`<th scope="row"${classAttr}>${content}</th>`
+        : html`<td${classAttr}>${content}</td>`;
     })}</tr>`;
   return html`<div class="table-wrap" role="region" aria-labelledby="${id}" tabindex="0">
 <table${opts.className ? html` class="${opts.className}"` : ''}>
@@ -68,8 +70,12 @@ export function table<R>(opts: TableOptions<R>): SafeHtml {
   })}</tr></thead>
 <tbody>
 ${rows.map((r) => renderRow(r))}
-</tbody>${opts.totals ? html`
-<tfoot>${renderRow(opts.totals, 'totals')}</tfoot>` : ''}
+</tbody>${
+    opts.totals
+      ? html`
+<tfoot>${renderRow(opts.totals, 'totals')}</tfoot>`
+      : ''
+  }
 </table>
 </div>
 `;

@@ -34,9 +34,19 @@ export interface MatchAuditResult {
  * itself (checked in memory before it is written). The publish stage starts it when the stage starts, over the run's
  * staged set (`stagedPrefix`, secure zone); without one (a lone rebuild of a released report) over the published folder.
  */
-export function startAuditPrivacyScan(ctx: Pick<StageContext, 'asAt' | 'stores' | 'log' | 'runtime'>, stagedPrefix?: string): PublishedScanJob {
-  const excludeOutputsPrefix = stagedPrefix ? `${stagedPrefix}${MATCH_AUDIT_DIR}/` : keys.output(ctx.asAt, `${MATCH_AUDIT_DIR}/`);
-  return startPublishedScan(ctx.stores, { asAt: ctx.asAt, excludeOutputsPrefix, ...(stagedPrefix ? { stagedPrefix } : {}) }, ctx.log, { worker: ctx.runtime.workerThreads });
+export function startAuditPrivacyScan(
+  ctx: Pick<StageContext, 'asAt' | 'stores' | 'log' | 'runtime'>,
+  stagedPrefix?: string,
+): PublishedScanJob {
+  const excludeOutputsPrefix = stagedPrefix
+    ? `${stagedPrefix}${MATCH_AUDIT_DIR}/`
+    : keys.output(ctx.asAt, `${MATCH_AUDIT_DIR}/`);
+  return startPublishedScan(
+    ctx.stores,
+    { asAt: ctx.asAt, excludeOutputsPrefix, ...(stagedPrefix ? { stagedPrefix } : {}) },
+    ctx.log,
+    { worker: ctx.runtime.workerThreads },
+  );
 }
 
 type Ctx = Pick<StageContext, 'asAt' | 'runId' | 'stores' | 'config' | 'log' | 'runtime'> & {
@@ -60,29 +70,54 @@ export async function buildMatchAuditReport(ctx: Ctx): Promise<MatchAuditResult>
   }
 }
 
-async function buildWithScan(ctx: Ctx, scan: PublishedScanJob, cfgThreshold: number | undefined): Promise<MatchAuditResult> {
+async function buildWithScan(
+  ctx: Ctx,
+  scan: PublishedScanJob,
+  cfgThreshold: number | undefined,
+): Promise<MatchAuditResult> {
   const { asAt } = ctx;
   const out = matchAuditKeys(asAt);
   const { data, manifest, review } = await loadAuditData(ctx.stores, asAt, ctx.runId, cfgThreshold);
   const figures = computeAudit(data);
   const privacy = await scan.result();
   const headlineCoverage = await runHeadlineCoverage(ctx);
-  const report: MatchAuditReport = { ...figures, headlineCoverage, idLineage: await loadIdLineage(ctx), privacy, manifest, review };
+  const report: MatchAuditReport = {
+    ...figures,
+    headlineCoverage,
+    idLineage: await loadIdLineage(ctx),
+    privacy,
+    manifest,
+    review,
+  };
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const page = renderAuditHtml(report);
   // The report must not itself leak: scan it before it is written.
   // Strong identifiers (full names, addresses, postcodes, tokens, dates of birth) stop it; a single word that
   // happens to equal someone's forename or surname (a rule name, a reason code) is only logged.
-  const selfFindings = await scan.scanContent([{ zone: 'outputs', key: out.json, content: json }, { zone: 'outputs', key: out.html, content: page }]);
+  const selfFindings = await scan.scanContent([
+    { zone: 'outputs', key: out.json, content: json },
+    { zone: 'outputs', key: out.html, content: page },
+  ]);
   const strong = selfFindings.filter((f) => !isSingleNameKind(f.kind));
   if (strong.length > 0) {
-    throw new Error(`match audit: the report itself would carry ${strong.length} clear identifiers (${strong.slice(0, 3).map(describeFinding).join('; ')}): not published`);
+    throw new Error(
+      `match audit: the report itself would carry ${strong.length} clear identifiers (${strong.slice(0, 3).map(describeFinding).join('; ')}): not published`,
+    );
   }
-  for (const f of selfFindings.slice(0, 5)) ctx.log.warn('match audit: a word in the report equals a name in the secure zone', { key: f.key, location: f.location, kind: f.kind });
+  for (const f of selfFindings.slice(0, 5))
+    ctx.log.warn('match audit: a word in the report equals a name in the secure zone', {
+      key: f.key,
+      location: f.location,
+      kind: f.kind,
+    });
   if (ctx.release) {
     await ctx.release.put(`${MATCH_AUDIT_DIR}/report.json`, json);
     await ctx.release.put(`${MATCH_AUDIT_DIR}/report.html`, page);
-  } else await amendReleasedFiles(ctx.stores.outputs, asAt, [{ name: `${MATCH_AUDIT_DIR}/report.json`, body: json }, { name: `${MATCH_AUDIT_DIR}/report.html`, body: page }]);
+  } else
+    await amendReleasedFiles(ctx.stores.outputs, asAt, [
+      { name: `${MATCH_AUDIT_DIR}/report.json`, body: json },
+      { name: `${MATCH_AUDIT_DIR}/report.html`, body: page },
+    ]);
   const counts = {
     audit_files_scanned: privacy.files.length,
     audit_privacy_findings: privacy.findingsTotal,
@@ -92,9 +127,19 @@ async function buildWithScan(ctx: Ctx, scan: PublishedScanJob, cfgThreshold: num
     audit_conflicting_token_persons: report.clusters.conflictingTokens.persons,
     audit_dob_spread_persons: report.clusters.implausibleDobSpread.persons,
     audit_headlines_not_evidenced: headlineCoverage.filter((c) => c.status === 'not_evidenced').length,
-    ...Object.fromEntries(Object.entries(report.idLineage?.counts ?? {}).flatMap(([e, c]) => Object.entries(c).map(([k, n]) => [`audit_${e}_ids_${k}`, n]))),
+    ...Object.fromEntries(
+      Object.entries(report.idLineage?.counts ?? {}).flatMap(([e, c]) =>
+        Object.entries(c).map(([k, n]) => [`audit_${e}_ids_${k}`, n]),
+      ),
+    ),
   };
-  if (privacy.status === 'fail') ctx.log.error('privacy scan failed: clear identifiers in published outputs', { asAt, findings: privacy.findingsTotal, unreadable: privacy.unreadableFiles, report: out.html });
+  if (privacy.status === 'fail')
+    ctx.log.error('privacy scan failed: clear identifiers in published outputs', {
+      asAt,
+      findings: privacy.findingsTotal,
+      unreadable: privacy.unreadableFiles,
+      report: out.html,
+    });
   else ctx.log.info('match audit report published', { asAt, filesScanned: privacy.files.length, report: out.html });
   return { report, keys: out, counts };
 }

@@ -5,7 +5,14 @@
  */
 import { histogramBins } from '../html/charts.ts';
 import { ageBandAt, AGE_BANDS } from '../../../models/age-bands.ts';
-import type { BiasGroup, InputFileRow, MatchAuditReport, ModelSummary, SensitivityRow, SourceLinkage } from './model.ts';
+import type {
+  BiasGroup,
+  InputFileRow,
+  MatchAuditReport,
+  ModelSummary,
+  SensitivityRow,
+  SourceLinkage,
+} from './model.ts';
 import { daysBetween } from '../../../models/dates.ts';
 
 export interface PairArrays {
@@ -55,7 +62,11 @@ export interface AuditData {
    * index, from the secure person records: to tell links a deterministic rule alone would make from links
    * only the probabilistic score makes. Rules using transforms are listed in `skipped`.
    */
-  deterministic: { rules: Array<{ name: string; columns: string[] }>; values: Map<string, Array<string | null>>; skipped: string[] };
+  deterministic: {
+    rules: Array<{ name: string; columns: string[] }>;
+    values: Map<string, Array<string | null>>;
+    skipped: string[];
+  };
 }
 
 export const IMPLAUSIBLE_DOB_SPREAD_DAYS = 366;
@@ -66,18 +77,29 @@ export function probabilityOfWeight(w: number): number {
   return 1 / (1 + 2 ** -w);
 }
 
-const byKey = <T>(f: (x: T) => string) => (a: T, b: T) => (f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : 0);
+const byKey =
+  <T>(f: (x: T) => string) =>
+  (a: T, b: T) =>
+    f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : 0;
 const sumValues = (o: Record<string, number>) => Object.values(o).reduce((s, v) => s + v, 0);
 
 // ---------------------------------------------------------------- inputs
 
-export function inputsSection(files: InputFileRow[], records: AuditData['records'], peopleFeeds: Set<string>, ignored: AuditData['ignoredFiles'] = []): MatchAuditReport['inputs'] {
+export function inputsSection(
+  files: InputFileRow[],
+  records: AuditData['records'],
+  peopleFeeds: Set<string>,
+  ignored: AuditData['ignoredFiles'] = [],
+): MatchAuditReport['inputs'] {
   const sorted = [...files].sort(byKey((f) => f.key));
   const byReason: Record<string, number> = {};
   const problems: string[] = [];
   for (const f of sorted) {
     for (const [r, n] of Object.entries(f.quarantinedByReason)) byReason[r] = (byReason[r] ?? 0) + n;
-    if (!f.reconciles) problems.push(`${f.key}: ${f.rows} rows read but ${f.accepted} accepted + ${f.quarantined} quarantined + ${f.rejectedRows} in a rejected file (reasons sum to ${sumValues(f.quarantinedByReason)})`);
+    if (!f.reconciles)
+      problems.push(
+        `${f.key}: ${f.rows} rows read but ${f.accepted} accepted + ${f.quarantined} quarantined + ${f.rejectedRows} in a rejected file (reasons sum to ${sumValues(f.quarantinedByReason)})`,
+      );
   }
   const totals = {
     files: sorted.length,
@@ -88,8 +110,14 @@ export function inputsSection(files: InputFileRow[], records: AuditData['records
     quarantinedByReason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))),
     rejectedFiles: sorted.filter((f) => f.rejected).length,
   };
-  if (totals.rows !== totals.accepted + totals.quarantined + totals.rejectedRows) problems.push(`totals: ${totals.rows} rows read but ${totals.accepted} accepted + ${totals.quarantined} quarantined + ${totals.rejectedRows} in rejected files`);
-  if (totals.quarantined !== sumValues(totals.quarantinedByReason)) problems.push(`totals: ${totals.quarantined} quarantined but reasons sum to ${sumValues(totals.quarantinedByReason)}`);
+  if (totals.rows !== totals.accepted + totals.quarantined + totals.rejectedRows)
+    problems.push(
+      `totals: ${totals.rows} rows read but ${totals.accepted} accepted + ${totals.quarantined} quarantined + ${totals.rejectedRows} in rejected files`,
+    );
+  if (totals.quarantined !== sumValues(totals.quarantinedByReason))
+    problems.push(
+      `totals: ${totals.quarantined} quarantined but reasons sum to ${sumValues(totals.quarantinedByReason)}`,
+    );
   // People feeds: accepted rows (latest snapshot) against records carried into the curated table.
   const accepted = new Map<string, number>();
   for (const f of sorted) {
@@ -127,7 +155,13 @@ export function linkageBySource(d: AuditData, members: Map<string, number[]>): S
   const personSources = new Map<string, Set<string>>();
   for (const [p, idx] of members) personSources.set(p, new Set(idx.map((i) => d.records[i]!.source)));
   d.records.forEach((r, i) => {
-    const s = per.get(r.source) ?? { source: r.source, records: 0, linkedToOtherSource: 0, shareLinkedToOtherSource: 0, linkedToAnyRecord: 0 };
+    const s = per.get(r.source) ?? {
+      source: r.source,
+      records: 0,
+      linkedToOtherSource: 0,
+      shareLinkedToOtherSource: 0,
+      linkedToAnyRecord: 0,
+    };
     s.records++;
     const p = d.personOf[i];
     if (p !== null && p !== undefined) {
@@ -136,7 +170,9 @@ export function linkageBySource(d: AuditData, members: Map<string, number[]>): S
     }
     per.set(r.source, s);
   });
-  return [...per.values()].map((s) => ({ ...s, shareLinkedToOtherSource: s.records ? s.linkedToOtherSource / s.records : 0 })).sort(byKey((s) => s.source));
+  return [...per.values()]
+    .map((s) => ({ ...s, shareLinkedToOtherSource: s.records ? s.linkedToOtherSource / s.records : 0 }))
+    .sort(byKey((s) => s.source));
 }
 
 /**
@@ -148,14 +184,24 @@ export function thresholdSensitivity(clustering: Record<string, unknown> | null)
   const raw = (clustering as { thresholdSensitivity?: unknown } | null)?.thresholdSensitivity;
   if (!Array.isArray(raw)) return [];
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
-  return (raw as Array<Record<string, unknown>>).map((r) => ({ offset: num(r.offset), weight: num(r.weight), probability: num(r.probability), links: num(r.links), persons: num(r.persons) })).sort((a, b) => a.offset - b.offset);
+  return (raw as Array<Record<string, unknown>>)
+    .map((r) => ({
+      offset: num(r.offset),
+      weight: num(r.weight),
+      probability: num(r.probability),
+      links: num(r.links),
+      persons: num(r.persons),
+    }))
+    .sort((a, b) => a.offset - b.offset);
 }
 
 export function weightHistogram(pairs: PairArrays, threshold: number): MatchAuditReport['linkage']['weightHistogram'] {
   const lo = Math.floor(threshold - HISTOGRAM_SPAN.below);
   const hi = Math.ceil(threshold + HISTOGRAM_SPAN.above);
   const values: number[] = [];
-  let below = 0, above = 0, noWeight = 0;
+  let below = 0,
+    above = 0,
+    noWeight = 0;
   for (let p = 0; p < pairs.count; p++) {
     const w = pairs.weight[p]!;
     if (!Number.isFinite(w)) {
@@ -166,7 +212,13 @@ export function weightHistogram(pairs: PairArrays, threshold: number): MatchAudi
     else if (w >= hi) above++;
     values.push(w);
   }
-  return { binWidth: 1, bins: histogramBins(values, 1, { min: lo, max: hi }), clampedBelow: below, clampedAbove: above, deterministicWithoutWeight: noWeight };
+  return {
+    binWidth: 1,
+    bins: histogramBins(values, 1, { min: lo, max: hi }),
+    clampedBelow: below,
+    clampedAbove: above,
+    deterministicWithoutWeight: noWeight,
+  };
 }
 
 export function linksByRule(links: PairArrays): MatchAuditReport['linkage']['linksByRule'] {
@@ -184,8 +236,15 @@ export function linksByRule(links: PairArrays): MatchAuditReport['linkage']['lin
     per.set(k, e);
   }
   return [...per.entries()]
-    .map(([k, e]) => ({ matchKey: links.keys[k] ?? String(k), kind: e.det ? ('deterministic' as const) : ('probabilistic' as const), links: e.n, meanWeight: e.finite ? e.sum / e.finite : null }))
-    .sort((a, b) => (a.kind === b.kind ? b.links - a.links || (a.matchKey < b.matchKey ? -1 : 1) : a.kind === 'deterministic' ? -1 : 1));
+    .map(([k, e]) => ({
+      matchKey: links.keys[k] ?? String(k),
+      kind: e.det ? ('deterministic' as const) : ('probabilistic' as const),
+      links: e.n,
+      meanWeight: e.finite ? e.sum / e.finite : null,
+    }))
+    .sort((a, b) =>
+      a.kind === b.kind ? b.links - a.links || (a.matchKey < b.matchKey ? -1 : 1) : a.kind === 'deterministic' ? -1 : 1,
+    );
 }
 
 /** Per link: the first deterministic rule whose columns are all present and equal on both records, else null. */
@@ -210,7 +269,9 @@ export function linksByDeterministicRule(d: AuditData): MatchAuditReport['linkag
   const per = new Map<string, number>(d.deterministic.rules.map((r) => [r.name, 0]));
   let deterministic = 0;
   for (let p = 0; p < d.links.count; p++) {
-    const rule = d.links.deterministic[p] ? d.links.keys[d.links.key[p]!] ?? 'deterministic' : deterministicRuleOf(d, d.links.l[p]!, d.links.r[p]!);
+    const rule = d.links.deterministic[p]
+      ? (d.links.keys[d.links.key[p]!] ?? 'deterministic')
+      : deterministicRuleOf(d, d.links.l[p]!, d.links.r[p]!);
     if (rule === null) continue;
     deterministic++;
     per.set(rule, (per.get(rule) ?? 0) + 1);
@@ -227,22 +288,70 @@ export function modelSummary(model: Record<string, unknown> | null): ModelSummar
   if (!model) return null;
   const m = model as {
     prior?: { probability: number; weight: number; source: string };
-    comparisons?: Array<{ name: string; mSource?: string; uSource?: string; termFrequency?: boolean; levels?: Array<{ label: string; m: number | null; mEm?: number | null; u: number | null; weight: number }> }>;
+    comparisons?: Array<{
+      name: string;
+      mSource?: string;
+      uSource?: string;
+      termFrequency?: boolean;
+      levels?: Array<{ label: string; m: number | null; mEm?: number | null; u: number | null; weight: number }>;
+    }>;
     labels?: { labelledPairs: string; matches: number } | null;
-    em?: { sessions?: Array<{ rule: string; pairs: number; iterations?: Array<{ iteration: number; lambda: number; maxChange: number }>; converged: boolean; lambda: number; fixedComparisons?: string[] }> };
-    blocking?: { candidatePairs: number; totalPossiblePairs: number; reductionRatio: number; rules?: Array<{ rule: string; pairs: number; newPairs: number }> };
+    em?: {
+      sessions?: Array<{
+        rule: string;
+        pairs: number;
+        iterations?: Array<{ iteration: number; lambda: number; maxChange: number }>;
+        converged: boolean;
+        lambda: number;
+        fixedComparisons?: string[];
+      }>;
+    };
+    blocking?: {
+      candidatePairs: number;
+      totalPossiblePairs: number;
+      reductionRatio: number;
+      rules?: Array<{ rule: string; pairs: number; newPairs: number }>;
+    };
     deterministicRules?: { rules: string[]; pairs: number; recall: number };
     u?: { sampledPairs: number; exhaustive: boolean; seed: number };
   };
   return {
     prior: m.prior ?? { probability: Number.NaN, weight: Number.NaN, source: 'unknown' },
-    comparisons: (m.comparisons ?? []).map((c) => ({ name: c.name, mSource: c.mSource ?? 'unknown', uSource: c.uSource ?? 'unknown', termFrequency: c.termFrequency ?? false, levels: (c.levels ?? []).map((l) => ({ label: l.label, m: l.m, ...(l.mEm !== undefined ? { mEm: l.mEm } : {}), u: l.u, weight: l.weight })) })),
+    comparisons: (m.comparisons ?? []).map((c) => ({
+      name: c.name,
+      mSource: c.mSource ?? 'unknown',
+      uSource: c.uSource ?? 'unknown',
+      termFrequency: c.termFrequency ?? false,
+      levels: (c.levels ?? []).map((l) => ({
+        label: l.label,
+        m: l.m,
+        ...(l.mEm !== undefined ? { mEm: l.mEm } : {}),
+        u: l.u,
+        weight: l.weight,
+      })),
+    })),
     labels: m.labels ?? null,
     em: (m.em?.sessions ?? []).map((s) => {
       const its = s.iterations ?? [];
-      return { rule: s.rule, pairs: s.pairs, iterations: its.length, converged: s.converged, finalMaxChange: its.length ? its[its.length - 1]!.maxChange : null, lambda: s.lambda, trace: its.map((i) => i.maxChange), fixedComparisons: s.fixedComparisons ?? [] };
+      return {
+        rule: s.rule,
+        pairs: s.pairs,
+        iterations: its.length,
+        converged: s.converged,
+        finalMaxChange: its.length ? its[its.length - 1]!.maxChange : null,
+        lambda: s.lambda,
+        trace: its.map((i) => i.maxChange),
+        fixedComparisons: s.fixedComparisons ?? [],
+      };
     }),
-    blocking: m.blocking ? { candidatePairs: m.blocking.candidatePairs, totalPossiblePairs: m.blocking.totalPossiblePairs, reductionRatio: m.blocking.reductionRatio, rules: (m.blocking.rules ?? []).map((r) => ({ rule: r.rule, pairs: r.pairs, newPairs: r.newPairs })) } : null,
+    blocking: m.blocking
+      ? {
+          candidatePairs: m.blocking.candidatePairs,
+          totalPossiblePairs: m.blocking.totalPossiblePairs,
+          reductionRatio: m.blocking.reductionRatio,
+          rules: (m.blocking.rules ?? []).map((r) => ({ rule: r.rule, pairs: r.pairs, newPairs: r.newPairs })),
+        }
+      : null,
     deterministicRules: m.deterministicRules ?? null,
     u: m.u ?? null,
   };
@@ -253,24 +362,33 @@ export function explanations(d: AuditData): MatchAuditReport['linkage']['explana
   if (!d.reviewSample) return [];
   const t = d.threshold.weight;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
-  const all = d.reviewSample.map((p) => {
-    const w = num(p.matchWeight);
-    return {
-      recordIdL: String(p.idL ?? ''),
-      recordIdR: String(p.idR ?? ''),
-      matchKey: String(p.matchKey ?? ''),
-      priorWeight: num(p.priorWeight),
-      matchWeight: w,
-      matchProbability: num(p.matchProbability),
-      linked: w >= t,
-      comparisons: (Array.isArray(p.comparisons) ? (p.comparisons as Array<Record<string, unknown>>) : []).map((c) => ({
-        comparison: String(c.comparison ?? ''),
-        level: String(c.level ?? ''),
-        weight: num(c.weight) + (typeof c.tfAdjustment === 'number' ? c.tfAdjustment : 0),
-      })),
-    };
-  }).filter((e) => Number.isFinite(e.matchWeight) && Number.isFinite(e.priorWeight));
-  const nearest = (linked: boolean) => all.filter((e) => e.linked === linked).sort((a, b) => Math.abs(a.matchWeight - t) - Math.abs(b.matchWeight - t) || (a.recordIdL < b.recordIdL ? -1 : 1))[0];
+  const all = d.reviewSample
+    .map((p) => {
+      const w = num(p.matchWeight);
+      return {
+        recordIdL: String(p.idL ?? ''),
+        recordIdR: String(p.idR ?? ''),
+        matchKey: String(p.matchKey ?? ''),
+        priorWeight: num(p.priorWeight),
+        matchWeight: w,
+        matchProbability: num(p.matchProbability),
+        linked: w >= t,
+        comparisons: (Array.isArray(p.comparisons) ? (p.comparisons as Array<Record<string, unknown>>) : []).map(
+          (c) => ({
+            comparison: String(c.comparison ?? ''),
+            level: String(c.level ?? ''),
+            weight: num(c.weight) + (typeof c.tfAdjustment === 'number' ? c.tfAdjustment : 0),
+          }),
+        ),
+      };
+    })
+    .filter((e) => Number.isFinite(e.matchWeight) && Number.isFinite(e.priorWeight));
+  const nearest = (linked: boolean) =>
+    all
+      .filter((e) => e.linked === linked)
+      .sort(
+        (a, b) => Math.abs(a.matchWeight - t) - Math.abs(b.matchWeight - t) || (a.recordIdL < b.recordIdL ? -1 : 1),
+      )[0];
   return [nearest(true), nearest(false)].filter((e): e is NonNullable<typeof e> => e !== undefined);
 }
 
@@ -279,12 +397,18 @@ export function explanations(d: AuditData): MatchAuditReport['linkage']['explana
 export function clustersSection(d: AuditData, members: Map<string, number[]>): MatchAuditReport['clusters'] {
   const sizes = new Map<number, number>();
   for (const idx of members.values()) sizes.set(idx.length, (sizes.get(idx.length) ?? 0) + 1);
-  const sizeDistribution = [...sizes.entries()].map(([size, persons]) => ({ size, persons })).sort((a, b) => a.size - b.size);
+  const sizeDistribution = [...sizes.entries()]
+    .map(([size, persons]) => ({ size, persons }))
+    .sort((a, b) => a.size - b.size);
   const largest = [...members.entries()]
     .sort(([pa, a], [pb, b]) => b.length - a.length || (pa < pb ? -1 : 1))
     .slice(0, 10)
     .filter(([, idx]) => idx.length > 1)
-    .map(([personId, idx]) => ({ personId, records: idx.length, sources: [...new Set(idx.map((i) => d.records[i]!.source))].sort() }));
+    .map(([personId, idx]) => ({
+      personId,
+      records: idx.length,
+      sources: [...new Set(idx.map((i) => d.records[i]!.source))].sort(),
+    }));
   const conflicting: string[] = [];
   const spread: string[] = [];
   for (const [p, idx] of [...members.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -308,35 +432,51 @@ export function clustersSection(d: AuditData, members: Map<string, number[]>): M
   }
   let multi: MatchAuditReport['clusters']['personsInMoreThanOneFamily'] = null;
   if (d.familiesOfPerson) {
-    const ids = [...d.familiesOfPerson.entries()].filter(([, f]) => new Set(f).size > 1).map(([p]) => p).sort();
+    const ids = [...d.familiesOfPerson.entries()]
+      .filter(([, f]) => new Set(f).size > 1)
+      .map(([p]) => p)
+      .sort();
     multi = { persons: ids.length, personIds: ids.slice(0, MAX_IDS_LISTED) };
   }
   let refused: MatchAuditReport['clusters']['refusedMerges'] = null;
   if (d.clustering) {
-    const c = d.clustering as { refused?: Array<Record<string, unknown>>; refusedMerges?: Array<Record<string, unknown>> };
+    const c = d.clustering as {
+      refused?: Array<Record<string, unknown>>;
+      refusedMerges?: Array<Record<string, unknown>>;
+    };
     const list = (c.refused ?? c.refusedMerges ?? []) as Array<Record<string, unknown>>;
     const byReason: Record<string, number> = {};
     const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? null : String(v));
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-    const listed = list.map((r) => {
-      const reason = str(r.reason) ?? 'unknown';
-      byReason[reason] = (byReason[reason] ?? 0) + 1;
-      return {
-        recordIdL: str(r.recordIdL ?? r.record_id_l ?? r.idL) ?? '',
-        recordIdR: str(r.recordIdR ?? r.record_id_r ?? r.idR) ?? '',
-        reason,
-        column: str(r.column),
-        matchWeight: num(r.matchWeight ?? r.match_weight),
-        matchProbability: num(r.matchProbability ?? r.match_probability),
-      };
-    }).sort((a, b) => (b.matchWeight ?? 0) - (a.matchWeight ?? 0) || (a.recordIdL < b.recordIdL ? -1 : 1));
-    refused = { total: list.length, byReason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))), listed: listed.slice(0, MAX_IDS_LISTED) };
+    const listed = list
+      .map((r) => {
+        const reason = str(r.reason) ?? 'unknown';
+        byReason[reason] = (byReason[reason] ?? 0) + 1;
+        return {
+          recordIdL: str(r.recordIdL ?? r.record_id_l ?? r.idL) ?? '',
+          recordIdR: str(r.recordIdR ?? r.record_id_r ?? r.idR) ?? '',
+          reason,
+          column: str(r.column),
+          matchWeight: num(r.matchWeight ?? r.match_weight),
+          matchProbability: num(r.matchProbability ?? r.match_probability),
+        };
+      })
+      .sort((a, b) => (b.matchWeight ?? 0) - (a.matchWeight ?? 0) || (a.recordIdL < b.recordIdL ? -1 : 1));
+    refused = {
+      total: list.length,
+      byReason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))),
+      listed: listed.slice(0, MAX_IDS_LISTED),
+    };
   }
   return {
     sizeDistribution,
     largest,
     conflictingTokens: { persons: conflicting.length, personIds: conflicting.slice(0, MAX_IDS_LISTED) },
-    implausibleDobSpread: { thresholdDays: IMPLAUSIBLE_DOB_SPREAD_DAYS, persons: spread.length, personIds: spread.slice(0, MAX_IDS_LISTED) },
+    implausibleDobSpread: {
+      thresholdDays: IMPLAUSIBLE_DOB_SPREAD_DAYS,
+      persons: spread.length,
+      personIds: spread.slice(0, MAX_IDS_LISTED),
+    },
     personsInMoreThanOneFamily: multi,
     refusedMerges: refused,
   };
@@ -349,7 +489,9 @@ export const BIAS_FLAG_MIN_RECORDS = 20;
 
 export function biasSection(d: AuditData, members: Map<string, number[]>): MatchAuditReport['bias'] {
   // per record, once: linked to another record, and the locality of the person's first family
-  const isLinked = Uint8Array.from(d.personOf, (p) => (p !== null && p !== undefined && (members.get(p)?.length ?? 0) > 1 ? 1 : 0));
+  const isLinked = Uint8Array.from(d.personOf, (p) =>
+    p !== null && p !== undefined && (members.get(p)?.length ?? 0) > 1 ? 1 : 0,
+  );
   const localityOfPerson = new Map<string, string>();
   const localityOf = (i: number): string => {
     const p = d.personOf[i];
@@ -372,7 +514,14 @@ export function biasSection(d: AuditData, members: Map<string, number[]>): Match
       e.linked += isLinked[i]!;
     }
     const rank = (g: string) => (order ? (order.indexOf(g) < 0 ? order.length : order.indexOf(g)) : 0);
-    return [...m.entries()].map(([group, e]) => ({ group, records: e.records, linked: e.linked, rate: e.records ? e.linked / e.records : 0 })).sort((a, b) => rank(a.group) - rank(b.group) || (a.group < b.group ? -1 : 1));
+    return [...m.entries()]
+      .map(([group, e]) => ({
+        group,
+        records: e.records,
+        linked: e.linked,
+        rate: e.records ? e.linked / e.records : 0,
+      }))
+      .sort((a, b) => rank(a.group) - rank(b.group) || (a.group < b.group ? -1 : 1));
   };
   const total = d.records.length;
   const linkedTotal = isLinked.reduce((s, x) => s + x, 0);
@@ -383,10 +532,24 @@ export function biasSection(d: AuditData, members: Map<string, number[]>): Match
   const bySource = tally((i) => d.records[i]!.source);
   const overallRate = total ? linkedTotal / total : 0;
   const flagged: MatchAuditReport['bias']['flagged'] = [];
-  for (const [dimension, groups] of [['age band', byAgeBand], ['sex', bySex], ['locality', byLocality], ['source', bySource]] as const) {
-    for (const g of groups) if (g.records >= BIAS_FLAG_MIN_RECORDS && g.rate < overallRate - BIAS_FLAG_POINTS) flagged.push({ dimension, group: g.group, rate: g.rate, records: g.records });
+  for (const [dimension, groups] of [
+    ['age band', byAgeBand],
+    ['sex', bySex],
+    ['locality', byLocality],
+    ['source', bySource],
+  ] as const) {
+    for (const g of groups)
+      if (g.records >= BIAS_FLAG_MIN_RECORDS && g.rate < overallRate - BIAS_FLAG_POINTS)
+        flagged.push({ dimension, group: g.group, rate: g.rate, records: g.records });
   }
-  return { overall: { records: total, linked: linkedTotal, rate: overallRate }, byAgeBand, bySex, byLocality, bySource, flagged };
+  return {
+    overall: { records: total, linked: linkedTotal, rate: overallRate },
+    byAgeBand,
+    bySex,
+    byLocality,
+    bySource,
+    flagged,
+  };
 }
 
 // ---------------------------------------------------------------- all

@@ -16,12 +16,20 @@ export interface IdLineageSummary {
   counts: Record<string, Record<string, number>>;
 }
 
-export async function loadIdLineage(ctx: { stores: { curated: ObjectStore; outputs: ObjectStore }; asAt: string; runId: string }): Promise<IdLineageSummary> {
+export async function loadIdLineage(ctx: {
+  stores: { curated: ObjectStore; outputs: ObjectStore };
+  asAt: string;
+  runId: string;
+}): Promise<IdLineageSummary> {
   const counts: IdLineageSummary['counts'] = {};
   for (const part of [0, 1]) {
     const key = keys.curatedPart('id_lineage', ctx.asAt, part);
     if (!(await ctx.stores.curated.exists(key))) continue;
-    for await (const batch of iterateParquet(ctx.stores.curated, key, 'SELECT entity, kind, count(*)::INTEGER AS n FROM {{file}} GROUP BY entity, kind ORDER BY entity, kind')) {
+    for await (const batch of iterateParquet(
+      ctx.stores.curated,
+      key,
+      'SELECT entity, kind, count(*)::INTEGER AS n FROM {{file}} GROUP BY entity, kind ORDER BY entity, kind',
+    )) {
       for (const r of batch) {
         const e = String(r.entity);
         counts[e] ??= Object.fromEntries(LINEAGE_KINDS.map((k) => [k, 0]));
@@ -39,7 +47,10 @@ export function lineageBody(l: IdLineageSummary | undefined): SafeHtml {
     : 'No earlier completed run: every id is new.';
   return html`${para(lead)}${table({
     caption: 'Ids by what happened to them since the last run',
-    columns: [{ label: 'Entity', key: 'entity' }, ...LINEAGE_KINDS.map((k) => ({ label: k, key: k, kind: 'num' as const }))],
+    columns: [
+      { label: 'Entity', key: 'entity' },
+      ...LINEAGE_KINDS.map((k) => ({ label: k, key: k, kind: 'num' as const })),
+    ],
     rows: Object.entries(l.counts).map(([entity, c]) => ({ entity, ...c })) as Array<Record<string, string | number>>,
-  })}${para('Each id\'s row (kind, since, from and to ids) is in the curated id_lineage table.', true)}`;
+  })}${para("Each id's row (kind, since, from and to ids) is in the curated id_lineage table.", true)}`;
 }

@@ -7,7 +7,14 @@
 import { z } from 'zod';
 import { PEOPLE_FEEDS } from '../../feeds/catalogue.ts';
 import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
-import { iterateParquet, openScratchDuckDb, readNumericColumns, selectColumnsIn, sqlString as q, type ParquetRow } from '../../io/parquet.ts';
+import {
+  iterateParquet,
+  openScratchDuckDb,
+  readNumericColumns,
+  selectColumnsIn,
+  sqlString as q,
+  type ParquetRow,
+} from '../../io/parquet.ts';
 import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY, type Zone } from '../../layout.ts';
 import { REVIEW_ESTIMATE } from '../../review/files.ts';
 import type { ReviewEstimate } from '../../review/estimate.ts';
@@ -35,7 +42,10 @@ const countsEntry = z.looseObject({
   error: z.string().nullish(),
 });
 const ignoredEntry = z.looseObject({ key: z.string(), why: z.string().default('') });
-const countsFile = z.union([z.array(countsEntry), z.looseObject({ files: z.array(countsEntry), ignored: z.array(ignoredEntry).optional() })]);
+const countsFile = z.union([
+  z.array(countsEntry),
+  z.looseObject({ files: z.array(countsEntry), ignored: z.array(ignoredEntry).optional() }),
+]);
 
 /** Files present in landing but not read for this run (after the as-at date, superseded snapshots). */
 export function parseIgnored(raw: unknown): Array<{ key: string; why: string }> {
@@ -53,8 +63,10 @@ export function parseCounts(raw: unknown, origin: string, source: string, feed: 
     const key = e.key ?? e.file;
     if (!key) throw new Error(`${origin}: file entry ${i + 1} has no "key"`);
     const byReason = e.quarantinedByReason ?? e.byReason ?? (typeof e.quarantined === 'object' ? e.quarantined : {});
-    const quarantined = typeof e.quarantined === 'number' ? e.quarantined : Object.values(byReason).reduce((s, v) => s + v, 0);
-    const rejected = typeof e.rejected === 'string' ? e.rejected : e.rejected === true ? (e.error ?? 'rejected') : (e.error ?? null);
+    const quarantined =
+      typeof e.quarantined === 'number' ? e.quarantined : Object.values(byReason).reduce((s, v) => s + v, 0);
+    const rejected =
+      typeof e.rejected === 'string' ? e.rejected : e.rejected === true ? (e.error ?? 'rejected') : (e.error ?? null);
     const sumReasons = Object.values(byReason).reduce((s, v) => s + v, 0);
     return {
       key,
@@ -68,12 +80,19 @@ export function parseCounts(raw: unknown, origin: string, source: string, feed: 
       rejectedRows: e.rejectedRows,
       quarantinedByReason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))),
       rejected,
-      reconciles: e.rows === e.accepted + quarantined + e.rejectedRows && quarantined === sumReasons && (rejected === null ? e.rejectedRows === 0 : e.accepted === 0 && quarantined === 0),
+      reconciles:
+        e.rows === e.accepted + quarantined + e.rejectedRows &&
+        quarantined === sumReasons &&
+        (rejected === null ? e.rejectedRows === 0 : e.accepted === 0 && quarantined === 0),
     };
   });
 }
 
-export async function loadFileCounts(secure: ObjectStore, asAt: string, ignored: Array<{ key: string; why: string }> = []): Promise<InputFileRow[]> {
+export async function loadFileCounts(
+  secure: ObjectStore,
+  asAt: string,
+  ignored: Array<{ key: string; why: string }> = [],
+): Promise<InputFileRow[]> {
   const prefix = keys.secure(asAt, 'validated/');
   const out: InputFileRow[] = [];
   for (const o of await secure.list(prefix)) {
@@ -96,9 +115,11 @@ async function* rowsOf(store: ObjectStore, key: string, sql?: string): AsyncGene
   for await (const batch of iterateParquet(store, key, sql)) yield* batch;
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
+const str = (v: unknown): string | null =>
+  typeof v === 'string' ? v : v === null || v === undefined ? null : String(v);
 
-const readWithRowNumbers = (path: string) => `read_parquet(${q(path)}, hive_partitioning = false, file_row_number = true)`;
+const readWithRowNumbers = (path: string) =>
+  `read_parquet(${q(path)}, hive_partitioning = false, file_row_number = true)`;
 const idText = (col: string) => `coalesce(CAST(${col} AS VARCHAR), '')`;
 
 /**
@@ -106,7 +127,12 @@ const idText = (col: string) => `coalesce(CAST(${col} AS VARCHAR), '')`;
  * occurrence; -1 when not there) and each match_key by first appearance. DuckDB joins the ids to positions (the
  * position table built once for both) and hands back only numbers: millions of pairs, no row objects.
  */
-async function loadPairTables(store: ObjectStore, pairKeys: string[], recordsPath: string, deterministicKeys: Set<string>): Promise<PairArrays[]> {
+async function loadPairTables(
+  store: ObjectStore,
+  pairKeys: string[],
+  recordsPath: string,
+  deterministicKeys: Set<string>,
+): Promise<PairArrays[]> {
   const db = await openScratchDuckDb('1GB', scratchOf(store));
   try {
     await db.conn.run(`CREATE TABLE idx AS SELECT id, (row_number() OVER (ORDER BY first) - 1)::INTEGER AS i
@@ -114,17 +140,43 @@ async function loadPairTables(store: ObjectStore, pairKeys: string[], recordsPat
     const out: PairArrays[] = [];
     for (const key of pairKeys) {
       if (!(await store.exists(key))) {
-        out.push({ count: 0, l: new Int32Array(0), r: new Int32Array(0), weight: new Float64Array(0), deterministic: new Uint8Array(0), key: new Int32Array(0), keys: [] });
+        out.push({
+          count: 0,
+          l: new Int32Array(0),
+          r: new Int32Array(0),
+          weight: new Float64Array(0),
+          deterministic: new Uint8Array(0),
+          key: new Int32Array(0),
+          keys: [],
+        });
         continue;
       }
-      await db.conn.run(`CREATE OR REPLACE TABLE p AS SELECT file_row_number AS n, ${idText('record_id_l')} AS a, ${idText('record_id_r')} AS b,
+      await db.conn
+        .run(`CREATE OR REPLACE TABLE p AS SELECT file_row_number AS n, ${idText('record_id_l')} AS a, ${idText('record_id_r')} AS b,
         coalesce(TRY_CAST(match_weight AS DOUBLE), 'NaN'::DOUBLE) AS w, ${idText('match_key')} AS k FROM ${readWithRowNumbers(await store.localPath(key))}`);
-      await db.conn.run('CREATE OR REPLACE TABLE ks AS SELECT k, (row_number() OVER (ORDER BY min(n)) - 1)::INTEGER AS ki FROM p GROUP BY k');
-      const keyList = (await db.conn.runAndReadAll('SELECT k FROM ks ORDER BY ki')).getRows().map((row) => String(row[0]));
-      const cols = await readNumericColumns(db.conn, `SELECT coalesce(x.i, -1)::INTEGER AS l, coalesce(y.i, -1)::INTEGER AS r, p.w AS w, ks.ki AS k
-        FROM p LEFT JOIN idx x ON x.id = p.a LEFT JOIN idx y ON y.id = p.b JOIN ks USING (k) ORDER BY p.n`, { l: 'INTEGER', r: 'INTEGER', w: 'DOUBLE', k: 'INTEGER' }, `match audit: ${store.location}/${key}`);
+      await db.conn.run(
+        'CREATE OR REPLACE TABLE ks AS SELECT k, (row_number() OVER (ORDER BY min(n)) - 1)::INTEGER AS ki FROM p GROUP BY k',
+      );
+      const keyList = (await db.conn.runAndReadAll('SELECT k FROM ks ORDER BY ki'))
+        .getRows()
+        .map((row) => String(row[0]));
+      const cols = await readNumericColumns(
+        db.conn,
+        `SELECT coalesce(x.i, -1)::INTEGER AS l, coalesce(y.i, -1)::INTEGER AS r, p.w AS w, ks.ki AS k
+        FROM p LEFT JOIN idx x ON x.id = p.a LEFT JOIN idx y ON y.id = p.b JOIN ks USING (k) ORDER BY p.n`,
+        { l: 'INTEGER', r: 'INTEGER', w: 'DOUBLE', k: 'INTEGER' },
+        `match audit: ${store.location}/${key}`,
+      );
       const detOfKey = keyList.map((k) => (isDeterministicKey(k, deterministicKeys) ? 1 : 0));
-      out.push({ count: cols.count, l: cols.l, r: cols.r, weight: cols.w, deterministic: Uint8Array.from(cols.k, (k) => detOfKey[k]!), key: cols.k, keys: keyList });
+      out.push({
+        count: cols.count,
+        l: cols.l,
+        r: cols.r,
+        weight: cols.w,
+        deterministic: Uint8Array.from(cols.k, (k) => detOfKey[k]!),
+        key: cols.k,
+        keys: keyList,
+      });
     }
     return out;
   } finally {
@@ -140,11 +192,18 @@ export function isDeterministicKey(matchKey: string, deterministicRules: Set<str
 const camel = (c: string) => c.replace(/_([a-z0-9])/g, (_m, x: string) => x.toUpperCase());
 
 /** "nhs_number_token & date_of_birth" -> columns; rules with transforms ("surname:soundex") cannot be re-checked here. */
-export function parseDeterministicRules(names: string[]): { rules: Array<{ name: string; columns: string[] }>; columns: string[]; skipped: string[] } {
+export function parseDeterministicRules(names: string[]): {
+  rules: Array<{ name: string; columns: string[] }>;
+  columns: string[];
+  skipped: string[];
+} {
   const rules: Array<{ name: string; columns: string[] }> = [];
   const skipped: string[] = [];
   for (const name of names) {
-    const cols = name.split('&').map((c) => c.trim()).filter(Boolean);
+    const cols = name
+      .split('&')
+      .map((c) => c.trim())
+      .filter(Boolean);
     if (cols.length === 0 || cols.some((c) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(c))) skipped.push(name);
     else rules.push({ name, columns: cols });
   }
@@ -169,9 +228,17 @@ export interface LoadedAudit {
   review: ReviewEstimate | null;
 }
 
-export async function loadAuditData(stores: Stores, asAt: string, runId: string, fallbackThresholdWeight?: number): Promise<LoadedAudit> {
+export async function loadAuditData(
+  stores: Stores,
+  asAt: string,
+  runId: string,
+  fallbackThresholdWeight?: number,
+): Promise<LoadedAudit> {
   const recordsKey = keys.curated('records', asAt);
-  if (!(await stores.curated.exists(recordsKey))) throw new Error(`match audit: no curated records table at ${recordsKey} in ${stores.curated.location}: run standardise first`);
+  if (!(await stores.curated.exists(recordsKey)))
+    throw new Error(
+      `match audit: no curated records table at ${recordsKey} in ${stores.curated.location}: run standardise first`,
+    );
   const records: AuditData['records'] = [];
   const index = new Map<string, number>();
   for await (const row of rowsOf(stores.curated, recordsKey, 'SELECT record_id, source, feed FROM {{file}}')) {
@@ -192,17 +259,31 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
   const clustering = await readJson(stores.curated, CLUSTERING_JSON(asAt));
   const mt = (model?.threshold ?? null) as { weight?: number; probability?: number } | null;
   const weight = typeof mt?.weight === 'number' ? mt.weight : fallbackThresholdWeight;
-  if (weight === undefined) throw new Error(`match audit: no threshold: ${MODEL_JSON(asAt)} is missing from ${stores.curated.location} (run match first)`);
-  const threshold = { weight, probability: typeof mt?.probability === 'number' ? mt.probability : 1 / (1 + 2 ** -weight) };
+  if (weight === undefined)
+    throw new Error(
+      `match audit: no threshold: ${MODEL_JSON(asAt)} is missing from ${stores.curated.location} (run match first)`,
+    );
+  const threshold = {
+    weight,
+    probability: typeof mt?.probability === 'number' ? mt.probability : 1 / (1 + 2 ** -weight),
+  };
   const detRules = new Set(((model?.deterministicRules as { rules?: string[] } | undefined)?.rules ?? []).map(String));
   const recordsPath = await stores.curated.localPath(recordsKey);
-  const [pairs, links] = (await loadPairTables(stores.curated, [keys.curated('pairs', asAt), keys.curated('links', asAt)], recordsPath, detRules)) as [PairArrays, PairArrays];
+  const [pairs, links] = (await loadPairTables(
+    stores.curated,
+    [keys.curated('pairs', asAt), keys.curated('links', asAt)],
+    recordsPath,
+    detRules,
+  )) as [PairArrays, PairArrays];
 
   const secure: Array<SecureFacts | null> = new Array(records.length).fill(null);
   // links re-checked on the secure values: the deterministic rules, then each strong identifier (NHS number, UPN token)
-  const strong = ((model?.clustering as { strongIdentifiers?: unknown } | undefined)?.strongIdentifiers ?? []) as unknown[];
+  const strong = ((model?.clustering as { strongIdentifiers?: unknown } | undefined)?.strongIdentifiers ??
+    []) as unknown[];
   const detRulesParsed = parseDeterministicRules([...new Set([...detRules, ...strong.map(String)])]);
-  const detValues = new Map<string, Array<string | null>>(detRulesParsed.columns.map((c) => [c, new Array<string | null>(records.length).fill(null)]));
+  const detValues = new Map<string, Array<string | null>>(
+    detRulesParsed.columns.map((c) => [c, new Array<string | null>(records.length).fill(null)]),
+  );
   const prKey = keys.secure(asAt, PERSON_RECORDS_KEY);
   if (await stores.secure.exists(prKey)) {
     // only the columns read here (whichever of their names the file uses): never the names and addresses
@@ -242,23 +323,30 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
     }
   }
   // the run's own manifest (at publish time the run is not released yet), else the published one
-  const manifestRaw = (await readJson(stores.outputs, keys.runManifest(asAt, runId))) ?? (await readJson(stores.outputs, keys.manifest(asAt)));
+  const manifestRaw =
+    (await readJson(stores.outputs, keys.runManifest(asAt, runId))) ??
+    (await readJson(stores.outputs, keys.manifest(asAt)));
   // Only the stable, publishable parts of the manifest (no timestamps: the report is byte-for-byte reproducible).
   const manifest = manifestRaw
-    ? Object.fromEntries(['runId', 'asAt', 'ranBy', 'codeVersion', 'config', 'ruleSetVersion', 'inputs'].filter((k) => k in manifestRaw).map((k) => {
-      const v = manifestRaw[k];
-      if (k === 'config' && v && typeof v === 'object') {
-        const c = v as { version?: unknown; sha256?: unknown };
-        return [k, { version: c.version, sha256: c.sha256 }];
-      }
-      return [k, v];
-    }))
+    ? Object.fromEntries(
+        ['runId', 'asAt', 'ranBy', 'codeVersion', 'config', 'ruleSetVersion', 'inputs']
+          .filter((k) => k in manifestRaw)
+          .map((k) => {
+            const v = manifestRaw[k];
+            if (k === 'config' && v && typeof v === 'object') {
+              const c = v as { version?: unknown; sha256?: unknown };
+              return [k, { version: c.version, sha256: c.sha256 }];
+            }
+            return [k, v];
+          }),
+      )
     : null;
   // At publish time the manifest is still the one prepare wrote: take the rule-set version from the scores.
   const scoresKey = keys.curated('scores', asAt);
   if (manifest && !manifest.ruleSetVersion && (await stores.curated.exists(scoresKey))) {
     const versions = new Set<string>();
-    for await (const row of rowsOf(stores.curated, scoresKey, 'SELECT DISTINCT rule_set_version FROM {{file}}')) if (typeof row.rule_set_version === 'string') versions.add(row.rule_set_version);
+    for await (const row of rowsOf(stores.curated, scoresKey, 'SELECT DISTINCT rule_set_version FROM {{file}}'))
+      if (typeof row.rule_set_version === 'string') versions.add(row.rule_set_version);
     if (versions.size) manifest.ruleSetVersion = [...versions].sort().join(', ');
   }
   const sampleKey = keys.secure(asAt, MATCH_REVIEW_SAMPLE_KEY);
@@ -268,15 +356,31 @@ export async function loadAuditData(stores: Stores, asAt: string, runId: string,
     reviewSample = Array.isArray(raw.pairs) ? (raw.pairs as Array<Record<string, unknown>>) : null;
   }
   const reviewKey = keys.secure(asAt, REVIEW_ESTIMATE);
-  const reviewRaw = (await stores.secure.exists(reviewKey)) ? (JSON.parse((await stores.secure.get(reviewKey)).toString('utf8')) as ReviewEstimate) : null;
+  const reviewRaw = (await stores.secure.exists(reviewKey))
+    ? (JSON.parse((await stores.secure.get(reviewKey)).toString('utf8')) as ReviewEstimate)
+    : null;
   // an estimate from before "linked" meant "in one person" (version 1) is not shown: its strata mislabel pairs
   const review = reviewRaw?.version === 2 ? reviewRaw : null;
   const ignoredFiles: Array<{ key: string; why: string }> = [];
   const peopleFeeds = new Set(PEOPLE_FEEDS.map((f) => `${f.source}/${f.feed}`));
   return {
     data: {
-      asAt, runId, files: await loadFileCounts(stores.secure, asAt, ignoredFiles), ignoredFiles, records, personOf, pairs, links, threshold, model, clustering, secure,
-      familiesOfPerson, localityOfFamily, peopleFeeds, reviewSample,
+      asAt,
+      runId,
+      files: await loadFileCounts(stores.secure, asAt, ignoredFiles),
+      ignoredFiles,
+      records,
+      personOf,
+      pairs,
+      links,
+      threshold,
+      model,
+      clustering,
+      secure,
+      familiesOfPerson,
+      localityOfFamily,
+      peopleFeeds,
+      reviewSample,
       deterministic: { rules: detRulesParsed.rules, values: detValues, skipped: detRulesParsed.skipped },
     },
     manifest,

@@ -61,7 +61,15 @@ export interface MatchAuditReport {
   headlineCoverage?: HeadlineCoverage[];
   inputs: {
     files: InputFileRow[];
-    totals: { files: number; rows: number; accepted: number; quarantined: number; rejectedRows: number; quarantinedByReason: Record<string, number>; rejectedFiles: number };
+    totals: {
+      files: number;
+      rows: number;
+      accepted: number;
+      quarantined: number;
+      rejectedRows: number;
+      quarantinedByReason: Record<string, number>;
+      rejectedFiles: number;
+    };
     reconciles: boolean;
     /** People feeds: accepted rows against records in the curated `records` table, per feed. */
     peopleFeeds: Array<{ source: string; feed: string; acceptedRows: number; records: number }>;
@@ -78,11 +86,27 @@ export interface MatchAuditReport {
     deterministicLinks: number;
     /** Links only the probabilistic score makes. */
     probabilisticLinks: number;
-    byDeterministicRule: { rules: Array<{ rule: string; links: number }>; deterministic: number; probabilisticOnly: number; skippedRules: string[] };
+    byDeterministicRule: {
+      rules: Array<{ rule: string; links: number }>;
+      deterministic: number;
+      probabilisticOnly: number;
+      skippedRules: string[];
+    };
     threshold: { weight: number; probability: number };
     bySource: SourceLinkage[];
-    linksByRule: Array<{ matchKey: string; kind: 'deterministic' | 'probabilistic'; links: number; meanWeight: number | null }>;
-    weightHistogram: { binWidth: number; bins: HistogramBin[]; clampedBelow: number; clampedAbove: number; deterministicWithoutWeight: number };
+    linksByRule: Array<{
+      matchKey: string;
+      kind: 'deterministic' | 'probabilistic';
+      links: number;
+      meanWeight: number | null;
+    }>;
+    weightHistogram: {
+      binWidth: number;
+      bins: HistogramBin[];
+      clampedBelow: number;
+      clampedAbove: number;
+      deterministicWithoutWeight: number;
+    };
     sensitivity: SensitivityRow[];
     model: ModelSummary | null;
     /** Pairs nearest the threshold (one linked, one not), explained: prior plus each comparison's level and weight. No values. */
@@ -94,7 +118,18 @@ export interface MatchAuditReport {
     conflictingTokens: { persons: number; personIds: string[] };
     implausibleDobSpread: { thresholdDays: number; persons: number; personIds: string[] };
     personsInMoreThanOneFamily: { persons: number; personIds: string[] } | null;
-    refusedMerges: { total: number; byReason: Record<string, number>; listed: Array<{ recordIdL: string; recordIdR: string; reason: string; column: string | null; matchWeight: number | null; matchProbability: number | null }> } | null;
+    refusedMerges: {
+      total: number;
+      byReason: Record<string, number>;
+      listed: Array<{
+        recordIdL: string;
+        recordIdR: string;
+        reason: string;
+        column: string | null;
+        matchWeight: number | null;
+        matchProbability: number | null;
+      }>;
+    } | null;
   };
   bias: {
     overall: { records: number; linked: number; rate: number };
@@ -116,11 +151,31 @@ export interface MatchAuditReport {
 
 export interface ModelSummary {
   prior: { probability: number; weight: number; source: string };
-  comparisons: Array<{ name: string; mSource: string; uSource: string; termFrequency: boolean; levels: Array<{ label: string; m: number | null; mEm?: number | null; u: number | null; weight: number }> }>;
+  comparisons: Array<{
+    name: string;
+    mSource: string;
+    uSource: string;
+    termFrequency: boolean;
+    levels: Array<{ label: string; m: number | null; mEm?: number | null; u: number | null; weight: number }>;
+  }>;
   /** m from clerical labels: the labels file and its matches in the input (null: m from EM). */
   labels?: { labelledPairs: string; matches: number } | null;
-  em: Array<{ rule: string; pairs: number; iterations: number; converged: boolean; finalMaxChange: number | null; lambda: number; trace: number[]; fixedComparisons: string[] }>;
-  blocking: { candidatePairs: number; totalPossiblePairs: number; reductionRatio: number; rules: Array<{ rule: string; pairs: number; newPairs: number }> } | null;
+  em: Array<{
+    rule: string;
+    pairs: number;
+    iterations: number;
+    converged: boolean;
+    finalMaxChange: number | null;
+    lambda: number;
+    trace: number[];
+    fixedComparisons: string[];
+  }>;
+  blocking: {
+    candidatePairs: number;
+    totalPossiblePairs: number;
+    reductionRatio: number;
+    rules: Array<{ rule: string; pairs: number; newPairs: number }>;
+  } | null;
   deterministicRules: { rules: string[]; pairs: number; recall: number } | null;
   u: { sampledPairs: number; exhaustive: boolean; seed: number } | null;
 }

@@ -1,7 +1,12 @@
 /** Writes start-well/ into the run's staged set (released as outputs/as_at=D/start-well/): report.html, report.csv, summary.json (protected figures, read by later runs for trends). */
 import { publishConfigSchema } from '../publish-config.ts';
 import { type DisclosureSettings } from '../../../models/disclosure.ts';
-import { buildStartWellCohort, indicatorsNotEvidenced, startWellTables, type CohortPerson } from '../../../models/start-well.ts';
+import {
+  buildStartWellCohort,
+  indicatorsNotEvidenced,
+  startWellTables,
+  type CohortPerson,
+} from '../../../models/start-well.ts';
 import { feedAvailable } from '../../../models/rules/coverage.ts';
 import { parseStratifyConfig } from '../../../models/config.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
@@ -24,7 +29,6 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-
 export const startWellSettingsSchema = publishConfigSchema;
 
 export function disclosureOf(publish: unknown): DisclosureSettings {
@@ -42,14 +46,22 @@ export async function readStartWellHistory(ctx: StageContext): Promise<StartWell
     try {
       out.push(JSON.parse((await ctx.stores.outputs.get(o.key)).toString('utf8')) as StartWellSummary);
     } catch (err) {
-      ctx.log.warn('start well: an earlier summary cannot be read; trend skips it', { key: o.key, error: (err as Error).message });
+      ctx.log.warn('start well: an earlier summary cannot be read; trend skips it', {
+        key: o.key,
+        error: (err as Error).message,
+      });
     }
   }
   return out.sort((a, b) => (a.asAt < b.asAt ? -1 : 1));
 }
 
 /** Per cohort band (under one, one to two), the children linked to a record of another source than health. */
-export function cohortLinkage(asAt: string, cohort: ReadonlyArray<{ kind: string; personId: string }>, dobs: ReadonlyMap<string, string | null>, personOf: ReadonlyMap<string, string>): CohortLinkage[] {
+export function cohortLinkage(
+  asAt: string,
+  cohort: ReadonlyArray<{ kind: string; personId: string }>,
+  dobs: ReadonlyMap<string, string | null>,
+  personOf: ReadonlyMap<string, string>,
+): CohortLinkage[] {
   const sources = new Map<string, Set<string>>();
   for (const [recordId, personId] of personOf) {
     const s = sources.get(personId) ?? new Set<string>();
@@ -57,7 +69,10 @@ export function cohortLinkage(asAt: string, cohort: ReadonlyArray<{ kind: string
     sources.set(personId, s);
   }
   const oneYearAgo = addMonths(asAt, -12);
-  const bands: CohortLinkage[] = [{ band: 'children under one', persons: 0, linkedToOtherSource: 0 }, { band: 'children aged one', persons: 0, linkedToOtherSource: 0 }];
+  const bands: CohortLinkage[] = [
+    { band: 'children under one', persons: 0, linkedToOtherSource: 0 },
+    { band: 'children aged one', persons: 0, linkedToOtherSource: 0 },
+  ];
   for (const m of cohort) {
     if (m.kind !== 'child') continue;
     const b = bands[(dobs.get(m.personId) ?? '') > oneYearAgo ? 0 : 1]!;
@@ -68,7 +83,10 @@ export function cohortLinkage(asAt: string, cohort: ReadonlyArray<{ kind: string
 }
 
 export async function publishStartWell(ctx: StageContext & { release: ObjectStore }): Promise<Record<string, number>> {
-  const settings = { ...startWellSettingsSchema.parse(ctx.config.publish ?? {}), disclosure: disclosureOf(ctx.config.publish) };
+  const settings = {
+    ...startWellSettingsSchema.parse(ctx.config.publish ?? {}),
+    disclosure: disclosureOf(ctx.config.publish),
+  };
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
   const lookups = await loadLocalityLookups(stratCfg, ctx.stores.landing);
   const families = await readFamilies(ctx.stores.curated, ctx.asAt, lookups.unassigned);
@@ -85,26 +103,63 @@ export async function publishStartWell(ctx: StageContext & { release: ObjectStor
   const personOf = await readPersonMap(ctx);
   // only the facts the Start Well indicators read, of the sources the partnership has (stratify.sources)
   const configured = (source: string) => stratCfg.sources === undefined || stratCfg.sources.includes(source);
-  const read = await readFacts(ctx, personOf, ['maternity_booking', 'birth', 'health_visitor_review', 'police_incident', 'family_incident', 'homelessness_application', 'temporary_accommodation', 'benefit_award', 'substance_treatment']);
+  const read = await readFacts(ctx, personOf, [
+    'maternity_booking',
+    'birth',
+    'health_visitor_review',
+    'police_incident',
+    'family_incident',
+    'homelessness_application',
+    'temporary_accommodation',
+    'benefit_award',
+    'substance_treatment',
+  ]);
   const facts = read.facts.filter((f) => configured(f.source));
   const knownToSocialCare = new Set<string>();
-  if (configured('social_care')) for (const [recordId, personId] of personOf) if (recordId.startsWith('social_care:')) knownToSocialCare.add(personId);
+  if (configured('social_care'))
+    for (const [recordId, personId] of personOf)
+      if (recordId.startsWith('social_care:')) knownToSocialCare.add(personId);
   const notEvidenced = indicatorsNotEvidenced(feedAvailable(await receivedFeeds(ctx), stratCfg.sources));
   const persons: CohortPerson[] = [...dobs.entries()].map(([personId, dateOfBirth]) => {
     const familyId = familyOfPerson.get(personId) ?? null;
-    return { personId, dateOfBirth, familyId, locality: familyId ? localityOf.get(familyId) ?? lookups.unassigned : lookups.unassigned };
+    return {
+      personId,
+      dateOfBirth,
+      familyId,
+      locality: familyId ? (localityOf.get(familyId) ?? lookups.unassigned) : lookups.unassigned,
+    };
   });
-  const cohort = buildStartWellCohort({ asAt: ctx.asAt, persons, familyMembers, facts, personOfRecord: personOf, knownToSocialCare, lateBookingWeeks: settings.lateBookingWeeks });
+  const cohort = buildStartWellCohort({
+    asAt: ctx.asAt,
+    persons,
+    familyMembers,
+    facts,
+    personOfRecord: personOf,
+    knownToSocialCare,
+    lateBookingWeeks: settings.lateBookingWeeks,
+  });
   const tables = startWellTables(ctx.asAt, cohort, lookups.localities.names, settings.disclosure, 'auto', notEvidenced);
   const history = await readStartWellHistory(ctx);
   const summary = summaryOf(tables, settings.disclosure);
   const coverage = await runHeadlineCoverage(ctx);
   const linkage = cohortLinkage(ctx.asAt, cohort, dobs, personOf);
-  await ctx.release.put('start-well/report.html', renderStartWell(tables, settings.disclosure, history, ctx.runId, coverage, linkage));
+  await ctx.release.put(
+    'start-well/report.html',
+    renderStartWell(tables, settings.disclosure, history, ctx.runId, coverage, linkage),
+  );
   await ctx.release.put('start-well/report.csv', startWellCsv(tables));
   await ctx.release.put('start-well/summary.json', `${JSON.stringify(summary, null, 2)}\n`);
-  const suppressed = [tables.children, ...Object.values(tables.childIndicators), tables.pregnanciesByMonth, tables.pregnancyIndicators]
-    .flatMap((t) => [...t.cells.flat(), ...(t.rowTotals ?? []), ...(t.colTotals ?? []), ...(t.grandTotal ? [t.grandTotal] : [])]);
+  const suppressed = [
+    tables.children,
+    ...Object.values(tables.childIndicators),
+    tables.pregnanciesByMonth,
+    tables.pregnancyIndicators,
+  ].flatMap((t) => [
+    ...t.cells.flat(),
+    ...(t.rowTotals ?? []),
+    ...(t.colTotals ?? []),
+    ...(t.grandTotal ? [t.grandTotal] : []),
+  ]);
   return {
     start_well_children: cohort.filter((m) => m.kind === 'child').length,
     start_well_pregnancies: cohort.filter((m) => m.kind === 'pregnancy').length,

@@ -33,9 +33,26 @@ export interface LocalityList {
   notListed: number;
 }
 
-export const TARGET_LIST_HEADER = ['rank', 'family_id', 'tier', 'score', 'headlines_met', 'reasons', 'members', 'flags'];
-export const STATUTORY_HEADER = ['family_id', 'statutory_episodes', 'tier', 'score', 'headlines_met', 'reasons', 'members', 'flags'];
-
+export const TARGET_LIST_HEADER = [
+  'rank',
+  'family_id',
+  'tier',
+  'score',
+  'headlines_met',
+  'reasons',
+  'members',
+  'flags',
+];
+export const STATUTORY_HEADER = [
+  'family_id',
+  'statutory_episodes',
+  'tier',
+  'score',
+  'headlines_met',
+  'reasons',
+  'members',
+  'flags',
+];
 
 export function buildLocalityLists(families: TargetFamily[], localities: string[]): LocalityList[] {
   const names = [...new Set([...localities, ...families.map((f) => f.locality)])].sort(cmp);
@@ -53,15 +70,22 @@ export function buildLocalityLists(families: TargetFamily[], localities: string[
 }
 
 export function reasonsText(reasons: FiredRule[]): string {
-  return reasons.map((r) => {
-    const ev = r.evidence.map((e) => `${e.source}/${e.feed} ${e.date} ref ${e.recordRef} (${e.personId})`).join('; ');
-    const measured = r.comparison === 'below' ? `${Math.round(r.measured * 1000) / 10}% < ${Math.round(r.threshold * 1000) / 10}%` : `${r.measured} >= ${r.threshold}`;
-    return `${r.ruleId} ${r.title} [+${r.weight}; ${measured}]: ${ev}`;
-  }).join(' | ');
+  return reasons
+    .map((r) => {
+      const ev = r.evidence.map((e) => `${e.source}/${e.feed} ${e.date} ref ${e.recordRef} (${e.personId})`).join('; ');
+      const measured =
+        r.comparison === 'below'
+          ? `${Math.round(r.measured * 1000) / 10}% < ${Math.round(r.threshold * 1000) / 10}%`
+          : `${r.measured} >= ${r.threshold}`;
+      return `${r.ruleId} ${r.title} [+${r.weight}; ${measured}]: ${ev}`;
+    })
+    .join(' | ');
 }
 
 export function membersText(members: TargetFamily['members']): string {
-  return members.map((m) => `${m.personId} ${m.role}${m.membership === 'also_in' ? ' (lives elsewhere)' : ''} ${m.ageBand}`).join('; ');
+  return members
+    .map((m) => `${m.personId} ${m.role}${m.membership === 'also_in' ? ' (lives elsewhere)' : ''} ${m.ageBand}`)
+    .join('; ');
 }
 
 export function flagsOf(f: TargetFamily): string[] {
@@ -71,12 +95,32 @@ export function flagsOf(f: TargetFamily): string[] {
 }
 
 export function targetRow(f: TargetFamily & { rank: number }): CellValue[] {
-  return [f.rank, f.familyId, f.tier, f.score, f.headlines.join('; '), reasonsText(f.reasons), membersText(f.members), flagsOf(f).join('; ')];
+  return [
+    f.rank,
+    f.familyId,
+    f.tier,
+    f.score,
+    f.headlines.join('; '),
+    reasonsText(f.reasons),
+    membersText(f.members),
+    flagsOf(f).join('; '),
+  ];
 }
 
 export function statutoryRow(f: TargetFamily): CellValue[] {
-  const episodes = f.statutoryEvidence.map((e) => `${e.source}/${e.feed} since ${e.date} ref ${e.recordRef} (${e.personId})`).join('; ');
-  return [f.familyId, episodes, f.tier, f.score, f.headlines.join('; '), reasonsText(f.reasons), membersText(f.members), flagsOf(f).join('; ')];
+  const episodes = f.statutoryEvidence
+    .map((e) => `${e.source}/${e.feed} since ${e.date} ref ${e.recordRef} (${e.personId})`)
+    .join('; ');
+  return [
+    f.familyId,
+    episodes,
+    f.tier,
+    f.score,
+    f.headlines.join('; '),
+    reasonsText(f.reasons),
+    membersText(f.members),
+    flagsOf(f).join('; '),
+  ];
 }
 
 /** A file-name-safe form of a locality name ("Manchester North" -> "Manchester North"; "A/B" -> "A_B"). */

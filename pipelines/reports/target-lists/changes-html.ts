@@ -4,7 +4,11 @@ import type { LocalityList } from './build.ts';
 import type { ListsWithOutcomes } from '../../outcomes/lists.ts';
 import { CHANGES, changeCounts, LEFT_REASONS, type ListChanges } from './changes.ts';
 
-export function changesSection(c: ListChanges, lists: readonly LocalityList[], leftFiles: Record<string, string>): PageSection {
+export function changesSection(
+  c: ListChanges,
+  lists: readonly LocalityList[],
+  leftFiles: Record<string, string>,
+): PageSection {
   const counts = changeCounts(c, lists);
   const lead = c.previousAsAt
     ? `Compared with the last list, as at ${c.previousAsAt} (the latest earlier run that completed). "Months on the list" counts calendar months since the family joined the list this time.`
@@ -18,7 +22,11 @@ export function changesSection(c: ListChanges, lists: readonly LocalityList[], l
         { label: 'Locality', key: 'locality' },
         ...CHANGES.map((k) => ({ label: k, key: k as keyof (typeof counts)[number] & string, kind: 'num' as const })),
         { label: 'left the list', key: 'left', kind: 'num' },
-        ...LEFT_REASONS.map((k) => ({ label: `left: ${k}`, key: k as keyof (typeof counts)[number] & string, kind: 'num' as const })),
+        ...LEFT_REASONS.map((k) => ({
+          label: `left: ${k}`,
+          key: k as keyof (typeof counts)[number] & string,
+          kind: 'num' as const,
+        })),
       ],
       rows: counts,
     })}${table({
@@ -40,7 +48,7 @@ export function changesSection(c: ListChanges, lists: readonly LocalityList[], l
 /** Families kept off the ranked lists after a lead's outcome (declined, not appropriate): listed, never dropped silently. */
 export function suppressedSection(o: ListsWithOutcomes): PageSection {
   return {
-    title: 'Kept off the lists after a lead\'s outcome',
+    title: "Kept off the lists after a lead's outcome",
     lead: 'A family whose latest outcome is "declined" or "not appropriate" is not ranked for a while after it (config publish.outcomes.suppressMonths). They are here and in each locality\'s "suppressed after contact" file.',
     body: table({
       caption: 'Families kept off the lists',
@@ -53,7 +61,14 @@ export function suppressedSection(o: ListsWithOutcomes): PageSection {
         { label: 'On', key: 'date' },
         { label: 'Listed again from', key: 'until' },
       ],
-      rows: o.suppressed.map((s) => ({ familyId: s.family.familyId, locality: s.locality, tier: s.family.tier ?? '', outcome: s.outcome, date: s.date, until: s.until })),
+      rows: o.suppressed.map((s) => ({
+        familyId: s.family.familyId,
+        locality: s.locality,
+        tier: s.family.tier ?? '',
+        outcome: s.outcome,
+        date: s.date,
+        until: s.until,
+      })),
     }),
   };
 }

@@ -13,7 +13,13 @@ import type { LocalityList, TargetFamily } from './build.ts';
 export const CHANGES = ['new', 'escalated', 'de-escalated', 'unchanged', 'returned'] as const;
 export type Change = (typeof CHANGES)[number];
 
-export const LEFT_REASONS = ['below threshold', 'now statutory', 'moved locality', 'no longer a family', 'suppressed'] as const;
+export const LEFT_REASONS = [
+  'below threshold',
+  'now statutory',
+  'moved locality',
+  'no longer a family',
+  'suppressed',
+] as const;
 export type LeftReason = (typeof LEFT_REASONS)[number];
 
 export interface ListEntry {
@@ -61,12 +67,23 @@ export interface ListChanges {
 
 /** Whole calendar months from one as-at date to another, counting both ends' months (same month = 1). */
 export function monthsOn(since: string, asAt: string): number {
-  return (Number(asAt.slice(0, 4)) - Number(since.slice(0, 4))) * 12 + Number(asAt.slice(5, 7)) - Number(since.slice(5, 7)) + 1;
+  return (
+    (Number(asAt.slice(0, 4)) - Number(since.slice(0, 4))) * 12 +
+    Number(asAt.slice(5, 7)) -
+    Number(since.slice(5, 7)) +
+    1
+  );
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function changeOf(f: { tier: string | null }, prev: ListEntry | undefined, everListed: ReadonlySet<string>, familyId: string, tierOrder: readonly string[]): Change {
+function changeOf(
+  f: { tier: string | null },
+  prev: ListEntry | undefined,
+  everListed: ReadonlySet<string>,
+  familyId: string,
+  tierOrder: readonly string[],
+): Change {
   if (!prev) return everListed.has(familyId) ? 'returned' : 'new';
   const now = tierOrder.indexOf(f.tier ?? '');
   const before = tierOrder.indexOf(prev.tier);
@@ -99,8 +116,11 @@ export function listChanges(o: ChangeInputs): ListChanges {
       const since = prev ? prev.since : o.asAt;
       changes.set(f.familyId, {
         change: changeOf(f, prev, everBefore, f.familyId, o.tierOrder),
-        previousTier: prev?.tier ?? null, previousRank: prev?.rank ?? null, previousLocality: prev?.locality ?? null,
-        since, monthsOnList: monthsOn(since, o.asAt),
+        previousTier: prev?.tier ?? null,
+        previousRank: prev?.rank ?? null,
+        previousLocality: prev?.locality ?? null,
+        since,
+        monthsOnList: monthsOn(since, o.asAt),
       });
       listed.push({ familyId: f.familyId, locality: l.locality, tier: f.tier ?? '', rank: f.rank, since });
       rankedIn.set(f.familyId, l.locality);
@@ -109,7 +129,13 @@ export function listChanges(o: ChangeInputs): ListChanges {
   const left: LeftFamily[] = [];
   for (const e of o.previous?.listed ?? []) {
     if (rankedIn.get(e.familyId) === e.locality) continue;
-    left.push({ familyId: e.familyId, locality: e.locality, previousTier: e.tier, previousRank: e.rank, ...whyLeft(e, o, rankedIn) });
+    left.push({
+      familyId: e.familyId,
+      locality: e.locality,
+      previousTier: e.tier,
+      previousRank: e.rank,
+      ...whyLeft(e, o, rankedIn),
+    });
   }
   left.sort((a, b) => cmp(a.locality, b.locality) || a.previousRank - b.previousRank || cmp(a.familyId, b.familyId));
   const everListed = [...new Set([...everBefore, ...listed.map((x) => x.familyId)])].sort(cmp);
@@ -117,25 +143,49 @@ export function listChanges(o: ChangeInputs): ListChanges {
   return { previousAsAt: o.previous?.asAt ?? null, changes, left, state: { asAt: o.asAt, listed, everListed } };
 }
 
-function whyLeft(e: ListEntry, o: ChangeInputs, rankedIn: ReadonlyMap<string, string>): { reason: LeftReason; detail: string } {
+function whyLeft(
+  e: ListEntry,
+  o: ChangeInputs,
+  rankedIn: ReadonlyMap<string, string>,
+): { reason: LeftReason; detail: string } {
   const f = o.families.get(e.familyId);
   if (!f) {
     const into = o.retiredInto.get(e.familyId);
-    return { reason: 'no longer a family', detail: into ? `its members are now in family ${into}` : 'its members are in no family now' };
+    return {
+      reason: 'no longer a family',
+      detail: into ? `its members are now in family ${into}` : 'its members are in no family now',
+    };
   }
   const why = o.suppressed?.get(e.familyId);
   if (why) return { reason: 'suppressed', detail: why };
-  if (f.openToStatutory) return { reason: 'now statutory', detail: `open to statutory services (${[...new Set(f.statutoryEvidence.map((s) => s.feed))].sort(cmp).join(', ') || 'episode'})` };
+  if (f.openToStatutory)
+    return {
+      reason: 'now statutory',
+      detail: `open to statutory services (${[...new Set(f.statutoryEvidence.map((s) => s.feed))].sort(cmp).join(', ') || 'episode'})`,
+    };
   if (f.locality !== e.locality) {
     const there = rankedIn.get(e.familyId);
-    return { reason: 'moved locality', detail: there ? `now on the ${there} list (tier ${f.tier})` : `now in ${f.locality}, not listed (score ${f.score})` };
+    return {
+      reason: 'moved locality',
+      detail: there
+        ? `now on the ${there} list (tier ${f.tier})`
+        : `now in ${f.locality}, not listed (score ${f.score})`,
+    };
   }
   return { reason: 'below threshold', detail: `score ${f.score}, below the lowest tier` };
 }
 
 /** The previous run's list state rebuilt from its lists (a run from before list states were published). */
 export function stateFromLists(asAt: string, lists: readonly LocalityList[]): ListState {
-  const listed = lists.flatMap((l) => l.ranked.map((f) => ({ familyId: f.familyId, locality: l.locality, tier: f.tier ?? '', rank: f.rank, since: asAt })));
+  const listed = lists.flatMap((l) =>
+    l.ranked.map((f) => ({
+      familyId: f.familyId,
+      locality: l.locality,
+      tier: f.tier ?? '',
+      rank: f.rank,
+      since: asAt,
+    })),
+  );
   listed.sort((a, b) => cmp(a.familyId, b.familyId));
   return { asAt, listed, everListed: listed.map((x) => x.familyId) };
 }
@@ -154,20 +204,29 @@ export function changeCells(c: ListChanges, familyId: string): CellValue[] {
 export const LEFT_HEADER = ['family_id', 'previous_tier', 'previous_rank', 'reason', 'detail'];
 
 export function leftRows(c: ListChanges, locality: string): CellValue[][] {
-  return c.left.filter((l) => l.locality === locality).map((l) => [l.familyId, l.previousTier, l.previousRank, l.reason, l.detail]);
+  return c.left
+    .filter((l) => l.locality === locality)
+    .map((l) => [l.familyId, l.previousTier, l.previousRank, l.reason, l.detail]);
 }
 
 /** Counts per locality: each change, and each reason for leaving. */
-export function changeCounts(c: ListChanges, lists: readonly LocalityList[]): Array<{ locality: string } & Record<Change | LeftReason | 'left', number>> {
+export function changeCounts(
+  c: ListChanges,
+  lists: readonly LocalityList[],
+): Array<{ locality: string } & Record<Change | LeftReason | 'left', number>> {
   return lists.map((l) => {
-    const row = { locality: l.locality, left: 0 } as { locality: string } & Record<Change | LeftReason | 'left', number>;
+    const row = { locality: l.locality, left: 0 } as { locality: string } & Record<
+      Change | LeftReason | 'left',
+      number
+    >;
     for (const k of CHANGES) row[k] = 0;
     for (const k of LEFT_REASONS) row[k] = 0;
     for (const f of l.ranked) row[c.changes.get(f.familyId)!.change] += 1;
-    for (const x of c.left) if (x.locality === l.locality) {
-      row[x.reason] += 1;
-      row.left += 1;
-    }
+    for (const x of c.left)
+      if (x.locality === l.locality) {
+        row[x.reason] += 1;
+        row.left += 1;
+      }
     return row;
   });
 }

@@ -30,7 +30,9 @@ export async function loadTargetFamilies(ctx: StageContext, asAt = ctx.asAt): Pr
       openToStatutory: s.openToStatutory,
       reasons: s.reasons,
       statutoryEvidence: s.statutoryEvidence,
-      members: (members.get(familyId) ?? []).sort((a, b) => cmp(a.membership, b.membership) || cmp(a.personId, b.personId)),
+      members: (members.get(familyId) ?? []).sort(
+        (a, b) => cmp(a.membership, b.membership) || cmp(a.personId, b.personId),
+      ),
       flags: f.flags,
       ruleSetVersion: s.ruleSetVersion,
     };

@@ -5,7 +5,12 @@ import { flagsOf } from './build.ts';
 import { wardLabel, type WardNames } from './wards.ts';
 
 /** The columns the index's top-N tables and the full-list pages share. */
-export function familyTable(caption: string, families: ReadonlyArray<TargetFamily & { rank?: number }>, wards: WardNames, empty: string): SafeHtml {
+export function familyTable(
+  caption: string,
+  families: ReadonlyArray<TargetFamily & { rank?: number }>,
+  wards: WardNames,
+  empty: string,
+): SafeHtml {
   const ranked = families.some((f) => f.rank !== undefined);
   return table({
     caption,
@@ -24,8 +29,15 @@ export function familyTable(caption: string, families: ReadonlyArray<TargetFamil
     ],
     // long codes and lists wrap at their parts (breakable) so the table fits the page, nothing cut
     rows: families.map((f) => ({
-      rank: f.rank ?? '', familyId: f.familyId, ward: wardLabel(f.wardCode, wards), tier: f.tier ?? '', score: f.score, headlines: breakable(f.headlines.join(', ')),
-      rules: breakable(f.reasons.map((r) => `${r.ruleId} ${r.title}`).join('; ')), members: f.members.length, flags: breakable(flagsOf(f).join(', ')),
+      rank: f.rank ?? '',
+      familyId: f.familyId,
+      ward: wardLabel(f.wardCode, wards),
+      tier: f.tier ?? '',
+      score: f.score,
+      headlines: breakable(f.headlines.join(', ')),
+      rules: breakable(f.reasons.map((r) => `${r.ruleId} ${r.title}`).join('; ')),
+      members: f.members.length,
+      flags: breakable(flagsOf(f).join(', ')),
     })),
   });
 }
@@ -49,8 +61,15 @@ export function renderFullList(o: FullListPage): string {
     ...(o.banner ? { banner: o.banner } : {}),
     intro: html`${para(html`<a href="index.html">All localities</a> · the same list in ${link(o.files.csv)} and ${link(o.files.xlsx)} (with the reasons and evidence per rule); families open to statutory services in ${link(o.files.statutoryCsv)}.`)}`,
     sections: [
-      { title: `Ranked for early help (${formatInt(l.ranked.length)})`, body: familyTable(`${l.locality}: every ranked family`, l.ranked, o.wards, 'no family in a tier.') },
-      { title: `Open to statutory services (${formatInt(l.statutory.length)})`, lead: 'Listed apart and never ranked for early help.', body: familyTable(`${l.locality}: open to statutory services`, l.statutory, o.wards, 'none.') },
+      {
+        title: `Ranked for early help (${formatInt(l.ranked.length)})`,
+        body: familyTable(`${l.locality}: every ranked family`, l.ranked, o.wards, 'no family in a tier.'),
+      },
+      {
+        title: `Open to statutory services (${formatInt(l.statutory.length)})`,
+        lead: 'Listed apart and never ranked for early help.',
+        body: familyTable(`${l.locality}: open to statutory services`, l.statutory, o.wards, 'none.'),
+      },
     ],
     tocMin: 99,
     footer: 'OFFICIAL-SENSITIVE. Pseudonymous ids only; no names, dates of birth or addresses.',

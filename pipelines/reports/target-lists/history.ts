@@ -19,7 +19,9 @@ export const LIST_STATE_FILE = 'target-lists/state.json';
 
 const listStateSchema = z.object({
   asAt: z.string(),
-  listed: z.array(z.object({ familyId: z.string(), locality: z.string(), tier: z.string(), rank: z.number(), since: z.string() })),
+  listed: z.array(
+    z.object({ familyId: z.string(), locality: z.string(), tier: z.string(), rank: z.number(), since: z.string() }),
+  ),
   everListed: z.array(z.string()),
 });
 
@@ -30,13 +32,19 @@ export async function readPreviousListState(ctx: StageContext): Promise<ListStat
   const key = keys.output(prev.asAt, LIST_STATE_FILE);
   if (await ctx.stores.outputs.exists(key)) {
     const parsed = listStateSchema.safeParse(JSON.parse((await ctx.stores.outputs.get(key)).toString('utf8')));
-    if (!parsed.success) throw new Error(`target lists: ${ctx.stores.outputs.location}/${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new Error(
+        `target lists: ${ctx.stores.outputs.location}/${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     return parsed.data;
   }
   // a run from before list states were published: rebuild its lists from its curated tables
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const lookups = await loadLocalityLookups(cfg, ctx.stores.landing);
-  return stateFromLists(prev.asAt, buildLocalityLists(await loadTargetFamilies(ctx, prev.asAt), lookups.localities.names));
+  return stateFromLists(
+    prev.asAt,
+    buildLocalityLists(await loadTargetFamilies(ctx, prev.asAt), lookups.localities.names),
+  );
 }
 
 /** Family ids this run retired -> the id their members went to (from this run's id_lineage family part). */
@@ -44,7 +52,11 @@ export async function readRetiredFamilies(ctx: StageContext): Promise<Map<string
   const out = new Map<string, string>();
   const key = keys.curatedPart('id_lineage', ctx.asAt, 1);
   if (!(await ctx.stores.curated.exists(key))) return out;
-  for await (const batch of iterateParquet(ctx.stores.curated, key, "SELECT id, to_ids FROM {{file}} WHERE kind = 'retired'")) {
+  for await (const batch of iterateParquet(
+    ctx.stores.curated,
+    key,
+    "SELECT id, to_ids FROM {{file}} WHERE kind = 'retired'",
+  )) {
     for (const r of batch) {
       const to = Array.isArray(r.to_ids) ? r.to_ids : [];
       if (typeof r.id === 'string' && typeof to[0] === 'string') out.set(r.id, to[0]);

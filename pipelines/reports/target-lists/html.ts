@@ -35,8 +35,14 @@ function filesTable(o: IndexOptions) {
       { label: 'Locality', key: 'locality' },
       { label: 'Whole list (page)', cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.html) },
       { label: 'Ranked list (CSV)', cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.csv) },
-      { label: 'Ranked list and statutory sheet (Excel)', cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.xlsx) },
-      { label: 'Open to statutory services (CSV)', cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.statutoryCsv) },
+      {
+        label: 'Ranked list and statutory sheet (Excel)',
+        cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.xlsx),
+      },
+      {
+        label: 'Open to statutory services (CSV)',
+        cell: (r: { locality: string }) => fileLink(o.files[r.locality]?.statutoryCsv),
+      },
     ],
     rows: o.lists.map((l) => ({ locality: l.locality })),
   });
@@ -56,7 +62,12 @@ export function renderTargetListIndex(o: IndexOptions): string {
     columns: [
       { label: 'Locality', key: 'locality' },
       { label: 'Ranked for early help', key: 'ranked', kind: 'num' },
-      ...o.tiers.map((t) => ({ label: `Tier ${t.name}`, key: `tier_${t.name}`, kind: 'num' as const, hint: `score >= ${t.minScore}` })),
+      ...o.tiers.map((t) => ({
+        label: `Tier ${t.name}`,
+        key: `tier_${t.name}`,
+        kind: 'num' as const,
+        hint: `score >= ${t.minScore}`,
+      })),
       { label: 'Three-needs bar met', key: 'three', kind: 'num' },
       { label: 'Open to statutory services', key: 'statutory', kind: 'num', hint: 'listed apart' },
       { label: 'Not listed', key: 'notListed', kind: 'num', hint: 'below the lowest tier' },
@@ -73,7 +84,7 @@ export function renderTargetListIndex(o: IndexOptions): string {
   const sections: PageSection[] = [
     {
       title: 'Localities',
-      lead: 'Each locality\'s list is a CSV (opens in Excel) and an XLSX with a frozen header, in this folder. Families open to statutory services are in a separate file and never ranked.',
+      lead: "Each locality's list is a CSV (opens in Excel) and an XLSX with a frozen header, in this folder. Families open to statutory services are in a separate file and never ranked.",
       body: html`${summary}${filesTable(o)}`,
     },
     ...(o.extraSections ?? []),
@@ -96,7 +107,12 @@ export function renderTargetListIndex(o: IndexOptions): string {
           { label: 'What it means', key: 'description' },
           { label: 'Weight', key: 'weight', kind: 'num' },
         ],
-        rows: o.ruleSet.rules.map((r) => ({ id: r.id, headline: o.ruleSet.headlines.find((h) => h.id === r.headline)?.name ?? r.headline, description: r.description, weight: r.weight })),
+        rows: o.ruleSet.rules.map((r) => ({
+          id: r.id,
+          headline: o.ruleSet.headlines.find((h) => h.id === r.headline)?.name ?? r.headline,
+          description: r.description,
+          weight: r.weight,
+        })),
       })}${para('Ranks break ties by the number of headlines met, then by family id, so the same data always gives the same order. Ids are pseudonymous: authorised staff look families up by the source record references in each reason.', true)}`,
     },
   ];

@@ -22,16 +22,34 @@ export interface EventsWorkerInput {
   refs: Array<[string, string]>;
 }
 
-export type EventsWorkerMessage = { type: 'rows'; n: number } | { type: 'done'; result: EventsResult } | { type: 'error'; message: string };
+export type EventsWorkerMessage =
+  { type: 'rows'; n: number } | { type: 'done'; result: EventsResult } | { type: 'error'; message: string };
 
 export function eventsOnWorkerPossible(runtime: RuntimeProfile, secure: ObjectStore, curated: ObjectStore): boolean {
   return runtime.workerThreads && secure instanceof LocalObjectStore && curated instanceof LocalObjectStore;
 }
 
 /** The events pipeline's result, computed on a worker thread; rejects with the pipeline's own error message. */
-export function standardiseEventsOnWorker(secure: LocalObjectStore, curated: LocalObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}, refs: ReadonlyMap<string, string> = new Map()): Promise<EventsResult> {
-  const input: EventsWorkerInput = { secureRoot: secure.root, curatedRoot: curated.root, ...(secure.scratch ? { scratch: secure.scratch } : {}), asAt, files: [...filesOf], refs: [...refs] };
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: input, execArgv: ['--import', 'tsx'] });
+export function standardiseEventsOnWorker(
+  secure: LocalObjectStore,
+  curated: LocalObjectStore,
+  asAt: string,
+  filesOf: ReadonlyMap<string, ValidatedFile[]>,
+  onRows: (n: number) => void = () => {},
+  refs: ReadonlyMap<string, string> = new Map(),
+): Promise<EventsResult> {
+  const input: EventsWorkerInput = {
+    secureRoot: secure.root,
+    curatedRoot: curated.root,
+    ...(secure.scratch ? { scratch: secure.scratch } : {}),
+    asAt,
+    files: [...filesOf],
+    refs: [...refs],
+  };
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+    workerData: input,
+    execArgv: ['--import', 'tsx'],
+  });
   return new Promise<EventsResult>((resolve, reject) => {
     let result: EventsResult | undefined;
     let failure: Error | undefined;
@@ -40,7 +58,9 @@ export function standardiseEventsOnWorker(secure: LocalObjectStore, curated: Loc
       else if (m.type === 'done') result = m.result;
       else failure = new Error(m.message);
     });
-    worker.on('error', (err) => { failure ??= new Error(`standardise events worker failed: ${err.message}`, { cause: err }); });
+    worker.on('error', (err) => {
+      failure ??= new Error(`standardise events worker failed: ${err.message}`, { cause: err });
+    });
     worker.on('exit', (code) => {
       if (failure) reject(failure);
       else if (result) resolve(result);

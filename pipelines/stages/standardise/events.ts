@@ -27,13 +27,26 @@ export interface EventsResult {
 }
 
 /** `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in facts. */
-export async function standardiseEvents(secure: ObjectStore, curated: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}, refs?: RefMap): Promise<EventsResult> {
+export async function standardiseEvents(
+  secure: ObjectStore,
+  curated: ObjectStore,
+  asAt: string,
+  filesOf: ReadonlyMap<string, ValidatedFile[]>,
+  onRows: (n: number) => void = () => {},
+  refs?: RefMap,
+): Promise<EventsResult> {
   const factsPerRecordId = new Map<string, number>();
   const relationships: RelationshipRecord[] = [];
   const counter = { superseded: 0, rows: 0 };
   async function* facts(): AsyncGenerator<ParquetRow> {
     for (const def of feedsInIdOrder('events')) {
-      for await (const batch of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter, refs)) {
+      for await (const batch of latestFeedRows(
+        secure,
+        filesOf.get(`${def.source}/${def.feed}`) ?? [],
+        'record_ref',
+        counter,
+        refs,
+      )) {
         let made = 0;
         for (const row of batch) {
           relationships.push(...relationshipsOf(def.source as Source, def.feed, row));
@@ -48,5 +61,11 @@ export async function standardiseEvents(secure: ObjectStore, curated: ObjectStor
     }
   }
   const n = await writeParquet(curated, keys.curated('facts', asAt), parquetColumns(FACTS), facts());
-  return { facts: n, eventRowsRead: counter.rows, eventRowsSuperseded: counter.superseded, factsPerRecordId, relationships };
+  return {
+    facts: n,
+    eventRowsRead: counter.rows,
+    eventRowsSuperseded: counter.superseded,
+    factsPerRecordId,
+    relationships,
+  };
 }

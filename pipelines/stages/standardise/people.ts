@@ -22,13 +22,25 @@ export interface PeopleResult {
 }
 
 /** `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in rows. */
-export async function standardisePeople(secure: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>, onRows: (n: number) => void = () => {}, refs?: RefMap): Promise<PeopleResult> {
+export async function standardisePeople(
+  secure: ObjectStore,
+  asAt: string,
+  filesOf: ReadonlyMap<string, ValidatedFile[]>,
+  onRows: (n: number) => void = () => {},
+  refs?: RefMap,
+): Promise<PeopleResult> {
   const recordIds = new Set<string>();
   const relationships: RelationshipRecord[] = [];
   const counter = { superseded: 0, rows: 0 };
   async function* people(): AsyncGenerator<ParquetRow> {
     for (const def of feedsInIdOrder('people')) {
-      for await (const batch of latestRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'person_ref', counter, refs)) {
+      for await (const batch of latestRows(
+        secure,
+        filesOf.get(`${def.source}/${def.feed}`) ?? [],
+        'person_ref',
+        counter,
+        refs,
+      )) {
         for (const { row, extractDate } of batch) {
           const p = standardisePerson({ source: def.source, feed: def.feed, extractDate }, row);
           recordIds.add(p.recordId);
@@ -39,6 +51,11 @@ export async function standardisePeople(secure: ObjectStore, asAt: string, files
       }
     }
   }
-  const personRecords = await writeParquet(secure, keys.secure(asAt, PERSON_RECORDS_KEY), parquetColumns(PERSON_RECORDS), people());
+  const personRecords = await writeParquet(
+    secure,
+    keys.secure(asAt, PERSON_RECORDS_KEY),
+    parquetColumns(PERSON_RECORDS),
+    people(),
+  );
   return { personRecords, peopleRowsSuperseded: counter.superseded, recordIds, relationships };
 }

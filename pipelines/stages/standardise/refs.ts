@@ -12,13 +12,38 @@
 import { FEEDS } from '../../feeds/catalogue.ts';
 import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
 import { openScratchDuckDb, queryRows, sqlString as q } from '../../io/parquet.ts';
-import { addPerson, emptyIndex, quarantinedPeople, securePersonFromRow, type SecurePerson } from '../../privacy/identifiers.ts';
-import { addToSieve, emptySieve, loadRefKey, mayCarryIdentifier, pseudonymiseRefs, refLookupKey, sharesWithRefs, sieveOfRefs, type DeliveredRef } from '../../privacy/refs.ts';
+import {
+  addPerson,
+  emptyIndex,
+  quarantinedPeople,
+  securePersonFromRow,
+  type SecurePerson,
+} from '../../privacy/identifiers.ts';
+import {
+  addToSieve,
+  emptySieve,
+  loadRefKey,
+  mayCarryIdentifier,
+  pseudonymiseRefs,
+  refLookupKey,
+  sharesWithRefs,
+  sieveOfRefs,
+  type DeliveredRef,
+} from '../../privacy/refs.ts';
 import { configurationVocabulary } from '../../privacy/vocabulary.ts';
 import { normaliseText } from '../../privacy/identifiers.ts';
 import type { ValidatedFile } from './read.ts';
 
-const IDENTITY = ['forename', 'middle_names', 'surname', 'date_of_birth', 'postcode', 'address_line_1', 'nhs_number_token', 'upn_token'];
+const IDENTITY = [
+  'forename',
+  'middle_names',
+  'surname',
+  'date_of_birth',
+  'postcode',
+  'address_line_1',
+  'nhs_number_token',
+  'upn_token',
+];
 
 export interface RefPseudonyms {
   /** Clear ref -> pseudonym, for the refs that carry an identifier. */
@@ -27,7 +52,11 @@ export interface RefPseudonyms {
   checked: number;
 }
 
-export async function pseudonymiseDeliveredRefs(secure: ObjectStore, asAt: string, filesOf: ReadonlyMap<string, ValidatedFile[]>): Promise<RefPseudonyms> {
+export async function pseudonymiseDeliveredRefs(
+  secure: ObjectStore,
+  asAt: string,
+  filesOf: ReadonlyMap<string, ValidatedFile[]>,
+): Promise<RefPseudonyms> {
   const people: SecurePerson[] = [];
   const refs: DeliveredRef[] = [];
   const db = await openScratchDuckDb(undefined, scratchOf(secure));
@@ -41,27 +70,46 @@ export async function pseudonymiseDeliveredRefs(secure: ObjectStore, asAt: strin
       // small files validated in a batch share one Parquet: each path once
       const paths = await Promise.all([...new Set(files.map((f) => f.key))].map((k) => secure.localPath(k)));
       const from = `read_parquet([${paths.map(q).join(', ')}], hive_partitioning = false, union_by_name = true)`;
-      const cols = new Set((await (await db.conn.run(`DESCRIBE SELECT * FROM ${from}`)).getRowObjectsJS()).map((d) => String(d.column_name)));
+      const cols = new Set(
+        (await (await db.conn.run(`DESCRIBE SELECT * FROM ${from}`)).getRowObjectsJS()).map((d) =>
+          String(d.column_name),
+        ),
+      );
       const wanted = def.kind === 'people' ? IDENTITY.filter((c) => cols.has(c)) : [];
-      if (wanted.length) peopleSelects.push(`SELECT ${wanted.map((c) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ')} FROM ${from}`);
+      if (wanted.length)
+        peopleSelects.push(`SELECT ${wanted.map((c) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ')} FROM ${from}`);
       for (const column of def.columns.filter((c) => c.endsWith('_ref') && cols.has(c))) {
-        refSelects.push(`SELECT ${q(def.source)} AS source, ${q(def.feed)} AS feed, ${q(column)} AS "column", CAST("${column}" AS VARCHAR) AS ref FROM ${from} WHERE "${column}" IS NOT NULL AND CAST("${column}" AS VARCHAR) <> ''`);
+        refSelects.push(
+          `SELECT ${q(def.source)} AS source, ${q(def.feed)} AS feed, ${q(column)} AS "column", CAST("${column}" AS VARCHAR) AS ref FROM ${from} WHERE "${column}" IS NOT NULL AND CAST("${column}" AS VARCHAR) <> ''`,
+        );
       }
     }
     if (peopleSelects.length) {
-      for await (const batch of queryRows(db, `SELECT DISTINCT * FROM (${peopleSelects.join(' UNION ALL BY NAME ')})`, 'ref check: people')) {
+      for await (const batch of queryRows(
+        db,
+        `SELECT DISTINCT * FROM (${peopleSelects.join(' UNION ALL BY NAME ')})`,
+        'ref check: people',
+      )) {
         for (const row of batch) people.push(securePersonFromRow(row));
       }
     }
     if (refSelects.length) {
-      for await (const batch of queryRows(db, `SELECT DISTINCT source, feed, "column", ref FROM (${refSelects.join(' UNION ALL ')}) ORDER BY source, feed, "column", ref`, 'ref check: refs')) {
-        for (const r of batch) refs.push({ source: String(r.source), feed: String(r.feed), column: String(r.column), ref: String(r.ref) });
+      for await (const batch of queryRows(
+        db,
+        `SELECT DISTINCT source, feed, "column", ref FROM (${refSelects.join(' UNION ALL ')}) ORDER BY source, feed, "column", ref`,
+        'ref check: refs',
+      )) {
+        for (const r of batch)
+          refs.push({ source: String(r.source), feed: String(r.feed), column: String(r.column), ref: String(r.ref) });
       }
     }
   } finally {
     await db.dispose();
   }
-  for await (const p of quarantinedPeople(secure, asAt, (source, feed) => FEEDS.some((f) => f.source === source && f.feed === feed && f.kind === 'people'))) people.push(p);
+  for await (const p of quarantinedPeople(secure, asAt, (source, feed) =>
+    FEEDS.some((f) => f.source === source && f.feed === feed && f.kind === 'people'),
+  ))
+    people.push(p);
   // a sieve first (words, dates of birth, postcodes); the full index only for the refs that pass it, if any
   const sieve = emptySieve();
   for (const p of people) addToSieve(sieve, p);

@@ -13,11 +13,21 @@ import { RELATIONSHIPS, relationshipToRow } from '../../tables/relationships.ts'
 import { parquetColumns } from '../../tables/table.ts';
 
 /** The relationship feeds' rows as RelationshipRecords (feeds in id order, then record_ref), and how many rows were superseded. */
-export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMap<string, ValidatedFile[]>, refs?: RefMap): Promise<{ relationships: RelationshipRecord[]; superseded: number }> {
+export async function relationshipFeeds(
+  secure: ObjectStore,
+  filesOf: ReadonlyMap<string, ValidatedFile[]>,
+  refs?: RefMap,
+): Promise<{ relationships: RelationshipRecord[]; superseded: number }> {
   const counter = { superseded: 0, rows: 0 };
   const relationships: RelationshipRecord[] = [];
   for (const def of feedsInIdOrder('relationships')) {
-    for await (const batch of latestFeedRows(secure, filesOf.get(`${def.source}/${def.feed}`) ?? [], 'record_ref', counter, refs)) {
+    for await (const batch of latestFeedRows(
+      secure,
+      filesOf.get(`${def.source}/${def.feed}`) ?? [],
+      'record_ref',
+      counter,
+      refs,
+    )) {
       for (const row of batch) relationships.push(...relationshipsOf(def.source, def.feed, row));
     }
   }
@@ -29,11 +39,24 @@ export async function relationshipFeeds(secure: ObjectStore, filesOf: ReadonlyMa
  * relationship id keeps that order for equal ids). Returns the rows written and how many name a record id
  * that is not in `recordIds`.
  */
-export async function writeRelationships(curated: ObjectStore, asAt: string, lists: ReadonlyArray<readonly RelationshipRecord[]>, recordIds: ReadonlySet<string>): Promise<{ written: number; withoutPersonRecord: number }> {
+export async function writeRelationships(
+  curated: ObjectStore,
+  asAt: string,
+  lists: ReadonlyArray<readonly RelationshipRecord[]>,
+  recordIds: ReadonlySet<string>,
+): Promise<{ written: number; withoutPersonRecord: number }> {
   const relationships = lists.flat();
-  relationships.sort((a, b) => (a.relationshipId < b.relationshipId ? -1 : a.relationshipId > b.relationshipId ? 1 : 0));
+  relationships.sort((a, b) =>
+    a.relationshipId < b.relationshipId ? -1 : a.relationshipId > b.relationshipId ? 1 : 0,
+  );
   let withoutPersonRecord = 0;
-  for (const r of relationships) if (!recordIds.has(r.fromRecordId) || !recordIds.has(r.toRecordId)) withoutPersonRecord++;
-  const written = await writeParquet(curated, keys.curated('relationships', asAt), parquetColumns(RELATIONSHIPS), relationships.map(relationshipToRow));
+  for (const r of relationships)
+    if (!recordIds.has(r.fromRecordId) || !recordIds.has(r.toRecordId)) withoutPersonRecord++;
+  const written = await writeParquet(
+    curated,
+    keys.curated('relationships', asAt),
+    parquetColumns(RELATIONSHIPS),
+    relationships.map(relationshipToRow),
+  );
   return { written, withoutPersonRecord };
 }

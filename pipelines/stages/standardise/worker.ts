@@ -13,13 +13,20 @@ const scratchOpts = input.scratch ? { scratch: input.scratch } : {};
 const post = (m: EventsWorkerMessage) => parentPort!.postMessage(m);
 let pending = 0;
 try {
-  const result = await standardiseEvents(new LocalObjectStore(input.secureRoot, scratchOpts), new LocalObjectStore(input.curatedRoot, scratchOpts), input.asAt, new Map(input.files), (n) => {
-    pending += n;
-    if (pending >= 10_000) {
-      post({ type: 'rows', n: pending });
-      pending = 0;
-    }
-  }, new Map(input.refs));
+  const result = await standardiseEvents(
+    new LocalObjectStore(input.secureRoot, scratchOpts),
+    new LocalObjectStore(input.curatedRoot, scratchOpts),
+    input.asAt,
+    new Map(input.files),
+    (n) => {
+      pending += n;
+      if (pending >= 10_000) {
+        post({ type: 'rows', n: pending });
+        pending = 0;
+      }
+    },
+    new Map(input.refs),
+  );
   if (pending) post({ type: 'rows', n: pending });
   post({ type: 'done', result });
 } catch (err) {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FORENAME_GROUPS, forenameAlternatives, forenamesEquivalent, normaliseForenames, normaliseSurname, normaliseText, surnameParts,
+  FORENAME_GROUPS,
+  forenameAlternatives,
+  forenamesEquivalent,
+  normaliseForenames,
+  normaliseSurname,
+  normaliseText,
+  surnameParts,
 } from '../../../matching/standardise/index.ts';
 
 describe('normaliseText', () => {
@@ -33,7 +39,14 @@ describe('forenames', () => {
       expect([...alts].sort()).toEqual(alts);
     }
     expect(forenameAlternatives('KASIA')).toEqual(expect.arrayContaining(['KATARZYNA', 'KATE']));
-    for (const [a, b] of [['MOHAMMED', 'MUHAMMAD'], ['MOHAMMAD', 'MOHAMED'], ['KASIA', 'KATARZYNA'], ['BOB', 'ROBERT'], ['BILL', 'WILLIAM'], ['AYESHA', 'AISHA']] as const) {
+    for (const [a, b] of [
+      ['MOHAMMED', 'MUHAMMAD'],
+      ['MOHAMMAD', 'MOHAMED'],
+      ['KASIA', 'KATARZYNA'],
+      ['BOB', 'ROBERT'],
+      ['BILL', 'WILLIAM'],
+      ['AYESHA', 'AISHA'],
+    ] as const) {
       expect(forenamesEquivalent(a, b)).toBe(true);
       expect(forenamesEquivalent(b, a)).toBe(true);
     }

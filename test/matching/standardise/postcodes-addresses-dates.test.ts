@@ -1,13 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import {
-  addDays, ageInYears, daysBetween, isIsoDate, normaliseAddressLine, normaliseDate, parseAddressLine, parsePostcode, transposeDayMonth,
+  addDays,
+  ageInYears,
+  daysBetween,
+  isIsoDate,
+  normaliseAddressLine,
+  normaliseDate,
+  parseAddressLine,
+  parsePostcode,
+  transposeDayMonth,
 } from '../../../matching/standardise/index.ts';
 
 describe('parsePostcode', () => {
   it('parses into postcode, sector, district and area', () => {
     expect(parsePostcode('m14 5rb')).toEqual({ postcode: 'M14 5RB', sector: 'M14 5', district: 'M14', area: 'M' });
     expect(parsePostcode('M145RB')).toEqual({ postcode: 'M14 5RB', sector: 'M14 5', district: 'M14', area: 'M' });
-    expect(parsePostcode(' sw1a 1aa ')).toEqual({ postcode: 'SW1A 1AA', sector: 'SW1A 1', district: 'SW1A', area: 'SW' });
+    expect(parsePostcode(' sw1a 1aa ')).toEqual({
+      postcode: 'SW1A 1AA',
+      sector: 'SW1A 1',
+      district: 'SW1A',
+      area: 'SW',
+    });
     expect(parsePostcode('OL1 3AB')).toEqual({ postcode: 'OL1 3AB', sector: 'OL1 3', district: 'OL1', area: 'OL' });
     expect(parsePostcode('M1 1AE')).toEqual({ postcode: 'M1 1AE', sector: 'M1 1', district: 'M1', area: 'M' });
   });
@@ -37,8 +50,18 @@ describe('first address line', () => {
     expect(normaliseAddressLine('')).toBeNull();
   });
   it('returns the parts', () => {
-    expect(parseAddressLine('Flat 3, 12 High St')).toEqual({ line: 'FLAT 3 12 HIGH STREET', flat: '3', number: '12', street: 'HIGH STREET' });
-    expect(parseAddressLine('Rose Cottage')).toEqual({ line: 'ROSE COTTAGE', flat: null, number: null, street: 'ROSE COTTAGE' });
+    expect(parseAddressLine('Flat 3, 12 High St')).toEqual({
+      line: 'FLAT 3 12 HIGH STREET',
+      flat: '3',
+      number: '12',
+      street: 'HIGH STREET',
+    });
+    expect(parseAddressLine('Rose Cottage')).toEqual({
+      line: 'ROSE COTTAGE',
+      flat: null,
+      number: null,
+      street: 'ROSE COTTAGE',
+    });
   });
 });
 
@@ -71,7 +94,20 @@ describe('isIsoDate agrees with the calendar', () => {
     let d = Date.UTC(1899, 0, 1);
     const end = Date.UTC(2101, 11, 31);
     for (; d <= end; d += 86_400_000) expect(isIsoDate(new Date(d).toISOString().slice(0, 10))).toBe(true);
-    for (const bad of ['1900-02-29', '2100-02-29', '2023-04-31', '2023-00-10', '2023-01-00', '2023-1-01', '2023/01/01', '20230101', '2023-01-011', 'abcd-01-01', '2023-01-3a']) expect(isIsoDate(bad), bad).toBe(false);
+    for (const bad of [
+      '1900-02-29',
+      '2100-02-29',
+      '2023-04-31',
+      '2023-00-10',
+      '2023-01-00',
+      '2023-1-01',
+      '2023/01/01',
+      '20230101',
+      '2023-01-011',
+      'abcd-01-01',
+      '2023-01-3a',
+    ])
+      expect(isIsoDate(bad), bad).toBe(false);
     expect(isIsoDate('2000-02-29')).toBe(true);
   });
 });
