@@ -59,3 +59,31 @@ describe('Lambda sizing', () => {
     expect(() => functionsOf({ sizing: { families: { timeoutMinutes: 30 } } })).toThrow('families.timeoutMinutes');
   });
 });
+
+describe('the README sizing table', () => {
+  it('states the configured memory, /tmp and timeout of every sized task (README and infra/sizing.ts agree)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const mb = (s: string) => Number(s.replace(/[^0-9]/g, ''));
+    const rows = readme
+      .split('\n')
+      .filter((l) => /^\| (validate|standardise|match|families|stratify|publish)\b/.test(l))
+      .map((l) => l.split('|').map((c) => c.trim()));
+    expect(rows.map((r) => r[1]!.split(' ')[0])).toEqual([
+      'validate',
+      'standardise',
+      'match',
+      'families',
+      'stratify',
+      'publish',
+    ]);
+    for (const r of rows) {
+      const task = r[1]!.split(' ')[0] as keyof typeof DEFAULT_SIZING;
+      expect({ memory: mb(r[2]!), tmp: mb(r[3]!), timeout: mb(r[4]!) }, task).toEqual({
+        memory: DEFAULT_SIZING[task].memoryMiB,
+        tmp: DEFAULT_SIZING[task].ephemeralStorageMiB,
+        timeout: DEFAULT_SIZING[task].timeoutMinutes,
+      });
+    }
+  });
+});
