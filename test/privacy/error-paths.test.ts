@@ -8,12 +8,11 @@
  * name (the privacy scan fails the run). (Validate's error paths: no-clear-values.test.ts.)
  */
 import { spawnSync } from 'node:child_process';
-import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
-import { formatOf, unitsOf } from '../../pipelines/privacy/extract.ts';
+import { filesUnder, plantedFinder, plantedOutsideSecure } from '../support/planted-values.ts';
 
 const SAMPLE = join(import.meta.dirname, '../../fixtures/samples/small/landing');
 const LOOKUPS = join(import.meta.dirname, '../../fixtures/lookups');
@@ -37,34 +36,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function filesUnder(root: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true, recursive: true }).catch(() => []))
-    if (e.isFile()) out.push(join(e.parentPath, e.name));
-  return out;
-}
-
-function found(text: string, where: string): string[] {
-  const upper = text.toUpperCase();
-  return PLANTED.filter((p) => upper.includes(p)).map((p) => `${where}: ${p}`);
-}
-
-/** Every planted value outside the secure zone (outputs, including run manifests, and curated; Parquet and XLSX by cell). */
-async function searchOutside(out: string): Promise<string[]> {
-  const hits: string[] = [];
-  for (const zone of ['outputs', 'curated']) {
-    const store = new LocalObjectStore(join(out, zone));
-    for (const path of await filesUnder(join(out, zone))) {
-      const key = relative(join(out, zone), path);
-      const fmt = formatOf(key);
-      let text = '';
-      if (fmt === 'parquet' || fmt === 'xlsx') for await (const u of unitsOf(store, key)) text += `${u.text}\n`;
-      else text = await readFile(path, 'utf8');
-      hits.push(...found(text, `${zone}/${key}`));
-    }
-  }
-  return hits;
-}
+const found = plantedFinder(PLANTED);
+const searchOutside = (out: string) => plantedOutsideSecure(out, PLANTED);
 
 async function run(name: string, config: unknown, before?: (out: string) => Promise<void>) {
   const out = join(dir, name);

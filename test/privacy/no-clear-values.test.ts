@@ -7,12 +7,11 @@
  * (person records, validated rows, the quarantine) may hold them; it is not searched.
  */
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile, appendFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
-import { formatOf, unitsOf } from '../../pipelines/privacy/extract.ts';
+import { filesUnder, plantedFinder, plantedOutsideSecure } from '../support/planted-values.ts';
 
 const SAMPLE = join(import.meta.dirname, '../../fixtures/samples/small/landing');
 const ROOT = join(import.meta.dirname, '../..');
@@ -71,35 +70,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function filesUnder(root: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true, recursive: true }).catch(() => []))
-    if (e.isFile()) out.push(join(e.parentPath, e.name));
-  return out;
-}
-
-/** Every planted value found (case-insensitive) in the text, with where. */
-function found(text: string, where: string): string[] {
-  const upper = text.toUpperCase();
-  return PLANTED.filter((p) => upper.includes(p)).map((p) => `${where}: ${p}`);
-}
-
-/** Every file outside the secure zone as text (Parquet and XLSX through their cells), searched. */
-async function searchPublished(out: string): Promise<string[]> {
-  const hits: string[] = [];
-  for (const zone of ['outputs', 'curated']) {
-    const store = new LocalObjectStore(join(out, zone));
-    for (const path of await filesUnder(join(out, zone))) {
-      const key = relative(join(out, zone), path);
-      const fmt = formatOf(key);
-      let text = '';
-      if (fmt === 'parquet' || fmt === 'xlsx') for await (const u of unitsOf(store, key)) text += `${u.text}\n`;
-      else text = await readFile(path, 'utf8');
-      hits.push(...found(text, `${zone}/${key}`));
-    }
-  }
-  return hits;
-}
+const found = plantedFinder(PLANTED);
+const searchPublished = (out: string) => plantedOutsideSecure(out, PLANTED);
 
 function run(out: string, config?: string) {
   const args = [
