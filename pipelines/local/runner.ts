@@ -211,17 +211,32 @@ async function runWithStores(
         return (await invokeStage(task, input, s)) as unknown as Json;
     }
   };
+  // Every task invocation still running. A failed Map iteration (one feed's validate) ends the execution while its
+  // sibling iterations are still writing; the run waits for them before it reports, so nothing is being written in
+  // its scratch folder or its zones when the scratch is removed and the failure is recorded.
+  const inFlight = new Set<Promise<unknown>>();
+  const tracked = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    work.then(
+      () => inFlight.delete(work),
+      () => inFlight.delete(work),
+    );
+    return work;
+  };
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
   for (const [stateName, task] of Object.entries(taskStates)) {
-    handlers[stateName] = async (input: Json) => {
-      if (!opts.storesFor) return runTask(task, input, control, stageDeps);
-      const own = opts.storesFor(task);
-      try {
-        return await runTask(task, input, { ...control, stores: own.stores }, { ...stageDeps, stores: own.stores });
-      } finally {
-        await own.dispose();
-      }
-    };
+    handlers[stateName] = (input: Json) =>
+      tracked(
+        (async () => {
+          if (!opts.storesFor) return runTask(task, input, control, stageDeps);
+          const own = opts.storesFor(task);
+          try {
+            return await runTask(task, input, { ...control, stores: own.stores }, { ...stageDeps, stores: own.stores });
+          } finally {
+            await own.dispose();
+          }
+        })(),
+      );
   }
   // The SNS notification of the deployed machine: locally, a warning on stderr and the run result.
   handlers[NOTIFY_STATE] = async (input: Json) => {
@@ -295,6 +310,7 @@ async function runWithStores(
   } catch (err) {
     failure = err;
   } finally {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     await follow.catch(() => undefined);
     if (engine) await engine.close();
     await shards?.close();

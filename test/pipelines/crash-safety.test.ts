@@ -85,6 +85,48 @@ describe('crash safety (the real pipeline on the sample)', () => {
     expect(await scratchOf(out)).toEqual([]);
   }, 300_000);
 
+  it('one feed fails validate while another is still validating: the run waits for it, then leaves no temp file', async () => {
+    const out = join(dir, 'feed-fails');
+    let failing: string | undefined;
+    let slow: string | undefined;
+    let slowFinishedAt = 0;
+    const oneFeedFails = async (stage: string) => {
+      const entry = await loadStage(stage);
+      if (stage !== 'validate') return entry;
+      return {
+        ...entry,
+        run: async (ctx: StageContext, input: unknown) => {
+          const feed = JSON.stringify(input);
+          failing ??= feed;
+          if (feed === failing) throw new Error('injected: this feed cannot be read');
+          slow ??= feed;
+          if (feed !== slow) return entry.run(ctx, input);
+          // the sibling feed is still at work (and writing) well after the other feed failed
+          await new Promise((r) => setTimeout(r, 1_500));
+          const result = await entry.run(ctx, input);
+          slowFinishedAt = Date.now();
+          return result;
+        },
+      };
+    };
+    const failed = await runLocal({
+      landing: LANDING,
+      out,
+      asAt: AS_AT,
+      log: silentLog,
+      loadStage: oneFeedFails,
+      retryDelayMs: 0,
+      mapConcurrency: 2,
+    });
+    const returnedAt = Date.now();
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ stage: 'validate' });
+    expect(slowFinishedAt, 'the sibling feed finished before the run reported').toBeGreaterThan(0);
+    expect(slowFinishedAt).toBeLessThanOrEqual(returnedAt);
+    expect(await leftInSystemTmp()).toEqual([]);
+    expect(await scratchOf(out)).toEqual([]);
+  }, 300_000);
+
   it('kill -9 mid-run: what the killed run had in scratch is inside the secure zone, and the next run sweeps it', async () => {
     const out = join(dir, 'killed');
     // node itself (not the tsx launcher, whose child would live on): the killed process is the one doing the work
