@@ -122,7 +122,9 @@ export class LocalObjectStore implements ObjectStore {
           if (!(dir === this.root && e.name === SCRATCH_DIR)) await walk(full);
         } else if (e.isFile() && !e.name.endsWith('.partial')) {
           const key = relative(this.root, full).split(sep).join('/');
-          if (key.startsWith(prefix)) out.push({ key, size: (await stat(full)).size });
+          // a file removed between the folder read and its stat (a stage clearing its old outputs) is not listed
+          const size = key.startsWith(prefix) ? await stat(full).then((st) => st.size, goneIsUndefined) : undefined;
+          if (size !== undefined) out.push({ key, size });
         }
       }
     };
@@ -180,4 +182,10 @@ export class LocalObjectStore implements ObjectStore {
   async localPath(key: string): Promise<string> {
     return this.path(key);
   }
+}
+
+/** ENOENT (the file is gone) as undefined; any other error is thrown. */
+function goneIsUndefined(err: unknown): undefined {
+  if ((err as { code?: string }).code === 'ENOENT') return undefined;
+  throw err;
 }
