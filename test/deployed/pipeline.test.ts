@@ -73,7 +73,7 @@ async function getObject(client: S3Client, bucket: string, key: string): Promise
   return Buffer.from(await r.Body!.transformToByteArray());
 }
 
-const TIMINGS = ['startedAt', 'finishedAt', 'durationMs', 'at'];
+const TIMINGS = ['startedAt', 'finishedAt', 'durationMs', 'at', 'recordedAt'];
 
 /** The manifest without what may differ between two executions of the same run: its timings. */
 function normalisedManifest(raw: Buffer): unknown {
@@ -258,7 +258,13 @@ describeWithMoto(
           const manifest =
             zone === 'outputs' && (key.endsWith('/manifest.json') || key.startsWith(MANIFEST_LINES_ROOT));
           const marker = zone === 'outputs' && key.endsWith('/_CURRENT.json');
-          if (manifest || marker) {
+          // a stage invocation's record (the SHA-256 of what it wrote, for "already done"): when it was recorded aside
+          const stageRecord = zone === 'outputs' && /^_runs\/.*\/stages\/.*\.json$/.test(key);
+          if (stageRecord) {
+            const [ra, rb] = [normalisedManifest(a), normalisedManifest(b)];
+            if (JSON.stringify(ra) !== JSON.stringify(rb))
+              differences.push(`${zone}/${key} (beyond timings): ${firstDifference(ra, rb)}`);
+          } else if (manifest || marker) {
             // the released manifest, the run's own, its JSON line; the release marker
             const [ma, mb] = manifest
               ? [normalisedManifest(a), normalisedManifest(b)]

@@ -173,7 +173,9 @@ describe('run_manifests: one JSON line per run manifest, in its own prefix, the 
         .map((k) => k.toLowerCase())
         .sort(),
     );
-    expect(columns.get('stages')).toMatch(/^array<struct<name:string,status:string,.*counts:map<string,double>>>$/);
+    expect(columns.get('stages')).toMatch(
+      /^array<struct<name:string,status:string,.*counts:map<string,double>(,resume:struct<.*>)?>>$/,
+    );
     expect(columns.get('config')).toBe('struct<version:string,sha256:string>');
   });
 

@@ -66,7 +66,8 @@ const PLAN: PlannedStage[] = [{ name: 'snapshot', kind: 'task' }];
 const fake: StageEntry<unknown> = defineStage('snapshot', z.object({}), async (ctx) => {
   runs.push(ctx.asAt);
   if (ctx.asAt === failOn) throw new Error('killed (injected)');
-  await ctx.stores.outputs.put(`as_at=${ctx.asAt}/seen.txt`, ctx.asAt);
+  // written where a real stage writes (the published folder belongs to the release: publish stages, Finalise promotes)
+  await ctx.stores.curated.put(`seen/as_at=${ctx.asAt}/seen.txt`, ctx.asAt);
   return { counts: { ok: 1 } };
 }) as StageEntry<unknown>;
 const opts = () => ({

@@ -22,7 +22,8 @@ let markStarted: () => void = () => {};
 const work = defineStage('work', z.object({}).loose(), async (ctx) => {
   markStarted();
   await new Promise<void>((r) => (release = r));
-  await ctx.stores.outputs.put(`as_at=${ctx.asAt}/work.json`, '{}');
+  // written where a real stage writes (the published folder belongs to the release: publish stages, Finalise promotes)
+  await ctx.stores.curated.put(`work/as_at=${ctx.asAt}/work.json`, '{}');
   return { counts: { done: 1 } };
 }) as StageEntry<unknown>;
 const loadStage = async () => work;
@@ -74,7 +75,13 @@ describe('local run lock (one run per out dir and as-at date)', () => {
     expect((await other).status).toBe('ok');
     releaseFirst();
     expect((await first).status).toBe('ok');
-    // released: the next run of the date takes the lock again (and finds the run already done)
+    // released: the next run of the date takes the lock again. 2026-01-31 finished meanwhile and a run's id includes
+    // its previous run (the change since the last list depends on it), so this is a new run; the one after is done.
+    started = new Promise<void>((r) => (markStarted = r));
+    const next = run('2026-02-28');
+    await started;
+    release();
+    expect((await next).status).toBe('ok');
     expect((await run('2026-02-28')).status).toBe('skipped');
   });
 
