@@ -1,4 +1,5 @@
 /** Lambda sizing is configuration: defaults per task in the template, overridden by CDK context, validated. */
+import { readFile } from 'node:fs/promises';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -62,7 +63,6 @@ describe('Lambda sizing', () => {
 
 describe('the README sizing table', () => {
   it('states the configured memory, /tmp and timeout of every sized task (README and infra/sizing.ts agree)', async () => {
-    const { readFile } = await import('node:fs/promises');
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     const mb = (s: string) => Number(s.replace(/[^0-9]/g, ''));
     const rows = readme
