@@ -6,6 +6,7 @@
  *    whose probability is below the stricter single-link bar.
  * Every refusal is reported (record ids, reason, weights). Otherwise: connected components.
  */
+import { UnionFind } from './union-find.ts';
 
 export interface ClusterLinks {
   count: number;
@@ -65,16 +66,9 @@ export interface Clustering {
 }
 
 export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOptions): Clustering {
-  const parent = new Int32Array(n);
-  const size = new Int32Array(n).fill(1);
-  for (let i = 0; i < n; i++) parent[i] = i;
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]!]!;
-      x = parent[x]!;
-    }
-    return x;
-  };
+  const uf = new UnionFind(n);
+  const find = (x: number): number => uf.find(x);
+  const size = (root: number): number => uf.size(root);
   // members per root (linked lists) and adjacency over accepted links
   const next = new Int32Array(n).fill(-1);
   const tail = new Int32Array(n);
@@ -219,8 +213,8 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
         matchWeight: links.weight[li]!,
         matchProbability: links.probability[li]!,
         linksBetween: 1,
-        sizeL: size[rNow]!,
-        sizeR: size[find(other)]!,
+        sizeL: size(rNow),
+        sizeR: size(find(other)),
       });
     }
   }
@@ -239,8 +233,8 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       recordR: b,
       matchWeight: links.weight[i]!,
       matchProbability: links.probability[i]!,
-      sizeL: size[ra]!,
-      sizeR: size[rb]!,
+      sizeL: size(ra),
+      sizeR: size(rb),
     };
     if (cl.length > 0 && knownDifferent(ra, rb)) {
       refused.push({ ...base, reason: 'known_different_people', linksBetween: linksBetween(ra, rb) });
@@ -260,7 +254,7 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       refused.push({ ...base, reason: 'implausible_age', linksBetween: linksBetween(ra, rb) });
       return false;
     }
-    if (size[ra]! + size[rb]! > 2 && links.probability[i]! < opts.singleLinkMinProbability) {
+    if (size(ra) + size(rb) > 2 && links.probability[i]! < opts.singleLinkMinProbability) {
       const between = linksBetween(ra, rb);
       if (between <= 1) {
         refused.push({ ...base, reason: 'single_weak_link', linksBetween: between });
@@ -268,9 +262,7 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
       }
     }
     // merge the smaller into the larger (ties: smaller root index wins)
-    if (size[ra]! < size[rb]! || (size[ra] === size[rb] && rb < ra)) [ra, rb] = [rb, ra];
-    parent[rb] = ra;
-    size[ra]! += size[rb]!;
+    if (uf.unionBySize(ra, rb) === rb) [ra, rb] = [rb, ra];
     next[tail[ra]!] = rb;
     tail[ra] = tail[rb]!;
     for (const s of strong) if (s.value[ra]! < 0) s.value[ra] = s.value[rb]!;
@@ -299,7 +291,7 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
   }
 
   function knownDifferent(ra: number, rb: number): boolean {
-    const [small, other] = size[ra]! <= size[rb]! ? [ra, rb] : [rb, ra];
+    const [small, other] = size(ra) <= size(rb) ? [ra, rb] : [rb, ra];
     for (let x = small; x !== -1; x = next[x]!) {
       for (let k = clStart[x]!; k < clStart[x + 1]!; k++) if (find(clAdj[k]!) === other) return true;
     }
@@ -307,7 +299,7 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
   }
 
   function linksBetween(ra: number, rb: number): number {
-    const [small, other] = size[ra]! <= size[rb]! ? [ra, rb] : [rb, ra];
+    const [small, other] = size(ra) <= size(rb) ? [ra, rb] : [rb, ra];
     let count = 0;
     for (let x = small; x !== -1; x = next[x]!) {
       for (let k = degree[x]!; k < degree[x + 1]!; k++) if (find(adj[k]!) === other) count++;
@@ -325,7 +317,7 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
   const dist: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
     if (find(i) !== i) continue;
-    const k = String(size[i]);
+    const k = String(size(i));
     dist[k] = (dist[k] ?? 0) + 1;
   }
   const sortedDist: Record<string, number> = {};

@@ -18,6 +18,7 @@ import { ageBandAt, type AgeBand } from '../../models/age-bands.ts';
 import type { FamiliesConfig } from './config.ts';
 import { cmp } from '../../models/order.ts';
 import { PARENT_LIKE_RELATIONSHIPS, type RelationshipType } from '../records.ts';
+import { UnionFind } from '../union-find.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
 function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -110,33 +111,6 @@ export interface FamilyBuildResult {
   counts: Record<string, number>;
 }
 
-/** Union-find over dense indices 0..n-1 (persons, address keys; the smaller index is the root; only the partition is used). */
-class IndexUnionFind {
-  private readonly parent: Int32Array;
-  constructor(n: number) {
-    this.parent = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.parent[i] = i;
-  }
-  find(x: number): number {
-    const parent = this.parent;
-    let root = x;
-    while (parent[root] !== root) root = parent[root]!;
-    while (x !== root) {
-      const next = parent[x]!;
-      parent[x] = root;
-      x = next;
-    }
-    return root;
-  }
-  union(a: number, b: number): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra === rb) return;
-    if (ra < rb) this.parent[rb] = ra;
-    else this.parent[ra] = rb;
-  }
-}
-
 const norm = (x: string | null) => (x ? x.toUpperCase().replace(/\s+/g, ' ').trim() || null : null);
 
 /** `POSTCODE|LINE 1`, either part possibly blank; null when both are blank. `normal` may memoise norm. */
@@ -201,7 +175,7 @@ function clusterCounted(counts: Map<string, number>): Map<string, string> {
   const keysSorted = [...counts.keys()].sort(cmp);
   const full = keysSorted.filter((k) => !k.startsWith('|') && !k.endsWith('|'));
   // union-find over positions in `full`
-  const uf = new IndexUnionFind(full.length);
+  const uf = new UnionFind(full.length);
   const byLine = new Map<string, number[]>();
   full.forEach((k, i) => pushTo(byLine, k.slice(k.indexOf('|') + 1), i));
   for (const group of byLine.values()) {
@@ -408,7 +382,7 @@ function activeRelationships(
   rels: FamilyRelationship[];
   relFrom: Int32Array;
   relTo: Int32Array;
-  relUf: IndexUnionFind;
+  relUf: UnionFind;
   groups: Map<string, number[]>;
 } {
   const types = new Set<string>(cfg.relationshipTypes);
@@ -423,7 +397,7 @@ function activeRelationships(
   const rels = kept.map((k) => k.r);
   const relFrom = Int32Array.from(kept, (k) => k.from);
   const relTo = Int32Array.from(kept, (k) => k.to);
-  const relUf = new IndexUnionFind(n); // relationship components, for the unrelated-adults guard
+  const relUf = new UnionFind(n); // relationship components, for the unrelated-adults guard
   for (let x = 0; x < rels.length; x++) relUf.union(relFrom[x]!, relTo[x]!);
   const groups = new Map<string, number[]>(); // `${source}:${groupRef}` -> relationship positions
   for (let x = 0; x < rels.length; x++) {
@@ -442,7 +416,7 @@ function communalKinds(
   clusterKeys: string[],
   residents: number[][],
   child: Uint8Array,
-  relUf: IndexUnionFind,
+  relUf: UnionFind,
 ): { communal: Uint8Array; communalCounts: number[] } {
   const A = clusterKeys.length;
   const configured = new Set(
@@ -508,8 +482,8 @@ function joinPersons({
   groups,
   sharesAddress,
   recordsAt,
-}: JoinInput): { uf: IndexUnionFind; evidence: Array<MembershipEvidence[] | undefined>; apart: number[] } {
-  const uf = new IndexUnionFind(n);
+}: JoinInput): { uf: UnionFind; evidence: Array<MembershipEvidence[] | undefined>; apart: number[] } {
+  const uf = new UnionFind(n);
   const evidence: Array<MembershipEvidence[] | undefined> = new Array<MembershipEvidence[] | undefined>(n); // person -> evidence (primary)
   const addEv = (i: number, e: MembershipEvidence) => {
     const l = evidence[i];
