@@ -41,6 +41,14 @@ function writtenBy(stage: string, asAt: string): Array<[string, string]> {
       ['secure', keys.secure(asAt, 'families/person-dobs.parquet')],
     ];
   if (stage === 'stratify') return [['curated', keys.curated('scores', asAt)]];
+  if (stage === 'standardise')
+    return [
+      ['secure', keys.secure(asAt, 'person-records.parquet')],
+      ['secure', keys.secure(asAt, 'ref-pseudonyms.jsonl')],
+      ['curated', keys.curated('records', asAt)],
+      ['curated', keys.curated('facts', asAt)],
+      ['curated', keys.curated('relationships', asAt)],
+    ];
   return [];
 }
 

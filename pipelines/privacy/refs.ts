@@ -83,15 +83,26 @@ export function emptySieve(): RefSieve {
 }
 
 export function addToSieve(s: RefSieve, p: SecurePerson): void {
-  for (const v of [p.forename, p.middleNames, p.surname, p.addressLine1, ...p.surnameParts]) {
-    if (!v) continue;
-    const n = normaliseText(v);
-    s.wholes.add(n);
-    for (const w of n.split(' ')) if (w.length >= 2 && !/^\d+$/.test(w)) s.words.add(w);
-  }
-  const pc = p.postcode ? compactPostcode(p.postcode) : null;
+  for (const v of [p.forename, p.middleNames, p.surname, p.addressLine1, ...p.surnameParts]) addNameToSieve(s, v);
+  addPostcodeToSieve(s, p.postcode);
+  addDateOfBirthToSieve(s, p.dateOfBirth);
+}
+
+/** A name or address line value (forename, middle names, surname or a part of it, first address line) into the sieve. */
+export function addNameToSieve(s: RefSieve, v: string | null | undefined): void {
+  if (!v) return;
+  const n = normaliseText(v);
+  s.wholes.add(n);
+  for (const w of n.split(' ')) if (w.length >= 2 && !/^\d+$/.test(w)) s.words.add(w);
+}
+
+export function addPostcodeToSieve(s: RefSieve, postcode: string | null | undefined): void {
+  const pc = postcode ? compactPostcode(postcode) : null;
   if (pc) s.postcodes.add(pc);
-  const d = p.dateOfBirth?.trim() ?? '';
+}
+
+export function addDateOfBirthToSieve(s: RefSieve, dateOfBirth: string | null | undefined): void {
+  const d = dateOfBirth?.trim() ?? '';
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(d) ?? /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(d);
   if (m)
     s.datesOfBirth.add(
@@ -101,22 +112,49 @@ export function addToSieve(s: RefSieve, p: SecurePerson): void {
 
 const PLAIN_REF = /^([A-Z]+|[A-Z]?[a-z]+)\d+$/;
 
+/** A ref this long may be a token (an NHS number or UPN token): always read in full. */
+export const TOKEN_LENGTH = 64;
+
+/**
+ * PLAIN_REF for DuckDB (RE2, `regexp_full_match`), so the refs mayCarryIdentifier stops at its first test can be
+ * left in the database instead of read one by one: a plain ref shorter than a token whose letters (upper case)
+ * `plainLettersOpen` refuses, and which (upper case) is none of `plainWholes`, is one mayCarryIdentifier returns
+ * false for. test/privacy/refs.test.ts holds the two patterns to the same answers.
+ */
+export const PLAIN_REF_SQL = '(?:[A-Z]+|[A-Z]?[a-z]+)[0-9]+';
+
+/** A plain ref's letters, upper case (PIR03363998: PIR); null when the ref is not plain or is as long as a token. */
+export function plainRefLetters(ref: string): string | null {
+  if (ref.length >= TOKEN_LENGTH) return null;
+  const plain = PLAIN_REF.exec(ref);
+  return plain ? plain[1]!.toUpperCase() : null;
+}
+
+/** Whether plain refs with these letters (upper case) need mayCarryIdentifier's full reading. */
+export function plainLettersOpen(s: RefSieve, letters: string): boolean {
+  return letters === 'REF' || s.words.has(letters);
+}
+
+/** The whole values a plain ref (upper case) can be: letters then digits. */
+export function plainWholes(s: RefSieve): string[] {
+  return [...s.wholes].filter((w) => /^[A-Z]+\d+$/.test(w));
+}
+
 /**
  * False when the ref cannot carry an identifier the scan looks for: it is no whole name or address value, holds fewer
  * than two name or address words, no date of birth next to a name word, at its start or after "ref", or standing
  * alone, no full postcode of the secure zone, and is shorter than a token.
  */
 export function mayCarryIdentifier(s: RefSieve, ref: string): boolean {
-  if (ref.length >= 64) return true;
+  if (ref.length >= TOKEN_LENGTH) return true;
   // the common shape, a prefix and a number (PIR03363998): one word and one number, no separator, no postcode (no
   // letters after the digits), no date standing alone; it can only be a whole value, or a name word (or "ref")
   // before a date, which the full reading below decides
-  const plain = PLAIN_REF.exec(ref);
-  if (plain) {
+  const letters = plainRefLetters(ref);
+  if (letters !== null) {
     const upper = ref.toUpperCase();
-    const letters = plain[1]!.toUpperCase();
     if (s.wholes.has(upper)) return true;
-    if (letters !== 'REF' && !s.words.has(letters)) return false;
+    if (!plainLettersOpen(s, letters)) return false;
   }
   const norm = normaliseText(ref);
   if (s.wholes.has(norm)) return true;
@@ -153,15 +191,32 @@ export function sieveOfRefs(refs: readonly DeliveredRef[]): RefSieve {
  * or address line, a date of birth or a postcode. Only such a person can make one of them carry an identifier.
  */
 export function sharesWithRefs(near: RefSieve, p: SecurePerson): boolean {
-  for (const v of [p.forename, p.middleNames, p.surname, p.addressLine1, ...p.surnameParts]) {
-    if (!v) continue;
-    const n = normaliseText(v);
-    if (near.wholes.has(n)) return true;
-    for (const w of n.split(' ')) if (near.words.has(w)) return true;
-  }
+  for (const v of [p.forename, p.middleNames, p.surname, p.addressLine1, ...p.surnameParts])
+    if (nameSharesWithRefs(near, v)) return true;
+  return dateOfBirthSharesWithRefs(near, p.dateOfBirth) || postcodeSharesWithRefs(near, p.postcode);
+}
+
+/** sharesWithRefs for one name or address line value. */
+export function nameSharesWithRefs(near: RefSieve, v: string | null | undefined): boolean {
+  if (!v) return false;
+  const n = normaliseText(v);
+  if (near.wholes.has(n)) return true;
+  for (const w of n.split(' ')) if (near.words.has(w)) return true;
+  return false;
+}
+
+/** sharesWithRefs for one date of birth value. */
+export function dateOfBirthSharesWithRefs(near: RefSieve, dateOfBirth: string | null | undefined): boolean {
   const own = emptySieve();
-  addToSieve(own, p);
+  addDateOfBirthToSieve(own, dateOfBirth);
   for (const d of own.datesOfBirth) if (near.datesOfBirth.has(d)) return true;
+  return false;
+}
+
+/** sharesWithRefs for one postcode value. */
+export function postcodeSharesWithRefs(near: RefSieve, postcode: string | null | undefined): boolean {
+  const own = emptySieve();
+  addPostcodeToSieve(own, postcode);
   for (const pc of own.postcodes) if (near.postcodes.has(pc)) return true;
   return false;
 }

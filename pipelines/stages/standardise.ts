@@ -126,6 +126,7 @@ export async function runStandardise(
   const refs = await pseudonymiseDeliveredRefs(secure, asAt, filesOf);
   ctx.log.info('provider refs checked for clear identifiers', {
     refs: refs.checked,
+    letThrough: refs.letThrough,
     pseudonymised: refs.map.size,
     ms: Math.round(performance.now() - refsStart),
   });

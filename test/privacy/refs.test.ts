@@ -8,19 +8,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
-import { writeParquet } from '../../pipelines/io/parquet.ts';
+import { sqlString, writeParquet } from '../../pipelines/io/parquet.ts';
 import {
+  addPerson,
+  emptyIndex,
   loadIdentifierIndex,
   normaliseText,
   quarantinedPeople,
   securePersonFromRow,
 } from '../../pipelines/privacy/identifiers.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { pseudonymiseDeliveredRefs } from '../../pipelines/stages/standardise/refs.ts';
 import {
   addToSieve,
   emptySieve,
   loadRefKey,
   mayCarryIdentifier,
+  PLAIN_REF_SQL,
+  plainRefLetters,
   PSEUDONYM,
+  refLookupKey,
+  TOKEN_LENGTH,
   pseudonymiseRefs,
   pseudonymOf,
   REF_KEY_KEY,
@@ -88,6 +96,28 @@ const ORDINARY = [
   'REF-2026-03-05-001',
   'GRP4548259',
   'ref:9f3a0c1d2e4b',
+];
+
+/** Shapes near the plain one (letters then digits): case mixes, accents, "ref", a whole value, a token's length. */
+const TRICKY = [
+  'Abc123',
+  'ABc123',
+  'aBC1',
+  'abc12',
+  'A1',
+  'REF19961026',
+  'Ref19961026',
+  'MAT123',
+  'Mat19961026',
+  'FLAT12',
+  'Flat12',
+  'ÉLAN12',
+  'Butt١٢',
+  'ABC12 ',
+  'ABC12\n',
+  '12ABC',
+  `A${'1'.repeat(TOKEN_LENGTH - 2)}`,
+  `A${'1'.repeat(TOKEN_LENGTH - 1)}`,
 ];
 
 const roots: string[] = [];
@@ -165,6 +195,105 @@ describe('keyed pseudonyms for refs that carry an identifier', () => {
     for await (const p of quarantinedPeople(stores.secure, AS_AT, () => true)) addToSieve(sieve, p);
     expect(CARRY.filter((r) => !mayCarryIdentifier(sieve, r))).toEqual([]);
     expect(ORDINARY.filter((r) => mayCarryIdentifier(sieve, r))).toEqual([]);
+  });
+
+  it('the stage finds the same refs as the sieve and index over everyone, though plain refs are sifted in DuckDB', async () => {
+    const stores = await setup();
+    // validated people (no record ids, as standardise reads them) and an event feed delivering every ref
+    const people = [
+      ...PEOPLE.map(({ record_id, address_line1, ...p }) => ({
+        person_ref: record_id,
+        ...p,
+        address_line_1: address_line1,
+      })),
+      // a whole value that is itself a plain ref's shape, a name that is a plain ref's letters
+      {
+        person_ref: 'P3',
+        forename: 'MAT',
+        surname: 'FLAT12',
+        date_of_birth: '1990-01-02',
+        postcode: 'M3 1AA',
+        address_line_1: 'FLAT12',
+      },
+    ];
+    const refs = [...CARRY, ...ORDINARY, ...TRICKY];
+    const cols = (names: string[]) => names.map((name) => ({ name, type: 'VARCHAR' as const }));
+    const peopleKey = `as_at=${AS_AT}/validated/police/people/dt=${AS_AT}/people.parquet`;
+    const eventsKey = `as_at=${AS_AT}/validated/police/incidents/dt=${AS_AT}/incidents.parquet`;
+    await writeParquet(stores.secure, peopleKey, cols(Object.keys(people[0]!)), people);
+    await writeParquet(
+      stores.secure,
+      eventsKey,
+      cols(['record_ref', 'incident_ref', 'person_ref']),
+      refs.map((r, i) => ({ record_ref: r, incident_ref: `INC${i}`, person_ref: 'P3' })),
+    );
+    const filesOf = new Map([
+      ['police/people', [{ key: peopleKey, extractDate: AS_AT }]],
+      ['police/incidents', [{ key: eventsKey, extractDate: AS_AT }]],
+    ]);
+    const got = await pseudonymiseDeliveredRefs(stores.secure, AS_AT, filesOf);
+    const gotLookup = (await stores.secure.get(refLookupKey(AS_AT))).toString();
+
+    // the same in JavaScript over everyone: every person in the sieve and the index, every delivered ref read
+    const everyone = people.map((p) => securePersonFromRow(p));
+    for await (const p of quarantinedPeople(stores.secure, AS_AT, () => true)) everyone.push(p);
+    const sieve = emptySieve();
+    const ix = emptyIndex();
+    for (const p of everyone) {
+      addToSieve(sieve, p);
+      addPerson(ix, p);
+    }
+    // every ref delivered, by place, in the order the stage reads them (source, feed, column, ref)
+    const at = (feed: string, column: string, values: string[]) =>
+      [...new Set(values)].map((ref) => ({ source: 'police', feed, column, ref }));
+    const all = [
+      ...at(
+        'incidents',
+        'incident_ref',
+        refs.map((_, i) => `INC${i}`),
+      ),
+      ...at('incidents', 'person_ref', ['P3']),
+      ...at('incidents', 'record_ref', refs),
+      ...at(
+        'people',
+        'person_ref',
+        people.map((p) => p.person_ref),
+      ),
+    ].sort((a, b) =>
+      `${a.feed}\u0000${a.column}\u0000${a.ref}` < `${b.feed}\u0000${b.column}\u0000${b.ref}` ? -1 : 1,
+    );
+    const byHand = pseudonymiseRefs(
+      ix,
+      await loadRefKey(stores.secure),
+      all.filter((r) => mayCarryIdentifier(sieve, r.ref)),
+      vocabulary,
+    );
+    expect([...got.map].sort()).toEqual([...byHand.map].sort());
+    expect(gotLookup).toBe(byHand.lookup.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    for (const r of CARRY) expect(got.map.has(r)).toBe(true);
+    expect(got.checked).toBe(new Set(all.map((r) => r.ref)).size);
+  });
+
+  it('plain refs read the same in DuckDB (PLAIN_REF_SQL) as in JavaScript', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    try {
+      const refs = [...CARRY, ...ORDINARY, ...TRICKY];
+      const rows = await (
+        await conn.run(
+          `SELECT ref, regexp_full_match(ref, ${sqlString(PLAIN_REF_SQL)}) AND length(ref) < ${TOKEN_LENGTH} AS plain,
+            upper(regexp_extract(ref, '^[A-Za-z]+')) AS letters FROM (VALUES ${refs.map((r) => `(${sqlString(r)})`).join(', ')}) t(ref)`,
+        )
+      ).getRowObjectsJS();
+      for (const r of rows) {
+        const letters = plainRefLetters(String(r.ref));
+        expect([r.ref, r.plain ? r.letters : null]).toEqual([r.ref, letters]);
+      }
+      expect(rows.filter((r) => r.plain).length).toBeGreaterThan(5);
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
   });
 
   it('the key is made once and kept: the same ref gives the same pseudonym in every run, another key another one', async () => {
