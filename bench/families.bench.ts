@@ -326,9 +326,6 @@ async function endToEnd(
     runId: `bench-${AS_AT}`,
     asAt: AS_AT,
     stores,
-    queryEngine: async () => {
-      throw new Error('no query engine in the bench');
-    },
     config: defaultRunConfig(),
     log: silentLog,
     progress: noProgress,

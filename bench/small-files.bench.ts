@@ -118,9 +118,6 @@ async function child(landing: string): Promise<void> {
     config,
     log: silentLog,
     progress: noProgress,
-    queryEngine: async () => {
-      throw new Error('not used');
-    },
     runtime: localRuntime(),
   };
   const t0 = performance.now();

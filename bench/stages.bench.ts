@@ -17,7 +17,6 @@ import { existsSync } from 'node:fs';
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { localStores } from '../pipelines/local/runner.ts';
-import { openLocalQueryEngine } from '../pipelines/local/query-engine.ts';
 import { readManifest } from '../pipelines/manifest.ts';
 import { silentLog } from '../pipelines/log.ts';
 import { noProgress } from '../pipelines/progress.ts';
@@ -95,7 +94,6 @@ async function main(): Promise<void> {
           log: silentLog,
           progress: noProgress,
           runtime: localRuntime(),
-          queryEngine: () => openLocalQueryEngine(stores.curated),
         },
       );
       const wall = performance.now() - t0;

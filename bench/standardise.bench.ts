@@ -60,9 +60,6 @@ async function child(way: string, impl: string, out: string, asAt: string, runId
     log: silentLog,
     progress: noProgress,
     runtime: localRuntime(),
-    queryEngine: async () => {
-      throw new Error('no query engine');
-    },
   };
   const mod = (await import(impl)) as {
     standardiseStage: (c: typeof ctx) => Promise<{ counts: Record<string, number> }>;

@@ -183,9 +183,6 @@ async function child(kind: string): Promise<void> {
         config: runConfigSchema.parse({}),
         log: silentLog,
         progress: noProgress,
-        queryEngine: async () => {
-          throw new Error('unused');
-        },
         runtime: localRuntime(),
       },
       { source: 'health', feed: 'people' },

@@ -1,8 +1,9 @@
 /**
  * Example queries for information governance and analysts, installed as Athena named queries in the workgroup.
- * `{{table}}` is the curated table for one as-at date: on Athena the Glue table restricted to that partition,
- * locally a DuckDB read_parquet over the run's curated folder (see the QueryEngine port). The SQL stays in the
- * common subset of Athena engine 3 (Trino) and DuckDB; a test runs every one of them on DuckDB.
+ * `{{table}}` is the curated table for one as-at date: installed (athenaNamedQuery) it becomes the Glue table
+ * restricted to the partition the `?` execution parameter names. The pipeline itself runs none of them: they are for
+ * people querying in Athena. The SQL stays in the common subset of Athena engine 3 (Trino) and DuckDB; a test runs
+ * every one of them on DuckDB over a local run's curated Parquet (test/pipelines/athena-queries.test.ts).
  * Pseudonymous tables only: nothing here can return a name, date of birth or address.
  */
 export interface ExampleQuery {

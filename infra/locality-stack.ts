@@ -230,8 +230,6 @@ export class LocalityPipelineStack extends Stack {
       SECURE_BUCKET: this.buckets.secure.bucketName,
       CURATED_BUCKET: this.buckets.curated.bucketName,
       OUTPUTS_BUCKET: this.buckets.outputs.bucketName,
-      ATHENA_WORKGROUP,
-      GLUE_DATABASE,
       CODE_VERSION: props.codeVersion ?? 'unknown',
       RUN_LOCK_STALE_AFTER_SECONDS: String(runTimeout.toSeconds()),
     };

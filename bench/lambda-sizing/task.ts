@@ -78,7 +78,6 @@ async function main(): Promise<void> {
       log: silentLog,
       progress: noProgress,
       runtime,
-      queryEngine: () => Promise.reject(new Error('no stage queries Athena')),
     });
   const wallMs = performance.now() - t0;
   peakRss = Math.max(peakRss, process.memoryUsage.rss());

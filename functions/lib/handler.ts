@@ -12,7 +12,7 @@ import type { ControlDeps } from '../../pipelines/manifest.ts';
 import { noProgress } from '../../pipelines/progress.ts';
 import { lambdaRuntime } from '../../pipelines/runtime.ts';
 import { invokeStage, stageEventSchema, type StageResult } from '../../pipelines/stages/invoke.ts';
-import { athenaEngine, awsStores, disposeStores, runLockOptions, scratchForInvocation } from './ports.ts';
+import { awsStores, disposeStores, runLockOptions, scratchForInvocation } from './ports.ts';
 import { metricsFor, recordStageMetrics } from './metrics.ts';
 import { issuesText } from '../../models/zod-issues.ts';
 
@@ -42,7 +42,6 @@ export function stageHandler(stage: string) {
     try {
       const result = await invokeStage(stage, ev, {
         stores,
-        queryEngine: async () => athenaEngine(),
         log,
         progress: noProgress,
         runtime,

@@ -1,16 +1,13 @@
 /**
- * The AWS ports a handler gives its stage: one S3 bucket per zone and Athena over the Glue tables. The SDK clients
- * are made once per container and reused by every invocation (their connections stay warm); the stores are per
- * invocation, since each holds the temporary files of its own invocation.
+ * The AWS ports a handler gives its stage: one S3 bucket per zone. The S3 client is made once per container and
+ * reused by every invocation (its connections stay warm); the stores are per invocation, since each holds the
+ * temporary files of its own invocation.
  */
-import { AthenaClient } from '@aws-sdk/client-athena';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { AthenaQueryEngine } from '../../pipelines/io/athena-query-engine.ts';
-import type { QueryEngine } from '../../pipelines/io/query-engine.ts';
 import type { RunLockOptions } from '../../pipelines/io/run-lock.ts';
 import { S3ObjectStore, s3Client } from '../../pipelines/io/s3-object-store.ts';
 import { lambdaScratchRoot, processScratch, removeScratch, sweepScratch } from '../../pipelines/io/scratch.ts';
-import { CURATED_TABLES, ZONES, type Zone } from '../../pipelines/layout.ts';
+import { ZONES, type Zone } from '../../pipelines/layout.ts';
 
 export const ZONE_BUCKET_ENV: Record<Zone, string> = {
   landing: 'LANDING_BUCKET',
@@ -26,7 +23,6 @@ function env(name: string): string {
 }
 
 let s3: S3Client | undefined;
-let athena: AthenaClient | undefined;
 
 /** The zones as S3 buckets; their downloads go to `scratch` (the invocation's folder under /tmp: see scratchForInvocation). */
 export function awsStores(scratch?: string): Record<Zone, S3ObjectStore> {
@@ -49,15 +45,6 @@ export async function scratchForInvocation(
   await sweepScratch(root);
   const dir = processScratch(root);
   return { dir, close: () => removeScratch(dir) };
-}
-
-export function athenaEngine(): QueryEngine {
-  return new AthenaQueryEngine({
-    client: (athena ??= new AthenaClient({ maxAttempts: 6, retryMode: 'adaptive' })),
-    workGroup: env('ATHENA_WORKGROUP'),
-    database: env('GLUE_DATABASE'),
-    tables: CURATED_TABLES,
-  });
 }
 
 export async function disposeStores(stores: Record<Zone, S3ObjectStore>): Promise<void> {

@@ -20,7 +20,6 @@ import {
 } from '../definition.ts';
 import { LocalObjectStore } from '../io/local-object-store.ts';
 import type { ObjectStore } from '../io/object-store.ts';
-import type { QueryEngine } from '../io/query-engine.ts';
 import { DEFAULT_LOCK_STALE_HOURS } from './lock-message.ts';
 import {
   currentRunLock,
@@ -46,7 +45,6 @@ import { localRuntime, type RuntimeProfile } from '../runtime.ts';
 import { noProgress, type Progress } from '../progress.ts';
 import { hasStage, type StageEntry } from '../stages/index.ts';
 import { invokeStage, type StageDeps } from '../stages/invoke.ts';
-import { openLocalQueryEngine } from './query-engine.ts';
 
 export interface LocalRunOptions {
   landing: string;
@@ -173,8 +171,6 @@ async function runWithStores(
   const shards = workers > 1 ? shardPool(workers) : undefined;
   const stageOrder = plan.map((s) => s.name);
 
-  let engine: QueryEngine | undefined;
-  const queryEngine = async (): Promise<QueryEngine> => (engine ??= await openLocalQueryEngine(local.curated));
   // One run per out dir and as-at date: the run lock (io/run-lock.ts) in <out>/outputs/_locks/, taken by Prepare.
   const runLock: RunLockOptions = {
     staleAfterMs: (opts.lockStaleHours ?? DEFAULT_LOCK_STALE_HOURS) * 3_600_000,
@@ -190,7 +186,6 @@ async function runWithStores(
   };
   const stageDeps: StageDeps = {
     stores,
-    queryEngine,
     log,
     progress,
     runtime,
@@ -312,7 +307,6 @@ async function runWithStores(
   } finally {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     await follow.catch(() => undefined);
-    if (engine) await engine.close();
     await shards?.close();
   }
   // the manifest of the run just made (released or not: a failed run's manifest says why, and is not published)

@@ -1,12 +1,11 @@
 /**
  * What every stage receives. Stages are pure functions of (their inputs in the stores, the config):
- * they read and write only through the ObjectStores and the QueryEngine, so the same function runs
- * inside a Lambda (S3 + Athena) and locally (directories + DuckDB).
+ * they read and write only through the ObjectStores, so the same function runs inside a Lambda (S3) and
+ * locally (directories). SQL, where a stage uses it, is DuckDB inside the stage, over files it has read.
  */
 import type { ShardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
 import type { ObjectStore } from '../io/object-store.ts';
-import type { QueryEngine } from '../io/query-engine.ts';
 import type { Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
 import type { Progress } from '../progress.ts';
@@ -17,8 +16,6 @@ export interface StageContext {
   /** The run's as-at date, YYYY-MM-DD: only extracts dated on or before it are read. */
   asAt: string;
   stores: Record<Zone, ObjectStore>;
-  /** Created on first use by stages that need SQL. */
-  queryEngine(): Promise<QueryEngine>;
   config: RunConfig;
   log: Log;
   progress: Progress;

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import type { ShardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
 import type { ObjectStore } from '../io/object-store.ts';
-import type { QueryEngine } from '../io/query-engine.ts';
 import type { Zone } from '../layout.ts';
 import type { Log } from '../log.ts';
 import { codeVersion, configForRun, isoDate, readRunManifest } from '../manifest.ts';
@@ -40,7 +39,6 @@ export type StageEvent = z.infer<typeof stageEventSchema>;
 
 export interface StageDeps {
   stores: Record<Zone, ObjectStore>;
-  queryEngine(): Promise<QueryEngine>;
   log: Log;
   progress: Progress;
   /** The run's shard worker threads (local runs); see StageContext.shardPool. */
@@ -173,7 +171,6 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
       runId: ev.runId,
       asAt: ev.asAt,
       stores: watched?.stores ?? deps.stores,
-      queryEngine: deps.queryEngine,
       config,
       log: deps.log,
       progress: deps.progress,

@@ -5,7 +5,6 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { AthenaClient } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -25,8 +24,6 @@ beforeAll(() => {
     SECURE_BUCKET: 'secure-b',
     CURATED_BUCKET: 'curated-b',
     OUTPUTS_BUCKET: 'outputs-b',
-    ATHENA_WORKGROUP: 'wg',
-    GLUE_DATABASE: 'db',
     AWS_REGION: 'eu-west-2',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     CODE_VERSION: 'git:abc',
@@ -35,7 +32,7 @@ beforeAll(() => {
 });
 beforeEach(() => s3.reset());
 
-describe('Lambda handlers (thin: parse the event, build the S3/Athena ports, call the shared function)', () => {
+describe('Lambda handlers (thin: parse the event, build the S3 ports, call the shared function)', () => {
   it('prepare: hashes landing extracts from S3, derives the run id, writes the running manifest to the outputs bucket', async () => {
     s3.on(ListObjectsV2Command, { Bucket: 'landing-b' }).resolves({
       Contents: [
@@ -122,15 +119,12 @@ describe('Lambda handlers (thin: parse the event, build the S3/Athena ports, cal
   });
 
   it('builds the AWS clients once per container; the stores (and their temporary files) once per invocation', async () => {
-    const { awsStores, athenaEngine } = await import('../../functions/lib/ports.ts');
+    const { awsStores } = await import('../../functions/lib/ports.ts');
     const clientOf = (o: unknown) => (o as { client: unknown }).client;
     const [a, b] = [awsStores(), awsStores()];
     expect(a.landing).not.toBe(b.landing);
     expect(clientOf(a.landing)).toBeInstanceOf(S3Client);
     expect(clientOf(a.landing)).toBe(clientOf(b.secure));
-    const athenaClientOf = (e: unknown) => (e as { o: { client: unknown } }).o.client;
-    expect(athenaClientOf(athenaEngine())).toBeInstanceOf(AthenaClient);
-    expect(athenaClientOf(athenaEngine())).toBe(athenaClientOf(athenaEngine()));
   });
 
   it('backfill-plan: the as-at dates of the Distributed Map', async () => {

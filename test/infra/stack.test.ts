@@ -163,6 +163,19 @@ describe('stack: functions', () => {
     expect(json(writes.map((w) => w.Resource))).toContain('/scores/as_at=*/*');
     expect(json(writes.map((w) => w.Resource))).not.toContain('/families/');
   });
+
+  it('no pipeline function queries Athena or reads Glue, nor touches the Athena results bucket: no stage uses SQL on Athena (the workgroup and its named queries are for people, through the IG role)', () => {
+    const fnPolicies = Object.entries(t.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('Fn'));
+    expect(fnPolicies.length).toBeGreaterThan(0);
+    for (const [id, p] of fnPolicies) {
+      const doc = json((p as Resource).Properties.PolicyDocument);
+      expect(doc, id).not.toMatch(/"(athena|glue):/);
+      expect(doc, id).not.toContain('AthenaResults');
+    }
+    for (const [id, f] of resources('AWS::Lambda::Function').filter(([id]) => id.startsWith('Fn'))) {
+      expect(json(f.Properties.Environment), id).not.toMatch(/ATHENA|GLUE/);
+    }
+  });
 });
 
 describe('stack: state machines, trigger, failure topic', () => {

@@ -46,9 +46,6 @@ beforeAll(async () => {
     runId: 'review-truth',
     asAt: AS_AT,
     stores,
-    queryEngine: async () => {
-      throw new Error('not used');
-    },
     config: defaultRunConfig(),
     log: silentLog,
     progress: noProgress,

@@ -44,9 +44,6 @@ beforeAll(async () => {
     runId: 'e2e',
     asAt: AS_AT,
     stores,
-    queryEngine: async () => {
-      throw new Error('not used');
-    },
     config: defaultRunConfig(),
     log: silentLog,
     progress: noProgress,

@@ -130,9 +130,6 @@ function makeCtx(dir: string, asAt = AS_AT): StageContext {
     runId: `test-${asAt}`,
     asAt,
     stores,
-    queryEngine: async () => {
-      throw new Error('not used');
-    },
     config: defaultRunConfig(),
     log: silentLog,
     progress: noProgress,

@@ -42,9 +42,6 @@ export async function testTree(): Promise<TestTree> {
       config: runConfigSchema.parse(config ?? {}),
       log: silentLog,
       progress: noProgress,
-      queryEngine: async () => {
-        throw new Error('no query engine in this test');
-      },
       runtime: localRuntime(),
     }),
     put: async (key, body) => {

@@ -67,9 +67,6 @@ export async function validateLanding(opts: {
     config,
     log: jsonLog(),
     progress: progress ?? { start() {}, tick() {}, update() {}, stop() {} },
-    queryEngine: async () => {
-      throw new Error('validate needs no query engine');
-    },
     runtime: localRuntime(),
   };
   const files: ValidateCommandResult['files'] = [];
