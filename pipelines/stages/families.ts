@@ -152,7 +152,7 @@ async function readAddressesAndDobs(records: TableRead, personIndex: PersonIndex
   let recordsWithoutPerson = 0;
   const personOfNextRecord = personOfRecordIn(personIndex);
   for await (const r of rowsOf(records)) {
-    const { recordId, extractDate, dateOfBirth: dob, postcode, addressLine1 } = personAddressFromRow(r);
+    const { recordId, extractDate, dateOfBirth: dob, postcode, addressLine1 } = personAddressFromRow(r, records);
     const i = personOfNextRecord(recordId);
     if (i === undefined) {
       recordsWithoutPerson += 1;
@@ -206,7 +206,7 @@ async function readRelationships(
   const relationships: FamilyRelationship[] = [];
   let unmatched = 0;
   for await (const r of rowsOf(table)) {
-    const ends = relationshipEnds(r);
+    const ends = relationshipEnds(r, table);
     const fromIndex = personOfRecord.get(ends.fromRecordId);
     const toIndex = personOfRecord.get(ends.toRecordId);
     const from = fromIndex === undefined ? undefined : personIds[fromIndex];
@@ -215,7 +215,7 @@ async function readRelationships(
       unmatched += 1;
       continue;
     }
-    const rel = relationshipFromRow(r, ends);
+    const rel = relationshipFromRow(r, ends, table);
     relationships.push({
       relationshipId: rel.relationshipId,
       source: rel.source,

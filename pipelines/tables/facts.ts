@@ -13,6 +13,7 @@ import {
   optDate,
   originOf,
   rowsOf,
+  type RowFrom,
   str,
   type TableRead,
   type TableSource,
@@ -82,27 +83,34 @@ function parseDetail(v: unknown, cache?: Map<string, Readonly<Record<string, str
   return {};
 }
 
-function factType(r: ParquetRow): FactType {
-  const t = need(r, 'facts', 'type');
+function factType(r: ParquetRow, from: RowFrom): FactType {
+  const t = need(r, from, 'type');
   if (!(FACT_TYPES as readonly string[]).includes(t))
-    throw new Error(`${originOf(r, 'facts')}, field type: unknown fact type "${t}" (known: ${FACT_TYPES.join(', ')})`);
+    throw new Error(`${originOf(r, from)}, field type: unknown fact type "${t}" (known: ${FACT_TYPES.join(', ')})`);
   return t as FactType;
 }
 
-/** A fact from a curated facts row (`details`: a cache shared by the rows of one read, see parseDetail). */
-export function factFromRow(r: ParquetRow, details?: Map<string, Readonly<Record<string, string>>>): Fact {
-  const source = need(r, 'facts', 'source');
-  const feed = need(r, 'facts', 'feed');
-  const recordRef = need(r, 'facts', 'record_ref');
+/**
+ * A fact from a curated facts row (`details`: a cache shared by the rows of one read, see parseDetail; `from`: the
+ * read the row came from, for the error's file and row).
+ */
+export function factFromRow(
+  r: ParquetRow,
+  details?: Map<string, Readonly<Record<string, string>>>,
+  from: RowFrom = 'facts',
+): Fact {
+  const source = need(r, from, 'source');
+  const feed = need(r, from, 'feed');
+  const recordRef = need(r, from, 'record_ref');
   return {
     factId: str(r, 'fact_id') ?? `${source}:${feed}:${recordRef}`,
-    type: factType(r),
+    type: factType(r, from),
     source,
     feed,
     recordRef,
-    recordId: need(r, 'facts', 'record_id'),
-    date: needDate(r, 'facts', 'date'),
-    endDate: optDate(r, 'facts', 'end_date'),
+    recordId: need(r, from, 'record_id'),
+    date: needDate(r, from, 'date'),
+    endDate: optDate(r, from, 'end_date'),
     value: num(r, 'value'),
     detail: parseDetail(r.detail, details),
   };
@@ -133,7 +141,7 @@ export async function readFacts(
   let unmatched = 0;
   const details = new Map<string, Readonly<Record<string, string>>>();
   for await (const r of rowsOf(table)) {
-    const f = factFromRow(r, details) as Fact & { personId: string };
+    const f = factFromRow(r, details, table) as Fact & { personId: string };
     const personId = personOf.get(f.recordId);
     if (!personId) {
       unmatched += 1;

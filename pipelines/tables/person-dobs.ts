@@ -27,6 +27,6 @@ export async function readPersonDobs(
   table = personDobsTable(ctx),
 ): Promise<Map<string, string | null>> {
   const m = new Map<string, string | null>();
-  for await (const r of rowsOf(table)) m.set(need(r, 'person-dobs', 'person_id'), str(r, 'date_of_birth'));
+  for await (const r of rowsOf(table)) m.set(need(r, table, 'person_id'), str(r, 'date_of_birth'));
   return m;
 }

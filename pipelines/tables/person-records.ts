@@ -6,7 +6,7 @@
 import type { PersonRecord } from '../../matching/records.ts';
 import type { ParquetRow } from '../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
-import { list, need, str } from './read.ts';
+import { list, need, str, type RowFrom } from './read.ts';
 import { col, type TableDef } from './table.ts';
 
 export const PERSON_RECORDS: TableDef = {
@@ -110,9 +110,10 @@ export const PERSON_ADDRESS_COLUMNS = [
   'address_line_1',
 ] as const;
 
-export function personAddressFromRow(r: ParquetRow): PersonAddressRow {
+/** The address columns of a secure person-records row (`from`: the read it came from, for the error's file and row). */
+export function personAddressFromRow(r: ParquetRow, from: RowFrom = 'person-records'): PersonAddressRow {
   return {
-    recordId: need(r, 'person-records', 'record_id'),
+    recordId: need(r, from, 'record_id'),
     extractDate: str(r, 'extract_date') ?? '',
     dateOfBirth: str(r, 'date_of_birth'),
     postcode: str(r, 'postcode'),

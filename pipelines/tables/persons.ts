@@ -1,6 +1,6 @@
 /** Curated `persons`: which person each linked record belongs to. Written by match; read by families, stratify and reports. */
 import { keys } from '../layout.ts';
-import { need, openTable, rowsOf, type TableRead, type TableSource } from './read.ts';
+import { need, openTable, rowsOf, type RowFrom, type TableRead, type TableSource } from './read.ts';
 import { col, type TableDef } from './table.ts';
 
 export const PERSONS: TableDef = {
@@ -17,9 +17,12 @@ export const PERSONS: TableDef = {
 export const personsTable = (ctx: TableSource & { asAt: string }): TableRead =>
   openTable(ctx, 'curated', keys.curated('persons', ctx.asAt), 'persons');
 
-/** One persons row, checked. */
-export function personLinkOf(r: Parameters<typeof need>[0]): { recordId: string; personId: string } {
-  return { recordId: need(r, 'persons', 'record_id'), personId: need(r, 'persons', 'person_id') };
+/** One persons row, checked (`from`: the read it came from, for the error's file and row). */
+export function personLinkOf(
+  r: Parameters<typeof need>[0],
+  from: RowFrom = 'persons',
+): { recordId: string; personId: string } {
+  return { recordId: need(r, from, 'record_id'), personId: need(r, from, 'person_id') };
 }
 
 /** record_id -> person_id. */
@@ -29,7 +32,7 @@ export async function readPersonMap(
 ): Promise<Map<string, string>> {
   const map = new Map<string, string>();
   for await (const r of rowsOf(table)) {
-    const { recordId, personId } = personLinkOf(r);
+    const { recordId, personId } = personLinkOf(r, table);
     map.set(recordId, personId);
   }
   return map;
@@ -55,7 +58,7 @@ export async function readPersonIndex(table: TableRead): Promise<PersonIndex> {
   const persons: number[] = [];
   let ascending = true;
   for await (const r of rowsOf(table)) {
-    const { recordId, personId } = personLinkOf(r);
+    const { recordId, personId } = personLinkOf(r, table);
     let i = indexOf.get(personId);
     if (i === undefined) {
       i = personIds.length;

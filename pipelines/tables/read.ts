@@ -40,26 +40,25 @@ export function list(row: ParquetRow, name: string): string[] {
 }
 
 /**
- * The row rowsOf yielded last and where it came from: rows are checked as they are read, so an error names
- * "<what> <store>/<key> row <n>" without building that text (or a map entry) for every row.
+ * Where rows come from, for error messages: a table being read (its file and the row rowsOf yielded last from it)
+ * or just the table's name (a row from elsewhere, e.g. readParquet or a test).
  */
-const lastRow: { row: ParquetRow | null; what: string; file: string; n: number } = {
-  row: null,
-  what: '',
-  file: '',
-  n: 0,
-};
+export type RowFrom = TableRead | string;
 
-/** Where a row came from, for error messages (the table's name for a row not being read just now). */
-export function originOf(row: ParquetRow, table: string): string {
-  return row === lastRow.row ? `${lastRow.what} ${lastRow.file} row ${lastRow.n}` : table;
+/**
+ * "<what> <store>/<key> row <n>" for the row a read yielded last, else the table's name. The position is the read's
+ * own (TableRead.at): rows are checked as they are read, so no text (or map entry) is built for every row.
+ */
+export function originOf(row: ParquetRow, from: RowFrom): string {
+  if (typeof from === 'string') return from;
+  return row === from.at.row ? `${from.what} ${from.file} row ${from.at.n}` : from.what;
 }
 
 /** A required text cell. */
-export function need(row: ParquetRow, table: string, name: string): string {
+export function need(row: ParquetRow, from: RowFrom, name: string): string {
   const v = str(row, name);
   if (v === null)
-    throw new Error(`${originOf(row, table)}, field ${name}: missing (columns: ${Object.keys(row).join(', ')})`);
+    throw new Error(`${originOf(row, from)}, field ${name}: missing (columns: ${Object.keys(row).join(', ')})`);
   return v;
 }
 
@@ -71,16 +70,16 @@ export function isDate(v: string): boolean {
 }
 
 /** A required date cell (YYYY-MM-DD). */
-export function needDate(row: ParquetRow, table: string, name: string): string {
-  const v = need(row, table, name);
-  if (!isDate(v)) throw new Error(`${originOf(row, table)}, field ${name}: not a date (YYYY-MM-DD)`);
+export function needDate(row: ParquetRow, from: RowFrom, name: string): string {
+  const v = need(row, from, name);
+  if (!isDate(v)) throw new Error(`${originOf(row, from)}, field ${name}: not a date (YYYY-MM-DD)`);
   return v;
 }
 
 /** An optional date cell (YYYY-MM-DD or null). */
-export function optDate(row: ParquetRow, table: string, name: string): string | null {
+export function optDate(row: ParquetRow, from: RowFrom, name: string): string | null {
   const v = str(row, name);
-  if (v !== null && !isDate(v)) throw new Error(`${originOf(row, table)}, field ${name}: not a date (YYYY-MM-DD)`);
+  if (v !== null && !isDate(v)) throw new Error(`${originOf(row, from)}, field ${name}: not a date (YYYY-MM-DD)`);
   return v;
 }
 
@@ -89,6 +88,8 @@ export interface TableRead {
   what: string;
   file: string;
   batches: ReadAhead<ParquetRow[]>;
+  /** The row rowsOf yielded last from this read and its number in the file (from 1): see originOf. */
+  at: { row: ParquetRow | null; n: number };
 }
 
 async function* batchesOf(store: ObjectStore, key: string, what: string, sql?: string): AsyncGenerator<ParquetRow[]> {
@@ -114,6 +115,7 @@ export function openTable(
     what,
     file: `${store.location}/${key}`,
     batches: readAhead(batchesOf(store, key, what, sql), ctx.runtime.readAhead),
+    at: { row: null, n: 0 },
   };
 }
 
@@ -124,14 +126,11 @@ export async function closeTables(tables: Iterable<TableRead>): Promise<void> {
 
 /** Rows of an opened table, in file order. */
 export async function* rowsOf(table: TableRead): AsyncGenerator<ParquetRow> {
-  let n = 0;
+  const at = table.at;
   for await (const batch of table.batches) {
     for (const row of batch) {
-      n += 1;
-      lastRow.row = row;
-      lastRow.what = table.what;
-      lastRow.file = table.file;
-      lastRow.n = n;
+      at.n += 1;
+      at.row = row;
       yield row;
     }
   }

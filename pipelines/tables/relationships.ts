@@ -5,7 +5,7 @@
 import { RELATIONSHIP_TYPES, type RelationshipRecord, type RelationshipType } from '../../matching/records.ts';
 import type { ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { need, openTable, optDate, originOf, str, type TableRead, type TableSource } from './read.ts';
+import { need, openTable, optDate, originOf, str, type RowFrom, type TableRead, type TableSource } from './read.ts';
 import { col, type TableDef } from './table.ts';
 
 export const RELATIONSHIPS: TableDef = {
@@ -42,38 +42,48 @@ export function relationshipToRow(r: RelationshipRecord): ParquetRow {
   };
 }
 
-function relationshipOf(r: ParquetRow): RelationshipType {
-  const v = need(r, 'relationships', 'relationship');
+function relationshipOf(r: ParquetRow, from: RowFrom): RelationshipType {
+  const v = need(r, from, 'relationship');
   if (!(RELATIONSHIP_TYPES as readonly string[]).includes(v))
     throw new Error(
-      `${originOf(r, 'relationships')}, field relationship: unknown relationship "${v}" (known: ${RELATIONSHIP_TYPES.join(', ')})`,
+      `${originOf(r, from)}, field relationship: unknown relationship "${v}" (known: ${RELATIONSHIP_TYPES.join(', ')})`,
     );
   return v as RelationshipType;
 }
 
-/** The two record ids of a relationships row (read first: a relationship whose records are in no person is only counted). */
-export function relationshipEnds(r: ParquetRow): { fromRecordId: string; toRecordId: string } {
+/**
+ * The two record ids of a relationships row (read first: a relationship whose records are in no person is only
+ * counted). `from`: the read the row came from, for the error's file and row.
+ */
+export function relationshipEnds(
+  r: ParquetRow,
+  from: RowFrom = 'relationships',
+): { fromRecordId: string; toRecordId: string } {
   return {
-    fromRecordId: need(r, 'relationships', 'from_record_id'),
-    toRecordId: need(r, 'relationships', 'to_record_id'),
+    fromRecordId: need(r, from, 'from_record_id'),
+    toRecordId: need(r, from, 'to_record_id'),
   };
 }
 
 /** The rest of a relationships row, checked. */
-export function relationshipFromRow(r: ParquetRow, ends = relationshipEnds(r)): RelationshipRecord {
-  const source = need(r, 'relationships', 'source');
-  const feed = need(r, 'relationships', 'feed');
-  const recordRef = need(r, 'relationships', 'record_ref');
+export function relationshipFromRow(
+  r: ParquetRow,
+  ends?: { fromRecordId: string; toRecordId: string },
+  from: RowFrom = 'relationships',
+): RelationshipRecord {
+  const source = need(r, from, 'source');
+  const feed = need(r, from, 'feed');
+  const recordRef = need(r, from, 'record_ref');
   return {
     relationshipId: str(r, 'relationship_id') ?? `${source}:${feed}:${recordRef}`,
     source,
     feed,
     recordRef,
-    ...ends,
-    relationship: relationshipOf(r),
+    ...(ends ?? relationshipEnds(r, from)),
+    relationship: relationshipOf(r, from),
     groupRef: str(r, 'group_ref'),
-    startDate: optDate(r, 'relationships', 'start_date'),
-    endDate: optDate(r, 'relationships', 'end_date'),
+    startDate: optDate(r, from, 'start_date'),
+    endDate: optDate(r, from, 'end_date'),
   };
 }
 

@@ -3,9 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CURATED_TABLE_COLUMNS, GLUE_TYPE } from '../../infra/glue-tables.ts';
 import { CURATED_TABLES } from '../../pipelines/layout.ts';
+import { readAhead } from '../../pipelines/io/read-ahead.ts';
+import type { ParquetRow } from '../../pipelines/io/parquet.ts';
 import { factFromRow, factToRow } from '../../pipelines/tables/facts.ts';
 import { CURATED_TABLE_DEFS, SECURE_TABLE_DEFS, tablesReference } from '../../pipelines/tables/index.ts';
 import { personRecordFromRow, personRecordToRow, PERSON_RECORDS } from '../../pipelines/tables/person-records.ts';
+import { personLinkOf } from '../../pipelines/tables/persons.ts';
+import { originOf, rowsOf, type TableRead } from '../../pipelines/tables/read.ts';
 import { relationshipFromRow, relationshipToRow } from '../../pipelines/tables/relationships.ts';
 import { scoreFromRow, scoreRow } from '../../pipelines/tables/scores.ts';
 import type { Fact } from '../../models/facts.ts';
@@ -141,5 +145,37 @@ describe('the tables layer', () => {
       endDate: null,
     });
     expect(() => relationshipFromRow({ ...rel, relationship: 'aunt' })).toThrow(/unknown relationship "aunt"/);
+  });
+
+  it('an error names the file and row of its own read, also while another read of the same table is under way', async () => {
+    const read = (file: string, batches: ParquetRow[][]): TableRead => ({
+      what: 'persons',
+      file,
+      batches: readAhead(
+        (async function* () {
+          yield* batches;
+        })(),
+        false,
+      ),
+      at: { row: null, n: 0 },
+    });
+    const ok = (i: number): ParquetRow => ({ record_id: `R${i}`, person_id: `P${i}` });
+    const a = read('curated/persons/a.parquet', [[ok(1), ok(2)], [{ record_id: 'R3' }]]);
+    const b = read('curated/persons/b.parquet', [[ok(4), { person_id: 'P5' }]]);
+    const ia = rowsOf(a)[Symbol.asyncIterator]();
+    const ib = rowsOf(b)[Symbol.asyncIterator]();
+    const a1 = (await ia.next()).value as ParquetRow;
+    await ia.next();
+    const a3 = (await ia.next()).value as ParquetRow; // a's third row, from its second batch
+    await ib.next();
+    const b2 = (await ib.next()).value as ParquetRow; // b read since: a's position is a's own
+    expect(() => personLinkOf(a3, a)).toThrow(
+      /^persons curated\/persons\/a\.parquet row 3, field person_id: missing \(columns: record_id\)$/,
+    );
+    expect(() => personLinkOf(b2, b)).toThrow(/^persons curated\/persons\/b\.parquet row 2, field record_id: missing/);
+    // a row that is not the one its read yielded last, or checked without its read: the table's name only
+    expect(originOf(a1, a)).toBe('persons');
+    expect(() => personLinkOf(a3)).toThrow(/^persons, field person_id: missing/);
+    expect(personLinkOf(a1, a)).toEqual({ recordId: 'R1', personId: 'P1' });
   });
 });
