@@ -253,79 +253,97 @@ export function prepareComparison(
   };
   const values = col.values;
   if (c.type === 'name') {
-    const alt = hooks.nameAlternatives ?? forenameAlternatives;
-    p.alternatives = intSets(values, (v) => {
-      const out = new Set<string>([v]);
-      for (const part of [v, ...v.split(/[\s-]+/)]) if (alt) for (const a of alt(part)) out.add(a);
-      return [...out];
-    });
+    p.alternatives = nameAlternativeSets(values, hooks.nameAlternatives ?? forenameAlternatives);
     if (c.parts) p.parts = intSets(values, (v) => v.split(/[\s-]+/).filter((x) => x.length > 1));
   }
-  if (p.levels.some((l) => l.kind === 'jaro_winkler')) {
-    const h = new Uint8Array(values.length * 32);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      for (let k = 0; k < v.length; k++) {
-        const ch = v.charCodeAt(k);
-        const b =
-          ch >= 65 && ch <= 90
-            ? ch - 65
-            : ch >= 97 && ch <= 122
-              ? ch - 97
-              : ch >= 48 && ch <= 57
-                ? 26 + ((ch - 48) % 5)
-                : 31;
-        const at = i * 32 + b;
-        if (h[at]! < 255) h[at]!++;
-      }
-    }
-    p.charCounts = h;
-  }
-  if (swapCol) {
-    const dict = new Map<string, number>();
-    values.forEach((v, i) => dict.set(v, i));
-    const map = swapCol.values.map((v) => dict.get(v) ?? -1);
-    p.swapCodes = Int32Array.from(swapCol.codes, (x) => (x < 0 ? -1 : map[x]!));
-  }
-  if (c.type === 'date') {
-    p.dayNumber = new Float64Array(values.length);
-    p.yearMonth = new Int32Array(values.length);
-    p.monthDay = new Int32Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(values[i]!);
-      if (!m) {
-        p.dayNumber[i] = NaN;
-        p.yearMonth[i] = -1;
-        p.monthDay[i] = -1;
-        continue;
-      }
-      const y = Number(m[1]);
-      const mo = Number(m[2]);
-      const d = Number(m[3]);
-      p.dayNumber[i] = Date.UTC(y, mo - 1, d) / 86_400_000;
-      p.yearMonth[i] = y * 100 + mo;
-      p.monthDay[i] = mo * 100 + d;
-    }
-  }
-  if (c.type === 'postcode_uk') {
-    const dict = new Map<string, number>();
-    const intern = (s: string) => {
-      let k = dict.get(s);
-      if (k === undefined) dict.set(s, (k = dict.size));
-      return k;
-    };
-    p.sector = new Int32Array(values.length).fill(-1);
-    p.district = new Int32Array(values.length).fill(-1);
-    p.area = new Int32Array(values.length).fill(-1);
-    for (let i = 0; i < values.length; i++) {
-      const parts = postcodeParts(values[i]!);
-      if (!parts) continue;
-      p.sector[i] = intern(`S${parts.sector}`);
-      p.district[i] = intern(`D${parts.district}`);
-      p.area[i] = intern(`A${parts.area}`);
-    }
-  }
+  if (p.levels.some((l) => l.kind === 'jaro_winkler')) p.charCounts = charClassCounts(values);
+  if (swapCol) p.swapCodes = swapCodesOf(values, swapCol);
+  if (c.type === 'date') Object.assign(p, dateFeatures(values));
+  if (c.type === 'postcode_uk') Object.assign(p, postcodeFeatures(values));
   return p;
+}
+
+/** Per distinct name: the canonical forms of it and of each of its parts (nicknames, transliterations), as int sets. */
+function nameAlternativeSets(values: string[], alt: ((name: string) => readonly string[]) | undefined): IntSets {
+  return intSets(values, (v) => {
+    const out = new Set<string>([v]);
+    for (const part of [v, ...v.split(/[\s-]+/)]) if (alt) for (const a of alt(part)) out.add(a);
+    return [...out];
+  });
+}
+
+/** Per distinct value, 32 character-class counts (A-Z, digits mod 5, other), capped at 255: the Jaro-Winkler bound's input. */
+function charClassCounts(values: string[]): Uint8Array {
+  const h = new Uint8Array(values.length * 32);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    for (let k = 0; k < v.length; k++) {
+      const ch = v.charCodeAt(k);
+      const b =
+        ch >= 65 && ch <= 90
+          ? ch - 65
+          : ch >= 97 && ch <= 122
+            ? ch - 97
+            : ch >= 48 && ch <= 57
+              ? 26 + ((ch - 48) % 5)
+              : 31;
+      const at = i * 32 + b;
+      if (h[at]! < 255) h[at]!++;
+    }
+  }
+  return h;
+}
+
+/** Per record: the other column's value as a code of this column (-1 when absent), for the swapped level. */
+function swapCodesOf(values: string[], swapCol: EncodedColumn): Int32Array {
+  const dict = new Map<string, number>();
+  values.forEach((v, i) => dict.set(v, i));
+  const map = swapCol.values.map((v) => dict.get(v) ?? -1);
+  return Int32Array.from(swapCol.codes, (x) => (x < 0 ? -1 : map[x]!));
+}
+
+/** Per distinct date: days since 1970-01-01 (NaN when not a date), year*100+month and month*100+day (-1). */
+function dateFeatures(values: string[]): Pick<PreparedComparison, 'dayNumber' | 'yearMonth' | 'monthDay'> {
+  const dayNumber = new Float64Array(values.length);
+  const yearMonth = new Int32Array(values.length);
+  const monthDay = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(values[i]!);
+    if (!m) {
+      dayNumber[i] = NaN;
+      yearMonth[i] = -1;
+      monthDay[i] = -1;
+      continue;
+    }
+    const y = Number(m[1]);
+    const mo = Number(m[2]);
+    const d = Number(m[3]);
+    dayNumber[i] = Date.UTC(y, mo - 1, d) / 86_400_000;
+    yearMonth[i] = y * 100 + mo;
+    monthDay[i] = mo * 100 + d;
+  }
+  return { dayNumber, yearMonth, monthDay };
+}
+
+/** Per distinct postcode: its sector, district and area, interned (-1 when not a UK postcode). */
+function postcodeFeatures(values: string[]): Pick<PreparedComparison, 'sector' | 'district' | 'area'> {
+  const dict = new Map<string, number>();
+  const intern = (s: string) => {
+    let k = dict.get(s);
+    if (k === undefined) dict.set(s, (k = dict.size));
+    return k;
+  };
+  const sector = new Int32Array(values.length).fill(-1);
+  const district = new Int32Array(values.length).fill(-1);
+  const area = new Int32Array(values.length).fill(-1);
+  for (let i = 0; i < values.length; i++) {
+    const parts = postcodeParts(values[i]!);
+    if (!parts) continue;
+    sector[i] = intern(`S${parts.sector}`);
+    district[i] = intern(`D${parts.district}`);
+    area[i] = intern(`A${parts.area}`);
+  }
+  return { sector, district, area };
 }
 
 export function postcodeParts(pc: string): { sector: string; district: string; area: string } | null {
@@ -372,51 +390,64 @@ const CACHE_SIZE = 1 << 16;
 
 /** The comparator of a prepared comparison: level index for two codes (-1 = null). */
 export function makeComparator(p: PreparedComparison, cached = true): Comparator {
+  const levelOf = levelComparator(p);
+  if (!cached) {
+    return (a: number, b: number): number => {
+      if (a < 0 || b < 0) return 0;
+      if (a === b) return 1;
+      return a < b ? levelOf(a, b) : levelOf(b, a);
+    };
+  }
+  return cachedLevels(levelOf);
+}
+
+/**
+ * A direct-mapped cache of (a, b) -> level in front of `levelOf`: fixed memory, no allocation, overwritten on
+ * collision. Why: the same pair of distinct values (a common surname, a shared postcode) recurs across blocks.
+ */
+function cachedLevels(levelOf: Comparator): Comparator {
+  const D = 2 ** 26; // codes < 2^24: (lo, hi) packs exactly into a double
+  const keys = new Float64Array(CACHE_SIZE).fill(-1);
+  const lv = new Uint8Array(CACHE_SIZE);
+  return (a: number, b: number): number => {
+    if (a < 0 || b < 0) return 0;
+    if (a === b) return 1;
+    const lo = a < b ? a : b;
+    const hi = a < b ? b : a;
+    const key = lo * D + hi;
+    const h = (Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> 12) & (CACHE_SIZE - 1);
+    if (keys[h] === key) return lv[h]!;
+    const lvl = levelOf(lo, hi);
+    keys[h] = key;
+    lv[h] = lvl;
+    return lvl;
+  };
+}
+
+/**
+ * The level of two different non-null codes a < b: the first of the fuzzy levels (between exact and else) that the
+ * two values meet, else the else level. String distances are computed at most once per pair, and only when a
+ * bound from the lengths (and character counts) says the threshold can be met.
+ */
+function levelComparator(p: PreparedComparison): Comparator {
   const L = p.levels;
   const elseLevel = L.length - 1;
-  const D = 2 ** 26; // codes < 2^24: (lo, hi) packs exactly into a double
   const values = p.values;
   const hist = p.charCounts;
   const minJw = Math.min(...L.filter((l) => l.kind === 'jaro_winkler').map((l) => l.threshold!));
-  const slow = (a: number, b: number): number => {
+  return (a: number, b: number): number => {
     const va = values[a] ?? '';
     const vb = values[b] ?? '';
     let jw = -1;
     let lev = -1;
     const la = va.length;
     const lb = vb.length;
-    const minLen = la < lb ? la : lb;
     const lenDiff = la < lb ? lb - la : la - lb;
-    // Jaro-Winkler upper bound from the lengths alone (every character of the shorter one matched)
-    const jBound = (minLen / la + minLen / lb + 1) / 3;
-    const jwBound = jBound + 0.4 * (1 - jBound);
     for (let li = 2; li < elseLevel; li++) {
       const lv = L[li]!;
       switch (lv.kind) {
         case 'jaro_winkler':
-          if (jw < 0) {
-            if (jwBound < minJw) jw = 0;
-            else {
-              // Jaro-Winkler can be no higher than with every common character matched in order
-              let bound = jwBound;
-              if (hist) {
-                let common = 0;
-                const oa = a * 32;
-                const ob = b * 32;
-                for (let k = 0; k < 32; k++) {
-                  const x = hist[oa + k]!;
-                  const y = hist[ob + k]!;
-                  common += x < y ? x : y;
-                }
-                const jmax = common === 0 ? 0 : (common / la + common / lb + 1) / 3;
-                let pre = 0;
-                const maxPre = Math.min(4, minLen);
-                while (pre < maxPre && va.charCodeAt(pre) === vb.charCodeAt(pre)) pre++;
-                bound = jmax + pre * 0.1 * (1 - jmax);
-              }
-              jw = bound < minJw ? 0 : jaroWinkler(va, vb);
-            }
-          }
+          if (jw < 0) jw = jaroWinklerAbove(minJw, va, vb, hist, a, b);
           if (jw >= lv.threshold!) return li;
           break;
         case 'levenshtein':
@@ -429,75 +460,90 @@ export function makeComparator(p: PreparedComparison, cached = true): Comparator
           if (lev < 0) lev = lenDiff === 0 ? hammingAtMost2(va, vb) : levenshtein(va, vb);
           if (lev <= 1) return li;
           break;
-        case 'alternatives':
-          if (intersects(p.alternatives!, a, b)) return li;
-          break;
-        case 'parts': {
-          const s = p.parts!;
-          const multi = s.offsets[a + 1]! - s.offsets[a]! > 1 || s.offsets[b + 1]! - s.offsets[b]! > 1;
-          if (multi && intersects(s, a, b)) return li;
-          break;
-        }
-        case 'transposed_day_month': {
-          const ya = p.yearMonth![a]!;
-          const yb = p.yearMonth![b]!;
-          if (ya < 0 || yb < 0) break;
-          const mda = p.monthDay![a]!;
-          const mdb = p.monthDay![b]!;
-          if (
-            Math.floor(ya / 100) === Math.floor(yb / 100) &&
-            Math.floor(mda / 100) === mdb % 100 &&
-            mda % 100 === Math.floor(mdb / 100)
-          )
-            return li;
-          break;
-        }
-        case 'same_year_month':
-          if (p.yearMonth![a]! >= 0 && p.yearMonth![a] === p.yearMonth![b]) return li;
-          break;
-        case 'within_a_year': {
-          const d = Math.abs(p.dayNumber![a]! - p.dayNumber![b]!);
-          if (d <= 365) return li;
-          break;
-        }
-        case 'postcode_sector':
-          if (p.sector![a]! >= 0 && p.sector![a] === p.sector![b]) return li;
-          break;
-        case 'postcode_district':
-          if (p.district![a]! >= 0 && p.district![a] === p.district![b]) return li;
-          break;
-        case 'postcode_area':
-          if (p.area![a]! >= 0 && p.area![a] === p.area![b]) return li;
-          break;
         default:
+          if (featureLevelMet(p, lv.kind, a, b)) return li;
           break;
       }
     }
     return elseLevel;
   };
-  // direct-mapped cache of (a, b) -> level: fixed memory, no allocation, overwritten on collision
-  if (!cached) {
-    return (a: number, b: number): number => {
-      if (a < 0 || b < 0) return 0;
-      if (a === b) return 1;
-      return a < b ? slow(a, b) : slow(b, a);
-    };
+}
+
+/**
+ * Jaro-Winkler of va and vb, or 0 when an upper bound is below `minJw` (the lowest JW threshold). Why: most
+ * compared pairs are far apart, and the bounds cost O(1) (lengths) and O(32) (character-class counts, `hist`)
+ * against O(la * lb) for the distance itself.
+ */
+function jaroWinklerAbove(
+  minJw: number,
+  va: string,
+  vb: string,
+  hist: Uint8Array | undefined,
+  a: number,
+  b: number,
+): number {
+  const la = va.length;
+  const lb = vb.length;
+  const minLen = la < lb ? la : lb;
+  // Jaro-Winkler upper bound from the lengths alone (every character of the shorter one matched)
+  const jBound = (minLen / la + minLen / lb + 1) / 3;
+  const jwBound = jBound + 0.4 * (1 - jBound);
+  if (jwBound < minJw) return 0;
+  // Jaro-Winkler can be no higher than with every common character matched in order
+  let bound = jwBound;
+  if (hist) {
+    let common = 0;
+    const oa = a * 32;
+    const ob = b * 32;
+    for (let k = 0; k < 32; k++) {
+      const x = hist[oa + k]!;
+      const y = hist[ob + k]!;
+      common += x < y ? x : y;
+    }
+    const jmax = common === 0 ? 0 : (common / la + common / lb + 1) / 3;
+    let pre = 0;
+    const maxPre = Math.min(4, minLen);
+    while (pre < maxPre && va.charCodeAt(pre) === vb.charCodeAt(pre)) pre++;
+    bound = jmax + pre * 0.1 * (1 - jmax);
   }
-  const keys = new Float64Array(CACHE_SIZE).fill(-1);
-  const lv = new Uint8Array(CACHE_SIZE);
-  return (a: number, b: number): number => {
-    if (a < 0 || b < 0) return 0;
-    if (a === b) return 1;
-    const lo = a < b ? a : b;
-    const hi = a < b ? b : a;
-    const key = lo * D + hi;
-    const h = (Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> 12) & (CACHE_SIZE - 1);
-    if (keys[h] === key) return lv[h]!;
-    const lvl = slow(lo, hi);
-    keys[h] = key;
-    lv[h] = lvl;
-    return lvl;
-  };
+  return bound < minJw ? 0 : jaroWinkler(va, vb);
+}
+
+/** Whether values a and b meet a level decided by precomputed features (name sets, date parts, postcode units). */
+function featureLevelMet(p: PreparedComparison, kind: LevelKind, a: number, b: number): boolean {
+  switch (kind) {
+    case 'alternatives':
+      return intersects(p.alternatives!, a, b);
+    case 'parts': {
+      const s = p.parts!;
+      const multi = s.offsets[a + 1]! - s.offsets[a]! > 1 || s.offsets[b + 1]! - s.offsets[b]! > 1;
+      return multi && intersects(s, a, b);
+    }
+    case 'transposed_day_month': {
+      const ya = p.yearMonth![a]!;
+      const yb = p.yearMonth![b]!;
+      if (ya < 0 || yb < 0) return false;
+      const mda = p.monthDay![a]!;
+      const mdb = p.monthDay![b]!;
+      return (
+        Math.floor(ya / 100) === Math.floor(yb / 100) &&
+        Math.floor(mda / 100) === mdb % 100 &&
+        mda % 100 === Math.floor(mdb / 100)
+      );
+    }
+    case 'same_year_month':
+      return p.yearMonth![a]! >= 0 && p.yearMonth![a] === p.yearMonth![b];
+    case 'within_a_year':
+      return Math.abs(p.dayNumber![a]! - p.dayNumber![b]!) <= 365;
+    case 'postcode_sector':
+      return p.sector![a]! >= 0 && p.sector![a] === p.sector![b];
+    case 'postcode_district':
+      return p.district![a]! >= 0 && p.district![a] === p.district![b];
+    case 'postcode_area':
+      return p.area![a]! >= 0 && p.area![a] === p.area![b];
+    default:
+      return false;
+  }
 }
 
 /** Equal-length strings: 0, 1 or 2 (= two or more) differing positions; for them edit distance <= 1 iff this is <= 1. */

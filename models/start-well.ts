@@ -177,18 +177,73 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
   const lateWeeks = input.lateBookingWeeks ?? 13;
   const twoYearsAgo = addMonths(asAt, -24);
   const byId = new Map(input.persons.map((p) => [p.personId, p]));
+  const facts = cohortFacts(input);
+  const rules: CohortRules = {
+    lateWeeks,
+    household: householdRules(input, facts.factsOf),
+    teen: (motherId, at) => {
+      const dob = motherId ? byId.get(motherId)?.dateOfBirth : null;
+      return !!(dob && at && dob <= at && ageInYears(dob, at) < 20);
+    },
+  };
+  const out: CohortMember[] = [];
+  for (const p of input.persons) {
+    if (!p.dateOfBirth || p.dateOfBirth > asAt || p.dateOfBirth <= twoYearsAgo) continue;
+    out.push(childMember(p, p.dateOfBirth, facts, rules));
+  }
+  out.push(...pregnancyMembers(input, byId, rules));
+  return out.sort(
+    (a, b) =>
+      (a.locality < b.locality ? -1 : a.locality > b.locality ? 1 : 0) ||
+      (a.column < b.column ? -1 : a.column > b.column ? 1 : 0) ||
+      (a.personId < b.personId ? -1 : 1),
+  );
+}
+
+/** The facts the cohort reads: each person's facts to the as-at date, births by baby, bookings by maternity row. */
+interface CohortFacts {
+  factsOf: Map<string, PersonFact[]>;
+  /** baby person -> the mother's birth fact */
+  birthOfBaby: Map<string, PersonFact>;
+  /** maternity row -> its booking (the booking of a birth is on the same row) */
+  bookingByRow: Map<string, PersonFact>;
+}
+
+function cohortFacts(input: CohortInput): CohortFacts {
   const factsOf = new Map<string, PersonFact[]>();
-  for (const f of input.facts) if (f.date <= asAt) pushTo(factsOf, f.personId, f);
-  // births: baby person -> the mother's birth fact (and the booking on the same maternity row)
+  for (const f of input.facts) if (f.date <= input.asAt) pushTo(factsOf, f.personId, f);
   const birthOfBaby = new Map<string, PersonFact>();
   const bookingByRow = new Map<string, PersonFact>();
   for (const f of input.facts) {
     if (f.type === 'maternity_booking') bookingByRow.set(maternityRowOf(f), f);
-    if (f.type === 'birth' && f.date <= asAt) {
+    if (f.type === 'birth' && f.date <= input.asAt) {
       const baby = input.personOfRecord.get(f.detail.baby_record_id ?? '');
       if (baby) birthOfBaby.set(baby, f);
     }
   }
+  return { factsOf, birthOfBaby, bookingByRow };
+}
+
+type HouseholdIndicator =
+  | 'domestic_abuse_household'
+  | 'housing_need_household'
+  | 'workless_household'
+  | 'parent_in_substance_treatment'
+  | 'parent_known_to_social_care';
+
+/** What a cohort member's indicators are judged by. */
+interface CohortRules {
+  /** Late booking: gestation at booking in weeks at or above this. */
+  lateWeeks: number;
+  /** The household indicators of a family's primary members (or its adults) and `extra` persons (the mother). */
+  household: (familyId: string | null, extra: string[]) => Record<HouseholdIndicator, boolean>;
+  /** The mother was under 20 on the date (of the birth or the booking). */
+  teen: (motherId: string | undefined, at: string | undefined) => boolean;
+}
+
+/** The household indicators, each over the facts of the family's members (and the mother) in its window. */
+function householdRules(input: CohortInput, factsOf: Map<string, PersonFact[]>): CohortRules['household'] {
+  const { asAt } = input;
   const daWindow = addMonths(asAt, -12);
   const household = (familyId: string | null) => (familyId ? (input.familyMembers.get(familyId) ?? []) : []);
   const householdDA = (familyId: string | null) =>
@@ -212,81 +267,83 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
     ].flatMap((p) => factsOf.get(p) ?? []);
   // an episode that was open at some time in the 12 months to the as-at date
   const inYear = (f: PersonFact) => f.date > daWindow || f.endDate === null || f.endDate > daWindow;
-  const householdDomestic = (familyId: string | null, extra: string[]) =>
-    householdDA(familyId) ||
-    memberFacts(familyId, extra, false).some(
-      (f) => f.type === 'family_incident' && f.detail.category === 'non_crime_domestic' && f.date > daWindow,
-    );
-  const housingNeed = (familyId: string | null, extra: string[]) =>
-    memberFacts(familyId, extra, false).some(
+  return (familyId, extra) => ({
+    domestic_abuse_household:
+      householdDA(familyId) ||
+      memberFacts(familyId, extra, false).some(
+        (f) => f.type === 'family_incident' && f.detail.category === 'non_crime_domestic' && f.date > daWindow,
+      ),
+    housing_need_household: memberFacts(familyId, extra, false).some(
       (f) =>
         (f.type === 'homelessness_application' &&
           ['prevention', 'relief', 'main'].includes(f.detail.duty ?? '') &&
           inYear(f)) ||
         (f.type === 'temporary_accommodation' && inYear(f)),
-    );
-  const workless = (familyId: string | null, extra: string[]) =>
-    memberFacts(familyId, extra, true).some(
+    ),
+    workless_household: memberFacts(familyId, extra, true).some(
       (f) =>
         f.type === 'benefit_award' &&
         f.detail.award === 'out_of_work_benefit' &&
         (f.endDate === null || f.endDate > asAt),
-    );
-  const substance = (familyId: string | null, extra: string[]) =>
-    memberFacts(familyId, extra, true).some(
+    ),
+    parent_in_substance_treatment: memberFacts(familyId, extra, true).some(
       (f) => f.type === 'substance_treatment' && f.detail.service === 'adult' && inYear(f),
-    );
-  const parentKnown = (familyId: string | null, extra: string[]) =>
-    household(familyId).some((m) => !m.isChild && input.knownToSocialCare.has(m.personId)) ||
-    extra.some((p) => input.knownToSocialCare.has(p));
-  const teen = (motherId: string | undefined, at: string | undefined) => {
-    const dob = motherId ? byId.get(motherId)?.dateOfBirth : null;
-    return !!(dob && at && dob <= at && ageInYears(dob, at) < 20);
-  };
-  const finish = (
-    ind: Omit<Record<StartWellIndicator, boolean>, 'two_or_more'>,
-  ): Record<StartWellIndicator, boolean> => ({
-    ...ind,
-    two_or_more: Object.values(ind).filter(Boolean).length >= 2,
+    ),
+    parent_known_to_social_care:
+      household(familyId).some((m) => !m.isChild && input.knownToSocialCare.has(m.personId)) ||
+      extra.some((p) => input.knownToSocialCare.has(p)),
   });
+}
 
-  const out: CohortMember[] = [];
-  for (const p of input.persons) {
-    if (!p.dateOfBirth || p.dateOfBirth > asAt || p.dateOfBirth <= twoYearsAgo) continue;
-    const birth = birthOfBaby.get(p.personId);
-    const booking = birth ? bookingByRow.get(maternityRowOf(birth)) : undefined;
-    const missed = (review: string) =>
-      (factsOf.get(p.personId) ?? []).some(
-        (f) => f.type === 'health_visitor_review' && f.detail.review === review && f.detail.status === 'missed',
-      );
-    out.push({
-      kind: 'child',
-      personId: p.personId,
-      locality: p.locality,
-      column: yearMonth(p.dateOfBirth),
-      indicators: finish({
-        late_booking: booking?.value != null && booking.value >= lateWeeks,
-        smoking_at_delivery: birth?.detail.smoking_at_delivery === 'Y',
-        low_birth_weight: birth?.value != null && birth.value < 2500,
-        missed_new_birth: missed('new_birth'),
-        missed_6_8_week: missed('6_8_week'),
-        missed_12_month: missed('12_month'),
-        domestic_abuse_household: householdDomestic(p.familyId, birth ? [birth.personId] : []),
-        housing_need_household: housingNeed(p.familyId, birth ? [birth.personId] : []),
-        workless_household: workless(p.familyId, birth ? [birth.personId] : []),
-        parent_in_substance_treatment: substance(p.familyId, birth ? [birth.personId] : []),
-        parent_known_to_social_care: parentKnown(p.familyId, birth ? [birth.personId] : []),
-        teenage_parent: teen(birth?.personId, birth?.date),
-      }),
-    });
-  }
-  // pregnancies: a booking on or before the as-at date, no birth on that maternity row yet, due no more than 6 weeks ago
-  const delivered = deliveredRows(input.facts, asAt);
+/** The indicators with `two_or_more` (two or more of the others). */
+function withTwoOrMore(
+  ind: Omit<Record<StartWellIndicator, boolean>, 'two_or_more'>,
+): Record<StartWellIndicator, boolean> {
+  return { ...ind, two_or_more: Object.values(ind).filter(Boolean).length >= 2 };
+}
+
+/** A child under two, with the indicators of its birth (the mother's birth and booking facts) and household. */
+function childMember(p: CohortPerson, dateOfBirth: string, facts: CohortFacts, rules: CohortRules): CohortMember {
+  const birth = facts.birthOfBaby.get(p.personId);
+  const booking = birth ? facts.bookingByRow.get(maternityRowOf(birth)) : undefined;
+  const missed = (review: string) =>
+    (facts.factsOf.get(p.personId) ?? []).some(
+      (f) => f.type === 'health_visitor_review' && f.detail.review === review && f.detail.status === 'missed',
+    );
+  return {
+    kind: 'child',
+    personId: p.personId,
+    locality: p.locality,
+    column: yearMonth(dateOfBirth),
+    indicators: withTwoOrMore({
+      late_booking: booking?.value != null && booking.value >= rules.lateWeeks,
+      smoking_at_delivery: birth?.detail.smoking_at_delivery === 'Y',
+      low_birth_weight: birth?.value != null && birth.value < 2500,
+      missed_new_birth: missed('new_birth'),
+      missed_6_8_week: missed('6_8_week'),
+      missed_12_month: missed('12_month'),
+      ...rules.household(p.familyId, birth ? [birth.personId] : []),
+      teenage_parent: rules.teen(birth?.personId, birth?.date),
+    }),
+  };
+}
+
+/**
+ * Current pregnancies, one per mother (her latest booking): a booking on or before the as-at date, no birth on that
+ * maternity row yet, due no more than 6 weeks ago.
+ */
+function pregnancyMembers(
+  input: CohortInput,
+  byId: ReadonlyMap<string, CohortPerson>,
+  rules: CohortRules,
+): CohortMember[] {
+  const delivered = deliveredRows(input.facts, input.asAt);
   const seenMother = new Set<string>();
+  const out: CohortMember[] = [];
   for (const f of [...input.facts]
     .filter((x) => x.type === 'maternity_booking')
     .sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0))) {
-    if (seenMother.has(f.personId) || !isCurrentPregnancy(f, asAt, delivered)) continue;
+    if (seenMother.has(f.personId) || !isCurrentPregnancy(f, input.asAt, delivered)) continue;
     const edd = f.detail.estimated_delivery_date ?? '';
     seenMother.add(f.personId);
     const mother = byId.get(f.personId);
@@ -295,28 +352,19 @@ export function buildStartWellCohort(input: CohortInput): CohortMember[] {
       personId: f.personId,
       locality: mother?.locality ?? 'Unassigned',
       column: edd ? yearMonth(edd) : UNKNOWN_MONTH,
-      indicators: finish({
-        late_booking: f.value != null && f.value >= lateWeeks,
+      indicators: withTwoOrMore({
+        late_booking: f.value != null && f.value >= rules.lateWeeks,
         smoking_at_delivery: false,
         low_birth_weight: false,
         missed_new_birth: false,
         missed_6_8_week: false,
         missed_12_month: false,
-        domestic_abuse_household: householdDomestic(mother?.familyId ?? null, [f.personId]),
-        housing_need_household: housingNeed(mother?.familyId ?? null, [f.personId]),
-        workless_household: workless(mother?.familyId ?? null, [f.personId]),
-        parent_in_substance_treatment: substance(mother?.familyId ?? null, [f.personId]),
-        parent_known_to_social_care: parentKnown(mother?.familyId ?? null, [f.personId]),
-        teenage_parent: teen(f.personId, f.date),
+        ...rules.household(mother?.familyId ?? null, [f.personId]),
+        teenage_parent: rules.teen(f.personId, f.date),
       }),
     });
   }
-  return out.sort(
-    (a, b) =>
-      (a.locality < b.locality ? -1 : a.locality > b.locality ? 1 : 0) ||
-      (a.column < b.column ? -1 : a.column > b.column ? 1 : 0) ||
-      (a.personId < b.personId ? -1 : 1),
-  );
+  return out;
 }
 
 export interface StartWellTables {
@@ -480,6 +528,9 @@ export function startWellTables(
   };
 }
 
+/** What a child table counts: all children, or those with one indicator (never one no feed evidences). */
+type Measure = [id: 'children' | StartWellIndicator, counts: (m: CohortMember) => boolean];
+
 /** The child tables (all children, one per indicator) in the band the rule chooses (or the one asked for). */
 function childTables(
   asAt: string,
@@ -490,45 +541,18 @@ function childTables(
   wanted: BirthBand | 'auto',
   notEvidenced: NotEvidenced,
 ) {
-  const rowIdx = new Map(rows.map((r, i) => [r, i]));
   const kids = members.filter((m) => m.kind === 'child');
-  const measures: Array<[string, (m: CohortMember) => boolean]> = [
+  const measures: Measure[] = [
     ['children', () => true],
-    ...START_WELL_INDICATORS.map(
-      (ind) =>
-        [ind.id, (m: CohortMember) => !notEvidenced[ind.id] && m.indicators[ind.id]] as [
-          string,
-          (m: CohortMember) => boolean,
-        ],
-    ),
+    ...START_WELL_INDICATORS.map((ind): Measure => [
+      ind.id,
+      (m: CohortMember) => !notEvidenced[ind.id] && m.indicators[ind.id],
+    ]),
   ];
-  const build = (band: BirthBand) => {
-    const { columns, indexOf } = birthBandColumns(months, band);
-    const counts = measures.map(([, pred]) => {
-      const t = rows.map(() => columns.map(() => 0));
-      for (const m of kids) {
-        if (!pred(m)) continue;
-        const c = indexOf.get(m.column);
-        if (c === undefined)
-          throw new Error(`start well: month of birth ${m.column} is not within the two years before ${asAt}`);
-        t[rowIdx.get(m.locality)!]![c]! += 1;
-      }
-      return t;
-    });
-    const tables = counts.map((t) =>
-      protectTable({ rows, cols: columns, counts: t, rowTotals: true, colTotals: true }, disclosure),
-    );
-    return {
-      band,
-      columns,
-      tables,
-      counts,
-      shares: tables.map((t, k) => suppressedShareOf([t], [counts[k]!])),
-      share: suppressedShareOf(tables, counts),
-    };
-  };
   const bands = wanted === 'auto' ? BIRTH_BANDS : [wanted];
-  const built = new Map(bands.map((b) => [b, build(b)]));
+  const built = new Map(
+    bands.map((b) => [b, childTablesInBand(asAt, kids, rows, months, measures, disclosure, b)] as const),
+  );
   const suppressedShare: Partial<Record<BirthBand, number>> = Object.fromEntries(
     [...built].map(([b, x]) => [b, x.share]),
   );
@@ -560,5 +584,41 @@ function childTables(
     publishedShare,
     children: chosen[0]!,
     childIndicators,
+  };
+}
+
+/** Every measure's child table in one band: the counts, the protected tables, and the share each would suppress. */
+function childTablesInBand(
+  asAt: string,
+  kids: readonly CohortMember[],
+  rows: string[],
+  months: readonly string[],
+  measures: readonly Measure[],
+  disclosure: DisclosureSettings,
+  band: BirthBand,
+) {
+  const rowIdx = new Map(rows.map((r, i) => [r, i]));
+  const { columns, indexOf } = birthBandColumns(months, band);
+  const counts = measures.map(([, pred]) => {
+    const t = rows.map(() => columns.map(() => 0));
+    for (const m of kids) {
+      if (!pred(m)) continue;
+      const c = indexOf.get(m.column);
+      if (c === undefined)
+        throw new Error(`start well: month of birth ${m.column} is not within the two years before ${asAt}`);
+      t[rowIdx.get(m.locality)!]![c]! += 1;
+    }
+    return t;
+  });
+  const tables = counts.map((t) =>
+    protectTable({ rows, cols: columns, counts: t, rowTotals: true, colTotals: true }, disclosure),
+  );
+  return {
+    band,
+    columns,
+    tables,
+    counts,
+    shares: tables.map((t, k) => suppressedShareOf([t], [counts[k]!])),
+    share: suppressedShareOf(tables, counts),
   };
 }

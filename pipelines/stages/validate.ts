@@ -19,6 +19,7 @@
  *      as_at=D/quarantine/<source>/<feed>/dt=<date>/<name>.jsonl    one JSON object per quarantined row
  *      as_at=D/validated/<source>/<feed>/_counts.json               the per-file counts (also returned)
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
@@ -156,87 +157,130 @@ export async function validateStage(
   input: ValidateInput,
 ): Promise<{ counts: Record<string, number>; source: string; feed: string; files: FileCounts[] }> {
   const { source, feed } = validateInputSchema.parse(input);
-  const secure = ctx.stores.secure;
-  // Idempotent: clear what an earlier run of this as-at date wrote for this feed.
-  for (const prefix of [validatedPrefix(ctx.asAt, source, feed), keys.quarantine(ctx.asAt, source, feed, '')]) {
-    for (const o of await secure.list(prefix)) await secure.delete(o.key);
-  }
-  const entries = (await landingEntries(ctx, `${source}/${feed}/`)).filter(
-    (e) => e.source === source && e.feed === feed,
-  );
+  await clearFeedOutputs(ctx, source, feed);
+  const { entries, ignored } = await feedEntries(ctx, source, feed);
   const contract = contractFor(source, feed);
-  const def = findFeed(source, feed);
   const files: FileCounts[] = [];
-  const ignored: FeedCounts['ignored'] = [];
-  for (const e of entries) if (e.outcome === 'ignored') ignored.push({ key: e.key, why: e.reason!, detail: e.detail! });
-  ignored.sort((a, b) => IGNORE_REASONS.indexOf(a.why as IgnoreReason) - IGNORE_REASONS.indexOf(b.why as IgnoreReason));
   for (const e of entries)
     if (e.outcome === 'rejected') files.push(await rejected(ctx.stores.landing, e, e.reason!, e.detail!));
   const selected = entries.filter((e) => e.outcome === 'read');
-  if (selected.length > 0 && contract) {
-    const total = selected.reduce((a, f) => a + f.size, 0);
-    ctx.progress.start(`validate ${source}/${feed}`, total);
-    let done = 0;
-    const extracts: ExtractFile[] = selected.map((e) => ({
-      key: e.key,
-      extractDate: e.extractDate,
-      name: e.name,
-      size: e.size,
-    }));
-    // many small files: a batch at a time (one DuckDB instance and a few statements for up to 2,000 files)
-    let batchNo = 0;
-    for (const part of batchesOf(extracts)) {
-      const group = 'one' in part ? [part.one] : part.batch;
-      const counted =
-        'one' in part
-          ? [await validateFile(ctx, contract, part.one, (b) => ctx.progress.update(done + b))]
-          : await validateBatch(ctx, contract, part.batch, batchNo++, (b) => ctx.progress.update(done + b));
-      for (const [i, counts] of counted.entries()) {
-        const f = group[i]!;
-        files.push(counts);
-        if (group.length === 1)
-          ctx.log.info('file validated', {
-            source,
-            feed,
-            extractDate: f.extractDate,
-            status: counts.status,
-            rows: counts.rows,
-            accepted: counts.accepted,
-            quarantined: counts.quarantined,
-          });
-        if (counts.status === 'rejected')
-          ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, reason: counts.reason ?? '' });
-      }
-      if (group.length > 1)
-        ctx.log.info('files validated', {
-          source,
-          feed,
-          files: group.length,
-          rows: counted.reduce((a, c) => a + c.rows, 0),
-          rejected: counted.filter((c) => c.status === 'rejected').length,
-        });
-      done += group.reduce((a, f) => a + f.size, 0);
-    }
-    ctx.progress.stop();
-  }
+  if (selected.length > 0 && contract) files.push(...(await validateExtracts(ctx, contract, selected)));
   files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const feedCounts: FeedCounts = {
     runId: ctx.runId,
     source,
     feed,
     asAt: ctx.asAt,
-    kind: def?.kind ?? 'unknown',
+    kind: findFeed(source, feed)?.kind ?? 'unknown',
     files,
     ignored,
   };
-  await secure.put(countsKey(ctx.asAt, source, feed), `${JSON.stringify(feedCounts, null, 2)}\n`);
+  await ctx.stores.secure.put(countsKey(ctx.asAt, source, feed), `${JSON.stringify(feedCounts, null, 2)}\n`);
+  const rejectedFiles = files.filter((f) => f.status === 'rejected');
+  if (rejectedFiles.length > 0 && ctx.config.validate.onRejectedFile === 'fail') {
+    throw new Error(
+      `validate ${source}/${feed}: ${rejectedFiles.length} file(s) rejected: ${rejectedFiles.map((f) => f.error).join('; ')}`,
+    );
+  }
+  return { counts: stageCounts(files, ignored), source, feed, files };
+}
 
+/** Idempotent: clears what an earlier run of this as-at date wrote for this feed (accepted rows and quarantine). */
+async function clearFeedOutputs(ctx: StageContext, source: string, feed: string): Promise<void> {
+  const secure = ctx.stores.secure;
+  for (const prefix of [validatedPrefix(ctx.asAt, source, feed), keys.quarantine(ctx.asAt, source, feed, '')]) {
+    for (const o of await secure.list(prefix)) await secure.delete(o.key);
+  }
+}
+
+/** The feed's landing entries for the as-at date, and those not read with why (in IGNORE_REASONS order). */
+async function feedEntries(
+  ctx: StageContext,
+  source: string,
+  feed: string,
+): Promise<{ entries: LandingEntry[]; ignored: FeedCounts['ignored'] }> {
+  const entries = (await landingEntries(ctx, `${source}/${feed}/`)).filter(
+    (e) => e.source === source && e.feed === feed,
+  );
+  const ignored: FeedCounts['ignored'] = [];
+  for (const e of entries) if (e.outcome === 'ignored') ignored.push({ key: e.key, why: e.reason!, detail: e.detail! });
+  ignored.sort((a, b) => IGNORE_REASONS.indexOf(a.why as IgnoreReason) - IGNORE_REASONS.indexOf(b.why as IgnoreReason));
+  return { entries, ignored };
+}
+
+/** The extracts selected for reading, validated one large file or one batch of small files at a time. */
+async function validateExtracts(
+  ctx: StageContext,
+  contract: FeedContract,
+  selected: readonly LandingEntry[],
+): Promise<FileCounts[]> {
+  const files: FileCounts[] = [];
+  ctx.progress.start(
+    `validate ${contract.source}/${contract.feed}`,
+    selected.reduce((a, f) => a + f.size, 0),
+  );
+  let done = 0;
+  const extracts: ExtractFile[] = selected.map((e) => ({
+    key: e.key,
+    extractDate: e.extractDate,
+    name: e.name,
+    size: e.size,
+  }));
+  // many small files: a batch at a time (one DuckDB instance and a few statements for up to 2,000 files)
+  let batchNo = 0;
+  for (const part of batchesOf(extracts)) {
+    const group = 'one' in part ? [part.one] : part.batch;
+    const counted =
+      'one' in part
+        ? [await validateFile(ctx, contract, part.one, (b) => ctx.progress.update(done + b))]
+        : await validateBatch(ctx, contract, part.batch, batchNo++, (b) => ctx.progress.update(done + b));
+    files.push(...counted);
+    logValidated(ctx, contract, group, counted);
+    done += group.reduce((a, f) => a + f.size, 0);
+  }
+  ctx.progress.stop();
+  return files;
+}
+
+/** The log lines for a file (or a batch of files) validated, and one per file rejected. */
+function logValidated(
+  ctx: StageContext,
+  { source, feed }: FeedContract,
+  group: readonly ExtractFile[],
+  counted: readonly FileCounts[],
+): void {
+  for (const [i, counts] of counted.entries()) {
+    const f = group[i]!;
+    if (group.length === 1)
+      ctx.log.info('file validated', {
+        source,
+        feed,
+        extractDate: f.extractDate,
+        status: counts.status,
+        rows: counts.rows,
+        accepted: counts.accepted,
+        quarantined: counts.quarantined,
+      });
+    if (counts.status === 'rejected')
+      ctx.log.warn('file rejected', { source, feed, extractDate: f.extractDate, reason: counts.reason ?? '' });
+  }
+  if (group.length > 1)
+    ctx.log.info('files validated', {
+      source,
+      feed,
+      files: group.length,
+      rows: counted.reduce((a, c) => a + c.rows, 0),
+      rejected: counted.filter((c) => c.status === 'rejected').length,
+    });
+}
+
+/** The stage's counts: files, rows and their outcomes summed over the feed's files, quarantine by reason. */
+function stageCounts(files: readonly FileCounts[], ignored: FeedCounts['ignored']): Record<string, number> {
   const sum = (k: 'rows' | 'accepted' | 'quarantined' | 'rejectedRows' | 'blankLines' | 'duplicatesKept') =>
     files.reduce((a, f) => a + f[k], 0);
-  const rejectedFiles = files.filter((f) => f.status === 'rejected');
   const counts: Record<string, number> = {
     files: files.length,
-    filesRejected: rejectedFiles.length,
+    filesRejected: files.filter((f) => f.status === 'rejected').length,
     filesIgnored: ignored.length,
     rows: sum('rows'),
     accepted: sum('accepted'),
@@ -248,12 +292,7 @@ export async function validateStage(
   for (const f of files)
     for (const [r, n] of Object.entries(f.quarantinedByReason))
       counts[`quarantined_${r}`] = (counts[`quarantined_${r}`] ?? 0) + (n ?? 0);
-  if (rejectedFiles.length > 0 && ctx.config.validate.onRejectedFile === 'fail') {
-    throw new Error(
-      `validate ${source}/${feed}: ${rejectedFiles.length} file(s) rejected: ${rejectedFiles.map((f) => f.error).join('; ')}`,
-    );
-  }
-  return { counts, source, feed, files };
+  return counts;
 }
 
 /** SHA-256 and the rows of a rejected file: its non-blank lines after the first, ending in LF, CRLF or a lone CR. */
@@ -428,83 +467,97 @@ async function scanFile(
   onBytes?: (b: number) => void,
   body?: Buffer,
 ): Promise<Scanned> {
-  const columns = Object.keys(contract.fields);
-  const counts = emptyCounts(f);
-  if (!/\.csv$/i.test(f.name)) {
-    return {
-      rejected: await rejected(
-        ctx.stores.landing,
-        { ...f, kind: 'file' },
-        'not_csv',
-        'not a .csv file (providers send CSV: see docs/feeds)',
-      ),
-    };
-  }
-  const sniffed = sniffBinary(body ? body.subarray(0, 8) : await firstBytes(ctx.stores.landing, f.key, 8));
-  if (sniffed)
-    return {
-      rejected: await rejected(
-        ctx.stores.landing,
-        { ...f, kind: 'file' },
-        'compressed',
-        `not CSV: ${sniffed} (send the extract uncompressed)`,
-      ),
-    };
-  const reasons: Partial<Record<QuarantineReason, number>> = {};
-  const stats: CsvReadStats = { bytes: 0, sha256: '', blankLines: 0 };
-  let header: string[] | null = null;
-  let index: number[] = []; // contract column -> header position (-1 = absent optional column)
-  let sameLayout = false;
-  const schema = contract.rowSchema(f.extractDate);
+  const unreadable = await notCsv(f, body ?? ctx.stores.landing);
+  if (unreadable) return { rejected: await rejected(ctx.stores.landing, { ...f, kind: 'file' }, ...unreadable) };
   try {
-    for await (const batch of readCsv(
-      body ? Readable.from([body]) : await ctx.stores.landing.getStream(f.key),
-      stats,
-      onBytes ? { onBytes } : {},
-    )) {
-      let goodOut = '';
-      let badOut = '';
-      for (const rec of batch) {
-        if (header === null) {
-          header = rec.fields;
-          index = mapHeader(contract, header, counts);
-          sameLayout = header.length === columns.length && header.every((h, i) => h === columns[i]);
-          continue;
-        }
-        counts.rows++;
-        const entry = checkRecord(contract, schema, columns, header, index, rec, f.key, f.extractDate);
-        if (entry) {
-          reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
-          counts.quarantined++;
-          badOut += `${JSON.stringify(entry)}\n`;
-        } else if (sameLayout && rec.raw.indexOf('\r') === -1) {
-          goodOut += `${prefix}${rec.line},${rec.raw}\n`; // header is the contract's columns in order: the raw text is the row
-        } else {
-          let line = `${prefix}${rec.line}`;
-          for (const i of index) line += `,"${i < 0 ? '' : rec.fields[i]!.replaceAll('"', '""')}"`;
-          goodOut += `${line}\n`;
-        }
-      }
-      await sink.good(goodOut);
-      await sink.bad(badOut);
-    }
-    if (header === null) throw new FileRejection('no_header', 'empty file: no header row');
+    return await scanRows(ctx, contract, f, sink, prefix, onBytes, body);
   } catch (err) {
     if (err instanceof CsvFileError || err instanceof FileRejection) {
-      return {
-        rejected: await rejected(
-          ctx.stores.landing,
-          { ...f, kind: 'file' },
-          err instanceof FileRejection ? err.reason : csvErrorReason(err.message),
-          err.message,
-        ),
-      };
+      const reason = err instanceof FileRejection ? err.reason : csvErrorReason(err.message);
+      return { rejected: await rejected(ctx.stores.landing, { ...f, kind: 'file' }, reason, err.message) };
     }
     throw err;
   }
+}
+
+/** [reason, problem] when the file is not a .csv or is compressed (by its first bytes), before any row is read. */
+async function notCsv(
+  f: ExtractFile,
+  from: Buffer | ObjectStore,
+): Promise<[FileRejectReason | 'not_csv', string] | undefined> {
+  if (!/\.csv$/i.test(f.name)) return ['not_csv', 'not a .csv file (providers send CSV: see docs/feeds)'];
+  const sniffed = sniffBinary(Buffer.isBuffer(from) ? from.subarray(0, 8) : await firstBytes(from, f.key, 8));
+  if (sniffed) return ['compressed', `not CSV: ${sniffed} (send the extract uncompressed)`];
+  return undefined;
+}
+
+/** The header of a file as read: each contract column's position in it, and whether it is the contract's columns in order. */
+interface HeaderLayout {
+  header: string[];
+  /** contract column -> header position (-1 = absent optional column) */
+  index: number[];
+  /** the header is the contract's columns in order: an accepted row's raw text is its line */
+  sameLayout: boolean;
+}
+
+/** The rows of a readable file: the header mapped, then every record checked and sent to the sink (scanFile). */
+async function scanRows(
+  ctx: StageContext,
+  contract: FeedContract,
+  f: ExtractFile,
+  sink: ScanSink,
+  prefix: string,
+  onBytes?: (b: number) => void,
+  body?: Buffer,
+): Promise<Scanned> {
+  const columns = Object.keys(contract.fields);
+  const counts = emptyCounts(f);
+  const reasons: Partial<Record<QuarantineReason, number>> = {};
+  const stats: CsvReadStats = { bytes: 0, sha256: '', blankLines: 0 };
+  let layout: HeaderLayout | null = null;
+  const schema = contract.rowSchema(f.extractDate);
+  for await (const batch of readCsv(
+    body ? Readable.from([body]) : await ctx.stores.landing.getStream(f.key),
+    stats,
+    onBytes ? { onBytes } : {},
+  )) {
+    let goodOut = '';
+    let badOut = '';
+    for (const rec of batch) {
+      if (layout === null) {
+        const header = rec.fields;
+        const index = mapHeader(contract, header, counts);
+        layout = {
+          header,
+          index,
+          sameLayout: header.length === columns.length && header.every((h, i) => h === columns[i]),
+        };
+        continue;
+      }
+      counts.rows++;
+      const entry = checkRecord(contract, schema, columns, layout.header, layout.index, rec, f.key, f.extractDate);
+      if (entry) {
+        reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
+        counts.quarantined++;
+        badOut += `${JSON.stringify(entry)}\n`;
+      } else goodOut += acceptedLine(prefix, rec, layout);
+    }
+    await sink.good(goodOut);
+    await sink.bad(badOut);
+  }
+  if (layout === null) throw new FileRejection('no_header', 'empty file: no header row');
   counts.sha256 = stats.sha256;
   counts.blankLines = stats.blankLines;
   return { counts, reasons };
+}
+
+/** An accepted row as a line of the temp CSV: `<prefix><line>,` then the contract's columns. */
+function acceptedLine(prefix: string, rec: CsvRecord, { sameLayout, index }: HeaderLayout): string {
+  // the header is the contract's columns in order (and no CR inside the record): the raw text is the row
+  if (sameLayout && rec.raw.indexOf('\r') === -1) return `${prefix}${rec.line},${rec.raw}\n`;
+  let line = `${prefix}${rec.line}`;
+  for (const i of index) line += `,"${i < 0 ? '' : rec.fields[i]!.replaceAll('"', '""')}"`;
+  return `${line}\n`;
 }
 
 /** The counts of a file read, once duplicates and the accepted rows are known; throws if they do not reconcile. */
@@ -630,40 +683,14 @@ export async function validateBatch(
   const goodPath = join(dir, 'accepted.csv');
   const good = createWriteStream(goodPath, { highWaterMark: 1 << 20 });
   const results: Array<FileCounts | undefined> = [];
-  const read: Array<{
-    ord: number;
-    f: ExtractFile;
-    counts: FileCounts;
-    reasons: Partial<Record<QuarantineReason, number>>;
-    quarantine: string;
-  }> = [];
+  const read: BatchFileRead[] = [];
   try {
     await writeAll(good, `_file,_line,${columns.join(',')}\n`);
     let done = 0;
-    // small files are read whole, a few ahead of the one being checked (their reads overlap instead of queueing)
-    const bodies: Array<Promise<Buffer> | undefined> = [];
-    const fetch = (i: number) => {
-      if (i < batch.length && bodies[i] === undefined) {
-        const p = ctx.stores.landing.get(batch[i]!.key);
-        p.catch(() => {}); // awaited in turn below
-        bodies[i] = p;
-      }
-    };
-    for (let i = 0; i < READ_AHEAD; i++) fetch(i);
+    const bodies = bodiesAhead(ctx.stores.landing, batch);
     for (const [ord, f] of batch.entries()) {
-      fetch(ord + READ_AHEAD);
-      const body = await bodies[ord]!;
-      bodies[ord] = Promise.resolve(Buffer.alloc(0)); // let the body go once read
-      let goodText = '';
-      let badText = '';
-      const sink: ScanSink = {
-        good: async (t) => {
-          goodText += t;
-        },
-        bad: async (t) => {
-          badText += t;
-        },
-      };
+      const body = await bodies.take(ord);
+      const { sink, text } = textSink();
       const scanned = await scanFile(
         ctx,
         contract,
@@ -678,33 +705,92 @@ export async function validateBatch(
         results[ord] = scanned.rejected;
         continue;
       }
-      await writeAll(good, goodText);
-      read.push({ ord, f, counts: scanned.counts, reasons: scanned.reasons, quarantine: badText });
+      await writeAll(good, text.good);
+      read.push({ ord, f, counts: scanned.counts, reasons: scanned.reasons, quarantine: text.bad });
       results[ord] = undefined;
     }
     await closeStream(good);
-    if (read.length > 0) {
-      const batchKey = batchKeyOf(ctx.asAt, contract.source, contract.feed, batchNo);
-      const finished = await finishAcceptedBatch(
-        ctx,
-        columns,
-        goodPath,
-        batchKey,
-        read,
-        ctx.config.validate.exactDuplicates,
-      );
-      for (const r of read) {
-        const counts = settle(ctx, contract, r.f, r.counts, r.reasons, finished.get(r.ord)!);
-        counts.acceptedKey = batchKey;
-        counts.acceptedPart = r.ord;
-        if (counts.quarantineKey) await ctx.stores.secure.put(counts.quarantineKey, r.quarantine);
-        results[r.ord] = counts;
-      }
-    }
+    if (read.length > 0) await settleBatch(ctx, contract, goodPath, batchNo, read, results);
     return results.map((c) => c!);
   } finally {
     good.on('error', () => {}).destroy();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A file of a batch that was read: its ordinal, counts so far and quarantine text (accepted rows are in the batch CSV). */
+interface BatchFileRead {
+  ord: number;
+  f: ExtractFile;
+  counts: FileCounts;
+  reasons: Partial<Record<QuarantineReason, number>>;
+  quarantine: string;
+}
+
+/**
+ * The bodies of a batch's small files, read whole, READ_AHEAD ahead of the one being checked (their reads overlap
+ * instead of queueing); `take(i)` in order, and the body is let go once taken.
+ */
+function bodiesAhead(landing: ObjectStore, batch: readonly ExtractFile[]): { take(i: number): Promise<Buffer> } {
+  const bodies: Array<Promise<Buffer> | undefined> = [];
+  const fetch = (i: number) => {
+    if (i < batch.length && bodies[i] === undefined) {
+      const p = landing.get(batch[i]!.key);
+      p.catch(() => {}); // awaited in turn by take
+      bodies[i] = p;
+    }
+  };
+  for (let i = 0; i < READ_AHEAD; i++) fetch(i);
+  return {
+    async take(i) {
+      fetch(i + READ_AHEAD);
+      const body = await bodies[i]!;
+      bodies[i] = Promise.resolve(Buffer.alloc(0));
+      return body;
+    },
+  };
+}
+
+/** A ScanSink keeping the text in memory (a small file of a batch: nothing is kept of a file rejected part way). */
+function textSink(): { sink: ScanSink; text: { good: string; bad: string } } {
+  const text = { good: '', bad: '' };
+  return {
+    sink: {
+      good: async (t) => {
+        text.good += t;
+      },
+      bad: async (t) => {
+        text.bad += t;
+      },
+    },
+    text,
+  };
+}
+
+/** The batch's duplicates and Parquet (finishAcceptedBatch), then each read file's counts and quarantine, in `results`. */
+async function settleBatch(
+  ctx: StageContext,
+  contract: FeedContract,
+  goodPath: string,
+  batchNo: number,
+  read: BatchFileRead[],
+  results: Array<FileCounts | undefined>,
+): Promise<void> {
+  const batchKey = batchKeyOf(ctx.asAt, contract.source, contract.feed, batchNo);
+  const finished = await finishAcceptedBatch(
+    ctx,
+    Object.keys(contract.fields),
+    goodPath,
+    batchKey,
+    read,
+    ctx.config.validate.exactDuplicates,
+  );
+  for (const r of read) {
+    const counts = settle(ctx, contract, r.f, r.counts, r.reasons, finished.get(r.ord)!);
+    counts.acceptedKey = batchKey;
+    counts.acceptedPart = r.ord;
+    if (counts.quarantineKey) await ctx.stores.secure.put(counts.quarantineKey, r.quarantine);
+    results[r.ord] = counts;
   }
 }
 
@@ -823,6 +909,46 @@ async function mergeByLine(into: string, other: string): Promise<void> {
   await rename(merged, into);
 }
 
+/** A SQL string literal. */
+const sqlText = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/**
+ * The temp CSV of accepted rows as DuckDB reads it: `keyColumns` (BIGINT: _line, or _file and _line) then the
+ * contract's columns as text. nullstr \x01 (a control character no valid cell holds): blank cells stay '', not NULL.
+ */
+function acceptedCsv(path: string, keyColumns: readonly string[], columns: readonly string[]): string {
+  const colTypes = `{${[...keyColumns.map((k) => `'${k}': 'BIGINT'`), ...columns.map((c) => `${sqlText(c)}: 'VARCHAR'`)].join(', ')}}`;
+  return `read_csv(${sqlText(path)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = '\x01', new_line = '\\n', columns = ${colTypes})`;
+}
+
+/** The quarantine entry of an exact duplicate row: `cells` are the feed columns' values, in contract order. */
+function duplicateEntry(
+  file: string,
+  line: number,
+  firstLine: unknown,
+  columns: readonly string[],
+  cells: readonly unknown[],
+): QuarantineEntry {
+  const row: Record<string, string> = {};
+  for (let c = 0; c < columns.length; c++) row[columns[c]!] = String(cells[c] ?? '');
+  const detail = `exact duplicate of line ${String(firstLine)}`;
+  return {
+    file,
+    line,
+    field: '',
+    reason: 'duplicate',
+    detail,
+    problems: [{ field: '', reason: 'duplicate', detail }],
+    row,
+    raw: columns.map((c) => csvCell(row[c]!)).join(','),
+  };
+}
+
+/** A count(*) query's one BIGINT `n`, as a number. */
+async function countOf(db: { conn: DuckDBConnection }, sql: string): Promise<number> {
+  return Number((await (await db.conn.run(sql)).getRowObjectsJS())[0]!.n as bigint);
+}
+
 /**
  * Load the accepted rows into DuckDB, find exact duplicates (all feed columns equal to an earlier row's),
  * append their quarantine entries, and write the Parquet of accepted rows (ordered by line).
@@ -839,11 +965,9 @@ async function finishAccepted(
   // A small buffer pool: duplicate detection over a file of any size spills to disk instead of growing memory.
   const db = await openScratchDuckDb(VALIDATE_DUCKDB_MEMORY, scratchOf(ctx.stores.secure));
   try {
-    const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
-    const colTypes = `{'_line': 'BIGINT', ${columns.map((c) => `${q(c)}: 'VARCHAR'`).join(', ')}}`;
+    const q = sqlText;
     const ids = columns.map((c) => `"${c}"`).join(', ');
-    // nullstr \x01 (a control character no valid cell holds): blank cells stay '' rather than NULL.
-    const src = `read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = '\x01', new_line = '\\n', columns = ${colTypes})`;
+    const src = acceptedCsv(goodPath, ['_line'], columns);
     // One read of the temp CSV: every accepted row to Parquet with a 53-bit hash of its feed columns.
     // One thread: rows stay in file order and the Parquet bytes depend only on the rows.
     const all = join(db.dir, 'all.parquet');
@@ -861,40 +985,10 @@ async function finishAccepted(
     await db.conn.run(`CREATE TABLE t AS SELECT * FROM (
         SELECT _line, ${ids}, min(_line) OVER (PARTITION BY ${ids}) AS _first_line FROM ${allRows} WHERE _row_hash IN (SELECT h FROM cand)
       ) WHERE _line <> _first_line`);
-    const dupRows = (await (await db.conn.run('SELECT count(*)::BIGINT AS n FROM t')).getRowObjectsJS())[0]!
-      .n as bigint;
-    const duplicates = Number(dupRows);
-    if (duplicates > 0 && mode === 'quarantine') {
-      const dupPath = join(db.dir, 'duplicates.jsonl');
-      const ws = createWriteStream(dupPath);
-      const res = await db.conn.stream(`SELECT _line, _first_line, ${ids} FROM t ORDER BY _line`);
-      for (;;) {
-        const chunk = await res.fetchChunk();
-        if (!chunk || chunk.rowCount === 0) break;
-        let out = '';
-        for (const r of chunk.getRows()) {
-          const row: Record<string, string> = {};
-          for (let c = 0; c < columns.length; c++) row[columns[c]!] = String(r[c + 2] ?? '');
-          const detail = `exact duplicate of line ${String(r[1])}`;
-          const e: QuarantineEntry = {
-            file: f.key,
-            line: Number(r[0]),
-            field: '',
-            reason: 'duplicate',
-            detail,
-            problems: [{ field: '', reason: 'duplicate', detail }],
-            row,
-            raw: columns.map((c) => csvCell(row[c]!)).join(','),
-          };
-          out += `${JSON.stringify(e)}\n`;
-        }
-        await writeAll(ws, out);
-      }
-      await closeStream(ws);
-      await mergeByLine(quarantinePath, dupPath);
-    }
+    const duplicates = await countOf(db, 'SELECT count(*)::BIGINT AS n FROM t');
     let file = all;
-    if (mode === 'quarantine' && duplicates > 0) {
+    if (duplicates > 0 && mode === 'quarantine') {
+      await quarantineDuplicates(db, f, columns, ids, quarantinePath);
       // Rare: rewrite without the duplicate lines (from the Parquet, not the CSV).
       file = join(db.dir, 'accepted.parquet');
       await db.conn.run('SET threads = 1');
@@ -902,14 +996,35 @@ async function finishAccepted(
         `COPY (SELECT * FROM ${allRows} WHERE _line NOT IN (SELECT _line FROM t)) TO ${q(file)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)`,
       );
     }
-    const n = (
-      await (await db.conn.run(`SELECT count(*)::BIGINT AS n FROM read_parquet(${q(file)})`)).getRowObjectsJS()
-    )[0]!.n as bigint;
+    const n = await countOf(db, `SELECT count(*)::BIGINT AS n FROM read_parquet(${q(file)})`);
     await ctx.stores.secure.put(acceptedKeyOf(ctx.asAt, contract.source, contract.feed, f), createReadStream(file));
-    return { accepted: Number(n), duplicates };
+    return { accepted: n, duplicates };
   } finally {
     await db.dispose();
   }
+}
+
+/** The duplicate rows (table t) as quarantine entries, streamed in line order and merged into the file's quarantine. */
+async function quarantineDuplicates(
+  db: { dir: string; conn: DuckDBConnection },
+  f: ExtractFile,
+  columns: readonly string[],
+  ids: string,
+  quarantinePath: string,
+): Promise<void> {
+  const dupPath = join(db.dir, 'duplicates.jsonl');
+  const ws = createWriteStream(dupPath);
+  const res = await db.conn.stream(`SELECT _line, _first_line, ${ids} FROM t ORDER BY _line`);
+  for (;;) {
+    const chunk = await res.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    let out = '';
+    for (const r of chunk.getRows())
+      out += `${JSON.stringify(duplicateEntry(f.key, Number(r[0]), r[1], columns, r.slice(2)))}\n`;
+    await writeAll(ws, out);
+  }
+  await closeStream(ws);
+  await mergeByLine(quarantinePath, dupPath);
 }
 
 /** Merge two JSONL texts each sorted by `line`. */
@@ -942,10 +1057,9 @@ async function finishAcceptedBatch(
 ): Promise<Map<number, { accepted: number; duplicates: number }>> {
   const db = await openScratchDuckDb(VALIDATE_DUCKDB_MEMORY, scratchOf(ctx.stores.secure));
   try {
-    const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
-    const colTypes = `{'_file': 'BIGINT', '_line': 'BIGINT', ${columns.map((c) => `${q(c)}: 'VARCHAR'`).join(', ')}}`;
+    const q = sqlText;
     const ids = columns.map((c) => `"${c}"`).join(', ');
-    const src = `read_csv(${q(goodPath)}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, nullstr = '\x01', new_line = '\\n', columns = ${colTypes})`;
+    const src = acceptedCsv(goodPath, ['_file', '_line'], columns);
     await db.conn.run('SET threads = 1');
     await db.conn.run(
       `CREATE TABLE a AS SELECT _file, _line, ${ids}, (hash(${ids}) & 9007199254740991)::BIGINT AS _row_hash FROM ${src}`,
@@ -974,19 +1088,7 @@ async function finishAcceptedBatch(
         if (!chunk || chunk.rowCount === 0) break;
         for (const r of chunk.getRows()) {
           const ord = Number(r[0]);
-          const row: Record<string, string> = {};
-          for (let c = 0; c < columns.length; c++) row[columns[c]!] = String(r[c + 3] ?? '');
-          const detail = `exact duplicate of line ${String(r[2])}`;
-          const e: QuarantineEntry = {
-            file: byOrd.get(ord)!.f.key,
-            line: Number(r[1]),
-            field: '',
-            reason: 'duplicate',
-            detail,
-            problems: [{ field: '', reason: 'duplicate', detail }],
-            row,
-            raw: columns.map((c) => csvCell(row[c]!)).join(','),
-          };
+          const e = duplicateEntry(byOrd.get(ord)!.f.key, Number(r[1]), r[2], columns, r.slice(3));
           dups.set(ord, `${dups.get(ord) ?? ''}${JSON.stringify(e)}\n`);
         }
       }
