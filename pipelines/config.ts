@@ -9,6 +9,7 @@ import { stratifyConfigSchema } from '../models/config.ts';
 import { configError, explainIssues } from './config-errors.ts';
 import { publishConfigSchema } from './reports/publish-config.ts';
 import { linkageConfigSchema } from './stages/match-config.ts';
+import { shardingConfigSchema } from './stages/sharding.ts';
 
 /**
  * Validates a section strictly with its owner's schema on load (errors name the field; an unknown key names the
@@ -43,6 +44,8 @@ export const runConfigSchema = z.strictObject({
   stratify: z.looseObject({}).default({}).superRefine(checkedBy(stratifyConfigSchema)),
   /** Publishing (pipelines/reports/publish-config.ts): disclosure control for aggregates, Start Well. */
   publish: z.looseObject({}).default({}).superRefine(checkedBy(publishConfigSchema)),
+  /** Shard budgets of the sharded stages (pipelines/stages/sharding.ts); absent: the defaults, and no change to the hash. */
+  sharding: shardingConfigSchema.optional(),
 });
 export type RunConfig = z.infer<typeof runConfigSchema>;
 

@@ -9,6 +9,11 @@
  *                                         |(no)
  *   Validate feeds (Map over $.run.feeds) -> Standardise -> Match plan -> Match shards (Distributed Map) -> Match
  *     -> Families -> Stratify -> Publish -> Finalise run
+ *   a sharded stage <S> (defineShardedStage, named in stages/index.ts SHARDED_STAGES; match today) is three states:
+ *     <S> plan  {phase:'plan'} -> $.shards.<s> = { shards: [{shard}], counts }   (shard count: input size / config sharding budget)
+ *     <S> shards  Distributed Map over $.shards.<s>.shards, item -> <S> shard {phase:'shard', shard}
+ *                 (AWS: a Lambda per shard; locally: the run's stage worker pool, pipelines/local/stage-pool.ts)
+ *     <S>       {phase:'merge'} -> $.results.<s>: the shards' outputs combined into the unsharded stage's exact bytes
  *   every stage: Retry (transient errors, exponential backoff with jitter)
  *                Catch (States.ALL) -> "<Stage> failed" -> Record failure (manifest: failed) -> Notify failure (SNS) -> Run failed
  *
@@ -26,7 +31,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { RUN_LOCKED_ERROR } from './io/run-lock.ts';
-import { PIPELINE_STAGE_NAMES } from './stages/index.ts';
+import { isShardedStage, PIPELINE_STAGE_NAMES } from './stages/index.ts';
 import { TRANSIENT_ERROR_NAME } from './stages/invoke.ts';
 
 /** Error names that are worth retrying (the stage wrapper renames transient failures to TRANSIENT_ERROR). */
@@ -42,8 +47,9 @@ export const RETRYABLE_ERRORS = [
 export const RETRY = { intervalSeconds: 2, maxAttempts: 3, backoffRate: 2, maxDelaySeconds: 30 } as const;
 
 /**
- * One step of the run. `map` steps run once per feed ($.run.feeds); `sharded` steps run as a plan task, a
- * Distributed Map over the shards the plan returns, and a merge task (input phases plan / shard / link);
+ * One step of the run. `map` steps run once per feed ($.run.feeds); `sharded` steps (a stage defined with
+ * defineShardedStage and named in stages/index.ts SHARDED_STAGES) run as a plan task, a Distributed Map over the
+ * shards the plan returns, and a merge task (input phases plan / shard / merge: pipelines/stages/stage.ts);
  * `withResults` steps also get $.results.
  */
 export interface PlannedStage {
@@ -55,7 +61,7 @@ export interface PlannedStage {
 /** The real pipeline. Tests build definitions over other (fake) plans with the same builder. */
 export const PIPELINE_PLAN: readonly PlannedStage[] = PIPELINE_STAGE_NAMES.map((name) => ({
   name,
-  kind: name === 'validate' ? 'map' : name === 'match' ? 'sharded' : 'task',
+  kind: name === 'validate' ? 'map' : isShardedStage(name) ? 'sharded' : 'task',
   withResults: name === 'publish',
 }));
 
@@ -200,7 +206,7 @@ export function buildRunDefinition(scope: Construct, props: RunDefinitionProps):
       resultPath: sfn.JsonPath.DISCARD,
     });
     fanOut.itemProcessor(invoke(`${stateName} shard`, stage.name, undefined, undefined));
-    const merged = invoke(stateName, stage.name, stageEvent({ phase: 'link' }), `$.results.${stage.name}`);
+    const merged = invoke(stateName, stage.name, stageEvent({ phase: 'merge' }), `$.results.${stage.name}`);
     for (const s of [planned, fanOut, merged]) catchInto(s, stage.name);
     return sfn.Chain.start(planned).next(fanOut).next(merged);
   };

@@ -11,6 +11,7 @@
  *            run state:              _runs/as_at=<date>/<run id>/manifest.json, _runs/as_at=<date>/last-run.json
  *   secure   a run's staged outputs: as_at=<date>/staging/<run id>/... (not released until scanned, audited, signed off)
  */
+import { isShardedStage } from './stages/index.ts';
 export const ZONES = ['landing', 'secure', 'curated', 'outputs'] as const;
 export type Zone = (typeof ZONES)[number];
 
@@ -282,8 +283,25 @@ const STAGE_DATA: Record<string, TaskData> = {
   },
 };
 
+/**
+ * A sharded stage (stages/index.ts SHARDED_STAGES): its plan, shards and merge use the stage's shard folder in the
+ * secure zone (`as_at=D/<stage>/shards/<run id>/`, pipelines/stages/sharding.ts): written, read, listed, removed.
+ */
+function withShardFolder(stage: string, data: TaskData): TaskData {
+  if (!isShardedStage(stage)) return data;
+  const folder = keys.secure(D, `${stage}/shards/`);
+  const s = data.secure ?? {};
+  const add = (xs: string[] | undefined) => [...new Set([...(xs ?? []), folder])];
+  return {
+    ...data,
+    secure: { ...s, read: add(s.read), list: add(s.list), write: add(s.write), delete: add(s.delete) },
+  };
+}
+
 export const TASK_DATA: Record<string, TaskData> = {
-  ...Object.fromEntries(Object.entries(STAGE_DATA).map(([task, data]) => [task, withStageRecords(data)])),
+  ...Object.fromEntries(
+    Object.entries(STAGE_DATA).map(([task, data]) => [task, withStageRecords(withShardFolder(task, data))]),
+  ),
   // "already done": the outputs a finished run recorded are checked again (curated and published by SHA-256, the
   // secure zone by listing: key and size, never its clear contents); --force removes the run's stage records
   prepare: {

@@ -50,7 +50,8 @@ const WRITTEN_ELSEWHERE: Partial<Record<string, (asAt: string) => Array<{ zone: 
 /** A run's staged outputs (secure `as_at=D/staging/<run id>/`): promotion moves them to the published folder. */
 const STAGED = /^secure\/as_at=[^/]+\/staging\//;
 
-const PHASE_RANK: Record<string, number> = { plan: 0, shard: 1, link: 2 };
+/** A sharded stage's phases in order (pipelines/stages/stage.ts; `link`: the match stage's older name for merge). */
+const PHASE_RANK: Record<string, number> = { plan: 0, shard: 1, merge: 2, link: 2 };
 
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { shardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
 import {
   NOTIFY_STATE,
@@ -45,6 +44,7 @@ import { localRuntime, type RuntimeProfile } from '../runtime.ts';
 import { noProgress, type Progress } from '../progress.ts';
 import { hasStage, type StageEntry } from '../stages/index.ts';
 import { invokeStage, type StageDeps } from '../stages/invoke.ts';
+import { stagePool, type StagePool } from './stage-pool.ts';
 
 export interface LocalRunOptions {
   landing: string;
@@ -68,7 +68,12 @@ export interface LocalRunOptions {
   /** Milliseconds between retries (default: the definition's backoff; tests make it 0). */
   retryDelayMs?: number;
   mapConcurrency?: number;
-  /** Worker threads for the match shards (the shard Map's concurrency); default the runtime's maxWorkers (one per core, at most 4); 0 = in-process. */
+  /**
+   * Worker threads for the shards of every sharded stage (the shard Maps' concurrency; pipelines/local/stage-pool.ts);
+   * default the runtime's maxWorkers (one per core, at most 4), used when a plan has more than one shard and does not
+   * say `threads: false` (a small input); given, the threads run every plan of two or more shards. 0 or 1 = in-process.
+   * Fake stages (loadStage) and per-Task stores (storesFor) run their shards in-process too.
+   */
   shardWorkers?: number;
   /** A run lock older than this is stale even if its process may live (default 12 h); a dead local holder is stale at once. */
   lockStaleHours?: number;
@@ -167,8 +172,6 @@ async function runWithStores(
     mapConcurrency: opts.mapConcurrency ?? 2,
     shardConcurrency: Math.max(1, workers),
   });
-  // the run owns its shard worker threads (started on first use, closed when the run ends)
-  const shards = workers > 1 ? shardPool(workers) : undefined;
   const stageOrder = plan.map((s) => s.name);
 
   // One run per out dir and as-at date: the run lock (io/run-lock.ts) in <out>/outputs/_locks/, taken by Prepare.
@@ -189,9 +192,27 @@ async function runWithStores(
     log,
     progress,
     runtime,
-    ...(shards ? { shardPool: shards } : {}),
     ...(opts.loadStage ? { loadStage: opts.loadStage } : {}),
   };
+  // the run owns its stage worker threads (started on the first shard that needs them, closed when the run ends)
+  const scratch = local.secure.scratch;
+  const pool: StagePool | undefined =
+    workers > 1 && !opts.loadStage && !opts.storesFor && scratch
+      ? stagePool(
+          workers,
+          { landing: resolve(opts.landing), out: resolve(opts.out), scratch, runtime: { ...runtime } },
+          log,
+        )
+      : undefined;
+  const shardStates = new Map<string, string>(); // "<Stage> shard" -> stage
+  const planStates = new Map<string, string>(); // "<Stage> plan" -> stage
+  for (const p of plan)
+    if (p.kind === 'sharded') {
+      shardStates.set(`${stateNameOf(p.name)} shard`, p.name);
+      planStates.set(`${stateNameOf(p.name)} plan`, p.name);
+    }
+  /** Shards each sharded stage's latest plan made (0: the plan said threads: false); one shard runs in-process. */
+  const plannedShards = new Map<string, number>();
   const notifications: unknown[] = [];
 
   const runTask = async (task: string, input: Json, c: ControlDeps, s: StageDeps): Promise<Json> => {
@@ -218,18 +239,30 @@ async function runWithStores(
     );
     return work;
   };
+  const runHere = async (task: string, input: Json): Promise<Json> => {
+    if (!opts.storesFor) return runTask(task, input, control, stageDeps);
+    const own = opts.storesFor(task);
+    try {
+      return await runTask(task, input, { ...control, stores: own.stores }, { ...stageDeps, stores: own.stores });
+    } finally {
+      await own.dispose();
+    }
+  };
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
   for (const [stateName, task] of Object.entries(taskStates)) {
     handlers[stateName] = (input: Json) =>
       tracked(
         (async () => {
-          if (!opts.storesFor) return runTask(task, input, control, stageDeps);
-          const own = opts.storesFor(task);
-          try {
-            return await runTask(task, input, { ...control, stores: own.stores }, { ...stageDeps, stores: own.stores });
-          } finally {
-            await own.dispose();
+          const sharded = shardStates.get(stateName);
+          if (pool && sharded && (plannedShards.get(sharded) ?? 0) > 1) return (await pool.run(task, input)) as Json;
+          const out = await runHere(task, input);
+          if (planStates.has(stateName)) {
+            const planned = out as { shards?: unknown; threads?: unknown } | null;
+            const count = Array.isArray(planned?.shards) ? planned.shards.length : 0;
+            // shardWorkers given: the caller asked for threads, whatever the plan's hint
+            plannedShards.set(task, planned?.threads === false && opts.shardWorkers === undefined ? 0 : count);
           }
+          return out;
         })(),
       );
   }
@@ -307,7 +340,7 @@ async function runWithStores(
   } finally {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     await follow.catch(() => undefined);
-    await shards?.close();
+    await pool?.close();
   }
   // the manifest of the run just made (released or not: a failed run's manifest says why, and is not published)
   const manifest = await readLatestRunManifest(stores.outputs, opts.asAt).catch(() => undefined);

@@ -4,6 +4,10 @@
  * so a Task state runs the very same function in AWS and on one machine.
  *
  * Add a stage with one line in `STAGES` once its file lands in this folder.
+ *
+ * A sharded stage (plan -> Distributed Map of shards -> merge) is defined with defineShardedStage in its own file,
+ * and named in `SHARDED_STAGES` below too: the state machine is built without importing any stage (a Lambda loads
+ * only its own), so the registry says which stages are sharded, and loadStage refuses a stage whose file disagrees.
  */
 import type { StageEntry } from './stage.ts';
 
@@ -12,7 +16,14 @@ import { PIPELINE_STAGE_NAMES } from './stage.ts';
 export { PIPELINE_STAGE_NAMES };
 export type PipelineStageName = (typeof PIPELINE_STAGE_NAMES)[number];
 
-export { defineStage, type StageEntry, type StageOutput } from './stage.ts';
+export {
+  defineShardedStage,
+  defineStage,
+  shardPhaseInput,
+  type ShardPlanOutput,
+  type StageEntry,
+  type StageOutput,
+} from './stage.ts';
 
 /**
  * Stages are loaded lazily: a Lambda imports only its own stage's dependencies, and a stage whose
@@ -30,6 +41,13 @@ export const STAGES: Partial<Record<PipelineStageName, Loader>> = {
   publish: async () => (await import('./publish.ts')).stage as unknown as StageEntry<never>,
 };
 
+/** The stages whose files define them with defineShardedStage (checked by loadStage). */
+export const SHARDED_STAGES: ReadonlySet<PipelineStageName> = new Set<PipelineStageName>(['match']);
+
+export function isShardedStage(name: string): boolean {
+  return (SHARDED_STAGES as ReadonlySet<string>).has(name);
+}
+
 export function hasStage(name: string): name is PipelineStageName {
   return Object.hasOwn(STAGES, name);
 }
@@ -37,7 +55,12 @@ export function hasStage(name: string): name is PipelineStageName {
 export async function loadStage(name: string): Promise<StageEntry<unknown>> {
   const load = (STAGES as Record<string, Loader | undefined>)[name];
   if (!load) throw new Error(`unknown stage "${name}" (registered: ${Object.keys(STAGES).join(', ') || 'none'})`);
-  return (await load()) as StageEntry<unknown>;
+  const entry = (await load()) as StageEntry<unknown>;
+  if ((entry.sharded === true) !== isShardedStage(name))
+    throw new Error(
+      `stage "${name}": its file ${entry.sharded ? 'defines it sharded (defineShardedStage)' : 'defines it unsharded'} but stages/index.ts SHARDED_STAGES ${isShardedStage(name) ? 'names' : 'does not name'} it`,
+    );
+  return entry;
 }
 
 /** The stages registered so far, in pipeline order. */

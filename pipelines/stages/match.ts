@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { enumerateShard } from '../../matching/blocking.ts';
+import { enumerateShard, type ShardInput } from '../../matching/blocking.ts';
 import {
   isAccepted,
   linkPrepared,
@@ -50,7 +50,7 @@ import { iterateParquet, selectColumnsIn, writeParquet, type ParquetRow, type Pa
 import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
-import { defineStage } from './stage.ts';
+import { defineShardedStage, type ShardPlanOutput } from './stage.ts';
 import { carryOver, lineageCounts } from './lineage.ts';
 import { writePairTable } from './match-pairs.ts';
 import { linkageConfigSchema, SENSITIVITY_OFFSETS } from './match-config.ts';
@@ -64,11 +64,12 @@ export { linkageConfigSchema };
  * The stage runs whole (no phase: tests, benchmarks) or, as the state machine runs it, in three phases:
  * `plan` (encode and block the records, write the shard input, return the shards), `shard` (one blocking-key
  * shard: enumerate and compare its pairs, write them; a Distributed Map iteration in AWS, a worker thread locally)
- * and `link` (train, score and cluster over every shard's pairs, write the tables). Both ways write the same bytes.
+ * and `merge` (train, score and cluster over every shard's pairs, write the tables; `link` is its older name, still
+ * accepted). Both ways write the same bytes. The stage is sharded (defineShardedStage, pipelines/stages/stage.ts).
  */
 export const matchInputSchema = z
   .object({
-    phase: z.enum(['plan', 'shard', 'link']).optional(),
+    phase: z.enum(['plan', 'shard', 'merge', 'link']).optional(),
     shard: z.int().min(0).optional(),
   })
   .loose()
@@ -88,6 +89,9 @@ export const matchKeys = {
   shardPairs: (asAt: string, runId: string, shard: number) =>
     keys.secure(asAt, `match/shards/${runId}/pairs-${String(shard).padStart(5, '0')}.bin`),
 };
+
+/** Below this many records the shards run in-process locally (ShardPlanOutput.threads). */
+const MIN_RECORDS_FOR_THREADS = 20_000;
 
 /** The person-records columns (pipelines/tables/person-records.ts) the engine reads: the linkage settings name them. */
 const FIELDS = [
@@ -209,6 +213,8 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
     if (input.shard === undefined) throw new Error('match: the shard phase needs a shard number');
     return runShard(ctx, input.shard);
   }
+  const merging = input.phase === 'merge' || input.phase === 'link';
+  lastShardInput = undefined; // the shards are done: their input is not kept through the later stages
   const labelled = await readLabelledPairs(ctx, cfg.labelledPairs);
   const constraints = await readConstraints(ctx);
   const linkSettings = labelled ? { ...settings, labelledPairs: labelled.key } : settings;
@@ -220,7 +226,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
       progress: ctx.progress,
       ...constraints,
     };
-    if (input.phase === 'link') {
+    if (merging) {
       // the plan's encoded records and blocking keys, not the person records read and encoded a second time
       executor = shardsFromStore(ctx);
       const prepared = await readLinkInput(ctx, settings);
@@ -241,7 +247,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
     await executor?.close?.();
   }
   const counts = await writeMatchOutputs(ctx, res, cfg);
-  if (input.phase === 'link') await removeShardFiles(ctx);
+  if (merging) await removeShardFiles(ctx);
   ctx.log.info('match: done', counts);
   return { counts };
 }
@@ -268,7 +274,12 @@ async function planShards(ctx: StageContext, settings: LinkSettings) {
     candidatePairsUpperBound: prepared.upperBound,
   };
   ctx.log.info('match: shards planned', counts);
-  return { counts, shards: Array.from({ length: prepared.shardCount }, (_, shard) => ({ shard })) };
+  return {
+    counts,
+    shards: Array.from({ length: prepared.shardCount }, (_, shard) => ({ shard })),
+    // locally, small inputs' shards run in-process (the worker threads' start would cost more than they save)
+    threads: prepared.table.n >= MIN_RECORDS_FOR_THREADS,
+  };
 }
 
 /** Names the linkage settings a plan's encoding and blocking depend on (the link phase refuses a plan of others). */
@@ -318,7 +329,7 @@ async function runShard(ctx: StageContext, shard: number) {
   const { shardCount, records } = await readShardPlan(ctx);
   if (shard >= shardCount) throw new Error(`match: shard ${shard} of ${shardCount} does not exist`);
   const key = matchKeys.shardInput(ctx.asAt, ctx.runId);
-  const load = async () => decodeShardInput(await ctx.stores.secure.get(key), { planId: ctx.runId }, key).input;
+  const load = () => cachedShardInput(ctx, key);
   const pool = ctx.shardPool && records >= ctx.shardPool.minRecords ? ctx.shardPool : undefined;
   // locally: the run's worker threads, which get the shard input once per run; in a Lambda: in-process
   const pairs = pool
@@ -329,6 +340,24 @@ async function runShard(ctx: StageContext, shard: number) {
     encodeShardPairs({ planId: ctx.runId, shardCount, shard }, pairs),
   );
   return { counts: { shard, pairs: pairs.count } };
+}
+
+/**
+ * The decoded shard input, kept for the next shard this thread runs (a worker of the local stage pool, or a warm
+ * Lambda): decoded once per thread, not once per shard. Keyed by its location, key and size.
+ */
+let lastShardInput: { id: string; input: Promise<ShardInput> } | undefined;
+async function cachedShardInput(ctx: StageContext, key: string): Promise<ShardInput> {
+  const size = (await ctx.stores.secure.list(key)).find((o) => o.key === key)?.size;
+  const id = `${ctx.stores.secure.location}/${key}#${ctx.runId}#${size ?? 'absent'}`;
+  if (lastShardInput?.id !== id) {
+    const input = (async () => decodeShardInput(await ctx.stores.secure.get(key), { planId: ctx.runId }, key).input)();
+    lastShardInput = { id, input };
+    input.catch(() => {
+      if (lastShardInput?.input === input) lastShardInput = undefined;
+    });
+  }
+  return lastShardInput.input;
 }
 
 /** The link phase's executor: every shard's pairs as the shard phase wrote them, checked against this run's plan. */
@@ -546,4 +575,10 @@ async function writeModelAndClustering(ctx: StageContext, res: LinkResult, cfg: 
   );
 }
 
-export const stage = defineStage('match', matchInputSchema, matchStage);
+export const stage = defineShardedStage('match', matchInputSchema, {
+  plan: async (ctx, input) => (await matchStage(ctx, { ...input, phase: 'plan' })) as ShardPlanOutput,
+  shard: (ctx, input, shard) => matchStage(ctx, { ...input, phase: 'shard', shard }),
+  merge: (ctx, input) => matchStage(ctx, { ...input, phase: 'merge' }),
+  whole: matchStage,
+  aliases: { link: 'merge' },
+});

@@ -81,6 +81,7 @@ describe('the run config is parsed strictly', () => {
       'families',
       'linkage',
       'publish',
+      'sharding',
       'stratify',
       'validate',
     ]);

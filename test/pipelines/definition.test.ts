@@ -132,7 +132,7 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(states.Match!.Parameters).toEqual({
       'runId.$': '$.run.runId',
       'asAt.$': '$.run.asAt',
-      input: { phase: 'link' },
+      input: { phase: 'merge' },
     });
     expect(states.Families!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: {} });
     expect(states.Match!.ResultPath).toBe('$.results.match');
