@@ -10,6 +10,7 @@
  *   BENCH_LANDING=<dir>  its landing (default /tmp/locality-bench-pipeline-100000/landing)
  *   BENCH_AS_AT=<date>   default 2026-03-31
  *   BENCH_WORK=<dir>     buckets and per-task TMPDIR (default /tmp/locality-bench-match-phases)
+ *   BENCH_SHARDS=<list>  only these shards (e.g. `3` or `0,7`; the largest of a bigger run), and no link phase
  *
  *   npm run bench:match-phases            plan, every shard, then link; keeps a copy of the shard files
  *   npm run bench:match-phases -- link    the link phase again over that copy (e.g. in another tree: old vs new code)
@@ -148,12 +149,16 @@ async function main(): Promise<void> {
     process.stderr.write(`  plan ${(plan.wallMs / 1000).toFixed(1)} s ${JSON.stringify(plan.output.counts)}\n`);
     lines.push(row('plan', plan));
     const shards: Array<{ shard: number; m: Measured }> = [];
-    for (let s = 0; s < (plan.output.counts?.shards ?? 0); s++) {
+    const shardCount = plan.output.counts?.shards ?? 0;
+    const only = process.env.BENCH_SHARDS?.split(',').map(Number);
+    for (let s = 0; s < shardCount; s++) {
+      if (only && !only.includes(s)) continue;
       const m = await runMatch({ phase: 'shard', shard: s }, `shard-${s}`);
       process.stderr.write(
         `  shard ${s}: ${(m.wallMs / 1000).toFixed(1)} s, ${m.output.counts?.pairs} pairs, peak RSS ${gib(m.peakRssBytes)} GiB\n`,
       );
       shards.push({ shard: s, m });
+      lines.push(row(`shard ${s} of ${shardCount} (${m.output.counts?.pairs} pairs)`, m));
     }
     const largest = shards.reduce((a, b) => (b.m.peakRssBytes > a.m.peakRssBytes ? b : a));
     const slowest = shards.reduce((a, b) => (b.m.wallMs > a.m.wallMs ? b : a));
@@ -164,6 +169,14 @@ async function main(): Promise<void> {
       ),
     );
     lines.push(row(`shard (slowest: shard ${slowest.shard})`, slowest.m));
+    if (only) {
+      process.stdout.write(
+        `${lines.join('\n')}\nload at end ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}\n`,
+      );
+      return;
+    }
     await rm(SNAPSHOT, { recursive: true, force: true });
     await cp(shardsDir(runId), SNAPSHOT, { recursive: true });
   } else {

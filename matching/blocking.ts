@@ -239,98 +239,142 @@ export function shardOf(key: number, shardCount: number): number {
 
 /** Pairs of one shard (all rules), each with its level per comparison. */
 export function enumerateShard(input: ShardInput, shard: number, shardCount: number): ShardPairs {
-  const { ruleKeys: keys, source, linkType } = input;
   if (input.n >= 1 << 24) throw new Error('blocking: at most 16,777,215 records per run');
-  const C = input.comparisons.length;
   const comparators = input.comparisons.map((c) => makeRecordComparator(c));
-  const R = keys.length;
-  let cap = 1 << 16;
-  let l = new Int32Array(cap);
-  let r = new Int32Array(cap);
-  let mask = new Uint16Array(cap);
-  let gamma = new Uint8Array(cap * C);
-  let count = 0;
-  const grow = () => {
-    cap *= 2;
-    const l2 = new Int32Array(cap);
-    l2.set(l);
-    l = l2;
-    const r2 = new Int32Array(cap);
-    r2.set(r);
-    r = r2;
-    const m2 = new Uint16Array(cap);
-    m2.set(mask);
-    mask = m2;
-    const g2 = new Uint8Array(cap * C);
-    g2.set(gamma);
-    gamma = g2;
-  };
-  const SHIFT = 2 ** 24;
-  for (let k = 0; k < R; k++) {
-    const kk = keys[k]!;
-    let m = 0;
-    let packed: Float64Array;
-    const lay = input.layout && input.layout.shardCount === shardCount ? input.layout : undefined;
-    if (lay) {
-      const from = lay.starts[k]![shard]!;
-      const to = lay.starts[k]![shard + 1]!;
-      const o = lay.order[k]!;
-      packed = new Float64Array(to - from);
-      for (let x = from; x < to; x++) packed[m++] = kk[o[x]!]! * SHIFT + o[x]!;
-    } else {
-      for (let i = 0; i < kk.length; i++) {
-        const key = kk[i]!;
-        if (key >= 0 && shardOf(key, shardCount) === shard) m++;
-      }
-      packed = new Float64Array(m);
-      m = 0;
-      for (let i = 0; i < kk.length; i++) {
-        const key = kk[i]!;
-        if (key >= 0 && shardOf(key, shardCount) === shard) packed[m++] = key * SHIFT + i;
-      }
-      packed.sort();
-    }
-    let start = 0;
-    while (start < m) {
-      const key = Math.floor(packed[start]! / SHIFT);
-      let end = start + 1;
-      while (end < m && Math.floor(packed[end]! / SHIFT) === key) end++;
-      for (let x = start; x < end; x++) {
-        const a = packed[x]! - key * SHIFT;
-        for (let y = x + 1; y < end; y++) {
-          const b = packed[y]! - key * SHIFT;
-          if (linkType === 'link_only' && source[a] === source[b]) continue;
-          let earlier = false;
-          for (let j = 0; j < k; j++) {
-            const ka = keys[j]![a]!;
-            if (ka >= 0 && ka === keys[j]![b]) {
-              earlier = true;
-              break;
-            }
-          }
-          if (earlier) continue;
-          if (count === cap) grow();
-          let bits = 1 << k;
-          for (let j = k + 1; j < R; j++) {
-            const ka = keys[j]![a]!;
-            if (ka >= 0 && ka === keys[j]![b]) bits |= 1 << j;
-          }
-          l[count] = a;
-          r[count] = b;
-          mask[count] = bits;
-          const g = count * C;
-          for (let c = 0; c < C; c++) gamma[g + c] = comparators[c]!(a, b);
-          count++;
-        }
-      }
-      start = end;
-    }
+  const out = new PairBuffer(comparators.length);
+  for (let k = 0; k < input.ruleKeys.length; k++)
+    pairsOfBlocks(input, k, shardRecordsOfRule(input, k, shard, shardCount), comparators, out);
+  return out.done();
+}
+
+/** A key's records are packed as key * 2^24 + record (records < 2^24), so sorting the numbers groups the blocks. */
+const SHIFT = 2 ** 24;
+
+/** Rule k's keyed records of one shard, packed and in (key, record) order: from the layout, else found and sorted. */
+function shardRecordsOfRule(input: ShardInput, k: number, shard: number, shardCount: number): Float64Array {
+  const kk = input.ruleKeys[k]!;
+  const lay = input.layout && input.layout.shardCount === shardCount ? input.layout : undefined;
+  let m = 0;
+  if (lay) {
+    const from = lay.starts[k]![shard]!;
+    const to = lay.starts[k]![shard + 1]!;
+    const o = lay.order[k]!;
+    const packed = new Float64Array(to - from);
+    for (let x = from; x < to; x++) packed[m++] = kk[o[x]!]! * SHIFT + o[x]!;
+    return packed;
   }
-  return {
-    count,
-    l: l.slice(0, count),
-    r: r.slice(0, count),
-    mask: mask.slice(0, count),
-    gamma: gamma.slice(0, count * C),
-  };
+  for (let i = 0; i < kk.length; i++) {
+    const key = kk[i]!;
+    if (key >= 0 && shardOf(key, shardCount) === shard) m++;
+  }
+  const packed = new Float64Array(m);
+  m = 0;
+  for (let i = 0; i < kk.length; i++) {
+    const key = kk[i]!;
+    if (key >= 0 && shardOf(key, shardCount) === shard) packed[m++] = key * SHIFT + i;
+  }
+  return packed.sort();
+}
+
+/**
+ * Every pair within each block of rule k's packed records that no earlier rule joins (the first rule that finds a
+ * pair produces it), with the rules that join it (mask) and its level per comparison.
+ */
+function pairsOfBlocks(
+  input: ShardInput,
+  k: number,
+  packed: Float64Array,
+  comparators: Array<(a: number, b: number) => number>,
+  out: PairBuffer,
+): void {
+  const { ruleKeys: keys, source, linkType } = input;
+  const C = comparators.length;
+  const m = packed.length;
+  let start = 0;
+  while (start < m) {
+    const key = Math.floor(packed[start]! / SHIFT);
+    let end = start + 1;
+    while (end < m && Math.floor(packed[end]! / SHIFT) === key) end++;
+    for (let x = start; x < end; x++) {
+      const a = packed[x]! - key * SHIFT;
+      for (let y = x + 1; y < end; y++) {
+        const b = packed[y]! - key * SHIFT;
+        if (linkType === 'link_only' && source[a] === source[b]) continue;
+        if (joinedByEarlierRule(keys, k, a, b)) continue;
+        const g = out.add(a, b, rulesJoining(keys, k, a, b));
+        const gamma = out.gamma;
+        for (let c = 0; c < C; c++) gamma[g + c] = comparators[c]!(a, b);
+      }
+    }
+    start = end;
+  }
+}
+
+function joinedByEarlierRule(keys: Int32Array[], k: number, a: number, b: number): boolean {
+  for (let j = 0; j < k; j++) {
+    const ka = keys[j]![a]!;
+    if (ka >= 0 && ka === keys[j]![b]) return true;
+  }
+  return false;
+}
+
+/** Bit j set for rule k and every later rule j joining a and b. */
+function rulesJoining(keys: Int32Array[], k: number, a: number, b: number): number {
+  let bits = 1 << k;
+  for (let j = k + 1; j < keys.length; j++) {
+    const ka = keys[j]![a]!;
+    if (ka >= 0 && ka === keys[j]![b]) bits |= 1 << j;
+  }
+  return bits;
+}
+
+/** A shard's pairs as they are found: typed arrays doubled when full, cut to size at the end. */
+class PairBuffer {
+  count = 0;
+  private cap = 1 << 16;
+  l = new Int32Array(this.cap);
+  r = new Int32Array(this.cap);
+  mask = new Uint16Array(this.cap);
+  gamma: Uint8Array;
+
+  constructor(private readonly C: number) {
+    this.gamma = new Uint8Array(this.cap * C);
+  }
+
+  /** Adds a pair; returns where its comparison levels go in `gamma`. */
+  add(a: number, b: number, bits: number): number {
+    if (this.count === this.cap) this.grow();
+    const i = this.count++;
+    this.l[i] = a;
+    this.r[i] = b;
+    this.mask[i] = bits;
+    return i * this.C;
+  }
+
+  private grow(): void {
+    this.cap *= 2;
+    const l = new Int32Array(this.cap);
+    l.set(this.l);
+    this.l = l;
+    const r = new Int32Array(this.cap);
+    r.set(this.r);
+    this.r = r;
+    const mask = new Uint16Array(this.cap);
+    mask.set(this.mask);
+    this.mask = mask;
+    const gamma = new Uint8Array(this.cap * this.C);
+    gamma.set(this.gamma);
+    this.gamma = gamma;
+  }
+
+  done(): ShardPairs {
+    const { count, C } = this;
+    return {
+      count,
+      l: this.l.slice(0, count),
+      r: this.r.slice(0, count),
+      mask: this.mask.slice(0, count),
+      gamma: this.gamma.slice(0, count * C),
+    };
+  }
 }

@@ -65,14 +65,40 @@ export interface Clustering {
   sizeDistribution: Record<string, number>;
 }
 
-export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOptions): Clustering {
-  const uf = new UnionFind(n);
-  const find = (x: number): number => uf.find(x);
-  const size = (root: number): number => uf.size(root);
-  // members per root (linked lists) and adjacency over accepted links
-  const next = new Int32Array(n).fill(-1);
-  const tail = new Int32Array(n);
-  for (let i = 0; i < n; i++) tail[i] = i;
+/**
+ * Clusters records over accepted links, strongest first, under the guards. `order`: the link indexes in that order,
+ * when the caller has them sorted already (the threshold-sensitivity re-clusterings share one sort).
+ */
+export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOptions, order?: Int32Array): Clustering {
+  const adjacency = linkAdjacency(n, links);
+  const margin = opts.ambiguityMarginWeight ?? 0;
+  const { dropped, held } =
+    margin > 0 ? holdAmbiguousLinks(n, links, adjacency, opts.strongIdentifiers, margin) : noneHeld(links.count);
+  const merger = new Merger(n, links, adjacency, opts);
+  for (const i of order ?? strongestFirst(links)) if (!dropped[i]) merger.tryMerge(i);
+  for (const h of held) merger.resolveAmbiguous(h, margin);
+  return merger.result();
+}
+
+/** Link indexes (`items`, default all) strongest first (ties by record indexes: deterministic). */
+export function strongestFirst(
+  links: Pick<ClusterLinks, 'count' | 'l' | 'r' | 'weight'>,
+  items?: ArrayLike<number>,
+): Int32Array {
+  const order = items ? Int32Array.from(items) : Int32Array.from({ length: links.count }, (_, i) => i);
+  return order.sort(
+    (x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!,
+  );
+}
+
+/** Records' neighbours over the links (CSR: a record's slice of adj/adjLink is degree[a]..degree[a+1]). */
+interface Adjacency {
+  degree: Int32Array;
+  adj: Int32Array;
+  adjLink: Int32Array;
+}
+
+function linkAdjacency(n: number, links: ClusterLinks): Adjacency {
   const degree = new Int32Array(n + 1);
   for (let i = 0; i < links.count; i++) {
     degree[links.l[i]! + 1]!++;
@@ -88,104 +114,226 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
     adjLink[fill[links.r[i]!]!] = i;
     adj[fill[links.r[i]!]!++] = links.l[i]!;
   }
-  // ambiguous records: no token of their own, links of near-equal weight to holders of different tokens
-  const dropped = new Uint8Array(links.count);
-  const refused: RefusedMerge[] = [];
-  /** Links held back from ambiguous records: reconsidered once the other links are clustered. */
-  const ambiguousHeld: Array<{ record: number; column: string; links: number[] }> = [];
-  const margin = opts.ambiguityMarginWeight ?? 0;
-  if (margin > 0) {
-    for (const s of opts.strongIdentifiers) {
-      for (let a = 0; a < n; a++) {
-        if (s.codes[a]! >= 0) continue;
-        let best = -Infinity;
-        let bestToken = -1;
-        let second = -Infinity;
-        for (let k = degree[a]!; k < degree[a + 1]!; k++) {
-          const t = s.codes[adj[k]!]!;
-          if (t < 0) continue;
-          const w = links.weight[adjLink[k]!]!;
-          if (t === bestToken) {
-            if (w > best) best = w;
-          } else if (w > best) {
-            if (bestToken >= 0) second = Math.max(second, best);
-            best = w;
-            bestToken = t;
-          } else if (w > second) second = w;
-        }
-        if (bestToken < 0 || second === -Infinity || best - second >= margin) continue;
-        const held: number[] = [];
-        for (let k = degree[a]!; k < degree[a + 1]!; k++) {
-          const li = adjLink[k]!;
-          if (s.codes[adj[k]!]! < 0 || dropped[li]) continue;
-          dropped[li] = 1;
-          held.push(li);
-        }
-        if (held.length > 0) ambiguousHeld.push({ record: a, column: s.column, links: held });
+  return { degree, adj, adjLink };
+}
+
+/** Undirected pairs as CSR: per record, the other ends (and, for (first, second) pairs, whether it is the second). */
+function pairIndex(
+  n: number,
+  pairs: ReadonlyArray<readonly [number, number]>,
+): { start: Int32Array; other: Int32Array; otherIsSecond: Uint8Array } {
+  const start = new Int32Array(n + 1);
+  for (const [x, y] of pairs) {
+    start[x + 1]!++;
+    start[y + 1]!++;
+  }
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const other = new Int32Array(start[n]!);
+  const otherIsSecond = new Uint8Array(start[n]!);
+  const f = start.slice(0, n);
+  for (const [x, y] of pairs) {
+    other[f[x]!] = y;
+    otherIsSecond[f[x]!++] = 1;
+    other[f[y]!] = x;
+    otherIsSecond[f[y]!++] = 0;
+  }
+  return { start, other, otherIsSecond };
+}
+
+interface HeldLinks {
+  record: number;
+  column: string;
+  links: number[];
+}
+
+function noneHeld(count: number): { dropped: Uint8Array; held: HeldLinks[] } {
+  return { dropped: new Uint8Array(count), held: [] };
+}
+
+/**
+ * Ambiguous records: no token of their own, links of near-equal weight (within `margin`) to holders of different
+ * tokens. Their links to token holders are held back (dropped from the first pass), to be reconsidered after it.
+ */
+function holdAmbiguousLinks(
+  n: number,
+  links: ClusterLinks,
+  { degree, adj, adjLink }: Adjacency,
+  strongIdentifiers: ClusterOptions['strongIdentifiers'],
+  margin: number,
+): { dropped: Uint8Array; held: HeldLinks[] } {
+  const { dropped, held } = noneHeld(links.count);
+  for (const s of strongIdentifiers) {
+    for (let a = 0; a < n; a++) {
+      if (s.codes[a]! >= 0) continue;
+      let best = -Infinity;
+      let bestToken = -1;
+      let second = -Infinity;
+      for (let k = degree[a]!; k < degree[a + 1]!; k++) {
+        const t = s.codes[adj[k]!]!;
+        if (t < 0) continue;
+        const w = links.weight[adjLink[k]!]!;
+        if (t === bestToken) {
+          if (w > best) best = w;
+        } else if (w > best) {
+          if (bestToken >= 0) second = Math.max(second, best);
+          best = w;
+          bestToken = t;
+        } else if (w > second) second = w;
+      }
+      if (bestToken < 0 || second === -Infinity || best - second >= margin) continue;
+      const mine: number[] = [];
+      for (let k = degree[a]!; k < degree[a + 1]!; k++) {
+        const li = adjLink[k]!;
+        if (s.codes[adj[k]!]! < 0 || dropped[li]) continue;
+        dropped[li] = 1;
+        mine.push(li);
+      }
+      if (mine.length > 0) held.push({ record: a, column: s.column, links: mine });
+    }
+  }
+  return { dropped, held };
+}
+
+/** The union-find of clusters with what the guards read per cluster root (members, identifiers, birth-day range). */
+class Merger {
+  readonly accepted: Uint8Array;
+  readonly refused: RefusedMerge[] = [];
+  private readonly uf: UnionFind;
+  /** Members per root as linked lists (next record, last record). */
+  private readonly next: Int32Array;
+  private readonly tail: Int32Array;
+  private readonly strong: Array<{ column: string; value: Int32Array }>;
+  private readonly cannot: ReturnType<typeof pairIndex>;
+  private readonly hasCannot: boolean;
+  private readonly older: ReturnType<typeof pairIndex>;
+  private readonly hasAgeOrder: boolean;
+  private readonly minGapDays: number;
+  private readonly earliest: Float64Array;
+  private readonly latest: Float64Array;
+
+  constructor(
+    private readonly n: number,
+    private readonly links: ClusterLinks,
+    private readonly adjacency: Adjacency,
+    private readonly opts: ClusterOptions,
+  ) {
+    this.accepted = new Uint8Array(links.count);
+    this.uf = new UnionFind(n);
+    this.next = new Int32Array(n).fill(-1);
+    this.tail = Int32Array.from({ length: n }, (_, i) => i);
+    const cl = opts.cannotLink ?? [];
+    this.cannot = pairIndex(n, cl);
+    this.hasCannot = cl.length > 0;
+    this.strong = opts.strongIdentifiers.map((s) => ({ column: s.column, value: Int32Array.from(s.codes) }));
+    // age order: per root the earliest and latest known birth day; per record its (older, younger) pairs
+    const ao = opts.ageOrder;
+    this.older = pairIndex(n, ao?.pairs ?? []);
+    this.hasAgeOrder = (ao?.pairs.length ?? 0) > 0;
+    this.minGapDays = ao?.minGapDays ?? 0;
+    this.earliest = new Float64Array(n).fill(Infinity);
+    this.latest = new Float64Array(n).fill(-Infinity);
+    if (ao) {
+      for (let i = 0; i < n; i++) {
+        const d = ao.born[i]!;
+        if (!Number.isNaN(d)) this.earliest[i] = this.latest[i] = d;
       }
     }
   }
-  // cannot-link adjacency (CSR)
-  const cl = opts.cannotLink ?? [];
-  const clStart = new Int32Array(n + 1);
-  for (const [x, y] of cl) {
-    clStart[x + 1]!++;
-    clStart[y + 1]!++;
-  }
-  for (let i = 0; i < n; i++) clStart[i + 1]! += clStart[i]!;
-  const clAdj = new Int32Array(clStart[n]!);
-  const clFill = clStart.slice(0, n);
-  for (const [x, y] of cl) {
-    clAdj[clFill[x]!++] = y;
-    clAdj[clFill[y]!++] = x;
-  }
-  const strong = opts.strongIdentifiers.map((s) => ({ column: s.column, value: Int32Array.from(s.codes) }));
-  // age order: per root the earliest and latest known birth day; per record its (older, younger) pairs
-  const ao = opts.ageOrder;
-  const aoPairs = ao?.pairs ?? [];
-  const earliest = new Float64Array(n).fill(Infinity);
-  const latest = new Float64Array(n).fill(-Infinity);
-  const aoStart = new Int32Array(n + 1);
-  const aoOther = new Int32Array(aoPairs.length * 2);
-  const aoOtherIsYounger = new Uint8Array(aoPairs.length * 2);
-  if (ao) {
-    for (let i = 0; i < n; i++) {
-      const d = ao.born[i]!;
-      if (!Number.isNaN(d)) earliest[i] = latest[i] = d;
-    }
-    for (const [x, y] of aoPairs) {
-      aoStart[x + 1]!++;
-      aoStart[y + 1]!++;
-    }
-    for (let i = 0; i < n; i++) aoStart[i + 1]! += aoStart[i]!;
-    const f = aoStart.slice(0, n);
-    for (const [x, y] of aoPairs) {
-      aoOther[f[x]!] = y;
-      aoOtherIsYounger[f[x]!++] = 1;
-      aoOther[f[y]!] = x;
-      aoOtherIsYounger[f[y]!++] = 0;
-    }
-  }
-  const order = Array.from({ length: links.count }, (_, i) => i).sort(
-    (x, y) => links.weight[y]! - links.weight[x]! || links.l[x]! - links.l[y]! || links.r[x]! - links.r[y]!,
-  );
-  const accepted = new Uint8Array(links.count);
-  for (const i of order) if (!dropped[i]) tryMerge(i);
 
-  // An ambiguous record's held links, now against whole clusters: candidate persons it is known not to be
-  // (a cannot-link inside the cluster, e.g. the pupil a contact record is about) or whose identifier
-  // conflicts with its own cluster's are ruled out; if one remaining candidate is clearly the best
-  // (by the margin, or the only one), its strongest link is tried under the usual guards. Otherwise refused.
-  for (const h of ambiguousHeld) {
-    const ra = find(h.record);
+  find(x: number): number {
+    return this.uf.find(x);
+  }
+
+  /** Records in the cluster whose root is `root`. */
+  private size(root: number): number {
+    return this.uf.size(root);
+  }
+
+  /**
+   * Accepts link i (merging its two clusters) unless a guard refuses it; a refusal is recorded with its reason.
+   * Nothing is allocated unless it refuses (it runs once per link, ~1M times per clustering at 100k families).
+   */
+  tryMerge(i: number): boolean {
+    const { links } = this;
+    const ra = this.find(links.l[i]!);
+    const rb = this.find(links.r[i]!);
+    if (ra === rb) {
+      this.accepted[i] = 1;
+      return true;
+    }
+    if (this.hasCannot && this.knownDifferent(ra, rb)) return this.refuse(i, ra, rb, 'known_different_people');
+    const conflict = this.strongConflict(ra, rb);
+    if (conflict >= 0) return this.refuse(i, ra, rb, 'different_strong_identifier', this.strong[conflict]!.column);
+    if (this.hasAgeOrder && this.implausibleAge(ra, rb)) return this.refuse(i, ra, rb, 'implausible_age');
+    if (this.size(ra) + this.size(rb) > 2 && links.probability[i]! < this.opts.singleLinkMinProbability) {
+      const between = this.linksBetween(ra, rb);
+      if (between <= 1) return this.refuse(i, ra, rb, 'single_weak_link', undefined, between);
+    }
+    this.union(ra, rb);
+    this.accepted[i] = 1;
+    return true;
+  }
+
+  private refuse(
+    i: number,
+    ra: number,
+    rb: number,
+    reason: RefusedMerge['reason'],
+    column?: string,
+    between = this.linksBetween(ra, rb),
+  ): false {
+    const { links } = this;
+    this.refused.push({
+      recordL: links.l[i]!,
+      recordR: links.r[i]!,
+      matchWeight: links.weight[i]!,
+      matchProbability: links.probability[i]!,
+      sizeL: this.size(ra),
+      sizeR: this.size(rb),
+      reason,
+      ...(column ? { column } : {}),
+      linksBetween: between,
+    });
+    return false;
+  }
+
+  /** The first strong identifier whose values differ between the two clusters (-1: none). */
+  private strongConflict(ra: number, rb: number): number {
+    const strong = this.strong;
+    for (let k = 0; k < strong.length; k++) {
+      const v = strong[k]!.value;
+      if (v[ra]! >= 0 && v[rb]! >= 0 && v[ra] !== v[rb]) return k;
+    }
+    return -1;
+  }
+
+  /** Merges the smaller root into the larger (ties: the smaller root index wins), carrying what the guards read. */
+  private union(ra: number, rb: number): void {
+    if (this.uf.unionBySize(ra, rb) === rb) [ra, rb] = [rb, ra];
+    this.next[this.tail[ra]!] = rb;
+    this.tail[ra] = this.tail[rb]!;
+    for (const s of this.strong) if (s.value[ra]! < 0) s.value[ra] = s.value[rb]!;
+    if (this.earliest[rb]! < this.earliest[ra]!) this.earliest[ra] = this.earliest[rb]!;
+    if (this.latest[rb]! > this.latest[ra]!) this.latest[ra] = this.latest[rb]!;
+  }
+
+  /**
+   * An ambiguous record's held links, now against whole clusters: candidate persons it is known not to be
+   * (a cannot-link inside the cluster, e.g. the pupil a contact record is about) or whose identifier
+   * conflicts with its own cluster's are ruled out; if one remaining candidate is clearly the best
+   * (by the margin, or the only one), its strongest link is tried under the usual guards. Otherwise refused.
+   */
+  resolveAmbiguous(h: HeldLinks, margin: number): void {
+    const { links } = this;
+    const ra = this.find(h.record);
+    const otherEnd = (li: number) => (links.l[li] === h.record ? links.r[li]! : links.l[li]!);
     const bestPer = new Map<number, number>();
     for (const li of h.links) {
-      const other = links.l[li] === h.record ? links.r[li]! : links.l[li]!;
-      const rb = find(other);
+      const rb = this.find(otherEnd(li));
       if (rb === ra) continue;
-      if (cl.length > 0 && knownDifferent(ra, rb)) continue;
-      if (aoPairs.length > 0 && implausibleAge(ra, rb)) continue;
-      if (strong.some((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb])) continue;
+      if (this.hasCannot && this.knownDifferent(ra, rb)) continue;
+      if (this.hasAgeOrder && this.implausibleAge(ra, rb)) continue;
+      if (this.strongConflict(ra, rb) >= 0) continue;
       const cur = bestPer.get(rb);
       if (
         cur === undefined ||
@@ -196,16 +344,16 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
     }
     const cands = [...bestPer.values()].sort((x, y) => links.weight[y]! - links.weight[x]! || x - y);
     if (cands.length > 0 && (cands.length === 1 || links.weight[cands[0]!]! - links.weight[cands[1]!]! >= margin))
-      tryMerge(cands[0]!);
-    const rNow = find(h.record);
+      this.tryMerge(cands[0]!);
+    const rNow = this.find(h.record);
     for (const li of h.links) {
-      if (accepted[li]) continue;
-      const other = links.l[li] === h.record ? links.r[li]! : links.l[li]!;
-      if (find(other) === rNow) {
-        accepted[li] = 1;
+      if (this.accepted[li]) continue;
+      const other = otherEnd(li);
+      if (this.find(other) === rNow) {
+        this.accepted[li] = 1;
         continue;
       }
-      refused.push({
+      this.refused.push({
         recordL: links.l[li]!,
         recordR: links.r[li]!,
         reason: 'ambiguous',
@@ -213,114 +361,69 @@ export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOpti
         matchWeight: links.weight[li]!,
         matchProbability: links.probability[li]!,
         linksBetween: 1,
-        sizeL: size(rNow),
-        sizeR: size(find(other)),
+        sizeL: this.size(rNow),
+        sizeR: this.size(this.find(other)),
       });
     }
-  }
-
-  function tryMerge(i: number): boolean {
-    const a = links.l[i]!;
-    const b = links.r[i]!;
-    let ra = find(a);
-    let rb = find(b);
-    if (ra === rb) {
-      accepted[i] = 1;
-      return true;
-    }
-    const base = {
-      recordL: a,
-      recordR: b,
-      matchWeight: links.weight[i]!,
-      matchProbability: links.probability[i]!,
-      sizeL: size(ra),
-      sizeR: size(rb),
-    };
-    if (cl.length > 0 && knownDifferent(ra, rb)) {
-      refused.push({ ...base, reason: 'known_different_people', linksBetween: linksBetween(ra, rb) });
-      return false;
-    }
-    const conflict = strong.find((s) => s.value[ra]! >= 0 && s.value[rb]! >= 0 && s.value[ra] !== s.value[rb]);
-    if (conflict) {
-      refused.push({
-        ...base,
-        reason: 'different_strong_identifier',
-        column: conflict.column,
-        linksBetween: linksBetween(ra, rb),
-      });
-      return false;
-    }
-    if (aoPairs.length > 0 && implausibleAge(ra, rb)) {
-      refused.push({ ...base, reason: 'implausible_age', linksBetween: linksBetween(ra, rb) });
-      return false;
-    }
-    if (size(ra) + size(rb) > 2 && links.probability[i]! < opts.singleLinkMinProbability) {
-      const between = linksBetween(ra, rb);
-      if (between <= 1) {
-        refused.push({ ...base, reason: 'single_weak_link', linksBetween: between });
-        return false;
-      }
-    }
-    // merge the smaller into the larger (ties: smaller root index wins)
-    if (uf.unionBySize(ra, rb) === rb) [ra, rb] = [rb, ra];
-    next[tail[ra]!] = rb;
-    tail[ra] = tail[rb]!;
-    for (const s of strong) if (s.value[ra]! < 0) s.value[ra] = s.value[rb]!;
-    if (earliest[rb]! < earliest[ra]!) earliest[ra] = earliest[rb]!;
-    if (latest[rb]! > latest[ra]!) latest[ra] = latest[rb]!;
-    accepted[i] = 1;
-    return true;
   }
 
   /** Would merging ra and rb put a parent/carer less than the gap before (or after) a child's birth? */
-  function implausibleAge(ra: number, rb: number): boolean {
+  private implausibleAge(ra: number, rb: number): boolean {
+    const { earliest, latest, next } = this;
+    const { start, other, otherIsSecond: otherIsYounger } = this.older;
     const first = Math.min(earliest[ra]!, earliest[rb]!);
     const last = Math.max(latest[ra]!, latest[rb]!);
-    const gap = ao!.minGapDays;
-    for (const root of [ra, rb]) {
-      for (let x = root; x !== -1; x = next[x]!) {
-        for (let k = aoStart[x]!; k < aoStart[x + 1]!; k++) {
-          const ro = find(aoOther[k]!);
+    const gap = this.minGapDays;
+    for (let side = 0; side < 2; side++) {
+      for (let x = side === 0 ? ra : rb; x !== -1; x = next[x]!) {
+        for (let k = start[x]!; k < start[x + 1]!; k++) {
+          const ro = this.find(other[k]!);
           if (ro === ra || ro === rb) continue; // the same cluster: the cannot-link guards that
           // x older than the other: everyone in the merged cluster born at least the gap before the other's earliest
-          if (aoOtherIsYounger[k] ? last + gap > earliest[ro]! : latest[ro]! + gap > first) return true;
+          if (otherIsYounger[k] ? last + gap > earliest[ro]! : latest[ro]! + gap > first) return true;
         }
       }
     }
     return false;
   }
 
-  function knownDifferent(ra: number, rb: number): boolean {
-    const [small, other] = size(ra) <= size(rb) ? [ra, rb] : [rb, ra];
-    for (let x = small; x !== -1; x = next[x]!) {
-      for (let k = clStart[x]!; k < clStart[x + 1]!; k++) if (find(clAdj[k]!) === other) return true;
+  private knownDifferent(ra: number, rb: number): boolean {
+    const [small, other] = this.size(ra) <= this.size(rb) ? [ra, rb] : [rb, ra];
+    const { start, other: partner } = this.cannot;
+    for (let x = small; x !== -1; x = this.next[x]!) {
+      for (let k = start[x]!; k < start[x + 1]!; k++) if (this.find(partner[k]!) === other) return true;
     }
     return false;
   }
 
-  function linksBetween(ra: number, rb: number): number {
-    const [small, other] = size(ra) <= size(rb) ? [ra, rb] : [rb, ra];
+  private linksBetween(ra: number, rb: number): number {
+    const [small, other] = this.size(ra) <= this.size(rb) ? [ra, rb] : [rb, ra];
+    const { degree, adj } = this.adjacency;
     let count = 0;
-    for (let x = small; x !== -1; x = next[x]!) {
-      for (let k = degree[x]!; k < degree[x + 1]!; k++) if (find(adj[k]!) === other) count++;
+    for (let x = small; x !== -1; x = this.next[x]!) {
+      for (let k = degree[x]!; k < degree[x + 1]!; k++) if (this.find(adj[k]!) === other) count++;
     }
     return count;
   }
 
-  const cluster = new Int32Array(n);
-  const minOf = new Int32Array(n).fill(-1);
-  for (let i = 0; i < n; i++) {
-    const root = find(i);
-    if (minOf[root] === -1) minOf[root] = i;
-    cluster[i] = minOf[root]!;
+  /** Per record its cluster (the smallest record index in it), and the cluster size distribution. */
+  result(): Clustering {
+    const { n } = this;
+    const cluster = new Int32Array(n);
+    const minOf = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const root = this.find(i);
+      if (minOf[root] === -1) minOf[root] = i;
+      cluster[i] = minOf[root]!;
+    }
+    const dist: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      if (this.find(i) !== i) continue;
+      const k = String(this.size(i));
+      dist[k] = (dist[k] ?? 0) + 1;
+    }
+    const sortedDist: Record<string, number> = {};
+    for (const k of Object.keys(dist).sort((x, y) => Number(x) - Number(y))) sortedDist[k] = dist[k]!;
+    return { cluster, accepted: this.accepted, refused: this.refused, sizeDistribution: sortedDist };
   }
-  const dist: Record<string, number> = {};
-  for (let i = 0; i < n; i++) {
-    if (find(i) !== i) continue;
-    const k = String(size(i));
-    dist[k] = (dist[k] ?? 0) + 1;
-  }
-  const sortedDist: Record<string, number> = {};
-  for (const k of Object.keys(dist).sort((x, y) => Number(x) - Number(y))) sortedDist[k] = dist[k]!;
-  return { cluster, accepted, refused, sizeDistribution: sortedDist };
 }

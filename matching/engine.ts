@@ -15,7 +15,7 @@ import {
   type ShardInput,
   type ShardPairs,
 } from './blocking.ts';
-import { clusterRecords, type AgeOrder, type Clustering } from './clustering.ts';
+import { clusterRecords, strongestFirst, type AgeOrder, type ClusterOptions, type Clustering } from './clustering.ts';
 import {
   initialM,
   needsValues,
@@ -217,6 +217,8 @@ export interface LinkResult {
   model: Model;
   /** The same clustering (same vetoes, known-different pairs, guards) at another threshold weight: for sensitivity. */
   clusterAt: (thresholdWeight: number) => Clustering;
+  /** The guards it clusters with (strong identifiers, known-different pairs, age order) over record indexes. */
+  clusterOptions: ClusterOptions;
 }
 
 /** Links accepted and persons at thresholds around the run's, each a full re-clustering (offset 0 is the run itself). */
@@ -420,41 +422,125 @@ export async function linkPrepared(
 ): Promise<LinkResult> {
   const progress = options.progress ?? noProgress;
   const executor = options.executor ?? inProcessExecutor;
-  const linkType = settings.linkType;
-  const timings: Record<string, number> = {};
+  const { table, comparisons } = prepared;
+  const clock = stepClock(prepareTime);
+  // 1-2. encode, block (count, refuse), lay out the shards: done by the caller (prepareLinkage)
+  // 3. compare, shard by shard
+  const pairs = await comparePairs(prepared, executor, progress);
+  clock.lap('compare');
+  const possible = totalPairs(table.n, table.source, table.sources.length, settings.linkType);
+  // 4. u
+  const uEst = await trainU(prepared, settings, executor, progress, possible);
+  clock.lap('train_u');
+  // 5. m: fixed, labels, or EM sessions
+  const trained = trainM(prepared, settings, pairs, uEst.u, options.labels);
+  clock.lap('train_m');
+  // 6. prior
+  const prior = priorOf(prepared, settings, trained, uEst.u, possible);
+  // 7. weights, TF, score
+  const levelWeights = trained.m.map((lv, c) => lv.map((mv, l) => (l === 0 ? 0 : Math.log2(mv / uEst.u[c]![l]!))));
+  const tfAdjustment = tfAdjustmentsOf(comparisons, uEst.u);
+  const thresholdWeight = thresholdWeightOf(settings);
+  const vetoes = vetoRulesOf(settings, comparisons);
+  const cannot = cannotLinkIndexes(table, options.cannotLink);
+  const scored = scorePairs(pairs, comparisons, {
+    priorWeight: prior.weight,
+    levelWeights,
+    tfAdjustment,
+    thresholdWeight,
+    vetoes,
+    knownDifferent: knownDifferentIndex(cannot, table.n),
+    progress,
+  });
+  clock.lap('score');
+  // 8. cluster accepted links
+  const { clusterAt, clusterOptions } = clustererOf(table, settings, options.olderThan, cannot, pairs, scored);
+  const clustering = clusterAt(thresholdWeight);
+  clock.lap('cluster');
+  const model = modelOf({
+    prepared,
+    settings,
+    pairs,
+    possible,
+    uEst,
+    trained,
+    prior,
+    levelWeights,
+    thresholdWeight,
+    vetoes,
+    cannot,
+    scored,
+    clustering,
+    timings: clock.timings,
+  });
+  return {
+    table,
+    comparisons,
+    pairs: { ...pairs, weight: scored.weight, probability: scored.probability, vetoed: scored.vetoed },
+    tfAdjustment,
+    levelWeights,
+    priorWeight: prior.weight,
+    thresholdWeight,
+    clustering,
+    model,
+    clusterAt,
+    clusterOptions,
+  };
+}
+
+/** Wall and CPU milliseconds per step (model.timingsMs), the caller's prepare step first. */
+function stepClock(prepareTime: { ms: number; cpuMs: number }) {
+  const timings: Record<string, number> = {
+    prepare: Math.round(prepareTime.ms),
+    prepare_cpu: Math.round(prepareTime.cpuMs),
+  };
   let t0 = performance.now();
   let c0 = process.cpuUsage().user;
-  const lap = (name: string) => {
-    const t = performance.now();
-    const c = process.cpuUsage().user;
-    timings[name] = Math.round(t - t0);
-    timings[`${name}_cpu`] = Math.round((c - c0) / 1000);
-    t0 = t;
-    c0 = c;
+  return {
+    timings,
+    lap(name: string) {
+      const t = performance.now();
+      const c = process.cpuUsage().user;
+      timings[name] = Math.round(t - t0);
+      timings[`${name}_cpu`] = Math.round((c - c0) / 1000);
+      t0 = t;
+      c0 = c;
+    },
   };
+}
 
-  // 1-2. encode, block (count, refuse), lay out the shards: done by the caller (prepareLinkage)
-  const { table, comparisons, counts, shardInput, shardCount } = prepared;
-  const C = comparisons.length;
-  timings.prepare = Math.round(prepareTime.ms);
-  timings.prepare_cpu = Math.round(prepareTime.cpuMs);
+type ComparedPairs = Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'>;
 
-  // 3. compare, shard by shard
+/** Step 3: every shard's pairs and comparison levels, in shard order. */
+async function comparePairs(
+  prepared: PreparedLinkage,
+  executor: ShardExecutor,
+  progress: EngineProgress,
+): Promise<ComparedPairs> {
   progress.start('blocking and comparing pairs', prepared.upperBound);
-  const shards = await executor.run(shardInput, shardCount, (n) => progress.tick(n));
+  const shards = await executor.run(prepared.shardInput, prepared.shardCount, (n) => progress.tick(n));
   progress.stop();
-  if (shards.length !== shardCount)
-    throw new Error(`shard executor returned ${shards.length} shards, expected ${shardCount}`);
-  const pairs = concatShards(shards, C);
-  lap('compare');
+  if (shards.length !== prepared.shardCount)
+    throw new Error(`shard executor returned ${shards.length} shards, expected ${prepared.shardCount}`);
+  return concatShards(shards, prepared.comparisons.length);
+}
 
-  const analysisRules = counts.map((c) => ({ ...c, newPairs: 0, cumulativePairs: 0 }));
-  for (let p = 0; p < pairs.count; p++) analysisRules[31 - Math.clz32(pairs.mask[p]! & -pairs.mask[p]!)]!.newPairs++;
-  let cum = 0;
-  for (const r of analysisRules) r.cumulativePairs = cum += r.newPairs;
-  const possible = totalPairs(table.n, table.source, table.sources.length, linkType);
+interface UEstimate {
+  /** Per comparison, u per level (index 0: the null level). */
+  u: number[][];
+  sampledPairs: number;
+  exhaustive: boolean;
+}
 
-  // 4. u
+/** Step 4: u per comparison level from random pairs (all pairs when few), the exact level's from value counts. */
+async function trainU(
+  { table, comparisons, shardInput }: PreparedLinkage,
+  settings: LinkSettings,
+  executor: ShardExecutor,
+  progress: EngineProgress,
+  possible: number,
+): Promise<UEstimate> {
+  const linkType = settings.linkType;
   const exhaustive = possible <= settings.uSamplePairs;
   let uCounts: number[][][];
   if (exhaustive) uCounts = [allPairsUCounts(comparisons, table.n, table.source, table.sources.length, linkType)];
@@ -472,7 +558,7 @@ export async function linkPrepared(
   const uSampled = uFromCounts(uCounts);
   if (!exhaustive) {
     // the exact level's u from value counts; the sampled other levels share the rest in their sampled proportions
-    for (let c = 0; c < C; c++) {
+    for (let c = 0; c < comparisons.length; c++) {
       const ue = Math.max(exactU(comparisons[c]!, table.source, table.sources.length, linkType), 1e-9);
       const us = uSampled[c]!;
       let rest = 0;
@@ -482,18 +568,31 @@ export async function linkPrepared(
       for (let l = 2; l < us.length; l++) us[l] = Math.max(us[l]! * scale, 1e-9);
     }
   }
-  const uEst = {
-    u: uSampled,
-    sampledPairs: exhaustive ? possible : Math.ceil(settings.uSamplePairs / 8) * 8,
-    exhaustive,
-  };
-  const u = comparisons.map((c, i) => {
+  const u = comparisons.map((_, i) => {
     const fixed = settings.comparisons[i]!.u;
-    return fixed ? [0, ...fixed] : uEst.u[i]!;
+    return fixed ? [0, ...fixed] : uSampled[i]!;
   });
-  lap('train_u');
+  return { u, sampledPairs: exhaustive ? possible : Math.ceil(settings.uSamplePairs / 8) * 8, exhaustive };
+}
 
-  // 5. m: fixed, labels, or EM sessions
+interface TrainedM {
+  m: number[][];
+  mEm: Array<number[] | null>;
+  mSource: ModelComparison['mSource'][];
+  sessions: EmSession[];
+  patterns: ReturnType<typeof patternCounts>;
+  labelledMatches: number;
+}
+
+/** Step 5: m per comparison level: fixed in the settings, from clerical labels, else averaged over EM sessions. */
+function trainM(
+  { table, comparisons }: PreparedLinkage,
+  settings: LinkSettings,
+  pairs: ComparedPairs,
+  u: number[][],
+  labels: EngineOptions['labels'],
+): TrainedM {
+  const C = comparisons.length;
   const sessionRules = settings.em.sessions ?? settings.blockingRules.map((_, i) => i);
   for (const s of sessionRules)
     if (s >= settings.blockingRules.length) throw new Error(`em.sessions: no blocking rule ${s}`);
@@ -534,56 +633,77 @@ export async function linkPrepared(
     mEm[c] = m[c]!;
     mSource[c] = 'em';
   }
-  let labelledMatches = 0;
-  if (settings.labelledPairs) {
-    const matches = labelledMatchIndexes(table, options.labels ?? []);
-    if (matches.length === 0)
-      throw new Error(`labelledPairs ${settings.labelledPairs}: no labelled match refers to records in the input`);
-    labelledMatches = matches.length;
-    const mLab = mFromLabels(comparisons, matches);
-    for (let c = 0; c < C; c++) {
-      if (mSource[c] === 'fixed') continue;
-      m[c] = mLab[c]!;
-      mSource[c] = 'labels';
-    }
-  }
-  lap('train_m');
+  const labelledMatches = settings.labelledPairs
+    ? mFromLabelsInto(table, comparisons, settings, labels, m, mSource)
+    : 0;
+  return { m, mEm, mSource, sessions, patterns, labelledMatches };
+}
 
-  // 6. prior
-  let prior: Model['prior'];
-  let deterministicPairs = 0;
-  if (settings.deterministicRules.length > 0) {
-    const detKeys = settings.deterministicRules.map((r) => ruleKeys(table, r));
-    const detCounts = settings.deterministicRules.map((r, i) =>
-      countRulePairs(detKeys[i]!, table.source, table.sources.length, linkType, ruleName(r)),
-    );
-    for (const c of detCounts) {
-      if (c.pairs > settings.maxPairsPerRule)
-        throw new Error(
-          `deterministic rule [${c.rule}] would produce ${c.pairs} pairs, more than maxPairsPerRule ${settings.maxPairsPerRule}: make it stricter`,
-        );
-    }
-    deterministicPairs = enumerateShard(
-      { n: table.n, source: table.source, linkType, ruleKeys: detKeys, comparisons: [] },
-      0,
-      1,
-    ).count;
+/** m from clerical labels (settings.labelledPairs) over every comparison not fixed; returns the labelled matches used. */
+function mFromLabelsInto(
+  table: LinkTable,
+  comparisons: PreparedComparison[],
+  settings: LinkSettings,
+  labels: EngineOptions['labels'],
+  m: number[][],
+  mSource: ModelComparison['mSource'][],
+): number {
+  const matches = labelledMatchIndexes(table, labels ?? []);
+  if (matches.length === 0)
+    throw new Error(`labelledPairs ${settings.labelledPairs}: no labelled match refers to records in the input`);
+  const mLab = mFromLabels(comparisons, matches);
+  for (let c = 0; c < comparisons.length; c++) {
+    if (mSource[c] === 'fixed') continue;
+    m[c] = mLab[c]!;
+    mSource[c] = 'labels';
   }
-  if (settings.probabilityTwoRandomRecordsMatch !== undefined) {
-    const p = settings.probabilityTwoRandomRecordsMatch;
-    prior = { probability: p, weight: Math.log2(p / (1 - p)), source: 'settings' };
-  } else if (settings.deterministicRules.length > 0 && deterministicPairs > 0) {
-    const p = Math.min(0.99, deterministicPairs / settings.deterministicRecall / possible);
-    prior = { probability: p, weight: Math.log2(p / (1 - p)), source: 'deterministic_rules' };
-  } else {
-    const est = estimateLambda(patterns, patterns.sessions - 1, C, m, u);
-    const p = Math.min(0.99, Math.max((est.lambda * est.pairs) / possible, 1e-12));
-    prior = { probability: p, weight: Math.log2(p / (1 - p)), source: 'em' };
-  }
+  return matches.length;
+}
 
-  // 7. weights, TF, score
-  const levelWeights = m.map((lv, c) => lv.map((mv, l) => (l === 0 ? 0 : Math.log2(mv / u[c]![l]!))));
-  const tfAdjustment = comparisons.map((c, ci) => {
+/** Step 6: the prior match probability: set in the settings, from deterministic rules, else from EM's lambda. */
+function priorOf(
+  { table }: PreparedLinkage,
+  settings: LinkSettings,
+  trained: TrainedM,
+  u: number[][],
+  possible: number,
+): Model['prior'] & { deterministicPairs: number } {
+  const deterministicPairs = deterministicPairCount(table, settings);
+  const of = (p: number, source: Model['prior']['source']) => ({
+    probability: p,
+    weight: Math.log2(p / (1 - p)),
+    source,
+    deterministicPairs,
+  });
+  if (settings.probabilityTwoRandomRecordsMatch !== undefined)
+    return of(settings.probabilityTwoRandomRecordsMatch, 'settings');
+  if (settings.deterministicRules.length > 0 && deterministicPairs > 0)
+    return of(Math.min(0.99, deterministicPairs / settings.deterministicRecall / possible), 'deterministic_rules');
+  const { patterns } = trained;
+  const est = estimateLambda(patterns, patterns.sessions - 1, trained.m.length, trained.m, u);
+  return of(Math.min(0.99, Math.max((est.lambda * est.pairs) / possible, 1e-12)), 'em');
+}
+
+/** The pairs the deterministic rules join (0 without such rules). */
+function deterministicPairCount(table: LinkTable, settings: LinkSettings): number {
+  if (settings.deterministicRules.length === 0) return 0;
+  const linkType = settings.linkType;
+  const detKeys = settings.deterministicRules.map((r) => ruleKeys(table, r));
+  const detCounts = settings.deterministicRules.map((r, i) =>
+    countRulePairs(detKeys[i]!, table.source, table.sources.length, linkType, ruleName(r)),
+  );
+  for (const c of detCounts) {
+    if (c.pairs > settings.maxPairsPerRule)
+      throw new Error(
+        `deterministic rule [${c.rule}] would produce ${c.pairs} pairs, more than maxPairsPerRule ${settings.maxPairsPerRule}: make it stricter`,
+      );
+  }
+  return enumerateShard({ n: table.n, source: table.source, linkType, ruleKeys: detKeys, comparisons: [] }, 0, 1).count;
+}
+
+/** Per comparison with term frequencies: the exact level's adjustment weight per distinct value, else null. */
+function tfAdjustmentsOf(comparisons: PreparedComparison[], u: number[][]): Array<Float64Array | null> {
+  return comparisons.map((c, ci) => {
     if (!c.termFrequency) return null;
     const cnt = new Float64Array(c.values.length);
     let nonNull = 0;
@@ -600,7 +720,18 @@ export async function linkPrepared(
       adj[v] = Math.max(-10, Math.min(10, Math.log2(uExact / Math.max(cnt[v]! / nonNull, 1e-9))));
     return adj;
   });
-  const thresholdWeight = thresholdWeightOf(settings);
+}
+
+/** A veto rule over comparison levels: it holds when every `conds` level set holds and no `unless` one does. */
+interface Veto {
+  name: string;
+  conds: Array<{ c: number; levels: Uint8Array }>;
+  unless: Array<{ c: number; levels: Uint8Array }>;
+  /** Pairs at or above the threshold it vetoed (counted while scoring). */
+  count: number;
+}
+
+function vetoRulesOf(settings: LinkSettings, comparisons: PreparedComparison[]): Veto[] {
   const levelSets = (v: { name: string }, spec: Record<string, string[]>) =>
     Object.entries(spec).map(([name, lv]) => {
       const c = comparisons.findIndex((x) => x.name === name);
@@ -621,33 +752,62 @@ export async function linkPrepared(
       }
       return { c, levels };
     });
-  const vetoes = settings.vetoRules.map((v) => ({
+  return settings.vetoRules.map((v) => ({
     name: v.name,
     conds: levelSets(v, v.when),
     unless: levelSets(v, v.unless ?? {}),
     count: 0,
   }));
-  const vetoed = new Uint8Array(pairs.count);
+}
+
+/** Known-different unique id pairs (first input) as record index pairs; pairs naming a record not in the input dropped. */
+function cannotLinkIndexes(table: LinkTable, cannotLink: EngineOptions['cannotLink']): Array<[number, number]> {
   const cannot: Array<[number, number]> = [];
-  if (options.cannotLink && options.cannotLink.length > 0) {
-    const idx = new Map<string, number>();
-    for (let i = 0; i < table.n; i++) if (table.source[i] === 0) idx.set(table.ids[i]!, i);
-    for (const [x, y] of options.cannotLink) {
-      const a = idx.get(x);
-      const b = idx.get(y);
-      if (a === undefined || b === undefined || a === b) continue;
-      cannot.push([a, b]);
-    }
+  if (!cannotLink || cannotLink.length === 0) return cannot;
+  const idx = new Map<string, number>();
+  for (let i = 0; i < table.n; i++) if (table.source[i] === 0) idx.set(table.ids[i]!, i);
+  for (const [x, y] of cannotLink) {
+    const a = idx.get(x);
+    const b = idx.get(y);
+    if (a === undefined || b === undefined || a === b) continue;
+    cannot.push([a, b]);
   }
-  const knownDifferent = knownDifferentIndex(cannot, table.n);
-  let knownDifferentPairs = 0;
+  return cannot;
+}
+
+interface Scored {
+  weight: Float64Array;
+  probability: Float64Array;
+  vetoed: Uint8Array;
+  above: number;
+  knownDifferentPairs: number;
+}
+
+/** Step 7: each pair's match weight and probability, and the veto (or known-different) that blocks it. */
+function scorePairs(
+  pairs: ComparedPairs,
+  comparisons: PreparedComparison[],
+  s: {
+    priorWeight: number;
+    levelWeights: number[][];
+    tfAdjustment: Array<Float64Array | null>;
+    thresholdWeight: number;
+    vetoes: Veto[];
+    knownDifferent: (a: number, b: number) => boolean;
+    progress: EngineProgress;
+  },
+): Scored {
+  const C = comparisons.length;
+  const { vetoes, thresholdWeight, tfAdjustment, knownDifferent } = s;
+  const vetoed = new Uint8Array(pairs.count);
   const weight = new Float64Array(pairs.count);
   const probability = new Float64Array(pairs.count);
-  const flatW = levelWeights.map((lv) => Float64Array.from(lv));
+  const flatW = s.levelWeights.map((lv) => Float64Array.from(lv));
   let above = 0;
-  progress.start('scoring pairs', pairs.count);
+  let knownDifferentPairs = 0;
+  s.progress.start('scoring pairs', pairs.count);
   for (let p = 0; p < pairs.count; p++) {
-    let w = prior.weight;
+    let w = s.priorWeight;
     const g = p * C;
     const a = pairs.l[p]!;
     for (let c = 0; c < C; c++) {
@@ -676,82 +836,141 @@ export async function linkPrepared(
       }
     }
     if (w >= thresholdWeight && vetoed[p] === 0) above++;
-    if ((p & 0xfffff) === 0xfffff) progress.tick(0x100000);
+    if ((p & 0xfffff) === 0xfffff) s.progress.tick(0x100000);
   }
-  progress.stop();
-  lap('score');
+  s.progress.stop();
+  return { weight, probability, vetoed, above, knownDifferentPairs };
+}
 
-  // 8. cluster accepted links
+/** Step 8: the run's clustering at a threshold: pairs at or above it and not vetoed, through the same guards. */
+function clustererOf(
+  table: LinkTable,
+  settings: LinkSettings,
+  olderThan: EngineOptions['olderThan'],
+  cannot: Array<[number, number]>,
+  pairs: ComparedPairs,
+  { weight, probability, vetoed }: Scored,
+): { clusterAt: (thresholdWeight: number) => Clustering; clusterOptions: ClusterOptions } {
   const strongCols = settings.clustering.strongIdentifiers.map((col) => {
     const enc = table.columns.get(col);
     if (!enc) throw new Error(`clustering.strongIdentifiers: no column "${col}"`);
     return { column: col, codes: enc.codes };
   });
-  const clusterOptions = {
+  const clusterOptions: ClusterOptions = {
     strongIdentifiers: strongCols,
     singleLinkMinProbability: settings.clustering.singleLinkMinProbability,
     cannotLink: cannot,
     ambiguityMarginWeight: settings.clustering.ambiguityMarginWeight,
-    ...ageOrderOf(table, settings, options.olderThan),
+    ...ageOrderOf(table, settings, olderThan),
   };
-  /** The run's clustering at a threshold: pairs at or above it and not vetoed, through the same guards. */
+  const strongest = strongestPairsFrom(pairs, weight, vetoed);
   const clusterAt = (t: number): Clustering => {
     let count = 0;
     for (let p = 0; p < pairs.count; p++) if (weight[p]! >= t && vetoed[p] === 0) count++;
     const linkIdx = new Int32Array(count);
     for (let p = 0, k = 0; p < pairs.count; p++) if (weight[p]! >= t && vetoed[p] === 0) linkIdx[k++] = p;
-    return clusterRecords(
-      table.n,
-      {
-        count,
-        l: Int32Array.from(linkIdx, (p) => pairs.l[p]!),
-        r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
-        weight: Float64Array.from(linkIdx, (p) => weight[p]!),
-        probability: Float64Array.from(linkIdx, (p) => probability[p]!),
-      },
-      clusterOptions,
-    );
+    const links = {
+      count,
+      l: Int32Array.from(linkIdx, (p) => pairs.l[p]!),
+      r: Int32Array.from(linkIdx, (p) => pairs.r[p]!),
+      weight: Float64Array.from(linkIdx, (p) => weight[p]!),
+      probability: Float64Array.from(linkIdx, (p) => probability[p]!),
+    };
+    // link k is the k-th such pair (linkIdx ascending): the shared sorted prefix as link indexes
+    const sorted = strongest(t);
+    const order = new Int32Array(count);
+    for (let k = 0; k < count; k++) order[k] = lowerBound(linkIdx, sorted[k]!);
+    return clusterRecords(table.n, links, clusterOptions, order);
   };
-  const clustering = clusterAt(thresholdWeight);
-  lap('cluster');
+  return { clusterAt, clusterOptions };
+}
 
+/** The first position in ascending `xs` holding a value >= x. */
+function lowerBound(xs: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Pair indexes not vetoed with weight >= t, strongest first (ties by record indexes), for any t: the pairs at a
+ * threshold are a prefix of that order, so it is sorted once for the first threshold asked and extended by the pairs
+ * between a lower one and the lowest so far (which all sort after them). Threshold sensitivity re-clusters at ten
+ * thresholds: one sort of ~1M links instead of ten.
+ */
+function strongestPairsFrom(pairs: ComparedPairs, weight: Float64Array, vetoed: Uint8Array): (t: number) => Int32Array {
+  let sorted = new Int32Array(0);
+  let from = Infinity;
+  return (t) => {
+    if (t < from) {
+      const extra: number[] = [];
+      for (let p = 0; p < pairs.count; p++) if (weight[p]! >= t && weight[p]! < from && vetoed[p] === 0) extra.push(p);
+      const more = strongestFirst({ count: extra.length, l: pairs.l, r: pairs.r, weight }, extra);
+      const next = new Int32Array(sorted.length + more.length);
+      next.set(sorted);
+      next.set(more, sorted.length);
+      sorted = next;
+      from = t;
+    }
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (weight[sorted[mid]!]! >= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return sorted.subarray(0, lo);
+  };
+}
+
+/** The model as saved: parameters, counts and the blocking, EM, scoring and clustering figures (no data values). */
+function modelOf(x: {
+  prepared: PreparedLinkage;
+  settings: LinkSettings;
+  pairs: ComparedPairs;
+  possible: number;
+  uEst: UEstimate;
+  trained: TrainedM;
+  prior: Model['prior'] & { deterministicPairs: number };
+  levelWeights: number[][];
+  thresholdWeight: number;
+  vetoes: Veto[];
+  cannot: Array<[number, number]>;
+  scored: Scored;
+  clustering: Clustering;
+  timings: Record<string, number>;
+}): Model {
+  const { prepared, settings, pairs, possible, uEst, trained, clustering } = x;
+  const { table, comparisons } = prepared;
+  const { deterministicPairs, ...prior } = x.prior;
   const refusedByReason: Record<string, number> = {};
   for (const r of clustering.refused) refusedByReason[r.reason] = (refusedByReason[r.reason] ?? 0) + 1;
-  const model: Model = {
+  return {
     version: 1,
-    linkType,
+    linkType: settings.linkType,
     records: table.n,
     sources: table.sources.map((name, i) => ({
       name,
-      records: table.source.reduce((s, x) => s + (x === i ? 1 : 0), 0),
+      records: table.source.reduce((s, v) => s + (v === i ? 1 : 0), 0),
     })),
     prior,
-    threshold: { probability: probabilityOf(thresholdWeight), weight: thresholdWeight },
-    comparisons: comparisons.map((c, ci) => ({
-      name: c.name,
-      column: c.column,
-      type: c.type,
-      termFrequency: c.termFrequency,
-      mSource: mSource[ci]!,
-      uSource: settings.comparisons[ci]!.u ? 'fixed' : 'random_sample',
-      levels: c.levels.map((lv, l) => ({
-        label: lv.label,
-        m: l === 0 ? null : m[ci]![l]!,
-        ...(mSource[ci] === 'labels' ? { mEm: l === 0 || !mEm[ci] ? null : mEm[ci]![l]! } : {}),
-        u: l === 0 ? null : u[ci]![l]!,
-        weight: levelWeights[ci]![l]!,
-      })),
-    })),
+    threshold: { probability: probabilityOf(x.thresholdWeight), weight: x.thresholdWeight },
+    comparisons: comparisons.map((c, ci) => modelComparison(c, ci, settings, trained, uEst.u, x.levelWeights)),
     u: { sampledPairs: uEst.sampledPairs, exhaustive: uEst.exhaustive, seed: settings.seed },
-    em: { sessions },
-    labels: settings.labelledPairs ? { labelledPairs: settings.labelledPairs, matches: labelledMatches } : null,
+    em: { sessions: trained.sessions },
+    labels: settings.labelledPairs ? { labelledPairs: settings.labelledPairs, matches: trained.labelledMatches } : null,
     blocking: {
-      rules: analysisRules,
+      rules: blockingAnalysisRules(prepared.counts, pairs),
       candidatePairs: pairs.count,
       totalPossiblePairs: possible,
       reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible,
       maxPairsPerRule: settings.maxPairsPerRule,
-      shards: shardCount,
+      shards: prepared.shardCount,
     },
     deterministicRules: {
       rules: settings.deterministicRules.map(ruleName),
@@ -760,35 +979,57 @@ export async function linkPrepared(
     },
     scoring: {
       pairsScored: pairs.count,
-      pairsAtOrAboveThreshold: above,
-      vetoes: vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })),
-      knownDifferentPeople: { given: cannot.length, candidatePairs: knownDifferentPairs },
+      pairsAtOrAboveThreshold: x.scored.above,
+      vetoes: x.vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })),
+      knownDifferentPeople: { given: x.cannot.length, candidatePairs: x.scored.knownDifferentPairs },
     },
     clustering: {
-      clusters: Object.values(clustering.sizeDistribution).reduce((s, x) => s + x, 0),
+      clusters: Object.values(clustering.sizeDistribution).reduce((s, v) => s + v, 0),
       sizeDistribution: clustering.sizeDistribution,
       refusedMerges: clustering.refused.length,
       refusedByReason,
       strongIdentifiers: settings.clustering.strongIdentifiers,
       singleLinkMinProbability: settings.clustering.singleLinkMinProbability,
     },
-    timingsMs: timings,
-  };
-  return {
-    table,
-    comparisons,
-    pairs: { ...pairs, weight, probability, vetoed },
-    tfAdjustment,
-    levelWeights,
-    priorWeight: prior.weight,
-    thresholdWeight,
-    clustering,
-    model,
-    clusterAt,
+    timingsMs: x.timings,
   };
 }
 
-function concatShards(shards: ShardPairs[], C: number): Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'> {
+function modelComparison(
+  c: PreparedComparison,
+  ci: number,
+  settings: LinkSettings,
+  { m, mEm, mSource }: TrainedM,
+  u: number[][],
+  levelWeights: number[][],
+): ModelComparison {
+  return {
+    name: c.name,
+    column: c.column,
+    type: c.type,
+    termFrequency: c.termFrequency,
+    mSource: mSource[ci]!,
+    uSource: settings.comparisons[ci]!.u ? 'fixed' : 'random_sample',
+    levels: c.levels.map((lv, l) => ({
+      label: lv.label,
+      m: l === 0 ? null : m[ci]![l]!,
+      ...(mSource[ci] === 'labels' ? { mEm: l === 0 || !mEm[ci] ? null : mEm[ci]![l]! } : {}),
+      u: l === 0 ? null : u[ci]![l]!,
+      weight: levelWeights[ci]![l]!,
+    })),
+  };
+}
+
+/** Per blocking rule: the pairs it found first (new) and the running total over the rules. */
+function blockingAnalysisRules(counts: RuleCount[], pairs: ComparedPairs): BlockingAnalysis['rules'] {
+  const rules = counts.map((c) => ({ ...c, newPairs: 0, cumulativePairs: 0 }));
+  for (let p = 0; p < pairs.count; p++) rules[31 - Math.clz32(pairs.mask[p]! & -pairs.mask[p]!)]!.newPairs++;
+  let cum = 0;
+  for (const r of rules) r.cumulativePairs = cum += r.newPairs;
+  return rules;
+}
+
+function concatShards(shards: ShardPairs[], C: number): ComparedPairs {
   const count = shards.reduce((s, x) => s + x.count, 0);
   const l = new Int32Array(count);
   const r = new Int32Array(count);

@@ -536,3 +536,58 @@ describe('the engine end to end (in memory)', () => {
     expect(res.model.comparisons[0]!.levels[1]!.weight).toBeCloseTo(Math.log2(0.9 / 0.05), 9);
   });
 });
+
+describe('threshold sensitivity', () => {
+  it('re-clusters at any threshold as a clustering of its links from scratch, whatever order thresholds are asked in', async () => {
+    const cols = population(23, 700);
+    // a strong identifier most records carry (some with another person's token), and known relationships
+    const rand = rng(5);
+    const tok = cols.person.map((p) => (rand() < 0.3 ? '' : rand() < 0.03 ? `t${Math.floor(rand() * 700)}` : `t${p}`));
+    const n = cols.id.length;
+    const cannotLink: Array<[string, string]> = [];
+    const olderThan: Array<[string, string]> = [];
+    for (let k = 0; k < 400; k++) {
+      const a = Math.floor(rand() * n);
+      const b = Math.floor(rand() * n);
+      if (cols.person[a] === cols.person[b]) continue;
+      cannotLink.push([cols.id[a]!, cols.id[b]!]);
+      if (cols.dob[a]! < cols.dob[b]!) olderThan.push([cols.id[a]!, cols.id[b]!]);
+    }
+    const settings = parseLinkSettings({
+      ...popSettings,
+      clustering: {
+        strongIdentifiers: ['tok'],
+        singleLinkMinProbability: 0.95,
+        ambiguityMarginWeight: 2,
+        ageOrder: { column: 'dob', minGapYears: 12 },
+      },
+    });
+    const link = () => linkRecords([{ name: 'p.csv', columns: { ...cols, tok } }], settings, { cannotLink, olderThan });
+    const down = await link();
+    const up = await link();
+    expect(new Set(down.clustering.refused.map((r) => r.reason)).size).toBeGreaterThan(2);
+    const offsets = Array.from({ length: 49 }, (_, i) => i / 2 - 12);
+    const downward = new Map(offsets.map((o) => [o, down.clusterAt(down.thresholdWeight + o)]));
+    const upward = new Map([...offsets].reverse().map((o) => [o, up.clusterAt(up.thresholdWeight + o)]));
+    const persons = new Set<number>();
+    for (const o of offsets) {
+      const t = down.thresholdWeight + o;
+      const a = downward.get(o)!;
+      expect(upward.get(o), `offset ${o}`).toEqual(a);
+      // the same links clustered with no order given (clusterRecords sorts them itself)
+      const p = down.pairs;
+      const idx = Array.from({ length: p.count }, (_, k) => k).filter((k) => p.weight[k]! >= t && p.vetoed[k] === 0);
+      const links = {
+        count: idx.length,
+        l: Int32Array.from(idx, (k) => p.l[k]!),
+        r: Int32Array.from(idx, (k) => p.r[k]!),
+        weight: Float64Array.from(idx, (k) => p.weight[k]!),
+        probability: Float64Array.from(idx, (k) => p.probability[k]!),
+      };
+      const own = clusterRecords(n, links, down.clusterOptions);
+      expect(own, `offset ${o}`).toEqual(a);
+      persons.add(new Set(a.cluster).size);
+    }
+    expect(persons.size).toBeGreaterThan(10);
+  });
+});
