@@ -4,7 +4,7 @@
  * people rows carry (school contact -> pupil).
  */
 import type { RelationshipRecord } from '../../../matching/records.ts';
-import { standardisePerson } from '../../../matching/standardise/person.ts';
+import { personStandardiser } from '../../../matching/standardise/person.ts';
 import { relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
@@ -32,6 +32,7 @@ export async function standardisePeople(
   const recordIds = new Set<string>();
   const relationships: RelationshipRecord[] = [];
   const counter = { superseded: 0, rows: 0 };
+  const standardisePerson = personStandardiser();
   async function* people(): AsyncGenerator<ParquetRow> {
     for (const def of feedsInIdOrder('people')) {
       for await (const batch of latestRows(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { standardisePerson } from '../../../matching/standardise/index.ts';
+import { personStandardiser } from '../../../matching/standardise/person.ts';
 
 describe('standardisePerson', () => {
   it('turns a people-feed row into a PersonRecord', () => {
@@ -71,5 +72,36 @@ describe('standardisePerson', () => {
     expect(() =>
       standardisePerson({ source: 'police', feed: 'people', extractDate: '2026-01-15' }, { person_ref: '' }),
     ).toThrow(/police\/people: a people row has no person_ref/);
+  });
+  it('personStandardiser (fields remembered per raw value) makes the same records as standardisePerson', () => {
+    const forenames = ['Bobby james', 'BOBBY JAMES', 'Zoë', 'jean-paul', '', 'Mo', 'Bobby james'];
+    const surnames = ['Smith-Jones', 'de la Cruz', ' ', "O'Neill", 'Smith-Jones'];
+    const postcodes = ['m14 5rb', 'M145RB', 'GIR0AA', 'M14', 'nonsense', '', 'M1 4BT'];
+    const addresses = ['Flat 2, 10 Platt Ln', '12 - 14 St Marys Rd', '', 'Apt 3b High St', 'Flat 2, 10 Platt Ln'];
+    const rows: Array<Record<string, string>> = [];
+    for (let i = 0; i < 60; i++)
+      rows.push({
+        person_ref: `P${i % 7}`,
+        forename: forenames[i % forenames.length]!,
+        surname: surnames[i % surnames.length]!,
+        date_of_birth: i % 4 ? `2015-04-0${(i % 9) + 1}` : '',
+        sex: ['m', 'F', 'U', ''][i % 4]!,
+        postcode: postcodes[i % postcodes.length]!,
+        address_line_1: addresses[i % addresses.length]!,
+        // feeds differ in their other columns, and a column list may come back
+        ...(i % 3 === 0
+          ? { school_urn: `${i}`, year_group: i % 2 ? '5' : '' }
+          : i % 3 === 1
+            ? { nhs_number_token: 'AB' }
+            : {}),
+      });
+    const many = personStandardiser();
+    for (const [i, row] of rows.entries()) {
+      const from = { source: i % 2 ? 'schools' : 'health', feed: 'people', extractDate: '2026-01-15' };
+      expect(many(from, row)).toEqual(standardisePerson(from, row));
+    }
+    expect(() => many({ source: 'police', feed: 'people', extractDate: '2026-01-15' }, { person_ref: '' })).toThrow(
+      /no person_ref/,
+    );
   });
 });
