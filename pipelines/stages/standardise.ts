@@ -35,8 +35,8 @@ import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
 import { standardiseEvents, type EventsResult } from './standardise/events.ts';
 import { eventsOnWorkerPossible, standardiseEventsOnWorker } from './standardise/events-thread.ts';
-import { standardisePeople } from './standardise/people.ts';
-import type { ValidatedFile } from './standardise/read.ts';
+import { standardisePeople, type PeopleResult } from './standardise/people.ts';
+import type { RefMap, ValidatedFile } from './standardise/read.ts';
 import { pseudonymiseDeliveredRefs } from './standardise/refs.ts';
 import { relationshipFeeds, writeRelationships } from './standardise/relationships.ts';
 import { RECORDS } from '../tables/records.ts';
@@ -92,10 +92,19 @@ export async function runStandardise(
   ctx: StageContext,
   opts: { inWorker: boolean },
 ): Promise<{ counts: Record<string, number> }> {
-  const { asAt } = ctx;
-  const secure = ctx.stores.secure;
-  const curated = ctx.stores.curated;
-  const counts: Record<string, number> = {
+  const counts = emptyCounts();
+  const filesOf = await validatedFilesOfRun(ctx, counts);
+  // Refs that carry a clear identifier are read as their keyed pseudonyms from here on (standardise/refs.ts).
+  const refs = await checkDeliveredRefs(ctx, filesOf, counts);
+  const done = await runPipelines(ctx, filesOf, refs, opts);
+  countResults(counts, done);
+  ctx.log.info('standardised', { asAt: ctx.asAt, ...counts });
+  return { counts };
+}
+
+/** The stage's counts, every one present (zero) from the start, in the order they are reported. */
+function emptyCounts(): Record<string, number> {
+  return {
     personRecords: 0,
     peopleRowsSuperseded: 0,
     facts: 0,
@@ -110,9 +119,16 @@ export async function runStandardise(
     refsChecked: 0,
     refsPseudonymised: 0,
   };
+}
+
+/** Every feed's accepted validated files of this run (`source/feed` -> files, [] when none), counting the feeds without. */
+async function validatedFilesOfRun(
+  ctx: StageContext,
+  counts: Record<string, number>,
+): Promise<Map<string, ValidatedFile[]>> {
   const filesOf = new Map<string, ValidatedFile[]>();
   for (const def of FEEDS) {
-    const files = await validatedFiles(secure, asAt, ctx.runId, def);
+    const files = await validatedFiles(ctx.stores.secure, ctx.asAt, ctx.runId, def);
     if (files === null) counts.feedsWithoutValidatedData!++;
     if (files === 'other-run') {
       counts.feedsValidatedByAnotherRun!++;
@@ -120,10 +136,17 @@ export async function runStandardise(
     }
     filesOf.set(`${def.source}/${def.feed}`, Array.isArray(files) ? files : []);
   }
+  return filesOf;
+}
 
-  // Refs that carry a clear identifier are read as their keyed pseudonyms from here on (standardise/refs.ts).
+/** The ref check (standardise/refs.ts): the pseudonym of each delivered ref that carries a clear identifier. */
+async function checkDeliveredRefs(
+  ctx: StageContext,
+  filesOf: ReadonlyMap<string, ValidatedFile[]>,
+  counts: Record<string, number>,
+): Promise<RefMap> {
   const refsStart = performance.now();
-  const refs = await pseudonymiseDeliveredRefs(secure, asAt, filesOf);
+  const refs = await pseudonymiseDeliveredRefs(ctx.stores.secure, ctx.asAt, filesOf);
   ctx.log.info('provider refs checked for clear identifiers', {
     refs: refs.checked,
     letThrough: refs.letThrough,
@@ -137,18 +160,39 @@ export async function runStandardise(
       refs: refs.map.size,
       lookup: 'secure zone: ref-pseudonyms.jsonl',
     });
+  return refs.map;
+}
 
+interface PipelineResults {
+  people: PeopleResult;
+  events: EventsResult;
+  feeds: { superseded: number };
+  relationships: { written: number; withoutPersonRecord: number };
+}
+
+/**
+ * The three pipelines at once: events (on a worker thread when asked), and on this thread the relationship feeds
+ * and people -> secure person records -> curated records; then the relationships table from all three.
+ */
+async function runPipelines(
+  ctx: StageContext,
+  filesOf: ReadonlyMap<string, ValidatedFile[]>,
+  refs: RefMap,
+  opts: { inWorker: boolean },
+): Promise<PipelineResults> {
+  const { asAt } = ctx;
+  const secure = ctx.stores.secure;
+  const curated = ctx.stores.curated;
   ctx.progress.start('standardise: person records and facts');
   const tick = (n: number) => ctx.progress.tick(n);
   // Started first: the worker loads its modules while the rest starts.
   if (opts.inWorker && !(secure instanceof LocalObjectStore && curated instanceof LocalObjectStore))
     throw new Error('standardise: the events worker needs local directory stores');
   const eventsRun: Promise<EventsResult> = opts.inWorker
-    ? standardiseEventsOnWorker(secure as LocalObjectStore, curated as LocalObjectStore, asAt, filesOf, tick, refs.map)
-    : standardiseEvents(secure, curated, asAt, filesOf, tick, refs.map);
-  // Meanwhile, on this thread: the relationship feeds, and people -> secure person records -> curated records.
-  const feedsRun = relationshipFeeds(secure, filesOf, refs.map);
-  const peopleRun = standardisePeople(secure, asAt, filesOf, tick, refs.map);
+    ? standardiseEventsOnWorker(secure as LocalObjectStore, curated as LocalObjectStore, asAt, filesOf, tick, refs)
+    : standardiseEvents(secure, curated, asAt, filesOf, tick, refs);
+  const feedsRun = relationshipFeeds(secure, filesOf, refs);
+  const peopleRun = standardisePeople(secure, asAt, filesOf, tick, refs);
   const recordsRun = peopleRun.then(() => writeRecords(ctx));
   const relationshipsRun = Promise.all([peopleRun, eventsRun, feedsRun]).then(([people, events, feeds]) =>
     // From people rows, event rows, then the relationship feeds: the order the stage has always gathered them in.
@@ -167,7 +211,10 @@ export async function runStandardise(
     recordsRun,
     relationshipsRun,
   ]).finally(() => ctx.progress.stop());
+  return { people, events, feeds, relationships };
+}
 
+function countResults(counts: Record<string, number>, { people, events, feeds, relationships }: PipelineResults): void {
   counts.personRecords = people.personRecords;
   counts.peopleRowsSuperseded = people.peopleRowsSuperseded;
   counts.facts = events.facts;
@@ -178,9 +225,6 @@ export async function runStandardise(
   counts.relationships = relationships.written;
   counts.relationshipRowsSuperseded = feeds.superseded;
   counts.relationshipsWithoutPersonRecord = relationships.withoutPersonRecord;
-
-  ctx.log.info('standardised', { asAt, ...counts });
-  return { counts };
 }
 
 async function writeRecords(ctx: StageContext): Promise<void> {
