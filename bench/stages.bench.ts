@@ -2,7 +2,8 @@
  * `npm run bench:stages -- families|stratify [...]`: runs single stages (through invokeStage, as the local runner
  * does) against a copy of a finished run's output directory, and prints each stage's wall time, CPU time over all
  * threads (process.cpuUsage), CPU / wall (cores kept busy) and peak RSS (sampled every 50 ms), and the SHA-256 of
- * every file the stage writes.
+ * every file the stage writes. `validate` runs once per feed the finished run validated (its stage records), two
+ * feeds at a time; its files (validated Parquet, quarantine, counts) are hashed as one digest of every file.
  *
  *   BENCH_OUT=<dir>      a finished run's out dir (secure/, curated/, outputs/); it is COPIED, never written
  *                        (default /tmp/locality-bench-pipeline-100000/out)
@@ -23,6 +24,8 @@ import { noProgress } from '../pipelines/progress.ts';
 import { localRuntime } from '../pipelines/runtime.ts';
 import { invokeStage } from '../pipelines/stages/invoke.ts';
 import { keys } from '../pipelines/layout.ts';
+import type { ObjectStore } from '../pipelines/io/object-store.ts';
+import { readStageRecords } from '../pipelines/stage-records.ts';
 
 const SRC = process.env.BENCH_OUT ?? '/tmp/locality-bench-pipeline-100000/out';
 const LANDING = process.env.BENCH_LANDING ?? '/tmp/locality-bench-pipeline-100000/landing';
@@ -49,6 +52,42 @@ function writtenBy(stage: string, asAt: string): Array<[string, string]> {
       ['curated', keys.curated('relationships', asAt)],
     ];
   return [];
+}
+
+/** Folders a stage writes many files in (zone, prefix): hashed together, one digest of every file's path and SHA-256. */
+function foldersWrittenBy(stage: string, asAt: string): Array<[string, string]> {
+  if (stage === 'validate')
+    return [
+      ['secure', keys.secure(asAt, 'validated/')],
+      ['secure', keys.secure(asAt, 'quarantine/')],
+    ];
+  return [];
+}
+
+async function folderDigest(root: string): Promise<{ files: number; sha256: string }> {
+  if (!existsSync(root)) return { files: 0, sha256: '-' };
+  const files = (await readdir(root, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+  const h = createHash('sha256');
+  for (const f of files) h.update(`${f.slice(root.length)} ${await sha256(f)}\n`);
+  return { files: files.length, sha256: h.digest('hex') };
+}
+
+/** The inputs a stage runs with: validate once per feed the finished run validated, every other stage once ({}). */
+async function inputsOf(stage: string, outputs: ObjectStore, asAt: string, runId: string): Promise<unknown[]> {
+  if (stage !== 'validate') return [{}];
+  const records = (await readStageRecords(outputs, asAt, runId)).filter((r) => r.stage === 'validate');
+  return records
+    .map((r) => r.result.__input as { source: string; feed: string })
+    .sort((a, b) => (`${a.source}/${a.feed}` < `${b.source}/${b.feed}` ? -1 : 1));
+}
+
+function sumCounts(all: Array<Record<string, number>>): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const c of all) for (const [k, v] of Object.entries(c)) if (typeof v === 'number') sum[k] = (sum[k] ?? 0) + v;
+  return sum;
 }
 
 async function sha256(path: string): Promise<string> {
@@ -86,16 +125,25 @@ async function main(): Promise<void> {
       peak = process.memoryUsage.rss();
       const c0 = cpuNow();
       const t0 = performance.now();
-      const out = await invokeStage(
-        name,
-        { runId: manifest.runId, asAt, input: {} },
-        {
-          stores,
-          log: silentLog,
-          progress: noProgress,
-          runtime: localRuntime(),
-        },
-      );
+      const inputs = await inputsOf(name, stores.outputs, asAt, manifest.runId);
+      const results: Array<{ counts: Record<string, number> }> = [];
+      const run = (input: unknown) =>
+        invokeStage(
+          name,
+          { runId: manifest.runId, asAt, input },
+          {
+            stores,
+            log: silentLog,
+            progress: noProgress,
+            runtime: localRuntime(),
+          },
+        );
+      // two at a time (the runner's feeds Map on this machine's cores), results in input order
+      for (let i = 0; i < inputs.length; i += 2) results.push(...(await Promise.all(inputs.slice(i, i + 2).map(run))));
+      const out =
+        results.length === 1
+          ? results[0]!
+          : { counts: { invocations: results.length, ...sumCounts(results.map((r) => r.counts)) } };
       const wall = performance.now() - t0;
       const cpu = cpuNow() - c0;
       lines.push(
@@ -104,6 +152,10 @@ async function main(): Promise<void> {
       process.stderr.write(`${lines.at(-1)}\n`);
       for (const [zone, key] of writtenBy(name, asAt))
         lines.push(`    ${(await sha256(join(WORK, zone, key))).slice(0, 16)}  ${zone}/${key}`);
+      for (const [zone, prefix] of foldersWrittenBy(name, asAt)) {
+        const d = await folderDigest(join(WORK, zone, prefix));
+        lines.push(`    ${d.sha256.slice(0, 16)}  ${zone}/${prefix} (${d.files} files)`);
+      }
       lines.push(
         `    counts ${createHash('sha256').update(JSON.stringify(out.counts)).digest('hex').slice(0, 16)}  ${JSON.stringify(out.counts).length} chars`,
       );
