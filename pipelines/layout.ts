@@ -5,7 +5,8 @@
  *   landing  provider extracts:      <source>/<feed>/dt=<extract date>/<file>.csv   (local: --landing)
  *   secure   secure match zone:      clear quasi-identifiers, quarantined rows, review samples
  *   curated  pseudonymous tables:    <table>/as_at=<date>/part-00000.parquet          (Glue/Athena tables)
- *   outputs  published outputs:      as_at=<date>/{_CURRENT.json, manifest.json, target-lists/, start-well/, match-audit/}
+ *   outputs  published outputs:      as_at=<date>/{_CURRENT.json, manifest.json, target-lists/, start-well/, back-test/,
+ *                                    supporting-families/, match-audit/}
  *                                    (one complete released set per date: see pipelines/release/ and docs/governance.md)
  *                                    _locks/as_at=<date>/run-lock.<generation>.json (one run per as-at date at a time)
  *            run state:              _runs/as_at=<date>/<run id>/manifest.json, _runs/as_at=<date>/last-run.json

@@ -63,7 +63,8 @@ export function suggestTiers(rows: readonly CalibrationRow[]): Tier[] {
 
 /** A fingerprint of what the calibration depends on: the rule set (ids, facts, filters, windows, weights) and tiers. */
 export function calibrationFingerprint(ruleSet: RuleSet, tiers: readonly Tier[]): string {
-  const rules = ruleSet.rules.map((r) => ({ ...r, description: undefined, title: undefined }));
+  // outcome rules (Supporting Families outcome tracking) do not change a score
+  const rules = ruleSet.rules.map((r) => ({ ...r, description: undefined, title: undefined, outcome: undefined }));
   return createHash('sha256')
     .update(JSON.stringify({ id: ruleSet.id, version: ruleSet.version, rules, tiers }))
     .digest('hex')

@@ -60,5 +60,18 @@ export function renderRulesMarkdown(rs: RuleSet): string {
       : 'Headlines with no rule (no partner feed carries the data yet):',
     ...(uncovered.length ? ['', ...uncovered.map((h) => `- **${h.name}**: ${h.coverageNote ?? 'no rule yet.'}`)] : []),
   );
+  // the Supporting Families outcome beside each need rule (models/sf-outcomes.ts, docs/monthly.md)
+  lines.push(
+    '',
+    'Outcome rules (Supporting Families outcome tracking: what a positive outcome for each need is, measured from the day the case opened):',
+    '',
+    '| rule | outcome | kind | facts read |',
+    '|---|---|---|---|',
+    ...rs.rules.map((r) =>
+      r.outcome
+        ? `| \`${r.id}\` | ${esc(r.outcome.description)} | ${r.outcome.kind}${r.outcome.kind === 'measure_since' ? ` (${r.comparison === 'below' ? '>=' : '<'} ${r.outcome.threshold ?? r.threshold}, at least ${r.outcome.minFacts})` : r.outcome.kind === 'any_since' ? ` (at least ${r.outcome.minFacts})` : ''} | ${r.outcome.facts ? `${r.outcome.facts.join(', ')}${esc(filters({ ...r, where: r.outcome.where ?? {} }))}` : 'as the rule'} |`
+        : `| \`${r.id}\` | none: this need counts for no claim | | |`,
+    ),
+  );
   return `${lines.join('\n')}\n`;
 }

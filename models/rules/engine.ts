@@ -108,7 +108,11 @@ export function inTime(
   }
 }
 
-function matchesWhere(rule: Rule, f: PersonFact, member: ScoringMember): boolean {
+export function matchesWhere(
+  rule: Pick<Rule, 'facts' | 'where' | 'appliesTo'>,
+  f: PersonFact,
+  member: ScoringMember,
+): boolean {
   if (!rule.facts.includes(f.type)) return false;
   const w = rule.where;
   if (w.detail) {
@@ -157,7 +161,7 @@ function factOrder(a: PersonFact, b: PersonFact): number {
  */
 const DATE_IS_A_BIRTHDAY = new Set<string>(['birth']);
 
-function toEvidence(f: PersonFact): Evidence {
+export function toEvidence(f: PersonFact): Evidence {
   const date = DATE_IS_A_BIRTHDAY.has(f.type) ? f.date.slice(0, 7) : f.date;
   return {
     personId: f.personId,
@@ -171,7 +175,7 @@ function toEvidence(f: PersonFact): Evidence {
   };
 }
 
-function evidenceOrder(a: Evidence, b: Evidence): number {
+export function evidenceOrder(a: Evidence, b: Evidence): number {
   return (
     cmp(a.date, b.date) ||
     cmp(a.source, b.source) ||

@@ -37,6 +37,41 @@ const valueTestSchema = z
   })
   .strict();
 
+/** A rule's `where` filters (shared by need rules and their outcome rules). */
+const whereSchema = z
+  .object({
+    detail: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+    value: valueTestSchema.optional(),
+    /** The subject's age in whole years at the event date is below this (teenage parent). Unknown DOB never matches. */
+    subjectAgeUnder: z.number().int().positive().optional(),
+  })
+  .strict();
+
+/**
+ * The Supporting Families outcome beside a need rule: what a positive outcome for that need is, measured from the
+ * day the family's case opened to each later as-at date (models/sf-outcomes.ts):
+ *   none_since:    no further fact of that kind since (for an episode rule, none open at the as-at date either)
+ *   not_open:      none open at the as-at date (e.g. no longer on an out-of-work benefit, no longer NEET)
+ *   measure_since: the rule's measure over the facts since is on the good side of the threshold, for each person the
+ *                  need named, with at least minFacts facts (e.g. attendance at or above 90% for the terms since)
+ *   any_since:     at least minFacts facts of the kind since (e.g. the mandated health visiting reviews completed)
+ * facts and where default to the need rule's.
+ */
+export const outcomeRuleSchema = z
+  .object({
+    kind: z.enum(['none_since', 'not_open', 'measure_since', 'any_since']),
+    /** Plain English: what the positive outcome is. */
+    description: z.string().min(10),
+    facts: z.array(z.enum(FACT_TYPES)).min(1).optional(),
+    where: whereSchema.optional(),
+    /** measure_since: the threshold (default: the need rule's). */
+    threshold: z.number().optional(),
+    /** measure_since / any_since: at least this many facts since the case opened. */
+    minFacts: z.number().int().positive().default(1),
+  })
+  .strict();
+export type OutcomeRule = z.infer<typeof outcomeRuleSchema>;
+
 export const ruleSchema = z
   .object({
     /** Stable id, e.g. "SF-EDU-01"; appears in every reason. */
@@ -51,15 +86,7 @@ export const ruleSchema = z
     /** Fact types the rule reads (models/facts.ts). */
     facts: z.array(z.enum(FACT_TYPES)).min(1),
     /** Filters on each fact: detail field values allowed (any of), a test on the fact's value, the subject's age at the event. */
-    where: z
-      .object({
-        detail: z.record(z.string(), z.array(z.string()).min(1)).optional(),
-        value: valueTestSchema.optional(),
-        /** The subject's age in whole years at the event date is below this (teenage parent). Unknown DOB never matches. */
-        subjectAgeUnder: z.number().int().positive().optional(),
-      })
-      .strict()
-      .default({}),
+    where: whereSchema.default({}),
     /** Whose facts count: children (< 18 at the as-at date), adults, or anyone in the family. */
     appliesTo: z.enum(['child', 'adult', 'any']).default('any'),
     /**
@@ -89,6 +116,8 @@ export const ruleSchema = z
     comparison: z.enum(['at_least', 'below']).default('at_least'),
     threshold: z.number(),
     weight: z.number().positive(),
+    /** The Supporting Families outcome for this need (absent: the need has no outcome rule, and no claim counts it). */
+    outcome: outcomeRuleSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -98,6 +127,19 @@ export const ruleSchema = z
       ctx.addIssue({ code: 'custom', message: 'count rules compare with at_least', path: ['comparison'] });
     if (r.measure === 'count' && (!Number.isInteger(r.threshold) || r.threshold < 1))
       ctx.addIssue({ code: 'custom', message: 'a count threshold is a whole number >= 1', path: ['threshold'] });
+    if (r.outcome?.kind === 'measure_since' && r.measure !== 'weighted_mean')
+      ctx.addIssue({
+        code: 'custom',
+        message: 'measure_since outcomes are for weighted_mean rules',
+        path: ['outcome', 'kind'],
+      });
+    if ((r.outcome?.where ?? (r.outcome ? r.where : undefined))?.subjectAgeUnder !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'an outcome cannot test the age at the event (no date of birth outside the secure zone): give it its own facts and where',
+        path: ['outcome', 'where'],
+      });
   });
 export type Rule = z.infer<typeof ruleSchema>;
 

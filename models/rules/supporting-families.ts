@@ -41,6 +41,13 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       comparison: 'below',
       threshold: 0.9,
       weight: 2,
+      outcome: {
+        kind: 'measure_since',
+        threshold: 0.9,
+        minFacts: 2,
+        description:
+          'Attendance at or above 90% over the school terms since the case opened (at least two terms recorded).',
+      },
     },
     {
       id: 'SF-EDU-02',
@@ -54,6 +61,7 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 3,
       weight: 2,
+      outcome: { kind: 'none_since', description: 'No further suspension since the case opened.' },
     },
     {
       id: 'SF-EDU-03',
@@ -67,6 +75,7 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 3,
+      outcome: { kind: 'none_since', description: 'No further permanent exclusion since the case opened.' },
     },
     {
       id: 'SF-EDU-04',
@@ -80,6 +89,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 3,
+      outcome: {
+        kind: 'none_since',
+        description:
+          'Not missing education at the as-at date, and no new spell missing education since the case opened.',
+      },
     },
     // ---- Good early years development ---------------------------------------------------------
     {
@@ -95,6 +109,10 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 24 },
       threshold: 1,
       weight: 1,
+      outcome: {
+        kind: 'none_since',
+        description: 'No further missed mandated health visitor review since the case opened.',
+      },
     },
     {
       id: 'SF-EYS-02',
@@ -109,6 +127,13 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 18 },
       threshold: 1,
       weight: 1,
+      outcome: {
+        kind: 'any_since',
+        facts: ['health_visitor_review'],
+        where: { detail: { status: ['completed'] } },
+        description:
+          'A mandated health visitor review completed since the case opened (the family engaging with early years health services).',
+      },
     },
     {
       id: 'SF-EYS-03',
@@ -123,6 +148,13 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 24 },
       threshold: 1,
       weight: 1,
+      outcome: {
+        kind: 'any_since',
+        facts: ['health_visitor_review'],
+        where: { detail: { status: ['completed'] } },
+        description:
+          'A mandated health visitor review completed since the case opened (the family engaging with early years health services).',
+      },
     },
     {
       id: 'SF-EYS-04',
@@ -137,6 +169,13 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 24 },
       threshold: 1,
       weight: 1,
+      outcome: {
+        kind: 'any_since',
+        facts: ['health_visitor_review'],
+        where: { detail: { status: ['completed'] } },
+        description:
+          "A mandated health visitor review completed since the case opened (the baby's growth and development checked).",
+      },
     },
     {
       id: 'SF-EYS-05',
@@ -151,6 +190,13 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 24 },
       threshold: 1,
       weight: 2,
+      outcome: {
+        kind: 'any_since',
+        facts: ['health_visitor_review'],
+        where: { detail: { status: ['completed'] } },
+        description:
+          'A mandated health visitor review completed since the case opened (the young parent engaging with health visiting).',
+      },
     },
     // ---- Improved mental and physical health -----------------------------------------------------
     {
@@ -165,6 +211,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 2,
+      outcome: {
+        kind: 'none_since',
+        description:
+          'No longer open to perinatal mental health services at the as-at date, and no new referral since the case opened.',
+      },
     },
     // ---- Better managed substance use ----------------------------------------------------------
     {
@@ -180,6 +231,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 3,
+      outcome: {
+        kind: 'none_since',
+        description:
+          'Discharged from the drug and alcohol service by the as-at date, and no new referral since the case opened.',
+      },
     },
     {
       id: 'SF-SUB-02',
@@ -194,6 +250,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 3,
+      outcome: {
+        kind: 'none_since',
+        description:
+          "Discharged from the young people's substance misuse service by the as-at date, and no new referral since the case opened.",
+      },
     },
     // ---- Improved family relationships -----------------------------------------------------------
     {
@@ -211,6 +272,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       scope: 'family',
       threshold: 1,
       weight: 2,
+      outcome: {
+        kind: 'none_since',
+        description:
+          'No further police-recorded non-crime domestic incident or parental-conflict call-out since the case opened.',
+      },
     },
     {
       id: 'SF-FAM-02',
@@ -227,6 +293,10 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       scope: 'family',
       threshold: 1,
       weight: 3,
+      outcome: {
+        kind: 'none_since',
+        description: 'No further incident of child-to-parent violence since the case opened.',
+      },
     },
     // ---- Children safe from abuse and exploitation ------------------------------------------------
     {
@@ -242,6 +312,7 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 2,
+      outcome: { kind: 'none_since', description: 'No further missing-from-home report since the case opened.' },
     },
     {
       id: 'SF-SAF-02',
@@ -256,6 +327,10 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 2,
       weight: 2,
+      outcome: {
+        kind: 'none_since',
+        description: "No further referral to children's social care since the case opened.",
+      },
     },
     {
       id: 'SF-SAF-03',
@@ -270,6 +345,13 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 3,
+      outcome: {
+        kind: 'none_since',
+        facts: ['social_care_episode'],
+        where: { detail: { episode_type: ['child_in_need', 'child_protection_plan', 'looked_after'] } },
+        description:
+          'No new child in need or child protection plan episode, and not looked after, since the case opened; none open at the as-at date.',
+      },
     },
     // ---- Families diverted from crime -------------------------------------------------------------
     {
@@ -289,6 +371,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       scope: 'family',
       threshold: 1,
       weight: 2,
+      outcome: {
+        kind: 'none_since',
+        description:
+          'No further crime or anti-social behaviour incident involving a family member as suspect, perpetrator or participant since the case opened.',
+      },
     },
     {
       id: 'SF-CRM-02',
@@ -303,6 +390,7 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 2,
+      outcome: { kind: 'none_since', description: 'No further out-of-court disposal since the case opened.' },
     },
     {
       id: 'SF-CRM-03',
@@ -317,6 +405,7 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 3,
+      outcome: { kind: 'none_since', description: 'No further court disposal since the case opened.' },
     },
     {
       id: 'SF-CRM-04',
@@ -331,6 +420,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 1,
+      outcome: {
+        kind: 'none_since',
+        facts: ['youth_justice_outcome'],
+        description: 'No further youth justice outcome (no further offence) since the case opened.',
+      },
     },
     // ---- Safe from domestic abuse ------------------------------------------------------------------
     {
@@ -348,6 +442,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       scope: 'family',
       threshold: 1,
       weight: 3,
+      outcome: {
+        kind: 'none_since',
+        description:
+          'No further police-recorded domestic abuse incident involving a family member since the case opened.',
+      },
     },
     // ---- Secure housing -----------------------------------------------------------------------------
     {
@@ -364,6 +463,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       scope: 'family',
       threshold: 1,
       weight: 3,
+      outcome: {
+        kind: 'none_since',
+        description:
+          'No homelessness duty owed at the as-at date, and no new homelessness application with a duty since the case opened.',
+      },
     },
     {
       id: 'SF-HOU-02',
@@ -378,6 +482,10 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       scope: 'family',
       threshold: 1,
       weight: 2,
+      outcome: {
+        kind: 'none_since',
+        description: 'Out of temporary accommodation by the as-at date, and no new placement since the case opened.',
+      },
     },
     {
       id: 'SF-HOU-03',
@@ -392,6 +500,10 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       scope: 'family',
       threshold: 1,
       weight: 2,
+      outcome: {
+        kind: 'none_since',
+        description: 'No further rent arrears escalation, notice, possession order or eviction since the case opened.',
+      },
     },
     // ---- Financial stability ----------------------------------------------------------------------
     {
@@ -408,6 +520,10 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       scope: 'family',
       threshold: 1,
       weight: 2,
+      outcome: {
+        kind: 'none_since',
+        description: 'No further council tax recovery at summons or beyond since the case opened.',
+      },
     },
     {
       id: 'SF-FIN-02',
@@ -422,6 +538,10 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 1,
+      outcome: {
+        kind: 'not_open',
+        description: 'No adult in the family on an out-of-work benefit at the as-at date (an adult in work).',
+      },
     },
     {
       id: 'SF-FIN-03',
@@ -436,6 +556,11 @@ export const SUPPORTING_FAMILIES_RULES: RuleSetInput = {
       lookBack: { months: 12 },
       threshold: 1,
       weight: 1,
+      outcome: {
+        kind: 'not_open',
+        description:
+          'No child eligible for benefits-related free school meals at the as-at date (the family income above the threshold).',
+      },
     },
   ],
 };

@@ -10,14 +10,9 @@ import type { CellValue } from '../reports/target-lists/csv.ts';
 import type { Sheet } from '../reports/target-lists/xlsx.ts';
 import { OUTCOMES_SHEET } from './read.ts';
 import { OUTCOME_COLUMNS, type OutcomeRow } from './rows.ts';
+import { outcomeSettingsSchema, type OutcomeSettings } from './settings.ts';
 
-export const outcomeSettingsSchema = z
-  .object({
-    /** Months after a declined / not appropriate outcome that the family is kept off the ranked list. */
-    suppressMonths: z.int().min(0).default(6),
-  })
-  .strict();
-export type OutcomeSettings = z.infer<typeof outcomeSettingsSchema>;
+export { outcomeSettingsSchema, type OutcomeSettings } from './settings.ts';
 
 export function outcomeSettingsOf(publish: unknown): OutcomeSettings {
   const r = z

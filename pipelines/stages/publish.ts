@@ -11,6 +11,7 @@ import type { PublishedScanJob } from '../privacy/published-scan.ts';
 import { publishMatchAudit, startAuditPrivacyScan } from '../reports/match-audit/build.ts';
 import { publishBackTest } from '../reports/back-test/publish.ts';
 import { publishStartWell } from '../reports/start-well/publish.ts';
+import { publishSupportingFamilies } from '../reports/supporting-families/publish.ts';
 import { publishTargetLists } from '../reports/target-lists/publish.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import { keys } from '../layout.ts';
@@ -46,6 +47,7 @@ export const PUBLISH_STEPS: PublishStep[] = [
   { name: 'target-lists', run: publishTargetLists },
   { name: 'start-well', run: publishStartWell },
   { name: 'back-test', run: publishBackTest },
+  { name: 'supporting-families', run: publishSupportingFamilies },
   // last: its privacy scan covers everything published before it
   { name: 'match-audit', reportsPrivacyScan: true, run: publishMatchAudit },
 ];

@@ -109,7 +109,13 @@ describe('the run config is parsed strictly', () => {
       },
       families: { adultAge: 18 },
       stratify: { threeNeedsMinHeadlines: 3 },
-      publish: { disclosure: { suppressMin: 1, suppressMax: 5, roundTo: 5, secondary: true }, lateBookingWeeks: 12 },
+      publish: {
+        disclosure: { suppressMin: 1, suppressMax: 5, roundTo: 5, secondary: true },
+        lateBookingWeeks: 12,
+        // the documented leads' outcomes and Supporting Families settings (publish.outcomes was refused before)
+        outcomes: { suppressMonths: 3 },
+        supportingFamilies: { sustainMonths: 6, claimMinHeadlines: 3 },
+      },
     };
     expect(parseRunConfig(full, 'c').linkage).toEqual(full.linkage);
     expect(defaultRunConfig().validate).toEqual({ exactDuplicates: 'quarantine', onRejectedFile: 'continue' });

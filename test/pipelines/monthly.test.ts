@@ -19,6 +19,7 @@ import { silentLog } from '../../pipelines/log.ts';
 import { readManifest } from '../../pipelines/manifest.ts';
 import { importOutcomes } from '../../pipelines/outcomes/import.ts';
 import { CURRENT_MARKER, type ReleaseMarker } from '../../pipelines/release/promote.ts';
+import { plantedOutsideSecure } from '../support/planted-values.ts';
 
 const LANDING = join(import.meta.dirname, '../../fixtures/samples/small/landing');
 const LATEST = '2026-10-31';
@@ -166,5 +167,29 @@ describe('month after month', () => {
     expect(await readFile(join(lists, `${locality} - suppressed after contact.csv`), 'utf8')).toContain(
       `${ranked[0]},`,
     );
+    // Supporting Families: the worked-with family is tracked from the list the lead worked from (the latest run on or
+    // before the day its case opened: September's, unless the family had another id then)
+    const sf = join(out, 'outputs', `as_at=${LATEST}`, 'supporting-families');
+    const claim = JSON.parse(await readFile(join(sf, 'claims', `${ranked[1]}.json`), 'utf8')) as {
+      case_opened: string;
+      claimable: boolean;
+      needs_at_start: { as_at: string; needs: Array<{ rule: string; evidence: Array<{ record_ref: string }> }> };
+      outcomes: Array<{ rule: string; status: string }>;
+    };
+    expect(claim.case_opened).toBe('2026-10-16');
+    expect(['2026-09-30', LATEST]).toContain(claim.needs_at_start.as_at);
+    expect(claim.needs_at_start.needs.length).toBeGreaterThan(0);
+    expect(claim.needs_at_start.needs.every((n) => n.evidence.every((e) => e.record_ref))).toBe(true);
+    expect(claim.outcomes.map((o) => o.rule)).toEqual(claim.needs_at_start.needs.map((n) => n.rule));
+    expect(claim.claimable).toBe(false); // the case is still open
+    const index = await readFile(join(sf, 'claims', 'index.csv'), 'utf8');
+    expect(index.trim().split('\r\n').length).toBe(2); // the header and the one family worked with (not the declined one)
+    // the board report: one family worked with is a small number, suppressed, in its locality and in the total
+    const report = await readFile(join(sf, 'report.csv'), 'utf8');
+    expect(report).toContain('by locality,All localities,worked with,,primary');
+    const nextPublish = (await readManifest(outputs, LATEST))!.stages.find((s) => s.name === 'publish')!;
+    expect(nextPublish.counts.sf_families_worked_with).toBe(1);
+    // the lead practitioners' names stay in the secure zone
+    expect(await plantedOutsideSecure(out, ['LEAD A', 'LEAD B'])).toEqual([]);
   }, 600_000);
 });
