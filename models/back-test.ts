@@ -1,6 +1,7 @@
 /**
  * Back-testing the rules: of the families scored at an earlier as-at date (not then open to statutory services),
  * how many in each tier, and how many not listed, were later open to CIN/CP/LAC within a window (6 or 12 months)?
+ * The same for the children of those families, one unit per child (child-level: by sex and the child's age band).
  * Rates with Wilson 95% intervals, lift over not listed (Katz log interval), precision and recall of "listed", and a
  * plain verdict: the rules beat chance only when the lift's interval lies above 1. Pure: callers supply the families
  * and the start dates of later statutory episodes per person.
@@ -25,7 +26,11 @@ export interface Proportion {
   high: number | null;
 }
 
+export type BackTestUnit = 'family' | 'child';
+
 export interface BackTestResult {
+  /** What was counted: families, or the children of the families (a child-level back-test: by sex, by age band). */
+  unit: BackTestUnit;
   from: string;
   windowMonths: number;
   /** Families excluded because they were already open to statutory services at the earlier date. */
@@ -90,6 +95,7 @@ export function backTest(
   from: string,
   windowMonths: number,
   tiers: readonly string[],
+  unit: BackTestUnit = 'family',
 ): BackTestResult {
   const until = addMonths(from, windowMonths);
   const eligible = families.filter((f) => !f.openToStatutory);
@@ -112,6 +118,7 @@ export function backTest(
     });
   }
   return {
+    unit,
     from,
     windowMonths,
     alreadyStatutory: families.length - eligible.length,
@@ -132,8 +139,9 @@ export function backTest(
 /** The verdict in words. */
 export function verdictOf(r: BackTestResult): string {
   const pct = (p: Proportion) => (p.rate === null ? 'n/a' : `${(100 * p.rate).toFixed(1)}%`);
-  const base = `Of ${r.listed.n} listed families ${pct(r.listed)} were open to CIN/CP/LAC within ${r.windowMonths} months of ${r.from}, against ${pct(r.notListed)} of ${r.notListed.n} not listed`;
-  if (r.lift.value === null) return `${base}: too few families to judge.`;
+  const units = r.unit === 'child' ? 'children of listed families' : 'listed families';
+  const base = `Of ${r.listed.n} ${units} ${pct(r.listed)} were open to CIN/CP/LAC within ${r.windowMonths} months of ${r.from}, against ${pct(r.notListed)} of ${r.notListed.n} not listed`;
+  if (r.lift.value === null) return `${base}: too few ${r.unit === 'child' ? 'children' : 'families'} to judge.`;
   const interval = `lift ${r.lift.value.toFixed(2)} (95% interval ${r.lift.low!.toFixed(2)} to ${r.lift.high!.toFixed(2)})`;
   return r.betterThanChance
     ? `${base}: ${interval}. The rules do better than chance.`

@@ -67,4 +67,45 @@ describe('back-test', () => {
     expect(r.betterThanChance).toBe(false);
     expect(verdictOf(r)).toContain('The rules do no better than chance here');
   });
+
+  it('child-level: one unit per child, broken down by sex and age band, and says plainly when no better than chance', () => {
+    // 60 girls and 60 boys in listed families, 120 of each not listed; listed girls are later open 12 of 60, listed
+    // boys 3 of 60, not listed 6 of 120 each: better than chance for girls, not for boys, and overall
+    const child = (i: number, tier: string | null, sex: string): BackTestFamily =>
+      fam(i, tier, { groups: { sex, 'age band': i % 3 ? 'aged 5-10' : 'aged 11-15' } });
+    const kids = [
+      ...Array.from({ length: 60 }, (_, i) => child(i, 'high', 'female')),
+      ...Array.from({ length: 60 }, (_, i) => child(100 + i, 'high', 'male')),
+      ...Array.from({ length: 120 }, (_, i) => child(1000 + i, null, 'female')),
+      ...Array.from({ length: 120 }, (_, i) => child(2000 + i, null, 'male')),
+    ];
+    const starts = new Map<string, string[]>();
+    for (const [from, k] of <Array<[number, number]>>[
+      [0, 12],
+      [100, 3],
+      [1000, 6],
+      [2000, 6],
+    ])
+      for (let i = 0; i < k; i++) starts.set(`P${from + i}`, ['2026-05-01']);
+    const r = backTest(kids, starts, '2026-03-31', 6, ['high'], 'child');
+    expect(r.unit).toBe('child');
+    const bySex = Object.fromEntries(r.breakdowns.sex!.map((g) => [g.group, g]));
+    expect(bySex.female!.listed).toMatchObject({ n: 60, k: 12 });
+    expect(bySex.male!.listed).toMatchObject({ n: 60, k: 3 });
+    expect(bySex.female!.lift.low!).toBeGreaterThan(1);
+    expect(bySex.male!.lift.low!).toBeLessThan(1);
+    expect(r.breakdowns['age band']!.map((g) => g.group)).toEqual(['aged 11-15', 'aged 5-10']);
+    expect(r.listed).toMatchObject({ n: 120, k: 15 });
+    expect(verdictOf(r)).toMatch(/^Of 120 children of listed families 12\.5% were open/);
+    const none = backTest(
+      kids.map((k) => ({ ...k, tier: Number(k.familyId.slice(1)) < 1000 ? 'high' : null })),
+      new Map([...starts].filter(([p]) => Number(p.slice(1)) >= 1000 || Number(p.slice(1)) < 3)),
+      '2026-03-31',
+      6,
+      ['high'],
+      'child',
+    );
+    expect(none.betterThanChance).toBe(false);
+    expect(verdictOf(none)).toContain('The rules do no better than chance here');
+  });
 });

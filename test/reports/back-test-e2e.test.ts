@@ -58,6 +58,19 @@ describe('back-test on generated data', () => {
     });
     expect(publish).toMatchObject({ back_test_dates: 1, back_test_results: 1, back_test_better_than_chance: 1 });
     expect(html).toContain('The rules do better than chance.');
+    // child-level: the children of the scored families, by sex and the child's age band
+    expect(publish.back_test_child_results).toBe(1);
+    expect(html).toContain('Children of the families scored as at 2026-03-31, followed 6 months');
+    for (const caption of ['By sex', 'By age band']) expect(html).toContain(caption);
+    const csv = await readFile(
+      join(dir, 'on', 'out', 'outputs', 'as_at=2026-09-30', 'back-test', 'report.csv'),
+      'utf8',
+    );
+    const sexes = csv
+      .split('\r\n')
+      .filter((l) => l.startsWith('child,2026-03-31,6,sex,'))
+      .map((l) => l.split(',')[4]);
+    expect(sexes).toEqual(expect.arrayContaining(['female: listed', 'male: listed']));
   }, 600_000);
 
   it('says "no better than chance" when the signal is off', async () => {
@@ -67,5 +80,6 @@ describe('back-test on generated data', () => {
     });
     expect(publish).toMatchObject({ back_test_dates: 1, back_test_results: 1, back_test_better_than_chance: 0 });
     expect(html).toContain('The rules do no better than chance here');
+    expect(publish).toMatchObject({ back_test_child_results: 1, back_test_child_better_than_chance: 0 });
   }, 600_000);
 });

@@ -1,6 +1,8 @@
 /**
  * The back-test report, each run: for every earlier completed run with enough follow-up (6 and 12 months before this
  * run's as-at date), the families it scored against this run's social care episodes (models/back-test.ts).
+ * Also child-level: the primary members under 18 of those families, each counted as one (its family's tier), broken
+ * down by sex (from the secure person records; counted, never published per child) and the child's age band.
  * Writes back-test/report.html and report.csv into the run's staged set (released as outputs/as_at=D/back-test/). Family counts for analysts (not a board report).
  */
 import { AGE_BANDS } from '../../../models/age-bands.ts';
@@ -10,9 +12,10 @@ import { addMonths } from '../../../models/dates.ts';
 import { completedRunsBefore } from '../../history.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { iterateParquet } from '../../io/parquet.ts';
-import { keys } from '../../layout.ts';
+import { keys, PERSON_RECORDS_KEY } from '../../layout.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { readFacts } from '../../tables/facts.ts';
+import { readFamilyMembers } from '../../tables/family-members.ts';
 import { readPersonMap } from '../../tables/persons.ts';
 import { loadTargetFamilies } from '../target-lists/families.ts';
 import { backTestCsv, renderBackTest } from './render.ts';
@@ -29,6 +32,57 @@ async function statutoryStarts(ctx: StageContext, types: readonly string[]): Pro
     const l = out.get(f.personId);
     if (l) l.push(f.date);
     else out.set(f.personId, [f.date]);
+  }
+  return out;
+}
+
+/**
+ * Each person's sex from the secure person records (M, F; unknown when none or when the records disagree), by this
+ * run's person ids. Counted in the report, never published per person.
+ */
+async function sexOfPersons(ctx: StageContext): Promise<Map<string, string>> {
+  const personOf = await readPersonMap(ctx);
+  const seen = new Map<string, Set<string>>();
+  for await (const batch of iterateParquet(
+    ctx.stores.secure,
+    keys.secure(ctx.asAt, PERSON_RECORDS_KEY),
+    'SELECT record_id, sex FROM {{file}}',
+  )) {
+    for (const r of batch) {
+      const p = personOf.get(String(r.record_id));
+      const sex = r.sex === 'M' || r.sex === 'F' ? r.sex : null;
+      if (!p || !sex) continue;
+      const set = seen.get(p);
+      if (set) set.add(sex);
+      else seen.set(p, new Set([sex]));
+    }
+  }
+  return new Map([...seen].map(([p, s]) => [p, s.size === 1 ? (s.has('F') ? 'female' : 'male') : 'unknown']));
+}
+
+/** The children of the families an earlier run scored (primary members under 18), each with its family's tier. */
+async function childrenAt(
+  ctx: StageContext,
+  asAt: string,
+  families: readonly BackTestFamily[],
+  sexOf: ReadonlyMap<string, string>,
+): Promise<BackTestFamily[]> {
+  const familyOf = new Map(families.map((f) => [f.familyId, f]));
+  const out: BackTestFamily[] = [];
+  for (const m of await readFamilyMembers(ctx, asAt)) {
+    const f = familyOf.get(m.familyId);
+    if (!f || !m.isChild || m.membership !== 'primary') continue;
+    out.push({
+      familyId: m.personId,
+      tier: f.tier,
+      openToStatutory: f.openToStatutory,
+      personIds: [m.personId],
+      groups: {
+        locality: f.groups.locality ?? 'unknown',
+        sex: sexOf.get(m.personId) ?? 'unknown',
+        'age band': m.ageBand === 'unknown' ? 'unknown' : `aged ${m.ageBand}`,
+      },
+    });
   }
   return out;
 }
@@ -73,19 +127,27 @@ export async function publishBackTest(ctx: StageContext & { release: ObjectStore
     (r) => addMonths(r.asAt, WINDOWS_MONTHS[0]) <= ctx.asAt,
   );
   const results: BackTestResult[] = [];
+  const children: BackTestResult[] = [];
   if (earlier.length > 0) {
     const starts = await statutoryStarts(ctx, cfg.statutoryEpisodeTypes);
+    const sexOf = await sexOfPersons(ctx);
     for (const run of earlier) {
       const families = await familiesAt(ctx, run.asAt);
+      const kids = await childrenAt(ctx, run.asAt, families, sexOf);
       for (const w of WINDOWS_MONTHS)
-        if (addMonths(run.asAt, w) <= ctx.asAt) results.push(backTest(families, starts, run.asAt, w, tiers));
+        if (addMonths(run.asAt, w) <= ctx.asAt) {
+          results.push(backTest(families, starts, run.asAt, w, tiers));
+          children.push(backTest(kids, starts, run.asAt, w, tiers, 'child'));
+        }
     }
   }
-  await ctx.release.put('back-test/report.html', renderBackTest(ctx.asAt, ctx.runId, results));
-  await ctx.release.put('back-test/report.csv', backTestCsv(results));
+  await ctx.release.put('back-test/report.html', renderBackTest(ctx.asAt, ctx.runId, results, children));
+  await ctx.release.put('back-test/report.csv', backTestCsv([...results, ...children]));
   return {
     back_test_dates: new Set(results.map((r) => r.from)).size,
     back_test_results: results.length,
     back_test_better_than_chance: results.filter((r) => r.betterThanChance).length,
+    back_test_child_results: children.length,
+    back_test_child_better_than_chance: children.filter((r) => r.betterThanChance).length,
   };
 }

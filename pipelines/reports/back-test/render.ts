@@ -25,13 +25,17 @@ function resultSection(r: BackTestResult): PageSection {
     },
     { group: 'not listed', n: r.notListed.n, k: r.notListed.k, rate: pct(r.notListed), lift: '1 (reference)' },
   ];
+  const noun = r.unit === 'child' ? 'Children' : 'Families';
   return {
-    title: `Scored as at ${r.from}, followed ${r.windowMonths} months`,
+    title:
+      r.unit === 'child'
+        ? `Children of the families scored as at ${r.from}, followed ${r.windowMonths} months`
+        : `Scored as at ${r.from}, followed ${r.windowMonths} months`,
     body: html`${notice(r.betterThanChance ? 'pass' : 'warn', r.betterThanChance ? 'BETTER THAN CHANCE' : 'NO BETTER THAN CHANCE', verdictOf(r))}${table(
       {
         caption: `Later open to CIN/CP/LAC within ${r.windowMonths} months of ${r.from}`,
         columns: [
-          { label: 'Families', key: 'group' },
+          { label: noun, key: 'group' },
           { label: 'Scored', key: 'n', kind: 'num' },
           { label: 'Later open', key: 'k', kind: 'num' },
           { label: 'Rate (95% interval)', key: 'rate' },
@@ -39,7 +43,7 @@ function resultSection(r: BackTestResult): PageSection {
         ],
         rows,
       },
-    )}${para(`Precision of "listed": ${pct(r.precision)}. Recall (share of the families later open that were listed): ${pct(r.recall)}. ${r.alreadyStatutory} families already open to statutory services at ${r.from} are left out.`)}${Object.entries(
+    )}${para(`Precision of "listed": ${pct(r.precision)}. Recall (share of the ${noun.toLowerCase()} later open that were listed): ${pct(r.recall)}. ${r.alreadyStatutory} ${r.unit === 'child' ? 'children of families' : 'families'} already open to statutory services at ${r.from} are left out.`)}${Object.entries(
       r.breakdowns,
     ).map(([dim, groups]) =>
       table({
@@ -61,7 +65,12 @@ function resultSection(r: BackTestResult): PageSection {
   };
 }
 
-export function renderBackTest(asAt: string, runId: string, results: readonly BackTestResult[]): string {
+export function renderBackTest(
+  asAt: string,
+  runId: string,
+  results: readonly BackTestResult[],
+  children: readonly BackTestResult[] = [],
+): string {
   const sections: PageSection[] =
     results.length === 0
       ? [
@@ -72,25 +81,27 @@ export function renderBackTest(asAt: string, runId: string, results: readonly Ba
             ),
           },
         ]
-      : results.map(resultSection);
+      : [...results.map(resultSection), ...children.map(resultSection)];
   return renderPage({
     title: 'Back-test of the rules',
     subtitle: `As at ${asAt} · run ${runId}`,
     intro: para(
-      "For every earlier run with enough follow-up: of the families it scored (not then open to statutory services), how many in each tier, and how many not listed, were later open to child in need, child protection or looked after within 6 and 12 months. Intervals are Wilson 95% intervals for rates and Katz log intervals for lifts. The rules beat chance only when the lift's interval lies above 1.",
+      "For every earlier run with enough follow-up: of the families it scored (not then open to statutory services), how many in each tier, and how many not listed, were later open to child in need, child protection or looked after within 6 and 12 months. Then the same per child (the children of those families, each with its family's tier: child-level, by sex and the child's age band). Intervals are Wilson 95% intervals for rates and Katz log intervals for lifts. The rules beat chance only when the lift's interval lies above 1.",
     ),
     sections,
-    footer: 'For analysts: counts of families, pseudonymous throughout; not disclosure-controlled for boards.',
+    footer:
+      'For analysts: counts of families and children, pseudonymous throughout; not disclosure-controlled for boards.',
   });
 }
 
 export function backTestCsv(results: readonly BackTestResult[]): Buffer {
   const header = [
+    'unit',
     'from_as_at',
     'window_months',
     'dimension',
     'group',
-    'families',
+    'units',
     'later_open',
     'rate',
     'rate_low',
@@ -102,6 +113,7 @@ export function backTestCsv(results: readonly BackTestResult[]): Buffer {
   const rows: CellValue[][] = [];
   const p = (x: Proportion) => [x.n, x.k, x.rate, x.low, x.high] as CellValue[];
   for (const r of results) {
+    const first = rows.length;
     for (const t of r.byTier)
       rows.push([r.from, r.windowMonths, 'tier', t.tier, ...p(t.later), t.lift.value, t.lift.low, t.lift.high]);
     rows.push([r.from, r.windowMonths, 'listed', 'listed', ...p(r.listed), r.lift.value, r.lift.low, r.lift.high]);
@@ -122,6 +134,7 @@ export function backTestCsv(results: readonly BackTestResult[]): Buffer {
         rows.push([r.from, r.windowMonths, dim, `${g.group}: not listed`, ...p(g.notListed), null, null, null]);
       }
     }
+    for (let i = first; i < rows.length; i++) rows[i] = [r.unit, ...rows[i]!];
   }
   return toCsv(
     header,
