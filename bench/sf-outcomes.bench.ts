@@ -17,7 +17,6 @@ import { performance } from 'node:perf_hooks';
 import { addDays } from '../models/dates.ts';
 import { parseRunConfig } from '../pipelines/config.ts';
 import { LocalObjectStore } from '../pipelines/io/local-object-store.ts';
-import { openLocalQueryEngine } from '../pipelines/local/query-engine.ts';
 import { silentLog } from '../pipelines/log.ts';
 import { readManifest } from '../pipelines/manifest.ts';
 import { OUTCOME_IMPORTS_PREFIX } from '../pipelines/outcomes/store.ts';
@@ -56,7 +55,6 @@ async function main(): Promise<void> {
     log: silentLog,
     progress: noProgress,
     runtime: localRuntime({ scratchDir: join(WORK, 'scratch') }),
-    queryEngine: () => openLocalQueryEngine(stores.curated),
     release: new LocalObjectStore(join(WORK, 'staged')),
   };
   const cpuNow = () => {
