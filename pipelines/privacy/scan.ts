@@ -15,6 +15,7 @@ import {
   hasJoinedWords,
   normaliseText,
   phraseKey,
+  readAscii,
   tokenWords,
   type IdentifierIndex,
   type IdentifierKind,
@@ -224,7 +225,10 @@ function dobRefHits(
 
 export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: ReadonlySet<string> = new Set()): Hit[] {
   const hits = new Map<IdentifierKind, string[]>();
-  const norm = normaliseText(unit.text);
+  const text = unit.text;
+  // ASCII text (nearly all): its words, both readings and the character tests below from one pass over it
+  const read = readAscii(text);
+  const norm = read ? read.plain.join(' ') : normaliseText(text);
   const data = unit.position === 'data';
   if (norm) {
     const whole = ix.wholeValues.get(norm);
@@ -234,22 +238,23 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: Reado
     if (whole && (!single || (data && norm.length >= MIN_SINGLE_NAME_LENGTH && !vocabulary.has(norm))))
       addHit(hits, whole.kind, whole.recordIds);
     // Words as written, and (when the text joins words by case or digits: HamzaButt01, Hamza.Butt.DA1) as read.
-    const joined = hasJoinedWords(unit.text);
-    const words = joined ? tokenWords(unit.text) : norm.includes(' ') ? norm.split(' ') : null;
+    const plain = read ? read.plain : null;
+    const spaced = plain ? plain.length > 1 : norm.includes(' ');
+    const joined = read ? read.joined : hasJoinedWords(text) ? tokenWords(text) : null;
+    const words = joined ?? (spaced ? (plain ?? norm.split(' ')) : null);
     if (words) {
-      if (norm.includes(' ')) phraseHits(ix, norm.split(' '), hits);
-      if (joined) phraseHits(ix, words, hits);
+      if (spaced) phraseHits(ix, plain ?? norm.split(' '), hits);
+      if (joined) phraseHits(ix, joined, hits);
       // a pair of different people's names only where no one's full name was found (that is the stronger finding)
       if (data && !hits.has('full_name')) namePairHits(ix, words, vocabulary, hits);
-      if (/\d/.test(norm)) {
+      if (read ? read.digit : /\d/.test(norm)) {
         surnameDobHits(ix, words, hits);
         dobRefHits(ix, words, !!unit.field && REF_FIELD.test(unit.field), hits);
       }
     } else if (unit.field && REF_FIELD.test(unit.field) && /^\d{8}$/.test(norm)) dobRefHits(ix, [norm], true, hits);
   }
-  const upper = unit.text.toUpperCase();
-  if (/\d[A-Z]{2}/.test(upper)) {
-    for (const m of upper.matchAll(POSTCODE_IN_TEXT)) {
+  if (read ? read.digitLetterLetter : /\d[A-Z]{2}/.test(text.toUpperCase())) {
+    for (const m of text.toUpperCase().matchAll(POSTCODE_IN_TEXT)) {
       const ids = ix.postcodes.get(`${m[1]}${m[2]}`);
       if (ids) {
         addHit(hits, 'postcode', ids);
@@ -257,15 +262,15 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: Reado
       }
     }
   }
-  if (unit.text.length >= 64) {
-    for (const m of unit.text.matchAll(TOKEN_IN_TEXT)) {
+  if (text.length >= 64 && (!read || read.longestHexRun >= 64)) {
+    for (const m of text.matchAll(TOKEN_IN_TEXT)) {
       const t = ix.tokens.get(m[0].toLowerCase());
       if (t) addHit(hits, t.kind, t.recordIds);
     }
   }
   // A date is only a date of birth where the field says so: event dates routinely equal someone's birthday.
   if (unit.field && DOB_FIELD.test(unit.field)) {
-    for (const d of isoDatesIn(unit.text)) {
+    for (const d of isoDatesIn(text)) {
       const ids = ix.datesOfBirth.get(d);
       if (ids) {
         addHit(hits, 'date_of_birth', ids);
@@ -273,6 +278,7 @@ export function checkUnit(ix: IdentifierIndex, unit: TextUnit, vocabulary: Reado
       }
     }
   }
+  if (hits.size === 0) return [];
   return [...hits.entries()].map(([kind, recordIds]) => ({ kind, recordIds }));
 }
 
