@@ -59,6 +59,9 @@ export interface ScanResult {
 }
 
 export const MAX_FINDINGS_LISTED = 500;
+/** Verdicts the scan remembers (see ScanCollector.checkRemembered): texts up to this long, this many characters in all. */
+const MEMO_TEXT_LENGTH = 2_000;
+const MEMO_CHARACTERS = 32_000_000;
 /** Findings logged per file (the rest are counted). */
 const FINDINGS_LOGGED_PER_FILE = 20;
 
@@ -402,7 +405,37 @@ export class ScanCollector {
 
   private addUnits(zone: string, key: string, file: ScannedFile, unit: TextUnit): void {
     file.units++;
-    this.addHits(zone, key, file, unit.location, checkUnit(this.ix, unit, this.vocabulary));
+    this.addHits(zone, key, file, unit.location, this.checkRemembered(unit));
+  }
+
+  /**
+   * A unit's verdict depends on its text, its position and whether its field is a reference or a date-of-birth field
+   * (checkUnit reads nothing else, and the index and vocabulary do not change during a scan): the same text in the
+   * same kind of place (a target list's cell in its CSV, its workbook and its page; a record id repeated through a
+   * JSON file) is checked once. Texts up to MEMO_TEXT_LENGTH, MEMO_CHARACTERS in all (then further texts are
+   * checked every time).
+   */
+  private readonly memo = new Map<string, Hit[]>();
+  private memoCharacters = 0;
+  private readonly fieldKinds = new Map<string, string>();
+
+  private checkRemembered(unit: TextUnit): Hit[] {
+    if (unit.text.length > MEMO_TEXT_LENGTH) return checkUnit(this.ix, unit, this.vocabulary);
+    let kind = unit.field === undefined ? '--' : this.fieldKinds.get(unit.field);
+    if (kind === undefined) {
+      const f = unit.field!;
+      kind = `${f && REF_FIELD.test(f) ? 'r' : '-'}${f && DOB_FIELD.test(f) ? 'd' : '-'}`;
+      this.fieldKinds.set(f, kind);
+    }
+    const memoKey = `${unit.position === 'data' ? 'D' : 'T'}${kind}${unit.text}`;
+    const known = this.memo.get(memoKey);
+    if (known) return known;
+    const hits = checkUnit(this.ix, unit, this.vocabulary);
+    if (this.memoCharacters < MEMO_CHARACTERS) {
+      this.memo.set(memoKey, hits);
+      this.memoCharacters += memoKey.length;
+    }
+    return hits;
   }
 
   private addHits(zone: string, key: string, file: ScannedFile, location: string, hits: Hit[]): void {
