@@ -1,5 +1,5 @@
 /**
- * `npm run bench:stages -- families|stratify [...]`: runs single stages (through invokeStage, as the local runner
+ * `npm run bench:stages -- families|stratify|publish [...]`: runs single stages (through invokeStage, as the local runner
  * does) against a copy of a finished run's output directory, and prints each stage's wall time, CPU time over all
  * threads (process.cpuUsage), CPU / wall (cores kept busy) and peak RSS (sampled every 50 ms), and the SHA-256 of
  * every file the stage writes. `validate` runs once per feed the finished run validated (its stage records), two
@@ -156,6 +156,11 @@ async function main(): Promise<void> {
         const d = await folderDigest(join(WORK, zone, prefix));
         lines.push(`    ${d.sha256.slice(0, 16)}  ${zone}/${prefix} (${d.files} files)`);
       }
+      // publish writes the run's staged set (released by Finalise run): every file of it (the match audit report
+      // carries the code version, so it differs between two trees)
+      if (name === 'publish')
+        for (const o of await stores.secure.list(keys.stagingPrefix(asAt, manifest.runId)))
+          lines.push(`    ${(await sha256(join(WORK, 'secure', o.key))).slice(0, 16)}  secure/${o.key}`);
       lines.push(
         `    counts ${createHash('sha256').update(JSON.stringify(out.counts)).digest('hex').slice(0, 16)}  ${JSON.stringify(out.counts).length} chars`,
       );
