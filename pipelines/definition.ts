@@ -8,8 +8,8 @@
  *                     (RunLocked: another execution holds the date's run lock) -> Already running (fails, naming it)
  *                                         |(no)
  *   Validate feeds (Map over $.run.feeds) -> Standardise -> Match plan -> Match shards (Distributed Map) -> Match
- *     -> Families -> Stratify -> Publish -> Finalise run
- *   a sharded stage <S> (defineShardedStage, named in stages/index.ts SHARDED_STAGES; match today) is three states:
+ *     -> Families -> Stratify plan -> Stratify shards (Distributed Map) -> Stratify -> Publish -> Finalise run
+ *   a sharded stage <S> (defineShardedStage, named in stages/index.ts SHARDED_STAGES: match, stratify) is three states:
  *     <S> plan  {phase:'plan'} -> $.shards.<s> = { shards: [{shard}], counts }   (shard count: input size / config sharding budget)
  *     <S> shards  Distributed Map over $.shards.<s>.shards, item -> <S> shard {phase:'shard', shard}
  *                 (AWS: a Lambda per shard; locally: the run's stage worker pool, pipelines/local/stage-pool.ts)

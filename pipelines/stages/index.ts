@@ -42,7 +42,7 @@ export const STAGES: Partial<Record<PipelineStageName, Loader>> = {
 };
 
 /** The stages whose files define them with defineShardedStage (checked by loadStage). */
-export const SHARDED_STAGES: ReadonlySet<PipelineStageName> = new Set<PipelineStageName>(['match']);
+export const SHARDED_STAGES: ReadonlySet<PipelineStageName> = new Set<PipelineStageName>(['match', 'stratify']);
 
 export function isShardedStage(name: string): boolean {
   return (SHARDED_STAGES as ReadonlySet<string>).has(name);

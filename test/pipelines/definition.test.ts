@@ -45,7 +45,7 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(states['Already done?']!.Type).toBe('Choice');
   });
 
-  it('walks validate (a Map over feeds), standardise, match (plan, a Distributed Map over shards, link), families, stratify, publish, then finalises', () => {
+  it('walks validate (a Map over feeds), standardise, match and stratify (each plan, a Distributed Map over shards, merge), families, publish, then finalises', () => {
     const order: string[] = [];
     let s: string | undefined = states['Already done?']!.Default;
     while (s) {
@@ -59,10 +59,14 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       'Match shards',
       'Match',
       'Families',
+      'Stratify plan',
+      'Stratify shards',
       'Stratify',
       'Publish',
       'Finalise run',
     ]);
+    expect(states['Stratify shards']!.Type).toBe('Map');
+    expect(states.Stratify!.Parameters).toMatchObject({ input: { phase: 'merge' } });
     expect(states['Validate feeds']!.Type).toBe('Map');
     expect(states['Validate feeds']!.ItemsPath).toBe('$.run.feeds');
     expect(taskStates).toMatchObject({
@@ -91,6 +95,8 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       'Match shards',
       'Match',
       'Families',
+      'Stratify plan',
+      'Stratify shards',
       'Stratify',
       'Publish',
       'Finalise run',
