@@ -275,13 +275,12 @@ function agesOf(
   return { child, anchor, bands };
 }
 
-/** Every address a person's current records hold, clustered to tolerate typos and blanks: each person's clusters and the record ids behind each, and who lives where now. */
-function addressClusters(people: FamilyPerson[]): {
-  canonical: Map<string, string>;
-  clusterKeys: string[];
-  personAddr: number[][];
-  personRecs: string[][][];
-  residents: number[][];
+/** Each address of each person as a raw key id (-1: blank), counted: the same (postcode, first line) as given is normalised once. */
+function rawAddressIds(people: FamilyPerson[]): {
+  addrStart: Int32Array;
+  rawOfAddress: Int32Array;
+  rawKeyList: string[];
+  rawCount: number[];
 } {
   const n = people.length;
   const normal = memoNorm();
@@ -318,6 +317,14 @@ function addressClusters(people: FamilyPerson[]): {
       rawOfAddress[at++] = r;
     }
   }
+  return { addrStart, rawOfAddress, rawKeyList, rawCount };
+}
+
+/** The raw keys clustered (typos, blanks): each raw key's cluster index (-1: none), clusters numbered in key order. */
+function clustersOfRawKeys(
+  rawKeyList: string[],
+  rawCount: number[],
+): { canonical: Map<string, string>; clusterKeys: string[]; clusterOfRaw: Int32Array } {
   const canonical = clusterCounted(new Map(rawKeyList.map((k, r) => [k, rawCount[r]!])));
   const clusterKeys = [...new Set(canonical.values())].sort(cmp); // cluster index order = key order
   const clusterIndex = new Map<string, number>();
@@ -327,37 +334,58 @@ function addressClusters(people: FamilyPerson[]): {
     const k = canonical.get(rawKeyList[r]!);
     clusterOfRaw[r] = k === undefined ? -1 : clusterIndex.get(k)!;
   }
-  const A = clusterKeys.length;
+  return { canonical, clusterKeys, clusterOfRaw };
+}
+
+/** One person's address clusters and the (sorted) record ids behind each. */
+function clustersOfPerson(
+  addresses: readonly PersonAddress[],
+  from: number,
+  rawOfAddress: Int32Array,
+  clusterOfRaw: Int32Array,
+): { ks: number[]; recs: string[][] } {
+  let ks: number[] = NO_ADDRESSES;
+  let recs: string[][] = NO_ADDRESSES;
+  for (let j = 0, at = from; j < addresses.length; j++, at++) {
+    const r = rawOfAddress[at]!;
+    const k = r < 0 ? -1 : clusterOfRaw[r]!;
+    if (k < 0) continue;
+    if (ks === NO_ADDRESSES) {
+      ks = [];
+      recs = [];
+    }
+    const pos = ks.indexOf(k);
+    if (pos >= 0) recs[pos]!.push(addresses[j]!.recordId);
+    else {
+      ks.push(k);
+      recs.push([addresses[j]!.recordId]);
+    }
+  }
+  for (const l of recs) if (l.length > 1) l.sort(cmp);
+  return { ks, recs };
+}
+
+/** Every address a person's current records hold, clustered to tolerate typos and blanks: each person's clusters and the record ids behind each, and who lives where now. */
+function addressClusters(people: FamilyPerson[]): {
+  canonical: Map<string, string>;
+  clusterKeys: string[];
+  personAddr: number[][];
+  personRecs: string[][][];
+  residents: number[][];
+} {
+  const n = people.length;
+  const { addrStart, rawOfAddress, rawKeyList, rawCount } = rawAddressIds(people);
+  const { canonical, clusterKeys, clusterOfRaw } = clustersOfRawKeys(rawKeyList, rawCount);
   // per person: the address clusters their records hold, and the (sorted) record ids behind each
   const personAddr: number[][] = new Array<number[]>(n);
   const personRecs: string[][][] = new Array<string[][]>(n);
-  const residents: number[][] = new Array<number[]>(A); // cluster -> persons living there, ascending
+  const residents: number[][] = new Array<number[]>(clusterKeys.length); // cluster -> persons living there, ascending
   for (let i = 0; i < n; i++) {
-    const addresses = people[i]!.addresses;
-    let ks: number[] = NO_ADDRESSES;
-    let recs: string[][] = NO_ADDRESSES;
-    for (let j = 0, at = addrStart[i]!; j < addresses.length; j++, at++) {
-      const r = rawOfAddress[at]!;
-      const k = r < 0 ? -1 : clusterOfRaw[r]!;
-      if (k < 0) continue;
-      if (ks === NO_ADDRESSES) {
-        ks = [];
-        recs = [];
-      }
-      const pos = ks.indexOf(k);
-      if (pos >= 0) recs[pos]!.push(addresses[j]!.recordId);
-      else {
-        ks.push(k);
-        recs.push([addresses[j]!.recordId]);
-      }
-    }
-    let most = 0;
-    for (const l of recs) {
-      if (l.length > 1) l.sort(cmp);
-      if (l.length > most) most = l.length;
-    }
+    const { ks, recs } = clustersOfPerson(people[i]!.addresses, addrStart[i]!, rawOfAddress, clusterOfRaw);
     personAddr[i] = ks;
     personRecs[i] = recs;
+    let most = 0;
+    for (const l of recs) if (l.length > most) most = l.length;
     // where the person lives now: the address most of their records agree on (all of them on a tie). A stale address
     // one source still holds is evidence for a relationship, but makes no co-residence (someone else may live there now).
     for (let x = 0; x < ks.length; x++) {
@@ -544,47 +572,8 @@ function joinPersons({
   return { uf, evidence, apart };
 }
 
-export function buildFamilies(
-  persons: FamilyPerson[],
-  relationships: FamilyRelationship[],
-  asAt: string,
-  cfg: FamiliesConfig,
-): FamilyBuildResult {
-  const { ids, people } = personsById(persons);
-  const n = ids.length;
-  const indexOf = new Map<string, number>();
-  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
-  const { child, anchor, bands } = agesOf(people, asAt, cfg);
-  const ageBandOf = (i: number): AgeBand => bands[i]!;
-  const { clusterKeys, personAddr, personRecs, residents, canonical } = addressClusters(people);
-  const A = clusterKeys.length;
-  const recordsAt = (i: number, k: number): string[] => personRecs[i]![personAddr[i]!.indexOf(k)]!;
-  const sharesAddress = (a: number, b: number): boolean => {
-    const ka = personAddr[a]!;
-    const kb = personAddr[b]!;
-    if (ka.length === 0 || kb.length === 0) return true; // no known address: the relationship decides
-    for (const k of ka) if (kb.includes(k)) return true;
-    return false;
-  };
-  const { rels, relFrom, relTo, relUf, groups } = activeRelationships(relationships, indexOf, n, asAt, cfg);
-  const { communal, communalCounts } = communalKinds(cfg, canonical, clusterKeys, residents, child, relUf);
-
-  const { uf, evidence, apart } = joinPersons({
-    n,
-    ids,
-    anchor,
-    A,
-    residents,
-    communal,
-    rels,
-    relFrom,
-    relTo,
-    groups,
-    sharesAddress,
-    recordsAt,
-  });
-
-  // ---- components holding an anchor are families (components numbered in order of their smallest person)
+/** The join's components, numbered in order of their smallest person: each person's component and each component's persons (ascending). */
+function componentsOf(uf: UnionFind, n: number): { compOf: Int32Array; comps: number[][] } {
   const compOfRoot = new Int32Array(n).fill(-1);
   const compOf = new Int32Array(n);
   const comps: number[][] = [];
@@ -599,8 +588,23 @@ export function buildFamilies(
     compOf[i] = c;
     comps[c]!.push(i);
   }
+  return { compOf, comps };
+}
+
+type Rels = ReturnType<typeof activeRelationships>;
+type Clusters = ReturnType<typeof addressClusters>;
+type Ages = ReturnType<typeof agesOf>;
+
+/** A person's role in their family: an explicit parent-type relationship to a child in the family decides it. */
+function roleFinder(
+  { rels, relFrom, relTo }: Pick<Rels, 'rels' | 'relFrom' | 'relTo'>,
+  compOf: Int32Array,
+  people: FamilyPerson[],
+  child: Ages['child'],
+  cfg: FamiliesConfig,
+): (i: number) => FamilyRole {
   // parent-type relationships from each person (positions in rels)
-  const parentRelsFrom: Array<number[] | undefined> = new Array<number[] | undefined>(n);
+  const parentRelsFrom: Array<number[] | undefined> = new Array<number[] | undefined>(people.length);
   for (let x = 0; x < rels.length; x++) {
     if (!PARENT_LIKE_RELATIONSHIPS.has(rels[x]!.relationship)) continue;
     const l = parentRelsFrom[relFrom[x]!];
@@ -608,8 +612,7 @@ export function buildFamilies(
     else parentRelsFrom[relFrom[x]!] = [x];
   }
   const order: FamilyRole[] = ['parent', 'step_parent', 'carer', 'grandparent'];
-  const roleIn = (i: number): FamilyRole => {
-    // an explicit parent-type relationship to a child in the family decides the role
+  return (i: number): FamilyRole => {
     const out = parentRelsFrom[i];
     if (out) {
       const mapped: FamilyRole[] = [];
@@ -623,39 +626,62 @@ export function buildFamilies(
     if (people[i]!.expectant && cfg.expectantMothersAnchor) return 'expectant_mother';
     return child[i] === 1 ? 'child' : 'adult';
   };
-  const familyOf = new Int32Array(n).fill(-1);
+}
+
+/**
+ * The household address of a family's members: the cluster most held among anchors' records, then members' (the
+ * smaller cluster on a tie; -1: none), and how many clusters they hold. `tally` is all zero before and after.
+ */
+function householdAddress(
+  members: number[],
+  { personAddr, personRecs }: Pick<Clusters, 'personAddr' | 'personRecs'>,
+  anchor: Ages['anchor'],
+  tally: Float64Array,
+  touched: number[],
+): { best: number; keysHeld: number } {
+  touched.length = 0;
+  for (const i of members) {
+    const ks = personAddr[i]!;
+    const recs = personRecs[i]!;
+    const w = anchor[i] === 1 ? 100 : 1;
+    for (let x = 0; x < ks.length; x++) {
+      const k = ks[x]!;
+      if (tally[k] === 0) touched.push(k);
+      tally[k]! += recs[x]!.length * w;
+    }
+  }
+  let best = -1;
+  for (const k of touched) if (best < 0 || tally[k]! > tally[best]! || (tally[k] === tally[best] && k < best)) best = k;
+  for (const k of touched) tally[k] = 0;
+  return { best, keysHeld: touched.length };
+}
+
+interface FamilyParts {
+  ids: string[];
+  ages: Ages;
+  clusters: Clusters;
+  communal: Uint8Array | number[];
+  evidence: Array<MembershipEvidence[] | undefined>;
+  roleIn: (i: number) => FamilyRole;
+}
+
+/** Components holding an anchor are families (in component order), each member primary there; `familyOf`: person -> family index (-1: none). */
+function primaryFamilies(
+  comps: number[][],
+  { ids, ages, clusters, communal, evidence, roleIn }: FamilyParts,
+): { families: Family[]; familyOf: Int32Array; flaggedAddresses: number; primaryPersons: number } {
+  const { anchor, child, bands } = ages;
+  const familyOf = new Int32Array(ids.length).fill(-1);
   const families: Family[] = [];
-  const tally = new Float64Array(A);
+  const tally = new Float64Array(clusters.clusterKeys.length);
   const touched: number[] = [];
   let flaggedAddresses = 0;
   let primaryPersons = 0;
   for (const members of comps) {
-    let firstAnchor = -1;
-    for (const i of members) {
-      if (anchor[i] === 1) {
-        firstAnchor = i;
-        break;
-      }
-    }
+    const firstAnchor = members.find((i) => anchor[i] === 1) ?? -1;
     if (firstAnchor < 0) continue;
     const familyId = familyIdOf(ids[firstAnchor]!);
-    // the household address: the key most held among anchors' records, then members'
-    touched.length = 0;
-    for (const i of members) {
-      const ks = personAddr[i]!;
-      const recs = personRecs[i]!;
-      const w = anchor[i] === 1 ? 100 : 1;
-      for (let x = 0; x < ks.length; x++) {
-        const k = ks[x]!;
-        if (tally[k] === 0) touched.push(k);
-        tally[k]! += recs[x]!.length * w;
-      }
-    }
-    let best = -1;
-    for (const k of touched)
-      if (best < 0 || tally[k]! > tally[best]! || (tally[k] === tally[best] && k < best)) best = k;
-    const keysHeld = touched.length;
-    for (const k of touched) tally[k] = 0;
+    const { best, keysHeld } = householdAddress(members, clusters, anchor, tally, touched);
     const flags: string[] = [];
     if (best < 0) flags.push('address_unknown');
     if (best >= 0 && communal[best] !== 0) {
@@ -666,19 +692,19 @@ export function buildFamilies(
     const familyIndex = families.length;
     const fam: Family = {
       familyId,
-      postcode: best >= 0 ? clusterKeys[best]!.split('|')[0]! || null : null,
+      postcode: best >= 0 ? clusters.clusterKeys[best]!.split('|')[0]! || null : null,
       flags,
       members: members.map((i) => {
         // a person is primary in one family only: their evidence list is theirs to keep
         const ev = evidence[i] ?? [];
-        if (ev.length === 0) ev.push({ kind: 'resident', recordIds: personRecs[i]!.flat().sort(cmp) });
+        if (ev.length === 0) ev.push({ kind: 'resident', recordIds: clusters.personRecs[i]!.flat().sort(cmp) });
         familyOf[i] = familyIndex;
         return {
           familyId,
           personId: ids[i]!,
           role: roleIn(i),
           membership: 'primary' as const,
-          ageBand: ageBandOf(i),
+          ageBand: bands[i]!,
           isChild: child[i] === 1,
           evidence: ev,
         };
@@ -687,10 +713,19 @@ export function buildFamilies(
     primaryPersons += members.length;
     families.push(fam);
   }
+  return { families, familyOf, flaggedAddresses, primaryPersons };
+}
 
-  // ---- related persons living apart: also_in memberships (never merged)
-  const alsoIn = new Map<string, FamilyMembership>(); // `${familyId}|${personId}`
-  const alsoInFamily = new Map<FamilyMembership, number>();
+/** Related persons living apart (parent-type and sibling relationships): also_in memberships, keyed `${familyId}|${personId}`, never merged. */
+function alsoInMemberships(
+  apart: number[],
+  { rels, relFrom, relTo }: Pick<Rels, 'rels' | 'relFrom' | 'relTo'>,
+  { ids, ages }: Pick<FamilyParts, 'ids' | 'ages'>,
+  families: Family[],
+  familyOf: Int32Array,
+): Map<string, { m: FamilyMembership; familyIndex: number }> {
+  const { child, bands } = ages;
+  const alsoIn = new Map<string, { m: FamilyMembership; familyIndex: number }>();
   for (const x of apart) {
     const r = rels[x]!;
     if (!PARENT_LIKE_RELATIONSHIPS.has(r.relationship) && r.relationship !== 'sibling') continue;
@@ -708,23 +743,22 @@ export function buildFamilies(
       if (familyIndex < 0 || familyOf[person] === familyIndex) return;
       const familyId = families[familyIndex]!.familyId;
       const key = `${familyId}|${ids[person]!}`;
-      const m = alsoIn.get(key);
-      if (m) {
-        if (!m.evidence.some((y) => y.kind === 'relationship' && y.relationshipId === r.relationshipId))
-          m.evidence.push(e);
+      const had = alsoIn.get(key);
+      if (had) {
+        if (!had.m.evidence.some((y) => y.kind === 'relationship' && y.relationshipId === r.relationshipId))
+          had.m.evidence.push(e);
         return;
       }
-      const made: FamilyMembership = {
+      const m: FamilyMembership = {
         familyId,
         personId: ids[person]!,
         role,
         membership: 'also_in',
-        ageBand: ageBandOf(person),
+        ageBand: bands[person]!,
         isChild: child[person] === 1,
         evidence: [e],
       };
-      alsoIn.set(key, made);
-      alsoInFamily.set(made, familyIndex);
+      alsoIn.set(key, { m, familyIndex });
     };
     const from = relFrom[x]!;
     const to = relTo[x]!;
@@ -738,14 +772,20 @@ export function buildFamilies(
       link(to, familyOf[from]!, child[to] === 1 ? 'child' : 'adult'); // the child, in the parent's household (shared care)
     }
   }
-  // each family's also_in members (by person id), then its primary members (already by person id): 'also_in' < 'primary'
+  return alsoIn;
+}
+
+/** Each family's also_in members (by person id) before its primary members (already by person id): 'also_in' < 'primary'; flags sorted. */
+function attachAlsoIn(families: Family[], alsoIn: Map<string, { m: FamilyMembership; familyIndex: number }>): void {
   const elsewhere: Array<FamilyMembership[] | undefined> = new Array<FamilyMembership[] | undefined>(families.length);
-  for (const m of [...alsoIn.values()].sort((a, b) => cmp(a.familyId, b.familyId) || cmp(a.personId, b.personId))) {
+  const sorted = [...alsoIn.values()].sort(
+    (a, b) => cmp(a.m.familyId, b.m.familyId) || cmp(a.m.personId, b.m.personId),
+  );
+  for (const { m, familyIndex } of sorted) {
     m.evidence.sort((a, b) => cmp(JSON.stringify(a), JSON.stringify(b)));
-    const f = alsoInFamily.get(m)!;
-    const l = elsewhere[f];
+    const l = elsewhere[familyIndex];
     if (l) l.push(m);
-    else elsewhere[f] = [m];
+    else elsewhere[familyIndex] = [m];
   }
   for (let f = 0; f < families.length; f++) {
     const fam = families[f]!;
@@ -756,12 +796,65 @@ export function buildFamilies(
     }
     fam.flags.sort(cmp);
   }
-  families.sort((a, b) => cmp(a.familyId, b.familyId));
+}
 
+/**
+ * Family units at the as-at date, in its steps: persons and ages, address clusters, active relationships, communal
+ * addresses, the join (joinPersons), its components, the primary families, the also_in memberships; by family id.
+ */
+export function buildFamilies(
+  persons: FamilyPerson[],
+  relationships: FamilyRelationship[],
+  asAt: string,
+  cfg: FamiliesConfig,
+): FamilyBuildResult {
+  const { ids, people } = personsById(persons);
+  const n = ids.length;
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
+  const ages = agesOf(people, asAt, cfg);
+  const clusters = addressClusters(people);
+  const { clusterKeys, personAddr, personRecs, residents, canonical } = clusters;
+  const recordsAt = (i: number, k: number): string[] => personRecs[i]![personAddr[i]!.indexOf(k)]!;
+  const sharesAddress = (a: number, b: number): boolean => {
+    const ka = personAddr[a]!;
+    const kb = personAddr[b]!;
+    if (ka.length === 0 || kb.length === 0) return true; // no known address: the relationship decides
+    for (const k of ka) if (kb.includes(k)) return true;
+    return false;
+  };
+  const active = activeRelationships(relationships, indexOf, n, asAt, cfg);
+  const { rels, relFrom, relTo, relUf, groups } = active;
+  const { communal, communalCounts } = communalKinds(cfg, canonical, clusterKeys, residents, ages.child, relUf);
+  const join = { n, ids, anchor: ages.anchor, A: clusterKeys.length, residents, communal };
+  const { uf, evidence, apart } = joinPersons({ ...join, rels, relFrom, relTo, groups, sharesAddress, recordsAt });
+  const { compOf, comps } = componentsOf(uf, n);
+  const roleIn = roleFinder(active, compOf, people, ages.child, cfg);
+  const parts: FamilyParts = { ids, ages, clusters, communal, evidence, roleIn };
+  const { families, familyOf, flaggedAddresses, primaryPersons } = primaryFamilies(comps, parts);
+  const alsoIn = alsoInMemberships(apart, active, parts, families, familyOf);
+  attachAlsoIn(families, alsoIn);
+  families.sort((a, b) => cmp(a.familyId, b.familyId));
+  return buildResult(
+    families,
+    { n, primaryPersons, alsoIn: alsoIn.size, rels: rels.length, apart: apart.length },
+    {
+      communalCounts,
+      flaggedAddresses,
+    },
+  );
+}
+
+/** The result and its counts. */
+function buildResult(
+  families: Family[],
+  c: { n: number; primaryPersons: number; alsoIn: number; rels: number; apart: number },
+  { communalCounts, flaggedAddresses }: { communalCounts: ArrayLike<number>; flaggedAddresses: number },
+): FamilyBuildResult {
   const communalTotal = communalCounts[1]! + communalCounts[2]! + communalCounts[3]! + communalCounts[4]!;
   return {
     families,
-    personsWithoutFamily: n - primaryPersons,
+    personsWithoutFamily: c.n - c.primaryPersons,
     communalAddresses: {
       configured: communalCounts[1]!,
       keyword: communalCounts[2]!,
@@ -769,13 +862,13 @@ export function buildFamilies(
       unrelatedAdults: communalCounts[4]!,
     },
     counts: {
-      persons: n,
+      persons: c.n,
       families: families.length,
-      persons_in_families: primaryPersons,
-      persons_without_family: n - primaryPersons,
-      also_in_memberships: alsoIn.size,
-      relationships_used: rels.length,
-      relationships_across_households: apart.length,
+      persons_in_families: c.primaryPersons,
+      persons_without_family: c.n - c.primaryPersons,
+      also_in_memberships: c.alsoIn,
+      relationships_used: c.rels,
+      relationships_across_households: c.apart,
       communal_addresses: communalTotal,
       families_at_communal_addresses: flaggedAddresses,
     },
