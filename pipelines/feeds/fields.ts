@@ -62,13 +62,25 @@ function blankable(required: boolean, pattern: RegExp): RegExp {
  * pattern, enum and ranges as JSON Schema metadata.)
  */
 function cell(problem: (s: string) => string | null, meta: Record<string, unknown>): z.ZodString {
-  return z
+  const schema = z
     .string()
     .check((ctx) => {
       const m = problem(ctx.value);
       if (m !== null) ctx.issues.push({ code: 'custom', message: m, input: ctx.value });
     })
     .meta(meta);
+  PROBLEMS.set(schema, problem);
+  return schema;
+}
+
+const PROBLEMS = new WeakMap<z.ZodType, (s: string) => string | null>();
+
+/**
+ * The one check of a cell schema made here, to call without zod (a string cell is valid exactly when it returns
+ * null); undefined for a schema made elsewhere.
+ */
+export function cellProblem(schema: z.ZodType): ((s: string) => string | null) | undefined {
+  return PROBLEMS.get(schema);
 }
 
 const REQUIRED = msg('required', 'must not be blank');

@@ -515,7 +515,7 @@ async function scanRows(
   const reasons: Partial<Record<QuarantineReason, number>> = {};
   const stats: CsvReadStats = { bytes: 0, sha256: '', blankLines: 0 };
   let layout: HeaderLayout | null = null;
-  const schema = contract.rowSchema(f.extractDate);
+  const isValid = contract.rowValidator(f.extractDate);
   for await (const batch of readCsv(
     body ? Readable.from([body]) : await ctx.stores.landing.getStream(f.key),
     stats,
@@ -535,7 +535,7 @@ async function scanRows(
         continue;
       }
       counts.rows++;
-      const entry = checkRecord(contract, schema, columns, layout.header, layout.index, rec, f.key, f.extractDate);
+      const entry = checkRecord(contract, isValid, columns, layout.header, layout.index, rec, f.key, f.extractDate);
       if (entry) {
         reasons[entry.reason] = (reasons[entry.reason] ?? 0) + 1;
         counts.quarantined++;
@@ -856,7 +856,7 @@ function quarantineEntry(
 /** null when the record is a good row; else its quarantine entry. No closures on the per-row path. */
 function checkRecord(
   contract: FeedContract,
-  schema: ReturnType<FeedContract['rowSchema']>,
+  isValid: ReturnType<FeedContract['rowValidator']>,
   columns: readonly string[],
   header: string[],
   index: number[],
@@ -881,7 +881,7 @@ function checkRecord(
     const i = index[c]!;
     row[columns[c]!] = i < 0 ? '' : rec.fields[i]!;
   }
-  if (schema.safeParse(row).success) return null;
+  if (isValid(row)) return null;
   const problems = checkRow(contract, row, extractDate);
   const first = problems[0]!;
   return quarantineEntry(header, rec, file, first.field, first.reason, first.detail, problems);

@@ -1,4 +1,8 @@
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readCsv } from '../../pipelines/io/csv.ts';
 import { checkRow } from '../../pipelines/feeds/contract.ts';
 import { contractFor } from '../../pipelines/feeds/index.ts';
 
@@ -210,5 +214,65 @@ describe('feed row schemas', () => {
       nhs_number: '123',
     });
     expect(r.success).toBe(false);
+  });
+});
+
+describe('row validator (field by field, accepted values remembered)', () => {
+  it('gives the row schema’s answer on every row of the committed sample and on rows spoilt one cell at a time', async () => {
+    const landing = join(import.meta.dirname, '../../fixtures/samples/small/landing');
+    const files = (await readdir(landing, { recursive: true })).filter((f) => f.endsWith('.csv')).sort();
+    const spoilers = [
+      '',
+      ' ',
+      'x'.repeat(300),
+      '2099-01-01',
+      '2026-02-30',
+      'not a date',
+      '-5',
+      '1e3',
+      'Z',
+      '\u0001',
+      'M14',
+    ];
+    let rows = 0;
+    let invalid = 0;
+    for (const file of files) {
+      const [source, feed, dt] = file.split('/');
+      const contract = contractFor(source!, feed!);
+      if (!contract) continue;
+      const extractDate = dt!.replace(/^dt=/, '');
+      const columns = Object.keys(contract.fields);
+      const schema = contract.rowSchema(extractDate);
+      // one validator for the whole file, as validate uses it: the remembered values are exercised
+      const isValid = contract.rowValidator(extractDate);
+      const stats = { bytes: 0, sha256: '', blankLines: 0 };
+      let header: string[] | null = null;
+      for await (const batch of readCsv(createReadStream(join(landing, file)), stats)) {
+        for (const rec of batch.slice(0, 200)) {
+          if (!header) {
+            header = rec.fields;
+            continue;
+          }
+          const row: Record<string, string> = {};
+          for (const c of columns) row[c] = rec.fields[header.indexOf(c)] ?? '';
+          const variants = [row, ...columns.flatMap((c) => spoilers.map((v) => ({ ...row, [c]: v })))];
+          for (const v of variants) {
+            const expected = schema.safeParse(v).success;
+            expect(isValid(v), `${file} line ${rec.line}`).toBe(expected);
+            rows++;
+            if (!expected) invalid++;
+          }
+        }
+      }
+    }
+    expect(rows).toBeGreaterThan(10_000);
+    expect(invalid).toBeGreaterThan(rows / 10);
+    // a strict object: a column more or less is no valid row
+    const c = contractFor('schools', 'pupils')!;
+    const isValid = c.rowValidator(EXTRACT);
+    expect(isValid(pupil)).toBe(true);
+    expect(isValid({ ...pupil, extra: '' })).toBe(false);
+    const { census_date: _c, ...short } = pupil;
+    expect(isValid(short)).toBe(false);
   });
 });
