@@ -9,7 +9,7 @@
  *                                         |(no)
  *   Validate feeds (Map over $.run.feeds) -> Standardise -> Match plan -> Match shards (Distributed Map) -> Match
  *     -> Families -> Stratify plan -> Stratify shards (Distributed Map) -> Stratify -> Publish -> Finalise run
- *   a sharded stage <S> (defineShardedStage, named in stages/index.ts SHARDED_STAGES: match, stratify) is three states:
+ *   a sharded stage <S> (defineShardedStage, named in stages/names.ts SHARDED_STAGES: match, stratify) is three states:
  *     <S> plan  {phase:'plan'} -> $.shards.<s> = { shards: [{shard}], counts }   (shard count: input size / config sharding budget)
  *     <S> shards  Distributed Map over $.shards.<s>.shards, item -> <S> shard {phase:'shard', shard}
  *                 (AWS: a Lambda per shard; locally: the run's stage worker pool, pipelines/local/stage-pool.ts)
@@ -31,7 +31,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { RUN_LOCKED_ERROR } from './io/run-lock.ts';
-import { isShardedStage, PIPELINE_STAGE_NAMES } from './stages/index.ts';
+import { isShardedStage, PIPELINE_STAGE_NAMES } from './stages/names.ts';
 import { TRANSIENT_ERROR_NAME } from './stages/invoke.ts';
 
 /** Error names that are worth retrying (the stage wrapper renames transient failures to TRANSIENT_ERROR). */
@@ -48,7 +48,7 @@ export const RETRY = { intervalSeconds: 2, maxAttempts: 3, backoffRate: 2, maxDe
 
 /**
  * One step of the run. `map` steps run once per feed ($.run.feeds); `sharded` steps (a stage defined with
- * defineShardedStage and named in stages/index.ts SHARDED_STAGES) run as a plan task, a Distributed Map over the
+ * defineShardedStage and named in stages/names.ts SHARDED_STAGES) run as a plan task, a Distributed Map over the
  * shards the plan returns, and a merge task (input phases plan / shard / merge: pipelines/stages/stage.ts);
  * `withResults` steps also get $.results.
  */

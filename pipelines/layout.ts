@@ -12,7 +12,7 @@
  *            run state:              _runs/as_at=<date>/<run id>/manifest.json, _runs/as_at=<date>/last-run.json
  *   secure   a run's staged outputs: as_at=<date>/staging/<run id>/... (not released until scanned, audited, signed off)
  */
-import { isShardedStage } from './stages/index.ts';
+import { isShardedStage } from './stages/names.ts';
 export const ZONES = ['landing', 'secure', 'curated', 'outputs'] as const;
 export type Zone = (typeof ZONES)[number];
 
@@ -285,7 +285,7 @@ const STAGE_DATA: Record<string, TaskData> = {
 };
 
 /**
- * A sharded stage (stages/index.ts SHARDED_STAGES): its plan, shards and merge use the stage's shard folder in the
+ * A sharded stage (stages/names.ts SHARDED_STAGES): its plan, shards and merge use the stage's shard folder in the
  * secure zone (`as_at=D/<stage>/shards/<run id>/`, pipelines/stages/sharding.ts): written, read, listed, removed.
  */
 function withShardFolder(stage: string, data: TaskData): TaskData {

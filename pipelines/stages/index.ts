@@ -6,15 +6,14 @@
  * Add a stage with one line in `STAGES` once its file lands in this folder.
  *
  * A sharded stage (plan -> Distributed Map of shards -> merge) is defined with defineShardedStage in its own file,
- * and named in `SHARDED_STAGES` below too: the state machine is built without importing any stage (a Lambda loads
+ * and named in `SHARDED_STAGES` (names.ts) too: the state machine is built without importing any stage (a Lambda loads
  * only its own), so the registry says which stages are sharded, and loadStage refuses a stage whose file disagrees.
  */
 import type { StageEntry } from './stage.ts';
 
-import { PIPELINE_STAGE_NAMES } from './stage.ts';
+import { isShardedStage, PIPELINE_STAGE_NAMES, type PipelineStageName } from './names.ts';
 
-export { PIPELINE_STAGE_NAMES };
-export type PipelineStageName = (typeof PIPELINE_STAGE_NAMES)[number];
+export { isShardedStage, PIPELINE_STAGE_NAMES, SHARDED_STAGES, type PipelineStageName } from './names.ts';
 
 export {
   defineShardedStage,
@@ -41,13 +40,6 @@ export const STAGES: Partial<Record<PipelineStageName, Loader>> = {
   publish: async () => (await import('./publish.ts')).stage as unknown as StageEntry<never>,
 };
 
-/** The stages whose files define them with defineShardedStage (checked by loadStage). */
-export const SHARDED_STAGES: ReadonlySet<PipelineStageName> = new Set<PipelineStageName>(['match', 'stratify']);
-
-export function isShardedStage(name: string): boolean {
-  return (SHARDED_STAGES as ReadonlySet<string>).has(name);
-}
-
 export function hasStage(name: string): name is PipelineStageName {
   return Object.hasOwn(STAGES, name);
 }
@@ -58,7 +50,7 @@ export async function loadStage(name: string): Promise<StageEntry<unknown>> {
   const entry = (await load()) as StageEntry<unknown>;
   if ((entry.sharded === true) !== isShardedStage(name))
     throw new Error(
-      `stage "${name}": its file ${entry.sharded ? 'defines it sharded (defineShardedStage)' : 'defines it unsharded'} but stages/index.ts SHARDED_STAGES ${isShardedStage(name) ? 'names' : 'does not name'} it`,
+      `stage "${name}": its file ${entry.sharded ? 'defines it sharded (defineShardedStage)' : 'defines it unsharded'} but stages/names.ts SHARDED_STAGES ${isShardedStage(name) ? 'names' : 'does not name'} it`,
     );
   return entry;
 }

@@ -6,9 +6,8 @@
  * (`as_at=D/<stage>/shards/<run id>/`), removed by the merge.
  */
 import { z } from 'zod';
-import type { RunConfig } from '../config.ts';
 import { keys } from '../layout.ts';
-import { PIPELINE_STAGE_NAMES } from './stage.ts';
+import { PIPELINE_STAGE_NAMES } from './names.ts';
 
 /** Rows one shard works on by default (what a row is, the stage says: a family for stratify and families). */
 export const DEFAULT_ROWS_PER_SHARD: Readonly<Record<string, number>> = {
@@ -35,7 +34,7 @@ export const shardingConfigSchema = z.partialRecord(
 export type ShardingConfig = z.infer<typeof shardingConfigSchema>;
 
 /** The number of shards `stage` runs over `rows` rows: 1 for an empty or small input. */
-export function shardCountFor(config: Pick<RunConfig, 'sharding'>, stage: string, rows: number): number {
+export function shardCountFor(config: { sharding?: ShardingConfig | undefined }, stage: string, rows: number): number {
   const own = (config.sharding as ShardingConfig | undefined)?.[stage as keyof ShardingConfig] ?? {};
   if (own.shards !== undefined) return own.shards;
   const budget = own.rowsPerShard ?? DEFAULT_ROWS_PER_SHARD[stage] ?? FALLBACK_ROWS_PER_SHARD;

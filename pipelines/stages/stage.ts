@@ -100,5 +100,4 @@ export function defineShardedStage<S extends z.ZodType>(
   return { name, input: input as unknown as z.ZodType<z.infer<S>>, run, sharded: true };
 }
 
-/** The stages of one run, in order (validate is a Map over feeds). */
-export const PIPELINE_STAGE_NAMES = ['validate', 'standardise', 'match', 'families', 'stratify', 'publish'] as const;
+export { isShardedStage, PIPELINE_STAGE_NAMES, SHARDED_STAGES, type PipelineStageName } from './names.ts';
