@@ -15,7 +15,7 @@ const UNIT = [
   'test/io/{csv,read-ahead}.test.ts',
   'test/fixtures/{dates,representation}.test.ts',
   'test/reports/{html-kit,start-well,target-lists}.test.ts',
-  'test/pipelines/{definition,local-runner-cli,runtime}.test.ts',
+  'test/pipelines/{definition,athena,local-runner-cli,runtime}.test.ts',
   'test/privacy/extract.test.ts',
   'test/tables/**/*.test.ts',
 ];
