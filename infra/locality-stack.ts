@@ -43,10 +43,10 @@ import { AccessRoles, defaultLocalities } from './access-roles.ts';
 import { LANDING_OBJECT_LOCK_DAYS, resolveRetention } from './retention.ts';
 import { resolveSizing, type SizedTask, type TaskSizing } from './sizing.ts';
 import { s3GrantsOf, taskData, zonesOf } from './stage-access.ts';
+import { ATHENA_WORKGROUP, GLUE_DATABASE } from './athena-names.ts';
 
 export const TASKS = [...CONTROL_TASKS, ...PIPELINE_STAGE_NAMES, 'backfill-plan'] as const;
-export const GLUE_DATABASE = 'locality_pipeline';
-export const ATHENA_WORKGROUP = 'locality-pipeline';
+export { ATHENA_WORKGROUP, GLUE_DATABASE };
 
 /** Context the app needs (feature flags used by this stack). */
 export const APP_CONTEXT = { '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2': true };

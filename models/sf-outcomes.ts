@@ -202,40 +202,62 @@ export function measureOutcome(
       const holds = distinctCount(used) >= o.minFacts ? true : null;
       return { holds, heldSinceClosure: holds, measured: null, used };
     }
-    case 'measure_since': {
-      const threshold = o.threshold ?? rule.threshold;
-      const good = (mean: number) => (rule.comparison === 'below' ? mean >= threshold : mean < threshold);
-      // the persons the need named (each must be on the good side); any member the rule applies to, when none is left
-      const persons = need.personIds.filter((p) => members.has(p));
-      let holds: boolean | null = true;
-      let after: boolean | null = true;
-      let worst: number | null = null;
-      const used: PersonFact[] = [];
-      for (const p of persons.length > 0 ? persons : [...members.keys()].sort(cmp)) {
-        const mine = facts.filter((f) => f.personId === p && since(f, kase.caseOpened));
-        used.push(...mine);
-        const mean = distinctCount(mine) >= o.minFacts ? weightedMean(rule, mine) : null;
-        if (mean === null) holds = holds === false ? false : null;
-        else {
-          if (!good(mean)) holds = false;
-          worst = worst === null ? mean : rule.comparison === 'below' ? Math.min(worst, mean) : Math.max(worst, mean);
-        }
-        if (closed) {
-          const later = weightedMean(
-            rule,
-            mine.filter((f) => f.date > closed),
-          );
-          if (later !== null && !good(later)) after = false;
-        }
-      }
-      return {
-        holds,
-        heldSinceClosure: closed ? (holds === true && after === true ? true : holds === null ? null : false) : null,
-        measured: worst === null ? null : Math.round(worst * 10000) / 10000,
-        used,
-      };
+    case 'measure_since':
+      return measureSince(
+        rule,
+        o,
+        need,
+        members,
+        facts.filter((f) => since(f, kase.caseOpened)),
+        closed,
+      );
+  }
+}
+
+type Outcome = NonNullable<Rule['outcome']>;
+
+/**
+ * `measure_since`: each person the need named (any member the rule applies to, when none is left) is on the good
+ * side of the threshold over the facts since the case opened; and, with the case closed, over those since the closure.
+ */
+function measureSince(
+  rule: Rule,
+  o: Outcome,
+  need: CaseNeed,
+  members: ReadonlyMap<string, unknown>,
+  sinceOpened: PersonFact[],
+  closed: string | null,
+): Measured {
+  const threshold = o.threshold ?? rule.threshold;
+  const good = (mean: number) => (rule.comparison === 'below' ? mean >= threshold : mean < threshold);
+  const persons = need.personIds.filter((p) => members.has(p));
+  let holds: boolean | null = true;
+  let after: boolean | null = true;
+  let worst: number | null = null;
+  const used: PersonFact[] = [];
+  for (const p of persons.length > 0 ? persons : [...members.keys()].sort(cmp)) {
+    const mine = sinceOpened.filter((f) => f.personId === p);
+    used.push(...mine);
+    const mean = distinctCount(mine) >= o.minFacts ? weightedMean(rule, mine) : null;
+    if (mean === null) holds = holds === false ? false : null;
+    else {
+      if (!good(mean)) holds = false;
+      worst = worst === null ? mean : rule.comparison === 'below' ? Math.min(worst, mean) : Math.max(worst, mean);
+    }
+    if (closed) {
+      const later = weightedMean(
+        rule,
+        mine.filter((f) => f.date > closed),
+      );
+      if (later !== null && !good(later)) after = false;
     }
   }
+  return {
+    holds,
+    heldSinceClosure: closed ? (holds === true && after === true ? true : holds === null ? null : false) : null,
+    measured: worst === null ? null : Math.round(worst * 10000) / 10000,
+    used,
+  };
 }
 
 function needStatus(

@@ -86,6 +86,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/privacy.ts'),
   },
   { name: 'outcomes', summary: 'Contact outcomes from early help leads', load: () => import('./commands/outcomes.ts') },
+  {
+    name: 'query',
+    summary:
+      "Run the example queries (the Athena workgroup's named queries) on a local run through DuckDB, or on Athena with --athena",
+    load: () => import('./commands/query.ts'),
+  },
 ];
 
 function version(): string {

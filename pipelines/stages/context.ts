@@ -3,7 +3,6 @@
  * they read and write only through the ObjectStores, so the same function runs inside a Lambda (S3) and
  * locally (directories). SQL, where a stage uses it, is DuckDB inside the stage, over files it has read.
  */
-import type { ShardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import type { Zone } from '../layout.ts';
@@ -19,8 +18,6 @@ export interface StageContext {
   config: RunConfig;
   log: Log;
   progress: Progress;
-  /** Worker threads for the match stage's shard phase, owned by the run (locally); absent: in-process (Lambda). */
-  shardPool?: ShardPool;
   /** Where the stage runs (local or a Lambda): worker threads or not, reading ahead, scratch dir, memory. */
   runtime: RuntimeProfile;
 }

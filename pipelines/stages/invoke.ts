@@ -6,7 +6,6 @@
  * by the stage's Catch.
  */
 import { z } from 'zod';
-import type { ShardPool } from '../../matching/parallel.ts';
 import type { RunConfig } from '../config.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import type { Zone } from '../layout.ts';
@@ -41,8 +40,6 @@ export interface StageDeps {
   stores: Record<Zone, ObjectStore>;
   log: Log;
   progress: Progress;
-  /** The run's shard worker threads (local runs); see StageContext.shardPool. */
-  shardPool?: ShardPool;
   runtime: RuntimeProfile;
   /** Skip reading the config from the manifest (tests of a stage in isolation). */
   config?: RunConfig;
@@ -175,7 +172,6 @@ export async function invokeStage(name: string, event: unknown, deps: StageDeps)
       log: deps.log,
       progress: deps.progress,
       runtime: deps.runtime,
-      ...(deps.shardPool ? { shardPool: deps.shardPool } : {}),
     };
     deps.log.info('stage started', { stage: name, runId: ev.runId, asAt: ev.asAt });
     const out = await entry.run(ctx, input.data);

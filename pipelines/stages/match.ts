@@ -326,15 +326,11 @@ async function readShardPlan(ctx: StageContext): Promise<ShardPlanBrief> {
 
 /** Phase `shard`: one blocking-key shard's pairs and comparison levels, written for the link phase. */
 async function runShard(ctx: StageContext, shard: number) {
-  const { shardCount, records } = await readShardPlan(ctx);
+  const { shardCount } = await readShardPlan(ctx);
   if (shard >= shardCount) throw new Error(`match: shard ${shard} of ${shardCount} does not exist`);
   const key = matchKeys.shardInput(ctx.asAt, ctx.runId);
-  const load = () => cachedShardInput(ctx, key);
-  const pool = ctx.shardPool && records >= ctx.shardPool.minRecords ? ctx.shardPool : undefined;
-  // locally: the run's worker threads, which get the shard input once per run; in a Lambda: in-process
-  const pairs = pool
-    ? await pool.enumerate(`${ctx.stores.secure.location}/${key}`, load, shard, shardCount)
-    : enumerateShard(await load(), shard, shardCount);
+  // in a Lambda, or on a worker of the local stage pool (pipelines/local/stage-pool.ts): this thread
+  const pairs = enumerateShard(await cachedShardInput(ctx, key), shard, shardCount);
   await ctx.stores.secure.put(
     matchKeys.shardPairs(ctx.asAt, ctx.runId, shard),
     encodeShardPairs({ planId: ctx.runId, shardCount, shard }, pairs),

@@ -7,54 +7,32 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asAtExecutionParameters, athenaNamedQuery, EXAMPLE_QUERIES } from '../../infra/example-queries.ts';
 import { CURATED_TABLE_COLUMNS, MANIFEST_COLUMNS, type GlueType } from '../../infra/glue-tables.ts';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ATHENA_WORKGROUP, GLUE_DATABASE } from '../../infra/athena-names.ts';
+import { buildProgram } from '../../pipelines/cli/main.ts';
 import { keys } from '../../pipelines/layout.ts';
 import { manifestSchema } from '../../pipelines/manifest.ts';
 import { CURATED_TABLES } from '../../pipelines/layout.ts';
 import { runLocal } from '../../pipelines/local/runner.ts';
 import { silentLog } from '../../pipelines/log.ts';
+import type { QueryEngine } from '../../pipelines/io/query-engine.ts';
+import { openLocalQueryEngine } from '../../pipelines/local/query-engine.ts';
 
 const LANDING = join(import.meta.dirname, '../../fixtures/samples/small/landing');
 
-/** Plain JSON values from DuckDB (BIGINT -> number, DATE -> string), as a reader of query results sees them. */
-function plain(v: unknown): string | number | boolean | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  return String(v);
-}
-
-interface LocalSql {
-  query(sql: string, opts: { asAt: string }): Promise<Array<Record<string, string | number | boolean | null>>>;
-  close(): void;
-}
-
-/** An example query's text on DuckDB: each `{{table}}` becomes that curated table's Parquet for the as-at date. */
-async function localSql(curated: string): Promise<LocalSql> {
-  const db = await DuckDBInstance.create(':memory:');
-  const conn = await db.connect();
-  const resolve = (sql: string, asAt: string) =>
-    sql.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (_m, table: string) => {
-      if (!(CURATED_TABLES as readonly string[]).includes(table)) throw new Error(`unknown table {{${table}}}`);
-      return `read_parquet('${join(curated, table, `as_at=${asAt}`, '*.parquet')}')`;
-    });
-  return {
-    async query(sql, { asAt }) {
-      const rows = (await conn.runAndReadAll(resolve(sql, asAt))).getRowObjects();
-      return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
-    },
-    close() {
-      conn.closeSync();
-      db.closeSync();
-    },
-  };
-}
 const AS_AT = '2026-10-31';
 let dir: string;
-let engine: LocalSql;
+let engine: QueryEngine;
 let runId: string;
 
 beforeAll(async () => {
@@ -62,10 +40,10 @@ beforeAll(async () => {
   const r = await runLocal({ landing: LANDING, out: dir, asAt: AS_AT, log: silentLog });
   expect(r.status).toBe('ok');
   runId = r.runId;
-  engine = await localSql(join(dir, 'curated'));
+  engine = await openLocalQueryEngine({ root: join(dir, 'curated') });
 }, 300_000);
 afterAll(async () => {
-  engine?.close();
+  await engine?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -222,6 +200,111 @@ describe('run_manifests: one JSON line per run manifest, in its own prefix, the 
     } finally {
       conn.closeSync();
       db.closeSync();
+    }
+  });
+});
+
+describe('`locality query`: the example queries from the CLI, through the QueryEngine port', () => {
+  /** Runs the CLI in-process; returns what it printed (or throws its error). */
+  async function cli(...args: string[]): Promise<string> {
+    const chunks: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+      chunks.push(String(c));
+      return true;
+    });
+    try {
+      const program = await buildProgram(['query', ...args]);
+      program.exitOverride();
+      await program.parseAsync(['node', 'locality', 'query', ...args]);
+    } finally {
+      spy.mockRestore();
+    }
+    return chunks.join('');
+  }
+
+  it('locally (DuckDB over --out): every example query, the rows the engine gives, at the latest as-at date', async () => {
+    const printed = JSON.parse(await cli('--out', dir, '--format', 'json')) as {
+      asAt: string;
+      engine: string;
+      queries: Array<{ name: string; rows: unknown[] }>;
+    };
+    expect(printed.asAt).toBe(AS_AT);
+    expect(printed.engine).toBe('duckdb');
+    expect(printed.queries.map((q) => q.name)).toEqual(EXAMPLE_QUERIES.map((q) => q.name));
+    for (const q of EXAMPLE_QUERIES)
+      expect(printed.queries.find((p) => p.name === q.name)!.rows, q.name).toEqual(
+        await engine.query(q.sql, { asAt: AS_AT }),
+      );
+  });
+
+  it('one query as CSV and as text; your own SQL with --sql-file', async () => {
+    const rows = await engine.query(EXAMPLE_QUERIES.find((q) => q.name === 'links-by-rule')!.sql, { asAt: AS_AT });
+    const csv = (await cli('links-by-rule', '--out', dir, '--as-at', AS_AT, '--format', 'csv')).trimEnd().split('\n');
+    expect(csv[0]).toBe('match_key,links,mean_weight');
+    expect(csv).toHaveLength(rows.length + 1);
+    expect(csv[1]).toBe(`${rows[0]!.match_key},${rows[0]!.links},${rows[0]!.mean_weight}`);
+    const text = await cli('links-by-rule', '--out', dir);
+    expect(text).toContain(
+      `# links-by-rule: Accepted links per blocking or deterministic rule. (as at ${AS_AT}, ${rows.length} rows)`,
+    );
+    expect(text.split('\n')[1]).toMatch(/^match_key\s+links\s+mean_weight$/);
+    const sqlFile = join(dir, 'mine.sql');
+    await writeFile(sqlFile, 'SELECT count(*) AS families FROM {{families}}');
+    const [n] = await engine.query('SELECT count(*) AS families FROM {{families}}', { asAt: AS_AT });
+    expect(await cli('--sql-file', sqlFile, '--out', dir, '--format', 'csv')).toBe(`families\n${n!.families}\n`);
+  });
+
+  it('says what is wrong: an unknown query, an as-at with no run, no --out, a table that is not curated', async () => {
+    await expect(cli('no-such-query', '--out', dir)).rejects.toThrow(
+      /no such example query \(known: families-by-locality/,
+    );
+    await expect(cli('--out', dir, '--as-at', '2001-01-31')).rejects.toThrow(
+      `no run for that date under ${dir} (runs: ${AS_AT})`,
+    );
+    await expect(cli('links-by-rule')).rejects.toThrow('give --out <run output dir> (local DuckDB) or --athena (AWS)');
+    await expect(cli('--athena')).rejects.toThrow('--athena needs --as-at');
+    const bad = join(dir, 'bad.sql');
+    await writeFile(bad, 'SELECT * FROM {{persons_secure}}');
+    await expect(cli('--sql-file', bad, '--out', dir)).rejects.toThrow('unknown table {{persons_secure}}');
+  });
+
+  it('--list names every example query', async () => {
+    const listed = await cli('--list');
+    for (const q of EXAMPLE_QUERIES) expect(listed).toContain(`${q.name}  `);
+  });
+
+  it('on Athena (--athena): the deployed workgroup and database, the table restricted to the as-at partition, the rows typed', async () => {
+    const athena = mockClient(AthenaClient);
+    try {
+      athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-42' });
+      athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+      athena.on(GetQueryResultsCommand).resolves({
+        ResultSet: {
+          ResultSetMetadata: {
+            ColumnInfo: [
+              { Name: 'match_key', Type: 'varchar' },
+              { Name: 'links', Type: 'bigint' },
+              { Name: 'mean_weight', Type: 'double' },
+            ],
+          },
+          Rows: [
+            { Data: [{ VarCharValue: 'match_key' }, { VarCharValue: 'links' }, { VarCharValue: 'mean_weight' }] },
+            { Data: [{ VarCharValue: 'nhs_number' }, { VarCharValue: '1200' }, { VarCharValue: '21.5' }] },
+          ],
+        },
+      });
+      const printed = JSON.parse(
+        await cli('links-by-rule', '--athena', '--as-at', AS_AT, '--region', 'eu-west-2', '--format', 'json'),
+      ) as { engine: string; queries: Array<{ rows: unknown[] }> };
+      expect(printed.engine).toBe(`athena:${ATHENA_WORKGROUP}/${GLUE_DATABASE}`);
+      expect(printed.queries[0]!.rows).toEqual([{ match_key: 'nhs_number', links: 1200, mean_weight: 21.5 }]);
+      const start = athena.commandCalls(StartQueryExecutionCommand)[0]!.args[0].input;
+      expect(start.WorkGroup).toBe('locality-pipeline');
+      expect(start.QueryExecutionContext?.Database).toBe('locality_pipeline');
+      expect(start.QueryString).toContain(`(SELECT * FROM "locality_pipeline"."links" WHERE as_at = '${AS_AT}')`);
+      expect(start.QueryString).not.toContain('{{');
+    } finally {
+      athena.restore();
     }
   });
 });
