@@ -18,6 +18,7 @@ const UNIT = [
   'test/pipelines/{definition,athena,local-runner-cli,runtime}.test.ts',
   'test/privacy/extract.test.ts',
   'test/tables/**/*.test.ts',
+  'test/house/**/*.test.ts',
 ];
 /** Under test/matching/ but not pure: the generated partnership population through the stages, and the accuracy floors (worker threads, 30 s). */
 const NOT_UNIT = new Set(['test/matching/partnership.test.ts', 'test/matching/benchmarks.test.ts']);

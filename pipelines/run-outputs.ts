@@ -8,7 +8,7 @@
  */
 import type { ObjectStore } from './io/object-store.ts';
 import { keys, type Zone } from './layout.ts';
-import type { Manifest } from './manifest.ts';
+import type { Manifest } from './manifest-schema.ts';
 import { CURRENT_MARKER, readCurrent } from './release/promote.ts';
 
 import { PIPELINE_STAGE_NAMES } from './stages/stage.ts';

@@ -1,12 +1,14 @@
 /**
  * Lint step (`npm run lint`): fails when the product's modules import each other in a cycle. A cycle lets a module run
  * while another it needs is half-initialised, and ties layers together (a report importing a stage that the stage
- * registry imports). Type-only imports are erased at build time and do not count; `npm run bench:code-shape` lists
- * those too. See docs/decisions.md.
+ * registry imports). Type-only imports count too: a type shared both ways belongs in a module of its own (as
+ * pipelines/manifest-schema.ts and fixtures/generator/family.ts are). test/house/import-cycles.test.ts runs the same
+ * check in the suite, so a lint script that loses this step (as the formatter's commit did) cannot hide a cycle.
+ * See docs/decisions.md.
  */
 import { cycles, importGraph, pathRound, SOURCE_DIRS, tsFiles } from './import-graph.ts';
 
-const graph = importGraph(SOURCE_DIRS.flatMap(tsFiles), { values: true });
+const graph = importGraph(SOURCE_DIRS.flatMap(tsFiles));
 const found = cycles(graph);
 if (found.length > 0) {
   process.stderr.write(

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { ObjectStore } from '../io/object-store.ts';
 import { keys } from '../layout.ts';
-import type { Manifest, ReleaseRecord } from '../manifest.ts';
+import type { Manifest, ReleaseRecord } from '../manifest-schema.ts';
 import { manifestJson } from '../manifest-json.ts';
 import { promoteRelease, type PromoteOptions, type Signoff } from './promote.ts';
 
