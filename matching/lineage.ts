@@ -11,6 +11,7 @@
  * New ids are minted deterministically from what names the group (a person's smallest record id, a family's first
  * anchor) and the as-at date, never reusing an id of the previous run. Same groups + same previous run = same ids, byte for byte.
  */
+import { cmp } from '../models/order.ts';
 
 export type LineageKind = 'kept' | 'new' | 'merge' | 'split' | 'retired';
 
@@ -39,8 +40,6 @@ export interface CarryOverResult {
   lineage: LineageRow[];
   counts: { kept: number; new: number; merges: number; splits: number; split_parts: number; retired: number };
 }
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The smallest member of each group (its deterministic name), and overlaps with previous ids. */
 function overlaps(groups: ReadonlyArray<readonly string[]>, prev: Previous) {

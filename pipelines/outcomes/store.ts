@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ObjectStore } from '../io/object-store.ts';
 import { OUTCOMES, type OutcomeRow } from './rows.ts';
+import { cmp } from '../../models/order.ts';
 
 export const OUTCOME_IMPORTS_PREFIX = 'outcomes/imports/';
 /** In the outputs zone (run state, never published): one index per import. */
@@ -34,7 +35,6 @@ const importSchema = z.object({
   ),
 });
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const rowKey = (r: OutcomeRow) =>
   JSON.stringify([r.familyId, r.date, r.outcome, r.leadPractitioner, r.caseOpened, r.caseClosed]);
 const rowDigest = (r: OutcomeRow) => createHash('sha256').update(rowKey(r)).digest('hex');

@@ -9,6 +9,7 @@
  */
 import type { CellValue } from './csv.ts';
 import type { LocalityList, TargetFamily } from './build.ts';
+import { cmp } from '../../../models/order.ts';
 
 export const CHANGES = ['new', 'escalated', 'de-escalated', 'unchanged', 'returned'] as const;
 export type Change = (typeof CHANGES)[number];
@@ -74,8 +75,6 @@ export function monthsOn(since: string, asAt: string): number {
     1
   );
 }
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function changeOf(
   f: { tier: string | null },
