@@ -10,6 +10,17 @@ import { SOURCES } from '../../pipelines/feeds/catalogue.ts';
 import { keys } from '../../pipelines/layout.ts';
 import { ACCOUNT, evaluate, logicalIdsOf, type Template } from '../support/iam-policy.ts';
 import { taskRole, zoneBuckets } from '../support/policy-replay.ts';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ATHENA_WORKGROUP, GLUE_DATABASE } from '../../infra/athena-names.ts';
+import { EXAMPLE_QUERIES } from '../../infra/example-queries.ts';
+import { AthenaQueryEngine } from '../../pipelines/io/athena-query-engine.ts';
+import { CURATED_TABLES } from '../../pipelines/layout.ts';
 
 let t: Template;
 let stack: LocalityPipelineStack;
@@ -90,6 +101,53 @@ describe('information governance', () => {
         resource: `arn:aws:athena:eu-west-2:${ACCOUNT}:workgroup/locality-pipeline`,
       }).decision,
     ).toBe('allow');
+  });
+});
+
+describe('`locality query --athena` as information governance', () => {
+  it('reaches the workgroup and database the stack made, and IG may make every Athena call the engine makes', async () => {
+    const workgroups = Object.values(t.Resources).filter((r) => r.Type === 'AWS::Athena::WorkGroup');
+    expect(workgroups.map((w) => w.Properties?.Name)).toEqual([ATHENA_WORKGROUP]);
+    const databases = Object.values(t.Resources).filter((r) => r.Type === 'AWS::Glue::Database');
+    expect(databases.map((d) => (d.Properties?.DatabaseInput as { Name?: string }).Name)).toEqual([GLUE_DATABASE]);
+    // the calls the CLI's engine makes for one query, recorded from the SDK
+    const athena = mockClient(AthenaClient);
+    try {
+      athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+      athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+      athena.on(GetQueryResultsCommand).resolves({ ResultSet: { ResultSetMetadata: { ColumnInfo: [] }, Rows: [] } });
+      const engine = new AthenaQueryEngine({
+        client: new AthenaClient({ region: 'eu-west-2' }),
+        workGroup: ATHENA_WORKGROUP,
+        database: GLUE_DATABASE,
+        tables: CURATED_TABLES,
+      });
+      await engine.query(EXAMPLE_QUERIES[0]!.sql, { asAt: D });
+      const actions = [
+        ...new Set(athena.calls().map((c) => `athena:${c.args[0].constructor.name.replace(/Command$/, '')}`)),
+      ];
+      expect(actions.sort()).toEqual([
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:StartQueryExecution',
+      ]);
+      const ig = roleId(stack.accessRoles.ig);
+      const workgroup = `arn:aws:athena:eu-west-2:${ACCOUNT}:workgroup/${ATHENA_WORKGROUP}`;
+      for (const action of actions)
+        expect(evaluate(t, { role: ig, action, resource: workgroup }).decision, action).toBe('allow');
+      // Athena reads the Glue tables the query names as the caller
+      for (const table of ['families', 'scores'])
+        expect(
+          evaluate(t, {
+            role: ig,
+            action: 'glue:GetTable',
+            resource: `arn:aws:glue:eu-west-2:${ACCOUNT}:table/${GLUE_DATABASE}/${table}`,
+          }).decision,
+          table,
+        ).toBe('allow');
+    } finally {
+      athena.restore();
+    }
   });
 });
 
