@@ -3,22 +3,25 @@
  * stack configures (infra/sizing.ts). Each Task runs in its own process as its Lambda would (bench/lambda-sizing/
  * task.ts: the Lambda runtime profile (pipelines/runtime.ts), so no worker threads; S3ObjectStore over an in-process S3 whose objects live
  * in folders here; TMPDIR its own empty folder, standing for /tmp). Validate runs once per feed (the Map's
- * invocations): its row is the largest of them. Match runs as the state machine runs it, in three phases (one
- * match Lambda, input `phase`): `plan`, then `shard` once per shard the plan returns (the Distributed Map's
- * iterations; the row is the largest shard), then `link`.
+ * invocations): its row is the largest of them. Every sharded stage (pipelines/stages/names.ts SHARDED_STAGES) runs
+ * as the state machine runs it, in three phases (one Lambda per stage, input `phase`): `plan`, then `shard` once per
+ * shard the plan returns (the Distributed Map's iterations; the row is the largest shard), then `merge`; the other
+ * stages run whole.
  *
  *   BENCH_LANDING=<dir>   a generated landing (`locality generate --families 100000 --extracts 2 --out <dir>`)
  *   BENCH_AS_AT=<date>    the as-at date it was generated for (default 2026-03-31)
  *   BENCH_WORK=<dir>      scratch (buckets, per-task TMPDIR; default /tmp/locality-bench-lambda-sizing)
  *
- * Prints a Markdown table: task, peak RSS, peak /tmp, wall, configured memory / ephemeral storage / timeout, and the
- * headroom (configured / measured) on memory and /tmp.
+ * Prints a Markdown table: task, peak RSS, peak /tmp, wall, configured memory / ephemeral storage / timeout, each
+ * measure as a share of its configured limit, and whether the Task stays under 50% of all three (issue #12's bar).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { DEFAULT_SIZING, type SizedTask } from '../infra/sizing.ts';
+import { isShardedStage, PIPELINE_STAGE_NAMES } from '../pipelines/stages/names.ts';
 
 const LANDING = process.env.BENCH_LANDING ?? '';
 const AS_AT = process.env.BENCH_AS_AT ?? '2026-03-31';
@@ -111,36 +114,48 @@ async function main(): Promise<void> {
     log(m);
     return m;
   };
-  rows.push(await stage('standardise', {}));
-  // match: plan -> one invocation per shard -> link, as the run state machine runs it
-  const plan = await stage('match', { phase: 'plan' }, 0, 'match plan');
-  rows.push(plan);
-  const shards = (plan.output as { shards?: Array<{ shard: number }> }).shards ?? [];
-  const shardRuns: Measured[] = [];
-  for (const { shard } of shards)
-    shardRuns.push(
-      await runTask('match', { runId: run.runId, asAt: AS_AT, input: { phase: 'shard', shard } }, shard + 1),
-    );
-  const worstShard = largest(shardRuns, `match shard (largest of ${shardRuns.length})`);
-  log(worstShard);
-  rows.push(worstShard);
-  rows.push(await stage('match', { phase: 'link' }, shards.length + 1, 'match link'));
-  for (const task of ['families', 'stratify', 'publish']) rows.push(await stage(task, {}));
+  // every stage after validate as the run state machine runs it: a sharded stage (stages/names.ts) as plan -> one
+  // invocation per shard (the Distributed Map's iterations; the row is the largest) -> merge; the others whole
+  let n = 1;
+  for (const task of PIPELINE_STAGE_NAMES.filter((s) => s !== 'validate')) {
+    if (!isShardedStage(task)) {
+      rows.push(await stage(task, {}, n++));
+      continue;
+    }
+    const plan = await stage(task, { phase: 'plan' }, n++, `${task} plan`);
+    rows.push(plan);
+    const shards = (plan.output as { shards?: Array<{ shard: number }> }).shards ?? [];
+    const shardRuns: Measured[] = [];
+    for (const { shard } of shards)
+      shardRuns.push(await runTask(task, { runId: run.runId, asAt: AS_AT, input: { phase: 'shard', shard } }, n++));
+    const worstShard = largest(shardRuns, `${task} shard (largest of ${shardRuns.length})`);
+    log(worstShard);
+    rows.push(worstShard);
+    rows.push(await stage(task, { phase: 'merge' }, n++, `${task} merge`));
+  }
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
   const lines = [
     `Lambda sizing, ${LANDING} (as at ${AS_AT}), one process per Task in the Lambda code path`,
     '',
-    '| task | peak RSS | peak /tmp | wall (this machine) | configured memory | configured /tmp | timeout | memory headroom | /tmp headroom |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| task | peak RSS | peak /tmp | wall (this machine) | configured memory | configured /tmp | timeout | of memory | of /tmp | of timeout | under 50% of each |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const m of rows) {
     const cfg = DEFAULT_SIZING[m.task as SizedTask];
-    const memHead = (cfg.memoryMiB * 1024 ** 2) / m.peakRssBytes;
-    const tmpHead =
-      m.peakTmpBytes > 0 ? `${((cfg.ephemeralStorageMiB * 1024 ** 2) / m.peakTmpBytes).toFixed(1)}x` : '-';
+    const ofMem = m.peakRssBytes / (cfg.memoryMiB * 1024 ** 2);
+    const ofTmp = m.peakTmpBytes / (cfg.ephemeralStorageMiB * 1024 ** 2);
+    const ofTime = m.wallMs / (cfg.timeoutMinutes * 60_000);
+    const within = ofMem < 0.5 && ofTmp < 0.5 && ofTime < 0.5;
     lines.push(
-      `| ${m.label ?? m.task} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${memHead.toFixed(1)}x | ${tmpHead} |`,
+      `| ${m.label ?? m.task} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${pct(ofMem)} | ${pct(ofTmp)} | ${pct(ofTime)} | ${within ? 'yes' : '**no**'} |`,
     );
   }
+  lines.push(
+    '',
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (wall times on this machine, not a Lambda's)`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
