@@ -11,6 +11,7 @@ import type { Sheet } from '../reports/target-lists/xlsx.ts';
 import { OUTCOMES_SHEET } from './read.ts';
 import { OUTCOME_COLUMNS, type OutcomeRow } from './rows.ts';
 import { outcomeSettingsSchema, type OutcomeSettings } from './settings.ts';
+import { issuesText } from '../../models/zod-issues.ts';
 
 export { outcomeSettingsSchema, type OutcomeSettings } from './settings.ts';
 
@@ -19,10 +20,7 @@ export function outcomeSettingsOf(publish: unknown): OutcomeSettings {
     .object({ outcomes: outcomeSettingsSchema.optional() })
     .loose()
     .safeParse(publish ?? {});
-  if (!r.success)
-    throw new Error(
-      `config publish.outcomes: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+  if (!r.success) throw new Error(`config publish.outcomes: ${issuesText(r.error)}`);
   return r.data.outcomes ?? outcomeSettingsSchema.parse({});
 }
 

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { ObjectStore } from '../io/object-store.ts';
 import { OUTCOMES, type OutcomeRow } from './rows.ts';
 import { cmp } from '../../models/order.ts';
+import { issuesText } from '../../models/zod-issues.ts';
 
 export const OUTCOME_IMPORTS_PREFIX = 'outcomes/imports/';
 /** In the outputs zone (run state, never published): one index per import. */
@@ -64,10 +65,7 @@ export async function readOutcomes(secure: ObjectStore, asAt: string): Promise<O
   for (const o of await secure.list(OUTCOME_IMPORTS_PREFIX)) {
     if (!o.key.endsWith('.json')) continue;
     const parsed = importSchema.safeParse(JSON.parse((await secure.get(o.key)).toString('utf8')));
-    if (!parsed.success)
-      throw new Error(
-        `outcomes: ${secure.location}/${o.key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      );
+    if (!parsed.success) throw new Error(`outcomes: ${secure.location}/${o.key}: ${issuesText(parsed.error)}`);
     for (const r of parsed.data.rows) if (r.date <= asAt) seen.set(rowKey(r), r);
   }
   return [...seen.values()].sort(
@@ -84,10 +82,7 @@ export async function outcomesDigest(outputs: ObjectStore, asAt: string): Promis
   for (const o of await outputs.list(OUTCOME_INDEX_PREFIX)) {
     if (!o.key.endsWith('.json')) continue;
     const parsed = indexSchema.safeParse(JSON.parse((await outputs.get(o.key)).toString('utf8')));
-    if (!parsed.success)
-      throw new Error(
-        `outcomes index: ${outputs.location}/${o.key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      );
+    if (!parsed.success) throw new Error(`outcomes index: ${outputs.location}/${o.key}: ${issuesText(parsed.error)}`);
     for (const [date, d] of parsed.data.rows) if (date <= asAt) rows.add(d);
   }
   return rows.size === 0

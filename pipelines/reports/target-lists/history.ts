@@ -14,6 +14,7 @@ import { loadLocalityLookups } from '../../localities/lookups.ts';
 import { buildLocalityLists } from './build.ts';
 import { stateFromLists, type ListState } from './changes.ts';
 import { loadTargetFamilies } from './families.ts';
+import { issuesText } from '../../../models/zod-issues.ts';
 
 export const LIST_STATE_FILE = 'target-lists/state.json';
 
@@ -33,9 +34,7 @@ export async function readPreviousListState(ctx: StageContext): Promise<ListStat
   if (await ctx.stores.outputs.exists(key)) {
     const parsed = listStateSchema.safeParse(JSON.parse((await ctx.stores.outputs.get(key)).toString('utf8')));
     if (!parsed.success)
-      throw new Error(
-        `target lists: ${ctx.stores.outputs.location}/${key}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      );
+      throw new Error(`target lists: ${ctx.stores.outputs.location}/${key}: ${issuesText(parsed.error)}`);
     return parsed.data;
   }
   // a run from before list states were published: rebuild its lists from its curated tables
