@@ -10,7 +10,11 @@ export type PipelineStageName = (typeof PIPELINE_STAGE_NAMES)[number];
 /**
  * The stages whose files define them with defineShardedStage (loadStage checks each file agrees).
  */
-export const SHARDED_STAGES: ReadonlySet<PipelineStageName> = new Set<PipelineStageName>(['match', 'stratify']);
+export const SHARDED_STAGES: ReadonlySet<PipelineStageName> = new Set<PipelineStageName>([
+  'standardise',
+  'match',
+  'stratify',
+]);
 
 export function isShardedStage(name: string): boolean {
   return (SHARDED_STAGES as ReadonlySet<string>).has(name);

@@ -11,6 +11,8 @@ import { PIPELINE_STAGE_NAMES } from './names.ts';
 
 /** Rows one shard works on by default (what a row is, the stage says: a family for stratify and families). */
 export const DEFAULT_ROWS_PER_SHARD: Readonly<Record<string, number>> = {
+  // accepted validated rows; a feed is never split (standardise/shards.ts), so this sets how many feeds share one
+  standardise: 250_000,
   families: 100_000,
   stratify: 100_000,
 };

@@ -24,61 +24,22 @@
  * too); DuckDB's work in one overlaps the JavaScript of another. Each writes its own file and hands back plain
  * results, which the relationships table and the counts are made from, so outputs do not depend on the way.
  */
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
-import { z } from 'zod';
-import { FEEDS, type FeedDefinition } from '../feeds/catalogue.ts';
+import type { z } from 'zod';
 import { LocalObjectStore } from '../io/local-object-store.ts';
-import { scratchOf, type ObjectStore } from '../io/object-store.ts';
-import { openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
-import { keys, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
+import { checkDeliveredRefs, emptyCounts, validatedFilesOfRun, writeRecords } from './standardise/common.ts';
 import { standardiseEvents, type EventsResult } from './standardise/events.ts';
 import { eventsOnWorkerPossible, standardiseEventsOnWorker } from './standardise/events-thread.ts';
 import { standardisePeople, type PeopleResult } from './standardise/people.ts';
 import type { RefMap, ValidatedFile } from './standardise/read.ts';
-import { pseudonymiseDeliveredRefs } from './standardise/refs.ts';
 import { relationshipFeeds, writeRelationships } from './standardise/relationships.ts';
-import { RECORDS } from '../tables/records.ts';
+import { mergeStandardise, planStandardise, standardiseShard } from './standardise/shards.ts';
 import { allSettledOrThrow } from './all-settled.ts';
-import { defineStage } from './stage.ts';
-import { countsKey, type FeedCounts } from './validate.ts';
+import { defineShardedStage, shardPhaseInput } from './stage.ts';
 
 export { personRecordFromRow } from '../tables/person-records.ts';
 
-export const standardiseInputSchema = z.object({}).loose().default({});
-
-/** A feed's accepted validated files for this run (by extract date, then key); null when it has none; 'other-run' when another run's. */
-async function validatedFiles(
-  secure: ObjectStore,
-  asAt: string,
-  runId: string,
-  def: FeedDefinition,
-): Promise<ValidatedFile[] | null | 'other-run'> {
-  const key = countsKey(asAt, def.source, def.feed);
-  if (!(await secure.exists(key))) return null;
-  const counts = JSON.parse((await secure.get(key)).toString('utf8')) as FeedCounts;
-  // Left by an earlier run of this as-at date whose landing had this feed and this run's does not.
-  if (counts.runId !== runId) return 'other-run';
-  return counts.files
-    .filter((f) => f.status === 'accepted' && f.acceptedKey)
-    .map((f) => ({
-      key: f.acceptedKey!,
-      extractDate: f.extractDate,
-      ...(f.acceptedPart !== undefined ? { part: f.acceptedPart } : {}),
-    }))
-    .sort((a, b) =>
-      a.extractDate < b.extractDate
-        ? -1
-        : a.extractDate > b.extractDate
-          ? 1
-          : a.key < b.key
-            ? -1
-            : a.key > b.key
-              ? 1
-              : (a.part ?? 0) - (b.part ?? 0),
-    );
-}
+export const standardiseInputSchema = shardPhaseInput.loose().default({});
 
 export async function standardiseStage(
   ctx: StageContext,
@@ -100,67 +61,6 @@ export async function runStandardise(
   countResults(counts, done);
   ctx.log.info('standardised', { asAt: ctx.asAt, ...counts });
   return { counts };
-}
-
-/** The stage's counts, every one present (zero) from the start, in the order they are reported. */
-function emptyCounts(): Record<string, number> {
-  return {
-    personRecords: 0,
-    peopleRowsSuperseded: 0,
-    facts: 0,
-    eventRowsRead: 0,
-    eventRowsSuperseded: 0,
-    relationships: 0,
-    relationshipRowsSuperseded: 0,
-    feedsWithoutValidatedData: 0,
-    feedsValidatedByAnotherRun: 0,
-    factsWithoutPersonRecord: 0,
-    relationshipsWithoutPersonRecord: 0,
-    refsChecked: 0,
-    refsPseudonymised: 0,
-  };
-}
-
-/** Every feed's accepted validated files of this run (`source/feed` -> files, [] when none), counting the feeds without. */
-async function validatedFilesOfRun(
-  ctx: StageContext,
-  counts: Record<string, number>,
-): Promise<Map<string, ValidatedFile[]>> {
-  const filesOf = new Map<string, ValidatedFile[]>();
-  for (const def of FEEDS) {
-    const files = await validatedFiles(ctx.stores.secure, ctx.asAt, ctx.runId, def);
-    if (files === null) counts.feedsWithoutValidatedData!++;
-    if (files === 'other-run') {
-      counts.feedsValidatedByAnotherRun!++;
-      ctx.log.warn('validated data of another run ignored', { source: def.source, feed: def.feed, runId: ctx.runId });
-    }
-    filesOf.set(`${def.source}/${def.feed}`, Array.isArray(files) ? files : []);
-  }
-  return filesOf;
-}
-
-/** The ref check (standardise/refs.ts): the pseudonym of each delivered ref that carries a clear identifier. */
-async function checkDeliveredRefs(
-  ctx: StageContext,
-  filesOf: ReadonlyMap<string, ValidatedFile[]>,
-  counts: Record<string, number>,
-): Promise<RefMap> {
-  const refsStart = performance.now();
-  const refs = await pseudonymiseDeliveredRefs(ctx.stores.secure, ctx.asAt, filesOf);
-  ctx.log.info('provider refs checked for clear identifiers', {
-    refs: refs.checked,
-    letThrough: refs.letThrough,
-    pseudonymised: refs.map.size,
-    ms: Math.round(performance.now() - refsStart),
-  });
-  counts.refsChecked = refs.checked;
-  counts.refsPseudonymised = refs.map.size;
-  if (refs.map.size)
-    ctx.log.warn('provider refs carrying a clear identifier replaced by keyed pseudonyms', {
-      refs: refs.map.size,
-      lookup: 'secure zone: ref-pseudonyms.jsonl',
-    });
-  return refs.map;
 }
 
 interface PipelineResults {
@@ -227,20 +127,13 @@ function countResults(counts: Record<string, number>, { people, events, feeds, r
   counts.relationshipsWithoutPersonRecord = relationships.withoutPersonRecord;
 }
 
-async function writeRecords(ctx: StageContext): Promise<void> {
-  const path = await ctx.stores.secure.localPath(keys.secure(ctx.asAt, PERSON_RECORDS_KEY));
-  const db = await openScratchDuckDb(undefined, scratchOf(ctx.stores.secure));
-  try {
-    const file = join(db.dir, 'records.parquet');
-    await db.conn.run('SET threads = 1');
-    await db.conn
-      .run(`COPY (SELECT ${RECORDS.columns.map((c) => c.name).join(', ')} FROM read_parquet(${q(path)}, hive_partitioning = false) ORDER BY record_id)
-      TO ${q(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
-    await ctx.stores.curated.put(keys.curated('records', ctx.asAt), createReadStream(file));
-  } finally {
-    await db.dispose();
-  }
-}
-
-/** The registry entry (pipelines/stages/index.ts). */
-export const stage = defineStage('standardise', standardiseInputSchema, standardiseStage);
+/**
+ * The registry entry (pipelines/stages/index.ts): a sharded stage (standardise/shards.ts: the ref check in the plan,
+ * shards by feed, the merge concatenating the feeds' parts in id order); run whole, the stage as above.
+ */
+export const stage = defineShardedStage('standardise', standardiseInputSchema, {
+  plan: (ctx) => planStandardise(ctx),
+  shard: (ctx, _input, shard) => standardiseShard(ctx, shard),
+  merge: (ctx) => mergeStandardise(ctx),
+  whole: (ctx) => standardiseStage(ctx),
+});

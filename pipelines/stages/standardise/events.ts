@@ -26,7 +26,10 @@ export interface EventsResult {
   relationships: RelationshipRecord[];
 }
 
-/** `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in facts. */
+/**
+ * `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in facts. The facts go to
+ * `out` (default: the date's curated facts table; a shard: its part in the secure shard folder).
+ */
 export async function standardiseEvents(
   secure: ObjectStore,
   curated: ObjectStore,
@@ -34,6 +37,7 @@ export async function standardiseEvents(
   filesOf: ReadonlyMap<string, ValidatedFile[]>,
   onRows: (n: number) => void = () => {},
   refs?: RefMap,
+  out: { store: ObjectStore; key: string } = { store: curated, key: keys.curated('facts', asAt) },
 ): Promise<EventsResult> {
   const factsPerRecordId = new Map<string, number>();
   const relationships: RelationshipRecord[] = [];
@@ -60,7 +64,7 @@ export async function standardiseEvents(
       }
     }
   }
-  const n = await writeParquet(curated, keys.curated('facts', asAt), parquetColumns(FACTS), facts());
+  const n = await writeParquet(out.store, out.key, parquetColumns(FACTS), facts());
   return {
     facts: n,
     eventRowsRead: counter.rows,

@@ -21,13 +21,17 @@ export interface PeopleResult {
   relationships: RelationshipRecord[];
 }
 
-/** `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in rows. */
+/**
+ * `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in rows. The person
+ * records go to `outKey` in the secure zone (default: the date's person-records file; a shard: its part).
+ */
 export async function standardisePeople(
   secure: ObjectStore,
   asAt: string,
   filesOf: ReadonlyMap<string, ValidatedFile[]>,
   onRows: (n: number) => void = () => {},
   refs?: RefMap,
+  outKey: string = keys.secure(asAt, PERSON_RECORDS_KEY),
 ): Promise<PeopleResult> {
   const recordIds = new Set<string>();
   const relationships: RelationshipRecord[] = [];
@@ -52,11 +56,6 @@ export async function standardisePeople(
       }
     }
   }
-  const personRecords = await writeParquet(
-    secure,
-    keys.secure(asAt, PERSON_RECORDS_KEY),
-    parquetColumns(PERSON_RECORDS),
-    people(),
-  );
+  const personRecords = await writeParquet(secure, outKey, parquetColumns(PERSON_RECORDS), people());
   return { personRecords, peopleRowsSuperseded: counter.superseded, recordIds, relationships };
 }
