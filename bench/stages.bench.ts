@@ -10,6 +10,10 @@
  *   BENCH_LANDING=<dir>  its landing dir, read only (lookups) (default /tmp/locality-bench-pipeline-100000/landing)
  *   BENCH_WORK=<dir>     the scratch copy the stages write into (default /tmp/locality-bench-stages)
  *   BENCH_REPEAT=<n>     run the stage list n times (default 1)
+ *   BENCH_FAN_OUT=<n>    a sharded stage (SHARDED_STAGES) fanned out as the local runner runs it: plan, its shards on
+ *                        n worker threads (the stage pool; in-process when the plan makes one shard), merge.
+ *                        Unset: the stage run whole (no phase), in-process
+ *   BENCH_SHARDS=<n>     with BENCH_FAN_OUT: the plan makes exactly n shards (the run config's sharding section)
  *
  * Compare old vs new code in the same session: the machine is shared, so report ratios, not absolutes.
  */
@@ -26,11 +30,16 @@ import { invokeStage } from '../pipelines/stages/invoke.ts';
 import { keys } from '../pipelines/layout.ts';
 import type { ObjectStore } from '../pipelines/io/object-store.ts';
 import { readStageRecords } from '../pipelines/stage-records.ts';
+import { configForRun } from '../pipelines/manifest.ts';
+import { stagePool, type StagePool } from '../pipelines/local/stage-pool.ts';
+import { isShardedStage } from '../pipelines/stages/names.ts';
 
 const SRC = process.env.BENCH_OUT ?? '/tmp/locality-bench-pipeline-100000/out';
 const LANDING = process.env.BENCH_LANDING ?? '/tmp/locality-bench-pipeline-100000/landing';
 const WORK = process.env.BENCH_WORK ?? '/tmp/locality-bench-stages';
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+const FAN_OUT = Number(process.env.BENCH_FAN_OUT ?? 0);
+const SHARDS = process.env.BENCH_SHARDS ? Number(process.env.BENCH_SHARDS) : undefined;
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const stageNames = names.length > 0 ? names : ['families', 'stratify'];
 
@@ -127,6 +136,10 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const inputs = await inputsOf(name, stores.outputs, asAt, manifest.runId);
       const results: Array<{ counts: Record<string, number> }> = [];
+      const config =
+        SHARDS === undefined
+          ? undefined
+          : { ...(await configForRun(stores.outputs, asAt, manifest.runId)), sharding: { [name]: { shards: SHARDS } } };
       const run = (input: unknown) =>
         invokeStage(
           name,
@@ -136,10 +149,35 @@ async function main(): Promise<void> {
             log: silentLog,
             progress: noProgress,
             runtime: localRuntime(),
+            ...(config ? { config } : {}),
           },
         );
-      // two at a time (the runner's feeds Map on this machine's cores), results in input order
-      for (let i = 0; i < inputs.length; i += 2) results.push(...(await Promise.all(inputs.slice(i, i + 2).map(run))));
+      if (FAN_OUT > 0 && isShardedStage(name)) {
+        const planned = (await run({ phase: 'plan' })) as unknown as {
+          shards: Array<{ shard: number }>;
+          counts: object;
+        };
+        const pool: StagePool | undefined =
+          FAN_OUT > 1 && planned.shards.length > 1
+            ? stagePool(
+                FAN_OUT,
+                { landing: LANDING, out: WORK, scratch: stores.secure.scratch!, runtime: localRuntime() },
+                silentLog,
+              )
+            : undefined;
+        try {
+          const shardEvent = (shard: number) => ({ runId: manifest.runId, asAt, input: { phase: 'shard', shard } });
+          if (pool) await Promise.all(planned.shards.map(({ shard }) => pool.run(name, shardEvent(shard))));
+          else for (const { shard } of planned.shards) await run({ phase: 'shard', shard });
+        } finally {
+          await pool?.close();
+        }
+        process.stderr.write(`  ${name}: ${planned.shards.length} shards ${JSON.stringify(planned.counts)}\n`);
+        results.push(await run({ phase: 'merge' }));
+      } else
+        // two at a time (the runner's feeds Map on this machine's cores), results in input order
+        for (let i = 0; i < inputs.length; i += 2)
+          results.push(...(await Promise.all(inputs.slice(i, i + 2).map(run))));
       const out =
         results.length === 1
           ? results[0]!

@@ -7,7 +7,8 @@
  *   Begin run -> Note execution -> Prepare run -> Already done? -(yes)-> Skipped
  *                     (RunLocked: another execution holds the date's run lock) -> Already running (fails, naming it)
  *                                         |(no)
- *   Validate feeds (Map over $.run.feeds) -> Standardise -> Match plan -> Match shards (Distributed Map) -> Match
+ *   Validate feeds (Map over $.run.feeds) -> Standardise plan -> Standardise shards (Distributed Map) ->
+ *     Standardise -> Match plan -> Match shards (Distributed Map) -> Match
  *     -> Families -> Stratify plan -> Stratify shards (Distributed Map) -> Stratify -> Publish -> Finalise run
  *   a sharded stage <S> (defineShardedStage, named in stages/names.ts SHARDED_STAGES: match, stratify) is three states:
  *     <S> plan  {phase:'plan'} -> $.shards.<s> = { shards: [{shard}], counts }   (shard count: input size / config sharding budget)

@@ -54,6 +54,8 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     }
     expect(order).toEqual([
       'Validate feeds',
+      'Standardise plan',
+      'Standardise shards',
       'Standardise',
       'Match plan',
       'Match shards',
@@ -67,6 +69,9 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     ]);
     expect(states['Stratify shards']!.Type).toBe('Map');
     expect(states.Stratify!.Parameters).toMatchObject({ input: { phase: 'merge' } });
+    expect(states['Standardise shards']!.Type).toBe('Map');
+    expect(states['Standardise plan']!.Parameters).toMatchObject({ input: { phase: 'plan' } });
+    expect(states.Standardise!.Parameters).toMatchObject({ input: { phase: 'merge' } });
     expect(states['Validate feeds']!.Type).toBe('Map');
     expect(states['Validate feeds']!.ItemsPath).toBe('$.run.feeds');
     expect(taskStates).toMatchObject({
