@@ -30,8 +30,10 @@ import {
   allPairsUCounts,
   estimateLambda,
   exactU,
+  mergePatterns,
   mFromLabels,
   patternCounts,
+  type Patterns,
   runEm,
   sampleUCounts,
   totalPairs,
@@ -509,7 +511,31 @@ function stepClock(prepareTime: { ms: number; cpuMs: number }) {
   };
 }
 
-type ComparedPairs = Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'>;
+type ComparedPairs = Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'> & {
+  /** The EM pattern counts, summed from the shards' own (when every shard brought them: ShardPatterns). */
+  patterns?: Patterns;
+};
+
+/**
+ * A shard's pairs with their EM pattern counts (patternCounts over the shard's pairs, for the EM session rules):
+ * a shard computed elsewhere brings them, so the link phase sums counts instead of counting every pair again.
+ */
+export type ShardPatterns = ShardPairs & { patterns?: Patterns & { sessionRules: number[] } };
+
+/** The blocking rules EM runs a session on (settings.em.sessions, else every rule), checked. */
+export function emSessionRules(settings: LinkSettings): number[] {
+  const sessionRules = settings.em.sessions ?? settings.blockingRules.map((_, i) => i);
+  for (const s of sessionRules)
+    if (s >= settings.blockingRules.length) throw new Error(`em.sessions: no blocking rule ${s}`);
+  return sessionRules;
+}
+
+/** A shard's EM pattern counts, for the link phase to sum (ShardPatterns). */
+export function shardPatternsOf(pairs: ShardPairs, settings: LinkSettings): ShardPatterns['patterns'] {
+  const sessionRules = emSessionRules(settings);
+  const C = settings.comparisons.length;
+  return { ...patternCounts(pairs.gamma, pairs.mask, pairs.count, C, sessionRules), sessionRules };
+}
 
 /** Step 3: every shard's pairs and comparison levels, in shard order. */
 async function comparePairs(
@@ -522,7 +548,17 @@ async function comparePairs(
   progress.stop();
   if (shards.length !== prepared.shardCount)
     throw new Error(`shard executor returned ${shards.length} shards, expected ${prepared.shardCount}`);
-  return concatShards(shards, prepared.comparisons.length);
+  const C = prepared.comparisons.length;
+  const pairs: ComparedPairs = concatShards(shards, C);
+  const parts = shards.map((s) => (s as ShardPatterns).patterns);
+  if (parts.length > 0 && parts.every((p) => p !== undefined)) {
+    const rules = JSON.stringify(parts[0]!.sessionRules);
+    if (parts.every((p) => JSON.stringify(p!.sessionRules) === rules))
+      pairs.patterns = Object.assign(mergePatterns(parts as Patterns[], C, parts[0]!.sessions), {
+        sessionRules: parts[0]!.sessionRules,
+      });
+  }
+  return pairs;
 }
 
 interface UEstimate {
@@ -593,10 +629,13 @@ function trainM(
   labels: EngineOptions['labels'],
 ): TrainedM {
   const C = comparisons.length;
-  const sessionRules = settings.em.sessions ?? settings.blockingRules.map((_, i) => i);
-  for (const s of sessionRules)
-    if (s >= settings.blockingRules.length) throw new Error(`em.sessions: no blocking rule ${s}`);
-  const patterns = patternCounts(pairs.gamma, pairs.mask, pairs.count, C, sessionRules);
+  const sessionRules = emSessionRules(settings);
+  // the shards' own counts summed, when they brought them for these session rules (ShardPatterns)
+  const brought = pairs.patterns as (Patterns & { sessionRules?: number[] }) | undefined;
+  const patterns =
+    brought && JSON.stringify(brought.sessionRules) === JSON.stringify(sessionRules)
+      ? { gamma: brought.gamma, counts: brought.counts, size: brought.size, sessions: brought.sessions }
+      : patternCounts(pairs.gamma, pairs.mask, pairs.count, C, sessionRules);
   const m = comparisons.map((c, i) => {
     const fixed = settings.comparisons[i]!.m;
     return fixed ? [0, ...fixed] : initialM(c.levels);

@@ -8,8 +8,8 @@
  * left over from another run, or for another shard count, is refused rather than merged.
  */
 import { deserialize, serialize } from 'node:v8';
-import type { ShardInput, ShardPairs } from './blocking.ts';
-import type { PreparedLinkage } from './engine.ts';
+import type { ShardInput } from './blocking.ts';
+import type { PreparedLinkage, ShardPatterns } from './engine.ts';
 
 const INPUT_FORMAT = 'locality-shard-input/1';
 const PAIRS_FORMAT = 'locality-shard-pairs/1';
@@ -48,7 +48,8 @@ export function decodeShardInput(
   return { planId: v.planId, shardCount: v.shardCount, input: v.input };
 }
 
-export function encodeShardPairs(header: ShardPlanHeader & { shard: number }, pairs: ShardPairs): Buffer {
+/** A shard's pairs, with its EM pattern counts when the shard brings them (ShardPatterns). */
+export function encodeShardPairs(header: ShardPlanHeader & { shard: number }, pairs: ShardPatterns): Buffer {
   return serialize({ format: PAIRS_FORMAT, ...header, pairs });
 }
 
@@ -56,13 +57,13 @@ export function decodeShardPairs(
   bytes: Buffer,
   expect: ShardPlanHeader & { shard: number },
   origin: string,
-): ShardPairs {
+): ShardPatterns {
   const v = decodeOrThrow(bytes, origin) as {
     format?: unknown;
     planId?: unknown;
     shardCount?: unknown;
     shard?: unknown;
-    pairs?: ShardPairs;
+    pairs?: ShardPatterns;
   };
   if (v.format !== PAIRS_FORMAT)
     throw new Error(`${origin}: not shard pairs (format ${String(v.format)}, expected ${PAIRS_FORMAT})`);

@@ -170,6 +170,34 @@ export function patternCounts(
   return { gamma: Uint8Array.from(pg), counts: Float64Array.from(pc), size: index.size, sessions: S };
 }
 
+/**
+ * One Patterns from the pattern counts of consecutive slices of the pairs (the blocking-key shards, in shard order):
+ * exactly what patternCounts gives over the pairs concatenated in that order. The patterns keep their first-seen
+ * order (a shard's new patterns after those of the shards before it) and the counts are integers summed, so EM
+ * over the merged counts adds the same numbers in the same order as over all the pairs.
+ */
+export function mergePatterns(parts: readonly Patterns[], C: number, sessions: number): Patterns {
+  const index = new Map<number, number>();
+  const pg: number[] = [];
+  const pc: number[] = [];
+  for (const part of parts) {
+    if (part.sessions !== sessions) throw new Error(`pattern counts of ${part.sessions} sessions, expected ${sessions}`);
+    for (let q = 0; q < part.size; q++) {
+      let key = 0;
+      for (let c = 0; c < C; c++) key = key * 16 + part.gamma[q * C + c]!;
+      let idx = index.get(key);
+      if (idx === undefined) {
+        idx = index.size;
+        index.set(key, idx);
+        for (let c = 0; c < C; c++) pg.push(part.gamma[q * C + c]!);
+        for (let s = 0; s < sessions; s++) pc.push(0);
+      }
+      for (let s = 0; s < sessions; s++) pc[idx * sessions + s]! += part.counts[q * sessions + s]!;
+    }
+  }
+  return { gamma: Uint8Array.from(pg), counts: Float64Array.from(pc), size: index.size, sessions };
+}
+
 /** The smallest m EM may give a level: a level never seen among matches still happens (1 in 1000). */
 export const M_FLOOR = 1e-3;
 

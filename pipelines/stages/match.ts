@@ -26,6 +26,7 @@ import {
   precomputedShards,
   prepareLinkage,
   shardInputOf,
+  shardPatternsOf,
   thresholdSensitivity,
   type EngineOptions,
   type LinkResult,
@@ -211,7 +212,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
   if (input.phase === 'plan') return planShards(ctx, settings);
   if (input.phase === 'shard') {
     if (input.shard === undefined) throw new Error('match: the shard phase needs a shard number');
-    return runShard(ctx, input.shard);
+    return runShard(ctx, input.shard, settings);
   }
   const merging = input.phase === 'merge' || input.phase === 'link';
   lastShardInput = undefined; // the shards are done: their input is not kept through the later stages
@@ -325,7 +326,7 @@ async function readShardPlan(ctx: StageContext): Promise<ShardPlanBrief> {
 }
 
 /** Phase `shard`: one blocking-key shard's pairs and comparison levels, written for the link phase. */
-async function runShard(ctx: StageContext, shard: number) {
+async function runShard(ctx: StageContext, shard: number, settings: LinkSettings) {
   const { shardCount } = await readShardPlan(ctx);
   if (shard >= shardCount) throw new Error(`match: shard ${shard} of ${shardCount} does not exist`);
   const key = matchKeys.shardInput(ctx.asAt, ctx.runId);
@@ -333,7 +334,8 @@ async function runShard(ctx: StageContext, shard: number) {
   const pairs = enumerateShard(await cachedShardInput(ctx, key), shard, shardCount);
   await ctx.stores.secure.put(
     matchKeys.shardPairs(ctx.asAt, ctx.runId, shard),
-    encodeShardPairs({ planId: ctx.runId, shardCount, shard }, pairs),
+    // with the shard's EM pattern counts: the link phase sums them instead of counting every pair again
+    encodeShardPairs({ planId: ctx.runId, shardCount, shard }, { ...pairs, patterns: shardPatternsOf(pairs, settings) }),
   );
   return { counts: { shard, pairs: pairs.count } };
 }

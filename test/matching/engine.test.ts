@@ -6,7 +6,7 @@ import { explainPair } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import { parseLinkSettings } from '../../matching/settings.ts';
 import { buildTable } from '../../matching/table.ts';
-import { patternCounts, rng, runEm } from '../../matching/training.ts';
+import { mergePatterns, patternCounts, rng, runEm } from '../../matching/training.ts';
 
 describe('EM', () => {
   it('recovers known m and lambda from simulated comparison vectors (u fixed)', () => {
@@ -52,6 +52,29 @@ describe('EM', () => {
     // the history is recorded and the change shrinks
     expect(res.iterations.length).toBeGreaterThan(1);
     expect(res.iterations.at(-1)!.maxChange).toBeLessThan(res.iterations[0]!.maxChange);
+  });
+});
+
+describe('EM pattern counts from shards', () => {
+  it('summed from consecutive slices of the pairs, are exactly the counts over all of them (order and numbers)', () => {
+    const C = 4;
+    const n = 50_000;
+    const rand = rng(11);
+    const gamma = Uint8Array.from({ length: n * C }, () => Math.floor(rand() * rand() * 5));
+    const mask = Uint16Array.from({ length: n }, () => 1 + Math.floor(rand() * 7));
+    const rules = [0, 2];
+    const whole = patternCounts(gamma, mask, n, C, rules);
+    for (const cuts of [[n], [1, 17_000, n], [0, 0, 9_999, 10_000, 33_333, n]]) {
+      const parts = cuts.map((end, k) => {
+        const start = k === 0 ? 0 : cuts[k - 1]!;
+        return patternCounts(gamma.subarray(start * C, end * C), mask.subarray(start, end), end - start, C, rules);
+      });
+      const merged = mergePatterns(parts, C, rules.length + 1);
+      expect(merged.size).toBe(whole.size);
+      expect(Buffer.from(merged.gamma).equals(Buffer.from(whole.gamma))).toBe(true);
+      expect(Array.from(merged.counts)).toEqual(Array.from(whole.counts));
+    }
+    expect(() => mergePatterns([whole], C, 2)).toThrow(/pattern counts of 3 sessions, expected 2/);
   });
 });
 

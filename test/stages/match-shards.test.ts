@@ -94,6 +94,17 @@ describe('match: plan -> shards -> link', () => {
     const ctx = t.ctx(AS_AT);
     const { shards } = (await matchStage(ctx, { phase: 'plan' })) as unknown as { shards: Array<{ shard: number }> };
     for (const s of shards.slice(1)) await matchStage(ctx, { phase: 'shard', shard: s.shard });
+    // each shard file carries its EM pattern counts (the link phase sums them): every pair counted once
+    const one = decodeShardPairs(
+      await t.stores.secure.get(matchKeys.shardPairs(AS_AT, ctx.runId, 1)),
+      { planId: ctx.runId, shardCount: 16, shard: 1 },
+      'shard 1',
+    );
+    const p = one.patterns!;
+    let all = 0;
+    for (let q = 0; q < p.size; q++) all += p.counts[q * p.sessions + p.sessions - 1]!;
+    expect(one.count).toBeGreaterThan(0);
+    expect(all).toBe(one.count);
     await expect(matchStage(ctx, { phase: 'link' })).rejects.toThrow(
       /pairs-00000\.bin is missing: shard 0 of 16 did not run/,
     );
