@@ -70,14 +70,42 @@ export interface Clustering {
  * when the caller has them sorted already (the threshold-sensitivity re-clusterings share one sort).
  */
 export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOptions, order?: Int32Array): Clustering {
+  return clusterRecordsTagged(n, links, opts, order).clustering;
+}
+
+/**
+ * Where each refused merge came from, in the order clustering met it: [0, position of its link in the strongest-first
+ * order, 0] in the first pass; [1, strong identifier index, record, sequence] for an ambiguous record's held links
+ * (held records are resolved by identifier, then record index). Clusterings of parts of the records
+ * (matching/components.ts) put their refusals back into the order of the whole by these.
+ */
+export type RefusalTag = readonly [phase: 0 | 1, a: number, b: number, c: number];
+
+/** clusterRecords, with each refused merge's RefusalTag (refused[k] has tags[k]). */
+export function clusterRecordsTagged(
+  n: number,
+  links: ClusterLinks,
+  opts: ClusterOptions,
+  order?: Int32Array,
+): { clustering: Clustering; tags: RefusalTag[] } {
   const adjacency = linkAdjacency(n, links);
   const margin = opts.ambiguityMarginWeight ?? 0;
   const { dropped, held } =
     margin > 0 ? holdAmbiguousLinks(n, links, adjacency, opts.strongIdentifiers, margin) : noneHeld(links.count);
   const merger = new Merger(n, links, adjacency, opts);
-  for (const i of order ?? strongestFirst(links)) if (!dropped[i]) merger.tryMerge(i);
-  for (const h of held) merger.resolveAmbiguous(h, margin);
-  return merger.result();
+  const tags: RefusalTag[] = [];
+  const ordered = order ?? strongestFirst(links);
+  for (let pos = 0; pos < ordered.length; pos++) {
+    const i = ordered[pos]!;
+    if (dropped[i]) continue;
+    if (!merger.tryMerge(i)) tags.push([0, pos, 0, 0]);
+  }
+  for (const h of held) {
+    const before = merger.refused.length;
+    merger.resolveAmbiguous(h, margin);
+    for (let k = before; k < merger.refused.length; k++) tags.push([1, h.identifier, h.record, k - before]);
+  }
+  return { clustering: merger.result(), tags };
 }
 
 /** Link indexes (`items`, default all) strongest first (ties by record indexes: deterministic). */
@@ -142,6 +170,8 @@ function pairIndex(
 
 interface HeldLinks {
   record: number;
+  /** The strong identifier's index (opts.strongIdentifiers). */
+  identifier: number;
   column: string;
   links: number[];
 }
@@ -162,7 +192,7 @@ function holdAmbiguousLinks(
   margin: number,
 ): { dropped: Uint8Array; held: HeldLinks[] } {
   const { dropped, held } = noneHeld(links.count);
-  for (const s of strongIdentifiers) {
+  for (const [identifier, s] of strongIdentifiers.entries()) {
     for (let a = 0; a < n; a++) {
       if (s.codes[a]! >= 0) continue;
       let best = -Infinity;
@@ -188,7 +218,7 @@ function holdAmbiguousLinks(
         dropped[li] = 1;
         mine.push(li);
       }
-      if (mine.length > 0) held.push({ record: a, column: s.column, links: mine });
+      if (mine.length > 0) held.push({ record: a, identifier, column: s.column, links: mine });
     }
   }
   return { dropped, held };

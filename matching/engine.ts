@@ -15,7 +15,14 @@ import {
   type ShardInput,
   type ShardPairs,
 } from './blocking.ts';
-import { clusterRecords, strongestFirst, type AgeOrder, type ClusterOptions, type Clustering } from './clustering.ts';
+import {
+  clusterRecords,
+  strongestFirst,
+  type AgeOrder,
+  type ClusterLinks,
+  type ClusterOptions,
+  type Clustering,
+} from './clustering.ts';
 import {
   initialM,
   needsValues,
@@ -219,8 +226,16 @@ export interface LinkResult {
   model: Model;
   /** The same clustering (same vetoes, known-different pairs, guards) at another threshold weight: for sensitivity. */
   clusterAt: (thresholdWeight: number) => Clustering;
+  /** What clusterAt clusters at a threshold weight: the links (pairs at or above it, not vetoed) strongest first. */
+  linksAt: (thresholdWeight: number) => ClusterInput;
   /** The guards it clusters with (strong identifiers, known-different pairs, age order) over record indexes. */
   clusterOptions: ClusterOptions;
+}
+
+/** Links at a threshold (link k: the k-th pair at or above it and not vetoed) and their strongest-first order. */
+export interface ClusterInput {
+  links: ClusterLinks;
+  order: Int32Array;
 }
 
 /** Links accepted and persons at thresholds around the run's, each a full re-clustering (offset 0 is the run itself). */
@@ -456,7 +471,7 @@ export async function linkPrepared(
   });
   clock.lap('score');
   // 8. cluster accepted links
-  const { clusterAt, clusterOptions } = clustererOf(table, settings, options.olderThan, cannot, pairs, scored);
+  const { clusterAt, linksAt, clusterOptions } = clustererOf(table, settings, options.olderThan, cannot, pairs, scored);
   const clustering = clusterAt(thresholdWeight);
   clock.lap('cluster');
   const model = modelOf({
@@ -486,6 +501,7 @@ export async function linkPrepared(
     clustering,
     model,
     clusterAt,
+    linksAt,
     clusterOptions,
   };
 }
@@ -889,7 +905,11 @@ function clustererOf(
   cannot: Array<[number, number]>,
   pairs: ComparedPairs,
   { weight, probability, vetoed }: Scored,
-): { clusterAt: (thresholdWeight: number) => Clustering; clusterOptions: ClusterOptions } {
+): {
+  clusterAt: (thresholdWeight: number) => Clustering;
+  linksAt: (t: number) => ClusterInput;
+  clusterOptions: ClusterOptions;
+} {
   const strongCols = settings.clustering.strongIdentifiers.map((col) => {
     const enc = table.columns.get(col);
     if (!enc) throw new Error(`clustering.strongIdentifiers: no column "${col}"`);
@@ -903,7 +923,7 @@ function clustererOf(
     ...ageOrderOf(table, settings, olderThan),
   };
   const strongest = strongestPairsFrom(pairs, weight, vetoed);
-  const clusterAt = (t: number): Clustering => {
+  const linksAt = (t: number): ClusterInput => {
     let count = 0;
     for (let p = 0; p < pairs.count; p++) if (weight[p]! >= t && vetoed[p] === 0) count++;
     const linkIdx = new Int32Array(count);
@@ -919,9 +939,13 @@ function clustererOf(
     const sorted = strongest(t);
     const order = new Int32Array(count);
     for (let k = 0; k < count; k++) order[k] = lowerBound(linkIdx, sorted[k]!);
+    return { links, order };
+  };
+  const clusterAt = (t: number): Clustering => {
+    const { links, order } = linksAt(t);
     return clusterRecords(table.n, links, clusterOptions, order);
   };
-  return { clusterAt, clusterOptions };
+  return { clusterAt, linksAt, clusterOptions };
 }
 
 /** The first position in ascending `xs` holding a value >= x. */

@@ -181,7 +181,8 @@ export function mergePatterns(parts: readonly Patterns[], C: number, sessions: n
   const pg: number[] = [];
   const pc: number[] = [];
   for (const part of parts) {
-    if (part.sessions !== sessions) throw new Error(`pattern counts of ${part.sessions} sessions, expected ${sessions}`);
+    if (part.sessions !== sessions)
+      throw new Error(`pattern counts of ${part.sessions} sessions, expected ${sessions}`);
     for (let q = 0; q < part.size; q++) {
       let key = 0;
       for (let c = 0; c < C; c++) key = key * 16 + part.gamma[q * C + c]!;

@@ -335,7 +335,10 @@ async function runShard(ctx: StageContext, shard: number, settings: LinkSettings
   await ctx.stores.secure.put(
     matchKeys.shardPairs(ctx.asAt, ctx.runId, shard),
     // with the shard's EM pattern counts: the link phase sums them instead of counting every pair again
-    encodeShardPairs({ planId: ctx.runId, shardCount, shard }, { ...pairs, patterns: shardPatternsOf(pairs, settings) }),
+    encodeShardPairs(
+      { planId: ctx.runId, shardCount, shard },
+      { ...pairs, patterns: shardPatternsOf(pairs, settings) },
+    ),
   );
   return { counts: { shard, pairs: pairs.count } };
 }
@@ -374,7 +377,7 @@ async function removeShardFiles(ctx: StageContext): Promise<void> {
 }
 
 /** The secure person records as columns of the fields the engine reads (a column the file lacks is an error). */
-async function readPersonColumns(ctx: StageContext): Promise<Record<string, Array<string | null>>> {
+export async function readPersonColumns(ctx: StageContext): Promise<Record<string, Array<string | null>>> {
   const key = keys.secure(ctx.asAt, PERSON_RECORDS_KEY);
   if (!(await ctx.stores.secure.exists(key)))
     throw new Error(`match: ${ctx.stores.secure.location}/${key} is missing: run the standardise stage first`);
@@ -404,7 +407,7 @@ async function readPersonColumns(ctx: StageContext): Promise<Record<string, Arra
  * Known different people: the two ends of every explicit relationship (mother -> baby, contact -> pupil, ...);
  * and a parent or carer is older than the child (settings clustering.ageOrder).
  */
-async function readConstraints(
+export async function readConstraints(
   ctx: StageContext,
 ): Promise<{ cannotLink: Array<[string, string]>; olderThan: Array<[string, string]> }> {
   const cannotLink: Array<[string, string]> = [];

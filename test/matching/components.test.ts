@@ -1,0 +1,109 @@
+/**
+ * Clustering by connected component (matching/components.ts), the ground of a link phase sharded by component: on a
+ * generated partnership (generate -> validate -> standardise -> the engine), the records cut into 1, 3 and 7 parts of
+ * whole components (at the lowest threshold-sensitivity weight, with the age-order pairs) cluster to exactly what one
+ * clustering of all the records gives, at the run's threshold and every sensitivity offset: clusters, accepted links,
+ * refused merges (reasons, weights, sizes, in the same order) and the size distribution.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate } from '../../fixtures/generator/generate.ts';
+import { clusterByParts, componentSizes, linkComponents, packComponents } from '../../matching/components.ts';
+import { linkRecords, type LinkResult } from '../../matching/engine.ts';
+import { matchSettings, readConstraints, readPersonColumns } from '../../pipelines/stages/match.ts';
+import { SENSITIVITY_OFFSETS } from '../../pipelines/stages/match-config.ts';
+import { standardiseStage } from '../../pipelines/stages/standardise.ts';
+import { discoverFeeds, validateStage } from '../../pipelines/stages/validate.ts';
+import { testTree, type TestTree } from '../stages/validate-support.ts';
+
+const AS_AT = '2026-06-30';
+let tree: TestTree;
+let res: LinkResult;
+
+beforeAll(async () => {
+  tree = await testTree();
+  generate({
+    families: 400,
+    seed: 'match-components',
+    asAt: AS_AT,
+    extracts: 2,
+    every: 'month',
+    out: tree.root,
+    force: true,
+  });
+  const ctx = tree.ctx(AS_AT);
+  for (const f of await discoverFeeds(ctx)) await validateStage(ctx, f);
+  await standardiseStage(ctx);
+  const columns = await readPersonColumns(ctx);
+  res = await linkRecords([{ name: 'person-records', columns }], matchSettings(ctx), await readConstraints(ctx));
+}, 180_000);
+afterAll(async () => {
+  await tree?.dispose();
+});
+
+function snapshot(c: ReturnType<LinkResult['clusterAt']>) {
+  return {
+    cluster: Buffer.from(c.cluster.buffer, c.cluster.byteOffset, c.cluster.byteLength).toString('base64'),
+    accepted: Buffer.from(c.accepted).toString('base64'),
+    refused: JSON.stringify(c.refused),
+    sizeDistribution: JSON.stringify(c.sizeDistribution),
+  };
+}
+
+describe('clustering by connected component', () => {
+  it('gives the same clustering as the whole, in 1, 3 or 7 parts, at the threshold and every sensitivity offset', () => {
+    const n = res.table.n;
+    const lowest = res.thresholdWeight + Math.min(...SENSITIVITY_OFFSETS);
+    const age = res.clusterOptions.ageOrder?.pairs ?? [];
+    expect(age.length, 'the generated partnership has parent-child pairs').toBeGreaterThan(0);
+    const component = linkComponents(n, [
+      res.linksAt(lowest).links,
+      { count: age.length, l: age.map((p) => p[0]), r: age.map((p) => p[1]) },
+    ]);
+    const sizes = componentSizes(component);
+    expect(sizes.length).toBeGreaterThan(100);
+    expect(sizes[0]![1]).toBeLessThan(n / 10);
+    let refusedSeen = 0;
+    const reasons = new Set<string>();
+    for (const offset of SENSITIVITY_OFFSETS) {
+      const t = res.thresholdWeight + offset;
+      const whole = res.clusterAt(t);
+      refusedSeen += whole.refused.length;
+      for (const r of whole.refused) reasons.add(r.reason);
+      const { links, order } = res.linksAt(t);
+      for (const parts of [1, 3, 7]) {
+        const partOf = packComponents(component, parts);
+        const cut = clusterByParts(n, links, res.clusterOptions, order, partOf, parts);
+        expect(snapshot(cut), `offset ${offset}, ${parts} parts`).toEqual(snapshot(whole));
+      }
+    }
+    // not vacuous: merges were refused for every reason, the held ambiguous links and the age order among them
+    expect(refusedSeen).toBeGreaterThan(100);
+    expect([...reasons].sort()).toEqual([
+      'ambiguous',
+      'different_strong_identifier',
+      'implausible_age',
+      'known_different_people',
+      'single_weak_link',
+    ]);
+  });
+
+  it('packs whole components into parts of about equal records, and refuses a cut through a component', () => {
+    const n = res.table.n;
+    const lowest = res.thresholdWeight + Math.min(...SENSITIVITY_OFFSETS);
+    const { links, order } = res.linksAt(lowest);
+    const component = linkComponents(n, [links]);
+    const partOf = packComponents(component, 7);
+    const load = new Array<number>(7).fill(0);
+    for (let i = 0; i < n; i++) {
+      load[partOf[i]!]!++;
+      expect(partOf[i], `record ${i}`).toBe(partOf[component[i]!]);
+    }
+    expect(Math.max(...load) - Math.min(...load)).toBeLessThanOrEqual(componentSizes(component)[0]![1]);
+    // records by index, not by component: some link joins two parts
+    const striped = Int32Array.from({ length: n }, (_, i) => i % 3);
+    expect(() => clusterByParts(n, links, res.clusterOptions, order, striped, 3)).toThrow(
+      /joins records of parts \d and \d: parts must hold whole components/,
+    );
+    expect(() => packComponents(component, 0)).toThrow(/parts must be a positive integer/);
+  });
+});
