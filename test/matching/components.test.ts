@@ -59,6 +59,13 @@ describe('clustering by connected component', () => {
       res.linksAt(lowest).links,
       { count: age.length, l: age.map((p) => p[0]), r: age.map((p) => p[1]) },
     ]);
+    // the components at the run's threshold: finer (at 100k the graph percolates below it, docs/benchmarks.md), and
+    // enough for the run's clustering and every offset above it
+    const atThreshold = linkComponents(n, [
+      res.linksAt(res.thresholdWeight).links,
+      { count: age.length, l: age.map((p) => p[0]), r: age.map((p) => p[1]) },
+    ]);
+    expect(componentSizes(atThreshold).length).toBeGreaterThan(componentSizes(component).length);
     const sizes = componentSizes(component);
     expect(sizes.length).toBeGreaterThan(100);
     expect(sizes[0]![1]).toBeLessThan(n / 10);
@@ -74,6 +81,12 @@ describe('clustering by connected component', () => {
         const partOf = packComponents(component, parts);
         const cut = clusterByParts(n, links, res.clusterOptions, order, partOf, parts);
         expect(snapshot(cut), `offset ${offset}, ${parts} parts`).toEqual(snapshot(whole));
+        if (offset < 0) continue;
+        const fine = packComponents(atThreshold, parts);
+        const cutFine = clusterByParts(n, links, res.clusterOptions, order, fine, parts);
+        expect(snapshot(cutFine), `offset ${offset}, ${parts} parts of components at the threshold`).toEqual(
+          snapshot(whole),
+        );
       }
     }
     // not vacuous: merges were refused for every reason, the held ambiguous links and the age order among them
