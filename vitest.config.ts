@@ -16,7 +16,7 @@ const UNIT = [
   'test/fixtures/{dates,representation}.test.ts',
   'test/reports/{html-kit,start-well,target-lists}.test.ts',
   'test/pipelines/{definition,athena,local-runner-cli,runtime}.test.ts',
-  'test/privacy/extract.test.ts',
+  'test/privacy/{extract,large-partnership-names}.test.ts',
   'test/tables/**/*.test.ts',
   'test/house/**/*.test.ts',
 ];

@@ -157,6 +157,19 @@ function* htmlUnits(page: string): Generator<TextUnit> {
   };
   const re = /<!--[\s\S]*?-->|<(\/?)([a-zA-Z][\w:-]*)([^>]*)>|([^<]+)/g;
   let skipUntil: string | null = null;
+  // Text runs joined by <wbr> (a line-break opportunity, not a break: html/safe.ts puts one after each _ in codes)
+  // are one text as a reader sees it: "children_<wbr>safe" is "children_safe", not a cell holding "safe".
+  let pending: { raw: string; offset: number } | null = null;
+  const flush = function* (): Generator<TextUnit> {
+    if (!pending) return;
+    const text = decodeEntities(pending.raw).replace(/\s+/g, ' ').trim();
+    const at = pending.offset;
+    pending = null;
+    if (!text) return;
+    const inData = stack.some((e) => e.data);
+    const here = stack.length ? `<${stack[stack.length - 1]!.name}>` : 'text';
+    yield { location: `line ${lineAt(at)} ${here}`, text, position: inData ? 'data' : 'template' };
+  };
   for (const m of page.matchAll(re)) {
     const offset = m.index;
     if (m[0].startsWith('<!--')) continue;
@@ -167,13 +180,12 @@ function* htmlUnits(page: string): Generator<TextUnit> {
       continue;
     }
     if (m[4] !== undefined) {
-      const text = decodeEntities(m[4]).replace(/\s+/g, ' ').trim();
-      if (!text) continue;
-      const inData = stack.some((e) => e.data);
-      const here = stack.length ? `<${stack[stack.length - 1]!.name}>` : 'text';
-      yield { location: `line ${lineAt(offset)} ${here}`, text, position: inData ? 'data' : 'template' };
+      if (pending) pending.raw += m[4];
+      else pending = { raw: m[4], offset };
       continue;
     }
+    if (name === 'wbr' && !closing && pending) continue;
+    yield* flush();
     if (closing) {
       const at = stack.map((e) => e.name).lastIndexOf(name);
       if (at >= 0) stack.length = at;
@@ -197,6 +209,7 @@ function* htmlUnits(page: string): Generator<TextUnit> {
     const data = DATA_ELEMENTS.has(name) || (name === 'th' && /scope\s*=\s*["']?row/i.test(attrs));
     stack.push({ name, data });
   }
+  yield* flush();
 }
 
 // ---------------------------------------------------------------- XLSX

@@ -312,13 +312,30 @@ export function tokenWords(raw: string): string[] {
   const out: string[] = [];
   for (const w of raw.split(/[^A-Za-z0-9]+/)) {
     if (!w) continue;
-    if (!JOINED.test(w)) out.push(w.toUpperCase());
+    if (!JOINED.test(w) || PRODUCT_ID.test(w)) out.push(w.toUpperCase());
     else for (const part of splitJoins(w).split(' ')) if (part) out.push(part.toUpperCase());
   }
   return out;
 }
 
 const JOINED = /[a-z][A-Z]|[A-Z][A-Z][a-z]|[A-Za-z]\d|\d[A-Za-z]/;
+/**
+ * The pipeline's own person and family ids (`P` / `F` and 12 lower-case hex digits of a SHA-256: matching's
+ * personIdOf, families' familyIdOf, lineage). Read whole, never split into parts: their letter runs ("dac", "ebb",
+ * "ada", "dee") are names of someone once a partnership is large (a 300,000-family run failed its scan on
+ * hundreds of them in evidence JSON), and a hash cannot carry a name.
+ */
+const PRODUCT_ID = /^[PF][0-9a-f]{12}$/;
+const isProductId = (text: string, start: number, end: number): boolean => {
+  if (end - start !== 13) return false;
+  const first = text.charCodeAt(start);
+  if (first !== 80 && first !== 70) return false;
+  for (let i = start + 1; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (!(isDigitCode(c) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+};
 const splitJoins = (w: string) =>
   w
     .replace(/([a-z])([A-Z])/g, '$1 $2')
@@ -412,6 +429,10 @@ function addWord(text: string, start: number, end: number, plain: string[], join
 }
 
 function pushParts(text: string, start: number, end: number, out: string[]): void {
+  if (isProductId(text, start, end)) {
+    out.push(text.slice(start, end).toUpperCase());
+    return;
+  }
   let from = start;
   for (let i = start + 1; i < end; i++) {
     if (joinAt(text, i, text.charCodeAt(i))) {

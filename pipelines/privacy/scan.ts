@@ -190,6 +190,12 @@ function surnameDobHits(ix: IdentifierIndex, words: string[], hits: Map<Identifi
   }
 }
 
+/** Month names and their short forms (normalised): the words of a period label. */
+const MONTH_WORDS = new Set([
+  ...['JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 'AUGUST', 'SEPTEMBER', 'OCTOBER', 'NOVEMBER'],
+  ...['DECEMBER', 'JAN', 'FEB', 'MAR', 'APR', 'JUN', 'JUL', 'AUG', 'SEP', 'SEPT', 'OCT', 'NOV', 'DEC'],
+]);
+
 /** A forename and a surname side by side (either order), of anyone in the secure zone: a name, perhaps of a third party in no people feed. */
 function namePairHits(
   ix: IdentifierIndex,
@@ -201,6 +207,8 @@ function namePairHits(
     const a = words[i]!;
     const b = words[i + 1]!;
     if (a.length < 3 || b.length < 3 || vocabulary.has(a) || vocabulary.has(b)) continue;
+    // two months side by side are a period ("Jan-Jun 2025" in the Start Well report), not Jan and June the people
+    if (MONTH_WORDS.has(a) && MONTH_WORDS.has(b)) continue;
     if ((ix.forenameWords.has(a) && ix.surnameWords.has(b)) || (ix.surnameWords.has(a) && ix.forenameWords.has(b))) {
       const e = ix.wholeValues.get(a) ?? ix.wholeValues.get(b);
       return addHit(hits, 'name_pair', e?.recordIds ?? []);

@@ -41,6 +41,12 @@ describe('privacy scan: text units', () => {
     ]);
   });
 
+  it('HTML: text joined by <wbr> (a line-break opportunity) is one text; other tags still separate', () => {
+    expect(
+      units('r.html', '<table><tr><td>children_<wbr>safe, early_<wbr>years</td><td>a<b>b</b></td></tr></table>'),
+    ).toEqual(['data|line 1 <td>|children_safe, early_years', 'data|line 1 <td>|a', 'data|line 1 <b>|b']);
+  });
+
   it('decodes entities', () => {
     expect(decodeEntities('&lt;a&gt; &amp; &#39;b&#x27; &quot;c&quot;&nbsp;')).toBe('<a> & \'b\' "c" ');
   });
