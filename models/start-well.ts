@@ -6,6 +6,7 @@
  * birthday (recorded weeks later), so no child in this cohort can have missed it and it is not a Start Well indicator
  * (the Supporting Families rule SF-EYS-01 still counts it for older children).
  */
+import { cmp } from './order.ts';
 import { addDays, addMonths, ageInYears, monthsEnding, yearMonth } from './dates.ts';
 import type { PersonFact } from './rules/engine.ts';
 import { deliveredRows, isCurrentPregnancy, maternityRowOf, OVERDUE_GRACE_DAYS } from './pregnancy.ts';
@@ -214,11 +215,17 @@ function cohortFacts(input: CohortInput): CohortFacts {
   for (const f of input.facts) if (f.date <= input.asAt) pushTo(factsOf, f.personId, f);
   const birthOfBaby = new Map<string, PersonFact>();
   const bookingByRow = new Map<string, PersonFact>();
+  // where two facts claim one key, the greater fact id wins, whatever order the facts came in (the curated facts
+  // table is in fact id order, so this is the last one read, as before)
+  const keepLater = <K>(m: Map<K, PersonFact>, k: K, f: PersonFact) => {
+    const had = m.get(k);
+    if (!had || cmp(f.factId, had.factId) > 0) m.set(k, f);
+  };
   for (const f of input.facts) {
-    if (f.type === 'maternity_booking') bookingByRow.set(maternityRowOf(f), f);
+    if (f.type === 'maternity_booking') keepLater(bookingByRow, maternityRowOf(f), f);
     if (f.type === 'birth' && f.date <= input.asAt) {
       const baby = input.personOfRecord.get(f.detail.baby_record_id ?? '');
-      if (baby) birthOfBaby.set(baby, f);
+      if (baby) keepLater(birthOfBaby, baby, f);
     }
   }
   return { factsOf, birthOfBaby, bookingByRow };
@@ -342,7 +349,7 @@ function pregnancyMembers(
   const out: CohortMember[] = [];
   for (const f of [...input.facts]
     .filter((x) => x.type === 'maternity_booking')
-    .sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0))) {
+    .sort((a, b) => cmp(b.date, a.date) || cmp(a.factId, b.factId))) {
     if (seenMother.has(f.personId) || !isCurrentPregnancy(f, input.asAt, delivered)) continue;
     const edd = f.detail.estimated_delivery_date ?? '';
     seenMother.add(f.personId);

@@ -213,7 +213,9 @@ export async function readParquet<T extends ParquetRow = ParquetRow>(store: Obje
 
 /**
  * Stream a Parquet object as batches of plain row objects (a few thousand rows each), in file order.
- * `sql` (with `{{file}}` standing for the file) may project columns or filter rows.
+ * `sql` (with `{{file}}` standing for the file) may project columns or filter rows. A filtered read comes back in
+ * an order that varies from one read to the next (DuckDB's export runs the filter on several threads): a query that
+ * needs file order reads `{{numbered_file}}` (the file with its `file_row_number` column) and orders by it.
  *
  * DuckDB writes the result as newline-delimited JSON to a temp file (in order) and V8's native JSON.parse
  * builds the rows: about 2x faster than converting DuckDB vectors value by value (each string over
@@ -229,7 +231,9 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(
   const db = await openScratchDuckDb(undefined, scratchOf(store));
   try {
     const from = `read_parquet(${sqlString(path)}, hive_partitioning = false)`;
-    yield* queryRows<T>(db, sql ? sql.replaceAll('{{file}}', from) : `SELECT * FROM ${from}`, `readParquet ${key}`);
+    const numbered = `read_parquet(${sqlString(path)}, hive_partitioning = false, file_row_number = true)`;
+    const query = sql ? sql.replaceAll('{{file}}', from).replaceAll('{{numbered_file}}', numbered) : `SELECT * FROM ${from}`;
+    yield* queryRows<T>(db, query, `readParquet ${key}`);
   } finally {
     await db.dispose();
   }

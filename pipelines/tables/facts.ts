@@ -116,14 +116,19 @@ export function factFromRow(
   };
 }
 
-/** Opens the date's facts (only `onlyTypes`, when given: DuckDB filters them out before they are exported). */
+/**
+ * Opens the date's facts, in file order (only `onlyTypes`, when given: DuckDB filters them out before they are
+ * exported, and orders what is left by row number, or the order would vary from one read to the next).
+ */
 export const factsTable = (ctx: TableSource & { asAt: string }, onlyTypes?: FactType[]): TableRead =>
   openTable(
     ctx,
     'curated',
     keys.curated('facts', ctx.asAt),
     'facts',
-    onlyTypes ? `SELECT * FROM {{file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')})` : undefined,
+    onlyTypes
+      ? `SELECT * EXCLUDE (file_row_number) FROM {{numbered_file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')}) ORDER BY file_row_number`
+      : undefined,
   );
 
 /**
