@@ -27,7 +27,7 @@ export interface MembershipSource {
   table: 'persons' | 'family_members';
   member: string;
   id: string;
-  /** SQL over {{file}} choosing the rows (default: all). */
+  /** SQL over {{file}} choosing the rows (default: all); a filter reads {{numbered_file}} and orders by file_row_number, to keep file order. */
   sql?: string;
 }
 
@@ -37,7 +37,7 @@ const SOURCES: Record<LineageEntity, MembershipSource> = {
     table: 'family_members',
     member: 'person_id',
     id: 'family_id',
-    sql: "SELECT person_id, family_id FROM {{file}} WHERE membership = 'primary'",
+    sql: "SELECT person_id, family_id FROM {{numbered_file}} WHERE membership = 'primary' ORDER BY file_row_number",
   },
 };
 
@@ -71,7 +71,7 @@ export async function readPrevious(
     for await (const batch of iterateParquet(
       ctx.stores.curated,
       lineageKey,
-      "SELECT id, since FROM {{file}} WHERE kind <> 'retired'",
+      "SELECT id, since FROM {{numbered_file}} WHERE kind <> 'retired' ORDER BY file_row_number",
     )) {
       for (const r of batch as ParquetRow[]) {
         const id = text(r.id);

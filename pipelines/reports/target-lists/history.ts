@@ -54,7 +54,7 @@ export async function readRetiredFamilies(ctx: StageContext): Promise<Map<string
   for await (const batch of iterateParquet(
     ctx.stores.curated,
     key,
-    "SELECT id, to_ids FROM {{file}} WHERE kind = 'retired'",
+    "SELECT id, to_ids FROM {{numbered_file}} WHERE kind = 'retired' ORDER BY file_row_number",
   )) {
     for (const r of batch) {
       const to = Array.isArray(r.to_ids) ? r.to_ids : [];
