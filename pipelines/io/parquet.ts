@@ -232,7 +232,9 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(
   try {
     const from = `read_parquet(${sqlString(path)}, hive_partitioning = false)`;
     const numbered = `read_parquet(${sqlString(path)}, hive_partitioning = false, file_row_number = true)`;
-    const query = sql ? sql.replaceAll('{{file}}', from).replaceAll('{{numbered_file}}', numbered) : `SELECT * FROM ${from}`;
+    const query = sql
+      ? sql.replaceAll('{{file}}', from).replaceAll('{{numbered_file}}', numbered)
+      : `SELECT * FROM ${from}`;
     yield* queryRows<T>(db, query, `readParquet ${key}`);
   } finally {
     await db.dispose();

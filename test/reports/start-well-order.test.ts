@@ -93,7 +93,8 @@ function population(families: number) {
           }),
         );
     }
-    if (i % 3 === 0) // a second booking on the birth's row, with another gestation
+    if (i % 3 === 0)
+      // a second booking on the birth's row, with another gestation
       facts.push(fact(mum, 'maternity_booking', `2024-${pad(month)}-01`, { recordRef: row, value: 20 }));
   }
   return { persons, familyMembers, facts, personOfRecord };
