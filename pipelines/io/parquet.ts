@@ -157,6 +157,29 @@ export async function writeParquet(
   columns: readonly ParquetColumn[],
   rows: Iterable<ParquetRow> | AsyncIterable<ParquetRow>,
 ): Promise<number> {
+  const db = await openScratchDuckDb(undefined, scratchOf(store));
+  try {
+    const rowsFile = join(db.dir, 'rows.ndjson');
+    const n = await writeRowLines(rowsFile, key, columns, rows);
+    await rowLinesToParquet(db, rowsFile, store, key, columns);
+    return n;
+  } finally {
+    await db.dispose();
+  }
+}
+
+/**
+ * writeParquet's first half: the rows checked against the column types and written to `path` as the
+ * newline-delimited JSON its COPY reads (`key` names the table in errors). Several such files concatenated byte for
+ * byte and given to rowLinesToParquet write the bytes writeParquet writes for all their rows at once (a sharded
+ * stage's parts: the Parquet writer's row groups follow the JSON reader's chunks, so Parquet parts cannot be joined).
+ */
+export async function writeRowLines(
+  path: string,
+  key: string,
+  columns: readonly ParquetColumn[],
+  rows: Iterable<ParquetRow> | AsyncIterable<ParquetRow>,
+): Promise<number> {
   if (columns.length === 0) throw new Error(`writeParquet ${key}: no columns`);
   const seen = new Set<string>();
   for (const c of columns) {
@@ -166,36 +189,38 @@ export async function writeParquet(
       throw new Error(`writeParquet ${key}: column "${c.name}" has unsupported type ${c.type}`);
     sqlIdent(c.name);
   }
-  const db = await openScratchDuckDb(undefined, scratchOf(store));
+  const lines = openLineFile(path);
+  let n = 0;
+  const cell: Record<string, ParquetValue> = {};
   try {
-    const rowsFile = join(db.dir, 'rows.ndjson');
-    const lines = openLineFile(rowsFile);
-    let n = 0;
-    const cell: Record<string, ParquetValue> = {};
-    try {
-      for await (const row of rows as AsyncIterable<ParquetRow>) {
-        n++;
-        for (const c of columns) cell[c.name] = jsonCell(c, row[c.name], n, key);
-        const wait = lines.add(`${JSON.stringify(cell)}\n`);
-        if (wait) await wait;
-      }
-    } catch (err) {
-      lines.abort();
-      throw err;
+    for await (const row of rows as AsyncIterable<ParquetRow>) {
+      n++;
+      for (const c of columns) cell[c.name] = jsonCell(c, row[c.name], n, key);
+      const wait = lines.add(`${JSON.stringify(cell)}\n`);
+      if (wait) await wait;
     }
-    await lines.close();
-    const file = join(db.dir, 'out.parquet');
-    // One thread + preserved insertion order: the file's bytes depend only on the rows.
-    await db.conn.run('SET threads = 1');
-    const select = `SELECT ${columns.map((c) => sqlIdent(c.name)).join(', ')} FROM read_json(${sqlString(rowsFile)}, format = 'newline_delimited', columns = ${jsonColumnsSpec(columns)})`;
-    await db.conn.run(
-      `COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
-    );
-    await store.put(key, createReadStream(file));
-    return n;
-  } finally {
-    await db.dispose();
+  } catch (err) {
+    lines.abort();
+    throw err;
   }
+  await lines.close();
+  return n;
+}
+
+/** writeParquet's second half: the row lines at `rowsFile` (writeRowLines) COPYed to Parquet at `key` in `store`. */
+export async function rowLinesToParquet(
+  db: { conn: DuckDBConnection; dir: string },
+  rowsFile: string,
+  store: ObjectStore,
+  key: string,
+  columns: readonly ParquetColumn[],
+): Promise<void> {
+  const file = join(db.dir, 'out.parquet');
+  // One thread + preserved insertion order: the file's bytes depend only on the rows.
+  await db.conn.run('SET threads = 1');
+  const select = `SELECT ${columns.map((c) => sqlIdent(c.name)).join(', ')} FROM read_json(${sqlString(rowsFile)}, format = 'newline_delimited', columns = ${jsonColumnsSpec(columns)})`;
+  await db.conn.run(`COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+  await store.put(key, createReadStream(file));
 }
 
 /** A JSON list or object cell in the plain form readers get: a list of text (null items become ''), else its JSON text. */

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,9 @@ import {
   openScratchDuckDb,
   readNumericColumns,
   readParquet,
+  rowLinesToParquet,
   writeParquet,
+  writeRowLines,
   type ParquetColumn,
 } from '../../pipelines/io/parquet.ts';
 
@@ -212,4 +214,34 @@ describe('reading a value with no JSON form', () => {
     expect(err?.message).toMatch(/nan\.parquet.*row 1 cannot be read/);
     expect(err?.message).not.toMatch(/ZEBEDEE|QUILLFEATHER/);
   });
+});
+
+describe('writeRowLines + rowLinesToParquet (a sharded stage writing parts)', () => {
+  it('parts of row lines joined byte for byte write the bytes of writeParquet over all the rows (several row groups)', async () => {
+    const cols: ParquetColumn[] = [
+      { name: 'id', type: 'VARCHAR' },
+      { name: 'n', type: 'INTEGER' },
+    ];
+    // over two row groups of 122,880 (the row groups follow the JSON reader's chunks: Parquet parts cannot be joined)
+    const rows = Array.from({ length: 300_000 }, (_, i) => ({ id: `r${String(i).padStart(7, '0')}`, n: i % 977 }));
+    await writeParquet(store, 'whole.parquet', cols, rows);
+    const db = await openScratchDuckDb(undefined, root);
+    try {
+      const cuts = [0, 1, 70_000, 200_001, 300_000];
+      const texts: Buffer[] = [];
+      for (let p = 0; p + 1 < cuts.length; p++) {
+        const f = join(db.dir, `part-${p}.ndjson`);
+        expect(await writeRowLines(f, 'parts', cols, rows.slice(cuts[p], cuts[p + 1]))).toBe(cuts[p + 1]! - cuts[p]!);
+        texts.push(await readFile(f));
+      }
+      const joined = join(db.dir, 'joined.ndjson');
+      await writeFile(joined, Buffer.concat(texts));
+      await rowLinesToParquet(db, joined, store, 'joined.parquet', cols);
+    } finally {
+      await db.dispose();
+    }
+    const [a, b] = [await store.get('whole.parquet'), await store.get('joined.parquet')];
+    expect(a.length).toBeGreaterThan(0);
+    expect(b.equals(a)).toBe(true);
+  }, 120_000);
 });

@@ -12,7 +12,7 @@ import { factsOf, relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys } from '../../layout.ts';
-import { feedsInIdOrder, latestFeedRows, type RefMap, type ValidatedFile } from './read.ts';
+import { feedsInIdOrder, latestFeedRows, type RefMap, type RowsWriter, type ValidatedFile } from './read.ts';
 import { FACTS, factToRow } from '../../tables/facts.ts';
 import { parquetColumns } from '../../tables/table.ts';
 
@@ -28,7 +28,7 @@ export interface EventsResult {
 
 /**
  * `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in facts. The facts go to
- * `out` (default: the date's curated facts table; a shard: its part in the secure shard folder).
+ * `write` (default: the date's curated facts table; a shard: its part in the secure shard folder).
  */
 export async function standardiseEvents(
   secure: ObjectStore,
@@ -37,7 +37,7 @@ export async function standardiseEvents(
   filesOf: ReadonlyMap<string, ValidatedFile[]>,
   onRows: (n: number) => void = () => {},
   refs?: RefMap,
-  out: { store: ObjectStore; key: string } = { store: curated, key: keys.curated('facts', asAt) },
+  write: RowsWriter = (columns, rows) => writeParquet(curated, keys.curated('facts', asAt), columns, rows),
 ): Promise<EventsResult> {
   const factsPerRecordId = new Map<string, number>();
   const relationships: RelationshipRecord[] = [];
@@ -64,7 +64,7 @@ export async function standardiseEvents(
       }
     }
   }
-  const n = await writeParquet(out.store, out.key, parquetColumns(FACTS), facts());
+  const n = await write(parquetColumns(FACTS), facts());
   return {
     facts: n,
     eventRowsRead: counter.rows,

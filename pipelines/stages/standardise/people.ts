@@ -9,7 +9,7 @@ import { relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../../layout.ts';
-import { feedsInIdOrder, latestRows, type RefMap, type ValidatedFile } from './read.ts';
+import { feedsInIdOrder, latestRows, type RefMap, type RowsWriter, type ValidatedFile } from './read.ts';
 import { PERSON_RECORDS, personRecordToRow } from '../../tables/person-records.ts';
 import { parquetColumns } from '../../tables/table.ts';
 
@@ -23,7 +23,7 @@ export interface PeopleResult {
 
 /**
  * `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in rows. The person
- * records go to `outKey` in the secure zone (default: the date's person-records file; a shard: its part).
+ * records are written by `write` (default: the date's person-records file in the secure zone; a shard: its part).
  */
 export async function standardisePeople(
   secure: ObjectStore,
@@ -31,7 +31,7 @@ export async function standardisePeople(
   filesOf: ReadonlyMap<string, ValidatedFile[]>,
   onRows: (n: number) => void = () => {},
   refs?: RefMap,
-  outKey: string = keys.secure(asAt, PERSON_RECORDS_KEY),
+  write: RowsWriter = (columns, rows) => writeParquet(secure, keys.secure(asAt, PERSON_RECORDS_KEY), columns, rows),
 ): Promise<PeopleResult> {
   const recordIds = new Set<string>();
   const relationships: RelationshipRecord[] = [];
@@ -56,6 +56,6 @@ export async function standardisePeople(
       }
     }
   }
-  const personRecords = await writeParquet(secure, outKey, parquetColumns(PERSON_RECORDS), people());
+  const personRecords = await write(parquetColumns(PERSON_RECORDS), people());
   return { personRecords, peopleRowsSuperseded: counter.superseded, recordIds, relationships };
 }

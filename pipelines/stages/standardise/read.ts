@@ -4,7 +4,7 @@
  */
 import { FEEDS, type FeedDefinition } from '../../feeds/catalogue.ts';
 import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
-import { openScratchDuckDb, queryRows, sqlString as q } from '../../io/parquet.ts';
+import { openScratchDuckDb, queryRows, sqlString as q, type ParquetColumn, type ParquetRow } from '../../io/parquet.ts';
 
 export interface ValidatedFile {
   key: string;
@@ -12,6 +12,12 @@ export interface ValidatedFile {
   /** A small file validated in a batch: its rows are those of the batch Parquet at `key` whose `_file` is this. */
   part?: number;
 }
+
+/**
+ * Writes a table's rows (in order) and says how many: writeParquet to the table's key when run whole, a shard's
+ * part (standardise/shards.ts) when fanned out.
+ */
+export type RowsWriter = (columns: readonly ParquetColumn[], rows: AsyncIterable<ParquetRow>) => Promise<number>;
 
 /** A row of a feed: every feed column as text ('' when blank), in the feed's column order. */
 export type FeedRow = Record<string, string>;

@@ -15,12 +15,15 @@
  *           feed's links in the whole stage's order (people, events, relationship feeds), the counts summed; then
  *           the shard folder is removed.
  */
-import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { finished, pipeline } from 'node:stream/promises';
 import { deserialize, serialize } from 'node:v8';
+import { createGunzip, createGzip } from 'node:zlib';
 import type { RelationshipRecord } from '../../../matching/records.ts';
 import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
-import { openScratchDuckDb, sqlString as q, writeParquet, type ParquetColumn } from '../../io/parquet.ts';
+import { openScratchDuckDb, rowLinesToParquet, writeRowLines, type ParquetColumn } from '../../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../../layout.ts';
 import { FACTS } from '../../tables/facts.ts';
 import { PERSON_RECORDS } from '../../tables/person-records.ts';
@@ -31,7 +34,7 @@ import type { ShardPlanOutput, StageOutput } from '../stage.ts';
 import { checkDeliveredRefs, emptyCounts, validatedFilesOfRun, writeRecords } from './common.ts';
 import { standardiseEvents } from './events.ts';
 import { standardisePeople } from './people.ts';
-import { feedsInIdOrder, type ValidatedFile } from './read.ts';
+import { feedsInIdOrder, type RowsWriter, type ValidatedFile } from './read.ts';
 import { relationshipFeeds, writeRelationships } from './relationships.ts';
 import { countsKey, type FeedCounts } from '../validate.ts';
 
@@ -39,7 +42,7 @@ const STAGE = 'standardise';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
 const resultKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'result', 'bin');
 const partKey = (ctx: StageContext, shard: number, table: 'person-records' | 'facts', feed: string) =>
-  shardFile(STAGE, ctx.asAt, ctx.runId, shard, `${table}-${feed.replace('/', '-')}`, 'parquet');
+  shardFile(STAGE, ctx.asAt, ctx.runId, shard, `${table}-${feed.replace('/', '-')}`, 'ndjson.gz');
 
 /** The counts the plan makes (the rest come from the shards). */
 const PLAN_COUNTS = ['feedsWithoutValidatedData', 'feedsValidatedByAnotherRun', 'refsChecked', 'refsPseudonymised'];
@@ -162,7 +165,8 @@ async function standardiseFeed(
   const secure = ctx.stores.secure;
   const tick = (n: number) => ctx.progress.tick(n);
   if (kind === 'people') {
-    const p = await standardisePeople(secure, ctx.asAt, one, tick, refs, partKey(ctx, shard, 'person-records', feed));
+    const write = partWriter(secure, partKey(ctx, shard, 'person-records', feed));
+    const p = await standardisePeople(secure, ctx.asAt, one, tick, refs, write);
     return {
       feed,
       kind,
@@ -174,8 +178,8 @@ async function standardiseFeed(
     };
   }
   if (kind === 'events') {
-    const out = { store: secure, key: partKey(ctx, shard, 'facts', feed) };
-    const e = await standardiseEvents(secure, ctx.stores.curated, ctx.asAt, one, tick, refs, out);
+    const write = partWriter(secure, partKey(ctx, shard, 'facts', feed));
+    const e = await standardiseEvents(secure, ctx.stores.curated, ctx.asAt, one, tick, refs, write);
     return {
       feed,
       kind,
@@ -223,8 +227,28 @@ async function readShardResult(ctx: StageContext, shard: number, shards: number)
 }
 
 /**
- * Parts (secure keys, in order) concatenated into one Parquet file at `out`: one DuckDB thread reading them in
- * order, written as writeParquet writes (the bytes depend only on the rows). No part: an empty table.
+ * A shard's part of a table: its rows as the row lines writeParquet writes (writeRowLines), gzipped, at `key` in the
+ * secure zone. Not Parquet: the Parquet writer's row groups follow the chunks it reads, so only the row lines of every
+ * part, joined, give the whole stage's bytes.
+ */
+function partWriter(secure: ObjectStore, key: string): RowsWriter {
+  return async (columns, rows) => {
+    const db = await openScratchDuckDb(undefined, scratchOf(secure));
+    try {
+      const lines = join(db.dir, 'rows.ndjson');
+      const n = await writeRowLines(lines, key, columns, rows);
+      await pipeline(createReadStream(lines), createGzip({ level: 1 }), createWriteStream(`${lines}.gz`));
+      await secure.put(key, createReadStream(`${lines}.gz`));
+      return n;
+    } finally {
+      await db.dispose();
+    }
+  };
+}
+
+/**
+ * Parts (secure keys, in order) joined into one row-lines file and written as writeParquet writes it: the bytes of
+ * the whole stage's table. No part: an empty table, as the whole stage writes one.
  */
 async function concatParts(
   secure: ObjectStore,
@@ -232,24 +256,21 @@ async function concatParts(
   out: { store: ObjectStore; key: string },
   columns: readonly ParquetColumn[],
 ): Promise<void> {
-  if (!parts.length) {
-    await writeParquet(out.store, out.key, columns, []);
-    return;
-  }
   const db = await openScratchDuckDb(undefined, scratchOf(secure));
   try {
-    const paths: string[] = [];
+    const lines = join(db.dir, 'rows.ndjson');
+    const joined = createWriteStream(lines);
     for (const k of parts) {
       if (!(await secure.exists(k))) throw new Error(`standardise: ${k} is missing: its shard did not write it`);
-      paths.push(await secure.localPath(k));
+      const gunzip = createGunzip();
+      createReadStream(await secure.localPath(k))
+        .on('error', (err) => gunzip.destroy(err))
+        .pipe(gunzip);
+      for await (const chunk of gunzip) if (!joined.write(chunk)) await once(joined, 'drain');
     }
-    const file = join(db.dir, 'out.parquet');
-    await db.conn.run('SET threads = 1');
-    await db.conn.run(
-      `COPY (SELECT ${columns.map((c) => `"${c.name}"`).join(', ')} FROM read_parquet([${paths.map(q).join(', ')}], hive_partitioning = false))
-      TO ${q(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
-    );
-    await out.store.put(out.key, createReadStream(file));
+    joined.end();
+    await finished(joined);
+    await rowLinesToParquet(db, lines, out.store, out.key, columns);
   } finally {
     await db.dispose();
   }
