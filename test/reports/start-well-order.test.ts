@@ -8,21 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { buildStartWellCohort, startWellTables, type CohortPerson } from '../../models/start-well.ts';
 import { DEFAULT_DISCLOSURE } from '../../models/disclosure.ts';
 import type { PersonFact } from '../../models/rules/engine.ts';
+import { mulberry32 as rng } from '../../matching/random.ts';
 import { startWellCsv, summaryOf } from '../../pipelines/reports/start-well/report.ts';
 
 const AS_AT = '2026-06-30';
 const LOCALITIES = ['Central', 'North', 'South'];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(xs: readonly T[], next: () => number): T[] {
   const out = [...xs];
