@@ -8,9 +8,11 @@
  *                     (RunLocked: another execution holds the date's run lock) -> Already running (fails, naming it)
  *                                         |(no)
  *   Validate feeds (Map over $.run.feeds) -> Standardise plan -> Standardise shards (Distributed Map) ->
- *     Standardise -> Match plan -> Match shards (Distributed Map) -> Match
- *     -> Families -> Stratify plan -> Stratify shards (Distributed Map) -> Stratify -> Publish -> Finalise run
- *   a sharded stage <S> (defineShardedStage, named in stages/names.ts SHARDED_STAGES: match, stratify) is three states:
+ *     Standardise -> Match plan -> Match shards (Distributed Map) -> Match -> Families plan -> Families shards
+ *     (Distributed Map) -> Families -> Stratify plan -> Stratify shards (Distributed Map) -> Stratify -> Publish
+ *     -> Finalise run
+ *   a sharded stage <S> (defineShardedStage, named in stages/names.ts SHARDED_STAGES: standardise, match, families,
+ *   stratify) is three states:
  *     <S> plan  {phase:'plan'} -> $.shards.<s> = { shards: [{shard}], counts }   (shard count: input size / config sharding budget)
  *     <S> shards  Distributed Map over $.shards.<s>.shards, item -> <S> shard {phase:'shard', shard}
  *                 (AWS: a Lambda per shard; locally: the run's stage worker pool, pipelines/local/stage-pool.ts)

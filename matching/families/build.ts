@@ -324,9 +324,16 @@ function rawAddressIds(people: FamilyPerson[]): {
 function clustersOfRawKeys(
   rawKeyList: string[],
   rawCount: number[],
-): { canonical: Map<string, string>; clusterKeys: string[]; clusterOfRaw: Int32Array } {
-  const canonical = clusterCounted(new Map(rawKeyList.map((k, r) => [k, rawCount[r]!])));
-  const clusterKeys = [...new Set(canonical.values())].sort(cmp); // cluster index order = key order
+  given?: ReadonlyMap<string, string>,
+): { canonical: ReadonlyMap<string, string>; clusterKeys: string[]; clusterOfRaw: Int32Array } {
+  // `given`: the whole population's clusters (a shard of the families stage sees only its own persons' keys)
+  const canonical = given ?? clusterCounted(new Map(rawKeyList.map((k, r) => [k, rawCount[r]!])));
+  const present = new Set<string>();
+  for (const k of rawKeyList) {
+    const c = canonical.get(k);
+    if (c !== undefined) present.add(c);
+  }
+  const clusterKeys = [...present].sort(cmp); // cluster index order = key order
   const clusterIndex = new Map<string, number>();
   for (let c = 0; c < clusterKeys.length; c++) clusterIndex.set(clusterKeys[c]!, c);
   const clusterOfRaw = new Int32Array(rawKeyList.length);
@@ -366,8 +373,11 @@ function clustersOfPerson(
 }
 
 /** Every address a person's current records hold, clustered to tolerate typos and blanks: each person's clusters and the record ids behind each, and who lives where now. */
-function addressClusters(people: FamilyPerson[]): {
-  canonical: Map<string, string>;
+function addressClusters(
+  people: FamilyPerson[],
+  given?: ReadonlyMap<string, string>,
+): {
+  canonical: ReadonlyMap<string, string>;
   clusterKeys: string[];
   personAddr: number[][];
   personRecs: string[][][];
@@ -375,7 +385,7 @@ function addressClusters(people: FamilyPerson[]): {
 } {
   const n = people.length;
   const { addrStart, rawOfAddress, rawKeyList, rawCount } = rawAddressIds(people);
-  const { canonical, clusterKeys, clusterOfRaw } = clustersOfRawKeys(rawKeyList, rawCount);
+  const { canonical, clusterKeys, clusterOfRaw } = clustersOfRawKeys(rawKeyList, rawCount, given);
   // per person: the address clusters their records hold, and the (sorted) record ids behind each
   const personAddr: number[][] = new Array<number[]>(n);
   const personRecs: string[][][] = new Array<string[][]>(n);
@@ -440,7 +450,7 @@ function activeRelationships(
 /** Each address cluster's communal kind (index into COMMUNAL_KINDS: configured, keyword, over the household cap, unrelated adults) and how many of each. */
 function communalKinds(
   cfg: FamiliesConfig,
-  canonical: Map<string, string>,
+  canonical: ReadonlyMap<string, string>,
   clusterKeys: string[],
   residents: number[][],
   child: Uint8Array,
@@ -798,6 +808,70 @@ function attachAlsoIn(families: Family[], alsoIn: Map<string, { m: FamilyMembers
   }
 }
 
+/** What buildFamilies' join can ever connect, and the whole population's address clusters (familyComponents). */
+export interface FamilyComponents {
+  /** The persons in person id order (each id once, as buildFamilies takes them). */
+  people: FamilyPerson[];
+  /** Each person's component (index into people), components numbered in order of their smallest person. */
+  componentOf: Int32Array;
+  /** Persons in each component. */
+  sizes: number[];
+  /** Components holding an anchor (a child, or an expectant mother when configured): at most one family each is a lower bound. */
+  withAnchor: number;
+  /** The whole population's address clusters: raw address key (rawAddressKey) -> cluster key. */
+  canonical: ReadonlyMap<string, string>;
+}
+
+/**
+ * The connected components of the person graph family formation reads: a person is joined to every address cluster
+ * any of their records holds, to both ends of every relationship active at the as-at date of a configured type, and
+ * to every other member of the same grouping. Nothing buildFamilies does crosses a component (the join, the communal
+ * guards, roles, households and also_in memberships all follow these edges), so buildFamilies over any union of
+ * components, given the whole population's address clusters, gives exactly those components' families.
+ */
+export function familyComponents(
+  persons: FamilyPerson[],
+  relationships: FamilyRelationship[],
+  asAt: string,
+  cfg: FamiliesConfig,
+): FamilyComponents {
+  const { ids, people } = personsById(persons);
+  const n = ids.length;
+  const { addrStart, rawOfAddress, rawKeyList, rawCount } = rawAddressIds(people);
+  const { canonical, clusterKeys, clusterOfRaw } = clustersOfRawKeys(rawKeyList, rawCount);
+  const uf = new UnionFind(n + clusterKeys.length); // persons, then address clusters
+  for (let i = 0; i < n; i++)
+    for (let at = addrStart[i]!; at < addrStart[i + 1]!; at++) {
+      const r = rawOfAddress[at]!;
+      const k = r < 0 ? -1 : clusterOfRaw[r]!;
+      if (k >= 0) uf.union(i, n + k);
+    }
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
+  const { relFrom, relTo, groups } = activeRelationships(relationships, indexOf, n, asAt, cfg);
+  for (let x = 0; x < relFrom.length; x++) uf.union(relFrom[x]!, relTo[x]!);
+  for (const g of groups.values()) for (const x of g) uf.union(relFrom[g[0]!]!, relFrom[x]!);
+  const { anchor } = agesOf(people, asAt, cfg);
+  const compOfRoot = new Int32Array(n + clusterKeys.length).fill(-1);
+  const componentOf = new Int32Array(n);
+  const sizes: number[] = [];
+  const anchored: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const root = uf.find(i);
+    let c = compOfRoot[root]!;
+    if (c < 0) {
+      c = sizes.length;
+      compOfRoot[root] = c;
+      sizes.push(0);
+      anchored.push(false);
+    }
+    componentOf[i] = c;
+    sizes[c]! += 1;
+    if (anchor[i] === 1) anchored[c] = true;
+  }
+  return { people, componentOf, sizes, withAnchor: anchored.filter(Boolean).length, canonical };
+}
+
 /**
  * Family units at the as-at date, in its steps: persons and ages, address clusters, active relationships, communal
  * addresses, the join (joinPersons), its components, the primary families, the also_in memberships; by family id.
@@ -807,13 +881,14 @@ export function buildFamilies(
   relationships: FamilyRelationship[],
   asAt: string,
   cfg: FamiliesConfig,
+  addressClustersOf?: ReadonlyMap<string, string>,
 ): FamilyBuildResult {
   const { ids, people } = personsById(persons);
   const n = ids.length;
   const indexOf = new Map<string, number>();
   for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
   const ages = agesOf(people, asAt, cfg);
-  const clusters = addressClusters(people);
+  const clusters = addressClusters(people, addressClustersOf);
   const { clusterKeys, personAddr, personRecs, residents, canonical } = clusters;
   const recordsAt = (i: number, k: number): string[] => personRecs[i]![personAddr[i]!.indexOf(k)]!;
   const sharesAddress = (a: number, b: number): boolean => {

@@ -3,15 +3,28 @@
  * curated `families` and `family_members` as at the run date, with each family's locality.
  *
  * Reads:  curated persons, relationships, facts (current pregnancies); secure as_at=D/person-records.parquet.
+ *
+ * Sharded (pipelines/stages/stage.ts) by connected component of the person graph family formation reads
+ * (familyComponents: shared address clusters, active relationships, groupings): no family, also_in membership,
+ * communal guard or household address crosses a component. `plan` reads the inputs, clusters the whole population's
+ * addresses, finds the components and packs them, in order of their smallest person id, into
+ * ceil(anchored components / sharding.families.rowsPerShard) shards of about equal persons; it writes each shard
+ * its own persons, relationships and address clusters. `shard` k forms its components' families. `merge` puts them
+ * in family id order, carries family ids over from the previous run (global: a previous family's members may now be
+ * in several components), assigns localities and writes the three tables: the same bytes as the stage run whole.
+ *
  * Writes: curated families (family_id, locality, ward_code, postcode_district only, member counts, flags),
  *         curated family_members (family_id, person_id, role, membership, age_band, is_child, evidence JSON),
  *         curated id_lineage part 1: family ids carried over from the previous run by their primary members,
  *         secure  as_at=D/families/person-dobs.parquet (person_id, date_of_birth) for the rules' age-at-event tests
  *         and the Start Well cohort: dates of birth never leave the secure zone.
  */
-import { z } from 'zod';
+import { deserialize, serialize } from 'node:v8';
+import type { z } from 'zod';
 import {
   buildFamilies,
+  familyComponents,
+  rawAddressKey,
   parseFamiliesConfig,
   type FamiliesConfig,
   type Family,
@@ -36,10 +49,11 @@ import { relationshipEnds, relationshipFromRow, relationshipsTable } from '../ta
 import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
-import { defineStage } from './stage.ts';
+import { defineShardedStage, shardPhaseInput, type ShardPlanOutput } from './stage.ts';
+import { shardCountFor, shardFile, shardFolder, shardItems } from './sharding.ts';
 import { carryOverFamilyIds } from './lineage.ts';
 
-export const familiesInputSchema = z.object({}).loose().default({});
+export const familiesInputSchema = shardPhaseInput.loose().default({});
 
 // ------------------------------------------------------------------ the stage
 
@@ -66,10 +80,19 @@ function modeOf(values: Array<{ v: string; date: string }>): string | null {
 export async function familiesStage(ctx: StageContext, _input: z.infer<typeof familiesInputSchema> = {}) {
   const famCfg = parseFamiliesConfig(ctx.config.families);
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
+  const tables = familyTables(ctx);
+  try {
+    return await formFamilies(ctx, tables, famCfg, stratCfg);
+  } finally {
+    await closeTables(Object.values(tables));
+  }
+}
+
+/** The tables family formation reads (every input table is exported by DuckDB at once, read in turn). */
+function familyTables(ctx: StageContext): FamilyTables {
   const asAt = ctx.asAt;
-  // every input table is exported by DuckDB at once, while the ones before it are being read
   // only the columns family formation needs from the secure records (names and tokens stay unread)
-  const tables = {
+  return {
     persons: personsTable(ctx),
     records: openTable(
       ctx,
@@ -81,49 +104,76 @@ export async function familiesStage(ctx: StageContext, _input: z.infer<typeof fa
     facts: factsTable(ctx, ['maternity_booking', 'birth']),
     relationships: relationshipsTable(ctx),
   };
-  try {
-    return await formFamilies(ctx, tables, famCfg, stratCfg);
-  } finally {
-    await closeTables(Object.values(tables));
-  }
 }
 
 type FamilyTables = Record<'persons' | 'records' | 'facts' | 'relationships', TableRead>;
 
-/** The families stage in its steps: persons, their addresses and dates of birth, expectant mothers, relationships; families; localities; the three tables. */
-async function formFamilies(ctx: StageContext, tables: FamilyTables, famCfg: FamiliesConfig, stratCfg: StratifyConfig) {
-  const asAt = ctx.asAt;
+/** What family formation reads: the persons (person id order) and relationships, and what was left out, counted. */
+interface FamilyInputs {
+  persons: FamilyPerson[];
+  relationships: FamilyRelationship[];
+  relationshipsUnmatched: number;
+  recordsWithoutPerson: number;
+  expectantMothers: number;
+}
+
+/** The inputs: persons, their addresses and dates of birth, expectant mothers, relationships. */
+async function readFamilyInputs(ctx: StageContext, tables: FamilyTables): Promise<FamilyInputs> {
   ctx.progress.start('families: reading persons');
   const personIndex = await readPersonIndex(tables.persons);
   const secure = await readAddressesAndDobs(tables.records, personIndex);
   const expectant = await readExpectantMothers(ctx, tables.facts, personIndex);
   const persons = familyPersons(personIndex.personIds, secure, expectant);
-  const { relationships, unmatched: relationshipsUnmatched } = await readRelationships(
-    tables.relationships,
-    personIndex,
-  );
+  const { relationships, unmatched } = await readRelationships(tables.relationships, personIndex);
   ctx.progress.stop();
+  return {
+    persons,
+    relationships,
+    relationshipsUnmatched: unmatched,
+    recordsWithoutPerson: secure.recordsWithoutPerson,
+    expectantMothers: expectant.size,
+  };
+}
 
-  ctx.progress.start('families: forming family units', persons.length);
-  const formed = buildFamilies(persons, relationships, asAt, famCfg);
+/** The families stage in its steps: the inputs; families; then ids, localities and the three tables (finishFamilies). */
+async function formFamilies(ctx: StageContext, tables: FamilyTables, famCfg: FamiliesConfig, stratCfg: StratifyConfig) {
+  const inputs = await readFamilyInputs(ctx, tables);
+  ctx.progress.start('families: forming family units', inputs.persons.length);
+  const formed = buildFamilies(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
   ctx.progress.stop();
+  const dobRows = inputs.persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth }));
+  return finishFamilies(ctx, stratCfg, formed.families, formed.counts, inputs, dobRows);
+}
+
+type DobRow = { person_id: string; date_of_birth: string | null };
+
+/** Family ids carried over, localities, the three tables and the counts (the stage whole and the merge). */
+async function finishFamilies(
+  ctx: StageContext,
+  stratCfg: StratifyConfig,
+  formedFamilies: Family[],
+  formedCounts: Record<string, number>,
+  inputs: Omit<FamilyInputs, 'persons' | 'relationships'>,
+  dobRows: DobRow[],
+) {
+  const asAt = ctx.asAt;
   // family ids carry over from the previous run where the same persons are together (stages/lineage.ts)
-  const carried = await carryOverFamilyIds(ctx, formed.families);
-  const built = { ...formed, families: carried.families };
+  const carried = await carryOverFamilyIds(ctx, formedFamilies);
+  const built = { counts: formedCounts, families: carried.families };
   ctx.progress.start('families: locality lookup', built.families.length);
   const located = familyRowsWithLocality(built.families, await loadLocalityLookups(stratCfg, ctx.stores.landing), asAt);
   ctx.progress.stop();
   ctx.progress.start('families: writing tables');
-  await writeFamilyTables(ctx, located.rows, built.families, persons);
+  await writeFamilyTables(ctx, located.rows, built.families, dobRows);
 
   const counts: Record<string, number> = {
     ...built.counts,
     ...carried.counts,
     family_members_rows: located.memberRows,
     families_unassigned_locality: located.unassigned,
-    relationships_without_person: relationshipsUnmatched,
-    person_records_without_person: secure.recordsWithoutPerson,
-    expectant_mothers: expectant.size,
+    relationships_without_person: inputs.relationshipsUnmatched,
+    person_records_without_person: inputs.recordsWithoutPerson,
+    expectant_mothers: inputs.expectantMothers,
   };
   ctx.progress.stop();
   ctx.log.info('families formed', {
@@ -271,10 +321,9 @@ async function writeFamilyTables(
   ctx: StageContext,
   familyRows: FamilyRow[],
   families: Family[],
-  persons: FamilyPerson[],
+  dobRows: DobRow[],
 ): Promise<void> {
   const asAt = ctx.asAt;
-  const dobRows = persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth }));
   // three independent files: DuckDB compresses one while the next one's rows are being serialised
   await allSettledOrThrow([
     writeParquet(
@@ -293,4 +342,212 @@ async function writeFamilyTables(
   ]);
 }
 
-export const stage = defineStage('families', familiesInputSchema, familiesStage);
+// ---- the sharded stage: plan, shard, merge --------------------------------------------------------------
+
+const STAGE = 'families';
+const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
+const dobsKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}person-dobs.bin`;
+const inputKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'input', 'bin');
+const outputKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'families', 'bin');
+
+interface FamiliesPlan extends Omit<FamilyInputs, 'persons' | 'relationships'> {
+  runId: string;
+  shards: number;
+  persons: number;
+  components: number;
+  anchoredComponents: number;
+  largestComponent: number;
+}
+
+/** One shard's input: its components' persons (person id order), their relationships and address clusters. */
+interface ShardInput {
+  runId: string;
+  shard: number;
+  shards: number;
+  persons: FamilyPerson[];
+  relationships: FamilyRelationship[];
+  /** raw address key -> cluster key, for the raw keys the shard's persons hold (the whole population's clusters). */
+  addressClusters: Array<[string, string]>;
+}
+
+interface ShardFamilies {
+  runId: string;
+  shard: number;
+  shards: number;
+  families: Family[];
+  counts: Record<string, number>;
+}
+
+async function removeShardFiles(ctx: StageContext): Promise<void> {
+  for (const o of await ctx.stores.secure.list(shardFolder(STAGE, ctx.asAt, ctx.runId)))
+    await ctx.stores.secure.delete(o.key);
+}
+
+/**
+ * Components (numbered in order of their smallest person) packed into `shards` shards in that order, each shard
+ * taking components until it holds its share of the persons not yet placed (remaining persons / remaining shards).
+ * A component larger than a share fills a shard alone. Deterministic: the same inputs give the same shards.
+ */
+export function packComponents(sizes: readonly number[], shards: number): Int32Array {
+  const shardOf = new Int32Array(sizes.length);
+  let remaining = 0;
+  for (const n of sizes) remaining += n;
+  let shard = 0;
+  let held = 0;
+  let share = remaining / shards;
+  for (let c = 0; c < sizes.length; c++) {
+    if (held > 0 && held + sizes[c]! / 2 > share && shard < shards - 1) {
+      remaining -= held;
+      shard += 1;
+      held = 0;
+      share = remaining / (shards - shard);
+    }
+    shardOf[c] = shard;
+    held += sizes[c]!;
+  }
+  return shardOf;
+}
+
+/** Phase plan: reads the inputs, finds the components, packs them into shards and writes each shard its input. */
+async function planFamilies(ctx: StageContext): Promise<ShardPlanOutput> {
+  const famCfg = parseFamiliesConfig(ctx.config.families);
+  const tables = familyTables(ctx);
+  let inputs: FamilyInputs;
+  try {
+    inputs = await readFamilyInputs(ctx, tables);
+  } finally {
+    await closeTables(Object.values(tables));
+  }
+  const comps = familyComponents(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
+  const shards = shardCountFor(ctx.config, STAGE, comps.withAnchor);
+  const shardOfComponent = packComponents(comps.sizes, shards);
+  await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
+  const { people, componentOf } = comps;
+  const shardOfPerson = new Map<string, number>();
+  const slices: Array<{ persons: FamilyPerson[]; relationships: FamilyRelationship[] }> = Array.from(
+    { length: shards },
+    () => ({ persons: [], relationships: [] }),
+  );
+  for (let i = 0; i < people.length; i++) {
+    const k = shardOfComponent[componentOf[i]!]!;
+    shardOfPerson.set(people[i]!.personId, k);
+    slices[k]!.persons.push(people[i]!);
+  }
+  // a relationship goes with its first person (one whose ends are in two shards is not active, or of a type not used)
+  for (const r of inputs.relationships) slices[shardOfPerson.get(r.fromPersonId)!]!.relationships.push(r);
+  for (let shard = 0; shard < shards; shard++) {
+    const { persons, relationships } = slices[shard]!;
+    const addressClusters = new Map<string, string>();
+    for (const p of persons)
+      for (const a of p.addresses) {
+        const raw = rawAddressKey(a);
+        const c = raw === null ? undefined : comps.canonical.get(raw);
+        if (c !== undefined) addressClusters.set(raw!, c);
+      }
+    const input: ShardInput = {
+      runId: ctx.runId,
+      shard,
+      shards,
+      persons,
+      relationships,
+      addressClusters: [...addressClusters],
+    };
+    await ctx.stores.secure.put(inputKey(ctx, shard), serialize(input));
+    slices[shard] = { persons: [], relationships: [] }; // written: let it go
+  }
+  const dobs = inputs.persons.map((p) => [p.personId, p.dateOfBirth] as const);
+  await ctx.stores.secure.put(dobsKey(ctx), serialize({ runId: ctx.runId, dobs }));
+  const plan: FamiliesPlan = {
+    runId: ctx.runId,
+    shards,
+    persons: people.length,
+    components: comps.sizes.length,
+    anchoredComponents: comps.withAnchor,
+    largestComponent: comps.sizes.reduce((a, b) => Math.max(a, b), 0),
+    relationshipsUnmatched: inputs.relationshipsUnmatched,
+    recordsWithoutPerson: inputs.recordsWithoutPerson,
+    expectantMothers: inputs.expectantMothers,
+  };
+  await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
+  const { persons, components, anchoredComponents, largestComponent } = plan;
+  return {
+    counts: { persons, components, anchored_components: anchoredComponents, largest_component: largestComponent, shards },
+    shards: shardItems(shards),
+  };
+}
+
+async function readPlan(ctx: StageContext): Promise<FamiliesPlan> {
+  const key = planKey(ctx);
+  if (!(await ctx.stores.secure.exists(key))) throw new Error(`families: ${key} is missing: run the plan phase first`);
+  const plan = JSON.parse((await ctx.stores.secure.get(key)).toString('utf8')) as FamiliesPlan;
+  if (plan.runId !== ctx.runId) throw new Error(`families: ${key} is the plan of ${plan.runId}, not of ${ctx.runId}`);
+  return plan;
+}
+
+/** A shard file, checked: present, and of this run's plan and this shard. */
+async function readShardFile<T extends { runId: string; shard: number; shards: number }>(
+  ctx: StageContext,
+  key: string,
+  shard: number,
+  shards: number,
+  missing: string,
+): Promise<T> {
+  if (!(await ctx.stores.secure.exists(key))) throw new Error(`families: ${key} is missing: ${missing}`);
+  const file = deserialize(await ctx.stores.secure.get(key)) as T;
+  if (file.runId !== ctx.runId || file.shard !== shard || file.shards !== shards)
+    throw new Error(`families: ${key} is shard ${file.shard} of ${file.shards} of ${file.runId}, not of this plan`);
+  return file;
+}
+
+/** Phase shard: forms the families of one shard's components and writes them to its shard file. */
+async function formShard(ctx: StageContext, shard: number) {
+  const { shards } = await readPlan(ctx);
+  if (shard >= shards) throw new Error(`families: shard ${shard} of ${shards} does not exist`);
+  const famCfg = parseFamiliesConfig(ctx.config.families);
+  const input = await readShardFile<ShardInput>(ctx, inputKey(ctx, shard), shard, shards, 'run the plan phase first');
+  ctx.progress.start('families: forming family units', input.persons.length);
+  const formed = buildFamilies(input.persons, input.relationships, ctx.asAt, famCfg, new Map(input.addressClusters));
+  ctx.progress.stop();
+  const file: ShardFamilies = { runId: ctx.runId, shard, shards, families: formed.families, counts: formed.counts };
+  await ctx.stores.secure.put(outputKey(ctx, shard), serialize(file));
+  return { counts: { shard, persons: input.persons.length, families: formed.families.length } };
+}
+
+const firstPrimary = (f: Family) => f.members.find((m) => m.membership === 'primary')?.personId ?? '';
+
+/** Phase merge: every shard's families in family id order, then ids carried over, localities and the three tables. */
+async function mergeFamilies(ctx: StageContext) {
+  const plan = await readPlan(ctx);
+  const { shards } = plan;
+  const stratCfg = parseStratifyConfig(ctx.config.stratify);
+  const families: Family[] = [];
+  const counts: Record<string, number> = {};
+  for (let shard = 0; shard < shards; shard++) {
+    const file = await readShardFile<ShardFamilies>(
+      ctx,
+      outputKey(ctx, shard),
+      shard,
+      shards,
+      `shard ${shard} of ${shards} did not run`,
+    );
+    for (const f of file.families) families.push(f);
+    for (const [k, v] of Object.entries(file.counts)) counts[k] = (counts[k] ?? 0) + v;
+  }
+  // as buildFamilies orders them whole: by family id, two families of one id (a hash collision) by smallest person
+  families.sort((a, b) => cmp(a.familyId, b.familyId) || cmp(firstPrimary(a), firstPrimary(b)));
+  const dobsFile = deserialize(await ctx.stores.secure.get(dobsKey(ctx))) as {
+    runId: string;
+    dobs: Array<[string, string | null]>;
+  };
+  if (dobsFile.runId !== ctx.runId) throw new Error(`families: ${dobsKey(ctx)} is of ${dobsFile.runId}, not of this plan`);
+  const dobRows = dobsFile.dobs.map(([person_id, date_of_birth]) => ({ person_id, date_of_birth }));
+  const out = await finishFamilies(ctx, stratCfg, families, counts, plan, dobRows);
+  await removeShardFiles(ctx);
+  return out;
+}
+
+export const stage = defineShardedStage(STAGE, familiesInputSchema, {
+  plan: (ctx) => planFamilies(ctx),
+  shard: (ctx, _input, shard) => formShard(ctx, shard),
+  merge: (ctx) => mergeFamilies(ctx),
+});

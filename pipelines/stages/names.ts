@@ -13,6 +13,7 @@ export type PipelineStageName = (typeof PIPELINE_STAGE_NAMES)[number];
 export const SHARDED_STAGES: ReadonlySet<PipelineStageName> = new Set<PipelineStageName>([
   'standardise',
   'match',
+  'families',
   'stratify',
 ]);
 

@@ -182,6 +182,18 @@ describe('the secure zone', () => {
     ).toBe('allow');
   });
 
+  it("families reads, writes, lists and removes its own shard folder (its shards' inputs and families), no other stage's", () => {
+    const families = taskRole(t, 'families');
+    const shardKey = `as_at=${D}/families/shards/run-1/input-00000.bin`;
+    for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+      expect(can(families, action, b.secure, shardKey), action).toBe('allow');
+    expect(can(families, 's3:GetObject', b.secure, `as_at=${D}/match/shards/run-1/link-input.bin`)).toBe(
+      'implicit-deny',
+    );
+    expect(can(taskRole(t, 'publish'), 's3:GetObject', b.secure, shardKey)).toBe('implicit-deny');
+    expect(can(taskRole(t, 'stratify'), 's3:PutObject', b.secure, shardKey)).toBe('implicit-deny');
+  });
+
   it('publish reads named secure keys only, never the whole zone', () => {
     const publish = taskRole(t, 'publish');
     expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('allow');

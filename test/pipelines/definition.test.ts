@@ -45,7 +45,7 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(states['Already done?']!.Type).toBe('Choice');
   });
 
-  it('walks validate (a Map over feeds), standardise, match and stratify (each plan, a Distributed Map over shards, merge), families, publish, then finalises', () => {
+  it('walks validate (a Map over feeds), standardise, match, families and stratify (each plan, a Distributed Map over shards, merge), publish, then finalises', () => {
     const order: string[] = [];
     let s: string | undefined = states['Already done?']!.Default;
     while (s) {
@@ -60,6 +60,8 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       'Match plan',
       'Match shards',
       'Match',
+      'Families plan',
+      'Families shards',
       'Families',
       'Stratify plan',
       'Stratify shards',
@@ -72,6 +74,9 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(states['Standardise shards']!.Type).toBe('Map');
     expect(states['Standardise plan']!.Parameters).toMatchObject({ input: { phase: 'plan' } });
     expect(states.Standardise!.Parameters).toMatchObject({ input: { phase: 'merge' } });
+    expect(states['Families shards']!.Type).toBe('Map');
+    expect(states['Families plan']!.Parameters).toMatchObject({ input: { phase: 'plan' } });
+    expect(states.Families!.Parameters).toMatchObject({ input: { phase: 'merge' } });
     expect(states['Validate feeds']!.Type).toBe('Map');
     expect(states['Validate feeds']!.ItemsPath).toBe('$.run.feeds');
     expect(taskStates).toMatchObject({
@@ -99,6 +104,8 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       'Match plan',
       'Match shards',
       'Match',
+      'Families plan',
+      'Families shards',
       'Families',
       'Stratify plan',
       'Stratify shards',
@@ -145,7 +152,15 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       'asAt.$': '$.run.asAt',
       input: { phase: 'merge' },
     });
-    expect(states.Families!.Parameters).toEqual({ 'runId.$': '$.run.runId', 'asAt.$': '$.run.asAt', input: {} });
+    expect(states.Families!.Parameters).toEqual({
+      'runId.$': '$.run.runId',
+      'asAt.$': '$.run.asAt',
+      input: { phase: 'merge' },
+    });
+    // the merge's result is the families stage's result (publish reads its counts there)
+    expect(states.Families!.ResultPath).toBe('$.results.families');
+    expect(states['Families plan']!.ResultPath).toBe('$.shards.families');
+    expect(states['Families shards']!.ItemsPath).toBe('$.shards.families.shards');
     expect(states.Match!.ResultPath).toBe('$.results.match');
     expect(states.Publish!.Parameters).toEqual({
       'runId.$': '$.run.runId',
