@@ -6,10 +6,11 @@
  *
  * Sharded (pipelines/stages/stage.ts) by connected component of the person graph family formation reads
  * (familyComponents: shared address clusters, active relationships, groupings): no family, also_in membership,
- * communal guard or household address crosses a component. `plan` reads the inputs, clusters the whole population's
- * addresses, finds the components and packs them, in order of their smallest person id, into
- * ceil(anchored components / sharding.families.rowsPerShard) shards of about equal persons; it writes each shard
- * its own persons, relationships and address clusters. `shard` k forms its components' families. `merge` puts them
+ * communal guard or household address crosses a component. `plan` counts the persons and makes
+ * ceil(persons / sharding.families.rowsPerShard) shards; with more than one it reads the inputs, clusters the whole
+ * population's addresses, finds the components and packs them, in order of their smallest person id, into shards of
+ * about equal persons, and writes each shard its own persons, relationships and address clusters (with one shard it
+ * writes nothing: the shard reads the tables itself). `shard` k forms its components' families. `merge` puts them
  * in family id order, carries family ids over from the previous run (global: a previous family's members may now be
  * in several components), assigns localities and writes the three tables: the same bytes as the stage run whole.
  *
@@ -350,13 +351,17 @@ const dobsKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId
 const inputKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'input', 'bin');
 const outputKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'families', 'bin');
 
-interface FamiliesPlan extends Omit<FamilyInputs, 'persons' | 'relationships'> {
+type InputCounts = Omit<FamilyInputs, 'persons' | 'relationships'>;
+
+interface FamiliesPlan extends Partial<InputCounts> {
   runId: string;
   shards: number;
   persons: number;
-  components: number;
-  anchoredComponents: number;
-  largestComponent: number;
+  /** One shard: it reads the tables itself (its share is every row); the plan wrote nothing else. */
+  whole?: true;
+  components?: number;
+  anchoredComponents?: number;
+  largestComponent?: number;
 }
 
 /** One shard's input: its components' persons (person id order), their relationships and address clusters. */
@@ -376,6 +381,8 @@ interface ShardFamilies {
   shards: number;
   families: Family[];
   counts: Record<string, number>;
+  /** The one shard of a plan that wrote nothing: what it left out of its read, counted. */
+  inputs?: InputCounts;
 }
 
 async function removeShardFiles(ctx: StageContext): Promise<void> {
@@ -411,6 +418,15 @@ export function packComponents(sizes: readonly number[], shards: number): Int32A
 /** Phase plan: reads the inputs, finds the components, packs them into shards and writes each shard its input. */
 async function planFamilies(ctx: StageContext): Promise<ShardPlanOutput> {
   const famCfg = parseFamiliesConfig(ctx.config.families);
+  // the shard count from the persons (their ids only): one shard reads the tables itself
+  const persons = await countPersons(ctx);
+  const shards = shardCountFor(ctx.config, STAGE, persons);
+  await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
+  if (shards === 1) {
+    const plan: FamiliesPlan = { runId: ctx.runId, shards, persons, whole: true };
+    await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
+    return { counts: { persons, shards }, shards: shardItems(shards) };
+  }
   const tables = familyTables(ctx);
   let inputs: FamilyInputs;
   try {
@@ -419,9 +435,7 @@ async function planFamilies(ctx: StageContext): Promise<ShardPlanOutput> {
     await closeTables(Object.values(tables));
   }
   const comps = familyComponents(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
-  const shards = shardCountFor(ctx.config, STAGE, comps.withAnchor);
   const shardOfComponent = packComponents(comps.sizes, shards);
-  await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
   const { people, componentOf } = comps;
   const shardOfPerson = new Map<string, number>();
   const slices: Array<{ persons: FamilyPerson[]; relationships: FamilyRelationship[] }> = Array.from(
@@ -455,8 +469,7 @@ async function planFamilies(ctx: StageContext): Promise<ShardPlanOutput> {
     await ctx.stores.secure.put(inputKey(ctx, shard), serialize(input));
     slices[shard] = { persons: [], relationships: [] }; // written: let it go
   }
-  const dobs = inputs.persons.map((p) => [p.personId, p.dateOfBirth] as const);
-  await ctx.stores.secure.put(dobsKey(ctx), serialize({ runId: ctx.runId, dobs }));
+  await writeDobs(ctx, inputs.persons);
   const plan: FamiliesPlan = {
     runId: ctx.runId,
     shards,
@@ -469,11 +482,41 @@ async function planFamilies(ctx: StageContext): Promise<ShardPlanOutput> {
     expectantMothers: inputs.expectantMothers,
   };
   await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
-  const { persons, components, anchoredComponents, largestComponent } = plan;
+  const { components, anchoredComponents, largestComponent } = plan;
   return {
-    counts: { persons, components, anchored_components: anchoredComponents, largest_component: largestComponent, shards },
+    counts: {
+      persons: plan.persons,
+      components: components!,
+      anchored_components: anchoredComponents!,
+      largest_component: largestComponent!,
+      shards,
+    },
     shards: shardItems(shards),
   };
+}
+
+/** The persons (distinct person ids) of the curated persons table. */
+async function countPersons(ctx: StageContext): Promise<number> {
+  const t = openTable(
+    ctx,
+    'curated',
+    keys.curated('persons', ctx.asAt),
+    'persons',
+    'SELECT count(DISTINCT person_id)::INTEGER AS persons FROM {{file}}',
+  );
+  let persons = 0;
+  try {
+    for await (const batch of t.batches) for (const r of batch) persons = Number(r.persons ?? 0);
+  } finally {
+    await closeTables([t]);
+  }
+  return persons;
+}
+
+/** The persons' dates of birth (person id order), for the merge to write (secure person-dobs). */
+async function writeDobs(ctx: StageContext, persons: FamilyPerson[]): Promise<void> {
+  const dobs = persons.map((p) => [p.personId, p.dateOfBirth] as const);
+  await ctx.stores.secure.put(dobsKey(ctx), serialize({ runId: ctx.runId, dobs }));
 }
 
 async function readPlan(ctx: StageContext): Promise<FamiliesPlan> {
@@ -501,9 +544,10 @@ async function readShardFile<T extends { runId: string; shard: number; shards: n
 
 /** Phase shard: forms the families of one shard's components and writes them to its shard file. */
 async function formShard(ctx: StageContext, shard: number) {
-  const { shards } = await readPlan(ctx);
+  const { shards, whole } = await readPlan(ctx);
   if (shard >= shards) throw new Error(`families: shard ${shard} of ${shards} does not exist`);
   const famCfg = parseFamiliesConfig(ctx.config.families);
+  if (whole) return formWholeShard(ctx, famCfg);
   const input = await readShardFile<ShardInput>(ctx, inputKey(ctx, shard), shard, shards, 'run the plan phase first');
   ctx.progress.start('families: forming family units', input.persons.length);
   const formed = buildFamilies(input.persons, input.relationships, ctx.asAt, famCfg, new Map(input.addressClusters));
@@ -511,6 +555,32 @@ async function formShard(ctx: StageContext, shard: number) {
   const file: ShardFamilies = { runId: ctx.runId, shard, shards, families: formed.families, counts: formed.counts };
   await ctx.stores.secure.put(outputKey(ctx, shard), serialize(file));
   return { counts: { shard, persons: input.persons.length, families: formed.families.length } };
+}
+
+/** The one shard of a plan that wrote nothing: reads the tables itself and forms every family. */
+async function formWholeShard(ctx: StageContext, famCfg: FamiliesConfig) {
+  const tables = familyTables(ctx);
+  let inputs: FamilyInputs;
+  try {
+    inputs = await readFamilyInputs(ctx, tables);
+  } finally {
+    await closeTables(Object.values(tables));
+  }
+  ctx.progress.start('families: forming family units', inputs.persons.length);
+  const formed = buildFamilies(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
+  ctx.progress.stop();
+  await writeDobs(ctx, inputs.persons);
+  const { relationshipsUnmatched, recordsWithoutPerson, expectantMothers } = inputs;
+  const file: ShardFamilies = {
+    runId: ctx.runId,
+    shard: 0,
+    shards: 1,
+    families: formed.families,
+    counts: formed.counts,
+    inputs: { relationshipsUnmatched, recordsWithoutPerson, expectantMothers },
+  };
+  await ctx.stores.secure.put(outputKey(ctx, 0), serialize(file));
+  return { counts: { shard: 0, persons: inputs.persons.length, families: formed.families.length } };
 }
 
 const firstPrimary = (f: Family) => f.members.find((m) => m.membership === 'primary')?.personId ?? '';
@@ -522,6 +592,7 @@ async function mergeFamilies(ctx: StageContext) {
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
   const families: Family[] = [];
   const counts: Record<string, number> = {};
+  let inputs: InputCounts | undefined = plan.whole ? undefined : (plan as InputCounts);
   for (let shard = 0; shard < shards; shard++) {
     const file = await readShardFile<ShardFamilies>(
       ctx,
@@ -532,7 +603,9 @@ async function mergeFamilies(ctx: StageContext) {
     );
     for (const f of file.families) families.push(f);
     for (const [k, v] of Object.entries(file.counts)) counts[k] = (counts[k] ?? 0) + v;
+    if (file.inputs) inputs = file.inputs;
   }
+  if (!inputs) throw new Error(`families: ${planKey(ctx)} and its shards do not say what the read left out`);
   // as buildFamilies orders them whole: by family id, two families of one id (a hash collision) by smallest person
   families.sort((a, b) => cmp(a.familyId, b.familyId) || cmp(firstPrimary(a), firstPrimary(b)));
   const dobsFile = deserialize(await ctx.stores.secure.get(dobsKey(ctx))) as {
@@ -541,7 +614,7 @@ async function mergeFamilies(ctx: StageContext) {
   };
   if (dobsFile.runId !== ctx.runId) throw new Error(`families: ${dobsKey(ctx)} is of ${dobsFile.runId}, not of this plan`);
   const dobRows = dobsFile.dobs.map(([person_id, date_of_birth]) => ({ person_id, date_of_birth }));
-  const out = await finishFamilies(ctx, stratCfg, families, counts, plan, dobRows);
+  const out = await finishFamilies(ctx, stratCfg, families, counts, inputs, dobRows);
   await removeShardFiles(ctx);
   return out;
 }

@@ -9,11 +9,14 @@ import { z } from 'zod';
 import { keys } from '../layout.ts';
 import { PIPELINE_STAGE_NAMES } from './names.ts';
 
-/** Rows one shard works on by default (what a row is, the stage says: a family for stratify and families). */
+/**
+ * Rows one shard works on by default (what a row is, the stage says: a family for stratify, a person for families,
+ * 400,000 persons being about 100,000 families).
+ */
 export const DEFAULT_ROWS_PER_SHARD: Readonly<Record<string, number>> = {
   // accepted validated rows; a feed is never split (standardise/shards.ts), so this sets how many feeds share one
   standardise: 250_000,
-  families: 100_000,
+  families: 400_000,
   stratify: 100_000,
 };
 const FALLBACK_ROWS_PER_SHARD = 100_000;
@@ -21,7 +24,7 @@ const FALLBACK_ROWS_PER_SHARD = 100_000;
 export const MAX_SHARDS = 1_000;
 
 export const stageShardingSchema = z.strictObject({
-  /** Rows (the stage's unit: families for stratify and families) per shard; the plan makes ceil(rows / this) shards. */
+  /** Rows (the stage's unit: families for stratify, persons for families) per shard; the plan makes ceil(rows / this) shards. */
   rowsPerShard: z.int().min(1),
   /** At most this many shards (default 1,000). */
   maxShards: z.int().min(1).max(MAX_SHARDS).optional(),

@@ -4,10 +4,13 @@
  *
  * Reads: curated families, family_members, persons, facts; secure as_at=D/families/person-dobs.parquet.
  *
- * Sharded (pipelines/stages/stage.ts): `plan` counts the families and makes ceil(families / sharding.stratify.rowsPerShard)
- * shards; `shard` k scores the families whose id hashes to k (familyShardOf: FNV-1a of the id, mod the shard count),
- * reading only their members' facts into memory, and writes the scores to its shard file; `merge` puts every shard's
- * scores in family id order and writes `scores` and the counts, the same bytes as the stage run whole.
+ * Sharded (pipelines/stages/stage.ts): `plan` reads the members, makes ceil(families / sharding.stratify.rowsPerShard)
+ * shards (shard k: the families whose id hashes to k, familyShardOf: FNV-1a of the id, mod the shard count) and
+ * writes each shard only its own rows: its members with their dates of birth, and its members' scored facts, streamed
+ * in part files (the plan never holds the facts; with one shard it writes nothing: the shard reads the tables
+ * itself); `shard` k scores its families from those files and writes their
+ * scores rows; `merge` puts every shard's rows in family id order and writes `scores` and the counts, the same bytes
+ * as the stage run whole.
  */
 import { deserialize, serialize } from 'node:v8';
 import type { z } from 'zod';
@@ -22,13 +25,13 @@ import {
 import type { Fact } from '../../models/facts.ts';
 import { canAffectScore } from '../../models/rules/relevance.ts';
 import type { RuleSet } from '../../models/rules/schema.ts';
-import { writeParquet } from '../io/parquet.ts';
+import { writeParquet, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { factsTable, readFacts } from '../tables/facts.ts';
+import { factFromRow, factsTable, readFacts } from '../tables/facts.ts';
 import { memberOf, SCORING_MEMBER_COLUMNS, type MemberRow } from '../tables/family-members.ts';
 import { personDobsTable, readPersonDobs } from '../tables/person-dobs.ts';
 import { personsTable, readPersonMap } from '../tables/persons.ts';
-import { closeTables, openTable } from '../tables/read.ts';
+import { closeTables, openTable, rowsOf, type TableRead } from '../tables/read.ts';
 import { SCORES, scoreRow } from '../tables/scores.ts';
 import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
@@ -46,18 +49,9 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 
 export const stratifyInputSchema = shardPhaseInput.loose().default({});
 
-/**
- * Families with their members and facts, ready for the rule engine (dates of birth from the secure zone).
- * `ruleSet`: keep only the facts that can affect its scores (see canAffectScore); all facts are still checked and counted.
- */
-export async function loadFamiliesForScoring(
-  ctx: StageContext,
-  ruleSet: RuleSet,
-  sources?: readonly string[],
-  only?: FamilyShard,
-): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
-  // every input table is exported by DuckDB at once, while the ones before it are being read
-  const tables = {
+/** The tables stratify reads (every input table is exported by DuckDB at once, while the ones before it are being read). */
+function scoringTables(ctx: StageContext) {
+  return {
     members: openTable(
       ctx,
       'curated',
@@ -69,50 +63,64 @@ export async function loadFamiliesForScoring(
     persons: personsTable(ctx),
     facts: factsTable(ctx),
   };
+}
+
+/** Which facts are scored: those that can affect the rule set's scores (canAffectScore), of the sources used. */
+function scoredFacts(ctx: StageContext, ruleSet: RuleSet, sources?: readonly string[]): (f: Fact) => boolean {
+  const affects = canAffectScore(ruleSet, { asAt: ctx.asAt });
+  // a source the partnership does not use (stratify.sources) is not scored, even when its files landed
+  return sources === undefined ? affects : (f: Fact) => sources.includes(f.source) && affects(f);
+}
+
+/** A member as scoring takes it: the family_members row's fields and the person's date of birth. */
+type MemberForScoring = Pick<MemberRow, 'familyId' | 'personId' | 'role' | 'membership' | 'isChild'> & {
+  dateOfBirth: string | null;
+};
+
+/** Families (family id order) from their members (in table order) and their members' facts (in table order). */
+function familiesOf(members: MemberForScoring[], facts: PersonFact[]): FamilyForScoring[] {
+  const fams = new Map<string, ScoringMember[]>();
+  const factsByPerson = new Map<string, PersonFact[]>();
+  for (const f of facts) pushTo(factsByPerson, f.personId, f);
+  for (const m of members)
+    pushTo(fams, m.familyId, {
+      personId: m.personId,
+      role: m.role,
+      membership: m.membership,
+      isChild: m.isChild,
+      dateOfBirth: m.dateOfBirth,
+    });
+  return [...fams.entries()]
+    .sort((a, b) => cmp(a[0], b[0]))
+    .map(([familyId, ms]) => ({
+      familyId,
+      members: ms,
+      facts: ms.flatMap((m) => factsByPerson.get(m.personId) ?? []),
+    }));
+}
+
+/**
+ * Families with their members and facts, ready for the rule engine (dates of birth from the secure zone).
+ * `ruleSet`: keep only the facts that can affect its scores (see canAffectScore); all facts are still checked and counted.
+ */
+export async function loadFamiliesForScoring(
+  ctx: StageContext,
+  ruleSet: RuleSet,
+  sources?: readonly string[],
+): Promise<{ families: FamilyForScoring[]; factsWithoutPerson: number }> {
+  const tables = scoringTables(ctx);
   try {
-    const fams = new Map<string, ScoringMember[]>();
     const memberRows: MemberRow[] = [];
-    for await (const batch of tables.members.batches)
-      for (const r of batch) {
-        const m = memberOf(r);
-        if (!only || familyShardOf(m.familyId, only.shards) === only.shard) memberRows.push(m);
-      }
+    for await (const batch of tables.members.batches) for (const r of batch) memberRows.push(memberOf(r));
     const dobs = await readPersonDobs(ctx, tables.dobs);
     const personOf = await readPersonMap(ctx, tables.persons);
-    const affects = canAffectScore(ruleSet, { asAt: ctx.asAt });
-    // a shard keeps only the facts of its families' members (every fact is still checked and counted)
-    const inShard = only ? new Set(memberRows.map((m) => m.personId)) : undefined;
-    const mine = inShard ? (f: Fact) => inShard.has(personOf.get(f.recordId)!) && affects(f) : affects;
-    // a source the partnership does not use (stratify.sources) is not scored, even when its files landed
-    const keep = sources === undefined ? mine : (f: Fact) => sources.includes(f.source) && mine(f);
+    const keep = scoredFacts(ctx, ruleSet, sources);
     const { facts, unmatched } = await readFacts(ctx, personOf, undefined, tables.facts, keep);
-    const factsByPerson = new Map<string, PersonFact[]>();
-    for (const f of facts) pushTo(factsByPerson, f.personId, f);
-    for (const m of memberRows)
-      pushTo(fams, m.familyId, {
-        personId: m.personId,
-        role: m.role,
-        membership: m.membership,
-        isChild: m.isChild,
-        dateOfBirth: dobs.get(m.personId) ?? null,
-      });
-    const families = [...fams.entries()]
-      .sort((a, b) => cmp(a[0], b[0]))
-      .map(([familyId, ms]) => ({
-        familyId,
-        members: ms,
-        facts: ms.flatMap((m) => factsByPerson.get(m.personId) ?? []),
-      }));
-    return { families, factsWithoutPerson: unmatched };
+    const members = memberRows.map((m) => ({ ...m, dateOfBirth: dobs.get(m.personId) ?? null }));
+    return { families: familiesOf(members, facts), factsWithoutPerson: unmatched };
   } finally {
     await closeTables(Object.values(tables));
   }
-}
-
-/** One shard of the families: shard `shard` of `shards`. */
-export interface FamilyShard {
-  shard: number;
-  shards: number;
 }
 
 /** The shard a family belongs to: FNV-1a (32 bits) of its id, mod the shard count. Stable across runs and machines. */
@@ -147,36 +155,45 @@ function scoreFamilies(ctx: StageContext, cfg: StratifyConfig, ruleSet: RuleSet,
   return scores;
 }
 
-/** Writes `scores` (family id order) and returns the stage's counts: what the stage writes, whole or merged. */
-async function writeScores(
-  ctx: StageContext,
-  cfg: StratifyConfig,
-  ruleSet: RuleSet,
-  scores: FamilyScore[],
-  factsWithoutPerson: number,
-) {
-  const coverage = await runHeadlineCoverage(ctx);
-  await writeParquet(
-    ctx.stores.curated,
-    keys.curated('scores', ctx.asAt),
-    parquetColumns(SCORES),
-    scores.map((s) => scoreRow(s, ctx.asAt)),
-  );
+/** What the counts of a set of scores add up to (per shard, summed by the merge), in the stage's count order. */
+function scoreCounts(cfg: StratifyConfig, ruleSet: RuleSet, scores: FamilyScore[]): Record<string, number> {
   const counts: Record<string, number> = {
     families_scored: scores.length,
     families_with_a_rule_fired: scores.filter((s) => s.reasons.length > 0).length,
     families_three_needs: scores.filter((s) => s.threeNeeds).length,
     families_open_to_statutory: scores.filter((s) => s.openToStatutory).length,
+  };
+  for (const t of cfg.tiers) counts[`tier_${t.name}`] = scores.filter((s) => s.tier === t.name).length;
+  for (const r of ruleSet.rules)
+    counts[`rule_${r.id}`] = scores.filter((s) => s.reasons.some((x) => x.ruleId === r.id)).length;
+  return counts;
+}
+
+/** Writes `scores` (rows in family id order) and returns the stage's counts: what the stage writes, whole or merged. */
+async function writeScores(
+  ctx: StageContext,
+  cfg: StratifyConfig,
+  ruleSet: RuleSet,
+  rows: ParquetRow[],
+  scored: Record<string, number>,
+  factsWithoutPerson: number,
+) {
+  const coverage = await runHeadlineCoverage(ctx);
+  await writeParquet(ctx.stores.curated, keys.curated('scores', ctx.asAt), parquetColumns(SCORES), rows);
+  const counts: Record<string, number> = {
+    families_scored: scored.families_scored!,
+    families_with_a_rule_fired: scored.families_with_a_rule_fired!,
+    families_three_needs: scored.families_three_needs!,
+    families_open_to_statutory: scored.families_open_to_statutory!,
     facts_without_person: factsWithoutPerson,
     headlines_evidenced: coverage.filter((c) => c.status === 'evidenced').length,
     headlines_partly_evidenced: coverage.filter((c) => c.status === 'partly_evidenced').length,
     headlines_not_evidenced: coverage.filter((c) => c.status === 'not_evidenced').length,
   };
-  for (const t of cfg.tiers) counts[`tier_${t.name}`] = scores.filter((s) => s.tier === t.name).length;
-  for (const r of ruleSet.rules)
-    counts[`rule_${r.id}`] = scores.filter((s) => s.reasons.some((x) => x.ruleId === r.id)).length;
+  for (const t of cfg.tiers) counts[`tier_${t.name}`] = scored[`tier_${t.name}`]!;
+  for (const r of ruleSet.rules) counts[`rule_${r.id}`] = scored[`rule_${r.id}`]!;
   ctx.log.info('families scored', {
-    families: scores.length,
+    families: rows.length,
     ruleSet: `${ruleSet.id}@${ruleSet.version}`,
     headlinesNotEvidenced: coverage
       .filter((c) => c.status === 'not_evidenced')
@@ -191,19 +208,42 @@ export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof st
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
   const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet, cfg.sources);
-  return writeScores(ctx, cfg, ruleSet, scoreFamilies(ctx, cfg, ruleSet, families), factsWithoutPerson);
+  const scores = scoreFamilies(ctx, cfg, ruleSet, families);
+  const rows = scores.map((s) => scoreRow(s, ctx.asAt));
+  return writeScores(ctx, cfg, ruleSet, rows, scoreCounts(cfg, ruleSet, scores), factsWithoutPerson);
 }
 
 // ---- the sharded stage: plan, shard, merge --------------------------------------------------------------
 
 const STAGE = 'stratify';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
+const membersKey = (ctx: StageContext, shard: number) =>
+  shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'members', 'bin');
+const factsKey = (ctx: StageContext, shard: number, part: number) =>
+  shardFile(STAGE, ctx.asAt, ctx.runId, shard, `facts-p${part}`, 'bin');
 const scoresKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'scores', 'bin');
+
+/** Facts a plan holds for one shard before it writes them out as one part file. */
+const FACTS_PER_PART = 200_000;
 
 interface StratifyPlan {
   runId: string;
   shards: number;
   families: number;
+  /**
+   * How many facts part files each shard has; absent with one shard: its share is every row, so it reads the tables
+   * itself (writing them out to read them back would only cost time).
+   */
+  factParts?: number[];
+  /** Counted by the plan when it writes the shards' rows (else by the one shard). */
+  factsWithoutPerson?: number;
+}
+
+/** What every shard file carries, so that a file of another run or shard is refused. */
+interface ShardFileHead {
+  runId: string;
+  shard: number;
+  shards: number;
 }
 
 async function removeShardFiles(ctx: StageContext): Promise<void> {
@@ -211,26 +251,106 @@ async function removeShardFiles(ctx: StageContext): Promise<void> {
     await ctx.stores.secure.delete(o.key);
 }
 
-/** Phase plan: counts the families (their ids only) and decides the shards from the sharding budget. */
+/** The shards a person's families are in (a person may be in several families: also_in). */
+function addShard(of: Map<string, number | number[]>, personId: string, shard: number): void {
+  const had = of.get(personId);
+  if (had === undefined) of.set(personId, shard);
+  else if (typeof had === 'number') {
+    if (had !== shard) of.set(personId, [had, shard]);
+  } else if (!had.includes(shard)) had.push(shard);
+}
+
+/**
+ * Phase plan: reads the members, splits their families into ceil(families / sharding.stratify.rowsPerShard) shards
+ * by the hash of the family id, and writes each shard only its own rows: its members (with their dates of birth)
+ * and, streamed in part files of FACTS_PER_PART, the scored facts of its members (file order kept). The plan holds
+ * the members and the record -> person map, never the facts; a shard holds its share.
+ */
 async function planStratify(ctx: StageContext): Promise<ShardPlanOutput> {
-  const members = openTable(
-    ctx,
-    'curated',
-    keys.curated('family_members', ctx.asAt),
-    'family members',
-    'SELECT count(DISTINCT family_id)::INTEGER AS families FROM {{file}}',
-  );
-  let families = 0;
+  const cfg = parseStratifyConfig(ctx.config.stratify);
+  const ruleSet = ruleSetOf(cfg);
+  const tables = scoringTables(ctx);
   try {
-    for await (const batch of members.batches) for (const r of batch) families = Number(r.families ?? 0);
+    const memberRows: MemberRow[] = [];
+    const familyIds = new Set<string>();
+    for await (const batch of tables.members.batches)
+      for (const r of batch) {
+        const m = memberOf(r);
+        memberRows.push(m);
+        familyIds.add(m.familyId);
+      }
+    const families = familyIds.size;
+    familyIds.clear();
+    const shards = shardCountFor(ctx.config, STAGE, families);
+    await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
+    if (shards === 1) {
+      const plan: StratifyPlan = { runId: ctx.runId, shards, families };
+      await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
+      return { counts: { families, shards }, shards: shardItems(shards) };
+    }
+    const dobs = await readPersonDobs(ctx, tables.dobs);
+    const members: MemberForScoring[][] = Array.from({ length: shards }, () => []);
+    const shardsOf = new Map<string, number | number[]>();
+    for (const m of memberRows) {
+      const k = familyShardOf(m.familyId, shards);
+      const { familyId, personId, role, membership, isChild } = m;
+      members[k]!.push({ familyId, personId, role, membership, isChild, dateOfBirth: dobs.get(personId) ?? null });
+      addShard(shardsOf, personId, k);
+    }
+    memberRows.length = 0;
+    dobs.clear();
+    for (let k = 0; k < shards; k++) {
+      const file = { runId: ctx.runId, shard: k, shards, members: members[k]! };
+      await ctx.stores.secure.put(membersKey(ctx, k), serialize(file));
+      members[k] = [];
+    }
+    const personOf = await readPersonMap(ctx, tables.persons);
+    const scored = scoredFacts(ctx, ruleSet, cfg.sources);
+    const { factParts, unmatched } = await writeShardFacts(ctx, tables.facts, personOf, shardsOf, shards, scored);
+    const plan: StratifyPlan = { runId: ctx.runId, shards, families, factParts, factsWithoutPerson: unmatched };
+    await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
+    return { counts: { families, shards }, shards: shardItems(shards) };
   } finally {
-    await closeTables([members]);
+    await closeTables(Object.values(tables));
   }
-  const shards = shardCountFor(ctx.config, STAGE, families);
-  await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
-  const plan: StratifyPlan = { runId: ctx.runId, shards, families };
-  await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
-  return { counts: { families, shards }, shards: shardItems(shards) };
+}
+
+/** The facts, streamed: each scored fact of a member goes to its families' shards, written in part files. */
+async function writeShardFacts(
+  ctx: StageContext,
+  facts: TableRead,
+  personOf: Map<string, string>,
+  shardsOf: Map<string, number | number[]>,
+  shards: number,
+  scored: (f: Fact) => boolean,
+): Promise<{ factParts: number[]; unmatched: number }> {
+  const buffers: PersonFact[][] = Array.from({ length: shards }, () => []);
+  const factParts = new Array<number>(shards).fill(0);
+  const flush = async (k: number) => {
+    const file = { runId: ctx.runId, shard: k, shards, part: factParts[k]!, facts: buffers[k]! };
+    await ctx.stores.secure.put(factsKey(ctx, k, factParts[k]!), serialize(file));
+    factParts[k]! += 1;
+    buffers[k] = [];
+  };
+  let unmatched = 0;
+  const details = new Map<string, Readonly<Record<string, string>>>();
+  for await (const r of rowsOf(facts)) {
+    const f = factFromRow(r, details, facts) as PersonFact;
+    const personId = personOf.get(f.recordId);
+    if (!personId) {
+      unmatched += 1;
+      continue;
+    }
+    const to = shardsOf.get(personId);
+    if (to === undefined || !scored(f)) continue; // a fact of no family's member is never scored
+    f.personId = personId;
+    for (const k of typeof to === 'number' ? [to] : to) {
+      buffers[k]!.push(f);
+      if (buffers[k]!.length >= FACTS_PER_PART) await flush(k);
+    }
+  }
+  for (let k = 0; k < shards; k++) if (buffers[k]!.length > 0 || factParts[k] === 0) await flush(k);
+  return { factParts, unmatched };
 }
 
 async function readPlan(ctx: StageContext): Promise<StratifyPlan> {
@@ -241,46 +361,98 @@ async function readPlan(ctx: StageContext): Promise<StratifyPlan> {
   return plan;
 }
 
-interface ShardScores {
-  runId: string;
-  shard: number;
-  shards: number;
-  scores: FamilyScore[];
-  factsWithoutPerson: number;
+/** A shard file, checked: present, and of this run's plan and this shard. */
+async function readShardFile<T extends ShardFileHead>(
+  ctx: StageContext,
+  key: string,
+  shard: number,
+  shards: number,
+  missing: string,
+): Promise<T> {
+  if (!(await ctx.stores.secure.exists(key))) throw new Error(`stratify: ${key} is missing: ${missing}`);
+  const file = deserialize(await ctx.stores.secure.get(key)) as T;
+  if (file.runId !== ctx.runId || file.shard !== shard || file.shards !== shards)
+    throw new Error(`stratify: ${key} is shard ${file.shard} of ${file.shards} of ${file.runId}, not of this plan`);
+  return file;
 }
 
-/** Phase shard: scores the families of one shard and writes them to its shard file. */
+interface ShardScores extends ShardFileHead {
+  /** The shard's scores rows (family id order) and what their counts add up to. */
+  rows: ParquetRow[];
+  counts: Record<string, number>;
+  /** The only shard's count of facts of no person (it read the facts table itself). */
+  factsWithoutPerson?: number | undefined;
+}
+
+/** Phase shard: scores the families of one shard from its own rows (the plan's files) and writes the scores rows. */
 async function scoreShard(ctx: StageContext, shard: number) {
-  const { shards } = await readPlan(ctx);
+  const { shards, factParts } = await readPlan(ctx);
   if (shard >= shards) throw new Error(`stratify: shard ${shard} of ${shards} does not exist`);
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
-  const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet, cfg.sources, { shard, shards });
+  if (factParts === undefined) {
+    // the only shard: every row is its own
+    const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet, cfg.sources);
+    return writeShardScores(ctx, cfg, ruleSet, shard, shards, families, factsWithoutPerson);
+  }
+  const notPlanned = 'run the plan phase first';
+  const { members } = await readShardFile<ShardFileHead & { members: MemberForScoring[] }>(
+    ctx,
+    membersKey(ctx, shard),
+    shard,
+    shards,
+    notPlanned,
+  );
+  const facts: PersonFact[] = [];
+  for (let part = 0; part < factParts[shard]!; part++) {
+    const file = await readShardFile<ShardFileHead & { facts: PersonFact[] }>(
+      ctx,
+      factsKey(ctx, shard, part),
+      shard,
+      shards,
+      notPlanned,
+    );
+    for (const f of file.facts) facts.push(f);
+  }
+  return writeShardScores(ctx, cfg, ruleSet, shard, shards, familiesOf(members, facts));
+}
+
+/** Scores a shard's families and writes their scores rows and counts to its shard file. */
+async function writeShardScores(
+  ctx: StageContext,
+  cfg: StratifyConfig,
+  ruleSet: RuleSet,
+  shard: number,
+  shards: number,
+  families: FamilyForScoring[],
+  factsWithoutPerson?: number,
+) {
   const scores = scoreFamilies(ctx, cfg, ruleSet, families);
-  const file: ShardScores = { runId: ctx.runId, shard, shards, scores, factsWithoutPerson };
+  const rows = scores.map((s) => scoreRow(s, ctx.asAt));
+  const counts = scoreCounts(cfg, ruleSet, scores);
+  const file: ShardScores = { runId: ctx.runId, shard, shards, rows, counts, factsWithoutPerson };
   await ctx.stores.secure.put(scoresKey(ctx, shard), serialize(file));
   return { counts: { shard, families_scored: scores.length } };
 }
 
-/** Phase merge: every shard's scores (checked against this run's plan), in family id order, written as the stage does. */
+/** Phase merge: every shard's scores rows (checked against this run's plan), in family id order, written as the stage does. */
 async function mergeStratify(ctx: StageContext) {
-  const { shards } = await readPlan(ctx);
+  const plan = await readPlan(ctx);
+  const { shards } = plan;
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
-  const scores: FamilyScore[] = [];
-  let factsWithoutPerson = 0;
+  const rows: ParquetRow[] = [];
+  const scored: Record<string, number> = {};
+  let factsWithoutPerson = plan.factsWithoutPerson ?? 0;
   for (let shard = 0; shard < shards; shard++) {
-    const key = scoresKey(ctx, shard);
-    if (!(await ctx.stores.secure.exists(key)))
-      throw new Error(`stratify: ${key} is missing: shard ${shard} of ${shards} did not run`);
-    const file = deserialize(await ctx.stores.secure.get(key)) as ShardScores;
-    if (file.runId !== ctx.runId || file.shard !== shard || file.shards !== shards)
-      throw new Error(`stratify: ${key} is shard ${file.shard} of ${file.shards} of ${file.runId}, not of this plan`);
-    for (const s of file.scores) scores.push(s);
-    factsWithoutPerson = file.factsWithoutPerson; // every shard checks every fact: the same count in each
+    const missing = `shard ${shard} of ${shards} did not run`;
+    const file = await readShardFile<ShardScores>(ctx, scoresKey(ctx, shard), shard, shards, missing);
+    for (const r of file.rows) rows.push(r);
+    for (const [k, v] of Object.entries(file.counts)) scored[k] = (scored[k] ?? 0) + v;
+    if (file.factsWithoutPerson !== undefined) factsWithoutPerson = file.factsWithoutPerson;
   }
-  scores.sort((a, b) => cmp(a.familyId, b.familyId));
-  const out = await writeScores(ctx, cfg, ruleSet, scores, factsWithoutPerson);
+  rows.sort((a, b) => cmp(a.family_id as string, b.family_id as string));
+  const out = await writeScores(ctx, cfg, ruleSet, rows, scored, factsWithoutPerson);
   await removeShardFiles(ctx);
   return out;
 }

@@ -15,7 +15,8 @@ import { silentLog } from '../../pipelines/log.ts';
 import { noProgress } from '../../pipelines/progress.ts';
 import { localRuntime } from '../../pipelines/runtime.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
-import { shardFolder } from '../../pipelines/stages/sharding.ts';
+import { deserialize } from 'node:v8';
+import { shardFile, shardFolder } from '../../pipelines/stages/sharding.ts';
 import { familyShardOf, stage, stratifyStage } from '../../pipelines/stages/stratify.ts';
 
 const AS_AT = '2026-10-31';
@@ -101,6 +102,33 @@ describe('stratify shards', () => {
     expect(ids.map((id) => familyShardOf(id, 1))).toEqual(ids.map(() => 0));
   });
 
+  it("the plan writes each shard only its own rows: its families' members and those members' facts", async () => {
+    const ctx = ctxWith({ stratify: { shards: 3 } });
+    await stage.run(ctx, { phase: 'plan' });
+    const read = async (name: string, s: number) =>
+      deserialize(await ctx.stores.secure.get(shardFile('stratify', AS_AT, runId, s, name, 'bin'))) as {
+        members?: Array<{ familyId: string; personId: string }>;
+        facts?: Array<{ personId: string }>;
+      };
+    const families = new Set<string>();
+    let facts = 0;
+    for (let s = 0; s < 3; s++) {
+      const { members } = await read('members', s);
+      expect(members!.length).toBeGreaterThan(0);
+      for (const m of members!) {
+        expect(familyShardOf(m.familyId, 3)).toBe(s);
+        families.add(m.familyId);
+      }
+      const persons = new Set(members!.map((m) => m.personId));
+      const part = await read('facts-p0', s);
+      expect(part.facts!.every((f) => persons.has(f.personId))).toBe(true);
+      facts += part.facts!.length;
+    }
+    const whole = await stratifyStage(ctxWith());
+    expect(families.size).toBe(whole.counts.families_scored);
+    expect(facts).toBeGreaterThan(0);
+  });
+
   it('a merge with a shard missing fails naming its key; a shard beyond the plan is refused', async () => {
     const ctx = ctxWith({ stratify: { shards: 2 } });
     await stage.run(ctx, { phase: 'plan' });
@@ -109,5 +137,9 @@ describe('stratify shards', () => {
     await expect(stage.run(ctx, { phase: 'merge' })).rejects.toThrow(
       /scores-00001\.bin is missing: shard 1 of 2 did not run/,
     );
+    // shard 0's scores put where shard 1's go: refused, not merged
+    const key = (s: number) => shardFile('stratify', AS_AT, runId, s, 'scores', 'bin');
+    await ctx.stores.secure.put(key(1), await ctx.stores.secure.get(key(0)));
+    await expect(stage.run(ctx, { phase: 'merge' })).rejects.toThrow(/is shard 0 of 2 of .*not of this plan/);
   });
 });
