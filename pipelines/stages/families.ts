@@ -10,8 +10,7 @@
  * ceil(persons / sharding.families.rowsPerShard) shards; with more than one it reads the inputs, clusters the whole
  * population's addresses, finds the components and packs them, in order of their smallest person id, into shards of
  * about equal persons, and writes each shard its own persons, relationships and address clusters (with one shard it
- * writes nothing: the one shard is the stage run whole, and the merge returns its result). `shard` k forms its
- * components' families. `merge` puts them
+ * writes nothing: the shard reads the tables itself). `shard` k forms its components' families. `merge` puts them
  * in family id order, carries family ids over from the previous run (global: a previous family's members may now be
  * in several components), assigns localities and writes the three tables: the same bytes as the stage run whole.
  *
@@ -382,14 +381,8 @@ interface ShardFamilies {
   shards: number;
   families: Family[];
   counts: Record<string, number>;
-}
-
-/** The one shard's file when it ran the stage whole: the stage's result. */
-interface WholeShard {
-  runId: string;
-  shard: number;
-  shards: number;
-  result: Awaited<ReturnType<typeof familiesStage>>;
+  /** The one shard of a plan that wrote nothing: what it left out of its read, counted. */
+  inputs?: InputCounts;
 }
 
 async function removeShardFiles(ctx: StageContext): Promise<void> {
@@ -554,7 +547,7 @@ async function formShard(ctx: StageContext, shard: number) {
   const { shards, whole } = await readPlan(ctx);
   if (shard >= shards) throw new Error(`families: shard ${shard} of ${shards} does not exist`);
   const famCfg = parseFamiliesConfig(ctx.config.families);
-  if (whole) return formWholeShard(ctx);
+  if (whole) return formWholeShard(ctx, famCfg);
   const input = await readShardFile<ShardInput>(ctx, inputKey(ctx, shard), shard, shards, 'run the plan phase first');
   ctx.progress.start('families: forming family units', input.persons.length);
   const formed = buildFamilies(input.persons, input.relationships, ctx.asAt, famCfg, new Map(input.addressClusters));
@@ -564,16 +557,30 @@ async function formShard(ctx: StageContext, shard: number) {
   return { counts: { shard, persons: input.persons.length, families: formed.families.length } };
 }
 
-/**
- * The one shard of a plan that wrote nothing: its share is every row, so it is the stage run whole (it writes the
- * tables); its shard file keeps the stage's result for the merge (handing every family to the merge to write the
- * same bytes would only cost time: 11 CPU s at 100k).
- */
-async function formWholeShard(ctx: StageContext) {
-  const result = await familiesStage(ctx);
-  const file: WholeShard = { runId: ctx.runId, shard: 0, shards: 1, result };
+/** The one shard of a plan that wrote nothing: reads the tables itself and forms every family. */
+async function formWholeShard(ctx: StageContext, famCfg: FamiliesConfig) {
+  const tables = familyTables(ctx);
+  let inputs: FamilyInputs;
+  try {
+    inputs = await readFamilyInputs(ctx, tables);
+  } finally {
+    await closeTables(Object.values(tables));
+  }
+  ctx.progress.start('families: forming family units', inputs.persons.length);
+  const formed = buildFamilies(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
+  ctx.progress.stop();
+  await writeDobs(ctx, inputs.persons);
+  const { relationshipsUnmatched, recordsWithoutPerson, expectantMothers } = inputs;
+  const file: ShardFamilies = {
+    runId: ctx.runId,
+    shard: 0,
+    shards: 1,
+    families: formed.families,
+    counts: formed.counts,
+    inputs: { relationshipsUnmatched, recordsWithoutPerson, expectantMothers },
+  };
   await ctx.stores.secure.put(outputKey(ctx, 0), serialize(file));
-  return { counts: { shard: 0, families: result.counts.families ?? 0 } };
+  return { counts: { shard: 0, persons: inputs.persons.length, families: formed.families.length } };
 }
 
 const firstPrimary = (f: Family) => f.members.find((m) => m.membership === 'primary')?.personId ?? '';
@@ -583,13 +590,9 @@ async function mergeFamilies(ctx: StageContext) {
   const plan = await readPlan(ctx);
   const { shards } = plan;
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
-  if (plan.whole) {
-    const file = await readShardFile<WholeShard>(ctx, outputKey(ctx, 0), 0, 1, 'shard 0 of 1 did not run');
-    await removeShardFiles(ctx);
-    return file.result;
-  }
   const families: Family[] = [];
   const counts: Record<string, number> = {};
+  let inputs: InputCounts | undefined = plan.whole ? undefined : (plan as InputCounts);
   for (let shard = 0; shard < shards; shard++) {
     const file = await readShardFile<ShardFamilies>(
       ctx,
@@ -600,8 +603,9 @@ async function mergeFamilies(ctx: StageContext) {
     );
     for (const f of file.families) families.push(f);
     for (const [k, v] of Object.entries(file.counts)) counts[k] = (counts[k] ?? 0) + v;
+    if (file.inputs) inputs = file.inputs;
   }
-  const inputs = plan as InputCounts;
+  if (!inputs) throw new Error(`families: ${planKey(ctx)} and its shards do not say what the read left out`);
   // as buildFamilies orders them whole: by family id, two families of one id (a hash collision) by smallest person
   families.sort((a, b) => cmp(a.familyId, b.familyId) || cmp(firstPrimary(a), firstPrimary(b)));
   const dobsFile = deserialize(await ctx.stores.secure.get(dobsKey(ctx))) as {

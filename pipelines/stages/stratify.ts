@@ -7,8 +7,8 @@
  * Sharded (pipelines/stages/stage.ts): `plan` reads the members, makes ceil(families / sharding.stratify.rowsPerShard)
  * shards (shard k: the families whose id hashes to k, familyShardOf: FNV-1a of the id, mod the shard count) and
  * writes each shard only its own rows: its members with their dates of birth, and its members' scored facts, streamed
- * in part files (the plan never holds the facts; with one shard it writes nothing: the one shard is the stage run
- * whole and the merge returns its result); `shard` k scores its families from those files and writes their
+ * in part files (the plan never holds the facts; with one shard it writes nothing: the shard reads the tables
+ * itself); `shard` k scores its families from those files and writes their
  * scores rows; `merge` puts every shard's rows in family id order and writes `scores` and the counts, the same bytes
  * as the stage run whole.
  */
@@ -235,7 +235,7 @@ interface StratifyPlan {
    * itself (writing them out to read them back would only cost time).
    */
   factParts?: number[];
-  /** Counted by the plan when it writes the shards' rows. */
+  /** Counted by the plan when it writes the shards' rows (else by the one shard). */
   factsWithoutPerson?: number;
 }
 
@@ -380,11 +380,8 @@ interface ShardScores extends ShardFileHead {
   /** The shard's scores rows (family id order) and what their counts add up to. */
   rows: ParquetRow[];
   counts: Record<string, number>;
-}
-
-/** The one shard's file when it ran the stage whole: the stage's result. */
-interface WholeShard extends ShardFileHead {
-  result: Awaited<ReturnType<typeof stratifyStage>>;
+  /** The only shard's count of facts of no person (it read the facts table itself). */
+  factsWithoutPerson?: number | undefined;
 }
 
 /** Phase shard: scores the families of one shard from its own rows (the plan's files) and writes the scores rows. */
@@ -394,11 +391,9 @@ async function scoreShard(ctx: StageContext, shard: number) {
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
   if (factParts === undefined) {
-    // the only shard: every row is its own, so it is the stage run whole (it writes `scores`); the merge returns its result
-    const result = await stratifyStage(ctx);
-    const file: WholeShard = { runId: ctx.runId, shard, shards, result };
-    await ctx.stores.secure.put(scoresKey(ctx, shard), serialize(file));
-    return { counts: { shard, families_scored: result.counts.families_scored ?? 0 } };
+    // the only shard: every row is its own
+    const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet, cfg.sources);
+    return writeShardScores(ctx, cfg, ruleSet, shard, shards, families, factsWithoutPerson);
   }
   const notPlanned = 'run the plan phase first';
   const { members } = await readShardFile<ShardFileHead & { members: MemberForScoring[] }>(
@@ -430,11 +425,12 @@ async function writeShardScores(
   shard: number,
   shards: number,
   families: FamilyForScoring[],
+  factsWithoutPerson?: number,
 ) {
   const scores = scoreFamilies(ctx, cfg, ruleSet, families);
   const rows = scores.map((s) => scoreRow(s, ctx.asAt));
   const counts = scoreCounts(cfg, ruleSet, scores);
-  const file: ShardScores = { runId: ctx.runId, shard, shards, rows, counts };
+  const file: ShardScores = { runId: ctx.runId, shard, shards, rows, counts, factsWithoutPerson };
   await ctx.stores.secure.put(scoresKey(ctx, shard), serialize(file));
   return { counts: { shard, families_scored: scores.length } };
 }
@@ -443,21 +439,17 @@ async function writeShardScores(
 async function mergeStratify(ctx: StageContext) {
   const plan = await readPlan(ctx);
   const { shards } = plan;
-  if (plan.factParts === undefined) {
-    const file = await readShardFile<WholeShard>(ctx, scoresKey(ctx, 0), 0, 1, 'shard 0 of 1 did not run');
-    await removeShardFiles(ctx);
-    return file.result;
-  }
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
   const rows: ParquetRow[] = [];
   const scored: Record<string, number> = {};
-  const factsWithoutPerson = plan.factsWithoutPerson ?? 0;
+  let factsWithoutPerson = plan.factsWithoutPerson ?? 0;
   for (let shard = 0; shard < shards; shard++) {
     const missing = `shard ${shard} of ${shards} did not run`;
     const file = await readShardFile<ShardScores>(ctx, scoresKey(ctx, shard), shard, shards, missing);
     for (const r of file.rows) rows.push(r);
     for (const [k, v] of Object.entries(file.counts)) scored[k] = (scored[k] ?? 0) + v;
+    if (file.factsWithoutPerson !== undefined) factsWithoutPerson = file.factsWithoutPerson;
   }
   rows.sort((a, b) => cmp(a.family_id as string, b.family_id as string));
   const out = await writeScores(ctx, cfg, ruleSet, rows, scored, factsWithoutPerson);
