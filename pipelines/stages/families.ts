@@ -612,7 +612,8 @@ async function mergeFamilies(ctx: StageContext) {
     runId: string;
     dobs: Array<[string, string | null]>;
   };
-  if (dobsFile.runId !== ctx.runId) throw new Error(`families: ${dobsKey(ctx)} is of ${dobsFile.runId}, not of this plan`);
+  if (dobsFile.runId !== ctx.runId)
+    throw new Error(`families: ${dobsKey(ctx)} is of ${dobsFile.runId}, not of this plan`);
   const dobRows = dobsFile.dobs.map(([person_id, date_of_birth]) => ({ person_id, date_of_birth }));
   const out = await finishFamilies(ctx, stratCfg, families, counts, inputs, dobRows);
   await removeShardFiles(ctx);

@@ -217,8 +217,7 @@ export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof st
 
 const STAGE = 'stratify';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
-const membersKey = (ctx: StageContext, shard: number) =>
-  shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'members', 'bin');
+const membersKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'members', 'bin');
 const factsKey = (ctx: StageContext, shard: number, part: number) =>
   shardFile(STAGE, ctx.asAt, ctx.runId, shard, `facts-p${part}`, 'bin');
 const scoresKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'scores', 'bin');
