@@ -51,6 +51,7 @@ import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineShardedStage, shardPhaseInput, type ShardPlanOutput } from './stage.ts';
+import { readShardFile as readCheckedShardFile, readShardPlan, type ShardFileHead } from './shard-files.ts';
 import { shardCountFor, shardFile, shardFolder, shardItems } from './sharding.ts';
 import { carryOverFamilyIds } from './lineage.ts';
 
@@ -519,28 +520,14 @@ async function writeDobs(ctx: StageContext, persons: FamilyPerson[]): Promise<vo
   await ctx.stores.secure.put(dobsKey(ctx), serialize({ runId: ctx.runId, dobs }));
 }
 
-async function readPlan(ctx: StageContext): Promise<FamiliesPlan> {
-  const key = planKey(ctx);
-  if (!(await ctx.stores.secure.exists(key))) throw new Error(`families: ${key} is missing: run the plan phase first`);
-  const plan = JSON.parse((await ctx.stores.secure.get(key)).toString('utf8')) as FamiliesPlan;
-  if (plan.runId !== ctx.runId) throw new Error(`families: ${key} is the plan of ${plan.runId}, not of ${ctx.runId}`);
-  return plan;
-}
-
-/** A shard file, checked: present, and of this run's plan and this shard. */
-async function readShardFile<T extends { runId: string; shard: number; shards: number }>(
+const readPlan = (ctx: StageContext) => readShardPlan<FamiliesPlan>(ctx, STAGE, planKey(ctx));
+const readShardFile = <T extends ShardFileHead>(
   ctx: StageContext,
   key: string,
   shard: number,
   shards: number,
   missing: string,
-): Promise<T> {
-  if (!(await ctx.stores.secure.exists(key))) throw new Error(`families: ${key} is missing: ${missing}`);
-  const file = deserialize(await ctx.stores.secure.get(key)) as T;
-  if (file.runId !== ctx.runId || file.shard !== shard || file.shards !== shards)
-    throw new Error(`families: ${key} is shard ${file.shard} of ${file.shards} of ${file.runId}, not of this plan`);
-  return file;
-}
+): Promise<T> => readCheckedShardFile<T>(ctx, STAGE, key, { shard, shards }, missing);
 
 /** Phase shard: forms the families of one shard's components and writes them to its shard file. */
 async function formShard(ctx: StageContext, shard: number) {

@@ -12,7 +12,7 @@
  * scores rows; `merge` puts every shard's rows in family id order and writes `scores` and the counts, the same bytes
  * as the stage run whole.
  */
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import type { z } from 'zod';
 import { parseStratifyConfig, ruleSetOf } from '../../models/config.ts';
 import {
@@ -36,6 +36,7 @@ import { SCORES, scoreRow } from '../tables/scores.ts';
 import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
 import { defineShardedStage, shardPhaseInput, type ShardPlanOutput } from './stage.ts';
+import { readShardFile as readCheckedShardFile, readShardPlan, type ShardFileHead } from './shard-files.ts';
 import { shardCountFor, shardFile, shardFolder, shardItems } from './sharding.ts';
 import { runHeadlineCoverage } from './headline-coverage.ts';
 import { cmp } from '../../models/order.ts';
@@ -238,13 +239,6 @@ interface StratifyPlan {
   factsWithoutPerson?: number;
 }
 
-/** What every shard file carries, so that a file of another run or shard is refused. */
-interface ShardFileHead {
-  runId: string;
-  shard: number;
-  shards: number;
-}
-
 async function removeShardFiles(ctx: StageContext): Promise<void> {
   for (const o of await ctx.stores.secure.list(shardFolder(STAGE, ctx.asAt, ctx.runId)))
     await ctx.stores.secure.delete(o.key);
@@ -352,28 +346,14 @@ async function writeShardFacts(
   return { factParts, unmatched };
 }
 
-async function readPlan(ctx: StageContext): Promise<StratifyPlan> {
-  const key = planKey(ctx);
-  if (!(await ctx.stores.secure.exists(key))) throw new Error(`stratify: ${key} is missing: run the plan phase first`);
-  const plan = JSON.parse((await ctx.stores.secure.get(key)).toString('utf8')) as StratifyPlan;
-  if (plan.runId !== ctx.runId) throw new Error(`stratify: ${key} is the plan of ${plan.runId}, not of ${ctx.runId}`);
-  return plan;
-}
-
-/** A shard file, checked: present, and of this run's plan and this shard. */
-async function readShardFile<T extends ShardFileHead>(
+const readPlan = (ctx: StageContext) => readShardPlan<StratifyPlan>(ctx, STAGE, planKey(ctx));
+const readShardFile = <T extends ShardFileHead>(
   ctx: StageContext,
   key: string,
   shard: number,
   shards: number,
   missing: string,
-): Promise<T> {
-  if (!(await ctx.stores.secure.exists(key))) throw new Error(`stratify: ${key} is missing: ${missing}`);
-  const file = deserialize(await ctx.stores.secure.get(key)) as T;
-  if (file.runId !== ctx.runId || file.shard !== shard || file.shards !== shards)
-    throw new Error(`stratify: ${key} is shard ${file.shard} of ${file.shards} of ${file.runId}, not of this plan`);
-  return file;
-}
+): Promise<T> => readCheckedShardFile<T>(ctx, STAGE, key, { shard, shards }, missing);
 
 interface ShardScores extends ShardFileHead {
   /** The shard's scores rows (family id order) and what their counts add up to. */
