@@ -51,7 +51,12 @@ import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineShardedStage, shardPhaseInput, type ShardPlanOutput } from './stage.ts';
-import { readShardFile as readCheckedShardFile, readShardPlan, type ShardFileHead } from './shard-files.ts';
+import {
+  readShardFile as readCheckedShardFile,
+  readShardPlan,
+  removeShardFolder,
+  type ShardFileHead,
+} from './shard-files.ts';
 import { shardCountFor, shardFile, shardFolder, shardItems } from './sharding.ts';
 import { carryOverFamilyIds } from './lineage.ts';
 
@@ -386,9 +391,16 @@ interface ShardFamilies {
   inputs?: InputCounts;
 }
 
-async function removeShardFiles(ctx: StageContext): Promise<void> {
-  for (const o of await ctx.stores.secure.list(shardFolder(STAGE, ctx.asAt, ctx.runId)))
-    await ctx.stores.secure.delete(o.key);
+const removeShardFiles = (ctx: StageContext) => removeShardFolder(ctx, STAGE);
+
+/** Every person, relationship and grouping families reads, from its tables (closed again, read or not). */
+async function readAllFamilyInputs(ctx: StageContext): Promise<FamilyInputs> {
+  const tables = familyTables(ctx);
+  try {
+    return await readFamilyInputs(ctx, tables);
+  } finally {
+    await closeTables(Object.values(tables));
+  }
 }
 
 /**
@@ -428,13 +440,7 @@ async function planFamilies(ctx: StageContext): Promise<ShardPlanOutput> {
     await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
     return { counts: { persons, shards }, shards: shardItems(shards) };
   }
-  const tables = familyTables(ctx);
-  let inputs: FamilyInputs;
-  try {
-    inputs = await readFamilyInputs(ctx, tables);
-  } finally {
-    await closeTables(Object.values(tables));
-  }
+  const inputs = await readAllFamilyInputs(ctx);
   const comps = familyComponents(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
   const shardOfComponent = packComponents(comps.sizes, shards);
   const { people, componentOf } = comps;
@@ -546,13 +552,7 @@ async function formShard(ctx: StageContext, shard: number) {
 
 /** The one shard of a plan that wrote nothing: reads the tables itself and forms every family. */
 async function formWholeShard(ctx: StageContext, famCfg: FamiliesConfig) {
-  const tables = familyTables(ctx);
-  let inputs: FamilyInputs;
-  try {
-    inputs = await readFamilyInputs(ctx, tables);
-  } finally {
-    await closeTables(Object.values(tables));
-  }
+  const inputs = await readAllFamilyInputs(ctx);
   ctx.progress.start('families: forming family units', inputs.persons.length);
   const formed = buildFamilies(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
   ctx.progress.stop();

@@ -5,6 +5,7 @@
  */
 import { deserialize } from 'node:v8';
 import type { StageContext } from './context.ts';
+import { shardFolder } from './sharding.ts';
 
 /** What every shard file carries: whose plan it belongs to and which shard of how many it is. */
 export interface ShardFileHead {
@@ -38,4 +39,10 @@ export async function readShardFile<T extends ShardFileHead>(
   if (file.runId !== ctx.runId || file.shard !== at.shard || file.shards !== at.shards)
     throw new Error(`${stage}: ${key} is shard ${file.shard} of ${file.shards} of ${file.runId}, not of this plan`);
   return file;
+}
+
+/** Removes the stage's shard folder for this run: the merge when done, the plan before it starts (no shard of an earlier attempt is merged). */
+export async function removeShardFolder(ctx: StageContext, stage: string): Promise<void> {
+  for (const o of await ctx.stores.secure.list(shardFolder(stage, ctx.asAt, ctx.runId)))
+    await ctx.stores.secure.delete(o.key);
 }

@@ -36,7 +36,12 @@ import { SCORES, scoreRow } from '../tables/scores.ts';
 import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
 import { defineShardedStage, shardPhaseInput, type ShardPlanOutput } from './stage.ts';
-import { readShardFile as readCheckedShardFile, readShardPlan, type ShardFileHead } from './shard-files.ts';
+import {
+  readShardFile as readCheckedShardFile,
+  readShardPlan,
+  removeShardFolder,
+  type ShardFileHead,
+} from './shard-files.ts';
 import { shardCountFor, shardFile, shardFolder, shardItems } from './sharding.ts';
 import { runHeadlineCoverage } from './headline-coverage.ts';
 import { cmp } from '../../models/order.ts';
@@ -239,10 +244,7 @@ interface StratifyPlan {
   factsWithoutPerson?: number;
 }
 
-async function removeShardFiles(ctx: StageContext): Promise<void> {
-  for (const o of await ctx.stores.secure.list(shardFolder(STAGE, ctx.asAt, ctx.runId)))
-    await ctx.stores.secure.delete(o.key);
-}
+const removeShardFiles = (ctx: StageContext) => removeShardFolder(ctx, STAGE);
 
 /** The shards a person's families are in (a person may be in several families: also_in). */
 function addShard(of: Map<string, number | number[]>, personId: string, shard: number): void {

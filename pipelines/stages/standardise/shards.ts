@@ -37,6 +37,7 @@ import { standardisePeople } from './people.ts';
 import { feedsInIdOrder, type RowsWriter, type ValidatedFile } from './read.ts';
 import { relationshipFeeds, writeRelationships } from './relationships.ts';
 import { countsKey, type FeedCounts } from '../validate.ts';
+import { removeShardFolder } from '../shard-files.ts';
 
 const STAGE = 'standardise';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
@@ -88,10 +89,7 @@ interface ShardResult {
   feeds: FeedResult[];
 }
 
-async function removeShardFiles(ctx: StageContext): Promise<void> {
-  for (const o of await ctx.stores.secure.list(shardFolder(STAGE, ctx.asAt, ctx.runId)))
-    await ctx.stores.secure.delete(o.key);
-}
+const removeShardFiles = (ctx: StageContext) => removeShardFolder(ctx, STAGE);
 
 /** Accepted rows of a feed's validated files of this run (from validate's counts; 0 when none). */
 async function acceptedRows(ctx: StageContext, source: string, feed: string): Promise<number> {
