@@ -36,6 +36,11 @@ export async function openLocalQueryEngine(
   const spill = await mkdtemp(join(await ensureDir(curated.scratch ?? defaultScratch()), 'locality-query-'));
   const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill });
   const conn: DuckDBConnection = await instance.connect();
+  // Only the curated zone (and the spill folder): SQL of a user's own (`locality query --sql-file`) could otherwise
+  // name any file, the secure zone's person records among them. Once off, external access cannot be turned back on.
+  const dirs = [curated.root, spill].map((d) => `'${join(d, '/').replaceAll("'", "''")}'`).join(', ');
+  await conn.run(`SET allowed_directories = [${dirs}]`);
+  await conn.run('SET enable_external_access = false');
   return {
     async query(sql, { asAt }) {
       const reader = await conn.runAndReadAll(resolveTables(sql, curated.root, asAt));

@@ -266,6 +266,10 @@ describe('`locality query`: the example queries from the CLI, through the QueryE
     const bad = join(dir, 'bad.sql');
     await writeFile(bad, 'SELECT * FROM {{persons_secure}}');
     await expect(cli('--sql-file', bad, '--out', dir)).rejects.toThrow('unknown table {{persons_secure}}');
+    // nor a file of the secure zone named directly: DuckDB may read only the curated zone
+    const direct = join(dir, 'direct.sql');
+    await writeFile(direct, `SELECT count(*) AS n FROM read_parquet('${join(dir, 'secure', '**', '*.parquet')}')`);
+    await expect(cli('--sql-file', direct, '--out', dir)).rejects.toThrow(/Permission Error/);
   });
 
   it('--list names every example query', async () => {
