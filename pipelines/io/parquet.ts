@@ -252,6 +252,7 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(
   sql?: string,
 ): AsyncGenerator<T[]> {
   if (!(await store.exists(key))) throw new Error(`readParquet: no object ${key} in ${store.location}`);
+  if (sql) assertOrderedRead(sql, key);
   const path = await store.localPath(key);
   const db = await openScratchDuckDb(undefined, scratchOf(store));
   try {
@@ -264,6 +265,23 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(
   } finally {
     await db.dispose();
   }
+}
+
+/** SQL whose rows DuckDB may return in a different order from one read to the next: a filter, DISTINCT, grouping, join or union. */
+const UNORDERED_READ = /\bWHERE\b|\bSELECT\s+DISTINCT\b|\bGROUP\s+BY\b|\bJOIN\b|\bUNION\b/i;
+
+/**
+ * Refuses a read of `key` whose row order could change between runs (a filter, DISTINCT, grouping, join or union
+ * without ORDER BY): a stage that kept, say, the last row read would then write different bytes on different runs,
+ * as Start Well once did. Keep file order with `{{numbered_file}} ... ORDER BY file_row_number`, or order by a key.
+ */
+export function assertOrderedRead(sql: string, key: string): void {
+  if (UNORDERED_READ.test(sql) && !/\bORDER\s+BY\b/i.test(sql))
+    throw new Error(
+      `readParquet ${key}: this query's rows could come back in a different order on each read (it filters, ` +
+        `de-duplicates, groups or joins without ORDER BY); add ORDER BY file_row_number (reading {{numbered_file}}) or ` +
+        `ORDER BY a key: ${sql}`,
+    );
 }
 
 /**

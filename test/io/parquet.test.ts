@@ -149,6 +149,28 @@ describe('parquet io', () => {
     ]);
   });
 
+  it('refuses a filtered, de-duplicated, grouped or joined read without ORDER BY (its row order could change between runs)', async () => {
+    await writeParquet(store, 'f/o.parquet', columns, rows);
+    const read = async (sql: string) => {
+      const got = [];
+      for await (const b of iterateParquet(store, 'f/o.parquet', sql)) got.push(...b);
+      return got;
+    };
+    for (const sql of [
+      'SELECT record_id FROM {{file}} WHERE n IS NOT NULL',
+      'SELECT DISTINCT flag FROM {{file}}',
+      'SELECT flag, count(*)::INTEGER AS k FROM {{file}} GROUP BY flag',
+      'SELECT a.record_id FROM {{file}} a JOIN {{file}} b ON a.n = b.n',
+    ])
+      await expect(read(sql), sql).rejects.toThrow(/readParquet f\/o\.parquet: .*different order.*ORDER BY/);
+    // Ordered, they are read; plain projections and single-row aggregates keep file order and need none.
+    expect(
+      await read('SELECT record_id FROM {{numbered_file}} WHERE n IS NOT NULL ORDER BY file_row_number'),
+    ).toEqual([{ record_id: 'health:people:H1' }, { record_id: 'ÉMILIE' }]);
+    expect(await read('SELECT record_id FROM {{file}}')).toEqual(rows.map((r) => ({ record_id: r.record_id })));
+    expect(await read('SELECT count(DISTINCT flag)::INTEGER AS k FROM {{file}}')).toEqual([{ k: 2 }]);
+  });
+
   it('names the missing object', async () => {
     await expect(readParquet(store, 'nope/x.parquet')).rejects.toThrow(/no object nope\/x.parquet/);
   });
