@@ -31,7 +31,11 @@ const stores = {
 const localities = new Set<string>();
 const familiesKey = keys.curated('families', asAt);
 if (await stores.curated.exists(familiesKey)) {
-  for await (const b of iterateParquet(stores.curated, familiesKey, 'SELECT DISTINCT locality FROM {{file}} ORDER BY locality'))
+  for await (const b of iterateParquet(
+    stores.curated,
+    familiesKey,
+    'SELECT DISTINCT locality FROM {{file}} ORDER BY locality',
+  ))
     for (const r of b) if (typeof r.locality === 'string') localities.add(r.locality);
 }
 const vocabulary = configurationVocabulary(localities);

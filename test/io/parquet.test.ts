@@ -164,9 +164,10 @@ describe('parquet io', () => {
     ])
       await expect(read(sql), sql).rejects.toThrow(/readParquet f\/o\.parquet: .*different order.*ORDER BY/);
     // Ordered, they are read; plain projections and single-row aggregates keep file order and need none.
-    expect(
-      await read('SELECT record_id FROM {{numbered_file}} WHERE n IS NOT NULL ORDER BY file_row_number'),
-    ).toEqual([{ record_id: 'health:people:H1' }, { record_id: 'ÉMILIE' }]);
+    expect(await read('SELECT record_id FROM {{numbered_file}} WHERE n IS NOT NULL ORDER BY file_row_number')).toEqual([
+      { record_id: 'health:people:H1' },
+      { record_id: 'ÉMILIE' },
+    ]);
     expect(await read('SELECT record_id FROM {{file}}')).toEqual(rows.map((r) => ({ record_id: r.record_id })));
     expect(await read('SELECT count(DISTINCT flag)::INTEGER AS k FROM {{file}}')).toEqual([{ k: 2 }]);
   });

@@ -345,7 +345,11 @@ export async function loadAuditData(
   const scoresKey = keys.curated('scores', asAt);
   if (manifest && !manifest.ruleSetVersion && (await stores.curated.exists(scoresKey))) {
     const versions = new Set<string>();
-    for await (const row of rowsOf(stores.curated, scoresKey, 'SELECT DISTINCT rule_set_version FROM {{file}} ORDER BY rule_set_version'))
+    for await (const row of rowsOf(
+      stores.curated,
+      scoresKey,
+      'SELECT DISTINCT rule_set_version FROM {{file}} ORDER BY rule_set_version',
+    ))
       if (typeof row.rule_set_version === 'string') versions.add(row.rule_set_version);
     if (versions.size) manifest.ruleSetVersion = [...versions].sort().join(', ');
   }
