@@ -11,12 +11,18 @@
  *   BENCH_LANDING=<dir>   a generated landing (`locality generate --families 100000 --extracts 2 --out <dir>`)
  *   BENCH_AS_AT=<date>    the as-at date it was generated for (default 2026-03-31)
  *   BENCH_WORK=<dir>      scratch (buckets, per-task TMPDIR; default /tmp/locality-bench-lambda-sizing)
+ *   BENCH_UNTIL=<row>     stop after the row whose label starts with this (e.g. `match shard`: a 1M landing's largest
+ *                         shards without the phases after them)
+ *
+ * A Task whose RSS passes its Lambda's configured memory is killed, as Lambda would (polled every 100 ms from
+ * /proc): its row says so, and the table of the rows so far is printed (the later Tasks need its output). This also
+ * keeps a run at a scale that does not fit from taking the whole machine.
  *
  * Prints a Markdown table: task, peak RSS, peak /tmp, wall, configured memory / ephemeral storage / timeout, each
  * measure as a share of its configured limit, and whether the Task stays under 50% of all three (issue #12's bar).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -36,6 +42,29 @@ interface Measured {
   requests: number;
   output: Record<string, unknown>;
   label?: string;
+  /** Killed for passing its configured memory (peakRssBytes is the RSS seen then). */
+  overMemory?: boolean;
+}
+
+const UNTIL = process.env.BENCH_UNTIL ?? '';
+
+/** A Task stopped for passing its Lambda's memory: the rows so far are printed, then the bench stops. */
+class OverMemory extends Error {
+  constructor(readonly measured: Measured) {
+    super(
+      `${measured.task}: killed at ${(measured.peakRssBytes / 1024 ** 3).toFixed(2)} GiB, over its configured memory`,
+    );
+  }
+}
+
+/** The resident set of a process, from /proc (Linux); 0 once it has gone. */
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The largest of several invocations of one task (peak of each measure, the longest wall). */
@@ -51,7 +80,7 @@ function largest(ms: Measured[], label: string): Measured {
   };
 }
 
-function runTask(task: string, event: unknown, n: number): Promise<Measured> {
+function runTask(task: string, event: unknown, n: number, label?: string): Promise<Measured> {
   const tmp = join(WORK, 'tmp', `${task}-${n}`);
   return new Promise((resolvePromise, reject) => {
     void mkdir(tmp, { recursive: true }).then(() => {
@@ -75,10 +104,34 @@ function runTask(task: string, event: unknown, n: number): Promise<Measured> {
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString('utf8');
       });
+      const limit = DEFAULT_SIZING[task as SizedTask].memoryMiB * 1024 ** 2;
+      const started = Date.now();
+      let killedAt = 0;
+      const watch = setInterval(() => {
+        const rss = child.pid ? rssOf(child.pid) : 0;
+        if (rss > limit && !killedAt) {
+          killedAt = rss;
+          child.kill('SIGKILL');
+        }
+      }, 100);
       child.on('error', reject);
       child.on('close', (code) => {
+        clearInterval(watch);
         const line = out.trim().split('\n').pop() ?? '';
-        if (code !== 0) reject(new Error(`${task}: exited ${String(code)}`));
+        if (killedAt)
+          reject(
+            new OverMemory({
+              task,
+              peakRssBytes: killedAt,
+              peakTmpBytes: 0,
+              wallMs: Date.now() - started,
+              requests: 0,
+              output: {},
+              overMemory: true,
+              ...(label ? { label } : {}),
+            }),
+          );
+        else if (code !== 0) reject(new Error(`${task}: exited ${String(code)}`));
         else resolvePromise(JSON.parse(line) as Measured);
       });
     }, reject);
@@ -97,20 +150,54 @@ async function main(): Promise<void> {
     process.stderr.write(
       `  ${(m.label ?? m.task).padEnd(18)} peak RSS ${gib(m.peakRssBytes)} GiB, /tmp ${mib(m.peakTmpBytes)} MiB, ${(m.wallMs / 1000).toFixed(1)} s\n`,
     );
+  try {
+    await runAll(rows, log);
+  } catch (e) {
+    if (!(e instanceof OverMemory)) throw e;
+    log(e.measured);
+    rows.push(e.measured);
+  }
+  printTable(rows);
+}
+
+/** Stops the run after the row BENCH_UNTIL names. */
+class Until extends Error {}
+
+async function runAll(rows: Measured[], log: (m: Measured) => void): Promise<void> {
+  const keep = (m: Measured) => {
+    rows.push(m);
+    if (UNTIL && (m.label ?? m.task).startsWith(UNTIL)) throw new Until();
+  };
+  try {
+    await runStages(keep, log);
+  } catch (e) {
+    if (!(e instanceof Until)) throw e;
+  }
+}
+
+async function runStages(keep: (m: Measured) => void, log: (m: Measured) => void): Promise<void> {
   const prepared = await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:lambda-sizing' }, 0);
   log(prepared);
-  rows.push(prepared);
+  keep(prepared);
   const run = prepared.output as { runId: string; feeds: Array<{ source: string; feed: string }> };
   const feeds: Measured[] = [];
   for (const [i, f] of run.feeds.entries()) {
-    const m = await runTask('validate', { runId: run.runId, asAt: AS_AT, input: f }, i);
+    const m = await runTask(
+      'validate',
+      { runId: run.runId, asAt: AS_AT, input: f },
+      i,
+      `validate ${f.source}/${f.feed}`,
+    );
     feeds.push(m);
   }
   const worst = largest(feeds, `validate (largest of ${feeds.length} feeds)`);
   log(worst);
-  rows.push(worst);
+  keep(worst);
   const stage = async (task: string, input: Record<string, unknown>, n = 0, label?: string) => {
-    const m = { ...(await runTask(task, { runId: run.runId, asAt: AS_AT, input }, n)), ...(label ? { label } : {}) };
+    const m = {
+      ...(await runTask(task, { runId: run.runId, asAt: AS_AT, input }, n, label)),
+      ...(label ? { label } : {}),
+    };
     log(m);
     return m;
   };
@@ -119,20 +206,30 @@ async function main(): Promise<void> {
   let n = 1;
   for (const task of PIPELINE_STAGE_NAMES.filter((s) => s !== 'validate')) {
     if (!isShardedStage(task)) {
-      rows.push(await stage(task, {}, n++));
+      keep(await stage(task, {}, n++));
       continue;
     }
     const plan = await stage(task, { phase: 'plan' }, n++, `${task} plan`);
-    rows.push(plan);
+    keep(plan);
     const shards = (plan.output as { shards?: Array<{ shard: number }> }).shards ?? [];
     const shardRuns: Measured[] = [];
     for (const { shard } of shards)
-      shardRuns.push(await runTask(task, { runId: run.runId, asAt: AS_AT, input: { phase: 'shard', shard } }, n++));
+      shardRuns.push(
+        await runTask(
+          task,
+          { runId: run.runId, asAt: AS_AT, input: { phase: 'shard', shard } },
+          n++,
+          `${task} shard ${shard}`,
+        ),
+      );
     const worstShard = largest(shardRuns, `${task} shard (largest of ${shardRuns.length})`);
     log(worstShard);
-    rows.push(worstShard);
-    rows.push(await stage(task, { phase: 'merge' }, n++, `${task} merge`));
+    keep(worstShard);
+    keep(await stage(task, { phase: 'merge' }, n++, `${task} merge`));
   }
+}
+
+function printTable(rows: Measured[]): void {
   const pct = (x: number) => `${Math.round(x * 100)}%`;
   const lines = [
     `Lambda sizing, ${LANDING} (as at ${AS_AT}), one process per Task in the Lambda code path`,
@@ -145,9 +242,12 @@ async function main(): Promise<void> {
     const ofMem = m.peakRssBytes / (cfg.memoryMiB * 1024 ** 2);
     const ofTmp = m.peakTmpBytes / (cfg.ephemeralStorageMiB * 1024 ** 2);
     const ofTime = m.wallMs / (cfg.timeoutMinutes * 60_000);
-    const within = ofMem < 0.5 && ofTmp < 0.5 && ofTime < 0.5;
+    const within = !m.overMemory && ofMem < 0.5 && ofTmp < 0.5 && ofTime < 0.5;
+    const rss = m.overMemory
+      ? `**killed at ${gib(m.peakRssBytes)} GiB (over its memory)**`
+      : `${gib(m.peakRssBytes)} GiB`;
     lines.push(
-      `| ${m.label ?? m.task} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${pct(ofMem)} | ${pct(ofTmp)} | ${pct(ofTime)} | ${within ? 'yes' : '**no**'} |`,
+      `| ${m.label ?? m.task} | ${rss} | ${m.overMemory ? '-' : `${mib(m.peakTmpBytes)} MiB`} | ${(m.wallMs / 1000).toFixed(0)} s | ${cfg.memoryMiB} MB | ${cfg.ephemeralStorageMiB} MB | ${cfg.timeoutMinutes} min | ${m.overMemory ? 'over 100%' : pct(ofMem)} | ${m.overMemory ? '-' : pct(ofTmp)} | ${pct(ofTime)} | ${within ? 'yes' : '**no**'} |`,
     );
   }
   lines.push(
