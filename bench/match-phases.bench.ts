@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SIZING } from '../infra/sizing.ts';
@@ -85,17 +85,19 @@ const row = (label: string, m: Measured) => {
   return `| ${label} | ${gib(m.peakRssBytes)} GiB | ${mib(m.peakTmpBytes)} MiB | ${(m.wallMs / 1000).toFixed(1)} s | ${(100 * mem).toFixed(0)}% | ${(100 * tmp).toFixed(0)}% | ${(100 * time).toFixed(0)}% |`;
 };
 
+/** What the link phase writes, the files whose SHA-256 the bench prints. */
+const LINK_OUTPUTS = [
+  ['curated', `persons/as_at=${AS_AT}/part-00000.parquet`],
+  ['curated', `pairs/as_at=${AS_AT}/part-00000.parquet`],
+  ['curated', `links/as_at=${AS_AT}/part-00000.parquet`],
+  ['curated', `match/as_at=${AS_AT}/model.json`],
+  ['curated', `match/as_at=${AS_AT}/clustering.json`],
+  ['secure', `as_at=${AS_AT}/match/review-sample.json`],
+] as const;
+
 async function linkOutputs(): Promise<string[]> {
-  const files = [
-    ['curated', `persons/as_at=${AS_AT}/part-00000.parquet`],
-    ['curated', `pairs/as_at=${AS_AT}/part-00000.parquet`],
-    ['curated', `links/as_at=${AS_AT}/part-00000.parquet`],
-    ['curated', `match/as_at=${AS_AT}/model.json`],
-    ['curated', `match/as_at=${AS_AT}/clustering.json`],
-    ['secure', `as_at=${AS_AT}/match/review-sample.json`],
-  ] as const;
   const out: string[] = [];
-  for (const [zone, rel] of files) {
+  for (const [zone, rel] of LINK_OUTPUTS) {
     const path = join(BUCKETS[zone], rel);
     out.push(
       `${
@@ -185,6 +187,13 @@ async function main(): Promise<void> {
     runId = (await readFile(join(WORK, 'run-id'), 'utf8')).trim();
     await rm(shardsDir(runId), { recursive: true, force: true });
     await cp(SNAPSHOT, shardsDir(runId), { recursive: true });
+    // the earlier link's stage record would make the task return its recorded result without linking again
+    const records = join(BUCKETS.outputs, '_runs', `as_at=${AS_AT}`, runId, 'stages', 'match');
+    for (const f of existsSync(records) ? await readdir(records) : []) {
+      const rec = JSON.parse(await readFile(join(records, f), 'utf8')) as { result?: { __input?: { phase?: string } } };
+      if (['link', 'merge'].includes(rec.result?.__input?.phase ?? '')) await rm(join(records, f));
+    }
+    for (const [zone, rel] of LINK_OUTPUTS) await rm(join(BUCKETS[zone], rel), { force: true });
   }
   const link = await runMatch({ phase: 'link' }, 'link');
   lines.push(row('link', link));

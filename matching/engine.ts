@@ -439,12 +439,33 @@ export async function linkPrepared(
 ): Promise<LinkResult> {
   const progress = options.progress ?? noProgress;
   const executor = options.executor ?? inProcessExecutor;
-  const { table, comparisons } = prepared;
   const clock = stepClock(prepareTime);
   // 1-2. encode, block (count, refuse), lay out the shards: done by the caller (prepareLinkage)
   // 3. compare, shard by shard
   const pairs = await comparePairs(prepared, executor, progress);
   clock.lap('compare');
+  // 4-6. u, m, prior; 7. weights, TF, score
+  const trained = await trainModel(prepared, settings, pairs, executor, options, clock);
+  const scored = scorePairs(pairs, prepared.comparisons, { ...trained.scoring, progress });
+  clock.lap('score');
+  return clusterScored(prepared, settings, options, clock, trained, {
+    pairs,
+    scored,
+    candidates: { count: pairs.count, newPairsByRule: newPairsByRule(prepared.counts.length, [pairs]) },
+  });
+}
+
+/** Steps 4-6 (u, m, prior) and what step 7 scores with: trained from the pairs' EM pattern counts. */
+export async function trainModel(
+  prepared: PreparedLinkage,
+  settings: LinkSettings,
+  pairs: ComparedPairs,
+  executor: ShardExecutor,
+  options: EngineOptions,
+  clock: ReturnType<typeof stepClock>,
+) {
+  const progress = options.progress ?? noProgress;
+  const { table, comparisons } = prepared;
   const possible = totalPairs(table.n, table.source, table.sources.length, settings.linkType);
   // 4. u
   const uEst = await trainU(prepared, settings, executor, progress, possible);
@@ -454,30 +475,53 @@ export async function linkPrepared(
   clock.lap('train_m');
   // 6. prior
   const prior = priorOf(prepared, settings, trained, uEst.u, possible);
-  // 7. weights, TF, score
+  // 7. weights, TF, vetoes
   const levelWeights = trained.m.map((lv, c) => lv.map((mv, l) => (l === 0 ? 0 : Math.log2(mv / uEst.u[c]![l]!))));
   const tfAdjustment = tfAdjustmentsOf(comparisons, uEst.u);
   const thresholdWeight = thresholdWeightOf(settings);
   const vetoes = vetoRulesOf(settings, comparisons);
   const cannot = cannotLinkIndexes(table, options.cannotLink);
-  const scored = scorePairs(pairs, comparisons, {
+  const scoring: ScoringModel = {
     priorWeight: prior.weight,
     levelWeights,
     tfAdjustment,
     thresholdWeight,
     vetoes,
     knownDifferent: knownDifferentIndex(cannot, table.n),
-    progress,
-  });
-  clock.lap('score');
-  // 8. cluster accepted links
+  };
+  return { possible, uEst, trained, prior, cannot, scoring };
+}
+
+/** What step 7 scores a pair with (trainModel). */
+export interface ScoringModel {
+  priorWeight: number;
+  levelWeights: number[][];
+  tfAdjustment: Array<Float64Array | null>;
+  thresholdWeight: number;
+  /** Their counts of vetoed pairs at or above the threshold grow with each call of scorePairs. */
+  vetoes: Veto[];
+  knownDifferent: (a: number, b: number) => boolean;
+}
+
+/** Step 8 and the model: cluster the scored pairs (all of them, or every pair a clustering can use) at the threshold. */
+export function clusterScored(
+  prepared: PreparedLinkage | Omit<PreparedLinkage, 'shardInput'>,
+  settings: LinkSettings,
+  options: EngineOptions,
+  clock: ReturnType<typeof stepClock>,
+  { possible, uEst, trained, prior, cannot, scoring }: Awaited<ReturnType<typeof trainModel>>,
+  x: { pairs: ComparedPairs; scored: Scored; candidates: { count: number; newPairsByRule: number[] } },
+): LinkResult {
+  const { table, comparisons } = prepared;
+  const { pairs, scored } = x;
+  const { thresholdWeight, levelWeights, tfAdjustment, vetoes } = scoring;
   const { clusterAt, linksAt, clusterOptions } = clustererOf(table, settings, options.olderThan, cannot, pairs, scored);
   const clustering = clusterAt(thresholdWeight);
   clock.lap('cluster');
   const model = modelOf({
     prepared,
     settings,
-    pairs,
+    candidates: x.candidates,
     possible,
     uEst,
     trained,
@@ -506,8 +550,19 @@ export async function linkPrepared(
   };
 }
 
+/** Per blocking rule, the pairs it found first (the lowest bit of each pair's mask), over the shards' pairs. */
+export function newPairsByRule(rules: number, shards: ReadonlyArray<Pick<ShardPairs, 'count' | 'mask'>>): number[] {
+  const out = new Array<number>(rules).fill(0);
+  for (const s of shards)
+    for (let p = 0; p < s.count; p++) {
+      const m = s.mask[p]!;
+      out[31 - Math.clz32(m & -m)]!++;
+    }
+  return out;
+}
+
 /** Wall and CPU milliseconds per step (model.timingsMs), the caller's prepare step first. */
-function stepClock(prepareTime: { ms: number; cpuMs: number }) {
+export function stepClock(prepareTime: { ms: number; cpuMs: number }) {
   const timings: Record<string, number> = {
     prepare: Math.round(prepareTime.ms),
     prepare_cpu: Math.round(prepareTime.cpuMs),
@@ -527,7 +582,7 @@ function stepClock(prepareTime: { ms: number; cpuMs: number }) {
   };
 }
 
-type ComparedPairs = Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'> & {
+export type ComparedPairs = Omit<ScoredPairs, 'weight' | 'probability' | 'vetoed'> & {
   /** The EM pattern counts, summed from the shards' own (when every shard brought them: ShardPatterns). */
   patterns?: Patterns;
 };
@@ -778,7 +833,7 @@ function tfAdjustmentsOf(comparisons: PreparedComparison[], u: number[][]): Arra
 }
 
 /** A veto rule over comparison levels: it holds when every `conds` level set holds and no `unless` one does. */
-interface Veto {
+export interface Veto {
   name: string;
   conds: Array<{ c: number; levels: Uint8Array }>;
   unless: Array<{ c: number; levels: Uint8Array }>;
@@ -830,7 +885,7 @@ function cannotLinkIndexes(table: LinkTable, cannotLink: EngineOptions['cannotLi
   return cannot;
 }
 
-interface Scored {
+export interface Scored {
   weight: Float64Array;
   probability: Float64Array;
   vetoed: Uint8Array;
@@ -839,18 +894,10 @@ interface Scored {
 }
 
 /** Step 7: each pair's match weight and probability, and the veto (or known-different) that blocks it. */
-function scorePairs(
-  pairs: ComparedPairs,
+export function scorePairs(
+  pairs: Pick<ComparedPairs, 'count' | 'l' | 'r' | 'gamma'>,
   comparisons: PreparedComparison[],
-  s: {
-    priorWeight: number;
-    levelWeights: number[][];
-    tfAdjustment: Array<Float64Array | null>;
-    thresholdWeight: number;
-    vetoes: Veto[];
-    knownDifferent: (a: number, b: number) => boolean;
-    progress: EngineProgress;
-  },
+  s: ScoringModel & { progress: EngineProgress },
 ): Scored {
   const C = comparisons.length;
   const { vetoes, thresholdWeight, tfAdjustment, knownDifferent } = s;
@@ -993,9 +1040,10 @@ function strongestPairsFrom(pairs: ComparedPairs, weight: Float64Array, vetoed: 
 
 /** The model as saved: parameters, counts and the blocking, EM, scoring and clustering figures (no data values). */
 function modelOf(x: {
-  prepared: PreparedLinkage;
+  prepared: Omit<PreparedLinkage, 'shardInput'>;
   settings: LinkSettings;
-  pairs: ComparedPairs;
+  /** Every candidate pair: how many, and how many each blocking rule found first. */
+  candidates: { count: number; newPairsByRule: number[] };
   possible: number;
   uEst: UEstimate;
   trained: TrainedM;
@@ -1008,7 +1056,7 @@ function modelOf(x: {
   clustering: Clustering;
   timings: Record<string, number>;
 }): Model {
-  const { prepared, settings, pairs, possible, uEst, trained, clustering } = x;
+  const { prepared, settings, candidates, possible, uEst, trained, clustering } = x;
   const { table, comparisons } = prepared;
   const { deterministicPairs, ...prior } = x.prior;
   const refusedByReason: Record<string, number> = {};
@@ -1028,10 +1076,10 @@ function modelOf(x: {
     em: { sessions: trained.sessions },
     labels: settings.labelledPairs ? { labelledPairs: settings.labelledPairs, matches: trained.labelledMatches } : null,
     blocking: {
-      rules: blockingAnalysisRules(prepared.counts, pairs),
-      candidatePairs: pairs.count,
+      rules: blockingAnalysisRules(prepared.counts, candidates.newPairsByRule),
+      candidatePairs: candidates.count,
       totalPossiblePairs: possible,
-      reductionRatio: possible === 0 ? 0 : 1 - pairs.count / possible,
+      reductionRatio: possible === 0 ? 0 : 1 - candidates.count / possible,
       maxPairsPerRule: settings.maxPairsPerRule,
       shards: prepared.shardCount,
     },
@@ -1041,7 +1089,7 @@ function modelOf(x: {
       recall: settings.deterministicRecall,
     },
     scoring: {
-      pairsScored: pairs.count,
+      pairsScored: candidates.count,
       pairsAtOrAboveThreshold: x.scored.above,
       vetoes: x.vetoes.map((v) => ({ name: v.name, pairsAtOrAboveThreshold: v.count })),
       knownDifferentPeople: { given: x.cannot.length, candidatePairs: x.scored.knownDifferentPairs },
@@ -1084,9 +1132,8 @@ function modelComparison(
 }
 
 /** Per blocking rule: the pairs it found first (new) and the running total over the rules. */
-function blockingAnalysisRules(counts: RuleCount[], pairs: ComparedPairs): BlockingAnalysis['rules'] {
-  const rules = counts.map((c) => ({ ...c, newPairs: 0, cumulativePairs: 0 }));
-  for (let p = 0; p < pairs.count; p++) rules[31 - Math.clz32(pairs.mask[p]! & -pairs.mask[p]!)]!.newPairs++;
+function blockingAnalysisRules(counts: RuleCount[], newPairs: number[]): BlockingAnalysis['rules'] {
+  const rules = counts.map((c, i) => ({ ...c, newPairs: newPairs[i]!, cumulativePairs: 0 }));
   let cum = 0;
   for (const r of rules) r.cumulativePairs = cum += r.newPairs;
   return rules;

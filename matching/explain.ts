@@ -93,7 +93,22 @@ export function explainPair(res: LinkResult, p: number, opts: { includeValues?: 
 /** Indexes of the n scored pairs whose weight is nearest the threshold (ties by record index). */
 export function pairsNearestThreshold(res: LinkResult, n: number): number[] {
   const { weight, l, r, count } = res.pairs;
-  const d = (i: number) => Math.abs(weight[i]! - res.thresholdWeight);
+  return nearestToThreshold(weight, l, r, count, res.thresholdWeight, n);
+}
+
+/**
+ * Indexes of the n pairs (of `count`) whose weight is nearest `threshold`, nearest first, ties by record indexes:
+ * a total order, so the n nearest of all pairs are the n nearest of the union of each shard's own n nearest.
+ */
+export function nearestToThreshold(
+  weight: ArrayLike<number>,
+  l: ArrayLike<number>,
+  r: ArrayLike<number>,
+  count: number,
+  threshold: number,
+  n: number,
+): number[] {
+  const d = (i: number) => Math.abs(weight[i]! - threshold);
   // x before y: nearer the threshold, then by record indices (a total order, so the result is deterministic)
   const before = (x: number, y: number) => (d(x) - d(y) || l[x]! - l[y]! || r[x]! - r[y]!) < 0;
   // The n best so far, kept in order: one comparison with the worst for most pairs (no sort of every pair).

@@ -21,9 +21,7 @@ import { z } from 'zod';
 import { enumerateShard, type ShardInput } from '../../matching/blocking.ts';
 import {
   isAccepted,
-  linkPrepared,
   linkRecords,
-  precomputedShards,
   prepareLinkage,
   shardInputOf,
   shardPatternsOf,
@@ -31,7 +29,9 @@ import {
   type EngineOptions,
   type LinkResult,
   type ShardExecutor,
+  type ShardPatterns,
 } from '../../matching/engine.ts';
+import { linkByShard } from '../../matching/link-by-shard.ts';
 import { csvRows } from '../privacy/extract.ts';
 import { REVIEW_LABELLED_PAIRS } from '../review/files.ts';
 import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
@@ -228,13 +228,20 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
       ...constraints,
     };
     if (merging) {
-      // the plan's encoded records and blocking keys, not the person records read and encoded a second time
-      executor = shardsFromStore(ctx);
+      // the plan's encoded records and blocking keys, not the person records read and encoded a second time;
+      // the shards' pairs read one shard at a time, keeping only the pairs an output reads (matching/link-by-shard.ts)
       const prepared = await readLinkInput(ctx, settings);
-      res = await linkPrepared({ ...prepared, shardInput: shardInputOf(prepared, settings.linkType) }, linkSettings, {
-        ...options,
-        executor,
-      });
+      res = await linkByShard(
+        { ...prepared, shardInput: shardInputOf(prepared, settings.linkType) },
+        linkSettings,
+        (shard) => readShardPairs(ctx, shard, prepared.shardCount),
+        {
+          minProbability: cfg.pairsMinProbability,
+          minLinkOffset: Math.min(0, ...SENSITIVITY_OFFSETS),
+          nearest: cfg.reviewSample,
+        },
+        options,
+      );
     } else {
       const columns = await readPersonColumns(ctx);
       const workers = cfg.workers ?? (ctx.runtime.workerThreads ? ctx.runtime.maxWorkers : 0);
@@ -361,14 +368,12 @@ async function cachedShardInput(ctx: StageContext, key: string): Promise<ShardIn
   return lastShardInput.input;
 }
 
-/** The link phase's executor: every shard's pairs as the shard phase wrote them, checked against this run's plan. */
-function shardsFromStore(ctx: StageContext): ShardExecutor {
-  return precomputedShards(async (shard, shardCount) => {
-    const key = matchKeys.shardPairs(ctx.asAt, ctx.runId, shard);
-    if (!(await ctx.stores.secure.exists(key)))
-      throw new Error(`match: ${key} is missing: shard ${shard} of ${shardCount} did not run`);
-    return decodeShardPairs(await ctx.stores.secure.get(key), { planId: ctx.runId, shardCount, shard }, key);
-  });
+/** One shard's pairs as the shard phase wrote them, checked against this run's plan. */
+async function readShardPairs(ctx: StageContext, shard: number, shardCount: number): Promise<ShardPatterns> {
+  const key = matchKeys.shardPairs(ctx.asAt, ctx.runId, shard);
+  if (!(await ctx.stores.secure.exists(key)))
+    throw new Error(`match: ${key} is missing: shard ${shard} of ${shardCount} did not run`);
+  return decodeShardPairs(await ctx.stores.secure.get(key), { planId: ctx.runId, shardCount, shard }, key);
 }
 
 async function removeShardFiles(ctx: StageContext): Promise<void> {
@@ -435,7 +440,7 @@ async function writeMatchOutputs(
   res: LinkResult,
   cfg: LinkageConfig,
 ): Promise<Record<string, number>> {
-  const { pairs, clustering } = res;
+  const { clustering } = res;
   const asAt = ctx.asAt;
   const persons = await personsOfRecords(ctx, res);
   const { kept, linked } = keptAndLinkedPairs(res, cfg);
@@ -449,7 +454,7 @@ async function writeMatchOutputs(
   await writeModelAndClustering(ctx, res, cfg);
   return {
     records: res.table.n,
-    candidatePairs: pairs.count,
+    candidatePairs: res.model.blocking.candidatePairs,
     pairsWritten,
     linksAccepted,
     mergesRefused: clustering.refused.length,

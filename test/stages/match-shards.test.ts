@@ -8,12 +8,28 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../fixtures/generator/generate.ts';
-import { shardCountFor } from '../../matching/engine.ts';
+import { enumerateShard } from '../../matching/blocking.ts';
+import {
+  linkPrepared,
+  prepareLinkage,
+  shardCountFor,
+  shardPatternsOf,
+  thresholdSensitivity,
+} from '../../matching/engine.ts';
+import { explainPair, pairsNearestThreshold } from '../../matching/explain.ts';
+import { linkByShard } from '../../matching/link-by-shard.ts';
+import { SENSITIVITY_OFFSETS } from '../../pipelines/stages/match-config.ts';
 import { decodeShardPairs, encodeShardPairs } from '../../matching/shard-codec.ts';
 import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
 import { keys, PERSON_RECORDS_KEY } from '../../pipelines/layout.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
-import { matchKeys, matchStage } from '../../pipelines/stages/match.ts';
+import {
+  matchKeys,
+  matchSettings,
+  matchStage,
+  readConstraints,
+  readPersonColumns,
+} from '../../pipelines/stages/match.ts';
 import { standardiseStage } from '../../pipelines/stages/standardise.ts';
 import { discoverFeeds, validateStage } from '../../pipelines/stages/validate.ts';
 import { testTree, type TestTree } from './validate-support.ts';
@@ -122,6 +138,69 @@ describe('match: plan -> shards -> link', () => {
     );
     await expect(matchStage(ctx, { phase: 'shard', shard: 16 })).rejects.toThrow(/shard 16 of 16 does not exist/);
   });
+});
+
+describe('match: the link phase scores shard by shard, keeping only the pairs an output reads', () => {
+  it('writes the bytes of the stage run whole at 1, 3 and 7 blocking-key shards', async () => {
+    for (const shards of [1, 3, 7]) {
+      const [whole, t] = [await copyOfStandardised(), await copyOfStandardised()];
+      const withShards = (ctx: StageContext): StageContext => ({
+        ...ctx,
+        config: { ...ctx.config, linkage: { settings: { ...partnershipSettings, shards } } },
+      });
+      const expected = await matchStage(withShards(whole.ctx(AS_AT)), {});
+      const a = await phased(withShards(t.ctx(AS_AT)));
+      expect((a.plan as Record<string, number>).shards).toBe(shards);
+      expect(a.linked).toEqual(expected.counts);
+      for (const [zone, key] of OUTPUTS)
+        expect(
+          (await t.stores[zone].get(key)).equals(await whole.stores[zone].get(key)),
+          `${shards} shards: ${key}`,
+        ).toBe(true);
+    }
+  }, 300_000);
+
+  it('holds fewer pairs than the candidates, with the same clustering, model, sensitivity and review sample', async () => {
+    const t = await copyOfStandardised();
+    const ctx = t.ctx(AS_AT);
+    const settings = matchSettings(ctx);
+    const prepared = prepareLinkage([{ name: 'person-records', columns: await readPersonColumns(ctx) }], settings);
+    const { cannotLink, olderThan } = await readConstraints(ctx);
+    const shardPairs = Array.from({ length: prepared.shardCount }, (_, s) => {
+      const pairs = enumerateShard(prepared.shardInput, s, prepared.shardCount);
+      return { ...pairs, patterns: shardPatternsOf(pairs, settings) };
+    });
+    const all = await linkPrepared(prepared, settings, { cannotLink, olderThan });
+    let loads = 0;
+    const keep = { minProbability: 0.001, minLinkOffset: -8, nearest: 50 };
+    const res = await linkByShard(
+      prepared,
+      settings,
+      async (s) => {
+        loads++;
+        return shardPairs[s]!;
+      },
+      keep,
+      { cannotLink, olderThan },
+    );
+    expect(loads).toBe(2 * prepared.shardCount); // each shard read twice: counts, then scores
+    expect(res.model.blocking.candidatePairs).toBe(all.pairs.count);
+    expect(res.pairs.count).toBeGreaterThan(0);
+    expect(res.pairs.count).toBeLessThan(all.pairs.count);
+    const { timingsMs: _a, ...modelAll } = all.model;
+    const { timingsMs: _b, ...modelShard } = res.model;
+    expect(modelShard).toEqual(modelAll);
+    expect(res.model.scoring.vetoes.some((v) => v.pairsAtOrAboveThreshold > 0)).toBe(true);
+    expect(res.clustering).toEqual(all.clustering);
+    expect(thresholdSensitivity(res, SENSITIVITY_OFFSETS)).toEqual(thresholdSensitivity(all, SENSITIVITY_OFFSETS));
+    const sample = (r: typeof res) =>
+      pairsNearestThreshold(r, 50).map((p) => explainPair(r, p, { includeValues: true }));
+    expect(sample(res)).toEqual(sample(all));
+    // a keep rule that would drop links some clustering reads is refused
+    await expect(
+      linkByShard(prepared, settings, async (s) => shardPairs[s]!, { ...keep, minLinkOffset: 1 }),
+    ).rejects.toThrow(/minLinkOffset 1 is above 0/);
+  }, 180_000);
 });
 
 describe('match: the link phase reads the plan, not the person records', () => {
