@@ -132,6 +132,7 @@ async function main(): Promise<void> {
   for (let rep = 0; rep < REPEAT; rep++) {
     for (const name of stageNames) {
       peak = process.memoryUsage.rss();
+      let stagePeak = 0;
       const c0 = cpuNow();
       const t0 = performance.now();
       const inputs = await inputsOf(name, stores.outputs, asAt, manifest.runId);
@@ -153,10 +154,18 @@ async function main(): Promise<void> {
           },
         );
       if (FAN_OUT > 0 && isShardedStage(name)) {
+        // each phase's own peak (the sampler's peak is reset at each phase start)
+        const phasePeaks: string[] = [];
+        const phaseDone = (phase: string) => {
+          phasePeaks.push(`${phase} ${(peak / 1024 ** 3).toFixed(2)}`);
+          stagePeak = Math.max(stagePeak, peak);
+          peak = process.memoryUsage.rss();
+        };
         const planned = (await run({ phase: 'plan' })) as unknown as {
           shards: Array<{ shard: number }>;
           counts: object;
         };
+        phaseDone('plan');
         const pool: StagePool | undefined =
           FAN_OUT > 1 && planned.shards.length > 1
             ? stagePool(
@@ -172,8 +181,11 @@ async function main(): Promise<void> {
         } finally {
           await pool?.close();
         }
+        phaseDone('shards');
         process.stderr.write(`  ${name}: ${planned.shards.length} shards ${JSON.stringify(planned.counts)}\n`);
         results.push(await run({ phase: 'merge' }));
+        phaseDone('merge');
+        process.stderr.write(`  ${name}: peak RSS GiB by phase: ${phasePeaks.join(', ')}\n`);
       } else
         // two at a time (the runner's feeds Map on this machine's cores), results in input order
         for (let i = 0; i < inputs.length; i += 2)
@@ -184,6 +196,7 @@ async function main(): Promise<void> {
           : { counts: { invocations: results.length, ...sumCounts(results.map((r) => r.counts)) } };
       const wall = performance.now() - t0;
       const cpu = cpuNow() - c0;
+      peak = Math.max(peak, stagePeak);
       lines.push(
         `  ${name.padEnd(10)} ${(wall / 1000).toFixed(1).padStart(8)} ${(cpu / 1000).toFixed(1).padStart(8)} ${(cpu / wall).toFixed(2).padStart(9)} ${(peak / 1024 ** 3).toFixed(2).padStart(13)}`,
       );

@@ -206,10 +206,12 @@ async function runWithStores(
       : undefined;
   const shardStates = new Map<string, string>(); // "<Stage> shard" -> stage
   const planStates = new Map<string, string>(); // "<Stage> plan" -> stage
+  const mergeStates = new Set<string>(); // "<Stage>": the merge task, after the shard Map
   for (const p of plan)
     if (p.kind === 'sharded') {
       shardStates.set(`${stateNameOf(p.name)} shard`, p.name);
       planStates.set(`${stateNameOf(p.name)} plan`, p.name);
+      mergeStates.add(stateNameOf(p.name));
     }
   /** Shards each sharded stage's latest plan made (0: the plan said threads: false); one shard runs in-process. */
   const plannedShards = new Map<string, number>();
@@ -255,6 +257,9 @@ async function runWithStores(
         (async () => {
           const sharded = shardStates.get(stateName);
           if (pool && sharded && (plannedShards.get(sharded) ?? 0) > 1) return (await pool.run(task, input)) as Json;
+          // the shards are done: their threads end before the merge (what they hold is not carried into it or into
+          // the next stages; the next shard Map starts fresh threads)
+          if (pool && mergeStates.has(stateName)) await pool.recycle();
           const out = await runHere(task, input);
           if (planStates.has(stateName)) {
             const planned = out as { shards?: unknown; threads?: unknown } | null;

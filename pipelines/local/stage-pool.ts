@@ -13,6 +13,12 @@ export interface StagePool {
   readonly workers: number;
   /** Runs one Task event of `stage` on a worker (invokeStage there); resolves to its result, rejects with its error. */
   run(stage: string, event: unknown): Promise<unknown>;
+  /**
+   * Ends the threads if none is running a task (the next task starts fresh ones): what a stage's shards left in
+   * their thread (module caches, heaps) is not carried into the next stage, as a Lambda of one stage's function
+   * never serves another's. Resolves false (and ends nothing) while a task runs.
+   */
+  recycle(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -27,6 +33,7 @@ export function stagePool(workers: number, init: StageWorkerInit, log: Log): Sta
   const idle: Worker[] = [];
   const waiting: Array<(w: Worker) => void> = [];
   let nextId = 0;
+  let busy = 0;
 
   const spawn = (): Worker => {
     const w = new Worker(url, { execArgv: ['--import', 'tsx'] });
@@ -52,9 +59,17 @@ export function stagePool(workers: number, init: StageWorkerInit, log: Log): Sta
     else idle.push(w);
   };
 
+  const close = async (): Promise<void> => {
+    const ending = pool;
+    pool = [];
+    idle.length = 0;
+    await Promise.all(ending.map((w) => w.terminate()));
+  };
+
   return {
     workers,
     async run(stage, event) {
+      busy += 1; // from the wait for a thread on: recycle ends no thread a task is waiting for
       let w = await acquire();
       let dead = false;
       try {
@@ -86,13 +101,15 @@ export function stagePool(workers: number, init: StageWorkerInit, log: Log): Sta
           void w.terminate();
           w = fresh;
         }
+        busy -= 1;
         release(w);
       }
     },
-    async close() {
-      await Promise.all(pool.map((w) => w.terminate()));
-      pool = [];
-      idle.length = 0;
+    async recycle() {
+      if (busy > 0) return false;
+      await close();
+      return true;
     },
+    close,
   };
 }

@@ -178,20 +178,38 @@ describe('the stage pool', () => {
     const landing = join(process.cwd(), 'fixtures', 'samples', 'small', 'landing');
     const seen: Array<{ message: string; fields?: LogFields }> = [];
     const log: Log = { ...silentLog, info: (message, fields) => seen.push({ message, ...(fields ? { fields } : {}) }) };
+    // families fanned out too (after match): its shards run on threads of their own
+    const config = parseRunConfig({ sharding: { families: { shards: 3 } } }, 'test');
     const inProcess = await runLocal({
       landing,
       out: join(dir, 'w0'),
       asAt: '2026-10-31',
+      config,
       log: silentLog,
       shardWorkers: 0,
     });
-    const onThreads = await runLocal({ landing, out: join(dir, 'w2'), asAt: '2026-10-31', log, shardWorkers: 2 });
+    const onThreads = await runLocal({
+      landing,
+      out: join(dir, 'w2'),
+      asAt: '2026-10-31',
+      config,
+      log,
+      shardWorkers: 2,
+    });
     expect([inProcess.status, onThreads.status]).toEqual(['ok', 'ok']);
-    const shardThreads = seen
-      .filter((s) => s.message === 'stage started' && s.fields?.stage === 'match' && s.fields.thread !== undefined)
-      .map((s) => s.fields!.thread);
+    const threadsOf = (stage: string) =>
+      seen
+        .filter((s) => s.message === 'stage started' && s.fields?.stage === stage && s.fields.thread !== undefined)
+        .map((s) => s.fields!.thread);
+    const shardThreads = threadsOf('match');
     expect(shardThreads.length).toBeGreaterThan(1); // every shard of the plan, each on a worker
     expect(new Set(shardThreads).size).toBe(2);
+    // the match threads ended before match's merge (what they held, e.g. their decoded shard input, is gone):
+    // families' 3 shards ran on 2 fresh threads
+    const familiesThreads = threadsOf('families');
+    expect(familiesThreads).toHaveLength(3);
+    expect(new Set(familiesThreads).size).toBe(2);
+    expect(familiesThreads.filter((t) => shardThreads.includes(t))).toEqual([]);
     const a = await hashes(join(dir, 'w0'));
     expect(Object.keys(a).length).toBeGreaterThan(50);
     expect(await hashes(join(dir, 'w2'))).toEqual(a);
