@@ -126,12 +126,20 @@ async function main(): Promise<void> {
     `  ${'stage'.padEnd(10)} ${'wall s'.padStart(8)} ${'CPU s'.padStart(8)} ${'CPU/wall'.padStart(9)} ${'peak RSS GiB'.padStart(13)}`,
   ];
   let peak = 0;
+  let mainHeap = 0; // this thread's V8 heap (the worker threads' heaps are their own)
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
+    mainHeap = Math.max(mainHeap, process.memoryUsage().heapTotal);
   }, 50);
   for (let rep = 0; rep < REPEAT; rep++) {
     for (const name of stageNames) {
-      peak = process.memoryUsage.rss();
+      // what the process holds as the stage starts (carried from the stages before it in this process)
+      const m = process.memoryUsage();
+      const gib = (x: number) => (x / 1024 ** 3).toFixed(2);
+      process.stderr.write(
+        `  ${name}: at start RSS ${gib(m.rss)} GiB (V8 heap ${gib(m.heapTotal)}, used ${gib(m.heapUsed)}; external ${gib(m.external)}, array buffers ${gib(m.arrayBuffers)})\n`,
+      );
+      peak = m.rss;
       let stagePeak = 0;
       const c0 = cpuNow();
       const t0 = performance.now();
@@ -157,9 +165,10 @@ async function main(): Promise<void> {
         // each phase's own peak (the sampler's peak is reset at each phase start)
         const phasePeaks: string[] = [];
         const phaseDone = (phase: string) => {
-          phasePeaks.push(`${phase} ${(peak / 1024 ** 3).toFixed(2)}`);
+          phasePeaks.push(`${phase} ${(peak / 1024 ** 3).toFixed(2)} (main thread's heap ${(mainHeap / 1024 ** 3).toFixed(2)})`);
           stagePeak = Math.max(stagePeak, peak);
           peak = process.memoryUsage.rss();
+          mainHeap = process.memoryUsage().heapTotal;
         };
         const planned = (await run({ phase: 'plan' })) as unknown as {
           shards: Array<{ shard: number }>;
