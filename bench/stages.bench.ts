@@ -165,7 +165,9 @@ async function main(): Promise<void> {
         // each phase's own peak (the sampler's peak is reset at each phase start)
         const phasePeaks: string[] = [];
         const phaseDone = (phase: string) => {
-          phasePeaks.push(`${phase} ${(peak / 1024 ** 3).toFixed(2)} (main thread's heap ${(mainHeap / 1024 ** 3).toFixed(2)})`);
+          phasePeaks.push(
+            `${phase} ${(peak / 1024 ** 3).toFixed(2)} (main thread's heap ${(mainHeap / 1024 ** 3).toFixed(2)})`,
+          );
           stagePeak = Math.max(stagePeak, peak);
           peak = process.memoryUsage.rss();
           mainHeap = process.memoryUsage().heapTotal;
