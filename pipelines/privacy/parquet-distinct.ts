@@ -62,13 +62,29 @@ export class ParquetDistinctScanner<H> {
    * @param check the per-value check (must depend on nothing but the text and the date-of-birth flag)
    * @param isDateOfBirthField which column names are date-of-birth fields
    * @param memoryLimit DuckDB's memory; the tables of checked values live in it (operators spill to a temp directory)
+   * @param part check only the distinct values whose DuckDB `hash(v) % count` is `index` (a publish shard's share):
+   *   units still count every cell, hit values and first hit units are this part's only. The parts 0..count-1 of
+   *   one file together check each value once and give exactly the whole scan's hit values and hit units.
    */
   constructor(
     private readonly check: ValueCheck<H>,
     private readonly isDateOfBirthField: (column: string) => boolean,
     private readonly memoryLimit = '2GB',
     private readonly scratch?: string,
-  ) {}
+    private readonly part?: { index: number; count: number },
+  ) {
+    if (
+      part &&
+      !(
+        Number.isInteger(part.count) &&
+        part.count >= 1 &&
+        Number.isInteger(part.index) &&
+        part.index >= 0 &&
+        part.index < part.count
+      )
+    )
+      throw new Error(`privacy scan: part ${part.index} of ${part.count} is not a part (0 <= index < count)`);
+  }
 
   private async conn(): Promise<DuckDBConnection> {
     this.db ??= (async () => {
@@ -146,7 +162,7 @@ export class ParquetDistinctScanner<H> {
     );
     const units = Number((await conn.runAndReadAll('SELECT coalesce(sum(n), 0) FROM cand')).getRows()[0]![0]);
     await conn.run(
-      'CREATE OR REPLACE TABLE fresh AS SELECT v, dob FROM cand ANTI JOIN clean USING (v, dob) ANTI JOIN hit USING (v, dob)',
+      `CREATE OR REPLACE TABLE fresh AS SELECT v, dob FROM cand ANTI JOIN clean USING (v, dob) ANTI JOIN hit USING (v, dob)${this.part ? ` WHERE hash(v) % ${this.part.count} = ${this.part.index}` : ''}`,
     );
     const fresh = Number((await conn.runAndReadAll('SELECT count(*) FROM fresh')).getRows()[0]![0]);
     const newHits = await this.checkFresh(conn, fresh);
