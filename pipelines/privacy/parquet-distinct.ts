@@ -33,8 +33,29 @@ export interface DistinctFileScan<H> {
   units: number;
   /** Each distinct value of the file that holds an identifier, with how many units hold it. */
   hitValues: Array<{ units: number; hits: H[] }>;
-  /** The first `limit` units holding an identifier, in the per-cell scan's order (row, column, list index). */
-  firstHitUnits(limit: number): Promise<Array<{ location: string; hits: H[] }>>;
+  /**
+   * The first `limit` units holding an identifier, in the per-cell scan's order (row, column, list index); `cell`
+   * is that order as numbers (row from 0, column position, list index or -1), for merging parts (mergeHitUnits).
+   */
+  firstHitUnits(limit: number): Promise<Array<HitUnit<H>>>;
+}
+
+export interface HitUnit<H> {
+  location: string;
+  hits: H[];
+  cell: [row: number, column: number, index: number];
+}
+
+/**
+ * The whole file's first `limit` hit units from its parts' (each part's own first `limit`, any order of parts):
+ * exactly what the unpartitioned scan's firstHitUnits(limit) gives, since every unit is in one part only.
+ */
+export function mergeHitUnits<H>(parts: Array<Array<HitUnit<H>>>, limit: number): Array<HitUnit<H>> {
+  const cmp = (a: HitUnit<H>, b: HitUnit<H>) => a.cell[0] - b.cell[0] || a.cell[1] - b.cell[1] || a.cell[2] - b.cell[2];
+  return parts
+    .flat()
+    .sort(cmp)
+    .slice(0, Math.max(0, Math.floor(limit)));
 }
 
 /** Column types read as text (scanned) and as numbers or booleans (never scanned), as the Parquet reader returns them. */
@@ -193,6 +214,7 @@ export class ParquetDistinctScanner<H> {
       return rows.map(([r, c, i, v, dob]) => ({
         location: parquetCellLocation(Number(r) + 1, columns[Number(c)]!.name, Number(i) < 0 ? undefined : Number(i)),
         hits: this.hitsOf.get(valueKey(String(v), dob === true))!,
+        cell: [Number(r), Number(c), Number(i)] as [number, number, number],
       }));
     };
     return { units, hitValues, firstHitUnits };
