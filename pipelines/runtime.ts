@@ -31,6 +31,15 @@ export interface RuntimeProfile {
   principal?: string;
 }
 
+/**
+ * The buffer memory to give one DuckDB that holds a whole-population table (a quarter of what this process may plan
+ * for, at least 512 MB; beyond it DuckDB spills to its temp directory where it can): the fixed 512 MB of
+ * openScratchDuckDb ran out of memory at 1,000,000 families in standardise's keyed ref check.
+ */
+export function populationDuckDbMemory(runtime: Pick<RuntimeProfile, 'memoryMiB'>): string {
+  return `${Math.max(512, Math.floor(runtime.memoryMiB / 4))}MB`;
+}
+
 /** This machine: worker threads on up to 4 cores, tables read ahead, the OS temp directory (a run passes its own scratch root). */
 export function localRuntime(overrides: Partial<RuntimeProfile> = {}): RuntimeProfile {
   const cores = availableParallelism();

@@ -42,6 +42,12 @@ export function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
+/** For a DuckDB that builds whole-population tables (see openScratchDuckDb). */
+export interface ScratchDuckDbOptions {
+  /** Tables in a database file in the temp directory, so they can leave memory (an in-memory one's cannot). */
+  onDisk?: boolean;
+}
+
 /**
  * A DuckDB instance in its own temp directory under `scratch` (spill space and exports: it may hold clear values, so
  * callers pass the run's scratch folder in the secure zone), closed and removed by `dispose`.
@@ -50,9 +56,10 @@ export function sqlString(s: string): string {
 export async function openScratchDuckDb(
   memoryLimit = '512MB',
   scratch: string = defaultScratch(),
+  options: ScratchDuckDbOptions = {},
 ): Promise<{ dir: string; conn: DuckDBConnection; dispose: () => Promise<void> }> {
   const dir = await mkdtemp(join(await ensureDir(scratch), 'locality-duckdb-'));
-  const instance = await DuckDBInstance.create(':memory:', {
+  const instance = await DuckDBInstance.create(options.onDisk ? join(dir, 'tables.duckdb') : ':memory:', {
     temp_directory: join(dir, 'spill'),
     memory_limit: memoryLimit,
   });

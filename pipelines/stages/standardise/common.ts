@@ -14,6 +14,7 @@ import type { StageContext } from '../context.ts';
 import { countsKey, type FeedCounts } from '../validate.ts';
 import type { RefMap, ValidatedFile } from './read.ts';
 import { pseudonymiseDeliveredRefs } from './refs.ts';
+import { populationDuckDbMemory } from '../../runtime.ts';
 
 /** A feed's accepted validated files for this run (by extract date, then key); null when it has none; 'other-run' when another run's. */
 export async function validatedFiles(
@@ -91,7 +92,7 @@ export async function checkDeliveredRefs(
   counts: Record<string, number>,
 ): Promise<RefMap> {
   const refsStart = performance.now();
-  const refs = await pseudonymiseDeliveredRefs(ctx.stores.secure, ctx.asAt, filesOf);
+  const refs = await pseudonymiseDeliveredRefs(ctx.stores.secure, ctx.asAt, filesOf, populationDuckDbMemory(ctx.runtime));
   ctx.log.info('provider refs checked for clear identifiers', {
     refs: refs.checked,
     letThrough: refs.letThrough,

@@ -88,13 +88,15 @@ export async function pseudonymiseDeliveredRefs(
   secure: ObjectStore,
   asAt: string,
   filesOf: ReadonlyMap<string, ValidatedFile[]>,
+  duckDbMemory = '512MB',
 ): Promise<RefPseudonyms> {
   const quarantined: SecurePerson[] = [];
   for await (const p of quarantinedPeople(secure, asAt, (source, feed) =>
     FEEDS.some((f) => f.source === source && f.feed === feed && f.kind === 'people'),
   ))
     quarantined.push(p);
-  const db = await openScratchDuckDb(undefined, scratchOf(secure));
+  // every read of its tables orders its rows or makes a set; at 1,000,000 families its tables outgrow memory
+  const db = await openScratchDuckDb(duckDbMemory, scratchOf(secure), { onDisk: true });
   const { candidates, checked, ix } = await checkRefs(db, secure, filesOf, quarantined).finally(() => db.dispose());
   const vocabulary = new Set(configurationVocabulary().map(normaliseText).filter(Boolean));
   const key = await loadRefKey(secure);
@@ -170,15 +172,19 @@ async function deliveredViews(
     for (const d of await (await conn.run('DESCRIBE identities')).getRowObjectsJS())
       identity.add(String(d.column_name));
   }
-  // a plain ref (PLAIN_REF_SQL) and its letters, upper case: most refs are decided on these alone
+  // a plain ref (PLAIN_REF_SQL) and its letters, upper case: most refs are decided on these alone. One feed column at
+  // a time (each select is one source, feed and column, so its DISTINCT is the whole table's): one DISTINCT over all
+  // of them ran out of memory at 1,000,000 families (9M refs)
   await conn.run(
-    refSelects.length
-      ? `CREATE TABLE delivered AS SELECT source, feed, "column", ref,
+    `CREATE TABLE delivered (source VARCHAR, feed VARCHAR, "column" VARCHAR, ref VARCHAR, plain BOOLEAN, letters VARCHAR)`,
+  );
+  for (const select of refSelects)
+    await conn.run(
+      `INSERT INTO delivered SELECT source, feed, "column", ref,
           regexp_full_match(ref, ${q(PLAIN_REF_SQL)}) AND length(ref) < ${TOKEN_LENGTH} AS plain,
           upper(regexp_extract(ref, '^[A-Za-z]+')) AS letters
-        FROM (SELECT DISTINCT source, feed, "column", ref FROM (${refSelects.join(' UNION ALL ')}))`
-      : `CREATE TABLE delivered (source VARCHAR, feed VARCHAR, "column" VARCHAR, ref VARCHAR, plain BOOLEAN, letters VARCHAR)`,
-  );
+        FROM (SELECT DISTINCT source, feed, "column", ref FROM (${select}))`,
+    );
   return identity;
 }
 
