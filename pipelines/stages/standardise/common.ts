@@ -92,7 +92,12 @@ export async function checkDeliveredRefs(
   counts: Record<string, number>,
 ): Promise<RefMap> {
   const refsStart = performance.now();
-  const refs = await pseudonymiseDeliveredRefs(ctx.stores.secure, ctx.asAt, filesOf, populationDuckDbMemory(ctx.runtime));
+  const refs = await pseudonymiseDeliveredRefs(
+    ctx.stores.secure,
+    ctx.asAt,
+    filesOf,
+    populationDuckDbMemory(ctx.runtime),
+  );
   ctx.log.info('provider refs checked for clear identifiers', {
     refs: refs.checked,
     letThrough: refs.letThrough,
