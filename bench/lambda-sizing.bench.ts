@@ -12,7 +12,8 @@
  *   BENCH_AS_AT=<date>    the as-at date it was generated for (default 2026-03-31)
  *   BENCH_WORK=<dir>      scratch (buckets, per-task TMPDIR; default /tmp/locality-bench-lambda-sizing)
  *   BENCH_MAX_SHARDS=<n>  run at most n of each stage's shards, spread evenly over them (a 1M landing's match has
- *                         ~180 blocking-key shards of about one size); the row says how many of how many
+ *                         ~180 blocking-key shards of about one size); the row says how many of how many, and the
+ *                         bench stops there (the merge refuses a stage whose shards did not all run)
  *   BENCH_UNTIL=<row>     stop after the row whose label starts with this (e.g. `match shard`: a 1M landing's largest
  *                         shards without the phases after them)
  *
@@ -237,6 +238,8 @@ async function runStages(keep: (m: Measured) => void, log: (m: Measured) => void
     const worstShard = largest(shardRuns, `${task} shard (largest of ${shardRuns.length}${of})`);
     log(worstShard);
     keep(worstShard);
+    // the merge refuses a run whose shards did not all run (as it should): a sampled stage ends the bench here
+    if (shards.length < all.length) throw new Until();
     keep(await stage(task, { phase: 'merge' }, n++, `${task} merge`));
   }
 }
