@@ -14,6 +14,8 @@
  *   BENCH_MAX_SHARDS=<n>  run at most n of each stage's shards, spread evenly over them (a 1M landing's match has
  *                         ~180 blocking-key shards of about one size); the row says how many of how many, and the
  *                         bench stops there (the merge refuses a stage whose shards did not all run)
+ *   BENCH_SAMPLE_STAGES=<a,b>  the stages BENCH_MAX_SHARDS applies to (default every sharded stage): e.g. `match`
+ *                         runs every standardise shard and its merge, then samples match's shards
  *   BENCH_UNTIL=<row>     stop after the row whose label starts with this (e.g. `match shard`: a 1M landing's largest
  *                         shards without the phases after them)
  *
@@ -51,10 +53,18 @@ interface Measured {
 
 const UNTIL = process.env.BENCH_UNTIL ?? '';
 const MAX_SHARDS = Number(process.env.BENCH_MAX_SHARDS ?? 0);
+const SAMPLE_STAGES = (process.env.BENCH_SAMPLE_STAGES ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const s of SAMPLE_STAGES)
+  if (!isShardedStage(s))
+    throw new Error(`BENCH_SAMPLE_STAGES: "${s}" is not a sharded stage (pipelines/stages/names.ts)`);
 
-/** At most BENCH_MAX_SHARDS of a stage's shards, spread evenly over them (first and last included); all without it. */
-function sampleShards<T>(all: T[]): T[] {
+/** At most BENCH_MAX_SHARDS of a stage's shards (of the stages BENCH_SAMPLE_STAGES names, or every one), spread evenly over them (first and last included); all without it. */
+function sampleShards<T>(stageName: string, all: T[]): T[] {
   if (!MAX_SHARDS || all.length <= MAX_SHARDS) return all;
+  if (SAMPLE_STAGES.length > 0 && !SAMPLE_STAGES.includes(stageName)) return all;
   if (MAX_SHARDS === 1) return [all[0]!];
   return Array.from({ length: MAX_SHARDS }, (_, i) => all[Math.round((i * (all.length - 1)) / (MAX_SHARDS - 1))]!);
 }
@@ -223,7 +233,7 @@ async function runStages(keep: (m: Measured) => void, log: (m: Measured) => void
     const plan = await stage(task, { phase: 'plan' }, n++, `${task} plan`);
     keep(plan);
     const all = (plan.output as { shards?: Array<{ shard: number }> }).shards ?? [];
-    const shards = sampleShards(all);
+    const shards = sampleShards(task, all);
     const shardRuns: Measured[] = [];
     for (const { shard } of shards)
       shardRuns.push(
