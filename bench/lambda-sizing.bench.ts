@@ -31,6 +31,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
+import { lambdaHeapFlag } from '../bin/heap.mjs';
 import { DEFAULT_SIZING, type SizedTask } from '../infra/sizing.ts';
 import { isShardedStage, PIPELINE_STAGE_NAMES } from '../pipelines/stages/names.ts';
 
@@ -110,6 +111,10 @@ function runTask(task: string, event: unknown, n: number, label?: string): Promi
           ...process.env,
           AWS_LAMBDA_FUNCTION_NAME: `bench-${task}`,
           AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(DEFAULT_SIZING[task as SizedTask].memoryMiB),
+          // the heap flag the deployed function's NODE_OPTIONS carries (infra/secure-defaults/functions.ts)
+          NODE_OPTIONS: [process.env.NODE_OPTIONS, lambdaHeapFlag(DEFAULT_SIZING[task as SizedTask].memoryMiB)]
+            .filter(Boolean)
+            .join(' '),
           TMPDIR: tmp,
           BENCH_PARTS: join(WORK, 'parts'),
           BENCH_BUCKETS: JSON.stringify({

@@ -19,7 +19,9 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { Command } from 'commander';
+import { relaunchWithHeap } from '../bin/heap.mjs';
 import { runLocal } from '../pipelines/local/runner.ts';
 import { silentLog } from '../pipelines/log.ts';
 
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
   process.stderr.write(
     `bench:pipeline: ${families} families in ${councils} council(s), ${availableParallelism()} cores, load ${loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')}\n`,
+      .join(' ')}, heap limit ${(getHeapStatistics().heap_size_limit / 1024 ** 3).toFixed(1)} GiB\n`,
   );
   const genMs = await generate();
   const out = join(dir, 'out');
@@ -162,4 +164,7 @@ async function main(): Promise<void> {
   if (result.status !== 'ok') process.exitCode = 1;
 }
 
+// as `locality run` does (bin/heap.mjs): the run's heap sized to the machine, not V8's default ~4 GiB
+const relaunched = await relaunchWithHeap();
+if (relaunched !== null) process.exit(relaunched);
 await main();

@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, buildCli, canBuild, freshBundle } from './build-cli.mjs';
+import { relaunchWithHeap } from './heap.mjs';
+
+/** Commands that run the pipeline over a whole population: they get a heap sized to the machine (bin/heap.mjs). */
+const POPULATION_COMMANDS = new Set(['start', 'run', 'backfill']);
 
 async function entry() {
   const bundle = process.env.LOCALITY_CLI === 'tsx' ? null : freshBundle();
@@ -18,6 +22,10 @@ async function entry() {
   return join(REPO_ROOT, 'pipelines', 'cli', 'main.ts');
 }
 
+if (POPULATION_COMMANDS.has(process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '')) {
+  const code = await relaunchWithHeap();
+  if (code !== null) process.exit(code);
+}
 if (process.env.DEBUG) process.setSourceMapsEnabled(true);
 const { main } = await import(pathToFileURL(await entry()).href);
 await main();

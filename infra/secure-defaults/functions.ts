@@ -15,6 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lambdaHeapFlag } from '../../bin/heap.mjs';
 import { localitySettingsSchema } from '../../models/config.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -67,6 +68,7 @@ export class PipelineFunction extends Construct {
       description: props.description,
     });
     logGroup.grantWrite(this.role);
+    const memoryMiB = props.memoryMiB ?? 3008;
     this.fn = new NodejsFunction(this, 'Function', {
       role: this.role,
       entry: join(REPO_ROOT, 'functions', `${props.entry}.ts`),
@@ -75,7 +77,7 @@ export class PipelineFunction extends Construct {
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memoryMiB ?? 3008,
+      memorySize: memoryMiB,
       ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB ?? 512),
       timeout: props.timeout ?? Duration.minutes(15),
       tracing: lambda.Tracing.ACTIVE,
@@ -83,7 +85,8 @@ export class PipelineFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       environmentEncryption: props.key,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        // a population stage's merge holds the whole population in one heap: sized to the function (bin/heap.mjs)
+        NODE_OPTIONS: ['--enable-source-maps', lambdaHeapFlag(memoryMiB)].filter(Boolean).join(' '),
         POWERTOOLS_SERVICE_NAME: 'locality-pipeline',
         ...props.environment,
       },

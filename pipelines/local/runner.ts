@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { RunConfig } from '../config.ts';
 import {
@@ -173,6 +174,13 @@ async function runWithStores(
     shardConcurrency: Math.max(1, workers),
   });
   const stageOrder = plan.map((s) => s.name);
+  // what this process may use: a population run needs a heap sized to the machine (bin/heap.mjs), V8's default is ~4 GiB
+  log.info('run starting', {
+    stages: stageOrder.length,
+    shardWorkers: workers,
+    memoryMiB: runtime.memoryMiB,
+    heapLimitMiB: Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20),
+  });
 
   // One run per out dir and as-at date: the run lock (io/run-lock.ts) in <out>/outputs/_locks/, taken by Prepare.
   const runLock: RunLockOptions = {

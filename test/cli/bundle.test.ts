@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS, buildProgram, commandNamed } from '../../pipelines/cli/main.ts';
+import { wantedHeapMiB } from '../../bin/heap.mjs';
 
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -89,8 +90,19 @@ describe('the bundled bin', () => {
     { timeout: 300_000 },
     async () => {
       const out = join(dir, 'run');
-      const r = await locality(['run', '--landing', SAMPLE, '--out', out]);
+      const r = await exec(process.execPath, [BIN, 'run', '--landing', SAMPLE, '--out', out], {
+        cwd: ROOT,
+        env: { ...process.env, LOCALITY_CLI: '', LOG_LEVEL: 'info', NODE_OPTIONS: '', LOCALITY_HEAP_RELAUNCHED: '' },
+        maxBuffer: 1 << 24,
+      });
       expect(r.stdout).toMatch(/^as-at 2026-10-31: run 2026-10-31-[0-9a-f]{12} finished/);
+      // a population command runs with a heap sized to the machine (bin/heap.mjs), not V8's default of ~4 GiB
+      const starting = r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { message: string; heapLimitMiB?: number })
+        .find((l) => l.message === 'run starting');
+      expect(starting?.heapLimitMiB).toBeGreaterThanOrEqual(wantedHeapMiB());
       const manifest = JSON.parse(
         await readFile(join(out, 'outputs', 'as_at=2026-10-31', 'manifest.json'), 'utf8'),
       ) as { status: string; codeVersion: string; stages: Array<{ name: string; status: string }> };

@@ -6,12 +6,17 @@ import { describe, expect, it } from 'vitest';
 import { APP_CONTEXT, LocalityPipelineStack, TASKS } from '../../infra/locality-stack.ts';
 import { DEFAULT_SIZING, resolveSizing } from '../../infra/sizing.ts';
 
-function functionsOf(
-  context: Record<string, unknown> = {},
-): Record<string, { MemorySize: number; EphemeralStorage: { Size: number }; Timeout: number }> {
+interface FunctionProps {
+  MemorySize: number;
+  EphemeralStorage: { Size: number };
+  Timeout: number;
+  Environment: { Variables: Record<string, string> };
+}
+
+function functionsOf(context: Record<string, unknown> = {}): Record<string, FunctionProps> {
   const app = new App({ postCliContext: APP_CONTEXT, context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const t = Template.fromStack(new LocalityPipelineStack(app, 'LocalityPipeline', { codeVersion: 'git:test' }));
-  const out: Record<string, { MemorySize: number; EphemeralStorage: { Size: number }; Timeout: number }> = {};
+  const out: Record<string, FunctionProps> = {};
   for (const [id, r] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
     const task = TASKS.find((k) => new RegExp(`^Fn${k.replaceAll('-', '')}Function[0-9A-F]{8}$`).test(id));
     if (task) out[task] = r.Properties;
@@ -34,6 +39,19 @@ describe('Lambda sizing', () => {
     // the stages that download tables and spill DuckDB get more than Lambda's 512 MB default /tmp
     for (const task of ['standardise', 'families', 'publish'] as const)
       expect(fns[task]!.EphemeralStorage.Size, task).toBeGreaterThanOrEqual(2048);
+  });
+
+  it("a population stage's function gets a JavaScript heap sized to its memory (V8's default is ~4 GiB)", () => {
+    const fns = functionsOf({ sizing: { families: { memoryMiB: 10240 } } });
+    const heapOf = (task: string) =>
+      /--max-old-space-size=(\d+)/.exec(fns[task]!.Environment.Variables.NODE_OPTIONS ?? '')?.[1];
+    expect(heapOf('families')).toBe(String(Math.floor(10240 * 0.75)));
+    expect(heapOf('match')).toBe(String(Math.floor(DEFAULT_SIZING.match.memoryMiB * 0.75)));
+    for (const task of TASKS) {
+      const memory = fns[task]!.MemorySize;
+      expect(heapOf(task), task).toBe(memory * 0.75 > 4096 ? String(Math.floor(memory * 0.75)) : undefined);
+      expect(fns[task]!.Environment.Variables.NODE_OPTIONS, task).toContain('--enable-source-maps');
+    }
   });
 
   it('the context key `sizing` overrides single fields (JSON text or an object); the rest keep their defaults', () => {
