@@ -18,6 +18,12 @@
  *                         runs every standardise shard and its merge, then samples match's shards
  *   BENCH_UNTIL=<row>     stop after the row whose label starts with this (e.g. `match shard`: a 1M landing's largest
  *                         shards without the phases after them)
+ *   BENCH_FROM=<stage>    start the table at this stage (e.g. `families`) of a finished run instead of preparing one
+ *   BENCH_OUT=<dir>       with BENCH_FROM: that finished run's out dir (secure/, curated/, outputs/; BENCH_LANDING its
+ *                         landing). Its zones are COPIED into the bench's buckets (the source is never written), the
+ *                         stage records of BENCH_FROM and every stage after it are dropped from the copy (so those
+ *                         stages run, not reuse), and the stages run under the finished run's id and config: the
+ *                         earlier stages (~40 min of standardise and match at 300k) are not run again
  *
  * A Task whose RSS passes its Lambda's configured memory is killed, as Lambda would (polled every 100 ms from
  * /proc): its row says so, and the table of the rows so far is printed (the later Tasks need its output). This also
@@ -28,12 +34,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { lambdaHeapFlag } from '../bin/heap.mjs';
 import { DEFAULT_SIZING, type SizedTask } from '../infra/sizing.ts';
-import { isShardedStage, PIPELINE_STAGE_NAMES } from '../pipelines/stages/names.ts';
+import { keys } from '../pipelines/layout.ts';
+import { isShardedStage, PIPELINE_STAGE_NAMES, type PipelineStageName } from '../pipelines/stages/names.ts';
 
 const LANDING = process.env.BENCH_LANDING ?? '';
 const AS_AT = process.env.BENCH_AS_AT ?? '2026-03-31';
@@ -53,6 +60,14 @@ interface Measured {
 }
 
 const UNTIL = process.env.BENCH_UNTIL ?? '';
+const FROM = process.env.BENCH_FROM ?? '';
+const OUT = process.env.BENCH_OUT ?? '';
+if (FROM && (!(PIPELINE_STAGE_NAMES as readonly string[]).includes(FROM) || FROM === 'validate'))
+  throw new Error(
+    `BENCH_FROM: "${FROM}" is not a stage after validate (${PIPELINE_STAGE_NAMES.filter((s) => s !== 'validate').join(', ')})`,
+  );
+if (FROM && (!OUT || !existsSync(join(OUT, 'outputs'))))
+  throw new Error(`BENCH_FROM=${FROM} needs BENCH_OUT=<a finished run's out dir>: no outputs/ in ${OUT || '(unset)'}`);
 const MAX_SHARDS = Number(process.env.BENCH_MAX_SHARDS ?? 0);
 const SAMPLE_STAGES = (process.env.BENCH_SAMPLE_STAGES ?? '')
   .split(',')
@@ -201,24 +216,29 @@ async function runAll(rows: Measured[], log: (m: Measured) => void): Promise<voi
   }
 }
 
+/**
+ * BENCH_FROM: the bench's buckets seeded with a copy of the finished run in BENCH_OUT, without the stage records of
+ * BENCH_FROM and the stages after it (they run again rather than being reused); the run's id is the finished run's.
+ */
+async function seedFromFinishedRun(): Promise<{ runId: string }> {
+  const buckets = join(WORK, 'buckets');
+  for (const zone of ['secure', 'curated', 'outputs'])
+    if (existsSync(join(OUT, zone))) await cp(join(OUT, zone), join(buckets, zone), { recursive: true });
+  const lastRun = join(buckets, 'outputs', keys.lastRun(AS_AT));
+  if (!existsSync(lastRun)) throw new Error(`BENCH_OUT=${OUT}: no run for as-at ${AS_AT} (${keys.lastRun(AS_AT)})`);
+  const { runId } = JSON.parse(await readFile(lastRun, 'utf8')) as { runId: string };
+  const stages = PIPELINE_STAGE_NAMES.slice(PIPELINE_STAGE_NAMES.indexOf(FROM as PipelineStageName));
+  for (const s of stages)
+    await rm(join(buckets, 'outputs', keys.runManifest(AS_AT, runId).replace(/manifest\.json$/, `stages/${s}`)), {
+      recursive: true,
+      force: true,
+    });
+  process.stderr.write(`  from ${OUT} (run ${runId}): ${stages.join(', ')} run again, the stages before reused\n`);
+  return { runId };
+}
+
 async function runStages(keep: (m: Measured) => void, log: (m: Measured) => void): Promise<void> {
-  const prepared = await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:lambda-sizing' }, 0);
-  log(prepared);
-  keep(prepared);
-  const run = prepared.output as { runId: string; feeds: Array<{ source: string; feed: string }> };
-  const feeds: Measured[] = [];
-  for (const [i, f] of run.feeds.entries()) {
-    const m = await runTask(
-      'validate',
-      { runId: run.runId, asAt: AS_AT, input: f },
-      i,
-      `validate ${f.source}/${f.feed}`,
-    );
-    feeds.push(m);
-  }
-  const worst = largest(feeds, `validate (largest of ${feeds.length} feeds)`);
-  log(worst);
-  keep(worst);
+  const run = FROM ? await seedFromFinishedRun() : await prepareAndValidate(keep, log);
   const stage = async (task: string, input: Record<string, unknown>, n = 0, label?: string) => {
     const m = {
       ...(await runTask(task, { runId: run.runId, asAt: AS_AT, input }, n, label)),
@@ -230,7 +250,8 @@ async function runStages(keep: (m: Measured) => void, log: (m: Measured) => void
   // every stage after validate as the run state machine runs it: a sharded stage (stages/names.ts) as plan -> one
   // invocation per shard (the Distributed Map's iterations; the row is the largest) -> merge; the others whole
   let n = 1;
-  for (const task of PIPELINE_STAGE_NAMES.filter((s) => s !== 'validate')) {
+  const after = FROM ? PIPELINE_STAGE_NAMES.indexOf(FROM as PipelineStageName) : 1;
+  for (const task of PIPELINE_STAGE_NAMES.slice(after)) {
     if (!isShardedStage(task)) {
       keep(await stage(task, {}, n++));
       continue;
@@ -259,10 +280,35 @@ async function runStages(keep: (m: Measured) => void, log: (m: Measured) => void
   }
 }
 
+/** The run prepared as the state machine's first Task does, then validate once per feed (the row is the largest). */
+async function prepareAndValidate(
+  keep: (m: Measured) => void,
+  log: (m: Measured) => void,
+): Promise<{ runId: string }> {
+  const prepared = await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:lambda-sizing' }, 0);
+  log(prepared);
+  keep(prepared);
+  const run = prepared.output as { runId: string; feeds: Array<{ source: string; feed: string }> };
+  const feeds: Measured[] = [];
+  for (const [i, f] of run.feeds.entries()) {
+    const m = await runTask(
+      'validate',
+      { runId: run.runId, asAt: AS_AT, input: f },
+      i,
+      `validate ${f.source}/${f.feed}`,
+    );
+    feeds.push(m);
+  }
+  const worst = largest(feeds, `validate (largest of ${feeds.length} feeds)`);
+  log(worst);
+  keep(worst);
+  return run;
+}
+
 function printTable(rows: Measured[]): void {
   const pct = (x: number) => `${Math.round(x * 100)}%`;
   const lines = [
-    `Lambda sizing, ${LANDING} (as at ${AS_AT}), one process per Task in the Lambda code path`,
+    `Lambda sizing, ${LANDING} (as at ${AS_AT}${FROM ? `; from ${FROM} of the finished run in ${OUT}` : ''}), one process per Task in the Lambda code path`,
     '',
     '| task | peak RSS | peak /tmp | wall (this machine) | configured memory | configured /tmp | timeout | of memory | of /tmp | of timeout | under 50% of each |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
