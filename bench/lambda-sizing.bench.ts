@@ -281,10 +281,7 @@ async function runStages(keep: (m: Measured) => void, log: (m: Measured) => void
 }
 
 /** The run prepared as the state machine's first Task does, then validate once per feed (the row is the largest). */
-async function prepareAndValidate(
-  keep: (m: Measured) => void,
-  log: (m: Measured) => void,
-): Promise<{ runId: string }> {
+async function prepareAndValidate(keep: (m: Measured) => void, log: (m: Measured) => void): Promise<{ runId: string }> {
   const prepared = await runTask('prepare', { asAt: AS_AT, ranBy: 'bench:lambda-sizing' }, 0);
   log(prepared);
   keep(prepared);
