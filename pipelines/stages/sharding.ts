@@ -14,7 +14,7 @@ import { PIPELINE_STAGE_NAMES } from './names.ts';
  * 400,000 persons being about 100,000 families).
  */
 export const DEFAULT_ROWS_PER_SHARD: Readonly<Record<string, number>> = {
-  // accepted validated rows; a feed is never split (standardise/shards.ts), so this sets how many feeds share one
+  // accepted validated rows; a feed with more is split into key ranges (standardise/shards.ts)
   standardise: 250_000,
   families: 400_000,
   stratify: 100_000,

@@ -1,6 +1,7 @@
 /**
- * Standardise fanned out (pipelines/stages/standardise/shards.ts): the ref check in the plan, the feeds dealt to the
- * shards, the merge writing every output byte-identical to the stage run whole, for any shard count; the local run
+ * Standardise fanned out (pipelines/stages/standardise/shards.ts): the ref check in the plan, a feed over the budget
+ * split into key ranges, the feeds and ranges dealt to the shards, the merge writing every output byte-identical to
+ * the stage run whole, for any shard count and any split; the local run
  * of THE state machine really fans out (one standardise shard task per planned shard, on the stage pool's threads);
  * every accepted row is carried forward (or was quarantined by validate); a missing shard or another run's is refused.
  */
@@ -22,6 +23,14 @@ import type { StageContext } from '../../pipelines/stages/context.ts';
 import { shardFile, shardFolder } from '../../pipelines/stages/sharding.ts';
 import { stage, standardiseStage } from '../../pipelines/stages/standardise.ts';
 import { dealFeeds } from '../../pipelines/stages/standardise/shards.ts';
+import {
+  KEY_COLUMN,
+  keyRangesOf,
+  latestRows,
+  type FeedRow,
+  type KeyRange,
+  type ValidatedFile,
+} from '../../pipelines/stages/standardise/read.ts';
 import { countsKey, type FeedCounts } from '../../pipelines/stages/validate.ts';
 
 const AS_AT = '2026-06-30';
@@ -112,6 +121,24 @@ function ctxWith(sharding?: unknown, id = runId): StageContext {
   };
 }
 
+/** The plan the plan phase wrote (secure shard folder). */
+async function planOf(ctx: StageContext): Promise<{
+  shards: number;
+  feeds: Array<{ feed: string; rows: number; range: number; ranges: number; keys?: KeyRange; shard: number }>;
+  files: Array<[string, ValidatedFile[]]>;
+  refs: Array<[string, string]>;
+}> {
+  const key = `${shardFolder('standardise', AS_AT, ctx.runId)}plan.json`;
+  return JSON.parse((await ctx.stores.secure.get(key)).toString('utf8'));
+}
+
+async function acceptedOf(source: string, feed: string): Promise<number> {
+  const c = JSON.parse(
+    (await ctxWith().stores.secure.get(countsKey(AS_AT, source, feed))).toString('utf8'),
+  ) as FeedCounts;
+  return c.files.filter((f) => f.status === 'accepted').reduce((a, f) => a + f.accepted, 0);
+}
+
 async function fannedOut(ctx: StageContext, shards: number) {
   const planned = await stage.run(ctx, { phase: 'plan' });
   expect(planned.shards).toHaveLength(shards);
@@ -143,14 +170,106 @@ describe('standardise shards', () => {
       expect(whole.counts[k], k).toBeGreaterThan(0);
   });
 
-  it('without a shard count: as many shards as the rows ask for, never more than the feeds with data', async () => {
-    const ctx = ctxWith({ standardise: { rowsPerShard: 1 } });
+  it('a feed over the budget is split into key ranges: 2 and 5 ranges of the largest feed, alone and at 1, 3 and 7 shards, write the same bytes and counts as the stage run whole', async () => {
+    const run = await shas();
+    const whole = await standardiseStage(ctxWith());
+    await stage.run(ctxWith(), { phase: 'plan' });
+    const largest = (await planOf(ctxWith())).feeds.reduce((a, f) => (f.rows > a.rows ? f : a));
+    expect(largest.ranges).toBe(1);
+    for (const ranges of [2, 5]) {
+      const rowsPerShard = Math.ceil(largest.rows / ranges);
+      for (const shards of [undefined, 1, 3, 7]) {
+        const sharding = { standardise: { rowsPerShard, ...(shards ? { shards } : {}) } };
+        const ctx = ctxWith(sharding);
+        const planned = await stage.run(ctx, { phase: 'plan' });
+        const plan = await planOf(ctx);
+        const parts = plan.feeds.filter((f) => f.feed === largest.feed);
+        expect(parts.map((p) => p.range)).toEqual([...Array(ranges).keys()]);
+        expect(plan.shards).toBe(shards ?? Math.min(Math.ceil(planned.counts.rows! / rowsPerShard), plan.feeds.length));
+        const merged = await fannedOut(ctx, plan.shards);
+        const label = `${ranges} ranges, ${shards ?? 'budget'} shards`;
+        expect(await shas(), label).toEqual(run);
+        expect(merged.counts, label).toEqual(whole.counts);
+      }
+    }
+  }, 600_000);
+
+  it('the plan cuts each feed over the budget into contiguous key ranges covering every key, about rows / budget of them, each weighed by its rows', async () => {
+    const rowsPerShard = 40;
+    const ctx = ctxWith({ standardise: { rowsPerShard } });
     const planned = await stage.run(ctx, { phase: 'plan' });
-    const withData = planned.counts.feeds!;
-    expect(withData).toBeGreaterThan(3);
-    expect(planned.shards).toHaveLength(withData);
+    const plan = await planOf(ctx);
+    expect(planned.counts.feedsSplit).toBeGreaterThan(3);
+    expect(planned.shards).toHaveLength(Math.min(Math.ceil(planned.counts.rows! / rowsPerShard), plan.feeds.length));
+    const byFeed = Map.groupBy(plan.feeds, (f) => f.feed);
+    for (const [feed, parts] of byFeed) {
+      parts.sort((a, b) => a.range - b.range);
+      const rows = parts.reduce((a, p) => a + p.rows, 0);
+      const def = FEEDS.find((d) => `${d.source}/${d.feed}` === feed)!;
+      expect(rows, feed).toBe(await acceptedOf(def.source, def.feed));
+      if (rows <= rowsPerShard) {
+        expect(parts, feed).toHaveLength(1);
+        continue;
+      }
+      expect(parts.length, feed).toBeLessThanOrEqual(Math.ceil(rows / rowsPerShard));
+      expect(parts.length, feed).toBeGreaterThan(1);
+      expect(parts[0]!.keys!.from, feed).toBeUndefined();
+      expect(parts.at(-1)!.keys!.to, feed).toBeUndefined();
+      for (let i = 1; i < parts.length; i++) {
+        expect(parts[i]!.keys!.from, feed).toBe(parts[i - 1]!.keys!.to);
+        expect(parts[i]!.ranges, feed).toBe(parts.length);
+      }
+    }
     expect((await stage.run(ctxWith(), { phase: 'plan' })).shards).toHaveLength(1); // the default budget: one shard
   });
+
+  it('every feed read in key ranges gives, range after range, the rows and counts of the feed read whole, keys that carry an identifier ranged by their pseudonyms', async () => {
+    const ctx = ctxWith();
+    await stage.run(ctx, { phase: 'plan' });
+    const plan = await planOf(ctx);
+    const secure = ctx.stores.secure;
+    let pseudonymisedKeys = 0;
+    let split = 0;
+    for (const [feed, files] of plan.files) {
+      const def = FEEDS.find((d) => `${d.source}/${d.feed}` === feed)!;
+      const key = KEY_COLUMN[def.kind];
+      const read = async (refs: Map<string, string>, range?: KeyRange) => {
+        const counter = { superseded: 0, rows: 0 };
+        const rows: Array<{ row: FeedRow; extractDate: string }> = [];
+        for await (const batch of latestRows(secure, files, key, counter, refs, range)) rows.push(...batch);
+        return { rows, counter };
+      };
+      // every third key read as a pseudonym that sorts elsewhere (as the ref check's lookup does for a ref that
+      // carries an identifier): the ranges are of the keys as read
+      const clear = (await read(new Map(plan.refs))).rows.map((r) => r.row[key]!);
+      const refs = new Map(plan.refs);
+      clear.forEach((k, i) => i % 3 === 0 && !refs.has(k) && refs.set(k, `pref-${[...k].reverse().join('')}`));
+      const all = await read(refs);
+      const ranges = await keyRangesOf(secure, files, key, 3, refs);
+      if (ranges.length > 1) split++;
+      const parts = [];
+      for (const r of ranges) parts.push(await read(refs, r));
+      expect(
+        parts.flatMap((p) => p.rows),
+        feed,
+      ).toEqual(all.rows);
+      expect(
+        parts.reduce((a, p) => a + p.counter.rows, 0),
+        feed,
+      ).toBe(all.counter.rows);
+      expect(
+        parts.reduce((a, p) => a + p.counter.superseded, 0),
+        feed,
+      ).toBe(all.counter.superseded);
+      expect(
+        ranges.reduce((a, r) => a + r.rows, 0),
+        feed,
+      ).toBe(all.counter.rows);
+      pseudonymisedKeys += all.rows.filter((r) => r.row[key]!.startsWith('pref-')).length;
+    }
+    expect(pseudonymisedKeys, 'keys read as their pseudonyms').toBeGreaterThan(100);
+    expect(split, 'feeds cut into more than one range').toBeGreaterThan(plan.files.length / 2);
+  }, 300_000);
 
   it('every accepted row is carried forward: person records and events read add up to validate counts', async () => {
     const secure = ctxWith().stores.secure;
@@ -183,6 +302,14 @@ describe('standardise shards', () => {
     ];
     expect(dealFeeds(feeds, 2).map((f) => f.shard)).toEqual([0, 0, 1, 1]);
     expect(dealFeeds(feeds, 1).map((f) => f.shard)).toEqual([0, 0, 0, 0]);
+    // the key ranges of a split feed are dealt as feeds are, each on its own
+    const ranges = [
+      { feed: 'b/y', range: 0, rows: 20 },
+      { feed: 'b/y', range: 1, rows: 20 },
+      { feed: 'b/y', range: 2, rows: 10 },
+      { feed: 'c/z', range: 0, rows: 30 },
+    ];
+    expect(dealFeeds(ranges, 2).map((f) => f.shard)).toEqual([1, 1, 0, 0]);
   });
 
   it('a merge with a shard missing fails naming its key; a shard beyond the plan, or of another run, is refused', async () => {

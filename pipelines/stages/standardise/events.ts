@@ -12,7 +12,15 @@ import { factsOf, relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys } from '../../layout.ts';
-import { feedsInIdOrder, latestFeedRows, type RefMap, type RowsWriter, type ValidatedFile } from './read.ts';
+import {
+  feedsInIdOrder,
+  latestFeedRows,
+  KEY_COLUMN,
+  type KeyRange,
+  type RefMap,
+  type RowsWriter,
+  type ValidatedFile,
+} from './read.ts';
 import { FACTS, factToRow } from '../../tables/facts.ts';
 import { parquetColumns } from '../../tables/table.ts';
 
@@ -28,7 +36,8 @@ export interface EventsResult {
 
 /**
  * `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in facts. The facts go to
- * `write` (default: the date's curated facts table; a shard: its part in the secure shard folder).
+ * `write` (default: the date's curated facts table; a shard: its part in the secure shard folder). `range`: only the
+ * record_refs in it (a shard's part of one feed).
  */
 export async function standardiseEvents(
   secure: ObjectStore,
@@ -38,6 +47,7 @@ export async function standardiseEvents(
   onRows: (n: number) => void = () => {},
   refs?: RefMap,
   write: RowsWriter = (columns, rows) => writeParquet(curated, keys.curated('facts', asAt), columns, rows),
+  range?: KeyRange,
 ): Promise<EventsResult> {
   const factsPerRecordId = new Map<string, number>();
   const relationships: RelationshipRecord[] = [];
@@ -47,9 +57,10 @@ export async function standardiseEvents(
       for await (const batch of latestFeedRows(
         secure,
         filesOf.get(`${def.source}/${def.feed}`) ?? [],
-        'record_ref',
+        KEY_COLUMN.events,
         counter,
         refs,
+        range,
       )) {
         let made = 0;
         for (const row of batch) {

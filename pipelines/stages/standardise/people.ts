@@ -9,7 +9,15 @@ import { relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet, type ParquetRow } from '../../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../../layout.ts';
-import { feedsInIdOrder, latestRows, type RefMap, type RowsWriter, type ValidatedFile } from './read.ts';
+import {
+  feedsInIdOrder,
+  latestRows,
+  KEY_COLUMN,
+  type KeyRange,
+  type RefMap,
+  type RowsWriter,
+  type ValidatedFile,
+} from './read.ts';
 import { PERSON_RECORDS, personRecordToRow } from '../../tables/person-records.ts';
 import { parquetColumns } from '../../tables/table.ts';
 
@@ -24,6 +32,7 @@ export interface PeopleResult {
 /**
  * `filesOf` maps `source/feed` to the feed's validated files; `onRows(n)` reports progress in rows. The person
  * records are written by `write` (default: the date's person-records file in the secure zone; a shard: its part).
+ * `range`: only the person_refs in it (a shard's part of one feed).
  */
 export async function standardisePeople(
   secure: ObjectStore,
@@ -32,6 +41,7 @@ export async function standardisePeople(
   onRows: (n: number) => void = () => {},
   refs?: RefMap,
   write: RowsWriter = (columns, rows) => writeParquet(secure, keys.secure(asAt, PERSON_RECORDS_KEY), columns, rows),
+  range?: KeyRange,
 ): Promise<PeopleResult> {
   const recordIds = new Set<string>();
   const relationships: RelationshipRecord[] = [];
@@ -42,9 +52,10 @@ export async function standardisePeople(
       for await (const batch of latestRows(
         secure,
         filesOf.get(`${def.source}/${def.feed}`) ?? [],
-        'person_ref',
+        KEY_COLUMN.people,
         counter,
         refs,
+        range,
       )) {
         for (const { row, extractDate } of batch) {
           const p = standardisePerson({ source: def.source, feed: def.feed, extractDate }, row);

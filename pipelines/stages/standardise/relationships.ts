@@ -8,15 +8,19 @@ import { relationshipsOf } from '../../feeds/mappers.ts';
 import type { ObjectStore } from '../../io/object-store.ts';
 import { writeParquet } from '../../io/parquet.ts';
 import { keys } from '../../layout.ts';
-import { feedsInIdOrder, latestFeedRows, type RefMap, type ValidatedFile } from './read.ts';
+import { feedsInIdOrder, latestFeedRows, KEY_COLUMN, type KeyRange, type RefMap, type ValidatedFile } from './read.ts';
 import { RELATIONSHIPS, relationshipToRow } from '../../tables/relationships.ts';
 import { parquetColumns } from '../../tables/table.ts';
 
-/** The relationship feeds' rows as RelationshipRecords (feeds in id order, then record_ref), and how many rows were superseded. */
+/**
+ * The relationship feeds' rows as RelationshipRecords (feeds in id order, then record_ref), and how many rows were
+ * superseded; only the keys in `range` when given (a shard's part of one feed).
+ */
 export async function relationshipFeeds(
   secure: ObjectStore,
   filesOf: ReadonlyMap<string, ValidatedFile[]>,
   refs?: RefMap,
+  range?: KeyRange,
 ): Promise<{ relationships: RelationshipRecord[]; superseded: number }> {
   const counter = { superseded: 0, rows: 0 };
   const relationships: RelationshipRecord[] = [];
@@ -24,9 +28,10 @@ export async function relationshipFeeds(
     for await (const batch of latestFeedRows(
       secure,
       filesOf.get(`${def.source}/${def.feed}`) ?? [],
-      'record_ref',
+      KEY_COLUMN.relationships,
       counter,
       refs,
+      range,
     )) {
       for (const row of batch) relationships.push(...relationshipsOf(def.source, def.feed, row));
     }

@@ -1,19 +1,22 @@
 /**
- * standardise fanned out (pipelines/stages/stage.ts defineShardedStage): plan -> shards by feed -> merge, writing
- * exactly the bytes of the stage run whole (standardise.ts).
+ * standardise fanned out (pipelines/stages/stage.ts defineShardedStage): plan -> shards of (feed, key range) parts ->
+ * merge, writing exactly the bytes of the stage run whole (standardise.ts).
  *
  *  - plan:  what needs every feed at once: the accepted validated files of each feed for this run and the keyed ref
- *           check across all feeds (its lookup, ref-pseudonyms.jsonl, is written here). The feeds with data are
- *           dealt to ceil(rows / sharding.standardise.rowsPerShard) shards (default DEFAULT_ROWS_PER_SHARD, at most
- *           one shard per feed unless `shards` is given), largest feed first to the shard with fewest rows.
+ *           check across all feeds (its lookup, ref-pseudonyms.jsonl, is written here). A feed with more accepted rows
+ *           than sharding.standardise.rowsPerShard (default DEFAULT_ROWS_PER_SHARD) is cut into about rows / budget
+ *           key ranges (read.ts keyRangesOf: contiguous runs of the key the feed is read by, about equal rows, a key
+ *           never in two); every other feed is one part. The parts are dealt to ceil(rows / rowsPerShard) shards (at
+ *           most one shard per part unless `shards` is given), largest first to the shard with fewest rows.
  *           Writes plan.json (the files, the ref map and the deal) in the shard folder (secure zone).
- *  - shard: each of its feeds on its own, as the whole stage reads it (latest row per key, ordered by key): a people
- *           feed -> its person-records part, an events feed -> its facts part, every feed -> the relationships its
- *           rows carry; the parts and a result file (counts, record ids, facts per record id) in the shard folder.
- *  - merge: the parts concatenated in feed id order (the order the whole stage streams them in, so each table
- *           stays sorted by id), the records table from the person records, the relationships table from every
- *           feed's links in the whole stage's order (people, events, relationship feeds), the counts summed; then
- *           the shard folder is removed.
+ *  - shard: each of its parts on its own, as the whole stage reads the feed (latest row per key, ordered by key),
+ *           only the part's keys read into DuckDB: a people part -> its person-records part, an events part -> its
+ *           facts part, every part -> the relationships its rows carry; the parts and a result file (counts, record
+ *           ids, facts per record id) in the shard folder.
+ *  - merge: the parts concatenated in feed id order, then key range order (the order the whole stage streams them
+ *           in, so each table stays sorted by id), the records table from the person records, the relationships
+ *           table from every part's links in the whole stage's order (people, events, relationship feeds), the counts
+ *           summed; then the shard folder is removed.
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -29,12 +32,21 @@ import { FACTS } from '../../tables/facts.ts';
 import { PERSON_RECORDS } from '../../tables/person-records.ts';
 import { parquetColumns } from '../../tables/table.ts';
 import type { StageContext } from '../context.ts';
-import { shardCountFor, shardFile, shardFolder, shardItems } from '../sharding.ts';
+import { DEFAULT_ROWS_PER_SHARD, MAX_SHARDS, shardCountFor, shardFile, shardFolder, shardItems } from '../sharding.ts';
 import type { ShardPlanOutput, StageOutput } from '../stage.ts';
 import { checkDeliveredRefs, emptyCounts, validatedFilesOfRun, writeRecords } from './common.ts';
 import { standardiseEvents } from './events.ts';
 import { standardisePeople } from './people.ts';
-import { feedsInIdOrder, type RowsWriter, type ValidatedFile } from './read.ts';
+import {
+  feedsInIdOrder,
+  KEY_COLUMN,
+  keyRangesOf,
+  type KeyRange,
+  type RefMap,
+  type RowsWriter,
+  type ValidatedFile,
+} from './read.ts';
+import { populationDuckDbMemory } from '../../runtime.ts';
 import { relationshipFeeds, writeRelationships } from './relationships.ts';
 import { countsKey, type FeedCounts } from '../validate.ts';
 import { removeShardFolder } from '../shard-files.ts';
@@ -42,18 +54,28 @@ import { removeShardFolder } from '../shard-files.ts';
 const STAGE = 'standardise';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
 const resultKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'result', 'bin');
-const partKey = (ctx: StageContext, shard: number, table: 'person-records' | 'facts', feed: string) =>
-  shardFile(STAGE, ctx.asAt, ctx.runId, shard, `${table}-${feed.replace('/', '-')}`, 'ndjson.gz');
+const partKey = (ctx: StageContext, shard: number, table: 'person-records' | 'facts', part: PartOfFeed) =>
+  shardFile(STAGE, ctx.asAt, ctx.runId, shard, `${table}-${part.feed.replace('/', '-')}-r${part.range}`, 'ndjson.gz');
 
 /** The counts the plan makes (the rest come from the shards). */
 const PLAN_COUNTS = ['feedsWithoutValidatedData', 'feedsValidatedByAnotherRun', 'refsChecked', 'refsPseudonymised'];
 
-interface PlannedFeed {
+/** A feed, or one key range of it. */
+interface PartOfFeed {
   /** `source/feed` */
   feed: string;
+  /** The part's place among the feed's key ranges, in key order (0 of 1: the whole feed). */
+  range: number;
+}
+
+interface PlannedFeed extends PartOfFeed {
   kind: 'people' | 'events' | 'relationships';
-  /** Accepted validated rows (the deal's weight). */
+  /** Accepted validated rows (the deal's weight): of the feed, or of the part's keys when it is split. */
   rows: number;
+  /** How many key ranges the feed is cut into (1: not split). */
+  ranges: number;
+  /** The part's keys (absent: the whole feed). */
+  keys?: KeyRange;
   shard: number;
 }
 
@@ -67,9 +89,8 @@ interface StandardisePlan {
   counts: Record<string, number>;
 }
 
-/** What one feed of a shard gives the merge. */
-interface FeedResult {
-  feed: string;
+/** What one part of a shard gives the merge. */
+interface FeedResult extends PartOfFeed {
   kind: PlannedFeed['kind'];
   relationships: RelationshipRecord[];
   /** people feeds */
@@ -99,18 +120,53 @@ async function acceptedRows(ctx: StageContext, source: string, feed: string): Pr
   return counts.files.filter((f) => f.status === 'accepted').reduce((a, f) => a + (f.accepted ?? 0), 0);
 }
 
-/** Feeds dealt to `shards` shards: the largest first, each to the shard with the fewest rows so far (lowest first). */
-export function dealFeeds(feeds: ReadonlyArray<Omit<PlannedFeed, 'shard'>>, shards: number): PlannedFeed[] {
+const partId = (p: PartOfFeed) => `${p.feed}#${p.range}`;
+
+/**
+ * Feeds (or their key ranges) dealt to `shards` shards: the largest first, each to the shard with the fewest rows so
+ * far (lowest first).
+ */
+export function dealFeeds<T extends { feed: string; rows: number; range?: number }>(
+  feeds: readonly T[],
+  shards: number,
+): Array<T & { shard: number }> {
   const load = new Array<number>(shards).fill(0);
-  const order = [...feeds].sort((a, b) => b.rows - a.rows || (a.feed < b.feed ? -1 : 1));
+  const id = (f: T) => partId({ feed: f.feed, range: f.range ?? 0 });
+  const order = [...feeds].sort(
+    (a, b) => b.rows - a.rows || (a.feed < b.feed ? -1 : a.feed > b.feed ? 1 : (a.range ?? 0) - (b.range ?? 0)),
+  );
   const dealt = new Map<string, number>();
   for (const f of order) {
     let best = 0;
     for (let s = 1; s < shards; s++) if (load[s]! < load[best]!) best = s;
     load[best]! += f.rows;
-    dealt.set(f.feed, best);
+    dealt.set(id(f), best);
   }
-  return feeds.map((f) => ({ ...f, shard: dealt.get(f.feed)! }));
+  return feeds.map((f) => ({ ...f, shard: dealt.get(id(f))! }));
+}
+
+/**
+ * The feed's parts: the whole feed when its rows fit the budget, else about rows / budget key ranges (never more than
+ * MAX_SHARDS), each weighted by the rows it reads.
+ */
+async function partsOf(
+  ctx: StageContext,
+  feed: Omit<PlannedFeed, 'shard' | 'range' | 'ranges' | 'keys'>,
+  files: ValidatedFile[],
+  refs: RefMap,
+  budget: number,
+): Promise<Array<Omit<PlannedFeed, 'shard'>>> {
+  const wanted = Math.min(MAX_SHARDS, Math.ceil(feed.rows / budget));
+  if (wanted < 2) return [{ ...feed, range: 0, ranges: 1 }];
+  const ranges = await keyRangesOf(
+    ctx.stores.secure,
+    files,
+    KEY_COLUMN[feed.kind],
+    wanted,
+    refs,
+    populationDuckDbMemory(ctx.runtime),
+  );
+  return ranges.map(({ rows, ...keys }, range) => ({ ...feed, rows, range, ranges: ranges.length, keys }));
 }
 
 /** Phase plan: the files and the ref check over every feed, the feeds dealt to the shards. */
@@ -118,26 +174,33 @@ export async function planStandardise(ctx: StageContext): Promise<ShardPlanOutpu
   const counts = emptyCounts();
   const filesOf = await validatedFilesOfRun(ctx, counts);
   const refs = await checkDeliveredRefs(ctx, filesOf, counts);
-  const withData: Array<Omit<PlannedFeed, 'shard'>> = [];
+  const budget = ctx.config.sharding?.standardise?.rowsPerShard ?? DEFAULT_ROWS_PER_SHARD[STAGE]!;
+  const withData: Array<Omit<PlannedFeed, 'shard' | 'range' | 'ranges' | 'keys'>> = [];
   for (const def of feedsInIdOrder('any')) {
     const feed = `${def.source}/${def.feed}`;
     if (!filesOf.get(feed)?.length) continue;
     withData.push({ feed, kind: def.kind, rows: await acceptedRows(ctx, def.source, def.feed) });
   }
   const rows = withData.reduce((a, f) => a + f.rows, 0);
+  const parts: Array<Omit<PlannedFeed, 'shard'>> = [];
+  for (const f of withData) parts.push(...(await partsOf(ctx, f, filesOf.get(f.feed)!, refs, budget)));
   const asked = ctx.config.sharding?.standardise?.shards;
-  const shards = asked ?? Math.min(shardCountFor(ctx.config, STAGE, rows), Math.max(1, withData.length));
+  const shards = asked ?? Math.min(shardCountFor(ctx.config, STAGE, rows), Math.max(1, parts.length));
   await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
   const plan: StandardisePlan = {
     runId: ctx.runId,
     shards,
-    feeds: dealFeeds(withData, shards),
+    feeds: dealFeeds(parts, shards),
     files: [...filesOf].filter(([, files]) => files.length > 0),
     refs: [...refs],
     counts: Object.fromEntries(PLAN_COUNTS.map((k) => [k, counts[k]!])),
   };
   await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
-  return { counts: { feeds: withData.length, rows, shards }, shards: shardItems(shards) };
+  const split = new Set(parts.filter((p) => p.ranges > 1).map((p) => p.feed)).size;
+  return {
+    counts: { feeds: withData.length, feedsSplit: split, parts: parts.length, rows, shards },
+    shards: shardItems(shards),
+  };
 }
 
 async function readPlan(ctx: StageContext): Promise<StandardisePlan> {
@@ -150,7 +213,7 @@ async function readPlan(ctx: StageContext): Promise<StandardisePlan> {
   return plan;
 }
 
-/** One feed of a shard, read as the whole stage reads it; its part written in the shard folder. */
+/** One part of a shard (a feed or a key range of it), read as the whole stage reads the feed; its part written in the shard folder. */
 async function standardiseFeed(
   ctx: StageContext,
   shard: number,
@@ -158,15 +221,16 @@ async function standardiseFeed(
   files: ValidatedFile[],
   refs: ReadonlyMap<string, string>,
 ): Promise<FeedResult> {
-  const { feed, kind } = planned;
+  const { feed, kind, range, keys: inKeys } = planned;
   const one = new Map([[feed, files]]);
   const secure = ctx.stores.secure;
   const tick = (n: number) => ctx.progress.tick(n);
   if (kind === 'people') {
-    const write = partWriter(secure, partKey(ctx, shard, 'person-records', feed));
-    const p = await standardisePeople(secure, ctx.asAt, one, tick, refs, write);
+    const write = partWriter(secure, partKey(ctx, shard, 'person-records', planned));
+    const p = await standardisePeople(secure, ctx.asAt, one, tick, refs, write, inKeys);
     return {
       feed,
+      range,
       kind,
       relationships: p.relationships,
       recordIds: [...p.recordIds],
@@ -176,10 +240,11 @@ async function standardiseFeed(
     };
   }
   if (kind === 'events') {
-    const write = partWriter(secure, partKey(ctx, shard, 'facts', feed));
-    const e = await standardiseEvents(secure, ctx.stores.curated, ctx.asAt, one, tick, refs, write);
+    const write = partWriter(secure, partKey(ctx, shard, 'facts', planned));
+    const e = await standardiseEvents(secure, ctx.stores.curated, ctx.asAt, one, tick, refs, write, inKeys);
     return {
       feed,
+      range,
       kind,
       relationships: e.relationships,
       factsPerRecordId: [...e.factsPerRecordId],
@@ -188,11 +253,11 @@ async function standardiseFeed(
       superseded: e.eventRowsSuperseded,
     };
   }
-  const r = await relationshipFeeds(secure, one, refs);
-  return { feed, kind, relationships: r.relationships, rowsRead: 0, superseded: r.superseded };
+  const r = await relationshipFeeds(secure, one, refs, inKeys);
+  return { feed, range, kind, relationships: r.relationships, rowsRead: 0, superseded: r.superseded };
 }
 
-/** Phase shard: the shard's feeds, one after another, their parts and the result file in the shard folder. */
+/** Phase shard: the shard's parts (feeds or key ranges), one after another, their parts and the result file in the shard folder. */
 export async function standardiseShard(ctx: StageContext, shard: number): Promise<StageOutput> {
   const plan = await readPlan(ctx);
   if (shard >= plan.shards) throw new Error(`standardise: shard ${shard} of ${plan.shards} does not exist`);
@@ -280,29 +345,37 @@ export async function mergeStandardise(ctx: StageContext): Promise<StageOutput> 
   const results: FeedResult[] = [];
   for (let shard = 0; shard < plan.shards; shard++)
     results.push(...(await readShardResult(ctx, shard, plan.shards)).feeds);
-  const byFeed = new Map(results.map((r) => [r.feed, r]));
-  const shardOf = new Map(plan.feeds.map((f) => [f.feed, f.shard]));
-  for (const f of plan.feeds)
-    if (!byFeed.has(f.feed)) throw new Error(`standardise: shard ${f.shard} gave no result for feed ${f.feed}`);
-  // feeds in id order, as the whole stage streams them (FEEDS order is not id order)
+  const byPart = new Map(results.map((r) => [partId(r), r]));
+  const shardOf = new Map(plan.feeds.map((f) => [partId(f), f.shard]));
+  const partsOfFeed = new Map<string, PlannedFeed[]>();
+  for (const f of plan.feeds) {
+    if (!byPart.has(partId(f)))
+      throw new Error(
+        `standardise: shard ${f.shard} gave no result for feed ${f.feed} (key range ${f.range} of ${f.ranges})`,
+      );
+    partsOfFeed.set(f.feed, [...(partsOfFeed.get(f.feed) ?? []), f]);
+  }
+  // feeds in id order, as the whole stage streams them (FEEDS order is not id order), each feed's key ranges in order
   const inOrder = (kind: PlannedFeed['kind']) =>
-    feedsInIdOrder(kind)
-      .map((d) => byFeed.get(`${d.source}/${d.feed}`))
-      .filter((r): r is FeedResult => r !== undefined);
+    feedsInIdOrder(kind).flatMap((d) =>
+      (partsOfFeed.get(`${d.source}/${d.feed}`) ?? [])
+        .sort((a, b) => a.range - b.range)
+        .map((f) => byPart.get(partId(f))!),
+    );
   const people = inOrder('people');
   const events = inOrder('events');
   const links = inOrder('relationships');
   const secure = ctx.stores.secure;
   await concatParts(
     secure,
-    people.map((r) => partKey(ctx, shardOf.get(r.feed)!, 'person-records', r.feed)),
+    people.map((r) => partKey(ctx, shardOf.get(partId(r))!, 'person-records', r)),
     { store: secure, key: keys.secure(ctx.asAt, PERSON_RECORDS_KEY) },
     parquetColumns(PERSON_RECORDS),
   );
   await writeRecords(ctx);
   await concatParts(
     secure,
-    events.map((r) => partKey(ctx, shardOf.get(r.feed)!, 'facts', r.feed)),
+    events.map((r) => partKey(ctx, shardOf.get(partId(r))!, 'facts', r)),
     { store: ctx.stores.curated, key: keys.curated('facts', ctx.asAt) },
     parquetColumns(FACTS),
   );
