@@ -165,6 +165,5 @@ async function main(): Promise<void> {
 }
 
 // as `locality run` does (bin/heap.mjs): the run's heap sized to the machine, not V8's default ~4 GiB
-const relaunched = await relaunchWithHeap();
-if (relaunched !== null) process.exit(relaunched);
+relaunchWithHeap();
 await main();

@@ -3,12 +3,11 @@
  * whatever the machine has, and a sharded stage's merge holds the whole population in one thread (families' merge
  * passes 4 GiB at ~525,000 families, docs/benchmarks.md), so a run at a Greater Manchester scale would stop on
  * "JavaScript heap out of memory" with most of the machine free. A command that runs the pipeline therefore
- * starts Node again with `--max-old-space-size` set to a share of the machine's memory, unless the caller set one
+ * starts Node again in place with `--max-old-space-size` set to a share of the machine's memory, unless the caller set one
  * (NODE_OPTIONS or a flag) or the heap is already that large. The flag is process-wide, so worker threads get it too.
  * Plain JavaScript: it runs before any TypeScript tooling.
  */
-import { spawn } from 'node:child_process';
-import { constants, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
 import process from 'node:process';
 import { getHeapStatistics } from 'node:v8';
 
@@ -37,24 +36,19 @@ export function heapChosen(execArgv = process.execArgv, nodeOptions = process.en
 }
 
 /**
- * Relaunches this process with a larger heap when it needs one: resolves to the child's exit code (the caller then
- * exits with it), or to null when this process goes on (already large enough, chosen by the caller, or itself the
- * relaunched one). The child inherits stdio, the environment and the arguments. A terminal's Ctrl-C reaches both
- * (one process group), so this process only waits for the child; a SIGTERM sent to this process is passed on.
+ * Starts this process again, in place, with a larger heap when it needs one (`process.execve`: the same process id,
+ * stdio and environment, the same arguments; so a `kill` of the CLI's pid still stops the run itself: a child
+ * process would have kept running, holding the run lock). Returns (false) only when this process goes on as it
+ * is: already large enough, a limit chosen by the caller, already started again, or no execve on this platform.
  */
-export async function relaunchWithHeap(wantedMiB = wantedHeapMiB()) {
-  if (process.env[RELAUNCHED] || heapChosen()) return null;
+export function relaunchWithHeap(wantedMiB = wantedHeapMiB()) {
+  if (process.env[RELAUNCHED] || heapChosen() || typeof process.execve !== 'function') return false;
   const limitMiB = getHeapStatistics().heap_size_limit / 2 ** 20;
-  if (limitMiB >= wantedMiB) return null;
-  const child = spawn(
+  if (limitMiB >= wantedMiB) return false;
+  process.execve(
     process.execPath,
-    [...process.execArgv, `--max-old-space-size=${wantedMiB}`, ...process.argv.slice(1)],
-    { stdio: 'inherit', env: { ...process.env, [RELAUNCHED]: '1' } },
+    [process.execPath, ...process.execArgv, `--max-old-space-size=${wantedMiB}`, ...process.argv.slice(1)],
+    { ...process.env, [RELAUNCHED]: '1' },
   );
-  process.on('SIGINT', () => {});
-  process.on('SIGTERM', () => child.kill('SIGTERM'));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0)));
-  });
+  return true; // not reached: execve replaces this process
 }

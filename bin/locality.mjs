@@ -23,8 +23,7 @@ async function entry() {
 }
 
 if (POPULATION_COMMANDS.has(process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '')) {
-  const code = await relaunchWithHeap();
-  if (code !== null) process.exit(code);
+  relaunchWithHeap(); // returns only when this process goes on as it is
 }
 if (process.env.DEBUG) process.setSourceMapsEnabled(true);
 const { main } = await import(pathToFileURL(await entry()).href);
