@@ -19,7 +19,7 @@ import { iterateParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { Log, LogFields } from '../log.ts';
 import { loadIdentifierIndex, type IdentifierIndex } from './identifiers.ts';
-import { publishedObjects, ScanCollector, type Finding, type ScanResult } from './scan.ts';
+import { publishedObjects, ScanCollector, type Finding, type ScanResult, type SettledParquet } from './scan.ts';
 import { configurationVocabulary } from './vocabulary.ts';
 
 export interface PublishedScanStores {
@@ -61,6 +61,23 @@ async function runLocalities(curated: ObjectStore, asAt: string): Promise<string
   return out;
 }
 
+/**
+ * What a sharded publish's merge gives the scan instead of building it (pipelines/stages/publish-shards.ts): the
+ * plan's identifier index and vocabulary, and the curated objects the plan listed in the scan's order, each with its
+ * result from the shards (their hash parts merged), or null where the merge scans it itself (a file a shard handed
+ * back, or not Parquet).
+ */
+export interface PreparedScan {
+  ix: IdentifierIndex;
+  vocabulary: string[];
+  curated: Array<{ key: string; settled: SettledParquet | null }>;
+}
+
+/** The run's vocabulary exempt from single-name matching: the configuration's and the run's localities. */
+export async function scanVocabulary(curated: ObjectStore, asAt: string): Promise<string[]> {
+  return configurationVocabulary(await runLocalities(curated, asAt));
+}
+
 /** The scan itself, in this thread: curated tables first, then the outputs zone, then content not yet written. */
 export class PublishedScan {
   private readonly collector: ScanCollector;
@@ -80,13 +97,33 @@ export class PublishedScan {
 
   static async open(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): Promise<PublishedScan> {
     const ix = await loadIdentifierIndex(stores.secure, req.asAt);
-    return new PublishedScan(
-      stores,
-      req,
-      ix,
-      configurationVocabulary(await runLocalities(stores.curated, req.asAt)),
-      log,
-    );
+    return new PublishedScan(stores, req, ix, await scanVocabulary(stores.curated, req.asAt), log);
+  }
+
+  /** A scan with the index and vocabulary given (a publish merge: the plan's), its curated tables not yet counted. */
+  static withIndex(
+    stores: PublishedScanStores,
+    req: PublishedScanRequest,
+    prepared: Pick<PreparedScan, 'ix' | 'vocabulary'>,
+    log?: Log,
+  ): PublishedScan {
+    return new PublishedScan(stores, req, prepared.ix, prepared.vocabulary, log);
+  }
+
+  /**
+   * Count the curated objects as scanZone('curated') would, in the order given: a settled file from its result (its
+   * findings listed with the quota carried from file to file, as scanned here), any other scanned here.
+   */
+  async replayCurated(curated: PreparedScan['curated'], stop: () => boolean = () => false): Promise<void> {
+    if (this.released) throw new Error('privacy scan: already finished');
+    for (const c of curated) {
+      if (stop()) return;
+      const id = `curated/${c.key}`;
+      if (this.scanned.has(id)) continue;
+      this.scanned.add(id);
+      if (c.settled) this.collector.addSettledParquet('curated', c.key, c.settled);
+      else await this.collector.scanObject({ zone: 'curated', store: this.stores.curated, key: c.key });
+    }
   }
 
   private readonly scanned = new Set<string>();
@@ -156,8 +193,20 @@ export class PublishedScanRun {
   private readonly opened: Promise<PublishedScan>;
   private finished?: Promise<ScanResult>;
 
-  constructor(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log) {
+  /** `prepare`: the plan's index and the shards' curated results (a publish merge); absent: built and scanned here. */
+  constructor(
+    stores: PublishedScanStores,
+    req: PublishedScanRequest,
+    log?: Log,
+    prepare?: () => Promise<PreparedScan>,
+  ) {
     this.opened = (async () => {
+      if (prepare) {
+        const prepared = await prepare();
+        const scan = PublishedScan.withIndex(stores, req, prepared, log);
+        await scan.replayCurated(prepared.curated, () => this.stopped);
+        return scan;
+      }
       const scan = await PublishedScan.open(stores, req, log);
       await scan.scanZone('curated', () => this.stopped);
       return scan;
@@ -228,9 +277,14 @@ function localRoots(
  * In-process (a Lambda): the scan starts when its result is asked for, after the other publish steps, not beside them:
  * on one thread it would gain nothing, and its DuckDB (2 GB) with theirs could outgrow the function's memory.
  */
-function inProcessJob(stores: PublishedScanStores, req: PublishedScanRequest, log?: Log): PublishedScanJob {
+function inProcessJob(
+  stores: PublishedScanStores,
+  req: PublishedScanRequest,
+  log?: Log,
+  prepare?: () => Promise<PreparedScan>,
+): PublishedScanJob {
   let run: PublishedScanRun | undefined;
-  const started = () => (run ??= new PublishedScanRun(stores, req, log));
+  const started = () => (run ??= new PublishedScanRun(stores, req, log, prepare));
   return {
     runsIn: 'in-process',
     result: () => started().result(),
@@ -311,8 +365,10 @@ export function startPublishedScan(
   stores: PublishedScanStores,
   req: PublishedScanRequest,
   log: Log | undefined,
-  opts: { worker: boolean },
+  opts: { worker: boolean; prepare?: () => Promise<PreparedScan> },
 ): PublishedScanJob {
+  // a publish merge: the curated tables are scanned already (by the shards), what is left is small: in-process
+  if (opts.prepare) return inProcessJob(stores, req, log, opts.prepare);
   const roots = localRoots(stores);
   const useWorker = opts.worker && roots !== null;
   return useWorker ? workerJob(roots, req, log) : inProcessJob(stores, req, log);

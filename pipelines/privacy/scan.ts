@@ -7,7 +7,7 @@
 import type { ObjectStore } from '../io/object-store.ts';
 import { CONTROL_DIRS } from '../layout.ts';
 import type { Log } from '../log.ts';
-import { ParquetDistinctScanner } from './parquet-distinct.ts';
+import { ParquetDistinctScanner, type HitUnit } from './parquet-distinct.ts';
 import { unitsOf, unitsOfBuffer, formatOf, type FileFormat, type TextUnit } from './extract.ts';
 import {
   IDENTIFIER_KINDS,
@@ -64,6 +64,8 @@ const MEMO_TEXT_LENGTH = 2_000;
 const MEMO_CHARACTERS = 32_000_000;
 /** Findings logged per file (the rest are counted). */
 const FINDINGS_LOGGED_PER_FILE = 20;
+/** The most first hit units a Parquet file's findings can need (listed and logged): what a publish shard keeps per file. */
+export const MAX_HIT_UNITS_PER_FILE = Math.max(MAX_FINDINGS_LISTED, FINDINGS_LOGGED_PER_FILE);
 
 const DOB_FIELD = /(^|[_\s.-])(dob|birth|born|date_of_birth|dateofbirth|birth_?date)($|[_\s.-])/i;
 const DATE_IN_TEXT = /\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})(\d{2})(\d{2})\b/g;
@@ -310,6 +312,19 @@ export interface ScanOptions {
   parquet?: ParquetScanMode;
   /** Where the scan's DuckDB spills (it holds published values: the run's scratch folder, io/scratch.ts). */
   scratch?: string;
+  /** Check only the distinct Parquet values of this hash part (a publish shard: ParquetDistinctScanner's `part`). */
+  part?: { index: number; count: number };
+}
+
+/**
+ * A Parquet file settled from its distinct values (by this scan, or by publish shards: their parts merged): its
+ * units, each hit value's unit count and hits, and its first hit units in the per-cell order (at least as many as
+ * the scan's quota for the file, MAX_HIT_UNITS_PER_FILE at most). Ids, counts and places only, never a value.
+ */
+export interface SettledParquet {
+  units: number;
+  hitValues: Array<{ units: number; hits: Hit[] }>;
+  hitUnits: Array<HitUnit<Hit>>;
 }
 
 export class ScanCollector {
@@ -348,6 +363,7 @@ export class ScanCollector {
       (column) => DOB_FIELD.test(column) || REF_FIELD.test(column),
       undefined,
       opts.scratch,
+      opts.part,
     );
   }
 
@@ -369,46 +385,55 @@ export class ScanCollector {
     await this.parquet.dispose();
   }
 
+  /** How many first hit units the next Parquet file's findings need: those still listed, and the file's logged ones. */
+  private hitUnitQuota(): number {
+    return Math.max(MAX_FINDINGS_LISTED - this.findings.length, FINDINGS_LOGGED_PER_FILE);
+  }
+
   /**
-   * Scan a Parquet file from its distinct values: same counts, findings and locations as the per-cell scan.
-   * False when the file is left to the per-cell scan (a column type or value the fast path does not model, or unreadable).
+   * A Parquet file's distinct-value result, with its first `limit` hit units; null when the file is left to the
+   * per-cell scan (a column type or value the fast path does not model, or unreadable: logged, never the error,
+   * since a DuckDB message may quote a value).
    */
-  private async scanParquetDistinct(t: ScanTarget, file: ScannedFile): Promise<boolean> {
-    let scan: Awaited<ReturnType<ParquetDistinctScanner<Hit>['scan']>>;
-    let first: Array<{ location: string; hits: Hit[] }> = [];
+  async settleParquet(t: ScanTarget, limit: number = this.hitUnitQuota()): Promise<SettledParquet | null> {
     try {
-      if (!(await t.store.exists(t.key))) return false;
-      scan = await this.parquet.scan(await t.store.localPath(t.key));
-      if (!scan) return false;
-      // Every unit holding an identifier yields one finding or more: this many units cover the findings still
-      // listed and the file's logged ones.
-      if (scan.hitValues.length)
-        first = await scan.firstHitUnits(
-          Math.max(MAX_FINDINGS_LISTED - this.findings.length, FINDINGS_LOGGED_PER_FILE),
-        );
+      if (!(await t.store.exists(t.key))) return null;
+      const scan = await this.parquet.scan(await t.store.localPath(t.key));
+      if (!scan) return null;
+      // Every unit holding an identifier yields one finding or more: `limit` units cover the findings to list and log.
+      const hitUnits = scan.hitValues.length ? await scan.firstHitUnits(limit) : [];
+      return { units: scan.units, hitValues: scan.hitValues, hitUnits };
     } catch {
       // Unreadable here, or DuckDB out of memory: the per-cell scan reports the file exactly as it always has.
-      // (The error is not logged: a DuckDB message may quote a value.)
       this.log?.warn('privacy scan: Parquet file not scanned by distinct value, scanning it cell by cell', {
         zone: t.zone,
         key: t.key,
       });
-      return false;
+      return null;
     }
-    file.units = scan.units;
+  }
+
+  /**
+   * Count a settled Parquet file as the per-cell scan would: same units, findings, listed findings and locations.
+   * The file's first hit units beyond the scan's quota for it are not used (a publish shard keeps more).
+   */
+  addSettledParquet(zone: string, key: string, settled: SettledParquet): ScannedFile {
+    const file: ScannedFile = { zone, key, format: formatOf(key), units: settled.units, findings: 0 };
+    const first = settled.hitUnits.slice(0, this.hitUnitQuota());
     let findings = 0;
     const byKind = new Map<IdentifierKind, number>();
-    for (const v of scan.hitValues) {
+    for (const v of settled.hitValues) {
       for (const h of v.hits) byKind.set(h.kind, (byKind.get(h.kind) ?? 0) + v.units);
       findings += v.units * v.hits.length;
     }
     // The first findings one by one (listed, logged), in the per-cell scan's order; then the rest by count.
-    for (const u of first) this.addHits(t.zone, t.key, file, u.location, u.hits);
+    for (const u of first) this.addHits(zone, key, file, u.location, u.hits);
     for (const u of first) for (const h of u.hits) byKind.set(h.kind, byKind.get(h.kind)! - 1);
     for (const [kind, n] of byKind) this.byKind[kind] += n;
     this.findingsTotal += findings - file.findings;
     file.findings = findings;
-    return true;
+    this.files.push(file);
+    return file;
   }
 
   private addUnits(zone: string, key: string, file: ScannedFile, unit: TextUnit): void {
@@ -467,9 +492,9 @@ export class ScanCollector {
 
   async scanObject(t: ScanTarget): Promise<ScannedFile> {
     const file: ScannedFile = { zone: t.zone, key: t.key, format: formatOf(t.key), units: 0, findings: 0 };
-    if (file.format === 'parquet' && this.parquetMode === 'distinct' && (await this.scanParquetDistinct(t, file))) {
-      this.files.push(file);
-      return file;
+    if (file.format === 'parquet' && this.parquetMode === 'distinct') {
+      const settled = await this.settleParquet(t);
+      if (settled) return this.addSettledParquet(t.zone, t.key, settled);
     }
     try {
       for await (const unit of unitsOf(t.store, t.key)) this.addUnits(t.zone, t.key, file, unit);

@@ -15,6 +15,7 @@ export const SHARDED_STAGES: ReadonlySet<PipelineStageName> = new Set<PipelineSt
   'match',
   'families',
   'stratify',
+  'publish',
 ]);
 
 export function isShardedStage(name: string): boolean {

@@ -66,6 +66,8 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       'Stratify plan',
       'Stratify shards',
       'Stratify',
+      'Publish plan',
+      'Publish shards',
       'Publish',
       'Finalise run',
     ]);
@@ -77,6 +79,9 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(states['Families shards']!.Type).toBe('Map');
     expect(states['Families plan']!.Parameters).toMatchObject({ input: { phase: 'plan' } });
     expect(states.Families!.Parameters).toMatchObject({ input: { phase: 'merge' } });
+    expect(states['Publish shards']!.Type).toBe('Map');
+    expect(states['Publish plan']!.Parameters).toMatchObject({ input: { phase: 'plan' } });
+    expect(states.Publish!.Parameters).toMatchObject({ input: { phase: 'merge' } });
     expect(states['Validate feeds']!.Type).toBe('Map');
     expect(states['Validate feeds']!.ItemsPath).toBe('$.run.feeds');
     expect(taskStates).toMatchObject({
@@ -110,6 +115,8 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
       'Stratify plan',
       'Stratify shards',
       'Stratify',
+      'Publish plan',
+      'Publish shards',
       'Publish',
       'Finalise run',
     ]) {

@@ -52,11 +52,11 @@ describe('phases', () => {
       [{}, { phase: 'plan' }, { phase: 'shard', shard: 2 }, { phase: 'merge' }, { phase: 'link' }].map(phaseRankOf),
     ).toEqual([0, 0, 1, 2, 2]);
   });
-  it('the registry says which stages are sharded and their files agree (match, families, stratify)', async () => {
+  it('the registry says which stages are sharded and their files agree (match, families, stratify, publish)', async () => {
     expect((await loadStage('match')).sharded).toBe(true);
     expect((await loadStage('stratify')).sharded).toBe(true);
     expect((await loadStage('families')).sharded).toBe(true);
-    expect((await loadStage('publish')).sharded).toBeUndefined();
+    expect((await loadStage('publish')).sharded).toBe(true);
     const asl = renderRunDefinition().asl as { States: Record<string, { Parameters?: unknown }> };
     expect(asl.States['Match plan']).toBeDefined();
     expect(asl.States.Match!.Parameters).toMatchObject({ input: { phase: 'merge' } });

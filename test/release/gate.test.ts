@@ -18,9 +18,7 @@ import { silentLog } from '../../pipelines/log.ts';
 import { readReleasedSet } from '../../pipelines/release/promote.ts';
 import { signOff } from '../../pipelines/release/signoff.ts';
 import { loadStage } from '../../pipelines/stages/index.ts';
-import { PUBLISH_STEPS, publishStage, type PublishStep } from '../../pipelines/stages/publish.ts';
-import { defineStage } from '../../pipelines/stages/index.ts';
-import { publishInputSchema } from '../../pipelines/stages/publish.ts';
+import { definePublishStage, PUBLISH_STEPS, type PublishStep } from '../../pipelines/stages/publish.ts';
 
 const LANDING = join(import.meta.dirname, '../../fixtures/samples/small/landing');
 const AS_AT = '2026-10-31';
@@ -52,11 +50,7 @@ function leakyPublish(fullName: () => string) {
     },
   };
   return async (name: string) =>
-    name === 'publish'
-      ? (defineStage('publish', publishInputSchema, (ctx, input) =>
-          publishStage(ctx, input, [leak, ...PUBLISH_STEPS]),
-        ) as never)
-      : loadStage(name);
+    name === 'publish' ? (definePublishStage([leak, ...PUBLISH_STEPS]) as never) : loadStage(name);
 }
 
 describe('the release gate', () => {

@@ -9,7 +9,7 @@ import { amendReleasedFiles } from '../../release/promote.ts';
 import { loadIdLineage } from './lineage.ts';
 import type { StageContext } from '../../stages/context.ts';
 import { keys } from '../../layout.ts';
-import { startPublishedScan, type PublishedScanJob } from '../../privacy/published-scan.ts';
+import { startPublishedScan, type PreparedScan, type PublishedScanJob } from '../../privacy/published-scan.ts';
 import { describeFinding, isSingleNameKind } from '../../privacy/scan.ts';
 import { computeAudit } from './compute.ts';
 import { loadAuditData } from './load.ts';
@@ -37,6 +37,8 @@ export interface MatchAuditResult {
 export function startAuditPrivacyScan(
   ctx: Pick<StageContext, 'asAt' | 'stores' | 'log' | 'runtime'>,
   stagedPrefix?: string,
+  /** A sharded publish's merge: the plan's index and the shards' curated results (else built and scanned here). */
+  prepare?: () => Promise<PreparedScan>,
 ): PublishedScanJob {
   const excludeOutputsPrefix = stagedPrefix
     ? `${stagedPrefix}${MATCH_AUDIT_DIR}/`
@@ -45,7 +47,7 @@ export function startAuditPrivacyScan(
     ctx.stores,
     { asAt: ctx.asAt, excludeOutputsPrefix, ...(stagedPrefix ? { stagedPrefix } : {}) },
     ctx.log,
-    { worker: ctx.runtime.workerThreads },
+    { worker: ctx.runtime.workerThreads, ...(prepare ? { prepare } : {}) },
   );
 }
 
