@@ -18,6 +18,9 @@ export const DEFAULT_ROWS_PER_SHARD: Readonly<Record<string, number>> = {
   standardise: 250_000,
   families: 400_000,
   stratify: 100_000,
+  // families; each shard checks 1/n of the curated tables' distinct values but reads the whole identifier index
+  // (docs/operations.md "Sharded stages": publish)
+  publish: 100_000,
 };
 const FALLBACK_ROWS_PER_SHARD = 100_000;
 /** No more shards than this, whatever the budget (a Distributed Map runs many more, but each costs a Lambda start). */
