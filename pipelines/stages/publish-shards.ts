@@ -81,8 +81,7 @@ async function writeIndex(ctx: StageContext, ix: IdentifierIndex): Promise<void>
 /** The plan's index, read back (a missing file: the plan did not run, or the merge already removed the folder). */
 export async function readPlanIndex(ctx: StageContext): Promise<IdentifierIndex> {
   const key = indexKey(ctx);
-  if (!(await ctx.stores.secure.exists(key)))
-    throw new Error(`${STAGE}: ${key} is missing: run the plan phase first`);
+  if (!(await ctx.stores.secure.exists(key))) throw new Error(`${STAGE}: ${key} is missing: run the plan phase first`);
   const gunzip = (await ctx.stores.secure.getStream(key)).pipe(createGunzip());
   async function* lines(): AsyncGenerator<string> {
     let rest = '';

@@ -22,13 +22,7 @@ import { keys } from '../layout.ts';
 import { prefixedStore } from '../release/view.ts';
 import type { StageContext } from './context.ts';
 import { defineShardedStage, shardPhaseInput } from './stage.ts';
-import {
-  planPublish,
-  readPublishPlan,
-  removePublishShardFiles,
-  scanShard,
-  shardedScan,
-} from './publish-shards.ts';
+import { planPublish, readPublishPlan, removePublishShardFiles, scanShard, shardedScan } from './publish-shards.ts';
 
 export const publishInputSchema = shardPhaseInput
   .extend({
@@ -138,7 +132,11 @@ async function mergePublish(ctx: StageContext, input: z.infer<typeof publishInpu
 /** The publish stage with these steps (tests add a step), sharded: plan -> shards -> merge. */
 export function definePublishStage(steps: PublishStep[] = PUBLISH_STEPS) {
   return defineShardedStage('publish', publishInputSchema, {
-    plan: (ctx, input) => planPublish(ctx, chosenSteps(input, steps).some((s) => s.reportsPrivacyScan)),
+    plan: (ctx, input) =>
+      planPublish(
+        ctx,
+        chosenSteps(input, steps).some((s) => s.reportsPrivacyScan),
+      ),
     shard: (ctx, _input, shard) => scanShard(ctx, shard),
     merge: (ctx, input) => mergePublish(ctx, input, steps),
     whole: (ctx, input) => publishStage(ctx, input, steps),

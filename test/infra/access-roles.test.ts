@@ -194,6 +194,27 @@ describe('the secure zone', () => {
     expect(can(taskRole(t, 'stratify'), 's3:PutObject', b.secure, shardKey)).toBe('implicit-deny');
   });
 
+  it("publish reads, writes, lists and removes its own shard folder (the plan's identifier index, the shards' findings), no other stage's", () => {
+    const publish = taskRole(t, 'publish');
+    for (const key of ['identifier-index.jsonl.gz', 'curated-scan-00002.bin', 'plan.json'])
+      for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+        expect(can(publish, action, b.secure, `as_at=${D}/publish/shards/run-1/${key}`), `${action} ${key}`).toBe(
+          'allow',
+        );
+    // writes stay where they were: its staging and its shard folder; nothing else in the secure zone
+    expect(can(publish, 's3:PutObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('implicit-deny');
+    expect(can(publish, 's3:PutObject', b.secure, `as_at=${D}/stratify/shards/run-1/scores-00000.bin`)).toBe(
+      'implicit-deny',
+    );
+    expect(can(publish, 's3:DeleteObject', b.secure, `as_at=${D}/families/person-dobs.parquet`)).toBe('implicit-deny');
+    // no other stage reads the index
+    for (const other of ['stratify', 'families', 'match', 'standardise'])
+      expect(
+        can(taskRole(t, other), 's3:GetObject', b.secure, `as_at=${D}/publish/shards/run-1/identifier-index.jsonl.gz`),
+        other,
+      ).toBe('implicit-deny');
+  });
+
   it('publish reads named secure keys only, never the whole zone', () => {
     const publish = taskRole(t, 'publish');
     expect(can(publish, 's3:GetObject', b.secure, `as_at=${D}/person-records.parquet`)).toBe('allow');

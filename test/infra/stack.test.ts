@@ -228,6 +228,32 @@ describe('stack: state machines, trigger, failure topic', () => {
     }
   });
 
+  it('publish fans out in the deployed machine: Publish plan -> a Distributed Map of publish shards -> Publish (merge)', () => {
+    const [, run] = resources('AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith('RunStateMachine'))!;
+    const asl = aslOf(run.Properties.DefinitionString) as unknown as {
+      States: Record<
+        string,
+        AslState & {
+          Type: string;
+          Next?: string;
+          Parameters?: unknown;
+          ItemsPath?: string;
+          ItemProcessor?: { ProcessorConfig?: unknown; States: Record<string, AslState & { Parameters?: unknown }> };
+        }
+      >;
+    };
+    expect(asl.States.Stratify!.Next).toBe('Publish plan');
+    expect(asl.States['Publish plan']!.Next).toBe('Publish shards');
+    expect(asl.States['Publish plan']!.Parameters).toMatchObject({ input: { phase: 'plan' } });
+    const map = asl.States['Publish shards']!;
+    expect(map.Type).toBe('Map');
+    expect(map.ItemProcessor!.ProcessorConfig).toMatchObject({ Mode: 'DISTRIBUTED' });
+    expect(map.ItemsPath).toBe('$.shards.publish.shards');
+    expect(map.Next).toBe('Publish');
+    expect(asl.States.Publish!.Parameters).toMatchObject({ input: { phase: 'merge' } });
+    expect(asl.States.Publish!.Next).toBe('Finalise run');
+  });
+
   it('failures are announced on an encrypted topic that requires TLS', () => {
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {

@@ -169,11 +169,15 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(states['Families plan']!.ResultPath).toBe('$.shards.families');
     expect(states['Families shards']!.ItemsPath).toBe('$.shards.families.shards');
     expect(states.Match!.ResultPath).toBe('$.results.match');
+    // publish is sharded too (its privacy scan of the curated tables by value hash): its merge is the stage's result
     expect(states.Publish!.Parameters).toEqual({
       'runId.$': '$.run.runId',
       'asAt.$': '$.run.asAt',
-      input: { 'results.$': '$.results' },
+      input: { phase: 'merge' },
     });
+    expect(states.Publish!.ResultPath).toBe('$.results.publish');
+    expect(states['Publish plan']!.ResultPath).toBe('$.shards.publish');
+    expect(states['Publish shards']!.ItemsPath).toBe('$.shards.publish.shards');
   });
 
   it('match fans out: the plan lists the shards, a Distributed Map runs one match task per shard, the link merges them', () => {

@@ -160,7 +160,9 @@ describe('publish shards', () => {
       ],
     );
     // whole: the scan fails and names the table; the staged audit lists the findings
-    await expect(stage.run(ctxWith(undefined, root), {})).rejects.toThrow(/privacy scan FAILED: [1-9]\d* clear identifiers/);
+    await expect(stage.run(ctxWith(undefined, root), {})).rejects.toThrow(
+      /privacy scan FAILED: [1-9]\d* clear identifiers/,
+    );
     const wholeFiles = await staged(ctxWith(undefined, root));
     const wholeScan = (await audit(ctxWith(undefined, root))).privacy;
     const inNotes = wholeScan.findings.filter((f: { key: string }) => f.key === notes);
@@ -183,7 +185,9 @@ describe('publish shards', () => {
     // every planted value is checked by exactly one shard, and they fall in more than one
     expect(hitsPerShard.reduce((a, b) => a + b, 0)).toBe(planted.length);
     expect(hitsPerShard.filter((n) => n > 0).length).toBeGreaterThan(1);
-    await expect(stage.run(ctx3, { phase: 'merge' })).rejects.toThrow(/privacy scan FAILED: [1-9]\d* clear identifiers/);
+    await expect(stage.run(ctx3, { phase: 'merge' })).rejects.toThrow(
+      /privacy scan FAILED: [1-9]\d* clear identifiers/,
+    );
     expect(await staged(ctx3)).toEqual(wholeFiles);
     expect((await audit(ctx3)).privacy).toEqual(wholeScan);
   }, 300_000);
@@ -214,7 +218,10 @@ describe('publish shards', () => {
     const leak: PublishStep = {
       name: 'leaky-report',
       run: async (ctx) => {
-        await ctx.release.put('target-lists/leaky.csv', `family_id,note\nF1,${String(someone.forename)} ${String(someone.surname)}\n`);
+        await ctx.release.put(
+          'target-lists/leaky.csv',
+          `family_id,note\nF1,${String(someone.forename)} ${String(someone.surname)}\n`,
+        );
         return {};
       },
     };
