@@ -164,10 +164,15 @@ async function main(): Promise<void> {
       if (FAN_OUT > 0 && isShardedStage(name)) {
         // each phase's own peak (the sampler's peak is reset at each phase start)
         const phasePeaks: string[] = [];
+        let phaseCpu = cpuNow();
+        let phaseWall = performance.now();
         const phaseDone = (phase: string) => {
+          // and each phase's CPU s (over all threads) and wall s
+          const [cpuAt, wallAt] = [cpuNow(), performance.now()];
           phasePeaks.push(
-            `${phase} ${(peak / 1024 ** 3).toFixed(2)} (main thread's heap ${(mainHeap / 1024 ** 3).toFixed(2)})`,
+            `${phase} ${(peak / 1024 ** 3).toFixed(2)} (main thread's heap ${(mainHeap / 1024 ** 3).toFixed(2)}; ${((cpuAt - phaseCpu) / 1000).toFixed(1)} CPU s, ${((wallAt - phaseWall) / 1000).toFixed(1)} s wall)`,
           );
+          [phaseCpu, phaseWall] = [cpuAt, wallAt];
           stagePeak = Math.max(stagePeak, peak);
           peak = process.memoryUsage.rss();
           mainHeap = process.memoryUsage().heapTotal;
