@@ -27,6 +27,8 @@ export interface RuntimeProfile {
   scratchDir: string;
   /** Memory this process may plan for, MiB (a Lambda: the function's configured memory). */
   memoryMiB: number;
+  /** Rows a windowed table read exports at a time (tables/read.ts openTable; default TABLE_WINDOW_ROWS). */
+  tableWindowRows?: number;
   /** Who is running, for the manifest's `ranBy` when the caller names nobody (e.g. `aws-lambda:<function name>`). */
   principal?: string;
 }

@@ -51,6 +51,12 @@ export interface ObjectStore {
    * Local stores return the file itself; remote stores download to a temp file.
    */
   localPath(key: string): Promise<string>;
+  /**
+   * localPath for one reader that says when it is done (`release`): a remote store deletes its temp download then,
+   * unless another reader still holds it or a plain localPath caller asked for it (a Lambda's /tmp then holds one
+   * table at a time, not every table the stage read). Stores without it: localPath, kept.
+   */
+  leaseLocalPath?(key: string): Promise<{ path: string; release: () => Promise<void> }>;
 }
 
 export function assertSafeKey(key: string): void {

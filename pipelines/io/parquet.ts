@@ -257,21 +257,63 @@ export async function* iterateParquet<T extends ParquetRow = ParquetRow>(
   store: ObjectStore,
   key: string,
   sql?: string,
+  opts: { windowRows?: number | undefined } = {},
 ): AsyncGenerator<T[]> {
   if (!(await store.exists(key))) throw new Error(`readParquet: no object ${key} in ${store.location}`);
   if (sql) assertOrderedRead(sql, key);
-  const path = await store.localPath(key);
-  const db = await openScratchDuckDb(undefined, scratchOf(store));
+  const windowed = opts.windowRows === undefined ? undefined : inFileOrder(sql, key);
+  const local = store.leaseLocalPath
+    ? await store.leaseLocalPath(key)
+    : { path: await store.localPath(key), release: async () => {} };
   try {
-    const from = `read_parquet(${sqlString(path)}, hive_partitioning = false)`;
-    const numbered = `read_parquet(${sqlString(path)}, hive_partitioning = false, file_row_number = true)`;
-    const query = sql
-      ? sql.replaceAll('{{file}}', from).replaceAll('{{numbered_file}}', numbered)
-      : `SELECT * FROM ${from}`;
-    yield* queryRows<T>(db, query, `readParquet ${key}`);
+    const db = await openScratchDuckDb(undefined, scratchOf(store));
+    try {
+      const path = local.path;
+      const from = `read_parquet(${sqlString(path)}, hive_partitioning = false)`;
+      const numbered = `read_parquet(${sqlString(path)}, hive_partitioning = false, file_row_number = true)`;
+      if (windowed === undefined) {
+        const query = sql
+          ? sql.replaceAll('{{file}}', from).replaceAll('{{numbered_file}}', numbered)
+          : `SELECT * FROM ${from}`;
+        yield* queryRows<T>(db, query, `readParquet ${key}`);
+        return;
+      }
+      // window by window of the file's rows (row groups outside a window are skipped), each ordered by row number
+      const size = Math.max(1, Math.floor(opts.windowRows!));
+      const [meta] = await (
+        await db.conn.run(`SELECT num_rows::BIGINT AS n FROM parquet_file_metadata(${sqlString(path)})`)
+      ).getRowObjectsJS();
+      const rows = Number(meta?.n ?? 0);
+      for (let first = 0; first === 0 || first < rows; first += size) {
+        const window = `(SELECT * FROM ${numbered} WHERE file_row_number >= ${first} AND file_row_number < ${first + size})`;
+        yield* queryRows<T>(db, windowed.replaceAll('{{numbered_file}}', window), `readParquet ${key}`);
+      }
+    } finally {
+      await db.dispose();
+    }
   } finally {
-    await db.dispose();
+    await local.release();
   }
+}
+
+/**
+ * A windowed read's query, in file order: the whole file, a projection (`SELECT a, b FROM {{file}}`, as
+ * tables/table.ts selectColumns makes) or a `{{numbered_file}}` query ordered by file_row_number (a filter). Other
+ * queries (grouping, DISTINCT, aggregates) do not give the same rows window by window: refused.
+ */
+function inFileOrder(sql: string | undefined, key: string): string {
+  if (sql === undefined) return 'SELECT * EXCLUDE (file_row_number) FROM {{numbered_file}} ORDER BY file_row_number';
+  if (/^SELECT [\w, ]+ FROM \{\{file\}\}$/.test(sql))
+    return `${sql.replace('{{file}}', '{{numbered_file}}')} ORDER BY file_row_number`;
+  if (
+    !sql.includes('{{file}}') &&
+    !/\b(GROUP\s+BY|DISTINCT|LIMIT|OVER|UNION|JOIN)\b/i.test(sql) &&
+    /\bFROM \{\{numbered_file\}\}( WHERE [^;]*)? ORDER BY file_row_number$/.test(sql)
+  )
+    return sql;
+  throw new Error(
+    `readParquet ${key}: a windowed read takes the whole file, a projection of {{file}} or a filter of {{numbered_file}} ORDER BY file_row_number, not: ${sql}`,
+  );
 }
 
 /** SQL whose rows DuckDB may return in a different order from one read to the next: a filter, DISTINCT, grouping, join or union. */

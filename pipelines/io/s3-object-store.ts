@@ -17,7 +17,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertSafeKey, scratchOf, type ObjectInfo, type ObjectStore, type StoreEntry } from './object-store.ts';
@@ -285,13 +285,58 @@ export class S3ObjectStore implements ObjectStore {
    * time share one temp directory and one download per key (stages read several tables at once).
    */
   localPath(key: string): Promise<string> {
+    this.kept.add(key);
+    return this.download(key);
+  }
+
+  /** Downloads a plain localPath caller asked for: kept until dispose (it never says when it is done). */
+  private readonly kept = new Set<string>();
+  /** Keys whose download was released (deleted), and how many times. */
+  private readonly released = new Map<string, number>();
+  /** Readers holding each leased download. */
+  private readonly leases = new Map<string, number>();
+
+  async leaseLocalPath(key: string): Promise<{ path: string; release: () => Promise<void> }> {
+    this.leases.set(key, (this.leases.get(key) ?? 0) + 1);
+    let path: string;
+    try {
+      path = await this.download(key);
+    } catch (err) {
+      this.unlease(key);
+      throw err;
+    }
+    let released = false;
+    return {
+      path,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (this.unlease(key) > 0 || this.kept.has(key) || this.downloaded.get(key) === undefined) return;
+        this.downloaded.delete(key);
+        this.released.set(key, (this.released.get(key) ?? 0) + 1);
+        await rm(path, { force: true });
+      },
+    };
+  }
+
+  private unlease(key: string): number {
+    const n = (this.leases.get(key) ?? 1) - 1;
+    if (n > 0) this.leases.set(key, n);
+    else this.leases.delete(key);
+    return n;
+  }
+
+  private download(key: string): Promise<string> {
     let download = this.downloaded.get(key);
     if (!download) {
       download = (async () => {
-        const path = join(
+        let path = join(
           await (this.tempDir ??= ensureDir(scratchOf(this)).then((d) => mkdtemp(join(d, 'locality-s3-')))),
           ...this.key(key).split('/'),
         );
+        // a key downloaded again after a release gets its own folder: never the path of the copy being deleted
+        const again = this.released.get(key);
+        if (again) path = join(dirname(path), `again-${again}`, basename(path));
         await mkdir(dirname(path), { recursive: true });
         await pipeline(await this.body(key), createWriteStream(path));
         return path;
@@ -308,6 +353,9 @@ export class S3ObjectStore implements ObjectStore {
     const dir = this.tempDir;
     this.tempDir = undefined;
     this.downloaded.clear();
+    this.kept.clear();
+    this.leases.clear();
+    this.released.clear();
     if (dir) await rm(await dir.catch(() => ''), { recursive: true, force: true });
   }
 }

@@ -107,6 +107,7 @@ function familyTables(ctx: StageContext): FamilyTables {
       personRecordsKey(asAt),
       'secure person records',
       selectColumns(PERSON_ADDRESS_COLUMNS),
+      { windowed: true },
     ),
     facts: factsTable(ctx, ['maternity_booking', 'birth']),
     relationships: relationshipsTable(ctx),

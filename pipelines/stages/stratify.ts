@@ -64,6 +64,7 @@ function scoringTables(ctx: StageContext) {
       keys.curated('family_members', ctx.asAt),
       'family members',
       selectColumns(SCORING_MEMBER_COLUMNS),
+      { windowed: true },
     ),
     dobs: personDobsTable(ctx),
     persons: personsTable(ctx),

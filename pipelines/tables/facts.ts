@@ -129,6 +129,7 @@ export const factsTable = (ctx: TableSource & { asAt: string }, onlyTypes?: Fact
     onlyTypes
       ? `SELECT * EXCLUDE (file_row_number) FROM {{numbered_file}} WHERE "type" IN (${onlyTypes.map((t) => `'${t}'`).join(', ')}) ORDER BY file_row_number`
       : undefined,
+    { windowed: true },
   );
 
 /**

@@ -20,7 +20,7 @@ export const PERSON_DOBS: TableDef = {
 export const personDobsKey = (asAt: string): string => keys.secure(asAt, PERSON_DOBS_KEY);
 
 export const personDobsTable = (ctx: TableSource & { asAt: string }): TableRead =>
-  openTable(ctx, 'secure', personDobsKey(ctx.asAt), PERSON_DOBS.what);
+  openTable(ctx, 'secure', personDobsKey(ctx.asAt), PERSON_DOBS.what, undefined, { windowed: true });
 
 export async function readPersonDobs(
   ctx: TableSource & { asAt: string },

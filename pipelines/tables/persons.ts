@@ -15,7 +15,7 @@ export const PERSONS: TableDef = {
 };
 
 export const personsTable = (ctx: TableSource & { asAt: string }): TableRead =>
-  openTable(ctx, 'curated', keys.curated('persons', ctx.asAt), 'persons');
+  openTable(ctx, 'curated', keys.curated('persons', ctx.asAt), 'persons', undefined, { windowed: true });
 
 /** One persons row, checked (`from`: the read it came from, for the error's file and row). */
 export function personLinkOf(

@@ -13,8 +13,15 @@ import type { Zone } from '../layout.ts';
 /** What opening a table needs of the stage context. */
 export interface TableSource {
   stores: Record<Zone, ObjectStore>;
-  runtime: Pick<RuntimeProfile, 'readAhead'>;
+  runtime: Pick<RuntimeProfile, 'readAhead' | 'tableWindowRows'>;
 }
+
+/**
+ * Rows of a table exported at a time by a windowed read (openTable `windowed`): its scratch holds one window's
+ * newline-delimited JSON (~100-200 MB at this size), not the whole table's (the facts of 300,000 families: 1.6 GiB,
+ * 85% of the stratify Lambda's /tmp). RuntimeProfile.tableWindowRows overrides it (tests: a few rows).
+ */
+export const TABLE_WINDOW_ROWS = 250_000;
 
 /** A text cell: null for null, missing or empty; numbers and booleans as text; lists are not text (null). */
 export function str(row: ParquetRow, name: string): string | null {
@@ -92,15 +99,23 @@ export interface TableRead {
   at: { row: ParquetRow | null; n: number };
 }
 
-async function* batchesOf(store: ObjectStore, key: string, what: string, sql?: string): AsyncGenerator<ParquetRow[]> {
+async function* batchesOf(
+  store: ObjectStore,
+  key: string,
+  what: string,
+  sql?: string,
+  windowRows?: number,
+): AsyncGenerator<ParquetRow[]> {
   if (!(await store.exists(key)))
     throw new Error(`${what}: ${store.location}/${key} is missing: run the earlier stages first`);
-  yield* iterateParquet(store, key, sql);
+  yield* iterateParquet(store, key, sql, { windowRows });
 }
 
 /**
  * Starts reading a Parquet table now (DuckDB exports it on its own threads while the stage works on something else);
  * `sql` (with `{{file}}`) may project columns or filter rows. Read its rows once with rowsOf, or close it unread.
+ * `windowed`: exported TABLE_WINDOW_ROWS rows at a time, in file order (the same rows; `sql` a projection or a
+ * filter ordered by file_row_number, see iterateParquet), so its scratch holds one window, not the whole table.
  */
 export function openTable(
   ctx: TableSource,
@@ -108,13 +123,15 @@ export function openTable(
   key: string,
   what: string,
   sql?: string,
+  opts: { windowed?: boolean } = {},
 ): TableRead {
   const store = ctx.stores[zone];
+  const windowRows = opts.windowed ? (ctx.runtime.tableWindowRows ?? TABLE_WINDOW_ROWS) : undefined;
   // In a Lambda (runtime.readAhead false) the tables are read one after another: /tmp and memory are not there for all their exports at once.
   return {
     what,
     file: `${store.location}/${key}`,
-    batches: readAhead(batchesOf(store, key, what, sql), ctx.runtime.readAhead),
+    batches: readAhead(batchesOf(store, key, what, sql, windowRows), ctx.runtime.readAhead),
     at: { row: null, n: 0 },
   };
 }

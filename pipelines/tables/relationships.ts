@@ -88,4 +88,4 @@ export function relationshipFromRow(
 }
 
 export const relationshipsTable = (ctx: TableSource & { asAt: string }): TableRead =>
-  openTable(ctx, 'curated', keys.curated('relationships', ctx.asAt), 'relationships');
+  openTable(ctx, 'curated', keys.curated('relationships', ctx.asAt), 'relationships', undefined, { windowed: true });

@@ -172,6 +172,74 @@ describe('parquet io', () => {
     expect(await read('SELECT count(DISTINCT flag)::INTEGER AS k FROM {{file}}')).toEqual([{ k: 2 }]);
   });
 
+  it('a windowed read gives the rows of the whole read, in file order, over several row groups', async () => {
+    // 130,000 rows: two row groups of the writer's 122,880; windows of 50,000 (one across the groups) and more than all
+    async function* gen() {
+      for (let i = 0; i < 130_000; i++)
+        yield { record_id: `r${String((i * 7919) % 130_000).padStart(6, '0')}`, n: i, w: i % 3 === 0 ? null : i / 4 };
+    }
+    const cols: ParquetColumn[] = [
+      { name: 'record_id', type: 'VARCHAR' },
+      { name: 'n', type: 'INTEGER' },
+      { name: 'w', type: 'DOUBLE' },
+    ];
+    await writeParquet(store, 'w/win.parquet', cols, gen());
+    const read = async (sql: string | undefined, windowRows?: number) => {
+      const got: unknown[] = [];
+      for await (const b of iterateParquet(store, 'w/win.parquet', sql, { windowRows })) for (const r of b) got.push(r);
+      return got;
+    };
+    for (const sql of [
+      undefined,
+      'SELECT record_id, w FROM {{file}}',
+      'SELECT * EXCLUDE (file_row_number) FROM {{numbered_file}} WHERE w IS NOT NULL ORDER BY file_row_number',
+    ]) {
+      const whole = await read(sql);
+      expect(whole.length, String(sql)).toBeGreaterThan(80_000);
+      for (const windowRows of [50_000, 1_000_000])
+        expect(await read(sql, windowRows), `${sql} ${windowRows}`).toEqual(whole);
+    }
+    // windows of 7 rows over the first 70 (the small table below: every window boundary)
+    await writeParquet(
+      store,
+      'w/small.parquet',
+      cols,
+      (async function* () {
+        for (let i = 0; i < 70; i++) yield { record_id: `s${i}`, n: i, w: i };
+      })(),
+    );
+    const small: unknown[] = [];
+    for await (const b of iterateParquet(store, 'w/small.parquet', undefined, { windowRows: 7 })) small.push(...b);
+    expect(small).toEqual(Array.from({ length: 70 }, (_, i) => ({ record_id: `s${i}`, n: i, w: i })));
+    // an empty table: no rows, and a bad column is still an error
+    await writeParquet(store, 'w/empty.parquet', cols, []);
+    const none: unknown[] = [];
+    for await (const b of iterateParquet(store, 'w/empty.parquet', undefined, { windowRows: 7 })) none.push(...b);
+    expect(none).toEqual([]);
+    await expect(
+      (async () => {
+        for await (const b of iterateParquet(store, 'w/empty.parquet', 'SELECT nope FROM {{file}}', { windowRows: 7 }))
+          void b;
+      })(),
+    ).rejects.toThrow(/nope/);
+  });
+
+  it('a windowed read refuses a query that windows would change (grouping, DISTINCT, an aggregate)', async () => {
+    await writeParquet(store, 'w/o.parquet', columns, rows);
+    for (const sql of [
+      'SELECT count(DISTINCT flag)::INTEGER AS k FROM {{file}}',
+      'SELECT DISTINCT flag FROM {{numbered_file}} ORDER BY file_row_number',
+      'SELECT flag, count(*)::INTEGER AS k FROM {{numbered_file}} GROUP BY flag ORDER BY file_row_number',
+      'SELECT record_id FROM {{file}} WHERE n IS NOT NULL ORDER BY record_id',
+    ])
+      await expect(
+        (async () => {
+          for await (const b of iterateParquet(store, 'w/o.parquet', sql, { windowRows: 2 })) void b;
+        })(),
+        sql,
+      ).rejects.toThrow(/a windowed read takes the whole file/);
+  });
+
   it('names the missing object', async () => {
     await expect(readParquet(store, 'nope/x.parquet')).rejects.toThrow(/no object nope\/x.parquet/);
   });

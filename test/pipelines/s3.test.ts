@@ -185,6 +185,31 @@ describe('S3 ObjectStore', () => {
     await expect(readFile(b)).rejects.toThrow(/ENOENT/);
   });
 
+  it('a leased download is deleted when its last reader releases it, unless a plain localPath caller asked for it', async () => {
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: body('PAR1...') }));
+    const st = store();
+    const a = await st.leaseLocalPath('facts/f.parquet');
+    const b = await st.leaseLocalPath('facts/f.parquet');
+    expect(b.path).toBe(a.path);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(1);
+    await a.release();
+    await a.release(); // twice: still one release
+    expect(await readFile(b.path, 'utf8')).toBe('PAR1...'); // b still reads it
+    await b.release();
+    await expect(readFile(a.path)).rejects.toThrow(/ENOENT/);
+    // leased again: downloaded again, to a path of its own
+    const c = await st.leaseLocalPath('facts/f.parquet');
+    expect(c.path).not.toBe(a.path);
+    expect(await readFile(c.path, 'utf8')).toBe('PAR1...');
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(2);
+    // a plain localPath caller never says when it is done: kept until dispose
+    expect(await st.localPath('facts/f.parquet')).toBe(c.path);
+    await c.release();
+    expect(await readFile(c.path, 'utf8')).toBe('PAR1...');
+    await st.dispose();
+    await expect(readFile(c.path)).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses unsafe keys', async () => {
     await expect(store().get('../etc/passwd')).rejects.toThrow('unsafe object key');
   });
