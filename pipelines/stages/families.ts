@@ -332,22 +332,27 @@ async function writeFamilyTables(
   dobRows: DobRow[],
 ): Promise<void> {
   const asAt = ctx.asAt;
-  // three independent files: DuckDB compresses one while the next one's rows are being serialised
-  await allSettledOrThrow([
-    writeParquet(
-      ctx.stores.curated,
-      keys.curated('families', asAt),
-      parquetColumns(FAMILIES),
-      familyRows.map(familyToRow),
-    ),
-    writeParquet(
-      ctx.stores.curated,
-      keys.curated('family_members', asAt),
-      parquetColumns(FAMILY_MEMBERS),
-      memberRowsOf(families),
-    ),
-    writeParquet(ctx.stores.secure, personDobsKey(asAt), parquetColumns(PERSON_DOBS), dobRows),
-  ]);
+  const writes = [
+    () =>
+      writeParquet(
+        ctx.stores.curated,
+        keys.curated('families', asAt),
+        parquetColumns(FAMILIES),
+        familyRows.map(familyToRow),
+      ),
+    () =>
+      writeParquet(
+        ctx.stores.curated,
+        keys.curated('family_members', asAt),
+        parquetColumns(FAMILY_MEMBERS),
+        memberRowsOf(families),
+      ),
+    () => writeParquet(ctx.stores.secure, personDobsKey(asAt), parquetColumns(PERSON_DOBS), dobRows),
+  ];
+  // three independent files: DuckDB compresses one while the next one's rows are being serialised; in a Lambda
+  // (no read-ahead) one after another, so its /tmp holds one file's rows at a time
+  if (ctx.runtime.readAhead) await allSettledOrThrow(writes.map((w) => w()));
+  else for (const w of writes) await w();
 }
 
 // ---- the sharded stage: plan, shard, merge --------------------------------------------------------------

@@ -15,7 +15,7 @@ import { keys } from '../../pipelines/layout.ts';
 import { localStores, runLocal } from '../../pipelines/local/runner.ts';
 import { silentLog } from '../../pipelines/log.ts';
 import { noProgress } from '../../pipelines/progress.ts';
-import { localRuntime } from '../../pipelines/runtime.ts';
+import { localRuntime, type RuntimeProfile } from '../../pipelines/runtime.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
 import { familiesStage, packComponents, stage } from '../../pipelines/stages/families.ts';
 import { shardFile, shardFolder } from '../../pipelines/stages/sharding.ts';
@@ -69,8 +69,8 @@ const shas = async () => {
   return all;
 };
 
-/** `tableWindowRows`: the windowed table reads export this many rows at a time (a few: many windows). */
-function ctxWith(sharding?: unknown, tableWindowRows?: number): StageContext {
+/** `runtime`: e.g. tableWindowRows (the windowed table reads export this many rows at a time), readAhead. */
+function ctxWith(sharding?: unknown, runtime: Partial<RuntimeProfile> = {}): StageContext {
   return {
     runId,
     asAt: AS_AT,
@@ -78,7 +78,7 @@ function ctxWith(sharding?: unknown, tableWindowRows?: number): StageContext {
     config: { ...config, ...(sharding ? { sharding } : {}) } as RunConfig,
     log: silentLog,
     progress: noProgress,
-    runtime: localRuntime(tableWindowRows ? { tableWindowRows } : {}),
+    runtime: localRuntime(runtime),
   };
 }
 
@@ -98,8 +98,12 @@ describe('families shards', () => {
     expect(whole.counts.family_ids_kept).toBeGreaterThan(10);
     expect(whole.counts.families).toBeGreaterThan(20);
     for (const shards of [1, 3, 7]) {
-      // 3 and 7 shards read their tables 100 rows at a time (windowed reads): the same bytes
-      const ctx = ctxWith({ families: { shards } }, shards > 1 ? 100 : undefined);
+      // 3 and 7 shards read their tables 100 rows at a time (windowed reads), 7 as a Lambda reads and writes (no
+      // read-ahead: its tables one after another): the same bytes
+      const ctx = ctxWith(
+        { families: { shards } },
+        shards === 1 ? {} : { tableWindowRows: 100, ...(shards === 7 ? { readAhead: false } : {}) },
+      );
       const planned = await stage.run(ctx, { phase: 'plan' });
       expect(planned.shards).toHaveLength(shards);
       // the shards in reverse order: the merge does not depend on the order they ran in
