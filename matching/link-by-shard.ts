@@ -2,8 +2,8 @@
  * The link phase of a fanned-out match without holding every candidate pair: the blocking-key shards' pairs are
  * read one shard at a time, twice. First for their EM pattern counts and blocking figures (EM, u and the prior are
  * global and small); then each shard is scored with the trained model and only the pairs some output reads are kept
- * (KeepPairs): the pairs table's rows, the links any sensitivity offset clusters, the pairs nearest the threshold
- * for the review sample. Everything the link phase writes is computed from those exactly as from all the pairs:
+ * (KeepPairs): the pairs table's rows (or none, given to `scored` shard by shard to be written as they come), the
+ * links any sensitivity offset clusters, the pairs nearest the threshold for the review sample. Everything the link phase writes is computed from those exactly as from all the pairs:
  * the kept pairs keep their order (shard order, then the shard's own), so clustering, the tables and the review
  * sample see the same pairs in the same order, and the figures over all pairs (candidate pairs, pairs per blocking
  * rule, pairs at or above the threshold, vetoes) are summed over the shards.
@@ -30,12 +30,20 @@ import { mergePatterns, type Patterns } from './training.ts';
 
 /** Which scored pairs a shard keeps for the link phase's outputs. */
 export interface KeepPairs {
-  /** Pairs at or above this probability (vetoed or not): the pairs table. */
+  /**
+   * Pairs at or above this probability (vetoed or not): the pairs table, when it is built from the result
+   * (Infinity: none, when `scored` writes it shard by shard).
+   */
   minProbability: number;
   /** Pairs not vetoed at or above the threshold weight plus this offset (<= 0): the links any clustering reads. */
   minLinkOffset: number;
   /** The shard's this many pairs nearest the threshold (the review sample's n nearest are among them). */
   nearest: number;
+  /**
+   * Given each shard's pairs and scores as it is scored (pass 2, in shard order), before they are dropped: e.g. to
+   * write the pairs table's rows without keeping them.
+   */
+  scored?: (shard: ShardPairs, scored: Scored) => Promise<void>;
 }
 
 const noProgress = { start() {}, tick() {}, stop() {} };
@@ -80,7 +88,9 @@ async function countShards(
       throw new Error(
         `shard ${s} of ${prepared.shardCount} counted EM patterns for sessions ${JSON.stringify(p.sessionRules)}, the settings ask ${JSON.stringify(sessionRules)}`,
       );
-    parts.push(p);
+    // copies: a decoded shard's typed arrays are views of its whole file's bytes (v8 deserialize), which holding
+    // the views would keep, every shard's, through EM (4.6 GiB of pair files at 300,000 families)
+    parts.push({ ...p, gamma: p.gamma.slice(), counts: p.counts.slice() });
     count += shard.count;
     newPairsByRule(prepared.counts.length, [shard]).forEach((v, r) => (newPairs[r]! += v));
     progress.tick(1);
@@ -115,6 +125,7 @@ async function scoreShards(
   for (let s = 0; s < prepared.shardCount; s++) {
     const shard = await load(s);
     const scored = scorePairs(shard, prepared.comparisons, { ...scoring, progress });
+    await keep.scored?.(shard, scored);
     above += scored.above;
     knownDifferentPairs += scored.knownDifferentPairs;
     chunks.push(keptOf(shard, scored, keep, scoring.thresholdWeight, C));

@@ -1,26 +1,41 @@
 /**
- * Writes the match stage's pair tables (curated `pairs` and `links`) without building a row object per pair.
+ * Writes the match stage's pair tables (curated `pairs` and `links`) without building a row object per pair, and
+ * without holding the table's pairs in memory or sorting them in JS.
  *
- * Millions of pairs at 100,000 families: each pair goes out as one line of numbers (record ranks, weight,
- * probability, blocking-rule number) and DuckDB swaps the ranks for record ids and the rule number for its name,
- * in a join, keeping the order given. The same pairs give byte-identical Parquet (single-threaded final copy).
+ * Millions of pairs at 100,000 families, tens of millions at 1,000,000: the pairs are given in runs, in any order
+ * (the link phase gives one run per blocking-key shard as it scores it); each run goes out as lines of numbers
+ * (record ranks, weight, probability, blocking-rule number) to a file that a file-backed DuckDB appends to its table
+ * and that is then removed. At the end DuckDB swaps the ranks for record ids and the rule number for its name, in a
+ * join, and sorts by (smaller id rank, larger id rank) with its own sort, which spills to its temp directory beyond
+ * its memory limit. A record pair is one row (the blocking shards find each pair once), so the order is total and
+ * the same pairs give byte-identical Parquet, whatever runs they came in (single-threaded final copy).
  */
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scratchOf, type ObjectStore } from '../io/object-store.ts';
 import { openLineFile, openScratchDuckDb, sqlString as q } from '../io/parquet.ts';
 
-export interface PairTableInput {
-  /** Record ids in rank order (rank = position); ids[rank[i]] is record i's id. */
-  idsByRank: readonly string[];
-  /** Pairs to write, in output order: the two record ranks (smaller first), weight, probability, rule index. */
+/** Some pairs of a pair table, in any order: the two record ranks, weight, probability, rule index. */
+export interface PairRun {
   count: number;
+  /** The two records' ranks in record id order (idsByRank), either way round. */
   lo: (k: number) => number;
   hi: (k: number) => number;
   weight: (k: number) => number;
   probability: (k: number) => number;
   rule: (k: number) => number;
+}
+
+export interface PairTableInput extends PairRun {
+  /** Record ids in rank order (rank = position); ids[rank[i]] is record i's id. */
+  idsByRank: readonly string[];
   ruleNames: readonly string[];
+}
+
+export interface PairTableOptions {
+  /** DuckDB's buffer memory (beyond it the join and sort spill to its temp directory); default 1GB. */
+  memoryLimit?: string;
 }
 
 /** Writes one line per k in 0..count-1 to a new file. */
@@ -38,46 +53,119 @@ async function writeLines(path: string, count: number, line: (k: number) => stri
   await file.close();
 }
 
-/** Writes `record_id_l, record_id_r, match_weight, match_probability, match_key` rows; returns how many. */
-export async function writePairTable(store: ObjectStore, key: string, input: PairTableInput): Promise<number> {
-  const db = await openScratchDuckDb('1GB', scratchOf(store));
+/** A pair table being written: `add` the pairs in runs, any order; `finish` writes the sorted table to the store. */
+export interface PairTableWriter {
+  add(run: PairRun): Promise<void>;
+  /** Writes `record_id_l, record_id_r, match_weight, match_probability, match_key` rows; returns how many. */
+  finish(): Promise<number>;
+  /** Drops what was added (after a failure elsewhere). */
+  abort(): Promise<void>;
+}
+
+/** Opens a pair table at `key` in `store` over these record ids and blocking-rule names. */
+export async function openPairTable(
+  store: ObjectStore,
+  key: string,
+  ids: { idsByRank: readonly string[]; ruleNames: readonly string[] },
+  options: PairTableOptions = {},
+): Promise<PairTableWriter> {
+  const db = await openScratchDuckDb(options.memoryLimit ?? '1GB', scratchOf(store), { onDisk: true });
+  let added = 0;
+  let runs = 0;
+  let open = true;
+  const done = async () => {
+    if (!open) return;
+    open = false;
+    await db.dispose();
+  };
   try {
     const idsFile = join(db.dir, 'ids.ndjson');
-    await writeLines(idsFile, input.idsByRank.length, (k) => `{"i":${k},"id":${JSON.stringify(input.idsByRank[k])}}\n`);
-    const pairsFile = join(db.dir, 'pairs.csv');
-    await writeLines(pairsFile, input.count, (k) => {
-      const w = input.weight(k);
-      const p = input.probability(k);
-      if (!Number.isFinite(w) || !Number.isFinite(p))
-        throw new Error(`match: ${key}: pair ${k + 1} has no finite weight or probability`);
-      return `${k},${input.lo(k)},${input.hi(k)},${w},${p},${input.rule(k)}\n`;
-    });
-    const rulesFile = join(db.dir, 'rules.ndjson');
-    await writeLines(
-      rulesFile,
-      input.ruleNames.length,
-      (k) => `${JSON.stringify({ i: k, name: input.ruleNames[k] })}\n`,
-    );
+    const n = ids.idsByRank.length;
+    await writeLines(idsFile, n, (k) => `{"i":${k},"id":${JSON.stringify(ids.idsByRank[k])}}\n`);
     await db.conn.run(
       `CREATE TABLE ids AS SELECT * FROM read_json(${q(idsFile)}, format = 'newline_delimited', columns = {'i': 'INTEGER', 'id': 'VARCHAR'})`,
     );
-    await db.conn.run(`CREATE TABLE t AS
-      SELECT a.id AS record_id_l, b.id AS record_id_r, p.w AS match_weight, p.p AS match_probability, r.name AS match_key
-      FROM read_csv(${q(pairsFile)}, header = false, columns = {'k': 'BIGINT', 'lo': 'INTEGER', 'hi': 'INTEGER', 'w': 'DOUBLE', 'p': 'DOUBLE', 'rule': 'INTEGER'}) p
-      JOIN ids a ON a.i = p.lo JOIN ids b ON b.i = p.hi
-      LEFT JOIN read_json(${q(rulesFile)}, format = 'newline_delimited', columns = {'i': 'INTEGER', 'name': 'VARCHAR'}) r ON r.i = p.rule
-      ORDER BY p.k`);
-    const n = Number((await (await db.conn.run('SELECT count(*)::INTEGER AS n FROM t')).getRowObjectsJS())[0]!.n);
-    if (n !== input.count)
-      throw new Error(
-        `match: ${key}: ${input.count} pairs given but ${n} written (a record rank outside 0..${input.idsByRank.length - 1})`,
-      );
-    const file = join(db.dir, 'out.parquet');
-    await db.conn.run('SET threads = 1');
-    await db.conn.run(`COPY t TO ${q(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
-    await store.put(key, createReadStream(file));
-    return n;
-  } finally {
-    await db.dispose();
+    await rm(idsFile);
+    const rulesFile = join(db.dir, 'rules.ndjson');
+    await writeLines(
+      rulesFile,
+      ids.ruleNames.length,
+      (k) => `${JSON.stringify({ i: k, name: ids.ruleNames[k] })}\n`,
+    );
+    await db.conn.run(
+      `CREATE TABLE rules AS SELECT * FROM read_json(${q(rulesFile)}, format = 'newline_delimited', columns = {'i': 'INTEGER', 'name': 'VARCHAR'})`,
+    );
+    await rm(rulesFile);
+    await db.conn.run('CREATE TABLE p (lo INTEGER, hi INTEGER, w DOUBLE, p DOUBLE, rule INTEGER)');
+  } catch (err) {
+    await done();
+    throw err;
   }
+  return {
+    async add(run) {
+      if (!open) throw new Error(`match: ${key}: pairs added after the table was written`);
+      if (run.count === 0) return;
+      const file = join(db.dir, `run-${runs++}.csv`);
+      try {
+        await writeLines(file, run.count, (k) => {
+          const w = run.weight(k);
+          const p = run.probability(k);
+          if (!Number.isFinite(w) || !Number.isFinite(p))
+            throw new Error(`match: ${key}: pair ${added + k + 1} has no finite weight or probability`);
+          const a = run.lo(k);
+          const b = run.hi(k);
+          return a < b ? `${a},${b},${w},${p},${run.rule(k)}\n` : `${b},${a},${w},${p},${run.rule(k)}\n`;
+        });
+        await db.conn.run(
+          `INSERT INTO p SELECT * FROM read_csv(${q(file)}, header = false, delim = ',', quote = '', columns = {'lo': 'INTEGER', 'hi': 'INTEGER', 'w': 'DOUBLE', 'p': 'DOUBLE', 'rule': 'INTEGER'})`,
+        );
+        added += run.count;
+      } catch (err) {
+        await done();
+        throw err;
+      } finally {
+        await rm(file, { force: true });
+      }
+    },
+    async finish() {
+      if (!open) throw new Error(`match: ${key}: the table was already written`);
+      try {
+        await db.conn.run(`CREATE TABLE t AS
+          SELECT a.id AS record_id_l, b.id AS record_id_r, p.w AS match_weight, p.p AS match_probability, r.name AS match_key
+          FROM p JOIN ids a ON a.i = p.lo JOIN ids b ON b.i = p.hi LEFT JOIN rules r ON r.i = p.rule
+          ORDER BY p.lo, p.hi`);
+        await db.conn.run('DROP TABLE p');
+        const n = Number((await (await db.conn.run('SELECT count(*)::INTEGER AS n FROM t')).getRowObjectsJS())[0]!.n);
+        if (n !== added)
+          throw new Error(
+            `match: ${key}: ${added} pairs given but ${n} written (a record rank outside 0..${ids.idsByRank.length - 1})`,
+          );
+        const file = join(db.dir, 'out.parquet');
+        await db.conn.run('SET threads = 1');
+        await db.conn.run(`COPY t TO ${q(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+        await store.put(key, createReadStream(file));
+        return n;
+      } finally {
+        await done();
+      }
+    },
+    abort: done,
+  };
+}
+
+/** Writes a pair table from one run of pairs in any order (openPairTable); returns how many rows. */
+export async function writePairTable(
+  store: ObjectStore,
+  key: string,
+  input: PairTableInput,
+  options: PairTableOptions = {},
+): Promise<number> {
+  const table = await openPairTable(store, key, input, options);
+  try {
+    await table.add(input);
+  } catch (err) {
+    await table.abort();
+    throw err;
+  }
+  return table.finish();
 }

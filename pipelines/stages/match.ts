@@ -28,6 +28,7 @@ import {
   thresholdSensitivity,
   type EngineOptions,
   type LinkResult,
+  type ScoredPairs,
   type ShardExecutor,
   type ShardPatterns,
 } from '../../matching/engine.ts';
@@ -53,7 +54,7 @@ import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
 import { defineShardedStage, type ShardPlanOutput } from './stage.ts';
 import { carryOver, lineageCounts } from './lineage.ts';
-import { writePairTable } from './match-pairs.ts';
+import { openPairTable, writePairTable, type PairRun } from './match-pairs.ts';
 import { linkageConfigSchema, SENSITIVITY_OFFSETS } from './match-config.ts';
 import { PARENT_LIKE_RELATIONSHIPS, type RelationshipType } from '../../matching/records.ts';
 import { PERSONS } from '../tables/persons.ts';
@@ -90,6 +91,13 @@ export const matchKeys = {
   shardPairs: (asAt: string, runId: string, shard: number) =>
     keys.secure(asAt, `match/shards/${runId}/pairs-${String(shard).padStart(5, '0')}.bin`),
 };
+
+/**
+ * The buffer memory of a pair table's DuckDB (match-pairs.ts): beyond it its join and sort spill to its file in the
+ * scratch folder. 1GB holds the 5.36 M pairs table rows of 100,000 families without spilling; a quarter of the
+ * match Lambda's memory (populationDuckDbMemory) raised the link phase's peak to 3.09 GiB there, beside the JS heap.
+ */
+const PAIR_TABLE_DUCKDB_MEMORY = '1GB';
 
 /** Below this many records the shards run in-process locally (ShardPlanOutput.threads). */
 const MIN_RECORDS_FOR_THREADS = 20_000;
@@ -167,43 +175,6 @@ export async function readLabelledPairs(
 
 /** Relationships whose `from` person is a generation above the `to` person. */
 
-/**
- * Pair indexes ordered by (smaller record id, larger record id), given each record's rank in record id order:
- * two stable counting-sort passes over the ranks (larger id, then smaller id), linear in pairs plus records.
- */
-export function sortPairsByIds(
-  pairIdx: readonly number[],
-  l: ArrayLike<number>,
-  r: ArrayLike<number>,
-  rank: Int32Array,
-): number[] {
-  const m = pairIdx.length;
-  const lo = new Int32Array(m);
-  const hi = new Int32Array(m);
-  for (let k = 0; k < m; k++) {
-    const a = rank[l[pairIdx[k]!]!]!;
-    const b = rank[r[pairIdx[k]!]!]!;
-    lo[k] = a < b ? a : b;
-    hi[k] = a < b ? b : a;
-  }
-  const pass = (items: Int32Array, key: Int32Array): Int32Array => {
-    const start = new Int32Array(rank.length + 1);
-    for (let k = 0; k < m; k++) start[key[items[k]!]! + 1]!++;
-    for (let v = 0; v < rank.length; v++) start[v + 1]! += start[v]!;
-    const out = new Int32Array(m);
-    for (let k = 0; k < m; k++) out[start[key[items[k]!]!]!++] = items[k]!;
-    return out;
-  };
-  const sorted = pass(
-    pass(
-      Int32Array.from({ length: m }, (_, k) => k),
-      hi,
-    ),
-    lo,
-  );
-  return Array.from(sorted, (k) => pairIdx[k]!);
-}
-
 type LinkageConfig = z.infer<typeof linkageConfigSchema>;
 
 export async function matchStage(ctx: StageContext, input: z.infer<typeof matchInputSchema> = {}) {
@@ -221,6 +192,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
   const linkSettings = labelled ? { ...settings, labelledPairs: labelled.key } : settings;
   let executor: ShardExecutor | undefined;
   let res;
+  let written: PairsWritten | undefined;
   try {
     const options: EngineOptions = {
       ...(labelled ? { labels: labelled.labels } : {}),
@@ -229,19 +201,42 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
     };
     if (merging) {
       // the plan's encoded records and blocking keys, not the person records read and encoded a second time;
-      // the shards' pairs read one shard at a time, keeping only the pairs an output reads (matching/link-by-shard.ts)
+      // the shards' pairs read one shard at a time, keeping only the pairs an output reads (matching/link-by-shard.ts);
+      // the pairs table's rows go to its DuckDB shard by shard as they are scored, never held (match-pairs.ts)
       const prepared = await readLinkInput(ctx, settings);
-      res = await linkByShard(
-        { ...prepared, shardInput: shardInputOf(prepared, settings.linkType) },
-        linkSettings,
-        (shard) => readShardPairs(ctx, shard, prepared.shardCount),
-        {
-          minProbability: cfg.pairsMinProbability,
-          minLinkOffset: Math.min(0, ...SENSITIVITY_OFFSETS),
-          nearest: cfg.reviewSample,
-        },
-        options,
+      const records = recordOrder(prepared.table.ids);
+      const pairsTable = await openPairTable(
+        ctx.stores.curated,
+        keys.curated('pairs', ctx.asAt),
+        { idsByRank: records.idsByRank, ruleNames: prepared.counts.map((c) => c.rule) },
+        { memoryLimit: PAIR_TABLE_DUCKDB_MEMORY },
       );
+      try {
+        res = await linkByShard(
+          { ...prepared, shardInput: shardInputOf(prepared, settings.linkType) },
+          linkSettings,
+          (shard) => readShardPairs(ctx, shard, prepared.shardCount),
+          {
+            minProbability: Infinity,
+            minLinkOffset: Math.min(0, ...SENSITIVITY_OFFSETS),
+            nearest: cfg.reviewSample,
+            scored: async (shard, scored) => {
+              const idx: number[] = [];
+              for (let p = 0; p < shard.count; p++)
+                if (scored.probability[p]! >= cfg.pairsMinProbability) idx.push(p);
+              await pairsTable.add(
+                pairRunOf({ ...shard, weight: scored.weight, probability: scored.probability }, records.rank, idx),
+              );
+            },
+          },
+          options,
+        );
+      } catch (err) {
+        await pairsTable.abort();
+        throw err;
+      }
+      // the table does not depend on the clustering: written before it, its DuckDB closed
+      written = { records, pairs: await pairsTable.finish() };
     } else {
       const columns = await readPersonColumns(ctx);
       const workers = cfg.workers ?? (ctx.runtime.workerThreads ? ctx.runtime.maxWorkers : 0);
@@ -254,7 +249,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
   } finally {
     await executor?.close?.();
   }
-  const counts = await writeMatchOutputs(ctx, res, cfg);
+  const counts = await writeMatchOutputs(ctx, res, cfg, written);
   if (merging) await removeShardFiles(ctx);
   ctx.log.info('match: done', counts);
   return { counts };
@@ -434,22 +429,62 @@ export async function readConstraints(
   return { cannotLink, olderThan };
 }
 
+/** The records in record_id order (`order`), each record's rank in it, and the ids in that order. */
+interface RecordOrder {
+  order: number[];
+  rank: Int32Array;
+  idsByRank: string[];
+}
+
+function recordOrder(ids: readonly string[]): RecordOrder {
+  const order = Array.from({ length: ids.length }, (_, i) => i).sort((a, b) =>
+    ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0,
+  );
+  const rank = new Int32Array(ids.length);
+  order.forEach((i, k) => {
+    rank[i] = k;
+  });
+  return { order, rank, idsByRank: order.map((i) => ids[i]!) };
+}
+
+/** The pairs table, when the link phase wrote it as it scored the shards (rows written), and the record order. */
+interface PairsWritten {
+  records: RecordOrder;
+  pairs: number;
+}
+
 /** The curated persons, pairs and links tables, the model and clustering report, and the secure review sample. */
 async function writeMatchOutputs(
   ctx: StageContext,
   res: LinkResult,
   cfg: LinkageConfig,
+  written?: PairsWritten,
 ): Promise<Record<string, number>> {
   const { clustering } = res;
   const asAt = ctx.asAt;
-  const persons = await personsOfRecords(ctx, res);
-  const { kept, linked } = keptAndLinkedPairs(res, cfg);
-  // The three tables are written side by side: each one's DuckDB work (join, Parquet encoding) overlaps the
-  // others' line writing. Each table's bytes depend only on its own rows.
+  const records = written?.records ?? recordOrder(res.table.ids);
+  const persons = await personsOfRecords(ctx, res, records.order);
+  const { kept, linked } = keptAndLinkedPairs(res, cfg, written === undefined);
+  const ids = { idsByRank: records.idsByRank, ruleNames: res.model.blocking.rules.map((r) => r.rule) };
+  const memory = { memoryLimit: PAIR_TABLE_DUCKDB_MEMORY };
+  // The tables are written side by side: each one's DuckDB work (join, sort, Parquet encoding) overlaps the
+  // others' line writing. Each table's bytes depend only on its own rows, never on the order they are given in.
   const [, pairsWritten, linksAccepted] = await allSettledOrThrow([
-    writeParquet(ctx.stores.curated, keys.curated('persons', asAt), parquetColumns(PERSONS), persons.rows),
-    writePairTable(ctx.stores.curated, keys.curated('pairs', asAt), pairTableOf(res, persons.order, kept)),
-    writePairTable(ctx.stores.curated, keys.curated('links', asAt), pairTableOf(res, persons.order, linked)),
+    writeParquet(ctx.stores.curated, keys.curated('persons', asAt), parquetColumns(PERSONS), persons.rows()),
+    written
+      ? Promise.resolve(written.pairs)
+      : writePairTable(
+          ctx.stores.curated,
+          keys.curated('pairs', asAt),
+          { ...ids, ...pairRunOf(res.pairs, records.rank, kept) },
+          memory,
+        ),
+    writePairTable(
+      ctx.stores.curated,
+      keys.curated('links', asAt),
+      { ...ids, ...pairRunOf(res.pairs, records.rank, linked) },
+      memory,
+    ),
   ]);
   await writeModelAndClustering(ctx, res, cfg);
   return {
@@ -464,15 +499,16 @@ async function writeMatchOutputs(
 }
 
 /**
- * persons: one row per record, sorted by record_id; each person keeps its id from the previous run where the same
- * records are together (stages/lineage.ts), else is named by its smallest record id; `order`: the records in record_id order.
+ * persons: one row per record, sorted by record_id (`order`: the records in record_id order); each person keeps its
+ * id from the previous run where the same records are together (stages/lineage.ts), else is named by its smallest
+ * record id. Its rows are made as they are written, not held.
  */
 async function personsOfRecords(
   ctx: StageContext,
   { table, clustering }: LinkResult,
+  order: readonly number[],
 ): Promise<{
-  rows: ParquetRow[];
-  order: number[];
+  rows: () => Iterable<ParquetRow>;
   count: number;
   lineage: Awaited<ReturnType<typeof carryOver>>['counts'];
 }> {
@@ -493,18 +529,24 @@ async function personsOfRecords(
   });
   const personOfCluster = new Map<number, string>();
   clusters.forEach((c, g) => personOfCluster.set(c, carried.ids[g]!));
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) =>
-    ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0,
-  );
-  const rows = order.map((i) => ({ record_id: ids[i]!, person_id: personOfCluster.get(clustering.cluster[i]!)! }));
-  return { rows, order, count: personOfCluster.size, lineage: carried.counts };
+  function* rows(): Iterable<ParquetRow> {
+    for (const i of order) yield { record_id: ids[i]!, person_id: personOfCluster.get(clustering.cluster[i]!)! };
+  }
+  return { rows, count: personOfCluster.size, lineage: carried.counts };
 }
 
-/** The pairs kept (at or above linkage.pairsMinProbability) and the links (accepted and merged by clustering). */
-function keptAndLinkedPairs(res: LinkResult, cfg: LinkageConfig): { kept: number[]; linked: number[] } {
+/**
+ * The pairs kept (at or above linkage.pairsMinProbability; when `withKept`) and the links (accepted and merged by
+ * clustering), as indexes into the result's pairs.
+ */
+function keptAndLinkedPairs(
+  res: LinkResult,
+  cfg: LinkageConfig,
+  withKept: boolean,
+): { kept: number[]; linked: number[] } {
   const { pairs, clustering } = res;
   const kept: number[] = [];
-  for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) kept.push(p);
+  if (withKept) for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) kept.push(p);
   const linked: number[] = [];
   let linkIdx = 0;
   for (let p = 0; p < pairs.count; p++) {
@@ -515,30 +557,23 @@ function keptAndLinkedPairs(res: LinkResult, cfg: LinkageConfig): { kept: number
 }
 
 /**
- * A pair table's rows for writePairTable, each pair with its ids in sorted order: record rank in record_id order
- * (`order`) makes sorting pairs by (smaller id, larger id) a sort of integers.
+ * Some scored pairs (indexes `idx`) as a run of a pair table (writePairTable), in any order: each pair's two records
+ * as their ranks in record_id order (`rank`: sorting by ranks is sorting by ids), its rounded weight and probability
+ * and the first blocking rule that found it.
  */
-function pairTableOf(
-  { table, pairs, model }: LinkResult,
-  order: number[],
-  idx: number[],
-): Parameters<typeof writePairTable>[2] {
-  const rank = new Int32Array(table.n);
-  order.forEach((i, k) => {
-    rank[i] = k;
-  });
-  const sorted = sortPairsByIds(idx, pairs.l, pairs.r, rank);
+function pairRunOf(
+  pairs: Pick<ScoredPairs, 'l' | 'r' | 'mask' | 'weight' | 'probability'>,
+  rank: Int32Array,
+  idx: readonly number[],
+): PairRun {
   return {
-    idsByRank: order.map((i) => table.ids[i]!),
-    ruleNames: model.blocking.rules.map((r) => r.rule),
-    count: sorted.length,
-    lo: (k: number) => Math.min(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
-    hi: (k: number) => Math.max(rank[pairs.l[sorted[k]!]!]!, rank[pairs.r[sorted[k]!]!]!),
-    weight: (k: number) => Number(pairs.weight[sorted[k]!]!.toPrecision(12)),
-    probability: (k: number) => Number(pairs.probability[sorted[k]!]!.toPrecision(12)),
-    // the first blocking rule that found the pair
+    count: idx.length,
+    lo: (k: number) => rank[pairs.l[idx[k]!]!]!,
+    hi: (k: number) => rank[pairs.r[idx[k]!]!]!,
+    weight: (k: number) => Number(pairs.weight[idx[k]!]!.toPrecision(12)),
+    probability: (k: number) => Number(pairs.probability[idx[k]!]!.toPrecision(12)),
     rule: (k: number) => {
-      const m = pairs.mask[sorted[k]!]!;
+      const m = pairs.mask[idx[k]!]!;
       return 31 - Math.clz32(m & -m);
     },
   };

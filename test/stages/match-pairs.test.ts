@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import { readParquet } from '../../pipelines/io/parquet.ts';
-import { sortPairsByIds } from '../../pipelines/stages/match.ts';
-import { writePairTable } from '../../pipelines/stages/match-pairs.ts';
+import { openPairTable, writePairTable } from '../../pipelines/stages/match-pairs.ts';
 
 let root: string;
 let store: LocalObjectStore;
@@ -28,25 +27,23 @@ describe('match pair tables', () => {
   const weight = [1.25, -3.5, 12.000000000001, 0.1 + 0.2, -20];
   const probability = weight.map((w) => 1 / (1 + 2 ** -w));
 
-  it('orders pairs by (smaller id, larger id) and writes ids, exact numbers and rule names', async () => {
-    const sorted = sortPairsByIds([0, 1, 2, 3, 4], l, r, rank);
+  it('orders pairs by (smaller id, larger id), in any order and runs given, and writes ids, exact numbers and rule names', async () => {
     const byIds = (p: number) => [ids[l[p]!]!, ids[r[p]!]!].sort();
     const expected = [0, 1, 2, 3, 4].sort((a, b) => (byIds(a).join('\u0000') < byIds(b).join('\u0000') ? -1 : 1));
-    expect(sorted).toEqual(expected);
-    const n = await writePairTable(store, 'pairs/x.parquet', {
-      idsByRank: order.map((i) => ids[i]!),
-      ruleNames: ['rule a', "rule 'b'"],
-      count: sorted.length,
-      lo: (k) => Math.min(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
-      hi: (k) => Math.max(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
-      weight: (k) => weight[sorted[k]!]!,
-      probability: (k) => probability[sorted[k]!]!,
-      rule: (k) => sorted[k]! % 2,
+    const run = (idx: number[]) => ({
+      count: idx.length,
+      lo: (k: number) => rank[l[idx[k]!]!]!,
+      hi: (k: number) => rank[r[idx[k]!]!]!,
+      weight: (k: number) => weight[idx[k]!]!,
+      probability: (k: number) => probability[idx[k]!]!,
+      rule: (k: number) => idx[k]! % 2,
     });
+    const names = { idsByRank: order.map((i) => ids[i]!), ruleNames: ['rule a', "rule 'b'"] };
+    const n = await writePairTable(store, 'pairs/x.parquet', { ...names, ...run([3, 0, 4, 1, 2]) });
     expect(n).toBe(5);
     const rows = await readParquet(store, 'pairs/x.parquet');
     expect(rows).toEqual(
-      sorted.map((p) => ({
+      expected.map((p) => ({
         record_id_l: byIds(p)[0],
         record_id_r: byIds(p)[1],
         match_weight: weight[p],
@@ -54,20 +51,14 @@ describe('match pair tables', () => {
         match_key: p % 2 ? "rule 'b'" : 'rule a',
       })),
     );
-    // the same pairs give the same bytes
-    await writePairTable(store, 'pairs/y.parquet', {
-      idsByRank: order.map((i) => ids[i]!),
-      ruleNames: ['rule a', "rule 'b'"],
-      count: sorted.length,
-      lo: (k) => Math.min(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
-      hi: (k) => Math.max(rank[l[sorted[k]!]!]!, rank[r[sorted[k]!]!]!),
-      weight: (k) => weight[sorted[k]!]!,
-      probability: (k) => probability[sorted[k]!]!,
-      rule: (k) => sorted[k]! % 2,
-    });
+    // the same pairs give the same bytes, given in another order and in runs (the link phase's shards)
+    const table = await openPairTable(store, 'pairs/y.parquet', names, { memoryLimit: '256MB' });
+    for (const idx of [[2], [], [4, 0], [1, 3]]) await table.add(run(idx));
+    expect(await table.finish()).toBe(5);
     expect((await readFile(join(root, 'pairs/x.parquet'))).equals(await readFile(join(root, 'pairs/y.parquet')))).toBe(
       true,
     );
+    await expect(table.add(run([0]))).rejects.toThrow(/pairs added after the table was written/);
   });
 
   it('refuses a rank with no record rather than dropping the pair', async () => {
@@ -83,5 +74,18 @@ describe('match pair tables', () => {
         rule: () => 0,
       }),
     ).rejects.toThrow(/1 pairs given but 0 written/);
+    await expect(
+      writePairTable(store, 'pairs/bad.parquet', {
+        idsByRank: ['a', 'b'],
+        ruleNames: ['r'],
+        count: 2,
+        lo: () => 0,
+        hi: () => 1,
+        weight: (k) => (k === 1 ? NaN : 1),
+        probability: () => 0.5,
+        rule: () => 0,
+      }),
+    ).rejects.toThrow(/pair 2 has no finite weight or probability/);
+    expect(await store.exists('pairs/bad.parquet')).toBe(false);
   });
 });
