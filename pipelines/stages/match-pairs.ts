@@ -87,11 +87,7 @@ export async function openPairTable(
     );
     await rm(idsFile);
     const rulesFile = join(db.dir, 'rules.ndjson');
-    await writeLines(
-      rulesFile,
-      ids.ruleNames.length,
-      (k) => `${JSON.stringify({ i: k, name: ids.ruleNames[k] })}\n`,
-    );
+    await writeLines(rulesFile, ids.ruleNames.length, (k) => `${JSON.stringify({ i: k, name: ids.ruleNames[k] })}\n`);
     await db.conn.run(
       `CREATE TABLE rules AS SELECT * FROM read_json(${q(rulesFile)}, format = 'newline_delimited', columns = {'i': 'INTEGER', 'name': 'VARCHAR'})`,
     );

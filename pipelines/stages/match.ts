@@ -222,8 +222,7 @@ export async function matchStage(ctx: StageContext, input: z.infer<typeof matchI
             nearest: cfg.reviewSample,
             scored: async (shard, scored) => {
               const idx: number[] = [];
-              for (let p = 0; p < shard.count; p++)
-                if (scored.probability[p]! >= cfg.pairsMinProbability) idx.push(p);
+              for (let p = 0; p < shard.count; p++) if (scored.probability[p]! >= cfg.pairsMinProbability) idx.push(p);
               await pairsTable.add(
                 pairRunOf({ ...shard, weight: scored.weight, probability: scored.probability }, records.rank, idx),
               );
@@ -546,7 +545,8 @@ function keptAndLinkedPairs(
 ): { kept: number[]; linked: number[] } {
   const { pairs, clustering } = res;
   const kept: number[] = [];
-  if (withKept) for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) kept.push(p);
+  if (withKept)
+    for (let p = 0; p < pairs.count; p++) if (pairs.probability[p]! >= cfg.pairsMinProbability) kept.push(p);
   const linked: number[] = [];
   let linkIdx = 0;
   for (let p = 0; p < pairs.count; p++) {
