@@ -53,7 +53,8 @@ export const RETRY = { intervalSeconds: 2, maxAttempts: 3, backoffRate: 2, maxDe
  * One step of the run. `map` steps run once per feed ($.run.feeds); `sharded` steps (a stage defined with
  * defineShardedStage and named in stages/names.ts SHARDED_STAGES) run as a plan task, a Distributed Map over the
  * shards the plan returns, and a merge task (input phases plan / shard / merge: pipelines/stages/stage.ts);
- * `withResults` steps also get $.results.
+ * `withResults` task steps also get $.results (no stage of the real pipeline needs it; the builder keeps it for plans
+ * that do).
  */
 export interface PlannedStage {
   name: string;
@@ -65,7 +66,6 @@ export interface PlannedStage {
 export const PIPELINE_PLAN: readonly PlannedStage[] = PIPELINE_STAGE_NAMES.map((name) => ({
   name,
   kind: name === 'validate' ? 'map' : isShardedStage(name) ? 'sharded' : 'task',
-  withResults: name === 'publish',
 }));
 
 /** The control tasks around the stages (each is a Lambda in AWS and a local function in the runner). */
