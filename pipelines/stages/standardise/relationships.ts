@@ -39,6 +39,11 @@ export async function relationshipFeeds(
   return { relationships, superseded: counter.superseded };
 }
 
+/** The relationships table's order: by relationship id (JavaScript string order); a stable sort keeps ties in order. */
+export function byRelationshipId(a: { relationshipId: string }, b: { relationshipId: string }): number {
+  return a.relationshipId < b.relationshipId ? -1 : a.relationshipId > b.relationshipId ? 1 : 0;
+}
+
 /**
  * Write the curated relationships table from the given lists, concatenated in the order given (a stable sort by
  * relationship id keeps that order for equal ids). Returns the rows written and how many name a record id
@@ -51,9 +56,7 @@ export async function writeRelationships(
   recordIds: ReadonlySet<string>,
 ): Promise<{ written: number; withoutPersonRecord: number }> {
   const relationships = lists.flat();
-  relationships.sort((a, b) =>
-    a.relationshipId < b.relationshipId ? -1 : a.relationshipId > b.relationshipId ? 1 : 0,
-  );
+  relationships.sort(byRelationshipId);
   let withoutPersonRecord = 0;
   for (const r of relationships)
     if (!recordIds.has(r.fromRecordId) || !recordIds.has(r.toRecordId)) withoutPersonRecord++;

@@ -20,16 +20,24 @@
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import { deserialize, serialize } from 'node:v8';
 import { createGzip } from 'node:zlib';
 import type { RelationshipRecord } from '../../../matching/records.ts';
 import { scratchOf, type ObjectStore } from '../../io/object-store.ts';
-import { openScratchDuckDb, rowLinesToParquet, writeRowLines, type ParquetColumn } from '../../io/parquet.ts';
+import {
+  openScratchDuckDb,
+  rowLinesToParquet,
+  sqlString as q,
+  writeRowLines,
+  type ParquetColumn,
+} from '../../io/parquet.ts';
 import { keys, PERSON_RECORDS_KEY } from '../../layout.ts';
 import { FACTS } from '../../tables/facts.ts';
 import { PERSON_RECORDS } from '../../tables/person-records.ts';
+import { RELATIONSHIPS, relationshipToRow } from '../../tables/relationships.ts';
 import { parquetColumns } from '../../tables/table.ts';
 import type { StageContext } from '../context.ts';
 import { DEFAULT_ROWS_PER_SHARD, MAX_SHARDS, shardCountFor, shardFile, shardFolder, shardItems } from '../sharding.ts';
@@ -47,14 +55,20 @@ import {
   type ValidatedFile,
 } from './read.ts';
 import { populationDuckDbMemory } from '../../runtime.ts';
-import { relationshipFeeds, writeRelationships } from './relationships.ts';
+import { mergeSortedParts } from './merge-lines.ts';
+import { byRelationshipId, relationshipFeeds } from './relationships.ts';
 import { countsKey, type FeedCounts } from '../validate.ts';
 import { removeShardFolder } from '../shard-files.ts';
 
 const STAGE = 'standardise';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
 const resultKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'result', 'bin');
-const partKey = (ctx: StageContext, shard: number, table: 'person-records' | 'facts', part: PartOfFeed) =>
+const partKey = (
+  ctx: StageContext,
+  shard: number,
+  table: 'person-records' | 'facts' | 'relationships',
+  part: PartOfFeed,
+) =>
   shardFile(STAGE, ctx.asAt, ctx.runId, shard, `${table}-${part.feed.replace('/', '-')}-r${part.range}`, 'ndjson.gz');
 
 /** The counts the plan makes (the rest come from the shards). */
@@ -89,15 +103,17 @@ interface StandardisePlan {
   counts: Record<string, number>;
 }
 
-/** What one part of a shard gives the merge. */
+/**
+ * What one part of a shard gives the merge: counts only. Its rows are in its part files (person records or facts, and
+ * the relationships its rows carry, sorted by relationship id), so the merge holds no row of the population.
+ */
 interface FeedResult extends PartOfFeed {
   kind: PlannedFeed['kind'];
-  relationships: RelationshipRecord[];
+  /** Relationships in its relationships part (0: no part written). */
+  relationships: number;
   /** people feeds */
-  recordIds?: string[];
   personRecords?: number;
-  /** events feeds: [record id, facts] */
-  factsPerRecordId?: Array<[string, number]>;
+  /** events feeds */
   facts?: number;
   rowsRead: number;
   superseded: number;
@@ -225,6 +241,7 @@ async function standardiseFeed(
   const one = new Map([[feed, files]]);
   const secure = ctx.stores.secure;
   const tick = (n: number) => ctx.progress.tick(n);
+  const relationshipsPart = (list: RelationshipRecord[]) => writeRelationshipsPart(ctx, shard, planned, list);
   if (kind === 'people') {
     const write = partWriter(secure, partKey(ctx, shard, 'person-records', planned));
     const p = await standardisePeople(secure, ctx.asAt, one, tick, refs, write, inKeys);
@@ -232,8 +249,7 @@ async function standardiseFeed(
       feed,
       range,
       kind,
-      relationships: p.relationships,
-      recordIds: [...p.recordIds],
+      relationships: await relationshipsPart(p.relationships),
       personRecords: p.personRecords,
       rowsRead: p.personRecords + p.peopleRowsSuperseded,
       superseded: p.peopleRowsSuperseded,
@@ -246,15 +262,42 @@ async function standardiseFeed(
       feed,
       range,
       kind,
-      relationships: e.relationships,
-      factsPerRecordId: [...e.factsPerRecordId],
+      relationships: await relationshipsPart(e.relationships),
       facts: e.facts,
       rowsRead: e.eventRowsRead,
       superseded: e.eventRowsSuperseded,
     };
   }
   const r = await relationshipFeeds(secure, one, refs, inKeys);
-  return { feed, range, kind, relationships: r.relationships, rowsRead: 0, superseded: r.superseded };
+  return {
+    feed,
+    range,
+    kind,
+    relationships: await relationshipsPart(r.relationships),
+    rowsRead: 0,
+    superseded: r.superseded,
+  };
+}
+
+/**
+ * A part's relationships, stably sorted by relationship id, written as row lines in the shard folder (none: no file);
+ * returns how many. The merge joins the parts' sorted lines (merge-lines.ts) into the whole stage's order.
+ */
+async function writeRelationshipsPart(
+  ctx: StageContext,
+  shard: number,
+  part: PartOfFeed,
+  list: RelationshipRecord[],
+): Promise<number> {
+  if (!list.length) return 0;
+  list.sort(byRelationshipId);
+  async function* rows() {
+    for (const r of list) yield relationshipToRow(r);
+  }
+  return partWriter(ctx.stores.secure, partKey(ctx, shard, 'relationships', part))(
+    parquetColumns(RELATIONSHIPS),
+    rows(),
+  );
 }
 
 /** Phase shard: the shard's parts (feeds or key ranges), one after another, their parts and the result file in the shard folder. */
@@ -321,25 +364,52 @@ function partWriter(secure: ObjectStore, key: string): RowsWriter {
  * test/stages/standardise-shards.test.ts checks every output at small scale).
  */
 async function concatParts(
+  db: MergeDb,
   secure: ObjectStore,
   parts: readonly string[],
   out: { store: ObjectStore; key: string },
   columns: readonly ParquetColumn[],
-): Promise<void> {
-  const db = await openScratchDuckDb(undefined, scratchOf(secure));
-  try {
-    const lines = join(db.dir, parts.length ? 'rows.ndjson.gz' : 'rows.ndjson');
-    const joined = createWriteStream(lines);
-    for (const k of parts) {
-      if (!(await secure.exists(k))) throw new Error(`standardise: ${k} is missing: its shard did not write it`);
-      for await (const chunk of await secure.getStream(k)) if (!joined.write(chunk)) await once(joined, 'drain');
-    }
-    joined.end();
-    await finished(joined);
-    await rowLinesToParquet(db, lines, out.store, out.key, columns);
-  } finally {
-    await db.dispose();
+): Promise<string> {
+  const lines = join(db.dir, parts.length ? 'rows.ndjson.gz' : 'rows.ndjson');
+  const joined = createWriteStream(lines);
+  for (const k of parts) {
+    if (!(await secure.exists(k))) throw new Error(`standardise: ${k} is missing: its shard did not write it`);
+    for await (const chunk of await secure.getStream(k)) if (!joined.write(chunk)) await once(joined, 'drain');
   }
+  joined.end();
+  await finished(joined);
+  return linesToTable(db, lines, out, columns);
+}
+
+type MergeDb = Awaited<ReturnType<typeof openScratchDuckDb>>;
+
+/** Row lines at `lines` written as writeParquet writes them; the lines file is removed, the table's local copy kept (returned) until the next. */
+async function linesToTable(
+  db: MergeDb,
+  lines: string,
+  out: { store: ObjectStore; key: string },
+  columns: readonly ParquetColumn[],
+): Promise<string> {
+  await rowLinesToParquet(db, lines, out.store, out.key, columns);
+  await rm(lines, { force: true });
+  return join(db.dir, 'out.parquet');
+}
+
+/**
+ * The orphan counts, in the merge's DuckDB (file-backed, spilling): the person records' record ids are kept in a
+ * table, and the facts and relationships that name a record id not among them are counted from each table's local
+ * copy, so no id of the population is held in JavaScript. Same counts as the whole stage's sets: a null id is never
+ * a person record's.
+ */
+const keepRecordIds = (db: MergeDb, table: string) =>
+  db.conn.run(`CREATE TABLE record_ids AS SELECT DISTINCT record_id FROM read_parquet(${q(table)}) WHERE record_id IS NOT NULL`);
+
+const missing = (column: string) =>
+  `NOT EXISTS (SELECT 1 FROM record_ids i WHERE i.record_id = t.${column})`;
+
+async function countWhere(db: MergeDb, table: string, where: string): Promise<number> {
+  const r = await db.conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet(${q(table)}) t WHERE ${where}`);
+  return Number(r.getRowObjects()[0]!.n);
 }
 
 /** Phase merge: every shard's parts in feed id order, written as the whole stage writes them; the counts summed. */
@@ -369,32 +439,52 @@ export async function mergeStandardise(ctx: StageContext): Promise<StageOutput> 
   const events = inOrder('events');
   const links = inOrder('relationships');
   const secure = ctx.stores.secure;
-  await concatParts(
-    secure,
-    people.map((r) => partKey(ctx, shardOf.get(partId(r))!, 'person-records', r)),
-    { store: secure, key: keys.secure(ctx.asAt, PERSON_RECORDS_KEY) },
-    parquetColumns(PERSON_RECORDS),
-  );
-  await writeRecords(ctx);
-  await concatParts(
-    secure,
-    events.map((r) => partKey(ctx, shardOf.get(partId(r))!, 'facts', r)),
-    { store: ctx.stores.curated, key: keys.curated('facts', ctx.asAt) },
-    parquetColumns(FACTS),
-  );
-  const recordIds = new Set<string>();
-  for (const r of people) for (const id of r.recordIds ?? []) recordIds.add(id);
-  const relationships = await writeRelationships(
-    ctx.stores.curated,
-    ctx.asAt,
-    [
-      people.flatMap((r) => r.relationships),
-      events.flatMap((r) => r.relationships),
-      links.flatMap((r) => r.relationships),
-    ],
-    recordIds,
-  );
+  const curated = ctx.stores.curated;
   const counts = emptyCounts();
+  const db = await openScratchDuckDb(undefined, scratchOf(secure), { onDisk: true });
+  try {
+    const personRecords = await concatParts(
+      db,
+      secure,
+      people.map((r) => partKey(ctx, shardOf.get(partId(r))!, 'person-records', r)),
+      { store: secure, key: keys.secure(ctx.asAt, PERSON_RECORDS_KEY) },
+      parquetColumns(PERSON_RECORDS),
+    );
+    await keepRecordIds(db, personRecords);
+    await writeRecords(ctx);
+    const facts = await concatParts(
+      db,
+      secure,
+      events.map((r) => partKey(ctx, shardOf.get(partId(r))!, 'facts', r)),
+      { store: curated, key: keys.curated('facts', ctx.asAt) },
+      parquetColumns(FACTS),
+    );
+    counts.factsWithoutPersonRecord = await countWhere(db, facts, missing('record_id'));
+    // people rows' links, event rows', then the relationship feeds': the order the whole stage gathers them in
+    const withLinks = [...people, ...events, ...links].filter((r) => r.relationships > 0);
+    const lines = join(db.dir, withLinks.length ? 'relationships.ndjson.gz' : 'relationships.ndjson');
+    if (withLinks.length) {
+      counts.relationships = await mergeSortedParts(
+        secure,
+        withLinks.map((r) => partKey(ctx, shardOf.get(partId(r))!, 'relationships', r)),
+        lines,
+        (line) => (JSON.parse(line) as { relationship_id: string }).relationship_id,
+      );
+    } else await writeFile(lines, '');
+    const relationships = await linesToTable(
+      db,
+      lines,
+      { store: curated, key: keys.curated('relationships', ctx.asAt) },
+      parquetColumns(RELATIONSHIPS),
+    );
+    counts.relationshipsWithoutPersonRecord = await countWhere(
+      db,
+      relationships,
+      `${missing('from_record_id')} OR ${missing('to_record_id')}`,
+    );
+  } finally {
+    await db.dispose();
+  }
   for (const k of PLAN_COUNTS) counts[k] = plan.counts[k] ?? 0;
   for (const r of people) {
     counts.personRecords! += r.personRecords ?? 0;
@@ -404,11 +494,8 @@ export async function mergeStandardise(ctx: StageContext): Promise<StageOutput> 
     counts.facts! += r.facts ?? 0;
     counts.eventRowsRead! += r.rowsRead;
     counts.eventRowsSuperseded! += r.superseded;
-    for (const [id, n] of r.factsPerRecordId ?? []) if (!recordIds.has(id)) counts.factsWithoutPersonRecord! += n;
   }
   for (const r of links) counts.relationshipRowsSuperseded! += r.superseded;
-  counts.relationships = relationships.written;
-  counts.relationshipsWithoutPersonRecord = relationships.withoutPersonRecord;
   await removeShardFiles(ctx);
   ctx.log.info('standardised', { asAt: ctx.asAt, shards: plan.shards, ...counts });
   return { counts };
