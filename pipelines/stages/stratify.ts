@@ -29,9 +29,9 @@ import { writeParquet, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import { factFromRow, factsTable, readFacts } from '../tables/facts.ts';
 import { memberOf, SCORING_MEMBER_COLUMNS, type MemberRow } from '../tables/family-members.ts';
-import { personDobsTable, readPersonDobs } from '../tables/person-dobs.ts';
+import { PERSON_DOBS, personDobsKey, personDobsTable, readPersonDobs } from '../tables/person-dobs.ts';
 import { personsTable, readPersonMap } from '../tables/persons.ts';
-import { closeTables, openTable, rowsOf, type TableRead } from '../tables/read.ts';
+import { closeTables, openTable, str } from '../tables/read.ts';
 import { SCORES, scoreRow } from '../tables/scores.ts';
 import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
@@ -44,6 +44,7 @@ import {
 } from './shard-files.ts';
 import { shardCountFor, shardFile, shardFolder, shardItems } from './sharding.ts';
 import { runHeadlineCoverage } from './headline-coverage.ts';
+import { openStratifyRouting, type RoutingTables } from './stratify-routing.ts';
 import { cmp } from '../../models/order.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
@@ -224,22 +225,24 @@ export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof st
 
 const STAGE = 'stratify';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
-const membersKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'members', 'bin');
+const membersKey = (ctx: StageContext, shard: number, part: number) =>
+  shardFile(STAGE, ctx.asAt, ctx.runId, shard, `members-p${part}`, 'bin');
 const factsKey = (ctx: StageContext, shard: number, part: number) =>
   shardFile(STAGE, ctx.asAt, ctx.runId, shard, `facts-p${part}`, 'bin');
 const scoresKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'scores', 'bin');
 
-/** Facts a plan holds for one shard before it writes them out as one part file. */
-const FACTS_PER_PART = 200_000;
+/** Rows (members or facts) the plan holds over all shards before it writes them out in part files. */
+const PART_ROWS = 200_000;
 
 interface StratifyPlan {
   runId: string;
   shards: number;
   families: number;
   /**
-   * How many facts part files each shard has; absent with one shard: its share is every row, so it reads the tables
-   * itself (writing them out to read them back would only cost time).
+   * How many members and facts part files each shard has; absent with one shard: its share is every row, so it reads
+   * the tables itself (writing them out to read them back would only cost time).
    */
+  memberParts?: number[];
   factParts?: number[];
   /** Counted by the plan when it writes the shards' rows (else by the one shard). */
   factsWithoutPerson?: number;
@@ -247,36 +250,63 @@ interface StratifyPlan {
 
 const removeShardFiles = (ctx: StageContext) => removeShardFolder(ctx, STAGE);
 
-/** The shards a person's families are in (a person may be in several families: also_in). */
-function addShard(of: Map<string, number | number[]>, personId: string, shard: number): void {
-  const had = of.get(personId);
-  if (had === undefined) of.set(personId, shard);
-  else if (typeof had === 'number') {
-    if (had !== shard) of.set(personId, [had, shard]);
-  } else if (!had.includes(shard)) had.push(shard);
+/**
+ * Rows for the shards, written out in part files: each shard's rows in the order they are added, a part file of a
+ * shard holding the rows buffered for it when the plan has PART_ROWS rows buffered over all shards (so the plan
+ * holds at most PART_ROWS rows, however many shards), and its last rows at the end (a shard with none: one empty
+ * part). Returns how many part files each shard has.
+ */
+function shardParts<T>(ctx: StageContext, shards: number, name: 'members' | 'facts', keyOf: ShardPartKey) {
+  const buffers: T[][] = Array.from({ length: shards }, () => []);
+  const parts = new Array<number>(shards).fill(0);
+  let buffered = 0;
+  const flush = async (k: number) => {
+    const file = { runId: ctx.runId, shard: k, shards, part: parts[k]!, [name]: buffers[k]! };
+    await ctx.stores.secure.put(keyOf(ctx, k, parts[k]!), serialize(file));
+    parts[k]! += 1;
+    buffered -= buffers[k]!.length;
+    buffers[k] = [];
+  };
+  return {
+    async add(k: number, row: T): Promise<void> {
+      buffers[k]!.push(row);
+      buffered += 1;
+      if (buffered >= PART_ROWS) for (let s = 0; s < shards; s++) if (buffers[s]!.length > 0) await flush(s);
+    },
+    async finish(): Promise<number[]> {
+      for (let k = 0; k < shards; k++) if (buffers[k]!.length > 0 || parts[k] === 0) await flush(k);
+      return parts;
+    },
+  };
+}
+
+type ShardPartKey = (ctx: StageContext, shard: number, part: number) => string;
+
+/** The routing tables (stratify-routing.ts) of the as-at date: the same files scoringTables reads. */
+function routingTables(ctx: StageContext): RoutingTables {
+  const curated = ctx.stores.curated;
+  return {
+    members: { store: curated, key: keys.curated('family_members', ctx.asAt), what: 'family members' },
+    dobs: { store: ctx.stores.secure, key: personDobsKey(ctx.asAt), what: PERSON_DOBS.what },
+    persons: { store: curated, key: keys.curated('persons', ctx.asAt), what: 'persons' },
+    facts: { store: curated, key: keys.curated('facts', ctx.asAt), what: 'facts' },
+  };
 }
 
 /**
- * Phase plan: reads the members, splits their families into ceil(families / sharding.stratify.rowsPerShard) shards
- * by the hash of the family id, and writes each shard only its own rows: its members (with their dates of birth)
- * and, streamed in part files of FACTS_PER_PART, the scored facts of its members (file order kept). The plan holds
- * the members and the record -> person map, never the facts; a shard holds its share.
+ * Phase plan: counts the families, splits them into ceil(families / sharding.stratify.rowsPerShard) shards by the
+ * hash of the family id, and writes each shard only its own rows in part files: its members (with their dates of
+ * birth) and the scored facts of its members (file order kept in both). The joins (date of birth per member, person
+ * per record, shards per person) run in a file-backed DuckDB (stratify-routing.ts): the plan holds no map of the
+ * population, only the rows of one window and those not yet written out; a shard holds its share.
  */
 async function planStratify(ctx: StageContext): Promise<ShardPlanOutput> {
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
-  const tables = scoringTables(ctx);
+  const tables = routingTables(ctx);
+  const route = await openStratifyRouting(ctx, tables);
   try {
-    const memberRows: MemberRow[] = [];
-    const familyIds = new Set<string>();
-    for await (const batch of tables.members.batches)
-      for (const r of batch) {
-        const m = memberOf(r);
-        memberRows.push(m);
-        familyIds.add(m.familyId);
-      }
-    const families = familyIds.size;
-    familyIds.clear();
+    const families = await route.families();
     const shards = shardCountFor(ctx.config, STAGE, families);
     await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
     if (shards === 1) {
@@ -284,69 +314,48 @@ async function planStratify(ctx: StageContext): Promise<ShardPlanOutput> {
       await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
       return { counts: { families, shards }, shards: shardItems(shards) };
     }
-    const dobs = await readPersonDobs(ctx, tables.dobs);
-    const members: MemberForScoring[][] = Array.from({ length: shards }, () => []);
-    const shardsOf = new Map<string, number | number[]>();
-    for (const m of memberRows) {
-      const k = familyShardOf(m.familyId, shards);
-      const { familyId, personId, role, membership, isChild } = m;
-      members[k]!.push({ familyId, personId, role, membership, isChild, dateOfBirth: dobs.get(personId) ?? null });
-      addShard(shardsOf, personId, k);
-    }
-    memberRows.length = 0;
-    dobs.clear();
-    for (let k = 0; k < shards; k++) {
-      const file = { runId: ctx.runId, shard: k, shards, members: members[k]! };
-      await ctx.stores.secure.put(membersKey(ctx, k), serialize(file));
-      members[k] = [];
-    }
-    const personOf = await readPersonMap(ctx, tables.persons);
+    const members = shardParts<MemberForScoring>(ctx, shards, 'members', membersKey);
+    for await (const batch of route.members())
+      for (const r of batch) {
+        const { familyId, personId, role, membership, isChild } = memberOf(r);
+        const k = familyShardOf(familyId, shards);
+        await members.add(k, { familyId, personId, role, membership, isChild, dateOfBirth: str(r, 'date_of_birth') });
+        route.addPersonShard(personId, k);
+      }
+    const memberParts = await members.finish();
     const scored = scoredFacts(ctx, ruleSet, cfg.sources);
-    const { factParts, unmatched } = await writeShardFacts(ctx, tables.facts, personOf, shardsOf, shards, scored);
-    const plan: StratifyPlan = { runId: ctx.runId, shards, families, factParts, factsWithoutPerson: unmatched };
+    const facts = shardParts<PersonFact>(ctx, shards, 'facts', factsKey);
+    let unmatched = 0;
+    const details = new Map<string, Readonly<Record<string, string>>>();
+    const from = { what: tables.facts.what, file: `${tables.facts.store.location}/${tables.facts.key}`, at: { row: null as ParquetRow | null, n: 0 } };
+    for await (const batch of route.facts())
+      for (const r of batch) {
+        from.at = { row: r, n: (r.__rn as number) + 1 };
+        const f = factFromRow(r, details, from) as PersonFact;
+        const personId = r.__person as string | null;
+        if (!personId) {
+          unmatched += 1;
+          continue;
+        }
+        const to = r.__shards as string[] | null;
+        if (!to || !scored(f)) continue; // a fact of no family's member is never scored
+        f.personId = personId;
+        for (const k of to) await facts.add(Number(k), f);
+      }
+    const factParts = await facts.finish();
+    const plan: StratifyPlan = {
+      runId: ctx.runId,
+      shards,
+      families,
+      memberParts,
+      factParts,
+      factsWithoutPerson: unmatched,
+    };
     await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
     return { counts: { families, shards }, shards: shardItems(shards) };
   } finally {
-    await closeTables(Object.values(tables));
+    await route.dispose();
   }
-}
-
-/** The facts, streamed: each scored fact of a member goes to its families' shards, written in part files. */
-async function writeShardFacts(
-  ctx: StageContext,
-  facts: TableRead,
-  personOf: Map<string, string>,
-  shardsOf: Map<string, number | number[]>,
-  shards: number,
-  scored: (f: Fact) => boolean,
-): Promise<{ factParts: number[]; unmatched: number }> {
-  const buffers: PersonFact[][] = Array.from({ length: shards }, () => []);
-  const factParts = new Array<number>(shards).fill(0);
-  const flush = async (k: number) => {
-    const file = { runId: ctx.runId, shard: k, shards, part: factParts[k]!, facts: buffers[k]! };
-    await ctx.stores.secure.put(factsKey(ctx, k, factParts[k]!), serialize(file));
-    factParts[k]! += 1;
-    buffers[k] = [];
-  };
-  let unmatched = 0;
-  const details = new Map<string, Readonly<Record<string, string>>>();
-  for await (const r of rowsOf(facts)) {
-    const f = factFromRow(r, details, facts) as PersonFact;
-    const personId = personOf.get(f.recordId);
-    if (!personId) {
-      unmatched += 1;
-      continue;
-    }
-    const to = shardsOf.get(personId);
-    if (to === undefined || !scored(f)) continue; // a fact of no family's member is never scored
-    f.personId = personId;
-    for (const k of typeof to === 'number' ? [to] : to) {
-      buffers[k]!.push(f);
-      if (buffers[k]!.length >= FACTS_PER_PART) await flush(k);
-    }
-  }
-  for (let k = 0; k < shards; k++) if (buffers[k]!.length > 0 || factParts[k] === 0) await flush(k);
-  return { factParts, unmatched };
 }
 
 const readPlan = (ctx: StageContext) => readShardPlan<StratifyPlan>(ctx, STAGE, planKey(ctx));
@@ -368,23 +377,27 @@ interface ShardScores extends ShardFileHead {
 
 /** Phase shard: scores the families of one shard from its own rows (the plan's files) and writes the scores rows. */
 async function scoreShard(ctx: StageContext, shard: number) {
-  const { shards, factParts } = await readPlan(ctx);
+  const { shards, memberParts, factParts } = await readPlan(ctx);
   if (shard >= shards) throw new Error(`stratify: shard ${shard} of ${shards} does not exist`);
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
-  if (factParts === undefined) {
+  if (factParts === undefined || memberParts === undefined) {
     // the only shard: every row is its own
     const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet, cfg.sources);
     return writeShardScores(ctx, cfg, ruleSet, shard, shards, families, factsWithoutPerson);
   }
   const notPlanned = 'run the plan phase first';
-  const { members } = await readShardFile<ShardFileHead & { members: MemberForScoring[] }>(
-    ctx,
-    membersKey(ctx, shard),
-    shard,
-    shards,
-    notPlanned,
-  );
+  const members: MemberForScoring[] = [];
+  for (let part = 0; part < memberParts[shard]!; part++) {
+    const file = await readShardFile<ShardFileHead & { members: MemberForScoring[] }>(
+      ctx,
+      membersKey(ctx, shard, part),
+      shard,
+      shards,
+      notPlanned,
+    );
+    for (const m of file.members) members.push(m);
+  }
   const facts: PersonFact[] = [];
   for (let part = 0; part < factParts[shard]!; part++) {
     const file = await readShardFile<ShardFileHead & { facts: PersonFact[] }>(

@@ -50,7 +50,7 @@ export function list(row: ParquetRow, name: string): string[] {
  * Where rows come from, for error messages: a table being read (its file and the row rowsOf yielded last from it)
  * or just the table's name (a row from elsewhere, e.g. readParquet or a test).
  */
-export type RowFrom = TableRead | string;
+export type RowFrom = Pick<TableRead, 'what' | 'file' | 'at'> | string;
 
 /**
  * "<what> <store>/<key> row <n>" for the row a read yielded last, else the table's name. The position is the read's

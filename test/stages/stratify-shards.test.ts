@@ -112,19 +112,25 @@ describe('stratify shards', () => {
         members?: Array<{ familyId: string; personId: string }>;
         facts?: Array<{ personId: string }>;
       };
+    const plan = JSON.parse(
+      (await ctx.stores.secure.get(`${shardFolder('stratify', AS_AT, runId)}plan.json`)).toString('utf8'),
+    ) as { memberParts: number[]; factParts: number[] };
     const families = new Set<string>();
     let facts = 0;
     for (let s = 0; s < 3; s++) {
-      const { members } = await read('members', s);
-      expect(members!.length).toBeGreaterThan(0);
-      for (const m of members!) {
+      const members: Array<{ familyId: string; personId: string }> = [];
+      for (let p = 0; p < plan.memberParts[s]!; p++) members.push(...(await read(`members-p${p}`, s)).members!);
+      expect(members.length).toBeGreaterThan(0);
+      for (const m of members) {
         expect(familyShardOf(m.familyId, 3)).toBe(s);
         families.add(m.familyId);
       }
-      const persons = new Set(members!.map((m) => m.personId));
-      const part = await read('facts-p0', s);
-      expect(part.facts!.every((f) => persons.has(f.personId))).toBe(true);
-      facts += part.facts!.length;
+      const persons = new Set(members.map((m) => m.personId));
+      for (let p = 0; p < plan.factParts[s]!; p++) {
+        const part = await read(`facts-p${p}`, s);
+        expect(part.facts!.every((f) => persons.has(f.personId))).toBe(true);
+        facts += part.facts!.length;
+      }
     }
     const whole = await stratifyStage(ctxWith());
     expect(families.size).toBe(whole.counts.families_scored);
