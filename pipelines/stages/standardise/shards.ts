@@ -11,12 +11,14 @@
  *           Writes plan.json (the files, the ref map and the deal) in the shard folder (secure zone).
  *  - shard: each of its parts on its own, as the whole stage reads the feed (latest row per key, ordered by key),
  *           only the part's keys read into DuckDB: a people part -> its person-records part, an events part -> its
- *           facts part, every part -> the relationships its rows carry; the parts and a result file (counts, record
- *           ids, facts per record id) in the shard folder.
+ *           facts part, every part -> the relationships its rows carry (sorted by relationship id, stably); the parts
+ *           and a result file (counts only) in the shard folder.
  *  - merge: the parts concatenated in feed id order, then key range order (the order the whole stage streams them
  *           in, so each table stays sorted by id), the records table from the person records, the relationships
- *           table from every part's links in the whole stage's order (people, events, relationship feeds), the counts
- *           summed; then the shard folder is removed.
+ *           table by a k-way merge of every part's sorted links, ties in the whole stage's order (people, events,
+ *           relationship feeds: merge-lines.ts), the orphan counts (facts and relationships naming no person record)
+ *           in a file-backed DuckDB, the other counts summed; then the shard folder is removed. It holds no row, id
+ *           or link of the population in JavaScript.
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
