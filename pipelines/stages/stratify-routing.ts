@@ -71,8 +71,9 @@ export async function openStratifyRouting(ctx: StageContext, tables: RoutingTabl
   };
   const rowCount = async (path: string) =>
     Number(
-      (await db.conn.runAndReadAll(`SELECT num_rows::BIGINT AS n FROM parquet_file_metadata(${q(path)})`)).getRowObjects()[0]
-        ?.n ?? 0,
+      (
+        await db.conn.runAndReadAll(`SELECT num_rows::BIGINT AS n FROM parquet_file_metadata(${q(path)})`)
+      ).getRowObjects()[0]?.n ?? 0,
     );
   let appender: DuckDBAppender | null = null;
   let members: Awaited<ReturnType<typeof open>> | null = null;

@@ -327,7 +327,11 @@ async function planStratify(ctx: StageContext): Promise<ShardPlanOutput> {
     const facts = shardParts<PersonFact>(ctx, shards, 'facts', factsKey);
     let unmatched = 0;
     const details = new Map<string, Readonly<Record<string, string>>>();
-    const from = { what: tables.facts.what, file: `${tables.facts.store.location}/${tables.facts.key}`, at: { row: null as ParquetRow | null, n: 0 } };
+    const from = {
+      what: tables.facts.what,
+      file: `${tables.facts.store.location}/${tables.facts.key}`,
+      at: { row: null as ParquetRow | null, n: 0 },
+    };
     for await (const batch of route.facts())
       for (const r of batch) {
         from.at = { row: r, n: (r.__rn as number) + 1 };

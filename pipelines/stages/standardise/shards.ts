@@ -404,10 +404,11 @@ async function linesToTable(
  * a person record's.
  */
 const keepRecordIds = (db: MergeDb, table: string) =>
-  db.conn.run(`CREATE TABLE record_ids AS SELECT DISTINCT record_id FROM read_parquet(${q(table)}) WHERE record_id IS NOT NULL`);
+  db.conn.run(
+    `CREATE TABLE record_ids AS SELECT DISTINCT record_id FROM read_parquet(${q(table)}) WHERE record_id IS NOT NULL`,
+  );
 
-const missing = (column: string) =>
-  `NOT EXISTS (SELECT 1 FROM record_ids i WHERE i.record_id = t.${column})`;
+const missing = (column: string) => `NOT EXISTS (SELECT 1 FROM record_ids i WHERE i.record_id = t.${column})`;
 
 async function countWhere(db: MergeDb, table: string, where: string): Promise<number> {
   const r = await db.conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet(${q(table)}) t WHERE ${where}`);
