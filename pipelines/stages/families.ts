@@ -20,7 +20,7 @@
  *         secure  as_at=D/families/person-dobs.parquet (person_id, date_of_birth) for the rules' age-at-event tests
  *         and the Start Well cohort: dates of birth never leave the secure zone.
  */
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import type { z } from 'zod';
 import {
   buildFamilies,
@@ -36,7 +36,8 @@ import { assignLocality } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
 import { cmp } from '../../models/order.ts';
 import { deliveredRows, isCurrentPregnancy } from '../../models/pregnancy.ts';
-import { writeParquet } from '../io/parquet.ts';
+import { framesOf, readFrames } from '../io/frames.ts';
+import { writeParquet, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import { loadLocalityLookups, type LocalityLookups } from '../localities/lookups.ts';
 import { factsTable, readFacts } from '../tables/facts.ts';
@@ -149,33 +150,96 @@ async function formFamilies(ctx: StageContext, tables: FamilyTables, famCfg: Fam
   ctx.progress.start('families: forming family units', inputs.persons.length);
   const formed = buildFamilies(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
   ctx.progress.stop();
-  const dobRows = inputs.persons.map((p) => ({ person_id: p.personId, date_of_birth: p.dateOfBirth }));
-  return finishFamilies(ctx, stratCfg, formed.families, formed.counts, inputs, dobRows);
+  const dobRows = () => dobRowsOf(inputs.persons);
+  return finishFamilies(ctx, stratCfg, () => inOrder(formed.families), formed.counts, inputs, dobRows);
 }
 
 type DobRow = { person_id: string; date_of_birth: string | null };
+
+function* dobRowsOf(persons: readonly FamilyPerson[]): Generator<DobRow> {
+  for (const p of persons) yield { person_id: p.personId, date_of_birth: p.dateOfBirth };
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await
+async function* inOrder<T>(values: readonly T[]): AsyncGenerator<T> {
+  yield* values;
+}
+
+/**
+ * The formed families in family id order (two of one id, a hash collision, by smallest primary member), read from
+ * the start each time it is called: an array (the stage run whole) or the shards' files merged frame by frame.
+ */
+type FormedFamilies = () => AsyncIterable<Family>;
+
+const primariesOf = (f: Family): string[] => f.members.filter((m) => m.membership === 'primary').map((m) => m.personId);
+
+/**
+ * Family ids carried over from the previous run, the families in their final order (family id, then formed order):
+ * a first pass reads only each family's primary members; a family whose id changed is held (renamed) and put in its
+ * place among the others, which keep their order, as they are streamed again. Memory: the primary members, not the
+ * families.
+ */
+async function carriedFamilies(
+  ctx: StageContext,
+  formed: FormedFamilies,
+): Promise<{ families: () => AsyncGenerator<Family>; counts: Record<string, number>; total: number }> {
+  const groups: string[][] = [];
+  const formedIds: string[] = [];
+  for await (const f of formed()) {
+    groups.push(primariesOf(f));
+    formedIds.push(f.familyId);
+  }
+  const { ids, counts } = await carryOverFamilyIds(ctx, groups, formedIds);
+  groups.length = 0;
+  const renamed: Array<{ g: number; f: Family }> = [];
+  if (ids.some((id, g) => id !== formedIds[g])) {
+    let g = 0;
+    for await (const f of formed()) {
+      const familyId = ids[g]!;
+      if (familyId !== f.familyId) renamed.push({ g, f: { ...f, familyId, members: f.members.map((m) => ({ ...m, familyId })) } });
+      g += 1;
+    }
+    // as a stable sort of all of them by id would place them: by id, then formed order
+    renamed.sort((a, b) => (a.f.familyId < b.f.familyId ? -1 : a.f.familyId > b.f.familyId ? 1 : a.g - b.g));
+  }
+  const before = (r: { g: number; f: Family }, id: string, g: number) =>
+    r.f.familyId < id || (r.f.familyId === id && r.g < g);
+  async function* families(): AsyncGenerator<Family> {
+    let g = 0;
+    let next = 0;
+    for await (const f of formed()) {
+      if (ids[g] !== f.familyId) {
+        g += 1;
+        continue; // renamed: put in its place below
+      }
+      while (next < renamed.length && before(renamed[next]!, f.familyId, g)) yield renamed[next++]!.f;
+      yield f;
+      g += 1;
+    }
+    while (next < renamed.length) yield renamed[next++]!.f;
+  }
+  return { families, counts, total: formedIds.length };
+}
 
 /** Family ids carried over, localities, the three tables and the counts (the stage whole and the merge). */
 async function finishFamilies(
   ctx: StageContext,
   stratCfg: StratifyConfig,
-  formedFamilies: Family[],
+  formedFamilies: FormedFamilies,
   formedCounts: Record<string, number>,
   inputs: Omit<FamilyInputs, 'persons' | 'relationships'>,
-  dobRows: DobRow[],
+  dobRows: () => Iterable<DobRow> | AsyncIterable<DobRow>,
 ) {
-  const asAt = ctx.asAt;
   // family ids carry over from the previous run where the same persons are together (stages/lineage.ts)
-  const carried = await carryOverFamilyIds(ctx, formedFamilies);
-  const built = { counts: formedCounts, families: carried.families };
-  ctx.progress.start('families: locality lookup', built.families.length);
-  const located = familyRowsWithLocality(built.families, await loadLocalityLookups(stratCfg, ctx.stores.landing), asAt);
+  const carried = await carriedFamilies(ctx, formedFamilies);
+  ctx.progress.start('families: locality lookup', carried.total);
+  const lookups = await loadLocalityLookups(stratCfg, ctx.stores.landing);
   ctx.progress.stop();
   ctx.progress.start('families: writing tables');
-  await writeFamilyTables(ctx, located.rows, built.families, dobRows);
+  const located = await writeFamilyTables(ctx, carried.families, lookups, dobRows);
 
   const counts: Record<string, number> = {
-    ...built.counts,
+    ...formedCounts,
     ...carried.counts,
     family_members_rows: located.memberRows,
     families_unassigned_locality: located.unassigned,
@@ -185,9 +249,9 @@ async function finishFamilies(
   };
   ctx.progress.stop();
   ctx.log.info('families formed', {
-    families: built.families.length,
+    families: carried.total,
     unassigned: located.unassigned,
-    alsoIn: built.counts.also_in_memberships,
+    alsoIn: formedCounts.also_in_memberships,
   });
   return { counts, byLocality: located.byLocality };
 }
@@ -290,22 +354,27 @@ async function readRelationships(
   return { relationships, unmatched };
 }
 
-/** Each family's row with its locality (a family the lookups cannot place is flagged why), and the counts by locality. */
-function familyRowsWithLocality(
-  families: Family[],
+/** What writing the families table counted: families by locality, those the lookups cannot place, member rows. */
+interface Located {
+  byLocality: Record<string, number>;
+  unassigned: number;
+  memberRows: number;
+}
+
+/** Each family's row with its locality (a family the lookups cannot place is flagged why), counted into `located`. */
+async function* familyRowsWithLocality(
+  families: AsyncIterable<Family>,
   lookups: LocalityLookups,
   asAt: string,
-): { rows: FamilyRow[]; byLocality: Record<string, number>; unassigned: number; memberRows: number } {
-  const byLocality: Record<string, number> = {};
-  let unassigned = 0;
-  const rows: FamilyRow[] = [];
-  let memberRows = 0;
-  for (const f of families) {
+  located: Located,
+): AsyncGenerator<ParquetRow> {
+  const { byLocality } = located;
+  for await (const f of families) {
     const loc = assignLocality(f.postcode, lookups.postcodes, lookups.localities, lookups.unassigned);
-    if (!loc.assigned) unassigned += 1;
+    if (!loc.assigned) located.unassigned += 1;
     byLocality[loc.locality] = (byLocality[loc.locality] ?? 0) + 1;
     const primary = f.members.filter((m) => m.membership === 'primary');
-    rows.push({
+    const row: FamilyRow = {
       familyId: f.familyId,
       asAt,
       locality: loc.locality,
@@ -318,48 +387,53 @@ function familyRowsWithLocality(
       flags: loc.assigned
         ? f.flags
         : [...f.flags, loc.wardCode ? 'ward_not_in_any_locality' : 'postcode_not_in_directory'].sort(cmp),
-    });
-    memberRows += f.members.length;
+    };
+    located.memberRows += f.members.length;
+    yield familyToRow(row);
   }
-  return { rows, byLocality, unassigned, memberRows };
 }
 
-/** curated families and family_members, secure person-dobs (persons are in person id order). */
+/**
+ * curated families and family_members, secure person-dobs (persons in person id order), each streamed from its
+ * source (`families` read once per table): what is held is one frame of families, not all of them.
+ */
 async function writeFamilyTables(
   ctx: StageContext,
-  familyRows: FamilyRow[],
-  families: Family[],
-  dobRows: DobRow[],
-): Promise<void> {
+  families: () => AsyncIterable<Family>,
+  lookups: LocalityLookups,
+  dobRows: () => Iterable<DobRow> | AsyncIterable<DobRow>,
+): Promise<Located> {
   const asAt = ctx.asAt;
+  const located: Located = { byLocality: {}, unassigned: 0, memberRows: 0 };
   const writes = [
     () =>
       writeParquet(
         ctx.stores.curated,
         keys.curated('families', asAt),
         parquetColumns(FAMILIES),
-        familyRows.map(familyToRow),
+        familyRowsWithLocality(families(), lookups, asAt, located),
       ),
     () =>
       writeParquet(
         ctx.stores.curated,
         keys.curated('family_members', asAt),
         parquetColumns(FAMILY_MEMBERS),
-        memberRowsOf(families),
+        memberRowsOf(families()),
       ),
-    () => writeParquet(ctx.stores.secure, personDobsKey(asAt), parquetColumns(PERSON_DOBS), dobRows),
+    () => writeParquet(ctx.stores.secure, personDobsKey(asAt), parquetColumns(PERSON_DOBS), dobRows()),
   ];
   // three independent files: DuckDB compresses one while the next one's rows are being serialised; in a Lambda
   // (no read-ahead) one after another, so its /tmp holds one file's rows at a time
   if (ctx.runtime.readAhead) await allSettledOrThrow(writes.map((w) => w()));
   else for (const w of writes) await w();
+  return located;
 }
 
 // ---- the sharded stage: plan, shard, merge --------------------------------------------------------------
 
 const STAGE = 'families';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
-const dobsKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}person-dobs.bin`;
+const dobsKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'person-dobs', 'bin');
 const inputKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'input', 'bin');
 const outputKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'families', 'bin');
 
@@ -387,14 +461,69 @@ interface ShardInput {
   addressClusters: Array<[string, string]>;
 }
 
+/**
+ * The head of a shard's families file (pipelines/io/frames.ts): frames of at most FAMILIES_PER_FRAME families follow,
+ * in family id order (then smallest primary member), so the merge streams every shard's file side by side.
+ */
 interface ShardFamilies {
   runId: string;
   shard: number;
   shards: number;
-  families: Family[];
+  families: number;
   counts: Record<string, number>;
   /** The one shard of a plan that wrote nothing: what it left out of its read, counted. */
   inputs?: InputCounts;
+}
+
+/** Families (or persons' dates of birth) per frame of a shard's file: what the merge holds of each shard at a time. */
+const FAMILIES_PER_FRAME = 1000;
+
+/** `values` in frames of FAMILIES_PER_FRAME after `head`. */
+function* framed<T>(head: ShardFileHead, values: readonly T[]): Generator<unknown> {
+  yield head;
+  for (let at = 0; at < values.length; at += FAMILIES_PER_FRAME) yield values.slice(at, at + FAMILIES_PER_FRAME);
+}
+
+/** The head of a shard's framed file (present, of this plan and this shard) and then its values, one frame at a time. */
+async function* shardFrames<H extends ShardFileHead, T>(
+  ctx: StageContext,
+  key: string,
+  shard: number,
+  shards: number,
+  missing: string,
+  onHead?: (head: H) => void,
+): AsyncGenerator<T> {
+  const secure = ctx.stores.secure;
+  if (!(await secure.exists(key))) throw new Error(`${STAGE}: ${key} is missing: ${missing}`);
+  const frames = readFrames<unknown>(await secure.getStream(key), `${STAGE}: ${key}`);
+  try {
+    const first = await frames.next();
+    const head = (first.done ? {} : first.value) as H;
+    if (head.runId !== ctx.runId || head.shard !== shard || head.shards !== shards)
+      throw new Error(`${STAGE}: ${key} is shard ${head.shard} of ${head.shards} of ${head.runId}, not of this plan`);
+    onHead?.(head);
+    for await (const frame of frames) yield* frame as T[];
+  } finally {
+    await frames.return(undefined);
+  }
+}
+
+/** The sources' values merged in `compare` order (each source already in that order; no two sources' values tie). */
+async function* mergeSorted<T>(sources: Array<AsyncIterable<T>>, compare: (a: T, b: T) => number): AsyncGenerator<T> {
+  const its = sources.map((s) => s[Symbol.asyncIterator]());
+  const heads: Array<IteratorResult<T>> = await Promise.all(its.map((it) => it.next()));
+  try {
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++)
+        if (!heads[i]!.done && (best < 0 || compare(heads[i]!.value as T, heads[best]!.value as T) < 0)) best = i;
+      if (best < 0) return;
+      yield heads[best]!.value as T;
+      heads[best] = await its[best]!.next();
+    }
+  } finally {
+    await Promise.all(its.map((it, i) => (heads[i]!.done ? undefined : it.return?.())));
+  }
 }
 
 const removeShardFiles = (ctx: StageContext) => removeShardFolder(ctx, STAGE);
@@ -482,7 +611,6 @@ async function planFamilies(ctx: StageContext): Promise<ShardPlanOutput> {
     await ctx.stores.secure.put(inputKey(ctx, shard), serialize(input));
     slices[shard] = { persons: [], relationships: [] }; // written: let it go
   }
-  await writeDobs(ctx, inputs.persons);
   const plan: FamiliesPlan = {
     runId: ctx.runId,
     shards,
@@ -526,10 +654,15 @@ async function countPersons(ctx: StageContext): Promise<number> {
   return persons;
 }
 
-/** The persons' dates of birth (person id order), for the merge to write (secure person-dobs). */
-async function writeDobs(ctx: StageContext, persons: FamilyPerson[]): Promise<void> {
-  const dobs = persons.map((p) => [p.personId, p.dateOfBirth] as const);
-  await ctx.stores.secure.put(dobsKey(ctx), serialize({ runId: ctx.runId, dobs }));
+/** A shard's persons' dates of birth (person id order, framed), for the merge to write (secure person-dobs). */
+async function writeDobs(ctx: StageContext, shard: number, shards: number, persons: FamilyPerson[]): Promise<void> {
+  const dobs = persons.map((p): [string, string | null] => [p.personId, p.dateOfBirth]);
+  await ctx.stores.secure.put(dobsKey(ctx, shard), framesOf(framed({ runId: ctx.runId, shard, shards }, dobs)));
+}
+
+/** A shard's families, framed after their head (the families in family id order, as buildFamilies gives them). */
+async function writeShardFamilies(ctx: StageContext, head: ShardFamilies, families: Family[]): Promise<void> {
+  await ctx.stores.secure.put(outputKey(ctx, head.shard), framesOf(framed(head, families)));
 }
 
 const readPlan = (ctx: StageContext) => readShardPlan<FamiliesPlan>(ctx, STAGE, planKey(ctx));
@@ -551,8 +684,15 @@ async function formShard(ctx: StageContext, shard: number) {
   ctx.progress.start('families: forming family units', input.persons.length);
   const formed = buildFamilies(input.persons, input.relationships, ctx.asAt, famCfg, new Map(input.addressClusters));
   ctx.progress.stop();
-  const file: ShardFamilies = { runId: ctx.runId, shard, shards, families: formed.families, counts: formed.counts };
-  await ctx.stores.secure.put(outputKey(ctx, shard), serialize(file));
+  const head: ShardFamilies = {
+    runId: ctx.runId,
+    shard,
+    shards,
+    families: formed.families.length,
+    counts: formed.counts,
+  };
+  await writeShardFamilies(ctx, head, formed.families);
+  await writeDobs(ctx, shard, shards, input.persons);
   return { counts: { shard, persons: input.persons.length, families: formed.families.length } };
 }
 
@@ -562,53 +702,72 @@ async function formWholeShard(ctx: StageContext, famCfg: FamiliesConfig) {
   ctx.progress.start('families: forming family units', inputs.persons.length);
   const formed = buildFamilies(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
   ctx.progress.stop();
-  await writeDobs(ctx, inputs.persons);
+  await writeDobs(ctx, 0, 1, inputs.persons);
   const { relationshipsUnmatched, recordsWithoutPerson, expectantMothers } = inputs;
-  const file: ShardFamilies = {
+  const head: ShardFamilies = {
     runId: ctx.runId,
     shard: 0,
     shards: 1,
-    families: formed.families,
+    families: formed.families.length,
     counts: formed.counts,
     inputs: { relationshipsUnmatched, recordsWithoutPerson, expectantMothers },
   };
-  await ctx.stores.secure.put(outputKey(ctx, 0), serialize(file));
+  await writeShardFamilies(ctx, head, formed.families);
   return { counts: { shard: 0, persons: inputs.persons.length, families: formed.families.length } };
 }
 
 const firstPrimary = (f: Family) => f.members.find((m) => m.membership === 'primary')?.personId ?? '';
 
-/** Phase merge: every shard's families in family id order, then ids carried over, localities and the three tables. */
+const byFamilyId = (a: Family, b: Family) => cmp(a.familyId, b.familyId) || cmp(firstPrimary(a), firstPrimary(b));
+
+/**
+ * Phase merge: every shard's families in family id order (the shards' files streamed side by side, frame by frame),
+ * then ids carried over, localities and the three tables.
+ */
 async function mergeFamilies(ctx: StageContext) {
   const plan = await readPlan(ctx);
   const { shards } = plan;
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
-  const families: Family[] = [];
   const counts: Record<string, number> = {};
   let inputs: InputCounts | undefined = plan.whole ? undefined : (plan as InputCounts);
-  for (let shard = 0; shard < shards; shard++) {
-    const file = await readShardFile<ShardFamilies>(
+  const familiesOf = (shard: number, onHead?: (head: ShardFamilies) => void) =>
+    shardFrames<ShardFamilies, Family>(
       ctx,
       outputKey(ctx, shard),
       shard,
       shards,
       `shard ${shard} of ${shards} did not run`,
+      onHead,
     );
-    for (const f of file.families) families.push(f);
-    for (const [k, v] of Object.entries(file.counts)) counts[k] = (counts[k] ?? 0) + v;
-    if (file.inputs) inputs = file.inputs;
+  // every shard's head first (its counts, in shard order), every file checked before anything is written
+  for (let shard = 0; shard < shards; shard++) {
+    const frames = familiesOf(shard, (head) => {
+      for (const [k, v] of Object.entries(head.counts)) counts[k] = (counts[k] ?? 0) + v;
+      if (head.inputs) inputs = head.inputs;
+    });
+    await frames.next();
+    await frames.return(undefined);
   }
   if (!inputs) throw new Error(`families: ${planKey(ctx)} and its shards do not say what the read left out`);
+  const shardList = Array.from({ length: shards }, (_, shard) => shard);
   // as buildFamilies orders them whole: by family id, two families of one id (a hash collision) by smallest person
-  families.sort((a, b) => cmp(a.familyId, b.familyId) || cmp(firstPrimary(a), firstPrimary(b)));
-  const dobsFile = deserialize(await ctx.stores.secure.get(dobsKey(ctx))) as {
-    runId: string;
-    dobs: Array<[string, string | null]>;
-  };
-  if (dobsFile.runId !== ctx.runId)
-    throw new Error(`families: ${dobsKey(ctx)} is of ${dobsFile.runId}, not of this plan`);
-  const dobRows = dobsFile.dobs.map(([person_id, date_of_birth]) => ({ person_id, date_of_birth }));
-  const out = await finishFamilies(ctx, stratCfg, families, counts, inputs, dobRows);
+  const formed = () => mergeSorted(shardList.map((shard) => familiesOf(shard)), byFamilyId);
+  const dobRows = () =>
+    mergeSorted(
+      shardList.map((shard) =>
+        shardFrames<ShardFileHead, [string, string | null]>(
+          ctx,
+          dobsKey(ctx, shard),
+          shard,
+          shards,
+          `shard ${shard} of ${shards} did not run`,
+        ),
+      ),
+      (a, b) => cmp(a[0], b[0]),
+    );
+  const out = await finishFamilies(ctx, stratCfg, formed, counts, inputs, async function* () {
+    for await (const [person_id, date_of_birth] of dobRows()) yield { person_id, date_of_birth };
+  });
   await removeShardFiles(ctx);
   return out;
 }

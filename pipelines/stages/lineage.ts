@@ -4,7 +4,6 @@
  * by families). A run with no previous run mints every id afresh, as before ids carried over.
  */
 import { createHash } from 'node:crypto';
-import type { Family } from '../../matching/families/index.ts';
 import { carryOverIds, type CarryOverResult, type LineageRow, type Previous } from '../../matching/lineage.ts';
 import { iterateParquet, writeParquet, type ParquetRow } from '../io/parquet.ts';
 import { ID_LINEAGE_COLUMNS } from '../tables/id-lineage.ts';
@@ -111,24 +110,20 @@ export function lineageCounts(entity: LineageEntity, c: CarryOverResult['counts'
 }
 
 /**
- * Family ids carried over by their primary members (person ids, themselves carried over by match). New ids: the id
- * family formation gave (first run) or that id salted with the as-at date. Returns the families renamed, in family id order.
+ * Family ids carried over by their primary members (person ids, themselves carried over by match): `groups[g]` is
+ * family g's primary members, `formedIds[g]` the id family formation gave it. New ids: that id (first run) or that
+ * id salted with the as-at date. Returns each family's id (the families are renamed and re-sorted by the caller).
  */
 export async function carryOverFamilyIds(
   ctx: StageContext,
-  families: readonly Family[],
-): Promise<{ families: Family[]; counts: Record<string, number> }> {
-  const groups = families.map((f) => f.members.filter((m) => m.membership === 'primary').map((m) => m.personId));
+  groups: ReadonlyArray<readonly string[]>,
+  formedIds: readonly string[],
+): Promise<{ ids: string[]; counts: Record<string, number> }> {
   const res = await carryOver(ctx, 'family', groups, (g, salt) => {
-    const base = families[g]!.familyId;
+    const base = formedIds[g]!;
     return salt === null
       ? base
       : `F${createHash('sha256').update(`family:${base}@${salt}`).digest('hex').slice(0, 12)}`;
   });
-  const renamed = families.map((f, g) => {
-    const familyId = res.ids[g]!;
-    return familyId === f.familyId ? f : { ...f, familyId, members: f.members.map((m) => ({ ...m, familyId })) };
-  });
-  renamed.sort((a, b) => (a.familyId < b.familyId ? -1 : a.familyId > b.familyId ? 1 : 0));
-  return { families: renamed, counts: lineageCounts('family', res.counts) };
+  return { ids: res.ids, counts: lineageCounts('family', res.counts) };
 }

@@ -76,10 +76,13 @@ function evidenceJson(evidence: MembershipEvidence[], shared: WeakMap<Membership
   return `${out}]`;
 }
 
-/** family_members rows, made as they are written (the evidence JSON of every member is never all held at once). */
-export function* memberRowsOf(families: Family[]): Generator<ParquetRow> {
+/**
+ * family_members rows, made as they are written (the evidence JSON of every member is never all held at once), from
+ * families in order (an array, or a stream of them: the families merge reads its shards' files frame by frame).
+ */
+export async function* memberRowsOf(families: Iterable<Family> | AsyncIterable<Family>): AsyncGenerator<ParquetRow> {
   const shared = new WeakMap<MembershipEvidence, string>();
-  for (const f of families) {
+  for await (const f of families) {
     for (const m of f.members) {
       yield {
         family_id: f.familyId,
