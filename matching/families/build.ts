@@ -170,8 +170,8 @@ function clusterRawKeys(rawKeys: Iterable<string | null>): Map<string, string> {
   return clusterCounted(counts);
 }
 
-/** clusterRawKeys over distinct raw keys with how many addresses hold each. */
-function clusterCounted(counts: Map<string, number>): Map<string, string> {
+/** clusterRawKeys over distinct raw keys with how many addresses hold each (raw key -> cluster key). */
+export function clusterCounted(counts: Map<string, number>): Map<string, string> {
   const keysSorted = [...counts.keys()].sort(cmp);
   const full = keysSorted.filter((k) => !k.startsWith('|') && !k.endsWith('|'));
   // union-find over positions in `full`
@@ -218,8 +218,23 @@ export function familyIdOf(anchorPersonId: string): string {
   return `F${createHash('sha256').update(`family:${anchorPersonId}`).digest('hex').slice(0, 12)}`;
 }
 
-function activeAt(r: FamilyRelationship, asAt: string): boolean {
+function activeAt(r: Pick<FamilyRelationship, 'startDate' | 'endDate'>, asAt: string): boolean {
   return (r.startDate === null || r.startDate <= asAt) && (r.endDate === null || r.endDate > asAt);
+}
+
+/** A relationship of a type family formation uses (`types`: the configured ones), active at the as-at date. */
+export function activeOfType(
+  r: Pick<FamilyRelationship, 'startDate' | 'endDate' | 'relationship'>,
+  asAt: string,
+  types: ReadonlySet<string>,
+): boolean {
+  return activeAt(r, asAt) && types.has(r.relationship);
+}
+
+/** A person anchors a family: a child on the as-at date (by their date of birth), or an expectant mother when configured. */
+export function anchorsFamily(dateOfBirth: string | null, expectant: boolean, asAt: string, cfg: FamiliesConfig): boolean {
+  if (dateOfBirth && dateOfBirth <= asAt && ageInYears(dateOfBirth, asAt) < cfg.adultAge) return true;
+  return cfg.expectantMothersAnchor && expectant;
 }
 
 const COMMUNAL_KINDS = ['', 'configured', 'keyword', 'over_cap', 'unrelated_adults'] as const;
@@ -838,21 +853,81 @@ export function familyComponents(
   const { ids, people } = personsById(persons);
   const n = ids.length;
   const { addrStart, rawOfAddress, rawKeyList, rawCount } = rawAddressIds(people);
-  const { canonical, clusterKeys, clusterOfRaw } = clustersOfRawKeys(rawKeyList, rawCount);
-  const uf = new UnionFind(n + clusterKeys.length); // persons, then address clusters
-  for (let i = 0; i < n; i++)
-    for (let at = addrStart[i]!; at < addrStart[i + 1]!; at++) {
-      const r = rawOfAddress[at]!;
-      const k = r < 0 ? -1 : clusterOfRaw[r]!;
-      if (k >= 0) uf.union(i, n + k);
-    }
+  const addrPerson = new Int32Array(rawOfAddress.length);
+  for (let i = 0; i < n; i++) addrPerson.fill(i, addrStart[i]!, addrStart[i + 1]!);
   const indexOf = new Map<string, number>();
   for (let i = 0; i < n; i++) indexOf.set(ids[i]!, i);
   const { relFrom, relTo, groups } = activeRelationships(relationships, indexOf, n, asAt, cfg);
-  for (let x = 0; x < relFrom.length; x++) uf.union(relFrom[x]!, relTo[x]!);
-  for (const g of groups.values()) for (const x of g) uf.union(relFrom[g[0]!]!, relFrom[x]!);
+  const relGroup = new Int32Array(relFrom.length).fill(-1);
+  let g = 0;
+  for (const list of groups.values()) {
+    for (const x of list) relGroup[x] = g;
+    g += 1;
+  }
   const { anchor } = agesOf(people, asAt, cfg);
-  const compOfRoot = new Int32Array(n + clusterKeys.length).fill(-1);
+  const graph = { n, anchor, rawKeys: rawKeyList, rawCount, addrPerson, addrRaw: rawOfAddress, relFrom, relTo, relGroup };
+  return { people, ...personGraphComponents(graph) };
+}
+
+/**
+ * The person graph in numbers (persons 0..n-1 in person id order), what familyComponents reads: each person's
+ * addresses as raw key ids (`addrPerson[x]` holds `rawKeys[addrRaw[x]]`, -1: a blank address), the used
+ * relationships' ends and groupings (`relGroup`: a grouping's number, -1: none), who anchors a family.
+ */
+export interface PersonGraph {
+  n: number;
+  anchor: Uint8Array;
+  rawKeys: readonly string[];
+  /** How many addresses hold each raw key (the clusters' representatives are the most held). */
+  rawCount: readonly number[];
+  addrPerson: Int32Array;
+  addrRaw: Int32Array;
+  relFrom: Int32Array;
+  relTo: Int32Array;
+  relGroup: Int32Array;
+}
+
+/**
+ * The components of the person graph (familyComponents without the persons): typed arrays over person numbers, the
+ * one map the address clusters. The families plan builds the graph straight from its tables (DuckDB joins), so no
+ * person's records are held as objects for the whole population.
+ */
+export function personGraphComponents(graph: PersonGraph): Omit<FamilyComponents, 'people'> {
+  const { n, anchor, rawKeys, rawCount, addrPerson, addrRaw, relFrom, relTo, relGroup } = graph;
+  const canonical = clusterCounted(new Map(rawKeys.map((k, r) => [k, rawCount[r]!])));
+  // clusters numbered in order of first sight (their numbers do not change the components or their order)
+  const clusterIndex = new Map<string, number>();
+  const clusterOfRaw = new Int32Array(rawKeys.length);
+  for (let r = 0; r < rawKeys.length; r++) {
+    const c = canonical.get(rawKeys[r]!);
+    if (c === undefined) {
+      clusterOfRaw[r] = -1;
+      continue;
+    }
+    let k = clusterIndex.get(c);
+    if (k === undefined) {
+      k = clusterIndex.size;
+      clusterIndex.set(c, k);
+    }
+    clusterOfRaw[r] = k;
+  }
+  const A = clusterIndex.size;
+  const uf = new UnionFind(n + A); // persons, then address clusters
+  for (let x = 0; x < addrPerson.length; x++) {
+    const r = addrRaw[x]!;
+    const k = r < 0 ? -1 : clusterOfRaw[r]!;
+    if (k >= 0) uf.union(addrPerson[x]!, n + k);
+  }
+  const firstOfGroup = new Map<number, number>();
+  for (let x = 0; x < relFrom.length; x++) {
+    uf.union(relFrom[x]!, relTo[x]!);
+    const g = relGroup[x]!;
+    if (g < 0) continue;
+    const first = firstOfGroup.get(g);
+    if (first === undefined) firstOfGroup.set(g, relFrom[x]!);
+    else uf.union(first, relFrom[x]!);
+  }
+  const compOfRoot = new Int32Array(n + A).fill(-1);
   const componentOf = new Int32Array(n);
   const sizes: number[] = [];
   const anchored: boolean[] = [];
@@ -869,7 +944,7 @@ export function familyComponents(
     sizes[c]! += 1;
     if (anchor[i] === 1) anchored[c] = true;
   }
-  return { people, componentOf, sizes, withAnchor: anchored.filter(Boolean).length, canonical };
+  return { componentOf, sizes, withAnchor: anchored.filter(Boolean).length, canonical };
 }
 
 /**

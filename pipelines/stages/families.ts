@@ -24,8 +24,6 @@ import { serialize } from 'node:v8';
 import type { z } from 'zod';
 import {
   buildFamilies,
-  familyComponents,
-  rawAddressKey,
   parseFamiliesConfig,
   type FamiliesConfig,
   type Family,
@@ -35,12 +33,12 @@ import {
 import { assignLocality } from '../../models/localities.ts';
 import { parseStratifyConfig, type StratifyConfig } from '../../models/config.ts';
 import { cmp } from '../../models/order.ts';
-import { deliveredRows, isCurrentPregnancy } from '../../models/pregnancy.ts';
+import { modeOf, planShardInputs, readExpectantMothers } from './families-plan.ts';
 import { framesOf, readFrames } from '../io/frames.ts';
 import { writeParquet, type ParquetRow } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import { loadLocalityLookups, type LocalityLookups } from '../localities/lookups.ts';
-import { factsTable, readFacts } from '../tables/facts.ts';
+import { factsTable } from '../tables/facts.ts';
 import { FAMILIES, familyToRow, type FamilyRow } from '../tables/families.ts';
 import { FAMILY_MEMBERS, memberRowsOf } from '../tables/family-members.ts';
 import { PERSON_DOBS, personDobsKey } from '../tables/person-dobs.ts';
@@ -64,26 +62,6 @@ import { carryOverFamilyIds } from './lineage.ts';
 export const familiesInputSchema = shardPhaseInput.loose().default({});
 
 // ------------------------------------------------------------------ the stage
-
-function modeOf(values: Array<{ v: string; date: string }>): string | null {
-  // the usual case: every record agrees (or there is one)
-  if (values.length === 0) return null;
-  const first = values[0]!.v;
-  let agree = true;
-  for (let i = 1; i < values.length && agree; i++) agree = values[i]!.v === first;
-  if (agree) return first;
-  const tally = new Map<string, { n: number; latest: string }>();
-  for (const { v, date } of values) {
-    const t = tally.get(v) ?? { n: 0, latest: '' };
-    t.n += 1;
-    if (date > t.latest) t.latest = date;
-    tally.set(v, t);
-  }
-  const best = [...tally.entries()].sort(
-    (a, b) => b[1].n - a[1].n || cmp(b[1].latest, a[1].latest) || cmp(a[0], b[0]),
-  )[0];
-  return best ? best[0] : null;
-}
 
 export async function familiesStage(ctx: StageContext, _input: z.infer<typeof familiesInputSchema> = {}) {
   const famCfg = parseFamiliesConfig(ctx.config.families);
@@ -131,7 +109,14 @@ async function readFamilyInputs(ctx: StageContext, tables: FamilyTables): Promis
   ctx.progress.start('families: reading persons');
   const personIndex = await readPersonIndex(tables.persons);
   const secure = await readAddressesAndDobs(tables.records, personIndex);
-  const expectant = await readExpectantMothers(ctx, tables.facts, personIndex);
+  const { personOfRecord, personIds } = personIndex;
+  const personOf = {
+    get: (recordId: string): string | undefined => {
+      const i = personOfRecord.get(recordId);
+      return i === undefined ? undefined : personIds[i];
+    },
+  };
+  const expectant = await readExpectantMothers(ctx, tables.facts, personOf);
   const persons = familyPersons(personIndex.personIds, secure, expectant);
   const { relationships, unmatched } = await readRelationships(tables.relationships, personIndex);
   ctx.progress.stop();
@@ -160,7 +145,6 @@ function* dobRowsOf(persons: readonly FamilyPerson[]): Generator<DobRow> {
   for (const p of persons) yield { person_id: p.personId, date_of_birth: p.dateOfBirth };
 }
 
-// eslint-disable-next-line @typescript-eslint/require-await
 async function* inOrder<T>(values: readonly T[]): AsyncGenerator<T> {
   yield* values;
 }
@@ -288,25 +272,6 @@ async function readAddressesAndDobs(records: TableRead, personIndex: PersonIndex
     addressesOf[i]!.push({ recordId, extractDate, postcode, addressLine1 });
   }
   return { dobsOf, addressesOf, recordsWithoutPerson };
-}
-
-/** Mothers with a current pregnancy on the as-at date (models/pregnancy.ts). */
-async function readExpectantMothers(
-  ctx: StageContext,
-  facts: TableRead,
-  { personOfRecord, personIds }: PersonIndex,
-): Promise<Set<string>> {
-  const personOf = {
-    get: (recordId: string): string | undefined => {
-      const i = personOfRecord.get(recordId);
-      return i === undefined ? undefined : personIds[i];
-    },
-  };
-  const read = await readFacts(ctx, personOf, ['maternity_booking', 'birth'], facts);
-  const delivered = deliveredRows(read.facts, ctx.asAt);
-  const expectant = new Set<string>();
-  for (const f of read.facts) if (isCurrentPregnancy(f, ctx.asAt, delivered)) expectant.add(f.personId);
-  return expectant;
 }
 
 /** The persons as family formation takes them, in person id order (as buildFamilies and the dates-of-birth table want them). */
@@ -575,53 +540,12 @@ async function planFamilies(ctx: StageContext): Promise<ShardPlanOutput> {
     await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
     return { counts: { persons, shards }, shards: shardItems(shards) };
   }
-  const inputs = await readAllFamilyInputs(ctx);
-  const comps = familyComponents(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
-  const shardOfComponent = packComponents(comps.sizes, shards);
-  const { people, componentOf } = comps;
-  const shardOfPerson = new Map<string, number>();
-  const slices: Array<{ persons: FamilyPerson[]; relationships: FamilyRelationship[] }> = Array.from(
-    { length: shards },
-    () => ({ persons: [], relationships: [] }),
-  );
-  for (let i = 0; i < people.length; i++) {
-    const k = shardOfComponent[componentOf[i]!]!;
-    shardOfPerson.set(people[i]!.personId, k);
-    slices[k]!.persons.push(people[i]!);
-  }
-  // a relationship goes with its first person (one whose ends are in two shards is not active, or of a type not used)
-  for (const r of inputs.relationships) slices[shardOfPerson.get(r.fromPersonId)!]!.relationships.push(r);
-  for (let shard = 0; shard < shards; shard++) {
-    const { persons, relationships } = slices[shard]!;
-    const addressClusters = new Map<string, string>();
-    for (const p of persons)
-      for (const a of p.addresses) {
-        const raw = rawAddressKey(a);
-        const c = raw === null ? undefined : comps.canonical.get(raw);
-        if (c !== undefined) addressClusters.set(raw!, c);
-      }
-    const input: ShardInput = {
-      runId: ctx.runId,
-      shard,
-      shards,
-      persons,
-      relationships,
-      addressClusters: [...addressClusters],
-    };
+  // the components from the tables joined in DuckDB (families-plan.ts), each shard's input written in turn
+  const planned = await planShardInputs(ctx, famCfg, shards, packComponents, async (shard, slice) => {
+    const input: ShardInput = { runId: ctx.runId, shard, shards, ...slice };
     await ctx.stores.secure.put(inputKey(ctx, shard), serialize(input));
-    slices[shard] = { persons: [], relationships: [] }; // written: let it go
-  }
-  const plan: FamiliesPlan = {
-    runId: ctx.runId,
-    shards,
-    persons: people.length,
-    components: comps.sizes.length,
-    anchoredComponents: comps.withAnchor,
-    largestComponent: comps.sizes.reduce((a, b) => Math.max(a, b), 0),
-    relationshipsUnmatched: inputs.relationshipsUnmatched,
-    recordsWithoutPerson: inputs.recordsWithoutPerson,
-    expectantMothers: inputs.expectantMothers,
-  };
+  });
+  const plan: FamiliesPlan = { runId: ctx.runId, shards, ...planned };
   await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
   const { components, anchoredComponents, largestComponent } = plan;
   return {
