@@ -232,7 +232,12 @@ export function activeOfType(
 }
 
 /** A person anchors a family: a child on the as-at date (by their date of birth), or an expectant mother when configured. */
-export function anchorsFamily(dateOfBirth: string | null, expectant: boolean, asAt: string, cfg: FamiliesConfig): boolean {
+export function anchorsFamily(
+  dateOfBirth: string | null,
+  expectant: boolean,
+  asAt: string,
+  cfg: FamiliesConfig,
+): boolean {
   if (dateOfBirth && dateOfBirth <= asAt && ageInYears(dateOfBirth, asAt) < cfg.adultAge) return true;
   return cfg.expectantMothersAnchor && expectant;
 }
@@ -865,7 +870,17 @@ export function familyComponents(
     g += 1;
   }
   const { anchor } = agesOf(people, asAt, cfg);
-  const graph = { n, anchor, rawKeys: rawKeyList, rawCount, addrPerson, addrRaw: rawOfAddress, relFrom, relTo, relGroup };
+  const graph = {
+    n,
+    anchor,
+    rawKeys: rawKeyList,
+    rawCount,
+    addrPerson,
+    addrRaw: rawOfAddress,
+    relFrom,
+    relTo,
+    relGroup,
+  };
   return { people, ...personGraphComponents(graph) };
 }
 

@@ -195,7 +195,10 @@ export async function planShardInputs(
     await run(
       `CREATE TABLE recs AS SELECT x.i, ad.a, r.record_id, r.extract_date, r.date_of_birth, r.postcode, r.address_line_1, r.file_row_number AS frn FROM records r JOIN recidx x USING (record_id) JOIN addr ad ON ad.postcode = coalesce(r.postcode, '') AND ad.address_line_1 = coalesce(r.address_line_1, '')`,
     );
-    const recordsWithoutPerson = await countOf(db, 'SELECT (SELECT count(*) FROM records) - (SELECT count(*) FROM recs)');
+    const recordsWithoutPerson = await countOf(
+      db,
+      'SELECT (SELECT count(*) FROM records) - (SELECT count(*) FROM recs)',
+    );
     await run('DROP TABLE records');
     // expectant mothers: the facts' records' persons only
     await run(
@@ -360,7 +363,7 @@ async function usedRelationships(
   const o = originAt('relationships', file);
   for await (const r of rowsOfQuery(db, 'SELECT * FROM relx ORDER BY file_row_number', 'relationships')) {
     o.at(r);
-        const ends = relationshipEnds(r, o.from);
+    const ends = relationshipEnds(r, o.from);
     if (r._from_i === null || r._to_i === null) {
       unmatched += 1;
       continue;
@@ -392,8 +395,17 @@ async function shardInput(
 ): Promise<PlannedShardInput> {
   const persons: FamilyPerson[] = [];
   const indexOf: number[] = [];
-  for await (const r of rowsOfQuery(db, `SELECT i, person_id FROM pshard WHERE shard = ${shard} ORDER BY i`, 'persons')) {
-    persons.push({ personId: String(r.person_id), dateOfBirth: null, addresses: [], expectant: expectant[Number(r.i)] === 1 });
+  for await (const r of rowsOfQuery(
+    db,
+    `SELECT i, person_id FROM pshard WHERE shard = ${shard} ORDER BY i`,
+    'persons',
+  )) {
+    persons.push({
+      personId: String(r.person_id),
+      dateOfBirth: null,
+      addresses: [],
+      expectant: expectant[Number(r.i)] === 1,
+    });
     indexOf.push(Number(r.i));
   }
   const dobs: Array<Array<{ v: string; date: string }>> = persons.map(() => []);

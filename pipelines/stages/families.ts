@@ -180,7 +180,8 @@ async function carriedFamilies(
     let g = 0;
     for await (const f of formed()) {
       const familyId = ids[g]!;
-      if (familyId !== f.familyId) renamed.push({ g, f: { ...f, familyId, members: f.members.map((m) => ({ ...m, familyId })) } });
+      if (familyId !== f.familyId)
+        renamed.push({ g, f: { ...f, familyId, members: f.members.map((m) => ({ ...m, familyId })) } });
       g += 1;
     }
     // as a stable sort of all of them by id would place them: by id, then formed order
@@ -398,7 +399,8 @@ async function writeFamilyTables(
 
 const STAGE = 'families';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
-const dobsKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'person-dobs', 'bin');
+const dobsKey = (ctx: StageContext, shard: number) =>
+  shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'person-dobs', 'bin');
 const inputKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'input', 'bin');
 const outputKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'families', 'bin');
 
@@ -675,7 +677,11 @@ async function mergeFamilies(ctx: StageContext) {
   if (!inputs) throw new Error(`families: ${planKey(ctx)} and its shards do not say what the read left out`);
   const shardList = Array.from({ length: shards }, (_, shard) => shard);
   // as buildFamilies orders them whole: by family id, two families of one id (a hash collision) by smallest person
-  const formed = () => mergeSorted(shardList.map((shard) => familiesOf(shard)), byFamilyId);
+  const formed = () =>
+    mergeSorted(
+      shardList.map((shard) => familiesOf(shard)),
+      byFamilyId,
+    );
   const dobRows = () =>
     mergeSorted(
       shardList.map((shard) =>

@@ -25,12 +25,15 @@ async function readAll(buf: Buffer, chunk: number): Promise<unknown[]> {
 describe('framed files', () => {
   it('give back every value in order, whatever the chunks the stream delivers', async () => {
     const buf = framesOf(values);
-    for (const chunk of [1, 3, 7, 4096, buf.length]) expect(await readAll(buf, chunk), `chunks of ${chunk}`).toEqual(values);
+    for (const chunk of [1, 3, 7, 4096, buf.length])
+      expect(await readAll(buf, chunk), `chunks of ${chunk}`).toEqual(values);
   });
 
   it('refuse a file cut short, inside a frame or inside a length', async () => {
     const buf = framesOf(values);
-    await expect(readAll(buf.subarray(0, buf.length - 5), 64)).rejects.toThrow(/test file: the file ends inside a frame/);
+    await expect(readAll(buf.subarray(0, buf.length - 5), 64)).rejects.toThrow(
+      /test file: the file ends inside a frame/,
+    );
     const head = framesOf([values[0]]).length;
     await expect(readAll(buf.subarray(0, head + 2), 64)).rejects.toThrow(/ends inside a frame/);
   });
