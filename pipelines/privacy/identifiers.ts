@@ -115,6 +115,11 @@ export interface IdentifierIndex {
   /** Every forename word (3+ letters) and surname word (2+) seen in the secure zone (a forename beside a surname of anyone: a name). */
   forenameWords: Set<string>;
   surnameWords: Set<string>;
+  /**
+   * The first and second words of the phrases, when the index gives them (an index looked up on disk,
+   * identifier-lookup.ts); absent, the scan takes them from `phrases`.
+   */
+  phraseWords?: { first: Set<string>; second: Set<string> };
   /** Rows of the quarantine indexed (people whose own row was quarantined are still searched for). */
   quarantinedRows: number;
   /** How many distinct values of each kind are indexed (reported; never the values). */

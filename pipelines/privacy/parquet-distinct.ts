@@ -64,6 +64,8 @@ const UNSCANNED_TYPES = new Set(['INTEGER', 'BIGINT', 'DOUBLE', 'BOOLEAN']);
 
 /** Values fetched per query, joined by a separator no fetched value contains (those few are fetched one by one). */
 const SLICE = 25_000;
+/** Values per slice when each slice is prepared first (one index fetch per slice or so: fewer, larger slices). */
+const PREPARED_SLICE = 200_000;
 const SEPARATOR = '\u0001';
 const SEPARATOR_SQL = 'chr(1)';
 
@@ -93,6 +95,11 @@ export class ParquetDistinctScanner<H> {
     private readonly memoryLimit = '2GB',
     private readonly scratch?: string,
     private readonly part?: { index: number; count: number },
+    /**
+     * Called with each slice of values before they are checked (an index looked up on disk fetches what their
+     * checks need: identifier-lookup.ts); the slices are then larger (PREPARED_SLICE).
+     */
+    private readonly prepare?: (values: Array<{ text: string; dob: boolean }>) => Promise<void>,
   ) {
     if (
       part &&
@@ -231,30 +238,39 @@ export class ParquetDistinctScanner<H> {
       this.hitsOf.set(valueKey(text, dob), hits);
       found.push({ text, dob });
     };
+    const size = this.prepare ? PREPARED_SLICE : SLICE;
     const slice = (from: number) => {
       const q = conn.runAndReadAll(
-        `SELECT string_agg(v, ${SEPARATOR_SQL}) FILTER (WHERE NOT dob), string_agg(v, ${SEPARATOR_SQL}) FILTER (WHERE dob) FROM fresh WHERE rowid >= ${from} AND rowid < ${from + SLICE} AND NOT contains(v, ${SEPARATOR_SQL})`,
+        `SELECT string_agg(v, ${SEPARATOR_SQL}) FILTER (WHERE NOT dob), string_agg(v, ${SEPARATOR_SQL}) FILTER (WHERE dob) FROM fresh WHERE rowid >= ${from} AND rowid < ${from + size} AND NOT contains(v, ${SEPARATOR_SQL})`,
       );
       q.catch(() => {}); // awaited below; never an unhandled rejection if a check throws first
       return q;
     };
+    const checkAll = async (values: Array<{ text: string; dob: boolean }>) => {
+      if (this.prepare && values.length) await this.prepare(values);
+      for (const v of values) checkOne(v.text, v.dob);
+    };
     // DuckDB (its own threads) builds the next slice while JS checks this one.
     let next = fresh > 0 ? slice(0) : undefined;
-    for (let from = 0; next; from += SLICE) {
+    for (let from = 0; next; from += size) {
       const row = (await next).getRows()[0]!;
-      next = from + SLICE < fresh ? slice(from + SLICE) : undefined;
+      next = from + size < fresh ? slice(from + size) : undefined;
+      const values: Array<{ text: string; dob: boolean }> = [];
       for (const [joined, dob] of [
         [row[0], false],
         [row[1], true],
       ] as const) {
-        if (typeof joined === 'string') for (const text of joined.split(SEPARATOR)) checkOne(text, dob);
+        if (typeof joined === 'string') for (const text of joined.split(SEPARATOR)) values.push({ text, dob });
       }
+      await checkAll(values);
     }
     if (fresh > 0) {
+      const values: Array<{ text: string; dob: boolean }> = [];
       for (const [v, dob] of (
         await conn.runAndReadAll(`SELECT v, dob FROM fresh WHERE contains(v, ${SEPARATOR_SQL})`)
       ).getRows())
-        checkOne(String(v), dob === true);
+        values.push({ text: String(v), dob: dob === true });
+      await checkAll(values);
     }
     return found;
   }

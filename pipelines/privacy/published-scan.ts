@@ -18,6 +18,7 @@ import { scratchOf, type ObjectStore } from '../io/object-store.ts';
 import { iterateParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import type { Log, LogFields } from '../log.ts';
+import type { IdentifierLookup } from './identifier-lookup.ts';
 import { loadIdentifierIndex, type IdentifierIndex } from './identifiers.ts';
 import { publishedObjects, ScanCollector, type Finding, type ScanResult, type SettledParquet } from './scan.ts';
 import { configurationVocabulary } from './vocabulary.ts';
@@ -69,6 +70,8 @@ async function runLocalities(curated: ObjectStore, asAt: string): Promise<string
  */
 export interface PreparedScan {
   ix: IdentifierIndex;
+  /** The index looked up on disk (`ix` is then `lookup.ix`); the scan closes it when it closes. */
+  lookup?: IdentifierLookup;
   vocabulary: string[];
   curated: Array<{ key: string; settled: SettledParquet | null }>;
 }
@@ -89,8 +92,12 @@ export class PublishedScan {
     private readonly ix: IdentifierIndex,
     private readonly vocabulary: string[],
     log?: Log,
+    private readonly lookup?: IdentifierLookup,
   ) {
-    this.collector = new ScanCollector(ix, log, vocabulary, { scratch: scratchOf(stores.secure) });
+    this.collector = new ScanCollector(ix, log, vocabulary, {
+      scratch: scratchOf(stores.secure),
+      ...(lookup ? { lookup } : {}),
+    });
     const prefix = req.excludeOutputsPrefix;
     this.exclude = (zone, key) => !!prefix && (zone === 'outputs' || zone === 'staged') && key.startsWith(prefix);
   }
@@ -104,10 +111,10 @@ export class PublishedScan {
   static withIndex(
     stores: PublishedScanStores,
     req: PublishedScanRequest,
-    prepared: Pick<PreparedScan, 'ix' | 'vocabulary'>,
+    prepared: Pick<PreparedScan, 'ix' | 'vocabulary' | 'lookup'>,
     log?: Log,
   ): PublishedScan {
-    return new PublishedScan(stores, req, prepared.ix, prepared.vocabulary, log);
+    return new PublishedScan(stores, req, prepared.ix, prepared.vocabulary, log, prepared.lookup);
   }
 
   /**
@@ -121,7 +128,10 @@ export class PublishedScan {
       const id = `curated/${c.key}`;
       if (this.scanned.has(id)) continue;
       this.scanned.add(id);
-      if (c.settled) this.collector.addSettledParquet('curated', c.key, c.settled);
+      if (c.settled) {
+        await this.collector.prepareRecordIds(c.settled.hitUnits.flatMap((u) => u.hits));
+        this.collector.addSettledParquet('curated', c.key, c.settled);
+      }
       else await this.collector.scanObject({ zone: 'curated', store: this.stores.curated, key: c.key });
     }
   }
@@ -160,10 +170,15 @@ export class PublishedScan {
   }
 
   /** The findings in content not yet written (a fresh collector each call: nothing carries over). */
-  scanContent(items: PendingContent[]): Finding[] {
-    const collector = new ScanCollector(this.ix, undefined, this.vocabulary);
-    for (const it of items) collector.scanBuffer(it.zone, it.key, it.content);
+  async scanContent(items: PendingContent[]): Promise<Finding[]> {
+    const collector = new ScanCollector(this.ix, undefined, this.vocabulary, this.lookup ? { lookup: this.lookup } : {});
+    for (const it of items) await collector.scanContent(it.zone, it.key, it.content);
     return collector.result(this.req.asAt).findings;
+  }
+
+  /** Close the index looked up on disk, if any (after the last scanContent). */
+  async closeIndex(): Promise<void> {
+    await this.lookup?.close();
   }
 
   /** Both zones at once: what `locality privacy-scan` does. */
@@ -204,7 +219,13 @@ export class PublishedScanRun {
       if (prepare) {
         const prepared = await prepare();
         const scan = PublishedScan.withIndex(stores, req, prepared, log);
-        await scan.replayCurated(prepared.curated, () => this.stopped);
+        try {
+          await scan.replayCurated(prepared.curated, () => this.stopped);
+        } catch (err) {
+          await scan.release();
+          await scan.closeIndex();
+          throw err;
+        }
         return scan;
       }
       const scan = await PublishedScan.open(stores, req, log);
@@ -230,6 +251,7 @@ export class PublishedScanRun {
     const scan = await this.opened.catch(() => null);
     await this.finished?.catch(() => undefined);
     await scan?.release();
+    await scan?.closeIndex();
   }
 }
 

@@ -21,6 +21,7 @@ import {
   type IdentifierKind,
 } from './identifiers.ts';
 import { isIsoDate } from '../layout.ts';
+import type { IdentifierLookup } from './identifier-lookup.ts';
 
 export interface Finding {
   zone: string;
@@ -112,6 +113,7 @@ const phraseWordsOf = new WeakMap<
   { keys: number; first: Set<string>; second: Set<string> }
 >();
 function phraseWords(ix: IdentifierIndex): { first: Set<string>; second: Set<string> } {
+  if (ix.phraseWords) return ix.phraseWords;
   let w = phraseWordsOf.get(ix.phrases);
   if (!w || w.keys !== ix.phrases.size) {
     w = { keys: ix.phrases.size, first: new Set(), second: new Set() };
@@ -301,6 +303,13 @@ export interface ScanTarget {
   key: string;
 }
 
+/** A secure record id `source:feed:ref`: its ref is checked before a finding quotes the id (quotableRecordId). */
+const RECORD_ID = /^([a-z_]+):([a-z_]+):(.+)$/;
+function recordRefUnit(id: string): TextUnit | null {
+  const m = RECORD_ID.exec(id);
+  return m ? { location: '', field: 'record_ref', text: m[3]!, position: 'data' } : null;
+}
+
 /**
  * How Parquet tables are scanned: 'distinct' checks each distinct text value once per scan in DuckDB, counts the
  * cells of the values that hit, and locates only the first of them cell by cell (a file it cannot model or read
@@ -314,7 +323,15 @@ export interface ScanOptions {
   scratch?: string;
   /** Check only the distinct Parquet values of this hash part (a publish shard: ParquetDistinctScanner's `part`). */
   part?: { index: number; count: number };
+  /**
+   * The index is looked up on disk (a publish shard or merge: identifier-lookup.ts); the collector's `ix` must be
+   * `lookup.ix`. Every unit is prepared before it is checked, so the verdicts are the whole index's.
+   */
+  lookup?: IdentifierLookup;
 }
+
+/** Units per prepare of a file scanned unit by unit with an index looked up on disk. */
+const PREPARED_UNITS = 50_000;
 
 /**
  * A Parquet file settled from its distinct values (by this scan, or by publish shards: their parts merged): its
@@ -351,20 +368,56 @@ export class ScanCollector {
       if (n) this.vocabulary.add(n);
     }
     this.parquetMode = opts.parquet ?? 'distinct';
+    this.lookup = opts.lookup;
+    if (this.lookup && this.lookup.ix !== ix) throw new Error('privacy scan: a looked-up index must be the lookup\'s own');
     // A Parquet cell's verdict depends on its text and on whether its column is a DOB or reference field: nothing
     // else. (One flag for both: in a curated table a date inside a reference that equals a date of birth counts as one.)
+    const parquetUnit = (text: string, flagged: boolean): TextUnit => ({
+      location: '',
+      field: flagged ? 'date_of_birth_ref' : undefined,
+      text,
+      position: 'data',
+    });
+    const lookup = this.lookup;
     this.parquet = new ParquetDistinctScanner(
-      (text, flagged) =>
-        checkUnit(
-          this.ix,
-          { location: '', field: flagged ? 'date_of_birth_ref' : undefined, text, position: 'data' },
-          this.vocabulary,
-        ),
+      (text, flagged) => checkUnit(this.ix, parquetUnit(text, flagged), this.vocabulary),
       (column) => DOB_FIELD.test(column) || REF_FIELD.test(column),
       undefined,
       opts.scratch,
       opts.part,
+      lookup
+        ? (values) =>
+            lookup.prepare(
+              values.map((v) => parquetUnit(v.text, v.dob)),
+              this.unitCheck,
+            )
+        : undefined,
     );
+  }
+
+  private readonly lookup?: IdentifierLookup;
+  private readonly unitCheck = (ix: IdentifierIndex, unit: TextUnit) => checkUnit(ix, unit, this.vocabulary);
+  /** The units the record ids of hits are checked as (quotableRecordId), so a prepare makes them exact too. */
+  private readonly recordIdUnits = (hits: Hit[]): TextUnit[] => {
+    const out: TextUnit[] = [];
+    for (const h of hits) for (const id of h.recordIds) {
+      const u = recordRefUnit(id);
+      if (u) out.push(u);
+    }
+    return out;
+  };
+
+  /** With an index looked up on disk: make it exact for these units and the record ids their hits quote. */
+  private async prepareUnits(units: TextUnit[]): Promise<void> {
+    if (this.lookup && units.length) await this.lookup.prepare(units, this.unitCheck, this.recordIdUnits);
+  }
+
+  /**
+   * With an index looked up on disk: make it exact for the record ids these hits quote (a publish merge replaying a
+   * shard's settled file: its findings quote them). Nothing to do with the whole index in memory.
+   */
+  async prepareRecordIds(hits: Hit[]): Promise<void> {
+    if (this.lookup && hits.length) await this.lookup.prepare(this.recordIdUnits(hits), this.unitCheck);
   }
 
   /**
@@ -372,10 +425,10 @@ export class ScanCollector {
    * replaces such refs by pseudonyms, so this is a second line: a record id is never a way for a value to leave).
    */
   quotableRecordId(id: string): string {
-    const m = /^([a-z_]+):([a-z_]+):(.+)$/.exec(id);
-    if (!m) return id;
-    return checkUnit(this.ix, { location: '', field: 'record_ref', text: m[3]!, position: 'data' }, this.vocabulary)
-      .length
+    const unit = recordRefUnit(id);
+    if (!unit) return id;
+    const m = RECORD_ID.exec(id)!;
+    return checkUnit(this.ix, unit, this.vocabulary).length
       ? `${m[1]}:${m[2]}:(ref withheld: it carries an identifier)`
       : id;
   }
@@ -497,7 +550,23 @@ export class ScanCollector {
       if (settled) return this.addSettledParquet(t.zone, t.key, settled);
     }
     try {
-      for await (const unit of unitsOf(t.store, t.key)) this.addUnits(t.zone, t.key, file, unit);
+      if (this.lookup) {
+        let batch: TextUnit[] = [];
+        const flush = async () => {
+          await this.prepareUnits(batch);
+          for (const unit of batch) this.addUnits(t.zone, t.key, file, unit);
+          batch = [];
+        };
+        try {
+          for await (const unit of unitsOf(t.store, t.key)) {
+            batch.push(unit);
+            if (batch.length >= PREPARED_UNITS) await flush();
+          }
+        } finally {
+          // the units read before an error count, as they do unit by unit
+          await flush();
+        }
+      } else for await (const unit of unitsOf(t.store, t.key)) this.addUnits(t.zone, t.key, file, unit);
     } catch (err) {
       file.error = (err as Error).message;
       this.log?.error('privacy scan: cannot read a published output', { zone: t.zone, key: t.key, error: file.error });
@@ -508,10 +577,37 @@ export class ScanCollector {
 
   /** Scan content not yet written (e.g. the audit report itself before it is published). */
   scanBuffer(zone: string, key: string, content: Buffer | string): ScannedFile {
+    if (this.lookup) throw new Error('privacy scan: an index looked up on disk scans content with scanContent');
     const file: ScannedFile = { zone, key, format: formatOf(key), units: 0, findings: 0 };
     try {
       for (const unit of unitsOfBuffer(key, Buffer.isBuffer(content) ? content : Buffer.from(content)))
         this.addUnits(zone, key, file, unit);
+    } catch (err) {
+      file.error = (err as Error).message;
+    }
+    this.files.push(file);
+    return file;
+  }
+
+  /** scanBuffer, with an index looked up on disk too (each batch of units prepared first). */
+  async scanContent(zone: string, key: string, content: Buffer | string): Promise<ScannedFile> {
+    if (!this.lookup) return this.scanBuffer(zone, key, content);
+    const file: ScannedFile = { zone, key, format: formatOf(key), units: 0, findings: 0 };
+    let batch: TextUnit[] = [];
+    const flush = async () => {
+      await this.prepareUnits(batch);
+      for (const unit of batch) this.addUnits(zone, key, file, unit);
+      batch = [];
+    };
+    try {
+      try {
+        for (const unit of unitsOfBuffer(key, Buffer.isBuffer(content) ? content : Buffer.from(content))) {
+          batch.push(unit);
+          if (batch.length >= PREPARED_UNITS) await flush();
+        }
+      } finally {
+        await flush();
+      }
     } catch (err) {
       file.error = (err as Error).message;
     }

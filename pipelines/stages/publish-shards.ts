@@ -4,23 +4,22 @@
  * (docs/operations.md "Sharded stages").
  *
  *  - plan: counts the families, makes ceil(families / sharding.publish.rowsPerShard) shards; with more than one it
- *    builds the identifier index once and writes it, gzipped JSON lines, to the shard folder, and lists the curated
- *    objects the scan reads (in its order) and the run's vocabulary in the plan;
- *  - shard k: reads the plan's index and checks, in every curated Parquet table, the distinct values whose DuckDB
- *    `hash(v) % shards` is k (each value is checked by one shard only); it writes per file only counts, kinds, secure
- *    record ids and places (units, each hit value's unit count and hits, its first hit units): never a value;
- *  - merge: the publish steps as the stage runs them whole, its privacy scan given the plan's index and the shards'
- *    results replayed in the scan's order (publish.ts).
+ *    builds the identifier index once and writes it, a Parquet table of entries (privacy/identifier-lookup.ts), to
+ *    the shard folder, and lists the curated objects the scan reads (in its order) and the run's vocabulary in the plan;
+ *  - shard k: looks the plan's index up on disk (never loads it whole: issue #12) and checks, in every curated
+ *    Parquet table, the distinct values whose DuckDB `hash(v) % shards` is k (each value is checked by one shard
+ *    only); it writes per file only counts, kinds, secure record ids and places (units, each hit value's unit count
+ *    and hits, its first hit units): never a value;
+ *  - merge: the publish steps as the stage runs them whole, its privacy scan looking the plan's index up on disk and
+ *    given the shards' results, replayed in the scan's order (publish.ts).
  * With one shard the plan writes only its plan and the merge runs the stage as it runs whole (no files to read back).
  */
-import { createGunzip, createGzip } from 'node:zlib';
-import { Readable } from 'node:stream';
 import { serialize } from 'node:v8';
 import { scratchOf } from '../io/object-store.ts';
 import { iterateParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { identifierIndexFromLines, identifierIndexLines } from '../privacy/identifier-index-file.ts';
-import { loadIdentifierIndex, type IdentifierIndex } from '../privacy/identifiers.ts';
+import { IdentifierLookup, putIndexTable } from '../privacy/identifier-lookup.ts';
+import { loadIdentifierIndex } from '../privacy/identifiers.ts';
 import { mergeHitUnits } from '../privacy/parquet-distinct.ts';
 import { scanVocabulary, type PreparedScan } from '../privacy/published-scan.ts';
 import { formatOf } from '../privacy/extract.ts';
@@ -32,7 +31,7 @@ import { shardCountFor, shardFile, shardFolder, shardItems } from './sharding.ts
 
 const STAGE = 'publish';
 const planKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}plan.json`;
-const indexKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}identifier-index.jsonl.gz`;
+const indexKey = (ctx: StageContext) => `${shardFolder(STAGE, ctx.asAt, ctx.runId)}identifier-index.parquet`;
 const findingsKey = (ctx: StageContext, shard: number) =>
   shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'curated-scan', 'bin');
 
@@ -64,36 +63,14 @@ async function countFamilies(ctx: StageContext): Promise<number> {
   return families;
 }
 
-/** Gzip level of the index file: 1 (at 100k families the file is ~154 MB of JSON lines; a shard reads it once). */
-const INDEX_GZIP_LEVEL = 1;
-
-async function writeIndex(ctx: StageContext, ix: IdentifierIndex): Promise<void> {
-  const gzip = createGzip({ level: INDEX_GZIP_LEVEL });
-  const lines = Readable.from(
-    (function* () {
-      for (const l of identifierIndexLines(ix)) yield `${l}\n`;
-    })(),
-  );
-  lines.on('error', (err) => gzip.destroy(err));
-  await ctx.stores.secure.put(indexKey(ctx), lines.pipe(gzip));
-}
-
-/** The plan's index, read back (a missing file: the plan did not run, or the merge already removed the folder). */
-export async function readPlanIndex(ctx: StageContext): Promise<IdentifierIndex> {
+/**
+ * The plan's index, opened to be looked up on disk (a missing file: the plan did not run, or the merge already
+ * removed the folder). Close it when done.
+ */
+export async function openPlanIndex(ctx: StageContext): Promise<IdentifierLookup> {
   const key = indexKey(ctx);
   if (!(await ctx.stores.secure.exists(key))) throw new Error(`${STAGE}: ${key} is missing: run the plan phase first`);
-  const gunzip = (await ctx.stores.secure.getStream(key)).pipe(createGunzip());
-  async function* lines(): AsyncGenerator<string> {
-    let rest = '';
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      const text = rest + chunk.toString('utf8');
-      const parts = text.split('\n');
-      rest = parts.pop()!;
-      yield* parts;
-    }
-    if (rest) yield rest;
-  }
-  return identifierIndexFromLines(lines(), key);
+  return IdentifierLookup.open(await ctx.stores.secure.localPath(key), key, scratchOf(ctx.stores.secure));
 }
 
 /**
@@ -108,7 +85,7 @@ export async function planPublish(ctx: StageContext, scans: boolean): Promise<Sh
   if (shards > 1) {
     ctx.progress.start('publish plan: identifier index');
     const ix = await loadIdentifierIndex(ctx.stores.secure, ctx.asAt);
-    await writeIndex(ctx, ix);
+    await putIndexTable(ix, ctx.stores.secure, indexKey(ctx), scratchOf(ctx.stores.secure));
     ctx.progress.stop();
     plan.curated = (await publishedObjects(ctx.stores, ctx.asAt)).filter((t) => t.zone === 'curated').map((t) => t.key);
     plan.vocabulary = await scanVocabulary(ctx.stores.curated, ctx.asAt);
@@ -125,10 +102,11 @@ export async function scanShard(ctx: StageContext, shard: number): Promise<Stage
   const { shards } = plan;
   if (shard >= shards) throw new Error(`${STAGE}: shard ${shard} of ${shards} does not exist`);
   if (shards === 1) return { counts: { shard } }; // the merge runs the stage whole
-  const ix = await readPlanIndex(ctx);
-  const collector = new ScanCollector(ix, ctx.log, plan.vocabulary, {
+  const lookup = await openPlanIndex(ctx);
+  const collector = new ScanCollector(lookup.ix, ctx.log, plan.vocabulary, {
     scratch: scratchOf(ctx.stores.secure),
     part: { index: shard, count: shards },
+    lookup,
   });
   const files: PublishShardFile['files'] = [];
   try {
@@ -144,6 +122,7 @@ export async function scanShard(ctx: StageContext, shard: number): Promise<Stage
     ctx.progress.stop();
   } finally {
     await collector.close();
+    await lookup.close();
   }
   const file: PublishShardFile = { runId: ctx.runId, shard, shards, files };
   await ctx.stores.secure.put(findingsKey(ctx, shard), serialize(file));
@@ -198,7 +177,10 @@ export async function shardedScan(ctx: StageContext, plan: PublishPlan): Promise
     };
   });
   parts.length = 0;
-  return async () => ({ ix: await readPlanIndex(ctx), vocabulary: plan.vocabulary!, curated: merged });
+  return async () => {
+    const lookup = await openPlanIndex(ctx);
+    return { ix: lookup.ix, lookup, vocabulary: plan.vocabulary!, curated: merged };
+  };
 }
 
 export const removePublishShardFiles = (ctx: StageContext) => removeShardFolder(ctx, STAGE);

@@ -113,7 +113,7 @@ describe('publish shards', () => {
     }
   }, 300_000);
 
-  it('a clear identifier planted in a curated table is caught whichever shard its value falls in, never written to a shard file', async () => {
+  it('a clear identifier planted in a curated table is caught whichever shard its value falls in, never written to a shard file; planted in the staged set, the merge finds what the whole stage finds', async () => {
     // a copy of the run, with a curated table that carries one secure person's identifiers in several shapes
     const root = join(dir, 'planted');
     await rm(root, { recursive: true, force: true });
@@ -159,8 +159,17 @@ describe('publish shards', () => {
         ...Array.from({ length: 30 }, (_, i) => ({ family_id: `G${i}`, note: `ordinary note ${i}` })),
       ],
     );
+    // the same shapes in a staged report: the merge scans the staged set with the index looked up on disk
+    const leak: PublishStep = {
+      name: 'leaky-report',
+      run: async (ctx) => {
+        await ctx.release.put('target-lists/leaky.csv', `family_id,note\n${planted.map((n, i) => `F${i},${n}`).join('\n')}\n`);
+        return {};
+      },
+    };
+    const leaky = definePublishStage([leak, ...PUBLISH_STEPS]);
     // whole: the scan fails and names the table; the staged audit lists the findings
-    await expect(stage.run(ctxWith(undefined, root), {})).rejects.toThrow(
+    await expect(leaky.run(ctxWith(undefined, root), {})).rejects.toThrow(
       /privacy scan FAILED: [1-9]\d* clear identifiers/,
     );
     const wholeFiles = await staged(ctxWith(undefined, root));
@@ -168,12 +177,14 @@ describe('publish shards', () => {
     const inNotes = wholeScan.findings.filter((f: { key: string }) => f.key === notes);
     expect(inNotes.length).toBeGreaterThanOrEqual(planted.length);
     expect(new Set(inNotes.map((f: { location: string }) => f.location)).size).toBe(planted.length);
+    const inLeaky = wholeScan.findings.filter((f: { key: string }) => f.key.endsWith('target-lists/leaky.csv'));
+    expect(new Set(inLeaky.map((f: { location: string }) => f.location)).size).toBe(planted.length);
 
     // 3 shards: each shard's file for the table, before the merge
-    await stage.run(ctx3, { phase: 'plan' });
+    await leaky.run(ctx3, { phase: 'plan' });
     const hitsPerShard: number[] = [];
     for (let s = 0; s < 3; s++) {
-      await stage.run(ctx3, { phase: 'shard', shard: s });
+      await leaky.run(ctx3, { phase: 'shard', shard: s });
       const raw = await ctx3.stores.secure.get(shardFile('publish', AS_AT, runId, s, 'curated-scan', 'bin'));
       const text = JSON.stringify(deserialize(raw));
       for (const w of [fore, sur, pc, pc.replace(' ', ''), dob])
@@ -185,7 +196,7 @@ describe('publish shards', () => {
     // every planted value is checked by exactly one shard, and they fall in more than one
     expect(hitsPerShard.reduce((a, b) => a + b, 0)).toBe(planted.length);
     expect(hitsPerShard.filter((n) => n > 0).length).toBeGreaterThan(1);
-    await expect(stage.run(ctx3, { phase: 'merge' })).rejects.toThrow(
+    await expect(leaky.run(ctx3, { phase: 'merge' })).rejects.toThrow(
       /privacy scan FAILED: [1-9]\d* clear identifiers/,
     );
     expect(await staged(ctx3)).toEqual(wholeFiles);
@@ -204,9 +215,9 @@ describe('publish shards', () => {
     await ctx.stores.secure.put(key(1), await ctx.stores.secure.get(key(0)));
     await expect(stage.run(ctx, { phase: 'merge' })).rejects.toThrow(/is shard 0 of 2 of .*not of this plan/);
     // a shard without the plan's index is refused, not run with an empty one
-    await ctx.stores.secure.delete(`${shardFolder('publish', AS_AT, runId)}identifier-index.jsonl.gz`);
+    await ctx.stores.secure.delete(`${shardFolder('publish', AS_AT, runId)}identifier-index.parquet`);
     await expect(stage.run(ctx, { phase: 'shard', shard: 1 })).rejects.toThrow(
-      /identifier-index\.jsonl\.gz is missing: run the plan phase first/,
+      /identifier-index\.parquet is missing: run the plan phase first/,
     );
   });
 

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TextUnit } from '../../pipelines/privacy/extract.ts';
+import { IdentifierLookup, writeIndexTable } from '../../pipelines/privacy/identifier-lookup.ts';
+import { addPerson, emptyIndex, type IdentifierIndex, type SecurePerson } from '../../pipelines/privacy/identifiers.ts';
+import { checkUnit } from '../../pipelines/privacy/scan.ts';
+
+// A publish shard or merge looks the identifier index up on disk instead of loading it (issue #12). Prepared for a
+// batch of units, the looked-up index must give every unit exactly the whole index's hits, whatever the shape of the
+// identifier and however little of the index it keeps known between batches.
+
+const FORENAMES = ['ZEBEDEE', 'MARGOT', 'OTTILIE', 'JAN', 'ANNE MARIE', 'HAMZA'];
+const SURNAMES = ['QUILLFEATHER', 'WARDROBE', 'KOWALSKI', 'DE LA CRUZ', "O'NEILL-SMITH", 'BUTT'];
+const hex = (i: number) => createHash('sha256').update(`token ${i}`).digest('hex');
+
+function person(i: number): SecurePerson {
+  const surname = SURNAMES[i % SURNAMES.length]!;
+  return {
+    recordId: `health:people:H${i}`,
+    forename: FORENAMES[(i * 7) % FORENAMES.length]!,
+    middleNames: i % 3 === 0 ? 'ROSE' : null,
+    surname,
+    surnameParts: surname.split(/[ -]/),
+    dateOfBirth: `20${String(10 + (i % 9)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`,
+    postcode: i % 4 === 0 ? null : `M${1 + (i % 30)} ${i % 10}AB`,
+    addressLine1: i % 5 === 0 ? null : `${i} ACACIA AVENUE`,
+    nhsNumberToken: i % 2 ? hex(i) : null,
+    upnToken: i % 7 === 0 ? hex(1000 + i) : null,
+  };
+}
+
+let dir: string;
+let ix: IdentifierIndex;
+let path: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'locality-identifier-lookup-'));
+  ix = emptyIndex();
+  for (let i = 0; i < 80; i++) addPerson(ix, person(i));
+  ix.quarantinedRows = 3;
+  path = join(dir, 'identifier-index.parquet');
+  await writeIndexTable(ix, path, dir);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Units of every shape the scan finds, each a leak of one of the persons above, and clean ones between them. */
+function units(): TextUnit[] {
+  const out: TextUnit[] = [];
+  const cap = (w: string) => w[0]! + w.slice(1).toLowerCase();
+  for (let i = 0; i < 80; i += 3) {
+    const p = person(i);
+    const [y, m, d] = p.dateOfBirth!.split('-');
+    const data = (text: string, field?: string): TextUnit => ({ location: `r${out.length}`, text, field, position: 'data' });
+    out.push(
+      data(p.forename!), // a whole forename
+      data(p.surname!),
+      data(`${cap(p.forename!)}${cap(p.surname!.split(' ')[0]!)}01`), // joined by case and digits
+      data(`seen with ${p.forename} ${p.surname} at school`), // a full name in text
+      data(`${p.surname!.toUpperCase()}-${p.dateOfBirth}`), // surname next to its date of birth
+      data(`${cap(p.surname!)} ${d}/${m}/${y}`),
+      data(p.dateOfBirth!, 'date_of_birth'), // a date of birth where the field says so
+      data(p.dateOfBirth!), // the same date elsewhere: not a leak
+      data(`${y}${m}${d}`, 'record_ref'), // a ref that is a date of birth
+      data(`note REF ${y} ${m} ${d} filed`),
+      data(`${i} Acacia Avenue, flat 2`), // an address line in text
+      data(`ordinary note ${i} about attendance`), // clean
+      data(`${FORENAMES[(i + 1) % FORENAMES.length]} ${SURNAMES[(i + 2) % SURNAMES.length]}`), // a pair of names
+      { location: `t${i}`, text: `Ward ${p.surname} heading`, position: 'template' },
+    );
+    if (p.postcode) out.push(data(`REF-${p.postcode.replace(' ', '-')}`), data(p.postcode.replace(' ', '_')));
+    if (p.nhsNumberToken) out.push(data(`{"token":"${p.nhsNumberToken}","n":${i}}`));
+  }
+  return out;
+}
+
+const check = (index: IdentifierIndex, u: TextUnit) => checkUnit(index, u, new Set(['ACACIA']));
+
+describe('the identifier index looked up on disk (publish shards and merge)', () => {
+  it('prepared, gives every unit the whole index hits, in batches, with or without keys forgotten between them', async () => {
+    const all = units();
+    const want = all.map((u) => check(ix, u));
+    // the units leak identifiers of every kind (the test would catch a look-up missed)
+    const kinds = new Set(want.flat().map((h) => h.kind));
+    for (const k of ['forename', 'surname', 'full_name', 'date_of_birth', 'postcode', 'address', 'nhs_number_token', 'surname_and_dob', 'name_pair'])
+      expect(kinds, k).toContain(k);
+    expect(want.filter((h) => h.length === 0).length).toBeGreaterThan(10);
+    for (const knownKeysLimit of [1_000_000, 10]) {
+      const lookup = await IdentifierLookup.open(path, 'test', dir, { knownKeysLimit });
+      try {
+        expect(lookup.ix.counts).toEqual(ix.counts);
+        expect(lookup.ix.records).toBe(ix.records);
+        expect(lookup.ix.quarantinedRows).toBe(3);
+        for (let from = 0; from < all.length; from += 17) {
+          const batch = all.slice(from, from + 17);
+          await lookup.prepare(batch, check);
+          expect(
+            batch.map((u) => check(lookup.ix, u)),
+            `units ${from}+, limit ${knownKeysLimit}`,
+          ).toEqual(want.slice(from, from + 17));
+        }
+        expect(lookup.stats.fetches).toBeGreaterThan(0);
+      } finally {
+        await lookup.close();
+      }
+    }
+  });
+
+  it('unprepared, it knows nothing (so the checks above depend on the prepare), and it follows the units hits lead to', async () => {
+    const lookup = await IdentifierLookup.open(path, 'test', dir);
+    try {
+      const full = { location: 'x', text: `seen with ${FORENAMES[0]} ${SURNAMES[0]}`, position: 'data' } as const;
+      expect(check(ix, full).length).toBeGreaterThan(0);
+      expect(check(lookup.ix, full)).toEqual([]);
+      // a unit a hit leads to (the ref of a record id a finding quotes) is made exact too
+      const ref: TextUnit = { location: '', field: 'record_ref', text: SURNAMES[1]!, position: 'data' };
+      await lookup.prepare([full], check, () => [ref]);
+      expect(check(lookup.ix, full)).toEqual(check(ix, full));
+      expect(check(lookup.ix, ref)).toEqual(check(ix, ref));
+      expect(check(ix, ref).length).toBeGreaterThan(0);
+    } finally {
+      await lookup.close();
+    }
+  });
+
+  it('refuses a file without its head', async () => {
+    const bad = join(dir, 'no-head.parquet');
+    const { openScratchDuckDb } = await import('../../pipelines/io/parquet.ts');
+    const db = await openScratchDuckDb('256MB', dir);
+    await db.conn.run(`COPY (SELECT 'whole' AS m, 'X' AS k, NULL::VARCHAR AS v) TO '${bad}' (FORMAT parquet)`);
+    await db.dispose();
+    await expect(IdentifierLookup.open(bad, 'secure/x.parquet', dir)).rejects.toThrow(
+      /identifier index secure\/x\.parquet has no head/,
+    );
+  });
+});
