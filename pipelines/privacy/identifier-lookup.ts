@@ -16,8 +16,12 @@
  * The file holds the secure zone's clear values: it lives in the secure zone (the stage's shard folder) and in the
  * run's scratch folder only, and no value is ever logged.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openScratchDuckDb, sqlString as literal } from '../io/parquet.ts';
 import type { ObjectStore } from '../io/object-store.ts';
@@ -42,43 +46,71 @@ export const KNOWN_KEYS_LIMIT = 2_000_000;
 
 /**
  * Write the index as the Parquet table a lookup reads (to `path`, a local file): one row per entry, the head first.
- * The first and second words of the phrases are written as sets of their own (scan.ts phraseWords).
+ * The first and second words of the phrases are written as sets of their own (scan.ts phraseWords). The rows go
+ * through a gzipped JSON-lines file beside `path` (removed after), which DuckDB streams into the Parquet file with
+ * a small memory limit: no table of the whole index in memory beside the index itself.
  */
-export async function writeIndexTable(ix: IdentifierIndex, path: string, scratch?: string): Promise<void> {
-  const db = await openScratchDuckDb('1GB', scratch);
+export async function writeIndexTable(ix: IdentifierIndex, path: string, scratch?: string): Promise<KeyFilter> {
+  const lines = `${path}.rows.jsonl.gz`;
+  const filter = KeyFilter.forKeys(indexKeys(ix));
   try {
-    await db.conn.run('CREATE TABLE ix (m VARCHAR, k VARCHAR, v VARCHAR)');
-    const app = await db.conn.createAppender('ix');
-    const row = (m: Name | 'head', k: string, v: unknown) => {
-      app.appendVarchar(m);
-      app.appendVarchar(k);
-      if (v === null) app.appendNull();
-      else app.appendVarchar(JSON.stringify(v));
-      app.endRow();
-    };
-    row('head', '', { quarantinedRows: ix.quarantinedRows, records: ix.records, counts: ix.counts } satisfies Head);
-    for (const [k, v] of ix.wholeValues) row('whole', k, v);
-    for (const [k, v] of ix.phrases) row('phrases', k, v);
-    for (const [k, v] of ix.postcodes) row('postcode', k, v);
-    for (const [k, v] of ix.tokens) row('token', k, v);
-    for (const [k, v] of ix.datesOfBirth) row('dob', k, v);
-    for (const [k, v] of ix.surnameDob) row('surnameDob', k, v);
-    for (const w of ix.forenameWords) row('forename', w, null);
-    for (const w of ix.surnameWords) row('surname', w, null);
-    const first = new Set<string>();
-    const second = new Set<string>();
-    for (const list of ix.phrases.values())
-      for (const p of list) {
-        first.add(p.words[0]!);
-        second.add(p.words[1]!);
-      }
-    for (const w of first) row('phraseFirst', w, null);
-    for (const w of second) row('phraseSecond', w, null);
-    app.closeSync();
-    await db.conn.run(`COPY ix TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`);
+    const gzip = createGzip({ level: 1 });
+    const rows = Readable.from(indexRows(ix, filter));
+    rows.on('error', (err) => gzip.destroy(err));
+    await pipeline(rows, gzip, createWriteStream(lines));
+    const db = await openScratchDuckDb('256MB', scratch);
+    try {
+      await db.conn.run('SET preserve_insertion_order = false');
+      await db.conn.run(
+        `COPY (SELECT m, k, v FROM read_json(${literal(lines)}, format = 'newline_delimited', columns = {m: 'VARCHAR', k: 'VARCHAR', v: 'VARCHAR'})) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } finally {
+      await db.dispose();
+    }
   } finally {
-    await db.dispose();
+    await rm(lines, { force: true });
   }
+  return filter;
+}
+
+/** How many keys the file will hold (the filter's size), the phrase word sets at most as many as the phrase keys. */
+function indexKeys(ix: IdentifierIndex): number {
+  return (
+    ix.wholeValues.size +
+    ix.phrases.size * 3 +
+    ix.postcodes.size +
+    ix.tokens.size +
+    ix.datesOfBirth.size +
+    ix.surnameDob.size +
+    ix.forenameWords.size +
+    ix.surnameWords.size
+  );
+}
+
+/** The index's rows as JSON lines ({m, k, v}: v the entry as JSON, null for a set's word). */
+function* indexRows(ix: IdentifierIndex, filter?: KeyFilter): Generator<string> {
+  const row = (m: Name | 'head', k: string, v: unknown) => {
+    if (m !== 'head') filter?.add(m, k);
+    return `${JSON.stringify({ m, k, v: v === null ? null : JSON.stringify(v) })}\n`;
+  };
+  yield row('head', '', { quarantinedRows: ix.quarantinedRows, records: ix.records, counts: ix.counts } satisfies Head);
+  for (const [k, v] of ix.wholeValues) yield row('whole', k, v);
+  for (const [k, v] of ix.phrases) yield row('phrases', k, v);
+  for (const [k, v] of ix.postcodes) yield row('postcode', k, v);
+  for (const [k, v] of ix.tokens) yield row('token', k, v);
+  for (const [k, v] of ix.datesOfBirth) yield row('dob', k, v);
+  for (const [k, v] of ix.surnameDob) yield row('surnameDob', k, v);
+  for (const w of ix.forenameWords) yield row('forename', w, null);
+  for (const w of ix.surnameWords) yield row('surname', w, null);
+  const first = new Set<string>();
+  const second = new Set<string>();
+  for (const list of ix.phrases.values())
+    for (const p of list) {
+      first.add(p.words[0]!);
+      second.add(p.words[1]!);
+    }
+  for (const w of first) yield row('phraseFirst', w, null);
+  for (const w of second) yield row('phraseSecond', w, null);
 }
 
 /** writeIndexTable into an object store (the scratch file is removed once stored). */
@@ -88,16 +120,99 @@ export async function putIndexTable(
   key: string,
   scratchDir: string,
 ): Promise<void> {
-  const { mkdtemp, rm } = await import('node:fs/promises');
+  // the filter beside the table: <key>.filter
   const dir = await mkdtemp(join(scratchDir, 'locality-identifier-index-'));
   try {
     const path = join(dir, 'identifier-index.parquet');
-    await writeIndexTable(ix, path, scratchDir);
+    const filter = await writeIndexTable(ix, path, scratchDir);
     await store.put(key, createReadStream(path));
+    await store.put(filterKeyOf(key), filter.toBytes());
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Which keys the index may hold: a Bloom filter over every (map, key) of the file, built by the plan beside it
+ * (10 bits and 7 probes a key: ~1% false positives). A key it rules out is absent, with no fetch: most words a scan
+ * looks up (ids, codes, ordinary words) are in no map. A key it lets through is fetched (and may still be absent).
+ */
+export class KeyFilter {
+  private constructor(
+    readonly bits: Uint8Array,
+    private readonly size: number,
+  ) {}
+
+  static forKeys(n: number): KeyFilter {
+    const size = Math.max(1024, Math.ceil(n * 10));
+    return new KeyFilter(new Uint8Array(Math.ceil(size / 8)), size);
+  }
+
+  /** The filter from its bytes (toBytes): refuses bytes that are not one. */
+  static fromBytes(bytes: Buffer, source: string): KeyFilter {
+    if (bytes.length < 8 || bytes.readUInt32LE(0) !== FILTER_MAGIC)
+      throw new Error(`privacy scan: identifier index filter ${source} is not one`);
+    const size = bytes.readUInt32LE(4);
+    if (bytes.length !== 8 + Math.ceil(size / 8))
+      throw new Error(`privacy scan: identifier index filter ${source} is cut short`);
+    return new KeyFilter(new Uint8Array(bytes.subarray(8)), size);
+  }
+
+  toBytes(): Buffer {
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(FILTER_MAGIC, 0);
+    head.writeUInt32LE(this.size, 4);
+    return Buffer.concat([head, this.bits]);
+  }
+
+  add(name: Name, k: string): void {
+    const [a, b] = hashes(name, k);
+    for (let i = 0; i < PROBES; i++) {
+      const bit = (a + i * b) % this.size;
+      this.bits[bit >>> 3]! |= 1 << (bit & 7);
+    }
+  }
+
+  mayHave(name: Name, k: string): boolean {
+    const [a, b] = hashes(name, k);
+    for (let i = 0; i < PROBES; i++) {
+      const bit = (a + i * b) % this.size;
+      if ((this.bits[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
+    }
+    return true;
+  }
+}
+
+const FILTER_MAGIC = 0x4c4b4631; // "1FKL"
+const PROBES = 7;
+const NAME_SEED: Record<Name, number> = {
+  whole: 1,
+  phrases: 2,
+  postcode: 3,
+  token: 4,
+  dob: 5,
+  surnameDob: 6,
+  forename: 7,
+  surname: 8,
+  phraseFirst: 9,
+  phraseSecond: 10,
+};
+
+/** Two 32-bit FNV-1a hashes of the key (different offsets, the map's seed mixed in); the second odd and non-zero. */
+function hashes(name: Name, k: string): [number, number] {
+  let a = (0x811c9dc5 ^ NAME_SEED[name]) >>> 0;
+  let b = (0x01000193 ^ (NAME_SEED[name] * 0x9e3779b1)) >>> 0;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  b ^= b >>> 15;
+  return [a, (b | 1) >>> 0];
+}
+
+/** Where the filter of the index table at `key` is stored. */
+export const filterKeyOf = (key: string) => `${key}.filter`;
 
 /** Counts the look-ups of keys not known yet (a unit whose check asked one is checked again once it is fetched). */
 class Misses {
@@ -116,12 +231,14 @@ class LookupMap<V> extends Map<string, V> {
   constructor(
     private readonly name: MapName,
     private readonly misses: Misses,
+    private readonly filter: KeyFilter | null,
   ) {
     super();
   }
   override get(k: string): V | undefined {
     const v = super.get(k);
-    if (v === undefined && !this.absent.has(k)) this.misses.ask(this.name, k);
+    if (v === undefined && !this.absent.has(k) && (!this.filter || this.filter.mayHave(this.name, k)))
+      this.misses.ask(this.name, k);
     return v;
   }
   override has(k: string): boolean {
@@ -141,12 +258,13 @@ class LookupSet extends Set<string> {
   constructor(
     private readonly name: SetName,
     private readonly misses: Misses,
+    private readonly filter: KeyFilter | null,
   ) {
     super();
   }
   override has(k: string): boolean {
     if (super.has(k)) return true;
-    if (!this.absent.has(k)) this.misses.ask(this.name, k);
+    if (!this.absent.has(k) && (!this.filter || this.filter.mayHave(this.name, k))) this.misses.ask(this.name, k);
     return false;
   }
   forget(): void {
@@ -181,9 +299,10 @@ export class IdentifierLookup {
     private readonly path: string,
     head: Head,
     private readonly knownKeysLimit: number,
+    filter: KeyFilter | null,
   ) {
-    const m = <V>(name: MapName) => new LookupMap<V>(name, this.misses);
-    const s = (name: SetName) => new LookupSet(name, this.misses);
+    const m = <V>(name: MapName) => new LookupMap<V>(name, this.misses, filter);
+    const s = (name: SetName) => new LookupSet(name, this.misses, filter);
     this.maps = {
       whole: m('whole'),
       phrases: m('phrases'),
@@ -222,7 +341,7 @@ export class IdentifierLookup {
     path: string,
     source: string,
     scratch?: string,
-    opts: { memoryLimit?: string; knownKeysLimit?: number } = {},
+    opts: { memoryLimit?: string; knownKeysLimit?: number; filter?: KeyFilter } = {},
   ): Promise<IdentifierLookup> {
     const db = await openScratchDuckDb(opts.memoryLimit ?? '1GB', scratch);
     try {
@@ -232,7 +351,13 @@ export class IdentifierLookup {
       if (rows.length !== 1 || typeof rows[0]![0] !== 'string')
         throw new Error(`privacy scan: identifier index ${source} has ${rows.length === 0 ? 'no' : 'more than one'} head`);
       await db.conn.run('CREATE TABLE want (m VARCHAR, k VARCHAR)');
-      return new IdentifierLookup(db, path, JSON.parse(rows[0]![0]) as Head, opts.knownKeysLimit ?? KNOWN_KEYS_LIMIT);
+      return new IdentifierLookup(
+        db,
+        path,
+        JSON.parse(rows[0]![0]) as Head,
+        opts.knownKeysLimit ?? KNOWN_KEYS_LIMIT,
+        opts.filter ?? null,
+      );
     } catch (err) {
       await db.dispose();
       throw err;

@@ -18,7 +18,7 @@ import { serialize } from 'node:v8';
 import { scratchOf } from '../io/object-store.ts';
 import { iterateParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { IdentifierLookup, putIndexTable } from '../privacy/identifier-lookup.ts';
+import { filterKeyOf, IdentifierLookup, KeyFilter, putIndexTable } from '../privacy/identifier-lookup.ts';
 import { loadIdentifierIndex } from '../privacy/identifiers.ts';
 import { mergeHitUnits } from '../privacy/parquet-distinct.ts';
 import { scanVocabulary, type PreparedScan } from '../privacy/published-scan.ts';
@@ -70,7 +70,11 @@ async function countFamilies(ctx: StageContext): Promise<number> {
 export async function openPlanIndex(ctx: StageContext): Promise<IdentifierLookup> {
   const key = indexKey(ctx);
   if (!(await ctx.stores.secure.exists(key))) throw new Error(`${STAGE}: ${key} is missing: run the plan phase first`);
-  return IdentifierLookup.open(await ctx.stores.secure.localPath(key), key, scratchOf(ctx.stores.secure));
+  const filterKey = filterKeyOf(key);
+  if (!(await ctx.stores.secure.exists(filterKey)))
+    throw new Error(`${STAGE}: ${filterKey} is missing: run the plan phase first`);
+  const filter = KeyFilter.fromBytes(await ctx.stores.secure.get(filterKey), filterKey);
+  return IdentifierLookup.open(await ctx.stores.secure.localPath(key), key, scratchOf(ctx.stores.secure), { filter });
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TextUnit } from '../../pipelines/privacy/extract.ts';
-import { IdentifierLookup, writeIndexTable } from '../../pipelines/privacy/identifier-lookup.ts';
+import { IdentifierLookup, KeyFilter, writeIndexTable } from '../../pipelines/privacy/identifier-lookup.ts';
 import { addPerson, emptyIndex, type IdentifierIndex, type SecurePerson } from '../../pipelines/privacy/identifiers.ts';
 import { checkUnit } from '../../pipelines/privacy/scan.ts';
 
@@ -35,13 +35,14 @@ function person(i: number): SecurePerson {
 let dir: string;
 let ix: IdentifierIndex;
 let path: string;
+let filter: KeyFilter;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'locality-identifier-lookup-'));
   ix = emptyIndex();
   for (let i = 0; i < 80; i++) addPerson(ix, person(i));
   ix.quarantinedRows = 3;
   path = join(dir, 'identifier-index.parquet');
-  await writeIndexTable(ix, path, dir);
+  filter = await writeIndexTable(ix, path, dir);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -88,8 +89,18 @@ describe('the identifier index looked up on disk (publish shards and merge)', ()
     for (const k of ['forename', 'surname', 'full_name', 'date_of_birth', 'postcode', 'address', 'nhs_number_token', 'surname_and_dob', 'name_pair'])
       expect(kinds, k).toContain(k);
     expect(want.filter((h) => h.length === 0).length).toBeGreaterThan(10);
-    for (const knownKeysLimit of [1_000_000, 10]) {
-      const lookup = await IdentifierLookup.open(path, 'test', dir, { knownKeysLimit });
+    const fetched: number[] = [];
+    for (const [knownKeysLimit, withFilter] of [
+      [1_000_000, false],
+      [10, false],
+      [1_000_000, true],
+      [10, true],
+    ] as const) {
+      const lookup = await IdentifierLookup.open(path, 'test', dir, {
+        knownKeysLimit,
+        // the filter as the shards read it back
+        ...(withFilter ? { filter: KeyFilter.fromBytes(filter.toBytes(), 'test.filter') } : {}),
+      });
       try {
         expect(lookup.ix.counts).toEqual(ix.counts);
         expect(lookup.ix.records).toBe(ix.records);
@@ -99,14 +110,17 @@ describe('the identifier index looked up on disk (publish shards and merge)', ()
           await lookup.prepare(batch, check);
           expect(
             batch.map((u) => check(lookup.ix, u)),
-            `units ${from}+, limit ${knownKeysLimit}`,
+            `units ${from}+, limit ${knownKeysLimit}, filter ${withFilter}`,
           ).toEqual(want.slice(from, from + 17));
         }
         expect(lookup.stats.fetches).toBeGreaterThan(0);
+        fetched.push(lookup.stats.keysFetched);
       } finally {
         await lookup.close();
       }
     }
+    // the filter rules out most keys the checks ask for (they are in no map) without fetching them
+    expect(fetched[2]! * 2).toBeLessThan(fetched[0]!);
   });
 
   it('unprepared, it knows nothing (so the checks above depend on the prepare), and it follows the units hits lead to', async () => {
@@ -126,7 +140,9 @@ describe('the identifier index looked up on disk (publish shards and merge)', ()
     }
   });
 
-  it('refuses a file without its head', async () => {
+  it('refuses a file without its head, and a filter that is not one', async () => {
+    expect(() => KeyFilter.fromBytes(Buffer.from('not a filter at all'), 'x.filter')).toThrow(/x\.filter is not one/);
+    expect(() => KeyFilter.fromBytes(filter.toBytes().subarray(0, 20), 'x.filter')).toThrow(/cut short/);
     const bad = join(dir, 'no-head.parquet');
     const { openScratchDuckDb } = await import('../../pipelines/io/parquet.ts');
     const db = await openScratchDuckDb('256MB', dir);
