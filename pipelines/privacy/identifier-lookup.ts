@@ -9,7 +9,8 @@
  * what is known, fetches every key a check asked for and did not know (one DuckDB join for all of them), and checks
  * again the units that asked, until no check asks for an unknown key. A check reads the index only through these
  * look-ups (scan.ts checkUnit; the phrase word sets come from the file too, `ix.phraseWords`), so once none is
- * unknown its hits are the whole index's, byte for byte. After `prepare`, checkUnit(lookup.ix, unit) gives them.
+ * unknown its hits are the whole index's, byte for byte. `prepare` returns them (each unit's hits from its last
+ * check), and until the next prepare checkUnit(lookup.ix, unit) gives them too.
  *
  * Memory: the entries known are dropped (at the start of a prepare, never between a prepare and the checks it
  * serves) once they pass KNOWN_KEYS_LIMIT; DuckDB reads the file with its own memory limit.
@@ -375,32 +376,33 @@ export class IdentifierLookup {
    * Make `ix` answer every unit of `units` as the whole index does (see the file's comment). `follow`: further units
    * a unit's hits lead to (the record ids a finding quotes are checked too), made exact as well.
    */
-  async prepare<H>(units: TextUnit[], check: UnitCheck<H>, follow?: (hits: H[]) => TextUnit[]): Promise<void> {
+  async prepare<H>(units: TextUnit[], check: UnitCheck<H>, follow?: (hits: H[]) => TextUnit[]): Promise<H[][]> {
     this.stats.prepares++;
     if (this.known > this.knownKeysLimit) {
       for (const m of Object.values(this.maps)) m.forget();
       for (const s of Object.values(this.sets)) s.forget();
     }
-    let todo = [...units];
-    // a unit a hit led to is made exact, and not followed further (a record id may lead back to itself)
-    const followed = new WeakSet<TextUnit>();
+    // each unit with its place in `units`; -1: a unit a hit led to, made exact and not followed further (a record
+    // id may lead back to itself)
+    let todo: Array<[TextUnit, number]> = units.map((u, i) => [u, i]);
+    const out: H[][] = new Array<H[]>(units.length);
     while (todo.length) {
-      const again: TextUnit[] = [];
+      const again: Array<[TextUnit, number]> = [];
       for (let i = 0; i < todo.length; i++) {
-        const u = todo[i]!;
+        const [u, at] = todo[i]!;
         const before = this.misses.n;
         this.stats.checks++;
         const hits = check(this.ix, u);
-        if (this.misses.n !== before) again.push(u);
-        else if (follow && hits.length && !followed.has(u))
-          for (const f of follow(hits)) {
-            followed.add(f);
-            todo.push(f);
-          }
+        if (this.misses.n !== before) again.push(todo[i]!);
+        else {
+          if (at >= 0) out[at] = hits;
+          if (follow && hits.length && at >= 0) for (const f of follow(hits)) todo.push([f, -1]);
+        }
       }
       if (this.misses.wanted.size) await this.fetch(this.db.conn);
       todo = again;
     }
+    return out;
   }
 
   /** Every key asked for and not known: its entry from the file, or known absent. */

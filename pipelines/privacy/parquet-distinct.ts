@@ -97,9 +97,10 @@ export class ParquetDistinctScanner<H> {
     private readonly part?: { index: number; count: number },
     /**
      * Called with each slice of values before they are checked (an index looked up on disk fetches what their
-     * checks need: identifier-lookup.ts); the slices are then larger (PREPARED_SLICE).
+     * checks need: identifier-lookup.ts); it returns each value's hits (so they are not checked again). The slices
+     * are then larger (PREPARED_SLICE).
      */
-    private readonly prepare?: (values: Array<{ text: string; dob: boolean }>) => Promise<void>,
+    private readonly prepare?: (values: Array<{ text: string; dob: boolean }>) => Promise<H[][]>,
   ) {
     if (
       part &&
@@ -230,9 +231,9 @@ export class ParquetDistinctScanner<H> {
   /** Decode the new values a slice at a time (one string per slice: per-string decoding is the slow part) and check each. */
   private async checkFresh(conn: DuckDBConnection, fresh: number): Promise<Array<{ text: string; dob: boolean }>> {
     const found: Array<{ text: string; dob: boolean }> = [];
-    const checkOne = (text: string, dob: boolean) => {
+    const checkOne = (text: string, dob: boolean, known?: H[]) => {
       this.stats.valuesChecked++;
-      const hits = this.check(text, dob);
+      const hits = known ?? this.check(text, dob);
       if (hits.length === 0) return;
       this.stats.valuesHit++;
       this.hitsOf.set(valueKey(text, dob), hits);
@@ -247,8 +248,8 @@ export class ParquetDistinctScanner<H> {
       return q;
     };
     const checkAll = async (values: Array<{ text: string; dob: boolean }>) => {
-      if (this.prepare && values.length) await this.prepare(values);
-      for (const v of values) checkOne(v.text, v.dob);
+      const known = this.prepare && values.length ? await this.prepare(values) : undefined;
+      for (let i = 0; i < values.length; i++) checkOne(values[i]!.text, values[i]!.dob, known?.[i]);
     };
     // DuckDB (its own threads) builds the next slice while JS checks this one.
     let next = fresh > 0 ? slice(0) : undefined;

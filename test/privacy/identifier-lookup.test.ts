@@ -107,7 +107,8 @@ describe('the identifier index looked up on disk (publish shards and merge)', ()
         expect(lookup.ix.quarantinedRows).toBe(3);
         for (let from = 0; from < all.length; from += 17) {
           const batch = all.slice(from, from + 17);
-          await lookup.prepare(batch, check);
+          // the hits prepare returns, and the checks after it, are the whole index's
+          expect(await lookup.prepare(batch, check)).toEqual(want.slice(from, from + 17));
           expect(
             batch.map((u) => check(lookup.ix, u)),
             `units ${from}+, limit ${knownKeysLimit}, filter ${withFilter}`,
