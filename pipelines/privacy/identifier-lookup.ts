@@ -30,10 +30,8 @@ import type { TextUnit } from './extract.ts';
 import { IDENTIFIER_KINDS, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
 
 /** The maps and sets of the index, by the name each has in the file's `m` column. */
-const MAPS = ['whole', 'phrases', 'postcode', 'token', 'dob', 'surnameDob'] as const;
-const SETS = ['forename', 'surname', 'phraseFirst', 'phraseSecond'] as const;
-type MapName = (typeof MAPS)[number];
-type SetName = (typeof SETS)[number];
+type MapName = 'whole' | 'phrases' | 'postcode' | 'token' | 'dob' | 'surnameDob';
+type SetName = 'forename' | 'surname' | 'phraseFirst' | 'phraseSecond';
 type Name = MapName | SetName;
 
 interface Head {
