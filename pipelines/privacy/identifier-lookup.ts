@@ -310,7 +310,12 @@ export class IdentifierLookup {
       dob: m('dob'),
       surnameDob: m('surnameDob'),
     };
-    this.sets = { forename: s('forename'), surname: s('surname'), phraseFirst: s('phraseFirst'), phraseSecond: s('phraseSecond') };
+    this.sets = {
+      forename: s('forename'),
+      surname: s('surname'),
+      phraseFirst: s('phraseFirst'),
+      phraseSecond: s('phraseSecond'),
+    };
     const counts = Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, head.counts[k] ?? 0])) as Record<
       IdentifierKind,
       number
@@ -348,7 +353,9 @@ export class IdentifierLookup {
         await db.conn.runAndReadAll(`SELECT v FROM read_parquet(${literal(path)}) WHERE m = 'head'`)
       ).getRows();
       if (rows.length !== 1 || typeof rows[0]![0] !== 'string')
-        throw new Error(`privacy scan: identifier index ${source} has ${rows.length === 0 ? 'no' : 'more than one'} head`);
+        throw new Error(
+          `privacy scan: identifier index ${source} has ${rows.length === 0 ? 'no' : 'more than one'} head`,
+        );
       await db.conn.run('CREATE TABLE want (m VARCHAR, k VARCHAR)');
       return new IdentifierLookup(
         db,

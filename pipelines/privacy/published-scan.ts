@@ -131,8 +131,7 @@ export class PublishedScan {
       if (c.settled) {
         await this.collector.prepareRecordIds(c.settled.hitUnits.flatMap((u) => u.hits));
         this.collector.addSettledParquet('curated', c.key, c.settled);
-      }
-      else await this.collector.scanObject({ zone: 'curated', store: this.stores.curated, key: c.key });
+      } else await this.collector.scanObject({ zone: 'curated', store: this.stores.curated, key: c.key });
     }
   }
 
@@ -171,7 +170,12 @@ export class PublishedScan {
 
   /** The findings in content not yet written (a fresh collector each call: nothing carries over). */
   async scanContent(items: PendingContent[]): Promise<Finding[]> {
-    const collector = new ScanCollector(this.ix, undefined, this.vocabulary, this.lookup ? { lookup: this.lookup } : {});
+    const collector = new ScanCollector(
+      this.ix,
+      undefined,
+      this.vocabulary,
+      this.lookup ? { lookup: this.lookup } : {},
+    );
     for (const it of items) await collector.scanContent(it.zone, it.key, it.content);
     return collector.result(this.req.asAt).findings;
   }

@@ -369,7 +369,8 @@ export class ScanCollector {
     }
     this.parquetMode = opts.parquet ?? 'distinct';
     this.lookup = opts.lookup;
-    if (this.lookup && this.lookup.ix !== ix) throw new Error('privacy scan: a looked-up index must be the lookup\'s own');
+    if (this.lookup && this.lookup.ix !== ix)
+      throw new Error("privacy scan: a looked-up index must be the lookup's own");
     // A Parquet cell's verdict depends on its text and on whether its column is a DOB or reference field: nothing
     // else. (One flag for both: in a curated table a date inside a reference that equals a date of birth counts as one.)
     const parquetUnit = (text: string, flagged: boolean): TextUnit => ({
@@ -400,10 +401,11 @@ export class ScanCollector {
   /** The units the record ids of hits are checked as (quotableRecordId), so a prepare makes them exact too. */
   private readonly recordIdUnits = (hits: Hit[]): TextUnit[] => {
     const out: TextUnit[] = [];
-    for (const h of hits) for (const id of h.recordIds) {
-      const u = recordRefUnit(id);
-      if (u) out.push(u);
-    }
+    for (const h of hits)
+      for (const id of h.recordIds) {
+        const u = recordRefUnit(id);
+        if (u) out.push(u);
+      }
     return out;
   };
 

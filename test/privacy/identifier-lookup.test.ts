@@ -55,7 +55,12 @@ function units(): TextUnit[] {
   for (let i = 0; i < 80; i += 3) {
     const p = person(i);
     const [y, m, d] = p.dateOfBirth!.split('-');
-    const data = (text: string, field?: string): TextUnit => ({ location: `r${out.length}`, text, field, position: 'data' });
+    const data = (text: string, field?: string): TextUnit => ({
+      location: `r${out.length}`,
+      text,
+      field,
+      position: 'data',
+    });
     out.push(
       data(p.forename!), // a whole forename
       data(p.surname!),
@@ -86,7 +91,17 @@ describe('the identifier index looked up on disk (publish shards and merge)', ()
     const want = all.map((u) => check(ix, u));
     // the units leak identifiers of every kind (the test would catch a look-up missed)
     const kinds = new Set(want.flat().map((h) => h.kind));
-    for (const k of ['forename', 'surname', 'full_name', 'date_of_birth', 'postcode', 'address', 'nhs_number_token', 'surname_and_dob', 'name_pair'])
+    for (const k of [
+      'forename',
+      'surname',
+      'full_name',
+      'date_of_birth',
+      'postcode',
+      'address',
+      'nhs_number_token',
+      'surname_and_dob',
+      'name_pair',
+    ])
       expect(kinds, k).toContain(k);
     expect(want.filter((h) => h.length === 0).length).toBeGreaterThan(10);
     const fetched: number[] = [];

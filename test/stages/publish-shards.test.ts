@@ -163,7 +163,10 @@ describe('publish shards', () => {
     const leak: PublishStep = {
       name: 'leaky-report',
       run: async (ctx) => {
-        await ctx.release.put('target-lists/leaky.csv', `family_id,note\n${planted.map((n, i) => `F${i},${n}`).join('\n')}\n`);
+        await ctx.release.put(
+          'target-lists/leaky.csv',
+          `family_id,note\n${planted.map((n, i) => `F${i},${n}`).join('\n')}\n`,
+        );
         return {};
       },
     };
