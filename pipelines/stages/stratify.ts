@@ -12,7 +12,12 @@
  * scores rows; `merge` puts every shard's rows in family id order and writes `scores` and the counts, the same bytes
  * as the stage run whole.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { serialize } from 'node:v8';
+import { createGzip } from 'node:zlib';
 import type { z } from 'zod';
 import { parseStratifyConfig, ruleSetOf } from '../../models/config.ts';
 import {
@@ -25,7 +30,15 @@ import {
 import type { Fact } from '../../models/facts.ts';
 import { canAffectScore } from '../../models/rules/relevance.ts';
 import type { RuleSet } from '../../models/rules/schema.ts';
-import { writeParquet, type ParquetRow } from '../io/parquet.ts';
+import { scratchOf } from '../io/object-store.ts';
+import {
+  openScratchDuckDb,
+  rowLinesToParquet,
+  writeParquet,
+  writeRowLines,
+  type ParquetColumn,
+  type ParquetRow,
+} from '../io/parquet.ts';
 import { keys } from '../layout.ts';
 import { factFromRow, factsTable, readFacts } from '../tables/facts.ts';
 import { memberOf, SCORING_MEMBER_COLUMNS, type MemberRow } from '../tables/family-members.ts';
@@ -45,6 +58,7 @@ import {
 import { shardCountFor, shardFile, shardFolder, shardItems } from './sharding.ts';
 import { runHeadlineCoverage } from './headline-coverage.ts';
 import { openStratifyRouting, type RoutingTables } from './stratify-routing.ts';
+import { mergeSortedParts } from './sorted-parts.ts';
 import { cmp } from '../../models/order.ts';
 
 /** Appends to the list under key (creating it): linear, unlike re-spreading the list on every add. */
@@ -177,17 +191,20 @@ function scoreCounts(cfg: StratifyConfig, ruleSet: RuleSet, scores: FamilyScore[
   return counts;
 }
 
-/** Writes `scores` (rows in family id order) and returns the stage's counts: what the stage writes, whole or merged. */
+/**
+ * Writes `scores` (`write`: its rows in family id order, returning how many) and returns the stage's counts: what the
+ * stage writes, whole or merged.
+ */
 async function writeScores(
   ctx: StageContext,
   cfg: StratifyConfig,
   ruleSet: RuleSet,
-  rows: ParquetRow[],
+  write: (key: string, columns: readonly ParquetColumn[]) => Promise<number>,
   scored: Record<string, number>,
   factsWithoutPerson: number,
 ) {
   const coverage = await runHeadlineCoverage(ctx);
-  await writeParquet(ctx.stores.curated, keys.curated('scores', ctx.asAt), parquetColumns(SCORES), rows);
+  const families = await write(keys.curated('scores', ctx.asAt), parquetColumns(SCORES));
   const counts: Record<string, number> = {
     families_scored: scored.families_scored!,
     families_with_a_rule_fired: scored.families_with_a_rule_fired!,
@@ -201,7 +218,7 @@ async function writeScores(
   for (const t of cfg.tiers) counts[`tier_${t.name}`] = scored[`tier_${t.name}`]!;
   for (const r of ruleSet.rules) counts[`rule_${r.id}`] = scored[`rule_${r.id}`]!;
   ctx.log.info('families scored', {
-    families: rows.length,
+    families,
     ruleSet: `${ruleSet.id}@${ruleSet.version}`,
     headlinesNotEvidenced: coverage
       .filter((c) => c.status === 'not_evidenced')
@@ -218,7 +235,9 @@ export async function stratifyStage(ctx: StageContext, _input: z.infer<typeof st
   const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet, cfg.sources);
   const scores = scoreFamilies(ctx, cfg, ruleSet, families);
   const rows = scores.map((s) => scoreRow(s, ctx.asAt));
-  return writeScores(ctx, cfg, ruleSet, rows, scoreCounts(cfg, ruleSet, scores), factsWithoutPerson);
+  const write = (key: string, columns: readonly ParquetColumn[]) =>
+    writeParquet(ctx.stores.curated, key, columns, rows);
+  return writeScores(ctx, cfg, ruleSet, write, scoreCounts(cfg, ruleSet, scores), factsWithoutPerson);
 }
 
 // ---- the sharded stage: plan, shard, merge --------------------------------------------------------------
@@ -230,6 +249,8 @@ const membersKey = (ctx: StageContext, shard: number, part: number) =>
 const factsKey = (ctx: StageContext, shard: number, part: number) =>
   shardFile(STAGE, ctx.asAt, ctx.runId, shard, `facts-p${part}`, 'bin');
 const scoresKey = (ctx: StageContext, shard: number) => shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'scores', 'bin');
+const scoreLinesKey = (ctx: StageContext, shard: number) =>
+  shardFile(STAGE, ctx.asAt, ctx.runId, shard, 'scores-rows', 'ndjson.gz');
 
 /** Rows (members or facts) the plan holds over all shards before it writes them out in part files. */
 const PART_ROWS = 200_000;
@@ -372,8 +393,8 @@ const readShardFile = <T extends ShardFileHead>(
 ): Promise<T> => readCheckedShardFile<T>(ctx, STAGE, key, { shard, shards }, missing);
 
 interface ShardScores extends ShardFileHead {
-  /** The shard's scores rows (family id order) and what their counts add up to. */
-  rows: ParquetRow[];
+  /** What the shard's scores rows add up to (the rows: its scores-rows file, writeRowLines' lines, family id order). */
+  rows: number;
   counts: Record<string, number>;
   /** The only shard's count of facts of no person (it read the facts table itself). */
   factsWithoutPerson?: number | undefined;
@@ -416,6 +437,10 @@ async function scoreShard(ctx: StageContext, shard: number) {
   return writeShardScores(ctx, cfg, ruleSet, shard, shards, familiesOf(members, facts));
 }
 
+function* scoreRows(scores: readonly FamilyScore[], asAt: string): Generator<ParquetRow> {
+  for (const s of scores) yield scoreRow(s, asAt);
+}
+
 /** Scores a shard's families and writes their scores rows and counts to its shard file. */
 async function writeShardScores(
   ctx: StageContext,
@@ -427,8 +452,18 @@ async function writeShardScores(
   factsWithoutPerson?: number,
 ) {
   const scores = scoreFamilies(ctx, cfg, ruleSet, families);
-  const rows = scores.map((s) => scoreRow(s, ctx.asAt));
   const counts = scoreCounts(cfg, ruleSet, scores);
+  const db = await openScratchDuckDb(undefined, scratchOf(ctx.stores.secure));
+  let rows: number;
+  try {
+    // family id order (familiesOf), as row lines: the merge joins the shards' lines by a k-way merge on the id
+    const lines = join(db.dir, 'scores.ndjson');
+    rows = await writeRowLines(lines, scoreLinesKey(ctx, shard), parquetColumns(SCORES), scoreRows(scores, ctx.asAt));
+    await pipeline(createReadStream(lines), createGzip({ level: 1 }), createWriteStream(`${lines}.gz`));
+    await ctx.stores.secure.put(scoreLinesKey(ctx, shard), createReadStream(`${lines}.gz`));
+  } finally {
+    await db.dispose();
+  }
   const file: ShardScores = { runId: ctx.runId, shard, shards, rows, counts, factsWithoutPerson };
   await ctx.stores.secure.put(scoresKey(ctx, shard), serialize(file));
   return { counts: { shard, families_scored: scores.length } };
@@ -440,18 +475,35 @@ async function mergeStratify(ctx: StageContext) {
   const { shards } = plan;
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
-  const rows: ParquetRow[] = [];
   const scored: Record<string, number> = {};
+  const parts: string[] = [];
   let factsWithoutPerson = plan.factsWithoutPerson ?? 0;
   for (let shard = 0; shard < shards; shard++) {
     const missing = `shard ${shard} of ${shards} did not run`;
     const file = await readShardFile<ShardScores>(ctx, scoresKey(ctx, shard), shard, shards, missing);
-    for (const r of file.rows) rows.push(r);
+    if (file.rows > 0) parts.push(scoreLinesKey(ctx, shard));
     for (const [k, v] of Object.entries(file.counts)) scored[k] = (scored[k] ?? 0) + v;
     if (file.factsWithoutPerson !== undefined) factsWithoutPerson = file.factsWithoutPerson;
   }
-  rows.sort((a, b) => cmp(a.family_id as string, b.family_id as string));
-  const out = await writeScores(ctx, cfg, ruleSet, rows, scored, factsWithoutPerson);
+  // The shards' rows, each in family id order, merged by family id (ids are unique: each family is in one shard):
+  // the rows sorted as the whole stage sorts them, without holding them.
+  const write = async (key: string, columns: readonly ParquetColumn[]) => {
+    const db = await openScratchDuckDb(undefined, scratchOf(ctx.stores.secure));
+    try {
+      const lines = join(db.dir, parts.length ? 'scores.ndjson.gz' : 'scores.ndjson');
+      let n = 0;
+      if (parts.length)
+        n = await mergeSortedParts(STAGE, ctx.stores.secure, parts, lines, (line) => {
+          return (JSON.parse(line) as { family_id: string }).family_id;
+        });
+      else await writeFile(lines, '');
+      await rowLinesToParquet(db, lines, ctx.stores.curated, key, columns);
+      return n;
+    } finally {
+      await db.dispose();
+    }
+  };
+  const out = await writeScores(ctx, cfg, ruleSet, write, scored, factsWithoutPerson);
   await removeShardFiles(ctx);
   return out;
 }

@@ -16,7 +16,7 @@
  *  - merge: the parts concatenated in feed id order, then key range order (the order the whole stage streams them
  *           in, so each table stays sorted by id), the records table from the person records, the relationships
  *           table by a k-way merge of every part's sorted links, ties in the whole stage's order (people, events,
- *           relationship feeds: merge-lines.ts), the orphan counts (facts and relationships naming no person record)
+ *           relationship feeds: sorted-parts.ts), the orphan counts (facts and relationships naming no person record)
  *           in a file-backed DuckDB, the other counts summed; then the shard folder is removed. It holds no row, id
  *           or link of the population in JavaScript.
  */
@@ -57,7 +57,7 @@ import {
   type ValidatedFile,
 } from './read.ts';
 import { populationDuckDbMemory } from '../../runtime.ts';
-import { mergeSortedParts } from './merge-lines.ts';
+import { mergeSortedParts } from '../sorted-parts.ts';
 import { byRelationshipId, relationshipFeeds } from './relationships.ts';
 import { countsKey, type FeedCounts } from '../validate.ts';
 import { removeShardFolder } from '../shard-files.ts';
@@ -283,7 +283,7 @@ async function standardiseFeed(
 
 /**
  * A part's relationships, stably sorted by relationship id, written as row lines in the shard folder (none: no file);
- * returns how many. The merge joins the parts' sorted lines (merge-lines.ts) into the whole stage's order.
+ * returns how many. The merge joins the parts' sorted lines (sorted-parts.ts) into the whole stage's order.
  */
 async function writeRelationshipsPart(
   ctx: StageContext,
@@ -468,6 +468,7 @@ export async function mergeStandardise(ctx: StageContext): Promise<StageOutput> 
     const lines = join(db.dir, withLinks.length ? 'relationships.ndjson.gz' : 'relationships.ndjson');
     if (withLinks.length) {
       counts.relationships = await mergeSortedParts(
+        STAGE,
         secure,
         withLinks.map((r) => partKey(ctx, shardOf.get(partId(r))!, 'relationships', r)),
         lines,

@@ -1,9 +1,9 @@
 /**
- * The sharded standardise merge's relationships: each shard writes its part's relationships as row lines sorted by
- * relationship id (a stable sort of the part's list), and the merge joins the parts by a k-way merge of those sorted
- * streams, a tie going to the earlier part in the whole stage's order. That is exactly the whole stage's stable sort
- * of every part's list concatenated in that order (standardise/relationships.ts writeRelationships), but it holds one
- * line per part, not every relationship.
+ * A sharded stage's merge of sorted row lines: each shard writes its rows as gzipped row lines (writeRowLines) sorted
+ * by an id (a stable sort of its list), and the merge joins the parts by a k-way merge of those sorted streams, a tie
+ * going to the earlier part. That is exactly a stable sort of every part's list concatenated in part order (the
+ * standardise merge's relationships, standardise/relationships.ts writeRelationships; the stratify merge's scores),
+ * but it holds one line per part, not every row.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip } from 'node:zlib';
-import type { ObjectStore } from '../../io/object-store.ts';
+import type { ObjectStore } from '../io/object-store.ts';
 
 /** The lines of a gzipped row-lines object, one at a time (with their newline), read as they are asked for. */
 class LineReader {
@@ -59,6 +59,7 @@ class LineReader {
  * one gzipped row-lines file at `path`, sorted by id with ties in part order. Returns the lines written.
  */
 export async function mergeSortedParts(
+  stage: string,
   store: ObjectStore,
   parts: readonly string[],
   path: string,
@@ -71,7 +72,7 @@ export async function mergeSortedParts(
   let written = 0;
   try {
     for (const k of parts) {
-      if (!(await store.exists(k))) throw new Error(`standardise: ${k} is missing: its shard did not write it`);
+      if (!(await store.exists(k))) throw new Error(`${stage}: ${k} is missing: its shard did not write it`);
       readers.push(new LineReader(await store.getStream(k)));
     }
     const heads: Array<{ line: string; id: string } | null> = [];
