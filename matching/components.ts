@@ -15,7 +15,9 @@
  * so one cut serves the run's clustering and every threshold-sensitivity re-clustering.
  */
 import {
+  clusterRecords,
   clusterRecordsTagged,
+  strongestFirst,
   type ClusterLinks,
   type ClusterOptions,
   type Clustering,
@@ -227,4 +229,141 @@ function pairsOfParts(
     out[p]!.push([local[x]!, local[y]!]);
   }
   return out;
+}
+
+/** Links accepted and persons (clusters, singletons included) of one clustering. */
+export interface ClusteringCounts {
+  links: number;
+  persons: number;
+}
+
+/**
+ * What clusterRecords(n, links at t, opts, strongest first) accepts and how many persons it makes, at each threshold
+ * weight t of `thresholds` (each at or above the lowest weight in `links`), without one clustering of all the
+ * records per threshold: the records are cut into parts of whole components of `links` joined with the age-order
+ * pairs (components at the lowest threshold hold those at every higher one), each part clustered at each threshold
+ * on its own, and the counts summed (clusterByParts: the same clustering, part by part). A record in no link and no
+ * age-order pair is a person of its own at every threshold and is not clustered. Only one part's arrays are alive at
+ * a time, so the memory is that of the largest part, not of the records.
+ *
+ * `links`: the links (pairs not vetoed) at the lowest threshold, in the whole's link order (ascending pair index),
+ * as linksAt gives them. The strongest-first order is the whole's restricted to a part: by weight, then by record
+ * indexes, which a part's local indexes keep (they rise with the record indexes).
+ */
+export function countsByComponent(
+  n: number,
+  links: ClusterLinks,
+  opts: ClusterOptions,
+  thresholds: readonly number[],
+  maxPartRecords = 50_000,
+): ClusteringCounts[] {
+  const age = opts.ageOrder?.pairs ?? [];
+  const component = linkComponents(n, [
+    links,
+    { count: age.length, l: age.map((p) => p[0]), r: age.map((p) => p[1]) },
+  ]);
+  const size = new Int32Array(n);
+  for (let i = 0; i < n; i++) size[component[i]!]!++;
+  // whole components packed into parts in the order of their smallest record, each part up to maxPartRecords
+  // records (a larger component is a part of its own); a record alone in its component is in none (-1)
+  const partOfComponent = new Int32Array(n).fill(-1);
+  let parts = 0;
+  let load = 0;
+  for (let c = 0; c < n; c++) {
+    if (component[c] !== c || size[c]! < 2) continue;
+    if (parts === 0 || (load > 0 && load + size[c]! > maxPartRecords)) {
+      parts++;
+      load = 0;
+    }
+    partOfComponent[c] = parts - 1;
+    load += size[c]!;
+  }
+  const partOf = Int32Array.from(component, (c) => partOfComponent[c]!);
+  const singletons = partOf.reduce((s, p) => s + (p < 0 ? 1 : 0), 0);
+  // per part its records (ascending), links (ascending link index), cannot-link and age-order pairs, as CSR
+  const byPart = (count: number, partOfItem: (k: number) => number) => {
+    const start = new Int32Array(parts + 1);
+    for (let k = 0; k < count; k++) {
+      const p = partOfItem(k);
+      if (p >= 0) start[p + 1]!++;
+    }
+    for (let p = 0; p < parts; p++) start[p + 1]! += start[p]!;
+    const items = new Int32Array(start[parts]!);
+    const fill = start.slice(0, parts);
+    for (let k = 0; k < count; k++) {
+      const p = partOfItem(k);
+      if (p >= 0) items[fill[p]!++] = k;
+    }
+    return { start, items };
+  };
+  const recordsOf = byPart(n, (i) => partOf[i]!);
+  const linksOf = byPart(links.count, (k) => partOf[links.l[k]!]!);
+  const cannot = opts.cannotLink ?? [];
+  // a cannot-link pair spanning two parts (or with a record alone) can never be inside one cluster: dropped
+  const cannotOf = byPart(cannot.length, (k) => {
+    const p = partOf[cannot[k]![0]]!;
+    return p === partOf[cannot[k]![1]] ? p : -1;
+  });
+  const ageOf = byPart(age.length, (k) => partOf[age[k]![0]]!);
+  const local = new Int32Array(n);
+  const totals = thresholds.map(() => ({ links: 0, persons: singletons }));
+  for (let p = 0; p < parts; p++) {
+    const rec = recordsOf.items.subarray(recordsOf.start[p]!, recordsOf.start[p + 1]!);
+    for (let k = 0; k < rec.length; k++) local[rec[k]!] = k;
+    const idx = linksOf.items.subarray(linksOf.start[p]!, linksOf.start[p + 1]!);
+    const partLinks: ClusterLinks = {
+      count: idx.length,
+      l: Int32Array.from(idx, (i) => local[links.l[i]!]!),
+      r: Int32Array.from(idx, (i) => local[links.r[i]!]!),
+      weight: Float64Array.from(idx, (i) => links.weight[i]!),
+      probability: Float64Array.from(idx, (i) => links.probability[i]!),
+    };
+    const pairsOf = (all: ReadonlyArray<readonly [number, number]>, of: { start: Int32Array; items: Int32Array }) =>
+      Array.from(of.items.subarray(of.start[p]!, of.start[p + 1]!), (k): [number, number] => [
+        local[all[k]![0]]!,
+        local[all[k]![1]]!,
+      ]);
+    const partOpts: ClusterOptions = {
+      ...opts,
+      strongIdentifiers: opts.strongIdentifiers.map((s) => ({
+        column: s.column,
+        codes: Int32Array.from(rec, (i) => s.codes[i]!),
+      })),
+      cannotLink: pairsOf(cannot, cannotOf),
+      ...(opts.ageOrder
+        ? {
+            ageOrder: {
+              ...opts.ageOrder,
+              born: Float64Array.from(rec, (i) => opts.ageOrder!.born[i]!),
+              pairs: pairsOf(age, ageOf),
+            },
+          }
+        : {}),
+    };
+    // strongest first once; the links at a threshold are a prefix of that order
+    const sorted = strongestFirst(partLinks);
+    const position = new Int32Array(partLinks.count);
+    thresholds.forEach((t, j) => {
+      let count = 0;
+      for (let k = 0; k < partLinks.count; k++) if (partLinks.weight[k]! >= t) position[k] = count++;
+      const at = new Int32Array(count);
+      for (let k = 0, m = 0; k < partLinks.count; k++) if (partLinks.weight[k]! >= t) at[m++] = k;
+      const linksAt: ClusterLinks = {
+        count,
+        l: Int32Array.from(at, (k) => partLinks.l[k]!),
+        r: Int32Array.from(at, (k) => partLinks.r[k]!),
+        weight: Float64Array.from(at, (k) => partLinks.weight[k]!),
+        probability: Float64Array.from(at, (k) => partLinks.probability[k]!),
+      };
+      const order = Int32Array.from(sorted.subarray(0, count), (k) => position[k]!);
+      const { cluster, accepted } = clusterRecords(rec.length, linksAt, partOpts, order);
+      let linked = 0;
+      for (let k = 0; k < count; k++) linked += accepted[k]!;
+      let persons = 0;
+      for (let k = 0; k < rec.length; k++) if (cluster[k] === k) persons++;
+      totals[j]!.links += linked;
+      totals[j]!.persons += persons;
+    });
+  }
+  return totals;
 }

@@ -23,6 +23,7 @@ import {
   type ClusterOptions,
   type Clustering,
 } from './clustering.ts';
+import { countsByComponent, type ClusteringCounts } from './components.ts';
 import {
   initialM,
   needsValues,
@@ -238,21 +239,47 @@ export interface ClusterInput {
   order: Int32Array;
 }
 
-/** Links accepted and persons at thresholds around the run's, each a full re-clustering (offset 0 is the run itself). */
+/**
+ * Links accepted and persons at thresholds around the run's, each a full re-clustering (offset 0 is the run itself).
+ * The offsets above 0 are clustered by connected component of the links at the run's threshold (countsByComponent:
+ * the same counts, only one part's arrays alive at a time); those below it, where the links' graph percolates into
+ * one component of most records (docs/benchmarks.md), are each one clustering of all the records, one at a time.
+ */
 export function thresholdSensitivity(
   res: LinkResult,
   offsets: readonly number[],
 ): Array<{ offset: number; weight: number; probability: number; links: number; persons: number }> {
-  return offsets.map((offset) => {
-    const c = offset === 0 ? res.clustering : res.clusterAt(res.thresholdWeight + offset);
+  const counts = new Map<number, ClusteringCounts>();
+  const above = offsets.filter((o) => o > 0);
+  if (above.length > 0) {
+    const { links } = res.linksAt(res.thresholdWeight);
+    const byComponent = countsByComponent(
+      res.table.n,
+      links,
+      res.clusterOptions,
+      above.map((o) => res.thresholdWeight + o),
+    );
+    above.forEach((o, k) => counts.set(o, byComponent[k]!));
+  }
+  const countsOf = (c: Clustering): ClusteringCounts => {
     let links = 0;
     for (const a of c.accepted) if (a) links++;
+    let persons = 0;
+    for (let i = 0; i < c.cluster.length; i++) if (c.cluster[i] === i) persons++;
+    return { links, persons };
+  };
+  return offsets.map((offset) => {
+    let c = counts.get(offset);
+    if (!c) {
+      c = countsOf(offset === 0 ? res.clustering : res.clusterAt(res.thresholdWeight + offset));
+      counts.set(offset, c);
+    }
     return {
       offset,
       weight: res.thresholdWeight + offset,
       probability: probabilityOf(res.thresholdWeight + offset),
-      links,
-      persons: new Set(c.cluster).size,
+      links: c.links,
+      persons: c.persons,
     };
   });
 }

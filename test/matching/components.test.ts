@@ -7,8 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../fixtures/generator/generate.ts';
-import { clusterByParts, componentSizes, linkComponents, packComponents } from '../../matching/components.ts';
-import { linkRecords, type LinkResult } from '../../matching/engine.ts';
+import {
+  clusterByParts,
+  componentSizes,
+  countsByComponent,
+  linkComponents,
+  packComponents,
+} from '../../matching/components.ts';
+import { linkRecords, thresholdSensitivity, type LinkResult } from '../../matching/engine.ts';
 import { matchSettings, readConstraints, readPersonColumns } from '../../pipelines/stages/match.ts';
 import { SENSITIVITY_OFFSETS } from '../../pipelines/stages/match-config.ts';
 import { standardiseStage } from '../../pipelines/stages/standardise.ts';
@@ -98,6 +104,37 @@ describe('clustering by connected component', () => {
       'known_different_people',
       'single_weak_link',
     ]);
+  });
+
+  it('counts links and persons at each threshold by component exactly as one clustering of all the records', () => {
+    const n = res.table.n;
+    const whole = (t: number) => {
+      const c = res.clusterAt(t);
+      return { links: c.accepted.reduce((s, a) => s + a, 0), persons: new Set(c.cluster).size };
+    };
+    const offsets = [...SENSITIVITY_OFFSETS];
+    const expected = offsets.map((o) => whole(res.thresholdWeight + o));
+    // components at the lowest offset (one part of most records) and at the threshold (many small parts)
+    for (const from of [Math.min(...offsets), 0]) {
+      const { links } = res.linksAt(res.thresholdWeight + from);
+      const at = offsets.filter((o) => o >= from);
+      for (const maxPartRecords of [1, 40, 500, n]) {
+        const got = countsByComponent(
+          n,
+          links,
+          res.clusterOptions,
+          at.map((o) => res.thresholdWeight + o),
+          maxPartRecords,
+        );
+        expect(got, `components at offset ${from}, parts of up to ${maxPartRecords} records`).toEqual(
+          expected.filter((_, k) => offsets[k]! >= from),
+        );
+      }
+    }
+    // the link phase's sensitivity rows are those counts; not vacuous: they differ between offsets
+    const rows = thresholdSensitivity(res, offsets);
+    expect(rows.map(({ links, persons }) => ({ links, persons }))).toEqual(expected);
+    expect(new Set(expected.map((e) => e.persons)).size).toBeGreaterThan(5);
   });
 
   it('packs whole components into parts of about equal records, and refuses a cut through a component', () => {
