@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../pipelines/io/local-object-store.ts';
 import { readParquet } from '../../pipelines/io/parquet.ts';
-import { openPairTable, writePairTable } from '../../pipelines/stages/match-pairs.ts';
+import { openPairTable, sortCuts, writePairTable } from '../../pipelines/stages/match-pairs.ts';
 
 let root: string;
 let store: LocalObjectStore;
@@ -59,6 +59,48 @@ describe('match pair tables', () => {
       true,
     );
     await expect(table.add(run([0]))).rejects.toThrow(/pairs added after the table was written/);
+  });
+
+  it('sorts range by range, cut at multiples of 2048 rows, into the bytes of one sort (row groups of 122,880 rows)', async () => {
+    // 1,200,000 pairs (ten Parquet row groups; each sort more than one), 500 to each smaller record, shuffled, in runs
+    const n = 2900;
+    const ids = Array.from({ length: n }, (_, i) => `s:f:${String(i).padStart(5, '0')}`);
+    const lo: number[] = [];
+    const hi: number[] = [];
+    for (let i = 0; i < 2400; i++) for (let j = i + 1; j <= i + 500; j++) (lo.push(i), hi.push(j));
+    const perm = Array.from({ length: lo.length }, (_, k) => (k * 7919) % lo.length);
+    const run = (from: number, to: number) => ({
+      count: to - from,
+      lo: (k: number) => hi[perm[from + k]!]!,
+      hi: (k: number) => lo[perm[from + k]!]!,
+      weight: (k: number) => ((perm[from + k]! % 977) - 400) / 16,
+      probability: (k: number) => (perm[from + k]! % 1000) / 1000,
+      rule: (k: number) => perm[from + k]! % 3,
+    });
+    const names = { idsByRank: ids, ruleNames: ['a', 'b', 'c'] };
+    const bytes: Buffer[] = [];
+    for (const rowsPerSort of [undefined, 300_000]) {
+      const key = `pairs/big-${rowsPerSort ?? 'one'}.parquet`;
+      const table = await openPairTable(store, key, names, rowsPerSort ? { rowsPerSort } : {});
+      for (const [from, to] of [[0, 400_000], [400_000, 400_001], [400_001, 1_200_000]] as const)
+        await table.add(run(from, to));
+      expect(await table.finish()).toBe(1_200_000);
+      bytes.push(await readFile(join(root, key)));
+    }
+    const rows = await readParquet(store, 'pairs/big-300000.parquet');
+    expect(rows.length).toBe(1_200_000);
+    expect(rows[49_152]).toMatchObject({ record_id_l: ids[98], record_id_r: ids[98 + 153] });
+    expect(bytes[1]!.equals(bytes[0]!), '299,008 rows a sort').toBe(true);
+  }, 120_000);
+
+  it('cuts the sort at every multiple of its step, as (smaller rank, place among its rows)', () => {
+    expect(sortCuts(Int32Array.from([3000, 0, 1000, 2200]), 2048)).toEqual([
+      { rank: 0, offset: 2048 },
+      { rank: 3, offset: 96 },
+      { rank: 3, offset: 2144 },
+    ]);
+    expect(sortCuts(Int32Array.from([2048]), 2048)).toEqual([]);
+    expect(() => sortCuts(Int32Array.from([1]), 1000)).toThrow(/not a positive multiple of 2048/);
   });
 
   it('refuses a rank with no record rather than dropping the pair', async () => {
