@@ -55,6 +55,11 @@ export interface ClusterOptions {
    */
   ambiguityMarginWeight?: number;
   ageOrder?: AgeOrder;
+  /**
+   * false: refused merges are not listed (Clustering.refused stays empty), for a clustering only counted (threshold
+   * sensitivity): no merge is decided by the list, so the clusters and accepted links are the same.
+   */
+  listRefusals?: boolean;
 }
 
 export interface Clustering {
@@ -313,6 +318,7 @@ class Merger {
     between = this.linksBetween(ra, rb),
   ): false {
     const { links } = this;
+    if (this.opts.listRefusals === false) return false;
     this.refused.push({
       recordL: links.l[i]!,
       recordR: links.r[i]!,
@@ -383,6 +389,7 @@ class Merger {
         this.accepted[li] = 1;
         continue;
       }
+      if (this.opts.listRefusals === false) continue;
       this.refused.push({
         recordL: links.l[li]!,
         recordR: links.r[li]!,

@@ -325,6 +325,7 @@ export function countsByComponent(
       ]);
     const partOpts: ClusterOptions = {
       ...opts,
+      listRefusals: false, // only counted
       strongIdentifiers: opts.strongIdentifiers.map((s) => ({
         column: s.column,
         codes: Int32Array.from(rec, (i) => s.codes[i]!),

@@ -271,7 +271,12 @@ export function thresholdSensitivity(
   return offsets.map((offset) => {
     let c = counts.get(offset);
     if (!c) {
-      c = countsOf(offset === 0 ? res.clustering : res.clusterAt(res.thresholdWeight + offset));
+      if (offset === 0) c = countsOf(res.clustering);
+      else {
+        // only counted: its refused merges (millions at 300,000 families) not listed
+        const { links, order } = res.linksAt(res.thresholdWeight + offset);
+        c = countsOf(clusterRecords(res.table.n, links, { ...res.clusterOptions, listRefusals: false }, order));
+      }
       counts.set(offset, c);
     }
     return {

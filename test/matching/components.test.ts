@@ -14,6 +14,7 @@ import {
   linkComponents,
   packComponents,
 } from '../../matching/components.ts';
+import { clusterRecords } from '../../matching/clustering.ts';
 import { linkRecords, thresholdSensitivity, type LinkResult } from '../../matching/engine.ts';
 import { matchSettings, readConstraints, readPersonColumns } from '../../pipelines/stages/match.ts';
 import { SENSITIVITY_OFFSETS } from '../../pipelines/stages/match-config.ts';
@@ -130,6 +131,17 @@ describe('clustering by connected component', () => {
           expected.filter((_, k) => offsets[k]! >= from),
         );
       }
+    }
+    // a clustering only counted lists no refused merge, and clusters and accepts exactly the same
+    for (const offset of offsets) {
+      const t = res.thresholdWeight + offset;
+      const { links, order } = res.linksAt(t);
+      const counted = clusterRecords(n, links, { ...res.clusterOptions, listRefusals: false }, order);
+      const full = res.clusterAt(t);
+      expect(full.refused.length).toBeGreaterThan(0);
+      expect(counted.refused).toEqual([]);
+      expect(Buffer.from(counted.cluster.buffer).equals(Buffer.from(full.cluster.buffer)), `offset ${offset}`).toBe(true);
+      expect(Buffer.from(counted.accepted).equals(Buffer.from(full.accepted)), `offset ${offset}`).toBe(true);
     }
     // the link phase's sensitivity rows are those counts; not vacuous: they differ between offsets
     const rows = thresholdSensitivity(res, offsets);
