@@ -67,7 +67,11 @@ describe('match pair tables', () => {
     const ids = Array.from({ length: n }, (_, i) => `s:f:${String(i).padStart(5, '0')}`);
     const lo: number[] = [];
     const hi: number[] = [];
-    for (let i = 0; i < 2400; i++) for (let j = i + 1; j <= i + 500; j++) (lo.push(i), hi.push(j));
+    for (let i = 0; i < 2400; i++)
+      for (let j = i + 1; j <= i + 500; j++) {
+        lo.push(i);
+        hi.push(j);
+      }
     const perm = Array.from({ length: lo.length }, (_, k) => (k * 7919) % lo.length);
     const run = (from: number, to: number) => ({
       count: to - from,
