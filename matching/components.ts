@@ -258,10 +258,7 @@ export function countsByComponent(
   maxPartRecords = 50_000,
 ): ClusteringCounts[] {
   const age = opts.ageOrder?.pairs ?? [];
-  const component = linkComponents(n, [
-    links,
-    { count: age.length, l: age.map((p) => p[0]), r: age.map((p) => p[1]) },
-  ]);
+  const component = linkComponents(n, [links, { count: age.length, l: age.map((p) => p[0]), r: age.map((p) => p[1]) }]);
   const size = new Int32Array(n);
   for (let i = 0; i < n; i++) size[component[i]!]!++;
   // whole components packed into parts in the order of their smallest record, each part up to maxPartRecords

@@ -140,7 +140,9 @@ describe('clustering by connected component', () => {
       const full = res.clusterAt(t);
       expect(full.refused.length).toBeGreaterThan(0);
       expect(counted.refused).toEqual([]);
-      expect(Buffer.from(counted.cluster.buffer).equals(Buffer.from(full.cluster.buffer)), `offset ${offset}`).toBe(true);
+      expect(Buffer.from(counted.cluster.buffer).equals(Buffer.from(full.cluster.buffer)), `offset ${offset}`).toBe(
+        true,
+      );
       expect(Buffer.from(counted.accepted).equals(Buffer.from(full.accepted)), `offset ${offset}`).toBe(true);
     }
     // the link phase's sensitivity rows are those counts; not vacuous: they differ between offsets

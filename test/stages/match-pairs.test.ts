@@ -86,7 +86,11 @@ describe('match pair tables', () => {
     for (const rowsPerSort of [undefined, 300_000]) {
       const key = `pairs/big-${rowsPerSort ?? 'one'}.parquet`;
       const table = await openPairTable(store, key, names, rowsPerSort ? { rowsPerSort } : {});
-      for (const [from, to] of [[0, 400_000], [400_000, 400_001], [400_001, 1_200_000]] as const)
+      for (const [from, to] of [
+        [0, 400_000],
+        [400_000, 400_001],
+        [400_001, 1_200_000],
+      ] as const)
         await table.add(run(from, to));
       expect(await table.finish()).toBe(1_200_000);
       bytes.push(await readFile(join(root, key)));
