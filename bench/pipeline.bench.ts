@@ -152,12 +152,12 @@ async function main(): Promise<void> {
     // a fast run that leaks is no result: say what the privacy scan found
     const findings = counts.publish?.audit_privacy_findings;
     const unreadable = counts.publish?.audit_unreadable_files;
-    const scan =
-      counts.publish === undefined
-        ? 'not run (the run stopped before publish)'
-        : findings === 0 && unreadable === 0
-          ? 'pass'
-          : `FAIL (${findings ?? '?'} findings, ${unreadable ?? '?'} unreadable files)`;
+    const publishRan = result.manifest.stages.some((s) => s.name === 'publish' && s.status === 'ok');
+    const scan = !publishRan
+      ? 'not run (the run stopped before publish finished)'
+      : findings === 0 && unreadable === 0
+        ? 'pass'
+        : `FAIL (${findings ?? '?'} findings, ${unreadable ?? '?'} unreadable files)`;
     lines.push(`  privacy scan: ${scan}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);

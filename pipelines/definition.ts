@@ -90,7 +90,11 @@ export interface RunDefinitionProps {
   mapConcurrency?: number;
   /** Concurrency of a sharded stage's Distributed Map (AWS: Lambdas at once; locally: the shard worker threads). */
   shardConcurrency?: number;
-  /** Per-task timeout (the Lambda maximum by default). */
+  /**
+   * Per-task timeout (default Lambda's maximum, 15 minutes, what a deployed Task can take). The local executor passes
+   * its own (pipelines/local/runner.ts): on one machine no Lambda limit applies, and a 1M-family stage's merge can
+   * pass 15 minutes there while fitting a Lambda's (bench:lambda-sizing checks the Lambda limits).
+   */
   taskTimeout?: Duration;
 }
 
@@ -270,7 +274,12 @@ export interface RenderedDefinition {
 
 /** Renders the run definition to plain ASL JSON (for the local executor, docs and tests). */
 export function renderRunDefinition(
-  opts: { plan?: readonly PlannedStage[]; mapConcurrency?: number; shardConcurrency?: number } = {},
+  opts: {
+    plan?: readonly PlannedStage[];
+    mapConcurrency?: number;
+    shardConcurrency?: number;
+    taskTimeout?: Duration;
+  } = {},
 ): RenderedDefinition {
   const app = new App();
   // a concrete environment, so ARNs render as plain strings (arn:aws:...) rather than partition tokens

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
+import { Duration } from 'aws-cdk-lib';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { RunConfig } from '../config.ts';
 import {
@@ -78,6 +79,12 @@ export interface LocalRunOptions {
   shardWorkers?: number;
   /** A run lock older than this is stale even if its process may live (default 12 h); a dead local holder is stale at once. */
   lockStaleHours?: number;
+  /**
+   * How long one Task may take on this machine before the run fails with States.Timeout (default: the run lock's
+   * stale time, 12 h). Not Lambda's 15 minutes: that limit is the deployed function's, measured by
+   * bench:lambda-sizing; a 1M-family merge on a loaded laptop can take longer and must still finish.
+   */
+  taskTimeoutSeconds?: number;
   /** Where the stages run (default: this machine, `localRuntime()`). */
   runtime?: RuntimeProfile;
   /** Input hashes shared across runs of one job (a backfill); default: a cache of this run only. */
@@ -172,6 +179,7 @@ async function runWithStores(
     plan,
     mapConcurrency: opts.mapConcurrency ?? 2,
     shardConcurrency: Math.max(1, workers),
+    taskTimeout: Duration.seconds(opts.taskTimeoutSeconds ?? (opts.lockStaleHours ?? DEFAULT_LOCK_STALE_HOURS) * 3600),
   });
   const stageOrder = plan.map((s) => s.name);
   // what this process may use: a population run needs a heap sized to the machine (bin/heap.mjs), V8's default is ~4 GiB

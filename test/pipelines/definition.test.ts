@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { RUN_LOCKED_ERROR } from '../../pipelines/io/run-lock.ts';
 import {
@@ -214,6 +215,20 @@ describe('the run definition (JSONPath ASL rendered from the CDK constructs)', (
     expect(
       isTransient(Object.assign(new Error('x'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })),
     ).toBe(false);
+  });
+
+  it("bounds every Task by Lambda's 15 minutes as deployed, and by the executor's own timeout when it gives one", () => {
+    // every state, those inside the Maps' item processors too
+    const all = (s: Record<string, State>): Record<string, State> =>
+      Object.assign({}, s, ...Object.values(s).map((st) => (st.ItemProcessor ? all(st.ItemProcessor.States) : {})));
+    const tasks = Object.keys(taskStates);
+    expect(tasks).toContain('Match shard');
+    const deployed = all(states);
+    for (const t of tasks) expect(deployed[t], t).toMatchObject({ Type: 'Task', TimeoutSeconds: 900 });
+    const local = all(
+      (renderRunDefinition({ taskTimeout: Duration.hours(12) }).asl as { States: Record<string, State> }).States,
+    );
+    for (const t of tasks) expect(local[t], t).toMatchObject({ Type: 'Task', TimeoutSeconds: 43_200 });
   });
 
   it('renders the same ASL every time (one definition, deterministic)', () => {

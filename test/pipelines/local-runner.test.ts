@@ -20,6 +20,7 @@ let landing: string;
 let out: string;
 const calls: string[] = [];
 let failSummariseTimes = 0;
+let summariseSleepMs = 0;
 let transientCountFailures = 0;
 
 const fakeStages: Record<string, StageEntry<unknown>> = {
@@ -42,6 +43,7 @@ const fakeStages: Record<string, StageEntry<unknown>> = {
   }) as StageEntry<unknown>,
   summarise: defineStage('summarise', z.object({ results: z.record(z.string(), z.unknown()) }), async (ctx, input) => {
     calls.push('summarise');
+    if (summariseSleepMs) await new Promise((r) => setTimeout(r, summariseSleepMs));
     if (failSummariseTimes > 0) {
       failSummariseTimes--;
       throw new Error('disk on fire (injected)');
@@ -72,6 +74,7 @@ beforeEach(async () => {
   out = join(dir, 'out');
   calls.length = 0;
   failSummariseTimes = 0;
+  summariseSleepMs = 0;
   transientCountFailures = 0;
   await put('schools/pupils/dt=2026-01-31/pupils.csv', 'person_ref\nA\nB\n');
   await put('schools/pupils/dt=2026-02-28/pupils.csv', 'person_ref\nA\nB\nC\n');
@@ -146,6 +149,19 @@ describe('local runner (the run definition on aws-local-stepfunctions)', () => {
     expect(again.status).toBe('ok');
     expect(again.runId).toBe(failed.runId);
     expect(again.manifest!.error).toBeUndefined();
+  });
+
+  it("a Task is bound by the local task timeout, not Lambda's 15 minutes: past it the run fails as States.Timeout", async () => {
+    summariseSleepMs = 2_500;
+    const late = await run({ taskTimeoutSeconds: 1 });
+    expect(late.status).toBe('failed');
+    expect(late.error).toMatchObject({ stage: 'summarise', error: 'States.Timeout' });
+    const m = JSON.parse(await readFile(late.manifestPath, 'utf8'));
+    expect(m.stages.find((s: { name: string }) => s.name === 'summarise').status).toBe('failed');
+    // the same Task within a longer timeout finishes, as a 1M-family merge on a loaded machine must
+    const again = await run({ taskTimeoutSeconds: 10 });
+    expect(again.status).toBe('ok');
+    expect(again.runId).toBe(late.runId);
   });
 
   it('skips a run already done with the same run id, unless forced; changed inputs give a new run id', async () => {
