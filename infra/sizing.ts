@@ -25,7 +25,7 @@ export const DEFAULT_SIZING = {
   prepare: { memoryMiB: 1024, ephemeralStorageMiB: 512, timeoutMinutes: 10 },
   validate: { memoryMiB: 2048, ephemeralStorageMiB: 2048, timeoutMinutes: 15 },
   standardise: { memoryMiB: 6144, ephemeralStorageMiB: 4096, timeoutMinutes: 15 },
-  match: { memoryMiB: 8192, ephemeralStorageMiB: 2048, timeoutMinutes: 15 },
+  match: { memoryMiB: 8192, ephemeralStorageMiB: 4096, timeoutMinutes: 15 },
   families: { memoryMiB: 8192, ephemeralStorageMiB: 10_240, timeoutMinutes: 15 },
   stratify: { memoryMiB: 4096, ephemeralStorageMiB: 2048, timeoutMinutes: 15 },
   publish: { memoryMiB: 8192, ephemeralStorageMiB: 4096, timeoutMinutes: 15 },
