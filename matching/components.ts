@@ -96,13 +96,7 @@ export function clusterByParts(
   for (let p = 0; p < parts; p++) {
     const rec = records[p]!;
     const idx = linksOf.links[p]!;
-    const partLinks: ClusterLinks = {
-      count: idx.length,
-      l: Int32Array.from(idx, (i) => local[links.l[i]!]!),
-      r: Int32Array.from(idx, (i) => local[links.r[i]!]!),
-      weight: Float64Array.from(idx, (i) => links.weight[i]!),
-      probability: Float64Array.from(idx, (i) => links.probability[i]!),
-    };
+    const partLinks = linksOfPart(links, idx, local);
     const partOpts: ClusterOptions = {
       ...opts,
       strongIdentifiers: opts.strongIdentifiers.map((s) => ({
@@ -308,13 +302,7 @@ export function countsByComponent(
     const rec = recordsOf.items.subarray(recordsOf.start[p]!, recordsOf.start[p + 1]!);
     for (let k = 0; k < rec.length; k++) local[rec[k]!] = k;
     const idx = linksOf.items.subarray(linksOf.start[p]!, linksOf.start[p + 1]!);
-    const partLinks: ClusterLinks = {
-      count: idx.length,
-      l: Int32Array.from(idx, (i) => local[links.l[i]!]!),
-      r: Int32Array.from(idx, (i) => local[links.r[i]!]!),
-      weight: Float64Array.from(idx, (i) => links.weight[i]!),
-      probability: Float64Array.from(idx, (i) => links.probability[i]!),
-    };
+    const partLinks = linksOfPart(links, idx, local);
     const pairsOf = (all: ReadonlyArray<readonly [number, number]>, of: { start: Int32Array; items: Int32Array }) =>
       Array.from(of.items.subarray(of.start[p]!, of.start[p + 1]!), (k): [number, number] => [
         local[all[k]![0]]!,
@@ -364,4 +352,15 @@ export function countsByComponent(
     });
   }
   return totals;
+}
+
+/** The links of one part (their indices `idx` into `links`), ends renumbered to the part's local record indices. */
+function linksOfPart(links: ClusterLinks, idx: ArrayLike<number>, local: Int32Array): ClusterLinks {
+  return {
+    count: idx.length,
+    l: Int32Array.from(idx, (i) => local[links.l[i]!]!),
+    r: Int32Array.from(idx, (i) => local[links.r[i]!]!),
+    weight: Float64Array.from(idx, (i) => links.weight[i]!),
+    probability: Float64Array.from(idx, (i) => links.probability[i]!),
+  };
 }

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TextUnit } from '../../pipelines/privacy/extract.ts';
 import { IdentifierLookup, KeyFilter, writeIndexTable } from '../../pipelines/privacy/identifier-lookup.ts';
-import { addPerson, emptyIndex, type IdentifierIndex, type SecurePerson } from '../../pipelines/privacy/identifiers.ts';
+import {
+  addPerson,
+  emptyIndex,
+  IDENTIFIER_KINDS,
+  type IdentifierIndex,
+  type SecurePerson,
+} from '../../pipelines/privacy/identifiers.ts';
 import { checkUnit } from '../../pipelines/privacy/scan.ts';
 
 // A publish shard or merge looks the identifier index up on disk instead of loading it (issue #12). Prepared for a
@@ -79,6 +85,7 @@ function units(): TextUnit[] {
     );
     if (p.postcode) out.push(data(`REF-${p.postcode.replace(' ', '-')}`), data(p.postcode.replace(' ', '_')));
     if (p.nhsNumberToken) out.push(data(`{"token":"${p.nhsNumberToken}","n":${i}}`));
+    if (p.upnToken) out.push(data(`{"upn":"${p.upnToken}","n":${i}}`));
   }
   return out;
 }
@@ -91,18 +98,7 @@ describe('the identifier index looked up on disk (publish shards and merge)', ()
     const want = all.map((u) => check(ix, u));
     // the units leak identifiers of every kind (the test would catch a look-up missed)
     const kinds = new Set(want.flat().map((h) => h.kind));
-    for (const k of [
-      'forename',
-      'surname',
-      'full_name',
-      'date_of_birth',
-      'postcode',
-      'address',
-      'nhs_number_token',
-      'surname_and_dob',
-      'name_pair',
-    ])
-      expect(kinds, k).toContain(k);
+    for (const k of IDENTIFIER_KINDS) expect(kinds, k).toContain(k);
     expect(want.filter((h) => h.length === 0).length).toBeGreaterThan(10);
     const fetched: number[] = [];
     for (const [knownKeysLimit, withFilter] of [
