@@ -6,10 +6,9 @@
  *
  *   BENCH_FAMILIES=100000                  families to generate (default 100,000)
  *   BENCH_COUNCILS=n                        Greater Manchester councils they live in (default: one per 100,000
- *                                           families, at most 10), so places stay as dense as a real council's: one
+ *                                           families, at most 10), so places stay as dense as a real council's (one
  *                                           council of 300,000 families puts ~2,400 records with one forename,
- *                                           surname and postcode district in a block, and match refuses the rule
- *                                           (105M candidate pairs over maxPairsPerRule), as it should
+ *                                           surname and postcode district in a block)
  *   BENCH_DIR=/tmp/locality-bench-pipeline-<families>[-c<n>]  where the landing data is generated (reused when there)
  *
  * Generation is timed separately and is not part of the pipeline's time. RSS is sampled every 50 ms

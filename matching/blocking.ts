@@ -175,6 +175,38 @@ export function countRulePairs(
   return { rule, pairs, blocks, largestBlocks: largest };
 }
 
+/** The blocking guard's limits (settings.maxPairsPerRecord, maxBlockRecords and the optional maxPairsPerRule). */
+export interface BlockingLimits {
+  maxPairsPerRecord: number;
+  maxBlockRecords: number;
+  maxPairsPerRule?: number | undefined;
+}
+
+/**
+ * Why a rule's counted pairs are refused (undefined when they are not): more candidate pairs per record than
+ * maxPairsPerRecord, a block larger than maxBlockRecords, or more pairs than maxPairsPerRule when that is set.
+ * The limits scale with the input, so a rule that is sound for one council stays sound for ten.
+ */
+export function blockingRefusal(
+  kind: 'blocking' | 'deterministic',
+  c: RuleCount,
+  records: number,
+  limits: BlockingLimits,
+): string | undefined {
+  const n = (x: number) => x.toLocaleString('en-GB');
+  const largest = c.largestBlocks[0] ?? 0;
+  const perRecord = records === 0 ? 0 : c.pairs / records;
+  const what = `${kind} rule [${c.rule}] would produce ${n(c.pairs)} candidate pairs (${perRecord.toFixed(1)} per record of ${n(records)}; its largest block has ${n(largest)} records)`;
+  const fix = 'make the rule stricter (add a column or a transform)';
+  if (perRecord > limits.maxPairsPerRecord)
+    return `${what}: more than maxPairsPerRecord ${n(limits.maxPairsPerRecord)}: ${fix} or raise maxPairsPerRecord`;
+  if (largest > limits.maxBlockRecords)
+    return `${what}: a block of more than maxBlockRecords ${n(limits.maxBlockRecords)}: ${fix} or raise maxBlockRecords`;
+  if (limits.maxPairsPerRule !== undefined && c.pairs > limits.maxPairsPerRule)
+    return `${what}: more than maxPairsPerRule ${n(limits.maxPairsPerRule)}: ${fix} or raise maxPairsPerRule`;
+  return undefined;
+}
+
 /** Everything a shard needs: plain data (typed arrays, strings), so it can be posted to a worker. */
 export interface ShardInput {
   n: number;

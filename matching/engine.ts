@@ -7,6 +7,7 @@ import {
   countRulePairs,
   enumerateShard,
   layoutShards,
+  blockingRefusal,
   MAX_RULES,
   ruleKeys,
   ruleName,
@@ -178,7 +179,8 @@ export interface BlockingAnalysis {
   candidatePairs: number;
   totalPossiblePairs: number;
   reductionRatio: number;
-  maxPairsPerRule: number;
+  /** The blocking guard's limits the run was held to (settings.maxPairsPerRecord, maxBlockRecords, maxPairsPerRule). */
+  limits: { maxPairsPerRecord: number; maxBlockRecords: number; maxPairsPerRule: number | null };
   shards: number;
 }
 
@@ -373,11 +375,8 @@ export function prepareLinkage(
     countRulePairs(keys[i]!, table.source, table.sources.length, linkType, ruleName(r)),
   );
   for (const c of counts) {
-    if (c.pairs > settings.maxPairsPerRule) {
-      throw new Error(
-        `blocking rule [${c.rule}] would produce ${c.pairs.toLocaleString('en-GB')} candidate pairs, more than maxPairsPerRule ${settings.maxPairsPerRule.toLocaleString('en-GB')} (its largest block has ${c.largestBlocks[0] ?? 0} records): make the rule stricter (add a column or a transform) or raise maxPairsPerRule`,
-      );
-    }
+    const refusal = blockingRefusal('blocking', c, table.n, settings);
+    if (refusal) throw new Error(refusal);
   }
   const upperBound = counts.reduce((s, c) => s + c.pairs, 0);
   const shardCount = shardCountFor(settings, upperBound);
@@ -835,10 +834,8 @@ function deterministicPairCount(table: LinkTable, settings: LinkSettings): numbe
     countRulePairs(detKeys[i]!, table.source, table.sources.length, linkType, ruleName(r)),
   );
   for (const c of detCounts) {
-    if (c.pairs > settings.maxPairsPerRule)
-      throw new Error(
-        `deterministic rule [${c.rule}] would produce ${c.pairs} pairs, more than maxPairsPerRule ${settings.maxPairsPerRule}: make it stricter`,
-      );
+    const refusal = blockingRefusal('deterministic', c, table.n, settings);
+    if (refusal) throw new Error(refusal);
   }
   return enumerateShard({ n: table.n, source: table.source, linkType, ruleKeys: detKeys, comparisons: [] }, 0, 1).count;
 }
@@ -1112,7 +1109,11 @@ function modelOf(x: {
       candidatePairs: candidates.count,
       totalPossiblePairs: possible,
       reductionRatio: possible === 0 ? 0 : 1 - candidates.count / possible,
-      maxPairsPerRule: settings.maxPairsPerRule,
+      limits: {
+        maxPairsPerRecord: settings.maxPairsPerRecord,
+        maxBlockRecords: settings.maxBlockRecords,
+        maxPairsPerRule: settings.maxPairsPerRule ?? null,
+      },
       shards: prepared.shardCount,
     },
     deterministicRules: {

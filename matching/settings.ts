@@ -76,8 +76,16 @@ export const linkSettingsSchema = z.strictObject({
       }),
     )
     .default([]),
-  /** Refuse to run when one blocking rule would produce more than this many candidate pairs. */
-  maxPairsPerRule: z.int().positive().default(100_000_000),
+  /**
+   * The blocking guard: a rule is refused before any pair is made when it would produce more than this many
+   * candidate pairs per input record (a rule too loose grows with the square of the population; a sound one
+   * grows with it: ~28 per record for forename & surname & postcode district at 1M families) ...
+   */
+  maxPairsPerRecord: z.number().positive().default(100),
+  /** ... or when one of its blocks holds more than this many records (a block is scored whole in one shard) ... */
+  maxBlockRecords: z.int().positive().default(10_000),
+  /** ... or, when set, more than this many candidate pairs in all (an absolute cap; off by default). */
+  maxPairsPerRule: z.int().positive().optional(),
   /** Seeded random sampling of record pairs for u. */
   uSamplePairs: z.int().positive().default(1_000_000),
   seed: z.int().default(42),

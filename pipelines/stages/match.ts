@@ -292,6 +292,8 @@ function settingsKeyOf(s: LinkSettings): string {
     columns: columnsUsed(s),
     comparisons: s.comparisons,
     blockingRules: s.blockingRules,
+    maxPairsPerRecord: s.maxPairsPerRecord,
+    maxBlockRecords: s.maxBlockRecords,
     maxPairsPerRule: s.maxPairsPerRule,
     shards: s.shards,
     pairsPerShard: s.pairsPerShard,

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { countRulePairs, enumerateShard, layoutShards, ruleKeys, type ShardInput } from '../../matching/blocking.ts';
+import {
+  blockingRefusal,
+  countRulePairs,
+  enumerateShard,
+  layoutShards,
+  ruleKeys,
+  type ShardInput,
+} from '../../matching/blocking.ts';
 import { clusterRecords } from '../../matching/clustering.ts';
 import { linkRecords } from '../../matching/engine.ts';
 import { explainPair } from '../../matching/explain.ts';
@@ -176,7 +183,7 @@ describe('blocking', () => {
     expect(() => ruleKeys(t, ['s:metaphone3'])).toThrow(/unknown transform "metaphone3"/);
   });
 
-  it('refuses, before materialising, a rule that would produce more pairs than the cap', async () => {
+  it('refuses, before materialising, a rule that would produce too many pairs per record', async () => {
     const n = 400;
     const columns = {
       id: Array.from({ length: n }, (_, i) => String(i)),
@@ -187,10 +194,42 @@ describe('blocking', () => {
       uniqueIdColumn: 'id',
       comparisons: [{ column: 'name', type: 'exact' }],
       blockingRules: [['name'], ['state']],
-      maxPairsPerRule: 10_000,
     });
+    // [name]: 37 blocks of ~11 records, ~5 pairs per record: allowed; [state]: one block of all 400, 199.5 per record
     await expect(linkRecords([{ name: 'x.csv', columns }], settings)).rejects.toThrow(
-      /blocking rule \[state\] would produce 79,800 candidate pairs, more than maxPairsPerRule 10,000 \(its largest block has 400 records\)/,
+      /blocking rule \[state\] would produce 79,800 candidate pairs \(199\.5 per record of 400; its largest block has 400 records\): more than maxPairsPerRecord 100: make the rule stricter/,
+    );
+    // raising the per-record limit lets it run; an absolute cap, when set, still holds
+    await expect(
+      linkRecords([{ name: 'x.csv', columns }], { ...settings, maxPairsPerRecord: 200 }),
+    ).resolves.toBeDefined();
+    await expect(
+      linkRecords([{ name: 'x.csv', columns }], { ...settings, maxPairsPerRecord: 200, maxPairsPerRule: 10_000 }),
+    ).rejects.toThrow(/more than maxPairsPerRule 10,000/);
+    await expect(
+      linkRecords([{ name: 'x.csv', columns }], { ...settings, maxPairsPerRecord: 200, maxBlockRecords: 399 }),
+    ).rejects.toThrow(/a block of more than maxBlockRecords 399/);
+  });
+
+  it('holds a sound rule to the same limits at one council and at ten (the guard scales with the input)', () => {
+    const limits = parseLinkSettings({
+      uniqueIdColumn: 'id',
+      comparisons: [{ column: 'name', type: 'exact' }],
+      blockingRules: [['name']],
+    });
+    // forename & surname & postcode district: ~28 candidate pairs per record whatever the number of councils,
+    // largest block ~1,300 records (measured at 1M families in 10 councils: 251,654,049 pairs, 8.94 M records)
+    const oneCouncil = { rule: 'f&s&d', pairs: 25_165_405, blocks: 1, largestBlocks: [1_329] };
+    const tenCouncils = { ...oneCouncil, pairs: 251_654_049 };
+    expect(blockingRefusal('blocking', oneCouncil, 894_000, limits)).toBeUndefined();
+    expect(blockingRefusal('blocking', tenCouncils, 8_940_000, limits)).toBeUndefined();
+    // a rule on a column with few values (one block per council) grows with the square of each council
+    const loose = { rule: 'council', pairs: (10 * (894_000 * 893_999)) / 2, blocks: 10, largestBlocks: [894_000] };
+    expect(blockingRefusal('blocking', loose, 8_940_000, limits)).toMatch(/more than maxPairsPerRecord 100/);
+    // one oversized block in an otherwise sound rule (a default value, e.g. a placeholder postcode)
+    const oneBigBlock = { rule: 'f&s&d', pairs: 251_654_049 + 60_000_000, blocks: 1, largestBlocks: [11_000] };
+    expect(blockingRefusal('blocking', oneBigBlock, 8_940_000, limits)).toMatch(
+      /a block of more than maxBlockRecords 10,000/,
     );
   });
 });

@@ -394,7 +394,7 @@ export async function buildAuditFixture(seed = 7): Promise<Fixture> {
         candidatePairs: uniq.length,
         totalPossiblePairs: (recs.length * (recs.length - 1)) / 2,
         reductionRatio: 0.99,
-        maxPairsPerRule: 1e8,
+        limits: { maxPairsPerRecord: 100, maxBlockRecords: 10_000, maxPairsPerRule: null },
         shards: 1,
       },
       deterministicRules: {
