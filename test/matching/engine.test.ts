@@ -217,12 +217,16 @@ describe('blocking', () => {
       comparisons: [{ column: 'name', type: 'exact' }],
       blockingRules: [['name']],
     });
-    // forename & surname & postcode district: ~28 candidate pairs per record whatever the number of councils,
-    // largest block ~1,300 records (measured at 1M families in 10 councils: 251,654,049 pairs, 8.94 M records)
-    const oneCouncil = { rule: 'f&s&d', pairs: 25_165_405, blocks: 1, largestBlocks: [1_329] };
-    const tenCouncils = { ...oneCouncil, pairs: 251_654_049 };
-    expect(blockingRefusal('blocking', oneCouncil, 894_000, limits)).toBeUndefined();
+    // forename & surname & postcode district as measured: 12,061,562 pairs for 891,086 records at 100k families in
+    // one council (largest block 773); 251,654,049 for ~8.94 M records at 1M in ten (largest block 1,329)
+    const oneCouncil = { rule: 'f&s&d', pairs: 12_061_562, blocks: 1, largestBlocks: [773] };
+    const tenCouncils = { rule: 'f&s&d', pairs: 251_654_049, blocks: 1, largestBlocks: [1_329] };
+    expect(blockingRefusal('blocking', oneCouncil, 891_086, limits)).toBeUndefined();
     expect(blockingRefusal('blocking', tenCouncils, 8_940_000, limits)).toBeUndefined();
+    // the absolute cap this guard replaced (100 M) refused the ten councils
+    expect(blockingRefusal('blocking', tenCouncils, 8_940_000, { ...limits, maxPairsPerRule: 100_000_000 })).toMatch(
+      /more than maxPairsPerRule 100,000,000/,
+    );
     // a rule on a column with few values (one block per council) grows with the square of each council
     const loose = { rule: 'council', pairs: (10 * (894_000 * 893_999)) / 2, blocks: 10, largestBlocks: [894_000] };
     expect(blockingRefusal('blocking', loose, 8_940_000, limits)).toMatch(/more than maxPairsPerRecord 100/);
