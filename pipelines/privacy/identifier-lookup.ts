@@ -3,7 +3,7 @@
  * at a million families cannot hold the whole index, ~3 GiB of maps, beside its DuckDB).
  *
  * The publish plan writes the index once as a Parquet table of entries (`m`: the map, `k`: its key, `v`: the entry as
- * JSON; writeIndexTable). A phase opens it as an IdentifierLookup: `lookup.ix` is an IdentifierIndex whose maps and
+ * JSON; putIndexTableInParts, built a range of people at a time; writeIndexTable from an index in memory). A phase opens it as an IdentifierLookup: `lookup.ix` is an IdentifierIndex whose maps and
  * sets hold only the entries fetched so far and remember every key asked for that they do not know yet.
  * `prepare(units)` makes the index answer those units exactly as the whole index would: it checks each unit against
  * what is known, fetches every key a check asked for and did not know (one DuckDB join for all of them), and checks
@@ -27,7 +27,15 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { openScratchDuckDb, sqlString as literal } from '../io/parquet.ts';
 import type { ObjectStore } from '../io/object-store.ts';
 import type { TextUnit } from './extract.ts';
-import { IDENTIFIER_KINDS, type IdentifierIndex, type IdentifierKind } from './identifiers.ts';
+import {
+  addPerson,
+  emptyIndex,
+  IDENTIFIER_KINDS,
+  indexPeople,
+  MAX_IDS,
+  type IdentifierIndex,
+  type IdentifierKind,
+} from './identifiers.ts';
 
 /** The maps and sets of the index, by the name each has in the file's `m` column. */
 type MapName = 'whole' | 'phrases' | 'postcode' | 'token' | 'dob' | 'surnameDob';
@@ -57,15 +65,7 @@ export async function writeIndexTable(ix: IdentifierIndex, path: string, scratch
     const rows = Readable.from(indexRows(ix, filter));
     rows.on('error', (err) => gzip.destroy(err));
     await pipeline(rows, gzip, createWriteStream(lines));
-    const db = await openScratchDuckDb('256MB', scratch);
-    try {
-      await db.conn.run('SET preserve_insertion_order = false');
-      await db.conn.run(
-        `COPY (SELECT m, k, v FROM read_json(${literal(lines)}, format = 'newline_delimited', columns = {m: 'VARCHAR', k: 'VARCHAR', v: 'VARCHAR'})) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
-    } finally {
-      await db.dispose();
-    }
+    await rowsToParquet(lines, path, scratch);
   } finally {
     await rm(lines, { force: true });
   }
@@ -86,13 +86,20 @@ function indexKeys(ix: IdentifierIndex): number {
   );
 }
 
-/** The index's rows as JSON lines ({m, k, v}: v the entry as JSON, null for a set's word). */
-function* indexRows(ix: IdentifierIndex, filter?: KeyFilter): Generator<string> {
-  const row = (m: Name | 'head', k: string, v: unknown) => {
-    if (m !== 'head') filter?.add(m, k);
-    return `${JSON.stringify({ m, k, v: v === null ? null : JSON.stringify(v) })}\n`;
+const rowLine = (m: Name | 'head', k: string, v: unknown) =>
+  `${JSON.stringify({ m, k, v: v === null ? null : JSON.stringify(v) })}\n`;
+const headLine = (head: Head) => rowLine('head', '', head);
+
+/**
+ * The index's rows as JSON lines ({m, k, v}: v the entry as JSON, null for a set's word), the head first unless
+ * `head` is false (an index part: the parts' head is written once, for all of them). Each key is given to `onKey`.
+ */
+function* indexRows(ix: IdentifierIndex, onKey?: { add(m: Name, k: string): void }, head = true): Generator<string> {
+  const row = (m: Name, k: string, v: unknown) => {
+    onKey?.add(m, k);
+    return rowLine(m, k, v);
   };
-  yield row('head', '', { quarantinedRows: ix.quarantinedRows, records: ix.records, counts: ix.counts } satisfies Head);
+  if (head) yield headLine({ quarantinedRows: ix.quarantinedRows, records: ix.records, counts: ix.counts });
   for (const [k, v] of ix.wholeValues) yield row('whole', k, v);
   for (const [k, v] of ix.phrases) yield row('phrases', k, v);
   for (const [k, v] of ix.postcodes) yield row('postcode', k, v);
@@ -131,6 +138,202 @@ export async function putIndexTable(
   }
 }
 
+/** People an index part is built from (one part's index in JS at a time: ~0.2 GiB of heap at these densities). */
+export const PEOPLE_PER_INDEX_PART = 500_000;
+
+/** The two filter hashes of every key given, kept compactly (8 bytes a key) until the filter's size is known. */
+class KeyHashes {
+  private readonly chunks: Uint32Array[] = [];
+  private current = new Uint32Array(1 << 20);
+  private used = 0;
+  add(name: Name, k: string): void {
+    if (this.used === this.current.length) {
+      this.chunks.push(this.current);
+      this.current = new Uint32Array(1 << 20);
+      this.used = 0;
+    }
+    const [a, b] = hashes(name, k);
+    this.current[this.used++] = a;
+    this.current[this.used++] = b;
+  }
+  into(filter: KeyFilter): void {
+    for (const c of [...this.chunks, this.current.subarray(0, this.used)])
+      for (let i = 0; i < c.length; i += 2) filter.addHashes(c[i]!, c[i + 1]!);
+  }
+}
+
+/** One part's entries as JSON lines for the merge (r: the part; e, pos: a phrase's text and place in its key's list). */
+function* partRows(ix: IdentifierIndex, r: number, hashed: KeyHashes): Generator<string> {
+  const line = (m: Name, k: string, o: Record<string, unknown> = {}) => {
+    hashed.add(m, k);
+    return `${JSON.stringify({ r, m, k, ...o })}\n`;
+  };
+  for (const [k, v] of ix.wholeValues)
+    yield line('whole', k, { kind: v.kind, first: ix.firstKinds?.get(k) ?? v.kind, ids: v.recordIds });
+  for (const [k, list] of ix.phrases)
+    for (const [pos, p] of list.entries())
+      yield line('phrases', k, {
+        e: `${p.kind}|${p.words.join(' ')}`,
+        pos,
+        kind: p.kind,
+        words: p.words,
+        ids: p.recordIds,
+      });
+  for (const [k, ids] of ix.postcodes) yield line('postcode', k, { ids });
+  for (const [k, v] of ix.tokens) yield line('token', k, { kind: v.kind, ids: v.recordIds });
+  for (const [k, ids] of ix.datesOfBirth) yield line('dob', k, { ids });
+  for (const [k, ids] of ix.surnameDob) yield line('surnameDob', k, { ids });
+  for (const w of ix.forenameWords) yield line('forename', w);
+  for (const w of ix.surnameWords) yield line('surname', w);
+  for (const list of ix.phrases.values())
+    for (const p of list) {
+      hashed.add('phraseFirst', p.words[0]!);
+      hashed.add('phraseSecond', p.words[1]!);
+    }
+}
+
+/**
+ * The index's rows from the parts' entries, as the whole index writes them (indexRows): per key, the entry of the
+ * part that saw it first, its record ids the first MAX_IDS of all parts in order (parts are in the people's order),
+ * a whole value's kind `full_name` if any part made it one, a phrase key's entries in the order they were first seen.
+ */
+const MERGE_PARTS_SQL = (lines: string) => `
+CREATE TABLE raw AS SELECT * FROM read_json(${literal(lines)}, format = 'newline_delimited',
+  columns = {r: 'INTEGER', m: 'VARCHAR', k: 'VARCHAR', e: 'VARCHAR', pos: 'INTEGER', kind: 'VARCHAR', first: 'VARCHAR',
+    words: 'VARCHAR[]', ids: 'VARCHAR[]'});
+CREATE TABLE ids AS
+  WITH u AS (SELECT m, k, coalesce(e, '') AS e, r, unnest(ids) AS id, unnest(generate_series(1, len(ids))) AS j
+    FROM raw WHERE ids IS NOT NULL),
+  d AS (SELECT m, k, e, id, min(r::BIGINT * 1024 + j) AS o FROM u GROUP BY ALL),
+  n AS (SELECT *, row_number() OVER (PARTITION BY m, k, e ORDER BY o) AS rn FROM d)
+  SELECT m, k, e, list(id ORDER BY o) AS ids FROM n WHERE rn <= ${MAX_IDS} GROUP BY ALL;
+CREATE TABLE ent AS
+  SELECT m, k, coalesce(e, '') AS e, min(r) AS r0, arg_min(pos, r) AS pos0, arg_min(kind, r) AS kind0,
+    arg_min(first, r) AS first0, bool_or(kind = 'full_name') AS anyFull, arg_min(words, r) AS words
+  FROM raw GROUP BY ALL;
+DROP TABLE raw;
+CREATE TABLE ent2 AS SELECT ent.*, ids.ids FROM ent LEFT JOIN ids USING (m, k, e);
+DROP TABLE ent; DROP TABLE ids;`;
+
+/** The merged rows (m, k, v) in the table's shape, and each kind's count as the whole index counts it. */
+const MERGED_ROWS_SQL = `
+  SELECT m, k, CASE
+      WHEN m = 'whole' THEN to_json({'kind': CASE WHEN anyFull THEN 'full_name' ELSE kind0 END, 'recordIds': ids})::VARCHAR
+      WHEN m = 'token' THEN to_json({'kind': kind0, 'recordIds': ids})::VARCHAR
+      WHEN m IN ('postcode', 'dob', 'surnameDob') THEN to_json(ids)::VARCHAR
+      ELSE NULL END AS v
+    FROM ent2 WHERE m <> 'phrases'
+  UNION ALL
+  SELECT 'phrases', k, to_json(list({'words': words, 'kind': kind0, 'recordIds': ids} ORDER BY r0, pos0))::VARCHAR
+    FROM ent2 WHERE m = 'phrases' GROUP BY k
+  UNION ALL
+  SELECT DISTINCT 'phraseFirst', words[1], NULL FROM ent2 WHERE m = 'phrases'
+  UNION ALL
+  SELECT DISTINCT 'phraseSecond', words[2], NULL FROM ent2 WHERE m = 'phrases'`;
+const MERGED_COUNTS_SQL = `
+  SELECT kind, count(*)::INTEGER AS n FROM (
+    SELECT first0 AS kind FROM ent2 WHERE m = 'whole'
+    UNION ALL SELECT kind0 FROM ent2 WHERE m IN ('token', 'phrases')
+    UNION ALL SELECT CASE m WHEN 'postcode' THEN 'postcode' WHEN 'dob' THEN 'date_of_birth' ELSE 'surname_and_dob' END
+      FROM ent2 WHERE m IN ('postcode', 'dob', 'surnameDob')
+  ) GROUP BY kind ORDER BY kind`;
+const MERGED_SIZE_SQL = `
+  SELECT (count(*) FILTER (WHERE m NOT IN ('phrases'))
+    + 3 * count(DISTINCT k) FILTER (WHERE m = 'phrases'))::BIGINT AS n FROM ent2`;
+
+/**
+ * The identifier index of the secure zone for the as-at date, stored as the table a lookup reads (`key`, its filter
+ * at filterKeyOf(key)): the same rows and the same filter as putIndexTable of the whole index (loadIdentifierIndex),
+ * without the whole index in memory (issue #12: ~3 GiB of maps at a million families). The people are read once,
+ * in their order, and indexed part by part (`peoplePerPart`, default PEOPLE_PER_INDEX_PART): each part's index is
+ * written out as JSON lines and dropped, so one part's entries are in JS at a time, plus the filter's two hashes of
+ * every key written (8 bytes a key). A file-backed DuckDB (512 MB, spilling to the scratch folder) then merges the
+ * parts' entries of each key as the whole index would have them (MERGE_PARTS_SQL) and writes the table.
+ */
+export async function putIndexTableInParts(
+  secure: ObjectStore,
+  asAt: string,
+  key: string,
+  scratchDir: string,
+  opts: { peoplePerPart?: number; isPeopleFeed?: (source: string, feed: string) => boolean } = {},
+): Promise<{ parts: number; keys: number }> {
+  const perPart = Math.max(1, opts.peoplePerPart ?? PEOPLE_PER_INDEX_PART);
+  const dir = await mkdtemp(join(scratchDir, 'locality-identifier-index-'));
+  try {
+    const path = join(dir, 'identifier-index.parquet');
+    const lines = join(dir, 'parts.jsonl.gz');
+    const hashed = new KeyHashes();
+    const head: Head = {
+      quarantinedRows: 0,
+      records: 0,
+      counts: Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>,
+    };
+    let parts = 0;
+    async function* rows(): AsyncGenerator<string> {
+      let ix = emptyIndex();
+      ix.firstKinds = new Map();
+      let people = 0;
+      for await (const { person, quarantined } of indexPeople(secure, asAt, opts.isPeopleFeed)) {
+        addPerson(ix, person);
+        if (quarantined) {
+          ix.records--;
+          ix.quarantinedRows++;
+        }
+        if (++people % perPart === 0) {
+          yield* flush(ix);
+          ix = emptyIndex();
+          ix.firstKinds = new Map();
+        }
+      }
+      if (people === 0 || people % perPart !== 0) yield* flush(ix);
+    }
+    function* flush(ix: IdentifierIndex): Generator<string> {
+      head.records += ix.records;
+      head.quarantinedRows += ix.quarantinedRows;
+      yield* partRows(ix, parts++, hashed);
+    }
+    const gzip = createGzip({ level: 1 });
+    const source = Readable.from(rows());
+    source.on('error', (err) => gzip.destroy(err));
+    await pipeline(source, gzip, createWriteStream(lines));
+    const db = await openScratchDuckDb('512MB', scratchDir, { onDisk: true });
+    let size: number;
+    try {
+      await db.conn.run('SET preserve_insertion_order = false');
+      await db.conn.run(MERGE_PARTS_SQL(lines));
+      await rm(lines, { force: true });
+      for (const [kind, n] of (await db.conn.runAndReadAll(MERGED_COUNTS_SQL)).getRows())
+        head.counts[String(kind) as IdentifierKind] = Number(n);
+      size = Number((await db.conn.runAndReadAll(MERGED_SIZE_SQL)).getRows()[0]![0]);
+      await db.conn.run(
+        `COPY (${MERGED_ROWS_SQL} UNION ALL SELECT 'head', '', ${literal(JSON.stringify(head))}) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } finally {
+      await db.dispose();
+    }
+    const filter = KeyFilter.forKeys(size);
+    hashed.into(filter);
+    await secure.put(key, createReadStream(path));
+    await secure.put(filterKeyOf(key), filter.toBytes());
+    return { parts, keys: size };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The gzipped JSON lines of the rows into the Parquet table, DuckDB streaming them with a small memory limit. */
+async function rowsToParquet(lines: string, path: string, scratch?: string): Promise<void> {
+  const db = await openScratchDuckDb('256MB', scratch);
+  try {
+    await db.conn.run('SET preserve_insertion_order = false');
+    await db.conn.run(
+      `COPY (SELECT m, k, v FROM read_json(${literal(lines)}, format = 'newline_delimited', columns = {m: 'VARCHAR', k: 'VARCHAR', v: 'VARCHAR'})) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+  } finally {
+    await db.dispose();
+  }
+}
+
 /**
  * Which keys the index may hold: a Bloom filter over every (map, key) of the file, built by the plan beside it
  * (10 bits and 7 probes a key: ~1% false positives). A key it rules out is absent, with no fetch: most words a scan
@@ -166,6 +369,11 @@ export class KeyFilter {
 
   add(name: Name, k: string): void {
     const [a, b] = hashes(name, k);
+    this.addHashes(a, b);
+  }
+
+  /** add, given the key's two hashes. */
+  addHashes(a: number, b: number): void {
     for (let i = 0; i < PROBES; i++) {
       const bit = (a + i * b) % this.size;
       this.bits[bit >>> 3]! |= 1 << (bit & 7);

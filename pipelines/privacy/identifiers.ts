@@ -122,6 +122,11 @@ export interface IdentifierIndex {
   phraseWords?: { first: Set<string>; second: Set<string> };
   /** Rows of the quarantine indexed (people whose own row was quarantined are still searched for). */
   quarantinedRows: number;
+  /**
+   * Only an index built in ranges of people (identifier-lookup.ts putIndexTableInParts): the kind a whole value was
+   * first indexed as, for the values whose kind changed since (a later full name), as `counts` counted it.
+   */
+  firstKinds?: Map<string, IdentifierKind>;
   /** How many distinct values of each kind are indexed (reported; never the values). */
   counts: Record<IdentifierKind, number>;
   records: number;
@@ -141,7 +146,8 @@ export interface SecurePerson {
   upnToken: string | null;
 }
 
-const MAX_IDS = 3;
+/** Record ids an entry keeps (the first seen). */
+export const MAX_IDS = 3;
 
 function remember(ids: string[], id: string): void {
   if (ids.length < MAX_IDS && !ids.includes(id)) ids.push(id);
@@ -175,7 +181,10 @@ function addWholeNormalised(ix: IdentifierIndex, v: string, kind: IdentifierKind
   if (e) {
     remember(e.recordIds, recordId);
     // A value that is a full name for one record and a surname for another is reported as the stronger kind.
-    if (kind === 'full_name') e.kind = kind;
+    if (kind === 'full_name') {
+      if (ix.firstKinds && e.kind !== kind && !ix.firstKinds.has(v)) ix.firstKinds.set(v, e.kind);
+      e.kind = kind;
+    }
     return;
   }
   ix.wholeValues.set(v, { kind, recordIds: [recordId] });
@@ -602,4 +611,22 @@ export async function loadIdentifierIndex(
     for (const row of batch) addPerson(ix, securePersonFromRow(row));
   await addQuarantine(ix, secure, asAt, isPeopleFeed);
   return ix;
+}
+
+/**
+ * The people loadIdentifierIndex indexes, in its order: the secure person records, then the quarantined rows
+ * (`quarantined`: counted in quarantinedRows, not records).
+ */
+export async function* indexPeople(
+  secure: ObjectStore,
+  asAt: string,
+  isPeopleFeed: (source: string, feed: string) => boolean = () => true,
+): AsyncGenerator<{ person: SecurePerson; quarantined: boolean }> {
+  const key = keys.secure(asAt, PERSON_RECORDS_KEY);
+  if (!(await secure.exists(key))) {
+    throw new Error(`privacy scan: no secure person records at ${key} in ${secure.location}: run standardise first`);
+  }
+  for await (const batch of iterateParquet(secure, key, selectColumnsIn(SECURE_PERSON_COLUMNS)))
+    for (const row of batch) yield { person: securePersonFromRow(row), quarantined: false };
+  for await (const person of quarantinedPeople(secure, asAt, isPeopleFeed)) yield { person, quarantined: true };
 }

@@ -4,7 +4,8 @@
  * (docs/operations.md "Sharded stages").
  *
  *  - plan: counts the families, makes ceil(families / sharding.publish.rowsPerShard) shards; with more than one it
- *    builds the identifier index once and writes it, a Parquet table of entries (privacy/identifier-lookup.ts), to
+ *    builds the identifier index once, part by part (one range of people's entries in JS at a time, merged in
+ *    DuckDB: putIndexTableInParts), and writes it, a Parquet table of entries (privacy/identifier-lookup.ts), to
  *    the shard folder, and lists the curated objects the scan reads (in its order) and the run's vocabulary in the plan;
  *  - shard k: looks the plan's index up on disk (never loads it whole: issue #12) and checks, in every curated
  *    Parquet table, the distinct values whose DuckDB `hash(v) % shards` is k (each value is checked by one shard
@@ -18,8 +19,7 @@ import { serialize } from 'node:v8';
 import { scratchOf } from '../io/object-store.ts';
 import { iterateParquet } from '../io/parquet.ts';
 import { keys } from '../layout.ts';
-import { filterKeyOf, IdentifierLookup, KeyFilter, putIndexTable } from '../privacy/identifier-lookup.ts';
-import { loadIdentifierIndex } from '../privacy/identifiers.ts';
+import { filterKeyOf, IdentifierLookup, KeyFilter, putIndexTableInParts } from '../privacy/identifier-lookup.ts';
 import { mergeHitUnits } from '../privacy/parquet-distinct.ts';
 import { scanVocabulary, type PreparedScan } from '../privacy/published-scan.ts';
 import { formatOf } from '../privacy/extract.ts';
@@ -88,8 +88,9 @@ export async function planPublish(ctx: StageContext, scans: boolean): Promise<Sh
   const plan: PublishPlan = { runId: ctx.runId, shards, families };
   if (shards > 1) {
     ctx.progress.start('publish plan: identifier index');
-    const ix = await loadIdentifierIndex(ctx.stores.secure, ctx.asAt);
-    await putIndexTable(ix, ctx.stores.secure, indexKey(ctx), scratchOf(ctx.stores.secure));
+    // built part by part (its large maps split by key hash): never the whole index in memory (issue #12)
+    const index = await putIndexTableInParts(ctx.stores.secure, ctx.asAt, indexKey(ctx), scratchOf(ctx.stores.secure));
+    ctx.log.info('publish plan: identifier index written', { parts: index.parts, keys: index.keys });
     ctx.progress.stop();
     plan.curated = (await publishedObjects(ctx.stores, ctx.asAt)).filter((t) => t.zone === 'curated').map((t) => t.key);
     plan.vocabulary = await scanVocabulary(ctx.stores.curated, ctx.asAt);

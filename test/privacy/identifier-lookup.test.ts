@@ -165,3 +165,107 @@ describe('the identifier index looked up on disk (publish shards and merge)', ()
     );
   });
 });
+
+describe('the identifier index built in parts (the publish plan: never the whole index in memory)', () => {
+  it('writes the rows and the filter of the whole index, for any number of parts, and looks up the same hits', async () => {
+    const { LocalObjectStore } = await import('../../pipelines/io/local-object-store.ts');
+    const { writeParquet, openScratchDuckDb } = await import('../../pipelines/io/parquet.ts');
+    const { loadIdentifierIndex } = await import('../../pipelines/privacy/identifiers.ts');
+    const { putIndexTable, putIndexTableInParts, filterKeyOf } =
+      await import('../../pipelines/privacy/identifier-lookup.ts');
+    const { keys } = await import('../../pipelines/layout.ts');
+    const AS_AT = '2026-03-31';
+    const secure = new LocalObjectStore(join(dir, 'parts-secure'));
+    // the persons above, some twice under another record id (a token or surname-and-dob key of several records:
+    // the record ids each entry keeps are the first ones seen, in order), as the secure person records
+    // first, someone whose forename is person 1's full name: a whole value indexed as a forename, then a full name
+    const first: SecurePerson = { ...person(200), forename: 'Margot Wardrobe' };
+    const people = [first, ...Array.from({ length: 80 }, (_, i) => person(i)), ...[3, 4, 11].map((i) => person(i))].map(
+      (p, n) => ({
+        record_id: n <= 80 ? p.recordId : `schools:pupils:S${n}`,
+        forename: p.forename,
+        middle_names: p.middleNames,
+        surname: p.surname,
+        surname_parts: p.surnameParts,
+        date_of_birth: p.dateOfBirth,
+        postcode: p.postcode,
+        address_line1: p.addressLine1,
+        nhs_number_token: p.nhsNumberToken,
+        upn_token: p.upnToken,
+      }),
+    );
+    await writeParquet(
+      secure,
+      keys.secure(AS_AT, 'person-records.parquet'),
+      [
+        { name: 'record_id', type: 'VARCHAR' },
+        { name: 'forename', type: 'VARCHAR' },
+        { name: 'middle_names', type: 'VARCHAR' },
+        { name: 'surname', type: 'VARCHAR' },
+        { name: 'surname_parts', type: 'VARCHAR[]' },
+        { name: 'date_of_birth', type: 'DATE' },
+        { name: 'postcode', type: 'VARCHAR' },
+        { name: 'address_line1', type: 'VARCHAR' },
+        { name: 'nhs_number_token', type: 'VARCHAR' },
+        { name: 'upn_token', type: 'VARCHAR' },
+      ],
+      people,
+    );
+    // a quarantined row naming someone in no person record (its token and surname-and-dob keys too)
+    await secure.put(
+      keys.quarantine(AS_AT, 'health', 'people', 'dt=2026-03-31.jsonl'),
+      `${JSON.stringify({ line: 7, row: { forename: 'Philippa', surname: 'Nettlebed', date_of_birth: '01/02/2011', postcode: 'M3 4ZZ' } })}\n`,
+    );
+    const wholeKey = 'whole/identifier-index.parquet';
+    await putIndexTable(await loadIdentifierIndex(secure, AS_AT), secure, wholeKey, dir);
+    const rowsOf = async (key: string) => {
+      const db = await openScratchDuckDb('256MB', dir);
+      try {
+        const path = await secure.localPath(key);
+        return (await db.conn.runAndReadAll(`SELECT m, k, v FROM read_parquet('${path}') ORDER BY m, k`))
+          .getRows()
+          .map(([m, k, v]) => [m, k, v === null ? null : JSON.parse(String(v))]);
+      } finally {
+        await db.dispose();
+      }
+    };
+    const want = await rowsOf(wholeKey);
+    expect(want).toContainEqual([
+      'whole',
+      'MARGOT WARDROBE',
+      { kind: 'full_name', recordIds: [first.recordId, 'health:people:H1', 'health:people:H7'] },
+    ]);
+    expect(want.filter(([m]) => m === 'token').length).toBeGreaterThan(20);
+    expect(want.filter(([m]) => m === 'surnameDob').length).toBeGreaterThan(20);
+    const wantFilter = await secure.get(filterKeyOf(wholeKey));
+    // 84 person records and a quarantined row: one part, 3, 7, and one person a part
+    for (const [peoplePerPart, parts] of [
+      [1000, 1],
+      [30, 3],
+      [13, 7],
+      [1, 85],
+    ] as const) {
+      const key = `parts-${parts}/identifier-index.parquet`;
+      const out = await putIndexTableInParts(secure, AS_AT, key, dir, { peoplePerPart });
+      expect(out.parts).toBe(parts);
+      expect(await rowsOf(key), `${parts} parts`).toEqual(want);
+      expect((await secure.get(filterKeyOf(key))).equals(wantFilter), `${parts} parts: filter`).toBe(true);
+    }
+    // and the parts' table, looked up, finds a leak of every kind as the whole index does
+    const lookup = await IdentifierLookup.open(await secure.localPath('parts-7/identifier-index.parquet'), 'x', dir, {
+      filter: KeyFilter.fromBytes(await secure.get(filterKeyOf('parts-7/identifier-index.parquet')), 'x.filter'),
+    });
+    try {
+      const whole = await loadIdentifierIndex(secure, AS_AT);
+      const all = units();
+      const hits = all.map((u) => check(whole, u));
+      for (const k of IDENTIFIER_KINDS) expect(new Set(hits.flat().map((h) => h.kind)), k).toContain(k);
+      expect(await lookup.prepare(all, check)).toEqual(hits);
+      expect(lookup.ix.counts).toEqual(whole.counts);
+      expect(lookup.ix.records).toBe(whole.records);
+      expect(lookup.ix.quarantinedRows).toBe(1);
+    } finally {
+      await lookup.close();
+    }
+  });
+});
