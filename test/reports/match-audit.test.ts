@@ -115,6 +115,53 @@ describe('match audit report: counts agree with the curated tables (recomputed i
     expect(report.linkage.sensitivity).toEqual([]);
   });
 
+  it('the pairs counted and binned in DuckDB give the histogram of the pairs held in JS (the old path)', async () => {
+    const { loadPairTables, summarisePairs } = await import('../../pipelines/reports/match-audit/load.ts');
+    const { weightHistogram } = await import('../../pipelines/reports/match-audit/compute.ts');
+    const { writeParquet } = await import('../../pipelines/io/parquet.ts');
+    const { keys } = await import('../../pipelines/layout.ts');
+    const store = fx.stores.curated;
+    const recordsPath = await store.localPath(keys.curated('records', AS_AT));
+    // the fixture's pairs, and a table of weights at the edges: no weight, infinite, on and past both ends of the
+    // axis, negative and fractional, at several thresholds
+    const { LocalObjectStore } = await import('../../pipelines/io/local-object-store.ts');
+    // (its own store: the curated zone is the privacy scan's, and the rebuilt report below must not see it)
+    const edges = new LocalObjectStore(join(fx.root, 'edge-pairs'));
+    const edgeKey = 'edge-pairs/part-00000.parquet';
+    // (as text, which both paths cast: NaN and the infinities, and a value that is no number)
+    const weights = [null, 'NaN', 'inf', '-inf', 'n/a', -40, -19, -18.5, -0.25, 0, 5.999, 6, 6.5, 40.9, 41, 41.1, 500];
+    await writeParquet(
+      edges,
+      edgeKey,
+      [
+        { name: 'record_id_l', type: 'VARCHAR' },
+        { name: 'record_id_r', type: 'VARCHAR' },
+        { name: 'match_weight', type: 'VARCHAR' },
+        { name: 'match_key', type: 'VARCHAR' },
+      ],
+      weights.map((w, i) => ({
+        record_id_l: `a${i}`,
+        record_id_r: `b${i}`,
+        match_weight: w === null ? null : String(w),
+        match_key: 'k',
+      })),
+    );
+    for (const [from, key, threshold] of [
+      [store, keys.curated('pairs', AS_AT), THRESHOLD],
+      [edges, edgeKey, THRESHOLD],
+      [edges, edgeKey, -3.5],
+      [edges, edgeKey, 12.25],
+    ] as const) {
+      const [held] = await loadPairTables(from, [key], recordsPath, new Set());
+      const summed = await summarisePairs(from, key, threshold);
+      expect(summed.count).toBe(held!.count);
+      expect(summed.weightHistogram, `${key} at ${threshold}`).toEqual(weightHistogram(held!, threshold));
+    }
+    expect(report.linkage.pairsScored).toBe(
+      (await summarisePairs(store, keys.curated('pairs', AS_AT), THRESHOLD)).count,
+    );
+  });
+
   it('cluster sizes, persons in more than one family, and the planted suspicious persons', async () => {
     const sizes = await sql(
       `SELECT n AS size, count(*) AS persons FROM (SELECT person_id, count(*) AS n FROM ${curated('persons')} GROUP BY person_id) GROUP BY n ORDER BY n`,

@@ -27,6 +27,15 @@ export interface PairArrays {
   keys: string[];
 }
 
+/**
+ * What the report says of the scored pairs (the curated pairs table, often tens of millions of rows): their count
+ * and the weight histogram, aggregated in DuckDB (load.ts summarisePairs), never held in JS.
+ */
+export interface PairsSummary {
+  count: number;
+  weightHistogram: MatchAuditReport['linkage']['weightHistogram'];
+}
+
 export interface SecureFacts {
   dateOfBirth: string | null;
   sex: string | null;
@@ -44,7 +53,7 @@ export interface AuditData {
   records: Array<{ recordId: string; source: string; feed: string }>;
   /** person id per record index (curated `persons`); null when a record has no person row. */
   personOf: Array<string | null>;
-  pairs: PairArrays;
+  pairs: PairsSummary;
   links: PairArrays;
   threshold: { weight: number; probability: number };
   model: Record<string, unknown> | null;
@@ -195,9 +204,33 @@ export function thresholdSensitivity(clustering: Record<string, unknown> | null)
     .sort((a, b) => a.offset - b.offset);
 }
 
+/** The weight histogram's axis around the threshold: weights outside [min, max) are counted in the end bins. */
+export function weightHistogramAxis(threshold: number): { min: number; max: number } {
+  return { min: Math.floor(threshold - HISTOGRAM_SPAN.below), max: Math.ceil(threshold + HISTOGRAM_SPAN.above) };
+}
+
+/**
+ * weightHistogram from the pairs' counts per bin (bin: the weight's floor, clamped to the axis's first and last bins,
+ * as histogramBins bins it) and the counts outside the axis and without a weight: what DuckDB aggregates (load.ts).
+ */
+export function weightHistogramOfCounts(
+  counts: ReadonlyArray<{ bin: number; count: number }>,
+  outside: { clampedBelow: number; clampedAbove: number; deterministicWithoutWeight: number },
+): MatchAuditReport['linkage']['weightHistogram'] {
+  const byBin = new Map(counts.map((c) => [c.bin, c.count]));
+  const bins: MatchAuditReport['linkage']['weightHistogram']['bins'] = [];
+  if (byBin.size) {
+    const lo = Math.min(...byBin.keys());
+    const hi = Math.max(...byBin.keys());
+    for (let b = lo; b <= hi; b++)
+      bins.push({ from: Number(b.toPrecision(12)), to: Number((b + 1).toPrecision(12)), count: byBin.get(b) ?? 0 });
+  }
+  return { binWidth: 1, bins, ...outside };
+}
+
+/** The histogram of pairs held in JS (the reference for weightHistogramOfCounts; the report aggregates in DuckDB). */
 export function weightHistogram(pairs: PairArrays, threshold: number): MatchAuditReport['linkage']['weightHistogram'] {
-  const lo = Math.floor(threshold - HISTOGRAM_SPAN.below);
-  const hi = Math.ceil(threshold + HISTOGRAM_SPAN.above);
+  const { min: lo, max: hi } = weightHistogramAxis(threshold);
   const values: number[] = [];
   let below = 0,
     above = 0,
@@ -573,7 +606,7 @@ export function computeAudit(d: AuditData): Omit<MatchAuditReport, 'privacy' | '
       threshold: d.threshold,
       bySource: linkageBySource(d, members),
       linksByRule: linksByRule(d.links),
-      weightHistogram: weightHistogram(d.pairs, d.threshold.weight),
+      weightHistogram: d.pairs.weightHistogram,
       sensitivity: thresholdSensitivity(d.clustering),
       model: modelSummary(d.model),
       explanations: explanations(d),

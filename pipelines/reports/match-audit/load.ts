@@ -18,7 +18,14 @@ import {
 import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY, type Zone } from '../../layout.ts';
 import { REVIEW_ESTIMATE } from '../../review/files.ts';
 import type { ReviewEstimate } from '../../review/estimate.ts';
-import type { AuditData, PairArrays, SecureFacts } from './compute.ts';
+import {
+  weightHistogramAxis,
+  weightHistogramOfCounts,
+  type AuditData,
+  type PairArrays,
+  type PairsSummary,
+  type SecureFacts,
+} from './compute.ts';
 import type { InputFileRow } from './model.ts';
 import { issuesText } from '../../../models/zod-issues.ts';
 
@@ -123,11 +130,54 @@ const readWithRowNumbers = (path: string) =>
 const idText = (col: string) => `coalesce(CAST(${col} AS VARCHAR), '')`;
 
 /**
+ * The scored pairs' count and weight histogram (PairsSummary), aggregated by DuckDB over the curated pairs table:
+ * at a million families the table has over a hundred million rows, none of which comes into JS. Bins as
+ * weightHistogram's: a finite weight's floor clamped to the axis; no weight (null, not a number, infinite) counted apart.
+ */
+export async function summarisePairs(store: ObjectStore, key: string, threshold: number): Promise<PairsSummary> {
+  const none = { count: 0, weightHistogram: weightHistogramOfCounts([], zeroOutside) };
+  if (!(await store.exists(key))) return none;
+  const { min, max } = weightHistogramAxis(threshold);
+  const local = store.leaseLocalPath
+    ? await store.leaseLocalPath(key)
+    : { path: await store.localPath(key), release: async () => {} };
+  const db = await openScratchDuckDb('512MB', scratchOf(store));
+  try {
+    const w = `(SELECT coalesce(TRY_CAST(match_weight AS DOUBLE), 'NaN'::DOUBLE) AS w FROM read_parquet(${q(local.path)}, hive_partitioning = false))`;
+    const [totals] = (
+      await db.conn.runAndReadAll(`SELECT count(*)::BIGINT, count(*) FILTER (WHERE NOT isfinite(w))::BIGINT,
+        count(*) FILTER (WHERE isfinite(w) AND w < ${min})::BIGINT, count(*) FILTER (WHERE isfinite(w) AND w >= ${max})::BIGINT
+        FROM ${w}`)
+    ).getRows();
+    const [count, noWeight, below, above] = totals!.map(Number) as [number, number, number, number];
+    const bins = (
+      await db.conn.runAndReadAll(`SELECT least(greatest(floor(w), ${min}), ${max - 1})::BIGINT AS b, count(*)::BIGINT
+        FROM ${w} WHERE isfinite(w) GROUP BY b ORDER BY b`)
+    )
+      .getRows()
+      .map(([b, n]) => ({ bin: Number(b), count: Number(n) }));
+    return {
+      count,
+      weightHistogram: weightHistogramOfCounts(bins, {
+        clampedBelow: below,
+        clampedAbove: above,
+        deterministicWithoutWeight: noWeight,
+      }),
+    };
+  } finally {
+    await db.dispose();
+    await local.release();
+  }
+}
+
+const zeroOutside = { clampedBelow: 0, clampedAbove: 0, deterministicWithoutWeight: 0 };
+
+/**
  * The curated pair tables (pairs, links) as arrays, each record as its position in the curated records table (first
  * occurrence; -1 when not there) and each match_key by first appearance. DuckDB joins the ids to positions (the
  * position table built once for both) and hands back only numbers: millions of pairs, no row objects.
  */
-async function loadPairTables(
+export async function loadPairTables(
   store: ObjectStore,
   pairKeys: string[],
   recordsPath: string,
@@ -269,12 +319,11 @@ export async function loadAuditData(
   };
   const detRules = new Set(((model?.deterministicRules as { rules?: string[] } | undefined)?.rules ?? []).map(String));
   const recordsPath = await stores.curated.localPath(recordsKey);
-  const [pairs, links] = (await loadPairTables(
-    stores.curated,
-    [keys.curated('pairs', asAt), keys.curated('links', asAt)],
-    recordsPath,
-    detRules,
-  )) as [PairArrays, PairArrays];
+  // the scored pairs only counted and binned, in DuckDB; the links (about one a record) as arrays
+  const pairs = await summarisePairs(stores.curated, keys.curated('pairs', asAt), threshold.weight);
+  const [links] = (await loadPairTables(stores.curated, [keys.curated('links', asAt)], recordsPath, detRules)) as [
+    PairArrays,
+  ];
 
   const secure: Array<SecureFacts | null> = new Array(records.length).fill(null);
   // links re-checked on the secure values: the deterministic rules, then each strong identifier (NHS number, UPN token)
