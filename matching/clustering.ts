@@ -73,9 +73,19 @@ export interface Clustering {
 /**
  * Clusters records over accepted links, strongest first, under the guards. `order`: the link indexes in that order,
  * when the caller has them sorted already (the threshold-sensitivity re-clusterings share one sort).
+ *
+ * `include`: only the links it holds for are clustered (with `order` holding exactly those), the others as if absent
+ * (never accepted): the same clustering as of a copy of just those links, in their order, without the copy (the
+ * threshold sensitivity clusters the scored pairs in place at each offset).
  */
-export function clusterRecords(n: number, links: ClusterLinks, opts: ClusterOptions, order?: Int32Array): Clustering {
-  return clusterRecordsTagged(n, links, opts, order).clustering;
+export function clusterRecords(
+  n: number,
+  links: ClusterLinks,
+  opts: ClusterOptions,
+  order?: Int32Array,
+  include?: (link: number) => boolean,
+): Clustering {
+  return clusterRecordsTagged(n, links, opts, order, include).clustering;
 }
 
 /**
@@ -92,18 +102,23 @@ export function clusterRecordsTagged(
   links: ClusterLinks,
   opts: ClusterOptions,
   order?: Int32Array,
+  include?: (link: number) => boolean,
 ): { clustering: Clustering; tags: RefusalTag[] } {
-  const adjacency = linkAdjacency(n, links);
+  if (include && !order) throw new Error('clusterRecords: links to include need their order');
+  // the links not included are in no record's adjacency, the order or the held links: never met
+  const adjacency = linkAdjacency(n, links, include);
   const margin = opts.ambiguityMarginWeight ?? 0;
   const { dropped, held } =
     margin > 0 ? holdAmbiguousLinks(n, links, adjacency, opts.strongIdentifiers, margin) : noneHeld(links.count);
   const merger = new Merger(n, links, adjacency, opts);
   const tags: RefusalTag[] = [];
+  // a clustering only counted (listRefusals false) tags nothing: millions of refusals at the lowest sensitivity offset
+  const listing = opts.listRefusals !== false;
   const ordered = order ?? strongestFirst(links);
   for (let pos = 0; pos < ordered.length; pos++) {
     const i = ordered[pos]!;
     if (dropped[i]) continue;
-    if (!merger.tryMerge(i)) tags.push([0, pos, 0, 0]);
+    if (!merger.tryMerge(i) && listing) tags.push([0, pos, 0, 0]);
   }
   for (const h of held) {
     const before = merger.refused.length;
@@ -131,9 +146,10 @@ interface Adjacency {
   adjLink: Int32Array;
 }
 
-function linkAdjacency(n: number, links: ClusterLinks): Adjacency {
+function linkAdjacency(n: number, links: ClusterLinks, include?: (link: number) => boolean): Adjacency {
   const degree = new Int32Array(n + 1);
   for (let i = 0; i < links.count; i++) {
+    if (include && !include(i)) continue;
     degree[links.l[i]! + 1]!++;
     degree[links.r[i]! + 1]!++;
   }
@@ -142,6 +158,7 @@ function linkAdjacency(n: number, links: ClusterLinks): Adjacency {
   const adjLink = new Int32Array(degree[n]!);
   const fill = degree.slice(0, n);
   for (let i = 0; i < links.count; i++) {
+    if (include && !include(i)) continue;
     adjLink[fill[links.l[i]!]!] = i;
     adj[fill[links.l[i]!]!++] = links.r[i]!;
     adjLink[fill[links.r[i]!]!] = i;
@@ -315,9 +332,10 @@ class Merger {
     rb: number,
     reason: RefusedMerge['reason'],
     column?: string,
-    between = this.linksBetween(ra, rb),
+    between?: number,
   ): false {
     const { links } = this;
+    // only counted: nothing to report, so the links between the two clusters are not counted either
     if (this.opts.listRefusals === false) return false;
     this.refused.push({
       recordL: links.l[i]!,
@@ -328,7 +346,7 @@ class Merger {
       sizeR: this.size(rb),
       reason,
       ...(column ? { column } : {}),
-      linksBetween: between,
+      linksBetween: between ?? this.linksBetween(ra, rb),
     });
     return false;
   }

@@ -231,6 +231,8 @@ export interface LinkResult {
   clusterAt: (thresholdWeight: number) => Clustering;
   /** What clusterAt clusters at a threshold weight: the links (pairs at or above it, not vetoed) strongest first. */
   linksAt: (thresholdWeight: number) => ClusterInput;
+  /** The pair indexes of the links at a threshold weight (pairs at or above it, not vetoed), strongest first. */
+  strongestAt: (thresholdWeight: number) => Int32Array;
   /** The guards it clusters with (strong identifiers, known-different pairs, age order) over record indexes. */
   clusterOptions: ClusterOptions;
 }
@@ -245,7 +247,8 @@ export interface ClusterInput {
  * Links accepted and persons at thresholds around the run's, each a full re-clustering (offset 0 is the run itself).
  * The offsets above 0 are clustered by connected component of the links at the run's threshold (countsByComponent:
  * the same counts, only one part's arrays alive at a time); those below it, where the links' graph percolates into
- * one component of most records (docs/benchmarks.md), are each one clustering of all the records, one at a time.
+ * one component of most records (docs/benchmarks.md), are each one clustering of all the records, one at a time, over
+ * the scored pairs in place (the links at the offset included, nothing copied).
  */
 export function thresholdSensitivity(
   res: LinkResult,
@@ -275,9 +278,20 @@ export function thresholdSensitivity(
     if (!c) {
       if (offset === 0) c = countsOf(res.clustering);
       else {
-        // only counted: its refused merges (millions at 300,000 families) not listed
-        const { links, order } = res.linksAt(res.thresholdWeight + offset);
-        c = countsOf(clusterRecords(res.table.n, links, { ...res.clusterOptions, listRefusals: false }, order));
+        // one clustering of the scored pairs in place, those that are links at the offset (at or above it, not
+        // vetoed) included: no copy of its links (the lowest offset's are most of the pairs the link phase holds);
+        // only counted: no refused merge listed (millions at 300,000 families)
+        const t = res.thresholdWeight + offset;
+        const { weight, vetoed } = res.pairs;
+        c = countsOf(
+          clusterRecords(
+            res.table.n,
+            res.pairs,
+            { ...res.clusterOptions, listRefusals: false },
+            res.strongestAt(t),
+            (i) => weight[i]! >= t && vetoed[i] === 0,
+          ),
+        );
       }
       counts.set(offset, c);
     }
@@ -546,7 +560,14 @@ export function clusterScored(
   const { table, comparisons } = prepared;
   const { pairs, scored } = x;
   const { thresholdWeight, levelWeights, tfAdjustment, vetoes } = scoring;
-  const { clusterAt, linksAt, clusterOptions } = clustererOf(table, settings, options.olderThan, cannot, pairs, scored);
+  const { clusterAt, linksAt, strongestAt, clusterOptions } = clustererOf(
+    table,
+    settings,
+    options.olderThan,
+    cannot,
+    pairs,
+    scored,
+  );
   const clustering = clusterAt(thresholdWeight);
   clock.lap('cluster');
   const model = modelOf({
@@ -577,6 +598,7 @@ export function clusterScored(
     model,
     clusterAt,
     linksAt,
+    strongestAt,
     clusterOptions,
   };
 }
@@ -984,6 +1006,7 @@ function clustererOf(
 ): {
   clusterAt: (thresholdWeight: number) => Clustering;
   linksAt: (t: number) => ClusterInput;
+  strongestAt: (t: number) => Int32Array;
   clusterOptions: ClusterOptions;
 } {
   const strongCols = settings.clustering.strongIdentifiers.map((col) => {
@@ -1021,7 +1044,7 @@ function clustererOf(
     const { links, order } = linksAt(t);
     return clusterRecords(table.n, links, clusterOptions, order);
   };
-  return { clusterAt, linksAt, clusterOptions };
+  return { clusterAt, linksAt, strongestAt: strongest, clusterOptions };
 }
 
 /** The first position in ascending `xs` holding a value >= x. */
@@ -1047,8 +1070,12 @@ function strongestPairsFrom(pairs: ComparedPairs, weight: Float64Array, vetoed: 
   let from = Infinity;
   return (t) => {
     if (t < from) {
-      const extra: number[] = [];
-      for (let p = 0; p < pairs.count; p++) if (weight[p]! >= t && weight[p]! < from && vetoed[p] === 0) extra.push(p);
+      // counted, then filled: not a JS array of millions of numbers
+      const between = (p: number) => weight[p]! >= t && weight[p]! < from && vetoed[p] === 0;
+      let count = 0;
+      for (let p = 0; p < pairs.count; p++) if (between(p)) count++;
+      const extra = new Int32Array(count);
+      for (let p = 0, k = 0; p < pairs.count; p++) if (between(p)) extra[k++] = p;
       const more = strongestFirst({ count: extra.length, l: pairs.l, r: pairs.r, weight }, extra);
       const next = new Int32Array(sorted.length + more.length);
       next.set(sorted);

@@ -132,6 +132,30 @@ describe('clustering by connected component', () => {
         );
       }
     }
+    // each threshold clustered over the scored pairs in place, the links at it included (the sensitivity's offsets
+    // below the threshold): the same clusters, accepted links and refused merges as a clustering of a copy of them
+    const { weight, vetoed } = res.pairs;
+    expect(
+      vetoed.some((v) => v > 0),
+      'some scored pairs are vetoed: left out as links',
+    ).toBe(true);
+    for (const offset of offsets) {
+      const t = res.thresholdWeight + offset;
+      const include = (i: number) => weight[i]! >= t && vetoed[i] === 0;
+      const inPlace = clusterRecords(n, res.pairs, res.clusterOptions, res.strongestAt(t), include);
+      const copy = res.clusterAt(t);
+      expect(inPlace.cluster, `offset ${offset}`).toEqual(copy.cluster);
+      expect(inPlace.refused, `offset ${offset}`).toEqual(copy.refused);
+      expect(inPlace.sizeDistribution, `offset ${offset}`).toEqual(copy.sizeDistribution);
+      // accepted: per scored pair in place, per link in the copy
+      const links = res.linksAt(t).links;
+      const acceptedPairs: number[] = [];
+      for (let i = 0; i < res.pairs.count; i++) if (inPlace.accepted[i]) acceptedPairs.push(i);
+      expect(acceptedPairs.every(include)).toBe(true);
+      expect(acceptedPairs.map((i) => [res.pairs.l[i], res.pairs.r[i]])).toEqual(
+        [...copy.accepted.keys()].filter((k) => copy.accepted[k]).map((k) => [links.l[k], links.r[k]]),
+      );
+    }
     // a clustering only counted lists no refused merge, and clusters and accepts exactly the same
     for (const offset of offsets) {
       const t = res.thresholdWeight + offset;
