@@ -144,6 +144,11 @@ export interface ScoredPairs {
   r: Int32Array;
   mask: Uint16Array;
   gamma: Uint8Array;
+  /**
+   * When set, `gamma` is empty and only these pairs' comparison levels are kept (pair index -> its levels): the link
+   * phase by shard keeps them for the pairs nearest the threshold only, the review sample's (explainPair).
+   */
+  gammaOf?: Map<number, Uint8Array>;
   weight: Float64Array;
   probability: Float64Array;
   /** Index + 1 of the veto rule that blocks the pair (0 = none). */

@@ -41,12 +41,15 @@ export function explainPair(res: LinkResult, p: number, opts: { includeValues?: 
   const b = res.pairs.r[p]!;
   const mask = res.pairs.mask[p]!;
   const rule = 31 - Math.clz32(mask & -mask);
+  const levels = res.pairs.gammaOf ? res.pairs.gammaOf.get(p) : res.pairs.gamma.subarray(p * C, p * C + C);
+  if (!levels)
+    throw new Error(`explainPair: pair ${p}'s comparison levels were not kept (only the pairs nearest the threshold)`);
   const comparisons: ExplainedComparison[] = [];
   let total = res.priorWeight;
   const cumulative = [total];
   for (let c = 0; c < C; c++) {
     const cmp = res.comparisons[c]!;
-    const lvl = res.pairs.gamma[p * C + c]!;
+    const lvl = levels[c]!;
     const mc = res.model.comparisons[c]!.levels[lvl]!;
     const tf = lvl === 1 && res.tfAdjustment[c] ? res.tfAdjustment[c]![cmp.codes[a]!]! : 0;
     const e: ExplainedComparison = {

@@ -119,7 +119,7 @@ async function scoreShards(
   progress: NonNullable<EngineOptions['progress']>,
 ): Promise<{ pairs: ComparedPairs; scored: Scored }> {
   const C = prepared.comparisons.length;
-  const chunks: Array<{ pairs: ShardPairs; scored: Scored }> = [];
+  const chunks: Array<ReturnType<typeof keptOf>> = [];
   let above = 0;
   let knownDifferentPairs = 0;
   for (let s = 0; s < prepared.shardCount; s++) {
@@ -130,10 +130,7 @@ async function scoreShards(
     knownDifferentPairs += scored.knownDifferentPairs;
     chunks.push(keptOf(shard, scored, keep, scoring.thresholdWeight, C));
   }
-  const pairs = joinChunks(
-    chunks.map((c) => c.pairs),
-    C,
-  );
+  const pairs = joinChunks(chunks.map((c) => c.pairs));
   const at = (f: (c: Scored) => Float64Array | Uint8Array) => chunks.map((c) => f(c.scored));
   return {
     pairs,
@@ -154,11 +151,12 @@ function keptOf(
   keep: KeepPairs,
   thresholdWeight: number,
   C: number,
-): { pairs: ShardPairs; scored: Scored } {
+): { pairs: ShardPairs & { gammaOf: Map<number, Uint8Array> }; scored: Scored } {
   const { weight, probability, vetoed } = scored;
   const minLink = thresholdWeight + keep.minLinkOffset;
   const flag = new Uint8Array(shard.count);
-  for (const p of nearestToThreshold(weight, shard.l, shard.r, shard.count, thresholdWeight, keep.nearest)) flag[p] = 1;
+  const nearest = nearestToThreshold(weight, shard.l, shard.r, shard.count, thresholdWeight, keep.nearest);
+  for (const p of nearest) flag[p] = 1;
   let n = 0;
   for (let p = 0; p < shard.count; p++) {
     if (probability[p]! >= keep.minProbability || (weight[p]! >= minLink && vetoed[p] === 0)) flag[p] = 1;
@@ -166,15 +164,18 @@ function keptOf(
   }
   const idx = new Int32Array(n);
   for (let p = 0, k = 0; p < shard.count; p++) if (flag[p]) idx[k++] = p;
-  const gamma = new Uint8Array(n * C);
-  idx.forEach((p, k) => gamma.set(shard.gamma.subarray(p * C, p * C + C), k * C));
+  // the comparison levels of the shard's pairs nearest the threshold only (explainPair, for the review sample): the
+  // other kept pairs are read for their records, weights and rule
+  const gammaOf = new Map<number, Uint8Array>();
+  for (const p of nearest) gammaOf.set(lowerBound(idx, p), shard.gamma.slice(p * C, p * C + C));
   return {
     pairs: {
       count: n,
       l: Int32Array.from(idx, (p) => shard.l[p]!),
       r: Int32Array.from(idx, (p) => shard.r[p]!),
       mask: Uint16Array.from(idx, (p) => shard.mask[p]!),
-      gamma,
+      gamma: new Uint8Array(0),
+      gammaOf,
     },
     scored: {
       weight: Float64Array.from(idx, (p) => weight[p]!),
@@ -186,9 +187,15 @@ function keptOf(
   };
 }
 
-function joinChunks(chunks: ShardPairs[], C: number): ComparedPairs {
+function joinChunks(chunks: Array<ShardPairs & { gammaOf: Map<number, Uint8Array> }>): ComparedPairs {
+  const gammaOf = new Map<number, Uint8Array>();
+  let at = 0;
+  for (const c of chunks) {
+    for (const [k, levels] of c.gammaOf) gammaOf.set(at + k, levels);
+    at += c.count;
+  }
   return {
-    count: chunks.reduce((s, c) => s + c.count, 0),
+    count: at,
     l: joinTyped(
       Int32Array,
       chunks.map((c) => c.l),
@@ -201,10 +208,8 @@ function joinChunks(chunks: ShardPairs[], C: number): ComparedPairs {
       Uint16Array,
       chunks.map((c) => c.mask),
     ),
-    gamma: joinTyped(
-      Uint8Array,
-      chunks.map((c) => c.gamma.subarray(0, c.count * C)),
-    ),
+    gamma: new Uint8Array(0),
+    gammaOf,
   };
 }
 
@@ -219,4 +224,16 @@ function joinTyped<T extends Int32Array | Uint16Array | Uint8Array | Float64Arra
     at += p.length;
   }
   return out;
+}
+
+/** The first position in ascending `xs` holding a value >= x. */
+function lowerBound(xs: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
