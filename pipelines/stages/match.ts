@@ -17,6 +17,7 @@
  * Settings: config.linkage.settings (a full linkage settings object) or matching/settings/partnership.json.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { enumerateShard, type ShardInput } from '../../matching/blocking.ts';
 import {
@@ -48,6 +49,7 @@ import {
   type LinkInput,
 } from '../../matching/shard-codec.ts';
 import partnershipSettings from '../../matching/settings/partnership.json' with { type: 'json' };
+import { prettyJsonChunks } from '../io/pretty-json.ts';
 import { iterateParquet, selectColumnsIn, writeParquet, type ParquetRow, type ParquetValue } from '../io/parquet.ts';
 import { keys, MATCH_REVIEW_SAMPLE_KEY, PERSON_RECORDS_KEY } from '../layout.ts';
 import type { StageContext } from './context.ts';
@@ -588,7 +590,8 @@ async function writeModelAndClustering(ctx: StageContext, res: LinkResult, cfg: 
   const asAt = ctx.asAt;
   const { timingsMs: _t, ...modelJson } = model;
   await ctx.stores.curated.put(matchKeys.model(asAt), `${JSON.stringify(modelJson, null, 2)}\n`);
-  const refused = clustering.refused.map((r) => ({
+  // each refused merge as the report lists it, made as the report is written (not a second list of them)
+  const refused = (r: (typeof clustering.refused)[number]) => ({
     record_id_l: ids[r.recordL]!,
     record_id_r: ids[r.recordR]!,
     reason: r.reason,
@@ -598,7 +601,7 @@ async function writeModelAndClustering(ctx: StageContext, res: LinkResult, cfg: 
     links_between_clusters: r.linksBetween,
     cluster_size_l: r.sizeL,
     cluster_size_r: r.sizeR,
-  }));
+  });
   // links and persons at other thresholds, each a full re-clustering with the same vetoes and guards (offset 0: this run)
   ctx.progress.start('match: threshold sensitivity');
   const sensitivity = thresholdSensitivity(res, SENSITIVITY_OFFSETS).map((r) => ({
@@ -607,9 +610,23 @@ async function writeModelAndClustering(ctx: StageContext, res: LinkResult, cfg: 
     probability: Number(r.probability.toPrecision(12)),
   }));
   ctx.progress.stop();
+  // streamed: one string of it would pass V8's string length limit at 1,000,000 families (88 MB at 100,000)
   await ctx.stores.curated.put(
     matchKeys.clustering(asAt),
-    `${JSON.stringify({ sizeDistribution: clustering.sizeDistribution, refusedMerges: refused, thresholdSensitivity: sensitivity }, null, 2)}\n`,
+    Readable.from(
+      prettyJsonChunks([
+        ['sizeDistribution', { value: clustering.sizeDistribution }],
+        [
+          'refusedMerges',
+          {
+            items: (function* () {
+              for (const r of clustering.refused) yield refused(r);
+            })(),
+          },
+        ],
+        ['thresholdSensitivity', { value: sensitivity }],
+      ]),
+    ),
   );
   const sample = pairsNearestThreshold(res, cfg.reviewSample).map((p) => explainPair(res, p, { includeValues: true }));
   await ctx.stores.secure.put(
