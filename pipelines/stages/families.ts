@@ -9,10 +9,12 @@
  * communal guard or household address crosses a component. `plan` counts the persons and makes
  * ceil(persons / sharding.families.rowsPerShard) shards; with more than one it reads the inputs, clusters the whole
  * population's addresses, finds the components and packs them, in order of their smallest person id, into shards of
- * about equal persons, and writes each shard its own persons, relationships and address clusters (with one shard it
- * writes nothing: the shard reads the tables itself). `shard` k forms its components' families. `merge` puts them
- * in family id order, carries family ids over from the previous run (global: a previous family's members may now be
- * in several components), assigns localities and writes the three tables: the same bytes as the stage run whole.
+ * about equal persons, and writes each shard its own persons, relationships and address clusters. `shard` k forms
+ * its components' families. `merge` puts them in family id order, carries family ids over from the previous run
+ * (global: a previous family's members may now be in several components), assigns localities and writes the three
+ * tables: the same bytes as the stage run whole.
+ * With one shard the plan writes only its plan, the shard does nothing and the merge runs the stage whole (the one
+ * shard forming every family and writing them out for the merge to read back three times cost more than the forming).
  *
  * Writes: curated families (family_id, locality, ward_code, postcode_district only, member counts, flags),
  *         curated family_members (family_id, person_id, role, membership, age_band, is_child, evidence JSON),
@@ -410,7 +412,7 @@ interface FamiliesPlan extends Partial<InputCounts> {
   runId: string;
   shards: number;
   persons: number;
-  /** One shard: it reads the tables itself (its share is every row); the plan wrote nothing else. */
+  /** One shard: the merge runs the stage whole, from the tables (the shard does nothing); the plan wrote nothing else. */
   whole?: true;
   components?: number;
   anchoredComponents?: number;
@@ -438,8 +440,6 @@ interface ShardFamilies {
   shards: number;
   families: number;
   counts: Record<string, number>;
-  /** The one shard of a plan that wrote nothing: what it left out of its read, counted. */
-  inputs?: InputCounts;
 }
 
 /** Families (or persons' dates of birth) per frame of a shard's file: what the merge holds of each shard at a time. */
@@ -494,16 +494,6 @@ async function* mergeSorted<T>(sources: Array<AsyncIterable<T>>, compare: (a: T,
 }
 
 const removeShardFiles = (ctx: StageContext) => removeShardFolder(ctx, STAGE);
-
-/** Every person, relationship and grouping families reads, from its tables (closed again, read or not). */
-async function readAllFamilyInputs(ctx: StageContext): Promise<FamilyInputs> {
-  const tables = familyTables(ctx);
-  try {
-    return await readFamilyInputs(ctx, tables);
-  } finally {
-    await closeTables(Object.values(tables));
-  }
-}
 
 /**
  * Components (numbered in order of their smallest person) packed into `shards` shards in that order, each shard
@@ -604,8 +594,10 @@ const readShardFile = <T extends ShardFileHead>(
 async function formShard(ctx: StageContext, shard: number) {
   const { shards, whole } = await readPlan(ctx);
   if (shard >= shards) throw new Error(`families: shard ${shard} of ${shards} does not exist`);
+  // the one shard of a plan that wrote nothing: the merge forms the families from the tables, as the stage run whole
+  // (writing them to a shard file only for the merge to read them back three times cost more than forming them)
+  if (whole) return { counts: { shard } };
   const famCfg = parseFamiliesConfig(ctx.config.families);
-  if (whole) return formWholeShard(ctx, famCfg);
   const input = await readShardFile<ShardInput>(ctx, inputKey(ctx, shard), shard, shards, 'run the plan phase first');
   ctx.progress.start('families: forming family units', input.persons.length);
   const formed = buildFamilies(input.persons, input.relationships, ctx.asAt, famCfg, new Map(input.addressClusters));
@@ -622,26 +614,6 @@ async function formShard(ctx: StageContext, shard: number) {
   return { counts: { shard, persons: input.persons.length, families: formed.families.length } };
 }
 
-/** The one shard of a plan that wrote nothing: reads the tables itself and forms every family. */
-async function formWholeShard(ctx: StageContext, famCfg: FamiliesConfig) {
-  const inputs = await readAllFamilyInputs(ctx);
-  ctx.progress.start('families: forming family units', inputs.persons.length);
-  const formed = buildFamilies(inputs.persons, inputs.relationships, ctx.asAt, famCfg);
-  ctx.progress.stop();
-  await writeDobs(ctx, 0, 1, inputs.persons);
-  const { relationshipsUnmatched, recordsWithoutPerson, expectantMothers } = inputs;
-  const head: ShardFamilies = {
-    runId: ctx.runId,
-    shard: 0,
-    shards: 1,
-    families: formed.families.length,
-    counts: formed.counts,
-    inputs: { relationshipsUnmatched, recordsWithoutPerson, expectantMothers },
-  };
-  await writeShardFamilies(ctx, head, formed.families);
-  return { counts: { shard: 0, persons: inputs.persons.length, families: formed.families.length } };
-}
-
 const firstPrimary = (f: Family) => f.members.find((m) => m.membership === 'primary')?.personId ?? '';
 
 const byFamilyId = (a: Family, b: Family) => cmp(a.familyId, b.familyId) || cmp(firstPrimary(a), firstPrimary(b));
@@ -652,10 +624,16 @@ const byFamilyId = (a: Family, b: Family) => cmp(a.familyId, b.familyId) || cmp(
  */
 async function mergeFamilies(ctx: StageContext) {
   const plan = await readPlan(ctx);
+  if (plan.whole) {
+    // one shard: the stage run whole, here (its shard wrote nothing); the same bytes and counts
+    const out = await familiesStage(ctx);
+    await removeShardFiles(ctx);
+    return out;
+  }
   const { shards } = plan;
   const stratCfg = parseStratifyConfig(ctx.config.stratify);
   const counts: Record<string, number> = {};
-  let inputs: InputCounts | undefined = plan.whole ? undefined : (plan as InputCounts);
+  const inputs: InputCounts = plan as InputCounts;
   const familiesOf = (shard: number, onHead?: (head: ShardFamilies) => void) =>
     shardFrames<ShardFamilies, Family>(
       ctx,
@@ -669,12 +647,10 @@ async function mergeFamilies(ctx: StageContext) {
   for (let shard = 0; shard < shards; shard++) {
     const frames = familiesOf(shard, (head) => {
       for (const [k, v] of Object.entries(head.counts)) counts[k] = (counts[k] ?? 0) + v;
-      if (head.inputs) inputs = head.inputs;
     });
     await frames.next();
     await frames.return(undefined);
   }
-  if (!inputs) throw new Error(`families: ${planKey(ctx)} and its shards do not say what the read left out`);
   const shardList = Array.from({ length: shards }, (_, shard) => shard);
   // as buildFamilies orders them whole: by family id, two families of one id (a hash collision) by smallest person
   const formed = () =>

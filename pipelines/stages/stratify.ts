@@ -7,8 +7,8 @@
  * Sharded (pipelines/stages/stage.ts): `plan` reads the members, makes ceil(families / sharding.stratify.rowsPerShard)
  * shards (shard k: the families whose id hashes to k, familyShardOf: FNV-1a of the id, mod the shard count) and
  * writes each shard only its own rows: its members with their dates of birth, and its members' scored facts, streamed
- * in part files (the plan never holds the facts; with one shard it writes nothing: the shard reads the tables
- * itself); `shard` k scores its families from those files and writes their
+ * in part files (the plan never holds the facts; with one shard it writes nothing, the shard does nothing and the
+ * merge runs the stage whole); `shard` k scores its families from those files and writes their
  * scores rows; `merge` puts every shard's rows in family id order and writes `scores` and the counts, the same bytes
  * as the stage run whole.
  */
@@ -260,12 +260,12 @@ interface StratifyPlan {
   shards: number;
   families: number;
   /**
-   * How many members and facts part files each shard has; absent with one shard: its share is every row, so it reads
-   * the tables itself (writing them out to read them back would only cost time).
+   * How many members and facts part files each shard has; absent with one shard: its share is every row, so the merge
+   * runs the stage whole from the tables (writing them out to read them back would only cost time).
    */
   memberParts?: number[];
   factParts?: number[];
-  /** Counted by the plan when it writes the shards' rows (else by the one shard). */
+  /** Counted by the plan when it writes the shards' rows (with one shard, by the merge run whole). */
   factsWithoutPerson?: number;
 }
 
@@ -396,21 +396,16 @@ interface ShardScores extends ShardFileHead {
   /** What the shard's scores rows add up to (the rows: its scores-rows file, writeRowLines' lines, family id order). */
   rows: number;
   counts: Record<string, number>;
-  /** The only shard's count of facts of no person (it read the facts table itself). */
-  factsWithoutPerson?: number | undefined;
 }
 
 /** Phase shard: scores the families of one shard from its own rows (the plan's files) and writes the scores rows. */
 async function scoreShard(ctx: StageContext, shard: number) {
   const { shards, memberParts, factParts } = await readPlan(ctx);
   if (shard >= shards) throw new Error(`stratify: shard ${shard} of ${shards} does not exist`);
+  // the only shard: the merge runs the stage whole (scoring here, writing the rows out and merging them back cost more)
+  if (factParts === undefined || memberParts === undefined) return { counts: { shard } };
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
-  if (factParts === undefined || memberParts === undefined) {
-    // the only shard: every row is its own
-    const { families, factsWithoutPerson } = await loadFamiliesForScoring(ctx, ruleSet, cfg.sources);
-    return writeShardScores(ctx, cfg, ruleSet, shard, shards, families, factsWithoutPerson);
-  }
   const notPlanned = 'run the plan phase first';
   const members: MemberForScoring[] = [];
   for (let part = 0; part < memberParts[shard]!; part++) {
@@ -449,7 +444,6 @@ async function writeShardScores(
   shard: number,
   shards: number,
   families: FamilyForScoring[],
-  factsWithoutPerson?: number,
 ) {
   const scores = scoreFamilies(ctx, cfg, ruleSet, families);
   const counts = scoreCounts(cfg, ruleSet, scores);
@@ -464,7 +458,7 @@ async function writeShardScores(
   } finally {
     await db.dispose();
   }
-  const file: ShardScores = { runId: ctx.runId, shard, shards, rows, counts, factsWithoutPerson };
+  const file: ShardScores = { runId: ctx.runId, shard, shards, rows, counts };
   await ctx.stores.secure.put(scoresKey(ctx, shard), serialize(file));
   return { counts: { shard, families_scored: scores.length } };
 }
@@ -472,18 +466,23 @@ async function writeShardScores(
 /** Phase merge: every shard's scores rows (checked against this run's plan), in family id order, written as the stage does. */
 async function mergeStratify(ctx: StageContext) {
   const plan = await readPlan(ctx);
+  if (plan.factParts === undefined || plan.memberParts === undefined) {
+    // one shard (it did nothing): the stage run whole, here; the same bytes and counts
+    const out = await stratifyStage(ctx);
+    await removeShardFiles(ctx);
+    return out;
+  }
   const { shards } = plan;
   const cfg = parseStratifyConfig(ctx.config.stratify);
   const ruleSet = ruleSetOf(cfg);
   const scored: Record<string, number> = {};
   const parts: string[] = [];
-  let factsWithoutPerson = plan.factsWithoutPerson ?? 0;
+  const factsWithoutPerson = plan.factsWithoutPerson ?? 0;
   for (let shard = 0; shard < shards; shard++) {
     const missing = `shard ${shard} of ${shards} did not run`;
     const file = await readShardFile<ShardScores>(ctx, scoresKey(ctx, shard), shard, shards, missing);
     if (file.rows > 0) parts.push(scoreLinesKey(ctx, shard));
     for (const [k, v] of Object.entries(file.counts)) scored[k] = (scored[k] ?? 0) + v;
-    if (file.factsWithoutPerson !== undefined) factsWithoutPerson = file.factsWithoutPerson;
   }
   // The shards' rows, each in family id order, merged by family id (ids are unique: each family is in one shard):
   // the rows sorted as the whole stage sorts them, without holding them.
