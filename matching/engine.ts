@@ -34,7 +34,7 @@ import {
   type PreparedComparison,
 } from './comparisons.ts';
 import { columnsUsed, ruleColumn, thresholdWeightOf, type LinkSettings } from './settings.ts';
-import { buildTable, type InputDataset, type LinkTable, type Normaliser } from './table.ts';
+import { buildTable, type EngineDataset, type LinkTable, type Normaliser } from './table.ts';
 import {
   allPairsUCounts,
   estimateLambda,
@@ -377,7 +377,7 @@ export function shardCountFor(settings: Pick<LinkSettings, 'shards' | 'pairsPerS
 
 /** Steps 1-2 of linking: encode the records, prepare the comparisons, key and count the blocking rules. */
 export function prepareLinkage(
-  datasets: InputDataset[],
+  datasets: EngineDataset[],
   settings: LinkSettings,
   hooks?: PrepareHooks,
 ): PreparedLinkage {
@@ -412,7 +412,7 @@ export function prepareLinkage(
 
 /** Step 1: the records as an encoded table, and each comparison prepared over its column. */
 function encodeRecords(
-  datasets: InputDataset[],
+  datasets: EngineDataset[],
   settings: LinkSettings,
   hooks?: PrepareHooks,
 ): { table: LinkTable; comparisons: PreparedComparison[] } {
@@ -450,7 +450,7 @@ function encodeRecords(
 }
 
 export async function linkRecords(
-  datasets: InputDataset[],
+  datasets: EngineDataset[],
   settings: LinkSettings,
   options: EngineOptions = {},
 ): Promise<LinkResult> {

@@ -4,11 +4,69 @@
  * every distinct value is normalised, featurised and compared with a cache exactly once.
  */
 
+/**
+ * A raw column already interned by its reader: per row an index into `values`, or -1 for null. A reader of
+ * millions of rows (the match stage's person records) keeps one string per distinct value this way instead of
+ * one per cell; the table normalises each distinct raw value once.
+ */
+export interface InternedColumn {
+  codes: Int32Array;
+  values: readonly string[];
+}
+
+export type RawColumn = ArrayLike<string | null | undefined> | InternedColumn;
+
 export interface InputDataset {
   /** The source_dataset name (the input file's name for the `link` command). */
   name: string;
   /** Raw columns by (trimmed) header name; every column has the same length. */
   columns: Record<string, ArrayLike<string | null | undefined>>;
+}
+
+/** What the engine takes: an InputDataset whose columns may be interned by their reader (never the id column). */
+export interface EngineDataset {
+  name: string;
+  columns: Record<string, RawColumn>;
+}
+
+function isInterned(c: RawColumn): c is InternedColumn {
+  return (c as InternedColumn).codes instanceof Int32Array;
+}
+
+function columnLength(c: RawColumn): number {
+  return isInterned(c) ? c.codes.length : c.length;
+}
+
+/** Interns raw values as a reader meets them (InternedColumn), growing its codes as it goes. */
+export class ColumnInterner {
+  private codes = new Int32Array(1024);
+  private length = 0;
+  private readonly values: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  push(value: string | null): void {
+    let code = -1;
+    if (value !== null) {
+      const known = this.index.get(value);
+      if (known === undefined) {
+        code = this.values.length;
+        this.values.push(value);
+        this.index.set(value, code);
+      } else code = known;
+    }
+    if (this.length === this.codes.length) {
+      const grown = new Int32Array(this.codes.length * 2);
+      grown.set(this.codes);
+      this.codes = grown;
+    }
+    this.codes[this.length++] = code;
+  }
+
+  /** The column so far (the interner's index is dropped: call once, at the end). */
+  finish(): InternedColumn {
+    this.index.clear();
+    return { codes: this.codes.slice(0, this.length), values: this.values };
+  }
 }
 
 export interface EncodedColumn {
@@ -30,9 +88,9 @@ export interface LinkTable {
 
 export type Normaliser = (value: string) => string | null;
 
-export function rowCount(ds: InputDataset): number {
+export function rowCount(ds: EngineDataset): number {
   const first = Object.values(ds.columns)[0];
-  return first ? first.length : 0;
+  return first ? columnLength(first) : 0;
 }
 
 /**
@@ -40,7 +98,7 @@ export function rowCount(ds: InputDataset): number {
  * Values are trimmed; blank becomes null; `normalisers` map a column to its canonical form.
  */
 export function buildTable(
-  datasets: InputDataset[],
+  datasets: EngineDataset[],
   idColumn: string,
   columns: string[],
   normalisers: Map<string, Normaliser>,
@@ -60,6 +118,7 @@ export function buildTable(
   for (let d = 0; d < datasets.length; d++) {
     const ds = datasets[d]!;
     const col = ds.columns[idColumn]!;
+    if (isInterned(col)) throw new Error(`${ds.name}: the unique id column "${idColumn}" must not be interned`);
     const seen = new Set<string>();
     for (let i = 0; i < col.length; i++) {
       const id = (col[i] ?? '').trim();
@@ -79,30 +138,48 @@ export function buildTable(
     const dict = new Map<string, number>();
     const rawCache = new Map<string, number>();
     let k = 0;
+    const codeOf = (raw: string): number => {
+      let code = norm ? rawCache.get(raw) : dict.get(raw);
+      if (code === undefined) {
+        const t = raw.trim();
+        const v = t === '' ? null : norm ? norm(t) : t;
+        if (v === null || v === '') code = -1;
+        else {
+          code = dict.get(v);
+          if (code === undefined) {
+            code = values.length;
+            values.push(v);
+            dict.set(v, code);
+          }
+        }
+        if (norm) rawCache.set(raw, code);
+      }
+      return code;
+    };
     for (const ds of datasets) {
       const col = ds.columns[name]!;
+      if (isInterned(col)) {
+        // each distinct raw value normalised once, in order of first appearance (as the raw path meets them)
+        const of = new Int32Array(col.values.length).fill(-2);
+        for (let i = 0; i < col.codes.length; i++) {
+          const r = col.codes[i]!;
+          if (r < 0) {
+            codes[k++] = -1;
+            continue;
+          }
+          let code = of[r]!;
+          if (code === -2) code = of[r] = codeOf(col.values[r]!);
+          codes[k++] = code;
+        }
+        continue;
+      }
       for (let i = 0; i < col.length; i++) {
         const raw = col[i];
         if (raw === null || raw === undefined) {
           codes[k++] = -1;
           continue;
         }
-        let code = norm ? rawCache.get(raw) : dict.get(raw);
-        if (code === undefined) {
-          const t = raw.trim();
-          const v = t === '' ? null : norm ? norm(t) : t;
-          if (v === null || v === '') code = -1;
-          else {
-            code = dict.get(v);
-            if (code === undefined) {
-              code = values.length;
-              values.push(v);
-              dict.set(v, code);
-            }
-          }
-          if (norm) rawCache.set(raw, code);
-        }
-        codes[k++] = code;
+        codes[k++] = codeOf(raw);
       }
     }
     encoded.set(name, { name, codes, values });

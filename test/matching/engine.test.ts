@@ -12,7 +12,7 @@ import { linkRecords } from '../../matching/engine.ts';
 import { explainPair } from '../../matching/explain.ts';
 import { workerExecutor } from '../../matching/parallel.ts';
 import { parseLinkSettings } from '../../matching/settings.ts';
-import { buildTable } from '../../matching/table.ts';
+import { buildTable, ColumnInterner } from '../../matching/table.ts';
 import { mergePatterns, patternCounts, rng, runEm } from '../../matching/training.ts';
 
 describe('EM', () => {
@@ -181,6 +181,33 @@ describe('blocking', () => {
     expect(countRulePairs(ruleKeys(t, ['s:first3']), t.source, 1, 'dedupe_only', '').pairs).toBe(1);
     expect(countRulePairs(ruleKeys(t, ['d:year']), t.source, 1, 'dedupe_only', '').pairs).toBe(1);
     expect(() => ruleKeys(t, ['s:metaphone3'])).toThrow(/unknown transform "metaphone3"/);
+  });
+
+  it('builds the same table from interned columns as from raw ones (codes, values, their order)', () => {
+    const raw = {
+      id: ['a', 'b', 'c', 'd', 'e', 'f'],
+      surname: [' Smith', 'SMITH', null, 'jones ', '', 'Smith'],
+      dob: ['2001-02-03', null, '2001-02-03', ' 1999-12-31', '1999-12-31', 'x'],
+    };
+    const intern = (values: Array<string | null>) => {
+      const c = new ColumnInterner();
+      for (const v of values) c.push(v);
+      return c.finish();
+    };
+    const norm = new Map([['surname', (v: string) => v.toUpperCase()]]);
+    const fromRaw = buildTable([{ name: 't', columns: raw }], 'id', ['surname', 'dob'], norm);
+    const fromInterned = buildTable(
+      [{ name: 't', columns: { id: raw.id, surname: intern(raw.surname), dob: intern(raw.dob) } }],
+      'id',
+      ['surname', 'dob'],
+      norm,
+    );
+    expect(fromInterned).toEqual(fromRaw);
+    expect(fromInterned.columns.get('surname')!.values).toEqual(['SMITH', 'JONES']);
+    expect(Array.from(fromInterned.columns.get('surname')!.codes)).toEqual([0, 0, -1, 1, -1, 0]);
+    expect(() =>
+      buildTable([{ name: 't', columns: { id: intern(raw.id), surname: raw.surname } }], 'id', ['surname'], norm),
+    ).toThrow(/the unique id column "id" must not be interned/);
   });
 
   it('refuses, before materialising, a rule that would produce too many pairs per record', async () => {
