@@ -162,93 +162,95 @@ class KeyHashes {
   }
 }
 
-/** One part's entries as JSON lines for the merge (r: the part; e, pos: a phrase's text and place in its key's list). */
-function* partRows(ix: IdentifierIndex, r: number, hashed: KeyHashes): Generator<string> {
-  const line = (m: Name, k: string, o: Record<string, unknown> = {}) => {
-    hashed.add(m, k);
-    return `${JSON.stringify({ r, m, k, ...o })}\n`;
-  };
+/**
+ * One part's entries as JSON lines for the merge: the sort key (m, k; r the part, pos a phrase's place in its key's
+ * list) and the entry as JSON (`j`: kind, first kind, words, record ids). The phrases' first and second words are
+ * keys of their own (each once a part).
+ */
+function* partRows(ix: IdentifierIndex, r: number): Generator<string> {
+  const line = (m: Name, k: string, j: Record<string, unknown> | null = null, pos = 0) =>
+    `${JSON.stringify({ m, k, r, pos, j: j === null ? null : JSON.stringify(j) })}\n`;
   for (const [k, v] of ix.wholeValues)
     yield line('whole', k, { kind: v.kind, first: ix.firstKinds?.get(k) ?? v.kind, ids: v.recordIds });
   for (const [k, list] of ix.phrases)
     for (const [pos, p] of list.entries())
-      yield line('phrases', k, {
-        e: `${p.kind}|${p.words.join(' ')}`,
-        pos,
-        kind: p.kind,
-        words: p.words,
-        ids: p.recordIds,
-      });
+      yield line('phrases', k, { kind: p.kind, words: p.words, ids: p.recordIds }, pos);
   for (const [k, ids] of ix.postcodes) yield line('postcode', k, { ids });
   for (const [k, v] of ix.tokens) yield line('token', k, { kind: v.kind, ids: v.recordIds });
   for (const [k, ids] of ix.datesOfBirth) yield line('dob', k, { ids });
   for (const [k, ids] of ix.surnameDob) yield line('surnameDob', k, { ids });
   for (const w of ix.forenameWords) yield line('forename', w);
   for (const w of ix.surnameWords) yield line('surname', w);
+  const first = new Set<string>();
+  const second = new Set<string>();
   for (const list of ix.phrases.values())
     for (const p of list) {
-      hashed.add('phraseFirst', p.words[0]!);
-      hashed.add('phraseSecond', p.words[1]!);
+      first.add(p.words[0]!);
+      second.add(p.words[1]!);
     }
+  for (const w of first) yield line('phraseFirst', w);
+  for (const w of second) yield line('phraseSecond', w);
+}
+
+interface PartEntry {
+  kind?: IdentifierKind;
+  first?: IdentifierKind;
+  words?: string[];
+  ids?: string[];
+}
+
+/** The record ids of a later part's entry after an earlier part's, as addPerson remembers them (the first MAX_IDS). */
+function rememberAll(into: string[], ids: readonly string[]): void {
+  for (const id of ids) if (into.length < MAX_IDS && !into.includes(id)) into.push(id);
 }
 
 /**
- * The index's rows from the parts' entries, as the whole index writes them (indexRows): per key, the entry of the
- * part that saw it first, its record ids the first MAX_IDS of all parts in order (parts are in the people's order),
- * a whole value's kind `full_name` if any part made it one, a phrase key's entries in the order they were first seen.
+ * One key's entries from every part that has it (in part order, a phrase key's by part and place) as the whole
+ * index has it: the first part's entry, its record ids followed by the later parts' (the first MAX_IDS), a whole value
+ * a full name if any part made it one (counted as the kind it was first indexed as), a phrase key's list in the order
+ * its phrases were first seen. Returns the row's value and the kinds it counts.
  */
-const MERGE_PARTS_SQL = (lines: string) => `
-CREATE TABLE raw AS SELECT * FROM read_json(${literal(lines)}, format = 'newline_delimited',
-  columns = {r: 'INTEGER', m: 'VARCHAR', k: 'VARCHAR', e: 'VARCHAR', pos: 'INTEGER', kind: 'VARCHAR', first: 'VARCHAR',
-    words: 'VARCHAR[]', ids: 'VARCHAR[]'});
-CREATE TABLE ids AS
-  WITH u AS (SELECT m, k, coalesce(e, '') AS e, r, unnest(ids) AS id, unnest(generate_series(1, len(ids))) AS j
-    FROM raw WHERE ids IS NOT NULL),
-  d AS (SELECT m, k, e, id, min(r::BIGINT * 1024 + j) AS o FROM u GROUP BY ALL),
-  n AS (SELECT *, row_number() OVER (PARTITION BY m, k, e ORDER BY o) AS rn FROM d)
-  SELECT m, k, e, list(id ORDER BY o) AS ids FROM n WHERE rn <= ${MAX_IDS} GROUP BY ALL;
-CREATE TABLE ent AS
-  SELECT m, k, coalesce(e, '') AS e, min(r) AS r0, arg_min(pos, r) AS pos0, arg_min(kind, r) AS kind0,
-    arg_min(first, r) AS first0, bool_or(kind = 'full_name') AS anyFull, arg_min(words, r) AS words
-  FROM raw GROUP BY ALL;
-DROP TABLE raw;
-CREATE TABLE ent2 AS SELECT ent.*, ids.ids FROM ent LEFT JOIN ids USING (m, k, e);
-DROP TABLE ent; DROP TABLE ids;`;
-
-/** The merged rows (m, k, v) in the table's shape, and each kind's count as the whole index counts it. */
-const MERGED_ROWS_SQL = `
-  SELECT m, k, CASE
-      WHEN m = 'whole' THEN to_json({'kind': CASE WHEN anyFull THEN 'full_name' ELSE kind0 END, 'recordIds': ids})::VARCHAR
-      WHEN m = 'token' THEN to_json({'kind': kind0, 'recordIds': ids})::VARCHAR
-      WHEN m IN ('postcode', 'dob', 'surnameDob') THEN to_json(ids)::VARCHAR
-      ELSE NULL END AS v
-    FROM ent2 WHERE m <> 'phrases'
-  UNION ALL
-  SELECT 'phrases', k, to_json(list({'words': words, 'kind': kind0, 'recordIds': ids} ORDER BY r0, pos0))::VARCHAR
-    FROM ent2 WHERE m = 'phrases' GROUP BY k
-  UNION ALL
-  SELECT DISTINCT 'phraseFirst', words[1], NULL FROM ent2 WHERE m = 'phrases'
-  UNION ALL
-  SELECT DISTINCT 'phraseSecond', words[2], NULL FROM ent2 WHERE m = 'phrases'`;
-const MERGED_COUNTS_SQL = `
-  SELECT kind, count(*)::INTEGER AS n FROM (
-    SELECT first0 AS kind FROM ent2 WHERE m = 'whole'
-    UNION ALL SELECT kind0 FROM ent2 WHERE m IN ('token', 'phrases')
-    UNION ALL SELECT CASE m WHEN 'postcode' THEN 'postcode' WHEN 'dob' THEN 'date_of_birth' ELSE 'surname_and_dob' END
-      FROM ent2 WHERE m IN ('postcode', 'dob', 'surnameDob')
-  ) GROUP BY kind ORDER BY kind`;
-const MERGED_SIZE_SQL = `
-  SELECT (count(*) FILTER (WHERE m NOT IN ('phrases'))
-    + 3 * count(DISTINCT k) FILTER (WHERE m = 'phrases'))::BIGINT AS n FROM ent2`;
+function mergeKey(m: Name, entries: PartEntry[], count: (kind: IdentifierKind) => void): unknown {
+  if (m === 'forename' || m === 'surname' || m === 'phraseFirst' || m === 'phraseSecond') return null;
+  if (m === 'phrases') {
+    const list: Array<{ words: string[]; kind: IdentifierKind; recordIds: string[] }> = [];
+    const byText = new Map<string, (typeof list)[number]>();
+    for (const e of entries) {
+      const text = `${e.kind!}|${e.words!.join(' ')}`;
+      const same = byText.get(text);
+      if (same) rememberAll(same.recordIds, e.ids!);
+      else {
+        const entry = { words: e.words!, kind: e.kind!, recordIds: [...e.ids!] };
+        byText.set(text, entry);
+        list.push(entry);
+        count(entry.kind);
+      }
+    }
+    return list;
+  }
+  const ids = [...entries[0]!.ids!];
+  for (const e of entries.slice(1)) rememberAll(ids, e.ids!);
+  if (m === 'whole') {
+    count(entries[0]!.first!);
+    return { kind: entries.some((e) => e.kind === 'full_name') ? 'full_name' : entries[0]!.kind!, recordIds: ids };
+  }
+  if (m === 'token') {
+    count(entries[0]!.kind!);
+    return { kind: entries[0]!.kind!, recordIds: ids };
+  }
+  count(m === 'postcode' ? 'postcode' : m === 'dob' ? 'date_of_birth' : 'surname_and_dob');
+  return ids;
+}
 
 /**
  * The identifier index of the secure zone for the as-at date, stored as the table a lookup reads (`key`, its filter
  * at filterKeyOf(key)): the same rows and the same filter as putIndexTable of the whole index (loadIdentifierIndex),
  * without the whole index in memory (issue #12: ~3 GiB of maps at a million families). The people are read once,
  * in their order, and indexed part by part (`peoplePerPart`, default PEOPLE_PER_INDEX_PART): each part's index is
- * written out as JSON lines and dropped, so one part's entries are in JS at a time, plus the filter's two hashes of
- * every key written (8 bytes a key). A file-backed DuckDB (512 MB, spilling to the scratch folder) then merges the
- * parts' entries of each key as the whole index would have them (MERGE_PARTS_SQL) and writes the table.
+ * written out as JSON lines and dropped, so one part's entries are in JS at a time. A file-backed DuckDB (1 GB,
+ * spilling to the scratch folder) sorts the parts' entries by key; they are read back one key at a time and merged
+ * as the whole index has them (mergeKey), and the table is written from the merged rows as writeIndexTable writes it.
+ * Beside one key's entries, JS holds the filter's two hashes of every key (8 bytes a key) until the filter is sized.
  */
 export async function putIndexTableInParts(
   secure: ObjectStore,
@@ -261,15 +263,14 @@ export async function putIndexTableInParts(
   const dir = await mkdtemp(join(scratchDir, 'locality-identifier-index-'));
   try {
     const path = join(dir, 'identifier-index.parquet');
-    const lines = join(dir, 'parts.jsonl.gz');
-    const hashed = new KeyHashes();
+    const partLines = join(dir, 'parts.jsonl.gz');
     const head: Head = {
       quarantinedRows: 0,
       records: 0,
       counts: Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>,
     };
     let parts = 0;
-    async function* rows(): AsyncGenerator<string> {
+    async function* byPart(): AsyncGenerator<string> {
       let ix = emptyIndex();
       ix.firstKinds = new Map();
       let people = 0;
@@ -290,27 +291,55 @@ export async function putIndexTableInParts(
     function* flush(ix: IdentifierIndex): Generator<string> {
       head.records += ix.records;
       head.quarantinedRows += ix.quarantinedRows;
-      yield* partRows(ix, parts++, hashed);
+      yield* partRows(ix, parts++);
     }
-    const gzip = createGzip({ level: 1 });
-    const source = Readable.from(rows());
-    source.on('error', (err) => gzip.destroy(err));
-    await pipeline(source, gzip, createWriteStream(lines));
-    const db = await openScratchDuckDb('512MB', scratchDir, { onDisk: true });
-    let size: number;
+    await gzipLines(byPart(), partLines);
+    // the parts' entries sorted by key, merged key by key into the table's rows
+    const hashed = new KeyHashes();
+    let size = 0;
+    const rowLines = `${path}.rows.jsonl.gz`;
+    const db = await openScratchDuckDb('1GB', scratchDir, { onDisk: true });
     try {
       await db.conn.run('SET preserve_insertion_order = false');
-      await db.conn.run(MERGE_PARTS_SQL(lines));
-      await rm(lines, { force: true });
-      for (const [kind, n] of (await db.conn.runAndReadAll(MERGED_COUNTS_SQL)).getRows())
-        head.counts[String(kind) as IdentifierKind] = Number(n);
-      size = Number((await db.conn.runAndReadAll(MERGED_SIZE_SQL)).getRows()[0]![0]);
       await db.conn.run(
-        `COPY (${MERGED_ROWS_SQL} UNION ALL SELECT 'head', '', ${literal(JSON.stringify(head))}) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`,
+        `CREATE TABLE parts AS SELECT * FROM read_json(${literal(partLines)}, format = 'newline_delimited', columns = {m: 'VARCHAR', k: 'VARCHAR', r: 'INTEGER', pos: 'INTEGER', j: 'VARCHAR'})`,
       );
+      await rm(partLines, { force: true });
+      const result = await db.conn.stream('SELECT m, k, j FROM parts ORDER BY m, k, r, pos');
+      async function* merged(): AsyncGenerator<string> {
+        let m: Name | null = null;
+        let k = '';
+        let entries: PartEntry[] = [];
+        const count = (kind: IdentifierKind) => head.counts[kind]++;
+        const emit = () => {
+          hashed.add(m!, k);
+          size += m === 'phrases' ? 3 : m === 'phraseFirst' || m === 'phraseSecond' ? 0 : 1;
+          return rowLine(m!, k, mergeKey(m!, entries, count));
+        };
+        for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+          const out: string[] = [];
+          for (const [cm, ck, cj] of chunk.getRows()) {
+            const rowM = String(cm) as Name;
+            const rk = String(ck);
+            if (m !== null && (rowM !== m || rk !== k)) {
+              out.push(emit());
+              entries = [];
+            }
+            m = rowM;
+            k = rk;
+            entries.push(cj === null ? {} : (JSON.parse(String(cj)) as PartEntry));
+          }
+          if (out.length) yield out.join('');
+        }
+        if (m !== null) yield emit();
+        yield headLine(head);
+      }
+      await gzipLines(merged(), rowLines);
     } finally {
       await db.dispose();
     }
+    await rowsToParquet(rowLines, path, scratchDir);
+    await rm(rowLines, { force: true });
     const filter = KeyFilter.forKeys(size);
     hashed.into(filter);
     await secure.put(key, createReadStream(path));
@@ -319,6 +348,14 @@ export async function putIndexTableInParts(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Lines from a generator into a gzipped file (level 1), with the stream's back-pressure. */
+async function gzipLines(lines: AsyncIterable<string> | Iterable<string>, path: string): Promise<void> {
+  const gzip = createGzip({ level: 1 });
+  const source = Readable.from(lines);
+  source.on('error', (err) => gzip.destroy(err));
+  await pipeline(source, gzip, createWriteStream(path));
 }
 
 /** The gzipped JSON lines of the rows into the Parquet table, DuckDB streaming them with a small memory limit. */
