@@ -5,7 +5,9 @@
  * every file the stage writes. `validate` runs once per feed the finished run validated (its stage records), two
  * feeds at a time; its files (validated Parquet, quarantine, counts) are hashed as one digest of every file.
  *
- *   BENCH_OUT=<dir>      a finished run's out dir (secure/, curated/, outputs/); it is COPIED, never written
+ *   BENCH_OUT=<dir>      a finished run's out dir (secure/, curated/, outputs/); it is COPIED, never written (the
+ *                        copy's stage records of the stages benched are removed, else a run made by this same commit
+ *                        would have every stage reused, not run)
  *                        (default /tmp/locality-bench-pipeline-100000/out)
  *   BENCH_LANDING=<dir>  its landing dir, read only (lookups) (default /tmp/locality-bench-pipeline-100000/landing)
  *   BENCH_WORK=<dir>     the scratch copy the stages write into (default /tmp/locality-bench-stages)
@@ -20,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { localStores } from '../pipelines/local/runner.ts';
 import { readManifest } from '../pipelines/manifest.ts';
 import { silentLog } from '../pipelines/log.ts';
@@ -29,7 +31,7 @@ import { localRuntime } from '../pipelines/runtime.ts';
 import { invokeStage } from '../pipelines/stages/invoke.ts';
 import { keys } from '../pipelines/layout.ts';
 import type { ObjectStore } from '../pipelines/io/object-store.ts';
-import { readStageRecords } from '../pipelines/stage-records.ts';
+import { readStageRecords, stageRecordKey } from '../pipelines/stage-records.ts';
 import { configForRun } from '../pipelines/manifest.ts';
 import { stagePool, type StagePool } from '../pipelines/local/stage-pool.ts';
 import { isShardedStage } from '../pipelines/stages/names.ts';
@@ -118,6 +120,14 @@ async function main(): Promise<void> {
   if (!asAt) throw new Error(`${WORK}/outputs: no as_at=<date> folder`);
   const manifest = await readManifest(stores.outputs, asAt);
   if (!manifest) throw new Error(`${WORK}: no manifest for ${asAt}`);
+  // The copy's stage records of the stages run here are removed: a record of the same code version (the run was made
+  // by this commit) would be reused (invokeStage) and the stage would not run at all. validate's are kept: they name
+  // its inputs (inputsOf), and a validate of the same commit is reused, so bench it from another tree's run.
+  for (const name of stageNames.filter((n) => n !== 'validate'))
+    await rm(join(WORK, 'outputs', dirname(stageRecordKey(asAt, manifest.runId, name, 'x'))), {
+      recursive: true,
+      force: true,
+    });
   const cpuNow = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
