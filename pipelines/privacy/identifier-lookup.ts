@@ -138,8 +138,13 @@ export async function putIndexTable(
   }
 }
 
-/** People an index part is built from (one part's index in JS at a time: ~0.2 GiB of heap at these densities). */
-export const PEOPLE_PER_INDEX_PART = 500_000;
+/**
+ * People (person records) an index part is built from: one part's index in JS at a time, ~0.2 GiB of heap per
+ * 500,000 at these densities, so ~0.4 GiB here. A population of one part (up to ~110,000 families) is written as an
+ * index in memory, without the parts' DuckDB sort and merge (at 100,000 families, 891,086 person records, the plan's
+ * index step in 2 parts of 500,000 took 91.6 CPU s).
+ */
+export const PEOPLE_PER_INDEX_PART = 1_000_000;
 
 /** The two filter hashes of every key given, kept compactly (8 bytes a key) until the filter's size is known. */
 class KeyHashes {
@@ -270,23 +275,46 @@ export async function putIndexTableInParts(
       counts: Object.fromEntries(IDENTIFIER_KINDS.map((k) => [k, 0])) as Record<IdentifierKind, number>,
     };
     let parts = 0;
+    // the first part's people; when they are all the people (a population of at most one part), the index is this
+    // part and is written as an index in memory (writeIndexTable: the same rows and filter, no DuckDB sort and merge)
+    const people = indexPeople(secure, asAt, opts.isPeopleFeed)[Symbol.asyncIterator]();
+    const partIndex = () => Object.assign(emptyIndex(), { firstKinds: new Map<string, IdentifierKind>() });
+    type Person = { person: Parameters<typeof addPerson>[1]; quarantined: boolean };
+    const addTo = (ix: IdentifierIndex, p: Person) => {
+      addPerson(ix, p.person);
+      if (p.quarantined) {
+        ix.records--;
+        ix.quarantinedRows++;
+      }
+    };
+    const first = partIndex();
+    let seen = 0;
+    let next = await people.next();
+    while (!next.done && seen < perPart) {
+      addTo(first, next.value);
+      seen++;
+      next = await people.next();
+    }
+    if (next.done) {
+      const filter = await writeIndexTable(first, path, scratchDir);
+      await secure.put(key, createReadStream(path));
+      await secure.put(filterKeyOf(key), filter.toBytes());
+      return { parts: 1, keys: indexKeys(first) };
+    }
+    const pending: IteratorResult<Person> = next; // the first person of the second part
     async function* byPart(): AsyncGenerator<string> {
-      let ix = emptyIndex();
-      ix.firstKinds = new Map();
-      let people = 0;
-      for await (const { person, quarantined } of indexPeople(secure, asAt, opts.isPeopleFeed)) {
-        addPerson(ix, person);
-        if (quarantined) {
-          ix.records--;
-          ix.quarantinedRows++;
-        }
-        if (++people % perPart === 0) {
+      yield* flush(first);
+      let ix = partIndex();
+      let inPart = 0;
+      for (let r = pending; !r.done; r = await people.next()) {
+        addTo(ix, r.value);
+        if (++inPart === perPart) {
           yield* flush(ix);
-          ix = emptyIndex();
-          ix.firstKinds = new Map();
+          ix = partIndex();
+          inPart = 0;
         }
       }
-      if (people === 0 || people % perPart !== 0) yield* flush(ix);
+      if (inPart > 0) yield* flush(ix);
     }
     function* flush(ix: IdentifierIndex): Generator<string> {
       head.records += ix.records;
@@ -362,7 +390,9 @@ async function gzipLines(lines: AsyncIterable<string> | Iterable<string>, path: 
 async function rowsToParquet(lines: string, path: string, scratch?: string): Promise<void> {
   const db = await openScratchDuckDb('256MB', scratch);
   try {
-    await db.conn.run('SET preserve_insertion_order = false');
+    // one thread: the rows in the file in the lines' order (the head first), so the same index gives the same
+    // bytes (with DuckDB's threads and no insertion order, two runs of 100k wrote the same rows in other orders)
+    await db.conn.run('SET threads = 1');
     await db.conn.run(
       `COPY (SELECT m, k, v FROM read_json(${literal(lines)}, format = 'newline_delimited', columns = {m: 'VARCHAR', k: 'VARCHAR', v: 'VARCHAR'})) TO ${literal(path)} (FORMAT parquet, COMPRESSION zstd)`,
     );

@@ -238,9 +238,12 @@ describe('the identifier index built in parts (the publish plan: never the whole
     expect(want.filter(([m]) => m === 'token').length).toBeGreaterThan(20);
     expect(want.filter(([m]) => m === 'surnameDob').length).toBeGreaterThan(20);
     const wantFilter = await secure.get(filterKeyOf(wholeKey));
-    // 84 person records and a quarantined row: one part, 3, 7, and one person a part
+    // 84 person records and a quarantined row: one part (written as an index in memory, also when the people fill it
+    // exactly), two (the last person alone), 3, 7, and one person a part
     for (const [peoplePerPart, parts] of [
       [1000, 1],
+      [85, 1],
+      [84, 2],
       [30, 3],
       [13, 7],
       [1, 85],
