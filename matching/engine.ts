@@ -1053,7 +1053,7 @@ function clustererOf(
 }
 
 /** The first position in ascending `xs` holding a value >= x. */
-function lowerBound(xs: Int32Array, x: number): number {
+export function lowerBound(xs: Int32Array, x: number): number {
   let lo = 0;
   let hi = xs.length;
   while (lo < hi) {

@@ -13,6 +13,7 @@ import {
   clusterScored,
   emSessionRules,
   inProcessExecutor,
+  lowerBound,
   newPairsByRule,
   scorePairs,
   stepClock,
@@ -224,16 +225,4 @@ function joinTyped<T extends Int32Array | Uint16Array | Uint8Array | Float64Arra
     at += p.length;
   }
   return out;
-}
-
-/** The first position in ascending `xs` holding a value >= x. */
-function lowerBound(xs: Int32Array, x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -90,6 +90,18 @@ const rowLine = (m: Name | 'head', k: string, v: unknown) =>
   `${JSON.stringify({ m, k, v: v === null ? null : JSON.stringify(v) })}\n`;
 const headLine = (head: Head) => rowLine('head', '', head);
 
+/** The first and the second words of the index's phrases, each set in order of first appearance. */
+function phraseWords(ix: IdentifierIndex): { first: Set<string>; second: Set<string> } {
+  const first = new Set<string>();
+  const second = new Set<string>();
+  for (const list of ix.phrases.values())
+    for (const p of list) {
+      first.add(p.words[0]!);
+      second.add(p.words[1]!);
+    }
+  return { first, second };
+}
+
 /**
  * The index's rows as JSON lines ({m, k, v}: v the entry as JSON, null for a set's word), the head first unless
  * `head` is false (an index part: the parts' head is written once, for all of them). Each key is given to `onKey`.
@@ -108,13 +120,7 @@ function* indexRows(ix: IdentifierIndex, onKey?: { add(m: Name, k: string): void
   for (const [k, v] of ix.surnameDob) yield row('surnameDob', k, v);
   for (const w of ix.forenameWords) yield row('forename', w, null);
   for (const w of ix.surnameWords) yield row('surname', w, null);
-  const first = new Set<string>();
-  const second = new Set<string>();
-  for (const list of ix.phrases.values())
-    for (const p of list) {
-      first.add(p.words[0]!);
-      second.add(p.words[1]!);
-    }
+  const { first, second } = phraseWords(ix);
   for (const w of first) yield row('phraseFirst', w, null);
   for (const w of second) yield row('phraseSecond', w, null);
 }
@@ -186,13 +192,7 @@ function* partRows(ix: IdentifierIndex, r: number): Generator<string> {
   for (const [k, ids] of ix.surnameDob) yield line('surnameDob', k, { ids });
   for (const w of ix.forenameWords) yield line('forename', w);
   for (const w of ix.surnameWords) yield line('surname', w);
-  const first = new Set<string>();
-  const second = new Set<string>();
-  for (const list of ix.phrases.values())
-    for (const p of list) {
-      first.add(p.words[0]!);
-      second.add(p.words[1]!);
-    }
+  const { first, second } = phraseWords(ix);
   for (const w of first) yield line('phraseFirst', w);
   for (const w of second) yield line('phraseSecond', w);
 }
