@@ -20,9 +20,9 @@ import { silentLog } from '../../pipelines/log.ts';
 import { noProgress } from '../../pipelines/progress.ts';
 import { localRuntime } from '../../pipelines/runtime.ts';
 import type { StageContext } from '../../pipelines/stages/context.ts';
-import { DEFAULT_ROWS_PER_SHARD, shardFile, shardFolder } from '../../pipelines/stages/sharding.ts';
+import { shardFile, shardFolder } from '../../pipelines/stages/sharding.ts';
 import { stage, standardiseStage } from '../../pipelines/stages/standardise.ts';
-import { dealFeeds, LOCAL_WHOLE_ROWS } from '../../pipelines/stages/standardise/shards.ts';
+import { dealFeeds } from '../../pipelines/stages/standardise/shards.ts';
 import {
   KEY_COLUMN,
   keyRangesOf,
@@ -109,9 +109,6 @@ const shas = async () => {
   return o;
 };
 
-/** The default budget, named in the config: a local run's plan fans out (without it a small input is planned whole). */
-const DEFAULT_BUDGET = { standardise: { rowsPerShard: DEFAULT_ROWS_PER_SHARD.standardise! } };
-
 function ctxWith(sharding?: unknown, id = runId): StageContext {
   return {
     runId: id,
@@ -158,29 +155,6 @@ describe('standardise shards', () => {
     expect(started.slice(4)).toEqual(['-']);
   });
 
-  it('a local run with no sharding.standardise is planned whole (one shard that does nothing, the merge runs the stage whole): the same bytes and counts; a Lambda plan of it fans out', async () => {
-    const run = await shas();
-    const whole = await standardiseStage(ctxWith());
-    const ctx = ctxWith();
-    const planned = await stage.run(ctx, { phase: 'plan' });
-    expect(planned.shards).toEqual([{ shard: 0 }]);
-    expect(planned.threads).toBe(false);
-    expect(planned.counts.rows).toBeLessThanOrEqual(LOCAL_WHOLE_ROWS);
-    expect(Object.keys(await planOf(ctx))).toEqual(['runId', 'shards', 'whole']);
-    const shard = await stage.run(ctx, { phase: 'shard', shard: 0 });
-    expect(shard.counts).toEqual({ shard: 0 });
-    const merged = await stage.run(ctx, { phase: 'merge' });
-    expect(await shas()).toEqual(run);
-    expect(JSON.stringify(merged.counts)).toBe(JSON.stringify(whole.counts));
-    expect(await ctx.stores.secure.list(shardFolder('standardise', AS_AT, runId))).toEqual([]);
-    // the same input in a Lambda: the plan deals the feeds to shards
-    const lambda: StageContext = { ...ctxWith(), runtime: { ...localRuntime(), kind: 'lambda', workerThreads: false } };
-    await stage.run(lambda, { phase: 'plan' });
-    expect((await planOf(lambda)).feeds.length).toBeGreaterThan(1);
-    await fannedOut(lambda, 1);
-    expect(await shas()).toEqual(run);
-  });
-
   it('1, 3 and 7 shards write the same bytes of every output and the same counts as the stage run whole', async () => {
     const run = await shas();
     const whole = await standardiseStage(ctxWith());
@@ -199,8 +173,8 @@ describe('standardise shards', () => {
   it('a feed over the budget is split into key ranges: 2 and 5 ranges of the largest feed, alone and at 1, 3 and 7 shards, write the same bytes and counts as the stage run whole', async () => {
     const run = await shas();
     const whole = await standardiseStage(ctxWith());
-    await stage.run(ctxWith(DEFAULT_BUDGET), { phase: 'plan' });
-    const largest = (await planOf(ctxWith(DEFAULT_BUDGET))).feeds.reduce((a, f) => (f.rows > a.rows ? f : a));
+    await stage.run(ctxWith(), { phase: 'plan' });
+    const largest = (await planOf(ctxWith())).feeds.reduce((a, f) => (f.rows > a.rows ? f : a));
     expect(largest.ranges).toBe(1);
     for (const ranges of [2, 5]) {
       const rowsPerShard = Math.ceil(largest.rows / ranges);
@@ -246,11 +220,11 @@ describe('standardise shards', () => {
         expect(parts[i]!.ranges, feed).toBe(parts.length);
       }
     }
-    expect((await stage.run(ctxWith(DEFAULT_BUDGET), { phase: 'plan' })).shards).toHaveLength(1); // the default budget: one shard
+    expect((await stage.run(ctxWith(), { phase: 'plan' })).shards).toHaveLength(1); // the default budget: one shard
   });
 
   it('every feed read in key ranges gives, range after range, the rows and counts of the feed read whole, keys that carry an identifier ranged by their pseudonyms', async () => {
-    const ctx = ctxWith(DEFAULT_BUDGET);
+    const ctx = ctxWith();
     await stage.run(ctx, { phase: 'plan' });
     const plan = await planOf(ctx);
     const secure = ctx.stores.secure;
