@@ -129,12 +129,11 @@ function countResults(counts: Record<string, number>, { people, events, feeds, r
 
 /**
  * The registry entry (pipelines/stages/index.ts): a sharded stage (standardise/shards.ts: the ref check in the plan,
- * shards by feed, the merge concatenating the feeds' parts in id order; a local run of a small input is planned
- * whole: its merge runs the stage as above); run whole, the stage as above.
+ * shards by feed, the merge concatenating the feeds' parts in id order); run whole, the stage as above.
  */
 export const stage = defineShardedStage('standardise', standardiseInputSchema, {
   plan: (ctx) => planStandardise(ctx),
   shard: (ctx, _input, shard) => standardiseShard(ctx, shard),
-  merge: (ctx) => mergeStandardise(ctx, standardiseStage),
+  merge: (ctx) => mergeStandardise(ctx),
   whole: (ctx) => standardiseStage(ctx),
 });

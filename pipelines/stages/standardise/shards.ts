@@ -8,9 +8,7 @@
  *           key ranges (read.ts keyRangesOf: contiguous runs of the key the feed is read by, about equal rows, a key
  *           never in two); every other feed is one part. The parts are dealt to ceil(rows / rowsPerShard) shards (at
  *           most one shard per part unless `shards` is given), largest first to the shard with fewest rows.
- *           Writes plan.json (the files, the ref map and the deal) in the shard folder (secure zone). A local run
- *           of at most LOCAL_WHOLE_ROWS rows (no `sharding.standardise` in its config) is planned whole instead: one
- *           shard that does nothing, and the merge runs the stage whole (standardise.ts).
+ *           Writes plan.json (the files, the ref map and the deal) in the shard folder (secure zone).
  *  - shard: each of its parts on its own, as the whole stage reads the feed (latest row per key, ordered by key),
  *           only the part's keys read into DuckDB: a people part -> its person-records part, an events part -> its
  *           facts part, every part -> the relationships its rows carry (sorted by relationship id, stably); the parts
@@ -107,20 +105,6 @@ interface StandardisePlan {
   counts: Record<string, number>;
 }
 
-/** The plan of a stage run whole by its merge (planStandardise: on this machine, a small enough input). */
-interface WholePlan {
-  runId: string;
-  shards: 1;
-  whole: true;
-}
-
-/**
- * Accepted rows up to which a local run's plan leaves the stage whole (planStandardise): 4,000,000 (about 150,000
- * families; the 100,000-family bench has 2.56 M, its whole stage peaks at ~1.3 GiB). Above it, or in a Lambda, or
- * with `sharding.standardise` in the run config, the stage fans out.
- */
-export const LOCAL_WHOLE_ROWS = 4_000_000;
-
 /**
  * What one part of a shard gives the merge: counts only. Its rows are in its part files (person records or facts, and
  * the relationships its rows carry, sorted by relationship id), so the merge holds no row of the population.
@@ -203,16 +187,12 @@ async function partsOf(
   return ranges.map(({ rows, ...keys }, range) => ({ ...feed, rows, range, ranges: ranges.length, keys }));
 }
 
-/**
- * Phase plan: the files and the ref check over every feed, the feeds dealt to the shards. On this machine (the local
- * runtime) with no `sharding.standardise` in the run config and at most LOCAL_WHOLE_ROWS accepted rows, the plan
- * writes only its plan (`whole`), the one shard does nothing and the merge runs the stage whole: on one machine the
- * fan-out's parts (row lines gzipped per part, joined and COPYed again by the merge, the relationships k-way merged)
- * cost more than they save (docs/benchmarks.md "Standardise"). A Lambda always fans out.
- */
+/** Phase plan: the files and the ref check over every feed, the feeds dealt to the shards. */
 export async function planStandardise(ctx: StageContext): Promise<ShardPlanOutput> {
   const counts = emptyCounts();
   const filesOf = await validatedFilesOfRun(ctx, counts);
+  const refs = await checkDeliveredRefs(ctx, filesOf, counts);
+  const budget = ctx.config.sharding?.standardise?.rowsPerShard ?? DEFAULT_ROWS_PER_SHARD[STAGE]!;
   const withData: Array<Omit<PlannedFeed, 'shard' | 'range' | 'ranges' | 'keys'>> = [];
   for (const def of feedsInIdOrder('any')) {
     const feed = `${def.source}/${def.feed}`;
@@ -220,14 +200,6 @@ export async function planStandardise(ctx: StageContext): Promise<ShardPlanOutpu
     withData.push({ feed, kind: def.kind, rows: await acceptedRows(ctx, def.source, def.feed) });
   }
   const rows = withData.reduce((a, f) => a + f.rows, 0);
-  if (ctx.runtime.kind === 'local' && ctx.config.sharding?.standardise === undefined && rows <= LOCAL_WHOLE_ROWS) {
-    await removeShardFiles(ctx); // a plan starts clean: no shard of an earlier attempt is merged
-    const plan: WholePlan = { runId: ctx.runId, shards: 1, whole: true };
-    await ctx.stores.secure.put(planKey(ctx), `${JSON.stringify(plan)}\n`);
-    return { counts: { feeds: withData.length, rows, shards: 1 }, shards: shardItems(1), threads: false };
-  }
-  const refs = await checkDeliveredRefs(ctx, filesOf, counts);
-  const budget = ctx.config.sharding?.standardise?.rowsPerShard ?? DEFAULT_ROWS_PER_SHARD[STAGE]!;
   const parts: Array<Omit<PlannedFeed, 'shard'>> = [];
   for (const f of withData) parts.push(...(await partsOf(ctx, f, filesOf.get(f.feed)!, refs, budget)));
   const asked = ctx.config.sharding?.standardise?.shards;
@@ -249,11 +221,11 @@ export async function planStandardise(ctx: StageContext): Promise<ShardPlanOutpu
   };
 }
 
-async function readPlan(ctx: StageContext): Promise<StandardisePlan | WholePlan> {
+async function readPlan(ctx: StageContext): Promise<StandardisePlan> {
   const key = planKey(ctx);
   if (!(await ctx.stores.secure.exists(key)))
     throw new Error(`standardise: ${key} is missing: run the plan phase first`);
-  const plan = JSON.parse((await ctx.stores.secure.get(key)).toString('utf8')) as StandardisePlan | WholePlan;
+  const plan = JSON.parse((await ctx.stores.secure.get(key)).toString('utf8')) as StandardisePlan;
   if (plan.runId !== ctx.runId)
     throw new Error(`standardise: ${key} is the plan of ${plan.runId}, not of ${ctx.runId}`);
   return plan;
@@ -334,7 +306,6 @@ async function writeRelationshipsPart(
 export async function standardiseShard(ctx: StageContext, shard: number): Promise<StageOutput> {
   const plan = await readPlan(ctx);
   if (shard >= plan.shards) throw new Error(`standardise: shard ${shard} of ${plan.shards} does not exist`);
-  if ('whole' in plan) return { counts: { shard } }; // the merge runs the stage whole
   const filesOf = new Map(plan.files);
   const refs = new Map(plan.refs);
   const mine = plan.feeds.filter((f) => f.shard === shard);
@@ -445,17 +416,8 @@ async function countWhere(db: MergeDb, table: string, where: string): Promise<nu
 }
 
 /** Phase merge: every shard's parts in feed id order, written as the whole stage writes them; the counts summed. */
-export async function mergeStandardise(
-  ctx: StageContext,
-  /** The stage run whole (standardise.ts), for a plan that left it whole. */
-  whole: (ctx: StageContext) => Promise<StageOutput>,
-): Promise<StageOutput> {
+export async function mergeStandardise(ctx: StageContext): Promise<StageOutput> {
   const plan = await readPlan(ctx);
-  if ('whole' in plan) {
-    const out = await whole(ctx);
-    await removeShardFiles(ctx);
-    return out;
-  }
   const results: FeedResult[] = [];
   for (let shard = 0; shard < plan.shards; shard++)
     results.push(...(await readShardResult(ctx, shard, plan.shards)).feeds);
