@@ -51,7 +51,7 @@ import { relationshipEnds, relationshipFromRow, relationshipsTable } from '../ta
 import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
 import { allSettledOrThrow } from './all-settled.ts';
-import { defineShardedStage, shardPhaseInput, type ShardPlanOutput } from './stage.ts';
+import { defineShardedStage, shardPhaseInput, type ShardPlanOutput, type StageOutput } from './stage.ts';
 import {
   readShardFile as readCheckedShardFile,
   readShardPlan,
@@ -591,7 +591,7 @@ const readShardFile = <T extends ShardFileHead>(
 ): Promise<T> => readCheckedShardFile<T>(ctx, STAGE, key, { shard, shards }, missing);
 
 /** Phase shard: forms the families of one shard's components and writes them to its shard file. */
-async function formShard(ctx: StageContext, shard: number) {
+async function formShard(ctx: StageContext, shard: number): Promise<StageOutput> {
   const { shards, whole } = await readPlan(ctx);
   if (shard >= shards) throw new Error(`families: shard ${shard} of ${shards} does not exist`);
   // the one shard of a plan that wrote nothing: the merge forms the families from the tables, as the stage run whole

@@ -48,7 +48,7 @@ import { closeTables, openTable, str } from '../tables/read.ts';
 import { SCORES, scoreRow } from '../tables/scores.ts';
 import { parquetColumns, selectColumns } from '../tables/table.ts';
 import type { StageContext } from './context.ts';
-import { defineShardedStage, shardPhaseInput, type ShardPlanOutput } from './stage.ts';
+import { defineShardedStage, shardPhaseInput, type ShardPlanOutput, type StageOutput } from './stage.ts';
 import {
   readShardFile as readCheckedShardFile,
   readShardPlan,
@@ -399,7 +399,7 @@ interface ShardScores extends ShardFileHead {
 }
 
 /** Phase shard: scores the families of one shard from its own rows (the plan's files) and writes the scores rows. */
-async function scoreShard(ctx: StageContext, shard: number) {
+async function scoreShard(ctx: StageContext, shard: number): Promise<StageOutput> {
   const { shards, memberParts, factParts } = await readPlan(ctx);
   if (shard >= shards) throw new Error(`stratify: shard ${shard} of ${shards} does not exist`);
   // the only shard: the merge runs the stage whole (scoring here, writing the rows out and merging them back cost more)
