@@ -1,3 +1,4 @@
+import { IDENTIFYING_PERSON_COLUMNS } from '../support/person-records.ts';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -194,23 +195,7 @@ describe('the identifier index built in parts (the publish plan: never the whole
         upn_token: p.upnToken,
       }),
     );
-    await writeParquet(
-      secure,
-      keys.secure(AS_AT, 'person-records.parquet'),
-      [
-        { name: 'record_id', type: 'VARCHAR' },
-        { name: 'forename', type: 'VARCHAR' },
-        { name: 'middle_names', type: 'VARCHAR' },
-        { name: 'surname', type: 'VARCHAR' },
-        { name: 'surname_parts', type: 'VARCHAR[]' },
-        { name: 'date_of_birth', type: 'DATE' },
-        { name: 'postcode', type: 'VARCHAR' },
-        { name: 'address_line1', type: 'VARCHAR' },
-        { name: 'nhs_number_token', type: 'VARCHAR' },
-        { name: 'upn_token', type: 'VARCHAR' },
-      ],
-      people,
-    );
+    await writeParquet(secure, keys.secure(AS_AT, 'person-records.parquet'), [...IDENTIFYING_PERSON_COLUMNS], people);
     // a quarantined row naming someone in no person record (its token and surname-and-dob keys too)
     await secure.put(
       keys.quarantine(AS_AT, 'health', 'people', 'dt=2026-03-31.jsonl'),

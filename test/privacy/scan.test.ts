@@ -1,3 +1,4 @@
+import { IDENTIFYING_PERSON_COLUMNS } from '../support/person-records.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,23 +55,7 @@ async function setup() {
     curated: new LocalObjectStore(join(root, 'curated')),
     outputs: new LocalObjectStore(join(root, 'outputs')),
   };
-  await writeParquet(
-    stores.secure,
-    `as_at=${AS_AT}/person-records.parquet`,
-    [
-      { name: 'record_id', type: 'VARCHAR' },
-      { name: 'forename', type: 'VARCHAR' },
-      { name: 'middle_names', type: 'VARCHAR' },
-      { name: 'surname', type: 'VARCHAR' },
-      { name: 'surname_parts', type: 'VARCHAR[]' },
-      { name: 'date_of_birth', type: 'DATE' },
-      { name: 'postcode', type: 'VARCHAR' },
-      { name: 'address_line1', type: 'VARCHAR' },
-      { name: 'nhs_number_token', type: 'VARCHAR' },
-      { name: 'upn_token', type: 'VARCHAR' },
-    ],
-    PEOPLE,
-  );
+  await writeParquet(stores.secure, `as_at=${AS_AT}/person-records.parquet`, [...IDENTIFYING_PERSON_COLUMNS], PEOPLE);
   // A clean publication: pseudonymous ids, the report's own vocabulary ("Ward" heading), an event date equal
   // to a child's birthday in an event column, a SHA-256 file hash that is not a token.
   await stores.outputs.put(
